@@ -1,0 +1,101 @@
+// The command table's entry type and the context a handler runs in.
+//
+// A command is data: name, arity, flags and key positions (Redis's legacy
+// first/last/step triple, plus an optional function for commands whose keys
+// move, such as ZUNIONSTORE's numkeys). The dispatcher checks arity, auth,
+// MULTI queuing and cluster routing from these fields before any handler runs,
+// so handlers only implement semantics.
+//
+// Handlers come in families (string_family.cc, cluster_family.cc...), each with
+// a Register function that adds its entries to a CommandTable.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace shardnode::resp {
+class ReplyBuilder;
+}
+
+namespace shardnode::node {
+
+class Server;
+class Db;
+struct Session;
+struct CommandSpec;
+
+// args[0] is the command name as the client sent it. Handlers may move from
+// the strings (the dispatcher does not reuse them).
+using Args = std::span<std::string>;
+
+// Flags, named as COMMAND INFO prints them.
+enum CommandFlag : uint32_t {
+  kCmdWrite = 1u << 0,
+  kCmdReadonly = 1u << 1,
+  kCmdDenyOom = 1u << 2,
+  kCmdAdmin = 1u << 3,
+  kCmdPubSub = 1u << 4,
+  kCmdNoScript = 1u << 5,
+  kCmdBlocking = 1u << 6,
+  kCmdLoading = 1u << 7,
+  kCmdStale = 1u << 8,
+  kCmdSkipMonitor = 1u << 9,
+  kCmdSkipSlowlog = 1u << 10,
+  kCmdAsking = 1u << 11,
+  kCmdFast = 1u << 12,
+  kCmdNoAuth = 1u << 13,
+  kCmdMayReplicate = 1u << 14,
+  kCmdNoMulti = 1u << 15,
+  kCmdAllowBusy = 1u << 16,
+  kCmdNoMandatoryKeys = 1u << 17,
+  // Not a Redis flag: the command touches every shard (KEYS, SCAN, DBSIZE,
+  // FLUSHALL...) and runs as a coordinated operation.
+  kCmdAllShards = 1u << 30,
+};
+
+// What a handler sees. The dispatcher builds one per executed command.
+struct CommandContext {
+  Server& server;
+  Session& session;
+  resp::ReplyBuilder& reply;
+  const CommandSpec& spec;
+  int64_t now_ms;  // wall clock, milliseconds since the epoch
+  // The selected database of the shard that owns this command's slot (or of
+  // shard 0 for keyless commands).
+  Db& db;
+};
+
+using Handler = void (*)(CommandContext& ctx, Args args);
+// Returns the indexes in `args` of the key arguments; used when keys are not
+// at fixed positions. May return an empty list when the arguments are
+// malformed: the handler then reports the error itself.
+using KeysFn = std::vector<int> (*)(std::span<const std::string> args);
+
+struct CommandSpec {
+  std::string name;  // lower case; subcommands are "parent|sub"
+  int arity = 0;     // >0: exact argument count; <0: at least -arity
+  uint32_t flags = 0;
+  int first_key = 0;  // 0: no keys
+  int last_key = 0;   // negative: counted from the end (-1 = last argument)
+  int key_step = 0;
+  Handler handler = nullptr;
+  KeysFn keys = nullptr;  // set for movable-key commands
+  std::string_view group;    // COMMAND DOCS group: "string", "generic", "server"...
+  std::string_view summary;  // COMMAND DOCS summary
+  std::string_view since;    // COMMAND DOCS since
+  std::vector<CommandSpec> subcommands;
+
+  bool is_write() const { return flags & kCmdWrite; }
+};
+
+// Key argument indexes of one invocation, from the spec (subcommand already
+// resolved). Empty for keyless commands.
+std::vector<int> KeyIndexes(const CommandSpec& spec, std::span<const std::string> args);
+
+// Redis's "wrong number of arguments for 'get' command" text (with "ERR ").
+std::string ArityError(const CommandSpec& spec);
+
+}  // namespace shardnode::node

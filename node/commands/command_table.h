@@ -1,0 +1,41 @@
+// CommandTable: every command the node knows, looked up case-insensitively.
+// Built once at start-up by the families' Register functions, then read-only
+// (safe to read from any thread).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "node/commands/command.h"
+
+namespace shardnode::node {
+
+class CommandTable {
+ public:
+  CommandTable() = default;
+  CommandTable(const CommandTable&) = delete;
+  CommandTable& operator=(const CommandTable&) = delete;
+
+  // REQUIRES: no entry of that name yet.
+  void Register(CommandSpec spec);
+
+  // nullptr when unknown. `name` in any case.
+  const CommandSpec* Find(std::string_view name) const;
+  // The subcommand entry of `parent`, or nullptr.
+  static const CommandSpec* FindSub(const CommandSpec& parent, std::string_view sub);
+
+  // Every top-level command, in registration order.
+  const std::vector<std::unique_ptr<CommandSpec>>& all() const { return commands_; }
+
+ private:
+  std::vector<std::unique_ptr<CommandSpec>> commands_;
+  absl::flat_hash_map<std::string, CommandSpec*> by_name_;
+};
+
+// Builds the table with every family registered.
+std::unique_ptr<CommandTable> BuildCommandTable();
+
+}  // namespace shardnode::node

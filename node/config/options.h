@@ -1,0 +1,93 @@
+// ServerOptions: every configuration value the node reads, with Redis 7.0.15's
+// defaults. It is a plain struct so that any module can read a field by name;
+// the table in config.h maps directive names to these fields for parsing,
+// CONFIG GET/SET and CONFIG REWRITE.
+//
+// Loop: written at start-up and by CONFIG SET on the control loop; other
+// threads read the copy they were given.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace shardnode::node {
+
+struct SavePoint {
+  int64_t seconds = 0;
+  int64_t changes = 0;
+};
+
+enum class LogLevel { kDebug, kVerbose, kNotice, kWarning, kNothing };
+enum class AppendFsync { kAlways, kEverysec, kNo };
+
+struct ServerOptions {
+  // Network.
+  int port = 6379;
+  std::vector<std::string> bind = {"*", "-::*"};
+  bool protected_mode = true;
+  int64_t maxclients = 10000;
+  int tcp_backlog = 511;
+  int64_t timeout = 0;  // idle client timeout, seconds
+  int tcp_keepalive = 300;
+
+  // General.
+  std::string dir;  // empty: the working directory at start-up
+  bool daemonize = false;
+  std::string pidfile;
+  std::string logfile;  // empty: stdout
+  LogLevel loglevel = LogLevel::kNotice;
+  int databases = 16;
+  std::string requirepass;
+  int hz = 10;
+
+  // Cluster.
+  bool cluster_enabled = false;
+  std::string cluster_config_file = "nodes.conf";
+  int64_t cluster_node_timeout = 15000;  // ms
+  int cluster_port = 0;
+  std::string cluster_announce_ip;
+  int cluster_announce_port = 0;
+  int cluster_announce_bus_port = 0;
+  std::string cluster_announce_hostname;
+  bool cluster_require_full_coverage = true;
+  bool cluster_allow_reads_when_down = false;
+  bool cluster_allow_pubsubshard_when_down = true;
+  bool cluster_allow_replica_migration = true;
+  bool cluster_replica_no_failover = false;
+  int cluster_replica_validity_factor = 10;
+  int cluster_migration_barrier = 1;
+  int64_t cluster_link_sendbuf_limit = 0;
+  std::string cluster_preferred_endpoint_type = "ip";
+
+  // Persistence.
+  std::vector<SavePoint> save = {{3600, 1}, {300, 100}, {60, 10000}};
+  std::string dbfilename = "dump.rdb";
+  bool appendonly = false;
+  std::string appendfilename = "appendonly.aof";
+  AppendFsync appendfsync = AppendFsync::kEverysec;
+
+  // Limits.
+  int64_t proto_max_bulk_len = 512LL * 1024 * 1024;
+  int64_t client_query_buffer_limit = 1024LL * 1024 * 1024;
+  int64_t maxmemory = 0;
+
+  // Replication (stored now; used by the replication work).
+  std::string replicaof_host;
+  int replicaof_port = 0;
+  std::string masterauth;
+  bool replica_read_only = true;
+  bool replica_serve_stale_data = true;
+  int64_t repl_backlog_size = 1024 * 1024;
+  int repl_timeout = 60;
+  int repl_ping_replica_period = 10;
+  bool repl_diskless_sync = true;
+  int repl_diskless_sync_delay = 5;
+  int min_replicas_to_write = 0;
+  int min_replicas_max_lag = 10;
+
+  // shardnode's own: number of shard threads.
+  int threads = 1;
+};
+
+}  // namespace shardnode::node

@@ -1,0 +1,2 @@
+// Placeholder until the wiring lands.
+int main() { return 0; }

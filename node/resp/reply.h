@@ -1,0 +1,63 @@
+// ReplyBuilder: encodes replies in RESP2 or RESP3 into a byte string that the
+// caller owns. Pure: no I/O. One builder serves one connection; the protocol
+// version can change mid-stream (HELLO 3).
+//
+// Every method appends exactly one RESP element (or an aggregate header whose
+// elements the caller then appends). Under RESP2 the RESP3-only types degrade
+// as Redis 7.0.15 degrades them: maps become flat arrays of 2n elements, sets
+// become arrays, doubles become bulk strings, booleans become 0/1 integers,
+// verbatim strings become bulk strings, null is $-1 (or *-1 for NullArray).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace shardnode::resp {
+
+class ReplyBuilder {
+ public:
+  // REQUIRES: `out` outlives the builder.
+  explicit ReplyBuilder(std::string* out, int protocol = 2) : out_(out), protocol_(protocol) {}
+
+  int protocol() const { return protocol_; }
+  void set_protocol(int protocol) { protocol_ = protocol; }
+  std::string* buffer() { return out_; }
+
+  void SimpleString(std::string_view s);  // +s
+  void Ok() { SimpleString("OK"); }
+  // `message` is the whole error text without the leading '-', e.g.
+  // "ERR syntax error" or "MOVED 12182 127.0.0.1:7003". CR/LF inside it are
+  // replaced by spaces, as Redis does.
+  void Error(std::string_view message);
+  void Integer(int64_t n);
+  void Bulk(std::string_view s);
+  void NullBulk();   // RESP2 "$-1", RESP3 "_"
+  void NullArray();  // RESP2 "*-1", RESP3 "_"
+  void ArrayHeader(size_t n);
+  void MapHeader(size_t pairs);  // RESP2: array of 2*pairs
+  void SetHeader(size_t n);      // RESP2: array
+  void PushHeader(size_t n);     // RESP2: array
+  // Redis's double formatting: "%.17g" style shortest round-trip text, "inf",
+  // "-inf", and "nan"; RESP2 sends it as a bulk string, RESP3 as ",".
+  void Double(double d);
+  void Bool(bool b);
+  // RESP3 verbatim string with a 3-letter format ("txt"); RESP2 bulk string.
+  void Verbatim(std::string_view text, std::string_view format = "txt");
+  // Bytes appended as they are (already encoded RESP).
+  void Raw(std::string_view bytes);
+
+  // Number of Error() calls since construction (INFO's total_error_replies).
+  uint64_t errors() const { return errors_; }
+
+ private:
+  std::string* out_;
+  int protocol_;
+  uint64_t errors_ = 0;
+};
+
+// Formats a double the way Redis 7.0.15 does in replies and in stored
+// values (INCRBYFLOAT, ZSCORE...): see the .cc for the exact rules.
+std::string FormatDouble(double d);
+
+}  // namespace shardnode::resp

@@ -1,0 +1,112 @@
+// Server: the node-wide state every command can reach: options, the keyspace
+// shards, the cluster state, clients and statistics. It holds no sockets: the
+// net shell and main.cc own the I/O and install the hooks below.
+//
+// Shards: the keyspace is split by hash slot into num_shards() Keyspaces.
+// Today one shard thread exists (threads 1); the seam is kept so that every
+// keyed command is executed against ShardForSlot(slot) and keyless commands
+// that touch data walk every shard.
+//
+// Loop: the control loop (thread 0) owns it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "node/config/options.h"
+#include "node/server/session.h"
+
+namespace shardnode::clusterbus {
+class ClusterState;
+}
+
+namespace shardnode::node {
+
+class Keyspace;
+class CommandTable;
+class Config;
+
+struct Stats {
+  uint64_t total_connections_received = 0;
+  uint64_t total_commands_processed = 0;
+  uint64_t total_net_input_bytes = 0;
+  uint64_t total_net_output_bytes = 0;
+  uint64_t rejected_connections = 0;
+  uint64_t total_error_replies = 0;
+  uint64_t unexpected_error_replies = 0;
+  uint64_t keyspace_hits = 0;
+  uint64_t keyspace_misses = 0;
+  uint64_t expired_keys = 0;
+  uint64_t evicted_keys = 0;
+  uint64_t dirty = 0;  // changes since the last save
+  // Per-command calls/usec for INFO commandstats, keyed by command name.
+  std::map<std::string, std::pair<uint64_t, uint64_t>> command_calls;
+  void Reset() { *this = Stats(); }
+};
+
+enum class ShutdownMode { kDefault, kSave, kNoSave };
+
+class Server {
+ public:
+  // REQUIRES: `config` and `commands` outlive the server.
+  Server(Config* config, const CommandTable* commands);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  Config& config() { return *config_; }
+  const ServerOptions& options() const;
+  const CommandTable& commands() const { return *commands_; }
+
+  int num_shards() const { return static_cast<int>(shards_.size()); }
+  Keyspace& shard(int i) { return *shards_[i]; }
+  int ShardIndexForSlot(int slot) const { return slot % num_shards(); }
+  Keyspace& ShardForSlot(int slot) { return *shards_[ShardIndexForSlot(slot)]; }
+
+  bool cluster_enabled() const { return cluster_ != nullptr; }
+  // nullptr when cluster-enabled is no.
+  clusterbus::ClusterState* cluster() { return cluster_.get(); }
+  void set_cluster(std::unique_ptr<clusterbus::ClusterState> cluster);
+
+  Stats& stats() { return stats_; }
+
+  // Connected clients by id (CLIENT LIST / KILL, INFO clients).
+  std::map<uint64_t, Session*>& clients() { return clients_; }
+  uint64_t NextClientId() { return ++last_client_id_; }
+
+  const std::string& run_id() const { return run_id_; }
+  int64_t start_ms() const { return start_ms_; }
+  void set_start_ms(int64_t ms) { start_ms_ = ms; }
+  int64_t last_save_ms = 0;  // LASTSAVE (ms); 0 until the first save
+  int tcp_port = 0;          // the port actually bound
+  std::string executable;    // absolute path of the binary, INFO server
+  std::string config_file;   // absolute path of the config file, or empty
+
+  // Hooks installed by the shells.
+  // Stops the node after the current command (SHUTDOWN, SIGTERM).
+  std::function<void(ShutdownMode)> request_shutdown;
+  // Saves nodes.conf (cluster mode). Returns false and sets *error on failure.
+  std::function<bool(bool fsync, std::string* error)> save_cluster_config;
+  // Blocks the whole node for `ms` (DEBUG SLEEP).
+  std::function<void(int64_t ms)> sleep;
+
+ private:
+  Config* config_;
+  const CommandTable* commands_;
+  std::vector<std::unique_ptr<Keyspace>> shards_;
+  std::unique_ptr<clusterbus::ClusterState> cluster_;
+  Stats stats_;
+  std::map<uint64_t, Session*> clients_;
+  uint64_t last_client_id_ = 0;
+  std::string run_id_;
+  int64_t start_ms_ = 0;
+};
+
+// 40 random lowercase hex characters (run ids, node ids).
+std::string RandomHexId();
+
+}  // namespace shardnode::node

@@ -1,0 +1,46 @@
+// Session: the state of one client connection that commands read and change
+// (selected db, protocol, auth, cluster flags, MULTI queue). It knows nothing
+// of sockets; the net shell owns the socket and fills in the address fields.
+//
+// Loop: lives on the thread of the connection that owns it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace shardnode::node {
+
+struct Session {
+  uint64_t id = 0;
+  std::string name;   // CLIENT SETNAME
+  std::string addr;   // peer "ip:port"
+  std::string laddr;  // local "ip:port"
+  int fd = -1;
+  int db_index = 0;
+  int protocol = 2;  // RESP version (HELLO)
+  bool authenticated = false;
+  bool asking = false;    // one-shot, cleared after the next command
+  bool readonly = false;  // READONLY / READWRITE
+  bool close_after_reply = false;
+  int64_t created_ms = 0;
+  int64_t last_interaction_ms = 0;
+  std::string last_command;  // lower-case name, CLIENT LIST "cmd="
+  size_t query_buffer_bytes = 0;
+  size_t output_buffer_bytes = 0;
+
+  // MULTI/EXEC.
+  bool in_multi = false;
+  bool multi_dirty = false;  // a queued command was refused: EXEC aborts
+  std::vector<std::vector<std::string>> queued;
+
+  // Set by the net shell: closes the connection after pending replies
+  // (CLIENT KILL, SHUTDOWN). Empty for sessions without a socket (tests).
+  std::function<void()> kill;
+
+  // CLIENT LIST "flags=" field.
+  std::string FlagsText() const;
+};
+
+}  // namespace shardnode::node
