@@ -1,0 +1,15 @@
+// The command families. Each Register function adds its commands to the
+// table; BuildCommandTable (command_table.cc) calls them all.
+#pragma once
+
+namespace shardnode::node {
+
+class CommandTable;
+
+void RegisterServerFamily(CommandTable& table);   // server_family.cc
+void RegisterStringFamily(CommandTable& table);   // string_family.cc
+void RegisterGenericFamily(CommandTable& table);  // generic_family.cc (keys, expiry, scan)
+void RegisterConfigFamily(CommandTable& table);   // config_family.cc
+void RegisterClusterFamily(CommandTable& table);  // cluster_family.cc
+
+}  // namespace shardnode::node
