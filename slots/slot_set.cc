@@ -1,0 +1,109 @@
+#include "slots/slot_set.h"
+
+#include <bit>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace shardnode::slots {
+
+SlotSet SlotSet::FromBytes(const uint8_t* data) {
+  SlotSet s;
+  std::memcpy(s.bits_.data(), data, kBytes);
+  return s;
+}
+
+void SlotSet::SetRange(int start, int end) {
+  for (int s = start; s <= end; ++s) Set(s);
+}
+
+int SlotSet::Count() const {
+  int n = 0;
+  for (size_t i = 0; i < kBytes; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, bits_.data() + i, 8);
+    n += std::popcount(word);
+  }
+  return n;
+}
+
+bool SlotSet::Empty() const {
+  for (uint8_t b : bits_) {
+    if (b) return false;
+  }
+  return true;
+}
+
+std::vector<SlotRange> SlotSet::Ranges() const {
+  std::vector<SlotRange> out;
+  int start = -1;
+  for (int s = 0; s < kNumSlots; ++s) {
+    // Skip whole empty bytes quickly when not inside a run.
+    if (start < 0 && (s & 7) == 0 && bits_[s >> 3] == 0) {
+      s += 7;
+      continue;
+    }
+    if (Test(s)) {
+      if (start < 0) start = s;
+    } else if (start >= 0) {
+      out.push_back({start, s - 1});
+      start = -1;
+    }
+  }
+  if (start >= 0) out.push_back({start, kNumSlots - 1});
+  return out;
+}
+
+std::string SlotSet::Format() const {
+  std::string out;
+  for (const SlotRange& r : Ranges()) {
+    if (!out.empty()) out.push_back(' ');
+    if (r.start == r.end) {
+      absl::StrAppend(&out, r.start);
+    } else {
+      absl::StrAppend(&out, r.start, "-", r.end);
+    }
+  }
+  return out;
+}
+
+int ParseSlot(std::string_view text) {
+  if (text.empty() || text.size() > 5) return -1;
+  int v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return -1;
+    v = v * 10 + (c - '0');
+  }
+  return v < kNumSlots ? v : -1;
+}
+
+std::optional<SlotSet> SlotSet::Parse(std::string_view text, std::string* bad_token) {
+  SlotSet set;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    if (text[pos] == ' ') {
+      ++pos;
+      continue;
+    }
+    size_t stop = text.find(' ', pos);
+    if (stop == std::string_view::npos) stop = text.size();
+    std::string_view token = text.substr(pos, stop - pos);
+    pos = stop;
+    size_t dash = token.find('-');
+    int start, end;
+    if (dash == std::string_view::npos) {
+      start = end = ParseSlot(token);
+    } else {
+      start = ParseSlot(token.substr(0, dash));
+      end = ParseSlot(token.substr(dash + 1));
+    }
+    if (start < 0 || end < 0 || start > end) {
+      if (bad_token) *bad_token = std::string(token);
+      return std::nullopt;
+    }
+    set.SetRange(start, end);
+  }
+  return set;
+}
+
+}  // namespace shardnode::slots
