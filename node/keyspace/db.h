@@ -1,0 +1,178 @@
+// Db: one numbered database of one shard (SELECT n). It owns its keys and
+// their values, split into one hash table per hash slot, so that counting,
+// listing or dropping a slot's keys costs what the slot holds. Slot tables
+// (and the slot index arrays) are allocated on first use, so an empty Db costs
+// a few words.
+//
+// Expiry: a key may carry an absolute expiry time in ms. Expired keys are
+// removed lazily, when a lookup finds them, and actively by SampleExpired,
+// which picks keys at random among those with a TTL (kept in a dense side
+// array, so sampling is O(1) per key and keys without a TTL pay nothing).
+//
+// Time comes in as `now_ms`; randomness from an internal generator seeded at
+// construction (set_seed for tests). Pure data: no I/O, no clock.
+//
+// Loop: owned by its Keyspace, used only on that shard's thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "node/keyspace/dict.h"
+#include "node/keyspace/value.h"
+
+namespace shardnode::node {
+
+// One key of a Db: key bytes inline after the header, its Value, and the
+// index of its expiry record (if any). Allocated and freed by the Db only.
+class Entry {
+ public:
+  std::string_view key() const { return {reinterpret_cast<const char*>(this + 1), key_len_}; }
+  Value& value() { return value_; }
+  const Value& value() const { return value_; }
+  bool has_expire() const { return expire_index_ != kNoExpire; }
+  // Seconds clock of the last access (OBJECT IDLETIME).
+  uint32_t access_s() const { return access_s_; }
+
+ private:
+  friend class Db;
+  struct Traits;
+  static constexpr uint32_t kNoExpire = UINT32_MAX;
+
+  static Entry* Create(std::string_view key, Value value);
+  static void Destroy(Entry* e);
+
+ public:
+  Entry* dict_next = nullptr;  // Dict's chain link
+
+ private:
+  Value value_;
+  uint32_t key_len_ = 0;
+  uint32_t expire_index_ = kNoExpire;  // position in Db::expires_
+  uint32_t access_s_ = 0;
+};
+
+struct DbStats {
+  uint64_t hits = 0;     // read lookups that found a live key
+  uint64_t misses = 0;   // read lookups that did not
+  uint64_t expired = 0;  // keys removed because their TTL passed
+};
+
+class Db {
+ public:
+  Db();
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  // Keys held, expired-but-not-yet-removed included (DBSIZE).
+  size_t Size() const { return size_; }
+  // Keys with a TTL (INFO keyspace "expires=").
+  size_t expires_count() const { return expires_.size(); }
+
+  // --- Lookups. All of them remove `key` first if it has expired. ---
+
+  // The live entry of `key`, or nullptr. `touch` updates the access clock
+  // (false for OBJECT IDLETIME, TYPE-like introspection that must not).
+  Entry* Find(std::string_view key, int64_t now_ms, bool touch = true);
+  // Find for read commands: also counts a keyspace hit or miss.
+  Entry* FindRead(std::string_view key, int64_t now_ms);
+  // Whether `key` exists (lazily expires; no hit/miss counted).
+  bool Exists(std::string_view key, int64_t now_ms) { return Find(key, now_ms, false); }
+
+  // --- Writes. Each one calls on_key_modified(key). ---
+
+  // Stores `value` at `key`, replacing any old value. The TTL is dropped
+  // unless `keep_ttl`. Returns the entry (valid until the next write).
+  Entry* Set(std::string_view key, Value value, int64_t now_ms, bool keep_ttl = false);
+  // Stores `value` only if `key` is absent (or expired). nullptr if present.
+  Entry* Add(std::string_view key, Value value, int64_t now_ms);
+  // Removes `key`. Returns whether a live key was removed (an expired one is
+  // reaped but counts as absent).
+  bool Delete(std::string_view key, int64_t now_ms);
+  // Sets the absolute expiry of an existing key. REQUIRES: `e` is live here.
+  void SetExpire(Entry* e, int64_t when_ms);
+  // Drops the TTL of `e`; returns whether it had one.
+  bool Persist(Entry* e);
+  // Tells watchers that the value of `key` changed in place (APPEND, INCR...).
+  void NotifyModified(std::string_view key) {
+    if (on_key_modified) on_key_modified(key);
+  }
+  // Removes every key (FLUSHDB). Calls on_key_modified("") once if any key
+  // was there.
+  void Clear();
+
+  // Absolute expiry in ms of `e`, or -1 when it has none.
+  int64_t ExpireOf(const Entry* e) const;
+
+  // --- Slots (cluster). ---
+  size_t CountKeysInSlot(int slot) const;
+  // Up to `max` keys of `slot`; costs what the slot holds at most.
+  std::vector<std::string> KeysInSlot(int slot, size_t max) const;
+  // Removes every key of `slot`; returns how many.
+  size_t DeleteSlot(int slot);
+
+  // --- Iteration. ---
+
+  // A random live key, or "" with false when the Db is empty. Slots are
+  // chosen in proportion to their key count, so the choice is close to
+  // uniform. Expired keys met on the way are reaped.
+  bool RandomKey(int64_t now_ms, std::string* key);
+  // One SCAN step: calls fn(const Entry&) for the keys of a few buckets,
+  // until at least `count` keys were visited or the scan ended. Expired keys
+  // are skipped (not reaped: the scan must not change the tables). Returns the
+  // next cursor (0: done). The cursor packs slot (low 14 bits) and the slot
+  // table's bucket cursor (high bits).
+  uint64_t Scan(uint64_t cursor, size_t count, int64_t now_ms,
+                const std::function<void(const Entry&)>& fn) const;
+  // Every entry, expired ones included. `fn` must not change the Db.
+  void ForEach(const std::function<void(const Entry&)>& fn) const;
+
+  // --- Expiry. ---
+
+  // Samples up to `samples` keys with a TTL and removes the expired ones.
+  // Returns how many were removed.
+  size_t SampleExpired(int64_t now_ms, size_t samples);
+
+  const DbStats& stats() const { return stats_; }
+  DbStats& mutable_stats() { return stats_; }
+  void set_seed(uint64_t seed) { rng_.seed(seed); }
+
+  // Called on every change to a key: write, delete, expiry, flush (empty key:
+  // all keys). WATCH and blocked clients hook here.
+  std::function<void(std::string_view key)> on_key_modified;
+  // Called when a key is removed because it expired (lazily or actively), so
+  // that replication and AOF can propagate a DEL.
+  std::function<void(std::string_view key)> on_key_expired;
+
+ private:
+  struct ExpireRecord {
+    Entry* entry;
+    int64_t when_ms;
+  };
+  struct SlotIndex;  // per-slot tables and the Fenwick tree of their sizes
+
+  // Lazily expires; returns the live entry or nullptr.
+  Entry* FindLive(std::string_view key, int slot, int64_t now_ms);
+  void RemoveEntry(Entry* e, int slot);
+  void ExpireEntry(Entry* e, int slot);
+  void DropExpire(Entry* e);
+  bool IsExpired(const Entry* e, int64_t now_ms) const {
+    return e->has_expire() && expires_[e->expire_index_].when_ms <= now_ms;
+  }
+  SlotIndex& index();
+
+  std::unique_ptr<SlotIndex> index_;
+  size_t size_ = 0;
+  std::vector<ExpireRecord> expires_;
+  DbStats stats_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace shardnode::node

@@ -1,0 +1,271 @@
+// Dict: a chained hash table keyed by byte strings, with Redis-style SCAN.
+//
+// It is intrusive: the caller allocates nodes (so a node can hold its key
+// bytes inline, as the Db's entries do) and the table links them through the
+// node's `dict_next` member. Traits say how to get a node's key and how to free
+// it:
+//
+//   struct Traits {
+//     static std::string_view Key(const Node& n);
+//     static void Free(Node* n);
+//   };
+//
+// Buckets are a power of two. The table grows when it holds as many nodes as
+// buckets and shrinks when under 10% full. Scan walks buckets in reverse-binary
+// cursor order, so that an element present for the whole scan is returned at
+// least once even when the table grows or shrinks between calls (elements may
+// be returned more than once). Resizing is done at once, not incrementally:
+// the Db splits keys over 16384 slot tables, so each table stays small.
+//
+// StringMap<V> below is the ready-made node for string -> V maps (hash fields,
+// set members, sorted-set members).
+//
+// Pure data; not thread-safe. Node pointers stay valid until the node is
+// removed (resizing relinks nodes but never moves them).
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/hash/hash.h"
+
+namespace shardnode::node {
+
+inline uint64_t HashKey(std::string_view key) { return absl::Hash<std::string_view>{}(key); }
+
+template <typename Node, typename Traits>
+class Dict {
+ public:
+  static constexpr size_t kInitialBuckets = 4;
+
+  Dict() = default;
+  ~Dict() { Clear(); }
+  Dict(Dict&& o) noexcept : buckets_(std::move(o.buckets_)), mask_(o.mask_), size_(o.size_) {
+    o.mask_ = 0;
+    o.size_ = 0;
+  }
+  Dict& operator=(Dict&& o) noexcept {
+    if (this != &o) {
+      Clear();
+      buckets_ = std::move(o.buckets_);
+      mask_ = o.mask_;
+      size_ = o.size_;
+      o.mask_ = 0;
+      o.size_ = 0;
+    }
+    return *this;
+  }
+  Dict(const Dict&) = delete;
+  Dict& operator=(const Dict&) = delete;
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  size_t bucket_count() const { return buckets_ ? mask_ + 1 : 0; }
+
+  // The node whose key is `key`, or nullptr.
+  Node* Find(std::string_view key) const {
+    if (!buckets_) return nullptr;
+    for (Node* n = buckets_[HashKey(key) & mask_]; n; n = n->dict_next) {
+      if (Traits::Key(*n) == key) return n;
+    }
+    return nullptr;
+  }
+
+  // Links `node` in; the table owns it from now on.
+  // REQUIRES: no node with the same key is present.
+  void Insert(Node* node) {
+    if (!buckets_) {
+      Rehash(kInitialBuckets);
+    } else if (size_ >= mask_ + 1) {
+      Rehash((mask_ + 1) * 2);
+    }
+    Node*& head = buckets_[HashKey(Traits::Key(*node)) & mask_];
+    node->dict_next = head;
+    head = node;
+    ++size_;
+  }
+
+  // Unlinks the node of `key` and hands it to the caller (nullptr if absent).
+  // May shrink the table.
+  Node* Detach(std::string_view key) {
+    if (!buckets_) return nullptr;
+    Node** link = &buckets_[HashKey(key) & mask_];
+    for (Node* n = *link; n; link = &n->dict_next, n = n->dict_next) {
+      if (Traits::Key(*n) == key) {
+        *link = n->dict_next;
+        n->dict_next = nullptr;
+        --size_;
+        MaybeShrink();
+        return n;
+      }
+    }
+    return nullptr;
+  }
+
+  // Removes and frees the node of `key`. Returns whether it was present.
+  bool Erase(std::string_view key) {
+    Node* n = Detach(key);
+    if (!n) return false;
+    Traits::Free(n);
+    return true;
+  }
+
+  // Frees every node and the buckets.
+  void Clear() {
+    if (!buckets_) return;
+    for (size_t b = 0; b <= mask_; ++b) {
+      for (Node* n = buckets_[b]; n;) {
+        Node* next = n->dict_next;
+        Traits::Free(n);
+        n = next;
+      }
+    }
+    buckets_.reset();
+    mask_ = 0;
+    size_ = 0;
+  }
+
+  // Calls fn(Node&) for every node of the bucket `cursor` designates and
+  // returns the next cursor; 0 when the scan is complete. Start with 0.
+  // `fn` must not insert or remove nodes.
+  template <typename Fn>
+  uint64_t Scan(uint64_t cursor, Fn&& fn) const {
+    if (!buckets_) return 0;
+    for (Node* n = buckets_[cursor & mask_]; n; n = n->dict_next) fn(*n);
+    // Increment the cursor's bits above the mask... in reverse order: set the
+    // unmasked high bits, reverse, add one, reverse back.
+    cursor |= ~static_cast<uint64_t>(mask_);
+    cursor = ReverseBits(cursor);
+    ++cursor;
+    return ReverseBits(cursor);
+  }
+
+  // Calls fn(Node&) for every node. `fn` must not insert or remove nodes.
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    if (!buckets_) return;
+    for (size_t b = 0; b <= mask_; ++b) {
+      for (Node* n = buckets_[b]; n; n = n->dict_next) fn(*n);
+    }
+  }
+
+  // A random node (nullptr when empty): a random non-empty bucket, then a
+  // random node of its chain. `rng` is a UniformRandomBitGenerator.
+  template <typename Rng>
+  Node* Random(Rng& rng) const {
+    if (size_ == 0) return nullptr;
+    Node* head;
+    do {
+      head = buckets_[rng() & mask_];
+    } while (!head);
+    size_t len = 0;
+    for (Node* n = head; n; n = n->dict_next) ++len;
+    size_t pick = rng() % len;
+    while (pick--) head = head->dict_next;
+    return head;
+  }
+
+  // Bytes used by the bucket array (MEMORY USAGE estimates).
+  size_t BucketBytes() const { return bucket_count() * sizeof(Node*); }
+
+ private:
+  static uint64_t ReverseBits(uint64_t v) {
+    v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);
+    v = ((v >> 2) & 0x3333333333333333ULL) | ((v & 0x3333333333333333ULL) << 2);
+    v = ((v >> 4) & 0x0F0F0F0F0F0F0F0FULL) | ((v & 0x0F0F0F0F0F0F0F0FULL) << 4);
+    return __builtin_bswap64(v);
+  }
+
+  void MaybeShrink() {
+    const size_t buckets = mask_ + 1;
+    if (size_ == 0) {
+      buckets_.reset();
+      mask_ = 0;
+      return;
+    }
+    if (buckets > kInitialBuckets && size_ * 10 < buckets) {
+      Rehash(std::max(kInitialBuckets, std::bit_ceil(size_)));
+    }
+  }
+
+  // REQUIRES: `buckets` is a power of two.
+  void Rehash(size_t buckets) {
+    auto fresh = std::make_unique<Node*[]>(buckets);  // zero-initialised
+    const size_t new_mask = buckets - 1;
+    if (buckets_) {
+      for (size_t b = 0; b <= mask_; ++b) {
+        for (Node* n = buckets_[b]; n;) {
+          Node* next = n->dict_next;
+          Node*& head = fresh[HashKey(Traits::Key(*n)) & new_mask];
+          n->dict_next = head;
+          head = n;
+          n = next;
+        }
+      }
+    }
+    buckets_ = std::move(fresh);
+    mask_ = new_mask;
+  }
+
+  std::unique_ptr<Node*[]> buckets_;
+  size_t mask_ = 0;
+  size_t size_ = 0;
+};
+
+// A string -> V map built on Dict, for the collection types.
+template <typename V>
+class StringMap {
+ public:
+  struct Node {
+    Node* dict_next = nullptr;
+    std::string key;
+    V value;
+  };
+
+  size_t size() const { return dict_.size(); }
+  bool empty() const { return dict_.empty(); }
+
+  V* Find(std::string_view key) const {
+    Node* n = dict_.Find(key);
+    return n ? &n->value : nullptr;
+  }
+  // Inserts or overwrites. Returns true when the key was new.
+  bool Set(std::string_view key, V value) {
+    if (Node* n = dict_.Find(key)) {
+      n->value = std::move(value);
+      return false;
+    }
+    dict_.Insert(new Node{nullptr, std::string(key), std::move(value)});
+    return true;
+  }
+  bool Erase(std::string_view key) { return dict_.Erase(key); }
+  void Clear() { dict_.Clear(); }
+
+  // fn(const std::string& key, V& value); returns the next cursor.
+  template <typename Fn>
+  uint64_t Scan(uint64_t cursor, Fn&& fn) const {
+    return dict_.Scan(cursor, [&](Node& n) { fn(n.key, n.value); });
+  }
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    dict_.ForEach([&](Node& n) { fn(n.key, n.value); });
+  }
+  template <typename Rng>
+  const Node* Random(Rng& rng) const {
+    return dict_.Random(rng);
+  }
+
+ private:
+  struct Traits {
+    static std::string_view Key(const Node& n) { return n.key; }
+    static void Free(Node* n) { delete n; }
+  };
+  Dict<Node, Traits> dict_;
+};
+
+}  // namespace shardnode::node
