@@ -1,0 +1,167 @@
+"""End-to-end: one shardnode in standalone mode, driven by redis-cli and raw
+sockets: replies, pipelining, inline commands, bad input, config errors."""
+import os
+import socket
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import BIN, Client, Error, Node, free_port  # noqa: E402
+
+
+class ServerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.node = Node().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+
+    def setUp(self):
+        self.c = Client(self.node.port)
+        self.c.call("FLUSHALL")
+
+    def tearDown(self):
+        self.c.close()
+
+    def test_redis_cli_set_get(self):
+        self.assertEqual(self.node.cli("set", "k", "v"), "OK")
+        self.assertEqual(self.node.cli("get", "k"), "v")
+
+    def test_unknown_command_and_arity(self):
+        self.assertEqual(self.c.call("NOSUCH", "a", "b"),
+                         "ERR unknown command 'NOSUCH', with args beginning with: 'a' 'b' ")
+        self.assertEqual(self.c.call("GET"), "ERR wrong number of arguments for 'get' command")
+        self.assertIsInstance(self.c.call("GET"), Error)
+
+    def test_pipelined_replies_in_order(self):
+        n = 500
+        payload = b"".join(b"*3\r\n$3\r\nSET\r\n$%d\r\nk%d\r\n$1\r\n%d\r\n" % (
+            len(b"k%d" % i), i, i % 10) for i in range(n))
+        payload += b"".join(b"*2\r\n$3\r\nGET\r\n$%d\r\nk%d\r\n" % (len(b"k%d" % i), i)
+                            for i in range(n))
+        self.c.sock.sendall(payload)
+        replies = [self.c.read() for _ in range(2 * n)]
+        self.assertEqual(replies[:n], ["OK"] * n)
+        self.assertEqual(replies[n:], [str(i % 10).encode() for i in range(n)])
+
+    def test_inline_commands(self):
+        out = self.node.raw(b'SET "in line" \'v x\'\r\nGET "in line"\r\nQUIT\r\n')
+        self.assertEqual(out, b"+OK\r\n$3\r\nv x\r\n+OK\r\n")
+
+    def test_garbage_gets_protocol_error_and_close(self):
+        out = self.node.raw(b"*1\r\n$x\r\n")
+        self.assertEqual(out, b"-ERR Protocol error: invalid bulk length\r\n")
+        out = self.node.raw(b"*abc\r\n")
+        self.assertEqual(out, b"-ERR Protocol error: invalid multibulk length\r\n")
+        out = self.node.raw(b'SET "unbalanced\r\n')
+        self.assertEqual(out, b"-ERR Protocol error: unbalanced quotes in request\r\n")
+        # The server still serves other clients.
+        self.assertEqual(self.c.call("PING"), "PONG")
+
+    def test_bulk_over_proto_max_bulk_len(self):
+        out = self.node.raw(b"*1\r\n$2147483648\r\n")
+        self.assertEqual(out, b"-ERR Protocol error: invalid bulk length\r\n")
+
+    def test_huge_declared_bulk_is_not_allocated(self):
+        rss_before = self.rss()
+        socks = []
+        for _ in range(5):  # 5 x 500 MB declared, nothing sent
+            s = socket.create_connection(("127.0.0.1", self.node.port), timeout=5)
+            s.sendall(b"*2\r\n$3\r\nGET\r\n$524288000\r\nabc")
+            socks.append(s)
+        self.assertEqual(self.c.call("PING"), "PONG")
+        grown = self.rss() - rss_before
+        for s in socks:
+            s.close()
+        self.assertLess(grown, 64 * 1024 * 1024, "declared bulk lengths were allocated")
+
+    def test_unterminated_inline_line(self):
+        out = self.node.raw(b"A" * (70 * 1024))
+        self.assertEqual(out, b"-ERR Protocol error: too big inline request\r\n")
+        self.assertEqual(self.c.call("PING"), "PONG")
+
+    def test_info_sections(self):
+        info = self.c.call("INFO").decode()
+        for field in ("redis_version:7.0.15", "tcp_port:%d" % self.node.port, "connected_clients:",
+                      "used_memory:", "total_commands_processed:", "role:master",
+                      "cluster_enabled:0"):
+            self.assertIn(field, info)
+        self.assertNotIn("db0:", info)
+        self.c.call("SET", "a", "1")
+        self.assertIn("db0:keys=1,expires=0", self.c.call("INFO", "keyspace").decode())
+
+    def test_hello_3_and_client_commands(self):
+        self.c.send("HELLO", "3")
+        line = self.c._line()
+        self.assertEqual(line, b"%7")
+        self.c.buf = b""
+        c = Client(self.node.port)
+        self.assertEqual(c.call("CLIENT", "SETNAME", "tester"), "OK")
+        self.assertEqual(c.call("CLIENT", "GETNAME"), b"tester")
+        self.assertIn(b"name=tester", c.call("CLIENT", "LIST"))
+        self.assertEqual(c.call("CLIENT", "SETNAME", "a b"),
+                         "ERR Client names cannot contain spaces, newlines or special characters.")
+        c.close()
+
+    def test_command_count_and_info(self):
+        count = self.c.call("COMMAND", "COUNT")
+        self.assertGreater(count, 50)
+        info = self.c.call("COMMAND", "INFO", "get")
+        self.assertEqual(info[0][0], b"get")
+        self.assertEqual(info[0][1], 2)
+        self.assertEqual(info[0][3:6], [1, 1, 1])
+
+    def rss(self):
+        with open(f"/proc/{self.node.proc.pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class MaxClientsTest(unittest.TestCase):
+    def test_max_clients_error(self):
+        with Node(args=["--maxclients", "2"]) as node:
+            a, b = Client(node.port), Client(node.port)
+            a.call("PING"), b.call("PING")
+            out = node.raw(b"PING\r\n")
+            self.assertEqual(out, b"-ERR max number of clients reached\r\n")
+            a.close(), b.close()
+
+
+class AuthTest(unittest.TestCase):
+    def test_requirepass(self):
+        with Node(args=["--requirepass", "secret"]) as node:
+            c = Client(node.port)
+            self.assertEqual(c.call("GET", "x"), "NOAUTH Authentication required.")
+            self.assertEqual(c.call("AUTH", "wrong"),
+                             "WRONGPASS invalid username-password pair or user is disabled.")
+            self.assertEqual(c.call("AUTH", "secret"), "OK")
+            self.assertIsNone(c.call("GET", "x"))
+            c.close()
+
+
+class StartupErrorsTest(unittest.TestCase):
+    def run_bad(self, *args):
+        return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=20)
+
+    def test_unknown_directive_on_command_line(self):
+        out = self.run_bad("--port", str(free_port()), "--no-such-directive", "1")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("no-such-directive", out.stderr + out.stdout)
+
+    def test_bad_value_in_file_names_line(self):
+        node = Node(config_text="port 1234\nmaxclients notanumber\n")
+        path = os.path.join(node.dir, "bad.conf")
+        with open(path, "w") as f:
+            f.write("# comment\nmaxclients notanumber\n")
+        out = self.run_bad(path)
+        node.cleanup()
+        self.assertEqual(out.returncode, 1)
+        text = out.stderr + out.stdout
+        self.assertIn("line 2", text)
+        self.assertIn("maxclients", text)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
