@@ -1,2 +1,207 @@
-// Placeholder until the wiring lands.
-int main() { return 0; }
+// shardnode: wiring. Parses the configuration, builds the command table,
+// the node state and the shells, then runs the event loop until SHUTDOWN or
+// SIGTERM/SIGINT. Command line as redis-server: [config-file] [--name value...].
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "clusterbus/cluster_state.h"
+#include "node/commands/command_table.h"
+#include "node/commands/dispatcher.h"
+#include "node/config/config.h"
+#include "node/keyspace/keyspace.h"
+#include "node/net/net_server.h"
+#include "node/server/cluster_setup.h"
+#include "node/server/log.h"
+#include "node/server/server.h"
+
+namespace shardnode::node {
+namespace {
+
+namespace asio = boost::asio;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void Daemonize() {
+  if (fork() != 0) _exit(0);  // the parent returns to the shell
+  setsid();
+  const int fd = open("/dev/null", O_RDWR);
+  if (fd != -1) {
+    dup2(fd, STDIN_FILENO);
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    if (fd > STDERR_FILENO) close(fd);
+  }
+}
+
+void WritePidFile(const std::string& path) {
+  if (path.empty()) return;
+  if (FILE* f = fopen(path.c_str(), "w")) {
+    fprintf(f, "%d\n", static_cast<int>(getpid()));
+    fclose(f);
+  } else {
+    Logf(LogLevel::kWarning, "Failed to write PID file: %s", strerror(errno));
+  }
+}
+
+// The periodic jobs, 10 times a second: active expiry and the cluster cron.
+class Cron {
+ public:
+  Cron(asio::io_context& io, Server& server) : timer_(io), server_(server) {}
+  void Start() { Arm(); }
+  void Stop() { timer_.cancel(); }
+
+ private:
+  void Arm() {
+    const int hz = std::max(1, server_.options().hz);
+    timer_.expires_after(std::chrono::milliseconds(1000 / hz));
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      Tick();
+      Arm();
+    });
+  }
+  void Tick() {
+    const int64_t now = NowMs();
+    for (int i = 0; i < server_.num_shards(); ++i) {
+      server_.shard(i).ActiveExpireCycle(now, kExpireKeysPerTick);
+    }
+    if (server_.cluster_enabled()) ClusterCron(server_, now);
+  }
+  static constexpr int kExpireKeysPerTick = 200;
+  asio::steady_timer timer_;
+  Server& server_;
+};
+
+int Run(int argc, char** argv) {
+  auto config_or = Config::FromArgs(argc, argv);
+  if (!config_or.ok()) {
+    std::cerr << config_or.status().message() << std::endl;
+    return 1;
+  }
+  std::unique_ptr<Config> config = std::move(*config_or);
+  const ServerOptions& opts = config->options();
+
+  if (opts.daemonize) Daemonize();
+  if (!opts.dir.empty() && chdir(opts.dir.c_str()) != 0) {
+    std::cerr << "Can't chdir to '" << opts.dir << "': " << strerror(errno) << std::endl;
+    return 1;
+  }
+  if (!LogInit(opts.loglevel, opts.logfile)) {
+    std::cerr << "Can't open the log file: " << strerror(errno) << std::endl;
+    return 1;
+  }
+  Log(LogLevel::kWarning, "oO0OoO0OoO0Oo shardnode is starting oO0OoO0OoO0Oo");
+  Logf(LogLevel::kWarning,
+       "shardnode (Redis version=7.0.15 compatible), bits=64, pid=%d, just started",
+       static_cast<int>(getpid()));
+  Log(LogLevel::kWarning, "Configuration loaded");
+  if (opts.cluster_enabled && opts.cluster_port == 0 && opts.port > 55535) {
+    Log(LogLevel::kWarning,
+        "Redis port number too high. Cluster communication port is 10,000 port numbers higher "
+        "than your Redis port. Your Redis port number must be 55535 or less.");
+    return 1;
+  }
+
+  std::unique_ptr<CommandTable> table = BuildCommandTable();
+  Server server(config.get(), table.get());
+  server.set_start_ms(NowMs());
+  server.config_file = config->config_file();
+  std::error_code fs_ec;
+  server.executable = std::filesystem::absolute(argv[0], fs_ec).string();
+
+  asio::io_context io(1);
+  Dispatcher dispatcher(server);
+  NetServer net(io, server, dispatcher);
+  absl::Status listening = net.Listen();
+  if (!listening.ok()) {
+    Logf(LogLevel::kWarning, "Warning: %s", listening.message());
+    Logf(LogLevel::kWarning, "Failed listening on port %d (TCP), aborting.", opts.port);
+    return 1;
+  }
+  if (opts.cluster_enabled) {
+    absl::Status st = SetUpCluster(server, NowMs());
+    if (!st.ok()) {
+      Logf(LogLevel::kWarning, "%s", st.message());
+      return 1;
+    }
+  }
+  WritePidFile(opts.pidfile);
+  Logf(LogLevel::kNotice, "Running mode=%s, port=%d. PID: %d",
+       opts.cluster_enabled ? "cluster" : "standalone", server.tcp_port,
+       static_cast<int>(getpid()));
+  Log(LogLevel::kWarning, "Server initialized");
+
+  Cron cron(io, server);
+  bool stopping = false;
+  ShutdownMode shutdown_mode = ShutdownMode::kDefault;
+  auto begin_shutdown = [&](ShutdownMode mode) {
+    if (stopping) return;
+    stopping = true;
+    shutdown_mode = mode;
+    // Let the current command's reply go out, then stop.
+    asio::post(io, [&]() {
+      net.Stop();
+      cron.Stop();
+      io.stop();
+    });
+  };
+  server.request_shutdown = [&](ShutdownMode mode) {
+    Log(LogLevel::kWarning, "User requested shutdown...");
+    begin_shutdown(mode);
+  };
+  server.sleep = [](int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
+
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](boost::system::error_code ec, int signo) {
+    if (ec) return;
+    Log(LogLevel::kWarning, signo == SIGINT ? "Received SIGINT scheduling shutdown..."
+                                            : "Received SIGTERM scheduling shutdown...");
+    begin_shutdown(ShutdownMode::kDefault);
+  });
+  signal(SIGPIPE, SIG_IGN);
+
+  cron.Start();
+  Log(LogLevel::kNotice, "Ready to accept connections");
+  io.run();
+
+  (void)shutdown_mode;  // nothing to save yet: persistence comes with replication
+  if (server.cluster_enabled() && server.save_cluster_config) {
+    std::string error;
+    if (!server.save_cluster_config(true, &error)) {
+      Logf(LogLevel::kWarning, "Error saving the cluster config on shutdown: %s", error);
+    }
+  }
+  if (!opts.pidfile.empty()) unlink(opts.pidfile.c_str());
+  Log(LogLevel::kWarning, "shardnode is now ready to exit, bye bye...");
+  return 0;
+}
+
+}  // namespace
+}  // namespace shardnode::node
+
+int main(int argc, char** argv) {
+  try {
+    return shardnode::node::Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "Fatal: " << e.what() << std::endl;
+    return 1;
+  }
+}

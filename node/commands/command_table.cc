@@ -1,0 +1,52 @@
+#include "node/commands/command_table.h"
+
+#include <cassert>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "node/commands/dispatcher.h"
+#include "node/commands/families.h"
+
+namespace shardnode::node {
+
+void CommandTable::Register(CommandSpec spec) {
+  auto owned = std::make_unique<CommandSpec>(std::move(spec));
+  CommandSpec* raw = owned.get();
+  const bool inserted = by_name_.emplace(raw->name, raw).second;
+  assert(inserted && "command registered twice");
+  (void)inserted;
+  commands_.push_back(std::move(owned));
+}
+
+const CommandSpec* CommandTable::Find(std::string_view name) const {
+  // Command names are short; lower-casing into a small buffer avoids an
+  // allocation on the hot path for the common case.
+  char buf[32];
+  if (name.size() <= sizeof(buf)) {
+    for (size_t i = 0; i < name.size(); ++i) buf[i] = absl::ascii_tolower(name[i]);
+    auto it = by_name_.find(std::string_view(buf, name.size()));
+    return it == by_name_.end() ? nullptr : it->second;
+  }
+  return nullptr;  // no command name is that long
+}
+
+const CommandSpec* CommandTable::FindSub(const CommandSpec& parent, std::string_view sub) {
+  const std::string full = absl::StrCat(parent.name, "|", absl::AsciiStrToLower(sub));
+  for (const CommandSpec& s : parent.subcommands) {
+    if (s.name == full) return &s;
+  }
+  return nullptr;
+}
+
+std::unique_ptr<CommandTable> BuildCommandTable() {
+  auto table = std::make_unique<CommandTable>();
+  Dispatcher::RegisterTransactionCommands(*table);
+  RegisterServerFamily(*table);
+  RegisterStringFamily(*table);
+  RegisterGenericFamily(*table);
+  RegisterConfigFamily(*table);
+  RegisterClusterFamily(*table);
+  return table;
+}
+
+}  // namespace shardnode::node

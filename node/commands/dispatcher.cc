@@ -1,0 +1,259 @@
+#include "node/commands/dispatcher.h"
+
+#include <chrono>
+
+#include "absl/strings/ascii.h"
+#include "clusterbus/routing.h"
+#include "node/commands/command_table.h"
+#include "node/commands/errors.h"
+#include "node/keyspace/db.h"
+#include "node/keyspace/keyspace.h"
+#include "node/resp/reply.h"
+#include "node/server/server.h"
+#include "node/server/session.h"
+#include "slots/hash_slot.h"
+
+namespace shardnode::node {
+namespace {
+
+// The work of these three is done by the dispatcher; their handlers only
+// exist so that COMMAND lists them and a handler pointer is never null.
+void NoopHandler(CommandContext&, Args) {}
+
+bool IsTransactionControl(std::string_view name) {
+  return name == "exec" || name == "discard" || name == "multi" || name == "watch" ||
+         name == "quit" || name == "reset";
+}
+
+}  // namespace
+
+void Dispatcher::RegisterTransactionCommands(CommandTable& table) {
+  table.Register({.name = "multi",
+                  .arity = 1,
+                  .flags = kCmdNoScript | kCmdLoading | kCmdStale | kCmdFast | kCmdAllowBusy,
+                  .handler = NoopHandler,
+                  .group = "transactions",
+                  .summary = "Mark the start of a transaction block",
+                  .since = "1.2.0"});
+  table.Register({.name = "exec",
+                  .arity = 1,
+                  .flags = kCmdNoScript | kCmdLoading | kCmdStale | kCmdSkipSlowlog,
+                  .handler = NoopHandler,
+                  .group = "transactions",
+                  .summary = "Execute all commands issued after MULTI",
+                  .since = "1.2.0"});
+  table.Register({.name = "discard",
+                  .arity = 1,
+                  .flags = kCmdNoScript | kCmdLoading | kCmdStale | kCmdFast | kCmdAllowBusy,
+                  .handler = NoopHandler,
+                  .group = "transactions",
+                  .summary = "Discard all commands issued after MULTI",
+                  .since = "2.0.0"});
+}
+
+Dispatcher::Dispatcher(Server& server)
+    : server_(server),
+      multi_(server.commands().Find("multi")),
+      exec_(server.commands().Find("exec")),
+      discard_(server.commands().Find("discard")) {}
+
+void Dispatcher::Reject(Session& session, resp::ReplyBuilder& out, std::string_view error) {
+  if (session.in_multi) session.multi_dirty = true;
+  out.Error(error);
+}
+
+const CommandSpec* Dispatcher::Resolve(Session& session, const std::vector<std::string>& args,
+                                       resp::ReplyBuilder& out) {
+  const CommandSpec* spec = server_.commands().Find(args[0]);
+  if (spec == nullptr) {
+    Reject(session, out, errors::UnknownCommand(args[0], args.data() + 1, args.size() - 1));
+    return nullptr;
+  }
+  if (!spec->subcommands.empty() && args.size() >= 2) {
+    const CommandSpec* sub = CommandTable::FindSub(*spec, args[1]);
+    if (sub == nullptr) {
+      Reject(session, out, errors::UnknownSubcommand(args[0], args[1]));
+      return nullptr;
+    }
+    spec = sub;
+  }
+  const int argc = static_cast<int>(args.size());
+  if ((spec->arity > 0 && spec->arity != argc) || argc < -spec->arity) {
+    Reject(session, out, ArityError(*spec));
+    return nullptr;
+  }
+  return spec;
+}
+
+bool Dispatcher::Route(Session& session, const CommandSpec& spec,
+                       const std::vector<std::string>& args, resp::ReplyBuilder& out,
+                       int64_t now_ms) {
+  clusterbus::ClusterState* cluster = server_.cluster();
+  if (cluster == nullptr) return true;
+  const bool is_exec = &spec == exec_;
+  if (!is_exec && spec.first_key <= 0 && spec.keys == nullptr) return true;
+
+  clusterbus::RouteInput in;
+  in.asking = session.asking || (spec.flags & kCmdAsking);
+  in.readonly = session.readonly;
+  in.allow_reads_when_down = server_.options().cluster_allow_reads_when_down;
+  in.allow_pubsubshard_when_down = server_.options().cluster_allow_pubsubshard_when_down;
+  auto add_keys = [&in](const CommandSpec& s, const std::vector<std::string>& a) {
+    for (int i : KeyIndexes(s, a)) in.keys.push_back(a[i]);
+    if (s.is_write()) in.is_write = true;
+  };
+  if (is_exec) {
+    for (const auto& queued : session.queued) {
+      const CommandSpec* s = server_.commands().Find(queued[0]);
+      if (s != nullptr && !s->subcommands.empty() && queued.size() >= 2) {
+        s = CommandTable::FindSub(*s, queued[1]);
+      }
+      if (s != nullptr) add_keys(*s, queued);
+    }
+  } else {
+    add_keys(spec, args);
+    in.shard_pubsub = spec.name == "spublish" || spec.name == "ssubscribe" ||
+                      spec.name == "sunsubscribe";
+    in.is_migrate = spec.name == "migrate";
+  }
+  if (in.keys.empty() && !is_exec) return true;
+
+  auto exists = [this, now_ms](std::string_view key) {
+    return server_.ShardForSlot(slots::KeyHashSlot(key)).db(0).Exists(key, now_ms);
+  };
+  const clusterbus::RouteResult r = clusterbus::Route(*cluster, in, exists);
+  std::string error;
+  switch (r.outcome) {
+    case clusterbus::RouteOutcome::kLocal:
+      return true;
+    case clusterbus::RouteOutcome::kMoved:
+      error = errors::Moved(r.slot, r.endpoint, r.port);
+      break;
+    case clusterbus::RouteOutcome::kAsk:
+      error = errors::Ask(r.slot, r.endpoint, r.port);
+      break;
+    case clusterbus::RouteOutcome::kCrossSlot:
+      error = errors::kCrossSlot;
+      break;
+    case clusterbus::RouteOutcome::kUnbound:
+      error = errors::kClusterDownUnbound;
+      break;
+    case clusterbus::RouteOutcome::kDown:
+      error = errors::kClusterDown;
+      break;
+    case clusterbus::RouteOutcome::kDownReadOnly:
+      error = errors::kClusterDownReadOnly;
+      break;
+    case clusterbus::RouteOutcome::kTryAgain:
+      error = errors::kTryAgain;
+      break;
+  }
+  if (is_exec) {
+    session.in_multi = false;
+    session.multi_dirty = false;
+    session.queued.clear();
+    out.Error(error);
+  } else {
+    Reject(session, out, error);
+  }
+  return false;
+}
+
+void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std::string>& args,
+                      resp::ReplyBuilder& out, int64_t now_ms) {
+  // The shard that owns the first key's slot runs the command; keyless
+  // commands run on shard 0 (all-shard commands walk the shards themselves).
+  int shard = 0;
+  if (server_.num_shards() > 1) {
+    const std::vector<int> keys = KeyIndexes(spec, args);
+    if (!keys.empty()) shard = server_.ShardIndexForSlot(slots::KeyHashSlot(args[keys[0]]));
+  }
+  Keyspace& keyspace = server_.shard(shard);
+  const int db_index = session.db_index < keyspace.num_dbs() ? session.db_index : 0;
+  CommandContext ctx{server_, session, out, spec, now_ms, keyspace.db(db_index)};
+
+  const auto start = std::chrono::steady_clock::now();
+  spec.handler(ctx, Args(args.data(), args.size()));
+  const auto usec = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+  Stats& stats = server_.stats();
+  ++stats.total_commands_processed;
+  auto& calls = stats.command_calls[spec.name];
+  ++calls.first;
+  calls.second += static_cast<uint64_t>(usec);
+}
+
+void Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms) {
+  if (!session.in_multi) {
+    out.Error("ERR EXEC without MULTI");
+    return;
+  }
+  std::vector<std::vector<std::string>> queued = std::move(session.queued);
+  const bool dirty = session.multi_dirty;
+  session.in_multi = false;
+  session.multi_dirty = false;
+  session.queued.clear();
+  if (dirty) {
+    out.Error(errors::kExecAbort);
+    return;
+  }
+  out.ArrayHeader(queued.size());
+  for (auto& args : queued) {
+    // Lookup and arity were checked when the command was queued.
+    const CommandSpec* spec = server_.commands().Find(args[0]);
+    if (!spec->subcommands.empty() && args.size() >= 2) {
+      spec = CommandTable::FindSub(*spec, args[1]);
+    }
+    Call(session, *spec, args, out, now_ms);
+  }
+}
+
+void Dispatcher::Execute(Session& session, std::vector<std::string>& args,
+                         resp::ReplyBuilder& out, int64_t now_ms) {
+  session.last_interaction_ms = now_ms;
+  const uint64_t errors_before = out.errors();
+  const CommandSpec* spec = Resolve(session, args, out);
+  if (spec != nullptr) {
+    session.last_command = spec->name;
+    const bool auth_required =
+        !session.authenticated && !server_.options().requirepass.empty();
+    if (auth_required && !(spec->flags & kCmdNoAuth)) {
+      Reject(session, out, errors::kNoAuth);
+    } else if (session.in_multi && (spec->flags & kCmdNoMulti)) {
+      Reject(session, out, "ERR Command not allowed inside a transaction");
+    } else if (Route(session, *spec, args, out, now_ms)) {
+      if (session.in_multi && !IsTransactionControl(spec->name)) {
+        session.queued.push_back(std::move(args));
+        out.SimpleString("QUEUED");
+      } else if (spec == multi_) {
+        if (session.in_multi) {
+          out.Error("ERR MULTI calls can not be nested");
+        } else {
+          session.in_multi = true;
+          session.multi_dirty = false;
+          session.queued.clear();
+          out.Ok();
+        }
+      } else if (spec == exec_) {
+        Exec(session, out, now_ms);
+      } else if (spec == discard_) {
+        if (!session.in_multi) {
+          out.Error("ERR DISCARD without MULTI");
+        } else {
+          session.in_multi = false;
+          session.multi_dirty = false;
+          session.queued.clear();
+          out.Ok();
+        }
+      } else {
+        Call(session, *spec, args, out, now_ms);
+      }
+    }
+    // ASKING lasts for one command, or until EXEC/DISCARD inside MULTI.
+    if (spec->name != "asking" && !session.in_multi) session.asking = false;
+  }
+  server_.stats().total_error_replies += out.errors() - errors_before;
+}
+
+}  // namespace shardnode::node

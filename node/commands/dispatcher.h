@@ -1,0 +1,59 @@
+// Dispatcher: runs one parsed command for a session. It decides everything
+// that is common to all commands before any handler runs, in Redis's order:
+// lookup (unknown command / subcommand), arity, authentication, MULTI
+// queuing, cluster routing (MOVED / ASK / CROSSSLOT / CLUSTERDOWN / TRYAGAIN),
+// then picks the shard that owns the command's slot and calls the handler.
+// MULTI, EXEC and DISCARD are implemented here because EXEC re-enters it.
+//
+// Loop: the loop that owns the session. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "node/commands/command.h"
+
+namespace shardnode::resp {
+class ReplyBuilder;
+}
+
+namespace shardnode::node {
+
+class Server;
+struct Session;
+
+class Dispatcher {
+ public:
+  // REQUIRES: `server` (and its command table) outlive the dispatcher.
+  explicit Dispatcher(Server& server);
+
+  // Executes `args` (args[0] is the command name; REQUIRES: non-empty) and
+  // appends exactly one reply to `out`. `now_ms` is the wall clock.
+  void Execute(Session& session, std::vector<std::string>& args, resp::ReplyBuilder& out,
+               int64_t now_ms);
+
+  // Registers MULTI, EXEC and DISCARD (whose work is done here).
+  static void RegisterTransactionCommands(class CommandTable& table);
+
+ private:
+  // Looks up the command (and subcommand). On failure appends the error.
+  const CommandSpec* Resolve(Session& session, const std::vector<std::string>& args,
+                             resp::ReplyBuilder& out);
+  // Cluster routing for one command, or for all queued ones when `exec`.
+  // Returns false after appending the redirection error.
+  bool Route(Session& session, const CommandSpec& spec, const std::vector<std::string>& args,
+             resp::ReplyBuilder& out, int64_t now_ms);
+  void Call(Session& session, const CommandSpec& spec, std::vector<std::string>& args,
+            resp::ReplyBuilder& out, int64_t now_ms);
+  void Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms);
+  // Adds an error reply and, inside MULTI, flags the transaction.
+  void Reject(Session& session, resp::ReplyBuilder& out, std::string_view error);
+
+  Server& server_;
+  const CommandSpec* multi_;
+  const CommandSpec* exec_;
+  const CommandSpec* discard_;
+};
+
+}  // namespace shardnode::node

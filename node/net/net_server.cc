@@ -1,0 +1,265 @@
+#include "node/net/net_server.h"
+
+#include <chrono>
+#include <cstring>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "node/commands/dispatcher.h"
+#include "node/commands/errors.h"
+#include "node/resp/parser.h"
+#include "node/resp/reply.h"
+#include "node/server/log.h"
+#include "node/server/server.h"
+#include "node/server/session.h"
+
+namespace shardnode::node {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr std::string_view kProtectedModeError =
+    "-DENIED Redis is running in protected mode because protected mode is enabled and no "
+    "password is set for the default user. In this mode connections are only accepted from the "
+    "loopback interface. If you want to connect from external computers to Redis you may adopt "
+    "one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG "
+    "SET protected-mode no' from the loopback interface by connecting to Redis from the same "
+    "host the server is running, however MAKE SURE Redis is not publicly accessible from "
+    "internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively "
+    "you can just disable the protected mode by editing the Redis configuration file, and "
+    "setting the protected mode option to 'no', and then restarting the server. 3) If you "
+    "started the server manually just for testing, restart it with the '--protected-mode no' "
+    "option. 4) Setup a an authentication password for the default user. NOTE: You only need to "
+    "do one of the above things in order for the server to start accepting connections from "
+    "the outside.\r\n";
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string EndpointText(const tcp::endpoint& ep) {
+  const auto addr = ep.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+    return absl::StrCat(addr.to_v6().to_v4().to_string(), ":", ep.port());
+  }
+  return absl::StrCat(addr.to_string(), ":", ep.port());
+}
+
+// One client connection. Kept alive by its own coroutine.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(tcp::socket socket, Server& server, Dispatcher& dispatcher)
+      : socket_(std::move(socket)), server_(server), dispatcher_(dispatcher), reply_(&out_) {}
+
+  asio::awaitable<void> Run() {
+    auto self = shared_from_this();
+    Register();
+    const ServerOptions& opts = server_.options();
+    resp::ParserLimits limits;
+    limits.max_bulk_len = opts.proto_max_bulk_len;
+    parser_.set_limits(limits);
+    boost::system::error_code ec;
+    while (!closing_) {
+      const size_t n =
+          co_await socket_.async_read_some(asio::buffer(buf_, sizeof(buf_)),
+                                           asio::redirect_error(asio::use_awaitable, ec));
+      if (ec || closing_) break;
+      server_.stats().total_net_input_bytes += n;
+      Process(std::string_view(buf_, n));
+      if (!out_.empty()) {
+        server_.stats().total_net_output_bytes += out_.size();
+        co_await asio::async_write(socket_, asio::buffer(out_),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        out_.clear();
+        if (ec) break;
+      }
+      if (session_.close_after_reply) break;
+    }
+    Unregister();
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+ private:
+  void Register() {
+    boost::system::error_code ec;
+    session_.id = server_.NextClientId();
+    session_.fd = socket_.native_handle();
+    const auto remote = socket_.remote_endpoint(ec);
+    if (!ec) session_.addr = EndpointText(remote);
+    const auto local = socket_.local_endpoint(ec);
+    if (!ec) session_.laddr = EndpointText(local);
+    session_.created_ms = session_.last_interaction_ms = NowMs();
+    session_.authenticated = server_.options().requirepass.empty();
+    std::weak_ptr<Connection> weak = weak_from_this();
+    session_.kill = [weak]() {
+      if (auto conn = weak.lock()) conn->Kill();
+    };
+    server_.clients()[session_.id] = &session_;
+  }
+
+  void Unregister() { server_.clients().erase(session_.id); }
+
+  void Kill() {
+    closing_ = true;
+    boost::system::error_code ignored;
+    socket_.cancel(ignored);
+  }
+
+  // Parses and executes every complete command in the received bytes.
+  void Process(std::string_view chunk) {
+    std::string_view data = chunk;
+    if (!pending_.empty()) {
+      pending_.append(chunk);
+      data = pending_;
+    }
+    size_t pos = 0;
+    while (pos < data.size() && !session_.close_after_reply && !closing_) {
+      size_t consumed = 0;
+      const resp::ParseStatus status = parser_.Parse(data.substr(pos), &consumed, &args_);
+      pos += consumed;
+      if (status == resp::ParseStatus::kNeedMore) break;
+      if (status == resp::ParseStatus::kError) {
+        reply_.Error(absl::StrCat("ERR ", parser_.error()));
+        Logf(LogLevel::kVerbose, "Protocol error (%s) from client: id=%d addr=%s",
+             parser_.error(), session_.id, session_.addr);
+        session_.close_after_reply = true;
+        break;
+      }
+      if (args_.empty()) continue;
+      dispatcher_.Execute(session_, args_, reply_, NowMs());
+      reply_.set_protocol(session_.protocol);
+    }
+    // Keep what was not consumed (a partial header line).
+    if (data.data() == pending_.data()) {
+      pending_.erase(0, pos);
+    } else {
+      pending_.assign(data.substr(pos));
+    }
+    session_.query_buffer_bytes = pending_.size() + parser_.pending_bytes();
+    if (static_cast<int64_t>(session_.query_buffer_bytes) >
+        server_.options().client_query_buffer_limit) {
+      Logf(LogLevel::kWarning,
+           "Closing client that reached max query buffer length: id=%d addr=%s (qbuf "
+           "initial bytes: ...)",
+           session_.id, session_.addr);
+      session_.close_after_reply = true;
+    }
+  }
+
+  tcp::socket socket_;
+  Server& server_;
+  Dispatcher& dispatcher_;
+  Session session_;
+  resp::RequestParser parser_;
+  std::vector<std::string> args_;
+  std::string pending_;
+  std::string out_;
+  resp::ReplyBuilder reply_;
+  bool closing_ = false;
+  char buf_[16 * 1024];
+};
+
+bool IsLoopback(const asio::ip::address& addr) {
+  if (addr.is_loopback()) return true;
+  return addr.is_v6() && addr.to_v6().is_v4_mapped() && addr.to_v6().to_v4().is_loopback();
+}
+
+}  // namespace
+
+NetServer::NetServer(asio::io_context& io, Server& server, Dispatcher& dispatcher)
+    : io_(io), server_(server), dispatcher_(dispatcher) {}
+
+NetServer::~NetServer() = default;
+
+absl::Status NetServer::Listen() {
+  const ServerOptions& opts = server_.options();
+  for (std::string addr : opts.bind) {
+    const bool optional = !addr.empty() && addr[0] == '-';
+    if (optional) addr.erase(0, 1);
+    asio::ip::address ip;
+    if (addr == "*") {
+      ip = asio::ip::address_v4::any();
+    } else if (addr == "::*") {
+      ip = asio::ip::address_v6::any();
+    } else {
+      boost::system::error_code ec;
+      ip = asio::ip::make_address(addr, ec);
+      if (ec) {
+        if (optional) continue;
+        return absl::InvalidArgumentError(
+            absl::StrCat("Could not create server TCP listening socket ", addr, ":", opts.port,
+                         ": ", ec.message()));
+      }
+    }
+    tcp::endpoint ep(ip, static_cast<unsigned short>(opts.port));
+    auto acceptor = std::make_unique<tcp::acceptor>(io_);
+    boost::system::error_code ec;
+    acceptor->open(ep.protocol(), ec);
+    if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec && ip.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor->bind(ep, ec);
+    if (!ec) acceptor->listen(opts.tcp_backlog, ec);
+    if (ec) {
+      if (optional) continue;
+      return absl::UnavailableError(absl::StrCat("Could not create server TCP listening socket ",
+                                                 addr, ":", opts.port, ": ", ec.message()));
+    }
+    server_.tcp_port = acceptor->local_endpoint().port();
+    acceptors_.push_back(std::move(acceptor));
+  }
+  if (acceptors_.empty()) {
+    return absl::UnavailableError("No address to listen on");
+  }
+  for (auto& acceptor : acceptors_) StartAccept(*acceptor);
+  return absl::OkStatus();
+}
+
+void NetServer::StartAccept(tcp::acceptor& acceptor) {
+  acceptor.async_accept([this, &acceptor](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      const ServerOptions& opts = server_.options();
+      const auto remote = socket.remote_endpoint(ignored);
+      if (static_cast<int64_t>(server_.clients().size()) >= opts.maxclients) {
+        const std::string err = absl::StrCat("-", errors::kMaxClients, "\r\n");
+        asio::write(socket, asio::buffer(err), ignored);
+        ++server_.stats().rejected_connections;
+      } else if (opts.protected_mode && opts.requirepass.empty() &&
+                 !IsLoopback(remote.address())) {
+        asio::write(socket, asio::buffer(kProtectedModeError), ignored);
+        ++server_.stats().rejected_connections;
+      } else {
+        ++server_.stats().total_connections_received;
+        auto conn = std::make_shared<Connection>(std::move(socket), server_, dispatcher_);
+        asio::co_spawn(io_, conn->Run(), asio::detached);
+      }
+    }
+    StartAccept(acceptor);
+  });
+}
+
+void NetServer::Stop() {
+  boost::system::error_code ignored;
+  for (auto& acceptor : acceptors_) acceptor->close(ignored);
+  // Copy: Kill() makes each connection unregister itself later.
+  std::vector<Session*> sessions;
+  for (auto& [id, session] : server_.clients()) sessions.push_back(session);
+  for (Session* s : sessions) {
+    if (s->kill) s->kill();
+  }
+}
+
+}  // namespace shardnode::node

@@ -1,0 +1,37 @@
+#include "node/server/server.h"
+
+#include <algorithm>
+#include <random>
+
+#include "clusterbus/cluster_state.h"
+#include "node/config/config.h"
+#include "node/keyspace/keyspace.h"
+
+namespace shardnode::node {
+
+std::string RandomHexId() {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::random_device rd;
+  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd());
+  std::string id(40, '0');
+  for (char& c : id) c = kHex[gen() & 15];
+  return id;
+}
+
+Server::Server(Config* config, const CommandTable* commands)
+    : config_(config), commands_(commands), run_id_(RandomHexId()) {
+  const int threads = std::max(1, options().threads);
+  for (int i = 0; i < threads; ++i) {
+    shards_.push_back(std::make_unique<Keyspace>(options().databases));
+  }
+}
+
+Server::~Server() = default;
+
+const ServerOptions& Server::options() const { return config_->options(); }
+
+void Server::set_cluster(std::unique_ptr<clusterbus::ClusterState> cluster) {
+  cluster_ = std::move(cluster);
+}
+
+}  // namespace shardnode::node

@@ -1,0 +1,14 @@
+#include "node/server/session.h"
+
+namespace shardnode::node {
+
+std::string Session::FlagsText() const {
+  std::string flags;
+  if (close_after_reply) flags += 'c';
+  if (readonly) flags += 'r';
+  if (in_multi) flags += 'x';
+  if (flags.empty()) flags = "N";
+  return flags;
+}
+
+}  // namespace shardnode::node
