@@ -4,10 +4,12 @@
 // the parser reports as consumed. A partially received command keeps its
 // progress inside the parser, so a large bulk is never rescanned.
 //
-// Limits follow Redis: proto-max-bulk-len bounds a bulk, 1024*1024 bounds a
-// multibulk count, 64 KiB bounds an inline line (PROTO_INLINE_MAX_SIZE). A
-// declared length is never allocated up front beyond a small cap; memory
-// grows only with the bytes that actually arrive.
+// Limits follow Redis 7.0.15: proto-max-bulk-len bounds a bulk, INT_MAX bounds
+// a multibulk count (7.0 dropped the old 1024*1024 cap), and 64 KiB bounds an
+// inline line or a count line that has not ended yet (PROTO_INLINE_MAX_SIZE).
+// While authentication is required, counts above 10 and bulks above 16384
+// bytes are refused, as Redis does. A declared length is never allocated up
+// front beyond a small cap; memory grows only with the bytes that arrive.
 //
 // Loop: owned by one connection; not thread-safe.
 #pragma once
@@ -21,9 +23,9 @@
 namespace shardnode::resp {
 
 struct ParserLimits {
-  int64_t max_bulk_len = 512LL * 1024 * 1024;     // proto-max-bulk-len
-  int64_t max_multibulk_len = 1024 * 1024;        // arguments per command
-  size_t max_inline_len = 64 * 1024;              // inline line and count strings
+  int64_t max_bulk_len = 512LL * 1024 * 1024;  // proto-max-bulk-len
+  int64_t max_multibulk_len = 2147483647;      // arguments per command (INT_MAX)
+  size_t max_inline_len = 64 * 1024;           // inline line and count strings
 };
 
 enum class ParseStatus {
@@ -47,17 +49,36 @@ class RequestParser {
 
   const std::string& error() const { return error_; }
   void set_limits(ParserLimits limits) { limits_ = limits; }
+  // While true (a password is set and the client has not authenticated), a
+  // multibulk count above 10 or a bulk above 16384 bytes is a protocol error.
+  void set_auth_required(bool required) { auth_required_ = required; }
   // Bytes held for a partially parsed command (client-query-buffer-limit).
   size_t pending_bytes() const { return pending_bytes_; }
+  // Memory reserved for the arguments of the command in progress (at least
+  // pending_bytes(); bounded by about twice what arrived, never by a
+  // declared length alone).
+  size_t reserved_bytes() const;
 
  private:
+  ParseStatus ParseInline(std::string_view input, size_t* consumed, std::vector<std::string>* args);
+  // Reads the current bulk's bytes from input[*pos...]; true when the bulk
+  // and its trailing two bytes are complete.
+  bool ReadBulk(std::string_view input, size_t* pos);
+  ParseStatus Fail(std::string message);
+
   ParserLimits limits_;
+  bool auth_required_ = false;
   std::string error_;
   // Multibulk progress: arguments still expected, the current bulk's length
-  // (-1 when its "$N" header is not yet read) and the arguments so far.
+  // (-1 when its "$N" header is not yet read), how many of its bytes (data
+  // plus the trailing CRLF) arrived, and the arguments so far: partial_[0,
+  // argc_) are complete, partial_[argc_] is being filled. Strings beyond
+  // argc_ are kept only to reuse their capacity.
   int64_t multibulk_remaining_ = 0;
   int64_t bulk_len_ = -1;
+  int64_t bulk_received_ = 0;
   bool in_multibulk_ = false;
+  size_t argc_ = 0;
   std::vector<std::string> partial_;
   size_t pending_bytes_ = 0;
 };

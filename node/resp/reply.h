@@ -38,11 +38,11 @@ class ReplyBuilder {
   void MapHeader(size_t pairs);  // RESP2: array of 2*pairs
   void SetHeader(size_t n);      // RESP2: array
   void PushHeader(size_t n);     // RESP2: array
-  // Redis's double formatting: "%.17g" style shortest round-trip text, "inf",
-  // "-inf", and "nan"; RESP2 sends it as a bulk string, RESP3 as ",".
+  // The text of FormatDouble(d); RESP2 sends it as a bulk string, RESP3 as ",".
   void Double(double d);
   void Bool(bool b);
-  // RESP3 verbatim string with a 3-letter format ("txt"); RESP2 bulk string.
+  // RESP3 verbatim string with a 3-letter format ("txt"; a shorter one is
+  // padded with spaces, a longer one cut to 3); RESP2 bulk string.
   void Verbatim(std::string_view text, std::string_view format = "txt");
   // Bytes appended as they are (already encoded RESP).
   void Raw(std::string_view bytes);
@@ -56,8 +56,16 @@ class ReplyBuilder {
   uint64_t errors_ = 0;
 };
 
-// Formats a double the way Redis 7.0.15 does in replies and in stored
-// values (INCRBYFLOAT, ZSCORE...): see the .cc for the exact rules.
+// Formats a double as Redis 7.0.15's addReplyDouble does (ZSCORE, ZINCRBY,
+// ZADD INCR, GEODIST...): "inf" / "-inf" for infinities, otherwise printf's
+// "%.17g" ("1.1000000000000001", "1e+17", "-0"; NaN prints as "nan"/"-nan").
 std::string FormatDouble(double d);
+
+// Formats a long double as Redis 7.0.15 stores and returns INCRBYFLOAT and
+// HINCRBYFLOAT results (ld2string in human mode): "inf" / "-inf", otherwise
+// "%.17Lf" with trailing zeros and a trailing '.' removed, and "-0" turned
+// into "0" ("1.1", "5200", "0.000025", "123456789.12345678899873747").
+// REQUIRES: !isnan(v) (Redis refuses NaN results before formatting).
+std::string FormatLongDouble(long double v);
 
 }  // namespace shardnode::resp
