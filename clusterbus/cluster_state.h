@@ -1,0 +1,271 @@
+// ClusterState: this node's view of the cluster, as a pure state machine.
+//
+// It owns the node table (every known node, myself included), the slot ->
+// owner table with the importing/migrating marks, currentEpoch and
+// lastVoteEpoch, and the cluster state (ok / fail). Inputs are admin commands
+// (CLUSTER ADDSLOTS, SETSLOT, RESET...), ticks carrying the current time and,
+// later, decoded bus messages. It never does I/O, reads no clock and does not
+// log: everything the shell must do afterwards (save nodes.conf, fsync it,
+// log a line, start replicating a primary, flush the data set, broadcast a
+// PONG) is accumulated as Effects and drained with TakeEffects().
+// Randomness (new node ids) is passed in by the caller.
+//
+// Loop: owned by the control loop (thread 0). Other threads must not touch it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "slots/hash_slot.h"
+#include "slots/slot_set.h"
+
+namespace shardnode::clusterbus {
+
+inline constexpr int kNodeIdLen = 40;
+// Bus message types, in the order CLUSTER INFO prints their statistics.
+inline constexpr int kNumMessageTypes = 11;
+inline constexpr int64_t kWritableDelayMs = 2000;
+
+// Node flags: the bit values of the bus header and gossip entries (spec 5.1).
+enum NodeFlag : uint16_t {
+  kFlagPrimary = 1,  // "master"
+  kFlagReplica = 2,  // "slave"
+  kFlagPfail = 4,
+  kFlagFail = 8,
+  kFlagMyself = 16,
+  kFlagHandshake = 32,
+  kFlagNoAddr = 64,
+  kFlagMeet = 128,
+  kFlagMigrateTo = 256,
+  kFlagNoFailover = 512,
+};
+
+// "myself,master", "slave,fail?", "noflags"...: the CLUSTER NODES text of
+// `flags` (MEET and MIGRATE_TO are never printed).
+std::string FlagsText(uint16_t flags);
+
+// True when `id` is exactly 40 characters of [a-z0-9] (Redis's check).
+bool IsValidNodeId(std::string_view id);
+
+struct ClusterNode {
+  std::string id;
+  std::string ip;  // empty while unknown
+  int port = 0;    // client port
+  int cport = 0;   // bus port
+  int pport = 0;   // plaintext client port (TLS clusters), 0 if none
+  std::string hostname;
+  uint16_t flags = 0;
+  ClusterNode* primary = nullptr;      // for replicas; borrowed from the table
+  std::vector<ClusterNode*> replicas;  // for primaries; borrowed from the table
+  int64_t ctime_ms = 0;
+  int64_t ping_sent_ms = 0;
+  int64_t pong_received_ms = 0;
+  int64_t fail_time_ms = 0;
+  uint64_t config_epoch = 0;
+  slots::SlotSet slots;  // always equal to the slots the owner table gives it
+  int64_t repl_offset = 0;
+  bool link_connected = false;                  // an outbound bus link is up
+  std::map<std::string, int64_t> fail_reports;  // reporter id -> report time
+
+  bool is_primary() const { return flags & kFlagPrimary; }
+  bool is_replica() const { return flags & kFlagReplica; }
+  bool is_myself() const { return flags & kFlagMyself; }
+  bool failed() const { return flags & kFlagFail; }
+  bool timed_out() const { return flags & kFlagPfail; }
+  int num_slots() const { return slots.Count(); }
+};
+
+enum class PreferredEndpoint { kIp, kHostname, kUnknown };
+
+// The cluster-* options the state machine reads. The shell refreshes them on
+// CONFIG SET through set_options().
+struct ClusterOptions {
+  int64_t node_timeout_ms = 15000;
+  bool require_full_coverage = true;
+  bool allow_replica_migration = true;
+  PreferredEndpoint preferred_endpoint = PreferredEndpoint::kIp;
+};
+
+enum class LogSeverity { kDebug, kVerbose, kNotice, kWarning };
+struct LogLine {
+  LogSeverity severity;
+  std::string text;
+};
+
+// What the shell must carry out, accumulated since the last TakeEffects().
+struct Effects {
+  bool save_config = false;
+  bool fsync_config = false;   // only meaningful with save_config
+  bool update_state = false;   // call UpdateState() before serving clients
+  bool state_changed = false;  // ok <-> fail transition happened
+  bool broadcast_pong = false;
+  bool flush_data = false;  // CLUSTER RESET on a replica: empty every database
+  bool stop_replication = false;
+  std::string replicate_primary;  // non-empty: become a replica of this node id
+  std::vector<LogLine> logs;
+};
+
+// One element of CLUSTER SLOTS: a run of slots and the nodes serving it.
+struct SlotsEntry {
+  int start = 0;
+  int end = 0;
+  std::vector<const ClusterNode*> nodes;  // primary first, then replicas
+};
+
+// One element of CLUSTER SHARDS: a primary (with or without slots).
+struct ShardEntry {
+  std::vector<slots::SlotRange> ranges;
+  std::vector<const ClusterNode*> nodes;  // primary first, then replicas
+};
+
+class ClusterState {
+ public:
+  // A fresh node: only myself, a primary with id `my_id` (40 hex chars).
+  ClusterState(std::string my_id, ClusterOptions options);
+  ClusterState(const ClusterState&) = delete;
+  ClusterState& operator=(const ClusterState&) = delete;
+
+  const ClusterOptions& options() const { return options_; }
+  void set_options(const ClusterOptions& options) { options_ = options; }
+
+  // ---- Node table -----------------------------------------------------
+  ClusterNode& myself() { return *myself_; }
+  const ClusterNode& myself() const { return *myself_; }
+  // nullptr when unknown (exact match on the 40-char id).
+  ClusterNode* FindNode(std::string_view id);
+  const ClusterNode* FindNode(std::string_view id) const;
+  // Adds a node with this id (flags as given). REQUIRES: id not known yet.
+  ClusterNode& AddNode(std::string id, uint16_t flags, int64_t now_ms);
+  // Deletes a node: unbinds its slots and open-slot marks, drops its failure
+  // reports and detaches it from its primary/replicas. REQUIRES: not myself.
+  void DeleteNode(std::string_view id);
+  // Makes `replica` a replica of `primary` (nullptr: detached replica).
+  void SetPrimary(ClusterNode& replica, ClusterNode* primary);
+  const std::map<std::string, std::unique_ptr<ClusterNode>, std::less<>>& nodes() const {
+    return nodes_;
+  }
+  size_t num_nodes() const { return nodes_.size(); }
+  // Renames myself (CLUSTER RESET HARD, or loading nodes.conf).
+  void RenameMyself(std::string new_id);
+  // Marks `node` as myself, e.g. while loading nodes.conf. REQUIRES: in table.
+  void SetMyself(ClusterNode& node);
+
+  // ---- Slots ----------------------------------------------------------
+  const ClusterNode* SlotOwner(int slot) const { return owners_[slot]; }
+  const ClusterNode* MigratingTo(int slot) const { return migrating_to_[slot]; }
+  const ClusterNode* ImportingFrom(int slot) const { return importing_from_[slot]; }
+  // Binds `slot` to `node` (unbinding it from any previous owner).
+  void BindSlot(int slot, ClusterNode& node);
+  void UnbindSlot(int slot);
+  void SetMigrating(int slot, ClusterNode* node) { migrating_to_[slot] = node; }
+  void SetImporting(int slot, ClusterNode* node) { importing_from_[slot] = node; }
+  void CloseAllSlots();
+
+  // ---- Epochs ---------------------------------------------------------
+  uint64_t current_epoch() const { return current_epoch_; }
+  void set_current_epoch(uint64_t e) { current_epoch_ = e; }
+  uint64_t last_vote_epoch() const { return last_vote_epoch_; }
+  void set_last_vote_epoch(uint64_t e) { last_vote_epoch_ = e; }
+  // max(currentEpoch, every node's configEpoch).
+  uint64_t MaxEpoch() const;
+  // myself's configEpoch, or its primary's when myself is a replica.
+  uint64_t MyEpoch() const;
+  // Spec 9.5: bumps myself's configEpoch if it is 0 or not the maximum.
+  // Returns true when it changed (and requests save + fsync, logs).
+  bool BumpEpochWithoutConsensus();
+
+  // ---- Cluster state --------------------------------------------------
+  bool ok() const { return ok_; }
+  // Primaries serving at least one slot, as of the last UpdateState().
+  int size() const { return size_; }
+  // Spec 8.5. Re-evaluates ok/fail; logs and flags state_changed on change.
+  void UpdateState(int64_t now_ms);
+  // The 100 ms cron: evaluates the state when asked to or while failing.
+  void Tick(int64_t now_ms);
+
+  // ---- Admin commands (errors: the text after "ERR ") -------------------
+  // ADDSLOTS/DELSLOTS and the RANGE forms. Checks every range in order
+  // ("start slot number A is greater than end slot number B", "Slot N is
+  // already busy" / "already unassigned", "Slot N specified multiple times")
+  // before changing anything. REQUIRES: slot numbers in range.
+  absl::Status ValidateSlotChanges(std::span<const slots::SlotRange> ranges, bool del) const;
+  absl::Status ChangeSlots(std::span<const slots::SlotRange> ranges, bool del);
+  // FLUSHSLOTS. `db_empty`: the caller's check of DB 0.
+  absl::Status FlushSlots(bool db_empty);
+  // SETSLOT. `keys_in_slot`: keys of `slot` held here (NODE only).
+  absl::Status SetSlotMigrating(int slot, std::string_view node_id);
+  absl::Status SetSlotImporting(int slot, std::string_view node_id);
+  absl::Status SetSlotStable(int slot);
+  absl::Status SetSlotNode(int slot, std::string_view node_id, uint64_t keys_in_slot);
+  // RESET [HARD]. `has_keys`: the caller's check of the data set; `new_id`
+  // is used by HARD only.
+  absl::Status Reset(bool hard, bool has_keys, std::string new_id);
+  // SET-CONFIG-EPOCH (the integer was parsed by the caller).
+  absl::Status SetConfigEpoch(int64_t epoch);
+  // FORGET: deletes the node and bans its id from gossip for 60 s.
+  absl::Status Forget(std::string_view node_id, int64_t now_ms);
+  // True while `id` is banned by FORGET (gossip must not re-add it).
+  bool IsBanned(std::string_view id, int64_t now_ms) const;
+  // COUNT-FAILURE-REPORTS: valid reports (expired ones are not counted).
+  absl::StatusOr<int> CountFailureReports(std::string_view node_id, int64_t now_ms) const;
+  // REPLICAS / SLAVES <id>.
+  absl::StatusOr<std::vector<const ClusterNode*>> Replicas(std::string_view node_id) const;
+
+  // ---- Text and reply data ----------------------------------------------
+  // One CLUSTER NODES line, without the trailing LF. `use_pport`: print the
+  // plaintext port when non-zero.
+  std::string NodeLine(const ClusterNode& node, bool use_pport = false) const;
+  // CLUSTER NODES: every node (handshake ones too unless excluded), LF-ended.
+  std::string NodesText(bool include_handshake = true, bool use_pport = false) const;
+  // CLUSTER INFO (CRLF-terminated lines).
+  std::string InfoText() const;
+  std::vector<SlotsEntry> SlotsReply() const;
+  std::vector<ShardEntry> ShardsReply() const;
+  // The endpoint clients are redirected to for `node` (MOVED/ASK), per
+  // cluster-preferred-endpoint-type: ip, hostname ("?" if none) or "".
+  std::string Endpoint(const ClusterNode& node) const;
+
+  // ---- Statistics (bus shells increment them) -------------------------
+  std::array<uint64_t, kNumMessageTypes>& messages_sent() { return messages_sent_; }
+  std::array<uint64_t, kNumMessageTypes>& messages_received() { return messages_received_; }
+  uint64_t links_buffer_limit_exceeded = 0;
+
+  // ---- Effects --------------------------------------------------------
+  // Returns what was requested since the last call and clears it.
+  Effects TakeEffects();
+  const Effects& pending_effects() const { return effects_; }
+  void RequestSave(bool fsync);
+  void RequestStateUpdate() { effects_.update_state = true; }
+  void Log(LogSeverity severity, std::string text);
+
+ private:
+  void RemoveFromPrimary(ClusterNode& replica);
+
+  ClusterOptions options_;
+  std::map<std::string, std::unique_ptr<ClusterNode>, std::less<>> nodes_;
+  ClusterNode* myself_ = nullptr;
+  std::vector<ClusterNode*> owners_;
+  std::vector<ClusterNode*> migrating_to_;
+  std::vector<ClusterNode*> importing_from_;
+  uint64_t current_epoch_ = 0;
+  uint64_t last_vote_epoch_ = 0;
+  bool ok_ = false;
+  int size_ = 0;
+  int64_t first_update_ms_ = -1;
+  int64_t among_minority_ms_ = INT64_MIN / 2;  // "long ago"
+  std::map<std::string, int64_t, std::less<>> banned_until_ms_;  // FORGET
+  std::array<uint64_t, kNumMessageTypes> messages_sent_{};
+  std::array<uint64_t, kNumMessageTypes> messages_received_{};
+  Effects effects_;
+};
+
+}  // namespace shardnode::clusterbus

@@ -1,0 +1,308 @@
+#include "clusterbus/cluster_state.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace shardnode::clusterbus {
+namespace {
+
+using slots::SlotRange;
+
+const std::string kMe(40, 'a');
+const std::string kPeer(40, 'b');
+const std::string kReplica(40, 'c');
+
+std::string Msg(const absl::Status& st) { return std::string(st.message()); }
+
+class ClusterStateTest : public ::testing::Test {
+ protected:
+  ClusterStateTest() : state_(kMe, ClusterOptions{}) {
+    state_.myself().ip = "127.0.0.1";
+    state_.myself().port = 7001;
+    state_.myself().cport = 17001;
+  }
+  ClusterNode& AddPeer(const std::string& id, uint16_t flags = kFlagPrimary) {
+    ClusterNode& n = state_.AddNode(id, flags, 0);
+    n.ip = "127.0.0.1";
+    n.port = 7002;
+    n.cport = 17002;
+    return n;
+  }
+  ClusterState state_;
+};
+
+TEST_F(ClusterStateTest, FreshNodeLineAndFlags) {
+  EXPECT_EQ(state_.NodeLine(state_.myself()),
+            kMe + " 127.0.0.1:7001@17001 myself,master - 0 0 0 connected");
+  EXPECT_EQ(FlagsText(0), "noflags");
+  EXPECT_EQ(FlagsText(kFlagReplica | kFlagFail | kFlagPfail | kFlagNoFailover | kFlagMeet),
+            "slave,fail?,fail,nofailover");
+  EXPECT_EQ(FlagsText(kFlagPrimary | kFlagMigrateTo | kFlagMyself), "myself,master");
+}
+
+TEST_F(ClusterStateTest, AddSlotsErrorsAndSuccess) {
+  std::vector<SlotRange> r = {{0, 5}, {5, 5}};
+  EXPECT_EQ(Msg(state_.ChangeSlots(r, false)), "Slot 5 specified multiple times");
+  EXPECT_EQ(state_.myself().num_slots(), 0);  // nothing changed
+  r = {{7, 3}};
+  EXPECT_EQ(Msg(state_.ChangeSlots(r, false)),
+            "start slot number 7 is greater than end slot number 3");
+  r = {{0, 100}, {200, 200}};
+  ASSERT_TRUE(state_.ChangeSlots(r, false).ok());
+  Effects e = state_.TakeEffects();
+  EXPECT_TRUE(e.save_config);
+  EXPECT_FALSE(e.fsync_config);
+  EXPECT_TRUE(e.update_state);
+  EXPECT_EQ(state_.myself().num_slots(), 102);
+  r = {{100, 100}};
+  EXPECT_EQ(Msg(state_.ChangeSlots(r, false)), "Slot 100 is already busy");
+  r = {{150, 150}};
+  EXPECT_EQ(Msg(state_.ChangeSlots(r, true)), "Slot 150 is already unassigned");
+  r = {{0, 50}};
+  ASSERT_TRUE(state_.ChangeSlots(r, true).ok());
+  EXPECT_EQ(state_.NodeLine(state_.myself()),
+            kMe + " 127.0.0.1:7001@17001 myself,master - 0 0 0 connected 51-100 200");
+}
+
+TEST_F(ClusterStateTest, AddSlotsClearsImporting) {
+  ClusterNode& peer = AddPeer(kPeer);
+  ASSERT_TRUE(state_.SetSlotImporting(9, kPeer).ok());
+  EXPECT_EQ(state_.ImportingFrom(9), &peer);
+  std::vector<SlotRange> r = {{9, 9}};
+  ASSERT_TRUE(state_.ChangeSlots(r, false).ok());
+  EXPECT_EQ(state_.ImportingFrom(9), nullptr);
+}
+
+TEST_F(ClusterStateTest, StateNeedsFullCoverageAndWritableDelay) {
+  state_.UpdateState(1000);
+  EXPECT_FALSE(state_.ok());
+  std::vector<SlotRange> r = {{0, 16383}};
+  ASSERT_TRUE(state_.ChangeSlots(r, false).ok());
+  state_.UpdateState(2000);  // within 2000 ms of the first evaluation
+  EXPECT_FALSE(state_.ok());
+  state_.TakeEffects();
+  state_.Tick(3000);
+  EXPECT_TRUE(state_.ok());
+  Effects e = state_.TakeEffects();
+  EXPECT_TRUE(e.state_changed);
+  ASSERT_FALSE(e.logs.empty());
+  EXPECT_EQ(e.logs.back().text, "Cluster state changed: ok");
+  EXPECT_EQ(state_.size(), 1);
+  r = {{5, 5}};
+  ASSERT_TRUE(state_.ChangeSlots(r, true).ok());
+  state_.Tick(3100);
+  EXPECT_FALSE(state_.ok());
+}
+
+TEST_F(ClusterStateTest, NoFullCoverageRequired) {
+  ClusterOptions o;
+  o.require_full_coverage = false;
+  state_.set_options(o);
+  std::vector<SlotRange> r = {{0, 10}};
+  ASSERT_TRUE(state_.ChangeSlots(r, false).ok());
+  state_.UpdateState(0);
+  state_.UpdateState(2500);
+  EXPECT_TRUE(state_.ok());
+}
+
+TEST_F(ClusterStateTest, InfoTextFreshNode) {
+  EXPECT_EQ(state_.InfoText(),
+            "cluster_state:fail\r\ncluster_slots_assigned:0\r\ncluster_slots_ok:0\r\n"
+            "cluster_slots_pfail:0\r\ncluster_slots_fail:0\r\ncluster_known_nodes:1\r\n"
+            "cluster_size:0\r\ncluster_current_epoch:0\r\ncluster_my_epoch:0\r\n"
+            "cluster_stats_messages_sent:0\r\ncluster_stats_messages_received:0\r\n"
+            "total_cluster_links_buffer_limit_exceeded:0\r\n");
+  state_.messages_sent()[0] = 3;
+  state_.messages_sent()[1] = 2;
+  EXPECT_NE(state_.InfoText().find("cluster_stats_messages_ping_sent:3\r\n"
+                                   "cluster_stats_messages_pong_sent:2\r\n"
+                                   "cluster_stats_messages_sent:5\r\n"),
+            std::string::npos);
+}
+
+TEST_F(ClusterStateTest, SetSlotErrors) {
+  AddPeer(kPeer);
+  ClusterNode& rep = AddPeer(kReplica, kFlagReplica);
+  EXPECT_EQ(Msg(state_.SetSlotMigrating(5, kPeer)), "I'm not the owner of hash slot 5");
+  std::vector<SlotRange> r = {{5, 5}};
+  ASSERT_TRUE(state_.ChangeSlots(r, false).ok());
+  EXPECT_EQ(Msg(state_.SetSlotMigrating(5, "nope")), "I don't know about node nope");
+  EXPECT_EQ(Msg(state_.SetSlotMigrating(5, kReplica)), "Target node is not a master");
+  EXPECT_EQ(Msg(state_.SetSlotImporting(5, kPeer)), "I'm already the owner of hash slot 5");
+  EXPECT_EQ(Msg(state_.SetSlotNode(5, "x", 0)), "Unknown node x");
+  EXPECT_EQ(Msg(state_.SetSlotNode(5, kReplica, 0)), "Target node is not a master");
+  EXPECT_EQ(Msg(state_.SetSlotNode(5, kPeer, 3)),
+            "Can't assign hashslot 5 to a different node while I still hold keys for this hash "
+            "slot.");
+  ASSERT_TRUE(state_.SetSlotMigrating(5, kPeer).ok());
+  ASSERT_TRUE(state_.SetSlotImporting(6, kPeer).ok());
+  EXPECT_EQ(state_.NodeLine(state_.myself()),
+            kMe + " 127.0.0.1:7001@17001 myself,master - 0 0 0 connected 5 [5->-" + kPeer +
+                "] [6-<-" + kPeer + "]");
+  ASSERT_TRUE(state_.SetSlotStable(5).ok());
+  EXPECT_EQ(state_.MigratingTo(5), nullptr);
+  state_.myself().flags = kFlagMyself | kFlagReplica;
+  EXPECT_EQ(Msg(state_.SetSlotStable(5)), "Please use SETSLOT only with masters.");
+  (void)rep;
+}
+
+TEST_F(ClusterStateTest, SetSlotNodeLastSlotMakesMeReplica) {
+  ClusterNode& peer = AddPeer(kPeer);
+  std::vector<SlotRange> r = {{5, 5}};
+  ASSERT_TRUE(state_.ChangeSlots(r, false).ok());
+  ASSERT_TRUE(state_.SetSlotMigrating(5, kPeer).ok());
+  state_.TakeEffects();
+  ASSERT_TRUE(state_.SetSlotNode(5, kPeer, 0).ok());
+  EXPECT_EQ(state_.SlotOwner(5), &peer);
+  EXPECT_TRUE(state_.myself().is_replica());
+  EXPECT_EQ(state_.myself().primary, &peer);
+  Effects e = state_.TakeEffects();
+  EXPECT_EQ(e.replicate_primary, kPeer);
+  EXPECT_TRUE(e.fsync_config);
+}
+
+TEST_F(ClusterStateTest, SetSlotNodeClosingImportBumpsEpoch) {
+  AddPeer(kPeer).config_epoch = 4;
+  state_.set_current_epoch(4);
+  ASSERT_TRUE(state_.SetSlotImporting(7, kPeer).ok());
+  ASSERT_TRUE(state_.SetSlotNode(7, kMe, 1).ok());
+  EXPECT_EQ(state_.myself().config_epoch, 5u);
+  EXPECT_EQ(state_.current_epoch(), 5u);
+  EXPECT_EQ(state_.ImportingFrom(7), nullptr);
+  Effects e = state_.TakeEffects();
+  EXPECT_TRUE(e.broadcast_pong);
+  EXPECT_TRUE(e.fsync_config);
+}
+
+TEST_F(ClusterStateTest, BumpEpoch) {
+  EXPECT_TRUE(state_.BumpEpochWithoutConsensus());
+  EXPECT_EQ(state_.myself().config_epoch, 1u);
+  EXPECT_FALSE(state_.BumpEpochWithoutConsensus());  // already the maximum
+  AddPeer(kPeer).config_epoch = 7;
+  EXPECT_TRUE(state_.BumpEpochWithoutConsensus());
+  EXPECT_EQ(state_.myself().config_epoch, 2u);  // currentEpoch + 1, as Redis does
+}
+
+TEST_F(ClusterStateTest, SetConfigEpoch) {
+  EXPECT_EQ(Msg(state_.SetConfigEpoch(-1)), "Invalid config epoch specified: -1");
+  ASSERT_TRUE(state_.SetConfigEpoch(9).ok());
+  EXPECT_EQ(state_.current_epoch(), 9u);
+  EXPECT_EQ(Msg(state_.SetConfigEpoch(3)), "Node config epoch is already non-zero");
+  AddPeer(kPeer);
+  EXPECT_EQ(Msg(state_.SetConfigEpoch(3)),
+            "The user can assign a config epoch only when the node does not know any other "
+            "node.");
+}
+
+TEST_F(ClusterStateTest, ForgetAndReplicas) {
+  ClusterNode& peer = AddPeer(kPeer);
+  ClusterNode& rep = AddPeer(kReplica, kFlagReplica);
+  state_.SetPrimary(rep, &peer);
+  auto replicas = state_.Replicas(kPeer);
+  ASSERT_TRUE(replicas.ok());
+  ASSERT_EQ(replicas->size(), 1u);
+  EXPECT_EQ((*replicas)[0], &rep);
+  EXPECT_EQ(Msg(state_.Replicas(kReplica).status()), "The specified node is not a master");
+  EXPECT_EQ(Msg(state_.Forget(kMe, 0)), "I tried hard but I can't forget myself...");
+  EXPECT_EQ(Msg(state_.Forget("zz", 0)), "Unknown node zz");
+  std::vector<SlotRange> r = {{0, 0}};
+  ASSERT_TRUE(state_.ChangeSlots(r, false).ok());
+  state_.BindSlot(1, peer);
+  ASSERT_TRUE(state_.Forget(kPeer, 1000).ok());
+  EXPECT_EQ(state_.FindNode(kPeer), nullptr);
+  EXPECT_EQ(state_.SlotOwner(1), nullptr);
+  EXPECT_EQ(rep.primary, nullptr);
+  EXPECT_TRUE(state_.IsBanned(kPeer, 60999));
+  EXPECT_FALSE(state_.IsBanned(kPeer, 61000));
+}
+
+TEST_F(ClusterStateTest, CannotForgetMyPrimary) {
+  ClusterNode& peer = AddPeer(kPeer);
+  state_.myself().flags = kFlagMyself | kFlagReplica;
+  state_.SetPrimary(state_.myself(), &peer);
+  EXPECT_EQ(Msg(state_.Forget(kPeer, 0)), "Can't forget my master!");
+}
+
+TEST_F(ClusterStateTest, CountFailureReportsExpires) {
+  ClusterNode& peer = AddPeer(kPeer);
+  peer.fail_reports[kReplica] = 1000;
+  EXPECT_EQ(*state_.CountFailureReports(kPeer, 1000 + 30000), 1);
+  EXPECT_EQ(*state_.CountFailureReports(kPeer, 1000 + 30001), 0);
+  EXPECT_EQ(Msg(state_.CountFailureReports("q", 0).status()), "Unknown node q");
+}
+
+TEST_F(ClusterStateTest, ResetSoftAndHard) {
+  AddPeer(kPeer);
+  std::vector<SlotRange> r = {{0, 10}};
+  ASSERT_TRUE(state_.ChangeSlots(r, false).ok());
+  EXPECT_EQ(Msg(state_.Reset(false, true, "")),
+            "CLUSTER RESET can't be called with master nodes containing keys");
+  state_.set_current_epoch(5);
+  ASSERT_TRUE(state_.Reset(false, false, "").ok());
+  EXPECT_EQ(state_.num_nodes(), 1u);
+  EXPECT_EQ(state_.myself().num_slots(), 0);
+  EXPECT_EQ(state_.current_epoch(), 5u);
+  EXPECT_EQ(state_.myself().id, kMe);
+  const std::string fresh(40, 'f');
+  ASSERT_TRUE(state_.Reset(true, false, fresh).ok());
+  EXPECT_EQ(state_.myself().id, fresh);
+  EXPECT_EQ(state_.FindNode(fresh), &state_.myself());
+  EXPECT_EQ(state_.FindNode(kMe), nullptr);
+  EXPECT_EQ(state_.current_epoch(), 0u);
+  Effects e = state_.TakeEffects();
+  EXPECT_TRUE(e.fsync_config);
+}
+
+TEST_F(ClusterStateTest, ResetOnReplicaFlushesAndBecomesPrimary) {
+  ClusterNode& peer = AddPeer(kPeer);
+  state_.myself().flags = kFlagMyself | kFlagReplica;
+  state_.SetPrimary(state_.myself(), &peer);
+  ASSERT_TRUE(state_.Reset(false, true, "").ok());  // replicas may hold keys
+  EXPECT_TRUE(state_.myself().is_primary());
+  Effects e = state_.TakeEffects();
+  EXPECT_TRUE(e.flush_data);
+  EXPECT_TRUE(e.stop_replication);
+}
+
+TEST_F(ClusterStateTest, SlotsAndShardsReplies) {
+  ClusterNode& peer = AddPeer(kPeer);
+  ClusterNode& rep = AddPeer(kReplica, kFlagReplica);
+  state_.SetPrimary(rep, &peer);
+  std::vector<SlotRange> r = {{0, 99}, {300, 300}};
+  ASSERT_TRUE(state_.ChangeSlots(r, false).ok());
+  for (int s = 100; s < 200; ++s) state_.BindSlot(s, peer);
+  std::vector<SlotsEntry> slots = state_.SlotsReply();
+  ASSERT_EQ(slots.size(), 3u);
+  EXPECT_EQ(slots[0].start, 0);
+  EXPECT_EQ(slots[0].end, 99);
+  EXPECT_EQ(slots[1].nodes.size(), 1u);  // replica offset 0: not listed
+  rep.repl_offset = 10;
+  slots = state_.SlotsReply();
+  EXPECT_EQ(slots[1].nodes.size(), 2u);
+  EXPECT_EQ(slots[2].start, 300);
+  std::vector<ShardEntry> shards = state_.ShardsReply();
+  ASSERT_EQ(shards.size(), 2u);
+  EXPECT_EQ(shards[0].nodes[0], &state_.myself());
+  EXPECT_EQ(shards[1].nodes.size(), 2u);
+  EXPECT_EQ(state_.NodeLine(rep),
+            kReplica + " 127.0.0.1:7002@17002 slave " + kPeer + " 0 0 0 disconnected");
+}
+
+TEST_F(ClusterStateTest, EndpointTypes) {
+  ClusterNode& peer = AddPeer(kPeer);
+  EXPECT_EQ(state_.Endpoint(peer), "127.0.0.1");
+  ClusterOptions o;
+  o.preferred_endpoint = PreferredEndpoint::kHostname;
+  state_.set_options(o);
+  EXPECT_EQ(state_.Endpoint(peer), "?");
+  peer.hostname = "h1";
+  EXPECT_EQ(state_.Endpoint(peer), "h1");
+  o.preferred_endpoint = PreferredEndpoint::kUnknown;
+  state_.set_options(o);
+  EXPECT_EQ(state_.Endpoint(peer), "");
+}
+
+}  // namespace
+}  // namespace shardnode::clusterbus

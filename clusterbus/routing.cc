@@ -1,0 +1,117 @@
+#include "clusterbus/routing.h"
+
+#include "absl/strings/str_cat.h"
+#include "slots/hash_slot.h"
+
+namespace shardnode::clusterbus {
+namespace {
+
+RouteResult Redirect(const ClusterState& state, RouteOutcome outcome, int slot,
+                     const ClusterNode& node) {
+  RouteResult r;
+  r.outcome = outcome;
+  r.slot = slot;
+  r.endpoint = state.Endpoint(node);
+  r.port = node.port;
+  return r;
+}
+
+RouteResult Fail(RouteOutcome outcome, int slot) {
+  RouteResult r;
+  r.outcome = outcome;
+  r.slot = slot;
+  return r;
+}
+
+}  // namespace
+
+RouteResult Route(const ClusterState& state, const RouteInput& in,
+                  const std::function<bool(std::string_view key)>& key_exists) {
+  const ClusterNode& myself = state.myself();
+  const ClusterNode* owner = nullptr;
+  std::string_view first_key;
+  bool have_first = false;
+  int slot = -1;
+  bool migrating = false, importing = false, multiple_keys = false;
+  int missing = 0, existing = 0;
+
+  for (std::string_view key : in.keys) {
+    int this_slot = slots::KeyHashSlot(key);
+    if (!have_first) {
+      have_first = true;
+      first_key = key;
+      slot = this_slot;
+      owner = state.SlotOwner(slot);
+      if (!owner) return Fail(RouteOutcome::kUnbound, slot);
+      if (owner == &myself && state.MigratingTo(slot)) {
+        migrating = true;
+      } else if (state.ImportingFrom(slot)) {
+        importing = true;
+      }
+    } else if (key != first_key) {
+      if (this_slot != slot) return Fail(RouteOutcome::kCrossSlot, slot);
+      multiple_keys = true;
+    }
+    if ((migrating || importing) && !in.shard_pubsub) {
+      if (key_exists(key)) {
+        ++existing;
+      } else {
+        ++missing;
+      }
+    }
+  }
+  if (!have_first) return RouteResult{};
+
+  if (!state.ok()) {
+    if (in.shard_pubsub) {
+      if (!in.allow_pubsubshard_when_down) return Fail(RouteOutcome::kDown, slot);
+    } else if (!in.allow_reads_when_down) {
+      return Fail(RouteOutcome::kDown, slot);
+    } else if (in.is_write) {
+      return Fail(RouteOutcome::kDownReadOnly, slot);
+    }
+  }
+
+  RouteResult local;
+  local.slot = slot;
+  if ((migrating || importing) && in.is_migrate) return local;
+
+  if (migrating && missing) {
+    if (existing) return Fail(RouteOutcome::kTryAgain, slot);
+    return Redirect(state, RouteOutcome::kAsk, slot, *state.MigratingTo(slot));
+  }
+  if (importing && in.asking) {
+    if (multiple_keys && missing) return Fail(RouteOutcome::kTryAgain, slot);
+    return local;
+  }
+  if ((in.readonly || in.shard_pubsub) && !in.is_write && myself.is_replica() &&
+      myself.primary == owner) {
+    return local;
+  }
+  if (owner != &myself) return Redirect(state, RouteOutcome::kMoved, slot, *owner);
+  return local;
+}
+
+std::string RouteErrorText(const RouteResult& result) {
+  switch (result.outcome) {
+    case RouteOutcome::kMoved:
+      return absl::StrCat("MOVED ", result.slot, " ", result.endpoint, ":", result.port);
+    case RouteOutcome::kAsk:
+      return absl::StrCat("ASK ", result.slot, " ", result.endpoint, ":", result.port);
+    case RouteOutcome::kCrossSlot:
+      return "CROSSSLOT Keys in request don't hash to the same slot";
+    case RouteOutcome::kUnbound:
+      return "CLUSTERDOWN Hash slot not served";
+    case RouteOutcome::kDown:
+      return "CLUSTERDOWN The cluster is down";
+    case RouteOutcome::kDownReadOnly:
+      return "CLUSTERDOWN The cluster is down and only accepts read commands";
+    case RouteOutcome::kTryAgain:
+      return "TRYAGAIN Multiple keys request during rehashing of slot";
+    case RouteOutcome::kLocal:
+      break;
+  }
+  return "";
+}
+
+}  // namespace shardnode::clusterbus

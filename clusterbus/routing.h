@@ -1,0 +1,58 @@
+// Key routing in cluster mode (spec 12.3): decides, before a keyed command
+// runs, whether this node serves it or which redirection/error the client
+// gets. Pure: reads the ClusterState and asks the caller whether keys exist.
+//
+// Loop: the dispatcher calls Route on the loop that owns the ClusterState (or
+// on a published snapshot of it).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "clusterbus/cluster_state.h"
+
+namespace shardnode::clusterbus {
+
+struct RouteInput {
+  std::vector<std::string_view>
+      keys;  // every key of the command (for EXEC: of all queued commands)
+  bool is_write = false;
+  bool asking = false;        // client sent ASKING, or the command has the asking flag
+  bool readonly = false;      // client sent READONLY
+  bool shard_pubsub = false;  // SPUBLISH/SSUBSCRIBE/SUNSUBSCRIBE (keys are channels)
+  bool is_migrate = false;
+  bool allow_reads_when_down = false;
+  bool allow_pubsubshard_when_down = true;
+};
+
+enum class RouteOutcome {
+  kLocal,
+  kMoved,
+  kAsk,
+  kCrossSlot,
+  kUnbound,
+  kDown,
+  kDownReadOnly,
+  kTryAgain
+};
+
+struct RouteResult {
+  RouteOutcome outcome = RouteOutcome::kLocal;
+  int slot = -1;         // the slot of the keys (when there are keys)
+  std::string endpoint;  // kMoved/kAsk: where to redirect
+  int port = 0;
+};
+
+// `key_exists` is asked (DB 0, no expiry side effects) only while the slot
+// is migrating or importing, and never for shard-pubsub channels.
+RouteResult Route(const ClusterState& state, const RouteInput& in,
+                  const std::function<bool(std::string_view key)>& key_exists);
+
+// The client error for a non-local outcome ("MOVED 3999 127.0.0.1:6381",
+// "CLUSTERDOWN Hash slot not served", ...), without the leading '-'.
+// REQUIRES: result.outcome != kLocal.
+std::string RouteErrorText(const RouteResult& result);
+
+}  // namespace shardnode::clusterbus
