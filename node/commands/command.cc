@@ -1,6 +1,5 @@
 #include "node/commands/command.h"
 
-#include "absl/strings/str_cat.h"
 
 namespace shardnode::node {
 
@@ -17,7 +16,7 @@ std::vector<int> KeyIndexes(const CommandSpec& spec, std::span<const std::string
 }
 
 std::string ArityError(const CommandSpec& spec) {
-  return absl::StrCat("ERR wrong number of arguments for '", spec.name, "' command");
+  return "ERR wrong number of arguments for '" + spec.name + "' command";
 }
 
 }  // namespace shardnode::node

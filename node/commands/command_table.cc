@@ -24,14 +24,15 @@ const CommandSpec* CommandTable::Find(std::string_view name) const {
   char buf[32];
   if (name.size() <= sizeof(buf)) {
     for (size_t i = 0; i < name.size(); ++i) buf[i] = absl::ascii_tolower(name[i]);
-    auto it = by_name_.find(std::string_view(buf, name.size()));
+    auto it = by_name_.find(absl::string_view(buf, name.size()));
     return it == by_name_.end() ? nullptr : it->second;
   }
   return nullptr;  // no command name is that long
 }
 
 const CommandSpec* CommandTable::FindSub(const CommandSpec& parent, std::string_view sub) {
-  const std::string full = absl::StrCat(parent.name, "|", absl::AsciiStrToLower(sub));
+  std::string full = parent.name + "|";
+  for (char c : sub) full += absl::ascii_tolower(c);
   for (const CommandSpec& s : parent.subcommands) {
     if (s.name == full) return &s;
   }

@@ -34,21 +34,24 @@ void Dispatcher::RegisterTransactionCommands(CommandTable& table) {
                   .handler = NoopHandler,
                   .group = "transactions",
                   .summary = "Mark the start of a transaction block",
-                  .since = "1.2.0"});
+                  .since = "1.2.0",
+                  .subcommands = {}});
   table.Register({.name = "exec",
                   .arity = 1,
                   .flags = kCmdNoScript | kCmdLoading | kCmdStale | kCmdSkipSlowlog,
                   .handler = NoopHandler,
                   .group = "transactions",
                   .summary = "Execute all commands issued after MULTI",
-                  .since = "1.2.0"});
+                  .since = "1.2.0",
+                  .subcommands = {}});
   table.Register({.name = "discard",
                   .arity = 1,
                   .flags = kCmdNoScript | kCmdLoading | kCmdStale | kCmdFast | kCmdAllowBusy,
                   .handler = NoopHandler,
                   .group = "transactions",
                   .summary = "Discard all commands issued after MULTI",
-                  .since = "2.0.0"});
+                  .since = "2.0.0",
+                  .subcommands = {}});
 }
 
 Dispatcher::Dispatcher(Server& server)

@@ -28,10 +28,13 @@
 namespace shardnode::node {
 namespace {
 
-constexpr std::string_view kRedisVersion = "7.0.15";
+constexpr char kRedisVersion[] = "7.0.15";
+
+// Debian's abseil has its own string_view type: convert at the call.
+absl::string_view AV(std::string_view s) { return {s.data(), s.size()}; }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return absl::EqualsIgnoreCase(a, b);
+  return absl::EqualsIgnoreCase(AV(a), AV(b));
 }
 
 void Ping(CommandContext& ctx, Args args) {
