@@ -125,6 +125,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     size_t pos = 0;
     while (pos < data.size() && !session_.close_after_reply && !closing_) {
+      // Before AUTH, Redis bounds multibulk counts and bulk lengths tightly.
+      parser_.set_auth_required(!session_.authenticated &&
+                                !server_.options().requirepass.empty());
       size_t consumed = 0;
       const resp::ParseStatus status = parser_.Parse(data.substr(pos), &consumed, &args_);
       pos += consumed;
