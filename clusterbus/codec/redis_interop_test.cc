@@ -152,11 +152,35 @@ void CheckPublish(const std::string& bytes) {
   EXPECT_EQ(bytes.size(), 2264u + 4 + 9);
 }
 
+// A PONG carrying one gossip entry (another master on 127.0.0.1) and the
+// hostname extension.
+void CheckGossipPong(const std::string& bytes) {
+  Message m = DecodeExact(bytes);
+  EXPECT_EQ(m.header.type, MessageType::kPong);
+  EXPECT_EQ(m.header.count, 1);
+  const auto& ping = std::get<PingBody>(m.body);
+  ASSERT_EQ(ping.gossip.size(), 1u);
+  ASSERT_EQ(bytes.size(), 2256u + 104 + 32);
+  const GossipEntry& g = ping.gossip[0];
+  EXPECT_TRUE(IsHexId(g.node_id));
+  EXPECT_EQ(g.ip, "127.0.0.1");
+  EXPECT_EQ(g.cport, g.port + 10000);
+  EXPECT_TRUE(g.flags & kNodeFlagPrimary);
+  EXPECT_EQ(g.ping_sent, 0u);
+  EXPECT_GT(g.pong_received, 1600000000u);  // Unix seconds.
+  EXPECT_EQ(bytes.substr(2256 + 48, 46), std::string("127.0.0.1") + std::string(37, '\0'));
+  EXPECT_EQ(bytes.substr(2256 + 102, 2), std::string(2, '\0'));
+  EXPECT_EQ(ping.Hostname(), kHostname);
+}
+
 TEST(FixtureTest, FreshPongToMeet) { CheckFreshPong(ReadFixture("pong_to_meet.hex")); }
 TEST(FixtureTest, PingWithHostnameExtension) {
   CheckHostnamePing(ReadFixture("ping_hostname.hex"));
 }
 TEST(FixtureTest, Publish) { CheckPublish(ReadFixture("publish.hex")); }
+TEST(FixtureTest, PongWithGossipAndHostname) {
+  CheckGossipPong(ReadFixture("pong_gossip_hostname.hex"));
+}
 
 // ---- Live redis-server.
 
@@ -256,11 +280,20 @@ std::string Command(int port, const std::vector<std::string>& args) {
   for (const std::string& a : args) req += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
   std::string reply;
   if (SendAll(fd, req)) {
-    ReadUntil(fd, &reply, Clock::now() + std::chrono::seconds(5),
-              [](const std::string& b) { return b.find("\r\n") != std::string::npos; });
+    // A line, or for a bulk string "$N\r\n" the N bytes after it.
+    ReadUntil(fd, &reply, Clock::now() + std::chrono::seconds(5), [](const std::string& b) {
+      size_t eol = b.find("\r\n");
+      if (eol == std::string::npos) return false;
+      if (b[0] != '$' || b[1] == '-') return true;
+      return b.size() >= eol + 2 + std::stoul(b.substr(1, eol - 1)) + 2;
+    });
   }
   close(fd);
-  return reply.substr(0, reply.find("\r\n"));
+  size_t eol = reply.find("\r\n");
+  if (!reply.empty() && reply[0] == '$' && reply[1] != '-') {
+    return reply.substr(eol + 2, std::stoul(reply.substr(1, eol - 1)));
+  }
+  return reply.substr(0, eol);
 }
 
 // A redis-server we started; stopped by pid and its directory removed.
@@ -328,7 +361,7 @@ void SaveCapture(const std::string& name, const std::string& what, const std::st
       << ToHex(bytes);
 }
 
-TEST(LiveRedisTest, MeetPongPingAndPublishAreByteExact) {
+TEST(LiveRedisTest, MeetPongPingPublishAndGossipAreByteExact) {
   if (access(kRedisServer, X_OK) != 0) {
     GTEST_SKIP() << kRedisServer << " is not installed; the fixture tests cover the same bytes";
   }
@@ -397,6 +430,43 @@ TEST(LiveRedisTest, MeetPongPingAndPublishAreByteExact) {
   ASSERT_FALSE(publish.empty()) << "no PUBLISH from redis-server";
   SaveCapture("publish.hex", "PUBLISH news \"hello bus\"", publish);
   CheckPublish(publish);
+
+  // A second node joins: the PONGs answering our PINGs now gossip about it.
+  const int port_b = PickClientPort();
+  ASSERT_GT(port_b, 0);
+  RedisProcess redis_b;
+  ASSERT_TRUE(redis_b.Start(port_b));
+  int probe = ConnectUntil(port_b, deadline);
+  ASSERT_GE(probe, 0);
+  close(probe);
+  const std::string id_b = Command(port_b, {"CLUSTER", "MYID"});
+  ASSERT_TRUE(IsHexId(id_b)) << id_b;
+  ASSERT_EQ(Command(port, {"CLUSTER", "MEET", "127.0.0.1", std::to_string(port_b)}), "+OK");
+  Message ping_a = meet;
+  ping_a.header.type = MessageType::kPing;
+  std::string gossip_pong;
+  while (gossip_pong.empty() && Clock::now() < deadline) {
+    ASSERT_TRUE(SendAll(out_fd, Encode(ping_a)));
+    std::string msg = ReadBusMessage(out_fd, &out_buf, deadline);
+    ASSERT_FALSE(msg.empty()) << "no PONG to our PING";
+    Message m = DecodeExact(msg);
+    ASSERT_EQ(m.header.type, MessageType::kPong);
+    const auto& body = std::get<PingBody>(m.body);
+    EXPECT_EQ(body.Hostname(), kHostname);
+    if (body.gossip.size() == 1 && body.gossip[0].node_id == id_b) {
+      gossip_pong = msg;
+    } else {
+      poll(nullptr, 0, 50);  // B still in handshake, or A gossiped about us.
+    }
+  }
+  ASSERT_FALSE(gossip_pong.empty()) << "no PONG gossiping about the second node";
+  SaveCapture("pong_gossip_hostname.hex",
+              "PONG with one gossip entry and the hostname extension node-one.example",
+              gossip_pong);
+  CheckGossipPong(gossip_pong);
+  const GossipEntry& g = std::get<PingBody>(DecodeExact(gossip_pong).body).gossip[0];
+  EXPECT_EQ(g.port, port_b);
+  EXPECT_EQ(g.cport, port_b + 10000);
 
   close(in_fd);
   close(out_fd);
