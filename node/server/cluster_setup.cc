@@ -1,0 +1,166 @@
+#include "node/server/cluster_setup.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "clusterbus/nodes_conf.h"
+#include "node/keyspace/keyspace.h"
+#include "node/server/nodes_conf_file.h"
+#include "node/server/server.h"
+
+#if __has_include("node/server/log.h")
+#include "node/server/log.h"
+#define SHARDNODE_HAVE_LOG 1
+#endif
+
+namespace shardnode::node {
+namespace {
+
+using clusterbus::ClusterState;
+using clusterbus::LogSeverity;
+
+void LogLine(LogLevel level, const std::string& text) {
+#ifdef SHARDNODE_HAVE_LOG
+  Log(level, text);
+#else
+  // TODO(cluster): node/server/log.h not there yet when this was written.
+  (void)level;
+  std::fprintf(stderr, "%s\n", text.c_str());
+#endif
+}
+
+LogLevel ToLevel(LogSeverity s) {
+  switch (s) {
+    case LogSeverity::kDebug:
+      return LogLevel::kDebug;
+    case LogSeverity::kVerbose:
+      return LogLevel::kVerbose;
+    case LogSeverity::kNotice:
+      return LogLevel::kNotice;
+    case LogSeverity::kWarning:
+      return LogLevel::kWarning;
+  }
+  return LogLevel::kNotice;
+}
+
+// Ports and address this node announces, from the options (Redis's
+// deriveAnnouncedPorts and the announce-ip/hostname updates).
+void ApplyMyselfAddress(ClusterState& state, const ServerOptions& o, int bound_port) {
+  clusterbus::ClusterNode& me = state.myself();
+  int port = bound_port ? bound_port : o.port;
+  me.port = o.cluster_announce_port ? o.cluster_announce_port : port;
+  me.pport = 0;
+  if (o.cluster_announce_bus_port) {
+    me.cport = o.cluster_announce_bus_port;
+  } else {
+    me.cport = o.cluster_port ? o.cluster_port : port + 10000;
+  }
+  if (!o.cluster_announce_ip.empty()) me.ip = o.cluster_announce_ip;
+  me.hostname = o.cluster_announce_hostname;
+  if (me.is_replica() && o.cluster_replica_no_failover) {
+    me.flags |= clusterbus::kFlagNoFailover;
+  } else {
+    me.flags &= ~clusterbus::kFlagNoFailover;
+  }
+}
+
+}  // namespace
+
+clusterbus::ClusterOptions ClusterOptionsFrom(const ServerOptions& o) {
+  clusterbus::ClusterOptions c;
+  c.node_timeout_ms = o.cluster_node_timeout;
+  c.require_full_coverage = o.cluster_require_full_coverage;
+  c.allow_replica_migration = o.cluster_allow_replica_migration;
+  if (o.cluster_preferred_endpoint_type == "hostname") {
+    c.preferred_endpoint = clusterbus::PreferredEndpoint::kHostname;
+  } else if (o.cluster_preferred_endpoint_type == "unknown-endpoint") {
+    c.preferred_endpoint = clusterbus::PreferredEndpoint::kUnknown;
+  } else {
+    c.preferred_endpoint = clusterbus::PreferredEndpoint::kIp;
+  }
+  return c;
+}
+
+absl::Status SetUpCluster(Server& server, int64_t now_ms) {
+  const ServerOptions& o = server.options();
+  auto file = NodesConfFile::OpenAndLock(o.cluster_config_file);
+  if (!file.ok()) return file.status();
+  std::shared_ptr<NodesConfFile> conf(std::move(*file));
+
+  auto loaded = conf->Load(ClusterOptionsFrom(o), now_ms);
+  if (!loaded.ok()) return loaded.status();
+  std::unique_ptr<ClusterState> state = std::move(*loaded);
+  if (state) {
+    LogLine(LogLevel::kNotice, absl::StrCat("Node configuration loaded, I'm ", state->myself().id));
+  } else {
+    state = std::make_unique<ClusterState>(RandomHexId(), ClusterOptionsFrom(o));
+    LogLine(LogLevel::kNotice,
+            absl::StrCat("No cluster configuration found, I'm ", state->myself().id));
+    // Saved before the ports are set, as Redis does (the file reads ":0@0").
+    absl::Status st = conf->Save(clusterbus::SerializeNodesConf(*state), /*fsync=*/true);
+    if (!st.ok()) {
+      return absl::InternalError(
+          absl::StrCat("Fatal: can't update cluster config file. ", std::string(st.message())));
+    }
+  }
+
+  if (!o.cluster_port && o.port > 65535 - 10000) {
+    return absl::InvalidArgumentError(
+        "Redis port number too high. Cluster communication port is 10,000 port numbers higher "
+        "than your Redis port. Your Redis port number must be 55535 or less.");
+  }
+  if (o.bind.empty()) {
+    return absl::InvalidArgumentError(
+        "No bind address is configured, but it is required for the Cluster bus.");
+  }
+  ApplyMyselfAddress(*state, o, server.tcp_port);
+  state->TakeEffects();  // nothing from loading needs carrying out
+  state->RequestStateUpdate();
+  server.set_cluster(std::move(state));
+  server.save_cluster_config = [&server, conf](bool fsync, std::string* error) {
+    ClusterState* cluster = server.cluster();
+    if (!cluster) return true;
+    absl::Status st = conf->Save(clusterbus::SerializeNodesConf(*cluster), fsync);
+    if (!st.ok()) {
+      if (error) *error = std::string(st.message());
+      return false;
+    }
+    return true;
+  };
+  return absl::OkStatus();
+}
+
+void ApplyClusterEffects(Server& server, int64_t now_ms) {
+  ClusterState* cluster = server.cluster();
+  if (!cluster) return;
+  if (cluster->pending_effects().update_state) cluster->UpdateState(now_ms);
+  clusterbus::Effects e = cluster->TakeEffects();
+  for (const clusterbus::LogLine& line : e.logs) LogLine(ToLevel(line.severity), line.text);
+  if (e.flush_data) {
+    for (int i = 0; i < server.num_shards(); ++i) server.shard(i).Clear();
+  }
+  // TODO(cluster): replicate_primary / stop_replication / broadcast_pong are
+  // carried out once replication and the bus shell exist.
+  if (e.save_config && server.save_cluster_config) {
+    std::string error;
+    if (!server.save_cluster_config(e.fsync_config, &error)) {
+      LogLine(LogLevel::kWarning, "Fatal: can't update cluster config file.");
+      std::exit(1);
+    }
+  }
+}
+
+void ClusterCron(Server& server, int64_t now_ms) {
+  ClusterState* cluster = server.cluster();
+  if (!cluster) return;
+  cluster->set_options(ClusterOptionsFrom(server.options()));
+  ApplyMyselfAddress(*cluster, server.options(), server.tcp_port);
+  cluster->Tick(now_ms);
+  ApplyClusterEffects(server, now_ms);
+}
+
+}  // namespace shardnode::node
