@@ -1,0 +1,521 @@
+// CLUSTER and the cluster session commands (READONLY, READWRITE, ASKING).
+// The handlers parse arguments, call the pure clusterbus::ClusterState and
+// encode its answers; ApplyClusterEffects then logs and saves nodes.conf.
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "clusterbus/cluster_state.h"
+#include "node/commands/command_table.h"
+#include "node/commands/errors.h"
+#include "node/commands/families.h"
+#include "node/keyspace/db.h"
+#include "node/keyspace/keyspace.h"
+#include "node/resp/reply.h"
+#include "node/server/cluster_setup.h"
+#include "node/server/server.h"
+#include "node/server/session.h"
+#include "slots/hash_slot.h"
+
+namespace shardnode::node {
+namespace {
+
+using clusterbus::ClusterNode;
+using clusterbus::ClusterState;
+using slots::SlotRange;
+
+constexpr std::string_view kInvalidSlot = "ERR Invalid or out of range slot";
+
+// Redis's string2ll: optional '-', no '+', no leading zeros, no spaces.
+bool ParseLL(std::string_view s, int64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  size_t i = 0;
+  bool neg = false;
+  if (s[0] == '-') {
+    neg = true;
+    i = 1;
+    if (s.size() == 1) return false;
+  }
+  if (s[i] == '0' && s.size() > i + 1) return false;
+  uint64_t v = 0;
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    uint64_t next = v * 10 + static_cast<uint64_t>(s[i] - '0');
+    if (next / 10 != v) return false;
+    v = next;
+  }
+  if (neg) {
+    if (v > static_cast<uint64_t>(INT64_MAX) + 1) return false;
+    *out = static_cast<int64_t>(0 - v);
+  } else {
+    if (v > static_cast<uint64_t>(INT64_MAX)) return false;
+    *out = static_cast<int64_t>(v);
+  }
+  return true;
+}
+
+// getSlotOrReply: -1 when not a slot number.
+int ParseSlotArg(std::string_view s) {
+  int64_t v;
+  if (!ParseLL(s, &v) || v < 0 || v >= slots::kNumSlots) return -1;
+  return static_cast<int>(v);
+}
+
+bool EqualsNoCase(std::string_view a, std::string_view b) {
+  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
+                                absl::string_view(b.data(), b.size()));
+}
+
+// The cluster, or nullptr after replying the "disabled" error.
+ClusterState* ClusterOrReply(CommandContext& ctx) {
+  ClusterState* c = ctx.server.cluster();
+  if (!c) ctx.reply.Error(errors::kClusterDisabled);
+  return c;
+}
+
+void ReplyStatus(CommandContext& ctx, const absl::Status& st) {
+  if (st.ok()) {
+    ctx.reply.Ok();
+  } else {
+    ctx.reply.Error(absl::StrCat("ERR ", std::string(st.message())));
+  }
+  ApplyClusterEffects(ctx.server, ctx.now_ms);
+}
+
+void SyntaxShapeError(CommandContext& ctx, std::string_view sub) {
+  ctx.reply.Error(absl::StrCat("ERR unknown subcommand or wrong number of arguments for '",
+                               std::string(sub.substr(0, 128)), "'. Try CLUSTER HELP."));
+}
+
+uint64_t KeysInSlot(CommandContext& ctx, int slot) {
+  return ctx.server.ShardForSlot(slot).db(0).CountKeysInSlot(slot);
+}
+
+uint64_t KeysInDb0(CommandContext& ctx) {
+  uint64_t n = 0;
+  for (int i = 0; i < ctx.server.num_shards(); ++i) n += ctx.server.shard(i).db(0).Size();
+  return n;
+}
+
+// ---- Read-only subcommands -------------------------------------------------
+
+void ClusterHelp(CommandContext& ctx, Args) {
+  if (!ClusterOrReply(ctx)) return;
+  static const char* kLines[] = {
+      "CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "ADDSLOTS <slot> [<slot> ...]",
+      "    Assign slots to current node.",
+      "ADDSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+      "    Assign slots which are between <start-slot> and <end-slot> to current node.",
+      "BUMPEPOCH",
+      "    Advance the cluster config epoch.",
+      "COUNT-FAILURE-REPORTS <node-id>",
+      "    Return number of failure reports for <node-id>.",
+      "COUNTKEYSINSLOT <slot>",
+      "    Return the number of keys in <slot>.",
+      "DELSLOTS <slot> [<slot> ...]",
+      "    Delete slots information from current node.",
+      "DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+      "    Delete slots information which are between <start-slot> and <end-slot> from current "
+      "node.",
+      "FAILOVER [FORCE|TAKEOVER]",
+      "    Promote current replica node to being a master.",
+      "FORGET <node-id>",
+      "    Remove a node from the cluster.",
+      "GETKEYSINSLOT <slot> <count>",
+      "    Return key names stored by current node in a slot.",
+      "FLUSHSLOTS",
+      "    Delete current node own slots information.",
+      "INFO",
+      "    Return information about the cluster.",
+      "KEYSLOT <key>",
+      "    Return the hash slot for <key>.",
+      "MEET <ip> <port> [<bus-port>]",
+      "    Connect nodes into a working cluster.",
+      "MYID",
+      "    Return the node id.",
+      "NODES",
+      "    Return cluster configuration seen by node. Output format:",
+      "    <id> <ip:port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...",
+      "REPLICATE <node-id>",
+      "    Configure current node as replica to <node-id>.",
+      "RESET [HARD|SOFT]",
+      "    Reset current node (default: soft).",
+      "SET-CONFIG-EPOCH <epoch>",
+      "    Set config epoch of current node.",
+      "SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)",
+      "    Set slot state.",
+      "REPLICAS <node-id>",
+      "    Return <node-id> replicas.",
+      "SAVECONFIG",
+      "    Force saving cluster configuration on disk.",
+      "SLOTS",
+      "    Return information about slots range mappings. Each range is made of:",
+      "    start, end, master and replicas IP addresses, ports and ids",
+      "SHARDS",
+      "    Return information about slot range mappings and the nodes associated with them.",
+      "LINKS",
+      "    Return information about all network links between this node and its peers.",
+      "    Output format is an array where each array element is a map containing attributes of "
+      "a link",
+      "HELP",
+      "    Print this help.",
+  };
+  ctx.reply.ArrayHeader(std::size(kLines));
+  for (const char* line : kLines) ctx.reply.SimpleString(line);
+}
+
+void ClusterMyId(CommandContext& ctx, Args) {
+  if (ClusterState* c = ClusterOrReply(ctx)) ctx.reply.Bulk(c->myself().id);
+}
+
+void ClusterNodes(CommandContext& ctx, Args) {
+  if (ClusterState* c = ClusterOrReply(ctx)) ctx.reply.Verbatim(c->NodesText());
+}
+
+void ClusterInfo(CommandContext& ctx, Args) {
+  if (ClusterState* c = ClusterOrReply(ctx)) ctx.reply.Verbatim(c->InfoText());
+}
+
+void ReplyNodeForSlots(CommandContext& ctx, const ClusterState& c, const ClusterNode& n) {
+  const auto type = c.options().preferred_endpoint;
+  ctx.reply.ArrayHeader(4);
+  if (type == clusterbus::PreferredEndpoint::kUnknown) {
+    ctx.reply.NullBulk();
+  } else {
+    ctx.reply.Bulk(c.Endpoint(n));
+  }
+  ctx.reply.Integer(n.port);
+  ctx.reply.Bulk(n.id);
+  const bool with_ip = type != clusterbus::PreferredEndpoint::kIp;
+  const bool with_host = type != clusterbus::PreferredEndpoint::kHostname && !n.hostname.empty();
+  ctx.reply.MapHeader((with_ip ? 1 : 0) + (with_host ? 1 : 0));
+  if (with_ip) {
+    ctx.reply.Bulk("ip");
+    ctx.reply.Bulk(n.ip);
+  }
+  if (with_host) {
+    ctx.reply.Bulk("hostname");
+    ctx.reply.Bulk(n.hostname);
+  }
+}
+
+void ClusterSlots(CommandContext& ctx, Args) {
+  ClusterState* c = ClusterOrReply(ctx);
+  if (!c) return;
+  std::vector<clusterbus::SlotsEntry> entries = c->SlotsReply();
+  ctx.reply.ArrayHeader(entries.size());
+  for (const clusterbus::SlotsEntry& e : entries) {
+    ctx.reply.ArrayHeader(2 + e.nodes.size());
+    ctx.reply.Integer(e.start);
+    ctx.reply.Integer(e.end);
+    for (const ClusterNode* n : e.nodes) ReplyNodeForSlots(ctx, *c, *n);
+  }
+}
+
+void ClusterShards(CommandContext& ctx, Args) {
+  ClusterState* c = ClusterOrReply(ctx);
+  if (!c) return;
+  std::vector<clusterbus::ShardEntry> shards = c->ShardsReply();
+  ctx.reply.ArrayHeader(shards.size());
+  for (const clusterbus::ShardEntry& shard : shards) {
+    ctx.reply.MapHeader(2);
+    ctx.reply.Bulk("slots");
+    ctx.reply.ArrayHeader(shard.ranges.size() * 2);
+    for (const SlotRange& r : shard.ranges) {
+      ctx.reply.Integer(r.start);
+      ctx.reply.Integer(r.end);
+    }
+    ctx.reply.Bulk("nodes");
+    ctx.reply.ArrayHeader(shard.nodes.size());
+    for (const ClusterNode* n : shard.nodes) {
+      // TODO(cluster): myself's offset comes from replication once it exists.
+      const int64_t offset = n->repl_offset;
+      size_t fields = 6 + (n->port ? 1 : 0) + (n->hostname.empty() ? 0 : 1);
+      ctx.reply.MapHeader(fields);
+      ctx.reply.Bulk("id");
+      ctx.reply.Bulk(n->id);
+      if (n->port) {
+        ctx.reply.Bulk("port");
+        ctx.reply.Integer(n->port);
+      }
+      ctx.reply.Bulk("ip");
+      ctx.reply.Bulk(n->ip);
+      ctx.reply.Bulk("endpoint");
+      std::string endpoint = c->Endpoint(*n);
+      ctx.reply.Bulk(c->options().preferred_endpoint == clusterbus::PreferredEndpoint::kUnknown
+                         ? "?"
+                         : endpoint);
+      if (!n->hostname.empty()) {
+        ctx.reply.Bulk("hostname");
+        ctx.reply.Bulk(n->hostname);
+      }
+      ctx.reply.Bulk("role");
+      ctx.reply.Bulk(n->is_replica() ? "replica" : "master");
+      ctx.reply.Bulk("replication-offset");
+      ctx.reply.Integer(offset);
+      ctx.reply.Bulk("health");
+      ctx.reply.Bulk(n->failed()                        ? "fail"
+                     : (n->is_replica() && offset == 0) ? "loading"
+                                                        : "online");
+    }
+  }
+}
+
+void ClusterLinks(CommandContext& ctx, Args) {
+  // TODO(cluster): links appear with the bus shell.
+  if (ClusterOrReply(ctx)) ctx.reply.ArrayHeader(0);
+}
+
+void ClusterKeySlot(CommandContext& ctx, Args args) {
+  if (ClusterOrReply(ctx)) ctx.reply.Integer(slots::KeyHashSlot(args[2]));
+}
+
+void ClusterCountKeysInSlot(CommandContext& ctx, Args args) {
+  if (!ClusterOrReply(ctx)) return;
+  int64_t slot;
+  if (!ParseLL(args[2], &slot)) return ctx.reply.Error(errors::kNotInteger);
+  if (slot < 0 || slot >= slots::kNumSlots) return ctx.reply.Error("ERR Invalid slot");
+  ctx.reply.Integer(static_cast<int64_t>(KeysInSlot(ctx, static_cast<int>(slot))));
+}
+
+void ClusterGetKeysInSlot(CommandContext& ctx, Args args) {
+  if (!ClusterOrReply(ctx)) return;
+  int64_t slot, max;
+  if (!ParseLL(args[2], &slot) || !ParseLL(args[3], &max)) {
+    return ctx.reply.Error(errors::kNotInteger);
+  }
+  if (slot < 0 || slot >= slots::kNumSlots || max < 0) {
+    return ctx.reply.Error("ERR Invalid slot or number of keys");
+  }
+  std::vector<std::string> keys = ctx.server.ShardForSlot(static_cast<int>(slot))
+                                      .db(0)
+                                      .KeysInSlot(static_cast<int>(slot), static_cast<size_t>(max));
+  ctx.reply.ArrayHeader(keys.size());
+  for (const std::string& k : keys) ctx.reply.Bulk(k);
+}
+
+void ClusterCountFailureReports(CommandContext& ctx, Args args) {
+  ClusterState* c = ClusterOrReply(ctx);
+  if (!c) return;
+  absl::StatusOr<int> n = c->CountFailureReports(args[2], ctx.now_ms);
+  if (!n.ok()) return ctx.reply.Error(absl::StrCat("ERR ", std::string(n.status().message())));
+  ctx.reply.Integer(*n);
+}
+
+void ClusterReplicas(CommandContext& ctx, Args args) {
+  ClusterState* c = ClusterOrReply(ctx);
+  if (!c) return;
+  auto replicas = c->Replicas(args[2]);
+  if (!replicas.ok()) {
+    return ctx.reply.Error(absl::StrCat("ERR ", std::string(replicas.status().message())));
+  }
+  ctx.reply.ArrayHeader(replicas->size());
+  for (const ClusterNode* n : *replicas) ctx.reply.Bulk(c->NodeLine(*n));
+}
+
+// ---- Mutating subcommands --------------------------------------------------
+
+void ChangeSlots(CommandContext& ctx, Args args, bool del) {
+  ClusterState* c = ClusterOrReply(ctx);
+  if (!c) return;
+  std::vector<SlotRange> ranges;
+  for (size_t j = 2; j < args.size(); ++j) {
+    int slot = ParseSlotArg(args[j]);
+    if (slot < 0) return ctx.reply.Error(kInvalidSlot);
+    ranges.push_back({slot, slot});
+  }
+  ReplyStatus(ctx, c->ChangeSlots(ranges, del));
+}
+
+void ClusterAddSlots(CommandContext& ctx, Args args) { ChangeSlots(ctx, args, false); }
+void ClusterDelSlots(CommandContext& ctx, Args args) { ChangeSlots(ctx, args, true); }
+
+void ChangeSlotRanges(CommandContext& ctx, Args args, bool del) {
+  ClusterState* c = ClusterOrReply(ctx);
+  if (!c) return;
+  if (args.size() % 2 == 1) return ctx.reply.Error(ArityError(ctx.spec));
+  std::vector<SlotRange> ranges;
+  for (size_t j = 2; j < args.size(); j += 2) {
+    int start = ParseSlotArg(args[j]);
+    int end = start < 0 ? -1 : ParseSlotArg(args[j + 1]);
+    if (start < 0 || end < 0) {
+      // Redis checks each pair before parsing the next: earlier pairs'
+      // errors win over this parse error.
+      absl::Status st = c->ValidateSlotChanges(ranges, del);
+      if (!st.ok()) return ctx.reply.Error(absl::StrCat("ERR ", std::string(st.message())));
+      return ctx.reply.Error(kInvalidSlot);
+    }
+    ranges.push_back({start, end});
+  }
+  ReplyStatus(ctx, c->ChangeSlots(ranges, del));
+}
+
+void ClusterAddSlotsRange(CommandContext& ctx, Args args) { ChangeSlotRanges(ctx, args, false); }
+void ClusterDelSlotsRange(CommandContext& ctx, Args args) { ChangeSlotRanges(ctx, args, true); }
+
+void ClusterFlushSlots(CommandContext& ctx, Args) {
+  if (ClusterState* c = ClusterOrReply(ctx)) ReplyStatus(ctx, c->FlushSlots(KeysInDb0(ctx) == 0));
+}
+
+void ClusterSetSlot(CommandContext& ctx, Args args) {
+  ClusterState* c = ClusterOrReply(ctx);
+  if (!c) return;
+  if (c->myself().is_replica()) return ctx.reply.Error("ERR Please use SETSLOT only with masters.");
+  int slot = ParseSlotArg(args[2]);
+  if (slot < 0) return ctx.reply.Error(kInvalidSlot);
+  const std::string& action = args[3];
+  if (EqualsNoCase(action, "migrating") && args.size() == 5) {
+    ReplyStatus(ctx, c->SetSlotMigrating(slot, args[4]));
+  } else if (EqualsNoCase(action, "importing") && args.size() == 5) {
+    ReplyStatus(ctx, c->SetSlotImporting(slot, args[4]));
+  } else if (EqualsNoCase(action, "stable") && args.size() == 4) {
+    ReplyStatus(ctx, c->SetSlotStable(slot));
+  } else if (EqualsNoCase(action, "node") && args.size() == 5) {
+    ReplyStatus(ctx, c->SetSlotNode(slot, args[4], KeysInSlot(ctx, slot)));
+  } else {
+    ctx.reply.Error("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP");
+  }
+}
+
+void ClusterBumpEpoch(CommandContext& ctx, Args) {
+  ClusterState* c = ClusterOrReply(ctx);
+  if (!c) return;
+  bool bumped = c->BumpEpochWithoutConsensus();
+  ctx.reply.SimpleString(absl::StrCat(bumped ? "BUMPED " : "STILL ", c->myself().config_epoch));
+  ApplyClusterEffects(ctx.server, ctx.now_ms);
+}
+
+void ClusterSetConfigEpoch(CommandContext& ctx, Args args) {
+  ClusterState* c = ClusterOrReply(ctx);
+  if (!c) return;
+  int64_t epoch;
+  if (!ParseLL(args[2], &epoch)) return ctx.reply.Error(errors::kNotInteger);
+  ReplyStatus(ctx, c->SetConfigEpoch(epoch));
+}
+
+void ClusterForget(CommandContext& ctx, Args args) {
+  if (ClusterState* c = ClusterOrReply(ctx)) ReplyStatus(ctx, c->Forget(args[2], ctx.now_ms));
+}
+
+void ClusterReset(CommandContext& ctx, Args args) {
+  ClusterState* c = ClusterOrReply(ctx);
+  if (!c) return;
+  if (args.size() > 3) return SyntaxShapeError(ctx, args[1]);
+  bool hard = false;
+  if (args.size() == 3) {
+    if (EqualsNoCase(args[2], "hard")) {
+      hard = true;
+    } else if (!EqualsNoCase(args[2], "soft")) {
+      return ctx.reply.Error(errors::kSyntax);
+    }
+  }
+  ReplyStatus(ctx, c->Reset(hard, KeysInDb0(ctx) != 0, RandomHexId()));
+}
+
+void ClusterSaveConfig(CommandContext& ctx, Args) {
+  if (!ClusterOrReply(ctx)) return;
+  std::string error = "no config file";
+  if (ctx.server.save_cluster_config && ctx.server.save_cluster_config(true, &error)) {
+    ctx.reply.Ok();
+  } else {
+    ctx.reply.Error(absl::StrCat("ERR error saving the cluster node config: ", error));
+  }
+}
+
+// ---- Session commands ------------------------------------------------------
+
+void ReadOnly(CommandContext& ctx, Args) {
+  if (!ClusterOrReply(ctx)) return;
+  ctx.session.readonly = true;
+  ctx.reply.Ok();
+}
+
+void ReadWrite(CommandContext& ctx, Args) {
+  if (!ClusterOrReply(ctx)) return;
+  ctx.session.readonly = false;
+  ctx.reply.Ok();
+}
+
+void Asking(CommandContext& ctx, Args) {
+  if (!ClusterOrReply(ctx)) return;
+  ctx.session.asking = true;
+  ctx.reply.Ok();
+}
+
+void ClusterParent(CommandContext& ctx, Args args) {
+  ctx.reply.Error(errors::UnknownSubcommand("CLUSTER", args.size() > 1 ? args[1] : ""));
+}
+
+CommandSpec Sub(std::string name, int arity, uint32_t flags, Handler h) {
+  return CommandSpec{.name = absl::StrCat("cluster|", name),
+                     .arity = arity,
+                     .flags = flags,
+                     .handler = h,
+                     .group = "cluster"};
+}
+
+}  // namespace
+
+void RegisterClusterFamily(CommandTable& t) {
+  constexpr uint32_t kAdmin = kCmdAdmin | kCmdStale;
+  constexpr uint32_t kRead = kCmdStale;
+  CommandSpec cluster{.name = "cluster",
+                      .arity = -2,
+                      .flags = 0,
+                      .handler = ClusterParent,
+                      .group = "cluster",
+                      .summary = "A container for cluster commands",
+                      .since = "3.0.0"};
+  cluster.subcommands = {
+      Sub("addslots", -3, kAdmin, ClusterAddSlots),
+      Sub("addslotsrange", -4, kAdmin, ClusterAddSlotsRange),
+      Sub("bumpepoch", 2, kAdmin, ClusterBumpEpoch),
+      Sub("count-failure-reports", 3, kAdmin, ClusterCountFailureReports),
+      Sub("countkeysinslot", 3, kRead, ClusterCountKeysInSlot),
+      Sub("delslots", -3, kAdmin, ClusterDelSlots),
+      Sub("delslotsrange", -4, kAdmin, ClusterDelSlotsRange),
+      Sub("flushslots", 2, kAdmin, ClusterFlushSlots),
+      Sub("forget", 3, kAdmin, ClusterForget),
+      Sub("getkeysinslot", 4, kRead, ClusterGetKeysInSlot),
+      Sub("help", 2, kCmdLoading | kCmdStale, ClusterHelp),
+      Sub("info", 2, kRead, ClusterInfo),
+      Sub("keyslot", 3, kRead, ClusterKeySlot),
+      Sub("links", 2, kRead, ClusterLinks),
+      Sub("myid", 2, kRead, ClusterMyId),
+      Sub("nodes", 2, kRead, ClusterNodes),
+      Sub("replicas", 3, kAdmin, ClusterReplicas),
+      Sub("reset", -2, kAdmin | kCmdNoScript, ClusterReset),
+      Sub("saveconfig", 2, kAdmin, ClusterSaveConfig),
+      Sub("set-config-epoch", 3, kAdmin, ClusterSetConfigEpoch),
+      Sub("setslot", -4, kAdmin, ClusterSetSlot),
+      Sub("shards", 2, kCmdLoading | kCmdStale, ClusterShards),
+      Sub("slaves", 3, kAdmin, ClusterReplicas),
+      Sub("slots", 2, kCmdLoading | kCmdStale, ClusterSlots),
+  };
+  t.Register(std::move(cluster));
+  t.Register({.name = "readonly",
+              .arity = 1,
+              .flags = kCmdFast | kCmdLoading | kCmdStale,
+              .handler = ReadOnly,
+              .group = "cluster",
+              .summary = "Enables read queries for a connection to a cluster replica node",
+              .since = "3.0.0"});
+  t.Register({.name = "readwrite",
+              .arity = 1,
+              .flags = kCmdFast | kCmdLoading | kCmdStale,
+              .handler = ReadWrite,
+              .group = "cluster",
+              .summary = "Disables read queries for a connection to a cluster replica node",
+              .since = "3.0.0"});
+  t.Register({.name = "asking",
+              .arity = 1,
+              .flags = kCmdFast,
+              .handler = Asking,
+              .group = "cluster",
+              .summary = "Sent by cluster clients after an -ASK redirect",
+              .since = "3.0.0"});
+}
+
+}  // namespace shardnode::node
