@@ -1,0 +1,135 @@
+// CONFIG GET / SET / REWRITE / RESETSTAT / HELP. The semantics live in
+// Config (node/config/config.h); this family only adapts arguments and
+// replies, and applies the log level live.
+#include <iterator>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "node/commands/command_table.h"
+#include "node/commands/errors.h"
+#include "node/commands/families.h"
+#include "node/config/config.h"
+#include "node/resp/reply.h"
+#include "node/server/log.h"
+#include "node/server/server.h"
+#include "node/server/session.h"
+
+namespace shardnode::node {
+namespace {
+
+// Redis's islocalClient: loopback peers (and sockets without an address,
+// such as unix sockets) are local.
+bool IsLocalClient(const Session& session) {
+  const std::string& addr = session.addr;
+  if (addr.empty()) return true;
+  const size_t colon = addr.rfind(':');
+  const std::string ip = colon == std::string::npos ? addr : addr.substr(0, colon);
+  return ip == "127.0.0.1" || ip == "::1" || ip == "[::1]";
+}
+
+void ConfigGet(CommandContext& ctx, Args args) {
+  std::vector<std::string> patterns(args.begin() + 2, args.end());
+  const auto pairs = ctx.server.config().Get(patterns);
+  ctx.reply.MapHeader(pairs.size());
+  for (const auto& [name, value] : pairs) {
+    ctx.reply.Bulk(name);
+    ctx.reply.Bulk(value);
+  }
+}
+
+void ConfigSet(CommandContext& ctx, Args args) {
+  if (args.size() % 2 != 0) {
+    ctx.reply.Error(errors::kSyntax);
+    return;
+  }
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (size_t i = 2; i + 1 < args.size(); i += 2) pairs.emplace_back(args[i], args[i + 1]);
+  Config& config = ctx.server.config();
+  absl::Status s = config.Set(pairs, IsLocalClient(ctx.session));
+  if (!s.ok()) {
+    ctx.reply.Error(std::string(s.message()));
+    return;
+  }
+  SetLogLevel(config.options().loglevel);
+  ctx.reply.Ok();
+}
+
+void ConfigRewrite(CommandContext& ctx, Args) {
+  absl::Status s = ctx.server.config().Rewrite();
+  if (!s.ok()) {
+    if (!ctx.server.config().config_file().empty()) {
+      Logf(LogLevel::kWarning, "CONFIG REWRITE failed: %s", std::string(s.message()));
+    }
+    ctx.reply.Error(std::string(s.message()));
+    return;
+  }
+  Log(LogLevel::kWarning, "CONFIG REWRITE executed with success.");
+  ctx.reply.Ok();
+}
+
+void ConfigResetStat(CommandContext& ctx, Args) {
+  ctx.server.stats().Reset();
+  ctx.reply.Ok();
+}
+
+void ConfigHelp(CommandContext& ctx, Args) {
+  static const char* kLines[] = {
+      "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "GET <pattern>",
+      "    Return parameters matching the glob-like <pattern> and their values.",
+      "SET <directive> <value>",
+      "    Set the configuration <directive> to <value>.",
+      "RESETSTAT",
+      "    Reset statistics reported by the INFO command.",
+      "REWRITE",
+      "    Rewrite the configuration file.",
+      "HELP",
+      "    Prints this help."};
+  ctx.reply.ArrayHeader(std::size(kLines));
+  for (const char* line : kLines) ctx.reply.SimpleString(line);
+}
+
+// Reached only as "CONFIG" alone is refused by arity; a known subcommand is
+// dispatched to its own entry, an unknown one is refused by the dispatcher.
+void ConfigParent(CommandContext& ctx, Args args) {
+  ctx.reply.Error(errors::UnknownSubcommand("CONFIG", args.size() > 1 ? args[1] : ""));
+}
+
+CommandSpec Sub(std::string_view name, int arity, uint32_t flags, Handler handler,
+                std::string_view summary, std::string_view since) {
+  return CommandSpec{.name = absl::StrCat("config|", std::string(name)),
+                     .arity = arity,
+                     .flags = flags,
+                     .handler = handler,
+                     .group = "server",
+                     .summary = summary,
+                     .since = since};
+}
+
+}  // namespace
+
+void RegisterConfigFamily(CommandTable& table) {
+  constexpr uint32_t kAdmin = kCmdAdmin | kCmdNoScript | kCmdLoading | kCmdStale;
+  CommandSpec config{.name = "config",
+                     .arity = -2,
+                     .flags = 0,
+                     .handler = ConfigParent,
+                     .group = "server",
+                     .summary = "A container for server configuration commands",
+                     .since = "2.0.0"};
+  config.subcommands = {
+      Sub("get", -3, kAdmin, ConfigGet, "Get the values of configuration parameters", "2.0.0"),
+      Sub("help", 2, kCmdLoading | kCmdStale, ConfigHelp,
+          "Show helpful text about the different subcommands", "5.0.0"),
+      Sub("resetstat", 2, kAdmin, ConfigResetStat, "Reset the stats returned by INFO", "2.0.0"),
+      Sub("rewrite", 2, kAdmin, ConfigRewrite,
+          "Rewrite the configuration file with the in memory configuration", "2.8.0"),
+      Sub("set", -4, kAdmin, ConfigSet, "Set configuration parameters to the given values",
+          "2.0.0"),
+  };
+  table.Register(std::move(config));
+}
+
+}  // namespace shardnode::node
