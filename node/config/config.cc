@@ -1653,7 +1653,13 @@ std::string Config::RewriteText(std::string_view old_content) const {
     const std::string value = GetDirective(d);
     switch (d.special) {
       case Special::kDir:
-        state.RewriteLine(name, absl::StrCat(name, " ", QuoteConfigArg(value)), true);
+        // Always absolute (the live value is the working directory); an
+        // unknown directory is left out rather than written as "".
+        if (value.empty()) {
+          state.MarkProcessed(name);
+        } else {
+          state.RewriteLine(name, absl::StrCat(name, " ", QuoteConfigArg(value)), true);
+        }
         continue;
       case Special::kSave:
         if (options_.save.empty()) {
