@@ -249,27 +249,36 @@ const char* ValidateHostname(std::string_view v) {
   }
   return nullptr;
 }
-// Redis's proc-title templates: {title} {listen-addr} {server-mode} {port}
-// {tls-port} {unixsocket} {config-file}, at least one {title}... simplified
-// to: balanced braces naming known variables.
+// Redis's proc-title-template check: "{name}" variables must be known,
+// "{{" is a literal '{', and the expansion (with an empty title) must not be
+// blank. Which variables expand to text is approximated from a default
+// node: listen-addr, port, tls-port and config-file always do.
 const char* ValidateProcTitle(std::string_view v) {
   static const char* kErr = "template format is invalid or contains unknown variables";
-  static const std::vector<std::string_view> kVars = {
-      "title", "listen-addr", "server-mode", "port", "tls-port", "unixsocket", "config-file"};
+  bool non_blank = false;
   size_t i = 0;
   while (i < v.size()) {
-    if (v[i] == '}') return kErr;
-    if (v[i] != '{') {
-      ++i;
+    size_t open = v.find('{', i);
+    std::string_view literal = v.substr(i, open == std::string_view::npos ? v.npos : open - i);
+    if (literal.find_first_not_of(' ') != std::string_view::npos) non_blank = true;
+    if (open == std::string_view::npos) break;
+    if (open + 1 >= v.size()) return kErr;
+    if (v[open + 1] == '{') {
+      non_blank = true;
+      i = open + 2;
       continue;
     }
-    size_t end = v.find('}', i);
-    if (end == std::string_view::npos) return kErr;
-    std::string_view var = v.substr(i + 1, end - i - 1);
-    if (std::find(kVars.begin(), kVars.end(), var) == kVars.end()) return kErr;
-    i = end + 1;
+    size_t close = v.find('}', open + 1);
+    if (close == std::string_view::npos) return kErr;
+    std::string_view var = v.substr(open + 1, close - open - 1);
+    if (var == "listen-addr" || var == "port" || var == "tls-port" || var == "config-file") {
+      non_blank = true;
+    } else if (var != "title" && var != "server-mode" && var != "unixsocket") {
+      return kErr;
+    }
+    i = close + 1;
   }
-  return nullptr;
+  return non_blank ? nullptr : kErr;
 }
 
 constexpr int64_t kIntMax = INT_MAX;

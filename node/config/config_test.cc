@@ -177,6 +177,11 @@ TEST(ConfigTest, ErrorsNameTheLineAndReason) {
               HasSubstr("Too many bind addresses specified."));
   EXPECT_THAT(ParseError("cluster-announce-hostname bad_host\n"),
               HasSubstr("Hostnames may only contain alphanumeric characters, hyphens or dots"));
+  EXPECT_THAT(ParseError("proc-title-template \"{title} {nope}\"\n"),
+              HasSubstr("template format is invalid or contains unknown variables"));
+  EXPECT_THAT(ParseError("proc-title-template {title}\n"), HasSubstr("template format"));
+  EXPECT_EQ(Value(*Parse("proc-title-template \"{{x} {port}\"\n"), "proc-title-template"),
+            "{{x} {port}");
   EXPECT_THAT(ParseError("maxmemory-clients 200%\n"),
               HasSubstr("percentage argument must be less or equal to 100"));
 }
