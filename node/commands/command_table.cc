@@ -47,6 +47,10 @@ std::unique_ptr<CommandTable> BuildCommandTable() {
   RegisterGenericFamily(*table);
   RegisterConfigFamily(*table);
   RegisterClusterFamily(*table);
+  RegisterHashFamily(*table);
+  RegisterSetFamily(*table);
+  RegisterZSetFamily(*table);
+  RegisterListFamily(*table);
   return table;
 }
 

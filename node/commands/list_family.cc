@@ -1,0 +1,520 @@
+// List commands: LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP LLEN LRANGE LINDEX LSET
+// LINSERT LREM LTRIM LPOS LMOVE RPOPLPUSH LMPOP, with Redis 7.0.15's replies
+// and errors. The blocking forms live elsewhere. The data lives in ListObject
+// (keyspace/types).
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "node/commands/command_table.h"
+#include "node/commands/errors.h"
+#include "node/commands/families.h"
+#include "node/keyspace/db.h"
+#include "node/keyspace/types/list_object.h"
+#include "node/keyspace/types/lookup.h"
+#include "node/keyspace/types/type_util.h"
+#include "node/resp/reply.h"
+#include "node/server/server.h"
+
+namespace shardnode::node {
+namespace {
+
+using types::Found;
+
+Found GetList(CommandContext& ctx, std::string_view key, bool read, ListObject** l) {
+  Found f = types::FindTyped(ctx.db, key, ctx.now_ms, ValueType::kList, read, l);
+  if (f == Found::kWrongType) ctx.reply.Error(errors::kWrongType);
+  return f;
+}
+
+void Wrote(CommandContext& ctx, std::string_view key, uint64_t changes) {
+  ctx.db.NotifyModified(key);
+  ctx.server.stats().dirty += changes;
+}
+
+bool ParseLong(std::string_view s, int64_t* out, CommandContext& ctx) {
+  if (types::ParseInt64(s, out)) return true;
+  ctx.reply.Error(errors::kNotInteger);
+  return false;
+}
+
+// "LEFT" -> true (head), "RIGHT" -> false; syntax error otherwise.
+bool ParseWhere(CommandContext& ctx, const std::string& s, bool* head) {
+  if (absl::EqualsIgnoreCase(s, "left")) {
+    *head = true;
+  } else if (absl::EqualsIgnoreCase(s, "right")) {
+    *head = false;
+  } else {
+    ctx.reply.Error(errors::kSyntax);
+    return false;
+  }
+  return true;
+}
+
+void DeleteIfEmpty(CommandContext& ctx, std::string_view key, ListObject* l) {
+  if (l->Size() == 0) ctx.db.Delete(key, ctx.now_ms);
+}
+
+void PushGeneric(CommandContext& ctx, Args args, bool head, bool only_existing) {
+  ListObject* l = nullptr;
+  Found f = GetList(ctx, args[1], false, &l);
+  if (f == Found::kWrongType) return;
+  if (f == Found::kMissing) {
+    if (only_existing) {
+      ctx.reply.Integer(0);
+      return;
+    }
+    l = types::CreateTyped<ListObject>(ctx.db, args[1], ctx.now_ms, ValueType::kList);
+  }
+  for (size_t i = 2; i < args.size(); ++i) {
+    if (head) {
+      l->PushFront(args[i]);
+    } else {
+      l->PushBack(args[i]);
+    }
+  }
+  ctx.reply.Integer(l->Size());
+  Wrote(ctx, args[1], args.size() - 2);
+}
+void LPush(CommandContext& ctx, Args args) { PushGeneric(ctx, args, true, false); }
+void RPush(CommandContext& ctx, Args args) { PushGeneric(ctx, args, false, false); }
+void LPushX(CommandContext& ctx, Args args) { PushGeneric(ctx, args, true, true); }
+void RPushX(CommandContext& ctx, Args args) { PushGeneric(ctx, args, false, true); }
+
+// Pops up to `count` elements from one end, in pop order.
+std::vector<std::string> PopN(ListObject* l, bool head, size_t count) {
+  std::vector<std::string> out;
+  count = std::min(count, l->Size());
+  out.reserve(count);
+  for (size_t i = 0; i < count; ++i) out.push_back(head ? l->PopFront() : l->PopBack());
+  return out;
+}
+
+void PopGeneric(CommandContext& ctx, Args args, bool head) {
+  if (args.size() > 3) {
+    ctx.reply.Error(ArityError(ctx.spec));
+    return;
+  }
+  const bool hascount = args.size() == 3;
+  int64_t count = 0;
+  if (hascount) {
+    if (!ParseLong(args[2], &count, ctx)) return;
+    if (count < 0) {
+      ctx.reply.Error("ERR value is out of range, must be positive");
+      return;
+    }
+  }
+  ListObject* l = nullptr;
+  Found f = GetList(ctx, args[1], false, &l);
+  if (f == Found::kWrongType) return;
+  if (f == Found::kMissing) {
+    if (hascount) {
+      ctx.reply.NullArray();
+    } else {
+      ctx.reply.NullBulk();
+    }
+    return;
+  }
+  if (hascount && count == 0) {
+    ctx.reply.ArrayHeader(0);
+    return;
+  }
+  if (!hascount) {
+    ctx.reply.Bulk(head ? l->PopFront() : l->PopBack());
+    DeleteIfEmpty(ctx, args[1], l);
+    Wrote(ctx, args[1], 1);
+    return;
+  }
+  std::vector<std::string> out = PopN(l, head, count);
+  ctx.reply.ArrayHeader(out.size());
+  for (const std::string& v : out) ctx.reply.Bulk(v);
+  DeleteIfEmpty(ctx, args[1], l);
+  Wrote(ctx, args[1], out.size());
+}
+void LPop(CommandContext& ctx, Args args) { PopGeneric(ctx, args, true); }
+void RPop(CommandContext& ctx, Args args) { PopGeneric(ctx, args, false); }
+
+void LLen(CommandContext& ctx, Args args) {
+  ListObject* l = nullptr;
+  Found f = GetList(ctx, args[1], true, &l);
+  if (f == Found::kWrongType) return;
+  ctx.reply.Integer(f == Found::kOk ? l->Size() : 0);
+}
+
+void LRange(CommandContext& ctx, Args args) {
+  int64_t start, end;
+  if (!ParseLong(args[2], &start, ctx) || !ParseLong(args[3], &end, ctx)) return;
+  ListObject* l = nullptr;
+  Found f = GetList(ctx, args[1], true, &l);
+  if (f == Found::kWrongType) return;
+  if (f == Found::kMissing) {
+    ctx.reply.ArrayHeader(0);
+    return;
+  }
+  const int64_t llen = static_cast<int64_t>(l->Size());
+  if (start < 0) start += llen;
+  if (end < 0) end += llen;
+  if (start < 0) start = 0;
+  if (start > end || start >= llen) {
+    ctx.reply.ArrayHeader(0);
+    return;
+  }
+  if (end >= llen) end = llen - 1;
+  ctx.reply.ArrayHeader(end - start + 1);
+  auto it = l->items().begin() + start;
+  for (int64_t i = start; i <= end; ++i, ++it) ctx.reply.Bulk(*it);
+}
+
+// Resolves a possibly negative index; false when out of range.
+bool ResolveIndex(int64_t index, size_t size, size_t* pos) {
+  const int64_t n = static_cast<int64_t>(size);
+  if (index < 0) index += n;
+  if (index < 0 || index >= n) return false;
+  *pos = static_cast<size_t>(index);
+  return true;
+}
+
+void LIndex(CommandContext& ctx, Args args) {
+  ListObject* l = nullptr;
+  Found f = GetList(ctx, args[1], true, &l);
+  if (f == Found::kWrongType) return;
+  if (f == Found::kMissing) {
+    ctx.reply.NullBulk();
+    return;
+  }
+  int64_t index;
+  if (!ParseLong(args[2], &index, ctx)) return;
+  size_t pos;
+  if (ResolveIndex(index, l->Size(), &pos)) {
+    ctx.reply.Bulk(l->items()[pos]);
+  } else {
+    ctx.reply.NullBulk();
+  }
+}
+
+void LSet(CommandContext& ctx, Args args) {
+  ListObject* l = nullptr;
+  Found f = GetList(ctx, args[1], false, &l);
+  if (f == Found::kWrongType) return;
+  if (f == Found::kMissing) {
+    ctx.reply.Error(errors::kNoSuchKey);
+    return;
+  }
+  int64_t index;
+  if (!ParseLong(args[2], &index, ctx)) return;
+  size_t pos;
+  if (!ResolveIndex(index, l->Size(), &pos)) {
+    ctx.reply.Error("ERR index out of range");
+    return;
+  }
+  l->items()[pos] = args[3];
+  ctx.reply.Ok();
+  Wrote(ctx, args[1], 1);
+}
+
+void LInsert(CommandContext& ctx, Args args) {
+  bool after;
+  if (absl::EqualsIgnoreCase(args[2], "after")) {
+    after = true;
+  } else if (absl::EqualsIgnoreCase(args[2], "before")) {
+    after = false;
+  } else {
+    ctx.reply.Error(errors::kSyntax);
+    return;
+  }
+  ListObject* l = nullptr;
+  Found f = GetList(ctx, args[1], false, &l);
+  if (f == Found::kWrongType) return;
+  if (f == Found::kMissing) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  auto& items = l->items();
+  auto it = std::find(items.begin(), items.end(), args[3]);
+  if (it == items.end()) {
+    ctx.reply.Integer(-1);
+    return;
+  }
+  if (after) ++it;
+  items.insert(it, args[4]);
+  Wrote(ctx, args[1], 1);
+  ctx.reply.Integer(l->Size());
+}
+
+void LRem(CommandContext& ctx, Args args) {
+  int64_t count;
+  if (!ParseLong(args[2], &count, ctx)) return;
+  ListObject* l = nullptr;
+  Found f = GetList(ctx, args[1], false, &l);
+  if (f == Found::kWrongType) return;
+  if (f == Found::kMissing) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  auto& items = l->items();
+  const std::string& target = args[3];
+  int64_t removed = 0;
+  const uint64_t limit = count < 0 ? -static_cast<uint64_t>(count) : count;
+  if (count >= 0) {
+    for (auto it = items.begin(); it != items.end();) {
+      if (*it == target && (limit == 0 || static_cast<uint64_t>(removed) < limit)) {
+        it = items.erase(it);
+        ++removed;
+      } else {
+        ++it;
+      }
+    }
+  } else {
+    for (size_t i = items.size(); i > 0 && static_cast<uint64_t>(removed) < limit; --i) {
+      if (items[i - 1] == target) {
+        items.erase(items.begin() + (i - 1));
+        ++removed;
+      }
+    }
+  }
+  if (removed) {
+    DeleteIfEmpty(ctx, args[1], l);
+    Wrote(ctx, args[1], removed);
+  }
+  ctx.reply.Integer(removed);
+}
+
+void LTrim(CommandContext& ctx, Args args) {
+  int64_t start, end;
+  if (!ParseLong(args[2], &start, ctx) || !ParseLong(args[3], &end, ctx)) return;
+  ListObject* l = nullptr;
+  Found f = GetList(ctx, args[1], false, &l);
+  if (f == Found::kWrongType) return;
+  if (f == Found::kMissing) {
+    ctx.reply.Ok();
+    return;
+  }
+  const int64_t llen = static_cast<int64_t>(l->Size());
+  if (start < 0) start += llen;
+  if (end < 0) end += llen;
+  if (start < 0) start = 0;
+  int64_t ltrim, rtrim;
+  if (start > end || start >= llen) {
+    ltrim = llen;
+    rtrim = 0;
+  } else {
+    if (end >= llen) end = llen - 1;
+    ltrim = start;
+    rtrim = llen - end - 1;
+  }
+  auto& items = l->items();
+  items.erase(items.begin(), items.begin() + ltrim);
+  items.erase(items.end() - rtrim, items.end());
+  DeleteIfEmpty(ctx, args[1], l);
+  Wrote(ctx, args[1], ltrim + rtrim);
+  ctx.reply.Ok();
+}
+
+void LPos(CommandContext& ctx, Args args) {
+  int64_t rank = 1, count = -1, maxlen = 0;
+  for (size_t j = 3; j < args.size(); ++j) {
+    const bool more = j + 1 < args.size();
+    const std::string& o = args[j];
+    if (absl::EqualsIgnoreCase(o, "rank") && more) {
+      if (!ParseLong(args[++j], &rank, ctx)) return;
+      if (rank == 0) {
+        ctx.reply.Error(
+            "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
+            "or use negative to start from the end of the list");
+        return;
+      }
+    } else if (absl::EqualsIgnoreCase(o, "count") && more) {
+      if (!types::ParseInt64(args[++j], &count) || count < 0) {
+        ctx.reply.Error("ERR COUNT can't be negative");
+        return;
+      }
+    } else if (absl::EqualsIgnoreCase(o, "maxlen") && more) {
+      if (!types::ParseInt64(args[++j], &maxlen) || maxlen < 0) {
+        ctx.reply.Error("ERR MAXLEN can't be negative");
+        return;
+      }
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+      return;
+    }
+  }
+  bool from_tail = false;
+  uint64_t urank = rank;
+  if (rank < 0) {
+    urank = -static_cast<uint64_t>(rank);
+    from_tail = true;
+  }
+  ListObject* l = nullptr;
+  Found f = GetList(ctx, args[1], true, &l);
+  if (f == Found::kWrongType) return;
+  if (f == Found::kMissing) {
+    if (count != -1) {
+      ctx.reply.ArrayHeader(0);
+    } else {
+      ctx.reply.NullBulk();
+    }
+    return;
+  }
+  const auto& items = l->items();
+  const size_t n = items.size();
+  std::vector<int64_t> found;
+  uint64_t matches = 0;
+  for (size_t i = 0; i < n && (maxlen == 0 || i < static_cast<uint64_t>(maxlen)); ++i) {
+    const size_t pos = from_tail ? n - 1 - i : i;
+    if (items[pos] != args[2]) continue;
+    ++matches;
+    if (matches < urank) continue;
+    found.push_back(pos);
+    if (count == -1) break;
+    if (count && matches - urank + 1 >= static_cast<uint64_t>(count)) break;
+  }
+  if (count != -1) {
+    ctx.reply.ArrayHeader(found.size());
+    for (int64_t p : found) ctx.reply.Integer(p);
+  } else if (!found.empty()) {
+    ctx.reply.Integer(found[0]);
+  } else {
+    ctx.reply.NullBulk();
+  }
+}
+
+void MoveGeneric(CommandContext& ctx, Args args, bool from_head, bool to_head) {
+  ListObject* src = nullptr;
+  Found f = GetList(ctx, args[1], false, &src);
+  if (f == Found::kWrongType) return;
+  if (f == Found::kMissing) {
+    ctx.reply.NullBulk();
+    return;
+  }
+  ListObject* dst = nullptr;
+  Found fd = types::FindTyped(ctx.db, args[2], ctx.now_ms, ValueType::kList, false, &dst);
+  if (fd == Found::kWrongType) {
+    ctx.reply.Error(errors::kWrongType);
+    return;
+  }
+  std::string v = from_head ? src->PopFront() : src->PopBack();
+  if (fd == Found::kMissing) {
+    dst = types::CreateTyped<ListObject>(ctx.db, args[2], ctx.now_ms, ValueType::kList);
+  }
+  if (to_head) {
+    dst->PushFront(v);
+  } else {
+    dst->PushBack(v);
+  }
+  Wrote(ctx, args[2], 0);
+  // The source may be the destination: check emptiness after the push.
+  ListObject* again = nullptr;
+  if (types::FindTyped(ctx.db, args[1], ctx.now_ms, ValueType::kList, false, &again) ==
+          Found::kOk &&
+      again->Size() == 0) {
+    ctx.db.Delete(args[1], ctx.now_ms);
+  }
+  Wrote(ctx, args[1], 1);
+  ctx.reply.Bulk(v);
+}
+
+void LMove(CommandContext& ctx, Args args) {
+  bool from_head, to_head;
+  if (!ParseWhere(ctx, args[3], &from_head) || !ParseWhere(ctx, args[4], &to_head)) return;
+  MoveGeneric(ctx, args, from_head, to_head);
+}
+void RPopLPush(CommandContext& ctx, Args args) { MoveGeneric(ctx, args, false, true); }
+
+void LMPop(CommandContext& ctx, Args args) {
+  int64_t numkeys;
+  if (!types::ParseInt64(args[1], &numkeys) || numkeys < 1) {
+    ctx.reply.Error("ERR numkeys should be greater than 0");
+    return;
+  }
+  const uint64_t where_idx = 2 + static_cast<uint64_t>(numkeys);
+  if (where_idx >= args.size()) {
+    ctx.reply.Error(errors::kSyntax);
+    return;
+  }
+  bool head;
+  if (!ParseWhere(ctx, args[where_idx], &head)) return;
+  int64_t count = -1;
+  for (size_t j = where_idx + 1; j < args.size(); ++j) {
+    const bool more = j + 1 < args.size();
+    if (count == -1 && absl::EqualsIgnoreCase(args[j], "count") && more) {
+      ++j;
+      if (!types::ParseInt64(args[j], &count) || count < 1) {
+        ctx.reply.Error("ERR count should be greater than 0");
+        return;
+      }
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+      return;
+    }
+  }
+  if (count == -1) count = 1;
+  for (int64_t i = 0; i < numkeys; ++i) {
+    const std::string& key = args[2 + i];
+    ListObject* l = nullptr;
+    Found f = GetList(ctx, key, false, &l);
+    if (f == Found::kWrongType) return;
+    if (f == Found::kMissing || l->Size() == 0) continue;
+    std::vector<std::string> out = PopN(l, head, count);
+    ctx.reply.ArrayHeader(2);
+    ctx.reply.Bulk(key);
+    ctx.reply.ArrayHeader(out.size());
+    for (const std::string& v : out) ctx.reply.Bulk(v);
+    const std::string k = key;
+    DeleteIfEmpty(ctx, k, l);
+    Wrote(ctx, k, out.size());
+    return;
+  }
+  ctx.reply.NullArray();
+}
+
+std::vector<int> KeysNumAt1(std::span<const std::string> args) {
+  std::vector<int> out;
+  int64_t n;
+  if (args.size() < 2 || !types::ParseInt64(args[1], &n) || n < 1 ||
+      n > static_cast<int64_t>(args.size()) - 2) {
+    return out;
+  }
+  for (int64_t i = 0; i < n; ++i) out.push_back(static_cast<int>(2 + i));
+  return out;
+}
+
+CommandSpec Spec(std::string name, int arity, uint32_t flags, Handler h, int first, int last,
+                 std::string_view since, KeysFn keys = nullptr) {
+  return CommandSpec{.name = std::move(name),
+                     .arity = arity,
+                     .flags = flags,
+                     .first_key = first,
+                     .last_key = last,
+                     .key_step = 1,
+                     .handler = h,
+                     .keys = keys,
+                     .group = "list",
+                     .since = since};
+}
+
+}  // namespace
+
+void RegisterListFamily(CommandTable& t) {
+  constexpr uint32_t kW = kCmdWrite | kCmdDenyOom;
+  constexpr uint32_t kR = kCmdReadonly;
+  t.Register(Spec("lpush", -3, kW | kCmdFast, LPush, 1, 1, "1.0.0"));
+  t.Register(Spec("rpush", -3, kW | kCmdFast, RPush, 1, 1, "1.0.0"));
+  t.Register(Spec("lpushx", -3, kW | kCmdFast, LPushX, 1, 1, "2.2.0"));
+  t.Register(Spec("rpushx", -3, kW | kCmdFast, RPushX, 1, 1, "2.2.0"));
+  t.Register(Spec("lpop", -2, kCmdWrite | kCmdFast, LPop, 1, 1, "1.0.0"));
+  t.Register(Spec("rpop", -2, kCmdWrite | kCmdFast, RPop, 1, 1, "1.0.0"));
+  t.Register(Spec("llen", 2, kR | kCmdFast, LLen, 1, 1, "1.0.0"));
+  t.Register(Spec("lrange", 4, kR, LRange, 1, 1, "1.0.0"));
+  t.Register(Spec("lindex", 3, kR, LIndex, 1, 1, "1.0.0"));
+  t.Register(Spec("lset", 4, kW, LSet, 1, 1, "1.0.0"));
+  t.Register(Spec("linsert", 5, kW, LInsert, 1, 1, "2.2.0"));
+  t.Register(Spec("lrem", 4, kCmdWrite, LRem, 1, 1, "1.0.0"));
+  t.Register(Spec("ltrim", 4, kCmdWrite, LTrim, 1, 1, "1.0.0"));
+  t.Register(Spec("lpos", -3, kR, LPos, 1, 1, "6.0.6"));
+  t.Register(Spec("lmove", 5, kW, LMove, 1, 2, "6.2.0"));
+  t.Register(Spec("rpoplpush", 3, kW, RPopLPush, 1, 2, "1.2.0"));
+  t.Register(Spec("lmpop", -4, kCmdWrite, LMPop, 0, 0, "7.0.0", KeysNumAt1));
+}
+
+}  // namespace shardnode::node

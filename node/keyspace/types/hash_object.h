@@ -1,0 +1,64 @@
+// HashObject: the value of a hash key (HSET and friends).
+//
+// Two encodings, as Redis 7.0.15 has them. "listpack": a vector of
+// field/value pairs in insertion order, for small hashes. "hashtable": a
+// StringMap (dict.h) with Redis-style SCAN cursors. A hash starts as listpack
+// and converts once, for good, when it holds more than kMaxListpackEntries
+// fields or when a command's arguments include a string longer than
+// kMaxListpackValue bytes (ConvertIfLong; Redis checks arguments, not the
+// values HINCRBYFLOAT computes).
+//
+// Pure data; not thread-safe; owned by the Value of its key.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "node/keyspace/dict.h"
+#include "node/keyspace/value.h"
+
+namespace shardnode::node {
+
+class HashObject : public TypedObject {
+ public:
+  static constexpr size_t kMaxListpackEntries = 128;  // hash-max-listpack-entries
+  static constexpr size_t kMaxListpackValue = 64;     // hash-max-listpack-value
+
+  using Visitor = std::function<void(std::string_view field, std::string_view value)>;
+
+  std::string_view EncodingName() const override {
+    return is_listpack() ? "listpack" : "hashtable";
+  }
+  bool is_listpack() const { return !table_; }
+
+  size_t Size() const { return table_ ? table_->size() : pairs_.size(); }
+  // The value of `field`, or nullptr. Valid until the next write.
+  const std::string* Get(std::string_view field) const;
+  // Inserts or overwrites; returns true when `field` was new.
+  bool Set(std::string_view field, std::string_view value);
+  // Returns whether `field` was there.
+  bool Delete(std::string_view field);
+  // Converts to hashtable when `len` exceeds the listpack value limit (Redis
+  // checks the lengths of the arguments before a write).
+  void ConvertIfLong(size_t len);
+
+  // Every pair, in encoding order (insertion order for listpack).
+  void ForEach(const Visitor& fn) const;
+  // One HSCAN step over about `count` fields; listpack returns everything at
+  // once with cursor 0. Returns the next cursor.
+  uint64_t Scan(uint64_t cursor, size_t count, const Visitor& fn) const;
+  // A uniformly random pair. REQUIRES: Size() > 0.
+  std::pair<std::string_view, std::string_view> Random() const;
+
+ private:
+  void ConvertToTable();
+
+  std::vector<std::pair<std::string, std::string>> pairs_;  // listpack
+  std::unique_ptr<StringMap<std::string>> table_;           // hashtable
+};
+
+}  // namespace shardnode::node
