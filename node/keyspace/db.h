@@ -40,9 +40,10 @@ class Entry {
   // Seconds clock of the last access (OBJECT IDLETIME).
   uint32_t access_s() const { return access_s_; }
 
+  struct Traits;  // Dict's traits for entries (db.cc)
+
  private:
   friend class Db;
-  struct Traits;
   static constexpr uint32_t kNoExpire = UINT32_MAX;
 
   static Entry* Create(std::string_view key, Value value);

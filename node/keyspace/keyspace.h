@@ -27,7 +27,7 @@ class Keyspace {
   // Active expiry: samples keys with a TTL across the databases (round robin,
   // resuming where the last call stopped) and removes the expired ones,
   // looking at no more than `max_keys` keys in all. Like Redis, a database
-  // keeps being sampled while more than a quarter of its sample had expired.
+  // keeps being sampled while more than 10% of its sample had expired.
   // Returns the keys removed. Called 10 times a second by the node's cron.
   size_t ActiveExpireCycle(int64_t now_ms, int max_keys);
 

@@ -1,0 +1,299 @@
+#include "node/keyspace/db.h"
+
+#include <cstring>
+#include <new>
+
+#include "slots/hash_slot.h"
+
+namespace shardnode::node {
+
+using slots::kNumSlots;
+
+struct Entry::Traits {
+  static std::string_view Key(const Entry& e) { return e.key(); }
+  static void Free(Entry* e) { Entry::Destroy(e); }
+};
+
+Entry* Entry::Create(std::string_view key, Value value) {
+  // One allocation: the header, then the key bytes.
+  void* mem = ::operator new(sizeof(Entry) + key.size());
+  Entry* e = new (mem) Entry();
+  if (!key.empty()) std::memcpy(reinterpret_cast<char*>(e + 1), key.data(), key.size());
+  e->key_len_ = static_cast<uint32_t>(key.size());
+  e->value_ = std::move(value);
+  return e;
+}
+
+void Entry::Destroy(Entry* e) {
+  e->~Entry();
+  ::operator delete(e);
+}
+
+using SlotTable = Dict<Entry, Entry::Traits>;
+
+// Allocated on the first insert: one table pointer per slot (tables are made
+// on demand) and a Fenwick tree of the slot sizes, which finds "the slot
+// holding the r-th key" in 14 steps for RandomKey.
+struct Db::SlotIndex {
+  std::unique_ptr<SlotTable> tables[kNumSlots];
+  uint32_t fenwick[kNumSlots + 1] = {};
+
+  SlotTable* table(int slot) const { return tables[slot].get(); }
+  SlotTable& MutableTable(int slot) {
+    if (!tables[slot]) tables[slot] = std::make_unique<SlotTable>();
+    return *tables[slot];
+  }
+  void AddCount(int slot, int64_t delta) {
+    for (int i = slot + 1; i <= kNumSlots; i += i & -i) {
+      fenwick[i] = static_cast<uint32_t>(fenwick[i] + delta);
+    }
+  }
+  // The slot holding the key of rank r (0-based) in slot order.
+  // REQUIRES: r < total keys.
+  int FindRank(uint64_t r) const {
+    int pos = 0;
+    for (int step = kNumSlots; step > 0; step >>= 1) {
+      const int next = pos + step;
+      if (next <= kNumSlots && fenwick[next] <= r) {
+        pos = next;
+        r -= fenwick[next];
+      }
+    }
+    return pos;  // fenwick is 1-based: pos is the 0-based slot
+  }
+};
+
+Db::Db() : rng_(0x5eed5eedULL) {}
+
+Db::~Db() {
+  expires_.clear();
+  index_.reset();
+}
+
+Db::SlotIndex& Db::index() {
+  if (!index_) index_ = std::make_unique<SlotIndex>();
+  return *index_;
+}
+
+Entry* Db::FindLive(std::string_view key, int slot, int64_t now_ms) {
+  if (!index_) return nullptr;
+  SlotTable* t = index_->table(slot);
+  if (!t) return nullptr;
+  Entry* e = t->Find(key);
+  if (e && IsExpired(e, now_ms)) {
+    ExpireEntry(e, slot);
+    return nullptr;
+  }
+  return e;
+}
+
+Entry* Db::Find(std::string_view key, int64_t now_ms, bool touch) {
+  Entry* e = FindLive(key, slots::KeyHashSlot(key), now_ms);
+  if (e && touch) e->access_s_ = static_cast<uint32_t>(now_ms / 1000);
+  return e;
+}
+
+Entry* Db::FindRead(std::string_view key, int64_t now_ms) {
+  Entry* e = Find(key, now_ms, true);
+  if (e) {
+    ++stats_.hits;
+  } else {
+    ++stats_.misses;
+  }
+  return e;
+}
+
+Entry* Db::Set(std::string_view key, Value value, int64_t now_ms, bool keep_ttl) {
+  const int slot = slots::KeyHashSlot(key);
+  Entry* e = FindLive(key, slot, now_ms);
+  if (e) {
+    e->value_ = std::move(value);
+    if (!keep_ttl) DropExpire(e);
+  } else {
+    e = Entry::Create(key, std::move(value));
+    index().MutableTable(slot).Insert(e);
+    index_->AddCount(slot, 1);
+    ++size_;
+  }
+  e->access_s_ = static_cast<uint32_t>(now_ms / 1000);
+  NotifyModified(key);
+  return e;
+}
+
+Entry* Db::Add(std::string_view key, Value value, int64_t now_ms) {
+  if (FindLive(key, slots::KeyHashSlot(key), now_ms)) return nullptr;
+  return Set(key, std::move(value), now_ms);
+}
+
+bool Db::Delete(std::string_view key, int64_t now_ms) {
+  const int slot = slots::KeyHashSlot(key);
+  Entry* e = FindLive(key, slot, now_ms);
+  if (!e) return false;
+  RemoveEntry(e, slot);
+  NotifyModified(key);
+  return true;
+}
+
+void Db::RemoveEntry(Entry* e, int slot) {
+  DropExpire(e);
+  SlotTable* t = index_->table(slot);
+  Entry* detached = t->Detach(e->key());
+  (void)detached;  // == e
+  Entry::Destroy(e);
+  index_->AddCount(slot, -1);
+  --size_;
+}
+
+void Db::ExpireEntry(Entry* e, int slot) {
+  ++stats_.expired;
+  if (!on_key_modified && !on_key_expired) {
+    RemoveEntry(e, slot);
+    return;
+  }
+  const std::string key(e->key());
+  RemoveEntry(e, slot);
+  if (on_key_expired) on_key_expired(key);
+  NotifyModified(key);
+}
+
+void Db::SetExpire(Entry* e, int64_t when_ms) {
+  if (e->has_expire()) {
+    expires_[e->expire_index_].when_ms = when_ms;
+  } else {
+    e->expire_index_ = static_cast<uint32_t>(expires_.size());
+    expires_.push_back({e, when_ms});
+  }
+  NotifyModified(e->key());
+}
+
+void Db::DropExpire(Entry* e) {
+  if (!e->has_expire()) return;
+  const uint32_t idx = e->expire_index_;
+  const ExpireRecord last = expires_.back();
+  expires_[idx] = last;
+  last.entry->expire_index_ = idx;
+  expires_.pop_back();
+  e->expire_index_ = Entry::kNoExpire;
+}
+
+bool Db::Persist(Entry* e) {
+  if (!e->has_expire()) return false;
+  DropExpire(e);
+  NotifyModified(e->key());
+  return true;
+}
+
+int64_t Db::ExpireOf(const Entry* e) const {
+  return e->has_expire() ? expires_[e->expire_index_].when_ms : -1;
+}
+
+void Db::Clear() {
+  const bool had_keys = size_ > 0;
+  expires_.clear();
+  index_.reset();  // frees every table and entry
+  size_ = 0;
+  if (had_keys) NotifyModified("");
+}
+
+size_t Db::CountKeysInSlot(int slot) const {
+  if (!index_) return 0;
+  const SlotTable* t = index_->table(slot);
+  return t ? t->size() : 0;
+}
+
+std::vector<std::string> Db::KeysInSlot(int slot, size_t max) const {
+  std::vector<std::string> keys;
+  if (!index_ || max == 0) return keys;
+  const SlotTable* t = index_->table(slot);
+  if (!t) return keys;
+  keys.reserve(std::min(max, t->size()));
+  uint64_t cursor = 0;
+  do {
+    cursor = t->Scan(cursor, [&](const Entry& e) {
+      if (keys.size() < max) keys.emplace_back(e.key());
+    });
+  } while (cursor != 0 && keys.size() < max);
+  return keys;
+}
+
+size_t Db::DeleteSlot(int slot) {
+  if (!index_) return 0;
+  SlotTable* t = index_->table(slot);
+  if (!t || t->empty()) return 0;
+  std::vector<std::string> keys;
+  const bool notify = static_cast<bool>(on_key_modified);
+  t->ForEach([&](Entry& e) {
+    DropExpire(&e);
+    if (notify) keys.emplace_back(e.key());
+  });
+  const size_t n = t->size();
+  t->Clear();
+  index_->AddCount(slot, -static_cast<int64_t>(n));
+  size_ -= n;
+  for (const std::string& k : keys) NotifyModified(k);
+  return n;
+}
+
+bool Db::RandomKey(int64_t now_ms, std::string* key) {
+  // Each round either returns a live key or reaps an expired one, so the loop
+  // ends even when every key has expired.
+  while (size_ > 0) {
+    const int slot = index_->FindRank(rng_() % size_);
+    Entry* e = index_->table(slot)->Random(rng_);
+    if (IsExpired(e, now_ms)) {
+      ExpireEntry(e, slot);
+      continue;
+    }
+    key->assign(e->key());
+    return true;
+  }
+  key->clear();
+  return false;
+}
+
+uint64_t Db::Scan(uint64_t cursor, size_t count, int64_t now_ms,
+                  const std::function<void(const Entry&)>& fn) const {
+  if (!index_) return 0;
+  int slot = static_cast<int>(cursor & (kNumSlots - 1));
+  uint64_t table_cursor = cursor >> 14;
+  size_t visited = 0;
+  auto visit = [&](const Entry& e) {
+    ++visited;
+    if (!IsExpired(&e, now_ms)) fn(e);
+  };
+  while (slot < kNumSlots) {
+    const SlotTable* t = index_->table(slot);
+    if (t && !t->empty()) {
+      do {
+        table_cursor = t->Scan(table_cursor, visit);
+      } while (table_cursor != 0 && visited < count);
+      if (table_cursor != 0) return (table_cursor << 14) | static_cast<uint64_t>(slot);
+    }
+    ++slot;
+    table_cursor = 0;
+    // slot >= 1 here, so the cursor cannot be mistaken for "done".
+    if (visited >= count && slot < kNumSlots) return static_cast<uint64_t>(slot);
+  }
+  return 0;
+}
+
+void Db::ForEach(const std::function<void(const Entry&)>& fn) const {
+  if (!index_) return;
+  for (int slot = 0; slot < kNumSlots; ++slot) {
+    if (const SlotTable* t = index_->table(slot)) t->ForEach(fn);
+  }
+}
+
+size_t Db::SampleExpired(int64_t now_ms, size_t samples) {
+  size_t removed = 0;
+  for (size_t i = 0; i < samples && !expires_.empty(); ++i) {
+    const ExpireRecord rec = expires_[rng_() % expires_.size()];
+    if (rec.when_ms <= now_ms) {
+      ExpireEntry(rec.entry, slots::KeyHashSlot(rec.entry->key()));
+      ++removed;
+    }
+  }
+  return removed;
+}
+
+}  // namespace shardnode::node

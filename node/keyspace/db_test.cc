@@ -1,0 +1,203 @@
+#include "node/keyspace/db.h"
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "node/keyspace/keyspace.h"
+#include "slots/hash_slot.h"
+
+namespace shardnode::node {
+namespace {
+
+constexpr int64_t kNow = 1'700'000'000'000;
+
+TEST(ValueTest, EncodingsFollowRedis) {
+  EXPECT_EQ(Value::FromStringTryInt("12345").EncodingName(), "int");
+  EXPECT_EQ(Value::FromStringTryInt("-9223372036854775808").EncodingName(), "int");
+  EXPECT_EQ(Value::FromStringTryInt("9223372036854775808").EncodingName(), "embstr");
+  EXPECT_EQ(Value::FromStringTryInt("012").EncodingName(), "embstr");
+  EXPECT_EQ(Value::FromStringTryInt("-0").EncodingName(), "embstr");
+  EXPECT_EQ(Value::FromStringTryInt("+1").EncodingName(), "embstr");
+  EXPECT_EQ(Value::FromString(std::string(44, 'x')).EncodingName(), "embstr");
+  EXPECT_EQ(Value::FromString(std::string(45, 'x')).EncodingName(), "raw");
+  EXPECT_EQ(Value::FromStringRaw("ab").EncodingName(), "raw");
+
+  std::string scratch;
+  Value v = Value::FromStringTryInt("-42");
+  EXPECT_EQ(v.View(&scratch), "-42");
+  EXPECT_EQ(v.StringLength(), 3u);
+  EXPECT_EQ(v.int_value(), -42);
+  Value big = Value::FromString(std::string(100, 'y'));
+  EXPECT_EQ(big.ToString(), std::string(100, 'y'));
+  Value moved = std::move(big);
+  EXPECT_EQ(moved.StringLength(), 100u);
+  moved.MutableRawString()->append("z");
+  EXPECT_EQ(moved.StringLength(), 101u);
+  Value small = Value::FromString("abc");
+  small.MutableRawString()->append("d");
+  EXPECT_EQ(small.ToString(), "abcd");
+  EXPECT_EQ(small.EncodingName(), "raw");
+}
+
+TEST(ValueTest, ParseCanonicalInt64) {
+  int64_t v;
+  EXPECT_TRUE(ParseCanonicalInt64("0", &v));
+  EXPECT_EQ(v, 0);
+  EXPECT_TRUE(ParseCanonicalInt64("9223372036854775807", &v));
+  EXPECT_EQ(v, INT64_MAX);
+  EXPECT_FALSE(ParseCanonicalInt64("", &v));
+  EXPECT_FALSE(ParseCanonicalInt64("-", &v));
+  EXPECT_FALSE(ParseCanonicalInt64(" 1", &v));
+  EXPECT_FALSE(ParseCanonicalInt64("1a", &v));
+  EXPECT_FALSE(ParseCanonicalInt64("18446744073709551616", &v));
+}
+
+TEST(DbTest, SetFindDelete) {
+  Db db;
+  std::vector<std::string> modified;
+  db.on_key_modified = [&](std::string_view k) { modified.emplace_back(k); };
+  EXPECT_EQ(db.Find("a", kNow), nullptr);
+  db.Set("a", Value::FromString("1"), kNow);
+  db.Set("b", Value::FromString("2"), kNow);
+  EXPECT_EQ(db.Size(), 2u);
+  ASSERT_NE(db.Find("a", kNow), nullptr);
+  EXPECT_EQ(db.Find("a", kNow)->value().ToString(), "1");
+  EXPECT_EQ(db.Find("a", kNow)->key(), "a");
+  EXPECT_EQ(db.Add("a", Value::FromString("x"), kNow), nullptr);
+  EXPECT_NE(db.Add("c", Value::FromString("x"), kNow), nullptr);
+  db.Set("a", Value::FromString("3"), kNow);
+  EXPECT_EQ(db.Find("a", kNow)->value().ToString(), "3");
+  EXPECT_TRUE(db.Delete("a", kNow));
+  EXPECT_FALSE(db.Delete("a", kNow));
+  EXPECT_EQ(db.Size(), 2u);
+  EXPECT_EQ(modified, (std::vector<std::string>{"a", "b", "c", "a", "a"}));
+  db.Clear();
+  EXPECT_EQ(db.Size(), 0u);
+  EXPECT_EQ(modified.back(), "");
+  EXPECT_FALSE(db.Exists("b", kNow));
+}
+
+TEST(DbTest, HitsAndMissesCountOnReads) {
+  Db db;
+  db.Set("a", Value::FromString("1"), kNow);
+  db.FindRead("a", kNow);
+  db.FindRead("zz", kNow);
+  db.FindRead("zz", kNow);
+  db.Find("zz", kNow);  // not a read lookup
+  EXPECT_EQ(db.stats().hits, 1u);
+  EXPECT_EQ(db.stats().misses, 2u);
+}
+
+TEST(DbTest, LazyExpiry) {
+  Db db;
+  std::vector<std::string> expired;
+  db.on_key_expired = [&](std::string_view k) { expired.emplace_back(k); };
+  Entry* e = db.Set("k", Value::FromString("v"), kNow);
+  db.SetExpire(e, kNow + 100);
+  EXPECT_EQ(db.expires_count(), 1u);
+  EXPECT_EQ(db.ExpireOf(db.Find("k", kNow)), kNow + 100);
+  EXPECT_TRUE(db.Exists("k", kNow + 99));
+  EXPECT_FALSE(db.Exists("k", kNow + 100));
+  EXPECT_EQ(db.Size(), 0u);
+  EXPECT_EQ(db.expires_count(), 0u);
+  EXPECT_EQ(db.stats().expired, 1u);
+  EXPECT_EQ(expired, std::vector<std::string>{"k"});
+
+  // SET without keep_ttl drops the TTL; with keep_ttl keeps it.
+  e = db.Set("k", Value::FromString("v"), kNow);
+  db.SetExpire(e, kNow + 100);
+  db.Set("k", Value::FromString("w"), kNow, /*keep_ttl=*/true);
+  EXPECT_EQ(db.ExpireOf(db.Find("k", kNow)), kNow + 100);
+  db.Set("k", Value::FromString("w"), kNow);
+  EXPECT_EQ(db.ExpireOf(db.Find("k", kNow)), -1);
+  EXPECT_EQ(db.expires_count(), 0u);
+  // Persist.
+  db.SetExpire(db.Find("k", kNow), kNow + 5);
+  EXPECT_TRUE(db.Persist(db.Find("k", kNow)));
+  EXPECT_FALSE(db.Persist(db.Find("k", kNow)));
+  EXPECT_TRUE(db.Exists("k", kNow + 10));
+}
+
+TEST(DbTest, ActiveExpiryRemovesExpiredKeysOnly) {
+  Keyspace ks(2);
+  Db& db = ks.db(1);
+  for (int i = 0; i < 1000; ++i) {
+    Entry* e = db.Set("v" + std::to_string(i), Value::FromString("x"), kNow);
+    db.SetExpire(e, kNow + (i < 600 ? 10 : 100000));
+  }
+  for (int i = 0; i < 500; ++i) db.Set("p" + std::to_string(i), Value::FromString("x"), kNow);
+  EXPECT_EQ(ks.ActiveExpireCycle(kNow, 1000), 0u);
+  size_t removed = 0;
+  for (int round = 0; round < 200 && db.Size() > 900; ++round) {
+    removed += ks.ActiveExpireCycle(kNow + 20, 100);
+  }
+  EXPECT_EQ(removed, 600u);
+  EXPECT_EQ(db.Size(), 900u);
+  EXPECT_EQ(db.expires_count(), 400u);
+  EXPECT_EQ(ks.TotalStats().expired, 600u);
+  EXPECT_TRUE(db.Exists("v999", kNow + 20));
+  EXPECT_FALSE(db.Exists("v0", kNow + 20));
+}
+
+TEST(DbTest, PerSlotCountsAndKeys) {
+  Db db;
+  const int slot = slots::KeyHashSlot("tag");
+  for (int i = 0; i < 50; ++i) db.Set("{tag}" + std::to_string(i), Value::FromString("x"), kNow);
+  db.Set("other", Value::FromString("x"), kNow);
+  EXPECT_EQ(db.CountKeysInSlot(slot), 50u);
+  EXPECT_EQ(db.CountKeysInSlot(slots::KeyHashSlot("other")), 1u);
+  std::vector<std::string> keys = db.KeysInSlot(slot, 10);
+  EXPECT_EQ(keys.size(), 10u);
+  for (const auto& k : keys) EXPECT_EQ(k.rfind("{tag}", 0), 0u);
+  EXPECT_EQ(db.KeysInSlot(slot, 1000).size(), 50u);
+  db.SetExpire(db.Find("{tag}1", kNow), kNow + 1000);
+  EXPECT_EQ(db.DeleteSlot(slot), 50u);
+  EXPECT_EQ(db.CountKeysInSlot(slot), 0u);
+  EXPECT_EQ(db.Size(), 1u);
+  EXPECT_EQ(db.expires_count(), 0u);
+  EXPECT_TRUE(db.Exists("other", kNow));
+}
+
+TEST(DbTest, RandomKeyIsRoughlyUniformAndReapsExpired) {
+  Db db;
+  std::string key;
+  EXPECT_FALSE(db.RandomKey(kNow, &key));
+  for (int i = 0; i < 8; ++i) db.Set("r" + std::to_string(i), Value::FromString("x"), kNow);
+  std::map<std::string, int> hits;
+  for (int i = 0; i < 8000; ++i) {
+    ASSERT_TRUE(db.RandomKey(kNow, &key));
+    ++hits[key];
+  }
+  EXPECT_EQ(hits.size(), 8u);
+  for (const auto& [k, n] : hits) {
+    EXPECT_GT(n, 700) << k;
+    EXPECT_LT(n, 1300) << k;
+  }
+  for (int i = 0; i < 8; ++i) db.SetExpire(db.Find("r" + std::to_string(i), kNow), kNow + 1);
+  EXPECT_FALSE(db.RandomKey(kNow + 1, &key));
+  EXPECT_EQ(db.Size(), 0u);
+}
+
+TEST(DbTest, ScanReturnsEveryKeyAndSkipsExpired) {
+  Db db;
+  EXPECT_EQ(db.Scan(0, 10, kNow, [](const Entry&) {}), 0u);
+  for (int i = 0; i < 3000; ++i) db.Set("s" + std::to_string(i), Value::FromString("x"), kNow);
+  db.SetExpire(db.Find("s7", kNow), kNow + 1);
+  std::multiset<std::string> seen;
+  uint64_t cursor = 0;
+  int calls = 0;
+  do {
+    cursor = db.Scan(cursor, 10, kNow + 5, [&](const Entry& e) { seen.emplace(e.key()); });
+    ++calls;
+  } while (cursor != 0);
+  EXPECT_EQ(seen.size(), 2999u);
+  EXPECT_EQ(seen.count("s7"), 0u);
+  EXPECT_GT(calls, 100);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 2999u);
+}
+
+}  // namespace
+}  // namespace shardnode::node

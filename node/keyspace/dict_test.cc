@@ -1,0 +1,123 @@
+#include "node/keyspace/dict.h"
+
+#include <random>
+#include <set>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace shardnode::node {
+namespace {
+
+using IntMap = StringMap<int>;
+
+std::set<std::string> ScanAll(const IntMap& m) {
+  std::set<std::string> seen;
+  uint64_t cursor = 0;
+  do {
+    cursor = m.Scan(cursor, [&](const std::string& k, int&) { seen.insert(k); });
+  } while (cursor != 0);
+  return seen;
+}
+
+TEST(DictTest, InsertFindEraseAndResize) {
+  IntMap m;
+  EXPECT_EQ(m.Find("a"), nullptr);
+  for (int i = 0; i < 1000; ++i) EXPECT_TRUE(m.Set("k" + std::to_string(i), i));
+  EXPECT_EQ(m.size(), 1000u);
+  EXPECT_FALSE(m.Set("k5", 55));  // overwrite
+  EXPECT_EQ(*m.Find("k5"), 55);
+  EXPECT_EQ(*m.Find("k999"), 999);
+  EXPECT_EQ(m.Find("k1000"), nullptr);
+  for (int i = 0; i < 1000; ++i) {
+    if (i % 10 != 0) {
+      EXPECT_TRUE(m.Erase("k" + std::to_string(i)));
+    }
+  }
+  EXPECT_FALSE(m.Erase("k1"));
+  EXPECT_EQ(m.size(), 100u);
+  for (int i = 0; i < 1000; i += 10) EXPECT_EQ(*m.Find("k" + std::to_string(i)), i);
+  m.Clear();
+  EXPECT_TRUE(m.empty());
+  EXPECT_EQ(m.Find("k0"), nullptr);
+}
+
+struct Node {
+  Node* dict_next = nullptr;
+  std::string key;
+};
+struct NodeTraits {
+  static std::string_view Key(const Node& n) { return n.key; }
+  static void Free(Node* n) { delete n; }
+};
+
+TEST(DictTest, BucketsGrowAndShrinkAsPowersOfTwo) {
+  Dict<Node, NodeTraits> d;
+  EXPECT_EQ(d.bucket_count(), 0u);
+  for (int i = 0; i < 100; ++i) d.Insert(new Node{nullptr, std::to_string(i)});
+  EXPECT_EQ(d.bucket_count(), 128u);
+  for (int i = 0; i < 95; ++i) EXPECT_TRUE(d.Erase(std::to_string(i)));
+  EXPECT_EQ(d.size(), 5u);
+  EXPECT_LE(d.bucket_count(), 16u);
+  EXPECT_EQ(d.bucket_count() & (d.bucket_count() - 1), 0u);
+  for (int i = 95; i < 100; ++i) EXPECT_NE(d.Find(std::to_string(i)), nullptr);
+  for (int i = 95; i < 100; ++i) EXPECT_TRUE(d.Erase(std::to_string(i)));
+  EXPECT_EQ(d.bucket_count(), 0u);
+}
+
+TEST(DictTest, ScanVisitsEverythingOnce) {
+  IntMap m;
+  EXPECT_EQ(ScanAll(m).size(), 0u);
+  for (int i = 0; i < 5000; ++i) m.Set(std::to_string(i), i);
+  std::multiset<std::string> seen;
+  uint64_t cursor = 0;
+  do {
+    cursor = m.Scan(cursor, [&](const std::string& k, int&) { seen.insert(k); });
+  } while (cursor != 0);
+  EXPECT_EQ(seen.size(), 5000u);  // no duplicates without a resize
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 5000u);
+}
+
+// Elements present for the whole scan are returned even when the table grows
+// or shrinks between two calls.
+TEST(DictTest, ScanGuaranteeAcrossGrowAndShrink) {
+  for (int mode = 0; mode < 2; ++mode) {
+    IntMap m;
+    std::set<std::string> stable;
+    for (int i = 0; i < 300; ++i) {
+      m.Set("s" + std::to_string(i), i);
+      stable.insert("s" + std::to_string(i));
+    }
+    if (mode == 1) {  // many transient keys to delete later (forces shrinks)
+      for (int i = 0; i < 5000; ++i) m.Set("t" + std::to_string(i), i);
+    }
+    std::set<std::string> seen;
+    uint64_t cursor = 0;
+    int step = 0;
+    do {
+      cursor = m.Scan(cursor, [&](const std::string& k, int&) { seen.insert(k); });
+      ++step;
+      if (mode == 0 && step % 3 == 0 && step < 60) {
+        // Grow: add 500 keys every third call.
+        for (int i = 0; i < 500; ++i) m.Set("g" + std::to_string(step * 1000 + i), i);
+      }
+      if (mode == 1 && step % 2 == 0) {
+        for (int i = 0; i < 1000; ++i) m.Erase("t" + std::to_string((step / 2 - 1) * 1000 + i));
+      }
+    } while (cursor != 0);
+    for (const std::string& k : stable) EXPECT_TRUE(seen.count(k)) << k << " mode " << mode;
+  }
+}
+
+TEST(DictTest, RandomReturnsEveryElementEventually) {
+  IntMap m;
+  std::mt19937_64 rng(1);
+  EXPECT_EQ(m.Random(rng), nullptr);
+  for (int i = 0; i < 10; ++i) m.Set(std::to_string(i), i);
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) seen.insert(m.Random(rng)->key);
+  EXPECT_EQ(seen.size(), 10u);
+}
+
+}  // namespace
+}  // namespace shardnode::node

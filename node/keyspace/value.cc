@@ -1,0 +1,178 @@
+#include "node/keyspace/value.h"
+
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+
+namespace shardnode::node {
+
+std::string_view ValueTypeName(ValueType type) {
+  switch (type) {
+    case ValueType::kString:
+      return "string";
+    case ValueType::kList:
+      return "list";
+    case ValueType::kSet:
+      return "set";
+    case ValueType::kZSet:
+      return "zset";
+    case ValueType::kHash:
+      return "hash";
+  }
+  return "none";
+}
+
+bool ParseCanonicalInt64(std::string_view s, int64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  if (s.size() == 1 && s[0] == '0') {
+    *out = 0;
+    return true;
+  }
+  size_t i = 0;
+  const bool negative = s[0] == '-';
+  if (negative && ++i == s.size()) return false;
+  // The first digit must be 1-9: no leading zeros, no "-0".
+  if (s[i] < '1' || s[i] > '9') return false;
+  uint64_t v = 0;
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c < '0' || c > '9') return false;
+    const uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (std::numeric_limits<uint64_t>::max() - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  if (negative) {
+    // |INT64_MIN| = INT64_MAX + 1.
+    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + 1) return false;
+    *out = static_cast<int64_t>(0 - v);
+  } else {
+    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return false;
+    *out = static_cast<int64_t>(v);
+  }
+  return true;
+}
+
+Value Value::FromStringTryInt(std::string_view s) {
+  int64_t v;
+  if (ParseCanonicalInt64(s, &v)) return FromInt(v);
+  return FromString(s);
+}
+
+Value Value::FromString(std::string_view s) {
+  Value out;
+  if (s.size() <= kInlineMax) {
+    out.SetInline(s);
+  } else {
+    out.Store(new std::string(s));
+    out.SetTag(ValueType::kString, kReprHeap, false);
+  }
+  if (s.size() > kEmbstrMaxLen) out.tag_ |= kRawFlag;
+  return out;
+}
+
+Value Value::FromStringRaw(std::string_view s) {
+  Value out = FromString(s);
+  out.tag_ |= kRawFlag;
+  return out;
+}
+
+Value Value::FromInt(int64_t v) {
+  Value out;
+  out.Store(v);
+  out.SetTag(ValueType::kString, kReprInt, false);
+  return out;
+}
+
+Value Value::FromObject(ValueType type, std::unique_ptr<TypedObject> obj) {
+  Value out;
+  out.Store(obj.release());
+  out.SetTag(type, kReprObject, false);
+  return out;
+}
+
+void Value::Reset() {
+  switch (repr()) {
+    case kReprHeap:
+      delete Load<std::string*>();
+      break;
+    case kReprObject:
+      delete Load<TypedObject*>();
+      break;
+    default:
+      break;
+  }
+  tag_ = 0;
+}
+
+std::string_view Value::EncodingName() const {
+  switch (repr()) {
+    case kReprInt:
+      return "int";
+    case kReprObject:
+      return Load<TypedObject*>()->EncodingName();
+    default:
+      return (tag_ & kRawFlag) ? "raw" : "embstr";
+  }
+}
+
+std::string_view Value::View(std::string* scratch) const {
+  switch (repr()) {
+    case kReprInt:
+      *scratch = absl::StrCat(Load<int64_t>());
+      return *scratch;
+    case kReprInline:
+      return {data_, inline_len_};
+    case kReprHeap:
+      return *Load<std::string*>();
+    case kReprObject:
+      break;
+  }
+  return {};
+}
+
+std::string Value::ToString() const {
+  std::string scratch;
+  std::string_view v = View(&scratch);
+  return scratch.empty() ? std::string(v) : scratch;
+}
+
+size_t Value::StringLength() const {
+  switch (repr()) {
+    case kReprInt: {
+      const int64_t v = Load<int64_t>();
+      uint64_t u = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+      size_t digits = 1;
+      while (u >= 10) {
+        u /= 10;
+        ++digits;
+      }
+      return digits + (v < 0 ? 1 : 0);
+    }
+    case kReprInline:
+      return inline_len_;
+    case kReprHeap:
+      return Load<std::string*>()->size();
+    case kReprObject:
+      break;
+  }
+  return 0;
+}
+
+std::string* Value::MutableRawString() {
+  if (repr() == kReprHeap) {
+    tag_ |= kRawFlag;
+    return Load<std::string*>();
+  }
+  std::string* s = new std::string(ToString());
+  Reset();
+  Store(s);
+  SetTag(ValueType::kString, kReprHeap, true);
+  return s;
+}
+
+size_t Value::HeapBytes() const {
+  if (repr() == kReprHeap) return sizeof(std::string) + Load<std::string*>()->capacity();
+  return 0;
+}
+
+}  // namespace shardnode::node
