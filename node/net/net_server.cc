@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/write.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -210,7 +211,7 @@ absl::Status NetServer::Listen() {
     boost::system::error_code ec;
     acceptor->open(ep.protocol(), ec);
     if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec && ip.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+    if (!ec && ip.is_v6()) acceptor->set_option(boost::asio::ip::v6_only(true), ec);
     if (!ec) acceptor->bind(ep, ec);
     if (!ec) acceptor->listen(opts.tcp_backlog, ec);
     if (ec) {
@@ -237,7 +238,7 @@ void NetServer::StartAccept(tcp::acceptor& acceptor) {
       const ServerOptions& opts = server_.options();
       const auto remote = socket.remote_endpoint(ignored);
       if (static_cast<int64_t>(server_.clients().size()) >= opts.maxclients) {
-        const std::string err = absl::StrCat("-", errors::kMaxClients, "\r\n");
+        const std::string err = "-" + std::string(errors::kMaxClients) + "\r\n";
         asio::write(socket, asio::buffer(err), ignored);
         ++server_.stats().rejected_connections;
       } else if (opts.protected_mode && opts.requirepass.empty() &&
