@@ -99,11 +99,9 @@ int Run(int argc, char** argv) {
   std::unique_ptr<Config> config = std::move(*config_or);
   const ServerOptions& opts = config->options();
 
+  // Config::FromArgs has already changed directory to `dir`, as Redis does
+  // while it reads the directive, so logfile and nodes.conf land there.
   if (opts.daemonize) Daemonize();
-  if (!opts.dir.empty() && chdir(opts.dir.c_str()) != 0) {
-    std::cerr << "Can't chdir to '" << opts.dir << "': " << strerror(errno) << std::endl;
-    return 1;
-  }
   if (!LogInit(opts.loglevel, opts.logfile)) {
     std::cerr << "Can't open the log file: " << strerror(errno) << std::endl;
     return 1;
