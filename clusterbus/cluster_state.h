@@ -25,28 +25,30 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "clusterbus/codec/message.h"
 #include "slots/hash_slot.h"
 #include "slots/slot_set.h"
 
 namespace shardnode::clusterbus {
 
 inline constexpr int kNodeIdLen = 40;
-// Bus message types, in the order CLUSTER INFO prints their statistics.
-inline constexpr int kNumMessageTypes = 11;
+// Bus message types (kNumMessageTypes, in the order CLUSTER INFO prints their
+// statistics) come from clusterbus/codec/message.h.
 inline constexpr int64_t kWritableDelayMs = 2000;
 
-// Node flags: the bit values of the bus header and gossip entries (spec 5.1).
+// Node flags: the bit values of the bus header and gossip entries (spec 5.1),
+// the same constants as the codec's kNodeFlag*.
 enum NodeFlag : uint16_t {
-  kFlagPrimary = 1,  // "master"
-  kFlagReplica = 2,  // "slave"
-  kFlagPfail = 4,
-  kFlagFail = 8,
-  kFlagMyself = 16,
-  kFlagHandshake = 32,
-  kFlagNoAddr = 64,
-  kFlagMeet = 128,
-  kFlagMigrateTo = 256,
-  kFlagNoFailover = 512,
+  kFlagPrimary = kNodeFlagPrimary,  // "master"
+  kFlagReplica = kNodeFlagReplica,  // "slave"
+  kFlagPfail = kNodeFlagPfail,
+  kFlagFail = kNodeFlagFail,
+  kFlagMyself = kNodeFlagMyself,
+  kFlagHandshake = kNodeFlagHandshake,
+  kFlagNoAddr = kNodeFlagNoAddr,
+  kFlagMeet = kNodeFlagMeet,
+  kFlagMigrateTo = kNodeFlagMigrateTo,
+  kFlagNoFailover = kNodeFlagNoFailover,
 };
 
 // "myself,master", "slave,fail?", "noflags"...: the CLUSTER NODES text of
@@ -261,7 +263,7 @@ class ClusterState {
   bool ok_ = false;
   int size_ = 0;
   int64_t first_update_ms_ = -1;
-  int64_t among_minority_ms_ = INT64_MIN / 2;  // "long ago"
+  int64_t among_minority_ms_ = INT64_MIN / 2;                    // "long ago"
   std::map<std::string, int64_t, std::less<>> banned_until_ms_;  // FORGET
   std::array<uint64_t, kNumMessageTypes> messages_sent_{};
   std::array<uint64_t, kNumMessageTypes> messages_received_{};
