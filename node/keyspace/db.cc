@@ -93,8 +93,8 @@ Entry* Db::Find(std::string_view key, int64_t now_ms, bool touch) {
   return e;
 }
 
-Entry* Db::FindRead(std::string_view key, int64_t now_ms) {
-  Entry* e = Find(key, now_ms, true);
+Entry* Db::FindRead(std::string_view key, int64_t now_ms, bool touch) {
+  Entry* e = Find(key, now_ms, touch);
   if (e) {
     ++stats_.hits;
   } else {
@@ -252,8 +252,8 @@ bool Db::RandomKey(int64_t now_ms, std::string* key) {
 }
 
 uint64_t Db::Scan(uint64_t cursor, size_t count, int64_t now_ms,
-                  const std::function<void(const Entry&)>& fn) const {
-  if (!index_) return 0;
+                  const std::function<void(const Entry&)>& fn, int end_slot) const {
+  if (!index_) return end_slot < kNumSlots ? static_cast<uint64_t>(end_slot) : 0;
   int slot = static_cast<int>(cursor & (kNumSlots - 1));
   uint64_t table_cursor = cursor >> 14;
   size_t visited = 0;
@@ -261,7 +261,7 @@ uint64_t Db::Scan(uint64_t cursor, size_t count, int64_t now_ms,
     ++visited;
     if (!IsExpired(&e, now_ms)) fn(e);
   };
-  while (slot < kNumSlots) {
+  while (slot < end_slot) {
     const SlotTable* t = index_->table(slot);
     if (t && !t->empty()) {
       do {
@@ -274,7 +274,7 @@ uint64_t Db::Scan(uint64_t cursor, size_t count, int64_t now_ms,
     // slot >= 1 here, so the cursor cannot be mistaken for "done".
     if (visited >= count && slot < kNumSlots) return static_cast<uint64_t>(slot);
   }
-  return 0;
+  return slot < kNumSlots ? static_cast<uint64_t>(slot) : 0;
 }
 
 void Db::ForEach(const std::function<void(const Entry&)>& fn) const {

@@ -26,6 +26,7 @@
 
 #include "node/keyspace/dict.h"
 #include "node/keyspace/value.h"
+#include "slots/hash_slot.h"
 
 namespace shardnode::node {
 
@@ -83,7 +84,7 @@ class Db {
   // (false for OBJECT IDLETIME, TYPE-like introspection that must not).
   Entry* Find(std::string_view key, int64_t now_ms, bool touch = true);
   // Find for read commands: also counts a keyspace hit or miss.
-  Entry* FindRead(std::string_view key, int64_t now_ms);
+  Entry* FindRead(std::string_view key, int64_t now_ms, bool touch = true);
   // Whether `key` exists (lazily expires; no hit/miss counted).
   bool Exists(std::string_view key, int64_t now_ms) { return Find(key, now_ms, false); }
 
@@ -129,9 +130,11 @@ class Db {
   // until at least `count` keys were visited or the scan ended. Expired keys
   // are skipped (not reaped: the scan must not change the tables). Returns the
   // next cursor (0: done). The cursor packs slot (low 14 bits) and the slot
-  // table's bucket cursor (high bits).
+  // table's bucket cursor (high bits). The walk stops before `end_slot`
+  // (returning end_slot as the cursor, or 0 when it is kNumSlots), so that a
+  // caller can interleave the Dbs of several shards slot by slot.
   uint64_t Scan(uint64_t cursor, size_t count, int64_t now_ms,
-                const std::function<void(const Entry&)>& fn) const;
+                const std::function<void(const Entry&)>& fn, int end_slot = slots::kNumSlots) const;
   // Every entry, expired ones included. `fn` must not change the Db.
   void ForEach(const std::function<void(const Entry&)>& fn) const;
 

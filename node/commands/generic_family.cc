@@ -1,0 +1,608 @@
+// Generic (keyspace) commands: DEL UNLINK EXISTS TOUCH TYPE RENAME RENAMENX
+// MOVE, the expiry commands (EXPIRE PEXPIRE EXPIREAT PEXPIREAT TTL PTTL
+// EXPIRETIME PEXPIRETIME PERSIST), the whole-keyspace commands (KEYS SCAN
+// RANDOMKEY DBSIZE FLUSHALL FLUSHDB), SELECT and OBJECT, with Redis 7.0.15's
+// replies and errors.
+//
+// Whole-keyspace commands walk every shard's database of the session's db
+// index; keyed multi-key commands find each key's shard by its slot.
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "node/commands/command_table.h"
+#include "node/commands/errors.h"
+#include "node/commands/families.h"
+#include "node/config/config.h"
+#include "node/config/glob.h"
+#include "node/keyspace/db.h"
+#include "node/keyspace/keyspace.h"
+#include "node/keyspace/types/type_util.h"
+#include "node/resp/reply.h"
+#include "node/server/server.h"
+#include "slots/hash_slot.h"
+
+namespace shardnode::node {
+namespace {
+
+Db& DbFor(CommandContext& ctx, std::string_view key) {
+  if (ctx.server.num_shards() == 1) return ctx.db;
+  return ctx.server.ShardForSlot(slots::KeyHashSlot(key)).db(ctx.session.db_index);
+}
+
+// The session's database on shard `i`.
+Db& ShardDb(CommandContext& ctx, int i) { return ctx.server.shard(i).db(ctx.session.db_index); }
+
+bool IsReplica(CommandContext& ctx) { return !ctx.server.options().replicaof_host.empty(); }
+
+// ---------------------------------------------------------------------------
+// Keys.
+
+void DelGeneric(CommandContext& ctx, Args args) {
+  int64_t deleted = 0;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (DbFor(ctx, args[i]).Delete(args[i], ctx.now_ms)) ++deleted;
+  }
+  ctx.server.stats().dirty += static_cast<uint64_t>(deleted);
+  ctx.reply.Integer(deleted);
+}
+
+void Exists(CommandContext& ctx, Args args) {
+  int64_t n = 0;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (DbFor(ctx, args[i]).FindRead(args[i], ctx.now_ms, /*touch=*/false)) ++n;
+  }
+  ctx.reply.Integer(n);
+}
+
+void Touch(CommandContext& ctx, Args args) {
+  int64_t n = 0;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (DbFor(ctx, args[i]).FindRead(args[i], ctx.now_ms)) ++n;
+  }
+  ctx.reply.Integer(n);
+}
+
+void Type(CommandContext& ctx, Args args) {
+  Entry* e = ctx.db.FindRead(args[1], ctx.now_ms, /*touch=*/false);
+  ctx.reply.SimpleString(e ? ValueTypeName(e->value().type()) : "none");
+}
+
+void RenameGeneric(CommandContext& ctx, Args args, bool nx) {
+  const std::string& from = args[1];
+  const std::string& to = args[2];
+  Db& src = DbFor(ctx, from);
+  Entry* e = src.Find(from, ctx.now_ms);
+  if (!e) {
+    ctx.reply.Error(errors::kNoSuchKey);
+    return;
+  }
+  if (from == to) {
+    if (nx) {
+      ctx.reply.Integer(0);
+    } else {
+      ctx.reply.Ok();
+    }
+    return;
+  }
+  Db& dst = DbFor(ctx, to);
+  if (nx && dst.Find(to, ctx.now_ms)) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  const int64_t expire = src.ExpireOf(e);
+  Value v = std::move(e->value());
+  src.Delete(from, ctx.now_ms);
+  Entry* moved = dst.Set(to, std::move(v), ctx.now_ms);
+  if (expire != -1) dst.SetExpire(moved, expire);
+  ++ctx.server.stats().dirty;
+  if (nx) {
+    ctx.reply.Integer(1);
+  } else {
+    ctx.reply.Ok();
+  }
+}
+
+void Rename(CommandContext& ctx, Args args) { RenameGeneric(ctx, args, false); }
+void RenameNx(CommandContext& ctx, Args args) { RenameGeneric(ctx, args, true); }
+
+// SELECT's and MOVE's index argument: an int ("value is not an integer or out
+// of range" otherwise).
+bool ParseDbIndex(CommandContext& ctx, const std::string& arg, int* index) {
+  int64_t v;
+  if (!types::ParseInt64(arg, &v) || v < std::numeric_limits<int>::min() ||
+      v > std::numeric_limits<int>::max()) {
+    ctx.reply.Error(errors::kNotInteger);
+    return false;
+  }
+  *index = static_cast<int>(v);
+  return true;
+}
+
+void Move(CommandContext& ctx, Args args) {
+  if (ctx.server.cluster_enabled()) {
+    ctx.reply.Error("ERR MOVE is not allowed in cluster mode");
+    return;
+  }
+  int target;
+  if (!ParseDbIndex(ctx, args[2], &target)) return;
+  Keyspace& shard = ctx.server.ShardForSlot(slots::KeyHashSlot(args[1]));
+  if (target < 0 || target >= shard.num_dbs()) {
+    ctx.reply.Error("ERR DB index is out of range");
+    return;
+  }
+  if (target == ctx.session.db_index) {
+    ctx.reply.Error("ERR source and destination objects are the same");
+    return;
+  }
+  Db& src = shard.db(ctx.session.db_index);
+  Db& dst = shard.db(target);
+  Entry* e = src.Find(args[1], ctx.now_ms);
+  if (!e || dst.Find(args[1], ctx.now_ms)) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  const int64_t expire = src.ExpireOf(e);
+  Value v = std::move(e->value());
+  src.Delete(args[1], ctx.now_ms);
+  Entry* moved = dst.Set(args[1], std::move(v), ctx.now_ms);
+  if (expire != -1) dst.SetExpire(moved, expire);
+  ++ctx.server.stats().dirty;
+  ctx.reply.Integer(1);
+}
+
+// ---------------------------------------------------------------------------
+// Expiry.
+
+enum ExpireFlag : uint32_t { kNx = 1, kXx = 2, kGt = 4, kLt = 8 };
+
+void ExpireGeneric(CommandContext& ctx, Args args, int64_t basetime, bool seconds) {
+  uint32_t flags = 0;
+  for (size_t j = 3; j < args.size(); ++j) {
+    const std::string& opt = args[j];
+    if (absl::EqualsIgnoreCase(opt, "nx")) {
+      flags |= kNx;
+    } else if (absl::EqualsIgnoreCase(opt, "xx")) {
+      flags |= kXx;
+    } else if (absl::EqualsIgnoreCase(opt, "gt")) {
+      flags |= kGt;
+    } else if (absl::EqualsIgnoreCase(opt, "lt")) {
+      flags |= kLt;
+    } else {
+      ctx.reply.Error(absl::StrCat("ERR Unsupported option ", opt));
+      return;
+    }
+  }
+  if ((flags & kNx) && (flags & (kXx | kGt | kLt))) {
+    ctx.reply.Error("ERR NX and XX, GT or LT options at the same time are not compatible");
+    return;
+  }
+  if ((flags & kGt) && (flags & kLt)) {
+    ctx.reply.Error("ERR GT and LT options at the same time are not compatible");
+    return;
+  }
+  int64_t when;
+  if (!types::ParseInt64(args[2], &when)) {
+    ctx.reply.Error(errors::kNotInteger);
+    return;
+  }
+  const std::string invalid =
+      absl::StrCat("ERR invalid expire time in '", ctx.spec.name, "' command");
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  if (seconds) {
+    if (when > kMax / 1000 || when < kMin / 1000) {
+      ctx.reply.Error(invalid);
+      return;
+    }
+    when *= 1000;
+  }
+  if (when > kMax - basetime) {
+    ctx.reply.Error(invalid);
+    return;
+  }
+  when += basetime;
+
+  Entry* e = ctx.db.Find(args[1], ctx.now_ms);
+  if (!e) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  if (flags) {
+    const int64_t current = ctx.db.ExpireOf(e);
+    if (((flags & kNx) && current != -1) || ((flags & kXx) && current == -1) ||
+        ((flags & kGt) && (when <= current || current == -1)) ||
+        ((flags & kLt) && current != -1 && when >= current)) {
+      ctx.reply.Integer(0);
+      return;
+    }
+  }
+  if (when <= ctx.now_ms && !IsReplica(ctx)) {
+    ctx.db.Delete(args[1], ctx.now_ms);
+  } else {
+    ctx.db.SetExpire(e, when);
+  }
+  ++ctx.server.stats().dirty;
+  ctx.reply.Integer(1);
+}
+
+void Expire(CommandContext& ctx, Args args) { ExpireGeneric(ctx, args, ctx.now_ms, true); }
+void PExpire(CommandContext& ctx, Args args) { ExpireGeneric(ctx, args, ctx.now_ms, false); }
+void ExpireAt(CommandContext& ctx, Args args) { ExpireGeneric(ctx, args, 0, true); }
+void PExpireAt(CommandContext& ctx, Args args) { ExpireGeneric(ctx, args, 0, false); }
+
+void TtlGeneric(CommandContext& ctx, Args args, bool ms, bool absolute) {
+  Entry* e = ctx.db.FindRead(args[1], ctx.now_ms, /*touch=*/false);
+  if (!e) {
+    ctx.reply.Integer(-2);
+    return;
+  }
+  const int64_t expire = ctx.db.ExpireOf(e);
+  if (expire == -1) {
+    ctx.reply.Integer(-1);
+    return;
+  }
+  int64_t ttl = absolute ? expire : expire - ctx.now_ms;
+  if (ttl < 0) ttl = 0;
+  ctx.reply.Integer(ms ? ttl : (ttl + 500) / 1000);
+}
+
+void Ttl(CommandContext& ctx, Args args) { TtlGeneric(ctx, args, false, false); }
+void PTtl(CommandContext& ctx, Args args) { TtlGeneric(ctx, args, true, false); }
+void ExpireTime(CommandContext& ctx, Args args) { TtlGeneric(ctx, args, false, true); }
+void PExpireTime(CommandContext& ctx, Args args) { TtlGeneric(ctx, args, true, true); }
+
+void Persist(CommandContext& ctx, Args args) {
+  Entry* e = ctx.db.Find(args[1], ctx.now_ms);
+  if (e && ctx.db.Persist(e)) {
+    ++ctx.server.stats().dirty;
+    ctx.reply.Integer(1);
+  } else {
+    ctx.reply.Integer(0);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Whole keyspace.
+
+void Keys(CommandContext& ctx, Args args) {
+  const std::string& pattern = args[1];
+  const bool all = pattern == "*";
+  std::vector<std::string> keys;
+  for (int i = 0; i < ctx.server.num_shards(); ++i) {
+    Db& db = ShardDb(ctx, i);
+    db.ForEach([&](const Entry& e) {
+      if (!all && !GlobMatch(pattern, e.key())) return;
+      const int64_t expire = db.ExpireOf(&e);
+      if (expire != -1 && expire <= ctx.now_ms) return;
+      keys.emplace_back(e.key());
+    });
+  }
+  ctx.reply.ArrayHeader(keys.size());
+  for (const std::string& k : keys) ctx.reply.Bulk(k);
+}
+
+void Scan(CommandContext& ctx, Args args) {
+  uint64_t cursor;
+  if (!types::ParseScanCursor(args[1], &cursor)) {
+    ctx.reply.Error("ERR invalid cursor");
+    return;
+  }
+  size_t count = 10;
+  std::string pattern;
+  bool use_pattern = false;
+  const std::string* type = nullptr;
+  for (size_t i = 2; i < args.size();) {
+    const size_t left = args.size() - i;
+    if (absl::EqualsIgnoreCase(args[i], "count") && left >= 2) {
+      int64_t n;
+      if (!types::ParseInt64(args[i + 1], &n)) {
+        ctx.reply.Error(errors::kNotInteger);
+        return;
+      }
+      if (n < 1) {
+        ctx.reply.Error(errors::kSyntax);
+        return;
+      }
+      count = static_cast<size_t>(n);
+      i += 2;
+    } else if (absl::EqualsIgnoreCase(args[i], "match") && left >= 2) {
+      pattern = args[i + 1];
+      use_pattern = pattern != "*";
+      i += 2;
+    } else if (absl::EqualsIgnoreCase(args[i], "type") && left >= 2) {
+      type = &args[i + 1];
+      i += 2;
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+      return;
+    }
+  }
+  std::vector<std::string> keys;
+  auto collect = [&](const Entry& e) {
+    if (use_pattern && !GlobMatch(pattern, e.key())) return;
+    if (type) {
+      const std::string_view name = ValueTypeName(e.value().type());
+      if (!absl::EqualsIgnoreCase(*type, absl::string_view(name.data(), name.size()))) return;
+    }
+    keys.emplace_back(e.key());
+  };
+  const int shards = ctx.server.num_shards();
+  size_t visited = 0;
+  do {
+    // The cursor's low 14 bits are the slot; its owner shard scans it. With
+    // one shard the Db walks every slot in one call.
+    const int slot = static_cast<int>(cursor & (slots::kNumSlots - 1));
+    Db& db = ShardDb(ctx, ctx.server.ShardIndexForSlot(slot));
+    const int end_slot = shards == 1 ? slots::kNumSlots : slot + 1;
+    cursor = db.Scan(
+        cursor, count - visited, ctx.now_ms,
+        [&](const Entry& e) {
+          ++visited;
+          collect(e);
+        },
+        end_slot);
+  } while (cursor != 0 && visited < count);
+  ctx.reply.ArrayHeader(2);
+  ctx.reply.Bulk(absl::StrCat(cursor));
+  ctx.reply.ArrayHeader(keys.size());
+  for (const std::string& k : keys) ctx.reply.Bulk(k);
+}
+
+void RandomKey(CommandContext& ctx, Args) {
+  // Pick a shard in proportion to its size, then a key in it.
+  const int shards = ctx.server.num_shards();
+  for (int attempt = 0; attempt < 2 * shards + 1; ++attempt) {
+    size_t total = 0;
+    for (int i = 0; i < shards; ++i) total += ShardDb(ctx, i).Size();
+    if (total == 0) break;
+    size_t r = types::RandomBelow(total);
+    int i = 0;
+    while (r >= ShardDb(ctx, i).Size()) r -= ShardDb(ctx, i++).Size();
+    std::string key;
+    if (ShardDb(ctx, i).RandomKey(ctx.now_ms, &key)) {
+      ctx.reply.Bulk(key);
+      return;
+    }
+  }
+  ctx.reply.NullBulk();
+}
+
+void DbSize(CommandContext& ctx, Args) {
+  size_t n = 0;
+  for (int i = 0; i < ctx.server.num_shards(); ++i) n += ShardDb(ctx, i).Size();
+  ctx.reply.Integer(static_cast<int64_t>(n));
+}
+
+// FLUSHALL/FLUSHDB [ASYNC|SYNC]: both run synchronously here.
+bool ParseFlushArgs(CommandContext& ctx, Args args) {
+  if (args.size() == 1) return true;
+  if (args.size() == 2 &&
+      (absl::EqualsIgnoreCase(args[1], "sync") || absl::EqualsIgnoreCase(args[1], "async"))) {
+    return true;
+  }
+  ctx.reply.Error(errors::kSyntax);
+  return false;
+}
+
+void FlushAll(CommandContext& ctx, Args args) {
+  if (!ParseFlushArgs(ctx, args)) return;
+  size_t removed = 0;
+  for (int i = 0; i < ctx.server.num_shards(); ++i) {
+    Keyspace& ks = ctx.server.shard(i);
+    removed += ks.TotalKeys();
+    ks.Clear();
+  }
+  ctx.server.stats().dirty += removed;
+  ctx.reply.Ok();
+}
+
+void FlushDb(CommandContext& ctx, Args args) {
+  if (!ParseFlushArgs(ctx, args)) return;
+  size_t removed = 0;
+  for (int i = 0; i < ctx.server.num_shards(); ++i) {
+    Db& db = ShardDb(ctx, i);
+    removed += db.Size();
+    db.Clear();
+  }
+  ctx.server.stats().dirty += removed;
+  ctx.reply.Ok();
+}
+
+void Select(CommandContext& ctx, Args args) {
+  int index;
+  if (!ParseDbIndex(ctx, args[1], &index)) return;
+  if (ctx.server.cluster_enabled() && index != 0) {
+    ctx.reply.Error("ERR SELECT is not allowed in cluster mode");
+    return;
+  }
+  if (index < 0 || index >= ctx.server.shard(0).num_dbs()) {
+    ctx.reply.Error("ERR DB index is out of range");
+    return;
+  }
+  ctx.session.db_index = index;
+  ctx.reply.Ok();
+}
+
+// ---------------------------------------------------------------------------
+// OBJECT.
+
+bool LfuPolicy(CommandContext& ctx) {
+  const auto policy = ctx.server.config().Value("maxmemory-policy");
+  return policy && absl::StrContains(*policy, "lfu");
+}
+
+// The entry OBJECT inspects, or nullptr after replying null.
+Entry* ObjectLookup(CommandContext& ctx, Args args) {
+  Entry* e = ctx.db.FindRead(args[2], ctx.now_ms, /*touch=*/false);
+  if (!e) ctx.reply.NullBulk();
+  return e;
+}
+
+void ObjectEncoding(CommandContext& ctx, Args args) {
+  if (Entry* e = ObjectLookup(ctx, args)) ctx.reply.Bulk(e->value().EncodingName());
+}
+
+void ObjectRefCount(CommandContext& ctx, Args args) {
+  Entry* e = ObjectLookup(ctx, args);
+  if (!e) return;
+  // Integers in [0, 10000) are shared objects in Redis (unless maxmemory with
+  // an LRU/LFU policy forbids sharing): their refcount is INT_MAX.
+  const Value& v = e->value();
+  bool shared = v.is_int_encoded() && v.int_value() >= 0 && v.int_value() < kSharedIntegers;
+  if (shared && ctx.server.options().maxmemory != 0) {
+    const auto policy = ctx.server.config().Value("maxmemory-policy");
+    if (policy && (absl::StrContains(*policy, "lru") || absl::StrContains(*policy, "lfu"))) {
+      shared = false;
+    }
+  }
+  ctx.reply.Integer(shared ? std::numeric_limits<int32_t>::max() : 1);
+}
+
+void ObjectIdleTime(CommandContext& ctx, Args args) {
+  Entry* e = ObjectLookup(ctx, args);
+  if (!e) return;
+  if (LfuPolicy(ctx)) {
+    ctx.reply.Error(
+        "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
+        "switching between policies at runtime LRU and LFU data will take some time to adjust.");
+    return;
+  }
+  const int64_t now_s = ctx.now_ms / 1000;
+  const int64_t idle = now_s - static_cast<int64_t>(e->access_s());
+  ctx.reply.Integer(idle > 0 ? idle : 0);
+}
+
+void ObjectFreq(CommandContext& ctx, Args args) {
+  Entry* e = ObjectLookup(ctx, args);
+  if (!e) return;
+  if (!LfuPolicy(ctx)) {
+    ctx.reply.Error(
+        "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
+        "that when switching between policies at runtime LRU and LFU data will take some time to "
+        "adjust.");
+    return;
+  }
+  ctx.reply.Integer(0);  // access frequency is not tracked yet
+}
+
+void ObjectHelp(CommandContext& ctx, Args) {
+  static constexpr std::string_view kLines[] = {
+      "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "ENCODING <key>",
+      "    Return the kind of internal representation used in order to store the value",
+      "    associated with a <key>.",
+      "FREQ <key>",
+      "    Return the access frequency index of the <key>. The returned integer is",
+      "    proportional to the logarithm of the recent access frequency of the key.",
+      "IDLETIME <key>",
+      "    Return the idle time of the <key>, that is the approximated number of",
+      "    seconds elapsed since the last access to the key.",
+      "REFCOUNT <key>",
+      "    Return the number of references of the value associated with the specified",
+      "    <key>.",
+      "HELP",
+      "    Prints this help.",
+  };
+  ctx.reply.ArrayHeader(std::size(kLines));
+  for (std::string_view line : kLines) ctx.reply.SimpleString(line);
+}
+
+void ObjectParent(CommandContext& ctx, Args args) {
+  ctx.reply.Error(errors::UnknownSubcommand("OBJECT", args.size() > 1 ? args[1] : ""));
+}
+
+CommandSpec Spec(std::string name, int arity, uint32_t flags, Handler h, int first, int last,
+                 int step, std::string_view summary, std::string_view since,
+                 std::string_view group = "generic") {
+  return CommandSpec{.name = std::move(name),
+                     .arity = arity,
+                     .flags = flags,
+                     .first_key = first,
+                     .last_key = last,
+                     .key_step = step,
+                     .handler = h,
+                     .group = group,
+                     .summary = summary,
+                     .since = since};
+}
+
+}  // namespace
+
+void RegisterGenericFamily(CommandTable& t) {
+  constexpr uint32_t kR = kCmdReadonly;
+  constexpr uint32_t kW = kCmdWrite;
+  constexpr uint32_t kF = kCmdFast;
+  constexpr uint32_t kAll = kCmdAllShards;
+  t.Register(Spec("del", -2, kW, DelGeneric, 1, -1, 1, "Delete a key", "1.0.0"));
+  t.Register(Spec("unlink", -2, kW | kF, DelGeneric, 1, -1, 1,
+                  "Delete a key asynchronously in another thread. Otherwise it is just as DEL, "
+                  "but non blocking.",
+                  "4.0.0"));
+  t.Register(Spec("exists", -2, kR | kF, Exists, 1, -1, 1, "Determine if a key exists", "1.0.0"));
+  t.Register(Spec("touch", -2, kR | kF, Touch, 1, -1, 1,
+                  "Alters the last access time of a key(s). Returns the number of existing keys "
+                  "specified.",
+                  "3.2.1"));
+  t.Register(Spec("type", 2, kR | kF, Type, 1, 1, 1, "Determine the type stored at key", "1.0.0"));
+  t.Register(Spec("rename", 3, kW, Rename, 1, 2, 1, "Rename a key", "1.0.0"));
+  t.Register(Spec("renamenx", 3, kW | kF, RenameNx, 1, 2, 1,
+                  "Rename a key, only if the new key does not exist", "1.0.0"));
+  t.Register(Spec("move", 3, kW | kF, Move, 1, 1, 1, "Move a key to another database", "1.0.0"));
+  t.Register(
+      Spec("expire", -3, kW | kF, Expire, 1, 1, 1, "Set a key's time to live in seconds", "1.0.0"));
+  t.Register(Spec("pexpire", -3, kW | kF, PExpire, 1, 1, 1,
+                  "Set a key's time to live in milliseconds", "2.6.0"));
+  t.Register(Spec("expireat", -3, kW | kF, ExpireAt, 1, 1, 1,
+                  "Set the expiration for a key as a UNIX timestamp", "1.2.0"));
+  t.Register(Spec("pexpireat", -3, kW | kF, PExpireAt, 1, 1, 1,
+                  "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
+                  "2.6.0"));
+  t.Register(
+      Spec("ttl", 2, kR | kF, Ttl, 1, 1, 1, "Get the time to live for a key in seconds", "1.0.0"));
+  t.Register(Spec("pttl", 2, kR | kF, PTtl, 1, 1, 1,
+                  "Get the time to live for a key in milliseconds", "2.6.0"));
+  t.Register(Spec("expiretime", 2, kR | kF, ExpireTime, 1, 1, 1,
+                  "Get the expiration Unix timestamp for a key", "7.0.0"));
+  t.Register(Spec("pexpiretime", 2, kR | kF, PExpireTime, 1, 1, 1,
+                  "Get the expiration Unix timestamp for a key in milliseconds", "7.0.0"));
+  t.Register(
+      Spec("persist", 2, kW | kF, Persist, 1, 1, 1, "Remove the expiration from a key", "2.2.0"));
+  t.Register(Spec("keys", 2, kR | kAll, Keys, 0, 0, 0, "Find all keys matching the given pattern",
+                  "1.0.0"));
+  t.Register(
+      Spec("scan", -2, kR | kAll, Scan, 0, 0, 0, "Incrementally iterate the keys space", "2.8.0"));
+  t.Register(Spec("randomkey", 1, kR | kAll, RandomKey, 0, 0, 0,
+                  "Return a random key from the keyspace", "1.0.0"));
+  t.Register(Spec("dbsize", 1, kR | kF | kAll, DbSize, 0, 0, 0,
+                  "Return the number of keys in the selected database", "1.0.0", "server"));
+  t.Register(Spec("flushall", -1, kW | kAll, FlushAll, 0, 0, 0,
+                  "Remove all keys from all databases", "1.0.0", "server"));
+  t.Register(Spec("flushdb", -1, kW | kAll, FlushDb, 0, 0, 0,
+                  "Remove all keys from the current database", "1.0.0", "server"));
+  t.Register(Spec("select", 2, kCmdLoading | kCmdStale | kF, Select, 0, 0, 0,
+                  "Change the selected database for the current connection", "1.0.0",
+                  "connection"));
+
+  CommandSpec object = Spec("object", -2, 0, ObjectParent, 0, 0, 0,
+                            "A container for object introspection commands", "2.2.3");
+  object.subcommands = {
+      Spec("object|help", 2, kCmdLoading | kCmdStale, ObjectHelp, 0, 0, 0,
+           "Show helpful text about the different subcommands", "6.2.0"),
+      Spec("object|idletime", 3, kR, ObjectIdleTime, 2, 2, 1,
+           "Get the time since a Redis object was last accessed", "2.2.3"),
+      Spec("object|freq", 3, kR, ObjectFreq, 2, 2, 1,
+           "Get the logarithmic access frequency counter of a Redis object", "4.0.0"),
+      Spec("object|encoding", 3, kR, ObjectEncoding, 2, 2, 1,
+           "Inspect the internal encoding of a Redis object", "2.2.3"),
+      Spec("object|refcount", 3, kR, ObjectRefCount, 2, 2, 1,
+           "Get the number of references to the value of the key", "2.2.3"),
+  };
+  t.Register(std::move(object));
+}
+
+}  // namespace shardnode::node
