@@ -47,6 +47,7 @@ std::unique_ptr<CommandTable> BuildCommandTable() {
   RegisterGenericFamily(*table);
   RegisterConfigFamily(*table);
   RegisterClusterFamily(*table);
+  RegisterPubSubFamily(*table);
   RegisterHashFamily(*table);
   RegisterSetFamily(*table);
   RegisterZSetFamily(*table);

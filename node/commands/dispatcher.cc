@@ -20,6 +20,13 @@ namespace {
 // exist so that COMMAND lists them and a handler pointer is never null.
 void NoopHandler(CommandContext&, Args) {}
 
+// The commands a RESP2 client may send while subscribed.
+bool AllowedWhileSubscribed(std::string_view name) {
+  return name == "ping" || name == "subscribe" || name == "ssubscribe" || name == "unsubscribe" ||
+         name == "sunsubscribe" || name == "psubscribe" || name == "punsubscribe" ||
+         name == "quit" || name == "reset";
+}
+
 bool IsTransactionControl(std::string_view name) {
   return name == "exec" || name == "discard" || name == "multi" || name == "watch" ||
          name == "quit" || name == "reset";
@@ -115,8 +122,8 @@ bool Dispatcher::Route(Session& session, const CommandSpec& spec,
     }
   } else {
     add_keys(spec, args);
-    in.shard_pubsub = spec.name == "spublish" || spec.name == "ssubscribe" ||
-                      spec.name == "sunsubscribe";
+    in.shard_pubsub =
+        spec.name == "spublish" || spec.name == "ssubscribe" || spec.name == "sunsubscribe";
     in.is_migrate = spec.name == "migrate";
   }
   if (in.keys.empty() && !is_exec) return true;
@@ -212,20 +219,27 @@ void Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms)
   }
 }
 
-void Dispatcher::Execute(Session& session, std::vector<std::string>& args,
-                         resp::ReplyBuilder& out, int64_t now_ms) {
+void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp::ReplyBuilder& out,
+                         int64_t now_ms) {
   session.last_interaction_ms = now_ms;
   const uint64_t errors_before = out.errors();
   const CommandSpec* spec = Resolve(session, args, out);
   if (spec != nullptr) {
     session.last_command = spec->name;
-    const bool auth_required =
-        !session.authenticated && !server_.options().requirepass.empty();
+    const bool auth_required = !session.authenticated && !server_.options().requirepass.empty();
     if (auth_required && !(spec->flags & kCmdNoAuth)) {
       Reject(session, out, errors::kNoAuth);
     } else if (session.in_multi && (spec->flags & kCmdNoMulti)) {
       Reject(session, out, "ERR Command not allowed inside a transaction");
-    } else if (Route(session, *spec, args, out, now_ms)) {
+    } else if (!Route(session, *spec, args, out, now_ms)) {
+      // Route() replied with the redirection.
+    } else if (session.in_pubsub() && session.protocol == 2 &&
+               !AllowedWhileSubscribed(spec->name)) {
+      Reject(session, out,
+             "ERR Can't execute '" + spec->name +
+                 "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
+                 "in this context");
+    } else {
       if (session.in_multi && !IsTransactionControl(spec->name)) {
         session.queued.push_back(std::move(args));
         out.SimpleString("QUEUED");

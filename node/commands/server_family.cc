@@ -16,12 +16,14 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "clusterbus/bus_engine.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/resp/reply.h"
+#include "node/server/cluster_setup.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
 
@@ -40,6 +42,11 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 void Ping(CommandContext& ctx, Args args) {
   if (args.size() > 2) {
     ctx.reply.Error(ArityError(ctx.spec));
+  } else if (ctx.session.in_pubsub() && ctx.session.protocol == 2) {
+    // Subscribed RESP2 clients get replies shaped like messages.
+    ctx.reply.ArrayHeader(2);
+    ctx.reply.Bulk("pong");
+    ctx.reply.Bulk(args.size() == 2 ? std::string_view(args[1]) : std::string_view());
   } else if (args.size() == 2) {
     ctx.reply.Bulk(args[1]);
   } else {
@@ -66,6 +73,7 @@ void ResetSession(CommandContext& ctx, Args) {
   s.readonly = false;
   s.name.clear();
   s.authenticated = ctx.server.options().requirepass.empty();
+  ctx.server.pubsub().RemoveSession(s);
   ctx.reply.SimpleString("RESET");
 }
 
@@ -140,8 +148,7 @@ void Hello(CommandContext& ctx, Args args) {
   if (has_setname) {
     for (char c : setname) {
       if (c < '!' || c > '~') {
-        ctx.reply.Error(
-            "ERR Client names cannot contain spaces, newlines or special characters.");
+        ctx.reply.Error("ERR Client names cannot contain spaces, newlines or special characters.");
         return;
       }
     }
@@ -234,21 +241,19 @@ void AppendServerSection(CommandContext& ctx, std::string& s, int64_t now_ms) {
   uname(&name);
   const int64_t uptime = (now_ms - server.start_ms()) / 1000;
   absl::StrAppend(&s, "# Server\r\n", "redis_version:", kRedisVersion, "\r\n",
-                  "redis_git_sha1:00000000\r\nredis_git_dirty:0\r\n",
-                  "redis_build_id:0\r\n", "redis_mode:",
-                  server.cluster_enabled() ? "cluster" : "standalone", "\r\n");
-  absl::StrAppend(&s, "os:", name.sysname, " ", name.release, " ", name.machine, "\r\n",
-                  "arch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\n",
-                  "multiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\n",
-                  "gcc_version:", __GNUC__, ".", __GNUC_MINOR__, ".", __GNUC_PATCHLEVEL__, "\r\n",
-                  "process_id:", getpid(), "\r\nprocess_supervised:no\r\n",
-                  "run_id:", server.run_id(), "\r\n", "tcp_port:", server.tcp_port, "\r\n",
-                  "server_time_usec:", now_ms * 1000, "\r\n", "uptime_in_seconds:", uptime,
-                  "\r\n", "uptime_in_days:", uptime / 86400, "\r\n",
-                  "hz:", server.options().hz, "\r\nconfigured_hz:", server.options().hz, "\r\n",
-                  "lru_clock:", (now_ms / 1000) & ((1 << 24) - 1), "\r\n",
-                  "executable:", server.executable, "\r\n", "config_file:", server.config_file,
-                  "\r\nio_threads_active:0\r\n");
+                  "redis_git_sha1:00000000\r\nredis_git_dirty:0\r\n", "redis_build_id:0\r\n",
+                  "redis_mode:", server.cluster_enabled() ? "cluster" : "standalone", "\r\n");
+  absl::StrAppend(
+      &s, "os:", name.sysname, " ", name.release, " ", name.machine, "\r\n",
+      "arch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\n",
+      "multiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\n", "gcc_version:", __GNUC__, ".",
+      __GNUC_MINOR__, ".", __GNUC_PATCHLEVEL__, "\r\n", "process_id:", getpid(),
+      "\r\nprocess_supervised:no\r\n", "run_id:", server.run_id(), "\r\n",
+      "tcp_port:", server.tcp_port, "\r\n", "server_time_usec:", now_ms * 1000, "\r\n",
+      "uptime_in_seconds:", uptime, "\r\n", "uptime_in_days:", uptime / 86400, "\r\n",
+      "hz:", server.options().hz, "\r\nconfigured_hz:", server.options().hz, "\r\n",
+      "lru_clock:", (now_ms / 1000) & ((1 << 24) - 1), "\r\n", "executable:", server.executable,
+      "\r\n", "config_file:", server.config_file, "\r\nio_threads_active:0\r\n");
 }
 
 void AppendClientsSection(CommandContext& ctx, std::string& s) {
@@ -268,8 +273,7 @@ void AppendMemorySection(CommandContext& ctx, std::string& s) {
                   "\r\n", "used_memory_peak_human:", HumanBytes(used), "\r\n",
                   "maxmemory:", maxmemory, "\r\n",
                   "maxmemory_human:", HumanBytes(static_cast<uint64_t>(maxmemory)), "\r\n",
-                  "maxmemory_policy:noeviction\r\n",
-                  "mem_fragmentation_ratio:",
+                  "maxmemory_policy:noeviction\r\n", "mem_fragmentation_ratio:",
                   absl::StrFormat("%.2f", used ? static_cast<double>(rss) / used : 0.0), "\r\n",
                   "mem_allocator:libc\r\n", "lazyfree_pending_objects:0\r\n");
 }
@@ -298,31 +302,29 @@ void AppendStatsSection(CommandContext& ctx, std::string& s) {
     misses += ks.misses;
     expired += ks.expired;
   }
-  absl::StrAppend(&s, "# Stats\r\n", "total_connections_received:", st.total_connections_received,
-                  "\r\n", "total_commands_processed:", st.total_commands_processed, "\r\n",
-                  "instantaneous_ops_per_sec:0\r\n", "total_net_input_bytes:",
-                  st.total_net_input_bytes, "\r\n", "total_net_output_bytes:",
-                  st.total_net_output_bytes, "\r\n",
-                  "total_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\n",
-                  "instantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\n",
-                  "rejected_connections:", st.rejected_connections, "\r\n",
-                  "sync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n",
-                  "expired_keys:", expired, "\r\n", "evicted_keys:", st.evicted_keys, "\r\n",
-                  "evicted_clients:0\r\n", "keyspace_hits:", hits, "\r\n",
-                  "keyspace_misses:", misses, "\r\n",
-                  "pubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\n",
-                  "latest_fork_usec:0\r\ntotal_forks:0\r\n", "unexpected_error_replies:",
-                  st.unexpected_error_replies, "\r\n", "total_error_replies:",
-                  st.total_error_replies, "\r\n");
+  absl::StrAppend(
+      &s, "# Stats\r\n", "total_connections_received:", st.total_connections_received, "\r\n",
+      "total_commands_processed:", st.total_commands_processed, "\r\n",
+      "instantaneous_ops_per_sec:0\r\n", "total_net_input_bytes:", st.total_net_input_bytes, "\r\n",
+      "total_net_output_bytes:", st.total_net_output_bytes, "\r\n",
+      "total_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\n",
+      "instantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\n",
+      "rejected_connections:", st.rejected_connections, "\r\n",
+      "sync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n", "expired_keys:", expired,
+      "\r\n", "evicted_keys:", st.evicted_keys, "\r\n", "evicted_clients:0\r\n",
+      "keyspace_hits:", hits, "\r\n", "keyspace_misses:", misses, "\r\n",
+      "pubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\n",
+      "latest_fork_usec:0\r\ntotal_forks:0\r\n",
+      "unexpected_error_replies:", st.unexpected_error_replies, "\r\n",
+      "total_error_replies:", st.total_error_replies, "\r\n");
 }
 
 void AppendReplicationSection(CommandContext& ctx, std::string& s) {
   absl::StrAppend(&s, "# Replication\r\n", "role:master\r\n", "connected_slaves:0\r\n",
                   "master_failover_state:no-failover\r\n", "master_replid:", ctx.server.run_id(),
                   "\r\n", "master_replid2:0000000000000000000000000000000000000000\r\n",
-                  "master_repl_offset:0\r\nsecond_repl_offset:-1\r\n",
-                  "repl_backlog_active:0\r\n", "repl_backlog_size:",
-                  ctx.server.options().repl_backlog_size, "\r\n",
+                  "master_repl_offset:0\r\nsecond_repl_offset:-1\r\n", "repl_backlog_active:0\r\n",
+                  "repl_backlog_size:", ctx.server.options().repl_backlog_size, "\r\n",
                   "repl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n");
 }
 
@@ -342,12 +344,11 @@ void AppendCpuSection(std::string& s) {
 void AppendCommandStats(CommandContext& ctx, std::string& s) {
   absl::StrAppend(&s, "# Commandstats\r\n");
   for (const auto& [name, calls] : ctx.server.stats().command_calls) {
-    absl::StrAppend(&s, "cmdstat_", name, ":calls=", calls.first, ",usec=", calls.second,
-                    ",usec_per_call=",
-                    absl::StrFormat("%.2f", calls.first ? static_cast<double>(calls.second) /
-                                                              calls.first
-                                                        : 0.0),
-                    ",rejected_calls=0,failed_calls=0\r\n");
+    absl::StrAppend(
+        &s, "cmdstat_", name, ":calls=", calls.first, ",usec=", calls.second, ",usec_per_call=",
+        absl::StrFormat("%.2f",
+                        calls.first ? static_cast<double>(calls.second) / calls.first : 0.0),
+        ",rejected_calls=0,failed_calls=0\r\n");
   }
 }
 
@@ -368,9 +369,9 @@ void AppendKeyspaceSection(CommandContext& ctx, std::string& s) {
 }
 
 void Info(CommandContext& ctx, Args args) {
-  static const std::vector<std::string_view> kDefault = {
-      "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "cluster",
-      "keyspace"};
+  static const std::vector<std::string_view> kDefault = {"server",      "clients", "memory",
+                                                         "persistence", "stats",   "replication",
+                                                         "cpu",         "cluster", "keyspace"};
   std::set<std::string> wanted;
   bool all = args.size() == 1;
   bool commandstats = false;
@@ -421,14 +422,17 @@ std::string ClientInfoLine(const Session& c, int64_t now_ms) {
   return absl::StrCat(
       "id=", c.id, " addr=", c.addr, " laddr=", c.laddr, " fd=", c.fd, " name=", c.name,
       " age=", (now_ms - c.created_ms) / 1000, " idle=", (now_ms - c.last_interaction_ms) / 1000,
-      " flags=", c.FlagsText(), " db=", c.db_index, " sub=0 psub=0 ssub=0 multi=",
-      c.in_multi ? static_cast<int64_t>(c.queued.size()) : -1, " qbuf=", c.query_buffer_bytes,
+      " flags=", c.FlagsText(), " db=", c.db_index,
+      " sub=0 psub=0 ssub=0 multi=", c.in_multi ? static_cast<int64_t>(c.queued.size()) : -1,
+      " qbuf=", c.query_buffer_bytes,
       " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=",
-      c.output_buffer_bytes, " tot-mem=0 events=r cmd=", cmd, " user=default redir=-1 resp=",
-      c.protocol);
+      c.output_buffer_bytes, " tot-mem=0 events=r cmd=", cmd,
+      " user=default redir=-1 resp=", c.protocol);
 }
 
-void ClientId(CommandContext& ctx, Args) { ctx.reply.Integer(static_cast<int64_t>(ctx.session.id)); }
+void ClientId(CommandContext& ctx, Args) {
+  ctx.reply.Integer(static_cast<int64_t>(ctx.session.id));
+}
 
 void ClientSetName(CommandContext& ctx, Args args) {
   for (char c : args[2]) {
@@ -568,15 +572,22 @@ void ClientKill(CommandContext& ctx, Args args) {
 void ClientHelp(CommandContext& ctx, Args) {
   static const char* kLines[] = {
       "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-      "GETNAME", "    Return the name of the current connection.",
-      "ID", "    Return the ID of the current connection.",
-      "INFO", "    Return information about the current client connection.",
-      "KILL <ip:port>", "    Kill connection made from <ip:port>.",
+      "GETNAME",
+      "    Return the name of the current connection.",
+      "ID",
+      "    Return the ID of the current connection.",
+      "INFO",
+      "    Return information about the current client connection.",
+      "KILL <ip:port>",
+      "    Kill connection made from <ip:port>.",
       "KILL <option> <value> [<option> <value> [...]]",
       "    Kill connections. Options are: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
-      "LIST [options ...]", "    Return information about client connections.",
-      "SETNAME <name>", "    Assign the name <name> to the current connection.",
-      "HELP", "    Print this help."};
+      "LIST [options ...]",
+      "    Return information about client connections.",
+      "SETNAME <name>",
+      "    Assign the name <name> to the current connection.",
+      "HELP",
+      "    Print this help."};
   ctx.reply.ArrayHeader(std::size(kLines));
   for (const char* line : kLines) ctx.reply.SimpleString(line);
 }
@@ -585,15 +596,24 @@ void ClientHelp(CommandContext& ctx, Args) {
 
 std::vector<std::string_view> FlagNames(uint32_t flags) {
   static const std::pair<uint32_t, std::string_view> kNames[] = {
-      {kCmdWrite, "write"},         {kCmdReadonly, "readonly"},
-      {kCmdDenyOom, "denyoom"},     {kCmdAdmin, "admin"},
-      {kCmdPubSub, "pubsub"},       {kCmdNoScript, "noscript"},
-      {kCmdBlocking, "blocking"},   {kCmdLoading, "loading"},
-      {kCmdStale, "stale"},         {kCmdSkipMonitor, "skip_monitor"},
-      {kCmdSkipSlowlog, "skip_slowlog"}, {kCmdAsking, "asking"},
-      {kCmdFast, "fast"},           {kCmdNoAuth, "no_auth"},
-      {kCmdMayReplicate, "may_replicate"}, {kCmdNoMulti, "no_multi"},
-      {kCmdAllowBusy, "allow_busy"}, {kCmdNoMandatoryKeys, "no_mandatory_keys"}};
+      {kCmdWrite, "write"},
+      {kCmdReadonly, "readonly"},
+      {kCmdDenyOom, "denyoom"},
+      {kCmdAdmin, "admin"},
+      {kCmdPubSub, "pubsub"},
+      {kCmdNoScript, "noscript"},
+      {kCmdBlocking, "blocking"},
+      {kCmdLoading, "loading"},
+      {kCmdStale, "stale"},
+      {kCmdSkipMonitor, "skip_monitor"},
+      {kCmdSkipSlowlog, "skip_slowlog"},
+      {kCmdAsking, "asking"},
+      {kCmdFast, "fast"},
+      {kCmdNoAuth, "no_auth"},
+      {kCmdMayReplicate, "may_replicate"},
+      {kCmdNoMulti, "no_multi"},
+      {kCmdAllowBusy, "allow_busy"},
+      {kCmdNoMandatoryKeys, "no_mandatory_keys"}};
   std::vector<std::string_view> out;
   for (const auto& [bit, name] : kNames) {
     if (flags & bit) out.push_back(name);
@@ -780,11 +800,25 @@ void Debug(CommandContext& ctx, Args args) {
     }
     if (ctx.server.sleep) ctx.server.sleep(static_cast<int64_t>(secs * 1000));
     ctx.reply.Ok();
+  } else if (sub == "drop-cluster-packet-filter" && args.size() == 3) {
+    int64_t type = 0;
+    if (!absl::SimpleAtoi(args[2], &type) || type < INT32_MIN || type > INT32_MAX) {
+      ctx.reply.Error(errors::kNotInteger);
+      return;
+    }
+    if (ctx.server.cluster_bus) {
+      ctx.server.cluster_bus->engine().set_drop_filter(static_cast<int>(type));
+    }
+    ctx.reply.Ok();
   } else if (sub == "help") {
     static const char* kLines[] = {
         "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
-        "HELP", "    Print this help."};
+        "DROP-CLUSTER-PACKET-FILTER <packet-type>",
+        "    Drop all packets that match the filtered type. Set to -1 allow all packets.",
+        "SLEEP <seconds>",
+        "    Stop the server for <seconds>. Decimals allowed.",
+        "HELP",
+        "    Print this help."};
     ctx.reply.ArrayHeader(std::size(kLines));
     for (const char* line : kLines) ctx.reply.SimpleString(line);
   } else {
@@ -806,44 +840,91 @@ CommandSpec Sub(std::string parent, std::string sub, int arity, uint32_t flags, 
 
 void RegisterServerFamily(CommandTable& t) {
   constexpr uint32_t kConn = kCmdNoScript | kCmdLoading | kCmdStale;
-  t.Register({.name = "ping", .arity = -1, .flags = kCmdFast, .handler = Ping,
-              .group = "connection", .summary = "Ping the server", .since = "1.0.0"});
-  t.Register({.name = "echo", .arity = 2, .flags = kCmdFast, .handler = Echo,
-              .group = "connection", .summary = "Echo the given string", .since = "1.0.0"});
-  t.Register({.name = "quit", .arity = -1,
-              .flags = kCmdAllowBusy | kCmdNoAuth | kCmdFast | kConn, .handler = Quit,
-              .group = "connection", .summary = "Close the connection", .since = "1.0.0"});
-  t.Register({.name = "reset", .arity = 1, .flags = kCmdNoAuth | kCmdFast | kConn,
-              .handler = ResetSession, .group = "connection",
-              .summary = "Reset the connection", .since = "6.2.0"});
-  t.Register({.name = "hello", .arity = -1, .flags = kCmdNoAuth | kCmdFast | kConn,
-              .handler = Hello, .group = "connection",
-              .summary = "Handshake with Redis", .since = "6.0.0"});
-  t.Register({.name = "auth", .arity = -2, .flags = kCmdNoAuth | kCmdFast | kConn,
-              .handler = Auth, .group = "connection",
-              .summary = "Authenticate to the server", .since = "1.0.0"});
-  t.Register({.name = "time", .arity = 1, .flags = kCmdLoading | kCmdStale | kCmdFast,
-              .handler = Time, .group = "server",
-              .summary = "Return the current server time", .since = "2.6.0"});
-  t.Register({.name = "lastsave", .arity = 1, .flags = kCmdLoading | kCmdStale | kCmdFast,
-              .handler = LastSave, .group = "server",
+  t.Register({.name = "ping",
+              .arity = -1,
+              .flags = kCmdFast,
+              .handler = Ping,
+              .group = "connection",
+              .summary = "Ping the server",
+              .since = "1.0.0"});
+  t.Register({.name = "echo",
+              .arity = 2,
+              .flags = kCmdFast,
+              .handler = Echo,
+              .group = "connection",
+              .summary = "Echo the given string",
+              .since = "1.0.0"});
+  t.Register({.name = "quit",
+              .arity = -1,
+              .flags = kCmdAllowBusy | kCmdNoAuth | kCmdFast | kConn,
+              .handler = Quit,
+              .group = "connection",
+              .summary = "Close the connection",
+              .since = "1.0.0"});
+  t.Register({.name = "reset",
+              .arity = 1,
+              .flags = kCmdNoAuth | kCmdFast | kConn,
+              .handler = ResetSession,
+              .group = "connection",
+              .summary = "Reset the connection",
+              .since = "6.2.0"});
+  t.Register({.name = "hello",
+              .arity = -1,
+              .flags = kCmdNoAuth | kCmdFast | kConn,
+              .handler = Hello,
+              .group = "connection",
+              .summary = "Handshake with Redis",
+              .since = "6.0.0"});
+  t.Register({.name = "auth",
+              .arity = -2,
+              .flags = kCmdNoAuth | kCmdFast | kConn,
+              .handler = Auth,
+              .group = "connection",
+              .summary = "Authenticate to the server",
+              .since = "1.0.0"});
+  t.Register({.name = "time",
+              .arity = 1,
+              .flags = kCmdLoading | kCmdStale | kCmdFast,
+              .handler = Time,
+              .group = "server",
+              .summary = "Return the current server time",
+              .since = "2.6.0"});
+  t.Register({.name = "lastsave",
+              .arity = 1,
+              .flags = kCmdLoading | kCmdStale | kCmdFast,
+              .handler = LastSave,
+              .group = "server",
               .summary = "Get the UNIX time stamp of the last successful save to disk",
               .since = "1.0.0"});
-  t.Register({.name = "info", .arity = -1, .flags = kCmdLoading | kCmdStale,
-              .handler = Info, .group = "server",
-              .summary = "Get information and statistics about the server", .since = "1.0.0"});
-  t.Register({.name = "shutdown", .arity = -1,
-              .flags = kCmdAdmin | kConn | kCmdNoMulti | kCmdAllowBusy, .handler = Shutdown,
+  t.Register({.name = "info",
+              .arity = -1,
+              .flags = kCmdLoading | kCmdStale,
+              .handler = Info,
+              .group = "server",
+              .summary = "Get information and statistics about the server",
+              .since = "1.0.0"});
+  t.Register({.name = "shutdown",
+              .arity = -1,
+              .flags = kCmdAdmin | kConn | kCmdNoMulti | kCmdAllowBusy,
+              .handler = Shutdown,
               .group = "server",
               .summary = "Synchronously save the dataset to disk and then shut down the server",
               .since = "1.0.0"});
-  t.Register({.name = "debug", .arity = -2, .flags = kCmdAdmin | kConn, .handler = Debug,
-              .group = "server", .summary = "A container for debugging commands",
+  t.Register({.name = "debug",
+              .arity = -2,
+              .flags = kCmdAdmin | kConn,
+              .handler = Debug,
+              .group = "server",
+              .summary = "A container for debugging commands",
               .since = "1.0.0"});
 
-  CommandSpec client{.name = "client", .arity = -2, .flags = 0, .handler = Help,
+  CommandSpec client{.name = "client",
+                     .arity = -2,
+                     .flags = 0,
+                     .handler = Help,
                      .group = "connection",
-                     .summary = "A container for client connection commands", .since = "2.4.0"};
+                     .summary = "A container for client connection commands",
+                     .since = "2.4.0"};
   client.subcommands = {
       Sub("client", "id", 2, kConn, ClientId),
       Sub("client", "setname", 3, kConn, ClientSetName),
@@ -855,9 +936,13 @@ void RegisterServerFamily(CommandTable& t) {
   };
   t.Register(std::move(client));
 
-  CommandSpec command{.name = "command", .arity = -1, .flags = kCmdLoading | kCmdStale,
-                      .handler = Command, .group = "server",
-                      .summary = "Get array of Redis command details", .since = "2.8.13"};
+  CommandSpec command{.name = "command",
+                      .arity = -1,
+                      .flags = kCmdLoading | kCmdStale,
+                      .handler = Command,
+                      .group = "server",
+                      .summary = "Get array of Redis command details",
+                      .since = "2.8.13"};
   command.subcommands = {
       Sub("command", "count", 2, kCmdLoading | kCmdStale, CommandCount),
       Sub("command", "list", -2, kCmdLoading | kCmdStale, CommandList),

@@ -1,14 +1,14 @@
 #include "node/net/net_server.h"
 
-#include <chrono>
-#include <cstring>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <chrono>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -59,7 +59,11 @@ std::string EndpointText(const tcp::endpoint& ep) {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(tcp::socket socket, Server& server, Dispatcher& dispatcher)
-      : socket_(std::move(socket)), server_(server), dispatcher_(dispatcher), reply_(&out_) {}
+      : socket_(std::move(socket)),
+        server_(server),
+        dispatcher_(dispatcher),
+        reply_(&out_),
+        drained_(socket_.get_executor()) {}
 
   asio::awaitable<void> Run() {
     auto self = shared_from_this();
@@ -69,21 +73,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
     limits.max_bulk_len = opts.proto_max_bulk_len;
     parser_.set_limits(limits);
     boost::system::error_code ec;
-    while (!closing_) {
-      const size_t n =
-          co_await socket_.async_read_some(asio::buffer(buf_, sizeof(buf_)),
-                                           asio::redirect_error(asio::use_awaitable, ec));
+    while (!closing_ && !write_failed_) {
+      const size_t n = co_await socket_.async_read_some(
+          asio::buffer(buf_, sizeof(buf_)), asio::redirect_error(asio::use_awaitable, ec));
       if (ec || closing_) break;
       server_.stats().total_net_input_bytes += n;
       Process(std::string_view(buf_, n));
-      if (!out_.empty()) {
-        server_.stats().total_net_output_bytes += out_.size();
-        co_await asio::async_write(socket_, asio::buffer(out_),
-                                   asio::redirect_error(asio::use_awaitable, ec));
-        out_.clear();
-        if (ec) break;
+      Flush();
+      if (session_.close_after_reply) {
+        co_await WaitDrained();
+        break;
       }
-      if (session_.close_after_reply) break;
+      // A client that sends faster than it reads waits for its replies to
+      // drain before more of its input is read.
+      if (out_.size() + sending_.size() > kMaxPendingOutput) co_await WaitDrained();
     }
     Unregister();
     boost::system::error_code ignored;
@@ -106,10 +109,49 @@ class Connection : public std::enable_shared_from_this<Connection> {
     session_.kill = [weak]() {
       if (auto conn = weak.lock()) conn->Kill();
     };
+    session_.push = [weak](std::string_view bytes) {
+      if (auto conn = weak.lock()) {
+        conn->out_.append(bytes);
+        conn->Flush();
+      }
+    };
     server_.clients()[session_.id] = &session_;
   }
 
-  void Unregister() { server_.clients().erase(session_.id); }
+  void Unregister() {
+    server_.pubsub().RemoveSession(session_);
+    server_.clients().erase(session_.id);
+  }
+
+  // Starts writing out_ unless a write is in flight; the completion
+  // continues with whatever was appended meanwhile. Replies and pushes
+  // (Pub/Sub messages from other sessions) share this one ordered path.
+  void Flush() {
+    if (writing_ || out_.empty() || write_failed_) return;
+    writing_ = true;
+    sending_.swap(out_);
+    server_.stats().total_net_output_bytes += sending_.size();
+    asio::async_write(socket_, asio::buffer(sending_),
+                      [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                        self->writing_ = false;
+                        self->sending_.clear();
+                        if (ec) {
+                          self->write_failed_ = true;
+                        } else if (!self->out_.empty()) {
+                          self->Flush();
+                          return;
+                        }
+                        self->drained_.cancel();
+                      });
+  }
+
+  asio::awaitable<void> WaitDrained() {
+    while (writing_ && !write_failed_) {
+      drained_.expires_at(asio::steady_timer::time_point::max());
+      boost::system::error_code ec;
+      co_await drained_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
 
   void Kill() {
     closing_ = true;
@@ -127,16 +169,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     size_t pos = 0;
     while (pos < data.size() && !session_.close_after_reply && !closing_) {
       // Before AUTH, Redis bounds multibulk counts and bulk lengths tightly.
-      parser_.set_auth_required(!session_.authenticated &&
-                                !server_.options().requirepass.empty());
+      parser_.set_auth_required(!session_.authenticated && !server_.options().requirepass.empty());
       size_t consumed = 0;
       const resp::ParseStatus status = parser_.Parse(data.substr(pos), &consumed, &args_);
       pos += consumed;
       if (status == resp::ParseStatus::kNeedMore) break;
       if (status == resp::ParseStatus::kError) {
         reply_.Error(absl::StrCat("ERR ", parser_.error()));
-        Logf(LogLevel::kVerbose, "Protocol error (%s) from client: id=%d addr=%s",
-             parser_.error(), session_.id, session_.addr);
+        Logf(LogLevel::kVerbose, "Protocol error (%s) from client: id=%d addr=%s", parser_.error(),
+             session_.id, session_.addr);
         session_.close_after_reply = true;
         break;
       }
@@ -168,9 +209,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   resp::RequestParser parser_;
   std::vector<std::string> args_;
   std::string pending_;
-  std::string out_;
+  std::string out_;      // replies not yet handed to the socket
+  std::string sending_;  // the bytes of the write in flight
   resp::ReplyBuilder reply_;
+  asio::steady_timer drained_;  // cancelled when a write completes
+  bool writing_ = false;
+  bool write_failed_ = false;
   bool closing_ = false;
+  static constexpr size_t kMaxPendingOutput = 4 * 1024 * 1024;
   char buf_[16 * 1024];
 };
 
@@ -241,8 +287,7 @@ void NetServer::StartAccept(tcp::acceptor& acceptor) {
         const std::string err = "-" + std::string(errors::kMaxClients) + "\r\n";
         asio::write(socket, asio::buffer(err), ignored);
         ++server_.stats().rejected_connections;
-      } else if (opts.protected_mode && opts.requirepass.empty() &&
-                 !IsLoopback(remote.address())) {
+      } else if (opts.protected_mode && opts.requirepass.empty() && !IsLoopback(remote.address())) {
         asio::write(socket, asio::buffer(kProtectedModeError), ignored);
         ++server_.stats().rejected_connections;
       } else {

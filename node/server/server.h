@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "node/config/options.h"
+#include "node/server/pubsub.h"
 #include "node/server/session.h"
 
 namespace shardnode::clusterbus {
@@ -29,6 +30,7 @@ namespace shardnode::node {
 class Keyspace;
 class CommandTable;
 class Config;
+class ClusterBus;
 
 struct Stats {
   uint64_t total_connections_received = 0;
@@ -73,6 +75,7 @@ class Server {
   void set_cluster(std::unique_ptr<clusterbus::ClusterState> cluster);
 
   Stats& stats() { return stats_; }
+  PubSub& pubsub() { return pubsub_; }
 
   // Connected clients by id (CLIENT LIST / KILL, INFO clients).
   std::map<uint64_t, Session*>& clients() { return clients_; }
@@ -91,6 +94,12 @@ class Server {
   std::function<void(ShutdownMode)> request_shutdown;
   // Saves nodes.conf (cluster mode). Returns false and sets *error on failure.
   std::function<bool(bool fsync, std::string* error)> save_cluster_config;
+  // The cluster bus shell (cluster mode, once it listens); borrowed, set by main.
+  ClusterBus* cluster_bus = nullptr;
+  // Sends a PUBLISH (shard=false) or SPUBLISH (shard=true) to the other
+  // nodes over the cluster bus. Unset outside cluster mode.
+  std::function<void(std::string_view channel, std::string_view message, bool shard)>
+      cluster_publish;
   // Blocks the whole node for `ms` (DEBUG SLEEP).
   std::function<void(int64_t ms)> sleep;
 
@@ -100,6 +109,7 @@ class Server {
   std::vector<std::unique_ptr<Keyspace>> shards_;
   std::unique_ptr<clusterbus::ClusterState> cluster_;
   Stats stats_;
+  PubSub pubsub_;
   std::map<uint64_t, Session*> clients_;
   uint64_t last_client_id_ = 0;
   std::string run_id_;

@@ -6,6 +6,7 @@ std::string Session::FlagsText() const {
   std::string flags;
   if (close_after_reply) flags += 'c';
   if (readonly) flags += 'r';
+  if (in_pubsub()) flags += 'P';
   if (in_multi) flags += 'x';
   if (flags.empty()) flags = "N";
   return flags;

@@ -7,7 +7,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace shardnode::node {
@@ -34,6 +36,18 @@ struct Session {
   bool in_multi = false;
   bool multi_dirty = false;  // a queued command was refused: EXEC aborts
   std::vector<std::vector<std::string>> queued;
+
+  // Pub/Sub subscriptions (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE).
+  std::set<std::string, std::less<>> channels;
+  std::set<std::string, std::less<>> patterns;
+  std::set<std::string, std::less<>> shard_channels;
+  bool in_pubsub() const {
+    return !channels.empty() || !patterns.empty() || !shard_channels.empty();
+  }
+
+  // Set by the net shell: writes bytes to the client outside of a reply
+  // (Pub/Sub messages). Empty for sessions without a socket.
+  std::function<void(std::string_view bytes)> push;
 
   // Set by the net shell: closes the connection after pending replies
   // (CLIENT KILL, SHUTDOWN). Empty for sessions without a socket (tests).
