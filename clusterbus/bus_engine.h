@@ -15,10 +15,18 @@
 // belong to one node; inbound links are accepted by the shell and learn
 // their node from the messages that arrive on them.
 //
+// Contract with the shell (node/): after every call into the engine (and
+// after admin commands on the ClusterState), the shell runs
+// ClusterState::UpdateState when pending_effects().update_state is set, then
+// carries out TakeEffects() and TakeActions(). Every 100 ms it calls Tick and
+// then ClusterState::Tick. Nodes deleted through the ClusterState (FORGET,
+// RESET) have their links closed by the engine on its next call.
+//
 // Loop: the control loop only. Not thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <random>
 #include <string>
 #include <string_view>
@@ -81,8 +89,10 @@ class BusEngine {
   void OnOutboundConnected(LinkId link, std::string_view node_id, int64_t now_ms);
   void OnOutboundFailed(std::string_view node_id, int64_t now_ms);
   // `peer_ip`: the socket's remote address (used when a sender does not
-  // announce its IP).
-  void OnInboundAccepted(LinkId link, std::string peer_ip, int64_t now_ms);
+  // announce its IP). `local_ip`: the socket's local address (getsockname),
+  // from which a node without cluster-announce-ip learns its own IP on MEET.
+  void OnInboundAccepted(LinkId link, std::string peer_ip, int64_t now_ms,
+                         std::string local_ip = "");
   void OnLinkClosed(LinkId link, int64_t now_ms);
   // A decoded message that arrived on `link`.
   void OnMessage(LinkId link, const Message& message, int64_t now_ms);
@@ -97,6 +107,10 @@ class BusEngine {
   // PUBLISH / SPUBLISH: send to every node (shard=false) or to the nodes of
   // my shard (shard=true).
   void Publish(std::string_view channel, std::string_view message, bool shard);
+  // Sends a PONG on every outbound link of a non-handshake node (after
+  // SETSLOT NODE myself closes an import). Tick also does it when the
+  // ClusterState's broadcast_pong effect is pending.
+  void BroadcastPong();
   // Drop incoming messages of a type (DEBUG DROP-CLUSTER-PACKET-FILTER; -1 = none).
   void set_drop_filter(int type) { drop_filter_ = type; }
 
@@ -111,7 +125,61 @@ class BusEngine {
   std::mt19937_64 rng_;
   int drop_filter_ = -1;
   std::vector<Action> actions_;
-  // Link bookkeeping and the rest: the implementation's.
+
+  // A link the shell told us about. Outbound links belong to one node from
+  // the start; inbound links learn theirs from the first message whose
+  // sender is known (node_id empty until then).
+  struct Link {
+    bool outbound = false;
+    std::string node_id;
+    int64_t create_ms = 0;
+    std::string peer_ip;
+    std::string local_ip;
+  };
+  std::map<LinkId, Link> links_;
+  uint64_t iteration_ = 0;            // Tick count (the random ping runs every 10th)
+  int pfail_nodes_ = 0;               // PFAIL nodes counted by the last Tick
+  uint64_t seen_generation_ = ~0ull;  // ClusterState::table_generation() last swept
+
+  // Links and sending.
+  void SweepLinks();
+  ClusterNode* LinkNode(const Link& link);
+  void CloseLink(LinkId id);
+  void FreeOutbound(ClusterNode& node);
+  void DeleteNode(ClusterNode& node);
+  void SendOnLink(LinkId link, const Message& msg);
+  void SendToNode(ClusterNode& node, const Message& msg);
+  void Broadcast(const Message& msg);
+  void Connect(ClusterNode& node, int64_t now_ms);
+  std::string RandomId();
+
+  // Message building.
+  MessageHeader BuildHeader(MessageType type) const;
+  Message BuildPing(MessageType type);
+  void SendPing(ClusterNode& node, MessageType type, int64_t now_ms);
+
+  // Message processing (Redis's clusterProcessPacket, split by step).
+  ClusterNode* Lookup(std::string_view id);
+  ClusterNode* SenderOf(LinkId link_id, Link& link, const MessageHeader& hdr);
+  // Returns false when the link was freed and processing must stop.
+  bool ProcessPingTypes(LinkId link_id, const Message& msg, ClusterNode* sender,
+                        uint64_t sender_config_epoch, int64_t now_ms);
+  void ProcessGossip(const PingBody& body, ClusterNode* sender, int64_t now_ms);
+  void ProcessExtensions(const PingBody& body, ClusterNode& sender);
+  bool UpdateAddressIfNeeded(ClusterNode& node, LinkId link_id, const MessageHeader& hdr);
+  void SetNodeAsPrimary(ClusterNode& node);
+  void UpdateSlotsConfigWith(ClusterNode& sender, uint64_t sender_config_epoch,
+                             const slots::SlotSet& claimed);
+  void HandleConfigEpochCollision(ClusterNode& sender);
+  void MarkNodeAsFailingIfNeeded(ClusterNode& node, int64_t now_ms);
+  void ClearNodeFailureIfNeeded(ClusterNode& node, int64_t now_ms);
+  int CountFailureReports(ClusterNode& node, int64_t now_ms);
+  void SendUpdate(ClusterNode& to, const ClusterNode& about);
+
+  // Slots bound to a node that stopped claiming them (Redis's
+  // owner_not_claiming_slot): kept bound, but any claimer may take them and
+  // UPDATE messages leave them out.
+  slots::SlotSet not_claiming_;
 };
 
 }  // namespace shardnode::clusterbus

@@ -111,14 +111,38 @@ void ClusterState::DeleteNode(std::string_view id) {
   for (ClusterNode* replica : node->replicas) replica->primary = nullptr;
   node->replicas.clear();
   nodes_.erase(it);
+  ++table_generation_;
 }
 
-void ClusterState::RenameMyself(std::string new_id) {
-  auto it = nodes_.find(myself_->id);
-  std::unique_ptr<ClusterNode> self = std::move(it->second);
+void ClusterState::RenameMyself(std::string new_id) { RenameNode(*myself_, std::move(new_id)); }
+
+void ClusterState::RenameNode(ClusterNode& node, std::string new_id) {
+  if (node.id == new_id) return;
+  if (nodes_.count(new_id)) std::abort();  // REQUIRES violated.
+  auto it = nodes_.find(node.id);
+  std::unique_ptr<ClusterNode> owned = std::move(it->second);
   nodes_.erase(it);
-  self->id = new_id;
-  nodes_.emplace(std::move(new_id), std::move(self));
+  // Failure reports are keyed by the reporter's id.
+  for (auto& [other_id, other] : nodes_) {
+    auto report = other->fail_reports.find(owned->id);
+    if (report == other->fail_reports.end()) continue;
+    int64_t when = report->second;
+    other->fail_reports.erase(report);
+    other->fail_reports[new_id] = when;
+  }
+  owned->id = new_id;
+  nodes_.emplace(std::move(new_id), std::move(owned));
+  ++table_generation_;
+}
+
+void ClusterState::BecomeReplicaOf(ClusterNode& primary) {
+  if (&primary == myself_) std::abort();  // REQUIRES violated.
+  if (myself_->is_primary()) {
+    myself_->flags = (myself_->flags & ~(kFlagPrimary | kFlagMigrateTo)) | kFlagReplica;
+    CloseAllSlots();
+  }
+  SetPrimary(*myself_, &primary);
+  effects_.replicate_primary = primary.id;
 }
 
 void ClusterState::SetMyself(ClusterNode& node) {
@@ -553,6 +577,11 @@ Effects ClusterState::TakeEffects() {
 void ClusterState::RequestSave(bool fsync) {
   effects_.save_config = true;
   effects_.fsync_config = effects_.fsync_config || fsync;
+}
+
+void ClusterState::RequestDeleteKeysInSlots(const std::vector<int>& slots) {
+  auto& out = effects_.delete_keys_in_slots;
+  out.insert(out.end(), slots.begin(), slots.end());
 }
 
 void ClusterState::Log(LogSeverity severity, std::string text) {

@@ -21,6 +21,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -75,8 +76,19 @@ struct ClusterNode {
   uint64_t config_epoch = 0;
   slots::SlotSet slots;  // always equal to the slots the owner table gives it
   int64_t repl_offset = 0;
-  bool link_connected = false;                  // an outbound bus link is up
+  int64_t repl_offset_time_ms = 0;
+  int64_t data_received_ms = 0;  // last time any bus message came from it
+  // Redis's `node->link != NULL`: an outbound bus link exists, connected or
+  // still connecting ("connected" in CLUSTER NODES).
+  bool link_connected = false;
   std::map<std::string, int64_t> fail_reports;  // reporter id -> report time
+
+  // Bus link bookkeeping, maintained by BusEngine only (LinkIds, 0 = none).
+  uint64_t outbound_link = 0;        // the connected outbound link
+  bool outbound_connecting = false;  // a ConnectAction is outstanding
+  int64_t outbound_ctime_ms = 0;     // when the outbound link was created
+  std::string outbound_queue;        // bytes written while connecting
+  uint64_t inbound_link = 0;         // the inbound link that identified itself
 
   bool is_primary() const { return flags & kFlagPrimary; }
   bool is_replica() const { return flags & kFlagReplica; }
@@ -92,6 +104,9 @@ enum class PreferredEndpoint { kIp, kHostname, kUnknown };
 // CONFIG SET through set_options().
 struct ClusterOptions {
   int64_t node_timeout_ms = 15000;
+  // cluster-announce-ip: put in every bus header; when empty the node learns
+  // its own IP from the sockets peers reach it on.
+  std::string announce_ip;
   bool require_full_coverage = true;
   bool allow_replica_migration = true;
   PreferredEndpoint preferred_endpoint = PreferredEndpoint::kIp;
@@ -113,6 +128,9 @@ struct Effects {
   bool flush_data = false;  // CLUSTER RESET on a replica: empty every database
   bool stop_replication = false;
   std::string replicate_primary;  // non-empty: become a replica of this node id
+  // Slots this primary lost to a newer claim while keeping others: delete
+  // the keys it still holds in them (Redis's "dirty slots").
+  std::vector<int> delete_keys_in_slots;
   std::vector<LogLine> logs;
 };
 
@@ -158,6 +176,18 @@ class ClusterState {
   size_t num_nodes() const { return nodes_.size(); }
   // Renames myself (CLUSTER RESET HARD, or loading nodes.conf).
   void RenameMyself(std::string new_id);
+  // Renames any node (a handshake node learning its real id).
+  // REQUIRES: `new_id` not known yet.
+  void RenameNode(ClusterNode& node, std::string new_id);
+  // Counts node deletions and renames, so that holders of node ids (the
+  // bus engine's links) know when to re-check them.
+  uint64_t table_generation() const { return table_generation_; }
+  // Redis's clusterSetMaster: myself becomes a replica of `primary`
+  // (closing open slots if I was a primary) and the shell is asked to
+  // replicate it. REQUIRES: `primary` is not myself; myself has no slots.
+  void BecomeReplicaOf(ClusterNode& primary);
+  // Asks the shell to (re)point replication at `primary` (its address changed).
+  void RequestReplication(const ClusterNode& primary) { effects_.replicate_primary = primary.id; }
   // Marks `node` as myself, e.g. while loading nodes.conf. REQUIRES: in table.
   void SetMyself(ClusterNode& node);
 
@@ -247,6 +277,10 @@ class ClusterState {
   const Effects& pending_effects() const { return effects_; }
   void RequestSave(bool fsync);
   void RequestStateUpdate() { effects_.update_state = true; }
+  void RequestDeleteKeysInSlots(const std::vector<int>& slots);
+  // Returns and clears the pending broadcast_pong request (the bus engine
+  // carries it out itself).
+  bool TakeBroadcastPong() { return std::exchange(effects_.broadcast_pong, false); }
   void Log(LogSeverity severity, std::string text);
 
  private:
@@ -263,7 +297,8 @@ class ClusterState {
   bool ok_ = false;
   int size_ = 0;
   int64_t first_update_ms_ = -1;
-  int64_t among_minority_ms_ = INT64_MIN / 2;                    // "long ago"
+  int64_t among_minority_ms_ = INT64_MIN / 2;  // "long ago"
+  uint64_t table_generation_ = 0;
   std::map<std::string, int64_t, std::less<>> banned_until_ms_;  // FORGET
   std::array<uint64_t, kNumMessageTypes> messages_sent_{};
   std::array<uint64_t, kNumMessageTypes> messages_received_{};

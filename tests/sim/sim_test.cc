@@ -1,0 +1,418 @@
+// Cluster bus scenarios on the deterministic simulator: joining, convergence,
+// failure detection, partitions, epochs, UPDATE and FORGET. Each test checks
+// invariants of the cluster state, not message traces.
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/sim/simulator.h"
+
+namespace shardnode::sim {
+namespace {
+
+using clusterbus::ClusterNode;
+using clusterbus::ClusterState;
+using clusterbus::kFlagFail;
+using clusterbus::kFlagHandshake;
+using clusterbus::kFlagPfail;
+using clusterbus::kFlagReplica;
+
+constexpr int64_t kTimeout = 3000;
+
+std::vector<int> Range(int from, int to) {
+  std::vector<int> out;
+  for (int i = from; i < to; ++i) out.push_back(i);
+  return out;
+}
+
+// Every node of `members` knows exactly `members`, none in handshake, and
+// (when `healthy`) none flagged PFAIL or FAIL.
+bool TablesConverged(Simulator& sim, const std::vector<int>& members, bool healthy = true) {
+  for (int i : members) {
+    const ClusterState& s = sim.state(i);
+    if (s.num_nodes() != members.size()) return false;
+    for (int j : members) {
+      const ClusterNode* n = s.FindNode(sim.id(j));
+      if (!n || (n->flags & kFlagHandshake)) return false;
+      if (healthy && (n->flags & (kFlagPfail | kFlagFail))) return false;
+    }
+  }
+  return true;
+}
+
+// Every node of `members` has the same slot -> owner map.
+bool SlotMapsAgree(Simulator& sim, const std::vector<int>& members) {
+  auto view = [&](int i) {
+    std::vector<std::pair<std::string, slots::SlotSet>> out;
+    for (const auto& [id, node] : sim.state(i).nodes()) {
+      if (node->num_slots() > 0) out.emplace_back(id, node->slots);
+    }
+    return out;
+  };
+  auto first = view(members[0]);
+  for (int i : members) {
+    if (view(i) != first) return false;
+  }
+  return true;
+}
+
+// Every node's view of every member's configEpoch is that member's own.
+bool EpochsAgree(Simulator& sim, const std::vector<int>& members) {
+  for (int i : members) {
+    for (int j : members) {
+      const ClusterNode* n = sim.state(i).FindNode(sim.id(j));
+      if (!n || n->config_epoch != sim.state(j).myself().config_epoch) return false;
+    }
+  }
+  return true;
+}
+
+bool AllOk(Simulator& sim, const std::vector<int>& members, bool ok = true) {
+  for (int i : members) {
+    if (sim.state(i).ok() != ok) return false;
+  }
+  return true;
+}
+
+// Invariants that hold at every instant on every live node.
+void CheckInvariants(Simulator& sim) {
+  for (int i = 0; i < sim.num_nodes(); ++i) {
+    if (!sim.alive(i)) continue;
+    const ClusterState& s = sim.state(i);
+    ASSERT_FALSE(s.myself().flags & (kFlagPfail | kFlagFail)) << "node " << i;
+    ASSERT_LE(s.myself().config_epoch, s.current_epoch()) << "node " << i;
+    for (const auto& [id, n] : s.nodes()) {
+      ASSERT_FALSE((n->flags & kFlagPfail) && (n->flags & kFlagFail)) << id;
+      if (n->num_slots() > 0) ASSERT_TRUE(n->is_primary()) << id << " on node " << i;
+    }
+  }
+}
+
+// `n` nodes; the first `primaries` split the slots evenly. With
+// `distinct_epochs` each primary gets configEpoch i+1 first (as
+// redis-cli --cluster create does).
+void SetUpNodes(Simulator& sim, int n, int primaries, bool distinct_epochs) {
+  for (int i = 0; i < n; ++i) sim.AddNode();
+  for (int i = 0; i < primaries; ++i) {
+    int start = slots::kNumSlots * i / primaries;
+    int end = slots::kNumSlots * (i + 1) / primaries - 1;
+    sim.AddSlots(i, start, end);
+    if (distinct_epochs) sim.SetConfigEpoch(i, i + 1);
+  }
+}
+
+std::unique_ptr<Simulator> Converged(uint64_t seed, int n, int primaries, SimOptions options = {}) {
+  auto owned = std::make_unique<Simulator>(seed, options);
+  Simulator& sim = *owned;
+  SetUpNodes(sim, n, primaries, true);
+  for (int i = 1; i < n; ++i) sim.Meet(0, i);
+  auto all = Range(0, n);
+  int64_t took = sim.RunUntil(
+      [&] { return TablesConverged(sim, all) && SlotMapsAgree(sim, all) && AllOk(sim, all); },
+      60000);
+  EXPECT_GE(took, 0) << "cluster of " << n << " did not converge";
+  return owned;
+}
+
+TEST(SimTest, ThreeNodesJoinByMeetChain) {
+  Simulator sim(1, {});
+  SetUpNodes(sim, 3, 3, true);
+  sim.set_check([&] { CheckInvariants(sim); });
+  sim.Meet(0, 1);
+  sim.Meet(1, 2);
+  auto all = Range(0, 3);
+  int64_t took = sim.RunUntil(
+      [&] { return TablesConverged(sim, all) && SlotMapsAgree(sim, all) && AllOk(sim, all); },
+      30000);
+  ASSERT_GE(took, 0);
+  for (int i : all) {
+    // Each node learned its own address from the peers that met it.
+    EXPECT_EQ(sim.state(i).myself().ip, sim.ip(i));
+    for (int j : all) {
+      EXPECT_EQ(sim.state(i).FindNode(sim.id(j))->ip, sim.ip(j));
+      if (j != i) EXPECT_TRUE(sim.state(i).FindNode(sim.id(j))->link_connected);
+    }
+    EXPECT_EQ(sim.state(i).current_epoch(), 3u);
+    EXPECT_EQ(sim.state(i).size(), 3);
+  }
+  EXPECT_TRUE(EpochsAgree(sim, all));
+}
+
+TEST(SimTest, SixNodeChainConvergesWithReplicasKeptOutOfTheSlotMap) {
+  Simulator sim(2, {});
+  SetUpNodes(sim, 6, 3, true);
+  sim.set_check([&] { CheckInvariants(sim); });
+  for (int i = 0; i + 1 < 6; ++i) sim.Meet(i, i + 1);
+  auto all = Range(0, 6);
+  ASSERT_GE(sim.RunUntil([&] { return TablesConverged(sim, all); }, 30000), 0);
+  // Nodes 3..5 become replicas of 0..2 (CLUSTER REPLICATE's effect).
+  for (int r = 3; r < 6; ++r) {
+    sim.Admin(r, [&](ClusterState& s) { s.BecomeReplicaOf(*s.FindNode(sim.id(r - 3))); });
+  }
+  int64_t took = sim.RunUntil(
+      [&] {
+        if (!SlotMapsAgree(sim, all) || !AllOk(sim, all)) return false;
+        for (int i : all) {
+          for (int r = 3; r < 6; ++r) {
+            const ClusterNode* n = sim.state(i).FindNode(sim.id(r));
+            if (!n->is_replica() || !n->primary || n->primary->id != sim.id(r - 3)) return false;
+          }
+        }
+        return true;
+      },
+      30000);
+  ASSERT_GE(took, 0);
+  for (int i : all) EXPECT_EQ(sim.state(i).size(), 3);
+}
+
+TEST(SimTest, FiftyNodesJoinThroughOneNode) {
+  Simulator sim(3, {});
+  SetUpNodes(sim, 50, 50, true);
+  for (int i = 1; i < 50; ++i) sim.Meet(0, i);
+  auto all = Range(0, 50);
+  int64_t took = sim.RunUntil(
+      [&] { return TablesConverged(sim, all) && SlotMapsAgree(sim, all) && AllOk(sim, all); },
+      60000, 500);
+  ASSERT_GE(took, 0);
+  EXPECT_TRUE(EpochsAgree(sim, all));
+}
+
+TEST(SimTest, KilledPrimaryBecomesFailEverywhereWithinBound) {
+  auto owned = Converged(4, 6, 6);
+  Simulator& sim = *owned;
+  sim.set_check([&] { CheckInvariants(sim); });
+  const int victim = 5;
+  const std::string victim_id = sim.id(victim);
+  sim.Kill(victim);
+  auto survivors = Range(0, 5);
+  // PFAIL comes at most node_timeout after the ping that went unanswered
+  // (sent within node_timeout/2), FAIL once the reports of a majority
+  // arrived through gossip (every node pings every other one each
+  // node_timeout/2): about 2 x node_timeout.
+  int64_t took = sim.RunUntil(
+      [&] {
+        for (int i : survivors) {
+          if (!(sim.state(i).FindNode(victim_id)->flags & kFlagFail)) return false;
+        }
+        return true;
+      },
+      3 * kTimeout);
+  ASSERT_GE(took, 0);
+  EXPECT_LE(took, 2 * kTimeout + 1000);
+  EXPECT_GT(took, kTimeout);  // never before the node timeout
+  // Full coverage is lost: every survivor reports cluster_state:fail.
+  sim.RunFor(200);
+  EXPECT_TRUE(AllOk(sim, survivors, false));
+  // The others' nodes are unaffected.
+  for (int i : survivors) {
+    for (int j : survivors) {
+      EXPECT_FALSE(sim.state(i).FindNode(sim.id(j))->flags & (kFlagPfail | kFlagFail));
+    }
+  }
+}
+
+TEST(SimTest, MinorityNeverMarksFailButMajorityDoes) {
+  SimOptions options;
+  options.require_full_coverage = false;
+  auto owned = Converged(5, 5, 5, options);
+  Simulator& sim = *owned;
+  std::vector<int> minority{0, 1};
+  std::vector<int> majority{2, 3, 4};
+  sim.set_check([&] {
+    CheckInvariants(sim);
+    for (int i : minority) {
+      for (int j : majority) {
+        ASSERT_FALSE(sim.state(i).FindNode(sim.id(j))->flags & kFlagFail)
+            << "minority node " << i << " marked " << j << " FAIL";
+      }
+    }
+  });
+  sim.Partition({minority, majority});
+  int64_t took = sim.RunUntil(
+      [&] {
+        for (int i : majority) {
+          for (int j : minority) {
+            if (!(sim.state(i).FindNode(sim.id(j))->flags & kFlagFail)) return false;
+          }
+        }
+        return true;
+      },
+      4 * kTimeout);
+  ASSERT_GE(took, 0);
+  sim.RunFor(3 * kTimeout);
+  // The minority sees the majority as PFAIL only, and stops serving.
+  for (int i : minority) {
+    for (int j : majority) EXPECT_TRUE(sim.state(i).FindNode(sim.id(j))->flags & kFlagPfail);
+    EXPECT_FALSE(sim.state(i).ok());
+  }
+  // The majority keeps serving (partial coverage allowed here).
+  EXPECT_TRUE(AllOk(sim, majority));
+}
+
+TEST(SimTest, PartitionHeals) {
+  auto owned = Converged(6, 5, 5);
+  Simulator& sim = *owned;
+  sim.set_check([&] { CheckInvariants(sim); });
+  sim.Partition({{0, 1}, {2, 3, 4}});
+  sim.RunFor(4 * kTimeout);
+  ASSERT_FALSE(AllOk(sim, Range(0, 5)));
+  sim.Heal();
+  auto all = Range(0, 5);
+  // FAIL of a primary that still serves slots is cleared 2 x node_timeout
+  // after it was set, once it answers again.
+  int64_t took = sim.RunUntil(
+      [&] { return TablesConverged(sim, all) && SlotMapsAgree(sim, all) && AllOk(sim, all); },
+      4 * kTimeout + 10000);
+  ASSERT_GE(took, 0);
+  EXPECT_TRUE(EpochsAgree(sim, all));
+}
+
+TEST(SimTest, EqualConfigEpochsAreResolvedToDistinctOnes) {
+  Simulator sim(7, {});
+  const int n = 8;
+  SetUpNodes(sim, n, n, /*distinct_epochs=*/false);
+  sim.set_check([&] { CheckInvariants(sim); });
+  for (int i = 1; i < n; ++i) sim.Meet(i - 1, i);
+  auto all = Range(0, n);
+  auto distinct = [&] {
+    std::set<uint64_t> epochs;
+    for (int i : all) epochs.insert(sim.state(i).myself().config_epoch);
+    return epochs.size() == static_cast<size_t>(n);
+  };
+  int64_t took = sim.RunUntil(
+      [&] {
+        return TablesConverged(sim, all) && distinct() && EpochsAgree(sim, all) &&
+               SlotMapsAgree(sim, all) && AllOk(sim, all);
+      },
+      60000);
+  ASSERT_GE(took, 0);
+  // The node with the largest id never moves (it keeps epoch 0).
+  int largest = 0;
+  for (int i : all) {
+    if (sim.id(i) > sim.id(largest)) largest = i;
+  }
+  EXPECT_EQ(sim.state(largest).myself().config_epoch, 0u);
+}
+
+TEST(SimTest, StaleOwnerLearnsNewerClaimThroughUpdateAndBecomesReplica) {
+  auto owned = Converged(8, 3, 3);
+  Simulator& sim = *owned;
+  sim.set_check([&] { CheckInvariants(sim); });
+  const int stale = 0, taker = 1;
+  const std::string stale_id = sim.id(stale), taker_id = sim.id(taker);
+  std::vector<int> moved;
+  for (const auto& r : sim.state(stale).myself().slots.Ranges()) {
+    for (int s = r.start; s <= r.end; ++s) moved.push_back(s);
+  }
+  // While node 0 is cut off, node 1 takes all its slots (an import closed
+  // with SETSLOT NODE myself bumps node 1's configEpoch).
+  sim.Partition({{stale}});
+  sim.RunFor(500);
+  sim.Admin(taker, [&](ClusterState& s) {
+    for (int slot : moved) {
+      ASSERT_TRUE(s.SetSlotImporting(slot, stale_id).ok());
+      ASSERT_TRUE(s.SetSlotNode(slot, taker_id, 0).ok());
+    }
+  });
+  EXPECT_GT(sim.state(taker).myself().config_epoch, 3u);
+  sim.Heal();
+  auto all = Range(0, 3);
+  int64_t took = sim.RunUntil(
+      [&] {
+        if (!SlotMapsAgree(sim, all) || !AllOk(sim, all)) return false;
+        for (int i : all) {
+          const ClusterNode* n = sim.state(i).FindNode(stale_id);
+          if (!n->is_replica() || !n->primary || n->primary->id != taker_id) return false;
+        }
+        return true;
+      },
+      30000);
+  ASSERT_GE(took, 0);
+  for (int slot : moved) EXPECT_EQ(sim.state(stale).SlotOwner(slot)->id, taker_id);
+  EXPECT_TRUE(sim.state(stale).myself().flags & kFlagReplica);
+}
+
+TEST(SimTest, ForgottenNodeStaysOutForTheBanThenReturnsThroughGossip) {
+  auto owned = Converged(9, 4, 4);
+  Simulator& sim = *owned;
+  const std::string gone = sim.id(3);
+  absl::Status st;
+  const int64_t forgot_at = sim.now();
+  sim.Admin(0, [&](ClusterState& s) { st = s.Forget(gone, sim.now()); });
+  ASSERT_TRUE(st.ok());
+  sim.set_check([&] {
+    if (sim.now() < forgot_at + 59000) {
+      ASSERT_EQ(sim.state(0).FindNode(gone), nullptr) << "re-added at " << sim.now() - forgot_at;
+    }
+  });
+  sim.RunFor(59000);
+  sim.set_check(nullptr);
+  ASSERT_GE(sim.RunUntil([&] { return TablesConverged(sim, Range(0, 4)); }, 20000), 0);
+}
+
+TEST(SimTest, SlowLinksJoinAndBrokenConnectionsCauseNoFailure) {
+  SimOptions options;
+  options.max_delay_ms = 200;
+  Simulator sim(10, options);
+  SetUpNodes(sim, 10, 5, true);
+  sim.set_check([&] { CheckInvariants(sim); });
+  for (int i = 1; i < 10; ++i) sim.Meet(i - 1, i);
+  auto all = Range(0, 10);
+  ASSERT_GE(
+      sim.RunUntil(
+          [&] { return TablesConverged(sim, all) && SlotMapsAgree(sim, all) && AllOk(sim, all); },
+          60000),
+      0);
+  // Connections now break now and then: the engines reconnect, and no node
+  // is ever marked FAIL.
+  sim.set_drop_rate(0.02);
+  sim.set_check([&] {
+    CheckInvariants(sim);
+    for (int i : all) {
+      for (int j : all) ASSERT_FALSE(sim.state(i).FindNode(sim.id(j))->flags & kFlagFail);
+    }
+  });
+  sim.RunFor(10 * kTimeout);
+  EXPECT_GT(sim.writes_dropped(), 50u);
+  sim.set_drop_rate(0);
+  ASSERT_GE(
+      sim.RunUntil([&] { return TablesConverged(sim, all) && AllOk(sim, all); }, 2 * kTimeout), 0);
+  // A real failure is still detected under the same conditions.
+  sim.set_drop_rate(0.02);
+  const std::string victim = sim.id(9);
+  sim.Kill(9);
+  ASSERT_GE(sim.RunUntil(
+                [&] {
+                  for (int i = 0; i < 9; ++i) {
+                    if (!(sim.state(i).FindNode(victim)->flags & kFlagFail)) return false;
+                  }
+                  return true;
+                },
+                4 * kTimeout),
+            0);
+}
+
+TEST(SimTest, SameSeedSameRun) {
+  auto run = [](uint64_t seed) {
+    Simulator sim(seed, {});
+    SetUpNodes(sim, 6, 3, false);
+    for (int i = 1; i < 6; ++i) sim.Meet(0, i);
+    sim.RunFor(20000);
+    sim.Kill(2);
+    sim.RunFor(10000);
+    std::string out;
+    for (int i = 0; i < 6; ++i) {
+      if (sim.alive(i)) out += sim.state(i).NodesText();
+    }
+    return std::make_pair(out, sim.messages_delivered());
+  };
+  auto a = run(11);
+  auto b = run(11);
+  EXPECT_EQ(a, b);
+  EXPECT_GT(a.second, 1000u);
+}
+
+}  // namespace
+}  // namespace shardnode::sim

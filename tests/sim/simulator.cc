@@ -1,0 +1,298 @@
+#include "tests/sim/simulator.h"
+
+#include <cstdlib>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+#include "absl/strings/str_cat.h"
+#include "clusterbus/codec/codec.h"
+#include "slots/slot_set.h"
+
+namespace shardnode::sim {
+
+using clusterbus::BusEngine;
+using clusterbus::ClusterState;
+using clusterbus::LinkId;
+
+namespace {
+
+constexpr int64_t kTickMs = 100;
+constexpr int kPort = 7000;
+constexpr int kBusPort = 17000;
+
+class FixedOffset : public clusterbus::NodeView {
+ public:
+  uint64_t ReplicationOffset() const override { return 0; }
+};
+
+}  // namespace
+
+struct Simulator::Node {
+  std::string ip;
+  std::unique_ptr<ClusterState> state;
+  FixedOffset view;
+  std::unique_ptr<BusEngine> engine;
+  bool alive = true;
+};
+
+// One end of a connection. Bytes written on it arrive at `peer` on node
+// `peer_node`, in order, no earlier than `last_arrival`.
+struct Simulator::Conn {
+  int node = 0;
+  int peer_node = 0;
+  LinkId peer = 0;
+  bool open = true;
+  int64_t last_arrival = 0;
+};
+
+Simulator::Simulator(uint64_t seed, SimOptions options) : options_(options), rng_(seed) {}
+
+Simulator::~Simulator() = default;
+
+int Simulator::AddNode() {
+  int i = num_nodes();
+  auto node = std::make_unique<Node>();
+  node->ip = absl::StrCat("10.0.", i / 250, ".", i % 250 + 1);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(clusterbus::kNodeIdLen, '0');
+  for (char& c : id) c = kHex[rng_() & 15];
+  clusterbus::ClusterOptions copts;
+  copts.node_timeout_ms = options_.node_timeout_ms;
+  copts.require_full_coverage = options_.require_full_coverage;
+  node->state = std::make_unique<ClusterState>(id, copts);
+  // As a fresh redis-server: ports known, own IP learned from peers.
+  node->state->myself().port = kPort;
+  node->state->myself().cport = kBusPort;
+  node->engine = std::make_unique<BusEngine>(*node->state, node->view, rng_());
+  node->state->RequestStateUpdate();
+  nodes_.push_back(std::move(node));
+  group_.push_back(0);
+  std::uniform_int_distribution<int64_t> phase(0, kTickMs - 1);
+  ScheduleTick(i, now_ms_ + phase(rng_));
+  return i;
+}
+
+ClusterState& Simulator::state(int i) { return *nodes_[i]->state; }
+BusEngine& Simulator::engine(int i) { return *nodes_[i]->engine; }
+const std::string& Simulator::id(int i) { return nodes_[i]->state->myself().id; }
+const std::string& Simulator::ip(int i) const { return nodes_[i]->ip; }
+bool Simulator::alive(int i) const { return nodes_[i]->alive; }
+
+// ---- Admin --------------------------------------------------------------------
+
+void Simulator::Meet(int from, int to) {
+  absl::Status st = engine(from).Meet(ip(to), kPort, kBusPort, now_ms_);
+  if (!st.ok()) std::abort();
+  Drain(from);
+}
+
+void Simulator::AddSlots(int i, int start, int end) {
+  slots::SlotRange range{start, end};
+  absl::Status st = state(i).ChangeSlots({&range, 1}, /*del=*/false);
+  if (!st.ok()) std::abort();
+  Drain(i);
+}
+
+void Simulator::SetConfigEpoch(int i, uint64_t epoch) {
+  absl::Status st = state(i).SetConfigEpoch(static_cast<int64_t>(epoch));
+  if (!st.ok()) std::abort();
+  Drain(i);
+}
+
+void Simulator::Admin(int i, const std::function<void(ClusterState&)>& fn) {
+  fn(state(i));
+  Drain(i);
+}
+
+// ---- Faults -------------------------------------------------------------------
+
+void Simulator::Kill(int i) {
+  nodes_[i]->alive = false;
+  for (auto& [link, end] : ends_) {
+    if (!end->open || (end->node != i && end->peer_node != i)) continue;
+    end->open = false;
+    if (end->node == i) continue;
+    // The surviving side sees the connection reset.
+    LinkId l = link;
+    int holder = end->node;
+    Schedule(Delay(), [this, holder, l] {
+      if (!nodes_[holder]->alive) return;
+      engine(holder).OnLinkClosed(l, now_ms_);
+      Drain(holder);
+    });
+  }
+}
+
+void Simulator::Partition(const std::vector<std::vector<int>>& groups) {
+  std::fill(group_.begin(), group_.end(), 0);
+  for (size_t g = 0; g < groups.size(); ++g) {
+    for (int i : groups[g]) group_[i] = static_cast<int>(g) + 1;
+  }
+}
+
+void Simulator::Heal() { std::fill(group_.begin(), group_.end(), 0); }
+
+bool Simulator::CanTalk(int a, int b) const {
+  return nodes_[a]->alive && nodes_[b]->alive && group_[a] == group_[b];
+}
+
+// ---- Clock --------------------------------------------------------------------
+
+void Simulator::Schedule(int64_t delay, std::function<void()> fn) {
+  events_.push(Event{now_ms_ + delay, seq_++, std::move(fn)});
+}
+
+int64_t Simulator::Delay() {
+  std::uniform_int_distribution<int64_t> d(options_.min_delay_ms, options_.max_delay_ms);
+  return d(rng_);
+}
+
+void Simulator::ScheduleTick(int i, int64_t at) {
+  events_.push(Event{at, seq_++, [this, i] {
+                       if (!nodes_[i]->alive) return;
+                       engine(i).Tick(now_ms_);
+                       state(i).Tick(now_ms_);
+                       Drain(i);
+                       ScheduleTick(i, now_ms_ + kTickMs);
+                     }});
+}
+
+void Simulator::RunFor(int64_t ms) {
+  const int64_t end = now_ms_ + ms;
+  int64_t next_check = now_ms_ + kTickMs;
+  while (!events_.empty() && events_.top().at <= end) {
+    while (check_ && next_check <= events_.top().at) {
+      now_ms_ = next_check;
+      check_();
+      next_check += kTickMs;
+    }
+    Event ev = events_.top();
+    events_.pop();
+    now_ms_ = ev.at;
+    ev.fn();
+  }
+  now_ms_ = end;
+}
+
+int64_t Simulator::RunUntil(const std::function<bool()>& done, int64_t max_ms, int64_t every_ms) {
+  const int64_t start = now_ms_;
+  while (now_ms_ - start < max_ms) {
+    if (done()) return now_ms_ - start;
+    RunFor(every_ms);
+  }
+  return done() ? now_ms_ - start : -1;
+}
+
+// ---- The shell's part -----------------------------------------------------------
+
+void Simulator::Drain(int i) {
+  Node& n = *nodes_[i];
+  if (n.state->pending_effects().update_state) n.state->UpdateState(now_ms_);
+  n.state->TakeEffects();  // saves and logs: nothing to do in memory
+  for (clusterbus::Action& action : n.engine->TakeActions()) {
+    if (auto* c = std::get_if<clusterbus::ConnectAction>(&action)) {
+      DoConnect(i, *c);
+    } else if (auto* s = std::get_if<clusterbus::SendAction>(&action)) {
+      DoSend(i, *s);
+    } else if (auto* x = std::get_if<clusterbus::CloseAction>(&action)) {
+      DoClose(i, x->link);
+    }
+  }
+}
+
+int Simulator::FindByBusAddress(const std::string& ip, int cport) const {
+  if (cport != kBusPort) return -1;
+  for (int j = 0; j < num_nodes(); ++j) {
+    if (nodes_[j]->ip == ip) return j;
+  }
+  return -1;
+}
+
+void Simulator::DoConnect(int i, const clusterbus::ConnectAction& a) {
+  int target = FindByBusAddress(a.ip, a.cport);
+  std::string node_id = a.node_id;
+  Schedule(Delay(), [this, i, target, node_id] {
+    if (!nodes_[i]->alive) return;
+    if (target < 0 || !CanTalk(i, target)) {
+      engine(i).OnOutboundFailed(node_id, now_ms_);
+      Drain(i);
+      return;
+    }
+    LinkId mine = next_link_++;
+    LinkId theirs = next_link_++;
+    ends_[mine] = std::make_unique<Conn>(Conn{i, target, theirs, true, 0});
+    ends_[theirs] = std::make_unique<Conn>(Conn{target, i, mine, true, 0});
+    engine(target).OnInboundAccepted(theirs, nodes_[i]->ip, now_ms_, nodes_[target]->ip);
+    Drain(target);
+    engine(i).OnOutboundConnected(mine, node_id, now_ms_);
+    Drain(i);
+  });
+}
+
+void Simulator::DoSend(int i, const clusterbus::SendAction& a) {
+  auto it = ends_.find(a.link);
+  if (it == ends_.end() || !it->second->open) return;
+  Conn& end = *it->second;
+  if (!CanTalk(i, end.peer_node)) return;  // lost in the partition
+  std::bernoulli_distribution drop(options_.drop_rate);
+  if (options_.drop_rate > 0 && drop(rng_)) {
+    // A broken connection: the write is lost and both ends see a reset.
+    ++writes_dropped_;
+    LinkId peer = end.peer;
+    int peer_node = end.peer_node;
+    DoClose(peer_node, peer);
+    Schedule(Delay(), [this, i, link = a.link] {
+      if (!nodes_[i]->alive) return;
+      engine(i).OnLinkClosed(link, now_ms_);
+      Drain(i);
+    });
+    return;
+  }
+  // Frame the bytes exactly as a receiving shell would.
+  std::vector<clusterbus::Message> messages;
+  std::string_view buf = a.bytes;
+  while (!buf.empty()) {
+    size_t consumed = 0;
+    clusterbus::Message msg;
+    clusterbus::DecodeStatus st = clusterbus::Decode(buf, &consumed, &msg, nullptr);
+    if (st != clusterbus::DecodeStatus::kMessage) std::abort();  // the engine wrote garbage
+    messages.push_back(std::move(msg));
+    buf.remove_prefix(consumed);
+  }
+  int64_t at = std::max(now_ms_ + Delay(), end.last_arrival);
+  end.last_arrival = at;
+  int peer_node = end.peer_node;
+  LinkId peer = end.peer;
+  events_.push(Event{at, seq_++, [this, peer_node, peer, messages = std::move(messages)] {
+                       auto p = ends_.find(peer);
+                       if (p == ends_.end() || !p->second->open || !nodes_[peer_node]->alive) {
+                         return;
+                       }
+                       for (const clusterbus::Message& m : messages) {
+                         ++messages_delivered_;
+                         engine(peer_node).OnMessage(peer, m, now_ms_);
+                         Drain(peer_node);
+                         if (!p->second->open) break;
+                       }
+                     }});
+}
+
+void Simulator::DoClose(int i, LinkId link) {
+  auto it = ends_.find(link);
+  if (it == ends_.end() || !it->second->open) return;
+  it->second->open = false;
+  auto peer = ends_.find(it->second->peer);
+  if (peer == ends_.end() || !peer->second->open) return;
+  peer->second->open = false;
+  int holder = it->second->peer_node;
+  LinkId l = it->second->peer;
+  (void)i;
+  Schedule(Delay(), [this, holder, l] {
+    if (!nodes_[holder]->alive) return;
+    engine(holder).OnLinkClosed(l, now_ms_);
+    Drain(holder);
+  });
+}
+
+}  // namespace shardnode::sim

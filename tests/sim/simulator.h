@@ -1,0 +1,125 @@
+// Simulator: a deterministic cluster of BusEngine + ClusterState pairs on a
+// fake clock and an in-memory network. It plays the part of the Asio shell
+// for every node: it carries out ConnectAction / SendAction / CloseAction,
+// runs each node's 100 ms cron (BusEngine::Tick then ClusterState::Tick) and,
+// after every call into a node, evaluates the cluster state when asked and
+// drains the effects, as node/server/cluster_setup.cc does.
+//
+// The network delays every message (per-connection order is kept, as TCP
+// does), can break connections at random (losing a write), and can be
+// partitioned into groups:
+// traffic between groups is lost and new connections between them fail.
+// Killed nodes close their connections and refuse new ones.
+//
+// Everything random (delays, drops, tick phases, node ids, the engines'
+// seeds) comes from one seed, so a run is reproducible.
+//
+// Single-threaded; test code only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <queue>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "clusterbus/bus_engine.h"
+#include "clusterbus/cluster_state.h"
+
+namespace shardnode::sim {
+
+struct SimOptions {
+  int64_t node_timeout_ms = 3000;
+  bool require_full_coverage = true;
+  int64_t min_delay_ms = 1;
+  int64_t max_delay_ms = 20;
+  // Probability that a write is lost and its connection reset (both ends
+  // get OnLinkClosed), as with a broken TCP connection.
+  double drop_rate = 0.0;
+};
+
+class Simulator {
+ public:
+  Simulator(uint64_t seed, SimOptions options);
+  ~Simulator();
+  Simulator(const Simulator&) = delete;  // events capture `this`
+  Simulator& operator=(const Simulator&) = delete;
+
+  // Adds a fresh node (a primary knowing only itself) with address
+  // 10.0.x.y:7000@17000. Returns its index.
+  int AddNode();
+  int num_nodes() const { return static_cast<int>(nodes_.size()); }
+  clusterbus::ClusterState& state(int i);
+  clusterbus::BusEngine& engine(int i);
+  const std::string& id(int i);
+  const std::string& ip(int i) const;
+  bool alive(int i) const;
+  int64_t now() const { return now_ms_; }
+
+  // Admin commands, run on node i as a client would (the effects are
+  // carried out at once).
+  void Meet(int from, int to);
+  void AddSlots(int i, int start, int end);
+  void SetConfigEpoch(int i, uint64_t epoch);
+  // Any other admin command: `fn` runs on node i's state, then the effects
+  // and actions are carried out.
+  void Admin(int i, const std::function<void(clusterbus::ClusterState&)>& fn);
+
+  // Faults.
+  void Kill(int i);
+  // Nodes in different groups cannot talk; nodes not listed form one more group.
+  void Partition(const std::vector<std::vector<int>>& groups);
+  void Heal();
+  void set_drop_rate(double rate) { options_.drop_rate = rate; }
+
+  // Runs the clock forward. `check`, when set, runs every 100 ms of
+  // simulated time (invariants; use gtest assertions inside).
+  void RunFor(int64_t ms);
+  // Runs until `done` holds (checked every `every_ms`) or `max_ms` passed.
+  // Returns the simulated time it took, or -1 on timeout.
+  int64_t RunUntil(const std::function<bool()>& done, int64_t max_ms, int64_t every_ms = 100);
+  void set_check(std::function<void()> check) { check_ = std::move(check); }
+
+  uint64_t messages_delivered() const { return messages_delivered_; }
+  uint64_t writes_dropped() const { return writes_dropped_; }
+
+ private:
+  struct Node;
+  struct Conn;
+  struct Event {
+    int64_t at;
+    uint64_t seq;
+    std::function<void()> fn;
+    bool operator>(const Event& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+  };
+
+  void Schedule(int64_t delay, std::function<void()> fn);
+  int64_t Delay();
+  bool CanTalk(int a, int b) const;
+  int FindByBusAddress(const std::string& ip, int cport) const;
+  void ScheduleTick(int i, int64_t at);
+  // Effects and actions of node i after a call into it.
+  void Drain(int i);
+  void DoConnect(int i, const clusterbus::ConnectAction& a);
+  void DoSend(int i, const clusterbus::SendAction& a);
+  void DoClose(int i, clusterbus::LinkId link);
+
+  SimOptions options_;
+  std::mt19937_64 rng_;
+  int64_t now_ms_ = 0;
+  uint64_t seq_ = 0;
+  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::vector<int> group_;  // partition group of each node
+  // Every link end, by its id: the node holding it and the other end.
+  std::map<clusterbus::LinkId, std::unique_ptr<Conn>> ends_;
+  clusterbus::LinkId next_link_ = 1;
+  std::function<void()> check_;
+  uint64_t messages_delivered_ = 0;
+  uint64_t writes_dropped_ = 0;
+};
+
+}  // namespace shardnode::sim
