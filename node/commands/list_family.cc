@@ -99,8 +99,8 @@ void PopGeneric(CommandContext& ctx, Args args, bool head) {
   const bool hascount = args.size() == 3;
   int64_t count = 0;
   if (hascount) {
-    if (!ParseLong(args[2], &count, ctx)) return;
-    if (count < 0) {
+    // Redis's getPositiveLongFromObjectOrReply: one message for both failures.
+    if (!types::ParseInt64(args[2], &count) || count < 0) {
       ctx.reply.Error("ERR value is out of range, must be positive");
       return;
     }

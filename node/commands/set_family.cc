@@ -105,12 +105,9 @@ void SCard(CommandContext& ctx, Args args) {
 }
 
 void SPopWithCount(CommandContext& ctx, Args args) {
+  // Redis's getPositiveLongFromObjectOrReply: one message for both failures.
   int64_t count;
-  if (!types::ParseInt64(args[2], &count)) {
-    ctx.reply.Error(errors::kNotInteger);
-    return;
-  }
-  if (count < 0) {
+  if (!types::ParseInt64(args[2], &count) || count < 0) {
     ctx.reply.Error("ERR value is out of range, must be positive");
     return;
   }

@@ -655,8 +655,8 @@ void PopMinMax(CommandContext& ctx, Args args, bool max) {
   }
   int64_t count = -1;
   if (args.size() == 3) {
-    if (!ParseLong(args[2], &count, ctx)) return;
-    if (count < 0) {
+    // Redis's getPositiveLongFromObjectOrReply: one message for both failures.
+    if (!types::ParseInt64(args[2], &count) || count < 0) {
       ctx.reply.Error("ERR value is out of range, must be positive");
       return;
     }

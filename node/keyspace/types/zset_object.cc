@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
+#include <vector>
 
 namespace shardnode::node {
 
@@ -9,6 +11,7 @@ void ZSetObject::Insert(std::string_view member, double score) {
   if (listpack_ && (map_.size() + 1 > kMaxListpackEntries || member.size() > kMaxListpackValue)) {
     listpack_ = false;
   }
+  if (listpack_ && score == 0) score = 0.0;  // drops the sign of -0
   // The tree's view points at the node's own copy of the member.
   Node* node = new Node{nullptr, score, std::string(member)};
   map_.Insert(node);
@@ -16,10 +19,24 @@ void ZSetObject::Insert(std::string_view member, double score) {
 }
 
 void ZSetObject::Update(std::string_view member, double score) {
+  if (listpack_ && score == 0) score = 0.0;
   Node* node = map_.Find(member);
   tree_.erase(Item(node->score, node->member));
   node->score = score;
   tree_.insert(Item(score, node->member));
+}
+
+void ZSetObject::set_listpack(bool v) {
+  if (v && !listpack_) {
+    // Re-key the negative zeros as +0 (equal in the tree's order).
+    std::vector<std::string> zeros;
+    for (const Item& it : tree_) {
+      if (it.first == 0 && std::signbit(it.first)) zeros.emplace_back(it.second);
+    }
+    listpack_ = true;
+    for (const std::string& m : zeros) Update(m, 0.0);
+  }
+  listpack_ = v;
 }
 
 bool ZSetObject::Remove(std::string_view member) {

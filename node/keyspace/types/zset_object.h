@@ -7,6 +7,8 @@
 // "listpack" until an insertion would make the set longer than
 // kMaxListpackEntries or brings a member longer than kMaxListpackValue, then
 // "skiplist" for good (the STORE commands recompute it for their result).
+// A listpack stores integral scores as integers, which loses the sign of
+// -0: scores are normalized the same way while the encoding is listpack.
 //
 // Pure data; not thread-safe; owned by the Value of its key.
 #pragma once
@@ -35,7 +37,7 @@ class ZSetObject : public TypedObject {
   std::string_view EncodingName() const override { return listpack_ ? "listpack" : "skiplist"; }
   bool is_listpack() const { return listpack_; }
   // Sets the encoding a STORE command computed for its result.
-  void set_listpack(bool v) { listpack_ = v; }
+  void set_listpack(bool v);
 
   size_t Size() const { return map_.size(); }
   // The score of `member`, or nullptr.

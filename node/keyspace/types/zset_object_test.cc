@@ -61,3 +61,22 @@ TEST(ZSetObjectTest, EncodingFollowsRedisThresholds) {
 
 }  // namespace
 }  // namespace shardnode::node
+
+namespace shardnode::node {
+namespace {
+
+TEST(ZSetObjectTest, ListpackDropsTheSignOfZeroSkiplistKeepsIt) {
+  ZSetObject lp;
+  lp.Insert("a", -0.0);
+  EXPECT_FALSE(std::signbit(*lp.Score("a")));
+  ZSetObject sl;
+  sl.Insert(std::string(70, 'x'), 1);  // skiplist from here on
+  sl.Insert("a", -0.0);
+  EXPECT_TRUE(std::signbit(*sl.Score("a")));
+  sl.Remove(std::string(70, 'x'));
+  sl.set_listpack(true);
+  EXPECT_FALSE(std::signbit(*sl.Score("a")));
+}
+
+}  // namespace
+}  // namespace shardnode::node

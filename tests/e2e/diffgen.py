@@ -1,0 +1,405 @@
+"""Seeded generators of command streams for the data-type differential test.
+
+Each generator yields argument lists (valid and invalid commands, edge cases)
+over a small pool of keys and members, so that commands collide often and the
+encodings cross Redis's thresholds (listpack/intset -> hashtable/skiplist).
+"""
+import random
+
+HASH_KEYS = ["h:%d" % i for i in range(3)]
+SET_KEYS = ["s:%d" % i for i in range(4)]
+ZSET_KEYS = ["z:%d" % i for i in range(4)]
+LIST_KEYS = ["l:%d" % i for i in range(3)]
+ALL_KEYS = HASH_KEYS + SET_KEYS + ZSET_KEYS + LIST_KEYS + ["missing"]
+
+BAD_NUMBERS = ["abc", "1.5", "", " 1", "99999999999999999999", "-9223372036854775808", "0x10"]
+BAD_FLOATS = ["abc", "nan", "", " 1", "1e400", "(x"]
+SCORES = ["0", "1", "-1", "2.5", "1e17", "0.1", "-0", "inf", "-inf", "3", "10", "1.000001",
+          "+5", "7e-3", "123456789.125"]
+
+
+class Gen:
+    def __init__(self, seed):
+        self.r = random.Random(seed)
+
+    # --- pools ---
+    def pick(self, seq):
+        return self.r.choice(seq)
+
+    def member(self):
+        x = self.r.random()
+        if x < 0.45:
+            return str(self.r.randint(-3, 25))
+        if x < 0.9:
+            return self.pick("abcdefghij")
+        if x < 0.95:
+            return "m" * self.r.randint(60, 70)
+        return self.pick(["", "0", "-0", "01", "9223372036854775807", "\xff", "a b"])
+
+    def members(self, lo=1, hi=4):
+        return [self.member() for _ in range(self.r.randint(lo, hi))]
+
+    def many(self, n, prefix=""):
+        base = self.r.randint(0, 1000)
+        return [prefix + str(base + i) for i in range(n)]
+
+    def int_arg(self, lo=-5, hi=8):
+        if self.r.random() < 0.05:
+            return self.pick(BAD_NUMBERS)
+        return str(self.r.randint(lo, hi))
+
+    def key(self, pool):
+        # Mostly the right type, sometimes another type (WRONGTYPE) or missing.
+        x = self.r.random()
+        if x < 0.88:
+            return self.pick(pool)
+        if x < 0.94:
+            return "missing"
+        return self.pick(ALL_KEYS)
+
+    def score(self):
+        if self.r.random() < 0.04:
+            return self.pick(BAD_FLOATS)
+        if self.r.random() < 0.4:
+            return self.pick(SCORES)
+        return str(self.r.randint(-5, 20))
+
+    def scan_tail(self):
+        out = []
+        if self.r.random() < 0.4:
+            out += ["MATCH", self.pick(["*", "a*", "1*", "[a-c]", "?", "*m*"])]
+        if self.r.random() < 0.05:
+            out += ["COUNT", self.pick(["0", "-1", "x"])]
+        else:
+            out += ["COUNT", "100000"]
+        if self.r.random() < 0.03:
+            out += ["BOGUS"]
+        return out
+
+    # --- per type ---
+    def hash_cmd(self):
+        k = self.key(HASH_KEYS)
+        f = self.member
+        c = self.r.randint(0, 21)
+        if c == 0:
+            if self.r.random() < 0.05:
+                return ["HSET", k] + [f() for _ in range(131 * 2)]
+            args = []
+            for _ in range(self.r.randint(1, 3)):
+                args += [f(), f()]
+            if self.r.random() < 0.05:
+                args.append("odd")
+            return ["HSET", k] + args
+        if c == 1:
+            return ["HSETNX", k, f(), f()]
+        if c == 2:
+            return ["HMSET", k, f(), f()]
+        if c == 3:
+            return ["HGET", k, f()]
+        if c == 4:
+            return ["HMGET", k] + self.members()
+        if c == 5:
+            return ["HDEL", k] + self.members()
+        if c == 6:
+            return ["HLEN", k]
+        if c == 7:
+            return ["HSTRLEN", k, f()]
+        if c == 8:
+            return ["HEXISTS", k, f()]
+        if c == 9:
+            return ["HKEYS", k]
+        if c == 10:
+            return ["HVALS", k]
+        if c == 11:
+            return ["HGETALL", k]
+        if c == 12:
+            return ["HINCRBY", k, f(), self.int_arg(-100, 100)]
+        if c == 13:
+            inc = self.pick(["1.5", "-0.25", "3", "1e3", "abc", "inf", "0.1", "5.0e3"])
+            return ["HINCRBYFLOAT", k, f(), inc]
+        if c == 14:
+            args = ["HRANDFIELD", k]
+            if self.r.random() < 0.8:
+                args.append(self.int_arg(-6, 8))
+                if self.r.random() < 0.5:
+                    args.append(self.pick(["WITHVALUES", "withvalues", "bad"]))
+            return args
+        if c == 15:
+            return ["HSCAN", k, self.pick(["0", "0", "x"])] + self.scan_tail()
+        if c == 16:
+            return ["HINCRBY", k, self.pick(["a", "b", "1"]), "9223372036854775807"]
+        if c == 17:
+            return ["HSET", k]
+        if c == 18:
+            return ["HSET", k, "n", self.pick(["12", "1.5", "x", "9223372036854775807"])]
+        return self.meta(k)
+
+    def set_cmd(self):
+        k = self.key(SET_KEYS)
+        c = self.r.randint(0, 24)
+        if c == 0:
+            x = self.r.random()
+            if x < 0.04:
+                return ["SADD", k] + self.many(self.r.randint(505, 520))
+            if x < 0.08:
+                return ["SADD", k] + self.many(20, "x")
+            return ["SADD", k] + self.members()
+        if c == 1:
+            return ["SREM", k] + self.members()
+        if c == 2:
+            return ["SISMEMBER", k, self.member()]
+        if c == 3:
+            return ["SMISMEMBER", k] + self.members()
+        if c == 4:
+            return ["SMEMBERS", k]
+        if c == 5:
+            return ["SCARD", k]
+        if c == 6:
+            args = ["SPOP", k]
+            if self.r.random() < 0.6:
+                args.append(self.int_arg(-1, 12))
+            return args
+        if c == 7:
+            args = ["SRANDMEMBER", k]
+            if self.r.random() < 0.8:
+                args.append(self.int_arg(-8, 12))
+            return args
+        if c == 8:
+            return ["SMOVE", k, self.key(SET_KEYS), self.member()]
+        if c in (9, 10, 11):
+            op = self.pick(["SINTER", "SUNION", "SDIFF"])
+            keys = [self.key(SET_KEYS) for _ in range(self.r.randint(1, 3))]
+            if self.r.random() < 0.5:
+                return [op + "STORE", self.pick(SET_KEYS)] + keys
+            return [op] + keys
+        if c == 12:
+            keys = [self.key(SET_KEYS) for _ in range(self.r.randint(1, 3))]
+            n = str(len(keys)) if self.r.random() < 0.9 else self.pick(["0", "5", "x"])
+            args = ["SINTERCARD", n] + keys
+            if self.r.random() < 0.4:
+                args += ["LIMIT", self.int_arg(-1, 4)]
+            return args
+        if c == 13:
+            return ["SSCAN", k, self.pick(["0", "0", "x"])] + self.scan_tail()
+        return self.meta(k)
+
+    def zset_cmd(self):
+        k = self.key(ZSET_KEYS)
+        c = self.r.randint(0, 33)
+        if c in (0, 1):
+            flags = [f for f in ["NX", "XX", "GT", "LT", "CH", "INCR"] if self.r.random() < 0.12]
+            if self.r.random() < 0.03:
+                pairs = []
+                for m in self.many(135, "w"):
+                    pairs += [str(self.r.randint(0, 50)), m]
+                return ["ZADD", k] + pairs
+            pairs = []
+            for _ in range(self.r.randint(1, 3)):
+                pairs += [self.score(), self.member()]
+            if self.r.random() < 0.04:
+                pairs.append("dangling")
+            return ["ZADD", k] + flags + pairs
+        if c == 2:
+            return ["ZINCRBY", k, self.score(), self.member()]
+        if c == 3:
+            return ["ZSCORE", k, self.member()]
+        if c == 4:
+            return ["ZMSCORE", k] + self.members()
+        if c == 5:
+            return ["ZCARD", k]
+        if c == 6:
+            return ["ZCOUNT", k, self.range_score(), self.range_score()]
+        if c == 7:
+            return ["ZLEXCOUNT", self.lex_key(), self.range_lex(), self.range_lex()]
+        if c in (8, 9, 10):
+            return self.zrange(k)
+        if c == 11:
+            return ["ZRANGEBYSCORE", k, self.range_score(), self.range_score()] + self.opt_ws_limit()
+        if c == 12:
+            return ["ZREVRANGEBYSCORE", k, self.range_score(), self.range_score()] + \
+                self.opt_ws_limit()
+        if c == 13:
+            return ["ZRANGEBYLEX", self.lex_key(), self.range_lex(), self.range_lex()] + \
+                self.opt_limit()
+        if c == 14:
+            return ["ZREVRANGEBYLEX", self.lex_key(), self.range_lex(), self.range_lex()] + \
+                self.opt_limit()
+        if c == 15:
+            args = ["ZREVRANGE", k, self.int_arg(), self.int_arg()]
+            if self.r.random() < 0.5:
+                args.append("WITHSCORES")
+            return args
+        if c == 16:
+            return [self.pick(["ZRANK", "ZREVRANK"]), k, self.member()]
+        if c == 17:
+            return ["ZREM", k] + self.members()
+        if c == 18:
+            return ["ZREMRANGEBYRANK", k, self.int_arg(), self.int_arg()]
+        if c == 19:
+            return ["ZREMRANGEBYSCORE", k, self.range_score(), self.range_score()]
+        if c == 20:
+            return ["ZREMRANGEBYLEX", self.lex_key(), self.range_lex(), self.range_lex()]
+        if c == 21:
+            args = [self.pick(["ZPOPMIN", "ZPOPMAX"]), k]
+            if self.r.random() < 0.6:
+                args.append(self.int_arg(-1, 5))
+            return args
+        if c == 22:
+            keys = [self.key(ZSET_KEYS) for _ in range(self.r.randint(1, 3))]
+            args = ["ZMPOP", str(len(keys)) if self.r.random() < 0.9 else "0"] + keys + \
+                [self.pick(["MIN", "MAX", "max", "mid"])]
+            if self.r.random() < 0.5:
+                args += ["COUNT", self.int_arg(0, 5)]
+            return args
+        if c in (23, 24, 25):
+            return self.zsetop()
+        if c == 26:
+            args = ["ZRANDMEMBER", k]
+            if self.r.random() < 0.8:
+                args.append(self.int_arg(-6, 8))
+                if self.r.random() < 0.5:
+                    args.append(self.pick(["WITHSCORES", "bad"]))
+            return args
+        if c == 27:
+            return ["ZSCAN", k, self.pick(["0", "0", "x"])] + self.scan_tail()
+        if c == 28:
+            # Lexicographic playground: every score 0.
+            pairs = []
+            ms = self.many(140, "q") if self.r.random() < 0.03 else self.members(1, 5)
+            for m in ms:
+                pairs += ["0", m]
+            return ["ZADD", "z:lex"] + pairs
+        if c == 29:
+            return [self.pick(["ZRANGEBYLEX", "ZREVRANGEBYLEX", "ZLEXCOUNT", "ZREMRANGEBYLEX"]),
+                    "z:lex", self.range_lex(), self.range_lex()]
+        return self.meta(k)
+
+    def range_score(self):
+        x = self.r.random()
+        if x < 0.05:
+            return self.pick(["abc", "(", "((1", "nan", "1 "])
+        v = self.pick(SCORES + [str(self.r.randint(-3, 20)) for _ in range(4)])
+        if v.startswith("+"):
+            v = v[1:]
+        return ("(" + v) if self.r.random() < 0.3 else v
+
+    def lex_key(self):
+        return "z:lex" if self.r.random() < 0.95 else "missing"
+
+    def range_lex(self):
+        x = self.r.random()
+        if x < 0.05:
+            return self.pick(["a", "", "++", "-x"])
+        if x < 0.25:
+            return self.pick(["-", "+"])
+        return self.pick("([") + self.pick(list("abcdefghij") + ["", "1", "5", "c1"])
+
+    def opt_limit(self):
+        if self.r.random() < 0.4:
+            return ["LIMIT", self.int_arg(-1, 4), self.int_arg(-2, 4)]
+        return []
+
+    def opt_ws_limit(self):
+        out = []
+        if self.r.random() < 0.5:
+            out.append("WITHSCORES")
+        return out + self.opt_limit()
+
+    def zrange(self, k):
+        by = self.pick(["", "", "BYSCORE", "BYLEX"])
+        if by == "BYLEX":
+            # Lexicographic ranges are defined only when all scores are equal.
+            k = self.lex_key()
+        if by == "BYSCORE":
+            lo, hi = self.range_score(), self.range_score()
+        elif by == "BYLEX":
+            lo, hi = self.range_lex(), self.range_lex()
+        else:
+            lo, hi = self.int_arg(), self.int_arg()
+        opts = ([by] if by else [])
+        if self.r.random() < 0.3:
+            opts.append("REV")
+        if self.r.random() < 0.4:
+            opts.append("WITHSCORES")
+        opts += self.opt_limit()
+        self.r.shuffle(opts)
+        if self.r.random() < 0.3:
+            return ["ZRANGESTORE", self.pick(ZSET_KEYS), k, lo, hi] + opts
+        return ["ZRANGE", k, lo, hi] + opts
+
+    def zsetop(self):
+        op = self.pick(["ZUNION", "ZINTER", "ZDIFF", "ZINTERCARD"])
+        pool = ZSET_KEYS + SET_KEYS[:1]
+        keys = [self.pick(pool) if self.r.random() < 0.9 else self.pick(ALL_KEYS)
+                for _ in range(self.r.randint(1, 3))]
+        n = str(len(keys)) if self.r.random() < 0.92 else self.pick(["0", "9", "x"])
+        tail = []
+        if op in ("ZUNION", "ZINTER"):
+            if self.r.random() < 0.3:
+                tail += ["WEIGHTS"] + [self.pick(["1", "2", "-1", "0.5", "x"]) for _ in keys]
+            if self.r.random() < 0.3:
+                tail += ["AGGREGATE", self.pick(["SUM", "MIN", "MAX", "avg"])]
+        if op == "ZINTERCARD" and self.r.random() < 0.4:
+            tail += ["LIMIT", self.int_arg(-1, 3)]
+        store = op != "ZINTERCARD" and self.r.random() < 0.4
+        if store:
+            return [op + "STORE", self.pick(ZSET_KEYS), n] + keys + tail
+        if op != "ZINTERCARD" and self.r.random() < 0.5:
+            tail.append("WITHSCORES")
+        return [op, n] + keys + tail
+
+    def list_cmd(self):
+        k = self.key(LIST_KEYS)
+        c = self.r.randint(0, 22)
+        if c in (0, 1):
+            return [self.pick(["LPUSH", "RPUSH"]), k] + self.members(1, 5)
+        if c == 2:
+            return [self.pick(["LPUSHX", "RPUSHX"]), k] + self.members(1, 2)
+        if c == 3:
+            args = [self.pick(["LPOP", "RPOP"]), k]
+            if self.r.random() < 0.5:
+                args.append(self.int_arg(-1, 4))
+            return args
+        if c == 4:
+            return ["LLEN", k]
+        if c in (5, 6):
+            return ["LRANGE", k, self.int_arg(-8, 8), self.int_arg(-8, 8)]
+        if c == 7:
+            return ["LINDEX", k, self.int_arg(-6, 6)]
+        if c == 8:
+            return ["LSET", k, self.int_arg(-6, 6), self.member()]
+        if c == 9:
+            return ["LINSERT", k, self.pick(["BEFORE", "AFTER", "after", "middle"]),
+                    self.member(), self.member()]
+        if c == 10:
+            return ["LREM", k, self.int_arg(-3, 3), self.member()]
+        if c == 11:
+            return ["LTRIM", k, self.int_arg(-6, 6), self.int_arg(-6, 8)]
+        if c == 12:
+            args = ["LPOS", k, self.member()]
+            for opt in ("RANK", "COUNT", "MAXLEN"):
+                if self.r.random() < 0.3:
+                    args += [opt, self.int_arg(-3, 4)]
+            return args
+        if c == 13:
+            return ["LMOVE", k, self.key(LIST_KEYS), self.pick(["LEFT", "RIGHT", "up"]),
+                    self.pick(["LEFT", "RIGHT", "right"])]
+        if c == 14:
+            return ["RPOPLPUSH", k, self.key(LIST_KEYS)]
+        if c == 15:
+            keys = [self.key(LIST_KEYS) for _ in range(self.r.randint(1, 3))]
+            args = ["LMPOP", str(len(keys)) if self.r.random() < 0.9 else "0"] + keys + \
+                [self.pick(["LEFT", "RIGHT", "middle"])]
+            if self.r.random() < 0.5:
+                args += ["COUNT", self.int_arg(0, 4)]
+            return args
+        if c == 16:
+            return ["RPUSH", k] + self.many(self.r.randint(1, 30))
+        return self.meta(k)
+
+    def meta(self, k):
+        # Filled in by the test when the node supports them (TYPE, OBJECT).
+        return ["__meta__", k]
+
+    def next(self):
+        return self.pick([self.hash_cmd, self.set_cmd, self.zset_cmd, self.list_cmd])()
