@@ -1,0 +1,1115 @@
+#include "replication/rdb.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <map>
+#include <string_view>
+#include <unordered_set>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "replication/crc64.h"
+#include "replication/internal/intset.h"
+#include "replication/internal/listpack.h"
+#include "replication/internal/numbers.h"
+#include "replication/internal/ziplist.h"
+#include "replication/lzf.h"
+
+namespace shardnode::replication {
+namespace {
+
+static_assert(std::endian::native == std::endian::little ||
+              std::endian::native == std::endian::big);
+
+// Opcodes.
+constexpr uint8_t kOpFunction2 = 245;
+constexpr uint8_t kOpFunctionPreGa = 246;
+constexpr uint8_t kOpModuleAux = 247;
+constexpr uint8_t kOpIdle = 248;
+constexpr uint8_t kOpFreq = 249;
+constexpr uint8_t kOpAux = 250;
+constexpr uint8_t kOpResizeDb = 251;
+constexpr uint8_t kOpExpireMs = 252;
+constexpr uint8_t kOpExpireSeconds = 253;
+constexpr uint8_t kOpSelectDb = 254;
+constexpr uint8_t kOpEof = 255;
+
+// Object types.
+constexpr uint8_t kTypeString = 0;
+constexpr uint8_t kTypeList = 1;
+constexpr uint8_t kTypeSet = 2;
+constexpr uint8_t kTypeZSet = 3;
+constexpr uint8_t kTypeHash = 4;
+constexpr uint8_t kTypeZSet2 = 5;
+constexpr uint8_t kTypeModule = 6;
+constexpr uint8_t kTypeModule2 = 7;
+constexpr uint8_t kTypeHashZipmap = 9;
+constexpr uint8_t kTypeListZiplist = 10;
+constexpr uint8_t kTypeSetIntset = 11;
+constexpr uint8_t kTypeZSetZiplist = 12;
+constexpr uint8_t kTypeHashZiplist = 13;
+constexpr uint8_t kTypeListQuicklist = 14;
+constexpr uint8_t kTypeStreamListpacks = 15;
+constexpr uint8_t kTypeHashListpack = 16;
+constexpr uint8_t kTypeZSetListpack = 17;
+constexpr uint8_t kTypeListQuicklist2 = 18;
+constexpr uint8_t kTypeStreamListpacks2 = 19;
+
+// Special string encodings (after a 11xxxxxx length byte).
+constexpr uint8_t kEncInt8 = 0;
+constexpr uint8_t kEncInt16 = 1;
+constexpr uint8_t kEncInt32 = 2;
+constexpr uint8_t kEncLzf = 3;
+
+// Quicklist v2 node containers.
+constexpr uint64_t kContainerPlain = 1;
+constexpr uint64_t kContainerPacked = 2;
+// Redis puts a list element this large in a node of its own, stored raw.
+constexpr size_t kPlainNodeThreshold = size_t{1} << 30;
+
+constexpr absl::string_view kUnexpectedEof = "Unexpected EOF reading RDB file";
+
+uint64_t SaturatingAdd(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
+uint64_t LoadLE(const char* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  return v;
+}
+
+void StoreLE(std::string* out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+// Reads from the buffered bytes at `pos`. Each read either succeeds, runs
+// short (the buffer must grow to need() bytes, counted from the start of
+// the stream, before a retry can get further) or fails with error().
+class Cursor {
+ public:
+  Cursor(absl::string_view buf, size_t pos, uint64_t base) : buf_(buf), pos_(pos), base_(base) {}
+
+  size_t pos() const { return pos_; }
+  uint64_t offset() const { return base_ + pos_; }
+  bool is_short() const { return short_; }
+  uint64_t need() const { return need_; }
+  // OK when the last failed read merely ran short.
+  const absl::Status& error() const { return error_; }
+
+  bool Fail(absl::Status status) {
+    error_ = std::move(status);
+    return false;
+  }
+
+  bool Bytes(uint64_t n, absl::string_view* out) {
+    if (buf_.size() - pos_ < n) {
+      short_ = true;
+      need_ = SaturatingAdd(offset(), n);
+      return false;
+    }
+    *out = buf_.substr(pos_, n);
+    pos_ += n;
+    return true;
+  }
+
+  bool Byte(uint8_t* b) {
+    absl::string_view s;
+    if (!Bytes(1, &s)) return false;
+    *b = static_cast<uint8_t>(s[0]);
+    return true;
+  }
+
+  bool FixedLE(int bytes, uint64_t* v) {
+    absl::string_view s;
+    if (!Bytes(bytes, &s)) return false;
+    *v = LoadLE(s.data(), bytes);
+    return true;
+  }
+
+  // An RDB length, or (when `encoded` is set on return) a special string
+  // encoding number.
+  bool Len(uint64_t* len, bool* encoded) {
+    uint64_t at = offset();
+    uint8_t b;
+    if (!Byte(&b)) return false;
+    *encoded = false;
+    switch (b >> 6) {
+      case 0:
+        *len = b & 0x3F;
+        return true;
+      case 1: {
+        uint8_t b2;
+        if (!Byte(&b2)) return false;
+        *len = static_cast<uint64_t>(b & 0x3F) << 8 | b2;
+        return true;
+      }
+      case 3:
+        *encoded = true;
+        *len = b & 0x3F;
+        return true;
+      default:
+        break;
+    }
+    if (b != 0x80 && b != 0x81) {
+      return Fail(absl::DataLossError(
+          absl::StrCat("Unknown length encoding ", static_cast<int>(b), " at offset ", at)));
+    }
+    int bytes = b == 0x80 ? 4 : 8;
+    absl::string_view s;
+    if (!Bytes(bytes, &s)) return false;
+    uint64_t v = 0;
+    for (char c : s) v = v << 8 | static_cast<uint8_t>(c);
+    *len = v;
+    return true;
+  }
+
+  // A length where a string encoding is not allowed (counts, db numbers).
+  bool Length(uint64_t* len) {
+    uint64_t at = offset();
+    bool encoded;
+    if (!Len(len, &encoded)) return false;
+    if (encoded) {
+      return Fail(
+          absl::DataLossError(absl::StrCat("Unexpected string encoding where a length "
+                                           "belongs at offset ",
+                                           at)));
+    }
+    return true;
+  }
+
+  bool String(std::string* out) {
+    uint64_t at = offset();
+    uint64_t len;
+    bool encoded;
+    if (!Len(&len, &encoded)) return false;
+    absl::string_view s;
+    if (!encoded) {
+      if (!Bytes(len, &s)) return false;
+      out->assign(s.data(), s.size());
+      return true;
+    }
+    switch (len) {
+      case kEncInt8:
+      case kEncInt16:
+      case kEncInt32: {
+        int bytes = len == kEncInt8 ? 1 : len == kEncInt16 ? 2 : 4;
+        uint64_t raw;
+        if (!FixedLE(bytes, &raw)) return false;
+        int64_t v = bytes == 1   ? static_cast<int8_t>(raw)
+                    : bytes == 2 ? static_cast<int16_t>(raw)
+                                 : static_cast<int32_t>(raw);
+        *out = internal::Int64ToString(v);
+        return true;
+      }
+      case kEncLzf: {
+        uint64_t clen, ulen;
+        if (!Length(&clen) || !Length(&ulen) || !Bytes(clen, &s)) return false;
+        if (!LzfDecompress(s, ulen, out).ok()) {
+          return Fail(
+              absl::DataLossError(absl::StrCat("Invalid LZF compressed string at offset ", at)));
+        }
+        return true;
+      }
+      default:
+        return Fail(absl::DataLossError(
+            absl::StrCat("Unknown RDB string encoding type ", len, " at offset ", at)));
+    }
+  }
+
+  bool BinaryDouble(double* d) {
+    uint64_t raw;
+    if (!FixedLE(8, &raw)) return false;
+    *d = std::bit_cast<double>(raw);
+    return true;
+  }
+
+  // The text form of RDB_TYPE_ZSET: a length byte (253 nan, 254 +inf,
+  // 255 -inf) and that many characters.
+  bool TextDouble(double* d) {
+    uint64_t at = offset();
+    uint8_t len;
+    if (!Byte(&len)) return false;
+    switch (len) {
+      case 253:
+        *d = std::nan("");
+        return true;
+      case 254:
+        *d = HUGE_VAL;
+        return true;
+      case 255:
+        *d = -HUGE_VAL;
+        return true;
+      default:
+        break;
+    }
+    absl::string_view s;
+    if (!Bytes(len, &s)) return false;
+    if (!internal::ParseScore(s, d)) {
+      return Fail(absl::DataLossError(absl::StrCat("Invalid double value at offset ", at)));
+    }
+    return true;
+  }
+
+ private:
+  absl::string_view buf_;
+  size_t pos_;
+  uint64_t base_;
+  bool short_ = false;
+  uint64_t need_ = 0;
+  absl::Status error_;
+};
+
+std::string ValueTypeName(uint8_t type) {
+  switch (type) {
+    case kTypeModule:
+    case kTypeModule2:
+      return "module";
+    case kTypeStreamListpacks:
+    case kTypeStreamListpacks2:
+      return "stream";
+    default:
+      return "unknown";
+  }
+}
+
+bool IsSupportedType(uint8_t t) {
+  return t <= kTypeZSet2 || (t >= kTypeHashZipmap && t <= kTypeHashZiplist) ||
+         t == kTypeListQuicklist || (t >= kTypeHashListpack && t <= kTypeListQuicklist2);
+}
+
+bool IsUnsupportedType(uint8_t t) {
+  return t == kTypeModule || t == kTypeModule2 || t == kTypeStreamListpacks ||
+         t == kTypeStreamListpacks2;
+}
+
+// Fills `pairs` from a flat field/value (or member/score) sequence.
+absl::Status Pair(std::vector<std::string>&& flat,
+                  std::vector<std::pair<std::string, std::string>>* pairs) {
+  if (flat.size() % 2 != 0) return absl::DataLossError("odd number of elements in a pair list");
+  pairs->reserve(pairs->size() + flat.size() / 2);
+  for (size_t i = 0; i < flat.size(); i += 2) {
+    pairs->emplace_back(std::move(flat[i]), std::move(flat[i + 1]));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ScoresFromText(std::vector<std::pair<std::string, std::string>>&& pairs,
+                            std::vector<std::pair<std::string, double>>* zset) {
+  zset->reserve(pairs.size());
+  for (auto& [member, text] : pairs) {
+    double score;
+    if (!internal::ParseScore(text, &score)) {
+      return absl::DataLossError(absl::StrCat("Invalid zset score '", absl::CHexEscape(text), "'"));
+    }
+    zset->emplace_back(std::move(member), score);
+  }
+  return absl::OkStatus();
+}
+
+// Decodes the string-wrapped encodings (types 9..13, 16, 17) into `value`.
+absl::Status DecodeBlob(uint8_t type, absl::string_view blob, RdbValue* value) {
+  std::vector<std::string> flat;
+  std::vector<std::pair<std::string, std::string>> pairs;
+  absl::Status s;
+  switch (type) {
+    case kTypeHashZipmap:
+      value->type = RdbType::kHash;
+      return internal::DecodeZipmap(blob, &value->fields);
+    case kTypeListZiplist:
+      value->type = RdbType::kList;
+      return internal::DecodeZiplist(blob, &value->elements);
+    case kTypeSetIntset:
+      value->type = RdbType::kSet;
+      return internal::DecodeIntset(blob, &value->elements);
+    case kTypeHashZiplist:
+    case kTypeHashListpack:
+      value->type = RdbType::kHash;
+      s = type == kTypeHashZiplist ? internal::DecodeZiplist(blob, &flat)
+                                   : internal::DecodeListpack(blob, &flat);
+      if (!s.ok()) return s;
+      return Pair(std::move(flat), &value->fields);
+    case kTypeZSetZiplist:
+    case kTypeZSetListpack:
+      value->type = RdbType::kZSet;
+      s = type == kTypeZSetZiplist ? internal::DecodeZiplist(blob, &flat)
+                                   : internal::DecodeListpack(blob, &flat);
+      if (!s.ok()) return s;
+      s = Pair(std::move(flat), &pairs);
+      if (!s.ok()) return s;
+      return ScoresFromText(std::move(pairs), &value->zset);
+    default:
+      return absl::InternalError("not a blob type");
+  }
+}
+
+template <typename Range, typename KeyOf>
+bool HasDuplicates(const Range& range, KeyOf key_of) {
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(range.size());
+  for (const auto& item : range) {
+    absl::string_view k = key_of(item);
+    if (!seen.insert(std::string_view(k.data(), k.size())).second) return true;
+  }
+  return false;
+}
+
+// Checks a decoded value the way Redis does on load; sets *empty for an
+// empty collection (skipped, not an error).
+absl::Status Validate(const RdbValue& v, bool* empty) {
+  *empty = false;
+  switch (v.type) {
+    case RdbType::kString:
+      return absl::OkStatus();
+    case RdbType::kList:
+      *empty = v.elements.empty();
+      return absl::OkStatus();
+    case RdbType::kSet:
+      *empty = v.elements.empty();
+      if (HasDuplicates(v.elements, [](const std::string& s) { return absl::string_view(s); })) {
+        return absl::DataLossError("Duplicate set members detected");
+      }
+      return absl::OkStatus();
+    case RdbType::kHash:
+      *empty = v.fields.empty();
+      if (HasDuplicates(v.fields, [](const auto& p) { return absl::string_view(p.first); })) {
+        return absl::DataLossError("Duplicate hash fields detected");
+      }
+      return absl::OkStatus();
+    case RdbType::kZSet:
+      *empty = v.zset.empty();
+      for (const auto& [member, score] : v.zset) {
+        if (std::isnan(score)) return absl::DataLossError("Zset with NAN score detected");
+      }
+      if (HasDuplicates(v.zset, [](const auto& p) { return absl::string_view(p.first); })) {
+        return absl::DataLossError("Duplicate zset fields detected");
+      }
+      return absl::OkStatus();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Reader
+
+class RdbReader::Impl {
+ public:
+  // In dump mode the input is one <type><value>, without header, key or EOF.
+  explicit Impl(bool dump_mode) : phase_(dump_mode ? Phase::kDumpType : Phase::kHeader) {
+    dump_mode_ = dump_mode;
+  }
+
+  absl::StatusOr<Progress> Feed(absl::string_view data, RdbHandler* handler);
+
+  absl::Status Finish() const {
+    if (!error_.ok()) return error_;
+    if (phase_ != Phase::kDone) return absl::DataLossError(kUnexpectedEof);
+    return absl::OkStatus();
+  }
+
+  absl::string_view Remaining() const {
+    if (phase_ != Phase::kDone) return {};
+    return absl::string_view(buf_).substr(pos_);
+  }
+  uint64_t Consumed() const { return base_ + pos_; }
+  int version() const { return version_; }
+  uint64_t empty_keys_skipped() const { return empty_keys_skipped_; }
+  RdbValue TakeDumpValue() { return std::move(entry_.value); }
+
+ private:
+  enum class Phase { kHeader, kTop, kValue, kChecksum, kDone, kDumpType };
+
+  // Parses one unit (an opcode with its operands, or one step of a value)
+  // from `cur`. Returns an error, or OK with `cur` either advanced past the
+  // unit or short.
+  absl::Status Step(Cursor& cur, RdbHandler* handler);
+  absl::Status StepTop(Cursor& cur, RdbHandler* handler);
+  absl::Status StepValue(Cursor& cur, RdbHandler* handler);
+  absl::Status CompleteValue(RdbHandler* handler);
+  absl::Status KeyError(const absl::Status& s) const;
+
+  Phase phase_;
+  bool dump_mode_ = false;
+  std::string buf_;
+  size_t pos_ = 0;     // first unconsumed byte of buf_
+  uint64_t base_ = 0;  // stream offset of buf_[0]
+  uint64_t need_ = 0;  // stream offset the buffer must reach before retrying
+  absl::Status error_;
+  uint64_t crc_ = 0;
+  int version_ = 0;
+  uint64_t db_ = 0;
+  int64_t pending_expire_ms_ = -1;
+  uint64_t empty_keys_skipped_ = 0;
+
+  // The value in progress.
+  uint8_t type_ = 0;
+  uint64_t value_offset_ = 0;
+  bool have_count_ = false;
+  uint64_t remaining_ = 0;
+  RdbEntry entry_;
+};
+
+absl::StatusOr<RdbReader::Progress> RdbReader::Impl::Feed(absl::string_view data,
+                                                          RdbHandler* handler) {
+  if (!error_.ok()) return error_;
+  // Drop consumed bytes before growing the buffer; what stays is at most
+  // one partial unit.
+  if (pos_ == buf_.size() || pos_ >= (size_t{64} << 10)) {
+    buf_.erase(0, pos_);
+    base_ += pos_;
+    pos_ = 0;
+  }
+  buf_.append(data.data(), data.size());
+  while (phase_ != Phase::kDone) {
+    if (base_ + buf_.size() < need_) return Progress::kNeedMore;
+    Cursor cur(buf_, pos_, base_);
+    absl::Status s = Step(cur, handler);
+    if (!s.ok()) {
+      error_ = s;
+      return error_;
+    }
+    if (cur.is_short()) {
+      need_ = cur.need();
+      return Progress::kNeedMore;
+    }
+    pos_ = cur.pos();
+  }
+  return Progress::kDone;
+}
+
+absl::Status RdbReader::Impl::Step(Cursor& cur, RdbHandler* handler) {
+  const size_t start = cur.pos();
+  absl::Status s;
+  switch (phase_) {
+    case Phase::kHeader: {
+      absl::string_view magic;
+      if (!cur.Bytes(9, &magic)) return cur.error();
+      if (magic.substr(0, 5) != "REDIS") {
+        return absl::DataLossError("Wrong signature trying to load DB from file");
+      }
+      int version = 0;
+      for (char c : magic.substr(5)) {
+        if (c < '0' || c > '9') {
+          return absl::DataLossError(absl::StrCat("Can't handle RDB format version '",
+                                                  absl::CHexEscape(magic.substr(5)), "'"));
+        }
+        version = version * 10 + (c - '0');
+      }
+      if (version < 1 || version > kRdbVersion) {
+        return absl::DataLossError(absl::StrCat("Can't handle RDB format version ", version));
+      }
+      version_ = version;
+      phase_ = Phase::kTop;
+      break;
+    }
+    case Phase::kTop:
+      s = StepTop(cur, handler);
+      break;
+    case Phase::kDumpType: {
+      uint8_t type;
+      if (!cur.Byte(&type)) return cur.error();
+      if (IsUnsupportedType(type)) {
+        return absl::UnimplementedError(
+            absl::StrCat("Unsupported RDB type ", type, " (", ValueTypeName(type), ")"));
+      }
+      if (!IsSupportedType(type))
+        return absl::DataLossError(absl::StrCat("Unknown RDB type ", type));
+      type_ = type;
+      value_offset_ = 0;
+      have_count_ = false;
+      entry_ = RdbEntry();
+      phase_ = Phase::kValue;
+      break;
+    }
+    case Phase::kValue:
+      s = StepValue(cur, handler);
+      break;
+    case Phase::kChecksum: {
+      uint64_t stored;
+      if (!cur.FixedLE(8, &stored)) return cur.error();
+      if (stored != 0 && stored != crc_) {
+        return absl::DataLossError(
+            absl::StrFormat("RDB checksum mismatch: computed %016x, file has %016x", crc_, stored));
+      }
+      phase_ = Phase::kDone;
+      return absl::OkStatus();  // the checksum does not cover itself
+    }
+    case Phase::kDone:
+      return absl::OkStatus();
+  }
+  if (!s.ok() || cur.is_short()) return s;
+  if (!dump_mode_) crc_ = Crc64(crc_, absl::string_view(buf_).substr(start, cur.pos() - start));
+  return absl::OkStatus();
+}
+
+absl::Status RdbReader::Impl::StepTop(Cursor& cur, RdbHandler* handler) {
+  const uint64_t at = cur.offset();
+  uint8_t op;
+  if (!cur.Byte(&op)) return cur.error();
+  uint64_t a, b;
+  std::string key, value;
+  switch (op) {
+    case kOpExpireMs:
+      if (!cur.FixedLE(8, &a)) return cur.error();
+      pending_expire_ms_ = static_cast<int64_t>(a);
+      return absl::OkStatus();
+    case kOpExpireSeconds:
+      if (!cur.FixedLE(4, &a)) return cur.error();
+      pending_expire_ms_ = static_cast<int64_t>(static_cast<int32_t>(a)) * 1000;
+      return absl::OkStatus();
+    case kOpFreq:
+      if (!cur.FixedLE(1, &a)) return cur.error();
+      return absl::OkStatus();
+    case kOpIdle:
+      if (!cur.Length(&a)) return cur.error();
+      return absl::OkStatus();
+    case kOpEof:
+      phase_ = version_ >= 5 ? Phase::kChecksum : Phase::kDone;
+      return absl::OkStatus();
+    case kOpSelectDb:
+      if (!cur.Length(&a)) return cur.error();
+      db_ = a;
+      return handler->OnSelectDb(a);
+    case kOpResizeDb:
+      if (!cur.Length(&a) || !cur.Length(&b)) return cur.error();
+      return handler->OnResizeDb(a, b);
+    case kOpAux:
+      if (!cur.String(&key) || !cur.String(&value)) return cur.error();
+      return handler->OnAux(key, value);
+    case kOpFunction2:
+      if (!cur.String(&value)) return cur.error();
+      return handler->OnFunction(value);
+    case kOpFunctionPreGa:
+      return absl::UnimplementedError(absl::StrCat(
+          "Unsupported RDB opcode 246 (Redis 7.0 release-candidate functions) at offset ", at));
+    case kOpModuleAux:
+      return absl::UnimplementedError(
+          absl::StrCat("Unsupported RDB opcode 247 (module aux data) at offset ", at));
+    default:
+      break;
+  }
+  if (IsUnsupportedType(op)) {
+    if (!cur.String(&key)) return cur.error();
+    return absl::UnimplementedError(absl::StrCat("Unsupported RDB type ", op, " (",
+                                                 ValueTypeName(op), ") for key '",
+                                                 absl::CHexEscape(key), "' at offset ", at));
+  }
+  if (!IsSupportedType(op)) {
+    return absl::DataLossError(absl::StrCat("Unknown RDB type ", op, " at offset ", at));
+  }
+  if (!cur.String(&key)) return cur.error();
+  entry_ = RdbEntry();
+  entry_.db = db_;
+  entry_.key = std::move(key);
+  entry_.expire_ms = pending_expire_ms_;
+  pending_expire_ms_ = -1;
+  type_ = op;
+  value_offset_ = at;
+  have_count_ = false;
+  remaining_ = 0;
+  phase_ = Phase::kValue;
+  return absl::OkStatus();
+}
+
+absl::Status RdbReader::Impl::KeyError(const absl::Status& s) const {
+  if (dump_mode_) return s;
+  return absl::Status(s.code(), absl::StrCat(s.message(), " in key '", absl::CHexEscape(entry_.key),
+                                             "' at offset ", value_offset_));
+}
+
+absl::Status RdbReader::Impl::StepValue(Cursor& cur, RdbHandler* handler) {
+  RdbValue& v = entry_.value;
+  std::string a, b;
+  switch (type_) {
+    case kTypeString:
+      v.type = RdbType::kString;
+      if (!cur.String(&v.str)) return cur.error();
+      return CompleteValue(handler);
+    case kTypeHashZipmap:
+    case kTypeListZiplist:
+    case kTypeSetIntset:
+    case kTypeZSetZiplist:
+    case kTypeHashZiplist:
+    case kTypeHashListpack:
+    case kTypeZSetListpack: {
+      if (!cur.String(&a)) return cur.error();
+      absl::Status s = DecodeBlob(type_, a, &v);
+      if (!s.ok()) return KeyError(s);
+      return CompleteValue(handler);
+    }
+    default:
+      break;
+  }
+  if (!have_count_) {
+    if (!cur.Length(&remaining_)) return cur.error();
+    have_count_ = true;
+    switch (type_) {
+      case kTypeSet:
+        v.type = RdbType::kSet;
+        break;
+      case kTypeZSet:
+      case kTypeZSet2:
+        v.type = RdbType::kZSet;
+        break;
+      case kTypeHash:
+        v.type = RdbType::kHash;
+        break;
+      default:
+        v.type = RdbType::kList;
+        break;
+    }
+    return absl::OkStatus();
+  }
+  if (remaining_ == 0) return CompleteValue(handler);
+  // One element (or one list node) per step.
+  switch (type_) {
+    case kTypeList:
+    case kTypeSet:
+      if (!cur.String(&a)) return cur.error();
+      v.elements.push_back(std::move(a));
+      break;
+    case kTypeZSet:
+    case kTypeZSet2: {
+      double score;
+      if (!cur.String(&a)) return cur.error();
+      if (!(type_ == kTypeZSet2 ? cur.BinaryDouble(&score) : cur.TextDouble(&score))) {
+        return cur.error();
+      }
+      v.zset.emplace_back(std::move(a), score);
+      break;
+    }
+    case kTypeHash:
+      if (!cur.String(&a) || !cur.String(&b)) return cur.error();
+      v.fields.emplace_back(std::move(a), std::move(b));
+      break;
+    case kTypeListQuicklist: {
+      if (!cur.String(&a)) return cur.error();
+      absl::Status s = internal::DecodeZiplist(a, &v.elements);
+      if (!s.ok()) return KeyError(s);
+      break;
+    }
+    case kTypeListQuicklist2: {
+      uint64_t container;
+      if (!cur.Length(&container) || !cur.String(&a)) return cur.error();
+      if (container != kContainerPlain && container != kContainerPacked) {
+        return KeyError(absl::DataLossError(
+            absl::StrCat("Quicklist integrity check failed: node container ", container)));
+      }
+      if (a.empty()) {
+        return KeyError(absl::DataLossError("Quicklist integrity check failed: empty node"));
+      }
+      if (container == kContainerPlain) {
+        v.elements.push_back(std::move(a));
+      } else {
+        absl::Status s = internal::DecodeListpack(a, &v.elements);
+        if (!s.ok()) return KeyError(s);
+      }
+      break;
+    }
+    default:
+      return absl::InternalError("unhandled RDB type");
+  }
+  --remaining_;
+  return absl::OkStatus();
+}
+
+absl::Status RdbReader::Impl::CompleteValue(RdbHandler* handler) {
+  bool empty;
+  absl::Status s = Validate(entry_.value, &empty);
+  if (!s.ok()) return KeyError(s);
+  if (dump_mode_) {
+    if (empty) return absl::DataLossError("Empty value");
+    phase_ = Phase::kDone;
+    return absl::OkStatus();
+  }
+  phase_ = Phase::kTop;
+  if (empty) {
+    ++empty_keys_skipped_;
+    return absl::OkStatus();
+  }
+  return handler->OnEntry(std::move(entry_));
+}
+
+absl::Status RdbHandler::OnAux(absl::string_view, absl::string_view) { return absl::OkStatus(); }
+absl::Status RdbHandler::OnFunction(absl::string_view) { return absl::OkStatus(); }
+absl::Status RdbHandler::OnSelectDb(uint64_t) { return absl::OkStatus(); }
+absl::Status RdbHandler::OnResizeDb(uint64_t, uint64_t) { return absl::OkStatus(); }
+
+RdbReader::RdbReader() : impl_(std::make_unique<Impl>(false)) {}
+RdbReader::~RdbReader() = default;
+
+absl::StatusOr<RdbReader::Progress> RdbReader::Feed(absl::string_view data, RdbHandler& handler) {
+  return impl_->Feed(data, &handler);
+}
+absl::Status RdbReader::Finish() const { return impl_->Finish(); }
+absl::string_view RdbReader::Remaining() const { return impl_->Remaining(); }
+uint64_t RdbReader::Consumed() const { return impl_->Consumed(); }
+int RdbReader::Version() const { return impl_->version(); }
+uint64_t RdbReader::EmptyKeysSkipped() const { return impl_->empty_keys_skipped(); }
+
+namespace {
+
+class CollectingHandler : public RdbHandler {
+ public:
+  explicit CollectingHandler(RdbFile* file) : file_(file) {}
+  absl::Status OnAux(absl::string_view key, absl::string_view value) override {
+    file_->aux.emplace_back(std::string(key), std::string(value));
+    return absl::OkStatus();
+  }
+  absl::Status OnFunction(absl::string_view code) override {
+    file_->functions.emplace_back(code);
+    return absl::OkStatus();
+  }
+  absl::Status OnEntry(RdbEntry entry) override {
+    file_->entries.push_back(std::move(entry));
+    return absl::OkStatus();
+  }
+
+ private:
+  RdbFile* file_;
+};
+
+}  // namespace
+
+absl::StatusOr<RdbFile> ReadRdb(absl::string_view bytes) {
+  RdbFile file;
+  CollectingHandler handler(&file);
+  RdbReader reader;
+  absl::StatusOr<RdbReader::Progress> progress = reader.Feed(bytes, handler);
+  if (!progress.ok()) return progress.status();
+  absl::Status s = reader.Finish();
+  if (!s.ok()) return s;
+  if (!reader.Remaining().empty()) {
+    return absl::DataLossError("Trailing bytes after the RDB checksum");
+  }
+  file.version = reader.Version();
+  return file;
+}
+
+// ---------------------------------------------------------------------------
+// Writer
+
+namespace {
+
+void SaveLen(std::string* out, uint64_t len) {
+  if (len < (1 << 6)) {
+    out->push_back(static_cast<char>(len));
+  } else if (len < (1 << 14)) {
+    out->push_back(static_cast<char>(0x40 | (len >> 8)));
+    out->push_back(static_cast<char>(len & 0xFF));
+  } else {
+    bool wide = len > UINT32_MAX;
+    out->push_back(static_cast<char>(wide ? 0x81 : 0x80));
+    for (int i = wide ? 7 : 3; i >= 0; --i)
+      out->push_back(static_cast<char>((len >> (8 * i)) & 0xFF));
+  }
+}
+
+// A string as Redis's rdbSaveRawString stores it: int-encoded when it is a
+// canonical integer in the int32 range, LZF when enabled, over 20 bytes and
+// at least 4 bytes shorter that way, raw otherwise.
+void SaveString(std::string* out, absl::string_view s, bool compress) {
+  int64_t v;
+  if (s.size() <= 11 && internal::CanonicalInt64(s, &v) && v >= INT32_MIN && v <= INT32_MAX) {
+    auto u = static_cast<uint64_t>(v);
+    if (v >= INT8_MIN && v <= INT8_MAX) {
+      out->push_back(static_cast<char>(0xC0 | kEncInt8));
+      StoreLE(out, u, 1);
+    } else if (v >= INT16_MIN && v <= INT16_MAX) {
+      out->push_back(static_cast<char>(0xC0 | kEncInt16));
+      StoreLE(out, u, 2);
+    } else {
+      out->push_back(static_cast<char>(0xC0 | kEncInt32));
+      StoreLE(out, u, 4);
+    }
+    return;
+  }
+  if (compress && s.size() > 20) {
+    std::string packed;
+    if (LzfCompress(s, s.size() - 4, &packed)) {
+      out->push_back(static_cast<char>(0xC0 | kEncLzf));
+      SaveLen(out, packed.size());
+      SaveLen(out, s.size());
+      *out += packed;
+      return;
+    }
+  }
+  SaveLen(out, s.size());
+  out->append(s.data(), s.size());
+}
+
+void SaveList(std::string* out, const RdbValue& v, const RdbWriterOptions& o) {
+  std::vector<std::pair<uint64_t, std::string>> nodes;
+  internal::ListpackBuilder lp;
+  auto flush = [&] {
+    if (lp.Count() > 0) nodes.emplace_back(kContainerPacked, lp.Finish());
+  };
+  for (const auto& e : v.elements) {
+    if (e.size() >= kPlainNodeThreshold) {
+      flush();
+      nodes.emplace_back(kContainerPlain, e);
+      continue;
+    }
+    if (lp.Count() > 0 &&
+        lp.Bytes() + internal::ListpackBuilder::EntrySize(e) > o.list_max_listpack_bytes) {
+      flush();
+    }
+    lp.Append(e);
+  }
+  flush();
+  out->push_back(static_cast<char>(kTypeListQuicklist2));
+  SaveLen(out, nodes.size());
+  for (const auto& [container, data] : nodes) {
+    SaveLen(out, container);
+    SaveString(out, data, o.compression);
+  }
+}
+
+void SaveSet(std::string* out, const RdbValue& v, const RdbWriterOptions& o) {
+  std::vector<int64_t> ints;
+  bool intset = !v.elements.empty() && v.elements.size() <= o.set_max_intset_entries;
+  for (size_t i = 0; intset && i < v.elements.size(); ++i) {
+    int64_t x;
+    intset = internal::CanonicalInt64(v.elements[i], &x);
+    ints.push_back(x);
+  }
+  if (intset) {
+    out->push_back(static_cast<char>(kTypeSetIntset));
+    SaveString(out, internal::EncodeIntset(std::move(ints)), o.compression);
+    return;
+  }
+  out->push_back(static_cast<char>(kTypeSet));
+  SaveLen(out, v.elements.size());
+  for (const auto& e : v.elements) SaveString(out, e, o.compression);
+}
+
+void SaveHash(std::string* out, const RdbValue& v, const RdbWriterOptions& o) {
+  bool listpack = v.fields.size() <= o.hash_max_listpack_entries;
+  for (size_t i = 0; listpack && i < v.fields.size(); ++i) {
+    listpack = v.fields[i].first.size() <= o.hash_max_listpack_value &&
+               v.fields[i].second.size() <= o.hash_max_listpack_value;
+  }
+  if (listpack) {
+    internal::ListpackBuilder lp;
+    for (const auto& [field, value] : v.fields) {
+      lp.Append(field);
+      lp.Append(value);
+    }
+    out->push_back(static_cast<char>(kTypeHashListpack));
+    SaveString(out, lp.Finish(), o.compression);
+    return;
+  }
+  out->push_back(static_cast<char>(kTypeHash));
+  SaveLen(out, v.fields.size());
+  for (const auto& [field, value] : v.fields) {
+    SaveString(out, field, o.compression);
+    SaveString(out, value, o.compression);
+  }
+}
+
+void SaveZSet(std::string* out, const RdbValue& v, const RdbWriterOptions& o) {
+  std::vector<const std::pair<std::string, double>*> sorted;
+  sorted.reserve(v.zset.size());
+  bool listpack = v.zset.size() <= o.zset_max_listpack_entries;
+  for (const auto& m : v.zset) {
+    sorted.push_back(&m);
+    listpack = listpack && m.first.size() <= o.zset_max_listpack_value;
+  }
+  // A listpack sorted set is ordered by score, then member bytes; Redis
+  // relies on that order. The skiplist form goes out highest first, as
+  // Redis writes it (its loader then inserts at the head each time).
+  std::sort(sorted.begin(), sorted.end(), [](const auto* x, const auto* y) {
+    return x->second != y->second ? x->second < y->second : x->first < y->first;
+  });
+  if (listpack) {
+    internal::ListpackBuilder lp;
+    for (const auto* m : sorted) {
+      lp.Append(m->first);
+      lp.Append(internal::ScoreToString(m->second));
+    }
+    out->push_back(static_cast<char>(kTypeZSetListpack));
+    SaveString(out, lp.Finish(), o.compression);
+    return;
+  }
+  out->push_back(static_cast<char>(kTypeZSet2));
+  SaveLen(out, sorted.size());
+  for (auto it = sorted.rbegin(); it != sorted.rend(); ++it) {
+    SaveString(out, (*it)->first, o.compression);
+    StoreLE(out, std::bit_cast<uint64_t>((*it)->second), 8);
+  }
+}
+
+// <type byte><value>.
+void SaveObject(std::string* out, const RdbValue& v, const RdbWriterOptions& o) {
+  switch (v.type) {
+    case RdbType::kString:
+      out->push_back(static_cast<char>(kTypeString));
+      SaveString(out, v.str, o.compression);
+      return;
+    case RdbType::kList:
+      return SaveList(out, v, o);
+    case RdbType::kSet:
+      return SaveSet(out, v, o);
+    case RdbType::kHash:
+      return SaveHash(out, v, o);
+    case RdbType::kZSet:
+      return SaveZSet(out, v, o);
+  }
+}
+
+}  // namespace
+
+RdbWriter::RdbWriter(RdbWriterOptions options) : options_(std::move(options)) {
+  out_ = absl::StrFormat("REDIS%04d", kRdbVersion);
+  Aux("redis-ver", "7.0.15");
+  Aux("redis-bits", "64");
+  Aux("ctime", absl::StrCat(options_.ctime_s));
+  Aux("used-mem", absl::StrCat(options_.used_mem));
+  if (!options_.repl_id.empty()) {
+    Aux("repl-stream-db", absl::StrCat(options_.repl_stream_db));
+    Aux("repl-id", options_.repl_id);
+    Aux("repl-offset", absl::StrCat(options_.repl_offset));
+  }
+  Aux("aof-base", options_.aof_base ? "1" : "0");
+}
+
+void RdbWriter::Aux(absl::string_view key, absl::string_view value) {
+  out_.push_back(static_cast<char>(kOpAux));
+  SaveString(&out_, key, options_.compression);
+  SaveString(&out_, value, options_.compression);
+}
+
+void RdbWriter::Function(absl::string_view library_code) {
+  out_.push_back(static_cast<char>(kOpFunction2));
+  SaveString(&out_, library_code, options_.compression);
+}
+
+void RdbWriter::SelectDb(uint64_t db, uint64_t keys, uint64_t expires) {
+  out_.push_back(static_cast<char>(kOpSelectDb));
+  SaveLen(&out_, db);
+  out_.push_back(static_cast<char>(kOpResizeDb));
+  SaveLen(&out_, keys);
+  SaveLen(&out_, expires);
+}
+
+void RdbWriter::Entry(absl::string_view key, const RdbValue& value, int64_t expire_ms) {
+  if (expire_ms != -1) {
+    out_.push_back(static_cast<char>(kOpExpireMs));
+    StoreLE(&out_, static_cast<uint64_t>(expire_ms), 8);
+  }
+  // The type byte leads the value but precedes the key in the file.
+  std::string object;
+  SaveObject(&object, value, options_);
+  out_.push_back(object[0]);
+  SaveString(&out_, key, options_.compression);
+  out_.append(object, 1, std::string::npos);
+}
+
+void RdbWriter::End() {
+  out_.push_back(static_cast<char>(kOpEof));
+  Flush();
+  StoreLE(&out_, options_.checksum ? crc_ : 0, 8);
+  crc_done_ = out_.size();  // the checksum does not cover itself
+}
+
+void RdbWriter::Flush() {
+  crc_ = Crc64(crc_, absl::string_view(out_).substr(crc_done_));
+  crc_done_ = out_.size();
+}
+
+std::string RdbWriter::TakeOutput() {
+  Flush();
+  written_ += out_.size();
+  crc_done_ = 0;
+  return std::exchange(out_, std::string());
+}
+
+std::string WriteRdb(const std::vector<RdbEntry>& entries, const RdbWriterOptions& options) {
+  std::map<uint64_t, std::vector<const RdbEntry*>> by_db;
+  for (const auto& e : entries) by_db[e.db].push_back(&e);
+  RdbWriter writer(options);
+  for (const auto& [db, group] : by_db) {
+    uint64_t expires = 0;
+    for (const auto* e : group) expires += e->expire_ms != -1 ? 1 : 0;
+    writer.SelectDb(db, group.size(), expires);
+    for (const auto* e : group) writer.Entry(e->key, e->value, e->expire_ms);
+  }
+  writer.End();
+  return writer.TakeOutput();
+}
+
+// ---------------------------------------------------------------------------
+// DUMP payloads
+
+std::string DumpPayload(const RdbValue& value, const RdbWriterOptions& options) {
+  std::string out;
+  SaveObject(&out, value, options);
+  StoreLE(&out, kRdbVersion, 2);
+  StoreLE(&out, Crc64(0, out), 8);
+  return out;
+}
+
+absl::StatusOr<RdbValue> ParseDumpPayload(absl::string_view payload) {
+  const absl::Status wrong =
+      absl::InvalidArgumentError("DUMP payload version or checksum are wrong");
+  if (payload.size() < 10) return wrong;
+  const char* footer = payload.data() + payload.size() - 10;
+  if (LoadLE(footer, 2) > static_cast<uint64_t>(kRdbVersion)) return wrong;
+  if (Crc64(0, payload.substr(0, payload.size() - 8)) != LoadLE(footer + 2, 8)) return wrong;
+  RdbReader::Impl parser(/*dump_mode=*/true);
+  class NoHandler : public RdbHandler {
+    absl::Status OnEntry(RdbEntry) override { return absl::OkStatus(); }
+  } no_handler;
+  absl::StatusOr<RdbReader::Progress> progress =
+      parser.Feed(payload.substr(0, payload.size() - 10), &no_handler);
+  if (!progress.ok()) return progress.status();
+  if (*progress != RdbReader::Progress::kDone) {
+    return absl::DataLossError("Bad data format: the value is truncated");
+  }
+  if (!parser.Remaining().empty()) {
+    return absl::DataLossError("Bad data format: bytes left after the value");
+  }
+  return parser.TakeDumpValue();
+}
+
+// ---------------------------------------------------------------------------
+// RdbValue
+
+RdbValue RdbValue::String(std::string s) {
+  RdbValue v;
+  v.type = RdbType::kString;
+  v.str = std::move(s);
+  return v;
+}
+
+RdbValue RdbValue::List(std::vector<std::string> elements) {
+  RdbValue v;
+  v.type = RdbType::kList;
+  v.elements = std::move(elements);
+  return v;
+}
+
+RdbValue RdbValue::Set(std::vector<std::string> members) {
+  RdbValue v;
+  v.type = RdbType::kSet;
+  v.elements = std::move(members);
+  return v;
+}
+
+RdbValue RdbValue::Hash(std::vector<std::pair<std::string, std::string>> fields) {
+  RdbValue v;
+  v.type = RdbType::kHash;
+  v.fields = std::move(fields);
+  return v;
+}
+
+RdbValue RdbValue::ZSet(std::vector<std::pair<std::string, double>> members) {
+  RdbValue v;
+  v.type = RdbType::kZSet;
+  v.zset = std::move(members);
+  return v;
+}
+
+}  // namespace shardnode::replication
