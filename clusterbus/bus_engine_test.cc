@@ -1,0 +1,464 @@
+#include "clusterbus/bus_engine.h"
+
+#include <string>
+#include <vector>
+
+#include "clusterbus/codec/codec.h"
+#include "gtest/gtest.h"
+
+namespace shardnode::clusterbus {
+namespace {
+
+const std::string kMe(40, 'm');
+const std::string kB = std::string(39, 'b') + "1";
+const std::string kC = std::string(39, 'c') + "2";
+constexpr int64_t kTimeout = 1000;
+
+class FakeNode : public NodeView {
+ public:
+  uint64_t ReplicationOffset() const override { return 77; }
+};
+
+std::vector<Message> DecodeAll(std::string_view bytes) {
+  std::vector<Message> out;
+  while (!bytes.empty()) {
+    size_t consumed = 0;
+    Message m;
+    EXPECT_EQ(Decode(bytes, &consumed, &m, nullptr), DecodeStatus::kMessage);
+    if (consumed == 0) break;
+    out.push_back(std::move(m));
+    bytes.remove_prefix(consumed);
+  }
+  return out;
+}
+
+class BusEngineTest : public ::testing::Test {
+ protected:
+  BusEngineTest() : state_(kMe, Options()), engine_(state_, node_, 42) {
+    state_.myself().ip = "10.0.0.1";
+    state_.myself().port = 7000;
+    state_.myself().cport = 17000;
+  }
+
+  static ClusterOptions Options() {
+    ClusterOptions o;
+    o.node_timeout_ms = kTimeout;
+    return o;
+  }
+
+  // Messages sent on `link` since the last call (other actions are kept).
+  std::vector<Message> Sent(LinkId link) {
+    std::vector<Message> out;
+    for (const Action& a : TakeAll()) {
+      if (auto* s = std::get_if<SendAction>(&a); s && s->link == link) {
+        for (Message& m : DecodeAll(s->bytes)) out.push_back(std::move(m));
+      }
+    }
+    return out;
+  }
+
+  std::vector<Action> TakeAll() {
+    for (Action& a : engine_.TakeActions()) pending_.push_back(std::move(a));
+    return std::exchange(pending_, {});
+  }
+
+  Message FromPeer(MessageType type, const std::string& sender, uint64_t config_epoch = 0) {
+    Message m;
+    m.header.type = type;
+    m.header.sender = sender;
+    m.header.port = 7001;
+    m.header.cport = 17001;
+    m.header.flags = kFlagPrimary;
+    m.header.config_epoch = config_epoch;
+    if (IsPingType(type)) {
+      m.body = PingBody{};
+    } else if (type == MessageType::kFail) {
+      m.body = FailBody{};
+    } else if (type == MessageType::kUpdate) {
+      m.body = UpdateBody{};
+    } else if (type == MessageType::kPublish || type == MessageType::kPublishShard) {
+      m.body = PublishBody{};
+    } else {
+      m.body = EmptyBody{};
+    }
+    return m;
+  }
+
+  // A known primary with an established outbound link `out` and inbound
+  // link `in` (identified by a first PING).
+  ClusterNode& Known(const std::string& id, LinkId out, LinkId in, int first_slot, int last_slot,
+                     uint64_t epoch) {
+    ClusterNode& n = state_.AddNode(id, kFlagPrimary, 0);
+    n.ip = "10.0.0." + std::to_string(out);
+    n.port = 7000;
+    n.cport = 17000;
+    n.config_epoch = epoch;
+    n.pong_received_ms = now_;
+    for (int s = first_slot; s <= last_slot; ++s) state_.BindSlot(s, n);
+    engine_.Tick(now_);  // connects
+    engine_.OnOutboundConnected(out, id, now_);
+    engine_.OnInboundAccepted(in, n.ip, now_, "10.0.0.1");
+    Message ping = FromPeer(MessageType::kPing, id, epoch);
+    ping.header.myslots = n.slots;
+    ping.header.port = 7000;
+    ping.header.cport = 17000;
+    engine_.OnMessage(in, ping, now_);
+    // Answer the PING the connect sent.
+    Message pong = FromPeer(MessageType::kPong, id, epoch);
+    pong.header.myslots = n.slots;
+    pong.header.port = 7000;
+    pong.header.cport = 17000;
+    engine_.OnMessage(out, pong, now_);
+    TakeAll();
+    return n;
+  }
+
+  FakeNode node_;
+  ClusterState state_;
+  BusEngine engine_;
+  std::vector<Action> pending_;
+  int64_t now_ = 100000;
+};
+
+TEST_F(BusEngineTest, MeetValidatesAddressAndCreatesOneHandshakeNode) {
+  absl::Status bad = engine_.Meet("localhost", 7001, 17001, now_);
+  EXPECT_EQ(bad.message(), "Invalid node address specified: localhost:7001");
+  EXPECT_FALSE(engine_.Meet("10.0.0.2", 0, 10000, now_).ok());
+  ASSERT_TRUE(engine_.Meet("10.0.0.2", 7001, 17001, now_).ok());
+  ASSERT_TRUE(engine_.Meet("10.0.0.2", 7001, 17001, now_).ok());
+  EXPECT_EQ(state_.num_nodes(), 2u);
+  const ClusterNode* hs = nullptr;
+  for (const auto& [id, n] : state_.nodes()) {
+    if (!n->is_myself()) hs = n.get();
+  }
+  ASSERT_NE(hs, nullptr);
+  EXPECT_TRUE(IsValidNodeId(hs->id));
+  EXPECT_EQ(hs->flags, kFlagHandshake | kFlagMeet);
+  EXPECT_NE(state_.NodesText().find(" 10.0.0.2:7001@17001 handshake - 0 0 0 disconnected"),
+            std::string::npos);
+}
+
+TEST_F(BusEngineTest, HandshakeSendsMeetThenRenamesOnFirstPong) {
+  ASSERT_TRUE(engine_.Meet("10.0.0.2", 7001, 17001, now_).ok());
+  engine_.Tick(now_);
+  auto actions = TakeAll();
+  ASSERT_EQ(actions.size(), 1u);
+  auto* connect = std::get_if<ConnectAction>(&actions[0]);
+  ASSERT_NE(connect, nullptr);
+  EXPECT_EQ(connect->ip, "10.0.0.2");
+  EXPECT_EQ(connect->cport, 17001);
+  const std::string temp_id = connect->node_id;
+
+  engine_.OnOutboundConnected(5, temp_id, now_);
+  auto sent = Sent(5);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].header.type, MessageType::kMeet);
+  EXPECT_EQ(sent[0].header.sender, kMe);
+  EXPECT_EQ(sent[0].header.port, 7000);
+  EXPECT_EQ(sent[0].header.cport, 17000);
+  EXPECT_EQ(sent[0].header.offset, 77u);
+  EXPECT_EQ(sent[0].header.flags, kFlagMyself | kFlagPrimary);
+  EXPECT_FALSE(state_.FindNode(temp_id)->flags & kFlagMeet);
+  EXPECT_TRUE(state_.FindNode(temp_id)->link_connected);
+
+  state_.TakeEffects();
+  engine_.OnMessage(5, FromPeer(MessageType::kPong, kB), now_ + 10);
+  EXPECT_EQ(state_.FindNode(temp_id), nullptr);
+  ClusterNode* b = state_.FindNode(kB);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->flags, kFlagPrimary);
+  EXPECT_EQ(b->pong_received_ms, now_ + 10);
+  EXPECT_TRUE(state_.TakeEffects().save_config);
+  auto links = engine_.Links();
+  ASSERT_EQ(links.size(), 1u);
+  EXPECT_EQ(links[0].node_id, kB);
+  EXPECT_TRUE(links[0].outbound);
+}
+
+TEST_F(BusEngineTest, PingFromUnknownGetsPongButCreatesNothing) {
+  engine_.OnInboundAccepted(9, "10.0.0.9", now_, "10.0.0.1");
+  engine_.OnMessage(9, FromPeer(MessageType::kPing, kB), now_);
+  auto sent = Sent(9);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].header.type, MessageType::kPong);
+  EXPECT_EQ(state_.num_nodes(), 1u);
+  EXPECT_EQ(state_.messages_received()[0], 1u);
+  EXPECT_EQ(state_.messages_sent()[1], 1u);
+}
+
+TEST_F(BusEngineTest, MeetFromUnknownAddsHandshakeNodeAndLearnsMyIp) {
+  state_.myself().ip.clear();
+  engine_.OnInboundAccepted(9, "10.0.0.9", now_, "10.0.0.1");
+  engine_.OnMessage(9, FromPeer(MessageType::kMeet, kB), now_);
+  EXPECT_EQ(state_.myself().ip, "10.0.0.1");
+  ASSERT_EQ(state_.num_nodes(), 2u);
+  for (const auto& [id, n] : state_.nodes()) {
+    if (n->is_myself()) continue;
+    EXPECT_NE(id, kB);  // a random id until our own PING is answered
+    EXPECT_EQ(n->flags, kFlagHandshake);
+    EXPECT_EQ(n->ip, "10.0.0.9");
+    EXPECT_EQ(n->port, 7001);
+    EXPECT_EQ(n->cport, 17001);
+  }
+  ASSERT_EQ(Sent(9).size(), 1u);
+}
+
+TEST_F(BusEngineTest, PongWithWrongIdForgetsTheAddress) {
+  Known(kB, 1, 2, 0, 10, 1);
+  engine_.OnMessage(1, FromPeer(MessageType::kPong, kC), now_);
+  const ClusterNode* b = state_.FindNode(kB);
+  EXPECT_TRUE(b->flags & kFlagNoAddr);
+  EXPECT_EQ(b->ip, "");
+  EXPECT_EQ(b->port, 0);
+  EXPECT_FALSE(b->link_connected);
+  bool closed = false;
+  for (const Action& a : TakeAll()) {
+    if (auto* c = std::get_if<CloseAction>(&a)) closed |= c->link == 1;
+  }
+  EXPECT_TRUE(closed);
+  // No reconnect without an address.
+  engine_.Tick(now_ + 100);
+  for (const Action& a : TakeAll()) EXPECT_FALSE(std::holds_alternative<ConnectAction>(a));
+}
+
+TEST_F(BusEngineTest, GossipAddsNodesFromKnownSendersUnlessBannedOrNoaddr) {
+  Known(kB, 1, 2, 0, 10, 1);
+  const std::string kD = std::string(39, 'd') + "3";
+  const std::string kE = std::string(39, 'e') + "4";
+  ASSERT_TRUE(state_.Forget(kC, now_).ok() == false);  // unknown yet
+  state_.AddNode(kC, kFlagPrimary, now_);
+  ASSERT_TRUE(state_.Forget(kC, now_).ok());
+  Message ping = FromPeer(MessageType::kPing, kB, 1);
+  ping.header.myslots = state_.FindNode(kB)->slots;
+  auto& gossip = std::get<PingBody>(ping.body).gossip;
+  gossip.push_back({kC, 0, 0, "10.0.0.3", 7000, 17000, kFlagPrimary, 0});
+  gossip.push_back({kD, 0, 0, "10.0.0.4", 7000, 17000, kFlagPrimary, 0});
+  gossip.push_back({kE, 0, 0, "", 0, 0, kFlagPrimary | kFlagNoAddr, 0});
+  engine_.OnMessage(2, ping, now_ + 1000);
+  EXPECT_EQ(state_.FindNode(kC), nullptr);  // banned for 60 s
+  ASSERT_NE(state_.FindNode(kD), nullptr);
+  EXPECT_EQ(state_.FindNode(kD)->ip, "10.0.0.4");
+  EXPECT_EQ(state_.FindNode(kE), nullptr);
+  engine_.OnMessage(2, ping, now_ + 61000);
+  EXPECT_NE(state_.FindNode(kC), nullptr);
+}
+
+TEST_F(BusEngineTest, PfailAfterTimeoutThenFailWithMajorityAndBroadcast) {
+  Known(kB, 1, 2, 0, 5000, 1);
+  Known(kC, 3, 4, 5001, 16383, 2);
+  state_.UpdateState(0);  // the first evaluation starts the writable delay
+  state_.UpdateState(now_);
+  ASSERT_EQ(state_.size(), 2);  // B and C serve slots; quorum is 2
+  // Ping B and get no answer; C keeps answering.
+  int64_t t = now_;
+  for (int i = 0; i < 30; ++i) {
+    t += 100;
+    engine_.Tick(t);
+    for (const Action& a : TakeAll()) {
+      auto* s = std::get_if<SendAction>(&a);
+      if (!s || s->link != 3) continue;
+      for (const Message& m : DecodeAll(s->bytes)) {
+        if (m.header.type != MessageType::kPing) continue;
+        Message pong = FromPeer(MessageType::kPong, kC, 2);
+        pong.header.myslots = state_.FindNode(kC)->slots;
+        pong.header.port = 7000;
+        pong.header.cport = 17000;
+        engine_.OnMessage(3, pong, t);
+      }
+    }
+  }
+  const ClusterNode* b = state_.FindNode(kB);
+  EXPECT_TRUE(b->flags & kFlagPfail);
+  EXPECT_FALSE(state_.FindNode(kC)->flags & kFlagPfail);
+  EXPECT_TRUE(state_.pending_effects().update_state);
+  // C (a primary) reports B as failing: 1 report + myself (a primary, even
+  // without slots) = 2.
+  Message ping = FromPeer(MessageType::kPing, kC, 2);
+  ping.header.myslots = state_.FindNode(kC)->slots;
+  ping.header.port = 7000;
+  ping.header.cport = 17000;
+  std::get<PingBody>(ping.body).gossip.push_back(
+      {kB, 0, 0, "10.0.0.1", 7000, 17000, kFlagPrimary | kFlagPfail, 0});
+  engine_.OnMessage(4, ping, t);
+  EXPECT_EQ(*state_.CountFailureReports(kB, t), 1);
+  EXPECT_TRUE(b->flags & kFlagFail);
+  EXPECT_FALSE(b->flags & kFlagPfail);
+  EXPECT_EQ(b->fail_time_ms, t);
+  bool fail_to_c = false;
+  for (const Message& m : Sent(3)) {
+    if (m.header.type == MessageType::kFail) {
+      fail_to_c = true;
+      EXPECT_EQ(std::get<FailBody>(m.body).node_id, kB);
+    }
+  }
+  EXPECT_TRUE(fail_to_c);
+}
+
+TEST_F(BusEngineTest, FailMessageOnlyFromKnownSenders) {
+  Known(kB, 1, 2, 0, 10, 1);
+  Known(kC, 3, 4, 11, 20, 2);
+  Message fail = FromPeer(MessageType::kFail, std::string(40, 'f'));
+  std::get<FailBody>(fail.body).node_id = kC;
+  engine_.OnMessage(2, fail, now_);  // link 2 belongs to B: the sender is B
+  EXPECT_TRUE(state_.FindNode(kC)->flags & kFlagFail);
+  engine_.OnInboundAccepted(9, "10.0.0.9", now_, "");
+  fail.header.sender = std::string(40, 'f');
+  std::get<FailBody>(fail.body).node_id = kB;
+  engine_.OnMessage(9, fail, now_);
+  EXPECT_FALSE(state_.FindNode(kB)->flags & kFlagFail);
+}
+
+TEST_F(BusEngineTest, ConfigEpochCollisionMovesTheSmallerId) {
+  // kMe ("mmm...") > kB ("bbb...1"): B's message leaves me alone.
+  state_.myself().config_epoch = 5;
+  state_.set_current_epoch(5);
+  Known(kB, 1, 2, 0, 10, 5);
+  EXPECT_EQ(state_.myself().config_epoch, 5u);
+  // A sender with a larger id makes me move.
+  const std::string kZ(40, 'z');
+  Known(kZ, 3, 4, 11, 20, 5);
+  EXPECT_EQ(state_.myself().config_epoch, 6u);
+  EXPECT_EQ(state_.current_epoch(), 6u);
+  EXPECT_TRUE(state_.pending_effects().fsync_config);
+}
+
+TEST_F(BusEngineTest, NewerClaimRebindsSlotsAndStaleClaimGetsUpdate) {
+  Known(kB, 1, 2, 0, 99, 1);
+  Known(kC, 3, 4, 100, 199, 2);
+  // C claims 0..199 with epoch 3: B's slots move to C.
+  Message ping = FromPeer(MessageType::kPing, kC, 3);
+  ping.header.myslots.SetRange(0, 199);
+  ping.header.port = 7000;
+  ping.header.cport = 17000;
+  engine_.OnMessage(4, ping, now_);
+  EXPECT_EQ(state_.SlotOwner(0)->id, kC);
+  EXPECT_EQ(state_.FindNode(kC)->config_epoch, 3u);
+  // B still claims 0..99 with epoch 1: it is told about C.
+  Message stale = FromPeer(MessageType::kPing, kB, 1);
+  stale.header.myslots.SetRange(0, 99);
+  stale.header.port = 7000;
+  stale.header.cport = 17000;
+  engine_.OnMessage(2, stale, now_);
+  EXPECT_EQ(state_.SlotOwner(0)->id, kC);
+  auto sent = Sent(1);
+  ASSERT_FALSE(sent.empty());
+  const Message& update = sent.back();
+  ASSERT_EQ(update.header.type, MessageType::kUpdate);
+  const auto& body = std::get<UpdateBody>(update.body);
+  EXPECT_EQ(body.node_id, kC);
+  EXPECT_EQ(body.config_epoch, 3u);
+  EXPECT_EQ(body.slots.Count(), 200);
+}
+
+TEST_F(BusEngineTest, UpdateAboutMySlotsMakesMeAReplica) {
+  slots::SlotRange mine{0, 99};
+  ASSERT_TRUE(state_.ChangeSlots({&mine, 1}, false).ok());
+  state_.myself().config_epoch = 1;
+  Known(kB, 1, 2, 100, 199, 2);
+  Message update = FromPeer(MessageType::kUpdate, kB, 2);
+  auto& body = std::get<UpdateBody>(update.body);
+  body.node_id = kB;
+  body.config_epoch = 4;
+  body.slots.SetRange(0, 199);
+  engine_.OnMessage(2, update, now_);
+  EXPECT_EQ(state_.SlotOwner(50)->id, kB);
+  EXPECT_TRUE(state_.myself().is_replica());
+  EXPECT_EQ(state_.myself().primary->id, kB);
+  EXPECT_EQ(state_.TakeEffects().replicate_primary, kB);
+  // As a replica my header carries my primary's epoch and slots.
+  Message ping = FromPeer(MessageType::kPing, kB, 4);
+  ping.header.myslots.SetRange(0, 199);
+  engine_.OnMessage(2, ping, now_);
+  auto sent = Sent(2);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].header.config_epoch, 4u);
+  EXPECT_EQ(sent[0].header.slaveof, kB);
+  EXPECT_EQ(sent[0].header.myslots.Count(), 200);
+  EXPECT_EQ(sent[0].header.flags, kFlagMyself | kFlagReplica);
+}
+
+TEST_F(BusEngineTest, GossipCarriesATenthOfTheTablePlusPfailNodes) {
+  Known(kB, 1, 2, 0, 10, 1);
+  for (int i = 0; i < 38; ++i) {
+    std::string id = std::string(30, 'a') + std::to_string(1000000000 + i);
+    ClusterNode& n = state_.AddNode(id, kFlagPrimary, now_);
+    n.ip = "10.1.0.1";
+    n.cport = 17000;
+    n.slots.Set(1000 + i);  // gossip-worthy even without a link
+    if (i == 0) n.flags |= kFlagPfail;
+  }
+  ASSERT_EQ(state_.num_nodes(), 40u);
+  engine_.Tick(now_);  // counts the PFAIL node
+  TakeAll();
+  engine_.OnMessage(2, FromPeer(MessageType::kPing, kB, 1), now_);
+  auto sent = Sent(2);
+  ASSERT_EQ(sent.size(), 1u);
+  const auto& gossip = std::get<PingBody>(sent[0].body).gossip;
+  ASSERT_EQ(gossip.size(), 5u);  // max(3, 40 / 10) random + 1 PFAIL
+  EXPECT_TRUE(gossip.back().flags & kFlagPfail);
+  for (const GossipEntry& g : gossip) EXPECT_NE(g.node_id, kMe);
+}
+
+TEST_F(BusEngineTest, ForgottenNodeLosesItsLinks) {
+  Known(kB, 1, 2, 0, 10, 1);
+  ASSERT_TRUE(state_.Forget(kB, now_).ok());
+  engine_.Tick(now_);
+  std::vector<LinkId> closed;
+  for (const Action& a : TakeAll()) {
+    if (auto* c = std::get_if<CloseAction>(&a)) closed.push_back(c->link);
+  }
+  EXPECT_EQ(closed, (std::vector<LinkId>{1, 2}));
+  EXPECT_TRUE(engine_.Links().empty());
+}
+
+TEST_F(BusEngineTest, DropFilterAndPublish) {
+  Known(kB, 1, 2, 0, 10, 1);
+  engine_.set_drop_filter(static_cast<int>(MessageType::kPing));
+  engine_.OnMessage(2, FromPeer(MessageType::kPing, kB, 1), now_);
+  EXPECT_TRUE(Sent(2).empty());
+  engine_.set_drop_filter(-1);
+
+  engine_.Publish("ch", "hello", /*shard=*/false);
+  auto sent = Sent(1);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].header.type, MessageType::kPublish);
+  EXPECT_EQ(std::get<PublishBody>(sent[0].body).message, "hello");
+
+  Message pub = FromPeer(MessageType::kPublishShard, kB, 1);
+  pub.body = PublishBody{"sch", "m"};
+  engine_.OnMessage(2, pub, now_);
+  auto actions = TakeAll();
+  ASSERT_EQ(actions.size(), 1u);
+  auto* deliver = std::get_if<DeliverAction>(&actions[0]);
+  ASSERT_NE(deliver, nullptr);
+  EXPECT_TRUE(deliver->shard);
+  EXPECT_EQ(deliver->channel, "sch");
+}
+
+TEST_F(BusEngineTest, PingsEveryNodeWithinHalfTheNodeTimeout) {
+  Known(kB, 1, 2, 0, 10, 1);
+  int64_t t = now_;
+  int64_t last_pong = now_;
+  int pings = 0;
+  for (int i = 0; i < 50; ++i) {
+    t += 100;
+    engine_.Tick(t);
+    EXPECT_LE(t - last_pong, kTimeout / 2 + 100) << "no ping for too long";
+    for (const Message& m : Sent(1)) {
+      if (m.header.type != MessageType::kPing) continue;
+      ++pings;
+      Message pong = FromPeer(MessageType::kPong, kB, 1);
+      pong.header.myslots = state_.FindNode(kB)->slots;
+      pong.header.port = 7000;
+      pong.header.cport = 17000;
+      engine_.OnMessage(1, pong, t);
+      last_pong = t;
+    }
+  }
+  EXPECT_GE(pings, 8);
+  EXPECT_EQ(state_.FindNode(kB)->ping_sent_ms, 0);
+  EXPECT_FALSE(state_.FindNode(kB)->flags & kFlagPfail);
+}
+
+}  // namespace
+}  // namespace shardnode::clusterbus
