@@ -394,6 +394,44 @@ TEST(SimTest, SlowLinksJoinAndBrokenConnectionsCauseNoFailure) {
             0);
 }
 
+TEST(SimTest, HardResetNodeIsForgottenAndMetAgain) {
+  auto owned = Converged(12, 4, 3);
+  Simulator& sim = *owned;
+  sim.set_check([&] { CheckInvariants(sim); });
+  const std::string old_id = sim.id(3);
+  sim.Admin(3, [&](ClusterState& s) {
+    ASSERT_TRUE(s.Reset(/*hard=*/true, /*has_keys=*/false, std::string(40, 'e')).ok());
+  });
+  ASSERT_EQ(sim.state(3).num_nodes(), 1u);
+  // The others reach the address, find another id there, and forget it.
+  auto others = Range(0, 3);
+  ASSERT_GE(sim.RunUntil(
+                [&] {
+                  for (int i : others) {
+                    if (!(sim.state(i).FindNode(old_id)->flags & clusterbus::kFlagNoAddr)) {
+                      return false;
+                    }
+                  }
+                  return true;
+                },
+                2 * kTimeout),
+            0);
+  for (int i : others) {
+    sim.Admin(i, [&](ClusterState& s) { ASSERT_TRUE(s.Forget(old_id, sim.now()).ok()); });
+  }
+  sim.Meet(0, 3);
+  auto all = Range(0, 4);
+  ASSERT_GE(
+      sim.RunUntil(
+          [&] { return TablesConverged(sim, all) && SlotMapsAgree(sim, all) && AllOk(sim, all); },
+          30000),
+      0);
+  // BUMPEPOCH on node 3 is seen by everyone.
+  sim.Admin(3, [](ClusterState& s) { ASSERT_TRUE(s.BumpEpochWithoutConsensus()); });
+  ASSERT_GE(sim.RunUntil([&] { return EpochsAgree(sim, all); }, 2 * kTimeout), 0);
+  EXPECT_EQ(sim.state(3).myself().config_epoch, 4u);
+}
+
 TEST(SimTest, SameSeedSameRun) {
   auto run = [](uint64_t seed) {
     Simulator sim(seed, {});
