@@ -65,8 +65,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
         reply_(&out_),
         drained_(socket_.get_executor()) {}
 
-  asio::awaitable<void> Run() {
-    auto self = shared_from_this();
+  // The coroutine's parameter keeps the connection alive until it ends
+  // (co_spawn starts it after the accepting handler has returned).
+  static asio::awaitable<void> Run(std::shared_ptr<Connection> self) { co_await self->Serve(); }
+
+ private:
+  asio::awaitable<void> Serve() {
     Register();
     const ServerOptions& opts = server_.options();
     resp::ParserLimits limits;
@@ -94,7 +98,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
     socket_.close(ignored);
   }
 
- private:
   void Register() {
     boost::system::error_code ec;
     session_.id = server_.NextClientId();
@@ -293,7 +296,7 @@ void NetServer::StartAccept(tcp::acceptor& acceptor) {
       } else {
         ++server_.stats().total_connections_received;
         auto conn = std::make_shared<Connection>(std::move(socket), server_, dispatcher_);
-        asio::co_spawn(io_, conn->Run(), asio::detached);
+        asio::co_spawn(io_, Connection::Run(std::move(conn)), asio::detached);
       }
     }
     StartAccept(acceptor);

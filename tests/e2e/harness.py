@@ -82,7 +82,8 @@ class Node:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
                 s.sendall(b"PING\r\n")
-                return s.recv(64).startswith(b"+PONG")
+                # Any reply means the node serves clients (-NOAUTH included).
+                return s.recv(64)[:1] in (b"+", b"-")
         except OSError:
             return False
 
@@ -126,10 +127,11 @@ class Node:
         return out.stdout.strip()
 
     def raw(self, payload, read_timeout=2.0):
-        """Sends raw bytes on a new connection; returns all bytes read until
-        the server closes or read_timeout passes without data."""
+        """Sends raw bytes (if any) on a new connection; returns all bytes read
+        until the server closes or read_timeout passes without data."""
         with socket.create_connection(("127.0.0.1", self.port), timeout=read_timeout) as s:
-            s.sendall(payload)
+            if payload:
+                s.sendall(payload)
             chunks = []
             try:
                 while True:
