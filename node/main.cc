@@ -23,6 +23,7 @@
 #include "node/commands/dispatcher.h"
 #include "node/config/config.h"
 #include "node/keyspace/keyspace.h"
+#include "node/net/bus_server.h"
 #include "node/net/net_server.h"
 #include "node/server/cluster_setup.h"
 #include "node/server/log.h"
@@ -61,7 +62,8 @@ void WritePidFile(const std::string& path) {
   }
 }
 
-// The periodic jobs, 10 times a second: active expiry and the cluster cron.
+// The periodic jobs, `hz` times a second: active expiry. (The cluster cron
+// runs every 100 ms on the bus server's own timer.)
 class Cron {
  public:
   Cron(asio::io_context& io, Server& server) : timer_(io), server_(server) {}
@@ -83,12 +85,41 @@ class Cron {
     for (int i = 0; i < server_.num_shards(); ++i) {
       server_.shard(i).ActiveExpireCycle(now, kExpireKeysPerTick);
     }
-    if (server_.cluster_enabled()) ClusterCron(server_, now);
   }
   static constexpr int kExpireKeysPerTick = 200;
   asio::steady_timer timer_;
   Server& server_;
 };
+
+// Cluster mode: listens on the bus port and wires the bus shell into the
+// node (cron, effects, PUBLISH both ways). nullptr after logging when the
+// port cannot be bound.
+std::unique_ptr<BusServer> StartClusterBus(asio::io_context& io, Server& server) {
+  const ServerOptions& opts = server.options();
+  BusServer::Hooks hooks;
+  hooks.cron = [&server](int64_t now_ms) { ClusterCron(server, now_ms); };
+  hooks.after_batch = [&server](int64_t now_ms) { ApplyClusterEffects(server, now_ms); };
+  hooks.deliver = [&server](bool shard, const std::string& channel, const std::string& message) {
+    server.pubsub().Publish(channel, message, shard);
+  };
+  auto bus = std::make_unique<BusServer>(io, *server.cluster(), std::move(hooks),
+                                         static_cast<uint64_t>(NowMs()) ^ getpid());
+  const int cport = opts.cluster_port ? opts.cluster_port : server.tcp_port + 10000;
+  absl::Status st = bus->Listen(opts.bind, cport, opts.tcp_backlog);
+  if (!st.ok()) {
+    Logf(LogLevel::kWarning, "Warning: %s", st.message());
+    Logf(LogLevel::kWarning, "Failed listening on port %d (cluster), aborting.", cport);
+    return nullptr;
+  }
+  server.cluster_bus = bus.get();
+  BusServer* raw = bus.get();
+  server.cluster_publish = [raw](std::string_view channel, std::string_view message, bool shard) {
+    raw->engine().Publish(channel, message, shard);
+    raw->RunActions(NowMs());
+  };
+  bus->StartCron();
+  return bus;
+}
 
 int Run(int argc, char** argv) {
   auto config_or = Config::FromArgs(argc, argv);
@@ -134,12 +165,15 @@ int Run(int argc, char** argv) {
     Logf(LogLevel::kWarning, "Failed listening on port %d (TCP), aborting.", opts.port);
     return 1;
   }
+  std::unique_ptr<BusServer> bus;
   if (opts.cluster_enabled) {
     absl::Status st = SetUpCluster(server, NowMs());
     if (!st.ok()) {
       Logf(LogLevel::kWarning, "%s", st.message());
       return 1;
     }
+    bus = StartClusterBus(io, server);
+    if (!bus) return 1;
   }
   WritePidFile(opts.pidfile);
   Logf(LogLevel::kNotice, "Running mode=%s, port=%d. PID: %d",
@@ -157,6 +191,7 @@ int Run(int argc, char** argv) {
     // Let the current command's reply go out, then stop.
     asio::post(io, [&]() {
       net.Stop();
+      if (bus) bus->Stop();
       cron.Stop();
       io.stop();
     });

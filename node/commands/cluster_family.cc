@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "clusterbus/bus_engine.h"
 #include "clusterbus/cluster_state.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
@@ -264,8 +265,25 @@ void ClusterShards(CommandContext& ctx, Args) {
 }
 
 void ClusterLinks(CommandContext& ctx, Args) {
-  // TODO(cluster): links appear with the bus shell.
-  if (ClusterOrReply(ctx)) ctx.reply.ArrayHeader(0);
+  if (!ClusterOrReply(ctx)) return;
+  std::vector<BusLinkInfo> links;
+  if (ctx.server.cluster_bus) links = ctx.server.cluster_bus->Links();
+  ctx.reply.ArrayHeader(links.size());
+  for (const BusLinkInfo& l : links) {
+    ctx.reply.MapHeader(6);
+    ctx.reply.Bulk("direction");
+    ctx.reply.Bulk(l.outbound ? "to" : "from");
+    ctx.reply.Bulk("node");
+    ctx.reply.Bulk(l.node_id);
+    ctx.reply.Bulk("create-time");
+    ctx.reply.Integer(l.create_ms);
+    ctx.reply.Bulk("events");
+    ctx.reply.Bulk(l.events);
+    ctx.reply.Bulk("send-buffer-allocated");
+    ctx.reply.Integer(static_cast<int64_t>(l.send_buffer_allocated));
+    ctx.reply.Bulk("send-buffer-used");
+    ctx.reply.Integer(static_cast<int64_t>(l.send_buffer_used));
+  }
 }
 
 void ClusterKeySlot(CommandContext& ctx, Args args) {
@@ -395,6 +413,39 @@ void ClusterSetConfigEpoch(CommandContext& ctx, Args args) {
   ReplyStatus(ctx, c->SetConfigEpoch(epoch));
 }
 
+// MEET ip port [cport]: the ports are parsed here (Redis's errors quote the
+// argument as typed), the address checks and the handshake are the engine's.
+void ClusterMeet(CommandContext& ctx, Args args) {
+  ClusterState* c = ClusterOrReply(ctx);
+  if (!c) return;
+  if (args.size() != 4 && args.size() != 5) return SyntaxShapeError(ctx, args[1]);
+  int64_t port, cport;
+  if (!ParseLL(args[3], &port)) {
+    return ctx.reply.Error(absl::StrCat("ERR Invalid TCP base port specified: ", args[3]));
+  }
+  if (args.size() == 5) {
+    if (!ParseLL(args[4], &cport)) {
+      return ctx.reply.Error(absl::StrCat("ERR Invalid TCP bus port specified: ", args[4]));
+    }
+  } else {
+    cport = port + 10000;
+  }
+  const std::string invalid =
+      absl::StrCat("ERR Invalid node address specified: ", args[2], ":", args[3]);
+  if (port <= 0 || port > 65535 || cport <= 0 || cport > 65535) {
+    return ctx.reply.Error(invalid);
+  }
+  if (!ctx.server.cluster_bus) return ctx.reply.Error("ERR the cluster bus is not running");
+  absl::Status st = ctx.server.cluster_bus->engine().Meet(args[2], static_cast<int>(port),
+                                                          static_cast<int>(cport), ctx.now_ms);
+  if (st.ok()) {
+    ctx.reply.Ok();
+  } else {
+    ctx.reply.Error(invalid);
+  }
+  ApplyClusterEffects(ctx.server, ctx.now_ms);
+}
+
 void ClusterForget(CommandContext& ctx, Args args) {
   if (ClusterState* c = ClusterOrReply(ctx)) ReplyStatus(ctx, c->Forget(args[2], ctx.now_ms));
 }
@@ -483,6 +534,7 @@ void RegisterClusterFamily(CommandTable& t) {
       Sub("info", 2, kRead, ClusterInfo),
       Sub("keyslot", 3, kRead, ClusterKeySlot),
       Sub("links", 2, kRead, ClusterLinks),
+      Sub("meet", -4, kAdmin, ClusterMeet),
       Sub("myid", 2, kRead, ClusterMyId),
       Sub("nodes", 2, kRead, ClusterNodes),
       Sub("replicas", 3, kAdmin, ClusterReplicas),

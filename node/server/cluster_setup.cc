@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "clusterbus/bus_engine.h"
 #include "clusterbus/nodes_conf.h"
 #include "node/keyspace/keyspace.h"
 #include "node/server/nodes_conf_file.h"
@@ -137,14 +138,19 @@ absl::Status SetUpCluster(Server& server, int64_t now_ms) {
 void ApplyClusterEffects(Server& server, int64_t now_ms) {
   ClusterState* cluster = server.cluster();
   if (!cluster) return;
+  if (server.cluster_bus) server.cluster_bus->RunActions(now_ms);
   if (cluster->pending_effects().update_state) cluster->UpdateState(now_ms);
   clusterbus::Effects e = cluster->TakeEffects();
   for (const clusterbus::LogLine& line : e.logs) LogLine(ToLevel(line.severity), line.text);
   if (e.flush_data) {
     for (int i = 0; i < server.num_shards(); ++i) server.shard(i).Clear();
   }
-  // TODO(cluster): replicate_primary / stop_replication / broadcast_pong are
-  // carried out once replication and the bus shell exist.
+  if (e.broadcast_pong && server.cluster_bus) {
+    server.cluster_bus->engine().BroadcastPong();
+    server.cluster_bus->RunActions(now_ms);
+  }
+  // TODO(cluster): replicate_primary / stop_replication are carried out once
+  // replication exists.
   if (e.save_config && server.save_cluster_config) {
     std::string error;
     if (!server.save_cluster_config(e.fsync_config, &error)) {
@@ -159,6 +165,7 @@ void ClusterCron(Server& server, int64_t now_ms) {
   if (!cluster) return;
   cluster->set_options(ClusterOptionsFrom(server.options()));
   ApplyMyselfAddress(*cluster, server.options(), server.tcp_port);
+  if (server.cluster_bus) server.cluster_bus->engine().Tick(now_ms);
   cluster->Tick(now_ms);
   ApplyClusterEffects(server, now_ms);
 }

@@ -5,14 +5,44 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "clusterbus/cluster_state.h"
 #include "node/config/options.h"
 
+namespace shardnode::clusterbus {
+class BusEngine;
+}
+
 namespace shardnode::node {
 
 class Server;
+
+// One row of CLUSTER LINKS, as the bus shell sees the link.
+struct BusLinkInfo {
+  bool outbound = false;  // "to" (outbound) or "from" (inbound)
+  std::string node_id;
+  int64_t create_ms = 0;
+  std::string events;  // "r", "rw" or ""
+  uint64_t send_buffer_allocated = 0;
+  uint64_t send_buffer_used = 0;
+};
+
+// What the cluster bus shell (node/net/bus_server.h) offers to commands and
+// to the cron. Installed in Server::cluster_bus by main in cluster mode.
+class ClusterBus {
+ public:
+  virtual ~ClusterBus() = default;
+  // The protocol engine (CLUSTER MEET, DEBUG DROP-CLUSTER-PACKET-FILTER...).
+  virtual clusterbus::BusEngine& engine() = 0;
+  // Carries out every action the engine has queued (connects, sends,
+  // closes). Call after any engine call made outside the shell.
+  virtual void RunActions(int64_t now_ms) = 0;
+  // CLUSTER LINKS: only links associated with a node.
+  virtual std::vector<BusLinkInfo> Links() const = 0;
+};
 
 // Called by main (after chdir to `dir`) when cluster-enabled is yes: checks
 // the ports, locks and loads cluster-config-file (or creates myself with a
@@ -22,11 +52,13 @@ class Server;
 // locked file from then on). Fails with the message Redis logs before exit(1).
 absl::Status SetUpCluster(Server& server, int64_t now_ms);
 
-// The 10 Hz cluster cron: refreshes options, ticks the state, carries out
-// pending effects (logs, deferred nodes.conf saves). No-op outside cluster mode.
+// The 10 Hz cluster cron: refreshes options, ticks the bus engine (when the
+// bus runs) and the state, carries out pending actions and effects (logs,
+// deferred nodes.conf saves). No-op outside cluster mode.
 void ClusterCron(Server& server, int64_t now_ms);
 
-// Carries out what the cluster state accumulated: evaluates the state if
+// Carries out what the cluster state accumulated: first the bus engine's
+// queued actions (Server::cluster_bus), then evaluates the state if
 // requested, writes its log lines, saves nodes.conf when asked (a failing
 // save is fatal, as in Redis: "Fatal: can't update cluster config file."),
 // and empties the data set on RESET of a replica. Handlers call it after a

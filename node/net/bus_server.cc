@@ -1,0 +1,444 @@
+#include "node/net/bus_server.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "absl/strings/str_cat.h"
+#include "clusterbus/codec/codec.h"
+#include "node/server/log.h"
+
+namespace shardnode::node {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using clusterbus::LinkId;
+
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The address as Redis prints it: IPv4-mapped IPv6 addresses as plain IPv4.
+std::string AddressText(const asio::ip::address& addr) {
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) return addr.to_v6().to_v4().to_string();
+  return addr.to_string();
+}
+
+// The type field of a framed message (offset 12, u16 BE), or -1 if the
+// bytes are too short to hold it.
+int FrameType(std::string_view frame) {
+  if (frame.size() < 14) return -1;
+  return (static_cast<uint8_t>(frame[12]) << 8) | static_cast<uint8_t>(frame[13]);
+}
+
+constexpr size_t kReadChunk = 16 * 1024;
+constexpr auto kCronPeriod = std::chrono::milliseconds(100);
+
+}  // namespace
+
+// What the engine reads of the node: the replication offset, from a hook.
+class BusServer::OffsetView : public clusterbus::NodeView {
+ public:
+  explicit OffsetView(std::function<uint64_t()> offset) : offset_(std::move(offset)) {}
+  uint64_t ReplicationOffset() const override { return offset_ ? offset_() : 0; }
+
+ private:
+  std::function<uint64_t()> offset_;
+};
+
+// An outbound connect in progress; it becomes a Link when it completes.
+struct BusServer::PendingConnect {
+  PendingConnect(asio::io_context& io, std::string id)
+      : node_id(std::move(id)), socket(io), timer(io) {}
+  std::string node_id;
+  tcp::socket socket;
+  asio::steady_timer timer;
+};
+
+// One connected bus link: a reader coroutine that hands every chunk to the
+// owner, and a writer coroutine that drains the send buffer. Kept alive by
+// its coroutines; the owner's map holds it while it is open. Once closed_
+// is set the coroutines never call the owner again (it may be gone).
+class BusServer::Link {
+ public:
+  Link(BusServer* owner, LinkId id, tcp::socket socket, bool outbound, std::string node_id,
+       int64_t create_ms)
+      : owner_(owner),
+        id_(id),
+        socket_(std::move(socket)),
+        signal_(socket_.get_executor()),
+        outbound_(outbound),
+        node_id_(std::move(node_id)),
+        create_ms_(create_ms) {
+    signal_.expires_at(asio::steady_timer::time_point::max());
+  }
+
+  // The coroutines' parameter keeps the link alive until both end (co_spawn
+  // starts them later, possibly after the owner has dropped the link).
+  static void Start(asio::io_context& io, const std::shared_ptr<Link>& link) {
+    asio::co_spawn(io, Reader(link), asio::detached);
+    asio::co_spawn(io, Writer(link), asio::detached);
+  }
+
+  void Send(std::string_view bytes) {
+    out_.append(bytes.data(), bytes.size());
+    signal_.cancel_one();
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    signal_.cancel();
+  }
+
+  LinkId id() const { return id_; }
+  bool closed() const { return closed_; }
+  bool outbound() const { return outbound_; }
+  const std::string& node_id() const { return node_id_; }
+  int64_t create_ms() const { return create_ms_; }
+  bool has_pending_writes() const { return !out_.empty() || !inflight_.empty(); }
+  size_t buffer_allocated() const { return out_.capacity() + inflight_.capacity(); }
+  size_t buffer_used() const { return out_.size() + inflight_.size(); }
+  // Received bytes not yet decoded; the owner consumes from the front.
+  std::string& rbuf() { return rbuf_; }
+
+ private:
+  static asio::awaitable<void> Reader(std::shared_ptr<Link> self) { co_await self->Read(); }
+  static asio::awaitable<void> Writer(std::shared_ptr<Link> self) { co_await self->Write(); }
+
+  asio::awaitable<void> Read() {
+    boost::system::error_code ec;
+    while (!closed_) {
+      const size_t n = co_await socket_.async_read_some(
+          asio::buffer(buf_, sizeof(buf_)), asio::redirect_error(asio::use_awaitable, ec));
+      if (closed_) co_return;
+      if (ec) {
+        owner_->OnLinkError(id_);
+        co_return;
+      }
+      owner_->OnBytes(*this, std::string_view(buf_, n));
+    }
+  }
+
+  asio::awaitable<void> Write() {
+    boost::system::error_code ec;
+    while (!closed_) {
+      if (out_.empty()) {
+        // Woken by Send (cancel_one) or Close (cancel).
+        co_await signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        continue;
+      }
+      inflight_.swap(out_);
+      co_await asio::async_write(socket_, asio::buffer(inflight_),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      inflight_.clear();
+      if (closed_) co_return;
+      if (ec) {
+        owner_->OnLinkError(id_);
+        co_return;
+      }
+    }
+  }
+
+  BusServer* owner_;
+  LinkId id_;
+  tcp::socket socket_;
+  asio::steady_timer signal_;
+  bool outbound_;
+  std::string node_id_;  // outbound: the node asked for; inbound: empty
+  int64_t create_ms_;
+  bool closed_ = false;
+  std::string out_;       // queued, not yet handed to the socket
+  std::string inflight_;  // being written
+  std::string rbuf_;
+  char buf_[kReadChunk];
+};
+
+BusServer::BusServer(asio::io_context& io, clusterbus::ClusterState& state, Hooks hooks,
+                     uint64_t seed)
+    : io_(io),
+      state_(state),
+      hooks_(std::move(hooks)),
+      node_view_(std::make_unique<OffsetView>(hooks_.replication_offset)),
+      engine_(std::make_unique<clusterbus::BusEngine>(state, *node_view_, seed)),
+      cron_timer_(io) {}
+
+BusServer::~BusServer() { Stop(); }
+
+absl::Status BusServer::Listen(const std::vector<std::string>& bind, int cport, int backlog) {
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  for (std::string addr : bind) {
+    const bool optional = !addr.empty() && addr[0] == '-';
+    if (optional) addr.erase(0, 1);
+    asio::ip::address ip;
+    boost::system::error_code ec;
+    if (addr == "*") {
+      ip = asio::ip::address_v4::any();
+    } else if (addr == "::*") {
+      ip = asio::ip::address_v6::any();
+    } else {
+      ip = asio::ip::make_address(addr, ec);
+    }
+    auto acceptor = std::make_unique<tcp::acceptor>(io_);
+    const tcp::endpoint ep(ip, static_cast<unsigned short>(cport));
+    if (!ec) acceptor->open(ep.protocol(), ec);
+    if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec && ip.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor->bind(ep, ec);
+    if (!ec) acceptor->listen(backlog, ec);
+    if (ec) {
+      if (optional) continue;
+      return absl::UnavailableError(absl::StrCat("Could not create server TCP listening socket ",
+                                                 addr, ":", cport, ": ", ec.message()));
+    }
+    // With cport 0 (tests), every further address binds the same port.
+    if (cport == 0) cport = acceptor->local_endpoint().port();
+    acceptors.push_back(std::move(acceptor));
+  }
+  if (acceptors.empty()) return absl::UnavailableError("No address to listen on");
+  bound_port_ = cport;
+  acceptors_ = std::move(acceptors);
+  for (auto& acceptor : acceptors_) StartAccept(*acceptor);
+  return absl::OkStatus();
+}
+
+void BusServer::StartAccept(tcp::acceptor& acceptor) {
+  acceptor.async_accept([this, &acceptor](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || stopped_) return;
+    if (!ec) OnAccepted(std::move(socket));
+    StartAccept(acceptor);
+  });
+}
+
+void BusServer::OnAccepted(tcp::socket socket) {
+  boost::system::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  const tcp::endpoint remote = socket.remote_endpoint(ec);
+  if (ec) return;  // already gone
+  const tcp::endpoint local = socket.local_endpoint(ec);
+  if (ec) return;
+  const int64_t now = NowMs();
+  std::shared_ptr<Link> link = AddLink(std::move(socket), /*outbound=*/false, "", now);
+  Logf(LogLevel::kVerbose, "Accepting cluster node connection from %s:%d",
+       AddressText(remote.address()), remote.port());
+  engine_->OnInboundAccepted(link->id(), AddressText(remote.address()), now,
+                             AddressText(local.address()));
+  EndBatch(now);
+}
+
+std::shared_ptr<BusServer::Link> BusServer::AddLink(tcp::socket socket, bool outbound,
+                                                    std::string node_id, int64_t now_ms) {
+  const LinkId id = ++next_link_id_;
+  auto link =
+      std::make_shared<Link>(this, id, std::move(socket), outbound, std::move(node_id), now_ms);
+  links_[id] = link;
+  Link::Start(io_, link);
+  return link;
+}
+
+void BusServer::Connect(const clusterbus::ConnectAction& action, int64_t now_ms) {
+  boost::system::error_code ec;
+  const asio::ip::address ip = asio::ip::make_address(action.ip, ec);
+  if (ec || action.cport <= 0 || action.cport > 65535) {
+    engine_->OnOutboundFailed(action.node_id, now_ms);
+    return;
+  }
+  const uint64_t attempt = ++next_attempt_;
+  auto pending = std::make_unique<PendingConnect>(io_, action.node_id);
+  PendingConnect& pc = *pending;
+  connects_[attempt] = std::move(pending);
+  // Redis bounds a connect by the node timeout (the link is recycled then).
+  const int64_t timeout_ms = std::max<int64_t>(state_.options().node_timeout_ms, 100);
+  pc.timer.expires_after(std::chrono::milliseconds(timeout_ms));
+  pc.timer.async_wait([this, attempt](boost::system::error_code tec) {
+    if (tec) return;
+    auto it = connects_.find(attempt);
+    if (it == connects_.end()) return;
+    boost::system::error_code ignored;
+    it->second->socket.close(ignored);  // completes the connect with an error
+  });
+  pc.socket.async_connect(tcp::endpoint(ip, static_cast<unsigned short>(action.cport)),
+                          [this, attempt](boost::system::error_code cec) {
+                            if (stopped_) return;
+                            OnConnectDone(attempt, cec);
+                          });
+}
+
+void BusServer::OnConnectDone(uint64_t attempt, const boost::system::error_code& ec) {
+  auto it = connects_.find(attempt);
+  if (it == connects_.end()) return;
+  std::unique_ptr<PendingConnect> pc = std::move(it->second);
+  connects_.erase(it);
+  pc->timer.cancel();
+  const int64_t now = NowMs();
+  if (ec || !pc->socket.is_open()) {
+    Logf(LogLevel::kVerbose, "Connection with Node %s at cluster bus failed: %s", pc->node_id,
+         ec ? ec.message() : std::string("timeout"));
+    engine_->OnOutboundFailed(pc->node_id, now);
+  } else {
+    boost::system::error_code ignored;
+    pc->socket.set_option(tcp::no_delay(true), ignored);
+    std::shared_ptr<Link> link =
+        AddLink(std::move(pc->socket), /*outbound=*/true, pc->node_id, now);
+    engine_->OnOutboundConnected(link->id(), pc->node_id, now);
+  }
+  EndBatch(now);
+}
+
+void BusServer::OnBytes(Link& link, std::string_view bytes) {
+  std::string& rbuf = link.rbuf();
+  rbuf.append(bytes.data(), bytes.size());
+  const int64_t now = NowMs();
+  size_t pos = 0;
+  while (!link.closed()) {
+    const std::string_view view = std::string_view(rbuf).substr(pos);
+    clusterbus::Message message;
+    size_t consumed = 0;
+    std::string why;
+    const clusterbus::DecodeStatus st = clusterbus::Decode(view, &consumed, &message, &why);
+    if (st == clusterbus::DecodeStatus::kNeedMore) break;
+    if (st == clusterbus::DecodeStatus::kBadFrame) {
+      Log(LogLevel::kWarning, "Bad message length or signature received from Cluster bus.");
+      const LinkId id = link.id();
+      DropLink(id);
+      engine_->OnLinkClosed(id, now);
+      break;
+    }
+    pos += consumed;
+    if (st == clusterbus::DecodeStatus::kDiscard) {
+      // Redis counts a framed message before validating it. The engine
+      // counts the ones it gets; the discarded ones are counted here.
+      const int type = FrameType(view.substr(0, consumed));
+      if (type >= 0 && type < clusterbus::kNumMessageTypes) ++state_.messages_received()[type];
+      Logf(LogLevel::kWarning, "%s", why);
+      continue;
+    }
+    if (!why.empty()) Logf(LogLevel::kWarning, "%s", why);
+    engine_->OnMessage(link.id(), message, now);
+  }
+  if (!link.closed()) rbuf.erase(0, pos);
+  EndBatch(now);
+}
+
+void BusServer::OnLinkError(LinkId id) {
+  if (!links_.count(id)) return;
+  const int64_t now = NowMs();
+  DropLink(id);
+  engine_->OnLinkClosed(id, now);
+  EndBatch(now);
+}
+
+void BusServer::DropLink(LinkId id) {
+  auto it = links_.find(id);
+  if (it == links_.end()) return;
+  std::shared_ptr<Link> link = std::move(it->second);
+  links_.erase(it);
+  link->Close();
+}
+
+void BusServer::RunActions(int64_t now_ms) {
+  // Actions may cause engine calls (a connect that fails at once) that queue
+  // more actions: the outer loop picks them up.
+  if (running_actions_ || stopped_) return;
+  running_actions_ = true;
+  for (;;) {
+    std::vector<clusterbus::Action> actions = engine_->TakeActions();
+    if (actions.empty()) break;
+    for (clusterbus::Action& action : actions) {
+      std::visit(
+          [&](auto& a) {
+            using T = std::decay_t<decltype(a)>;
+            if constexpr (std::is_same_v<T, clusterbus::ConnectAction>) {
+              Connect(a, now_ms);
+            } else if constexpr (std::is_same_v<T, clusterbus::SendAction>) {
+              auto it = links_.find(a.link);
+              if (it != links_.end()) {
+                it->second->Send(a.bytes);
+              }
+            } else if constexpr (std::is_same_v<T, clusterbus::CloseAction>) {
+              DropLink(a.link);
+            } else if constexpr (std::is_same_v<T, clusterbus::DeliverAction>) {
+              if (hooks_.deliver) hooks_.deliver(a.shard, a.channel, a.message);
+            }
+          },
+          action);
+    }
+  }
+  running_actions_ = false;
+}
+
+void BusServer::EndBatch(int64_t now_ms) {
+  if (stopped_) return;
+  RunActions(now_ms);
+  if (hooks_.after_batch) hooks_.after_batch(now_ms);
+}
+
+std::vector<BusLinkInfo> BusServer::Links() const {
+  std::vector<BusLinkInfo> out;
+  std::vector<const Link*> unmatched;
+  for (const auto& [id, link] : links_) unmatched.push_back(link.get());
+  for (const clusterbus::LinkRow& row : engine_->Links()) {
+    BusLinkInfo info;
+    info.outbound = row.outbound;
+    info.node_id = row.node_id;
+    info.create_ms = row.create_ms;
+    info.events = "r";
+    // The engine's rows carry the time the shell reported the link with;
+    // that pairs them with the shell's links (buffers, pending writes).
+    for (auto it = unmatched.begin(); it != unmatched.end(); ++it) {
+      const Link* l = *it;
+      if (l->outbound() == row.outbound && l->create_ms() == row.create_ms) {
+        if (l->has_pending_writes()) info.events = "rw";
+        info.send_buffer_allocated = l->buffer_allocated();
+        info.send_buffer_used = l->buffer_used();
+        unmatched.erase(it);
+        break;
+      }
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+void BusServer::StartCron() {
+  if (!stopped_) ArmCron();
+}
+
+void BusServer::ArmCron() {
+  cron_timer_.expires_after(kCronPeriod);
+  cron_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopped_) return;
+    if (hooks_.cron) hooks_.cron(NowMs());
+    ArmCron();
+  });
+}
+
+void BusServer::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  boost::system::error_code ignored;
+  for (auto& acceptor : acceptors_) acceptor->close(ignored);
+  cron_timer_.cancel();
+  for (auto& [id, link] : links_) link->Close();
+  links_.clear();
+  for (auto& [attempt, pc] : connects_) {
+    pc->timer.cancel();
+    pc->socket.close(ignored);
+  }
+  connects_.clear();
+}
+
+}  // namespace shardnode::node

@@ -1,0 +1,119 @@
+// BusServer: the thin Asio shell of the cluster bus. It owns the listening
+// sockets on the bus port, every bus link (outbound ones it opens when the
+// engine asks, inbound ones it accepts), and the 100 ms cluster cron timer.
+// It feeds bytes through the incremental bus codec into the pure
+// clusterbus::BusEngine and carries out the actions the engine returns
+// (connect, send, close, deliver a PUBLISH). All protocol decisions belong to
+// the engine (which also counts the messages it sends and receives); this
+// file only moves bytes and arms timers.
+//
+// A frame the codec rejects (bad signature or length) closes its link; a
+// framed but invalid message is dropped and the link stays.
+//
+// Loop: one io_context (the control loop); not thread-safe. The engine and
+// the ClusterState are touched only from that loop.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "clusterbus/bus_engine.h"
+#include "clusterbus/cluster_state.h"
+#include "node/server/cluster_setup.h"
+
+namespace shardnode::node {
+
+class BusServer : public ClusterBus {
+ public:
+  struct Hooks {
+    // The cluster cron, every 100 ms, with the wall-clock time. It must tick
+    // engine() and the state and then call RunActions (the node uses
+    // ClusterCron, which does all that through ApplyClusterEffects).
+    std::function<void(int64_t now_ms)> cron;
+    // Called after every batch of engine calls made by the shell (a read
+    // chunk, an accept, a closed link), once the actions are carried out:
+    // the node applies the ClusterState effects here (ApplyClusterEffects).
+    std::function<void(int64_t now_ms)> after_batch;
+    // Hands a PUBLISH / SPUBLISH received from the bus to local subscribers.
+    std::function<void(bool shard, const std::string& channel, const std::string& message)> deliver;
+    // The replication offset the engine announces; 0 when unset.
+    std::function<uint64_t()> replication_offset;
+  };
+
+  // REQUIRES: `io` and `state` outlive the BusServer. `seed` seeds the
+  // engine's randomness.
+  BusServer(boost::asio::io_context& io, clusterbus::ClusterState& state, Hooks hooks,
+            uint64_t seed);
+  ~BusServer() override;
+  BusServer(const BusServer&) = delete;
+  BusServer& operator=(const BusServer&) = delete;
+
+  // Binds every address of `bind` ("-" prefix: optional; "*" and "::*":
+  // any) on `cport` and starts accepting. Fails naming the address that
+  // could not be bound; nothing is listening then.
+  absl::Status Listen(const std::vector<std::string>& bind, int cport, int backlog);
+  // The port actually bound (useful with cport 0 in tests).
+  int bound_port() const { return bound_port_; }
+
+  // Arms the 100 ms cron timer.
+  void StartCron();
+
+  // Stops accepting and the cron, closes every link and pending connect.
+  // The engine is not told (the node is going away).
+  void Stop();
+
+  // ClusterBus.
+  clusterbus::BusEngine& engine() override { return *engine_; }
+  void RunActions(int64_t now_ms) override;
+  std::vector<BusLinkInfo> Links() const override;
+
+  // Number of open links (connected, both directions), for tests.
+  size_t num_links() const { return links_.size(); }
+
+ private:
+  class Link;
+  class OffsetView;
+  struct PendingConnect;
+
+  void StartAccept(boost::asio::ip::tcp::acceptor& acceptor);
+  void OnAccepted(boost::asio::ip::tcp::socket socket);
+  void Connect(const clusterbus::ConnectAction& action, int64_t now_ms);
+  void OnConnectDone(uint64_t attempt, const boost::system::error_code& ec);
+  // Starts the reader and writer of a connected link and registers it.
+  std::shared_ptr<Link> AddLink(boost::asio::ip::tcp::socket socket, bool outbound,
+                                std::string node_id, int64_t now_ms);
+  // The link's bytes arrived: decode, feed the engine, run actions.
+  void OnBytes(Link& link, std::string_view bytes);
+  // The link failed or the peer closed it: tell the engine.
+  void OnLinkError(clusterbus::LinkId id);
+  // Removes the link and closes its socket without telling the engine.
+  void DropLink(clusterbus::LinkId id);
+  void EndBatch(int64_t now_ms);
+  void ArmCron();
+
+  boost::asio::io_context& io_;
+  clusterbus::ClusterState& state_;
+  Hooks hooks_;
+  std::unique_ptr<OffsetView> node_view_;
+  std::unique_ptr<clusterbus::BusEngine> engine_;
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
+  int bound_port_ = 0;
+  boost::asio::steady_timer cron_timer_;
+  bool stopped_ = false;
+  bool running_actions_ = false;
+  clusterbus::LinkId next_link_id_ = 0;
+  std::map<clusterbus::LinkId, std::shared_ptr<Link>> links_;
+  uint64_t next_attempt_ = 0;
+  std::map<uint64_t, std::unique_ptr<PendingConnect>> connects_;
+};
+
+}  // namespace shardnode::node
