@@ -176,8 +176,11 @@ void ReplyScored(CommandContext& ctx, const std::vector<Scored>& items, bool wit
 }
 
 // Builds a sorted set from `items` with Redis's incremental encoding rules.
-std::unique_ptr<ZSetObject> BuildZSet(const std::vector<Scored>& items) {
+// `skiplist` starts it in that encoding (ZRANGESTORE of a rank range longer
+// than the listpack limit, as Redis sizes its destination up front).
+std::unique_ptr<ZSetObject> BuildZSet(const std::vector<Scored>& items, bool skiplist) {
   auto z = std::make_unique<ZSetObject>();
+  if (skiplist) z->set_listpack(false);
   for (const Scored& it : items) {
     if (const double* s = z->Score(it.member)) {
       if (*s != it.score) z->Update(it.member, it.score);
@@ -487,7 +490,9 @@ void ZRangeGeneric(CommandContext& ctx, Args args, size_t first, const std::stri
     }
   }
   if (store) {
-    StoreZSet(ctx, *dst, BuildZSet(out));
+    const bool big_rank_range =
+        type == RangeType::kRank && out.size() > ZSetObject::kMaxListpackEntries;
+    StoreZSet(ctx, *dst, BuildZSet(out, big_rank_range));
   } else {
     ReplyScored(ctx, out, withscores);
   }
@@ -885,15 +890,18 @@ void ZSetOpGeneric(CommandContext& ctx, Args args, const std::string* dst, size_
   }
   // The result as a sorted set: ordered replies, and Redis's encoding rule
   // for stored results (listpack when small enough).
+  // Redis computes into a skiplist (keeping -0), then converts a small
+  // stored result to listpack.
   auto z = std::make_unique<ZSetObject>();
+  z->set_listpack(false);
   size_t maxlen = 0;
   for (const Scored& it : result) {
     z->Insert(it.member, it.score);
     maxlen = std::max(maxlen, it.member.size());
   }
-  z->set_listpack(z->Size() <= ZSetObject::kMaxListpackEntries &&
-                  maxlen <= ZSetObject::kMaxListpackValue);
   if (dst) {
+    z->set_listpack(z->Size() <= ZSetObject::kMaxListpackEntries &&
+                    maxlen <= ZSetObject::kMaxListpackValue);
     StoreZSet(ctx, *dst, std::move(z));
     return;
   }

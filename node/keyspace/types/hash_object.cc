@@ -13,6 +13,9 @@ const std::string* HashObject::Get(std::string_view field) const {
 }
 
 bool HashObject::Set(std::string_view field, std::string_view value) {
+  if (!table_ && (field.size() > kMaxListpackValue || value.size() > kMaxListpackValue)) {
+    ConvertToTable();
+  }
   if (!table_) {
     for (auto& [f, v] : pairs_) {
       if (f == field) {

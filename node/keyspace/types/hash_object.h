@@ -4,9 +4,9 @@
 // field/value pairs in insertion order, for small hashes. "hashtable": a
 // StringMap (dict.h) with Redis-style SCAN cursors. A hash starts as listpack
 // and converts once, for good, when it holds more than kMaxListpackEntries
-// fields or when a command's arguments include a string longer than
-// kMaxListpackValue bytes (ConvertIfLong; Redis checks arguments, not the
-// values HINCRBYFLOAT computes).
+// fields, when a field or value longer than kMaxListpackValue bytes is
+// written, or when a command's arguments include such a string
+// (ConvertIfLong, as HSET checks all its arguments first).
 //
 // Pure data; not thread-safe; owned by the Value of its key.
 #pragma once

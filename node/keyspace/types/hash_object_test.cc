@@ -36,15 +36,18 @@ TEST(HashObjectTest, ConvertsAfter128FieldsAndKeepsEverything) {
   EXPECT_EQ(*h.Get("f7"), "7");
 }
 
-TEST(HashObjectTest, LongArgumentConvertsButComputedValueDoesNot) {
+TEST(HashObjectTest, LongFieldValueOrArgumentConverts) {
   HashObject h;
-  h.Set("f", std::string(100, 'x'));  // as HINCRBYFLOAT would store
+  h.Set("f", std::string(64, 'x'));
   EXPECT_EQ(h.EncodingName(), "listpack");
   h.ConvertIfLong(64);
   EXPECT_EQ(h.EncodingName(), "listpack");
   h.ConvertIfLong(65);
   EXPECT_EQ(h.EncodingName(), "hashtable");
-  EXPECT_EQ(h.Get("f")->size(), 100u);
+  HashObject g;
+  g.Set(std::string(65, 'k'), "v");
+  EXPECT_EQ(g.EncodingName(), "hashtable");
+  EXPECT_EQ(*g.Get(std::string(65, 'k')), "v");
 }
 
 TEST(HashObjectTest, ScanOfHashtableVisitsEveryField) {
