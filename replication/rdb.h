@@ -152,8 +152,9 @@ struct RdbWriterOptions {
   int repl_stream_db = 0;
   bool aof_base = false;
   // Encoding thresholds of the loading side (Redis 7.0 defaults); values
-  // within them are written compact (listpack / intset).
-  size_t hash_max_listpack_entries = 128;
+  // within them are written compact (listpack / intset). These are the
+  // compiled-in defaults of 7.0.15 (redis.conf ships 128 for hashes).
+  size_t hash_max_listpack_entries = 512;
   size_t hash_max_listpack_value = 64;
   size_t zset_max_listpack_entries = 128;
   size_t zset_max_listpack_value = 64;

@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "replication/crc64.h"
+#include "replication/internal/intset.h"
+#include "replication/internal/ziplist.h"
 #include "replication/rdb.h"
 
 namespace shardnode::replication::testing {
@@ -49,6 +52,109 @@ inline std::vector<std::string> Range(const std::string& prefix, int from, int t
   return out;
 }
 
+// Builds RDB bytes by hand, for inputs our writer never produces.
+class Bytes {
+ public:
+  explicit Bytes(absl::string_view magic = "REDIS0010") : s_(magic) {}
+  Bytes& Op(int op) {
+    s_.push_back(static_cast<char>(op));
+    return *this;
+  }
+  Bytes& Len(uint64_t len) {
+    if (len < 64) {
+      s_.push_back(static_cast<char>(len));
+    } else if (len < 16384) {
+      s_.push_back(static_cast<char>(0x40 | (len >> 8)));
+      s_.push_back(static_cast<char>(len & 0xFF));
+    } else {
+      s_.push_back(static_cast<char>(0x80));
+      for (int i = 3; i >= 0; --i) s_.push_back(static_cast<char>((len >> (8 * i)) & 0xFF));
+    }
+    return *this;
+  }
+  Bytes& Str(absl::string_view s) {
+    Len(s.size());
+    return Raw(s);
+  }
+  Bytes& Raw(absl::string_view s) {
+    s_.append(s.data(), s.size());
+    return *this;
+  }
+  Bytes& LE(uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) s_.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+    return *this;
+  }
+  // Appends EOF and the checksum.
+  std::string Finish(bool checksum = true) {
+    Op(0xFF);
+    uint64_t crc = checksum ? Crc64(0, s_) : 0;
+    LE(crc, 8);
+    return s_;
+  }
+  const std::string& str() const { return s_; }
+
+ private:
+  std::string s_;
+};
+
+inline std::vector<std::string> LegacyList() {
+  return {"a", "12", "-7000", std::string(300, 'p'), "5000000000"};
+}
+
+// A version-9 file holding every encoding Redis before 7.0 wrote, with the
+// old seconds expiry opcode and LRU/LFU hints (without EOF and checksum).
+inline Bytes LegacyFile() {
+  std::vector<std::string> list = LegacyList();
+  Bytes b("REDIS0009");
+  b.Op(0xFA).Str("redis-ver").Str("6.2.14");
+  b.Op(0xFE).Len(0).Op(0xFB).Len(9).Len(1);
+  b.Op(0xFD).LE(2000000000, 4).Op(1).Str("plain-list").Len(2).Str("x").Raw("\xc1\x39\x30");
+  b.Op(0xF8).Len(77).Op(10).Str("zl-list").Str(internal::EncodeZiplist(list));
+  b.Op(0xF9)
+      .Raw("\x05")
+      .Op(14)
+      .Str("ql-list")
+      .Len(2)
+      .Str(internal::EncodeZiplist({"a", "b"}))
+      .Str(internal::EncodeZiplist({"c"}));
+  b.Op(3)
+      .Str("zset-v1")
+      .Len(4)
+      .Str("a")
+      .Raw(
+          "\x03"
+          "1.5")
+      .Str("b")
+      .Raw("\xfe")
+      .Str("c")
+      .Raw("\xff")
+      .Str("d")
+      .Raw(
+          "\x01"
+          "7");
+  b.Op(12).Str("zl-zset").Str(internal::EncodeZiplist({"m", "2", "n", "3.25"}));
+  b.Op(13).Str("zl-hash").Str(internal::EncodeZiplist({"f", "v", "g", "100"}));
+  b.Op(9).Str("zipmap").Str(internal::EncodeZipmap({{"foo", "bar"}, {"hello", "world"}}));
+  b.Op(11).Str("intset").Str(internal::EncodeIntset({7, -3}));
+  b.Op(3).Str("zset-v1-nan").Len(0);  // empty: skipped
+  return b;
+}
+
+// What LegacyFile() holds.
+inline std::vector<RdbEntry> LegacyEntries() {
+  std::vector<std::string> list = LegacyList();
+  return {
+      {0, "plain-list", RdbValue::List({"x", "12345"}), 2000000000000},
+      {0, "zl-list", RdbValue::List(list), -1},
+      {0, "ql-list", RdbValue::List({"a", "b", "c"}), -1},
+      {0, "zset-v1", RdbValue::ZSet({{"a", 1.5}, {"b", HUGE_VAL}, {"c", -HUGE_VAL}, {"d", 7}}), -1},
+      {0, "zl-zset", RdbValue::ZSet({{"m", 2}, {"n", 3.25}}), -1},
+      {0, "zl-hash", RdbValue::Hash({{"f", "v"}, {"g", "100"}}), -1},
+      {0, "zipmap", RdbValue::Hash({{"foo", "bar"}, {"hello", "world"}}), -1},
+      {0, "intset", RdbValue::Set({"-3", "7"}), -1},
+  };
+}
+
 // Entries covering every path of the writer: each type in its compact and
 // its plain form, integer and compressible strings, binary data, expiry
 // times and two databases.
@@ -81,7 +187,7 @@ inline std::vector<RdbEntry> SampleEntries() {
   add("set:mixed", RdbValue::Set({"1", "two", "3"}));
   add("h:small", RdbValue::Hash({{"f1", "v1"}, {"n", "123"}, {"e", ""}}), 4102444800123);
   std::vector<std::pair<std::string, std::string>> hbig;
-  for (int i = 1; i <= 200; ++i)
+  for (int i = 1; i <= 600; ++i)
     hbig.emplace_back("f" + std::to_string(i), "v" + std::to_string(i));
   add("h:big", RdbValue::Hash(hbig));
   add("h:longval", RdbValue::Hash({{"k", std::string(100, 'w')}}));
