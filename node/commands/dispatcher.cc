@@ -32,9 +32,48 @@ bool IsTransactionControl(std::string_view name) {
          name == "quit" || name == "reset";
 }
 
+Db& DbForKey(Server& server, const Session& session, std::string_view key) {
+  Keyspace& ks = server.ShardForSlot(slots::KeyHashSlot(key));
+  return ks.db(session.db_index < ks.num_dbs() ? session.db_index : 0);
+}
+
+void Watch(CommandContext& ctx, Args args) {
+  if (ctx.session.in_multi) {
+    ctx.reply.Error("ERR WATCH inside MULTI is not allowed");
+    return;
+  }
+  for (size_t i = 1; i < args.size(); ++i) {
+    const bool existed = DbForKey(ctx.server, ctx.session, args[i]).Exists(args[i], ctx.now_ms);
+    ctx.server.watches().Watch(ctx.session, ctx.session.db_index, args[i], existed);
+  }
+  ctx.reply.Ok();
+}
+
+void Unwatch(CommandContext& ctx, Args) {
+  ctx.server.watches().Unwatch(ctx.session);
+  ctx.reply.Ok();
+}
+
 }  // namespace
 
 void Dispatcher::RegisterTransactionCommands(CommandTable& table) {
+  table.Register({.name = "watch",
+                  .arity = -2,
+                  .flags = kCmdNoScript | kCmdLoading | kCmdStale | kCmdFast | kCmdAllowBusy,
+                  .first_key = 1,
+                  .last_key = -1,
+                  .key_step = 1,
+                  .handler = Watch,
+                  .group = "transactions",
+                  .summary = "Watch the given keys to determine execution of the MULTI/EXEC block",
+                  .since = "2.2.0"});
+  table.Register({.name = "unwatch",
+                  .arity = 1,
+                  .flags = kCmdNoScript | kCmdLoading | kCmdStale | kCmdFast | kCmdAllowBusy,
+                  .handler = Unwatch,
+                  .group = "transactions",
+                  .summary = "Forget about all watched keys",
+                  .since = "2.2.0"});
   table.Register({.name = "multi",
                   .arity = 1,
                   .flags = kCmdNoScript | kCmdLoading | kCmdStale | kCmdFast | kCmdAllowBusy,
@@ -205,7 +244,19 @@ void Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms)
   session.multi_dirty = false;
   session.queued.clear();
   if (dirty) {
+    server_.watches().Unwatch(session);
     out.Error(errors::kExecAbort);
+    return;
+  }
+  // A watched key that was live at WATCH and has expired since counts as
+  // changed: looking it up expires it, which touches its watchers.
+  for (const WatchedKey& w : std::vector<WatchedKey>(session.watched)) {
+    if (w.existed) DbForKey(server_, session, w.key).Exists(w.key, now_ms);
+  }
+  const bool watch_dirty = session.watch_dirty;
+  server_.watches().Unwatch(session);
+  if (watch_dirty) {
+    out.NullArray();
     return;
   }
   out.ArrayHeader(queued.size());
@@ -258,6 +309,7 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
         if (!session.in_multi) {
           out.Error("ERR DISCARD without MULTI");
         } else {
+          server_.watches().Unwatch(session);
           session.in_multi = false;
           session.multi_dirty = false;
           session.queued.clear();

@@ -74,6 +74,7 @@ void ResetSession(CommandContext& ctx, Args) {
   s.name.clear();
   s.authenticated = ctx.server.options().requirepass.empty();
   ctx.server.pubsub().RemoveSession(s);
+  ctx.server.watches().Unwatch(s);
   ctx.reply.SimpleString("RESET");
 }
 

@@ -123,6 +123,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void Unregister() {
     server_.pubsub().RemoveSession(session_);
+    server_.watches().Unwatch(session_);
     server_.clients().erase(session_.id);
   }
 

@@ -23,6 +23,17 @@ Server::Server(Config* config, const CommandTable* commands)
   const int threads = std::max(1, options().threads);
   for (int i = 0; i < threads; ++i) {
     shards_.push_back(std::make_unique<Keyspace>(options().databases));
+    Keyspace& ks = *shards_.back();
+    for (int d = 0; d < ks.num_dbs(); ++d) {
+      ks.db(d).on_key_modified = [this, d](std::string_view key) {
+        if (watches_.empty()) return;
+        if (key.empty()) {
+          watches_.TouchFlushed(d);
+        } else {
+          watches_.Touch(d, key);
+        }
+      };
+    }
   }
 }
 

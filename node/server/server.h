@@ -19,6 +19,7 @@
 
 #include "node/config/options.h"
 #include "node/server/pubsub.h"
+#include "node/server/watch.h"
 #include "node/server/session.h"
 
 namespace shardnode::clusterbus {
@@ -76,6 +77,7 @@ class Server {
 
   Stats& stats() { return stats_; }
   PubSub& pubsub() { return pubsub_; }
+  WatchTable& watches() { return watches_; }
 
   // Connected clients by id (CLIENT LIST / KILL, INFO clients).
   std::map<uint64_t, Session*>& clients() { return clients_; }
@@ -110,6 +112,7 @@ class Server {
   std::unique_ptr<clusterbus::ClusterState> cluster_;
   Stats stats_;
   PubSub pubsub_;
+  WatchTable watches_;
   std::map<uint64_t, Session*> clients_;
   uint64_t last_client_id_ = 0;
   std::string run_id_;

@@ -14,6 +14,13 @@
 
 namespace shardnode::node {
 
+// A key the session WATCHes, and whether it was live when WATCH ran.
+struct WatchedKey {
+  int db = 0;
+  std::string key;
+  bool existed = false;
+};
+
 struct Session {
   uint64_t id = 0;
   std::string name;   // CLIENT SETNAME
@@ -36,6 +43,9 @@ struct Session {
   bool in_multi = false;
   bool multi_dirty = false;  // a queued command was refused: EXEC aborts
   std::vector<std::vector<std::string>> queued;
+  // WATCH: the keys, and whether one of them changed since.
+  std::vector<WatchedKey> watched;
+  bool watch_dirty = false;
 
   // Pub/Sub subscriptions (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE).
   std::set<std::string, std::less<>> channels;
