@@ -99,6 +99,7 @@ std::unique_ptr<BusServer> StartClusterBus(asio::io_context& io, Server& server)
   BusServer::Hooks hooks;
   hooks.cron = [&server](int64_t now_ms) { ClusterCron(server, now_ms); };
   hooks.after_batch = [&server](int64_t now_ms) { ApplyClusterEffects(server, now_ms); };
+  hooks.sendbuf_limit = [&server]() { return server.options().cluster_link_sendbuf_limit; };
   hooks.deliver = [&server](bool shard, const std::string& channel, const std::string& message) {
     server.pubsub().Publish(channel, message, shard);
   };

@@ -170,6 +170,7 @@ class BusServer::Link {
 BusServer::BusServer(asio::io_context& io, clusterbus::ClusterState& state, Hooks hooks,
                      uint64_t seed)
     : io_(io),
+      alive_(std::make_shared<BusServer*>(this)),
       state_(state),
       hooks_(std::move(hooks)),
       node_view_(std::make_unique<OffsetView>(hooks_.replication_offset)),
@@ -216,8 +217,9 @@ absl::Status BusServer::Listen(const std::vector<std::string>& bind, int cport, 
 }
 
 void BusServer::StartAccept(tcp::acceptor& acceptor) {
-  acceptor.async_accept([this, &acceptor](boost::system::error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || stopped_) return;
+  std::weak_ptr<BusServer*> alive = alive_;
+  acceptor.async_accept([this, alive, &acceptor](boost::system::error_code ec, tcp::socket socket) {
+    if (alive.expired() || ec == asio::error::operation_aborted || stopped_) return;
     if (!ec) OnAccepted(std::move(socket));
     StartAccept(acceptor);
   });
@@ -263,16 +265,17 @@ void BusServer::Connect(const clusterbus::ConnectAction& action, int64_t now_ms)
   // Redis bounds a connect by the node timeout (the link is recycled then).
   const int64_t timeout_ms = std::max<int64_t>(state_.options().node_timeout_ms, 100);
   pc.timer.expires_after(std::chrono::milliseconds(timeout_ms));
-  pc.timer.async_wait([this, attempt](boost::system::error_code tec) {
-    if (tec) return;
+  std::weak_ptr<BusServer*> alive = alive_;
+  pc.timer.async_wait([this, alive, attempt](boost::system::error_code tec) {
+    if (tec || alive.expired()) return;
     auto it = connects_.find(attempt);
     if (it == connects_.end()) return;
     boost::system::error_code ignored;
     it->second->socket.close(ignored);  // completes the connect with an error
   });
   pc.socket.async_connect(tcp::endpoint(ip, static_cast<unsigned short>(action.cport)),
-                          [this, attempt](boost::system::error_code cec) {
-                            if (stopped_) return;
+                          [this, alive, attempt](boost::system::error_code cec) {
+                            if (alive.expired() || stopped_) return;
                             OnConnectDone(attempt, cec);
                           });
 }
@@ -323,7 +326,9 @@ void BusServer::OnBytes(Link& link, std::string_view bytes) {
       // counts the ones it gets; the discarded ones are counted here.
       const int type = FrameType(view.substr(0, consumed));
       if (type >= 0 && type < clusterbus::kNumMessageTypes) ++state_.messages_received()[type];
-      Logf(LogLevel::kWarning, "%s", why);
+      // Redis logs length mismatches as warnings, other rejections not at all.
+      const bool length = why.rfind("Received invalid", 0) == 0;
+      Logf(length ? LogLevel::kWarning : LogLevel::kVerbose, "%s", why);
       continue;
     }
     if (!why.empty()) Logf(LogLevel::kWarning, "%s", why);
@@ -413,15 +418,37 @@ std::vector<BusLinkInfo> BusServer::Links() const {
   return out;
 }
 
+void BusServer::FreeLinksOverLimit(int64_t now_ms) {
+  const int64_t limit = hooks_.sendbuf_limit ? hooks_.sendbuf_limit() : 0;
+  if (limit <= 0) return;
+  std::vector<LinkId> over;
+  for (const auto& [id, link] : links_) {
+    if (static_cast<int64_t>(link->buffer_used()) > limit) over.push_back(id);
+  }
+  for (LinkId id : over) {
+    Logf(LogLevel::kWarning,
+         "Freeing cluster link(%s node %s, used memory: %d) due to "
+         "exceeding send buffer memory limit.",
+         links_[id]->outbound() ? "to" : "from", links_[id]->node_id(), links_[id]->buffer_used());
+    ++state_.links_buffer_limit_exceeded;
+    DropLink(id);
+    engine_->OnLinkClosed(id, now_ms);
+  }
+  if (!over.empty()) RunActions(now_ms);
+}
+
 void BusServer::StartCron() {
   if (!stopped_) ArmCron();
 }
 
 void BusServer::ArmCron() {
   cron_timer_.expires_after(kCronPeriod);
-  cron_timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec || stopped_) return;
-    if (hooks_.cron) hooks_.cron(NowMs());
+  std::weak_ptr<BusServer*> alive = alive_;
+  cron_timer_.async_wait([this, alive](boost::system::error_code ec) {
+    if (ec || alive.expired() || stopped_) return;
+    const int64_t now = NowMs();
+    FreeLinksOverLimit(now);
+    if (hooks_.cron) hooks_.cron(now);
     ArmCron();
   });
 }

@@ -47,6 +47,10 @@ class BusServer : public ClusterBus {
     std::function<void(bool shard, const std::string& channel, const std::string& message)> deliver;
     // The replication offset the engine announces; 0 when unset.
     std::function<uint64_t()> replication_offset;
+    // cluster-link-sendbuf-limit in bytes (0 or unset: no limit). Before each
+    // cron, a link whose send buffer is larger is closed and counted in
+    // ClusterState::links_buffer_limit_exceeded.
+    std::function<int64_t()> sendbuf_limit;
   };
 
   // REQUIRES: `io` and `state` outlive the BusServer. `seed` seeds the
@@ -98,9 +102,14 @@ class BusServer : public ClusterBus {
   // Removes the link and closes its socket without telling the engine.
   void DropLink(clusterbus::LinkId id);
   void EndBatch(int64_t now_ms);
+  // Closes the links over cluster-link-sendbuf-limit (Redis's cron check).
+  void FreeLinksOverLimit(int64_t now_ms);
   void ArmCron();
 
   boost::asio::io_context& io_;
+  // Handlers still queued in `io_` when the BusServer is destroyed hold a
+  // weak_ptr to this and return when it has expired.
+  std::shared_ptr<BusServer*> alive_;
   clusterbus::ClusterState& state_;
   Hooks hooks_;
   std::unique_ptr<OffsetView> node_view_;
