@@ -214,12 +214,16 @@ class MeetAndBusPortTest(unittest.TestCase):
                            timeout=5, what="the split message is counted")
             self.assertEqual(node.cli("ping"), "PONG")
 
-    def test_cluster_port_and_announced_hostname(self):
+    def test_cluster_port_and_announced_address(self):
         a_port, b_port = free_port(), free_port()
         a_bus = free_port(bus_offset=False)
+        a_announced = 6379 if a_port != 6379 else 6380  # only announced, never dialled
         a = Node(cluster=True, port=a_port,
                  args=TIMEOUT_ARGS + ["--cluster-port", str(a_bus),
-                                      "--cluster-announce-hostname", "host-a.example"])
+                                      "--cluster-announce-hostname", "host-a.example",
+                                      "--cluster-announce-ip", "127.0.0.1",
+                                      "--cluster-announce-port", str(a_announced),
+                                      "--cluster-announce-bus-port", str(a_bus)])
         b = Node(cluster=True, port=b_port, args=TIMEOUT_ARGS)
         try:
             a.start()
@@ -228,14 +232,16 @@ class MeetAndBusPortTest(unittest.TestCase):
             self.assertEqual(b.cli("cluster", "meet", "127.0.0.1", a_port, a_bus), "OK")
             a_id = a.cli("cluster", "myid")
             wait_until(lambda: state_is(b, "ok") and a_id in nodes_table(b)
-                       and nodes_table(b)[a_id][0].startswith("127.0.0.1:%d@%d" % (a_port, a_bus)),
-                       timeout=15, what="B knows A at its cluster-port")
+                       and nodes_table(b)[a_id][0].startswith(
+                           "127.0.0.1:%d@%d" % (a_announced, a_bus)),
+                       timeout=15, what="B knows A at its announced ports")
             wait_until(lambda: "host-a.example" in nodes_table(b)[a_id][0], timeout=10,
                        what="A's hostname reaches B")
             c = Client(b.port)
             slots = c.call("CLUSTER", "SLOTS")
             c.close()
-            self.assertEqual(slots[0][2][3], [b"hostname", b"host-a.example"])
+            self.assertEqual(slots[0][2], [b"127.0.0.1", a_announced, a_id.encode(),
+                                           [b"hostname", b"host-a.example"]])
         finally:
             a.cleanup()
             b.cleanup()
