@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <string_view>
-#include <unordered_set>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -343,13 +343,27 @@ absl::Status DecodeBlob(uint8_t type, absl::string_view blob, RdbValue* value) {
   }
 }
 
+// True when two items of `range` have equal keys. An open-addressing table
+// of indices: no allocation per item, which matters for million-member sets.
 template <typename Range, typename KeyOf>
 bool HasDuplicates(const Range& range, KeyOf key_of) {
-  std::unordered_set<std::string_view> seen;
-  seen.reserve(range.size());
-  for (const auto& item : range) {
-    absl::string_view k = key_of(item);
-    if (!seen.insert(std::string_view(k.data(), k.size())).second) return true;
+  const size_t n = range.size();
+  if (n < 2) return false;
+  size_t slots = 4;
+  while (slots < 2 * n) slots <<= 1;
+  std::vector<size_t> table(slots, 0);  // item index + 1; 0 = empty
+  const std::hash<std::string_view> hasher;
+  for (size_t i = 0; i < n; ++i) {
+    absl::string_view k = key_of(range[i]);
+    std::string_view key(k.data(), k.size());
+    for (size_t slot = hasher(key) & (slots - 1);; slot = (slot + 1) & (slots - 1)) {
+      if (table[slot] == 0) {
+        table[slot] = i + 1;
+        break;
+      }
+      absl::string_view other = key_of(range[table[slot] - 1]);
+      if (std::string_view(other.data(), other.size()) == key) return true;
+    }
   }
   return false;
 }

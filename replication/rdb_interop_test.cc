@@ -2,6 +2,7 @@
 // payloads we write, and we read what it writes back. Starts redis-server on
 // 127.0.0.1 with a free port and stops it by pid; skipped when
 // /usr/bin/redis-server or /usr/bin/redis-cli is missing.
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -77,6 +78,10 @@ class RedisServer {
     port_ = FreePort();
     pid_ = fork();
     if (pid_ == 0) {
+      // Quiet: a refused file makes redis-server print a report to stdout.
+      int null_fd = open("/dev/null", O_WRONLY);
+      dup2(null_fd, STDOUT_FILENO);
+      dup2(null_fd, STDERR_FILENO);
       std::string port = std::to_string(port_);
       execl(kServer, kServer, "--port", port.c_str(), "--bind", "127.0.0.1", "--save", "",
             "--appendonly", "no", "--dir", dir.c_str(), "--dbfilename", "dump.rdb", "--logfile",
