@@ -5,12 +5,13 @@
 // 127.0.0.1, MEETs it with a message we encode, and checks its PONG, PING and
 // PUBLISH; it skips when /usr/bin/redis-server is missing. With
 // SHARDNODE_CAPTURE_DIR set it also writes its captures there as fixtures.
+// SHARDNODE_FIXTURES_DIR overrides where tests/fixtures is looked for.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,8 +29,6 @@
 
 #include "clusterbus/codec/codec.h"
 #include "gtest/gtest.h"
-
-extern char** environ;
 
 namespace shardnode::clusterbus {
 namespace {
@@ -76,8 +75,18 @@ bool FromHex(const std::string& text, std::string* out) {
 
 fs::path FixtureDir() {
   if (const char* dir = std::getenv("SHARDNODE_FIXTURES_DIR")) return fs::path(dir) / "bus";
-  return fs::path(__FILE__).parent_path().parent_path().parent_path() / "tests" / "fixtures" /
-         "bus";
+  // The source tree, found from this file's path (absolute in CMake builds),
+  // else from the working directory upwards.
+  fs::path from_source = fs::path(__FILE__).parent_path().parent_path().parent_path();
+  if (from_source.is_absolute()) return from_source / "tests" / "fixtures" / "bus";
+  std::error_code ec;
+  for (fs::path dir = fs::current_path(ec); !dir.empty(); dir = dir.parent_path()) {
+    if (fs::is_directory(dir / "tests" / "fixtures" / "bus", ec)) {
+      return dir / "tests" / "fixtures" / "bus";
+    }
+    if (dir == dir.parent_path()) break;
+  }
+  return "tests/fixtures/bus";
 }
 
 std::string ReadFixture(const std::string& name) {
@@ -97,7 +106,10 @@ Message DecodeExact(const std::string& bytes) {
   Message m;
   size_t consumed = 0;
   std::string why;
-  EXPECT_EQ(Decode(bytes, &consumed, &m, &why), DecodeStatus::kMessage) << why;
+  if (Decode(bytes, &consumed, &m, &why) != DecodeStatus::kMessage) {
+    ADD_FAILURE() << "not decoded: " << why;
+    return m;
+  }
   EXPECT_EQ(consumed, bytes.size());
   EXPECT_EQ(Encode(m), bytes) << "re-encoding differs";
   return m;
@@ -325,7 +337,22 @@ class RedisProcess {
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    return posix_spawn(&pid_, kRedisServer, nullptr, nullptr, argv.data(), environ) == 0;
+    const pid_t parent = getpid();
+    pid_ = fork();
+    if (pid_ < 0) return false;
+    if (pid_ == 0) {
+      // The server dies with the test even if the test crashes, and does not
+      // hold the test's stdout/stderr open.
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(1);
+      int devnull = open("/dev/null", O_RDWR);
+      dup2(devnull, 0);
+      dup2(devnull, 1);
+      dup2(devnull, 2);
+      execv(kRedisServer, argv.data());
+      _exit(127);
+    }
+    return true;
   }
   ~RedisProcess() {
     if (pid_ > 0) {
@@ -464,7 +491,8 @@ TEST(LiveRedisTest, MeetPongPingPublishAndGossipAreByteExact) {
               "PONG with one gossip entry and the hostname extension node-one.example",
               gossip_pong);
   CheckGossipPong(gossip_pong);
-  const GossipEntry& g = std::get<PingBody>(DecodeExact(gossip_pong).body).gossip[0];
+  const Message gossip_msg = DecodeExact(gossip_pong);
+  const GossipEntry& g = std::get<PingBody>(gossip_msg.body).gossip[0];
   EXPECT_EQ(g.port, port_b);
   EXPECT_EQ(g.cport, port_b + 10000);
 
