@@ -139,6 +139,33 @@ class TypesDiffTest(unittest.TestCase):
                 if normalize(cmd, ra) != normalize(cmd, rb):
                     mismatches.append((step, ["state"] + cmd, ra, rb))
 
+    def test_encoding_thresholds_match_redis(self):
+        """OBJECT ENCODING on both sides of every size threshold (the random
+        stream keeps collections small)."""
+        mismatches = []
+
+        def grow(key, add, sizes):
+            for i in range(max(sizes) + 1):
+                self.both(*add(i))
+                if i + 1 in sizes or i in sizes:
+                    ra, rb = self.both("OBJECT", "ENCODING", key)
+                    if ra != rb:
+                        mismatches.append((key, i + 1, ra, rb))
+
+        grow("h", lambda i: ["HSET", "h", f"f{i}", "v"], {511, 512, 513})
+        grow("si", lambda i: ["SADD", "si", str(i)], {511, 512, 513})
+        grow("ss", lambda i: ["SADD", "ss", f"m{i}"], {1, 2, 200})
+        grow("z", lambda i: ["ZADD", "z", str(i), f"m{i}"], {127, 128, 129})
+        grow("l", lambda i: ["RPUSH", "l", "x"], {1, 200})
+        for key, cmd in (("hv", ["HSET", "hv", "f", "x" * 65]),
+                         ("zv", ["ZADD", "zv", "1", "y" * 65]),
+                         ("sv", ["SADD", "sv", "1", "x"])):
+            self.both(*cmd)
+            ra, rb = self.both("OBJECT", "ENCODING", key)
+            if ra != rb:
+                mismatches.append((key, 1, ra, rb))
+        self.assertEqual(mismatches, [])
+
     def test_replies_match_redis(self):
         meta = []
         if self.supports("TYPE", "x"):

@@ -26,13 +26,13 @@ TEST(HashObjectTest, SetGetDeleteKeepInsertionOrderWhileListpack) {
   EXPECT_EQ(h.EncodingName(), "listpack");
 }
 
-TEST(HashObjectTest, ConvertsAfter128FieldsAndKeepsEverything) {
+TEST(HashObjectTest, ConvertsAfter512FieldsAndKeepsEverything) {
   HashObject h;
-  for (int i = 0; i < 128; ++i) h.Set("f" + std::to_string(i), std::to_string(i));
+  for (int i = 0; i < 512; ++i) h.Set("f" + std::to_string(i), std::to_string(i));
   EXPECT_EQ(h.EncodingName(), "listpack");
-  h.Set("f128", "x");
+  h.Set("f512", "x");
   EXPECT_EQ(h.EncodingName(), "hashtable");
-  EXPECT_EQ(h.Size(), 129u);
+  EXPECT_EQ(h.Size(), 513u);
   EXPECT_EQ(*h.Get("f7"), "7");
 }
 
