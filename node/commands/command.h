@@ -74,6 +74,14 @@ using Handler = void (*)(CommandContext& ctx, Args args);
 // malformed: the handler then reports the error itself.
 using KeysFn = std::vector<int> (*)(std::span<const std::string> args);
 
+// Per-command statistics (INFO commandstats). Updated on the command's loop.
+struct CommandStats {
+  uint64_t calls = 0;
+  uint64_t usec = 0;
+  uint64_t rejected_calls = 0;  // refused before running (arity, auth, routing...)
+  uint64_t failed_calls = 0;    // ran and replied with an error
+};
+
 struct CommandSpec {
   std::string name;  // lower case; subcommands are "parent|sub"
   int arity = 0;     // >0: exact argument count; <0: at least -arity
@@ -87,6 +95,7 @@ struct CommandSpec {
   std::string_view summary;  // COMMAND DOCS summary
   std::string_view since;    // COMMAND DOCS since
   std::vector<CommandSpec> subcommands;
+  mutable CommandStats stats;
 
   bool is_write() const { return flags & kCmdWrite; }
 };

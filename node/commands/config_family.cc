@@ -71,6 +71,12 @@ void ConfigRewrite(CommandContext& ctx, Args) {
 
 void ConfigResetStat(CommandContext& ctx, Args) {
   ctx.server.stats().Reset();
+  // Per-command counters live in the command table.
+  std::function<void(const CommandSpec&)> reset = [&](const CommandSpec& spec) {
+    spec.stats = CommandStats();
+    for (const CommandSpec& sub : spec.subcommands) reset(sub);
+  };
+  for (const auto& spec : ctx.server.commands().all()) reset(*spec);
   ctx.reply.Ok();
 }
 

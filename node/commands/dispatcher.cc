@@ -106,8 +106,10 @@ Dispatcher::Dispatcher(Server& server)
       exec_(server.commands().Find("exec")),
       discard_(server.commands().Find("discard")) {}
 
-void Dispatcher::Reject(Session& session, resp::ReplyBuilder& out, std::string_view error) {
+void Dispatcher::Reject(Session& session, resp::ReplyBuilder& out, std::string_view error,
+                        const CommandSpec* spec) {
   if (session.in_multi) session.multi_dirty = true;
+  if (spec != nullptr) ++spec->stats.rejected_calls;
   out.Error(error);
 }
 
@@ -128,7 +130,7 @@ const CommandSpec* Dispatcher::Resolve(Session& session, const std::vector<std::
   }
   const int argc = static_cast<int>(args.size());
   if ((spec->arity > 0 && spec->arity != argc) || argc < -spec->arity) {
-    Reject(session, out, ArityError(*spec));
+    Reject(session, out, ArityError(*spec), spec);
     return nullptr;
   }
   return spec;
@@ -201,9 +203,10 @@ bool Dispatcher::Route(Session& session, const CommandSpec& spec,
     session.in_multi = false;
     session.multi_dirty = false;
     session.queued.clear();
+    ++spec.stats.rejected_calls;
     out.Error(error);
   } else {
-    Reject(session, out, error);
+    Reject(session, out, error, &spec);
   }
   return false;
 }
@@ -221,16 +224,17 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   const int db_index = session.db_index < keyspace.num_dbs() ? session.db_index : 0;
   CommandContext ctx{server_, session, out, spec, now_ms, keyspace.db(db_index)};
 
+  const uint64_t errors_before = out.errors();
   const auto start = std::chrono::steady_clock::now();
   spec.handler(ctx, Args(args.data(), args.size()));
   const auto usec = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();
-  Stats& stats = server_.stats();
-  ++stats.total_commands_processed;
-  auto& calls = stats.command_calls[spec.name];
-  ++calls.first;
-  calls.second += static_cast<uint64_t>(usec);
+  ++server_.stats().total_commands_processed;
+  CommandStats& stats = spec.stats;
+  ++stats.calls;
+  stats.usec += static_cast<uint64_t>(usec);
+  if (out.errors() != errors_before) ++stats.failed_calls;
 }
 
 void Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms) {
@@ -273,15 +277,14 @@ void Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms)
 void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp::ReplyBuilder& out,
                          int64_t now_ms) {
   session.last_interaction_ms = now_ms;
-  const uint64_t errors_before = out.errors();
   const CommandSpec* spec = Resolve(session, args, out);
   if (spec != nullptr) {
     session.last_command = spec->name;
     const bool auth_required = !session.authenticated && !server_.options().requirepass.empty();
     if (auth_required && !(spec->flags & kCmdNoAuth)) {
-      Reject(session, out, errors::kNoAuth);
+      Reject(session, out, errors::kNoAuth, spec);
     } else if (session.in_multi && (spec->flags & kCmdNoMulti)) {
-      Reject(session, out, "ERR Command not allowed inside a transaction");
+      Reject(session, out, "ERR Command not allowed inside a transaction", spec);
     } else if (!Route(session, *spec, args, out, now_ms)) {
       // Route() replied with the redirection.
     } else if (session.in_pubsub() && session.protocol == 2 &&
@@ -289,7 +292,8 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
       Reject(session, out,
              "ERR Can't execute '" + spec->name +
                  "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
-                 "in this context");
+                 "in this context",
+             spec);
     } else {
       if (session.in_multi && !IsTransactionControl(spec->name)) {
         session.queued.push_back(std::move(args));
@@ -322,7 +326,6 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
     // ASKING lasts for one command, or until EXEC/DISCARD inside MULTI.
     if (spec->name != "asking" && !session.in_multi) session.asking = false;
   }
-  server_.stats().total_error_replies += out.errors() - errors_before;
 }
 
 }  // namespace shardnode::node

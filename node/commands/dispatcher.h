@@ -48,7 +48,9 @@ class Dispatcher {
             resp::ReplyBuilder& out, int64_t now_ms);
   void Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms);
   // Adds an error reply and, inside MULTI, flags the transaction.
-  void Reject(Session& session, resp::ReplyBuilder& out, std::string_view error);
+  // `spec`, when known, counts the refusal in its rejected_calls.
+  void Reject(Session& session, resp::ReplyBuilder& out, std::string_view error,
+              const CommandSpec* spec = nullptr);
 
   Server& server_;
   const CommandSpec* multi_;

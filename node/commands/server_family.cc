@@ -342,14 +342,23 @@ void AppendCpuSection(std::string& s) {
                   "used_cpu_user_main_thread:", secs(self.ru_utime), "\r\n");
 }
 
-void AppendCommandStats(CommandContext& ctx, std::string& s) {
-  absl::StrAppend(&s, "# Commandstats\r\n");
-  for (const auto& [name, calls] : ctx.server.stats().command_calls) {
-    absl::StrAppend(
-        &s, "cmdstat_", name, ":calls=", calls.first, ",usec=", calls.second, ",usec_per_call=",
-        absl::StrFormat("%.2f",
-                        calls.first ? static_cast<double>(calls.second) / calls.first : 0.0),
-        ",rejected_calls=0,failed_calls=0\r\n");
+void AppendCommandStats(const CommandSpec& spec, std::string& s) {
+  const CommandStats& st = spec.stats;
+  if (st.calls || st.rejected_calls || st.failed_calls) {
+    absl::StrAppend(&s, "cmdstat_", spec.name, ":calls=", st.calls, ",usec=", st.usec,
+                    ",usec_per_call=",
+                    absl::StrFormat("%.2f", st.calls ? static_cast<double>(st.usec) / st.calls
+                                                     : 0.0),
+                    ",rejected_calls=", st.rejected_calls, ",failed_calls=", st.failed_calls,
+                    "\r\n");
+  }
+  for (const CommandSpec& sub : spec.subcommands) AppendCommandStats(sub, s);
+}
+
+void AppendErrorStats(CommandContext& ctx, std::string& s) {
+  absl::StrAppend(&s, "# Errorstats\r\n");
+  for (const auto& [code, count] : ctx.server.stats().error_codes) {
+    absl::StrAppend(&s, "errorstat_", code, ":count=", count, "\r\n");
   }
 }
 
@@ -370,9 +379,10 @@ void AppendKeyspaceSection(CommandContext& ctx, std::string& s) {
 }
 
 void Info(CommandContext& ctx, Args args) {
-  static const std::vector<std::string_view> kDefault = {"server",      "clients", "memory",
-                                                         "persistence", "stats",   "replication",
-                                                         "cpu",         "cluster", "keyspace"};
+  // Redis's order; commandstats is printed only when asked for.
+  static const std::vector<std::string_view> kDefault = {
+      "server", "clients",      "memory",     "persistence", "stats",   "replication",
+      "cpu",    "commandstats", "errorstats", "cluster",     "keyspace"};
   std::set<std::string> wanted;
   bool all = args.size() == 1;
   bool commandstats = false;
@@ -394,7 +404,8 @@ void Info(CommandContext& ctx, Args args) {
     if (!s.empty()) s += "\r\n";
   };
   for (std::string_view sec : kDefault) {
-    if (!want(sec)) continue;
+    // commandstats is not a default section: only "all", "everything" or by name.
+    if (sec == "commandstats" ? !commandstats : !want(sec)) continue;
     open();
     if (sec == "server") AppendServerSection(ctx, s, ctx.now_ms);
     if (sec == "clients") AppendClientsSection(ctx, s);
@@ -403,15 +414,16 @@ void Info(CommandContext& ctx, Args args) {
     if (sec == "stats") AppendStatsSection(ctx, s);
     if (sec == "replication") AppendReplicationSection(ctx, s);
     if (sec == "cpu") AppendCpuSection(s);
+    if (sec == "commandstats") {
+      absl::StrAppend(&s, "# Commandstats\r\n");
+      for (const auto& spec : ctx.server.commands().all()) AppendCommandStats(*spec, s);
+    }
+    if (sec == "errorstats") AppendErrorStats(ctx, s);
     if (sec == "cluster") {
       absl::StrAppend(&s, "# Cluster\r\ncluster_enabled:", ctx.server.cluster_enabled() ? 1 : 0,
                       "\r\n");
     }
     if (sec == "keyspace") AppendKeyspaceSection(ctx, s);
-  }
-  if (commandstats) {
-    open();
-    AppendCommandStats(ctx, s);
   }
   ctx.reply.Verbatim(s);
 }

@@ -63,7 +63,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
         server_(server),
         dispatcher_(dispatcher),
         reply_(&out_),
-        drained_(socket_.get_executor()) {}
+        drained_(socket_.get_executor()) {
+    reply_.on_error = [&server](std::string_view message) { server.stats().CountError(message); };
+  }
 
   // The coroutine's parameter keeps the connection alive until it ends
   // (co_spawn starts it after the accepting handler has returned).

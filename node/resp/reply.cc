@@ -71,6 +71,7 @@ void ReplyBuilder::Error(std::string_view message) {
     if (c == '\r' || c == '\n') c = ' ';
   }
   out_->append("\r\n", 2);
+  if (on_error) on_error(message);
 }
 
 void ReplyBuilder::Integer(int64_t n) { AppendPrefixed(out_, ':', n); }

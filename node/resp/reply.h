@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -49,6 +50,10 @@ class ReplyBuilder {
 
   // Number of Error() calls since construction (INFO's total_error_replies).
   uint64_t errors() const { return errors_; }
+
+  // Called with each error's text (without '-') after it is appended, so
+  // the node can keep Redis's per-error-code statistics (INFO errorstats).
+  std::function<void(std::string_view message)> on_error;
 
  private:
   std::string* out_;

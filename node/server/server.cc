@@ -18,6 +18,20 @@ std::string RandomHexId() {
   return id;
 }
 
+void Stats::CountError(std::string_view message) {
+  ++total_error_replies;
+  // Redis keys the statistic by the text before the first space (looked
+  // for in the first 32 bytes); without one, the code is "ERR".
+  const size_t space = message.substr(0, 32).find(' ');
+  const std::string_view code = space == std::string_view::npos ? "ERR" : message.substr(0, space);
+  auto it = error_codes.find(code);
+  if (it != error_codes.end()) {
+    ++it->second;
+  } else if (error_codes.size() < 128) {
+    error_codes.emplace(std::string(code), 1);
+  }
+}
+
 Server::Server(Config* config, const CommandTable* commands)
     : config_(config), commands_(commands), run_id_(RandomHexId()) {
   const int threads = std::max(1, options().threads);

@@ -46,9 +46,11 @@ struct Stats {
   uint64_t expired_keys = 0;
   uint64_t evicted_keys = 0;
   uint64_t dirty = 0;  // changes since the last save
-  // Per-command calls/usec for INFO commandstats, keyed by command name.
-  std::map<std::string, std::pair<uint64_t, uint64_t>> command_calls;
+  // Error replies by their first word (INFO errorstats), at most 128 codes.
+  std::map<std::string, uint64_t, std::less<>> error_codes;
   void Reset() { *this = Stats(); }
+  // Counts one error reply (`message` without the leading '-').
+  void CountError(std::string_view message);
 };
 
 enum class ShutdownMode { kDefault, kSave, kNoSave };

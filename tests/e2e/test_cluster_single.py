@@ -98,8 +98,14 @@ class PreparedConfigTest(unittest.TestCase):
             # The state turns ok only after the 2 s writable delay.
             wait_until(lambda: cluster_info(c)["cluster_state"] == "ok", timeout=10,
                        what="cluster_state:ok")
-            self.assertEqual(c.call("GET", "foo"), f"MOVED {FOO_SLOT} 127.0.0.1:{other}")
+            self.assertEqual(c.call("CONFIG", "RESETSTAT"), "OK")
+            self.assertEqual(c.call("SET", "foo", "1"), f"MOVED {FOO_SLOT} 127.0.0.1:{other}")
+            # A redirection is a rejected call, counted by error code (18-info).
+            self.assertIn("errorstat_MOVED:count=1\r\n", c.call("INFO", "errorstats").decode())
+            self.assertIn("cmdstat_set:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,"
+                          "failed_calls=0", c.call("INFO", "commandstats").decode())
             self.assertEqual(c.call("SET", "bar", "1"), "OK")
+            self.assertEqual(c.call("GET", "foo"), f"MOVED {FOO_SLOT} 127.0.0.1:{other}")
             c.call("READONLY")
             self.assertEqual(c.call("GET", "foo"), f"MOVED {FOO_SLOT} 127.0.0.1:{other}")
             c.close()
