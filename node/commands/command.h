@@ -27,8 +27,8 @@ class Db;
 struct Session;
 struct CommandSpec;
 
-// args[0] is the command name as the client sent it. Handlers may move from
-// the strings (the dispatcher does not reuse them).
+// args[0] is the command name as the client sent it. Handlers must not change
+// the arguments: after a write, replication propagates them as they are.
 using Args = std::span<std::string>;
 
 // Flags, named as COMMAND INFO prints them.

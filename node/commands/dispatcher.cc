@@ -224,9 +224,18 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   const int db_index = session.db_index < keyspace.num_dbs() ? session.db_index : 0;
   CommandContext ctx{server_, session, out, spec, now_ms, keyspace.db(db_index)};
 
+  if (spec.is_write() && server_.before_write) {
+    std::vector<std::string_view> keys;
+    for (int i : KeyIndexes(spec, args)) keys.push_back(args[i]);
+    server_.before_write(db_index, keys);
+  }
+  const uint64_t dirty_before = server_.stats().dirty;
   const uint64_t errors_before = out.errors();
   const auto start = std::chrono::steady_clock::now();
   spec.handler(ctx, Args(args.data(), args.size()));
+  if (server_.after_write && server_.stats().dirty != dirty_before) {
+    server_.after_write(db_index, std::span<const std::string>(args.data(), args.size()));
+  }
   const auto usec = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();

@@ -14,6 +14,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -94,6 +96,13 @@ class Server {
   std::string config_file;   // absolute path of the config file, or empty
 
   // Hooks installed by the shells.
+  // Called before a write command runs against database `db`, with the key
+  // arguments it is about to touch (fork-less snapshots serialize those keys
+  // first). Not called for commands without the write flag.
+  std::function<void(int db, const std::vector<std::string_view>& keys)> before_write;
+  // Called after a command changed the dataset (the dirty counter moved),
+  // with its arguments as received: replication and AOF append them.
+  std::function<void(int db, std::span<const std::string> args)> after_write;
   // Stops the node after the current command (SHUTDOWN, SIGTERM).
   std::function<void(ShutdownMode)> request_shutdown;
   // Saves nodes.conf (cluster mode). Returns false and sets *error on failure.
