@@ -1,0 +1,186 @@
+#include "node/persist/dataset.h"
+
+#include <limits>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "node/keyspace/db.h"
+#include "node/keyspace/keyspace.h"
+#include "node/keyspace/types/hash_object.h"
+#include "node/keyspace/types/list_object.h"
+#include "node/keyspace/types/set_object.h"
+#include "node/keyspace/types/zset_object.h"
+#include "node/server/server.h"
+#include "slots/hash_slot.h"
+
+namespace shardnode::node::persist {
+
+using replication::RdbEntry;
+using replication::RdbType;
+using replication::RdbValue;
+
+RdbValue ToRdbValue(const Value& value) {
+  RdbValue out;
+  switch (value.type()) {
+    case ValueType::kString:
+      out.type = RdbType::kString;
+      out.str = value.ToString();
+      break;
+    case ValueType::kList: {
+      out.type = RdbType::kList;
+      const auto& items = static_cast<const ListObject*>(value.object())->items();
+      out.elements.assign(items.begin(), items.end());
+      break;
+    }
+    case ValueType::kSet: {
+      out.type = RdbType::kSet;
+      const auto* set = static_cast<const SetObject*>(value.object());
+      out.elements.reserve(set->Size());
+      set->ForEach([&out](std::string_view m) { out.elements.emplace_back(m); });
+      break;
+    }
+    case ValueType::kHash: {
+      out.type = RdbType::kHash;
+      const auto* hash = static_cast<const HashObject*>(value.object());
+      out.fields.reserve(hash->Size());
+      hash->ForEach([&out](std::string_view f, std::string_view v) {
+        out.fields.emplace_back(std::string(f), std::string(v));
+      });
+      break;
+    }
+    case ValueType::kZSet: {
+      out.type = RdbType::kZSet;
+      const auto* zset = static_cast<const ZSetObject*>(value.object());
+      out.zset.reserve(zset->Size());
+      if (zset->Size() > 0) {
+        zset->Range(0, zset->Size() - 1, false, [&out](std::string_view m, double score) {
+          out.zset.emplace_back(std::string(m), score);
+        });
+      }
+      break;
+    }
+  }
+  return out;
+}
+
+Value FromRdbValue(const RdbValue& value) {
+  switch (value.type) {
+    case RdbType::kString:
+      // Loaded strings get the same encoding choice as SET's.
+      return Value::FromStringTryInt(value.str);
+    case RdbType::kList: {
+      auto list = std::make_unique<ListObject>();
+      for (const std::string& e : value.elements) list->PushBack(e);
+      return Value::FromObject(ValueType::kList, std::move(list));
+    }
+    case RdbType::kSet: {
+      auto set = std::make_unique<SetObject>();
+      for (const std::string& m : value.elements) set->Add(m);
+      return Value::FromObject(ValueType::kSet, std::move(set));
+    }
+    case RdbType::kHash: {
+      auto hash = std::make_unique<HashObject>();
+      // Too many fields for a listpack: go to the table at once rather than
+      // filling a listpack that converts anyway.
+      if (value.fields.size() > HashObject::kMaxListpackEntries) {
+        hash->ConvertIfLong(HashObject::kMaxListpackValue + 1);
+      }
+      for (const auto& [f, v] : value.fields) hash->Set(f, v);
+      return Value::FromObject(ValueType::kHash, std::move(hash));
+    }
+    case RdbType::kZSet: {
+      auto zset = std::make_unique<ZSetObject>();
+      for (const auto& [m, score] : value.zset) {
+        if (zset->Score(m) == nullptr) zset->Insert(m, score);
+      }
+      return Value::FromObject(ValueType::kZSet, std::move(zset));
+    }
+  }
+  return Value();
+}
+
+void SerializeDataset(Server& server, int64_t /*now_ms*/, replication::RdbWriter& writer) {
+  const int dbs = server.shard(0).num_dbs();
+  for (int d = 0; d < dbs; ++d) {
+    uint64_t keys = 0, expires = 0;
+    for (int s = 0; s < server.num_shards(); ++s) {
+      keys += server.shard(s).db(d).Size();
+      expires += server.shard(s).db(d).expires_count();
+    }
+    if (keys == 0) continue;
+    writer.SelectDb(static_cast<uint64_t>(d), keys, expires);
+    for (int slot = 0; slot < slots::kNumSlots; ++slot) {
+      Db& db = server.ShardForSlot(slot).db(d);
+      if (db.CountKeysInSlot(slot) == 0) continue;
+      db.Scan(
+          static_cast<uint64_t>(slot), std::numeric_limits<size_t>::max(),
+          std::numeric_limits<int64_t>::min(),
+          [&](const Entry& e) {
+            const std::string_view key = e.key();
+            writer.Entry(absl::string_view(key.data(), key.size()), ToRdbValue(e.value()),
+                         db.ExpireOf(&e));
+          },
+          slot + 1);
+    }
+  }
+}
+
+DatasetLoader::DatasetLoader(Server& server, int64_t now_ms, LoadOptions options)
+    : server_(server), now_ms_(now_ms), options_(options) {}
+
+absl::Status DatasetLoader::OnSelectDb(uint64_t db) {
+  if (server_.cluster_enabled() && db != 0) {
+    return absl::FailedPreconditionError(
+        "FATAL: Data file was created with a Redis server configured to handle more than one "
+        "database. Exiting\n");
+  }
+  if (db >= static_cast<uint64_t>(server_.shard(0).num_dbs())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("FATAL: Data file was created with a Redis server configured to handle "
+                     "more than ",
+                     server_.shard(0).num_dbs(), " databases. Exiting\n"));
+  }
+  db_ = db;
+  return absl::OkStatus();
+}
+
+absl::Status DatasetLoader::OnEntry(RdbEntry entry) {
+  if (options_.skip_expired && entry.expire_ms != -1 && entry.expire_ms < now_ms_) {
+    ++expired_skipped_;
+    return absl::OkStatus();
+  }
+  Db& db = server_.ShardForSlot(slots::KeyHashSlot(entry.key)).db(static_cast<int>(db_));
+  // Look the key up without the clock: an expired duplicate is still a
+  // duplicate.
+  if (db.Find(entry.key, std::numeric_limits<int64_t>::min(), false) != nullptr) {
+    return absl::DataLossError(
+        absl::StrCat("Duplicate key '", absl::CHexEscape(entry.key), "' found in RDB file"));
+  }
+  Entry* e = db.Set(entry.key, FromRdbValue(entry.value), now_ms_);
+  if (entry.expire_ms != -1) db.SetExpire(e, entry.expire_ms);
+  ++loaded_;
+  return absl::OkStatus();
+}
+
+absl::Status LoadDataset(Server& server, std::string_view rdb_bytes, int64_t now_ms,
+                         LoadOptions options) {
+  if (options.flush_first) FlushDataset(server);
+  DatasetLoader loader(server, now_ms, options);
+  replication::RdbReader reader;
+  auto progress = reader.Feed(absl::string_view(rdb_bytes.data(), rdb_bytes.size()), loader);
+  if (!progress.ok()) return progress.status();
+  absl::Status st = reader.Finish();
+  if (!st.ok()) return st;
+  if (!reader.Remaining().empty()) {
+    return absl::DataLossError("Trailing bytes after the RDB checksum");
+  }
+  return absl::OkStatus();
+}
+
+void FlushDataset(Server& server) {
+  for (int s = 0; s < server.num_shards(); ++s) server.shard(s).Clear();
+}
+
+}  // namespace shardnode::node::persist

@@ -1,0 +1,88 @@
+// Dataset <-> RDB: conversion between the keyspace's Value and the codec's
+// generic RdbValue, plus the two whole-dataset operations built on it:
+// SerializeDataset (write every key of every database through an RdbWriter)
+// and LoadDataset (replace the dataset with the keys of an RDB stream).
+//
+// These are synchronous and run on the loop that owns the Server (the
+// control loop: one shard thread today). The replication work calls them
+// for full syncs (primary side: SerializeDataset, or the incremental
+// Snapshot of snapshot.h when it must keep serving; replica side:
+// LoadDataset or DatasetLoader fed chunk by chunk from the socket).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "node/keyspace/value.h"
+#include "replication/rdb.h"
+
+namespace shardnode::node {
+class Server;
+}
+
+namespace shardnode::node::persist {
+
+// The generic form of `value` (any type). Sorted sets come out in ascending
+// (score, member) order, hashes and sets in their encoding's order.
+replication::RdbValue ToRdbValue(const Value& value);
+
+// A keyspace Value holding `value`, encoded as Redis 7.0.15 would after
+// loading it (int/embstr/raw strings, listpack/hashtable hashes, intset/
+// hashtable sets, listpack/skiplist sorted sets, quicklist lists).
+Value FromRdbValue(const replication::RdbValue& value);
+
+// Writes every key of every database (ascending db, then slot order), each
+// database opened with SelectDb and its sizing hints. Keys already expired at
+// `now_ms` are written too, as Redis does (loaders drop them). Does not call
+// writer.End(): the caller may add to the file and must end it.
+void SerializeDataset(Server& server, int64_t now_ms, replication::RdbWriter& writer);
+
+// Options of a load.
+struct LoadOptions {
+  // Primary: keys whose TTL has passed at `now_ms` are skipped (Redis does
+  // so on a primary; a replica keeps them and waits for the primary's DEL).
+  bool skip_expired = true;
+  // Empties every database first (FLUSHALL without notifications to
+  // replication; WATCHers are touched).
+  bool flush_first = true;
+};
+
+// Streaming loader: an RdbHandler that stores each entry into the Server's
+// keyspace as it is decoded. Use it with an RdbReader fed from a file or a
+// socket; or call LoadDataset for bytes already in memory.
+//
+// Errors (from OnEntry / OnSelectDb): DataLoss "Duplicate key ..." when a
+// key appears twice, FailedPrecondition when the file selects a db the
+// server does not have (in cluster mode any db other than 0).
+// REQUIRES: `server` outlives the loader; used on the Server's loop only.
+class DatasetLoader : public replication::RdbHandler {
+ public:
+  DatasetLoader(Server& server, int64_t now_ms, LoadOptions options = {});
+
+  absl::Status OnSelectDb(uint64_t db) override;
+  absl::Status OnEntry(replication::RdbEntry entry) override;
+
+  uint64_t keys_loaded() const { return loaded_; }
+  uint64_t expired_skipped() const { return expired_skipped_; }
+
+ private:
+  Server& server_;
+  int64_t now_ms_;
+  LoadOptions options_;
+  uint64_t db_ = 0;
+  uint64_t loaded_ = 0;
+  uint64_t expired_skipped_ = 0;
+};
+
+// Replaces the dataset with the keys of `rdb_bytes`, a whole RDB file.
+// On error the dataset holds what was loaded before the error (callers at
+// start-up stop the node). Errors: the reader's DataLoss/Unimplemented, or
+// DatasetLoader's.
+absl::Status LoadDataset(Server& server, std::string_view rdb_bytes, int64_t now_ms,
+                         LoadOptions options = {});
+
+// Empties every database of every shard (touching WATCHers), as FLUSHALL.
+void FlushDataset(Server& server);
+
+}  // namespace shardnode::node::persist
