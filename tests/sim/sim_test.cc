@@ -85,7 +85,9 @@ void CheckInvariants(Simulator& sim) {
     ASSERT_LE(s.myself().config_epoch, s.current_epoch()) << "node " << i;
     for (const auto& [id, n] : s.nodes()) {
       ASSERT_FALSE((n->flags & kFlagPfail) && (n->flags & kFlagFail)) << id;
-      if (n->num_slots() > 0) ASSERT_TRUE(n->is_primary()) << id << " on node " << i;
+      if (n->num_slots() > 0) {
+        ASSERT_TRUE(n->is_primary()) << id << " on node " << i;
+      }
     }
   }
 }
@@ -132,7 +134,9 @@ TEST(SimTest, ThreeNodesJoinByMeetChain) {
     EXPECT_EQ(sim.state(i).myself().ip, sim.ip(i));
     for (int j : all) {
       EXPECT_EQ(sim.state(i).FindNode(sim.id(j))->ip, sim.ip(j));
-      if (j != i) EXPECT_TRUE(sim.state(i).FindNode(sim.id(j))->link_connected);
+      if (j != i) {
+        EXPECT_TRUE(sim.state(i).FindNode(sim.id(j))->link_connected);
+      }
     }
     EXPECT_EQ(sim.state(i).current_epoch(), 3u);
     EXPECT_EQ(sim.state(i).size(), 3);
