@@ -25,6 +25,7 @@
 #include "node/keyspace/keyspace.h"
 #include "node/net/bus_server.h"
 #include "node/net/net_server.h"
+#include "node/server/blocking.h"
 #include "node/server/cluster_setup.h"
 #include "node/server/log.h"
 #include "node/server/server.h"
@@ -85,6 +86,7 @@ class Cron {
     for (int i = 0; i < server_.num_shards(); ++i) {
       server_.shard(i).ActiveExpireCycle(now, kExpireKeysPerTick);
     }
+    HandleBlockedTimeouts(server_, now);
   }
   static constexpr int kExpireKeysPerTick = 200;
   asio::steady_timer timer_;

@@ -66,6 +66,10 @@ struct CommandContext {
   // The selected database of the shard that owns this command's slot (or of
   // shard 0 for keyless commands).
   Db& db;
+  // When a handler sets it, replication and AOF receive these arguments
+  // instead of the command as received (Redis's rewriteClientCommandVector:
+  // BLPOP served at once propagates as LPOP).
+  std::vector<std::string> propagate_as;
 };
 
 using Handler = void (*)(CommandContext& ctx, Args args);

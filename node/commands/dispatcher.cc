@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "clusterbus/routing.h"
+#include "node/commands/blocked_serve.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/keyspace/db.h"
@@ -234,7 +235,8 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   const auto start = std::chrono::steady_clock::now();
   spec.handler(ctx, Args(args.data(), args.size()));
   if (server_.after_write && server_.stats().dirty != dirty_before) {
-    server_.after_write(db_index, std::span<const std::string>(args.data(), args.size()));
+    const std::vector<std::string>& prop = ctx.propagate_as.empty() ? args : ctx.propagate_as;
+    server_.after_write(db_index, std::span<const std::string>(prop.data(), prop.size()));
   }
   const auto usec = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - start)
@@ -273,6 +275,9 @@ void Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms)
     return;
   }
   out.ArrayHeader(queued.size());
+  // Blocking commands inside a transaction act as their non-blocking form.
+  const bool deny_blocking = session.deny_blocking;
+  session.deny_blocking = true;
   for (auto& args : queued) {
     // Lookup and arity were checked when the command was queued.
     const CommandSpec* spec = server_.commands().Find(args[0]);
@@ -281,6 +286,7 @@ void Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms)
     }
     Call(session, *spec, args, out, now_ms);
   }
+  session.deny_blocking = deny_blocking;
 }
 
 void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp::ReplyBuilder& out,
@@ -335,6 +341,8 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
     // ASKING lasts for one command, or until EXEC/DISCARD inside MULTI.
     if (spec->name != "asking" && !session.in_multi) session.asking = false;
   }
+  // Clients blocked on keys this command wrote are served now.
+  if (server_.blocking().has_ready()) ServeBlockedClients(server_, now_ms);
 }
 
 }  // namespace shardnode::node

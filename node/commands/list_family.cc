@@ -1,7 +1,8 @@
 // List commands: LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP LLEN LRANGE LINDEX LSET
-// LINSERT LREM LTRIM LPOS LMOVE RPOPLPUSH LMPOP, with Redis 7.0.15's replies
-// and errors. The blocking forms live elsewhere. The data lives in ListObject
-// (keyspace/types).
+// LINSERT LREM LTRIM LPOS LMOVE RPOPLPUSH LMPOP and the blocking BLPOP BRPOP
+// BLMOVE BRPOPLPUSH BLMPOP, with Redis 7.0.15's replies and errors. The data
+// lives in ListObject (keyspace/types); blocked clients in BlockingTable
+// (server/blocking.h), served by the Serve* functions here.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -15,7 +16,9 @@
 #include "node/keyspace/types/lookup.h"
 #include "node/keyspace/types/type_util.h"
 #include "node/resp/reply.h"
+#include "node/server/blocking.h"
 #include "node/server/server.h"
+#include "node/server/session.h"
 
 namespace shardnode::node {
 namespace {
@@ -421,19 +424,25 @@ void LMove(CommandContext& ctx, Args args) {
 }
 void RPopLPush(CommandContext& ctx, Args args) { MoveGeneric(ctx, args, false, true); }
 
-void LMPop(CommandContext& ctx, Args args) {
+// LMPOP/BLMPOP arguments from `numkeys_idx`: numkeys key... LEFT|RIGHT
+// [COUNT n]. Replies the error and returns false when malformed.
+struct MPopArgs {
+  Args keys;
+  bool head = true;
+  int64_t count = 1;
+};
+bool ParseMPop(CommandContext& ctx, Args args, size_t numkeys_idx, MPopArgs* out) {
   int64_t numkeys;
-  if (!types::ParseInt64(args[1], &numkeys) || numkeys < 1) {
+  if (!types::ParseInt64(args[numkeys_idx], &numkeys) || numkeys < 1) {
     ctx.reply.Error("ERR numkeys should be greater than 0");
-    return;
+    return false;
   }
-  const uint64_t where_idx = 2 + static_cast<uint64_t>(numkeys);
+  const uint64_t where_idx = numkeys_idx + 1 + static_cast<uint64_t>(numkeys);
   if (where_idx >= args.size()) {
     ctx.reply.Error(errors::kSyntax);
-    return;
+    return false;
   }
-  bool head;
-  if (!ParseWhere(ctx, args[where_idx], &head)) return;
+  if (!ParseWhere(ctx, args[where_idx], &out->head)) return false;
   int64_t count = -1;
   for (size_t j = where_idx + 1; j < args.size(); ++j) {
     const bool more = j + 1 < args.size();
@@ -441,43 +450,218 @@ void LMPop(CommandContext& ctx, Args args) {
       ++j;
       if (!types::ParseInt64(args[j], &count) || count < 1) {
         ctx.reply.Error("ERR count should be greater than 0");
-        return;
+        return false;
       }
     } else {
       ctx.reply.Error(errors::kSyntax);
-      return;
+      return false;
     }
   }
-  if (count == -1) count = 1;
-  for (int64_t i = 0; i < numkeys; ++i) {
-    const std::string& key = args[2 + i];
+  out->count = count == -1 ? 1 : count;
+  out->keys = args.subspan(numkeys_idx + 1, numkeys);
+  return true;
+}
+
+// Pops up to `count` from the non-empty list at `key` and replies
+// [key, [elements...]] (LMPOP's shape). Returns how many were popped.
+size_t PopRangeWithKey(CommandContext& ctx, const std::string& key, ListObject* l, bool head,
+                       int64_t count) {
+  std::vector<std::string> out = PopN(l, head, count);
+  ctx.reply.ArrayHeader(2);
+  ctx.reply.Bulk(key);
+  ctx.reply.ArrayHeader(out.size());
+  for (const std::string& v : out) ctx.reply.Bulk(v);
+  const std::string k = key;
+  DeleteIfEmpty(ctx, k, l);
+  Wrote(ctx, k, out.size());
+  return out.size();
+}
+
+void LMPop(CommandContext& ctx, Args args) {
+  MPopArgs m;
+  if (!ParseMPop(ctx, args, 1, &m)) return;
+  for (const std::string& key : m.keys) {
     ListObject* l = nullptr;
     Found f = GetList(ctx, key, false, &l);
     if (f == Found::kWrongType) return;
     if (f == Found::kMissing || l->Size() == 0) continue;
-    std::vector<std::string> out = PopN(l, head, count);
-    ctx.reply.ArrayHeader(2);
-    ctx.reply.Bulk(key);
-    ctx.reply.ArrayHeader(out.size());
-    for (const std::string& v : out) ctx.reply.Bulk(v);
-    const std::string k = key;
-    DeleteIfEmpty(ctx, k, l);
-    Wrote(ctx, k, out.size());
+    PopRangeWithKey(ctx, key, l, m.head, m.count);
     return;
   }
   ctx.reply.NullArray();
 }
 
-std::vector<int> KeysNumAt1(std::span<const std::string> args) {
+// --- Blocking forms ---
+
+bool ParseTimeout(CommandContext& ctx, const std::string& arg, int64_t* deadline_ms) {
+  std::string error;
+  if (ParseBlockTimeout(arg, ctx.now_ms, deadline_ms, &error)) return true;
+  ctx.reply.Error(error);
+  return false;
+}
+
+// Registers the client as waiting for a list at one of `keys`.
+void BlockOnLists(CommandContext& ctx, Args args, Args keys, int64_t deadline_ms, ServeFn serve) {
+  BlockedClient c;
+  c.session = &ctx.session;
+  c.db = ctx.session.db_index;
+  for (const std::string& k : keys) {
+    if (std::find(c.keys.begin(), c.keys.end(), k) == c.keys.end()) c.keys.push_back(k);
+  }
+  c.type = BlockType::kList;
+  c.deadline_ms = deadline_ms;
+  c.args.assign(args.begin(), args.end());
+  c.spec = &ctx.spec;
+  c.serve = serve;
+  ctx.server.blocking().Block(std::move(c));
+}
+
+// One element from the non-empty list at `key`, replied as [key, element]
+// and propagated as LPOP/RPOP key.
+void PopOneWithKey(CommandContext& ctx, const std::string& key, ListObject* l, bool head) {
+  const std::string k = key;
+  std::string v = head ? l->PopFront() : l->PopBack();
+  ctx.reply.ArrayHeader(2);
+  ctx.reply.Bulk(k);
+  ctx.reply.Bulk(v);
+  DeleteIfEmpty(ctx, k, l);
+  Wrote(ctx, k, 1);
+  ctx.propagate_as = {head ? "LPOP" : "RPOP", k};
+}
+
+// BLPOP/BRPOP/BLMPOP: `count` -1 is the single-element [key, element] form.
+void BlockingPop(CommandContext& ctx, Args args, Args keys, bool head, int64_t count,
+                 const std::string& timeout, ServeFn serve) {
+  int64_t deadline;
+  if (!ParseTimeout(ctx, timeout, &deadline)) return;
+  for (const std::string& key : keys) {
+    ListObject* l = nullptr;
+    Found f = GetList(ctx, key, false, &l);
+    if (f == Found::kWrongType) return;
+    if (f == Found::kMissing || l->Size() == 0) continue;
+    if (count == -1) {
+      PopOneWithKey(ctx, key, l, head);
+    } else {
+      const std::string k = key;
+      const size_t n = PopRangeWithKey(ctx, k, l, head, count);
+      ctx.propagate_as = {head ? "LPOP" : "RPOP", k, std::to_string(n)};
+    }
+    return;
+  }
+  if (ctx.session.deny_blocking) {
+    ctx.reply.NullArray();
+    return;
+  }
+  BlockOnLists(ctx, args, keys, deadline, serve);
+}
+
+// Serves a BLPOP/BRPOP from the ready `key`.
+void ServePop(CommandContext& ctx, Args args, const std::string& key, bool head) {
+  ListObject* l = nullptr;
+  if (GetList(ctx, key, false, &l) != Found::kOk) return;
+  (void)args;
+  PopOneWithKey(ctx, key, l, head);
+}
+void ServeBLPop(CommandContext& ctx, Args args, const std::string& key) {
+  ServePop(ctx, args, key, true);
+}
+void ServeBRPop(CommandContext& ctx, Args args, const std::string& key) {
+  ServePop(ctx, args, key, false);
+}
+
+void BLPop(CommandContext& ctx, Args args) {
+  BlockingPop(ctx, args, args.subspan(1, args.size() - 2), true, -1, args.back(), ServeBLPop);
+}
+void BRPop(CommandContext& ctx, Args args) {
+  BlockingPop(ctx, args, args.subspan(1, args.size() - 2), false, -1, args.back(), ServeBRPop);
+}
+
+void ServeBLMPop(CommandContext& ctx, Args args, const std::string& key) {
+  MPopArgs m;
+  if (!ParseMPop(ctx, args, 2, &m)) return;
+  ListObject* l = nullptr;
+  if (GetList(ctx, key, false, &l) != Found::kOk) return;
+  const size_t n = PopRangeWithKey(ctx, key, l, m.head, m.count);
+  ctx.propagate_as = {m.head ? "LPOP" : "RPOP", key, std::to_string(n)};
+}
+
+void BLMPop(CommandContext& ctx, Args args) {
+  MPopArgs m;
+  if (!ParseMPop(ctx, args, 2, &m)) return;
+  BlockingPop(ctx, args, m.keys, m.head, m.count, args[1], ServeBLMPop);
+}
+
+// BLMOVE's (and BRPOPLPUSH's) "LMOVE src dst LEFT RIGHT" propagation after a
+// successful move. `served`: woken later, when Redis spells the ends in
+// lower case; at once it propagates the client's arguments.
+void PropagateMove(CommandContext& ctx, Args args, bool from_head, bool to_head, bool served) {
+  if (args.size() == 4) {  // BRPOPLPUSH src dst timeout
+    ctx.propagate_as = {"RPOPLPUSH", args[1], args[2]};
+  } else if (served) {
+    ctx.propagate_as = {"LMOVE", args[1], args[2], from_head ? "left" : "right",
+                        to_head ? "left" : "right"};
+  } else {
+    ctx.propagate_as = {"LMOVE", args[1], args[2], args[3], args[4]};
+  }
+}
+
+void MoveAndPropagate(CommandContext& ctx, Args args, bool from_head, bool to_head, bool served) {
+  const uint64_t errors_before = ctx.reply.errors();
+  MoveGeneric(ctx, args, from_head, to_head);
+  if (ctx.reply.errors() == errors_before) PropagateMove(ctx, args, from_head, to_head, served);
+}
+
+// The ends of a BLMOVE (args[3], args[4]) or BRPOPLPUSH (tail to head).
+bool MoveEnds(CommandContext& ctx, Args args, bool* from_head, bool* to_head) {
+  if (args.size() == 4) {
+    *from_head = false;
+    *to_head = true;
+    return true;
+  }
+  return ParseWhere(ctx, args[3], from_head) && ParseWhere(ctx, args[4], to_head);
+}
+
+void ServeBLMove(CommandContext& ctx, Args args, const std::string& key) {
+  (void)key;  // the source, args[1]
+  bool from_head, to_head;
+  if (!MoveEnds(ctx, args, &from_head, &to_head)) return;
+  MoveAndPropagate(ctx, args, from_head, to_head, true);
+}
+
+void BlockingMove(CommandContext& ctx, Args args) {
+  bool from_head, to_head;
+  if (!MoveEnds(ctx, args, &from_head, &to_head)) return;
+  int64_t deadline;
+  if (!ParseTimeout(ctx, args.back(), &deadline)) return;
+  ListObject* src = nullptr;
+  Found f = GetList(ctx, args[1], false, &src);
+  if (f == Found::kWrongType) return;
+  if (f == Found::kOk) {
+    MoveAndPropagate(ctx, args, from_head, to_head, false);
+    return;
+  }
+  if (ctx.session.deny_blocking) {
+    ctx.reply.NullBulk();
+    return;
+  }
+  BlockOnLists(ctx, args, args.subspan(1, 1), deadline, ServeBLMove);
+}
+void BLMove(CommandContext& ctx, Args args) { BlockingMove(ctx, args); }
+void BRPopLPush(CommandContext& ctx, Args args) { BlockingMove(ctx, args); }
+
+// Keys counted by the numkeys argument at `idx`.
+std::vector<int> NumKeysAt(std::span<const std::string> args, size_t idx) {
   std::vector<int> out;
   int64_t n;
-  if (args.size() < 2 || !types::ParseInt64(args[1], &n) || n < 1 ||
-      n > static_cast<int64_t>(args.size()) - 2) {
+  if (args.size() <= idx || !types::ParseInt64(args[idx], &n) || n < 1 ||
+      n > static_cast<int64_t>(args.size() - idx - 1)) {
     return out;
   }
-  for (int64_t i = 0; i < n; ++i) out.push_back(static_cast<int>(2 + i));
+  for (int64_t i = 0; i < n; ++i) out.push_back(static_cast<int>(idx + 1 + i));
   return out;
 }
+std::vector<int> KeysNumAt1(std::span<const std::string> args) { return NumKeysAt(args, 1); }
+std::vector<int> KeysNumAt2(std::span<const std::string> args) { return NumKeysAt(args, 2); }
 
 CommandSpec Spec(std::string name, int arity, uint32_t flags, Handler h, int first, int last,
                  std::string_view since, KeysFn keys = nullptr) {
@@ -515,6 +699,12 @@ void RegisterListFamily(CommandTable& t) {
   t.Register(Spec("lmove", 5, kW, LMove, 1, 2, "6.2.0"));
   t.Register(Spec("rpoplpush", 3, kW, RPopLPush, 1, 2, "1.2.0"));
   t.Register(Spec("lmpop", -4, kCmdWrite, LMPop, 0, 0, "7.0.0", KeysNumAt1));
+  constexpr uint32_t kB = kCmdWrite | kCmdNoScript | kCmdBlocking;
+  t.Register(Spec("blpop", -3, kB, BLPop, 1, -2, "2.0.0"));
+  t.Register(Spec("brpop", -3, kB, BRPop, 1, -2, "2.0.0"));
+  t.Register(Spec("blmove", 6, kB | kCmdDenyOom, BLMove, 1, 2, "6.2.0"));
+  t.Register(Spec("brpoplpush", 4, kB | kCmdDenyOom, BRPopLPush, 1, 2, "2.2.0"));
+  t.Register(Spec("blmpop", -5, kCmdWrite | kCmdBlocking, BLMPop, 0, 0, "7.0.0", KeysNumAt2));
 }
 
 }  // namespace shardnode::node

@@ -22,6 +22,7 @@
 #include "node/commands/families.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
+#include "node/keyspace/types/type_util.h"
 #include "node/resp/reply.h"
 #include "node/server/cluster_setup.h"
 #include "node/server/server.h"
@@ -261,7 +262,9 @@ void AppendClientsSection(CommandContext& ctx, std::string& s) {
   absl::StrAppend(&s, "# Clients\r\n", "connected_clients:", ctx.server.clients().size(),
                   "\r\ncluster_connections:0\r\n", "maxclients:", ctx.server.options().maxclients,
                   "\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\n",
-                  "blocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n");
+                  "blocked_clients:", ctx.server.blocking().size(),
+                  "\r\ntracking_clients:0\r\nclients_in_timeout_table:",
+                  ctx.server.blocking().with_timeout(), "\r\n");
 }
 
 void AppendMemorySection(CommandContext& ctx, std::string& s) {
@@ -582,6 +585,32 @@ void ClientKill(CommandContext& ctx, Args args) {
   }
 }
 
+// CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 when the client was blocked.
+void ClientUnblock(CommandContext& ctx, Args args) {
+  if (args.size() > 4) {
+    ctx.reply.Error(
+        "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.");
+    return;
+  }
+  bool with_error = false;
+  if (args.size() == 4) {
+    if (EqualsIgnoreCase(args[3], "error")) {
+      with_error = true;
+    } else if (!EqualsIgnoreCase(args[3], "timeout")) {
+      ctx.reply.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+      return;
+    }
+  }
+  int64_t id;
+  if (!types::ParseInt64(args[2], &id)) {
+    ctx.reply.Error(errors::kNotInteger);
+    return;
+  }
+  const bool unblocked =
+      id > 0 && UnblockClientById(ctx.server, static_cast<uint64_t>(id), with_error);
+  ctx.reply.Integer(unblocked ? 1 : 0);
+}
+
 void ClientHelp(CommandContext& ctx, Args) {
   static const char* kLines[] = {
       "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -599,6 +628,8 @@ void ClientHelp(CommandContext& ctx, Args) {
       "    Return information about client connections.",
       "SETNAME <name>",
       "    Assign the name <name> to the current connection.",
+      "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+      "    Unblock the specified blocked client.",
       "HELP",
       "    Print this help."};
   ctx.reply.ArrayHeader(std::size(kLines));
@@ -945,6 +976,7 @@ void RegisterServerFamily(CommandTable& t) {
       Sub("client", "list", -2, kCmdAdmin | kConn, ClientList),
       Sub("client", "info", 2, kConn, ClientInfo),
       Sub("client", "kill", -3, kCmdAdmin | kConn, ClientKill),
+      Sub("client", "unblock", -3, kCmdAdmin | kConn, ClientUnblock),
       Sub("client", "help", 2, kCmdLoading | kCmdStale, ClientHelp),
   };
   t.Register(std::move(client));

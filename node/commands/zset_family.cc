@@ -2,8 +2,10 @@
 // ZRANGE ZRANGESTORE ZRANGEBYSCORE ZREVRANGEBYSCORE ZRANGEBYLEX
 // ZREVRANGEBYLEX ZREVRANGE ZRANK ZREVRANK ZREM ZREMRANGEBYRANK
 // ZREMRANGEBYSCORE ZREMRANGEBYLEX ZPOPMIN ZPOPMAX ZMPOP ZUNION ZINTER ZDIFF
-// ZUNIONSTORE ZINTERSTORE ZDIFFSTORE ZINTERCARD ZRANDMEMBER ZSCAN, with Redis
-// 7.0.15's replies and errors. The data lives in ZSetObject (keyspace/types).
+// ZUNIONSTORE ZINTERSTORE ZDIFFSTORE ZINTERCARD ZRANDMEMBER ZSCAN and the
+// blocking BZPOPMIN BZPOPMAX BZMPOP, with Redis 7.0.15's replies and errors.
+// The data lives in ZSetObject (keyspace/types); blocked clients in
+// BlockingTable (server/blocking.h).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -28,7 +30,9 @@
 #include "node/keyspace/types/type_util.h"
 #include "node/keyspace/types/zset_object.h"
 #include "node/resp/reply.h"
+#include "node/server/blocking.h"
 #include "node/server/server.h"
+#include "node/server/session.h"
 
 namespace shardnode::node {
 namespace {
@@ -672,25 +676,31 @@ void PopMinMax(CommandContext& ctx, Args args, bool max) {
 void ZPopMin(CommandContext& ctx, Args args) { PopMinMax(ctx, args, false); }
 void ZPopMax(CommandContext& ctx, Args args) { PopMinMax(ctx, args, true); }
 
-void ZMPop(CommandContext& ctx, Args args) {
+// ZMPOP/BZMPOP arguments from `numkeys_idx`: numkeys key... MIN|MAX
+// [COUNT n]. Replies the error and returns false when malformed.
+struct MPopArgs {
+  Args keys;
+  bool max = false;
+  int64_t count = 1;
+};
+bool ParseMPop(CommandContext& ctx, Args args, size_t numkeys_idx, MPopArgs* out) {
   int64_t numkeys;
-  if (!types::ParseInt64(args[1], &numkeys) || numkeys < 1) {
+  if (!types::ParseInt64(args[numkeys_idx], &numkeys) || numkeys < 1) {
     ctx.reply.Error("ERR numkeys should be greater than 0");
-    return;
+    return false;
   }
-  const uint64_t where_idx = 2 + static_cast<uint64_t>(numkeys);
+  const uint64_t where_idx = numkeys_idx + 1 + static_cast<uint64_t>(numkeys);
   if (where_idx >= args.size()) {
     ctx.reply.Error(errors::kSyntax);
-    return;
+    return false;
   }
-  bool max;
   if (absl::EqualsIgnoreCase(args[where_idx], "min")) {
-    max = false;
+    out->max = false;
   } else if (absl::EqualsIgnoreCase(args[where_idx], "max")) {
-    max = true;
+    out->max = true;
   } else {
     ctx.reply.Error(errors::kSyntax);
-    return;
+    return false;
   }
   int64_t count = -1;
   for (size_t j = where_idx + 1; j < args.size(); ++j) {
@@ -699,15 +709,118 @@ void ZMPop(CommandContext& ctx, Args args) {
       ++j;
       if (!types::ParseInt64(args[j], &count) || count < 1) {
         ctx.reply.Error("ERR count should be greater than 0");
-        return;
+        return false;
       }
     } else {
       ctx.reply.Error(errors::kSyntax);
-      return;
+      return false;
     }
   }
-  if (count == -1) count = 1;
-  PopGeneric(ctx, args.subspan(2, numkeys), max, count, true, true);
+  out->count = count == -1 ? 1 : count;
+  out->keys = args.subspan(numkeys_idx + 1, numkeys);
+  return true;
+}
+
+void ZMPop(CommandContext& ctx, Args args) {
+  MPopArgs m;
+  if (!ParseMPop(ctx, args, 1, &m)) return;
+  PopGeneric(ctx, m.keys, m.max, m.count, true, true);
+}
+
+// --- Blocking pops ---
+
+// Pops from the non-empty sorted set at `key` and replies in the blocking
+// forms' shapes: count -1 is BZPOPMIN's flat [key, member, score]; otherwise
+// BZMPOP's [key, [[member, score]...]]. Propagated as ZPOPMIN/ZPOPMAX key
+// [n].
+void PopWithKey(CommandContext& ctx, const std::string& key, ZSetObject* z, bool max,
+                int64_t count) {
+  const std::string k = key;
+  const size_t n = std::min<uint64_t>(count == -1 ? 1 : count, z->Size());
+  if (count == -1) {
+    ctx.reply.ArrayHeader(3);
+    ctx.reply.Bulk(k);
+  } else {
+    ctx.reply.ArrayHeader(2);
+    ctx.reply.Bulk(k);
+    ctx.reply.ArrayHeader(n);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    auto [score, view] = z->At(max ? z->Size() - 1 : 0);
+    const std::string member(view);
+    z->Remove(member);
+    if (count != -1) ctx.reply.ArrayHeader(2);
+    ctx.reply.Bulk(member);
+    ctx.reply.Double(score);
+  }
+  if (z->Size() == 0) ctx.db.Delete(k, ctx.now_ms);
+  Wrote(ctx, k, n);
+  ctx.propagate_as = {max ? "ZPOPMAX" : "ZPOPMIN", k};
+  if (count != -1) ctx.propagate_as.push_back(std::to_string(n));
+}
+
+// BZPOPMIN/BZPOPMAX (count -1) and BZMPOP.
+void BlockingZPop(CommandContext& ctx, Args args, Args keys, bool max, int64_t count,
+                  const std::string& timeout, ServeFn serve) {
+  int64_t deadline;
+  std::string error;
+  if (!ParseBlockTimeout(timeout, ctx.now_ms, &deadline, &error)) {
+    ctx.reply.Error(error);
+    return;
+  }
+  for (const std::string& key : keys) {
+    ZSetObject* z = nullptr;
+    Found f = GetZSet(ctx, key, false, &z);
+    if (f == Found::kWrongType) return;
+    if (f == Found::kMissing || z->Size() == 0) continue;
+    PopWithKey(ctx, key, z, max, count);
+    return;
+  }
+  if (ctx.session.deny_blocking) {
+    ctx.reply.NullArray();
+    return;
+  }
+  BlockedClient c;
+  c.session = &ctx.session;
+  c.db = ctx.session.db_index;
+  for (const std::string& k : keys) {
+    if (std::find(c.keys.begin(), c.keys.end(), k) == c.keys.end()) c.keys.push_back(k);
+  }
+  c.type = BlockType::kZSet;
+  c.deadline_ms = deadline;
+  c.args.assign(args.begin(), args.end());
+  c.spec = &ctx.spec;
+  c.serve = serve;
+  ctx.server.blocking().Block(std::move(c));
+}
+
+void ServeZPop(CommandContext& ctx, const std::string& key, bool max, int64_t count) {
+  ZSetObject* z = nullptr;
+  if (GetZSet(ctx, key, false, &z) != Found::kOk) return;
+  PopWithKey(ctx, key, z, max, count);
+}
+void ServeBZPopMin(CommandContext& ctx, Args, const std::string& key) {
+  ServeZPop(ctx, key, false, -1);
+}
+void ServeBZPopMax(CommandContext& ctx, Args, const std::string& key) {
+  ServeZPop(ctx, key, true, -1);
+}
+void ServeBZMPop(CommandContext& ctx, Args args, const std::string& key) {
+  MPopArgs m;
+  if (!ParseMPop(ctx, args, 2, &m)) return;
+  ServeZPop(ctx, key, m.max, m.count);
+}
+
+void BZPopMin(CommandContext& ctx, Args args) {
+  BlockingZPop(ctx, args, args.subspan(1, args.size() - 2), false, -1, args.back(), ServeBZPopMin);
+}
+void BZPopMax(CommandContext& ctx, Args args) {
+  BlockingZPop(ctx, args, args.subspan(1, args.size() - 2), true, -1, args.back(), ServeBZPopMax);
+}
+void BZMPop(CommandContext& ctx, Args args) {
+  MPopArgs m;
+  if (!ParseMPop(ctx, args, 2, &m)) return;
+  BlockingZPop(ctx, args, m.keys, m.max, m.count, args[1], ServeBZMPop);
 }
 
 // --- ZUNION / ZINTER / ZDIFF ---
@@ -1063,6 +1176,7 @@ std::vector<int> NumKeysAt(std::span<const std::string> args, size_t idx) {
   return out;
 }
 std::vector<int> KeysNumAt1(std::span<const std::string> args) { return NumKeysAt(args, 1); }
+std::vector<int> KeysNumAt2(std::span<const std::string> args) { return NumKeysAt(args, 2); }
 std::vector<int> KeysDstNumAt2(std::span<const std::string> args) {
   std::vector<int> out = NumKeysAt(args, 2);
   if (!out.empty()) out.insert(out.begin(), 1);
@@ -1111,6 +1225,10 @@ void RegisterZSetFamily(CommandTable& t) {
   t.Register(Spec("zpopmin", -2, kCmdWrite | kCmdFast, ZPopMin, 1, 1, "5.0.0"));
   t.Register(Spec("zpopmax", -2, kCmdWrite | kCmdFast, ZPopMax, 1, 1, "5.0.0"));
   t.Register(Spec("zmpop", -4, kCmdWrite, ZMPop, 0, 0, "7.0.0", KeysNumAt1));
+  constexpr uint32_t kB = kCmdWrite | kCmdNoScript | kCmdBlocking | kCmdFast;
+  t.Register(Spec("bzpopmin", -3, kB, BZPopMin, 1, -2, "5.0.0"));
+  t.Register(Spec("bzpopmax", -3, kB, BZPopMax, 1, -2, "5.0.0"));
+  t.Register(Spec("bzmpop", -5, kCmdWrite | kCmdBlocking, BZMPop, 0, 0, "7.0.0", KeysNumAt2));
   t.Register(Spec("zunion", -3, kR, ZUnion, 0, 0, "6.2.0", KeysNumAt1));
   t.Register(Spec("zinter", -3, kR, ZInter, 0, 0, "6.2.0", KeysNumAt1));
   t.Register(Spec("zdiff", -3, kR, ZDiff, 0, 0, "6.2.0", KeysNumAt1));

@@ -3,6 +3,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -120,10 +121,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
         conn->Flush();
       }
     };
+    session_.resume = [weak]() {
+      if (auto conn = weak.lock()) {
+        asio::post(conn->socket_.get_executor(), [weak]() {
+          if (auto c = weak.lock()) c->Resume();
+        });
+      }
+    };
     server_.clients()[session_.id] = &session_;
   }
 
   void Unregister() {
+    server_.blocking().Unblock(session_);
     server_.pubsub().RemoveSession(session_);
     server_.watches().Unwatch(session_);
     server_.clients().erase(session_.id);
@@ -148,6 +157,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                           return;
                         }
                         self->drained_.cancel();
+                        if (self->kill_when_drained_) self->Kill();
                       });
   }
 
@@ -165,7 +175,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
     socket_.cancel(ignored);
   }
 
-  // Parses and executes every complete command in the received bytes.
+  // A blocked command was answered: executes the commands that arrived
+  // while it waited. The reader coroutine is parked in a read, so a QUIT
+  // found here closes the connection once its reply is written.
+  void Resume() {
+    if (closing_ || session_.blocked) return;
+    Process({});
+    Flush();
+    if (session_.close_after_reply) {
+      if (writing_) {
+        kill_when_drained_ = true;
+      } else {
+        Kill();
+      }
+    }
+  }
+
+  // Parses and executes every complete command in the received bytes,
+  // stopping at a command that blocks (the rest waits in pending_).
   void Process(std::string_view chunk) {
     std::string_view data = chunk;
     if (!pending_.empty()) {
@@ -173,7 +200,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       data = pending_;
     }
     size_t pos = 0;
-    while (pos < data.size() && !session_.close_after_reply && !closing_) {
+    while (pos < data.size() && !session_.close_after_reply && !closing_ && !session_.blocked) {
       // Before AUTH, Redis bounds multibulk counts and bulk lengths tightly.
       parser_.set_auth_required(!session_.authenticated && !server_.options().requirepass.empty());
       size_t consumed = 0;
@@ -222,6 +249,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;
   bool write_failed_ = false;
   bool closing_ = false;
+  bool kill_when_drained_ = false;  // close after the pending output is written
   static constexpr size_t kMaxPendingOutput = 4 * 1024 * 1024;
   char buf_[16 * 1024];
 };

@@ -10,6 +10,7 @@
 #include "clusterbus/bus_engine.h"
 #include "clusterbus/nodes_conf.h"
 #include "node/keyspace/keyspace.h"
+#include "node/server/blocking.h"
 #include "node/server/nodes_conf_file.h"
 #include "node/server/server.h"
 
@@ -158,6 +159,9 @@ void ApplyClusterEffects(Server& server, int64_t now_ms) {
       std::exit(1);
     }
   }
+  // Clients blocked on keys whose slot moved away, or whose cluster went
+  // down, are redirected (spec 12.6).
+  RedirectBlockedClients(server);
 }
 
 void ClusterCron(Server& server, int64_t now_ms) {

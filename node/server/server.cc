@@ -40,6 +40,8 @@ Server::Server(Config* config, const CommandTable* commands)
     Keyspace& ks = *shards_.back();
     for (int d = 0; d < ks.num_dbs(); ++d) {
       ks.db(d).on_key_modified = [this, d](std::string_view key) {
+        // Blocked clients wait for a key to be written (a flush wakes none).
+        if (!key.empty()) blocking_.Signal(d, key);
         if (watches_.empty()) return;
         if (key.empty()) {
           watches_.TouchFlushed(d);

@@ -4,10 +4,12 @@ namespace shardnode::node {
 
 std::string Session::FlagsText() const {
   std::string flags;
-  if (close_after_reply) flags += 'c';
-  if (readonly) flags += 'r';
+  // Redis's order.
   if (in_pubsub()) flags += 'P';
   if (in_multi) flags += 'x';
+  if (blocked) flags += 'b';
+  if (close_after_reply) flags += 'c';
+  if (readonly) flags += 'r';
   if (flags.empty()) flags = "N";
   return flags;
 }

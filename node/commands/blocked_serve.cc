@@ -1,0 +1,82 @@
+#include "node/commands/blocked_serve.h"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "node/commands/command.h"
+#include "node/keyspace/db.h"
+#include "node/keyspace/keyspace.h"
+#include "node/resp/reply.h"
+#include "node/server/blocking.h"
+#include "node/server/server.h"
+#include "node/server/session.h"
+#include "slots/hash_slot.h"
+
+namespace shardnode::node {
+namespace {
+
+// The block type a value can serve, or false for the other types.
+bool BlockTypeOf(const Entry& e, BlockType* type) {
+  switch (e.value().type()) {
+    case ValueType::kList:
+      *type = BlockType::kList;
+      return true;
+    case ValueType::kZSet:
+      *type = BlockType::kZSet;
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Serves one waiting session from `key` and ends its wait.
+void ServeOne(Server& server, Session& session, Db& db, const std::string& key, int64_t now_ms) {
+  const BlockedClient* c = server.blocking().Find(session);
+  std::vector<std::string> args = c->args;  // the record dies with the wait
+  const CommandSpec& spec = *c->spec;
+  const ServeFn serve = c->serve;
+  const int db_index = c->db;
+
+  if (spec.is_write() && server.before_write) {
+    std::vector<std::string_view> keys;
+    for (int i : KeyIndexes(spec, args)) keys.push_back(args[i]);
+    server.before_write(db_index, keys);
+  }
+  std::string out;
+  resp::ReplyBuilder reply(&out, session.protocol);
+  reply.on_error = [&server](std::string_view message) { server.stats().CountError(message); };
+  CommandContext ctx{server, session, reply, spec, now_ms, db};
+  serve(ctx, std::span<std::string>(args.data(), args.size()), key);
+  if (!ctx.propagate_as.empty() && server.after_write) {
+    server.after_write(
+        db_index, std::span<const std::string>(ctx.propagate_as.data(), ctx.propagate_as.size()));
+  }
+  if (reply.errors() != 0) ++spec.stats.failed_calls;
+  FinishBlocked(server, session, out);
+}
+
+void ServeKey(Server& server, int db_index, const std::string& key, int64_t now_ms) {
+  Keyspace& keyspace = server.ShardForSlot(slots::KeyHashSlot(key));
+  Db& db = keyspace.db(db_index);
+  for (Session* s : server.blocking().Waiters(db_index, key)) {
+    // Each serve may empty and delete the key: look it up every time.
+    const Entry* e = db.Find(key, now_ms, /*touch=*/false);
+    BlockType type;
+    if (e == nullptr || !BlockTypeOf(*e, &type)) return;
+    const BlockedClient* c = server.blocking().Find(*s);
+    if (c == nullptr || c->type != type) continue;
+    ServeOne(server, *s, db, key, now_ms);
+  }
+}
+
+}  // namespace
+
+void ServeBlockedClients(Server& server, int64_t now_ms) {
+  BlockingTable& table = server.blocking();
+  while (table.has_ready()) {
+    for (const auto& [db, key] : table.TakeReady()) ServeKey(server, db, key, now_ms);
+  }
+}
+
+}  // namespace shardnode::node

@@ -1,0 +1,22 @@
+// Serving blocked clients: after a command changed keys that clients wait
+// for (BlockingTable's ready keys), each such client is served from the key,
+// first blocked first, through the ServeFn its command registered (the pop
+// side of BLPOP, BLMOVE, BZPOPMIN...), and its reply is pushed to it. What a
+// served client writes (BLMOVE's push) may make more keys ready; serving goes
+// on until none is left, as Redis's handleClientsBlockedOnKeys.
+//
+// Loop: the loop that owns the sessions and the keyspace.
+#pragma once
+
+#include <cstdint>
+
+namespace shardnode::node {
+
+class Server;
+
+// Serves every client waiting on a ready key. Called by the dispatcher after
+// each top-level command (a whole EXEC counts as one). `now_ms` is the wall
+// clock.
+void ServeBlockedClients(Server& server, int64_t now_ms);
+
+}  // namespace shardnode::node

@@ -1,0 +1,216 @@
+#include "node/server/blocking.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+#include "clusterbus/cluster_state.h"
+#include "node/commands/command.h"
+#include "node/resp/reply.h"
+#include "node/server/server.h"
+#include "node/server/session.h"
+#include "slots/hash_slot.h"
+
+namespace shardnode::node {
+
+void BlockingTable::Block(BlockedClient c) {
+  Session* s = c.session;
+  const uint64_t seq = ++next_seq_;
+  for (const std::string& key : c.keys) waiters_[DbKey(c.db, key)].push_back(s);
+  if (c.deadline_ms != 0) deadlines_.emplace(c.deadline_ms, seq);
+  by_seq_[seq] = s;
+  s->blocked = true;
+  clients_[s] = Record{seq, std::move(c)};
+}
+
+std::optional<BlockedClient> BlockingTable::Unblock(Session& session) {
+  auto it = clients_.find(&session);
+  if (it == clients_.end()) return std::nullopt;
+  Record rec = std::move(it->second);
+  clients_.erase(it);
+  for (const std::string& key : rec.client.keys) {
+    auto w = waiters_.find(DbKey(rec.client.db, key));
+    if (w == waiters_.end()) continue;
+    w->second.remove(&session);
+    if (w->second.empty()) waiters_.erase(w);
+  }
+  if (rec.client.deadline_ms != 0) deadlines_.erase({rec.client.deadline_ms, rec.seq});
+  by_seq_.erase(rec.seq);
+  session.blocked = false;
+  return std::move(rec.client);
+}
+
+const BlockedClient* BlockingTable::Find(const Session& session) const {
+  auto it = clients_.find(const_cast<Session*>(&session));
+  return it == clients_.end() ? nullptr : &it->second.client;
+}
+
+void BlockingTable::Signal(int db, std::string_view key) {
+  if (waiters_.empty()) return;
+  DbKey k(db, std::string(key));
+  if (!waiters_.contains(k) || ready_set_.contains(k)) return;
+  ready_set_.insert(k);
+  ready_.push_back(std::move(k));
+}
+
+std::vector<BlockingTable::DbKey> BlockingTable::TakeReady() {
+  std::vector<DbKey> out;
+  out.swap(ready_);
+  ready_set_.clear();
+  return out;
+}
+
+std::vector<Session*> BlockingTable::Waiters(int db, std::string_view key) const {
+  auto it = waiters_.find(DbKey(db, std::string(key)));
+  if (it == waiters_.end()) return {};
+  return {it->second.begin(), it->second.end()};
+}
+
+std::vector<Session*> BlockingTable::TimedOut(int64_t now_ms) const {
+  std::vector<Session*> out;
+  for (const auto& [deadline, seq] : deadlines_) {
+    if (deadline >= now_ms) break;
+    out.push_back(by_seq_.at(seq));
+  }
+  return out;
+}
+
+std::vector<Session*> BlockingTable::All() const {
+  std::vector<Session*> out;
+  out.reserve(by_seq_.size());
+  for (const auto& [seq, s] : by_seq_) out.push_back(s);
+  return out;
+}
+
+bool ParseBlockTimeout(std::string_view arg, int64_t now_ms, int64_t* deadline_ms,
+                       std::string* error) {
+  // Redis reads the text with strtold and refuses leading spaces, trailing
+  // bytes, overflow and NaN (string2ld).
+  constexpr size_t kMaxChars = 5 * 1024;
+  long double value = 0;
+  bool ok =
+      !arg.empty() && arg.size() < kMaxChars && !std::isspace(static_cast<unsigned char>(arg[0]));
+  if (ok) {
+    const std::string buf(arg);
+    char* end = nullptr;
+    errno = 0;
+    value = std::strtold(buf.c_str(), &end);
+    ok = end == buf.c_str() + buf.size() && errno != EINVAL && !std::isnan(value) &&
+         !(errno == ERANGE && (std::isinf(value) || value == 0));
+  }
+  if (!ok) {
+    *error = "ERR timeout is not a float or out of range";
+    return false;
+  }
+  // Seconds to ms, rounded up. A product beyond int64 is what x86 makes of
+  // Redis's cast: the most negative value, hence "negative".
+  const long double ms = std::ceil(value * 1000.0L);
+  int64_t tval = std::numeric_limits<int64_t>::min();
+  if (ms < 9223372036854775807.0L && ms >= -9223372036854775807.0L) {
+    tval = static_cast<int64_t>(ms);
+  }
+  if (tval < 0) {
+    *error = "ERR timeout is negative";
+    return false;
+  }
+  if (tval > 0) {
+    // Redis's sum overflows into a deadline that never comes: saturate.
+    tval = tval > std::numeric_limits<int64_t>::max() - now_ms ? std::numeric_limits<int64_t>::max()
+                                                               : tval + now_ms;
+  }
+  *deadline_ms = tval;
+  return true;
+}
+
+void FinishBlocked(Server& server, Session& session, std::string_view reply) {
+  if (!server.blocking().Unblock(session)) return;
+  if (session.push) session.push(reply);
+  if (session.resume) session.resume();
+}
+
+namespace {
+
+// Encodes one reply for `session` (its protocol), counting errors.
+template <typename Fn>
+std::string EncodeFor(Server& server, const Session& session, Fn fn) {
+  std::string out;
+  resp::ReplyBuilder reply(&out, session.protocol);
+  reply.on_error = [&server](std::string_view message) { server.stats().CountError(message); };
+  fn(reply);
+  return out;
+}
+
+void FinishWithError(Server& server, Session& session, std::string_view error) {
+  const BlockedClient* c = server.blocking().Find(session);
+  if (c == nullptr) return;
+  FinishBlocked(server, session,
+                EncodeFor(server, session, [&](resp::ReplyBuilder& r) { r.Error(error); }));
+}
+
+// The error a client blocked on `c` gets now, or "" when it may keep waiting.
+std::string RedirectionFor(const clusterbus::ClusterState& cluster, const BlockedClient& c,
+                           bool readonly) {
+  if (!cluster.ok()) return "CLUSTERDOWN The cluster is down";
+  // All keys of a blocked command share one slot: the first one decides.
+  const int slot = slots::KeyHashSlot(c.keys.front());
+  const clusterbus::ClusterNode* owner = cluster.SlotOwner(slot);
+  const clusterbus::ClusterNode& me = cluster.myself();
+  // A READONLY client reading from its primary's slot may stay.
+  if (readonly && c.spec != nullptr && !c.spec->is_write() && me.is_replica() &&
+      me.primary == owner) {
+    owner = &me;
+  }
+  if (owner == &me || cluster.ImportingFrom(slot) != nullptr) return "";
+  if (owner == nullptr) return "CLUSTERDOWN Hash slot not served";
+  return "MOVED " + std::to_string(slot) + " " + cluster.Endpoint(*owner) + ":" +
+         std::to_string(owner->port);
+}
+
+}  // namespace
+
+void HandleBlockedTimeouts(Server& server, int64_t now_ms) {
+  BlockingTable& table = server.blocking();
+  if (table.with_timeout() == 0) return;
+  for (Session* s : table.TimedOut(now_ms)) {
+    FinishBlocked(server, *s, EncodeFor(server, *s, [](resp::ReplyBuilder& r) { r.NullArray(); }));
+  }
+}
+
+void RedirectBlockedClients(Server& server) {
+  clusterbus::ClusterState* cluster = server.cluster();
+  if (cluster == nullptr || server.blocking().size() == 0) return;
+  for (Session* s : server.blocking().All()) {
+    const BlockedClient* c = server.blocking().Find(*s);
+    if (c == nullptr) continue;
+    const std::string error = RedirectionFor(*cluster, *c, s->readonly);
+    if (!error.empty()) FinishWithError(server, *s, error);
+  }
+}
+
+bool UnblockClientById(Server& server, uint64_t id, bool with_error) {
+  auto it = server.clients().find(id);
+  if (it == server.clients().end() || !it->second->blocked) return false;
+  Session& s = *it->second;
+  // Redis counts the call as failed, even when it replies as a timeout.
+  const BlockedClient* c = server.blocking().Find(s);
+  if (c != nullptr && c->spec != nullptr) ++c->spec->stats.failed_calls;
+  if (with_error) {
+    FinishWithError(server, s, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+  } else {
+    FinishBlocked(server, s, EncodeFor(server, s, [](resp::ReplyBuilder& r) { r.NullArray(); }));
+  }
+  return true;
+}
+
+void DisconnectAllBlockedClients(Server& server) {
+  for (Session* s : server.blocking().All()) {
+    s->close_after_reply = true;
+    FinishWithError(server, *s,
+                    "UNBLOCKED force unblock from blocking operation, instance state changed "
+                    "(master -> replica?)");
+  }
+}
+
+}  // namespace shardnode::node

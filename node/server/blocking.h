@@ -1,0 +1,140 @@
+// Blocked clients: the registry of the clients that wait in BLPOP, BRPOP,
+// BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX or BZMPOP for a key of one
+// database to receive data (Redis's blocked.c).
+//
+// BlockingTable is pure bookkeeping: for each (db, key) the clients waiting
+// for it, first blocked first; the keys that changed since the last pass
+// ("ready" keys, in the order they were signaled); and the deadlines. It
+// never replies: the functions below it do, through Session::push, and
+// resume the client's pipelined input through Session::resume.
+//
+// Lifecycle of a blocked client: a handler that finds nothing to pop calls
+// BlockingTable::Block (the dispatcher then sends no reply); every change to a
+// key goes through Db::on_key_modified, which calls Signal; after each
+// top-level command the dispatcher serves the clients waiting on ready keys
+// (ServeBlockedClients, node/commands/blocked_serve.h); the cron times them
+// out; CLIENT UNBLOCK, a cluster slot change or a disconnect ends the wait.
+//
+// Loop: the loop that owns the sessions (and the keyspace). Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace shardnode::node {
+
+class Server;
+struct Session;
+struct CommandSpec;
+struct CommandContext;
+
+// What the client waits for: a list or a sorted set at one of its keys. A
+// key that receives a value of the other type does not wake it.
+enum class BlockType { kList, kZSet };
+
+// Serves a blocked client from `key`, which now holds a non-empty value of
+// the client's BlockType: pops (and for BLMOVE pushes), appends the reply to
+// ctx.reply and sets ctx.propagate_as to what replication must apply. May
+// reply with an error instead (BLMOVE to a key of the wrong type). `args` is
+// the blocked command as the client sent it.
+using ServeFn = void (*)(CommandContext& ctx, std::span<std::string> args, const std::string& key);
+
+struct BlockedClient {
+  Session* session = nullptr;  // borrowed; the net shell unblocks before freeing it
+  int db = 0;
+  std::vector<std::string> keys;  // distinct, in argument order
+  BlockType type = BlockType::kList;
+  int64_t deadline_ms = 0;  // absolute wall clock; 0: wait forever
+  std::vector<std::string> args;
+  const CommandSpec* spec = nullptr;
+  ServeFn serve = nullptr;
+};
+
+class BlockingTable {
+ public:
+  using DbKey = std::pair<int, std::string>;
+
+  // Registers the client as waiting and sets session->blocked.
+  // REQUIRES: !c.session->blocked, !c.keys.empty().
+  void Block(BlockedClient c);
+  // Forgets the session's wait and clears session.blocked. Returns the
+  // record, or nullopt when the session was not blocked.
+  std::optional<BlockedClient> Unblock(Session& session);
+  // The record of a blocked session, or nullptr.
+  const BlockedClient* Find(const Session& session) const;
+
+  // A key of database `db` changed. Queues it as ready when some client
+  // waits for it (once until TakeReady).
+  void Signal(int db, std::string_view key);
+  bool has_ready() const { return !ready_.empty(); }
+  // The ready keys in the order they were signaled; the queue restarts
+  // empty (serving may signal more).
+  std::vector<DbKey> TakeReady();
+
+  // The sessions waiting for `key` of `db`, first blocked first.
+  std::vector<Session*> Waiters(int db, std::string_view key) const;
+  // The sessions whose deadline is before `now_ms`, earliest first.
+  std::vector<Session*> TimedOut(int64_t now_ms) const;
+  // Every blocked session, in the order they blocked.
+  std::vector<Session*> All() const;
+
+  size_t size() const { return clients_.size(); }
+  // Blocked clients with a deadline (INFO clients_in_timeout_table).
+  size_t with_timeout() const { return deadlines_.size(); }
+
+ private:
+  struct Record {
+    uint64_t seq;  // blocking order
+    BlockedClient client;
+  };
+  std::map<Session*, Record> clients_;
+  std::map<DbKey, std::list<Session*>, std::less<>> waiters_;
+  std::set<std::pair<int64_t, uint64_t>> deadlines_;  // (deadline, seq)
+  std::map<uint64_t, Session*> by_seq_;
+  std::vector<DbKey> ready_;
+  std::set<DbKey, std::less<>> ready_set_;
+  uint64_t next_seq_ = 0;
+};
+
+// Parses a blocking command's timeout in seconds (a float, as strtold reads
+// it) into an absolute deadline in ms (0: forever). On failure returns false
+// and sets *error to Redis's text ("ERR timeout is not a float or out of
+// range", "ERR timeout is negative").
+bool ParseBlockTimeout(std::string_view arg, int64_t now_ms, int64_t* deadline_ms,
+                       std::string* error);
+
+// Ends the wait of a blocked session with `reply` (encoded RESP bytes): the
+// reply is pushed, the session unblocked and its pending input resumed.
+// No-op when the session is not blocked.
+void FinishBlocked(Server& server, Session& session, std::string_view reply);
+
+// Replies a null array to the clients whose timeout passed (cron).
+void HandleBlockedTimeouts(Server& server, int64_t now_ms);
+
+// Cluster mode: unblocks, with Redis's error, every client blocked on a key
+// whose slot this node no longer serves: "CLUSTERDOWN The cluster is down"
+// when the cluster is down, "CLUSTERDOWN Hash slot not served" when the slot
+// is unassigned, "MOVED <slot> <endpoint>:<port>" when another node owns it
+// (a slot being imported here keeps its clients). Called by the cron and
+// after cluster state changes. No-op outside cluster mode.
+void RedirectBlockedClients(Server& server);
+
+// CLIENT UNBLOCK: ends the wait of client `id` as a timeout (null array) or
+// with "UNBLOCKED client unblocked via CLIENT UNBLOCK". Returns whether the
+// client was blocked.
+bool UnblockClientById(Server& server, uint64_t id, bool with_error);
+
+// A primary turning into a replica: every blocked client gets "UNBLOCKED
+// force unblock from blocking operation, instance state changed (master ->
+// replica?)" and is closed after the reply, as Redis does.
+void DisconnectAllBlockedClients(Server& server);
+
+}  // namespace shardnode::node

@@ -1,0 +1,123 @@
+#include "node/server/blocking.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "node/server/session.h"
+
+namespace shardnode::node {
+namespace {
+
+BlockedClient Waiting(Session& s, int db, std::vector<std::string> keys, int64_t deadline = 0,
+                      BlockType type = BlockType::kList) {
+  BlockedClient c;
+  c.session = &s;
+  c.db = db;
+  c.keys = std::move(keys);
+  c.type = type;
+  c.deadline_ms = deadline;
+  c.args = {"blpop", "k", "0"};
+  return c;
+}
+
+TEST(BlockingTableTest, WaitersAreFirstBlockedFirst) {
+  BlockingTable t;
+  Session a, b, c;
+  t.Block(Waiting(b, 0, {"k"}));
+  t.Block(Waiting(a, 0, {"other", "k"}));
+  t.Block(Waiting(c, 0, {"k"}));
+  EXPECT_TRUE(a.blocked && b.blocked && c.blocked);
+  EXPECT_EQ(t.Waiters(0, "k"), (std::vector<Session*>{&b, &a, &c}));
+  EXPECT_EQ(t.Waiters(0, "other"), (std::vector<Session*>{&a}));
+  EXPECT_TRUE(t.Waiters(1, "k").empty());  // databases are separate
+  EXPECT_EQ(t.size(), 3u);
+}
+
+TEST(BlockingTableTest, UnblockForgetsEveryKeyAndClearsTheFlag) {
+  BlockingTable t;
+  Session a, b;
+  t.Block(Waiting(a, 0, {"x", "y"}, 5000));
+  t.Block(Waiting(b, 0, {"y"}));
+  auto rec = t.Unblock(a);
+  ASSERT_TRUE(rec.has_value());
+  EXPECT_EQ(rec->keys, (std::vector<std::string>{"x", "y"}));
+  EXPECT_FALSE(a.blocked);
+  EXPECT_TRUE(t.Waiters(0, "x").empty());
+  EXPECT_EQ(t.Waiters(0, "y"), (std::vector<Session*>{&b}));
+  EXPECT_EQ(t.with_timeout(), 0u);
+  EXPECT_EQ(t.Find(a), nullptr);
+  EXPECT_FALSE(t.Unblock(a).has_value());  // twice is a no-op
+  EXPECT_EQ(t.All(), (std::vector<Session*>{&b}));
+}
+
+TEST(BlockingTableTest, SignalQueuesWaitedKeysOnceInOrder) {
+  BlockingTable t;
+  Session a;
+  t.Signal(0, "k");  // nobody waits: nothing queued
+  EXPECT_FALSE(t.has_ready());
+  t.Block(Waiting(a, 0, {"k", "j"}));
+  t.Signal(0, "nobody");
+  t.Signal(1, "k");
+  EXPECT_FALSE(t.has_ready());
+  t.Signal(0, "j");
+  t.Signal(0, "k");
+  t.Signal(0, "j");
+  ASSERT_TRUE(t.has_ready());
+  EXPECT_EQ(t.TakeReady(), (std::vector<BlockingTable::DbKey>{{0, "j"}, {0, "k"}}));
+  EXPECT_FALSE(t.has_ready());
+  t.Signal(0, "k");  // may be queued again after TakeReady
+  EXPECT_EQ(t.TakeReady().size(), 1u);
+}
+
+TEST(BlockingTableTest, TimedOutListsPassedDeadlinesEarliestFirst) {
+  BlockingTable t;
+  Session a, b, c, forever;
+  t.Block(Waiting(a, 0, {"k"}, 3000));
+  t.Block(Waiting(b, 0, {"k"}, 1000));
+  t.Block(Waiting(c, 0, {"k"}, 2000));
+  t.Block(Waiting(forever, 0, {"k"}, 0));
+  EXPECT_EQ(t.with_timeout(), 3u);
+  EXPECT_TRUE(t.TimedOut(1000).empty());  // Redis: the deadline must be passed
+  EXPECT_EQ(t.TimedOut(2001), (std::vector<Session*>{&b, &c}));
+  EXPECT_EQ(t.TimedOut(1'000'000).size(), 3u);
+}
+
+TEST(BlockingTableTest, SameDeadlineKeepsBothClients) {
+  BlockingTable t;
+  Session a, b;
+  t.Block(Waiting(a, 0, {"k"}, 1000));
+  t.Block(Waiting(b, 0, {"k"}, 1000));
+  EXPECT_EQ(t.TimedOut(1001), (std::vector<Session*>{&a, &b}));
+  t.Unblock(a);
+  EXPECT_EQ(t.TimedOut(1001), (std::vector<Session*>{&b}));
+}
+
+TEST(ParseBlockTimeoutTest, SecondsAsRedisReadsThem) {
+  constexpr int64_t kNow = 1'000'000;
+  int64_t deadline = -1;
+  std::string error;
+  ASSERT_TRUE(ParseBlockTimeout("0", kNow, &deadline, &error));
+  EXPECT_EQ(deadline, 0);
+  ASSERT_TRUE(ParseBlockTimeout("1.5", kNow, &deadline, &error));
+  EXPECT_EQ(deadline, kNow + 1500);
+  ASSERT_TRUE(ParseBlockTimeout("0.0001", kNow, &deadline, &error));  // rounded up
+  EXPECT_EQ(deadline, kNow + 1);
+  ASSERT_TRUE(ParseBlockTimeout("-0.0001", kNow, &deadline, &error));  // rounds to 0: forever
+  EXPECT_EQ(deadline, 0);
+  ASSERT_TRUE(ParseBlockTimeout("0x10", kNow, &deadline, &error));  // strtold reads hex
+  EXPECT_EQ(deadline, kNow + 16000);
+  ASSERT_TRUE(ParseBlockTimeout("9223372036854775", kNow, &deadline, &error));
+  EXPECT_EQ(deadline, INT64_MAX);  // never comes
+  for (const char* bad : {"", "abc", " 1", "1 ", "nan", "1e5000"}) {
+    EXPECT_FALSE(ParseBlockTimeout(bad, kNow, &deadline, &error)) << bad;
+    EXPECT_EQ(error, "ERR timeout is not a float or out of range") << bad;
+  }
+  for (const char* neg : {"-1", "inf", "-inf", "1e20"}) {
+    EXPECT_FALSE(ParseBlockTimeout(neg, kNow, &deadline, &error)) << neg;
+    EXPECT_EQ(error, "ERR timeout is negative") << neg;
+  }
+}
+
+}  // namespace
+}  // namespace shardnode::node
