@@ -22,6 +22,7 @@
 #include "node/commands/command_table.h"
 #include "node/commands/dispatcher.h"
 #include "node/config/config.h"
+#include "node/persist/persistence.h"
 #include "node/keyspace/keyspace.h"
 #include "node/net/bus_server.h"
 #include "node/net/net_server.h"
@@ -83,9 +84,10 @@ class Cron {
   }
   void Tick() {
     const int64_t now = NowMs();
-    for (int i = 0; i < server_.num_shards(); ++i) {
+    for (int i = 0; i < server_.num_shards() && server_.active_expire_enabled; ++i) {
       server_.shard(i).ActiveExpireCycle(now, kExpireKeysPerTick);
     }
+    if (server_.persistence) server_.persistence->Cron(now);
     HandleBlockedTimeouts(server_, now);
   }
   static constexpr int kExpireKeysPerTick = 200;
@@ -178,6 +180,22 @@ int Run(int argc, char** argv) {
     bus = StartClusterBus(io, server);
     if (!bus) return 1;
   }
+  // RDB snapshots: slices of a BGSAVE run as posted tasks (or timers, with
+  // rdb-key-save-delay); the finisher thread posts its outcome too.
+  persist::Persistence persistence(server, [&io](int64_t delay_us, std::function<void()> fn) {
+    if (delay_us <= 0) {
+      asio::post(io, std::move(fn));
+      return;
+    }
+    auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::microseconds(delay_us));
+    timer->async_wait([timer, fn = std::move(fn)](boost::system::error_code ec) {
+      if (!ec) fn();
+    });
+  });
+  if (absl::Status st = persistence.LoadAtStartup(NowMs()); !st.ok()) {
+    Logf(LogLevel::kWarning, "%s", st.message());
+    return 1;
+  }
   WritePidFile(opts.pidfile);
   Logf(LogLevel::kNotice, "Running mode=%s, port=%d. PID: %d",
        opts.cluster_enabled ? "cluster" : "standalone", server.tcp_port,
@@ -206,12 +224,22 @@ int Run(int argc, char** argv) {
   server.sleep = [](int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
 
   asio::signal_set signals(io, SIGTERM, SIGINT);
-  signals.async_wait([&](boost::system::error_code ec, int signo) {
+  std::function<void(boost::system::error_code, int)> on_signal;
+  on_signal = [&](boost::system::error_code ec, int signo) {
     if (ec) return;
     Log(LogLevel::kWarning, signo == SIGINT ? "Received SIGINT scheduling shutdown..."
                                             : "Received SIGTERM scheduling shutdown...");
+    // The final save must succeed for the node to stop (as Redis).
+    if (!persistence.PrepareShutdown(ShutdownMode::kDefault, false, NowMs())) {
+      Log(LogLevel::kWarning,
+          "SIGTERM received but errors trying to shut down the server, check the logs for "
+          "more information");
+      signals.async_wait(on_signal);
+      return;
+    }
     begin_shutdown(ShutdownMode::kDefault);
-  });
+  };
+  signals.async_wait(on_signal);
   signal(SIGPIPE, SIG_IGN);
 
   cron.Start();

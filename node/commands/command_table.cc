@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "node/commands/dispatcher.h"
 #include "node/commands/families.h"
+#include "node/commands/persist_family.h"
 
 namespace shardnode::node {
 
@@ -43,6 +44,7 @@ std::unique_ptr<CommandTable> BuildCommandTable() {
   auto table = std::make_unique<CommandTable>();
   Dispatcher::RegisterTransactionCommands(*table);
   RegisterServerFamily(*table);
+  RegisterPersistFamily(*table);
   RegisterStringFamily(*table);
   RegisterGenericFamily(*table);
   RegisterConfigFamily(*table);

@@ -20,9 +20,11 @@
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
+#include "node/commands/persist_family.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/keyspace/types/type_util.h"
+#include "node/persist/persistence.h"
 #include "node/resp/reply.h"
 #include "node/server/cluster_setup.h"
 #include "node/server/server.h"
@@ -191,6 +193,7 @@ void LastSave(CommandContext& ctx, Args) {
 
 void Shutdown(CommandContext& ctx, Args args) {
   ShutdownMode mode = ShutdownMode::kDefault;
+  bool force = false;
   for (size_t i = 1; i < args.size(); ++i) {
     if (EqualsIgnoreCase(args[i], "nosave")) {
       mode = ShutdownMode::kNoSave;
@@ -198,6 +201,7 @@ void Shutdown(CommandContext& ctx, Args args) {
       mode = ShutdownMode::kSave;
     } else if (EqualsIgnoreCase(args[i], "now") || EqualsIgnoreCase(args[i], "force")) {
       // Nothing to wait for: no replicas to catch up yet.
+      if (EqualsIgnoreCase(args[i], "force")) force = true;
     } else if (EqualsIgnoreCase(args[i], "abort")) {
       ctx.reply.Error("ERR No shutdown in progress.");
       return;
@@ -206,7 +210,10 @@ void Shutdown(CommandContext& ctx, Args args) {
       return;
     }
   }
-  if (ctx.server.request_shutdown) {
+  // The final save (or its failure) decides whether the node may stop.
+  const bool may_stop = ctx.server.persistence == nullptr ||
+                        ctx.server.persistence->PrepareShutdown(mode, force, ctx.now_ms);
+  if (ctx.server.request_shutdown && may_stop) {
     ctx.server.request_shutdown(mode);
     // Redis closes the connection without a reply on success.
     ctx.session.close_after_reply = true;
@@ -284,17 +291,15 @@ void AppendMemorySection(CommandContext& ctx, std::string& s) {
 
 void AppendPersistenceSection(CommandContext& ctx, std::string& s) {
   const Server& server = ctx.server;
-  const int64_t last_save = server.last_save_ms ? server.last_save_ms : server.start_ms();
-  absl::StrAppend(&s, "# Persistence\r\n", "loading:0\r\nasync_loading:0\r\n",
-                  "rdb_changes_since_last_save:", ctx.server.stats().dirty, "\r\n",
-                  "rdb_bgsave_in_progress:0\r\n", "rdb_last_save_time:", last_save / 1000, "\r\n",
-                  "rdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\n",
-                  "rdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\n",
-                  "aof_enabled:", server.options().appendonly ? 1 : 0, "\r\n",
+  absl::StrAppend(&s, "# Persistence\r\n");
+  persist::AppendRdbInfo(ctx.server, ctx.now_ms, s);
+  absl::StrAppend(&s, "aof_enabled:", server.options().appendonly ? 1 : 0, "\r\n",
                   "aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n",
                   "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n",
                   "aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n",
-                  "aof_last_write_status:ok\r\n");
+                  "aof_rewrites_consecutive_failures:0\r\n",
+                  "aof_last_write_status:ok\r\naof_last_cow_size:0\r\n",
+                  "module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n");
 }
 
 void AppendStatsSection(CommandContext& ctx, std::string& s) {
@@ -835,6 +840,7 @@ void CommandGetKeys(CommandContext& ctx, Args args) {
 // ---------------------------------------------------------------- DEBUG
 
 void Debug(CommandContext& ctx, Args args) {
+  if (PersistDebug(ctx, args)) return;  // RELOAD, POPULATE, DIGEST...
   const std::string sub = absl::AsciiStrToLower(args[1]);
   if (sub == "sleep" && args.size() == 3) {
     double secs = 0;

@@ -28,6 +28,9 @@
 namespace shardnode::clusterbus {
 class ClusterState;
 }
+namespace shardnode::node::persist {
+class Persistence;
+}
 
 namespace shardnode::node {
 
@@ -93,6 +96,11 @@ class Server {
   int64_t start_ms() const { return start_ms_; }
   void set_start_ms(int64_t ms) { start_ms_ = ms; }
   int64_t last_save_ms = 0;  // LASTSAVE (ms); 0 until the first save
+  // DEBUG SET-ACTIVE-EXPIRE: whether the cron's active expiry cycle runs.
+  bool active_expire_enabled = true;
+  // RDB files (node/persist: SAVE, BGSAVE, save points); borrowed, set by
+  // main. Null in tests.
+  persist::Persistence* persistence = nullptr;
   int tcp_port = 0;          // the port actually bound
   std::string executable;    // absolute path of the binary, INFO server
   std::string config_file;   // absolute path of the config file, or empty

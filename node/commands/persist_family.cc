@@ -1,0 +1,308 @@
+#include "node/commands/persist_family.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <limits>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "node/commands/command_table.h"
+#include "node/commands/errors.h"
+#include "node/config/config.h"
+#include "node/keyspace/db.h"
+#include "node/keyspace/keyspace.h"
+#include "node/keyspace/types/type_util.h"
+#include "node/persist/dataset.h"
+#include "node/persist/digest.h"
+#include "node/persist/persistence.h"
+#include "node/resp/reply.h"
+#include "node/server/server.h"
+#include "node/server/session.h"
+#include "replication/rdb.h"
+#include "slots/hash_slot.h"
+
+namespace shardnode::node {
+namespace {
+
+bool Is(std::string_view a, std::string_view b) {
+  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
+                                absl::string_view(b.data(), b.size()));
+}
+
+// The database of the current session that holds `key`.
+Db& DbOf(CommandContext& ctx, std::string_view key) {
+  Keyspace& ks = ctx.server.ShardForSlot(slots::KeyHashSlot(key));
+  return ks.db(ctx.session.db_index < ks.num_dbs() ? ctx.session.db_index : 0);
+}
+
+void Save(CommandContext& ctx, Args) {
+  persist::Persistence* p = ctx.server.persistence;
+  if (p == nullptr) {
+    ctx.reply.Error("ERR");
+    return;
+  }
+  const absl::Status st = p->Save(ctx.now_ms);
+  if (st.ok()) {
+    ctx.reply.Ok();
+  } else if (st.code() == absl::StatusCode::kFailedPrecondition) {
+    ctx.reply.Error(absl::StrCat("ERR ", st.message()));
+  } else {
+    ctx.reply.Error("ERR");
+  }
+}
+
+void Bgsave(CommandContext& ctx, Args args) {
+  if (args.size() > 1 && !(args.size() == 2 && Is(args[1], "schedule"))) {
+    ctx.reply.Error(errors::kSyntax);
+    return;
+  }
+  persist::Persistence* p = ctx.server.persistence;
+  if (p == nullptr) {
+    ctx.reply.Error("ERR");
+    return;
+  }
+  const absl::Status st = p->StartBackgroundSave(ctx.now_ms);
+  if (st.ok()) {
+    ctx.reply.SimpleString("Background saving started");
+  } else if (st.code() == absl::StatusCode::kFailedPrecondition) {
+    ctx.reply.Error(absl::StrCat("ERR ", st.message()));
+  } else {
+    ctx.reply.Error("ERR");
+  }
+}
+
+replication::RdbWriterOptions DumpOptions(Server& server) {
+  replication::RdbWriterOptions o;
+  o.compression = server.config().Value("rdbcompression").value_or("yes") == "yes";
+  return o;
+}
+
+void Dump(CommandContext& ctx, Args args) {
+  Entry* e = ctx.db.FindRead(args[1], ctx.now_ms);
+  if (e == nullptr) {
+    ctx.reply.NullBulk();
+    return;
+  }
+  ctx.reply.Bulk(
+      replication::DumpPayload(persist::ToRdbValue(e->value()), DumpOptions(ctx.server)));
+}
+
+// RESTORE and RESTORE-ASKING (the ASKING flag is the dispatcher's business).
+void Restore(CommandContext& ctx, Args args) {
+  bool replace = false, absttl = false;
+  int64_t idle = -1, freq = -1;
+  for (size_t j = 4; j < args.size(); ++j) {
+    const size_t more = args.size() - j - 1;
+    if (Is(args[j], "replace")) {
+      replace = true;
+    } else if (Is(args[j], "absttl")) {
+      absttl = true;
+    } else if (Is(args[j], "idletime") && more >= 1 && freq == -1) {
+      if (!types::ParseInt64(args[j + 1], &idle)) {
+        ctx.reply.Error(errors::kNotInteger);
+        return;
+      }
+      if (idle < 0) {
+        ctx.reply.Error("ERR Invalid IDLETIME value, must be >= 0");
+        return;
+      }
+      ++j;
+    } else if (Is(args[j], "freq") && more >= 1 && idle == -1) {
+      if (!types::ParseInt64(args[j + 1], &freq)) {
+        ctx.reply.Error(errors::kNotInteger);
+        return;
+      }
+      if (freq < 0 || freq > 255) {
+        ctx.reply.Error("ERR Invalid FREQ value, must be >= 0 and <= 255");
+        return;
+      }
+      ++j;
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+      return;
+    }
+  }
+  const std::string& key = args[1];
+  if (!replace && ctx.db.Find(key, ctx.now_ms, false) != nullptr) {
+    ctx.reply.Error("BUSYKEY Target key name already exists.");
+    return;
+  }
+  int64_t ttl = 0;
+  if (!types::ParseInt64(args[2], &ttl)) {
+    ctx.reply.Error(errors::kNotInteger);
+    return;
+  }
+  if (ttl < 0) {
+    ctx.reply.Error("ERR Invalid TTL value, must be >= 0");
+    return;
+  }
+  auto value = replication::ParseDumpPayload(absl::string_view(args[3].data(), args[3].size()));
+  if (!value.ok()) {
+    ctx.reply.Error(value.status().code() == absl::StatusCode::kInvalidArgument
+                        ? "ERR DUMP payload version or checksum are wrong"
+                        : "ERR Bad data format");
+    return;
+  }
+  const bool deleted = replace && ctx.db.Delete(key, ctx.now_ms);
+  if (ttl != 0 && !absttl) ttl += ctx.now_ms;
+  if (ttl != 0 && ttl <= ctx.now_ms) {
+    // Already expired: the key is gone (Redis propagates a DEL).
+    if (deleted) ++ctx.server.stats().dirty;
+    ctx.reply.Ok();
+    return;
+  }
+  Entry* e = ctx.db.Set(key, persist::FromRdbValue(*value), ctx.now_ms);
+  if (ttl != 0) ctx.db.SetExpire(e, ttl);
+  // IDLETIME/FREQ are validated; the keyspace keeps no LFU counter and its
+  // access clock is not settable, so they have no further effect.
+  ++ctx.server.stats().dirty;
+  ctx.reply.Ok();
+}
+
+// ---------------------------------------------------------------- DEBUG
+
+void DebugReload(CommandContext& ctx, Args args) {
+  bool flush = true, save = true;
+  for (size_t j = 2; j < args.size(); ++j) {
+    if (Is(args[j], "merge")) {
+      // Duplicates are refused anyway; MERGE only matters with NOFLUSH.
+    } else if (Is(args[j], "noflush")) {
+      flush = false;
+    } else if (Is(args[j], "nosave")) {
+      save = false;
+    } else {
+      ctx.reply.Error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+      return;
+    }
+  }
+  persist::Persistence* p = ctx.server.persistence;
+  if (p == nullptr) {
+    ctx.reply.Error("ERR");
+    return;
+  }
+  const absl::Status st = p->Reload(ctx.now_ms, save, flush);
+  if (!st.ok()) {
+    ctx.reply.Error(st.code() == absl::StatusCode::kDataLoss ||
+                            st.code() == absl::StatusCode::kFailedPrecondition
+                        ? "ERR Error trying to load the RDB dump"
+                        : "ERR");
+    return;
+  }
+  ctx.reply.Ok();
+}
+
+// Redis's getPositiveLongFromObjectOrReply.
+bool ParseNonNegative(CommandContext& ctx, const std::string& arg, int64_t* out) {
+  if (!types::ParseInt64(arg, out)) {
+    ctx.reply.Error(errors::kNotInteger);
+    return false;
+  }
+  if (*out < 0) {
+    ctx.reply.Error("ERR value is out of range, must be positive");
+    return false;
+  }
+  return true;
+}
+
+void DebugPopulate(CommandContext& ctx, Args args) {
+  int64_t count = 0, size = 0;
+  if (!ParseNonNegative(ctx, args[2], &count)) return;
+  if (args.size() == 5 && !ParseNonNegative(ctx, args[4], &size)) return;
+  const std::string prefix = args.size() >= 4 ? args[3] : "key";
+  persist::Persistence* p = ctx.server.persistence;
+  for (int64_t j = 0; j < count; ++j) {
+    std::string key = absl::StrCat(prefix, ":", j);
+    Db& db = DbOf(ctx, key);
+    if (db.Find(key, ctx.now_ms, false) != nullptr) continue;
+    std::string val = absl::StrCat("value:", j);
+    if (size > 0) val.resize(static_cast<size_t>(size), '\0');
+    // New keys are not part of a snapshot in progress.
+    if (p != nullptr) p->BeforeWrite(ctx.session.db_index, {key});
+    db.Set(key, Value::FromString(val), ctx.now_ms);
+  }
+  ctx.reply.Ok();
+}
+
+void DebugDigestValue(CommandContext& ctx, Args args) {
+  ctx.reply.ArrayHeader(args.size() - 2);
+  for (size_t j = 2; j < args.size(); ++j) {
+    Db& db = DbOf(ctx, args[j]);
+    // A debug command sees logically expired keys too.
+    const Entry* e = db.Find(args[j], std::numeric_limits<int64_t>::min(), false);
+    ctx.reply.SimpleString(e ? persist::ValueDigest(e->value(), db.ExpireOf(e))
+                             : std::string(40, '0'));
+  }
+}
+
+}  // namespace
+
+bool PersistDebug(CommandContext& ctx, Args args) {
+  const std::string sub = absl::AsciiStrToLower(args[1]);
+  if (sub == "reload") {
+    DebugReload(ctx, args);
+  } else if (sub == "populate" && args.size() >= 3 && args.size() <= 5) {
+    DebugPopulate(ctx, args);
+  } else if (sub == "digest" && args.size() == 2) {
+    ctx.reply.SimpleString(persist::DatasetDigest(ctx.server));
+  } else if (sub == "digest-value") {
+    DebugDigestValue(ctx, args);
+  } else if (sub == "set-active-expire" && args.size() == 3) {
+    ctx.server.active_expire_enabled = std::atoi(args[2].c_str()) != 0;
+    ctx.reply.Ok();
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void RegisterPersistFamily(CommandTable& t) {
+  t.Register({.name = "save",
+              .arity = 1,
+              .flags = kCmdAdmin | kCmdNoScript | kCmdNoMulti,
+              .handler = Save,
+              .group = "server",
+              .summary = "Synchronously save the dataset to disk",
+              .since = "1.0.0"});
+  t.Register({.name = "bgsave",
+              .arity = -1,
+              .flags = kCmdAdmin | kCmdNoScript,
+              .handler = Bgsave,
+              .group = "server",
+              .summary = "Asynchronously save the dataset to disk",
+              .since = "1.0.0"});
+  t.Register({.name = "dump",
+              .arity = 2,
+              .flags = kCmdReadonly,
+              .first_key = 1,
+              .last_key = 1,
+              .key_step = 1,
+              .handler = Dump,
+              .group = "generic",
+              .summary = "Return a serialized version of the value stored at the specified key.",
+              .since = "2.6.0"});
+  t.Register({.name = "restore",
+              .arity = -4,
+              .flags = kCmdWrite | kCmdDenyOom,
+              .first_key = 1,
+              .last_key = 1,
+              .key_step = 1,
+              .handler = Restore,
+              .group = "generic",
+              .summary = "Create a key using the provided serialized value, previously obtained "
+                         "using DUMP.",
+              .since = "2.6.0"});
+  t.Register({.name = "restore-asking",
+              .arity = -4,
+              .flags = kCmdWrite | kCmdDenyOom | kCmdAsking,
+              .first_key = 1,
+              .last_key = 1,
+              .key_step = 1,
+              .handler = Restore,
+              .group = "server",
+              .summary = "An internal command for migrating keys in a cluster",
+              .since = "3.0.0"});
+}
+
+}  // namespace shardnode::node

@@ -1,0 +1,465 @@
+#include "node/persist/persistence.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "clusterbus/cluster_state.h"
+#include "node/config/config.h"
+#include "node/keyspace/keyspace.h"
+#include "node/persist/dataset.h"
+#include "node/persist/snapshot.h"
+#include "node/server/log.h"
+#include "slots/hash_slot.h"
+
+namespace shardnode::node::persist {
+namespace {
+
+// Keys serialized per Snapshot::Step call inside a slice; a slice runs such
+// steps until kSliceBudget has elapsed.
+constexpr size_t kKeysPerStep = 256;
+constexpr auto kSliceBudget = std::chrono::microseconds(1000);
+// Redis retries a failed automatic BGSAVE after this long.
+constexpr int64_t kBgsaveRetryDelayMs = 5000;
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string ErrnoText(int err) { return std::strerror(err); }
+
+std::string CurrentDir() {
+  char buf[4096];
+  return getcwd(buf, sizeof(buf)) ? std::string(buf) : std::string("unknown");
+}
+
+// Writes all of `data`; returns errno on failure, 0 on success.
+int WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return 0;
+}
+
+// fsync, close, rename over `final_path`, fsync the directory. Takes `fd`.
+// On failure the temp file is removed; the message names the failed step.
+absl::Status CommitFile(int fd, const std::string& tmp_path, const std::string& final_path) {
+  std::string op;
+  if (fsync(fd) != 0) {
+    op = "fsync";
+  } else if (close(fd) != 0) {
+    fd = -1;
+    op = "fclose";
+  } else {
+    fd = -1;
+    if (rename(tmp_path.c_str(), final_path.c_str()) != 0) op = "rename";
+  }
+  if (op.empty()) {
+    const std::string dir = final_path.substr(0, final_path.rfind('/') + 1);
+    const int dfd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY);
+    if (dfd < 0 || fsync(dfd) != 0) op = "fsyncFileDir";
+    if (dfd >= 0) close(dfd);
+    if (op.empty()) return absl::OkStatus();
+  }
+  const int err = errno;
+  if (fd >= 0) close(fd);
+  unlink(tmp_path.c_str());
+  return absl::InternalError(
+      absl::StrCat("Write error saving DB on disk(", op, "): ", ErrnoText(err)));
+}
+
+}  // namespace
+
+struct Persistence::Background {
+  std::unique_ptr<Snapshot> snapshot;
+  int fd = -1;
+  std::string tmp_path;
+  std::string final_path;
+  int64_t start_ms = 0;
+  uint64_t dirty_before = 0;
+  int64_t key_delay_us = 0;  // rdb-key-save-delay
+  uint64_t generation = 0;
+  bool finishing = false;  // the finisher thread owns fd
+};
+
+Persistence::Persistence(Server& server, Post post) : server_(server), post_(std::move(post)) {
+  server_.persistence = this;
+  server_.before_write = [this](int db, const std::vector<std::string_view>& keys) {
+    BeforeWrite(db, keys);
+  };
+}
+
+Persistence::~Persistence() {
+  AbortBackgroundSave();
+  JoinFinisher();
+  server_.before_write = nullptr;
+  server_.persistence = nullptr;
+}
+
+std::string Persistence::FilePath() const {
+  return absl::StrCat(CurrentDir(), "/", server_.options().dbfilename);
+}
+
+replication::RdbWriterOptions Persistence::WriterOptions(int64_t now_ms) const {
+  replication::RdbWriterOptions o;
+  o.compression = server_.config().Value("rdbcompression").value_or("yes") == "yes";
+  o.checksum = server_.config().Value("rdbchecksum").value_or("yes") == "yes";
+  o.ctime_s = now_ms / 1000;
+  return o;
+}
+
+absl::Status Persistence::Save(int64_t now_ms) {
+  if (bg_) return absl::FailedPreconditionError("Background save already in progress");
+  ++rdb_saves_;
+  const std::string tmp = absl::StrCat("temp-", getpid(), ".rdb");
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    const std::string msg = absl::StrFormat(
+        "Failed opening the temp RDB file %s (in server root dir %s) for saving: %s", tmp,
+        CurrentDir(), ErrnoText(errno));
+    Log(LogLevel::kWarning, msg);
+    last_bgsave_ok_ = false;
+    return absl::InternalError(msg);
+  }
+  Snapshot snap(server_, WriterOptions(now_ms));
+  int err = 0;
+  while (err == 0) {
+    const bool done = snap.Step(64 * kKeysPerStep);
+    err = WriteAll(fd, snap.TakeOutput());
+    if (done) break;
+  }
+  absl::Status st;
+  if (err != 0) {
+    close(fd);
+    unlink(tmp.c_str());
+    st = absl::InternalError(
+        absl::StrCat("Write error saving DB on disk(rdbSaveRio): ", ErrnoText(err)));
+  } else {
+    st = CommitFile(fd, tmp, server_.options().dbfilename);
+  }
+  if (!st.ok()) {
+    Log(LogLevel::kWarning, std::string(st.message()));
+    last_bgsave_ok_ = false;
+    return st;
+  }
+  Log(LogLevel::kNotice, "DB saved on disk");
+  server_.stats().dirty = 0;
+  server_.last_save_ms = WallMs();
+  last_bgsave_ok_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status Persistence::StartBackgroundSave(int64_t now_ms) {
+  if (bg_) return absl::FailedPreconditionError("Background save already in progress");
+  bgsave_scheduled_ = false;
+  ++rdb_saves_;
+  last_bgsave_try_ms_ = now_ms;
+  auto bg = std::make_unique<Background>();
+  bg->final_path = FilePath();
+  bg->tmp_path = absl::StrCat(CurrentDir(), "/temp-bgsave-", getpid(), ".rdb");
+  bg->fd = open(bg->tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (bg->fd < 0) {
+    const std::string msg = absl::StrFormat("Failed opening the temp RDB file %s for saving: %s",
+                                            bg->tmp_path, ErrnoText(errno));
+    Log(LogLevel::kWarning, msg);
+    last_bgsave_ok_ = false;
+    return absl::InternalError(msg);
+  }
+  bg->snapshot = std::make_unique<Snapshot>(server_, WriterOptions(now_ms));
+  bg->start_ms = now_ms;
+  bg->dirty_before = server_.stats().dirty;
+  int64_t delay = 0;
+  if (auto v = server_.config().Value("rdb-key-save-delay")) (void)absl::SimpleAtoi(*v, &delay);
+  bg->key_delay_us = std::max<int64_t>(0, delay);
+  bg->generation = ++bg_generation_;
+  bg_ = std::move(bg);
+  Logf(LogLevel::kNotice, "Background saving started by pid %d", static_cast<int>(getpid()));
+  const uint64_t gen = bg_->generation;
+  post_(0, [this, gen] {
+    if (bg_ && bg_->generation == gen) BackgroundStep();
+  });
+  return absl::OkStatus();
+}
+
+void Persistence::BackgroundStep() {
+  Background& bg = *bg_;
+  Snapshot& snap = *bg.snapshot;
+  bool done = false;
+  int64_t delay_us = 0;
+  if (bg.key_delay_us > 0) {
+    // rdb-key-save-delay (used by tests to slow saving down): one key at a
+    // time, then wait that long per key written.
+    const uint64_t before = snap.keys_processed();
+    done = snap.Step(1);
+    delay_us = bg.key_delay_us *
+               static_cast<int64_t>(std::max<uint64_t>(1, snap.keys_processed() - before));
+  } else {
+    const auto start = std::chrono::steady_clock::now();
+    do {
+      done = snap.Step(kKeysPerStep);
+    } while (!done && std::chrono::steady_clock::now() - start < kSliceBudget);
+  }
+  const int err = WriteAll(bg.fd, snap.TakeOutput());
+  if (err != 0) {
+    Logf(LogLevel::kWarning, "Write error saving DB on disk(rdbSaveRio): %s", ErrnoText(err));
+    Log(LogLevel::kWarning, "Background saving error");
+    close(bg.fd);
+    unlink(bg.tmp_path.c_str());
+    last_bgsave_ok_ = false;
+    last_bgsave_time_sec_ = (WallMs() - bg.start_ms) / 1000;
+    bg_.reset();
+    return;
+  }
+  const uint64_t gen = bg.generation;
+  if (!done) {
+    post_(delay_us, [this, gen] {
+      if (bg_ && bg_->generation == gen && !bg_->finishing) BackgroundStep();
+    });
+    return;
+  }
+  // The image is complete: fsync and rename off the loop.
+  bg.snapshot.reset();
+  bg.finishing = true;
+  JoinFinisher();
+  finisher_ = std::thread([this, gen, fd = bg.fd, tmp = bg.tmp_path, fin = bg.final_path] {
+    absl::Status st = CommitFile(fd, tmp, fin);
+    post_(0, [this, gen, st] { BackgroundDone(gen, st); });
+  });
+}
+
+void Persistence::BackgroundDone(uint64_t generation, absl::Status status) {
+  if (!bg_ || bg_->generation != generation) return;
+  JoinFinisher();
+  const int64_t now = WallMs();
+  last_bgsave_time_sec_ = (now - bg_->start_ms) / 1000;
+  if (status.ok()) {
+    Log(LogLevel::kNotice, "DB saved on disk");
+    Log(LogLevel::kNotice, "Background saving terminated with success");
+    Stats& stats = server_.stats();
+    stats.dirty = stats.dirty >= bg_->dirty_before ? stats.dirty - bg_->dirty_before : 0;
+    server_.last_save_ms = now;
+    last_bgsave_ok_ = true;
+  } else {
+    Log(LogLevel::kWarning, std::string(status.message()));
+    Log(LogLevel::kWarning, "Background saving error");
+    last_bgsave_ok_ = false;
+  }
+  bg_.reset();
+}
+
+void Persistence::JoinFinisher() {
+  if (finisher_.joinable()) finisher_.join();
+}
+
+void Persistence::AbortBackgroundSave() {
+  if (!bg_) return;
+  Log(LogLevel::kWarning, "There is a background save in progress. Stopping it!");
+  if (bg_->finishing) {
+    // The finisher owns the file and is almost done; let it finish.
+    JoinFinisher();
+  } else {
+    close(bg_->fd);
+    unlink(bg_->tmp_path.c_str());
+  }
+  bg_.reset();
+  ++bg_generation_;
+}
+
+void Persistence::Cron(int64_t now_ms) {
+  if (bg_) return;
+  if (bgsave_scheduled_) {
+    (void)StartBackgroundSave(now_ms);
+    return;
+  }
+  const int64_t last_save = server_.last_save_ms ? server_.last_save_ms : server_.start_ms();
+  const uint64_t dirty = server_.stats().dirty;
+  for (const SavePoint& sp : server_.options().save) {
+    if (dirty < static_cast<uint64_t>(sp.changes)) continue;
+    if ((now_ms - last_save) / 1000 <= sp.seconds) continue;
+    if (!last_bgsave_ok_ && now_ms - last_bgsave_try_ms_ <= kBgsaveRetryDelayMs) continue;
+    Logf(LogLevel::kNotice, "%d changes in %d seconds. Saving...", sp.changes, sp.seconds);
+    (void)StartBackgroundSave(now_ms);
+    return;
+  }
+}
+
+bool Persistence::PrepareShutdown(ShutdownMode mode, bool force, int64_t now_ms) {
+  AbortBackgroundSave();
+  const bool save = mode == ShutdownMode::kSave ||
+                    (mode == ShutdownMode::kDefault && !server_.options().save.empty());
+  if (!save) return true;
+  Log(LogLevel::kNotice, "Saving the final RDB snapshot before exiting.");
+  if (Save(now_ms).ok()) return true;
+  if (force) {
+    Log(LogLevel::kWarning, "Error trying to save the DB. Exit anyway.");
+    return true;
+  }
+  Log(LogLevel::kWarning, "Error trying to save the DB, can't exit.");
+  return false;
+}
+
+absl::Status Persistence::LoadAtStartup(int64_t now_ms) {
+  const std::string& name = server_.options().dbfilename;
+  const int fd = open(name.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return absl::InternalError(
+        absl::StrFormat("Fatal error loading the DB: %s. Exiting.", ErrnoText(errno)));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  DatasetLoader loader(server_, now_ms);
+  replication::RdbReader reader;
+  absl::Status st;
+  std::string buf(1 << 20, '\0');
+  bool done = false;
+  while (st.ok() && !done) {
+    const ssize_t n = read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      st = absl::InternalError(ErrnoText(errno));
+      break;
+    }
+    if (n == 0) {
+      st = reader.Finish();
+      break;
+    }
+    auto progress = reader.Feed(absl::string_view(buf.data(), static_cast<size_t>(n)), loader);
+    if (!progress.ok()) {
+      st = progress.status();
+    } else if (*progress == replication::RdbReader::Progress::kDone) {
+      done = true;
+      // Nothing may follow the checksum.
+      char extra;
+      if (!reader.Remaining().empty() || read(fd, &extra, 1) > 0) {
+        st = absl::DataLossError("Trailing bytes after the RDB checksum");
+      }
+    }
+  }
+  close(fd);
+  if (!st.ok()) {
+    return absl::DataLossError(absl::StrFormat(
+        "Fatal error loading the DB (%s in %s): %s. Exiting.", name, CurrentDir(), st.message()));
+  }
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  last_load_keys_loaded_ = loader.keys_loaded();
+  last_load_keys_expired_ = loader.expired_skipped();
+  Logf(LogLevel::kNotice, "DB loaded from disk: %.3f seconds", secs);
+  Logf(LogLevel::kNotice, "Done loading RDB, keys loaded: %d, keys expired: %d.",
+       last_load_keys_loaded_, last_load_keys_expired_);
+
+  clusterbus::ClusterState* cluster = server_.cluster();
+  if (cluster == nullptr || cluster->myself().is_replica()) return absl::OkStatus();
+  // Cluster mode: the data must agree with the slot table.
+  bool changed = false;
+  for (int slot = 0; slot < slots::kNumSlots; ++slot) {
+    if (server_.ShardForSlot(slot).db(0).CountKeysInSlot(slot) == 0) continue;
+    const clusterbus::ClusterNode* owner = cluster->SlotOwner(slot);
+    if (owner == &cluster->myself() || cluster->ImportingFrom(slot) != nullptr) continue;
+    changed = true;
+    if (owner == nullptr) {
+      Logf(LogLevel::kWarning, "I have keys for unassigned slot %d. Taking responsibility for it.",
+           slot);
+      cluster->BindSlot(slot, cluster->myself());
+    } else {
+      Logf(LogLevel::kWarning,
+           "I have keys for slot %d, but the slot is assigned to another node. Setting it to "
+           "importing state.",
+           slot);
+      cluster->SetImporting(slot, cluster->FindNode(owner->id));
+    }
+  }
+  if (changed && server_.save_cluster_config) {
+    std::string error;
+    if (!server_.save_cluster_config(true, &error)) {
+      return absl::InternalError(absl::StrCat("Fatal: can't update cluster config file: ", error));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Persistence::Reload(int64_t now_ms, bool save, bool flush) {
+  AbortBackgroundSave();
+  if (save) {
+    absl::Status st = Save(now_ms);
+    if (!st.ok()) return st;
+  }
+  BeforeBulkChange();
+  if (flush) FlushDataset(server_);
+  return LoadAtStartup(now_ms);
+}
+
+void Persistence::AppendInfo(std::string& out, int64_t now_ms) const {
+  const int64_t last_save = server_.last_save_ms ? server_.last_save_ms : server_.start_ms();
+  uint64_t processed = 0, total = 0;
+  double perc = 0;
+  if (bg_ && bg_->snapshot) {
+    processed = bg_->snapshot->keys_processed();
+    total = bg_->snapshot->keys_total();
+    if (total > 0) perc = 100.0 * static_cast<double>(processed) / static_cast<double>(total);
+  }
+  absl::StrAppend(&out, "loading:0\r\nasync_loading:0\r\n",
+                  "current_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\n",
+                  "current_fork_perc:", absl::StrFormat("%.2f", perc), "\r\n",
+                  "current_save_keys_processed:", processed, "\r\n",
+                  "current_save_keys_total:", total, "\r\n");
+  absl::StrAppend(&out, "rdb_changes_since_last_save:", server_.stats().dirty, "\r\n",
+                  "rdb_bgsave_in_progress:", bg_ ? 1 : 0, "\r\n",
+                  "rdb_last_save_time:", last_save / 1000, "\r\n",
+                  "rdb_last_bgsave_status:", last_bgsave_ok_ ? "ok" : "err", "\r\n",
+                  "rdb_last_bgsave_time_sec:", last_bgsave_time_sec_, "\r\n",
+                  "rdb_current_bgsave_time_sec:", bg_ ? (now_ms - bg_->start_ms) / 1000 : -1,
+                  "\r\n", "rdb_saves:", rdb_saves_, "\r\n", "rdb_last_cow_size:0\r\n",
+                  "rdb_last_load_keys_expired:", last_load_keys_expired_, "\r\n",
+                  "rdb_last_load_keys_loaded:", last_load_keys_loaded_, "\r\n");
+}
+
+void Persistence::BeforeWrite(int db, const std::vector<std::string_view>& keys) {
+  if (bg_ && bg_->snapshot) bg_->snapshot->BeforeWrite(db, keys);
+  for (Snapshot* s : tracked_) s->BeforeWrite(db, keys);
+}
+
+void Persistence::BeforeBulkChange() {
+  if (bg_ && bg_->snapshot) bg_->snapshot->Finish();
+  for (Snapshot* s : tracked_) s->Finish();
+}
+
+void Persistence::TrackSnapshot(Snapshot* s) { tracked_.push_back(s); }
+
+void Persistence::UntrackSnapshot(Snapshot* s) {
+  tracked_.erase(std::remove(tracked_.begin(), tracked_.end(), s), tracked_.end());
+}
+
+void AppendRdbInfo(Server& server, int64_t now_ms, std::string& out) {
+  if (server.persistence != nullptr) {
+    server.persistence->AppendInfo(out, now_ms);
+    return;
+  }
+  const int64_t last_save = server.last_save_ms ? server.last_save_ms : server.start_ms();
+  absl::StrAppend(&out,
+                  "loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n"
+                  "current_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n"
+                  "current_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n",
+                  "rdb_changes_since_last_save:", server.stats().dirty, "\r\n",
+                  "rdb_bgsave_in_progress:0\r\nrdb_last_save_time:", last_save / 1000,
+                  "\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\n"
+                  "rdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\n"
+                  "rdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\n");
+}
+
+}  // namespace shardnode::node::persist

@@ -1,0 +1,133 @@
+// Persistence: the node's RDB file, dbfilename in `dir` (the working
+// directory). It owns SAVE (synchronous), BGSAVE (a fork-less Snapshot walked
+// a slice at a time from the event loop while the node keeps serving), the
+// save points (`save` directive, checked by the cron), the final save of
+// SHUTDOWN/SIGTERM, loading the file at start-up (with cluster mode's
+// reconciliation of keys and slots) and the INFO persistence figures.
+//
+// Files are written crash-safely: a temporary file in the same directory,
+// fsync, rename over dbfilename, fsync of the directory. A failed save
+// leaves the previous file untouched and removes the temporary one.
+//
+// It installs Server::before_write (copy-on-write for every live snapshot:
+// its own BGSAVE and any the replication work registers with
+// TrackSnapshot) and sets Server::persistence to itself.
+//
+// Loop: the control loop (the Server's). The only other thread is a short-
+// lived finisher that fsyncs and renames a finished BGSAVE file, then posts
+// the outcome back to the loop.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "node/server/server.h"
+#include "replication/rdb.h"
+
+namespace shardnode::node::persist {
+
+class Snapshot;
+
+class Persistence {
+ public:
+  // Runs `fn` on the loop after `delay_us` microseconds (0: as soon as the
+  // loop is free, after pending I/O). Must be callable from any thread.
+  using Post = std::function<void(int64_t delay_us, std::function<void()> fn)>;
+
+  // REQUIRES: `server` outlives this object; `post` runs tasks on the loop
+  // that owns `server`.
+  Persistence(Server& server, Post post);
+  ~Persistence();
+  Persistence(const Persistence&) = delete;
+  Persistence& operator=(const Persistence&) = delete;
+
+  // SAVE: writes the whole dataset now. Errors: FailedPrecondition
+  // "Background save already in progress"; Internal with the I/O error (also
+  // logged as Redis logs it). Resets the dirty counter on success.
+  absl::Status Save(int64_t now_ms);
+  // BGSAVE: starts a background save. Errors: FailedPrecondition
+  // "Background save already in progress"; Internal when the temp file
+  // cannot be created.
+  absl::Status StartBackgroundSave(int64_t now_ms);
+  bool bgsave_in_progress() const { return bg_ != nullptr; }
+  // Stops a running BGSAVE and removes its temporary file (SHUTDOWN).
+  void AbortBackgroundSave();
+
+  // The cron (hz times a second): save points and scheduled BGSAVEs.
+  void Cron(int64_t now_ms);
+  // A BGSAVE to start from the cron as soon as possible.
+  void ScheduleBackgroundSave() { bgsave_scheduled_ = true; }
+
+  // SHUTDOWN's and SIGTERM's save: aborts a running BGSAVE, then saves when
+  // save points are configured (kDefault) or kSave asks for it (never with
+  // kNoSave). Returns false when that save failed and `force` is not set:
+  // the node must keep running ("Error trying to save the DB, can't exit.").
+  bool PrepareShutdown(ShutdownMode mode, bool force, int64_t now_ms);
+
+  // Start-up: loads dbfilename if it exists (a missing file is fine). In
+  // cluster mode, a primary then checks its keys against the slot table
+  // (keys in databases other than 0 are an error; a populated slot nobody
+  // owns is claimed; one owned by another node is set importing) and saves
+  // nodes.conf if it changed. Errors stop the node; the file is left alone.
+  absl::Status LoadAtStartup(int64_t now_ms);
+
+  // DEBUG RELOAD: SAVE (unless !save), then empty the dataset and load the
+  // file again.
+  absl::Status Reload(int64_t now_ms, bool save, bool flush);
+
+  // The INFO persistence lines from "loading" to "rdb_last_load_keys_loaded".
+  void AppendInfo(std::string& out, int64_t now_ms) const;
+
+  // Copy-on-write fan-out (Server::before_write calls it).
+  void BeforeWrite(int db, const std::vector<std::string_view>& keys);
+  // Before a change that bypasses the command path (slot deletion, dataset
+  // replacement): completes every live snapshot first.
+  void BeforeBulkChange();
+  // Registers a snapshot made elsewhere (full sync) so that it gets
+  // BeforeWrite calls until Untrack. REQUIRES: it outlives its registration.
+  void TrackSnapshot(Snapshot* s);
+  void UntrackSnapshot(Snapshot* s);
+
+  // The writer options (rdbcompression, rdbchecksum, ctime) for a file
+  // started at `now_ms`.
+  replication::RdbWriterOptions WriterOptions(int64_t now_ms) const;
+
+  uint64_t saves() const { return rdb_saves_; }
+  bool last_bgsave_ok() const { return last_bgsave_ok_; }
+
+ private:
+  struct Background;  // a BGSAVE in progress
+
+  std::string FilePath() const;
+  // Runs one slice of the BGSAVE and posts the next one.
+  void BackgroundStep();
+  // Called on the loop when the finisher is done.
+  void BackgroundDone(uint64_t generation, absl::Status status);
+  void JoinFinisher();
+
+  Server& server_;
+  Post post_;
+  std::unique_ptr<Background> bg_;
+  uint64_t bg_generation_ = 0;
+  std::thread finisher_;
+  std::vector<Snapshot*> tracked_;
+  bool bgsave_scheduled_ = false;
+  bool last_bgsave_ok_ = true;
+  int64_t last_bgsave_try_ms_ = 0;
+  int64_t last_bgsave_time_sec_ = -1;
+  uint64_t rdb_saves_ = 0;
+  uint64_t last_load_keys_loaded_ = 0;
+  uint64_t last_load_keys_expired_ = 0;
+};
+
+// The INFO persistence lines from "loading" to "rdb_last_load_keys_loaded"
+// (Server::persistence's, or the figures of a node without persistence).
+void AppendRdbInfo(Server& server, int64_t now_ms, std::string& out);
+
+}  // namespace shardnode::node::persist
