@@ -26,6 +26,7 @@
 #include "node/keyspace/keyspace.h"
 #include "node/net/bus_server.h"
 #include "node/net/net_server.h"
+#include "node/repl/replication_manager.h"
 #include "node/server/blocking.h"
 #include "node/server/cluster_setup.h"
 #include "node/server/log.h"
@@ -104,6 +105,9 @@ std::unique_ptr<BusServer> StartClusterBus(asio::io_context& io, Server& server)
   hooks.cron = [&server](int64_t now_ms) { ClusterCron(server, now_ms); };
   hooks.after_batch = [&server](int64_t now_ms) { ApplyClusterEffects(server, now_ms); };
   hooks.sendbuf_limit = [&server]() { return server.options().cluster_link_sendbuf_limit; };
+  hooks.replication_offset = [&server]() -> uint64_t {
+    return server.replication ? static_cast<uint64_t>(server.replication->master_repl_offset()) : 0;
+  };
   hooks.deliver = [&server](bool shard, const std::string& channel, const std::string& message) {
     server.pubsub().Publish(channel, message, shard);
   };
@@ -202,6 +206,10 @@ int Run(int argc, char** argv) {
        static_cast<int>(getpid()));
   Log(LogLevel::kWarning, "Server initialized");
 
+  ReplicationManager replication(io, server, dispatcher);
+  server.replication = &replication;
+  replication.Start();
+
   Cron cron(io, server);
   bool stopping = false;
   ShutdownMode shutdown_mode = ShutdownMode::kDefault;
@@ -211,6 +219,7 @@ int Run(int argc, char** argv) {
     shutdown_mode = mode;
     // Let the current command's reply go out, then stop.
     asio::post(io, [&]() {
+      replication.Stop();
       net.Stop();
       if (bus) bus->Stop();
       cron.Stop();

@@ -54,6 +54,7 @@ std::unique_ptr<CommandTable> BuildCommandTable() {
   RegisterSetFamily(*table);
   RegisterZSetFamily(*table);
   RegisterListFamily(*table);
+  RegisterReplicationFamily(*table);
   return table;
 }
 

@@ -7,6 +7,7 @@
 #include "node/commands/blocked_serve.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
+#include "node/commands/replication_control.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/resp/reply.h"
@@ -141,7 +142,7 @@ bool Dispatcher::Route(Session& session, const CommandSpec& spec,
                        const std::vector<std::string>& args, resp::ReplyBuilder& out,
                        int64_t now_ms) {
   clusterbus::ClusterState* cluster = server_.cluster();
-  if (cluster == nullptr) return true;
+  if (cluster == nullptr || session.from_primary) return true;
   const bool is_exec = &spec == exec_;
   if (!is_exec && spec.first_key <= 0 && spec.keys == nullptr) return true;
 
@@ -302,6 +303,11 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
       Reject(session, out, "ERR Command not allowed inside a transaction", spec);
     } else if (!Route(session, *spec, args, out, now_ms)) {
       // Route() replied with the redirection.
+    } else if (std::string refusal = server_.replication && !session.from_primary
+                                         ? server_.replication->CheckCommand(session, *spec)
+                                         : std::string();
+               !refusal.empty()) {
+      Reject(session, out, refusal, spec);
     } else if (session.in_pubsub() && session.protocol == 2 &&
                !AllowedWhileSubscribed(spec->name)) {
       Reject(session, out,

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "clusterbus/bus_engine.h"
+#include "node/commands/replication_control.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
@@ -173,7 +174,7 @@ void Hello(CommandContext& ctx, Args args) {
   r.Bulk("mode");
   r.Bulk(ctx.server.cluster_enabled() ? "cluster" : "standalone");
   r.Bulk("role");
-  r.Bulk("master");
+  r.Bulk(ctx.server.replication && ctx.server.replication->is_replica() ? "replica" : "master");
   r.Bulk("modules");
   r.ArrayHeader(0);
 }
@@ -196,8 +197,16 @@ void Shutdown(CommandContext& ctx, Args args) {
   bool force = false;
   for (size_t i = 1; i < args.size(); ++i) {
     if (EqualsIgnoreCase(args[i], "nosave")) {
+      if (mode == ShutdownMode::kSave) {  // SAVE and NOSAVE together
+        ctx.reply.Error(errors::kSyntax);
+        return;
+      }
       mode = ShutdownMode::kNoSave;
     } else if (EqualsIgnoreCase(args[i], "save")) {
+      if (mode == ShutdownMode::kNoSave) {  // SAVE and NOSAVE together
+        ctx.reply.Error(errors::kSyntax);
+        return;
+      }
       mode = ShutdownMode::kSave;
     } else if (EqualsIgnoreCase(args[i], "now") || EqualsIgnoreCase(args[i], "force")) {
       // Nothing to wait for: no replicas to catch up yet.
@@ -319,7 +328,9 @@ void AppendStatsSection(CommandContext& ctx, std::string& s) {
       "total_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\n",
       "instantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\n",
       "rejected_connections:", st.rejected_connections, "\r\n",
-      "sync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n", "expired_keys:", expired,
+      ctx.server.replication ? ctx.server.replication->SyncStatsLines()
+                             : "sync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n",
+      "expired_keys:", expired,
       "\r\n", "evicted_keys:", st.evicted_keys, "\r\n", "evicted_clients:0\r\n",
       "keyspace_hits:", hits, "\r\n", "keyspace_misses:", misses, "\r\n",
       "pubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\n",
@@ -329,6 +340,10 @@ void AppendStatsSection(CommandContext& ctx, std::string& s) {
 }
 
 void AppendReplicationSection(CommandContext& ctx, std::string& s) {
+  if (ctx.server.replication != nullptr) {
+    s += ctx.server.replication->InfoSection(ctx.now_ms);
+    return;
+  }
   absl::StrAppend(&s, "# Replication\r\n", "role:master\r\n", "connected_slaves:0\r\n",
                   "master_failover_state:no-failover\r\n", "master_replid:", ctx.server.run_id(),
                   "\r\n", "master_replid2:0000000000000000000000000000000000000000\r\n",

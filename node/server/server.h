@@ -38,6 +38,7 @@ class Keyspace;
 class CommandTable;
 class Config;
 class ClusterBus;
+class ReplicationControl;
 
 struct Stats {
   uint64_t total_connections_received = 0;
@@ -119,6 +120,8 @@ class Server {
   std::function<bool(bool fsync, std::string* error)> save_cluster_config;
   // The cluster bus shell (cluster mode, once it listens); borrowed, set by main.
   ClusterBus* cluster_bus = nullptr;
+  // The replication manager (node/repl); borrowed, set by main. Null in tests.
+  ReplicationControl* replication = nullptr;
   // Sends a PUBLISH (shard=false) or SPUBLISH (shard=true) to the other
   // nodes over the cluster bus. Unset outside cluster mode.
   std::function<void(std::string_view channel, std::string_view message, bool shard)>

@@ -33,6 +33,9 @@ struct Session {
   bool asking = false;    // one-shot, cleared after the next command
   bool readonly = false;  // READONLY / READWRITE
   bool close_after_reply = false;
+  // The replication link of our primary: its stream is applied without
+  // routing, auth or read-only checks, and replies are discarded.
+  bool from_primary = false;
   int64_t created_ms = 0;
   int64_t last_interaction_ms = 0;
   std::string last_command;  // lower-case name, CLIENT LIST "cmd="

@@ -1,0 +1,46 @@
+// ReplicationControl: what commands, the dispatcher and INFO need of the
+// replication manager (node/repl/replication_manager.h implements it). It
+// lives here so that node_commands does not depend on node_repl, which
+// depends on the dispatcher to apply its primary's stream.
+//
+// Loop: the control loop, like the Server that points at it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "node/commands/command.h"
+
+namespace shardnode::node {
+
+class ReplicationControl {
+ public:
+  virtual ~ReplicationControl() = default;
+
+  // True while this node follows a primary (REPLICAOF, or a cluster replica).
+  virtual bool is_replica() const = 0;
+  // master_repl_offset: the stream offset produced (primary) or applied
+  // (replica). Also announced in the cluster bus header.
+  virtual int64_t master_repl_offset() const = 0;
+
+  // The "# Replication" INFO section, CRLF-terminated lines.
+  virtual std::string InfoSection(int64_t now_ms) const = 0;
+  // INFO stats: "sync_full:..\r\nsync_partial_ok:..\r\nsync_partial_err:..\r\n".
+  virtual std::string SyncStatsLines() const = 0;
+
+  // The error that refuses `spec` for `session` before it runs, without the
+  // leading '-' (READONLY on a read-only replica, NOREPLICAS under
+  // min-replicas-to-write, MASTERDOWN with replica-serve-stale-data no), or
+  // empty when it may run. Never refuses the primary's own stream.
+  virtual std::string CheckCommand(const Session& session, const CommandSpec& spec) const = 0;
+
+  // Command handlers (argument counts were checked by the dispatcher).
+  virtual void ReplicaOf(CommandContext& ctx, Args args) = 0;  // REPLICAOF / SLAVEOF
+  virtual void Replconf(CommandContext& ctx, Args args) = 0;
+  virtual void Sync(CommandContext& ctx, Args args) = 0;  // SYNC / PSYNC
+  virtual void Wait(CommandContext& ctx, Args args) = 0;
+  virtual void Role(CommandContext& ctx) = 0;
+};
+
+}  // namespace shardnode::node

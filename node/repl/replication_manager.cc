@@ -1,0 +1,991 @@
+#include "node/repl/replication_manager.h"
+
+// GCC 12 flags the coroutine frame's sized operator delete in Asio's
+// awaitable<T> for non-void T as mismatched (a false positive: the frame is
+// allocated by the matching awaitable_frame_base::operator new).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "clusterbus/cluster_state.h"
+#include "node/commands/dispatcher.h"
+#include "node/keyspace/db.h"
+#include "node/keyspace/keyspace.h"
+#include "node/persist/dataset.h"
+#include "node/resp/reply.h"
+#include "node/server/blocking.h"
+#include "node/server/log.h"
+#include "node/server/server.h"
+#include "replication/handshake.h"
+#include "replication/rdb.h"
+
+namespace shardnode::node {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using replication::EncodeCommand;
+
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Lower(std::string_view s) {
+  return absl::AsciiStrToLower(absl::string_view(s.data(), s.size()));
+}
+
+// "ip" of an "ip:port" peer address (IPv6 addresses keep their colons).
+std::string HostOf(const std::string& addr) {
+  const size_t colon = addr.rfind(':');
+  return colon == std::string::npos ? addr : addr.substr(0, colon);
+}
+
+}  // namespace
+
+// The replica's connection to its primary: one coroutine that connects,
+// runs the handshake, receives a full sync or continues, then applies the
+// stream. It reports back to the manager, which may Close() it at any time.
+class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
+ public:
+  PrimaryLink(asio::io_context& io, ReplicationManager* manager, std::string host, int port)
+      : socket_(io),
+        resolver_(io),
+        timer_(io),
+        manager_(manager),
+        host_(std::move(host)),
+        port_(port) {}
+
+  static asio::awaitable<void> Run(std::shared_ptr<PrimaryLink> self) {
+    std::string why;
+    try {
+      why = co_await self->Serve();
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    self->Shutdown();
+    if (self->manager_ != nullptr) {
+      if (!why.empty()) Logf(LogLevel::kWarning, "%s", why);
+      self->manager_->OnLinkClosed(self.get(), NowMs());
+    }
+  }
+
+  // Drops the link; the coroutine ends without calling back.
+  void Close() {
+    manager_ = nullptr;
+    Shutdown();
+  }
+
+  // Queues bytes for the primary (ACKs).
+  void Send(std::string_view bytes) {
+    out_.append(bytes);
+    Flush();
+  }
+
+ private:
+  void Shutdown() {
+    boost::system::error_code ignored;
+    timer_.cancel();
+    resolver_.cancel();
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+  void Flush() {
+    if (writing_ || out_.empty() || !socket_.is_open()) return;
+    writing_ = true;
+    sending_.swap(out_);
+    asio::async_write(socket_, asio::buffer(sending_),
+                      [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                        self->writing_ = false;
+                        self->sending_.clear();
+                        if (ec) {
+                          self->Shutdown();
+                          return;
+                        }
+                        self->Flush();
+                      });
+  }
+
+  bool alive() const { return manager_ != nullptr; }
+
+  // Reads more bytes into in_; false at EOF, error or Close().
+  asio::awaitable<bool> ReadMore() {
+    boost::system::error_code ec;
+    const size_t n = co_await socket_.async_read_some(
+        asio::buffer(buf_, sizeof(buf_)), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || !alive()) co_return false;
+    in_.append(buf_, n);
+    manager_->last_io_ms_ = NowMs();
+    co_return true;
+  }
+
+  // One line without its CRLF (or bare LF).
+  asio::awaitable<bool> ReadLine(std::string* line) {
+    for (;;) {
+      const size_t lf = in_.find('\n');
+      if (lf != std::string::npos) {
+        size_t end = lf;
+        if (end > 0 && in_[end - 1] == '\r') --end;
+        line->assign(in_, 0, end);
+        in_.erase(0, lf + 1);
+        co_return true;
+      }
+      if (in_.size() > 64 * 1024) co_return false;
+      if (!co_await ReadMore()) co_return false;
+    }
+  }
+
+  // Returns why the link ended (empty: closed on purpose or plain EOF).
+  asio::awaitable<std::string> Serve() {
+    ReplicationManager* m = manager_;
+    m->link_state_ = ReplicationManager::LinkState::kConnecting;
+    boost::system::error_code ec;
+    // The connect is bounded by repl-timeout.
+    timer_.expires_after(std::chrono::seconds(std::max(1, m->server_.options().repl_timeout)));
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code e) {
+      if (!e && self->manager_ != nullptr &&
+          self->manager_->link_state_ == ReplicationManager::LinkState::kConnecting) {
+        self->Shutdown();
+      }
+    });
+    auto endpoints = co_await resolver_.async_resolve(
+        host_, std::to_string(port_), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || !alive())
+      co_return absl::StrCat("Unable to resolve MASTER ", host_, ": ", ec.message());
+    co_await asio::async_connect(socket_, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+    timer_.cancel();
+    if (ec || !alive()) {
+      co_return absl::StrCat("Error condition on socket for SYNC: ", ec.message());
+    }
+    socket_.set_option(tcp::no_delay(true), ec);
+    Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync started");
+    m->link_state_ = ReplicationManager::LinkState::kHandshake;
+
+    replication::HandshakeConfig hc;
+    hc.masterauth = m->server_.options().masterauth;
+    hc.listening_port = m->server_.tcp_port;
+    hc.cached_replid = m->ids_.replid;
+    hc.cached_offset = m->master_repl_offset_;
+    replication::ReplicaHandshake hs(hc);
+    Send(hs.Start());
+    replication::ReplicaHandshake::Step step;
+    std::string line;
+    using Result = replication::ReplicaHandshake::Result;
+    while (step.result == Result::kPending) {
+      if (!co_await ReadLine(&line) || !alive()) co_return "";
+      step = hs.OnLine(line);
+      if (!step.send.empty()) Send(step.send);
+    }
+    if (step.result == Result::kRetryLater || step.result == Result::kError) co_return step.error;
+
+    if (step.result == Result::kFullResync) {
+      Logf(LogLevel::kNotice, "Full resync from master: %s:%d", step.replid, step.offset);
+      m->link_state_ = ReplicationManager::LinkState::kTransfer;
+      std::string rdb;
+      replication::PayloadHeader header;
+      while (header.kind == replication::PayloadHeader::Kind::kSkip) {
+        if (!co_await ReadLine(&line) || !alive()) co_return "";
+        header = replication::ParsePayloadHeader(line);
+      }
+      if (header.kind == replication::PayloadHeader::Kind::kError) co_return header.error;
+      if (header.kind == replication::PayloadHeader::Kind::kDisk) {
+        const size_t len = static_cast<size_t>(header.length);
+        while (in_.size() < len) {
+          if (!co_await ReadMore()) co_return "I/O error reading bulk count from MASTER";
+        }
+        rdb = in_.substr(0, len);
+        in_.erase(0, len);
+      } else {
+        // Diskless: the RDB ends where the reader says; the mark follows.
+        replication::RdbReader reader;
+        replication::RdbHandler* skip = nullptr;
+        (void)skip;
+        struct CountOnly : replication::RdbHandler {
+          absl::Status OnEntry(replication::RdbEntry) override { return absl::OkStatus(); }
+        } counter;
+        size_t fed = 0;
+        for (;;) {
+          if (fed < in_.size()) {
+            auto p = reader.Feed(absl::string_view(in_.data() + fed, in_.size() - fed), counter);
+            fed = in_.size();
+            if (!p.ok()) co_return std::string(p.status().message());
+            if (*p == replication::RdbReader::Progress::kDone) break;
+          }
+          if (!co_await ReadMore()) co_return "I/O error trying to sync with MASTER";
+        }
+        const size_t rdb_len = static_cast<size_t>(reader.Consumed());
+        while (in_.size() < rdb_len + replication::kEofMarkLength) {
+          if (!co_await ReadMore()) co_return "I/O error trying to sync with MASTER";
+        }
+        if (in_.compare(rdb_len, replication::kEofMarkLength, header.eof_mark) != 0) {
+          co_return "Bad EOF mark at the end of the diskless RDB from MASTER";
+        }
+        rdb = in_.substr(0, rdb_len);
+        in_.erase(0, rdb_len + replication::kEofMarkLength);
+      }
+      Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: Flushing old data");
+      Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: Loading DB in memory");
+      persist::LoadOptions lo;
+      lo.skip_expired = false;
+      lo.flush_first = true;
+      absl::Status st = persist::LoadDataset(m->server_, rdb, NowMs(), lo);
+      if (!st.ok()) {
+        co_return absl::StrCat("Failed trying to load the MASTER synchronization DB: ",
+                               std::string(st.message()));
+      }
+      m->OnFullSync(step.replid, step.offset);
+      Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: Finished with success");
+      Send(EncodeCommand({"REPLCONF", "ACK", absl::StrCat(m->master_repl_offset_)}));
+    } else {
+      Logf(LogLevel::kNotice,
+           "Successful partial resynchronization with master. MASTER <-> REPLICA sync: Master "
+           "accepted a Partial Resynchronization.");
+      m->OnContinue(step.new_replid);
+    }
+
+    // The stream.
+    std::string chunk;
+    for (;;) {
+      if (!in_.empty()) {
+        chunk.swap(in_);
+        in_.clear();
+        if (!m->ApplyPrimaryBytes(chunk, NowMs())) co_return "Protocol error from MASTER";
+        if (!alive()) co_return "";
+      }
+      if (!co_await ReadMore()) co_return "Connection with master lost.";
+    }
+  }
+
+  tcp::socket socket_;
+  tcp::resolver resolver_;
+  asio::steady_timer timer_;
+  ReplicationManager* manager_;  // null once closed
+  std::string host_;
+  int port_;
+  std::string in_;
+  std::string out_;
+  std::string sending_;
+  bool writing_ = false;
+  char buf_[16 * 1024];
+};
+
+ReplicationManager::ReplicationManager(asio::io_context& io, Server& server, Dispatcher& dispatcher)
+    : io_(io), server_(server), dispatcher_(dispatcher), tick_timer_(io) {
+  ids_.replid = RandomHexId();
+  primary_session_.authenticated = true;
+  primary_session_.from_primary = true;
+  primary_session_.deny_blocking = true;
+  primary_session_.name = "";
+  primary_session_.addr = "";
+}
+
+ReplicationManager::~ReplicationManager() {
+  if (link_) link_->Close();
+}
+
+void ReplicationManager::Start() {
+  server_.after_write = [this](int db, std::span<const std::string> args) { Propagate(db, args); };
+  // Keys that expire on a primary are deleted on its replicas by a DEL.
+  for (int i = 0; i < server_.num_shards(); ++i) {
+    Keyspace& ks = server_.shard(i);
+    for (int d = 0; d < ks.num_dbs(); ++d) {
+      ks.db(d).on_key_expired = [this, d](std::string_view key) {
+        if (is_replica()) return;
+        const std::string args[2] = {"DEL", std::string(key)};
+        Propagate(d, args);
+      };
+    }
+  }
+  const ServerOptions& o = server_.options();
+  if (!o.replicaof_host.empty() && !server_.cluster_enabled()) {
+    SetPrimary(o.replicaof_host, o.replicaof_port);
+  }
+  SyncWithCluster();
+  ArmTick();
+}
+
+void ReplicationManager::Stop() {
+  stopped_ = true;
+  tick_timer_.cancel();
+  if (link_) link_->Close();
+  link_.reset();
+}
+
+void ReplicationManager::ArmTick() {
+  tick_timer_.expires_after(std::chrono::milliseconds(100));
+  tick_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopped_) return;
+    Tick();
+    if (++tick_count_ % 10 == 0) Cron();
+    ArmTick();
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Primary side.
+
+Session* ReplicationManager::FindSession(uint64_t client_id) const {
+  auto it = server_.clients().find(client_id);
+  return it == server_.clients().end() ? nullptr : it->second;
+}
+
+ReplicationManager::Replica* ReplicationManager::FindReplica(uint64_t client_id) {
+  for (Replica& r : replicas_) {
+    if (r.client_id == client_id) return &r;
+  }
+  return nullptr;
+}
+
+void ReplicationManager::CreateBacklog() {
+  // A primary starting a history from scratch takes a new id, as Redis does.
+  if (!is_replica()) {
+    ids_.replid = RandomHexId();
+    ids_.ClearSecond();
+  }
+  backlog_ = std::make_unique<replication::ReplBacklog>(
+      static_cast<size_t>(server_.options().repl_backlog_size), master_repl_offset_);
+}
+
+void ReplicationManager::Propagate(int db, std::span<const std::string> args) {
+  // A replica forwards its primary's bytes instead (ApplyPrimaryBytes); its
+  // own writes (replica-read-only no) stay local, as in Redis.
+  if (is_replica() || applying_primary_ || backlog_ == nullptr) return;
+  std::string bytes;
+  if (db != repl_seldb_) {
+    bytes = EncodeCommand({"SELECT", absl::StrCat(db)});
+    repl_seldb_ = db;
+  }
+  absl::StrAppend(&bytes, "*", args.size(), "\r\n");
+  for (const std::string& a : args) absl::StrAppend(&bytes, "$", a.size(), "\r\n", a, "\r\n");
+  FeedStream(bytes);
+}
+
+void ReplicationManager::FeedStream(std::string_view bytes) {
+  if (backlog_ == nullptr) CreateBacklog();
+  if (static_cast<int64_t>(backlog_->capacity()) != server_.options().repl_backlog_size) {
+    backlog_->Resize(static_cast<size_t>(server_.options().repl_backlog_size));
+  }
+  backlog_->Append(absl::string_view(bytes.data(), bytes.size()));
+  master_repl_offset_ += static_cast<int64_t>(bytes.size());
+  for (Replica& r : replicas_) SendToReplica(r, bytes);
+}
+
+void ReplicationManager::SendToReplica(Replica& r, std::string_view bytes) {
+  if (r.wait_first_ack) {
+    r.held.append(bytes);
+    return;
+  }
+  Session* s = FindSession(r.client_id);
+  if (s != nullptr && s->push) s->push(bytes);
+}
+
+std::string ReplicationManager::BuildRdb(int64_t now_ms) const {
+  replication::RdbWriterOptions o;
+  o.ctime_s = now_ms / 1000;
+  o.repl_id = ids_.replid;
+  o.repl_offset = master_repl_offset_;
+  replication::RdbWriter w(o);
+  persist::SerializeDataset(server_, now_ms, w);
+  w.End();
+  return w.TakeOutput();
+}
+
+void ReplicationManager::DisconnectReplicas() {
+  for (const Replica& r : replicas_) {
+    if (Session* s = FindSession(r.client_id); s != nullptr && s->kill) s->kill();
+  }
+  replicas_.clear();
+}
+
+int ReplicationManager::CountAcked(int64_t offset) const {
+  int n = 0;
+  for (const Replica& r : replicas_) {
+    if (r.ack_offset >= offset) ++n;
+  }
+  return n;
+}
+
+int ReplicationManager::GoodReplicas(int64_t now_ms) const {
+  const int64_t max_lag_ms = int64_t{server_.options().min_replicas_max_lag} * 1000;
+  int n = 0;
+  for (const Replica& r : replicas_) {
+    if (!r.wait_first_ack && now_ms - r.ack_time_ms <= max_lag_ms) ++n;
+  }
+  return n;
+}
+
+void ReplicationManager::Sync(CommandContext& ctx, Args args) {
+  Session& session = ctx.session;
+  if (FindReplica(session.id) != nullptr) return;  // already a replica: ignored
+  const bool psync = Lower(args[0]) == "psync";
+  if (is_replica() && link_state_ != LinkState::kConnected) {
+    ctx.reply.Error("NOMASTERLINK Can't SYNC while not connected with my master");
+    return;
+  }
+  Replica r;
+  r.client_id = session.id;
+  for (auto it = pending_conf_.begin(); it != pending_conf_.end(); ++it) {
+    if (it->first == session.id) {
+      r.conf = it->second;
+      pending_conf_.erase(it);
+      break;
+    }
+  }
+  r.ip = r.conf.ip.empty() ? HostOf(session.addr) : r.conf.ip;
+  r.ack_time_ms = ctx.now_ms;
+  const std::string name = absl::StrCat(r.ip, ":", r.conf.listening_port);
+  Logf(LogLevel::kNotice, "Replica %s asks for synchronization", name);
+
+  if (psync) {
+    int64_t offset = 0;
+    if (!absl::SimpleAtoi(absl::string_view(args[2].data(), args[2].size()), &offset)) {
+      ctx.reply.Error("ERR value is not an integer or out of range");
+      return;
+    }
+    const std::string& want = args[1];
+    const replication::PsyncOutcome outcome = replication::DecidePsync(
+        ids_, backlog_.get(), absl::string_view(want.data(), want.size()), offset);
+    if (outcome == replication::PsyncOutcome::kContinue) {
+      ctx.reply.Raw(r.conf.capa_psync2 ? absl::StrCat("+CONTINUE ", ids_.replid, "\r\n")
+                                       : std::string("+CONTINUE\r\n"));
+      const std::string gap = backlog_->CopyFrom(offset);
+      ctx.reply.Raw(gap);
+      Logf(LogLevel::kNotice,
+           "Partial resynchronization request from %s accepted. Sending %d bytes of backlog "
+           "starting from offset %d.",
+           name, gap.size(), offset);
+      r.ack_offset = offset - 1;
+      replicas_.push_back(std::move(r));
+      ++sync_partial_ok_;
+      return;
+    }
+    switch (outcome) {
+      case replication::PsyncOutcome::kFullResync:
+        Logf(LogLevel::kNotice, "Full resync requested by replica %s", name);
+        break;
+      case replication::PsyncOutcome::kIdMismatch:
+        Logf(LogLevel::kNotice,
+             "Partial resynchronization not accepted: Replication ID mismatch (Replica asked "
+             "for '%s', my replication IDs are '%s' and '%s')",
+             want, ids_.replid, ids_.replid2);
+        break;
+      case replication::PsyncOutcome::kSecondIdTooFar:
+        Logf(LogLevel::kNotice,
+             "Partial resynchronization not accepted: Requested offset for second ID was %d, "
+             "but I can reply up to %d",
+             offset, ids_.second_offset);
+        break;
+      default:
+        Logf(LogLevel::kNotice,
+             "Unable to partial resync with replica %s for lack of backlog (Replica request "
+             "was: %d).",
+             name, offset);
+        break;
+    }
+    if (replication::IsPartialError(outcome)) ++sync_partial_err_;
+  }
+  ++sync_full_;
+  if (backlog_ == nullptr) CreateBacklog();
+  const std::string rdb = BuildRdb(ctx.now_ms);
+  if (psync) {
+    ctx.reply.Raw(absl::StrCat("+FULLRESYNC ", ids_.replid, " ", master_repl_offset_, "\r\n"));
+  }
+  r.ack_offset = 0;
+  if (server_.options().repl_diskless_sync && r.conf.capa_eof) {
+    const std::string mark = RandomHexId();
+    ctx.reply.Raw(absl::StrCat("$EOF:", mark, "\r\n"));
+    ctx.reply.Raw(rdb);
+    ctx.reply.Raw(mark);
+    r.wait_first_ack = psync;  // old SYNC clients never ACK
+    Logf(LogLevel::kNotice, "Streamed RDB transfer with replica %s succeeded (socket).", name);
+  } else {
+    ctx.reply.Raw(absl::StrCat("$", rdb.size(), "\r\n"));
+    ctx.reply.Raw(rdb);
+    Logf(LogLevel::kNotice, "Synchronization with replica %s succeeded", name);
+  }
+  // The stream that follows a full sync starts with a SELECT.
+  repl_seldb_ = -1;
+  replicas_.push_back(std::move(r));
+}
+
+void ReplicationManager::Replconf(CommandContext& ctx, Args args) {
+  if (args.size() % 2 == 0) {
+    ctx.reply.Error("ERR syntax error");
+    return;
+  }
+  ReplicaConf* conf = nullptr;
+  auto get_conf = [&]() -> ReplicaConf& {
+    if (conf != nullptr) return *conf;
+    if (Replica* r = FindReplica(ctx.session.id)) return *(conf = &r->conf);
+    for (auto& [id, c] : pending_conf_) {
+      if (id == ctx.session.id) return *(conf = &c);
+    }
+    pending_conf_.emplace_back(ctx.session.id, ReplicaConf{});
+    return *(conf = &pending_conf_.back().second);
+  };
+  for (size_t i = 1; i < args.size(); i += 2) {
+    const std::string opt = Lower(args[i]);
+    const std::string& value = args[i + 1];
+    const absl::string_view v(value.data(), value.size());
+    if (opt == "listening-port") {
+      int64_t port = 0;
+      if (!absl::SimpleAtoi(v, &port)) {
+        ctx.reply.Error("ERR value is not an integer or out of range");
+        return;
+      }
+      get_conf().listening_port = static_cast<int>(port);
+    } else if (opt == "ip-address") {
+      if (value.size() >= 46) {
+        ctx.reply.Error(absl::StrCat(
+            "ERR REPLCONF ip-address provided by replica instance is too long: ", value.size(),
+            " bytes"));
+        return;
+      }
+      get_conf().ip = value;
+    } else if (opt == "capa") {
+      if (absl::EqualsIgnoreCase(v, "eof")) get_conf().capa_eof = true;
+      if (absl::EqualsIgnoreCase(v, "psync2")) get_conf().capa_psync2 = true;
+    } else if (opt == "ack") {
+      // From a replica: its processed offset. Never answered.
+      Replica* r = FindReplica(ctx.session.id);
+      if (r == nullptr) return;
+      int64_t offset = 0;
+      if (!absl::SimpleAtoi(v, &offset)) return;
+      if (offset > r->ack_offset) r->ack_offset = offset;
+      r->ack_time_ms = ctx.now_ms;
+      if (r->wait_first_ack) {
+        r->wait_first_ack = false;
+        std::string held;
+        held.swap(r->held);
+        if (!held.empty()) SendToReplica(*r, held);
+      }
+      ServeWaiters(ctx.now_ms, false);
+      return;
+    } else if (opt == "getack") {
+      // From our primary: answer with an ACK on the link. Never answered.
+      if (ctx.session.from_primary && link_ && link_state_ == LinkState::kConnected) {
+        link_->Send(EncodeCommand({"REPLCONF", "ACK", absl::StrCat(master_repl_offset_)}));
+      }
+      return;
+    } else if (opt == "rdb-only" || opt == "rdb-filter-only") {
+      // Accepted; a full RDB is always sent.
+    } else {
+      ctx.reply.Error(absl::StrCat("ERR Unrecognized REPLCONF option: ", args[i]));
+      return;
+    }
+  }
+  ctx.reply.Ok();
+}
+
+void ReplicationManager::Wait(CommandContext& ctx, Args args) {
+  if (is_replica()) {
+    ctx.reply.Error(
+        "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 "
+        "if a replica is configured to be writable (which is not the default) writes to "
+        "replicas are just local and are not propagated.");
+    return;
+  }
+  int64_t num = 0;
+  if (!absl::SimpleAtoi(absl::string_view(args[1].data(), args[1].size()), &num)) {
+    ctx.reply.Error("ERR value is not an integer or out of range");
+    return;
+  }
+  int64_t timeout = 0;
+  if (!absl::SimpleAtoi(absl::string_view(args[2].data(), args[2].size()), &timeout)) {
+    ctx.reply.Error("ERR timeout is not an integer or out of range");
+    return;
+  }
+  if (timeout < 0) {
+    ctx.reply.Error("ERR timeout is negative");
+    return;
+  }
+  const int64_t target = master_repl_offset_;
+  const int acked = CountAcked(target);
+  if (acked >= num || ctx.session.deny_blocking || ctx.session.in_multi) {
+    ctx.reply.Integer(acked);
+    return;
+  }
+  ctx.session.blocked = true;
+  waiters_.push_back({ctx.session.id, num, target, timeout > 0 ? ctx.now_ms + timeout : 0});
+  // Ask every replica for its offset now.
+  if (!replicas_.empty()) FeedStream(EncodeCommand({"REPLCONF", "GETACK", "*"}));
+}
+
+void ReplicationManager::ServeWaiters(int64_t now_ms, bool all) {
+  for (size_t i = 0; i < waiters_.size();) {
+    Waiter& w = waiters_[i];
+    Session* s = FindSession(w.client_id);
+    const int acked = CountAcked(w.offset);
+    const bool done = all || acked >= w.num_replicas || (w.deadline_ms && now_ms >= w.deadline_ms);
+    if (s == nullptr || done) {
+      if (s != nullptr) {
+        s->blocked = false;
+        if (s->push) s->push(absl::StrCat(":", acked, "\r\n"));
+        if (s->resume) s->resume();
+      }
+      waiters_.erase(waiters_.begin() + static_cast<std::ptrdiff_t>(i));
+      continue;
+    }
+    ++i;
+  }
+}
+
+std::string ReplicationManager::CheckCommand(const Session& session,
+                                             const CommandSpec& spec) const {
+  (void)session;
+  const ServerOptions& o = server_.options();
+  if (spec.is_write()) {
+    if (!is_replica() && o.min_replicas_to_write > 0 && o.min_replicas_max_lag > 0 &&
+        GoodReplicas(NowMs()) < o.min_replicas_to_write) {
+      return "NOREPLICAS Not enough good replicas to write.";
+    }
+    if (is_replica() && o.replica_read_only) {
+      return "READONLY You can't write against a read only replica.";
+    }
+  }
+  if (is_replica() && link_state_ != LinkState::kConnected && !o.replica_serve_stale_data &&
+      !(spec.flags & kCmdStale)) {
+    return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+  }
+  return "";
+}
+
+// ---------------------------------------------------------------------------
+// Replica side.
+
+void ReplicationManager::ReplicaOf(CommandContext& ctx, Args args) {
+  if (server_.cluster_enabled()) {
+    ctx.reply.Error("ERR REPLICAOF not allowed in cluster mode.");
+    return;
+  }
+  if (absl::EqualsIgnoreCase(absl::string_view(args[1].data(), args[1].size()), "no") &&
+      absl::EqualsIgnoreCase(absl::string_view(args[2].data(), args[2].size()), "one")) {
+    if (is_replica()) {
+      UnsetPrimary();
+      Logf(LogLevel::kNotice, "MASTER MODE enabled (user request from 'id=%d addr=%s')",
+           ctx.session.id, ctx.session.addr);
+    }
+    ctx.reply.Ok();
+    return;
+  }
+  if (FindReplica(ctx.session.id) != nullptr) {
+    ctx.reply.Error("ERR Command is not valid when client is a replica.");
+    return;
+  }
+  int64_t port = 0;
+  if (!absl::SimpleAtoi(absl::string_view(args[2].data(), args[2].size()), &port) || port < 0 ||
+      port > 65535) {
+    ctx.reply.Error("ERR Invalid master port");
+    return;
+  }
+  if (is_replica() && absl::EqualsIgnoreCase(primary_host_, args[1]) && primary_port_ == port) {
+    Logf(LogLevel::kNotice,
+         "REPLICAOF would result into synchronization with the master we are already connected "
+         "with. No operation performed.");
+    ctx.reply.SimpleString("OK Already connected to specified master");
+    return;
+  }
+  SetPrimary(args[1], static_cast<int>(port));
+  Logf(LogLevel::kNotice, "REPLICAOF %s:%d enabled (user request from 'id=%d addr=%s')",
+       primary_host_, primary_port_, ctx.session.id, ctx.session.addr);
+  ctx.reply.Ok();
+}
+
+void ReplicationManager::SetPrimary(const std::string& host, int port) {
+  if (link_) {
+    link_->Close();
+    link_.reset();
+  }
+  // Clients blocked as on a primary are told the role changed.
+  DisconnectAllBlockedClients(server_);
+  ServeWaiters(NowMs(), true);
+  primary_host_ = host;
+  primary_port_ = port;
+  link_state_ = LinkState::kConnect;
+  ResetStream();
+  // Our own history (ids_ / master_repl_offset_) is what the PSYNC offers: a
+  // primary that was promoted from our old replicas knows it as its id2.
+  Logf(LogLevel::kNotice, "Connecting to MASTER %s:%d", host, port);
+  ConnectToPrimary();
+}
+
+void ReplicationManager::UnsetPrimary() {
+  if (!is_replica()) return;
+  primary_host_.clear();
+  primary_port_ = 0;
+  if (link_) {
+    link_->Close();
+    link_.reset();
+  }
+  // A new history continues ours; the old id stays valid up to here.
+  ids_.Shift(master_repl_offset_, RandomHexId());
+  if (backlog_ == nullptr) {
+    backlog_ = std::make_unique<replication::ReplBacklog>(
+        static_cast<size_t>(server_.options().repl_backlog_size), master_repl_offset_);
+  }
+  DisconnectReplicas();
+  ResetStream();
+  link_state_ = LinkState::kNone;
+  repl_seldb_ = -1;
+  repl_down_since_ms_ = 0;
+}
+
+void ReplicationManager::ResetStream() {
+  stream_pending_.clear();
+  stream_unfed_.clear();
+  stream_parser_ = resp::RequestParser();
+}
+
+void ReplicationManager::ConnectToPrimary() {
+  if (!is_replica() || link_ || stopped_) return;
+  link_ = std::make_shared<PrimaryLink>(io_, this, primary_host_, primary_port_);
+  asio::co_spawn(io_, PrimaryLink::Run(link_), asio::detached);
+}
+
+void ReplicationManager::OnLinkClosed(PrimaryLink* link, int64_t now_ms) {
+  if (link_.get() != link) return;
+  link_.reset();
+  if (link_state_ == LinkState::kConnected) {
+    Logf(LogLevel::kNotice, "Connection with master lost.");
+    repl_down_since_ms_ = now_ms;
+    // Sub-replicas stay: they may continue with us later.
+  }
+  ResetStream();
+  if (is_replica()) link_state_ = LinkState::kConnect;
+}
+
+void ReplicationManager::OnFullSync(const std::string& replid, int64_t offset) {
+  // A new history: sub-replicas must resync with us.
+  DisconnectReplicas();
+  ids_.replid = replid;
+  ids_.ClearSecond();
+  master_repl_offset_ = offset;
+  if (backlog_ == nullptr) {
+    backlog_ = std::make_unique<replication::ReplBacklog>(
+        static_cast<size_t>(server_.options().repl_backlog_size), offset);
+  } else {
+    backlog_->Reset(offset);
+  }
+  primary_session_.db_index = 0;
+  primary_session_.in_multi = false;
+  primary_session_.queued.clear();
+  link_state_ = LinkState::kConnected;
+  repl_down_since_ms_ = 0;
+}
+
+void ReplicationManager::OnContinue(const std::string& new_replid) {
+  if (!new_replid.empty() && new_replid != ids_.replid) {
+    ids_.Shift(master_repl_offset_, new_replid);
+    Logf(LogLevel::kNotice, "Primary replication ID changed to %s", new_replid);
+    DisconnectReplicas();
+  }
+  if (backlog_ == nullptr) {
+    backlog_ = std::make_unique<replication::ReplBacklog>(
+        static_cast<size_t>(server_.options().repl_backlog_size), master_repl_offset_);
+  }
+  link_state_ = LinkState::kConnected;
+  repl_down_since_ms_ = 0;
+}
+
+bool ReplicationManager::ApplyPrimaryBytes(std::string_view chunk, int64_t now_ms) {
+  stream_unfed_.append(chunk);
+  std::string_view data = chunk;
+  if (!stream_pending_.empty()) {
+    stream_pending_.append(chunk);
+    data = stream_pending_;
+  }
+  // data is the tail of stream_unfed_.
+  const size_t base = stream_unfed_.size() - data.size();
+  size_t pos = 0;
+  size_t fed = 0;
+  resp::ReplyBuilder sink(&discarded_replies_);
+  bool ok = true;
+  while (pos < data.size()) {
+    size_t consumed = 0;
+    const resp::ParseStatus st = stream_parser_.Parse(data.substr(pos), &consumed, &stream_args_);
+    pos += consumed;
+    if (st == resp::ParseStatus::kNeedMore) break;
+    if (st == resp::ParseStatus::kError) {
+      ok = false;
+      break;
+    }
+    if (!stream_args_.empty()) {
+      applying_primary_ = true;
+      dispatcher_.Execute(primary_session_, stream_args_, sink, now_ms);
+      applying_primary_ = false;
+      discarded_replies_.clear();
+    }
+    // The command's bytes go on to our backlog and sub-replicas; the
+    // applied offset moves past them.
+    const size_t end = base + pos;
+    FeedStream(std::string_view(stream_unfed_).substr(fed, end - fed));
+    fed = end;
+    if (!link_) return true;  // the command ended the link (REPLICAOF NO ONE...)
+  }
+  stream_unfed_.erase(0, fed);
+  if (data.data() == stream_pending_.data()) {
+    stream_pending_.erase(0, pos);
+  } else {
+    stream_pending_.assign(data.substr(pos));
+  }
+  return ok;
+}
+
+void ReplicationManager::SyncWithCluster() {
+  clusterbus::ClusterState* cluster = server_.cluster();
+  if (cluster == nullptr) return;
+  const clusterbus::ClusterNode& me = cluster->myself();
+  if (me.is_replica() && me.primary != nullptr) {
+    const clusterbus::ClusterNode& p = *me.primary;
+    if (p.ip.empty() || p.port == 0) return;
+    if (!is_replica() || primary_host_ != p.ip || primary_port_ != p.port) {
+      SetPrimary(p.ip, p.port);
+    }
+  } else if (is_replica() && me.is_primary()) {
+    Logf(LogLevel::kNotice, "Discarding previously cached master state.");
+    UnsetPrimary();
+  }
+}
+
+void ReplicationManager::Tick() {
+  const int64_t now = NowMs();
+  if (!waiters_.empty()) ServeWaiters(now, false);
+  SyncWithCluster();
+}
+
+void ReplicationManager::Cron() {
+  const int64_t now = NowMs();
+  // Forget replicas and REPLCONF state of closed connections.
+  std::erase_if(replicas_,
+                [this](const Replica& r) { return FindSession(r.client_id) == nullptr; });
+  std::erase_if(pending_conf_, [this](const auto& p) { return FindSession(p.first) == nullptr; });
+  if (is_replica()) {
+    if (!link_) {
+      ConnectToPrimary();
+    } else if (link_state_ == LinkState::kConnected) {
+      link_->Send(EncodeCommand({"REPLCONF", "ACK", absl::StrCat(master_repl_offset_)}));
+    }
+  } else {
+    // PINGs keep the replicas' links alive and move the offset as Redis does.
+    const int period = std::max(1, server_.options().repl_ping_replica_period);
+    if (!replicas_.empty() && (tick_count_ / 10) % period == 0) {
+      FeedStream(EncodeCommand({"PING"}));
+    }
+  }
+  (void)now;
+}
+
+// ---------------------------------------------------------------------------
+// INFO and ROLE.
+
+std::string ReplicationManager::SyncStatsLines() const {
+  return absl::StrCat("sync_full:", sync_full_, "\r\nsync_partial_ok:", sync_partial_ok_,
+                      "\r\nsync_partial_err:", sync_partial_err_, "\r\n");
+}
+
+std::string ReplicationManager::InfoSection(int64_t now_ms) const {
+  const ServerOptions& o = server_.options();
+  std::string s = absl::StrCat("# Replication\r\nrole:", is_replica() ? "slave" : "master", "\r\n");
+  if (is_replica()) {
+    const bool up = link_state_ == LinkState::kConnected;
+    absl::StrAppend(
+        &s, "master_host:", primary_host_, "\r\nmaster_port:", primary_port_,
+        "\r\nmaster_link_status:", up ? "up" : "down",
+        "\r\nmaster_last_io_seconds_ago:", link_ && up ? (now_ms - last_io_ms_) / 1000 : -1,
+        "\r\nmaster_sync_in_progress:", link_state_ == LinkState::kTransfer ? 1 : 0,
+        "\r\nslave_read_repl_offset:", master_repl_offset_,
+        "\r\nslave_repl_offset:", master_repl_offset_, "\r\n");
+    if (!up) {
+      absl::StrAppend(&s, "master_link_down_since_seconds:",
+                      repl_down_since_ms_ ? (now_ms - repl_down_since_ms_) / 1000 : -1, "\r\n");
+    }
+    absl::StrAppend(&s, "slave_priority:100\r\nslave_read_only:", o.replica_read_only ? 1 : 0,
+                    "\r\nreplica_announced:1\r\n");
+  }
+  absl::StrAppend(&s, "connected_slaves:", replicas_.size(), "\r\n");
+  if (o.min_replicas_to_write > 0 && o.min_replicas_max_lag > 0) {
+    absl::StrAppend(&s, "min_slaves_good_slaves:", GoodReplicas(now_ms), "\r\n");
+  }
+  int n = 0;
+  for (const Replica& r : replicas_) {
+    const char* state = r.wait_first_ack ? "wait_bgsave" : "online";
+    const int64_t lag = r.wait_first_ack ? 0 : (now_ms - r.ack_time_ms) / 1000;
+    absl::StrAppend(&s, "slave", n++, ":ip=", r.ip, ",port=", r.conf.listening_port,
+                    ",state=", state, ",offset=", r.ack_offset, ",lag=", lag, "\r\n");
+  }
+  absl::StrAppend(
+      &s, "master_failover_state:no-failover\r\nmaster_replid:", ids_.replid,
+      "\r\nmaster_replid2:", ids_.replid2, "\r\nmaster_repl_offset:", master_repl_offset_,
+      "\r\nsecond_repl_offset:", ids_.second_offset, "\r\nrepl_backlog_active:", backlog_ ? 1 : 0,
+      "\r\nrepl_backlog_size:", o.repl_backlog_size,
+      "\r\nrepl_backlog_first_byte_offset:", backlog_ ? backlog_->first_byte_offset() : 0,
+      "\r\nrepl_backlog_histlen:", backlog_ ? backlog_->histlen() : 0, "\r\n");
+  return s;
+}
+
+void ReplicationManager::Role(CommandContext& ctx) {
+  resp::ReplyBuilder& r = ctx.reply;
+  if (!is_replica()) {
+    std::vector<const Replica*> online;
+    for (const Replica& rep : replicas_) {
+      if (!rep.wait_first_ack) online.push_back(&rep);
+    }
+    r.ArrayHeader(3);
+    r.Bulk("master");
+    r.Integer(master_repl_offset_);
+    r.ArrayHeader(online.size());
+    for (const Replica* rep : online) {
+      r.ArrayHeader(3);
+      r.Bulk(rep->ip);
+      r.Bulk(absl::StrCat(rep->conf.listening_port));
+      r.Bulk(absl::StrCat(rep->ack_offset));
+    }
+    return;
+  }
+  const char* state = "none";
+  switch (link_state_) {
+    case LinkState::kNone:
+      state = "none";
+      break;
+    case LinkState::kConnect:
+      state = "connect";
+      break;
+    case LinkState::kConnecting:
+      state = "connecting";
+      break;
+    case LinkState::kHandshake:
+      state = "handshake";
+      break;
+    case LinkState::kTransfer:
+      state = "sync";
+      break;
+    case LinkState::kConnected:
+      state = "connected";
+      break;
+  }
+  r.ArrayHeader(5);
+  r.Bulk("slave");
+  r.Bulk(primary_host_);
+  r.Integer(primary_port_);
+  r.Bulk(state);
+  r.Integer(link_state_ == LinkState::kConnected ? master_repl_offset_ : -1);
+}
+
+}  // namespace shardnode::node

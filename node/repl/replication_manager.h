@@ -1,0 +1,179 @@
+// ReplicationManager: both sides of master-replica replication for one node.
+//
+// Primary side: owns the replication ids (PSYNC2), master_repl_offset and the
+// backlog (replication/backlog.h). Every write the dispatcher reports through
+// Server::after_write is encoded once (with a SELECT when the database
+// changes), appended to the backlog and pushed to each replica. Replicas are
+// ordinary client connections that sent PSYNC (or SYNC): they are known by
+// client id, written to through Session::push, and their REPLCONF ACKs come
+// back as commands. A PSYNC is answered +CONTINUE from the backlog when it
+// holds the gap (replication/psync.h), else +FULLRESYNC and an RDB of the
+// whole dataset, in the disk form ($<len>) or, when repl-diskless-sync is on
+// and the replica sent capa eof, the diskless form ($EOF:<mark>), after which
+// the command stream waits for the replica's first ACK (as Redis 7.0 does).
+//
+// Replica side: follows a primary set by REPLICAOF (standalone) or by the
+// cluster state (myself's primary, reconciled every 100 ms, so nodes.conf
+// brings it back after a restart). A PrimaryLink (the .cc) connects, runs
+// the handshake core (replication/handshake.h), loads a full sync with
+// persist::LoadDataset, then applies the stream through the Dispatcher with
+// a session flagged from_primary, counting the applied offset, and feeds the
+// same bytes to its own backlog and sub-replicas. It ACKs every second and
+// on GETACK, and reconnects with PSYNC <replid> <offset+1> after a drop.
+//
+// WAIT blocks its client (Session::blocked) until enough replicas ACKed the
+// offset of the moment, or the timeout.
+//
+// Loop: the control loop (the io_context given to the constructor). Not
+// thread-safe.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "node/commands/replication_control.h"
+#include "node/resp/parser.h"
+#include "node/server/session.h"
+#include "replication/backlog.h"
+#include "replication/psync.h"
+
+namespace shardnode::node {
+
+class Server;
+class Dispatcher;
+class PrimaryLink;
+
+class ReplicationManager : public ReplicationControl {
+ public:
+  // The replica link's progress, as ROLE and INFO name it.
+  enum class LinkState { kNone, kConnect, kConnecting, kHandshake, kTransfer, kConnected };
+
+  // REQUIRES: `io`, `server` and `dispatcher` outlive the manager.
+  ReplicationManager(boost::asio::io_context& io, Server& server, Dispatcher& dispatcher);
+  ~ReplicationManager() override;
+
+  // Installs Server::after_write and the expiry hooks, starts the timers,
+  // and follows `replicaof` from the configuration when set.
+  void Start();
+  // Stops the timers and the link (shutdown).
+  void Stop();
+
+  // Appends one write, executed on database `db`, to the stream.
+  void Propagate(int db, std::span<const std::string> args);
+
+  // Follows host:port (replacing any current primary) / becomes a primary.
+  void SetPrimary(const std::string& host, int port);
+  void UnsetPrimary();
+
+  // ReplicationControl.
+  bool is_replica() const override { return !primary_host_.empty(); }
+  int64_t master_repl_offset() const override { return master_repl_offset_; }
+  std::string InfoSection(int64_t now_ms) const override;
+  std::string SyncStatsLines() const override;
+  std::string CheckCommand(const Session& session, const CommandSpec& spec) const override;
+  void ReplicaOf(CommandContext& ctx, Args args) override;
+  void Replconf(CommandContext& ctx, Args args) override;
+  void Sync(CommandContext& ctx, Args args) override;
+  void Wait(CommandContext& ctx, Args args) override;
+  void Role(CommandContext& ctx) override;
+
+  // For the replica link (PrimaryLink, in the .cc).
+  LinkState link_state() const { return link_state_; }
+  const replication::ReplicationIds& ids() const { return ids_; }
+
+ private:
+  friend class PrimaryLink;
+
+  // What a connection announced with REPLCONF before its PSYNC.
+  struct ReplicaConf {
+    int listening_port = 0;
+    std::string ip;
+    bool capa_eof = false;
+    bool capa_psync2 = false;
+  };
+  struct Replica {
+    uint64_t client_id = 0;
+    ReplicaConf conf;
+    std::string ip;  // announced, else the peer address
+    // Diskless full sync: the stream is held until the first ACK.
+    bool wait_first_ack = false;
+    std::string held;
+    int64_t ack_offset = 0;
+    int64_t ack_time_ms = 0;
+  };
+  struct Waiter {
+    uint64_t client_id = 0;
+    int64_t num_replicas = 0;
+    int64_t offset = 0;
+    int64_t deadline_ms = 0;  // 0: forever
+  };
+
+  Session* FindSession(uint64_t client_id) const;
+  Replica* FindReplica(uint64_t client_id);
+  // Appends stream bytes to the backlog and every replica.
+  void FeedStream(std::string_view bytes);
+  void SendToReplica(Replica& r, std::string_view bytes);
+  void CreateBacklog();
+  std::string BuildRdb(int64_t now_ms) const;
+  void DisconnectReplicas();
+  int CountAcked(int64_t offset) const;
+  int GoodReplicas(int64_t now_ms) const;
+  void ServeWaiters(int64_t now_ms, bool all);
+
+  void Tick();  // every 100 ms: WAIT timeouts, cluster reconciliation
+  void Cron();  // every second: ACKs, PINGs, reconnects
+  void ArmTick();
+  void SyncWithCluster();
+  void ConnectToPrimary();
+  void ResetStream();
+
+  // Called by the link.
+  void OnLinkClosed(PrimaryLink* link, int64_t now_ms);
+  void OnFullSync(const std::string& replid, int64_t offset);
+  void OnContinue(const std::string& new_replid);
+  // Applies stream bytes from the primary; returns false on a protocol error.
+  bool ApplyPrimaryBytes(std::string_view chunk, int64_t now_ms);
+
+  boost::asio::io_context& io_;
+  Server& server_;
+  Dispatcher& dispatcher_;
+  boost::asio::steady_timer tick_timer_;
+  int tick_count_ = 0;
+  bool stopped_ = false;
+
+  // Replication history and stream.
+  replication::ReplicationIds ids_;
+  int64_t master_repl_offset_ = 0;
+  std::unique_ptr<replication::ReplBacklog> backlog_;
+  int repl_seldb_ = -1;  // db of the last SELECT in the stream; -1: emit one
+
+  // Primary side.
+  std::vector<Replica> replicas_;
+  std::vector<std::pair<uint64_t, ReplicaConf>> pending_conf_;  // by client id
+  std::vector<Waiter> waiters_;
+  uint64_t sync_full_ = 0;
+  uint64_t sync_partial_ok_ = 0;
+  uint64_t sync_partial_err_ = 0;
+
+  // Replica side.
+  std::string primary_host_;
+  int primary_port_ = 0;
+  LinkState link_state_ = LinkState::kNone;
+  std::shared_ptr<PrimaryLink> link_;
+  int64_t repl_down_since_ms_ = 0;
+  int64_t last_io_ms_ = 0;
+  Session primary_session_;
+  resp::RequestParser stream_parser_;
+  std::string stream_pending_;  // bytes the parser has not consumed
+  std::string stream_unfed_;    // bytes since the last complete command
+  std::vector<std::string> stream_args_;
+  std::string discarded_replies_;
+  bool applying_primary_ = false;
+};
+
+}  // namespace shardnode::node
