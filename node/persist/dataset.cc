@@ -12,6 +12,7 @@
 #include "node/keyspace/types/list_object.h"
 #include "node/keyspace/types/set_object.h"
 #include "node/keyspace/types/zset_object.h"
+#include "node/persist/persistence.h"
 #include "node/server/server.h"
 #include "slots/hash_slot.h"
 
@@ -133,8 +134,7 @@ DatasetLoader::DatasetLoader(Server& server, int64_t now_ms, LoadOptions options
 absl::Status DatasetLoader::OnSelectDb(uint64_t db) {
   if (server_.cluster_enabled() && db != 0) {
     return absl::FailedPreconditionError(
-        "FATAL: Data file was created with a Redis server configured to handle more than one "
-        "database. Exiting\n");
+        "You can't have keys in a DB different than DB 0 when in Cluster mode. Exiting.");
   }
   if (db >= static_cast<uint64_t>(server_.shard(0).num_dbs())) {
     return absl::FailedPreconditionError(
@@ -180,6 +180,8 @@ absl::Status LoadDataset(Server& server, std::string_view rdb_bytes, int64_t now
 }
 
 void FlushDataset(Server& server) {
+  // A snapshot in progress still needs the old keys.
+  if (server.persistence != nullptr) server.persistence->BeforeBulkChange();
   for (int s = 0; s < server.num_shards(); ++s) server.shard(s).Clear();
 }
 

@@ -82,7 +82,8 @@ class DatasetLoader : public replication::RdbHandler {
 absl::Status LoadDataset(Server& server, std::string_view rdb_bytes, int64_t now_ms,
                          LoadOptions options = {});
 
-// Empties every database of every shard (touching WATCHers), as FLUSHALL.
+// Empties every database of every shard (touching WATCHers), as FLUSHALL,
+// after completing any snapshot in progress (Persistence::BeforeBulkChange).
 void FlushDataset(Server& server);
 
 }  // namespace shardnode::node::persist
