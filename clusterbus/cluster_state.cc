@@ -433,6 +433,20 @@ absl::StatusOr<int> ClusterState::CountFailureReports(std::string_view node_id,
   return count;
 }
 
+absl::Status ClusterState::Replicate(std::string_view node_id, bool has_keys) {
+  ClusterNode* n = FindNode(node_id);
+  if (!n) return Err(absl::StrCat("Unknown node ", std::string(node_id)));
+  if (n == myself_) return Err("Can't replicate myself");
+  if (n->is_replica()) return Err("I can only replicate a master, not a replica.");
+  if (myself_->is_primary() && (myself_->num_slots() != 0 || has_keys)) {
+    return Err("To set a master the node must be empty and without assigned slots.");
+  }
+  BecomeReplicaOf(*n);
+  RequestSave(false);
+  RequestStateUpdate();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<const ClusterNode*>> ClusterState::Replicas(
     std::string_view node_id) const {
   const ClusterNode* n = FindNode(node_id);

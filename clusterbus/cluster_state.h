@@ -249,6 +249,14 @@ class ClusterState {
   bool IsBanned(std::string_view id, int64_t now_ms) const;
   // COUNT-FAILURE-REPORTS: valid reports (expired ones are not counted).
   absl::StatusOr<int> CountFailureReports(std::string_view node_id, int64_t now_ms) const;
+  // REPLICATE <id>: myself becomes a replica of that primary (Redis's
+  // clusterSetMaster), requests a state update, a config save and the
+  // replicate_primary effect. `has_keys`: the caller's check of DB 0 (a
+  // primary must be empty and slotless to turn into a replica). Errors:
+  // "Unknown node <id>", "Can't replicate myself", "I can only replicate a
+  // master, not a replica.", "To set a master the node must be empty and
+  // without assigned slots.".
+  absl::Status Replicate(std::string_view node_id, bool has_keys);
   // REPLICAS / SLAVES <id>.
   absl::StatusOr<std::vector<const ClusterNode*>> Replicas(std::string_view node_id) const;
 

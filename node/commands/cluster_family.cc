@@ -465,6 +465,12 @@ void ClusterReset(CommandContext& ctx, Args args) {
   ReplyStatus(ctx, c->Reset(hard, KeysInDb0(ctx) != 0, RandomHexId()));
 }
 
+void ClusterReplicate(CommandContext& ctx, Args args) {
+  if (ClusterState* c = ClusterOrReply(ctx)) {
+    ReplyStatus(ctx, c->Replicate(args[2], KeysInDb0(ctx) != 0));
+  }
+}
+
 void ClusterSaveConfig(CommandContext& ctx, Args) {
   if (!ClusterOrReply(ctx)) return;
   std::string error = "no config file";
@@ -538,6 +544,7 @@ void RegisterClusterFamily(CommandTable& t) {
       Sub("myid", 2, kRead, ClusterMyId),
       Sub("nodes", 2, kRead, ClusterNodes),
       Sub("replicas", 3, kAdmin, ClusterReplicas),
+      Sub("replicate", 3, kAdmin, ClusterReplicate),
       Sub("reset", -2, kAdmin | kCmdNoScript, ClusterReset),
       Sub("saveconfig", 2, kAdmin, ClusterSaveConfig),
       Sub("set-config-epoch", 3, kAdmin, ClusterSetConfigEpoch),

@@ -122,6 +122,12 @@ absl::Status SetUpCluster(Server& server, int64_t now_ms) {
   ApplyMyselfAddress(*state, o, server.tcp_port);
   state->TakeEffects();  // nothing from loading needs carrying out
   state->RequestStateUpdate();
+  // A replica in nodes.conf resumes replicating its primary (Redis does it
+  // from the cron once the primary's address is known).
+  const clusterbus::ClusterNode& me = state->myself();
+  if (me.is_replica() && me.primary && !me.primary->ip.empty()) {
+    state->RequestReplication(*me.primary);
+  }
   server.set_cluster(std::move(state));
   server.save_cluster_config = [&server, conf](bool fsync, std::string* error) {
     ClusterState* cluster = server.cluster();
