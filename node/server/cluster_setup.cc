@@ -11,6 +11,7 @@
 #include "clusterbus/nodes_conf.h"
 #include "node/keyspace/keyspace.h"
 #include "node/server/blocking.h"
+#include "node/server/blocking.h"
 #include "node/server/nodes_conf_file.h"
 #include "node/server/server.h"
 
@@ -146,6 +147,9 @@ void ApplyClusterEffects(Server& server, int64_t now_ms) {
   ClusterState* cluster = server.cluster();
   if (!cluster) return;
   if (server.cluster_bus) server.cluster_bus->RunActions(now_ms);
+  // CONFIG SET (cluster-require-full-coverage...) counts from the next
+  // evaluation on, as Redis reads its options live.
+  cluster->set_options(ClusterOptionsFrom(server.options()));
   if (cluster->pending_effects().update_state) cluster->UpdateState(now_ms);
   clusterbus::Effects e = cluster->TakeEffects();
   for (const clusterbus::LogLine& line : e.logs) LogLine(ToLevel(line.severity), line.text);
