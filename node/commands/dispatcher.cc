@@ -5,7 +5,6 @@
 #include "absl/strings/ascii.h"
 #include "clusterbus/routing.h"
 #include "node/commands/blocked_serve.h"
-#include "node/commands/blocked_serve.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/replication_control.h"
@@ -348,8 +347,6 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
     // ASKING lasts for one command, or until EXEC/DISCARD inside MULTI.
     if (spec->name != "asking" && !session.in_multi) session.asking = false;
   }
-  // Clients blocked on keys this command wrote are served now.
-  if (server_.blocking().has_ready()) ServeBlockedClients(server_, now_ms);
   // Clients blocked on keys this command wrote are served now.
   if (server_.blocking().has_ready()) ServeBlockedClients(server_, now_ms);
 }

@@ -4,7 +4,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -129,13 +128,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
         });
       }
     };
-    session_.resume = [weak]() {
-      if (auto conn = weak.lock()) {
-        asio::post(conn->socket_.get_executor(), [weak]() {
-          if (auto c = weak.lock()) c->Resume();
-        });
-      }
-    };
     server_.clients()[session_.id] = &session_;
   }
 
@@ -165,7 +157,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
                           return;
                         }
                         self->drained_.cancel();
-                        if (self->kill_when_drained_) self->Kill();
                         if (self->kill_when_drained_) self->Kill();
                       });
   }
@@ -258,7 +249,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;
   bool write_failed_ = false;
   bool closing_ = false;
-  bool kill_when_drained_ = false;  // close after the pending output is written
   bool kill_when_drained_ = false;  // close after the pending output is written
   static constexpr size_t kMaxPendingOutput = 4 * 1024 * 1024;
   char buf_[16 * 1024];

@@ -11,7 +11,6 @@
 #include "clusterbus/nodes_conf.h"
 #include "node/keyspace/keyspace.h"
 #include "node/server/blocking.h"
-#include "node/server/blocking.h"
 #include "node/server/nodes_conf_file.h"
 #include "node/server/server.h"
 

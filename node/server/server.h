@@ -22,7 +22,6 @@
 #include "node/config/options.h"
 #include "node/server/pubsub.h"
 #include "node/server/blocking.h"
-#include "node/server/blocking.h"
 #include "node/server/watch.h"
 #include "node/server/session.h"
 
@@ -89,7 +88,6 @@ class Server {
   PubSub& pubsub() { return pubsub_; }
   WatchTable& watches() { return watches_; }
   BlockingTable& blocking() { return blocking_; }
-  BlockingTable& blocking() { return blocking_; }
 
   // Connected clients by id (CLIENT LIST / KILL, INFO clients).
   std::map<uint64_t, Session*>& clients() { return clients_; }
@@ -139,7 +137,6 @@ class Server {
   Stats stats_;
   PubSub pubsub_;
   WatchTable watches_;
-  BlockingTable blocking_;
   BlockingTable blocking_;
   std::map<uint64_t, Session*> clients_;
   uint64_t last_client_id_ = 0;

@@ -58,14 +58,6 @@ struct Session {
   bool blocked = false;
   bool deny_blocking = false;
 
-  // Blocking commands (BLPOP & co, node/server/blocking.h). `blocked`: the
-  // client waits for a key; the net shell executes none of its further
-  // pipelined commands until the wait ends. `deny_blocking`: set while EXEC
-  // runs (and for a primary's replication stream); a blocking command then
-  // acts as its non-blocking form.
-  bool blocked = false;
-  bool deny_blocking = false;
-
   // Pub/Sub subscriptions (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE).
   std::set<std::string, std::less<>> channels;
   std::set<std::string, std::less<>> patterns;
@@ -81,10 +73,6 @@ struct Session {
   // Set by the net shell: closes the connection after pending replies
   // (CLIENT KILL, SHUTDOWN). Empty for sessions without a socket (tests).
   std::function<void()> kill;
-
-  // Set by the net shell: after a blocked command was answered, resumes
-  // executing the input that arrived meanwhile (posted, not run inline).
-  std::function<void()> resume;
 
   // Set by the net shell: after a blocked command was answered, resumes
   // executing the input that arrived meanwhile (posted, not run inline).
