@@ -12,6 +12,7 @@
 #include "node/commands/families.h"
 #include "node/config/config.h"
 #include "node/resp/reply.h"
+#include "node/server/cluster_setup.h"
 #include "node/server/log.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
@@ -53,6 +54,7 @@ void ConfigSet(CommandContext& ctx, Args args) {
     return;
   }
   SetLogLevel(config.options().loglevel);
+  RefreshClusterOptions(ctx.server);
   ctx.reply.Ok();
 }
 

@@ -173,11 +173,17 @@ void ApplyClusterEffects(Server& server, int64_t now_ms) {
   RedirectBlockedClients(server);
 }
 
-void ClusterCron(Server& server, int64_t now_ms) {
+void RefreshClusterOptions(Server& server) {
   ClusterState* cluster = server.cluster();
   if (!cluster) return;
   cluster->set_options(ClusterOptionsFrom(server.options()));
   ApplyMyselfAddress(*cluster, server.options(), server.tcp_port);
+}
+
+void ClusterCron(Server& server, int64_t now_ms) {
+  ClusterState* cluster = server.cluster();
+  if (!cluster) return;
+  RefreshClusterOptions(server);
   if (server.cluster_bus) server.cluster_bus->engine().Tick(now_ms);
   cluster->Tick(now_ms);
   ApplyClusterEffects(server, now_ms);

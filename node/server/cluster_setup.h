@@ -65,6 +65,11 @@ void ClusterCron(Server& server, int64_t now_ms);
 // mutating CLUSTER subcommand.
 void ApplyClusterEffects(Server& server, int64_t now_ms);
 
+// Re-reads the cluster-* options and myself's announced ip/ports/hostname
+// (after CONFIG SET, so that CLUSTER NODES shows them at once). No-op
+// outside cluster mode.
+void RefreshClusterOptions(Server& server);
+
 // The cluster-* options in the form ClusterState reads them.
 clusterbus::ClusterOptions ClusterOptionsFrom(const ServerOptions& options);
 
