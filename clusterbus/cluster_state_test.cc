@@ -218,6 +218,52 @@ TEST_F(ClusterStateTest, ForgetAndReplicas) {
   EXPECT_FALSE(state_.IsBanned(kPeer, 61000));
 }
 
+TEST_F(ClusterStateTest, ReplicateErrors) {
+  ClusterNode& peer = AddPeer(kPeer);
+  ClusterNode& replica = AddPeer(kReplica, kFlagReplica);
+  state_.SetPrimary(replica, &peer);
+  const std::string unknown(40, 'z');
+  EXPECT_EQ(Msg(state_.Replicate(unknown, false)), "Unknown node " + unknown);
+  EXPECT_EQ(Msg(state_.Replicate(kMe, false)), "Can't replicate myself");
+  EXPECT_EQ(Msg(state_.Replicate(kReplica, false)),
+            "I can only replicate a master, not a replica.");
+  EXPECT_EQ(Msg(state_.Replicate(kPeer, /*has_keys=*/true)),
+            "To set a master the node must be empty and without assigned slots.");
+  std::vector<SlotRange> r = {{10, 10}};
+  ASSERT_TRUE(state_.ChangeSlots(r, false).ok());
+  EXPECT_EQ(Msg(state_.Replicate(kPeer, false)),
+            "To set a master the node must be empty and without assigned slots.");
+  EXPECT_TRUE(state_.myself().is_primary());
+}
+
+TEST_F(ClusterStateTest, ReplicateMakesMeAReplicaAndSwitchesPrimaries) {
+  ClusterNode& peer = AddPeer(kPeer);
+  ClusterNode& other = AddPeer(kReplica);
+  peer.config_epoch = 7;
+  state_.SetImporting(5, &peer);
+  state_.TakeEffects();
+  ASSERT_TRUE(state_.Replicate(kPeer, false).ok());
+  Effects e = state_.TakeEffects();
+  EXPECT_EQ(e.replicate_primary, kPeer);
+  EXPECT_TRUE(e.save_config);
+  EXPECT_TRUE(e.update_state);
+  EXPECT_EQ(state_.ImportingFrom(5), nullptr);  // open slots closed
+  EXPECT_EQ(state_.NodeLine(state_.myself()),
+            kMe + " 127.0.0.1:7001@17001 myself,slave " + kPeer + " 0 0 7 connected");
+  EXPECT_EQ(state_.MyEpoch(), 7u);
+  ASSERT_EQ(peer.replicas.size(), 1u);
+  // A replica may move to another primary, even holding keys.
+  ASSERT_TRUE(state_.Replicate(kReplica, /*has_keys=*/true).ok());
+  EXPECT_EQ(state_.TakeEffects().replicate_primary, kReplica);
+  EXPECT_TRUE(peer.replicas.empty());
+  ASSERT_EQ(other.replicas.size(), 1u);
+  EXPECT_EQ(state_.myself().primary, &other);
+  auto replicas = state_.Replicas(kReplica);
+  ASSERT_TRUE(replicas.ok());
+  ASSERT_EQ(replicas->size(), 1u);
+  EXPECT_EQ((*replicas)[0], &state_.myself());
+}
+
 TEST_F(ClusterStateTest, CannotForgetMyPrimary) {
   ClusterNode& peer = AddPeer(kPeer);
   state_.myself().flags = kFlagMyself | kFlagReplica;
