@@ -275,10 +275,13 @@ void AppendServerSection(CommandContext& ctx, std::string& s, int64_t now_ms) {
 }
 
 void AppendClientsSection(CommandContext& ctx, std::string& s) {
+  // Blocked on keys (BlockingTable) or in WAIT: every session flagged.
+  size_t blocked = 0;
+  for (const auto& [id, session] : ctx.server.clients()) blocked += session->blocked ? 1 : 0;
   absl::StrAppend(&s, "# Clients\r\n", "connected_clients:", ctx.server.clients().size(),
                   "\r\ncluster_connections:0\r\n", "maxclients:", ctx.server.options().maxclients,
                   "\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\n",
-                  "blocked_clients:", ctx.server.blocking().size(),
+                  "blocked_clients:", blocked,
                   "\r\ntracking_clients:0\r\nclients_in_timeout_table:",
                   ctx.server.blocking().with_timeout(), "\r\n");
 }

@@ -193,9 +193,13 @@ bool UnblockClientById(Server& server, uint64_t id, bool with_error) {
   auto it = server.clients().find(id);
   if (it == server.clients().end() || !it->second->blocked) return false;
   Session& s = *it->second;
-  // Redis counts the call as failed, even when it replies as a timeout.
   const BlockedClient* c = server.blocking().Find(s);
-  if (c != nullptr && c->spec != nullptr) ++c->spec->stats.failed_calls;
+  if (c == nullptr) {
+    BlockingTable& table = server.blocking();
+    return table.unblock_other && table.unblock_other(s, with_error);
+  }
+  // Redis counts the call as failed, even when it replies as a timeout.
+  if (c->spec != nullptr) ++c->spec->stats.failed_calls;
   if (with_error) {
     FinishWithError(server, s, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
   } else {

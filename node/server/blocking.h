@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <optional>
@@ -89,6 +90,12 @@ class BlockingTable {
   size_t size() const { return clients_.size(); }
   // Blocked clients with a deadline (INFO clients_in_timeout_table).
   size_t with_timeout() const { return deadlines_.size(); }
+
+  // Set by the owner of other kinds of blocked sessions (WAIT, whose
+  // sessions have `blocked` set but no record here): ends such a wait for
+  // CLIENT UNBLOCK, as a timeout or with the UNBLOCKED error. Returns
+  // whether it ended one.
+  std::function<bool(Session& session, bool with_error)> unblock_other;
 
  private:
   struct Record {

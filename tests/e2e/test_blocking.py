@@ -265,6 +265,25 @@ class BlockingDiffTest(unittest.TestCase):
             a.close()
             b.close()
 
+    def test_quit_after_a_blocked_command_closes_once_served(self):
+        def bytes_until_close(port):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(b"BLPOP qk 0\r\nQUIT\r\nPING\r\n")
+                admin = Client(port)
+                wait_until(lambda: blocked_clients(admin) == 1, timeout=5, what="blocked")
+                admin.call("RPUSH", "qk", "v")
+                admin.close()
+                data = b""
+                while True:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        return data
+                    data += chunk
+
+        ours = bytes_until_close(self.node.port)
+        self.assertEqual(ours, b"*2\r\n$2\r\nqk\r\n$1\r\nv\r\n+OK\r\n")
+        self.assertEqual(ours, bytes_until_close(self.redis_port))
+
     def test_timeout_is_timely(self):
         c = Client(self.node.port)
         try:
