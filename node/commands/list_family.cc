@@ -670,7 +670,7 @@ CommandSpec Spec(std::string name, int arity, uint32_t flags, Handler h, int fir
                      .flags = flags,
                      .first_key = first,
                      .last_key = last,
-                     .key_step = 1,
+                     .key_step = first > 0 ? 1 : 0,  // movable keys print 0 0 0
                      .handler = h,
                      .keys = keys,
                      .group = "list",

@@ -695,6 +695,7 @@ std::vector<std::string> AclCategories(const CommandSpec& spec) {
   if (!spec.group.empty()) {
     std::string g(spec.group);
     if (g == "generic") g = "keyspace";
+    if (g == "sorted-set") g = "sortedset";
     if (g == "server" || g == "cluster" || g == "connection" || g == "string" || g == "keyspace" ||
         g == "list" || g == "hash" || g == "set" || g == "sortedset" || g == "transactions" ||
         g == "pubsub") {
@@ -702,6 +703,7 @@ std::vector<std::string> AclCategories(const CommandSpec& spec) {
     }
   }
   out.push_back((spec.flags & kCmdFast) ? "@fast" : "@slow");
+  if (spec.flags & kCmdBlocking) out.push_back("@blocking");
   if (spec.flags & kCmdAdmin) {
     out.push_back("@admin");
     out.push_back("@dangerous");
