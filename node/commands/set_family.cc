@@ -122,6 +122,7 @@ void SPopWithCount(CommandContext& ctx, Args args) {
   const std::string key = args[1];
   if (static_cast<uint64_t>(count) >= size) {
     ReplyMembers(ctx, s);
+    ctx.propagate_as = {"DEL", key};  // replicas pop nothing at random
     ctx.db.Delete(key, ctx.now_ms);
     Wrote(ctx, key, size);
     return;
@@ -129,11 +130,14 @@ void SPopWithCount(CommandContext& ctx, Args args) {
   const size_t n = static_cast<size_t>(count);
   const size_t remaining = size - n;
   ctx.reply.SetHeader(n);
+  // Replicas remove exactly the members popped here.
+  ctx.propagate_as = {"SREM", key};
   if (remaining * 5 > n) {
     for (size_t i = 0; i < n; ++i) {
       std::string m = s->Random();
       s->Remove(m);
       ctx.reply.Bulk(m);
+      ctx.propagate_as.push_back(std::move(m));
     }
   } else {
     // Move the survivors to a fresh set (whose encoding is recomputed, as
@@ -144,7 +148,10 @@ void SPopWithCount(CommandContext& ctx, Args args) {
       fresh->Add(m);
       s->Remove(m);
     }
-    s->ForEach([&](std::string_view m) { ctx.reply.Bulk(m); });
+    s->ForEach([&](std::string_view m) {
+      ctx.reply.Bulk(m);
+      ctx.propagate_as.emplace_back(m);
+    });
     ctx.db.Set(key, Value::FromObject(ValueType::kSet, std::move(fresh)), ctx.now_ms, true);
   }
   Wrote(ctx, key, n);
@@ -169,6 +176,7 @@ void SPop(CommandContext& ctx, Args args) {
   std::string m = s->Random();
   s->Remove(m);
   ctx.reply.Bulk(m);
+  ctx.propagate_as = {"SREM", args[1], m};  // replicas remove the same member
   if (s->Size() == 0) ctx.db.Delete(args[1], ctx.now_ms);
   Wrote(ctx, args[1], 1);
 }

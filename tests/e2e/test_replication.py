@@ -65,6 +65,13 @@ class StandaloneReplicationTest(unittest.TestCase):
         self.follow()
         fill(self.primary, 500, "post")
         self.primary.cli("DEL", "pre7")
+        # SPOP picks at random: replicas must remove the same members.
+        self.primary.cli("SADD", "pop", *[f"m{i}" for i in range(40)])
+        self.primary.cli("SPOP", "pop")
+        self.primary.cli("SPOP", "pop", "5")
+        self.primary.cli("SPOP", "pop", "30")
+        self.primary.cli("SADD", "gone", "a", "b")
+        self.primary.cli("SPOP", "gone", "5")
         self.primary.cli("SELECT", "3")  # a db change in one connection
         c = Client(self.primary.port)
         self.addCleanup(c.close)
@@ -72,7 +79,9 @@ class StandaloneReplicationTest(unittest.TestCase):
         self.assertEqual(c.call("SET", "in2", "x"), "OK")
         wait_until(lambda: caught_up(self.primary, self.replica), timeout=10, what="catch up")
         self.assertEqual(self.replica.cli("DBSIZE"), self.primary.cli("DBSIZE"))
-        self.assertEqual(self.replica.cli("DBSIZE"), "1011")
+        self.assertEqual(self.replica.cli("DBSIZE"), "1012")
+        self.assertEqual(sorted(self.replica.cli("SMEMBERS", "pop").split()),
+                         sorted(self.primary.cli("SMEMBERS", "pop").split()))
         self.assertEqual(self.replica.cli("GET", "post499"), "v499")
         self.assertEqual(self.replica.cli("EXISTS", "pre7"), "0")
         self.assertEqual(self.replica.cli("LRANGE", "pre:list", "0", "-1"), "a\nb\nc")
