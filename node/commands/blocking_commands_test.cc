@@ -93,6 +93,18 @@ TEST_F(BlockingCommandsTest, ServedAtOnceWhenDataIsThereAndPropagatedAsPop) {
   EXPECT_EQ(Run(a, {"exists", "k"}), ":0\r\n");
 }
 
+TEST_F(BlockingCommandsTest, MpopIsPropagatedAsPopWithCount) {
+  Client& a = NewClient();
+  Run(a, {"rpush", "l", "1", "2", "3"});
+  Run(a, {"zadd", "z", "1", "a", "2", "b"});
+  propagated_.clear();
+  EXPECT_EQ(Run(a, {"lmpop", "2", "x", "l", "right", "count", "2"}),
+            "*2\r\n$1\r\nl\r\n*2\r\n$1\r\n3\r\n$1\r\n2\r\n");
+  EXPECT_EQ(Run(a, {"zmpop", "1", "z", "max", "count", "5"}),
+            "*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n");
+  EXPECT_EQ(propagated_, (std::vector<std::string>{"0 RPOP l 2", "0 ZPOPMAX z 2"}));
+}
+
 TEST_F(BlockingCommandsTest, ClientsAreServedFirstBlockedFirst) {
   Client& a = NewClient();
   Client& b = NewClient();

@@ -485,7 +485,10 @@ void LMPop(CommandContext& ctx, Args args) {
     Found f = GetList(ctx, key, false, &l);
     if (f == Found::kWrongType) return;
     if (f == Found::kMissing || l->Size() == 0) continue;
-    PopRangeWithKey(ctx, key, l, m.head, m.count);
+    const std::string k = key;
+    const size_t n = PopRangeWithKey(ctx, k, l, m.head, m.count);
+    // Replicated as LPOP/RPOP key n, as Redis does.
+    ctx.propagate_as = {m.head ? "LPOP" : "RPOP", k, std::to_string(n)};
     return;
   }
   ctx.reply.NullArray();

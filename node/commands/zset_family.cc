@@ -655,6 +655,8 @@ void PopGeneric(CommandContext& ctx, Args keys, bool max, int64_t count, bool ne
   const std::string k = *key;
   if (z->Size() == 0) ctx.db.Delete(k, ctx.now_ms);
   Wrote(ctx, k, n);
+  // ZMPOP is replicated as ZPOPMIN/ZPOPMAX key n, as Redis does.
+  if (emit_key) ctx.propagate_as = {max ? "ZPOPMAX" : "ZPOPMIN", k, std::to_string(n)};
 }
 
 void PopMinMax(CommandContext& ctx, Args args, bool max) {
