@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "node/commands/command.h"
+#include "replication/rdb.h"
 
 namespace shardnode::node {
 
@@ -23,6 +24,11 @@ class ReplicationControl {
   // master_repl_offset: the stream offset produced (primary) or applied
   // (replica). Also announced in the cluster bus header.
   virtual int64_t master_repl_offset() const = 0;
+
+  // RDB files (SAVE, BGSAVE, shutdown): the repl-id / repl-offset /
+  // repl-stream-db aux fields, so that a restarted node continues its
+  // history with a partial resync. Leaves `o` alone when there is none.
+  virtual void FillRdbReplInfo(replication::RdbWriterOptions& o) const = 0;
 
   // The "# Replication" INFO section, CRLF-terminated lines.
   virtual std::string InfoSection(int64_t now_ms) const = 0;

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "clusterbus/cluster_state.h"
+#include "node/commands/replication_control.h"
 #include "node/config/config.h"
 #include "node/keyspace/keyspace.h"
 #include "node/persist/dataset.h"
@@ -120,6 +121,8 @@ replication::RdbWriterOptions Persistence::WriterOptions(int64_t now_ms) const {
   o.compression = server_.config().Value("rdbcompression").value_or("yes") == "yes";
   o.checksum = server_.config().Value("rdbchecksum").value_or("yes") == "yes";
   o.ctime_s = now_ms / 1000;
+  // repl-id / repl-offset: a restarted node continues with a partial resync.
+  if (server_.replication != nullptr) server_.replication->FillRdbReplInfo(o);
   return o;
 }
 

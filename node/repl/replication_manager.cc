@@ -313,6 +313,7 @@ void ReplicationManager::Start() {
       };
     }
   }
+  RestoreFromRdbFile();
   const ServerOptions& o = server_.options();
   if (!o.replicaof_host.empty() && !server_.cluster_enabled()) {
     SetPrimary(o.replicaof_host, o.replicaof_port);
@@ -890,6 +891,49 @@ void ReplicationManager::Cron() {
     }
   }
   (void)now;
+}
+
+void ReplicationManager::FillRdbReplInfo(replication::RdbWriterOptions& o) const {
+  // As Redis: a primary without a backlog has no history worth continuing.
+  if (!is_replica() && backlog_ == nullptr) return;
+  o.repl_id = ids_.replid;
+  o.repl_offset = master_repl_offset_;
+  o.repl_stream_db = is_replica() ? primary_session_.db_index : std::max(repl_seldb_, 0);
+}
+
+void ReplicationManager::RestoreFromRdbFile() {
+  // The aux fields come first: read until the first database opens.
+  struct AuxOnly : replication::RdbHandler {
+    std::string replid;
+    int64_t offset = -1;
+    int64_t db = 0;
+    absl::Status OnAux(absl::string_view key, absl::string_view value) override {
+      if (key == "repl-id") replid = std::string(value);
+      if (key == "repl-offset") (void)absl::SimpleAtoi(value, &offset);
+      if (key == "repl-stream-db") (void)absl::SimpleAtoi(value, &db);
+      return absl::OkStatus();
+    }
+    absl::Status OnSelectDb(uint64_t) override { return absl::CancelledError("aux read"); }
+    absl::Status OnEntry(replication::RdbEntry) override {
+      return absl::CancelledError("aux read");
+    }
+  } aux;
+  FILE* f = fopen(server_.options().dbfilename.c_str(), "rb");
+  if (f == nullptr) return;
+  replication::RdbReader reader;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+    auto p = reader.Feed(absl::string_view(buf, n), aux);
+    if (!p.ok() || *p == replication::RdbReader::Progress::kDone) break;
+  }
+  fclose(f);
+  if (aux.replid.size() != replication::kReplIdLength || aux.offset < 0) return;
+  ids_.replid = aux.replid;
+  master_repl_offset_ = aux.offset;
+  primary_session_.db_index = static_cast<int>(aux.db);
+  Logf(LogLevel::kNotice, "Replication history restored from the RDB file: %s:%d", aux.replid,
+       aux.offset);
 }
 
 // ---------------------------------------------------------------------------

@@ -73,6 +73,7 @@ class ReplicationManager : public ReplicationControl {
   // ReplicationControl.
   bool is_replica() const override { return !primary_host_.empty(); }
   int64_t master_repl_offset() const override { return master_repl_offset_; }
+  void FillRdbReplInfo(replication::RdbWriterOptions& o) const override;
   std::string InfoSection(int64_t now_ms) const override;
   std::string SyncStatsLines() const override;
   std::string CheckCommand(const Session& session, const CommandSpec& spec) const override;
@@ -130,6 +131,9 @@ class ReplicationManager : public ReplicationControl {
   void ArmTick();
   void SyncWithCluster();
   void ConnectToPrimary();
+  // Start-up: adopts the repl-id / repl-offset of the RDB file the node
+  // loaded (dbfilename in the working directory), if it has them.
+  void RestoreFromRdbFile();
   void ResetStream();
 
   // Called by the link.

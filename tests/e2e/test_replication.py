@@ -209,5 +209,102 @@ class StandaloneReplicationTest(unittest.TestCase):
         self.assertEqual(c.call("REPLICAOF", "127.0.0.1", "99999"), Error("ERR Invalid master port"))
 
 
+def read_on_replica(replica, key):
+    c = Client(replica.port)
+    try:
+        c.call("READONLY")
+        return c.call("GET", key)
+    finally:
+        c.close()
+
+
+class ClusterReplicationTest(unittest.TestCase):
+    """Six nodes, `redis-cli --cluster create --cluster-replicas 1`."""
+
+    ARGS = ["--save", "3600 1", "--cluster-node-timeout", "5000"]
+
+    def setUp(self):
+        self.nodes = [Node(cluster=True, args=self.ARGS).start() for _ in range(6)]
+        for n in self.nodes:
+            self.addCleanup(n.cleanup)
+        out = subprocess.run(
+            ["redis-cli", "--cluster", "create"] +
+            [f"127.0.0.1:{n.port}" for n in self.nodes] +
+            ["--cluster-replicas", "1", "--cluster-yes"],
+            capture_output=True, text=True, timeout=120)
+        self.assertIn("All 16384 slots covered", out.stdout, out.stdout + out.stderr)
+        by_port = {n.port: n for n in self.nodes}
+
+        def pairs():
+            found = []
+            for n in self.nodes:
+                i = info(n)
+                if i["role"] == "slave" and i.get("master_link_status") == "up":
+                    found.append((by_port[int(i["master_port"])], n))
+            return found
+        wait_until(lambda: len(pairs()) == 3, timeout=30, what="three linked replicas")
+        self.pairs = pairs()
+
+    def restart(self, node):
+        node.stop()
+        again = Node(cluster=True, args=self.ARGS, port=node.port, dir=node.dir)
+        again.owns_dir = node.owns_dir
+        node.owns_dir = False
+        self.addCleanup(again.cleanup)
+        self.nodes[self.nodes.index(node)] = again
+        return again.start()
+
+    def test_replicas_follow_load_wait_readonly_and_restarts(self):
+        first = self.nodes[0]
+        subprocess.run(["redis-benchmark", "-p", str(first.port), "--cluster", "-q", "-t", "set",
+                        "-n", "100000", "-r", "100000", "-P", "16"],
+                       capture_output=True, text=True, timeout=180, check=True)
+        for primary, replica in self.pairs:
+            wait_until(lambda: caught_up(primary, replica), timeout=30, what="catch up")
+            self.assertEqual(replica.cli("DBSIZE"), primary.cli("DBSIZE"))
+            self.assertGreater(int(primary.cli("DBSIZE")), 10000)
+            self.assertEqual(info(primary, "stats")["sync_full"], "1")
+            # READONLY serves the primary's keys; otherwise MOVED.
+            key = primary.cli("RANDOMKEY")
+            c = Client(replica.port)
+            self.addCleanup(c.close)
+            self.assertTrue(str(c.call("GET", key)).startswith("MOVED "))
+            self.assertEqual(c.call("READONLY"), "OK")
+            self.assertEqual(c.call("GET", key), primary.cli("GET", key).encode())
+            self.assertEqual(replica.cli("ROLE").splitlines()[3], "connected")
+            w = Client(primary.port)
+            self.addCleanup(w.close)
+            self.assertEqual(w.call("WAIT", "1", "5000"), 1)
+
+        # Restart within the backlog: the replica continues from its RDB.
+        primary, replica = self.pairs[0]
+        stats = info(primary, "stats")
+        replica.stop()
+        slot_key = primary.cli("RANDOMKEY")
+        primary.cli("SET", slot_key, "changed-while-down")
+        replica = self.restart(replica)
+        wait_until(lambda: caught_up(primary, replica), timeout=30, what="catch up after restart")
+        after = info(primary, "stats")
+        self.assertEqual(int(after["sync_partial_ok"]), int(stats["sync_partial_ok"]) + 1)
+        self.assertEqual(after["sync_full"], stats["sync_full"])
+        self.assertEqual(read_on_replica(replica, slot_key), b"changed-while-down")
+        self.assertEqual(replica.cli("DBSIZE"), primary.cli("DBSIZE"))
+
+        # Restart after the backlog was overrun: a full sync.
+        primary.cli("CONFIG", "SET", "repl-backlog-size", "16384")
+        primary.cli("SET", slot_key, "small backlog")
+        wait_until(lambda: caught_up(primary, replica), timeout=30, what="catch up")
+        replica.stop()
+        cmds = "".join(f"SET {slot_key} {'v' * 100}{i}\n" for i in range(400))
+        subprocess.run(["redis-cli", "-p", str(primary.port)], input=cmds, capture_output=True,
+                       text=True, timeout=60, check=True)
+        replica = self.restart(replica)
+        wait_until(lambda: caught_up(primary, replica), timeout=30, what="catch up after overrun")
+        final = info(primary, "stats")
+        self.assertEqual(int(final["sync_full"]), int(stats["sync_full"]) + 1)
+        self.assertEqual(replica.cli("DBSIZE"), primary.cli("DBSIZE"))
+        self.assertEqual(read_on_replica(replica, slot_key), b"v" * 100 + b"399")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
