@@ -19,13 +19,14 @@ REDIS = shutil.which("redis-server")
 class RedisServer:
     """A redis-server 7.0.15 on a free port, stopped by its pid."""
 
-    def __init__(self):
+    def __init__(self, cluster=False):
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="repl-interop-redis-")
+        extra = ["--cluster-enabled", "yes"] if cluster else []
         self.proc = subprocess.Popen(
             [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--dir", self.dir, "--repl-diskless-sync-delay", "0", "--logfile", "redis.log",
-             "--enable-debug-command", "local"],
+             "--enable-debug-command", "local"] + extra,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.dir)
         wait_until(lambda: self.cli("PING") == "PONG", timeout=10, what="redis-server up")
 
@@ -79,9 +80,11 @@ def load(server, prefix):
 
 
 def pipeline(port, commands):
-    """Sends every command on one connection, then reads every reply."""
+    """Sends every command on one connection, then reads every reply. The
+    connection is READONLY, so that cluster replicas serve their keys."""
     c = Client(port, timeout=30)
     try:
+        c.call("READONLY")
         for i in range(0, len(commands), 1000):
             batch = commands[i:i + 1000]
             for cmd in batch:
@@ -168,6 +171,43 @@ class ReplicationInteropTest(unittest.TestCase):
         # WAIT counts the redis-server replica's acknowledgement.
         self.node.cli("SET", "waited", "1")
         self.assertEqual(self.node.cli("WAIT", "1", "5000"), "1")
+
+
+@unittest.skipIf(REDIS is None, "redis-server not installed")
+class MixedClusterReplicationTest(unittest.TestCase):
+    """Masters: redis-server, shardnode, shardnode. A shardnode replica of
+    the redis-server master and a redis-server replica of a shardnode
+    master, added with redis-cli --cluster add-node --cluster-slave."""
+
+    def test_replicas_across_implementations(self):
+        redis_primary, redis_replica = RedisServer(cluster=True), RedisServer(cluster=True)
+        self.addCleanup(redis_primary.cleanup)
+        self.addCleanup(redis_replica.cleanup)
+        shard_primary, other, shard_replica = (Node(cluster=True).start() for _ in range(3))
+        for n in (shard_primary, other, shard_replica):
+            self.addCleanup(n.cleanup)
+        run = lambda *a: subprocess.run(["redis-cli", "--cluster"] + [str(x) for x in a],  # noqa
+                                        capture_output=True, text=True, timeout=120)
+        out = run("create", f"127.0.0.1:{redis_primary.port}", f"127.0.0.1:{shard_primary.port}",
+                  f"127.0.0.1:{other.port}", "--cluster-yes")
+        self.assertIn("All 16384 slots covered", out.stdout, out.stdout + out.stderr)
+        entry = f"127.0.0.1:{redis_primary.port}"
+        for replica, primary in ((shard_replica, redis_primary), (redis_replica, shard_primary)):
+            out = run("add-node", f"127.0.0.1:{replica.port}", entry, "--cluster-slave",
+                      "--cluster-master-id", primary.cli("CLUSTER", "MYID"))
+            self.assertIn("New node added correctly", out.stdout, out.stdout + out.stderr)
+        for replica in (shard_replica, redis_replica):
+            wait_until(lambda: info(replica).get("master_link_status") == "up", timeout=30,
+                       what="replica link up")
+        subprocess.run(["redis-benchmark", "-p", str(redis_primary.port), "--cluster", "-q",
+                        "-n", "20000", "-r", "10000", "-P", "8", "-t",
+                        "set,incr,lpush,sadd,hset,zadd,spop"],
+                       capture_output=True, text=True, timeout=120, check=True)
+        for primary, replica in ((redis_primary, shard_replica), (shard_primary, redis_replica)):
+            wait_until(lambda: caught_up(primary, replica), timeout=30, what="catch up")
+            self.assertGreater(int(primary.cli("DBSIZE")), 1000)
+            self.assertTrue(same_data(primary, replica))
+            self.assertEqual(replica.cli("ROLE").splitlines()[0], "slave")
 
 
 if __name__ == "__main__":
