@@ -154,14 +154,19 @@ void ClusterState::SetMyself(ClusterNode& node) {
 // ---- Slots ----------------------------------------------------------------
 
 void ClusterState::BindSlot(int slot, ClusterNode& node) {
-  if (owners_[slot]) owners_[slot]->slots.Clear(slot);
+  if (owners_[slot] == &node) return;
+  UnbindSlot(slot);
   owners_[slot] = &node;
   node.slots.Set(slot);
 }
 
 void ClusterState::UnbindSlot(int slot) {
-  if (!owners_[slot]) return;
-  owners_[slot]->slots.Clear(slot);
+  ClusterNode* owner = owners_[slot];
+  if (!owner) return;
+  if (owner == myself_ || myself_->primary == owner) {
+    effects_.unsubscribe_shard_slots.push_back(slot);
+  }
+  owner->slots.Clear(slot);
   owners_[slot] = nullptr;
 }
 
@@ -333,6 +338,9 @@ absl::Status ClusterState::SetSlotNode(int slot, std::string_view node_id, uint6
   }
   if (keys_in_slot == 0) migrating_to_[slot] = nullptr;
   bool was_mine = owners_[slot] == myself_;
+  // Redis unbinds first even when `n` already owns the slot (subscribers of
+  // its shard channels are told).
+  UnbindSlot(slot);
   BindSlot(slot, *n);
   if (was_mine && n != myself_ && myself_->num_slots() == 0 && options_.allow_replica_migration) {
     Log(LogSeverity::kWarning,

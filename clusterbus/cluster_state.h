@@ -131,6 +131,9 @@ struct Effects {
   // Slots this primary lost to a newer claim while keeping others: delete
   // the keys it still holds in them (Redis's "dirty slots").
   std::vector<int> delete_keys_in_slots;
+  // Slots my shard (myself, or my primary) stopped serving: their shard
+  // channel subscribers get an sunsubscribe (Redis's removeChannelsInSlot).
+  std::vector<int> unsubscribe_shard_slots;
   std::vector<LogLine> logs;
 };
 
@@ -195,8 +198,10 @@ class ClusterState {
   const ClusterNode* SlotOwner(int slot) const { return owners_[slot]; }
   const ClusterNode* MigratingTo(int slot) const { return migrating_to_[slot]; }
   const ClusterNode* ImportingFrom(int slot) const { return importing_from_[slot]; }
-  // Binds `slot` to `node` (unbinding it from any previous owner).
+  // Binds `slot` to `node` (unbinding it from any previous owner; no-op when
+  // `node` already owns it).
   void BindSlot(int slot, ClusterNode& node);
+  // Unbinding a slot of my shard requests unsubscribe_shard_slots.
   void UnbindSlot(int slot);
   void SetMigrating(int slot, ClusterNode* node) { migrating_to_[slot] = node; }
   void SetImporting(int slot, ClusterNode* node) { importing_from_[slot] = node; }

@@ -264,6 +264,29 @@ TEST_F(ClusterStateTest, ReplicateMakesMeAReplicaAndSwitchesPrimaries) {
   EXPECT_EQ((*replicas)[0], &state_.myself());
 }
 
+TEST_F(ClusterStateTest, SlotsLeavingMyShardUnsubscribeShardChannels) {
+  ClusterNode& peer = AddPeer(kPeer);
+  ClusterNode& other = AddPeer(kReplica);
+  std::vector<SlotRange> r = {{1, 3}};
+  ASSERT_TRUE(state_.ChangeSlots(r, false).ok());
+  state_.BindSlot(9, peer);
+  state_.TakeEffects();
+  // Giving a slot away (SETSLOT NODE unbinds first, even to the same owner).
+  ASSERT_TRUE(state_.SetSlotNode(1, kPeer, 0).ok());
+  ASSERT_TRUE(state_.SetSlotNode(2, kMe, 0).ok());
+  r = {{3, 3}};
+  ASSERT_TRUE(state_.ChangeSlots(r, true).ok());
+  state_.BindSlot(9, other);  // not my shard: nothing to tell
+  EXPECT_EQ(state_.TakeEffects().unsubscribe_shard_slots, (std::vector<int>{1, 2, 3}));
+  // As a replica, my primary's slots are my shard's.
+  r = {{2, 2}};
+  ASSERT_TRUE(state_.ChangeSlots(r, true).ok());
+  ASSERT_TRUE(state_.Replicate(kPeer, false).ok());
+  state_.TakeEffects();
+  state_.BindSlot(1, other);
+  EXPECT_EQ(state_.TakeEffects().unsubscribe_shard_slots, (std::vector<int>{1}));
+}
+
 TEST_F(ClusterStateTest, CannotForgetMyPrimary) {
   ClusterNode& peer = AddPeer(kPeer);
   state_.myself().flags = kFlagMyself | kFlagReplica;

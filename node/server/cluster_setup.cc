@@ -12,6 +12,7 @@
 #include "node/keyspace/keyspace.h"
 #include "node/server/blocking.h"
 #include "node/server/nodes_conf_file.h"
+#include "node/server/pubsub.h"
 #include "node/server/server.h"
 
 #if __has_include("node/server/log.h")
@@ -154,6 +155,9 @@ void ApplyClusterEffects(Server& server, int64_t now_ms) {
   for (const clusterbus::LogLine& line : e.logs) LogLine(ToLevel(line.severity), line.text);
   if (e.flush_data) {
     for (int i = 0; i < server.num_shards(); ++i) server.shard(i).Clear();
+  }
+  if (!e.unsubscribe_shard_slots.empty()) {
+    server.pubsub().UnsubscribeShardSlots(e.unsubscribe_shard_slots);
   }
   if (e.broadcast_pong && server.cluster_bus) {
     server.cluster_bus->engine().BroadcastPong();

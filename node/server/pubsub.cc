@@ -3,6 +3,7 @@
 #include "node/config/glob.h"
 #include "node/resp/reply.h"
 #include "node/server/session.h"
+#include "slots/hash_slot.h"
 
 namespace shardnode::node {
 namespace {
@@ -67,6 +68,31 @@ void PubSub::RemoveSession(Session& s) {
   while (!s.channels.empty()) Unsubscribe(s, *s.channels.begin(), false);
   while (!s.shard_channels.empty()) Unsubscribe(s, *s.shard_channels.begin(), true);
   while (!s.patterns.empty()) PUnsubscribe(s, *s.patterns.begin());
+}
+
+void PubSub::UnsubscribeShardSlots(const std::vector<int>& slots) {
+  if (shard_channels_.empty() || slots.empty()) return;
+  std::vector<bool> lost(slots::kNumSlots, false);
+  for (int slot : slots) lost[slot] = true;
+  std::vector<std::string> names;
+  for (const auto& [name, sessions] : shard_channels_) {
+    if (lost[slots::KeyHashSlot(name)]) names.push_back(name);
+  }
+  for (const std::string& name : names) {
+    auto it = shard_channels_.find(name);
+    const std::vector<Session*> targets(it->second.begin(), it->second.end());
+    for (Session* s : targets) {
+      Unsubscribe(*s, name, /*shard=*/true);
+      if (!s->push) continue;
+      std::string out;
+      resp::ReplyBuilder r(&out, s->protocol);
+      r.PushHeader(3);
+      r.Bulk("sunsubscribe");
+      r.Bulk(name);
+      r.Integer(static_cast<int64_t>(s->shard_channels.size()));
+      s->push(out);
+    }
+  }
 }
 
 size_t PubSub::Publish(std::string_view channel, std::string_view message, bool shard) {

@@ -30,6 +30,10 @@ class PubSub {
   bool PUnsubscribe(Session& s, std::string_view pattern);
   // Drops every subscription of a closing session.
   void RemoveSession(Session& s);
+  // Unsubscribes every subscriber of the shard channels hashing to one of
+  // `slots`, pushing "sunsubscribe <channel> <count>" to each (the slot
+  // left this node's shard).
+  void UnsubscribeShardSlots(const std::vector<int>& slots);
 
   // Delivers `message` to local subscribers; returns how many received it
   // (channel subscribers plus matching pattern subscribers; shard channels
