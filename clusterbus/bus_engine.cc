@@ -122,6 +122,12 @@ void BusEngine::FreeOutbound(ClusterNode& node) {
   node.link_connected = false;
 }
 
+void BusEngine::KillLinks(ClusterNode& node, bool outbound, bool inbound) {
+  SweepLinks();
+  if (outbound) FreeOutbound(node);
+  if (inbound && node.inbound_link) CloseLink(node.inbound_link);
+}
+
 void BusEngine::DeleteNode(ClusterNode& node) {
   LinkId out = node.outbound_link, in = node.inbound_link;
   node.outbound_connecting = false;

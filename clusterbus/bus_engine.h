@@ -111,6 +111,10 @@ class BusEngine {
   // SETSLOT NODE myself closes an import). Tick also does it when the
   // ClusterState's broadcast_pong effect is pending.
   void BroadcastPong();
+  // DEBUG CLUSTERLINK KILL: frees my outbound link to `node` and/or the
+  // inbound link it opened to me (the cron reconnects the outbound one;
+  // messages sent meanwhile are lost).
+  void KillLinks(ClusterNode& node, bool outbound, bool inbound);
   // Drop incoming messages of a type (DEBUG DROP-CLUSTER-PACKET-FILTER; -1 = none).
   void set_drop_filter(int type) { drop_filter_ = type; }
 

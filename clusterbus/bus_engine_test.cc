@@ -411,6 +411,29 @@ TEST_F(BusEngineTest, ForgottenNodeLosesItsLinks) {
   EXPECT_TRUE(engine_.Links().empty());
 }
 
+TEST_F(BusEngineTest, KilledOutboundLinkLosesMessagesUntilTheCronReconnects) {
+  ClusterNode& b = Known(kB, 1, 2, 0, 10, 1);
+  engine_.KillLinks(b, /*outbound=*/true, /*inbound=*/false);
+  engine_.Publish("ch", "lost", /*shard=*/false);
+  std::vector<Action> actions = TakeAll();
+  ASSERT_EQ(actions.size(), 1u);  // the close, and nothing sent
+  ASSERT_NE(std::get_if<CloseAction>(&actions[0]), nullptr);
+  EXPECT_EQ(std::get<CloseAction>(actions[0]).link, 1u);
+  ASSERT_EQ(engine_.Links().size(), 1u);  // the inbound one
+  EXPECT_FALSE(engine_.Links()[0].outbound);
+  engine_.Tick(now_);
+  bool reconnects = false;
+  for (const Action& a : TakeAll()) {
+    if (auto* c = std::get_if<ConnectAction>(&a)) reconnects = c->node_id == kB;
+  }
+  EXPECT_TRUE(reconnects);
+  engine_.KillLinks(b, false, true);
+  actions = TakeAll();
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(std::get<CloseAction>(actions[0]).link, 2u);
+  EXPECT_TRUE(engine_.Links().empty());
+}
+
 TEST_F(BusEngineTest, DropFilterAndPublish) {
   Known(kB, 1, 2, 0, 10, 1);
   engine_.set_drop_filter(static_cast<int>(MessageType::kPing));

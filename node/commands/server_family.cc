@@ -859,6 +859,28 @@ void CommandGetKeys(CommandContext& ctx, Args args) {
 
 // ---------------------------------------------------------------- DEBUG
 
+// DEBUG CLUSTERLINK KILL <to|from|all> <node-id>.
+void DebugClusterLinkKill(CommandContext& ctx, const std::string& dir, const std::string& id) {
+  clusterbus::ClusterState* cluster = ctx.server.cluster();
+  if (!cluster || !ctx.server.cluster_bus) {
+    ctx.reply.Error("ERR Debug option only available for cluster mode enabled setup!");
+    return;
+  }
+  clusterbus::ClusterNode* node = cluster->FindNode(id);
+  if (!node) {
+    ctx.reply.Error(absl::StrCat("ERR Unknown node ", id));
+    return;
+  }
+  const std::string d = absl::AsciiStrToLower(dir);
+  if (d != "to" && d != "from" && d != "all") {
+    ctx.reply.Error(absl::StrCat("ERR Unknown direction ", dir));
+    return;
+  }
+  ctx.server.cluster_bus->engine().KillLinks(*node, d != "from", d != "to");
+  ctx.server.cluster_bus->RunActions(ctx.now_ms);
+  ctx.reply.Ok();
+}
+
 void Debug(CommandContext& ctx, Args args) {
   if (PersistDebug(ctx, args)) return;  // RELOAD, POPULATE, DIGEST...
   const std::string sub = absl::AsciiStrToLower(args[1]);
@@ -880,9 +902,13 @@ void Debug(CommandContext& ctx, Args args) {
       ctx.server.cluster_bus->engine().set_drop_filter(static_cast<int>(type));
     }
     ctx.reply.Ok();
+  } else if (sub == "clusterlink" && args.size() == 5 && absl::EqualsIgnoreCase(args[2], "kill")) {
+    DebugClusterLinkKill(ctx, args[3], args[4]);
   } else if (sub == "help") {
     static const char* kLines[] = {
         "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CLUSTERLINK KILL <to|from|all> <node-id>",
+        "    Kills the link based on the direction to/from (both) with the provided node.",
         "DROP-CLUSTER-PACKET-FILTER <packet-type>",
         "    Drop all packets that match the filtered type. Set to -1 allow all packets.",
         "SLEEP <seconds>",
