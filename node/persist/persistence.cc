@@ -100,9 +100,19 @@ struct Persistence::Background {
 
 Persistence::Persistence(Server& server, Post post) : server_(server), post_(std::move(post)) {
   server_.persistence = this;
-  server_.before_write = [this](int db, const std::vector<std::string_view>& keys) {
-    BeforeWrite(db, keys);
-  };
+}
+
+void Persistence::UpdateHook() {
+  // The dispatcher pays for collecting the keys of every write only while
+  // some snapshot needs them.
+  const bool needed = (bg_ && bg_->snapshot && !bg_->snapshot->done()) || !tracked_.empty();
+  if (needed && !server_.before_write) {
+    server_.before_write = [this](int db, const std::vector<std::string_view>& keys) {
+      BeforeWrite(db, keys);
+    };
+  } else if (!needed && server_.before_write) {
+    server_.before_write = nullptr;
+  }
 }
 
 Persistence::~Persistence() {
@@ -191,6 +201,7 @@ absl::Status Persistence::StartBackgroundSave(int64_t now_ms) {
   bg->key_delay_us = std::max<int64_t>(0, delay);
   bg->generation = ++bg_generation_;
   bg_ = std::move(bg);
+  UpdateHook();
   Logf(LogLevel::kNotice, "Background saving started by pid %d", static_cast<int>(getpid()));
   const uint64_t gen = bg_->generation;
   post_(0, [this, gen] {
@@ -226,6 +237,7 @@ void Persistence::BackgroundStep() {
     last_bgsave_ok_ = false;
     last_bgsave_time_sec_ = (WallMs() - bg.start_ms) / 1000;
     bg_.reset();
+    UpdateHook();
     return;
   }
   const uint64_t gen = bg.generation;
@@ -237,6 +249,7 @@ void Persistence::BackgroundStep() {
   }
   // The image is complete: fsync and rename off the loop.
   bg.snapshot.reset();
+  UpdateHook();
   bg.finishing = true;
   JoinFinisher();
   finisher_ = std::thread([this, gen, fd = bg.fd, tmp = bg.tmp_path, fin = bg.final_path] {
@@ -263,6 +276,7 @@ void Persistence::BackgroundDone(uint64_t generation, absl::Status status) {
     last_bgsave_ok_ = false;
   }
   bg_.reset();
+  UpdateHook();
 }
 
 void Persistence::JoinFinisher() {
@@ -281,6 +295,7 @@ void Persistence::AbortBackgroundSave() {
   }
   bg_.reset();
   ++bg_generation_;
+  UpdateHook();
 }
 
 void Persistence::Cron(int64_t now_ms) {
@@ -442,10 +457,14 @@ void Persistence::BeforeBulkChange() {
   for (Snapshot* s : tracked_) s->Finish();
 }
 
-void Persistence::TrackSnapshot(Snapshot* s) { tracked_.push_back(s); }
+void Persistence::TrackSnapshot(Snapshot* s) {
+  tracked_.push_back(s);
+  UpdateHook();
+}
 
 void Persistence::UntrackSnapshot(Snapshot* s) {
   tracked_.erase(std::remove(tracked_.begin(), tracked_.end(), s), tracked_.end());
+  UpdateHook();
 }
 
 void AppendRdbInfo(Server& server, int64_t now_ms, std::string& out) {

@@ -9,9 +9,10 @@
 // fsync, rename over dbfilename, fsync of the directory. A failed save
 // leaves the previous file untouched and removes the temporary one.
 //
-// It installs Server::before_write (copy-on-write for every live snapshot:
-// its own BGSAVE and any the replication work registers with
-// TrackSnapshot) and sets Server::persistence to itself.
+// While a snapshot is live (its own BGSAVE, or any the replication work
+// registers with TrackSnapshot) it installs Server::before_write, which
+// forwards to every live snapshot for copy-on-write; the hook is removed
+// once none is. It sets Server::persistence to itself.
 //
 // Loop: the control loop (the Server's). The only other thread is a short-
 // lived finisher that fsyncs and renames a finished BGSAVE file, then posts
@@ -110,6 +111,8 @@ class Persistence {
   // Called on the loop when the finisher is done.
   void BackgroundDone(uint64_t generation, absl::Status status);
   void JoinFinisher();
+  // Installs Server::before_write while a snapshot is live, removes it after.
+  void UpdateHook();
 
   Server& server_;
   Post post_;
