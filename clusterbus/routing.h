@@ -9,6 +9,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
+
+#include "absl/container/inlined_vector.h"
 #include <vector>
 
 #include "clusterbus/cluster_state.h"
@@ -16,8 +18,9 @@
 namespace shardnode::clusterbus {
 
 struct RouteInput {
-  std::vector<std::string_view>
-      keys;  // every key of the command (for EXEC: of all queued commands)
+  // Every key of the command (for EXEC: of all queued commands). Inline
+  // storage: routing runs before every keyed command and should not allocate.
+  absl::InlinedVector<std::string_view, 4> keys;
   bool is_write = false;
   bool asking = false;        // client sent ASKING, or the command has the asking flag
   bool readonly = false;      // client sent READONLY

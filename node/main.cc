@@ -165,7 +165,9 @@ int Run(int argc, char** argv) {
   std::error_code fs_ec;
   server.executable = std::filesystem::absolute(argv[0], fs_ec).string();
 
-  asio::io_context io(1);
+  // One thread runs this io_context: the reactor needs no locking (other
+  // threads may still post to it, which the scheduler keeps safe).
+  asio::io_context io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
   Dispatcher dispatcher(server);
   NetServer net(io, server, dispatcher);
   absl::Status listening = net.Listen();

@@ -1,6 +1,7 @@
 #include "slots/hash_slot.h"
 
 #include <array>
+#include <cstring>
 
 namespace shardnode::slots {
 namespace {
@@ -40,6 +41,25 @@ std::string_view HashTag(std::string_view key) {
   return key.substr(open + 1, close - open - 1);
 }
 
-int KeyHashSlot(std::string_view key) { return Crc16(HashTag(key)) & (kNumSlots - 1); }
+int KeyHashSlot(std::string_view key) {
+  // One command asks for the slot of the same key several times (routing,
+  // then each keyspace call), so remember the last short key per thread.
+  // The cache compares bytes, never pointers, so it cannot go stale.
+  constexpr size_t kCachedKeyMax = 64;
+  thread_local char cached_key[kCachedKeyMax];
+  thread_local size_t cached_len = kCachedKeyMax + 1;  // nothing cached yet
+  thread_local int cached_slot = 0;
+  if (key.empty()) return Crc16(key) & (kNumSlots - 1);
+  if (key.size() == cached_len && std::memcmp(key.data(), cached_key, cached_len) == 0) {
+    return cached_slot;
+  }
+  const int slot = Crc16(HashTag(key)) & (kNumSlots - 1);
+  if (key.size() <= kCachedKeyMax) {
+    std::memcpy(cached_key, key.data(), key.size());
+    cached_len = key.size();
+    cached_slot = slot;
+  }
+  return slot;
+}
 
 }  // namespace shardnode::slots

@@ -64,5 +64,24 @@ TEST(HashSlotTest, BinaryKeys) {
   EXPECT_EQ(KeyHashSlot(key), Crc16(std::string_view("x\0y", 3)) & 0x3FFF);
 }
 
+// KeyHashSlot remembers the last key; alternating keys of equal length and
+// keys reused in one buffer must still hash by their current bytes.
+TEST(HashSlotTest, RepeatedAndAlternatingKeysKeepTheirSlots) {
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(KeyHashSlot("foo"), 12182);
+    EXPECT_EQ(KeyHashSlot("foo"), 12182);
+    EXPECT_EQ(KeyHashSlot("bar"), 5061);
+    EXPECT_EQ(KeyHashSlot("{bar"), 4015);
+    EXPECT_EQ(KeyHashSlot(""), 0);
+  }
+  std::string buffer = "foo";
+  EXPECT_EQ(KeyHashSlot(buffer), 12182);
+  buffer = "bar";  // same storage, same length, new bytes
+  EXPECT_EQ(KeyHashSlot(buffer), 5061);
+  const std::string long_key(100, 'k');  // longer than the cache holds
+  EXPECT_EQ(KeyHashSlot(long_key), KeyHashSlot(long_key));
+  EXPECT_EQ(KeyHashSlot(long_key), Crc16(long_key) & 16383);
+}
+
 }  // namespace
 }  // namespace shardnode::slots

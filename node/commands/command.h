@@ -94,7 +94,7 @@ struct CommandSpec {
   int last_key = 0;   // negative: counted from the end (-1 = last argument)
   int key_step = 0;
   Handler handler = nullptr;
-  KeysFn keys = nullptr;  // set for movable-key commands
+  KeysFn keys = nullptr;     // set for movable-key commands
   std::string_view group;    // COMMAND DOCS group: "string", "generic", "server"...
   std::string_view summary;  // COMMAND DOCS summary
   std::string_view since;    // COMMAND DOCS since
@@ -107,6 +107,22 @@ struct CommandSpec {
 // Key argument indexes of one invocation, from the spec (subcommand already
 // resolved). Empty for keyless commands.
 std::vector<int> KeyIndexes(const CommandSpec& spec, std::span<const std::string> args);
+
+// Calls fn(index) for each key argument, in order, without allocating for
+// commands whose keys sit at fixed positions (the hot path).
+template <typename Fn>
+void ForEachKeyIndex(const CommandSpec& spec, std::span<const std::string> args, Fn&& fn) {
+  if (spec.keys != nullptr) {
+    for (int i : spec.keys(args)) fn(i);
+    return;
+  }
+  if (spec.first_key <= 0) return;
+  const int argc = static_cast<int>(args.size());
+  int last = spec.last_key < 0 ? argc + spec.last_key : spec.last_key;
+  if (last >= argc) last = argc - 1;
+  const int step = spec.key_step > 0 ? spec.key_step : 1;
+  for (int i = spec.first_key; i <= last; i += step) fn(i);
+}
 
 // Redis's "wrong number of arguments for 'get' command" text (with "ERR ").
 std::string ArityError(const CommandSpec& spec);

@@ -152,7 +152,7 @@ bool Dispatcher::Route(Session& session, const CommandSpec& spec,
   in.allow_reads_when_down = server_.options().cluster_allow_reads_when_down;
   in.allow_pubsubshard_when_down = server_.options().cluster_allow_pubsubshard_when_down;
   auto add_keys = [&in](const CommandSpec& s, const std::vector<std::string>& a) {
-    for (int i : KeyIndexes(s, a)) in.keys.push_back(a[i]);
+    ForEachKeyIndex(s, a, [&](int i) { in.keys.push_back(a[i]); });
     if (s.is_write()) in.is_write = true;
   };
   if (is_exec) {
@@ -219,8 +219,11 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   // commands run on shard 0 (all-shard commands walk the shards themselves).
   int shard = 0;
   if (server_.num_shards() > 1) {
-    const std::vector<int> keys = KeyIndexes(spec, args);
-    if (!keys.empty()) shard = server_.ShardIndexForSlot(slots::KeyHashSlot(args[keys[0]]));
+    int first = -1;
+    ForEachKeyIndex(spec, args, [&first](int i) {
+      if (first < 0) first = i;
+    });
+    if (first >= 0) shard = server_.ShardIndexForSlot(slots::KeyHashSlot(args[first]));
   }
   Keyspace& keyspace = server_.shard(shard);
   const int db_index = session.db_index < keyspace.num_dbs() ? session.db_index : 0;
@@ -228,7 +231,7 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
 
   if (spec.is_write() && server_.before_write) {
     std::vector<std::string_view> keys;
-    for (int i : KeyIndexes(spec, args)) keys.push_back(args[i]);
+    ForEachKeyIndex(spec, args, [&](int i) { keys.push_back(args[i]); });
     server_.before_write(db_index, keys);
   }
   const uint64_t dirty_before = server_.stats().dirty;
