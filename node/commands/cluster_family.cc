@@ -11,6 +11,7 @@
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
+#include "node/commands/replication_control.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/resp/reply.h"
@@ -179,6 +180,13 @@ void ClusterInfo(CommandContext& ctx, Args) {
   if (ClusterState* c = ClusterOrReply(ctx)) ctx.reply.Verbatim(c->InfoText());
 }
 
+// Redis never gossips its own offset into its table: SLOTS (is a replica
+// available?) and SHARDS (replication-offset, health) read it from
+// replication.
+void RefreshMyReplOffset(CommandContext& ctx, ClusterState& c) {
+  if (ctx.server.replication) c.myself().repl_offset = ctx.server.replication->master_repl_offset();
+}
+
 void ReplyNodeForSlots(CommandContext& ctx, const ClusterState& c, const ClusterNode& n) {
   const auto type = c.options().preferred_endpoint;
   ctx.reply.ArrayHeader(4);
@@ -205,6 +213,7 @@ void ReplyNodeForSlots(CommandContext& ctx, const ClusterState& c, const Cluster
 void ClusterSlots(CommandContext& ctx, Args) {
   ClusterState* c = ClusterOrReply(ctx);
   if (!c) return;
+  RefreshMyReplOffset(ctx, *c);
   std::vector<clusterbus::SlotsEntry> entries = c->SlotsReply();
   ctx.reply.ArrayHeader(entries.size());
   for (const clusterbus::SlotsEntry& e : entries) {
@@ -218,6 +227,7 @@ void ClusterSlots(CommandContext& ctx, Args) {
 void ClusterShards(CommandContext& ctx, Args) {
   ClusterState* c = ClusterOrReply(ctx);
   if (!c) return;
+  RefreshMyReplOffset(ctx, *c);
   std::vector<clusterbus::ShardEntry> shards = c->ShardsReply();
   ctx.reply.ArrayHeader(shards.size());
   for (const clusterbus::ShardEntry& shard : shards) {
@@ -231,7 +241,6 @@ void ClusterShards(CommandContext& ctx, Args) {
     ctx.reply.Bulk("nodes");
     ctx.reply.ArrayHeader(shard.nodes.size());
     for (const ClusterNode* n : shard.nodes) {
-      // TODO(cluster): myself's offset comes from replication once it exists.
       const int64_t offset = n->repl_offset;
       size_t fields = 6 + (n->port ? 1 : 0) + (n->hostname.empty() ? 0 : 1);
       ctx.reply.MapHeader(fields);
