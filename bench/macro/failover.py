@@ -41,9 +41,10 @@ def node_flags(nodes_text, node_id):
 
 def one_run(kind, binary, timeout_ms, tmp, settle, poll_ms):
     servers = []
+    run_dir = tempfile.mkdtemp(prefix=f"{kind}-{timeout_ms}-", dir=tmp)  # fresh nodes.conf
     try:
         for i in range(3):
-            servers.append(bl.Server(kind, binary, os.path.join(tmp, f"{kind}-{timeout_ms}-{i}"),
+            servers.append(bl.Server(kind, binary, os.path.join(run_dir, str(i)),
                                      extra=["--cluster-node-timeout", str(timeout_ms)]))
         bl.create_cluster(servers)
         time.sleep(settle)
