@@ -15,6 +15,9 @@ using slots::SlotRange;
 constexpr int64_t kForgetBanMs = 60 * 1000;
 constexpr int64_t kMinRejoinDelayMs = 500;
 constexpr int64_t kMaxRejoinDelayMs = 5000;
+// A primary must stay orphaned this long before a replica migrates to it,
+// so that its own replicas can announce a failover first.
+constexpr int64_t kReplicaMigrationDelayMs = 5000;
 
 // Printed flag names in their fixed order.
 constexpr std::pair<uint16_t, const char*> kFlagNames[] = {
@@ -29,6 +32,13 @@ constexpr const char* kMessageTypeNames[kNumMessageTypes] = {
     "auth-ack", "update", "mfstart", "module", "publishshard"};
 
 absl::Status Err(std::string text) { return absl::FailedPreconditionError(std::move(text)); }
+
+// Replicas of `primary` not flagged FAIL.
+int CountWorkingReplicas(const ClusterNode& primary) {
+  int n = 0;
+  for (const ClusterNode* r : primary.replicas) n += r->failed() ? 0 : 1;
+  return n;
+}
 
 }  // namespace
 
@@ -93,7 +103,10 @@ void ClusterState::SetPrimary(ClusterNode& replica, ClusterNode* primary) {
   if (replica.primary == primary) return;
   RemoveFromPrimary(replica);
   replica.primary = primary;
-  if (primary) primary->replicas.push_back(&replica);
+  if (!primary) return;
+  primary->replicas.push_back(&replica);
+  // A primary that ever had replicas is a replica migration target.
+  primary->flags |= kFlagMigrateTo;
 }
 
 void ClusterState::DeleteNode(std::string_view id) {
@@ -238,7 +251,56 @@ void ClusterState::UpdateState(int64_t now_ms) {
 }
 
 void ClusterState::Tick(int64_t now_ms) {
+  MaybeMigrateReplica(now_ms);
   if (effects_.update_state || !ok_) UpdateState(now_ms);
+}
+
+void ClusterState::MaybeMigrateReplica(int64_t now_ms) {
+  if (!myself_->is_replica() || !options_.allow_replica_migration) return;
+  // Orphaned primaries (serving slots, with replicas once, none working
+  // now), the most working replicas any primary has, and my primary's.
+  int orphaned = 0, max_replicas = 0, mine = 0;
+  for (const auto& [id, node] : nodes_) {
+    if (node->flags & (kFlagMyself | kFlagNoAddr | kFlagHandshake)) continue;
+    if (!node->is_primary() || node->failed()) continue;
+    const int working = CountWorkingReplicas(*node);
+    if (working == 0 && node->num_slots() > 0 && (node->flags & kFlagMigrateTo)) ++orphaned;
+    max_replicas = std::max(max_replicas, working);
+    if (myself_->primary == node.get()) mine = working;
+  }
+  if (orphaned == 0 || max_replicas < 2 || mine != max_replicas) return;
+  if (!ok_ || !myself_->primary) return;
+  // My primary must keep more than cluster-migration-barrier replicas.
+  int reachable = 0;
+  for (const ClusterNode* r : myself_->primary->replicas) {
+    reachable += (r->flags & (kFlagFail | kFlagPfail)) ? 0 : 1;
+  }
+  if (reachable <= options_.migration_barrier) return;
+  // Only the replica with the smallest id among the primaries with the
+  // most working replicas moves, to the first orphaned primary with slots.
+  const ClusterNode* candidate = myself_;
+  ClusterNode* target = nullptr;
+  for (const auto& [id, node] : nodes_) {
+    const int working = node->is_primary() ? CountWorkingReplicas(*node) : 0;
+    const bool is_orphaned =
+        node->is_primary() && !node->failed() && (node->flags & kFlagMigrateTo) && working == 0;
+    if (is_orphaned) {
+      if (!target && node->num_slots() > 0) target = node.get();
+      if (node->orphaned_since_ms == 0) node->orphaned_since_ms = now_ms;
+    } else {
+      node->orphaned_since_ms = 0;
+    }
+    if (working != max_replicas) continue;
+    for (const ClusterNode* r : node->replicas) {
+      if (r->id < candidate->id) candidate = r;
+    }
+  }
+  if (!target || candidate != myself_) return;
+  if (now_ms - target->orphaned_since_ms <= kReplicaMigrationDelayMs) return;
+  Log(LogSeverity::kWarning, absl::StrCat("Migrating to orphaned master ", target->id));
+  BecomeReplicaOf(*target);
+  RequestSave(false);
+  RequestStateUpdate();
 }
 
 // ---- Admin commands --------------------------------------------------------

@@ -77,7 +77,8 @@ struct ClusterNode {
   slots::SlotSet slots;  // always equal to the slots the owner table gives it
   int64_t repl_offset = 0;
   int64_t repl_offset_time_ms = 0;
-  int64_t data_received_ms = 0;  // last time any bus message came from it
+  int64_t data_received_ms = 0;   // last time any bus message came from it
+  int64_t orphaned_since_ms = 0;  // replica migration: 0 = not orphaned
   // Redis's `node->link != NULL`: an outbound bus link exists, connected or
   // still connecting ("connected" in CLUSTER NODES).
   bool link_connected = false;
@@ -109,6 +110,7 @@ struct ClusterOptions {
   std::string announce_ip;
   bool require_full_coverage = true;
   bool allow_replica_migration = true;
+  int migration_barrier = 1;  // cluster-migration-barrier
   PreferredEndpoint preferred_endpoint = PreferredEndpoint::kIp;
 };
 
@@ -226,7 +228,9 @@ class ClusterState {
   int size() const { return size_; }
   // Spec 8.5. Re-evaluates ok/fail; logs and flags state_changed on change.
   void UpdateState(int64_t now_ms);
-  // The 100 ms cron: evaluates the state when asked to or while failing.
+  // The 100 ms cron: replica migration (a replica of a primary with the
+  // most working replicas moves to a primary left without any, spec 10.9),
+  // then evaluates the state when asked to or while failing.
   void Tick(int64_t now_ms);
 
   // ---- Admin commands (errors: the text after "ERR ") -------------------
@@ -298,6 +302,7 @@ class ClusterState {
 
  private:
   void RemoveFromPrimary(ClusterNode& replica);
+  void MaybeMigrateReplica(int64_t now_ms);
 
   ClusterOptions options_;
   std::map<std::string, std::unique_ptr<ClusterNode>, std::less<>> nodes_;

@@ -287,6 +287,62 @@ TEST_F(ClusterStateTest, SlotsLeavingMyShardUnsubscribeShardChannels) {
   EXPECT_EQ(state_.TakeEffects().unsubscribe_shard_slots, (std::vector<int>{1}));
 }
 
+TEST_F(ClusterStateTest, ReplicaMigratesToAnOrphanedPrimaryAfterADelay) {
+  ClusterNode& mine = AddPeer(kPeer);
+  ClusterNode& orphan = AddPeer(std::string(40, 'd'));
+  ClusterNode& sibling = AddPeer(std::string(40, 'e'), kFlagReplica);
+  ClusterNode& lost = AddPeer(std::string(40, 'f'), kFlagReplica);
+  for (int s = 0; s < 8192; ++s) state_.BindSlot(s, mine);
+  for (int s = 8192; s < 16384; ++s) state_.BindSlot(s, orphan);
+  ASSERT_TRUE(state_.Replicate(kPeer, false).ok());
+  state_.SetPrimary(sibling, &mine);
+  state_.SetPrimary(lost, &orphan);  // the orphan had a replica once
+  state_.UpdateState(0);
+  ASSERT_TRUE(state_.ok());
+  state_.TakeEffects();
+  int64_t t = 1000;
+  state_.Tick(t);  // nobody orphaned yet
+  lost.flags |= kFlagFail;
+  state_.Tick(t += 100);  // orphaned from now on
+  state_.Tick(t += 5000);
+  EXPECT_EQ(state_.myself().primary, &mine);
+  EXPECT_TRUE(state_.TakeEffects().replicate_primary.empty());
+  state_.Tick(t += 1);
+  EXPECT_EQ(state_.myself().primary, &orphan);
+  Effects e = state_.TakeEffects();
+  EXPECT_EQ(e.replicate_primary, orphan.id);
+  EXPECT_TRUE(e.save_config);
+  ASSERT_EQ(e.logs.size(), 1u);
+  EXPECT_EQ(e.logs[0].text, "Migrating to orphaned master " + orphan.id);
+}
+
+TEST_F(ClusterStateTest, ReplicaMigrationRespectsBarrierAndSmallestId) {
+  ClusterNode& mine = AddPeer(kPeer);
+  ClusterNode& orphan = AddPeer(std::string(40, 'd'));
+  ClusterNode& sibling = AddPeer(std::string(40, 'e'), kFlagReplica);
+  ClusterNode& lost = AddPeer(std::string(40, 'f'), kFlagReplica | kFlagFail);
+  for (int s = 0; s < 8192; ++s) state_.BindSlot(s, mine);
+  for (int s = 8192; s < 16384; ++s) state_.BindSlot(s, orphan);
+  ASSERT_TRUE(state_.Replicate(kPeer, false).ok());
+  state_.SetPrimary(sibling, &mine);
+  state_.SetPrimary(lost, &orphan);
+  state_.UpdateState(0);
+  // A barrier of 2: my primary would keep a single replica.
+  ClusterOptions o = state_.options();
+  o.migration_barrier = 2;
+  state_.set_options(o);
+  state_.Tick(1000);
+  state_.Tick(7000);
+  EXPECT_EQ(state_.myself().primary, &mine);
+  // With the default barrier, the replica with the smaller id moves, not me.
+  o.migration_barrier = 1;
+  state_.set_options(o);
+  state_.RenameNode(sibling, std::string(40, '0'));
+  state_.Tick(7100);
+  state_.Tick(13000);
+  EXPECT_EQ(state_.myself().primary, &mine);
+}
+
 TEST_F(ClusterStateTest, CannotForgetMyPrimary) {
   ClusterNode& peer = AddPeer(kPeer);
   state_.myself().flags = kFlagMyself | kFlagReplica;

@@ -78,6 +78,7 @@ clusterbus::ClusterOptions ClusterOptionsFrom(const ServerOptions& o) {
   c.node_timeout_ms = o.cluster_node_timeout;
   c.require_full_coverage = o.cluster_require_full_coverage;
   c.allow_replica_migration = o.cluster_allow_replica_migration;
+  c.migration_barrier = o.cluster_migration_barrier;
   if (o.cluster_preferred_endpoint_type == "hostname") {
     c.preferred_endpoint = clusterbus::PreferredEndpoint::kHostname;
   } else if (o.cluster_preferred_endpoint_type == "unknown-endpoint") {
