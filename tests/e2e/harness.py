@@ -73,7 +73,11 @@ class Node:
         self.proc = subprocess.Popen(self.command_line(), stdout=self.log,
                                      stderr=subprocess.STDOUT, cwd=self.dir)
         if wait:
-            wait_until(self.answers_ping, timeout=10, what=f"PING on {self.port}")
+            try:
+                wait_until(self.answers_ping, timeout=10, what=f"PING on {self.port}")
+            except BaseException:
+                self.stop()  # never leave a half-started node behind
+                raise
         return self
 
     def answers_ping(self):
