@@ -124,6 +124,18 @@ void ForEachKeyIndex(const CommandSpec& spec, std::span<const std::string> args,
   for (int i = spec.first_key; i <= last; i += step) fn(i);
 }
 
+// A family's table entry for a command whose keys are args[first..last]
+// (step 1), or, when `keys` is given, wherever that function says (with
+// first = last = 0, so COMMAND INFO prints 0 0 0 as Redis does for movable
+// keys).
+CommandSpec KeyedCommand(std::string name, int arity, uint32_t flags, Handler handler, int first,
+                         int last, std::string_view group, std::string_view since,
+                         KeysFn keys = nullptr);
+
+// Key indexes of a "numkeys key [key ...]" command whose numkeys argument is
+// args[index]; empty when numkeys is not a positive count that fits.
+std::vector<int> NumKeysIndexes(std::span<const std::string> args, size_t index);
+
 // Redis's "wrong number of arguments for 'get' command" text (with "ERR ").
 std::string ArityError(const CommandSpec& spec);
 

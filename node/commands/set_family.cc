@@ -477,28 +477,11 @@ void SScan(CommandContext& ctx, Args args) {
 }
 
 // SINTERCARD numkeys key [key ...] [LIMIT n]: keys are args[2..2+numkeys).
-std::vector<int> NumKeysAt1(std::span<const std::string> args) {
-  std::vector<int> out;
-  int64_t n;
-  if (args.size() < 2 || !types::ParseInt64(args[1], &n) || n < 1 ||
-      n > static_cast<int64_t>(args.size()) - 2) {
-    return out;
-  }
-  for (int i = 0; i < n; ++i) out.push_back(2 + i);
-  return out;
-}
+std::vector<int> NumKeysAt1(std::span<const std::string> args) { return NumKeysIndexes(args, 1); }
 
 CommandSpec Spec(std::string name, int arity, uint32_t flags, Handler h, int first, int last,
                  std::string_view since) {
-  return CommandSpec{.name = std::move(name),
-                     .arity = arity,
-                     .flags = flags,
-                     .first_key = first,
-                     .last_key = last,
-                     .key_step = 1,
-                     .handler = h,
-                     .group = "set",
-                     .since = since};
+  return KeyedCommand(std::move(name), arity, flags, h, first, last, "set", since);
 }
 
 }  // namespace

@@ -1167,36 +1167,17 @@ void ZScan(CommandContext& ctx, Args args) {
 
 // --- Key positions of the numkeys commands ---
 
-std::vector<int> NumKeysAt(std::span<const std::string> args, size_t idx) {
-  std::vector<int> out;
-  int64_t n;
-  if (args.size() <= idx || !types::ParseInt64(args[idx], &n) || n < 1 ||
-      n > static_cast<int64_t>(args.size() - idx - 1)) {
-    return out;
-  }
-  for (int64_t i = 0; i < n; ++i) out.push_back(static_cast<int>(idx + 1 + i));
-  return out;
-}
-std::vector<int> KeysNumAt1(std::span<const std::string> args) { return NumKeysAt(args, 1); }
-std::vector<int> KeysNumAt2(std::span<const std::string> args) { return NumKeysAt(args, 2); }
+std::vector<int> KeysNumAt1(std::span<const std::string> args) { return NumKeysIndexes(args, 1); }
+std::vector<int> KeysNumAt2(std::span<const std::string> args) { return NumKeysIndexes(args, 2); }
 std::vector<int> KeysDstNumAt2(std::span<const std::string> args) {
-  std::vector<int> out = NumKeysAt(args, 2);
+  std::vector<int> out = NumKeysIndexes(args, 2);
   if (!out.empty()) out.insert(out.begin(), 1);
   return out;
 }
 
 CommandSpec Spec(std::string name, int arity, uint32_t flags, Handler h, int first, int last,
                  std::string_view since, KeysFn keys = nullptr) {
-  return CommandSpec{.name = std::move(name),
-                     .arity = arity,
-                     .flags = flags,
-                     .first_key = first,
-                     .last_key = last,
-                     .key_step = first > 0 ? 1 : 0,  // movable keys print 0 0 0
-                     .handler = h,
-                     .keys = keys,
-                     .group = "sorted-set",
-                     .since = since};
+  return KeyedCommand(std::move(name), arity, flags, h, first, last, "sorted-set", since, keys);
 }
 
 }  // namespace
