@@ -1,6 +1,9 @@
 #include "node/commands/command.h"
 
+#include "absl/strings/match.h"
+#include "node/commands/errors.h"
 #include "node/keyspace/types/type_util.h"
+#include "node/resp/reply.h"
 
 namespace shardnode::node {
 
@@ -34,6 +37,47 @@ std::vector<int> NumKeysIndexes(std::span<const std::string> args, size_t index)
   }
   for (int64_t i = 0; i < n; ++i) out.push_back(static_cast<int>(index + 1 + i));
   return out;
+}
+
+bool ParseMPopArgs(CommandContext& ctx, Args args, size_t numkeys_idx, std::string_view first_word,
+                   std::string_view second_word, MPopArgs* out) {
+  int64_t numkeys;
+  if (!types::ParseInt64(args[numkeys_idx], &numkeys) || numkeys < 1) {
+    ctx.reply.Error("ERR numkeys should be greater than 0");
+    return false;
+  }
+  const uint64_t where_idx = numkeys_idx + 1 + static_cast<uint64_t>(numkeys);
+  if (where_idx >= args.size()) {
+    ctx.reply.Error(errors::kSyntax);
+    return false;
+  }
+  const absl::string_view where(args[where_idx]);
+  if (absl::EqualsIgnoreCase(where, absl::string_view(first_word.data(), first_word.size()))) {
+    out->second = false;
+  } else if (absl::EqualsIgnoreCase(where,
+                                    absl::string_view(second_word.data(), second_word.size()))) {
+    out->second = true;
+  } else {
+    ctx.reply.Error(errors::kSyntax);
+    return false;
+  }
+  int64_t count = -1;
+  for (size_t j = where_idx + 1; j < args.size(); ++j) {
+    const bool more = j + 1 < args.size();
+    if (count == -1 && absl::EqualsIgnoreCase(args[j], "count") && more) {
+      ++j;
+      if (!types::ParseInt64(args[j], &count) || count < 1) {
+        ctx.reply.Error("ERR count should be greater than 0");
+        return false;
+      }
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+      return false;
+    }
+  }
+  out->count = count == -1 ? 1 : count;
+  out->keys = args.subspan(numkeys_idx + 1, numkeys);
+  return true;
 }
 
 std::string ArityError(const CommandSpec& spec) {

@@ -136,6 +136,17 @@ CommandSpec KeyedCommand(std::string name, int arity, uint32_t flags, Handler ha
 // args[index]; empty when numkeys is not a positive count that fits.
 std::vector<int> NumKeysIndexes(std::span<const std::string> args, size_t index);
 
+// The arguments of LMPOP / ZMPOP and their blocking forms, from numkeys on:
+// numkeys key... <first_word|second_word> [COUNT n].
+struct MPopArgs {
+  Args keys;
+  bool second = false;  // the direction named by second_word (RIGHT, MAX)
+  int64_t count = 1;
+};
+// Fills *out; replies Redis's error and returns false when malformed.
+bool ParseMPopArgs(CommandContext& ctx, Args args, size_t numkeys_idx, std::string_view first_word,
+                   std::string_view second_word, MPopArgs* out);
+
 // Redis's "wrong number of arguments for 'get' command" text (with "ERR ").
 std::string ArityError(const CommandSpec& spec);
 

@@ -424,44 +424,6 @@ void LMove(CommandContext& ctx, Args args) {
 }
 void RPopLPush(CommandContext& ctx, Args args) { MoveGeneric(ctx, args, false, true); }
 
-// LMPOP/BLMPOP arguments from `numkeys_idx`: numkeys key... LEFT|RIGHT
-// [COUNT n]. Replies the error and returns false when malformed.
-struct MPopArgs {
-  Args keys;
-  bool head = true;
-  int64_t count = 1;
-};
-bool ParseMPop(CommandContext& ctx, Args args, size_t numkeys_idx, MPopArgs* out) {
-  int64_t numkeys;
-  if (!types::ParseInt64(args[numkeys_idx], &numkeys) || numkeys < 1) {
-    ctx.reply.Error("ERR numkeys should be greater than 0");
-    return false;
-  }
-  const uint64_t where_idx = numkeys_idx + 1 + static_cast<uint64_t>(numkeys);
-  if (where_idx >= args.size()) {
-    ctx.reply.Error(errors::kSyntax);
-    return false;
-  }
-  if (!ParseWhere(ctx, args[where_idx], &out->head)) return false;
-  int64_t count = -1;
-  for (size_t j = where_idx + 1; j < args.size(); ++j) {
-    const bool more = j + 1 < args.size();
-    if (count == -1 && absl::EqualsIgnoreCase(args[j], "count") && more) {
-      ++j;
-      if (!types::ParseInt64(args[j], &count) || count < 1) {
-        ctx.reply.Error("ERR count should be greater than 0");
-        return false;
-      }
-    } else {
-      ctx.reply.Error(errors::kSyntax);
-      return false;
-    }
-  }
-  out->count = count == -1 ? 1 : count;
-  out->keys = args.subspan(numkeys_idx + 1, numkeys);
-  return true;
-}
-
 // Pops up to `count` from the non-empty list at `key` and replies
 // [key, [elements...]] (LMPOP's shape). Returns how many were popped.
 size_t PopRangeWithKey(CommandContext& ctx, const std::string& key, ListObject* l, bool head,
@@ -479,16 +441,16 @@ size_t PopRangeWithKey(CommandContext& ctx, const std::string& key, ListObject* 
 
 void LMPop(CommandContext& ctx, Args args) {
   MPopArgs m;
-  if (!ParseMPop(ctx, args, 1, &m)) return;
+  if (!ParseMPopArgs(ctx, args, 1, "left", "right", &m)) return;
   for (const std::string& key : m.keys) {
     ListObject* l = nullptr;
     Found f = GetList(ctx, key, false, &l);
     if (f == Found::kWrongType) return;
     if (f == Found::kMissing || l->Size() == 0) continue;
     const std::string k = key;
-    const size_t n = PopRangeWithKey(ctx, k, l, m.head, m.count);
+    const size_t n = PopRangeWithKey(ctx, k, l, !m.second, m.count);
     // Replicated as LPOP/RPOP key n, as Redis does.
-    ctx.propagate_as = {m.head ? "LPOP" : "RPOP", k, std::to_string(n)};
+    ctx.propagate_as = {m.second ? "RPOP" : "LPOP", k, std::to_string(n)};
     return;
   }
   ctx.reply.NullArray();
@@ -581,17 +543,17 @@ void BRPop(CommandContext& ctx, Args args) {
 
 void ServeBLMPop(CommandContext& ctx, Args args, const std::string& key) {
   MPopArgs m;
-  if (!ParseMPop(ctx, args, 2, &m)) return;
+  if (!ParseMPopArgs(ctx, args, 2, "left", "right", &m)) return;
   ListObject* l = nullptr;
   if (GetList(ctx, key, false, &l) != Found::kOk) return;
-  const size_t n = PopRangeWithKey(ctx, key, l, m.head, m.count);
-  ctx.propagate_as = {m.head ? "LPOP" : "RPOP", key, std::to_string(n)};
+  const size_t n = PopRangeWithKey(ctx, key, l, !m.second, m.count);
+  ctx.propagate_as = {m.second ? "RPOP" : "LPOP", key, std::to_string(n)};
 }
 
 void BLMPop(CommandContext& ctx, Args args) {
   MPopArgs m;
-  if (!ParseMPop(ctx, args, 2, &m)) return;
-  BlockingPop(ctx, args, m.keys, m.head, m.count, args[1], ServeBLMPop);
+  if (!ParseMPopArgs(ctx, args, 2, "left", "right", &m)) return;
+  BlockingPop(ctx, args, m.keys, !m.second, m.count, args[1], ServeBLMPop);
 }
 
 // BLMOVE's (and BRPOPLPUSH's) "LMOVE src dst LEFT RIGHT" propagation after a

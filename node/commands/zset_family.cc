@@ -678,55 +678,10 @@ void PopMinMax(CommandContext& ctx, Args args, bool max) {
 void ZPopMin(CommandContext& ctx, Args args) { PopMinMax(ctx, args, false); }
 void ZPopMax(CommandContext& ctx, Args args) { PopMinMax(ctx, args, true); }
 
-// ZMPOP/BZMPOP arguments from `numkeys_idx`: numkeys key... MIN|MAX
-// [COUNT n]. Replies the error and returns false when malformed.
-struct MPopArgs {
-  Args keys;
-  bool max = false;
-  int64_t count = 1;
-};
-bool ParseMPop(CommandContext& ctx, Args args, size_t numkeys_idx, MPopArgs* out) {
-  int64_t numkeys;
-  if (!types::ParseInt64(args[numkeys_idx], &numkeys) || numkeys < 1) {
-    ctx.reply.Error("ERR numkeys should be greater than 0");
-    return false;
-  }
-  const uint64_t where_idx = numkeys_idx + 1 + static_cast<uint64_t>(numkeys);
-  if (where_idx >= args.size()) {
-    ctx.reply.Error(errors::kSyntax);
-    return false;
-  }
-  if (absl::EqualsIgnoreCase(args[where_idx], "min")) {
-    out->max = false;
-  } else if (absl::EqualsIgnoreCase(args[where_idx], "max")) {
-    out->max = true;
-  } else {
-    ctx.reply.Error(errors::kSyntax);
-    return false;
-  }
-  int64_t count = -1;
-  for (size_t j = where_idx + 1; j < args.size(); ++j) {
-    const bool more = j + 1 < args.size();
-    if (count == -1 && absl::EqualsIgnoreCase(args[j], "count") && more) {
-      ++j;
-      if (!types::ParseInt64(args[j], &count) || count < 1) {
-        ctx.reply.Error("ERR count should be greater than 0");
-        return false;
-      }
-    } else {
-      ctx.reply.Error(errors::kSyntax);
-      return false;
-    }
-  }
-  out->count = count == -1 ? 1 : count;
-  out->keys = args.subspan(numkeys_idx + 1, numkeys);
-  return true;
-}
-
 void ZMPop(CommandContext& ctx, Args args) {
   MPopArgs m;
-  if (!ParseMPop(ctx, args, 1, &m)) return;
-  PopGeneric(ctx, m.keys, m.max, m.count, true, true);
+  if (!ParseMPopArgs(ctx, args, 1, "min", "max", &m)) return;
+  PopGeneric(ctx, m.keys, m.second, m.count, true, true);
 }
 
 // --- Blocking pops ---
@@ -809,8 +764,8 @@ void ServeBZPopMax(CommandContext& ctx, Args, const std::string& key) {
 }
 void ServeBZMPop(CommandContext& ctx, Args args, const std::string& key) {
   MPopArgs m;
-  if (!ParseMPop(ctx, args, 2, &m)) return;
-  ServeZPop(ctx, key, m.max, m.count);
+  if (!ParseMPopArgs(ctx, args, 2, "min", "max", &m)) return;
+  ServeZPop(ctx, key, m.second, m.count);
 }
 
 void BZPopMin(CommandContext& ctx, Args args) {
@@ -821,8 +776,8 @@ void BZPopMax(CommandContext& ctx, Args args) {
 }
 void BZMPop(CommandContext& ctx, Args args) {
   MPopArgs m;
-  if (!ParseMPop(ctx, args, 2, &m)) return;
-  BlockingZPop(ctx, args, m.keys, m.max, m.count, args[1], ServeBZMPop);
+  if (!ParseMPopArgs(ctx, args, 2, "min", "max", &m)) return;
+  BlockingZPop(ctx, args, m.keys, m.second, m.count, args[1], ServeBZMPop);
 }
 
 // --- ZUNION / ZINTER / ZDIFF ---
