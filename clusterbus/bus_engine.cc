@@ -246,6 +246,8 @@ MessageHeader BusEngine::BuildHeader(MessageType type) const {
   h.current_epoch = state_.current_epoch();
   h.config_epoch = primary.config_epoch;
   h.offset = node_.ReplicationOffset();
+  // During a manual failover a primary's offset is the one it paused at.
+  if (me.is_primary() && mf_.end_ms != 0) h.mflags[0] |= kMsgFlagPaused;
   return h;
 }
 
@@ -449,6 +451,12 @@ void BusEngine::Tick(int64_t now_ms) {
       SendPing(*n, MessageType::kPing, now_ms);
       continue;
     }
+    // A primary in a manual failover keeps its replica posted.
+    if (mf_.end_ms != 0 && state_.myself().is_primary() && mf_.replica == n->id &&
+        (n->outbound_link || n->outbound_connecting)) {
+      SendPing(*n, MessageType::kPing, now_ms);
+      continue;
+    }
     if (n->ping_sent_ms == 0) continue;
     // Any data received counts as liveness, not only pongs.
     if (std::min(ping_delay, data_delay) > timeout && !(n->flags & kFailingFlags)) {
@@ -457,6 +465,14 @@ void BusEngine::Tick(int64_t now_ms) {
     }
   }
   if (update_state) state_.RequestStateUpdate();
+
+  CheckManualFailoverTimeout(now_ms);
+  if (state_.myself().is_replica()) {
+    // A primary turned replica (by a newer claim) ends the pause it held.
+    if (!mf_.replica.empty()) ResetManualFailover();
+    HandleManualFailover(now_ms);
+    HandleReplicaFailover(now_ms);
+  }
 }
 
 // ---- Receiving ------------------------------------------------------------------
@@ -513,6 +529,17 @@ void BusEngine::OnMessage(LinkId link_id, const Message& msg, int64_t now_ms) {
     }
     sender->repl_offset = static_cast<int64_t>(hdr.offset);
     sender->repl_offset_time_ms = now_ms;
+    // Manual failover: the first offset my paused primary announces is
+    // the one my replication must reach.
+    const ClusterNode& me = state_.myself();
+    if (mf_.end_ms != 0 && me.is_replica() && me.primary == sender &&
+        (hdr.mflags[0] & kMsgFlagPaused) && mf_.primary_offset == -1) {
+      mf_.primary_offset = sender->repl_offset;
+      state_.Log(LogSeverity::kWarning,
+                 absl::StrCat("Received replication offset for paused master manual failover: ",
+                              mf_.primary_offset));
+      HandleManualFailover(now_ms);
+    }
   }
 
   if (IsPingType(type)) {
@@ -559,10 +586,20 @@ void BusEngine::OnMessage(LinkId link_id, const Message& msg, int64_t now_ms) {
       return;
     }
     case MessageType::kFailoverAuthRequest:
+      if (sender) SendFailoverAuthIfNeeded(*sender, hdr, now_ms);
+      return;
     case MessageType::kFailoverAuthAck:
+      if (sender) {
+        MessageHeader counted = hdr;
+        counted.current_epoch = sender_current_epoch;
+        OnFailoverAuthAck(*sender, counted, now_ms);
+      }
+      return;
     case MessageType::kMfStart:
+      if (sender) OnMfStart(link_id, *sender, now_ms);
+      return;
     case MessageType::kModule:
-      // Failover elections, manual failover and modules come later.
+      // Modules come later.
       return;
     default:
       state_.Log(LogSeverity::kWarning,
@@ -851,6 +888,7 @@ void BusEngine::UpdateSlotsConfigWith(ClusterNode& sender, uint64_t sender_confi
                absl::StrCat("Configuration change detected. Reconfiguring myself as a replica of ",
                             sender.id));
     state_.BecomeReplicaOf(sender);
+    ResetManualFailover();
     state_.RequestSave(/*fsync=*/true);
     state_.RequestStateUpdate();
   } else if (me.primary && me.primary->primary && me.primary->primary != &me) {
@@ -859,6 +897,7 @@ void BusEngine::UpdateSlotsConfigWith(ClusterNode& sender, uint64_t sender_confi
                absl::StrCat("I'm a sub-replica! Reconfiguring myself as a replica of grandmaster ",
                             grand.id));
     state_.BecomeReplicaOf(grand);
+    ResetManualFailover();
     state_.RequestSave(/*fsync=*/true);
     state_.RequestStateUpdate();
   } else if (!dirty_slots.empty()) {

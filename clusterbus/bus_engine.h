@@ -2,7 +2,8 @@
 // 6-10). It owns the links' protocol state and drives a ClusterState: MEET
 // handshakes, PING/PONG with gossip, PFAIL/FAIL detection with failure
 // reports, epochs and configEpoch collisions, slot claims and UPDATE
-// messages, FAIL and PUBLISH propagation.
+// messages, FAIL and PUBLISH propagation, replica elections (votes asked
+// and given), automatic and manual failover (CLUSTER FAILOVER).
 //
 // Inputs: link events from the shell, decoded messages, a tick every 100 ms
 // with the current time, admin commands (MEET, PUBLISH). Outputs: actions the
@@ -71,7 +72,15 @@ class NodeView {
   virtual ~NodeView() = default;
   // master_repl_offset for a primary, processed offset for a replica.
   virtual uint64_t ReplicationOffset() const = 0;
+  // A replica's data age (spec 10.2): milliseconds since it last heard from
+  // its primary while the link is up, or since the link went down.
+  virtual int64_t ReplicationDataAgeMs(int64_t now_ms) const {
+    (void)now_ms;
+    return 0;
+  }
 };
+
+enum class FailoverMode { kDefault, kForce, kTakeover };
 
 // One row of CLUSTER LINKS.
 struct LinkRow {
@@ -115,6 +124,13 @@ class BusEngine {
   // inbound link it opened to me (the cron reconnects the outbound one;
   // messages sent meanwhile are lost).
   void KillLinks(ClusterNode& node, bool outbound, bool inbound);
+  // CLUSTER FAILOVER [FORCE|TAKEOVER] on a replica (spec 10.7). Errors are
+  // Redis's text after "ERR ": "You should send CLUSTER FAILOVER to a
+  // replica", "I'm a replica but my master is unknown to me", "Master is
+  // down or failed, please use CLUSTER FAILOVER FORCE".
+  absl::Status Failover(FailoverMode mode, int64_t now_ms);
+  // True while a manual failover is in progress (either side).
+  bool manual_failover_in_progress() const { return mf_.end_ms != 0; }
   // Drop incoming messages of a type (DEBUG DROP-CLUSTER-PACKET-FILTER; -1 = none).
   void set_drop_filter(int type) { drop_filter_ = type; }
 
@@ -179,6 +195,38 @@ class BusEngine {
   void ClearNodeFailureIfNeeded(ClusterNode& node, int64_t now_ms);
   int CountFailureReports(ClusterNode& node, int64_t now_ms);
   void SendUpdate(ClusterNode& to, const ClusterNode& about);
+
+  // Replica elections and manual failover (failover.cc, spec 10).
+  struct Election {
+    int64_t auth_time_ms = 0;  // when the election starts (or started)
+    int votes = 0;
+    bool sent = false;  // AUTH_REQUEST broadcast for this attempt
+    int rank = 0;
+    uint64_t epoch = 0;  // the currentEpoch the votes were asked for
+  };
+  struct ManualFailover {
+    int64_t end_ms = 0;  // 0: none in progress
+    bool can_start = false;
+    std::string replica;          // primary side: the replica that asked
+    int64_t primary_offset = -1;  // replica side: the paused primary's offset
+  };
+  Election election_;
+  ManualFailover mf_;
+  int cant_failover_reason_ = 0;
+  int64_t cant_failover_logged_ms_ = 0;
+
+  void ResetManualFailover();
+  void CheckManualFailoverTimeout(int64_t now_ms);
+  void HandleManualFailover(int64_t now_ms);
+  void HandleReplicaFailover(int64_t now_ms);
+  void LogCantFailover(int reason, int64_t now_ms);
+  int ReplicaRank() const;
+  void RequestFailoverAuth();
+  void SendFailoverAuthIfNeeded(ClusterNode& requester, const MessageHeader& hdr, int64_t now_ms);
+  void OnFailoverAuthAck(ClusterNode& sender, const MessageHeader& hdr, int64_t now_ms);
+  void OnMfStart(LinkId link_id, ClusterNode& sender, int64_t now_ms);
+  void ReplaceMyPrimary(int64_t now_ms);
+  void SendEmpty(ClusterNode& to, MessageType type);
 
   // Slots bound to a node that stopped claiming them (Redis's
   // owner_not_claiming_slot): kept bound, but any claimer may take them and

@@ -158,6 +158,23 @@ void ClusterState::BecomeReplicaOf(ClusterNode& primary) {
   effects_.replicate_primary = primary.id;
 }
 
+void ClusterState::PromoteMyself(int64_t now_ms) {
+  ClusterNode* old_primary = myself_->primary;
+  if (myself_->is_primary() || old_primary == nullptr) return;
+  myself_->flags = (myself_->flags & ~kFlagReplica) | kFlagPrimary;
+  SetPrimary(*myself_, nullptr);
+  effects_.stop_replication = true;
+  effects_.replicate_primary.clear();
+  for (int s = 0; s < kNumSlots; ++s) {
+    if (owners_[s] != old_primary) continue;
+    UnbindSlot(s);
+    BindSlot(s, *myself_);
+  }
+  UpdateState(now_ms);
+  RequestSave(/*fsync=*/true);
+  effects_.broadcast_pong = true;
+}
+
 void ClusterState::SetMyself(ClusterNode& node) {
   if (myself_ && myself_ != &node) myself_->flags &= ~kFlagMyself;
   myself_ = &node;

@@ -79,6 +79,8 @@ struct ClusterNode {
   int64_t repl_offset_time_ms = 0;
   int64_t data_received_ms = 0;   // last time any bus message came from it
   int64_t orphaned_since_ms = 0;  // replica migration: 0 = not orphaned
+  // When I last voted for a replica of this primary (spec 10.4, rule 5).
+  int64_t voted_time_ms = 0;
   // Redis's `node->link != NULL`: an outbound bus link exists, connected or
   // still connecting ("connected" in CLUSTER NODES).
   bool link_connected = false;
@@ -111,6 +113,12 @@ struct ClusterOptions {
   bool require_full_coverage = true;
   bool allow_replica_migration = true;
   int migration_barrier = 1;  // cluster-migration-barrier
+  // Replica elections (spec 10.2): cluster-replica-validity-factor (0: any
+  // data age may fail over), repl-ping-replica-period in seconds, and
+  // cluster-replica-no-failover (no automatic failover; manual still works).
+  int replica_validity_factor = 10;
+  int64_t repl_ping_replica_period_s = 10;
+  bool replica_no_failover = false;
   PreferredEndpoint preferred_endpoint = PreferredEndpoint::kIp;
 };
 
@@ -137,6 +145,9 @@ struct Effects {
   // channel subscribers get an sunsubscribe (Redis's removeChannelsInSlot).
   std::vector<int> unsubscribe_shard_slots;
   std::vector<LogLine> logs;
+  // Manual failover on a primary (spec 10.7): pause client writes until
+  // this wall-clock time; 0 ends the pause; -1 leaves it as it is.
+  int64_t pause_writes_until_ms = -1;
 };
 
 // One element of CLUSTER SLOTS: a run of slots and the nodes serving it.
@@ -298,6 +309,14 @@ class ClusterState {
   // Returns and clears the pending broadcast_pong request (the bus engine
   // carries it out itself).
   bool TakeBroadcastPong() { return std::exchange(effects_.broadcast_pong, false); }
+  // See Effects::pause_writes_until_ms.
+  void RequestWritePause(int64_t until_ms) { effects_.pause_writes_until_ms = until_ms; }
+  // Redis's clusterFailoverReplaceYourMaster (spec 10.5): myself, a
+  // replica, becomes a primary, takes every slot of its old primary and asks
+  // the shell to stop replicating, to save with fsync and (through the bus
+  // engine) to broadcast a PONG. No-op when myself is a primary or has no
+  // primary. The caller has given myself its new configEpoch already.
+  void PromoteMyself(int64_t now_ms);
   void Log(LogSeverity severity, std::string text);
 
  private:

@@ -85,7 +85,9 @@ class Cron {
   }
   void Tick() {
     const int64_t now = NowMs();
-    for (int i = 0; i < server_.num_shards() && server_.active_expire_enabled; ++i) {
+    // Expiry deletes replicate: not while writes are paused for a failover.
+    const bool expire = server_.active_expire_enabled && !server_.WritesPaused(now);
+    for (int i = 0; i < server_.num_shards() && expire; ++i) {
       server_.shard(i).ActiveExpireCycle(now, kExpireKeysPerTick);
     }
     if (server_.persistence) server_.persistence->Cron(now);
@@ -107,6 +109,9 @@ std::unique_ptr<BusServer> StartClusterBus(asio::io_context& io, Server& server)
   hooks.sendbuf_limit = [&server]() { return server.options().cluster_link_sendbuf_limit; };
   hooks.replication_offset = [&server]() -> uint64_t {
     return server.replication ? static_cast<uint64_t>(server.replication->master_repl_offset()) : 0;
+  hooks.replication_data_age = [&server](int64_t now_ms) -> int64_t {
+    return server.replication ? server.replication->DataAgeMs(now_ms) : 0;
+  };
   };
   hooks.deliver = [&server](bool shard, const std::string& channel, const std::string& message) {
     server.pubsub().Publish(channel, message, shard);

@@ -455,6 +455,25 @@ void ClusterMeet(CommandContext& ctx, Args args) {
   ApplyClusterEffects(ctx.server, ctx.now_ms);
 }
 
+// FAILOVER [FORCE|TAKEOVER]: the checks and the failover are the engine's.
+void ClusterFailover(CommandContext& ctx, Args args) {
+  ClusterState* c = ClusterOrReply(ctx);
+  if (!c) return;
+  if (args.size() > 3) return SyntaxShapeError(ctx, args[1]);
+  clusterbus::FailoverMode mode = clusterbus::FailoverMode::kDefault;
+  if (args.size() == 3) {
+    if (EqualsNoCase(args[2], "force")) {
+      mode = clusterbus::FailoverMode::kForce;
+    } else if (EqualsNoCase(args[2], "takeover")) {
+      mode = clusterbus::FailoverMode::kTakeover;
+    } else {
+      return ctx.reply.Error(errors::kSyntax);
+    }
+  }
+  if (!ctx.server.cluster_bus) return ctx.reply.Error("ERR the cluster bus is not running");
+  ReplyStatus(ctx, ctx.server.cluster_bus->engine().Failover(mode, ctx.now_ms));
+}
+
 void ClusterForget(CommandContext& ctx, Args args) {
   if (ClusterState* c = ClusterOrReply(ctx)) ReplyStatus(ctx, c->Forget(args[2], ctx.now_ms));
 }
@@ -542,6 +561,7 @@ void RegisterClusterFamily(CommandTable& t) {
       Sub("countkeysinslot", 3, kRead, ClusterCountKeysInSlot),
       Sub("delslots", -3, kAdmin, ClusterDelSlots),
       Sub("delslotsrange", -4, kAdmin, ClusterDelSlotsRange),
+      Sub("failover", -2, kAdmin | kCmdNoScript | kCmdStale, ClusterFailover),
       Sub("flushslots", 2, kAdmin, ClusterFlushSlots),
       Sub("forget", 3, kAdmin, ClusterForget),
       Sub("getkeysinslot", 4, kRead, ClusterGetKeysInSlot),

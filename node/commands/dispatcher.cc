@@ -293,6 +293,22 @@ void Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms)
   session.deny_blocking = deny_blocking;
 }
 
+bool Dispatcher::WaitsForWritePause(const Session& session,
+                                    const std::vector<std::string>& args) const {
+  if (session.from_primary || args.empty()) return false;
+  const CommandSpec* spec = server_.commands().Find(args[0]);
+  if (spec == nullptr) return false;
+  if (spec == exec_) {
+    if (!session.in_multi) return false;
+    for (const std::vector<std::string>& queued : session.queued) {
+      const CommandSpec* q = queued.empty() ? nullptr : server_.commands().Find(queued[0]);
+      if (q != nullptr && q->is_write()) return true;
+    }
+    return false;
+  }
+  return spec->is_write();
+}
+
 void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp::ReplyBuilder& out,
                          int64_t now_ms) {
   session.last_interaction_ms = now_ms;

@@ -33,6 +33,11 @@ class Dispatcher {
   void Execute(Session& session, std::vector<std::string>& args, resp::ReplyBuilder& out,
                int64_t now_ms);
 
+  // True when `args` must wait while writes are paused (a manual failover):
+  // a command that may write, or an EXEC with such a command queued. The
+  // primary's own stream never waits.
+  bool WaitsForWritePause(const Session& session, const std::vector<std::string>& args) const;
+
   // Registers MULTI, EXEC and DISCARD (whose work is done here).
   static void RegisterTransactionCommands(class CommandTable& table);
 

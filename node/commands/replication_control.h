@@ -41,6 +41,17 @@ class ReplicationControl {
   // empty when it may run. Never refuses the primary's own stream.
   virtual std::string CheckCommand(const Session& session, const CommandSpec& spec) const = 0;
 
+  // A replica's data age for cluster failover: milliseconds since the
+  // primary was last heard from while the link is up, or since the link
+  // went down. 0 for a primary.
+  virtual int64_t DataAgeMs(int64_t now_ms) const {
+    (void)now_ms;
+    return 0;
+  }
+  // Follows the cluster's view of myself at once (primary to replicate, or
+  // none after a promotion) instead of at the next 100 ms reconciliation.
+  virtual void SyncWithCluster() {}
+
   // Command handlers (argument counts were checked by the dispatcher).
   virtual void ReplicaOf(CommandContext& ctx, Args args) = 0;  // REPLICAOF / SLAVEOF
   virtual void Replconf(CommandContext& ctx, Args args) = 0;

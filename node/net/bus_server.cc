@@ -46,14 +46,20 @@ constexpr auto kCronPeriod = std::chrono::milliseconds(100);
 
 }  // namespace
 
-// What the engine reads of the node: the replication offset, from a hook.
+// What the engine reads of the node: the replication offset and data age,
+// from hooks.
 class BusServer::OffsetView : public clusterbus::NodeView {
  public:
-  explicit OffsetView(std::function<uint64_t()> offset) : offset_(std::move(offset)) {}
+  OffsetView(std::function<uint64_t()> offset, std::function<int64_t(int64_t)> data_age)
+      : offset_(std::move(offset)), data_age_(std::move(data_age)) {}
   uint64_t ReplicationOffset() const override { return offset_ ? offset_() : 0; }
+  int64_t ReplicationDataAgeMs(int64_t now_ms) const override {
+    return data_age_ ? data_age_(now_ms) : 0;
+  }
 
  private:
   std::function<uint64_t()> offset_;
+  std::function<int64_t(int64_t)> data_age_;
 };
 
 // An outbound connect in progress; it becomes a Link when it completes.
@@ -173,7 +179,8 @@ BusServer::BusServer(asio::io_context& io, clusterbus::ClusterState& state, Hook
       alive_(std::make_shared<BusServer*>(this)),
       state_(state),
       hooks_(std::move(hooks)),
-      node_view_(std::make_unique<OffsetView>(hooks_.replication_offset)),
+      node_view_(
+          std::make_unique<OffsetView>(hooks_.replication_offset, hooks_.replication_data_age)),
       engine_(std::make_unique<clusterbus::BusEngine>(state, *node_view_, seed)),
       cron_timer_(io) {}
 

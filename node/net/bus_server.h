@@ -47,6 +47,8 @@ class BusServer : public ClusterBus {
     std::function<void(bool shard, const std::string& channel, const std::string& message)> deliver;
     // The replication offset the engine announces; 0 when unset.
     std::function<uint64_t()> replication_offset;
+    // A replica's data age in ms at `now_ms` (clusterbus::NodeView); 0 when unset.
+    std::function<int64_t(int64_t now_ms)> replication_data_age;
     // cluster-link-sendbuf-limit in bytes (0 or unset: no limit). Before each
     // cron, a link whose send buffer is larger is closed and counted in
     // ClusterState::links_buffer_limit_exceeded.

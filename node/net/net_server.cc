@@ -179,7 +179,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // while it waited. The reader coroutine is parked in a read, so a QUIT
   // found here closes the connection once its reply is written.
   void Resume() {
-    if (closing_ || session_.blocked) return;
+    if (closing_ || session_.blocked || session_.paused) return;
+    if (!parked_.empty()) {
+      std::vector<std::string> args = std::move(parked_);
+      parked_.clear();
+      ExecuteOrPark(args);
+    }
     Process({});
     Flush();
     if (session_.close_after_reply) {
@@ -200,7 +205,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       data = pending_;
     }
     size_t pos = 0;
-    while (pos < data.size() && !session_.close_after_reply && !closing_ && !session_.blocked) {
+    while (pos < data.size() && !session_.close_after_reply && !closing_ && !session_.blocked &&
+           !session_.paused) {
       // Before AUTH, Redis bounds multibulk counts and bulk lengths tightly.
       parser_.set_auth_required(!session_.authenticated && !server_.options().requirepass.empty());
       size_t consumed = 0;
@@ -215,8 +221,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         break;
       }
       if (args_.empty()) continue;
-      dispatcher_.Execute(session_, args_, reply_, NowMs());
-      reply_.set_protocol(session_.protocol);
+      ExecuteOrPark(args_);
     }
     // Keep what was not consumed (a partial header line).
     if (data.data() == pending_.data()) {
@@ -235,12 +240,28 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
   }
 
+  // Runs one command, unless writes are paused (manual failover) and it
+  // may write: then it waits in parked_ until Server::PauseWrites ends the
+  // pause and resumes us.
+  void ExecuteOrPark(std::vector<std::string>& args) {
+    const int64_t now = NowMs();
+    if (server_.WritesPaused(now) && dispatcher_.WaitsForWritePause(session_, args)) {
+      parked_ = std::move(args);
+      session_.paused = true;
+      server_.ParkSession(session_.id);
+      return;
+    }
+    dispatcher_.Execute(session_, args, reply_, now);
+    reply_.set_protocol(session_.protocol);
+  }
+
   tcp::socket socket_;
   Server& server_;
   Dispatcher& dispatcher_;
   Session session_;
   resp::RequestParser parser_;
   std::vector<std::string> args_;
+  std::vector<std::string> parked_;  // the command waiting for a write pause
   std::string pending_;
   std::string out_;      // replies not yet handed to the socket
   std::string sending_;  // the bytes of the write in flight

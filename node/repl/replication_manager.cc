@@ -865,6 +865,14 @@ void ReplicationManager::SyncWithCluster() {
   }
 }
 
+int64_t ReplicationManager::DataAgeMs(int64_t now_ms) const {
+  if (!is_replica()) return 0;
+  if (link_state_ == LinkState::kConnected) return now_ms - last_io_ms_;
+  // Never connected since start: as old as the process (Redis's unset
+  // repl_down_since makes it the whole clock), so no automatic failover.
+  return repl_down_since_ms_ ? now_ms - repl_down_since_ms_ : now_ms;
+}
+
 void ReplicationManager::Tick() {
   const int64_t now = NowMs();
   if (!waiters_.empty()) ServeWaiters(now, false);
@@ -886,7 +894,9 @@ void ReplicationManager::Cron() {
   } else {
     // PINGs keep the replicas' links alive and move the offset as Redis does.
     const int period = std::max(1, server_.options().repl_ping_replica_period);
-    if (!replicas_.empty() && (tick_count_ / 10) % period == 0) {
+    // Not while writes are paused for a manual failover: the replica waits
+    // for the exact offset the pause began at.
+    if (!replicas_.empty() && (tick_count_ / 10) % period == 0 && !server_.WritesPaused(now)) {
       FeedStream(EncodeCommand({"PING"}));
     }
   }

@@ -82,6 +82,8 @@ class ReplicationManager : public ReplicationControl {
   void Sync(CommandContext& ctx, Args args) override;
   void Wait(CommandContext& ctx, Args args) override;
   void Role(CommandContext& ctx) override;
+  int64_t DataAgeMs(int64_t now_ms) const override;
+  void SyncWithCluster() override;
 
   // For the replica link (PrimaryLink, in the .cc).
   LinkState link_state() const { return link_state_; }
@@ -129,7 +131,6 @@ class ReplicationManager : public ReplicationControl {
   void Tick();  // every 100 ms: WAIT timeouts, cluster reconciliation
   void Cron();  // every second: ACKs, PINGs, reconnects
   void ArmTick();
-  void SyncWithCluster();
   void ConnectToPrimary();
   // Start-up: adopts the repl-id / repl-offset of the RDB file the node
   // loaded (dbfilename in the working directory), if it has them.

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "clusterbus/bus_engine.h"
 #include "clusterbus/nodes_conf.h"
+#include "node/commands/replication_control.h"
 #include "node/keyspace/keyspace.h"
 #include "node/server/blocking.h"
 #include "node/server/nodes_conf_file.h"
@@ -79,6 +80,9 @@ clusterbus::ClusterOptions ClusterOptionsFrom(const ServerOptions& o) {
   c.require_full_coverage = o.cluster_require_full_coverage;
   c.allow_replica_migration = o.cluster_allow_replica_migration;
   c.migration_barrier = o.cluster_migration_barrier;
+  c.replica_validity_factor = o.cluster_replica_validity_factor;
+  c.repl_ping_replica_period_s = o.repl_ping_replica_period;
+  c.replica_no_failover = o.cluster_replica_no_failover;
   if (o.cluster_preferred_endpoint_type == "hostname") {
     c.preferred_endpoint = clusterbus::PreferredEndpoint::kHostname;
   } else if (o.cluster_preferred_endpoint_type == "unknown-endpoint") {
@@ -164,8 +168,13 @@ void ApplyClusterEffects(Server& server, int64_t now_ms) {
     server.cluster_bus->engine().BroadcastPong();
     server.cluster_bus->RunActions(now_ms);
   }
-  // TODO(cluster): replicate_primary / stop_replication are carried out once
-  // replication exists.
+  // Manual failover on a primary: writers wait while the replica catches up.
+  if (e.pause_writes_until_ms >= 0) server.PauseWrites(e.pause_writes_until_ms);
+  // A promotion (or a new primary) reaches replication now rather than at
+  // its next 100 ms reconciliation, so that no write is refused meanwhile.
+  if ((e.stop_replication || !e.replicate_primary.empty()) && server.replication) {
+    server.replication->SyncWithCluster();
+  }
   if (e.save_config && server.save_cluster_config) {
     std::string error;
     if (!server.save_cluster_config(e.fsync_config, &error)) {
@@ -189,6 +198,8 @@ void ClusterCron(Server& server, int64_t now_ms) {
   ClusterState* cluster = server.cluster();
   if (!cluster) return;
   RefreshClusterOptions(server);
+  // A manual failover's write pause ends by itself if nobody ends it.
+  if (server.writes_paused_until_ms() != 0 && !server.WritesPaused(now_ms)) server.PauseWrites(0);
   if (server.cluster_bus) server.cluster_bus->engine().Tick(now_ms);
   cluster->Tick(now_ms);
   ApplyClusterEffects(server, now_ms);

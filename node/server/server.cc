@@ -6,8 +6,24 @@
 #include "clusterbus/cluster_state.h"
 #include "node/config/config.h"
 #include "node/keyspace/keyspace.h"
+#include "node/server/session.h"
 
 namespace shardnode::node {
+
+void Server::PauseWrites(int64_t until_ms) {
+  writes_paused_until_ms_ = until_ms;
+  if (until_ms > 0) return;
+  // Each parked session runs its waiting command on its own (posted) turn.
+  std::vector<uint64_t> parked = std::move(paused_sessions_);
+  paused_sessions_.clear();
+  for (uint64_t id : parked) {
+    auto it = clients_.find(id);
+    if (it == clients_.end()) continue;
+    Session& session = *it->second;
+    session.paused = false;
+    if (session.resume) session.resume();
+  }
+}
 
 std::string RandomHexId() {
   static constexpr char kHex[] = "0123456789abcdef";

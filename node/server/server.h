@@ -129,6 +129,17 @@ class Server {
   // Blocks the whole node for `ms` (DEBUG SLEEP).
   std::function<void(int64_t ms)> sleep;
 
+  // Writes paused for a manual failover (a replica sent MFSTART): until
+  // this wall-clock time, client commands that may write wait, parked (the
+  // net shell keeps them), and the replication stream stands still.
+  bool WritesPaused(int64_t now_ms) const { return writes_paused_until_ms_ > now_ms; }
+  int64_t writes_paused_until_ms() const { return writes_paused_until_ms_; }
+  // Starts (until_ms > 0) or ends (0) the pause; ending it resumes every
+  // parked session.
+  void PauseWrites(int64_t until_ms);
+  // A session whose command waits for the pause to end (by client id).
+  void ParkSession(uint64_t client_id) { paused_sessions_.push_back(client_id); }
+
  private:
   Config* config_;
   const CommandTable* commands_;
@@ -142,6 +153,8 @@ class Server {
   uint64_t last_client_id_ = 0;
   std::string run_id_;
   int64_t start_ms_ = 0;
+  int64_t writes_paused_until_ms_ = 0;
+  std::vector<uint64_t> paused_sessions_;
 };
 
 // 40 random lowercase hex characters (run ids, node ids).

@@ -57,6 +57,9 @@ struct Session {
   // acts as its non-blocking form.
   bool blocked = false;
   bool deny_blocking = false;
+  // A command of this client waits for a write pause (manual failover) to
+  // end; like `blocked`, no further pipelined command runs meanwhile.
+  bool paused = false;
 
   // Pub/Sub subscriptions (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE).
   std::set<std::string, std::less<>> channels;
