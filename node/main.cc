@@ -109,9 +109,9 @@ std::unique_ptr<BusServer> StartClusterBus(asio::io_context& io, Server& server)
   hooks.sendbuf_limit = [&server]() { return server.options().cluster_link_sendbuf_limit; };
   hooks.replication_offset = [&server]() -> uint64_t {
     return server.replication ? static_cast<uint64_t>(server.replication->master_repl_offset()) : 0;
+  };
   hooks.replication_data_age = [&server](int64_t now_ms) -> int64_t {
     return server.replication ? server.replication->DataAgeMs(now_ms) : 0;
-  };
   };
   hooks.deliver = [&server](bool shard, const std::string& channel, const std::string& message) {
     server.pubsub().Publish(channel, message, shard);
