@@ -456,5 +456,204 @@ TEST(SimTest, SameSeedSameRun) {
   EXPECT_GT(a.second, 1000u);
 }
 
+// ---- Failover -------------------------------------------------------------------
+
+// Primaries 0..primaries-1 with the slots; node r >= primaries replicates
+// primary (r - primaries) % primaries. Returns once every node sees every
+// role and the cluster is ok.
+std::unique_ptr<Simulator> WithReplicas(uint64_t seed, int primaries, int per_primary) {
+  const int n = primaries * (1 + per_primary);
+  auto owned = Converged(seed, n, primaries);
+  Simulator& sim = *owned;
+  for (int r = primaries; r < n; ++r) {
+    const int p = (r - primaries) % primaries;
+    sim.Admin(r, [&](ClusterState& s) { s.BecomeReplicaOf(*s.FindNode(sim.id(p))); });
+  }
+  auto all = Range(0, n);
+  int64_t took = sim.RunUntil(
+      [&] {
+        for (int i : all) {
+          for (int r = primaries; r < n; ++r) {
+            const ClusterNode* node = sim.state(i).FindNode(sim.id(r));
+            const int p = (r - primaries) % primaries;
+            if (!node->is_replica() || !node->primary || node->primary->id != sim.id(p)) {
+              return false;
+            }
+          }
+        }
+        return AllOk(sim, all);
+      },
+      30000);
+  EXPECT_GE(took, 0) << "replicas not seen everywhere";
+  return owned;
+}
+
+// In every view of `members`: `winner` is a primary holding `slots`.
+bool ServesEverywhere(Simulator& sim, const std::vector<int>& members, int winner,
+                      const slots::SlotSet& slots) {
+  for (int i : members) {
+    const ClusterNode* w = sim.state(i).FindNode(sim.id(winner));
+    if (!w || !w->is_primary() || !(w->slots == slots)) return false;
+  }
+  return true;
+}
+
+// In every view of `members`: `replica` replicates `primary`.
+bool ReplicatesEverywhere(Simulator& sim, const std::vector<int>& members, int replica,
+                          int primary) {
+  for (int i : members) {
+    const ClusterNode* r = sim.state(i).FindNode(sim.id(replica));
+    if (!r || !r->is_replica() || !r->primary || r->primary->id != sim.id(primary)) return false;
+  }
+  return true;
+}
+
+// Records the votes and wins the nodes log, and checks that no node ever
+// votes twice in one epoch and no epoch has two winners.
+struct ElectionLog {
+  explicit ElectionLog(Simulator& sim) {
+    sim.set_log_observer([this](int node, const clusterbus::LogLine& line) {
+      const std::string& t = line.text;
+      const std::string granted = "Failover auth granted to ";
+      if (t.rfind(granted, 0) == 0) {
+        const std::string epoch = t.substr(t.rfind(' ') + 1);
+        EXPECT_TRUE(votes.insert({node, epoch}).second)
+            << "node " << node << " voted twice in epoch " << epoch;
+      }
+      if (t == "Failover election won: I'm the new master.") winners.push_back(node);
+      if (t.rfind("configEpoch set to ", 0) == 0 && t.find("after successful failover") != t.npos) {
+        EXPECT_TRUE(win_epochs.insert(t.substr(19, t.find(' ', 19) - 19)).second)
+            << "two winners in one epoch";
+      }
+    });
+  }
+  std::set<std::pair<int, std::string>> votes;
+  std::set<std::string> win_epochs;
+  std::vector<int> winners;
+};
+
+TEST(SimFailoverTest, KilledPrimaryIsReplacedByItsBestReplicaAndReturnsAsItsReplica) {
+  auto owned = WithReplicas(21, 3, 2);  // replicas of 0: nodes 3 and 6
+  Simulator& sim = *owned;
+  sim.set_check([&] { CheckInvariants(sim); });
+  ElectionLog log(sim);
+  sim.set_repl_offset(3, 500);
+  sim.set_repl_offset(6, 900);  // the most data: rank 0, elected first
+  sim.RunFor(2000);             // offsets travel in the headers
+  const slots::SlotSet slots0 = sim.state(1).FindNode(sim.id(0))->slots;
+  const uint64_t max_epoch = sim.state(1).MaxEpoch();
+  sim.Kill(0);
+  auto survivors = Range(1, 9);
+  // FAIL within about 2 x node_timeout, then at most 1 s of election delay.
+  int64_t took =
+      sim.RunUntil([&] { return ServesEverywhere(sim, survivors, 6, slots0); }, 4 * kTimeout);
+  ASSERT_GE(took, 0);
+  EXPECT_LE(took, 2 * kTimeout + 2500);
+  ASSERT_GE(sim.RunUntil([&] { return ReplicatesEverywhere(sim, survivors, 3, 6); }, 5000), 0);
+  ASSERT_GE(sim.RunUntil([&] { return AllOk(sim, survivors); }, 5000), 0);
+  EXPECT_EQ(log.winners, std::vector<int>{6});
+  EXPECT_GT(sim.state(6).myself().config_epoch, max_epoch);
+  EXPECT_GE(log.votes.size(), 2u);  // a majority of the 3 primaries (2 alive)
+  EXPECT_TRUE(SlotMapsAgree(sim, survivors));
+
+  sim.Restart(0);
+  auto all = Range(0, 9);
+  ASSERT_GE(sim.RunUntil([&] { return ReplicatesEverywhere(sim, all, 0, 6); }, 4 * kTimeout), 0);
+  ASSERT_GE(sim.RunUntil([&] { return AllOk(sim, all) && SlotMapsAgree(sim, all); }, 5000), 0);
+  EXPECT_EQ(sim.state(0).myself().num_slots(), 0);
+  EXPECT_EQ(log.winners, std::vector<int>{6});
+}
+
+TEST(SimFailoverTest, ReplicaWithoutAMajorityOfPrimariesNeverWinsUntilHealed) {
+  auto owned = WithReplicas(22, 3, 1);  // 3 replicates 0
+  Simulator& sim = *owned;
+  sim.set_check([&] { CheckInvariants(sim); });
+  ElectionLog log(sim);
+  const slots::SlotSet slots0 = sim.state(1).FindNode(sim.id(0))->slots;
+  // Primary 0 dies while its replica only reaches primary 1 of the
+  // remaining two: one vote of the two needed.
+  sim.Kill(0);
+  sim.Partition({{1, 3, 4}, {2, 5}});
+  sim.RunFor(8 * kTimeout);
+  EXPECT_TRUE(log.winners.empty());
+  EXPECT_TRUE(sim.state(3).myself().is_replica());
+  sim.Heal();
+  auto survivors = Range(1, 6);
+  ASSERT_GE(sim.RunUntil([&] { return ServesEverywhere(sim, survivors, 3, slots0); }, 8 * kTimeout),
+            0);
+  EXPECT_EQ(log.winners, std::vector<int>{3});
+  ASSERT_GE(sim.RunUntil([&] { return AllOk(sim, survivors); }, 5000), 0);
+}
+
+TEST(SimFailoverTest, ManualFailoverForceAndTakeoverSwapRoles) {
+  auto owned = WithReplicas(23, 3, 1);  // 3, 4, 5 replicate 0, 1, 2
+  Simulator& sim = *owned;
+  sim.set_check([&] { CheckInvariants(sim); });
+  ElectionLog log(sim);
+  auto all = Range(0, 6);
+  EXPECT_EQ(sim.Failover(0, clusterbus::FailoverMode::kDefault).message(),
+            "You should send CLUSTER FAILOVER to a replica");
+
+  for (auto [replica, mode] : {std::pair{3, clusterbus::FailoverMode::kDefault},
+                               std::pair{4, clusterbus::FailoverMode::kForce},
+                               std::pair{5, clusterbus::FailoverMode::kTakeover}}) {
+    const int primary = replica - 3;
+    const slots::SlotSet slots = sim.state(primary).myself().slots;
+    const uint64_t max_epoch = sim.state(replica).MaxEpoch();
+    ASSERT_TRUE(sim.Failover(replica, mode).ok());
+    ASSERT_GE(sim.RunUntil(
+                  [&] {
+                    return ServesEverywhere(sim, all, replica, slots) &&
+                           ReplicatesEverywhere(sim, all, primary, replica);
+                  },
+                  3 * kTimeout),
+              0)
+        << "replica " << replica;
+    EXPECT_GT(sim.state(replica).myself().config_epoch, max_epoch);
+    ASSERT_GE(sim.RunUntil([&] { return AllOk(sim, all) && SlotMapsAgree(sim, all); }, 5000), 0);
+  }
+  // TAKEOVER needs no votes: two elections only.
+  EXPECT_EQ(log.winners, (std::vector<int>{3, 4}));
+}
+
+TEST(SimFailoverTest, ManualFailoverWaitsForThePausedOffsetAndTimesOut) {
+  auto owned = WithReplicas(24, 3, 1);
+  Simulator& sim = *owned;
+  ElectionLog log(sim);
+  sim.set_repl_offset(0, 1000);  // the primary is ahead of its replica
+  sim.set_repl_offset(3, 900);
+  sim.RunFor(500);
+  ASSERT_TRUE(sim.Failover(3, clusterbus::FailoverMode::kDefault).ok());
+  sim.RunFor(3000);
+  EXPECT_TRUE(log.winners.empty());  // 100 bytes short of the paused offset
+  EXPECT_TRUE(sim.engine(0).manual_failover_in_progress());
+  sim.RunFor(3000);  // past the 5 s manual failover timeout
+  EXPECT_FALSE(sim.engine(0).manual_failover_in_progress());
+  EXPECT_FALSE(sim.engine(3).manual_failover_in_progress());
+  EXPECT_TRUE(sim.state(3).myself().is_replica());
+
+  ASSERT_TRUE(sim.Failover(3, clusterbus::FailoverMode::kDefault).ok());
+  sim.RunFor(1000);
+  sim.set_repl_offset(3, 1000);  // caught up
+  ASSERT_GE(sim.RunUntil([&] { return sim.state(3).myself().is_primary(); }, 3000), 0);
+  EXPECT_EQ(log.winners, std::vector<int>{3});
+}
+
+TEST(SimFailoverTest, StaleReplicaDoesNotFailOverAutomaticallyButForceWorks) {
+  auto owned = WithReplicas(25, 3, 1);
+  Simulator& sim = *owned;
+  ElectionLog log(sim);
+  // Default validity factor 10: older than 10 s + 10 x node_timeout is stale.
+  sim.set_data_age(3, 60000 + kTimeout);
+  sim.Kill(0);
+  sim.RunFor(6 * kTimeout);
+  EXPECT_TRUE(log.winners.empty());
+  EXPECT_EQ(sim.Failover(3, clusterbus::FailoverMode::kDefault).message(),
+            "Master is down or failed, please use CLUSTER FAILOVER FORCE");
+  ASSERT_TRUE(sim.Failover(3, clusterbus::FailoverMode::kForce).ok());
+  ASSERT_GE(sim.RunUntil([&] { return sim.state(3).myself().is_primary(); }, 3000), 0);
+  EXPECT_EQ(log.winners, std::vector<int>{3});
+}
+
 }  // namespace
 }  // namespace shardnode::sim

@@ -21,9 +21,13 @@ constexpr int64_t kTickMs = 100;
 constexpr int kPort = 7000;
 constexpr int kBusPort = 17000;
 
-class FixedOffset : public clusterbus::NodeView {
+// The replication a node reports to its engine, set by the test.
+class ReplicationView : public clusterbus::NodeView {
  public:
-  uint64_t ReplicationOffset() const override { return 0; }
+  uint64_t ReplicationOffset() const override { return offset; }
+  int64_t ReplicationDataAgeMs(int64_t) const override { return data_age_ms; }
+  uint64_t offset = 0;
+  int64_t data_age_ms = 0;
 };
 
 }  // namespace
@@ -31,7 +35,7 @@ class FixedOffset : public clusterbus::NodeView {
 struct Simulator::Node {
   std::string ip;
   std::unique_ptr<ClusterState> state;
-  FixedOffset view;
+  ReplicationView view;
   std::unique_ptr<BusEngine> engine;
   bool alive = true;
 };
@@ -105,7 +109,33 @@ void Simulator::Admin(int i, const std::function<void(ClusterState&)>& fn) {
   Drain(i);
 }
 
+absl::Status Simulator::Failover(int i, clusterbus::FailoverMode mode) {
+  absl::Status st = engine(i).Failover(mode, now_ms_);
+  Drain(i);
+  return st;
+}
+
+void Simulator::set_repl_offset(int i, uint64_t offset) { nodes_[i]->view.offset = offset; }
+void Simulator::set_data_age(int i, int64_t ms) { nodes_[i]->view.data_age_ms = ms; }
+
 // ---- Faults -------------------------------------------------------------------
+
+void Simulator::Restart(int i) {
+  Node& n = *nodes_[i];
+  if (n.alive) return;
+  // What nodes.conf does not keep: links and their bookkeeping.
+  for (const auto& [id, node] : n.state->nodes()) {
+    node->outbound_link = node->inbound_link = 0;
+    node->outbound_connecting = node->link_connected = false;
+    node->outbound_queue.clear();
+    node->ping_sent_ms = 0;
+    node->fail_reports.clear();
+  }
+  n.engine = std::make_unique<BusEngine>(*n.state, n.view, rng_());
+  n.alive = true;
+  n.state->RequestStateUpdate();
+  ScheduleTick(i, now_ms_ + 1);
+}
 
 void Simulator::Kill(int i) {
   nodes_[i]->alive = false;
@@ -189,7 +219,10 @@ int64_t Simulator::RunUntil(const std::function<bool()>& done, int64_t max_ms, i
 void Simulator::Drain(int i) {
   Node& n = *nodes_[i];
   if (n.state->pending_effects().update_state) n.state->UpdateState(now_ms_);
-  n.state->TakeEffects();  // saves and logs: nothing to do in memory
+  clusterbus::Effects effects = n.state->TakeEffects();  // saves: nothing to do in memory
+  if (log_observer_) {
+    for (const clusterbus::LogLine& line : effects.logs) log_observer_(i, line);
+  }
   for (clusterbus::Action& action : n.engine->TakeActions()) {
     if (auto* c = std::get_if<clusterbus::ConnectAction>(&action)) {
       DoConnect(i, *c);

@@ -68,8 +68,21 @@ class Simulator {
   // and actions are carried out.
   void Admin(int i, const std::function<void(clusterbus::ClusterState&)>& fn);
 
+  // CLUSTER FAILOVER [FORCE|TAKEOVER] on node i (actions carried out at once).
+  absl::Status Failover(int i, clusterbus::FailoverMode mode);
+  // What node i's engine reads of its replication (clusterbus::NodeView).
+  void set_repl_offset(int i, uint64_t offset);
+  void set_data_age(int i, int64_t ms);
+  // Called with every line a node logs (the shell's log file).
+  void set_log_observer(std::function<void(int, const clusterbus::LogLine&)> fn) {
+    log_observer_ = std::move(fn);
+  }
+
   // Faults.
   void Kill(int i);
+  // A killed node starts again from its last state (as from nodes.conf),
+  // with a fresh engine and no links.
+  void Restart(int i);
   // Nodes in different groups cannot talk; nodes not listed form one more group.
   void Partition(const std::vector<std::vector<int>>& groups);
   void Heal();
@@ -118,6 +131,7 @@ class Simulator {
   std::map<clusterbus::LinkId, std::unique_ptr<Conn>> ends_;
   clusterbus::LinkId next_link_ = 1;
   std::function<void()> check_;
+  std::function<void(int, const clusterbus::LogLine&)> log_observer_;
   uint64_t messages_delivered_ = 0;
   uint64_t writes_dropped_ = 0;
 };
