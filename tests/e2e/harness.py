@@ -207,3 +207,36 @@ class Client:
 
 class Error(str):
     """An error reply (its text without the leading '-')."""
+
+
+REDIS_SERVER = shutil.which("redis-server")
+
+
+class RedisServerNode(Node):
+    """A redis-server (cluster mode) started and stopped like a shardnode Node."""
+
+    def command_line(self):
+        return [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+                "--save", "", "--appendonly", "no", "--daemonize", "no",
+                "--cluster-enabled", "yes"] + self.args
+
+
+def info(node, section="replication"):
+    """One INFO section of `node` as a dict."""
+    out = {}
+    for line in node.cli("INFO", section).splitlines():
+        if ":" in line and not line.startswith("#"):
+            k, v = line.split(":", 1)
+            out[k] = v
+    return out
+
+
+def crc16(data):
+    """Redis Cluster's CRC16 (XMODEM) of bytes."""
+    crc = 0
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
+            crc &= 0xFFFF
+    return crc

@@ -8,36 +8,16 @@ A restarted shardnode replica keeps its role from nodes.conf. A mixed cluster
 checks that the replica role crosses the bus both ways between shardnode and
 redis-server. The data sync itself is not checked here (replication tests)."""
 import os
-import shutil
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Client, Error, Node, wait_until  # noqa: E402
+from harness import (REDIS_SERVER, Client, Error, Node, RedisServerNode, crc16,  # noqa: E402
+                     wait_until)
 
 NODE_TIMEOUT_MS = 2000
 TIMEOUT_ARGS = ["--cluster-node-timeout", str(NODE_TIMEOUT_MS)]
-REDIS_SERVER = shutil.which("redis-server")
 UNKNOWN_ID = "0123456789abcdef0123456789abcdef01234567"
-
-
-class RedisServerNode(Node):
-    """A redis-server process started and stopped like a shardnode Node."""
-
-    def command_line(self):
-        return [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
-                "--save", "", "--appendonly", "no", "--daemonize", "no",
-                "--cluster-enabled", "yes"] + self.args
-
-
-def crc16(data):
-    crc = 0
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
-            crc &= 0xFFFF
-    return crc
 
 
 def key_in_slot(slot):

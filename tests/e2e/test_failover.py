@@ -10,7 +10,6 @@ A mixed cluster (when redis-server is installed) has a redis-server replica
 elected by shardnode primaries and a shardnode replica elected with a
 redis-server primary voting."""
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,31 +18,11 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Client, Error, Node, wait_until  # noqa: E402
+from harness import (REDIS_SERVER, Client, Error, Node, RedisServerNode, crc16, info,  # noqa: E402
+                     wait_until)
 
 NODE_TIMEOUT_MS = 2000
 ARGS = ["--cluster-node-timeout", str(NODE_TIMEOUT_MS)]
-REDIS_SERVER = shutil.which("redis-server")
-
-
-class RedisServerNode(Node):
-    """A redis-server process started and stopped like a shardnode Node."""
-
-    def command_line(self):
-        return [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
-                "--save", "", "--appendonly", "no", "--daemonize", "no",
-                "--cluster-enabled", "yes"] + self.args
-
-
-def info(node, section="replication"):
-    out = {}
-    for line in node.cli("INFO", section).splitlines():
-        if ":" in line and not line.startswith("#"):
-            k, v = line.split(":", 1)
-            out[k] = v
-    return out
-
-
 def my_id(node):
     return node.cli("CLUSTER", "MYID")
 
@@ -90,16 +69,6 @@ def caught_up(primary, replica):
     r = info(replica)
     return (r.get("master_link_status") == "up" and
             r.get("master_repl_offset") == info(primary).get("master_repl_offset"))
-
-
-def crc16(data):
-    crc = 0
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
-            crc &= 0xFFFF
-    return crc
 
 
 def keys_of(node, n, prefix):

@@ -4,7 +4,6 @@ MEET. All three must agree on ids and slots, pass redis-cli --cluster check,
 serve keys through redis-cli -c from any node, and detect each other's
 failure. Skipped (with a message) only when redis-server is not installed."""
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -12,20 +11,10 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Client, Node, wait_until  # noqa: E402
+from harness import REDIS_SERVER, Client, Node, RedisServerNode, wait_until  # noqa: E402
 
 NODE_TIMEOUT_MS = 2000
 TIMEOUT_ARGS = ["--cluster-node-timeout", str(NODE_TIMEOUT_MS)]
-REDIS_SERVER = shutil.which("redis-server")
-
-
-class RedisServerNode(Node):
-    """A redis-server process started and stopped like a shardnode Node."""
-
-    def command_line(self):
-        return [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
-                "--save", "", "--appendonly", "no", "--daemonize", "no",
-                "--cluster-enabled", "yes"] + self.args
 
 
 def info(node):

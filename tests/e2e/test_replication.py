@@ -9,16 +9,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Client, Error, Node, free_port, wait_until  # noqa: E402
-
-
-def info(node, section="replication"):
-    out = {}
-    for line in node.cli("INFO", section).splitlines():
-        if ":" in line and not line.startswith("#"):
-            k, v = line.split(":", 1)
-            out[k] = v
-    return out
+from harness import Client, Error, Node, free_port, info, wait_until  # noqa: E402
 
 
 def linked(replica):
