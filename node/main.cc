@@ -85,7 +85,8 @@ class Cron {
   }
   void Tick() {
     const int64_t now = NowMs();
-    // Expiry deletes replicate: not while writes are paused for a failover.
+    server_.ExpirePauses(now);
+    // Expiry deletes replicate: not while clients are paused.
     const bool expire = server_.active_expire_enabled && !server_.WritesPaused(now);
     for (int i = 0; i < server_.num_shards() && expire; ++i) {
       server_.shard(i).ActiveExpireCycle(now, kExpireKeysPerTick);

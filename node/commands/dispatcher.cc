@@ -293,10 +293,13 @@ void Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms)
   session.deny_blocking = deny_blocking;
 }
 
-bool Dispatcher::WaitsForWritePause(const Session& session,
-                                    const std::vector<std::string>& args) const {
+bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::string>& args,
+                               int64_t now_ms) const {
   if (session.from_primary || args.empty()) return false;
   const CommandSpec* spec = server_.commands().Find(args[0]);
+  // Replicas are never paused (their REPLCONF ACKs keep flowing).
+  if (spec != nullptr && spec->name == "replconf") return false;
+  if (server_.AllPaused(now_ms)) return true;
   if (spec == nullptr) return false;
   if (spec == exec_) {
     if (!session.in_multi) return false;

@@ -33,10 +33,12 @@ class Dispatcher {
   void Execute(Session& session, std::vector<std::string>& args, resp::ReplyBuilder& out,
                int64_t now_ms);
 
-  // True when `args` must wait while writes are paused (a manual failover):
-  // a command that may write, or an EXEC with such a command queued. The
-  // primary's own stream never waits.
-  bool WaitsForWritePause(const Session& session, const std::vector<std::string>& args) const;
+  // True when `args` must wait while clients are paused (CLIENT PAUSE, a
+  // manual failover): with an ALL pause any command but a replica's
+  // REPLCONF, else a command that may write or an EXEC with such a command
+  // queued. The primary's own stream never waits. REQUIRES: WritesPaused.
+  bool WaitsForPause(const Session& session, const std::vector<std::string>& args,
+                     int64_t now_ms) const;
 
   // Registers MULTI, EXEC and DISCARD (whose work is done here).
   static void RegisterTransactionCommands(class CommandTable& table);

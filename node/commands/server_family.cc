@@ -535,7 +535,9 @@ void ClientKill(CommandContext& ctx, Args args) {
     for (auto& [id, session] : ctx.server.clients()) {
       if (session->addr == args[2]) victims.push_back(session);
     }
-    if (victims.empty()) {
+    const bool primary_link =
+        ctx.server.replication && ctx.server.replication->KillPrimaryLink(args[2]);
+    if (victims.empty() && !primary_link) {
       ctx.reply.Error("ERR No such client");
       return;
     }
@@ -632,6 +634,41 @@ void ClientUnblock(CommandContext& ctx, Args args) {
   const bool unblocked =
       id > 0 && UnblockClientById(ctx.server, static_cast<uint64_t>(id), with_error);
   ctx.reply.Integer(unblocked ? 1 : 0);
+}
+
+// CLIENT PAUSE timeout [WRITE|ALL] / CLIENT UNPAUSE: the net shell parks
+// the commands that must wait (Dispatcher::WaitsForPause).
+void ClientPause(CommandContext& ctx, Args args) {
+  if (args.size() > 4) {
+    ctx.reply.Error(
+        "ERR unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP.");
+    return;
+  }
+  bool all = true;
+  if (args.size() == 4) {
+    if (EqualsIgnoreCase(args[3], "write")) {
+      all = false;
+    } else if (!EqualsIgnoreCase(args[3], "all")) {
+      ctx.reply.Error("ERR CLIENT PAUSE mode must be WRITE or ALL");
+      return;
+    }
+  }
+  int64_t ms;
+  if (!types::ParseInt64(args[2], &ms)) {
+    ctx.reply.Error("ERR timeout is not an integer or out of range");
+    return;
+  }
+  if (ms < 0) {
+    ctx.reply.Error("ERR timeout is negative");
+    return;
+  }
+  ctx.server.PauseClients(Server::PausePurpose::kClientCommand, ctx.now_ms + ms, all);
+  ctx.reply.Ok();
+}
+
+void ClientUnpause(CommandContext& ctx, Args) {
+  ctx.server.UnpauseClients(Server::PausePurpose::kClientCommand);
+  ctx.reply.Ok();
 }
 
 void ClientHelp(CommandContext& ctx, Args) {
@@ -1029,6 +1066,8 @@ void RegisterServerFamily(CommandTable& t) {
       Sub("client", "info", 2, kConn, ClientInfo),
       Sub("client", "kill", -3, kCmdAdmin | kConn, ClientKill),
       Sub("client", "unblock", -3, kCmdAdmin | kConn, ClientUnblock),
+      Sub("client", "pause", -3, kCmdAdmin | kConn, ClientPause),
+      Sub("client", "unpause", 2, kCmdAdmin | kConn, ClientUnpause),
       Sub("client", "help", 2, kCmdLoading | kCmdStale, ClientHelp),
   };
   t.Register(std::move(client));

@@ -241,11 +241,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // Runs one command, unless writes are paused (manual failover) and it
-  // may write: then it waits in parked_ until Server::PauseWrites ends the
+  // may write: then it waits in parked_ until Server::UnpauseClients ends the
   // pause and resumes us.
   void ExecuteOrPark(std::vector<std::string>& args) {
     const int64_t now = NowMs();
-    if (server_.WritesPaused(now) && dispatcher_.WaitsForWritePause(session_, args)) {
+    if (server_.WritesPaused(now) && dispatcher_.WaitsForPause(session_, args, now)) {
       parked_ = std::move(args);
       session_.paused = true;
       server_.ParkSession(session_.id);

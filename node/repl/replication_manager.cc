@@ -865,6 +865,13 @@ void ReplicationManager::SyncWithCluster() {
   }
 }
 
+bool ReplicationManager::KillPrimaryLink(std::string_view addr) {
+  if (!link_ || addr != absl::StrCat(primary_host_, ":", primary_port_)) return false;
+  link_->Close();
+  OnLinkClosed(link_.get(), NowMs());
+  return true;
+}
+
 int64_t ReplicationManager::DataAgeMs(int64_t now_ms) const {
   if (!is_replica()) return 0;
   if (link_state_ == LinkState::kConnected) return now_ms - last_io_ms_;

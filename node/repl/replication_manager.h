@@ -84,6 +84,7 @@ class ReplicationManager : public ReplicationControl {
   void Role(CommandContext& ctx) override;
   int64_t DataAgeMs(int64_t now_ms) const override;
   void SyncWithCluster() override;
+  bool KillPrimaryLink(std::string_view addr) override;
 
   // For the replica link (PrimaryLink, in the .cc).
   LinkState link_state() const { return link_state_; }

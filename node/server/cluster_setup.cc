@@ -169,7 +169,11 @@ void ApplyClusterEffects(Server& server, int64_t now_ms) {
     server.cluster_bus->RunActions(now_ms);
   }
   // Manual failover on a primary: writers wait while the replica catches up.
-  if (e.pause_writes_until_ms >= 0) server.PauseWrites(e.pause_writes_until_ms);
+  if (e.pause_writes_until_ms > 0) {
+    server.PauseClients(Server::PausePurpose::kFailover, e.pause_writes_until_ms, false);
+  } else if (e.pause_writes_until_ms == 0) {
+    server.UnpauseClients(Server::PausePurpose::kFailover);
+  }
   // A promotion (or a new primary) reaches replication now rather than at
   // its next 100 ms reconciliation, so that no write is refused meanwhile.
   if ((e.stop_replication || !e.replicate_primary.empty()) && server.replication) {
@@ -198,8 +202,6 @@ void ClusterCron(Server& server, int64_t now_ms) {
   ClusterState* cluster = server.cluster();
   if (!cluster) return;
   RefreshClusterOptions(server);
-  // A manual failover's write pause ends by itself if nobody ends it.
-  if (server.writes_paused_until_ms() != 0 && !server.WritesPaused(now_ms)) server.PauseWrites(0);
   if (server.cluster_bus) server.cluster_bus->engine().Tick(now_ms);
   cluster->Tick(now_ms);
   ApplyClusterEffects(server, now_ms);

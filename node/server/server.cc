@@ -10,9 +10,38 @@
 
 namespace shardnode::node {
 
-void Server::PauseWrites(int64_t until_ms) {
-  writes_paused_until_ms_ = until_ms;
-  if (until_ms > 0) return;
+void Server::PauseClients(PausePurpose purpose, int64_t until_ms, bool all) {
+  pauses_[static_cast<int>(purpose)] = Pause{until_ms, all};
+}
+
+bool Server::WritesPaused(int64_t now_ms) const {
+  for (const Pause& p : pauses_) {
+    if (p.until_ms > now_ms) return true;
+  }
+  return false;
+}
+
+bool Server::AllPaused(int64_t now_ms) const {
+  for (const Pause& p : pauses_) {
+    if (p.all && p.until_ms > now_ms) return true;
+  }
+  return false;
+}
+
+void Server::ExpirePauses(int64_t now_ms) {
+  if (pauses_[0].until_ms != 0 && pauses_[0].until_ms <= now_ms) {
+    UnpauseClients(PausePurpose::kClientCommand);
+  }
+  if (pauses_[1].until_ms != 0 && pauses_[1].until_ms <= now_ms) {
+    UnpauseClients(PausePurpose::kFailover);
+  }
+}
+
+void Server::UnpauseClients(PausePurpose purpose) {
+  pauses_[static_cast<int>(purpose)] = Pause();
+  for (const Pause& p : pauses_) {
+    if (p.until_ms != 0) return;  // still paused for the other purpose
+  }
   // Each parked session runs its waiting command on its own (posted) turn.
   std::vector<uint64_t> parked = std::move(paused_sessions_);
   paused_sessions_.clear();

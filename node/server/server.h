@@ -129,15 +129,22 @@ class Server {
   // Blocks the whole node for `ms` (DEBUG SLEEP).
   std::function<void(int64_t ms)> sleep;
 
-  // Writes paused for a manual failover (a replica sent MFSTART): until
-  // this wall-clock time, client commands that may write wait, parked (the
-  // net shell keeps them), and the replication stream stands still.
-  bool WritesPaused(int64_t now_ms) const { return writes_paused_until_ms_ > now_ms; }
-  int64_t writes_paused_until_ms() const { return writes_paused_until_ms_; }
-  // Starts (until_ms > 0) or ends (0) the pause; ending it resumes every
-  // parked session.
-  void PauseWrites(int64_t until_ms);
-  // A session whose command waits for the pause to end (by client id).
+  // Paused clients (Redis's pauseClients): CLIENT PAUSE, and a primary in
+  // a manual failover (a replica sent MFSTART). Until a pause's wall-clock
+  // end, client commands that may write (or, for an ALL pause, every
+  // command) wait, parked by the net shell, and neither expiry nor the
+  // replication stream moves. Each purpose holds its own pause.
+  enum class PausePurpose { kClientCommand, kFailover };
+  // Starts (or replaces) the pause of `purpose`.
+  void PauseClients(PausePurpose purpose, int64_t until_ms, bool all);
+  // Ends the pause of `purpose`; when none is left, every parked session
+  // resumes.
+  void UnpauseClients(PausePurpose purpose);
+  // Ends the pauses whose time has come (the cron calls it).
+  void ExpirePauses(int64_t now_ms);
+  bool WritesPaused(int64_t now_ms) const;
+  bool AllPaused(int64_t now_ms) const;
+  // A session whose command waits for the pauses to end (by client id).
   void ParkSession(uint64_t client_id) { paused_sessions_.push_back(client_id); }
 
  private:
@@ -153,7 +160,11 @@ class Server {
   uint64_t last_client_id_ = 0;
   std::string run_id_;
   int64_t start_ms_ = 0;
-  int64_t writes_paused_until_ms_ = 0;
+  struct Pause {
+    int64_t until_ms = 0;  // 0: none
+    bool all = false;
+  };
+  Pause pauses_[2];  // by PausePurpose
   std::vector<uint64_t> paused_sessions_;
 };
 

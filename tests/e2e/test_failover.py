@@ -259,6 +259,41 @@ class ShardnodeFailoverTest(unittest.TestCase):
                                     "FORCE")
 
 
+class ClientPauseTest(unittest.TestCase):
+    """CLIENT PAUSE: the mechanism a primary uses during a manual failover."""
+
+    def test_pause_write_holds_writes_only_and_all_holds_everything(self):
+        node = Node().start()
+        self.addCleanup(node.cleanup)
+        c = Client(node.port)
+        self.addCleanup(c.close)
+        self.assertEqual(c.call("CLIENT", "PAUSE", "1", "NONE"),
+                         "ERR CLIENT PAUSE mode must be WRITE or ALL")
+        self.assertEqual(c.call("CLIENT", "PAUSE", "x"),
+                         "ERR timeout is not an integer or out of range")
+        self.assertEqual(c.call("CLIENT", "PAUSE", "-1"), "ERR timeout is negative")
+
+        self.assertEqual(c.call("CLIENT", "PAUSE", "700", "WRITE"), "OK")
+        started = time.monotonic()
+        self.assertIsNone(c.call("GET", "k"))  # reads go on
+        self.assertLess(time.monotonic() - started, 0.5)
+        self.assertEqual(c.call("SET", "k", "v"), "OK")  # waited for the pause
+        self.assertGreater(time.monotonic() - started, 0.5)
+
+        self.assertEqual(c.call("CLIENT", "PAUSE", "100000", "WRITE"), "OK")
+        w = Client(node.port)
+        self.addCleanup(w.close)
+        w.send("INCR", "n")
+        time.sleep(0.3)
+        self.assertEqual(c.call("CLIENT", "UNPAUSE"), "OK")
+        self.assertEqual(w.read(), 1)  # released by UNPAUSE
+
+        self.assertEqual(c.call("CLIENT", "PAUSE", "600"), "OK")  # ALL by default
+        started = time.monotonic()
+        self.assertEqual(w.call("GET", "k"), b"v")
+        self.assertGreater(time.monotonic() - started, 0.4)
+
+
 @unittest.skipUnless(REDIS_SERVER, "redis-server not installed")
 class MixedFailoverTest(unittest.TestCase):
     """Primaries: shardnode, shardnode, redis-server. Replicas: a redis-server
