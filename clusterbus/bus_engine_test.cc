@@ -483,5 +483,49 @@ TEST_F(BusEngineTest, PingsEveryNodeWithinHalfTheNodeTimeout) {
   EXPECT_FALSE(state_.FindNode(kB)->flags & kFlagPfail);
 }
 
+// Spec 10.4: one vote per epoch, for a replica of a FAIL primary (or with
+// FORCEACK), not twice for the same primary within 2 x node_timeout, and
+// not when a claimed slot has a newer owner.
+TEST_F(BusEngineTest, VotesFollowRedisRules) {
+  for (int s = 0; s < 100; ++s) state_.BindSlot(s, state_.myself());
+  state_.myself().config_epoch = 1;
+  ClusterNode& b = Known(kB, 1, 2, 100, 199, 2);
+  ClusterNode& c = Known(kC, 3, 4, 1, 0, 2);
+  c.flags = kFlagReplica;
+  state_.SetPrimary(c, &b);
+  state_.UpdateState(now_);
+  auto request = [&](uint64_t epoch, bool force_ack, int first, int last, uint64_t config = 2) {
+    Message m = FromPeer(MessageType::kFailoverAuthRequest, kC, config);
+    m.header.flags = kFlagReplica;
+    m.header.slaveof = kB;
+    m.header.current_epoch = epoch;
+    if (force_ack) m.header.mflags[0] |= kMsgFlagForceAck;
+    for (int s = first; s <= last; ++s) m.header.myslots.Set(s);
+    engine_.OnMessage(4, m, now_);
+    int acks = 0;
+    for (const Message& sent : Sent(3)) acks += sent.header.type == MessageType::kFailoverAuthAck;
+    return acks;
+  };
+  EXPECT_EQ(request(5, false, 100, 199), 0);  // its primary is up
+  EXPECT_EQ(request(5, true, 0, 99, 0), 0);   // my slots, newer than its epoch 0
+  b.flags |= kFlagFail;
+  EXPECT_EQ(request(4, false, 100, 199), 0);  // older than my currentEpoch 5
+  EXPECT_EQ(request(5, false, 100, 199), 1);
+  EXPECT_EQ(state_.last_vote_epoch(), 5u);
+  EXPECT_EQ(request(5, false, 100, 199), 0);  // already voted in epoch 5
+  now_ += 2 * kTimeout - 1;
+  EXPECT_EQ(request(6, false, 100, 199), 0);  // same primary, too soon
+  now_ += 1;
+  EXPECT_EQ(request(7, false, 100, 199), 1);
+  std::string logs;
+  for (const LogLine& l : state_.TakeEffects().logs) logs += l.text + "\n";
+  EXPECT_NE(logs.find("Failover auth denied to " + kC + ": its master is up"), std::string::npos);
+  EXPECT_NE(logs.find(": slot 0 epoch (1) > reqEpoch (0)"), std::string::npos) << logs;
+  EXPECT_NE(logs.find(": reqEpoch (4) < curEpoch(5)"), std::string::npos);
+  EXPECT_NE(logs.find(": already voted for epoch 5"), std::string::npos);
+  EXPECT_NE(logs.find(": can't vote about this master before 1 milliseconds"), std::string::npos);
+  EXPECT_NE(logs.find("Failover auth granted to " + kC + " for epoch 7"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace shardnode::clusterbus
