@@ -198,10 +198,12 @@ def wait_cluster_ok(servers, known=None, timeout=60):
             time.sleep(0.1)
 
 
-def create_cluster(servers, timeout=120):
-    """Joins `servers` as masters (slots split evenly) with redis-cli --cluster create."""
+def create_cluster(servers, timeout=120, replicas=0):
+    """Joins `servers` with redis-cli --cluster create: masters with the slots
+    split evenly and, with `replicas`, that many replicas per master."""
     out = subprocess.run(["redis-cli", "--cluster", "create", *[s.addr() for s in servers],
-                          "--cluster-yes"], capture_output=True, text=True, timeout=timeout)
+                          "--cluster-replicas", str(replicas), "--cluster-yes"],
+                         capture_output=True, text=True, timeout=timeout)
     if out.returncode != 0:
         raise RuntimeError(f"cluster create failed:\n{out.stdout}\n{out.stderr}")
     wait_cluster_ok(servers, known=len(servers), timeout=timeout)
