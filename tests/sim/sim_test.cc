@@ -2,6 +2,7 @@
 // failure detection, partitions, epochs, UPDATE and FORGET. Each test checks
 // invariants of the cluster state, not message traces.
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -653,6 +654,64 @@ TEST(SimFailoverTest, StaleReplicaDoesNotFailOverAutomaticallyButForceWorks) {
   ASSERT_TRUE(sim.Failover(3, clusterbus::FailoverMode::kForce).ok());
   ASSERT_GE(sim.RunUntil([&] { return sim.state(3).myself().is_primary(); }, 3000), 0);
   EXPECT_EQ(log.winners, std::vector<int>{3});
+}
+
+// Like Redis's 03-failover-loop, with lossy links and a partition now and
+// then: kill a random primary, wait for a replica to take over, restart the
+// old one (it must come back as a replica); at the end every node agrees on
+// one owner per slot and no node ever voted twice in an epoch.
+TEST(SimFailoverTest, KillLoopWithLossyLinksAndPartitionsConverges) {
+  for (uint64_t seed : {31, 32, 33}) {
+    SCOPED_TRACE(seed);
+    auto owned = WithReplicas(seed, 3, 2);
+    Simulator& sim = *owned;
+    sim.set_check([&] { CheckInvariants(sim); });
+    ElectionLog log(sim);
+    sim.set_drop_rate(0.002);
+    std::mt19937_64 rng(seed);
+    auto all = Range(0, 9);
+    for (int round = 0; round < 6; ++round) {
+      std::vector<int> primaries;
+      for (int i : all) {
+        if (sim.state(i).myself().is_primary() && sim.state(i).myself().num_slots() > 0) {
+          primaries.push_back(i);
+        }
+      }
+      ASSERT_EQ(primaries.size(), 3u);
+      const int victim = primaries[rng() % primaries.size()];
+      const slots::SlotSet lost = sim.state(victim).myself().slots;
+      const size_t wins = log.winners.size();
+      sim.Kill(victim);
+      if (round % 2 == 1) {
+        // A partition that cuts one other node off for a while.
+        int cut = static_cast<int>(rng() % 9);
+        if (cut == victim) cut = (cut + 1) % 9;
+        sim.Partition({{cut}});
+        sim.RunFor(kTimeout);
+        sim.Heal();
+      }
+      ASSERT_GE(sim.RunUntil([&] { return log.winners.size() > wins; }, 10 * kTimeout), 0)
+          << "round " << round;
+      const int winner = log.winners.back();
+      std::vector<int> alive;
+      for (int i : all) {
+        if (i != victim) alive.push_back(i);
+      }
+      ASSERT_GE(
+          sim.RunUntil([&] { return ServesEverywhere(sim, alive, winner, lost); }, 10 * kTimeout),
+          0);
+      sim.Restart(victim);
+      ASSERT_GE(sim.RunUntil(
+                    [&] {
+                      return ReplicatesEverywhere(sim, all, victim, winner) &&
+                             SlotMapsAgree(sim, all) && AllOk(sim, all);
+                    },
+                    10 * kTimeout),
+                0)
+          << "round " << round;
+    }
+    EXPECT_GE(log.win_epochs.size(), 6u);
+  }
 }
 
 }  // namespace
