@@ -4,7 +4,8 @@ Three primaries with one replica each (`redis-cli --cluster create
 --cluster-replicas 1`): kill -9 of a primary promotes its replica within
 2 x node_timeout plus a few seconds, with the keys written before and
 further writes; the old primary, restarted, comes back as a replica of the
-new one and syncs. CLUSTER FAILOVER (default) swaps roles under a writer
+new one and syncs; a second replica follows the winner by partial resync
+(PSYNC2). CLUSTER FAILOVER (default) swaps roles under a writer
 without losing an acknowledged write; FORCE and TAKEOVER; Redis's errors.
 A mixed cluster (when redis-server is installed) has a redis-server replica
 elected by shardnode primaries and a shardnode replica elected with a
@@ -200,6 +201,41 @@ class ShardnodeFailoverTest(unittest.TestCase):
         with open(os.path.join(old.dir, "nodes.conf")) as f:
             conf = f.read()
         self.assertIn(f"myself,slave {replica_id}", conf)
+
+    def test_second_replica_follows_the_new_primary_by_partial_resync(self):
+        primary, replica = self.pairs[2]
+        extra = Node(cluster=True, args=ARGS).start()
+        self.addCleanup(extra.cleanup)
+        out = subprocess.run(
+            ["redis-cli", "--cluster", "add-node", f"127.0.0.1:{extra.port}",
+             f"127.0.0.1:{primary.port}", "--cluster-slave", "--cluster-master-id",
+             my_id(primary)], capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.nodes.append(extra)
+        keys = keys_of(primary, 100, "two")
+        subprocess.run(["redis-cli", "-p", str(primary.port)], check=True, timeout=60,
+                       input="".join(f"SET {k} {k}\n" for k in keys), capture_output=True,
+                       text=True)
+        wait_until(lambda: caught_up(primary, replica) and caught_up(primary, extra),
+                   timeout=20, what="both replicas caught up")
+        wait_until(lambda: all(sees_roles(n, [(primary, extra)]) for n in self.nodes),
+                   timeout=20, what="every node sees the second replica")
+        primary.stop(sig=signal.SIGKILL)
+        survivors = [n for n in self.nodes if n is not primary]
+        wait_until(lambda: "master" in (role_of(replica), role_of(extra)),
+                   timeout=NODE_TIMEOUT_MS * 2 / 1000 + 5, what="a replica promoted")
+        winner, other = (replica, extra) if role_of(replica) == "master" else (extra, replica)
+        wait_until(lambda: info(other).get("master_port") == str(winner.port) and
+                   caught_up(winner, other), timeout=20, what="the other replica follows")
+        # PSYNC2: the winner kept the old history as replid2, no full sync.
+        stats = info(winner, "stats")
+        self.assertEqual(stats["sync_partial_ok"], "1")
+        self.assertEqual(stats["sync_full"], "0")
+        c = Client(other.port)
+        self.addCleanup(c.close)
+        self.assertEqual(c.call("READONLY"), "OK")
+        self.assertEqual(c.call("GET", keys[7]), keys[7].encode())
+        wait_until(lambda: all(state_ok(n) for n in survivors), timeout=10, what="cluster ok")
 
     def test_manual_failover_loses_no_acknowledged_write(self):
         primary, replica = self.pairs[1]
