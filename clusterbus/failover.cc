@@ -190,7 +190,9 @@ void BusEngine::HandleReplicaFailover(int64_t now_ms) {
 
   if (auth_age > auth_retry) {
     std::uniform_int_distribution<int64_t> jitter(0, kElectionRandomDelayMs - 1);
-    election_ = Election();
+    // A new attempt; votes count from the epoch of the last one until this
+    // one asks (as Redis keeps failover_auth_epoch).
+    election_ = Election{.epoch = election_.epoch};
     election_.rank = ReplicaRank();
     election_.auth_time_ms =
         now_ms + kElectionFixedDelayMs + jitter(rng_) + election_.rank * kRankDelayMs;
