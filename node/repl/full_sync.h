@@ -26,6 +26,9 @@
 // disk otherwise. Unlike Redis, the disk target is not dump.rdb (a full
 // sync is not a save), and a BGSAVE runs alongside with its own snapshot.
 //
+// rdb-key-save-delay (microseconds per key, for tests) slows the walk down
+// as it does Redis's saving child.
+//
 // The replication stream is not handled here: the manager holds the writes
 // made after an image began for each of its replicas and sends them once
 // `delivered` fired.
