@@ -1,30 +1,29 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """Replication: shardnode vs redis-server 7.0.15, in one run.
 
 a) Full sync. A primary holds --keys keys key:<12 digits> with --value-size
-   byte values (loaded with redis-cli --pipe);
-a fresh replica of the same kind gets REPLICAOF
-    .Measured :
+   byte values (loaded with redis-cli --pipe); a fresh replica of the same
+   kind gets REPLICAOF. Measured:
 
-    sync s REPLICAOF sent->master_link_status : up on the replica;
-RSS MB the primary's VmRSS before the sync, and its peak during the sync,
-    sampled every 10 ms from / proc / PID / status; for
-  Redis the peak is of the primary plus its forked child(Redis's child shares pages with its parent,
-                                                         so RSS counts them twice);
-PSS MB the peak of the same processes' proportional set size (/ proc / PID / smaps_rollup,
-                                                              sampled every 100 ms)
-    : shared pages counted once, the copy - on - write growth without double counts;
+     sync s      REPLICAOF sent -> master_link_status:up on the replica;
+     RSS MB      the primary's VmRSS before the sync, and its peak during the
+                 sync, sampled every 10 ms from /proc/PID/status; for Redis the
+                 peak is of the primary plus its forked child (Redis's child
+                 shares pages with its parent, so RSS counts them twice);
+     PSS MB      the peak of the same processes' proportional set size
+                 (/proc/PID/smaps_rollup, sampled every 100 ms): shared pages
+                 counted once, the copy-on-write growth without double counts;
      writes/s    commands the primary served per second during the sync.
 
    For each kind, target (diskless "socket" and "disk", repl-diskless-sync-
    delay 0) and load: "idle", or "writes" (redis-benchmark -t set -P 16 -d
-   --value-size -r --keys: overwrites of random existing keys, running from 1 s before the
-   REPLICAOF until the link is up).
+   --value-size -r --keys: overwrites of random existing keys, running from
+   1 s before the REPLICAOF until the link is up).
 
 b) Write throughput with one replica attached (diskless, caught up):
-   redis-benchmark -t set -P {16,1} -c 50 -r 100000 -n --requests;
-     ops / s and CPU microseconds per request of the primary(utime + stime) and of the replica;
-     median of --repeat, kinds alternating.
+   redis-benchmark -t set -P {16,1} -c 50 -r 100000 -n --requests (-P 1: a
+   fifth); ops/s and CPU microseconds per request of the primary
+   (utime+stime) and of the replica; median of --repeat, kinds alternating.
 
 Usage: bench/macro/replsync.py [--keys 1000000] [--value-size 100]
            [--requests 1000000] [--repeat 3] [--skip-sync] [--skip-throughput]
@@ -99,35 +98,44 @@ def start_pair(kind, binary, tmp, extra):
     run = tempfile.mkdtemp(prefix=f"{kind}-", dir=tmp)
     primary = bl.Server(kind, binary, os.path.join(run, "p"), extra=extra, cluster=False)
     try:
-        replica
-          = bl.Server(kind, binary, os.path.join(run, "r"), extra = extra, cluster = False)
-                except BaseException : primary.stop() raise return primary,
-              replica
+        replica = bl.Server(kind, binary, os.path.join(run, "r"), extra=extra, cluster=False)
+    except BaseException:
+        primary.stop()
+        raise
+    return primary, replica
 
-                  def
-                  wait_link(replica_conn, primary_conn = None, timeout = 600, sample = None)
-              : ""
-                "Polls every 10 ms until the replica's link is up (and, with
-                primary_conn,
-                until its offset equals the primary's).""" deadline =
-                    time.monotonic() + timeout while time.monotonic() < deadline : text =
-                        replica_conn.call("INFO", "replication") if bl.info_field(
-                            text, "master_link_status") == "up" : if primary_conn is None
-              : return mine = bl.info_field(primary_conn.call("INFO", "replication"),
-                                            "master_repl_offset") if bl
-                                  .info_field(text, "master_repl_offset") == mine : return if sample
-              : sample() time.sleep(0.01) raise RuntimeError("replica link not up in time")
 
-                    def full_sync(kind, binary, tmp, target, load, keys, value_size)
-              : extra =
-                                  [
-                                    "--repl-diskless-sync", "yes" if target == "socket" else "no",
-                                    "--repl-diskless-sync-delay", "0"
-                                  ] primary,
-                                                           replica = start_pair(kind, binary, tmp,
-                                                                                extra) bench =
-                                                               None try : pc = bl.Conn(primary.port, timeout=600)
-        rc = bl.Conn(replica.port, timeout=600)
+def wait_link(replica_port, primary_port=None, timeout=600, sample=None):
+    """Polls every 10 ms until the replica's link is up (and, with
+    primary_port, until its offset equals the primary's)."""
+    rc = bl.Conn(replica_port, timeout=60)
+    pc = bl.Conn(primary_port, timeout=60) if primary_port else None
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = rc.call("INFO", "replication")
+            if bl.info_field(text, "master_link_status") == "up":
+                if pc is None:
+                    return
+                mine = bl.info_field(pc.call("INFO", "replication"), "master_repl_offset")
+                if bl.info_field(text, "master_repl_offset") == mine:
+                    return
+            if sample:
+                sample()
+            time.sleep(0.01)
+        raise RuntimeError("replica link not up in time")
+    finally:
+        rc.close()
+        if pc:
+            pc.close()
+
+
+def full_sync(kind, binary, tmp, target, load, keys, value_size):
+    extra = ["--repl-diskless-sync", "yes" if target == "socket" else "no",
+             "--repl-diskless-sync-delay", "0"]
+    primary, replica = start_pair(kind, binary, tmp, extra)
+    bench = None
+    try:
         populate(primary.port, populate_file(tmp, keys, value_size), keys)
         time.sleep(1)
         base_rss = bl.rss_bytes(primary.pid)
@@ -148,23 +156,22 @@ def start_pair(kind, binary, tmp, extra):
                 last_pss[0] = time.monotonic()
                 peak["pss"] = max(peak["pss"], sum(pss_bytes(p) for p in pids))
 
+        pc = bl.Conn(primary.port, timeout=60)
         cmds0 = commands_processed(pc)
         t0 = time.monotonic()
-        rc.call("REPLICAOF", "127.0.0.1", primary.port)
-        wait_link(rc, sample=sample)
+        bl.cli(replica.port, "REPLICAOF", "127.0.0.1", str(primary.port))
+        wait_link(replica.port, sample=sample)
         elapsed = time.monotonic() - t0
         served = commands_processed(pc) - cmds0
+        pc.close()
         if bench is not None:
             bench.terminate()
             bench.wait(30)
             bench = None
         else:
-            wait_link(rc, pc)
-            ok = pc.call("DBSIZE") == rc.call("DBSIZE")
-            if not ok:
+            wait_link(replica.port, primary.port)
+            if bl.cli(primary.port, "DBSIZE") != bl.cli(replica.port, "DBSIZE"):
                 raise RuntimeError(f"{kind}: DBSIZE differs after the sync")
-        pc.close()
-        rc.close()
         return {"sync": elapsed, "base": base_rss, "peak": peak["rss"], "base_pss": base_pss,
                 "peak_pss": peak["pss"], "wps": served / elapsed}
     finally:
@@ -182,26 +189,24 @@ def throughput(binaries, tmp, requests, repeat):
             p, r = start_pair(kind, binary, tmp, ["--repl-diskless-sync-delay", "0"])
             pairs[kind] = (p, r)
             bl.cli(r.port, "REPLICAOF", "127.0.0.1", str(p.port))
-            wait_link(bl.Conn(r.port), bl.Conn(p.port), timeout=60)
+            wait_link(r.port, p.port, timeout=60)
         results = {}
         for pipeline in (16, 1):
             n = requests if pipeline == 16 else max(requests // 5, 1000)
-            rows = {
-              k: [] for k, _ in binaries}
+            rows = {k: [] for k, _ in binaries}
             for rep in range(repeat):
                 order = binaries if rep % 2 == 0 else binaries[::-1]
                 for kind, _ in order:
                     p, r = pairs[kind]
                     pcpu, rcpu = bl.cpu_seconds(p.pid), bl.cpu_seconds(r.pid)
                     ops = bl.redis_benchmark(p.port, ["-t", "set"], n, 50, pipeline)
-                    wait_link(bl.Conn(r.port), bl.Conn(p.port), timeout=120)
-                    rows[kind].append((ops, (bl.cpu_seconds(p.pid) - pcpu) / n * 1e6,
-                                       (bl.cpu_seconds(r.pid) - rcpu) / n * 1e6))
+                    wait_link(r.port, p.port, timeout=120)
+                    row = (ops, (bl.cpu_seconds(p.pid) - pcpu) / n * 1e6,
+                           (bl.cpu_seconds(r.pid) - rcpu) / n * 1e6)
+                    rows[kind].append(row)
                     print(f"  # -P {pipeline} rep {rep} {kind}: {ops:.0f} ops/s, primary "
-                          f"{rows[kind][-1][1]:.2f} us/op, replica {rows[kind][-1][2]:.2f} us/op",
-                          flush=True)
-            results[pipeline] = {
-              k: tuple(bl.median([row[i] for row in v]) for i in range(3))
+                          f"{row[1]:.2f} us/op, replica {row[2]:.2f} us/op", flush=True)
+            results[pipeline] = {k: tuple(bl.median([row[i] for row in v]) for i in range(3))
                                  for k, v in rows.items()}
         return results
     finally:
@@ -212,6 +217,13 @@ def throughput(binaries, tmp, requests, repeat):
 
 def mb(b):
     return b / (1 << 20)
+
+
+def print_sync_row(target, load, kind, r):
+    print(f"{target:<7}{load:<7}{kind:<10}{r['sync']:>7.2f}{mb(r['base']):>9.0f}"
+          f"{mb(r['peak']):>9.0f}{mb(r['peak'] - r['base']):>8.0f}{mb(r['base_pss']):>9.0f}"
+          f"{mb(r['peak_pss']):>9.0f}{mb(r['peak_pss'] - r['base_pss']):>8.0f}"
+          f"{r['wps']:>10.0f}", flush=True)
 
 
 def main():
@@ -239,14 +251,9 @@ def main():
                     res = {}
                     order = binaries if load == "idle" else binaries[::-1]
                     for kind, binary in order:
-                        r = full_sync(kind, binary, tmp, target, load, args.keys,
-                                      args.value_size)
-                        res[kind] = r
-                        print(f"{target:<7}{load:<7}{kind:<10}{r['sync']:>7.2f}"
-                              f"{mb(r['base']):>9.0f}{mb(r['peak']):>9.0f}"
-                              f"{mb(r['peak'] - r['base']):>8.0f}{mb(r['base_pss']):>9.0f}"
-                              f"{mb(r['peak_pss']):>9.0f}{mb(r['peak_pss'] - r['base_pss']):>8.0f}"
-                              f"{r['wps']:>10.0f}", flush=True)
+                        res[kind] = full_sync(kind, binary, tmp, target, load, args.keys,
+                                              args.value_size)
+                        print_sync_row(target, load, kind, res[kind])
                     sn, rd = res["shardnode"], res["redis"]
                     print(f"{target:<7}{load:<7}{'ratio':<10}{sn['sync'] / rd['sync']:>7.2f}"
                           f"{'':>9}{sn['peak'] / rd['peak']:>9.2f}{'':>8}{'':>9}"
