@@ -314,6 +314,7 @@ ReplicationManager::~ReplicationManager() {
 }
 
 void ReplicationManager::Start() {
+  ReadOutputLimit();
   server_.after_write = [this](int db, std::span<const std::string> args) { Propagate(db, args); };
   // Keys that expire on a primary are deleted on its replicas by a DEL.
   for (int i = 0; i < server_.num_shards(); ++i) {
@@ -423,6 +424,11 @@ void ReplicationManager::SendToReplica(Replica& r, std::string_view bytes) {
          ClientInfoLine(*s, NowMs()));
     DropReplica(r);
   }
+}
+
+void ReplicationManager::ReadOutputLimit() {
+  replica_output_limit_ =
+      OutputLimit::ReplicaClass(server_.config().Value("client-output-buffer-limit").value_or(""));
 }
 
 void ReplicationManager::DropReplica(Replica& r) {
@@ -949,8 +955,7 @@ void ReplicationManager::Cron() {
     return true;
   });
   std::erase_if(pending_conf_, [this](const auto& p) { return FindSession(p.first) == nullptr; });
-  replica_output_limit_ =
-      OutputLimit::ReplicaClass(server_.config().Value("client-output-buffer-limit").value_or(""));
+  ReadOutputLimit();
   full_syncs_->Cron(now);
   CheckTimeouts(now);
   if (is_replica()) {

@@ -138,6 +138,9 @@ class ReplicationManager : public ReplicationControl {
   // Closes a replica's connection; it is forgotten at the next tick.
   void DropReplica(Replica& r);
   std::string ReplicaName(const Replica& r) const;
+  // client-output-buffer-limit's replica class (CONFIG SET applies within
+  // a second).
+  void ReadOutputLimit();
   // FullSyncs hooks.
   void BeginFullSync(uint64_t client_id, uint64_t attach_to);
   void FullSyncDelivered(uint64_t client_id, bool socket_target);
