@@ -1,9 +1,10 @@
 #include "replication/lzf.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
-#include <vector>
 
 namespace shardnode::replication {
 namespace {
@@ -16,9 +17,9 @@ constexpr int kHashBits = 14;
 // The best ratio LZF reaches is a 3-byte reference producing 264 bytes.
 constexpr size_t kMaxExpansion = 88;
 
-uint32_t HashPrefix(const unsigned char* p) {
+uint32_t HashPrefix(const unsigned char* p, int bits) {
   uint32_t v = static_cast<uint32_t>(p[0]) << 16 | static_cast<uint32_t>(p[1]) << 8 | p[2];
-  return (v * 2654435761u) >> (32 - kHashBits);
+  return (v * 2654435761u) >> (32 - bits);
 }
 
 absl::Status Corrupt() { return absl::InvalidArgumentError("Invalid LZF compressed string"); }
@@ -29,8 +30,12 @@ bool LzfCompress(absl::string_view in, size_t max_out, std::string* out) {
   out->clear();
   const auto* data = reinterpret_cast<const unsigned char*>(in.data());
   const size_t n = in.size();
-  // Positions are stored plus one so that zero means "empty slot".
-  std::vector<uint32_t> table(size_t{1} << kHashBits, 0);
+  // Positions are stored plus one so that zero means "empty slot". The
+  // table grows with the input (up to 2^kHashBits slots): clearing a full
+  // table for every short value would cost more than compressing it.
+  thread_local std::array<uint32_t, size_t{1} << kHashBits> table;
+  const int bits = std::clamp(static_cast<int>(std::bit_width(n)), 8, kHashBits);
+  std::fill_n(table.begin(), size_t{1} << bits, 0u);
   size_t literal_start = 0;
   auto flush_literals = [&](size_t end) {
     while (literal_start < end) {
@@ -42,7 +47,7 @@ bool LzfCompress(absl::string_view in, size_t max_out, std::string* out) {
   };
   size_t i = 0;
   while (i + kMinMatch <= n) {
-    uint32_t h = HashPrefix(data + i);
+    uint32_t h = HashPrefix(data + i, bits);
     size_t candidate = table[h];
     table[h] = static_cast<uint32_t>(i + 1);
     if (candidate == 0 || i - (candidate - 1) > kMaxDistance ||
@@ -66,7 +71,7 @@ bool LzfCompress(absl::string_view in, size_t max_out, std::string* out) {
     out->push_back(static_cast<char>(offset & 0xFF));
     // Index the positions the match covered so later data can refer to them.
     for (size_t j = i + 1; j + kMinMatch <= n && j < i + len; ++j) {
-      table[HashPrefix(data + j)] = static_cast<uint32_t>(j + 1);
+      table[HashPrefix(data + j, bits)] = static_cast<uint32_t>(j + 1);
     }
     i += len;
     literal_start = i;

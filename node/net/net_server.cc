@@ -87,6 +87,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       server_.stats().total_net_input_bytes += n;
       Process(std::string_view(buf_, n));
       Flush();
+      CountOutput();
       if (session_.close_after_reply) {
         co_await WaitDrained();
         break;
@@ -119,6 +120,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (auto conn = weak.lock()) {
         conn->out_.append(bytes);
         conn->Flush();
+        conn->CountOutput();
       }
     };
     session_.resume = [weak]() {
@@ -136,6 +138,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     server_.pubsub().RemoveSession(session_);
     server_.watches().Unwatch(session_);
     server_.clients().erase(session_.id);
+    session_.on_output_drained = nullptr;
   }
 
   // Starts writing out_ unless a write is in flight; the completion
@@ -154,11 +157,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
                           self->write_failed_ = true;
                         } else if (!self->out_.empty()) {
                           self->Flush();
+                          self->Drained();
                           return;
                         }
                         self->drained_.cancel();
                         if (self->kill_when_drained_) self->Kill();
+                        if (!ec) self->Drained();
                       });
+  }
+
+  void CountOutput() { session_.output_buffer_bytes = out_.size() + sending_.size(); }
+
+  // A write completed: the output went down; a streaming producer may add.
+  void Drained() {
+    CountOutput();
+    if (session_.on_output_drained) session_.on_output_drained();
   }
 
   asio::awaitable<void> WaitDrained() {
@@ -187,6 +200,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     Process({});
     Flush();
+    CountOutput();
     if (session_.close_after_reply) {
       if (writing_) {
         kill_when_drained_ = true;

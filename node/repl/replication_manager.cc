@@ -24,9 +24,11 @@
 #include "absl/strings/str_format.h"
 #include "clusterbus/cluster_state.h"
 #include "node/commands/dispatcher.h"
+#include "node/config/config.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/persist/dataset.h"
+#include "node/repl/full_sync.h"
 #include "node/resp/reply.h"
 #include "node/server/blocking.h"
 #include "node/server/log.h"
@@ -294,6 +296,17 @@ ReplicationManager::ReplicationManager(asio::io_context& io, Server& server, Dis
   primary_session_.deny_blocking = true;
   primary_session_.name = "";
   primary_session_.addr = "";
+  FullSyncs::Hooks hooks;
+  hooks.begin = [this](uint64_t id, uint64_t attach_to) { BeginFullSync(id, attach_to); };
+  hooks.delivered = [this](uint64_t id, bool socket) { FullSyncDelivered(id, socket); };
+  hooks.drop = [this](uint64_t id) {
+    if (Replica* r = FindReplica(id)) DropReplica(*r);
+  };
+  hooks.name = [this](uint64_t id) {
+    Replica* r = FindReplica(id);
+    return r == nullptr ? absl::StrCat("client id #", id) : ReplicaName(*r);
+  };
+  full_syncs_ = std::make_unique<FullSyncs>(io, server, std::move(hooks));
 }
 
 ReplicationManager::~ReplicationManager() {
@@ -301,6 +314,7 @@ ReplicationManager::~ReplicationManager() {
 }
 
 void ReplicationManager::Start() {
+  ReadOutputLimit();
   server_.after_write = [this](int db, std::span<const std::string> args) { Propagate(db, args); };
   // Keys that expire on a primary are deleted on its replicas by a DEL.
   for (int i = 0; i < server_.num_shards(); ++i) {
@@ -324,6 +338,7 @@ void ReplicationManager::Start() {
 
 void ReplicationManager::Stop() {
   stopped_ = true;
+  full_syncs_->Clear();
   tick_timer_.cancel();
   if (link_) link_->Close();
   link_.reset();
@@ -389,26 +404,91 @@ void ReplicationManager::FeedStream(std::string_view bytes) {
 }
 
 void ReplicationManager::SendToReplica(Replica& r, std::string_view bytes) {
-  if (r.wait_first_ack) {
-    r.held.append(bytes);
-    return;
-  }
+  // A replica waiting for its image to begin gets the stream from there.
+  if (r.closing || r.sync_pending) return;
   Session* s = FindSession(r.client_id);
-  if (s != nullptr && s->push) s->push(bytes);
+  if (s == nullptr) return;
+  uint64_t pending = 0;
+  if (r.in_full_sync || r.wait_first_ack) {
+    r.held.append(bytes);
+    // What counts is the stream waiting for the replica, not the RDB.
+    pending = r.held.size() + (r.in_full_sync ? 0 : s->output_buffer_bytes);
+  } else {
+    if (s->push) s->push(bytes);
+    pending = s->output_buffer_bytes;
+  }
+  if (r.output_limit.Exceeded(replica_output_limit_, pending, server_.options().repl_backlog_size,
+                              NowMs())) {
+    Logf(LogLevel::kWarning,
+         "Client %s scheduled to be closed ASAP for overcoming of output buffer limits.",
+         ClientInfoLine(*s, NowMs()));
+    DropReplica(r);
+  }
 }
 
-std::string ReplicationManager::BuildRdb(int64_t now_ms) const {
-  replication::RdbWriterOptions o;
-  o.ctime_s = now_ms / 1000;
-  o.repl_id = ids_.replid;
-  o.repl_offset = master_repl_offset_;
-  replication::RdbWriter w(o);
-  persist::SerializeDataset(server_, now_ms, w);
-  w.End();
-  return w.TakeOutput();
+void ReplicationManager::ReadOutputLimit() {
+  replica_output_limit_ =
+      OutputLimit::ReplicaClass(server_.config().Value("client-output-buffer-limit").value_or(""));
+}
+
+void ReplicationManager::DropReplica(Replica& r) {
+  if (r.closing) return;
+  r.closing = true;
+  r.held.clear();
+  r.held.shrink_to_fit();
+  if (Session* s = FindSession(r.client_id); s != nullptr && s->kill) s->kill();
+  full_syncs_->Remove(r.client_id);
+}
+
+std::string ReplicationManager::ReplicaName(const Replica& r) const {
+  return r.conf.listening_port != 0 ? absl::StrCat(r.ip, ":", r.conf.listening_port)
+                                    : absl::StrCat(r.ip, ":<unknown-replica-port>");
+}
+
+void ReplicationManager::BeginFullSync(uint64_t client_id, uint64_t attach_to) {
+  Replica* r = FindReplica(client_id);
+  if (r == nullptr) return;
+  Replica* peer = attach_to != 0 ? FindReplica(attach_to) : nullptr;
+  r->sync_pending = false;
+  r->in_full_sync = true;
+  r->held = peer != nullptr ? peer->held : std::string();
+  // The image holds the dataset at this offset; the held stream goes on
+  // from it.
+  const int64_t offset = peer != nullptr ? peer->sync_offset : master_repl_offset_;
+  r->sync_offset = offset;
+  if (r->psync) {
+    if (Session* s = FindSession(client_id); s != nullptr && s->push) {
+      s->push(absl::StrCat("+FULLRESYNC ", ids_.replid, " ", offset, "\r\n"));
+    }
+  }
+  // The stream that follows an image starts with a SELECT.
+  if (peer == nullptr) repl_seldb_ = -1;
+}
+
+void ReplicationManager::FullSyncDelivered(uint64_t client_id, bool socket_target) {
+  Replica* r = FindReplica(client_id);
+  if (r == nullptr || r->closing) return;
+  r->in_full_sync = false;
+  r->ack_offset = 0;
+  r->ack_time_ms = NowMs();
+  const std::string name = ReplicaName(*r);
+  if (socket_target) {
+    Logf(LogLevel::kNotice,
+         "Streamed RDB transfer with replica %s succeeded (socket). Waiting for REPLCONF ACK "
+         "from slave to enable streaming",
+         name);
+    r->wait_first_ack = r->psync;  // old SYNC replicas never ACK
+  }
+  Logf(LogLevel::kNotice, "Synchronization with replica %s succeeded", name);
+  if (!r->wait_first_ack) {
+    std::string held;
+    held.swap(r->held);
+    if (!held.empty()) SendToReplica(*r, held);
+  }
 }
 
 void ReplicationManager::DisconnectReplicas() {
+  full_syncs_->Clear();
   for (const Replica& r : replicas_) {
     if (Session* s = FindSession(r.client_id); s != nullptr && s->kill) s->kill();
   }
@@ -427,7 +507,8 @@ int ReplicationManager::GoodReplicas(int64_t now_ms) const {
   const int64_t max_lag_ms = int64_t{server_.options().min_replicas_max_lag} * 1000;
   int n = 0;
   for (const Replica& r : replicas_) {
-    if (!r.wait_first_ack && now_ms - r.ack_time_ms <= max_lag_ms) ++n;
+    const bool online = !r.closing && !r.sync_pending && !r.in_full_sync && !r.wait_first_ack;
+    if (online && now_ms - r.ack_time_ms <= max_lag_ms) ++n;
   }
   return n;
 }
@@ -451,7 +532,8 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
   }
   r.ip = r.conf.ip.empty() ? HostOf(session.addr) : r.conf.ip;
   r.ack_time_ms = ctx.now_ms;
-  const std::string name = absl::StrCat(r.ip, ":", r.conf.listening_port);
+  r.psync = psync;
+  const std::string name = ReplicaName(r);
   Logf(LogLevel::kNotice, "Replica %s asks for synchronization", name);
 
   if (psync) {
@@ -473,6 +555,7 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
            "starting from offset %d.",
            name, gap.size(), offset);
       r.ack_offset = offset - 1;
+      session.replica = true;
       replicas_.push_back(std::move(r));
       ++sync_partial_ok_;
       return;
@@ -504,26 +587,14 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
   }
   ++sync_full_;
   if (backlog_ == nullptr) CreateBacklog();
-  const std::string rdb = BuildRdb(ctx.now_ms);
-  if (psync) {
-    ctx.reply.Raw(absl::StrCat("+FULLRESYNC ", ids_.replid, " ", master_repl_offset_, "\r\n"));
-  }
+  // The image is made in the background (FullSyncs); BeginFullSync answers
+  // +FULLRESYNC when it begins, FullSyncDelivered puts the replica online.
   r.ack_offset = 0;
-  if (server_.options().repl_diskless_sync && r.conf.capa_eof) {
-    const std::string mark = RandomHexId();
-    ctx.reply.Raw(absl::StrCat("$EOF:", mark, "\r\n"));
-    ctx.reply.Raw(rdb);
-    ctx.reply.Raw(mark);
-    r.wait_first_ack = psync;  // old SYNC clients never ACK
-    Logf(LogLevel::kNotice, "Streamed RDB transfer with replica %s succeeded (socket).", name);
-  } else {
-    ctx.reply.Raw(absl::StrCat("$", rdb.size(), "\r\n"));
-    ctx.reply.Raw(rdb);
-    Logf(LogLevel::kNotice, "Synchronization with replica %s succeeded", name);
-  }
-  // The stream that follows a full sync starts with a SELECT.
-  repl_seldb_ = -1;
+  r.sync_pending = true;
+  session.replica = true;
+  const bool capa_eof = r.conf.capa_eof;
   replicas_.push_back(std::move(r));
+  full_syncs_->Request(session.id, capa_eof, ctx.now_ms);
 }
 
 void ReplicationManager::Replconf(CommandContext& ctx, Args args) {
@@ -756,6 +827,7 @@ void ReplicationManager::ResetStream() {
 
 void ReplicationManager::ConnectToPrimary() {
   if (!is_replica() || link_ || stopped_) return;
+  last_io_ms_ = NowMs();  // repl-timeout counts from the connect
   link_ = std::make_shared<PrimaryLink>(io_, this, primary_host_, primary_port_);
   asio::co_spawn(io_, PrimaryLink::Run(link_), asio::detached);
 }
@@ -789,6 +861,7 @@ void ReplicationManager::OnFullSync(const std::string& replid, int64_t offset) {
   primary_session_.queued.clear();
   link_state_ = LinkState::kConnected;
   repl_down_since_ms_ = 0;
+  last_io_ms_ = NowMs();  // loading took time without reading the link
 }
 
 void ReplicationManager::OnContinue(const std::string& new_replid) {
@@ -882,6 +955,8 @@ int64_t ReplicationManager::DataAgeMs(int64_t now_ms) const {
 
 void ReplicationManager::Tick() {
   const int64_t now = NowMs();
+  std::erase_if(replicas_, [](const Replica& r) { return r.closing; });
+  full_syncs_->Tick(now);
   if (!waiters_.empty()) ServeWaiters(now, false);
   SyncWithCluster();
 }
@@ -889,9 +964,15 @@ void ReplicationManager::Tick() {
 void ReplicationManager::Cron() {
   const int64_t now = NowMs();
   // Forget replicas and REPLCONF state of closed connections.
-  std::erase_if(replicas_,
-                [this](const Replica& r) { return FindSession(r.client_id) == nullptr; });
+  std::erase_if(replicas_, [this](const Replica& r) {
+    if (FindSession(r.client_id) != nullptr) return false;
+    full_syncs_->Remove(r.client_id);
+    return true;
+  });
   std::erase_if(pending_conf_, [this](const auto& p) { return FindSession(p.first) == nullptr; });
+  ReadOutputLimit();
+  full_syncs_->Cron(now);
+  CheckTimeouts(now);
   if (is_replica()) {
     if (!link_) {
       ConnectToPrimary();
@@ -907,7 +988,39 @@ void ReplicationManager::Cron() {
       FeedStream(EncodeCommand({"PING"}));
     }
   }
-  (void)now;
+}
+
+void ReplicationManager::CheckTimeouts(int64_t now_ms) {
+  const int64_t timeout_ms = int64_t{std::max(1, server_.options().repl_timeout)} * 1000;
+  // Online replicas ACK every second; SYNC-only ones never do.
+  for (Replica& r : replicas_) {
+    if (r.closing || !r.psync || r.sync_pending || r.in_full_sync) continue;
+    if (now_ms - r.ack_time_ms > timeout_ms) {
+      Logf(LogLevel::kWarning, "Disconnecting timedout replica (streaming sync): %s",
+           ReplicaName(r));
+      DropReplica(r);
+    }
+  }
+  if (!is_replica() || !link_ || now_ms - last_io_ms_ <= timeout_ms) return;
+  switch (link_state_) {
+    case LinkState::kConnecting:
+    case LinkState::kHandshake:
+      Log(LogLevel::kWarning, "Timeout connecting to the MASTER...");
+      break;
+    case LinkState::kTransfer:
+      Log(LogLevel::kWarning,
+          "Timeout receiving bulk data from MASTER... If the problem persists try to set the "
+          "'repl-timeout' parameter in redis.conf to a larger value.");
+      break;
+    case LinkState::kConnected:
+      Log(LogLevel::kWarning, "MASTER timeout: no data nor PING received...");
+      break;
+    default:
+      return;
+  }
+  std::shared_ptr<PrimaryLink> link = link_;
+  OnLinkClosed(link.get(), now_ms);
+  link->Close();
 }
 
 void ReplicationManager::FillRdbReplInfo(replication::RdbWriterOptions& o) const {
@@ -980,14 +1093,18 @@ std::string ReplicationManager::InfoSection(int64_t now_ms) const {
     absl::StrAppend(&s, "slave_priority:100\r\nslave_read_only:", o.replica_read_only ? 1 : 0,
                     "\r\nreplica_announced:1\r\n");
   }
-  absl::StrAppend(&s, "connected_slaves:", replicas_.size(), "\r\n");
+  const auto connected = std::count_if(replicas_.begin(), replicas_.end(),
+                                       [](const Replica& r) { return !r.closing; });
+  absl::StrAppend(&s, "connected_slaves:", connected, "\r\n");
   if (o.min_replicas_to_write > 0 && o.min_replicas_max_lag > 0) {
     absl::StrAppend(&s, "min_slaves_good_slaves:", GoodReplicas(now_ms), "\r\n");
   }
   int n = 0;
   for (const Replica& r : replicas_) {
-    const char* state = r.wait_first_ack ? "wait_bgsave" : "online";
-    const int64_t lag = r.wait_first_ack ? 0 : (now_ms - r.ack_time_ms) / 1000;
+    if (r.closing) continue;
+    const char* state = full_syncs_->StateOf(r.client_id);
+    if (state == nullptr) state = r.sync_pending || r.in_full_sync ? "wait_bgsave" : "online";
+    const int64_t lag = r.sync_pending || r.in_full_sync ? 0 : (now_ms - r.ack_time_ms) / 1000;
     absl::StrAppend(&s, "slave", n++, ":ip=", r.ip, ",port=", r.conf.listening_port,
                     ",state=", state, ",offset=", r.ack_offset, ",lag=", lag, "\r\n");
   }
@@ -1006,7 +1123,7 @@ void ReplicationManager::Role(CommandContext& ctx) {
   if (!is_replica()) {
     std::vector<const Replica*> online;
     for (const Replica& rep : replicas_) {
-      if (!rep.wait_first_ack) online.push_back(&rep);
+      if (!rep.closing && !rep.sync_pending && !rep.in_full_sync) online.push_back(&rep);
     }
     r.ArrayHeader(3);
     r.Bulk("master");

@@ -8,9 +8,14 @@
 // client id, written to through Session::push, and their REPLCONF ACKs come
 // back as commands. A PSYNC is answered +CONTINUE from the backlog when it
 // holds the gap (replication/psync.h), else +FULLRESYNC and an RDB of the
-// whole dataset, in the disk form ($<len>) or, when repl-diskless-sync is on
-// and the replica sent capa eof, the diskless form ($EOF:<mark>), after which
-// the command stream waits for the replica's first ACK (as Redis 7.0 does).
+// whole dataset, made by FullSyncs (full_sync.h) without blocking the node,
+// in the disk form ($<len>) or, when repl-diskless-sync is on and the
+// replica sent capa eof, the diskless form ($EOF:<mark>). The writes made
+// after the image began are held for the replica and follow the RDB (after
+// the replica's first ACK in the diskless form, as Redis 7.0 does).
+// A replica silent (no ACK) for repl-timeout, or whose pending stream
+// passes client-output-buffer-limit's replica class (output_limit.h), is
+// disconnected.
 //
 // Replica side: follows a primary set by REPLICAOF (standalone) or by the
 // cluster state (myself's primary, reconciled every 100 ms, so nodes.conf
@@ -19,7 +24,8 @@
 // persist::LoadDataset, then applies the stream through the Dispatcher with
 // a session flagged from_primary, counting the applied offset, and feeds the
 // same bytes to its own backlog and sub-replicas. It ACKs every second and
-// on GETACK, and reconnects with PSYNC <replid> <offset+1> after a drop.
+// on GETACK, and reconnects with PSYNC <replid> <offset+1> after a drop,
+// also when the primary sent nothing (not even its PINGs) for repl-timeout.
 //
 // WAIT blocks its client (Session::blocked) until enough replicas ACKed the
 // offset of the moment, or the timeout.
@@ -37,6 +43,7 @@
 #include <vector>
 
 #include "node/commands/replication_control.h"
+#include "node/repl/output_limit.h"
 #include "node/resp/parser.h"
 #include "node/server/session.h"
 #include "replication/backlog.h"
@@ -47,6 +54,7 @@ namespace shardnode::node {
 class Server;
 class Dispatcher;
 class PrimaryLink;
+class FullSyncs;
 
 class ReplicationManager : public ReplicationControl {
  public:
@@ -103,10 +111,18 @@ class ReplicationManager : public ReplicationControl {
   struct Replica {
     uint64_t client_id = 0;
     ReplicaConf conf;
-    std::string ip;  // announced, else the peer address
+    std::string ip;      // announced, else the peer address
+    bool psync = false;  // PSYNC (SYNC replicas never ACK)
+    // Full sync: waiting for its image to begin (no stream yet), then
+    // receiving it (the stream is held in `held`).
+    bool sync_pending = false;
+    bool in_full_sync = false;
+    int64_t sync_offset = 0;  // the offset of its image
     // Diskless full sync: the stream is held until the first ACK.
     bool wait_first_ack = false;
     std::string held;
+    bool closing = false;  // dropped; forgotten at the next tick
+    OutputLimitCheck output_limit;
     int64_t ack_offset = 0;
     int64_t ack_time_ms = 0;
   };
@@ -122,8 +138,18 @@ class ReplicationManager : public ReplicationControl {
   // Appends stream bytes to the backlog and every replica.
   void FeedStream(std::string_view bytes);
   void SendToReplica(Replica& r, std::string_view bytes);
+  // Closes a replica's connection; it is forgotten at the next tick.
+  void DropReplica(Replica& r);
+  std::string ReplicaName(const Replica& r) const;
+  // client-output-buffer-limit's replica class (CONFIG SET applies within
+  // a second).
+  void ReadOutputLimit();
+  // FullSyncs hooks.
+  void BeginFullSync(uint64_t client_id, uint64_t attach_to);
+  void FullSyncDelivered(uint64_t client_id, bool socket_target);
+  // Primary and replica sides of repl-timeout (Cron).
+  void CheckTimeouts(int64_t now_ms);
   void CreateBacklog();
-  std::string BuildRdb(int64_t now_ms) const;
   void DisconnectReplicas();
   int CountAcked(int64_t offset) const;
   int GoodReplicas(int64_t now_ms) const;
@@ -162,6 +188,8 @@ class ReplicationManager : public ReplicationControl {
   std::vector<Replica> replicas_;
   std::vector<std::pair<uint64_t, ReplicaConf>> pending_conf_;  // by client id
   std::vector<Waiter> waiters_;
+  std::unique_ptr<FullSyncs> full_syncs_;
+  OutputLimit replica_output_limit_;  // re-read by the cron
   uint64_t sync_full_ = 0;
   uint64_t sync_partial_ok_ = 0;
   uint64_t sync_partial_err_ = 0;

@@ -36,10 +36,14 @@ struct Session {
   // The replication link of our primary: its stream is applied without
   // routing, auth or read-only checks, and replies are discarded.
   bool from_primary = false;
+  // A replica of ours (it sent SYNC/PSYNC): CLIENT LIST flag S.
+  bool replica = false;
   int64_t created_ms = 0;
   int64_t last_interaction_ms = 0;
   std::string last_command;  // lower-case name, CLIENT LIST "cmd="
   size_t query_buffer_bytes = 0;
+  // Bytes handed to the net shell (replies and pushes) not yet written to
+  // the socket; kept current by the shell.
   size_t output_buffer_bytes = 0;
 
   // MULTI/EXEC.
@@ -81,8 +85,17 @@ struct Session {
   // executing the input that arrived meanwhile (posted, not run inline).
   std::function<void()> resume;
 
+  // Set by a producer that streams to the client at the socket's pace (a
+  // full sync's RDB): the net shell calls it each time a socket write
+  // completes, after output_buffer_bytes went down. Empty otherwise.
+  std::function<void()> on_output_drained;
+
   // CLIENT LIST "flags=" field.
   std::string FlagsText() const;
 };
+
+// One CLIENT LIST / CLIENT INFO line (without the newline), as Redis's
+// catClientInfoString formats it; also used in log lines about a client.
+std::string ClientInfoLine(const Session& c, int64_t now_ms);
 
 }  // namespace shardnode::node
