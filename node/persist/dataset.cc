@@ -94,7 +94,7 @@ Value FromRdbValue(const RdbValue& value) {
     case RdbType::kZSet: {
       auto zset = std::make_unique<ZSetObject>();
       for (const auto& [m, score] : value.zset) {
-        if (zset->Score(m) == nullptr) zset->Insert(m, score);
+        if (!zset->Score(m)) zset->Insert(m, score);
       }
       return Value::FromObject(ValueType::kZSet, std::move(zset));
     }
