@@ -251,9 +251,21 @@ void Packed::ReplaceText(size_t pos, std::string_view s, bool as_string) {
   Erase(Next(pos), 1);
 }
 
-void Packed::ReplaceDouble(size_t pos, double d) {
-  InsertDouble(pos, d);
-  Erase(Next(pos), 1);
+Packed Packed::TakeTail(size_t pos) {
+  Packed tail;
+  const size_t len = bytes() - pos;
+  if (len == 0) return tail;
+  size_t n = 0;
+  for (size_t p = pos; p < bytes(); p = Next(p)) ++n;
+  tail.buf_ = static_cast<char*>(std::malloc(kHeader + len));
+  if (tail.buf_ == nullptr) throw std::bad_alloc();
+  std::memcpy(tail.Data(), Data() + pos, len);
+  tail.Header()[0] = static_cast<uint32_t>(len);
+  tail.Header()[1] = static_cast<uint32_t>(n);
+  Header()[0] = static_cast<uint32_t>(pos);
+  Header()[1] -= static_cast<uint32_t>(n);
+  if (Header()[1] == 0) Clear();
+  return tail;
 }
 
 }  // namespace shardnode::node::types

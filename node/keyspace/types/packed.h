@@ -87,8 +87,9 @@ class Packed {
   void Erase(size_t pos, size_t n = 1);
   // Replaces the entry at `pos` by text (as InsertText).
   void ReplaceText(size_t pos, std::string_view s, bool as_string = false);
-  void ReplaceDouble(size_t pos, double d);
   void Clear();
+  // Moves the entries from `pos` to the end into a new Packed.
+  Packed TakeTail(size_t pos);
 
  private:
   static constexpr size_t kHeader = 8;
