@@ -15,7 +15,7 @@ std::set<std::string> ScanAll(const IntMap& m) {
   std::set<std::string> seen;
   uint64_t cursor = 0;
   do {
-    cursor = m.Scan(cursor, [&](const std::string& k, int&) { seen.insert(k); });
+    cursor = m.Scan(cursor, [&](std::string_view k, int&) { seen.emplace(k); });
   } while (cursor != 0);
   return seen;
 }
@@ -72,7 +72,7 @@ TEST(DictTest, ScanVisitsEverythingOnce) {
   std::multiset<std::string> seen;
   uint64_t cursor = 0;
   do {
-    cursor = m.Scan(cursor, [&](const std::string& k, int&) { seen.insert(k); });
+    cursor = m.Scan(cursor, [&](std::string_view k, int&) { seen.emplace(k); });
   } while (cursor != 0);
   EXPECT_EQ(seen.size(), 5000u);  // no duplicates without a resize
   EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 5000u);
@@ -95,7 +95,7 @@ TEST(DictTest, ScanGuaranteeAcrossGrowAndShrink) {
     uint64_t cursor = 0;
     int step = 0;
     do {
-      cursor = m.Scan(cursor, [&](const std::string& k, int&) { seen.insert(k); });
+      cursor = m.Scan(cursor, [&](std::string_view k, int&) { seen.emplace(k); });
       ++step;
       if (mode == 0 && step % 3 == 0 && step < 60) {
         // Grow: add 500 keys every third call.
@@ -115,7 +115,7 @@ TEST(DictTest, RandomReturnsEveryElementEventually) {
   EXPECT_EQ(m.Random(rng), nullptr);
   for (int i = 0; i < 10; ++i) m.Set(std::to_string(i), i);
   std::set<std::string> seen;
-  for (int i = 0; i < 1000; ++i) seen.insert(m.Random(rng)->key);
+  for (int i = 0; i < 1000; ++i) seen.emplace(m.Random(rng)->key());
   EXPECT_EQ(seen.size(), 10u);
 }
 

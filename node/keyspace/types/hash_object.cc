@@ -46,7 +46,7 @@ bool HashObject::Set(std::string_view field, std::string_view value) {
     if (Size() > kMaxListpackEntries) ConvertToTable();
     return true;
   }
-  return table_->Set(field, std::string(value));
+  return table_->Set(field, value);
 }
 
 bool HashObject::Delete(std::string_view field) {
@@ -63,14 +63,14 @@ void HashObject::ConvertIfLong(size_t len) {
 
 void HashObject::ConvertToTable() {
   auto table = std::make_unique<StringMap<std::string>>();
-  ForEach([&](std::string_view f, std::string_view v) { table->Set(f, std::string(v)); });
+  ForEach([&](std::string_view f, std::string_view v) { table->Set(f, v); });
   table_ = std::move(table);
   pairs_.Clear();
 }
 
 void HashObject::ForEach(const Visitor& fn) const {
   if (table_) {
-    table_->ForEach([&](const std::string& f, std::string& v) { fn(f, v); });
+    table_->ForEach([&](std::string_view f, std::string& v) { fn(f, v); });
     return;
   }
   std::string fs, vs;
@@ -91,7 +91,7 @@ uint64_t HashObject::Scan(uint64_t cursor, size_t count, const Visitor& fn) cons
   size_t seen = 0;
   size_t budget = count * 10;
   do {
-    cursor = table_->Scan(cursor, [&](const std::string& f, std::string& v) {
+    cursor = table_->Scan(cursor, [&](std::string_view f, std::string& v) {
       fn(f, v);
       ++seen;
     });
@@ -103,7 +103,7 @@ std::pair<std::string_view, std::string_view> HashObject::Random(std::string* fi
                                                                  std::string* value_scratch) const {
   if (table_) {
     const auto* n = table_->Random(types::Rng());
-    return {n->key, n->value};
+    return {n->key(), n->value};
   }
   const size_t pos = pairs_.PosOf(2 * types::RandomBelow(Size()));
   return {pairs_.At(pos).Text(field_scratch), pairs_.At(pairs_.Next(pos)).Text(value_scratch)};

@@ -47,7 +47,7 @@ void SetObject::ConvertToTable() {
 
 void SetObject::ForEach(const Visitor& fn) const {
   if (table_) {
-    table_->ForEach([&](const std::string& m, char&) { fn(m); });
+    table_->ForEach([&](std::string_view m, char&) { fn(m); });
     return;
   }
   for (int64_t v : ints_) fn(std::to_string(v));
@@ -68,7 +68,7 @@ uint64_t SetObject::Scan(uint64_t cursor, size_t count, const Visitor& fn) const
   size_t seen = 0;
   size_t budget = count * 10;
   do {
-    cursor = table_->Scan(cursor, [&](const std::string& m, char&) {
+    cursor = table_->Scan(cursor, [&](std::string_view m, char&) {
       fn(m);
       ++seen;
     });
@@ -77,7 +77,7 @@ uint64_t SetObject::Scan(uint64_t cursor, size_t count, const Visitor& fn) const
 }
 
 std::string SetObject::Random() const {
-  if (table_) return table_->Random(types::Rng())->key;
+  if (table_) return std::string(table_->Random(types::Rng())->key());
   return std::to_string(ints_[types::RandomBelow(ints_.size())]);
 }
 
