@@ -183,10 +183,11 @@ unsigned char* Packed::OpenGap(size_t pos, size_t len) {
   const size_t used = bytes();
   const size_t need = kHeader + used + len;
   if (buf_ == nullptr || malloc_usable_size(buf_) < need) {
-    // Grow by a quarter beyond the need for buffers past a few hundred bytes,
-    // so that appends to a big node stay amortized O(1).
-    const size_t want = need < 256 ? need : need + need / 4;
-    void* grown = std::realloc(buf_, want);
+    // Exactly what is needed, as a listpack does: small buffers would waste
+    // more in slack than the realloc calls cost (glibc usually extends in
+    // place, and an insert moves the tail of the buffer anyway; nodes are
+    // bounded at ListObject::kNodeBytes).
+    void* grown = std::realloc(buf_, need);
     if (grown == nullptr) throw std::bad_alloc();
     if (buf_ == nullptr) std::memset(grown, 0, kHeader);
     buf_ = static_cast<char*>(grown);
@@ -242,7 +243,15 @@ void Packed::Erase(size_t pos, size_t n) {
   std::memmove(d + pos, d + end, used - end);
   Header()[0] = static_cast<uint32_t>(used - (end - pos));
   Header()[1] -= static_cast<uint32_t>(n);
-  if (Header()[1] == 0) Clear();
+  if (Header()[1] == 0) {
+    Clear();
+    return;
+  }
+  // Give back space once a quarter of the buffer is unused.
+  const size_t need = kHeader + bytes();
+  if (malloc_usable_size(buf_) > need + need / 4 + 32) {
+    if (void* smaller = std::realloc(buf_, need)) buf_ = static_cast<char*>(smaller);
+  }
 }
 
 void Packed::ReplaceText(size_t pos, std::string_view s, bool as_string) {

@@ -152,6 +152,18 @@ TEST(PackedTest, ManyEntriesGrowAndStayConsistent) {
   EXPECT_EQ(p.count(), 0u);  // NOLINT(bugprone-use-after-move): moved-from is empty
 }
 
+TEST(PackedTest, GrowsExactlyAndShrinksAfterErasing) {
+  Packed p;
+  for (int i = 0; i < 100; ++i) p.InsertText(p.bytes(), "element-" + std::to_string(i));
+  // No slack beyond malloc's own rounding.
+  EXPECT_LT(p.HeapBytes(), 8 + p.bytes() + 32);
+  const size_t full = p.HeapBytes();
+  p.Erase(0, 90);
+  EXPECT_LT(p.HeapBytes(), full / 4);
+  std::string scratch;
+  EXPECT_EQ(p.At(0).Text(&scratch), "element-90");
+}
+
 TEST(PackedTest, MatchesComparesIntegersAsIntegers) {
   Packed p;
   p.InsertText(0, "10");
