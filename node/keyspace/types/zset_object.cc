@@ -48,7 +48,7 @@ void ZSetObject::ToSkiplist() {
     const Item it = PackedItemAt(pos);
     Node* node = new Node{nullptr, it.first, std::string(it.second)};
     big->map.Insert(node);
-    big->tree.insert(Item(node->score, node->member));
+    node->where = big->tree.insert(Item(node->score, node->member)).first;
   }
   big_ = std::move(big);
   lp_.Clear();
@@ -100,7 +100,7 @@ void ZSetObject::Insert(std::string_view member, double score) {
   // The tree's view points at the node's own copy of the member.
   Node* node = new Node{nullptr, score, std::string(member)};
   big_->map.Insert(node);
-  big_->tree.insert(Item(score, node->member));
+  node->where = big_->tree.insert(Item(score, node->member)).first;
 }
 
 void ZSetObject::Update(std::string_view member, double score) {
@@ -114,9 +114,9 @@ void ZSetObject::Update(std::string_view member, double score) {
     return;
   }
   Node* node = big_->map.Find(member);
-  big_->tree.erase(Item(node->score, node->member));
+  big_->tree.erase(node->where);
   node->score = score;
-  big_->tree.insert(Item(score, node->member));
+  node->where = big_->tree.insert(Item(score, node->member)).first;
 }
 
 bool ZSetObject::Remove(std::string_view member) {
@@ -128,7 +128,7 @@ bool ZSetObject::Remove(std::string_view member) {
   }
   Node* node = big_->map.Find(member);
   if (node == nullptr) return false;
-  big_->tree.erase(Item(node->score, node->member));
+  big_->tree.erase(node->where);
   big_->map.Erase(member);
   return true;
 }

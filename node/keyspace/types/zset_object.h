@@ -99,6 +99,7 @@ class ZSetObject : public TypedObject {
     Node* dict_next = nullptr;
     double score;
     std::string member;
+    Tree::iterator where;  // this member's tree node: erasing needs no search
   };
   struct NodeTraits {
     static std::string_view Key(const Node& n) { return n.member; }
