@@ -42,6 +42,25 @@ TEST(DictTest, InsertFindEraseAndResize) {
   EXPECT_EQ(m.Find("k0"), nullptr);
 }
 
+TEST(DictTest, StringMapKeepsKeysOfAnyLengthInline) {
+  StringMap<std::string> m;
+  const std::string long_key(1000, 'k');
+  EXPECT_TRUE(m.Set("", "empty"));
+  EXPECT_TRUE(m.Set(long_key, std::string_view("long")));
+  EXPECT_TRUE(m.Set(std::string_view("a\0b", 3), "nul"));
+  EXPECT_EQ(*m.Find(""), "empty");
+  EXPECT_EQ(*m.Find(long_key), "long");
+  EXPECT_EQ(*m.Find(std::string_view("a\0b", 3)), "nul");
+  EXPECT_EQ(m.Find("a"), nullptr);
+  EXPECT_FALSE(m.Set("", std::string(100, 'v')));  // overwrite in place
+  EXPECT_EQ(m.Find("")->size(), 100u);
+  std::set<std::string> keys;
+  m.ForEach([&](std::string_view k, std::string&) { keys.emplace(k); });
+  EXPECT_EQ(keys, (std::set<std::string>{"", long_key, std::string("a\0b", 3)}));
+  EXPECT_TRUE(m.Erase(long_key));
+  EXPECT_EQ(m.size(), 2u);
+}
+
 struct Node {
   Node* dict_next = nullptr;
   std::string key;
