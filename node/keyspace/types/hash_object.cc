@@ -8,8 +8,10 @@ size_t HashObject::FindPacked(std::string_view field) const {
   int64_t as_int = 0;
   const bool is_int = field.size() <= 20 && types::ParseInt64(field, &as_int);
   const size_t end = pairs_.bytes();
-  for (size_t pos = 0; pos < end; pos = pairs_.Next(pairs_.Next(pos))) {
-    if (pairs_.At(pos).Matches(field, is_int, as_int)) return pos;
+  for (size_t pos = 0; pos < end;) {
+    const types::PackedItem f = pairs_.At(pos);
+    if (f.Matches(field, is_int, as_int)) return pos;
+    pos = pairs_.Next(f.next);  // skips the value
   }
   return end;
 }

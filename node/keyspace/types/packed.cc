@@ -146,10 +146,12 @@ PackedItem Packed::At(size_t pos) const {
   size_t hlen;
   const uint64_t h = GetVarint(p, &hlen);
   PackedItem item;
+  size_t body = hlen;
   switch (h & 3) {
     case kTagString:
       item.kind = PackedItem::kString;
       item.str = std::string_view(reinterpret_cast<const char*>(p + hlen), h >> 2);
+      body += h >> 2;
       break;
     case kTagSmallInt:
       item.kind = PackedItem::kInt;
@@ -158,12 +160,15 @@ PackedItem Packed::At(size_t pos) const {
     case kTagInt64:
       item.kind = PackedItem::kInt;
       std::memcpy(&item.i, p + hlen, 8);
+      body += 8;
       break;
     default:
       item.kind = PackedItem::kDouble;
       std::memcpy(&item.d, p + hlen, 8);
+      body += 8;
   }
   if (item.kind == PackedItem::kInt) item.d = static_cast<double>(item.i);
+  item.next = pos + body + BacklenSize(body);
   return item;
 }
 

@@ -38,6 +38,7 @@ struct PackedItem {
   std::string_view str;
   int64_t i = 0;
   double d = 0;
+  size_t next = 0;  // position of the entry after this one
 
   // The entry as text: strings as they are, integers in decimal written into
   // `scratch`. REQUIRES: kind != kDouble.

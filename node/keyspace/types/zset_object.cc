@@ -20,23 +20,34 @@ bool ItemLess(double as, std::string_view am, double bs, std::string_view bm) {
 
 size_t ZSetObject::FindPacked(std::string_view member) const {
   const size_t end = lp_.bytes();
-  for (size_t pos = 0; pos < end; pos = lp_.Next(lp_.Next(pos))) {
-    if (lp_.At(pos).str == member) return pos;
+  for (size_t pos = 0; pos < end;) {
+    const types::PackedItem m = lp_.At(pos);
+    if (m.str == member) return pos;
+    pos = lp_.Next(m.next);  // skips the score
   }
   return end;
 }
 
-ZSetObject::Item ZSetObject::PackedItemAt(size_t pos) const {
-  return Item(lp_.At(lp_.Next(pos)).d, lp_.At(pos).str);
+ZSetObject::Item ZSetObject::PackedItemAt(size_t pos, size_t* next) const {
+  const types::PackedItem m = lp_.At(pos);
+  const types::PackedItem s = lp_.At(m.next);
+  if (next) *next = s.next;
+  return Item(s.d, m.str);
 }
 
 size_t ZSetObject::PackedInsertPos(double score, std::string_view member) const {
   const size_t end = lp_.bytes();
+  if (end == 0) return 0;
+  // Scores often arrive in increasing order (timestamps, counters): check
+  // the last pair before walking from the head.
+  const Item last = PackedItemAt(lp_.Prev(lp_.Prev(end)));
+  if (ItemLess(last.first, last.second, score, member)) return end;
   size_t pos = 0;
   while (pos < end) {
-    const Item it = PackedItemAt(pos);
+    size_t next;
+    const Item it = PackedItemAt(pos, &next);
     if (ItemLess(score, member, it.first, it.second)) break;
-    pos = lp_.Next(lp_.Next(pos));
+    pos = next;
   }
   return pos;
 }

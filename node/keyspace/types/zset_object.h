@@ -78,10 +78,10 @@ class ZSetObject : public TypedObject {
 
  private:
   // Listpack helpers: the position of `member`'s entry (or lp_.bytes()),
-  // the item whose member entry starts at `pos`, and where (score, member)
-  // belongs in the order.
+  // the item whose member entry starts at `pos` (and the position of the
+  // pair after it), and where (score, member) belongs in the order.
   size_t FindPacked(std::string_view member) const;
-  Item PackedItemAt(size_t pos) const;
+  Item PackedItemAt(size_t pos, size_t* next = nullptr) const;
   size_t PackedInsertPos(double score, std::string_view member) const;
   void ToSkiplist();
   void ToListpack();
