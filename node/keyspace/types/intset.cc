@@ -50,12 +50,6 @@ void Store(char* p, size_t w, int64_t v) {
   }
 }
 
-uint32_t HeaderField(const char* buf, int k) {
-  uint32_t v;
-  std::memcpy(&v, buf + 4 * k, 4);
-  return v;
-}
-
 void SetHeaderField(char* buf, int k, size_t v) {
   const auto n = static_cast<uint32_t>(v);
   std::memcpy(buf + 4 * k, &n, 4);
@@ -73,9 +67,6 @@ IntSet& IntSet::operator=(IntSet&& other) noexcept {
   }
   return *this;
 }
-
-size_t IntSet::size() const { return buf_ ? HeaderField(buf_, 0) : 0; }
-size_t IntSet::width() const { return buf_ ? HeaderField(buf_, 1) : 0; }
 
 int64_t IntSet::At(size_t i) const {
   const size_t w = width();

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace shardnode::node::types {
 
@@ -23,9 +24,9 @@ class IntSet {
   IntSet(const IntSet&) = delete;
   IntSet& operator=(const IntSet&) = delete;
 
-  size_t size() const;
+  size_t size() const { return Field(0); }
   // Bytes per member (0 when empty).
-  size_t width() const;
+  size_t width() const { return Field(1); }
   bool Contains(int64_t v) const;
   // Returns false when `v` was already there.
   bool Insert(int64_t v);
@@ -37,6 +38,13 @@ class IntSet {
 
  private:
   static constexpr size_t kHeader = 8;
+  // Header field k (0: count, 1: width); 0 when there is no buffer.
+  size_t Field(int k) const {
+    if (buf_ == nullptr) return 0;
+    uint32_t v;
+    std::memcpy(&v, buf_ + 4 * k, 4);
+    return v;
+  }
   // First rank whose member is >= v.
   size_t LowerBound(int64_t v) const;
   void Set(size_t i, int64_t v);
