@@ -1,7 +1,9 @@
 #include "node/keyspace/types/zset_object.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,14 @@ bool ItemLess(double as, std::string_view am, double bs, std::string_view bm) {
 }
 
 }  // namespace
+
+ZSetObject::Node* ZSetObject::NewNode(std::string_view member, double score) {
+  void* mem = ::operator new(sizeof(Node) + member.size());
+  Node* node = new (mem) Node{nullptr, score, {}, static_cast<uint32_t>(member.size())};
+  if (!member.empty())
+    std::memcpy(static_cast<char*>(mem) + sizeof(Node), member.data(), member.size());
+  return node;
+}
 
 // --- listpack helpers ---
 
@@ -57,9 +67,9 @@ void ZSetObject::ToSkiplist() {
   const size_t end = lp_.bytes();
   for (size_t pos = 0; pos < end; pos = lp_.Next(lp_.Next(pos))) {
     const Item it = PackedItemAt(pos);
-    Node* node = new Node{nullptr, it.first, std::string(it.second)};
+    Node* node = NewNode(it.second, it.first);
     big->map.Insert(node);
-    node->where = big->tree.insert(Item(node->score, node->member)).first;
+    node->where = big->tree.insert(Item(node->score, node->member())).first;
   }
   big_ = std::move(big);
   lp_.Clear();
@@ -109,9 +119,9 @@ void ZSetObject::Insert(std::string_view member, double score) {
     return;
   }
   // The tree's view points at the node's own copy of the member.
-  Node* node = new Node{nullptr, score, std::string(member)};
+  Node* node = NewNode(member, score);
   big_->map.Insert(node);
-  node->where = big_->tree.insert(Item(score, node->member)).first;
+  node->where = big_->tree.insert(Item(score, node->member())).first;
 }
 
 void ZSetObject::Update(std::string_view member, double score) {
@@ -127,7 +137,7 @@ void ZSetObject::Update(std::string_view member, double score) {
   Node* node = big_->map.Find(member);
   big_->tree.erase(node->where);
   node->score = score;
-  node->where = big_->tree.insert(Item(score, node->member)).first;
+  node->where = big_->tree.insert(Item(score, node->member())).first;
 }
 
 bool ZSetObject::Remove(std::string_view member) {
@@ -151,7 +161,7 @@ size_t ZSetObject::Rank(std::string_view member) const {
     return rank;
   }
   const Node* node = big_->map.Find(member);
-  return big_->tree.order_of_key(Item(node->score, node->member));
+  return big_->tree.order_of_key(Item(node->score, node->member()));
 }
 
 ZSetObject::Item ZSetObject::At(size_t rank) const {
@@ -238,7 +248,7 @@ uint64_t ZSetObject::Scan(uint64_t cursor, size_t count, const Visitor& fn) cons
   size_t budget = count * 10;
   do {
     cursor = big_->map.Scan(cursor, [&](Node& n) {
-      fn(n.member, n.score);
+      fn(n.member(), n.score);
       ++seen;
     });
   } while (cursor != 0 && budget-- > 0 && seen < count);

@@ -95,15 +95,24 @@ class ZSetObject : public TypedObject {
   using Tree = __gnu_pbds::tree<Item, __gnu_pbds::null_type, Less, __gnu_pbds::rb_tree_tag,
                                 __gnu_pbds::tree_order_statistics_node_update>;
 
+  // One member of the skiplist form: one allocation, the member's bytes
+  // inline after the node (the tree's view points at them; nodes never move).
   struct Node {
     Node* dict_next = nullptr;
     double score;
-    std::string member;
     Tree::iterator where;  // this member's tree node: erasing needs no search
+    uint32_t member_len;
+    std::string_view member() const {
+      return {reinterpret_cast<const char*>(this + 1), static_cast<size_t>(member_len)};
+    }
   };
+  static Node* NewNode(std::string_view member, double score);
   struct NodeTraits {
-    static std::string_view Key(const Node& n) { return n.member; }
-    static void Free(Node* n) { delete n; }
+    static std::string_view Key(const Node& n) { return n.member(); }
+    static void Free(Node* n) {
+      n->~Node();
+      ::operator delete(n);
+    }
   };
 
   // The skiplist representation (a separate allocation: an empty tree
