@@ -27,6 +27,15 @@ uint64_t ZigZag(int64_t v) {
 }
 int64_t UnZigZag(uint64_t z) { return static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1); }
 
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
 size_t PutVarint(unsigned char* p, uint64_t v) {
   size_t n = 0;
   while (v >= 0x80) {
@@ -80,15 +89,6 @@ size_t GetBacklen(const unsigned char* end, size_t* len) {
 }
 
 }  // namespace
-
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
 
 std::string_view PackedItem::Text(std::string* scratch) const {
   if (kind == kString) return str;

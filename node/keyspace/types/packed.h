@@ -18,8 +18,8 @@
 //
 // Positions are byte offsets of an entry's first byte: 0 is the first entry,
 // bytes() is the end. Entries are edited in place with memmove; the buffer
-// grows by realloc and uses what malloc_usable_size says it got, so most
-// inserts do not reallocate.
+// grows by realloc to exactly what it needs (first using any slack malloc
+// gave, per malloc_usable_size) and shrinks once a quarter of it is unused.
 //
 // Pure data; not thread-safe.
 #pragma once
@@ -64,7 +64,7 @@ class Packed {
   size_t count() const { return buf_ ? Header()[1] : 0; }
   size_t bytes() const { return buf_ ? Header()[0] : 0; }
   bool empty() const { return count() == 0; }
-  // Heap bytes owned (MEMORY USAGE).
+  // Heap bytes owned (what malloc reserved for the buffer).
   size_t HeapBytes() const;
 
   // Walking. REQUIRES: pos is an entry's position (Next: pos < bytes();
@@ -82,7 +82,7 @@ class Packed {
   void InsertText(size_t pos, std::string_view s, bool as_string = false);
   void InsertInt(size_t pos, int64_t v);
   // Stores an integral double in [-2^53, 2^53] as an integer (it reads back
-  // exactly), anything else as 8 raw bytes.
+  // exactly, and -0 reads back as 0), anything else as 8 raw bytes.
   void InsertDouble(size_t pos, double d);
   // Removes `n` entries starting at `pos`.
   void Erase(size_t pos, size_t n = 1);
@@ -94,7 +94,6 @@ class Packed {
 
  private:
   static constexpr size_t kHeader = 8;
-  static constexpr size_t kMaxEncoded = 10 + 8 + 2;  // varint + payload + backlen (non-string)
 
   uint32_t* Header() const { return reinterpret_cast<uint32_t*>(buf_); }
   const unsigned char* Data() const { return reinterpret_cast<unsigned char*>(buf_) + kHeader; }
@@ -108,8 +107,5 @@ class Packed {
 
   char* buf_ = nullptr;
 };
-
-// Bytes a varint of `v` takes.
-size_t VarintSize(uint64_t v);
 
 }  // namespace shardnode::node::types
