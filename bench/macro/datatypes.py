@@ -9,6 +9,8 @@ growth is divided by the number of keys:
   hash   1,000,000 keys h:<i>, HSET of 5 fields f1..f5 with 8-byte values
   set    1,000,000 keys s:<i>, SADD of 5 string members (member:1..member:5;
          non-integer, so Redis 7.0 keeps them as a hashtable, not an intset)
+  intset 1,000,000 keys n:<i>, SADD of 5 integers 1000..5999 (an intset of
+         16-bit members in both)
   list     100,000 keys l:<i>, RPUSH of 100 elements element-<j> (11-12 B)
   zset     100,000 keys z:<i>, ZADD of 100 members member:<j> with score j
 
@@ -52,6 +54,10 @@ def gen_set(i):
     return enc("SADD", f"s:{i}", *[f"member:{j}" for j in range(1, 6)])
 
 
+def gen_intset(i):
+    return enc("SADD", f"n:{i}", *[str(j * 1000 + i % 1000) for j in range(1, 6)])
+
+
 LIST_ELEMS = [f"element-{j}" for j in range(100)]
 ZSET_ARGS = [a for j in range(100) for a in (str(j), f"member:{j}")]
 
@@ -65,7 +71,8 @@ def gen_zset(i):
 
 
 DATASETS = [("hash", 1_000_000, gen_hash), ("set", 1_000_000, gen_set),
-            ("list", 100_000, gen_list), ("zset", 100_000, gen_zset)]
+            ("intset", 1_000_000, gen_intset), ("list", 100_000, gen_list),
+            ("zset", 100_000, gen_zset)]
 
 
 def write_file(path, keys, gen):

@@ -78,7 +78,7 @@ void HSet(CommandContext& ctx, Args args) {
 void HSetNx(CommandContext& ctx, Args args) {
   HashObject* h = GetOrCreateHash(ctx, args[1]);
   if (h == nullptr) return;
-  if (h->Get(args[2]) != nullptr) {
+  if (h->Contains(args[2])) {
     ctx.reply.Integer(0);
     return;
   }
@@ -93,7 +93,8 @@ void HGet(CommandContext& ctx, Args args) {
   HashObject* h = nullptr;
   Found f = GetHash(ctx, args[1], true, &h);
   if (f == Found::kWrongType) return;
-  const std::string* v = f == Found::kOk ? h->Get(args[2]) : nullptr;
+  std::string scratch;
+  const auto v = f == Found::kOk ? h->Get(args[2], &scratch) : std::nullopt;
   if (v) {
     ctx.reply.Bulk(*v);
   } else {
@@ -106,8 +107,9 @@ void HMGet(CommandContext& ctx, Args args) {
   Found f = GetHash(ctx, args[1], true, &h);
   if (f == Found::kWrongType) return;
   ctx.reply.ArrayHeader(args.size() - 2);
+  std::string scratch;
   for (size_t i = 2; i < args.size(); ++i) {
-    const std::string* v = f == Found::kOk ? h->Get(args[i]) : nullptr;
+    const auto v = f == Found::kOk ? h->Get(args[i], &scratch) : std::nullopt;
     if (v) {
       ctx.reply.Bulk(*v);
     } else {
@@ -147,7 +149,8 @@ void HStrLen(CommandContext& ctx, Args args) {
   HashObject* h = nullptr;
   Found f = GetHash(ctx, args[1], true, &h);
   if (f == Found::kWrongType) return;
-  const std::string* v = f == Found::kOk ? h->Get(args[2]) : nullptr;
+  std::string scratch;
+  const auto v = f == Found::kOk ? h->Get(args[2], &scratch) : std::nullopt;
   ctx.reply.Integer(v ? v->size() : 0);
 }
 
@@ -155,7 +158,7 @@ void HExists(CommandContext& ctx, Args args) {
   HashObject* h = nullptr;
   Found f = GetHash(ctx, args[1], true, &h);
   if (f == Found::kWrongType) return;
-  ctx.reply.Integer(f == Found::kOk && h->Get(args[2]) != nullptr);
+  ctx.reply.Integer(f == Found::kOk && h->Contains(args[2]));
 }
 
 // HKEYS (fields), HVALS (values), HGETALL (both; a map in RESP3).
@@ -188,7 +191,8 @@ void HIncrBy(CommandContext& ctx, Args args) {
   HashObject* h = GetOrCreateHash(ctx, args[1]);
   if (h == nullptr) return;
   int64_t value = 0;
-  if (const std::string* old = h->Get(args[2])) {
+  std::string scratch;
+  if (const auto old = h->Get(args[2], &scratch)) {
     if (!types::ParseInt64(*old, &value)) {
       ctx.reply.Error("ERR hash value is not an integer");
       return;
@@ -218,7 +222,8 @@ void HIncrByFloat(CommandContext& ctx, Args args) {
   HashObject* h = GetOrCreateHash(ctx, args[1]);
   if (h == nullptr) return;
   long double value = 0;
-  if (const std::string* old = h->Get(args[2])) {
+  std::string scratch;
+  if (const auto old = h->Get(args[2], &scratch)) {
     if (!types::ParseLongDouble(*old, &value)) {
       ctx.reply.Error("ERR hash value is not a float");
       return;
@@ -254,8 +259,9 @@ void HRandFieldWithCount(CommandContext& ctx, std::string_view key, int64_t coun
   if (count < 0) {  // repetitions allowed
     const uint64_t n = -static_cast<uint64_t>(count);
     ctx.reply.ArrayHeader(withvalues && !resp3 ? n * 2 : n);
+    std::string ks, vs;
     for (uint64_t i = 0; i < n; ++i) {
-      auto [k, v] = h->Random();
+      auto [k, v] = h->Random(&ks, &vs);
       reply_pair(k, v);
     }
     return;
@@ -267,8 +273,9 @@ void HRandFieldWithCount(CommandContext& ctx, std::string_view key, int64_t coun
     return;
   }
   if (n * 3 > size) {
-    // Pick n distinct positions out of all pairs.
-    std::vector<std::pair<std::string_view, std::string_view>> all;
+    // Pick n distinct positions out of all pairs (copies: a listpack hash
+    // renders integers into a scratch buffer that the next pair reuses).
+    std::vector<std::pair<std::string, std::string>> all;
     all.reserve(size);
     h->ForEach([&](std::string_view k, std::string_view v) { all.emplace_back(k, v); });
     for (size_t i = 0; i < n; ++i) {
@@ -277,10 +284,11 @@ void HRandFieldWithCount(CommandContext& ctx, std::string_view key, int64_t coun
     }
     return;
   }
-  absl::flat_hash_set<std::string_view> seen;
+  absl::flat_hash_set<std::string> seen;
+  std::string ks, vs;
   while (seen.size() < n) {
-    auto [k, v] = h->Random();
-    if (seen.insert(k).second) reply_pair(k, v);
+    auto [k, v] = h->Random(&ks, &vs);
+    if (seen.emplace(k).second) reply_pair(k, v);
   }
 }
 
@@ -320,7 +328,8 @@ void HRandField(CommandContext& ctx, Args args) {
     ctx.reply.NullBulk();
     return;
   }
-  ctx.reply.Bulk(h->Random().first);
+  std::string ks, vs;
+  ctx.reply.Bulk(h->Random(&ks, &vs).first);
 }
 
 void HScan(CommandContext& ctx, Args args) {

@@ -165,8 +165,10 @@ void LRange(CommandContext& ctx, Args args) {
   }
   if (end >= llen) end = llen - 1;
   ctx.reply.ArrayHeader(end - start + 1);
-  auto it = l->items().begin() + start;
-  for (int64_t i = start; i <= end; ++i, ++it) ctx.reply.Bulk(*it);
+  l->Walk(static_cast<size_t>(start), false, [&](size_t i, std::string_view v) {
+    ctx.reply.Bulk(v);
+    return i < static_cast<size_t>(end);
+  });
 }
 
 // Resolves a possibly negative index; false when out of range.
@@ -190,7 +192,8 @@ void LIndex(CommandContext& ctx, Args args) {
   if (!ParseLong(args[2], &index, ctx)) return;
   size_t pos;
   if (ResolveIndex(index, l->Size(), &pos)) {
-    ctx.reply.Bulk(l->items()[pos]);
+    std::string scratch;
+    ctx.reply.Bulk(l->Get(pos, &scratch));
   } else {
     ctx.reply.NullBulk();
   }
@@ -211,7 +214,7 @@ void LSet(CommandContext& ctx, Args args) {
     ctx.reply.Error("ERR index out of range");
     return;
   }
-  l->items()[pos] = args[3];
+  l->Set(pos, args[3]);
   ctx.reply.Ok();
   Wrote(ctx, args[1], 1);
 }
@@ -233,14 +236,17 @@ void LInsert(CommandContext& ctx, Args args) {
     ctx.reply.Integer(0);
     return;
   }
-  auto& items = l->items();
-  auto it = std::find(items.begin(), items.end(), args[3]);
-  if (it == items.end()) {
+  size_t pivot = l->Size();
+  l->Walk(0, false, [&](size_t i, std::string_view v) {
+    if (v != args[3]) return true;
+    pivot = i;
+    return false;
+  });
+  if (pivot == l->Size()) {
     ctx.reply.Integer(-1);
     return;
   }
-  if (after) ++it;
-  items.insert(it, args[4]);
+  l->Insert(after ? pivot + 1 : pivot, args[4]);
   Wrote(ctx, args[1], 1);
   ctx.reply.Integer(l->Size());
 }
@@ -255,27 +261,8 @@ void LRem(CommandContext& ctx, Args args) {
     ctx.reply.Integer(0);
     return;
   }
-  auto& items = l->items();
-  const std::string& target = args[3];
-  int64_t removed = 0;
   const uint64_t limit = count < 0 ? -static_cast<uint64_t>(count) : count;
-  if (count >= 0) {
-    for (auto it = items.begin(); it != items.end();) {
-      if (*it == target && (limit == 0 || static_cast<uint64_t>(removed) < limit)) {
-        it = items.erase(it);
-        ++removed;
-      } else {
-        ++it;
-      }
-    }
-  } else {
-    for (size_t i = items.size(); i > 0 && static_cast<uint64_t>(removed) < limit; --i) {
-      if (items[i - 1] == target) {
-        items.erase(items.begin() + (i - 1));
-        ++removed;
-      }
-    }
-  }
+  const auto removed = static_cast<int64_t>(l->RemoveMatching(args[3], limit, count < 0));
   if (removed) {
     DeleteIfEmpty(ctx, args[1], l);
     Wrote(ctx, args[1], removed);
@@ -306,9 +293,8 @@ void LTrim(CommandContext& ctx, Args args) {
     ltrim = start;
     rtrim = llen - end - 1;
   }
-  auto& items = l->items();
-  items.erase(items.begin(), items.begin() + ltrim);
-  items.erase(items.end() - rtrim, items.end());
+  l->TrimFront(ltrim);
+  l->TrimBack(rtrim);
   DeleteIfEmpty(ctx, args[1], l);
   Wrote(ctx, args[1], ltrim + rtrim);
   ctx.reply.Ok();
@@ -359,19 +345,20 @@ void LPos(CommandContext& ctx, Args args) {
     }
     return;
   }
-  const auto& items = l->items();
-  const size_t n = items.size();
+  const size_t n = l->Size();
   std::vector<int64_t> found;
   uint64_t matches = 0;
-  for (size_t i = 0; i < n && (maxlen == 0 || i < static_cast<uint64_t>(maxlen)); ++i) {
-    const size_t pos = from_tail ? n - 1 - i : i;
-    if (items[pos] != args[2]) continue;
+  uint64_t scanned = 0;
+  l->Walk(from_tail ? n - 1 : 0, from_tail, [&](size_t pos, std::string_view v) {
+    if (maxlen != 0 && scanned >= static_cast<uint64_t>(maxlen)) return false;
+    ++scanned;
+    if (v != args[2]) return true;
     ++matches;
-    if (matches < urank) continue;
-    found.push_back(pos);
-    if (count == -1) break;
-    if (count && matches - urank + 1 >= static_cast<uint64_t>(count)) break;
-  }
+    if (matches < urank) return true;
+    found.push_back(static_cast<int64_t>(pos));
+    if (count == -1) return false;
+    return !(count && matches - urank + 1 >= static_cast<uint64_t>(count));
+  });
   if (count != -1) {
     ctx.reply.ArrayHeader(found.size());
     for (int64_t p : found) ctx.reply.Integer(p);

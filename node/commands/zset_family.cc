@@ -186,7 +186,7 @@ std::unique_ptr<ZSetObject> BuildZSet(const std::vector<Scored>& items, bool ski
   auto z = std::make_unique<ZSetObject>();
   if (skiplist) z->set_listpack(false);
   for (const Scored& it : items) {
-    if (const double* s = z->Score(it.member)) {
+    if (const auto s = z->Score(it.member)) {
       if (*s != it.score) z->Update(it.member, it.score);
     } else {
       z->Insert(it.member, it.score);
@@ -269,7 +269,7 @@ void ZAddGeneric(CommandContext& ctx, Args args, bool incr) {
     for (size_t j = 0; j < elements; ++j) {
       const std::string& m = args[idx + 1 + j * 2];
       double s = scores[j];
-      if (const double* cur = z->Score(m)) {
+      if (const auto cur = z->Score(m)) {
         if (nx) continue;
         if (incr) {
           s += *cur;
@@ -317,7 +317,7 @@ void ZScore(CommandContext& ctx, Args args) {
   ZSetObject* z = nullptr;
   Found f = GetZSet(ctx, args[1], true, &z);
   if (f == Found::kWrongType) return;
-  const double* s = f == Found::kOk ? z->Score(args[2]) : nullptr;
+  const auto s = f == Found::kOk ? z->Score(args[2]) : std::nullopt;
   if (s) {
     ctx.reply.Double(*s);
   } else {
@@ -331,7 +331,7 @@ void ZMScore(CommandContext& ctx, Args args) {
   if (f == Found::kWrongType) return;
   ctx.reply.ArrayHeader(args.size() - 2);
   for (size_t i = 2; i < args.size(); ++i) {
-    const double* s = f == Found::kOk ? z->Score(args[i]) : nullptr;
+    const auto s = f == Found::kOk ? z->Score(args[i]) : std::nullopt;
     if (s) {
       ctx.reply.Double(*s);
     } else {
@@ -385,7 +385,7 @@ void RankGeneric(CommandContext& ctx, Args args, bool reverse) {
   ZSetObject* z = nullptr;
   Found f = GetZSet(ctx, args[1], true, &z);
   if (f == Found::kWrongType) return;
-  if (f == Found::kMissing || z->Score(args[2]) == nullptr) {
+  if (f == Found::kMissing || !z->Score(args[2])) {
     ctx.reply.NullBulk();
     return;
   }
@@ -794,9 +794,9 @@ struct Source {
   const void* id() const { return zset ? static_cast<const void*>(zset) : set; }
   bool Find(std::string_view m, double* score) const {
     if (zset) {
-      const double* s = zset->Score(m);
+      const auto s = zset->Score(m);
       if (s) *score = *s;
-      return s != nullptr;
+      return s.has_value();
     }
     if (set && set->Contains(m)) {
       *score = 1.0;

@@ -27,7 +27,9 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -68,9 +70,11 @@ class Dict {
   size_t bucket_count() const { return buckets_ ? mask_ + 1 : 0; }
 
   // The node whose key is `key`, or nullptr.
-  Node* Find(std::string_view key) const {
+  Node* Find(std::string_view key) const { return Find(key, HashKey(key)); }
+  // The same, given HashKey(key) (a caller about to insert hashes once).
+  Node* Find(std::string_view key, uint64_t hash) const {
     if (!buckets_) return nullptr;
-    for (Node* n = buckets_[HashKey(key) & mask_]; n; n = n->dict_next) {
+    for (Node* n = buckets_[hash & mask_]; n; n = n->dict_next) {
       if (Traits::Key(*n) == key) return n;
     }
     return nullptr;
@@ -78,13 +82,15 @@ class Dict {
 
   // Links `node` in; the table owns it from now on.
   // REQUIRES: no node with the same key is present.
-  void Insert(Node* node) {
+  void Insert(Node* node) { Insert(node, HashKey(Traits::Key(*node))); }
+  // The same, given HashKey of the node's key.
+  void Insert(Node* node, uint64_t hash) {
     if (!buckets_) {
       Rehash(kInitialBuckets);
     } else if (size_ >= mask_ + 1) {
       Rehash((mask_ + 1) * 2);
     }
-    Node*& head = buckets_[HashKey(Traits::Key(*node)) & mask_];
+    Node*& head = buckets_[hash & mask_];
     node->dict_next = head;
     head = node;
     ++size_;
@@ -217,15 +223,35 @@ class Dict {
   size_t size_ = 0;
 };
 
-// A string -> V map built on Dict, for the collection types.
+// A string -> V map built on Dict, for the collection types. Each node is
+// one allocation holding the chain link, the value and the key bytes (inline
+// after the node), so a lookup touches the bucket and one node.
 template <typename V>
 class StringMap {
  public:
-  struct Node {
+  class Node {
+   public:
     Node* dict_next = nullptr;
-    std::string key;
     V value;
+
+    std::string_view key() const {
+      return {reinterpret_cast<const char*>(this + 1), static_cast<size_t>(key_len_)};
+    }
+
+   private:
+    friend class StringMap;
+    template <typename U>
+    Node(U&& v, uint32_t len) : value(std::forward<U>(v)), key_len_(len) {}
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+    ~Node() = default;
+
+    uint32_t key_len_;
   };
+
+  StringMap() = default;
+  StringMap(StringMap&&) noexcept = default;
+  StringMap& operator=(StringMap&&) noexcept = default;
 
   size_t size() const { return dict_.size(); }
   bool empty() const { return dict_.empty(); }
@@ -234,26 +260,32 @@ class StringMap {
     Node* n = dict_.Find(key);
     return n ? &n->value : nullptr;
   }
-  // Inserts or overwrites. Returns true when the key was new.
-  bool Set(std::string_view key, V value) {
-    if (Node* n = dict_.Find(key)) {
-      n->value = std::move(value);
+  // Inserts or overwrites (V assigned or constructed from `value`). Returns
+  // true when the key was new.
+  template <typename U>
+  bool Set(std::string_view key, U&& value) {
+    const uint64_t hash = HashKey(key);
+    if (Node* n = dict_.Find(key, hash)) {
+      n->value = std::forward<U>(value);
       return false;
     }
-    dict_.Insert(new Node{nullptr, std::string(key), std::move(value)});
+    void* mem = ::operator new(sizeof(Node) + key.size());
+    Node* n = new (mem) Node(std::forward<U>(value), static_cast<uint32_t>(key.size()));
+    if (!key.empty()) std::memcpy(static_cast<char*>(mem) + sizeof(Node), key.data(), key.size());
+    dict_.Insert(n, hash);
     return true;
   }
   bool Erase(std::string_view key) { return dict_.Erase(key); }
   void Clear() { dict_.Clear(); }
 
-  // fn(const std::string& key, V& value); returns the next cursor.
+  // fn(std::string_view key, V& value); returns the next cursor.
   template <typename Fn>
   uint64_t Scan(uint64_t cursor, Fn&& fn) const {
-    return dict_.Scan(cursor, [&](Node& n) { fn(n.key, n.value); });
+    return dict_.Scan(cursor, [&](Node& n) { fn(n.key(), n.value); });
   }
   template <typename Fn>
   void ForEach(Fn&& fn) const {
-    dict_.ForEach([&](Node& n) { fn(n.key, n.value); });
+    dict_.ForEach([&](Node& n) { fn(n.key(), n.value); });
   }
   template <typename Rng>
   const Node* Random(Rng& rng) const {
@@ -262,8 +294,11 @@ class StringMap {
 
  private:
   struct Traits {
-    static std::string_view Key(const Node& n) { return n.key; }
-    static void Free(Node* n) { delete n; }
+    static std::string_view Key(const Node& n) { return n.key(); }
+    static void Free(Node* n) {
+      n->~Node();
+      ::operator delete(n);
+    }
   };
   Dict<Node, Traits> dict_;
 };

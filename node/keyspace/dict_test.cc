@@ -15,7 +15,7 @@ std::set<std::string> ScanAll(const IntMap& m) {
   std::set<std::string> seen;
   uint64_t cursor = 0;
   do {
-    cursor = m.Scan(cursor, [&](const std::string& k, int&) { seen.insert(k); });
+    cursor = m.Scan(cursor, [&](std::string_view k, int&) { seen.emplace(k); });
   } while (cursor != 0);
   return seen;
 }
@@ -40,6 +40,25 @@ TEST(DictTest, InsertFindEraseAndResize) {
   m.Clear();
   EXPECT_TRUE(m.empty());
   EXPECT_EQ(m.Find("k0"), nullptr);
+}
+
+TEST(DictTest, StringMapKeepsKeysOfAnyLengthInline) {
+  StringMap<std::string> m;
+  const std::string long_key(1000, 'k');
+  EXPECT_TRUE(m.Set("", "empty"));
+  EXPECT_TRUE(m.Set(long_key, std::string_view("long")));
+  EXPECT_TRUE(m.Set(std::string_view("a\0b", 3), "nul"));
+  EXPECT_EQ(*m.Find(""), "empty");
+  EXPECT_EQ(*m.Find(long_key), "long");
+  EXPECT_EQ(*m.Find(std::string_view("a\0b", 3)), "nul");
+  EXPECT_EQ(m.Find("a"), nullptr);
+  EXPECT_FALSE(m.Set("", std::string(100, 'v')));  // overwrite in place
+  EXPECT_EQ(m.Find("")->size(), 100u);
+  std::set<std::string> keys;
+  m.ForEach([&](std::string_view k, std::string&) { keys.emplace(k); });
+  EXPECT_EQ(keys, (std::set<std::string>{"", long_key, std::string("a\0b", 3)}));
+  EXPECT_TRUE(m.Erase(long_key));
+  EXPECT_EQ(m.size(), 2u);
 }
 
 struct Node {
@@ -72,7 +91,7 @@ TEST(DictTest, ScanVisitsEverythingOnce) {
   std::multiset<std::string> seen;
   uint64_t cursor = 0;
   do {
-    cursor = m.Scan(cursor, [&](const std::string& k, int&) { seen.insert(k); });
+    cursor = m.Scan(cursor, [&](std::string_view k, int&) { seen.emplace(k); });
   } while (cursor != 0);
   EXPECT_EQ(seen.size(), 5000u);  // no duplicates without a resize
   EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 5000u);
@@ -95,7 +114,7 @@ TEST(DictTest, ScanGuaranteeAcrossGrowAndShrink) {
     uint64_t cursor = 0;
     int step = 0;
     do {
-      cursor = m.Scan(cursor, [&](const std::string& k, int&) { seen.insert(k); });
+      cursor = m.Scan(cursor, [&](std::string_view k, int&) { seen.emplace(k); });
       ++step;
       if (mode == 0 && step % 3 == 0 && step < 60) {
         // Grow: add 500 keys every third call.
@@ -115,7 +134,7 @@ TEST(DictTest, RandomReturnsEveryElementEventually) {
   EXPECT_EQ(m.Random(rng), nullptr);
   for (int i = 0; i < 10; ++i) m.Set(std::to_string(i), i);
   std::set<std::string> seen;
-  for (int i = 0; i < 1000; ++i) seen.insert(m.Random(rng)->key);
+  for (int i = 0; i < 1000; ++i) seen.emplace(m.Random(rng)->key());
   EXPECT_EQ(seen.size(), 10u);
 }
 

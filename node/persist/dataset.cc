@@ -31,8 +31,12 @@ RdbValue ToRdbValue(const Value& value) {
       break;
     case ValueType::kList: {
       out.type = RdbType::kList;
-      const auto& items = static_cast<const ListObject*>(value.object())->items();
-      out.elements.assign(items.begin(), items.end());
+      const auto* list = static_cast<const ListObject*>(value.object());
+      out.elements.reserve(list->Size());
+      list->Walk(0, false, [&out](size_t, std::string_view e) {
+        out.elements.emplace_back(e);
+        return true;
+      });
       break;
     }
     case ValueType::kSet: {
@@ -94,7 +98,7 @@ Value FromRdbValue(const RdbValue& value) {
     case RdbType::kZSet: {
       auto zset = std::make_unique<ZSetObject>();
       for (const auto& [m, score] : value.zset) {
-        if (zset->Score(m) == nullptr) zset->Insert(m, score);
+        if (!zset->Score(m)) zset->Insert(m, score);
       }
       return Value::FromObject(ValueType::kZSet, std::move(zset));
     }

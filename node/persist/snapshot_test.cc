@@ -11,6 +11,9 @@
 #include "node/config/config.h"
 #include "node/keyspace/keyspace.h"
 #include "node/keyspace/types/hash_object.h"
+#include "node/keyspace/types/list_object.h"
+#include "node/keyspace/types/set_object.h"
+#include "node/keyspace/types/zset_object.h"
 #include "node/persist/dataset.h"
 #include "node/server/server.h"
 
@@ -39,6 +42,7 @@ std::string Describe(const Value& v) {
   std::string out = absl::StrCat(static_cast<int>(r.type), ":", r.str);
   std::vector<std::string> parts = r.elements;
   for (const auto& [f, x] : r.fields) parts.push_back(f + "=" + x);
+  for (const auto& [m, score] : r.zset) parts.push_back(absl::StrCat(m, "@", score));
   std::sort(parts.begin(), parts.end());
   for (const auto& p : parts) absl::StrAppend(&out, ",", p);
   return out;
@@ -149,6 +153,44 @@ TEST(SnapshotTest, InPlaceChangeOfACollectionIsCopiedFirst) {
   snap.BeforeWrite(0, {"k1"});
   a.db().SetExpire(a.db().Find("k1", kNow), kNow + 1000);
   snap.Finish();
+  EXPECT_EQ(LoadImage(snap.TakeOutput()), before);
+}
+
+// Writes after the instant that change a collection's representation
+// (packed -> table, intset -> hashtable, list nodes split and dropped) still
+// leave the image with the values of the instant.
+TEST(SnapshotTest, RepresentationChangesAfterTheInstantAreInvisible) {
+  TestServer a;
+  Db& db = a.db();
+  auto h = std::make_unique<HashObject>();
+  for (int i = 0; i < 5; ++i) h->Set(absl::StrCat("f", i), absl::StrCat(i * 10));
+  db.Set("h", Value::FromObject(ValueType::kHash, std::move(h)), kNow);
+  auto z = std::make_unique<ZSetObject>();
+  for (int i = 0; i < 128; ++i) z->Insert(absl::StrCat("m", i), i * 0.5);
+  db.Set("z", Value::FromObject(ValueType::kZSet, std::move(z)), kNow);
+  auto l = std::make_unique<ListObject>();
+  for (int i = 0; i < 3000; ++i) l->PushBack(absl::StrCat(i % 7 ? "e" : "", i));
+  db.Set("l", Value::FromObject(ValueType::kList, std::move(l)), kNow);
+  auto st = std::make_unique<SetObject>();
+  for (int i = -3; i < 40; ++i) st->Add(absl::StrCat(i * 1000));
+  db.Set("s", Value::FromObject(ValueType::kSet, std::move(st)), kNow);
+  const Image before = Capture(*a.server);
+
+  Snapshot snap(*a.server, {});
+  auto object = [&](const char* k) { return db.Find(k, kNow)->value().object(); };
+  snap.BeforeWrite(0, {"h"});
+  static_cast<HashObject*>(object("h"))->Set("f1", std::string(100, 'x'));  // -> hashtable
+  snap.BeforeWrite(0, {"z"});
+  static_cast<ZSetObject*>(object("z"))->Insert("m128", -1);  // -> skiplist
+  snap.BeforeWrite(0, {"l"});
+  auto* list = static_cast<ListObject*>(object("l"));
+  list->Insert(1500, std::string(9000, 'y'));
+  list->TrimFront(1000);
+  snap.BeforeWrite(0, {"s"});
+  static_cast<SetObject*>(object("s"))->Add("not-an-integer");  // -> hashtable
+  snap.Finish();
+  EXPECT_EQ(static_cast<HashObject*>(object("h"))->EncodingName(), "hashtable");
+  EXPECT_EQ(static_cast<ZSetObject*>(object("z"))->EncodingName(), "skiplist");
   EXPECT_EQ(LoadImage(snap.TakeOutput()), before);
 }
 

@@ -4,12 +4,33 @@
 
 namespace shardnode::node {
 
-const std::string* HashObject::Get(std::string_view field) const {
-  if (table_) return table_->Find(field);
-  for (const auto& [f, v] : pairs_) {
-    if (f == field) return &v;
+size_t HashObject::FindPacked(std::string_view field) const {
+  int64_t as_int = 0;
+  const bool is_int = field.size() <= 20 && types::ParseInt64(field, &as_int);
+  const size_t end = pairs_.bytes();
+  for (size_t pos = 0; pos < end;) {
+    const types::PackedItem f = pairs_.At(pos);
+    if (f.Matches(field, is_int, as_int)) return pos;
+    pos = pairs_.Next(f.next);  // skips the value
   }
-  return nullptr;
+  return end;
+}
+
+std::optional<std::string_view> HashObject::Get(std::string_view field,
+                                                std::string* scratch) const {
+  if (table_) {
+    const std::string* v = table_->Find(field);
+    if (v == nullptr) return std::nullopt;
+    return std::string_view(*v);
+  }
+  const size_t pos = FindPacked(field);
+  if (pos == pairs_.bytes()) return std::nullopt;
+  return pairs_.At(pairs_.Next(pos)).Text(scratch);
+}
+
+bool HashObject::Contains(std::string_view field) const {
+  if (table_) return table_->Find(field) != nullptr;
+  return FindPacked(field) != pairs_.bytes();
 }
 
 bool HashObject::Set(std::string_view field, std::string_view value) {
@@ -17,28 +38,25 @@ bool HashObject::Set(std::string_view field, std::string_view value) {
     ConvertToTable();
   }
   if (!table_) {
-    for (auto& [f, v] : pairs_) {
-      if (f == field) {
-        v.assign(value);
-        return false;
-      }
+    const size_t pos = FindPacked(field);
+    if (pos != pairs_.bytes()) {
+      pairs_.ReplaceText(pairs_.Next(pos), value);
+      return false;
     }
-    pairs_.emplace_back(std::string(field), std::string(value));
-    if (pairs_.size() > kMaxListpackEntries) ConvertToTable();
+    pairs_.InsertText(pairs_.bytes(), field);
+    pairs_.InsertText(pairs_.bytes(), value);
+    if (Size() > kMaxListpackEntries) ConvertToTable();
     return true;
   }
-  return table_->Set(field, std::string(value));
+  return table_->Set(field, value);
 }
 
 bool HashObject::Delete(std::string_view field) {
   if (table_) return table_->Erase(field);
-  for (auto it = pairs_.begin(); it != pairs_.end(); ++it) {
-    if (it->first == field) {
-      pairs_.erase(it);
-      return true;
-    }
-  }
-  return false;
+  const size_t pos = FindPacked(field);
+  if (pos == pairs_.bytes()) return false;
+  pairs_.Erase(pos, 2);
+  return true;
 }
 
 void HashObject::ConvertIfLong(size_t len) {
@@ -46,17 +64,23 @@ void HashObject::ConvertIfLong(size_t len) {
 }
 
 void HashObject::ConvertToTable() {
-  table_ = std::make_unique<StringMap<std::string>>();
-  for (auto& [f, v] : pairs_) table_->Set(f, std::move(v));
-  pairs_.clear();
-  pairs_.shrink_to_fit();
+  auto table = std::make_unique<StringMap<std::string>>();
+  ForEach([&](std::string_view f, std::string_view v) { table->Set(f, v); });
+  table_ = std::move(table);
+  pairs_.Clear();
 }
 
 void HashObject::ForEach(const Visitor& fn) const {
   if (table_) {
-    table_->ForEach([&](const std::string& f, std::string& v) { fn(f, v); });
-  } else {
-    for (const auto& [f, v] : pairs_) fn(f, v);
+    table_->ForEach([&](std::string_view f, std::string& v) { fn(f, v); });
+    return;
+  }
+  std::string fs, vs;
+  const size_t end = pairs_.bytes();
+  for (size_t pos = 0; pos < end;) {
+    const size_t vpos = pairs_.Next(pos);
+    fn(pairs_.At(pos).Text(&fs), pairs_.At(vpos).Text(&vs));
+    pos = pairs_.Next(vpos);
   }
 }
 
@@ -69,7 +93,7 @@ uint64_t HashObject::Scan(uint64_t cursor, size_t count, const Visitor& fn) cons
   size_t seen = 0;
   size_t budget = count * 10;
   do {
-    cursor = table_->Scan(cursor, [&](const std::string& f, std::string& v) {
+    cursor = table_->Scan(cursor, [&](std::string_view f, std::string& v) {
       fn(f, v);
       ++seen;
     });
@@ -77,13 +101,14 @@ uint64_t HashObject::Scan(uint64_t cursor, size_t count, const Visitor& fn) cons
   return cursor;
 }
 
-std::pair<std::string_view, std::string_view> HashObject::Random() const {
+std::pair<std::string_view, std::string_view> HashObject::Random(std::string* field_scratch,
+                                                                 std::string* value_scratch) const {
   if (table_) {
     const auto* n = table_->Random(types::Rng());
-    return {n->key, n->value};
+    return {n->key(), n->value};
   }
-  const auto& p = pairs_[types::RandomBelow(pairs_.size())];
-  return {p.first, p.second};
+  const size_t pos = pairs_.PosOf(2 * types::RandomBelow(Size()));
+  return {pairs_.At(pos).Text(field_scratch), pairs_.At(pairs_.Next(pos)).Text(value_scratch)};
 }
 
 }  // namespace shardnode::node

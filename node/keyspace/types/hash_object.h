@@ -1,7 +1,8 @@
 // HashObject: the value of a hash key (HSET and friends).
 //
-// Two encodings, as Redis 7.0.15 has them. "listpack": a vector of
-// field/value pairs in insertion order, for small hashes. "hashtable": a
+// Two encodings, as Redis 7.0.15 has them. "listpack": one Packed buffer of
+// field, value, field, value... in insertion order, for small hashes
+// (canonical integers stored as integers, as a listpack does). "hashtable": a
 // StringMap (dict.h) with Redis-style SCAN cursors. A hash starts as listpack
 // and converts once, for good, when it holds more than kMaxListpackEntries
 // fields, when a field or value longer than kMaxListpackValue bytes is
@@ -13,12 +14,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 #include "node/keyspace/dict.h"
+#include "node/keyspace/types/packed.h"
 #include "node/keyspace/value.h"
 
 namespace shardnode::node {
@@ -27,7 +30,7 @@ class HashObject : public TypedObject {
  public:
   // hash-max-listpack-entries: 7.0.15 compiles in 512 (redis.conf samples 128).
   static constexpr size_t kMaxListpackEntries = 512;
-  static constexpr size_t kMaxListpackValue = 64;     // hash-max-listpack-value
+  static constexpr size_t kMaxListpackValue = 64;  // hash-max-listpack-value
 
   using Visitor = std::function<void(std::string_view field, std::string_view value)>;
 
@@ -36,9 +39,11 @@ class HashObject : public TypedObject {
   }
   bool is_listpack() const { return !table_; }
 
-  size_t Size() const { return table_ ? table_->size() : pairs_.size(); }
-  // The value of `field`, or nullptr. Valid until the next write.
-  const std::string* Get(std::string_view field) const;
+  size_t Size() const { return table_ ? table_->size() : pairs_.count() / 2; }
+  // The value of `field`, or nullopt. The view points into the hash or into
+  // `scratch` (an integer rendered as text); valid until the next write.
+  std::optional<std::string_view> Get(std::string_view field, std::string* scratch) const;
+  bool Contains(std::string_view field) const;
   // Inserts or overwrites; returns true when `field` was new.
   bool Set(std::string_view field, std::string_view value);
   // Returns whether `field` was there.
@@ -52,14 +57,18 @@ class HashObject : public TypedObject {
   // One HSCAN step over about `count` fields; listpack returns everything at
   // once with cursor 0. Returns the next cursor.
   uint64_t Scan(uint64_t cursor, size_t count, const Visitor& fn) const;
-  // A uniformly random pair. REQUIRES: Size() > 0.
-  std::pair<std::string_view, std::string_view> Random() const;
+  // A uniformly random pair (views as Get's, into the two scratches).
+  // REQUIRES: Size() > 0.
+  std::pair<std::string_view, std::string_view> Random(std::string* field_scratch,
+                                                       std::string* value_scratch) const;
 
  private:
   void ConvertToTable();
+  // Position of the field entry equal to `field` in pairs_, or pairs_.bytes().
+  size_t FindPacked(std::string_view field) const;
 
-  std::vector<std::pair<std::string, std::string>> pairs_;  // listpack
-  std::unique_ptr<StringMap<std::string>> table_;           // hashtable
+  types::Packed pairs_;                            // listpack: field, value, field, value...
+  std::unique_ptr<StringMap<std::string>> table_;  // hashtable
 };
 
 }  // namespace shardnode::node

@@ -1,19 +1,178 @@
 #include "node/keyspace/types/list_object.h"
 
+#include <tuple>
 #include <utility>
+
+#include "node/keyspace/types/type_util.h"
 
 namespace shardnode::node {
 
-std::string ListObject::PopFront() {
-  std::string v = std::move(items_.front());
-  items_.pop_front();
+std::pair<size_t, size_t> ListObject::Locate(size_t index) const {
+  if (index < size_ / 2) {
+    size_t i = 0;
+    while (index >= nodes_[i].count()) index -= nodes_[i++].count();
+    return {i, index};
+  }
+  // Count from the tail: the node holding `index` is the one where the
+  // elements after it stop covering the distance to the end.
+  size_t from_end = size_ - index;  // >= 1
+  size_t i = nodes_.size() - 1;
+  while (from_end > nodes_[i].count()) from_end -= nodes_[i--].count();
+  return {i, nodes_[i].count() - from_end};
+}
+
+void ListObject::DropIfEmpty(size_t i) {
+  if (nodes_[i].empty()) nodes_.erase(nodes_.begin() + static_cast<std::ptrdiff_t>(i));
+}
+
+std::string ListObject::PopAt(size_t node, size_t pos) {
+  std::string scratch;
+  std::string v(nodes_[node].At(pos).Text(&scratch));
+  nodes_[node].Erase(pos);
+  --size_;
+  DropIfEmpty(node);
   return v;
 }
 
+std::string ListObject::PopFront() { return PopAt(0, 0); }
+
 std::string ListObject::PopBack() {
-  std::string v = std::move(items_.back());
-  items_.pop_back();
-  return v;
+  const size_t last = nodes_.size() - 1;
+  return PopAt(last, nodes_[last].Prev(nodes_[last].bytes()));
+}
+
+std::string_view ListObject::Get(size_t index, std::string* scratch) const {
+  auto [i, k] = Locate(index);
+  return nodes_[i].At(nodes_[i].PosOf(k)).Text(scratch);
+}
+
+void ListObject::Set(size_t index, std::string_view v) {
+  auto [i, k] = Locate(index);
+  nodes_[i].ReplaceText(nodes_[i].PosOf(k), v);
+}
+
+void ListObject::Insert(size_t index, std::string_view v) {
+  // Room for the entry with its largest header and back length.
+  const size_t entry = v.size() + 2 * 10;
+  if (nodes_.empty()) nodes_.emplace_back();
+  size_t i, k;
+  if (index == size_) {
+    i = nodes_.size() - 1;
+    k = nodes_[i].count();
+  } else {
+    std::tie(i, k) = Locate(index);
+  }
+  types::Packed* node = &nodes_[i];
+  if (!node->empty() && node->bytes() + entry > kNodeBytes) {
+    // The node is full. At either end of it, start a neighbour node (or use
+    // the neighbour when it has room); in the middle, split it.
+    if (k == 0) {
+      if (i == 0 || nodes_[i - 1].bytes() + entry > kNodeBytes) {
+        nodes_.emplace(nodes_.begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        --i;
+      }
+      k = nodes_[i].count();
+    } else if (k == node->count()) {
+      if (i + 1 == nodes_.size() || nodes_[i + 1].bytes() + entry > kNodeBytes) {
+        nodes_.emplace(nodes_.begin() + static_cast<std::ptrdiff_t>(i + 1));
+      }
+      ++i;
+      k = 0;
+    } else {
+      types::Packed tail = node->TakeTail(node->PosOf(k));
+      nodes_.insert(nodes_.begin() + static_cast<std::ptrdiff_t>(i + 1), std::move(tail));
+    }
+    node = &nodes_[i];
+  }
+  node->InsertText(k == node->count() ? node->bytes() : node->PosOf(k), v);
+  ++size_;
+}
+
+void ListObject::TrimFront(size_t n) {
+  size_ -= n;
+  size_t whole = 0;
+  while (n > 0 && n >= nodes_[whole].count()) n -= nodes_[whole++].count();
+  nodes_.erase(nodes_.begin(), nodes_.begin() + static_cast<std::ptrdiff_t>(whole));
+  if (n > 0) nodes_[0].Erase(0, n);
+}
+
+void ListObject::TrimBack(size_t n) {
+  size_ -= n;
+  while (n > 0 && n >= nodes_.back().count()) {
+    n -= nodes_.back().count();
+    nodes_.pop_back();
+  }
+  if (n > 0) {
+    types::Packed& last = nodes_.back();
+    last.Erase(last.PosOf(last.count() - n), n);
+  }
+}
+
+size_t ListObject::RemoveMatching(std::string_view v, size_t limit, bool from_tail) {
+  int64_t as_int = 0;
+  const bool is_int = v.size() <= 20 && types::ParseInt64(v, &as_int);
+  size_t removed = 0;
+  auto more = [&] { return limit == 0 || removed < limit; };
+  if (!from_tail) {
+    for (size_t i = 0; i < nodes_.size() && more();) {
+      types::Packed& node = nodes_[i];
+      for (size_t pos = 0; pos < node.bytes() && more();) {
+        if (node.At(pos).Matches(v, is_int, as_int)) {
+          node.Erase(pos);
+          ++removed;
+        } else {
+          pos = node.Next(pos);
+        }
+      }
+      if (node.empty()) {
+        DropIfEmpty(i);
+      } else {
+        ++i;
+      }
+    }
+  } else {
+    for (size_t i = nodes_.size(); i > 0 && more(); --i) {
+      types::Packed& node = nodes_[i - 1];
+      for (size_t pos = node.bytes(); pos > 0 && more();) {
+        pos = node.Prev(pos);
+        if (node.At(pos).Matches(v, is_int, as_int)) {
+          node.Erase(pos);
+          ++removed;
+        }
+      }
+      DropIfEmpty(i - 1);
+    }
+  }
+  size_ -= removed;
+  return removed;
+}
+
+void ListObject::Walk(size_t from, bool reverse, const Walker& fn) const {
+  if (size_ == 0) return;
+  auto [i, k] = Locate(from);
+  size_t pos = nodes_[i].PosOf(k);
+  size_t index = from;
+  std::string scratch;
+  for (;;) {
+    const types::Packed& node = nodes_[i];
+    if (!fn(index, node.At(pos).Text(&scratch))) return;
+    if (!reverse) {
+      if (++index == size_) return;
+      pos = node.Next(pos);
+      if (pos == node.bytes()) {
+        ++i;
+        pos = 0;
+      }
+    } else {
+      if (index-- == 0) return;
+      if (pos == 0) {
+        --i;
+        pos = nodes_[i].bytes();
+      }
+      pos = nodes_[i].Prev(pos);
+    }
+  }
 }
 
 }  // namespace shardnode::node

@@ -1,7 +1,5 @@
 #include "node/keyspace/types/set_object.h"
 
-#include <algorithm>
-
 #include "node/keyspace/types/type_util.h"
 
 namespace shardnode::node {
@@ -10,16 +8,14 @@ bool SetObject::Contains(std::string_view member) const {
   if (table_) return table_->Find(member) != nullptr;
   int64_t v;
   if (!types::ParseInt64(member, &v)) return false;
-  return std::binary_search(ints_.begin(), ints_.end(), v);
+  return ints_.Contains(v);
 }
 
 bool SetObject::Add(std::string_view member) {
   if (!table_) {
     int64_t v;
     if (types::ParseInt64(member, &v)) {
-      auto it = std::lower_bound(ints_.begin(), ints_.end(), v);
-      if (it != ints_.end() && *it == v) return false;
-      ints_.insert(it, v);
+      if (!ints_.Insert(v)) return false;
       if (ints_.size() > kMaxIntsetEntries) ConvertToTable();
       return true;
     }
@@ -32,25 +28,21 @@ bool SetObject::Remove(std::string_view member) {
   if (table_) return table_->Erase(member);
   int64_t v;
   if (!types::ParseInt64(member, &v)) return false;
-  auto it = std::lower_bound(ints_.begin(), ints_.end(), v);
-  if (it == ints_.end() || *it != v) return false;
-  ints_.erase(it);
-  return true;
+  return ints_.Erase(v);
 }
 
 void SetObject::ConvertToTable() {
   table_ = std::make_unique<StringMap<char>>();
-  for (int64_t v : ints_) table_->Set(std::to_string(v), 0);
-  ints_.clear();
-  ints_.shrink_to_fit();
+  for (size_t i = 0; i < ints_.size(); ++i) table_->Set(std::to_string(ints_.At(i)), 0);
+  ints_.Clear();
 }
 
 void SetObject::ForEach(const Visitor& fn) const {
   if (table_) {
-    table_->ForEach([&](const std::string& m, char&) { fn(m); });
+    table_->ForEach([&](std::string_view m, char&) { fn(m); });
     return;
   }
-  for (int64_t v : ints_) fn(std::to_string(v));
+  for (size_t i = 0; i < ints_.size(); ++i) fn(std::to_string(ints_.At(i)));
 }
 
 std::vector<std::string> SetObject::Members() const {
@@ -68,7 +60,7 @@ uint64_t SetObject::Scan(uint64_t cursor, size_t count, const Visitor& fn) const
   size_t seen = 0;
   size_t budget = count * 10;
   do {
-    cursor = table_->Scan(cursor, [&](const std::string& m, char&) {
+    cursor = table_->Scan(cursor, [&](std::string_view m, char&) {
       fn(m);
       ++seen;
     });
@@ -77,8 +69,8 @@ uint64_t SetObject::Scan(uint64_t cursor, size_t count, const Visitor& fn) const
 }
 
 std::string SetObject::Random() const {
-  if (table_) return table_->Random(types::Rng())->key;
-  return std::to_string(ints_[types::RandomBelow(ints_.size())]);
+  if (table_) return std::string(table_->Random(types::Rng())->key());
+  return std::to_string(ints_.At(types::RandomBelow(ints_.size())));
 }
 
 }  // namespace shardnode::node

@@ -1,7 +1,7 @@
 // SetObject: the value of a set key (SADD and friends).
 //
-// Two encodings, as Redis 7.0.15 has them. "intset": a sorted vector of
-// int64, used while every member is a canonical integer and there are at most
+// Two encodings, as Redis 7.0.15 has them. "intset": an IntSet (sorted,
+// 2/4/8 bytes a member), used while every member is a canonical integer and there are at most
 // kMaxIntsetEntries of them. "hashtable": a StringMap (dict.h) with
 // Redis-style SCAN cursors. Conversion to hashtable is one-way.
 //
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "node/keyspace/dict.h"
+#include "node/keyspace/types/intset.h"
 #include "node/keyspace/value.h"
 
 namespace shardnode::node {
@@ -48,7 +49,7 @@ class SetObject : public TypedObject {
  private:
   void ConvertToTable();
 
-  std::vector<int64_t> ints_;               // intset, sorted
+  types::IntSet ints_;                      // intset
   std::unique_ptr<StringMap<char>> table_;  // hashtable
 };
 

@@ -34,6 +34,23 @@ TEST(SetObjectTest, NonIntegerOrTooManyConvertsToHashtable) {
   EXPECT_FALSE(b.Contains("100"));
 }
 
+TEST(SetObjectTest, IntsetTakesNegativeAndHugeIntegersButNotBeyondInt64) {
+  SetObject s;
+  EXPECT_TRUE(s.Add("-9223372036854775808"));
+  EXPECT_TRUE(s.Add("9223372036854775807"));
+  EXPECT_TRUE(s.Add("0"));
+  EXPECT_EQ(s.EncodingName(), "intset");
+  EXPECT_EQ(s.Members(),
+            (std::vector<std::string>{"-9223372036854775808", "0", "9223372036854775807"}));
+  EXPECT_TRUE(s.Remove("0"));
+  EXPECT_TRUE(s.Remove("9223372036854775807"));
+  EXPECT_TRUE(s.Remove("-9223372036854775808"));
+  EXPECT_EQ(s.Size(), 0u);
+  EXPECT_TRUE(s.Add("9223372036854775808"));  // one past int64: a string
+  EXPECT_EQ(s.EncodingName(), "hashtable");
+  EXPECT_TRUE(s.Contains("9223372036854775808"));
+}
+
 TEST(SetObjectTest, RandomReturnsMembers) {
   SetObject s;
   s.Add("a");
