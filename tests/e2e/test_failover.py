@@ -194,9 +194,11 @@ class ShardnodeFailoverTest(unittest.TestCase):
         wait_until(lambda: caught_up(replica, old), timeout=20, what="old primary synced")
         self.assertEqual(old.cli("-c", "GET", keys[0]), "after")
         self.assertEqual(my_id(old), primary_id)
-        rows = nodes_rows(replica)
-        self.assertIn("slave", rows[primary_id][2].split(","))
-        self.assertEqual(rows[primary_id][3], replica_id)
+        # The new primary learns the old one's new role from its next PING.
+        wait_until(lambda: "slave" in nodes_rows(replica)[primary_id][2].split(",") and
+                   "fail" not in nodes_rows(replica)[primary_id][2].split(","),
+                   timeout=10, what="new primary sees the old one as its replica")
+        self.assertEqual(nodes_rows(replica)[primary_id][3], replica_id)
         # The role survives a restart through nodes.conf.
         with open(os.path.join(old.dir, "nodes.conf")) as f:
             conf = f.read()
