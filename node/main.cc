@@ -85,10 +85,15 @@ class Cron {
   }
   void Tick() {
     const int64_t now = NowMs();
-    for (int i = 0; i < server_.num_shards() && server_.active_expire_enabled; ++i) {
-      server_.shard(i).ActiveExpireCycle(now, kExpireKeysPerTick);
+    // A load in progress owns the dataset. A replica's keys expire by its
+    // primary's DELs, as in Redis (reads hide them meanwhile).
+    const bool replica = server_.replication != nullptr && server_.replication->is_replica();
+    if (!server_.loading.active) {
+      for (int i = 0; i < server_.num_shards() && server_.active_expire_enabled && !replica; ++i) {
+        server_.shard(i).ActiveExpireCycle(now, kExpireKeysPerTick);
+      }
+      if (server_.persistence) server_.persistence->Cron(now);
     }
-    if (server_.persistence) server_.persistence->Cron(now);
     HandleBlockedTimeouts(server_, now);
   }
   static constexpr int kExpireKeysPerTick = 200;
@@ -106,7 +111,8 @@ std::unique_ptr<BusServer> StartClusterBus(asio::io_context& io, Server& server)
   hooks.after_batch = [&server](int64_t now_ms) { ApplyClusterEffects(server, now_ms); };
   hooks.sendbuf_limit = [&server]() { return server.options().cluster_link_sendbuf_limit; };
   hooks.replication_offset = [&server]() -> uint64_t {
-    return server.replication ? static_cast<uint64_t>(server.replication->master_repl_offset()) : 0;
+    return server.replication ? static_cast<uint64_t>(server.replication->cluster_repl_offset())
+                              : 0;
   };
   hooks.deliver = [&server](bool shard, const std::string& channel, const std::string& message) {
     server.pubsub().Publish(channel, message, shard);

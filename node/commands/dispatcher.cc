@@ -318,6 +318,8 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
                  "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
                  "in this context",
              spec);
+    } else if (server_.loading.active && !(spec->flags & kCmdLoading)) {
+      Reject(session, out, errors::kLoading, spec);
     } else {
       if (session.in_multi && !IsTransactionControl(spec->name)) {
         session.queued.push_back(std::move(args));

@@ -431,7 +431,7 @@ void Persistence::AppendInfo(std::string& out, int64_t now_ms) const {
     total = bg_->snapshot->keys_total();
     if (total > 0) perc = 100.0 * static_cast<double>(processed) / static_cast<double>(total);
   }
-  absl::StrAppend(&out, "loading:0\r\nasync_loading:0\r\n",
+  absl::StrAppend(&out, "loading:", server_.loading.active ? 1 : 0, "\r\nasync_loading:0\r\n",
                   "current_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\n",
                   "current_fork_perc:", absl::StrFormat("%.2f", perc), "\r\n",
                   "current_save_keys_processed:", processed, "\r\n",
@@ -473,8 +473,8 @@ void AppendRdbInfo(Server& server, int64_t now_ms, std::string& out) {
     return;
   }
   const int64_t last_save = server.last_save_ms ? server.last_save_ms : server.start_ms();
-  absl::StrAppend(&out,
-                  "loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n"
+  absl::StrAppend(&out, "loading:", server.loading.active ? 1 : 0,
+                  "\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n"
                   "current_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n"
                   "current_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n",
                   "rdb_changes_since_last_save:", server.stats().dirty, "\r\n",
@@ -482,6 +482,34 @@ void AppendRdbInfo(Server& server, int64_t now_ms, std::string& out) {
                   "\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\n"
                   "rdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\n"
                   "rdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\n");
+}
+
+void AppendLoadingInfo(const Server& server, int64_t now_ms, std::string& out) {
+  const LoadingState& l = server.loading;
+  if (!l.active) return;
+  // Redis's estimate: progress against the file size (or, without one, the
+  // used-mem the file announced), and an ETA from the rate so far.
+  double perc = 0;
+  uint64_t remaining = 1;
+  if (l.total_bytes > 0) {
+    perc = 100.0 * static_cast<double>(l.loaded_bytes) / static_cast<double>(l.total_bytes);
+    remaining = l.total_bytes - std::min(l.loaded_bytes, l.total_bytes);
+  } else if (l.rdb_used_mem > 0) {
+    perc = std::min(
+        99.99, 100.0 * static_cast<double>(l.loaded_bytes) / static_cast<double>(l.rdb_used_mem));
+    remaining = std::max<uint64_t>(1, l.rdb_used_mem - std::min(l.loaded_bytes, l.rdb_used_mem));
+  }
+  const int64_t start_s = l.start_ms / 1000;
+  const int64_t elapsed = now_ms / 1000 - start_s;
+  const int64_t eta = elapsed <= 0 ? 1
+                                   : static_cast<int64_t>(static_cast<double>(elapsed) *
+                                                          static_cast<double>(remaining) /
+                                                          static_cast<double>(l.loaded_bytes + 1));
+  absl::StrAppend(&out, "loading_start_time:", start_s, "\r\nloading_total_bytes:", l.total_bytes,
+                  "\r\nloading_rdb_used_mem:", l.rdb_used_mem,
+                  "\r\nloading_loaded_bytes:", l.loaded_bytes,
+                  "\r\nloading_loaded_perc:", absl::StrFormat("%.2f", perc),
+                  "\r\nloading_eta_seconds:", eta, "\r\n");
 }
 
 }  // namespace shardnode::node::persist

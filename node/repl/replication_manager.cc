@@ -16,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -24,6 +25,7 @@
 #include "absl/strings/str_format.h"
 #include "clusterbus/cluster_state.h"
 #include "node/commands/dispatcher.h"
+#include "node/config/config.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/persist/dataset.h"
@@ -50,6 +52,35 @@ int64_t NowMs() {
 std::string Lower(std::string_view s) {
   return absl::AsciiStrToLower(absl::string_view(s.data(), s.size()));
 }
+
+// An integer directive the node does not keep in ServerOptions (the hidden
+// testing knobs), read at each use so that CONFIG SET applies at once.
+int64_t ConfigInt(Server& server, std::string_view name, int64_t fallback) {
+  int64_t v = fallback;
+  if (std::optional<std::string> text = server.config().Value(name)) {
+    if (!absl::SimpleAtoi(absl::string_view(text->data(), text->size()), &v)) v = fallback;
+  }
+  return v;
+}
+
+// The loader of a full sync: the dataset loader, plus the file's used-mem
+// (INFO persistence loading_rdb_used_mem).
+class SyncLoader : public persist::DatasetLoader {
+ public:
+  SyncLoader(Server& server, int64_t now_ms)
+      : DatasetLoader(server, now_ms, {.skip_expired = false, .flush_first = false}),
+        server_(server) {}
+  absl::Status OnAux(absl::string_view key, absl::string_view value) override {
+    int64_t mem = 0;
+    if (key == "used-mem" && absl::SimpleAtoi(value, &mem) && mem > 0) {
+      server_.loading.rdb_used_mem = static_cast<uint64_t>(mem);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  Server& server_;
+};
 
 // "ip" of an "ip:port" peer address (IPv6 addresses keep their colons).
 std::string HostOf(const std::string& addr) {
@@ -86,8 +117,12 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     }
   }
 
-  // Drops the link; the coroutine ends without calling back.
+  // Drops the link; the coroutine ends without calling back. A load in
+  // progress is abandoned where it is (as a failed load in Redis: the keys
+  // loaded so far stay until the next full sync flushes them).
   void Close() {
+    if (loading_ && manager_ != nullptr) manager_->server_.loading = LoadingState();
+    loading_ = false;
     manager_ = nullptr;
     Shutdown();
   }
@@ -152,6 +187,88 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     }
   }
 
+  // Sleeps key-load-delay microseconds for each of `keys` keys just loaded
+  // (a testing knob of Redis's; 0 by default), or just yields to the loop.
+  // The delay is re-read every 20 ms so that CONFIG SET applies mid-load.
+  // Returns false when the link was closed meanwhile.
+  asio::awaitable<bool> PauseAfterKeys(uint64_t keys) {
+    do {
+      const int64_t delay = ConfigInt(manager_->server_, "key-load-delay", 0);
+      int64_t us = 0;
+      if (delay > 0 && keys > 0) {
+        const uint64_t batch = std::min<uint64_t>(keys, std::max<int64_t>(1, 20000 / delay));
+        us = static_cast<int64_t>(batch) * delay;
+        keys -= batch;
+      } else {
+        keys = 0;  // negative delays (Redis's statistical sleeps) round to nothing
+      }
+      boost::system::error_code ec;
+      timer_.expires_after(std::chrono::microseconds(us));
+      co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (!alive()) co_return false;
+    } while (keys > 0);
+    co_return true;
+  }
+
+  // Loads a full sync's RDB as Redis 7.0 does with repl-diskless-load
+  // disabled: the payload was received whole, then the old data is flushed
+  // and the node is "loading" (-LOADING to clients, INFO loading:1, offset 0
+  // to the cluster) while the RDB is decoded a slice of
+  // loading-process-events-interval-bytes at a time, the loop running
+  // between slices (clients, cluster bus, timers). A newline goes to the
+  // primary every second meanwhile, as Redis's keepalive. Returns the error,
+  // or "" when loaded; when the link was closed meanwhile, returns "" with
+  // alive() false and touches nothing.
+  asio::awaitable<std::string> LoadRdb(std::string rdb) {
+    Server& server = manager_->server_;
+    Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: Flushing old data");
+    persist::FlushDataset(server);
+    Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: Loading DB in memory");
+    const int64_t start = NowMs();
+    server.loading = LoadingState{.active = true, .start_ms = start, .total_bytes = rdb.size()};
+    loading_ = true;
+    SyncLoader loader(server, start);
+    replication::RdbReader reader;
+    int64_t keepalive_ms = start;
+    size_t pos = 0;
+    std::string error;
+    for (;;) {
+      const int64_t interval =
+          ConfigInt(server, "loading-process-events-interval-bytes", 2 * 1024 * 1024);
+      const size_t n =
+          std::min(rdb.size() - pos, static_cast<size_t>(std::max<int64_t>(1, interval)));
+      const uint64_t keys_before = loader.keys_loaded();
+      auto progress = reader.Feed(absl::string_view(rdb.data() + pos, n), loader);
+      pos += n;
+      server.loading.loaded_bytes = pos;
+      if (!progress.ok()) {
+        error = std::string(progress.status().message());
+        break;
+      }
+      if (*progress == replication::RdbReader::Progress::kDone) {
+        if (!reader.Remaining().empty()) error = "Trailing bytes after the RDB checksum";
+        break;
+      }
+      if (pos >= rdb.size()) {
+        error = std::string(reader.Finish().message());
+        break;
+      }
+      if (!co_await PauseAfterKeys(loader.keys_loaded() - keys_before)) co_return "";
+      if (const int64_t now = NowMs(); now - keepalive_ms >= 1000) {
+        keepalive_ms = now;
+        Send("\n");
+      }
+    }
+    loading_ = false;
+    server.loading = LoadingState();
+    if (!error.empty()) {
+      co_return absl::StrCat("Failed trying to load the MASTER synchronization DB: ", error);
+    }
+    Logf(LogLevel::kNotice, "Done loading RDB, keys loaded: %d, keys expired: %d.",
+         loader.keys_loaded(), loader.expired_skipped());
+    co_return "";
+  }
+
   // Returns why the link ended (empty: closed on purpose or plain EOF).
   asio::awaitable<std::string> Serve() {
     ReplicationManager* m = manager_;
@@ -198,6 +315,8 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     if (step.result == Result::kFullResync) {
       Logf(LogLevel::kNotice, "Full resync from master: %s:%d", step.replid, step.offset);
       m->link_state_ = ReplicationManager::LinkState::kTransfer;
+      // Our history is discarded: the cluster sees offset 0 until loaded.
+      m->history_discarded_ = true;
       std::string rdb;
       replication::PayloadHeader header;
       while (header.kind == replication::PayloadHeader::Kind::kSkip) {
@@ -240,16 +359,9 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
         rdb = in_.substr(0, rdb_len);
         in_.erase(0, rdb_len + replication::kEofMarkLength);
       }
-      Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: Flushing old data");
-      Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: Loading DB in memory");
-      persist::LoadOptions lo;
-      lo.skip_expired = false;
-      lo.flush_first = true;
-      absl::Status st = persist::LoadDataset(m->server_, rdb, NowMs(), lo);
-      if (!st.ok()) {
-        co_return absl::StrCat("Failed trying to load the MASTER synchronization DB: ",
-                               std::string(st.message()));
-      }
+      std::string error = co_await LoadRdb(std::move(rdb));
+      if (!alive()) co_return "";
+      if (!error.empty()) co_return error;
       m->OnFullSync(step.replid, step.offset);
       Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: Finished with success");
       Send(EncodeCommand({"REPLCONF", "ACK", absl::StrCat(m->master_repl_offset_)}));
@@ -283,6 +395,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
   std::string out_;
   std::string sending_;
   bool writing_ = false;
+  bool loading_ = false;  // LoadRdb owns Server::loading
   char buf_[16 * 1024];
 };
 
@@ -473,6 +586,7 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
            "starting from offset %d.",
            name, gap.size(), offset);
       r.ack_offset = offset - 1;
+      session.replica = true;
       replicas_.push_back(std::move(r));
       ++sync_partial_ok_;
       return;
@@ -523,6 +637,7 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
   }
   // The stream that follows a full sync starts with a SELECT.
   repl_seldb_ = -1;
+  session.replica = true;
   replicas_.push_back(std::move(r));
 }
 
@@ -789,6 +904,7 @@ void ReplicationManager::OnFullSync(const std::string& replid, int64_t offset) {
   primary_session_.queued.clear();
   link_state_ = LinkState::kConnected;
   repl_down_since_ms_ = 0;
+  history_discarded_ = false;
 }
 
 void ReplicationManager::OnContinue(const std::string& new_replid) {
@@ -963,7 +1079,12 @@ std::string ReplicationManager::InfoSection(int64_t now_ms) const {
     absl::StrAppend(&s, "slave_priority:100\r\nslave_read_only:", o.replica_read_only ? 1 : 0,
                     "\r\nreplica_announced:1\r\n");
   }
-  absl::StrAppend(&s, "connected_slaves:", replicas_.size(), "\r\n");
+  // A replica whose connection was just killed is gone at once (the list
+  // itself is pruned by the cron).
+  const auto connected =
+      std::count_if(replicas_.begin(), replicas_.end(),
+                    [this](const Replica& r) { return FindSession(r.client_id) != nullptr; });
+  absl::StrAppend(&s, "connected_slaves:", connected, "\r\n");
   if (o.min_replicas_to_write > 0 && o.min_replicas_max_lag > 0) {
     absl::StrAppend(&s, "min_slaves_good_slaves:", GoodReplicas(now_ms), "\r\n");
   }

@@ -62,6 +62,18 @@ struct Stats {
 
 enum class ShutdownMode { kDefault, kSave, kNoSave };
 
+// A dataset load in progress (a replica loading its primary's RDB). While
+// `active`, the dispatcher refuses commands without the loading flag with
+// -LOADING, INFO persistence reports loading:1 and the loading_* figures,
+// and the cron leaves the dataset alone (no active expiry, no save points).
+struct LoadingState {
+  bool active = false;
+  int64_t start_ms = 0;
+  uint64_t total_bytes = 0;   // size of the RDB being loaded
+  uint64_t loaded_bytes = 0;  // bytes of it decoded so far
+  uint64_t rdb_used_mem = 0;  // the file's "used-mem" aux field
+};
+
 class Server {
  public:
   // REQUIRES: `config` and `commands` outlive the server.
@@ -99,6 +111,7 @@ class Server {
   int64_t last_save_ms = 0;  // LASTSAVE (ms); 0 until the first save
   // DEBUG SET-ACTIVE-EXPIRE: whether the cron's active expiry cycle runs.
   bool active_expire_enabled = true;
+  LoadingState loading;
   // RDB files (node/persist: SAVE, BGSAVE, save points); borrowed, set by
   // main. Null in tests.
   persist::Persistence* persistence = nullptr;

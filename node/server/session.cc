@@ -5,6 +5,7 @@ namespace shardnode::node {
 std::string Session::FlagsText() const {
   std::string flags;
   // Redis's order.
+  if (replica) flags += 'S';
   if (in_pubsub()) flags += 'P';
   if (in_multi) flags += 'x';
   if (blocked) flags += 'b';

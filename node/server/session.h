@@ -36,6 +36,8 @@ struct Session {
   // The replication link of our primary: its stream is applied without
   // routing, auth or read-only checks, and replies are discarded.
   bool from_primary = false;
+  // A replica of ours (it sent SYNC/PSYNC): CLIENT LIST flag S.
+  bool replica = false;
   int64_t created_ms = 0;
   int64_t last_interaction_ms = 0;
   std::string last_command;  // lower-case name, CLIENT LIST "cmd="
