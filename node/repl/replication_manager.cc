@@ -414,18 +414,8 @@ ReplicationManager::~ReplicationManager() {
 }
 
 void ReplicationManager::Start() {
+  // Writes (and the DELs of expired keys: see Server) reach the stream here.
   server_.after_write = [this](int db, std::span<const std::string> args) { Propagate(db, args); };
-  // Keys that expire on a primary are deleted on its replicas by a DEL.
-  for (int i = 0; i < server_.num_shards(); ++i) {
-    Keyspace& ks = server_.shard(i);
-    for (int d = 0; d < ks.num_dbs(); ++d) {
-      ks.db(d).on_key_expired = [this, d](std::string_view key) {
-        if (is_replica()) return;
-        const std::string args[2] = {"DEL", std::string(key)};
-        Propagate(d, args);
-      };
-    }
-  }
   RestoreFromRdbFile();
   const ServerOptions& o = server_.options();
   if (!o.replicaof_host.empty() && !server_.cluster_enabled()) {

@@ -124,9 +124,21 @@ class Server {
   // arguments it is about to touch (fork-less snapshots serialize those keys
   // first). Not called for commands without the write flag.
   std::function<void(int db, const std::vector<std::string_view>& keys)> before_write;
-  // Called after a command changed the dataset (the dirty counter moved),
-  // with its arguments as received: replication and AOF append them.
+  // Receives each write to propagate, in order, with the database it ran
+  // on: replication and AOF append them. Fed by Propagate below.
   std::function<void(int db, std::span<const std::string> args)> after_write;
+
+  // Propagation, as Redis 7.0 does it (also_propagate / propagatePendingCommands).
+  // A write to propagate (the command as rewritten, or the DEL of a key that
+  // expired) made inside an execution unit is held until the outermost unit
+  // ends; then the held writes go to after_write, wrapped in MULTI ... EXEC
+  // when there is more than one. Outside a unit (active expiry) each goes at
+  // once. The dispatcher opens a unit around each client command (EXEC
+  // included, so a transaction's writes travel together).
+  void Propagate(int db, std::span<const std::string> args);
+  void BeginExecutionUnit() { ++unit_depth_; }
+  // REQUIRES: matches a BeginExecutionUnit.
+  void EndExecutionUnit();
   // Stops the node after the current command (SHUTDOWN, SIGTERM).
   std::function<void(ShutdownMode)> request_shutdown;
   // Saves nodes.conf (cluster mode). Returns false and sets *error on failure.
@@ -155,6 +167,8 @@ class Server {
   uint64_t last_client_id_ = 0;
   std::string run_id_;
   int64_t start_ms_ = 0;
+  int unit_depth_ = 0;
+  std::vector<std::pair<int, std::vector<std::string>>> pending_writes_;  // (db, args)
 };
 
 // 40 random lowercase hex characters (run ids, node ids).
