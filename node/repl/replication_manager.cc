@@ -82,6 +82,14 @@ class SyncLoader : public persist::DatasetLoader {
   Server& server_;
 };
 
+// How every database treats keys whose TTL passed (keyspace/db.h).
+void SetExpiryMode(Server& server, ExpiryMode mode) {
+  for (int i = 0; i < server.num_shards(); ++i) {
+    Keyspace& ks = server.shard(i);
+    for (int d = 0; d < ks.num_dbs(); ++d) ks.db(d).set_expiry_mode(mode);
+  }
+}
+
 // "ip" of an "ip:port" peer address (IPv6 addresses keep their colons).
 std::string HostOf(const std::string& addr) {
   const size_t colon = addr.rfind(':');
@@ -825,6 +833,8 @@ void ReplicationManager::SetPrimary(const std::string& host, int port) {
   primary_host_ = host;
   primary_port_ = port;
   link_state_ = LinkState::kConnect;
+  // Keys now expire by the primary's DELs.
+  SetExpiryMode(server_, ExpiryMode::kHide);
   ResetStream();
   // Our own history (ids_ / master_repl_offset_) is what the PSYNC offers: a
   // primary that was promoted from our old replicas knows it as its id2.
@@ -836,6 +846,7 @@ void ReplicationManager::UnsetPrimary() {
   if (!is_replica()) return;
   primary_host_.clear();
   primary_port_ = 0;
+  SetExpiryMode(server_, ExpiryMode::kDelete);
   if (link_) {
     link_->Close();
     link_.reset();
@@ -934,8 +945,11 @@ bool ReplicationManager::ApplyPrimaryBytes(std::string_view chunk, int64_t now_m
       break;
     }
     if (!stream_args_.empty()) {
+      // The primary's commands see its keys as it does: none expired here.
       applying_primary_ = true;
+      SetExpiryMode(server_, ExpiryMode::kKeep);
       dispatcher_.Execute(primary_session_, stream_args_, sink, now_ms);
+      SetExpiryMode(server_, is_replica() ? ExpiryMode::kHide : ExpiryMode::kDelete);
       applying_primary_ = false;
       discarded_replies_.clear();
     }

@@ -6,7 +6,8 @@ Redis 7.0 applies (relative expiries to absolute PXAT / PEXPIREAT, expiries in
 the past to DEL, GETEX, GETDEL, GETSET, INCRBYFLOAT, HINCRBYFLOAT, RESTORE
 ABSTTL, SPOP, blocking pops), MULTI/EXEC wrapping (only around more than one
 write), commands that change nothing (not propagated) and the DELs of keys
-found expired. Skipped only when redis-server is missing."""
+found expired (the comparison is skipped only when redis-server is missing).
+Also: a replica hides expired keys but waits for its primary's DEL."""
 import os
 import socket
 import sys
@@ -207,6 +208,31 @@ class PropagationDiffTest(unittest.TestCase):
                          [["MULTI"], ["SET", "m1", "1"], ["SET", "m2", "2"], ["EXEC"]])
         self.assertEqual(got["set ex"], [["SET", "s1", "v", "PXAT", "now+10" + "0s"]])
         self.assertEqual(got["no change"][:2], [["SADD", "n1", "a"], ["ZADD", "n2", "1", "a"]])
+
+
+class ReplicaExpiryTest(unittest.TestCase):
+    """A replica answers reads of keys whose TTL passed as missing but keeps
+    them (its own active expiry does not run either) until its primary's DEL,
+    as Redis does."""
+
+    def test_replica_waits_for_the_primary_del(self):
+        primary = Node().start()
+        self.addCleanup(primary.cleanup)
+        replica = Node().start()
+        self.addCleanup(replica.cleanup)
+        self.assertEqual(primary.cli("DEBUG", "SET-ACTIVE-EXPIRE", "0"), "OK")
+        self.assertEqual(replica.cli("REPLICAOF", "127.0.0.1", primary.port), "OK")
+        primary.cli("SET", "k", "v", "PX", "300")
+        primary.cli("SET", "keep", "v")
+        wait_until(lambda: replica.cli("GET", "keep") == "v", timeout=10, what="replica synced")
+        wait_until(lambda: replica.cli("GET", "k") == "", timeout=5, what="k expired")
+        self.assertEqual(replica.cli("EXISTS", "k"), "0")
+        self.assertEqual(replica.cli("TTL", "k"), "-2")
+        time.sleep(0.3)  # a few cron cycles
+        self.assertEqual(replica.cli("DBSIZE"), "2")
+        # The primary's lazy expiry sends the DEL; only then is k gone.
+        self.assertEqual(primary.cli("GET", "k"), "")
+        wait_until(lambda: replica.cli("DBSIZE") == "1", timeout=5, what="the primary's DEL")
 
 
 if __name__ == "__main__":
