@@ -318,8 +318,10 @@ void Persistence::Cron(int64_t now_ms) {
 
 bool Persistence::PrepareShutdown(ShutdownMode mode, bool force, int64_t now_ms) {
   AbortBackgroundSave();
-  const bool save = mode == ShutdownMode::kSave ||
-                    (mode == ShutdownMode::kDefault && !server_.options().save.empty());
+  // A half-loaded dataset is never saved (Redis forces NOSAVE while loading).
+  const bool save = !server_.loading.active &&
+                    (mode == ShutdownMode::kSave ||
+                     (mode == ShutdownMode::kDefault && !server_.options().save.empty()));
   if (!save) return true;
   Log(LogLevel::kNotice, "Saving the final RDB snapshot before exiting.");
   if (Save(now_ms).ok()) return true;

@@ -67,7 +67,8 @@ class Persistence {
 
   // SHUTDOWN's and SIGTERM's save: aborts a running BGSAVE, then saves when
   // save points are configured (kDefault) or kSave asks for it (never with
-  // kNoSave). Returns false when that save failed and `force` is not set:
+  // kNoSave; nor while a load is in progress). Returns false when that save
+  // failed and `force` is not set:
   // the node must keep running ("Error trying to save the DB, can't exit.").
   bool PrepareShutdown(ShutdownMode mode, bool force, int64_t now_ms);
 

@@ -96,13 +96,17 @@ class ReplicaLoadingTest(unittest.TestCase):
         self.assertEqual(stats["sync_partial_ok"], "1")
         self.assertEqual(self.replica.cli("DBSIZE"), str(KEYS + 1))
 
-    def test_shutdown_while_loading(self):
-        slow_loader(self.replica)
-        self.assertEqual(self.replica.cli("REPLICAOF", "127.0.0.1", self.primary.port), "OK")
-        wait_until(lambda: loading(self.replica), timeout=10, what="replica loading")
+    def test_shutdown_while_loading_saves_nothing(self):
+        # With a save point, SIGTERM saves the dataset; but not a half-loaded one.
+        replica = Node(args=["--save", "3600 1"]).start()
+        self.addCleanup(replica.cleanup)
+        slow_loader(replica)
+        self.assertEqual(replica.cli("REPLICAOF", "127.0.0.1", self.primary.port), "OK")
+        wait_until(lambda: loading(replica), timeout=10, what="replica loading")
         start = time.monotonic()
-        self.assertEqual(self.replica.stop(signal.SIGTERM, timeout=5), 0)
+        self.assertEqual(replica.stop(signal.SIGTERM, timeout=5), 0)
         self.assertLess(time.monotonic() - start, 5)
+        self.assertFalse(os.path.exists(os.path.join(replica.dir, "dump.rdb")))
         self.assertEqual(self.primary.cli("PING"), "PONG")
 
 
