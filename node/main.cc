@@ -204,10 +204,6 @@ int Run(int argc, char** argv) {
       if (!ec) fn();
     });
   });
-  if (absl::Status st = persistence.LoadAtStartup(NowMs()); !st.ok()) {
-    Logf(LogLevel::kWarning, "%s", st.message());
-    return 1;
-  }
   WritePidFile(opts.pidfile);
   Logf(LogLevel::kNotice, "Running mode=%s, port=%d. PID: %d",
        opts.cluster_enabled ? "cluster" : "standalone", server.tcp_port,
@@ -216,7 +212,6 @@ int Run(int argc, char** argv) {
 
   ReplicationManager replication(io, server, dispatcher);
   server.replication = &replication;
-  replication.Start();
 
   Cron cron(io, server);
   bool stopping = false;
@@ -259,9 +254,22 @@ int Run(int argc, char** argv) {
   signals.async_wait(on_signal);
   signal(SIGPIPE, SIG_IGN);
 
+  // The RDB file loads while the loop serves (-LOADING); replication starts
+  // from the loaded data. A file that fails to load stops the node.
+  int exit_code = 0;
+  persistence.LoadAtStartupInBackground(NowMs(), [&](absl::Status st) {
+    if (!st.ok()) {
+      Logf(LogLevel::kWarning, "%s", st.message());
+      exit_code = 1;
+      io.stop();
+      return;
+    }
+    replication.Start();
+    Log(LogLevel::kNotice, "Ready to accept connections");
+  });
   cron.Start();
-  Log(LogLevel::kNotice, "Ready to accept connections");
   io.run();
+  if (exit_code != 0) return exit_code;
 
   (void)shutdown_mode;  // nothing to save yet: persistence comes with replication
   if (server.cluster_enabled() && server.save_cluster_config) {

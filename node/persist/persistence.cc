@@ -98,6 +98,17 @@ struct Persistence::Background {
   bool finishing = false;  // the finisher thread owns fd
 };
 
+// A load of dbfilename in progress: the open file and the decoder's state.
+struct Persistence::StartupLoad {
+  StartupLoad(Server& server, int64_t now_ms, int fd) : fd(fd), loader(server, now_ms) {}
+  ~StartupLoad() { close(fd); }
+  int fd;
+  DatasetLoader loader;
+  replication::RdbReader reader;
+  std::string buf;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+};
+
 Persistence::Persistence(Server& server, Post post) : server_(server), post_(std::move(post)) {
   server_.persistence = this;
 }
@@ -333,52 +344,108 @@ bool Persistence::PrepareShutdown(ShutdownMode mode, bool force, int64_t now_ms)
   return false;
 }
 
-absl::Status Persistence::LoadAtStartup(int64_t now_ms) {
-  const std::string& name = server_.options().dbfilename;
-  const int fd = open(name.c_str(), O_RDONLY | O_CLOEXEC);
+absl::Status Persistence::OpenStartupLoad(int64_t now_ms, std::unique_ptr<StartupLoad>* load) {
+  const int fd = open(server_.options().dbfilename.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return absl::OkStatus();
     return absl::InternalError(
         absl::StrFormat("Fatal error loading the DB: %s. Exiting.", ErrnoText(errno)));
   }
-  const auto start = std::chrono::steady_clock::now();
-  DatasetLoader loader(server_, now_ms);
-  replication::RdbReader reader;
+  *load = std::make_unique<StartupLoad>(server_, now_ms, fd);
+  return absl::OkStatus();
+}
+
+absl::Status Persistence::LoadSome(StartupLoad& load, size_t max_bytes, bool* finished) {
+  *finished = false;
+  load.buf.resize(std::max<size_t>(1, max_bytes));
   absl::Status st;
-  std::string buf(1 << 20, '\0');
-  bool done = false;
-  while (st.ok() && !done) {
-    const ssize_t n = read(fd, buf.data(), buf.size());
+  for (;;) {
+    const ssize_t n = read(load.fd, load.buf.data(), load.buf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       st = absl::InternalError(ErrnoText(errno));
-      break;
-    }
-    if (n == 0) {
-      st = reader.Finish();
-      break;
-    }
-    auto progress = reader.Feed(absl::string_view(buf.data(), static_cast<size_t>(n)), loader);
-    if (!progress.ok()) {
-      st = progress.status();
-    } else if (*progress == replication::RdbReader::Progress::kDone) {
-      done = true;
-      // Nothing may follow the checksum.
-      char extra;
-      if (!reader.Remaining().empty() || read(fd, &extra, 1) > 0) {
-        st = absl::DataLossError("Trailing bytes after the RDB checksum");
+    } else if (n == 0) {
+      st = load.reader.Finish();
+      *finished = true;
+    } else {
+      auto progress =
+          load.reader.Feed(absl::string_view(load.buf.data(), static_cast<size_t>(n)), load.loader);
+      if (!progress.ok()) {
+        st = progress.status();
+      } else if (*progress == replication::RdbReader::Progress::kDone) {
+        *finished = true;
+        // Nothing may follow the checksum.
+        char extra;
+        if (!load.reader.Remaining().empty() || read(load.fd, &extra, 1) > 0) {
+          st = absl::DataLossError("Trailing bytes after the RDB checksum");
+        }
       }
     }
+    break;
   }
-  close(fd);
-  if (!st.ok()) {
-    return absl::DataLossError(absl::StrFormat(
-        "Fatal error loading the DB (%s in %s): %s. Exiting.", name, CurrentDir(), st.message()));
+  if (st.ok()) return st;
+  *finished = true;
+  return absl::DataLossError(absl::StrFormat("Fatal error loading the DB (%s in %s): %s. Exiting.",
+                                             server_.options().dbfilename, CurrentDir(),
+                                             st.message()));
+}
+
+absl::Status Persistence::LoadAtStartup(int64_t now_ms) {
+  std::unique_ptr<StartupLoad> load;
+  absl::Status st = OpenStartupLoad(now_ms, &load);
+  if (!st.ok() || load == nullptr) return st;
+  bool finished = false;
+  while (!finished) {
+    st = LoadSome(*load, 1 << 20, &finished);
+    if (!st.ok()) return st;
   }
+  return FinishStartupLoad(*load);
+}
+
+void Persistence::LoadAtStartupInBackground(int64_t now_ms,
+                                            std::function<void(absl::Status)> done) {
+  absl::Status st = OpenStartupLoad(now_ms, &startup_load_);
+  if (!st.ok() || startup_load_ == nullptr) {
+    done(st);
+    return;
+  }
+  struct stat info;
+  server_.loading = LoadingState{.active = true, .start_ms = now_ms};
+  if (fstat(startup_load_->fd, &info) == 0) {
+    server_.loading.total_bytes = static_cast<uint64_t>(info.st_size);
+  }
+  startup_done_ = std::move(done);
+  post_(0, [this]() { BackgroundLoadStep(); });
+}
+
+void Persistence::BackgroundLoadStep() {
+  if (startup_load_ == nullptr) return;
+  StartupLoad& load = *startup_load_;
+  const int64_t interval =
+      server_.config().IntValue("loading-process-events-interval-bytes", 2 * 1024 * 1024);
+  const uint64_t keys_before = load.loader.keys_loaded();
+  bool finished = false;
+  absl::Status st = LoadSome(load, static_cast<size_t>(std::max<int64_t>(1, interval)), &finished);
+  server_.loading.loaded_bytes = load.reader.Consumed();
+  if (!finished) {
+    // key-load-delay (a testing knob): microseconds per key just loaded.
+    const int64_t delay = server_.config().IntValue("key-load-delay", 0);
+    const int64_t keys = static_cast<int64_t>(load.loader.keys_loaded() - keys_before);
+    post_(delay > 0 ? delay * keys : 0, [this]() { BackgroundLoadStep(); });
+    return;
+  }
+  if (st.ok()) st = FinishStartupLoad(load);
+  startup_load_.reset();
+  server_.loading = LoadingState();
+  std::function<void(absl::Status)> done = std::move(startup_done_);
+  done(st);
+}
+
+absl::Status Persistence::FinishStartupLoad(StartupLoad& load) {
   const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  last_load_keys_loaded_ = loader.keys_loaded();
-  last_load_keys_expired_ = loader.expired_skipped();
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - load.start).count();
+  last_load_keys_loaded_ = load.loader.keys_loaded();
+  last_load_keys_expired_ = load.loader.expired_skipped();
   Logf(LogLevel::kNotice, "DB loaded from disk: %.3f seconds", secs);
   Logf(LogLevel::kNotice, "Done loading RDB, keys loaded: %d, keys expired: %d.",
        last_load_keys_loaded_, last_load_keys_expired_);

@@ -16,7 +16,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
-#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -51,16 +50,6 @@ int64_t NowMs() {
 
 std::string Lower(std::string_view s) {
   return absl::AsciiStrToLower(absl::string_view(s.data(), s.size()));
-}
-
-// An integer directive the node does not keep in ServerOptions (the hidden
-// testing knobs), read at each use so that CONFIG SET applies at once.
-int64_t ConfigInt(Server& server, std::string_view name, int64_t fallback) {
-  int64_t v = fallback;
-  if (std::optional<std::string> text = server.config().Value(name)) {
-    if (!absl::SimpleAtoi(absl::string_view(text->data(), text->size()), &v)) v = fallback;
-  }
-  return v;
 }
 
 // The loader of a full sync: the dataset loader, plus the file's used-mem
@@ -201,7 +190,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
   // Returns false when the link was closed meanwhile.
   asio::awaitable<bool> PauseAfterKeys(uint64_t keys) {
     do {
-      const int64_t delay = ConfigInt(manager_->server_, "key-load-delay", 0);
+      const int64_t delay = manager_->server_.config().IntValue("key-load-delay", 0);
       int64_t us = 0;
       if (delay > 0 && keys > 0) {
         const uint64_t batch = std::min<uint64_t>(keys, std::max<int64_t>(1, 20000 / delay));
@@ -242,7 +231,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     std::string error;
     for (;;) {
       const int64_t interval =
-          ConfigInt(server, "loading-process-events-interval-bytes", 2 * 1024 * 1024);
+          server.config().IntValue("loading-process-events-interval-bytes", 2 * 1024 * 1024);
       const size_t n =
           std::min(rdb.size() - pos, static_cast<size_t>(std::max<int64_t>(1, interval)));
       const uint64_t keys_before = loader.keys_loaded();

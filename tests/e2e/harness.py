@@ -86,8 +86,10 @@ class Node:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
                 s.sendall(b"PING\r\n")
-                # Any reply means the node serves clients (-NOAUTH included).
-                return s.recv(64)[:1] in (b"+", b"-")
+                # Any reply means the node serves clients (-NOAUTH included),
+                # once its data file is loaded (no more -LOADING).
+                reply = s.recv(64)
+                return reply[:1] in (b"+", b"-") and not reply.startswith(b"-LOADING")
         except OSError:
             return False
 

@@ -4,7 +4,8 @@ without the loading flag answered -LOADING, CONFIG SET taking effect
 mid-load (key-load-delay), then the full dataset once done. A link dropped
 mid-load does not stop the load; the replica then continues by partial
 resync. In cluster mode the loading replica announces offset 0: its primary
-hides it from CLUSTER SLOTS and CLUSTER SHARDS says "loading"."""
+hides it from CLUSTER SLOTS and CLUSTER SHARDS says "loading". The data file
+loads the same way at start-up."""
 import os
 import signal
 import sys
@@ -76,8 +77,9 @@ class ReplicaLoadingTest(unittest.TestCase):
         wait_until(lambda: linked(self.replica), timeout=10, what="link up")
         self.assertNotIn("loading_total_bytes", info(self.replica, "persistence"))
         self.assertEqual(c.call("DBSIZE"), KEYS)  # the old key was flushed
-        self.assertEqual(c.call("DEBUG", "DIGEST"), Client(self.primary.port).call(
-            "DEBUG", "DIGEST"))
+        p = Client(self.primary.port)
+        self.addCleanup(p.close)
+        self.assertEqual(c.call("DEBUG", "DIGEST"), p.call("DEBUG", "DIGEST"))
 
     def test_link_dropped_mid_load_then_partial_resync(self):
         slow_loader(self.replica)
@@ -108,6 +110,40 @@ class ReplicaLoadingTest(unittest.TestCase):
         self.assertLess(time.monotonic() - start, 5)
         self.assertFalse(os.path.exists(os.path.join(replica.dir, "dump.rdb")))
         self.assertEqual(self.primary.cli("PING"), "PONG")
+
+
+class StartupLoadingTest(unittest.TestCase):
+    def test_start_answers_loading_until_the_file_is_loaded(self):
+        n = Node()
+        self.addCleanup(n.cleanup)
+        n.start()
+        self.assertEqual(n.cli("DEBUG", "POPULATE", KEYS, "key", 1000), "OK")
+        self.assertEqual(n.cli("SAVE"), "OK")
+        n.stop()
+        # Restarted slowly: 10 ms per key, the loop running every 1024 bytes.
+        n.args = ["--key-load-delay", "10000", "--loading-process-events-interval-bytes", "1024"]
+        n.start(wait=False)
+        c = None
+
+        def connected():
+            nonlocal c
+            try:
+                c = Client(n.port)
+                return True
+            except OSError:
+                return False
+
+        wait_until(connected, timeout=10, what="node listening")
+        self.addCleanup(c.close)
+        self.assertEqual(c.call("GET", "key:1"),
+                         Error("LOADING Redis is loading the dataset in memory"))
+        pers = info(n, "persistence")
+        self.assertEqual(pers["loading"], "1")
+        self.assertGreater(int(pers["loading_total_bytes"]), 0)
+        self.assertEqual(c.call("CONFIG", "SET", "key-load-delay", "0"), "OK")
+        wait_until(lambda: c.call("DBSIZE") == KEYS, timeout=10, what="loaded")
+        self.assertEqual(info(n, "persistence")["loading"], "0")
+        self.assertIn("Ready to accept connections", n.output())
 
 
 def shards_health(node, node_id):
