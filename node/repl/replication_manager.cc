@@ -165,6 +165,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     if (ec || !alive()) co_return false;
     in_.append(buf_, n);
     manager_->last_io_ms_ = NowMs();
+    manager_->transfer_read_ += static_cast<int64_t>(n);
     co_return true;
   }
 
@@ -295,8 +296,12 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     replication::HandshakeConfig hc;
     hc.masterauth = m->server_.options().masterauth;
     hc.listening_port = m->server_.tcp_port;
-    hc.cached_replid = m->ids_.replid;
-    hc.cached_offset = m->master_repl_offset_;
+    // A history discarded for a full sync that did not complete (the data
+    // may be half loaded) is not offered: PSYNC ? -1, as Redis.
+    if (!m->history_discarded_) {
+      hc.cached_replid = m->ids_.replid;
+      hc.cached_offset = m->master_repl_offset_;
+    }
     replication::ReplicaHandshake hs(hc);
     Send(hs.Start());
     replication::ReplicaHandshake::Step step;
@@ -321,6 +326,10 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
         header = replication::ParsePayloadHeader(line);
       }
       if (header.kind == replication::PayloadHeader::Kind::kError) co_return header.error;
+      // INFO's master_sync_* figures (the diskless form has no size).
+      m->transfer_size_ =
+          header.kind == replication::PayloadHeader::Kind::kDisk ? header.length : 0;
+      m->transfer_read_ = static_cast<int64_t>(in_.size());
       if (header.kind == replication::PayloadHeader::Kind::kDisk) {
         const size_t len = static_cast<size_t>(header.length);
         while (in_.size() < len) {
@@ -1063,8 +1072,20 @@ std::string ReplicationManager::InfoSection(int64_t now_ms) const {
         "\r\nmaster_link_status:", up ? "up" : "down",
         "\r\nmaster_last_io_seconds_ago:", link_ && up ? (now_ms - last_io_ms_) / 1000 : -1,
         "\r\nmaster_sync_in_progress:", link_state_ == LinkState::kTransfer ? 1 : 0,
-        "\r\nslave_read_repl_offset:", master_repl_offset_,
-        "\r\nslave_repl_offset:", master_repl_offset_, "\r\n");
+        // Redis shows 1 while it holds no history (a full sync under way).
+        "\r\nslave_read_repl_offset:", history_discarded_ ? 1 : master_repl_offset_,
+        "\r\nslave_repl_offset:", history_discarded_ ? 1 : master_repl_offset_, "\r\n");
+    if (link_state_ == LinkState::kTransfer) {
+      const double perc = transfer_size_ > 0 ? 100.0 * static_cast<double>(transfer_read_) /
+                                                   static_cast<double>(transfer_size_)
+                                             : 0;
+      absl::StrAppend(&s, "master_sync_total_bytes:", transfer_size_,
+                      "\r\nmaster_sync_read_bytes:", transfer_read_,
+                      "\r\nmaster_sync_left_bytes:", transfer_size_ - transfer_read_,
+                      "\r\nmaster_sync_perc:", absl::StrFormat("%.2f", perc),
+                      "\r\nmaster_sync_last_io_seconds_ago:", (now_ms - last_io_ms_) / 1000,
+                      "\r\n");
+    }
     if (!up) {
       absl::StrAppend(&s, "master_link_down_since_seconds:",
                       repl_down_since_ms_ ? (now_ms - repl_down_since_ms_) / 1000 : -1, "\r\n");

@@ -178,6 +178,10 @@ class ReplicationManager : public ReplicationControl {
   // From +FULLRESYNC until the RDB is loaded (Redis discarded its cached
   // primary): the cluster sees offset 0.
   bool history_discarded_ = false;
+  // The full sync's RDB transfer: its size (0 for the diskless form) and the
+  // bytes read since its header.
+  int64_t transfer_size_ = 0;
+  int64_t transfer_read_ = 0;
   int64_t last_io_ms_ = 0;
   Session primary_session_;
   resp::RequestParser stream_parser_;

@@ -72,6 +72,11 @@ class ReplicaLoadingTest(unittest.TestCase):
         repl = info(self.replica, "replication")
         self.assertEqual(repl["master_link_status"], "down")
         self.assertEqual(repl["master_sync_in_progress"], "1")
+        # The RDB was received whole before loading began (Redis's disk
+        # load); it came in the diskless form, which announces no size.
+        self.assertEqual(repl["master_sync_total_bytes"], "0")
+        self.assertGreaterEqual(int(repl["master_sync_read_bytes"]), total)
+        self.assertEqual(repl["slave_repl_offset"], "1")
         # The delay is read while loading: dropping it finishes the load.
         self.assertEqual(c.call("CONFIG", "SET", "key-load-delay", "0"), "OK")
         wait_until(lambda: linked(self.replica), timeout=10, what="link up")
