@@ -79,6 +79,38 @@ CASES = {
                                      ("BZPOPMIN", "z1", "0"), ("BZPOPMAX", "z1", "0"),
                                      ("ZMPOP", "1", "z1", "MIN", "COUNT", "2")],
     "select": [("SELECT", "2"), ("SET", "db2", "v"), ("SELECT", "0"), ("SET", "db0", "v")],
+    "lists": [("RPUSH", "q1", "a", "b", "c"), ("LSET", "q1", "0", "z"),
+              ("LINSERT", "q1", "BEFORE", "b", "y"), ("LINSERT", "q1", "BEFORE", "nope", "y"),
+              ("LTRIM", "q1", "0", "-1"), ("LTRIM", "q1", "1", "2"), ("LREM", "q1", "0", "b"),
+              ("RPOPLPUSH", "missing", "q2"), ("LMOVE", "q1", "q1", "LEFT", "RIGHT"),
+              ("LPUSHX", "missing", "a"), ("RPUSHX", "q1", "x"), ("LPOP", "q1", "0"),
+              ("RPOP", "q1", "10")],
+    "hashes": [("HSET", "hh", "a", "1", "b", "2"), ("HSETNX", "hh", "a", "3"),
+               ("HSETNX", "hh", "c", "3"), ("HINCRBY", "hh", "a", "5"), ("HDEL", "hh", "x"),
+               ("HDEL", "hh", "a", "b", "c"), ("HMSET", "hh", "f", "v")],
+    "sets": [("SADD", "ss", "a", "b", "c"), ("SMOVE", "ss", "st", "a"), ("SMOVE", "ss", "st", "x"),
+             ("SINTERSTORE", "su", "ss", "st"), ("SINTERSTORE", "su", "ss", "missing"),
+             ("SUNIONSTORE", "sv", "ss", "st"), ("SDIFFSTORE", "sw", "missing", "ss"),
+             ("SREM", "ss", "b", "c")],
+    "sorted sets": [("ZADD", "zz", "1", "a", "2", "b"), ("ZADD", "zz", "GT", "0", "a"),
+                    ("ZADD", "zz", "LT", "CH", "0", "a"), ("ZADD", "zz", "INCR", "5", "b"),
+                    ("ZADD", "zz", "XX", "1", "nope"), ("ZINCRBY", "zz", "1.5", "a"),
+                    ("ZREM", "zz", "nope"), ("ZREMRANGEBYSCORE", "zz", "100", "200"),
+                    ("ZREMRANGEBYRANK", "zz", "0", "0"), ("ZREMRANGEBYLEX", "zz", "-", "+"),
+                    ("ZUNIONSTORE", "zu", "1", "missing"), ("ZADD", "zy", "1", "a"),
+                    ("ZRANGESTORE", "zx", "zy", "0", "-1"), ("ZPOPMIN", "missing")],
+    "keys": [("SET", "k1", "v"), ("RENAMENX", "k1", "k2"), ("SET", "k3", "v"),
+             ("RENAMENX", "k2", "k3"), ("MOVE", "k2", "1"), ("MOVE", "missing", "1"),
+             ("SETRANGE", "k3", "1", "abc"), ("SETRANGE", "missing", "0", ""),
+             ("MSETNX", "k4", "1", "k5", "2"), ("DECRBY", "k4", "3"), ("PSETEX", "k6", "1", "v"),
+             (SLEEP, 30), ("EXPIRE", "k6", "100"), ("PERSIST", "k6"), ("FLUSHDB",),
+             ("FLUSHALL",)],
+    "blocked then served": [("BLOCK", "BLPOP", "bq", "0"), ("LPUSH", "bq", "a", "b"),
+                            ("UNBLOCK",), ("BLOCK", "BLMOVE", "bq2", "bq3", "LEFT", "LEFT", "0"),
+                            ("RPUSH", "bq2", "x"), ("UNBLOCK",),
+                            ("BLOCK", "BZPOPMAX", "bz", "0"), ("MULTI",),
+                            ("ZADD", "bz", "1", "a", "2", "b"), ("SET", "after", "1"), ("EXEC",),
+                            ("UNBLOCK",)],
     "plain writes": [("MSET", "w1", "1", "w2", "2"), ("INCR", "w1"), ("APPEND", "w2", "x"),
                      ("HSET", "w3", "f", "v"), ("HSET", "w3", "f", "v"), ("LPUSH", "w4", "a"),
                      ("ZINCRBY", "w5", "2", "m"), ("RENAME", "w1", "w6"),
@@ -154,6 +186,7 @@ def record(port):
     stream = ReplicaStream(port)
     client = Client(port)
     marker = Client(port)
+    blocker = Client(port)
     try:
         assert client.call("DEBUG", "SET-ACTIVE-EXPIRE", "0") == "OK"
         client.call("SET", "payload-src", "hello")
@@ -169,6 +202,15 @@ def record(port):
             for step in steps:
                 if step[0] == SLEEP:
                     time.sleep(step[1] / 1000)
+                    continue
+                if step[0] == "BLOCK":  # another client blocks; UNBLOCK reads its reply
+                    blocker.send(*step[1:])
+                    wait_until(lambda: "cmd=" + step[1].lower() + " " in marker.call(
+                        "CLIENT", "LIST").decode() and "flags=b" in marker.call(
+                        "CLIENT", "LIST").decode(), timeout=5, what="client blocked")
+                    continue
+                if step[0] == "UNBLOCK":
+                    blocker.read()
                     continue
                 client.call(*[payload if a == "$PAYLOAD" else a for a in step])
             marker.call("SET", "__mark__", name)
@@ -188,6 +230,7 @@ def record(port):
         stream.close()
         client.close()
         marker.close()
+        blocker.close()
 
 
 @unittest.skipIf(REDIS_SERVER is None, "redis-server not installed")
