@@ -338,29 +338,19 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
         rdb = in_.substr(0, len);
         in_.erase(0, len);
       } else {
-        // Diskless: the RDB ends where the reader says; the mark follows.
-        replication::RdbReader reader;
-        replication::RdbHandler* skip = nullptr;
-        (void)skip;
-        struct CountOnly : replication::RdbHandler {
-          absl::Status OnEntry(replication::RdbEntry) override { return absl::OkStatus(); }
-        } counter;
-        size_t fed = 0;
+        // Diskless: the RDB ends where the 40-byte mark appears, as Redis's
+        // replica finds it (the mark is random; the load then checks the
+        // RDB's own checksum). Searching the bytes as they come avoids
+        // decoding the RDB twice.
+        size_t searched = 0;
+        size_t rdb_len = std::string::npos;
         for (;;) {
-          if (fed < in_.size()) {
-            auto p = reader.Feed(absl::string_view(in_.data() + fed, in_.size() - fed), counter);
-            fed = in_.size();
-            if (!p.ok()) co_return std::string(p.status().message());
-            if (*p == replication::RdbReader::Progress::kDone) break;
+          rdb_len = in_.find(header.eof_mark, searched);
+          if (rdb_len != std::string::npos) break;
+          if (in_.size() >= replication::kEofMarkLength) {
+            searched = in_.size() - replication::kEofMarkLength + 1;
           }
           if (!co_await ReadMore()) co_return "I/O error trying to sync with MASTER";
-        }
-        const size_t rdb_len = static_cast<size_t>(reader.Consumed());
-        while (in_.size() < rdb_len + replication::kEofMarkLength) {
-          if (!co_await ReadMore()) co_return "I/O error trying to sync with MASTER";
-        }
-        if (in_.compare(rdb_len, replication::kEofMarkLength, header.eof_mark) != 0) {
-          co_return "Bad EOF mark at the end of the diskless RDB from MASTER";
         }
         rdb = in_.substr(0, rdb_len);
         in_.erase(0, rdb_len + replication::kEofMarkLength);
