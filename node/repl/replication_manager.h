@@ -21,7 +21,10 @@
 // LoadRdb in the .cc), then applies the stream through the Dispatcher with
 // a session flagged from_primary, counting the applied offset, and feeds the
 // same bytes to its own backlog and sub-replicas. It ACKs every second and
-// on GETACK, and reconnects with PSYNC <replid> <offset+1> after a drop.
+// on GETACK, and reconnects with PSYNC <replid> <offset+1> after a drop
+// (PSYNC ? -1 when a full sync did not complete). While a replica, keys
+// expire only by the primary's DELs (Db::ExpiryMode kHide; kKeep while the
+// primary's commands are applied).
 //
 // WAIT blocks its client (Session::blocked) until enough replicas ACKed the
 // offset of the moment, or the timeout.
@@ -59,7 +62,7 @@ class ReplicationManager : public ReplicationControl {
   ReplicationManager(boost::asio::io_context& io, Server& server, Dispatcher& dispatcher);
   ~ReplicationManager() override;
 
-  // Installs Server::after_write and the expiry hooks, starts the timers,
+  // Installs Server::after_write, starts the timers,
   // and follows `replicaof` from the configuration when set.
   void Start();
   // Stops the timers and the link (shutdown).
