@@ -86,12 +86,18 @@ class Cron {
   void Tick() {
     const int64_t now = NowMs();
     server_.ExpirePauses(now);
-    // Expiry deletes replicate: not while clients are paused.
-    const bool expire = server_.active_expire_enabled && !server_.WritesPaused(now);
-    for (int i = 0; i < server_.num_shards() && expire; ++i) {
-      server_.shard(i).ActiveExpireCycle(now, kExpireKeysPerTick);
+    // A load in progress owns the dataset. A replica's keys expire by its
+    // primary's DELs, as in Redis (reads hide them meanwhile). Expiry deletes
+    // replicate: none while clients are paused.
+    const bool replica = server_.replication != nullptr && server_.replication->is_replica();
+    if (!server_.loading.active) {
+      const bool expire =
+          server_.active_expire_enabled && !replica && !server_.WritesPaused(now);
+      for (int i = 0; i < server_.num_shards() && expire; ++i) {
+        server_.shard(i).ActiveExpireCycle(now, kExpireKeysPerTick);
+      }
+      if (server_.persistence) server_.persistence->Cron(now);
     }
-    if (server_.persistence) server_.persistence->Cron(now);
     HandleBlockedTimeouts(server_, now);
   }
   static constexpr int kExpireKeysPerTick = 200;
@@ -109,7 +115,8 @@ std::unique_ptr<BusServer> StartClusterBus(asio::io_context& io, Server& server)
   hooks.after_batch = [&server](int64_t now_ms) { ApplyClusterEffects(server, now_ms); };
   hooks.sendbuf_limit = [&server]() { return server.options().cluster_link_sendbuf_limit; };
   hooks.replication_offset = [&server]() -> uint64_t {
-    return server.replication ? static_cast<uint64_t>(server.replication->master_repl_offset()) : 0;
+    return server.replication ? static_cast<uint64_t>(server.replication->cluster_repl_offset())
+                              : 0;
   };
   hooks.replication_data_age = [&server](int64_t now_ms) -> int64_t {
     return server.replication ? server.replication->DataAgeMs(now_ms) : 0;
@@ -204,10 +211,6 @@ int Run(int argc, char** argv) {
       if (!ec) fn();
     });
   });
-  if (absl::Status st = persistence.LoadAtStartup(NowMs()); !st.ok()) {
-    Logf(LogLevel::kWarning, "%s", st.message());
-    return 1;
-  }
   WritePidFile(opts.pidfile);
   Logf(LogLevel::kNotice, "Running mode=%s, port=%d. PID: %d",
        opts.cluster_enabled ? "cluster" : "standalone", server.tcp_port,
@@ -216,7 +219,6 @@ int Run(int argc, char** argv) {
 
   ReplicationManager replication(io, server, dispatcher);
   server.replication = &replication;
-  replication.Start();
 
   Cron cron(io, server);
   bool stopping = false;
@@ -259,9 +261,22 @@ int Run(int argc, char** argv) {
   signals.async_wait(on_signal);
   signal(SIGPIPE, SIG_IGN);
 
+  // The RDB file loads while the loop serves (-LOADING); replication starts
+  // from the loaded data. A file that fails to load stops the node.
+  int exit_code = 0;
+  persistence.LoadAtStartupInBackground(NowMs(), [&](absl::Status st) {
+    if (!st.ok()) {
+      Logf(LogLevel::kWarning, "%s", st.message());
+      exit_code = 1;
+      io.stop();
+      return;
+    }
+    replication.Start();
+    Log(LogLevel::kNotice, "Ready to accept connections");
+  });
   cron.Start();
-  Log(LogLevel::kNotice, "Ready to accept connections");
   io.run();
+  if (exit_code != 0) return exit_code;
 
   (void)shutdown_mode;  // nothing to save yet: persistence comes with replication
   if (server.cluster_enabled() && server.save_cluster_config) {

@@ -184,7 +184,8 @@ void ClusterInfo(CommandContext& ctx, Args) {
 // available?) and SHARDS (replication-offset, health) read it from
 // replication.
 void RefreshMyReplOffset(CommandContext& ctx, ClusterState& c) {
-  if (ctx.server.replication) c.myself().repl_offset = ctx.server.replication->master_repl_offset();
+  if (ctx.server.replication)
+    c.myself().repl_offset = ctx.server.replication->cluster_repl_offset();
 }
 
 void ReplyNodeForSlots(CommandContext& ctx, const ClusterState& c, const ClusterNode& n) {

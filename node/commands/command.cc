@@ -2,8 +2,10 @@
 
 #include "absl/strings/match.h"
 #include "node/commands/errors.h"
+#include "node/commands/replication_control.h"
 #include "node/keyspace/types/type_util.h"
 #include "node/resp/reply.h"
+#include "node/server/server.h"
 
 namespace shardnode::node {
 
@@ -12,6 +14,11 @@ std::vector<int> KeyIndexes(const CommandSpec& spec, std::span<const std::string
   std::vector<int> out;
   ForEachKeyIndex(spec, args, [&out](int i) { out.push_back(i); });
   return out;
+}
+
+bool AlreadyExpired(const CommandContext& ctx, int64_t when_ms) {
+  if (when_ms > ctx.now_ms || ctx.server.loading.active) return false;
+  return ctx.server.replication == nullptr || !ctx.server.replication->is_replica();
 }
 
 CommandSpec KeyedCommand(std::string name, int arity, uint32_t flags, Handler handler, int first,

@@ -68,8 +68,13 @@ struct CommandContext {
   Db& db;
   // When a handler sets it, replication and AOF receive these arguments
   // instead of the command as received (Redis's rewriteClientCommandVector:
-  // BLPOP served at once propagates as LPOP).
+  // BLPOP served at once propagates as LPOP, SET k v EX 10 as SET k v PXAT
+  // <ms>). Only used when the command changed the dataset.
   std::vector<std::string> propagate_as;
+  // When a handler fills it, these writes are propagated instead of the
+  // command (Redis's alsoPropagate with preventCommandPropagation: SPOP
+  // with a count propagates one SREM per member).
+  std::vector<std::vector<std::string>> propagate_many;
 };
 
 using Handler = void (*)(CommandContext& ctx, Args args);
@@ -146,6 +151,11 @@ struct MPopArgs {
 // Fills *out; replies Redis's error and returns false when malformed.
 bool ParseMPopArgs(CommandContext& ctx, Args args, size_t numkeys_idx, std::string_view first_word,
                    std::string_view second_word, MPopArgs* out);
+
+// Redis's checkAlreadyExpired: whether an absolute expiry `when_ms` means
+// deleting the key now. Never on a replica (it keeps the key, already
+// expired, and waits for its primary's DEL) nor while loading.
+bool AlreadyExpired(const CommandContext& ctx, int64_t when_ms);
 
 // Redis's "wrong number of arguments for 'get' command" text (with "ERR ").
 std::string ArityError(const CommandSpec& spec);

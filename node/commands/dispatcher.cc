@@ -239,8 +239,14 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   const auto start = std::chrono::steady_clock::now();
   spec.handler(ctx, Args(args.data(), args.size()));
   if (server_.after_write && server_.stats().dirty != dirty_before) {
-    const std::vector<std::string>& prop = ctx.propagate_as.empty() ? args : ctx.propagate_as;
-    server_.after_write(db_index, std::span<const std::string>(prop.data(), prop.size()));
+    if (!ctx.propagate_many.empty()) {
+      for (const std::vector<std::string>& op : ctx.propagate_many) {
+        server_.Propagate(db_index, std::span<const std::string>(op.data(), op.size()));
+      }
+    } else {
+      const std::vector<std::string>& prop = ctx.propagate_as.empty() ? args : ctx.propagate_as;
+      server_.Propagate(db_index, std::span<const std::string>(prop.data(), prop.size()));
+    }
   }
   const auto usec = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - start)
@@ -315,6 +321,9 @@ bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::st
 void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp::ReplyBuilder& out,
                          int64_t now_ms) {
   session.last_interaction_ms = now_ms;
+  // The command's writes (and the DELs of keys it found expired) propagate
+  // together when it ends, before any blocked client it served.
+  server_.BeginExecutionUnit();
   const CommandSpec* spec = Resolve(session, args, out);
   if (spec != nullptr) {
     session.last_command = spec->name;
@@ -337,6 +346,8 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
                  "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
                  "in this context",
              spec);
+    } else if (server_.loading.active && !(spec->flags & kCmdLoading)) {
+      Reject(session, out, errors::kLoading, spec);
     } else {
       if (session.in_multi && !IsTransactionControl(spec->name)) {
         session.queued.push_back(std::move(args));
@@ -369,6 +380,7 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
     // ASKING lasts for one command, or until EXEC/DISCARD inside MULTI.
     if (spec->name != "asking" && !session.in_multi) session.asking = false;
   }
+  server_.EndExecutionUnit();
   // Clients blocked on keys this command wrote are served now.
   if (server_.blocking().has_ready()) ServeBlockedClients(server_, now_ms);
 }

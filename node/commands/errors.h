@@ -31,6 +31,7 @@ inline constexpr std::string_view kExecAbort =
 inline constexpr std::string_view kReadOnlyReplica =
     "READONLY You can't write against a read only replica.";
 inline constexpr std::string_view kMaxClients = "ERR max number of clients reached";
+inline constexpr std::string_view kLoading = "LOADING Redis is loading the dataset in memory";
 
 // "MOVED <slot> <endpoint>:<port>" / "ASK ...".
 std::string Moved(int slot, std::string_view endpoint, int port);

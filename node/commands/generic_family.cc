@@ -37,8 +37,6 @@ Db& DbFor(CommandContext& ctx, std::string_view key) {
 // The session's database on shard `i`.
 Db& ShardDb(CommandContext& ctx, int i) { return ctx.server.shard(i).db(ctx.session.db_index); }
 
-bool IsReplica(CommandContext& ctx) { return !ctx.server.options().replicaof_host.empty(); }
-
 // ---------------------------------------------------------------------------
 // Keys.
 
@@ -221,10 +219,15 @@ void ExpireGeneric(CommandContext& ctx, Args args, int64_t basetime, bool second
       return;
     }
   }
-  if (when <= ctx.now_ms && !IsReplica(ctx)) {
+  if (AlreadyExpired(ctx, when)) {
     ctx.db.Delete(args[1], ctx.now_ms);
+    ctx.propagate_as = {"DEL", args[1]};
   } else {
     ctx.db.SetExpire(e, when);
+    // Replicas get the absolute time (the options stay, as in Redis).
+    ctx.propagate_as.assign(args.begin(), args.end());
+    ctx.propagate_as[0] = "PEXPIREAT";
+    ctx.propagate_as[2] = absl::StrCat(when);
   }
   ++ctx.server.stats().dirty;
   ctx.reply.Integer(1);

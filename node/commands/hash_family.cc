@@ -237,6 +237,8 @@ void HIncrByFloat(CommandContext& ctx, Args args) {
   const std::string text = resp::FormatLongDouble(value);
   h->Set(args[2], text);
   ctx.reply.Bulk(text);
+  // Replicas store the result rather than redo float arithmetic.
+  ctx.propagate_as = {"HSET", args[1], args[2], text};
   Wrote(ctx, args[1], 1);
 }
 

@@ -147,14 +147,23 @@ void Restore(CommandContext& ctx, Args args) {
   }
   const bool deleted = replace && ctx.db.Delete(key, ctx.now_ms);
   if (ttl != 0 && !absttl) ttl += ctx.now_ms;
-  if (ttl != 0 && ttl <= ctx.now_ms) {
-    // Already expired: the key is gone (Redis propagates a DEL).
+  if (ttl != 0 && AlreadyExpired(ctx, ttl)) {
+    // Already expired: the key is gone, and so it is on replicas.
     if (deleted) ++ctx.server.stats().dirty;
+    ctx.propagate_as = {"DEL", key};
     ctx.reply.Ok();
     return;
   }
   Entry* e = ctx.db.Set(key, persist::FromRdbValue(*value), ctx.now_ms);
-  if (ttl != 0) ctx.db.SetExpire(e, ttl);
+  if (ttl != 0) {
+    ctx.db.SetExpire(e, ttl);
+    if (!absttl) {
+      // Replicas get the absolute time.
+      ctx.propagate_as.assign(args.begin(), args.end());
+      ctx.propagate_as[2] = absl::StrCat(ttl);
+      ctx.propagate_as.push_back("ABSTTL");
+    }
+  }
   // IDLETIME/FREQ are validated; the keyspace keeps no LFU counter and its
   // access clock is not settable, so they have no further effect.
   ++ctx.server.stats().dirty;

@@ -22,8 +22,13 @@ class ReplicationControl {
   // True while this node follows a primary (REPLICAOF, or a cluster replica).
   virtual bool is_replica() const = 0;
   // master_repl_offset: the stream offset produced (primary) or applied
-  // (replica). Also announced in the cluster bus header.
+  // (replica).
   virtual int64_t master_repl_offset() const = 0;
+  // The offset the cluster sees (bus header, CLUSTER SLOTS / SHARDS), Redis's
+  // replicationGetSlaveOffset: a replica that discarded its history for a
+  // full sync announces 0 until the RDB is loaded, so the other nodes hide
+  // it from CLUSTER SLOTS and CLUSTER SHARDS shows it "loading".
+  virtual int64_t cluster_repl_offset() const = 0;
 
   // RDB files (SAVE, BGSAVE, shutdown): the repl-id / repl-offset /
   // repl-stream-db aux fields, so that a restarted node continues its

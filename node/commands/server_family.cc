@@ -312,6 +312,7 @@ void AppendPersistenceSection(CommandContext& ctx, std::string& s) {
                   "aof_rewrites_consecutive_failures:0\r\n",
                   "aof_last_write_status:ok\r\naof_last_cow_size:0\r\n",
                   "module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n");
+  persist::AppendLoadingInfo(ctx.server, ctx.now_ms, s);
 }
 
 void AppendStatsSection(CommandContext& ctx, std::string& s) {
@@ -479,8 +480,18 @@ void ClientGetName(CommandContext& ctx, Args) {
   }
 }
 
+// Redis's getClientType: our primary's link, a replica, a Pub/Sub
+// subscriber, or a normal client.
+bool IsClientType(const Session& s, std::string_view type) {
+  if (type == "master") return s.from_primary;
+  if (type == "replica" || type == "slave") return s.replica;
+  if (type == "pubsub") return !s.replica && !s.from_primary && s.in_pubsub();
+  return !s.replica && !s.from_primary && !s.in_pubsub();
+}
+
 void ClientList(CommandContext& ctx, Args args) {
   std::set<uint64_t> ids;
+  std::string type_filter;
   for (size_t i = 2; i < args.size(); ++i) {
     if (EqualsIgnoreCase(args[i], "type") && i + 1 < args.size()) {
       const std::string type = absl::AsciiStrToLower(args[++i]);
@@ -489,7 +500,7 @@ void ClientList(CommandContext& ctx, Args args) {
         ctx.reply.Error(absl::StrCat("ERR Unknown client type '", args[i], "'"));
         return;
       }
-      if (type != "normal") ids.insert(0);  // matches nothing: all clients are normal
+      type_filter = type;
     } else if (EqualsIgnoreCase(args[i], "id") && i + 1 < args.size()) {
       for (++i; i < args.size(); ++i) {
         uint64_t id;
@@ -507,6 +518,7 @@ void ClientList(CommandContext& ctx, Args args) {
   std::string out;
   for (const auto& [id, session] : ctx.server.clients()) {
     if (!ids.empty() && !ids.count(id)) continue;
+    if (!type_filter.empty() && !IsClientType(*session, type_filter)) continue;
     absl::StrAppend(&out, ClientInfoLine(*session, ctx.now_ms), "\n");
   }
   ctx.reply.Verbatim(out);
@@ -578,7 +590,7 @@ void ClientKill(CommandContext& ctx, Args args) {
       if (id && cid != id) continue;
       if (!addr.empty() && session->addr != addr) continue;
       if (!laddr.empty() && session->laddr != laddr) continue;
-      if (!type.empty() && type != "normal") continue;
+      if (!type.empty() && !IsClientType(*session, type)) continue;
       if (skipme && session == &ctx.session) continue;
       victims.push_back(session);
     }

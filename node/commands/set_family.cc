@@ -130,14 +130,17 @@ void SPopWithCount(CommandContext& ctx, Args args) {
   const size_t n = static_cast<size_t>(count);
   const size_t remaining = size - n;
   ctx.reply.SetHeader(n);
-  // Replicas remove exactly the members popped here.
-  ctx.propagate_as = {"SREM", key};
+  // Replicas remove exactly the members popped here, one SREM each, as
+  // Redis propagates them.
+  auto srem = [&ctx, &key](std::string m) {
+    ctx.propagate_many.push_back({"SREM", key, std::move(m)});
+  };
   if (remaining * 5 > n) {
     for (size_t i = 0; i < n; ++i) {
       std::string m = s->Random();
       s->Remove(m);
       ctx.reply.Bulk(m);
-      ctx.propagate_as.push_back(std::move(m));
+      srem(std::move(m));
     }
   } else {
     // Move the survivors to a fresh set (whose encoding is recomputed, as
@@ -150,7 +153,7 @@ void SPopWithCount(CommandContext& ctx, Args args) {
     }
     s->ForEach([&](std::string_view m) {
       ctx.reply.Bulk(m);
-      ctx.propagate_as.emplace_back(m);
+      srem(std::string(m));
     });
     ctx.db.Set(key, Value::FromObject(ValueType::kSet, std::move(fresh)), ctx.now_ms, true);
   }

@@ -175,7 +175,12 @@ void SetGeneric(CommandContext& ctx, const std::string& key, const std::string& 
   }
   Entry* e = ctx.db.Set(key, Value::FromStringTryInt(value), ctx.now_ms, f & kKeepTtl);
   ++ctx.server.stats().dirty;
-  if (opt.value) ctx.db.SetExpire(e, when);
+  if (opt.value) {
+    ctx.db.SetExpire(e, when);
+    // Any relative or absolute expiry reaches replicas as PXAT (NX, XX and
+    // GET, decided here, are dropped), as Redis 7.0 propagates it.
+    ctx.propagate_as = {"SET", key, value, "PXAT", absl::StrCat(when)};
+  }
   if (!(f & kGet)) {
     if (reply_int) {
       ctx.reply.Integer(1);
@@ -209,11 +214,15 @@ void GetSet(CommandContext& ctx, Args args) {
   if (!ReplyGet(ctx, args[1])) return;
   ctx.db.Set(args[1], Value::FromStringTryInt(args[2]), ctx.now_ms);
   ++ctx.server.stats().dirty;
+  ctx.propagate_as = {"SET", args[1], args[2]};
 }
 
 void GetDel(CommandContext& ctx, Args args) {
   if (!ReplyGet(ctx, args[1])) return;
-  if (ctx.db.Delete(args[1], ctx.now_ms)) ++ctx.server.stats().dirty;
+  if (ctx.db.Delete(args[1], ctx.now_ms)) {
+    ++ctx.server.stats().dirty;
+    ctx.propagate_as = {"DEL", args[1]};
+  }
 }
 
 void GetEx(CommandContext& ctx, Args args) {
@@ -229,15 +238,18 @@ void GetEx(CommandContext& ctx, Args args) {
   int64_t when = 0;
   if (opt.value && !ExpireMs(ctx, *opt.value, opt.flags, &when)) return;
   ReplyString(ctx, e->value());
-  const bool replica = !ctx.server.options().replicaof_host.empty();
-  if ((opt.flags & (kExAt | kPxAt)) && when <= ctx.now_ms && !replica) {
+  // GETEX itself never reaches replicas: they get DEL, PEXPIREAT or PERSIST.
+  if ((opt.flags & (kExAt | kPxAt)) && AlreadyExpired(ctx, when)) {
     ctx.db.Delete(args[1], ctx.now_ms);
     ++ctx.server.stats().dirty;
+    ctx.propagate_as = {"DEL", args[1]};
   } else if (opt.value) {
     ctx.db.SetExpire(e, when);
     ++ctx.server.stats().dirty;
+    ctx.propagate_as = {"PEXPIREAT", args[1], absl::StrCat(when)};
   } else if ((opt.flags & kPersist) && ctx.db.Persist(e)) {
     ++ctx.server.stats().dirty;
+    ctx.propagate_as = {"PERSIST", args[1]};
   }
 }
 
@@ -471,6 +483,8 @@ void IncrByFloat(CommandContext& ctx, Args args) {
   }
   ++ctx.server.stats().dirty;
   ctx.reply.Bulk(text);
+  // Replicas store the result rather than redo float arithmetic.
+  ctx.propagate_as = {"SET", args[1], text, "KEEPTTL"};
 }
 
 CommandSpec Spec(std::string name, int arity, uint32_t flags, Handler h, int first, int last,

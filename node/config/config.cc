@@ -1572,6 +1572,15 @@ std::optional<std::string> Config::Value(std::string_view name) const {
   return GetDirective(*d);
 }
 
+int64_t Config::IntValue(std::string_view name, int64_t fallback) const {
+  const std::optional<std::string> text = Value(name);
+  int64_t v = 0;
+  if (!text || !absl::SimpleAtoi(absl::string_view(text->data(), text->size()), &v)) {
+    return fallback;
+  }
+  return v;
+}
+
 // ---------------------------------------------------------------------------
 // CONFIG REWRITE.
 

@@ -94,6 +94,8 @@ class Config {
   // does not model in ServerOptions (e.g. "notify-keyspace-events",
   // "maxmemory-policy", "key-load-delay"), this is how to read them.
   std::optional<std::string> Value(std::string_view name) const;
+  // Value() of an integer directive, or `fallback` when unknown.
+  int64_t IntValue(std::string_view name, int64_t fallback) const;
 
   // CONFIG REWRITE: rewrites config_file() in place as Redis does: lines of
   // known directives are updated where they are (extra lines of a directive

@@ -75,12 +75,14 @@ Db::SlotIndex& Db::index() {
   return *index_;
 }
 
-Entry* Db::FindLive(std::string_view key, int slot, int64_t now_ms) {
+Entry* Db::FindLive(std::string_view key, int slot, int64_t now_ms, bool write) {
   if (!index_) return nullptr;
   SlotTable* t = index_->table(slot);
   if (!t) return nullptr;
   Entry* e = t->Find(key);
   if (e && IsExpired(e, now_ms)) {
+    if (expiry_mode_ == ExpiryMode::kKeep) return e;
+    if (expiry_mode_ == ExpiryMode::kHide && !write) return nullptr;
     ExpireEntry(e, slot);
     return nullptr;
   }
@@ -88,7 +90,7 @@ Entry* Db::FindLive(std::string_view key, int slot, int64_t now_ms) {
 }
 
 Entry* Db::Find(std::string_view key, int64_t now_ms, bool touch) {
-  Entry* e = FindLive(key, slots::KeyHashSlot(key), now_ms);
+  Entry* e = FindLive(key, slots::KeyHashSlot(key), now_ms, false);
   if (e && touch) e->access_s_ = static_cast<uint32_t>(now_ms / 1000);
   return e;
 }
@@ -105,7 +107,7 @@ Entry* Db::FindRead(std::string_view key, int64_t now_ms, bool touch) {
 
 Entry* Db::Set(std::string_view key, Value value, int64_t now_ms, bool keep_ttl) {
   const int slot = slots::KeyHashSlot(key);
-  Entry* e = FindLive(key, slot, now_ms);
+  Entry* e = FindLive(key, slot, now_ms, true);
   if (e) {
     e->value_ = std::move(value);
     if (!keep_ttl) DropExpire(e);
@@ -121,13 +123,13 @@ Entry* Db::Set(std::string_view key, Value value, int64_t now_ms, bool keep_ttl)
 }
 
 Entry* Db::Add(std::string_view key, Value value, int64_t now_ms) {
-  if (FindLive(key, slots::KeyHashSlot(key), now_ms)) return nullptr;
+  if (FindLive(key, slots::KeyHashSlot(key), now_ms, true)) return nullptr;
   return Set(key, std::move(value), now_ms);
 }
 
 bool Db::Delete(std::string_view key, int64_t now_ms) {
   const int slot = slots::KeyHashSlot(key);
-  Entry* e = FindLive(key, slot, now_ms);
+  Entry* e = FindLive(key, slot, now_ms, true);
   if (!e) return false;
   RemoveEntry(e, slot);
   NotifyModified(key);
@@ -236,13 +238,18 @@ size_t Db::DeleteSlot(int slot) {
 
 bool Db::RandomKey(int64_t now_ms, std::string* key) {
   // Each round either returns a live key or reaps an expired one, so the loop
-  // ends even when every key has expired.
+  // ends even when every key has expired. A replica reaps nothing: like
+  // Redis, it gives up after 100 expired picks and returns the last one.
+  int hidden_tries = 100;
   while (size_ > 0) {
     const int slot = index_->FindRank(rng_() % size_);
     Entry* e = index_->table(slot)->Random(rng_);
-    if (IsExpired(e, now_ms)) {
-      ExpireEntry(e, slot);
-      continue;
+    if (IsExpired(e, now_ms) && expiry_mode_ != ExpiryMode::kKeep) {
+      if (expiry_mode_ == ExpiryMode::kDelete) {
+        ExpireEntry(e, slot);
+        continue;
+      }
+      if (--hidden_tries > 0) continue;
     }
     key->assign(e->key());
     return true;

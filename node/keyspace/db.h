@@ -60,6 +60,18 @@ class Entry {
   uint32_t access_s_ = 0;
 };
 
+// How lookups treat a key whose TTL has passed (Redis's expireIfNeeded).
+enum class ExpiryMode : uint8_t {
+  // A primary: the key is removed (on_key_expired propagates a DEL).
+  kDelete,
+  // A replica: expiry belongs to the primary, whose DEL will come. Reads see
+  // the key as missing but leave it; a write (on a writable replica) still
+  // removes it first. Active expiry does not run.
+  kHide,
+  // Applying the primary's stream: keys are never considered expired.
+  kKeep,
+};
+
 struct DbStats {
   uint64_t hits = 0;     // read lookups that found a live key
   uint64_t misses = 0;   // read lookups that did not
@@ -78,7 +90,8 @@ class Db {
   // Keys with a TTL (INFO keyspace "expires=").
   size_t expires_count() const { return expires_.size(); }
 
-  // --- Lookups. All of them remove `key` first if it has expired. ---
+  // --- Lookups. All of them remove `key` first if it has expired (or, as
+  // expiry_mode() says, hide or keep it). ---
 
   // The live entry of `key`, or nullptr. `touch` updates the access clock
   // (false for OBJECT IDLETIME, TYPE-like introspection that must not).
@@ -144,6 +157,9 @@ class Db {
   // Returns how many were removed.
   size_t SampleExpired(int64_t now_ms, size_t samples);
 
+  ExpiryMode expiry_mode() const { return expiry_mode_; }
+  void set_expiry_mode(ExpiryMode mode) { expiry_mode_ = mode; }
+
   const DbStats& stats() const { return stats_; }
   DbStats& mutable_stats() { return stats_; }
   void set_seed(uint64_t seed) { rng_.seed(seed); }
@@ -162,8 +178,9 @@ class Db {
   };
   struct SlotIndex;  // per-slot tables and the Fenwick tree of their sizes
 
-  // Lazily expires; returns the live entry or nullptr.
-  Entry* FindLive(std::string_view key, int slot, int64_t now_ms);
+  // Lazily expires (per expiry_mode_; `write`: for a write, which removes an
+  // expired key even in kHide); returns the live entry or nullptr.
+  Entry* FindLive(std::string_view key, int slot, int64_t now_ms, bool write);
   void RemoveEntry(Entry* e, int slot);
   void ExpireEntry(Entry* e, int slot);
   void DropExpire(Entry* e);
@@ -174,6 +191,7 @@ class Db {
 
   std::unique_ptr<SlotIndex> index_;
   size_t size_ = 0;
+  ExpiryMode expiry_mode_ = ExpiryMode::kDelete;
   std::vector<ExpireRecord> expires_;
   DbStats stats_;
   std::mt19937_64 rng_;

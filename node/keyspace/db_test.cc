@@ -121,6 +121,37 @@ TEST(DbTest, LazyExpiry) {
   EXPECT_TRUE(db.Exists("k", kNow + 10));
 }
 
+TEST(DbTest, ReplicaHidesExpiredKeysUntilThePrimaryDeletesThem) {
+  Db db;
+  std::vector<std::string> expired;
+  db.on_key_expired = [&](std::string_view k) { expired.emplace_back(k); };
+  db.set_expiry_mode(ExpiryMode::kHide);
+  db.SetExpire(db.Set("a", Value::FromString("1"), kNow), kNow + 100);
+  db.SetExpire(db.Set("b", Value::FromString("2"), kNow), kNow + 100);
+  const int64_t later = kNow + 200;
+  // Reads: missing, but the keys stay.
+  EXPECT_EQ(db.Find("a", later), nullptr);
+  EXPECT_EQ(db.FindRead("a", later), nullptr);
+  EXPECT_FALSE(db.Exists("b", later));
+  std::string key;
+  EXPECT_TRUE(db.RandomKey(later, &key));  // only expired keys: one is returned
+  EXPECT_EQ(db.Size(), 2u);
+  EXPECT_TRUE(expired.empty());
+  // The primary's stream sees them live (its DEL removes them).
+  db.set_expiry_mode(ExpiryMode::kKeep);
+  ASSERT_NE(db.Find("a", later), nullptr);
+  EXPECT_EQ(db.Find("a", later)->value().ToString(), "1");
+  EXPECT_TRUE(db.Delete("a", later));
+  EXPECT_EQ(db.Size(), 1u);
+  // A write on a writable replica replaces the expired key.
+  db.set_expiry_mode(ExpiryMode::kHide);
+  EXPECT_NE(db.Add("b", Value::FromString("3"), later), nullptr);
+  EXPECT_EQ(db.Find("b", later)->value().ToString(), "3");
+  EXPECT_EQ(db.ExpireOf(db.Find("b", later)), -1);
+  EXPECT_EQ(db.Size(), 1u);
+  EXPECT_EQ(expired, std::vector<std::string>{"b"});
+}
+
 TEST(DbTest, ActiveExpiryRemovesExpiredKeysOnly) {
   Keyspace ks(2);
   Db& db = ks.db(1);

@@ -98,6 +98,17 @@ struct Persistence::Background {
   bool finishing = false;  // the finisher thread owns fd
 };
 
+// A load of dbfilename in progress: the open file and the decoder's state.
+struct Persistence::StartupLoad {
+  StartupLoad(Server& server, int64_t now_ms, int fd) : fd(fd), loader(server, now_ms) {}
+  ~StartupLoad() { close(fd); }
+  int fd;
+  DatasetLoader loader;
+  replication::RdbReader reader;
+  std::string buf;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+};
+
 Persistence::Persistence(Server& server, Post post) : server_(server), post_(std::move(post)) {
   server_.persistence = this;
 }
@@ -318,8 +329,10 @@ void Persistence::Cron(int64_t now_ms) {
 
 bool Persistence::PrepareShutdown(ShutdownMode mode, bool force, int64_t now_ms) {
   AbortBackgroundSave();
-  const bool save = mode == ShutdownMode::kSave ||
-                    (mode == ShutdownMode::kDefault && !server_.options().save.empty());
+  // A half-loaded dataset is never saved (Redis forces NOSAVE while loading).
+  const bool save = !server_.loading.active &&
+                    (mode == ShutdownMode::kSave ||
+                     (mode == ShutdownMode::kDefault && !server_.options().save.empty()));
   if (!save) return true;
   Log(LogLevel::kNotice, "Saving the final RDB snapshot before exiting.");
   if (Save(now_ms).ok()) return true;
@@ -331,52 +344,108 @@ bool Persistence::PrepareShutdown(ShutdownMode mode, bool force, int64_t now_ms)
   return false;
 }
 
-absl::Status Persistence::LoadAtStartup(int64_t now_ms) {
-  const std::string& name = server_.options().dbfilename;
-  const int fd = open(name.c_str(), O_RDONLY | O_CLOEXEC);
+absl::Status Persistence::OpenStartupLoad(int64_t now_ms, std::unique_ptr<StartupLoad>* load) {
+  const int fd = open(server_.options().dbfilename.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return absl::OkStatus();
     return absl::InternalError(
         absl::StrFormat("Fatal error loading the DB: %s. Exiting.", ErrnoText(errno)));
   }
-  const auto start = std::chrono::steady_clock::now();
-  DatasetLoader loader(server_, now_ms);
-  replication::RdbReader reader;
+  *load = std::make_unique<StartupLoad>(server_, now_ms, fd);
+  return absl::OkStatus();
+}
+
+absl::Status Persistence::LoadSome(StartupLoad& load, size_t max_bytes, bool* finished) {
+  *finished = false;
+  load.buf.resize(std::max<size_t>(1, max_bytes));
   absl::Status st;
-  std::string buf(1 << 20, '\0');
-  bool done = false;
-  while (st.ok() && !done) {
-    const ssize_t n = read(fd, buf.data(), buf.size());
+  for (;;) {
+    const ssize_t n = read(load.fd, load.buf.data(), load.buf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       st = absl::InternalError(ErrnoText(errno));
-      break;
-    }
-    if (n == 0) {
-      st = reader.Finish();
-      break;
-    }
-    auto progress = reader.Feed(absl::string_view(buf.data(), static_cast<size_t>(n)), loader);
-    if (!progress.ok()) {
-      st = progress.status();
-    } else if (*progress == replication::RdbReader::Progress::kDone) {
-      done = true;
-      // Nothing may follow the checksum.
-      char extra;
-      if (!reader.Remaining().empty() || read(fd, &extra, 1) > 0) {
-        st = absl::DataLossError("Trailing bytes after the RDB checksum");
+    } else if (n == 0) {
+      st = load.reader.Finish();
+      *finished = true;
+    } else {
+      auto progress =
+          load.reader.Feed(absl::string_view(load.buf.data(), static_cast<size_t>(n)), load.loader);
+      if (!progress.ok()) {
+        st = progress.status();
+      } else if (*progress == replication::RdbReader::Progress::kDone) {
+        *finished = true;
+        // Nothing may follow the checksum.
+        char extra;
+        if (!load.reader.Remaining().empty() || read(load.fd, &extra, 1) > 0) {
+          st = absl::DataLossError("Trailing bytes after the RDB checksum");
+        }
       }
     }
+    break;
   }
-  close(fd);
-  if (!st.ok()) {
-    return absl::DataLossError(absl::StrFormat(
-        "Fatal error loading the DB (%s in %s): %s. Exiting.", name, CurrentDir(), st.message()));
+  if (st.ok()) return st;
+  *finished = true;
+  return absl::DataLossError(absl::StrFormat("Fatal error loading the DB (%s in %s): %s. Exiting.",
+                                             server_.options().dbfilename, CurrentDir(),
+                                             st.message()));
+}
+
+absl::Status Persistence::LoadAtStartup(int64_t now_ms) {
+  std::unique_ptr<StartupLoad> load;
+  absl::Status st = OpenStartupLoad(now_ms, &load);
+  if (!st.ok() || load == nullptr) return st;
+  bool finished = false;
+  while (!finished) {
+    st = LoadSome(*load, 1 << 20, &finished);
+    if (!st.ok()) return st;
   }
+  return FinishStartupLoad(*load);
+}
+
+void Persistence::LoadAtStartupInBackground(int64_t now_ms,
+                                            std::function<void(absl::Status)> done) {
+  absl::Status st = OpenStartupLoad(now_ms, &startup_load_);
+  if (!st.ok() || startup_load_ == nullptr) {
+    done(st);
+    return;
+  }
+  struct stat info;
+  server_.loading = LoadingState{.active = true, .start_ms = now_ms};
+  if (fstat(startup_load_->fd, &info) == 0) {
+    server_.loading.total_bytes = static_cast<uint64_t>(info.st_size);
+  }
+  startup_done_ = std::move(done);
+  post_(0, [this]() { BackgroundLoadStep(); });
+}
+
+void Persistence::BackgroundLoadStep() {
+  if (startup_load_ == nullptr) return;
+  StartupLoad& load = *startup_load_;
+  const int64_t interval =
+      server_.config().IntValue("loading-process-events-interval-bytes", 2 * 1024 * 1024);
+  const uint64_t keys_before = load.loader.keys_loaded();
+  bool finished = false;
+  absl::Status st = LoadSome(load, static_cast<size_t>(std::max<int64_t>(1, interval)), &finished);
+  server_.loading.loaded_bytes = load.reader.Consumed();
+  if (!finished) {
+    // key-load-delay (a testing knob): microseconds per key just loaded.
+    const int64_t delay = server_.config().IntValue("key-load-delay", 0);
+    const int64_t keys = static_cast<int64_t>(load.loader.keys_loaded() - keys_before);
+    post_(delay > 0 ? delay * keys : 0, [this]() { BackgroundLoadStep(); });
+    return;
+  }
+  if (st.ok()) st = FinishStartupLoad(load);
+  startup_load_.reset();
+  server_.loading = LoadingState();
+  std::function<void(absl::Status)> done = std::move(startup_done_);
+  done(st);
+}
+
+absl::Status Persistence::FinishStartupLoad(StartupLoad& load) {
   const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  last_load_keys_loaded_ = loader.keys_loaded();
-  last_load_keys_expired_ = loader.expired_skipped();
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - load.start).count();
+  last_load_keys_loaded_ = load.loader.keys_loaded();
+  last_load_keys_expired_ = load.loader.expired_skipped();
   Logf(LogLevel::kNotice, "DB loaded from disk: %.3f seconds", secs);
   Logf(LogLevel::kNotice, "Done loading RDB, keys loaded: %d, keys expired: %d.",
        last_load_keys_loaded_, last_load_keys_expired_);
@@ -431,7 +500,7 @@ void Persistence::AppendInfo(std::string& out, int64_t now_ms) const {
     total = bg_->snapshot->keys_total();
     if (total > 0) perc = 100.0 * static_cast<double>(processed) / static_cast<double>(total);
   }
-  absl::StrAppend(&out, "loading:0\r\nasync_loading:0\r\n",
+  absl::StrAppend(&out, "loading:", server_.loading.active ? 1 : 0, "\r\nasync_loading:0\r\n",
                   "current_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\n",
                   "current_fork_perc:", absl::StrFormat("%.2f", perc), "\r\n",
                   "current_save_keys_processed:", processed, "\r\n",
@@ -473,8 +542,8 @@ void AppendRdbInfo(Server& server, int64_t now_ms, std::string& out) {
     return;
   }
   const int64_t last_save = server.last_save_ms ? server.last_save_ms : server.start_ms();
-  absl::StrAppend(&out,
-                  "loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n"
+  absl::StrAppend(&out, "loading:", server.loading.active ? 1 : 0,
+                  "\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n"
                   "current_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n"
                   "current_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n",
                   "rdb_changes_since_last_save:", server.stats().dirty, "\r\n",
@@ -482,6 +551,34 @@ void AppendRdbInfo(Server& server, int64_t now_ms, std::string& out) {
                   "\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\n"
                   "rdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\n"
                   "rdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\n");
+}
+
+void AppendLoadingInfo(const Server& server, int64_t now_ms, std::string& out) {
+  const LoadingState& l = server.loading;
+  if (!l.active) return;
+  // Redis's estimate: progress against the file size (or, without one, the
+  // used-mem the file announced), and an ETA from the rate so far.
+  double perc = 0;
+  uint64_t remaining = 1;
+  if (l.total_bytes > 0) {
+    perc = 100.0 * static_cast<double>(l.loaded_bytes) / static_cast<double>(l.total_bytes);
+    remaining = l.total_bytes - std::min(l.loaded_bytes, l.total_bytes);
+  } else if (l.rdb_used_mem > 0) {
+    perc = std::min(
+        99.99, 100.0 * static_cast<double>(l.loaded_bytes) / static_cast<double>(l.rdb_used_mem));
+    remaining = std::max<uint64_t>(1, l.rdb_used_mem - std::min(l.loaded_bytes, l.rdb_used_mem));
+  }
+  const int64_t start_s = l.start_ms / 1000;
+  const int64_t elapsed = now_ms / 1000 - start_s;
+  const int64_t eta = elapsed <= 0 ? 1
+                                   : static_cast<int64_t>(static_cast<double>(elapsed) *
+                                                          static_cast<double>(remaining) /
+                                                          static_cast<double>(l.loaded_bytes + 1));
+  absl::StrAppend(&out, "loading_start_time:", start_s, "\r\nloading_total_bytes:", l.total_bytes,
+                  "\r\nloading_rdb_used_mem:", l.rdb_used_mem,
+                  "\r\nloading_loaded_bytes:", l.loaded_bytes,
+                  "\r\nloading_loaded_perc:", absl::StrFormat("%.2f", perc),
+                  "\r\nloading_eta_seconds:", eta, "\r\n");
 }
 
 }  // namespace shardnode::node::persist

@@ -67,7 +67,8 @@ class Persistence {
 
   // SHUTDOWN's and SIGTERM's save: aborts a running BGSAVE, then saves when
   // save points are configured (kDefault) or kSave asks for it (never with
-  // kNoSave). Returns false when that save failed and `force` is not set:
+  // kNoSave; nor while a load is in progress). Returns false when that save
+  // failed and `force` is not set:
   // the node must keep running ("Error trying to save the DB, can't exit.").
   bool PrepareShutdown(ShutdownMode mode, bool force, int64_t now_ms);
 
@@ -77,6 +78,13 @@ class Persistence {
   // owns is claimed; one owned by another node is set importing) and saves
   // nodes.conf if it changed. Errors stop the node; the file is left alone.
   absl::Status LoadAtStartup(int64_t now_ms);
+  // The same as Redis does it at start: the file is loaded while the loop
+  // runs, a slice of loading-process-events-interval-bytes per posted task
+  // (plus key-load-delay per key), the node "loading" meanwhile (clients
+  // get -LOADING, INFO persistence loading:1). Calls `done` with
+  // LoadAtStartup's outcome, at once when there is no file. REQUIRES: the
+  // loop will run; nothing else loads or flushes the dataset meanwhile.
+  void LoadAtStartupInBackground(int64_t now_ms, std::function<void(absl::Status)> done);
 
   // DEBUG RELOAD: SAVE (unless !save), then empty the dataset and load the
   // file again.
@@ -103,7 +111,17 @@ class Persistence {
   bool last_bgsave_ok() const { return last_bgsave_ok_; }
 
  private:
-  struct Background;  // a BGSAVE in progress
+  struct Background;   // a BGSAVE in progress
+  struct StartupLoad;  // a load of dbfilename in progress
+
+  // Opens dbfilename into *load (left null when there is no file).
+  absl::Status OpenStartupLoad(int64_t now_ms, std::unique_ptr<StartupLoad>* load);
+  // Decodes up to `max_bytes` more of the file; *finished once it ended
+  // (or failed: the error names the file).
+  absl::Status LoadSome(StartupLoad& load, size_t max_bytes, bool* finished);
+  // After the last byte: figures, logs and cluster mode's slot checks.
+  absl::Status FinishStartupLoad(StartupLoad& load);
+  void BackgroundLoadStep();
 
   std::string FilePath() const;
   // Runs one slice of the BGSAVE and posts the next one.
@@ -120,6 +138,8 @@ class Persistence {
   uint64_t bg_generation_ = 0;
   std::thread finisher_;
   std::vector<Snapshot*> tracked_;
+  std::unique_ptr<StartupLoad> startup_load_;
+  std::function<void(absl::Status)> startup_done_;
   bool bgsave_scheduled_ = false;
   bool last_bgsave_ok_ = true;
   int64_t last_bgsave_try_ms_ = 0;
@@ -132,5 +152,8 @@ class Persistence {
 // The INFO persistence lines from "loading" to "rdb_last_load_keys_loaded"
 // (Server::persistence's, or the figures of a node without persistence).
 void AppendRdbInfo(Server& server, int64_t now_ms, std::string& out);
+// The loading_* lines Redis adds at the end of INFO persistence while a load
+// is in progress (nothing otherwise).
+void AppendLoadingInfo(const Server& server, int64_t now_ms, std::string& out);
 
 }  // namespace shardnode::node::persist

@@ -53,6 +53,33 @@ std::string Lower(std::string_view s) {
   return absl::AsciiStrToLower(absl::string_view(s.data(), s.size()));
 }
 
+// The loader of a full sync: the dataset loader, plus the file's used-mem
+// (INFO persistence loading_rdb_used_mem).
+class SyncLoader : public persist::DatasetLoader {
+ public:
+  SyncLoader(Server& server, int64_t now_ms)
+      : DatasetLoader(server, now_ms, {.skip_expired = false, .flush_first = false}),
+        server_(server) {}
+  absl::Status OnAux(absl::string_view key, absl::string_view value) override {
+    int64_t mem = 0;
+    if (key == "used-mem" && absl::SimpleAtoi(value, &mem) && mem > 0) {
+      server_.loading.rdb_used_mem = static_cast<uint64_t>(mem);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  Server& server_;
+};
+
+// How every database treats keys whose TTL passed (keyspace/db.h).
+void SetExpiryMode(Server& server, ExpiryMode mode) {
+  for (int i = 0; i < server.num_shards(); ++i) {
+    Keyspace& ks = server.shard(i);
+    for (int d = 0; d < ks.num_dbs(); ++d) ks.db(d).set_expiry_mode(mode);
+  }
+}
+
 // "ip" of an "ip:port" peer address (IPv6 addresses keep their colons).
 std::string HostOf(const std::string& addr) {
   const size_t colon = addr.rfind(':');
@@ -88,8 +115,12 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     }
   }
 
-  // Drops the link; the coroutine ends without calling back.
+  // Drops the link; the coroutine ends without calling back. A load in
+  // progress is abandoned where it is (as a failed load in Redis: the keys
+  // loaded so far stay until the next full sync flushes them).
   void Close() {
+    if (loading_ && manager_ != nullptr) manager_->server_.loading = LoadingState();
+    loading_ = false;
     manager_ = nullptr;
     Shutdown();
   }
@@ -135,6 +166,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     if (ec || !alive()) co_return false;
     in_.append(buf_, n);
     manager_->last_io_ms_ = NowMs();
+    manager_->transfer_read_ += static_cast<int64_t>(n);
     co_return true;
   }
 
@@ -152,6 +184,88 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
       if (in_.size() > 64 * 1024) co_return false;
       if (!co_await ReadMore()) co_return false;
     }
+  }
+
+  // Sleeps key-load-delay microseconds for each of `keys` keys just loaded
+  // (a testing knob of Redis's; 0 by default), or just yields to the loop.
+  // The delay is re-read every 20 ms so that CONFIG SET applies mid-load.
+  // Returns false when the link was closed meanwhile.
+  asio::awaitable<bool> PauseAfterKeys(uint64_t keys) {
+    do {
+      const int64_t delay = manager_->server_.config().IntValue("key-load-delay", 0);
+      int64_t us = 0;
+      if (delay > 0 && keys > 0) {
+        const uint64_t batch = std::min<uint64_t>(keys, std::max<int64_t>(1, 20000 / delay));
+        us = static_cast<int64_t>(batch) * delay;
+        keys -= batch;
+      } else {
+        keys = 0;  // negative delays (Redis's statistical sleeps) round to nothing
+      }
+      boost::system::error_code ec;
+      timer_.expires_after(std::chrono::microseconds(us));
+      co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (!alive()) co_return false;
+    } while (keys > 0);
+    co_return true;
+  }
+
+  // Loads a full sync's RDB as Redis 7.0 does with repl-diskless-load
+  // disabled: the payload was received whole, then the old data is flushed
+  // and the node is "loading" (-LOADING to clients, INFO loading:1, offset 0
+  // to the cluster) while the RDB is decoded a slice of
+  // loading-process-events-interval-bytes at a time, the loop running
+  // between slices (clients, cluster bus, timers). A newline goes to the
+  // primary every second meanwhile, as Redis's keepalive. Returns the error,
+  // or "" when loaded; when the link was closed meanwhile, returns "" with
+  // alive() false and touches nothing.
+  asio::awaitable<std::string> LoadRdb(std::string rdb) {
+    Server& server = manager_->server_;
+    Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: Flushing old data");
+    persist::FlushDataset(server);
+    Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: Loading DB in memory");
+    const int64_t start = NowMs();
+    server.loading = LoadingState{.active = true, .start_ms = start, .total_bytes = rdb.size()};
+    loading_ = true;
+    SyncLoader loader(server, start);
+    replication::RdbReader reader;
+    int64_t keepalive_ms = start;
+    size_t pos = 0;
+    std::string error;
+    for (;;) {
+      const int64_t interval =
+          server.config().IntValue("loading-process-events-interval-bytes", 2 * 1024 * 1024);
+      const size_t n =
+          std::min(rdb.size() - pos, static_cast<size_t>(std::max<int64_t>(1, interval)));
+      const uint64_t keys_before = loader.keys_loaded();
+      auto progress = reader.Feed(absl::string_view(rdb.data() + pos, n), loader);
+      pos += n;
+      server.loading.loaded_bytes = pos;
+      if (!progress.ok()) {
+        error = std::string(progress.status().message());
+        break;
+      }
+      if (*progress == replication::RdbReader::Progress::kDone) {
+        if (!reader.Remaining().empty()) error = "Trailing bytes after the RDB checksum";
+        break;
+      }
+      if (pos >= rdb.size()) {
+        error = std::string(reader.Finish().message());
+        break;
+      }
+      if (!co_await PauseAfterKeys(loader.keys_loaded() - keys_before)) co_return "";
+      if (const int64_t now = NowMs(); now - keepalive_ms >= 1000) {
+        keepalive_ms = now;
+        Send("\n");
+      }
+    }
+    loading_ = false;
+    server.loading = LoadingState();
+    if (!error.empty()) {
+      co_return absl::StrCat("Failed trying to load the MASTER synchronization DB: ", error);
+    }
+    Logf(LogLevel::kNotice, "Done loading RDB, keys loaded: %d, keys expired: %d.",
+         loader.keys_loaded(), loader.expired_skipped());
+    co_return "";
   }
 
   // Returns why the link ended (empty: closed on purpose or plain EOF).
@@ -183,8 +297,12 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     replication::HandshakeConfig hc;
     hc.masterauth = m->server_.options().masterauth;
     hc.listening_port = m->server_.tcp_port;
-    hc.cached_replid = m->ids_.replid;
-    hc.cached_offset = m->master_repl_offset_;
+    // A history discarded for a full sync that did not complete (the data
+    // may be half loaded) is not offered: PSYNC ? -1, as Redis.
+    if (!m->history_discarded_) {
+      hc.cached_replid = m->ids_.replid;
+      hc.cached_offset = m->master_repl_offset_;
+    }
     replication::ReplicaHandshake hs(hc);
     Send(hs.Start());
     replication::ReplicaHandshake::Step step;
@@ -200,6 +318,8 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     if (step.result == Result::kFullResync) {
       Logf(LogLevel::kNotice, "Full resync from master: %s:%d", step.replid, step.offset);
       m->link_state_ = ReplicationManager::LinkState::kTransfer;
+      // Our history is discarded: the cluster sees offset 0 until loaded.
+      m->history_discarded_ = true;
       std::string rdb;
       replication::PayloadHeader header;
       while (header.kind == replication::PayloadHeader::Kind::kSkip) {
@@ -207,6 +327,10 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
         header = replication::ParsePayloadHeader(line);
       }
       if (header.kind == replication::PayloadHeader::Kind::kError) co_return header.error;
+      // INFO's master_sync_* figures (the diskless form has no size).
+      m->transfer_size_ =
+          header.kind == replication::PayloadHeader::Kind::kDisk ? header.length : 0;
+      m->transfer_read_ = static_cast<int64_t>(in_.size());
       if (header.kind == replication::PayloadHeader::Kind::kDisk) {
         const size_t len = static_cast<size_t>(header.length);
         while (in_.size() < len) {
@@ -215,43 +339,26 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
         rdb = in_.substr(0, len);
         in_.erase(0, len);
       } else {
-        // Diskless: the RDB ends where the reader says; the mark follows.
-        replication::RdbReader reader;
-        replication::RdbHandler* skip = nullptr;
-        (void)skip;
-        struct CountOnly : replication::RdbHandler {
-          absl::Status OnEntry(replication::RdbEntry) override { return absl::OkStatus(); }
-        } counter;
-        size_t fed = 0;
+        // Diskless: the RDB ends where the 40-byte mark appears, as Redis's
+        // replica finds it (the mark is random; the load then checks the
+        // RDB's own checksum). Searching the bytes as they come avoids
+        // decoding the RDB twice.
+        size_t searched = 0;
+        size_t rdb_len = std::string::npos;
         for (;;) {
-          if (fed < in_.size()) {
-            auto p = reader.Feed(absl::string_view(in_.data() + fed, in_.size() - fed), counter);
-            fed = in_.size();
-            if (!p.ok()) co_return std::string(p.status().message());
-            if (*p == replication::RdbReader::Progress::kDone) break;
+          rdb_len = in_.find(header.eof_mark, searched);
+          if (rdb_len != std::string::npos) break;
+          if (in_.size() >= replication::kEofMarkLength) {
+            searched = in_.size() - replication::kEofMarkLength + 1;
           }
           if (!co_await ReadMore()) co_return "I/O error trying to sync with MASTER";
-        }
-        const size_t rdb_len = static_cast<size_t>(reader.Consumed());
-        while (in_.size() < rdb_len + replication::kEofMarkLength) {
-          if (!co_await ReadMore()) co_return "I/O error trying to sync with MASTER";
-        }
-        if (in_.compare(rdb_len, replication::kEofMarkLength, header.eof_mark) != 0) {
-          co_return "Bad EOF mark at the end of the diskless RDB from MASTER";
         }
         rdb = in_.substr(0, rdb_len);
         in_.erase(0, rdb_len + replication::kEofMarkLength);
       }
-      Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: Flushing old data");
-      Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: Loading DB in memory");
-      persist::LoadOptions lo;
-      lo.skip_expired = false;
-      lo.flush_first = true;
-      absl::Status st = persist::LoadDataset(m->server_, rdb, NowMs(), lo);
-      if (!st.ok()) {
-        co_return absl::StrCat("Failed trying to load the MASTER synchronization DB: ",
-                               std::string(st.message()));
-      }
+      std::string error = co_await LoadRdb(std::move(rdb));
+      if (!alive()) co_return "";
+      if (!error.empty()) co_return error;
       m->OnFullSync(step.replid, step.offset);
       Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: Finished with success");
       Send(EncodeCommand({"REPLCONF", "ACK", absl::StrCat(m->master_repl_offset_)}));
@@ -285,6 +392,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
   std::string out_;
   std::string sending_;
   bool writing_ = false;
+  bool loading_ = false;  // LoadRdb owns Server::loading
   char buf_[16 * 1024];
 };
 
@@ -315,18 +423,8 @@ ReplicationManager::~ReplicationManager() {
 
 void ReplicationManager::Start() {
   ReadOutputLimit();
+  // Writes (and the DELs of expired keys: see Server) reach the stream here.
   server_.after_write = [this](int db, std::span<const std::string> args) { Propagate(db, args); };
-  // Keys that expire on a primary are deleted on its replicas by a DEL.
-  for (int i = 0; i < server_.num_shards(); ++i) {
-    Keyspace& ks = server_.shard(i);
-    for (int d = 0; d < ks.num_dbs(); ++d) {
-      ks.db(d).on_key_expired = [this, d](std::string_view key) {
-        if (is_replica()) return;
-        const std::string args[2] = {"DEL", std::string(key)};
-        Propagate(d, args);
-      };
-    }
-  }
   RestoreFromRdbFile();
   const ServerOptions& o = server_.options();
   if (!o.replicaof_host.empty() && !server_.cluster_enabled()) {
@@ -791,6 +889,8 @@ void ReplicationManager::SetPrimary(const std::string& host, int port) {
   primary_host_ = host;
   primary_port_ = port;
   link_state_ = LinkState::kConnect;
+  // Keys now expire by the primary's DELs.
+  SetExpiryMode(server_, ExpiryMode::kHide);
   ResetStream();
   // Our own history (ids_ / master_repl_offset_) is what the PSYNC offers: a
   // primary that was promoted from our old replicas knows it as its id2.
@@ -802,6 +902,7 @@ void ReplicationManager::UnsetPrimary() {
   if (!is_replica()) return;
   primary_host_.clear();
   primary_port_ = 0;
+  SetExpiryMode(server_, ExpiryMode::kDelete);
   if (link_) {
     link_->Close();
     link_.reset();
@@ -862,6 +963,7 @@ void ReplicationManager::OnFullSync(const std::string& replid, int64_t offset) {
   link_state_ = LinkState::kConnected;
   repl_down_since_ms_ = 0;
   last_io_ms_ = NowMs();  // loading took time without reading the link
+  history_discarded_ = false;
 }
 
 void ReplicationManager::OnContinue(const std::string& new_replid) {
@@ -901,8 +1003,11 @@ bool ReplicationManager::ApplyPrimaryBytes(std::string_view chunk, int64_t now_m
       break;
     }
     if (!stream_args_.empty()) {
+      // The primary's commands see its keys as it does: none expired here.
       applying_primary_ = true;
+      SetExpiryMode(server_, ExpiryMode::kKeep);
       dispatcher_.Execute(primary_session_, stream_args_, sink, now_ms);
+      SetExpiryMode(server_, is_replica() ? ExpiryMode::kHide : ExpiryMode::kDelete);
       applying_primary_ = false;
       discarded_replies_.clear();
     }
@@ -1084,8 +1189,20 @@ std::string ReplicationManager::InfoSection(int64_t now_ms) const {
         "\r\nmaster_link_status:", up ? "up" : "down",
         "\r\nmaster_last_io_seconds_ago:", link_ && up ? (now_ms - last_io_ms_) / 1000 : -1,
         "\r\nmaster_sync_in_progress:", link_state_ == LinkState::kTransfer ? 1 : 0,
-        "\r\nslave_read_repl_offset:", master_repl_offset_,
-        "\r\nslave_repl_offset:", master_repl_offset_, "\r\n");
+        // Redis shows 1 while it holds no history (a full sync under way).
+        "\r\nslave_read_repl_offset:", history_discarded_ ? 1 : master_repl_offset_,
+        "\r\nslave_repl_offset:", history_discarded_ ? 1 : master_repl_offset_, "\r\n");
+    if (link_state_ == LinkState::kTransfer) {
+      const double perc = transfer_size_ > 0 ? 100.0 * static_cast<double>(transfer_read_) /
+                                                   static_cast<double>(transfer_size_)
+                                             : 0;
+      absl::StrAppend(&s, "master_sync_total_bytes:", transfer_size_,
+                      "\r\nmaster_sync_read_bytes:", transfer_read_,
+                      "\r\nmaster_sync_left_bytes:", transfer_size_ - transfer_read_,
+                      "\r\nmaster_sync_perc:", absl::StrFormat("%.2f", perc),
+                      "\r\nmaster_sync_last_io_seconds_ago:", (now_ms - last_io_ms_) / 1000,
+                      "\r\n");
+    }
     if (!up) {
       absl::StrAppend(&s, "master_link_down_since_seconds:",
                       repl_down_since_ms_ ? (now_ms - repl_down_since_ms_) / 1000 : -1, "\r\n");
@@ -1093,8 +1210,11 @@ std::string ReplicationManager::InfoSection(int64_t now_ms) const {
     absl::StrAppend(&s, "slave_priority:100\r\nslave_read_only:", o.replica_read_only ? 1 : 0,
                     "\r\nreplica_announced:1\r\n");
   }
-  const auto connected = std::count_if(replicas_.begin(), replicas_.end(),
-                                       [](const Replica& r) { return !r.closing; });
+  // A replica whose connection was just killed is gone at once (the list
+  // itself is pruned by the cron).
+  const auto connected = std::count_if(
+      replicas_.begin(), replicas_.end(),
+      [this](const Replica& r) { return !r.closing && FindSession(r.client_id) != nullptr; });
   absl::StrAppend(&s, "connected_slaves:", connected, "\r\n");
   if (o.min_replicas_to_write > 0 && o.min_replicas_max_lag > 0) {
     absl::StrAppend(&s, "min_slaves_good_slaves:", GoodReplicas(now_ms), "\r\n");

@@ -20,12 +20,17 @@
 // Replica side: follows a primary set by REPLICAOF (standalone) or by the
 // cluster state (myself's primary, reconciled every 100 ms, so nodes.conf
 // brings it back after a restart). A PrimaryLink (the .cc) connects, runs
-// the handshake core (replication/handshake.h), loads a full sync with
-// persist::LoadDataset, then applies the stream through the Dispatcher with
+// the handshake core (replication/handshake.h), receives a full sync's RDB
+// whole and loads it a slice at a time while the loop keeps running
+// (Server::loading: -LOADING to clients, offset 0 to the cluster; see
+// LoadRdb in the .cc), then applies the stream through the Dispatcher with
 // a session flagged from_primary, counting the applied offset, and feeds the
 // same bytes to its own backlog and sub-replicas. It ACKs every second and
 // on GETACK, and reconnects with PSYNC <replid> <offset+1> after a drop,
-// also when the primary sent nothing (not even its PINGs) for repl-timeout.
+// also when the primary sent nothing (not even its PINGs) for repl-timeout
+// (PSYNC ? -1 when a full sync did not complete). While a replica, keys
+// expire only by the primary's DELs (Db::ExpiryMode kHide; kKeep while the
+// primary's commands are applied).
 //
 // WAIT blocks its client (Session::blocked) until enough replicas ACKed the
 // offset of the moment, or the timeout.
@@ -65,7 +70,7 @@ class ReplicationManager : public ReplicationControl {
   ReplicationManager(boost::asio::io_context& io, Server& server, Dispatcher& dispatcher);
   ~ReplicationManager() override;
 
-  // Installs Server::after_write and the expiry hooks, starts the timers,
+  // Installs Server::after_write, starts the timers,
   // and follows `replicaof` from the configuration when set.
   void Start();
   // Stops the timers and the link (shutdown).
@@ -81,6 +86,9 @@ class ReplicationManager : public ReplicationControl {
   // ReplicationControl.
   bool is_replica() const override { return !primary_host_.empty(); }
   int64_t master_repl_offset() const override { return master_repl_offset_; }
+  int64_t cluster_repl_offset() const override {
+    return is_replica() && history_discarded_ ? 0 : master_repl_offset_;
+  }
   void FillRdbReplInfo(replication::RdbWriterOptions& o) const override;
   std::string InfoSection(int64_t now_ms) const override;
   std::string SyncStatsLines() const override;
@@ -200,6 +208,13 @@ class ReplicationManager : public ReplicationControl {
   LinkState link_state_ = LinkState::kNone;
   std::shared_ptr<PrimaryLink> link_;
   int64_t repl_down_since_ms_ = 0;
+  // From +FULLRESYNC until the RDB is loaded (Redis discarded its cached
+  // primary): the cluster sees offset 0.
+  bool history_discarded_ = false;
+  // The full sync's RDB transfer: its size (0 for the diskless form) and the
+  // bytes read since its header.
+  int64_t transfer_size_ = 0;
+  int64_t transfer_read_ = 0;
   int64_t last_io_ms_ = 0;
   Session primary_session_;
   resp::RequestParser stream_parser_;

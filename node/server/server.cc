@@ -4,6 +4,7 @@
 #include <random>
 
 #include "clusterbus/cluster_state.h"
+#include "node/commands/replication_control.h"
 #include "node/config/config.h"
 #include "node/keyspace/keyspace.h"
 #include "node/server/session.h"
@@ -94,6 +95,13 @@ Server::Server(Config* config, const CommandTable* commands)
           watches_.Touch(d, key);
         }
       };
+      // A key that expires on a primary is deleted on its replicas by a DEL,
+      // sent with the writes of the command that found it expired.
+      ks.db(d).on_key_expired = [this, d](std::string_view key) {
+        if (replication != nullptr && replication->is_replica()) return;
+        const std::string args[2] = {"DEL", std::string(key)};
+        Propagate(d, args);
+      };
     }
   }
 }
@@ -104,6 +112,30 @@ const ServerOptions& Server::options() const { return config_->options(); }
 
 void Server::set_cluster(std::unique_ptr<clusterbus::ClusterState> cluster) {
   cluster_ = std::move(cluster);
+}
+
+void Server::Propagate(int db, std::span<const std::string> args) {
+  if (!after_write) return;
+  if (unit_depth_ == 0) {
+    after_write(db, args);
+    return;
+  }
+  pending_writes_.emplace_back(db, std::vector<std::string>(args.begin(), args.end()));
+}
+
+void Server::EndExecutionUnit() {
+  if (--unit_depth_ > 0 || pending_writes_.empty()) return;
+  std::vector<std::pair<int, std::vector<std::string>>> writes;
+  writes.swap(pending_writes_);
+  if (!after_write) return;
+  // One write is atomic by itself; several go as a transaction. MULTI takes
+  // the first write's db (its SELECT comes first), EXEC the last one's.
+  const bool wrap = writes.size() > 1;
+  static const std::string kMulti[] = {"MULTI"};
+  static const std::string kExec[] = {"EXEC"};
+  if (wrap) after_write(writes.front().first, kMulti);
+  for (const auto& [db, args] : writes) after_write(db, args);
+  if (wrap) after_write(writes.back().first, kExec);
 }
 
 }  // namespace shardnode::node

@@ -62,6 +62,18 @@ struct Stats {
 
 enum class ShutdownMode { kDefault, kSave, kNoSave };
 
+// A dataset load in progress (a replica loading its primary's RDB). While
+// `active`, the dispatcher refuses commands without the loading flag with
+// -LOADING, INFO persistence reports loading:1 and the loading_* figures,
+// and the cron leaves the dataset alone (no active expiry, no save points).
+struct LoadingState {
+  bool active = false;
+  int64_t start_ms = 0;
+  uint64_t total_bytes = 0;   // size of the RDB being loaded
+  uint64_t loaded_bytes = 0;  // bytes of it decoded so far
+  uint64_t rdb_used_mem = 0;  // the file's "used-mem" aux field
+};
+
 class Server {
  public:
   // REQUIRES: `config` and `commands` outlive the server.
@@ -99,6 +111,7 @@ class Server {
   int64_t last_save_ms = 0;  // LASTSAVE (ms); 0 until the first save
   // DEBUG SET-ACTIVE-EXPIRE: whether the cron's active expiry cycle runs.
   bool active_expire_enabled = true;
+  LoadingState loading;
   // RDB files (node/persist: SAVE, BGSAVE, save points); borrowed, set by
   // main. Null in tests.
   persist::Persistence* persistence = nullptr;
@@ -111,9 +124,21 @@ class Server {
   // arguments it is about to touch (fork-less snapshots serialize those keys
   // first). Not called for commands without the write flag.
   std::function<void(int db, const std::vector<std::string_view>& keys)> before_write;
-  // Called after a command changed the dataset (the dirty counter moved),
-  // with its arguments as received: replication and AOF append them.
+  // Receives each write to propagate, in order, with the database it ran
+  // on: replication and AOF append them. Fed by Propagate below.
   std::function<void(int db, std::span<const std::string> args)> after_write;
+
+  // Propagation, as Redis 7.0 does it (also_propagate / propagatePendingCommands).
+  // A write to propagate (the command as rewritten, or the DEL of a key that
+  // expired) made inside an execution unit is held until the outermost unit
+  // ends; then the held writes go to after_write, wrapped in MULTI ... EXEC
+  // when there is more than one. Outside a unit (active expiry) each goes at
+  // once. The dispatcher opens a unit around each client command (EXEC
+  // included, so a transaction's writes travel together).
+  void Propagate(int db, std::span<const std::string> args);
+  void BeginExecutionUnit() { ++unit_depth_; }
+  // REQUIRES: matches a BeginExecutionUnit.
+  void EndExecutionUnit();
   // Stops the node after the current command (SHUTDOWN, SIGTERM).
   std::function<void(ShutdownMode)> request_shutdown;
   // Saves nodes.conf (cluster mode). Returns false and sets *error on failure.
@@ -166,6 +191,8 @@ class Server {
   };
   Pause pauses_[2];  // by PausePurpose
   std::vector<uint64_t> paused_sessions_;
+  int unit_depth_ = 0;
+  std::vector<std::pair<int, std::vector<std::string>>> pending_writes_;  // (db, args)
 };
 
 // 40 random lowercase hex characters (run ids, node ids).

@@ -88,8 +88,10 @@ class Node:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
                 s.sendall(b"PING\r\n")
-                # Any reply means the node serves clients (-NOAUTH included).
-                return s.recv(64)[:1] in (b"+", b"-")
+                # Any reply means the node serves clients (-NOAUTH included),
+                # once its data file is loaded (no more -LOADING).
+                reply = s.recv(64)
+                return reply[:1] in (b"+", b"-") and not reply.startswith(b"-LOADING")
         except OSError:
             return False
 
@@ -242,3 +244,39 @@ def crc16(data):
             crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
             crc &= 0xFFFF
     return crc
+
+
+class RedisServer:
+    """A redis-server (the 7.0.15 reference) on a free port, in its own
+    temporary directory, stopped by its pid; in cluster mode when `cluster`.
+    REQUIRES: REDIS_SERVER."""
+
+    def __init__(self, cluster=False, args=()):
+        self.port = free_port(bus_offset=cluster)
+        self.dir = tempfile.mkdtemp(prefix="shardnode-e2e-redis-")
+        extra = ["--cluster-enabled", "yes"] if cluster else []
+        self.proc = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.dir, "--repl-diskless-sync-delay", "0",
+             "--logfile", "redis.log", "--enable-debug-command", "local"] + extra + list(args),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.dir)
+        try:
+            wait_until(lambda: self.cli("PING") == "PONG", timeout=10, what="redis-server up")
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def cli(self, *args):
+        out = subprocess.run(["redis-cli", "-p", str(self.port)] + [str(a) for a in args],
+                             capture_output=True, text=True, timeout=30)
+        return out.stdout.strip()
+
+    def cleanup(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        shutil.rmtree(self.dir, ignore_errors=True)

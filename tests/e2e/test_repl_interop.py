@@ -4,45 +4,13 @@ shardnode primary, with keys of every type, a load, matching DBSIZE and
 values (every key read back over a pipeline), and a partial resync across the pair
 after the link is killed. Skipped only when redis-server is missing."""
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Client, Node, free_port, wait_until  # noqa: E402
-
-REDIS = shutil.which("redis-server")
-
-
-class RedisServer:
-    """A redis-server 7.0.15 on a free port, stopped by its pid."""
-
-    def __init__(self, cluster=False):
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="repl-interop-redis-")
-        extra = ["--cluster-enabled", "yes"] if cluster else []
-        self.proc = subprocess.Popen(
-            [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--dir", self.dir, "--repl-diskless-sync-delay", "0", "--logfile", "redis.log",
-             "--enable-debug-command", "local"] + extra,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.dir)
-        wait_until(lambda: self.cli("PING") == "PONG", timeout=10, what="redis-server up")
-
-    def cli(self, *args):
-        out = subprocess.run(["redis-cli", "-p", str(self.port)] + [str(a) for a in args],
-                             capture_output=True, text=True, timeout=30)
-        return out.stdout.strip()
-
-    def cleanup(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-        shutil.rmtree(self.dir, ignore_errors=True)
+from harness import REDIS_SERVER as REDIS  # noqa: E402
+from harness import Client, Node, RedisServer, wait_until  # noqa: E402
 
 
 def info(server, section="replication"):

@@ -235,6 +235,10 @@ class ClusterReplicationTest(unittest.TestCase):
             return found
         wait_until(lambda: len(pairs()) == 3, timeout=30, what="three linked replicas")
         self.pairs = pairs()
+        # A create faster than the primaries' 2 s writable delay leaves them
+        # failing a moment; redis-benchmark --cluster stalls on CLUSTERDOWN.
+        wait_until(lambda: all("cluster_state:ok" in n.cli("CLUSTER", "INFO") for n in self.nodes),
+                   timeout=30, what="cluster_state:ok everywhere")
 
     def restart(self, node):
         node.stop()
