@@ -6,17 +6,13 @@ one. Unordered replies are compared as sorted lists; random ones by shape.
     SEED=5 LENGTH=100000 python3 tests/e2e/test_types_diff.py
 """
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from diffgen import ALL_KEYS, Gen  # noqa: E402
-from harness import Client, Error, Node, free_port, wait_until  # noqa: E402
+from harness import REDIS_SERVER, Client, Error, Node, RedisServer  # noqa: E402
 
-REDIS = "/usr/bin/redis-server"
 SEED = int(os.environ.get("SEED", "1"))
 LENGTH = int(os.environ.get("LENGTH", "20000"))
 CHECK_EVERY = 250
@@ -25,35 +21,6 @@ UNORDERED = {"SMEMBERS", "SINTER", "SUNION", "SDIFF", "HKEYS", "HVALS"}
 PAIRS_UNORDERED = {"HGETALL"}
 SCANS = {"HSCAN": 2, "SSCAN": 1, "ZSCAN": 2}
 RANDOM = {"SPOP", "SRANDMEMBER", "HRANDFIELD", "ZRANDMEMBER"}
-
-
-class RedisServer:
-    def __init__(self):
-        self.port = free_port(bus_offset=False)
-        self.dir = tempfile.mkdtemp(prefix="types-diff-redis-")
-        self.proc = subprocess.Popen(
-            [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no", "--dir", self.dir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def ping(self):
-        try:
-            c = Client(self.port, timeout=1)
-            ok = c.call("PING") == "PONG"
-            c.close()
-            return ok
-        except OSError:
-            return False
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def pairs(lst):
@@ -95,15 +62,14 @@ def normalize(cmd, reply):
 
 class TypesDiffTest(unittest.TestCase):
     def setUp(self):
-        if not os.path.exists(REDIS):
-            self.skipTest(f"{REDIS} is not installed: no reference to compare with")
+        if REDIS_SERVER is None:
+            self.skipTest("redis-server is not installed: no reference to compare with")
         self.redis = RedisServer()
         self.node = Node()
         try:
-            wait_until(self.redis.ping, timeout=10, what="redis-server PING")
             self.node.start()
         except Exception:
-            self.redis.stop()
+            self.redis.cleanup()
             self.node.cleanup()
             raise
         self.a = Client(self.node.port, timeout=10)
@@ -113,7 +79,7 @@ class TypesDiffTest(unittest.TestCase):
         self.a.close()
         self.b.close()
         self.node.cleanup()
-        self.redis.stop()
+        self.redis.cleanup()
 
     def both(self, *args):
         return self.a.call(*args), self.b.call(*args)
