@@ -305,6 +305,9 @@ class ClusterState {
   const Effects& pending_effects() const { return effects_; }
   void RequestSave(bool fsync);
   void RequestStateUpdate() { effects_.update_state = true; }
+  // Asks for a PONG to every node (so that a change of what myself
+  // announces reaches the cluster now rather than with the next pings).
+  void RequestBroadcastPong() { effects_.broadcast_pong = true; }
   void RequestDeleteKeysInSlots(const std::vector<int>& slots);
   // Returns and clears the pending broadcast_pong request (the bus engine
   // carries it out itself).

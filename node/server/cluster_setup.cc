@@ -195,7 +195,12 @@ void RefreshClusterOptions(Server& server) {
   ClusterState* cluster = server.cluster();
   if (!cluster) return;
   cluster->set_options(ClusterOptionsFrom(server.options()));
+  const clusterbus::ClusterNode& me = cluster->myself();
+  const std::string hostname_before = me.hostname;
   ApplyMyselfAddress(*cluster, server.options(), server.tcp_port);
+  // A new hostname travels in the ping extension: tell every node now
+  // instead of waiting up to node_timeout/2 for each one's next ping.
+  if (me.hostname != hostname_before) cluster->RequestBroadcastPong();
 }
 
 void ClusterCron(Server& server, int64_t now_ms) {

@@ -66,8 +66,8 @@ void ClusterCron(Server& server, int64_t now_ms);
 void ApplyClusterEffects(Server& server, int64_t now_ms);
 
 // Re-reads the cluster-* options and myself's announced ip/ports/hostname
-// (after CONFIG SET, so that CLUSTER NODES shows them at once). No-op
-// outside cluster mode.
+// (after CONFIG SET, so that CLUSTER NODES shows them at once; a changed
+// hostname is also sent to every node at once). No-op outside cluster mode.
 void RefreshClusterOptions(Server& server);
 
 // The cluster-* options in the form ClusterState reads them.
