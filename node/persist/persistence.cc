@@ -98,9 +98,24 @@ struct Persistence::Background {
   bool finishing = false;  // the finisher thread owns fd
 };
 
+namespace {
+
+// Whether this node starts as a primary: only a primary drops the keys of
+// its file whose TTL has passed; a replica (myself a replica in nodes.conf,
+// or replicaof in standalone mode) keeps them until its primary's DELs.
+bool WillBePrimary(Server& server) {
+  if (clusterbus::ClusterState* cluster = server.cluster()) {
+    return !cluster->myself().is_replica();
+  }
+  return server.options().replicaof_host.empty();
+}
+
+}  // namespace
+
 // A load of dbfilename in progress: the open file and the decoder's state.
 struct Persistence::StartupLoad {
-  StartupLoad(Server& server, int64_t now_ms, int fd) : fd(fd), loader(server, now_ms) {}
+  StartupLoad(Server& server, int64_t now_ms, int fd)
+      : fd(fd), loader(server, now_ms, {.skip_expired = WillBePrimary(server)}) {}
   ~StartupLoad() { close(fd); }
   int fd;
   DatasetLoader loader;

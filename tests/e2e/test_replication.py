@@ -6,6 +6,7 @@ mode, `redis-cli --cluster create --cluster-replicas 1` on six nodes."""
 import os
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -136,6 +137,35 @@ class StandaloneReplicationTest(unittest.TestCase):
         # The first PSYNC offered the replica's own random id, as Redis's do.
         self.assertEqual(stats["sync_partial_err"], "1")
         self.assertEqual(self.replica.cli("GET", "during"), "gap")
+
+    def test_replica_keeps_expired_keys_of_its_file(self):
+        # A replica loading its own RDB keeps keys whose TTL passed (its
+        # primary's DELs remove them); a primary loading the same file drops
+        # them, as Redis does.
+        self.follow()
+        for i in range(20):
+            self.primary.cli("SET", f"ttl{i}", "v", "PX", "1500")
+        self.primary.cli("SET", "forever", "v")
+        wait_until(lambda: self.replica.cli("DBSIZE") == "21", timeout=10, what="replica has keys")
+        self.assertEqual(self.replica.cli("SAVE"), "OK")
+        self.replica.stop()
+        self.primary.stop()  # no resync may change what the replica loaded
+        time.sleep(2)  # every TTL passes
+        again = Node(port=self.replica.port, dir=self.replica.dir,
+                     args=["--replicaof", "127.0.0.1", str(self.primary.port)])
+        again.owns_dir, self.replica.owns_dir = True, False
+        self.addCleanup(again.cleanup)
+        again.start()
+        self.assertEqual(again.cli("DBSIZE"), "21")
+        self.assertEqual(again.cli("GET", "ttl0"), "")  # hidden from reads
+        self.assertEqual(again.cli("GET", "forever"), "v")
+        again.stop()
+        primary = Node(port=again.port, dir=again.dir)
+        primary.owns_dir, again.owns_dir = True, False
+        self.addCleanup(primary.cleanup)
+        primary.start()
+        self.assertEqual(primary.cli("DBSIZE"), "1")
+        self.assertIn("rdb_last_load_keys_expired:20", primary.cli("INFO", "persistence"))
 
     def test_full_sync_after_backlog_overrun(self):
         self.primary.cli("CONFIG", "SET", "repl-backlog-size", "16384")
