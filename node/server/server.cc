@@ -13,6 +13,17 @@ namespace shardnode::node {
 
 void Server::PauseClients(PausePurpose purpose, int64_t until_ms, bool all) {
   pauses_[static_cast<int>(purpose)] = Pause{until_ms, all};
+  HoldExpiryWhilePaused(true);
+}
+
+void Server::HoldExpiryWhilePaused(bool paused) {
+  // A replica's keys already wait for its primary's DELs.
+  if (replication != nullptr && replication->is_replica()) return;
+  const ExpiryMode mode = paused ? ExpiryMode::kHide : ExpiryMode::kDelete;
+  for (int i = 0; i < num_shards(); ++i) {
+    Keyspace& ks = shard(i);
+    for (int d = 0; d < ks.num_dbs(); ++d) ks.db(d).set_expiry_mode(mode);
+  }
 }
 
 bool Server::WritesPaused(int64_t now_ms) const {
@@ -43,6 +54,7 @@ void Server::UnpauseClients(PausePurpose purpose) {
   for (const Pause& p : pauses_) {
     if (p.until_ms != 0) return;  // still paused for the other purpose
   }
+  HoldExpiryWhilePaused(false);
   // Each parked session runs its waiting command on its own (posted) turn.
   std::vector<uint64_t> parked = std::move(paused_sessions_);
   paused_sessions_.clear();

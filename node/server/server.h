@@ -15,15 +15,15 @@
 #include <map>
 #include <memory>
 #include <span>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "node/config/options.h"
-#include "node/server/pubsub.h"
 #include "node/server/blocking.h"
-#include "node/server/watch.h"
+#include "node/server/pubsub.h"
 #include "node/server/session.h"
+#include "node/server/watch.h"
 
 namespace shardnode::clusterbus {
 class ClusterState;
@@ -115,9 +115,9 @@ class Server {
   // RDB files (node/persist: SAVE, BGSAVE, save points); borrowed, set by
   // main. Null in tests.
   persist::Persistence* persistence = nullptr;
-  int tcp_port = 0;          // the port actually bound
-  std::string executable;    // absolute path of the binary, INFO server
-  std::string config_file;   // absolute path of the config file, or empty
+  int tcp_port = 0;         // the port actually bound
+  std::string executable;   // absolute path of the binary, INFO server
+  std::string config_file;  // absolute path of the config file, or empty
 
   // Hooks installed by the shells.
   // Called before a write command runs against database `db`, with the key
@@ -173,6 +173,10 @@ class Server {
   void ParkSession(uint64_t client_id) { paused_sessions_.push_back(client_id); }
 
  private:
+  // A primary whose writes are paused must not move its replication offset:
+  // lookups then hide keys whose TTL passed instead of deleting them (and
+  // propagating a DEL), as Redis's expireIfNeeded does during a pause.
+  void HoldExpiryWhilePaused(bool paused);
   Config* config_;
   const CommandTable* commands_;
   std::vector<std::unique_ptr<Keyspace>> shards_;

@@ -332,6 +332,25 @@ class ClientPauseTest(unittest.TestCase):
         self.assertGreater(time.monotonic() - started, 0.4)
 
 
+    def test_keys_expiring_during_a_pause_are_hidden_not_deleted(self):
+        # A paused primary must keep its replication offset still (a manual
+        # failover waits for it): a key whose TTL passes reads as missing
+        # but is deleted (and its DEL propagated) only after the pause.
+        node = Node().start()
+        self.addCleanup(node.cleanup)
+        c = Client(node.port)
+        self.addCleanup(c.close)
+        self.assertEqual(c.call("SET", "t", "v", "PX", "300"), "OK")
+        self.assertEqual(c.call("CLIENT", "PAUSE", "100000", "WRITE"), "OK")
+        offset = info(node)["master_repl_offset"]
+        time.sleep(0.5)
+        self.assertIsNone(c.call("GET", "t"))
+        self.assertEqual(c.call("DBSIZE"), 1)
+        self.assertEqual(info(node)["master_repl_offset"], offset)
+        self.assertEqual(c.call("CLIENT", "UNPAUSE"), "OK")
+        self.assertIsNone(c.call("GET", "t"))
+        self.assertEqual(c.call("DBSIZE"), 0)
+
 @unittest.skipUnless(REDIS_SERVER, "redis-server not installed")
 class MixedFailoverTest(unittest.TestCase):
     """Primaries: shardnode, shardnode, redis-server. Replicas: a redis-server
