@@ -217,12 +217,15 @@ REDIS_SERVER = shutil.which("redis-server")
 
 
 class RedisServerNode(Node):
-    """A redis-server (cluster mode) started and stopped like a shardnode Node."""
+    """A redis-server 7.0.15 (the reference), started, stopped and driven like
+    a shardnode Node; in cluster mode when `cluster`."""
 
     def command_line(self):
-        return [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
-                "--save", "", "--appendonly", "no", "--daemonize", "no",
-                "--cluster-enabled", "yes"] + self.args
+        cmd = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+               "--save", "", "--appendonly", "no", "--daemonize", "no"]
+        if self.cluster:
+            cmd += ["--cluster-enabled", "yes"]
+        return cmd + self.args
 
 
 def info(node, section="replication"):
@@ -246,37 +249,11 @@ def crc16(data):
     return crc
 
 
-class RedisServer:
-    """A redis-server (the 7.0.15 reference) on a free port, in its own
-    temporary directory, stopped by its pid; in cluster mode when `cluster`.
+def RedisServer(cluster=False, args=()):
+    """A started RedisServerNode for differential and interop tests: no wait
+    before a diskless sync, DEBUG allowed, its log in redis.log.
     REQUIRES: REDIS_SERVER."""
-
-    def __init__(self, cluster=False, args=()):
-        self.port = free_port(bus_offset=cluster)
-        self.dir = tempfile.mkdtemp(prefix="shardnode-e2e-redis-")
-        extra = ["--cluster-enabled", "yes"] if cluster else []
-        self.proc = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir, "--repl-diskless-sync-delay", "0",
-             "--logfile", "redis.log", "--enable-debug-command", "local"] + extra + list(args),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.dir)
-        try:
-            wait_until(lambda: self.cli("PING") == "PONG", timeout=10, what="redis-server up")
-        except BaseException:
-            self.cleanup()
-            raise
-
-    def cli(self, *args):
-        out = subprocess.run(["redis-cli", "-p", str(self.port)] + [str(a) for a in args],
-                             capture_output=True, text=True, timeout=30)
-        return out.stdout.strip()
-
-    def cleanup(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        shutil.rmtree(self.dir, ignore_errors=True)
+    return RedisServerNode(cluster=cluster, args=["--repl-diskless-sync-delay", "0",
+                                                  "--logfile", "redis.log",
+                                                  "--enable-debug-command", "local"] +
+                           list(args)).start()

@@ -208,15 +208,15 @@ class ReplicateViewTest(unittest.TestCase):
         if REDIS_SERVER is None:
             self.skipTest("redis-server is not installed: no differential check")
         theirs, _ = replicate_script(
-            [self.start(RedisServerNode(args=TIMEOUT_ARGS)) for _ in range(3)])
+            [self.start(RedisServerNode(cluster=True, args=TIMEOUT_ARGS)) for _ in range(3)])
         self.assertEqual(ours, theirs)
 
     @unittest.skipIf(REDIS_SERVER is None, "redis-server is not installed")
     def test_role_crosses_the_bus_with_redis_server(self):
-        r1 = self.start(RedisServerNode(args=TIMEOUT_ARGS))
+        r1 = self.start(RedisServerNode(cluster=True, args=TIMEOUT_ARGS))
         a = self.start(Node(cluster=True, args=TIMEOUT_ARGS))
         s = self.start(Node(cluster=True, args=TIMEOUT_ARGS))
-        r2 = self.start(RedisServerNode(args=TIMEOUT_ARGS))
+        r2 = self.start(RedisServerNode(cluster=True, args=TIMEOUT_ARGS))
         nodes = [r1, a, s, r2]
         self.assertEqual(call(r1, "CLUSTER", "ADDSLOTSRANGE", "0", "8191"), "OK")
         self.assertEqual(call(a, "CLUSTER", "ADDSLOTSRANGE", "8192", "16383"), "OK")

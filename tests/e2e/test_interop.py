@@ -61,7 +61,7 @@ class MixedClusterTest(unittest.TestCase):
     def setUp(self):
         self.a = Node(cluster=True, args=TIMEOUT_ARGS)
         self.b = Node(cluster=True, args=TIMEOUT_ARGS)
-        self.r = RedisServerNode(args=TIMEOUT_ARGS)
+        self.r = RedisServerNode(cluster=True, args=TIMEOUT_ARGS)
         self.all = [self.a, self.b, self.r]
         for n in self.all:
             n.start()

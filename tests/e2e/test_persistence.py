@@ -13,18 +13,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Client, Error, Node, wait_until  # noqa: E402
-
-REDIS_SERVER = shutil.which("redis-server")
-
-
-class RedisServerNode(Node):
-    """A standalone redis-server 7.0.15, started and stopped like a Node."""
-
-    def command_line(self):
-        return [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
-                "--save", "", "--appendonly", "no", "--daemonize", "no"] + self.args
-
+from harness import REDIS_SERVER, Client, Error, Node, RedisServerNode, wait_until  # noqa: E402
 
 def info(port, section="persistence"):
     c = Client(port)

@@ -10,16 +10,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import REDIS_SERVER as REDIS  # noqa: E402
-from harness import Client, Node, RedisServer, wait_until  # noqa: E402
-
-
-def info(server, section="replication"):
-    out = {}
-    for line in server.cli("INFO", section).splitlines():
-        if ":" in line and not line.startswith("#"):
-            k, v = line.split(":", 1)
-            out[k] = v
-    return out
+from harness import Client, Node, RedisServer, info, wait_until  # noqa: E402
 
 
 def caught_up(primary, replica):

@@ -13,18 +13,9 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Client, Error, Node, wait_until  # noqa: E402
+from harness import Client, Error, Node, info, wait_until  # noqa: E402
 
 KEYS = 400  # with 1000-byte values and a 10 ms delay per key: 4 s of loading
-
-
-def info(node, section):
-    out = {}
-    for line in node.cli("INFO", section).splitlines():
-        if ":" in line and not line.startswith("#"):
-            k, v = line.split(":", 1)
-            out[k] = v
-    return out
 
 
 def loading(node):
