@@ -28,6 +28,7 @@
 #include "node/net/net_server.h"
 #include "node/repl/replication_manager.h"
 #include "node/server/blocking.h"
+#include "node/server/clock.h"
 #include "node/server/cluster_setup.h"
 #include "node/server/log.h"
 #include "node/server/server.h"
@@ -36,12 +37,6 @@ namespace shardnode::node {
 namespace {
 
 namespace asio = boost::asio;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void Daemonize() {
   if (fork() != 0) _exit(0);  // the parent returns to the shell

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "clusterbus/codec/codec.h"
+#include "node/server/clock.h"
 #include "node/server/log.h"
 
 namespace shardnode::node {
@@ -21,12 +22,6 @@ using asio::ip::tcp;
 using clusterbus::LinkId;
 
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The address as Redis prints it: IPv4-mapped IPv6 addresses as plain IPv4.
 std::string AddressText(const asio::ip::address& addr) {

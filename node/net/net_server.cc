@@ -17,6 +17,7 @@
 #include "node/commands/errors.h"
 #include "node/resp/parser.h"
 #include "node/resp/reply.h"
+#include "node/server/clock.h"
 #include "node/server/log.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
@@ -41,12 +42,6 @@ constexpr std::string_view kProtectedModeError =
     "option. 4) Setup a an authentication password for the default user. NOTE: You only need to "
     "do one of the above things in order for the server to start accepting connections from "
     "the outside.\r\n";
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string EndpointText(const tcp::endpoint& ep) {
   const auto addr = ep.address();

@@ -15,6 +15,7 @@
 #include "node/config/config.h"
 #include "node/persist/persistence.h"
 #include "node/persist/snapshot.h"
+#include "node/server/clock.h"
 #include "node/server/log.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
@@ -30,12 +31,6 @@ constexpr auto kSlice = std::chrono::microseconds(1000);
 constexpr size_t kChunk = 256 * 1024;
 // A replica's pending output above which its image waits for the socket.
 constexpr size_t kHighWater = 1024 * 1024;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Writes all of `data` to `fd`; errno on failure, 0 on success.
 int WriteFully(int fd, std::string_view data) {

@@ -31,6 +31,7 @@
 #include "node/repl/full_sync.h"
 #include "node/resp/reply.h"
 #include "node/server/blocking.h"
+#include "node/server/clock.h"
 #include "node/server/log.h"
 #include "node/server/server.h"
 #include "replication/handshake.h"
@@ -42,12 +43,6 @@ using asio::ip::tcp;
 using replication::EncodeCommand;
 
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string Lower(std::string_view s) {
   return absl::AsciiStrToLower(absl::string_view(s.data(), s.size()));

@@ -1,0 +1,16 @@
+// The node's clock: wall-clock milliseconds since the Unix epoch, the time
+// base of TTLs, nodes.conf, the cluster bus and replication timeouts.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace shardnode::node {
+
+inline int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace shardnode::node
