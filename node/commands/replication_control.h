@@ -21,6 +21,10 @@ class ReplicationControl {
 
   // True while this node follows a primary (REPLICAOF, or a cluster replica).
   virtual bool is_replica() const = 0;
+  // True when this node's own writes feed a replication stream (a primary
+  // with a backlog, i.e. once a replica has asked for one); the server skips
+  // collecting writes otherwise.
+  virtual bool produces_stream() const = 0;
   // master_repl_offset: the stream offset produced (primary) or applied
   // (replica).
   virtual int64_t master_repl_offset() const = 0;

@@ -475,7 +475,7 @@ void ReplicationManager::CreateBacklog() {
 void ReplicationManager::Propagate(int db, std::span<const std::string> args) {
   // A replica forwards its primary's bytes instead (ApplyPrimaryBytes); its
   // own writes (replica-read-only no) stay local, as in Redis.
-  if (is_replica() || applying_primary_ || backlog_ == nullptr) return;
+  if (!produces_stream()) return;
   std::string bytes;
   if (db != repl_seldb_) {
     bytes = EncodeCommand({"SELECT", absl::StrCat(db)});

@@ -85,6 +85,9 @@ class ReplicationManager : public ReplicationControl {
 
   // ReplicationControl.
   bool is_replica() const override { return !primary_host_.empty(); }
+  bool produces_stream() const override {
+    return !is_replica() && !applying_primary_ && backlog_ != nullptr;
+  }
   int64_t master_repl_offset() const override { return master_repl_offset_; }
   int64_t cluster_repl_offset() const override {
     return is_replica() && history_discarded_ ? 0 : master_repl_offset_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <random>
 
+#include "absl/cleanup/cleanup.h"
 #include "clusterbus/cluster_state.h"
 #include "node/commands/replication_control.h"
 #include "node/config/config.h"
@@ -128,6 +129,7 @@ void Server::set_cluster(std::unique_ptr<clusterbus::ClusterState> cluster) {
 
 void Server::Propagate(int db, std::span<const std::string> args) {
   if (!after_write) return;
+  if (replication != nullptr && !replication->produces_stream()) return;
   if (unit_depth_ == 0) {
     after_write(db, args);
     return;
@@ -139,6 +141,11 @@ void Server::EndExecutionUnit() {
   if (--unit_depth_ > 0 || pending_writes_.empty()) return;
   std::vector<std::pair<int, std::vector<std::string>>> writes;
   writes.swap(pending_writes_);
+  // The buffer keeps its capacity for the next unit.
+  absl::Cleanup reuse = [&] {
+    writes.clear();
+    if (pending_writes_.empty()) pending_writes_.swap(writes);
+  };
   if (!after_write) return;
   // One write is atomic by itself; several go as a transaction. MULTI takes
   // the first write's db (its SELECT comes first), EXEC the last one's.
