@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "node/commands/command_table.h"
 #include "node/commands/dispatcher.h"
+#include "node/commands/dispatcher_fixture.h"
 #include "node/config/config.h"
 #include "node/resp/reply.h"
 #include "node/server/blocking.h"
@@ -27,20 +28,11 @@ struct Client {
   int resumed = 0;
 };
 
-class BlockingCommandsTest : public ::testing::Test {
+class BlockingCommandsTest : public DispatcherFixture {
  protected:
   void SetUp() override {
-    auto config = Config::FromText("");
-    ASSERT_TRUE(config.ok()) << config.status();
-    config_ = std::move(*config);
-    table_ = BuildCommandTable();
-    server_ = std::make_unique<Server>(config_.get(), table_.get());
-    dispatcher_ = std::make_unique<Dispatcher>(*server_);
-    server_->after_write = [this](int db, std::span<const std::string> args) {
-      std::string line = std::to_string(db);
-      for (const auto& a : args) line += " " + a;
-      propagated_.push_back(line);
-    };
+    DispatcherFixture::SetUp();
+    RecordPropagation();
   }
 
   Client& NewClient() {
@@ -61,12 +53,7 @@ class BlockingCommandsTest : public ::testing::Test {
     return out;
   }
 
-  std::unique_ptr<Config> config_;
-  std::unique_ptr<CommandTable> table_;
-  std::unique_ptr<Server> server_;
-  std::unique_ptr<Dispatcher> dispatcher_;
   std::vector<std::unique_ptr<Client>> clients_;
-  std::vector<std::string> propagated_;
 };
 
 TEST_F(BlockingCommandsTest, PushServesTheBlockedClient) {

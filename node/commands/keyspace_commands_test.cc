@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "node/commands/command_table.h"
 #include "node/commands/dispatcher.h"
+#include "node/commands/dispatcher_fixture.h"
 #include "node/config/config.h"
 #include "node/keyspace/keyspace.h"
 #include "node/resp/reply.h"
@@ -45,17 +46,8 @@ std::vector<std::string> SortedLines(std::string_view reply) {
   return lines;
 }
 
-class KeyspaceCommandsTest : public ::testing::Test {
+class KeyspaceCommandsTest : public DispatcherFixture {
  protected:
-  void SetUp() override {
-    auto config = Config::FromText("");
-    ASSERT_TRUE(config.ok()) << config.status();
-    config_ = std::move(*config);
-    table_ = BuildCommandTable();
-    server_ = std::make_unique<Server>(config_.get(), table_.get());
-    dispatcher_ = std::make_unique<Dispatcher>(*server_);
-  }
-
   std::string Run(std::vector<std::string> args, int64_t now = kNow) {
     std::string out;
     resp::ReplyBuilder reply(&out, session_.protocol);
@@ -85,10 +77,6 @@ class KeyspaceCommandsTest : public ::testing::Test {
 
   Db& db0() { return server_->shard(0).db(0); }
 
-  std::unique_ptr<Config> config_;
-  std::unique_ptr<CommandTable> table_;
-  std::unique_ptr<Server> server_;
-  std::unique_ptr<Dispatcher> dispatcher_;
   Session session_;
 };
 

@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "node/commands/command_table.h"
 #include "node/commands/dispatcher.h"
+#include "node/commands/dispatcher_fixture.h"
 #include "node/config/config.h"
 #include "node/resp/reply.h"
 #include "node/server/server.h"
@@ -25,20 +26,11 @@ namespace {
 constexpr int64_t kNow = 1'700'000'000'000;
 const std::string kIn10s = absl::StrCat(kNow + 10'000);
 
-class PropagationTest : public ::testing::Test {
+class PropagationTest : public DispatcherFixture {
  protected:
   void SetUp() override {
-    auto config = Config::FromText("");
-    ASSERT_TRUE(config.ok()) << config.status();
-    config_ = std::move(*config);
-    table_ = BuildCommandTable();
-    server_ = std::make_unique<Server>(config_.get(), table_.get());
-    dispatcher_ = std::make_unique<Dispatcher>(*server_);
-    server_->after_write = [this](int db, std::span<const std::string> args) {
-      std::string line = absl::StrCat(db);
-      for (const auto& a : args) absl::StrAppend(&line, " ", a);
-      propagated_.push_back(line);
-    };
+    DispatcherFixture::SetUp();
+    RecordPropagation();
   }
 
   // Runs `args` at `now` and returns what it propagated.
@@ -52,12 +44,7 @@ class PropagationTest : public ::testing::Test {
 
   using Lines = std::vector<std::string>;
 
-  std::unique_ptr<Config> config_;
-  std::unique_ptr<CommandTable> table_;
-  std::unique_ptr<Server> server_;
-  std::unique_ptr<Dispatcher> dispatcher_;
   Session session_;
-  Lines propagated_;
 };
 
 TEST_F(PropagationTest, RelativeExpiriesBecomeAbsolute) {
