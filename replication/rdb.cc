@@ -1065,6 +1065,65 @@ std::string DumpPayload(const RdbValue& value, const RdbWriterOptions& options) 
   return out;
 }
 
+void DumpBuilder::BeginString(uint64_t length) {
+  out_.push_back(static_cast<char>(kTypeString));
+  SaveLen(&out_, length);
+}
+
+void DumpBuilder::StringChunk(absl::string_view bytes) { out_.append(bytes.data(), bytes.size()); }
+
+void DumpBuilder::BeginList(uint64_t count) {
+  out_.push_back(static_cast<char>(kTypeList));
+  SaveLen(&out_, count);
+}
+
+void DumpBuilder::ListElement(absl::string_view element) {
+  SaveString(&out_, element, options_.compression);
+}
+
+void DumpBuilder::BeginSet(uint64_t count) {
+  out_.push_back(static_cast<char>(kTypeSet));
+  SaveLen(&out_, count);
+}
+
+void DumpBuilder::SetMember(absl::string_view member) {
+  SaveString(&out_, member, options_.compression);
+}
+
+void DumpBuilder::BeginHash(uint64_t count) {
+  out_.push_back(static_cast<char>(kTypeHash));
+  SaveLen(&out_, count);
+}
+
+void DumpBuilder::HashField(absl::string_view field, absl::string_view value) {
+  SaveString(&out_, field, options_.compression);
+  SaveString(&out_, value, options_.compression);
+}
+
+void DumpBuilder::BeginZSet(uint64_t count) {
+  out_.push_back(static_cast<char>(kTypeZSet2));
+  SaveLen(&out_, count);
+}
+
+void DumpBuilder::ZSetMember(absl::string_view member, double score) {
+  SaveString(&out_, member, options_.compression);
+  StoreLE(&out_, std::bit_cast<uint64_t>(score), 8);
+}
+
+void DumpBuilder::Fold() {
+  crc_ = Crc64(crc_, absl::string_view(out_).substr(crc_done_));
+  crc_done_ = out_.size();
+}
+
+std::string DumpBuilder::Finish() {
+  StoreLE(&out_, kRdbVersion, 2);
+  Fold();
+  StoreLE(&out_, crc_, 8);
+  crc_done_ = 0;
+  crc_ = 0;
+  return std::exchange(out_, std::string());
+}
+
 absl::StatusOr<RdbValue> ParseDumpPayload(absl::string_view payload) {
   const absl::Status wrong =
       absl::InvalidArgumentError("DUMP payload version or checksum are wrong");
