@@ -17,10 +17,7 @@ namespace shardnode::replication::testing {
 
 // tests/fixtures/rdb/<name>, found from this header's own path.
 inline std::string FixturePath(const std::string& name) {
-  std::string here = __FILE__;  // .../replication/rdb_test_util.h
-  std::string root = here.substr(0, here.rfind('/'));
-  root = root.substr(0, root.rfind('/'));
-  return root + "/tests/fixtures/rdb/" + name;
+  return std::string(SHARDNODE_SOURCE_DIR) + "/tests/fixtures/rdb/" + name;
 }
 
 inline std::string ReadFile(const std::string& path) {
