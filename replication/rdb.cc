@@ -1070,15 +1070,15 @@ void DumpBuilder::BeginString(uint64_t length) {
   SaveLen(&out_, length);
 }
 
-void DumpBuilder::StringChunk(absl::string_view bytes) { out_.append(bytes.data(), bytes.size()); }
+void DumpBuilder::StringChunk(std::string_view bytes) { out_.append(bytes); }
 
 void DumpBuilder::BeginList(uint64_t count) {
   out_.push_back(static_cast<char>(kTypeList));
   SaveLen(&out_, count);
 }
 
-void DumpBuilder::ListElement(absl::string_view element) {
-  SaveString(&out_, element, options_.compression);
+void DumpBuilder::ListElement(std::string_view element) {
+  SaveString(&out_, {element.data(), element.size()}, options_.compression);
 }
 
 void DumpBuilder::BeginSet(uint64_t count) {
@@ -1086,8 +1086,8 @@ void DumpBuilder::BeginSet(uint64_t count) {
   SaveLen(&out_, count);
 }
 
-void DumpBuilder::SetMember(absl::string_view member) {
-  SaveString(&out_, member, options_.compression);
+void DumpBuilder::SetMember(std::string_view member) {
+  SaveString(&out_, {member.data(), member.size()}, options_.compression);
 }
 
 void DumpBuilder::BeginHash(uint64_t count) {
@@ -1095,9 +1095,9 @@ void DumpBuilder::BeginHash(uint64_t count) {
   SaveLen(&out_, count);
 }
 
-void DumpBuilder::HashField(absl::string_view field, absl::string_view value) {
-  SaveString(&out_, field, options_.compression);
-  SaveString(&out_, value, options_.compression);
+void DumpBuilder::HashField(std::string_view field, std::string_view value) {
+  SaveString(&out_, {field.data(), field.size()}, options_.compression);
+  SaveString(&out_, {value.data(), value.size()}, options_.compression);
 }
 
 void DumpBuilder::BeginZSet(uint64_t count) {
@@ -1105,8 +1105,8 @@ void DumpBuilder::BeginZSet(uint64_t count) {
   SaveLen(&out_, count);
 }
 
-void DumpBuilder::ZSetMember(absl::string_view member, double score) {
-  SaveString(&out_, member, options_.compression);
+void DumpBuilder::ZSetMember(std::string_view member, double score) {
+  SaveString(&out_, {member.data(), member.size()}, options_.compression);
   StoreLE(&out_, std::bit_cast<uint64_t>(score), 8);
 }
 

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -217,15 +218,15 @@ class DumpBuilder {
   explicit DumpBuilder(RdbWriterOptions options = {}) : options_(std::move(options)) {}
 
   void BeginString(uint64_t length);
-  void StringChunk(absl::string_view bytes);
+  void StringChunk(std::string_view bytes);
   void BeginList(uint64_t count);
-  void ListElement(absl::string_view element);
+  void ListElement(std::string_view element);
   void BeginSet(uint64_t count);
-  void SetMember(absl::string_view member);
+  void SetMember(std::string_view member);
   void BeginHash(uint64_t count);
-  void HashField(absl::string_view field, absl::string_view value);
+  void HashField(std::string_view field, std::string_view value);
   void BeginZSet(uint64_t count);
-  void ZSetMember(absl::string_view member, double score);
+  void ZSetMember(std::string_view member, double score);
 
   // Folds the bytes added since the last call into the checksum.
   void Fold();

@@ -167,7 +167,7 @@ inline std::string BuildDumpInPieces(const RdbValue& v, size_t fold_every = 3) {
     case RdbType::kString:
       b.BeginString(v.str.size());
       for (size_t i = 0; i < v.str.size(); i += 4) {
-        b.StringChunk(absl::string_view(v.str).substr(i, 4));
+        b.StringChunk(std::string_view(v.str).substr(i, 4));
         maybe_fold();
       }
       break;
