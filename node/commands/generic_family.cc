@@ -45,7 +45,7 @@ void DelGeneric(CommandContext& ctx, Args args) {
   for (size_t i = 1; i < args.size(); ++i) {
     if (DbFor(ctx, args[i]).Delete(args[i], ctx.now_ms)) ++deleted;
   }
-  ctx.server.stats().dirty += static_cast<uint64_t>(deleted);
+  ctx.AddDirty(static_cast<uint64_t>(deleted));
   ctx.reply.Integer(deleted);
 }
 
@@ -97,7 +97,7 @@ void RenameGeneric(CommandContext& ctx, Args args, bool nx) {
   src.Delete(from, ctx.now_ms);
   Entry* moved = dst.Set(to, std::move(v), ctx.now_ms);
   if (expire != -1) dst.SetExpire(moved, expire);
-  ++ctx.server.stats().dirty;
+  ctx.AddDirty(1);
   if (nx) {
     ctx.reply.Integer(1);
   } else {
@@ -149,7 +149,7 @@ void Move(CommandContext& ctx, Args args) {
   src.Delete(args[1], ctx.now_ms);
   Entry* moved = dst.Set(args[1], std::move(v), ctx.now_ms);
   if (expire != -1) dst.SetExpire(moved, expire);
-  ++ctx.server.stats().dirty;
+  ctx.AddDirty(1);
   ctx.reply.Integer(1);
 }
 
@@ -229,7 +229,7 @@ void ExpireGeneric(CommandContext& ctx, Args args, int64_t basetime, bool second
     ctx.propagate_as[0] = "PEXPIREAT";
     ctx.propagate_as[2] = absl::StrCat(when);
   }
-  ++ctx.server.stats().dirty;
+  ctx.AddDirty(1);
   ctx.reply.Integer(1);
 }
 
@@ -262,7 +262,7 @@ void PExpireTime(CommandContext& ctx, Args args) { TtlGeneric(ctx, args, true, t
 void Persist(CommandContext& ctx, Args args) {
   Entry* e = ctx.db.Find(args[1], ctx.now_ms);
   if (e && ctx.db.Persist(e)) {
-    ++ctx.server.stats().dirty;
+    ctx.AddDirty(1);
     ctx.reply.Integer(1);
   } else {
     ctx.reply.Integer(0);
@@ -400,7 +400,7 @@ void FlushAll(CommandContext& ctx, Args args) {
     removed += ks.TotalKeys();
     ks.Clear();
   }
-  ctx.server.stats().dirty += removed;
+  ctx.AddDirty(removed);
   ctx.reply.Ok();
 }
 
@@ -412,7 +412,7 @@ void FlushDb(CommandContext& ctx, Args args) {
     removed += db.Size();
     db.Clear();
   }
-  ctx.server.stats().dirty += removed;
+  ctx.AddDirty(removed);
   ctx.reply.Ok();
 }
 

@@ -149,7 +149,7 @@ void Restore(CommandContext& ctx, Args args) {
   if (ttl != 0 && !absttl) ttl += ctx.now_ms;
   if (ttl != 0 && AlreadyExpired(ctx, ttl)) {
     // Already expired: the key is gone, and so it is on replicas.
-    if (deleted) ++ctx.server.stats().dirty;
+    if (deleted) ctx.AddDirty(1);
     ctx.propagate_as = {"DEL", key};
     ctx.reply.Ok();
     return;
@@ -166,7 +166,7 @@ void Restore(CommandContext& ctx, Args args) {
   }
   // IDLETIME/FREQ are validated; the keyspace keeps no LFU counter and its
   // access clock is not settable, so they have no further effect.
-  ++ctx.server.stats().dirty;
+  ctx.AddDirty(1);
   ctx.reply.Ok();
 }
 

@@ -413,13 +413,15 @@ ReplicationManager::ReplicationManager(asio::io_context& io, Server& server, Dis
 }
 
 ReplicationManager::~ReplicationManager() {
+  server_.write_stream().Unsubscribe(this);
   if (link_) link_->Close();
 }
 
 void ReplicationManager::Start() {
   ReadOutputLimit();
-  // Writes (and the DELs of expired keys: see Server) reach the stream here.
-  server_.after_write = [this](int db, std::span<const std::string> args) { Propagate(db, args); };
+  // Writes (and the DELs of expired keys: see Server) reach the backlog
+  // through OnWrite.
+  server_.write_stream().Subscribe(this);
   RestoreFromRdbFile();
   const ServerOptions& o = server_.options();
   if (!o.replicaof_host.empty() && !server_.cluster_enabled()) {
@@ -472,19 +474,9 @@ void ReplicationManager::CreateBacklog() {
       static_cast<size_t>(server_.options().repl_backlog_size), master_repl_offset_);
 }
 
-void ReplicationManager::Propagate(int db, std::span<const std::string> args) {
-  // A replica forwards its primary's bytes instead (ApplyPrimaryBytes); its
-  // own writes (replica-read-only no) stay local, as in Redis.
-  if (!produces_stream()) return;
-  std::string bytes;
-  if (db != repl_seldb_) {
-    bytes = EncodeCommand({"SELECT", absl::StrCat(db)});
-    repl_seldb_ = db;
-  }
-  absl::StrAppend(&bytes, "*", args.size(), "\r\n");
-  for (const std::string& a : args) absl::StrAppend(&bytes, "$", a.size(), "\r\n", a, "\r\n");
-  FeedStream(bytes);
-}
+void ReplicationManager::OnWrite(const StreamWrite& write) { FeedStream(write.bytes); }
+
+void ReplicationManager::ForgetStreamDb() { server_.write_stream().ForgetSelectedDb(this); }
 
 void ReplicationManager::FeedStream(std::string_view bytes) {
   if (backlog_ == nullptr) CreateBacklog();
@@ -555,7 +547,7 @@ void ReplicationManager::BeginFullSync(uint64_t client_id, uint64_t attach_to) {
     }
   }
   // The stream that follows an image starts with a SELECT.
-  if (peer == nullptr) repl_seldb_ = -1;
+  if (peer == nullptr) ForgetStreamDb();
 }
 
 void ReplicationManager::FullSyncDelivered(uint64_t client_id, bool socket_target) {
@@ -911,7 +903,7 @@ void ReplicationManager::UnsetPrimary() {
   DisconnectReplicas();
   ResetStream();
   link_state_ = LinkState::kNone;
-  repl_seldb_ = -1;
+  ForgetStreamDb();
   repl_down_since_ms_ = 0;
 }
 
@@ -1128,7 +1120,8 @@ void ReplicationManager::FillRdbReplInfo(replication::RdbWriterOptions& o) const
   if (!is_replica() && backlog_ == nullptr) return;
   o.repl_id = ids_.replid;
   o.repl_offset = master_repl_offset_;
-  o.repl_stream_db = is_replica() ? primary_session_.db_index : std::max(repl_seldb_, 0);
+  o.repl_stream_db = is_replica() ? primary_session_.db_index
+                                  : std::max(server_.write_stream().selected_db(this), 0);
 }
 
 void ReplicationManager::RestoreFromRdbFile() {
