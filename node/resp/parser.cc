@@ -9,6 +9,8 @@
 #include <cstring>
 #include <utility>
 
+#include "base/strings.h"
+
 namespace shardnode::resp {
 namespace {
 
@@ -21,8 +23,6 @@ constexpr size_t kMaxRetainedArgCapacity = 64 * 1024;
 // Redis refuses larger counts and bulks from clients that must authenticate.
 constexpr int64_t kUnauthMaxMultibulk = 10;
 constexpr int64_t kUnauthMaxBulk = 16384;
-// Longest text string2ll accepts (LONG_STR_SIZE - 1).
-constexpr size_t kMaxIntegerText = 20;
 
 // Offset of the first `target` in data[from, size), or npos when there is none
 // or a NUL byte comes first (strchr semantics on a NUL-terminated buffer).
@@ -34,36 +34,6 @@ size_t FindLineEnd(std::string_view data, size_t from, char target) {
   const char* end = static_cast<const char*>(hit);
   if (std::memchr(begin, '\0', end - begin) != nullptr) return std::string_view::npos;
   return end - data.data();
-}
-
-// Strict decimal integer as Redis's string2ll accepts it: an optional '-',
-// no '+', no leading zeros (except "0" itself), no spaces, fits int64.
-bool ParseInteger(std::string_view s, int64_t* value) {
-  if (s.empty() || s.size() > kMaxIntegerText) return false;
-  if (s.size() == 1 && s[0] == '0') {
-    *value = 0;
-    return true;
-  }
-  size_t i = 0;
-  const bool negative = s[0] == '-';
-  if (negative && ++i == s.size()) return false;
-  if (s[i] < '1' || s[i] > '9') return false;
-  uint64_t v = 0;
-  for (; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c < '0' || c > '9') return false;
-    const uint64_t digit = static_cast<uint64_t>(c - '0');
-    if (v > (UINT64_MAX - digit) / 10) return false;
-    v = v * 10 + digit;
-  }
-  if (negative) {
-    if (v > static_cast<uint64_t>(INT64_MAX) + 1) return false;
-    *value = static_cast<int64_t>(0 - v);
-  } else {
-    if (v > static_cast<uint64_t>(INT64_MAX)) return false;
-    *value = static_cast<int64_t>(v);
-  }
-  return true;
 }
 
 bool IsSpace(char c) {
@@ -266,7 +236,8 @@ ParseStatus RequestParser::Parse(std::string_view input, size_t* consumed,
     }
     if (cr + 2 > input.size()) return ParseStatus::kNeedMore;  // the '\n' has not arrived
     int64_t count = 0;
-    if (!ParseInteger(input.substr(1, cr - 1), &count) || count > limits_.max_multibulk_len) {
+    if (!base::ParseStrictInt64(input.substr(1, cr - 1), &count) ||
+        count > limits_.max_multibulk_len) {
       return Fail("Protocol error: invalid multibulk length");
     }
     if (count > kUnauthMaxMultibulk && auth_required_) {
@@ -304,7 +275,7 @@ ParseStatus RequestParser::Parse(std::string_view input, size_t* consumed,
         return Fail(std::string("Protocol error: expected '$', got '") + got + "'");
       }
       int64_t len = 0;
-      if (!ParseInteger(input.substr(pos + 1, cr - pos - 1), &len) || len < 0 ||
+      if (!base::ParseStrictInt64(input.substr(pos + 1, cr - pos - 1), &len) || len < 0 ||
           len > limits_.max_bulk_len) {
         return Fail("Protocol error: invalid bulk length");
       }
