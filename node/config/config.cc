@@ -362,7 +362,7 @@ std::optional<std::string> Config::Value(std::string_view name) const {
 int64_t Config::IntValue(std::string_view name, int64_t fallback) const {
   const std::optional<std::string> text = Value(name);
   int64_t v = 0;
-  if (!text || !absl::SimpleAtoi(absl::string_view(text->data(), text->size()), &v)) {
+  if (!text || !absl::SimpleAtoi(base::ToAbsl(*text), &v)) {
     return fallback;
   }
   return v;

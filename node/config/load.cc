@@ -2,6 +2,8 @@
 // stdin, "--name value" overrides) and config-file text, line by line, with
 // includes. Reads files and the working directory; `dir` may chdir (a live
 // Config, see config.h).
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -47,7 +49,9 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   return ss.str();
 }
 
+namespace {
 bool IsTrimChar(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+}  // namespace
 
 std::string_view TrimLine(std::string_view s) {
   while (!s.empty() && IsTrimChar(s.front())) s.remove_prefix(1);
