@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "base/split_args.h"
 #include "base/strings.h"
 #include "node/config/config.h"
 #include "node/config/internal/directive.h"
@@ -349,104 +350,7 @@ std::optional<uint64_t> ParseMemory(std::string_view s) {
 }
 
 std::optional<std::vector<std::string>> SplitConfigArgs(std::string_view line) {
-  std::vector<std::string> out;
-  size_t p = 0;
-  auto at = [&](size_t i) -> char { return i < line.size() ? line[i] : '\0'; };
-  auto is_hex = [](char c) { return absl::ascii_isxdigit(static_cast<unsigned char>(c)); };
-  auto hex_val = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    return absl::ascii_tolower(static_cast<unsigned char>(c)) - 'a' + 10;
-  };
-  while (true) {
-    while (p < line.size() && absl::ascii_isspace(static_cast<unsigned char>(line[p]))) ++p;
-    if (p >= line.size()) return out;
-    bool in_dq = false;
-    bool in_sq = false;
-    bool done = false;
-    std::string cur;
-    while (!done) {
-      char c = at(p);
-      if (in_dq) {
-        if (c == '\\' && at(p + 1) == 'x' && is_hex(at(p + 2)) && is_hex(at(p + 3))) {
-          cur += static_cast<char>(hex_val(at(p + 2)) * 16 + hex_val(at(p + 3)));
-          p += 3;
-        } else if (c == '\\' && p + 1 < line.size()) {
-          ++p;
-          switch (line[p]) {
-            case 'n':
-              cur += '\n';
-              break;
-            case 'r':
-              cur += '\r';
-              break;
-            case 't':
-              cur += '\t';
-              break;
-            case 'b':
-              cur += '\b';
-              break;
-            case 'a':
-              cur += '\a';
-              break;
-            default:
-              cur += line[p];
-              break;
-          }
-        } else if (c == '"') {
-          // The closing quote must be followed by a blank or the end.
-          if (p + 1 < line.size() &&
-              !absl::ascii_isspace(static_cast<unsigned char>(line[p + 1]))) {
-            return std::nullopt;
-          }
-          done = true;
-        } else if (p >= line.size()) {
-          return std::nullopt;
-        } else {
-          cur += c;
-        }
-      } else if (in_sq) {
-        if (c == '\\' && at(p + 1) == '\'') {
-          ++p;
-          cur += '\'';
-        } else if (c == '\'') {
-          if (p + 1 < line.size() &&
-              !absl::ascii_isspace(static_cast<unsigned char>(line[p + 1]))) {
-            return std::nullopt;
-          }
-          done = true;
-        } else if (p >= line.size()) {
-          return std::nullopt;
-        } else {
-          cur += c;
-        }
-      } else {
-        if (p >= line.size()) {
-          done = true;
-        } else {
-          switch (c) {
-            case ' ':
-            case '\n':
-            case '\r':
-            case '\t':
-            case '\0':
-              done = true;
-              break;
-            case '"':
-              in_dq = true;
-              break;
-            case '\'':
-              in_sq = true;
-              break;
-            default:
-              cur += c;
-              break;
-          }
-        }
-      }
-      if (p < line.size()) ++p;
-    }
-    out.push_back(std::move(cur));
-  }
+  return base::SplitArgs(line);
 }
 
 std::string QuoteConfigArg(std::string_view s) {

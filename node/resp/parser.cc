@@ -9,6 +9,7 @@
 #include <cstring>
 #include <utility>
 
+#include "base/split_args.h"
 #include "base/strings.h"
 
 namespace shardnode::resp {
@@ -36,20 +37,6 @@ size_t FindLineEnd(std::string_view data, size_t from, char target) {
   return end - data.data();
 }
 
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
-bool IsHexDigit(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return c - 'A' + 10;
-}
-
 // Returns the string at index `i` of `v`, cleared, reusing its capacity when
 // that capacity is modest.
 std::string* Slot(std::vector<std::string>* v, size_t i) {
@@ -63,94 +50,12 @@ std::string* Slot(std::vector<std::string>* v, size_t i) {
   return s;
 }
 
-// Splits an inline line into arguments with Redis's sdssplitargs rules:
-// blanks separate words; "..." understands \n \r \t \b \a \xHH and \<any>;
-// '...' understands only \'; a closing quote must be followed by a blank or
-// the end. Returns false on unbalanced quotes. `line` holds no NUL (the line
-// search stops at one), so its end plays the role of the terminator.
+// Splits an inline line into arguments with Redis's sdssplitargs rules
+// (base/split_args.h), reusing the strings of `out`; *argc receives their
+// count. Returns false on unbalanced quotes.
 bool SplitInline(std::string_view line, std::vector<std::string>* out, size_t* argc) {
-  const size_t n = line.size();
-  auto at = [&](size_t i) { return i < n ? line[i] : '\0'; };
-  size_t i = 0;
   *argc = 0;
-  while (true) {
-    while (i < n && IsSpace(line[i])) ++i;
-    if (i == n) return true;
-    std::string* cur = Slot(out, (*argc)++);
-    bool in_double = false;
-    bool in_single = false;
-    bool done = false;
-    while (!done) {
-      const char c = at(i);
-      if (in_double) {
-        if (c == '\\' && at(i + 1) == 'x' && IsHexDigit(at(i + 2)) && IsHexDigit(at(i + 3))) {
-          cur->push_back(static_cast<char>(HexValue(at(i + 2)) * 16 + HexValue(at(i + 3))));
-          i += 3;
-        } else if (c == '\\' && at(i + 1) != '\0') {
-          ++i;
-          switch (line[i]) {
-            case 'n':
-              cur->push_back('\n');
-              break;
-            case 'r':
-              cur->push_back('\r');
-              break;
-            case 't':
-              cur->push_back('\t');
-              break;
-            case 'b':
-              cur->push_back('\b');
-              break;
-            case 'a':
-              cur->push_back('\a');
-              break;
-            default:
-              cur->push_back(line[i]);
-              break;
-          }
-        } else if (c == '"') {
-          if (at(i + 1) != '\0' && !IsSpace(at(i + 1))) return false;
-          done = true;
-        } else if (c == '\0') {
-          return false;
-        } else {
-          cur->push_back(c);
-        }
-      } else if (in_single) {
-        if (c == '\\' && at(i + 1) == '\'') {
-          ++i;
-          cur->push_back('\'');
-        } else if (c == '\'') {
-          if (at(i + 1) != '\0' && !IsSpace(at(i + 1))) return false;
-          done = true;
-        } else if (c == '\0') {
-          return false;
-        } else {
-          cur->push_back(c);
-        }
-      } else {
-        switch (c) {
-          case ' ':
-          case '\n':
-          case '\r':
-          case '\t':
-          case '\0':
-            done = true;
-            break;
-          case '"':
-            in_double = true;
-            break;
-          case '\'':
-            in_single = true;
-            break;
-          default:
-            cur->push_back(c);
-            break;
-        }
-      }
-      if (i < n) ++i;
-    }
-  }
+  return base::SplitArgs(line, [&] { return Slot(out, (*argc)++); });
 }
 
 }  // namespace
