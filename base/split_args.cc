@@ -17,6 +17,24 @@ int HexValue(char c) {
   return c - 'A' + 10;
 }
 
+// The byte a backslash escape inside double quotes stands for.
+char Unescape(char c) {
+  switch (c) {
+    case 'n':
+      return '\n';
+    case 'r':
+      return '\r';
+    case 't':
+      return '\t';
+    case 'b':
+      return '\b';
+    case 'a':
+      return '\a';
+    default:
+      return c;
+  }
+}
+
 }  // namespace
 
 bool SplitArgs(std::string_view line, absl::FunctionRef<std::string*()> next_arg) {
@@ -29,54 +47,27 @@ bool SplitArgs(std::string_view line, absl::FunctionRef<std::string*()> next_arg
     while (i < n && IsBlank(line[i])) ++i;
     if (i == n) return true;
     std::string* cur = next_arg();
-    bool in_double = false;
-    bool in_single = false;
+    char quote = 0;  // '"' or '\'' while inside quotes
     bool done = false;
     while (!done) {
       const char c = at(i);
-      if (in_double) {
-        if (c == '\\' && at(i + 1) == 'x' && IsHexDigit(at(i + 2)) && IsHexDigit(at(i + 3))) {
+      if (quote != 0) {
+        if (quote == '"' && c == '\\' && at(i + 1) == 'x' && IsHexDigit(at(i + 2)) &&
+            IsHexDigit(at(i + 3))) {
           cur->push_back(static_cast<char>(HexValue(at(i + 2)) * 16 + HexValue(at(i + 3))));
           i += 3;
-        } else if (c == '\\' && at(i + 1) != '\0') {
+        } else if (quote == '"' && c == '\\' && at(i + 1) != '\0') {
           ++i;
-          switch (line[i]) {
-            case 'n':
-              cur->push_back('\n');
-              break;
-            case 'r':
-              cur->push_back('\r');
-              break;
-            case 't':
-              cur->push_back('\t');
-              break;
-            case 'b':
-              cur->push_back('\b');
-              break;
-            case 'a':
-              cur->push_back('\a');
-              break;
-            default:
-              cur->push_back(line[i]);
-              break;
-          }
-        } else if (c == '"') {
-          if (at(i + 1) != '\0' && !IsBlank(at(i + 1))) return false;
-          done = true;
-        } else if (c == '\0') {
-          return false;
-        } else {
-          cur->push_back(c);
-        }
-      } else if (in_single) {
-        if (c == '\\' && at(i + 1) == '\'') {
+          cur->push_back(Unescape(line[i]));
+        } else if (quote == '\'' && c == '\\' && at(i + 1) == '\'') {
           ++i;
           cur->push_back('\'');
-        } else if (c == '\'') {
+        } else if (c == quote) {
+          // The closing quote must be followed by a blank or the end.
           if (at(i + 1) != '\0' && !IsBlank(at(i + 1))) return false;
           done = true;
         } else if (c == '\0') {
-          return false;
+          return false;  // unbalanced
         } else {
           cur->push_back(c);
         }
@@ -90,10 +81,8 @@ bool SplitArgs(std::string_view line, absl::FunctionRef<std::string*()> next_arg
             done = true;
             break;
           case '"':
-            in_double = true;
-            break;
           case '\'':
-            in_single = true;
+            quote = c;
             break;
           default:
             cur->push_back(c);

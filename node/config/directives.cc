@@ -14,13 +14,19 @@
 namespace shardnode::node::config_internal {
 namespace {
 
-Directive Bool(std::string_view name, std::string_view alias, uint32_t flags, bool def,
-               Field field = {}, Validator validate = nullptr) {
+// The fields every row has; the constructors below add their type's own.
+Directive Row(std::string_view name, std::string_view alias, Type type, uint32_t flags) {
   Directive d;
   d.name = name;
   d.alias = alias;
-  d.type = Type::kBool;
+  d.type = type;
   d.flags = flags;
+  return d;
+}
+
+Directive Bool(std::string_view name, std::string_view alias, uint32_t flags, bool def,
+               Field field = {}, Validator validate = nullptr) {
+  Directive d = Row(name, alias, Type::kBool, flags);
   d.default_text = def ? "yes" : "no";
   d.field = field;
   d.validate = validate;
@@ -30,11 +36,7 @@ Directive Bool(std::string_view name, std::string_view alias, uint32_t flags, bo
 // `def` nullptr: the default is unset (shown as "").
 Directive Str(std::string_view name, std::string_view alias, uint32_t flags, bool empty_is_null,
               const char* def, Field field = {}, Validator validate = nullptr) {
-  Directive d;
-  d.name = name;
-  d.alias = alias;
-  d.type = Type::kString;
-  d.flags = flags;
+  Directive d = Row(name, alias, Type::kString, flags);
   d.empty_is_null = empty_is_null;
   d.default_null = def == nullptr;
   d.default_text = def == nullptr ? "" : def;
@@ -45,11 +47,7 @@ Directive Str(std::string_view name, std::string_view alias, uint32_t flags, boo
 
 Directive Enum(std::string_view name, std::string_view alias, uint32_t flags,
                std::vector<EnumValue> values, std::string_view def, Field field = {}) {
-  Directive d;
-  d.name = name;
-  d.alias = alias;
-  d.type = Type::kEnum;
-  d.flags = flags;
+  Directive d = Row(name, alias, Type::kEnum, flags);
   d.enum_values = std::move(values);
   d.bitflags = (flags & kMultiArg) != 0;
   d.default_text = def;
@@ -60,11 +58,7 @@ Directive Enum(std::string_view name, std::string_view alias, uint32_t flags,
 Directive Num(std::string_view name, std::string_view alias, uint32_t flags, int64_t min,
               int64_t max, std::string_view def, uint32_t num_flags = 0, Field field = {},
               bool unsigned_range = false) {
-  Directive d;
-  d.name = name;
-  d.alias = alias;
-  d.type = Type::kNumeric;
-  d.flags = flags;
+  Directive d = Row(name, alias, Type::kNumeric, flags);
   d.min = min;
   d.max = max;
   d.default_text = def;
@@ -83,11 +77,7 @@ Directive UNum(std::string_view name, std::string_view alias, uint32_t flags, in
 
 Directive Spec(std::string_view name, std::string_view alias, uint32_t flags, Special special,
                std::string_view def) {
-  Directive d;
-  d.name = name;
-  d.alias = alias;
-  d.type = Type::kSpecial;
-  d.flags = flags;
+  Directive d = Row(name, alias, Type::kSpecial, flags);
   d.special = special;
   d.default_text = def;
   return d;
