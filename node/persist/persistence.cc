@@ -51,12 +51,12 @@ using base::WriteAll;
 // On failure the temp file is removed; the message names the failed step.
 absl::Status CommitFile(int fd, const std::string& tmp_path, const std::string& final_path) {
   // Redis closes the file before the rename (rdbSave's fclose).
-  bool open = true;
-  const base::ReplaceResult r = base::CommitReplace(fd, tmp_path, final_path, [&open](int f) {
-    open = false;
+  bool still_open = true;
+  const base::ReplaceResult r = base::CommitReplace(fd, tmp_path, final_path, [&](int f) {
+    still_open = false;
     return close(f) == 0 ? 0 : errno;
   });
-  if (open) close(fd);
+  if (still_open) close(fd);
   const char* op = "";
   switch (r.failed) {
     case base::ReplaceStep::kNone:
