@@ -10,6 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/strings.h"
 #include "replication/crc64.h"
 #include "replication/internal/intset.h"
 #include "replication/internal/listpack.h"
@@ -826,7 +827,8 @@ void SaveLen(std::string* out, uint64_t len) {
 // at least 4 bytes shorter that way, raw otherwise.
 void SaveString(std::string* out, absl::string_view s, bool compress) {
   int64_t v;
-  if (s.size() <= 11 && internal::CanonicalInt64(s, &v) && v >= INT32_MIN && v <= INT32_MAX) {
+  if (s.size() <= 11 && base::ParseStrictInt64(base::ToStd(s), &v) && v >= INT32_MIN &&
+      v <= INT32_MAX) {
     auto u = static_cast<uint64_t>(v);
     if (v >= INT8_MIN && v <= INT8_MAX) {
       out->push_back(static_cast<char>(0xC0 | kEncInt8));
@@ -886,7 +888,7 @@ void SaveSet(std::string* out, const RdbValue& v, const RdbWriterOptions& o) {
   bool intset = !v.elements.empty() && v.elements.size() <= o.set_max_intset_entries;
   for (size_t i = 0; intset && i < v.elements.size(); ++i) {
     int64_t x;
-    intset = internal::CanonicalInt64(v.elements[i], &x);
+    intset = base::ParseStrictInt64(v.elements[i], &x);
     ints.push_back(x);
   }
   if (intset) {

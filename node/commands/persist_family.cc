@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/strings.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/config/config.h"
@@ -26,10 +27,7 @@
 namespace shardnode::node {
 namespace {
 
-bool Is(std::string_view a, std::string_view b) {
-  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
-                                absl::string_view(b.data(), b.size()));
-}
+bool Is(std::string_view a, std::string_view b) { return base::EqualsIgnoreCase(a, b); }
 
 // The database of the current session that holds `key`.
 Db& DbOf(CommandContext& ctx, std::string_view key) {

@@ -22,6 +22,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/strings.h"
 #include "clusterbus/cluster_state.h"
 #include "node/commands/dispatcher.h"
 #include "node/config/config.h"
@@ -43,10 +44,6 @@ using asio::ip::tcp;
 using replication::EncodeCommand;
 
 namespace {
-
-std::string Lower(std::string_view s) {
-  return absl::AsciiStrToLower(absl::string_view(s.data(), s.size()));
-}
 
 // The loader of a full sync: the dataset loader, plus the file's used-mem
 // (INFO persistence loading_rdb_used_mem).
@@ -601,7 +598,7 @@ int ReplicationManager::GoodReplicas(int64_t now_ms) const {
 void ReplicationManager::Sync(CommandContext& ctx, Args args) {
   Session& session = ctx.session;
   if (FindReplica(session.id) != nullptr) return;  // already a replica: ignored
-  const bool psync = Lower(args[0]) == "psync";
+  const bool psync = base::AsciiLower(args[0]) == "psync";
   if (is_replica() && link_state_ != LinkState::kConnected) {
     ctx.reply.Error("NOMASTERLINK Can't SYNC while not connected with my master");
     return;
@@ -698,7 +695,7 @@ void ReplicationManager::Replconf(CommandContext& ctx, Args args) {
     return *(conf = &pending_conf_.back().second);
   };
   for (size_t i = 1; i < args.size(); i += 2) {
-    const std::string opt = Lower(args[i]);
+    const std::string opt = base::AsciiLower(args[i]);
     const std::string& value = args[i + 1];
     const absl::string_view v(value.data(), value.size());
     if (opt == "listening-port") {
@@ -832,8 +829,7 @@ void ReplicationManager::ReplicaOf(CommandContext& ctx, Args args) {
     ctx.reply.Error("ERR REPLICAOF not allowed in cluster mode.");
     return;
   }
-  if (absl::EqualsIgnoreCase(absl::string_view(args[1].data(), args[1].size()), "no") &&
-      absl::EqualsIgnoreCase(absl::string_view(args[2].data(), args[2].size()), "one")) {
+  if (base::EqualsIgnoreCase(args[1], "no") && base::EqualsIgnoreCase(args[2], "one")) {
     if (is_replica()) {
       UnsetPrimary();
       Logf(LogLevel::kNotice, "MASTER MODE enabled (user request from 'id=%d addr=%s')",

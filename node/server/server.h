@@ -1,6 +1,6 @@
 // Server: the node-wide state every command can reach: options, the keyspace
 // shards, the cluster state, clients and statistics. It holds no sockets: the
-// net shell and main.cc own the I/O and install the hooks below.
+// net shell and node/app/data_node.cc own the I/O and install the hooks below.
 //
 // Shards: the keyspace is split by hash slot into num_shards() Keyspaces.
 // Today one shard thread exists (threads 1); the seam is kept so that every
