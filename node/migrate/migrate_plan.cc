@@ -1,35 +1,12 @@
 #include "node/migrate/migrate_plan.h"
 
-#include <charconv>
-
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/strings.h"
 
 namespace shardnode::node::migrate {
 namespace {
 
-bool Is(std::string_view a, std::string_view b) {
-  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
-                                absl::string_view(b.data(), b.size()));
-}
-
-// Redis's getLongFromObjectOrReply: the whole string is a decimal integer
-// (an optional '-', no '+', no spaces, no leading zeros but "0").
-bool ParseLong(std::string_view s, int64_t* out) {
-  if (s.empty() || s.size() > 20) return false;
-  const bool negative = s[0] == '-';
-  std::string_view digits = negative ? s.substr(1) : s;
-  if (digits.empty() || (digits.size() > 1 && digits[0] == '0') || digits[0] < '0' ||
-      digits[0] > '9') {
-    return false;
-  }
-  int64_t v = 0;
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || ptr != s.data() + s.size()) return false;
-  if (negative && v == 0) return false;  // "-0"
-  *out = v;
-  return true;
-}
+using base::EqualsIgnoreCase;
 
 void AppendBulk(std::string* out, std::string_view s) {
   absl::StrAppend(out, "$", s.size(), "\r\n");
@@ -46,18 +23,18 @@ ArgsError ParseMigrateArgs(std::span<const std::string> args, MigrateArgs* out) 
   const int argc = static_cast<int>(args.size());
   for (int j = 6; j < argc; ++j) {
     const int more = argc - 1 - j;
-    if (Is(args[j], "copy")) {
+    if (EqualsIgnoreCase(args[j], "copy")) {
       m.copy = true;
-    } else if (Is(args[j], "replace")) {
+    } else if (EqualsIgnoreCase(args[j], "replace")) {
       m.replace = true;
-    } else if (Is(args[j], "auth")) {
+    } else if (EqualsIgnoreCase(args[j], "auth")) {
       if (more < 1) return ArgsError::kSyntax;
       m.password = args[++j];
-    } else if (Is(args[j], "auth2")) {
+    } else if (EqualsIgnoreCase(args[j], "auth2")) {
       if (more < 2) return ArgsError::kSyntax;
       m.username = args[++j];
       m.password = args[++j];
-    } else if (Is(args[j], "keys")) {
+    } else if (EqualsIgnoreCase(args[j], "keys")) {
       if (!args[3].empty()) return ArgsError::kKeysWithKeyArg;
       first_key = j + 1;
       num_keys = argc - j - 1;
@@ -66,7 +43,7 @@ ArgsError ParseMigrateArgs(std::span<const std::string> args, MigrateArgs* out) 
       return ArgsError::kSyntax;
     }
   }
-  if (!ParseLong(args[5], &m.timeout_ms) || !ParseLong(args[4], &m.db)) {
+  if (!base::ParseStrictInt64(args[5], &m.timeout_ms) || !base::ParseStrictInt64(args[4], &m.db)) {
     return ArgsError::kNotInteger;
   }
   if (m.timeout_ms <= 0) m.timeout_ms = 1000;
