@@ -250,6 +250,8 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
 
     replication::HandshakeConfig hc;
     hc.masterauth = m->server_.options().masterauth;
+    // With masteruser set, AUTH <user> <password> (Redis 6 ACL form).
+    hc.masteruser = m->server_.config().Value("masteruser").value_or("");
     hc.listening_port = m->server_.tcp_port;
     // A history discarded for a full sync that did not complete (the data
     // may be half loaded) is not offered: PSYNC ? -1, as Redis.

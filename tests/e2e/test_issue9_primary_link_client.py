@@ -4,8 +4,9 @@ driven through the same steps and compared: CLIENT LIST shows the link with
 flag M and the primary's address, INFO clients counts it, CLIENT KILL TYPE
 master / ID / ADDR (and the old addr form) drop it, and the replica comes
 back by partial resync (+CONTINUE: the primary's sync_partial_ok moves,
-sync_full does not) with the key written meanwhile. Skipped only when
-redis-server is missing."""
+sync_full does not) with the key written meanwhile. Also: the link
+authenticates as masteruser when it is set (AUTH <user> <pass>). Skipped
+only when redis-server is missing."""
 import os
 import sys
 import unittest
@@ -107,6 +108,25 @@ class PrimaryLinkIsAClientTest(unittest.TestCase):
             # A partial resync keeps the client (Redis's cached master comes
             # back): same id as before the kills.
             self.assertEqual(master_clients(replica)[0]["id"], link["id"], name)
+
+
+@unittest.skipIf(REDIS is None, "redis-server not installed")
+class MasterUserTest(unittest.TestCase):
+    def test_link_authenticates_as_masteruser(self):
+        """masteruser + masterauth: the handshake sends AUTH <user> <pass>,
+        as Redis 7.0 does, so an ACL user of a redis-server primary works."""
+        primary = RedisServer(args=["--requirepass", "defaultpw"])
+        self.addCleanup(primary.cleanup)
+        self.assertEqual(primary.cli("-a", "defaultpw", "--no-auth-warning", "ACL", "SETUSER",
+                                     "repl", "on", ">replpw", "~*", "+@all"), "OK")
+        primary.cli("-a", "defaultpw", "--no-auth-warning", "SET", "k", "v")
+        replica = Node(args=["--masteruser", "repl", "--masterauth", "replpw"]).start()
+        self.addCleanup(replica.cleanup)
+        self.assertEqual(replica.cli("REPLICAOF", "127.0.0.1", primary.port), "OK")
+        wait_until(lambda: replica.cli("GET", "k") == "v", timeout=20, what="synced as repl")
+        clients = primary.cli("-a", "defaultpw", "--no-auth-warning", "CLIENT", "LIST", "TYPE",
+                              "replica")
+        self.assertIn("user=repl", clients)
 
 
 if __name__ == "__main__":
