@@ -97,6 +97,9 @@ class PrimaryLinkIsAClientTest(unittest.TestCase):
             self.kill_and_resync(name, ["TYPE", "master"], "1", f"after:type:{name}")
         # Nothing left to kill on a primary.
         self.assertEqual(self.primary.cli("CLIENT", "KILL", "TYPE", "master"), "0")
+        # Both continued links acknowledge what they applied (REPLCONF ACK).
+        self.primary.cli("SET", "acked", "1")
+        self.assertEqual(self.primary.cli("WAIT", "2", "5000"), "2")
 
     def test_kill_by_id_and_addr_then_partial_resync(self):
         for name, replica in self.replicas.items():
