@@ -173,17 +173,22 @@ void RespClient::Flush() {
 }
 
 asio::awaitable<absl::Status> RespClient::Drain() {
+  const Deadline deadline = IoDeadline();
   while (failure_.ok() && pending_output() > 0) {
+    if (deadline != Deadline::max() && std::chrono::steady_clock::now() >= deadline) {
+      co_return Fail(absl::DeadlineExceededError("Timeout writing to " + peer_addr_));
+    }
+    // Cancelled by Flush's completion once the queue is empty.
     boost::system::error_code ec;
-    drained_.expires_at(asio::steady_timer::time_point::max());
+    drained_.expires_at(deadline);
     co_await drained_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
   co_return failure_;
 }
 
-RespClient::Deadline RespClient::ReadDeadline() const {
-  if (options_.read_timeout.count() <= 0) return Deadline::max();
-  return std::chrono::steady_clock::now() + options_.read_timeout;
+RespClient::Deadline RespClient::IoDeadline() const {
+  if (options_.io_timeout.count() <= 0) return Deadline::max();
+  return std::chrono::steady_clock::now() + options_.io_timeout;
 }
 
 void RespClient::Consume(size_t n) {
@@ -227,7 +232,7 @@ asio::awaitable<absl::Status> RespClient::Fill(Deadline deadline) {
 }
 
 asio::awaitable<absl::StatusOr<resp::ReplyValue>> RespClient::ReadReply() {
-  const Deadline deadline = ReadDeadline();
+  const Deadline deadline = IoDeadline();
   for (;;) {
     if (!failure_.ok()) co_return failure_;
     if (buffered() > 0) {
@@ -260,6 +265,10 @@ asio::awaitable<absl::StatusOr<std::vector<resp::ReplyValue>>> RespClient::Pipel
     std::vector<std::vector<std::string>> commands) {
   for (const std::vector<std::string>& c : commands) {
     absl::Status s = Send(c);
+    if (s.code() == absl::StatusCode::kResourceExhausted) {
+      s = co_await Drain();
+      if (s.ok()) s = Send(c);
+    }
     if (!s.ok()) co_return s;
   }
   std::vector<resp::ReplyValue> replies;
@@ -273,7 +282,7 @@ asio::awaitable<absl::StatusOr<std::vector<resp::ReplyValue>>> RespClient::Pipel
 }
 
 asio::awaitable<absl::StatusOr<std::string>> RespClient::ReadLine() {
-  const Deadline deadline = ReadDeadline();
+  const Deadline deadline = IoDeadline();
   for (;;) {
     if (!failure_.ok()) co_return failure_;
     const std::string_view data = unread();
@@ -296,7 +305,7 @@ asio::awaitable<absl::StatusOr<std::string>> RespClient::ReadLine() {
 asio::awaitable<absl::Status> RespClient::ReadRaw(std::string* out) {
   if (!failure_.ok()) co_return failure_;
   if (buffered() == 0) {
-    absl::Status s = co_await Fill(ReadDeadline());
+    absl::Status s = co_await Fill(IoDeadline());
     if (!s.ok()) co_return s;
   }
   out->append(unread());

@@ -25,7 +25,7 @@
 // alternate as long as no reply is half read.
 //
 // Failures (absl::Status codes): kDeadlineExceeded: connect_timeout or
-// read_timeout passed; kUnavailable: resolve or connect failed (the text
+// io_timeout passed; kUnavailable: resolve or connect failed (the text
 // is the system's, e.g. "Connection refused"), or the connection was
 // closed or reset by the server; kDataLoss: the server broke the protocol
 // (the reader's message); kCancelled: Close() was called; kResourceExhausted:
@@ -75,10 +75,11 @@ std::string FormatEndpoint(const boost::asio::ip::tcp::endpoint& endpoint);
 struct RespClientOptions {
   // Bounds resolving and connecting.
   std::chrono::milliseconds connect_timeout{5000};
-  // Bounds each awaited read (ReadReply, Command, Pipeline, ReadLine,
-  // ReadRaw) from its start; 0: unbounded (a caller with its own clock,
-  // such as the replica link's repl-timeout).
-  std::chrono::milliseconds read_timeout{0};
+  // Bounds each awaited call that reads or waits for the socket
+  // (ReadReply, Command, Pipeline, ReadLine, ReadRaw, Drain) from its
+  // start; 0: unbounded (a caller with its own clock, such as the replica
+  // link's repl-timeout).
+  std::chrono::milliseconds io_timeout{0};
   // Output queued and not yet written to the socket.
   size_t max_output_bytes = 64 * 1024 * 1024;
   resp::ReplyReaderLimits limits;
@@ -116,7 +117,9 @@ class RespClient : public std::enable_shared_from_this<RespClient> {
   boost::asio::awaitable<absl::StatusOr<resp::ReplyValue>> ReadReply();
   // Send + ReadReply.
   boost::asio::awaitable<absl::StatusOr<resp::ReplyValue>> Command(std::vector<std::string> args);
-  // Sends every command, then reads one reply each, in order.
+  // Sends every command, then reads one reply each, in order. When the
+  // output bound is reached it waits for the queue to drain and goes on
+  // (one command larger than the bound is kResourceExhausted).
   boost::asio::awaitable<absl::StatusOr<std::vector<resp::ReplyValue>>> Pipeline(
       std::vector<std::vector<std::string>> commands);
 
@@ -130,7 +133,8 @@ class RespClient : public std::enable_shared_from_this<RespClient> {
   // Received bytes not yet returned (without reading).
   size_t buffered() const { return in_.size() - in_pos_; }
 
-  // Waits until everything queued has been written.
+  // Waits until everything queued has been written (bounded by
+  // io_timeout).
   boost::asio::awaitable<absl::Status> Drain();
 
   // Closes the connection; awaited calls complete with kCancelled. Safe to
@@ -150,8 +154,8 @@ class RespClient : public std::enable_shared_from_this<RespClient> {
   RespClient(boost::asio::any_io_executor executor, RespClientOptions options);
 
   using Deadline = std::chrono::steady_clock::time_point;
-  // The deadline of a read call starting now (max: unbounded).
-  Deadline ReadDeadline() const;
+  // The deadline of an I/O call starting now (max: unbounded).
+  Deadline IoDeadline() const;
   // Reads once from the socket into in_, failing at `deadline`.
   boost::asio::awaitable<absl::Status> Fill(Deadline deadline);
   std::string_view unread() const { return std::string_view(in_).substr(in_pos_); }

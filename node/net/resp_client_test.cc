@@ -184,7 +184,7 @@ TEST(RespClientTest, ReadTimeoutIsDeadlineExceededAndCloses) {
   server.Script({{Cmd({"PING"}), ""}});  // never answers
   absl::StatusOr<resp::ReplyValue> reply;
   RespClientOptions o;
-  o.read_timeout = 50ms;
+  o.io_timeout = 50ms;
   auto client = RespClient::Create(io.get_executor(), o);
   RunCoroutine(io, [&]() -> asio::awaitable<void> {
     (void)co_await client->Connect("127.0.0.1", server.port());
@@ -291,6 +291,49 @@ TEST(RespClientTest, OutputIsBounded) {
   EXPECT_EQ(big.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_TRUE(small.ok());
   EXPECT_EQ(client->pending_output(), 0u);
+}
+
+TEST(RespClientTest, PipelineLargerThanTheOutputBoundWaitsForTheQueueToDrain) {
+  asio::io_context io;
+  FakeServer server(io);
+  std::vector<std::vector<std::string>> batch;
+  std::string expect, replies;
+  for (int i = 0; i < 20; ++i) {
+    batch.push_back({"SET", "key" + std::to_string(i), std::string(20, 'v')});
+    expect += Cmd(batch.back());
+    replies += ":" + std::to_string(i) + "\r\n";
+  }
+  server.Script({{expect, replies}});
+  RespClientOptions o;
+  o.max_output_bytes = 100;  // about two commands
+  auto client = RespClient::Create(io.get_executor(), o);
+  absl::StatusOr<std::vector<resp::ReplyValue>> got;
+  RunCoroutine(io, [&]() -> asio::awaitable<void> {
+    (void)co_await client->Connect("127.0.0.1", server.port());
+    got = co_await client->Pipeline(batch);
+  });
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), 20u);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ((*got)[i].integer, i);
+}
+
+TEST(RespClientTest, DrainToAPeerThatDoesNotReadTimesOut) {
+  asio::io_context io;
+  FakeServer server(io);
+  server.Script({{std::string(1, '*'), ""}});  // reads one byte, then nothing
+  RespClientOptions o;
+  o.io_timeout = 200ms;
+  auto client = RespClient::Create(io.get_executor(), o);
+  absl::Status drained;
+  RunCoroutine(io, [&]() -> asio::awaitable<void> {
+    (void)co_await client->Connect("127.0.0.1", server.port());
+    // More than the loopback socket buffers hold.
+    const std::string value(8 * 1024 * 1024, 'x');
+    for (int i = 0; i < 6; ++i) EXPECT_TRUE(client->Send({"SET", "k", value}).ok());
+    drained = co_await client->Drain();
+  });
+  EXPECT_EQ(drained.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_FALSE(client->is_open());
 }
 
 }  // namespace
