@@ -842,6 +842,7 @@ void ReplicationManager::ReplicaOf(CommandContext& ctx, Args args) {
 
 void ReplicationManager::SetPrimary(const std::string& host, int port) {
   DetachPrimarySession();
+  primary_session_.id = 0;  // a new primary: a new client, also on +CONTINUE
   if (link_) {
     link_->Close();
     link_.reset();
