@@ -60,12 +60,6 @@ class ReplicationControl {
   // Follows the cluster's view of myself at once (primary to replicate, or
   // none after a promotion) instead of at the next 100 ms reconciliation.
   virtual void SyncWithCluster() {}
-  // CLIENT KILL of the link to my primary, named by its address "ip:port".
-  // Returns false when `addr` is not my primary's; the link reconnects later.
-  virtual bool KillPrimaryLink(std::string_view addr) {
-    (void)addr;
-    return false;
-  }
 
   // Command handlers (argument counts were checked by the dispatcher).
   virtual void ReplicaOf(CommandContext& ctx, Args args) = 0;  // REPLICAOF / SLAVEOF

@@ -274,7 +274,10 @@ void AppendClientsSection(CommandContext& ctx, std::string& s) {
   // Blocked on keys (BlockingTable) or in WAIT: every session flagged.
   size_t blocked = 0;
   for (const auto& [id, session] : ctx.server.clients()) blocked += session->blocked ? 1 : 0;
-  absl::StrAppend(&s, "# Clients\r\n", "connected_clients:", ctx.server.clients().size(),
+  // As Redis: every client but our replicas (our primary's link counts).
+  size_t replicas = 0;
+  for (const auto& [id, session] : ctx.server.clients()) replicas += session->replica ? 1 : 0;
+  absl::StrAppend(&s, "# Clients\r\n", "connected_clients:", ctx.server.clients().size() - replicas,
                   "\r\ncluster_connections:0\r\n", "maxclients:", ctx.server.options().maxclients,
                   "\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\n",
                   "blocked_clients:", blocked,
@@ -530,9 +533,7 @@ void ClientKill(CommandContext& ctx, Args args) {
     for (auto& [id, session] : ctx.server.clients()) {
       if (session->addr == args[2]) victims.push_back(session);
     }
-    const bool primary_link =
-        ctx.server.replication && ctx.server.replication->KillPrimaryLink(args[2]);
-    if (victims.empty() && !primary_link) {
+    if (victims.empty()) {
       ctx.reply.Error("ERR No such client");
       return;
     }

@@ -9,12 +9,9 @@
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <chrono>
 
 #include "absl/strings/ascii.h"
@@ -28,6 +25,7 @@
 #include "node/config/config.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
+#include "node/net/resp_client.h"
 #include "node/persist/dataset.h"
 #include "node/repl/full_sync.h"
 #include "node/resp/reply.h"
@@ -40,7 +38,6 @@
 
 namespace shardnode::node {
 namespace asio = boost::asio;
-using asio::ip::tcp;
 using replication::EncodeCommand;
 
 namespace {
@@ -80,18 +77,29 @@ std::string HostOf(const std::string& addr) {
 
 }  // namespace
 
-// The replica's connection to its primary: one coroutine that connects,
-// runs the handshake, receives a full sync or continues, then applies the
-// stream. It reports back to the manager, which may Close() it at any time.
+// The replica's connection to its primary: one coroutine that connects
+// through a RespClient (node/net/resp_client.h), runs the handshake core
+// over its replies, receives a full sync or continues, then reads the
+// stream in the client's raw mode and applies it. It reports back to the
+// manager, which may Close() it at any time.
 class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
  public:
   PrimaryLink(asio::io_context& io, ReplicationManager* manager, std::string host, int port)
-      : socket_(io),
-        resolver_(io),
-        timer_(io),
-        manager_(manager),
-        host_(std::move(host)),
-        port_(port) {}
+      : timer_(io), manager_(manager), host_(std::move(host)), port_(port) {
+    RespClientOptions o;
+    // The connect is bounded by repl-timeout; reads by the manager's cron
+    // (repl-timeout since the last byte, whatever the link is doing).
+    o.connect_timeout = std::chrono::seconds(std::max(1, manager->server_.options().repl_timeout));
+    // Newlines are the primary's keepalives while our sync waits to begin.
+    o.limits.skip_empty_lines = true;
+    o.on_read = [this](size_t n) {
+      // The client is ours and reads only while our coroutine awaits it.
+      if (manager_ == nullptr) return;
+      manager_->last_io_ms_ = NowMs();
+      manager_->transfer_read_ += static_cast<int64_t>(n);
+    };
+    client_ = RespClient::Create(io.get_executor(), std::move(o));
+  }
 
   static asio::awaitable<void> Run(std::shared_ptr<PrimaryLink> self) {
     std::string why;
@@ -117,65 +125,30 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     Shutdown();
   }
 
-  // Queues bytes for the primary (ACKs).
-  void Send(std::string_view bytes) {
-    out_.append(bytes);
-    Flush();
-  }
+  // Queues bytes for the primary (ACKs, keepalives). A write failure
+  // closes the client, and the stream read then ends the link.
+  void Send(std::string_view bytes) { (void)client_->SendRaw(bytes); }
 
  private:
   void Shutdown() {
-    boost::system::error_code ignored;
     timer_.cancel();
-    resolver_.cancel();
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
-  }
-
-  void Flush() {
-    if (writing_ || out_.empty() || !socket_.is_open()) return;
-    writing_ = true;
-    sending_.swap(out_);
-    asio::async_write(socket_, asio::buffer(sending_),
-                      [self = shared_from_this()](boost::system::error_code ec, size_t) {
-                        self->writing_ = false;
-                        self->sending_.clear();
-                        if (ec) {
-                          self->Shutdown();
-                          return;
-                        }
-                        self->Flush();
-                      });
+    client_->Close();
   }
 
   bool alive() const { return manager_ != nullptr; }
 
-  // Reads more bytes into in_; false at EOF, error or Close().
+  // Reads more stream bytes into in_; false at EOF, error or Close().
   asio::awaitable<bool> ReadMore() {
-    boost::system::error_code ec;
-    const size_t n = co_await socket_.async_read_some(
-        asio::buffer(buf_, sizeof(buf_)), asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || !alive()) co_return false;
-    in_.append(buf_, n);
-    manager_->last_io_ms_ = NowMs();
-    manager_->transfer_read_ += static_cast<int64_t>(n);
-    co_return true;
+    const absl::Status s = co_await client_->ReadRaw(&in_);
+    co_return s.ok() && alive();
   }
 
-  // One line without its CRLF (or bare LF).
+  // One line without its CRLF (or bare LF), in raw mode.
   asio::awaitable<bool> ReadLine(std::string* line) {
-    for (;;) {
-      const size_t lf = in_.find('\n');
-      if (lf != std::string::npos) {
-        size_t end = lf;
-        if (end > 0 && in_[end - 1] == '\r') --end;
-        line->assign(in_, 0, end);
-        in_.erase(0, lf + 1);
-        co_return true;
-      }
-      if (in_.size() > 64 * 1024) co_return false;
-      if (!co_await ReadMore()) co_return false;
-    }
+    absl::StatusOr<std::string> got = co_await client_->ReadLine();
+    if (!got.ok() || !alive()) co_return false;
+    *line = std::move(*got);
+    co_return true;
   }
 
   // Sleeps key-load-delay microseconds for each of `keys` keys just loaded
@@ -264,30 +237,18 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
   asio::awaitable<std::string> Serve() {
     ReplicationManager* m = manager_;
     m->link_state_ = ReplicationManager::LinkState::kConnecting;
-    boost::system::error_code ec;
-    // The connect is bounded by repl-timeout.
-    timer_.expires_after(std::chrono::seconds(std::max(1, m->server_.options().repl_timeout)));
-    timer_.async_wait([self = shared_from_this()](boost::system::error_code e) {
-      if (!e && self->manager_ != nullptr &&
-          self->manager_->link_state_ == ReplicationManager::LinkState::kConnecting) {
-        self->Shutdown();
-      }
-    });
-    auto endpoints = co_await resolver_.async_resolve(
-        host_, std::to_string(port_), asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || !alive())
-      co_return absl::StrCat("Unable to resolve MASTER ", host_, ": ", ec.message());
-    co_await asio::async_connect(socket_, endpoints, asio::redirect_error(asio::use_awaitable, ec));
-    timer_.cancel();
-    if (ec || !alive()) {
-      co_return absl::StrCat("Error condition on socket for SYNC: ", ec.message());
+    const absl::Status connected = co_await client_->Connect(host_, port_);
+    if (!alive()) co_return "";
+    if (!connected.ok()) {
+      co_return absl::StrCat("Error condition on socket for SYNC: ", connected.message());
     }
-    socket_.set_option(tcp::no_delay(true), ec);
     Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync started");
     m->link_state_ = ReplicationManager::LinkState::kHandshake;
 
     replication::HandshakeConfig hc;
     hc.masterauth = m->server_.options().masterauth;
+    // With masteruser set, AUTH <user> <password> (Redis 6 ACL form).
+    hc.masteruser = m->server_.config().Value("masteruser").value_or("");
     hc.listening_port = m->server_.tcp_port;
     // A history discarded for a full sync that did not complete (the data
     // may be half loaded) is not offered: PSYNC ? -1, as Redis.
@@ -300,9 +261,16 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     replication::ReplicaHandshake::Step step;
     std::string line;
     using Result = replication::ReplicaHandshake::Result;
+    // The replies to the handshake's pipelined commands, in order; the core
+    // reads each as its one-line form ("+PONG", "-NOAUTH ...").
     while (step.result == Result::kPending) {
-      if (!co_await ReadLine(&line) || !alive()) co_return "";
-      step = hs.OnLine(line);
+      absl::StatusOr<resp::ReplyValue> reply = co_await client_->ReadReply();
+      if (!alive()) co_return "";
+      if (!reply.ok() && reply.status().code() == absl::StatusCode::kDataLoss) {
+        co_return absl::StrCat("Protocol error from MASTER: ", reply.status().message());
+      }
+      if (!reply.ok()) co_return "";  // closed: retried by the cron
+      step = hs.OnLine(reply->ToLine());
       if (!step.send.empty()) Send(step.send);
     }
     if (step.result == Result::kRetryLater || step.result == Result::kError) co_return step.error;
@@ -322,7 +290,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
       // INFO's master_sync_* figures (the diskless form has no size).
       m->transfer_size_ =
           header.kind == replication::PayloadHeader::Kind::kDisk ? header.length : 0;
-      m->transfer_read_ = static_cast<int64_t>(in_.size());
+      m->transfer_read_ = static_cast<int64_t>(client_->buffered());
       if (header.kind == replication::PayloadHeader::Kind::kDisk) {
         const size_t len = static_cast<size_t>(header.length);
         while (in_.size() < len) {
@@ -352,6 +320,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
       if (!alive()) co_return "";
       if (!error.empty()) co_return error;
       m->OnFullSync(step.replid, step.offset);
+      m->AttachPrimarySession(*client_, /*new_client=*/true);
       Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: Finished with success");
       Send(EncodeCommand({"REPLCONF", "ACK", absl::StrCat(m->master_repl_offset_)}));
     } else {
@@ -359,6 +328,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
            "Successful partial resynchronization with master. MASTER <-> REPLICA sync: Master "
            "accepted a Partial Resynchronization.");
       m->OnContinue(step.new_replid);
+      m->AttachPrimarySession(*client_, /*new_client=*/false);
     }
 
     // The stream.
@@ -374,18 +344,13 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     }
   }
 
-  tcp::socket socket_;
-  tcp::resolver resolver_;
-  asio::steady_timer timer_;
+  std::shared_ptr<RespClient> client_;
+  asio::steady_timer timer_;     // key-load-delay pauses
   ReplicationManager* manager_;  // null once closed
   std::string host_;
   int port_;
-  std::string in_;
-  std::string out_;
-  std::string sending_;
-  bool writing_ = false;
+  std::string in_;        // raw bytes: the RDB, then stream not yet applied
   bool loading_ = false;  // LoadRdb owns Server::loading
-  char buf_[16 * 1024];
 };
 
 ReplicationManager::ReplicationManager(asio::io_context& io, Server& server, Dispatcher& dispatcher)
@@ -411,6 +376,7 @@ ReplicationManager::ReplicationManager(asio::io_context& io, Server& server, Dis
 
 ReplicationManager::~ReplicationManager() {
   server_.write_stream().Unsubscribe(this);
+  DetachPrimarySession();
   if (link_) link_->Close();
 }
 
@@ -432,6 +398,7 @@ void ReplicationManager::Stop() {
   stopped_ = true;
   full_syncs_->Clear();
   tick_timer_.cancel();
+  DetachPrimarySession();
   if (link_) link_->Close();
   link_.reset();
 }
@@ -862,6 +829,8 @@ void ReplicationManager::ReplicaOf(CommandContext& ctx, Args args) {
 }
 
 void ReplicationManager::SetPrimary(const std::string& host, int port) {
+  DetachPrimarySession();
+  primary_session_.id = 0;  // a new primary: a new client, also on +CONTINUE
   if (link_) {
     link_->Close();
     link_.reset();
@@ -886,6 +855,7 @@ void ReplicationManager::UnsetPrimary() {
   primary_host_.clear();
   primary_port_ = 0;
   SetExpiryMode(server_, ExpiryMode::kDelete);
+  DetachPrimarySession();
   if (link_) {
     link_->Close();
     link_.reset();
@@ -918,6 +888,7 @@ void ReplicationManager::ConnectToPrimary() {
 
 void ReplicationManager::OnLinkClosed(PrimaryLink* link, int64_t now_ms) {
   if (link_.get() != link) return;
+  DetachPrimarySession();
   link_.reset();
   if (link_state_ == LinkState::kConnected) {
     Logf(LogLevel::kNotice, "Connection with master lost.");
@@ -1026,11 +997,34 @@ void ReplicationManager::SyncWithCluster() {
   }
 }
 
-bool ReplicationManager::KillPrimaryLink(std::string_view addr) {
-  if (!link_ || addr != absl::StrCat(primary_host_, ":", primary_port_)) return false;
-  link_->Close();
-  OnLinkClosed(link_.get(), NowMs());
-  return true;
+void ReplicationManager::AttachPrimarySession(const RespClient& client, bool new_client) {
+  // Redis keeps its primary's client across a partial resync (the cached
+  // master comes back) and makes a new one for a full sync.
+  const int64_t now = NowMs();
+  if (new_client || primary_session_.id == 0) {
+    primary_session_.id = server_.NextClientId();
+    primary_session_.created_ms = now;
+  }
+  primary_session_.last_interaction_ms = now;
+  primary_session_.addr = client.peer_addr();
+  primary_session_.laddr = client.local_addr();
+  primary_session_.fd = client.fd();
+  // CLIENT KILL (TYPE master, ID, ADDR): the link drops as if the
+  // connection was lost; the cron reconnects and continues the history.
+  primary_session_.kill = [this]() {
+    if (!link_) return;
+    std::shared_ptr<PrimaryLink> link = link_;
+    OnLinkClosed(link.get(), NowMs());
+    link->Close();
+  };
+  server_.clients()[primary_session_.id] = &primary_session_;
+}
+
+void ReplicationManager::DetachPrimarySession() {
+  auto it = server_.clients().find(primary_session_.id);
+  if (it != server_.clients().end() && it->second == &primary_session_) server_.clients().erase(it);
+  primary_session_.kill = nullptr;
+  primary_session_.fd = -1;
 }
 
 int64_t ReplicationManager::DataAgeMs(int64_t now_ms) const {

@@ -20,8 +20,10 @@
 //
 // Replica side: follows a primary set by REPLICAOF (standalone) or by the
 // cluster state (myself's primary, reconciled every 100 ms, so nodes.conf
-// brings it back after a restart). A PrimaryLink (the .cc) connects, runs
-// the handshake core (replication/handshake.h), receives a full sync's RDB
+// brings it back after a restart). A PrimaryLink (the .cc) connects with a
+// RespClient (node/net/resp_client.h), runs the handshake core
+// (replication/handshake.h) over its replies, then switches the client to
+// raw bytes, receives a full sync's RDB
 // whole and loads it a slice at a time while the loop keeps running
 // (Server::loading: -LOADING to clients, offset 0 to the cluster; see
 // LoadRdb in the .cc), then applies the stream through the Dispatcher with
@@ -31,7 +33,10 @@
 // also when the primary sent nothing (not even its PINGs) for repl-timeout
 // (PSYNC ? -1 when a full sync did not complete). While a replica, keys
 // expire only by the primary's DELs (Db::ExpiryMode kHide; kKeep while the
-// primary's commands are applied).
+// primary's commands are applied). Once synced or continued, the link is a
+// client (primary_session_ in Server::clients(): CLIENT LIST flag M, CLIENT
+// KILL TYPE master / ID / ADDR drops it and the cron reconnects with a
+// partial resync, as Redis's cached master).
 //
 // WAIT blocks its client (Session::blocked) until enough replicas ACKed the
 // offset of the moment, or the timeout.
@@ -62,6 +67,7 @@ class Server;
 class Dispatcher;
 class PrimaryLink;
 class FullSyncs;
+class RespClient;
 
 class ReplicationManager : public ReplicationControl, private WriteConsumer {
  public:
@@ -102,7 +108,6 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   void Role(CommandContext& ctx) override;
   int64_t DataAgeMs(int64_t now_ms) const override;
   void SyncWithCluster() override;
-  bool KillPrimaryLink(std::string_view addr) override;
 
   // For the replica link (PrimaryLink, in the .cc).
   LinkState link_state() const { return link_state_; }
@@ -187,6 +192,12 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   void OnLinkClosed(PrimaryLink* link, int64_t now_ms);
   void OnFullSync(const std::string& replid, int64_t offset);
   void OnContinue(const std::string& new_replid);
+  // The link is up (synced or continued): its session joins the clients
+  // (CLIENT LIST flag M, CLIENT KILL TYPE master, INFO clients), with a new
+  // id after a full sync, the same one after a partial resync. Detach
+  // removes it when the link goes.
+  void AttachPrimarySession(const RespClient& client, bool new_client);
+  void DetachPrimarySession();
   // Applies stream bytes from the primary; returns false on a protocol error.
   bool ApplyPrimaryBytes(std::string_view chunk, int64_t now_ms);
 

@@ -8,6 +8,7 @@ std::string Session::FlagsText() const {
   std::string flags;
   // Redis's order.
   if (replica) flags += 'S';
+  if (from_primary) flags += 'M';
   if (in_pubsub()) flags += 'P';
   if (in_multi) flags += 'x';
   if (blocked) flags += 'b';
