@@ -57,7 +57,16 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 BusEngine::BusEngine(ClusterState& state, const NodeView& node, uint64_t seed)
     : state_(state), node_(node), rng_(seed) {}
 
-std::vector<Action> BusEngine::TakeActions() { return std::exchange(actions_, {}); }
+Ready BusEngine::TakeReady(int64_t now_ms) {
+  // The state is evaluated before a PONG announces it.
+  if (state_.update_state_requested()) state_.UpdateState(now_ms);
+  if (state_.TakeBroadcastPong()) BroadcastPong();
+  Ready ready;
+  ready.items = std::exchange(actions_, {});
+  Ready effects = state_.TakeReady(now_ms);
+  for (ReadyItem& item : effects.items) ready.items.push_back(std::move(item));
+  return ready;
+}
 
 std::vector<LinkRow> BusEngine::Links() const {
   std::vector<LinkRow> rows;
