@@ -255,6 +255,8 @@ void ApplyClusterEffects(Server& server, int64_t now_ms) {
     for (clusterbus::ReadyItem& item : ready.items) CarryOut(server, item, now_ms);
   }
   applying = false;
+  // Routing reads the new state from here on.
+  server.PublishSlotTable();
   // Clients blocked on keys whose slot moved away, or whose cluster went
   // down, are redirected (spec 12.6).
   RedirectBlockedClients(server);
@@ -270,6 +272,8 @@ void RefreshClusterOptions(Server& server) {
   // A new hostname travels in the ping extension: tell every node now
   // instead of waiting up to node_timeout/2 for each one's next ping.
   if (me.hostname != hostname_before) cluster->RequestBroadcastPong();
+  // Redirections name the new endpoint at once.
+  server.PublishSlotTable();
 }
 
 void ClusterCron(Server& server, int64_t now_ms) {
