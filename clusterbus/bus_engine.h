@@ -135,6 +135,19 @@ class BusEngine {
     std::string local_ip;
   };
   std::map<LinkId, Link> links_;
+  // What the engine keeps per node about its links (Redis's node->link and
+  // node->inbound_link), by node id. Entries of deleted nodes go with
+  // SweepLinks / DeleteNode; a rename moves its entry.
+  struct NodeLinks {
+    LinkId outbound = 0;      // the connected outbound link
+    bool connecting = false;  // a ConnectAction is outstanding
+    int64_t ctime_ms = 0;     // when the outbound link was created
+    std::string queue;        // bytes written while connecting
+    LinkId inbound = 0;       // the inbound link that identified itself
+    bool has_outbound() const { return outbound != 0 || connecting; }
+  };
+  std::map<std::string, NodeLinks, std::less<>> node_links_;
+  NodeLinks& LinksOf(const ClusterNode& node) { return node_links_[node.id]; }
   uint64_t iteration_ = 0;            // Tick count (the random ping runs every 10th)
   int pfail_nodes_ = 0;               // PFAIL nodes counted by the last Tick
   uint64_t seen_generation_ = ~0ull;  // ClusterState::table_generation() last swept

@@ -84,16 +84,11 @@ struct ClusterNode {
   // When I last voted for a replica of this primary (spec 10.4, rule 5).
   int64_t voted_time_ms = 0;
   // Redis's `node->link != NULL`: an outbound bus link exists, connected or
-  // still connecting ("connected" in CLUSTER NODES).
+  // still connecting ("connected" in CLUSTER NODES, read by elections). The
+  // bus engine sets it; the links themselves are the engine's (BusEngine's
+  // links and per-node link records), not the node table's.
   bool link_connected = false;
   std::map<std::string, int64_t> fail_reports;  // reporter id -> report time
-
-  // Bus link bookkeeping, maintained by BusEngine only (LinkIds, 0 = none).
-  uint64_t outbound_link = 0;        // the connected outbound link
-  bool outbound_connecting = false;  // a ConnectAction is outstanding
-  int64_t outbound_ctime_ms = 0;     // when the outbound link was created
-  std::string outbound_queue;        // bytes written while connecting
-  uint64_t inbound_link = 0;         // the inbound link that identified itself
 
   bool is_primary() const { return flags & kFlagPrimary; }
   bool is_replica() const { return flags & kFlagReplica; }

@@ -127,11 +127,10 @@ const Simulator::ShellRecord& Simulator::shell_record(int i) const { return node
 void Simulator::Restart(int i) {
   Node& n = *nodes_[i];
   if (n.alive) return;
-  // What nodes.conf does not keep: links and their bookkeeping.
+  // What nodes.conf does not keep (the links themselves were the old
+  // engine's and went with it).
   for (const auto& [id, node] : n.state->nodes()) {
-    node->outbound_link = node->inbound_link = 0;
-    node->outbound_connecting = node->link_connected = false;
-    node->outbound_queue.clear();
+    node->link_connected = false;
     node->ping_sent_ms = 0;
     node->fail_reports.clear();
   }
