@@ -130,7 +130,7 @@ std::unique_ptr<BusServer> StartClusterBus(asio::io_context& io, Server& server)
   server.cluster_publish = [raw, &server](std::string_view channel, std::string_view message,
                                           bool shard) {
     raw->engine().Publish(channel, message, shard);
-    ApplyClusterEffects(server, NowMs());
+    CarryOutClusterReady(server, NowMs());  // sends only: no state changed
   };
   bus->StartCron();
   return bus;

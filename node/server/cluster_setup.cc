@@ -237,25 +237,32 @@ void CarryOut(Server& server, clusterbus::ReadyItem& item, int64_t now_ms) {
 
 }  // namespace
 
-void ApplyClusterEffects(Server& server, int64_t now_ms) {
+void CarryOutClusterReady(Server& server, int64_t now_ms) {
   ClusterState* cluster = server.cluster();
   if (!cluster) return;
-  // Carrying out an item may call back into the engine and here (a bus
-  // batch that ends inside a connect): the outermost call drains it all.
-  static bool applying = false;
-  if (applying) return;
-  applying = true;
-  // CONFIG SET (cluster-require-full-coverage...) counts from the next
-  // evaluation on, as Redis reads its options live.
-  cluster->set_options(ClusterOptionsFrom(server.options()));
+  // Carrying out an item may lead back here (a pubsub delivery that
+  // publishes): the outermost call drains it all.
+  static bool carrying_out = false;
+  if (carrying_out) return;
+  carrying_out = true;
   for (;;) {
     clusterbus::Ready ready = server.cluster_bus ? server.cluster_bus->engine().TakeReady(now_ms)
                                                  : cluster->TakeReady(now_ms);
     if (ready.empty()) break;
     for (clusterbus::ReadyItem& item : ready.items) CarryOut(server, item, now_ms);
   }
-  applying = false;
-  // Routing reads the new state from here on.
+  carrying_out = false;
+}
+
+void ApplyClusterEffects(Server& server, int64_t now_ms) {
+  ClusterState* cluster = server.cluster();
+  if (!cluster) return;
+  // CONFIG SET (cluster-require-full-coverage...) counts from the next
+  // evaluation on, as Redis reads its options live.
+  cluster->set_options(ClusterOptionsFrom(server.options()));
+  CarryOutClusterReady(server, now_ms);
+  // Routing reads the new state from here on. (Sessions resumed by an
+  // ended pause run on their own posted turn, after this.)
   server.PublishSlotTable();
   // Clients blocked on keys whose slot moved away, or whose cluster went
   // down, are redirected (spec 12.6).

@@ -68,8 +68,14 @@ void ClusterCron(Server& server, int64_t now_ms);
 // update cluster config file."), emptying the data set on RESET of a
 // replica, deleting the keys of slots lost to a newer claim (one DEL each
 // to the write stream), shard-channel unsubscribes, write pauses and
-// replication changes; then redirects blocked clients. Handlers call it
-// after a mutating CLUSTER subcommand or any other call into the engine.
+// replication changes. Alone only after engine calls that change no
+// cluster state (PUBLISH to the bus); otherwise use ApplyClusterEffects.
+void CarryOutClusterReady(Server& server, int64_t now_ms);
+
+// CarryOutClusterReady after refreshing the cluster options, then
+// republishes the slot table (Server::PublishSlotTable) and redirects
+// blocked clients. Handlers call it after a mutating CLUSTER subcommand or
+// any other call into the engine; the bus shell after every batch and cron.
 void ApplyClusterEffects(Server& server, int64_t now_ms);
 
 // Re-reads the cluster-* options and myself's announced ip/ports/hostname
