@@ -57,7 +57,16 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 BusEngine::BusEngine(ClusterState& state, const NodeView& node, uint64_t seed)
     : state_(state), node_(node), rng_(seed) {}
 
-std::vector<Action> BusEngine::TakeActions() { return std::exchange(actions_, {}); }
+Ready BusEngine::TakeReady(int64_t now_ms) {
+  // The state is evaluated before a PONG announces it.
+  if (state_.update_state_requested()) state_.UpdateState(now_ms);
+  if (state_.TakeBroadcastPong()) BroadcastPong();
+  Ready ready;
+  ready.items = std::exchange(actions_, {});
+  Ready effects = state_.TakeReady(now_ms);
+  for (ReadyItem& item : effects.items) ready.items.push_back(std::move(item));
+  return ready;
+}
 
 std::vector<LinkRow> BusEngine::Links() const {
   std::vector<LinkRow> rows;
@@ -91,21 +100,25 @@ void BusEngine::SweepLinks() {
   for (auto& [id, link] : links_) {
     if (link.node_id.empty()) continue;
     ClusterNode* node = state_.FindNode(link.node_id);
-    bool owned = node && (link.outbound ? node->outbound_link == id : node->inbound_link == id);
+    bool owned =
+        node && (link.outbound ? LinksOf(*node).outbound == id : LinksOf(*node).inbound == id);
     if (!owned) dead.push_back(id);
   }
   for (LinkId id : dead) CloseLink(id);
+  for (auto it = node_links_.begin(); it != node_links_.end();) {
+    it = state_.FindNode(it->first) ? std::next(it) : node_links_.erase(it);
+  }
 }
 
 void BusEngine::CloseLink(LinkId id) {
   auto it = links_.find(id);
   if (it == links_.end()) return;
   if (ClusterNode* node = LinkNode(it->second)) {
-    if (it->second.outbound && node->outbound_link == id) {
-      node->outbound_link = 0;
-      node->link_connected = node->outbound_connecting;
-    } else if (!it->second.outbound && node->inbound_link == id) {
-      node->inbound_link = 0;
+    if (it->second.outbound && LinksOf(*node).outbound == id) {
+      LinksOf(*node).outbound = 0;
+      node->link_connected = LinksOf(*node).connecting;
+    } else if (!it->second.outbound && LinksOf(*node).inbound == id) {
+      LinksOf(*node).inbound = 0;
     }
   }
   links_.erase(it);
@@ -114,23 +127,24 @@ void BusEngine::CloseLink(LinkId id) {
 
 // Redis's freeClusterLink(node->link): the cron reconnects on its next run.
 void BusEngine::FreeOutbound(ClusterNode& node) {
-  if (node.outbound_link) CloseLink(node.outbound_link);
+  if (LinksOf(node).outbound) CloseLink(LinksOf(node).outbound);
   // An outstanding connect is abandoned: its late OnOutboundConnected is
   // answered with a CloseAction.
-  node.outbound_connecting = false;
-  node.outbound_queue.clear();
+  LinksOf(node).connecting = false;
+  LinksOf(node).queue.clear();
   node.link_connected = false;
 }
 
 void BusEngine::KillLinks(ClusterNode& node, bool outbound, bool inbound) {
   SweepLinks();
   if (outbound) FreeOutbound(node);
-  if (inbound && node.inbound_link) CloseLink(node.inbound_link);
+  if (inbound && LinksOf(node).inbound) CloseLink(LinksOf(node).inbound);
 }
 
 void BusEngine::DeleteNode(ClusterNode& node) {
-  LinkId out = node.outbound_link, in = node.inbound_link;
-  node.outbound_connecting = false;
+  const NodeLinks links = LinksOf(node);
+  const LinkId out = links.outbound, in = links.inbound;
+  node_links_.erase(node.id);  // an outstanding connect is abandoned too
   state_.DeleteNode(node.id);
   if (out) CloseLink(out);
   if (in) CloseLink(in);
@@ -145,11 +159,11 @@ void BusEngine::SendOnLink(LinkId link, const Message& msg) {
 // Redis's clusterSendMessage(node->link, ...): dropped without an outbound
 // link, buffered while it connects.
 void BusEngine::SendToNode(ClusterNode& node, const Message& msg) {
-  if (node.outbound_link) {
-    SendOnLink(node.outbound_link, msg);
-  } else if (node.outbound_connecting) {
+  if (LinksOf(node).outbound) {
+    SendOnLink(LinksOf(node).outbound, msg);
+  } else if (LinksOf(node).connecting) {
     if (IsKnownType(msg.header.type)) ++state_.messages_sent()[TypeIndex(msg.header.type)];
-    EncodeTo(msg, &node.outbound_queue);
+    EncodeTo(msg, &LinksOf(node).queue);
   }
 }
 
@@ -161,13 +175,13 @@ void BusEngine::Broadcast(const Message& msg) {
 }
 
 void BusEngine::Connect(ClusterNode& node, int64_t now_ms) {
-  node.outbound_ctime_ms = now_ms;
+  LinksOf(node).ctime_ms = now_ms;
   if (node.ip.empty() || node.cport <= 0) {
     // Redis's synchronous connect failure: keep failure detection running.
     if (node.ping_sent_ms == 0) node.ping_sent_ms = now_ms;
     return;
   }
-  node.outbound_connecting = true;
+  LinksOf(node).connecting = true;
   node.link_connected = true;
   actions_.push_back(ConnectAction{node.id, node.ip, node.cport});
 }
@@ -175,17 +189,17 @@ void BusEngine::Connect(ClusterNode& node, int64_t now_ms) {
 void BusEngine::OnOutboundConnected(LinkId link, std::string_view node_id, int64_t now_ms) {
   SweepLinks();
   ClusterNode* node = Lookup(node_id);
-  if (!node || !node->outbound_connecting || node->outbound_link) {
+  if (!node || !LinksOf(*node).connecting || LinksOf(*node).outbound) {
     actions_.emplace_back(std::in_place_type<CloseAction>, link);
     return;
   }
-  node->outbound_connecting = false;
-  node->outbound_link = link;
+  LinksOf(*node).connecting = false;
+  LinksOf(*node).outbound = link;
   node->link_connected = true;
-  links_[link] = Link{true, node->id, node->outbound_ctime_ms, node->ip, ""};
-  if (!node->outbound_queue.empty()) {
-    actions_.push_back(SendAction{link, std::move(node->outbound_queue)});
-    node->outbound_queue.clear();
+  links_[link] = Link{true, node->id, LinksOf(*node).ctime_ms, node->ip, ""};
+  if (!LinksOf(*node).queue.empty()) {
+    actions_.push_back(SendAction{link, std::move(LinksOf(*node).queue)});
+    LinksOf(*node).queue.clear();
   }
   // The first message: MEET for a node we were told to meet, else PING. A
   // ping that was pending before the reconnect keeps its original time.
@@ -199,10 +213,10 @@ void BusEngine::OnOutboundFailed(std::string_view node_id, int64_t now_ms) {
   (void)now_ms;
   SweepLinks();
   ClusterNode* node = Lookup(node_id);
-  if (!node || !node->outbound_connecting) return;
-  node->outbound_connecting = false;
-  node->outbound_queue.clear();
-  node->link_connected = node->outbound_link != 0;
+  if (!node || !LinksOf(*node).connecting) return;
+  LinksOf(*node).connecting = false;
+  LinksOf(*node).queue.clear();
+  node->link_connected = LinksOf(*node).outbound != 0;
 }
 
 void BusEngine::OnInboundAccepted(LinkId link, std::string peer_ip, int64_t now_ms,
@@ -216,11 +230,11 @@ void BusEngine::OnLinkClosed(LinkId link, int64_t now_ms) {
   auto it = links_.find(link);
   if (it == links_.end()) return;
   if (ClusterNode* node = LinkNode(it->second)) {
-    if (it->second.outbound && node->outbound_link == link) {
-      node->outbound_link = 0;
-      node->link_connected = node->outbound_connecting;
-    } else if (!it->second.outbound && node->inbound_link == link) {
-      node->inbound_link = 0;
+    if (it->second.outbound && LinksOf(*node).outbound == link) {
+      LinksOf(*node).outbound = 0;
+      node->link_connected = LinksOf(*node).connecting;
+    } else if (!it->second.outbound && LinksOf(*node).inbound == link) {
+      LinksOf(*node).inbound = 0;
     }
   }
   links_.erase(it);
@@ -320,21 +334,21 @@ Message BusEngine::BuildPing(MessageType type) {
 // A PING/PONG/MEET to `node` on its outbound link. Only a PING sets
 // ping_sent (pongs and meets are not liveness probes).
 void BusEngine::SendPing(ClusterNode& node, MessageType type, int64_t now_ms) {
-  if (!node.outbound_link && !node.outbound_connecting) return;
+  if (!LinksOf(node).has_outbound()) return;
   if (type == MessageType::kPing) node.ping_sent_ms = now_ms;
   SendToNode(node, BuildPing(type));
 }
 
 void BusEngine::BroadcastPong() {
   for (const auto& [id, node] : state_.nodes()) {
-    if (!node->outbound_link && !node->outbound_connecting) continue;
+    if (!LinksOf(*node).has_outbound()) continue;
     if (node->flags & (kFlagMyself | kFlagHandshake)) continue;
     SendToNode(*node, BuildPing(MessageType::kPong));
   }
 }
 
 void BusEngine::SendUpdate(ClusterNode& to, const ClusterNode& about) {
-  if (!to.outbound_link && !to.outbound_connecting) return;
+  if (!LinksOf(to).has_outbound()) return;
   Message msg;
   msg.header = BuildHeader(MessageType::kUpdate);
   UpdateBody body;
@@ -411,7 +425,7 @@ void BusEngine::Tick(int64_t now_ms) {
       DeleteNode(*n);
       continue;
     }
-    if (!n->outbound_link && !n->outbound_connecting) Connect(*n, now_ms);
+    if (!LinksOf(*n).has_outbound()) Connect(*n, now_ms);
     alive.push_back(n);
   }
 
@@ -423,7 +437,7 @@ void BusEngine::Tick(int64_t now_ms) {
     std::uniform_int_distribution<size_t> pick(0, all.size() - 1);
     for (int i = 0; i < kRandomPingSamples; ++i) {
       ClusterNode* n = all[pick(rng_)];
-      if ((!n->outbound_link && !n->outbound_connecting) || n->ping_sent_ms != 0) continue;
+      if (!LinksOf(*n).has_outbound() || n->ping_sent_ms != 0) continue;
       if (n->flags & (kFlagMyself | kFlagHandshake)) continue;
       if (!min_pong_node || n->pong_received_ms < min_pong_node->pong_received_ms) {
         min_pong_node = n;
@@ -436,24 +450,24 @@ void BusEngine::Tick(int64_t now_ms) {
   bool update_state = false;
   for (ClusterNode* n : alive) {
     if (n->flags & (kFlagMyself | kFlagNoAddr | kFlagHandshake)) continue;
-    const bool has_link = n->outbound_link || n->outbound_connecting;
+    const bool has_link = LinksOf(*n).has_outbound();
     const int64_t ping_delay = now_ms - n->ping_sent_ms;
     const int64_t data_delay = now_ms - n->data_received_ms;
     // A link that carries nothing for a while although we wait for a pong
     // may be stuck: drop it, the next tick reconnects.
-    if (has_link && now_ms - n->outbound_ctime_ms > timeout && n->ping_sent_ms &&
+    if (has_link && now_ms - LinksOf(*n).ctime_ms > timeout && n->ping_sent_ms &&
         ping_delay > timeout / 2 && data_delay > timeout / 2) {
       FreeOutbound(*n);
     }
     // Every node is pinged at least once per half node timeout.
-    if ((n->outbound_link || n->outbound_connecting) && n->ping_sent_ms == 0 &&
+    if (LinksOf(*n).has_outbound() && n->ping_sent_ms == 0 &&
         now_ms - n->pong_received_ms > timeout / 2) {
       SendPing(*n, MessageType::kPing, now_ms);
       continue;
     }
     // A primary in a manual failover keeps its replica posted.
     if (mf_.end_ms != 0 && state_.myself().is_primary() && mf_.replica == n->id &&
-        (n->outbound_link || n->outbound_connecting)) {
+        LinksOf(*n).has_outbound()) {
       SendPing(*n, MessageType::kPing, now_ms);
       continue;
     }
@@ -490,10 +504,10 @@ ClusterNode* BusEngine::SenderOf(LinkId link_id, Link& link, const MessageHeader
   if (link_node && !(link_node->flags & kFlagHandshake)) return link_node;
   ClusterNode* sender = Lookup(hdr.sender);
   if (sender && link.node_id.empty() && !link.outbound) {
-    if (sender->inbound_link && sender->inbound_link != link_id) {
-      CloseLink(sender->inbound_link);  // the older inbound link is stale
+    if (LinksOf(*sender).inbound && LinksOf(*sender).inbound != link_id) {
+      CloseLink(LinksOf(*sender).inbound);  // the older inbound link is stale
     }
-    sender->inbound_link = link_id;
+    LinksOf(*sender).inbound = link_id;
     link.node_id = sender->id;
   }
   return sender;
@@ -655,7 +669,12 @@ bool BusEngine::ProcessPingTypes(LinkId link_id, const Message& msg, ClusterNode
         return false;
       }
       if (!IsValidNodeId(hdr.sender) || state_.FindNode(hdr.sender)) return true;
+      auto links = node_links_.extract(link_node->id);
       state_.RenameNode(*link_node, hdr.sender);
+      if (!links.empty()) {
+        links.key() = hdr.sender;
+        node_links_.insert(std::move(links));
+      }
       links_[link_id].node_id = hdr.sender;
       seen_generation_ = state_.table_generation();
       link_node->flags &= ~kFlagHandshake;
@@ -807,7 +826,7 @@ void BusEngine::ProcessExtensions(const PingBody& body, ClusterNode& sender) {
 }
 
 bool BusEngine::UpdateAddressIfNeeded(ClusterNode& node, LinkId link_id, const MessageHeader& hdr) {
-  if (node.outbound_link == link_id) return false;
+  if (LinksOf(node).outbound == link_id) return false;
   auto it = links_.find(link_id);
   if (it == links_.end()) return false;
   std::string ip = hdr.myip.empty() ? it->second.peer_ip : hdr.myip;

@@ -6,22 +6,22 @@
 // and given), automatic and manual failover (CLUSTER FAILOVER).
 //
 // Inputs: link events from the shell, decoded messages, a tick every 100 ms
-// with the current time, admin commands (MEET, PUBLISH). Outputs: actions the
-// shell carries out (TakeActions), plus ClusterState's Effects (save config,
-// state changed...). No sockets, threads, clock reads or global randomness:
-// time comes in as `now_ms`, randomness from the seed given at construction.
+// with the current time, admin commands (MEET, PUBLISH). Output: one Ready
+// per step (ready.h) holding the link actions and ClusterState's effects. No sockets, threads,
+// clock reads or global randomness: time comes in as `now_ms`, randomness from the seed given at
+// construction.
 //
 // Links: the shell names every TCP connection with a LinkId it chooses.
 // Outbound links are opened at the engine's request (ConnectAction) and
 // belong to one node; inbound links are accepted by the shell and learn
 // their node from the messages that arrive on them.
 //
-// Contract with the shell (node/): after every call into the engine (and
-// after admin commands on the ClusterState), the shell runs
-// ClusterState::UpdateState when pending_effects().update_state is set, then
-// carries out TakeEffects() and TakeActions(). Every 100 ms it calls Tick and
-// then ClusterState::Tick. Nodes deleted through the ClusterState (FORGET,
-// RESET) have their links closed by the engine on its next call.
+// Contract with the shell (node/, tests/sim): after every call into the
+// engine (and after admin commands on the ClusterState), the shell carries
+// out every item of TakeReady(), handling each alternative (see ready.h),
+// until TakeReady() comes back empty (carrying out an action may call into
+// the engine again). Every 100 ms it calls Tick and then ClusterState::Tick. Nodes deleted through
+// the ClusterState (FORGET, RESET) have their links closed by the engine on its next call.
 //
 // Loop: the control loop only. Not thread-safe.
 #pragma once
@@ -37,34 +37,9 @@
 #include "absl/status/status.h"
 #include "clusterbus/cluster_state.h"
 #include "clusterbus/codec/message.h"
+#include "clusterbus/ready.h"
 
 namespace shardnode::clusterbus {
-
-using LinkId = uint64_t;
-
-// Open an outbound link to `node_id` at ip:cport; answer with
-// OnOutboundConnected or OnOutboundFailed.
-struct ConnectAction {
-  std::string node_id;
-  std::string ip;
-  int cport = 0;
-};
-// Write these bytes (one or more encoded messages) on the link.
-struct SendAction {
-  LinkId link = 0;
-  std::string bytes;
-};
-// Close the link (the shell then must not call OnLinkClosed for it).
-struct CloseAction {
-  LinkId link = 0;
-};
-// Deliver a PUBLISH / PUBLISHSHARD received from the bus to local subscribers.
-struct DeliverAction {
-  bool shard = false;
-  std::string channel;
-  std::string message;
-};
-using Action = std::variant<ConnectAction, SendAction, CloseAction, DeliverAction>;
 
 // What the engine must know of the node it runs in (implemented by node/).
 class NodeView {
@@ -134,8 +109,11 @@ class BusEngine {
   // Drop incoming messages of a type (DEBUG DROP-CLUSTER-PACKET-FILTER; -1 = none).
   void set_drop_filter(int type) { drop_filter_ = type; }
 
-  // Actions accumulated since the last call, in order.
-  std::vector<Action> TakeActions();
+  // Everything decided since the last call: runs a requested state
+  // evaluation (ClusterState::UpdateState) and a requested PONG broadcast,
+  // then returns the link actions queued, in order, followed by the
+  // ClusterState's effects (ClusterState::TakeReady).
+  Ready TakeReady(int64_t now_ms);
   // CLUSTER LINKS.
   std::vector<LinkRow> Links() const;
 
@@ -144,7 +122,7 @@ class BusEngine {
   const NodeView& node_;
   std::mt19937_64 rng_;
   int drop_filter_ = -1;
-  std::vector<Action> actions_;
+  std::vector<ReadyItem> actions_;  // link actions only, in order
 
   // A link the shell told us about. Outbound links belong to one node from
   // the start; inbound links learn theirs from the first message whose
@@ -157,6 +135,19 @@ class BusEngine {
     std::string local_ip;
   };
   std::map<LinkId, Link> links_;
+  // What the engine keeps per node about its links (Redis's node->link and
+  // node->inbound_link), by node id. Entries of deleted nodes go with
+  // SweepLinks / DeleteNode; a rename moves its entry.
+  struct NodeLinks {
+    LinkId outbound = 0;      // the connected outbound link
+    bool connecting = false;  // a ConnectAction is outstanding
+    int64_t ctime_ms = 0;     // when the outbound link was created
+    std::string queue;        // bytes written while connecting
+    LinkId inbound = 0;       // the inbound link that identified itself
+    bool has_outbound() const { return outbound != 0 || connecting; }
+  };
+  std::map<std::string, NodeLinks, std::less<>> node_links_;
+  NodeLinks& LinksOf(const ClusterNode& node) { return node_links_[node.id]; }
   uint64_t iteration_ = 0;            // Tick count (the random ping runs every 10th)
   int pfail_nodes_ = 0;               // PFAIL nodes counted by the last Tick
   uint64_t seen_generation_ = ~0ull;  // ClusterState::table_generation() last swept

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "clusterbus/codec/codec.h"
+#include "clusterbus/ready_testing.h"
 #include "gtest/gtest.h"
 
 namespace shardnode::clusterbus {
@@ -49,7 +50,7 @@ class BusEngineTest : public ::testing::Test {
   // Messages sent on `link` since the last call (other actions are kept).
   std::vector<Message> Sent(LinkId link) {
     std::vector<Message> out;
-    for (const Action& a : TakeAll()) {
+    for (const ReadyItem& a : TakeAll()) {
       if (auto* s = std::get_if<SendAction>(&a); s && s->link == link) {
         for (Message& m : DecodeAll(s->bytes)) out.push_back(std::move(m));
       }
@@ -57,9 +58,21 @@ class BusEngineTest : public ::testing::Test {
     return out;
   }
 
-  std::vector<Action> TakeAll() {
-    for (Action& a : engine_.TakeActions()) pending_.push_back(std::move(a));
+  // Moves what the engine decided into pending_ (link actions) and
+  // effects_ (the state's effects).
+  void Pump() {
+    for (ReadyItem& item : engine_.TakeReady(now_).items) {
+      (IsLinkAction(item) ? pending_ : effects_).push_back(std::move(item));
+    }
+  }
+  std::vector<ReadyItem> TakeAll() {
+    Pump();
     return std::exchange(pending_, {});
+  }
+  // The state's effects since the last call (link actions are kept).
+  ReadySummary TakeEffects() {
+    Pump();
+    return Summarize(Ready{std::exchange(effects_, {})});
   }
 
   Message FromPeer(MessageType type, const std::string& sender, uint64_t config_epoch = 0) {
@@ -116,7 +129,8 @@ class BusEngineTest : public ::testing::Test {
   FakeNode node_;
   ClusterState state_;
   BusEngine engine_;
-  std::vector<Action> pending_;
+  std::vector<ReadyItem> pending_;
+  std::vector<ReadyItem> effects_;
   int64_t now_ = 100000;
 };
 
@@ -161,14 +175,14 @@ TEST_F(BusEngineTest, HandshakeSendsMeetThenRenamesOnFirstPong) {
   EXPECT_FALSE(state_.FindNode(temp_id)->flags & kFlagMeet);
   EXPECT_TRUE(state_.FindNode(temp_id)->link_connected);
 
-  state_.TakeEffects();
+  TakeEffects();
   engine_.OnMessage(5, FromPeer(MessageType::kPong, kB), now_ + 10);
   EXPECT_EQ(state_.FindNode(temp_id), nullptr);
   ClusterNode* b = state_.FindNode(kB);
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(b->flags, kFlagPrimary);
   EXPECT_EQ(b->pong_received_ms, now_ + 10);
-  EXPECT_TRUE(state_.TakeEffects().save_config);
+  EXPECT_TRUE(TakeEffects().save_config);
   auto links = engine_.Links();
   ASSERT_EQ(links.size(), 1u);
   EXPECT_EQ(links[0].node_id, kB);
@@ -212,13 +226,13 @@ TEST_F(BusEngineTest, PongWithWrongIdForgetsTheAddress) {
   EXPECT_EQ(b->port, 0);
   EXPECT_FALSE(b->link_connected);
   bool closed = false;
-  for (const Action& a : TakeAll()) {
+  for (const ReadyItem& a : TakeAll()) {
     if (auto* c = std::get_if<CloseAction>(&a)) closed |= c->link == 1;
   }
   EXPECT_TRUE(closed);
   // No reconnect without an address.
   engine_.Tick(now_ + 100);
-  for (const Action& a : TakeAll()) EXPECT_FALSE(std::holds_alternative<ConnectAction>(a));
+  for (const ReadyItem& a : TakeAll()) EXPECT_FALSE(std::holds_alternative<ConnectAction>(a));
 }
 
 TEST_F(BusEngineTest, GossipAddsNodesFromKnownSendersUnlessBannedOrNoaddr) {
@@ -251,10 +265,12 @@ TEST_F(BusEngineTest, PfailAfterTimeoutThenFailWithMajorityAndBroadcast) {
   ASSERT_EQ(state_.size(), 2);  // B and C serve slots; quorum is 2
   // Ping B and get no answer; C keeps answering.
   int64_t t = now_;
+  bool update_requested = false;  // TakeAll runs the evaluation it asks for
   for (int i = 0; i < 30; ++i) {
     t += 100;
     engine_.Tick(t);
-    for (const Action& a : TakeAll()) {
+    update_requested |= state_.update_state_requested();
+    for (const ReadyItem& a : TakeAll()) {
       auto* s = std::get_if<SendAction>(&a);
       if (!s || s->link != 3) continue;
       for (const Message& m : DecodeAll(s->bytes)) {
@@ -270,7 +286,7 @@ TEST_F(BusEngineTest, PfailAfterTimeoutThenFailWithMajorityAndBroadcast) {
   const ClusterNode* b = state_.FindNode(kB);
   EXPECT_TRUE(b->flags & kFlagPfail);
   EXPECT_FALSE(state_.FindNode(kC)->flags & kFlagPfail);
-  EXPECT_TRUE(state_.pending_effects().update_state);
+  EXPECT_TRUE(update_requested);
   // C (a primary) reports B as failing: 1 report + myself (a primary, even
   // without slots) = 2.
   Message ping = FromPeer(MessageType::kPing, kC, 2);
@@ -319,7 +335,7 @@ TEST_F(BusEngineTest, ConfigEpochCollisionMovesTheSmallerId) {
   Known(kZ, 3, 4, 11, 20, 5);
   EXPECT_EQ(state_.myself().config_epoch, 6u);
   EXPECT_EQ(state_.current_epoch(), 6u);
-  EXPECT_TRUE(state_.pending_effects().fsync_config);
+  EXPECT_TRUE(TakeEffects().fsync_config);
 }
 
 TEST_F(BusEngineTest, NewerClaimRebindsSlotsAndStaleClaimGetsUpdate) {
@@ -364,7 +380,7 @@ TEST_F(BusEngineTest, UpdateAboutMySlotsMakesMeAReplica) {
   EXPECT_EQ(state_.SlotOwner(50)->id, kB);
   EXPECT_TRUE(state_.myself().is_replica());
   EXPECT_EQ(state_.myself().primary->id, kB);
-  EXPECT_EQ(state_.TakeEffects().replicate_primary, kB);
+  EXPECT_EQ(TakeEffects().replicate_primary, kB);
   // As a replica my header carries my primary's epoch and slots.
   Message ping = FromPeer(MessageType::kPing, kB, 4);
   ping.header.myslots.SetRange(0, 199);
@@ -404,7 +420,7 @@ TEST_F(BusEngineTest, ForgottenNodeLosesItsLinks) {
   ASSERT_TRUE(state_.Forget(kB, now_).ok());
   engine_.Tick(now_);
   std::vector<LinkId> closed;
-  for (const Action& a : TakeAll()) {
+  for (const ReadyItem& a : TakeAll()) {
     if (auto* c = std::get_if<CloseAction>(&a)) closed.push_back(c->link);
   }
   EXPECT_EQ(closed, (std::vector<LinkId>{1, 2}));
@@ -415,7 +431,7 @@ TEST_F(BusEngineTest, KilledOutboundLinkLosesMessagesUntilTheCronReconnects) {
   ClusterNode& b = Known(kB, 1, 2, 0, 10, 1);
   engine_.KillLinks(b, /*outbound=*/true, /*inbound=*/false);
   engine_.Publish("ch", "lost", /*shard=*/false);
-  std::vector<Action> actions = TakeAll();
+  std::vector<ReadyItem> actions = TakeAll();
   ASSERT_EQ(actions.size(), 1u);  // the close, and nothing sent
   ASSERT_NE(std::get_if<CloseAction>(&actions[0]), nullptr);
   EXPECT_EQ(std::get<CloseAction>(actions[0]).link, 1u);
@@ -423,7 +439,7 @@ TEST_F(BusEngineTest, KilledOutboundLinkLosesMessagesUntilTheCronReconnects) {
   EXPECT_FALSE(engine_.Links()[0].outbound);
   engine_.Tick(now_);
   bool reconnects = false;
-  for (const Action& a : TakeAll()) {
+  for (const ReadyItem& a : TakeAll()) {
     if (auto* c = std::get_if<ConnectAction>(&a)) reconnects = c->node_id == kB;
   }
   EXPECT_TRUE(reconnects);
@@ -518,7 +534,7 @@ TEST_F(BusEngineTest, VotesFollowRedisRules) {
   now_ += 1;
   EXPECT_EQ(request(7, false, 100, 199), 1);
   std::string logs;
-  for (const LogLine& l : state_.TakeEffects().logs) logs += l.text + "\n";
+  for (const LogLine& l : TakeEffects().logs) logs += l.text + "\n";
   EXPECT_NE(logs.find("Failover auth denied to " + kC + ": its master is up"), std::string::npos);
   EXPECT_NE(logs.find(": slot 0 epoch (1) > reqEpoch (0)"), std::string::npos) << logs;
   EXPECT_NE(logs.find(": reqEpoch (4) < curEpoch(5)"), std::string::npos);

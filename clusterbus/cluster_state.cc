@@ -155,7 +155,7 @@ void ClusterState::BecomeReplicaOf(ClusterNode& primary) {
     CloseAllSlots();
   }
   SetPrimary(*myself_, &primary);
-  effects_.replicate_primary = primary.id;
+  pending_.replicate_primary = primary.id;
 }
 
 void ClusterState::PromoteMyself(int64_t now_ms) {
@@ -163,8 +163,8 @@ void ClusterState::PromoteMyself(int64_t now_ms) {
   if (myself_->is_primary() || old_primary == nullptr) return;
   myself_->flags = (myself_->flags & ~kFlagReplica) | kFlagPrimary;
   SetPrimary(*myself_, nullptr);
-  effects_.stop_replication = true;
-  effects_.replicate_primary.clear();
+  pending_.stop_replication = true;
+  pending_.replicate_primary.clear();
   for (int s = 0; s < kNumSlots; ++s) {
     if (owners_[s] != old_primary) continue;
     UnbindSlot(s);
@@ -172,7 +172,7 @@ void ClusterState::PromoteMyself(int64_t now_ms) {
   }
   UpdateState(now_ms);
   RequestSave(/*fsync=*/true);
-  effects_.broadcast_pong = true;
+  pending_.broadcast_pong = true;
 }
 
 void ClusterState::SetMyself(ClusterNode& node) {
@@ -194,7 +194,7 @@ void ClusterState::UnbindSlot(int slot) {
   ClusterNode* owner = owners_[slot];
   if (!owner) return;
   if (owner == myself_ || myself_->primary == owner) {
-    effects_.unsubscribe_shard_slots.push_back(slot);
+    pending_.unsubscribe_shard_slots.push_back(slot);
   }
   owner->slots.Clear(slot);
   owners_[slot] = nullptr;
@@ -231,7 +231,7 @@ bool ClusterState::BumpEpochWithoutConsensus() {
 // ---- Cluster state ---------------------------------------------------------
 
 void ClusterState::UpdateState(int64_t now_ms) {
-  effects_.update_state = false;
+  pending_.update_state = false;
   if (first_update_ms_ < 0) first_update_ms_ = now_ms;
   // A primary that just started stays failing for a moment, giving the rest
   // of the cluster a chance to reconfigure it before it accepts writes.
@@ -263,13 +263,13 @@ void ClusterState::UpdateState(int64_t now_ms) {
   int64_t rejoin_delay = std::clamp(options_.node_timeout_ms, kMinRejoinDelayMs, kMaxRejoinDelayMs);
   if (new_ok && myself_->is_primary() && now_ms - among_minority_ms_ < rejoin_delay) return;
   ok_ = new_ok;
-  effects_.state_changed = true;
+  pending_.state_changed = true;
   Log(LogSeverity::kWarning, absl::StrCat("Cluster state changed: ", ok_ ? "ok" : "fail"));
 }
 
 void ClusterState::Tick(int64_t now_ms) {
   MaybeMigrateReplica(now_ms);
-  if (effects_.update_state || !ok_) UpdateState(now_ms);
+  if (pending_.update_state || !ok_) UpdateState(now_ms);
 }
 
 void ClusterState::MaybeMigrateReplica(int64_t now_ms) {
@@ -428,7 +428,7 @@ absl::Status ClusterState::SetSlotNode(int slot, std::string_view node_id, uint6
     myself_->flags = (myself_->flags & ~(kFlagPrimary | kFlagMigrateTo)) | kFlagReplica;
     SetPrimary(*myself_, n);
     CloseAllSlots();
-    effects_.replicate_primary = n->id;
+    pending_.replicate_primary = n->id;
     RequestSave(true);
   }
   if (n == myself_ && importing_from_[slot]) {
@@ -437,7 +437,7 @@ absl::Status ClusterState::SetSlotNode(int slot, std::string_view node_id, uint6
           absl::StrFormat("configEpoch updated after importing slot %d", slot));
     }
     importing_from_[slot] = nullptr;
-    effects_.broadcast_pong = true;
+    pending_.broadcast_pong = true;
   }
   RequestSave(false);
   RequestStateUpdate();
@@ -451,9 +451,9 @@ absl::Status ClusterState::Reset(bool hard, bool has_keys, std::string new_id) {
   if (myself_->is_replica()) {
     myself_->flags = (myself_->flags & ~kFlagReplica) | kFlagPrimary;
     SetPrimary(*myself_, nullptr);
-    effects_.stop_replication = true;
-    effects_.flush_data = true;
-    effects_.replicate_primary.clear();
+    pending_.stop_replication = true;
+    pending_.flush_data = true;
+    pending_.replicate_primary.clear();
   }
   CloseAllSlots();
   for (int s = 0; s < kNumSlots; ++s) UnbindSlot(s);
@@ -667,26 +667,43 @@ std::string ClusterState::Endpoint(const ClusterNode& node) const {
 
 // ---- Effects ---------------------------------------------------------------
 
-Effects ClusterState::TakeEffects() {
-  Effects out = std::move(effects_);
-  effects_ = Effects();
-  // A requested state evaluation stays pending until UpdateState() runs.
-  effects_.update_state = out.update_state;
-  return out;
+Ready ClusterState::TakeReady(int64_t now_ms) {
+  if (pending_.update_state) UpdateState(now_ms);
+  Pending p = std::move(pending_);
+  pending_ = Pending();
+  // A PONG broadcast is the bus engine's to carry out.
+  pending_.broadcast_pong = p.broadcast_pong;
+  Ready ready;
+  for (LogLine& line : p.logs) ready.items.emplace_back(std::move(line));
+  if (p.flush_data) ready.items.emplace_back(FlushData{});
+  if (!p.delete_keys_in_slots.empty()) {
+    ready.items.emplace_back(DeleteKeysInSlots{std::move(p.delete_keys_in_slots)});
+  }
+  if (!p.unsubscribe_shard_slots.empty()) {
+    ready.items.emplace_back(UnsubscribeShardSlots{std::move(p.unsubscribe_shard_slots)});
+  }
+  if (p.pause_writes_until_ms >= 0) ready.items.emplace_back(PauseWrites{p.pause_writes_until_ms});
+  if (p.stop_replication) ready.items.emplace_back(StopReplication{});
+  if (!p.replicate_primary.empty()) {
+    ready.items.emplace_back(ReplicatePrimary{std::move(p.replicate_primary)});
+  }
+  if (p.state_changed) ready.items.emplace_back(ClusterStateChanged{ok_});
+  if (p.save_config) ready.items.emplace_back(SaveConfig{p.fsync_config});
+  return ready;
 }
 
 void ClusterState::RequestSave(bool fsync) {
-  effects_.save_config = true;
-  effects_.fsync_config = effects_.fsync_config || fsync;
+  pending_.save_config = true;
+  pending_.fsync_config = pending_.fsync_config || fsync;
 }
 
 void ClusterState::RequestDeleteKeysInSlots(const std::vector<int>& slots) {
-  auto& out = effects_.delete_keys_in_slots;
+  auto& out = pending_.delete_keys_in_slots;
   out.insert(out.end(), slots.begin(), slots.end());
 }
 
 void ClusterState::Log(LogSeverity severity, std::string text) {
-  effects_.logs.push_back({severity, std::move(text)});
+  pending_.logs.push_back({severity, std::move(text)});
 }
 
 }  // namespace shardnode::clusterbus

@@ -6,8 +6,9 @@
 // (CLUSTER ADDSLOTS, SETSLOT, RESET...), ticks carrying the current time and,
 // later, decoded bus messages. It never does I/O, reads no clock and does not
 // log: everything the shell must do afterwards (save nodes.conf, fsync it,
-// log a line, start replicating a primary, flush the data set, broadcast a
-// PONG) is accumulated as Effects and drained with TakeEffects().
+// log a line, start replicating a primary, flush the data set, delete the
+// keys of lost slots) is accumulated and drained as one Ready (ready.h) by
+// TakeReady(); a PONG broadcast is left for the bus engine to carry out.
 // Randomness (new node ids) is passed in by the caller.
 //
 // Loop: owned by the control loop (thread 0). Other threads must not touch it.
@@ -27,6 +28,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "clusterbus/codec/message.h"
+#include "clusterbus/ready.h"
 #include "slots/hash_slot.h"
 #include "slots/slot_set.h"
 
@@ -82,16 +84,11 @@ struct ClusterNode {
   // When I last voted for a replica of this primary (spec 10.4, rule 5).
   int64_t voted_time_ms = 0;
   // Redis's `node->link != NULL`: an outbound bus link exists, connected or
-  // still connecting ("connected" in CLUSTER NODES).
+  // still connecting ("connected" in CLUSTER NODES, read by elections). The
+  // bus engine sets it; the links themselves are the engine's (BusEngine's
+  // links and per-node link records), not the node table's.
   bool link_connected = false;
   std::map<std::string, int64_t> fail_reports;  // reporter id -> report time
-
-  // Bus link bookkeeping, maintained by BusEngine only (LinkIds, 0 = none).
-  uint64_t outbound_link = 0;        // the connected outbound link
-  bool outbound_connecting = false;  // a ConnectAction is outstanding
-  int64_t outbound_ctime_ms = 0;     // when the outbound link was created
-  std::string outbound_queue;        // bytes written while connecting
-  uint64_t inbound_link = 0;         // the inbound link that identified itself
 
   bool is_primary() const { return flags & kFlagPrimary; }
   bool is_replica() const { return flags & kFlagReplica; }
@@ -120,34 +117,6 @@ struct ClusterOptions {
   int64_t repl_ping_replica_period_s = 10;
   bool replica_no_failover = false;
   PreferredEndpoint preferred_endpoint = PreferredEndpoint::kIp;
-};
-
-enum class LogSeverity { kDebug, kVerbose, kNotice, kWarning };
-struct LogLine {
-  LogSeverity severity;
-  std::string text;
-};
-
-// What the shell must carry out, accumulated since the last TakeEffects().
-struct Effects {
-  bool save_config = false;
-  bool fsync_config = false;   // only meaningful with save_config
-  bool update_state = false;   // call UpdateState() before serving clients
-  bool state_changed = false;  // ok <-> fail transition happened
-  bool broadcast_pong = false;
-  bool flush_data = false;  // CLUSTER RESET on a replica: empty every database
-  bool stop_replication = false;
-  std::string replicate_primary;  // non-empty: become a replica of this node id
-  // Slots this primary lost to a newer claim while keeping others: delete
-  // the keys it still holds in them (Redis's "dirty slots").
-  std::vector<int> delete_keys_in_slots;
-  // Slots my shard (myself, or my primary) stopped serving: their shard
-  // channel subscribers get an sunsubscribe (Redis's removeChannelsInSlot).
-  std::vector<int> unsubscribe_shard_slots;
-  std::vector<LogLine> logs;
-  // Manual failover on a primary (spec 10.7): pause client writes until
-  // this wall-clock time; 0 ends the pause; -1 leaves it as it is.
-  int64_t pause_writes_until_ms = -1;
 };
 
 // One element of CLUSTER SLOTS: a run of slots and the nodes serving it.
@@ -203,7 +172,7 @@ class ClusterState {
   // replicate it. REQUIRES: `primary` is not myself; myself has no slots.
   void BecomeReplicaOf(ClusterNode& primary);
   // Asks the shell to (re)point replication at `primary` (its address changed).
-  void RequestReplication(const ClusterNode& primary) { effects_.replicate_primary = primary.id; }
+  void RequestReplication(const ClusterNode& primary) { pending_.replicate_primary = primary.id; }
   // Marks `node` as myself, e.g. while loading nodes.conf. REQUIRES: in table.
   void SetMyself(ClusterNode& node);
 
@@ -300,20 +269,27 @@ class ClusterState {
   uint64_t links_buffer_limit_exceeded = 0;
 
   // ---- Effects --------------------------------------------------------
-  // Returns what was requested since the last call and clears it.
-  Effects TakeEffects();
-  const Effects& pending_effects() const { return effects_; }
+  // Everything requested since the last call, as ReadyItems in the order the
+  // shell carries them out (logs, data, pubsub, pauses, replication, state
+  // change, save), and clears it. Runs UpdateState(now_ms) first when a
+  // state evaluation was requested. A requested PONG broadcast stays pending
+  // for the bus engine (TakeBroadcastPong).
+  Ready TakeReady(int64_t now_ms);
+  // Whether UpdateState() was requested and has not run since.
+  bool update_state_requested() const { return pending_.update_state; }
   void RequestSave(bool fsync);
-  void RequestStateUpdate() { effects_.update_state = true; }
+  void RequestStateUpdate() { pending_.update_state = true; }
   // Asks for a PONG to every node (so that a change of what myself
   // announces reaches the cluster now rather than with the next pings).
-  void RequestBroadcastPong() { effects_.broadcast_pong = true; }
+  void RequestBroadcastPong() { pending_.broadcast_pong = true; }
+  // Asks the shell to delete the keys this node holds in `slots` (see
+  // DeleteKeysInSlots).
   void RequestDeleteKeysInSlots(const std::vector<int>& slots);
   // Returns and clears the pending broadcast_pong request (the bus engine
   // carries it out itself).
-  bool TakeBroadcastPong() { return std::exchange(effects_.broadcast_pong, false); }
-  // See Effects::pause_writes_until_ms.
-  void RequestWritePause(int64_t until_ms) { effects_.pause_writes_until_ms = until_ms; }
+  bool TakeBroadcastPong() { return std::exchange(pending_.broadcast_pong, false); }
+  // See PauseWrites: pause client writes until `until_ms` (0: end the pause).
+  void RequestWritePause(int64_t until_ms) { pending_.pause_writes_until_ms = until_ms; }
   // Redis's clusterFailoverReplaceYourMaster (spec 10.5): myself, a
   // replica, becomes a primary, takes every slot of its old primary and asks
   // the shell to stop replicating, to save with fsync and (through the bus
@@ -342,7 +318,24 @@ class ClusterState {
   std::map<std::string, int64_t, std::less<>> banned_until_ms_;  // FORGET
   std::array<uint64_t, kNumMessageTypes> messages_sent_{};
   std::array<uint64_t, kNumMessageTypes> messages_received_{};
-  Effects effects_;
+
+  // What TakeReady() hands out, coalesced until then (one save, the last
+  // replication target, the last pause).
+  struct Pending {
+    bool save_config = false;
+    bool fsync_config = false;
+    bool update_state = false;
+    bool state_changed = false;
+    bool broadcast_pong = false;
+    bool flush_data = false;
+    bool stop_replication = false;
+    std::string replicate_primary;  // non-empty: replicate this node id
+    std::vector<int> delete_keys_in_slots;
+    std::vector<int> unsubscribe_shard_slots;
+    std::vector<LogLine> logs;
+    int64_t pause_writes_until_ms = -1;  // -1: no change
+  };
+  Pending pending_;
 };
 
 }  // namespace shardnode::clusterbus

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "clusterbus/ready_testing.h"
 #include "gtest/gtest.h"
 
 namespace shardnode::clusterbus {
@@ -51,10 +52,10 @@ TEST_F(ClusterStateTest, AddSlotsErrorsAndSuccess) {
             "start slot number 7 is greater than end slot number 3");
   r = {{0, 100}, {200, 200}};
   ASSERT_TRUE(state_.ChangeSlots(r, false).ok());
-  Effects e = state_.TakeEffects();
+  EXPECT_TRUE(state_.update_state_requested());
+  ReadySummary e = Summarize(state_.TakeReady(0));
   EXPECT_TRUE(e.save_config);
   EXPECT_FALSE(e.fsync_config);
-  EXPECT_TRUE(e.update_state);
   EXPECT_EQ(state_.myself().num_slots(), 102);
   r = {{100, 100}};
   EXPECT_EQ(Msg(state_.ChangeSlots(r, false)), "Slot 100 is already busy");
@@ -82,10 +83,10 @@ TEST_F(ClusterStateTest, StateNeedsFullCoverageAndWritableDelay) {
   ASSERT_TRUE(state_.ChangeSlots(r, false).ok());
   state_.UpdateState(2000);  // within 2000 ms of the first evaluation
   EXPECT_FALSE(state_.ok());
-  state_.TakeEffects();
+  Summarize(state_.TakeReady(0));
   state_.Tick(3000);
   EXPECT_TRUE(state_.ok());
-  Effects e = state_.TakeEffects();
+  ReadySummary e = Summarize(state_.TakeReady(0));
   EXPECT_TRUE(e.state_changed);
   ASSERT_FALSE(e.logs.empty());
   EXPECT_EQ(e.logs.back().text, "Cluster state changed: ok");
@@ -153,12 +154,12 @@ TEST_F(ClusterStateTest, SetSlotNodeLastSlotMakesMeReplica) {
   std::vector<SlotRange> r = {{5, 5}};
   ASSERT_TRUE(state_.ChangeSlots(r, false).ok());
   ASSERT_TRUE(state_.SetSlotMigrating(5, kPeer).ok());
-  state_.TakeEffects();
+  Summarize(state_.TakeReady(0));
   ASSERT_TRUE(state_.SetSlotNode(5, kPeer, 0).ok());
   EXPECT_EQ(state_.SlotOwner(5), &peer);
   EXPECT_TRUE(state_.myself().is_replica());
   EXPECT_EQ(state_.myself().primary, &peer);
-  Effects e = state_.TakeEffects();
+  ReadySummary e = Summarize(state_.TakeReady(0));
   EXPECT_EQ(e.replicate_primary, kPeer);
   EXPECT_TRUE(e.fsync_config);
 }
@@ -171,8 +172,8 @@ TEST_F(ClusterStateTest, SetSlotNodeClosingImportBumpsEpoch) {
   EXPECT_EQ(state_.myself().config_epoch, 5u);
   EXPECT_EQ(state_.current_epoch(), 5u);
   EXPECT_EQ(state_.ImportingFrom(7), nullptr);
-  Effects e = state_.TakeEffects();
-  EXPECT_TRUE(e.broadcast_pong);
+  EXPECT_TRUE(state_.TakeBroadcastPong());
+  ReadySummary e = Summarize(state_.TakeReady(0));
   EXPECT_TRUE(e.fsync_config);
 }
 
@@ -241,12 +242,12 @@ TEST_F(ClusterStateTest, ReplicateMakesMeAReplicaAndSwitchesPrimaries) {
   ClusterNode& other = AddPeer(kReplica);
   peer.config_epoch = 7;
   state_.SetImporting(5, &peer);
-  state_.TakeEffects();
+  Summarize(state_.TakeReady(0));
   ASSERT_TRUE(state_.Replicate(kPeer, false).ok());
-  Effects e = state_.TakeEffects();
+  EXPECT_TRUE(state_.update_state_requested());
+  ReadySummary e = Summarize(state_.TakeReady(0));
   EXPECT_EQ(e.replicate_primary, kPeer);
   EXPECT_TRUE(e.save_config);
-  EXPECT_TRUE(e.update_state);
   EXPECT_EQ(state_.ImportingFrom(5), nullptr);  // open slots closed
   EXPECT_EQ(state_.NodeLine(state_.myself()),
             kMe + " 127.0.0.1:7001@17001 myself,slave " + kPeer + " 0 0 7 connected");
@@ -254,7 +255,7 @@ TEST_F(ClusterStateTest, ReplicateMakesMeAReplicaAndSwitchesPrimaries) {
   ASSERT_EQ(peer.replicas.size(), 1u);
   // A replica may move to another primary, even holding keys.
   ASSERT_TRUE(state_.Replicate(kReplica, /*has_keys=*/true).ok());
-  EXPECT_EQ(state_.TakeEffects().replicate_primary, kReplica);
+  EXPECT_EQ(Summarize(state_.TakeReady(0)).replicate_primary, kReplica);
   EXPECT_TRUE(peer.replicas.empty());
   ASSERT_EQ(other.replicas.size(), 1u);
   EXPECT_EQ(state_.myself().primary, &other);
@@ -270,21 +271,21 @@ TEST_F(ClusterStateTest, SlotsLeavingMyShardUnsubscribeShardChannels) {
   std::vector<SlotRange> r = {{1, 3}};
   ASSERT_TRUE(state_.ChangeSlots(r, false).ok());
   state_.BindSlot(9, peer);
-  state_.TakeEffects();
+  Summarize(state_.TakeReady(0));
   // Giving a slot away (SETSLOT NODE unbinds first, even to the same owner).
   ASSERT_TRUE(state_.SetSlotNode(1, kPeer, 0).ok());
   ASSERT_TRUE(state_.SetSlotNode(2, kMe, 0).ok());
   r = {{3, 3}};
   ASSERT_TRUE(state_.ChangeSlots(r, true).ok());
   state_.BindSlot(9, other);  // not my shard: nothing to tell
-  EXPECT_EQ(state_.TakeEffects().unsubscribe_shard_slots, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(Summarize(state_.TakeReady(0)).unsubscribe_shard_slots, (std::vector<int>{1, 2, 3}));
   // As a replica, my primary's slots are my shard's.
   r = {{2, 2}};
   ASSERT_TRUE(state_.ChangeSlots(r, true).ok());
   ASSERT_TRUE(state_.Replicate(kPeer, false).ok());
-  state_.TakeEffects();
+  Summarize(state_.TakeReady(0));
   state_.BindSlot(1, other);
-  EXPECT_EQ(state_.TakeEffects().unsubscribe_shard_slots, (std::vector<int>{1}));
+  EXPECT_EQ(Summarize(state_.TakeReady(0)).unsubscribe_shard_slots, (std::vector<int>{1}));
 }
 
 TEST_F(ClusterStateTest, ReplicaMigratesToAnOrphanedPrimaryAfterADelay) {
@@ -299,17 +300,17 @@ TEST_F(ClusterStateTest, ReplicaMigratesToAnOrphanedPrimaryAfterADelay) {
   state_.SetPrimary(lost, &orphan);  // the orphan had a replica once
   state_.UpdateState(0);
   ASSERT_TRUE(state_.ok());
-  state_.TakeEffects();
+  Summarize(state_.TakeReady(0));
   int64_t t = 1000;
   state_.Tick(t);  // nobody orphaned yet
   lost.flags |= kFlagFail;
   state_.Tick(t += 100);  // orphaned from now on
   state_.Tick(t += 5000);
   EXPECT_EQ(state_.myself().primary, &mine);
-  EXPECT_TRUE(state_.TakeEffects().replicate_primary.empty());
+  EXPECT_TRUE(Summarize(state_.TakeReady(0)).replicate_primary.empty());
   state_.Tick(t += 1);
   EXPECT_EQ(state_.myself().primary, &orphan);
-  Effects e = state_.TakeEffects();
+  ReadySummary e = Summarize(state_.TakeReady(0));
   EXPECT_EQ(e.replicate_primary, orphan.id);
   EXPECT_TRUE(e.save_config);
   ASSERT_EQ(e.logs.size(), 1u);
@@ -376,7 +377,7 @@ TEST_F(ClusterStateTest, ResetSoftAndHard) {
   EXPECT_EQ(state_.FindNode(fresh), &state_.myself());
   EXPECT_EQ(state_.FindNode(kMe), nullptr);
   EXPECT_EQ(state_.current_epoch(), 0u);
-  Effects e = state_.TakeEffects();
+  ReadySummary e = Summarize(state_.TakeReady(0));
   EXPECT_TRUE(e.fsync_config);
 }
 
@@ -386,7 +387,7 @@ TEST_F(ClusterStateTest, ResetOnReplicaFlushesAndBecomesPrimary) {
   state_.SetPrimary(state_.myself(), &peer);
   ASSERT_TRUE(state_.Reset(false, true, "").ok());  // replicas may hold keys
   EXPECT_TRUE(state_.myself().is_primary());
-  Effects e = state_.TakeEffects();
+  ReadySummary e = Summarize(state_.TakeReady(0));
   EXPECT_TRUE(e.flush_data);
   EXPECT_TRUE(e.stop_replication);
 }

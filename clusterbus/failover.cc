@@ -97,7 +97,7 @@ void BusEngine::HandleManualFailover(int64_t now_ms) {
 }
 
 void BusEngine::SendEmpty(ClusterNode& to, MessageType type) {
-  if (!to.outbound_link && !to.outbound_connecting) return;
+  if (!LinksOf(to).has_outbound()) return;
   Message msg;
   msg.header = BuildHeader(type);
   msg.body = EmptyBody{};
@@ -323,7 +323,7 @@ void BusEngine::SendFailoverAuthIfNeeded(ClusterNode& requester, const MessageHe
   state_.set_last_vote_epoch(state_.current_epoch());
   primary->voted_time_ms = now_ms;
   state_.RequestSave(/*fsync=*/true);
-  if (requester.outbound_link || requester.outbound_connecting) {
+  if (LinksOf(requester).has_outbound()) {
     SendEmpty(requester, MessageType::kFailoverAuthAck);
   }
   state_.Log(LogSeverity::kWarning, absl::StrCat("Failover auth granted to ", name, " for epoch ",

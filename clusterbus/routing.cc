@@ -7,13 +7,12 @@
 namespace shardnode::clusterbus {
 namespace {
 
-RouteResult Redirect(const ClusterState& state, RouteOutcome outcome, int slot,
-                     const ClusterNode& node) {
+RouteResult Redirect(RouteOutcome outcome, int slot, const SlotTable::Target& to) {
   RouteResult r;
   r.outcome = outcome;
   r.slot = slot;
-  r.endpoint = state.Endpoint(node);
-  r.port = node.port;
+  r.endpoint = to.endpoint;
+  r.port = to.port;
   return r;
 }
 
@@ -26,10 +25,8 @@ RouteResult Fail(RouteOutcome outcome, int slot) {
 
 }  // namespace
 
-RouteResult Route(const ClusterState& state, const RouteInput& in,
+RouteResult Route(const SlotTable& table, const RouteInput& in,
                   const std::function<bool(std::string_view key)>& key_exists) {
-  const ClusterNode& myself = state.myself();
-  const ClusterNode* owner = nullptr;
   std::string_view first_key;
   bool have_first = false;
   int slot = -1;
@@ -42,11 +39,10 @@ RouteResult Route(const ClusterState& state, const RouteInput& in,
       have_first = true;
       first_key = key;
       slot = this_slot;
-      owner = state.SlotOwner(slot);
-      if (!owner) return Fail(RouteOutcome::kUnbound, slot);
-      if (owner == &myself && state.MigratingTo(slot)) {
+      if (table.owner(slot) == SlotTable::kNone) return Fail(RouteOutcome::kUnbound, slot);
+      if (table.owned_by_myself(slot) && table.migrating_to(slot)) {
         migrating = true;
-      } else if (state.ImportingFrom(slot)) {
+      } else if (table.importing(slot)) {
         importing = true;
       }
     } else if (key != first_key) {
@@ -63,7 +59,7 @@ RouteResult Route(const ClusterState& state, const RouteInput& in,
   }
   if (!have_first) return RouteResult{};
 
-  if (!state.ok()) {
+  if (!table.ok()) {
     if (in.shard_pubsub) {
       if (!in.allow_pubsubshard_when_down) return Fail(RouteOutcome::kDown, slot);
     } else if (!in.allow_reads_when_down) {
@@ -79,17 +75,19 @@ RouteResult Route(const ClusterState& state, const RouteInput& in,
 
   if (migrating && missing) {
     if (existing) return Fail(RouteOutcome::kTryAgain, slot);
-    return Redirect(state, RouteOutcome::kAsk, slot, *state.MigratingTo(slot));
+    return Redirect(RouteOutcome::kAsk, slot, *table.migrating_to(slot));
   }
   if (importing && in.asking) {
     if (multiple_keys && missing) return Fail(RouteOutcome::kTryAgain, slot);
     return local;
   }
-  if ((in.readonly || in.shard_pubsub) && !in.is_write && myself.is_replica() &&
-      myself.primary == owner) {
+  if ((in.readonly || in.shard_pubsub) && !in.is_write && table.myself_is_replica() &&
+      table.owned_by_my_primary(slot)) {
     return local;
   }
-  if (owner != &myself) return Redirect(state, RouteOutcome::kMoved, slot, *owner);
+  if (!table.owned_by_myself(slot)) {
+    return Redirect(RouteOutcome::kMoved, slot, table.target(table.owner(slot)));
+  }
   return local;
 }
 

@@ -1,19 +1,18 @@
 // Key routing in cluster mode (spec 12.3): decides, before a keyed command
 // runs, whether this node serves it or which redirection/error the client
-// gets. Pure: reads the ClusterState and asks the caller whether keys exist.
+// gets. Pure: reads a published SlotTable (slot_table.h), never the
+// ClusterState, and asks the caller whether keys exist.
 //
-// Loop: the dispatcher calls Route on the loop that owns the ClusterState (or
-// on a published snapshot of it).
+// Loop: any thread holding a SlotTable (tables are immutable).
 #pragma once
 
 #include <functional>
 #include <string>
 #include <string_view>
-
-#include "absl/container/inlined_vector.h"
 #include <vector>
 
-#include "clusterbus/cluster_state.h"
+#include "absl/container/inlined_vector.h"
+#include "clusterbus/slot_table.h"
 
 namespace shardnode::clusterbus {
 
@@ -50,7 +49,7 @@ struct RouteResult {
 
 // `key_exists` is asked (DB 0, no expiry side effects) only while the slot
 // is migrating or importing, and never for shard-pubsub channels.
-RouteResult Route(const ClusterState& state, const RouteInput& in,
+RouteResult Route(const SlotTable& table, const RouteInput& in,
                   const std::function<bool(std::string_view key)>& key_exists);
 
 // The client error for a non-local outcome ("MOVED 3999 127.0.0.1:6381",

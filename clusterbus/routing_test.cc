@@ -3,6 +3,7 @@
 #include <set>
 #include <string>
 
+#include "clusterbus/cluster_state.h"
 #include "gtest/gtest.h"
 #include "slots/hash_slot.h"
 
@@ -25,7 +26,9 @@ class RoutingTest : public ::testing::Test {
     state_.UpdateState(3000);
   }
   RouteResult Go(RouteInput in) {
-    return Route(state_, in, [this](std::string_view k) { return present_.count(std::string(k)); });
+    // Routing reads the snapshot the control loop would publish now.
+    return Route(*SlotTable::Build(state_), in,
+                 [this](std::string_view k) { return present_.count(std::string(k)); });
   }
   ClusterState state_;
   std::set<std::string> present_;
@@ -99,6 +102,65 @@ TEST_F(RoutingTest, HostnameEndpoint) {
   o.preferred_endpoint = PreferredEndpoint::kHostname;
   state_.set_options(o);
   EXPECT_EQ(RouteErrorText(Go({.keys = {"foo"}})), "MOVED 12182 ?:7003");
+}
+
+// Seam 4 of issue 9: the published snapshot changes exactly when routing
+// would, and a reader sees each new one.
+TEST_F(RoutingTest, SlotTableIsRepublishedWhenRoutingChangesOnly) {
+  SlotTableBox box;
+  SlotTableReader reader(box);
+  EXPECT_EQ(reader.Get(), nullptr);
+  EXPECT_TRUE(box.Publish(SlotTable::Build(state_)));
+  const SlotTable* first = reader.Get();
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(reader.Get(), first);  // cached while nothing new is published
+  RouteInput foo{.keys = {"foo"}};
+  auto exists = [](std::string_view) { return false; };
+  EXPECT_EQ(Route(*first, foo, exists).outcome, RouteOutcome::kMoved);
+
+  // Nothing that routing reads changed: no new table.
+  state_.FindNode(kPeer)->ping_sent_ms = 1234;
+  state_.myself().config_epoch = 9;
+  EXPECT_FALSE(box.Publish(SlotTable::Build(state_)));
+  EXPECT_EQ(box.version(), 1u);
+
+  // A slot moves to myself: a new table, and the reader switches to it.
+  state_.BindSlot(12182, state_.myself());
+  EXPECT_TRUE(box.Publish(SlotTable::Build(state_)));
+  const SlotTable* second = reader.Get();
+  ASSERT_NE(second, first);
+  EXPECT_EQ(Route(*second, foo, exists).outcome, RouteOutcome::kLocal);
+
+  // Open-slot marks, the cluster state, the peer's address and my role
+  // each make a new table.
+  state_.SetMigrating(12182, state_.FindNode(kPeer));
+  EXPECT_TRUE(box.Publish(SlotTable::Build(state_)));
+  EXPECT_EQ(RouteErrorText(Route(*reader.Get(), foo, exists)), "ASK 12182 127.0.0.1:7003");
+  state_.SetMigrating(12182, nullptr);
+  state_.SetImporting(0, state_.FindNode(kPeer));
+  EXPECT_TRUE(box.Publish(SlotTable::Build(state_)));
+  EXPECT_TRUE(reader.Get()->importing(0));
+  state_.SetImporting(0, nullptr);
+  state_.UnbindSlot(5061);
+  state_.UpdateState(5000);
+  ASSERT_FALSE(state_.ok());
+  EXPECT_TRUE(box.Publish(SlotTable::Build(state_)));
+  EXPECT_FALSE(reader.Get()->ok());
+  state_.FindNode(kPeer)->port = 7004;
+  EXPECT_TRUE(box.Publish(SlotTable::Build(state_)));
+  EXPECT_EQ(
+      RouteErrorText(Route(*reader.Get(), {.keys = {"a"}, .allow_reads_when_down = true}, exists)),
+      "MOVED " + std::to_string(slots::KeyHashSlot("a")) + " 127.0.0.1:7004");
+  ClusterNode& me = state_.myself();
+  for (int s = 0; s < slots::kNumSlots; ++s) {
+    if (state_.SlotOwner(s) == &me) state_.BindSlot(s, *state_.FindNode(kPeer));
+  }
+  EXPECT_TRUE(box.Publish(SlotTable::Build(state_)));
+  me.flags = kFlagMyself | kFlagReplica;
+  state_.SetPrimary(me, state_.FindNode(kPeer));
+  EXPECT_TRUE(box.Publish(SlotTable::Build(state_)));
+  EXPECT_TRUE(reader.Get()->myself_is_replica());
+  EXPECT_EQ(box.version(), 8u);
 }
 
 }  // namespace

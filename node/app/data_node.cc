@@ -116,9 +116,6 @@ std::unique_ptr<BusServer> StartClusterBus(asio::io_context& io, Server& server)
   hooks.replication_data_age = [&server](int64_t now_ms) -> int64_t {
     return server.replication ? server.replication->DataAgeMs(now_ms) : 0;
   };
-  hooks.deliver = [&server](bool shard, const std::string& channel, const std::string& message) {
-    server.pubsub().Publish(channel, message, shard);
-  };
   auto bus = std::make_unique<BusServer>(io, *server.cluster(), std::move(hooks),
                                          static_cast<uint64_t>(NowMs()) ^ getpid());
   const int cport = opts.cluster_port ? opts.cluster_port : server.tcp_port + 10000;
@@ -130,9 +127,10 @@ std::unique_ptr<BusServer> StartClusterBus(asio::io_context& io, Server& server)
   }
   server.cluster_bus = bus.get();
   BusServer* raw = bus.get();
-  server.cluster_publish = [raw](std::string_view channel, std::string_view message, bool shard) {
+  server.cluster_publish = [raw, &server](std::string_view channel, std::string_view message,
+                                          bool shard) {
     raw->engine().Publish(channel, message, shard);
-    raw->RunActions(NowMs());
+    CarryOutClusterReady(server, NowMs());  // sends only: no state changed
   };
   bus->StartCron();
   return bus;

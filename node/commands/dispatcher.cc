@@ -107,7 +107,8 @@ Dispatcher::Dispatcher(Server& server)
     : server_(server),
       multi_(server.commands().Find("multi")),
       exec_(server.commands().Find("exec")),
-      discard_(server.commands().Find("discard")) {}
+      discard_(server.commands().Find("discard")),
+      slot_table_(server.slot_tables()) {}
 
 void Dispatcher::Reject(Session& session, resp::ReplyBuilder& out, std::string_view error,
                         const CommandSpec* spec) {
@@ -175,7 +176,9 @@ bool Dispatcher::Route(Session& session, const CommandSpec& spec,
   auto exists = [this, now_ms](std::string_view key) {
     return server_.ShardForSlot(slots::KeyHashSlot(key)).db(0).Exists(key, now_ms);
   };
-  const clusterbus::RouteResult r = clusterbus::Route(*cluster, in, exists);
+  const clusterbus::SlotTable* table = slot_table_.Get();
+  if (table == nullptr) return true;  // not published yet: nothing to route by
+  const clusterbus::RouteResult r = clusterbus::Route(*table, in, exists);
   std::string error;
   switch (r.outcome) {
     case clusterbus::RouteOutcome::kLocal:

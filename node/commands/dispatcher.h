@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "clusterbus/slot_table.h"
 #include "node/commands/command.h"
 
 namespace shardnode::resp {
@@ -63,6 +64,8 @@ class Dispatcher {
   const CommandSpec* multi_;
   const CommandSpec* exec_;
   const CommandSpec* discard_;
+  // Route's cached view of the published slot table.
+  clusterbus::SlotTableReader slot_table_;
 };
 
 }  // namespace shardnode::node

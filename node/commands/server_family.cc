@@ -914,7 +914,7 @@ void DebugClusterLinkKill(CommandContext& ctx, const std::string& dir, const std
     return;
   }
   ctx.server.cluster_bus->engine().KillLinks(*node, d != "from", d != "to");
-  ctx.server.cluster_bus->RunActions(ctx.now_ms);
+  ApplyClusterEffects(ctx.server, ctx.now_ms);
   ctx.reply.Ok();
 }
 

@@ -254,6 +254,7 @@ std::shared_ptr<BusServer::Link> BusServer::AddLink(tcp::socket socket, bool out
 }
 
 void BusServer::Connect(const clusterbus::ConnectAction& action, int64_t now_ms) {
+  if (stopped_) return;
   boost::system::error_code ec;
   const asio::ip::address ip = asio::ip::make_address(action.ip, ec);
   if (ec || action.cport <= 0 || action.cport > 65535) {
@@ -356,40 +357,16 @@ void BusServer::DropLink(LinkId id) {
   link->Close();
 }
 
-void BusServer::RunActions(int64_t now_ms) {
-  // Actions may cause engine calls (a connect that fails at once) that queue
-  // more actions: the outer loop picks them up.
-  if (running_actions_ || stopped_) return;
-  running_actions_ = true;
-  for (;;) {
-    std::vector<clusterbus::Action> actions = engine_->TakeActions();
-    if (actions.empty()) break;
-    for (clusterbus::Action& action : actions) {
-      std::visit(
-          [&](auto& a) {
-            using T = std::decay_t<decltype(a)>;
-            if constexpr (std::is_same_v<T, clusterbus::ConnectAction>) {
-              Connect(a, now_ms);
-            } else if constexpr (std::is_same_v<T, clusterbus::SendAction>) {
-              auto it = links_.find(a.link);
-              if (it != links_.end()) {
-                it->second->Send(a.bytes);
-              }
-            } else if constexpr (std::is_same_v<T, clusterbus::CloseAction>) {
-              DropLink(a.link);
-            } else if constexpr (std::is_same_v<T, clusterbus::DeliverAction>) {
-              if (hooks_.deliver) hooks_.deliver(a.shard, a.channel, a.message);
-            }
-          },
-          action);
-    }
-  }
-  running_actions_ = false;
+void BusServer::Send(const clusterbus::SendAction& action) {
+  if (stopped_) return;
+  auto it = links_.find(action.link);
+  if (it != links_.end()) it->second->Send(action.bytes);
 }
+
+void BusServer::Close(clusterbus::LinkId link) { DropLink(link); }
 
 void BusServer::EndBatch(int64_t now_ms) {
   if (stopped_) return;
-  RunActions(now_ms);
   if (hooks_.after_batch) hooks_.after_batch(now_ms);
 }
 
@@ -436,7 +413,8 @@ void BusServer::FreeLinksOverLimit(int64_t now_ms) {
     DropLink(id);
     engine_->OnLinkClosed(id, now_ms);
   }
-  if (!over.empty()) RunActions(now_ms);
+  // What the engine decided meanwhile is carried out by the cron, which
+  // runs right after.
 }
 
 void BusServer::StartCron() {

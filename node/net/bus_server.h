@@ -2,10 +2,11 @@
 // sockets on the bus port, every bus link (outbound ones it opens when the
 // engine asks, inbound ones it accepts), and the 100 ms cluster cron timer.
 // It feeds bytes through the incremental bus codec into the pure
-// clusterbus::BusEngine and carries out the actions the engine returns
-// (connect, send, close, deliver a PUBLISH). All protocol decisions belong to
-// the engine (which also counts the messages it sends and receives); this
-// file only moves bytes and arms timers.
+// clusterbus::BusEngine and carries out the link actions of the engine's
+// Ready (connect, send, close) when the node's handler of that Ready calls
+// Connect / Send / Close (hooks.after_batch, hooks.cron). All protocol
+// decisions belong to the engine (which also counts the messages it sends
+// and receives); this file only moves bytes and arms timers.
 //
 // A frame the codec rejects (bad signature or length) closes its link; a
 // framed but invalid message is dropped and the link stays.
@@ -36,15 +37,15 @@ class BusServer : public ClusterBus {
  public:
   struct Hooks {
     // The cluster cron, every 100 ms, with the wall-clock time. It must tick
-    // engine() and the state and then call RunActions (the node uses
-    // ClusterCron, which does all that through ApplyClusterEffects).
+    // engine() and the state and then carry out the engine's Ready (the
+    // node uses ClusterCron, which does that through ApplyClusterEffects).
     std::function<void(int64_t now_ms)> cron;
     // Called after every batch of engine calls made by the shell (a read
-    // chunk, an accept, a closed link), once the actions are carried out:
-    // the node applies the ClusterState effects here (ApplyClusterEffects).
+    // chunk, an accept, a connect that completed, a closed link): it must
+    // carry out every item of engine().TakeReady() until it comes back
+    // empty, calling Connect / Send / Close below for the link actions (the
+    // node uses ApplyClusterEffects).
     std::function<void(int64_t now_ms)> after_batch;
-    // Hands a PUBLISH / SPUBLISH received from the bus to local subscribers.
-    std::function<void(bool shard, const std::string& channel, const std::string& message)> deliver;
     // The replication offset the engine announces; 0 when unset.
     std::function<uint64_t()> replication_offset;
     // A replica's data age in ms at `now_ms` (clusterbus::NodeView); 0 when unset.
@@ -79,7 +80,9 @@ class BusServer : public ClusterBus {
 
   // ClusterBus.
   clusterbus::BusEngine& engine() override { return *engine_; }
-  void RunActions(int64_t now_ms) override;
+  void Connect(const clusterbus::ConnectAction& action, int64_t now_ms) override;
+  void Send(const clusterbus::SendAction& action) override;
+  void Close(clusterbus::LinkId link) override;
   std::vector<BusLinkInfo> Links() const override;
 
   // Number of open links (connected, both directions), for tests.
@@ -92,7 +95,6 @@ class BusServer : public ClusterBus {
 
   void StartAccept(boost::asio::ip::tcp::acceptor& acceptor);
   void OnAccepted(boost::asio::ip::tcp::socket socket);
-  void Connect(const clusterbus::ConnectAction& action, int64_t now_ms);
   void OnConnectDone(uint64_t attempt, const boost::system::error_code& ec);
   // Starts the reader and writer of a connected link and registers it.
   std::shared_ptr<Link> AddLink(boost::asio::ip::tcp::socket socket, bool outbound,
@@ -120,7 +122,6 @@ class BusServer : public ClusterBus {
   int bound_port_ = 0;
   boost::asio::steady_timer cron_timer_;
   bool stopped_ = false;
-  bool running_actions_ = false;
   clusterbus::LinkId next_link_id_ = 0;
   std::map<clusterbus::LinkId, std::shared_ptr<Link>> links_;
   uint64_t next_attempt_ = 0;

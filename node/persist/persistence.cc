@@ -480,6 +480,7 @@ absl::Status Persistence::FinishStartupLoad(StartupLoad& load) {
       cluster->SetImporting(slot, cluster->FindNode(owner->id));
     }
   }
+  if (changed) server_.PublishSlotTable();
   if (changed && server_.save_cluster_config) {
     std::string error;
     if (!server_.save_cluster_config(true, &error)) {

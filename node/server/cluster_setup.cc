@@ -10,6 +10,7 @@
 #include "clusterbus/bus_engine.h"
 #include "clusterbus/nodes_conf.h"
 #include "node/commands/replication_control.h"
+#include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/server/blocking.h"
 #include "node/server/nodes_conf_file.h"
@@ -126,7 +127,10 @@ absl::Status SetUpCluster(Server& server, int64_t now_ms) {
         "No bind address is configured, but it is required for the Cluster bus.");
   }
   ApplyMyselfAddress(*state, o, server.tcp_port);
-  state->TakeEffects();  // nothing from loading needs carrying out
+  // What loading asked for is already done (the file is what was read) or
+  // moot before the node serves (no subscribers, no data, no links yet).
+  clusterbus::Ready from_loading = state->TakeReady(now_ms);
+  (void)from_loading;
   state->RequestStateUpdate();
   // A replica in nodes.conf resumes replicating its primary (Redis does it
   // from the cron once the primary's address is known).
@@ -148,44 +152,118 @@ absl::Status SetUpCluster(Server& server, int64_t now_ms) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Redis's delKeysInSlot (as 7.2 does it): removes every key of `slot` from
+// database 0 of the shard that holds the slot, one DEL per key to the write
+// stream (replicas and AOF stay consistent) and to watchers.
+void DeleteKeysInSlot(Server& server, int slot, int64_t now_ms) {
+  Db& db = server.ShardForSlot(slot).db(0);
+  if (db.CountKeysInSlot(slot) == 0) return;
+  const std::vector<std::string> keys = db.KeysInSlot(slot, db.CountKeysInSlot(slot));
+  if (server.before_write) {
+    // A snapshot in progress serializes these keys before they go.
+    std::vector<std::string_view> views(keys.begin(), keys.end());
+    server.before_write(0, views);
+  }
+  for (const std::string& key : keys) {
+    // An expired key is reaped by Delete (its DEL goes through expiry).
+    if (!db.Delete(key, now_ms)) continue;
+    ++server.stats().dirty;
+    const std::string del[] = {"DEL", key};
+    server.write_stream().Append(0, slot, del);
+  }
+}
+
+// Carries out one item of the cluster core's Ready. Every alternative is
+// named: an item this shell would not carry out does not compile.
+void CarryOut(Server& server, clusterbus::ReadyItem& item, int64_t now_ms) {
+  ClusterBus* bus = server.cluster_bus;
+  std::visit(
+      clusterbus::Overloaded{
+          [&](const clusterbus::ConnectAction& a) {
+            if (bus) bus->Connect(a, now_ms);
+          },
+          [&](const clusterbus::SendAction& a) {
+            if (bus) bus->Send(a);
+          },
+          [&](const clusterbus::CloseAction& a) {
+            if (bus) bus->Close(a.link);
+          },
+          [&](const clusterbus::DeliverAction& a) {
+            server.pubsub().Publish(a.channel, a.message, a.shard);
+          },
+          [&](const clusterbus::LogLine& line) { LogLine(ToLevel(line.severity), line.text); },
+          [&](const clusterbus::SaveConfig& save) {
+            std::string error;
+            if (server.save_cluster_config && !server.save_cluster_config(save.fsync, &error)) {
+              LogLine(LogLevel::kWarning, "Fatal: can't update cluster config file.");
+              std::exit(1);
+            }
+          },
+          [&](const clusterbus::FlushData&) {
+            for (int i = 0; i < server.num_shards(); ++i) server.shard(i).Clear();
+          },
+          [&](const clusterbus::DeleteKeysInSlots& d) {
+            for (int slot : d.slots) DeleteKeysInSlot(server, slot, now_ms);
+          },
+          [&](const clusterbus::UnsubscribeShardSlots& u) {
+            server.pubsub().UnsubscribeShardSlots(u.slots);
+          },
+          // Manual failover on a primary: writers wait while the replica
+          // catches up.
+          [&](const clusterbus::PauseWrites& p) {
+            if (p.until_ms > 0) {
+              server.PauseClients(Server::PausePurpose::kFailover, p.until_ms, false);
+            } else {
+              server.UnpauseClients(Server::PausePurpose::kFailover);
+            }
+          },
+          // A promotion (or a new primary) reaches replication now rather
+          // than at its next 100 ms reconciliation, so that no write is
+          // refused meanwhile.
+          [&](const clusterbus::StopReplication&) {
+            if (server.replication) server.replication->SyncWithCluster();
+          },
+          [&](const clusterbus::ReplicatePrimary&) {
+            if (server.replication) server.replication->SyncWithCluster();
+          },
+          // Clients blocked on a cluster that went down are redirected below
+          // (RedirectBlockedClients runs after every Ready).
+          [&](const clusterbus::ClusterStateChanged&) {},
+      },
+      item);
+}
+
+}  // namespace
+
+void CarryOutClusterReady(Server& server, int64_t now_ms) {
+  ClusterState* cluster = server.cluster();
+  if (!cluster) return;
+  // Carrying out an item may lead back here (a pubsub delivery that
+  // publishes): the outermost call drains it all.
+  static bool carrying_out = false;
+  if (carrying_out) return;
+  carrying_out = true;
+  for (;;) {
+    clusterbus::Ready ready = server.cluster_bus ? server.cluster_bus->engine().TakeReady(now_ms)
+                                                 : cluster->TakeReady(now_ms);
+    if (ready.empty()) break;
+    for (clusterbus::ReadyItem& item : ready.items) CarryOut(server, item, now_ms);
+  }
+  carrying_out = false;
+}
+
 void ApplyClusterEffects(Server& server, int64_t now_ms) {
   ClusterState* cluster = server.cluster();
   if (!cluster) return;
-  if (server.cluster_bus) server.cluster_bus->RunActions(now_ms);
   // CONFIG SET (cluster-require-full-coverage...) counts from the next
   // evaluation on, as Redis reads its options live.
   cluster->set_options(ClusterOptionsFrom(server.options()));
-  if (cluster->pending_effects().update_state) cluster->UpdateState(now_ms);
-  clusterbus::Effects e = cluster->TakeEffects();
-  for (const clusterbus::LogLine& line : e.logs) LogLine(ToLevel(line.severity), line.text);
-  if (e.flush_data) {
-    for (int i = 0; i < server.num_shards(); ++i) server.shard(i).Clear();
-  }
-  if (!e.unsubscribe_shard_slots.empty()) {
-    server.pubsub().UnsubscribeShardSlots(e.unsubscribe_shard_slots);
-  }
-  if (e.broadcast_pong && server.cluster_bus) {
-    server.cluster_bus->engine().BroadcastPong();
-    server.cluster_bus->RunActions(now_ms);
-  }
-  // Manual failover on a primary: writers wait while the replica catches up.
-  if (e.pause_writes_until_ms > 0) {
-    server.PauseClients(Server::PausePurpose::kFailover, e.pause_writes_until_ms, false);
-  } else if (e.pause_writes_until_ms == 0) {
-    server.UnpauseClients(Server::PausePurpose::kFailover);
-  }
-  // A promotion (or a new primary) reaches replication now rather than at
-  // its next 100 ms reconciliation, so that no write is refused meanwhile.
-  if ((e.stop_replication || !e.replicate_primary.empty()) && server.replication) {
-    server.replication->SyncWithCluster();
-  }
-  if (e.save_config && server.save_cluster_config) {
-    std::string error;
-    if (!server.save_cluster_config(e.fsync_config, &error)) {
-      LogLine(LogLevel::kWarning, "Fatal: can't update cluster config file.");
-      std::exit(1);
-    }
-  }
+  CarryOutClusterReady(server, now_ms);
+  // Routing reads the new state from here on. (Sessions resumed by an
+  // ended pause run on their own posted turn, after this.)
+  server.PublishSlotTable();
   // Clients blocked on keys whose slot moved away, or whose cluster went
   // down, are redirected (spec 12.6).
   RedirectBlockedClients(server);
@@ -201,6 +279,8 @@ void RefreshClusterOptions(Server& server) {
   // A new hostname travels in the ping extension: tell every node now
   // instead of waiting up to node_timeout/2 for each one's next ping.
   if (me.hostname != hostname_before) cluster->RequestBroadcastPong();
+  // Redirections name the new endpoint at once.
+  server.PublishSlotTable();
 }
 
 void ClusterCron(Server& server, int64_t now_ms) {

@@ -37,9 +37,13 @@ class ClusterBus {
   virtual ~ClusterBus() = default;
   // The protocol engine (CLUSTER MEET, DEBUG DROP-CLUSTER-PACKET-FILTER...).
   virtual clusterbus::BusEngine& engine() = 0;
-  // Carries out every action the engine has queued (connects, sends,
-  // closes). Call after any engine call made outside the shell.
-  virtual void RunActions(int64_t now_ms) = 0;
+  // The link actions of the engine's Ready (ApplyClusterEffects calls them;
+  // after any engine call made outside the shell, call ApplyClusterEffects).
+  // Connect answers through engine().OnOutboundConnected / OnOutboundFailed
+  // (possibly at once); a Send or Close on a link already gone is a no-op.
+  virtual void Connect(const clusterbus::ConnectAction& action, int64_t now_ms) = 0;
+  virtual void Send(const clusterbus::SendAction& action) = 0;
+  virtual void Close(clusterbus::LinkId link) = 0;
   // CLUSTER LINKS: only links associated with a node.
   virtual std::vector<BusLinkInfo> Links() const = 0;
 };
@@ -57,12 +61,21 @@ absl::Status SetUpCluster(Server& server, int64_t now_ms);
 // deferred nodes.conf saves). No-op outside cluster mode.
 void ClusterCron(Server& server, int64_t now_ms);
 
-// Carries out what the cluster state accumulated: first the bus engine's
-// queued actions (Server::cluster_bus), then evaluates the state if
-// requested, writes its log lines, saves nodes.conf when asked (a failing
-// save is fatal, as in Redis: "Fatal: can't update cluster config file."),
-// and empties the data set on RESET of a replica. Handlers call it after a
-// mutating CLUSTER subcommand.
+// Carries out, until none is left, every item of the cluster core's Ready
+// (the bus engine's when the bus runs, else the ClusterState's): link
+// actions through Server::cluster_bus, PUBLISH delivery, log lines,
+// nodes.conf saves (a failing save is fatal, as in Redis: "Fatal: can't
+// update cluster config file."), emptying the data set on RESET of a
+// replica, deleting the keys of slots lost to a newer claim (one DEL each
+// to the write stream), shard-channel unsubscribes, write pauses and
+// replication changes. Alone only after engine calls that change no
+// cluster state (PUBLISH to the bus); otherwise use ApplyClusterEffects.
+void CarryOutClusterReady(Server& server, int64_t now_ms);
+
+// CarryOutClusterReady after refreshing the cluster options, then
+// republishes the slot table (Server::PublishSlotTable) and redirects
+// blocked clients. Handlers call it after a mutating CLUSTER subcommand or
+// any other call into the engine; the bus shell after every batch and cron.
 void ApplyClusterEffects(Server& server, int64_t now_ms);
 
 // Re-reads the cluster-* options and myself's announced ip/ports/hostname

@@ -126,6 +126,11 @@ const ServerOptions& Server::options() const { return config_->options(); }
 
 void Server::set_cluster(std::unique_ptr<clusterbus::ClusterState> cluster) {
   cluster_ = std::move(cluster);
+  PublishSlotTable();
+}
+
+void Server::PublishSlotTable() {
+  if (cluster_) slot_tables_.Publish(clusterbus::SlotTable::Build(*cluster_));
 }
 
 }  // namespace shardnode::node

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "clusterbus/slot_table.h"
 #include "node/config/options.h"
 #include "node/server/blocking.h"
 #include "node/server/pubsub.h"
@@ -100,7 +101,17 @@ class Server {
   bool cluster_enabled() const { return cluster_ != nullptr; }
   // nullptr when cluster-enabled is no.
   clusterbus::ClusterState* cluster() { return cluster_.get(); }
+  // Installs the cluster state and publishes its first slot table.
   void set_cluster(std::unique_ptr<clusterbus::ClusterState> cluster);
+  // Routing's view of the cluster (seam 4): an immutable slot table that the
+  // cluster side publishes; readers (the dispatcher) keep a SlotTableReader
+  // on it. Empty outside cluster mode.
+  const clusterbus::SlotTableBox& slot_tables() const { return slot_tables_; }
+  // Rebuilds the slot table from the cluster state and publishes it when
+  // routing would change. The cluster shell calls it after every change
+  // to the cluster state (ApplyClusterEffects, option refreshes, slots
+  // claimed while loading data). No-op outside cluster mode.
+  void PublishSlotTable();
 
   Stats& stats() { return stats_; }
   PubSub& pubsub() { return pubsub_; }
@@ -175,6 +186,7 @@ class Server {
   const CommandTable* commands_;
   std::vector<std::unique_ptr<Keyspace>> shards_;
   std::unique_ptr<clusterbus::ClusterState> cluster_;
+  clusterbus::SlotTableBox slot_tables_;
   Stats stats_;
   PubSub pubsub_;
   WatchTable watches_;

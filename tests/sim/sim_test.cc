@@ -339,6 +339,30 @@ TEST(SimTest, StaleOwnerLearnsNewerClaimThroughUpdateAndBecomesReplica) {
   EXPECT_TRUE(sim.state(stale).myself().flags & kFlagReplica);
 }
 
+// Issue 9: a primary that loses one of its slots to a newer claim while
+// keeping the others asks its shell to delete the keys of that slot (Redis's
+// dirty slots); the other nodes, which never owned it, ask for nothing.
+TEST(SimTest, PrimaryLosingSomeSlotsToANewerClaimAsksToDeleteTheirKeys) {
+  auto owned = Converged(9, 3, 3);
+  Simulator& sim = *owned;
+  sim.set_check([&] { CheckInvariants(sim); });
+  const int loser = 0, taker = 1;
+  const std::string loser_id = sim.id(loser), taker_id = sim.id(taker);
+  const int slot = sim.state(loser).myself().slots.Ranges()[0].start;
+  sim.Admin(taker, [&](ClusterState& s) {
+    ASSERT_TRUE(s.SetSlotImporting(slot, loser_id).ok());
+    ASSERT_TRUE(s.SetSlotNode(slot, taker_id, 0).ok());
+  });
+  auto all = Range(0, 3);
+  ASSERT_GE(sim.RunUntil([&] { return SlotMapsAgree(sim, all); }, 10000), 0);
+  EXPECT_EQ(sim.state(loser).SlotOwner(slot)->id, taker_id);
+  EXPECT_TRUE(sim.state(loser).myself().is_primary());
+  EXPECT_EQ(sim.shell_record(loser).deleted_key_slots, std::vector<int>{slot});
+  EXPECT_TRUE(sim.shell_record(taker).deleted_key_slots.empty());
+  EXPECT_TRUE(sim.shell_record(2).deleted_key_slots.empty());
+  EXPECT_GT(sim.shell_record(loser).config_saves, 0u);
+}
+
 TEST(SimTest, ForgottenNodeStaysOutForTheBanThenReturnsThroughGossip) {
   auto owned = Converged(9, 4, 4);
   Simulator& sim = *owned;

@@ -38,6 +38,9 @@ struct Simulator::Node {
   ReplicationView view;
   std::unique_ptr<BusEngine> engine;
   bool alive = true;
+  // What the node's shell was asked to do to its data and its config (the
+  // simulator keeps no keys: it records the requests for tests).
+  ShellRecord record;
 };
 
 // One end of a connection. Bytes written on it arrive at `peer` on node
@@ -117,17 +120,17 @@ absl::Status Simulator::Failover(int i, clusterbus::FailoverMode mode) {
 
 void Simulator::set_repl_offset(int i, uint64_t offset) { nodes_[i]->view.offset = offset; }
 void Simulator::set_data_age(int i, int64_t ms) { nodes_[i]->view.data_age_ms = ms; }
+const Simulator::ShellRecord& Simulator::shell_record(int i) const { return nodes_[i]->record; }
 
 // ---- Faults -------------------------------------------------------------------
 
 void Simulator::Restart(int i) {
   Node& n = *nodes_[i];
   if (n.alive) return;
-  // What nodes.conf does not keep: links and their bookkeeping.
+  // What nodes.conf does not keep (the links themselves were the old
+  // engine's and went with it).
   for (const auto& [id, node] : n.state->nodes()) {
-    node->outbound_link = node->inbound_link = 0;
-    node->outbound_connecting = node->link_connected = false;
-    node->outbound_queue.clear();
+    node->link_connected = false;
     node->ping_sent_ms = 0;
     node->fail_reports.clear();
   }
@@ -218,18 +221,37 @@ int64_t Simulator::RunUntil(const std::function<bool()>& done, int64_t max_ms, i
 
 void Simulator::Drain(int i) {
   Node& n = *nodes_[i];
-  if (n.state->pending_effects().update_state) n.state->UpdateState(now_ms_);
-  clusterbus::Effects effects = n.state->TakeEffects();  // saves: nothing to do in memory
-  if (log_observer_) {
-    for (const clusterbus::LogLine& line : effects.logs) log_observer_(i, line);
-  }
-  for (clusterbus::Action& action : n.engine->TakeActions()) {
-    if (auto* c = std::get_if<clusterbus::ConnectAction>(&action)) {
-      DoConnect(i, *c);
-    } else if (auto* s = std::get_if<clusterbus::SendAction>(&action)) {
-      DoSend(i, *s);
-    } else if (auto* x = std::get_if<clusterbus::CloseAction>(&action)) {
-      DoClose(i, x->link);
+  // Carrying out an item never calls into the engine synchronously here
+  // (connects and deliveries are scheduled), but loop as a shell must.
+  for (;;) {
+    clusterbus::Ready ready = n.engine->TakeReady(now_ms_);
+    if (ready.empty()) break;
+    for (clusterbus::ReadyItem& item : ready.items) {
+      std::visit(clusterbus::Overloaded{
+                     [&](const clusterbus::ConnectAction& a) { DoConnect(i, a); },
+                     [&](const clusterbus::SendAction& a) { DoSend(i, a); },
+                     [&](const clusterbus::CloseAction& a) { DoClose(i, a.link); },
+                     // No subscribers in the simulator.
+                     [&](const clusterbus::DeliverAction&) { ++n.record.deliveries; },
+                     [&](const clusterbus::LogLine& line) {
+                       if (log_observer_) log_observer_(i, line);
+                     },
+                     // nodes.conf lives in memory: a restart keeps the state as is.
+                     [&](const clusterbus::SaveConfig&) { ++n.record.config_saves; },
+                     [&](const clusterbus::FlushData&) { ++n.record.flushes; },
+                     [&](const clusterbus::DeleteKeysInSlots& d) {
+                       n.record.deleted_key_slots.insert(n.record.deleted_key_slots.end(),
+                                                         d.slots.begin(), d.slots.end());
+                     },
+                     [&](const clusterbus::UnsubscribeShardSlots&) {},  // no subscribers
+                     // No clients and no replication streams: the replication view
+                     // is set by tests (set_repl_offset).
+                     [&](const clusterbus::PauseWrites&) {},
+                     [&](const clusterbus::StopReplication&) {},
+                     [&](const clusterbus::ReplicatePrimary&) {},
+                     [&](const clusterbus::ClusterStateChanged&) {},
+                 },
+                 item);
     }
   }
 }

@@ -96,6 +96,15 @@ class Simulator {
   int64_t RunUntil(const std::function<bool()>& done, int64_t max_ms, int64_t every_ms = 100);
   void set_check(std::function<void()> check) { check_ = std::move(check); }
 
+  // What node i's shell was asked to carry out on its data and config.
+  struct ShellRecord {
+    uint64_t config_saves = 0;
+    uint64_t flushes = 0;
+    uint64_t deliveries = 0;
+    std::vector<int> deleted_key_slots;  // DeleteKeysInSlots, in order
+  };
+  const ShellRecord& shell_record(int i) const;
+
   uint64_t messages_delivered() const { return messages_delivered_; }
   uint64_t writes_dropped() const { return writes_dropped_; }
 
@@ -114,7 +123,7 @@ class Simulator {
   bool CanTalk(int a, int b) const;
   int FindByBusAddress(const std::string& ip, int cport) const;
   void ScheduleTick(int i, int64_t at);
-  // Effects and actions of node i after a call into it.
+  // Carries out every item of node i's Ready after a call into it.
   void Drain(int i);
   void DoConnect(int i, const clusterbus::ConnectAction& a);
   void DoSend(int i, const clusterbus::SendAction& a);

@@ -1,0 +1,115 @@
+// SlotTable: what key routing needs of the cluster state, as an immutable
+// snapshot: for every slot its owner (and whether that is myself or my
+// primary), the node it is migrating to and whether it is importing, with
+// each target's client endpoint (MOVED / ASK), plus the cluster state
+// (ok / fail) and my role. The control loop builds it from the ClusterState
+// (Build) and publishes it through a SlotTableBox whenever it differs from
+// the last one; routing (routing.h) reads only this, so that shard threads
+// can route without touching the ClusterState or taking a lock.
+//
+// Loop: Build on the control loop (the ClusterState's); a built table is
+// immutable and may be read from any thread. SlotTableBox: Publish from the
+// control loop, Load from any thread.
+#pragma once
+
+#include <atomic>
+#include <bitset>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "slots/hash_slot.h"
+
+namespace shardnode::clusterbus {
+
+class ClusterState;
+
+class SlotTable {
+ public:
+  // A node that owns a slot or that a slot migrates to, as clients reach it.
+  struct Target {
+    std::string endpoint;  // ClusterState::Endpoint: ip, hostname, "?" or ""
+    int port = 0;          // client port
+    bool operator==(const Target&) const = default;
+  };
+  static constexpr int16_t kNone = -1;
+
+  // The snapshot of `state` now.
+  static std::shared_ptr<const SlotTable> Build(const ClusterState& state);
+
+  bool ok() const { return ok_; }
+  bool myself_is_replica() const { return myself_is_replica_; }
+  // Index of the owner of `slot` in targets, or kNone when unbound.
+  int16_t owner(int slot) const { return owner_[slot]; }
+  bool owned_by_myself(int slot) const { return owner_[slot] != kNone && owner_[slot] == myself_; }
+  // True when myself is a replica and `slot` belongs to its primary.
+  bool owned_by_my_primary(int slot) const {
+    return owner_[slot] != kNone && owner_[slot] == my_primary_;
+  }
+  // The node `slot` is migrating to, or nullptr.
+  const Target* migrating_to(int slot) const {
+    return migrating_[slot] == kNone ? nullptr : &targets_[migrating_[slot]];
+  }
+  bool importing(int slot) const { return importing_.test(slot); }
+  // REQUIRES: index is an owner() or migration index (not kNone).
+  const Target& target(int16_t index) const { return targets_[index]; }
+
+  // Same routing decisions for every input (the publisher republishes only
+  // when this is false against the last table).
+  bool operator==(const SlotTable& other) const;
+
+ private:
+  SlotTable() = default;
+  std::vector<Target> targets_;
+  std::vector<int16_t> owner_ = std::vector<int16_t>(slots::kNumSlots, kNone);
+  std::vector<int16_t> migrating_ = std::vector<int16_t>(slots::kNumSlots, kNone);
+  std::bitset<slots::kNumSlots> importing_;
+  int16_t myself_ = kNone;      // myself in targets_, if it owns or receives a slot
+  int16_t my_primary_ = kNone;  // my primary in targets_ (replicas only)
+  bool ok_ = false;
+  bool myself_is_replica_ = false;
+};
+
+// The published table: one writer (the control loop) swaps it atomically;
+// readers load it, or keep a SlotTableReader that reloads only when a newer
+// table was published.
+class SlotTableBox {
+ public:
+  // Publishes `table` if it differs from the current one; returns whether
+  // it did. REQUIRES: table != nullptr.
+  bool Publish(std::shared_ptr<const SlotTable> table);
+  // The current table (nullptr until the first Publish).
+  std::shared_ptr<const SlotTable> Load() const { return table_.load(std::memory_order_acquire); }
+  // Counts publications.
+  uint64_t version() const { return version_.load(std::memory_order_acquire); }
+
+ private:
+  std::atomic<std::shared_ptr<const SlotTable>> table_;
+  std::atomic<uint64_t> version_{0};
+};
+
+// One reading thread's cached view of a SlotTableBox: Get() costs one
+// atomic load while nothing new was published. REQUIRES: the box outlives
+// the reader. Not thread-safe itself (one per thread).
+class SlotTableReader {
+ public:
+  explicit SlotTableReader(const SlotTableBox& box) : box_(box) {}
+  // The latest published table, or nullptr when none was. Valid until the
+  // next Get() on this reader.
+  const SlotTable* Get() {
+    const uint64_t v = box_.version();
+    if (v != seen_) {
+      cached_ = box_.Load();
+      seen_ = v;
+    }
+    return cached_.get();
+  }
+
+ private:
+  const SlotTableBox& box_;
+  uint64_t seen_ = 0;
+  std::shared_ptr<const SlotTable> cached_;
+};
+
+}  // namespace shardnode::clusterbus

@@ -1,0 +1,102 @@
+// Issue 9 in the node: routing reads the slot table the cluster side
+// publishes (republished by ApplyClusterEffects, not read live from the
+// ClusterState), and the DeleteKeysInSlots effect removes the keys of the
+// lost slots with one DEL each to the write stream.
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "clusterbus/cluster_state.h"
+#include "gtest/gtest.h"
+#include "node/commands/dispatcher.h"
+#include "node/commands/dispatcher_fixture.h"
+#include "node/keyspace/db.h"
+#include "node/keyspace/keyspace.h"
+#include "node/resp/reply.h"
+#include "node/server/cluster_setup.h"
+#include "node/server/server.h"
+#include "node/server/session.h"
+#include "slots/hash_slot.h"
+
+namespace shardnode::node {
+namespace {
+
+const std::string kMe(40, 'a');
+const std::string kPeer(40, 'b');
+constexpr int kFoo = 12182;  // slots::KeyHashSlot("foo")
+
+class ClusterRoutingTest : public DispatcherFixture {
+ protected:
+  void SetUp() override {
+    DispatcherFixture::SetUp();
+    RecordPropagation();
+    server_->set_cluster(
+        std::make_unique<clusterbus::ClusterState>(kMe, clusterbus::ClusterOptions{}));
+    clusterbus::ClusterNode& peer = cluster().AddNode(kPeer, clusterbus::kFlagPrimary, 0);
+    peer.ip = "127.0.0.1";
+    peer.port = 7003;
+  }
+  clusterbus::ClusterState& cluster() { return *server_->cluster(); }
+
+  std::string Run(std::vector<std::string> args) {
+    std::string out;
+    resp::ReplyBuilder reply(&out, session_.protocol);
+    dispatcher_->Execute(session_, args, reply, now_);
+    return out;
+  }
+
+  Session session_;
+  int64_t now_ = 1'000'000;
+};
+
+TEST_F(ClusterRoutingTest, RoutingFollowsThePublishedTableOnly) {
+  ASSERT_EQ(slots::KeyHashSlot("foo"), kFoo);
+  EXPECT_EQ(Run({"GET", "foo"}), "-CLUSTERDOWN Hash slot not served\r\n");
+  // Every slot bound (the peer has foo's), the cluster evaluated ok; but
+  // nothing is published until the effects are applied.
+  for (int s = 0; s < slots::kNumSlots; ++s) {
+    cluster().BindSlot(s, s == kFoo ? *cluster().FindNode(kPeer) : cluster().myself());
+  }
+  cluster().UpdateState(0);
+  cluster().UpdateState(now_);
+  ASSERT_TRUE(cluster().ok());
+  EXPECT_EQ(Run({"GET", "foo"}), "-CLUSTERDOWN Hash slot not served\r\n");
+  ApplyClusterEffects(*server_, now_);
+  EXPECT_EQ(Run({"GET", "foo"}), "-MOVED 12182 127.0.0.1:7003\r\n");
+  EXPECT_EQ(Run({"GET", "bar"}), "$-1\r\n");
+  // CLUSTER commands apply the effects themselves: SETSLOT ... NODE myself
+  // (closing an import) makes foo local at once.
+  EXPECT_EQ(Run({"CLUSTER", "SETSLOT", "12182", "IMPORTING", kPeer}), "+OK\r\n");
+  EXPECT_EQ(Run({"GET", "foo"}), "-MOVED 12182 127.0.0.1:7003\r\n");
+  session_.asking = true;
+  EXPECT_EQ(Run({"GET", "foo"}), "$-1\r\n");
+  EXPECT_EQ(Run({"CLUSTER", "SETSLOT", "12182", "NODE", kMe}), "+OK\r\n");
+  EXPECT_EQ(Run({"GET", "foo"}), "$-1\r\n");
+}
+
+TEST_F(ClusterRoutingTest, DeleteKeysInSlotsRemovesThemWithADelEach) {
+  for (int s = 0; s < slots::kNumSlots; ++s) cluster().BindSlot(s, cluster().myself());
+  cluster().UpdateState(0);
+  cluster().UpdateState(now_);
+  ApplyClusterEffects(*server_, now_);
+  EXPECT_EQ(Run({"SET", "foo", "1"}), "+OK\r\n");
+  EXPECT_EQ(Run({"SET", "{foo}2", "2"}), "+OK\r\n");
+  EXPECT_EQ(Run({"SET", "bar", "3"}), "+OK\r\n");
+  propagated_.clear();
+  // What the bus engine asks of a primary that lost foo's slot to a newer
+  // claim while keeping others.
+  cluster().BindSlot(kFoo, *cluster().FindNode(kPeer));
+  cluster().RequestDeleteKeysInSlots({kFoo});
+  ApplyClusterEffects(*server_, now_);
+  Db& db = server_->ShardForSlot(kFoo).db(0);
+  EXPECT_EQ(db.CountKeysInSlot(kFoo), 0u);
+  EXPECT_EQ(Run({"DBSIZE"}), ":1\r\n");
+  std::vector<std::string> dels = propagated_;
+  std::sort(dels.begin(), dels.end());
+  EXPECT_EQ(dels, (std::vector<std::string>{"0 DEL foo", "0 DEL {foo}2"}));
+  EXPECT_EQ(Run({"GET", "foo"}), "-MOVED 12182 127.0.0.1:7003\r\n");
+}
+
+}  // namespace
+}  // namespace shardnode::node
