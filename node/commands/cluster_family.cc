@@ -96,7 +96,7 @@ uint64_t KeysInSlot(CommandContext& ctx, int slot) {
 
 uint64_t KeysInDb0(CommandContext& ctx) {
   uint64_t n = 0;
-  for (int i = 0; i < ctx.server.num_shards(); ++i) n += ctx.server.shard(i).db(0).Size();
+  ctx.server.ForEachShard([&n](Keyspace& shard) { n += shard.db(0).Size(); });
   return n;
 }
 
