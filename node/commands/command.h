@@ -86,7 +86,11 @@ struct CommandContext {
   // The command's database on the shard that owns `key`'s hash slot. With
   // one shard this costs a branch (no hashing); the reference stays valid
   // for the whole command.
-  Db& DbFor(std::string_view key) { return only_db_ != nullptr ? *only_db_ : DbOfKeyShard(key); }
+  Db& DbFor(std::string_view key) {
+    if (only_db_ != nullptr) [[likely]]
+      return *only_db_;
+    return DbOfKeyShard(key);
+  }
   // Database `db_index` (not the command's: MOVE) on the shard that owns
   // `key`. REQUIRES: 0 <= db_index < num_dbs().
   Db& DbFor(std::string_view key, int db_index);
@@ -108,7 +112,8 @@ struct CommandContext {
   std::vector<std::vector<std::string>> propagate_many;
 
  private:
-  Db& DbOfKeyShard(std::string_view key);  // DbFor with several shards
+  // DbFor with several shards, kept out of the one-shard path (the common one).
+  [[gnu::cold]] Db& DbOfKeyShard(std::string_view key);
 
   int db_index_;
   Db* only_db_;  // the command's database when the node has a single shard
