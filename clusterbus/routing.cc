@@ -1,6 +1,7 @@
 #include "clusterbus/routing.h"
 
 #include "absl/strings/str_cat.h"
+#include "base/redirect.h"
 #include "slots/hash_slot.h"
 
 namespace shardnode::clusterbus {
@@ -95,9 +96,9 @@ RouteResult Route(const ClusterState& state, const RouteInput& in,
 std::string RouteErrorText(const RouteResult& result) {
   switch (result.outcome) {
     case RouteOutcome::kMoved:
-      return absl::StrCat("MOVED ", result.slot, " ", result.endpoint, ":", result.port);
+      return base::MovedError(result.slot, result.endpoint, result.port);
     case RouteOutcome::kAsk:
-      return absl::StrCat("ASK ", result.slot, " ", result.endpoint, ":", result.port);
+      return base::AskError(result.slot, result.endpoint, result.port);
     case RouteOutcome::kCrossSlot:
       return "CROSSSLOT Keys in request don't hash to the same slot";
     case RouteOutcome::kUnbound:

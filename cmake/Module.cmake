@@ -32,6 +32,9 @@ function(shardnode_tests NAME)
   if(tests)
     add_executable(${NAME}_test ${tests})
     target_link_libraries(${NAME}_test PRIVATE ${T_DEPS} GTest::gtest GTest::gtest_main GTest::gmock)
+    # Tests that read fixtures find the source tree here (not from __FILE__,
+    # which a compiler cache may make relative).
+    target_compile_definitions(${NAME}_test PRIVATE SHARDNODE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
     add_test(NAME ${NAME}_test COMMAND ${NAME}_test)
     set_tests_properties(${NAME}_test PROPERTIES LABELS unit TIMEOUT 300)
   endif()

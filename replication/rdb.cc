@@ -10,6 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/strings.h"
 #include "replication/crc64.h"
 #include "replication/internal/intset.h"
 #include "replication/internal/listpack.h"
@@ -826,7 +827,8 @@ void SaveLen(std::string* out, uint64_t len) {
 // at least 4 bytes shorter that way, raw otherwise.
 void SaveString(std::string* out, absl::string_view s, bool compress) {
   int64_t v;
-  if (s.size() <= 11 && internal::CanonicalInt64(s, &v) && v >= INT32_MIN && v <= INT32_MAX) {
+  if (s.size() <= 11 && base::ParseStrictInt64(base::ToStd(s), &v) && v >= INT32_MIN &&
+      v <= INT32_MAX) {
     auto u = static_cast<uint64_t>(v);
     if (v >= INT8_MIN && v <= INT8_MAX) {
       out->push_back(static_cast<char>(0xC0 | kEncInt8));
@@ -886,7 +888,7 @@ void SaveSet(std::string* out, const RdbValue& v, const RdbWriterOptions& o) {
   bool intset = !v.elements.empty() && v.elements.size() <= o.set_max_intset_entries;
   for (size_t i = 0; intset && i < v.elements.size(); ++i) {
     int64_t x;
-    intset = internal::CanonicalInt64(v.elements[i], &x);
+    intset = base::ParseStrictInt64(v.elements[i], &x);
     ints.push_back(x);
   }
   if (intset) {
@@ -1063,6 +1065,65 @@ std::string DumpPayload(const RdbValue& value, const RdbWriterOptions& options) 
   StoreLE(&out, kRdbVersion, 2);
   StoreLE(&out, Crc64(0, out), 8);
   return out;
+}
+
+void DumpBuilder::BeginString(uint64_t length) {
+  out_.push_back(static_cast<char>(kTypeString));
+  SaveLen(&out_, length);
+}
+
+void DumpBuilder::StringChunk(std::string_view bytes) { out_.append(bytes); }
+
+void DumpBuilder::BeginList(uint64_t count) {
+  out_.push_back(static_cast<char>(kTypeList));
+  SaveLen(&out_, count);
+}
+
+void DumpBuilder::ListElement(std::string_view element) {
+  SaveString(&out_, {element.data(), element.size()}, options_.compression);
+}
+
+void DumpBuilder::BeginSet(uint64_t count) {
+  out_.push_back(static_cast<char>(kTypeSet));
+  SaveLen(&out_, count);
+}
+
+void DumpBuilder::SetMember(std::string_view member) {
+  SaveString(&out_, {member.data(), member.size()}, options_.compression);
+}
+
+void DumpBuilder::BeginHash(uint64_t count) {
+  out_.push_back(static_cast<char>(kTypeHash));
+  SaveLen(&out_, count);
+}
+
+void DumpBuilder::HashField(std::string_view field, std::string_view value) {
+  SaveString(&out_, {field.data(), field.size()}, options_.compression);
+  SaveString(&out_, {value.data(), value.size()}, options_.compression);
+}
+
+void DumpBuilder::BeginZSet(uint64_t count) {
+  out_.push_back(static_cast<char>(kTypeZSet2));
+  SaveLen(&out_, count);
+}
+
+void DumpBuilder::ZSetMember(std::string_view member, double score) {
+  SaveString(&out_, {member.data(), member.size()}, options_.compression);
+  StoreLE(&out_, std::bit_cast<uint64_t>(score), 8);
+}
+
+void DumpBuilder::Fold() {
+  crc_ = Crc64(crc_, absl::string_view(out_).substr(crc_done_));
+  crc_done_ = out_.size();
+}
+
+std::string DumpBuilder::Finish() {
+  StoreLE(&out_, kRdbVersion, 2);
+  Fold();
+  StoreLE(&out_, crc_, 8);
+  crc_done_ = 0;
+  crc_ = 0;
+  return std::exchange(out_, std::string());
 }
 
 absl::StatusOr<RdbValue> ParseDumpPayload(absl::string_view payload) {

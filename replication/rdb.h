@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -201,6 +202,44 @@ std::string WriteRdb(const std::vector<RdbEntry>& entries, const RdbWriterOption
 
 // DUMP payload: <type byte><value><version u16 LE = 10><CRC64 u64 LE>.
 std::string DumpPayload(const RdbValue& value, const RdbWriterOptions& options = {});
+
+// Builds a DUMP payload piece by piece, for a value too big to copy into an
+// RdbValue and encode in one step (MIGRATE of a big key, a slice at a time
+// while the node keeps serving). It writes the plain forms Redis 7.0.15
+// loads for large collections: STRING (0, never compressed, given in
+// chunks), LIST (1: the loader builds its quicklist), SET (2), HASH (4) and
+// ZSET_2 (5; members in any order). The count given to Begin* must match the
+// elements added. Fold() folds the bytes added so far into the checksum, so
+// that Finish() costs a slice's work, not the whole payload's.
+//
+// Usage: one Begin*, its elements (Fold() between slices), then Finish().
+class DumpBuilder {
+ public:
+  explicit DumpBuilder(RdbWriterOptions options = {}) : options_(std::move(options)) {}
+
+  void BeginString(uint64_t length);
+  void StringChunk(std::string_view bytes);
+  void BeginList(uint64_t count);
+  void ListElement(std::string_view element);
+  void BeginSet(uint64_t count);
+  void SetMember(std::string_view member);
+  void BeginHash(uint64_t count);
+  void HashField(std::string_view field, std::string_view value);
+  void BeginZSet(uint64_t count);
+  void ZSetMember(std::string_view member, double score);
+
+  // Folds the bytes added since the last call into the checksum.
+  void Fold();
+  // Appends the version and the CRC64 and returns the payload.
+  std::string Finish();
+  size_t size() const { return out_.size(); }
+
+ private:
+  RdbWriterOptions options_;
+  std::string out_;
+  size_t crc_done_ = 0;
+  uint64_t crc_ = 0;
+};
 
 // Decodes a DUMP/RESTORE payload. InvalidArgument "DUMP payload version or
 // checksum are wrong" when shorter than 10 bytes, of a version above 10 or

@@ -214,6 +214,22 @@ TEST_F(RdbInteropTest, RestoreAcceptsOurPayloadsAndWeParseRedisDumps) {
   }
 }
 
+TEST_F(RdbInteropTest, RestoreAcceptsPayloadsBuiltInPieces) {
+  ASSERT_TRUE(server_.Start(dir_)) << server_.Log();
+  for (const RdbEntry& e : SampleEntries()) {
+    std::string path = dir_ + "/payload";
+    WriteFile(path, testing::BuildDumpInPieces(e.value));
+    std::string key = "pieces:" + e.key;
+    ASSERT_EQ(server_.Cli("-x RESTORE " + Quote(key) + " 0", path), "OK\n") << e.key;
+    std::string dump = server_.Cli("DUMP " + Quote(key));
+    ASSERT_FALSE(dump.empty());
+    dump.pop_back();
+    absl::StatusOr<RdbValue> v = ParseDumpPayload(dump);
+    ASSERT_TRUE(v.ok()) << e.key << ": " << v.status();
+    EXPECT_EQ(Normalized(*v), Normalized(e.value)) << e.key;
+  }
+}
+
 TEST_F(RdbInteropTest, RedisRefusesACorruptedFileAsWeDo) {
   std::string bytes = WriteRdb(SampleEntries());
   bytes[bytes.size() / 2] ^= 0x10;

@@ -17,10 +17,7 @@ namespace shardnode::replication::testing {
 
 // tests/fixtures/rdb/<name>, found from this header's own path.
 inline std::string FixturePath(const std::string& name) {
-  std::string here = __FILE__;  // .../replication/rdb_test_util.h
-  std::string root = here.substr(0, here.rfind('/'));
-  root = root.substr(0, root.rfind('/'));
-  return root + "/tests/fixtures/rdb/" + name;
+  return std::string(SHARDNODE_SOURCE_DIR) + "/tests/fixtures/rdb/" + name;
 }
 
 inline std::string ReadFile(const std::string& path) {
@@ -158,6 +155,54 @@ inline std::vector<RdbEntry> LegacyEntries() {
 // Entries covering every path of the writer: each type in its compact and
 // its plain form, integer and compressible strings, binary data, expiry
 // times and two databases.
+// The DUMP payload of `v` made piece by piece with DumpBuilder, folding
+// the checksum every `fold_every` elements (as a sliced MIGRATE does).
+inline std::string BuildDumpInPieces(const RdbValue& v, size_t fold_every = 3) {
+  DumpBuilder b;
+  size_t n = 0;
+  auto maybe_fold = [&] {
+    if (++n % fold_every == 0) b.Fold();
+  };
+  switch (v.type) {
+    case RdbType::kString:
+      b.BeginString(v.str.size());
+      for (size_t i = 0; i < v.str.size(); i += 4) {
+        b.StringChunk(std::string_view(v.str).substr(i, 4));
+        maybe_fold();
+      }
+      break;
+    case RdbType::kList:
+      b.BeginList(v.elements.size());
+      for (const auto& e : v.elements) {
+        b.ListElement(e);
+        maybe_fold();
+      }
+      break;
+    case RdbType::kSet:
+      b.BeginSet(v.elements.size());
+      for (const auto& e : v.elements) {
+        b.SetMember(e);
+        maybe_fold();
+      }
+      break;
+    case RdbType::kHash:
+      b.BeginHash(v.fields.size());
+      for (const auto& [f, val] : v.fields) {
+        b.HashField(f, val);
+        maybe_fold();
+      }
+      break;
+    case RdbType::kZSet:
+      b.BeginZSet(v.zset.size());
+      for (const auto& [m, score] : v.zset) {
+        b.ZSetMember(m, score);
+        maybe_fold();
+      }
+      break;
+  }
+  return b.Finish();
+}
+
 inline std::vector<RdbEntry> SampleEntries() {
   std::vector<RdbEntry> e;
   auto add = [&](std::string key, RdbValue v, int64_t expire = -1, uint64_t db = 0) {

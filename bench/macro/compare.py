@@ -10,6 +10,12 @@ requests (utime+stime of the server process, from /proc). Usage:
 
   bench/macro/compare.py [--requests N] [--clients C] [--tests set,get,incr,mset]
                          [--pipelines 1,16] [--repeat 3] [--shardnode build/shardnode]
+                         [--baseline OLD_BINARY]
+
+--baseline adds a third server, an older shardnode binary (for example one
+built from the commit before a change), run in the same interleaving; the
+extra columns give its ops/s and the ratio new/old, so a change is measured
+against its predecessor in one run on the same machine load.
 
 Every process it starts is stopped by its pid.
 """
@@ -45,18 +51,24 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--shardnode", default=bl.DEFAULT_SHARDNODE)
     ap.add_argument("--redis", default=bl.DEFAULT_REDIS)
+    ap.add_argument("--baseline", default=None, help="an older shardnode binary to compare with")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="shardnode-bench-")
     servers = []
     try:
-        for kind, binary in (("shardnode", args.shardnode), ("redis", args.redis)):
+        kinds = [("shardnode", args.shardnode), ("redis", args.redis)]
+        if args.baseline:
+            kinds.append(("baseline", args.baseline))
+        for kind, binary in kinds:
             servers.append(bl.Server(kind, binary, os.path.join(tmp, kind)))
             bl.single_node_cluster(servers[-1])
         print(f"requests={args.requests} clients={args.clients} repeat={args.repeat} "
               f"loadavg={bl.load_average()}")
         print(f"{'test':<8}{'P':>4}{'shardnode ops/s':>18}{'redis ops/s':>14}{'ratio':>8}"
-              f"{'shardnode cpu s/M':>20}{'redis cpu s/M':>16}")
+              f"{'shardnode cpu s/M':>20}{'redis cpu s/M':>16}" +
+              (f"{'baseline ops/s':>16}{'new/old':>9}{'baseline cpu s/M':>18}"
+               if args.baseline else ""))
         for pipeline in [int(p) for p in args.pipelines.split(",")]:
             for test in args.tests.split(","):
                 ops = {s.kind: [] for s in servers}
@@ -69,8 +81,12 @@ def main():
                         cpu[s.kind].append(c)
                 s_ops, r_ops = bl.median(ops["shardnode"]), bl.median(ops["redis"])
                 s_cpu, r_cpu = bl.median(cpu["shardnode"]), bl.median(cpu["redis"])
-                print(f"{test:<8}{pipeline:>4}{s_ops:>18.0f}{r_ops:>14.0f}{s_ops / r_ops:>8.2f}"
-                      f"{s_cpu:>20.2f}{r_cpu:>16.2f}", flush=True)
+                line = (f"{test:<8}{pipeline:>4}{s_ops:>18.0f}{r_ops:>14.0f}{s_ops / r_ops:>8.2f}"
+                        f"{s_cpu:>20.2f}{r_cpu:>16.2f}")
+                if args.baseline:
+                    b_ops, b_cpu = bl.median(ops["baseline"]), bl.median(cpu["baseline"])
+                    line += f"{b_ops:>16.0f}{s_ops / b_ops:>9.2f}{b_cpu:>18.2f}"
+                print(line, flush=True)
         print(f"loadavg at end: {bl.load_average()}")
     finally:
         for s in servers:

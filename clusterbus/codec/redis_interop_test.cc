@@ -75,18 +75,8 @@ bool FromHex(const std::string& text, std::string* out) {
 
 fs::path FixtureDir() {
   if (const char* dir = std::getenv("SHARDNODE_FIXTURES_DIR")) return fs::path(dir) / "bus";
-  // The source tree, found from this file's path (absolute in CMake builds),
-  // else from the working directory upwards.
-  fs::path from_source = fs::path(__FILE__).parent_path().parent_path().parent_path();
-  if (from_source.is_absolute()) return from_source / "tests" / "fixtures" / "bus";
-  std::error_code ec;
-  for (fs::path dir = fs::current_path(ec); !dir.empty(); dir = dir.parent_path()) {
-    if (fs::is_directory(dir / "tests" / "fixtures" / "bus", ec)) {
-      return dir / "tests" / "fixtures" / "bus";
-    }
-    if (dir == dir.parent_path()) break;
-  }
-  return "tests/fixtures/bus";
+  // The source tree, as CMake gives it to the test binaries.
+  return fs::path(SHARDNODE_SOURCE_DIR) / "tests" / "fixtures" / "bus";
 }
 
 std::string ReadFixture(const std::string& name) {

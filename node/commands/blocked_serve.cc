@@ -48,9 +48,10 @@ void ServeOne(Server& server, Session& session, const std::string& key, int64_t 
   reply.on_error = [&server](std::string_view message) { server.stats().CountError(message); };
   CommandContext ctx(server, session, reply, spec, now_ms, db_index);
   serve(ctx, std::span<std::string>(args.data(), args.size()), key);
-  if (!ctx.propagate_as.empty()) {
-    server.Propagate(
-        db_index, std::span<const std::string>(ctx.propagate_as.data(), ctx.propagate_as.size()));
+  if (!ctx.propagate_as.empty() && server.write_stream().wanted()) {
+    const std::vector<std::string>& op = ctx.propagate_as;
+    server.write_stream().Append(db_index, RewrittenWriteSlot(server.commands(), op),
+                                 std::span<const std::string>(op.data(), op.size()));
   }
   if (reply.errors() != 0) ++spec.stats.failed_calls;
   FinishBlocked(server, session, out);

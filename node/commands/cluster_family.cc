@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/strings.h"
 #include "clusterbus/bus_engine.h"
 #include "clusterbus/cluster_state.h"
 #include "node/commands/command_table.h"
@@ -29,33 +30,8 @@ using slots::SlotRange;
 
 constexpr std::string_view kInvalidSlot = "ERR Invalid or out of range slot";
 
-// Redis's string2ll: optional '-', no '+', no leading zeros, no spaces.
-bool ParseLL(std::string_view s, int64_t* out) {
-  if (s.empty() || s.size() > 20) return false;
-  size_t i = 0;
-  bool neg = false;
-  if (s[0] == '-') {
-    neg = true;
-    i = 1;
-    if (s.size() == 1) return false;
-  }
-  if (s[i] == '0' && s.size() > i + 1) return false;
-  uint64_t v = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    uint64_t next = v * 10 + static_cast<uint64_t>(s[i] - '0');
-    if (next / 10 != v) return false;
-    v = next;
-  }
-  if (neg) {
-    if (v > static_cast<uint64_t>(INT64_MAX) + 1) return false;
-    *out = static_cast<int64_t>(0 - v);
-  } else {
-    if (v > static_cast<uint64_t>(INT64_MAX)) return false;
-    *out = static_cast<int64_t>(v);
-  }
-  return true;
-}
+// Redis's string2ll.
+bool ParseLL(std::string_view s, int64_t* out) { return base::ParseStrictInt64(s, out); }
 
 // getSlotOrReply: -1 when not a slot number.
 int ParseSlotArg(std::string_view s) {
@@ -64,10 +40,7 @@ int ParseSlotArg(std::string_view s) {
   return static_cast<int>(v);
 }
 
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
-                                absl::string_view(b.data(), b.size()));
-}
+bool EqualsNoCase(std::string_view a, std::string_view b) { return base::EqualsIgnoreCase(a, b); }
 
 // The cluster, or nullptr after replying the "disabled" error.
 ClusterState* ClusterOrReply(CommandContext& ctx) {

@@ -1,12 +1,14 @@
 #include "node/commands/command.h"
 
 #include "absl/strings/match.h"
+#include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/replication_control.h"
 #include "node/keyspace/keyspace.h"
 #include "node/keyspace/types/type_util.h"
 #include "node/resp/reply.h"
 #include "node/server/server.h"
+#include "node/server/write_stream.h"
 #include "slots/hash_slot.h"
 
 namespace shardnode::node {
@@ -42,6 +44,37 @@ std::vector<int> KeyIndexes(const CommandSpec& spec, std::span<const std::string
   std::vector<int> out;
   ForEachKeyIndex(spec, args, [&out](int i) { out.push_back(i); });
   return out;
+}
+
+int WriteSlot(const CommandSpec& spec, std::span<const std::string> args) {
+  int slot = kNoSlot;
+  bool first = true;
+  ForEachKeyIndex(spec, args, [&](int i) {
+    const int s = slots::KeyHashSlot(args[i]);
+    if (first) {
+      slot = s;
+      first = false;
+    } else if (s != slot) {
+      slot = kNoSlot;
+    }
+  });
+  return slot;
+}
+
+int RewrittenWriteSlot(const CommandTable& table, std::span<const std::string> args) {
+  if (args.empty()) return kNoSlot;
+  const CommandSpec* spec = table.Find(args[0]);
+  if (spec == nullptr) return kNoSlot;
+  if (!spec->subcommands.empty() && args.size() >= 2) {
+    spec = CommandTable::FindSub(*spec, args[1]);
+    if (spec == nullptr) return kNoSlot;
+  }
+  return WriteSlot(*spec, args);
+}
+
+void CommandContext::AddDirty(uint64_t changes) {
+  dirty += changes;
+  server.stats().dirty += changes;
 }
 
 bool AlreadyExpired(const CommandContext& ctx, int64_t when_ms) {

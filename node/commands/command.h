@@ -26,6 +26,7 @@ class ReplyBuilder;
 namespace shardnode::node {
 
 class Server;
+class CommandTable;
 struct Session;
 struct CommandSpec;
 
@@ -110,6 +111,13 @@ struct CommandContext {
   // command (Redis's alsoPropagate with preventCommandPropagation: SPOP
   // with a count propagates one SREM per member).
   std::vector<std::vector<std::string>> propagate_many;
+  // Changes this command made to the dataset (Redis's server.dirty delta).
+  // A command propagates only when it counted some; see AddDirty.
+  uint64_t dirty = 0;
+
+  // Counts `changes` made by this command, here and in the node's changes
+  // since the last save (save points, INFO rdb_changes_since_last_save).
+  void AddDirty(uint64_t changes);
 
  private:
   // DbFor with several shards, kept out of the one-shard path (the common one).
@@ -170,6 +178,15 @@ void ForEachKeyIndex(const CommandSpec& spec, std::span<const std::string> args,
   const int step = spec.key_step > 0 ? spec.key_step : 1;
   for (int i = spec.first_key; i <= last; i += step) fn(i);
 }
+
+// The hash slot that the key arguments of a write share; kNoSlot
+// (write_stream.h) when it has no key or its keys span several slots
+// (standalone mode). The write stream carries it with the write.
+int WriteSlot(const CommandSpec& spec, std::span<const std::string> args);
+// The same for a write as a handler rewrote it (propagate_as,
+// propagate_many: SPOP as SREM, BLMOVE as LMOVE), whose command is looked up
+// in `table`; kNoSlot when the table does not know it.
+int RewrittenWriteSlot(const CommandTable& table, std::span<const std::string> args);
 
 // A family's table entry for a command whose keys are args[first..last]
 // (step 1), or, when `keys` is given, wherever that function says (with

@@ -13,6 +13,7 @@
 #include "node/resp/reply.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
+#include "node/server/write_stream.h"
 #include "slots/hash_slot.h"
 
 namespace shardnode::node {
@@ -219,18 +220,27 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
     ForEachKeyIndex(spec, args, [&](int i) { keys.push_back(args[i]); });
     server_.before_write(db_index, keys);
   }
-  const uint64_t dirty_before = server_.stats().dirty;
   const uint64_t errors_before = out.errors();
   const auto start = std::chrono::steady_clock::now();
   spec.handler(ctx, Args(args.data(), args.size()));
-  if (server_.after_write && server_.stats().dirty != dirty_before) {
-    if (!ctx.propagate_many.empty()) {
-      for (const std::vector<std::string>& op : ctx.propagate_many) {
-        server_.Propagate(db_index, std::span<const std::string>(op.data(), op.size()));
+  // A command that changed the dataset (its handler counted changes on its
+  // context) goes to the write stream, as received or as rewritten.
+  if (ctx.dirty != 0) {
+    WriteStream& stream = server_.write_stream();
+    if (stream.wanted()) {
+      if (!ctx.propagate_many.empty()) {
+        for (const std::vector<std::string>& op : ctx.propagate_many) {
+          stream.Append(db_index, RewrittenWriteSlot(server_.commands(), op),
+                        std::span<const std::string>(op.data(), op.size()));
+        }
+      } else if (!ctx.propagate_as.empty()) {
+        const std::vector<std::string>& op = ctx.propagate_as;
+        stream.Append(db_index, RewrittenWriteSlot(server_.commands(), op),
+                      std::span<const std::string>(op.data(), op.size()));
+      } else {
+        stream.Append(db_index, WriteSlot(spec, args),
+                      std::span<const std::string>(args.data(), args.size()));
       }
-    } else {
-      const std::vector<std::string>& prop = ctx.propagate_as.empty() ? args : ctx.propagate_as;
-      server_.Propagate(db_index, std::span<const std::string>(prop.data(), prop.size()));
     }
   }
   const auto usec = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -308,7 +318,7 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
   session.last_interaction_ms = now_ms;
   // The command's writes (and the DELs of keys it found expired) propagate
   // together when it ends, before any blocked client it served.
-  server_.BeginExecutionUnit();
+  server_.write_stream().BeginUnit();
   const CommandSpec* spec = Resolve(session, args, out);
   if (spec != nullptr) {
     session.last_command = spec->name;
@@ -365,7 +375,7 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
     // ASKING lasts for one command, or until EXEC/DISCARD inside MULTI.
     if (spec->name != "asking" && !session.in_multi) session.asking = false;
   }
-  server_.EndExecutionUnit();
+  server_.write_stream().EndUnit();
   // Clients blocked on keys this command wrote are served now.
   if (server_.blocking().has_ready()) ServeBlockedClients(server_, now_ms);
 }

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <memory>
-#include <span>
 #include <string>
 #include <vector>
 
@@ -14,6 +13,7 @@
 #include "node/commands/dispatcher.h"
 #include "node/config/config.h"
 #include "node/server/server.h"
+#include "node/server/write_stream.h"
 
 namespace shardnode::node {
 
@@ -33,20 +33,33 @@ class DispatcherFixture : public ::testing::Test {
   }
 
   // From now on every write the server propagates lands in propagated_ as
-  // "db arg arg ...".
-  void RecordPropagation() {
-    server_->after_write = [this](int db, std::span<const std::string> args) {
-      std::string line = absl::StrCat(db);
-      for (const auto& a : args) absl::StrAppend(&line, " ", a);
-      propagated_.push_back(line);
-    };
+  // "db arg arg ...", and its slot in propagated_slots_.
+  void RecordPropagation() { server_->write_stream().Subscribe(&recorder_); }
+
+  void TearDown() override {
+    if (server_ != nullptr) server_->write_stream().Unsubscribe(&recorder_);
   }
+
+  // A write stream consumer that always wants writes.
+  struct Recorder : WriteConsumer {
+    explicit Recorder(DispatcherFixture* f) : fixture(f) {}
+    bool WantsWrites() const override { return true; }
+    void OnWrite(const StreamWrite& w) override {
+      std::string line = absl::StrCat(w.db);
+      for (const auto& a : w.args) absl::StrAppend(&line, " ", a);
+      fixture->propagated_.push_back(line);
+      fixture->propagated_slots_.push_back(w.slot);
+    }
+    DispatcherFixture* fixture;
+  };
 
   std::unique_ptr<Config> config_;
   std::unique_ptr<CommandTable> table_;
   std::unique_ptr<Server> server_;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::vector<std::string> propagated_;
+  std::vector<int> propagated_slots_;
+  Recorder recorder_{this};
 };
 
 }  // namespace shardnode::node

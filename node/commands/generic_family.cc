@@ -37,7 +37,7 @@ void DelGeneric(CommandContext& ctx, Args args) {
   for (size_t i = 1; i < args.size(); ++i) {
     if (ctx.DbFor(args[i]).Delete(args[i], ctx.now_ms)) ++deleted;
   }
-  ctx.server.stats().dirty += static_cast<uint64_t>(deleted);
+  ctx.AddDirty(static_cast<uint64_t>(deleted));
   ctx.reply.Integer(deleted);
 }
 
@@ -89,7 +89,7 @@ void RenameGeneric(CommandContext& ctx, Args args, bool nx) {
   src.Delete(from, ctx.now_ms);
   Entry* moved = dst.Set(to, std::move(v), ctx.now_ms);
   if (expire != -1) dst.SetExpire(moved, expire);
-  ++ctx.server.stats().dirty;
+  ctx.AddDirty(1);
   if (nx) {
     ctx.reply.Integer(1);
   } else {
@@ -140,7 +140,7 @@ void Move(CommandContext& ctx, Args args) {
   src.Delete(args[1], ctx.now_ms);
   Entry* moved = dst.Set(args[1], std::move(v), ctx.now_ms);
   if (expire != -1) dst.SetExpire(moved, expire);
-  ++ctx.server.stats().dirty;
+  ctx.AddDirty(1);
   ctx.reply.Integer(1);
 }
 
@@ -221,7 +221,7 @@ void ExpireGeneric(CommandContext& ctx, Args args, int64_t basetime, bool second
     ctx.propagate_as[0] = "PEXPIREAT";
     ctx.propagate_as[2] = absl::StrCat(when);
   }
-  ++ctx.server.stats().dirty;
+  ctx.AddDirty(1);
   ctx.reply.Integer(1);
 }
 
@@ -256,7 +256,7 @@ void Persist(CommandContext& ctx, Args args) {
   Db& db = ctx.DbFor(args[1]);
   Entry* e = db.Find(args[1], ctx.now_ms);
   if (e && db.Persist(e)) {
-    ++ctx.server.stats().dirty;
+    ctx.AddDirty(1);
     ctx.reply.Integer(1);
   } else {
     ctx.reply.Integer(0);
@@ -402,7 +402,7 @@ void FlushAll(CommandContext& ctx, Args args) {
     removed += shard.TotalKeys();
     shard.Clear();
   });
-  ctx.server.stats().dirty += removed;
+  ctx.AddDirty(removed);
   ctx.reply.Ok();
 }
 
@@ -413,7 +413,7 @@ void FlushDb(CommandContext& ctx, Args args) {
     removed += db.Size();
     db.Clear();
   });
-  ctx.server.stats().dirty += removed;
+  ctx.AddDirty(removed);
   ctx.reply.Ok();
 }
 

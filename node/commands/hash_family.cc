@@ -54,7 +54,7 @@ void ReplyScan(resp::ReplyBuilder& reply, uint64_t cursor, const std::vector<std
 
 void Wrote(CommandContext& ctx, std::string_view key, uint64_t changes) {
   ctx.DbFor(key).NotifyModified(key);
-  ctx.server.stats().dirty += changes;
+  ctx.AddDirty(changes);
 }
 
 void HSet(CommandContext& ctx, Args args) {

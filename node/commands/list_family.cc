@@ -33,7 +33,7 @@ Found GetList(CommandContext& ctx, std::string_view key, bool read, ListObject**
 
 void Wrote(CommandContext& ctx, std::string_view key, uint64_t changes) {
   ctx.DbFor(key).NotifyModified(key);
-  ctx.server.stats().dirty += changes;
+  ctx.AddDirty(changes);
 }
 
 bool ParseLong(std::string_view s, int64_t* out, CommandContext& ctx) {

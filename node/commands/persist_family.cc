@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/strings.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/config/config.h"
@@ -26,10 +27,7 @@
 namespace shardnode::node {
 namespace {
 
-bool Is(std::string_view a, std::string_view b) {
-  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
-                                absl::string_view(b.data(), b.size()));
-}
+bool Is(std::string_view a, std::string_view b) { return base::EqualsIgnoreCase(a, b); }
 
 void Save(CommandContext& ctx, Args) {
   persist::Persistence* p = ctx.server.persistence;
@@ -143,7 +141,7 @@ void Restore(CommandContext& ctx, Args args) {
   if (ttl != 0 && !absttl) ttl += ctx.now_ms;
   if (ttl != 0 && AlreadyExpired(ctx, ttl)) {
     // Already expired: the key is gone, and so it is on replicas.
-    if (deleted) ++ctx.server.stats().dirty;
+    if (deleted) ctx.AddDirty(1);
     ctx.propagate_as = {"DEL", key};
     ctx.reply.Ok();
     return;
@@ -160,7 +158,7 @@ void Restore(CommandContext& ctx, Args args) {
   }
   // IDLETIME/FREQ are validated; the keyspace keeps no LFU counter and its
   // access clock is not settable, so they have no further effect.
-  ++ctx.server.stats().dirty;
+  ctx.AddDirty(1);
   ctx.reply.Ok();
 }
 

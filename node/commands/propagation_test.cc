@@ -1,10 +1,11 @@
-// What the dispatcher hands to replication (Server::after_write) for each
-// command: Redis 7.0.15's rewrites (relative expiries to absolute times,
-// expiries in the past to DEL, INCRBYFLOAT to SET ... KEEPTTL...), MULTI/EXEC
-// around an execution unit of more than one write, nothing for a command
-// that changed nothing, and the DEL of a key a command found expired. The
-// expected streams were checked against redis-server 7.0.15 (and
-// tests/e2e/test_repl_propagation.py compares the live streams).
+// What the dispatcher hands to the write stream (node/server/write_stream.h)
+// for each command, and the slot it carries: Redis 7.0.15's rewrites
+// (relative expiries to absolute times, expiries in the past to DEL,
+// INCRBYFLOAT to SET ... KEEPTTL...), MULTI/EXEC around an execution unit of
+// more than one write, nothing for a command that changed nothing, and the
+// DEL of a key a command found expired. The expected streams were checked
+// against redis-server 7.0.15 (and tests/e2e/test_repl_propagation.py
+// compares the live streams).
 #include <memory>
 #include <span>
 #include <string>
@@ -19,6 +20,8 @@
 #include "node/resp/reply.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
+#include "node/server/write_stream.h"
+#include "slots/hash_slot.h"
 
 namespace shardnode::node {
 namespace {
@@ -36,6 +39,7 @@ class PropagationTest : public DispatcherFixture {
   // Runs `args` at `now` and returns what it propagated.
   std::vector<std::string> Run(std::vector<std::string> args, int64_t now = kNow) {
     propagated_.clear();
+    propagated_slots_.clear();
     std::string out;
     resp::ReplyBuilder reply(&out, session_.protocol);
     dispatcher_->Execute(session_, args, reply, now);
@@ -152,6 +156,66 @@ TEST_F(PropagationTest, SpopWithCountPropagatesOneSremPerMember) {
 TEST_F(PropagationTest, SelectedDatabaseTravelsWithEachWrite) {
   Run({"SELECT", "3"});
   EXPECT_EQ(Run({"SET", "k", "v"}), Lines({"3 SET k v"}));
+}
+
+TEST_F(PropagationTest, WritesCarryTheSlotOfTheirKeys) {
+  const int k = slots::KeyHashSlot("k");
+  Run({"SET", "k", "v", "EX", "10"});
+  EXPECT_EQ(propagated_slots_, std::vector<int>({k}));
+  // Keys in one slot (a hash tag) keep it; keys in several have none.
+  Run({"MSET", "{t}a", "1", "{t}b", "2"});
+  EXPECT_EQ(propagated_slots_, std::vector<int>({slots::KeyHashSlot("t")}));
+  ASSERT_NE(slots::KeyHashSlot("a"), slots::KeyHashSlot("b"));
+  Run({"MSET", "a", "1", "b", "2"});
+  EXPECT_EQ(propagated_slots_, std::vector<int>({kNoSlot}));
+  // A rewrite takes the slot of its own keys: BLPOP over two slots served
+  // at once propagates an LPOP of one key.
+  ASSERT_NE(slots::KeyHashSlot("la"), slots::KeyHashSlot("lb"));
+  Run({"RPUSH", "la", "x"});
+  EXPECT_EQ(Run({"BLPOP", "lb", "la", "0"}), Lines({"0 LPOP la"}));
+  EXPECT_EQ(propagated_slots_, std::vector<int>({slots::KeyHashSlot("la")}));
+  // MULTI and EXEC have none; each write inside keeps its own.
+  Run({"SADD", "s", "a", "b", "c"});
+  Run({"SPOP", "s", "2"});
+  EXPECT_EQ(propagated_slots_,
+            std::vector<int>({kNoSlot, slots::KeyHashSlot("s"), slots::KeyHashSlot("s"), kNoSlot}));
+  Run({"FLUSHALL"});
+  EXPECT_EQ(propagated_slots_, std::vector<int>({kNoSlot}));
+}
+
+TEST_F(PropagationTest, ExpiredKeyDelCarriesItsSlot) {
+  Run({"SET", "x", "v", "PX", "100"});
+  EXPECT_EQ(Run({"GET", "x"}, kNow + 1000), Lines({"0 DEL x"}));
+  EXPECT_EQ(propagated_slots_, std::vector<int>({slots::KeyHashSlot("x")}));
+}
+
+// A command propagates when it counted changes itself, not when the node's
+// save counter moved while it ran: CONFIG RESETSTAT (which leaves the
+// counter alone, as in Redis) is not a write.
+TEST_F(PropagationTest, OnlyTheCommandsOwnChangesMakeItPropagate) {
+  Run({"SET", "k", "v"});
+  const uint64_t dirty = server_->stats().dirty;
+  ASSERT_GT(dirty, 0u);
+  EXPECT_EQ(Run({"CONFIG", "RESETSTAT"}), Lines());
+  EXPECT_EQ(server_->stats().dirty, dirty);
+  EXPECT_EQ(Run({"DEL", "k", "missing"}), Lines({"0 DEL k missing"}));
+  EXPECT_EQ(server_->stats().dirty, dirty + 1);
+}
+
+TEST_F(PropagationTest, NothingIsCollectedWithoutConsumers) {
+  server_->write_stream().Unsubscribe(&recorder_);
+  Run({"SET", "k", "v"});
+  Run({"MULTI"});
+  Run({"SET", "a", "1"});
+  Run({"SET", "b", "1"});
+  Run({"EXEC"});
+  EXPECT_EQ(server_->write_stream().offset(), 0u);
+  EXPECT_TRUE(propagated_.empty());
+  // The global save counter still counts every change.
+  EXPECT_EQ(server_->stats().dirty, 3u);
+  RecordPropagation();
+  EXPECT_EQ(Run({"SET", "k", "w"}), Lines({"0 SET k w"}));
+  EXPECT_GT(server_->write_stream().offset(), 0u);
 }
 
 }  // namespace

@@ -22,8 +22,8 @@ class ReplicationControl {
   // True while this node follows a primary (REPLICAOF, or a cluster replica).
   virtual bool is_replica() const = 0;
   // True when this node's own writes feed a replication stream (a primary
-  // with a backlog, i.e. once a replica has asked for one); the server skips
-  // collecting writes otherwise.
+  // with a backlog, i.e. once a replica has asked for one): only then does
+  // replication want the write stream's writes (node/server/write_stream.h).
   virtual bool produces_stream() const = 0;
   // master_repl_offset: the stream offset produced (primary) or applied
   // (replica).

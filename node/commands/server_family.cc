@@ -16,6 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/strings.h"
 #include "clusterbus/bus_engine.h"
 #include "node/commands/replication_control.h"
 #include "node/commands/command_table.h"
@@ -36,12 +37,7 @@ namespace {
 
 constexpr char kRedisVersion[] = "7.0.15";
 
-// Debian's abseil has its own string_view type: convert at the call.
-absl::string_view AV(std::string_view s) { return {s.data(), s.size()}; }
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return absl::EqualsIgnoreCase(AV(a), AV(b));
-}
+using base::EqualsIgnoreCase;
 
 void Ping(CommandContext& ctx, Args args) {
   if (args.size() > 2) {

@@ -34,7 +34,7 @@ Found GetSet(CommandContext& ctx, std::string_view key, bool read, SetObject** s
 
 void Wrote(CommandContext& ctx, std::string_view key, uint64_t changes) {
   ctx.DbFor(key).NotifyModified(key);
-  ctx.server.stats().dirty += changes;
+  ctx.AddDirty(changes);
 }
 
 void ReplyMembers(CommandContext& ctx, const SetObject* s) {

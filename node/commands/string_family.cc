@@ -169,7 +169,7 @@ void SetGeneric(CommandContext& ctx, const std::string& key, const std::string& 
   }
   Db& db = ctx.DbFor(key);
   Entry* e = db.Set(key, Value::FromStringTryInt(value), ctx.now_ms, f & kKeepTtl);
-  ++ctx.server.stats().dirty;
+  ctx.AddDirty(1);
   if (opt.value) {
     db.SetExpire(e, when);
     // Any relative or absolute expiry reaches replicas as PXAT (NX, XX and
@@ -208,14 +208,14 @@ void PSetEx(CommandContext& ctx, Args args) {
 void GetSet(CommandContext& ctx, Args args) {
   if (!ReplyGet(ctx, args[1])) return;
   ctx.DbFor(args[1]).Set(args[1], Value::FromStringTryInt(args[2]), ctx.now_ms);
-  ++ctx.server.stats().dirty;
+  ctx.AddDirty(1);
   ctx.propagate_as = {"SET", args[1], args[2]};
 }
 
 void GetDel(CommandContext& ctx, Args args) {
   if (!ReplyGet(ctx, args[1])) return;
   if (ctx.DbFor(args[1]).Delete(args[1], ctx.now_ms)) {
-    ++ctx.server.stats().dirty;
+    ctx.AddDirty(1);
     ctx.propagate_as = {"DEL", args[1]};
   }
 }
@@ -236,14 +236,14 @@ void GetEx(CommandContext& ctx, Args args) {
   // GETEX itself never reaches replicas: they get DEL, PEXPIREAT or PERSIST.
   if ((opt.flags & (kExAt | kPxAt)) && AlreadyExpired(ctx, when)) {
     ctx.DbFor(args[1]).Delete(args[1], ctx.now_ms);
-    ++ctx.server.stats().dirty;
+    ctx.AddDirty(1);
     ctx.propagate_as = {"DEL", args[1]};
   } else if (opt.value) {
     ctx.DbFor(args[1]).SetExpire(e, when);
-    ++ctx.server.stats().dirty;
+    ctx.AddDirty(1);
     ctx.propagate_as = {"PEXPIREAT", args[1], absl::StrCat(when)};
   } else if ((opt.flags & kPersist) && ctx.DbFor(args[1]).Persist(e)) {
-    ++ctx.server.stats().dirty;
+    ctx.AddDirty(1);
     ctx.propagate_as = {"PERSIST", args[1]};
   }
 }
@@ -276,7 +276,7 @@ void MSetGeneric(CommandContext& ctx, Args args, bool nx) {
   for (size_t i = 1; i < args.size(); i += 2) {
     ctx.DbFor(args[i]).Set(args[i], Value::FromStringTryInt(args[i + 1]), ctx.now_ms);
   }
-  ctx.server.stats().dirty += (args.size() - 1) / 2;
+  ctx.AddDirty((args.size() - 1) / 2);
   if (nx) {
     ctx.reply.Integer(1);
   } else {
@@ -306,7 +306,7 @@ void Append(CommandContext& ctx, Args args) {
     total = s->size();
     ctx.DbFor(args[1]).NotifyModified(args[1]);
   }
-  ++ctx.server.stats().dirty;
+  ctx.AddDirty(1);
   ctx.reply.Integer(static_cast<int64_t>(total));
 }
 
@@ -383,7 +383,7 @@ void SetRange(CommandContext& ctx, Args args) {
   if (s->size() < need) s->resize(need, '\0');
   s->replace(static_cast<size_t>(offset), patch.size(), patch);
   ctx.DbFor(args[1]).NotifyModified(args[1]);
-  ++ctx.server.stats().dirty;
+  ctx.AddDirty(1);
   ctx.reply.Integer(static_cast<int64_t>(s->size()));
 }
 
@@ -416,7 +416,7 @@ void IncrDecr(CommandContext& ctx, std::string_view key, int64_t incr) {
   } else {
     ctx.DbFor(key).Set(key, Value::FromInt(value), ctx.now_ms);
   }
-  ++ctx.server.stats().dirty;
+  ctx.AddDirty(1);
   ctx.reply.Integer(value);
 }
 
@@ -476,7 +476,7 @@ void IncrByFloat(CommandContext& ctx, Args args) {
   } else {
     ctx.DbFor(args[1]).Set(args[1], Value::FromString(text), ctx.now_ms);
   }
-  ++ctx.server.stats().dirty;
+  ctx.AddDirty(1);
   ctx.reply.Bulk(text);
   // Replicas store the result rather than redo float arithmetic.
   ctx.propagate_as = {"SET", args[1], text, "KEEPTTL"};

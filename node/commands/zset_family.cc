@@ -50,7 +50,7 @@ Found GetZSet(CommandContext& ctx, std::string_view key, bool read, ZSetObject**
 
 void Wrote(CommandContext& ctx, std::string_view key, uint64_t changes) {
   ctx.DbFor(key).NotifyModified(key);
-  ctx.server.stats().dirty += changes;
+  ctx.AddDirty(changes);
 }
 
 bool ParseLong(std::string_view s, int64_t* out, CommandContext& ctx) {

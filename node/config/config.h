@@ -6,7 +6,10 @@
 // exactly as Redis does, even though the node does not act on them.
 //
 // The directive table (names, aliases, types, ranges, defaults, which are
-// immutable) mirrors Redis 7.0.15's standardConfig table; see config.cc.
+// immutable) mirrors Redis 7.0.15's standardConfig table; see directives.cc.
+// The code is split by concern: the table (directives.cc), value parsers
+// (values.cc), loading from argv and files (load.cc), CONFIG GET / SET
+// (config.cc) and CONFIG REWRITE (rewrite.cc), sharing internal/directive.h.
 //
 // Side effects: a Config made by FromArgs is "live": the `dir` directive
 // changes the process working directory (as Redis does, so that relative
@@ -122,7 +125,7 @@ class Config {
 
   ~Config();
 
-  // One row of the directive table (defined in config.cc).
+  // One row of the directive table (defined in internal/directive.h).
   struct Directive;
 
  private:

@@ -42,19 +42,6 @@ TEST(ValueTest, EncodingsFollowRedis) {
   EXPECT_EQ(small.EncodingName(), "raw");
 }
 
-TEST(ValueTest, ParseCanonicalInt64) {
-  int64_t v;
-  EXPECT_TRUE(ParseCanonicalInt64("0", &v));
-  EXPECT_EQ(v, 0);
-  EXPECT_TRUE(ParseCanonicalInt64("9223372036854775807", &v));
-  EXPECT_EQ(v, INT64_MAX);
-  EXPECT_FALSE(ParseCanonicalInt64("", &v));
-  EXPECT_FALSE(ParseCanonicalInt64("-", &v));
-  EXPECT_FALSE(ParseCanonicalInt64(" 1", &v));
-  EXPECT_FALSE(ParseCanonicalInt64("1a", &v));
-  EXPECT_FALSE(ParseCanonicalInt64("18446744073709551616", &v));
-}
-
 TEST(DbTest, SetFindDelete) {
   Db db;
   std::vector<std::string> modified;

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "base/strings.h"
 
 namespace shardnode::node {
 
@@ -22,39 +23,9 @@ std::string_view ValueTypeName(ValueType type) {
   return "none";
 }
 
-bool ParseCanonicalInt64(std::string_view s, int64_t* out) {
-  if (s.empty() || s.size() > 20) return false;
-  if (s.size() == 1 && s[0] == '0') {
-    *out = 0;
-    return true;
-  }
-  size_t i = 0;
-  const bool negative = s[0] == '-';
-  if (negative && ++i == s.size()) return false;
-  // The first digit must be 1-9: no leading zeros, no "-0".
-  if (s[i] < '1' || s[i] > '9') return false;
-  uint64_t v = 0;
-  for (; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c < '0' || c > '9') return false;
-    const uint64_t d = static_cast<uint64_t>(c - '0');
-    if (v > (std::numeric_limits<uint64_t>::max() - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  if (negative) {
-    // |INT64_MIN| = INT64_MAX + 1.
-    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + 1) return false;
-    *out = static_cast<int64_t>(0 - v);
-  } else {
-    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return false;
-    *out = static_cast<int64_t>(v);
-  }
-  return true;
-}
-
 Value Value::FromStringTryInt(std::string_view s) {
   int64_t v;
-  if (ParseCanonicalInt64(s, &v)) return FromInt(v);
+  if (base::ParseStrictInt64(s, &v)) return FromInt(v);
   return FromString(s);
 }
 

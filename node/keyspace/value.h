@@ -133,8 +133,4 @@ class Value {
 
 static_assert(sizeof(Value) == 16, "Value must stay 16 bytes");
 
-// Parses a canonical int64 as Redis's string2ll does: no leading '+', no
-// leading zeros, no spaces, "-0" refused, at most 20 characters.
-bool ParseCanonicalInt64(std::string_view s, int64_t* out);
-
 }  // namespace shardnode::node

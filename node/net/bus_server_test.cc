@@ -32,7 +32,7 @@ clusterbus::ClusterOptions Options() {
 }
 
 // One in-process node: a ClusterState and its bus shell on 127.0.0.1,
-// wired as main.cc wires them (cron: engine tick, state tick, actions,
+// wired as node/app/data_node.cc wires them (cron: engine tick, state tick, actions,
 // effects).
 struct TestNode {
   TestNode(asio::io_context& io, char id_char, int client_port)

@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/file.h"
 #include "clusterbus/cluster_state.h"
 #include "node/commands/replication_control.h"
 #include "node/config/config.h"
@@ -44,44 +45,37 @@ std::string CurrentDir() {
   return getcwd(buf, sizeof(buf)) ? std::string(buf) : std::string("unknown");
 }
 
-// Writes all of `data`; returns errno on failure, 0 on success.
-int WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return 0;
-}
+using base::WriteAll;
 
 // fsync, close, rename over `final_path`, fsync the directory. Takes `fd`.
 // On failure the temp file is removed; the message names the failed step.
 absl::Status CommitFile(int fd, const std::string& tmp_path, const std::string& final_path) {
-  std::string op;
-  if (fsync(fd) != 0) {
-    op = "fsync";
-  } else if (close(fd) != 0) {
-    fd = -1;
-    op = "fclose";
-  } else {
-    fd = -1;
-    if (rename(tmp_path.c_str(), final_path.c_str()) != 0) op = "rename";
+  // Redis closes the file before the rename (rdbSave's fclose).
+  bool still_open = true;
+  const base::ReplaceResult r = base::CommitReplace(fd, tmp_path, final_path, [&](int f) {
+    still_open = false;
+    return close(f) == 0 ? 0 : errno;
+  });
+  if (still_open) close(fd);
+  const char* op = "";
+  switch (r.failed) {
+    case base::ReplaceStep::kNone:
+      return absl::OkStatus();
+    case base::ReplaceStep::kFsync:
+      op = "fsync";
+      break;
+    case base::ReplaceStep::kBeforeRename:
+      op = "fclose";
+      break;
+    case base::ReplaceStep::kRename:
+      op = "rename";
+      break;
+    case base::ReplaceStep::kFsyncDir:
+      op = "fsyncFileDir";
+      break;
   }
-  if (op.empty()) {
-    const std::string dir = final_path.substr(0, final_path.rfind('/') + 1);
-    const int dfd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY);
-    if (dfd < 0 || fsync(dfd) != 0) op = "fsyncFileDir";
-    if (dfd >= 0) close(dfd);
-    if (op.empty()) return absl::OkStatus();
-  }
-  const int err = errno;
-  if (fd >= 0) close(fd);
-  unlink(tmp_path.c_str());
   return absl::InternalError(
-      absl::StrCat("Write error saving DB on disk(", op, "): ", ErrnoText(err)));
+      absl::StrCat("Write error saving DB on disk(", op, "): ", ErrnoText(r.err)));
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/strings.h"
 #include "clusterbus/cluster_state.h"
 #include "node/commands/dispatcher.h"
 #include "node/config/config.h"
@@ -43,10 +44,6 @@ using asio::ip::tcp;
 using replication::EncodeCommand;
 
 namespace {
-
-std::string Lower(std::string_view s) {
-  return absl::AsciiStrToLower(absl::string_view(s.data(), s.size()));
-}
 
 // The loader of a full sync: the dataset loader, plus the file's used-mem
 // (INFO persistence loading_rdb_used_mem).
@@ -413,13 +410,15 @@ ReplicationManager::ReplicationManager(asio::io_context& io, Server& server, Dis
 }
 
 ReplicationManager::~ReplicationManager() {
+  server_.write_stream().Unsubscribe(this);
   if (link_) link_->Close();
 }
 
 void ReplicationManager::Start() {
   ReadOutputLimit();
-  // Writes (and the DELs of expired keys: see Server) reach the stream here.
-  server_.after_write = [this](int db, std::span<const std::string> args) { Propagate(db, args); };
+  // Writes (and the DELs of expired keys: see Server) reach the backlog
+  // through OnWrite.
+  server_.write_stream().Subscribe(this);
   RestoreFromRdbFile();
   const ServerOptions& o = server_.options();
   if (!o.replicaof_host.empty() && !server_.cluster_enabled()) {
@@ -472,19 +471,9 @@ void ReplicationManager::CreateBacklog() {
       static_cast<size_t>(server_.options().repl_backlog_size), master_repl_offset_);
 }
 
-void ReplicationManager::Propagate(int db, std::span<const std::string> args) {
-  // A replica forwards its primary's bytes instead (ApplyPrimaryBytes); its
-  // own writes (replica-read-only no) stay local, as in Redis.
-  if (!produces_stream()) return;
-  std::string bytes;
-  if (db != repl_seldb_) {
-    bytes = EncodeCommand({"SELECT", absl::StrCat(db)});
-    repl_seldb_ = db;
-  }
-  absl::StrAppend(&bytes, "*", args.size(), "\r\n");
-  for (const std::string& a : args) absl::StrAppend(&bytes, "$", a.size(), "\r\n", a, "\r\n");
-  FeedStream(bytes);
-}
+void ReplicationManager::OnWrite(const StreamWrite& write) { FeedStream(write.bytes); }
+
+void ReplicationManager::ForgetStreamDb() { server_.write_stream().ForgetSelectedDb(this); }
 
 void ReplicationManager::FeedStream(std::string_view bytes) {
   if (backlog_ == nullptr) CreateBacklog();
@@ -555,7 +544,7 @@ void ReplicationManager::BeginFullSync(uint64_t client_id, uint64_t attach_to) {
     }
   }
   // The stream that follows an image starts with a SELECT.
-  if (peer == nullptr) repl_seldb_ = -1;
+  if (peer == nullptr) ForgetStreamDb();
 }
 
 void ReplicationManager::FullSyncDelivered(uint64_t client_id, bool socket_target) {
@@ -609,7 +598,7 @@ int ReplicationManager::GoodReplicas(int64_t now_ms) const {
 void ReplicationManager::Sync(CommandContext& ctx, Args args) {
   Session& session = ctx.session;
   if (FindReplica(session.id) != nullptr) return;  // already a replica: ignored
-  const bool psync = Lower(args[0]) == "psync";
+  const bool psync = base::AsciiLower(args[0]) == "psync";
   if (is_replica() && link_state_ != LinkState::kConnected) {
     ctx.reply.Error("NOMASTERLINK Can't SYNC while not connected with my master");
     return;
@@ -706,7 +695,7 @@ void ReplicationManager::Replconf(CommandContext& ctx, Args args) {
     return *(conf = &pending_conf_.back().second);
   };
   for (size_t i = 1; i < args.size(); i += 2) {
-    const std::string opt = Lower(args[i]);
+    const std::string opt = base::AsciiLower(args[i]);
     const std::string& value = args[i + 1];
     const absl::string_view v(value.data(), value.size());
     if (opt == "listening-port") {
@@ -840,8 +829,7 @@ void ReplicationManager::ReplicaOf(CommandContext& ctx, Args args) {
     ctx.reply.Error("ERR REPLICAOF not allowed in cluster mode.");
     return;
   }
-  if (absl::EqualsIgnoreCase(absl::string_view(args[1].data(), args[1].size()), "no") &&
-      absl::EqualsIgnoreCase(absl::string_view(args[2].data(), args[2].size()), "one")) {
+  if (base::EqualsIgnoreCase(args[1], "no") && base::EqualsIgnoreCase(args[2], "one")) {
     if (is_replica()) {
       UnsetPrimary();
       Logf(LogLevel::kNotice, "MASTER MODE enabled (user request from 'id=%d addr=%s')",
@@ -911,7 +899,7 @@ void ReplicationManager::UnsetPrimary() {
   DisconnectReplicas();
   ResetStream();
   link_state_ = LinkState::kNone;
-  repl_seldb_ = -1;
+  ForgetStreamDb();
   repl_down_since_ms_ = 0;
 }
 
@@ -1128,7 +1116,8 @@ void ReplicationManager::FillRdbReplInfo(replication::RdbWriterOptions& o) const
   if (!is_replica() && backlog_ == nullptr) return;
   o.repl_id = ids_.replid;
   o.repl_offset = master_repl_offset_;
-  o.repl_stream_db = is_replica() ? primary_session_.db_index : std::max(repl_seldb_, 0);
+  o.repl_stream_db = is_replica() ? primary_session_.db_index
+                                  : std::max(server_.write_stream().selected_db(this), 0);
 }
 
 void ReplicationManager::RestoreFromRdbFile() {

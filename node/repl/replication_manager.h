@@ -1,9 +1,10 @@
 // ReplicationManager: both sides of master-replica replication for one node.
 //
 // Primary side: owns the replication ids (PSYNC2), master_repl_offset and the
-// backlog (replication/backlog.h). Every write the dispatcher reports through
-// Server::after_write is encoded once (with a SELECT when the database
-// changes), appended to the backlog and pushed to each replica. Replicas are
+// backlog (replication/backlog.h). It is a consumer of the node's write
+// stream (node/server/write_stream.h), which encodes each write once and puts
+// a SELECT before it when the database changes; the manager appends those
+// bytes to the backlog and pushes them to each replica. Replicas are
 // ordinary client connections that sent PSYNC (or SYNC): they are known by
 // client id, written to through Session::push, and their REPLCONF ACKs come
 // back as commands. A PSYNC is answered +CONTINUE from the backlog when it
@@ -51,6 +52,7 @@
 #include "node/repl/output_limit.h"
 #include "node/resp/parser.h"
 #include "node/server/session.h"
+#include "node/server/write_stream.h"
 #include "replication/backlog.h"
 #include "replication/psync.h"
 
@@ -61,7 +63,7 @@ class Dispatcher;
 class PrimaryLink;
 class FullSyncs;
 
-class ReplicationManager : public ReplicationControl {
+class ReplicationManager : public ReplicationControl, private WriteConsumer {
  public:
   // The replica link's progress, as ROLE and INFO name it.
   enum class LinkState { kNone, kConnect, kConnecting, kHandshake, kTransfer, kConnected };
@@ -70,14 +72,11 @@ class ReplicationManager : public ReplicationControl {
   ReplicationManager(boost::asio::io_context& io, Server& server, Dispatcher& dispatcher);
   ~ReplicationManager() override;
 
-  // Installs Server::after_write, starts the timers,
-  // and follows `replicaof` from the configuration when set.
+  // Subscribes to the write stream, starts the timers, and follows
+  // `replicaof` from the configuration when set.
   void Start();
   // Stops the timers and the link (shutdown).
   void Stop();
-
-  // Appends one write, executed on database `db`, to the stream.
-  void Propagate(int db, std::span<const std::string> args);
 
   // Follows host:port (replacing any current primary) / becomes a primary.
   void SetPrimary(const std::string& host, int port);
@@ -144,6 +143,15 @@ class ReplicationManager : public ReplicationControl {
     int64_t deadline_ms = 0;  // 0: forever
   };
 
+  // WriteConsumer: a primary with a backlog takes every write (a replica
+  // forwards its primary's bytes instead, see ApplyPrimaryBytes; its own
+  // writes, with replica-read-only no, stay local as in Redis).
+  bool WantsWrites() const override { return produces_stream(); }
+  void OnWrite(const StreamWrite& write) override;
+  // The next write goes with a SELECT (the stream after an image, or the
+  // first of a new history).
+  void ForgetStreamDb();
+
   Session* FindSession(uint64_t client_id) const;
   Replica* FindReplica(uint64_t client_id);
   // Appends stream bytes to the backlog and every replica.
@@ -193,7 +201,6 @@ class ReplicationManager : public ReplicationControl {
   replication::ReplicationIds ids_;
   int64_t master_repl_offset_ = 0;
   std::unique_ptr<replication::ReplBacklog> backlog_;
-  int repl_seldb_ = -1;  // db of the last SELECT in the stream; -1: emit one
 
   // Primary side.
   std::vector<Replica> replicas_;

@@ -9,6 +9,9 @@
 #include <cstring>
 #include <utility>
 
+#include "base/split_args.h"
+#include "base/strings.h"
+
 namespace shardnode::resp {
 namespace {
 
@@ -21,8 +24,6 @@ constexpr size_t kMaxRetainedArgCapacity = 64 * 1024;
 // Redis refuses larger counts and bulks from clients that must authenticate.
 constexpr int64_t kUnauthMaxMultibulk = 10;
 constexpr int64_t kUnauthMaxBulk = 16384;
-// Longest text string2ll accepts (LONG_STR_SIZE - 1).
-constexpr size_t kMaxIntegerText = 20;
 
 // Offset of the first `target` in data[from, size), or npos when there is none
 // or a NUL byte comes first (strchr semantics on a NUL-terminated buffer).
@@ -34,50 +35,6 @@ size_t FindLineEnd(std::string_view data, size_t from, char target) {
   const char* end = static_cast<const char*>(hit);
   if (std::memchr(begin, '\0', end - begin) != nullptr) return std::string_view::npos;
   return end - data.data();
-}
-
-// Strict decimal integer as Redis's string2ll accepts it: an optional '-',
-// no '+', no leading zeros (except "0" itself), no spaces, fits int64.
-bool ParseInteger(std::string_view s, int64_t* value) {
-  if (s.empty() || s.size() > kMaxIntegerText) return false;
-  if (s.size() == 1 && s[0] == '0') {
-    *value = 0;
-    return true;
-  }
-  size_t i = 0;
-  const bool negative = s[0] == '-';
-  if (negative && ++i == s.size()) return false;
-  if (s[i] < '1' || s[i] > '9') return false;
-  uint64_t v = 0;
-  for (; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c < '0' || c > '9') return false;
-    const uint64_t digit = static_cast<uint64_t>(c - '0');
-    if (v > (UINT64_MAX - digit) / 10) return false;
-    v = v * 10 + digit;
-  }
-  if (negative) {
-    if (v > static_cast<uint64_t>(INT64_MAX) + 1) return false;
-    *value = static_cast<int64_t>(0 - v);
-  } else {
-    if (v > static_cast<uint64_t>(INT64_MAX)) return false;
-    *value = static_cast<int64_t>(v);
-  }
-  return true;
-}
-
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
-bool IsHexDigit(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return c - 'A' + 10;
 }
 
 // Returns the string at index `i` of `v`, cleared, reusing its capacity when
@@ -93,94 +50,12 @@ std::string* Slot(std::vector<std::string>* v, size_t i) {
   return s;
 }
 
-// Splits an inline line into arguments with Redis's sdssplitargs rules:
-// blanks separate words; "..." understands \n \r \t \b \a \xHH and \<any>;
-// '...' understands only \'; a closing quote must be followed by a blank or
-// the end. Returns false on unbalanced quotes. `line` holds no NUL (the line
-// search stops at one), so its end plays the role of the terminator.
+// Splits an inline line into arguments with Redis's sdssplitargs rules
+// (base/split_args.h), reusing the strings of `out`; *argc receives their
+// count. Returns false on unbalanced quotes.
 bool SplitInline(std::string_view line, std::vector<std::string>* out, size_t* argc) {
-  const size_t n = line.size();
-  auto at = [&](size_t i) { return i < n ? line[i] : '\0'; };
-  size_t i = 0;
   *argc = 0;
-  while (true) {
-    while (i < n && IsSpace(line[i])) ++i;
-    if (i == n) return true;
-    std::string* cur = Slot(out, (*argc)++);
-    bool in_double = false;
-    bool in_single = false;
-    bool done = false;
-    while (!done) {
-      const char c = at(i);
-      if (in_double) {
-        if (c == '\\' && at(i + 1) == 'x' && IsHexDigit(at(i + 2)) && IsHexDigit(at(i + 3))) {
-          cur->push_back(static_cast<char>(HexValue(at(i + 2)) * 16 + HexValue(at(i + 3))));
-          i += 3;
-        } else if (c == '\\' && at(i + 1) != '\0') {
-          ++i;
-          switch (line[i]) {
-            case 'n':
-              cur->push_back('\n');
-              break;
-            case 'r':
-              cur->push_back('\r');
-              break;
-            case 't':
-              cur->push_back('\t');
-              break;
-            case 'b':
-              cur->push_back('\b');
-              break;
-            case 'a':
-              cur->push_back('\a');
-              break;
-            default:
-              cur->push_back(line[i]);
-              break;
-          }
-        } else if (c == '"') {
-          if (at(i + 1) != '\0' && !IsSpace(at(i + 1))) return false;
-          done = true;
-        } else if (c == '\0') {
-          return false;
-        } else {
-          cur->push_back(c);
-        }
-      } else if (in_single) {
-        if (c == '\\' && at(i + 1) == '\'') {
-          ++i;
-          cur->push_back('\'');
-        } else if (c == '\'') {
-          if (at(i + 1) != '\0' && !IsSpace(at(i + 1))) return false;
-          done = true;
-        } else if (c == '\0') {
-          return false;
-        } else {
-          cur->push_back(c);
-        }
-      } else {
-        switch (c) {
-          case ' ':
-          case '\n':
-          case '\r':
-          case '\t':
-          case '\0':
-            done = true;
-            break;
-          case '"':
-            in_double = true;
-            break;
-          case '\'':
-            in_single = true;
-            break;
-          default:
-            cur->push_back(c);
-            break;
-        }
-      }
-      if (i < n) ++i;
-    }
-  }
+  return base::SplitArgs(line, [&] { return Slot(out, (*argc)++); });
 }
 
 }  // namespace
@@ -266,7 +141,8 @@ ParseStatus RequestParser::Parse(std::string_view input, size_t* consumed,
     }
     if (cr + 2 > input.size()) return ParseStatus::kNeedMore;  // the '\n' has not arrived
     int64_t count = 0;
-    if (!ParseInteger(input.substr(1, cr - 1), &count) || count > limits_.max_multibulk_len) {
+    if (!base::ParseStrictInt64(input.substr(1, cr - 1), &count) ||
+        count > limits_.max_multibulk_len) {
       return Fail("Protocol error: invalid multibulk length");
     }
     if (count > kUnauthMaxMultibulk && auth_required_) {
@@ -304,7 +180,7 @@ ParseStatus RequestParser::Parse(std::string_view input, size_t* consumed,
         return Fail(std::string("Protocol error: expected '$', got '") + got + "'");
       }
       int64_t len = 0;
-      if (!ParseInteger(input.substr(pos + 1, cr - pos - 1), &len) || len < 0 ||
+      if (!base::ParseStrictInt64(input.substr(pos + 1, cr - pos - 1), &len) || len < 0 ||
           len > limits_.max_bulk_len) {
         return Fail("Protocol error: invalid bulk length");
       }

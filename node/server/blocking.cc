@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "base/redirect.h"
 #include "clusterbus/cluster_state.h"
 #include "node/commands/command.h"
 #include "node/resp/reply.h"
@@ -164,8 +165,7 @@ std::string RedirectionFor(const clusterbus::ClusterState& cluster, const Blocke
   }
   if (owner == &me || cluster.ImportingFrom(slot) != nullptr) return "";
   if (owner == nullptr) return "CLUSTERDOWN Hash slot not served";
-  return "MOVED " + std::to_string(slot) + " " + cluster.Endpoint(*owner) + ":" +
-         std::to_string(owner->port);
+  return base::MovedError(slot, cluster.Endpoint(*owner), owner->port);
 }
 
 }  // namespace

@@ -10,31 +10,13 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "base/file.h"
 #include "clusterbus/nodes_conf.h"
 
 namespace shardnode::node {
 namespace {
 
 std::string ErrnoText(int err) { return std::strerror(err); }
-
-std::string DirOf(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-bool WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -100,27 +82,22 @@ absl::Status NodesConfFile::Save(std::string_view content, bool fsync) {
   const std::string tmp = absl::StrCat(path_, ".tmp-", ::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return absl::InternalError(ErrnoText(errno));
-  auto fail = [&](int err) {
+  if (const int err = base::WriteAll(fd, content); err != 0) {
     ::close(fd);
     ::unlink(tmp.c_str());
     return absl::InternalError(ErrnoText(err));
-  };
-  if (!WriteAll(fd, content)) return fail(errno);
-  if (::fsync(fd) != 0) return fail(errno);
+  }
   // Lock the new inode before it takes the name, so the file at `path_` is
-  // locked by us at every instant.
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) return fail(errno);
-  if (::rename(tmp.c_str(), path_.c_str()) != 0) return fail(errno);
+  // locked by us at every instant; the descriptor stays open to hold it.
+  const base::ReplaceResult r = base::CommitReplace(
+      fd, tmp, path_, [](int f) { return ::flock(f, LOCK_EX | LOCK_NB) == 0 ? 0 : errno; }, fsync);
+  if (!r.renamed()) {
+    ::close(fd);
+    return absl::InternalError(ErrnoText(r.err));
+  }
   ::close(fd_);
   fd_ = fd;
-  if (fsync) {
-    int dir = ::open(DirOf(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir < 0) return absl::InternalError(ErrnoText(errno));
-    int rc = ::fsync(dir);
-    int err = errno;
-    ::close(dir);
-    if (rc != 0) return absl::InternalError(ErrnoText(err));
-  }
+  if (!r.ok()) return absl::InternalError(ErrnoText(r.err));
   return absl::OkStatus();
 }
 

@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <random>
 
-#include "absl/cleanup/cleanup.h"
 #include "clusterbus/cluster_state.h"
 #include "node/commands/replication_control.h"
 #include "node/config/config.h"
 #include "node/keyspace/keyspace.h"
 #include "node/server/session.h"
+#include "slots/hash_slot.h"
 
 namespace shardnode::node {
 
@@ -112,8 +112,9 @@ Server::Server(Config* config, const CommandTable* commands)
       // sent with the writes of the command that found it expired.
       ks.db(d).on_key_expired = [this, d](std::string_view key) {
         if (replication != nullptr && replication->is_replica()) return;
+        if (!write_stream_.wanted()) return;
         const std::string args[2] = {"DEL", std::string(key)};
-        Propagate(d, args);
+        write_stream_.Append(d, slots::KeyHashSlot(key), args);
       };
     }
   }
@@ -125,36 +126,6 @@ const ServerOptions& Server::options() const { return config_->options(); }
 
 void Server::set_cluster(std::unique_ptr<clusterbus::ClusterState> cluster) {
   cluster_ = std::move(cluster);
-}
-
-void Server::Propagate(int db, std::span<const std::string> args) {
-  if (!after_write) return;
-  if (replication != nullptr && !replication->produces_stream()) return;
-  if (unit_depth_ == 0) {
-    after_write(db, args);
-    return;
-  }
-  pending_writes_.emplace_back(db, std::vector<std::string>(args.begin(), args.end()));
-}
-
-void Server::EndExecutionUnit() {
-  if (--unit_depth_ > 0 || pending_writes_.empty()) return;
-  std::vector<std::pair<int, std::vector<std::string>>> writes;
-  writes.swap(pending_writes_);
-  // The buffer keeps its capacity for the next unit.
-  absl::Cleanup reuse = [&] {
-    writes.clear();
-    if (pending_writes_.empty()) pending_writes_.swap(writes);
-  };
-  if (!after_write) return;
-  // One write is atomic by itself; several go as a transaction. MULTI takes
-  // the first write's db (its SELECT comes first), EXEC the last one's.
-  const bool wrap = writes.size() > 1;
-  static const std::string kMulti[] = {"MULTI"};
-  static const std::string kExec[] = {"EXEC"};
-  if (wrap) after_write(writes.front().first, kMulti);
-  for (const auto& [db, args] : writes) after_write(db, args);
-  if (wrap) after_write(writes.back().first, kExec);
 }
 
 }  // namespace shardnode::node

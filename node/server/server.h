@@ -1,6 +1,6 @@
 // Server: the node-wide state every command can reach: options, the keyspace
 // shards, the cluster state, clients and statistics. It holds no sockets: the
-// net shell and main.cc own the I/O and install the hooks below.
+// net shell and node/app/data_node.cc own the I/O and install the hooks below.
 //
 // Shards: the keyspace is split by hash slot into num_shards() Keyspaces.
 // Today every shard is served by one thread; the seam is kept so that every
@@ -15,7 +15,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +24,7 @@
 #include "node/server/pubsub.h"
 #include "node/server/session.h"
 #include "node/server/watch.h"
+#include "node/server/write_stream.h"
 
 namespace shardnode::clusterbus {
 class ClusterState;
@@ -56,7 +56,13 @@ struct Stats {
   uint64_t dirty = 0;  // changes since the last save
   // Error replies by their first word (INFO errorstats), at most 128 codes.
   std::map<std::string, uint64_t, std::less<>> error_codes;
-  void Reset() { *this = Stats(); }
+  // CONFIG RESETSTAT: every figure but `dirty`, which save points and INFO
+  // persistence go on counting (as Redis's resetServerStats leaves it).
+  void Reset() {
+    const uint64_t kept = dirty;
+    *this = Stats();
+    dirty = kept;
+  }
   // Counts one error reply (`message` without the leading '-').
   void CountError(std::string_view message);
 };
@@ -135,21 +141,9 @@ class Server {
   // arguments it is about to touch (fork-less snapshots serialize those keys
   // first). Not called for commands without the write flag.
   std::function<void(int db, const std::vector<std::string_view>& keys)> before_write;
-  // Receives each write to propagate, in order, with the database it ran
-  // on: replication and AOF append them. Fed by Propagate below.
-  std::function<void(int db, std::span<const std::string> args)> after_write;
-
-  // Propagation, as Redis 7.0 does it (also_propagate / propagatePendingCommands).
-  // A write to propagate (the command as rewritten, or the DEL of a key that
-  // expired) made inside an execution unit is held until the outermost unit
-  // ends; then the held writes go to after_write, wrapped in MULTI ... EXEC
-  // when there is more than one. Outside a unit (active expiry) each goes at
-  // once. The dispatcher opens a unit around each client command (EXEC
-  // included, so a transaction's writes travel together).
-  void Propagate(int db, std::span<const std::string> args);
-  void BeginExecutionUnit() { ++unit_depth_; }
-  // REQUIRES: matches a BeginExecutionUnit.
-  void EndExecutionUnit();
+  // Every write leaves the command layer here, once (see write_stream.h):
+  // replication subscribes to it, and so will the AOF and slot migration.
+  WriteStream& write_stream() { return write_stream_; }
   // Stops the node after the current command (SHUTDOWN, SIGTERM).
   std::function<void(ShutdownMode)> request_shutdown;
   // Saves nodes.conf (cluster mode). Returns false and sets *error on failure.
@@ -206,8 +200,7 @@ class Server {
   };
   Pause pauses_[2];  // by PausePurpose
   std::vector<uint64_t> paused_sessions_;
-  int unit_depth_ = 0;
-  std::vector<std::pair<int, std::vector<std::string>>> pending_writes_;  // (db, args)
+  WriteStream write_stream_;
 };
 
 // 40 random lowercase hex characters (run ids, node ids).

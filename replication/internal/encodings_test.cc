@@ -40,20 +40,6 @@ std::vector<std::string> Assorted() {
           std::string(20000, 'e')};
 }
 
-TEST(NumbersTest, CanonicalInt64FollowsRedisRules) {
-  int64_t v;
-  EXPECT_TRUE(CanonicalInt64("0", &v));
-  EXPECT_TRUE(CanonicalInt64("-9223372036854775808", &v));
-  EXPECT_EQ(v, INT64_MIN);
-  EXPECT_FALSE(CanonicalInt64("-0", &v));
-  EXPECT_FALSE(CanonicalInt64("01", &v));
-  EXPECT_FALSE(CanonicalInt64("+1", &v));
-  EXPECT_FALSE(CanonicalInt64(" 1", &v));
-  EXPECT_FALSE(CanonicalInt64("9223372036854775808", &v));
-  EXPECT_FALSE(CanonicalInt64("", &v));
-  EXPECT_FALSE(CanonicalInt64("-", &v));
-}
-
 TEST(NumbersTest, ScoreToStringMatchesRedis) {
   EXPECT_EQ(ScoreToString(1), "1");
   EXPECT_EQ(ScoreToString(-0.0), "0");

@@ -1,6 +1,7 @@
 #include "replication/internal/listpack.h"
 
 #include "absl/strings/str_cat.h"
+#include "base/strings.h"
 #include "replication/internal/numbers.h"
 
 namespace shardnode::replication::internal {
@@ -46,7 +47,7 @@ ListpackBuilder::ListpackBuilder() = default;
 size_t ListpackBuilder::EntrySize(absl::string_view element) {
   int64_t v;
   size_t entry;
-  if (CanonicalInt64(element, &v)) {
+  if (base::ParseStrictInt64(base::ToStd(element), &v)) {
     if (v >= 0 && v <= 127) {
       entry = 1;
     } else if (v >= -4096 && v <= 4095) {
@@ -103,7 +104,7 @@ void ListpackBuilder::AppendInt(int64_t v) {
 
 void ListpackBuilder::Append(absl::string_view element) {
   int64_t v;
-  if (CanonicalInt64(element, &v)) {
+  if (base::ParseStrictInt64(base::ToStd(element), &v)) {
     AppendInt(v);
     return;
   }

@@ -6,34 +6,6 @@
 
 namespace shardnode::replication::internal {
 
-bool CanonicalInt64(absl::string_view s, int64_t* value) {
-  // 20 characters hold "-9223372036854775808"; longer cannot be canonical.
-  if (s.empty() || s.size() > 20) return false;
-  if (s == "0") {
-    *value = 0;
-    return true;
-  }
-  size_t i = 0;
-  bool negative = s[0] == '-';
-  if (negative) i = 1;
-  if (i >= s.size() || s[i] < '1' || s[i] > '9') return false;
-  uint64_t v = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    uint64_t digit = static_cast<uint64_t>(s[i] - '0');
-    if (v > (UINT64_MAX - digit) / 10) return false;
-    v = v * 10 + digit;
-  }
-  if (negative) {
-    if (v > static_cast<uint64_t>(INT64_MAX) + 1) return false;
-    *value = static_cast<int64_t>(0 - v);
-  } else {
-    if (v > static_cast<uint64_t>(INT64_MAX)) return false;
-    *value = static_cast<int64_t>(v);
-  }
-  return true;
-}
-
 std::string Int64ToString(int64_t v) { return std::to_string(v); }
 
 std::string ScoreToString(double score) {

@@ -10,11 +10,6 @@
 
 namespace shardnode::replication::internal {
 
-// True when `s` is the canonical decimal form of an int64 ("0", "-12", no
-// sign on zero, no '+', no leading zeros or spaces), which is when Redis
-// stores a string as an integer; *value receives it.
-bool CanonicalInt64(absl::string_view s, int64_t* value);
-
 // The decimal form of `v`.
 std::string Int64ToString(int64_t v);
 

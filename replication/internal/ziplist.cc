@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
+#include "base/strings.h"
 #include "replication/internal/numbers.h"
 
 namespace shardnode::replication::internal {
@@ -36,7 +37,7 @@ int64_t SignExtend(uint64_t v, int bits) {
 std::string EncodeZiplistPayload(absl::string_view s) {
   std::string out;
   int64_t v;
-  if (s.size() <= 20 && CanonicalInt64(s, &v)) {
+  if (s.size() <= 20 && base::ParseStrictInt64(base::ToStd(s), &v)) {
     auto u = static_cast<uint64_t>(v);
     if (v >= 0 && v <= 12) {
       out.push_back(static_cast<char>(0xF1 + v));

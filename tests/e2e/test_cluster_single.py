@@ -8,7 +8,8 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import BIN, Client, Node, free_port, wait_until  # noqa: E402
+from harness import (BIN, REDIS_SERVER, Client, Node, RedisServerNode, free_port,  # noqa: E402
+                     wait_until)
 
 FOO_SLOT = 12182  # CRC16("foo") & 16383
 BAR_SLOT = 5061
@@ -158,6 +159,27 @@ class BenchmarkSmokeTest(unittest.TestCase):
             self.assertEqual(out.returncode, 0, out.stderr)
             self.assertRegex(out.stdout, r"SET: [\d.]+ requests per second")
             self.assertRegex(out.stdout, r"GET: [\d.]+ requests per second")
+
+
+class SlotArgumentsTest(unittest.TestCase):
+    """Issue 9, seam 7: slot arguments go through the one string2ll parser
+    (base/strings.h). The CLUSTER family had its own copy that took "-0" as
+    slot 0 where redis-server refuses it."""
+
+    @unittest.skipUnless(REDIS_SERVER, "needs redis-server")
+    def test_issue9_slot_arguments_parse_as_redis(self):
+        with Node(cluster=True) as node, RedisServerNode(cluster=True) as ref:
+            ours, theirs = Client(node.port), Client(ref.port)
+            for arg in ["-0", "00", "+1", " 1", "1 ", "0x1", "-1", "16384", "0", "16383"]:
+                for cmd in (["COUNTKEYSINSLOT", arg], ["GETKEYSINSLOT", arg, "1"],
+                            ["ADDSLOTS", arg], ["SETSLOT", arg, "STABLE"],
+                            ["ADDSLOTSRANGE", arg, arg], ["DELSLOTS", arg]):
+                    want = theirs.call("CLUSTER", *cmd)
+                    self.assertEqual(ours.call("CLUSTER", *cmd), want, (cmd, want))
+            # The sequence did change the slot table, identically.
+            self.assertEqual(ours.call("CLUSTER", "COUNTKEYSINSLOT", "0"), 0)
+            self.assertEqual(cluster_info(ours)["cluster_slots_assigned"],
+                             cluster_info(theirs)["cluster_slots_assigned"])
 
 
 if __name__ == "__main__":

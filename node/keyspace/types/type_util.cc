@@ -10,8 +10,6 @@
 
 namespace shardnode::node::types {
 
-bool ParseInt64(std::string_view s, int64_t* out) { return ParseCanonicalInt64(s, out); }
-
 bool ParseDouble(std::string_view s, double* out) {
   if (s.empty() || std::isspace(static_cast<unsigned char>(s[0]))) return false;
   const std::string buf(s);  // NUL-terminated for strtod; an inner NUL stops it early

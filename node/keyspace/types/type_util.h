@@ -11,11 +11,13 @@
 #include <string>
 #include <string_view>
 
+#include "base/strings.h"
+
 namespace shardnode::node::types {
 
 // Redis's string2ll: canonical decimal int64 only ("-0", "+1", " 1", "01"
-// refused).
-bool ParseInt64(std::string_view s, int64_t* out);
+// refused). The families' name for base::ParseStrictInt64.
+inline bool ParseInt64(std::string_view s, int64_t* out) { return base::ParseStrictInt64(s, out); }
 // Redis's string2d (ZADD scores, ZINCRBY): strtod over the whole text, no
 // leading space, no NaN, no overflow to +-HUGE_VAL ("inf" itself is allowed).
 bool ParseDouble(std::string_view s, double* out);

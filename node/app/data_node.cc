@@ -1,0 +1,290 @@
+// The data node: a Redis Cluster node or a standalone server (see
+// data_node.h). Wiring only: builds the command table, the node state and
+// the shells, and runs the event loop.
+#include "node/app/data_node.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "clusterbus/cluster_state.h"
+#include "node/commands/command_table.h"
+#include "node/commands/dispatcher.h"
+#include "node/config/config.h"
+#include "node/keyspace/keyspace.h"
+#include "node/net/bus_server.h"
+#include "node/net/net_server.h"
+#include "node/persist/persistence.h"
+#include "node/repl/replication_manager.h"
+#include "node/server/blocking.h"
+#include "node/server/clock.h"
+#include "node/server/cluster_setup.h"
+#include "node/server/log.h"
+#include "node/server/server.h"
+
+namespace shardnode::node {
+namespace {
+
+namespace asio = boost::asio;
+
+void Daemonize() {
+  if (fork() != 0) _exit(0);  // the parent returns to the shell
+  setsid();
+  const int fd = open("/dev/null", O_RDWR);
+  if (fd != -1) {
+    dup2(fd, STDIN_FILENO);
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    if (fd > STDERR_FILENO) close(fd);
+  }
+}
+
+void WritePidFile(const std::string& path) {
+  if (path.empty()) return;
+  if (FILE* f = fopen(path.c_str(), "w")) {
+    fprintf(f, "%d\n", static_cast<int>(getpid()));
+    fclose(f);
+  } else {
+    Logf(LogLevel::kWarning, "Failed to write PID file: %s", strerror(errno));
+  }
+}
+
+// The periodic jobs, `hz` times a second: active expiry. (The cluster cron
+// runs every 100 ms on the bus server's own timer.)
+class Cron {
+ public:
+  Cron(asio::io_context& io, Server& server) : timer_(io), server_(server) {}
+  void Start() { Arm(); }
+  void Stop() { timer_.cancel(); }
+
+ private:
+  void Arm() {
+    const int hz = std::max(1, server_.options().hz);
+    timer_.expires_after(std::chrono::milliseconds(1000 / hz));
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      Tick();
+      Arm();
+    });
+  }
+  void Tick() {
+    const int64_t now = NowMs();
+    server_.ExpirePauses(now);
+    // A load in progress owns the dataset. A replica's keys expire by its
+    // primary's DELs, as in Redis (reads hide them meanwhile). Expiry deletes
+    // replicate: none while clients are paused.
+    const bool replica = server_.replication != nullptr && server_.replication->is_replica();
+    if (!server_.loading.active) {
+      const bool expire = server_.active_expire_enabled && !replica && !server_.WritesPaused(now);
+      for (int i = 0; i < server_.num_shards() && expire; ++i) {
+        server_.shard(i).ActiveExpireCycle(now, kExpireKeysPerTick);
+      }
+      if (server_.persistence) server_.persistence->Cron(now);
+    }
+    HandleBlockedTimeouts(server_, now);
+  }
+  static constexpr int kExpireKeysPerTick = 200;
+  asio::steady_timer timer_;
+  Server& server_;
+};
+
+// Cluster mode: listens on the bus port and wires the bus shell into the
+// node (cron, effects, PUBLISH both ways). nullptr after logging when the
+// port cannot be bound.
+std::unique_ptr<BusServer> StartClusterBus(asio::io_context& io, Server& server) {
+  const ServerOptions& opts = server.options();
+  BusServer::Hooks hooks;
+  hooks.cron = [&server](int64_t now_ms) { ClusterCron(server, now_ms); };
+  hooks.after_batch = [&server](int64_t now_ms) { ApplyClusterEffects(server, now_ms); };
+  hooks.sendbuf_limit = [&server]() { return server.options().cluster_link_sendbuf_limit; };
+  hooks.replication_offset = [&server]() -> uint64_t {
+    return server.replication ? static_cast<uint64_t>(server.replication->cluster_repl_offset())
+                              : 0;
+  };
+  hooks.replication_data_age = [&server](int64_t now_ms) -> int64_t {
+    return server.replication ? server.replication->DataAgeMs(now_ms) : 0;
+  };
+  hooks.deliver = [&server](bool shard, const std::string& channel, const std::string& message) {
+    server.pubsub().Publish(channel, message, shard);
+  };
+  auto bus = std::make_unique<BusServer>(io, *server.cluster(), std::move(hooks),
+                                         static_cast<uint64_t>(NowMs()) ^ getpid());
+  const int cport = opts.cluster_port ? opts.cluster_port : server.tcp_port + 10000;
+  absl::Status st = bus->Listen(opts.bind, cport, opts.tcp_backlog);
+  if (!st.ok()) {
+    Logf(LogLevel::kWarning, "Warning: %s", st.message());
+    Logf(LogLevel::kWarning, "Failed listening on port %d (cluster), aborting.", cport);
+    return nullptr;
+  }
+  server.cluster_bus = bus.get();
+  BusServer* raw = bus.get();
+  server.cluster_publish = [raw](std::string_view channel, std::string_view message, bool shard) {
+    raw->engine().Publish(channel, message, shard);
+    raw->RunActions(NowMs());
+  };
+  bus->StartCron();
+  return bus;
+}
+
+}  // namespace
+
+int RunDataNode(int argc, char** argv) {
+  auto config_or = Config::FromArgs(argc, argv);
+  if (!config_or.ok()) {
+    std::cerr << config_or.status().message() << std::endl;
+    return 1;
+  }
+  std::unique_ptr<Config> config = std::move(*config_or);
+  const ServerOptions& opts = config->options();
+
+  // Config::FromArgs has already changed directory to `dir`, as Redis does
+  // while it reads the directive, so logfile and nodes.conf land there.
+  if (opts.daemonize) Daemonize();
+  if (!LogInit(opts.loglevel, opts.logfile)) {
+    std::cerr << "Can't open the log file: " << strerror(errno) << std::endl;
+    return 1;
+  }
+  Log(LogLevel::kWarning, "oO0OoO0OoO0Oo shardnode is starting oO0OoO0OoO0Oo");
+  Logf(LogLevel::kWarning,
+       "shardnode (Redis version=7.0.15 compatible), bits=64, pid=%d, just started",
+       static_cast<int>(getpid()));
+  Log(LogLevel::kWarning, "Configuration loaded");
+  if (opts.cluster_enabled && opts.cluster_port == 0 && opts.port > 55535) {
+    Log(LogLevel::kWarning,
+        "Redis port number too high. Cluster communication port is 10,000 port numbers higher "
+        "than your Redis port. Your Redis port number must be 55535 or less.");
+    return 1;
+  }
+
+  std::unique_ptr<CommandTable> table = BuildCommandTable();
+  Server server(config.get(), table.get());
+  server.set_start_ms(NowMs());
+  server.config_file = config->config_file();
+  std::error_code fs_ec;
+  server.executable = std::filesystem::absolute(argv[0], fs_ec).string();
+
+  // One thread runs this io_context: the reactor needs no locking (other
+  // threads may still post to it, which the scheduler keeps safe).
+  asio::io_context io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
+  Dispatcher dispatcher(server);
+  NetServer net(io, server, dispatcher);
+  absl::Status listening = net.Listen();
+  if (!listening.ok()) {
+    Logf(LogLevel::kWarning, "Warning: %s", listening.message());
+    Logf(LogLevel::kWarning, "Failed listening on port %d (TCP), aborting.", opts.port);
+    return 1;
+  }
+  std::unique_ptr<BusServer> bus;
+  if (opts.cluster_enabled) {
+    absl::Status st = SetUpCluster(server, NowMs());
+    if (!st.ok()) {
+      Logf(LogLevel::kWarning, "%s", st.message());
+      return 1;
+    }
+    bus = StartClusterBus(io, server);
+    if (!bus) return 1;
+  }
+  // RDB snapshots: slices of a BGSAVE run as posted tasks (or timers, with
+  // rdb-key-save-delay); the finisher thread posts its outcome too.
+  persist::Persistence persistence(server, [&io](int64_t delay_us, std::function<void()> fn) {
+    if (delay_us <= 0) {
+      asio::post(io, std::move(fn));
+      return;
+    }
+    auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::microseconds(delay_us));
+    timer->async_wait([timer, fn = std::move(fn)](boost::system::error_code ec) {
+      if (!ec) fn();
+    });
+  });
+  WritePidFile(opts.pidfile);
+  Logf(LogLevel::kNotice, "Running mode=%s, port=%d. PID: %d",
+       opts.cluster_enabled ? "cluster" : "standalone", server.tcp_port,
+       static_cast<int>(getpid()));
+  Log(LogLevel::kWarning, "Server initialized");
+
+  ReplicationManager replication(io, server, dispatcher);
+  server.replication = &replication;
+
+  Cron cron(io, server);
+  bool stopping = false;
+  ShutdownMode shutdown_mode = ShutdownMode::kDefault;
+  auto begin_shutdown = [&](ShutdownMode mode) {
+    if (stopping) return;
+    stopping = true;
+    shutdown_mode = mode;
+    // Let the current command's reply go out, then stop.
+    asio::post(io, [&]() {
+      replication.Stop();
+      net.Stop();
+      if (bus) bus->Stop();
+      cron.Stop();
+      io.stop();
+    });
+  };
+  server.request_shutdown = [&](ShutdownMode mode) {
+    Log(LogLevel::kWarning, "User requested shutdown...");
+    begin_shutdown(mode);
+  };
+  server.sleep = [](int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
+
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  std::function<void(boost::system::error_code, int)> on_signal;
+  on_signal = [&](boost::system::error_code ec, int signo) {
+    if (ec) return;
+    Log(LogLevel::kWarning, signo == SIGINT ? "Received SIGINT scheduling shutdown..."
+                                            : "Received SIGTERM scheduling shutdown...");
+    // The final save must succeed for the node to stop (as Redis).
+    if (!persistence.PrepareShutdown(ShutdownMode::kDefault, false, NowMs())) {
+      Log(LogLevel::kWarning,
+          "SIGTERM received but errors trying to shut down the server, check the logs for "
+          "more information");
+      signals.async_wait(on_signal);
+      return;
+    }
+    begin_shutdown(ShutdownMode::kDefault);
+  };
+  signals.async_wait(on_signal);
+  signal(SIGPIPE, SIG_IGN);
+
+  // The RDB file loads while the loop serves (-LOADING); replication starts
+  // from the loaded data. A file that fails to load stops the node.
+  int exit_code = 0;
+  persistence.LoadAtStartupInBackground(NowMs(), [&](absl::Status st) {
+    if (!st.ok()) {
+      Logf(LogLevel::kWarning, "%s", st.message());
+      exit_code = 1;
+      io.stop();
+      return;
+    }
+    replication.Start();
+    Log(LogLevel::kNotice, "Ready to accept connections");
+  });
+  cron.Start();
+  io.run();
+  if (exit_code != 0) return exit_code;
+
+  (void)shutdown_mode;  // nothing to save yet: persistence comes with replication
+  if (server.cluster_enabled() && server.save_cluster_config) {
+    std::string error;
+    if (!server.save_cluster_config(true, &error)) {
+      Logf(LogLevel::kWarning, "Error saving the cluster config on shutdown: %s", error);
+    }
+  }
+  if (!opts.pidfile.empty()) unlink(opts.pidfile.c_str());
+  Log(LogLevel::kWarning, "shardnode is now ready to exit, bye bye...");
+  return 0;
+}
+
+}  // namespace shardnode::node

@@ -1,0 +1,230 @@
+#include "node/server/write_stream.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace shardnode::node {
+namespace {
+
+// Records what it receives: one line per write ("db slot SELECT?|args"),
+// "end" at each unit end, and the bytes as they would reach a backlog.
+class Recorder : public WriteConsumer {
+ public:
+  bool WantsWrites() const override { return wants; }
+  void OnWrite(const StreamWrite& w) override {
+    std::string line = absl::StrCat(w.db, " ", w.slot, w.select().empty() ? "" : " +select", " |");
+    for (const std::string& a : w.args) absl::StrAppend(&line, " ", a);
+    lines.push_back(line);
+    bytes.append(w.bytes);
+    offsets.push_back(w.offset);
+    if (on_write) on_write();
+  }
+  void OnUnitEnd() override { lines.push_back("end"); }
+
+  bool wants = true;
+  std::vector<std::string> lines;
+  std::string bytes;
+  std::vector<uint64_t> offsets;
+  std::function<void()> on_write;
+};
+
+using Lines = std::vector<std::string>;
+using Args = std::vector<std::string>;
+
+void Append(WriteStream& stream, int db, int slot, const Args& args) {
+  stream.Append(db, slot, args);
+}
+
+TEST(WriteStreamTest, WriteOutsideUnitIsDeliveredAtOnceWithSelect) {
+  WriteStream stream;
+  Recorder r;
+  stream.Subscribe(&r);
+  Append(stream, 0, 42, {"DEL", "k"});
+  EXPECT_EQ(r.lines, Lines({"0 42 +select | DEL k", "end"}));
+  EXPECT_EQ(r.bytes, "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n");
+  EXPECT_EQ(stream.selected_db(&r), 0);
+}
+
+TEST(WriteStreamTest, SelectOnlyWhenTheDbChanges) {
+  WriteStream stream;
+  Recorder r;
+  stream.Subscribe(&r);
+  Append(stream, 0, 1, {"SET", "a", "1"});
+  Append(stream, 0, 2, {"SET", "b", "1"});
+  Append(stream, 12, 3, {"SET", "c", "1"});
+  Append(stream, 12, 3, {"SET", "c", "2"});
+  Append(stream, 0, 1, {"SET", "a", "2"});
+  EXPECT_EQ(r.lines,
+            Lines({"0 1 +select | SET a 1", "end", "0 2 | SET b 1", "end", "12 3 +select | SET c 1",
+                   "end", "12 3 | SET c 2", "end", "0 1 +select | SET a 2", "end"}));
+  EXPECT_NE(r.bytes.find("*2\r\n$6\r\nSELECT\r\n$2\r\n12\r\n*3\r\n$3\r\nSET"), std::string::npos);
+  EXPECT_EQ(stream.selected_db(&r), 0);
+}
+
+TEST(WriteStreamTest, UnitOfOneWriteIsNotWrapped) {
+  WriteStream stream;
+  Recorder r;
+  stream.Subscribe(&r);
+  stream.BeginUnit();
+  Append(stream, 0, 7, {"INCR", "n"});
+  EXPECT_TRUE(r.lines.empty());  // held until the unit ends
+  stream.EndUnit();
+  EXPECT_EQ(r.lines, Lines({"0 7 +select | INCR n", "end"}));
+}
+
+TEST(WriteStreamTest, UnitOfSeveralWritesIsWrappedInMultiExec) {
+  WriteStream stream;
+  Recorder r;
+  stream.Subscribe(&r);
+  stream.BeginUnit();
+  Append(stream, 3, 5, {"SET", "a", "1"});
+  stream.BeginUnit();  // nested: EXEC running a command
+  Append(stream, 3, 6, {"SET", "b", "1"});
+  stream.EndUnit();
+  EXPECT_TRUE(r.lines.empty());
+  Append(stream, 4, 6, {"DEL", "b"});
+  stream.EndUnit();
+  // MULTI carries the first write's db (so its SELECT comes first), EXEC the
+  // last one's; neither has a slot.
+  EXPECT_EQ(r.lines, Lines({"3 -1 +select | MULTI", "3 5 | SET a 1", "3 6 | SET b 1",
+                            "4 6 +select | DEL b", "4 -1 | EXEC", "end"}));
+}
+
+TEST(WriteStreamTest, EmptyUnitDeliversNothing) {
+  WriteStream stream;
+  Recorder r;
+  stream.Subscribe(&r);
+  stream.BeginUnit();
+  stream.EndUnit();
+  EXPECT_TRUE(r.lines.empty());
+  EXPECT_EQ(stream.offset(), 0u);
+}
+
+TEST(WriteStreamTest, NothingIsCollectedWithoutConsumers) {
+  WriteStream stream;
+  EXPECT_FALSE(stream.wanted());
+  Append(stream, 0, 1, {"SET", "a", "1"});
+  stream.BeginUnit();
+  Append(stream, 0, 1, {"SET", "a", "2"});
+  stream.EndUnit();
+  EXPECT_EQ(stream.offset(), 0u);
+
+  // A consumer that does not want writes counts as none.
+  Recorder idle;
+  idle.wants = false;
+  stream.Subscribe(&idle);
+  EXPECT_FALSE(stream.wanted());
+  stream.BeginUnit();
+  Append(stream, 0, 1, {"SET", "a", "3"});
+  idle.wants = true;  // wanting later does not bring back what was dropped
+  stream.EndUnit();
+  EXPECT_TRUE(idle.lines.empty());
+  EXPECT_EQ(stream.offset(), 0u);
+  Append(stream, 0, 1, {"SET", "a", "4"});
+  EXPECT_EQ(idle.lines, Lines({"0 1 +select | SET a 4", "end"}));
+}
+
+TEST(WriteStreamTest, OffsetCountsCommandBytes) {
+  WriteStream stream;
+  Recorder r;
+  stream.Subscribe(&r);
+  const std::string set = "*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n";
+  const std::string multi = "*1\r\n$5\r\nMULTI\r\n";
+  const std::string exec = "*1\r\n$4\r\nEXEC\r\n";
+  Append(stream, 5, 1, {"SET", "a", "1"});
+  EXPECT_EQ(stream.offset(), set.size());  // the SELECT is not counted
+  stream.BeginUnit();
+  Append(stream, 5, 1, {"SET", "a", "1"});
+  Append(stream, 5, 1, {"SET", "a", "1"});
+  stream.EndUnit();
+  const uint64_t total = 3 * set.size() + multi.size() + exec.size();
+  EXPECT_EQ(stream.offset(), total);
+  // Each write carries the offset after its command bytes.
+  EXPECT_EQ(r.offsets, std::vector<uint64_t>({set.size(), set.size() + multi.size(),
+                                              2 * set.size() + multi.size(),
+                                              3 * set.size() + multi.size(), total}));
+}
+
+TEST(WriteStreamTest, EachConsumerHasItsOwnSelectedDb) {
+  WriteStream stream;
+  Recorder a;
+  stream.Subscribe(&a);
+  Append(stream, 2, 1, {"SET", "x", "1"});
+  Recorder b;
+  stream.Subscribe(&b);  // joins later: its first write carries a SELECT
+  Append(stream, 2, 1, {"SET", "x", "2"});
+  EXPECT_EQ(a.lines, Lines({"2 1 +select | SET x 1", "end", "2 1 | SET x 2", "end"}));
+  EXPECT_EQ(b.lines, Lines({"2 1 +select | SET x 2", "end"}));
+
+  // Forgetting one consumer's db (a replica's image was taken) gives it a
+  // SELECT and leaves the other's stream unchanged.
+  stream.ForgetSelectedDb(&b);
+  EXPECT_EQ(stream.selected_db(&b), -1);
+  Append(stream, 2, 1, {"SET", "x", "3"});
+  EXPECT_EQ(a.lines.back(), "end");
+  EXPECT_EQ(a.lines[a.lines.size() - 2], "2 1 | SET x 3");
+  EXPECT_EQ(b.lines[b.lines.size() - 2], "2 1 +select | SET x 3");
+
+  // A consumer that does not want writes is skipped and keeps its db.
+  b.wants = false;
+  Append(stream, 4, 1, {"SET", "x", "4"});
+  EXPECT_EQ(b.lines.size(), 4u);
+  EXPECT_EQ(stream.selected_db(&b), 2);
+  b.wants = true;
+  Append(stream, 2, 1, {"SET", "x", "5"});
+  EXPECT_EQ(b.lines[b.lines.size() - 2], "2 1 | SET x 5");
+  EXPECT_EQ(a.lines[a.lines.size() - 2], "2 1 +select | SET x 5");
+}
+
+TEST(WriteStreamTest, UnsubscribedConsumerReceivesNothing) {
+  WriteStream stream;
+  Recorder a;
+  Recorder b;
+  stream.Subscribe(&a);
+  stream.Subscribe(&b);
+  stream.Unsubscribe(&a);
+  Append(stream, 0, 1, {"SET", "x", "1"});
+  EXPECT_TRUE(a.lines.empty());
+  EXPECT_EQ(b.lines.size(), 2u);
+  EXPECT_EQ(stream.selected_db(&a), -1);
+  stream.Unsubscribe(&b);
+  EXPECT_FALSE(stream.wanted());
+  stream.Unsubscribe(&b);  // not subscribed: a no-op
+}
+
+TEST(WriteStreamTest, ConsumerMayUnsubscribeItselfDuringDelivery) {
+  WriteStream stream;
+  Recorder a;
+  Recorder b;
+  stream.Subscribe(&a);
+  stream.Subscribe(&b);
+  a.on_write = [&] { stream.Unsubscribe(&a); };
+  stream.BeginUnit();
+  Append(stream, 0, 1, {"SET", "x", "1"});
+  Append(stream, 0, 2, {"SET", "y", "1"});
+  stream.EndUnit();
+  EXPECT_EQ(a.lines, Lines({"0 -1 +select | MULTI"}));
+  EXPECT_EQ(b.lines, Lines({"0 -1 +select | MULTI", "0 1 | SET x 1", "0 2 | SET y 1", "0 -1 | EXEC",
+                            "end"}));
+  // Resubscribing starts again with a SELECT.
+  a.on_write = nullptr;
+  stream.Subscribe(&a);
+  Append(stream, 0, 1, {"SET", "x", "2"});
+  EXPECT_EQ(a.lines.back(), "end");
+  EXPECT_EQ(a.lines[a.lines.size() - 2], "0 1 +select | SET x 2");
+}
+
+TEST(WriteStreamTest, KeylessWritesHaveNoSlot) {
+  WriteStream stream;
+  Recorder r;
+  stream.Subscribe(&r);
+  Append(stream, 0, kNoSlot, {"FLUSHALL"});
+  EXPECT_EQ(r.lines, Lines({"0 -1 +select | FLUSHALL", "end"}));
+}
+
+}  // namespace
+}  // namespace shardnode::node
