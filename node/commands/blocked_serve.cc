@@ -31,7 +31,7 @@ bool BlockTypeOf(const Entry& e, BlockType* type) {
 }
 
 // Serves one waiting session from `key` and ends its wait.
-void ServeOne(Server& server, Session& session, Db& db, const std::string& key, int64_t now_ms) {
+void ServeOne(Server& server, Session& session, const std::string& key, int64_t now_ms) {
   const BlockedClient* c = server.blocking().Find(session);
   std::vector<std::string> args = c->args;  // the record dies with the wait
   const CommandSpec& spec = *c->spec;
@@ -46,7 +46,7 @@ void ServeOne(Server& server, Session& session, Db& db, const std::string& key, 
   std::string out;
   resp::ReplyBuilder reply(&out, session.protocol);
   reply.on_error = [&server](std::string_view message) { server.stats().CountError(message); };
-  CommandContext ctx{server, session, reply, spec, now_ms, db};
+  CommandContext ctx(server, session, reply, spec, now_ms, db_index);
   serve(ctx, std::span<std::string>(args.data(), args.size()), key);
   if (!ctx.propagate_as.empty() && server.write_stream().wanted()) {
     const std::vector<std::string>& op = ctx.propagate_as;
@@ -67,7 +67,7 @@ void ServeKey(Server& server, int db_index, const std::string& key, int64_t now_
     if (e == nullptr || !BlockTypeOf(*e, &type)) return;
     const BlockedClient* c = server.blocking().Find(*s);
     if (c == nullptr || c->type != type) continue;
-    ServeOne(server, *s, db, key, now_ms);
+    ServeOne(server, *s, key, now_ms);
   }
 }
 

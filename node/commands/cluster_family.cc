@@ -64,12 +64,12 @@ void SyntaxShapeError(CommandContext& ctx, std::string_view sub) {
 }
 
 uint64_t KeysInSlot(CommandContext& ctx, int slot) {
-  return ctx.server.ShardForSlot(slot).db(0).CountKeysInSlot(slot);
+  return ctx.DbForSlot(slot).CountKeysInSlot(slot);
 }
 
 uint64_t KeysInDb0(CommandContext& ctx) {
   uint64_t n = 0;
-  for (int i = 0; i < ctx.server.num_shards(); ++i) n += ctx.server.shard(i).db(0).Size();
+  ctx.server.ForEachShard([&n](Keyspace& shard) { n += shard.db(0).Size(); });
   return n;
 }
 
@@ -290,8 +290,7 @@ void ClusterGetKeysInSlot(CommandContext& ctx, Args args) {
   if (slot < 0 || slot >= slots::kNumSlots || max < 0) {
     return ctx.reply.Error("ERR Invalid slot or number of keys");
   }
-  std::vector<std::string> keys = ctx.server.ShardForSlot(static_cast<int>(slot))
-                                      .db(0)
+  std::vector<std::string> keys = ctx.DbForSlot(static_cast<int>(slot))
                                       .KeysInSlot(static_cast<int>(slot), static_cast<size_t>(max));
   ctx.reply.ArrayHeader(keys.size());
   for (const std::string& k : keys) ctx.reply.Bulk(k);

@@ -4,6 +4,7 @@
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/replication_control.h"
+#include "node/keyspace/keyspace.h"
 #include "node/keyspace/types/type_util.h"
 #include "node/resp/reply.h"
 #include "node/server/server.h"
@@ -11,6 +12,32 @@
 #include "slots/hash_slot.h"
 
 namespace shardnode::node {
+
+CommandContext::CommandContext(Server& server, Session& session, resp::ReplyBuilder& reply,
+                               const CommandSpec& spec, int64_t now_ms, int db_index)
+    : server(server),
+      session(session),
+      reply(reply),
+      spec(spec),
+      now_ms(now_ms),
+      db_index_(db_index),
+      only_db_(server.num_shards() == 1 ? &server.shard(0).db(db_index) : nullptr) {}
+
+Db& CommandContext::DbOfKeyShard(std::string_view key) {
+  return DbForSlot(slots::KeyHashSlot(key));
+}
+
+int CommandContext::num_dbs() const { return server.shard(0).num_dbs(); }
+
+Db& CommandContext::DbFor(std::string_view key, int db_index) {
+  return server.ShardForSlot(slots::KeyHashSlot(key)).db(db_index);
+}
+
+Db& CommandContext::DbForSlot(int slot) { return server.ShardForSlot(slot).db(db_index_); }
+
+void CommandContext::ForEachShardDb(absl::FunctionRef<void(Db&)> fn) {
+  server.ForEachShard([&](Keyspace& shard) { fn(shard.db(db_index_)); });
+}
 
 std::vector<int> KeyIndexes(const CommandSpec& spec, std::span<const std::string> args) {
   if (spec.keys != nullptr) return spec.keys(args);

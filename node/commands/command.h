@@ -16,6 +16,9 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
+#include "node/keyspace/db.h"
+
 namespace shardnode::resp {
 class ReplyBuilder;
 }
@@ -24,7 +27,6 @@ namespace shardnode::node {
 
 class Server;
 class CommandTable;
-class Db;
 struct Session;
 struct CommandSpec;
 
@@ -58,15 +60,48 @@ enum CommandFlag : uint32_t {
 };
 
 // What a handler sees. The dispatcher builds one per executed command.
+//
+// Keys and shards: the keyspace is split into shards by hash slot. A handler
+// never holds "the" database: it reaches every key it reads or writes through
+// DbFor(key), which finds the shard that owns that key's slot, so that a
+// command whose keys live in different shards (standalone mode with threads
+// > 1: SMOVE a b, SUNIONSTORE, RENAME...) touches each one where it is.
+// Commands that span every shard (kCmdAllShards: KEYS, SCAN, DBSIZE,
+// FLUSHDB...) go through the fan-out, ForEachShardDb / DbForSlot, never
+// through Server::shard directly.
 struct CommandContext {
+  // `db_index`: the database the command runs on (the session's, checked).
+  CommandContext(Server& server, Session& session, resp::ReplyBuilder& reply,
+                 const CommandSpec& spec, int64_t now_ms, int db_index);
+
   Server& server;
   Session& session;
   resp::ReplyBuilder& reply;
   const CommandSpec& spec;
   int64_t now_ms;  // wall clock, milliseconds since the epoch
-  // The selected database of the shard that owns this command's slot (or of
-  // shard 0 for keyless commands).
-  Db& db;
+
+  // The command's database index (SELECT), the same on every shard.
+  int db_index() const { return db_index_; }
+  // The number of databases (`databases`), the same on every shard.
+  int num_dbs() const;
+  // The command's database on the shard that owns `key`'s hash slot. With
+  // one shard this costs a branch (no hashing); the reference stays valid
+  // for the whole command.
+  Db& DbFor(std::string_view key) {
+    if (only_db_ != nullptr) [[likely]]
+      return *only_db_;
+    return DbOfKeyShard(key);
+  }
+  // Database `db_index` (not the command's: MOVE) on the shard that owns
+  // `key`. REQUIRES: 0 <= db_index < num_dbs().
+  Db& DbFor(std::string_view key, int db_index);
+  // The command's database on the shard that owns `slot` (SCAN's walk).
+  Db& DbForSlot(int slot);
+  // Fan-out for commands that span shards: fn(db) once per shard with the
+  // command's database there, in shard order (Server::ForEachShard). `fn`
+  // touches only the Db it is given and the caller's accumulators.
+  void ForEachShardDb(absl::FunctionRef<void(Db&)> fn);
+
   // When a handler sets it, replication and AOF receive these arguments
   // instead of the command as received (Redis's rewriteClientCommandVector:
   // BLPOP served at once propagates as LPOP, SET k v EX 10 as SET k v PXAT
@@ -83,6 +118,13 @@ struct CommandContext {
   // Counts `changes` made by this command, here and in the node's changes
   // since the last save (save points, INFO rdb_changes_since_last_save).
   void AddDirty(uint64_t changes);
+
+ private:
+  // DbFor with several shards, kept out of the one-shard path (the common one).
+  [[gnu::cold]] Db& DbOfKeyShard(std::string_view key);
+
+  int db_index_;
+  Db* only_db_;  // the command's database when the node has a single shard
 };
 
 using Handler = void (*)(CommandContext& ctx, Args args);

@@ -35,19 +35,14 @@ bool IsTransactionControl(std::string_view name) {
          name == "quit" || name == "reset";
 }
 
-Db& DbForKey(Server& server, const Session& session, std::string_view key) {
-  Keyspace& ks = server.ShardForSlot(slots::KeyHashSlot(key));
-  return ks.db(session.db_index < ks.num_dbs() ? session.db_index : 0);
-}
-
 void Watch(CommandContext& ctx, Args args) {
   if (ctx.session.in_multi) {
     ctx.reply.Error("ERR WATCH inside MULTI is not allowed");
     return;
   }
   for (size_t i = 1; i < args.size(); ++i) {
-    const bool existed = DbForKey(ctx.server, ctx.session, args[i]).Exists(args[i], ctx.now_ms);
-    ctx.server.watches().Watch(ctx.session, ctx.session.db_index, args[i], existed);
+    const bool existed = ctx.DbFor(args[i]).Exists(args[i], ctx.now_ms);
+    ctx.server.watches().Watch(ctx.session, ctx.db_index(), args[i], existed);
   }
   ctx.reply.Ok();
 }
@@ -219,19 +214,9 @@ bool Dispatcher::Route(Session& session, const CommandSpec& spec,
 
 void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std::string>& args,
                       resp::ReplyBuilder& out, int64_t now_ms) {
-  // The shard that owns the first key's slot runs the command; keyless
-  // commands run on shard 0 (all-shard commands walk the shards themselves).
-  int shard = 0;
-  if (server_.num_shards() > 1) {
-    int first = -1;
-    ForEachKeyIndex(spec, args, [&first](int i) {
-      if (first < 0) first = i;
-    });
-    if (first >= 0) shard = server_.ShardIndexForSlot(slots::KeyHashSlot(args[first]));
-  }
-  Keyspace& keyspace = server_.shard(shard);
-  const int db_index = session.db_index < keyspace.num_dbs() ? session.db_index : 0;
-  CommandContext ctx{server_, session, out, spec, now_ms, keyspace.db(db_index)};
+  // The handler finds each key's shard itself (CommandContext::DbFor).
+  const int db_index = session.db_index < server_.shard(0).num_dbs() ? session.db_index : 0;
+  CommandContext ctx(server_, session, out, spec, now_ms, db_index);
 
   if (spec.is_write() && server_.before_write) {
     std::vector<std::string_view> keys;
@@ -289,7 +274,7 @@ void Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms)
   // A watched key that was live at WATCH and has expired since counts as
   // changed: looking it up expires it, which touches its watchers.
   for (const WatchedKey& w : std::vector<WatchedKey>(session.watched)) {
-    if (w.existed) DbForKey(server_, session, w.key).Exists(w.key, now_ms);
+    if (w.existed) server_.ShardForSlot(slots::KeyHashSlot(w.key)).db(w.db).Exists(w.key, now_ms);
   }
   const bool watch_dirty = session.watch_dirty;
   server_.watches().Unwatch(session);

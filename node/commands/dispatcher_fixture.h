@@ -19,8 +19,12 @@ namespace shardnode::node {
 
 class DispatcherFixture : public ::testing::Test {
  protected:
+  // The configuration the server starts with; a test may override it
+  // ("threads 4" for a keyspace split into four shards).
+  virtual std::string ConfigText() const { return ""; }
+
   void SetUp() override {
-    auto config = Config::FromText("");
+    auto config = Config::FromText(ConfigText());
     ASSERT_TRUE(config.ok()) << config.status();
     config_ = std::move(*config);
     table_ = BuildCommandTable();

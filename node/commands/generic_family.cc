@@ -4,8 +4,8 @@
 // RANDOMKEY DBSIZE FLUSHALL FLUSHDB), SELECT and OBJECT, with Redis 7.0.15's
 // replies and errors.
 //
-// Whole-keyspace commands walk every shard's database of the session's db
-// index; keyed multi-key commands find each key's shard by its slot.
+// Each key is found in its own shard (ctx.DbFor); whole-keyspace commands go
+// through the shard fan-out (ctx.ForEachShardDb).
 #include <limits>
 #include <string>
 #include <string_view>
@@ -29,21 +29,13 @@
 namespace shardnode::node {
 namespace {
 
-Db& DbFor(CommandContext& ctx, std::string_view key) {
-  if (ctx.server.num_shards() == 1) return ctx.db;
-  return ctx.server.ShardForSlot(slots::KeyHashSlot(key)).db(ctx.session.db_index);
-}
-
-// The session's database on shard `i`.
-Db& ShardDb(CommandContext& ctx, int i) { return ctx.server.shard(i).db(ctx.session.db_index); }
-
 // ---------------------------------------------------------------------------
 // Keys.
 
 void DelGeneric(CommandContext& ctx, Args args) {
   int64_t deleted = 0;
   for (size_t i = 1; i < args.size(); ++i) {
-    if (DbFor(ctx, args[i]).Delete(args[i], ctx.now_ms)) ++deleted;
+    if (ctx.DbFor(args[i]).Delete(args[i], ctx.now_ms)) ++deleted;
   }
   ctx.AddDirty(static_cast<uint64_t>(deleted));
   ctx.reply.Integer(deleted);
@@ -52,7 +44,7 @@ void DelGeneric(CommandContext& ctx, Args args) {
 void Exists(CommandContext& ctx, Args args) {
   int64_t n = 0;
   for (size_t i = 1; i < args.size(); ++i) {
-    if (DbFor(ctx, args[i]).FindRead(args[i], ctx.now_ms, /*touch=*/false)) ++n;
+    if (ctx.DbFor(args[i]).FindRead(args[i], ctx.now_ms, /*touch=*/false)) ++n;
   }
   ctx.reply.Integer(n);
 }
@@ -60,20 +52,20 @@ void Exists(CommandContext& ctx, Args args) {
 void Touch(CommandContext& ctx, Args args) {
   int64_t n = 0;
   for (size_t i = 1; i < args.size(); ++i) {
-    if (DbFor(ctx, args[i]).FindRead(args[i], ctx.now_ms)) ++n;
+    if (ctx.DbFor(args[i]).FindRead(args[i], ctx.now_ms)) ++n;
   }
   ctx.reply.Integer(n);
 }
 
 void Type(CommandContext& ctx, Args args) {
-  Entry* e = ctx.db.FindRead(args[1], ctx.now_ms, /*touch=*/false);
+  Entry* e = ctx.DbFor(args[1]).FindRead(args[1], ctx.now_ms, /*touch=*/false);
   ctx.reply.SimpleString(e ? ValueTypeName(e->value().type()) : "none");
 }
 
 void RenameGeneric(CommandContext& ctx, Args args, bool nx) {
   const std::string& from = args[1];
   const std::string& to = args[2];
-  Db& src = DbFor(ctx, from);
+  Db& src = ctx.DbFor(from);
   Entry* e = src.Find(from, ctx.now_ms);
   if (!e) {
     ctx.reply.Error(errors::kNoSuchKey);
@@ -87,7 +79,7 @@ void RenameGeneric(CommandContext& ctx, Args args, bool nx) {
     }
     return;
   }
-  Db& dst = DbFor(ctx, to);
+  Db& dst = ctx.DbFor(to);
   if (nx && dst.Find(to, ctx.now_ms)) {
     ctx.reply.Integer(0);
     return;
@@ -128,17 +120,16 @@ void Move(CommandContext& ctx, Args args) {
   }
   int target;
   if (!ParseDbIndex(ctx, args[2], &target)) return;
-  Keyspace& shard = ctx.server.ShardForSlot(slots::KeyHashSlot(args[1]));
-  if (target < 0 || target >= shard.num_dbs()) {
+  if (target < 0 || target >= ctx.num_dbs()) {
     ctx.reply.Error("ERR DB index is out of range");
     return;
   }
-  if (target == ctx.session.db_index) {
+  if (target == ctx.db_index()) {
     ctx.reply.Error("ERR source and destination objects are the same");
     return;
   }
-  Db& src = shard.db(ctx.session.db_index);
-  Db& dst = shard.db(target);
+  Db& src = ctx.DbFor(args[1]);
+  Db& dst = ctx.DbFor(args[1], target);
   Entry* e = src.Find(args[1], ctx.now_ms);
   if (!e || dst.Find(args[1], ctx.now_ms)) {
     ctx.reply.Integer(0);
@@ -205,13 +196,14 @@ void ExpireGeneric(CommandContext& ctx, Args args, int64_t basetime, bool second
   }
   when += basetime;
 
-  Entry* e = ctx.db.Find(args[1], ctx.now_ms);
+  Db& db = ctx.DbFor(args[1]);
+  Entry* e = db.Find(args[1], ctx.now_ms);
   if (!e) {
     ctx.reply.Integer(0);
     return;
   }
   if (flags) {
-    const int64_t current = ctx.db.ExpireOf(e);
+    const int64_t current = db.ExpireOf(e);
     if (((flags & kNx) && current != -1) || ((flags & kXx) && current == -1) ||
         ((flags & kGt) && (when <= current || current == -1)) ||
         ((flags & kLt) && current != -1 && when >= current)) {
@@ -220,10 +212,10 @@ void ExpireGeneric(CommandContext& ctx, Args args, int64_t basetime, bool second
     }
   }
   if (AlreadyExpired(ctx, when)) {
-    ctx.db.Delete(args[1], ctx.now_ms);
+    db.Delete(args[1], ctx.now_ms);
     ctx.propagate_as = {"DEL", args[1]};
   } else {
-    ctx.db.SetExpire(e, when);
+    db.SetExpire(e, when);
     // Replicas get the absolute time (the options stay, as in Redis).
     ctx.propagate_as.assign(args.begin(), args.end());
     ctx.propagate_as[0] = "PEXPIREAT";
@@ -239,12 +231,13 @@ void ExpireAt(CommandContext& ctx, Args args) { ExpireGeneric(ctx, args, 0, true
 void PExpireAt(CommandContext& ctx, Args args) { ExpireGeneric(ctx, args, 0, false); }
 
 void TtlGeneric(CommandContext& ctx, Args args, bool ms, bool absolute) {
-  Entry* e = ctx.db.FindRead(args[1], ctx.now_ms, /*touch=*/false);
+  Db& db = ctx.DbFor(args[1]);
+  Entry* e = db.FindRead(args[1], ctx.now_ms, /*touch=*/false);
   if (!e) {
     ctx.reply.Integer(-2);
     return;
   }
-  const int64_t expire = ctx.db.ExpireOf(e);
+  const int64_t expire = db.ExpireOf(e);
   if (expire == -1) {
     ctx.reply.Integer(-1);
     return;
@@ -260,8 +253,9 @@ void ExpireTime(CommandContext& ctx, Args args) { TtlGeneric(ctx, args, false, t
 void PExpireTime(CommandContext& ctx, Args args) { TtlGeneric(ctx, args, true, true); }
 
 void Persist(CommandContext& ctx, Args args) {
-  Entry* e = ctx.db.Find(args[1], ctx.now_ms);
-  if (e && ctx.db.Persist(e)) {
+  Db& db = ctx.DbFor(args[1]);
+  Entry* e = db.Find(args[1], ctx.now_ms);
+  if (e && db.Persist(e)) {
     ctx.AddDirty(1);
     ctx.reply.Integer(1);
   } else {
@@ -276,15 +270,14 @@ void Keys(CommandContext& ctx, Args args) {
   const std::string& pattern = args[1];
   const bool all = pattern == "*";
   std::vector<std::string> keys;
-  for (int i = 0; i < ctx.server.num_shards(); ++i) {
-    Db& db = ShardDb(ctx, i);
+  ctx.ForEachShardDb([&](Db& db) {
     db.ForEach([&](const Entry& e) {
       if (!all && !GlobMatch(pattern, e.key())) return;
       const int64_t expire = db.ExpireOf(&e);
       if (expire != -1 && expire <= ctx.now_ms) return;
       keys.emplace_back(e.key());
     });
-  }
+  });
   ctx.reply.ArrayHeader(keys.size());
   for (const std::string& k : keys) ctx.reply.Bulk(k);
 }
@@ -337,10 +330,12 @@ void Scan(CommandContext& ctx, Args args) {
   const int shards = ctx.server.num_shards();
   size_t visited = 0;
   do {
-    // The cursor's low 14 bits are the slot; its owner shard scans it. With
-    // one shard the Db walks every slot in one call.
+    // The cursor's low 14 bits are the slot; its owner shard scans it, up
+    // to the end of that slot (the next slot belongs to another shard), so
+    // a full scan visits every slot once whatever the number of shards.
+    // With one shard the Db walks every slot in one call.
     const int slot = static_cast<int>(cursor & (slots::kNumSlots - 1));
-    Db& db = ShardDb(ctx, ctx.server.ShardIndexForSlot(slot));
+    Db& db = ctx.DbForSlot(slot);
     const int end_slot = shards == 1 ? slots::kNumSlots : slot + 1;
     cursor = db.Scan(
         cursor, count - visited, ctx.now_ms,
@@ -359,15 +354,23 @@ void Scan(CommandContext& ctx, Args args) {
 void RandomKey(CommandContext& ctx, Args) {
   // Pick a shard in proportion to its size, then a key in it.
   const int shards = ctx.server.num_shards();
+  std::vector<size_t> sizes;
   for (int attempt = 0; attempt < 2 * shards + 1; ++attempt) {
+    sizes.clear();
+    ctx.ForEachShardDb([&](Db& db) { sizes.push_back(db.Size()); });
     size_t total = 0;
-    for (int i = 0; i < shards; ++i) total += ShardDb(ctx, i).Size();
+    for (size_t n : sizes) total += n;
     if (total == 0) break;
     size_t r = types::RandomBelow(total);
-    int i = 0;
-    while (r >= ShardDb(ctx, i).Size()) r -= ShardDb(ctx, i++).Size();
+    size_t chosen = 0;
+    while (r >= sizes[chosen]) r -= sizes[chosen++];
+    size_t at = 0;
+    bool found = false;
     std::string key;
-    if (ShardDb(ctx, i).RandomKey(ctx.now_ms, &key)) {
+    ctx.ForEachShardDb([&](Db& db) {
+      if (at++ == chosen) found = db.RandomKey(ctx.now_ms, &key);
+    });
+    if (found) {
       ctx.reply.Bulk(key);
       return;
     }
@@ -377,7 +380,7 @@ void RandomKey(CommandContext& ctx, Args) {
 
 void DbSize(CommandContext& ctx, Args) {
   size_t n = 0;
-  for (int i = 0; i < ctx.server.num_shards(); ++i) n += ShardDb(ctx, i).Size();
+  ctx.ForEachShardDb([&](Db& db) { n += db.Size(); });
   ctx.reply.Integer(static_cast<int64_t>(n));
 }
 
@@ -395,11 +398,10 @@ bool ParseFlushArgs(CommandContext& ctx, Args args) {
 void FlushAll(CommandContext& ctx, Args args) {
   if (!ParseFlushArgs(ctx, args)) return;
   size_t removed = 0;
-  for (int i = 0; i < ctx.server.num_shards(); ++i) {
-    Keyspace& ks = ctx.server.shard(i);
-    removed += ks.TotalKeys();
-    ks.Clear();
-  }
+  ctx.server.ForEachShard([&](Keyspace& shard) {
+    removed += shard.TotalKeys();
+    shard.Clear();
+  });
   ctx.AddDirty(removed);
   ctx.reply.Ok();
 }
@@ -407,11 +409,10 @@ void FlushAll(CommandContext& ctx, Args args) {
 void FlushDb(CommandContext& ctx, Args args) {
   if (!ParseFlushArgs(ctx, args)) return;
   size_t removed = 0;
-  for (int i = 0; i < ctx.server.num_shards(); ++i) {
-    Db& db = ShardDb(ctx, i);
+  ctx.ForEachShardDb([&](Db& db) {
     removed += db.Size();
     db.Clear();
-  }
+  });
   ctx.AddDirty(removed);
   ctx.reply.Ok();
 }
@@ -423,7 +424,7 @@ void Select(CommandContext& ctx, Args args) {
     ctx.reply.Error("ERR SELECT is not allowed in cluster mode");
     return;
   }
-  if (index < 0 || index >= ctx.server.shard(0).num_dbs()) {
+  if (index < 0 || index >= ctx.num_dbs()) {
     ctx.reply.Error("ERR DB index is out of range");
     return;
   }
@@ -441,7 +442,7 @@ bool LfuPolicy(CommandContext& ctx) {
 
 // The entry OBJECT inspects, or nullptr after replying null.
 Entry* ObjectLookup(CommandContext& ctx, Args args) {
-  Entry* e = ctx.db.FindRead(args[2], ctx.now_ms, /*touch=*/false);
+  Entry* e = ctx.DbFor(args[2]).FindRead(args[2], ctx.now_ms, /*touch=*/false);
   if (!e) ctx.reply.NullBulk();
   return e;
 }

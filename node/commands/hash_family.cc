@@ -29,7 +29,7 @@ using types::Found;
 // Finds the hash at `key`; replies WRONGTYPE and returns kWrongType when the
 // key holds something else.
 Found GetHash(CommandContext& ctx, std::string_view key, bool read, HashObject** h) {
-  Found f = types::FindTyped(ctx.db, key, ctx.now_ms, ValueType::kHash, read, h);
+  Found f = types::FindTyped(ctx.DbFor(key), key, ctx.now_ms, ValueType::kHash, read, h);
   if (f == Found::kWrongType) ctx.reply.Error(errors::kWrongType);
   return f;
 }
@@ -41,7 +41,7 @@ HashObject* GetOrCreateHash(CommandContext& ctx, std::string_view key) {
   Found f = GetHash(ctx, key, false, &h);
   if (f == Found::kWrongType) return nullptr;
   if (f == Found::kMissing)
-    h = types::CreateTyped<HashObject>(ctx.db, key, ctx.now_ms, ValueType::kHash);
+    h = types::CreateTyped<HashObject>(ctx.DbFor(key), key, ctx.now_ms, ValueType::kHash);
   return h;
 }
 
@@ -53,7 +53,7 @@ void ReplyScan(resp::ReplyBuilder& reply, uint64_t cursor, const std::vector<std
 }
 
 void Wrote(CommandContext& ctx, std::string_view key, uint64_t changes) {
-  ctx.db.NotifyModified(key);
+  ctx.DbFor(key).NotifyModified(key);
   ctx.AddDirty(changes);
 }
 
@@ -128,7 +128,7 @@ void HDel(CommandContext& ctx, Args args) {
       if (h->Delete(args[i])) {
         ++deleted;
         if (h->Size() == 0) {
-          ctx.db.Delete(args[1], ctx.now_ms);
+          ctx.DbFor(args[1]).Delete(args[1], ctx.now_ms);
           break;
         }
       }

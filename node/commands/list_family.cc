@@ -26,13 +26,13 @@ namespace {
 using types::Found;
 
 Found GetList(CommandContext& ctx, std::string_view key, bool read, ListObject** l) {
-  Found f = types::FindTyped(ctx.db, key, ctx.now_ms, ValueType::kList, read, l);
+  Found f = types::FindTyped(ctx.DbFor(key), key, ctx.now_ms, ValueType::kList, read, l);
   if (f == Found::kWrongType) ctx.reply.Error(errors::kWrongType);
   return f;
 }
 
 void Wrote(CommandContext& ctx, std::string_view key, uint64_t changes) {
-  ctx.db.NotifyModified(key);
+  ctx.DbFor(key).NotifyModified(key);
   ctx.AddDirty(changes);
 }
 
@@ -56,7 +56,7 @@ bool ParseWhere(CommandContext& ctx, const std::string& s, bool* head) {
 }
 
 void DeleteIfEmpty(CommandContext& ctx, std::string_view key, ListObject* l) {
-  if (l->Size() == 0) ctx.db.Delete(key, ctx.now_ms);
+  if (l->Size() == 0) ctx.DbFor(key).Delete(key, ctx.now_ms);
 }
 
 void PushGeneric(CommandContext& ctx, Args args, bool head, bool only_existing) {
@@ -68,7 +68,7 @@ void PushGeneric(CommandContext& ctx, Args args, bool head, bool only_existing) 
       ctx.reply.Integer(0);
       return;
     }
-    l = types::CreateTyped<ListObject>(ctx.db, args[1], ctx.now_ms, ValueType::kList);
+    l = types::CreateTyped<ListObject>(ctx.DbFor(args[1]), args[1], ctx.now_ms, ValueType::kList);
   }
   for (size_t i = 2; i < args.size(); ++i) {
     if (head) {
@@ -378,14 +378,15 @@ void MoveGeneric(CommandContext& ctx, Args args, bool from_head, bool to_head) {
     return;
   }
   ListObject* dst = nullptr;
-  Found fd = types::FindTyped(ctx.db, args[2], ctx.now_ms, ValueType::kList, false, &dst);
+  Found fd =
+      types::FindTyped(ctx.DbFor(args[2]), args[2], ctx.now_ms, ValueType::kList, false, &dst);
   if (fd == Found::kWrongType) {
     ctx.reply.Error(errors::kWrongType);
     return;
   }
   std::string v = from_head ? src->PopFront() : src->PopBack();
   if (fd == Found::kMissing) {
-    dst = types::CreateTyped<ListObject>(ctx.db, args[2], ctx.now_ms, ValueType::kList);
+    dst = types::CreateTyped<ListObject>(ctx.DbFor(args[2]), args[2], ctx.now_ms, ValueType::kList);
   }
   if (to_head) {
     dst->PushFront(v);
@@ -395,10 +396,10 @@ void MoveGeneric(CommandContext& ctx, Args args, bool from_head, bool to_head) {
   Wrote(ctx, args[2], 0);
   // The source may be the destination: check emptiness after the push.
   ListObject* again = nullptr;
-  if (types::FindTyped(ctx.db, args[1], ctx.now_ms, ValueType::kList, false, &again) ==
+  if (types::FindTyped(ctx.DbFor(args[1]), args[1], ctx.now_ms, ValueType::kList, false, &again) ==
           Found::kOk &&
       again->Size() == 0) {
-    ctx.db.Delete(args[1], ctx.now_ms);
+    ctx.DbFor(args[1]).Delete(args[1], ctx.now_ms);
   }
   Wrote(ctx, args[1], 1);
   ctx.reply.Bulk(v);
@@ -456,7 +457,7 @@ bool ParseTimeout(CommandContext& ctx, const std::string& arg, int64_t* deadline
 void BlockOnLists(CommandContext& ctx, Args args, Args keys, int64_t deadline_ms, ServeFn serve) {
   BlockedClient c;
   c.session = &ctx.session;
-  c.db = ctx.session.db_index;
+  c.db = ctx.db_index();
   for (const std::string& k : keys) {
     if (std::find(c.keys.begin(), c.keys.end(), k) == c.keys.end()) c.keys.push_back(k);
   }

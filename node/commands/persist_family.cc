@@ -29,12 +29,6 @@ namespace {
 
 bool Is(std::string_view a, std::string_view b) { return base::EqualsIgnoreCase(a, b); }
 
-// The database of the current session that holds `key`.
-Db& DbOf(CommandContext& ctx, std::string_view key) {
-  Keyspace& ks = ctx.server.ShardForSlot(slots::KeyHashSlot(key));
-  return ks.db(ctx.session.db_index < ks.num_dbs() ? ctx.session.db_index : 0);
-}
-
 void Save(CommandContext& ctx, Args) {
   persist::Persistence* p = ctx.server.persistence;
   if (p == nullptr) {
@@ -78,7 +72,7 @@ replication::RdbWriterOptions DumpOptions(Server& server) {
 }
 
 void Dump(CommandContext& ctx, Args args) {
-  Entry* e = ctx.db.FindRead(args[1], ctx.now_ms);
+  Entry* e = ctx.DbFor(args[1]).FindRead(args[1], ctx.now_ms);
   if (e == nullptr) {
     ctx.reply.NullBulk();
     return;
@@ -123,7 +117,7 @@ void Restore(CommandContext& ctx, Args args) {
     }
   }
   const std::string& key = args[1];
-  if (!replace && ctx.db.Find(key, ctx.now_ms, false) != nullptr) {
+  if (!replace && ctx.DbFor(key).Find(key, ctx.now_ms, false) != nullptr) {
     ctx.reply.Error("BUSYKEY Target key name already exists.");
     return;
   }
@@ -143,7 +137,7 @@ void Restore(CommandContext& ctx, Args args) {
                         : "ERR Bad data format");
     return;
   }
-  const bool deleted = replace && ctx.db.Delete(key, ctx.now_ms);
+  const bool deleted = replace && ctx.DbFor(key).Delete(key, ctx.now_ms);
   if (ttl != 0 && !absttl) ttl += ctx.now_ms;
   if (ttl != 0 && AlreadyExpired(ctx, ttl)) {
     // Already expired: the key is gone, and so it is on replicas.
@@ -152,9 +146,9 @@ void Restore(CommandContext& ctx, Args args) {
     ctx.reply.Ok();
     return;
   }
-  Entry* e = ctx.db.Set(key, persist::FromRdbValue(*value), ctx.now_ms);
+  Entry* e = ctx.DbFor(key).Set(key, persist::FromRdbValue(*value), ctx.now_ms);
   if (ttl != 0) {
-    ctx.db.SetExpire(e, ttl);
+    ctx.DbFor(key).SetExpire(e, ttl);
     if (!absttl) {
       // Replicas get the absolute time.
       ctx.propagate_as.assign(args.begin(), args.end());
@@ -221,12 +215,12 @@ void DebugPopulate(CommandContext& ctx, Args args) {
   persist::Persistence* p = ctx.server.persistence;
   for (int64_t j = 0; j < count; ++j) {
     std::string key = absl::StrCat(prefix, ":", j);
-    Db& db = DbOf(ctx, key);
+    Db& db = ctx.DbFor(key);
     if (db.Find(key, ctx.now_ms, false) != nullptr) continue;
     std::string val = absl::StrCat("value:", j);
     if (size > 0) val.resize(static_cast<size_t>(size), '\0');
     // New keys are not part of a snapshot in progress.
-    if (p != nullptr) p->BeforeWrite(ctx.session.db_index, {key});
+    if (p != nullptr) p->BeforeWrite(ctx.db_index(), {key});
     db.Set(key, Value::FromString(val), ctx.now_ms);
   }
   ctx.reply.Ok();
@@ -235,7 +229,7 @@ void DebugPopulate(CommandContext& ctx, Args args) {
 void DebugDigestValue(CommandContext& ctx, Args args) {
   ctx.reply.ArrayHeader(args.size() - 2);
   for (size_t j = 2; j < args.size(); ++j) {
-    Db& db = DbOf(ctx, args[j]);
+    Db& db = ctx.DbFor(args[j]);
     // A debug command sees logically expired keys too.
     const Entry* e = db.Find(args[j], std::numeric_limits<int64_t>::min(), false);
     ctx.reply.SimpleString(e ? persist::ValueDigest(e->value(), db.ExpireOf(e))

@@ -317,12 +317,12 @@ void AppendPersistenceSection(CommandContext& ctx, std::string& s) {
 void AppendStatsSection(CommandContext& ctx, std::string& s) {
   Stats& st = ctx.server.stats();
   uint64_t hits = st.keyspace_hits, misses = st.keyspace_misses, expired = st.expired_keys;
-  for (int i = 0; i < ctx.server.num_shards(); ++i) {
-    const DbStats ks = ctx.server.shard(i).TotalStats();
+  ctx.server.ForEachShard([&](Keyspace& shard) {
+    const DbStats ks = shard.TotalStats();
     hits += ks.hits;
     misses += ks.misses;
     expired += ks.expired;
-  }
+  });
   absl::StrAppend(
       &s, "# Stats\r\n", "total_connections_received:", st.total_connections_received, "\r\n",
       "total_commands_processed:", st.total_commands_processed, "\r\n",
@@ -390,14 +390,12 @@ void AppendErrorStats(CommandContext& ctx, std::string& s) {
 
 void AppendKeyspaceSection(CommandContext& ctx, std::string& s) {
   absl::StrAppend(&s, "# Keyspace\r\n");
-  const int dbs = ctx.server.shard(0).num_dbs();
-  for (int d = 0; d < dbs; ++d) {
+  for (int d = 0; d < ctx.num_dbs(); ++d) {
     uint64_t keys = 0, expires = 0;
-    for (int i = 0; i < ctx.server.num_shards(); ++i) {
-      Db& db = ctx.server.shard(i).db(d);
-      keys += db.Size();
-      expires += db.expires_count();
-    }
+    ctx.server.ForEachShard([&](Keyspace& shard) {
+      keys += shard.db(d).Size();
+      expires += shard.db(d).expires_count();
+    });
     if (keys || expires) {
       absl::StrAppend(&s, "db", d, ":keys=", keys, ",expires=", expires, ",avg_ttl=0\r\n");
     }

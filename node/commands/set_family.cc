@@ -27,13 +27,13 @@ namespace {
 using types::Found;
 
 Found GetSet(CommandContext& ctx, std::string_view key, bool read, SetObject** s) {
-  Found f = types::FindTyped(ctx.db, key, ctx.now_ms, ValueType::kSet, read, s);
+  Found f = types::FindTyped(ctx.DbFor(key), key, ctx.now_ms, ValueType::kSet, read, s);
   if (f == Found::kWrongType) ctx.reply.Error(errors::kWrongType);
   return f;
 }
 
 void Wrote(CommandContext& ctx, std::string_view key, uint64_t changes) {
-  ctx.db.NotifyModified(key);
+  ctx.DbFor(key).NotifyModified(key);
   ctx.AddDirty(changes);
 }
 
@@ -47,7 +47,7 @@ void SAdd(CommandContext& ctx, Args args) {
   Found f = GetSet(ctx, args[1], false, &s);
   if (f == Found::kWrongType) return;
   if (f == Found::kMissing)
-    s = types::CreateTyped<SetObject>(ctx.db, args[1], ctx.now_ms, ValueType::kSet);
+    s = types::CreateTyped<SetObject>(ctx.DbFor(args[1]), args[1], ctx.now_ms, ValueType::kSet);
   int64_t added = 0;
   for (size_t i = 2; i < args.size(); ++i) added += s->Add(args[i]);
   if (added) Wrote(ctx, args[1], added);
@@ -64,7 +64,7 @@ void SRem(CommandContext& ctx, Args args) {
       if (s->Remove(args[i])) {
         ++removed;
         if (s->Size() == 0) {
-          ctx.db.Delete(args[1], ctx.now_ms);
+          ctx.DbFor(args[1]).Delete(args[1], ctx.now_ms);
           break;
         }
       }
@@ -123,7 +123,7 @@ void SPopWithCount(CommandContext& ctx, Args args) {
   if (static_cast<uint64_t>(count) >= size) {
     ReplyMembers(ctx, s);
     ctx.propagate_as = {"DEL", key};  // replicas pop nothing at random
-    ctx.db.Delete(key, ctx.now_ms);
+    ctx.DbFor(key).Delete(key, ctx.now_ms);
     Wrote(ctx, key, size);
     return;
   }
@@ -155,7 +155,7 @@ void SPopWithCount(CommandContext& ctx, Args args) {
       ctx.reply.Bulk(m);
       srem(std::string(m));
     });
-    ctx.db.Set(key, Value::FromObject(ValueType::kSet, std::move(fresh)), ctx.now_ms, true);
+    ctx.DbFor(key).Set(key, Value::FromObject(ValueType::kSet, std::move(fresh)), ctx.now_ms, true);
   }
   Wrote(ctx, key, n);
 }
@@ -180,7 +180,7 @@ void SPop(CommandContext& ctx, Args args) {
   s->Remove(m);
   ctx.reply.Bulk(m);
   ctx.propagate_as = {"SREM", args[1], m};  // replicas remove the same member
-  if (s->Size() == 0) ctx.db.Delete(args[1], ctx.now_ms);
+  if (s->Size() == 0) ctx.DbFor(args[1]).Delete(args[1], ctx.now_ms);
   Wrote(ctx, args[1], 1);
 }
 
@@ -254,8 +254,10 @@ void SRandMember(CommandContext& ctx, Args args) {
 void SMove(CommandContext& ctx, Args args) {
   SetObject* src = nullptr;
   SetObject* dst = nullptr;
-  Found fs = types::FindTyped(ctx.db, args[1], ctx.now_ms, ValueType::kSet, false, &src);
-  Found fd = types::FindTyped(ctx.db, args[2], ctx.now_ms, ValueType::kSet, false, &dst);
+  Found fs =
+      types::FindTyped(ctx.DbFor(args[1]), args[1], ctx.now_ms, ValueType::kSet, false, &src);
+  Found fd =
+      types::FindTyped(ctx.DbFor(args[2]), args[2], ctx.now_ms, ValueType::kSet, false, &dst);
   if (fs == Found::kMissing) {
     ctx.reply.Integer(0);
     return;
@@ -272,10 +274,10 @@ void SMove(CommandContext& ctx, Args args) {
     ctx.reply.Integer(0);
     return;
   }
-  if (src->Size() == 0) ctx.db.Delete(args[1], ctx.now_ms);
+  if (src->Size() == 0) ctx.DbFor(args[1]).Delete(args[1], ctx.now_ms);
   Wrote(ctx, args[1], 1);
   if (fd == Found::kMissing)
-    dst = types::CreateTyped<SetObject>(ctx.db, args[2], ctx.now_ms, ValueType::kSet);
+    dst = types::CreateTyped<SetObject>(ctx.DbFor(args[2]), args[2], ctx.now_ms, ValueType::kSet);
   if (dst->Add(args[3])) Wrote(ctx, args[2], 1);
   ctx.reply.Integer(1);
 }
@@ -296,9 +298,9 @@ bool GetSets(CommandContext& ctx, Args keys, std::vector<SetObject*>* sets) {
 void StoreResult(CommandContext& ctx, const std::string& dst, std::unique_ptr<SetObject> result) {
   const size_t n = result->Size();
   if (n > 0) {
-    ctx.db.Set(dst, Value::FromObject(ValueType::kSet, std::move(result)), ctx.now_ms);
+    ctx.DbFor(dst).Set(dst, Value::FromObject(ValueType::kSet, std::move(result)), ctx.now_ms);
     Wrote(ctx, dst, 1);
-  } else if (ctx.db.Delete(dst, ctx.now_ms)) {
+  } else if (ctx.DbFor(dst).Delete(dst, ctx.now_ms)) {
     Wrote(ctx, dst, 1);
   }
   ctx.reply.Integer(n);
@@ -311,7 +313,7 @@ void InterGeneric(CommandContext& ctx, Args keys, const std::string* dst, bool c
   if (!GetSets(ctx, keys, &sets)) return;
   if (std::find(sets.begin(), sets.end(), nullptr) != sets.end()) {
     if (dst) {
-      if (ctx.db.Delete(*dst, ctx.now_ms)) Wrote(ctx, *dst, 1);
+      if (ctx.DbFor(*dst).Delete(*dst, ctx.now_ms)) Wrote(ctx, *dst, 1);
       ctx.reply.Integer(0);
     } else if (card_only) {
       ctx.reply.Integer(0);

@@ -22,13 +22,6 @@
 namespace shardnode::node {
 namespace {
 
-// The database holding `key` for this session (multi-key commands: each key
-// may live on another shard when the node runs several).
-Db& DbFor(CommandContext& ctx, std::string_view key) {
-  if (ctx.server.num_shards() == 1) return ctx.db;
-  return ctx.server.ShardForSlot(slots::KeyHashSlot(key)).db(ctx.session.db_index);
-}
-
 void ReplyString(CommandContext& ctx, const Value& v) {
   std::string scratch;
   ctx.reply.Bulk(v.View(&scratch));
@@ -36,7 +29,8 @@ void ReplyString(CommandContext& ctx, const Value& v) {
 
 // Looks `key` up for reading; replies WRONGTYPE and sets *wrong when it holds
 // a non-string. Returns the live string entry or nullptr.
-Entry* FindString(CommandContext& ctx, Db& db, std::string_view key, bool read, bool* wrong) {
+Entry* FindString(CommandContext& ctx, std::string_view key, bool read, bool* wrong) {
+  Db& db = ctx.DbFor(key);
   Entry* e = read ? db.FindRead(key, ctx.now_ms) : db.Find(key, ctx.now_ms);
   *wrong = e && !e->value().is_string();
   if (*wrong) {
@@ -145,7 +139,7 @@ bool ExpireMs(CommandContext& ctx, const std::string& arg, uint32_t flags, int64
 // GET's reply for `key`; false (WRONGTYPE replied) when it is not a string.
 bool ReplyGet(CommandContext& ctx, std::string_view key) {
   bool wrong;
-  Entry* e = FindString(ctx, ctx.db, key, true, &wrong);
+  Entry* e = FindString(ctx, key, true, &wrong);
   if (wrong) return false;
   if (e) {
     ReplyString(ctx, e->value());
@@ -162,7 +156,7 @@ void SetGeneric(CommandContext& ctx, const std::string& key, const std::string& 
   int64_t when = 0;
   if (opt.value && !ExpireMs(ctx, *opt.value, f, &when)) return;
   if ((f & kGet) && !ReplyGet(ctx, key)) return;
-  const bool found = ctx.db.Find(key, ctx.now_ms) != nullptr;
+  const bool found = ctx.DbFor(key).Find(key, ctx.now_ms) != nullptr;
   if (((f & kNx) && found) || ((f & kXx) && !found)) {
     if (!(f & kGet)) {
       if (reply_int) {
@@ -173,10 +167,11 @@ void SetGeneric(CommandContext& ctx, const std::string& key, const std::string& 
     }
     return;
   }
-  Entry* e = ctx.db.Set(key, Value::FromStringTryInt(value), ctx.now_ms, f & kKeepTtl);
+  Db& db = ctx.DbFor(key);
+  Entry* e = db.Set(key, Value::FromStringTryInt(value), ctx.now_ms, f & kKeepTtl);
   ctx.AddDirty(1);
   if (opt.value) {
-    ctx.db.SetExpire(e, when);
+    db.SetExpire(e, when);
     // Any relative or absolute expiry reaches replicas as PXAT (NX, XX and
     // GET, decided here, are dropped), as Redis 7.0 propagates it.
     ctx.propagate_as = {"SET", key, value, "PXAT", absl::StrCat(when)};
@@ -212,14 +207,14 @@ void PSetEx(CommandContext& ctx, Args args) {
 
 void GetSet(CommandContext& ctx, Args args) {
   if (!ReplyGet(ctx, args[1])) return;
-  ctx.db.Set(args[1], Value::FromStringTryInt(args[2]), ctx.now_ms);
+  ctx.DbFor(args[1]).Set(args[1], Value::FromStringTryInt(args[2]), ctx.now_ms);
   ctx.AddDirty(1);
   ctx.propagate_as = {"SET", args[1], args[2]};
 }
 
 void GetDel(CommandContext& ctx, Args args) {
   if (!ReplyGet(ctx, args[1])) return;
-  if (ctx.db.Delete(args[1], ctx.now_ms)) {
+  if (ctx.DbFor(args[1]).Delete(args[1], ctx.now_ms)) {
     ctx.AddDirty(1);
     ctx.propagate_as = {"DEL", args[1]};
   }
@@ -229,7 +224,7 @@ void GetEx(CommandContext& ctx, Args args) {
   ExpireArg opt;
   if (!ParseStringOptions(ctx, args, false, &opt)) return;
   bool wrong;
-  Entry* e = FindString(ctx, ctx.db, args[1], true, &wrong);
+  Entry* e = FindString(ctx, args[1], true, &wrong);
   if (wrong) return;
   if (!e) {
     ctx.reply.NullBulk();
@@ -240,14 +235,14 @@ void GetEx(CommandContext& ctx, Args args) {
   ReplyString(ctx, e->value());
   // GETEX itself never reaches replicas: they get DEL, PEXPIREAT or PERSIST.
   if ((opt.flags & (kExAt | kPxAt)) && AlreadyExpired(ctx, when)) {
-    ctx.db.Delete(args[1], ctx.now_ms);
+    ctx.DbFor(args[1]).Delete(args[1], ctx.now_ms);
     ctx.AddDirty(1);
     ctx.propagate_as = {"DEL", args[1]};
   } else if (opt.value) {
-    ctx.db.SetExpire(e, when);
+    ctx.DbFor(args[1]).SetExpire(e, when);
     ctx.AddDirty(1);
     ctx.propagate_as = {"PEXPIREAT", args[1], absl::StrCat(when)};
-  } else if ((opt.flags & kPersist) && ctx.db.Persist(e)) {
+  } else if ((opt.flags & kPersist) && ctx.DbFor(args[1]).Persist(e)) {
     ctx.AddDirty(1);
     ctx.propagate_as = {"PERSIST", args[1]};
   }
@@ -256,7 +251,7 @@ void GetEx(CommandContext& ctx, Args args) {
 void MGet(CommandContext& ctx, Args args) {
   ctx.reply.ArrayHeader(args.size() - 1);
   for (size_t i = 1; i < args.size(); ++i) {
-    Entry* e = DbFor(ctx, args[i]).FindRead(args[i], ctx.now_ms);
+    Entry* e = ctx.DbFor(args[i]).FindRead(args[i], ctx.now_ms);
     if (e && e->value().is_string()) {
       ReplyString(ctx, e->value());
     } else {
@@ -272,14 +267,14 @@ void MSetGeneric(CommandContext& ctx, Args args, bool nx) {
   }
   if (nx) {
     for (size_t i = 1; i < args.size(); i += 2) {
-      if (DbFor(ctx, args[i]).Find(args[i], ctx.now_ms)) {
+      if (ctx.DbFor(args[i]).Find(args[i], ctx.now_ms)) {
         ctx.reply.Integer(0);
         return;
       }
     }
   }
   for (size_t i = 1; i < args.size(); i += 2) {
-    DbFor(ctx, args[i]).Set(args[i], Value::FromStringTryInt(args[i + 1]), ctx.now_ms);
+    ctx.DbFor(args[i]).Set(args[i], Value::FromStringTryInt(args[i + 1]), ctx.now_ms);
   }
   ctx.AddDirty((args.size() - 1) / 2);
   if (nx) {
@@ -294,11 +289,11 @@ void MSetNx(CommandContext& ctx, Args args) { MSetGeneric(ctx, args, true); }
 
 void Append(CommandContext& ctx, Args args) {
   bool wrong;
-  Entry* e = FindString(ctx, ctx.db, args[1], false, &wrong);
+  Entry* e = FindString(ctx, args[1], false, &wrong);
   if (wrong) return;
   size_t total;
   if (!e) {
-    e = ctx.db.Set(args[1], Value::FromStringTryInt(args[2]), ctx.now_ms);
+    e = ctx.DbFor(args[1]).Set(args[1], Value::FromStringTryInt(args[2]), ctx.now_ms);
     total = args[2].size();
   } else {
     const size_t old_len = e->value().StringLength();
@@ -309,7 +304,7 @@ void Append(CommandContext& ctx, Args args) {
     std::string* s = e->value().MutableRawString();
     s->append(args[2]);
     total = s->size();
-    ctx.db.NotifyModified(args[1]);
+    ctx.DbFor(args[1]).NotifyModified(args[1]);
   }
   ctx.AddDirty(1);
   ctx.reply.Integer(static_cast<int64_t>(total));
@@ -317,7 +312,7 @@ void Append(CommandContext& ctx, Args args) {
 
 void StrLen(CommandContext& ctx, Args args) {
   bool wrong;
-  Entry* e = FindString(ctx, ctx.db, args[1], true, &wrong);
+  Entry* e = FindString(ctx, args[1], true, &wrong);
   if (wrong) return;
   ctx.reply.Integer(e ? static_cast<int64_t>(e->value().StringLength()) : 0);
 }
@@ -329,7 +324,7 @@ void GetRange(CommandContext& ctx, Args args) {
     return;
   }
   bool wrong;
-  Entry* e = FindString(ctx, ctx.db, args[1], true, &wrong);
+  Entry* e = FindString(ctx, args[1], true, &wrong);
   if (wrong) return;
   if (!e) {
     ctx.reply.Bulk("");
@@ -366,7 +361,7 @@ void SetRange(CommandContext& ctx, Args args) {
   }
   const std::string& patch = args[3];
   bool wrong;
-  Entry* e = FindString(ctx, ctx.db, args[1], false, &wrong);
+  Entry* e = FindString(ctx, args[1], false, &wrong);
   if (wrong) return;
   if (!e) {
     if (patch.empty()) {
@@ -374,7 +369,7 @@ void SetRange(CommandContext& ctx, Args args) {
       return;
     }
     if (!CheckStringLength(ctx, offset, static_cast<int64_t>(patch.size()))) return;
-    e = ctx.db.Set(args[1], Value::FromStringRaw(""), ctx.now_ms);
+    e = ctx.DbFor(args[1]).Set(args[1], Value::FromStringRaw(""), ctx.now_ms);
   } else {
     const size_t old_len = e->value().StringLength();
     if (patch.empty()) {
@@ -387,14 +382,14 @@ void SetRange(CommandContext& ctx, Args args) {
   const size_t need = static_cast<size_t>(offset) + patch.size();
   if (s->size() < need) s->resize(need, '\0');
   s->replace(static_cast<size_t>(offset), patch.size(), patch);
-  ctx.db.NotifyModified(args[1]);
+  ctx.DbFor(args[1]).NotifyModified(args[1]);
   ctx.AddDirty(1);
   ctx.reply.Integer(static_cast<int64_t>(s->size()));
 }
 
 void IncrDecr(CommandContext& ctx, std::string_view key, int64_t incr) {
   bool wrong;
-  Entry* e = FindString(ctx, ctx.db, key, false, &wrong);
+  Entry* e = FindString(ctx, key, false, &wrong);
   if (wrong) return;
   int64_t value = 0;
   if (e) {
@@ -417,9 +412,9 @@ void IncrDecr(CommandContext& ctx, std::string_view key, int64_t incr) {
   value += incr;
   if (e) {
     e->value() = Value::FromInt(value);  // the TTL stays
-    ctx.db.NotifyModified(key);
+    ctx.DbFor(key).NotifyModified(key);
   } else {
-    ctx.db.Set(key, Value::FromInt(value), ctx.now_ms);
+    ctx.DbFor(key).Set(key, Value::FromInt(value), ctx.now_ms);
   }
   ctx.AddDirty(1);
   ctx.reply.Integer(value);
@@ -452,7 +447,7 @@ void DecrBy(CommandContext& ctx, Args args) {
 
 void IncrByFloat(CommandContext& ctx, Args args) {
   bool wrong;
-  Entry* e = FindString(ctx, ctx.db, args[1], false, &wrong);
+  Entry* e = FindString(ctx, args[1], false, &wrong);
   if (wrong) return;
   long double value = 0, incr;
   if (e) {
@@ -477,9 +472,9 @@ void IncrByFloat(CommandContext& ctx, Args args) {
   const std::string text = resp::FormatLongDouble(value);
   if (e) {
     e->value() = Value::FromString(text);  // the TTL stays
-    ctx.db.NotifyModified(args[1]);
+    ctx.DbFor(args[1]).NotifyModified(args[1]);
   } else {
-    ctx.db.Set(args[1], Value::FromString(text), ctx.now_ms);
+    ctx.DbFor(args[1]).Set(args[1], Value::FromString(text), ctx.now_ms);
   }
   ctx.AddDirty(1);
   ctx.reply.Bulk(text);

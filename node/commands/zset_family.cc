@@ -43,13 +43,13 @@ constexpr std::string_view kNotFloatRange = "ERR min or max is not a float";
 constexpr std::string_view kNotLexRange = "ERR min or max not valid string range item";
 
 Found GetZSet(CommandContext& ctx, std::string_view key, bool read, ZSetObject** z) {
-  Found f = types::FindTyped(ctx.db, key, ctx.now_ms, ValueType::kZSet, read, z);
+  Found f = types::FindTyped(ctx.DbFor(key), key, ctx.now_ms, ValueType::kZSet, read, z);
   if (f == Found::kWrongType) ctx.reply.Error(errors::kWrongType);
   return f;
 }
 
 void Wrote(CommandContext& ctx, std::string_view key, uint64_t changes) {
-  ctx.db.NotifyModified(key);
+  ctx.DbFor(key).NotifyModified(key);
   ctx.AddDirty(changes);
 }
 
@@ -199,9 +199,9 @@ std::unique_ptr<ZSetObject> BuildZSet(const std::vector<Scored>& items, bool ski
 void StoreZSet(CommandContext& ctx, const std::string& dst, std::unique_ptr<ZSetObject> z) {
   const size_t n = z->Size();
   if (n > 0) {
-    ctx.db.Set(dst, Value::FromObject(ValueType::kZSet, std::move(z)), ctx.now_ms);
+    ctx.DbFor(dst).Set(dst, Value::FromObject(ValueType::kZSet, std::move(z)), ctx.now_ms);
     Wrote(ctx, dst, 1);
-  } else if (ctx.db.Delete(dst, ctx.now_ms)) {
+  } else if (ctx.DbFor(dst).Delete(dst, ctx.now_ms)) {
     Wrote(ctx, dst, 1);
   }
   ctx.reply.Integer(n);
@@ -263,7 +263,7 @@ void ZAddGeneric(CommandContext& ctx, Args args, bool incr) {
   double score = 0;
   bool nan_error = false;
   if (f == Found::kMissing && !xx) {
-    z = types::CreateTyped<ZSetObject>(ctx.db, key, ctx.now_ms, ValueType::kZSet);
+    z = types::CreateTyped<ZSetObject>(ctx.DbFor(key), key, ctx.now_ms, ValueType::kZSet);
   }
   if (z != nullptr) {
     for (size_t j = 0; j < elements; ++j) {
@@ -292,7 +292,7 @@ void ZAddGeneric(CommandContext& ctx, Args args, bool incr) {
         ++processed;
       }
     }
-    if (z->Size() == 0) ctx.db.Delete(key, ctx.now_ms);
+    if (z->Size() == 0) ctx.DbFor(key).Delete(key, ctx.now_ms);
   }
   if (added || updated) Wrote(ctx, key, nan_error ? 0 : added + updated);
   if (nan_error) {
@@ -459,7 +459,8 @@ void ZRangeGeneric(CommandContext& ctx, Args args, size_t first, const std::stri
       break;
   }
   ZSetObject* z = nullptr;
-  Found f = types::FindTyped(ctx.db, args[first], ctx.now_ms, ValueType::kZSet, true, &z);
+  Found f =
+      types::FindTyped(ctx.DbFor(args[first]), args[first], ctx.now_ms, ValueType::kZSet, true, &z);
   if (f == Found::kWrongType) {
     ctx.reply.Error(errors::kWrongType);
     return;
@@ -537,7 +538,7 @@ void ZRem(CommandContext& ctx, Args args) {
       if (z->Remove(args[i])) {
         ++deleted;
         if (z->Size() == 0) {
-          ctx.db.Delete(args[1], ctx.now_ms);
+          ctx.DbFor(args[1]).Delete(args[1], ctx.now_ms);
           break;
         }
       }
@@ -554,7 +555,7 @@ void RemoveRanks(CommandContext& ctx, const std::string& key, ZSetObject* z, siz
     z->Range(lo, hi - 1, false, [&](std::string_view m, double) { victims.emplace_back(m); });
   }
   for (const std::string& m : victims) z->Remove(m);
-  if (z->Size() == 0) ctx.db.Delete(key, ctx.now_ms);
+  if (z->Size() == 0) ctx.DbFor(key).Delete(key, ctx.now_ms);
   if (!victims.empty()) Wrote(ctx, key, victims.size());
   ctx.reply.Integer(victims.size());
 }
@@ -653,7 +654,7 @@ void PopGeneric(CommandContext& ctx, Args keys, bool max, int64_t count, bool ne
     ctx.reply.Double(score);
   }
   const std::string k = *key;
-  if (z->Size() == 0) ctx.db.Delete(k, ctx.now_ms);
+  if (z->Size() == 0) ctx.DbFor(k).Delete(k, ctx.now_ms);
   Wrote(ctx, k, n);
   // ZMPOP is replicated as ZPOPMIN/ZPOPMAX key n, as Redis does.
   if (emit_key) ctx.propagate_as = {max ? "ZPOPMAX" : "ZPOPMIN", k, std::to_string(n)};
@@ -710,7 +711,7 @@ void PopWithKey(CommandContext& ctx, const std::string& key, ZSetObject* z, bool
     ctx.reply.Bulk(member);
     ctx.reply.Double(score);
   }
-  if (z->Size() == 0) ctx.db.Delete(k, ctx.now_ms);
+  if (z->Size() == 0) ctx.DbFor(k).Delete(k, ctx.now_ms);
   Wrote(ctx, k, n);
   ctx.propagate_as = {max ? "ZPOPMAX" : "ZPOPMIN", k};
   if (count != -1) ctx.propagate_as.push_back(std::to_string(n));
@@ -739,7 +740,7 @@ void BlockingZPop(CommandContext& ctx, Args args, Args keys, bool max, int64_t c
   }
   BlockedClient c;
   c.session = &ctx.session;
-  c.db = ctx.session.db_index;
+  c.db = ctx.db_index();
   for (const std::string& k : keys) {
     if (std::find(c.keys.begin(), c.keys.end(), k) == c.keys.end()) c.keys.push_back(k);
   }
@@ -844,7 +845,7 @@ void ZSetOpGeneric(CommandContext& ctx, Args args, const std::string* dst, size_
   std::vector<Source> src(setnum);
   size_t j = numkeys_idx + 1;
   for (int64_t i = 0; i < setnum; ++i, ++j) {
-    Entry* e = ctx.db.FindRead(args[j], ctx.now_ms);
+    Entry* e = ctx.DbFor(args[j]).FindRead(args[j], ctx.now_ms);
     if (e == nullptr) continue;
     const ValueType t = e->value().type();
     if (t == ValueType::kZSet) {

@@ -257,3 +257,64 @@ def RedisServer(cluster=False, args=()):
                                                   "--logfile", "redis.log",
                                                   "--enable-debug-command", "local"] +
                            list(args)).start()
+
+
+def own_every_slot(node, timeout=10.0):
+    """Makes `node` (shardnode or redis-server, started in cluster mode) a
+    one-node cluster that owns all 16384 slots, and waits for
+    cluster_state:ok."""
+    c = Client(node.port)
+    try:
+        reply = c.call("CLUSTER", "ADDSLOTSRANGE", "0", "16383")
+        if reply != "OK":
+            raise AssertionError(f"CLUSTER ADDSLOTSRANGE on {node.port}: {reply!r}")
+        wait_until(lambda: b"cluster_state:ok" in c.call("CLUSTER", "INFO"), timeout=timeout,
+                   what=f"cluster_state:ok on {node.port}")
+    finally:
+        c.close()
+
+
+# The modes every differential suite runs in: (name, shardnode's threads,
+# cluster). With threads 4 in standalone mode the keys of one multi-key
+# command live in different shards; in cluster mode both servers are
+# one-node clusters owning every slot, so keys in different slots get
+# CROSSSLOT from both.
+DIFF_MODES = [("standalone", 1, False), ("threads4", 4, False), ("cluster_threads4", 4, True)]
+
+
+def start_diff_pair(threads=1, cluster=False, node_args=(), redis_args=()):
+    """A started shardnode (with `threads` shards) and a started redis-server
+    reference, both in cluster mode owning every slot when `cluster`.
+    Returns (node, redis); the caller cleans both up. REQUIRES: REDIS_SERVER."""
+    args = list(node_args) + (["--threads", str(threads)] if threads != 1 else [])
+    node = Node(args=args, cluster=cluster)
+    redis = None
+    try:
+        node.start()
+        redis = RedisServer(cluster=cluster, args=redis_args)
+        if cluster:
+            own_every_slot(node)
+            own_every_slot(redis)
+    except BaseException:
+        node.cleanup()
+        if redis is not None:
+            redis.cleanup()
+        raise
+    return node, redis
+
+
+def tag_keys(port, cmd, tag="{t}"):
+    """`cmd` (a list of strings) with `tag` put before each of its keys, so
+    that the keys of a cluster-mode scenario share one slot. The keys are
+    found by COMMAND GETKEYS on `port` (the redis-server reference); a
+    command without keys, or one it cannot parse, is returned as it is. An
+    argument equal to a key name is tagged too, the same on both servers."""
+    c = Client(port)
+    try:
+        keys = c.call("COMMAND", "GETKEYS", *cmd)
+    finally:
+        c.close()
+    if not isinstance(keys, list):
+        return list(cmd)
+    names = {k.decode() for k in keys}
+    return [cmd[0]] + [tag + a if a in names else a for a in cmd[1:]]

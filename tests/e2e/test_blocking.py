@@ -2,7 +2,10 @@
 BZMPOP) end to end.
 
 BlockingDiffTest runs each scenario, on several connections, against
-shardnode and redis-server 7.0.15 and compares every reply. A step either
+shardnode and redis-server 7.0.15 and compares every reply, in every mode of
+harness.DIFF_MODES (standalone, 4 shard threads, one-node cluster with 4
+shard threads; in cluster mode every key gets the hash tag {t}, so that a
+scenario's keys share a slot, and scenarios that SELECT are left out). A step either
 calls a command and reads its reply, only sends it (a command that blocks),
 reads a reply sent later, or waits until the server reports a number of
 blocked clients (so that "who blocked first" is the same on both servers).
@@ -13,18 +16,14 @@ gets -CLUSTERDOWN Hash slot not served, and one whose cluster goes down gets
 -CLUSTERDOWN The cluster is down.
 """
 import os
-import shutil
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Client, Error, Node, free_port, wait_until  # noqa: E402
-
-REDIS = shutil.which("redis-server")
+from harness import (DIFF_MODES, REDIS_SERVER, Client, Error, Node,  # noqa: E402
+                     start_diff_pair, tag_keys, wait_until)
 ADMIN = 9  # the connection that polls INFO and never blocks
 
 
@@ -202,45 +201,33 @@ def run(port, steps):
     return replies
 
 
-def start_redis(port, directory, extra=()):
-    return subprocess.Popen(
-        [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", directory] + list(extra),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def ping(port):
-    try:
-        c = Client(port)
-        ok = c.call("PING") == "PONG"
-        c.close()
-        return ok
-    except OSError:
-        return False
-
-
-@unittest.skipIf(REDIS is None, "redis-server is not installed: no reference to compare with")
+@unittest.skipIf(REDIS_SERVER is None, "redis-server is not installed: no reference to compare with")
 class BlockingDiffTest(unittest.TestCase):
+    THREADS = 1
+    CLUSTER = False
+
     @classmethod
     def setUpClass(cls):
-        cls.node = Node().start()
-        cls.redis_dir = tempfile.mkdtemp(prefix="redis-ref-")
-        cls.redis_port = free_port()
-        cls.redis = start_redis(cls.redis_port, cls.redis_dir, ["--enable-debug-command", "yes"])
-        wait_until(lambda: ping(cls.redis_port), timeout=10, what="redis-server PING")
+        cls.node, cls.redis = start_diff_pair(cls.THREADS, cls.CLUSTER)
+        cls.redis_port = cls.redis.port
 
     @classmethod
     def tearDownClass(cls):
         cls.node.cleanup()
-        cls.redis.terminate()
-        try:
-            cls.redis.wait(10)
-        except subprocess.TimeoutExpired:
-            cls.redis.kill()
-        shutil.rmtree(cls.redis_dir, ignore_errors=True)
+        cls.redis.cleanup()
+
+    def scenarios(self):
+        if not self.CLUSTER:
+            return SCENARIOS
+        out = {}
+        for name, steps in SCENARIOS.items():
+            if any(isinstance(s[0], int) and s[1] == "SELECT" for s in steps):
+                continue
+            out[name] = tag_scenario(self.redis_port, steps)
+        return out
 
     def test_scenarios_match_redis(self):
-        for name, steps in SCENARIOS.items():
+        for name, steps in self.scenarios().items():
             with self.subTest(scenario=name):
                 ours = run(self.node.port, steps)
                 theirs = run(self.redis_port, steps)
@@ -294,6 +281,30 @@ class BlockingDiffTest(unittest.TestCase):
             self.assertLess(elapsed, 1.0)
         finally:
             c.close()
+
+
+def tag_scenario(port, steps):
+    """The scenario with the hash tag {t} on every key of every command."""
+    out = []
+    for step in steps:
+        if step[0] in ("send", "pipeline"):
+            head = step[:2]
+            cmds = step[2:] if step[0] == "pipeline" else [step[2:]]
+            tagged = [tuple(tag_keys(port, list(c))) for c in cmds]
+            out.append(head + (tuple(tagged) if step[0] == "pipeline" else tagged[0]))
+        elif isinstance(step[0], int):
+            out.append((step[0],) + tuple(tag_keys(port, list(step[1:]))))
+        else:
+            out.append(step)
+    return out
+
+
+# One subclass per sharded mode of DIFF_MODES (the base class is standalone).
+for _name, _threads, _cluster in DIFF_MODES:
+    if _threads == 1 and not _cluster:
+        continue
+    globals()["BlockingDiff_" + _name] = type("BlockingDiff_" + _name, (BlockingDiffTest,),
+                                              {"THREADS": _threads, "CLUSTER": _cluster})
 
 
 class BlockedClusterTest(unittest.TestCase):

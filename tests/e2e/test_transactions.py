@@ -1,20 +1,20 @@
 """MULTI / EXEC / DISCARD / WATCH, compared reply by reply with redis-server
 7.0.15: each scenario runs the same steps, on several connections, against
-both servers. Skipped (with a message) only when redis-server is missing."""
+both servers, in every mode of harness.DIFF_MODES (standalone, 4 shard
+threads, one-node cluster with 4 shard threads; in cluster mode every key
+gets the hash tag {t}, so that a scenario's keys share a slot, and scenarios
+that SELECT are left out). Skipped (with a message)
+only when redis-server is missing."""
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Client, Node, free_port, wait_until  # noqa: E402
-
-REDIS = shutil.which("redis-server")
+from harness import DIFF_MODES, REDIS_SERVER, Client, start_diff_pair, tag_keys  # noqa: E402
 
 # Each scenario: a list of (connection, command...) steps; "sleep:ms" waits.
+# The keys a, b, c and d live in four different shards with 4 shard threads.
 SCENARIOS = {
     "queue_and_exec": [
         (0, "MULTI"), (0, "SET", "a", "1"), (0, "INCR", "a"), (0, "GET", "a"), (0, "EXEC")],
@@ -60,6 +60,12 @@ SCENARIOS = {
         (0, "EXEC")],
     "exec_without_multi": [(0, "EXEC"), (0, "DISCARD")],
     "reset_inside_multi": [(0, "MULTI"), (0, "SET", "r", "1"), (0, "RESET"), (0, "GET", "r")],
+    "watch_keys_of_several_shards": [
+        (0, "MSET", "a", "1", "b", "2"), (0, "WATCH", "a", "b", "c"), (1, "SADD", "c", "x"),
+        (0, "MULTI"), (0, "GET", "a"), (0, "EXEC"), (0, "WATCH", "a", "d"), (0, "MULTI"),
+        (0, "SADD", "d", "y"), (0, "SMOVE", "d", "c", "y"), (0, "RENAME", "a", "d"),
+        (0, "MGET", "a", "b", "d"), (0, "EXEC"), (1, "SMISMEMBER", "c", "x", "y"), (1, "SCARD", "c"),
+        (1, "DBSIZE"), (1, "EXISTS", "a", "b", "c", "d")],
 }
 
 
@@ -77,43 +83,46 @@ def run(port, steps):
     return replies
 
 
-@unittest.skipIf(REDIS is None, "redis-server is not installed: no reference to compare with")
+@unittest.skipIf(REDIS_SERVER is None, "redis-server is not installed: no reference to compare with")
 class TransactionsDiffTest(unittest.TestCase):
+    THREADS = 1
+    CLUSTER = False
+
     @classmethod
     def setUpClass(cls):
-        cls.node = Node().start()
-        cls.redis_dir = tempfile.mkdtemp(prefix="redis-ref-")
-        cls.redis_port = free_port()
-        cls.redis = subprocess.Popen(
-            [REDIS, "--port", str(cls.redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", cls.redis_dir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(lambda: cls.ping(cls.redis_port), timeout=10, what="redis-server PING")
-
-    @staticmethod
-    def ping(port):
-        try:
-            c = Client(port)
-            ok = c.call("PING") == "PONG"
-            c.close()
-            return ok
-        except OSError:
-            return False
+        cls.node, cls.redis = start_diff_pair(cls.THREADS, cls.CLUSTER)
+        cls.redis_port = cls.redis.port
 
     @classmethod
     def tearDownClass(cls):
         cls.node.cleanup()
-        cls.redis.terminate()
-        try:
-            cls.redis.wait(10)
-        except subprocess.TimeoutExpired:
-            cls.redis.kill()
-        shutil.rmtree(cls.redis_dir, ignore_errors=True)
+        cls.redis.cleanup()
+
+    def scenarios(self):
+        if not self.CLUSTER:
+            return SCENARIOS
+        out = {}
+        for name, steps in SCENARIOS.items():
+            if any(s[0] != "sleep" and s[1] == "SELECT" for s in steps):
+                continue
+            out[name] = [s if s[0] == "sleep" else (s[0],) + tuple(tag_keys(self.redis_port,
+                                                                            list(s[1:])))
+                         for s in steps]
+        return out
 
     def test_scenarios_match_redis(self):
-        for name, steps in SCENARIOS.items():
+        for name, steps in self.scenarios().items():
             with self.subTest(scenario=name):
                 self.assertEqual(run(self.node.port, steps), run(self.redis_port, steps))
+
+
+# One subclass per sharded mode of DIFF_MODES (the base class is standalone).
+for _name, _threads, _cluster in DIFF_MODES:
+    if _threads == 1 and not _cluster:
+        continue
+    globals()["TransactionsDiff_" + _name] = type(
+        "TransactionsDiff_" + _name, (TransactionsDiffTest,),
+        {"THREADS": _threads, "CLUSTER": _cluster})
 
 
 if __name__ == "__main__":

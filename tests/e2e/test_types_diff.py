@@ -1,7 +1,12 @@
 """Differential test of the data types (hashes, sets, sorted sets, lists):
-one seeded stream of commands, valid and invalid, is sent to shardnode
-(standalone) and to redis-server 7.0.15, and the replies are compared one by
-one. Unordered replies are compared as sorted lists; random ones by shape.
+one seeded stream of commands, valid and invalid, is sent to shardnode and to
+redis-server 7.0.15, and the replies are compared one by one. Unordered
+replies are compared as sorted lists; random ones by shape.
+
+The stream runs in every mode of harness.DIFF_MODES: standalone (LENGTH
+commands), standalone with 4 shard threads, where one multi-key command's
+keys live in different shards, and a one-node cluster with 4 shard threads
+(SHARDED_LENGTH commands each).
 
     SEED=5 LENGTH=100000 python3 tests/e2e/test_types_diff.py
 """
@@ -11,10 +16,11 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from diffgen import ALL_KEYS, Gen  # noqa: E402
-from harness import REDIS_SERVER, Client, Error, Node, RedisServer  # noqa: E402
+from harness import DIFF_MODES, REDIS_SERVER, Client, Error, start_diff_pair  # noqa: E402
 
 SEED = int(os.environ.get("SEED", "1"))
 LENGTH = int(os.environ.get("LENGTH", "20000"))
+SHARDED_LENGTH = int(os.environ.get("SHARDED_LENGTH", str(min(LENGTH, 3000))))
 CHECK_EVERY = 250
 
 UNORDERED = {"SMEMBERS", "SINTER", "SUNION", "SDIFF", "HKEYS", "HVALS"}
@@ -61,17 +67,14 @@ def normalize(cmd, reply):
 
 
 class TypesDiffTest(unittest.TestCase):
+    THREADS = 1
+    CLUSTER = False
+    LENGTH = LENGTH
+
     def setUp(self):
         if REDIS_SERVER is None:
             self.skipTest("redis-server is not installed: no reference to compare with")
-        self.redis = RedisServer()
-        self.node = Node()
-        try:
-            self.node.start()
-        except Exception:
-            self.redis.cleanup()
-            self.node.cleanup()
-            raise
+        self.node, self.redis = start_diff_pair(self.THREADS, self.CLUSTER)
         self.a = Client(self.node.port, timeout=10)
         self.b = Client(self.redis.port, timeout=10)
 
@@ -93,7 +96,7 @@ class TypesDiffTest(unittest.TestCase):
         members = self.b.call("SMEMBERS", key)
         if not isinstance(members, list):
             return
-        self.both("SUNIONSTORE", key, "__never_set__")
+        self.both("DEL", key)
         if members:
             self.both("SADD", key, *members)
 
@@ -142,7 +145,7 @@ class TypesDiffTest(unittest.TestCase):
             print("note: TYPE/OBJECT not available in this shardnode; not compared")
         gen = Gen(SEED)
         mismatches = []
-        for step in range(LENGTH):
+        for step in range(self.LENGTH):
             cmd = gen.next()
             if cmd[0] == "__meta__":
                 if not meta:
@@ -158,10 +161,22 @@ class TypesDiffTest(unittest.TestCase):
                 self.check_state(step, mismatches)
             if len(mismatches) >= 20:
                 break
-        self.check_state(LENGTH, mismatches)
+        self.check_state(self.LENGTH, mismatches)
         for step, cmd, ra, rb in mismatches[:20]:
             print(f"step {step}: {cmd!r}\n  shardnode: {ra!r}\n  redis:     {rb!r}")
-        self.assertEqual(len(mismatches), 0, f"seed {SEED}: replies differ from redis-server")
+        self.assertEqual(len(mismatches), 0,
+                         f"seed {SEED}, {self.mode()}: replies differ from redis-server")
+
+    def mode(self):
+        return f"threads {self.THREADS}" + (", cluster" if self.CLUSTER else "")
+
+
+# One subclass per sharded mode of DIFF_MODES (TypesDiffTest is standalone).
+for _name, _threads, _cluster in DIFF_MODES:
+    if _threads == 1 and not _cluster:
+        continue
+    globals()["TypesDiff_" + _name] = type("TypesDiff_" + _name, (TypesDiffTest,), {
+        "THREADS": _threads, "CLUSTER": _cluster, "LENGTH": SHARDED_LENGTH})
 
 
 if __name__ == "__main__":
