@@ -126,7 +126,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (auto conn = weak.lock()) conn->Kill();
     };
     session_.push = [weak](std::string_view bytes) {
-      if (auto conn = weak.lock()) {
+      if (auto conn = weak.lock(); conn && !conn->closing_) {
         conn->out_.append(bytes);
         conn->Flush();
         conn->CountOutput();
@@ -154,7 +154,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // continues with whatever was appended meanwhile. Replies and pushes
   // (Pub/Sub messages from other sessions) share this one ordered path.
   void Flush() {
-    if (writing_ || out_.empty() || write_failed_) return;
+    if (writing_ || out_.empty() || write_failed_ || closing_) return;
     writing_ = true;
     sending_.swap(out_);
     server_.stats().total_net_output_bytes += sending_.size();
@@ -166,8 +166,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
                           self->write_failed_ = true;
                         } else if (!self->out_.empty()) {
                           self->Flush();
-                          self->Drained();
-                          return;
+                          if (self->writing_) {  // not after a kill
+                            self->Drained();
+                            return;
+                          }
                         }
                         self->drained_.cancel();
                         if (self->kill_when_drained_) self->Kill();
@@ -180,7 +182,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // A write completed: the output went down; a streaming producer may add.
   void Drained() {
     CountOutput();
-    if (session_.on_output_drained) session_.on_output_drained();
+    if (session_.on_output_drained) {
+      // A copy: the producer may reset the callback (or kill us) inside it.
+      std::function<void()> producer = session_.on_output_drained;
+      producer();
+    }
   }
 
   asio::awaitable<void> WaitDrained() {
