@@ -175,8 +175,9 @@ void OnFatalSignal(int sig, siginfo_t* info, void* secret) {
   }
 
   // The trace first: later steps could fault again. The handler's own frame
-  // is left out. A jump through a bad function pointer leaves eip at the
-  // unmapped address, which backtrace() handles: it unwinds from our frame.
+  // is left out. After a call through a bad function pointer, eip is the
+  // unmapped address and the trace may end at that frame; should the
+  // unwinder fault, SA_RESETHAND makes that second fault end the process.
   void* trace[100];
   const int depth = backtrace(trace, 100);
   WriteStr(fd, "\n------ STACK TRACE ------\n");
