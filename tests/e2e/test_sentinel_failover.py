@@ -15,6 +15,7 @@ removed."""
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -92,6 +93,22 @@ class Sentinel:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def hold_port(port):
+    """Takes the port of a killed node (a listener that never answers, so
+    the node still looks down): the sentinels keep sending to that address,
+    and no process started meanwhile (another test) may get their commands.
+    Returns the socket, or None when the port is already taken."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", port))
+        s.listen(1)
+        return s
+    except OSError:
+        s.close()
+        return None
+
+
 def role(node):
     return info(node).get("role")
 
@@ -118,6 +135,17 @@ class SentinelFailoverTest(unittest.TestCase):
         self.addCleanup(n.cleanup)
         return n
 
+    def wait(self, predicate, timeout, what, nodes, sentinels):
+        """wait_until, and on a timeout the end of every log in the message."""
+        try:
+            wait_until(predicate, timeout=timeout, interval=0.2, what=what)
+        except AssertionError as e:
+            tails = [f"--- shardnode {n.port}:\n" + "\n".join(n.output().splitlines()[-15:])
+                     for n in nodes]
+            tails += [f"--- sentinel {s.port}:\n" + "\n".join(s.log().splitlines()[-25:])
+                      for s in sentinels]
+            raise AssertionError(f"{e}\n" + "\n".join(tails)) from None
+
     def run_failover_once(self):
         primary = self.node()
         replicas = [self.node(primary.port), self.node(primary.port)]
@@ -139,10 +167,13 @@ class SentinelFailoverTest(unittest.TestCase):
                     return False
             return True
 
-        wait_until(discovered, timeout=30, interval=0.2,
-                   what="sentinels see both replicas and each other")
+        self.wait(discovered, 30, "sentinels see both replicas and each other",
+                  [primary] + replicas, sentinels)
 
         primary.stop(signal.SIGKILL)
+        held = hold_port(primary.port)
+        if held is not None:
+            self.addCleanup(held.close)
         ports = {r.port for r in replicas}
         shardnodes_ok = lambda: all(r.proc.poll() is None for r in replicas)
 
@@ -154,7 +185,7 @@ class SentinelFailoverTest(unittest.TestCase):
             new = sentinels[0].primary_port()
             return new in ports and all(s.primary_port() == new for s in sentinels)
 
-        wait_until(promoted, timeout=60, interval=0.2, what="sentinels agree on a new primary")
+        self.wait(promoted, 60, "sentinels agree on a new primary", replicas, sentinels)
         new_port = sentinels[0].primary_port()
         new_primary = next(r for r in replicas if r.port == new_port)
         other = next(r for r in replicas if r.port != new_port)
@@ -172,8 +203,8 @@ class SentinelFailoverTest(unittest.TestCase):
             # The failover ends when the leader saw the other replica follow.
             return any("+failover-end" in s.log() for s in sentinels)
 
-        wait_until(reconfigured, timeout=60, interval=0.2,
-                   what="other replica follows the new primary, failover ends")
+        self.wait(reconfigured, 60, "other replica follows the new primary, failover ends",
+                  replicas, sentinels)
         new_primary.cli("SET", "after", "failover")
         wait_until(lambda: other.cli("GET", "after") == "failover", timeout=10,
                    what="write reaches the other replica")
@@ -189,7 +220,7 @@ class SentinelFailoverTest(unittest.TestCase):
                     return False
             return True
 
-        wait_until(settled, timeout=30, interval=0.2, what="sentinels settle on the new primary")
+        self.wait(settled, 30, "sentinels settle on the new primary", replicas, sentinels)
         for r in replicas:
             self.assertIsNone(r.proc.poll(), r.output()[-4000:])
             self.assertTrue(answers(r), f"node {r.port} does not answer PING")
