@@ -31,6 +31,7 @@
 #include "node/server/blocking.h"
 #include "node/server/clock.h"
 #include "node/server/cluster_setup.h"
+#include "node/server/crash_report.h"
 #include "node/server/log.h"
 #include "node/server/server.h"
 
@@ -184,6 +185,11 @@ int RunDataNode(int argc, char** argv) {
     Logf(LogLevel::kWarning, "Failed listening on port %d (TCP), aborting.", opts.port);
     return 1;
   }
+  InstallCrashHandler({.logfile = opts.logfile,
+                       .mode = opts.cluster_enabled ? "cluster" : "standalone",
+                       .port = server.tcp_port,
+                       .executable = server.executable,
+                       .config_file = server.config_file});
   std::unique_ptr<BusServer> bus;
   if (opts.cluster_enabled) {
     absl::Status st = SetUpCluster(server, NowMs());

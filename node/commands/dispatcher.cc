@@ -286,13 +286,21 @@ void Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms)
   // Blocking commands inside a transaction act as their non-blocking form.
   const bool deny_blocking = session.deny_blocking;
   session.deny_blocking = true;
+  // A command that closes this very connection (CLIENT KILL of itself)
+  // ends what the client receives, as Redis's CLOSE_AFTER_REPLY does: the
+  // commands after it still run, their replies are dropped (errors still
+  // count), and the connection closes once the reply so far is written.
+  std::string dropped;
+  resp::ReplyBuilder drop(&dropped, out.protocol());
+  drop.on_error = out.on_error;
   for (auto& args : queued) {
     // Lookup and arity were checked when the command was queued.
     const CommandSpec* spec = server_.commands().Find(args[0]);
     if (!spec->subcommands.empty() && args.size() >= 2) {
       spec = CommandTable::FindSub(*spec, args[1]);
     }
-    Call(session, *spec, args, out, now_ms);
+    Call(session, *spec, args, session.close_after_reply ? drop : out, now_ms);
+    dropped.clear();
   }
   session.deny_blocking = deny_blocking;
 }

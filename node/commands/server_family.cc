@@ -1,6 +1,8 @@
 // Server and connection commands: PING ECHO QUIT RESET HELLO AUTH TIME INFO
 // CLIENT COMMAND DEBUG LASTSAVE SHUTDOWN.
 #include <malloc.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/utsname.h>
@@ -937,6 +939,12 @@ void Debug(CommandContext& ctx, Args args) {
       ctx.server.cluster_bus->engine().set_drop_filter(static_cast<int>(type));
     }
     ctx.reply.Ok();
+  } else if (sub == "segfault") {
+    // As Redis: write to a page mapped read-only, so the crash report (and
+    // a core dump where enabled) can be checked.
+    void* page = mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page != MAP_FAILED) *static_cast<volatile char*>(page) = 'x';
+    raise(SIGSEGV);  // only if the mapping failed
   } else if (sub == "clusterlink" && args.size() == 5 && absl::EqualsIgnoreCase(args[2], "kill")) {
     DebugClusterLinkKill(ctx, args[3], args[4]);
   } else if (sub == "help") {
@@ -946,6 +954,8 @@ void Debug(CommandContext& ctx, Args args) {
         "    Kills the link based on the direction to/from (both) with the provided node.",
         "DROP-CLUSTER-PACKET-FILTER <packet-type>",
         "    Drop all packets that match the filtered type. Set to -1 allow all packets.",
+        "SEGFAULT",
+        "    Crash the server with sigsegv.",
         "SLEEP <seconds>",
         "    Stop the server for <seconds>. Decimals allowed.",
         "HELP",

@@ -64,8 +64,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // The coroutine's parameter keeps the connection alive until it ends
-  // (co_spawn starts it after the accepting handler has returned).
-  static asio::awaitable<void> Run(std::shared_ptr<Connection> self) { co_await self->Serve(); }
+  // (co_spawn starts it after the accepting handler has returned). However
+  // Serve ends, even by an exception (a bug: it is logged), the session is
+  // detached from the server before the Connection can be destroyed: the
+  // server's tables must never keep a pointer to a freed Session.
+  static asio::awaitable<void> Run(std::shared_ptr<Connection> self) {
+    try {
+      co_await self->Serve();
+    } catch (const std::exception& e) {
+      Logf(LogLevel::kWarning, "Closing client after an internal error (%s): id=%d addr=%s",
+           e.what(), self->session_.id, self->session_.addr);
+    }
+    self->Close();
+  }
 
  private:
   asio::awaitable<void> Serve() {
@@ -91,7 +102,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       // drain before more of its input is read.
       if (out_.size() + sending_.size() > kMaxPendingOutput) co_await WaitDrained();
     }
-    Unregister();
+  }
+
+  void Close() {
+    Detach();
     boost::system::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
@@ -112,7 +126,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (auto conn = weak.lock()) conn->Kill();
     };
     session_.push = [weak](std::string_view bytes) {
-      if (auto conn = weak.lock()) {
+      if (auto conn = weak.lock(); conn && !conn->closing_) {
         conn->out_.append(bytes);
         conn->Flush();
         conn->CountOutput();
@@ -128,11 +142,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     server_.clients()[session_.id] = &session_;
   }
 
-  void Unregister() {
-    server_.blocking().Unblock(session_);
-    server_.pubsub().RemoveSession(session_);
-    server_.watches().Unwatch(session_);
-    server_.clients().erase(session_.id);
+  // The session leaves the server's tables and runs nothing more (a
+  // posted Resume finds closing_). Idempotent.
+  void Detach() {
+    closing_ = true;
+    server_.DetachSession(session_);
     session_.on_output_drained = nullptr;
   }
 
@@ -140,7 +154,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // continues with whatever was appended meanwhile. Replies and pushes
   // (Pub/Sub messages from other sessions) share this one ordered path.
   void Flush() {
-    if (writing_ || out_.empty() || write_failed_) return;
+    if (writing_ || out_.empty() || write_failed_ || closing_) return;
     writing_ = true;
     sending_.swap(out_);
     server_.stats().total_net_output_bytes += sending_.size();
@@ -152,8 +166,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
                           self->write_failed_ = true;
                         } else if (!self->out_.empty()) {
                           self->Flush();
-                          self->Drained();
-                          return;
+                          if (self->writing_) {  // not after a kill
+                            self->Drained();
+                            return;
+                          }
                         }
                         self->drained_.cancel();
                         if (self->kill_when_drained_) self->Kill();
@@ -166,7 +182,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // A write completed: the output went down; a streaming producer may add.
   void Drained() {
     CountOutput();
-    if (session_.on_output_drained) session_.on_output_drained();
+    if (session_.on_output_drained) {
+      // A copy: the producer may reset the callback (or kill us) inside it.
+      std::function<void()> producer = session_.on_output_drained;
+      producer();
+    }
   }
 
   asio::awaitable<void> WaitDrained() {
@@ -177,8 +197,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
   }
 
+  // CLIENT KILL and the like: the client is gone at once, as with Redis's
+  // freeClient (not counted or killed twice, no more messages); the reader
+  // coroutine wakes up cancelled and closes the socket.
   void Kill() {
-    closing_ = true;
+    Detach();
     boost::system::error_code ignored;
     socket_.cancel(ignored);
   }

@@ -17,16 +17,18 @@ bool Add(std::map<std::string, std::set<Session*>, std::less<>>& index,
   return true;
 }
 
+// `name` may view the session's own copy (RemoveSession passes the first
+// element of `own`): the index is updated before that copy is erased.
 bool Remove(std::map<std::string, std::set<Session*>, std::less<>>& index,
             std::set<std::string, std::less<>>& own, Session& s, std::string_view name) {
   auto mine = own.find(name);
   if (mine == own.end()) return false;
-  own.erase(mine);
   auto it = index.find(name);
   if (it != index.end()) {
     it->second.erase(&s);
     if (it->second.empty()) index.erase(it);
   }
+  own.erase(mine);
   return true;
 }
 

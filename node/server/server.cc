@@ -41,6 +41,14 @@ bool Server::AllPaused(int64_t now_ms) const {
   return false;
 }
 
+void Server::DetachSession(Session& session) {
+  blocking_.Unblock(session);
+  pubsub_.RemoveSession(session);
+  watches_.Unwatch(session);
+  auto it = clients_.find(session.id);
+  if (it != clients_.end() && it->second == &session) clients_.erase(it);
+}
+
 void Server::ExpirePauses(int64_t now_ms) {
   if (pauses_[0].until_ms != 0 && pauses_[0].until_ms <= now_ms) {
     UnpauseClients(PausePurpose::kClientCommand);

@@ -131,6 +131,12 @@ class Server {
 
   // Connected clients by id (CLIENT LIST / KILL, INFO clients).
   std::map<uint64_t, Session*>& clients() { return clients_; }
+  // Drops every pointer the node keeps to `session`: the client table, the
+  // blocked-client, Pub/Sub and WATCH indexes. Idempotent. The net shell
+  // calls it when the connection is killed or closes (Redis's freeClient:
+  // a killed client is gone at once, even while its socket still drains),
+  // and only then may the Session be destroyed.
+  void DetachSession(Session& session);
   uint64_t NextClientId() { return ++last_client_id_; }
 
   const std::string& run_id() const { return run_id_; }

@@ -77,8 +77,11 @@ struct Session {
   // (Pub/Sub messages). Empty for sessions without a socket.
   std::function<void(std::string_view bytes)> push;
 
-  // Set by the net shell: closes the connection after pending replies
-  // (CLIENT KILL, SHUTDOWN). Empty for sessions without a socket (tests).
+  // Set by the net shell (CLIENT KILL, SHUTDOWN, dropped replicas): the
+  // client is gone at once, as with Redis's freeClient: detached from the
+  // server (Server::DetachSession), its pending output dropped, its socket
+  // closed. Closing one's own connection after the reply is
+  // close_after_reply instead. Empty for sessions without a socket (tests).
   std::function<void()> kill;
 
   // Set by the net shell: after a blocked command was answered, resumes
