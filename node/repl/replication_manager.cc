@@ -33,6 +33,7 @@
 #include "node/server/clock.h"
 #include "node/server/log.h"
 #include "node/server/server.h"
+#include "node/server/suspend.h"
 #include "replication/handshake.h"
 #include "replication/rdb.h"
 
@@ -743,7 +744,7 @@ void ReplicationManager::Wait(CommandContext& ctx, Args args) {
     ctx.reply.Integer(acked);
     return;
   }
-  ctx.session.blocked = true;
+  Suspend(ctx.session, WaitReason::kReplicas);
   waiters_.push_back({ctx.session.id, num, target, timeout > 0 ? ctx.now_ms + timeout : 0});
   // Ask every replica for its offset now.
   if (!replicas_.empty()) FeedStream(EncodeCommand({"REPLCONF", "GETACK", "*"}));
@@ -757,9 +758,7 @@ void ReplicationManager::ServeWaiters(int64_t now_ms, bool all) {
     const bool done = all || acked >= w.num_replicas || (w.deadline_ms && now_ms >= w.deadline_ms);
     if (s == nullptr || done) {
       if (s != nullptr) {
-        s->blocked = false;
-        if (s->push) s->push(absl::StrCat(":", acked, "\r\n"));
-        if (s->resume) s->resume();
+        Complete(*s, absl::StrCat(":", acked, "\r\n"));
       }
       waiters_.erase(waiters_.begin() + static_cast<std::ptrdiff_t>(i));
       continue;
