@@ -25,6 +25,7 @@
 #include "node/config/config.h"
 #include "node/keyspace/keyspace.h"
 #include "node/net/bus_server.h"
+#include "node/migrate/migrator.h"
 #include "node/net/net_server.h"
 #include "node/persist/persistence.h"
 #include "node/repl/replication_manager.h"
@@ -220,6 +221,8 @@ int RunDataNode(int argc, char** argv) {
 
   ReplicationManager replication(io, server, dispatcher);
   server.replication = &replication;
+  migrate::Migrator migrator(io, server);
+  migrator.Start();
 
   Cron cron(io, server);
   bool stopping = false;
@@ -231,6 +234,7 @@ int RunDataNode(int argc, char** argv) {
     // Let the current command's reply go out, then stop.
     asio::post(io, [&]() {
       replication.Stop();
+      migrator.Stop();
       net.Stop();
       if (bus) bus->Stop();
       cron.Stop();

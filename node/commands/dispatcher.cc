@@ -13,6 +13,7 @@
 #include "node/resp/reply.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
+#include "node/server/suspend.h"
 #include "node/server/write_stream.h"
 #include "slots/hash_slot.h"
 
@@ -324,9 +325,49 @@ bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::st
   return spec->is_write();
 }
 
+bool Dispatcher::TouchesKeysInFlight(const Session& session,
+                                     const std::vector<std::string>& args) const {
+  if (session.from_primary) return false;
+  const KeysInFlight& busy = server_.keys_in_flight();
+  auto resolve = [this](const std::vector<std::string>& a) -> const CommandSpec* {
+    const CommandSpec* s = server_.commands().Find(a[0]);
+    if (s != nullptr && !s->subcommands.empty() && a.size() >= 2) {
+      s = CommandTable::FindSub(*s, a[1]);
+    }
+    return s;
+  };
+  auto touches = [&](const CommandSpec& s, const std::vector<std::string>& a) {
+    // A write to every key (FLUSHALL, FLUSHDB) touches the ones in flight.
+    if (s.is_write() && (s.flags & kCmdAllShards)) return true;
+    bool found = false;
+    ForEachKeyIndex(s, a, [&](int i) { found = found || busy.Contains(session.db_index, a[i]); });
+    return found;
+  };
+  const CommandSpec* spec = resolve(args);
+  if (spec == nullptr) return false;
+  if (spec == exec_) {
+    if (!session.in_multi) return false;
+    for (const std::vector<std::string>& queued : session.queued) {
+      const CommandSpec* q = queued.empty() ? nullptr : resolve(queued);
+      if (q != nullptr && touches(*q, queued)) return true;
+    }
+    return false;
+  }
+  // Queued inside MULTI, a command touches nothing yet (EXEC is checked).
+  if (session.in_multi && spec != discard_ && spec != multi_) return false;
+  return touches(*spec, args);
+}
+
 void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp::ReplyBuilder& out,
                          int64_t now_ms) {
   session.last_interaction_ms = now_ms;
+  // A command on keys that a MIGRATE has in flight waits until it is over,
+  // then runs again from the start (keys_in_flight.h).
+  if (!server_.keys_in_flight().empty() && TouchesKeysInFlight(session, args)) {
+    Suspend(session, WaitReason::kKeysBusy);
+    server_.keys_in_flight().AddWaiter(session.id);
+    return;
+  }
   // The command's writes (and the DELs of keys it found expired) propagate
   // together when it ends, before any blocked client it served.
   server_.write_stream().BeginUnit();

@@ -65,6 +65,39 @@ void Bgsave(CommandContext& ctx, Args args) {
   }
 }
 
+// MIGRATE's keys (Redis's migrateGetKeys): argument 3, or, when it is empty
+// and a KEYS option follows, every argument after KEYS.
+std::vector<int> MigrateKeys(std::span<const std::string> args) {
+  if (args.size() > 3 && args[3].empty()) {
+    for (size_t i = 6; i < args.size(); ++i) {
+      // An AUTH / AUTH2 value is never the KEYS word.
+      if (base::EqualsIgnoreCase(args[i], "auth")) {
+        ++i;
+        continue;
+      }
+      if (base::EqualsIgnoreCase(args[i], "auth2")) {
+        i += 2;
+        continue;
+      }
+      if (base::EqualsIgnoreCase(args[i], "keys")) {
+        std::vector<int> keys;
+        for (size_t k = i + 1; k < args.size(); ++k) keys.push_back(static_cast<int>(k));
+        return keys;
+      }
+    }
+  }
+  return {3};
+}
+
+// The work is node/migrate's (Server::migrate, set by the data node).
+void Migrate(CommandContext& ctx, Args args) {
+  if (!ctx.server.migrate) {
+    ctx.reply.Error("ERR MIGRATE is not available in this process");
+    return;
+  }
+  ctx.server.migrate(ctx, args);
+}
+
 replication::RdbWriterOptions DumpOptions(Server& server) {
   replication::RdbWriterOptions o;
   o.compression = server.config().Value("rdbcompression").value_or("yes") == "yes";
@@ -293,6 +326,17 @@ void RegisterPersistFamily(CommandTable& t) {
               .group = "generic",
               .summary = "Create a key using the provided serialized value, previously obtained "
                          "using DUMP.",
+              .since = "2.6.0"});
+  t.Register({.name = "migrate",
+              .arity = -6,
+              .flags = kCmdWrite,
+              .first_key = 3,
+              .last_key = 3,
+              .key_step = 1,
+              .handler = Migrate,
+              .keys = MigrateKeys,
+              .group = "generic",
+              .summary = "Atomically transfer a key from a Redis instance to another one.",
               .since = "2.6.0"});
   t.Register({.name = "restore-asking",
               .arity = -4,
