@@ -194,7 +194,7 @@ void HIncrBy(CommandContext& ctx, Args args) {
   std::string scratch;
   if (const auto old = h->Get(args[2], &scratch)) {
     if (!types::ParseInt64(*old, &value)) {
-      ctx.reply.Error("ERR hash value is not an integer");
+      ctx.reply.Error(errors::kHashNotInteger);
       return;
     }
   }
@@ -216,7 +216,7 @@ void HIncrByFloat(CommandContext& ctx, Args args) {
     return;
   }
   if (std::isnan(incr) || std::isinf(incr)) {
-    ctx.reply.Error("ERR value is NaN or Infinity");
+    ctx.reply.Error(errors::kNaNOrInfinity);
     return;
   }
   HashObject* h = GetOrCreateHash(ctx, args[1]);
@@ -225,13 +225,13 @@ void HIncrByFloat(CommandContext& ctx, Args args) {
   std::string scratch;
   if (const auto old = h->Get(args[2], &scratch)) {
     if (!types::ParseLongDouble(*old, &value)) {
-      ctx.reply.Error("ERR hash value is not a float");
+      ctx.reply.Error(errors::kHashNotFloat);
       return;
     }
   }
   value += incr;
   if (std::isnan(value) || std::isinf(value)) {
-    ctx.reply.Error("ERR increment would produce NaN or Infinity");
+    ctx.reply.Error(errors::kIncrNaN);
     return;
   }
   const std::string text = resp::FormatLongDouble(value);
@@ -302,9 +302,7 @@ void HRandField(CommandContext& ctx, Args args) {
       return;
     }
     if (count == std::numeric_limits<int64_t>::min()) {
-      ctx.reply.Error(
-          "ERR value is out of range, value must between -9223372036854775807 and "
-          "9223372036854775807");
+      ctx.reply.Error(errors::kCountOutOfRange);
       return;
     }
     bool withvalues = false;
@@ -316,7 +314,7 @@ void HRandField(CommandContext& ctx, Args args) {
       withvalues = true;
       constexpr int64_t kHalf = std::numeric_limits<int64_t>::max() / 2;
       if (count < -kHalf || count > kHalf) {
-        ctx.reply.Error("ERR value is out of range");
+        ctx.reply.Error(errors::kOutOfRange);
         return;
       }
     }
@@ -337,7 +335,7 @@ void HRandField(CommandContext& ctx, Args args) {
 void HScan(CommandContext& ctx, Args args) {
   uint64_t cursor;
   if (!types::ParseScanCursor(args[2], &cursor)) {
-    ctx.reply.Error("ERR invalid cursor");
+    ctx.reply.Error(errors::kInvalidCursor);
     return;
   }
   HashObject* h = nullptr;
@@ -348,10 +346,7 @@ void HScan(CommandContext& ctx, Args args) {
     return;
   }
   types::ScanOptions opts;
-  if (std::string err = types::ParseScanOptions(args, 3, &opts); !err.empty()) {
-    ctx.reply.Error(err);
-    return;
-  }
+  if (!ParseScanOptionsOrReply(ctx, args, 3, &opts)) return;
   std::vector<std::string> out;
   cursor = h->Scan(cursor, opts.count, [&](std::string_view k, std::string_view v) {
     if (opts.use_pattern && !GlobMatch(opts.pattern, k)) return;

@@ -41,13 +41,13 @@ Entry* FindString(CommandContext& ctx, std::string_view key, bool read, bool* wr
 }
 
 std::string InvalidExpire(const CommandContext& ctx) {
-  return absl::StrCat("ERR invalid expire time in '", ctx.spec.name, "' command");
+  return errors::InvalidExpireTime(ctx.spec.name);
 }
 
 bool CheckStringLength(CommandContext& ctx, int64_t size, int64_t append) {
   const uint64_t total = static_cast<uint64_t>(size) + static_cast<uint64_t>(append);
   if (total > static_cast<uint64_t>(ctx.server.options().proto_max_bulk_len)) {
-    ctx.reply.Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    ctx.reply.Error(errors::kStringTooLong);
     return false;
   }
   return true;
@@ -356,7 +356,7 @@ void SetRange(CommandContext& ctx, Args args) {
     return;
   }
   if (offset < 0) {
-    ctx.reply.Error("ERR offset is out of range");
+    ctx.reply.Error(errors::kOffsetOutOfRange);
     return;
   }
   const std::string& patch = args[3];
@@ -439,7 +439,7 @@ void DecrBy(CommandContext& ctx, Args args) {
     return;
   }
   if (incr == std::numeric_limits<int64_t>::min()) {
-    ctx.reply.Error("ERR decrement would overflow");
+    ctx.reply.Error(errors::kDecrOverflow);
     return;
   }
   IncrDecr(ctx, args[1], -incr);
@@ -466,7 +466,7 @@ void IncrByFloat(CommandContext& ctx, Args args) {
   }
   value += incr;
   if (std::isnan(value) || std::isinf(value)) {
-    ctx.reply.Error("ERR increment would produce NaN or Infinity");
+    ctx.reply.Error(errors::kIncrNaN);
     return;
   }
   const std::string text = resp::FormatLongDouble(value);
