@@ -225,7 +225,7 @@ void RegisterCommandFamily(CommandTable& t) {
       Sub("list", -2, kCmdLoading | kCmdStale, CommandList),
       Sub("info", -2, kCmdLoading | kCmdStale, CommandInfo),
       Sub("docs", -2, kCmdLoading | kCmdStale, CommandDocs),
-      Sub("getkeys", -3, kCmdLoading | kCmdStale, CommandGetKeys),
+      Sub("getkeys", -4, kCmdLoading | kCmdStale, CommandGetKeys),
   };
   t.Register(std::move(command));
 }

@@ -89,7 +89,7 @@ void Debug(CommandContext& ctx, Args args) {
     ctx.reply.ArrayHeader(std::size(kLines));
     for (const char* line : kLines) ctx.reply.SimpleString(line);
   } else {
-    ctx.reply.Error(errors::UnknownSubcommand("DEBUG", args[1]));
+    ctx.reply.Error(errors::SubcommandSyntax(args[0], args[1]));
   }
 }
 
