@@ -168,21 +168,31 @@ void ClientKill(CommandContext& ctx, Args args) {
   }
 }
 
-// CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 when the client was blocked.
-void ClientUnblock(CommandContext& ctx, Args args) {
+// CLIENT UNBLOCK id [TIMEOUT|ERROR] / CLIENT PAUSE timeout [WRITE|ALL]: the
+// optional mode word args[3]. *marked is true when it is `marked_word`, false
+// when it is `other_word` or absent. Replies Redis's error and returns false
+// on more arguments or another word.
+bool ParseModeWord(CommandContext& ctx, Args args, std::string_view marked_word,
+                   std::string_view other_word, std::string_view error, bool* marked) {
   if (args.size() > 4) {
     ctx.reply.Error(errors::SubcommandSyntax(args[0], args[1]));
-    return;
+    return false;
   }
+  *marked = false;
+  if (args.size() < 4) return true;
+  if (EqualsIgnoreCase(args[3], marked_word)) {
+    *marked = true;
+  } else if (!EqualsIgnoreCase(args[3], other_word)) {
+    ctx.reply.Error(error);
+    return false;
+  }
+  return true;
+}
+
+// CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 when the client was blocked.
+void ClientUnblock(CommandContext& ctx, Args args) {
   bool with_error = false;
-  if (args.size() == 4) {
-    if (EqualsIgnoreCase(args[3], "error")) {
-      with_error = true;
-    } else if (!EqualsIgnoreCase(args[3], "timeout")) {
-      ctx.reply.Error(errors::kUnblockReason);
-      return;
-    }
-  }
+  if (!ParseModeWord(ctx, args, "error", "timeout", errors::kUnblockReason, &with_error)) return;
   int64_t id;
   if (!types::ParseInt64(args[2], &id)) {
     ctx.reply.Error(errors::kNotInteger);
@@ -196,19 +206,9 @@ void ClientUnblock(CommandContext& ctx, Args args) {
 // CLIENT PAUSE timeout [WRITE|ALL] / CLIENT UNPAUSE: the net shell parks
 // the commands that must wait (Dispatcher::WaitsForPause).
 void ClientPause(CommandContext& ctx, Args args) {
-  if (args.size() > 4) {
-    ctx.reply.Error(errors::SubcommandSyntax(args[0], args[1]));
-    return;
-  }
-  bool all = true;
-  if (args.size() == 4) {
-    if (EqualsIgnoreCase(args[3], "write")) {
-      all = false;
-    } else if (!EqualsIgnoreCase(args[3], "all")) {
-      ctx.reply.Error(errors::kPauseMode);
-      return;
-    }
-  }
+  bool write_only = false;
+  if (!ParseModeWord(ctx, args, "write", "all", errors::kPauseMode, &write_only)) return;
+  const bool all = !write_only;
   int64_t ms;
   if (!types::ParseInt64(args[2], &ms)) {
     ctx.reply.Error(errors::kTimeoutNotInteger);
