@@ -13,6 +13,7 @@
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
+#include "node/commands/type_family.h"
 #include "node/config/glob.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/types/hash_object.h"
@@ -29,9 +30,7 @@ using types::Found;
 // Finds the hash at `key`; replies WRONGTYPE and returns kWrongType when the
 // key holds something else.
 Found GetHash(CommandContext& ctx, std::string_view key, bool read, HashObject** h) {
-  Found f = types::FindTyped(ctx.DbFor(key), key, ctx.now_ms, ValueType::kHash, read, h);
-  if (f == Found::kWrongType) ctx.reply.Error(errors::kWrongType);
-  return f;
+  return FindTypedOrReply(ctx, key, ValueType::kHash, read, h);
 }
 
 // The hash at `key`, created when absent; nullptr (WRONGTYPE replied) when the
@@ -50,11 +49,6 @@ void ReplyScan(resp::ReplyBuilder& reply, uint64_t cursor, const std::vector<std
   reply.Bulk(std::to_string(cursor));
   reply.ArrayHeader(items.size());
   for (const std::string& s : items) reply.Bulk(s);
-}
-
-void Wrote(CommandContext& ctx, std::string_view key, uint64_t changes) {
-  ctx.DbFor(key).NotifyModified(key);
-  ctx.AddDirty(changes);
 }
 
 void HSet(CommandContext& ctx, Args args) {

@@ -11,6 +11,7 @@
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
+#include "node/commands/type_family.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/types/list_object.h"
 #include "node/keyspace/types/lookup.h"
@@ -26,20 +27,7 @@ namespace {
 using types::Found;
 
 Found GetList(CommandContext& ctx, std::string_view key, bool read, ListObject** l) {
-  Found f = types::FindTyped(ctx.DbFor(key), key, ctx.now_ms, ValueType::kList, read, l);
-  if (f == Found::kWrongType) ctx.reply.Error(errors::kWrongType);
-  return f;
-}
-
-void Wrote(CommandContext& ctx, std::string_view key, uint64_t changes) {
-  ctx.DbFor(key).NotifyModified(key);
-  ctx.AddDirty(changes);
-}
-
-bool ParseLong(std::string_view s, int64_t* out, CommandContext& ctx) {
-  if (types::ParseInt64(s, out)) return true;
-  ctx.reply.Error(errors::kNotInteger);
-  return false;
+  return FindTypedOrReply(ctx, key, ValueType::kList, read, l);
 }
 
 // "LEFT" -> true (head), "RIGHT" -> false; syntax error otherwise.

@@ -13,6 +13,7 @@
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
+#include "node/commands/type_family.h"
 #include "node/config/glob.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/types/lookup.h"
@@ -27,14 +28,7 @@ namespace {
 using types::Found;
 
 Found GetSet(CommandContext& ctx, std::string_view key, bool read, SetObject** s) {
-  Found f = types::FindTyped(ctx.DbFor(key), key, ctx.now_ms, ValueType::kSet, read, s);
-  if (f == Found::kWrongType) ctx.reply.Error(errors::kWrongType);
-  return f;
-}
-
-void Wrote(CommandContext& ctx, std::string_view key, uint64_t changes) {
-  ctx.DbFor(key).NotifyModified(key);
-  ctx.AddDirty(changes);
+  return FindTypedOrReply(ctx, key, ValueType::kSet, read, s);
 }
 
 void ReplyMembers(CommandContext& ctx, const SetObject* s) {

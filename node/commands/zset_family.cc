@@ -23,6 +23,7 @@
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
+#include "node/commands/type_family.h"
 #include "node/config/glob.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/types/lookup.h"
@@ -40,20 +41,7 @@ namespace {
 using types::Found;
 
 Found GetZSet(CommandContext& ctx, std::string_view key, bool read, ZSetObject** z) {
-  Found f = types::FindTyped(ctx.DbFor(key), key, ctx.now_ms, ValueType::kZSet, read, z);
-  if (f == Found::kWrongType) ctx.reply.Error(errors::kWrongType);
-  return f;
-}
-
-void Wrote(CommandContext& ctx, std::string_view key, uint64_t changes) {
-  ctx.DbFor(key).NotifyModified(key);
-  ctx.AddDirty(changes);
-}
-
-bool ParseLong(std::string_view s, int64_t* out, CommandContext& ctx) {
-  if (types::ParseInt64(s, out)) return true;
-  ctx.reply.Error(errors::kNotInteger);
-  return false;
+  return FindTypedOrReply(ctx, key, ValueType::kZSet, read, z);
 }
 
 // --- Ranges ---
