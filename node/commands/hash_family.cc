@@ -192,12 +192,7 @@ void HIncrBy(CommandContext& ctx, Args args) {
       return;
     }
   }
-  if ((incr < 0 && value < 0 && incr < std::numeric_limits<int64_t>::min() - value) ||
-      (incr > 0 && value > 0 && incr > std::numeric_limits<int64_t>::max() - value)) {
-    ctx.reply.Error(errors::kOverflow);
-    return;
-  }
-  value += incr;
+  if (!AddIncrementOrReply(ctx, incr, &value)) return;
   h->Set(args[2], std::to_string(value));
   ctx.reply.Integer(value);
   Wrote(ctx, args[1], 1);

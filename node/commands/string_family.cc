@@ -12,6 +12,7 @@
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
+#include "node/commands/type_family.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/keyspace/types/type_util.h"
@@ -404,12 +405,7 @@ void IncrDecr(CommandContext& ctx, std::string_view key, int64_t incr) {
       }
     }
   }
-  if ((incr < 0 && value < 0 && incr < std::numeric_limits<int64_t>::min() - value) ||
-      (incr > 0 && value > 0 && incr > std::numeric_limits<int64_t>::max() - value)) {
-    ctx.reply.Error(errors::kOverflow);
-    return;
-  }
-  value += incr;
+  if (!AddIncrementOrReply(ctx, incr, &value)) return;
   if (e) {
     e->value() = Value::FromInt(value);  // the TTL stays
     ctx.DbFor(key).NotifyModified(key);

@@ -1,5 +1,7 @@
 #include "node/commands/type_family.h"
 
+#include <limits>
+
 #include "node/commands/errors.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/types/type_util.h"
@@ -18,6 +20,17 @@ bool ParseLong(std::string_view s, int64_t* out, CommandContext& ctx) {
   if (types::ParseInt64(s, out)) return true;
   ctx.reply.Error(errors::kNotInteger);
   return false;
+}
+
+bool AddIncrementOrReply(CommandContext& ctx, int64_t incr, int64_t* value) {
+  const int64_t v = *value;
+  if ((incr < 0 && v < 0 && incr < std::numeric_limits<int64_t>::min() - v) ||
+      (incr > 0 && v > 0 && incr > std::numeric_limits<int64_t>::max() - v)) {
+    ctx.reply.Error(errors::kOverflow);
+    return false;
+  }
+  *value = v + incr;
+  return true;
 }
 
 }  // namespace shardnode::node

@@ -1,5 +1,5 @@
-// Helpers the data-type families share (hash_family.cc, list_family.cc,
-// set_family.cc, zset_family.cc): a typed lookup that replies WRONGTYPE,
+// Helpers the data-type families share (string_family.cc, hash_family.cc,
+// list_family.cc, set_family.cc, zset_family.cc): a typed lookup that replies WRONGTYPE,
 // integer arguments that reply Redis's error, and the bookkeeping after a
 // write. Loop: the command's, like every handler.
 #pragma once
@@ -33,5 +33,9 @@ void Wrote(CommandContext& ctx, std::string_view key, uint64_t changes);
 // `s` as an int64 (Redis's string2ll rules, types::ParseInt64); otherwise
 // replies "ERR value is not an integer or out of range" and returns false.
 bool ParseLong(std::string_view s, int64_t* out, CommandContext& ctx);
+
+// INCRBY / HINCRBY: *value += incr, or replies "ERR increment or decrement
+// would overflow" and returns false when the sum leaves int64.
+bool AddIncrementOrReply(CommandContext& ctx, int64_t incr, int64_t* value);
 
 }  // namespace shardnode::node

@@ -13,6 +13,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -332,38 +333,41 @@ void ZCard(CommandContext& ctx, Args args) {
   ctx.reply.Integer(f == Found::kOk ? z->Size() : 0);
 }
 
-void ZCount(CommandContext& ctx, Args args) {
+// ZCOUNT / ZLEXCOUNT / ZREMRANGEBYSCORE / ZREMRANGEBYLEX: the sorted set at
+// args[1] and the ranks [*lo, *hi) of its members between args[2] and
+// args[3] (scores, or lex bounds when `lex`). Returns nullptr after replying
+// the range's error, WRONGTYPE, or 0 for a missing key.
+ZSetObject* MembersInRange(CommandContext& ctx, Args args, bool lex, bool read, size_t* lo,
+                           size_t* hi) {
   ScoreRange r;
-  if (!ParseScoreRange(args[2], args[3], &r)) {
+  LexBound min, max;
+  if (!lex && !ParseScoreRange(args[2], args[3], &r)) {
     ctx.reply.Error(errors::kNotFloatRange);
-    return;
+    return nullptr;
+  }
+  if (lex && (!ParseLexBound(args[2], &min) || !ParseLexBound(args[3], &max))) {
+    ctx.reply.Error(errors::kNotLexRange);
+    return nullptr;
   }
   ZSetObject* z = nullptr;
-  Found f = GetZSet(ctx, args[1], true, &z);
-  if (f == Found::kWrongType) return;
+  Found f = GetZSet(ctx, args[1], read, &z);
+  if (f == Found::kWrongType) return nullptr;
   if (f == Found::kMissing) {
     ctx.reply.Integer(0);
-    return;
+    return nullptr;
   }
-  auto [lo, hi] = ScoreRanks(*z, r);
-  ctx.reply.Integer(hi - lo);
+  std::tie(*lo, *hi) = lex ? LexRanks(*z, min, max) : ScoreRanks(*z, r);
+  return z;
+}
+
+void ZCount(CommandContext& ctx, Args args) {
+  size_t lo, hi;
+  if (MembersInRange(ctx, args, false, true, &lo, &hi)) ctx.reply.Integer(hi - lo);
 }
 
 void ZLexCount(CommandContext& ctx, Args args) {
-  LexBound min, max;
-  if (!ParseLexBound(args[2], &min) || !ParseLexBound(args[3], &max)) {
-    ctx.reply.Error(errors::kNotLexRange);
-    return;
-  }
-  ZSetObject* z = nullptr;
-  Found f = GetZSet(ctx, args[1], true, &z);
-  if (f == Found::kWrongType) return;
-  if (f == Found::kMissing) {
-    ctx.reply.Integer(0);
-    return;
-  }
-  auto [lo, hi] = LexRanks(*z, min, max);
-  ctx.reply.Integer(hi - lo);
+  size_t lo, hi;
+  if (MembersInRange(ctx, args, true, true, &lo, &hi)) ctx.reply.Integer(hi - lo);
 }
 
 void RankGeneric(CommandContext& ctx, Args args, bool reverse) {
@@ -559,37 +563,17 @@ void ZRemRangeByRank(CommandContext& ctx, Args args) {
 }
 
 void ZRemRangeByScore(CommandContext& ctx, Args args) {
-  ScoreRange r;
-  if (!ParseScoreRange(args[2], args[3], &r)) {
-    ctx.reply.Error(errors::kNotFloatRange);
-    return;
+  size_t lo, hi;
+  if (ZSetObject* z = MembersInRange(ctx, args, false, false, &lo, &hi)) {
+    RemoveRanks(ctx, args[1], z, lo, hi);
   }
-  ZSetObject* z = nullptr;
-  Found f = GetZSet(ctx, args[1], false, &z);
-  if (f == Found::kWrongType) return;
-  if (f == Found::kMissing) {
-    ctx.reply.Integer(0);
-    return;
-  }
-  auto [lo, hi] = ScoreRanks(*z, r);
-  RemoveRanks(ctx, args[1], z, lo, hi);
 }
 
 void ZRemRangeByLex(CommandContext& ctx, Args args) {
-  LexBound min, max;
-  if (!ParseLexBound(args[2], &min) || !ParseLexBound(args[3], &max)) {
-    ctx.reply.Error(errors::kNotLexRange);
-    return;
+  size_t lo, hi;
+  if (ZSetObject* z = MembersInRange(ctx, args, true, false, &lo, &hi)) {
+    RemoveRanks(ctx, args[1], z, lo, hi);
   }
-  ZSetObject* z = nullptr;
-  Found f = GetZSet(ctx, args[1], false, &z);
-  if (f == Found::kWrongType) return;
-  if (f == Found::kMissing) {
-    ctx.reply.Integer(0);
-    return;
-  }
-  auto [lo, hi] = LexRanks(*z, min, max);
-  RemoveRanks(ctx, args[1], z, lo, hi);
 }
 
 // --- Pops ---

@@ -198,6 +198,13 @@ ERROR_ROWS = [
     ("LINDEX", "l", "x"), ("LPUSH", "l", "a"), ("LSET", "l", "5", "x"),
     ("ZRANGE", "z", "0", "1", "LIMIT", "0", "1"), ("ZINTERSTORE", "d", "1", "z", "WEIGHTS", "x"),
     ("DECRBY", "k", "-9223372036854775808"), ("SINTERCARD", "0", "s"), ("SINTERCARD", "5", "s"),
+    ("SET", "n", "9223372036854775807"), ("INCRBY", "n", "1"), ("DECRBY", "n", "-1"),
+    ("HSET", "h2", "n", "-9223372036854775808"), ("HINCRBY", "h2", "n", "-1"),
+    ("ZADD", "z", "2", "b", "3", "c"), ("ZCOUNT", "z", "a", "1"), ("ZCOUNT", "z", "(1", "3"),
+    ("ZCOUNT", "nokey", "0", "1"), ("ZCOUNT", "h", "0", "1"), ("ZLEXCOUNT", "z", "a", "b"),
+    ("ZLEXCOUNT", "z", "-", "+"), ("ZREMRANGEBYSCORE", "z", "x", "1"),
+    ("ZREMRANGEBYSCORE", "z", "3", "+inf"), ("ZREMRANGEBYLEX", "z", "[a", "b"),
+    ("ZREMRANGEBYLEX", "z", "[a", "[a"), ("ZREMRANGEBYLEX", "h", "-", "+"), ("ZCARD", "z"),
     ("SUBSCRIBE", "c"), ("GET", "k"),
 ]
 
