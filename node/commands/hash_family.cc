@@ -218,11 +218,7 @@ void HIncrByFloat(CommandContext& ctx, Args args) {
       return;
     }
   }
-  value += incr;
-  if (std::isnan(value) || std::isinf(value)) {
-    ctx.reply.Error(errors::kIncrNaN);
-    return;
-  }
+  if (!AddFloatIncrementOrReply(ctx, incr, &value)) return;
   const std::string text = resp::FormatLongDouble(value);
   h->Set(args[2], text);
   ctx.reply.Bulk(text);

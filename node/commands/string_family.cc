@@ -460,11 +460,7 @@ void IncrByFloat(CommandContext& ctx, Args args) {
     ctx.reply.Error(errors::kNotFloat);
     return;
   }
-  value += incr;
-  if (std::isnan(value) || std::isinf(value)) {
-    ctx.reply.Error(errors::kIncrNaN);
-    return;
-  }
+  if (!AddFloatIncrementOrReply(ctx, incr, &value)) return;
   const std::string text = resp::FormatLongDouble(value);
   if (e) {
     e->value() = Value::FromString(text);  // the TTL stays

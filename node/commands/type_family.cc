@@ -1,5 +1,6 @@
 #include "node/commands/type_family.h"
 
+#include <cmath>
 #include <limits>
 
 #include "node/commands/errors.h"
@@ -30,6 +31,16 @@ bool AddIncrementOrReply(CommandContext& ctx, int64_t incr, int64_t* value) {
     return false;
   }
   *value = v + incr;
+  return true;
+}
+
+bool AddFloatIncrementOrReply(CommandContext& ctx, long double incr, long double* value) {
+  const long double sum = *value + incr;
+  if (std::isnan(sum) || std::isinf(sum)) {
+    ctx.reply.Error(errors::kIncrNaN);
+    return false;
+  }
+  *value = sum;
   return true;
 }
 

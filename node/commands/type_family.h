@@ -38,4 +38,8 @@ bool ParseLong(std::string_view s, int64_t* out, CommandContext& ctx);
 // would overflow" and returns false when the sum leaves int64.
 bool AddIncrementOrReply(CommandContext& ctx, int64_t incr, int64_t* value);
 
+// INCRBYFLOAT / HINCRBYFLOAT: *value += incr, or replies "ERR increment
+// would produce NaN or Infinity" and returns false.
+bool AddFloatIncrementOrReply(CommandContext& ctx, long double incr, long double* value);
+
 }  // namespace shardnode::node

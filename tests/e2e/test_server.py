@@ -205,6 +205,9 @@ ERROR_ROWS = [
     ("ZLEXCOUNT", "z", "-", "+"), ("ZREMRANGEBYSCORE", "z", "x", "1"),
     ("ZREMRANGEBYSCORE", "z", "3", "+inf"), ("ZREMRANGEBYLEX", "z", "[a", "b"),
     ("ZREMRANGEBYLEX", "z", "[a", "[a"), ("ZREMRANGEBYLEX", "h", "-", "+"), ("ZCARD", "z"),
+    ("SET", "f", "1e4932"), ("INCRBYFLOAT", "f", "1e4932"), ("INCRBYFLOAT", "f", "1.5"),
+    ("HSET", "h3", "f", "1e4932"), ("HINCRBYFLOAT", "h3", "f", "1e4932"),
+    ("HINCRBYFLOAT", "h3", "g", "2.5"),
     ("SUBSCRIBE", "c"), ("GET", "k"),
 ]
 
