@@ -38,7 +38,7 @@ bool IsTransactionControl(std::string_view name) {
 
 void Watch(CommandContext& ctx, Args args) {
   if (ctx.session.in_multi) {
-    ctx.reply.Error("ERR WATCH inside MULTI is not allowed");
+    ctx.reply.Error(errors::kWatchInMulti);
     return;
   }
   for (size_t i = 1; i < args.size(); ++i) {
@@ -259,7 +259,7 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
 
 void Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms) {
   if (!session.in_multi) {
-    out.Error("ERR EXEC without MULTI");
+    out.Error(errors::kExecWithoutMulti);
     return;
   }
   std::vector<std::vector<std::string>> queued = std::move(session.queued);
@@ -378,7 +378,7 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
     if (auth_required && !(spec->flags & kCmdNoAuth)) {
       Reject(session, out, errors::kNoAuth, spec);
     } else if (session.in_multi && (spec->flags & kCmdNoMulti)) {
-      Reject(session, out, "ERR Command not allowed inside a transaction", spec);
+      Reject(session, out, errors::kNotInMulti, spec);
     } else if (!Route(session, *spec, args, out, now_ms)) {
       // Route() replied with the redirection.
     } else if (std::string refusal = server_.replication && !session.from_primary
@@ -388,11 +388,7 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
       Reject(session, out, refusal, spec);
     } else if (session.in_pubsub() && session.protocol == 2 &&
                !AllowedWhileSubscribed(spec->name)) {
-      Reject(session, out,
-             "ERR Can't execute '" + spec->name +
-                 "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
-                 "in this context",
-             spec);
+      Reject(session, out, errors::NotAllowedWhileSubscribed(spec->name), spec);
     } else if (server_.loading.active && !(spec->flags & kCmdLoading)) {
       Reject(session, out, errors::kLoading, spec);
     } else {
@@ -401,7 +397,7 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
         out.SimpleString("QUEUED");
       } else if (spec == multi_) {
         if (session.in_multi) {
-          out.Error("ERR MULTI calls can not be nested");
+          out.Error(errors::kNestedMulti);
         } else {
           session.in_multi = true;
           session.multi_dirty = false;
@@ -412,7 +408,7 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
         Exec(session, out, now_ms);
       } else if (spec == discard_) {
         if (!session.in_multi) {
-          out.Error("ERR DISCARD without MULTI");
+          out.Error(errors::kDiscardWithoutMulti);
         } else {
           server_.watches().Unwatch(session);
           session.in_multi = false;

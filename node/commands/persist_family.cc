@@ -32,16 +32,16 @@ bool Is(std::string_view a, std::string_view b) { return base::EqualsIgnoreCase(
 void Save(CommandContext& ctx, Args) {
   persist::Persistence* p = ctx.server.persistence;
   if (p == nullptr) {
-    ctx.reply.Error("ERR");
+    ctx.reply.Error(errors::kErr);
     return;
   }
   const absl::Status st = p->Save(ctx.now_ms);
   if (st.ok()) {
     ctx.reply.Ok();
   } else if (st.code() == absl::StatusCode::kFailedPrecondition) {
-    ctx.reply.Error(absl::StrCat("ERR ", st.message()));
+    ctx.reply.Error(errors::Err(st));
   } else {
-    ctx.reply.Error("ERR");
+    ctx.reply.Error(errors::kErr);
   }
 }
 
@@ -52,16 +52,16 @@ void Bgsave(CommandContext& ctx, Args args) {
   }
   persist::Persistence* p = ctx.server.persistence;
   if (p == nullptr) {
-    ctx.reply.Error("ERR");
+    ctx.reply.Error(errors::kErr);
     return;
   }
   const absl::Status st = p->StartBackgroundSave(ctx.now_ms);
   if (st.ok()) {
     ctx.reply.SimpleString("Background saving started");
   } else if (st.code() == absl::StatusCode::kFailedPrecondition) {
-    ctx.reply.Error(absl::StrCat("ERR ", st.message()));
+    ctx.reply.Error(errors::Err(st));
   } else {
-    ctx.reply.Error("ERR");
+    ctx.reply.Error(errors::kErr);
   }
 }
 
@@ -130,7 +130,7 @@ void Restore(CommandContext& ctx, Args args) {
         return;
       }
       if (idle < 0) {
-        ctx.reply.Error("ERR Invalid IDLETIME value, must be >= 0");
+        ctx.reply.Error(errors::kInvalidIdleTime);
         return;
       }
       ++j;
@@ -140,7 +140,7 @@ void Restore(CommandContext& ctx, Args args) {
         return;
       }
       if (freq < 0 || freq > 255) {
-        ctx.reply.Error("ERR Invalid FREQ value, must be >= 0 and <= 255");
+        ctx.reply.Error(errors::kInvalidFreq);
         return;
       }
       ++j;
@@ -151,7 +151,7 @@ void Restore(CommandContext& ctx, Args args) {
   }
   const std::string& key = args[1];
   if (!replace && ctx.DbFor(key).Find(key, ctx.now_ms, false) != nullptr) {
-    ctx.reply.Error("BUSYKEY Target key name already exists.");
+    ctx.reply.Error(errors::kBusyKey);
     return;
   }
   int64_t ttl = 0;
@@ -160,14 +160,14 @@ void Restore(CommandContext& ctx, Args args) {
     return;
   }
   if (ttl < 0) {
-    ctx.reply.Error("ERR Invalid TTL value, must be >= 0");
+    ctx.reply.Error(errors::kInvalidTtl);
     return;
   }
   auto value = replication::ParseDumpPayload(absl::string_view(args[3].data(), args[3].size()));
   if (!value.ok()) {
     ctx.reply.Error(value.status().code() == absl::StatusCode::kInvalidArgument
-                        ? "ERR DUMP payload version or checksum are wrong"
-                        : "ERR Bad data format");
+                        ? errors::kBadDumpPayload
+                        : errors::kBadDataFormat);
     return;
   }
   const bool deleted = replace && ctx.DbFor(key).Delete(key, ctx.now_ms);
@@ -207,21 +207,21 @@ void DebugReload(CommandContext& ctx, Args args) {
     } else if (Is(args[j], "nosave")) {
       save = false;
     } else {
-      ctx.reply.Error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+      ctx.reply.Error(errors::kDebugReloadOptions);
       return;
     }
   }
   persist::Persistence* p = ctx.server.persistence;
   if (p == nullptr) {
-    ctx.reply.Error("ERR");
+    ctx.reply.Error(errors::kErr);
     return;
   }
   const absl::Status st = p->Reload(ctx.now_ms, save, flush);
   if (!st.ok()) {
     ctx.reply.Error(st.code() == absl::StatusCode::kDataLoss ||
                             st.code() == absl::StatusCode::kFailedPrecondition
-                        ? "ERR Error trying to load the RDB dump"
-                        : "ERR");
+                        ? errors::kDebugReloadLoad
+                        : errors::kErr);
     return;
   }
   ctx.reply.Ok();
@@ -234,7 +234,7 @@ bool ParseNonNegative(CommandContext& ctx, const std::string& arg, int64_t* out)
     return false;
   }
   if (*out < 0) {
-    ctx.reply.Error("ERR value is out of range, must be positive");
+    ctx.reply.Error(errors::kNotPositive);
     return false;
   }
   return true;

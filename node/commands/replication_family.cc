@@ -3,6 +3,7 @@
 // reached through Server::replication (null in unit tests: ROLE and INFO
 // then describe a primary without replicas).
 #include "node/commands/command_table.h"
+#include "node/commands/errors.h"
 #include "node/commands/families.h"
 #include "node/commands/replication_control.h"
 #include "node/resp/reply.h"
@@ -12,7 +13,7 @@ namespace shardnode::node {
 namespace {
 
 ReplicationControl* Control(CommandContext& ctx) {
-  if (ctx.server.replication == nullptr) ctx.reply.Error("ERR replication is not available");
+  if (ctx.server.replication == nullptr) ctx.reply.Error(errors::kNoReplication);
   return ctx.server.replication;
 }
 

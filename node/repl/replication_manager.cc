@@ -22,6 +22,7 @@
 #include "base/strings.h"
 #include "clusterbus/cluster_state.h"
 #include "node/commands/dispatcher.h"
+#include "node/commands/errors.h"
 #include "node/config/config.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
@@ -568,7 +569,7 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
   if (FindReplica(session.id) != nullptr) return;  // already a replica: ignored
   const bool psync = base::AsciiLower(args[0]) == "psync";
   if (is_replica() && link_state_ != LinkState::kConnected) {
-    ctx.reply.Error("NOMASTERLINK Can't SYNC while not connected with my master");
+    ctx.reply.Error(errors::kNoMasterLink);
     return;
   }
   Replica r;
@@ -589,7 +590,7 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
   if (psync) {
     int64_t offset = 0;
     if (!absl::SimpleAtoi(absl::string_view(args[2].data(), args[2].size()), &offset)) {
-      ctx.reply.Error("ERR value is not an integer or out of range");
+      ctx.reply.Error(errors::kNotInteger);
       return;
     }
     const std::string& want = args[1];
@@ -649,7 +650,7 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
 
 void ReplicationManager::Replconf(CommandContext& ctx, Args args) {
   if (args.size() % 2 == 0) {
-    ctx.reply.Error("ERR syntax error");
+    ctx.reply.Error(errors::kSyntax);
     return;
   }
   ReplicaConf* conf = nullptr;
@@ -669,15 +670,13 @@ void ReplicationManager::Replconf(CommandContext& ctx, Args args) {
     if (opt == "listening-port") {
       int64_t port = 0;
       if (!absl::SimpleAtoi(v, &port)) {
-        ctx.reply.Error("ERR value is not an integer or out of range");
+        ctx.reply.Error(errors::kNotInteger);
         return;
       }
       get_conf().listening_port = static_cast<int>(port);
     } else if (opt == "ip-address") {
       if (value.size() >= 46) {
-        ctx.reply.Error(absl::StrCat(
-            "ERR REPLCONF ip-address provided by replica instance is too long: ", value.size(),
-            " bytes"));
+        ctx.reply.Error(errors::ReplconfIpTooLong(value.size()));
         return;
       }
       get_conf().ip = value;
@@ -709,7 +708,7 @@ void ReplicationManager::Replconf(CommandContext& ctx, Args args) {
     } else if (opt == "rdb-only" || opt == "rdb-filter-only") {
       // Accepted; a full RDB is always sent.
     } else {
-      ctx.reply.Error(absl::StrCat("ERR Unrecognized REPLCONF option: ", args[i]));
+      ctx.reply.Error(errors::UnrecognizedReplconfOption(args[i]));
       return;
     }
   }
@@ -718,24 +717,21 @@ void ReplicationManager::Replconf(CommandContext& ctx, Args args) {
 
 void ReplicationManager::Wait(CommandContext& ctx, Args args) {
   if (is_replica()) {
-    ctx.reply.Error(
-        "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 "
-        "if a replica is configured to be writable (which is not the default) writes to "
-        "replicas are just local and are not propagated.");
+    ctx.reply.Error(errors::kWaitOnReplica);
     return;
   }
   int64_t num = 0;
   if (!absl::SimpleAtoi(absl::string_view(args[1].data(), args[1].size()), &num)) {
-    ctx.reply.Error("ERR value is not an integer or out of range");
+    ctx.reply.Error(errors::kNotInteger);
     return;
   }
   int64_t timeout = 0;
   if (!absl::SimpleAtoi(absl::string_view(args[2].data(), args[2].size()), &timeout)) {
-    ctx.reply.Error("ERR timeout is not an integer or out of range");
+    ctx.reply.Error(errors::kTimeoutNotInteger);
     return;
   }
   if (timeout < 0) {
-    ctx.reply.Error("ERR timeout is negative");
+    ctx.reply.Error(errors::kTimeoutNegative);
     return;
   }
   const int64_t target = master_repl_offset_;
@@ -774,15 +770,15 @@ std::string ReplicationManager::CheckCommand(const Session& session,
   if (spec.is_write()) {
     if (!is_replica() && o.min_replicas_to_write > 0 && o.min_replicas_max_lag > 0 &&
         GoodReplicas(NowMs()) < o.min_replicas_to_write) {
-      return "NOREPLICAS Not enough good replicas to write.";
+      return std::string(errors::kNoReplicas);
     }
     if (is_replica() && o.replica_read_only) {
-      return "READONLY You can't write against a read only replica.";
+      return std::string(errors::kReadOnlyReplica);
     }
   }
   if (is_replica() && link_state_ != LinkState::kConnected && !o.replica_serve_stale_data &&
       !(spec.flags & kCmdStale)) {
-    return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+    return std::string(errors::kMasterDown);
   }
   return "";
 }
@@ -792,7 +788,7 @@ std::string ReplicationManager::CheckCommand(const Session& session,
 
 void ReplicationManager::ReplicaOf(CommandContext& ctx, Args args) {
   if (server_.cluster_enabled()) {
-    ctx.reply.Error("ERR REPLICAOF not allowed in cluster mode.");
+    ctx.reply.Error(errors::kReplicaOfInCluster);
     return;
   }
   if (base::EqualsIgnoreCase(args[1], "no") && base::EqualsIgnoreCase(args[2], "one")) {
@@ -805,13 +801,13 @@ void ReplicationManager::ReplicaOf(CommandContext& ctx, Args args) {
     return;
   }
   if (FindReplica(ctx.session.id) != nullptr) {
-    ctx.reply.Error("ERR Command is not valid when client is a replica.");
+    ctx.reply.Error(errors::kReplicaOfFromReplica);
     return;
   }
   int64_t port = 0;
   if (!absl::SimpleAtoi(absl::string_view(args[2].data(), args[2].size()), &port) || port < 0 ||
       port > 65535) {
-    ctx.reply.Error("ERR Invalid master port");
+    ctx.reply.Error(errors::kInvalidMasterPort);
     return;
   }
   if (is_replica() && absl::EqualsIgnoreCase(primary_host_, args[1]) && primary_port_ == port) {
