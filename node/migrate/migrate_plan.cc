@@ -85,16 +85,25 @@ std::string EncodeBatchPrefix(const MigrateArgs& args, const BatchHeader& header
   return out;
 }
 
-std::string EncodeRestore(const MigrateArgs& args, const KeyToSend& key, bool cluster_mode) {
+std::string EncodeRestoreHead(const MigrateArgs& args, std::string_view key, int64_t ttl_ms,
+                              size_t payload_size, bool cluster_mode) {
   std::string out;
-  out.reserve(key.key.size() + key.payload.size() + 64);
+  out.reserve(key.size() + 64);
   out.append(args.replace ? "*5\r\n" : "*4\r\n");
   AppendBulk(&out, cluster_mode ? "RESTORE-ASKING" : "RESTORE");
-  AppendBulk(&out, key.key);
-  AppendBulk(&out, absl::StrCat(key.ttl_ms));
-  AppendBulk(&out, key.payload);
-  if (args.replace) AppendBulk(&out, "REPLACE");
+  AppendBulk(&out, key);
+  AppendBulk(&out, absl::StrCat(ttl_ms));
+  absl::StrAppend(&out, "$", payload_size, "\r\n");
   return out;
+}
+
+std::string EncodeRestoreTail(const MigrateArgs& args) {
+  return args.replace ? "\r\n$7\r\nREPLACE\r\n" : "\r\n";
+}
+
+std::string EncodeRestore(const MigrateArgs& args, const KeyToSend& key, bool cluster_mode) {
+  return EncodeRestoreHead(args, key.key, key.ttl_ms, key.payload.size(), cluster_mode) +
+         key.payload + EncodeRestoreTail(args);
 }
 
 BatchOutcome FoldReplies(const MigrateArgs& args, const BatchHeader& header, size_t num_keys,

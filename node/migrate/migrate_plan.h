@@ -69,6 +69,12 @@ std::string EncodeBatchPrefix(const MigrateArgs& args, const BatchHeader& header
 // Encodes one RESTORE-ASKING (cluster mode) or RESTORE command for a key,
 // with REPLACE when the MIGRATE asked for it.
 std::string EncodeRestore(const MigrateArgs& args, const KeyToSend& key, bool cluster_mode);
+// The same command in three parts, so that a big payload is not copied
+// into the command: the head (up to the payload's bulk header), the
+// payload itself, then the tail.
+std::string EncodeRestoreHead(const MigrateArgs& args, std::string_view key, int64_t ttl_ms,
+                              size_t payload_size, bool cluster_mode);
+std::string EncodeRestoreTail(const MigrateArgs& args);
 
 // One reply line from the target: the first byte says whether it is an
 // error ('-'); only the text matters for errors.

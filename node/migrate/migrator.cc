@@ -10,6 +10,7 @@
 #include <chrono>
 #include <limits>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "node/commands/command.h"
@@ -45,6 +46,7 @@ struct Migrator::Job {
     const TypedObject* object = nullptr;
     int64_t ttl_ms = 0;
     bool skipped = false;  // expired or changed before it was sent
+    bool sliced = false;   // big: serialized in slices, freed off the loop
     std::string payload;
   };
   std::vector<Item> items;
@@ -53,6 +55,17 @@ struct Migrator::Job {
   std::optional<ClientReply> reply;
   std::vector<size_t> acked;  // indexes into items
 };
+
+namespace {
+
+// Destroys `value` on a thread of its own: a big collection's nodes are
+// freed without holding up the loop. The value owns everything it points
+// to, and the allocator is thread-safe.
+void FreeLater(Value value) {
+  std::thread([v = std::move(value)]() mutable { v = Value(); }).detach();
+}
+
+}  // namespace
 
 Migrator::Migrator(asio::io_context& io, Server& server) : io_(io), server_(server), sweep_(io) {}
 
@@ -160,6 +173,7 @@ asio::awaitable<void> Migrator::Serialize(Job& job) {
     }
     if (item.skipped) continue;
     item.payload = dumper.TakePayload();
+    item.sliced = dumper.sliced();
     if (dumper.sliced()) co_await asio::post(io_, asio::use_awaitable);
   }
   for (size_t i = 0; i < job.items.size(); ++i) {
@@ -235,16 +249,19 @@ asio::awaitable<void> Migrator::Transfer(Job& job) {
     client->set_io_timeout(timeout);
     const int64_t last_db = cached != nullptr ? cached->last_db : -1;
     const BatchHeader header{.auth = a.password.has_value(), .select = last_db != a.db};
-    std::string bytes = EncodeBatchPrefix(a, header);
+    // Each payload is copied once, into the connection's output.
+    absl::Status st = client->SendRaw(EncodeBatchPrefix(a, header));
     for (size_t i : job.sent) {
       const Job::Item& item = job.items[i];
-      bytes += EncodeRestore(a, {.key = item.key, .ttl_ms = item.ttl_ms, .payload = item.payload},
-                             job.cluster_mode);
+      if (!st.ok()) break;
+      std::string head =
+          EncodeRestoreHead(a, item.key, item.ttl_ms, item.payload.size(), job.cluster_mode);
+      st = client->SendRaw(head);
+      if (st.ok()) st = client->SendRaw(item.payload);
+      if (st.ok()) st = client->SendRaw(EncodeRestoreTail(a));
     }
     IoFailure failure;
     std::vector<TargetReply> replies;
-    absl::Status st = client->SendRaw(bytes);
-    bytes.clear();
     if (st.ok()) st = co_await client->Drain();
     if (!st.ok()) {
       failure = {.happened = true,
@@ -299,6 +316,12 @@ void Migrator::Finish(Job& job) {
       const Job::Item& item = job.items[i];
       Db& db = server_.ShardForSlot(slots::KeyHashSlot(item.key)).db(job.db);
       if (db.Peek(item.key) != item.entry) continue;
+      // A big value is freed on another thread (Redis's lazyfree): freeing
+      // a million fields here would stall every client.
+      if (item.sliced) {
+        Entry* e = db.Find(item.key, now, /*touch=*/false);
+        if (e != nullptr) FreeLater(std::move(e->value()));
+      }
       if (!db.Delete(item.key, now)) continue;
       ++server_.stats().dirty;
       del.push_back(item.key);
