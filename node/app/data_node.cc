@@ -27,6 +27,7 @@
 #include "node/net/bus_server.h"
 #include "node/net/net_server.h"
 #include "node/persist/persistence.h"
+#include "node/repl/repl_commands.h"
 #include "node/repl/replication_manager.h"
 #include "node/server/blocking.h"
 #include "node/server/clock.h"
@@ -220,6 +221,8 @@ int RunDataNode(int argc, char** argv) {
 
   ReplicationManager replication(io, server, dispatcher);
   server.replication = &replication;
+  // Before the loop runs: no command has been read yet.
+  RegisterReplicationCommands(*table, replication);
 
   Cron cron(io, server);
   bool stopping = false;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -128,6 +129,10 @@ struct CommandContext {
 };
 
 using Handler = void (*)(CommandContext& ctx, Args args);
+// A handler that carries state (node/repl's commands hold their replication
+// manager). The table calls it only for entries without a plain Handler, so
+// plain handlers stay one function-pointer call.
+using BoundHandler = std::function<void(CommandContext& ctx, Args args)>;
 // Returns the indexes in `args` of the key arguments; used when keys are not
 // at fixed positions. May return an empty list when the arguments are
 // malformed: the handler then reports the error itself.
@@ -149,14 +154,23 @@ struct CommandSpec {
   int last_key = 0;   // negative: counted from the end (-1 = last argument)
   int key_step = 0;
   Handler handler = nullptr;
-  KeysFn keys = nullptr;     // set for movable-key commands
-  std::string_view group;    // COMMAND DOCS group: "string", "generic", "server"...
-  std::string_view summary;  // COMMAND DOCS summary
-  std::string_view since;    // COMMAND DOCS since
+  BoundHandler bound_handler;  // used when `handler` is null
+  KeysFn keys = nullptr;       // set for movable-key commands
+  std::string_view group;      // COMMAND DOCS group: "string", "generic", "server"...
+  std::string_view summary;    // COMMAND DOCS summary
+  std::string_view since;      // COMMAND DOCS since
   std::vector<CommandSpec> subcommands;
   mutable CommandStats stats;
 
   bool is_write() const { return flags & kCmdWrite; }
+  // Runs the entry's handler, plain or bound.
+  void Run(CommandContext& ctx, Args args) const {
+    if (handler != nullptr) [[likely]] {
+      handler(ctx, args);
+    } else {
+      bound_handler(ctx, args);
+    }
+  }
 };
 
 // Key argument indexes of one invocation, from the spec (subcommand already

@@ -54,7 +54,6 @@ std::unique_ptr<CommandTable> BuildCommandTable() {
   RegisterSetFamily(*table);
   RegisterZSetFamily(*table);
   RegisterListFamily(*table);
-  RegisterReplicationFamily(*table);
   return table;
 }
 

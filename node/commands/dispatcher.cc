@@ -7,10 +7,10 @@
 #include "node/commands/blocked_serve.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
-#include "node/commands/replication_control.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/resp/reply.h"
+#include "node/server/replication_control.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
 #include "node/server/write_stream.h"
@@ -225,7 +225,7 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   }
   const uint64_t errors_before = out.errors();
   const auto start = std::chrono::steady_clock::now();
-  spec.handler(ctx, Args(args.data(), args.size()));
+  spec.Run(ctx, Args(args.data(), args.size()));
   // A command that changed the dataset (its handler counted changes on its
   // context) goes to the write stream, as received or as rewritten.
   if (ctx.dirty != 0) {
@@ -341,7 +341,8 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
     } else if (!Route(session, *spec, args, out, now_ms)) {
       // Route() replied with the redirection.
     } else if (std::string refusal = server_.replication && !session.from_primary
-                                         ? server_.replication->CheckCommand(session, *spec)
+                                         ? server_.replication->CheckCommand(
+                                               spec->is_write(), (spec->flags & kCmdStale) != 0)
                                          : std::string();
                !refusal.empty()) {
       Reject(session, out, refusal, spec);

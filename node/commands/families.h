@@ -16,6 +16,5 @@ void RegisterHashFamily(CommandTable& table);     // hash_family.cc
 void RegisterSetFamily(CommandTable& table);      // set_family.cc
 void RegisterZSetFamily(CommandTable& table);     // zset_family.cc
 void RegisterListFamily(CommandTable& table);     // list_family.cc
-void RegisterReplicationFamily(CommandTable& table);  // replication_family.cc
 
 }  // namespace shardnode::node

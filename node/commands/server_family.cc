@@ -20,7 +20,7 @@
 #include "absl/strings/str_format.h"
 #include "base/strings.h"
 #include "clusterbus/bus_engine.h"
-#include "node/commands/replication_control.h"
+#include "node/server/replication_control.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
