@@ -60,11 +60,11 @@ TEST_F(BlockingCommandsTest, PushServesTheBlockedClient) {
   Client& a = NewClient();
   Client& b = NewClient();
   EXPECT_EQ(Run(a, {"blpop", "k1", "k2", "0"}), "");
-  EXPECT_TRUE(a.session.blocked);
+  EXPECT_TRUE(a.session.blocked());
   EXPECT_EQ(a.session.FlagsText(), "b");
   EXPECT_EQ(Run(b, {"rpush", "k2", "x", "y"}), ":2\r\n");
   EXPECT_EQ(a.pushed, "*2\r\n$2\r\nk2\r\n$1\r\nx\r\n");
-  EXPECT_FALSE(a.session.blocked);
+  EXPECT_FALSE(a.session.blocked());
   EXPECT_EQ(a.resumed, 1);
   EXPECT_EQ(Run(b, {"lrange", "k2", "0", "-1"}), "*1\r\n$1\r\ny\r\n");
   EXPECT_EQ(propagated_, (std::vector<std::string>{"0 rpush k2 x y", "0 LPOP k2"}));
@@ -104,7 +104,7 @@ TEST_F(BlockingCommandsTest, ClientsAreServedFirstBlockedFirst) {
   EXPECT_EQ(b.pushed, "*2\r\n$1\r\nk\r\n$1\r\n1\r\n");
   EXPECT_EQ(a.pushed, "*2\r\n$1\r\nk\r\n$1\r\n2\r\n");
   EXPECT_EQ(c.pushed, "");
-  EXPECT_TRUE(c.session.blocked);
+  EXPECT_TRUE(c.session.blocked());
   EXPECT_EQ(Run(w, {"exists", "k"}), ":0\r\n");
 }
 
@@ -116,7 +116,7 @@ TEST_F(BlockingCommandsTest, WrongTypeNowOrLater) {
             "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
   EXPECT_EQ(Run(a, {"blpop", "k", "0"}), "");
   Run(w, {"zadd", "k", "1", "m"});  // another type does not wake the client
-  EXPECT_TRUE(a.session.blocked);
+  EXPECT_TRUE(a.session.blocked());
   EXPECT_EQ(a.pushed, "");
   Run(w, {"del", "k"});
   Run(w, {"lpush", "k", "v"});
@@ -130,7 +130,7 @@ TEST_F(BlockingCommandsTest, InsideMultiTheCommandDoesNotBlock) {
   EXPECT_EQ(Run(a, {"bzpopmin", "k", "0"}), "+QUEUED\r\n");
   EXPECT_EQ(Run(a, {"blmove", "k", "d", "left", "right", "0"}), "+QUEUED\r\n");
   EXPECT_EQ(Run(a, {"exec"}), "*3\r\n*-1\r\n*-1\r\n$-1\r\n");
-  EXPECT_FALSE(a.session.blocked);
+  EXPECT_FALSE(a.session.blocked());
   EXPECT_FALSE(a.session.deny_blocking);
 }
 
@@ -169,7 +169,7 @@ TEST_F(BlockingCommandsTest, BlmoveToWrongTypeRepliesError) {
   Run(a, {"blmove", "src", "dst", "left", "right", "0"});
   Run(w, {"rpush", "src", "x"});
   EXPECT_EQ(a.pushed, "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
-  EXPECT_FALSE(a.session.blocked);
+  EXPECT_FALSE(a.session.blocked());
   EXPECT_EQ(Run(w, {"llen", "src"}), ":1\r\n");
 }
 
@@ -197,10 +197,10 @@ TEST_F(BlockingCommandsTest, TimeoutRepliesNullArray) {
   EXPECT_EQ(Run(a, {"blpop", "k", "0.5"}), "");
   EXPECT_EQ(server_->blocking().with_timeout(), 1u);
   HandleBlockedTimeouts(*server_, kNow + 500);  // not yet passed
-  EXPECT_TRUE(a.session.blocked);
+  EXPECT_TRUE(a.session.blocked());
   HandleBlockedTimeouts(*server_, kNow + 501);
   EXPECT_EQ(a.pushed, "*-1\r\n");
-  EXPECT_FALSE(a.session.blocked);
+  EXPECT_FALSE(a.session.blocked());
   a.session.protocol = 3;
   Run(a, {"bzpopmin", "k", "1"});
   HandleBlockedTimeouts(*server_, kNow + 2000);
@@ -230,7 +230,7 @@ TEST_F(BlockingCommandsTest, FlushAndDeleteDoNotWake) {
   Run(a, {"blpop", "k", "0"});
   Run(w, {"del", "k"});
   Run(w, {"flushall"});
-  EXPECT_TRUE(a.session.blocked);
+  EXPECT_TRUE(a.session.blocked());
   EXPECT_EQ(server_->blocking().size(), 1u);
   server_->blocking().Unblock(a.session);  // what the net shell does on disconnect
   Run(w, {"rpush", "k", "v"});

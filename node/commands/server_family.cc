@@ -275,7 +275,7 @@ void AppendServerSection(CommandContext& ctx, std::string& s, int64_t now_ms) {
 void AppendClientsSection(CommandContext& ctx, std::string& s) {
   // Blocked on keys (BlockingTable) or in WAIT: every session flagged.
   size_t blocked = 0;
-  for (const auto& [id, session] : ctx.server.clients()) blocked += session->blocked ? 1 : 0;
+  for (const auto& [id, session] : ctx.server.clients()) blocked += session->blocked() ? 1 : 0;
   // As Redis: every client but our replicas (our primary's link counts).
   size_t replicas = 0;
   for (const auto& [id, session] : ctx.server.clients()) replicas += session->replica ? 1 : 0;

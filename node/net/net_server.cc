@@ -21,6 +21,7 @@
 #include "node/server/log.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
+#include "node/server/suspend.h"
 
 namespace shardnode::node {
 namespace asio = boost::asio;
@@ -206,11 +207,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     socket_.cancel(ignored);
   }
 
-  // A blocked command was answered: executes the commands that arrived
-  // while it waited. The reader coroutine is parked in a read, so a QUIT
-  // found here closes the connection once its reply is written.
+  // A suspended command's wait ended (suspend.h): runs it again when it
+  // was kept for that, then the commands that arrived while it waited. The
+  // reader coroutine is parked in a read, so a QUIT found here closes the
+  // connection once its reply is written.
   void Resume() {
-    if (closing_ || session_.blocked || session_.paused) return;
+    if (closing_ || session_.suspended()) return;
     if (!parked_.empty()) {
       std::vector<std::string> args = std::move(parked_);
       parked_.clear();
@@ -237,8 +239,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       data = pending_;
     }
     size_t pos = 0;
-    while (pos < data.size() && !session_.close_after_reply && !closing_ && !session_.blocked &&
-           !session_.paused) {
+    while (pos < data.size() && !session_.close_after_reply && !closing_ && !session_.suspended()) {
       // Before AUTH, Redis bounds multibulk counts and bulk lengths tightly.
       parser_.set_auth_required(!session_.authenticated && !server_.options().requirepass.empty());
       size_t consumed = 0;
@@ -272,19 +273,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
   }
 
-  // Runs one command, unless writes are paused (manual failover) and it
-  // may write: then it waits in parked_ until Server::UnpauseClients ends the
-  // pause and resumes us.
+  // Runs one command, unless writes are paused (manual failover, CLIENT
+  // PAUSE) and it may write. A command that is to run again when its wait
+  // ends (the pause, or keys in flight in a MIGRATE: suspend.h's Retry) is
+  // kept in parked_ until the session resumes.
   void ExecuteOrPark(std::vector<std::string>& args) {
     const int64_t now = NowMs();
     if (server_.WritesPaused(now) && dispatcher_.WaitsForPause(session_, args, now)) {
-      parked_ = std::move(args);
-      session_.paused = true;
-      server_.ParkSession(session_.id);
-      return;
+      server_.ParkSession(session_);
+    } else {
+      dispatcher_.Execute(session_, args, reply_, now);
+      reply_.set_protocol(session_.protocol);
     }
-    dispatcher_.Execute(session_, args, reply_, now);
-    reply_.set_protocol(session_.protocol);
+    if (RetriedOnResume(session_.waiting)) parked_ = std::move(args);
   }
 
   tcp::socket socket_;

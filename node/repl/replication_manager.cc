@@ -33,6 +33,7 @@
 #include "node/server/clock.h"
 #include "node/server/log.h"
 #include "node/server/server.h"
+#include "node/server/suspend.h"
 #include "replication/handshake.h"
 #include "replication/rdb.h"
 
@@ -486,11 +487,7 @@ void ReplicationManager::CarryOut(replication::ReplReady ready) {
 }
 
 void ReplicationManager::CompleteWait(uint64_t client_id, int64_t acked) {
-  Session* s = FindSession(client_id);
-  if (s == nullptr) return;
-  s->blocked = false;
-  if (s->push) s->push(absl::StrCat(":", acked, "\r\n"));
-  if (s->resume) s->resume();
+  if (Session* s = FindSession(client_id)) Complete(*s, absl::StrCat(":", acked, "\r\n"));
 }
 
 void ReplicationManager::CloseReplicaConnection(uint64_t client_id) {
@@ -741,7 +738,7 @@ void ReplicationManager::Wait(CommandContext& ctx, Args args) {
     ctx.reply.Integer(*acked);
     return;
   }
-  ctx.session.blocked = true;
+  Suspend(ctx.session, WaitReason::kReplicas);
   // Ask every replica for its offset now.
   if (!core_.replicas().empty()) FeedStream(EncodeCommand({"REPLCONF", "GETACK", "*"}));
 }

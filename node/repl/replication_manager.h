@@ -38,8 +38,8 @@
 // KILL TYPE master / ID / ADDR drops it and the cron reconnects with a
 // partial resync, as Redis's cached master).
 //
-// WAIT blocks its client (Session::blocked) until enough replicas ACKed the
-// offset of the moment, or the timeout.
+// WAIT suspends its client (node/server/suspend.h, WaitReason::kReplicas)
+// until enough replicas ACKed the offset of the moment, or the timeout.
 //
 // Loop: the control loop (the io_context given to the constructor). Not
 // thread-safe.
@@ -137,8 +137,7 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   // Carries out what a core step decided (std::visit, every alternative).
   void CarryOut(replication::ReplReady ready);
   // The one place a WAIT ends: replies `acked` to client `client_id` and
-  // resumes it (today by writing the integer to its session; the node's
-  // suspension mechanism will take this over).
+  // resumes it (node/server/suspend.h's Complete).
   void CompleteWait(uint64_t client_id, int64_t acked);
   // Closes a replica's connection after the core dropped it.
   void CloseReplicaConnection(uint64_t client_id);

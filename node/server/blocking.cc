@@ -11,6 +11,7 @@
 #include "node/resp/reply.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
+#include "node/server/suspend.h"
 #include "slots/hash_slot.h"
 
 namespace shardnode::node {
@@ -21,7 +22,7 @@ void BlockingTable::Block(BlockedClient c) {
   for (const std::string& key : c.keys) waiters_[DbKey(c.db, key)].push_back(s);
   if (c.deadline_ms != 0) deadlines_.emplace(c.deadline_ms, seq);
   by_seq_[seq] = s;
-  s->blocked = true;
+  Suspend(*s, WaitReason::kKeys);
   clients_[s] = Record{seq, std::move(c)};
 }
 
@@ -38,7 +39,7 @@ std::optional<BlockedClient> BlockingTable::Unblock(Session& session) {
   }
   if (rec.client.deadline_ms != 0) deadlines_.erase({rec.client.deadline_ms, rec.seq});
   by_seq_.erase(rec.seq);
-  session.blocked = false;
+  session.waiting = WaitReason::kNone;
   return std::move(rec.client);
 }
 
@@ -125,9 +126,10 @@ bool ParseBlockTimeout(std::string_view arg, int64_t now_ms, int64_t* deadline_m
 }
 
 void FinishBlocked(Server& server, Session& session, std::string_view reply) {
+  // Unblock ends the wait record; Complete writes the reply and resumes.
   if (!server.blocking().Unblock(session)) return;
-  if (session.push) session.push(reply);
-  if (session.resume) session.resume();
+  session.waiting = WaitReason::kKeys;
+  Complete(session, reply);
 }
 
 namespace {
@@ -189,7 +191,7 @@ void RedirectBlockedClients(Server& server) {
 
 bool UnblockClientById(Server& server, uint64_t id, bool with_error) {
   auto it = server.clients().find(id);
-  if (it == server.clients().end() || !it->second->blocked) return false;
+  if (it == server.clients().end() || !it->second->blocked()) return false;
   Session& s = *it->second;
   const BlockedClient* c = server.blocking().Find(s);
   if (c == nullptr) {

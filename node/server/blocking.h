@@ -67,10 +67,10 @@ class BlockingTable {
  public:
   using DbKey = std::pair<int, std::string>;
 
-  // Registers the client as waiting and sets session->blocked.
-  // REQUIRES: !c.session->blocked, !c.keys.empty().
+  // Registers the client as waiting and suspends the session (WaitReason::kKeys).
+  // REQUIRES: !c.session->suspended(), !c.keys.empty().
   void Block(BlockedClient c);
-  // Forgets the session's wait and clears session.blocked. Returns the
+  // Forgets the session's wait and clears session.waiting. Returns the
   // record, or nullopt when the session was not blocked.
   std::optional<BlockedClient> Unblock(Session& session);
   // The record of a blocked session, or nullptr.

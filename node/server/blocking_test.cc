@@ -27,7 +27,7 @@ TEST(BlockingTableTest, WaitersAreFirstBlockedFirst) {
   t.Block(Waiting(b, 0, {"k"}));
   t.Block(Waiting(a, 0, {"other", "k"}));
   t.Block(Waiting(c, 0, {"k"}));
-  EXPECT_TRUE(a.blocked && b.blocked && c.blocked);
+  EXPECT_TRUE(a.blocked() && b.blocked() && c.blocked());
   EXPECT_EQ(t.Waiters(0, "k"), (std::vector<Session*>{&b, &a, &c}));
   EXPECT_EQ(t.Waiters(0, "other"), (std::vector<Session*>{&a}));
   EXPECT_TRUE(t.Waiters(1, "k").empty());  // databases are separate
@@ -42,7 +42,7 @@ TEST(BlockingTableTest, UnblockForgetsEveryKeyAndClearsTheFlag) {
   auto rec = t.Unblock(a);
   ASSERT_TRUE(rec.has_value());
   EXPECT_EQ(rec->keys, (std::vector<std::string>{"x", "y"}));
-  EXPECT_FALSE(a.blocked);
+  EXPECT_FALSE(a.blocked());
   EXPECT_TRUE(t.Waiters(0, "x").empty());
   EXPECT_EQ(t.Waiters(0, "y"), (std::vector<Session*>{&b}));
   EXPECT_EQ(t.with_timeout(), 0u);

@@ -8,6 +8,7 @@
 #include "node/keyspace/keyspace.h"
 #include "node/server/replication_control.h"
 #include "node/server/session.h"
+#include "node/server/suspend.h"
 #include "slots/hash_slot.h"
 
 namespace shardnode::node {
@@ -70,10 +71,13 @@ void Server::UnpauseClients(PausePurpose purpose) {
   for (uint64_t id : parked) {
     auto it = clients_.find(id);
     if (it == clients_.end()) continue;
-    Session& session = *it->second;
-    session.paused = false;
-    if (session.resume) session.resume();
+    Retry(*it->second);
   }
+}
+
+void Server::ParkSession(Session& session) {
+  Suspend(session, WaitReason::kPause);
+  paused_sessions_.push_back(session.id);
 }
 
 std::string RandomHexId() {

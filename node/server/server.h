@@ -191,8 +191,9 @@ class Server {
   void ExpirePauses(int64_t now_ms);
   bool WritesPaused(int64_t now_ms) const;
   bool AllPaused(int64_t now_ms) const;
-  // A session whose command waits for the pauses to end (by client id).
-  void ParkSession(uint64_t client_id) { paused_sessions_.push_back(client_id); }
+  // Suspends the session's command until the pauses end (then it runs
+  // again: suspend.h's Retry).
+  void ParkSession(Session& session);
 
  private:
   // A primary whose writes are paused must not move its replication offset:

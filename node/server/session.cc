@@ -11,7 +11,7 @@ std::string Session::FlagsText() const {
   if (from_primary) flags += 'M';
   if (in_pubsub()) flags += 'P';
   if (in_multi) flags += 'x';
-  if (blocked) flags += 'b';
+  if (blocked()) flags += 'b';
   if (close_after_reply) flags += 'c';
   if (readonly) flags += 'r';
   if (flags.empty()) flags = "N";

@@ -21,6 +21,16 @@ struct WatchedKey {
   bool existed = false;
 };
 
+// Why a client's command waits (see node/server/suspend.h).
+enum class WaitReason : uint8_t {
+  kNone,
+  kKeys,      // BLPOP & co: a key to receive data (BlockingTable)
+  kReplicas,  // WAIT: replicas to acknowledge an offset
+  kMigrate,   // MIGRATE: its target to answer
+  kPause,     // CLIENT PAUSE / a manual failover: runs again when it ends
+  kKeysBusy,  // its keys are in flight in a MIGRATE: runs again after it
+};
+
 struct Session {
   uint64_t id = 0;
   std::string name;   // CLIENT SETNAME
@@ -54,16 +64,17 @@ struct Session {
   std::vector<WatchedKey> watched;
   bool watch_dirty = false;
 
-  // Blocking commands (BLPOP & co, node/server/blocking.h). `blocked`: the
-  // client waits for a key; the net shell executes none of its further
-  // pipelined commands until the wait ends. `deny_blocking`: set while EXEC
-  // runs (and for a primary's replication stream); a blocking command then
-  // acts as its non-blocking form.
-  bool blocked = false;
+  // A command of this client that waits (node/server/suspend.h: blocking
+  // pops, WAIT, MIGRATE, a client pause, keys in flight). While it waits the
+  // net shell executes none of the client's further pipelined commands.
+  WaitReason waiting = WaitReason::kNone;
+  bool suspended() const { return waiting != WaitReason::kNone; }
+  // Blocked as CLIENT LIST's flag `b` and INFO's blocked_clients count it:
+  // waiting for keys or for replicas.
+  bool blocked() const { return waiting == WaitReason::kKeys || waiting == WaitReason::kReplicas; }
+  // `deny_blocking`: set while EXEC runs (and for a primary's replication
+  // stream); a blocking command then acts as its non-blocking form.
   bool deny_blocking = false;
-  // A command of this client waits for a write pause (manual failover) to
-  // end; like `blocked`, no further pipelined command runs meanwhile.
-  bool paused = false;
 
   // Pub/Sub subscriptions (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE).
   std::set<std::string, std::less<>> channels;
