@@ -13,6 +13,8 @@
 
 namespace shardnode::node {
 
+void CallBoundHandler(CommandContext& ctx, Args args) { ctx.spec.bound_handler(ctx, args); }
+
 CommandContext::CommandContext(Server& server, Session& session, resp::ReplyBuilder& reply,
                                const CommandSpec& spec, int64_t now_ms, int db_index)
     : server(server),

@@ -130,9 +130,13 @@ struct CommandContext {
 
 using Handler = void (*)(CommandContext& ctx, Args args);
 // A handler that carries state (node/repl's commands hold their replication
-// manager). The table calls it only for entries without a plain Handler, so
-// plain handlers stay one function-pointer call.
+// manager). CommandTable::Register gives an entry that has one the plain
+// handler CallBoundHandler, which calls it through ctx.spec, so the
+// dispatcher always makes one function-pointer call and plain handlers cost
+// what they did (bench/micro/command_call_bench.cc).
 using BoundHandler = std::function<void(CommandContext& ctx, Args args)>;
+// Calls ctx.spec.bound_handler. REQUIRES: ctx.spec has one.
+void CallBoundHandler(CommandContext& ctx, Args args);
 // Returns the indexes in `args` of the key arguments; used when keys are not
 // at fixed positions. May return an empty list when the arguments are
 // malformed: the handler then reports the error itself.
@@ -154,7 +158,7 @@ struct CommandSpec {
   int last_key = 0;   // negative: counted from the end (-1 = last argument)
   int key_step = 0;
   Handler handler = nullptr;
-  BoundHandler bound_handler;  // used when `handler` is null
+  BoundHandler bound_handler;  // with handler == CallBoundHandler (Register sets it)
   KeysFn keys = nullptr;       // set for movable-key commands
   std::string_view group;      // COMMAND DOCS group: "string", "generic", "server"...
   std::string_view summary;    // COMMAND DOCS summary
@@ -163,14 +167,6 @@ struct CommandSpec {
   mutable CommandStats stats;
 
   bool is_write() const { return flags & kCmdWrite; }
-  // Runs the entry's handler, plain or bound.
-  void Run(CommandContext& ctx, Args args) const {
-    if (handler != nullptr) [[likely]] {
-      handler(ctx, args);
-    } else {
-      bound_handler(ctx, args);
-    }
-  }
 };
 
 // Key argument indexes of one invocation, from the spec (subcommand already

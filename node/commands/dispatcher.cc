@@ -225,7 +225,7 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   }
   const uint64_t errors_before = out.errors();
   const auto start = std::chrono::steady_clock::now();
-  spec.Run(ctx, Args(args.data(), args.size()));
+  spec.handler(ctx, Args(args.data(), args.size()));
   // A command that changed the dataset (its handler counted changes on its
   // context) goes to the write stream, as received or as rewritten.
   if (ctx.dirty != 0) {
