@@ -1,5 +1,16 @@
 // ReplicationManager: both sides of master-replica replication for one node.
 //
+// This is the shell. The decisions that depend on time or on the replicas'
+// progress (the replica registry, held streams, REPLCONF ACK and WAIT,
+// repl-timeout on both sides, the replica output limit, the link's state)
+// are the pure core's, replication::ReplCore (replication/repl_core.h):
+// the manager feeds it the clock and its sessions' state and carries out
+// the Ready each step returns (CarryOut, a std::visit over every action).
+// The manager owns the rest: ids, offsets and backlog, the sessions and the
+// PrimaryLink, full syncs, INFO and ROLE. Its commands are registered by
+// repl_commands.h; the node reaches it through ReplicationControl
+// (node/server/replication_control.h).
+//
 // Primary side: owns the replication ids (PSYNC2), master_repl_offset and the
 // backlog (replication/backlog.h). It is a consumer of the node's write
 // stream (node/server/write_stream.h), which encodes each write once and puts
