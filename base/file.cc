@@ -38,12 +38,13 @@ int FsyncDirOf(std::string_view path) {
 }
 
 ReplaceResult CommitReplace(int fd, const std::string& tmp_path, const std::string& final_path,
-                            const std::function<int(int fd)>& before_rename, bool sync_dir) {
+                            const std::function<int(int fd)>& before_rename, bool sync_dir,
+                            bool sync_file) {
   auto fail = [&](ReplaceStep step, int err) {
     ::unlink(tmp_path.c_str());
     return ReplaceResult{step, err};
   };
-  if (::fsync(fd) != 0) return fail(ReplaceStep::kFsync, errno);
+  if (sync_file && ::fsync(fd) != 0) return fail(ReplaceStep::kFsync, errno);
   if (before_rename) {
     if (const int err = before_rename(fd); err != 0) return fail(ReplaceStep::kBeforeRename, err);
   }

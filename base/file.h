@@ -41,6 +41,9 @@ struct ReplaceResult {
 // to `tmp_path` through `fd`: fsync(fd); then `before_rename(fd)` when given
 // (lock, chmod or close the new file; it returns 0 or an errno); rename
 // `tmp_path` over `final_path`; then, when `sync_dir`, FsyncDirOf(final_path).
+// With `sync_file` false the first fsync is skipped (a save whose loss on a
+// power failure is acceptable: the rename still replaces the file whole for
+// any process crash).
 // Stops at the first step that fails; when that step comes before the
 // rename, `tmp_path` is unlinked. `fd` is never closed here (unless
 // before_rename closes it): the caller closes it, or keeps it open to hold a
@@ -48,6 +51,6 @@ struct ReplaceResult {
 // REQUIRES: tmp_path and final_path are on the same file system.
 ReplaceResult CommitReplace(int fd, const std::string& tmp_path, const std::string& final_path,
                             const std::function<int(int fd)>& before_rename = nullptr,
-                            bool sync_dir = true);
+                            bool sync_dir = true, bool sync_file = true);
 
 }  // namespace shardnode::base

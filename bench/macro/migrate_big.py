@@ -136,15 +136,9 @@ def main():
     ap.add_argument("--field-size", type=int, default=100)
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--timeout-ms", type=int, default=60000, help="MIGRATE's timeout argument")
-    ap.add_argument("--kinds", default="shardnode,redis")
-    ap.add_argument("--shardnode", default=bl.DEFAULT_SHARDNODE)
-    ap.add_argument("--redis", default=bl.DEFAULT_REDIS)
+    ml.add_kind_args(ap)
     args = ap.parse_args()
-    paths = {"shardnode": args.shardnode, "redis": args.redis}
-    kinds = [k for k in args.kinds.split(",") if k]
-    for k in kinds:
-        if k not in paths:
-            ap.error(f"unknown kind {k!r} (shardnode, redis)")
+    binaries = ml.selected_binaries(ap, args)
 
     tmp = tempfile.mkdtemp(prefix="shardnode-migrate-big-")
     try:
@@ -157,8 +151,8 @@ def main():
               f"{'pings':>7}{'target stall':>14}{'cpu src s':>11}{'cpu dst s':>11}", flush=True)
         med = {}
         failed = False
-        for kind in kinds:
-            r = one_kind(kind, paths[kind], tmp, path, args)
+        for kind, binary in binaries:
+            r = one_kind(kind, binary, tmp, path, args)
             if isinstance(r, str):
                 print(r, flush=True)
                 failed |= "FAILED" in r

@@ -130,3 +130,21 @@ def migrate_support(port, target_port):
 
 def unsupported_line(kind, error):
     return f"{kind}: MIGRATE not supported yet (ERR unknown command)  [{error}]"
+
+
+def add_kind_args(ap):
+    """The options both migration benchmarks share: which servers to run."""
+    ap.add_argument("--kinds", default="shardnode,redis")
+    ap.add_argument("--shardnode", default=bl.DEFAULT_SHARDNODE)
+    ap.add_argument("--redis", default=bl.DEFAULT_REDIS)
+
+
+def selected_binaries(ap, args):
+    """[(kind, binary)] in the order --kinds names them; an unknown kind is a
+    usage error."""
+    paths = {"shardnode": args.shardnode, "redis": args.redis}
+    kinds = [k for k in args.kinds.split(",") if k]
+    for k in kinds:
+        if k not in paths:
+            ap.error(f"unknown kind {k!r} (shardnode, redis)")
+    return [(k, paths[k]) for k in kinds]

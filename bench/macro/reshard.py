@@ -176,16 +176,9 @@ def main():
     ap.add_argument("--pipelines", default="10,100")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--node-timeout", type=int, default=5000, help="cluster-node-timeout ms")
-    ap.add_argument("--kinds", default="shardnode,redis")
-    ap.add_argument("--shardnode", default=bl.DEFAULT_SHARDNODE)
-    ap.add_argument("--redis", default=bl.DEFAULT_REDIS)
+    ml.add_kind_args(ap)
     args = ap.parse_args()
-    paths = {"shardnode": args.shardnode, "redis": args.redis}
-    kinds = [k for k in args.kinds.split(",") if k]
-    for k in kinds:
-        if k not in paths:
-            ap.error(f"unknown kind {k!r} (shardnode, redis)")
-    binaries = [(k, paths[k]) for k in kinds]
+    binaries = ml.selected_binaries(ap, args)
 
     tmp = tempfile.mkdtemp(prefix="shardnode-reshard-")
     try:
@@ -197,7 +190,7 @@ def main():
         print(f"{'P':>4} {'kind':<10}{'keys':>9}{'secs':>8}{'keys/s':>10}{'stall ms':>10}"
               f"{'>50ms':>7}{'pings':>8}{'cpu A s':>9}{'cpu B s':>9}", flush=True)
         for pipeline in [int(p) for p in args.pipelines.split(",")]:
-            runs = {k: [] for k in kinds}
+            runs = {k: [] for k, _ in binaries}
             skipped = {}
             for rep in range(args.repeat):
                 order = binaries if rep % 2 == 0 else binaries[::-1]

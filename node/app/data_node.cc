@@ -24,6 +24,7 @@
 #include "node/commands/dispatcher.h"
 #include "node/config/config.h"
 #include "node/keyspace/keyspace.h"
+#include "node/migrate/migrator.h"
 #include "node/net/bus_server.h"
 #include "node/net/net_server.h"
 #include "node/persist/persistence.h"
@@ -223,6 +224,8 @@ int RunDataNode(int argc, char** argv) {
   server.replication = &replication;
   // Before the loop runs: no command has been read yet.
   RegisterReplicationCommands(*table, replication);
+  migrate::Migrator migrator(io, server);
+  migrator.Start();
 
   Cron cron(io, server);
   bool stopping = false;
@@ -234,6 +237,7 @@ int RunDataNode(int argc, char** argv) {
     // Let the current command's reply go out, then stop.
     asio::post(io, [&]() {
       replication.Stop();
+      migrator.Stop();
       net.Stop();
       if (bus) bus->Stop();
       cron.Stop();

@@ -28,8 +28,6 @@ using clusterbus::ClusterNode;
 using clusterbus::ClusterState;
 using slots::SlotRange;
 
-constexpr std::string_view kInvalidSlot = "ERR Invalid or out of range slot";
-
 // Redis's string2ll.
 bool ParseLL(std::string_view s, int64_t* out) { return base::ParseStrictInt64(s, out); }
 
@@ -53,14 +51,13 @@ void ReplyStatus(CommandContext& ctx, const absl::Status& st) {
   if (st.ok()) {
     ctx.reply.Ok();
   } else {
-    ctx.reply.Error(absl::StrCat("ERR ", std::string(st.message())));
+    ctx.reply.Error(errors::Err(st));
   }
   ApplyClusterEffects(ctx.server, ctx.now_ms);
 }
 
 void SyntaxShapeError(CommandContext& ctx, std::string_view sub) {
-  ctx.reply.Error(absl::StrCat("ERR unknown subcommand or wrong number of arguments for '",
-                               std::string(sub.substr(0, 128)), "'. Try CLUSTER HELP."));
+  ctx.reply.Error(errors::SubcommandSyntax("CLUSTER", sub));
 }
 
 uint64_t KeysInSlot(CommandContext& ctx, int slot) {
@@ -277,7 +274,7 @@ void ClusterCountKeysInSlot(CommandContext& ctx, Args args) {
   if (!ClusterOrReply(ctx)) return;
   int64_t slot;
   if (!ParseLL(args[2], &slot)) return ctx.reply.Error(errors::kNotInteger);
-  if (slot < 0 || slot >= slots::kNumSlots) return ctx.reply.Error("ERR Invalid slot");
+  if (slot < 0 || slot >= slots::kNumSlots) return ctx.reply.Error(errors::kInvalidSlotShort);
   ctx.reply.Integer(static_cast<int64_t>(KeysInSlot(ctx, static_cast<int>(slot))));
 }
 
@@ -288,7 +285,7 @@ void ClusterGetKeysInSlot(CommandContext& ctx, Args args) {
     return ctx.reply.Error(errors::kNotInteger);
   }
   if (slot < 0 || slot >= slots::kNumSlots || max < 0) {
-    return ctx.reply.Error("ERR Invalid slot or number of keys");
+    return ctx.reply.Error(errors::kInvalidSlotOrCount);
   }
   std::vector<std::string> keys = ctx.DbForSlot(static_cast<int>(slot))
                                       .KeysInSlot(static_cast<int>(slot), static_cast<size_t>(max));
@@ -300,7 +297,7 @@ void ClusterCountFailureReports(CommandContext& ctx, Args args) {
   ClusterState* c = ClusterOrReply(ctx);
   if (!c) return;
   absl::StatusOr<int> n = c->CountFailureReports(args[2], ctx.now_ms);
-  if (!n.ok()) return ctx.reply.Error(absl::StrCat("ERR ", std::string(n.status().message())));
+  if (!n.ok()) return ctx.reply.Error(errors::Err(n.status()));
   ctx.reply.Integer(*n);
 }
 
@@ -309,7 +306,7 @@ void ClusterReplicas(CommandContext& ctx, Args args) {
   if (!c) return;
   auto replicas = c->Replicas(args[2]);
   if (!replicas.ok()) {
-    return ctx.reply.Error(absl::StrCat("ERR ", std::string(replicas.status().message())));
+    return ctx.reply.Error(errors::Err(replicas.status()));
   }
   ctx.reply.ArrayHeader(replicas->size());
   for (const ClusterNode* n : *replicas) ctx.reply.Bulk(c->NodeLine(*n));
@@ -323,7 +320,7 @@ void ChangeSlots(CommandContext& ctx, Args args, bool del) {
   std::vector<SlotRange> ranges;
   for (size_t j = 2; j < args.size(); ++j) {
     int slot = ParseSlotArg(args[j]);
-    if (slot < 0) return ctx.reply.Error(kInvalidSlot);
+    if (slot < 0) return ctx.reply.Error(errors::kInvalidSlot);
     ranges.push_back({slot, slot});
   }
   ReplyStatus(ctx, c->ChangeSlots(ranges, del));
@@ -344,8 +341,8 @@ void ChangeSlotRanges(CommandContext& ctx, Args args, bool del) {
       // Redis checks each pair before parsing the next: earlier pairs'
       // errors win over this parse error.
       absl::Status st = c->ValidateSlotChanges(ranges, del);
-      if (!st.ok()) return ctx.reply.Error(absl::StrCat("ERR ", std::string(st.message())));
-      return ctx.reply.Error(kInvalidSlot);
+      if (!st.ok()) return ctx.reply.Error(errors::Err(st));
+      return ctx.reply.Error(errors::kInvalidSlot);
     }
     ranges.push_back({start, end});
   }
@@ -362,9 +359,9 @@ void ClusterFlushSlots(CommandContext& ctx, Args) {
 void ClusterSetSlot(CommandContext& ctx, Args args) {
   ClusterState* c = ClusterOrReply(ctx);
   if (!c) return;
-  if (c->myself().is_replica()) return ctx.reply.Error("ERR Please use SETSLOT only with masters.");
+  if (c->myself().is_replica()) return ctx.reply.Error(errors::kSetSlotOnReplica);
   int slot = ParseSlotArg(args[2]);
-  if (slot < 0) return ctx.reply.Error(kInvalidSlot);
+  if (slot < 0) return ctx.reply.Error(errors::kInvalidSlot);
   const std::string& action = args[3];
   if (EqualsNoCase(action, "migrating") && args.size() == 5) {
     ReplyStatus(ctx, c->SetSlotMigrating(slot, args[4]));
@@ -375,7 +372,7 @@ void ClusterSetSlot(CommandContext& ctx, Args args) {
   } else if (EqualsNoCase(action, "node") && args.size() == 5) {
     ReplyStatus(ctx, c->SetSlotNode(slot, args[4], KeysInSlot(ctx, slot)));
   } else {
-    ctx.reply.Error("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP");
+    ctx.reply.Error(errors::kSetSlotSyntax);
   }
 }
 
@@ -403,21 +400,20 @@ void ClusterMeet(CommandContext& ctx, Args args) {
   if (args.size() != 4 && args.size() != 5) return SyntaxShapeError(ctx, args[1]);
   int64_t port, cport;
   if (!ParseLL(args[3], &port)) {
-    return ctx.reply.Error(absl::StrCat("ERR Invalid TCP base port specified: ", args[3]));
+    return ctx.reply.Error(errors::InvalidBasePort(args[3]));
   }
   if (args.size() == 5) {
     if (!ParseLL(args[4], &cport)) {
-      return ctx.reply.Error(absl::StrCat("ERR Invalid TCP bus port specified: ", args[4]));
+      return ctx.reply.Error(errors::InvalidBusPort(args[4]));
     }
   } else {
     cport = port + 10000;
   }
-  const std::string invalid =
-      absl::StrCat("ERR Invalid node address specified: ", args[2], ":", args[3]);
+  const std::string invalid = errors::InvalidNodeAddress(args[2], args[3]);
   if (port <= 0 || port > 65535 || cport <= 0 || cport > 65535) {
     return ctx.reply.Error(invalid);
   }
-  if (!ctx.server.cluster_bus) return ctx.reply.Error("ERR the cluster bus is not running");
+  if (!ctx.server.cluster_bus) return ctx.reply.Error(errors::kNoClusterBus);
   absl::Status st = ctx.server.cluster_bus->engine().Meet(args[2], static_cast<int>(port),
                                                           static_cast<int>(cport), ctx.now_ms);
   if (st.ok()) {
@@ -443,7 +439,7 @@ void ClusterFailover(CommandContext& ctx, Args args) {
       return ctx.reply.Error(errors::kSyntax);
     }
   }
-  if (!ctx.server.cluster_bus) return ctx.reply.Error("ERR the cluster bus is not running");
+  if (!ctx.server.cluster_bus) return ctx.reply.Error(errors::kNoClusterBus);
   ReplyStatus(ctx, ctx.server.cluster_bus->engine().Failover(mode, ctx.now_ms));
 }
 
@@ -478,7 +474,7 @@ void ClusterSaveConfig(CommandContext& ctx, Args) {
   if (ctx.server.save_cluster_config && ctx.server.save_cluster_config(true, &error)) {
     ctx.reply.Ok();
   } else {
-    ctx.reply.Error(absl::StrCat("ERR error saving the cluster node config: ", error));
+    ctx.reply.Error(errors::ClusterConfigSaveFailed(error));
   }
 }
 
@@ -506,12 +502,8 @@ void ClusterParent(CommandContext& ctx, Args args) {
   ctx.reply.Error(errors::UnknownSubcommand("CLUSTER", args.size() > 1 ? args[1] : ""));
 }
 
-CommandSpec Sub(std::string name, int arity, uint32_t flags, Handler h) {
-  return CommandSpec{.name = absl::StrCat("cluster|", name),
-                     .arity = arity,
-                     .flags = flags,
-                     .handler = h,
-                     .group = "cluster"};
+CommandSpec Sub(std::string_view name, int arity, uint32_t flags, Handler h) {
+  return SubcommandSpec("cluster", name, arity, flags, h, "cluster");
 }
 
 }  // namespace

@@ -1,11 +1,14 @@
 #include "node/commands/command.h"
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "base/strings.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/keyspace/keyspace.h"
 #include "node/keyspace/types/type_util.h"
 #include "node/resp/reply.h"
+#include "node/server/blocking.h"
 #include "node/server/replication_control.h"
 #include "node/server/server.h"
 #include "node/server/write_stream.h"
@@ -79,6 +82,35 @@ void CommandContext::AddDirty(uint64_t changes) {
   server.stats().dirty += changes;
 }
 
+bool ParseScanOptionsOrReply(CommandContext& ctx, Args args, size_t first,
+                             types::ScanOptions* opts) {
+  switch (types::ParseScanOptions(args, first, opts)) {
+    case types::ScanOptionsError::kNone:
+      return true;
+    case types::ScanOptionsError::kNotInteger:
+      ctx.reply.Error(errors::kNotInteger);
+      return false;
+    case types::ScanOptionsError::kSyntax:
+      ctx.reply.Error(errors::kSyntax);
+      return false;
+  }
+  return false;
+}
+
+bool ParseBlockTimeoutOrReply(CommandContext& ctx, std::string_view arg, int64_t* deadline_ms) {
+  switch (ParseBlockTimeout(arg, ctx.now_ms, deadline_ms)) {
+    case BlockTimeoutError::kNone:
+      return true;
+    case BlockTimeoutError::kNotFloat:
+      ctx.reply.Error(errors::kTimeoutNotFloat);
+      return false;
+    case BlockTimeoutError::kNegative:
+      ctx.reply.Error(errors::kTimeoutNegative);
+      return false;
+  }
+  return false;
+}
+
 bool AlreadyExpired(const CommandContext& ctx, int64_t when_ms) {
   if (when_ms > ctx.now_ms || ctx.server.loading.active) return false;
   return ctx.server.replication == nullptr || !ctx.server.replication->is_replica();
@@ -98,6 +130,15 @@ CommandSpec KeyedCommand(std::string name, int arity, uint32_t flags, Handler ha
                      .since = since};
 }
 
+CommandSpec SubcommandSpec(std::string_view parent, std::string_view sub, int arity, uint32_t flags,
+                           Handler handler, std::string_view group) {
+  return CommandSpec{.name = absl::StrCat(base::ToAbsl(parent), "|", base::ToAbsl(sub)),
+                     .arity = arity,
+                     .flags = flags,
+                     .handler = handler,
+                     .group = group};
+}
+
 std::vector<int> NumKeysIndexes(std::span<const std::string> args, size_t index) {
   std::vector<int> out;
   int64_t n;
@@ -113,7 +154,7 @@ bool ParseMPopArgs(CommandContext& ctx, Args args, size_t numkeys_idx, std::stri
                    std::string_view second_word, MPopArgs* out) {
   int64_t numkeys;
   if (!types::ParseInt64(args[numkeys_idx], &numkeys) || numkeys < 1) {
-    ctx.reply.Error("ERR numkeys should be greater than 0");
+    ctx.reply.Error(errors::kNumKeysNotPositive);
     return false;
   }
   const uint64_t where_idx = numkeys_idx + 1 + static_cast<uint64_t>(numkeys);
@@ -137,7 +178,7 @@ bool ParseMPopArgs(CommandContext& ctx, Args args, size_t numkeys_idx, std::stri
     if (count == -1 && absl::EqualsIgnoreCase(args[j], "count") && more) {
       ++j;
       if (!types::ParseInt64(args[j], &count) || count < 1) {
-        ctx.reply.Error("ERR count should be greater than 0");
+        ctx.reply.Error(errors::kCountNotPositive);
         return false;
       }
     } else {
@@ -150,8 +191,6 @@ bool ParseMPopArgs(CommandContext& ctx, Args args, size_t numkeys_idx, std::stri
   return true;
 }
 
-std::string ArityError(const CommandSpec& spec) {
-  return "ERR wrong number of arguments for '" + spec.name + "' command";
-}
+std::string ArityError(const CommandSpec& spec) { return errors::WrongArity(spec.name); }
 
 }  // namespace shardnode::node

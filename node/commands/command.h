@@ -26,6 +26,10 @@ class ReplyBuilder;
 
 namespace shardnode::node {
 
+namespace types {
+struct ScanOptions;
+}
+
 class Server;
 class CommandTable;
 struct Session;
@@ -206,6 +210,11 @@ CommandSpec KeyedCommand(std::string name, int arity, uint32_t flags, Handler ha
                          int last, std::string_view group, std::string_view since,
                          KeysFn keys = nullptr);
 
+// A container's table entry for subcommand `sub` of `parent`, named
+// "parent|sub", in COMMAND DOCS group `group`.
+CommandSpec SubcommandSpec(std::string_view parent, std::string_view sub, int arity, uint32_t flags,
+                           Handler handler, std::string_view group);
+
 // Key indexes of a "numkeys key [key ...]" command whose numkeys argument is
 // args[index]; empty when numkeys is not a positive count that fits.
 std::vector<int> NumKeysIndexes(std::span<const std::string> args, size_t index);
@@ -220,6 +229,16 @@ struct MPopArgs {
 // Fills *out; replies Redis's error and returns false when malformed.
 bool ParseMPopArgs(CommandContext& ctx, Args args, size_t numkeys_idx, std::string_view first_word,
                    std::string_view second_word, MPopArgs* out);
+
+// HSCAN/SSCAN/ZSCAN's [MATCH pattern] [COUNT n] from args[first...] into
+// *opts; replies Redis's error and returns false when malformed.
+bool ParseScanOptionsOrReply(CommandContext& ctx, Args args, size_t first,
+                             types::ScanOptions* opts);
+
+// A blocking command's timeout argument (seconds, a float) as an absolute
+// deadline in ms (0: forever), by ParseBlockTimeout; replies Redis's error
+// and returns false when malformed or negative.
+bool ParseBlockTimeoutOrReply(CommandContext& ctx, std::string_view arg, int64_t* deadline_ms);
 
 // Redis's checkAlreadyExpired: whether an absolute expiry `when_ms` means
 // deleting the key now. Never on a replica (it keeps the key, already

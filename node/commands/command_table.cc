@@ -46,6 +46,10 @@ std::unique_ptr<CommandTable> BuildCommandTable() {
   auto table = std::make_unique<CommandTable>();
   Dispatcher::RegisterTransactionCommands(*table);
   RegisterServerFamily(*table);
+  RegisterInfoFamily(*table);
+  RegisterClientFamily(*table);
+  RegisterCommandFamily(*table);
+  RegisterDebugFamily(*table);
   RegisterPersistFamily(*table);
   RegisterStringFamily(*table);
   RegisterGenericFamily(*table);

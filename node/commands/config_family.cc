@@ -50,7 +50,7 @@ void ConfigSet(CommandContext& ctx, Args args) {
   Config& config = ctx.server.config();
   absl::Status s = config.Set(pairs, IsLocalClient(ctx.session));
   if (!s.ok()) {
-    ctx.reply.Error(std::string(s.message()));
+    ctx.reply.Error(errors::Err(s));
     return;
   }
   SetLogLevel(config.options().loglevel);
@@ -64,7 +64,7 @@ void ConfigRewrite(CommandContext& ctx, Args) {
     if (!ctx.server.config().config_file().empty()) {
       Logf(LogLevel::kWarning, "CONFIG REWRITE failed: %s", std::string(s.message()));
     }
-    ctx.reply.Error(std::string(s.message()));
+    ctx.reply.Error(errors::Err(s));
     return;
   }
   Log(LogLevel::kWarning, "CONFIG REWRITE executed with success.");
@@ -107,13 +107,10 @@ void ConfigParent(CommandContext& ctx, Args args) {
 
 CommandSpec Sub(std::string_view name, int arity, uint32_t flags, Handler handler,
                 std::string_view summary, std::string_view since) {
-  return CommandSpec{.name = absl::StrCat("config|", std::string(name)),
-                     .arity = arity,
-                     .flags = flags,
-                     .handler = handler,
-                     .group = "server",
-                     .summary = summary,
-                     .since = since};
+  CommandSpec spec = SubcommandSpec("config", name, arity, flags, handler, "server");
+  spec.summary = summary;
+  spec.since = since;
+  return spec;
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "node/server/replication_control.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
+#include "node/server/suspend.h"
 #include "node/server/write_stream.h"
 #include "slots/hash_slot.h"
 
@@ -37,7 +38,7 @@ bool IsTransactionControl(std::string_view name) {
 
 void Watch(CommandContext& ctx, Args args) {
   if (ctx.session.in_multi) {
-    ctx.reply.Error("ERR WATCH inside MULTI is not allowed");
+    ctx.reply.Error(errors::kWatchInMulti);
     return;
   }
   for (size_t i = 1; i < args.size(); ++i) {
@@ -258,7 +259,7 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
 
 void Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms) {
   if (!session.in_multi) {
-    out.Error("ERR EXEC without MULTI");
+    out.Error(errors::kExecWithoutMulti);
     return;
   }
   std::vector<std::vector<std::string>> queued = std::move(session.queued);
@@ -324,9 +325,49 @@ bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::st
   return spec->is_write();
 }
 
+bool Dispatcher::TouchesKeysInFlight(const Session& session,
+                                     const std::vector<std::string>& args) const {
+  if (session.from_primary) return false;
+  const KeysInFlight& busy = server_.keys_in_flight();
+  auto resolve = [this](const std::vector<std::string>& a) -> const CommandSpec* {
+    const CommandSpec* s = server_.commands().Find(a[0]);
+    if (s != nullptr && !s->subcommands.empty() && a.size() >= 2) {
+      s = CommandTable::FindSub(*s, a[1]);
+    }
+    return s;
+  };
+  auto touches = [&](const CommandSpec& s, const std::vector<std::string>& a) {
+    // A write to every key (FLUSHALL, FLUSHDB) touches the ones in flight.
+    if (s.is_write() && (s.flags & kCmdAllShards)) return true;
+    bool found = false;
+    ForEachKeyIndex(s, a, [&](int i) { found = found || busy.Contains(session.db_index, a[i]); });
+    return found;
+  };
+  const CommandSpec* spec = resolve(args);
+  if (spec == nullptr) return false;
+  if (spec == exec_) {
+    if (!session.in_multi) return false;
+    for (const std::vector<std::string>& queued : session.queued) {
+      const CommandSpec* q = queued.empty() ? nullptr : resolve(queued);
+      if (q != nullptr && touches(*q, queued)) return true;
+    }
+    return false;
+  }
+  // Queued inside MULTI, a command touches nothing yet (EXEC is checked).
+  if (session.in_multi && spec != discard_ && spec != multi_) return false;
+  return touches(*spec, args);
+}
+
 void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp::ReplyBuilder& out,
                          int64_t now_ms) {
   session.last_interaction_ms = now_ms;
+  // A command on keys that a MIGRATE has in flight waits until it is over,
+  // then runs again from the start (keys_in_flight.h).
+  if (!server_.keys_in_flight().empty() && TouchesKeysInFlight(session, args)) {
+    Suspend(session, WaitReason::kKeysBusy);
+    server_.keys_in_flight().AddWaiter(session.id);
+    return;
+  }
   // The command's writes (and the DELs of keys it found expired) propagate
   // together when it ends, before any blocked client it served.
   server_.write_stream().BeginUnit();
@@ -337,7 +378,7 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
     if (auth_required && !(spec->flags & kCmdNoAuth)) {
       Reject(session, out, errors::kNoAuth, spec);
     } else if (session.in_multi && (spec->flags & kCmdNoMulti)) {
-      Reject(session, out, "ERR Command not allowed inside a transaction", spec);
+      Reject(session, out, errors::kNotInMulti, spec);
     } else if (!Route(session, *spec, args, out, now_ms)) {
       // Route() replied with the redirection.
     } else if (std::string refusal = server_.replication && !session.from_primary
@@ -348,11 +389,7 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
       Reject(session, out, refusal, spec);
     } else if (session.in_pubsub() && session.protocol == 2 &&
                !AllowedWhileSubscribed(spec->name)) {
-      Reject(session, out,
-             "ERR Can't execute '" + spec->name +
-                 "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
-                 "in this context",
-             spec);
+      Reject(session, out, errors::NotAllowedWhileSubscribed(spec->name), spec);
     } else if (server_.loading.active && !(spec->flags & kCmdLoading)) {
       Reject(session, out, errors::kLoading, spec);
     } else {
@@ -361,7 +398,7 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
         out.SimpleString("QUEUED");
       } else if (spec == multi_) {
         if (session.in_multi) {
-          out.Error("ERR MULTI calls can not be nested");
+          out.Error(errors::kNestedMulti);
         } else {
           session.in_multi = true;
           session.multi_dirty = false;
@@ -372,7 +409,7 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
         Exec(session, out, now_ms);
       } else if (spec == discard_) {
         if (!session.in_multi) {
-          out.Error("ERR DISCARD without MULTI");
+          out.Error(errors::kDiscardWithoutMulti);
         } else {
           server_.watches().Unwatch(session);
           session.in_multi = false;

@@ -30,7 +30,10 @@ class Dispatcher {
   explicit Dispatcher(Server& server);
 
   // Executes `args` (args[0] is the command name; REQUIRES: non-empty) and
-  // appends exactly one reply to `out`. `now_ms` is the wall clock.
+  // appends exactly one reply to `out`, unless the command suspends its
+  // session (suspend.h): then no reply now; for a command to be retried
+  // (kKeysBusy, kPause) the caller keeps `args` untouched and runs it again
+  // when the session resumes. `now_ms` is the wall clock.
   void Execute(Session& session, std::vector<std::string>& args, resp::ReplyBuilder& out,
                int64_t now_ms);
 
@@ -40,6 +43,10 @@ class Dispatcher {
   // queued. The primary's own stream never waits. REQUIRES: WritesPaused.
   bool WaitsForPause(const Session& session, const std::vector<std::string>& args,
                      int64_t now_ms) const;
+
+  // Whether `args` touches a key that a MIGRATE has in flight (or every
+  // key: FLUSHALL); such a command waits (suspend.h's kKeysBusy).
+  bool TouchesKeysInFlight(const Session& session, const std::vector<std::string>& args) const;
 
   // Registers MULTI, EXEC and DISCARD (whose work is done here).
   static void RegisterTransactionCommands(class CommandTable& table);

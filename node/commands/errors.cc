@@ -33,4 +33,84 @@ std::string UnknownSubcommand(std::string_view parent, std::string_view sub) {
                       absl::AsciiStrToUpper(base::ToAbsl(parent)), " HELP.");
 }
 
+namespace {
+std::string Cat(std::string_view a, std::string_view b, std::string_view c = {}) {
+  return absl::StrCat(base::ToAbsl(a), base::ToAbsl(b), base::ToAbsl(c));
+}
+}  // namespace
+
+std::string Err(std::string_view message) { return Cat("ERR ", message); }
+
+std::string Err(const absl::Status& status) { return absl::StrCat("ERR ", status.message()); }
+
+std::string WrongArity(std::string_view name) {
+  return Cat("ERR wrong number of arguments for '", name, "' command");
+}
+
+std::string SubcommandSyntax(std::string_view parent, std::string_view sub) {
+  return absl::StrCat("ERR unknown subcommand or wrong number of arguments for '",
+                      base::ToAbsl(sub.substr(0, 128)), "'. Try ",
+                      absl::AsciiStrToUpper(base::ToAbsl(parent)), " HELP.");
+}
+
+std::string HelloOption(std::string_view option) {
+  return Cat("ERR Syntax error in HELLO option '", option, "'");
+}
+
+std::string UnknownClientType(std::string_view type) {
+  return Cat("ERR Unknown client type '", type, "'");
+}
+
+std::string NoSuchUser(std::string_view user) { return Cat("ERR No such user '", user, "'"); }
+
+std::string UnknownNode(std::string_view id) { return Cat("ERR Unknown node ", id); }
+
+std::string UnknownDirection(std::string_view dir) { return Cat("ERR Unknown direction ", dir); }
+
+std::string NotAllowedWhileSubscribed(std::string_view name) {
+  return Cat("ERR Can't execute '", name,
+             "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
+             "in this context");
+}
+
+std::string InvalidExpireTime(std::string_view name) {
+  return Cat("ERR invalid expire time in '", name, "' command");
+}
+
+std::string UnsupportedOption(std::string_view option) {
+  return Cat("ERR Unsupported option ", option);
+}
+
+std::string NoInputKeys(std::string_view name) {
+  return Cat("ERR at least 1 input key is needed for '", name, "' command");
+}
+
+std::string InvalidBasePort(std::string_view port) {
+  return Cat("ERR Invalid TCP base port specified: ", port);
+}
+
+std::string InvalidBusPort(std::string_view port) {
+  return Cat("ERR Invalid TCP bus port specified: ", port);
+}
+
+std::string InvalidNodeAddress(std::string_view ip, std::string_view port) {
+  return absl::StrCat("ERR Invalid node address specified: ", base::ToAbsl(ip), ":",
+                      base::ToAbsl(port));
+}
+
+std::string ClusterConfigSaveFailed(std::string_view reason) {
+  return Cat("ERR error saving the cluster node config: ", reason);
+}
+
+std::string ReplconfIpTooLong(size_t bytes) {
+  return absl::StrCat("ERR REPLCONF ip-address provided by replica instance is too long: ", bytes,
+                      " bytes");
+}
+
+std::string UnrecognizedReplconfOption(std::string_view option) {
+  return Cat("ERR Unrecognized REPLCONF option: ", option);
+}
+
+std::string RespError(std::string_view error) { return Cat("-", error, "\r\n"); }
+
 }  // namespace shardnode::node::errors

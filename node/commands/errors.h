@@ -1,11 +1,17 @@
 // Client error texts, in one place, exactly as Redis 7.0.15 sends them
-// (without the leading '-'). Handlers use these constants rather than
-// spelling the strings again.
+// (without the leading '-'). node/ writes client error texts only here:
+// handlers, the dispatcher and the shells use these constants and functions
+// rather than spelling the strings again, and cores below node/commands
+// return outcomes (codes, enums, absl::Status) that node/ turns into one of
+// these. The one exception are absl::Status messages that a core already
+// words as Redis does (ClusterState's admin errors): Err() prefixes them.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "absl/status/status.h"
 
 namespace shardnode::node::errors {
 
@@ -33,6 +39,164 @@ inline constexpr std::string_view kReadOnlyReplica =
 inline constexpr std::string_view kMaxClients = "ERR max number of clients reached";
 inline constexpr std::string_view kLoading = "LOADING Redis is loading the dataset in memory";
 
+// ---- Arguments shared by several families
+inline constexpr std::string_view kNotPositive = "ERR value is out of range, must be positive";
+inline constexpr std::string_view kOutOfRange = "ERR value is out of range";
+// A count of LLONG_MIN (SRANDMEMBER, HRANDFIELD, ZRANDMEMBER): its negation overflows.
+inline constexpr std::string_view kCountOutOfRange =
+    "ERR value is out of range, value must between -9223372036854775807 and "
+    "9223372036854775807";
+inline constexpr std::string_view kInvalidCursor = "ERR invalid cursor";
+inline constexpr std::string_view kNumKeysNotPositive = "ERR numkeys should be greater than 0";
+inline constexpr std::string_view kCountNotPositive = "ERR count should be greater than 0";
+inline constexpr std::string_view kLimitNegative = "ERR LIMIT can't be negative";
+inline constexpr std::string_view kIncrNaN = "ERR increment would produce NaN or Infinity";
+inline constexpr std::string_view kTimeoutNotInteger =
+    "ERR timeout is not an integer or out of range";
+inline constexpr std::string_view kTimeoutNegative = "ERR timeout is negative";
+inline constexpr std::string_view kTimeoutNotFloat = "ERR timeout is not a float or out of range";
+inline constexpr std::string_view kDbIndexOutOfRange = "ERR DB index is out of range";
+// A bare "ERR" (Redis's reply when SAVE/BGSAVE/DEBUG RELOAD fail without a reason).
+inline constexpr std::string_view kErr = "ERR";
+
+// ---- Connection and server (server_family.cc, client_family.cc, debug_family.cc)
+inline constexpr std::string_view kAuthNoPassword =
+    "ERR AUTH <password> called without any password configured for the default user. "
+    "Are you sure your configuration is correct?";
+inline constexpr std::string_view kProtocolVersion =
+    "ERR Protocol version is not an integer or out of range";
+inline constexpr std::string_view kNoProto = "NOPROTO unsupported protocol version";
+inline constexpr std::string_view kHelloNoAuth =
+    "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
+    "<proto> AUTH <user> <pass> option can be used to authenticate the client and select "
+    "the RESP protocol version at the same time";
+inline constexpr std::string_view kClientName =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
+inline constexpr std::string_view kNoShutdown = "ERR No shutdown in progress.";
+inline constexpr std::string_view kShutdownFailed = "ERR Errors trying to SHUTDOWN. Check logs.";
+inline constexpr std::string_view kInvalidClientId = "ERR Invalid client ID";
+inline constexpr std::string_view kNoSuchClient = "ERR No such client";
+inline constexpr std::string_view kClientIdNotPositive = "ERR client-id should be greater than 0";
+inline constexpr std::string_view kUnblockReason =
+    "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR";
+inline constexpr std::string_view kPauseMode = "ERR CLIENT PAUSE mode must be WRITE or ALL";
+inline constexpr std::string_view kUnexpectedHelp = "ERR unexpected HELP call";
+inline constexpr std::string_view kInvalidCommand = "ERR Invalid command specified";
+inline constexpr std::string_view kGetKeysArity =
+    "ERR Invalid number of arguments specified for command";
+inline constexpr std::string_view kNoKeyArguments = "ERR The command has no key arguments";
+inline constexpr std::string_view kDebugClusterOnly =
+    "ERR Debug option only available for cluster mode enabled setup!";
+
+// ---- Transactions (dispatcher.cc)
+inline constexpr std::string_view kWatchInMulti = "ERR WATCH inside MULTI is not allowed";
+inline constexpr std::string_view kExecWithoutMulti = "ERR EXEC without MULTI";
+inline constexpr std::string_view kNotInMulti = "ERR Command not allowed inside a transaction";
+inline constexpr std::string_view kNestedMulti = "ERR MULTI calls can not be nested";
+inline constexpr std::string_view kDiscardWithoutMulti = "ERR DISCARD without MULTI";
+
+// ---- Keys and strings (generic_family.cc, string_family.cc)
+inline constexpr std::string_view kMoveInCluster = "ERR MOVE is not allowed in cluster mode";
+inline constexpr std::string_view kSelectInCluster = "ERR SELECT is not allowed in cluster mode";
+inline constexpr std::string_view kSameObject = "ERR source and destination objects are the same";
+inline constexpr std::string_view kExpireNxAndOthers =
+    "ERR NX and XX, GT or LT options at the same time are not compatible";
+inline constexpr std::string_view kGtAndLt =
+    "ERR GT and LT options at the same time are not compatible";
+inline constexpr std::string_view kIdleTimeUnderLfu =
+    "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
+    "switching between policies at runtime LRU and LFU data will take some time to adjust.";
+inline constexpr std::string_view kFreqWithoutLfu =
+    "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
+    "that when switching between policies at runtime LRU and LFU data will take some time to "
+    "adjust.";
+inline constexpr std::string_view kStringTooLong =
+    "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+inline constexpr std::string_view kOffsetOutOfRange = "ERR offset is out of range";
+inline constexpr std::string_view kDecrOverflow = "ERR decrement would overflow";
+
+// ---- Hashes, lists, sets, sorted sets
+inline constexpr std::string_view kHashNotInteger = "ERR hash value is not an integer";
+inline constexpr std::string_view kHashNotFloat = "ERR hash value is not a float";
+inline constexpr std::string_view kNaNOrInfinity = "ERR value is NaN or Infinity";
+inline constexpr std::string_view kIndexOutOfRange = "ERR index out of range";
+inline constexpr std::string_view kRankZero =
+    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
+    "or use negative to start from the end of the list";
+inline constexpr std::string_view kCountNegative = "ERR COUNT can't be negative";
+inline constexpr std::string_view kMaxLenNegative = "ERR MAXLEN can't be negative";
+inline constexpr std::string_view kNumKeysOverArgs =
+    "ERR Number of keys can't be greater than number of args";
+inline constexpr std::string_view kNotFloatRange = "ERR min or max is not a float";
+inline constexpr std::string_view kNotLexRange = "ERR min or max not valid string range item";
+inline constexpr std::string_view kZAddXxAndNx =
+    "ERR XX and NX options at the same time are not compatible";
+inline constexpr std::string_view kZAddGtLtNx =
+    "ERR GT, LT, and/or NX options at the same time are not compatible";
+inline constexpr std::string_view kZAddIncrPairs =
+    "ERR INCR option supports a single increment-element pair";
+inline constexpr std::string_view kScoreNaN = "ERR resulting score is not a number (NaN)";
+inline constexpr std::string_view kLimitNeedsScoreOrLex =
+    "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX";
+inline constexpr std::string_view kWithScoresByLex =
+    "ERR syntax error, WITHSCORES not supported in combination with BYLEX";
+inline constexpr std::string_view kWeightNotFloat = "ERR weight value is not a float";
+
+// ---- Persistence (persist_family.cc)
+inline constexpr std::string_view kInvalidIdleTime = "ERR Invalid IDLETIME value, must be >= 0";
+inline constexpr std::string_view kInvalidFreq = "ERR Invalid FREQ value, must be >= 0 and <= 255";
+inline constexpr std::string_view kBusyKey = "BUSYKEY Target key name already exists.";
+inline constexpr std::string_view kInvalidTtl = "ERR Invalid TTL value, must be >= 0";
+inline constexpr std::string_view kBadDumpPayload =
+    "ERR DUMP payload version or checksum are wrong";
+inline constexpr std::string_view kBadDataFormat = "ERR Bad data format";
+inline constexpr std::string_view kDebugReloadOptions =
+    "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.";
+inline constexpr std::string_view kDebugReloadLoad = "ERR Error trying to load the RDB dump";
+
+// ---- Cluster (cluster_family.cc)
+inline constexpr std::string_view kInvalidSlot = "ERR Invalid or out of range slot";
+inline constexpr std::string_view kInvalidSlotShort = "ERR Invalid slot";
+inline constexpr std::string_view kInvalidSlotOrCount = "ERR Invalid slot or number of keys";
+inline constexpr std::string_view kSetSlotOnReplica = "ERR Please use SETSLOT only with masters.";
+inline constexpr std::string_view kSetSlotSyntax =
+    "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP";
+inline constexpr std::string_view kNoClusterBus = "ERR the cluster bus is not running";
+
+// ---- Replication (node/repl, replication_family.cc)
+inline constexpr std::string_view kNoMasterLink =
+    "NOMASTERLINK Can't SYNC while not connected with my master";
+inline constexpr std::string_view kWaitOnReplica =
+    "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 "
+    "if a replica is configured to be writable (which is not the default) writes to "
+    "replicas are just local and are not propagated.";
+inline constexpr std::string_view kNoReplicas = "NOREPLICAS Not enough good replicas to write.";
+inline constexpr std::string_view kMasterDown =
+    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+inline constexpr std::string_view kReplicaOfInCluster =
+    "ERR REPLICAOF not allowed in cluster mode.";
+inline constexpr std::string_view kReplicaOfFromReplica =
+    "ERR Command is not valid when client is a replica.";
+inline constexpr std::string_view kInvalidMasterPort = "ERR Invalid master port";
+inline constexpr std::string_view kBgsaveForReplicaFailed =
+    "ERR BGSAVE failed, replication can't continue";
+
+// ---- Connections (node/net)
+inline constexpr std::string_view kProtectedMode =
+    "DENIED Redis is running in protected mode because protected mode is enabled and no "
+    "password is set for the default user. In this mode connections are only accepted from the "
+    "loopback interface. If you want to connect from external computers to Redis you may adopt "
+    "one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG "
+    "SET protected-mode no' from the loopback interface by connecting to Redis from the same "
+    "host the server is running, however MAKE SURE Redis is not publicly accessible from "
+    "internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively "
+    "you can just disable the protected mode by editing the Redis configuration file, and "
+    "setting the protected mode option to 'no', and then restarting the server. 3) If you "
+    "started the server manually just for testing, restart it with the '--protected-mode no' "
+    "option. 4) Setup a an authentication password for the default user. NOTE: You only need to "
+    "do one of the above things in order for the server to start accepting connections from "
+    "the outside.";
+
 // "MOVED <slot> <endpoint>:<port>" / "ASK ...".
 std::string Moved(int slot, std::string_view endpoint, int port);
 std::string Ask(int slot, std::string_view endpoint, int port);
@@ -40,5 +204,49 @@ std::string Ask(int slot, std::string_view endpoint, int port);
 std::string UnknownCommand(std::string_view name, const std::string* args, size_t nargs);
 // "ERR unknown subcommand '<sub>'. Try <PARENT> HELP."
 std::string UnknownSubcommand(std::string_view parent, std::string_view sub);
+
+// "ERR <message>": a core's absl::Status message that is already Redis's
+// wording (ClusterState's admin errors, a load failure), or the RESP
+// parser's "Protocol error: ..." text.
+std::string Err(std::string_view message);
+// Err(status.message()).
+std::string Err(const absl::Status& status);
+// "ERR wrong number of arguments for '<name>' command".
+std::string WrongArity(std::string_view name);
+// "ERR unknown subcommand or wrong number of arguments for '<sub>'. Try
+// <PARENT> HELP." (Redis's addReplySubcommandSyntaxError).
+std::string SubcommandSyntax(std::string_view parent, std::string_view sub);
+// "ERR Syntax error in HELLO option '<option>'".
+std::string HelloOption(std::string_view option);
+// "ERR Unknown client type '<type>'" (CLIENT LIST / KILL TYPE).
+std::string UnknownClientType(std::string_view type);
+// "ERR No such user '<user>'" (CLIENT KILL USER).
+std::string NoSuchUser(std::string_view user);
+// DEBUG CLUSTERLINK KILL: "ERR Unknown node <id>", "ERR Unknown direction <dir>".
+std::string UnknownNode(std::string_view id);
+std::string UnknownDirection(std::string_view dir);
+// "ERR Can't execute '<name>': only (P|S)SUBSCRIBE / ... are allowed in this context".
+std::string NotAllowedWhileSubscribed(std::string_view name);
+// "ERR invalid expire time in '<name>' command".
+std::string InvalidExpireTime(std::string_view name);
+// "ERR Unsupported option <option>" (EXPIRE family).
+std::string UnsupportedOption(std::string_view option);
+// "ERR at least 1 input key is needed for '<name>' command" (ZUNION...).
+std::string NoInputKeys(std::string_view name);
+// CLUSTER MEET: "ERR Invalid TCP base port specified: <port>", "ERR Invalid
+// TCP bus port specified: <port>", "ERR Invalid node address specified: <ip>:<port>".
+std::string InvalidBasePort(std::string_view port);
+std::string InvalidBusPort(std::string_view port);
+std::string InvalidNodeAddress(std::string_view ip, std::string_view port);
+// "ERR error saving the cluster node config: <reason>".
+std::string ClusterConfigSaveFailed(std::string_view reason);
+// REPLCONF: "ERR REPLCONF ip-address provided by replica instance is too
+// long: <n> bytes", "ERR Unrecognized REPLCONF option: <option>".
+std::string ReplconfIpTooLong(size_t bytes);
+std::string UnrecognizedReplconfOption(std::string_view option);
+// "-<error>\r\n": an error reply's RESP bytes, for writers that bypass the
+// ReplyBuilder (a connection refused before it has a session, a full sync
+// that failed).
+std::string RespError(std::string_view error);
 
 }  // namespace shardnode::node::errors

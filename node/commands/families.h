@@ -2,11 +2,17 @@
 // table; BuildCommandTable (command_table.cc) calls them all.
 #pragma once
 
+#include <string_view>
+
 namespace shardnode::node {
 
 class CommandTable;
 
-void RegisterServerFamily(CommandTable& table);   // server_family.cc
+void RegisterServerFamily(CommandTable& table);   // server_family.cc (connection, SHUTDOWN...)
+void RegisterInfoFamily(CommandTable& table);     // info_family.cc
+void RegisterClientFamily(CommandTable& table);   // client_family.cc
+void RegisterCommandFamily(CommandTable& table);  // command_family.cc (COMMAND)
+void RegisterDebugFamily(CommandTable& table);    // debug_family.cc
 void RegisterStringFamily(CommandTable& table);   // string_family.cc
 void RegisterGenericFamily(CommandTable& table);  // generic_family.cc (keys, expiry, scan)
 void RegisterConfigFamily(CommandTable& table);   // config_family.cc
@@ -16,5 +22,12 @@ void RegisterHashFamily(CommandTable& table);     // hash_family.cc
 void RegisterSetFamily(CommandTable& table);      // set_family.cc
 void RegisterZSetFamily(CommandTable& table);     // zset_family.cc
 void RegisterListFamily(CommandTable& table);     // list_family.cc
+
+// The Redis version this node reports (HELLO, INFO): the one it behaves as.
+inline constexpr char kRedisVersion[] = "7.0.15";
+
+// Whether `name` may name a connection (CLIENT SETNAME, HELLO SETNAME):
+// printable ASCII without spaces. client_family.cc.
+bool IsValidClientName(std::string_view name);
 
 }  // namespace shardnode::node

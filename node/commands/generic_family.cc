@@ -115,17 +115,17 @@ bool ParseDbIndex(CommandContext& ctx, const std::string& arg, int* index) {
 
 void Move(CommandContext& ctx, Args args) {
   if (ctx.server.cluster_enabled()) {
-    ctx.reply.Error("ERR MOVE is not allowed in cluster mode");
+    ctx.reply.Error(errors::kMoveInCluster);
     return;
   }
   int target;
   if (!ParseDbIndex(ctx, args[2], &target)) return;
   if (target < 0 || target >= ctx.num_dbs()) {
-    ctx.reply.Error("ERR DB index is out of range");
+    ctx.reply.Error(errors::kDbIndexOutOfRange);
     return;
   }
   if (target == ctx.db_index()) {
-    ctx.reply.Error("ERR source and destination objects are the same");
+    ctx.reply.Error(errors::kSameObject);
     return;
   }
   Db& src = ctx.DbFor(args[1]);
@@ -162,16 +162,16 @@ void ExpireGeneric(CommandContext& ctx, Args args, int64_t basetime, bool second
     } else if (absl::EqualsIgnoreCase(opt, "lt")) {
       flags |= kLt;
     } else {
-      ctx.reply.Error(absl::StrCat("ERR Unsupported option ", opt));
+      ctx.reply.Error(errors::UnsupportedOption(opt));
       return;
     }
   }
   if ((flags & kNx) && (flags & (kXx | kGt | kLt))) {
-    ctx.reply.Error("ERR NX and XX, GT or LT options at the same time are not compatible");
+    ctx.reply.Error(errors::kExpireNxAndOthers);
     return;
   }
   if ((flags & kGt) && (flags & kLt)) {
-    ctx.reply.Error("ERR GT and LT options at the same time are not compatible");
+    ctx.reply.Error(errors::kGtAndLt);
     return;
   }
   int64_t when;
@@ -179,8 +179,7 @@ void ExpireGeneric(CommandContext& ctx, Args args, int64_t basetime, bool second
     ctx.reply.Error(errors::kNotInteger);
     return;
   }
-  const std::string invalid =
-      absl::StrCat("ERR invalid expire time in '", ctx.spec.name, "' command");
+  const std::string invalid = errors::InvalidExpireTime(ctx.spec.name);
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
   if (seconds) {
@@ -285,7 +284,7 @@ void Keys(CommandContext& ctx, Args args) {
 void Scan(CommandContext& ctx, Args args) {
   uint64_t cursor;
   if (!types::ParseScanCursor(args[1], &cursor)) {
-    ctx.reply.Error("ERR invalid cursor");
+    ctx.reply.Error(errors::kInvalidCursor);
     return;
   }
   size_t count = 10;
@@ -421,11 +420,11 @@ void Select(CommandContext& ctx, Args args) {
   int index;
   if (!ParseDbIndex(ctx, args[1], &index)) return;
   if (ctx.server.cluster_enabled() && index != 0) {
-    ctx.reply.Error("ERR SELECT is not allowed in cluster mode");
+    ctx.reply.Error(errors::kSelectInCluster);
     return;
   }
   if (index < 0 || index >= ctx.num_dbs()) {
-    ctx.reply.Error("ERR DB index is out of range");
+    ctx.reply.Error(errors::kDbIndexOutOfRange);
     return;
   }
   ctx.session.db_index = index;
@@ -471,9 +470,7 @@ void ObjectIdleTime(CommandContext& ctx, Args args) {
   Entry* e = ObjectLookup(ctx, args);
   if (!e) return;
   if (LfuPolicy(ctx)) {
-    ctx.reply.Error(
-        "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
-        "switching between policies at runtime LRU and LFU data will take some time to adjust.");
+    ctx.reply.Error(errors::kIdleTimeUnderLfu);
     return;
   }
   const int64_t now_s = ctx.now_ms / 1000;
@@ -485,10 +482,7 @@ void ObjectFreq(CommandContext& ctx, Args args) {
   Entry* e = ObjectLookup(ctx, args);
   if (!e) return;
   if (!LfuPolicy(ctx)) {
-    ctx.reply.Error(
-        "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
-        "that when switching between policies at runtime LRU and LFU data will take some time to "
-        "adjust.");
+    ctx.reply.Error(errors::kFreqWithoutLfu);
     return;
   }
   ctx.reply.Integer(0);  // access frequency is not tracked yet

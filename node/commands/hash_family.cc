@@ -13,6 +13,7 @@
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
+#include "node/commands/type_family.h"
 #include "node/config/glob.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/types/hash_object.h"
@@ -29,9 +30,7 @@ using types::Found;
 // Finds the hash at `key`; replies WRONGTYPE and returns kWrongType when the
 // key holds something else.
 Found GetHash(CommandContext& ctx, std::string_view key, bool read, HashObject** h) {
-  Found f = types::FindTyped(ctx.DbFor(key), key, ctx.now_ms, ValueType::kHash, read, h);
-  if (f == Found::kWrongType) ctx.reply.Error(errors::kWrongType);
-  return f;
+  return FindTypedOrReply(ctx, key, ValueType::kHash, read, h);
 }
 
 // The hash at `key`, created when absent; nullptr (WRONGTYPE replied) when the
@@ -50,11 +49,6 @@ void ReplyScan(resp::ReplyBuilder& reply, uint64_t cursor, const std::vector<std
   reply.Bulk(std::to_string(cursor));
   reply.ArrayHeader(items.size());
   for (const std::string& s : items) reply.Bulk(s);
-}
-
-void Wrote(CommandContext& ctx, std::string_view key, uint64_t changes) {
-  ctx.DbFor(key).NotifyModified(key);
-  ctx.AddDirty(changes);
 }
 
 void HSet(CommandContext& ctx, Args args) {
@@ -194,16 +188,11 @@ void HIncrBy(CommandContext& ctx, Args args) {
   std::string scratch;
   if (const auto old = h->Get(args[2], &scratch)) {
     if (!types::ParseInt64(*old, &value)) {
-      ctx.reply.Error("ERR hash value is not an integer");
+      ctx.reply.Error(errors::kHashNotInteger);
       return;
     }
   }
-  if ((incr < 0 && value < 0 && incr < std::numeric_limits<int64_t>::min() - value) ||
-      (incr > 0 && value > 0 && incr > std::numeric_limits<int64_t>::max() - value)) {
-    ctx.reply.Error(errors::kOverflow);
-    return;
-  }
-  value += incr;
+  if (!AddIncrementOrReply(ctx, incr, &value)) return;
   h->Set(args[2], std::to_string(value));
   ctx.reply.Integer(value);
   Wrote(ctx, args[1], 1);
@@ -216,7 +205,7 @@ void HIncrByFloat(CommandContext& ctx, Args args) {
     return;
   }
   if (std::isnan(incr) || std::isinf(incr)) {
-    ctx.reply.Error("ERR value is NaN or Infinity");
+    ctx.reply.Error(errors::kNaNOrInfinity);
     return;
   }
   HashObject* h = GetOrCreateHash(ctx, args[1]);
@@ -225,15 +214,11 @@ void HIncrByFloat(CommandContext& ctx, Args args) {
   std::string scratch;
   if (const auto old = h->Get(args[2], &scratch)) {
     if (!types::ParseLongDouble(*old, &value)) {
-      ctx.reply.Error("ERR hash value is not a float");
+      ctx.reply.Error(errors::kHashNotFloat);
       return;
     }
   }
-  value += incr;
-  if (std::isnan(value) || std::isinf(value)) {
-    ctx.reply.Error("ERR increment would produce NaN or Infinity");
-    return;
-  }
+  if (!AddFloatIncrementOrReply(ctx, incr, &value)) return;
   const std::string text = resp::FormatLongDouble(value);
   h->Set(args[2], text);
   ctx.reply.Bulk(text);
@@ -302,9 +287,7 @@ void HRandField(CommandContext& ctx, Args args) {
       return;
     }
     if (count == std::numeric_limits<int64_t>::min()) {
-      ctx.reply.Error(
-          "ERR value is out of range, value must between -9223372036854775807 and "
-          "9223372036854775807");
+      ctx.reply.Error(errors::kCountOutOfRange);
       return;
     }
     bool withvalues = false;
@@ -316,7 +299,7 @@ void HRandField(CommandContext& ctx, Args args) {
       withvalues = true;
       constexpr int64_t kHalf = std::numeric_limits<int64_t>::max() / 2;
       if (count < -kHalf || count > kHalf) {
-        ctx.reply.Error("ERR value is out of range");
+        ctx.reply.Error(errors::kOutOfRange);
         return;
       }
     }
@@ -337,7 +320,7 @@ void HRandField(CommandContext& ctx, Args args) {
 void HScan(CommandContext& ctx, Args args) {
   uint64_t cursor;
   if (!types::ParseScanCursor(args[2], &cursor)) {
-    ctx.reply.Error("ERR invalid cursor");
+    ctx.reply.Error(errors::kInvalidCursor);
     return;
   }
   HashObject* h = nullptr;
@@ -348,10 +331,7 @@ void HScan(CommandContext& ctx, Args args) {
     return;
   }
   types::ScanOptions opts;
-  if (std::string err = types::ParseScanOptions(args, 3, &opts); !err.empty()) {
-    ctx.reply.Error(err);
-    return;
-  }
+  if (!ParseScanOptionsOrReply(ctx, args, 3, &opts)) return;
   std::vector<std::string> out;
   cursor = h->Scan(cursor, opts.count, [&](std::string_view k, std::string_view v) {
     if (opts.use_pattern && !GlobMatch(opts.pattern, k)) return;

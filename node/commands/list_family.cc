@@ -11,6 +11,7 @@
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
+#include "node/commands/type_family.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/types/list_object.h"
 #include "node/keyspace/types/lookup.h"
@@ -26,20 +27,7 @@ namespace {
 using types::Found;
 
 Found GetList(CommandContext& ctx, std::string_view key, bool read, ListObject** l) {
-  Found f = types::FindTyped(ctx.DbFor(key), key, ctx.now_ms, ValueType::kList, read, l);
-  if (f == Found::kWrongType) ctx.reply.Error(errors::kWrongType);
-  return f;
-}
-
-void Wrote(CommandContext& ctx, std::string_view key, uint64_t changes) {
-  ctx.DbFor(key).NotifyModified(key);
-  ctx.AddDirty(changes);
-}
-
-bool ParseLong(std::string_view s, int64_t* out, CommandContext& ctx) {
-  if (types::ParseInt64(s, out)) return true;
-  ctx.reply.Error(errors::kNotInteger);
-  return false;
+  return FindTypedOrReply(ctx, key, ValueType::kList, read, l);
 }
 
 // "LEFT" -> true (head), "RIGHT" -> false; syntax error otherwise.
@@ -104,7 +92,7 @@ void PopGeneric(CommandContext& ctx, Args args, bool head) {
   if (hascount) {
     // Redis's getPositiveLongFromObjectOrReply: one message for both failures.
     if (!types::ParseInt64(args[2], &count) || count < 0) {
-      ctx.reply.Error("ERR value is out of range, must be positive");
+      ctx.reply.Error(errors::kNotPositive);
       return;
     }
   }
@@ -211,7 +199,7 @@ void LSet(CommandContext& ctx, Args args) {
   if (!ParseLong(args[2], &index, ctx)) return;
   size_t pos;
   if (!ResolveIndex(index, l->Size(), &pos)) {
-    ctx.reply.Error("ERR index out of range");
+    ctx.reply.Error(errors::kIndexOutOfRange);
     return;
   }
   l->Set(pos, args[3]);
@@ -308,19 +296,17 @@ void LPos(CommandContext& ctx, Args args) {
     if (absl::EqualsIgnoreCase(o, "rank") && more) {
       if (!ParseLong(args[++j], &rank, ctx)) return;
       if (rank == 0) {
-        ctx.reply.Error(
-            "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
-            "or use negative to start from the end of the list");
+        ctx.reply.Error(errors::kRankZero);
         return;
       }
     } else if (absl::EqualsIgnoreCase(o, "count") && more) {
       if (!types::ParseInt64(args[++j], &count) || count < 0) {
-        ctx.reply.Error("ERR COUNT can't be negative");
+        ctx.reply.Error(errors::kCountNegative);
         return;
       }
     } else if (absl::EqualsIgnoreCase(o, "maxlen") && more) {
       if (!types::ParseInt64(args[++j], &maxlen) || maxlen < 0) {
-        ctx.reply.Error("ERR MAXLEN can't be negative");
+        ctx.reply.Error(errors::kMaxLenNegative);
         return;
       }
     } else {
@@ -446,13 +432,6 @@ void LMPop(CommandContext& ctx, Args args) {
 
 // --- Blocking forms ---
 
-bool ParseTimeout(CommandContext& ctx, const std::string& arg, int64_t* deadline_ms) {
-  std::string error;
-  if (ParseBlockTimeout(arg, ctx.now_ms, deadline_ms, &error)) return true;
-  ctx.reply.Error(error);
-  return false;
-}
-
 // Registers the client as waiting for a list at one of `keys`.
 void BlockOnLists(CommandContext& ctx, Args args, Args keys, int64_t deadline_ms, ServeFn serve) {
   BlockedClient c;
@@ -488,7 +467,7 @@ void PopOneWithKey(CommandContext& ctx, const std::string& key, ListObject* l, b
 void BlockingPop(CommandContext& ctx, Args args, Args keys, bool head, int64_t count,
                  const std::string& timeout, ServeFn serve) {
   int64_t deadline;
-  if (!ParseTimeout(ctx, timeout, &deadline)) return;
+  if (!ParseBlockTimeoutOrReply(ctx, timeout, &deadline)) return;
   for (const std::string& key : keys) {
     ListObject* l = nullptr;
     Found f = GetList(ctx, key, false, &l);
@@ -587,7 +566,7 @@ void BlockingMove(CommandContext& ctx, Args args) {
   bool from_head, to_head;
   if (!MoveEnds(ctx, args, &from_head, &to_head)) return;
   int64_t deadline;
-  if (!ParseTimeout(ctx, args.back(), &deadline)) return;
+  if (!ParseBlockTimeoutOrReply(ctx, args.back(), &deadline)) return;
   ListObject* src = nullptr;
   Found f = GetList(ctx, args[1], false, &src);
   if (f == Found::kWrongType) return;

@@ -32,16 +32,16 @@ bool Is(std::string_view a, std::string_view b) { return base::EqualsIgnoreCase(
 void Save(CommandContext& ctx, Args) {
   persist::Persistence* p = ctx.server.persistence;
   if (p == nullptr) {
-    ctx.reply.Error("ERR");
+    ctx.reply.Error(errors::kErr);
     return;
   }
   const absl::Status st = p->Save(ctx.now_ms);
   if (st.ok()) {
     ctx.reply.Ok();
   } else if (st.code() == absl::StatusCode::kFailedPrecondition) {
-    ctx.reply.Error(absl::StrCat("ERR ", st.message()));
+    ctx.reply.Error(errors::Err(st));
   } else {
-    ctx.reply.Error("ERR");
+    ctx.reply.Error(errors::kErr);
   }
 }
 
@@ -52,17 +52,50 @@ void Bgsave(CommandContext& ctx, Args args) {
   }
   persist::Persistence* p = ctx.server.persistence;
   if (p == nullptr) {
-    ctx.reply.Error("ERR");
+    ctx.reply.Error(errors::kErr);
     return;
   }
   const absl::Status st = p->StartBackgroundSave(ctx.now_ms);
   if (st.ok()) {
     ctx.reply.SimpleString("Background saving started");
   } else if (st.code() == absl::StatusCode::kFailedPrecondition) {
-    ctx.reply.Error(absl::StrCat("ERR ", st.message()));
+    ctx.reply.Error(errors::Err(st));
   } else {
-    ctx.reply.Error("ERR");
+    ctx.reply.Error(errors::kErr);
   }
+}
+
+// MIGRATE's keys (Redis's migrateGetKeys): argument 3, or, when it is empty
+// and a KEYS option follows, every argument after KEYS.
+std::vector<int> MigrateKeys(std::span<const std::string> args) {
+  if (args.size() > 3 && args[3].empty()) {
+    for (size_t i = 6; i < args.size(); ++i) {
+      // An AUTH / AUTH2 value is never the KEYS word.
+      if (base::EqualsIgnoreCase(args[i], "auth")) {
+        ++i;
+        continue;
+      }
+      if (base::EqualsIgnoreCase(args[i], "auth2")) {
+        i += 2;
+        continue;
+      }
+      if (base::EqualsIgnoreCase(args[i], "keys")) {
+        std::vector<int> keys;
+        for (size_t k = i + 1; k < args.size(); ++k) keys.push_back(static_cast<int>(k));
+        return keys;
+      }
+    }
+  }
+  return {3};
+}
+
+// The work is node/migrate's (Server::migrate, set by the data node).
+void Migrate(CommandContext& ctx, Args args) {
+  if (!ctx.server.migrate) {
+    ctx.reply.Error("ERR MIGRATE is not available in this process");
+    return;
+  }
+  ctx.server.migrate(ctx, args);
 }
 
 replication::RdbWriterOptions DumpOptions(Server& server) {
@@ -97,7 +130,7 @@ void Restore(CommandContext& ctx, Args args) {
         return;
       }
       if (idle < 0) {
-        ctx.reply.Error("ERR Invalid IDLETIME value, must be >= 0");
+        ctx.reply.Error(errors::kInvalidIdleTime);
         return;
       }
       ++j;
@@ -107,7 +140,7 @@ void Restore(CommandContext& ctx, Args args) {
         return;
       }
       if (freq < 0 || freq > 255) {
-        ctx.reply.Error("ERR Invalid FREQ value, must be >= 0 and <= 255");
+        ctx.reply.Error(errors::kInvalidFreq);
         return;
       }
       ++j;
@@ -118,7 +151,7 @@ void Restore(CommandContext& ctx, Args args) {
   }
   const std::string& key = args[1];
   if (!replace && ctx.DbFor(key).Find(key, ctx.now_ms, false) != nullptr) {
-    ctx.reply.Error("BUSYKEY Target key name already exists.");
+    ctx.reply.Error(errors::kBusyKey);
     return;
   }
   int64_t ttl = 0;
@@ -127,14 +160,14 @@ void Restore(CommandContext& ctx, Args args) {
     return;
   }
   if (ttl < 0) {
-    ctx.reply.Error("ERR Invalid TTL value, must be >= 0");
+    ctx.reply.Error(errors::kInvalidTtl);
     return;
   }
   auto value = replication::ParseDumpPayload(absl::string_view(args[3].data(), args[3].size()));
   if (!value.ok()) {
     ctx.reply.Error(value.status().code() == absl::StatusCode::kInvalidArgument
-                        ? "ERR DUMP payload version or checksum are wrong"
-                        : "ERR Bad data format");
+                        ? errors::kBadDumpPayload
+                        : errors::kBadDataFormat);
     return;
   }
   const bool deleted = replace && ctx.DbFor(key).Delete(key, ctx.now_ms);
@@ -174,21 +207,21 @@ void DebugReload(CommandContext& ctx, Args args) {
     } else if (Is(args[j], "nosave")) {
       save = false;
     } else {
-      ctx.reply.Error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+      ctx.reply.Error(errors::kDebugReloadOptions);
       return;
     }
   }
   persist::Persistence* p = ctx.server.persistence;
   if (p == nullptr) {
-    ctx.reply.Error("ERR");
+    ctx.reply.Error(errors::kErr);
     return;
   }
   const absl::Status st = p->Reload(ctx.now_ms, save, flush);
   if (!st.ok()) {
     ctx.reply.Error(st.code() == absl::StatusCode::kDataLoss ||
                             st.code() == absl::StatusCode::kFailedPrecondition
-                        ? "ERR Error trying to load the RDB dump"
-                        : "ERR");
+                        ? errors::kDebugReloadLoad
+                        : errors::kErr);
     return;
   }
   ctx.reply.Ok();
@@ -201,7 +234,7 @@ bool ParseNonNegative(CommandContext& ctx, const std::string& arg, int64_t* out)
     return false;
   }
   if (*out < 0) {
-    ctx.reply.Error("ERR value is out of range, must be positive");
+    ctx.reply.Error(errors::kNotPositive);
     return false;
   }
   return true;
@@ -293,6 +326,17 @@ void RegisterPersistFamily(CommandTable& t) {
               .group = "generic",
               .summary = "Create a key using the provided serialized value, previously obtained "
                          "using DUMP.",
+              .since = "2.6.0"});
+  t.Register({.name = "migrate",
+              .arity = -6,
+              .flags = kCmdWrite,
+              .first_key = 3,
+              .last_key = 3,
+              .key_step = 1,
+              .handler = Migrate,
+              .keys = MigrateKeys,
+              .group = "generic",
+              .summary = "Atomically transfer a key from a Redis instance to another one.",
               .since = "2.6.0"});
   t.Register({.name = "restore-asking",
               .arity = -4,

@@ -13,6 +13,7 @@
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
+#include "node/commands/type_family.h"
 #include "node/config/glob.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/types/lookup.h"
@@ -27,14 +28,7 @@ namespace {
 using types::Found;
 
 Found GetSet(CommandContext& ctx, std::string_view key, bool read, SetObject** s) {
-  Found f = types::FindTyped(ctx.DbFor(key), key, ctx.now_ms, ValueType::kSet, read, s);
-  if (f == Found::kWrongType) ctx.reply.Error(errors::kWrongType);
-  return f;
-}
-
-void Wrote(CommandContext& ctx, std::string_view key, uint64_t changes) {
-  ctx.DbFor(key).NotifyModified(key);
-  ctx.AddDirty(changes);
+  return FindTypedOrReply(ctx, key, ValueType::kSet, read, s);
 }
 
 void ReplyMembers(CommandContext& ctx, const SetObject* s) {
@@ -108,7 +102,7 @@ void SPopWithCount(CommandContext& ctx, Args args) {
   // Redis's getPositiveLongFromObjectOrReply: one message for both failures.
   int64_t count;
   if (!types::ParseInt64(args[2], &count) || count < 0) {
-    ctx.reply.Error("ERR value is out of range, must be positive");
+    ctx.reply.Error(errors::kNotPositive);
     return;
   }
   SetObject* s = nullptr;
@@ -191,9 +185,7 @@ void SRandMemberWithCount(CommandContext& ctx, Args args) {
     return;
   }
   if (l == std::numeric_limits<int64_t>::min()) {
-    ctx.reply.Error(
-        "ERR value is out of range, value must between -9223372036854775807 and "
-        "9223372036854775807");
+    ctx.reply.Error(errors::kCountOutOfRange);
     return;
   }
   const bool uniq = l >= 0;
@@ -429,11 +421,11 @@ void SDiffStore(CommandContext& ctx, Args args) {
 void SInterCard(CommandContext& ctx, Args args) {
   int64_t numkeys;
   if (!types::ParseInt64(args[1], &numkeys) || numkeys < 1) {
-    ctx.reply.Error("ERR numkeys should be greater than 0");
+    ctx.reply.Error(errors::kNumKeysNotPositive);
     return;
   }
   if (numkeys > static_cast<int64_t>(args.size()) - 2) {
-    ctx.reply.Error("ERR Number of keys can't be greater than number of args");
+    ctx.reply.Error(errors::kNumKeysOverArgs);
     return;
   }
   int64_t limit = 0;
@@ -442,7 +434,7 @@ void SInterCard(CommandContext& ctx, Args args) {
     if (absl::EqualsIgnoreCase(args[j], "limit") && more) {
       ++j;
       if (!types::ParseInt64(args[j], &limit) || limit < 0) {
-        ctx.reply.Error("ERR LIMIT can't be negative");
+        ctx.reply.Error(errors::kLimitNegative);
         return;
       }
     } else {
@@ -456,7 +448,7 @@ void SInterCard(CommandContext& ctx, Args args) {
 void SScan(CommandContext& ctx, Args args) {
   uint64_t cursor;
   if (!types::ParseScanCursor(args[2], &cursor)) {
-    ctx.reply.Error("ERR invalid cursor");
+    ctx.reply.Error(errors::kInvalidCursor);
     return;
   }
   SetObject* s = nullptr;
@@ -465,10 +457,7 @@ void SScan(CommandContext& ctx, Args args) {
   std::vector<std::string> out;
   if (f == Found::kOk) {
     types::ScanOptions opts;
-    if (std::string err = types::ParseScanOptions(args, 3, &opts); !err.empty()) {
-      ctx.reply.Error(err);
-      return;
-    }
+    if (!ParseScanOptionsOrReply(ctx, args, 3, &opts)) return;
     cursor = s->Scan(cursor, opts.count, [&](std::string_view m) {
       if (!opts.use_pattern || GlobMatch(opts.pattern, m)) out.emplace_back(m);
     });

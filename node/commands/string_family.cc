@@ -12,6 +12,7 @@
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
+#include "node/commands/type_family.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/keyspace/types/type_util.h"
@@ -41,13 +42,13 @@ Entry* FindString(CommandContext& ctx, std::string_view key, bool read, bool* wr
 }
 
 std::string InvalidExpire(const CommandContext& ctx) {
-  return absl::StrCat("ERR invalid expire time in '", ctx.spec.name, "' command");
+  return errors::InvalidExpireTime(ctx.spec.name);
 }
 
 bool CheckStringLength(CommandContext& ctx, int64_t size, int64_t append) {
   const uint64_t total = static_cast<uint64_t>(size) + static_cast<uint64_t>(append);
   if (total > static_cast<uint64_t>(ctx.server.options().proto_max_bulk_len)) {
-    ctx.reply.Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    ctx.reply.Error(errors::kStringTooLong);
     return false;
   }
   return true;
@@ -356,7 +357,7 @@ void SetRange(CommandContext& ctx, Args args) {
     return;
   }
   if (offset < 0) {
-    ctx.reply.Error("ERR offset is out of range");
+    ctx.reply.Error(errors::kOffsetOutOfRange);
     return;
   }
   const std::string& patch = args[3];
@@ -404,12 +405,7 @@ void IncrDecr(CommandContext& ctx, std::string_view key, int64_t incr) {
       }
     }
   }
-  if ((incr < 0 && value < 0 && incr < std::numeric_limits<int64_t>::min() - value) ||
-      (incr > 0 && value > 0 && incr > std::numeric_limits<int64_t>::max() - value)) {
-    ctx.reply.Error(errors::kOverflow);
-    return;
-  }
-  value += incr;
+  if (!AddIncrementOrReply(ctx, incr, &value)) return;
   if (e) {
     e->value() = Value::FromInt(value);  // the TTL stays
     ctx.DbFor(key).NotifyModified(key);
@@ -439,7 +435,7 @@ void DecrBy(CommandContext& ctx, Args args) {
     return;
   }
   if (incr == std::numeric_limits<int64_t>::min()) {
-    ctx.reply.Error("ERR decrement would overflow");
+    ctx.reply.Error(errors::kDecrOverflow);
     return;
   }
   IncrDecr(ctx, args[1], -incr);
@@ -464,11 +460,7 @@ void IncrByFloat(CommandContext& ctx, Args args) {
     ctx.reply.Error(errors::kNotFloat);
     return;
   }
-  value += incr;
-  if (std::isnan(value) || std::isinf(value)) {
-    ctx.reply.Error("ERR increment would produce NaN or Infinity");
-    return;
-  }
+  if (!AddFloatIncrementOrReply(ctx, incr, &value)) return;
   const std::string text = resp::FormatLongDouble(value);
   if (e) {
     e->value() = Value::FromString(text);  // the TTL stays

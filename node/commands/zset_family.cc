@@ -13,6 +13,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -23,6 +24,7 @@
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
+#include "node/commands/type_family.h"
 #include "node/config/glob.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/types/lookup.h"
@@ -39,24 +41,8 @@ namespace {
 
 using types::Found;
 
-constexpr std::string_view kNotFloatRange = "ERR min or max is not a float";
-constexpr std::string_view kNotLexRange = "ERR min or max not valid string range item";
-
 Found GetZSet(CommandContext& ctx, std::string_view key, bool read, ZSetObject** z) {
-  Found f = types::FindTyped(ctx.DbFor(key), key, ctx.now_ms, ValueType::kZSet, read, z);
-  if (f == Found::kWrongType) ctx.reply.Error(errors::kWrongType);
-  return f;
-}
-
-void Wrote(CommandContext& ctx, std::string_view key, uint64_t changes) {
-  ctx.DbFor(key).NotifyModified(key);
-  ctx.AddDirty(changes);
-}
-
-bool ParseLong(std::string_view s, int64_t* out, CommandContext& ctx) {
-  if (types::ParseInt64(s, out)) return true;
-  ctx.reply.Error(errors::kNotInteger);
-  return false;
+  return FindTypedOrReply(ctx, key, ValueType::kZSet, read, z);
 }
 
 // --- Ranges ---
@@ -237,15 +223,15 @@ void ZAddGeneric(CommandContext& ctx, Args args, bool incr) {
   }
   const size_t elements = rest / 2;
   if (nx && xx) {
-    ctx.reply.Error("ERR XX and NX options at the same time are not compatible");
+    ctx.reply.Error(errors::kZAddXxAndNx);
     return;
   }
   if ((gt && nx) || (lt && nx) || (gt && lt)) {
-    ctx.reply.Error("ERR GT, LT, and/or NX options at the same time are not compatible");
+    ctx.reply.Error(errors::kZAddGtLtNx);
     return;
   }
   if (incr && elements > 1) {
-    ctx.reply.Error("ERR INCR option supports a single increment-element pair");
+    ctx.reply.Error(errors::kZAddIncrPairs);
     return;
   }
   std::vector<double> scores(elements);
@@ -296,7 +282,7 @@ void ZAddGeneric(CommandContext& ctx, Args args, bool incr) {
   }
   if (added || updated) Wrote(ctx, key, nan_error ? 0 : added + updated);
   if (nan_error) {
-    ctx.reply.Error("ERR resulting score is not a number (NaN)");
+    ctx.reply.Error(errors::kScoreNaN);
   } else if (incr) {
     if (processed) {
       ctx.reply.Double(score);
@@ -347,38 +333,41 @@ void ZCard(CommandContext& ctx, Args args) {
   ctx.reply.Integer(f == Found::kOk ? z->Size() : 0);
 }
 
-void ZCount(CommandContext& ctx, Args args) {
+// ZCOUNT / ZLEXCOUNT / ZREMRANGEBYSCORE / ZREMRANGEBYLEX: the sorted set at
+// args[1] and the ranks [*lo, *hi) of its members between args[2] and
+// args[3] (scores, or lex bounds when `lex`). Returns nullptr after replying
+// the range's error, WRONGTYPE, or 0 for a missing key.
+ZSetObject* MembersInRange(CommandContext& ctx, Args args, bool lex, bool read, size_t* lo,
+                           size_t* hi) {
   ScoreRange r;
-  if (!ParseScoreRange(args[2], args[3], &r)) {
-    ctx.reply.Error(kNotFloatRange);
-    return;
+  LexBound min, max;
+  if (!lex && !ParseScoreRange(args[2], args[3], &r)) {
+    ctx.reply.Error(errors::kNotFloatRange);
+    return nullptr;
+  }
+  if (lex && (!ParseLexBound(args[2], &min) || !ParseLexBound(args[3], &max))) {
+    ctx.reply.Error(errors::kNotLexRange);
+    return nullptr;
   }
   ZSetObject* z = nullptr;
-  Found f = GetZSet(ctx, args[1], true, &z);
-  if (f == Found::kWrongType) return;
+  Found f = GetZSet(ctx, args[1], read, &z);
+  if (f == Found::kWrongType) return nullptr;
   if (f == Found::kMissing) {
     ctx.reply.Integer(0);
-    return;
+    return nullptr;
   }
-  auto [lo, hi] = ScoreRanks(*z, r);
-  ctx.reply.Integer(hi - lo);
+  std::tie(*lo, *hi) = lex ? LexRanks(*z, min, max) : ScoreRanks(*z, r);
+  return z;
+}
+
+void ZCount(CommandContext& ctx, Args args) {
+  size_t lo, hi;
+  if (MembersInRange(ctx, args, false, true, &lo, &hi)) ctx.reply.Integer(hi - lo);
 }
 
 void ZLexCount(CommandContext& ctx, Args args) {
-  LexBound min, max;
-  if (!ParseLexBound(args[2], &min) || !ParseLexBound(args[3], &max)) {
-    ctx.reply.Error(kNotLexRange);
-    return;
-  }
-  ZSetObject* z = nullptr;
-  Found f = GetZSet(ctx, args[1], true, &z);
-  if (f == Found::kWrongType) return;
-  if (f == Found::kMissing) {
-    ctx.reply.Integer(0);
-    return;
-  }
-  auto [lo, hi] = LexRanks(*z, min, max);
-  ctx.reply.Integer(hi - lo);
+  size_t lo, hi;
+  if (MembersInRange(ctx, args, true, true, &lo, &hi)) ctx.reply.Integer(hi - lo);
 }
 
 void RankGeneric(CommandContext& ctx, Args args, bool reverse) {
@@ -428,12 +417,11 @@ void ZRangeGeneric(CommandContext& ctx, Args args, size_t first, const std::stri
   const bool reverse = direction == -1;
   if (type == RangeType::kAuto) type = RangeType::kRank;
   if (limit != -1 && type == RangeType::kRank) {
-    ctx.reply.Error(
-        "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
+    ctx.reply.Error(errors::kLimitNeedsScoreOrLex);
     return;
   }
   if (withscores && type == RangeType::kLex) {
-    ctx.reply.Error("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
+    ctx.reply.Error(errors::kWithScoresByLex);
     return;
   }
   if (reverse && type != RangeType::kRank) std::swap(minidx, maxidx);
@@ -447,13 +435,13 @@ void ZRangeGeneric(CommandContext& ctx, Args args, size_t first, const std::stri
       break;
     case RangeType::kScore:
       if (!ParseScoreRange(args[minidx], args[maxidx], &sr)) {
-        ctx.reply.Error(kNotFloatRange);
+        ctx.reply.Error(errors::kNotFloatRange);
         return;
       }
       break;
     case RangeType::kLex:
       if (!ParseLexBound(args[minidx], &lmin) || !ParseLexBound(args[maxidx], &lmax)) {
-        ctx.reply.Error(kNotLexRange);
+        ctx.reply.Error(errors::kNotLexRange);
         return;
       }
       break;
@@ -575,37 +563,17 @@ void ZRemRangeByRank(CommandContext& ctx, Args args) {
 }
 
 void ZRemRangeByScore(CommandContext& ctx, Args args) {
-  ScoreRange r;
-  if (!ParseScoreRange(args[2], args[3], &r)) {
-    ctx.reply.Error(kNotFloatRange);
-    return;
+  size_t lo, hi;
+  if (ZSetObject* z = MembersInRange(ctx, args, false, false, &lo, &hi)) {
+    RemoveRanks(ctx, args[1], z, lo, hi);
   }
-  ZSetObject* z = nullptr;
-  Found f = GetZSet(ctx, args[1], false, &z);
-  if (f == Found::kWrongType) return;
-  if (f == Found::kMissing) {
-    ctx.reply.Integer(0);
-    return;
-  }
-  auto [lo, hi] = ScoreRanks(*z, r);
-  RemoveRanks(ctx, args[1], z, lo, hi);
 }
 
 void ZRemRangeByLex(CommandContext& ctx, Args args) {
-  LexBound min, max;
-  if (!ParseLexBound(args[2], &min) || !ParseLexBound(args[3], &max)) {
-    ctx.reply.Error(kNotLexRange);
-    return;
+  size_t lo, hi;
+  if (ZSetObject* z = MembersInRange(ctx, args, true, false, &lo, &hi)) {
+    RemoveRanks(ctx, args[1], z, lo, hi);
   }
-  ZSetObject* z = nullptr;
-  Found f = GetZSet(ctx, args[1], false, &z);
-  if (f == Found::kWrongType) return;
-  if (f == Found::kMissing) {
-    ctx.reply.Integer(0);
-    return;
-  }
-  auto [lo, hi] = LexRanks(*z, min, max);
-  RemoveRanks(ctx, args[1], z, lo, hi);
 }
 
 // --- Pops ---
@@ -669,7 +637,7 @@ void PopMinMax(CommandContext& ctx, Args args, bool max) {
   if (args.size() == 3) {
     // Redis's getPositiveLongFromObjectOrReply: one message for both failures.
     if (!types::ParseInt64(args[2], &count) || count < 0) {
-      ctx.reply.Error("ERR value is out of range, must be positive");
+      ctx.reply.Error(errors::kNotPositive);
       return;
     }
   }
@@ -721,11 +689,7 @@ void PopWithKey(CommandContext& ctx, const std::string& key, ZSetObject* z, bool
 void BlockingZPop(CommandContext& ctx, Args args, Args keys, bool max, int64_t count,
                   const std::string& timeout, ServeFn serve) {
   int64_t deadline;
-  std::string error;
-  if (!ParseBlockTimeout(timeout, ctx.now_ms, &deadline, &error)) {
-    ctx.reply.Error(error);
-    return;
-  }
+  if (!ParseBlockTimeoutOrReply(ctx, timeout, &deadline)) return;
   for (const std::string& key : keys) {
     ZSetObject* z = nullptr;
     Found f = GetZSet(ctx, key, false, &z);
@@ -836,8 +800,7 @@ void ZSetOpGeneric(CommandContext& ctx, Args args, const std::string* dst, size_
   int64_t setnum;
   if (!ParseLong(args[numkeys_idx], &setnum, ctx)) return;
   if (setnum < 1) {
-    ctx.reply.Error(absl::StrCat("ERR at least 1 input key is needed for '",
-                                 absl::AsciiStrToLower(args[0]), "' command"));
+    ctx.reply.Error(errors::NoInputKeys(absl::AsciiStrToLower(args[0])));
     return;
   }
   if (setnum > static_cast<int64_t>(args.size() - (numkeys_idx + 1))) {
@@ -870,7 +833,7 @@ void ZSetOpGeneric(CommandContext& ctx, Args args, const std::string* dst, size_
       ++j;
       for (int64_t i = 0; i < setnum; ++i, ++j) {
         if (!types::ParseDouble(args[j], &src[i].weight)) {
-          ctx.reply.Error("ERR weight value is not a float");
+          ctx.reply.Error(errors::kWeightNotFloat);
           return;
         }
       }
@@ -893,7 +856,7 @@ void ZSetOpGeneric(CommandContext& ctx, Args args, const std::string* dst, size_
       withscores = true;
     } else if (card_only && remaining >= 2 && absl::EqualsIgnoreCase(o, "limit")) {
       if (!types::ParseInt64(args[j + 1], &limit) || limit < 0) {
-        ctx.reply.Error("ERR LIMIT can't be negative");
+        ctx.reply.Error(errors::kLimitNegative);
         return;
       }
       j += 2;
@@ -1029,9 +992,7 @@ void ZRandMember(CommandContext& ctx, Args args) {
   int64_t count;
   if (!ParseLong(args[2], &count, ctx)) return;
   if (count == std::numeric_limits<int64_t>::min()) {
-    ctx.reply.Error(
-        "ERR value is out of range, value must between -9223372036854775807 and "
-        "9223372036854775807");
+    ctx.reply.Error(errors::kCountOutOfRange);
     return;
   }
   if (args.size() > 4 || (args.size() == 4 && !absl::EqualsIgnoreCase(args[3], "withscores"))) {
@@ -1041,7 +1002,7 @@ void ZRandMember(CommandContext& ctx, Args args) {
   const bool withscores = args.size() == 4;
   constexpr int64_t kHalf = std::numeric_limits<int64_t>::max() / 2;
   if (withscores && (count < -kHalf || count > kHalf)) {
-    ctx.reply.Error("ERR value is out of range");
+    ctx.reply.Error(errors::kOutOfRange);
     return;
   }
   ZSetObject* z = nullptr;
@@ -1095,7 +1056,7 @@ std::string ScanScore(double s, bool listpack) {
 void ZScan(CommandContext& ctx, Args args) {
   uint64_t cursor;
   if (!types::ParseScanCursor(args[2], &cursor)) {
-    ctx.reply.Error("ERR invalid cursor");
+    ctx.reply.Error(errors::kInvalidCursor);
     return;
   }
   ZSetObject* z = nullptr;
@@ -1104,10 +1065,7 @@ void ZScan(CommandContext& ctx, Args args) {
   std::vector<std::string> out;
   if (f == Found::kOk) {
     types::ScanOptions opts;
-    if (std::string err = types::ParseScanOptions(args, 3, &opts); !err.empty()) {
-      ctx.reply.Error(err);
-      return;
-    }
+    if (!ParseScanOptionsOrReply(ctx, args, 3, &opts)) return;
     const bool listpack = z->is_listpack();
     cursor = z->Scan(cursor, opts.count, [&](std::string_view m, double s) {
       if (opts.use_pattern && !GlobMatch(opts.pattern, m)) return;

@@ -276,9 +276,8 @@ std::string Config::GetDirective(const Directive& d) const {
 absl::Status Config::Set(const std::vector<std::pair<std::string, std::string>>& pairs,
                          bool local_client) {
   auto failed = [](std::string_view name, absl::string_view reason) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("ERR CONFIG SET failed (possibly related to argument '", base::ToAbsl(name),
-                     "') - ", reason));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "CONFIG SET failed (possibly related to argument '", base::ToAbsl(name), "') - ", reason));
   };
   // Validate names first: the first problem wins, as in Redis.
   std::vector<const Directive*> directives;
@@ -286,7 +285,7 @@ absl::Status Config::Set(const std::vector<std::pair<std::string, std::string>>&
     const Directive* d = Lookup(name);
     if (d == nullptr) {
       return absl::InvalidArgumentError(
-          absl::StrCat("ERR Unknown option or number of arguments for CONFIG SET - '", name, "'"));
+          absl::StrCat("Unknown option or number of arguments for CONFIG SET - '", name, "'"));
     }
     if (d->flags & kImmutable) return failed(name, "can't set immutable config");
     if (d->flags & kProtected) {

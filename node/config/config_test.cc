@@ -227,7 +227,7 @@ TEST(ConfigSetTest, SetsSeveralAtomically) {
   // A bad value anywhere leaves everything as it was.
   absl::Status s = c->Set({{"cluster-node-timeout", "5000"}, {"maxmemory", "lots"}});
   EXPECT_EQ(s.message(),
-            "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be "
+            "CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be "
             "a memory value");
   EXPECT_EQ(c->options().cluster_node_timeout, 3000);
 }
@@ -235,23 +235,23 @@ TEST(ConfigSetTest, SetsSeveralAtomically) {
 TEST(ConfigSetTest, ErrorStringsMatchRedis) {
   auto c = Parse("");
   EXPECT_EQ(c->Set({{"foo", "1"}, {"daemonize", "yes"}}).message(),
-            "ERR Unknown option or number of arguments for CONFIG SET - 'foo'");
+            "Unknown option or number of arguments for CONFIG SET - 'foo'");
   EXPECT_EQ(c->Set({{"daemonize", "yes"}, {"foo", "1"}}).message(),
-            "ERR CONFIG SET failed (possibly related to argument 'daemonize') - can't set "
+            "CONFIG SET failed (possibly related to argument 'daemonize') - can't set "
             "immutable config");
   EXPECT_EQ(c->Set({{"dir", "/tmp"}}).message(),
-            "ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected "
+            "CONFIG SET failed (possibly related to argument 'dir') - can't set protected "
             "config");
   EXPECT_EQ(c->Set({{"port", "1"}, {"PORT", "2"}}).message(),
-            "ERR CONFIG SET failed (possibly related to argument 'PORT') - duplicate parameter");
+            "CONFIG SET failed (possibly related to argument 'PORT') - duplicate parameter");
   EXPECT_EQ(c->Set({{"SLAVE-priority", "x"}}).message(),
-            "ERR CONFIG SET failed (possibly related to argument 'slave-priority') - argument "
+            "CONFIG SET failed (possibly related to argument 'slave-priority') - argument "
             "couldn't be parsed into an integer");
   EXPECT_EQ(c->Set({{"save", "1 2 3"}}).message(),
-            "ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save "
+            "CONFIG SET failed (possibly related to argument 'save') - Invalid save "
             "parameters");
   EXPECT_EQ(c->Set({{"replicaof", "h 1"}}).message(),
-            "ERR CONFIG SET failed (possibly related to argument 'replicaof') - can't set "
+            "CONFIG SET failed (possibly related to argument 'replicaof') - can't set "
             "immutable config");
 }
 
@@ -352,7 +352,7 @@ TEST(ConfigRewriteTest, RewrittenFileParsesBackToTheSameValues) {
 }
 
 TEST(ConfigRewriteTest, NoFileIsAnError) {
-  EXPECT_EQ(Parse("")->Rewrite().message(), "ERR The server is running without a config file");
+  EXPECT_EQ(Parse("")->Rewrite().message(), "The server is running without a config file");
 }
 
 // FromArgs is live (it may chdir), so these tests restore the cwd.

@@ -209,10 +209,10 @@ std::string Config::RewriteText(std::string_view old_content) const {
 
 absl::Status Config::Rewrite() {
   if (config_file_.empty()) {
-    return absl::FailedPreconditionError("ERR The server is running without a config file");
+    return absl::FailedPreconditionError("The server is running without a config file");
   }
   auto io_error = [](int e) {
-    return absl::InternalError(absl::StrCat("ERR Rewriting config file: ", std::strerror(e)));
+    return absl::InternalError(absl::StrCat("Rewriting config file: ", std::strerror(e)));
   };
   std::string old_content;
   {

@@ -89,6 +89,12 @@ Entry* Db::FindLive(std::string_view key, int slot, int64_t now_ms, bool write) 
   return e;
 }
 
+const Entry* Db::Peek(std::string_view key) const {
+  if (!index_) return nullptr;
+  const SlotTable* t = index_->table(slots::KeyHashSlot(key));
+  return t ? t->Find(key) : nullptr;
+}
+
 Entry* Db::Find(std::string_view key, int64_t now_ms, bool touch) {
   Entry* e = FindLive(key, slots::KeyHashSlot(key), now_ms, false);
   if (e && touch) e->access_s_ = static_cast<uint32_t>(now_ms / 1000);

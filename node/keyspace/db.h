@@ -98,6 +98,10 @@ class Db {
   Entry* Find(std::string_view key, int64_t now_ms, bool touch = true);
   // Find for read commands: also counts a keyspace hit or miss.
   Entry* FindRead(std::string_view key, int64_t now_ms, bool touch = true);
+  // The entry of `key` as stored, expired or not, with no side effect (no
+  // expiry, no access clock, no hit/miss): for a MIGRATE checking that the
+  // key it serializes is still the one it started with.
+  const Entry* Peek(std::string_view key) const;
   // Whether `key` exists (lazily expires; no hit/miss counted).
   bool Exists(std::string_view key, int64_t now_ms) { return Find(key, now_ms, false); }
 

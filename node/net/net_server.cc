@@ -29,21 +29,6 @@ using asio::ip::tcp;
 
 namespace {
 
-constexpr std::string_view kProtectedModeError =
-    "-DENIED Redis is running in protected mode because protected mode is enabled and no "
-    "password is set for the default user. In this mode connections are only accepted from the "
-    "loopback interface. If you want to connect from external computers to Redis you may adopt "
-    "one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG "
-    "SET protected-mode no' from the loopback interface by connecting to Redis from the same "
-    "host the server is running, however MAKE SURE Redis is not publicly accessible from "
-    "internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively "
-    "you can just disable the protected mode by editing the Redis configuration file, and "
-    "setting the protected mode option to 'no', and then restarting the server. 3) If you "
-    "started the server manually just for testing, restart it with the '--protected-mode no' "
-    "option. 4) Setup a an authentication password for the default user. NOTE: You only need to "
-    "do one of the above things in order for the server to start accepting connections from "
-    "the outside.\r\n";
-
 std::string EndpointText(const tcp::endpoint& ep) {
   const auto addr = ep.address();
   if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
@@ -247,7 +232,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       pos += consumed;
       if (status == resp::ParseStatus::kNeedMore) break;
       if (status == resp::ParseStatus::kError) {
-        reply_.Error(absl::StrCat("ERR ", parser_.error()));
+        reply_.Error(errors::Err(parser_.error()));
         Logf(LogLevel::kVerbose, "Protocol error (%s) from client: id=%d addr=%s", parser_.error(),
              session_.id, session_.addr);
         session_.close_after_reply = true;
@@ -372,11 +357,11 @@ void NetServer::StartAccept(tcp::acceptor& acceptor) {
       const ServerOptions& opts = server_.options();
       const auto remote = socket.remote_endpoint(ignored);
       if (static_cast<int64_t>(server_.clients().size()) >= opts.maxclients) {
-        const std::string err = "-" + std::string(errors::kMaxClients) + "\r\n";
+        const std::string err = errors::RespError(errors::kMaxClients);
         asio::write(socket, asio::buffer(err), ignored);
         ++server_.stats().rejected_connections;
       } else if (opts.protected_mode && opts.requirepass.empty() && !IsLoopback(remote.address())) {
-        asio::write(socket, asio::buffer(kProtectedModeError), ignored);
+        asio::write(socket, asio::buffer(errors::RespError(errors::kProtectedMode)), ignored);
         ++server_.stats().rejected_connections;
       } else {
         ++server_.stats().total_connections_received;

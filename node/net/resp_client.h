@@ -141,6 +141,10 @@ class RespClient : public std::enable_shared_from_this<RespClient> {
   // call more than once.
   void Close();
 
+  // Changes io_timeout for the calls started from now on (a cached
+  // connection reused by a MIGRATE with another timeout).
+  void set_io_timeout(std::chrono::milliseconds t) { options_.io_timeout = t; }
+
   bool is_open() const { return socket_.is_open() && failure_.ok(); }
   // "ip:port" of the server and of our end (empty before Connect).
   const std::string& peer_addr() const { return peer_addr_; }

@@ -12,6 +12,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "node/commands/errors.h"
 #include "node/config/config.h"
 #include "node/persist/persistence.h"
 #include "node/persist/snapshot.h"
@@ -175,7 +176,7 @@ void FullSyncs::StartJob(int64_t now_ms) {
       Log(LogLevel::kWarning, "BGSAVE for replication failed");
       for (const Waiting& w : waiting) {
         if (Session* s = SessionOf(w.client_id); s != nullptr && s->push) {
-          s->push("-ERR BGSAVE failed, replication can't continue\r\n");
+          s->push(errors::RespError(errors::kBgsaveForReplicaFailed));
         }
         hooks_.drop(w.client_id);
       }

@@ -22,6 +22,7 @@
 #include "base/strings.h"
 #include "clusterbus/cluster_state.h"
 #include "node/commands/dispatcher.h"
+#include "node/commands/errors.h"
 #include "node/config/config.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
@@ -581,7 +582,7 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
   if (core_.Find(session.id) != nullptr) return;  // already a replica: ignored
   const bool psync = base::AsciiLower(args[0]) == "psync";
   if (is_replica() && core_.link_state() != LinkState::kConnected) {
-    ctx.reply.Error("NOMASTERLINK Can't SYNC while not connected with my master");
+    ctx.reply.Error(errors::kNoMasterLink);
     return;
   }
   replication::ReplicaRecord r;
@@ -596,7 +597,7 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
   if (psync) {
     int64_t offset = 0;
     if (!absl::SimpleAtoi(absl::string_view(args[2].data(), args[2].size()), &offset)) {
-      ctx.reply.Error("ERR value is not an integer or out of range");
+      ctx.reply.Error(errors::kNotInteger);
       return;
     }
     const std::string& want = args[1];
@@ -656,7 +657,7 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
 
 void ReplicationManager::Replconf(CommandContext& ctx, Args args) {
   if (args.size() % 2 == 0) {
-    ctx.reply.Error("ERR syntax error");
+    ctx.reply.Error(errors::kSyntax);
     return;
   }
   replication::ReplicaConf* conf = nullptr;
@@ -671,15 +672,13 @@ void ReplicationManager::Replconf(CommandContext& ctx, Args args) {
     if (opt == "listening-port") {
       int64_t port = 0;
       if (!absl::SimpleAtoi(v, &port)) {
-        ctx.reply.Error("ERR value is not an integer or out of range");
+        ctx.reply.Error(errors::kNotInteger);
         return;
       }
       get_conf().listening_port = static_cast<int>(port);
     } else if (opt == "ip-address") {
       if (value.size() >= 46) {
-        ctx.reply.Error(absl::StrCat(
-            "ERR REPLCONF ip-address provided by replica instance is too long: ", value.size(),
-            " bytes"));
+        ctx.reply.Error(errors::ReplconfIpTooLong(value.size()));
         return;
       }
       get_conf().ip = value;
@@ -702,7 +701,7 @@ void ReplicationManager::Replconf(CommandContext& ctx, Args args) {
     } else if (opt == "rdb-only" || opt == "rdb-filter-only") {
       // Accepted; a full RDB is always sent.
     } else {
-      ctx.reply.Error(absl::StrCat("ERR Unrecognized REPLCONF option: ", args[i]));
+      ctx.reply.Error(errors::UnrecognizedReplconfOption(args[i]));
       return;
     }
   }
@@ -711,24 +710,21 @@ void ReplicationManager::Replconf(CommandContext& ctx, Args args) {
 
 void ReplicationManager::Wait(CommandContext& ctx, Args args) {
   if (is_replica()) {
-    ctx.reply.Error(
-        "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 "
-        "if a replica is configured to be writable (which is not the default) writes to "
-        "replicas are just local and are not propagated.");
+    ctx.reply.Error(errors::kWaitOnReplica);
     return;
   }
   int64_t num = 0;
   if (!absl::SimpleAtoi(absl::string_view(args[1].data(), args[1].size()), &num)) {
-    ctx.reply.Error("ERR value is not an integer or out of range");
+    ctx.reply.Error(errors::kNotInteger);
     return;
   }
   int64_t timeout = 0;
   if (!absl::SimpleAtoi(absl::string_view(args[2].data(), args[2].size()), &timeout)) {
-    ctx.reply.Error("ERR timeout is not an integer or out of range");
+    ctx.reply.Error(errors::kTimeoutNotInteger);
     return;
   }
   if (timeout < 0) {
-    ctx.reply.Error("ERR timeout is negative");
+    ctx.reply.Error(errors::kTimeoutNegative);
     return;
   }
   const std::optional<int64_t> acked =
@@ -752,15 +748,15 @@ std::string ReplicationManager::CheckCommand(bool is_write, bool stale_ok) const
   if (is_write) {
     if (!is_replica() && o.min_replicas_to_write > 0 && o.min_replicas_max_lag > 0 &&
         GoodReplicas(NowMs()) < o.min_replicas_to_write) {
-      return "NOREPLICAS Not enough good replicas to write.";
+      return std::string(errors::kNoReplicas);
     }
     if (is_replica() && o.replica_read_only) {
-      return "READONLY You can't write against a read only replica.";
+      return std::string(errors::kReadOnlyReplica);
     }
   }
   if (is_replica() && core_.link_state() != LinkState::kConnected && !o.replica_serve_stale_data &&
       !stale_ok) {
-    return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+    return std::string(errors::kMasterDown);
   }
   return "";
 }
@@ -770,7 +766,7 @@ std::string ReplicationManager::CheckCommand(bool is_write, bool stale_ok) const
 
 void ReplicationManager::ReplicaOf(CommandContext& ctx, Args args) {
   if (server_.cluster_enabled()) {
-    ctx.reply.Error("ERR REPLICAOF not allowed in cluster mode.");
+    ctx.reply.Error(errors::kReplicaOfInCluster);
     return;
   }
   if (base::EqualsIgnoreCase(args[1], "no") && base::EqualsIgnoreCase(args[2], "one")) {
@@ -783,13 +779,13 @@ void ReplicationManager::ReplicaOf(CommandContext& ctx, Args args) {
     return;
   }
   if (core_.Find(ctx.session.id) != nullptr) {
-    ctx.reply.Error("ERR Command is not valid when client is a replica.");
+    ctx.reply.Error(errors::kReplicaOfFromReplica);
     return;
   }
   int64_t port = 0;
   if (!absl::SimpleAtoi(absl::string_view(args[2].data(), args[2].size()), &port) || port < 0 ||
       port > 65535) {
-    ctx.reply.Error("ERR Invalid master port");
+    ctx.reply.Error(errors::kInvalidMasterPort);
     return;
   }
   if (is_replica() && absl::EqualsIgnoreCase(primary_host_, args[1]) && primary_port_ == port) {

@@ -85,8 +85,7 @@ std::vector<Session*> BlockingTable::All() const {
   return out;
 }
 
-bool ParseBlockTimeout(std::string_view arg, int64_t now_ms, int64_t* deadline_ms,
-                       std::string* error) {
+BlockTimeoutError ParseBlockTimeout(std::string_view arg, int64_t now_ms, int64_t* deadline_ms) {
   // Redis reads the text with strtold and refuses leading spaces, trailing
   // bytes, overflow and NaN (string2ld).
   constexpr size_t kMaxChars = 5 * 1024;
@@ -101,10 +100,7 @@ bool ParseBlockTimeout(std::string_view arg, int64_t now_ms, int64_t* deadline_m
     ok = end == buf.c_str() + buf.size() && errno != EINVAL && !std::isnan(value) &&
          !(errno == ERANGE && (std::isinf(value) || value == 0));
   }
-  if (!ok) {
-    *error = "ERR timeout is not a float or out of range";
-    return false;
-  }
+  if (!ok) return BlockTimeoutError::kNotFloat;
   // Seconds to ms, rounded up. A product beyond int64 is what x86 makes of
   // Redis's cast: the most negative value, hence "negative".
   const long double ms = std::ceil(value * 1000.0L);
@@ -112,17 +108,14 @@ bool ParseBlockTimeout(std::string_view arg, int64_t now_ms, int64_t* deadline_m
   if (ms < 9223372036854775807.0L && ms >= -9223372036854775807.0L) {
     tval = static_cast<int64_t>(ms);
   }
-  if (tval < 0) {
-    *error = "ERR timeout is negative";
-    return false;
-  }
+  if (tval < 0) return BlockTimeoutError::kNegative;
   if (tval > 0) {
     // Redis's sum overflows into a deadline that never comes: saturate.
     tval = tval > std::numeric_limits<int64_t>::max() - now_ms ? std::numeric_limits<int64_t>::max()
                                                                : tval + now_ms;
   }
   *deadline_ms = tval;
-  return true;
+  return BlockTimeoutError::kNone;
 }
 
 void FinishBlocked(Server& server, Session& session, std::string_view reply) {

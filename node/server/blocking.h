@@ -115,12 +115,12 @@ class BlockingTable {
   uint64_t next_seq_ = 0;
 };
 
+// What ParseBlockTimeout found wrong, if anything (node/commands words it:
+// "ERR timeout is not a float or out of range", "ERR timeout is negative").
+enum class BlockTimeoutError { kNone, kNotFloat, kNegative };
 // Parses a blocking command's timeout in seconds (a float, as strtold reads
-// it) into an absolute deadline in ms (0: forever). On failure returns false
-// and sets *error to Redis's text ("ERR timeout is not a float or out of
-// range", "ERR timeout is negative").
-bool ParseBlockTimeout(std::string_view arg, int64_t now_ms, int64_t* deadline_ms,
-                       std::string* error);
+// it) into an absolute deadline in ms (0: forever), set only on kNone.
+BlockTimeoutError ParseBlockTimeout(std::string_view arg, int64_t now_ms, int64_t* deadline_ms);
 
 // Ends the wait of a blocked session with `reply` (encoded RESP bytes): the
 // reply is pushed, the session unblocked and its pending input resumed.

@@ -95,27 +95,25 @@ TEST(BlockingTableTest, SameDeadlineKeepsBothClients) {
 
 TEST(ParseBlockTimeoutTest, SecondsAsRedisReadsThem) {
   constexpr int64_t kNow = 1'000'000;
+  constexpr BlockTimeoutError kOk = BlockTimeoutError::kNone;
   int64_t deadline = -1;
-  std::string error;
-  ASSERT_TRUE(ParseBlockTimeout("0", kNow, &deadline, &error));
+  ASSERT_EQ(ParseBlockTimeout("0", kNow, &deadline), kOk);
   EXPECT_EQ(deadline, 0);
-  ASSERT_TRUE(ParseBlockTimeout("1.5", kNow, &deadline, &error));
+  ASSERT_EQ(ParseBlockTimeout("1.5", kNow, &deadline), kOk);
   EXPECT_EQ(deadline, kNow + 1500);
-  ASSERT_TRUE(ParseBlockTimeout("0.0001", kNow, &deadline, &error));  // rounded up
+  ASSERT_EQ(ParseBlockTimeout("0.0001", kNow, &deadline), kOk);  // rounded up
   EXPECT_EQ(deadline, kNow + 1);
-  ASSERT_TRUE(ParseBlockTimeout("-0.0001", kNow, &deadline, &error));  // rounds to 0: forever
+  ASSERT_EQ(ParseBlockTimeout("-0.0001", kNow, &deadline), kOk);  // rounds to 0: forever
   EXPECT_EQ(deadline, 0);
-  ASSERT_TRUE(ParseBlockTimeout("0x10", kNow, &deadline, &error));  // strtold reads hex
+  ASSERT_EQ(ParseBlockTimeout("0x10", kNow, &deadline), kOk);  // strtold reads hex
   EXPECT_EQ(deadline, kNow + 16000);
-  ASSERT_TRUE(ParseBlockTimeout("9223372036854775", kNow, &deadline, &error));
+  ASSERT_EQ(ParseBlockTimeout("9223372036854775", kNow, &deadline), kOk);
   EXPECT_EQ(deadline, INT64_MAX);  // never comes
   for (const char* bad : {"", "abc", " 1", "1 ", "nan", "1e5000"}) {
-    EXPECT_FALSE(ParseBlockTimeout(bad, kNow, &deadline, &error)) << bad;
-    EXPECT_EQ(error, "ERR timeout is not a float or out of range") << bad;
+    EXPECT_EQ(ParseBlockTimeout(bad, kNow, &deadline), BlockTimeoutError::kNotFloat) << bad;
   }
   for (const char* neg : {"-1", "inf", "-inf", "1e20"}) {
-    EXPECT_FALSE(ParseBlockTimeout(neg, kNow, &deadline, &error)) << neg;
-    EXPECT_EQ(error, "ERR timeout is negative") << neg;
+    EXPECT_EQ(ParseBlockTimeout(neg, kNow, &deadline), BlockTimeoutError::kNegative) << neg;
   }
 }
 

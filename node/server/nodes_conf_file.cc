@@ -90,7 +90,8 @@ absl::Status NodesConfFile::Save(std::string_view content, bool fsync) {
   // Lock the new inode before it takes the name, so the file at `path_` is
   // locked by us at every instant; the descriptor stays open to hold it.
   const base::ReplaceResult r = base::CommitReplace(
-      fd, tmp, path_, [](int f) { return ::flock(f, LOCK_EX | LOCK_NB) == 0 ? 0 : errno; }, fsync);
+      fd, tmp, path_, [](int f) { return ::flock(f, LOCK_EX | LOCK_NB) == 0 ? 0 : errno; }, fsync,
+      /*sync_file=*/fsync);
   if (!r.renamed()) {
     ::close(fd);
     return absl::InternalError(ErrnoText(r.err));

@@ -40,9 +40,13 @@ class NodesConfFile {
   absl::StatusOr<std::unique_ptr<clusterbus::ClusterState>> Load(
       const clusterbus::ClusterOptions& options, int64_t now_ms);
 
-  // Replaces the file with `content`. The temporary file is always fsynced
-  // before the rename; `fsync` additionally fsyncs the directory so that the
-  // rename itself is durable. Fails with the strerror text of the failing
+  // Replaces the file with `content`: written to a temporary file that is
+  // renamed over it, so a crash of the process leaves the old file or the
+  // new one, never a mix. With `fsync` (epochs, failovers, slot claims: what
+  // Redis fsyncs) the new file and then the directory are fsynced, so the
+  // change also survives a power loss; without it (SETSLOT and the other
+  // saves Redis does not fsync) neither is, which keeps a reshard's
+  // thousands of saves cheap. Fails with the strerror text of the failing
   // call; the old file is then intact.
   absl::Status Save(std::string_view content, bool fsync);
 

@@ -22,6 +22,7 @@
 #include "clusterbus/slot_table.h"
 #include "node/config/options.h"
 #include "node/server/blocking.h"
+#include "node/server/keys_in_flight.h"
 #include "node/server/pubsub.h"
 #include "node/server/session.h"
 #include "node/server/watch.h"
@@ -41,6 +42,7 @@ class CommandTable;
 class Config;
 class ClusterBus;
 class ReplicationControl;
+struct CommandContext;
 
 struct Stats {
   uint64_t total_connections_received = 0;
@@ -127,6 +129,7 @@ class Server {
   Stats& stats() { return stats_; }
   PubSub& pubsub() { return pubsub_; }
   WatchTable& watches() { return watches_; }
+  KeysInFlight& keys_in_flight() { return keys_in_flight_; }
   BlockingTable& blocking() { return blocking_; }
 
   // Connected clients by id (CLIENT LIST / KILL, INFO clients).
@@ -175,6 +178,10 @@ class Server {
       cluster_publish;
   // Blocks the whole node for `ms` (DEBUG SLEEP).
   std::function<void(int64_t ms)> sleep;
+  // Runs MIGRATE (node/migrate's Migrator, installed by the data node's
+  // wiring): it replies at once or suspends the client (kMigrate). Unset in
+  // tests without the net shell.
+  std::function<void(CommandContext& ctx, std::span<std::string> args)> migrate;
 
   // Paused clients (Redis's pauseClients): CLIENT PAUSE, and a primary in
   // a manual failover (a replica sent MFSTART). Until a pause's wall-clock
@@ -209,6 +216,7 @@ class Server {
   PubSub pubsub_;
   WatchTable watches_;
   BlockingTable blocking_;
+  KeysInFlight keys_in_flight_;
   std::map<uint64_t, Session*> clients_;
   uint64_t last_client_id_ = 0;
   std::string run_id_;

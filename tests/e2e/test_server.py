@@ -7,7 +7,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import BIN, Client, Error, Node, free_port  # noqa: E402
+from harness import BIN, REDIS_SERVER, Client, Error, Node, free_port, start_diff_pair  # noqa: E402
 
 
 class ServerTest(unittest.TestCase):
@@ -162,6 +162,67 @@ class StartupErrorsTest(unittest.TestCase):
         text = out.stderr + out.stdout
         self.assertIn("line 2", text)
         self.assertIn("maxclients", text)
+
+
+# Error replies of the server, connection and argument-checking paths, one
+# command per row, compared byte for byte with redis-server (the texts live
+# in node/commands/errors.h). Each row runs on one connection, in order, so
+# MULTI/WATCH/EXEC rows see the state the rows before left.
+ERROR_ROWS = [
+    ("CLIENT", "UNBLOCK", "1", "TIMEOUT", "x"), ("client", "unblock", "1", "timeout", "x"),
+    ("CLIENT", "PAUSE", "1", "ALL", "x"), ("CLIENT", "UNBLOCK", "1", "foo"),
+    ("CLIENT", "PAUSE", "x"), ("CLIENT", "PAUSE", "-1"), ("CLIENT", "PAUSE", "1", "foo"),
+    ("CLIENT", "KILL", "TYPE", "foo"), ("CLIENT", "KILL", "USER", "bob"),
+    ("CLIENT", "KILL", "ID", "0"), ("CLIENT", "KILL", "1.2.3.4:5"), ("CLIENT", "LIST", "ID", "x"),
+    ("CLIENT", "SETNAME", "a b"), ("CLIENT", "HELP", "x"), ("CLIENT", "FOO"),
+    ("HELLO", "4"), ("HELLO", "x"), ("HELLO", "3", "FOO"), ("AUTH", "x"),
+    ("CONFIG", "SET", "foo", "1"), ("CONFIG", "SET", "maxmemory", "x"),
+    ("CONFIG", "SET", "daemonize", "yes"), ("CONFIG", "REWRITE"),
+    ("COMMAND", "GETKEYS", "foo"), ("COMMAND", "GETKEYS", "foo", "x"),
+    ("COMMAND", "GETKEYS", "get", "a", "b"), ("COMMAND", "GETKEYS", "ping", "x"),
+    ("COMMAND", "GETKEYS", "set", "k", "v"), ("DEBUG", "FOO"), ("debug", "foo", "bar"),
+    ("SHUTDOWN", "ABORT"), ("PING", "a", "b"),
+    ("HSET", "h", "f", "v"), ("HSCAN", "h", "0", "COUNT", "x"), ("HSCAN", "h", "0", "COUNT", "0"),
+    ("HSCAN", "h", "0", "FOO"), ("SADD", "s", "a"), ("SSCAN", "s", "0", "COUNT", "x"),
+    ("ZADD", "z", "1", "a"), ("ZSCAN", "z", "0", "MATCH"), ("BLPOP", "l", "x"),
+    ("BLPOP", "l", "-1"), ("BZPOPMIN", "z2", "x"), ("BZPOPMIN", "z2", "-1"),
+    ("BLMPOP", "-1", "1", "l", "LEFT"), ("EXEC",), ("DISCARD",), ("MULTI",), ("MULTI",),
+    ("WATCH", "x"), ("DISCARD",), ("EXPIRE", "k", "10", "FOO"), ("EXPIRE", "k", "10", "NX", "XX"),
+    ("EXPIRE", "k", "10", "GT", "LT"), ("SET", "k", "v", "EX", "0"), ("SELECT", "99"),
+    ("MOVE", "k", "0"), ("ZUNION", "0", "z"), ("ZADD", "z", "XX", "NX", "1", "a"),
+    ("SRANDMEMBER", "s", "-9223372036854775808"), ("LPOS", "l", "a", "RANK", "0"),
+    ("WAIT", "x", "0"), ("WAIT", "0", "-1"), ("REPLCONF", "foo", "bar"), ("OBJECT", "FREQ", "k"),
+    ("SET", "k", "v"), ("OBJECT", "FREQ", "k"), ("RESTORE", "k", "0", "xx"),
+    ("RESTORE", "k2", "-1", "xx"), ("RESTORE", "k2", "0", "xx"), ("HINCRBYFLOAT", "h", "f", "nan"),
+    ("HINCRBY", "h", "f", "1"), ("HINCRBYFLOAT", "h", "f", "1"), ("SETRANGE", "k", "-1", "x"),
+    ("LINDEX", "l", "x"), ("LPUSH", "l", "a"), ("LSET", "l", "5", "x"),
+    ("ZRANGE", "z", "0", "1", "LIMIT", "0", "1"), ("ZINTERSTORE", "d", "1", "z", "WEIGHTS", "x"),
+    ("DECRBY", "k", "-9223372036854775808"), ("SINTERCARD", "0", "s"), ("SINTERCARD", "5", "s"),
+    ("SET", "n", "9223372036854775807"), ("INCRBY", "n", "1"), ("DECRBY", "n", "-1"),
+    ("HSET", "h2", "n", "-9223372036854775808"), ("HINCRBY", "h2", "n", "-1"),
+    ("ZADD", "z", "2", "b", "3", "c"), ("ZCOUNT", "z", "a", "1"), ("ZCOUNT", "z", "(1", "3"),
+    ("ZCOUNT", "nokey", "0", "1"), ("ZCOUNT", "h", "0", "1"), ("ZLEXCOUNT", "z", "a", "b"),
+    ("ZLEXCOUNT", "z", "-", "+"), ("ZREMRANGEBYSCORE", "z", "x", "1"),
+    ("ZREMRANGEBYSCORE", "z", "3", "+inf"), ("ZREMRANGEBYLEX", "z", "[a", "b"),
+    ("ZREMRANGEBYLEX", "z", "[a", "[a"), ("ZREMRANGEBYLEX", "h", "-", "+"), ("ZCARD", "z"),
+    ("SET", "f", "1e4932"), ("INCRBYFLOAT", "f", "1e4932"), ("INCRBYFLOAT", "f", "1.5"),
+    ("HSET", "h3", "f", "1e4932"), ("HINCRBYFLOAT", "h3", "f", "1e4932"),
+    ("HINCRBYFLOAT", "h3", "g", "2.5"),
+    ("SUBSCRIBE", "c"), ("GET", "k"),
+]
+
+
+@unittest.skipUnless(REDIS_SERVER, "redis-server not installed")
+class ErrorRepliesDiffTest(unittest.TestCase):
+    def test_error_replies_match_redis(self):
+        node, redis = start_diff_pair()
+        try:
+            ours, theirs = Client(node.port), Client(redis.port)
+            for row in ERROR_ROWS:
+                self.assertEqual(ours.call(*row), theirs.call(*row), row)
+        finally:
+            node.cleanup()
+            redis.cleanup()
 
 
 if __name__ == "__main__":

@@ -48,13 +48,14 @@ bool ParseScanCursor(const std::string& s, uint64_t* cursor) {
   return true;
 }
 
-std::string ParseScanOptions(std::span<const std::string> args, size_t first, ScanOptions* opts) {
+ScanOptionsError ParseScanOptions(std::span<const std::string> args, size_t first,
+                                  ScanOptions* opts) {
   for (size_t i = first; i < args.size();) {
     const size_t left = args.size() - i;
     if (absl::EqualsIgnoreCase(args[i], "count") && left >= 2) {
       int64_t count;
-      if (!ParseInt64(args[i + 1], &count)) return "ERR value is not an integer or out of range";
-      if (count < 1) return "ERR syntax error";
+      if (!ParseInt64(args[i + 1], &count)) return ScanOptionsError::kNotInteger;
+      if (count < 1) return ScanOptionsError::kSyntax;
       opts->count = static_cast<size_t>(count);
       i += 2;
     } else if (absl::EqualsIgnoreCase(args[i], "match") && left >= 2) {
@@ -62,10 +63,10 @@ std::string ParseScanOptions(std::span<const std::string> args, size_t first, Sc
       opts->use_pattern = opts->pattern != "*";
       i += 2;
     } else {
-      return "ERR syntax error";
+      return ScanOptionsError::kSyntax;
     }
   }
-  return "";
+  return ScanOptionsError::kNone;
 }
 
 std::mt19937_64& Rng() {

@@ -33,9 +33,12 @@ struct ScanOptions {
 // Redis's parseScanCursorOrReply: strtoul over the whole text, no leading
 // space. False means "ERR invalid cursor".
 bool ParseScanCursor(const std::string& s, uint64_t* cursor);
-// Parses [MATCH pattern] [COUNT n] from args[first...]. Returns "" or the
-// error text to reply.
-std::string ParseScanOptions(std::span<const std::string> args, size_t first, ScanOptions* opts);
+// What ParseScanOptions found wrong, if anything; node/commands words it
+// ("ERR value is not an integer or out of range", "ERR syntax error").
+enum class ScanOptionsError { kNone, kNotInteger, kSyntax };
+// Parses [MATCH pattern] [COUNT n] from args[first...] into *opts.
+ScanOptionsError ParseScanOptions(std::span<const std::string> args, size_t first,
+                                  ScanOptions* opts);
 
 // The random generator of this thread (seeded with a constant, so runs are
 // reproducible in tests).

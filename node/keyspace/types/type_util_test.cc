@@ -26,13 +26,15 @@ TEST(TypeUtilTest, ParseDoubleFollowsString2d) {
 TEST(TypeUtilTest, ParseScanOptions) {
   std::vector<std::string> args = {"hscan", "k", "0", "MATCH", "a*", "count", "5"};
   ScanOptions o;
-  EXPECT_EQ(ParseScanOptions(args, 3, &o), "");
+  EXPECT_EQ(ParseScanOptions(args, 3, &o), ScanOptionsError::kNone);
   EXPECT_EQ(o.count, 5u);
   EXPECT_TRUE(o.use_pattern);
   args = {"hscan", "k", "0", "count", "0"};
-  EXPECT_EQ(ParseScanOptions(args, 3, &o), "ERR syntax error");
+  EXPECT_EQ(ParseScanOptions(args, 3, &o), ScanOptionsError::kSyntax);
   args = {"hscan", "k", "0", "count"};
-  EXPECT_EQ(ParseScanOptions(args, 3, &o), "ERR syntax error");
+  EXPECT_EQ(ParseScanOptions(args, 3, &o), ScanOptionsError::kSyntax);
+  args = {"hscan", "k", "0", "count", "x"};
+  EXPECT_EQ(ParseScanOptions(args, 3, &o), ScanOptionsError::kNotInteger);
   uint64_t c;
   EXPECT_TRUE(ParseScanCursor("", &c));
   EXPECT_EQ(c, 0u);

@@ -1,0 +1,298 @@
+// CLIENT and its subcommands: ID SETNAME GETNAME LIST INFO KILL UNBLOCK
+// PAUSE UNPAUSE HELP.
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "base/strings.h"
+#include "node/commands/command_table.h"
+#include "node/commands/errors.h"
+#include "node/commands/families.h"
+#include "node/keyspace/types/type_util.h"
+#include "node/resp/reply.h"
+#include "node/server/blocking.h"
+#include "node/server/server.h"
+#include "node/server/session.h"
+
+namespace shardnode::node {
+namespace {
+
+using base::EqualsIgnoreCase;
+
+void ClientId(CommandContext& ctx, Args) {
+  ctx.reply.Integer(static_cast<int64_t>(ctx.session.id));
+}
+
+void ClientSetName(CommandContext& ctx, Args args) {
+  if (!IsValidClientName(args[2])) {
+    ctx.reply.Error(errors::kClientName);
+    return;
+  }
+  ctx.session.name = args[2];
+  ctx.reply.Ok();
+}
+
+void ClientGetName(CommandContext& ctx, Args) {
+  if (ctx.session.name.empty()) {
+    ctx.reply.NullBulk();
+  } else {
+    ctx.reply.Bulk(ctx.session.name);
+  }
+}
+
+// Redis's getClientType: our primary's link, a replica, a Pub/Sub
+// subscriber, or a normal client.
+bool IsClientType(const Session& s, std::string_view type) {
+  if (type == "master") return s.from_primary;
+  if (type == "replica" || type == "slave") return s.replica;
+  if (type == "pubsub") return !s.replica && !s.from_primary && s.in_pubsub();
+  return !s.replica && !s.from_primary && !s.in_pubsub();
+}
+
+void ClientList(CommandContext& ctx, Args args) {
+  std::set<uint64_t> ids;
+  std::string type_filter;
+  for (size_t i = 2; i < args.size(); ++i) {
+    if (EqualsIgnoreCase(args[i], "type") && i + 1 < args.size()) {
+      const std::string type = absl::AsciiStrToLower(args[++i]);
+      if (type != "normal" && type != "master" && type != "replica" && type != "slave" &&
+          type != "pubsub") {
+        ctx.reply.Error(errors::UnknownClientType(args[i]));
+        return;
+      }
+      type_filter = type;
+    } else if (EqualsIgnoreCase(args[i], "id") && i + 1 < args.size()) {
+      for (++i; i < args.size(); ++i) {
+        uint64_t id;
+        if (!absl::SimpleAtoi(args[i], &id) || id == 0) {
+          ctx.reply.Error(errors::kInvalidClientId);
+          return;
+        }
+        ids.insert(id);
+      }
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+      return;
+    }
+  }
+  std::string out;
+  for (const auto& [id, session] : ctx.server.clients()) {
+    if (!ids.empty() && !ids.count(id)) continue;
+    if (!type_filter.empty() && !IsClientType(*session, type_filter)) continue;
+    absl::StrAppend(&out, ClientInfoLine(*session, ctx.now_ms), "\n");
+  }
+  ctx.reply.Verbatim(out);
+}
+
+void ClientInfo(CommandContext& ctx, Args) {
+  ctx.reply.Verbatim(absl::StrCat(ClientInfoLine(ctx.session, ctx.now_ms), "\n"));
+}
+
+void ClientKill(CommandContext& ctx, Args args) {
+  std::vector<Session*> victims;
+  if (args.size() == 3) {  // CLIENT KILL addr:port
+    for (auto& [id, session] : ctx.server.clients()) {
+      if (session->addr == args[2]) victims.push_back(session);
+    }
+    if (victims.empty()) {
+      ctx.reply.Error(errors::kNoSuchClient);
+      return;
+    }
+  } else {
+    if ((args.size() - 2) % 2 != 0) {
+      ctx.reply.Error(errors::kSyntax);
+      return;
+    }
+    uint64_t id = 0;
+    std::string addr, laddr, type;
+    bool skipme = true;
+    for (size_t i = 2; i + 1 < args.size(); i += 2) {
+      const std::string opt = absl::AsciiStrToLower(args[i]);
+      const std::string& val = args[i + 1];
+      if (opt == "id") {
+        if (!absl::SimpleAtoi(val, &id) || id == 0) {
+          ctx.reply.Error(errors::kClientIdNotPositive);
+          return;
+        }
+      } else if (opt == "addr") {
+        addr = val;
+      } else if (opt == "laddr") {
+        laddr = val;
+      } else if (opt == "type") {
+        type = absl::AsciiStrToLower(val);
+        if (type != "normal" && type != "master" && type != "replica" && type != "slave" &&
+            type != "pubsub") {
+          ctx.reply.Error(errors::UnknownClientType(val));
+          return;
+        }
+      } else if (opt == "user") {
+        if (val != "default") {
+          ctx.reply.Error(errors::NoSuchUser(val));
+          return;
+        }
+      } else if (opt == "skipme") {
+        if (EqualsIgnoreCase(val, "yes")) {
+          skipme = true;
+        } else if (EqualsIgnoreCase(val, "no")) {
+          skipme = false;
+        } else {
+          ctx.reply.Error(errors::kSyntax);
+          return;
+        }
+      } else {
+        ctx.reply.Error(errors::kSyntax);
+        return;
+      }
+    }
+    for (auto& [cid, session] : ctx.server.clients()) {
+      if (id && cid != id) continue;
+      if (!addr.empty() && session->addr != addr) continue;
+      if (!laddr.empty() && session->laddr != laddr) continue;
+      if (!type.empty() && !IsClientType(*session, type)) continue;
+      if (skipme && session == &ctx.session) continue;
+      victims.push_back(session);
+    }
+  }
+  for (Session* victim : victims) {
+    if (victim == &ctx.session) {
+      victim->close_after_reply = true;
+    } else if (victim->kill) {
+      victim->kill();
+    }
+  }
+  if (args.size() == 3) {
+    ctx.reply.Ok();
+  } else {
+    ctx.reply.Integer(static_cast<int64_t>(victims.size()));
+  }
+}
+
+// CLIENT UNBLOCK id [TIMEOUT|ERROR] / CLIENT PAUSE timeout [WRITE|ALL]: the
+// optional mode word args[3]. *marked is true when it is `marked_word`, false
+// when it is `other_word` or absent. Replies Redis's error and returns false
+// on more arguments or another word.
+bool ParseModeWord(CommandContext& ctx, Args args, std::string_view marked_word,
+                   std::string_view other_word, std::string_view error, bool* marked) {
+  if (args.size() > 4) {
+    ctx.reply.Error(errors::SubcommandSyntax(args[0], args[1]));
+    return false;
+  }
+  *marked = false;
+  if (args.size() < 4) return true;
+  if (EqualsIgnoreCase(args[3], marked_word)) {
+    *marked = true;
+  } else if (!EqualsIgnoreCase(args[3], other_word)) {
+    ctx.reply.Error(error);
+    return false;
+  }
+  return true;
+}
+
+// CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 when the client was blocked.
+void ClientUnblock(CommandContext& ctx, Args args) {
+  bool with_error = false;
+  if (!ParseModeWord(ctx, args, "error", "timeout", errors::kUnblockReason, &with_error)) return;
+  int64_t id;
+  if (!types::ParseInt64(args[2], &id)) {
+    ctx.reply.Error(errors::kNotInteger);
+    return;
+  }
+  const bool unblocked =
+      id > 0 && UnblockClientById(ctx.server, static_cast<uint64_t>(id), with_error);
+  ctx.reply.Integer(unblocked ? 1 : 0);
+}
+
+// CLIENT PAUSE timeout [WRITE|ALL] / CLIENT UNPAUSE: the net shell parks
+// the commands that must wait (Dispatcher::WaitsForPause).
+void ClientPause(CommandContext& ctx, Args args) {
+  bool write_only = false;
+  if (!ParseModeWord(ctx, args, "write", "all", errors::kPauseMode, &write_only)) return;
+  const bool all = !write_only;
+  int64_t ms;
+  if (!types::ParseInt64(args[2], &ms)) {
+    ctx.reply.Error(errors::kTimeoutNotInteger);
+    return;
+  }
+  if (ms < 0) {
+    ctx.reply.Error(errors::kTimeoutNegative);
+    return;
+  }
+  ctx.server.PauseClients(Server::PausePurpose::kClientCommand, ctx.now_ms + ms, all);
+  ctx.reply.Ok();
+}
+
+void ClientUnpause(CommandContext& ctx, Args) {
+  ctx.server.UnpauseClients(Server::PausePurpose::kClientCommand);
+  ctx.reply.Ok();
+}
+
+void ClientHelp(CommandContext& ctx, Args) {
+  static const char* kLines[] = {
+      "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "GETNAME",
+      "    Return the name of the current connection.",
+      "ID",
+      "    Return the ID of the current connection.",
+      "INFO",
+      "    Return information about the current client connection.",
+      "KILL <ip:port>",
+      "    Kill connection made from <ip:port>.",
+      "KILL <option> <value> [<option> <value> [...]]",
+      "    Kill connections. Options are: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
+      "LIST [options ...]",
+      "    Return information about client connections.",
+      "UNPAUSE",
+      "    Stop the current client pause, resuming traffic.",
+      "PAUSE <timeout> [WRITE|ALL]",
+      "    Suspend all, or just write, clients for <timeout> milliseconds.",
+      "SETNAME <name>",
+      "    Assign the name <name> to the current connection.",
+      "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+      "    Unblock the specified blocked client.",
+      "HELP",
+      "    Print this help."};
+  ctx.reply.ArrayHeader(std::size(kLines));
+  for (const char* line : kLines) ctx.reply.SimpleString(line);
+}
+
+void Help(CommandContext& ctx, Args) { ctx.reply.Error(errors::kUnexpectedHelp); }
+
+CommandSpec Sub(std::string_view sub, int arity, uint32_t flags, Handler h) {
+  return SubcommandSpec("client", sub, arity, flags, h, "connection");
+}
+
+}  // namespace
+
+bool IsValidClientName(std::string_view name) {
+  for (char c : name) {
+    if (c < '!' || c > '~') return false;
+  }
+  return true;
+}
+
+void RegisterClientFamily(CommandTable& t) {
+  constexpr uint32_t kConn = kCmdNoScript | kCmdLoading | kCmdStale;
+  CommandSpec client{.name = "client",
+                     .arity = -2,
+                     .flags = 0,
+                     .handler = Help,
+                     .group = "connection",
+                     .summary = "A container for client connection commands",
+                     .since = "2.4.0"};
+  client.subcommands = {
+      Sub("id", 2, kConn, ClientId),
+      Sub("setname", 3, kConn, ClientSetName),
+      Sub("getname", 2, kConn, ClientGetName),
+      Sub("list", -2, kCmdAdmin | kConn, ClientList),
+      Sub("info", 2, kConn, ClientInfo),
+      Sub("kill", -3, kCmdAdmin | kConn, ClientKill),
+      Sub("unblock", -3, kCmdAdmin | kConn, ClientUnblock),
+      Sub("pause", -3, kCmdAdmin | kConn, ClientPause),
+      Sub("unpause", 2, kCmdAdmin | kConn, ClientUnpause),
+      Sub("help", 2, kCmdLoading | kCmdStale, ClientHelp),
+  };
+  t.Register(std::move(client));
+}
+
+}  // namespace shardnode::node

@@ -1,0 +1,261 @@
+// INFO: each section's lines, in Redis 7.0's order and names.
+#include <malloc.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "node/commands/command_table.h"
+#include "node/commands/families.h"
+#include "node/commands/persist_family.h"
+#include "node/server/replication_control.h"
+#include "node/keyspace/db.h"
+#include "node/keyspace/keyspace.h"
+#include "node/persist/persistence.h"
+#include "node/resp/reply.h"
+#include "node/server/blocking.h"
+#include "node/server/server.h"
+#include "node/server/session.h"
+
+namespace shardnode::node {
+namespace {
+
+std::string HumanBytes(uint64_t n) {
+  const double d = static_cast<double>(n);
+  if (n < 1024) return absl::StrCat(n, "B");
+  if (n < 1024ull * 1024) return absl::StrFormat("%.2fK", d / 1024);
+  if (n < 1024ull * 1024 * 1024) return absl::StrFormat("%.2fM", d / (1024 * 1024));
+  return absl::StrFormat("%.2fG", d / (1024.0 * 1024 * 1024));
+}
+
+uint64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+uint64_t AllocatedBytes() {
+  struct mallinfo2 mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd;
+}
+
+void AppendServerSection(CommandContext& ctx, std::string& s, int64_t now_ms) {
+  const Server& server = ctx.server;
+  struct utsname name;
+  uname(&name);
+  const int64_t uptime = (now_ms - server.start_ms()) / 1000;
+  absl::StrAppend(&s, "# Server\r\n", "redis_version:", kRedisVersion, "\r\n",
+                  "redis_git_sha1:00000000\r\nredis_git_dirty:0\r\n", "redis_build_id:0\r\n",
+                  "redis_mode:", server.cluster_enabled() ? "cluster" : "standalone", "\r\n");
+  absl::StrAppend(
+      &s, "os:", name.sysname, " ", name.release, " ", name.machine, "\r\n",
+      "arch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\n",
+      "multiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\n", "gcc_version:", __GNUC__, ".",
+      __GNUC_MINOR__, ".", __GNUC_PATCHLEVEL__, "\r\n", "process_id:", getpid(),
+      "\r\nprocess_supervised:no\r\n", "run_id:", server.run_id(), "\r\n",
+      "tcp_port:", server.tcp_port, "\r\n", "server_time_usec:", now_ms * 1000, "\r\n",
+      "uptime_in_seconds:", uptime, "\r\n", "uptime_in_days:", uptime / 86400, "\r\n",
+      "hz:", server.options().hz, "\r\nconfigured_hz:", server.options().hz, "\r\n",
+      "lru_clock:", (now_ms / 1000) & ((1 << 24) - 1), "\r\n", "executable:", server.executable,
+      "\r\n", "config_file:", server.config_file, "\r\nio_threads_active:0\r\n");
+}
+
+void AppendClientsSection(CommandContext& ctx, std::string& s) {
+  // Blocked on keys (BlockingTable) or in WAIT: every session flagged.
+  size_t blocked = 0;
+  for (const auto& [id, session] : ctx.server.clients()) blocked += session->blocked() ? 1 : 0;
+  // As Redis: every client but our replicas (our primary's link counts).
+  size_t replicas = 0;
+  for (const auto& [id, session] : ctx.server.clients()) replicas += session->replica ? 1 : 0;
+  absl::StrAppend(&s, "# Clients\r\n", "connected_clients:", ctx.server.clients().size() - replicas,
+                  "\r\ncluster_connections:0\r\n", "maxclients:", ctx.server.options().maxclients,
+                  "\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\n",
+                  "blocked_clients:", blocked,
+                  "\r\ntracking_clients:0\r\nclients_in_timeout_table:",
+                  ctx.server.blocking().with_timeout(), "\r\n");
+}
+
+void AppendMemorySection(CommandContext& ctx, std::string& s) {
+  const uint64_t used = AllocatedBytes();
+  const uint64_t rss = ResidentBytes();
+  const int64_t maxmemory = ctx.server.options().maxmemory;
+  absl::StrAppend(&s, "# Memory\r\n", "used_memory:", used, "\r\n",
+                  "used_memory_human:", HumanBytes(used), "\r\n", "used_memory_rss:", rss, "\r\n",
+                  "used_memory_rss_human:", HumanBytes(rss), "\r\n", "used_memory_peak:", used,
+                  "\r\n", "used_memory_peak_human:", HumanBytes(used), "\r\n",
+                  "maxmemory:", maxmemory, "\r\n",
+                  "maxmemory_human:", HumanBytes(static_cast<uint64_t>(maxmemory)), "\r\n",
+                  "maxmemory_policy:noeviction\r\n", "mem_fragmentation_ratio:",
+                  absl::StrFormat("%.2f", used ? static_cast<double>(rss) / used : 0.0), "\r\n",
+                  "mem_allocator:libc\r\n", "lazyfree_pending_objects:0\r\n");
+}
+
+void AppendPersistenceSection(CommandContext& ctx, std::string& s) {
+  const Server& server = ctx.server;
+  absl::StrAppend(&s, "# Persistence\r\n");
+  persist::AppendRdbInfo(ctx.server, ctx.now_ms, s);
+  absl::StrAppend(&s, "aof_enabled:", server.options().appendonly ? 1 : 0, "\r\n",
+                  "aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n",
+                  "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n",
+                  "aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n",
+                  "aof_rewrites_consecutive_failures:0\r\n",
+                  "aof_last_write_status:ok\r\naof_last_cow_size:0\r\n",
+                  "module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n");
+  persist::AppendLoadingInfo(ctx.server, ctx.now_ms, s);
+}
+
+void AppendStatsSection(CommandContext& ctx, std::string& s) {
+  Stats& st = ctx.server.stats();
+  uint64_t hits = st.keyspace_hits, misses = st.keyspace_misses, expired = st.expired_keys;
+  ctx.server.ForEachShard([&](Keyspace& shard) {
+    const DbStats ks = shard.TotalStats();
+    hits += ks.hits;
+    misses += ks.misses;
+    expired += ks.expired;
+  });
+  absl::StrAppend(
+      &s, "# Stats\r\n", "total_connections_received:", st.total_connections_received, "\r\n",
+      "total_commands_processed:", st.total_commands_processed, "\r\n",
+      "instantaneous_ops_per_sec:0\r\n", "total_net_input_bytes:", st.total_net_input_bytes, "\r\n",
+      "total_net_output_bytes:", st.total_net_output_bytes, "\r\n",
+      "total_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\n",
+      "instantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\n",
+      "rejected_connections:", st.rejected_connections, "\r\n",
+      ctx.server.replication ? ctx.server.replication->SyncStatsLines()
+                             : "sync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n",
+      "expired_keys:", expired, "\r\n", "evicted_keys:", st.evicted_keys, "\r\n",
+      "evicted_clients:0\r\n", "keyspace_hits:", hits, "\r\n", "keyspace_misses:", misses, "\r\n",
+      "pubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\n",
+      "latest_fork_usec:0\r\ntotal_forks:0\r\n",
+      "unexpected_error_replies:", st.unexpected_error_replies, "\r\n",
+      "total_error_replies:", st.total_error_replies, "\r\n");
+}
+
+void AppendReplicationSection(CommandContext& ctx, std::string& s) {
+  if (ctx.server.replication != nullptr) {
+    s += ctx.server.replication->InfoSection(ctx.now_ms);
+    return;
+  }
+  absl::StrAppend(&s, "# Replication\r\n", "role:master\r\n", "connected_slaves:0\r\n",
+                  "master_failover_state:no-failover\r\n", "master_replid:", ctx.server.run_id(),
+                  "\r\n", "master_replid2:0000000000000000000000000000000000000000\r\n",
+                  "master_repl_offset:0\r\nsecond_repl_offset:-1\r\n", "repl_backlog_active:0\r\n",
+                  "repl_backlog_size:", ctx.server.options().repl_backlog_size, "\r\n",
+                  "repl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n");
+}
+
+void AppendCpuSection(std::string& s) {
+  struct rusage self;
+  getrusage(RUSAGE_SELF, &self);
+  auto secs = [](const timeval& tv) {
+    return absl::StrFormat("%.6f", tv.tv_sec + tv.tv_usec / 1e6);
+  };
+  absl::StrAppend(&s, "# CPU\r\n", "used_cpu_sys:", secs(self.ru_stime), "\r\n",
+                  "used_cpu_user:", secs(self.ru_utime), "\r\n",
+                  "used_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n",
+                  "used_cpu_sys_main_thread:", secs(self.ru_stime), "\r\n",
+                  "used_cpu_user_main_thread:", secs(self.ru_utime), "\r\n");
+}
+
+void AppendCommandStats(const CommandSpec& spec, std::string& s) {
+  const CommandStats& st = spec.stats;
+  if (st.calls || st.rejected_calls || st.failed_calls) {
+    absl::StrAppend(
+        &s, "cmdstat_", spec.name, ":calls=", st.calls, ",usec=", st.usec, ",usec_per_call=",
+        absl::StrFormat("%.2f", st.calls ? static_cast<double>(st.usec) / st.calls : 0.0),
+        ",rejected_calls=", st.rejected_calls, ",failed_calls=", st.failed_calls, "\r\n");
+  }
+  for (const CommandSpec& sub : spec.subcommands) AppendCommandStats(sub, s);
+}
+
+void AppendErrorStats(CommandContext& ctx, std::string& s) {
+  absl::StrAppend(&s, "# Errorstats\r\n");
+  for (const auto& [code, count] : ctx.server.stats().error_codes) {
+    absl::StrAppend(&s, "errorstat_", code, ":count=", count, "\r\n");
+  }
+}
+
+void AppendKeyspaceSection(CommandContext& ctx, std::string& s) {
+  absl::StrAppend(&s, "# Keyspace\r\n");
+  for (int d = 0; d < ctx.num_dbs(); ++d) {
+    uint64_t keys = 0, expires = 0;
+    ctx.server.ForEachShard([&](Keyspace& shard) {
+      keys += shard.db(d).Size();
+      expires += shard.db(d).expires_count();
+    });
+    if (keys || expires) {
+      absl::StrAppend(&s, "db", d, ":keys=", keys, ",expires=", expires, ",avg_ttl=0\r\n");
+    }
+  }
+}
+
+void Info(CommandContext& ctx, Args args) {
+  // Redis's order; commandstats is printed only when asked for.
+  static const std::vector<std::string_view> kDefault = {
+      "server", "clients",      "memory",     "persistence", "stats",   "replication",
+      "cpu",    "commandstats", "errorstats", "cluster",     "keyspace"};
+  std::set<std::string> wanted;
+  bool all = args.size() == 1;
+  bool commandstats = false;
+  for (size_t i = 1; i < args.size(); ++i) {
+    std::string sec = absl::AsciiStrToLower(args[i]);
+    if (sec == "default") {
+      all = true;
+    } else if (sec == "all" || sec == "everything") {
+      all = true;
+      commandstats = true;
+    } else {
+      wanted.insert(sec);
+    }
+  }
+  if (wanted.count("commandstats")) commandstats = true;
+  std::string s;
+  auto want = [&](std::string_view sec) { return all || wanted.count(std::string(sec)); };
+  auto open = [&s]() {
+    if (!s.empty()) s += "\r\n";
+  };
+  for (std::string_view sec : kDefault) {
+    // commandstats is not a default section: only "all", "everything" or by name.
+    if (sec == "commandstats" ? !commandstats : !want(sec)) continue;
+    open();
+    if (sec == "server") AppendServerSection(ctx, s, ctx.now_ms);
+    if (sec == "clients") AppendClientsSection(ctx, s);
+    if (sec == "memory") AppendMemorySection(ctx, s);
+    if (sec == "persistence") AppendPersistenceSection(ctx, s);
+    if (sec == "stats") AppendStatsSection(ctx, s);
+    if (sec == "replication") AppendReplicationSection(ctx, s);
+    if (sec == "cpu") AppendCpuSection(s);
+    if (sec == "commandstats") {
+      absl::StrAppend(&s, "# Commandstats\r\n");
+      for (const auto& spec : ctx.server.commands().all()) AppendCommandStats(*spec, s);
+    }
+    if (sec == "errorstats") AppendErrorStats(ctx, s);
+    if (sec == "cluster") {
+      absl::StrAppend(&s, "# Cluster\r\ncluster_enabled:", ctx.server.cluster_enabled() ? 1 : 0,
+                      "\r\n");
+    }
+    if (sec == "keyspace") AppendKeyspaceSection(ctx, s);
+  }
+  ctx.reply.Verbatim(s);
+}
+
+}  // namespace
+
+void RegisterInfoFamily(CommandTable& t) {
+  t.Register({.name = "info",
+              .arity = -1,
+              .flags = kCmdLoading | kCmdStale,
+              .handler = Info,
+              .group = "server",
+              .summary = "Get information and statistics about the server",
+              .since = "1.0.0"});
+}
+
+}  // namespace shardnode::node

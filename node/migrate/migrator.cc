@@ -1,0 +1,335 @@
+#include "node/migrate/migrator.h"
+
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
+#include <utility>
+// The others.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include "node/commands/command.h"
+#include "node/commands/command_table.h"
+#include "node/config/config.h"
+#include "node/keyspace/db.h"
+#include "node/keyspace/keyspace.h"
+#include "node/migrate/migrate_plan.h"
+#include "node/migrate/value_dumper.h"
+#include "node/net/resp_client.h"
+#include "node/resp/reply.h"
+#include "node/server/clock.h"
+#include "node/server/server.h"
+#include "node/server/session.h"
+#include "node/server/suspend.h"
+#include "node/server/write_stream.h"
+#include "slots/hash_slot.h"
+
+namespace shardnode::node::migrate {
+namespace asio = boost::asio;
+
+// One MIGRATE in progress.
+struct Migrator::Job {
+  uint64_t client_id = 0;
+  int protocol = 2;
+  int db = 0;  // the source database (the client's)
+  bool cluster_mode = false;
+  MigrateArgs args;
+  replication::RdbWriterOptions dump_options;
+  struct Item {
+    std::string key;
+    const Entry* entry = nullptr;  // what was found, checked before each slice
+    const TypedObject* object = nullptr;
+    int64_t ttl_ms = 0;
+    bool skipped = false;  // expired or changed before it was sent
+    std::string payload;
+  };
+  std::vector<Item> items;
+  std::vector<size_t> sent;  // indexes into items, in the order sent
+  // The reply: set when the transfer ended.
+  std::optional<ClientReply> reply;
+  std::vector<size_t> acked;  // indexes into items
+};
+
+Migrator::Migrator(asio::io_context& io, Server& server) : io_(io), server_(server), sweep_(io) {}
+
+Migrator::~Migrator() { Stop(); }
+
+void Migrator::Start() {
+  server_.migrate = [this](CommandContext& ctx, std::span<std::string> args) { Handle(ctx, args); };
+  SweepIdle();
+}
+
+void Migrator::Stop() {
+  stopped_ = true;
+  sweep_.cancel();
+  for (auto& [name, c] : cache_) c.client->Close();
+  cache_.clear();
+}
+
+void Migrator::SweepIdle() {
+  const int64_t now = NowMs();
+  for (auto it = cache_.begin(); it != cache_.end();) {
+    if (!it->second.busy && now - it->second.last_use_ms > kIdleCloseMs) {
+      it->second.client->Close();
+      it = cache_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (stopped_) return;
+  sweep_.expires_after(std::chrono::seconds(1));
+  sweep_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) SweepIdle();
+  });
+}
+
+void Migrator::Handle(CommandContext& ctx, std::span<std::string> args) {
+  auto job = std::make_shared<Job>();
+  const ArgsError parse_error =
+      ParseMigrateArgs(std::span<const std::string>(args.data(), args.size()), &job->args);
+  if (parse_error != ArgsError::kNone) {
+    ctx.reply.Error(ArgsErrorText(parse_error));
+    return;
+  }
+  // Inside MULTI/EXEC the reply must be part of EXEC's array now, and a
+  // primary's stream never carries MIGRATE: there is no way to wait here.
+  if (ctx.session.deny_blocking) {
+    ctx.reply.Error("ERR MIGRATE inside MULTI/EXEC is not supported by this server");
+    return;
+  }
+  job->client_id = ctx.session.id;
+  job->protocol = ctx.session.protocol;
+  job->db = ctx.session.db_index;
+  job->cluster_mode = server_.cluster_enabled();
+  job->dump_options.compression = server_.config().Value("rdbcompression").value_or("yes") == "yes";
+  for (int i : job->args.key_indexes) {
+    const std::string& key = args[static_cast<size_t>(i)];
+    Entry* e = ctx.DbFor(key).FindRead(key, ctx.now_ms);
+    if (e == nullptr) continue;
+    Job::Item item;
+    item.key = key;
+    item.entry = e;
+    item.object = e->value().object();
+    job->items.push_back(std::move(item));
+  }
+  if (job->items.empty()) {
+    ctx.reply.SimpleString("NOKEY");
+    return;
+  }
+  for (const Job::Item& item : job->items) server_.keys_in_flight().Add(job->db, item.key);
+  Suspend(ctx.session, WaitReason::kMigrate);
+  asio::co_spawn(io_, Run(std::move(job)), asio::detached);
+}
+
+asio::awaitable<void> Migrator::Run(std::shared_ptr<Job> job) {
+  co_await Serialize(*job);
+  if (!job->reply) co_await Transfer(*job);
+  Finish(*job);
+}
+
+asio::awaitable<void> Migrator::Serialize(Job& job) {
+  for (Job::Item& item : job.items) {
+    Db& db = server_.ShardForSlot(slots::KeyHashSlot(item.key)).db(job.db);
+    if (db.Peek(item.key) != item.entry) {
+      item.skipped = true;
+      continue;
+    }
+    // The remaining TTL, as Redis computes it just before serializing: a
+    // key whose TTL passed is left out, a live one gets at least 1 ms.
+    const int64_t expire = db.ExpireOf(item.entry);
+    if (expire != -1) {
+      const int64_t ttl = expire - NowMs();
+      if (ttl < 0) {
+        item.skipped = true;
+        continue;
+      }
+      item.ttl_ms = ttl < 1 ? 1 : ttl;
+    }
+    ValueDumper dumper(item.entry->value(), job.dump_options);
+    while (!dumper.Step(kSliceBudget)) {
+      co_await asio::post(io_, asio::use_awaitable);
+      const Entry* now_there = db.Peek(item.key);
+      if (now_there != item.entry || now_there->value().object() != item.object) {
+        item.skipped = true;  // gone (a deleted slot): never read it again
+        break;
+      }
+    }
+    if (item.skipped) continue;
+    item.payload = dumper.TakePayload();
+    if (dumper.sliced()) co_await asio::post(io_, asio::use_awaitable);
+  }
+  for (size_t i = 0; i < job.items.size(); ++i) {
+    if (!job.items[i].skipped) job.sent.push_back(i);
+  }
+}
+
+asio::awaitable<void> Migrator::Transfer(Job& job) {
+  const MigrateArgs& a = job.args;
+  const std::string target = a.Target();
+  const auto timeout = std::chrono::milliseconds(a.timeout_ms);
+  for (bool first_attempt : {true, false}) {
+    // A cached connection, or a new one (not cached while another MIGRATE
+    // uses the cached one).
+    std::shared_ptr<RespClient> client;
+    Cached* cached = nullptr;
+    auto it = cache_.find(target);
+    if (it != cache_.end() && !it->second.busy && it->second.client->is_open()) {
+      cached = &it->second;
+    } else {
+      if (it != cache_.end() && !it->second.busy) {
+        it->second.client->Close();
+        cache_.erase(it);
+      }
+      RespClientOptions options;
+      options.connect_timeout = timeout;
+      options.io_timeout = timeout;
+      options.max_output_bytes = std::numeric_limits<size_t>::max() / 2;
+      options.limits.max_bulk_len = 512 * 1024 * 1024;
+      auto fresh = RespClient::Create(io_.get_executor(), options);
+      int port = 0;
+      for (char ch : a.port) {
+        if (ch < '0' || ch > '9') break;  // atoi, as Redis reads it
+        port = port * 10 + (ch - '0');
+        if (port > 65535) break;
+      }
+      const absl::Status connected = co_await fresh->Connect(a.host, port);
+      if (connected.code() == absl::StatusCode::kDeadlineExceeded) {
+        job.reply =
+            ClientReply{.ok = false, .error = "IOERR error or timeout connecting to the client"};
+        co_return;
+      }
+      if (!connected.ok()) {
+        // Redis's non-blocking connect reports a refused connection only
+        // when it writes: a write error, retried once on a new connection.
+        const BatchOutcome o = FoldReplies(a, {}, job.sent.size(), {},
+                                           {.happened = true, .writing = true}, first_attempt);
+        if (o.retry) continue;
+        job.reply = ReplyFor(o);
+        co_return;
+      }
+      client = fresh;
+      if (cache_.count(target) == 0) {
+        if (cache_.size() >= kMaxCachedConnections) {
+          // Too many: drop one that is not in use, as Redis drops one at random.
+          for (auto c = cache_.begin(); c != cache_.end(); ++c) {
+            if (!c->second.busy) {
+              c->second.client->Close();
+              cache_.erase(c);
+              break;
+            }
+          }
+        }
+        cached = &cache_[target];
+        cached->client = fresh;
+      }
+    }
+    if (cached != nullptr) {
+      client = cached->client;
+      cached->busy = true;
+      cached->last_use_ms = NowMs();
+    }
+    client->set_io_timeout(timeout);
+    const int64_t last_db = cached != nullptr ? cached->last_db : -1;
+    const BatchHeader header{.auth = a.password.has_value(), .select = last_db != a.db};
+    std::string bytes = EncodeBatchPrefix(a, header);
+    for (size_t i : job.sent) {
+      const Job::Item& item = job.items[i];
+      bytes += EncodeRestore(a, {.key = item.key, .ttl_ms = item.ttl_ms, .payload = item.payload},
+                             job.cluster_mode);
+    }
+    IoFailure failure;
+    std::vector<TargetReply> replies;
+    absl::Status st = client->SendRaw(bytes);
+    bytes.clear();
+    if (st.ok()) st = co_await client->Drain();
+    if (!st.ok()) {
+      failure = {.happened = true,
+                 .writing = true,
+                 .timeout = st.code() == absl::StatusCode::kDeadlineExceeded};
+    } else {
+      const size_t expected = (header.auth ? 1 : 0) + (header.select ? 1 : 0) + job.sent.size();
+      while (replies.size() < expected) {
+        absl::StatusOr<resp::ReplyValue> r = co_await client->ReadReply();
+        if (!r.ok()) {
+          failure = {.happened = true,
+                     .writing = false,
+                     .timeout = r.status().code() == absl::StatusCode::kDeadlineExceeded};
+          break;
+        }
+        replies.push_back({.error = r->is_error(), .text = r->is_error() ? r->str : r->ToLine()});
+      }
+    }
+    const BatchOutcome outcome =
+        FoldReplies(a, header, job.sent.size(), replies, failure, first_attempt);
+    // The connection is kept only when it is still in a known state.
+    auto again = cache_.find(target);
+    const bool ours = again != cache_.end() && again->second.client == client;
+    if (outcome.io_error || outcome.retry) {
+      client->Close();
+      if (ours) cache_.erase(again);
+    } else if (ours) {
+      again->second.busy = false;
+      again->second.last_db = outcome.cached_db;
+      again->second.last_use_ms = NowMs();
+    } else {
+      client->Close();
+    }
+    if (outcome.retry) continue;
+    for (size_t k : outcome.acked) job.acked.push_back(job.sent[k]);
+    job.reply = ReplyFor(outcome);
+    co_return;
+  }
+}
+
+void Migrator::Finish(Job& job) {
+  const int64_t now = NowMs();
+  // Keys the target acknowledged leave this node (unless COPY), as one DEL
+  // for the replicas and the AOF.
+  if (!job.args.copy && !job.acked.empty()) {
+    std::vector<std::string> del = {"DEL"};
+    std::vector<std::string_view> keys;
+    for (size_t i : job.acked) keys.push_back(job.items[i].key);
+    if (server_.before_write) server_.before_write(job.db, keys);
+    int slot = -2;
+    for (size_t i : job.acked) {
+      const Job::Item& item = job.items[i];
+      Db& db = server_.ShardForSlot(slots::KeyHashSlot(item.key)).db(job.db);
+      if (db.Peek(item.key) != item.entry) continue;
+      if (!db.Delete(item.key, now)) continue;
+      ++server_.stats().dirty;
+      del.push_back(item.key);
+      const int s = slots::KeyHashSlot(item.key);
+      slot = slot == -2 || slot == s ? s : kNoSlot;
+    }
+    if (del.size() > 1) {
+      server_.write_stream().Append(job.db, slot < 0 ? kNoSlot : slot,
+                                    std::span<const std::string>(del.data(), del.size()));
+    }
+  }
+  for (const Job::Item& item : job.items) server_.keys_in_flight().Remove(job.db, item.key);
+  // Commands that waited for these keys run again (one that finds another
+  // key still in flight waits again).
+  for (uint64_t id : server_.keys_in_flight().TakeWaiters()) {
+    auto it = server_.clients().find(id);
+    if (it != server_.clients().end()) Retry(*it->second);
+  }
+  auto it = server_.clients().find(job.client_id);
+  if (it == server_.clients().end()) return;  // the client left meanwhile
+  std::string out;
+  resp::ReplyBuilder reply(&out, job.protocol);
+  reply.on_error = [this](std::string_view message) { server_.stats().CountError(message); };
+  const ClientReply r = job.reply.value_or(ClientReply{.ok = true});
+  if (r.ok) {
+    reply.Ok();
+  } else {
+    reply.Error(r.error);
+    if (const CommandSpec* spec = server_.commands().Find("migrate")) ++spec->stats.failed_calls;
+  }
+  Complete(*it->second, out);
+}
+
+}  // namespace shardnode::node::migrate

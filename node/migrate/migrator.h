@@ -1,0 +1,95 @@
+// Migrator: MIGRATE's shell. Redis runs MIGRATE with blocking socket calls,
+// so the whole server waits for the transfer (a 300 MB key stalls the node
+// until its replicas fail it over: redis#3396). Here only the calling
+// client waits:
+//
+//   1. the handler parses the arguments (migrate_plan.h), looks the keys up
+//      (+NOKEY when none is here), marks them in flight (KeysInFlight: every
+//      other command on them waits and runs again afterwards) and suspends
+//      the client (suspend.h's kMigrate);
+//   2. a coroutine serializes each value a slice at a time (ValueDumper),
+//      letting the loop serve other clients between slices;
+//   3. it sends AUTH / SELECT / RESTORE(-ASKING) on a connection cached per
+//      "host:port" (as Redis: at most 64, closed after 10 s idle, each
+//      remembering its selected db) through RespClient, and reads the
+//      replies, reconnecting once when the connection broke before anything
+//      was confirmed;
+//   4. back on the loop, the keys the target acknowledged are deleted
+//      (unless COPY) and propagated as one DEL, the keys leave the in-flight
+//      set, the commands that waited for them run again, and the client
+//      gets Redis's reply (+OK, +NOKEY, the target's error or IOERR).
+//
+// Loop: the keyspace's io_context (one thread). Not thread-safe.
+#pragma once
+
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
+#include <utility>
+// The others.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+
+namespace shardnode::node {
+
+class Server;
+struct CommandContext;
+class RespClient;
+
+namespace migrate {
+
+class Migrator {
+ public:
+  static constexpr size_t kMaxCachedConnections = 64;
+  static constexpr int64_t kIdleCloseMs = 10'000;
+  // Elements (or 16 KiB string chunks) serialized per turn of the loop.
+  static constexpr size_t kSliceBudget = 2048;
+
+  // REQUIRES: `io` and `server` outlive the migrator.
+  Migrator(boost::asio::io_context& io, Server& server);
+  ~Migrator();
+  Migrator(const Migrator&) = delete;
+  Migrator& operator=(const Migrator&) = delete;
+
+  // Installs the MIGRATE handler (Server::migrate) and starts closing idle
+  // cached connections.
+  void Start();
+  // Closes every cached connection and stops the sweep.
+  void Stop();
+
+  // The MIGRATE command.
+  void Handle(CommandContext& ctx, std::span<std::string> args);
+
+  // Connections cached now (tests, INFO).
+  size_t cached_connections() const { return cache_.size(); }
+
+ private:
+  struct Job;
+  struct Cached {
+    std::shared_ptr<RespClient> client;
+    int64_t last_db = -1;
+    int64_t last_use_ms = 0;
+    bool busy = false;
+  };
+
+  boost::asio::awaitable<void> Run(std::shared_ptr<Job> job);
+  // Serializes the job's values, a slice per turn of the loop.
+  boost::asio::awaitable<void> Serialize(Job& job);
+  // Sends the batch and reads the replies; fills job.outcome.
+  boost::asio::awaitable<void> Transfer(Job& job);
+  void Finish(Job& job);
+  void SweepIdle();
+
+  boost::asio::io_context& io_;
+  Server& server_;
+  boost::asio::steady_timer sweep_;
+  bool stopped_ = false;
+  std::map<std::string, Cached> cache_;
+};
+
+}  // namespace migrate
+}  // namespace shardnode::node

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""MIGRATE: the same calls against shardnode and redis-server 7.0.15 as
+sources (each migrating to a redis-server target and to a shardnode target),
+every reply compared; keys leave the source only when the target took them;
+a command on a key in flight waits and then sees the key gone; the node
+keeps answering other clients while a big value is serialized; MIGRATE to a
+closed port or a silent target leaves the keys intact."""
+import os
+import socket
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+from harness import Client, Node, RedisServer, wait_until  # noqa: E402
+
+
+def closed_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class MigrateDiffTest(unittest.TestCase):
+    """One scenario run with each source kind and each target kind."""
+
+    def scenario(self, src, dst):
+        s = Client(src.port)
+        d = Client(dst.port)
+        for c in (s, d):
+            c.call("FLUSHALL")
+        out = []
+        p = str(dst.port)
+        s.call("SET", "k1", "v1")
+        s.call("HSET", "h", "f1", "a", "f2", "b")
+        s.call("SET", "e", "x", "PX", "100000")
+        s.call("RPUSH", "l", *[str(i) for i in range(300)])
+        s.call("ZADD", "z", "1", "a", "2", "b")
+        out.append(s.call("MIGRATE", "127.0.0.1", p, "k1", "0", "5000"))
+        out.append(s.call("MIGRATE", "127.0.0.1", p, "", "0", "5000", "KEYS", "h", "e", "nokey"))
+        out.append(s.call("EXISTS", "k1", "h", "e"))
+        out.append(d.call("GET", "k1"))
+        out.append(sorted(d.call("HGETALL", "h")))
+        ttl = d.call("PTTL", "e")
+        out.append(90000 < ttl <= 100000)
+        out.append(s.call("MIGRATE", "127.0.0.1", p, "nokey", "0", "5000"))
+        # BUSYKEY from the target passes through; the key stays.
+        s.call("SET", "k1", "again")
+        out.append(s.call("MIGRATE", "127.0.0.1", p, "k1", "0", "5000"))
+        out.append(s.call("GET", "k1"))
+        out.append(s.call("MIGRATE", "127.0.0.1", p, "k1", "0", "5000", "COPY", "REPLACE"))
+        out.append((s.call("GET", "k1"), d.call("GET", "k1")))
+        out.append(s.call("MIGRATE", "127.0.0.1", p, "", "0", "5000", "REPLACE", "KEYS", "l", "z"))
+        out.append((d.call("LLEN", "l"), d.call("ZRANGE", "z", "0", "-1", "WITHSCORES")))
+        # Another database on the target, then back to 0.
+        s.call("SET", "db3", "x")
+        out.append(s.call("MIGRATE", "127.0.0.1", p, "db3", "3", "5000"))
+        d.call("SELECT", "3")
+        out.append(d.call("GET", "db3"))
+        d.call("SELECT", "0")
+        s.call("SET", "db0", "y")
+        out.append(s.call("MIGRATE", "127.0.0.1", p, "db0", "0", "5000"))
+        out.append(d.call("GET", "db0"))
+        # Errors.
+        s.call("SET", "k2", "v2")
+        out.append(s.call("MIGRATE", "127.0.0.1", str(closed_port()), "k2", "0", "500"))
+        out.append(s.call("MIGRATE", "127.0.0.1", p, "k2", "x", "1000"))
+        out.append(s.call("MIGRATE", "127.0.0.1", p, "k2", "0", "1.5"))
+        out.append(s.call("MIGRATE", "127.0.0.1", p, "k2", "0", "1000", "KEYS", "a"))
+        out.append(s.call("MIGRATE", "127.0.0.1", p, "k2", "0", "1000", "AUTH"))
+        out.append(s.call("MIGRATE", "127.0.0.1", p, "k2", "0", "1000", "BOGUS"))
+        out.append(s.call("MIGRATE", "127.0.0.1", p, "k2", "0", "1000", "AUTH", "pw"))
+        out.append(s.call("MIGRATE", "127.0.0.1", p, "k2", "99", "1000"))
+        out.append(s.call("GET", "k2"))
+        out.append(s.call("MIGRATE", "127.0.0.1", p))
+        s.close()
+        d.close()
+        return out
+
+    def test_same_replies_as_redis(self):
+        nodes = []
+        try:
+            sn_src = Node().start()
+            nodes.append(sn_src)
+            sn_dst = Node().start()
+            nodes.append(sn_dst)
+            r_src = RedisServer()
+            nodes.append(r_src)
+            r_dst = RedisServer()
+            nodes.append(r_dst)
+            for dst in (r_dst, sn_dst):
+                ours = self.scenario(sn_src, dst)
+                theirs = self.scenario(r_src, dst)
+                self.assertEqual(ours, theirs)
+            # And redis-server migrating into shardnode gives what it gives
+            # into itself.
+            self.assertEqual(self.scenario(r_src, sn_dst), self.scenario(r_src, r_dst))
+        finally:
+            for n in nodes:
+                n.cleanup()
+
+
+class MigrateInFlightTest(unittest.TestCase):
+    FIELDS = 300_000
+
+    def test_other_clients_are_served_and_keys_in_flight_wait(self):
+        with Node() as src, Node() as dst:
+            s = Client(src.port, timeout=60)
+            # One big hash (sliced serialization), loaded in batches.
+            for start in range(0, self.FIELDS, 10_000):
+                args = []
+                for i in range(start, start + 10_000):
+                    args += [f"field:{i}", f"value:{i:08d}" * 4]
+                s.call("HSET", "big", *args)
+            s.call("SET", "other", "1")
+            migrate_reply = {}
+
+            def run_migrate():
+                c = Client(src.port, timeout=60)
+                migrate_reply["r"] = c.call("MIGRATE", "127.0.0.1", str(dst.port), "big", "0",
+                                            "20000")
+                migrate_reply["t"] = time.monotonic()
+                c.close()
+
+            t = threading.Thread(target=run_migrate)
+            t.start()
+            # Wait until the MIGRATE is in progress (its client shows it).
+            wait_until(lambda: "cmd=migrate" in src.cli("CLIENT", "LIST") or "r" in migrate_reply,
+                       timeout=20, what="MIGRATE running")
+            # Other clients are served meanwhile; a command on the key in
+            # flight waits and then sees it gone.
+            probe = Client(src.port, timeout=60)
+            self.assertEqual(probe.call("GET", "other"), b"1")
+            hlen = probe.call("HLEN", "big")
+            answered = time.monotonic()
+            t.join(60)
+            self.assertEqual(migrate_reply.get("r"), "OK")
+            self.assertEqual(hlen, 0)
+            self.assertGreaterEqual(answered, migrate_reply["t"] - 0.001)
+            self.assertEqual(Client(dst.port).call("HLEN", "big"), self.FIELDS)
+            probe.close()
+            s.close()
+
+    def test_silent_target_times_out_and_keys_stay(self):
+        # A listener that accepts and never answers.
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        try:
+            with Node() as src:
+                s = Client(src.port, timeout=10)
+                s.call("SET", "a", "1")
+                s.call("SET", "b", "2")
+                reply = s.call("MIGRATE", "127.0.0.1", str(silent.getsockname()[1]), "", "0",
+                               "300", "KEYS", "a", "b")
+                self.assertIsInstance(reply, harness.Error)
+                self.assertTrue(str(reply).startswith("IOERR error or timeout reading"), reply)
+                self.assertEqual(s.call("MGET", "a", "b"), [b"1", b"2"])
+                # The node still serves, and the keys are writable again.
+                self.assertEqual(s.call("INCR", "a"), 2)
+                s.close()
+        finally:
+            silent.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
