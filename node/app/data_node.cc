@@ -24,10 +24,11 @@
 #include "node/commands/dispatcher.h"
 #include "node/config/config.h"
 #include "node/keyspace/keyspace.h"
-#include "node/net/bus_server.h"
 #include "node/migrate/migrator.h"
+#include "node/net/bus_server.h"
 #include "node/net/net_server.h"
 #include "node/persist/persistence.h"
+#include "node/repl/repl_commands.h"
 #include "node/repl/replication_manager.h"
 #include "node/server/blocking.h"
 #include "node/server/clock.h"
@@ -221,6 +222,8 @@ int RunDataNode(int argc, char** argv) {
 
   ReplicationManager replication(io, server, dispatcher);
   server.replication = &replication;
+  // Before the loop runs: no command has been read yet.
+  RegisterReplicationCommands(*table, replication);
   migrate::Migrator migrator(io, server);
   migrator.Start();
 

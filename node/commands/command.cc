@@ -5,16 +5,18 @@
 #include "base/strings.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
-#include "node/commands/replication_control.h"
 #include "node/keyspace/keyspace.h"
 #include "node/keyspace/types/type_util.h"
 #include "node/resp/reply.h"
 #include "node/server/blocking.h"
+#include "node/server/replication_control.h"
 #include "node/server/server.h"
 #include "node/server/write_stream.h"
 #include "slots/hash_slot.h"
 
 namespace shardnode::node {
+
+void CallBoundHandler(CommandContext& ctx, Args args) { ctx.spec.bound_handler(ctx, args); }
 
 CommandContext::CommandContext(Server& server, Session& session, resp::ReplyBuilder& reply,
                                const CommandSpec& spec, int64_t now_ms, int db_index)

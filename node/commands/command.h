@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -132,6 +133,14 @@ struct CommandContext {
 };
 
 using Handler = void (*)(CommandContext& ctx, Args args);
+// A handler that carries state (node/repl's commands hold their replication
+// manager). CommandTable::Register gives an entry that has one the plain
+// handler CallBoundHandler, which calls it through ctx.spec, so the
+// dispatcher always makes one function-pointer call and plain handlers cost
+// what they did (bench/micro/command_call_bench.cc).
+using BoundHandler = std::function<void(CommandContext& ctx, Args args)>;
+// Calls ctx.spec.bound_handler. REQUIRES: ctx.spec has one.
+void CallBoundHandler(CommandContext& ctx, Args args);
 // Returns the indexes in `args` of the key arguments; used when keys are not
 // at fixed positions. May return an empty list when the arguments are
 // malformed: the handler then reports the error itself.
@@ -153,10 +162,11 @@ struct CommandSpec {
   int last_key = 0;   // negative: counted from the end (-1 = last argument)
   int key_step = 0;
   Handler handler = nullptr;
-  KeysFn keys = nullptr;     // set for movable-key commands
-  std::string_view group;    // COMMAND DOCS group: "string", "generic", "server"...
-  std::string_view summary;  // COMMAND DOCS summary
-  std::string_view since;    // COMMAND DOCS since
+  BoundHandler bound_handler;  // with handler == CallBoundHandler (Register sets it)
+  KeysFn keys = nullptr;       // set for movable-key commands
+  std::string_view group;      // COMMAND DOCS group: "string", "generic", "server"...
+  std::string_view summary;    // COMMAND DOCS summary
+  std::string_view since;      // COMMAND DOCS since
   std::vector<CommandSpec> subcommands;
   mutable CommandStats stats;
 

@@ -11,6 +11,8 @@
 namespace shardnode::node {
 
 void CommandTable::Register(CommandSpec spec) {
+  // An entry with state is called through the same pointer as the others.
+  if (spec.handler == nullptr && spec.bound_handler) spec.handler = CallBoundHandler;
   auto owned = std::make_unique<CommandSpec>(std::move(spec));
   CommandSpec* raw = owned.get();
   const bool inserted = by_name_.emplace(raw->name, raw).second;
@@ -58,7 +60,6 @@ std::unique_ptr<CommandTable> BuildCommandTable() {
   RegisterSetFamily(*table);
   RegisterZSetFamily(*table);
   RegisterListFamily(*table);
-  RegisterReplicationFamily(*table);
   return table;
 }
 

@@ -19,7 +19,9 @@ class CommandTable {
   CommandTable(const CommandTable&) = delete;
   CommandTable& operator=(const CommandTable&) = delete;
 
-  // REQUIRES: no entry of that name yet.
+  // Adds an entry; one with only a bound_handler gets CallBoundHandler as
+  // its handler. REQUIRES: no entry of that name yet; a handler or a
+  // bound_handler.
   void Register(CommandSpec spec);
 
   // nullptr when unknown. `name` in any case.
@@ -35,7 +37,9 @@ class CommandTable {
   absl::flat_hash_map<std::string, CommandSpec*> by_name_;
 };
 
-// Builds the table with every family registered.
+// Builds the table with every family of node/commands registered. The
+// replication commands are added by node/repl once its manager exists
+// (node/repl/repl_commands.h).
 std::unique_ptr<CommandTable> BuildCommandTable();
 
 }  // namespace shardnode::node

@@ -7,10 +7,10 @@
 #include "node/commands/blocked_serve.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
-#include "node/commands/replication_control.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/resp/reply.h"
+#include "node/server/replication_control.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
 #include "node/server/suspend.h"
@@ -382,7 +382,8 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
     } else if (!Route(session, *spec, args, out, now_ms)) {
       // Route() replied with the redirection.
     } else if (std::string refusal = server_.replication && !session.from_primary
-                                         ? server_.replication->CheckCommand(session, *spec)
+                                         ? server_.replication->CheckCommand(
+                                               spec->is_write(), (spec->flags & kCmdStale) != 0)
                                          : std::string();
                !refusal.empty()) {
       Reject(session, out, refusal, spec);

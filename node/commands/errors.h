@@ -180,8 +180,6 @@ inline constexpr std::string_view kReplicaOfFromReplica =
 inline constexpr std::string_view kInvalidMasterPort = "ERR Invalid master port";
 inline constexpr std::string_view kBgsaveForReplicaFailed =
     "ERR BGSAVE failed, replication can't continue";
-// Not Redis's: the replication shell is missing (unit tests without one).
-inline constexpr std::string_view kNoReplication = "ERR replication is not available";
 
 // ---- Connections (node/net)
 inline constexpr std::string_view kProtectedMode =

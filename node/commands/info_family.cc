@@ -14,7 +14,7 @@
 #include "node/commands/command_table.h"
 #include "node/commands/families.h"
 #include "node/commands/persist_family.h"
-#include "node/commands/replication_control.h"
+#include "node/server/replication_control.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/persist/persistence.h"

@@ -444,6 +444,8 @@ void BlockOnLists(CommandContext& ctx, Args args, Args keys, int64_t deadline_ms
   c.deadline_ms = deadline_ms;
   c.args.assign(args.begin(), args.end());
   c.spec = &ctx.spec;
+  c.is_write = ctx.spec.is_write();
+  c.failed_calls = &ctx.spec.stats.failed_calls;
   c.serve = serve;
   ctx.server.blocking().Block(std::move(c));
 }

@@ -9,7 +9,7 @@
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
-#include "node/commands/replication_control.h"
+#include "node/server/replication_control.h"
 #include "node/persist/persistence.h"
 #include "node/resp/reply.h"
 #include "node/server/server.h"

@@ -712,6 +712,8 @@ void BlockingZPop(CommandContext& ctx, Args args, Args keys, bool max, int64_t c
   c.deadline_ms = deadline;
   c.args.assign(args.begin(), args.end());
   c.spec = &ctx.spec;
+  c.is_write = ctx.spec.is_write();
+  c.failed_calls = &ctx.spec.stats.failed_calls;
   c.serve = serve;
   ctx.server.blocking().Block(std::move(c));
 }

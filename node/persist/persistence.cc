@@ -14,12 +14,12 @@
 #include "absl/strings/str_format.h"
 #include "base/file.h"
 #include "clusterbus/cluster_state.h"
-#include "node/commands/replication_control.h"
 #include "node/config/config.h"
 #include "node/keyspace/keyspace.h"
 #include "node/persist/dataset.h"
 #include "node/persist/snapshot.h"
 #include "node/server/log.h"
+#include "node/server/replication_control.h"
 #include "slots/hash_slot.h"
 
 namespace shardnode::node::persist {

@@ -97,7 +97,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     o.on_read = [this](size_t n) {
       // The client is ours and reads only while our coroutine awaits it.
       if (manager_ == nullptr) return;
-      manager_->last_io_ms_ = NowMs();
+      manager_->core_.LinkIo(NowMs());
       manager_->transfer_read_ += static_cast<int64_t>(n);
     };
     client_ = RespClient::Create(io.get_executor(), std::move(o));
@@ -238,14 +238,14 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
   // Returns why the link ended (empty: closed on purpose or plain EOF).
   asio::awaitable<std::string> Serve() {
     ReplicationManager* m = manager_;
-    m->link_state_ = ReplicationManager::LinkState::kConnecting;
+    m->core_.LinkConnecting();
     const absl::Status connected = co_await client_->Connect(host_, port_);
     if (!alive()) co_return "";
     if (!connected.ok()) {
       co_return absl::StrCat("Error condition on socket for SYNC: ", connected.message());
     }
     Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync started");
-    m->link_state_ = ReplicationManager::LinkState::kHandshake;
+    m->core_.LinkHandshake();
 
     replication::HandshakeConfig hc;
     hc.masterauth = m->server_.options().masterauth;
@@ -279,7 +279,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
 
     if (step.result == Result::kFullResync) {
       Logf(LogLevel::kNotice, "Full resync from master: %s:%d", step.replid, step.offset);
-      m->link_state_ = ReplicationManager::LinkState::kTransfer;
+      m->core_.LinkTransfer();
       // Our history is discarded: the cluster sees offset 0 until loaded.
       m->history_discarded_ = true;
       std::string rdb;
@@ -367,10 +367,10 @@ ReplicationManager::ReplicationManager(asio::io_context& io, Server& server, Dis
   hooks.begin = [this](uint64_t id, uint64_t attach_to) { BeginFullSync(id, attach_to); };
   hooks.delivered = [this](uint64_t id, bool socket) { FullSyncDelivered(id, socket); };
   hooks.drop = [this](uint64_t id) {
-    if (Replica* r = FindReplica(id)) DropReplica(*r);
+    if (core_.MarkClosing(id)) CloseReplicaConnection(id);
   };
   hooks.name = [this](uint64_t id) {
-    Replica* r = FindReplica(id);
+    const replication::ReplicaRecord* r = core_.Find(id);
     return r == nullptr ? absl::StrCat("client id #", id) : ReplicaName(*r);
   };
   full_syncs_ = std::make_unique<FullSyncs>(io, server, std::move(hooks));
@@ -423,11 +423,82 @@ Session* ReplicationManager::FindSession(uint64_t client_id) const {
   return it == server_.clients().end() ? nullptr : it->second;
 }
 
-ReplicationManager::Replica* ReplicationManager::FindReplica(uint64_t client_id) {
-  for (Replica& r : replicas_) {
-    if (r.client_id == client_id) return &r;
+std::optional<uint64_t> ReplicationManager::ClientOutput(uint64_t client_id) const {
+  const Session* s = FindSession(client_id);
+  if (s == nullptr) return std::nullopt;
+  return s->output_buffer_bytes;
+}
+
+void ReplicationManager::CarryOut(replication::ReplReady ready) {
+  for (replication::ReplAction& action : ready.actions) {
+    std::visit(
+        replication::Overloaded{
+            [&](const replication::PushToReplica& a) {
+              if (Session* s = FindSession(a.client); s != nullptr && s->push) s->push(a.bytes);
+            },
+            [&](const replication::ReleaseHeld& a) {
+              CarryOut(core_.Deliver(a.client, a.bytes, NowMs(), Limits(),
+                                     [this](uint64_t id) { return ClientOutput(id); }));
+            },
+            [&](const replication::DropReplica& a) {
+              const replication::ReplicaRecord* r = core_.Find(a.client);
+              switch (a.reason) {
+                case replication::DropReason::kTimeout:
+                  Logf(LogLevel::kWarning, "Disconnecting timedout replica (streaming sync): %s",
+                       r != nullptr ? ReplicaName(*r) : absl::StrCat("client id #", a.client));
+                  break;
+                case replication::DropReason::kOutputLimit:
+                  if (const Session* s = FindSession(a.client)) {
+                    Logf(LogLevel::kWarning,
+                         "Client %s scheduled to be closed ASAP for overcoming of output buffer "
+                         "limits.",
+                         ClientInfoLine(*s, NowMs()));
+                  }
+                  break;
+              }
+              CloseReplicaConnection(a.client);
+            },
+            [&](const replication::CompleteWait& a) { CompleteWait(a.client, a.acked); },
+            [&](const replication::DropPrimaryLink& a) {
+              switch (a.state) {
+                case LinkState::kConnecting:
+                case LinkState::kHandshake:
+                  Log(LogLevel::kWarning, "Timeout connecting to the MASTER...");
+                  break;
+                case LinkState::kTransfer:
+                  Log(LogLevel::kWarning,
+                      "Timeout receiving bulk data from MASTER... If the problem persists try to "
+                      "set the 'repl-timeout' parameter in redis.conf to a larger value.");
+                  break;
+                case LinkState::kConnected:
+                  Log(LogLevel::kWarning, "MASTER timeout: no data nor PING received...");
+                  break;
+                case LinkState::kNone:
+                case LinkState::kConnect:
+                  break;
+              }
+              if (!link_) return;
+              std::shared_ptr<PrimaryLink> link = link_;
+              OnLinkClosed(link.get(), NowMs());
+              link->Close();
+            },
+        },
+        action);
   }
-  return nullptr;
+}
+
+void ReplicationManager::CompleteWait(uint64_t client_id, int64_t acked) {
+  if (Session* s = FindSession(client_id)) Complete(*s, absl::StrCat(":", acked, "\r\n"));
+}
+
+void ReplicationManager::CloseReplicaConnection(uint64_t client_id) {
+  if (Session* s = FindSession(client_id); s != nullptr && s->kill) s->kill();
+  full_syncs_->Remove(client_id);
+}
+
+replication::StreamLimits ReplicationManager::Limits() const {
+  return {.output_limit = replica_output_limit_,
+          .backlog_size = server_.options().repl_backlog_size};
 }
 
 void ReplicationManager::CreateBacklog() {
@@ -451,136 +522,72 @@ void ReplicationManager::FeedStream(std::string_view bytes) {
   }
   backlog_->Append(absl::string_view(bytes.data(), bytes.size()));
   master_repl_offset_ += static_cast<int64_t>(bytes.size());
-  for (Replica& r : replicas_) SendToReplica(r, bytes);
-}
-
-void ReplicationManager::SendToReplica(Replica& r, std::string_view bytes) {
-  // A replica waiting for its image to begin gets the stream from there.
-  if (r.closing || r.sync_pending) return;
-  Session* s = FindSession(r.client_id);
-  if (s == nullptr) return;
-  uint64_t pending = 0;
-  if (r.in_full_sync || r.wait_first_ack) {
-    r.held.append(bytes);
-    // What counts is the stream waiting for the replica, not the RDB.
-    pending = r.held.size() + (r.in_full_sync ? 0 : s->output_buffer_bytes);
-  } else {
-    if (s->push) s->push(bytes);
-    pending = s->output_buffer_bytes;
-  }
-  if (r.output_limit.Exceeded(replica_output_limit_, pending, server_.options().repl_backlog_size,
-                              NowMs())) {
-    Logf(LogLevel::kWarning,
-         "Client %s scheduled to be closed ASAP for overcoming of output buffer limits.",
-         ClientInfoLine(*s, NowMs()));
-    DropReplica(r);
-  }
+  if (core_.replicas().empty()) return;
+  CarryOut(
+      core_.Stream(bytes, NowMs(), Limits(), [this](uint64_t id) { return ClientOutput(id); }));
 }
 
 void ReplicationManager::ReadOutputLimit() {
-  replica_output_limit_ =
-      OutputLimit::ReplicaClass(server_.config().Value("client-output-buffer-limit").value_or(""));
+  replica_output_limit_ = replication::OutputLimit::ReplicaClass(
+      server_.config().Value("client-output-buffer-limit").value_or(""));
 }
 
-void ReplicationManager::DropReplica(Replica& r) {
-  if (r.closing) return;
-  r.closing = true;
-  r.held.clear();
-  r.held.shrink_to_fit();
-  if (Session* s = FindSession(r.client_id); s != nullptr && s->kill) s->kill();
-  full_syncs_->Remove(r.client_id);
-}
-
-std::string ReplicationManager::ReplicaName(const Replica& r) const {
+std::string ReplicationManager::ReplicaName(const replication::ReplicaRecord& r) const {
   return r.conf.listening_port != 0 ? absl::StrCat(r.ip, ":", r.conf.listening_port)
                                     : absl::StrCat(r.ip, ":<unknown-replica-port>");
 }
 
 void ReplicationManager::BeginFullSync(uint64_t client_id, uint64_t attach_to) {
-  Replica* r = FindReplica(client_id);
-  if (r == nullptr) return;
-  Replica* peer = attach_to != 0 ? FindReplica(attach_to) : nullptr;
-  r->sync_pending = false;
-  r->in_full_sync = true;
-  r->held = peer != nullptr ? peer->held : std::string();
-  // The image holds the dataset at this offset; the held stream goes on
-  // from it.
-  const int64_t offset = peer != nullptr ? peer->sync_offset : master_repl_offset_;
-  r->sync_offset = offset;
-  if (r->psync) {
+  const bool attached = attach_to != 0 && core_.Find(attach_to) != nullptr;
+  const std::optional<int64_t> offset =
+      core_.BeginFullSync(client_id, attach_to, master_repl_offset_);
+  if (!offset.has_value()) return;
+  if (core_.Find(client_id)->psync) {
     if (Session* s = FindSession(client_id); s != nullptr && s->push) {
-      s->push(absl::StrCat("+FULLRESYNC ", ids_.replid, " ", offset, "\r\n"));
+      s->push(absl::StrCat("+FULLRESYNC ", ids_.replid, " ", *offset, "\r\n"));
     }
   }
   // The stream that follows an image starts with a SELECT.
-  if (peer == nullptr) ForgetStreamDb();
+  if (!attached) ForgetStreamDb();
 }
 
 void ReplicationManager::FullSyncDelivered(uint64_t client_id, bool socket_target) {
-  Replica* r = FindReplica(client_id);
-  if (r == nullptr || r->closing) return;
-  r->in_full_sync = false;
-  r->ack_offset = 0;
-  r->ack_time_ms = NowMs();
-  const std::string name = ReplicaName(*r);
+  replication::ReplReady ready;
+  if (!core_.FullSyncDelivered(client_id, socket_target, NowMs(), ready)) return;
+  const replication::ReplicaRecord& r = *core_.Find(client_id);
+  const std::string name = ReplicaName(r);
   if (socket_target) {
     Logf(LogLevel::kNotice,
          "Streamed RDB transfer with replica %s succeeded (socket). Waiting for REPLCONF ACK "
          "from slave to enable streaming",
          name);
-    r->wait_first_ack = r->psync;  // old SYNC replicas never ACK
   }
   Logf(LogLevel::kNotice, "Synchronization with replica %s succeeded", name);
-  if (!r->wait_first_ack) {
-    std::string held;
-    held.swap(r->held);
-    if (!held.empty()) SendToReplica(*r, held);
-  }
+  CarryOut(std::move(ready));
 }
 
 void ReplicationManager::DisconnectReplicas() {
   full_syncs_->Clear();
-  for (const Replica& r : replicas_) {
-    if (Session* s = FindSession(r.client_id); s != nullptr && s->kill) s->kill();
+  for (uint64_t id : core_.TakeAll()) {
+    if (Session* s = FindSession(id); s != nullptr && s->kill) s->kill();
   }
-  replicas_.clear();
-}
-
-int ReplicationManager::CountAcked(int64_t offset) const {
-  int n = 0;
-  for (const Replica& r : replicas_) {
-    if (r.ack_offset >= offset) ++n;
-  }
-  return n;
 }
 
 int ReplicationManager::GoodReplicas(int64_t now_ms) const {
-  const int64_t max_lag_ms = int64_t{server_.options().min_replicas_max_lag} * 1000;
-  int n = 0;
-  for (const Replica& r : replicas_) {
-    const bool online = !r.closing && !r.sync_pending && !r.in_full_sync && !r.wait_first_ack;
-    if (online && now_ms - r.ack_time_ms <= max_lag_ms) ++n;
-  }
-  return n;
+  return core_.GoodReplicas(now_ms, int64_t{server_.options().min_replicas_max_lag} * 1000);
 }
 
 void ReplicationManager::Sync(CommandContext& ctx, Args args) {
   Session& session = ctx.session;
-  if (FindReplica(session.id) != nullptr) return;  // already a replica: ignored
+  if (core_.Find(session.id) != nullptr) return;  // already a replica: ignored
   const bool psync = base::AsciiLower(args[0]) == "psync";
-  if (is_replica() && link_state_ != LinkState::kConnected) {
+  if (is_replica() && core_.link_state() != LinkState::kConnected) {
     ctx.reply.Error(errors::kNoMasterLink);
     return;
   }
-  Replica r;
+  replication::ReplicaRecord r;
   r.client_id = session.id;
-  for (auto it = pending_conf_.begin(); it != pending_conf_.end(); ++it) {
-    if (it->first == session.id) {
-      r.conf = it->second;
-      pending_conf_.erase(it);
-      break;
-    }
-  }
+  r.conf = core_.TakePendingConf(session.id);
   r.ip = r.conf.ip.empty() ? HostOf(session.addr) : r.conf.ip;
   r.ack_time_ms = ctx.now_ms;
   r.psync = psync;
@@ -607,7 +614,7 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
            name, gap.size(), offset);
       r.ack_offset = offset - 1;
       session.replica = true;
-      replicas_.push_back(std::move(r));
+      core_.Add(std::move(r));
       ++sync_partial_ok_;
       return;
     }
@@ -644,7 +651,7 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
   r.sync_pending = true;
   session.replica = true;
   const bool capa_eof = r.conf.capa_eof;
-  replicas_.push_back(std::move(r));
+  core_.Add(std::move(r));
   full_syncs_->Request(session.id, capa_eof, ctx.now_ms);
 }
 
@@ -653,15 +660,10 @@ void ReplicationManager::Replconf(CommandContext& ctx, Args args) {
     ctx.reply.Error(errors::kSyntax);
     return;
   }
-  ReplicaConf* conf = nullptr;
-  auto get_conf = [&]() -> ReplicaConf& {
-    if (conf != nullptr) return *conf;
-    if (Replica* r = FindReplica(ctx.session.id)) return *(conf = &r->conf);
-    for (auto& [id, c] : pending_conf_) {
-      if (id == ctx.session.id) return *(conf = &c);
-    }
-    pending_conf_.emplace_back(ctx.session.id, ReplicaConf{});
-    return *(conf = &pending_conf_.back().second);
+  replication::ReplicaConf* conf = nullptr;
+  auto get_conf = [&]() -> replication::ReplicaConf& {
+    if (conf == nullptr) conf = &core_.ConfFor(ctx.session.id);
+    return *conf;
   };
   for (size_t i = 1; i < args.size(); i += 2) {
     const std::string opt = base::AsciiLower(args[i]);
@@ -685,23 +687,14 @@ void ReplicationManager::Replconf(CommandContext& ctx, Args args) {
       if (absl::EqualsIgnoreCase(v, "psync2")) get_conf().capa_psync2 = true;
     } else if (opt == "ack") {
       // From a replica: its processed offset. Never answered.
-      Replica* r = FindReplica(ctx.session.id);
-      if (r == nullptr) return;
       int64_t offset = 0;
-      if (!absl::SimpleAtoi(v, &offset)) return;
-      if (offset > r->ack_offset) r->ack_offset = offset;
-      r->ack_time_ms = ctx.now_ms;
-      if (r->wait_first_ack) {
-        r->wait_first_ack = false;
-        std::string held;
-        held.swap(r->held);
-        if (!held.empty()) SendToReplica(*r, held);
-      }
-      ServeWaiters(ctx.now_ms, false);
+      if (core_.Find(ctx.session.id) == nullptr || !absl::SimpleAtoi(v, &offset)) return;
+      CarryOut(core_.Ack(ctx.session.id, offset, ctx.now_ms,
+                         [this](uint64_t id) { return ClientOutput(id); }));
       return;
     } else if (opt == "getack") {
       // From our primary: answer with an ACK on the link. Never answered.
-      if (ctx.session.from_primary && link_ && link_state_ == LinkState::kConnected) {
+      if (ctx.session.from_primary && link_ && core_.link_state() == LinkState::kConnected) {
         link_->Send(EncodeCommand({"REPLCONF", "ACK", absl::StrCat(master_repl_offset_)}));
       }
       return;
@@ -734,40 +727,25 @@ void ReplicationManager::Wait(CommandContext& ctx, Args args) {
     ctx.reply.Error(errors::kTimeoutNegative);
     return;
   }
-  const int64_t target = master_repl_offset_;
-  const int acked = CountAcked(target);
-  if (acked >= num || ctx.session.deny_blocking || ctx.session.in_multi) {
-    ctx.reply.Integer(acked);
+  const std::optional<int64_t> acked =
+      core_.Wait(ctx.session.id, num, master_repl_offset_, timeout > 0 ? ctx.now_ms + timeout : 0,
+                 !ctx.session.deny_blocking && !ctx.session.in_multi);
+  if (acked.has_value()) {
+    ctx.reply.Integer(*acked);
     return;
   }
   Suspend(ctx.session, WaitReason::kReplicas);
-  waiters_.push_back({ctx.session.id, num, target, timeout > 0 ? ctx.now_ms + timeout : 0});
   // Ask every replica for its offset now.
-  if (!replicas_.empty()) FeedStream(EncodeCommand({"REPLCONF", "GETACK", "*"}));
+  if (!core_.replicas().empty()) FeedStream(EncodeCommand({"REPLCONF", "GETACK", "*"}));
 }
 
 void ReplicationManager::ServeWaiters(int64_t now_ms, bool all) {
-  for (size_t i = 0; i < waiters_.size();) {
-    Waiter& w = waiters_[i];
-    Session* s = FindSession(w.client_id);
-    const int acked = CountAcked(w.offset);
-    const bool done = all || acked >= w.num_replicas || (w.deadline_ms && now_ms >= w.deadline_ms);
-    if (s == nullptr || done) {
-      if (s != nullptr) {
-        Complete(*s, absl::StrCat(":", acked, "\r\n"));
-      }
-      waiters_.erase(waiters_.begin() + static_cast<std::ptrdiff_t>(i));
-      continue;
-    }
-    ++i;
-  }
+  CarryOut(core_.ServeWaiters(now_ms, all, [this](uint64_t id) { return ClientOutput(id); }));
 }
 
-std::string ReplicationManager::CheckCommand(const Session& session,
-                                             const CommandSpec& spec) const {
-  (void)session;
+std::string ReplicationManager::CheckCommand(bool is_write, bool stale_ok) const {
   const ServerOptions& o = server_.options();
-  if (spec.is_write()) {
+  if (is_write) {
     if (!is_replica() && o.min_replicas_to_write > 0 && o.min_replicas_max_lag > 0 &&
         GoodReplicas(NowMs()) < o.min_replicas_to_write) {
       return std::string(errors::kNoReplicas);
@@ -776,8 +754,8 @@ std::string ReplicationManager::CheckCommand(const Session& session,
       return std::string(errors::kReadOnlyReplica);
     }
   }
-  if (is_replica() && link_state_ != LinkState::kConnected && !o.replica_serve_stale_data &&
-      !(spec.flags & kCmdStale)) {
+  if (is_replica() && core_.link_state() != LinkState::kConnected && !o.replica_serve_stale_data &&
+      !stale_ok) {
     return std::string(errors::kMasterDown);
   }
   return "";
@@ -800,7 +778,7 @@ void ReplicationManager::ReplicaOf(CommandContext& ctx, Args args) {
     ctx.reply.Ok();
     return;
   }
-  if (FindReplica(ctx.session.id) != nullptr) {
+  if (core_.Find(ctx.session.id) != nullptr) {
     ctx.reply.Error(errors::kReplicaOfFromReplica);
     return;
   }
@@ -835,7 +813,7 @@ void ReplicationManager::SetPrimary(const std::string& host, int port) {
   ServeWaiters(NowMs(), true);
   primary_host_ = host;
   primary_port_ = port;
-  link_state_ = LinkState::kConnect;
+  core_.Follow();
   // Keys now expire by the primary's DELs.
   SetExpiryMode(server_, ExpiryMode::kHide);
   ResetStream();
@@ -863,9 +841,8 @@ void ReplicationManager::UnsetPrimary() {
   }
   DisconnectReplicas();
   ResetStream();
-  link_state_ = LinkState::kNone;
+  core_.Unfollow();
   ForgetStreamDb();
-  repl_down_since_ms_ = 0;
 }
 
 void ReplicationManager::ResetStream() {
@@ -876,7 +853,7 @@ void ReplicationManager::ResetStream() {
 
 void ReplicationManager::ConnectToPrimary() {
   if (!is_replica() || link_ || stopped_) return;
-  last_io_ms_ = NowMs();  // repl-timeout counts from the connect
+  core_.LinkStarted(NowMs());  // repl-timeout counts from the connect
   link_ = std::make_shared<PrimaryLink>(io_, this, primary_host_, primary_port_);
   asio::co_spawn(io_, PrimaryLink::Run(link_), asio::detached);
 }
@@ -885,13 +862,11 @@ void ReplicationManager::OnLinkClosed(PrimaryLink* link, int64_t now_ms) {
   if (link_.get() != link) return;
   DetachPrimarySession();
   link_.reset();
-  if (link_state_ == LinkState::kConnected) {
+  if (core_.LinkClosed(now_ms, is_replica())) {
     Logf(LogLevel::kNotice, "Connection with master lost.");
-    repl_down_since_ms_ = now_ms;
     // Sub-replicas stay: they may continue with us later.
   }
   ResetStream();
-  if (is_replica()) link_state_ = LinkState::kConnect;
 }
 
 void ReplicationManager::OnFullSync(const std::string& replid, int64_t offset) {
@@ -909,9 +884,7 @@ void ReplicationManager::OnFullSync(const std::string& replid, int64_t offset) {
   primary_session_.db_index = 0;
   primary_session_.in_multi = false;
   primary_session_.queued.clear();
-  link_state_ = LinkState::kConnected;
-  repl_down_since_ms_ = 0;
-  last_io_ms_ = NowMs();  // loading took time without reading the link
+  core_.LinkUp(NowMs(), /*synced_now=*/true);
   history_discarded_ = false;
 }
 
@@ -925,8 +898,7 @@ void ReplicationManager::OnContinue(const std::string& new_replid) {
     backlog_ = std::make_unique<replication::ReplBacklog>(
         static_cast<size_t>(server_.options().repl_backlog_size), master_repl_offset_);
   }
-  link_state_ = LinkState::kConnected;
-  repl_down_since_ms_ = 0;
+  core_.LinkUp(NowMs(), /*synced_now=*/false);
 }
 
 bool ReplicationManager::ApplyPrimaryBytes(std::string_view chunk, int64_t now_ms) {
@@ -1024,36 +996,30 @@ void ReplicationManager::DetachPrimarySession() {
 
 int64_t ReplicationManager::DataAgeMs(int64_t now_ms) const {
   if (!is_replica()) return 0;
-  if (link_state_ == LinkState::kConnected) return now_ms - last_io_ms_;
-  // Never connected since start: as old as the process (Redis's unset
-  // repl_down_since makes it the whole clock), so no automatic failover.
-  return repl_down_since_ms_ ? now_ms - repl_down_since_ms_ : now_ms;
+  return core_.DataAgeMs(now_ms);
 }
 
 void ReplicationManager::Tick() {
   const int64_t now = NowMs();
-  std::erase_if(replicas_, [](const Replica& r) { return r.closing; });
+  core_.ForgetClosed();
   full_syncs_->Tick(now);
-  if (!waiters_.empty()) ServeWaiters(now, false);
+  if (core_.has_waiters()) ServeWaiters(now, false);
   SyncWithCluster();
 }
 
 void ReplicationManager::Cron() {
   const int64_t now = NowMs();
   // Forget replicas and REPLCONF state of closed connections.
-  std::erase_if(replicas_, [this](const Replica& r) {
-    if (FindSession(r.client_id) != nullptr) return false;
-    full_syncs_->Remove(r.client_id);
-    return true;
-  });
-  std::erase_if(pending_conf_, [this](const auto& p) { return FindSession(p.first) == nullptr; });
+  for (uint64_t id : core_.ForgetGone([this](uint64_t id) { return ClientOutput(id); })) {
+    full_syncs_->Remove(id);
+  }
   ReadOutputLimit();
   full_syncs_->Cron(now);
   CheckTimeouts(now);
   if (is_replica()) {
     if (!link_) {
       ConnectToPrimary();
-    } else if (link_state_ == LinkState::kConnected) {
+    } else if (core_.link_state() == LinkState::kConnected) {
       link_->Send(EncodeCommand({"REPLCONF", "ACK", absl::StrCat(master_repl_offset_)}));
     }
   } else {
@@ -1061,7 +1027,8 @@ void ReplicationManager::Cron() {
     const int period = std::max(1, server_.options().repl_ping_replica_period);
     // Not while writes are paused for a manual failover: the replica waits
     // for the exact offset the pause began at.
-    if (!replicas_.empty() && (tick_count_ / 10) % period == 0 && !server_.WritesPaused(now)) {
+    if (!core_.replicas().empty() && (tick_count_ / 10) % period == 0 &&
+        !server_.WritesPaused(now)) {
       FeedStream(EncodeCommand({"PING"}));
     }
   }
@@ -1069,35 +1036,7 @@ void ReplicationManager::Cron() {
 
 void ReplicationManager::CheckTimeouts(int64_t now_ms) {
   const int64_t timeout_ms = int64_t{std::max(1, server_.options().repl_timeout)} * 1000;
-  // Online replicas ACK every second; SYNC-only ones never do.
-  for (Replica& r : replicas_) {
-    if (r.closing || !r.psync || r.sync_pending || r.in_full_sync) continue;
-    if (now_ms - r.ack_time_ms > timeout_ms) {
-      Logf(LogLevel::kWarning, "Disconnecting timedout replica (streaming sync): %s",
-           ReplicaName(r));
-      DropReplica(r);
-    }
-  }
-  if (!is_replica() || !link_ || now_ms - last_io_ms_ <= timeout_ms) return;
-  switch (link_state_) {
-    case LinkState::kConnecting:
-    case LinkState::kHandshake:
-      Log(LogLevel::kWarning, "Timeout connecting to the MASTER...");
-      break;
-    case LinkState::kTransfer:
-      Log(LogLevel::kWarning,
-          "Timeout receiving bulk data from MASTER... If the problem persists try to set the "
-          "'repl-timeout' parameter in redis.conf to a larger value.");
-      break;
-    case LinkState::kConnected:
-      Log(LogLevel::kWarning, "MASTER timeout: no data nor PING received...");
-      break;
-    default:
-      return;
-  }
-  std::shared_ptr<PrimaryLink> link = link_;
-  OnLinkClosed(link.get(), now_ms);
-  link->Close();
+  CarryOut(core_.CheckTimeouts(now_ms, timeout_ms, is_replica() && link_ != nullptr));
 }
 
 void ReplicationManager::FillRdbReplInfo(replication::RdbWriterOptions& o) const {
@@ -1156,16 +1095,16 @@ std::string ReplicationManager::InfoSection(int64_t now_ms) const {
   const ServerOptions& o = server_.options();
   std::string s = absl::StrCat("# Replication\r\nrole:", is_replica() ? "slave" : "master", "\r\n");
   if (is_replica()) {
-    const bool up = link_state_ == LinkState::kConnected;
+    const bool up = core_.link_state() == LinkState::kConnected;
     absl::StrAppend(
         &s, "master_host:", primary_host_, "\r\nmaster_port:", primary_port_,
         "\r\nmaster_link_status:", up ? "up" : "down",
-        "\r\nmaster_last_io_seconds_ago:", link_ && up ? (now_ms - last_io_ms_) / 1000 : -1,
-        "\r\nmaster_sync_in_progress:", link_state_ == LinkState::kTransfer ? 1 : 0,
+        "\r\nmaster_last_io_seconds_ago:", link_ && up ? (now_ms - core_.last_io_ms()) / 1000 : -1,
+        "\r\nmaster_sync_in_progress:", core_.link_state() == LinkState::kTransfer ? 1 : 0,
         // Redis shows 1 while it holds no history (a full sync under way).
         "\r\nslave_read_repl_offset:", history_discarded_ ? 1 : master_repl_offset_,
         "\r\nslave_repl_offset:", history_discarded_ ? 1 : master_repl_offset_, "\r\n");
-    if (link_state_ == LinkState::kTransfer) {
+    if (core_.link_state() == LinkState::kTransfer) {
       const double perc = transfer_size_ > 0 ? 100.0 * static_cast<double>(transfer_read_) /
                                                    static_cast<double>(transfer_size_)
                                              : 0;
@@ -1173,27 +1112,28 @@ std::string ReplicationManager::InfoSection(int64_t now_ms) const {
                       "\r\nmaster_sync_read_bytes:", transfer_read_,
                       "\r\nmaster_sync_left_bytes:", transfer_size_ - transfer_read_,
                       "\r\nmaster_sync_perc:", absl::StrFormat("%.2f", perc),
-                      "\r\nmaster_sync_last_io_seconds_ago:", (now_ms - last_io_ms_) / 1000,
+                      "\r\nmaster_sync_last_io_seconds_ago:", (now_ms - core_.last_io_ms()) / 1000,
                       "\r\n");
     }
     if (!up) {
       absl::StrAppend(&s, "master_link_down_since_seconds:",
-                      repl_down_since_ms_ ? (now_ms - repl_down_since_ms_) / 1000 : -1, "\r\n");
+                      core_.down_since_ms() ? (now_ms - core_.down_since_ms()) / 1000 : -1, "\r\n");
     }
     absl::StrAppend(&s, "slave_priority:100\r\nslave_read_only:", o.replica_read_only ? 1 : 0,
                     "\r\nreplica_announced:1\r\n");
   }
   // A replica whose connection was just killed is gone at once (the list
   // itself is pruned by the cron).
-  const auto connected = std::count_if(
-      replicas_.begin(), replicas_.end(),
-      [this](const Replica& r) { return !r.closing && FindSession(r.client_id) != nullptr; });
+  const auto connected = std::count_if(core_.replicas().begin(), core_.replicas().end(),
+                                       [this](const replication::ReplicaRecord& r) {
+                                         return !r.closing && FindSession(r.client_id) != nullptr;
+                                       });
   absl::StrAppend(&s, "connected_slaves:", connected, "\r\n");
   if (o.min_replicas_to_write > 0 && o.min_replicas_max_lag > 0) {
     absl::StrAppend(&s, "min_slaves_good_slaves:", GoodReplicas(now_ms), "\r\n");
   }
   int n = 0;
-  for (const Replica& r : replicas_) {
+  for (const replication::ReplicaRecord& r : core_.replicas()) {
     if (r.closing) continue;
     const char* state = full_syncs_->StateOf(r.client_id);
     if (state == nullptr) state = r.sync_pending || r.in_full_sync ? "wait_bgsave" : "online";
@@ -1214,15 +1154,15 @@ std::string ReplicationManager::InfoSection(int64_t now_ms) const {
 void ReplicationManager::Role(CommandContext& ctx) {
   resp::ReplyBuilder& r = ctx.reply;
   if (!is_replica()) {
-    std::vector<const Replica*> online;
-    for (const Replica& rep : replicas_) {
+    std::vector<const replication::ReplicaRecord*> online;
+    for (const replication::ReplicaRecord& rep : core_.replicas()) {
       if (!rep.closing && !rep.sync_pending && !rep.in_full_sync) online.push_back(&rep);
     }
     r.ArrayHeader(3);
     r.Bulk("master");
     r.Integer(master_repl_offset_);
     r.ArrayHeader(online.size());
-    for (const Replica* rep : online) {
+    for (const replication::ReplicaRecord* rep : online) {
       r.ArrayHeader(3);
       r.Bulk(rep->ip);
       r.Bulk(absl::StrCat(rep->conf.listening_port));
@@ -1231,7 +1171,7 @@ void ReplicationManager::Role(CommandContext& ctx) {
     return;
   }
   const char* state = "none";
-  switch (link_state_) {
+  switch (core_.link_state()) {
     case LinkState::kNone:
       state = "none";
       break;
@@ -1256,7 +1196,7 @@ void ReplicationManager::Role(CommandContext& ctx) {
   r.Bulk(primary_host_);
   r.Integer(primary_port_);
   r.Bulk(state);
-  r.Integer(link_state_ == LinkState::kConnected ? master_repl_offset_ : -1);
+  r.Integer(core_.link_state() == LinkState::kConnected ? master_repl_offset_ : -1);
 }
 
 }  // namespace shardnode::node

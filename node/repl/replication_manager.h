@@ -1,5 +1,16 @@
 // ReplicationManager: both sides of master-replica replication for one node.
 //
+// This is the shell. The decisions that depend on time or on the replicas'
+// progress (the replica registry, held streams, REPLCONF ACK and WAIT,
+// repl-timeout on both sides, the replica output limit, the link's state)
+// are the pure core's, replication::ReplCore (replication/repl_core.h):
+// the manager feeds it the clock and its sessions' state and carries out
+// the Ready each step returns (CarryOut, a std::visit over every action).
+// The manager owns the rest: ids, offsets and backlog, the sessions and the
+// PrimaryLink, full syncs, INFO and ROLE. Its commands are registered by
+// repl_commands.h; the node reaches it through ReplicationControl
+// (node/server/replication_control.h).
+//
 // Primary side: owns the replication ids (PSYNC2), master_repl_offset and the
 // backlog (replication/backlog.h). It is a consumer of the node's write
 // stream (node/server/write_stream.h), which encodes each write once and puts
@@ -38,8 +49,8 @@
 // KILL TYPE master / ID / ADDR drops it and the cron reconnects with a
 // partial resync, as Redis's cached master).
 //
-// WAIT blocks its client (Session::blocked) until enough replicas ACKed the
-// offset of the moment, or the timeout.
+// WAIT suspends its client (node/server/suspend.h, WaitReason::kReplicas)
+// until enough replicas ACKed the offset of the moment, or the timeout.
 //
 // Loop: the control loop (the io_context given to the constructor). Not
 // thread-safe.
@@ -49,17 +60,19 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
-#include "node/commands/replication_control.h"
-#include "node/repl/output_limit.h"
+#include "node/commands/command.h"
 #include "node/resp/parser.h"
+#include "node/server/replication_control.h"
 #include "node/server/session.h"
 #include "node/server/write_stream.h"
 #include "replication/backlog.h"
 #include "replication/psync.h"
+#include "replication/repl_core.h"
 
 namespace shardnode::node {
 
@@ -72,7 +85,7 @@ class RespClient;
 class ReplicationManager : public ReplicationControl, private WriteConsumer {
  public:
   // The replica link's progress, as ROLE and INFO name it.
-  enum class LinkState { kNone, kConnect, kConnecting, kHandshake, kTransfer, kConnected };
+  using LinkState = replication::LinkState;
 
   // REQUIRES: `io`, `server` and `dispatcher` outlive the manager.
   ReplicationManager(boost::asio::io_context& io, Server& server, Dispatcher& dispatcher);
@@ -100,53 +113,24 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   void FillRdbReplInfo(replication::RdbWriterOptions& o) const override;
   std::string InfoSection(int64_t now_ms) const override;
   std::string SyncStatsLines() const override;
-  std::string CheckCommand(const Session& session, const CommandSpec& spec) const override;
-  void ReplicaOf(CommandContext& ctx, Args args) override;
-  void Replconf(CommandContext& ctx, Args args) override;
-  void Sync(CommandContext& ctx, Args args) override;
-  void Wait(CommandContext& ctx, Args args) override;
-  void Role(CommandContext& ctx) override;
+  std::string CheckCommand(bool is_write, bool stale_ok) const override;
   int64_t DataAgeMs(int64_t now_ms) const override;
   void SyncWithCluster() override;
 
+  // The replication commands (repl_commands.h registers them; argument
+  // counts were checked by the dispatcher).
+  void ReplicaOf(CommandContext& ctx, Args args);  // REPLICAOF / SLAVEOF
+  void Replconf(CommandContext& ctx, Args args);
+  void Sync(CommandContext& ctx, Args args);  // SYNC / PSYNC
+  void Wait(CommandContext& ctx, Args args);
+  void Role(CommandContext& ctx);
+
   // For the replica link (PrimaryLink, in the .cc).
-  LinkState link_state() const { return link_state_; }
+  LinkState link_state() const { return core_.link_state(); }
   const replication::ReplicationIds& ids() const { return ids_; }
 
  private:
   friend class PrimaryLink;
-
-  // What a connection announced with REPLCONF before its PSYNC.
-  struct ReplicaConf {
-    int listening_port = 0;
-    std::string ip;
-    bool capa_eof = false;
-    bool capa_psync2 = false;
-  };
-  struct Replica {
-    uint64_t client_id = 0;
-    ReplicaConf conf;
-    std::string ip;      // announced, else the peer address
-    bool psync = false;  // PSYNC (SYNC replicas never ACK)
-    // Full sync: waiting for its image to begin (no stream yet), then
-    // receiving it (the stream is held in `held`).
-    bool sync_pending = false;
-    bool in_full_sync = false;
-    int64_t sync_offset = 0;  // the offset of its image
-    // Diskless full sync: the stream is held until the first ACK.
-    bool wait_first_ack = false;
-    std::string held;
-    bool closing = false;  // dropped; forgotten at the next tick
-    OutputLimitCheck output_limit;
-    int64_t ack_offset = 0;
-    int64_t ack_time_ms = 0;
-  };
-  struct Waiter {
-    uint64_t client_id = 0;
-    int64_t num_replicas = 0;
-    int64_t offset = 0;
-    int64_t deadline_ms = 0;  // 0: forever
-  };
 
   // WriteConsumer: a primary with a backlog takes every write (a replica
   // forwards its primary's bytes instead, see ApplyPrimaryBytes; its own
@@ -158,15 +142,22 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   void ForgetStreamDb();
 
   Session* FindSession(uint64_t client_id) const;
-  Replica* FindReplica(uint64_t client_id);
+  // The core's view of a client: its pending output bytes, or nullopt when
+  // its connection is gone.
+  std::optional<uint64_t> ClientOutput(uint64_t client_id) const;
+  // Carries out what a core step decided (std::visit, every alternative).
+  void CarryOut(replication::ReplReady ready);
+  // The one place a WAIT ends: replies `acked` to client `client_id` and
+  // resumes it (node/server/suspend.h's Complete).
+  void CompleteWait(uint64_t client_id, int64_t acked);
+  // Closes a replica's connection after the core dropped it.
+  void CloseReplicaConnection(uint64_t client_id);
   // Appends stream bytes to the backlog and every replica.
   void FeedStream(std::string_view bytes);
-  void SendToReplica(Replica& r, std::string_view bytes);
-  // Closes a replica's connection; it is forgotten at the next tick.
-  void DropReplica(Replica& r);
-  std::string ReplicaName(const Replica& r) const;
-  // client-output-buffer-limit's replica class (CONFIG SET applies within
-  // a second).
+  // The output limits of a stream step (client-output-buffer-limit's
+  // replica class is re-read every second, so CONFIG SET applies).
+  replication::StreamLimits Limits() const;
+  std::string ReplicaName(const replication::ReplicaRecord& r) const;
   void ReadOutputLimit();
   // FullSyncs hooks.
   void BeginFullSync(uint64_t client_id, uint64_t attach_to);
@@ -175,7 +166,6 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   void CheckTimeouts(int64_t now_ms);
   void CreateBacklog();
   void DisconnectReplicas();
-  int CountAcked(int64_t offset) const;
   int GoodReplicas(int64_t now_ms) const;
   void ServeWaiters(int64_t now_ms, bool all);
 
@@ -213,12 +203,12 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   int64_t master_repl_offset_ = 0;
   std::unique_ptr<replication::ReplBacklog> backlog_;
 
+  // The replica registry, ACKs, WAIT, timeouts and the link's state.
+  replication::ReplCore core_;
+
   // Primary side.
-  std::vector<Replica> replicas_;
-  std::vector<std::pair<uint64_t, ReplicaConf>> pending_conf_;  // by client id
-  std::vector<Waiter> waiters_;
   std::unique_ptr<FullSyncs> full_syncs_;
-  OutputLimit replica_output_limit_;  // re-read by the cron
+  replication::OutputLimit replica_output_limit_;  // re-read by the cron
   uint64_t sync_full_ = 0;
   uint64_t sync_partial_ok_ = 0;
   uint64_t sync_partial_err_ = 0;
@@ -226,9 +216,7 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   // Replica side.
   std::string primary_host_;
   int primary_port_ = 0;
-  LinkState link_state_ = LinkState::kNone;
   std::shared_ptr<PrimaryLink> link_;
-  int64_t repl_down_since_ms_ = 0;
   // From +FULLRESYNC until the RDB is loaded (Redis discarded its cached
   // primary): the cluster sees offset 0.
   bool history_discarded_ = false;
@@ -236,7 +224,6 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   // bytes read since its header.
   int64_t transfer_size_ = 0;
   int64_t transfer_read_ = 0;
-  int64_t last_io_ms_ = 0;
   Session primary_session_;
   resp::RequestParser stream_parser_;
   std::string stream_pending_;  // bytes the parser has not consumed

@@ -8,7 +8,6 @@
 
 #include "base/redirect.h"
 #include "clusterbus/cluster_state.h"
-#include "node/commands/command.h"
 #include "node/resp/reply.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
@@ -154,8 +153,7 @@ std::string RedirectionFor(const clusterbus::ClusterState& cluster, const Blocke
   const clusterbus::ClusterNode* owner = cluster.SlotOwner(slot);
   const clusterbus::ClusterNode& me = cluster.myself();
   // A READONLY client reading from its primary's slot may stay.
-  if (readonly && c.spec != nullptr && !c.spec->is_write() && me.is_replica() &&
-      me.primary == owner) {
+  if (readonly && !c.is_write && me.is_replica() && me.primary == owner) {
     owner = &me;
   }
   if (owner == &me || cluster.ImportingFrom(slot) != nullptr) return "";
@@ -194,7 +192,7 @@ bool UnblockClientById(Server& server, uint64_t id, bool with_error) {
     return table.unblock_other && table.unblock_other(s, with_error);
   }
   // Redis counts the call as failed, even when it replies as a timeout.
-  if (c->spec != nullptr) ++c->spec->stats.failed_calls;
+  if (c->failed_calls != nullptr) ++*c->failed_calls;
   if (with_error) {
     FinishWithError(server, s, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
   } else {

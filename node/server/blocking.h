@@ -55,7 +55,11 @@ struct BlockedClient {
   BlockType type = BlockType::kList;
   int64_t deadline_ms = 0;  // absolute wall clock; 0: wait forever
   std::vector<std::string> args;
+  // The command's table entry, for serving it later (node/commands reads
+  // it; this module only borrows the pointer).
   const CommandSpec* spec = nullptr;
+  bool is_write = false;             // the command has the write flag
+  uint64_t* failed_calls = nullptr;  // its INFO commandstats failed_calls counter
   ServeFn serve = nullptr;
 };
 

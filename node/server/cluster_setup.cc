@@ -9,12 +9,12 @@
 #include "absl/strings/str_cat.h"
 #include "clusterbus/bus_engine.h"
 #include "clusterbus/nodes_conf.h"
-#include "node/commands/replication_control.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/server/blocking.h"
 #include "node/server/nodes_conf_file.h"
 #include "node/server/pubsub.h"
+#include "node/server/replication_control.h"
 #include "node/server/server.h"
 
 #if __has_include("node/server/log.h")

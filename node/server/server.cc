@@ -4,9 +4,9 @@
 #include <random>
 
 #include "clusterbus/cluster_state.h"
-#include "node/commands/replication_control.h"
 #include "node/config/config.h"
 #include "node/keyspace/keyspace.h"
+#include "node/server/replication_control.h"
 #include "node/server/session.h"
 #include "node/server/suspend.h"
 #include "slots/hash_slot.h"

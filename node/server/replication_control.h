@@ -1,7 +1,10 @@
-// ReplicationControl: what commands, the dispatcher and INFO need of the
-// replication manager (node/repl/replication_manager.h implements it). It
-// lives here so that node_commands does not depend on node_repl, which
-// depends on the dispatcher to apply its primary's stream.
+// ReplicationControl: what the node (commands, the dispatcher, INFO, the
+// cluster wiring, persistence) needs of the replication manager
+// (node/repl/replication_manager.h implements it). It lives in node/server,
+// below every user, so that none of them depends on node_repl, which
+// depends on the dispatcher to apply its primary's stream. The replication
+// commands themselves (REPLICAOF, REPLCONF, PSYNC, WAIT, ROLE) are
+// registered by node/repl (repl_commands.h).
 //
 // Loop: the control loop, like the Server that points at it.
 #pragma once
@@ -10,7 +13,6 @@
 #include <string>
 #include <string_view>
 
-#include "node/commands/command.h"
 #include "replication/rdb.h"
 
 namespace shardnode::node {
@@ -44,11 +46,13 @@ class ReplicationControl {
   // INFO stats: "sync_full:..\r\nsync_partial_ok:..\r\nsync_partial_err:..\r\n".
   virtual std::string SyncStatsLines() const = 0;
 
-  // The error that refuses `spec` for `session` before it runs, without the
-  // leading '-' (READONLY on a read-only replica, NOREPLICAS under
+  // The error that refuses a command before it runs, without the leading
+  // '-' (READONLY on a read-only replica, NOREPLICAS under
   // min-replicas-to-write, MASTERDOWN with replica-serve-stale-data no), or
-  // empty when it may run. Never refuses the primary's own stream.
-  virtual std::string CheckCommand(const Session& session, const CommandSpec& spec) const = 0;
+  // empty when it may run. `is_write`: the command has the write flag;
+  // `stale_ok`: it has the stale flag. Not asked for the primary's own
+  // stream.
+  virtual std::string CheckCommand(bool is_write, bool stale_ok) const = 0;
 
   // A replica's data age for cluster failover: milliseconds since the
   // primary was last heard from while the link is up, or since the link
@@ -60,13 +64,6 @@ class ReplicationControl {
   // Follows the cluster's view of myself at once (primary to replicate, or
   // none after a promotion) instead of at the next 100 ms reconciliation.
   virtual void SyncWithCluster() {}
-
-  // Command handlers (argument counts were checked by the dispatcher).
-  virtual void ReplicaOf(CommandContext& ctx, Args args) = 0;  // REPLICAOF / SLAVEOF
-  virtual void Replconf(CommandContext& ctx, Args args) = 0;
-  virtual void Sync(CommandContext& ctx, Args args) = 0;  // SYNC / PSYNC
-  virtual void Wait(CommandContext& ctx, Args args) = 0;
-  virtual void Role(CommandContext& ctx) = 0;
 };
 
 }  // namespace shardnode::node

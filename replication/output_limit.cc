@@ -1,4 +1,4 @@
-#include "node/repl/output_limit.h"
+#include "replication/output_limit.h"
 
 #include <string>
 #include <vector>
@@ -6,7 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 
-namespace shardnode::node {
+namespace shardnode::replication {
 
 OutputLimit OutputLimit::ReplicaClass(std::string_view config_value) {
   // Redis's default: replica 256mb 64mb 60.
@@ -44,4 +44,4 @@ bool OutputLimitCheck::Exceeded(const OutputLimit& limit, uint64_t used, int64_t
   return now_ms - soft_since_ms_ > limit.soft_seconds * 1000;
 }
 
-}  // namespace shardnode::node
+}  // namespace shardnode::replication

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace shardnode::node {
+namespace shardnode::replication {
 
 struct OutputLimit {
   uint64_t hard_bytes = 0;  // 0: no hard limit
@@ -38,4 +38,4 @@ class OutputLimitCheck {
   int64_t soft_since_ms_ = 0;
 };
 
-}  // namespace shardnode::node
+}  // namespace shardnode::replication

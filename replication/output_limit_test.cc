@@ -1,8 +1,8 @@
-#include "node/repl/output_limit.h"
+#include "replication/output_limit.h"
 
 #include <gtest/gtest.h>
 
-namespace shardnode::node {
+namespace shardnode::replication {
 namespace {
 
 TEST(OutputLimitTest, ReadsTheReplicaClassOfTheCanonicalValue) {
@@ -63,4 +63,4 @@ TEST(OutputLimitTest, ZeroLimitsNeverClose) {
 }
 
 }  // namespace
-}  // namespace shardnode::node
+}  // namespace shardnode::replication
