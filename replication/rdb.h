@@ -217,6 +217,10 @@ class DumpBuilder {
  public:
   explicit DumpBuilder(RdbWriterOptions options = {}) : options_(std::move(options)) {}
 
+  // Room for about `bytes` of payload at once, so that a big value's
+  // buffer is not copied as it grows.
+  void Reserve(size_t bytes) { out_.reserve(bytes); }
+
   void BeginString(uint64_t length);
   void StringChunk(std::string_view bytes);
   void BeginList(uint64_t count);

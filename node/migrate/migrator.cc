@@ -162,23 +162,28 @@ asio::awaitable<void> Migrator::Serialize(Job& job) {
       }
       item.ttl_ms = ttl < 1 ? 1 : ttl;
     }
-    ValueDumper dumper(item.entry->value(), job.dump_options);
-    while (!dumper.Step(kSliceBudget)) {
-      co_await asio::post(io_, asio::use_awaitable);
-      const Entry* now_there = db.Peek(item.key);
-      if (now_there != item.entry || now_there->value().object() != item.object) {
-        item.skipped = true;  // gone (a deleted slot): never read it again
-        break;
-      }
-    }
-    if (item.skipped) continue;
-    item.payload = dumper.TakePayload();
-    item.sliced = dumper.sliced();
-    if (dumper.sliced()) co_await asio::post(io_, asio::use_awaitable);
+    co_await Dump(job, static_cast<size_t>(&item - job.items.data()));
   }
   for (size_t i = 0; i < job.items.size(); ++i) {
     if (!job.items[i].skipped) job.sent.push_back(i);
   }
+}
+
+asio::awaitable<void> Migrator::Dump(Job& job, size_t index) {
+  Job::Item& item = job.items[index];
+  Db& db = server_.ShardForSlot(slots::KeyHashSlot(item.key)).db(job.db);
+  ValueDumper dumper(item.entry->value(), job.dump_options);
+  while (!dumper.Step(kSliceBudget)) {
+    co_await asio::post(io_, asio::use_awaitable);
+    const Entry* now_there = db.Peek(item.key);
+    if (now_there != item.entry || now_there->value().object() != item.object) {
+      item.skipped = true;  // gone (a deleted slot): never read it again
+      co_return;
+    }
+  }
+  item.payload = dumper.TakePayload();
+  item.sliced = dumper.sliced();
+  if (item.sliced) co_await asio::post(io_, asio::use_awaitable);
 }
 
 asio::awaitable<void> Migrator::Transfer(Job& job) {
@@ -257,7 +262,12 @@ asio::awaitable<void> Migrator::Transfer(Job& job) {
       std::string head =
           EncodeRestoreHead(a, item.key, item.ttl_ms, item.payload.size(), job.cluster_mode);
       st = client->SendRaw(head);
-      if (st.ok()) st = client->SendRaw(item.payload);
+      // A big payload is handed over, not copied (made again if the
+      // batch must be sent again); a small one is copied.
+      if (st.ok()) {
+        st = item.sliced ? client->SendRaw(std::move(job.items[i].payload))
+                         : client->SendRaw(std::string_view(item.payload));
+      }
       if (st.ok()) st = client->SendRaw(EncodeRestoreTail(a));
     }
     IoFailure failure;
@@ -295,7 +305,15 @@ asio::awaitable<void> Migrator::Transfer(Job& job) {
     } else {
       client->Close();
     }
-    if (outcome.retry) continue;
+    if (outcome.retry) {
+      // The big payloads went into the broken connection: make them again
+      // (the keys are still held, so the bytes are the same).
+      for (size_t i : job.sent) {
+        Job::Item& item = job.items[i];
+        if (item.sliced && item.payload.empty() && !item.skipped) co_await Dump(job, i);
+      }
+      continue;
+    }
     for (size_t k : outcome.acked) job.acked.push_back(job.sent[k]);
     job.reply = ReplyFor(outcome);
     co_return;

@@ -79,6 +79,9 @@ class Migrator {
   boost::asio::awaitable<void> Run(std::shared_ptr<Job> job);
   // Serializes the job's values, a slice per turn of the loop.
   boost::asio::awaitable<void> Serialize(Job& job);
+  // Serializes the value of job.items[index] into its payload (or marks
+  // it skipped when the key changed meanwhile).
+  boost::asio::awaitable<void> Dump(Job& job, size_t index);
   // Sends the batch and reads the replies; fills job.outcome.
   boost::asio::awaitable<void> Transfer(Job& job);
   void Finish(Job& job);

@@ -125,6 +125,23 @@ asio::awaitable<absl::Status> RespClient::Auth(std::string user, std::string pas
   co_return absl::OkStatus();
 }
 
+absl::Status RespClient::SendRaw(std::string&& bytes) {
+  if (!failure_.ok()) return failure_;
+  if (!socket_.is_open()) return absl::FailedPreconditionError("Not connected");
+  if (pending_output() + bytes.size() > options_.max_output_bytes) {
+    return absl::ResourceExhaustedError("Output buffer limit reached");
+  }
+  // Nothing queued: the buffer itself becomes the output (no copy of a
+  // payload of many megabytes on the loop).
+  if (out_.empty()) {
+    out_ = std::move(bytes);
+  } else {
+    out_.append(bytes);
+  }
+  Flush();
+  return absl::OkStatus();
+}
+
 absl::Status RespClient::SendRaw(std::string_view bytes) {
   if (!failure_.ok()) return failure_;
   if (!socket_.is_open()) return absl::FailedPreconditionError("Not connected");

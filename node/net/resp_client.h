@@ -111,6 +111,9 @@ class RespClient : public std::enable_shared_from_this<RespClient> {
   absl::Status Send(std::span<const std::string> args);
   absl::Status Send(std::initializer_list<std::string_view> args);
   absl::Status SendRaw(std::string_view bytes);
+  // The same, taking the buffer: when nothing is queued it is sent without
+  // being copied.
+  absl::Status SendRaw(std::string&& bytes);
 
   // The next reply, in request order. RESP3 push messages are given to
   // `on_push` when set, else returned like replies.
