@@ -68,7 +68,7 @@ void BM_HandlerCall(benchmark::State& state) {
   std::string out;
   resp::ReplyBuilder reply(&out);
   const CommandSpec& spec = state.range(0) == 0 ? get : bound;
-  CommandContext ctx(*node.server, node.session, reply, spec, kNow, 0);
+  CommandContext ctx(node.server->local_shard(), *node.server, node.session, reply, spec, kNow, 0);
   const Args a(args.data(), args.size());
   for (auto _ : state) {
     out.clear();

@@ -9,11 +9,15 @@
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
+#include "node/config/options.h"
 #include "node/keyspace/types/type_util.h"
 #include "node/resp/reply.h"
 #include "node/server/blocking.h"
-#include "node/server/server.h"
+#include "node/server/node_services.h"
+#include "node/server/pubsub.h"
 #include "node/server/session.h"
+#include "node/server/shard.h"
+#include "node/server/watch.h"
 
 namespace shardnode::node {
 namespace {
@@ -77,7 +81,7 @@ void ClientList(CommandContext& ctx, Args args) {
     }
   }
   std::string out;
-  for (const auto& [id, session] : ctx.server.clients()) {
+  for (const auto& [id, session] : ctx.node.clients()) {
     if (!ids.empty() && !ids.count(id)) continue;
     if (!type_filter.empty() && !IsClientType(*session, type_filter)) continue;
     absl::StrAppend(&out, ClientInfoLine(*session, ctx.now_ms), "\n");
@@ -92,7 +96,7 @@ void ClientInfo(CommandContext& ctx, Args) {
 void ClientKill(CommandContext& ctx, Args args) {
   std::vector<Session*> victims;
   if (args.size() == 3) {  // CLIENT KILL addr:port
-    for (auto& [id, session] : ctx.server.clients()) {
+    for (auto& [id, session] : ctx.node.clients()) {
       if (session->addr == args[2]) victims.push_back(session);
     }
     if (victims.empty()) {
@@ -145,7 +149,7 @@ void ClientKill(CommandContext& ctx, Args args) {
         return;
       }
     }
-    for (auto& [cid, session] : ctx.server.clients()) {
+    for (auto& [cid, session] : ctx.node.clients()) {
       if (id && cid != id) continue;
       if (!addr.empty() && session->addr != addr) continue;
       if (!laddr.empty() && session->laddr != laddr) continue;
@@ -198,8 +202,7 @@ void ClientUnblock(CommandContext& ctx, Args args) {
     ctx.reply.Error(errors::kNotInteger);
     return;
   }
-  const bool unblocked =
-      id > 0 && UnblockClientById(ctx.server, static_cast<uint64_t>(id), with_error);
+  const bool unblocked = id > 0 && ctx.node.UnblockClient(static_cast<uint64_t>(id), with_error);
   ctx.reply.Integer(unblocked ? 1 : 0);
 }
 
@@ -218,12 +221,12 @@ void ClientPause(CommandContext& ctx, Args args) {
     ctx.reply.Error(errors::kTimeoutNegative);
     return;
   }
-  ctx.server.PauseClients(Server::PausePurpose::kClientCommand, ctx.now_ms + ms, all);
+  ctx.node.PauseClients(NodeServices::PausePurpose::kClientCommand, ctx.now_ms + ms, all);
   ctx.reply.Ok();
 }
 
 void ClientUnpause(CommandContext& ctx, Args) {
-  ctx.server.UnpauseClients(Server::PausePurpose::kClientCommand);
+  ctx.node.UnpauseClients(NodeServices::PausePurpose::kClientCommand);
   ctx.reply.Ok();
 }
 

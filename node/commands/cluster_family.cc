@@ -12,13 +12,15 @@
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
+#include "node/config/options.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/resp/reply.h"
 #include "node/server/cluster_setup.h"
+#include "node/server/node_services.h"
 #include "node/server/replication_control.h"
-#include "node/server/server.h"
 #include "node/server/session.h"
+#include "node/server/shard.h"
 #include "slots/hash_slot.h"
 
 namespace shardnode::node {
@@ -42,7 +44,7 @@ bool EqualsNoCase(std::string_view a, std::string_view b) { return base::EqualsI
 
 // The cluster, or nullptr after replying the "disabled" error.
 ClusterState* ClusterOrReply(CommandContext& ctx) {
-  ClusterState* c = ctx.server.cluster();
+  ClusterState* c = ctx.node.cluster();
   if (!c) ctx.reply.Error(errors::kClusterDisabled);
   return c;
 }
@@ -53,7 +55,7 @@ void ReplyStatus(CommandContext& ctx, const absl::Status& st) {
   } else {
     ctx.reply.Error(errors::Err(st));
   }
-  ApplyClusterEffects(ctx.server, ctx.now_ms);
+  ctx.node.ApplyClusterEffects(ctx.now_ms);
 }
 
 void SyntaxShapeError(CommandContext& ctx, std::string_view sub) {
@@ -66,7 +68,7 @@ uint64_t KeysInSlot(CommandContext& ctx, int slot) {
 
 uint64_t KeysInDb0(CommandContext& ctx) {
   uint64_t n = 0;
-  ctx.server.ForEachShard([&n](Keyspace& shard) { n += shard.db(0).Size(); });
+  ctx.shard.ForEachKeyspace([&n](Keyspace& shard) { n += shard.db(0).Size(); });
   return n;
 }
 
@@ -154,8 +156,7 @@ void ClusterInfo(CommandContext& ctx, Args) {
 // available?) and SHARDS (replication-offset, health) read it from
 // replication.
 void RefreshMyReplOffset(CommandContext& ctx, ClusterState& c) {
-  if (ctx.server.replication)
-    c.myself().repl_offset = ctx.server.replication->cluster_repl_offset();
+  if (ctx.node.replication) c.myself().repl_offset = ctx.node.replication->cluster_repl_offset();
 }
 
 void ReplyNodeForSlots(CommandContext& ctx, const ClusterState& c, const ClusterNode& n) {
@@ -247,7 +248,7 @@ void ClusterShards(CommandContext& ctx, Args) {
 void ClusterLinks(CommandContext& ctx, Args) {
   if (!ClusterOrReply(ctx)) return;
   std::vector<BusLinkInfo> links;
-  if (ctx.server.cluster_bus) links = ctx.server.cluster_bus->Links();
+  if (ctx.node.cluster_bus) links = ctx.node.cluster_bus->Links();
   ctx.reply.ArrayHeader(links.size());
   for (const BusLinkInfo& l : links) {
     ctx.reply.MapHeader(6);
@@ -381,7 +382,7 @@ void ClusterBumpEpoch(CommandContext& ctx, Args) {
   if (!c) return;
   bool bumped = c->BumpEpochWithoutConsensus();
   ctx.reply.SimpleString(absl::StrCat(bumped ? "BUMPED " : "STILL ", c->myself().config_epoch));
-  ApplyClusterEffects(ctx.server, ctx.now_ms);
+  ctx.node.ApplyClusterEffects(ctx.now_ms);
 }
 
 void ClusterSetConfigEpoch(CommandContext& ctx, Args args) {
@@ -413,15 +414,15 @@ void ClusterMeet(CommandContext& ctx, Args args) {
   if (port <= 0 || port > 65535 || cport <= 0 || cport > 65535) {
     return ctx.reply.Error(invalid);
   }
-  if (!ctx.server.cluster_bus) return ctx.reply.Error(errors::kNoClusterBus);
-  absl::Status st = ctx.server.cluster_bus->engine().Meet(args[2], static_cast<int>(port),
-                                                          static_cast<int>(cport), ctx.now_ms);
+  if (!ctx.node.cluster_bus) return ctx.reply.Error(errors::kNoClusterBus);
+  absl::Status st = ctx.node.cluster_bus->engine().Meet(args[2], static_cast<int>(port),
+                                                        static_cast<int>(cport), ctx.now_ms);
   if (st.ok()) {
     ctx.reply.Ok();
   } else {
     ctx.reply.Error(invalid);
   }
-  ApplyClusterEffects(ctx.server, ctx.now_ms);
+  ctx.node.ApplyClusterEffects(ctx.now_ms);
 }
 
 // FAILOVER [FORCE|TAKEOVER]: the checks and the failover are the engine's.
@@ -439,8 +440,8 @@ void ClusterFailover(CommandContext& ctx, Args args) {
       return ctx.reply.Error(errors::kSyntax);
     }
   }
-  if (!ctx.server.cluster_bus) return ctx.reply.Error(errors::kNoClusterBus);
-  ReplyStatus(ctx, ctx.server.cluster_bus->engine().Failover(mode, ctx.now_ms));
+  if (!ctx.node.cluster_bus) return ctx.reply.Error(errors::kNoClusterBus);
+  ReplyStatus(ctx, ctx.node.cluster_bus->engine().Failover(mode, ctx.now_ms));
 }
 
 void ClusterForget(CommandContext& ctx, Args args) {
@@ -471,7 +472,7 @@ void ClusterReplicate(CommandContext& ctx, Args args) {
 void ClusterSaveConfig(CommandContext& ctx, Args) {
   if (!ClusterOrReply(ctx)) return;
   std::string error = "no config file";
-  if (ctx.server.save_cluster_config && ctx.server.save_cluster_config(true, &error)) {
+  if (ctx.node.save_cluster_config && ctx.node.save_cluster_config(true, &error)) {
     ctx.reply.Ok();
   } else {
     ctx.reply.Error(errors::ClusterConfigSaveFailed(error));

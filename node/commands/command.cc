@@ -9,8 +9,9 @@
 #include "node/keyspace/types/type_util.h"
 #include "node/resp/reply.h"
 #include "node/server/blocking.h"
+#include "node/server/node_services.h"
 #include "node/server/replication_control.h"
-#include "node/server/server.h"
+#include "node/server/shard.h"
 #include "node/server/write_stream.h"
 #include "slots/hash_slot.h"
 
@@ -18,30 +19,32 @@ namespace shardnode::node {
 
 void CallBoundHandler(CommandContext& ctx, Args args) { ctx.spec.bound_handler(ctx, args); }
 
-CommandContext::CommandContext(Server& server, Session& session, resp::ReplyBuilder& reply,
-                               const CommandSpec& spec, int64_t now_ms, int db_index)
-    : server(server),
+CommandContext::CommandContext(Shard& shard, NodeServices& node, Session& session,
+                               resp::ReplyBuilder& reply, const CommandSpec& spec, int64_t now_ms,
+                               int db_index)
+    : shard(shard),
+      node(node),
       session(session),
       reply(reply),
       spec(spec),
       now_ms(now_ms),
       db_index_(db_index),
-      only_db_(server.num_shards() == 1 ? &server.shard(0).db(db_index) : nullptr) {}
+      only_db_(shard.num_keyspaces() == 1 ? &shard.keyspace(0).db(db_index) : nullptr) {}
 
 Db& CommandContext::DbOfKeyShard(std::string_view key) {
   return DbForSlot(slots::KeyHashSlot(key));
 }
 
-int CommandContext::num_dbs() const { return server.shard(0).num_dbs(); }
+int CommandContext::num_dbs() const { return shard.keyspace(0).num_dbs(); }
 
 Db& CommandContext::DbFor(std::string_view key, int db_index) {
-  return server.ShardForSlot(slots::KeyHashSlot(key)).db(db_index);
+  return shard.KeyspaceForSlot(slots::KeyHashSlot(key)).db(db_index);
 }
 
-Db& CommandContext::DbForSlot(int slot) { return server.ShardForSlot(slot).db(db_index_); }
+Db& CommandContext::DbForSlot(int slot) { return shard.KeyspaceForSlot(slot).db(db_index_); }
 
 void CommandContext::ForEachShardDb(absl::FunctionRef<void(Db&)> fn) {
-  server.ForEachShard([&](Keyspace& shard) { fn(shard.db(db_index_)); });
+  shard.ForEachKeyspace([&](Keyspace& ks) { fn(ks.db(db_index_)); });
 }
 
 std::vector<int> KeyIndexes(const CommandSpec& spec, std::span<const std::string> args) {
@@ -79,7 +82,7 @@ int RewrittenWriteSlot(const CommandTable& table, std::span<const std::string> a
 
 void CommandContext::AddDirty(uint64_t changes) {
   dirty += changes;
-  server.stats().dirty += changes;
+  shard.stats().dirty += changes;
 }
 
 bool ParseScanOptionsOrReply(CommandContext& ctx, Args args, size_t first,
@@ -112,8 +115,8 @@ bool ParseBlockTimeoutOrReply(CommandContext& ctx, std::string_view arg, int64_t
 }
 
 bool AlreadyExpired(const CommandContext& ctx, int64_t when_ms) {
-  if (when_ms > ctx.now_ms || ctx.server.loading.active) return false;
-  return ctx.server.replication == nullptr || !ctx.server.replication->is_replica();
+  if (when_ms > ctx.now_ms || ctx.node.loading.active) return false;
+  return ctx.node.replication == nullptr || !ctx.node.replication->is_replica();
 }
 
 CommandSpec KeyedCommand(std::string name, int arity, uint32_t flags, Handler handler, int first,

@@ -30,7 +30,8 @@ namespace types {
 struct ScanOptions;
 }
 
-class Server;
+class Shard;
+class NodeServices;
 class CommandTable;
 struct Session;
 struct CommandSpec;
@@ -72,14 +73,18 @@ enum CommandFlag : uint32_t {
 // command whose keys live in different shards (standalone mode with threads
 // > 1: SMOVE a b, SUNIONSTORE, RENAME...) touches each one where it is.
 // Commands that span every shard (kCmdAllShards: KEYS, SCAN, DBSIZE,
-// FLUSHDB...) go through the fan-out, ForEachShardDb / DbForSlot, never
-// through Server::shard directly.
+// FLUSHDB...) go through the fan-out, ForEachShardDb / DbForSlot.
+//
+// A handler sees the shard it runs on (`shard`: keyspace, watch and blocking
+// indexes, statistics) and the node-wide services (`node`), never the whole
+// Server.
 struct CommandContext {
   // `db_index`: the database the command runs on (the session's, checked).
-  CommandContext(Server& server, Session& session, resp::ReplyBuilder& reply,
+  CommandContext(Shard& shard, NodeServices& node, Session& session, resp::ReplyBuilder& reply,
                  const CommandSpec& spec, int64_t now_ms, int db_index);
 
-  Server& server;
+  Shard& shard;
+  NodeServices& node;
   Session& session;
   resp::ReplyBuilder& reply;
   const CommandSpec& spec;
@@ -103,7 +108,7 @@ struct CommandContext {
   // The command's database on the shard that owns `slot` (SCAN's walk).
   Db& DbForSlot(int slot);
   // Fan-out for commands that span shards: fn(db) once per shard with the
-  // command's database there, in shard order (Server::ForEachShard). `fn`
+  // command's database there, in shard order (Shard::ForEachKeyspace). `fn`
   // touches only the Db it is given and the caller's accumulators.
   void ForEachShardDb(absl::FunctionRef<void(Db&)> fn);
 

@@ -5,7 +5,8 @@
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
 #include "node/resp/reply.h"
-#include "node/server/server.h"
+#include "node/server/node_services.h"
+#include "node/server/shard.h"
 
 namespace shardnode::node {
 namespace {
@@ -126,13 +127,13 @@ void ReplyCommandDocs(resp::ReplyBuilder& r, const CommandSpec& spec) {
 }
 
 void Command(CommandContext& ctx, Args) {
-  const auto& all = ctx.server.commands().all();
+  const auto& all = ctx.node.commands().all();
   ctx.reply.ArrayHeader(all.size());
   for (const auto& spec : all) ReplyCommandInfo(ctx.reply, *spec);
 }
 
 void CommandCount(CommandContext& ctx, Args) {
-  ctx.reply.Integer(static_cast<int64_t>(ctx.server.commands().all().size()));
+  ctx.reply.Integer(static_cast<int64_t>(ctx.node.commands().all().size()));
 }
 
 void CommandList(CommandContext& ctx, Args args) {
@@ -141,7 +142,7 @@ void CommandList(CommandContext& ctx, Args args) {
     ctx.reply.Error(errors::kSyntax);
     return;
   }
-  const auto& all = ctx.server.commands().all();
+  const auto& all = ctx.node.commands().all();
   ctx.reply.ArrayHeader(all.size());
   for (const auto& spec : all) ctx.reply.Bulk(spec->name);
 }
@@ -160,7 +161,7 @@ void CommandInfo(CommandContext& ctx, Args args) {
   }
   ctx.reply.ArrayHeader(args.size() - 2);
   for (size_t i = 2; i < args.size(); ++i) {
-    const CommandSpec* spec = FindFull(ctx.server.commands(), args[i]);
+    const CommandSpec* spec = FindFull(ctx.node.commands(), args[i]);
     if (spec) {
       ReplyCommandInfo(ctx.reply, *spec);
     } else {
@@ -172,10 +173,10 @@ void CommandInfo(CommandContext& ctx, Args args) {
 void CommandDocs(CommandContext& ctx, Args args) {
   std::vector<const CommandSpec*> specs;
   if (args.size() == 2) {
-    for (const auto& spec : ctx.server.commands().all()) specs.push_back(spec.get());
+    for (const auto& spec : ctx.node.commands().all()) specs.push_back(spec.get());
   } else {
     for (size_t i = 2; i < args.size(); ++i) {
-      if (const CommandSpec* spec = FindFull(ctx.server.commands(), args[i])) specs.push_back(spec);
+      if (const CommandSpec* spec = FindFull(ctx.node.commands(), args[i])) specs.push_back(spec);
     }
   }
   ctx.reply.MapHeader(specs.size());
@@ -184,7 +185,7 @@ void CommandDocs(CommandContext& ctx, Args args) {
 
 void CommandGetKeys(CommandContext& ctx, Args args) {
   std::span<std::string> rest = args.subspan(2);
-  const CommandSpec* spec = ctx.server.commands().Find(rest[0]);
+  const CommandSpec* spec = ctx.node.commands().Find(rest[0]);
   if (spec == nullptr) {
     ctx.reply.Error(errors::kInvalidCommand);
     return;

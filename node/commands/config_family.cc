@@ -14,8 +14,9 @@
 #include "node/resp/reply.h"
 #include "node/server/cluster_setup.h"
 #include "node/server/log.h"
-#include "node/server/server.h"
+#include "node/server/node_services.h"
 #include "node/server/session.h"
+#include "node/server/shard.h"
 
 namespace shardnode::node {
 namespace {
@@ -32,7 +33,7 @@ bool IsLocalClient(const Session& session) {
 
 void ConfigGet(CommandContext& ctx, Args args) {
   std::vector<std::string> patterns(args.begin() + 2, args.end());
-  const auto pairs = ctx.server.config().Get(patterns);
+  const auto pairs = ctx.node.config().Get(patterns);
   ctx.reply.MapHeader(pairs.size());
   for (const auto& [name, value] : pairs) {
     ctx.reply.Bulk(name);
@@ -47,21 +48,21 @@ void ConfigSet(CommandContext& ctx, Args args) {
   }
   std::vector<std::pair<std::string, std::string>> pairs;
   for (size_t i = 2; i + 1 < args.size(); i += 2) pairs.emplace_back(args[i], args[i + 1]);
-  Config& config = ctx.server.config();
+  Config& config = ctx.node.config();
   absl::Status s = config.Set(pairs, IsLocalClient(ctx.session));
   if (!s.ok()) {
     ctx.reply.Error(errors::Err(s));
     return;
   }
   SetLogLevel(config.options().loglevel);
-  RefreshClusterOptions(ctx.server);
+  ctx.node.RefreshClusterOptions();
   ctx.reply.Ok();
 }
 
 void ConfigRewrite(CommandContext& ctx, Args) {
-  absl::Status s = ctx.server.config().Rewrite();
+  absl::Status s = ctx.node.config().Rewrite();
   if (!s.ok()) {
-    if (!ctx.server.config().config_file().empty()) {
+    if (!ctx.node.config().config_file().empty()) {
       Logf(LogLevel::kWarning, "CONFIG REWRITE failed: %s", std::string(s.message()));
     }
     ctx.reply.Error(errors::Err(s));
@@ -72,13 +73,13 @@ void ConfigRewrite(CommandContext& ctx, Args) {
 }
 
 void ConfigResetStat(CommandContext& ctx, Args) {
-  ctx.server.stats().Reset();
+  ctx.shard.stats().Reset();
   // Per-command counters live in the command table.
   std::function<void(const CommandSpec&)> reset = [&](const CommandSpec& spec) {
     spec.stats = CommandStats();
     for (const CommandSpec& sub : spec.subcommands) reset(sub);
   };
-  for (const auto& spec : ctx.server.commands().all()) reset(*spec);
+  for (const auto& spec : ctx.node.commands().all()) reset(*spec);
   ctx.reply.Ok();
 }
 

@@ -15,17 +15,19 @@
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
 #include "node/commands/persist_family.h"
+#include "node/config/options.h"
 #include "node/resp/reply.h"
 #include "node/server/cluster_setup.h"
-#include "node/server/server.h"
+#include "node/server/node_services.h"
+#include "node/server/shard.h"
 
 namespace shardnode::node {
 namespace {
 
 // DEBUG CLUSTERLINK KILL <to|from|all> <node-id>.
 void DebugClusterLinkKill(CommandContext& ctx, const std::string& dir, const std::string& id) {
-  clusterbus::ClusterState* cluster = ctx.server.cluster();
-  if (!cluster || !ctx.server.cluster_bus) {
+  clusterbus::ClusterState* cluster = ctx.node.cluster();
+  if (!cluster || !ctx.node.cluster_bus) {
     ctx.reply.Error(errors::kDebugClusterOnly);
     return;
   }
@@ -39,8 +41,8 @@ void DebugClusterLinkKill(CommandContext& ctx, const std::string& dir, const std
     ctx.reply.Error(errors::UnknownDirection(dir));
     return;
   }
-  ctx.server.cluster_bus->engine().KillLinks(*node, d != "from", d != "to");
-  ApplyClusterEffects(ctx.server, ctx.now_ms);
+  ctx.node.cluster_bus->engine().KillLinks(*node, d != "from", d != "to");
+  ctx.node.ApplyClusterEffects(ctx.now_ms);
   ctx.reply.Ok();
 }
 
@@ -53,7 +55,7 @@ void Debug(CommandContext& ctx, Args args) {
       ctx.reply.Error(errors::kNotFloat);
       return;
     }
-    if (ctx.server.sleep) ctx.server.sleep(static_cast<int64_t>(secs * 1000));
+    if (ctx.node.sleep) ctx.node.sleep(static_cast<int64_t>(secs * 1000));
     ctx.reply.Ok();
   } else if (sub == "drop-cluster-packet-filter" && args.size() == 3) {
     int64_t type = 0;
@@ -61,8 +63,8 @@ void Debug(CommandContext& ctx, Args args) {
       ctx.reply.Error(errors::kNotInteger);
       return;
     }
-    if (ctx.server.cluster_bus) {
-      ctx.server.cluster_bus->engine().set_drop_filter(static_cast<int>(type));
+    if (ctx.node.cluster_bus) {
+      ctx.node.cluster_bus->engine().set_drop_filter(static_cast<int>(type));
     }
     ctx.reply.Ok();
   } else if (sub == "segfault") {

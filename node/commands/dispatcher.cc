@@ -43,13 +43,13 @@ void Watch(CommandContext& ctx, Args args) {
   }
   for (size_t i = 1; i < args.size(); ++i) {
     const bool existed = ctx.DbFor(args[i]).Exists(args[i], ctx.now_ms);
-    ctx.server.watches().Watch(ctx.session, ctx.db_index(), args[i], existed);
+    ctx.shard.watches().Watch(ctx.session, ctx.db_index(), args[i], existed);
   }
   ctx.reply.Ok();
 }
 
 void Unwatch(CommandContext& ctx, Args) {
-  ctx.server.watches().Unwatch(ctx.session);
+  ctx.shard.watches().Unwatch(ctx.session);
   ctx.reply.Ok();
 }
 
@@ -217,7 +217,7 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
                       resp::ReplyBuilder& out, int64_t now_ms) {
   // The handler finds each key's shard itself (CommandContext::DbFor).
   const int db_index = session.db_index < server_.shard(0).num_dbs() ? session.db_index : 0;
-  CommandContext ctx(server_, session, out, spec, now_ms, db_index);
+  CommandContext ctx(server_.local_shard(), server_, session, out, spec, now_ms, db_index);
 
   if (spec.is_write() && server_.before_write) {
     std::vector<std::string_view> keys;

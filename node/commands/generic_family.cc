@@ -19,11 +19,14 @@
 #include "node/commands/families.h"
 #include "node/config/config.h"
 #include "node/config/glob.h"
+#include "node/config/options.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/keyspace/types/type_util.h"
 #include "node/resp/reply.h"
-#include "node/server/server.h"
+#include "node/server/node_services.h"
+#include "node/server/session.h"
+#include "node/server/shard.h"
 #include "slots/hash_slot.h"
 
 namespace shardnode::node {
@@ -114,7 +117,7 @@ bool ParseDbIndex(CommandContext& ctx, const std::string& arg, int* index) {
 }
 
 void Move(CommandContext& ctx, Args args) {
-  if (ctx.server.cluster_enabled()) {
+  if (ctx.node.cluster_enabled()) {
     ctx.reply.Error(errors::kMoveInCluster);
     return;
   }
@@ -326,7 +329,7 @@ void Scan(CommandContext& ctx, Args args) {
     }
     keys.emplace_back(e.key());
   };
-  const int shards = ctx.server.num_shards();
+  const int shards = ctx.shard.num_keyspaces();
   size_t visited = 0;
   do {
     // The cursor's low 14 bits are the slot; its owner shard scans it, up
@@ -352,7 +355,7 @@ void Scan(CommandContext& ctx, Args args) {
 
 void RandomKey(CommandContext& ctx, Args) {
   // Pick a shard in proportion to its size, then a key in it.
-  const int shards = ctx.server.num_shards();
+  const int shards = ctx.shard.num_keyspaces();
   std::vector<size_t> sizes;
   for (int attempt = 0; attempt < 2 * shards + 1; ++attempt) {
     sizes.clear();
@@ -397,7 +400,7 @@ bool ParseFlushArgs(CommandContext& ctx, Args args) {
 void FlushAll(CommandContext& ctx, Args args) {
   if (!ParseFlushArgs(ctx, args)) return;
   size_t removed = 0;
-  ctx.server.ForEachShard([&](Keyspace& shard) {
+  ctx.shard.ForEachKeyspace([&](Keyspace& shard) {
     removed += shard.TotalKeys();
     shard.Clear();
   });
@@ -419,7 +422,7 @@ void FlushDb(CommandContext& ctx, Args args) {
 void Select(CommandContext& ctx, Args args) {
   int index;
   if (!ParseDbIndex(ctx, args[1], &index)) return;
-  if (ctx.server.cluster_enabled() && index != 0) {
+  if (ctx.node.cluster_enabled() && index != 0) {
     ctx.reply.Error(errors::kSelectInCluster);
     return;
   }
@@ -435,7 +438,7 @@ void Select(CommandContext& ctx, Args args) {
 // OBJECT.
 
 bool LfuPolicy(CommandContext& ctx) {
-  const auto policy = ctx.server.config().Value("maxmemory-policy");
+  const auto policy = ctx.node.config().Value("maxmemory-policy");
   return policy && absl::StrContains(*policy, "lfu");
 }
 
@@ -457,8 +460,8 @@ void ObjectRefCount(CommandContext& ctx, Args args) {
   // an LRU/LFU policy forbids sharing): their refcount is INT_MAX.
   const Value& v = e->value();
   bool shared = v.is_int_encoded() && v.int_value() >= 0 && v.int_value() < kSharedIntegers;
-  if (shared && ctx.server.options().maxmemory != 0) {
-    const auto policy = ctx.server.config().Value("maxmemory-policy");
+  if (shared && ctx.node.options().maxmemory != 0) {
+    const auto policy = ctx.node.config().Value("maxmemory-policy");
     if (policy && (absl::StrContains(*policy, "lru") || absl::StrContains(*policy, "lfu"))) {
       shared = false;
     }

@@ -14,14 +14,16 @@
 #include "node/commands/command_table.h"
 #include "node/commands/families.h"
 #include "node/commands/persist_family.h"
-#include "node/server/replication_control.h"
+#include "node/config/options.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/persist/persistence.h"
 #include "node/resp/reply.h"
 #include "node/server/blocking.h"
-#include "node/server/server.h"
+#include "node/server/node_services.h"
+#include "node/server/replication_control.h"
 #include "node/server/session.h"
+#include "node/server/shard.h"
 
 namespace shardnode::node {
 namespace {
@@ -47,45 +49,45 @@ uint64_t AllocatedBytes() {
 }
 
 void AppendServerSection(CommandContext& ctx, std::string& s, int64_t now_ms) {
-  const Server& server = ctx.server;
+  const NodeServices& node = ctx.node;
   struct utsname name;
   uname(&name);
-  const int64_t uptime = (now_ms - server.start_ms()) / 1000;
+  const int64_t uptime = (now_ms - node.start_ms()) / 1000;
   absl::StrAppend(&s, "# Server\r\n", "redis_version:", kRedisVersion, "\r\n",
                   "redis_git_sha1:00000000\r\nredis_git_dirty:0\r\n", "redis_build_id:0\r\n",
-                  "redis_mode:", server.cluster_enabled() ? "cluster" : "standalone", "\r\n");
+                  "redis_mode:", node.cluster_enabled() ? "cluster" : "standalone", "\r\n");
   absl::StrAppend(
       &s, "os:", name.sysname, " ", name.release, " ", name.machine, "\r\n",
       "arch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\n",
       "multiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\n", "gcc_version:", __GNUC__, ".",
       __GNUC_MINOR__, ".", __GNUC_PATCHLEVEL__, "\r\n", "process_id:", getpid(),
-      "\r\nprocess_supervised:no\r\n", "run_id:", server.run_id(), "\r\n",
-      "tcp_port:", server.tcp_port, "\r\n", "server_time_usec:", now_ms * 1000, "\r\n",
-      "uptime_in_seconds:", uptime, "\r\n", "uptime_in_days:", uptime / 86400, "\r\n",
-      "hz:", server.options().hz, "\r\nconfigured_hz:", server.options().hz, "\r\n",
-      "lru_clock:", (now_ms / 1000) & ((1 << 24) - 1), "\r\n", "executable:", server.executable,
-      "\r\n", "config_file:", server.config_file, "\r\nio_threads_active:0\r\n");
+      "\r\nprocess_supervised:no\r\n", "run_id:", node.run_id(), "\r\n", "tcp_port:", node.tcp_port,
+      "\r\n", "server_time_usec:", now_ms * 1000, "\r\n", "uptime_in_seconds:", uptime, "\r\n",
+      "uptime_in_days:", uptime / 86400, "\r\n", "hz:", node.options().hz,
+      "\r\nconfigured_hz:", node.options().hz, "\r\n",
+      "lru_clock:", (now_ms / 1000) & ((1 << 24) - 1), "\r\n", "executable:", node.executable,
+      "\r\n", "config_file:", node.config_file, "\r\nio_threads_active:0\r\n");
 }
 
 void AppendClientsSection(CommandContext& ctx, std::string& s) {
   // Blocked on keys (BlockingTable) or in WAIT: every session flagged.
   size_t blocked = 0;
-  for (const auto& [id, session] : ctx.server.clients()) blocked += session->blocked() ? 1 : 0;
+  for (const auto& [id, session] : ctx.node.clients()) blocked += session->blocked() ? 1 : 0;
   // As Redis: every client but our replicas (our primary's link counts).
   size_t replicas = 0;
-  for (const auto& [id, session] : ctx.server.clients()) replicas += session->replica ? 1 : 0;
-  absl::StrAppend(&s, "# Clients\r\n", "connected_clients:", ctx.server.clients().size() - replicas,
-                  "\r\ncluster_connections:0\r\n", "maxclients:", ctx.server.options().maxclients,
+  for (const auto& [id, session] : ctx.node.clients()) replicas += session->replica ? 1 : 0;
+  absl::StrAppend(&s, "# Clients\r\n", "connected_clients:", ctx.node.clients().size() - replicas,
+                  "\r\ncluster_connections:0\r\n", "maxclients:", ctx.node.options().maxclients,
                   "\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\n",
                   "blocked_clients:", blocked,
                   "\r\ntracking_clients:0\r\nclients_in_timeout_table:",
-                  ctx.server.blocking().with_timeout(), "\r\n");
+                  ctx.shard.blocking().with_timeout(), "\r\n");
 }
 
 void AppendMemorySection(CommandContext& ctx, std::string& s) {
   const uint64_t used = AllocatedBytes();
   const uint64_t rss = ResidentBytes();
-  const int64_t maxmemory = ctx.server.options().maxmemory;
+  const int64_t maxmemory = ctx.node.options().maxmemory;
   absl::StrAppend(&s, "# Memory\r\n", "used_memory:", used, "\r\n",
                   "used_memory_human:", HumanBytes(used), "\r\n", "used_memory_rss:", rss, "\r\n",
                   "used_memory_rss_human:", HumanBytes(rss), "\r\n", "used_memory_peak:", used,
@@ -98,23 +100,23 @@ void AppendMemorySection(CommandContext& ctx, std::string& s) {
 }
 
 void AppendPersistenceSection(CommandContext& ctx, std::string& s) {
-  const Server& server = ctx.server;
+  const NodeServices& node = ctx.node;
   absl::StrAppend(&s, "# Persistence\r\n");
-  persist::AppendRdbInfo(ctx.server, ctx.now_ms, s);
-  absl::StrAppend(&s, "aof_enabled:", server.options().appendonly ? 1 : 0, "\r\n",
+  persist::AppendRdbInfo(ctx.node, ctx.shard.stats().dirty, ctx.now_ms, s);
+  absl::StrAppend(&s, "aof_enabled:", node.options().appendonly ? 1 : 0, "\r\n",
                   "aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n",
                   "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n",
                   "aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n",
                   "aof_rewrites_consecutive_failures:0\r\n",
                   "aof_last_write_status:ok\r\naof_last_cow_size:0\r\n",
                   "module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n");
-  persist::AppendLoadingInfo(ctx.server, ctx.now_ms, s);
+  persist::AppendLoadingInfo(ctx.node, ctx.now_ms, s);
 }
 
 void AppendStatsSection(CommandContext& ctx, std::string& s) {
-  Stats& st = ctx.server.stats();
+  Stats& st = ctx.shard.stats();
   uint64_t hits = st.keyspace_hits, misses = st.keyspace_misses, expired = st.expired_keys;
-  ctx.server.ForEachShard([&](Keyspace& shard) {
+  ctx.shard.ForEachKeyspace([&](Keyspace& shard) {
     const DbStats ks = shard.TotalStats();
     hits += ks.hits;
     misses += ks.misses;
@@ -128,8 +130,8 @@ void AppendStatsSection(CommandContext& ctx, std::string& s) {
       "total_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\n",
       "instantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\n",
       "rejected_connections:", st.rejected_connections, "\r\n",
-      ctx.server.replication ? ctx.server.replication->SyncStatsLines()
-                             : "sync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n",
+      ctx.node.replication ? ctx.node.replication->SyncStatsLines()
+                           : "sync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n",
       "expired_keys:", expired, "\r\n", "evicted_keys:", st.evicted_keys, "\r\n",
       "evicted_clients:0\r\n", "keyspace_hits:", hits, "\r\n", "keyspace_misses:", misses, "\r\n",
       "pubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\n",
@@ -139,15 +141,15 @@ void AppendStatsSection(CommandContext& ctx, std::string& s) {
 }
 
 void AppendReplicationSection(CommandContext& ctx, std::string& s) {
-  if (ctx.server.replication != nullptr) {
-    s += ctx.server.replication->InfoSection(ctx.now_ms);
+  if (ctx.node.replication != nullptr) {
+    s += ctx.node.replication->InfoSection(ctx.now_ms);
     return;
   }
   absl::StrAppend(&s, "# Replication\r\n", "role:master\r\n", "connected_slaves:0\r\n",
-                  "master_failover_state:no-failover\r\n", "master_replid:", ctx.server.run_id(),
+                  "master_failover_state:no-failover\r\n", "master_replid:", ctx.node.run_id(),
                   "\r\n", "master_replid2:0000000000000000000000000000000000000000\r\n",
                   "master_repl_offset:0\r\nsecond_repl_offset:-1\r\n", "repl_backlog_active:0\r\n",
-                  "repl_backlog_size:", ctx.server.options().repl_backlog_size, "\r\n",
+                  "repl_backlog_size:", ctx.node.options().repl_backlog_size, "\r\n",
                   "repl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n");
 }
 
@@ -177,7 +179,7 @@ void AppendCommandStats(const CommandSpec& spec, std::string& s) {
 
 void AppendErrorStats(CommandContext& ctx, std::string& s) {
   absl::StrAppend(&s, "# Errorstats\r\n");
-  for (const auto& [code, count] : ctx.server.stats().error_codes) {
+  for (const auto& [code, count] : ctx.shard.stats().error_codes) {
     absl::StrAppend(&s, "errorstat_", code, ":count=", count, "\r\n");
   }
 }
@@ -186,7 +188,7 @@ void AppendKeyspaceSection(CommandContext& ctx, std::string& s) {
   absl::StrAppend(&s, "# Keyspace\r\n");
   for (int d = 0; d < ctx.num_dbs(); ++d) {
     uint64_t keys = 0, expires = 0;
-    ctx.server.ForEachShard([&](Keyspace& shard) {
+    ctx.shard.ForEachKeyspace([&](Keyspace& shard) {
       keys += shard.db(d).Size();
       expires += shard.db(d).expires_count();
     });
@@ -234,11 +236,11 @@ void Info(CommandContext& ctx, Args args) {
     if (sec == "cpu") AppendCpuSection(s);
     if (sec == "commandstats") {
       absl::StrAppend(&s, "# Commandstats\r\n");
-      for (const auto& spec : ctx.server.commands().all()) AppendCommandStats(*spec, s);
+      for (const auto& spec : ctx.node.commands().all()) AppendCommandStats(*spec, s);
     }
     if (sec == "errorstats") AppendErrorStats(ctx, s);
     if (sec == "cluster") {
-      absl::StrAppend(&s, "# Cluster\r\ncluster_enabled:", ctx.server.cluster_enabled() ? 1 : 0,
+      absl::StrAppend(&s, "# Cluster\r\ncluster_enabled:", ctx.node.cluster_enabled() ? 1 : 0,
                       "\r\n");
     }
     if (sec == "keyspace") AppendKeyspaceSection(ctx, s);

@@ -18,8 +18,9 @@
 #include "node/keyspace/types/type_util.h"
 #include "node/resp/reply.h"
 #include "node/server/blocking.h"
-#include "node/server/server.h"
+#include "node/server/node_services.h"
 #include "node/server/session.h"
+#include "node/server/shard.h"
 
 namespace shardnode::node {
 namespace {
@@ -447,7 +448,7 @@ void BlockOnLists(CommandContext& ctx, Args args, Args keys, int64_t deadline_ms
   c.is_write = ctx.spec.is_write();
   c.failed_calls = &ctx.spec.stats.failed_calls;
   c.serve = serve;
-  ctx.server.blocking().Block(std::move(c));
+  ctx.shard.blocking().Block(std::move(c));
 }
 
 // One element from the non-empty list at `key`, replied as [key, element]

@@ -12,6 +12,7 @@
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/config/config.h"
+#include "node/config/options.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/keyspace/types/type_util.h"
@@ -19,8 +20,9 @@
 #include "node/persist/digest.h"
 #include "node/persist/persistence.h"
 #include "node/resp/reply.h"
-#include "node/server/server.h"
+#include "node/server/node_services.h"
 #include "node/server/session.h"
+#include "node/server/shard.h"
 #include "replication/rdb.h"
 #include "slots/hash_slot.h"
 
@@ -30,7 +32,7 @@ namespace {
 bool Is(std::string_view a, std::string_view b) { return base::EqualsIgnoreCase(a, b); }
 
 void Save(CommandContext& ctx, Args) {
-  persist::Persistence* p = ctx.server.persistence;
+  persist::Persistence* p = ctx.node.persistence;
   if (p == nullptr) {
     ctx.reply.Error(errors::kErr);
     return;
@@ -50,7 +52,7 @@ void Bgsave(CommandContext& ctx, Args args) {
     ctx.reply.Error(errors::kSyntax);
     return;
   }
-  persist::Persistence* p = ctx.server.persistence;
+  persist::Persistence* p = ctx.node.persistence;
   if (p == nullptr) {
     ctx.reply.Error(errors::kErr);
     return;
@@ -89,18 +91,18 @@ std::vector<int> MigrateKeys(std::span<const std::string> args) {
   return {3};
 }
 
-// The work is node/migrate's (Server::migrate, set by the data node).
+// The work is node/migrate's (NodeServices::migrate, set by the data node).
 void Migrate(CommandContext& ctx, Args args) {
-  if (!ctx.server.migrate) {
+  if (!ctx.node.migrate) {
     ctx.reply.Error("ERR MIGRATE is not available in this process");
     return;
   }
-  ctx.server.migrate(ctx, args);
+  ctx.node.migrate(ctx, args);
 }
 
-replication::RdbWriterOptions DumpOptions(Server& server) {
+replication::RdbWriterOptions DumpOptions(NodeServices& node) {
   replication::RdbWriterOptions o;
-  o.compression = server.config().Value("rdbcompression").value_or("yes") == "yes";
+  o.compression = node.config().Value("rdbcompression").value_or("yes") == "yes";
   return o;
 }
 
@@ -110,8 +112,7 @@ void Dump(CommandContext& ctx, Args args) {
     ctx.reply.NullBulk();
     return;
   }
-  ctx.reply.Bulk(
-      replication::DumpPayload(persist::ToRdbValue(e->value()), DumpOptions(ctx.server)));
+  ctx.reply.Bulk(replication::DumpPayload(persist::ToRdbValue(e->value()), DumpOptions(ctx.node)));
 }
 
 // RESTORE and RESTORE-ASKING (the ASKING flag is the dispatcher's business).
@@ -211,7 +212,7 @@ void DebugReload(CommandContext& ctx, Args args) {
       return;
     }
   }
-  persist::Persistence* p = ctx.server.persistence;
+  persist::Persistence* p = ctx.node.persistence;
   if (p == nullptr) {
     ctx.reply.Error(errors::kErr);
     return;
@@ -245,7 +246,7 @@ void DebugPopulate(CommandContext& ctx, Args args) {
   if (!ParseNonNegative(ctx, args[2], &count)) return;
   if (args.size() == 5 && !ParseNonNegative(ctx, args[4], &size)) return;
   const std::string prefix = args.size() >= 4 ? args[3] : "key";
-  persist::Persistence* p = ctx.server.persistence;
+  persist::Persistence* p = ctx.node.persistence;
   for (int64_t j = 0; j < count; ++j) {
     std::string key = absl::StrCat(prefix, ":", j);
     Db& db = ctx.DbFor(key);
@@ -279,11 +280,11 @@ bool PersistDebug(CommandContext& ctx, Args args) {
   } else if (sub == "populate" && args.size() >= 3 && args.size() <= 5) {
     DebugPopulate(ctx, args);
   } else if (sub == "digest" && args.size() == 2) {
-    ctx.reply.SimpleString(persist::DatasetDigest(ctx.server));
+    ctx.reply.SimpleString(persist::DatasetDigest(ctx.shard));
   } else if (sub == "digest-value") {
     DebugDigestValue(ctx, args);
   } else if (sub == "set-active-expire" && args.size() == 3) {
-    ctx.server.active_expire_enabled = std::atoi(args[2].c_str()) != 0;
+    ctx.node.active_expire_enabled = std::atoi(args[2].c_str()) != 0;
     ctx.reply.Ok();
   } else {
     return false;

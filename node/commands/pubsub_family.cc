@@ -7,8 +7,10 @@
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
 #include "node/resp/reply.h"
-#include "node/server/server.h"
+#include "node/server/node_services.h"
+#include "node/server/pubsub.h"
 #include "node/server/session.h"
+#include "node/server/shard.h"
 
 namespace shardnode::node {
 namespace {
@@ -29,7 +31,7 @@ void Confirm(CommandContext& ctx, std::string_view kind, const std::string* name
 size_t GlobalCount(const Session& s) { return s.channels.size() + s.patterns.size(); }
 
 void SubscribeCommon(CommandContext& ctx, Args args, bool shard) {
-  PubSub& ps = ctx.server.pubsub();
+  PubSub& ps = ctx.node.pubsub();
   for (size_t i = 1; i < args.size(); ++i) {
     ps.Subscribe(ctx.session, args[i], shard);
     Confirm(ctx, shard ? "ssubscribe" : "subscribe", &args[i],
@@ -38,7 +40,7 @@ void SubscribeCommon(CommandContext& ctx, Args args, bool shard) {
 }
 
 void UnsubscribeCommon(CommandContext& ctx, Args args, bool shard) {
-  PubSub& ps = ctx.server.pubsub();
+  PubSub& ps = ctx.node.pubsub();
   Session& s = ctx.session;
   const char* kind = shard ? "sunsubscribe" : "unsubscribe";
   auto count = [&]() { return shard ? s.shard_channels.size() : GlobalCount(s); };
@@ -68,13 +70,13 @@ void SUnsubscribe(CommandContext& ctx, Args args) { UnsubscribeCommon(ctx, args,
 
 void PSubscribe(CommandContext& ctx, Args args) {
   for (size_t i = 1; i < args.size(); ++i) {
-    ctx.server.pubsub().PSubscribe(ctx.session, args[i]);
+    ctx.node.pubsub().PSubscribe(ctx.session, args[i]);
     Confirm(ctx, "psubscribe", &args[i], GlobalCount(ctx.session));
   }
 }
 
 void PUnsubscribe(CommandContext& ctx, Args args) {
-  PubSub& ps = ctx.server.pubsub();
+  PubSub& ps = ctx.node.pubsub();
   Session& s = ctx.session;
   if (args.size() == 1) {
     if (s.patterns.empty()) {
@@ -95,8 +97,8 @@ void PUnsubscribe(CommandContext& ctx, Args args) {
 }
 
 void PublishCommon(CommandContext& ctx, Args args, bool shard) {
-  const size_t receivers = ctx.server.pubsub().Publish(args[1], args[2], shard);
-  if (ctx.server.cluster_publish) ctx.server.cluster_publish(args[1], args[2], shard);
+  const size_t receivers = ctx.node.pubsub().Publish(args[1], args[2], shard);
+  if (ctx.node.cluster_publish) ctx.node.cluster_publish(args[1], args[2], shard);
   ctx.reply.Integer(static_cast<int64_t>(receivers));
 }
 
@@ -109,7 +111,7 @@ void ReplyChannels(CommandContext& ctx, Args args, bool shard) {
     ctx.reply.Error(ArityError(ctx.spec));
     return;
   }
-  const std::vector<std::string> names = ctx.server.pubsub().Channels(pattern, shard);
+  const std::vector<std::string> names = ctx.node.pubsub().Channels(pattern, shard);
   ctx.reply.ArrayHeader(names.size());
   for (const std::string& n : names) ctx.reply.Bulk(n);
 }
@@ -118,7 +120,7 @@ void ReplyNumSub(CommandContext& ctx, Args args, bool shard) {
   ctx.reply.ArrayHeader((args.size() - 2) * 2);
   for (size_t i = 2; i < args.size(); ++i) {
     ctx.reply.Bulk(args[i]);
-    ctx.reply.Integer(static_cast<int64_t>(ctx.server.pubsub().NumSubscribers(args[i], shard)));
+    ctx.reply.Integer(static_cast<int64_t>(ctx.node.pubsub().NumSubscribers(args[i], shard)));
   }
 }
 
@@ -127,7 +129,7 @@ void PubsubShardChannels(CommandContext& ctx, Args args) { ReplyChannels(ctx, ar
 void PubsubNumSub(CommandContext& ctx, Args args) { ReplyNumSub(ctx, args, false); }
 void PubsubShardNumSub(CommandContext& ctx, Args args) { ReplyNumSub(ctx, args, true); }
 void PubsubNumPat(CommandContext& ctx, Args) {
-  ctx.reply.Integer(static_cast<int64_t>(ctx.server.pubsub().NumPatterns()));
+  ctx.reply.Integer(static_cast<int64_t>(ctx.node.pubsub().NumPatterns()));
 }
 
 void PubsubHelp(CommandContext& ctx, Args) {

@@ -9,11 +9,15 @@
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
-#include "node/server/replication_control.h"
+#include "node/config/options.h"
 #include "node/persist/persistence.h"
 #include "node/resp/reply.h"
-#include "node/server/server.h"
+#include "node/server/node_services.h"
+#include "node/server/pubsub.h"
+#include "node/server/replication_control.h"
 #include "node/server/session.h"
+#include "node/server/shard.h"
+#include "node/server/watch.h"
 
 namespace shardnode::node {
 namespace {
@@ -53,15 +57,15 @@ void ResetSession(CommandContext& ctx, Args) {
   s.asking = false;
   s.readonly = false;
   s.name.clear();
-  s.authenticated = ctx.server.options().requirepass.empty();
-  ctx.server.pubsub().RemoveSession(s);
-  ctx.server.watches().Unwatch(s);
+  s.authenticated = ctx.node.options().requirepass.empty();
+  ctx.node.pubsub().RemoveSession(s);
+  ctx.shard.watches().Unwatch(s);
   ctx.reply.SimpleString("RESET");
 }
 
 // AUTH [username] password. Only the default user exists (no ACL users).
 bool CheckPassword(CommandContext& ctx, std::string_view user, std::string_view pass) {
-  const std::string& required = ctx.server.options().requirepass;
+  const std::string& required = ctx.node.options().requirepass;
   if (user == "default" && (required.empty() || pass == required)) {
     ctx.session.authenticated = true;
     return true;
@@ -74,7 +78,7 @@ void Auth(CommandContext& ctx, Args args) {
     ctx.reply.Error(errors::kSyntax);
     return;
   }
-  if (args.size() == 2 && ctx.server.options().requirepass.empty()) {
+  if (args.size() == 2 && ctx.node.options().requirepass.empty()) {
     ctx.reply.Error(errors::kAuthNoPassword);
     return;
   }
@@ -118,7 +122,7 @@ void Hello(CommandContext& ctx, Args args) {
       return;
     }
   }
-  if (!ctx.session.authenticated && !ctx.server.options().requirepass.empty()) {
+  if (!ctx.session.authenticated && !ctx.node.options().requirepass.empty()) {
     ctx.reply.Error(errors::kHelloNoAuth);
     return;
   }
@@ -142,9 +146,9 @@ void Hello(CommandContext& ctx, Args args) {
   r.Bulk("id");
   r.Integer(static_cast<int64_t>(ctx.session.id));
   r.Bulk("mode");
-  r.Bulk(ctx.server.cluster_enabled() ? "cluster" : "standalone");
+  r.Bulk(ctx.node.cluster_enabled() ? "cluster" : "standalone");
   r.Bulk("role");
-  r.Bulk(ctx.server.replication && ctx.server.replication->is_replica() ? "replica" : "master");
+  r.Bulk(ctx.node.replication && ctx.node.replication->is_replica() ? "replica" : "master");
   r.Bulk("modules");
   r.ArrayHeader(0);
 }
@@ -158,7 +162,7 @@ void Time(CommandContext& ctx, Args) {
 }
 
 void LastSave(CommandContext& ctx, Args) {
-  const int64_t ms = ctx.server.last_save_ms ? ctx.server.last_save_ms : ctx.server.start_ms();
+  const int64_t ms = ctx.node.last_save_ms ? ctx.node.last_save_ms : ctx.node.start_ms();
   ctx.reply.Integer(ms / 1000);
 }
 
@@ -190,10 +194,10 @@ void Shutdown(CommandContext& ctx, Args args) {
     }
   }
   // The final save (or its failure) decides whether the node may stop.
-  const bool may_stop = ctx.server.persistence == nullptr ||
-                        ctx.server.persistence->PrepareShutdown(mode, force, ctx.now_ms);
-  if (ctx.server.request_shutdown && may_stop) {
-    ctx.server.request_shutdown(mode);
+  const bool may_stop = ctx.node.persistence == nullptr ||
+                        ctx.node.persistence->PrepareShutdown(mode, force, ctx.now_ms);
+  if (ctx.node.request_shutdown && may_stop) {
+    ctx.node.request_shutdown(mode);
     // Redis closes the connection without a reply on success.
     ctx.session.close_after_reply = true;
   } else {

@@ -20,7 +20,8 @@
 #include "node/keyspace/types/set_object.h"
 #include "node/keyspace/types/type_util.h"
 #include "node/resp/reply.h"
-#include "node/server/server.h"
+#include "node/server/node_services.h"
+#include "node/server/shard.h"
 
 namespace shardnode::node {
 namespace {

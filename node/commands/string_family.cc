@@ -13,11 +13,13 @@
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
 #include "node/commands/type_family.h"
+#include "node/config/options.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/keyspace/types/type_util.h"
 #include "node/resp/reply.h"
-#include "node/server/server.h"
+#include "node/server/node_services.h"
+#include "node/server/shard.h"
 #include "slots/hash_slot.h"
 
 namespace shardnode::node {
@@ -47,7 +49,7 @@ std::string InvalidExpire(const CommandContext& ctx) {
 
 bool CheckStringLength(CommandContext& ctx, int64_t size, int64_t append) {
   const uint64_t total = static_cast<uint64_t>(size) + static_cast<uint64_t>(append);
-  if (total > static_cast<uint64_t>(ctx.server.options().proto_max_bulk_len)) {
+  if (total > static_cast<uint64_t>(ctx.node.options().proto_max_bulk_len)) {
     ctx.reply.Error(errors::kStringTooLong);
     return false;
   }

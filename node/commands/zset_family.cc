@@ -33,8 +33,9 @@
 #include "node/keyspace/types/zset_object.h"
 #include "node/resp/reply.h"
 #include "node/server/blocking.h"
-#include "node/server/server.h"
+#include "node/server/node_services.h"
 #include "node/server/session.h"
+#include "node/server/shard.h"
 
 namespace shardnode::node {
 namespace {
@@ -715,7 +716,7 @@ void BlockingZPop(CommandContext& ctx, Args args, Args keys, bool max, int64_t c
   c.is_write = ctx.spec.is_write();
   c.failed_calls = &ctx.spec.stats.failed_calls;
   c.serve = serve;
-  ctx.server.blocking().Block(std::move(c));
+  ctx.shard.blocking().Block(std::move(c));
 }
 
 void ServeZPop(CommandContext& ctx, const std::string& key, bool max, int64_t count) {

@@ -80,11 +80,13 @@ std::string Hex(const Sum& s) {
 
 }  // namespace
 
-std::string DatasetDigest(Server& server) {
+std::string DatasetDigest(Server& server) { return DatasetDigest(server.local_shard()); }
+
+std::string DatasetDigest(Shard& shard) {
   Sum total{};
   bool any = false;
-  for (int sh = 0; sh < server.num_shards(); ++sh) {
-    Keyspace& ks = server.shard(sh);
+  for (int sh = 0; sh < shard.num_keyspaces(); ++sh) {
+    Keyspace& ks = shard.keyspace(sh);
     for (int d = 0; d < ks.num_dbs(); ++d) {
       const Db& db = ks.db(d);
       db.ForEach([&](const Entry& e) {

@@ -17,11 +17,14 @@
 
 namespace shardnode::node {
 class Server;
-}
+class Shard;
+}  // namespace shardnode::node
 
 namespace shardnode::node::persist {
 
 // Every key of every database (expired-but-not-reaped keys included).
+std::string DatasetDigest(Shard& shard);
+// The same over the server's shard.
 std::string DatasetDigest(Server& server);
 // One value (with its expire time, -1 for none).
 std::string ValueDigest(const Value& value, int64_t expire_ms);

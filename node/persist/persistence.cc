@@ -546,25 +546,26 @@ void Persistence::UntrackSnapshot(Snapshot* s) {
   UpdateHook();
 }
 
-void AppendRdbInfo(Server& server, int64_t now_ms, std::string& out) {
-  if (server.persistence != nullptr) {
-    server.persistence->AppendInfo(out, now_ms);
+void AppendRdbInfo(NodeServices& node, uint64_t changes_since_save, int64_t now_ms,
+                   std::string& out) {
+  if (node.persistence != nullptr) {
+    node.persistence->AppendInfo(out, now_ms);
     return;
   }
-  const int64_t last_save = server.last_save_ms ? server.last_save_ms : server.start_ms();
-  absl::StrAppend(&out, "loading:", server.loading.active ? 1 : 0,
+  const int64_t last_save = node.last_save_ms ? node.last_save_ms : node.start_ms();
+  absl::StrAppend(&out, "loading:", node.loading.active ? 1 : 0,
                   "\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n"
                   "current_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n"
                   "current_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n",
-                  "rdb_changes_since_last_save:", server.stats().dirty, "\r\n",
+                  "rdb_changes_since_last_save:", changes_since_save, "\r\n",
                   "rdb_bgsave_in_progress:0\r\nrdb_last_save_time:", last_save / 1000,
                   "\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\n"
                   "rdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\n"
                   "rdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\n");
 }
 
-void AppendLoadingInfo(const Server& server, int64_t now_ms, std::string& out) {
-  const LoadingState& l = server.loading;
+void AppendLoadingInfo(const NodeServices& node, int64_t now_ms, std::string& out) {
+  const LoadingState& l = node.loading;
   if (!l.active) return;
   // Redis's estimate: progress against the file size (or, without one, the
   // used-mem the file announced), and an ETA from the rate so far.

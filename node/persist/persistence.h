@@ -150,10 +150,12 @@ class Persistence {
 };
 
 // The INFO persistence lines from "loading" to "rdb_last_load_keys_loaded"
-// (Server::persistence's, or the figures of a node without persistence).
-void AppendRdbInfo(Server& server, int64_t now_ms, std::string& out);
+// (NodeServices::persistence's, or the figures of a node without
+// persistence, with `changes_since_save` from the shard's statistics).
+void AppendRdbInfo(NodeServices& node, uint64_t changes_since_save, int64_t now_ms,
+                   std::string& out);
 // The loading_* lines Redis adds at the end of INFO persistence while a load
 // is in progress (nothing otherwise).
-void AppendLoadingInfo(const Server& server, int64_t now_ms, std::string& out);
+void AppendLoadingInfo(const NodeServices& node, int64_t now_ms, std::string& out);
 
 }  // namespace shardnode::node::persist

@@ -6,6 +6,8 @@
 #include "clusterbus/cluster_state.h"
 #include "node/config/config.h"
 #include "node/keyspace/keyspace.h"
+#include "node/server/blocking.h"
+#include "node/server/cluster_setup.h"
 #include "node/server/replication_control.h"
 #include "node/server/session.h"
 #include "node/server/suspend.h"
@@ -104,7 +106,10 @@ void Stats::CountError(std::string_view message) {
 }
 
 Server::Server(Config* config, const CommandTable* commands)
-    : config_(config), commands_(commands), run_id_(RandomHexId()) {
+    : config_(config),
+      commands_(commands),
+      run_id_(RandomHexId()),
+      local_shard_(&shards_, &watches_, &blocking_, &stats_, &keys_in_flight_) {
   const int threads = std::max(1, options().threads);
   for (int i = 0; i < threads; ++i) {
     shards_.push_back(std::make_unique<Keyspace>(options().databases));
@@ -143,6 +148,14 @@ void Server::set_cluster(std::unique_ptr<clusterbus::ClusterState> cluster) {
 
 void Server::PublishSlotTable() {
   if (cluster_) slot_tables_.Publish(clusterbus::SlotTable::Build(*cluster_));
+}
+
+void Server::ApplyClusterEffects(int64_t now_ms) { node::ApplyClusterEffects(*this, now_ms); }
+
+void Server::RefreshClusterOptions() { node::RefreshClusterOptions(*this); }
+
+bool Server::UnblockClient(uint64_t id, bool with_error) {
+  return UnblockClientById(*this, id, with_error);
 }
 
 }  // namespace shardnode::node

@@ -1,0 +1,117 @@
+// Handlers run on a Shard and a NodeServices, not on a Server: here both are
+// built by hand (two keyspace shards, a test double for the node), and the
+// table's handlers run on them through a CommandContext.
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "node/commands/command.h"
+#include "node/commands/command_table.h"
+#include "node/config/config.h"
+#include "node/keyspace/keyspace.h"
+#include "node/resp/reply.h"
+#include "node/server/blocking.h"
+#include "node/server/keys_in_flight.h"
+#include "node/server/node_services.h"
+#include "node/server/pubsub.h"
+#include "node/server/session.h"
+#include "node/server/shard.h"
+#include "node/server/watch.h"
+#include "slots/hash_slot.h"
+
+namespace shardnode::node {
+namespace {
+
+constexpr int64_t kNow = 1'700'000'000'000;
+
+// Node-wide services without a server: only what the tested commands use.
+class TestNode final : public NodeServices {
+ public:
+  TestNode(Config* config, const CommandTable* commands) : config_(config), commands_(commands) {}
+  Config& config() override { return *config_; }
+  const ServerOptions& options() const override { return config_->options(); }
+  const CommandTable& commands() const override { return *commands_; }
+  bool cluster_enabled() const override { return false; }
+  clusterbus::ClusterState* cluster() override { return nullptr; }
+  void ApplyClusterEffects(int64_t) override {}
+  void RefreshClusterOptions() override {}
+  std::map<uint64_t, Session*>& clients() override { return clients_; }
+  bool UnblockClient(uint64_t, bool) override { return false; }
+  PubSub& pubsub() override { return pubsub_; }
+  const std::string& run_id() const override { return run_id_; }
+  int64_t start_ms() const override { return 1'000'000; }
+  void PauseClients(PausePurpose, int64_t, bool) override {}
+  void UnpauseClients(PausePurpose) override {}
+
+ private:
+  Config* config_;
+  const CommandTable* commands_;
+  std::map<uint64_t, Session*> clients_;
+  PubSub pubsub_;
+  std::string run_id_ = std::string(40, 'a');
+};
+
+class ShardContextTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto config = Config::FromText("");
+    ASSERT_TRUE(config.ok()) << config.status();
+    config_ = std::move(*config);
+    table_ = BuildCommandTable();
+    for (int i = 0; i < 2; ++i) keyspaces_.push_back(std::make_unique<Keyspace>(16));
+    shard_ = std::make_unique<Shard>(&keyspaces_, &watches_, &blocking_, &stats_, &in_flight_);
+    node_ = std::make_unique<TestNode>(config_.get(), table_.get());
+  }
+
+  // Runs one command's handler on the shard and the test node.
+  std::string Run(std::vector<std::string> args) {
+    const CommandSpec* spec = table_->Find(args[0]);
+    EXPECT_NE(spec, nullptr) << args[0];
+    std::string out;
+    resp::ReplyBuilder reply(&out);
+    CommandContext ctx(*shard_, *node_, session_, reply, *spec, kNow, 0);
+    spec->handler(ctx, Args(args.data(), args.size()));
+    return out;
+  }
+
+  // The keyspace shard that owns `key` (two shards: by slot parity).
+  Keyspace& Owner(const std::string& key) { return *keyspaces_[slots::KeyHashSlot(key) % 2]; }
+  Keyspace& Other(const std::string& key) { return *keyspaces_[1 - slots::KeyHashSlot(key) % 2]; }
+
+  std::unique_ptr<Config> config_;
+  std::unique_ptr<CommandTable> table_;
+  std::vector<std::unique_ptr<Keyspace>> keyspaces_;
+  WatchTable watches_;
+  BlockingTable blocking_;
+  Stats stats_;
+  KeysInFlight in_flight_;
+  std::unique_ptr<Shard> shard_;
+  std::unique_ptr<TestNode> node_;
+  Session session_;
+};
+
+TEST_F(ShardContextTest, KeysLiveInTheirOwnKeyspaceShard) {
+  // Two keys whose slots fall in different shards.
+  const std::string a = "a", b = "b";
+  ASSERT_NE(slots::KeyHashSlot(a) % 2, slots::KeyHashSlot(b) % 2);
+  EXPECT_EQ(Run({"sadd", a, "x"}), ":1\r\n");
+  EXPECT_EQ(Run({"sadd", b, "y"}), ":1\r\n");
+  EXPECT_EQ(Run({"smove", a, b, "x"}), ":1\r\n");
+  EXPECT_EQ(Owner(b).db(0).Size(), 1u);
+  EXPECT_EQ(Other(b).db(0).Size(), 0u);
+  EXPECT_EQ(Run({"scard", b}), ":2\r\n");
+  EXPECT_EQ(Run({"dbsize"}), ":1\r\n");
+  // The writes were counted in the shard's statistics.
+  EXPECT_EQ(stats_.dirty, 4u);
+}
+
+TEST_F(ShardContextTest, NodeWideStateComesFromNodeServices) {
+  EXPECT_EQ(Run({"lastsave"}), ":1000\r\n");
+  node_->last_save_ms = 5'000'000;
+  EXPECT_EQ(Run({"lastsave"}), ":5000\r\n");
+}
+
+}  // namespace
+}  // namespace shardnode::node
