@@ -6,13 +6,14 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/resp_command.h"
 #include "replication/psync.h"
 
 namespace shardnode::replication {
 
 std::string EncodeCommand(const std::vector<std::string>& args) {
-  std::string out = absl::StrCat("*", args.size(), "\r\n");
-  for (const std::string& a : args) absl::StrAppend(&out, "$", a.size(), "\r\n", a, "\r\n");
+  std::string out;
+  base::AppendRespCommand(&out, args);
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "node/migrate/migrate_plan.h"
 
 #include "absl/strings/str_cat.h"
+#include "base/resp_command.h"
 #include "base/strings.h"
 
 namespace shardnode::node::migrate {
@@ -8,11 +9,7 @@ namespace {
 
 using base::EqualsIgnoreCase;
 
-void AppendBulk(std::string* out, std::string_view s) {
-  absl::StrAppend(out, "$", s.size(), "\r\n");
-  out->append(s);
-  out->append("\r\n");
-}
+using base::AppendRespBulk;
 
 }  // namespace
 
@@ -73,14 +70,14 @@ std::string EncodeBatchPrefix(const MigrateArgs& args, const BatchHeader& header
   std::string out;
   if (header.auth && args.password) {
     out.append(args.username ? "*3\r\n" : "*2\r\n");
-    AppendBulk(&out, "AUTH");
-    if (args.username) AppendBulk(&out, *args.username);
-    AppendBulk(&out, *args.password);
+    AppendRespBulk(&out, "AUTH");
+    if (args.username) AppendRespBulk(&out, *args.username);
+    AppendRespBulk(&out, *args.password);
   }
   if (header.select) {
     out.append("*2\r\n");
-    AppendBulk(&out, "SELECT");
-    AppendBulk(&out, absl::StrCat(args.db));
+    AppendRespBulk(&out, "SELECT");
+    AppendRespBulk(&out, absl::StrCat(args.db));
   }
   return out;
 }
@@ -90,9 +87,9 @@ std::string EncodeRestoreHead(const MigrateArgs& args, std::string_view key, int
   std::string out;
   out.reserve(key.size() + 64);
   out.append(args.replace ? "*5\r\n" : "*4\r\n");
-  AppendBulk(&out, cluster_mode ? "RESTORE-ASKING" : "RESTORE");
-  AppendBulk(&out, key);
-  AppendBulk(&out, absl::StrCat(ttl_ms));
+  AppendRespBulk(&out, cluster_mode ? "RESTORE-ASKING" : "RESTORE");
+  AppendRespBulk(&out, key);
+  AppendRespBulk(&out, absl::StrCat(ttl_ms));
   absl::StrAppend(&out, "$", payload_size, "\r\n");
   return out;
 }

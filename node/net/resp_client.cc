@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/resp_command.h"
 
 namespace shardnode::node {
 namespace asio = boost::asio;
@@ -26,19 +27,6 @@ std::string FormatEndpoint(const tcp::endpoint& endpoint) {
   }
   return absl::StrCat(addr.to_string(), ":", endpoint.port());
 }
-
-namespace {
-
-void AppendCommand(std::string& out, size_t argc, auto&& each) {
-  absl::StrAppend(&out, "*", argc, "\r\n");
-  each([&out](std::string_view a) {
-    absl::StrAppend(&out, "$", a.size(), "\r\n");
-    out.append(a);
-    out.append("\r\n");
-  });
-}
-
-}  // namespace
 
 std::shared_ptr<RespClient> RespClient::Create(asio::any_io_executor executor,
                                                RespClientOptions options) {
@@ -155,18 +143,14 @@ absl::Status RespClient::SendRaw(std::string_view bytes) {
 
 absl::Status RespClient::Send(std::span<const std::string> args) {
   std::string bytes;
-  AppendCommand(bytes, args.size(), [&](auto put) {
-    for (const std::string& a : args) put(a);
-  });
-  return SendRaw(bytes);
+  base::AppendRespCommand(&bytes, args);
+  return SendRaw(std::move(bytes));
 }
 
 absl::Status RespClient::Send(std::initializer_list<std::string_view> args) {
   std::string bytes;
-  AppendCommand(bytes, args.size(), [&](auto put) {
-    for (std::string_view a : args) put(a);
-  });
-  return SendRaw(bytes);
+  base::AppendRespCommand(&bytes, args);
+  return SendRaw(std::move(bytes));
 }
 
 void RespClient::Flush() {

@@ -3,18 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "base/resp_command.h"
 
 namespace shardnode::node {
-namespace {
-
-// Appends `args` as a RESP array of bulk strings.
-void AppendCommand(std::string* out, std::span<const std::string> args) {
-  absl::StrAppend(out, "*", args.size(), "\r\n");
-  for (const std::string& a : args) absl::StrAppend(out, "$", a.size(), "\r\n", a, "\r\n");
-}
-
-}  // namespace
-
 void WriteStream::Subscribe(WriteConsumer* consumer) {
   subscribers_.push_back(Subscriber{consumer, -1});
 }
@@ -98,7 +89,7 @@ void WriteStream::EndUnit() {
 
 void WriteStream::Deliver(int db, int slot, std::span<const std::string> args) {
   command_.clear();
-  AppendCommand(&command_, args);
+  base::AppendRespCommand(&command_, args);
   offset_ += command_.size();
   StreamWrite w;
   w.db = db;
