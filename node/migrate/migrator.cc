@@ -145,7 +145,8 @@ asio::awaitable<void> Migrator::Run(std::shared_ptr<Job> job) {
 }
 
 asio::awaitable<void> Migrator::Serialize(Job& job) {
-  for (Job::Item& item : job.items) {
+  for (size_t i = 0; i < job.items.size(); ++i) {
+    Job::Item& item = job.items[i];
     Db& db = server_.ShardForSlot(slots::KeyHashSlot(item.key)).db(job.db);
     if (db.Peek(item.key) != item.entry) {
       item.skipped = true;
@@ -162,7 +163,7 @@ asio::awaitable<void> Migrator::Serialize(Job& job) {
       }
       item.ttl_ms = ttl < 1 ? 1 : ttl;
     }
-    co_await Dump(job, static_cast<size_t>(&item - job.items.data()));
+    co_await Dump(job, i);
   }
   for (size_t i = 0; i < job.items.size(); ++i) {
     if (!job.items[i].skipped) job.sent.push_back(i);
@@ -329,7 +330,6 @@ void Migrator::Finish(Job& job) {
     std::vector<std::string_view> keys;
     for (size_t i : job.acked) keys.push_back(job.items[i].key);
     if (server_.before_write) server_.before_write(job.db, keys);
-    int slot = -2;
     for (size_t i : job.acked) {
       const Job::Item& item = job.items[i];
       Db& db = server_.ShardForSlot(slots::KeyHashSlot(item.key)).db(job.db);
@@ -343,12 +343,10 @@ void Migrator::Finish(Job& job) {
       if (!db.Delete(item.key, now)) continue;
       ++server_.stats().dirty;
       del.push_back(item.key);
-      const int s = slots::KeyHashSlot(item.key);
-      slot = slot == -2 || slot == s ? s : kNoSlot;
     }
     if (del.size() > 1) {
-      server_.write_stream().Append(job.db, slot < 0 ? kNoSlot : slot,
-                                    std::span<const std::string>(del.data(), del.size()));
+      const std::span<const std::string> op(del.data(), del.size());
+      server_.write_stream().Append(job.db, RewrittenWriteSlot(server_.commands(), op), op);
     }
   }
   for (const Job::Item& item : job.items) server_.keys_in_flight().Remove(job.db, item.key);

@@ -33,9 +33,10 @@ ValueDumper::ValueDumper(const Value& value, replication::RdbWriterOptions optio
     : value_(value), options_(options), builder_(std::move(options)) {
   sliced_ = value.is_string() ? value.StringLength() > kSliceStringBytes
                               : ElementCount(value) > kSliceElements;
-  // The payload is about the size of the value's own bytes; one allocation
-  // up front spares the loop the copies of a buffer doubling in steps.
-  if (sliced_) builder_.Reserve(value.is_string() ? value.StringLength() + 16 : value.HeapBytes());
+  // A big string's payload size is known: one allocation up front spares
+  // the loop the copies of a buffer doubling in steps. (A collection's size
+  // is not known without walking it.)
+  if (sliced_ && value.is_string()) builder_.Reserve(value.StringLength() + 16);
 }
 
 bool ValueDumper::Step(size_t budget) {
