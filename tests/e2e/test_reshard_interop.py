@@ -11,8 +11,9 @@ CLUSTER ADDSLOTSRANGE + MEET.
    its encoding and its expiry time.
 2. `redis-cli --cluster reshard` of 300 slots holding about 3000 keys from
    S to R, then back from R to S; after each, `redis-cli --cluster check`
-   is clean and every key is read back through its owner with the same
-   value and expiry time."""
+   is clean, every key is read back through its owner with the same
+   value and expiry time, and a client that was blocked (BLPOP) on a key of
+   a moved slot is unblocked by the source with MOVED."""
 import os
 import sys
 import time
@@ -231,7 +232,15 @@ class ReshardInteropTest(unittest.TestCase):
                                                       if owners[rl.key_slot(k)] == self.s.port]),
                          [])
 
+        blocked_key = rl.tag_for_slot(7) + "blocked"
         for src, dst in ((self.s, self.r), (self.r, self.s)):
+            # A client blocked on a key of a slot that moves: the source
+            # unblocks it with MOVED once the slot is given away.
+            blocked = Client(src.port, timeout=20)
+            blocked.send("BLPOP", blocked_key, "0")
+            rl.wait_until(lambda: "blocked_clients:1" in rl.call(src.port, "INFO",
+                                                                 "clients").decode(),
+                          timeout=10, what="BLPOP blocked")
             t0 = time.monotonic()
             out = rl.reshard(src, dst, RESHARD_SLOTS)
             self.assertEqual(out.returncode, 0, out.stdout[-3000:] + out.stderr[-3000:])
@@ -246,6 +255,8 @@ class ReshardInteropTest(unittest.TestCase):
                 mine = [k for k in keys if owners[rl.key_slot(k)] == port]
                 self.assertEqual(exp.mismatches(port, mine), [], f"keys on {port}")
             self.assertEqual(rl.call(src.port, "DBSIZE") + rl.call(dst.port, "DBSIZE"), len(keys))
+            self.assertEqual(blocked.read(), f"MOVED 7 127.0.0.1:{dst.port}")
+            blocked.close()
             print(f"reshard {src.port}->{dst.port}: {time.monotonic() - t0:.1f} s",
                   file=sys.stderr)
 

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""ASK / TRYAGAIN / ASKING rules while a slot is open, diffed against
+redis-server 7.0.15: the same command sequences are sent to a two-master
+shardnode cluster and to a two-master redis-server cluster in which slot S
+is MIGRATING on A (the source) and IMPORTING on B (the target), set by hand
+with CLUSTER SETSLOT; every reply is compared, with the nodes' addresses
+replaced by "A" / "B".
+
+Covered: the source serves present keys and answers ASK for missing or new
+keys and TRYAGAIN for multi-key requests mixing present and absent keys
+(also RESTORE-ASKING, BLPOP, shard Pub/Sub); the target answers
+MOVED without ASKING, serves one command after ASKING (one-shot, also after
+an unknown command or an arity error), TRYAGAIN for multi-key requests with
+a missing key; MULTI (redirections queued as errors, EXECABORT, ASKING
+before MULTI lasting until EXEC, ASKING queued inside MULTI, an EXEC whose
+key left meanwhile); clients blocked in BLPOP on a slot that is given away
+(SETSLOT NODE on the source) or whose import is cancelled (SETSLOT STABLE on
+the target) are unblocked with MOVED; after SETSLOT NODE the source answers
+MOVED."""
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import REDIS_SERVER, Client, Error, wait_until  # noqa: E402
+import reshardlib as rl  # noqa: E402
+
+SLOT = 100    # migrated from A to B
+SLOT2 = 200   # imported by B from A, then the import is cancelled
+
+
+def blocked_clients(port):
+    text = rl.call(port, "INFO", "clients").decode()
+    for line in text.split("\r\n"):
+        if line.startswith("blocked_clients:"):
+            return int(line.split(":")[1])
+    return -1
+
+
+class Scenario:
+    """One run against a two-master cluster (a, b) of one kind; collects
+    normalized replies in `out`."""
+
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+        self.ida, self.idb = rl.node_id(a), rl.node_id(b)
+        self.out = []
+        self.t = rl.tag_for_slot(SLOT)
+        self.t2 = rl.tag_for_slot(SLOT2)
+
+    def norm(self, r):
+        if isinstance(r, list):
+            return [self.norm(x) for x in r]
+        if isinstance(r, bytes):
+            r = r.decode(errors="replace")
+        if isinstance(r, str):
+            kind = "ERR:" if isinstance(r, Error) else ""
+            s = (r.replace(f"127.0.0.1:{self.a.port}", "A").replace(f"127.0.0.1:{self.b.port}", "B")
+                 .replace(f"127.0.0.1 {self.b.port} ", "127.0.0.1 B ")
+                 .replace(self.ida, "<A-id>").replace(self.idb, "<B-id>"))
+            return kind + s
+        return r
+
+    def rec(self, label, reply):
+        self.out.append((self.norm(label), self.norm(reply)))
+
+    def run(self, conn, label, *args):
+        self.rec(label + ": " + " ".join(str(a) for a in args), conn.call(*args))
+
+    def run_all(self):
+        t, t2 = self.t, self.t2
+        a, b = Client(self.a.port), Client(self.b.port)
+        # Keys of S on the source before the slot opens.
+        for args in (("SET", f"{t}p", "v"), ("RPUSH", f"{t}l", "1", "2"),
+                     ("SET", f"{t}q", "w"),
+                     ("SET", f"{t}m1", "m"), ("SET", f"{t2}x", "y")):
+            self.run(a, "A", *args)
+        # A client blocked on S at the source before the slot opens, and one
+        # that will block at the target during the import of SLOT2.
+        blocked_a = Client(self.a.port, timeout=8)
+        blocked_a.send("BLPOP", f"{t}bl", "0")
+        wait_until(lambda: blocked_clients(self.a.port) == 1, timeout=5, what="BLPOP blocked on A")
+
+        self.run(b, "B", "CLUSTER", "SETSLOT", SLOT, "IMPORTING", self.ida)
+        self.run(a, "A", "CLUSTER", "SETSLOT", SLOT, "MIGRATING", self.idb)
+        self.run(b, "B", "CLUSTER", "SETSLOT", SLOT2, "IMPORTING", self.ida)
+        self.run(a, "A", "CLUSTER", "SETSLOT", SLOT, "MIGRATING", self.idb)  # again: allowed
+        self.run(a, "A", "CLUSTER", "SETSLOT", SLOT, "IMPORTING", self.idb)  # I own it: error
+        self.run(b, "B", "CLUSTER", "SETSLOT", SLOT, "MIGRATING", self.ida)  # not mine: error
+
+        # Source.
+        for args in (("GET", f"{t}p"), ("GET", f"{t}absent"), ("SET", f"{t}new", "1"),
+                     ("LRANGE", f"{t}l", "0", "-1"), ("MGET", f"{t}p", f"{t}absent"),
+                     ("MGET", f"{t}p", f"{t}p"), ("MGET", f"{t}p", f"{t}q"),
+                     ("EXISTS", f"{t}p", f"{t}absent"), ("DEL", f"{t}p", f"{t}absent"),
+                     ("MSET", f"{t}p", "1", f"{t}new", "2"), ("RENAME", f"{t}q", f"{t}new"),
+                     ("EXISTS", f"{t}absent"), ("TTL", f"{t}absent"), ("TYPE", f"{t}absent"),
+                     ("RESTORE-ASKING", f"{t}absent", "0", "bad"),
+                     ("BLPOP", f"{t}absent", "1"), ("SPUBLISH", f"{t}ch", "m"),
+                     ("GET", "{a}other")):
+            self.run(a, "A", *args)
+        self.run(a, "A", "ASKING")
+        self.run(a, "A", "GET", f"{t}absent")  # ASKING does not matter on the source
+        self.run(a, "A", "CLUSTER", "COUNTKEYSINSLOT", SLOT)
+
+        # Target.
+        for args in (("GET", f"{t}absent"), ("SET", f"{t}n1", "a"), ("ASKING",),
+                     ("SET", f"{t}n1", "a"), ("GET", f"{t}n1"), ("ASKING",), ("GET", f"{t}n1"),
+                     ("ASKING",), ("MGET", f"{t}n1", f"{t}absent"), ("ASKING",),
+                     ("MGET", f"{t}n1", f"{t}n1"), ("ASKING",), ("EXISTS", f"{t}absent"),
+                     ("ASKING",), ("PING",), ("GET", f"{t}n1"),
+                     # An unknown command or an arity error also ends ASKING.
+                     ("ASKING",), ("NOSUCHCOMMAND",), ("GET", f"{t}n1"),
+                     ("ASKING",), ("GET",), ("GET", f"{t}n1"),
+                     ("ASKING",), ("ASKING",), ("GET", f"{t}n1"), ("GET", f"{t}n1"),
+                     ("RESTORE-ASKING", f"{t}absent", "0", "bad"),
+                     ("SPUBLISH", f"{t}ch", "m"), ("ASKING",), ("SPUBLISH", f"{t}ch", "m"),
+                     ("ASKING",), ("BLPOP", f"{t}absent", "0.05"),
+                     ("CLUSTER", "COUNTKEYSINSLOT", SLOT)):
+            self.run(b, "B", *args)
+
+        # MULTI on the source: a redirection is queued as an error.
+        for args in (("MULTI",), ("GET", f"{t}p"), ("GET", f"{t}absent"), ("EXEC",),
+                     ("MULTI",), ("MGET", f"{t}p", f"{t}absent"), ("EXEC",),
+                     ("MULTI",), ("SET", f"{t}p", "v2"), ("GET", f"{t}p"), ("EXEC",),
+                     ("MULTI",), ("GET", f"{t}p"), ("SET", f"{t}new2", "x"), ("DISCARD",)):
+            self.run(a, "A", *args)
+        # MULTI on the target: ASKING before MULTI lasts until EXEC; ASKING
+        # inside MULTI is queued and does not help.
+        for args in (("ASKING",), ("MULTI",), ("SET", f"{t}n2", "b"), ("GET", f"{t}n1"),
+                     ("MGET", f"{t}n1", f"{t}n2"), ("EXEC",), ("GET", f"{t}n2"),
+                     ("ASKING",), ("MULTI",), ("GET", f"{t}n1"), ("DISCARD",), ("GET", f"{t}n1"),
+                     ("MULTI",), ("ASKING",), ("GET", f"{t}n1"), ("EXEC",),
+                     ("ASKING",), ("MULTI",), ("MGET", f"{t}n1", f"{t}absent"), ("EXEC",),
+                     ("MULTI",), ("GET", f"{t}n1"), ("EXEC",)):
+            self.run(b, "B", *args)
+        # An EXEC whose key left the source after it was queued: the whole
+        # transaction is redirected, and its WATCHes end with it.
+        self.run(a, "A", "WATCH", f"{t}m1")
+        self.run(a, "A", "MULTI")
+        self.run(a, "A", "GET", f"{t}m1")
+        self.run(a, "A", "SET", f"{t}m1", "changed")
+        other = Client(self.a.port)
+        self.rec("A2: MIGRATE m1", other.call("MIGRATE", "127.0.0.1", str(self.b.port), f"{t}m1",
+                                               "0", "5000"))
+        self.run(a, "A", "EXEC")
+        for args in (("MULTI",), ("GET", f"{t}p"), ("EXEC",)):
+            self.run(a, "A", *args)
+        self.run(b, "B", "ASKING")
+        self.run(b, "B", "GET", f"{t}m1")
+
+        # A client blocked at the target during an import whose import is
+        # then cancelled: unblocked with MOVED to the owner.
+        blocked_b = Client(self.b.port, timeout=8)
+        self.rec("B3: ASKING", blocked_b.call("ASKING"))
+        blocked_b.send("BLPOP", f"{t2}bb", "0")
+        wait_until(lambda: blocked_clients(self.b.port) == 1, timeout=5, what="BLPOP blocked on B")
+        self.run(b, "B", "CLUSTER", "SETSLOT", SLOT2, "STABLE")
+        self.rec("B3: BLPOP unblocked", blocked_b.read())
+
+        # Finish the migration of S: the remaining keys, then NODE on the
+        # target and on the source. The client blocked on S at the source
+        # is unblocked with MOVED (still blocked while the slot was only
+        # migrating).
+        self.rec("A: blocked during migration", blocked_clients(self.a.port))
+        keys = sorted(k.decode() for k in a.call("CLUSTER", "GETKEYSINSLOT", SLOT, "100"))
+        self.rec("A: keys left", keys)
+        self.run(a, "A", "MIGRATE", "127.0.0.1", self.b.port, "", "0", "5000", "KEYS", *keys)
+        self.run(a, "A", "CLUSTER", "SETSLOT", SLOT, "NODE", self.ida)  # no keys: ends MIGRATING
+        self.run(b, "B", "CLUSTER", "SETSLOT", SLOT, "NODE", self.idb)
+        self.run(a, "A", "CLUSTER", "SETSLOT", SLOT, "NODE", self.idb)
+        self.rec("A1: BLPOP unblocked", blocked_a.read())
+        for args in (("GET", f"{t}p"), ("GET", f"{t}absent"), ("CLUSTER", "COUNTKEYSINSLOT", SLOT)):
+            self.run(a, "A", *args)
+        for args in (("GET", f"{t}p"), ("LRANGE", f"{t}l", "0", "-1"), ("GET", f"{t}n1"),
+                     ("GET", f"{t}n2"), ("GET", f"{t}new"), ("GET", f"{t}m1"),
+                     ("CLUSTER", "COUNTKEYSINSLOT", SLOT)):
+            self.run(b, "B", *args)
+        for c in (a, b, other, blocked_a, blocked_b):
+            c.close()
+        return self.out
+
+
+@unittest.skipIf(REDIS_SERVER is None, "redis-server is not installed")
+class AskRulesDiffTest(unittest.TestCase):
+    def scenario(self, kind):
+        a, b = rl.two_masters(kind, kind)
+        try:
+            return Scenario(a, b).run_all()
+        finally:
+            a.cleanup()
+            b.cleanup()
+
+    def test_same_replies_as_redis(self):
+        theirs = self.scenario("redis")
+        ours = self.scenario("shardnode")
+        diffs = [(i, t, o) for i, (t, o) in enumerate(zip(theirs, ours)) if t != o]
+        msg = "\n".join(f"#{i} {t[0]}\n   redis:     {t[1]!r}\n   shardnode: {o[1]!r}"
+                        for i, t, o in diffs)
+        self.assertEqual(len(ours), len(theirs))
+        self.assertFalse(diffs, "replies differ:\n" + msg)
+
+
+if __name__ == "__main__":
+    unittest.main()
