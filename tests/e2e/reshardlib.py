@@ -6,7 +6,6 @@ a small cluster-aware client that follows MOVED and ASK and retries TRYAGAIN.
 Every wait is bounded; the nodes are harness Nodes, stopped by their pid by
 the caller (cleanup())."""
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -279,9 +278,3 @@ class ClusterClient:
 
 class ClusterClientError(Exception):
     pass
-
-
-def closed_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

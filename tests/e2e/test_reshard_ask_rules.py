@@ -19,7 +19,6 @@ the target) are unblocked with MOVED; after SETSLOT NODE the source answers
 MOVED."""
 import os
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
