@@ -75,6 +75,69 @@ TEST_F(ClusterRoutingTest, RoutingFollowsThePublishedTableOnly) {
   EXPECT_EQ(Run({"GET", "foo"}), "$-1\r\n");
 }
 
+// The peer owns every slot; foo's slot is being imported from it.
+class ImportingRoutingTest : public ClusterRoutingTest {
+ protected:
+  void SetUp() override {
+    ClusterRoutingTest::SetUp();
+    for (int s = 0; s < slots::kNumSlots; ++s) {
+      cluster().BindSlot(s, *cluster().FindNode(kPeer));
+    }
+    cluster().UpdateState(0);
+    cluster().UpdateState(now_);
+    ApplyClusterEffects(*server_, now_);
+    ASSERT_EQ(Run({"CLUSTER", "SETSLOT", "12182", "IMPORTING", kPeer}), "+OK\r\n");
+  }
+};
+
+TEST_F(ImportingRoutingTest, AskingEndsAfterAnUnknownCommandOrAnArityError) {
+  const std::string moved = "-MOVED 12182 127.0.0.1:7003\r\n";
+  EXPECT_EQ(Run({"GET", "foo"}), moved);
+  EXPECT_EQ(Run({"ASKING"}), "+OK\r\n");
+  EXPECT_EQ(Run({"GET", "foo"}), "$-1\r\n");
+  EXPECT_EQ(Run({"GET", "foo"}), moved);  // one-shot
+  // Redis clears the flag after any command that is not ASKING itself,
+  // also one it rejects before running it.
+  EXPECT_EQ(Run({"ASKING"}), "+OK\r\n");
+  EXPECT_EQ(Run({"NOSUCHCOMMAND"}).substr(0, 20), "-ERR unknown command");
+  EXPECT_EQ(Run({"GET", "foo"}), moved);
+  EXPECT_EQ(Run({"ASKING"}), "+OK\r\n");
+  EXPECT_EQ(Run({"GET"}), "-ERR wrong number of arguments for 'get' command\r\n");
+  EXPECT_EQ(Run({"GET", "foo"}), moved);
+  // Inside MULTI the flag lasts until EXEC, whatever is queued.
+  EXPECT_EQ(Run({"ASKING"}), "+OK\r\n");
+  EXPECT_EQ(Run({"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(Run({"NOSUCHCOMMAND"}).substr(0, 20), "-ERR unknown command");
+  EXPECT_EQ(Run({"GET", "foo"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"EXEC"}).substr(0, 10), "-EXECABORT");
+  EXPECT_EQ(Run({"GET", "foo"}), moved);
+}
+
+TEST_F(ClusterRoutingTest, ExecRedirectedAtExecTimeEndsTheWatches) {
+  for (int s = 0; s < slots::kNumSlots; ++s) cluster().BindSlot(s, cluster().myself());
+  cluster().UpdateState(0);
+  cluster().UpdateState(now_);
+  ApplyClusterEffects(*server_, now_);
+  EXPECT_EQ(Run({"SET", "foo", "1"}), "+OK\r\n");
+  ASSERT_EQ(Run({"CLUSTER", "SETSLOT", "12182", "MIGRATING", kPeer}), "+OK\r\n");
+  EXPECT_EQ(Run({"WATCH", "foo"}), "+OK\r\n");
+  EXPECT_EQ(Run({"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(Run({"GET", "foo"}), "+QUEUED\r\n");
+  // Another client removes foo (as a MIGRATE would): at EXEC the slot is
+  // missing a key, so the whole transaction gets ASK and is discarded.
+  Session other;
+  std::string out;
+  resp::ReplyBuilder reply(&out, other.protocol);
+  std::vector<std::string> del = {"DEL", "foo"};
+  dispatcher_->Execute(other, del, reply, now_);
+  EXPECT_EQ(out, ":1\r\n");
+  EXPECT_EQ(Run({"EXEC"}), "-ASK 12182 127.0.0.1:7003\r\n");
+  // The discarded transaction took its WATCH along: the next one runs.
+  EXPECT_EQ(Run({"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(Run({"GET", "bar"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"EXEC"}), "*1\r\n$-1\r\n");
+}
+
 TEST_F(ClusterRoutingTest, DeleteKeysInSlotsRemovesThemWithADelEach) {
   for (int s = 0; s < slots::kNumSlots; ++s) cluster().BindSlot(s, cluster().myself());
   cluster().UpdateState(0);

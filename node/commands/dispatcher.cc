@@ -202,6 +202,8 @@ bool Dispatcher::Route(Session& session, const CommandSpec& spec,
       break;
   }
   if (is_exec) {
+    // The transaction is discarded, its WATCHes with it (as DISCARD does).
+    server_.watches().Unwatch(session);
     session.in_multi = false;
     session.multi_dirty = false;
     session.queued.clear();
@@ -421,9 +423,10 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
         Call(session, *spec, args, out, now_ms);
       }
     }
-    // ASKING lasts for one command, or until EXEC/DISCARD inside MULTI.
-    if (spec->name != "asking" && !session.in_multi) session.asking = false;
   }
+  // ASKING lasts for one command, or until EXEC/DISCARD inside MULTI; an
+  // unknown command or an arity error ends it too, as in Redis.
+  if ((spec == nullptr || spec->name != "asking") && !session.in_multi) session.asking = false;
   server_.write_stream().EndUnit();
   // Clients blocked on keys this command wrote are served now.
   if (server_.blocking().has_ready()) ServeBlockedClients(server_, now_ms);
