@@ -27,6 +27,7 @@ import reshardlib as rl  # noqa: E402
 
 SLOT = 100    # migrated from A to B
 SLOT2 = 200   # imported by B from A, then the import is cancelled
+SLOT3 = 300   # A's, never open
 
 
 def blocked_clients(port):
@@ -41,12 +42,15 @@ class Scenario:
     """One run against a two-master cluster (a, b) of one kind; collects
     normalized replies in `out`."""
 
-    def __init__(self, a, b):
+    def __init__(self, kind, a, b):
+        self.kind = kind
+        self.replica = None
         self.a, self.b = a, b
         self.ida, self.idb = rl.node_id(a), rl.node_id(b)
         self.out = []
         self.t = rl.tag_for_slot(SLOT)
         self.t2 = rl.tag_for_slot(SLOT2)
+        self.t3 = rl.tag_for_slot(SLOT3)
 
     def norm(self, r):
         if isinstance(r, list):
@@ -56,6 +60,7 @@ class Scenario:
         if isinstance(r, str):
             kind = "ERR:" if isinstance(r, Error) else ""
             s = (r.replace(f"127.0.0.1:{self.a.port}", "A").replace(f"127.0.0.1:{self.b.port}", "B")
+                 .replace(f"127.0.0.1 {self.a.port} ", "127.0.0.1 A ")
                  .replace(f"127.0.0.1 {self.b.port} ", "127.0.0.1 B ")
                  .replace(self.ida, "<A-id>").replace(self.idb, "<B-id>"))
             return kind + s
@@ -75,6 +80,20 @@ class Scenario:
                      ("SET", f"{t}q", "w"),
                      ("SET", f"{t}m1", "m"), ("SET", f"{t2}x", "y")):
             self.run(a, "A", *args)
+        # A replica of A, and a READONLY client on it.
+        self.replica = rl.make_node(self.kind)
+        self.replica.start()
+        rl.call(self.replica.port, "CLUSTER", "MEET", "127.0.0.1", str(self.a.port))
+        wait_until(lambda: rl.known_nodes(self.replica.port) == 3 and
+                   rl.known_nodes(self.a.port) == 3, timeout=20, what="the replica joined")
+        wait_until(lambda: rl.call(self.replica.port, "CLUSTER", "REPLICATE", self.ida) == "OK",
+                   timeout=20, what="CLUSTER REPLICATE")
+        wait_until(lambda: rl.call(self.a.port, "WAIT", "1", "100") == 1, timeout=20,
+                   what="the replica in sync")
+        ro = Client(self.replica.port)
+        self.rec("R: READONLY", ro.call("READONLY"))
+        plain = Client(self.replica.port)
+
         # A client blocked on S at the source before the slot opens, and one
         # that will block at the target during the import of SLOT2.
         blocked_a = Client(self.a.port, timeout=8)
@@ -96,8 +115,10 @@ class Scenario:
                      ("MSET", f"{t}p", "1", f"{t}new", "2"), ("RENAME", f"{t}q", f"{t}new"),
                      ("EXISTS", f"{t}absent"), ("TTL", f"{t}absent"), ("TYPE", f"{t}absent"),
                      ("RESTORE-ASKING", f"{t}absent", "0", "bad"),
-                     ("BLPOP", f"{t}absent", "1"), ("SPUBLISH", f"{t}ch", "m"),
-                     ("GET", "{a}other")):
+                     ("BLPOP", f"{t}absent", "1"), ("BLPOP", f"{t}l", f"{t}absent", "1"),
+                     ("SPUBLISH", f"{t}ch", "m"), ("GET", "{a}other"),
+                     ("MIGRATE", "127.0.0.1", str(self.b.port), f"{t}absent", "0", "1000"),
+                     ("MIGRATE", "127.0.0.1", str(self.b.port), "{a}other", "0", "1000")):
             self.run(a, "A", *args)
         self.run(a, "A", "ASKING")
         self.run(a, "A", "GET", f"{t}absent")  # ASKING does not matter on the source
@@ -116,8 +137,19 @@ class Scenario:
                      ("RESTORE-ASKING", f"{t}absent", "0", "bad"),
                      ("SPUBLISH", f"{t}ch", "m"), ("ASKING",), ("SPUBLISH", f"{t}ch", "m"),
                      ("ASKING",), ("BLPOP", f"{t}absent", "0.05"),
+                     ("ASKING",), ("BLPOP", f"{t}n1", f"{t}absent", "0.05"),
+                     # MIGRATE runs on an importing slot without ASKING.
+                     ("MIGRATE", "127.0.0.1", str(self.a.port), f"{t}absent", "0", "1000"),
+                     # ASKING does not help for a slot that is not importing.
+                     ("ASKING",), ("GET", f"{self.t3}x"),
                      ("CLUSTER", "COUNTKEYSINSLOT", SLOT)):
             self.run(b, "B", *args)
+
+        # The replica of the source, which knows nothing of the migration.
+        for args in (("GET", f"{t}p"), ("GET", f"{t}absent"), ("MGET", f"{t}p", f"{t}absent"),
+                     ("SET", f"{t}p", "x"), ("BLPOP", f"{t}absent", "1"), ("GET", "{a}other")):
+            self.run(ro, "R", *args)
+        self.run(plain, "R-plain", "GET", f"{t}p")
 
         # MULTI on the source: a redirection is queued as an error.
         for args in (("MULTI",), ("GET", f"{t}p"), ("GET", f"{t}absent"), ("EXEC",),
@@ -158,6 +190,13 @@ class Scenario:
         self.run(b, "B", "CLUSTER", "SETSLOT", SLOT2, "STABLE")
         self.rec("B3: BLPOP unblocked", blocked_b.read())
 
+        # A client blocked at the target on S (with ASKING) stays blocked
+        # when the target takes the slot, and is served by a push there.
+        blocked_b2 = Client(self.b.port, timeout=8)
+        self.rec("B4: ASKING", blocked_b2.call("ASKING"))
+        blocked_b2.send("BLPOP", f"{t}bb2", "0")
+        wait_until(lambda: blocked_clients(self.b.port) == 1, timeout=5, what="BLPOP blocked on B")
+
         # Finish the migration of S: the remaining keys, then NODE on the
         # target and on the source. The client blocked on S at the source
         # is unblocked with MOVED (still blocked while the slot was only
@@ -165,18 +204,30 @@ class Scenario:
         self.rec("A: blocked during migration", blocked_clients(self.a.port))
         keys = sorted(k.decode() for k in a.call("CLUSTER", "GETKEYSINSLOT", SLOT, "100"))
         self.rec("A: keys left", keys)
+        self.run(a, "A", "CLUSTER", "SETSLOT", SLOT, "NODE", self.idb)  # keys left: error
         self.run(a, "A", "MIGRATE", "127.0.0.1", self.b.port, "", "0", "5000", "KEYS", *keys)
         self.run(a, "A", "CLUSTER", "SETSLOT", SLOT, "NODE", self.ida)  # no keys: ends MIGRATING
         self.run(b, "B", "CLUSTER", "SETSLOT", SLOT, "NODE", self.idb)
         self.run(a, "A", "CLUSTER", "SETSLOT", SLOT, "NODE", self.idb)
         self.rec("A1: BLPOP unblocked", blocked_a.read())
+        self.rec("B: blocked after NODE", blocked_clients(self.b.port))
+        self.run(b, "B", "RPUSH", f"{t}bb2", "pushed")
+        self.rec("B4: BLPOP served", blocked_b2.read())
+        # The replica learns the new owner from the cluster bus.
+        wait_until(lambda: rl.slot_owners(self.replica.port).get(SLOT) == self.b.port,
+                   timeout=20, what="the replica sees B own S")
+        wait_until(lambda: rl.call(self.replica.port, "CLUSTER", "COUNTKEYSINSLOT", SLOT) == 0,
+                   timeout=20,
+                   what="the migrated keys deleted on the replica")
+        for args in (("GET", f"{t}p"), ("GET", f"{t}absent")):
+            self.run(ro, "R", *args)
         for args in (("GET", f"{t}p"), ("GET", f"{t}absent"), ("CLUSTER", "COUNTKEYSINSLOT", SLOT)):
             self.run(a, "A", *args)
         for args in (("GET", f"{t}p"), ("LRANGE", f"{t}l", "0", "-1"), ("GET", f"{t}n1"),
                      ("GET", f"{t}n2"), ("GET", f"{t}new"), ("GET", f"{t}m1"),
                      ("CLUSTER", "COUNTKEYSINSLOT", SLOT)):
             self.run(b, "B", *args)
-        for c in (a, b, other, blocked_a, blocked_b):
+        for c in (a, b, other, blocked_a, blocked_b, blocked_b2, ro, plain):
             c.close()
         return self.out
 
@@ -185,11 +236,14 @@ class Scenario:
 class AskRulesDiffTest(unittest.TestCase):
     def scenario(self, kind):
         a, b = rl.two_masters(kind, kind)
+        scenario = Scenario(kind, a, b)
         try:
-            return Scenario(a, b).run_all()
+            return scenario.run_all()
         finally:
             a.cleanup()
             b.cleanup()
+            if scenario.replica is not None:
+                scenario.replica.cleanup()
 
     def test_same_replies_as_redis(self):
         theirs = self.scenario("redis")
