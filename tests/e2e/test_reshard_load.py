@@ -15,8 +15,8 @@ acknowledged), no counter is above the INCRs sent, no read (INCR reply or
 MGET) goes backwards, every reply is either served or a MOVED / ASK /
 TRYAGAIN that the client resolved (any other error fails the test; the
 redirections are counted and printed), `redis-cli --cluster check` is clean
-after each reshard. Run with shardnode nodes, and with redis-server 7.0.15
-nodes as the control."""
+after each reshard. Run with shardnode nodes (one shard thread, and four),
+and with redis-server 7.0.15 nodes as the control."""
 import os
 import random
 import sys
@@ -91,8 +91,8 @@ class Checker(threading.Thread):
 
 @unittest.skipIf(REDIS_SERVER is None, "redis-server is not installed")
 class ReshardUnderLoadTest(unittest.TestCase):
-    def scenario(self, kind):
-        a, b = rl.two_masters(kind, kind)
+    def scenario(self, kind, extra=()):
+        a, b = rl.two_masters(kind, kind, extra=extra)
         try:
             tags = rl.keys_in_slots("c", range(SLOTS), 1)
             pairs = [CounterPair("{" + tags[s][0] + "}") for s in range(SLOTS)]
@@ -158,6 +158,10 @@ class ReshardUnderLoadTest(unittest.TestCase):
 
     def test_shardnode(self):
         self.scenario("shardnode")
+
+    def test_shardnode_four_shard_threads(self):
+        # The counters' slots spread over four shards of each node.
+        self.scenario("shardnode", extra=["--threads", "4"])
 
     def test_redis_server_control(self):
         self.scenario("redis")
