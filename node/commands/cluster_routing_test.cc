@@ -138,6 +138,26 @@ TEST_F(ClusterRoutingTest, ExecRedirectedAtExecTimeEndsTheWatches) {
   EXPECT_EQ(Run({"EXEC"}), "*1\r\n$-1\r\n");
 }
 
+TEST_F(ClusterRoutingTest, MigratingToMyselfServesMissingKeys) {
+  for (int s = 0; s < slots::kNumSlots; ++s) cluster().BindSlot(s, cluster().myself());
+  cluster().UpdateState(0);
+  cluster().UpdateState(now_);
+  ApplyClusterEffects(*server_, now_);
+  EXPECT_EQ(Run({"SET", "foo", "1"}), "+OK\r\n");
+  // Redis accepts MIGRATING to the owner itself; the ASK it would give for
+  // a missing key names myself, so the command runs here. A multi-key
+  // request mixing present and missing keys still gets TRYAGAIN.
+  ASSERT_EQ(Run({"CLUSTER", "SETSLOT", "12182", "MIGRATING", kMe}), "+OK\r\n");
+  EXPECT_EQ(Run({"GET", "{foo}x"}), "$-1\r\n");
+  EXPECT_EQ(Run({"SET", "{foo}y", "2"}), "+OK\r\n");
+  EXPECT_EQ(Run({"MGET", "foo", "{foo}x"}),
+            "-TRYAGAIN Multiple keys request during rehashing of slot\r\n");
+  EXPECT_EQ(Run({"MGET", "foo", "{foo}y"}), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+  // Migrating to the peer, the same missing key gets ASK.
+  ASSERT_EQ(Run({"CLUSTER", "SETSLOT", "12182", "MIGRATING", kPeer}), "+OK\r\n");
+  EXPECT_EQ(Run({"GET", "{foo}x"}), "-ASK 12182 127.0.0.1:7003\r\n");
+}
+
 TEST_F(ClusterRoutingTest, DeleteKeysInSlotsRemovesThemWithADelEach) {
   for (int s = 0; s < slots::kNumSlots; ++s) cluster().BindSlot(s, cluster().myself());
   cluster().UpdateState(0);

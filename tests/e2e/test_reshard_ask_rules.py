@@ -106,6 +106,18 @@ class Scenario:
         self.run(a, "A", "CLUSTER", "SETSLOT", SLOT, "MIGRATING", self.idb)  # again: allowed
         self.run(a, "A", "CLUSTER", "SETSLOT", SLOT, "IMPORTING", self.idb)  # I own it: error
         self.run(b, "B", "CLUSTER", "SETSLOT", SLOT, "MIGRATING", self.ida)  # not mine: error
+        unknown = "f" * 40
+        for args in ((SLOT, "MIGRATING", unknown), (SLOT2, "IMPORTING", unknown),
+                     (SLOT, "NODE", unknown), (SLOT, "MIGRATING", self.ida), (16384, "STABLE"),
+                     (-1, "STABLE"), ("x", "STABLE"), (SLOT, "BOGUS"), (SLOT, "MIGRATING"),
+                     (SLOT, "NODE")):
+            self.run(a, "A", "CLUSTER", "SETSLOT", *args)
+        self.run(b, "B", "CLUSTER", "SETSLOT", SLOT2, "IMPORTING", self.idb)
+        # Migrating to myself (accepted above): an ASK that would name
+        # myself is served here instead.
+        for args in (("GET", f"{t}absent"), ("MGET", f"{t}p", f"{t}absent"),
+                     ("CLUSTER", "SETSLOT", SLOT, "MIGRATING", self.idb)):
+            self.run(a, "A", *args)
 
         # Source.
         for args in (("GET", f"{t}p"), ("GET", f"{t}absent"), ("SET", f"{t}new", "1"),
