@@ -69,6 +69,14 @@ class Scenario:
     def rec(self, label, reply):
         self.out.append((self.norm(label), self.norm(reply)))
 
+    def slot_fields(self, conn):
+        out = []
+        for line in conn.call("CLUSTER", "NODES").decode().splitlines():
+            f = line.split(" ")
+            who = {self.ida: "A", self.idb: "B"}.get(f[0], "replica")
+            out.append(str([who, "myself" in f[2], self.norm(" ".join(f[8:]))]))
+        return sorted(out)
+
     def run(self, conn, label, *args):
         self.rec(label + ": " + " ".join(str(a) for a in args), conn.call(*args))
 
@@ -113,6 +121,9 @@ class Scenario:
                      (SLOT, "NODE")):
             self.run(a, "A", "CLUSTER", "SETSLOT", *args)
         self.run(b, "B", "CLUSTER", "SETSLOT", SLOT2, "IMPORTING", self.idb)
+        # Open slots in CLUSTER NODES (the slot fields of each node's line).
+        self.rec("A: slots", self.slot_fields(a))
+        self.rec("B: slots", self.slot_fields(b))
         # Migrating to myself (accepted above): an ASK that would name
         # myself is served here instead.
         for args in (("GET", f"{t}absent"), ("MGET", f"{t}p", f"{t}absent"),
@@ -216,6 +227,8 @@ class Scenario:
         self.rec("A: blocked during migration", blocked_clients(self.a.port))
         keys = sorted(k.decode() for k in a.call("CLUSTER", "GETKEYSINSLOT", SLOT, "100"))
         self.rec("A: keys left", keys)
+        self.rec("A: slots", self.slot_fields(a))
+        self.rec("B: slots", self.slot_fields(b))
         self.run(a, "A", "CLUSTER", "SETSLOT", SLOT, "NODE", self.idb)  # keys left: error
         self.run(a, "A", "MIGRATE", "127.0.0.1", self.b.port, "", "0", "5000", "KEYS", *keys)
         self.run(a, "A", "CLUSTER", "SETSLOT", SLOT, "NODE", self.ida)  # no keys: ends MIGRATING
