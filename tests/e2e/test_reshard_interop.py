@@ -10,7 +10,8 @@ CLUSTER ADDSLOTSRANGE + MEET.
    REPLACE, BUSYKEY passed through, NOKEY. Every key arrives with its value,
    its encoding and its expiry time.
 2. `redis-cli --cluster reshard` of 300 slots holding about 3000 keys from
-   S to R, then back from R to S; after each, `redis-cli --cluster check`
+   S to R (redis-cli's defaults), then back from R to S (--cluster-pipeline
+   37, --cluster-replace, --cluster-timeout); after each, `redis-cli --cluster check`
    is clean, every key is read back through its owner with the same
    value and expiry time, and a client that was blocked (BLPOP) on a key of
    a moved slot is unblocked by the source with MOVED."""
@@ -233,7 +234,11 @@ class ReshardInteropTest(unittest.TestCase):
                          [])
 
         blocked_key = rl.tag_for_slot(7) + "blocked"
-        for src, dst in ((self.s, self.r), (self.r, self.s)):
+        # There with redis-cli's defaults (pipeline 10), back with other
+        # options.
+        for src, dst, opts in ((self.s, self.r, []),
+                               (self.r, self.s, ["--cluster-pipeline", "37", "--cluster-replace",
+                                                 "--cluster-timeout", "20000"])):
             # A client blocked on a key of a slot that moves: the source
             # unblocks it with MOVED once the slot is given away.
             blocked = Client(src.port, timeout=20)
@@ -242,7 +247,7 @@ class ReshardInteropTest(unittest.TestCase):
                                                                  "clients").decode(),
                           timeout=10, what="BLPOP blocked")
             t0 = time.monotonic()
-            out = rl.reshard(src, dst, RESHARD_SLOTS)
+            out = rl.reshard(src, dst, RESHARD_SLOTS, extra=opts)
             self.assertEqual(out.returncode, 0, out.stdout[-3000:] + out.stderr[-3000:])
             self.assertNotIn("ERR", out.stdout)
             rl.wait_check_ok(self.s.port)

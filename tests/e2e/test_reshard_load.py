@@ -16,7 +16,8 @@ MGET) goes backwards, every reply is either served or a MOVED / ASK /
 TRYAGAIN that the client resolved (any other error fails the test; the
 redirections are counted and printed), `redis-cli --cluster check` is clean
 after each reshard. Run with shardnode nodes (one shard thread, and four),
-and with redis-server 7.0.15 nodes as the control."""
+with a shardnode A and a redis-server B, and with redis-server 7.0.15
+nodes as the control."""
 import os
 import random
 import sys
@@ -91,8 +92,9 @@ class Checker(threading.Thread):
 
 @unittest.skipIf(REDIS_SERVER is None, "redis-server is not installed")
 class ReshardUnderLoadTest(unittest.TestCase):
-    def scenario(self, kind, extra=()):
-        a, b = rl.two_masters(kind, kind, extra=extra)
+    def scenario(self, kind, extra=(), kind_b=None):
+        a, b = rl.two_masters(kind, kind_b or kind, extra=extra)
+        label = kind if kind_b is None else f"{kind}+{kind_b}"
         try:
             tags = rl.keys_in_slots("c", range(SLOTS), 1)
             pairs = [CounterPair("{" + tags[s][0] + "}") for s in range(SLOTS)]
@@ -123,7 +125,7 @@ class ReshardUnderLoadTest(unittest.TestCase):
                     base = sum(c.ops for c in checkers)
                     rl.wait_until(lambda: sum(c.ops for c in checkers) >= base + 200, timeout=30,
                                   what="checker progress after the reshard")
-                    print(f"{kind}: reshard {src.port}->{dst.port} {took:.1f} s", file=sys.stderr)
+                    print(f"{label}: reshard {src.port}->{dst.port} {took:.1f} s", file=sys.stderr)
             finally:
                 stop.set()
                 for c in checkers:
@@ -145,7 +147,7 @@ class ReshardUnderLoadTest(unittest.TestCase):
             violations = [v for c in checkers for v in c.violations]
             ops = sum(c.ops for c in checkers)
             acked = sum(sum(p.acked) for p in pairs)
-            print(f"{kind}: {ops} ops ({acked} INCRs acked), redirections {stats}, "
+            print(f"{label}: {ops} ops ({acked} INCRs acked), redirections {stats}, "
                   f"unresolved {len(failures)}", file=sys.stderr)
             self.assertEqual(lost, [], "acknowledged INCRs lost")
             self.assertEqual(over, [], "counters above the INCRs sent")
@@ -162,6 +164,9 @@ class ReshardUnderLoadTest(unittest.TestCase):
     def test_shardnode_four_shard_threads(self):
         # The counters' slots spread over four shards of each node.
         self.scenario("shardnode", extra=["--threads", "4"])
+
+    def test_mixed_shardnode_and_redis_server(self):
+        self.scenario("shardnode", kind_b="redis")
 
     def test_redis_server_control(self):
         self.scenario("redis")
