@@ -213,6 +213,19 @@ class Scenario:
         self.run(b, "B", "CLUSTER", "SETSLOT", SLOT2, "STABLE")
         self.rec("B3: BLPOP unblocked", blocked_b.read())
 
+        # A client blocked at the target on S (with ASKING) is served by a
+        # push (with ASKING) during the import.
+        blocked_b5 = Client(self.b.port, timeout=8)
+        self.rec("B5: ASKING", blocked_b5.call("ASKING"))
+        blocked_b5.send("BRPOPLPUSH", f"{t}bb5", f"{t}bb5", "0")
+        wait_until(lambda: blocked_clients(self.b.port) == 1, timeout=5, what="BLPOP blocked on B")
+        self.run(b, "B", "ASKING")
+        self.run(b, "B", "RPUSH", f"{t}bb5", "pushed")
+        self.rec("B5: BRPOPLPUSH served", blocked_b5.read())
+        self.run(b, "B", "ASKING")
+        self.run(b, "B", "LRANGE", f"{t}bb5", "0", "-1")
+        blocked_b5.close()
+
         # A client blocked at the target on S (with ASKING) stays blocked
         # when the target takes the slot, and is served by a push there.
         blocked_b2 = Client(self.b.port, timeout=8)
