@@ -15,8 +15,10 @@
 #include "node/keyspace/keyspace.h"
 #include "node/resp/reply.h"
 #include "node/server/cluster_setup.h"
+#include "node/server/keys_in_flight.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
+#include "node/server/suspend.h"
 #include "slots/hash_slot.h"
 
 namespace shardnode::node {
@@ -156,6 +158,34 @@ TEST_F(ClusterRoutingTest, MigratingToMyselfServesMissingKeys) {
   // Migrating to the peer, the same missing key gets ASK.
   ASSERT_EQ(Run({"CLUSTER", "SETSLOT", "12182", "MIGRATING", kPeer}), "+OK\r\n");
   EXPECT_EQ(Run({"GET", "{foo}x"}), "-ASK 12182 127.0.0.1:7003\r\n");
+}
+
+TEST_F(ClusterRoutingTest, CommandQueuedOnAKeyInFlightWaitsThenGetsAsk) {
+  for (int s = 0; s < slots::kNumSlots; ++s) cluster().BindSlot(s, cluster().myself());
+  cluster().UpdateState(0);
+  cluster().UpdateState(now_);
+  ApplyClusterEffects(*server_, now_);
+  EXPECT_EQ(Run({"SET", "foo", "1"}), "+OK\r\n");
+  ASSERT_EQ(Run({"CLUSTER", "SETSLOT", "12182", "MIGRATING", kPeer}), "+OK\r\n");
+  EXPECT_EQ(Run({"MULTI"}), "+OK\r\n");
+  // A MIGRATE holds foo: the queued GET waits (no reply yet) instead of
+  // being queued while foo is still here.
+  server_->keys_in_flight().Add(0, "foo");
+  EXPECT_EQ(Run({"GET", "foo"}), "");
+  EXPECT_EQ(session_.waiting, WaitReason::kKeysBusy);
+  // The MIGRATE succeeds: foo is gone; the GET runs again and gets ASK,
+  // queued as an error, so EXEC aborts (Redis's replies, since Redis runs
+  // the GET only after its blocking MIGRATE).
+  server_->keys_in_flight().Remove(0, "foo");
+  Session other;
+  std::string out;
+  resp::ReplyBuilder reply(&out, other.protocol);
+  std::vector<std::string> del = {"DEL", "foo"};
+  dispatcher_->Execute(other, del, reply, now_);
+  ASSERT_EQ(out, ":1\r\n");
+  Retry(session_);
+  EXPECT_EQ(Run({"GET", "foo"}), "-ASK 12182 127.0.0.1:7003\r\n");
+  EXPECT_EQ(Run({"EXEC"}).substr(0, 10), "-EXECABORT");
 }
 
 TEST_F(ClusterRoutingTest, DeleteKeysInSlotsRemovesThemWithADelEach) {

@@ -355,8 +355,10 @@ bool Dispatcher::TouchesKeysInFlight(const Session& session,
     }
     return false;
   }
-  // Queued inside MULTI, a command touches nothing yet (EXEC is checked).
-  if (session.in_multi && spec != discard_ && spec != multi_) return false;
+  // Queued inside MULTI a command does not run, but it is routed now (ASK or
+  // TRYAGAIN by which keys are here), so it waits too: as in Redis, where
+  // it would arrive after the MIGRATE, a key that left gets ASK at once and
+  // EXEC then EXECABORT. EXEC is checked again for keys in flight since.
   return touches(*spec, args);
 }
 

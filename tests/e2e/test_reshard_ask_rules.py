@@ -293,5 +293,66 @@ class AskRulesDiffTest(unittest.TestCase):
         self.assertFalse(diffs, "replies differ:\n" + msg)
 
 
+def commands_during_migrate(kind):
+    """A MIGRATE of a big hash from A to B in an open slot; meanwhile
+    another client sends MULTI, HLEN of the hash, EXEC and then HLEN alone.
+    redis-server blocks for the whole MIGRATE, so it sees those commands
+    after the key left (ASK queued as an error, EXECABORT); shardnode keeps
+    serving, and a command on the key in flight, queued in MULTI or not,
+    waits for the MIGRATE and gets the same replies. Returns (replies,
+    whether shardnode's MIGRATE was still running when the commands came)."""
+    a, b = rl.two_masters(kind, kind)
+    try:
+        t = rl.tag_for_slot(SLOT)
+        big = f"{t}big"
+        fields = 150_000
+        cmds = []
+        for start in range(0, fields, 5000):
+            args = ["HSET", big]
+            for i in range(start, start + 5000):
+                args += [f"field:{i}", f"value:{i:08d}" * 4]
+            cmds.append(args)
+        assert all(r == fields_added for r, fields_added in
+                   zip(rl.pipeline(a.port, cmds, timeout=120), [5000] * len(cmds)))
+        ida, idb = rl.node_id(a), rl.node_id(b)
+        assert rl.call(b.port, "CLUSTER", "SETSLOT", SLOT, "IMPORTING", ida) == "OK"
+        assert rl.call(a.port, "CLUSTER", "SETSLOT", SLOT, "MIGRATING", idb) == "OK"
+        m = Client(a.port, timeout=60)
+        c = Client(a.port, timeout=60)
+        m.send("MIGRATE", "127.0.0.1", str(b.port), big, "0", "30000")
+        in_progress = None
+        if kind == "shardnode":
+            # Wait until the MIGRATE is running (its client shows it).
+            wait_until(lambda: b"cmd=migrate" in c.call("CLIENT", "LIST") or
+                       rl.call(a.port, "EXISTS", big) != 1, timeout=20, what="MIGRATE running")
+            in_progress = b"cmd=migrate" in c.call("CLIENT", "LIST")
+        for args in (("MULTI",), ("HLEN", big), ("EXEC",), ("HLEN", big)):
+            c.send(*args)
+        replies = [c.read() for _ in range(4)]
+        replies.append(m.read())
+        replies.append(rl.call(a.port, "CLUSTER", "COUNTKEYSINSLOT", SLOT))
+        b_conn = Client(b.port)
+        b_conn.send("ASKING")
+        b_conn.send("HLEN", big)
+        replies += [b_conn.read(), b_conn.read()]
+        for conn in (m, c, b_conn):
+            conn.close()
+        norm = [str(r).replace(f"127.0.0.1:{b.port}", "B") for r in replies]
+        return norm, in_progress
+    finally:
+        a.cleanup()
+        b.cleanup()
+
+
+@unittest.skipIf(REDIS_SERVER is None, "redis-server is not installed")
+class CommandsDuringMigrateTest(unittest.TestCase):
+    def test_same_replies_as_redis(self):
+        theirs, _ = commands_during_migrate("redis")
+        ours, in_progress = commands_during_migrate("shardnode")
+        self.assertTrue(in_progress, "the MIGRATE ended before the commands came")
+        self.assertEqual(ours, theirs)
+        self.assertEqual(theirs[1], f"ASK {SLOT} B")
+
+
 if __name__ == "__main__":
     unittest.main()
