@@ -15,8 +15,11 @@ a missing key; MULTI (redirections queued as errors, EXECABORT, ASKING
 before MULTI lasting until EXEC, ASKING queued inside MULTI, an EXEC whose
 key left meanwhile); clients blocked in BLPOP on a slot that is given away
 (SETSLOT NODE on the source) or whose import is cancelled (SETSLOT STABLE on
-the target) are unblocked with MOVED; after SETSLOT NODE the source answers
-MOVED."""
+the target) are unblocked with MOVED, clients blocked at the target (with
+ASKING) are served by a push or by a key that arrives by MIGRATE; after
+SETSLOT NODE the source answers MOVED. A READONLY replica of the source
+serves reads. Then: commands sent while a MIGRATE of a big key runs (MULTI
+included) get the replies redis-server gives after its blocking MIGRATE."""
 import os
 import sys
 import unittest
@@ -85,15 +88,17 @@ class Scenario:
         a, b = Client(self.a.port), Client(self.b.port)
         # Keys of S on the source before the slot opens.
         for args in (("SET", f"{t}p", "v"), ("RPUSH", f"{t}l", "1", "2"),
-                     ("SET", f"{t}q", "w"),
+                     ("SET", f"{t}q", "w"), ("RPUSH", f"{t}bb6", "x", "y"),
+                     ("ZADD", f"{t}z6", "1", "m"),
                      ("SET", f"{t}m1", "m"), ("SET", f"{t2}x", "y")):
             self.run(a, "A", *args)
         # A replica of A, and a READONLY client on it.
         self.replica = rl.make_node(self.kind)
         self.replica.start()
         rl.call(self.replica.port, "CLUSTER", "MEET", "127.0.0.1", str(self.a.port))
-        wait_until(lambda: rl.known_nodes(self.replica.port) == 3 and
-                   rl.known_nodes(self.a.port) == 3, timeout=20, what="the replica joined")
+        wait_until(lambda: all(rl.known_nodes(n.port) == 3
+                               for n in (self.a, self.b, self.replica)),
+                   timeout=30, what="the replica known everywhere")
         wait_until(lambda: rl.call(self.replica.port, "CLUSTER", "REPLICATE", self.ida) == "OK",
                    timeout=20, what="CLUSTER REPLICATE")
         wait_until(lambda: rl.call(self.a.port, "WAIT", "1", "100") == 1, timeout=20,
@@ -225,6 +230,24 @@ class Scenario:
         self.run(b, "B", "ASKING")
         self.run(b, "B", "LRANGE", f"{t}bb5", "0", "-1")
         blocked_b5.close()
+
+        # Clients blocked at the target (with ASKING) on keys that arrive by
+        # MIGRATE (RESTORE-ASKING) are served by them.
+        blocked_b6 = Client(self.b.port, timeout=8)
+        blocked_b7 = Client(self.b.port, timeout=8)
+        self.rec("B6: ASKING", blocked_b6.call("ASKING"))
+        blocked_b6.send("BLPOP", f"{t}bb6", "0")
+        self.rec("B7: ASKING", blocked_b7.call("ASKING"))
+        blocked_b7.send("BZPOPMIN", f"{t}z6", "0")
+        wait_until(lambda: blocked_clients(self.b.port) == 2, timeout=5, what="2 blocked on B")
+        self.run(a, "A", "MIGRATE", "127.0.0.1", self.b.port, "", "0", "5000", "KEYS", f"{t}bb6",
+                 f"{t}z6")
+        self.rec("B6: BLPOP served", blocked_b6.read())
+        self.rec("B7: BZPOPMIN served", blocked_b7.read())
+        self.run(b, "B", "ASKING")
+        self.run(b, "B", "LRANGE", f"{t}bb6", "0", "-1")
+        blocked_b6.close()
+        blocked_b7.close()
 
         # A client blocked at the target on S (with ASKING) stays blocked
         # when the target takes the slot, and is served by a push there.
