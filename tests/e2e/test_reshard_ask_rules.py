@@ -17,7 +17,8 @@ key left meanwhile); clients blocked in BLPOP on a slot that is given away
 (SETSLOT NODE on the source) or whose import is cancelled (SETSLOT STABLE on
 the target) are unblocked with MOVED, clients blocked at the target (with
 ASKING) are served by a push or by a key that arrives by MIGRATE; after
-SETSLOT NODE the source answers MOVED. A READONLY replica of the source
+SETSLOT NODE the source answers MOVED and drops its shard channel
+subscribers of the slot (sunsubscribe). A READONLY replica of the source
 serves reads. Then: commands sent while a MIGRATE of a big key runs (MULTI
 included) get the replies redis-server gives after its blocking MIGRATE."""
 import os
@@ -109,6 +110,8 @@ class Scenario:
 
         # A client blocked on S at the source before the slot opens, and one
         # that will block at the target during the import of SLOT2.
+        subscriber = Client(self.a.port, timeout=8)
+        self.rec("A3: SSUBSCRIBE", subscriber.call("SSUBSCRIBE", f"{t}ch"))
         blocked_a = Client(self.a.port, timeout=8)
         blocked_a.send("BLPOP", f"{t}bl", "0")
         wait_until(lambda: blocked_clients(self.a.port) == 1, timeout=5, what="BLPOP blocked on A")
@@ -271,6 +274,10 @@ class Scenario:
         self.run(b, "B", "CLUSTER", "SETSLOT", SLOT, "NODE", self.idb)
         self.run(a, "A", "CLUSTER", "SETSLOT", SLOT, "NODE", self.idb)
         self.rec("A1: BLPOP unblocked", blocked_a.read())
+        # The shard channel subscriber got the SPUBLISH served during the
+        # migration, then loses its channel with the slot.
+        self.rec("A3: message", subscriber.read())
+        self.rec("A3: unsubscribed", subscriber.read())
         self.rec("B: blocked after NODE", blocked_clients(self.b.port))
         self.run(b, "B", "RPUSH", f"{t}bb2", "pushed")
         self.rec("B4: BLPOP served", blocked_b2.read())
@@ -288,7 +295,7 @@ class Scenario:
                      ("GET", f"{t}n2"), ("GET", f"{t}new"), ("GET", f"{t}m1"),
                      ("CLUSTER", "COUNTKEYSINSLOT", SLOT)):
             self.run(b, "B", *args)
-        for c in (a, b, other, blocked_a, blocked_b, blocked_b2, ro, plain):
+        for c in (a, b, other, blocked_a, blocked_b, blocked_b2, ro, plain, subscriber):
             c.close()
         return self.out
 
