@@ -151,6 +151,19 @@ class Scenario:
                      ("MIGRATE", "127.0.0.1", str(self.b.port), f"{t}absent", "0", "1000"),
                      ("MIGRATE", "127.0.0.1", str(self.b.port), "{a}other", "0", "1000")):
             self.run(a, "A", *args)
+        # Commands whose keys are found in other ways (numkeys, STORE, ...),
+        # each with a present and an absent key, then with present keys only.
+        p, x, q = f"{t}p", f"{t}absent", f"{t}q"
+        for args in (("ZUNIONSTORE", x, "2", p, q), ("ZUNIONSTORE", p, "1", q),
+                     ("SINTERCARD", "2", p, x), ("SINTERCARD", "2", p, q),
+                     ("LMPOP", "2", x, f"{t}l", "LEFT"), ("LMPOP", "1", f"{t}l", "RIGHT"),
+                     ("LMOVE", f"{t}l", x, "LEFT", "LEFT"),
+                     ("SMOVE", p, x, "m"), ("TOUCH", p, x), ("UNLINK", x),
+                     ("OBJECT", "ENCODING", x), ("OBJECT", "ENCODING", p), ("DUMP", x),
+                     ("GETDEL", x), ("SETNX", x, "1"), ("ZRANGESTORE", x, p, "0", "-1"),
+                     ("BLMPOP", "0.01", "2", f"{t}l", x, "LEFT"), ("EXPIRE", x, "10"),
+                     ("WATCH", x), ("WATCH", p, q)):
+            self.run(a, "A", *args)
         self.run(a, "A", "ASKING")
         self.run(a, "A", "GET", f"{t}absent")  # ASKING does not matter on the source
         self.run(a, "A", "CLUSTER", "COUNTKEYSINSLOT", SLOT)
