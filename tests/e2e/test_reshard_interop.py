@@ -45,6 +45,10 @@ def typed_values(prefix):
         f"{prefix}sbig": ("set", {f"member-{i}" for i in range(600)}, 700_000),
         f"{prefix}zsmall": ("zset", {"a": 1.0, "b": 2.5}, None),
         f"{prefix}zbig": ("zset", {f"m{i}": i * 1.5 for i in range(400)}, None),
+        # Payloads of several MB (sent in slices by shardnode).
+        f"{prefix}huge": ("hash", {f"field:{i}": f"value:{i:08d}" * 8 for i in range(30000)},
+                          None),
+        f"{prefix}hugestr": ("string", "s" * (3 << 20), 600_000),
     }
 
 
