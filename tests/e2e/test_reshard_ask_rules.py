@@ -108,8 +108,8 @@ class Scenario:
         self.rec("R: READONLY", ro.call("READONLY"))
         plain = Client(self.replica.port)
 
-        # A client blocked on S at the source before the slot opens, and one
-        # that will block at the target during the import of SLOT2.
+        # A shard channel subscriber and a client blocked (BLPOP) on S at
+        # the source, before the slot opens.
         subscriber = Client(self.a.port, timeout=8)
         self.rec("A3: SSUBSCRIBE", subscriber.call("SSUBSCRIBE", f"{t}ch"))
         blocked_a = Client(self.a.port, timeout=8)
@@ -128,6 +128,7 @@ class Scenario:
                      (-1, "STABLE"), ("x", "STABLE"), (SLOT, "BOGUS"), (SLOT, "MIGRATING"),
                      (SLOT, "NODE")):
             self.run(a, "A", "CLUSTER", "SETSLOT", *args)
+        # Importing from myself is accepted too (SLOT2 stays importing).
         self.run(b, "B", "CLUSTER", "SETSLOT", SLOT2, "IMPORTING", self.idb)
         # Open slots in CLUSTER NODES (the slot fields of each node's line).
         self.rec("A: slots", self.slot_fields(a))
