@@ -881,8 +881,10 @@ void BusEngine::UpdateSlotsConfigWith(ClusterNode& sender, uint64_t sender_confi
         not_claiming_.Clear(s);
         continue;
       }
-      // Slots being imported only change through SETSLOT.
-      if (state_.ImportingFrom(s)) continue;
+      // Slots I am importing only change through SETSLOT. A replica's
+      // importing marks (mirrored from its primary's stream) do not hold
+      // the gossip back: its view follows the cluster as in Redis 7.0.
+      if (state_.ImportingFrom(s) && me.is_primary()) continue;
       bool unclaimed = !owner || not_claiming_.Test(s);
       if (unclaimed || owner->config_epoch < sender_config_epoch) {
         if (owner == &me) dirty_slots.push_back(s);
