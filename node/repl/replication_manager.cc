@@ -533,8 +533,10 @@ void ReplicationManager::OnUnitEnd() {
 bool ReplicationManager::ReplicasApplySetSlot() const {
   const auto& replicas = core_.replicas();
   if (replicas.empty()) return false;
-  return std::all_of(replicas.begin(), replicas.end(), [](const replication::ReplicaRecord& r) {
-    return r.closing || r.conf.capa_setslot;
+  // Replicas whose connection is gone (forgotten at the next cron) do not
+  // count.
+  return std::all_of(replicas.begin(), replicas.end(), [this](const replication::ReplicaRecord& r) {
+    return r.closing || r.conf.capa_setslot || !ClientOutput(r.client_id).has_value();
   });
 }
 

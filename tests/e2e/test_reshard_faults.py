@@ -412,6 +412,19 @@ class ReshardFaultTest(unittest.TestCase):
 
 @unittest.skipUnless(REDIS_SERVER, "redis-server not installed")
 class RedisServerInteropTest(unittest.TestCase):
+    def replica_client_id(self, primary, replica):
+        """The id, on `primary`, of `replica`'s replication connection: the
+        client whose address is the local address of the replica's master
+        link (CLIENT LIST flag M there)."""
+        def clients(node):
+            return [dict(x.split("=", 1) for x in line.split(" ") if "=" in x)
+                    for line in node.cli("CLIENT", "LIST").splitlines()]
+        laddr = [c["laddr"] for c in clients(replica) if "M" in c["flags"]]
+        self.assertEqual(len(laddr), 1)
+        ids = [c["id"] for c in clients(primary) if c["addr"] == laddr[0]]
+        self.assertEqual(len(ids), 1)
+        return ids[0]
+
     def test_open_slot_tokens_and_no_setslot_to_redis_replica(self):
         """nodes.conf's open slot tokens are redis-server 7.0.15's bytes; a
         redis-server replica of a shardnode primary receives no SETSLOT."""
@@ -447,6 +460,43 @@ class RedisServerInteropTest(unittest.TestCase):
         with open(os.path.join(rr.dir, "redis.log")) as f:
             self.assertNotIn("CRITICAL", f.read())
         self.assertEqual(open_slots(rr), [])
+        # With a shardnode replica too, SETSLOT still does not go out while
+        # the redis-server one is attached; while it is away it does, and
+        # the redis-server replica coming back is then given a full sync
+        # rather than the backlog holding the SETSLOT.
+        r1 = Node(cluster=True, args=ARGS).start()
+        self.addCleanup(r1.cleanup)
+        self.assertEqual(sn.cli("CLUSTER", "MEET", "127.0.0.1", str(r1.port)), "OK")
+        wait_until(lambda: r1.cli("CLUSTER", "REPLICATE", sn_id) == "OK", timeout=20,
+                   what="shardnode replica of shardnode")
+        wait_until(lambda: info(r1).get("master_link_status") == "up", timeout=20,
+                   what="shardnode replica linked")
+        # (A replica mirrors SETSLOT only for nodes it knows.)
+        wait_until(lambda: rs_id in r1.cli("CLUSTER", "NODES"), timeout=20,
+                   what="the new replica knows every node")
+        self.assertEqual(sn.cli("CLUSTER", "SETSLOT", "7", "MIGRATING", rs_id), "OK")
+        self.assertNotIn("[7->-", myself_line(r1))
+        rr_id = self.replica_client_id(sn, rr)
+        rr.proc.send_signal(signal.SIGSTOP)
+        try:
+            self.assertEqual(sn.cli("CLIENT", "KILL", "ID", rr_id), "1")
+            wait_until(lambda: info(sn).get("connected_slaves") == "1", timeout=10,
+                       what="the redis-server replica gone")
+            full_before = int(info(sn, "stats").get("sync_full"))
+            self.assertEqual(sn.cli("CLUSTER", "SETSLOT", "8", "MIGRATING", rs_id), "OK")
+            self.assertIn(f"[8->-{rs_id}]", myself_line(r1))
+        finally:
+            rr.proc.send_signal(signal.SIGCONT)
+        wait_until(lambda: int(info(sn, "stats").get("sync_full")) > full_before, timeout=20,
+                   what="the redis-server replica resyncs fully")
+        wait_until(lambda: info(rr).get("master_link_status") == "up", timeout=20,
+                   what="redis-server replica back")
+        self.assertIn("does not apply (no capa shardnode-setslot)", sn.output())
+        self.assertEqual(info(rr, "stats").get("unexpected_error_replies"), "0")
+        with open(os.path.join(rr.dir, "redis.log")) as f:
+            self.assertNotIn("CRITICAL", f.read())
+        for slot in ("7", "8"):
+            self.assertEqual(sn.cli("CLUSTER", "SETSLOT", slot, "STABLE"), "OK")
         # Each reloads its nodes.conf (and reads the other's form: the
         # tokens are the same bytes).
         sn_again = Node(cluster=True, args=ARGS, port=sn.port, dir=sn.dir)
