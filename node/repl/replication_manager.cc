@@ -557,6 +557,8 @@ bool ReplicationManager::PropagateSetSlot(Session& session, int64_t now_ms,
       core_.Wait(session.id, online, target, now_ms + kSetSlotAckTimeoutMs,
                  !session.deny_blocking && !session.in_multi);
   if (acked.has_value()) return false;
+  // (Waiters whose client went away were dropped without a CompleteWait.)
+  std::erase_if(setslot_waiters_, [this](uint64_t id) { return FindSession(id) == nullptr; });
   setslot_waiters_.insert(session.id);
   Suspend(session, WaitReason::kReplicas);
   // Asked after the SETSLOT itself (the unit ends before this is sent).
