@@ -146,6 +146,19 @@ class ReshardFaultTest(unittest.TestCase):
             owner[ranges[0][0]] = (p, r, ranges)
         (self.a, self.a2, a_ranges), (self.b, self.b2, _) = owner[0], owner[5461]
         self.wait_replicas_known()
+        # Every node knows every replica as such (a primary ignores a
+        # manual failover request from a node it does not see as its
+        # replica, as Redis does).
+        roles = {my_id(r): my_id(p) for p, r, _ in owner.values()}
+
+        def roles_known():
+            for n in self.nodes:
+                for line in n.cli("CLUSTER", "NODES").splitlines():
+                    f = line.split(" ")
+                    if f[0] in roles and ("slave" not in f[2] or f[3] != roles[f[0]]):
+                        return False
+            return True
+        wait_until(roles_known, timeout=30, what="every node sees every replica")
         # Two slots of A to move (X completely, Y halfway), one that stays.
         self.tag_x, self.slot_x = tag_in_slots(a_ranges)
         self.tag_y, self.slot_y = tag_in_slots(a_ranges, avoid={self.slot_x})
