@@ -10,8 +10,8 @@ Afterwards `redis-cli --cluster fix` must close the open slot and
 `redis-cli --cluster check` must be clean, every key written before must be
 present exactly once in the cluster with its value.
 
-Open slots in nodes.conf across a restart (task 1 of the open-slot work)
-already held before the replica mirroring; those scenarios guard it.
+(Open slots kept in nodes.conf across a restart worked before replicas
+mirrored them; the restart scenarios guard that.)
 
 What is durable here: there is no AOF yet, so a primary killed with -9 keeps
 only its last RDB file (SAVE) and what its replica received. The scenarios
