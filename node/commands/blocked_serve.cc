@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "node/commands/command.h"
+#include "node/commands/errors.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/resp/reply.h"
@@ -72,6 +73,21 @@ void ServeKey(Server& server, int db_index, const std::string& key, int64_t now_
 }
 
 }  // namespace
+
+void ReplyUnblockedPop(resp::ReplyBuilder& reply, const UnblockOutcome& outcome) {
+  struct Wording {
+    resp::ReplyBuilder& reply;
+    void operator()(const unblock::TimedOut&) { reply.NullArray(); }
+    void operator()(const unblock::ByClientUnblock&) { reply.Error(errors::kUnblockedByClient); }
+    void operator()(const unblock::RoleChanged&) { reply.Error(errors::kUnblockedRoleChanged); }
+    void operator()(const unblock::ClusterDown&) { reply.Error(errors::kClusterDown); }
+    void operator()(const unblock::SlotUnbound&) { reply.Error(errors::kClusterDownUnbound); }
+    void operator()(const unblock::Moved& m) {
+      reply.Error(errors::Moved(m.slot, m.endpoint, m.port));
+    }
+  };
+  std::visit(Wording{reply}, outcome);
+}
 
 void ServeBlockedClients(Server& server, int64_t now_ms) {
   BlockingTable& table = server.blocking();

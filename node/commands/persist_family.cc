@@ -94,7 +94,7 @@ std::vector<int> MigrateKeys(std::span<const std::string> args) {
 // The work is node/migrate's (NodeServices::migrate, set by the data node).
 void Migrate(CommandContext& ctx, Args args) {
   if (!ctx.node.migrate) {
-    ctx.reply.Error("ERR MIGRATE is not available in this process");
+    ctx.reply.Error(errors::kMigrateUnavailable);
     return;
   }
   ctx.node.migrate(ctx, args);
