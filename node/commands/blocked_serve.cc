@@ -47,7 +47,9 @@ void ServeOne(Server& server, Session& session, const std::string& key, int64_t 
   std::string out;
   resp::ReplyBuilder reply(&out, session.protocol);
   reply.on_error = [&server](std::string_view message) { server.stats().CountError(message); };
-  CommandContext ctx(server.local_shard(), server, session, reply, spec, now_ms, db_index);
+  Shard& shard = server.local_shard();
+  CommandContext ctx(shard, server, session, reply, spec, now_ms, db_index,
+                     GrantFor(spec, args, shard));
   serve(ctx, std::span<std::string>(args.data(), args.size()), key);
   if (!ctx.propagate_as.empty() && server.write_stream().wanted()) {
     const std::vector<std::string>& op = ctx.propagate_as;

@@ -1,6 +1,7 @@
 // CLUSTER and the cluster session commands (READONLY, READWRITE, ASKING).
 // The handlers parse arguments, call the pure clusterbus::ClusterState and
 // encode its answers; ApplyClusterEffects then logs and saves nodes.conf.
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
+#include "node/commands/fan_out.h"
 #include "node/config/options.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
@@ -66,10 +68,31 @@ uint64_t KeysInSlot(CommandContext& ctx, int slot) {
   return ctx.DbForSlot(slot).CountKeysInSlot(slot);
 }
 
-uint64_t KeysInDb0(CommandContext& ctx) {
-  uint64_t n = 0;
-  ctx.shard.ForEachKeyspace([&n](Keyspace& shard) { n += shard.db(0).Size(); });
-  return n;
+// The subcommands that need to know whether this node holds keys (FLUSHSLOTS,
+// RESET, REPLICATE) run as a fan-out that counts database 0 on every shard,
+// then run `Then` with the count (fan_out.h).
+using WithKeysInDb0 = void (*)(CommandContext& ctx, Args args, uint64_t keys);
+
+template <WithKeysInDb0 Then>
+class KeysInDb0FanOut : public FanOut {
+ public:
+  KeysInDb0FanOut(Args args, int num_shards) : args_(args), counts_(num_shards) {}
+  void Step(ShardStep& shard) override { counts_[shard.index()] = shard.keyspace().db(0).Size(); }
+  ShardList Merge(CommandContext& ctx) override {
+    uint64_t n = 0;
+    for (uint64_t c : counts_) n += c;
+    Then(ctx, args_, n);
+    return {};
+  }
+
+ private:
+  Args args_;                     // the command's, valid while it runs
+  std::vector<uint64_t> counts_;  // by shard
+};
+
+template <WithKeysInDb0 Then>
+std::unique_ptr<FanOut> CountKeysInDb0Then(CommandContext& ctx, Args args) {
+  return std::make_unique<KeysInDb0FanOut<Then>>(args, ctx.shard.num_keyspaces());
 }
 
 // ---- Read-only subcommands -------------------------------------------------
@@ -353,8 +376,8 @@ void ChangeSlotRanges(CommandContext& ctx, Args args, bool del) {
 void ClusterAddSlotsRange(CommandContext& ctx, Args args) { ChangeSlotRanges(ctx, args, false); }
 void ClusterDelSlotsRange(CommandContext& ctx, Args args) { ChangeSlotRanges(ctx, args, true); }
 
-void ClusterFlushSlots(CommandContext& ctx, Args) {
-  if (ClusterState* c = ClusterOrReply(ctx)) ReplyStatus(ctx, c->FlushSlots(KeysInDb0(ctx) == 0));
+void ClusterFlushSlots(CommandContext& ctx, Args, uint64_t keys_in_db0) {
+  if (ClusterState* c = ClusterOrReply(ctx)) ReplyStatus(ctx, c->FlushSlots(keys_in_db0 == 0));
 }
 
 void ClusterSetSlot(CommandContext& ctx, Args args) {
@@ -448,7 +471,7 @@ void ClusterForget(CommandContext& ctx, Args args) {
   if (ClusterState* c = ClusterOrReply(ctx)) ReplyStatus(ctx, c->Forget(args[2], ctx.now_ms));
 }
 
-void ClusterReset(CommandContext& ctx, Args args) {
+void ClusterReset(CommandContext& ctx, Args args, uint64_t keys_in_db0) {
   ClusterState* c = ClusterOrReply(ctx);
   if (!c) return;
   if (args.size() > 3) return SyntaxShapeError(ctx, args[1]);
@@ -460,12 +483,12 @@ void ClusterReset(CommandContext& ctx, Args args) {
       return ctx.reply.Error(errors::kSyntax);
     }
   }
-  ReplyStatus(ctx, c->Reset(hard, KeysInDb0(ctx) != 0, RandomHexId()));
+  ReplyStatus(ctx, c->Reset(hard, keys_in_db0 != 0, RandomHexId()));
 }
 
-void ClusterReplicate(CommandContext& ctx, Args args) {
+void ClusterReplicate(CommandContext& ctx, Args args, uint64_t keys_in_db0) {
   if (ClusterState* c = ClusterOrReply(ctx)) {
-    ReplyStatus(ctx, c->Replicate(args[2], KeysInDb0(ctx) != 0));
+    ReplyStatus(ctx, c->Replicate(args[2], keys_in_db0 != 0));
   }
 }
 
@@ -507,6 +530,22 @@ CommandSpec Sub(std::string_view name, int arity, uint32_t flags, Handler h) {
   return SubcommandSpec("cluster", name, arity, flags, h, "cluster");
 }
 
+// A subcommand whose args[2] is a hash slot whose keys it reads or changes:
+// the dispatcher grants it that slot's shard.
+CommandSpec SlotSub(std::string_view name, int arity, uint32_t flags, Handler h) {
+  CommandSpec spec = Sub(name, arity, flags, h);
+  spec.slot_arg = 2;
+  return spec;
+}
+
+// A subcommand that runs once database 0's keys are counted on every shard.
+CommandSpec CountingSub(std::string_view name, int arity, uint32_t flags, FanOutFn fan_out) {
+  CommandSpec spec = Sub(name, arity, flags, nullptr);
+  spec.flags |= kCmdAllShards;
+  spec.fan_out = fan_out;
+  return spec;
+}
+
 }  // namespace
 
 void RegisterClusterFamily(CommandTable& t) {
@@ -524,13 +563,13 @@ void RegisterClusterFamily(CommandTable& t) {
       Sub("addslotsrange", -4, kAdmin, ClusterAddSlotsRange),
       Sub("bumpepoch", 2, kAdmin, ClusterBumpEpoch),
       Sub("count-failure-reports", 3, kAdmin, ClusterCountFailureReports),
-      Sub("countkeysinslot", 3, kRead, ClusterCountKeysInSlot),
+      SlotSub("countkeysinslot", 3, kRead, ClusterCountKeysInSlot),
       Sub("delslots", -3, kAdmin, ClusterDelSlots),
       Sub("delslotsrange", -4, kAdmin, ClusterDelSlotsRange),
       Sub("failover", -2, kAdmin | kCmdNoScript | kCmdStale, ClusterFailover),
-      Sub("flushslots", 2, kAdmin, ClusterFlushSlots),
+      CountingSub("flushslots", 2, kAdmin, CountKeysInDb0Then<ClusterFlushSlots>),
       Sub("forget", 3, kAdmin, ClusterForget),
-      Sub("getkeysinslot", 4, kRead, ClusterGetKeysInSlot),
+      SlotSub("getkeysinslot", 4, kRead, ClusterGetKeysInSlot),
       Sub("help", 2, kCmdLoading | kCmdStale, ClusterHelp),
       Sub("info", 2, kRead, ClusterInfo),
       Sub("keyslot", 3, kRead, ClusterKeySlot),
@@ -539,11 +578,11 @@ void RegisterClusterFamily(CommandTable& t) {
       Sub("myid", 2, kRead, ClusterMyId),
       Sub("nodes", 2, kRead, ClusterNodes),
       Sub("replicas", 3, kAdmin, ClusterReplicas),
-      Sub("replicate", 3, kAdmin, ClusterReplicate),
-      Sub("reset", -2, kAdmin | kCmdNoScript, ClusterReset),
+      CountingSub("replicate", 3, kAdmin, CountKeysInDb0Then<ClusterReplicate>),
+      CountingSub("reset", -2, kAdmin | kCmdNoScript, CountKeysInDb0Then<ClusterReset>),
       Sub("saveconfig", 2, kAdmin, ClusterSaveConfig),
       Sub("set-config-epoch", 3, kAdmin, ClusterSetConfigEpoch),
-      Sub("setslot", -4, kAdmin, ClusterSetSlot),
+      SlotSub("setslot", -4, kAdmin, ClusterSetSlot),
       Sub("shards", 2, kCmdLoading | kCmdStale, ClusterShards),
       Sub("slaves", 3, kAdmin, ClusterReplicas),
       Sub("slots", 2, kCmdLoading | kCmdStale, ClusterSlots),

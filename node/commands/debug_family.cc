@@ -101,7 +101,9 @@ void RegisterDebugFamily(CommandTable& t) {
   constexpr uint32_t kConn = kCmdNoScript | kCmdLoading | kCmdStale;
   t.Register({.name = "debug",
               .arity = -2,
-              .flags = kCmdAdmin | kConn,
+              // POPULATE and DIGEST-VALUE reach keys that no key spec names:
+              // the context is granted every shard.
+              .flags = kCmdAdmin | kConn | kCmdAllShards,
               .handler = Debug,
               .group = "server",
               .summary = "A container for debugging commands",

@@ -7,6 +7,7 @@
 #include "node/commands/blocked_serve.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
+#include "node/commands/fan_out.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/resp/reply.h"
@@ -215,9 +216,12 @@ bool Dispatcher::Route(Session& session, const CommandSpec& spec,
 
 void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std::string>& args,
                       resp::ReplyBuilder& out, int64_t now_ms) {
-  // The handler finds each key's shard itself (CommandContext::DbFor).
+  // The handler finds each key's shard itself (CommandContext::DbFor),
+  // among the shards of its key arguments, which are all it is granted.
   const int db_index = session.db_index < server_.shard(0).num_dbs() ? session.db_index : 0;
-  CommandContext ctx(server_.local_shard(), server_, session, out, spec, now_ms, db_index);
+  Shard& shard = server_.local_shard();
+  CommandContext ctx(shard, server_, session, out, spec, now_ms, db_index,
+                     GrantFor(spec, args, shard));
 
   if (spec.is_write() && server_.before_write) {
     std::vector<std::string_view> keys;
@@ -226,7 +230,13 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   }
   const uint64_t errors_before = out.errors();
   const auto start = std::chrono::steady_clock::now();
-  spec.handler(ctx, Args(args.data(), args.size()));
+  if (spec.fan_out != nullptr) [[unlikely]] {
+    // A command that spans shards: its steps run over the shards, then its
+    // merge replies (fan_out.h).
+    RunFanOut(ctx, spec.fan_out, Args(args.data(), args.size()));
+  } else {
+    spec.handler(ctx, Args(args.data(), args.size()));
+  }
   // A command that changed the dataset (its handler counted changes on its
   // context) goes to the write stream, as received or as rewritten.
   if (ctx.dirty != 0) {

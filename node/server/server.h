@@ -7,8 +7,9 @@
 // Shards: the keyspace is split by hash slot into num_shards() Keyspaces.
 // Today every shard is served by one thread; the seam is kept so that every
 // key a command touches is found in ShardForSlot(its slot) (handlers use
-// CommandContext::DbFor) and commands that span shards go through
-// ForEachShard, the fan-out.
+// CommandContext::DbFor, bound to the shards the dispatcher granted) and
+// commands that span shards run as fan-outs that the dispatcher drives
+// (node/commands/fan_out.h).
 //
 // Loop: the control loop (thread 0) owns it.
 #pragma once
@@ -66,17 +67,6 @@ class Server final : public NodeServices {
   Keyspace& shard(int i) { return *shards_[i]; }
   int ShardIndexForSlot(int slot) const { return slot % num_shards(); }
   Keyspace& ShardForSlot(int slot) { return *shards_[ShardIndexForSlot(slot)]; }
-  // The fan-out over shards: fn(shard) once per shard, in shard order.
-  // Commands that span shards (KEYS, SCAN, DBSIZE, FLUSHALL, RANDOMKEY, INFO
-  // keyspace) reach the shards through here only, so that with shard
-  // threads this becomes the one coordinated operation that runs fn on each
-  // shard's thread: fn touches only the shard it is given and the caller's
-  // accumulators, and the caller combines the results after it returns.
-  template <typename Fn>  // void(Keyspace&)
-  void ForEachShard(Fn&& fn) {
-    for (const std::unique_ptr<Keyspace>& s : shards_) fn(*s);
-  }
-
   bool cluster_enabled() const override { return cluster_ != nullptr; }
   // nullptr when cluster-enabled is no.
   clusterbus::ClusterState* cluster() override { return cluster_.get(); }
