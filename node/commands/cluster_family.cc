@@ -179,7 +179,8 @@ void ClusterInfo(CommandContext& ctx, Args) {
 // available?) and SHARDS (replication-offset, health) read it from
 // replication.
 void RefreshMyReplOffset(CommandContext& ctx, ClusterState& c) {
-  if (ctx.node.replication) c.myself().repl_offset = ctx.node.replication->cluster_repl_offset();
+  if (ctx.node.replication())
+    c.myself().repl_offset = ctx.node.replication()->cluster_repl_offset();
 }
 
 void ReplyNodeForSlots(CommandContext& ctx, const ClusterState& c, const ClusterNode& n) {
@@ -271,7 +272,7 @@ void ClusterShards(CommandContext& ctx, Args) {
 void ClusterLinks(CommandContext& ctx, Args) {
   if (!ClusterOrReply(ctx)) return;
   std::vector<BusLinkInfo> links;
-  if (ctx.node.cluster_bus) links = ctx.node.cluster_bus->Links();
+  if (ctx.node.cluster_bus()) links = ctx.node.cluster_bus()->Links();
   ctx.reply.ArrayHeader(links.size());
   for (const BusLinkInfo& l : links) {
     ctx.reply.MapHeader(6);
@@ -437,9 +438,9 @@ void ClusterMeet(CommandContext& ctx, Args args) {
   if (port <= 0 || port > 65535 || cport <= 0 || cport > 65535) {
     return ctx.reply.Error(invalid);
   }
-  if (!ctx.node.cluster_bus) return ctx.reply.Error(errors::kNoClusterBus);
-  absl::Status st = ctx.node.cluster_bus->engine().Meet(args[2], static_cast<int>(port),
-                                                        static_cast<int>(cport), ctx.now_ms);
+  if (!ctx.node.cluster_bus()) return ctx.reply.Error(errors::kNoClusterBus);
+  absl::Status st = ctx.node.cluster_bus()->engine().Meet(args[2], static_cast<int>(port),
+                                                          static_cast<int>(cport), ctx.now_ms);
   if (st.ok()) {
     ctx.reply.Ok();
   } else {
@@ -463,8 +464,8 @@ void ClusterFailover(CommandContext& ctx, Args args) {
       return ctx.reply.Error(errors::kSyntax);
     }
   }
-  if (!ctx.node.cluster_bus) return ctx.reply.Error(errors::kNoClusterBus);
-  ReplyStatus(ctx, ctx.node.cluster_bus->engine().Failover(mode, ctx.now_ms));
+  if (!ctx.node.cluster_bus()) return ctx.reply.Error(errors::kNoClusterBus);
+  ReplyStatus(ctx, ctx.node.cluster_bus()->engine().Failover(mode, ctx.now_ms));
 }
 
 void ClusterForget(CommandContext& ctx, Args args) {
@@ -495,7 +496,7 @@ void ClusterReplicate(CommandContext& ctx, Args args, uint64_t keys_in_db0) {
 void ClusterSaveConfig(CommandContext& ctx, Args) {
   if (!ClusterOrReply(ctx)) return;
   std::string error = "no config file";
-  if (ctx.node.save_cluster_config && ctx.node.save_cluster_config(true, &error)) {
+  if (ctx.node.SaveClusterConfig(true, &error)) {
     ctx.reply.Ok();
   } else {
     ctx.reply.Error(errors::ClusterConfigSaveFailed(error));

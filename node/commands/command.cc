@@ -156,8 +156,9 @@ bool ParseBlockTimeoutOrReply(CommandContext& ctx, std::string_view arg, int64_t
 }
 
 bool AlreadyExpired(const CommandContext& ctx, int64_t when_ms) {
-  if (when_ms > ctx.now_ms || ctx.node.loading.active) return false;
-  return ctx.node.replication == nullptr || !ctx.node.replication->is_replica();
+  if (when_ms > ctx.now_ms || ctx.node.loading().active) return false;
+  ReplicationControl* replication = ctx.node.replication();
+  return replication == nullptr || !replication->is_replica();
 }
 
 CommandSpec KeyedCommand(std::string name, int arity, uint32_t flags, Handler handler, int first,

@@ -391,8 +391,8 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
       Reject(session, out, errors::kNotInMulti, spec);
     } else if (!Route(session, *spec, args, out, now_ms)) {
       // Route() replied with the redirection.
-    } else if (std::string refusal = server_.replication && !session.from_primary
-                                         ? server_.replication->CheckCommand(
+    } else if (std::string refusal = server_.replication() && !session.from_primary
+                                         ? server_.replication()->CheckCommand(
                                                spec->is_write(), (spec->flags & kCmdStale) != 0)
                                          : std::string();
                !refusal.empty()) {
@@ -400,7 +400,7 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
     } else if (session.in_pubsub() && session.protocol == 2 &&
                !AllowedWhileSubscribed(spec->name)) {
       Reject(session, out, errors::NotAllowedWhileSubscribed(spec->name), spec);
-    } else if (server_.loading.active && !(spec->flags & kCmdLoading)) {
+    } else if (server_.loading().active && !(spec->flags & kCmdLoading)) {
       Reject(session, out, errors::kLoading, spec);
     } else {
       if (session.in_multi && !IsTransactionControl(spec->name)) {

@@ -65,12 +65,12 @@ void AppendServerSection(CommandContext& ctx, std::string& s, int64_t now_ms) {
       "arch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\n",
       "multiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\n", "gcc_version:", __GNUC__, ".",
       __GNUC_MINOR__, ".", __GNUC_PATCHLEVEL__, "\r\n", "process_id:", getpid(),
-      "\r\nprocess_supervised:no\r\n", "run_id:", node.run_id(), "\r\n", "tcp_port:", node.tcp_port,
-      "\r\n", "server_time_usec:", now_ms * 1000, "\r\n", "uptime_in_seconds:", uptime, "\r\n",
-      "uptime_in_days:", uptime / 86400, "\r\n", "hz:", node.options().hz,
-      "\r\nconfigured_hz:", node.options().hz, "\r\n",
-      "lru_clock:", (now_ms / 1000) & ((1 << 24) - 1), "\r\n", "executable:", node.executable,
-      "\r\n", "config_file:", node.config_file, "\r\nio_threads_active:0\r\n");
+      "\r\nprocess_supervised:no\r\n", "run_id:", node.run_id(), "\r\n",
+      "tcp_port:", node.tcp_port(), "\r\n", "server_time_usec:", now_ms * 1000, "\r\n",
+      "uptime_in_seconds:", uptime, "\r\n", "uptime_in_days:", uptime / 86400, "\r\n",
+      "hz:", node.options().hz, "\r\nconfigured_hz:", node.options().hz, "\r\n",
+      "lru_clock:", (now_ms / 1000) & ((1 << 24) - 1), "\r\n", "executable:", node.executable(),
+      "\r\n", "config_file:", node.config_file(), "\r\nio_threads_active:0\r\n");
 }
 
 void AppendClientsSection(CommandContext& ctx, std::string& s) {
@@ -141,8 +141,8 @@ void AppendStatsSection(CommandContext& ctx, const std::vector<ShardFigures>& sh
       "total_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\n",
       "instantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\n",
       "rejected_connections:", st.rejected_connections, "\r\n",
-      ctx.node.replication ? ctx.node.replication->SyncStatsLines()
-                           : "sync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n",
+      ctx.node.replication() ? ctx.node.replication()->SyncStatsLines()
+                             : "sync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n",
       "expired_keys:", expired, "\r\n", "evicted_keys:", st.evicted_keys, "\r\n",
       "evicted_clients:0\r\n", "keyspace_hits:", hits, "\r\n", "keyspace_misses:", misses, "\r\n",
       "pubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\n",
@@ -152,8 +152,8 @@ void AppendStatsSection(CommandContext& ctx, const std::vector<ShardFigures>& sh
 }
 
 void AppendReplicationSection(CommandContext& ctx, std::string& s) {
-  if (ctx.node.replication != nullptr) {
-    s += ctx.node.replication->InfoSection(ctx.now_ms);
+  if (ctx.node.replication() != nullptr) {
+    s += ctx.node.replication()->InfoSection(ctx.now_ms);
     return;
   }
   absl::StrAppend(&s, "# Replication\r\n", "role:master\r\n", "connected_slaves:0\r\n",
