@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 
@@ -16,6 +17,11 @@
 namespace shardnode::node {
 
 void BlockingTable::Block(BlockedClient c) {
+  // A bug, caught when the client blocks rather than when its wait ends.
+  if (c.reply_unblocked == nullptr) {
+    std::fprintf(stderr, "BUG: a blocked client without an UnblockReplyFn\n");
+    std::abort();
+  }
   Session* s = c.session;
   const uint64_t seq = ++next_seq_;
   for (const std::string& key : c.keys) waiters_[DbKey(c.db, key)].push_back(s);

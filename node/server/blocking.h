@@ -92,9 +92,9 @@ struct BlockedClient {
   bool is_write = false;             // the command has the write flag
   uint64_t* failed_calls = nullptr;  // its INFO commandstats failed_calls counter
   ServeFn serve = nullptr;
-  // Words the reply when the wait ends unserved. Required by the functions
-  // below that end waits (HandleBlockedTimeouts...); the table itself does
-  // not call it.
+  // Words the reply when the wait ends unserved (the functions below that
+  // end waits call it; the table itself never replies). Required: Block
+  // aborts on a client without it.
   UnblockReplyFn reply_unblocked = nullptr;
 };
 
