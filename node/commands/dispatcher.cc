@@ -7,6 +7,7 @@
 #include "node/commands/blocked_serve.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
+#include "node/commands/fan_out.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/resp/reply.h"
@@ -217,9 +218,12 @@ bool Dispatcher::Route(Session& session, const CommandSpec& spec,
 
 void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std::string>& args,
                       resp::ReplyBuilder& out, int64_t now_ms) {
-  // The handler finds each key's shard itself (CommandContext::DbFor).
+  // The handler finds each key's shard itself (CommandContext::DbFor),
+  // among the shards of its key arguments, which are all it is granted.
   const int db_index = session.db_index < server_.shard(0).num_dbs() ? session.db_index : 0;
-  CommandContext ctx(server_.local_shard(), server_, session, out, spec, now_ms, db_index);
+  Shard& shard = server_.local_shard();
+  CommandContext ctx(shard, server_, session, out, spec, now_ms, db_index,
+                     GrantFor(spec, args, shard));
 
   if (spec.is_write() && server_.before_write) {
     std::vector<std::string_view> keys;
@@ -228,7 +232,13 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   }
   const uint64_t errors_before = out.errors();
   const auto start = std::chrono::steady_clock::now();
-  spec.handler(ctx, Args(args.data(), args.size()));
+  if (spec.fan_out != nullptr) [[unlikely]] {
+    // A command that spans shards: its steps run over the shards, then its
+    // merge replies (fan_out.h).
+    RunFanOut(ctx, spec.fan_out, Args(args.data(), args.size()));
+  } else {
+    spec.handler(ctx, Args(args.data(), args.size()));
+  }
   // A command that changed the dataset (its handler counted changes on its
   // context) goes to the write stream, as received or as rewritten.
   if (ctx.dirty != 0) {
@@ -385,8 +395,8 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
       Reject(session, out, errors::kNotInMulti, spec);
     } else if (!Route(session, *spec, args, out, now_ms)) {
       // Route() replied with the redirection.
-    } else if (std::string refusal = server_.replication && !session.from_primary
-                                         ? server_.replication->CheckCommand(
+    } else if (std::string refusal = server_.replication() && !session.from_primary
+                                         ? server_.replication()->CheckCommand(
                                                spec->is_write(), (spec->flags & kCmdStale) != 0)
                                          : std::string();
                !refusal.empty()) {
@@ -394,7 +404,7 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
     } else if (session.in_pubsub() && session.protocol == 2 &&
                !AllowedWhileSubscribed(spec->name)) {
       Reject(session, out, errors::NotAllowedWhileSubscribed(spec->name), spec);
-    } else if (server_.loading.active && !(spec->flags & kCmdLoading)) {
+    } else if (server_.loading().active && !(spec->flags & kCmdLoading)) {
       Reject(session, out, errors::kLoading, spec);
     } else {
       if (session.in_multi && !IsTransactionControl(spec->name)) {

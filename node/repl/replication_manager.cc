@@ -55,7 +55,7 @@ class SyncLoader : public persist::DatasetLoader {
   absl::Status OnAux(absl::string_view key, absl::string_view value) override {
     int64_t mem = 0;
     if (key == "used-mem" && absl::SimpleAtoi(value, &mem) && mem > 0) {
-      server_.loading.rdb_used_mem = static_cast<uint64_t>(mem);
+      server_.mutable_loading().rdb_used_mem = static_cast<uint64_t>(mem);
     }
     return absl::OkStatus();
   }
@@ -122,7 +122,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
   // progress is abandoned where it is (as a failed load in Redis: the keys
   // loaded so far stay until the next full sync flushes them).
   void Close() {
-    if (loading_ && manager_ != nullptr) manager_->server_.loading = LoadingState();
+    if (loading_ && manager_ != nullptr) manager_->server_.mutable_loading() = LoadingState();
     loading_ = false;
     manager_ = nullptr;
     Shutdown();
@@ -192,7 +192,8 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     persist::FlushDataset(server);
     Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: Loading DB in memory");
     const int64_t start = NowMs();
-    server.loading = LoadingState{.active = true, .start_ms = start, .total_bytes = rdb.size()};
+    server.mutable_loading() =
+        LoadingState{.active = true, .start_ms = start, .total_bytes = rdb.size()};
     loading_ = true;
     SyncLoader loader(server, start);
     replication::RdbReader reader;
@@ -207,7 +208,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
       const uint64_t keys_before = loader.keys_loaded();
       auto progress = reader.Feed(absl::string_view(rdb.data() + pos, n), loader);
       pos += n;
-      server.loading.loaded_bytes = pos;
+      server.mutable_loading().loaded_bytes = pos;
       if (!progress.ok()) {
         error = std::string(progress.status().message());
         break;
@@ -227,7 +228,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
       }
     }
     loading_ = false;
-    server.loading = LoadingState();
+    server.mutable_loading() = LoadingState();
     if (!error.empty()) {
       co_return absl::StrCat("Failed trying to load the MASTER synchronization DB: ", error);
     }
@@ -252,7 +253,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     hc.masterauth = m->server_.options().masterauth;
     // With masteruser set, AUTH <user> <password> (Redis 6 ACL form).
     hc.masteruser = m->server_.config().Value("masteruser").value_or("");
-    hc.listening_port = m->server_.tcp_port;
+    hc.listening_port = m->server_.tcp_port();
     // A history discarded for a full sync that did not complete (the data
     // may be half loaded) is not offered: PSYNC ? -1, as Redis.
     if (!m->history_discarded_) {
