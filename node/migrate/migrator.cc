@@ -47,7 +47,10 @@ struct Migrator::Job {
     int64_t ttl_ms = 0;
     bool skipped = false;  // expired or changed before it was sent
     bool sliced = false;   // big: serialized in slices, freed off the loop
-    std::string payload;
+    // The DUMP payload, in chunks (one for a small value; one per slice for
+    // a big one), and its size. Empty once handed to a connection.
+    std::vector<std::string> payload;
+    size_t payload_size = 0;
   };
   std::vector<Item> items;
   std::vector<size_t> sent;  // indexes into items, in the order sent
@@ -182,7 +185,8 @@ asio::awaitable<void> Migrator::Dump(Job& job, size_t index) {
       co_return;
     }
   }
-  item.payload = dumper.TakePayload();
+  item.payload_size = dumper.payload_size();
+  item.payload = dumper.TakeChunks();
   item.sliced = dumper.sliced();
   if (item.sliced) co_await asio::post(io_, asio::use_awaitable);
 }
@@ -255,19 +259,25 @@ asio::awaitable<void> Migrator::Transfer(Job& job) {
     client->set_io_timeout(timeout);
     const int64_t last_db = cached != nullptr ? cached->last_db : -1;
     const BatchHeader header{.auth = a.password.has_value(), .select = last_db != a.db};
-    // Each payload is copied once, into the connection's output.
+    // The RESTORE's bulk header carries the payload's size, known once it
+    // is all serialized. A big payload's chunks are handed over as they
+    // are (written with scatter/gather, made again if the batch must be
+    // sent again); a small one is copied.
     absl::Status st = client->SendRaw(EncodeBatchPrefix(a, header));
     for (size_t i : job.sent) {
-      const Job::Item& item = job.items[i];
+      Job::Item& item = job.items[i];
       if (!st.ok()) break;
-      std::string head =
-          EncodeRestoreHead(a, item.key, item.ttl_ms, item.payload.size(), job.cluster_mode);
-      st = client->SendRaw(head);
-      // A big payload is handed over, not copied (made again if the
-      // batch must be sent again); a small one is copied.
+      st = client->SendRaw(
+          EncodeRestoreHead(a, item.key, item.ttl_ms, item.payload_size, job.cluster_mode));
       if (st.ok()) {
-        st = item.sliced ? client->SendRaw(std::move(job.items[i].payload))
-                         : client->SendRaw(std::string_view(item.payload));
+        if (item.sliced) {
+          st = client->SendChunks(std::move(item.payload));
+          item.payload.clear();
+        } else {
+          for (const std::string& chunk : item.payload) {
+            if (st.ok()) st = client->SendRaw(std::string_view(chunk));
+          }
+        }
       }
       if (st.ok()) st = client->SendRaw(EncodeRestoreTail(a));
     }

@@ -8,7 +8,9 @@
 //      other command on them waits and runs again afterwards) and suspends
 //      the client (suspend.h's kMigrate);
 //   2. a coroutine serializes each value a slice at a time (ValueDumper),
-//      letting the loop serve other clients between slices;
+//      letting the loop serve other clients between slices; a big value's
+//      payload stays a list of chunks, one per slice, written to the
+//      socket with scatter/gather (no buffer copied as it grows);
 //   3. it sends AUTH / SELECT / RESTORE(-ASKING) on a connection cached per
 //      "host:port" (as Redis: at most 64, closed after 10 s idle, each
 //      remembering its selected db) through RespClient, and reads the

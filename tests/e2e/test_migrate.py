@@ -144,6 +144,52 @@ class MigrateInFlightTest(unittest.TestCase):
             probe.close()
             s.close()
 
+    def test_pings_are_answered_during_a_big_migrate(self):
+        # A hash of 200k fields (about 25 MB of payload, a few hundred
+        # slices): while the MIGRATE runs, another client's PINGs keep being
+        # answered (Redis answers none until its MIGRATE is over).
+        fields = 200_000
+        with Node() as src, Node() as dst:
+            s = Client(src.port, timeout=60)
+            for start in range(0, fields, 10_000):
+                args = []
+                for i in range(start, start + 10_000):
+                    args += [f"field:{i}", f"{i:012d}" * 8]
+                s.call("HSET", "bighash", *args)
+            pings = {"n": 0, "stop": False, "error": None}
+
+            def ping_loop():
+                try:
+                    c = Client(src.port, timeout=60)
+                    while not pings["stop"]:
+                        if c.call("PING") != "PONG":
+                            raise AssertionError("PING not answered with PONG")
+                        pings["n"] += 1
+                    c.close()
+                except Exception as e:  # reported by the main thread
+                    pings["error"] = e
+
+            t = threading.Thread(target=ping_loop)
+            t.start()
+            try:
+                wait_until(lambda: pings["n"] > 0 or pings["error"], timeout=10,
+                           what="the PING client running")
+                m = Client(src.port, timeout=60)
+                before = pings["n"]
+                reply = m.call("MIGRATE", "127.0.0.1", str(dst.port), "bighash", "0", "30000")
+                during = pings["n"] - before
+                m.close()
+            finally:
+                pings["stop"] = True
+                t.join(30)
+            self.assertIsNone(pings["error"])
+            self.assertEqual(reply, "OK")
+            self.assertEqual(Client(dst.port).call("HLEN", "bighash"), fields)
+            self.assertEqual(s.call("EXISTS", "bighash"), 0)
+            # Answered while the MIGRATE was in progress, not queued behind it.
+            self.assertGreaterEqual(during, 20, f"{during} PINGs answered during the MIGRATE")
+            s.close()
+
     def test_silent_target_times_out_and_keys_stay(self):
         # A listener that accepts and never answers.
         silent = socket.socket()
