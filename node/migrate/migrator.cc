@@ -15,6 +15,7 @@
 
 #include "node/commands/command.h"
 #include "node/commands/command_table.h"
+#include "node/commands/errors.h"
 #include "node/config/config.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
@@ -55,7 +56,7 @@ struct Migrator::Job {
   std::vector<Item> items;
   std::vector<size_t> sent;  // indexes into items, in the order sent
   // The reply: set when the transfer ended.
-  std::optional<ClientReply> reply;
+  std::optional<MigrateReply> reply;
   std::vector<size_t> acked;  // indexes into items
 };
 
@@ -68,7 +69,38 @@ void FreeLater(Value value) {
   std::thread([v = std::move(value)]() mutable { v = Value(); }).detach();
 }
 
+// The client's error text for a MIGRATE argument error.
+std::string_view ArgsErrorText(ArgsError e) {
+  switch (e) {
+    case ArgsError::kSyntax:
+      return errors::kSyntax;
+    case ArgsError::kKeysWithKeyArg:
+      return errors::kMigrateKeysWithKeyArg;
+    case ArgsError::kNotInteger:
+      return errors::kNotInteger;
+    case ArgsError::kNone:
+      break;
+  }
+  return errors::kSyntax;
+}
+
 }  // namespace
+
+std::string MigrateErrorText(const MigrateReply& reply) {
+  switch (reply.kind) {
+    case MigrateReply::Kind::kTargetError:
+      return errors::MigrateTargetError(reply.target_error);
+    case MigrateReply::Kind::kIoErrorWriting:
+      return std::string(errors::kMigrateIoWriting);
+    case MigrateReply::Kind::kIoErrorReading:
+      return std::string(errors::kMigrateIoReading);
+    case MigrateReply::Kind::kConnectTimeout:
+      return std::string(errors::kMigrateConnectTimeout);
+    case MigrateReply::Kind::kOk:
+      break;
+  }
+  return "";
+}
 
 Migrator::Migrator(asio::io_context& io, Server& server) : io_(io), server_(server), sweep_(io) {}
 
@@ -222,8 +254,7 @@ asio::awaitable<void> Migrator::Transfer(Job& job) {
       }
       const absl::Status connected = co_await fresh->Connect(a.host, port);
       if (connected.code() == absl::StatusCode::kDeadlineExceeded) {
-        job.reply =
-            ClientReply{.ok = false, .error = "IOERR error or timeout connecting to the client"};
+        job.reply = MigrateReply{.kind = MigrateReply::Kind::kConnectTimeout};
         co_return;
       }
       if (!connected.ok()) {
@@ -371,11 +402,11 @@ void Migrator::Finish(Job& job) {
   std::string out;
   resp::ReplyBuilder reply(&out, job.protocol);
   reply.on_error = [this](std::string_view message) { server_.stats().CountError(message); };
-  const ClientReply r = job.reply.value_or(ClientReply{.ok = true});
-  if (r.ok) {
+  const MigrateReply r = job.reply.value_or(MigrateReply{});
+  if (r.kind == MigrateReply::Kind::kOk) {
     reply.Ok();
   } else {
-    reply.Error(r.error);
+    reply.Error(MigrateErrorText(r));
     if (const CommandSpec* spec = server_.commands().Find("migrate")) ++spec->stats.failed_calls;
   }
   Complete(*it->second, out);

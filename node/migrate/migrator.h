@@ -44,6 +44,12 @@ class RespClient;
 
 namespace migrate {
 
+struct MigrateReply;
+
+// The client's error text for a failed MIGRATE (node/commands/errors.h's
+// wording). REQUIRES: reply.kind != kOk.
+std::string MigrateErrorText(const MigrateReply& reply);
+
 class Migrator {
  public:
   static constexpr size_t kMaxCachedConnections = 64;
