@@ -35,6 +35,10 @@ namespace asio = boost::asio;
 
 // One MIGRATE in progress.
 struct Migrator::Job {
+  // The loop the transfer runs on: the keyspace's, or, inside MULTI/EXEC,
+  // a private one that the command runs to the end (sync).
+  asio::io_context* io = nullptr;
+  bool sync = false;
   uint64_t client_id = 0;
   int protocol = 2;
   int db = 0;  // the source database (the client's)
@@ -143,12 +147,7 @@ void Migrator::Handle(CommandContext& ctx, std::span<std::string> args) {
     ctx.reply.Error(ArgsErrorText(parse_error));
     return;
   }
-  // Inside MULTI/EXEC the reply must be part of EXEC's array now, and a
-  // primary's stream never carries MIGRATE: there is no way to wait here.
-  if (ctx.session.deny_blocking) {
-    ctx.reply.Error("ERR MIGRATE inside MULTI/EXEC is not supported by this server");
-    return;
-  }
+  job->io = &io_;
   job->client_id = ctx.session.id;
   job->protocol = ctx.session.protocol;
   job->db = ctx.session.db_index;
@@ -168,15 +167,52 @@ void Migrator::Handle(CommandContext& ctx, std::span<std::string> args) {
     ctx.reply.SimpleString("NOKEY");
     return;
   }
+  // Inside MULTI/EXEC the reply belongs in EXEC's array now and nothing
+  // else may run before the transaction ends: the transfer runs to the end
+  // here, as Redis runs every MIGRATE, bounded by its timeout.
+  if (ctx.session.deny_blocking) {
+    RunNow(ctx, std::move(job));
+    return;
+  }
   for (const Job::Item& item : job->items) server_.keys_in_flight().Add(job->db, item.key);
   Suspend(ctx.session, WaitReason::kMigrate);
   asio::co_spawn(io_, Run(std::move(job)), asio::detached);
 }
 
+void Migrator::RunNow(CommandContext& ctx, std::shared_ptr<Job> job) {
+  // A private loop, run on this thread until the transfer is over: the
+  // keyspace's loop (every other client) waits meanwhile. Its connection
+  // is a fresh one, closed at the end (the cached ones live on the
+  // keyspace's loop).
+  asio::io_context private_io;
+  job->io = &private_io;
+  job->sync = true;
+  asio::co_spawn(private_io, Transfer(job), asio::detached);
+  private_io.run();
+  job->io = &io_;
+  // Deleted and propagated with the transaction (as DEL, like Redis's
+  // rewritten MIGRATE), the reply in EXEC's array.
+  std::vector<std::string> del = DeleteAcked(*job);
+  if (del.size() > 1) {
+    ctx.dirty += del.size() - 1;  // already counted in the node's stats
+    ctx.propagate_as = std::move(del);
+  }
+  const MigrateReply r = job->reply.value_or(MigrateReply{});
+  if (r.kind == MigrateReply::Kind::kOk) {
+    ctx.reply.Ok();
+  } else {
+    ctx.reply.Error(MigrateErrorText(r));
+  }
+}
+
 asio::awaitable<void> Migrator::Run(std::shared_ptr<Job> job) {
-  co_await Serialize(*job);
-  if (!job->reply) co_await Transfer(*job);
+  co_await Transfer(job);
   Finish(*job);
+}
+
+asio::awaitable<void> Migrator::Transfer(std::shared_ptr<Job> job) {
+  co_await Serialize(*job);
+  if (!job->reply) co_await Send(*job);
 }
 
 asio::awaitable<void> Migrator::Serialize(Job& job) {
@@ -210,7 +246,7 @@ asio::awaitable<void> Migrator::Dump(Job& job, size_t index) {
   Db& db = server_.ShardForSlot(slots::KeyHashSlot(item.key)).db(job.db);
   ValueDumper dumper(item.entry->value(), job.dump_options);
   while (!dumper.Step(kSliceBudget)) {
-    co_await asio::post(io_, asio::use_awaitable);
+    if (!job.sync) co_await asio::post(*job.io, asio::use_awaitable);
     const Entry* now_there = db.Peek(item.key);
     if (now_there != item.entry || now_there->value().object() != item.object) {
       item.skipped = true;  // gone (a deleted slot): never read it again
@@ -220,10 +256,10 @@ asio::awaitable<void> Migrator::Dump(Job& job, size_t index) {
   item.payload_size = dumper.payload_size();
   item.payload = dumper.TakeChunks();
   item.sliced = dumper.sliced();
-  if (item.sliced) co_await asio::post(io_, asio::use_awaitable);
+  if (item.sliced && !job.sync) co_await asio::post(*job.io, asio::use_awaitable);
 }
 
-asio::awaitable<void> Migrator::Transfer(Job& job) {
+asio::awaitable<void> Migrator::Send(Job& job) {
   const MigrateArgs& a = job.args;
   const std::string target = a.Target();
   const auto timeout = std::chrono::milliseconds(a.timeout_ms);
@@ -232,7 +268,7 @@ asio::awaitable<void> Migrator::Transfer(Job& job) {
     // uses the cached one).
     std::shared_ptr<RespClient> client;
     Cached* cached = nullptr;
-    auto it = cache_.find(target);
+    auto it = job.sync ? cache_.end() : cache_.find(target);
     if (it != cache_.end() && !it->second.busy && it->second.client->is_open()) {
       cached = &it->second;
     } else {
@@ -245,7 +281,7 @@ asio::awaitable<void> Migrator::Transfer(Job& job) {
       options.io_timeout = timeout;
       options.max_output_bytes = std::numeric_limits<size_t>::max() / 2;
       options.limits.max_bulk_len = 512 * 1024 * 1024;
-      auto fresh = RespClient::Create(io_.get_executor(), options);
+      auto fresh = RespClient::Create(job.io->get_executor(), options);
       int port = 0;
       for (char ch : a.port) {
         if (ch < '0' || ch > '9') break;  // atoi, as Redis reads it
@@ -267,7 +303,7 @@ asio::awaitable<void> Migrator::Transfer(Job& job) {
         co_return;
       }
       client = fresh;
-      if (cache_.count(target) == 0) {
+      if (!job.sync && cache_.count(target) == 0) {
         if (cache_.size() >= kMaxCachedConnections) {
           // Too many: drop one that is not in use, as Redis drops one at random.
           for (auto c = cache_.begin(); c != cache_.end(); ++c) {
@@ -362,12 +398,10 @@ asio::awaitable<void> Migrator::Transfer(Job& job) {
   }
 }
 
-void Migrator::Finish(Job& job) {
+std::vector<std::string> Migrator::DeleteAcked(Job& job) {
   const int64_t now = NowMs();
-  // Keys the target acknowledged leave this node (unless COPY), as one DEL
-  // for the replicas and the AOF.
+  std::vector<std::string> del = {"DEL"};
   if (!job.args.copy && !job.acked.empty()) {
-    std::vector<std::string> del = {"DEL"};
     std::vector<std::string_view> keys;
     for (size_t i : job.acked) keys.push_back(job.items[i].key);
     if (server_.before_write) server_.before_write(job.db, keys);
@@ -385,10 +419,17 @@ void Migrator::Finish(Job& job) {
       ++server_.stats().dirty;
       del.push_back(item.key);
     }
-    if (del.size() > 1) {
-      const std::span<const std::string> op(del.data(), del.size());
-      server_.write_stream().Append(job.db, RewrittenWriteSlot(server_.commands(), op), op);
-    }
+  }
+  return del;
+}
+
+void Migrator::Finish(Job& job) {
+  // Keys the target acknowledged leave this node (unless COPY), as one DEL
+  // for the replicas and the AOF.
+  const std::vector<std::string> del = DeleteAcked(job);
+  if (del.size() > 1) {
+    const std::span<const std::string> op(del.data(), del.size());
+    server_.write_stream().Append(job.db, RewrittenWriteSlot(server_.commands(), op), op);
   }
   for (const Job::Item& item : job.items) server_.keys_in_flight().Remove(job.db, item.key);
   // Commands that waited for these keys run again (one that finds another

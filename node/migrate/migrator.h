@@ -21,6 +21,14 @@
 //      set, the commands that waited for them run again, and the client
 //      gets Redis's reply (+OK, +NOKEY, the target's error or IOERR).
 //
+// Inside MULTI/EXEC (Session::deny_blocking) a command cannot wait: the
+// reply belongs in EXEC's array and no other client may run in the middle
+// of the transaction. There MIGRATE does what Redis does for every MIGRATE:
+// steps 2-3 run to the end on a private io_context on this thread (the
+// whole node waits, bounded by the MIGRATE's timeout; a fresh connection,
+// not a cached one), then the keys are deleted and the DEL propagates
+// inside the transaction's MULTI/EXEC.
+//
 // Loop: the keyspace's io_context (one thread). Not thread-safe.
 #pragma once
 
@@ -35,6 +43,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace shardnode::node {
 
@@ -84,14 +93,27 @@ class Migrator {
     bool busy = false;
   };
 
+  // The asynchronous MIGRATE: Transfer, then Finish.
   boost::asio::awaitable<void> Run(std::shared_ptr<Job> job);
+  // MIGRATE inside MULTI/EXEC: Transfer run to the end on a private loop
+  // (every other client waits, as for any MIGRATE in Redis), the keys
+  // deleted and propagated with the transaction, the reply into EXEC's.
+  void RunNow(CommandContext& ctx, std::shared_ptr<Job> job);
+  // Serializes the values and sends them; fills job.reply and job.acked.
+  boost::asio::awaitable<void> Transfer(std::shared_ptr<Job> job);
   // Serializes the job's values, a slice per turn of the loop.
   boost::asio::awaitable<void> Serialize(Job& job);
   // Serializes the value of job.items[index] into its payload (or marks
   // it skipped when the key changed meanwhile).
   boost::asio::awaitable<void> Dump(Job& job, size_t index);
-  // Sends the batch and reads the replies; fills job.outcome.
-  boost::asio::awaitable<void> Transfer(Job& job);
+  // Sends the batch and reads the replies; fills job.reply and job.acked.
+  boost::asio::awaitable<void> Send(Job& job);
+  // Deletes the keys the target acknowledged (unless COPY); returns the
+  // DEL that propagates it (just "DEL" when none was deleted).
+  std::vector<std::string> DeleteAcked(Job& job);
+  // The end of an asynchronous MIGRATE: DeleteAcked, its DEL to the write
+  // stream, the keys out of flight, the waiting commands retried, the
+  // client's reply.
   void Finish(Job& job);
   void SweepIdle();
 

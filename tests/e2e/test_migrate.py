@@ -75,6 +75,29 @@ class MigrateDiffTest(unittest.TestCase):
         out.append(s.call("MIGRATE", "127.0.0.1", p, "k2", "99", "1000"))
         out.append(s.call("GET", "k2"))
         out.append(s.call("MIGRATE", "127.0.0.1", p))
+        # Inside MULTI/EXEC: each MIGRATE's reply in EXEC's array, in order,
+        # the commands around it seeing the key before and after.
+        s.call("SET", "t1", "v1")
+        s.call("RPUSH", "t2", *[str(i) for i in range(2000)])
+        s.call("SET", "t3", "busy")
+        d.call("SET", "t3", "there")
+        out.append(s.call("MULTI"))
+        queued = [
+            ("GET", "t1"),
+            ("MIGRATE", "127.0.0.1", p, "t1", "0", "5000"),
+            ("EXISTS", "t1"),
+            ("MIGRATE", "127.0.0.1", p, "", "0", "5000", "KEYS", "t2", "nokey"),
+            ("MIGRATE", "127.0.0.1", p, "nokey", "0", "5000"),
+            ("MIGRATE", "127.0.0.1", p, "t3", "0", "5000"),
+            ("MIGRATE", "127.0.0.1", str(closed_port()), "t3", "0", "500"),
+            ("MIGRATE", "127.0.0.1", p, "t3", "x", "5000"),
+            ("SET", "t1", "after"),
+        ]
+        for q in queued:
+            out.append(s.call(*q))
+        out.append(s.call("EXEC"))
+        out.append((s.call("GET", "t1"), s.call("EXISTS", "t2", "t3")))
+        out.append((d.call("GET", "t1"), d.call("LLEN", "t2"), d.call("GET", "t3")))
         s.close()
         d.close()
         return out
