@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "node/commands/blocked_serve.h"
 #include "node/commands/command.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
@@ -112,14 +113,93 @@ Migrator::~Migrator() { Stop(); }
 
 void Migrator::Start() {
   server_.migrate = [this](CommandContext& ctx, std::span<std::string> args) { Handle(ctx, args); };
+  server_.run_off_loop = [this](CommandContext& ctx, std::string_view key,
+                                std::function<void()> work,
+                                std::function<void(CommandContext&)> finish) {
+    RunOffLoop(ctx, key, std::move(work), std::move(finish));
+  };
   SweepIdle();
 }
 
 void Migrator::Stop() {
   stopped_ = true;
+  {
+    std::lock_guard<std::mutex> lock(gate_->mu);
+    gate_->open = false;
+  }
   sweep_.cancel();
   for (auto& [name, c] : cache_) c.client->Close();
   cache_.clear();
+}
+
+// One command whose heavy part runs off the loop.
+struct Migrator::OffLoop {
+  uint64_t client_id = 0;
+  int protocol = 2;
+  int db = 0;
+  const CommandSpec* spec = nullptr;
+  std::string key;
+  std::function<void()> work;
+  std::function<void(CommandContext&)> finish;
+};
+
+void Migrator::RunOffLoop(CommandContext& ctx, std::string_view key, std::function<void()> work,
+                          std::function<void(CommandContext&)> finish) {
+  auto job = std::make_shared<OffLoop>();
+  job->client_id = ctx.session.id;
+  job->protocol = ctx.session.protocol;
+  job->db = ctx.db_index();
+  job->spec = &ctx.spec;
+  job->key = std::string(key);
+  job->work = std::move(work);
+  job->finish = std::move(finish);
+  server_.keys_in_flight().Add(job->db, job->key);
+  Suspend(ctx.session, WaitReason::kMigrate);
+  std::thread([this, gate = gate_, job]() mutable {
+    job->work();
+    std::lock_guard<std::mutex> lock(gate->mu);
+    if (gate->open) asio::post(io_, [this, job] { FinishOffLoop(*job); });
+  }).detach();
+}
+
+void Migrator::FinishOffLoop(OffLoop& job) {
+  server_.keys_in_flight().Remove(job.db, job.key);
+  auto it = server_.clients().find(job.client_id);
+  if (it != server_.clients().end()) {
+    Session& session = *it->second;
+    const int64_t now = NowMs();
+    std::string out;
+    resp::ReplyBuilder reply(&out, job.protocol);
+    reply.on_error = [this](std::string_view message) { server_.stats().CountError(message); };
+    CommandContext ctx(server_.local_shard(), server_, session, reply, *job.spec, now, job.db);
+    // As the dispatcher runs a write: the key serialized for a snapshot in
+    // progress before it changes, the changes propagated as one unit, the
+    // clients blocked on the key served after it.
+    if (server_.before_write) server_.before_write(job.db, {job.key});
+    server_.write_stream().BeginUnit();
+    job.finish(ctx);
+    if (ctx.dirty != 0 && server_.write_stream().wanted()) {
+      std::vector<std::vector<std::string>> ops = std::move(ctx.propagate_many);
+      if (ops.empty() && !ctx.propagate_as.empty()) ops.push_back(std::move(ctx.propagate_as));
+      for (const std::vector<std::string>& op : ops) {
+        const std::span<const std::string> span(op.data(), op.size());
+        server_.write_stream().Append(job.db, RewrittenWriteSlot(server_.commands(), span), span);
+      }
+    }
+    server_.write_stream().EndUnit();
+    if (reply.errors() != 0) ++job.spec->stats.failed_calls;
+    Complete(session, out);
+    if (server_.blocking().has_ready()) ServeBlockedClients(server_, now);
+  }
+  // The work's buffers (a 100 MB payload) are freed off the loop too.
+  std::thread([j = std::move(job.work), f = std::move(job.finish)]() mutable {
+    j = nullptr;
+    f = nullptr;
+  }).detach();
+  for (uint64_t id : server_.keys_in_flight().TakeWaiters()) {
+    auto w = server_.clients().find(id);
+    if (w != server_.clients().end()) Retry(*w->second);
+  }
 }
 
 void Migrator::SweepIdle() {

@@ -39,10 +39,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace shardnode::node {
@@ -72,20 +75,31 @@ class Migrator {
   Migrator(const Migrator&) = delete;
   Migrator& operator=(const Migrator&) = delete;
 
-  // Installs the MIGRATE handler (Server::migrate) and starts closing idle
-  // cached connections.
+  // Installs the MIGRATE handler (Server::migrate) and run_off_loop (a big
+  // RESTORE's decoding), and starts closing idle cached connections.
   void Start();
-  // Closes every cached connection and stops the sweep.
+  // Closes every cached connection and stops the sweep; work still running
+  // off the loop is not finished.
   void Stop();
 
   // The MIGRATE command.
   void Handle(CommandContext& ctx, std::span<std::string> args);
+  // NodeServices::run_off_loop: `work` on a thread of its own, `finish`
+  // posted back to the loop.
+  void RunOffLoop(CommandContext& ctx, std::string_view key, std::function<void()> work,
+                  std::function<void(CommandContext&)> finish);
 
   // Connections cached now (tests, INFO).
   size_t cached_connections() const { return cache_.size(); }
 
  private:
   struct Job;
+  struct OffLoop;
+  // Open while the loop takes work finished off it (closed by Stop).
+  struct Gate {
+    std::mutex mu;
+    bool open = true;
+  };
   struct Cached {
     std::shared_ptr<RespClient> client;
     int64_t last_db = -1;
@@ -116,12 +130,15 @@ class Migrator {
   // client's reply.
   void Finish(Job& job);
   void SweepIdle();
+  // The end of RunOffLoop's work, on the loop.
+  void FinishOffLoop(OffLoop& job);
 
   boost::asio::io_context& io_;
   Server& server_;
   boost::asio::steady_timer sweep_;
   bool stopped_ = false;
   std::map<std::string, Cached> cache_;
+  std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();
 };
 
 }  // namespace migrate

@@ -122,6 +122,18 @@ class NodeServices {
   // wiring): it replies at once or suspends the client (kMigrate). Unset in
   // tests without the net shell.
   std::function<void(CommandContext& ctx, std::span<std::string> args)> migrate;
+  // Runs the heavy part of a command off the loop (a big RESTORE decoding
+  // its payload): suspends the client (kMigrate) and holds `key` in flight
+  // (every other command on it waits, KeysInFlight), runs `work` on another
+  // thread, then `finish` back on the loop with a fresh context for the
+  // same client, command and database: its reply, changes and propagation
+  // (propagate_as / propagate_many: the arguments as received are gone)
+  // are the command's. A client that left meanwhile is not finished.
+  // `work` must not touch the keyspace. Unset in tests without the net
+  // shell: the command then does everything at once.
+  std::function<void(CommandContext& ctx, std::string_view key, std::function<void()> work,
+                     std::function<void(CommandContext&)> finish)>
+      run_off_loop;
 
  protected:
   NodeServices() = default;

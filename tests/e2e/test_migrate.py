@@ -213,6 +213,44 @@ class MigrateInFlightTest(unittest.TestCase):
             self.assertGreaterEqual(during, 20, f"{during} PINGs answered during the MIGRATE")
             s.close()
 
+    def test_target_serves_while_a_big_restore_decodes(self):
+        # The target of a big MIGRATE decodes the RESTORE payload off its
+        # loop: after the RESTORE has been read (CLIENT LIST names it), other
+        # clients are still answered before the key lands (DBSIZE 0). A
+        # RESTORE run in one go would answer nobody until the key is there.
+        fields = 200_000
+        with Node() as src, Node() as dst:
+            s = Client(src.port, timeout=60)
+            for start in range(0, fields, 10_000):
+                args = []
+                for i in range(start, start + 10_000):
+                    args += [f"field:{i}", f"{i:012d}" * 8]
+                s.call("HSET", "bighash", *args)
+            result = {}
+
+            def run_migrate():
+                c = Client(src.port, timeout=60)
+                result["r"] = c.call("MIGRATE", "127.0.0.1", str(dst.port), "bighash", "0",
+                                     "30000")
+                c.close()
+
+            t = threading.Thread(target=run_migrate)
+            t.start()
+            probe = Client(dst.port, timeout=60)
+            caught = False
+            deadline = time.monotonic() + 60
+            while "r" not in result and time.monotonic() < deadline:
+                clients = probe.call("CLIENT", "LIST").decode()
+                if "cmd=restore" in clients and probe.call("DBSIZE") == 0:
+                    caught = True
+                    break
+            t.join(60)
+            self.assertEqual(result.get("r"), "OK")
+            self.assertTrue(caught, "never served while the RESTORE was in progress")
+            self.assertEqual(probe.call("HLEN", "bighash"), fields)
+            probe.close()
+            s.close()
+
     def test_silent_target_times_out_and_keys_stay(self):
         # A listener that accepts and never answers.
         silent = socket.socket()
