@@ -251,6 +251,33 @@ class MigrateInFlightTest(unittest.TestCase):
             probe.close()
             s.close()
 
+    def test_big_restore_reaches_the_targets_replica(self):
+        # A RESTORE decoded off the loop still propagates, payload and all:
+        # the target's replica gets the hash; the source's replica loses it.
+        fields = 50_000
+        with Node() as src, Node() as dst, Node() as dst_replica, Node() as src_replica:
+            for replica, primary in ((dst_replica, dst), (src_replica, src)):
+                self.assertEqual(replica.cli("REPLICAOF", "127.0.0.1", primary.port), "OK")
+                wait_until(lambda r=replica: harness.info(r).get("master_link_status") == "up",
+                           timeout=30, what="replica linked")
+            s = Client(src.port, timeout=60)
+            for start in range(0, fields, 10_000):
+                args = []
+                for i in range(start, start + 10_000):
+                    args += [f"field:{i}", f"{i:012d}" * 8]
+                s.call("HSET", "bighash", *args)
+            wait_until(lambda: Client(src_replica.port).call("HLEN", "bighash") == fields,
+                       timeout=30, what="the source's replica loaded")
+            self.assertEqual(
+                s.call("MIGRATE", "127.0.0.1", str(dst.port), "bighash", "0", "30000"), "OK")
+            wait_until(lambda: Client(dst_replica.port).call("HLEN", "bighash") == fields,
+                       timeout=30, what="the hash on the target's replica")
+            wait_until(lambda: Client(src_replica.port).call("EXISTS", "bighash") == 0,
+                       timeout=30, what="the DEL on the source's replica")
+            self.assertEqual(Client(dst_replica.port).call("HGET", "bighash", "field:777"),
+                             b"000000000777" * 8)
+            s.close()
+
     def test_silent_target_times_out_and_keys_stay(self):
         # A listener that accepts and never answers.
         silent = socket.socket()
