@@ -75,6 +75,9 @@ RouteResult Route(const SlotTable& table, const RouteInput& in,
 
   if (migrating && missing) {
     if (existing) return Fail(RouteOutcome::kTryAgain, slot);
+    // An ASK to myself (a slot set MIGRATING to its own owner) is no
+    // redirection: Redis serves the command.
+    if (table.migrating_to_myself(slot)) return local;
     return Redirect(RouteOutcome::kAsk, slot, *table.migrating_to(slot));
   }
   if (importing && in.asking) {

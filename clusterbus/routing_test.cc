@@ -75,6 +75,14 @@ TEST_F(RoutingTest, MigratingAskAndTryAgain) {
   EXPECT_EQ(Go({.keys = {"{bar}2"}, .shard_pubsub = true}).outcome, RouteOutcome::kLocal);
 }
 
+TEST_F(RoutingTest, MigratingToMyselfServesMissingKeys) {
+  state_.SetMigrating(5061, &state_.myself());
+  present_.insert("bar");
+  EXPECT_EQ(Go({.keys = {"{bar}2"}}).outcome, RouteOutcome::kLocal);
+  EXPECT_EQ(Go({.keys = {"{bar}2"}, .is_write = true}).outcome, RouteOutcome::kLocal);
+  EXPECT_EQ(Go({.keys = {"bar", "{bar}2"}}).outcome, RouteOutcome::kTryAgain);
+}
+
 TEST_F(RoutingTest, ImportingNeedsAsking) {
   state_.SetImporting(12182, state_.FindNode(kPeer));
   EXPECT_EQ(Go({.keys = {"foo"}}).outcome, RouteOutcome::kMoved);

@@ -1,6 +1,7 @@
 // CLUSTER and the cluster session commands (READONLY, READWRITE, ASKING).
 // The handlers parse arguments, call the pure clusterbus::ClusterState and
 // encode its answers; ApplyClusterEffects then logs and saves nodes.conf.
+#include <span>
 #include <string>
 #include <vector>
 
@@ -357,24 +358,57 @@ void ClusterFlushSlots(CommandContext& ctx, Args) {
   if (ClusterState* c = ClusterOrReply(ctx)) ReplyStatus(ctx, c->FlushSlots(KeysInDb0(ctx) == 0));
 }
 
-void ClusterSetSlot(CommandContext& ctx, Args args) {
-  ClusterState* c = ClusterOrReply(ctx);
-  if (!c) return;
-  if (c->myself().is_replica()) return ctx.reply.Error(errors::kSetSlotOnReplica);
-  int slot = ParseSlotArg(args[2]);
-  if (slot < 0) return ctx.reply.Error(errors::kInvalidSlot);
+// SETSLOT from my primary's replication stream: mirror it (Valkey 8 style,
+// see ClusterState::MirrorPrimarySetSlot). The reply goes nowhere.
+void MirrorSetSlot(CommandContext& ctx, ClusterState& c, Args args, int slot) {
+  using Action = ClusterState::SetSlotAction;
   const std::string& action = args[3];
+  std::string_view id = args.size() > 4 ? std::string_view(args[4]) : std::string_view();
   if (EqualsNoCase(action, "migrating") && args.size() == 5) {
-    ReplyStatus(ctx, c->SetSlotMigrating(slot, args[4]));
+    ReplyStatus(ctx, c.MirrorPrimarySetSlot(slot, Action::kMigrating, id, 0));
   } else if (EqualsNoCase(action, "importing") && args.size() == 5) {
-    ReplyStatus(ctx, c->SetSlotImporting(slot, args[4]));
+    ReplyStatus(ctx, c.MirrorPrimarySetSlot(slot, Action::kImporting, id, 0));
   } else if (EqualsNoCase(action, "stable") && args.size() == 4) {
-    ReplyStatus(ctx, c->SetSlotStable(slot));
+    ReplyStatus(ctx, c.MirrorPrimarySetSlot(slot, Action::kStable, id, 0));
   } else if (EqualsNoCase(action, "node") && args.size() == 5) {
-    ReplyStatus(ctx, c->SetSlotNode(slot, args[4], KeysInSlot(ctx, slot)));
+    ReplyStatus(ctx, c.MirrorPrimarySetSlot(slot, Action::kNode, id, KeysInSlot(ctx, slot)));
   } else {
     ctx.reply.Error(errors::kSetSlotSyntax);
   }
+}
+
+void ClusterSetSlot(CommandContext& ctx, Args args) {
+  ClusterState* c = ClusterOrReply(ctx);
+  if (!c) return;
+  if (c->myself().is_replica() && !ctx.session.from_primary) {
+    return ctx.reply.Error(errors::kSetSlotOnReplica);
+  }
+  int slot = ParseSlotArg(args[2]);
+  if (slot < 0) return ctx.reply.Error(errors::kInvalidSlot);
+  if (c->myself().is_replica()) return MirrorSetSlot(ctx, *c, args, slot);
+  const std::string& action = args[3];
+  const bool was_primary = c->myself().is_primary();
+  absl::Status st;
+  if (EqualsNoCase(action, "migrating") && args.size() == 5) {
+    st = c->SetSlotMigrating(slot, args[4]);
+  } else if (EqualsNoCase(action, "importing") && args.size() == 5) {
+    st = c->SetSlotImporting(slot, args[4]);
+  } else if (EqualsNoCase(action, "stable") && args.size() == 4) {
+    st = c->SetSlotStable(slot);
+  } else if (EqualsNoCase(action, "node") && args.size() == 5) {
+    st = c->SetSlotNode(slot, args[4], KeysInSlot(ctx, slot));
+  } else {
+    return ctx.reply.Error(errors::kSetSlotSyntax);
+  }
+  // What changed my view reaches my replicas, in stream order with the
+  // keys MIGRATE moves (ReplicationControl::PropagateSetSlot says when).
+  if (st.ok() && was_primary && ctx.node.replication != nullptr &&
+      ctx.node.replication->PropagateSetSlot(
+          ctx.session, ctx.now_ms, std::span<const std::string>(args.data(), args.size()))) {
+    ctx.node.ApplyClusterEffects(ctx.now_ms);  // +OK once the replicas have it
+    return;
+  }
+  ReplyStatus(ctx, st);
 }
 
 void ClusterBumpEpoch(CommandContext& ctx, Args) {

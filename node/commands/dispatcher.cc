@@ -202,6 +202,8 @@ bool Dispatcher::Route(Session& session, const CommandSpec& spec,
       break;
   }
   if (is_exec) {
+    // The transaction is discarded, its WATCHes with it (as DISCARD does).
+    server_.watches().Unwatch(session);
     session.in_multi = false;
     session.multi_dirty = false;
     session.queued.clear();
@@ -353,8 +355,10 @@ bool Dispatcher::TouchesKeysInFlight(const Session& session,
     }
     return false;
   }
-  // Queued inside MULTI, a command touches nothing yet (EXEC is checked).
-  if (session.in_multi && spec != discard_ && spec != multi_) return false;
+  // Queued inside MULTI a command does not run, but it is routed now (ASK or
+  // TRYAGAIN by which keys are here), so it waits too: as in Redis, where
+  // it would arrive after the MIGRATE, a key that left gets ASK at once and
+  // EXEC then EXECABORT. EXEC is checked again for keys in flight since.
   return touches(*spec, args);
 }
 
@@ -421,9 +425,10 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
         Call(session, *spec, args, out, now_ms);
       }
     }
-    // ASKING lasts for one command, or until EXEC/DISCARD inside MULTI.
-    if (spec->name != "asking" && !session.in_multi) session.asking = false;
   }
+  // ASKING lasts for one command, or until EXEC/DISCARD inside MULTI; an
+  // unknown command or an arity error ends it too, as in Redis.
+  if ((spec == nullptr || spec->name != "asking") && !session.in_multi) session.asking = false;
   server_.write_stream().EndUnit();
   // Clients blocked on keys this command wrote are served now.
   if (server_.blocking().has_ready()) ServeBlockedClients(server_, now_ms);
