@@ -1117,6 +1117,12 @@ void DumpBuilder::Fold() {
   crc_done_ = out_.size();
 }
 
+std::string DumpBuilder::TakeChunk() {
+  Fold();
+  crc_done_ = 0;
+  return std::exchange(out_, std::string());
+}
+
 std::string DumpBuilder::Finish() {
   StoreLE(&out_, kRdbVersion, 2);
   Fold();

@@ -212,14 +212,17 @@ std::string DumpPayload(const RdbValue& value, const RdbWriterOptions& options =
 // elements added. Fold() folds the bytes added so far into the checksum, so
 // that Finish() costs a slice's work, not the whole payload's.
 //
-// Usage: one Begin*, its elements (Fold() between slices), then Finish().
+// The payload may be taken in chunks: TakeChunk() hands over the bytes added
+// since the previous chunk (the checksum keeps running over them), Finish()
+// the last ones with the footer; the chunks joined are the payload, byte for
+// byte. A big payload then never sits in one buffer that is copied as it
+// grows.
+//
+// Usage: one Begin*, its elements (Fold() or TakeChunk() between slices),
+// then Finish().
 class DumpBuilder {
  public:
   explicit DumpBuilder(RdbWriterOptions options = {}) : options_(std::move(options)) {}
-
-  // Room for about `bytes` of payload at once, so that a big value's
-  // buffer is not copied as it grows.
-  void Reserve(size_t bytes) { out_.reserve(bytes); }
 
   void BeginString(uint64_t length);
   void StringChunk(std::string_view bytes);
@@ -234,8 +237,12 @@ class DumpBuilder {
 
   // Folds the bytes added since the last call into the checksum.
   void Fold();
-  // Appends the version and the CRC64 and returns the payload.
+  // Folds and returns the bytes added since the previous chunk.
+  std::string TakeChunk();
+  // Appends the version and the CRC64 and returns the payload (what is
+  // left of it after the chunks taken).
   std::string Finish();
+  // Bytes not yet taken.
   size_t size() const { return out_.size(); }
 
  private:

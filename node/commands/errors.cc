@@ -111,6 +111,10 @@ std::string UnrecognizedReplconfOption(std::string_view option) {
   return Cat("ERR Unrecognized REPLCONF option: ", option);
 }
 
+std::string MigrateTargetError(std::string_view error) {
+  return Cat("ERR Target instance replied with error: ", error);
+}
+
 std::string RespError(std::string_view error) { return Cat("-", error, "\r\n"); }
 
 }  // namespace shardnode::node::errors

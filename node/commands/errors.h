@@ -160,6 +160,17 @@ inline constexpr std::string_view kDebugReloadOptions =
     "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.";
 inline constexpr std::string_view kDebugReloadLoad = "ERR Error trying to load the RDB dump";
 
+// ---- MIGRATE (node/migrate's shell words its core's outcomes with these)
+inline constexpr std::string_view kMigrateKeysWithKeyArg =
+    "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string";
+inline constexpr std::string_view kMigrateIoWriting =
+    "IOERR error or timeout writing to target instance";
+inline constexpr std::string_view kMigrateIoReading =
+    "IOERR error or timeout reading to target instance";
+// Redis's text says "client" for the target it failed to connect to.
+inline constexpr std::string_view kMigrateConnectTimeout =
+    "IOERR error or timeout connecting to the client";
+
 // ---- Cluster (cluster_family.cc)
 inline constexpr std::string_view kInvalidSlot = "ERR Invalid or out of range slot";
 inline constexpr std::string_view kInvalidSlotShort = "ERR Invalid slot";
@@ -253,6 +264,9 @@ std::string ClusterConfigSaveFailed(std::string_view reason);
 // long: <n> bytes", "ERR Unrecognized REPLCONF option: <option>".
 std::string ReplconfIpTooLong(size_t bytes);
 std::string UnrecognizedReplconfOption(std::string_view option);
+// "ERR Target instance replied with error: <error>" (MIGRATE passing on
+// the target's error, without its '-').
+std::string MigrateTargetError(std::string_view error);
 // "-<error>\r\n": an error reply's RESP bytes, for writers that bypass the
 // ReplyBuilder (a connection refused before it has a session, a full sync
 // that failed).

@@ -2,8 +2,11 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <iterator>
 #include <limits>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -111,16 +114,82 @@ void Dump(CommandContext& ctx, Args args) {
   ctx.reply.Bulk(replication::DumpPayload(persist::ToRdbValue(e->value()), DumpOptions(ctx.node)));
 }
 
+// A RESTORE payload at least this big is decoded off the loop (when the
+// node can: NodeServices::RunOffLoop), so that a 100 MB MIGRATE target
+// keeps serving its other clients meanwhile.
+constexpr size_t kRestoreOffLoopBytes = size_t{1} << 20;
+
+// What RESTORE decided before the payload: its options and absolute expiry.
+struct RestoreRequest {
+  bool replace = false;
+  bool absttl = false;    // as given (propagation keeps the command's form)
+  int64_t expire_ms = 0;  // absolute; 0: none
+};
+
+// A payload decoded (checksum, then the value), or why it is refused.
+struct DecodedPayload {
+  absl::Status status;
+  Value value;
+};
+
+DecodedPayload DecodePayload(std::string_view payload) {
+  DecodedPayload d;
+  auto value = replication::ParseDumpPayload(absl::string_view(payload.data(), payload.size()));
+  if (!value.ok()) {
+    d.status = value.status();
+  } else {
+    d.value = persist::FromRdbValue(*value);
+  }
+  return d;
+}
+
+// RESTORE from the decoded payload on: Redis's checks and effects in its
+// order. `owned_args` (set when the command's arguments were moved off the
+// dispatcher's) is what propagates when the command goes as received.
+void FinishRestore(CommandContext& ctx, const RestoreRequest& req, DecodedPayload decoded,
+                   std::span<const std::string> args, std::vector<std::string>* owned_args) {
+  if (!decoded.status.ok()) {
+    ctx.reply.Error(decoded.status.code() == absl::StatusCode::kInvalidArgument
+                        ? errors::kBadDumpPayload
+                        : errors::kBadDataFormat);
+    return;
+  }
+  const std::string& key = args[1];
+  const bool deleted = req.replace && ctx.DbFor(key).Delete(key, ctx.now_ms);
+  if (req.expire_ms != 0 && AlreadyExpired(ctx, req.expire_ms)) {
+    // Already expired: the key is gone, and so it is on replicas.
+    if (deleted) ctx.AddDirty(1);
+    ctx.propagate_as = {"DEL", key};
+    ctx.reply.Ok();
+    return;
+  }
+  Entry* e = ctx.DbFor(key).Set(key, std::move(decoded.value), ctx.now_ms);
+  if (req.expire_ms != 0) {
+    ctx.DbFor(key).SetExpire(e, req.expire_ms);
+    if (!req.absttl) {
+      // Replicas get the absolute time.
+      ctx.propagate_as.assign(args.begin(), args.end());
+      ctx.propagate_as[2] = absl::StrCat(req.expire_ms);
+      ctx.propagate_as.push_back("ABSTTL");
+    }
+  }
+  if (ctx.propagate_as.empty() && owned_args != nullptr) ctx.propagate_as = std::move(*owned_args);
+  // IDLETIME/FREQ are validated; the keyspace keeps no LFU counter and its
+  // access clock is not settable, so they have no further effect.
+  ctx.AddDirty(1);
+  ctx.reply.Ok();
+}
+
 // RESTORE and RESTORE-ASKING (the ASKING flag is the dispatcher's business).
 void Restore(CommandContext& ctx, Args args) {
-  bool replace = false, absttl = false;
+  RestoreRequest req;
   int64_t idle = -1, freq = -1;
   for (size_t j = 4; j < args.size(); ++j) {
     const size_t more = args.size() - j - 1;
     if (Is(args[j], "replace")) {
-      replace = true;
+      req.replace = true;
     } else if (Is(args[j], "absttl")) {
-      absttl = true;
+      req.absttl = true;
     } else if (Is(args[j], "idletime") && more >= 1 && freq == -1) {
       if (!types::ParseInt64(args[j + 1], &idle)) {
         ctx.reply.Error(errors::kNotInteger);
@@ -147,7 +216,7 @@ void Restore(CommandContext& ctx, Args args) {
     }
   }
   const std::string& key = args[1];
-  if (!replace && ctx.DbFor(key).Find(key, ctx.now_ms, false) != nullptr) {
+  if (!req.replace && ctx.DbFor(key).Find(key, ctx.now_ms, false) != nullptr) {
     ctx.reply.Error(errors::kBusyKey);
     return;
   }
@@ -160,36 +229,28 @@ void Restore(CommandContext& ctx, Args args) {
     ctx.reply.Error(errors::kInvalidTtl);
     return;
   }
-  auto value = replication::ParseDumpPayload(absl::string_view(args[3].data(), args[3].size()));
-  if (!value.ok()) {
-    ctx.reply.Error(value.status().code() == absl::StatusCode::kInvalidArgument
-                        ? errors::kBadDumpPayload
-                        : errors::kBadDataFormat);
+  req.expire_ms = ttl != 0 && !req.absttl ? ttl + ctx.now_ms : ttl;
+  // A big payload: decoded on another thread while the key is held in
+  // flight and the client waits; the rest runs back on the loop. Not inside
+  // MULTI/EXEC nor for the primary's stream, which cannot wait.
+  if (args[3].size() >= kRestoreOffLoopBytes && ctx.node.CanRunOffLoop() &&
+      !ctx.session.deny_blocking && !ctx.session.from_primary) {
+    struct Job {
+      RestoreRequest req;
+      std::vector<std::string> args;
+      DecodedPayload decoded;
+    };
+    auto job = std::make_shared<Job>();
+    job->req = req;
+    job->args.assign(std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+    ctx.node.RunOffLoop(
+        ctx, job->args[1], [job] { job->decoded = DecodePayload(job->args[3]); },
+        [job](CommandContext& done) {
+          FinishRestore(done, job->req, std::move(job->decoded), job->args, &job->args);
+        });
     return;
   }
-  const bool deleted = replace && ctx.DbFor(key).Delete(key, ctx.now_ms);
-  if (ttl != 0 && !absttl) ttl += ctx.now_ms;
-  if (ttl != 0 && AlreadyExpired(ctx, ttl)) {
-    // Already expired: the key is gone, and so it is on replicas.
-    if (deleted) ctx.AddDirty(1);
-    ctx.propagate_as = {"DEL", key};
-    ctx.reply.Ok();
-    return;
-  }
-  Entry* e = ctx.DbFor(key).Set(key, persist::FromRdbValue(*value), ctx.now_ms);
-  if (ttl != 0) {
-    ctx.DbFor(key).SetExpire(e, ttl);
-    if (!absttl) {
-      // Replicas get the absolute time.
-      ctx.propagate_as.assign(args.begin(), args.end());
-      ctx.propagate_as[2] = absl::StrCat(ttl);
-      ctx.propagate_as.push_back("ABSTTL");
-    }
-  }
-  // IDLETIME/FREQ are validated; the keyspace keeps no LFU counter and its
-  // access clock is not settable, so they have no further effect.
-  ctx.AddDirty(1);
-  ctx.reply.Ok();
+  FinishRestore(ctx, req, DecodePayload(args[3]), args, nullptr);
 }
 
 // ---------------------------------------------------------------- DEBUG

@@ -59,6 +59,9 @@ class TestNode final : public NodeServices {
   void ClusterPublish(std::string_view, std::string_view, bool) override {}
   void Sleep(int64_t) override {}
   bool Migrate(CommandContext&, std::span<std::string>) override { return false; }
+  bool CanRunOffLoop() const override { return false; }
+  void RunOffLoop(CommandContext&, std::string_view, std::function<void()>,
+                  std::function<void(CommandContext&)>) override {}
 
  private:
   int64_t last_save_ms_ = 0;

@@ -51,21 +51,6 @@ ArgsError ParseMigrateArgs(std::span<const std::string> args, MigrateArgs* out) 
   return ArgsError::kNone;
 }
 
-std::string_view ArgsErrorText(ArgsError e) {
-  switch (e) {
-    case ArgsError::kSyntax:
-      return "ERR syntax error";
-    case ArgsError::kKeysWithKeyArg:
-      return "ERR When using MIGRATE KEYS option, the key argument must be set to the empty "
-             "string";
-    case ArgsError::kNotInteger:
-      return "ERR value is not an integer or out of range";
-    case ArgsError::kNone:
-      break;
-  }
-  return "";
-}
-
 std::string EncodeBatchPrefix(const MigrateArgs& args, const BatchHeader& header) {
   std::string out;
   if (header.auth && args.password) {
@@ -152,15 +137,14 @@ BatchOutcome FoldReplies(const MigrateArgs& args, const BatchHeader& header, siz
   return o;
 }
 
-ClientReply ReplyFor(const BatchOutcome& outcome) {
-  ClientReply r;
+MigrateReply ReplyFor(const BatchOutcome& outcome) {
+  MigrateReply r;
   if (outcome.target_error) {
-    r.error = absl::StrCat("ERR Target instance replied with error: ", *outcome.target_error);
+    r.kind = MigrateReply::Kind::kTargetError;
+    r.target_error = *outcome.target_error;
   } else if (outcome.io_error) {
-    r.error = absl::StrCat("IOERR error or timeout ",
-                           outcome.io_error_writing ? "writing" : "reading", " to target instance");
-  } else {
-    r.ok = true;
+    r.kind = outcome.io_error_writing ? MigrateReply::Kind::kIoErrorWriting
+                                      : MigrateReply::Kind::kIoErrorReading;
   }
   return r;
 }

@@ -13,7 +13,6 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace shardnode::node::migrate {
@@ -45,10 +44,8 @@ enum class ArgsError {
 
 // Parses args (args[0] = "MIGRATE"; REQUIRES: at least 6 arguments, the
 // command's arity). Options are checked before the integers, as in Redis.
+// The shell words the error (node/commands/errors.h).
 ArgsError ParseMigrateArgs(std::span<const std::string> args, MigrateArgs* out);
-
-// Redis's client error text for an ArgsError (REQUIRES: not kNone).
-std::string_view ArgsErrorText(ArgsError e);
 
 // One key to send: its name, the remaining TTL in ms (0: no expiry; at
 // least 1 otherwise) and its DUMP payload.
@@ -117,12 +114,20 @@ BatchOutcome FoldReplies(const MigrateArgs& args, const BatchHeader& header, siz
                          std::span<const TargetReply> replies, IoFailure io_failure,
                          bool first_attempt);
 
-// The client's reply text for an outcome (status "OK" or an error), as
-// Redis words it. `error` is set for an error reply, else `ok` is true.
-struct ClientReply {
-  bool ok = false;
-  std::string error;  // without '-'
+// What the client is told: +OK or one of Redis's MIGRATE errors. The shell
+// words it (node/commands/errors.h): cores below node/commands return
+// outcomes, never client error texts.
+struct MigrateReply {
+  enum class Kind {
+    kOk,
+    kTargetError,     // ERR Target instance replied with error: <target_error>
+    kIoErrorWriting,  // IOERR error or timeout writing to target instance
+    kIoErrorReading,  // IOERR error or timeout reading to target instance
+    kConnectTimeout,  // IOERR error or timeout connecting to the client
+  };
+  Kind kind = Kind::kOk;
+  std::string target_error;  // kTargetError: the target's error, without '-'
 };
-ClientReply ReplyFor(const BatchOutcome& outcome);
+MigrateReply ReplyFor(const BatchOutcome& outcome);
 
 }  // namespace shardnode::node::migrate

@@ -13,8 +13,10 @@
 #include <thread>
 #include <vector>
 
+#include "node/commands/blocked_serve.h"
 #include "node/commands/command.h"
 #include "node/commands/command_table.h"
+#include "node/commands/errors.h"
 #include "node/config/config.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
@@ -34,6 +36,10 @@ namespace asio = boost::asio;
 
 // One MIGRATE in progress.
 struct Migrator::Job {
+  // The loop the transfer runs on: the keyspace's, or, inside MULTI/EXEC,
+  // a private one that the command runs to the end (sync).
+  asio::io_context* io = nullptr;
+  bool sync = false;
   uint64_t client_id = 0;
   int protocol = 2;
   int db = 0;  // the source database (the client's)
@@ -47,12 +53,15 @@ struct Migrator::Job {
     int64_t ttl_ms = 0;
     bool skipped = false;  // expired or changed before it was sent
     bool sliced = false;   // big: serialized in slices, freed off the loop
-    std::string payload;
+    // The DUMP payload, in chunks (one for a small value; one per slice for
+    // a big one), and its size. Empty once handed to a connection.
+    std::vector<std::string> payload;
+    size_t payload_size = 0;
   };
   std::vector<Item> items;
   std::vector<size_t> sent;  // indexes into items, in the order sent
   // The reply: set when the transfer ended.
-  std::optional<ClientReply> reply;
+  std::optional<MigrateReply> reply;
   std::vector<size_t> acked;  // indexes into items
 };
 
@@ -65,7 +74,38 @@ void FreeLater(Value value) {
   std::thread([v = std::move(value)]() mutable { v = Value(); }).detach();
 }
 
+// The client's error text for a MIGRATE argument error.
+std::string_view ArgsErrorText(ArgsError e) {
+  switch (e) {
+    case ArgsError::kSyntax:
+      return errors::kSyntax;
+    case ArgsError::kKeysWithKeyArg:
+      return errors::kMigrateKeysWithKeyArg;
+    case ArgsError::kNotInteger:
+      return errors::kNotInteger;
+    case ArgsError::kNone:
+      break;
+  }
+  return errors::kSyntax;
+}
+
 }  // namespace
+
+std::string MigrateErrorText(const MigrateReply& reply) {
+  switch (reply.kind) {
+    case MigrateReply::Kind::kTargetError:
+      return errors::MigrateTargetError(reply.target_error);
+    case MigrateReply::Kind::kIoErrorWriting:
+      return std::string(errors::kMigrateIoWriting);
+    case MigrateReply::Kind::kIoErrorReading:
+      return std::string(errors::kMigrateIoReading);
+    case MigrateReply::Kind::kConnectTimeout:
+      return std::string(errors::kMigrateConnectTimeout);
+    case MigrateReply::Kind::kOk:
+      break;
+  }
+  return "";
+}
 
 Migrator::Migrator(asio::io_context& io, Server& server) : io_(io), server_(server), sweep_(io) {}
 
@@ -73,14 +113,93 @@ Migrator::~Migrator() { Stop(); }
 
 void Migrator::Start() {
   server_.migrate = [this](CommandContext& ctx, std::span<std::string> args) { Handle(ctx, args); };
+  server_.run_off_loop = [this](CommandContext& ctx, std::string_view key,
+                                std::function<void()> work,
+                                std::function<void(CommandContext&)> finish) {
+    RunOffLoop(ctx, key, std::move(work), std::move(finish));
+  };
   SweepIdle();
 }
 
 void Migrator::Stop() {
   stopped_ = true;
+  {
+    std::lock_guard<std::mutex> lock(gate_->mu);
+    gate_->open = false;
+  }
   sweep_.cancel();
   for (auto& [name, c] : cache_) c.client->Close();
   cache_.clear();
+}
+
+// One command whose heavy part runs off the loop.
+struct Migrator::OffLoop {
+  uint64_t client_id = 0;
+  int protocol = 2;
+  int db = 0;
+  const CommandSpec* spec = nullptr;
+  std::string key;
+  std::function<void()> work;
+  std::function<void(CommandContext&)> finish;
+};
+
+void Migrator::RunOffLoop(CommandContext& ctx, std::string_view key, std::function<void()> work,
+                          std::function<void(CommandContext&)> finish) {
+  auto job = std::make_shared<OffLoop>();
+  job->client_id = ctx.session.id;
+  job->protocol = ctx.session.protocol;
+  job->db = ctx.db_index();
+  job->spec = &ctx.spec;
+  job->key = std::string(key);
+  job->work = std::move(work);
+  job->finish = std::move(finish);
+  server_.keys_in_flight().Add(job->db, job->key);
+  Suspend(ctx.session, WaitReason::kMigrate);
+  std::thread([this, gate = gate_, job]() mutable {
+    job->work();
+    std::lock_guard<std::mutex> lock(gate->mu);
+    if (gate->open) asio::post(io_, [this, job] { FinishOffLoop(*job); });
+  }).detach();
+}
+
+void Migrator::FinishOffLoop(OffLoop& job) {
+  server_.keys_in_flight().Remove(job.db, job.key);
+  auto it = server_.clients().find(job.client_id);
+  if (it != server_.clients().end()) {
+    Session& session = *it->second;
+    const int64_t now = NowMs();
+    std::string out;
+    resp::ReplyBuilder reply(&out, job.protocol);
+    reply.on_error = [this](std::string_view message) { server_.stats().CountError(message); };
+    CommandContext ctx(server_.local_shard(), server_, session, reply, *job.spec, now, job.db);
+    // As the dispatcher runs a write: the key serialized for a snapshot in
+    // progress before it changes, the changes propagated as one unit, the
+    // clients blocked on the key served after it.
+    if (server_.before_write) server_.before_write(job.db, {job.key});
+    server_.write_stream().BeginUnit();
+    job.finish(ctx);
+    if (ctx.dirty != 0 && server_.write_stream().wanted()) {
+      std::vector<std::vector<std::string>> ops = std::move(ctx.propagate_many);
+      if (ops.empty() && !ctx.propagate_as.empty()) ops.push_back(std::move(ctx.propagate_as));
+      for (const std::vector<std::string>& op : ops) {
+        const std::span<const std::string> span(op.data(), op.size());
+        server_.write_stream().Append(job.db, RewrittenWriteSlot(server_.commands(), span), span);
+      }
+    }
+    server_.write_stream().EndUnit();
+    if (reply.errors() != 0) ++job.spec->stats.failed_calls;
+    Complete(session, out);
+    if (server_.blocking().has_ready()) ServeBlockedClients(server_, now);
+  }
+  // The work's buffers (a 100 MB payload) are freed off the loop too.
+  std::thread([j = std::move(job.work), f = std::move(job.finish)]() mutable {
+    j = nullptr;
+    f = nullptr;
+  }).detach();
+  for (uint64_t id : server_.keys_in_flight().TakeWaiters()) {
+    auto w = server_.clients().find(id);
+    if (w != server_.clients().end()) Retry(*w->second);
+  }
 }
 
 void Migrator::SweepIdle() {
@@ -108,12 +227,7 @@ void Migrator::Handle(CommandContext& ctx, std::span<std::string> args) {
     ctx.reply.Error(ArgsErrorText(parse_error));
     return;
   }
-  // Inside MULTI/EXEC the reply must be part of EXEC's array now, and a
-  // primary's stream never carries MIGRATE: there is no way to wait here.
-  if (ctx.session.deny_blocking) {
-    ctx.reply.Error("ERR MIGRATE inside MULTI/EXEC is not supported by this server");
-    return;
-  }
+  job->io = &io_;
   job->client_id = ctx.session.id;
   job->protocol = ctx.session.protocol;
   job->db = ctx.session.db_index;
@@ -133,15 +247,52 @@ void Migrator::Handle(CommandContext& ctx, std::span<std::string> args) {
     ctx.reply.SimpleString("NOKEY");
     return;
   }
+  // Inside MULTI/EXEC the reply belongs in EXEC's array now and nothing
+  // else may run before the transaction ends: the transfer runs to the end
+  // here, as Redis runs every MIGRATE, bounded by its timeout.
+  if (ctx.session.deny_blocking) {
+    RunNow(ctx, std::move(job));
+    return;
+  }
   for (const Job::Item& item : job->items) server_.keys_in_flight().Add(job->db, item.key);
   Suspend(ctx.session, WaitReason::kMigrate);
   asio::co_spawn(io_, Run(std::move(job)), asio::detached);
 }
 
+void Migrator::RunNow(CommandContext& ctx, std::shared_ptr<Job> job) {
+  // A private loop, run on this thread until the transfer is over: the
+  // keyspace's loop (every other client) waits meanwhile. Its connection
+  // is a fresh one, closed at the end (the cached ones live on the
+  // keyspace's loop).
+  asio::io_context private_io;
+  job->io = &private_io;
+  job->sync = true;
+  asio::co_spawn(private_io, Transfer(job), asio::detached);
+  private_io.run();
+  job->io = &io_;
+  // Deleted and propagated with the transaction (as DEL, like Redis's
+  // rewritten MIGRATE), the reply in EXEC's array.
+  std::vector<std::string> del = DeleteAcked(*job);
+  if (del.size() > 1) {
+    ctx.dirty += del.size() - 1;  // already counted in the node's stats
+    ctx.propagate_as = std::move(del);
+  }
+  const MigrateReply r = job->reply.value_or(MigrateReply{});
+  if (r.kind == MigrateReply::Kind::kOk) {
+    ctx.reply.Ok();
+  } else {
+    ctx.reply.Error(MigrateErrorText(r));
+  }
+}
+
 asio::awaitable<void> Migrator::Run(std::shared_ptr<Job> job) {
-  co_await Serialize(*job);
-  if (!job->reply) co_await Transfer(*job);
+  co_await Transfer(job);
   Finish(*job);
+}
+
+asio::awaitable<void> Migrator::Transfer(std::shared_ptr<Job> job) {
+  co_await Serialize(*job);
+  if (!job->reply) co_await Send(*job);
 }
 
 asio::awaitable<void> Migrator::Serialize(Job& job) {
@@ -175,19 +326,20 @@ asio::awaitable<void> Migrator::Dump(Job& job, size_t index) {
   Db& db = server_.ShardForSlot(slots::KeyHashSlot(item.key)).db(job.db);
   ValueDumper dumper(item.entry->value(), job.dump_options);
   while (!dumper.Step(kSliceBudget)) {
-    co_await asio::post(io_, asio::use_awaitable);
+    if (!job.sync) co_await asio::post(*job.io, asio::use_awaitable);
     const Entry* now_there = db.Peek(item.key);
     if (now_there != item.entry || now_there->value().object() != item.object) {
       item.skipped = true;  // gone (a deleted slot): never read it again
       co_return;
     }
   }
-  item.payload = dumper.TakePayload();
+  item.payload_size = dumper.payload_size();
+  item.payload = dumper.TakeChunks();
   item.sliced = dumper.sliced();
-  if (item.sliced) co_await asio::post(io_, asio::use_awaitable);
+  if (item.sliced && !job.sync) co_await asio::post(*job.io, asio::use_awaitable);
 }
 
-asio::awaitable<void> Migrator::Transfer(Job& job) {
+asio::awaitable<void> Migrator::Send(Job& job) {
   const MigrateArgs& a = job.args;
   const std::string target = a.Target();
   const auto timeout = std::chrono::milliseconds(a.timeout_ms);
@@ -196,7 +348,7 @@ asio::awaitable<void> Migrator::Transfer(Job& job) {
     // uses the cached one).
     std::shared_ptr<RespClient> client;
     Cached* cached = nullptr;
-    auto it = cache_.find(target);
+    auto it = job.sync ? cache_.end() : cache_.find(target);
     if (it != cache_.end() && !it->second.busy && it->second.client->is_open()) {
       cached = &it->second;
     } else {
@@ -209,7 +361,7 @@ asio::awaitable<void> Migrator::Transfer(Job& job) {
       options.io_timeout = timeout;
       options.max_output_bytes = std::numeric_limits<size_t>::max() / 2;
       options.limits.max_bulk_len = 512 * 1024 * 1024;
-      auto fresh = RespClient::Create(io_.get_executor(), options);
+      auto fresh = RespClient::Create(job.io->get_executor(), options);
       int port = 0;
       for (char ch : a.port) {
         if (ch < '0' || ch > '9') break;  // atoi, as Redis reads it
@@ -218,8 +370,7 @@ asio::awaitable<void> Migrator::Transfer(Job& job) {
       }
       const absl::Status connected = co_await fresh->Connect(a.host, port);
       if (connected.code() == absl::StatusCode::kDeadlineExceeded) {
-        job.reply =
-            ClientReply{.ok = false, .error = "IOERR error or timeout connecting to the client"};
+        job.reply = MigrateReply{.kind = MigrateReply::Kind::kConnectTimeout};
         co_return;
       }
       if (!connected.ok()) {
@@ -232,7 +383,7 @@ asio::awaitable<void> Migrator::Transfer(Job& job) {
         co_return;
       }
       client = fresh;
-      if (cache_.count(target) == 0) {
+      if (!job.sync && cache_.count(target) == 0) {
         if (cache_.size() >= kMaxCachedConnections) {
           // Too many: drop one that is not in use, as Redis drops one at random.
           for (auto c = cache_.begin(); c != cache_.end(); ++c) {
@@ -255,19 +406,25 @@ asio::awaitable<void> Migrator::Transfer(Job& job) {
     client->set_io_timeout(timeout);
     const int64_t last_db = cached != nullptr ? cached->last_db : -1;
     const BatchHeader header{.auth = a.password.has_value(), .select = last_db != a.db};
-    // Each payload is copied once, into the connection's output.
+    // The RESTORE's bulk header carries the payload's size, known once it
+    // is all serialized. A big payload's chunks are handed over as they
+    // are (written with scatter/gather, made again if the batch must be
+    // sent again); a small one is copied.
     absl::Status st = client->SendRaw(EncodeBatchPrefix(a, header));
     for (size_t i : job.sent) {
-      const Job::Item& item = job.items[i];
+      Job::Item& item = job.items[i];
       if (!st.ok()) break;
-      std::string head =
-          EncodeRestoreHead(a, item.key, item.ttl_ms, item.payload.size(), job.cluster_mode);
-      st = client->SendRaw(head);
-      // A big payload is handed over, not copied (made again if the
-      // batch must be sent again); a small one is copied.
+      st = client->SendRaw(
+          EncodeRestoreHead(a, item.key, item.ttl_ms, item.payload_size, job.cluster_mode));
       if (st.ok()) {
-        st = item.sliced ? client->SendRaw(std::move(job.items[i].payload))
-                         : client->SendRaw(std::string_view(item.payload));
+        if (item.sliced) {
+          st = client->SendChunks(std::move(item.payload));
+          item.payload.clear();
+        } else {
+          for (const std::string& chunk : item.payload) {
+            if (st.ok()) st = client->SendRaw(std::string_view(chunk));
+          }
+        }
       }
       if (st.ok()) st = client->SendRaw(EncodeRestoreTail(a));
     }
@@ -321,12 +478,10 @@ asio::awaitable<void> Migrator::Transfer(Job& job) {
   }
 }
 
-void Migrator::Finish(Job& job) {
+std::vector<std::string> Migrator::DeleteAcked(Job& job) {
   const int64_t now = NowMs();
-  // Keys the target acknowledged leave this node (unless COPY), as one DEL
-  // for the replicas and the AOF.
+  std::vector<std::string> del = {"DEL"};
   if (!job.args.copy && !job.acked.empty()) {
-    std::vector<std::string> del = {"DEL"};
     std::vector<std::string_view> keys;
     for (size_t i : job.acked) keys.push_back(job.items[i].key);
     if (server_.before_write) server_.before_write(job.db, keys);
@@ -344,10 +499,17 @@ void Migrator::Finish(Job& job) {
       ++server_.stats().dirty;
       del.push_back(item.key);
     }
-    if (del.size() > 1) {
-      const std::span<const std::string> op(del.data(), del.size());
-      server_.write_stream().Append(job.db, RewrittenWriteSlot(server_.commands(), op), op);
-    }
+  }
+  return del;
+}
+
+void Migrator::Finish(Job& job) {
+  // Keys the target acknowledged leave this node (unless COPY), as one DEL
+  // for the replicas and the AOF.
+  const std::vector<std::string> del = DeleteAcked(job);
+  if (del.size() > 1) {
+    const std::span<const std::string> op(del.data(), del.size());
+    server_.write_stream().Append(job.db, RewrittenWriteSlot(server_.commands(), op), op);
   }
   for (const Job::Item& item : job.items) server_.keys_in_flight().Remove(job.db, item.key);
   // Commands that waited for these keys run again (one that finds another
@@ -361,11 +523,11 @@ void Migrator::Finish(Job& job) {
   std::string out;
   resp::ReplyBuilder reply(&out, job.protocol);
   reply.on_error = [this](std::string_view message) { server_.stats().CountError(message); };
-  const ClientReply r = job.reply.value_or(ClientReply{.ok = true});
-  if (r.ok) {
+  const MigrateReply r = job.reply.value_or(MigrateReply{});
+  if (r.kind == MigrateReply::Kind::kOk) {
     reply.Ok();
   } else {
-    reply.Error(r.error);
+    reply.Error(MigrateErrorText(r));
     if (const CommandSpec* spec = server_.commands().Find("migrate")) ++spec->stats.failed_calls;
   }
   Complete(*it->second, out);

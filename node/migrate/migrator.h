@@ -8,7 +8,9 @@
 //      other command on them waits and runs again afterwards) and suspends
 //      the client (suspend.h's kMigrate);
 //   2. a coroutine serializes each value a slice at a time (ValueDumper),
-//      letting the loop serve other clients between slices;
+//      letting the loop serve other clients between slices; a big value's
+//      payload stays a list of chunks, one per slice, written to the
+//      socket with scatter/gather (no buffer copied as it grows);
 //   3. it sends AUTH / SELECT / RESTORE(-ASKING) on a connection cached per
 //      "host:port" (as Redis: at most 64, closed after 10 s idle, each
 //      remembering its selected db) through RespClient, and reads the
@@ -18,6 +20,14 @@
 //      (unless COPY) and propagated as one DEL, the keys leave the in-flight
 //      set, the commands that waited for them run again, and the client
 //      gets Redis's reply (+OK, +NOKEY, the target's error or IOERR).
+//
+// Inside MULTI/EXEC (Session::deny_blocking) a command cannot wait: the
+// reply belongs in EXEC's array and no other client may run in the middle
+// of the transaction. There MIGRATE does what Redis does for every MIGRATE:
+// steps 2-3 run to the end on a private io_context on this thread (the
+// whole node waits, bounded by the MIGRATE's timeout; a fresh connection,
+// not a cached one), then the keys are deleted and the DEL propagates
+// inside the transaction's MULTI/EXEC.
 //
 // Loop: the keyspace's io_context (one thread). Not thread-safe.
 #pragma once
@@ -29,10 +39,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace shardnode::node {
 
@@ -41,6 +55,12 @@ struct CommandContext;
 class RespClient;
 
 namespace migrate {
+
+struct MigrateReply;
+
+// The client's error text for a failed MIGRATE (node/commands/errors.h's
+// wording). REQUIRES: reply.kind != kOk.
+std::string MigrateErrorText(const MigrateReply& reply);
 
 class Migrator {
  public:
@@ -55,20 +75,31 @@ class Migrator {
   Migrator(const Migrator&) = delete;
   Migrator& operator=(const Migrator&) = delete;
 
-  // Installs the MIGRATE handler (Server::migrate) and starts closing idle
-  // cached connections.
+  // Installs the MIGRATE handler (Server::migrate) and run_off_loop (a big
+  // RESTORE's decoding), and starts closing idle cached connections.
   void Start();
-  // Closes every cached connection and stops the sweep.
+  // Closes every cached connection and stops the sweep; work still running
+  // off the loop is not finished.
   void Stop();
 
   // The MIGRATE command.
   void Handle(CommandContext& ctx, std::span<std::string> args);
+  // NodeServices::RunOffLoop: `work` on a thread of its own, `finish`
+  // posted back to the loop.
+  void RunOffLoop(CommandContext& ctx, std::string_view key, std::function<void()> work,
+                  std::function<void(CommandContext&)> finish);
 
   // Connections cached now (tests, INFO).
   size_t cached_connections() const { return cache_.size(); }
 
  private:
   struct Job;
+  struct OffLoop;
+  // Open while the loop takes work finished off it (closed by Stop).
+  struct Gate {
+    std::mutex mu;
+    bool open = true;
+  };
   struct Cached {
     std::shared_ptr<RespClient> client;
     int64_t last_db = -1;
@@ -76,22 +107,38 @@ class Migrator {
     bool busy = false;
   };
 
+  // The asynchronous MIGRATE: Transfer, then Finish.
   boost::asio::awaitable<void> Run(std::shared_ptr<Job> job);
+  // MIGRATE inside MULTI/EXEC: Transfer run to the end on a private loop
+  // (every other client waits, as for any MIGRATE in Redis), the keys
+  // deleted and propagated with the transaction, the reply into EXEC's.
+  void RunNow(CommandContext& ctx, std::shared_ptr<Job> job);
+  // Serializes the values and sends them; fills job.reply and job.acked.
+  boost::asio::awaitable<void> Transfer(std::shared_ptr<Job> job);
   // Serializes the job's values, a slice per turn of the loop.
   boost::asio::awaitable<void> Serialize(Job& job);
   // Serializes the value of job.items[index] into its payload (or marks
   // it skipped when the key changed meanwhile).
   boost::asio::awaitable<void> Dump(Job& job, size_t index);
-  // Sends the batch and reads the replies; fills job.outcome.
-  boost::asio::awaitable<void> Transfer(Job& job);
+  // Sends the batch and reads the replies; fills job.reply and job.acked.
+  boost::asio::awaitable<void> Send(Job& job);
+  // Deletes the keys the target acknowledged (unless COPY); returns the
+  // DEL that propagates it (just "DEL" when none was deleted).
+  std::vector<std::string> DeleteAcked(Job& job);
+  // The end of an asynchronous MIGRATE: DeleteAcked, its DEL to the write
+  // stream, the keys out of flight, the waiting commands retried, the
+  // client's reply.
   void Finish(Job& job);
   void SweepIdle();
+  // The end of RunOffLoop's work, on the loop.
+  void FinishOffLoop(OffLoop& job);
 
   boost::asio::io_context& io_;
   Server& server_;
   boost::asio::steady_timer sweep_;
   bool stopped_ = false;
   std::map<std::string, Cached> cache_;
+  std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();
 };
 
 }  // namespace migrate

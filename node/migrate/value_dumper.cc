@@ -33,17 +33,28 @@ ValueDumper::ValueDumper(const Value& value, replication::RdbWriterOptions optio
     : value_(value), options_(options), builder_(std::move(options)) {
   sliced_ = value.is_string() ? value.StringLength() > kSliceStringBytes
                               : ElementCount(value) > kSliceElements;
-  // A big string's payload size is known: one allocation up front spares
-  // the loop the copies of a buffer doubling in steps. (A collection's size
-  // is not known without walking it.)
-  if (sliced_ && value.is_string()) builder_.Reserve(value.StringLength() + 16);
+}
+
+std::string ValueDumper::TakePayload() {
+  if (chunks_.size() == 1) return std::move(chunks_.front());
+  std::string out;
+  out.reserve(payload_size_);
+  for (const std::string& c : chunks_) out.append(c);
+  chunks_.clear();
+  return out;
+}
+
+void ValueDumper::AddChunk(std::string chunk) {
+  if (chunk.empty()) return;
+  payload_size_ += chunk.size();
+  chunks_.push_back(std::move(chunk));
 }
 
 bool ValueDumper::Step(size_t budget) {
   if (done_) return true;
   if (budget == 0) budget = 1;
   if (!sliced_) {
-    payload_ = replication::DumpPayload(persist::ToRdbValue(value_), options_);
+    AddChunk(replication::DumpPayload(persist::ToRdbValue(value_), options_));
     done_ = true;
     return true;
   }
@@ -106,8 +117,8 @@ bool ValueDumper::Step(size_t budget) {
     }
   }
   started_ = true;
-  builder_.Fold();
-  if (done_) payload_ = builder_.Finish();
+  // This slice's bytes become a chunk of their own (the checksum runs on).
+  AddChunk(done_ ? builder_.Finish() : builder_.TakeChunk());
   return done_;
 }
 

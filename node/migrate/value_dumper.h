@@ -8,6 +8,12 @@
 // writes for large collections (HASH, SET, ZSET_2 highest score first, LIST,
 // STRING), `budget` elements (or 16 KiB string chunks) per Step.
 //
+// The payload comes out as a list of chunks, one per Step (bounded by the
+// budget), whose concatenation is the DUMP payload byte for byte: it is
+// never gathered into one buffer, which would be copied as it grows (tens
+// of milliseconds per doubling at 100 MB), and the socket writes the chunks
+// with scatter/gather (RespClient::SendChunks).
+//
 // REQUIRES: the value does not change and outlives the dumper until the
 // payload is taken: the caller keeps the key frozen (MIGRATE holds back every
 // command on a key in flight). Loop: the keyspace's; not thread-safe.
@@ -16,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "node/keyspace/value.h"
 #include "replication/rdb.h"
@@ -31,15 +38,22 @@ class ValueDumper {
   ValueDumper(const Value& value, replication::RdbWriterOptions options);
 
   // Serializes about `budget` elements more; true once the payload is
-  // complete (then TakePayload()).
+  // complete (then TakeChunks() or TakePayload()).
   bool Step(size_t budget);
   bool done() const { return done_; }
-  // REQUIRES: done().
-  std::string TakePayload() { return std::move(payload_); }
+  // The payload's chunks, in order (one for a small value). REQUIRES: done().
+  std::vector<std::string> TakeChunks() { return std::move(chunks_); }
+  // The payload in one buffer (small values, tests). REQUIRES: done().
+  std::string TakePayload();
+  // The payload's size so far (all of it once done()).
+  size_t payload_size() const { return payload_size_; }
   // Whether the value is big enough to be serialized in slices.
   bool sliced() const { return sliced_; }
 
  private:
+  // Appends a non-empty chunk to the payload.
+  void AddChunk(std::string chunk);
+
   const Value& value_;
   replication::RdbWriterOptions options_;
   replication::DumpBuilder builder_;
@@ -47,7 +61,8 @@ class ValueDumper {
   bool started_ = false;
   bool done_ = false;
   uint64_t cursor_ = 0;  // Scan cursor, rank, list index or string offset
-  std::string payload_;
+  std::vector<std::string> chunks_;
+  size_t payload_size_ = 0;
 };
 
 }  // namespace shardnode::node::migrate

@@ -113,30 +113,59 @@ asio::awaitable<absl::Status> RespClient::Auth(std::string user, std::string pas
   co_return absl::OkStatus();
 }
 
-absl::Status RespClient::SendRaw(std::string&& bytes) {
+absl::Status RespClient::CheckSend(size_t bytes) const {
   if (!failure_.ok()) return failure_;
   if (!socket_.is_open()) return absl::FailedPreconditionError("Not connected");
-  if (pending_output() + bytes.size() > options_.max_output_bytes) {
+  if (pending_output() + bytes > options_.max_output_bytes) {
     return absl::ResourceExhaustedError("Output buffer limit reached");
   }
-  // Nothing queued: the buffer itself becomes the output (no copy of a
-  // payload of many megabytes on the loop).
-  if (out_.empty()) {
-    out_ = std::move(bytes);
+  return absl::OkStatus();
+}
+
+void RespClient::Enqueue(std::string_view bytes) {
+  if (bytes.empty()) return;
+  out_bytes_ += bytes.size();
+  if (!out_.empty() && out_.back().size() + bytes.size() <= kSmallBuffer) {
+    out_.back().append(bytes);
   } else {
-    out_.append(bytes);
+    out_.emplace_back(bytes);
   }
+}
+
+void RespClient::Enqueue(std::string&& bytes) {
+  if (bytes.empty()) return;
+  if (!out_.empty() && out_.back().size() + bytes.size() <= kSmallBuffer) {
+    Enqueue(std::string_view(bytes));
+    return;
+  }
+  // Queued as it is: a big buffer is not copied on the loop.
+  out_bytes_ += bytes.size();
+  out_.push_back(std::move(bytes));
+}
+
+absl::Status RespClient::SendRaw(std::string&& bytes) {
+  absl::Status st = CheckSend(bytes.size());
+  if (!st.ok()) return st;
+  Enqueue(std::move(bytes));
   Flush();
   return absl::OkStatus();
 }
 
 absl::Status RespClient::SendRaw(std::string_view bytes) {
-  if (!failure_.ok()) return failure_;
-  if (!socket_.is_open()) return absl::FailedPreconditionError("Not connected");
-  if (pending_output() + bytes.size() > options_.max_output_bytes) {
-    return absl::ResourceExhaustedError("Output buffer limit reached");
-  }
-  out_.append(bytes);
+  absl::Status st = CheckSend(bytes.size());
+  if (!st.ok()) return st;
+  Enqueue(bytes);
+  Flush();
+  return absl::OkStatus();
+}
+
+absl::Status RespClient::SendChunks(std::vector<std::string>&& chunks) {
+  size_t total = 0;
+  for (const std::string& c : chunks) total += c.size();
+  absl::Status st = CheckSend(total);
+  if (!st.ok()) return st;
+  for (std::string& c : chunks) Enqueue(std::move(c));
+  chunks.clear();
   Flush();
   return absl::OkStatus();
 }
@@ -156,11 +185,23 @@ absl::Status RespClient::Send(std::initializer_list<std::string_view> args) {
 void RespClient::Flush() {
   if (writing_ || out_.empty() || !socket_.is_open()) return;
   writing_ = true;
-  sending_.swap(out_);
-  asio::async_write(socket_, asio::buffer(sending_),
+  // One write of up to kMaxWriteBuffers queued buffers (writev); each
+  // stays alive in sending_ until the write completes.
+  sending_.reserve(kMaxWriteBuffers);
+  std::vector<asio::const_buffer> buffers;
+  buffers.reserve(kMaxWriteBuffers);
+  while (!out_.empty() && sending_.size() < kMaxWriteBuffers) {
+    sending_.push_back(std::move(out_.front()));
+    out_.pop_front();
+    sending_bytes_ += sending_.back().size();
+    buffers.emplace_back(asio::buffer(sending_.back()));
+  }
+  out_bytes_ -= sending_bytes_;
+  asio::async_write(socket_, buffers,
                     [self = shared_from_this()](boost::system::error_code ec, size_t) {
                       self->writing_ = false;
                       self->sending_.clear();
+                      self->sending_bytes_ = 0;
                       if (ec) {
                         (void)self->Fail(self->IoError(ec));
                         return;

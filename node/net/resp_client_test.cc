@@ -317,6 +317,39 @@ TEST(RespClientTest, PipelineLargerThanTheOutputBoundWaitsForTheQueueToDrain) {
   for (int i = 0; i < 20; ++i) EXPECT_EQ((*got)[i].integer, i);
 }
 
+TEST(RespClientTest, ChunksAreSentInOrderBetweenOtherOutput) {
+  asio::io_context io;
+  FakeServer server(io);
+  // A RESTORE whose payload goes as many chunks (more than one write's
+  // worth of buffers, some big, some tiny) between raw sends.
+  std::vector<std::string> chunks;
+  std::string payload;
+  for (int i = 0; i < 300; ++i) {
+    chunks.push_back(std::string(i % 7 == 0 ? 100000 : 10 + i, static_cast<char>('a' + i % 26)));
+    payload += chunks.back();
+  }
+  const std::string head =
+      "*4\r\n$7\r\nRESTORE\r\n$1\r\nk\r\n$1\r\n0\r\n$" + std::to_string(payload.size()) + "\r\n";
+  server.Script({{head + payload + "\r\n" + Cmd({"PING"}), "+OK\r\n+PONG\r\n"}});
+  auto client = RespClient::Create(io.get_executor());
+  absl::Status sent;
+  std::vector<std::string> replies;
+  RunCoroutine(io, [&]() -> asio::awaitable<void> {
+    (void)co_await client->Connect("127.0.0.1", server.port());
+    EXPECT_TRUE(client->SendRaw(std::string_view(head)).ok());
+    sent = client->SendChunks(std::move(chunks));
+    EXPECT_TRUE(client->SendRaw(std::string("\r\n")).ok());
+    EXPECT_TRUE(client->Send({"PING"}).ok());
+    for (int i = 0; i < 2; ++i) {
+      absl::StatusOr<resp::ReplyValue> r = co_await client->ReadReply();
+      if (r.ok()) replies.push_back(r->ToLine());
+    }
+  });
+  EXPECT_TRUE(sent.ok()) << sent;
+  EXPECT_EQ(replies, (std::vector<std::string>{"+OK", "+PONG"}));
+  EXPECT_EQ(client->pending_output(), 0u);
+}
+
 TEST(RespClientTest, DrainToAPeerThatDoesNotReadTimesOut) {
   asio::io_context io;
   FakeServer server(io);

@@ -9,7 +9,8 @@
 // inline line or a count line that has not ended yet (PROTO_INLINE_MAX_SIZE).
 // While authentication is required, counts above 10 and bulks above 16384
 // bytes are refused, as Redis does. A declared length is never allocated up
-// front beyond a small cap; memory grows only with the bytes that arrive.
+// front beyond a small cap; memory grows only with the bytes that arrive
+// (doubling, then the whole bulk once an eighth of it is here).
 //
 // Loop: owned by one connection; not thread-safe.
 #pragma once
@@ -55,7 +56,7 @@ class RequestParser {
   // Bytes held for a partially parsed command (client-query-buffer-limit).
   size_t pending_bytes() const { return pending_bytes_; }
   // Memory reserved for the arguments of the command in progress (at least
-  // pending_bytes(); bounded by about twice what arrived, never by a
+  // pending_bytes(); bounded by about eight times what arrived, never by a
   // declared length alone).
   size_t reserved_bytes() const;
 

@@ -202,6 +202,35 @@ TEST(RequestParserTest, HugeDeclaredBulkIsNotReservedUpFront) {
   EXPECT_LE(parser.reserved_bytes(), 2u * parser.pending_bytes() + 64u * 1024u);
 }
 
+TEST(RequestParserTest, BigBulkIsReservedWholeOnceAnEighthArrived) {
+  // A RESTORE payload of 8 MiB arriving 16 KiB at a time: the buffer
+  // doubles from what arrived, then takes the declared length at once, so
+  // it is never copied when more than an eighth of the bulk is in it.
+  const size_t len = 8u << 20;
+  RequestParser parser;
+  Args args;
+  size_t consumed = 0;
+  const std::string head = "*2\r\n$3\r\nSET\r\n$" + std::to_string(len) + "\r\n";
+  ASSERT_EQ(parser.Parse(head, &consumed, &args), ParseStatus::kNeedMore);
+  const std::string piece(16384, 'p');
+  size_t fed = 0;
+  size_t last_reserved = parser.reserved_bytes();
+  while (fed < len) {
+    ASSERT_EQ(parser.Parse(piece, &consumed, &args), ParseStatus::kNeedMore);
+    fed += piece.size();
+    const size_t reserved = parser.reserved_bytes();
+    EXPECT_LE(reserved, 8 * parser.pending_bytes() + 64u * 1024u);
+    if (reserved != last_reserved) {
+      // Each growth copies what arrived so far: never more than an eighth.
+      EXPECT_LE(fed - piece.size(), len / 8 + 3) << "grown at " << fed;
+      last_reserved = reserved;
+    }
+  }
+  EXPECT_GE(last_reserved, len + 3);
+  ASSERT_EQ(parser.Parse("\r\n", &consumed, &args), ParseStatus::kCommand);
+  EXPECT_EQ(args[1].size(), len);
+}
+
 TEST(RequestParserTest, LargeBulkArrivingInPiecesIsExact) {
   std::string value(300000, '\0');
   for (size_t i = 0; i < value.size(); ++i) value[i] = static_cast<char>(i * 7 + 3);

@@ -124,6 +124,18 @@ class NodeServices {
   // the client (kMigrate). Returns false, without replying, when MIGRATE is
   // not wired (tests without the net shell).
   virtual bool Migrate(CommandContext& ctx, std::span<std::string> args) = 0;
+  // Runs the heavy part of a command off the loop (a big RESTORE decoding
+  // its payload): suspends the client (kMigrate) and holds `key` in flight
+  // (every other command on it waits, KeysInFlight), runs `work` on another
+  // thread, then `finish` back on the loop with a fresh context for the
+  // same client, command and database: its reply, changes and propagation
+  // (propagate_as / propagate_many: the arguments as received are gone)
+  // are the command's. A client that left meanwhile is not finished.
+  // `work` must not touch the keyspace. Only when CanRunOffLoop() (not in
+  // tests without the net shell: the command then does everything at once).
+  virtual bool CanRunOffLoop() const = 0;
+  virtual void RunOffLoop(CommandContext& ctx, std::string_view key, std::function<void()> work,
+                          std::function<void(CommandContext&)> finish) = 0;
 
  protected:
   NodeServices() = default;

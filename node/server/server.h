@@ -131,6 +131,11 @@ class Server final : public NodeServices {
   void ClusterPublish(std::string_view channel, std::string_view message, bool shard) override;
   void Sleep(int64_t ms) override;
   bool Migrate(CommandContext& ctx, std::span<std::string> args) override;
+  bool CanRunOffLoop() const override { return static_cast<bool>(run_off_loop); }
+  void RunOffLoop(CommandContext& ctx, std::string_view key, std::function<void()> work,
+                  std::function<void(CommandContext&)> finish) override {
+    run_off_loop(ctx, key, std::move(work), std::move(finish));
+  }
 
   // Hooks installed by the shells (each unset until then).
   // Stops the node after the current command (SHUTDOWN, SIGTERM).
@@ -144,6 +149,11 @@ class Server final : public NodeServices {
   std::function<void(int64_t ms)> sleep;
   // Runs MIGRATE (installed by node/migrate's Migrator).
   std::function<void(CommandContext& ctx, std::span<std::string> args)> migrate;
+  // Runs a command's heavy part off the loop (NodeServices::RunOffLoop;
+  // installed by node/migrate's Migrator).
+  std::function<void(CommandContext& ctx, std::string_view key, std::function<void()> work,
+                     std::function<void(CommandContext&)> finish)>
+      run_off_loop;
   // Called before a write command runs against database `db`, with the key
   // arguments it is about to touch (fork-less snapshots serialize those keys
   // first). Not called for commands without the write flag.

@@ -26,7 +26,7 @@ enum class WaitReason : uint8_t {
   kNone,
   kKeys,      // BLPOP & co: a key to receive data (BlockingTable)
   kReplicas,  // WAIT: replicas to acknowledge an offset
-  kMigrate,   // MIGRATE: its target to answer
+  kMigrate,   // MIGRATE: its target to answer; a big RESTORE: its decoding
   kPause,     // CLIENT PAUSE / a manual failover: runs again when it ends
   kKeysBusy,  // its keys are in flight in a MIGRATE: runs again after it
 };

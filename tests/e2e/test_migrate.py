@@ -75,6 +75,29 @@ class MigrateDiffTest(unittest.TestCase):
         out.append(s.call("MIGRATE", "127.0.0.1", p, "k2", "99", "1000"))
         out.append(s.call("GET", "k2"))
         out.append(s.call("MIGRATE", "127.0.0.1", p))
+        # Inside MULTI/EXEC: each MIGRATE's reply in EXEC's array, in order,
+        # the commands around it seeing the key before and after.
+        s.call("SET", "t1", "v1")
+        s.call("RPUSH", "t2", *[str(i) for i in range(2000)])
+        s.call("SET", "t3", "busy")
+        d.call("SET", "t3", "there")
+        out.append(s.call("MULTI"))
+        queued = [
+            ("GET", "t1"),
+            ("MIGRATE", "127.0.0.1", p, "t1", "0", "5000"),
+            ("EXISTS", "t1"),
+            ("MIGRATE", "127.0.0.1", p, "", "0", "5000", "KEYS", "t2", "nokey"),
+            ("MIGRATE", "127.0.0.1", p, "nokey", "0", "5000"),
+            ("MIGRATE", "127.0.0.1", p, "t3", "0", "5000"),
+            ("MIGRATE", "127.0.0.1", str(closed_port()), "t3", "0", "500"),
+            ("MIGRATE", "127.0.0.1", p, "t3", "x", "5000"),
+            ("SET", "t1", "after"),
+        ]
+        for q in queued:
+            out.append(s.call(*q))
+        out.append(s.call("EXEC"))
+        out.append((s.call("GET", "t1"), s.call("EXISTS", "t2", "t3")))
+        out.append((d.call("GET", "t1"), d.call("LLEN", "t2"), d.call("GET", "t3")))
         s.close()
         d.close()
         return out
@@ -142,6 +165,117 @@ class MigrateInFlightTest(unittest.TestCase):
             self.assertEqual(hlen, 0)
             self.assertEqual(Client(dst.port).call("HLEN", "big"), self.FIELDS)
             probe.close()
+            s.close()
+
+    def test_pings_are_answered_during_a_big_migrate(self):
+        # A hash of 200k fields (about 25 MB of payload, a few hundred
+        # slices): while the MIGRATE runs, another client's PINGs keep being
+        # answered (Redis answers none until its MIGRATE is over).
+        fields = 200_000
+        with Node() as src, Node() as dst:
+            s = Client(src.port, timeout=60)
+            for start in range(0, fields, 10_000):
+                args = []
+                for i in range(start, start + 10_000):
+                    args += [f"field:{i}", f"{i:012d}" * 8]
+                s.call("HSET", "bighash", *args)
+            pings = {"n": 0, "stop": False, "error": None}
+
+            def ping_loop():
+                try:
+                    c = Client(src.port, timeout=60)
+                    while not pings["stop"]:
+                        if c.call("PING") != "PONG":
+                            raise AssertionError("PING not answered with PONG")
+                        pings["n"] += 1
+                    c.close()
+                except Exception as e:  # reported by the main thread
+                    pings["error"] = e
+
+            t = threading.Thread(target=ping_loop)
+            t.start()
+            try:
+                wait_until(lambda: pings["n"] > 0 or pings["error"], timeout=10,
+                           what="the PING client running")
+                m = Client(src.port, timeout=60)
+                before = pings["n"]
+                reply = m.call("MIGRATE", "127.0.0.1", str(dst.port), "bighash", "0", "30000")
+                during = pings["n"] - before
+                m.close()
+            finally:
+                pings["stop"] = True
+                t.join(30)
+            self.assertIsNone(pings["error"])
+            self.assertEqual(reply, "OK")
+            self.assertEqual(Client(dst.port).call("HLEN", "bighash"), fields)
+            self.assertEqual(s.call("EXISTS", "bighash"), 0)
+            # Answered while the MIGRATE was in progress, not queued behind it.
+            self.assertGreaterEqual(during, 20, f"{during} PINGs answered during the MIGRATE")
+            s.close()
+
+    def test_target_serves_while_a_big_restore_decodes(self):
+        # The target of a big MIGRATE decodes the RESTORE payload off its
+        # loop: after the RESTORE has been read (CLIENT LIST names it), other
+        # clients are still answered before the key lands (DBSIZE 0). A
+        # RESTORE run in one go would answer nobody until the key is there.
+        fields = 200_000
+        with Node() as src, Node() as dst:
+            s = Client(src.port, timeout=60)
+            for start in range(0, fields, 10_000):
+                args = []
+                for i in range(start, start + 10_000):
+                    args += [f"field:{i}", f"{i:012d}" * 8]
+                s.call("HSET", "bighash", *args)
+            result = {}
+
+            def run_migrate():
+                c = Client(src.port, timeout=60)
+                result["r"] = c.call("MIGRATE", "127.0.0.1", str(dst.port), "bighash", "0",
+                                     "30000")
+                c.close()
+
+            t = threading.Thread(target=run_migrate)
+            t.start()
+            probe = Client(dst.port, timeout=60)
+            caught = False
+            deadline = time.monotonic() + 60
+            while "r" not in result and time.monotonic() < deadline:
+                clients = probe.call("CLIENT", "LIST").decode()
+                if "cmd=restore" in clients and probe.call("DBSIZE") == 0:
+                    caught = True
+                    break
+            t.join(60)
+            self.assertEqual(result.get("r"), "OK")
+            self.assertTrue(caught, "never served while the RESTORE was in progress")
+            self.assertEqual(probe.call("HLEN", "bighash"), fields)
+            probe.close()
+            s.close()
+
+    def test_big_restore_reaches_the_targets_replica(self):
+        # A RESTORE decoded off the loop still propagates, payload and all:
+        # the target's replica gets the hash; the source's replica loses it.
+        fields = 50_000
+        with Node() as src, Node() as dst, Node() as dst_replica, Node() as src_replica:
+            for replica, primary in ((dst_replica, dst), (src_replica, src)):
+                self.assertEqual(replica.cli("REPLICAOF", "127.0.0.1", primary.port), "OK")
+                wait_until(lambda r=replica: harness.info(r).get("master_link_status") == "up",
+                           timeout=30, what="replica linked")
+            s = Client(src.port, timeout=60)
+            for start in range(0, fields, 10_000):
+                args = []
+                for i in range(start, start + 10_000):
+                    args += [f"field:{i}", f"{i:012d}" * 8]
+                s.call("HSET", "bighash", *args)
+            wait_until(lambda: Client(src_replica.port).call("HLEN", "bighash") == fields,
+                       timeout=30, what="the source's replica loaded")
+            self.assertEqual(
+                s.call("MIGRATE", "127.0.0.1", str(dst.port), "bighash", "0", "30000"), "OK")
+            wait_until(lambda: Client(dst_replica.port).call("HLEN", "bighash") == fields,
+                       timeout=30, what="the hash on the target's replica")
+            wait_until(lambda: Client(src_replica.port).call("EXISTS", "bighash") == 0,
+                       timeout=30, what="the DEL on the source's replica")
+            self.assertEqual(Client(dst_replica.port).call("HGET", "bighash", "field:777"),
+                             b"000000000777" * 8)
             s.close()
 
     def test_silent_target_times_out_and_keys_stay(self):

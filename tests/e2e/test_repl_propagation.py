@@ -111,6 +111,18 @@ CASES = {
                             ("BLOCK", "BZPOPMAX", "bz", "0"), ("MULTI",),
                             ("ZADD", "bz", "1", "a", "2", "b"), ("SET", "after", "1"), ("EXEC",),
                             ("UNBLOCK",)],
+    # MIGRATE (to another redis-server, "$TARGET") propagates as DEL of the
+    # keys it moved; with COPY, nothing; inside MULTI, the DEL inside it.
+    "migrate": [("SET", "mg1", "v"), ("SET", "mg2", "v"),
+                ("MIGRATE", "127.0.0.1", "$TARGET", "mg1", "0", "5000", "REPLACE"),
+                ("MIGRATE", "127.0.0.1", "$TARGET", "mg2", "0", "5000", "COPY", "REPLACE"),
+                ("MIGRATE", "127.0.0.1", "$TARGET", "nokey", "0", "5000")],
+    "multi migrate": [("SET", "mg3", "v"), ("SET", "mg4", "v"), ("MULTI",), ("SET", "mg5", "1"),
+                      ("MIGRATE", "127.0.0.1", "$TARGET", "", "0", "5000", "REPLACE", "KEYS",
+                       "mg3", "mg4"), ("GET", "mg3"), ("EXEC",)],
+    "multi migrate only": [("SET", "mg6", "v"), ("MULTI",),
+                           ("MIGRATE", "127.0.0.1", "$TARGET", "mg6", "0", "5000", "REPLACE"),
+                           ("EXEC",)],
     "plain writes": [("MSET", "w1", "1", "w2", "2"), ("INCR", "w1"), ("APPEND", "w2", "x"),
                      ("HSET", "w3", "f", "v"), ("HSET", "w3", "f", "v"), ("LPUSH", "w4", "a"),
                      ("ZINCRBY", "w5", "2", "m"), ("RENAME", "w1", "w6"),
@@ -181,8 +193,9 @@ def normalize(args, start_ms):
     return out
 
 
-def record(port):
-    """Runs every case on the server at `port`; returns {case: [commands]}."""
+def record(port, target_port):
+    """Runs every case on the server at `port` (MIGRATE to `target_port`);
+    returns {case: [commands]}."""
     stream = ReplicaStream(port)
     client = Client(port)
     marker = Client(port)
@@ -212,7 +225,8 @@ def record(port):
                 if step[0] == "UNBLOCK":
                     blocker.read()
                     continue
-                client.call(*[payload if a == "$PAYLOAD" else a for a in step])
+                subst = {"$PAYLOAD": payload, "$TARGET": str(target_port)}
+                client.call(*[subst.get(a, a) if isinstance(a, str) else a for a in step])
             marker.call("SET", "__mark__", name)
             got = []
             while True:
@@ -240,8 +254,10 @@ class PropagationDiffTest(unittest.TestCase):
         self.addCleanup(redis.cleanup)
         node = Node().start()
         self.addCleanup(node.cleanup)
-        want = record(redis.port)
-        got = record(node.port)
+        target = RedisServer()
+        self.addCleanup(target.cleanup)
+        want = record(redis.port, target.port)
+        got = record(node.port, target.port)
         mismatches = [(name, want[name], got[name]) for name in CASES if want[name] != got[name]]
         report = "\n".join(f"{name}:\n  redis:     {w}\n  shardnode: {g}"
                            for name, w, g in mismatches)
@@ -251,6 +267,7 @@ class PropagationDiffTest(unittest.TestCase):
                          [["MULTI"], ["SET", "m1", "1"], ["SET", "m2", "2"], ["EXEC"]])
         self.assertEqual(got["set ex"], [["SET", "s1", "v", "PXAT", "now+10" + "0s"]])
         self.assertEqual(got["no change"][:2], [["SADD", "n1", "a"], ["ZADD", "n2", "1", "a"]])
+        self.assertEqual(got["multi migrate"][-2:], [["DEL", "mg3", "mg4"], ["EXEC"]])
 
 
 class ReplicaExpiryTest(unittest.TestCase):
