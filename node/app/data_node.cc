@@ -30,6 +30,7 @@
 #include "node/persist/persistence.h"
 #include "node/repl/repl_commands.h"
 #include "node/repl/replication_manager.h"
+#include "node/script/script_engine.h"
 #include "node/server/blocking.h"
 #include "node/server/clock.h"
 #include "node/server/cluster_setup.h"
@@ -224,6 +225,11 @@ int RunDataNode(int argc, char** argv) {
   server.replication = &replication;
   // Before the loop runs: no command has been read yet.
   RegisterReplicationCommands(*table, replication);
+  // Lua scripting; a script that runs long serves the loop from its hook.
+  script::ScriptEngine scripting(server, dispatcher);
+  scripting.process_events = [&io]() { io.poll(); };
+  script::RegisterScriptingCommands(*table, scripting);
+  server.script_memory_info = [&scripting]() { return scripting.MemoryInfo(); };
   migrate::Migrator migrator(io, server);
   migrator.Start();
 

@@ -97,6 +97,7 @@ void AppendMemorySection(CommandContext& ctx, std::string& s) {
                   "maxmemory_policy:noeviction\r\n", "mem_fragmentation_ratio:",
                   absl::StrFormat("%.2f", used ? static_cast<double>(rss) / used : 0.0), "\r\n",
                   "mem_allocator:libc\r\n", "lazyfree_pending_objects:0\r\n");
+  if (ctx.node.script_memory_info) s += ctx.node.script_memory_info();
 }
 
 void AppendPersistenceSection(CommandContext& ctx, std::string& s) {

@@ -107,6 +107,13 @@ class NodeServices {
   // The replication manager (node/repl); borrowed, set by main. Null in tests.
   ReplicationControl* replication = nullptr;
 
+  // While a script runs past busy-reply-threshold (node/script): the -BUSY
+  // error every command without the allow-busy flag gets; empty otherwise.
+  std::string busy_script_error;
+  // INFO memory's scripting lines (used_memory_lua, number_of_cached_scripts,
+  // ...), each ending in CRLF; installed by node/script's wiring.
+  std::function<std::string()> script_memory_info;
+
   // Hooks installed by the shells.
   // Stops the node after the current command (SHUTDOWN, SIGTERM).
   std::function<void(ShutdownMode)> request_shutdown;
