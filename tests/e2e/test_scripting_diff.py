@@ -6,6 +6,7 @@ and RESP3, in standalone mode and in a one-node cluster owning every slot.
     python3 tests/e2e/test_scripting_diff.py
 """
 import os
+import time
 import socket
 import sys
 import unittest
@@ -408,6 +409,80 @@ class ScriptingDiffTest(unittest.TestCase):
 
 class ClusterScriptingDiffTest(ScriptingDiffTest):
     CLUSTER_MODE = True
+
+
+class BusyScriptTest(unittest.TestCase):
+    """A script running past busy-reply-threshold: other clients get -BUSY,
+    SCRIPT KILL stops a script that has not written, UNKILLABLE once it
+    wrote, FUNCTION KILL / FUNCTION STATS answer with the right flavour;
+    the replies compared with redis-server 7.0.15."""
+
+    def setUp(self):
+        if REDIS_SERVER is None:
+            self.skipTest("redis-server is not installed: no reference to compare with")
+        self.node, self.redis = start_diff_pair(1, False)
+
+    def tearDown(self):
+        self.node.cleanup()
+        self.redis.cleanup()
+
+    def scenario(self, port):
+        """The replies of one run against the server at `port`."""
+        out = []
+        admin = RawClient(port)
+        runner = RawClient(port)
+        try:
+            admin.call("CONFIG", "SET", "busy-reply-threshold", "100")
+            loop = "local i = 0 while true do i = i + 1 end"
+            runner.sock.sendall(b"*3\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n" %
+                                (len(loop), loop.encode()))
+            # Wait (bounded) until the node reports the script busy.
+            deadline = time.time() + 10
+            while True:
+                reply = admin.call("PING")
+                if reply.startswith(b"-BUSY") or time.time() > deadline:
+                    break
+                time.sleep(0.02)
+            out.append(reply)
+            out.append(admin.call("GET", "x"))
+            out.append(admin.call("FUNCTION", "KILL"))
+            out.append(admin.call("FUNCTION", "STATS"))
+            out.append(admin.call("SCRIPT", "KILL"))
+            end = runner._skip(0)
+            out.append(runner.buf[:end])
+            runner.buf = runner.buf[end:]
+            out.append(admin.call("PING"))
+            out.append(admin.call("SCRIPT", "KILL"))
+            # A script that wrote cannot be killed.
+            wrote = "redis.call('set','x','1') local i = 0 while true do i = i + 1 end"
+            runner.sock.sendall(b"*3\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n" %
+                                (len(wrote), wrote.encode()))
+            deadline = time.time() + 10
+            while True:
+                reply = admin.call("PING")
+                if reply.startswith(b"-BUSY") or time.time() > deadline:
+                    break
+                time.sleep(0.02)
+            out.append(reply)
+            out.append(admin.call("SCRIPT", "KILL"))
+            return out
+        finally:
+            admin.close()
+            runner.close()
+
+    def test_busy_replies_match_redis(self):
+        got = self.scenario(self.node.port)
+        want = self.scenario(self.redis.port)
+        self.assertEqual(got, want)
+        self.assertTrue(got[0].startswith(b"-BUSY"), got)
+        # Both are stuck in an unkillable script: SHUTDOWN NOSAVE ends them.
+        for node in (self.node, self.redis):
+            c = RawClient(node.port)
+            try:
+                c.call("SHUTDOWN", "NOSAVE")
+            except ConnectionError:
+                pass
+            c.close()
 
 
 if __name__ == "__main__":
