@@ -230,6 +230,11 @@ int RunDataNode(int argc, char** argv) {
   scripting.process_events = [&io]() { io.poll(); };
   script::RegisterScriptingCommands(*table, scripting);
   server.script_memory_info = [&scripting]() { return scripting.MemoryInfo(); };
+  server.function_library_codes = [&scripting]() { return scripting.LibraryCodes(); };
+  server.load_function_library = [&scripting](std::string_view code, std::string* error) {
+    return scripting.LoadLibraryFromRdb(code, error);
+  };
+  server.flush_functions = [&scripting]() { scripting.FlushLibraries(); };
   migrate::Migrator migrator(io, server);
   migrator.Start();
 

@@ -138,7 +138,10 @@ void AppendStatsSection(CommandContext& ctx, std::string& s) {
       "pubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\n",
       "latest_fork_usec:0\r\ntotal_forks:0\r\n",
       "unexpected_error_replies:", st.unexpected_error_replies, "\r\n",
-      "total_error_replies:", st.total_error_replies, "\r\n");
+      "total_error_replies:", st.total_error_replies, "\r\n",
+      // Deep sanitization of RESTORE payloads is Redis's sanitize-dump-payload
+      // mode, which the node does not have: none done (Redis's default too).
+      "dump_payload_sanitizations:0\r\n");
 }
 
 void AppendReplicationSection(CommandContext& ctx, std::string& s) {

@@ -1010,6 +1010,9 @@ void LuaEnv::SetUp() {
   lua_pushcfunction(L, luaopen_cjson);
   lua_call(L, 0, 1);
   lua_setglobal(L, "cjson");
+  lua_pushcfunction(L, OpenCmsgpack);
+  lua_call(L, 0, 1);
+  lua_setglobal(L, "cmsgpack");
   OpenLib(L, "bit", luaopen_bit);
   // luaopen_bit registers the global itself; make sure of it.
   lua_getglobal(L, "bit");
@@ -1110,7 +1113,8 @@ void LuaEnv::SetUp() {
   }
 
   // Every library table becomes a readonly proxy in the real globals.
-  for (const char* name : {"redis", "string", "math", "table", "cjson", "bit", "coroutine"}) {
+  for (const char* name :
+       {"redis", "string", "math", "table", "cjson", "bit", "cmsgpack", "coroutine"}) {
     lua_getfield(L, -1, name);
     if (lua_istable(L, -1)) {
       Proxify(L);

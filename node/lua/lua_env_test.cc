@@ -223,6 +223,31 @@ TEST_F(LuaEnvTest, LibrariesAreLoaded) {
   EXPECT_EQ(Eval("return bit.tohex(255)"), "$8\r\n000000ff\r\n");
 }
 
+TEST_F(LuaEnvTest, CmsgpackBytesAsRedisTestsPinThem) {
+  const std::string hex =
+      "local h = '' for i = 1, #e do h = h .. string.format('%02x', string.byte(e, i)) end "
+      "return h";
+  EXPECT_EQ(Eval("local e = cmsgpack.pack(0.1) " + hex), "$18\r\ncb3fb999999999999a\r\n");
+  EXPECT_EQ(Eval("local e = cmsgpack.pack(-1099511627776) " + hex),
+            "$18\r\nd3ffffff0000000000\r\n");
+  EXPECT_EQ(Eval("local e = cmsgpack.pack(1, -1, 300, 'ab', {1}, {a=true}, 1.5) " + hex),
+            "$38\r\n01ffcd012ca26162910181a161c3ca3fc00000\r\n");
+  // A table holding itself is cut at depth 16.
+  EXPECT_EQ(Eval("local a = {} a[1] = a local e = cmsgpack.pack(a) " + hex),
+            "$34\r\n" +
+                std::string(32, '9').replace(0, 32,
+                                             [] {
+                                               std::string s;
+                                               for (int i = 0; i < 16; ++i) s += "91";
+                                               return s;
+                                             }()) +
+                "c0\r\n");
+  EXPECT_EQ(Eval("local o, v = cmsgpack.unpack_one(cmsgpack.pack('a', 'b')) return {o, v}"),
+            "*2\r\n:2\r\n$1\r\na\r\n");
+  EXPECT_EQ(Eval("return {cmsgpack.unpack(cmsgpack.pack(1, 'x', {2}))}"),
+            "*3\r\n:1\r\n$1\r\nx\r\n*1\r\n:2\r\n");
+}
+
 TEST_F(LuaEnvTest, RandomIsDeterministicAfterSeeding) {
   const std::string a = Eval("math.randomseed(42) return {math.random(100), math.random(100)}");
   const std::string b = Eval("math.randomseed(42) return {math.random(100), math.random(100)} ");

@@ -62,6 +62,9 @@ class DatasetLoader : public replication::RdbHandler {
 
   absl::Status OnSelectDb(uint64_t db) override;
   absl::Status OnEntry(replication::RdbEntry entry) override;
+  // A function library: loaded through NodeServices::load_function_library
+  // (Internal with its error when it does not load); skipped when unset.
+  absl::Status OnFunction(absl::string_view library_code) override;
 
   uint64_t keys_loaded() const { return loaded_; }
   uint64_t expired_skipped() const { return expired_skipped_; }
@@ -83,7 +86,9 @@ absl::Status LoadDataset(Server& server, std::string_view rdb_bytes, int64_t now
                          LoadOptions options = {});
 
 // Empties every database of every shard (touching WATCHers), as FLUSHALL,
-// after completing any snapshot in progress (Persistence::BeforeBulkChange).
+// after completing any snapshot in progress (Persistence::BeforeBulkChange),
+// and drops the function libraries (NodeServices::flush_functions): the
+// loads that follow (a full sync, a reload) replace them too.
 void FlushDataset(Server& server);
 
 }  // namespace shardnode::node::persist

@@ -19,6 +19,7 @@
 #include "node/server/log.h"
 #include "node/server/replication_control.h"
 #include "node/server/server.h"
+#include "replication/rdb.h"
 #include "slots/hash_slot.h"
 
 namespace shardnode::node::script {
@@ -574,6 +575,88 @@ void ScriptEngine::DropLibrary(const std::string& name) {
   libraries_.erase(it);
 }
 
+std::vector<std::string> ScriptEngine::LibraryCodes() const {
+  std::vector<std::string> codes;
+  codes.reserve(libraries_.size());
+  for (const auto& [name, lib] : libraries_) codes.push_back(lib->code);
+  return codes;
+}
+
+bool ScriptEngine::LoadLibraryFromRdb(std::string_view code, std::string* error) {
+  return !LoadLibrary(code, /*replace=*/false, /*from_primary=*/true, error).empty();
+}
+
+void ScriptEngine::FlushLibraries() {
+  while (!libraries_.empty()) DropLibrary(libraries_.begin()->first);
+}
+
+void ScriptEngine::FunctionRestore(CommandContext& ctx, Args args) {
+  resp::ReplyBuilder& r = ctx.reply;
+  if (args.size() > 4) {
+    r.Error(errors::SubcommandSyntax("function", args[1]));
+    return;
+  }
+  enum class Policy { kAppend, kReplace, kFlush } policy = Policy::kAppend;
+  if (args.size() == 4) {
+    const std::string p = absl::AsciiStrToLower(args[3]);
+    if (p == "append") {
+      policy = Policy::kAppend;
+    } else if (p == "replace") {
+      policy = Policy::kReplace;
+    } else if (p == "flush") {
+      policy = Policy::kFlush;
+    } else {
+      r.Error("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.");
+      return;
+    }
+  }
+  absl::StatusOr<std::vector<std::string>> codes = replication::ParseFunctionsPayload(args[2]);
+  if (!codes.ok()) {
+    r.Error("ERR " + std::string(codes.status().message()));
+    return;
+  }
+  // All or nothing: remember what is there, load, and put it back on error.
+  const std::vector<std::string> before = LibraryCodes();
+  auto restore_before = [&]() {
+    FlushLibraries();
+    std::string ignored;
+    for (const std::string& code : before) LoadLibraryFromRdb(code, &ignored);
+  };
+  if (policy == Policy::kFlush) FlushLibraries();
+  std::string error;
+  for (const std::string& code : *codes) {
+    std::string name;
+    if (policy == Policy::kAppend) {
+      // The library's name, to word a collision as Redis's libraryJoin does.
+      const size_t eol = code.find('\n');
+      std::optional<std::vector<std::string>> parts =
+          base::SplitArgs(std::string_view(code).substr(0, eol));
+      if (parts) {
+        for (size_t j = 1; j < parts->size(); ++j) {
+          if (absl::AsciiStrToLower((*parts)[j].substr(0, 5)) == "name=") {
+            name = (*parts)[j].substr(5);
+          }
+        }
+      }
+      if (!name.empty() && libraries_.contains(name)) {
+        error = "Library " + name + " already exists";
+        break;
+      }
+    }
+    if (LoadLibrary(code, policy == Policy::kReplace, /*from_primary=*/true, &error).empty()) {
+      break;
+    }
+    error.clear();
+  }
+  if (!error.empty()) {
+    restore_before();
+    r.Error("ERR " + error);
+    return;
+  }
+  ctx.AddDirty(1);
+  r.Ok();
+}
+
 void ScriptEngine::FunctionList(CommandContext& ctx, Args args) {
   bool with_code = false;
   bool have_pattern = false;
@@ -712,6 +795,11 @@ void ScriptEngine::FunctionCommand(CommandContext& ctx, Args args) {
     r.Ok();
   } else if (sub == "list") {
     FunctionList(ctx, args);
+  } else if (sub == "dump") {
+    const bool compress = ctx.node.config().Value("rdbcompression").value_or("yes") == "yes";
+    r.Bulk(replication::FunctionsPayload(LibraryCodes(), compress));
+  } else if (sub == "restore") {
+    FunctionRestore(ctx, args);
   } else if (sub == "stats") {
     if (run_ != nullptr && !run_->function) {
       r.Error(server_.busy_script_error.empty()
@@ -878,6 +966,8 @@ void RegisterScriptingCommands(CommandTable& table, ScriptEngine& engine) {
                       .since = "7.0.0"};
   fparent.subcommands = {
       fsub("delete", 3, kCmdWrite | kCmdNoScript),
+      fsub("dump", 2, kCmdNoScript),
+      fsub("restore", -3, kCmdWrite | kCmdDenyOom | kCmdNoScript),
       fsub("flush", -2, kCmdWrite | kCmdNoScript),
       fsub("help", 2, kCmdLoading | kCmdStale),
       fsub("kill", 2, kCmdNoScript | kCmdAllowBusy),

@@ -69,6 +69,13 @@ class ScriptEngine final : public ScriptHost {
   size_t functions_memory() const;
   // INFO memory's scripting lines, as Redis 7.0.15 names them.
   std::string MemoryInfo() const;
+
+  // Function libraries in RDB files (NodeServices' hooks): every library's
+  // code; loading one (no time limit; false with *error, as FUNCTION LOAD
+  // words it, when it does not load or already exists); dropping all.
+  std::vector<std::string> LibraryCodes() const;
+  bool LoadLibraryFromRdb(std::string_view code, std::string* error);
+  void FlushLibraries();
   size_t libraries() const { return libraries_.size(); }
   size_t functions() const { return functions_.size(); }
 
@@ -112,6 +119,7 @@ class ScriptEngine final : public ScriptHost {
                           std::string* error);
   void DropLibrary(const std::string& name);
   void FunctionList(CommandContext& ctx, Args args);
+  void FunctionRestore(CommandContext& ctx, Args args);
   void FunctionStats(CommandContext& ctx);
 
   // Compiles and caches `body` unless cached; returns its sha, or empty

@@ -19,6 +19,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace shardnode::clusterbus {
 class ClusterState;
@@ -113,6 +114,14 @@ class NodeServices {
   // INFO memory's scripting lines (used_memory_lua, number_of_cached_scripts,
   // ...), each ending in CRLF; installed by node/script's wiring.
   std::function<std::string()> script_memory_info;
+  // Function libraries (node/script) in RDB files and full syncs: the code
+  // of every library (saved before the first db); loading one library from
+  // a file (false with *error when it does not load); dropping them all
+  // (a full sync or a reload replaces them). Unset (tests): functions are
+  // neither saved nor loaded.
+  std::function<std::vector<std::string>()> function_library_codes;
+  std::function<bool(std::string_view code, std::string* error)> load_function_library;
+  std::function<void()> flush_functions;
 
   // Hooks installed by the shells.
   // Stops the node after the current command (SHUTDOWN, SIGTERM).

@@ -12,7 +12,8 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import REDIS_SERVER, start_diff_pair  # noqa: E402
+from harness import (REDIS_SERVER, Client, Node, RedisServerNode, start_diff_pair,  # noqa: E402
+                     wait_until)
 
 
 class RawClient:
@@ -197,6 +198,24 @@ COMMON = [
     E("return cjson.decode('[1,2,\"a\"]')", 0),
     E("local t = cjson.decode('{\"a\":[0,-5000,-1,0.0003,1023.2,0]}') return t.a", 0),
     E("return cjson.decode('{')", 0),
+    E("local encoded = cmsgpack.pack(0.1) local h = '' for i = 1, #encoded do h = h .. string.format('%02x', string.byte(encoded, i)) end return h", 0),
+    E("local encoded = cmsgpack.pack(-1099511627776) local h = '' for i = 1, #encoded do h = h .. string.format('%02x', string.byte(encoded, i)) end return h", 0),
+    E("local encoded = cmsgpack.pack(1, -1, 127, 128, 255, 256, 65535, 65536, 2^32, -32, -33, "
+      "-128, -129, -32768, -32769, 2^31, -2^31, -2^31 - 1, 1.5, 1e300, true, false, nil, 'abc', "
+      "string.rep('x', 40), string.rep('y', 300), {}, {1,2,3}, {a=1}, {[1]=1, [3]=3}) "
+      "local h = '' for i = 1, #encoded do h = h .. string.format('%02x', string.byte(encoded, i)) end return h", 0),
+    E("local a = {x=nil, y=5} local b = {x=a} a['x'] = b local encoded = cmsgpack.pack(a) "
+      "local h = '' for i = 1, #encoded do h = h .. string.format('%02x', string.byte(encoded, i)) end local re = cmsgpack.unpack(encoded) "
+      "return {h, re.x.x.x.x.x.x.x.x.y == re.y, re.y == 5}", 0),
+    E("return {cmsgpack.unpack(cmsgpack.pack(1, 'two', {3}, {four=4}))}", 0),
+    E("local s = cmsgpack.pack('a', 'bb', 'ccc') local o, v = cmsgpack.unpack_one(s) "
+      "local o2, v2 = cmsgpack.unpack_one(s, o) local o3, v3 = cmsgpack.unpack_limit(s, 1, o2) "
+      "return {o, v, o2, v2, o3, v3}", 0),
+    E("return cmsgpack.unpack('\\217')", 0),
+    E("return cmsgpack.unpack('\\193')", 0),
+    E("return cmsgpack.unpack_one('a', 5)", 0),
+    E("return cmsgpack.pack()", 0),
+    E("cmsgpack.pack = function() return 1 end", 0),
     E("return bit.band(7, 12)", 0),
     E("return bit.tohex(65535)", 0),
     E("return {bit.bor(1,2,4,8,16,32,64,128), bit.bxor(5,3), bit.bnot(0), bit.lshift(1,4)}", 0),
@@ -407,6 +426,55 @@ class ScriptingDiffTest(unittest.TestCase):
         self.run_cases(COMMON + self.extra(), 3)
 
 
+    def test_function_dump_restore(self):
+        """FUNCTION DUMP payloads cross between the servers both ways, and
+        FUNCTION RESTORE's policies and errors reply alike."""
+        a, b = RawClient(self.node.port), RawClient(self.redis.port)
+        lib = ("#!lua name=dlib\nredis.register_function('df', function(keys, args) "
+               "return 'restored ' .. #keys end)")
+        lib2 = ("#!lua name=dlib2\nredis.register_function('df', function() return 2 end)")
+        try:
+            for c in (a, b):
+                c.call("FUNCTION", "FLUSH")
+                c.call("FUNCTION", "LOAD", lib)
+            dumps = {}
+            for name, c in (("node", a), ("redis", b)):
+                reply = c.call("FUNCTION", "DUMP")
+                head, _, rest = reply.partition(b"\r\n")
+                self.assertTrue(head.startswith(b"$"), reply)
+                dumps[name] = rest[:int(head[1:])]
+            cases = []
+            for payload in (dumps["redis"], dumps["node"]):
+                cases += [
+                    ["FUNCTION", "RESTORE", payload],
+                    ["FUNCTION", "RESTORE", payload, "APPEND"],
+                    ["FUNCTION", "RESTORE", payload, "REPLACE"],
+                    ["FUNCTION", "RESTORE", payload, "BOGUS"],
+                    ["FUNCTION", "RESTORE", payload, "FLUSH", "x"],
+                    ["FUNCTION", "FLUSH"],
+                    ["FUNCTION", "RESTORE", payload],
+                    ["FCALL", "df", "1", "{t}k"],
+                    ["FUNCTION", "LIST", "WITHCODE"],
+                    ["FUNCTION", "DELETE", "dlib"],
+                    ["FUNCTION", "LOAD", lib2],
+                    ["FUNCTION", "RESTORE", payload, "REPLACE"],
+                    ["FUNCTION", "RESTORE", payload, "FLUSH"],
+                    ["FCALL", "df", "0"],
+                    ["FUNCTION", "RESTORE", b"bogus payload"],
+                    ["FUNCTION", "RESTORE", payload[:-1] + b"x"],
+                ]
+            mismatches = []
+            for cmd in cases:
+                got, want = a.call(*cmd), b.call(*cmd)
+                if got != want:
+                    mismatches.append(f"{cmd!r}:\n   shardnode {got!r}\n   redis     {want!r}")
+            if mismatches:
+                self.fail("\n".join(mismatches))
+        finally:
+            a.close()
+            b.close()
+
+
 class ClusterScriptingDiffTest(ScriptingDiffTest):
     CLUSTER_MODE = True
 
@@ -483,6 +551,66 @@ class BusyScriptTest(unittest.TestCase):
             except ConnectionError:
                 pass
             c.close()
+
+
+
+class FunctionPersistenceTest(unittest.TestCase):
+    """Function libraries live in RDB files (opcode 245, before the first
+    db): shardnode reloads its own file, redis-server 7.0.15 loads
+    shardnode's, and a replica's full sync replaces its libraries."""
+
+    LIB = ("#!lua name=plib\nredis.register_function{function_name='pf', "
+           "callback=function() return 'persisted' end, flags={'no-writes'}}")
+
+    def test_libraries_survive_a_restart_and_load_in_redis(self):
+        node = Node()
+        self.addCleanup(node.cleanup)
+        node.start()
+        c = Client(node.port)
+        self.assertEqual(c.call("FUNCTION", "LOAD", self.LIB), b"plib")
+        self.assertEqual(c.call("SET", "k", "v"), "OK")
+        self.assertEqual(c.call("SAVE"), "OK")
+        c.close()
+        node.stop()
+        node.start()
+        c = Client(node.port)
+        self.assertEqual(c.call("FCALL", "pf", "0"), b"persisted")
+        self.assertEqual(c.call("GET", "k"), b"v")
+        c.close()
+        if REDIS_SERVER is None:
+            return
+        redis = RedisServerNode(dir=node.dir, args=["--dbfilename", "dump.rdb"])
+        self.addCleanup(redis.stop)
+        node.stop()
+        redis.start()
+        r = Client(redis.port)
+        self.assertEqual(r.call("FCALL", "pf", "0"), b"persisted")
+        r.close()
+
+    def test_full_sync_replaces_the_replicas_libraries(self):
+        primary = Node()
+        replica = Node()
+        self.addCleanup(primary.cleanup)
+        self.addCleanup(replica.cleanup)
+        primary.start()
+        replica.start()
+        p, r = Client(primary.port), Client(replica.port)
+        self.assertEqual(p.call("FUNCTION", "LOAD", self.LIB), b"plib")
+        self.assertEqual(r.call("FUNCTION", "LOAD", "#!lua name=other\n"
+                                "redis.register_function('of', function() return 1 end)"),
+                         b"other")
+        self.assertEqual(r.call("REPLICAOF", "127.0.0.1", str(primary.port)), "OK")
+        wait_until(lambda: r.call("FCALL", "pf", "0") == b"persisted", timeout=20,
+                   what="the primary's library on the replica")
+        self.assertEqual(r.call("FCALL", "of", "0"), "ERR Function not found")
+        # FUNCTION LOAD is propagated; a replica runs a no-writes function.
+        self.assertEqual(p.call("FUNCTION", "LOAD", "#!lua name=ro\nredis.register_function{"
+                                "function_name='rf', callback=function() return 'ro' end, "
+                                "flags={'no-writes'}}"), b"ro")
+        wait_until(lambda: r.call("FCALL_RO", "rf", "0") == b"ro", timeout=20,
+                   what="the propagated FUNCTION LOAD on the replica")
+        p.close()
+        r.close()
 
 
 if __name__ == "__main__":
