@@ -1013,6 +1013,9 @@ void LuaEnv::SetUp() {
   lua_pushcfunction(L, OpenCmsgpack);
   lua_call(L, 0, 1);
   lua_setglobal(L, "cmsgpack");
+  lua_pushcfunction(L, OpenStruct);
+  lua_call(L, 0, 1);
+  lua_setglobal(L, "struct");
   OpenLib(L, "bit", luaopen_bit);
   // luaopen_bit registers the global itself; make sure of it.
   lua_getglobal(L, "bit");
@@ -1114,7 +1117,7 @@ void LuaEnv::SetUp() {
 
   // Every library table becomes a readonly proxy in the real globals.
   for (const char* name :
-       {"redis", "string", "math", "table", "cjson", "bit", "cmsgpack", "coroutine"}) {
+       {"redis", "string", "math", "table", "cjson", "bit", "cmsgpack", "struct", "coroutine"}) {
     lua_getfield(L, -1, name);
     if (lua_istable(L, -1)) {
       Proxify(L);

@@ -188,8 +188,9 @@ void PushErrorTable(lua_State* L, std::string_view error);
 // which decides how booleans are sent.
 void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp);
 
-// Pushes the cmsgpack library table (cmsgpack.cc).
+// Push the cmsgpack and struct library tables (cmsgpack.cc, struct.cc).
 int OpenCmsgpack(lua_State* L);
+int OpenStruct(lua_State* L);
 
 // Lower-case hex SHA1 of `data` (40 chars).
 std::string Sha1Hex(std::string_view data);

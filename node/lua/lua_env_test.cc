@@ -248,6 +248,16 @@ TEST_F(LuaEnvTest, CmsgpackBytesAsRedisTestsPinThem) {
             "*3\r\n:1\r\n$1\r\nx\r\n*1\r\n:2\r\n");
 }
 
+TEST_F(LuaEnvTest, StructPacksAndUnpacks) {
+  EXPECT_EQ(Eval("return struct.pack('>I2', 258)"), "$2\r\n\x01\x02\r\n");
+  EXPECT_EQ(Eval("return struct.pack('<i2', -2)"), "$2\r\n\xfe\xff\r\n");
+  EXPECT_EQ(Eval("return struct.size('!4 b i d')"), ":16\r\n");
+  EXPECT_EQ(Eval("return {struct.unpack('<i4c3s', struct.pack('<i4c3s', -5, 'abc', 'zed'))}"),
+            "*4\r\n:-5\r\n$3\r\nabc\r\n$3\r\nzed\r\n:12\r\n");
+  EXPECT_NE(Eval("return struct.pack('i33', 1)").find("integral size 33 is larger than limit"),
+            std::string::npos);
+}
+
 TEST_F(LuaEnvTest, RandomIsDeterministicAfterSeeding) {
   const std::string a = Eval("math.randomseed(42) return {math.random(100), math.random(100)}");
   const std::string b = Eval("math.randomseed(42) return {math.random(100), math.random(100)} ");
