@@ -140,24 +140,38 @@ std::string ScriptEngine::Create(CommandContext* ctx, std::string_view body, std
 }
 
 bool ScriptEngine::Prepare(CommandContext& ctx, uint32_t flags, bool ro) {
-  if (flags & kScriptCompatMode) return true;
+  ReplicationControl* repl = ctx.node.replication;
+  const bool obey = ctx.session.from_primary;
+  if (flags & kScriptCompatMode) {
+    // EVAL without a shebang keeps its static flags (stale among them):
+    // only a stale replica refuses it here.
+    if (repl != nullptr && !obey) {
+      const std::string refusal = repl->CheckCommand(false, false);
+      if (!refusal.empty()) {
+        ctx.reply.Error(refusal);
+        return false;
+      }
+    }
+    return true;
+  }
+  // A shebang script or a function is a write unless no-writes, and may
+  // run stale only with allow-stale: the dispatcher's checks of a command
+  // with those flags (Redis recomputes the command's flags from them).
+  if (repl != nullptr && !obey) {
+    const std::string refusal =
+        repl->CheckCommand(!(flags & kScriptNoWrites), (flags & kScriptAllowStale) != 0);
+    if (!refusal.empty()) {
+      ctx.reply.Error(refusal);
+      return false;
+    }
+  }
   if ((flags & kScriptNoCluster) && ctx.node.cluster_enabled()) {
     ctx.reply.Error("ERR Can not run script on cluster, 'no-cluster' flag is set.");
     return false;
   }
-  if (!(flags & kScriptNoWrites)) {
-    ReplicationControl* repl = ctx.node.replication;
-    if (repl != nullptr && !ctx.session.from_primary && repl->is_replica()) {
-      const std::string refusal = repl->CheckCommand(true, true);
-      if (refusal.rfind("READONLY", 0) == 0) {
-        ctx.reply.Error("READONLY Can not run script with write flag on readonly replica");
-        return false;
-      }
-    }
-    if (ro) {
-      ctx.reply.Error("ERR Can not execute a script with write flag using *_ro command.");
-      return false;
-    }
+  if (!(flags & kScriptNoWrites) && ro) {
+    ctx.reply.Error("ERR Can not execute a script with write flag using *_ro command.");
+    return false;
   }
   return true;
 }

@@ -5,6 +5,7 @@ and RESP3, in standalone mode and in a one-node cluster owning every slot.
 
     python3 tests/e2e/test_scripting_diff.py
 """
+import hashlib
 import os
 import time
 import socket
@@ -623,6 +624,18 @@ class FunctionPersistenceTest(unittest.TestCase):
                                 "flags={'no-writes'}}"), b"ro")
         wait_until(lambda: r.call("FCALL_RO", "rf", "0") == b"ro", timeout=20,
                    what="the propagated FUNCTION LOAD on the replica")
+        # Script flags on a read-only replica (replies as redis-server 7.0.15's).
+        ro = "READONLY You can't write against a read only replica."
+        self.assertEqual(r.call("EVAL", "#!lua\nreturn 1", "0"), ro)
+        self.assertEqual(r.call("EVAL_RO", "#!lua\nreturn 1", "0"), ro)
+        self.assertEqual(r.call("EVAL", "#!lua flags=no-writes\nreturn 1", "0"), 1)
+        self.assertEqual(r.call("EVAL", "return redis.call('get', 'x')", "0"), None)
+        body = "return redis.call('set','x','y')"
+        sha = hashlib.sha1(body.encode()).hexdigest()
+        self.assertEqual(r.call("EVAL", body, "0"),
+                         f"{ro} script: {sha}, on @user_script:1.")
+        self.assertEqual(r.call("FUNCTION", "LOAD", "#!lua name=zz\n"
+                                "redis.register_function('zz1', function() return 1 end)"), ro)
         p.close()
         r.close()
 
