@@ -228,6 +228,7 @@ int RunDataNode(int argc, char** argv) {
   // Lua scripting; a script that runs long serves the loop from its hook.
   script::ScriptEngine scripting(server, dispatcher);
   scripting.process_events = [&io]() { io.poll(); };
+  scripting.stopping = [&io]() { return io.stopped(); };
   script::RegisterScriptingCommands(*table, scripting);
   server.script_memory_info = [&scripting]() { return scripting.MemoryInfo(); };
   server.function_library_codes = [&scripting]() { return scripting.LibraryCodes(); };

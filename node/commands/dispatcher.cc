@@ -327,11 +327,13 @@ bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::st
     if (!session.in_multi) return false;
     for (const std::vector<std::string>& queued : session.queued) {
       const CommandSpec* q = queued.empty() ? nullptr : server_.commands().Find(queued[0]);
-      if (q != nullptr && q->is_write()) return true;
+      if (q != nullptr && (q->is_write() || (q->flags & kCmdMayReplicate))) return true;
     }
     return false;
   }
-  return spec->is_write();
+  // As Redis's is_may_replicate_command: writes, and commands that may
+  // replicate (EVAL, FCALL, PUBLISH...: a script writes through them).
+  return spec->is_write() || (spec->flags & kCmdMayReplicate);
 }
 
 bool Dispatcher::TouchesKeysInFlight(const Session& session,

@@ -39,7 +39,8 @@ class Dispatcher {
 
   // True when `args` must wait while clients are paused (CLIENT PAUSE, a
   // manual failover): with an ALL pause any command but a replica's
-  // REPLCONF, else a command that may write or an EXEC with such a command
+  // REPLCONF, else a command that may write or replicate (write or
+  // may_replicate flag: EVAL, FCALL, PUBLISH) or an EXEC with such a command
   // queued. The primary's own stream never waits. REQUIRES: WritesPaused.
   bool WaitsForPause(const Session& session, const std::vector<std::string>& args,
                      int64_t now_ms) const;

@@ -158,7 +158,7 @@ absl::Status DatasetLoader::OnFunction(absl::string_view library_code) {
   std::string error;
   if (!server_.load_function_library(std::string_view(library_code.data(), library_code.size()),
                                      &error)) {
-    return absl::InternalError(absl::StrCat("Failed loading library: ", error));
+    return absl::DataLossError(absl::StrCat("Failed loading library: ", error));
   }
   return absl::OkStatus();
 }

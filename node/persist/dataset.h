@@ -63,7 +63,8 @@ class DatasetLoader : public replication::RdbHandler {
   absl::Status OnSelectDb(uint64_t db) override;
   absl::Status OnEntry(replication::RdbEntry entry) override;
   // A function library: loaded through NodeServices::load_function_library
-  // (Internal with its error when it does not load); skipped when unset.
+  // (DataLoss with its error when it does not load, e.g. it exists
+  // already); skipped when unset.
   absl::Status OnFunction(absl::string_view library_code) override;
 
   uint64_t keys_loaded() const { return loaded_; }

@@ -404,6 +404,7 @@ bool ScriptEngine::ShouldKill() {
                        "SHUTDOWN NOSAVE.";
   }
   if (process_events) process_events();
+  if (stopping && stopping()) return true;
   if (run.kill) Log(LogLevel::kWarning, "Lua script killed by user with SCRIPT KILL.");
   return run.kill;
 }

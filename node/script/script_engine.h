@@ -82,6 +82,9 @@ class ScriptEngine final : public ScriptHost {
   // Serves the event loop once without blocking (installed by the wiring:
   // io_context::poll). Called from the Lua hook while a script is timed out.
   std::function<void()> process_events;
+  // Whether the node is stopping (SHUTDOWN NOSAVE served meanwhile): the
+  // running script is then aborted, written or not, so that the node stops.
+  std::function<bool()> stopping;
 
   // ScriptHost.
   std::string Call(std::vector<std::string>& args, int resp, std::string* rejection) override;

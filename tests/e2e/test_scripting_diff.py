@@ -490,6 +490,24 @@ class ScriptingDiffTest(unittest.TestCase):
             b.close()
 
 
+    def test_client_pause_write_holds_scripts(self):
+        """Under CLIENT PAUSE WRITE, EVAL and FCALL (may_replicate) wait
+        until the pause ends, EVAL_RO runs, as in redis-server 7.0.15."""
+        for port in (self.node.port, self.redis.port):
+            admin, runner = RawClient(port), RawClient(port, timeout=0.5)
+            try:
+                self.assertEqual(admin.call("CLIENT", "PAUSE", "100000", "WRITE"), b"+OK\r\n")
+                self.assertEqual(runner.call("EVAL_RO", "return 1", "0"), b":1\r\n")
+                with self.assertRaises(socket.timeout):
+                    runner.call("EVAL", "return redis.call('set', '{t}p', 'v')", "0")
+                self.assertEqual(admin.call("CLIENT", "UNPAUSE"), b"+OK\r\n")
+                runner.sock.settimeout(10)
+                self.assertEqual(runner.call("GET", "{t}p"), b"+OK\r\n")
+            finally:
+                admin.close()
+                runner.close()
+
+
 class ClusterScriptingDiffTest(ScriptingDiffTest):
     CLUSTER_MODE = True
 
@@ -558,14 +576,17 @@ class BusyScriptTest(unittest.TestCase):
         want = self.scenario(self.redis.port)
         self.assertEqual(got, want)
         self.assertTrue(got[0].startswith(b"-BUSY"), got)
-        # Both are stuck in an unkillable script: SHUTDOWN NOSAVE ends them.
+        # Both are stuck in an unkillable script: SHUTDOWN (saving) is
+        # refused, SHUTDOWN NOSAVE ends them.
         for node in (self.node, self.redis):
             c = RawClient(node.port)
+            self.assertTrue(c.call("SHUTDOWN").startswith(b"-BUSY"))
             try:
                 c.call("SHUTDOWN", "NOSAVE")
             except ConnectionError:
                 pass
             c.close()
+            node.proc.wait(10)  # it exits by itself (no SIGKILL needed)
 
 
 
