@@ -90,7 +90,9 @@ class Cron {
     // primary's DELs, as in Redis (reads hide them meanwhile). Expiry deletes
     // replicate: none while clients are paused.
     const bool replica = server_.replication != nullptr && server_.replication->is_replica();
-    if (!server_.loading.active) {
+    // A busy script (node/script serves the loop from its hook) owns the
+    // dataset too: no expiry or save point may cut it in the middle.
+    if (!server_.loading.active && server_.busy_script_error.empty()) {
       const bool expire = server_.active_expire_enabled && !replica && !server_.WritesPaused(now);
       for (int i = 0; i < server_.num_shards() && expire; ++i) {
         server_.shard(i).ActiveExpireCycle(now, kExpireKeysPerTick);

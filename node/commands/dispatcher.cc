@@ -403,8 +403,12 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
       Reject(session, out, errors::NotAllowedWhileSubscribed(spec->name), spec);
     } else if (server_.loading.active && !(spec->flags & kCmdLoading)) {
       Reject(session, out, errors::kLoading, spec);
-    } else if (!server_.busy_script_error.empty() && !(spec->flags & kCmdAllowBusy)) {
-      // A script runs past busy-reply-threshold (node/script).
+    } else if (!server_.busy_script_error.empty() && !(spec->flags & kCmdAllowBusy) &&
+               !session.from_primary) {
+      // A script runs past busy-reply-threshold (node/script). The
+      // primary's stream is applied meanwhile rather than refused (its
+      // replies are discarded: a refusal would lose the write); Redis holds
+      // it back until the script ends instead.
       Reject(session, out, server_.busy_script_error, spec);
     } else {
       if (session.in_multi && !IsTransactionControl(spec->name)) {

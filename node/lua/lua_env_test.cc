@@ -276,13 +276,5 @@ TEST_F(LuaEnvTest, KillRaisesFromTheHook) {
   EXPECT_EQ(out.rfind("-ERR Script killed by user with SCRIPT KILL...", 0), 0u) << out;
 }
 
-TEST_F(LuaEnvTest, OutsideARunCallsAreRefused) {
-  lua_State* L = env.state();
-  (void)L;
-  // A function stored by one run and called later would be outside; the
-  // check is that calls fail when no host is set.
-  EXPECT_EQ(env.host(), nullptr);
-}
-
 }  // namespace
 }  // namespace shardnode::node::lua
