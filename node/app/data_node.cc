@@ -234,8 +234,9 @@ int RunDataNode(int argc, char** argv) {
   script::RegisterScriptingCommands(*table, scripting);
   server.script_memory_info = [&scripting]() { return scripting.MemoryInfo(); };
   server.function_library_codes = [&scripting]() { return scripting.LibraryCodes(); };
-  server.load_function_library = [&scripting](std::string_view code, std::string* error) {
-    return scripting.LoadLibraryFromRdb(code, error);
+  server.load_function_library = [&scripting](std::string_view code, bool replace,
+                                              std::string* error) {
+    return scripting.LoadLibraryFromRdb(code, replace, error);
   };
   server.flush_functions = [&scripting]() { scripting.FlushLibraries(); };
   migrate::Migrator migrator(io, server);

@@ -157,7 +157,7 @@ absl::Status DatasetLoader::OnFunction(absl::string_view library_code) {
   if (!server_.load_function_library) return absl::OkStatus();
   std::string error;
   if (!server_.load_function_library(std::string_view(library_code.data(), library_code.size()),
-                                     &error)) {
+                                     options_.merge, &error)) {
     return absl::DataLossError(absl::StrCat("Failed loading library: ", error));
   }
   return absl::OkStatus();
@@ -172,8 +172,12 @@ absl::Status DatasetLoader::OnEntry(RdbEntry entry) {
   // Look the key up without the clock: an expired duplicate is still a
   // duplicate.
   if (db.Find(entry.key, std::numeric_limits<int64_t>::min(), false) != nullptr) {
-    return absl::DataLossError(
-        absl::StrCat("Duplicate key '", absl::CHexEscape(entry.key), "' found in RDB file"));
+    if (options_.merge) {
+      db.Delete(entry.key, std::numeric_limits<int64_t>::min());
+    } else {
+      return absl::DataLossError(
+          absl::StrCat("Duplicate key '", absl::CHexEscape(entry.key), "' found in RDB file"));
+    }
   }
   Entry* e = db.Set(entry.key, FromRdbValue(entry.value), now_ms_);
   if (entry.expire_ms != -1) db.SetExpire(e, entry.expire_ms);

@@ -46,6 +46,9 @@ struct LoadOptions {
   // Empties every database first (FLUSHALL without notifications to
   // replication; WATCHers are touched).
   bool flush_first = true;
+  // DEBUG RELOAD MERGE: a key or function library of the file replaces the
+  // one already there instead of failing the load.
+  bool merge = false;
 };
 
 // Streaming loader: an RdbHandler that stores each entry into the Server's

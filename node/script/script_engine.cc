@@ -597,8 +597,8 @@ std::vector<std::string> ScriptEngine::LibraryCodes() const {
   return codes;
 }
 
-bool ScriptEngine::LoadLibraryFromRdb(std::string_view code, std::string* error) {
-  return !LoadLibrary(code, /*replace=*/false, /*from_primary=*/true, error).empty();
+bool ScriptEngine::LoadLibraryFromRdb(std::string_view code, bool replace, std::string* error) {
+  return !LoadLibrary(code, replace, /*from_primary=*/true, error).empty();
 }
 
 void ScriptEngine::FlushLibraries() {
@@ -635,7 +635,7 @@ void ScriptEngine::FunctionRestore(CommandContext& ctx, Args args) {
   auto restore_before = [&]() {
     FlushLibraries();
     std::string ignored;
-    for (const std::string& code : before) LoadLibraryFromRdb(code, &ignored);
+    for (const std::string& code : before) LoadLibraryFromRdb(code, false, &ignored);
   };
   if (policy == Policy::kFlush) FlushLibraries();
   std::string error;

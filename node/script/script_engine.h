@@ -74,7 +74,7 @@ class ScriptEngine final : public ScriptHost {
   // code; loading one (no time limit; false with *error, as FUNCTION LOAD
   // words it, when it does not load or already exists); dropping all.
   std::vector<std::string> LibraryCodes() const;
-  bool LoadLibraryFromRdb(std::string_view code, std::string* error);
+  bool LoadLibraryFromRdb(std::string_view code, bool replace, std::string* error);
   void FlushLibraries();
   size_t libraries() const { return libraries_.size(); }
   size_t functions() const { return functions_.size(); }

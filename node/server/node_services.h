@@ -116,11 +116,13 @@ class NodeServices {
   std::function<std::string()> script_memory_info;
   // Function libraries (node/script) in RDB files and full syncs: the code
   // of every library (saved before the first db); loading one library from
-  // a file (false with *error when it does not load); dropping them all
-  // (a full sync or a reload replaces them). Unset (tests): functions are
-  // neither saved nor loaded.
+  // a file (false with *error when it does not load; `replace`: one of the
+  // same name is replaced, DEBUG RELOAD MERGE); dropping them all (a full
+  // sync or a reload replaces them). Unset (tests): functions are neither
+  // saved nor loaded.
   std::function<std::vector<std::string>()> function_library_codes;
-  std::function<bool(std::string_view code, std::string* error)> load_function_library;
+  std::function<bool(std::string_view code, bool replace, std::string* error)>
+      load_function_library;
   std::function<void()> flush_functions;
 
   // Hooks installed by the shells.

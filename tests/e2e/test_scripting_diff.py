@@ -623,6 +623,26 @@ class FunctionPersistenceTest(unittest.TestCase):
         self.assertEqual(r.call("FCALL", "pf", "0"), b"persisted")
         r.close()
 
+    def test_debug_reload_options(self):
+        """DEBUG RELOAD keeps the libraries; NOFLUSH fails on the library
+        already there; NOFLUSH MERGE replaces it (keys too), as Redis."""
+        node = Node()
+        self.addCleanup(node.cleanup)
+        node.start()
+        c = Client(node.port)
+        try:
+            self.assertEqual(c.call("FUNCTION", "LOAD", self.LIB), b"plib")
+            self.assertEqual(c.call("SET", "k", "v"), "OK")
+            self.assertEqual(c.call("DEBUG", "RELOAD"), "OK")
+            self.assertEqual(c.call("FCALL", "pf", "0"), b"persisted")
+            self.assertEqual(c.call("DEBUG", "RELOAD", "NOFLUSH"),
+                             "ERR Error trying to load the RDB dump")
+            self.assertEqual(c.call("DEBUG", "RELOAD", "NOFLUSH", "MERGE"), "OK")
+            self.assertEqual(c.call("FCALL", "pf", "0"), b"persisted")
+            self.assertEqual(c.call("GET", "k"), b"v")
+        finally:
+            c.close()
+
     def test_full_sync_replaces_the_replicas_libraries(self):
         primary = Node()
         replica = Node()
