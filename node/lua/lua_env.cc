@@ -788,6 +788,25 @@ void PushErrorTable(lua_State* L, std::string_view error) {
 
 namespace {
 
+// Appends an error reply that INFO errorstats must not count again: one
+// that came from a command the script ran, counted when it failed (Redis's
+// ignore_error_stats_update mark).
+void UncountedError(resp::ReplyBuilder& out, std::string_view message) {
+  std::function<void(std::string_view)> count = std::move(out.on_error);
+  out.on_error = nullptr;
+  out.Error(message);
+  out.on_error = std::move(count);
+}
+
+// Whether the table at the top has the ignore_error_stats_update mark.
+bool StatsCounted(lua_State* L) {
+  lua_pushstring(L, "ignore_error_stats_update");
+  lua_rawget(L, -2);
+  const bool counted = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return counted;
+}
+
 // Appends `s` with CR/LF made spaces (status and big number replies).
 std::string NoNewlines(const char* s, size_t len) {
   std::string out(s, len);
@@ -838,8 +857,13 @@ void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp) {
       if (RawField(L, "err") == LUA_TSTRING) {
         size_t len;
         const char* s = lua_tolstring(L, -1, &len);
-        out.Error(std::string_view(s, len));
-        lua_pop(L, 2);
+        lua_pop(L, 1);
+        if (StatsCounted(L)) {
+          UncountedError(out, std::string_view(s, len));
+        } else {
+          out.Error(std::string_view(s, len));
+        }
+        lua_pop(L, 1);
         return;
       }
       lua_pop(L, 1);
@@ -1267,7 +1291,11 @@ bool LuaEnv::CallPushed(int nargs, std::string_view run_name, ScriptHost& host, 
       if (RawStringField(L, -1, "source", &source) && RawStringField(L, -1, "line", &line)) {
         text += " script: " + std::string(run_name) + ", on " + source + ":" + line + ".";
       }
-      out.Error(text);
+      if (StatsCounted(L)) {
+        UncountedError(out, text);
+      } else {
+        out.Error(text);
+      }
     }
     lua_pop(L, 1);
   } else {

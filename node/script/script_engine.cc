@@ -288,6 +288,18 @@ void ScriptEngine::RunScript(CommandContext& ctx, Args args, int64_t numkeys, st
 }
 
 std::string ScriptEngine::Call(std::vector<std::string>& args, int resp, std::string* rejection) {
+  std::string reply = CheckAndCall(args, resp, rejection);
+  // A refusal counts in INFO errorstats as the script client's error reply
+  // does in Redis; the script's own reply will not count it again.
+  if (!rejection->empty()) {
+    const std::string counted = (*rejection)[0] == '-' ? rejection->substr(1) : "ERR " + *rejection;
+    server_.stats().CountError(counted);
+  }
+  return reply;
+}
+
+std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
+                                       std::string* rejection) {
   Run& run = *run_;
   const CommandTable& table = server_.commands();
   const CommandSpec* spec = table.Find(args[0]);
@@ -368,6 +380,10 @@ std::string ScriptEngine::Call(std::vector<std::string>& args, int resp, std::st
 
   std::string reply;
   resp::ReplyBuilder out(&reply, resp);
+  // The command's own error replies count in INFO errorstats now, as the
+  // script client's do in Redis (the script's reply does not count them
+  // again: lua_env.h's ignore_error_stats_update).
+  out.on_error = [this](std::string_view message) { server_.stats().CountError(message); };
   run.session.protocol = resp;
   dispatcher_.CallForScript(run.session, *spec, args, out, run.now_ms,
                             (run.repl_flags & kReplReplica) != 0);

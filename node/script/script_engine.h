@@ -110,6 +110,9 @@ class ScriptEngine final : public ScriptHost {
     size_t index = 0;  // in library->functions
   };
 
+  // redis.call's checks (unknown command, arity, no-script, read-only
+  // runs, replica, cluster) then the command; Call counts a refusal.
+  std::string CheckAndCall(std::vector<std::string>& args, int resp, std::string* rejection);
   // Checks numkeys (args[2]) and replies the error; returns -1 then.
   int64_t NumKeys(CommandContext& ctx, Args args);
   // Runs a prepared script or function: `call` runs it in its VM.

@@ -490,6 +490,48 @@ class ScriptingDiffTest(unittest.TestCase):
             b.close()
 
 
+    def test_error_statistics(self):
+        """INFO errorstats and the calls/failed/rejected counts of eval and
+        of the commands scripts ran, after errors raised, returned, caught
+        and dropped, compared with redis-server 7.0.15."""
+        cases = [
+            E("return redis.call('set', KEYS[1], 'str')", 1, "{t}s"),
+            E("return redis.call('incr', KEYS[1])", 1, "{t}s"),
+            E("return redis.pcall('incr', KEYS[1])", 1, "{t}s"),
+            E("redis.pcall('incr', KEYS[1]) return 1", 1, "{t}s"),
+            E("return redis.call('nosuch')", 0),
+            E("return redis.pcall('nosuch')", 0),
+            E("return redis.error_reply('MY_ERR_CODE custom msg')", 0),
+            E("error('x')", 0),
+            E("return {err='My Error'}", 0),
+            E("return redis.call('get')", 0),
+        ]
+
+        def stats(c):
+            raw = c.call("INFO", "all").decode()
+            out = {}
+            for line in raw.split("\r\n"):
+                if line.startswith("errorstat_") or line.startswith("total_error_replies"):
+                    out[line.split(":")[0]] = line.split(":")[1]
+                elif line.startswith(("cmdstat_eval:", "cmdstat_incr:", "cmdstat_get:")):
+                    name, fields = line.split(":", 1)
+                    kept = [f for f in fields.split(",") if not f.startswith(("usec", "usec_"))]
+                    out[name] = ",".join(kept)
+            return out
+
+        got = {}
+        for name, port in (("node", self.node.port), ("redis", self.redis.port)):
+            c = RawClient(port)
+            try:
+                c.call("CONFIG", "RESETSTAT")
+                for cmd in cases:
+                    c.call(*cmd)
+                got[name] = stats(c)
+            finally:
+                c.close()
+        self.assertIn("errorstat_MY_ERR_CODE", got["redis"])
+        self.assertEqual(got["node"], got["redis"])
+
     def test_client_pause_write_holds_scripts(self):
         """Under CLIENT PAUSE WRITE, EVAL and FCALL (may_replicate) wait
         until the pause ends, EVAL_RO runs, as in redis-server 7.0.15."""
