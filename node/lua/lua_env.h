@@ -1,6 +1,8 @@
-// LuaEnv: one Lua 5.1 VM set up as Redis 7.0.15 sets up its EVAL VM: the
-// libraries (base, table, string, math, cjson, bit), the `redis` table, the
-// sandbox and the conversions between RESP replies and Lua values.
+// LuaEnv: one Lua 5.1 VM set up as Redis 7.0.15 sets up its EVAL VM (or,
+// with VmKind::kFunctions, its functions VM): the libraries (base, table,
+// string, math, cjson and bit from Debian's packages, our cmsgpack and
+// struct), the `redis` table, the sandbox and the conversions between RESP
+// replies and Lua values.
 //
 // Pure in the sense of ARCHITECTURE.md: no sockets, clock or threads. What a
 // script asks of the node (redis.call, redis.log, the busy-script hook) goes
