@@ -1155,6 +1155,44 @@ absl::StatusOr<RdbValue> ParseDumpPayload(absl::string_view payload) {
   return parser.TakeDumpValue();
 }
 
+std::string FunctionsPayload(const std::vector<std::string>& library_codes, bool compress) {
+  std::string out;
+  for (const std::string& code : library_codes) {
+    out.push_back(static_cast<char>(kOpFunction2));
+    SaveString(&out, code, compress);
+  }
+  StoreLE(&out, static_cast<uint64_t>(kRdbVersion), 2);
+  StoreLE(&out, Crc64(0, out), 8);
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> ParseFunctionsPayload(absl::string_view payload) {
+  if (payload.size() < 10) {
+    return absl::InvalidArgumentError("DUMP payload version or checksum are wrong");
+  }
+  const char* footer = payload.data() + payload.size() - 10;
+  if (LoadLE(footer, 2) > static_cast<uint64_t>(kRdbVersion) ||
+      Crc64(0, payload.substr(0, payload.size() - 8)) != LoadLE(footer + 2, 8)) {
+    return absl::InvalidArgumentError("DUMP payload version or checksum are wrong");
+  }
+  const absl::string_view body = payload.substr(0, payload.size() - 10);
+  Cursor cur(body, 0, 0);
+  std::vector<std::string> codes;
+  while (cur.pos() < body.size()) {
+    uint8_t op;
+    if (!cur.Byte(&op)) return absl::DataLossError("can not read data type");
+    if (op != kOpFunction2 && op != kOpFunctionPreGa) {
+      return absl::DataLossError("given type is not a function");
+    }
+    std::string code;
+    if (op != kOpFunction2 || !cur.String(&code)) {
+      return absl::DataLossError("failed loading the given functions payload");
+    }
+    codes.push_back(std::move(code));
+  }
+  return codes;
+}
+
 // ---------------------------------------------------------------------------
 // RdbValue
 

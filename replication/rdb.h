@@ -252,6 +252,19 @@ class DumpBuilder {
   uint64_t crc_ = 0;
 };
 
+// FUNCTION DUMP payload: per library, the FUNCTION2 opcode (245) and its
+// code as an RDB string (LZF-compressed when `compress` and it saves
+// space, as Redis's rdbSaveRawString); then the version (u16 LE = 10) and a
+// CRC64 (u64 LE) of everything before.
+std::string FunctionsPayload(const std::vector<std::string>& library_codes, bool compress = true);
+
+// Decodes a FUNCTION RESTORE payload into the libraries' code, in order.
+// Errors, as FUNCTION RESTORE words them: InvalidArgument "DUMP payload
+// version or checksum are wrong"; DataLoss "can not read data type", "given
+// type is not a function" (another opcode), "failed loading the given
+// functions payload" (a string that does not decode, or opcode 246).
+absl::StatusOr<std::vector<std::string>> ParseFunctionsPayload(absl::string_view payload);
+
 // Decodes a DUMP/RESTORE payload. InvalidArgument "DUMP payload version or
 // checksum are wrong" when shorter than 10 bytes, of a version above 10 or
 // with a CRC mismatch (RESTORE answers "ERR DUMP payload version or checksum

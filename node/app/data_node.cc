@@ -31,6 +31,7 @@
 #include "node/persist/persistence.h"
 #include "node/repl/repl_commands.h"
 #include "node/repl/replication_manager.h"
+#include "node/script/script_engine.h"
 #include "node/server/blocking.h"
 #include "node/server/clock.h"
 #include "node/server/cluster_setup.h"
@@ -90,7 +91,9 @@ class Cron {
     // primary's DELs, as in Redis (reads hide them meanwhile). Expiry deletes
     // replicate: none while clients are paused.
     const bool replica = server_.replication() != nullptr && server_.replication()->is_replica();
-    if (!server_.loading().active) {
+    // A busy script (node/script serves the loop from its hook) owns the
+    // dataset too: no expiry or save point may cut it in the middle.
+    if (!server_.loading().active && server_.busy_script_error().empty()) {
       const bool expire = server_.active_expire_enabled() && !replica && !server_.WritesPaused(now);
       for (int i = 0; i < server_.num_shards() && expire; ++i) {
         server_.shard(i).ActiveExpireCycle(now, kExpireKeysPerTick);
@@ -232,6 +235,18 @@ int RunDataNode(int argc, char** argv) {
   server.set_replication(&replication);
   // Before the loop runs: no command has been read yet.
   RegisterReplicationCommands(*table, replication);
+  // Lua scripting; a script that runs long serves the loop from its hook.
+  script::ScriptEngine scripting(server, dispatcher);
+  scripting.process_events = [&io]() { io.poll(); };
+  scripting.stopping = [&io]() { return io.stopped(); };
+  script::RegisterScriptingCommands(*table, scripting);
+  server.script_memory_info = [&scripting]() { return scripting.MemoryInfo(); };
+  server.function_library_codes = [&scripting]() { return scripting.LibraryCodes(); };
+  server.load_function_library = [&scripting](std::string_view code, bool replace,
+                                              std::string* error) {
+    return scripting.LoadLibraryFromRdb(code, replace, error);
+  };
+  server.flush_functions = [&scripting]() { scripting.FlushLibraries(); };
   migrate::Migrator migrator(io, server);
   migrator.Start();
 

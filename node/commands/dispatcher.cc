@@ -241,7 +241,7 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   }
   // A command that changed the dataset (its handler counted changes on its
   // context) goes to the write stream, as received or as rewritten.
-  if (ctx.dirty != 0) {
+  if (ctx.dirty != 0 && !suppress_propagation_) {
     WriteStream& stream = server_.write_stream();
     if (stream.wanted()) {
       if (!ctx.propagate_many.empty()) {
@@ -267,6 +267,15 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   ++stats.calls;
   stats.usec += static_cast<uint64_t>(usec);
   if (out.errors() != errors_before) ++stats.failed_calls;
+}
+
+void Dispatcher::CallForScript(Session& session, const CommandSpec& spec,
+                               std::vector<std::string>& args, resp::ReplyBuilder& out,
+                               int64_t now_ms, bool propagate) {
+  const bool suppressed = suppress_propagation_;
+  suppress_propagation_ = !propagate;
+  Call(session, spec, args, out, now_ms);
+  suppress_propagation_ = suppressed;
 }
 
 void Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms) {
@@ -330,11 +339,13 @@ bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::st
     if (!session.in_multi) return false;
     for (const std::vector<std::string>& queued : session.queued) {
       const CommandSpec* q = queued.empty() ? nullptr : server_.commands().Find(queued[0]);
-      if (q != nullptr && q->is_write()) return true;
+      if (q != nullptr && (q->is_write() || (q->flags & kCmdMayReplicate))) return true;
     }
     return false;
   }
-  return spec->is_write();
+  // As Redis's is_may_replicate_command: writes, and commands that may
+  // replicate (EVAL, FCALL, PUBLISH...: a script writes through them).
+  return spec->is_write() || (spec->flags & kCmdMayReplicate);
 }
 
 bool Dispatcher::TouchesKeysInFlight(const Session& session,
@@ -406,6 +417,13 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
       Reject(session, out, errors::NotAllowedWhileSubscribed(spec->name), spec);
     } else if (server_.loading().active && !(spec->flags & kCmdLoading)) {
       Reject(session, out, errors::kLoading, spec);
+    } else if (!server_.busy_script_error().empty() && !(spec->flags & kCmdAllowBusy) &&
+               !session.from_primary) {
+      // A script runs past busy-reply-threshold (node/script). The
+      // primary's stream is applied meanwhile rather than refused (its
+      // replies are discarded: a refusal would lose the write); Redis holds
+      // it back until the script ends instead.
+      Reject(session, out, server_.busy_script_error(), spec);
     } else {
       if (session.in_multi && !IsTransactionControl(spec->name)) {
         session.queued.push_back(std::move(args));
@@ -440,8 +458,12 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
   // unknown command or an arity error ends it too, as in Redis.
   if ((spec == nullptr || spec->name != "asking") && !session.in_multi) session.asking = false;
   server_.write_stream().EndUnit();
-  // Clients blocked on keys this command wrote are served now.
-  if (server_.blocking().has_ready()) ServeBlockedClients(server_, now_ms);
+  // Clients blocked on keys this command wrote are served now (not while
+  // a busy script's event serving runs other clients' commands: its keys
+  // are served when it ends).
+  if (server_.blocking().has_ready() && server_.busy_script_error().empty()) {
+    ServeBlockedClients(server_, now_ms);
+  }
 }
 
 }  // namespace shardnode::node

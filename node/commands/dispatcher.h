@@ -42,7 +42,8 @@ class Dispatcher {
 
   // True when `args` must wait while clients are paused (CLIENT PAUSE, a
   // manual failover): with an ALL pause any command but a replica's
-  // REPLCONF, else a command that may write or an EXEC with such a command
+  // REPLCONF, else a command that may write or replicate (write or
+  // may_replicate flag: EVAL, FCALL, PUBLISH) or an EXEC with such a command
   // queued. The primary's own stream never waits. REQUIRES: WritesPaused.
   bool WaitsForPause(const Session& session, const std::vector<std::string>& args,
                      int64_t now_ms) const;
@@ -50,6 +51,14 @@ class Dispatcher {
   // Whether `args` touches a key that a MIGRATE has in flight (or every
   // key: FLUSHALL); such a command waits (suspend.h's kKeysBusy).
   bool TouchesKeysInFlight(const Session& session, const std::vector<std::string>& args) const;
+
+  // Runs one command for a script (redis.call): `session` is the script's
+  // client, the checks were the script engine's (node/script). Does what a
+  // client command's call does: the handler, its writes to the write stream
+  // (unless !propagate: redis.set_repl), statistics. REQUIRES: inside the
+  // caller's execution unit, so that the script's writes travel together.
+  void CallForScript(Session& session, const CommandSpec& spec, std::vector<std::string>& args,
+                     resp::ReplyBuilder& out, int64_t now_ms, bool propagate);
 
   // Registers MULTI, EXEC and DISCARD (whose work is done here).
   static void RegisterTransactionCommands(class CommandTable& table);
@@ -74,6 +83,8 @@ class Dispatcher {
   const CommandSpec* multi_;
   const CommandSpec* exec_;
   const CommandSpec* discard_;
+  // CallForScript with redis.set_repl(REPL_NONE): writes are not propagated.
+  bool suppress_propagation_ = false;
   // Route's cached view of the published slot table.
   clusterbus::SlotTableReader slot_table_;
 };

@@ -101,6 +101,7 @@ void AppendMemorySection(CommandContext& ctx, std::string& s) {
                   "maxmemory_policy:noeviction\r\n", "mem_fragmentation_ratio:",
                   absl::StrFormat("%.2f", used ? static_cast<double>(rss) / used : 0.0), "\r\n",
                   "mem_allocator:libc\r\n", "lazyfree_pending_objects:0\r\n");
+  s += ctx.node.ScriptMemoryInfo();
 }
 
 void AppendPersistenceSection(CommandContext& ctx, std::string& s) {
@@ -148,7 +149,10 @@ void AppendStatsSection(CommandContext& ctx, const std::vector<ShardFigures>& sh
       "pubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\n",
       "latest_fork_usec:0\r\ntotal_forks:0\r\n",
       "unexpected_error_replies:", st.unexpected_error_replies, "\r\n",
-      "total_error_replies:", st.total_error_replies, "\r\n");
+      "total_error_replies:", st.total_error_replies, "\r\n",
+      // Deep sanitization of RESTORE payloads is Redis's sanitize-dump-payload
+      // mode, which the node does not have: none done (Redis's default too).
+      "dump_payload_sanitizations:0\r\n");
 }
 
 void AppendReplicationSection(CommandContext& ctx, std::string& s) {

@@ -256,10 +256,10 @@ void Restore(CommandContext& ctx, Args args) {
 // ---------------------------------------------------------------- DEBUG
 
 void DebugReload(CommandContext& ctx, Args args) {
-  bool flush = true, save = true;
+  bool flush = true, save = true, merge = false;
   for (size_t j = 2; j < args.size(); ++j) {
     if (Is(args[j], "merge")) {
-      // Duplicates are refused anyway; MERGE only matters with NOFLUSH.
+      merge = true;
     } else if (Is(args[j], "noflush")) {
       flush = false;
     } else if (Is(args[j], "nosave")) {
@@ -274,7 +274,7 @@ void DebugReload(CommandContext& ctx, Args args) {
     ctx.reply.Error(errors::kErr);
     return;
   }
-  const absl::Status st = p->Reload(ctx.now_ms, save, flush);
+  const absl::Status st = p->Reload(ctx.now_ms, save, flush, merge);
   if (!st.ok()) {
     ctx.reply.Error(st.code() == absl::StatusCode::kDataLoss ||
                             st.code() == absl::StatusCode::kFailedPrecondition

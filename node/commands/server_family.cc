@@ -193,6 +193,12 @@ void Shutdown(CommandContext& ctx, Args args) {
       return;
     }
   }
+  // A busy script (node/script) lets only SHUTDOWN NOSAVE through: a save
+  // now would catch the script half done.
+  if (!ctx.node.busy_script_error().empty() && mode != ShutdownMode::kNoSave) {
+    ctx.reply.Error(ctx.node.busy_script_error());
+    return;
+  }
   // The final save (or its failure) decides whether the node may stop.
   persist::Persistence* persistence = ctx.node.persistence();
   const bool may_stop =

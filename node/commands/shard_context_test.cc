@@ -59,11 +59,14 @@ class TestNode final : public NodeServices {
   void ClusterPublish(std::string_view, std::string_view, bool) override {}
   void Sleep(int64_t) override {}
   bool Migrate(CommandContext&, std::span<std::string>) override { return false; }
+  const std::string& busy_script_error() const override { return busy_; }
+  std::string ScriptMemoryInfo() override { return {}; }
   bool CanRunOffLoop() const override { return false; }
   void RunOffLoop(CommandContext&, std::string_view, std::function<void()>,
                   std::function<void(CommandContext&)>) override {}
 
  private:
+  std::string busy_;
   int64_t last_save_ms_ = 0;
   LoadingState loading_;
   std::string empty_;

@@ -107,6 +107,9 @@ Value FromRdbValue(const RdbValue& value) {
 }
 
 void SerializeDataset(Server& server, int64_t /*now_ms*/, replication::RdbWriter& writer) {
+  if (server.function_library_codes) {
+    for (const std::string& code : server.function_library_codes()) writer.Function(code);
+  }
   const int dbs = server.shard(0).num_dbs();
   for (int d = 0; d < dbs; ++d) {
     uint64_t keys = 0, expires = 0;
@@ -150,6 +153,16 @@ absl::Status DatasetLoader::OnSelectDb(uint64_t db) {
   return absl::OkStatus();
 }
 
+absl::Status DatasetLoader::OnFunction(absl::string_view library_code) {
+  if (!server_.load_function_library) return absl::OkStatus();
+  std::string error;
+  if (!server_.load_function_library(std::string_view(library_code.data(), library_code.size()),
+                                     options_.merge, &error)) {
+    return absl::DataLossError(absl::StrCat("Failed loading library: ", error));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status DatasetLoader::OnEntry(RdbEntry entry) {
   if (options_.skip_expired && entry.expire_ms != -1 && entry.expire_ms < now_ms_) {
     ++expired_skipped_;
@@ -159,8 +172,12 @@ absl::Status DatasetLoader::OnEntry(RdbEntry entry) {
   // Look the key up without the clock: an expired duplicate is still a
   // duplicate.
   if (db.Find(entry.key, std::numeric_limits<int64_t>::min(), false) != nullptr) {
-    return absl::DataLossError(
-        absl::StrCat("Duplicate key '", absl::CHexEscape(entry.key), "' found in RDB file"));
+    if (options_.merge) {
+      db.Delete(entry.key, std::numeric_limits<int64_t>::min());
+    } else {
+      return absl::DataLossError(
+          absl::StrCat("Duplicate key '", absl::CHexEscape(entry.key), "' found in RDB file"));
+    }
   }
   Entry* e = db.Set(entry.key, FromRdbValue(entry.value), now_ms_);
   if (entry.expire_ms != -1) db.SetExpire(e, entry.expire_ms);
@@ -187,6 +204,7 @@ void FlushDataset(Server& server) {
   // A snapshot in progress still needs the old keys.
   if (server.persistence() != nullptr) server.persistence()->BeforeBulkChange();
   for (int s = 0; s < server.num_shards(); ++s) server.shard(s).Clear();
+  if (server.flush_functions) server.flush_functions();
 }
 
 }  // namespace shardnode::node::persist

@@ -46,6 +46,9 @@ struct LoadOptions {
   // Empties every database first (FLUSHALL without notifications to
   // replication; WATCHers are touched).
   bool flush_first = true;
+  // DEBUG RELOAD MERGE: a key or function library of the file replaces the
+  // one already there instead of failing the load.
+  bool merge = false;
 };
 
 // Streaming loader: an RdbHandler that stores each entry into the Server's
@@ -62,6 +65,10 @@ class DatasetLoader : public replication::RdbHandler {
 
   absl::Status OnSelectDb(uint64_t db) override;
   absl::Status OnEntry(replication::RdbEntry entry) override;
+  // A function library: loaded through Server::load_function_library
+  // (DataLoss with its error when it does not load, e.g. it exists
+  // already); skipped when unset.
+  absl::Status OnFunction(absl::string_view library_code) override;
 
   uint64_t keys_loaded() const { return loaded_; }
   uint64_t expired_skipped() const { return expired_skipped_; }
@@ -83,7 +90,9 @@ absl::Status LoadDataset(Server& server, std::string_view rdb_bytes, int64_t now
                          LoadOptions options = {});
 
 // Empties every database of every shard (touching WATCHers), as FLUSHALL,
-// after completing any snapshot in progress (Persistence::BeforeBulkChange).
+// after completing any snapshot in progress (Persistence::BeforeBulkChange),
+// and drops the function libraries (Server::flush_functions): the
+// loads that follow (a full sync, a reload) replace them too.
 void FlushDataset(Server& server);
 
 }  // namespace shardnode::node::persist

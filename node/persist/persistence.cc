@@ -108,8 +108,8 @@ bool WillBePrimary(Server& server) {
 
 // A load of dbfilename in progress: the open file and the decoder's state.
 struct Persistence::StartupLoad {
-  StartupLoad(Server& server, int64_t now_ms, int fd)
-      : fd(fd), loader(server, now_ms, {.skip_expired = WillBePrimary(server)}) {}
+  StartupLoad(Server& server, int64_t now_ms, int fd, bool merge)
+      : fd(fd), loader(server, now_ms, {.skip_expired = WillBePrimary(server), .merge = merge}) {}
   ~StartupLoad() { close(fd); }
   int fd;
   DatasetLoader loader;
@@ -360,7 +360,7 @@ absl::Status Persistence::OpenStartupLoad(int64_t now_ms, std::unique_ptr<Startu
     return absl::InternalError(
         absl::StrFormat("Fatal error loading the DB: %s. Exiting.", ErrnoText(errno)));
   }
-  *load = std::make_unique<StartupLoad>(server_, now_ms, fd);
+  *load = std::make_unique<StartupLoad>(server_, now_ms, fd, reload_merge_);
   return absl::OkStatus();
 }
 
@@ -490,7 +490,7 @@ absl::Status Persistence::FinishStartupLoad(StartupLoad& load) {
   return absl::OkStatus();
 }
 
-absl::Status Persistence::Reload(int64_t now_ms, bool save, bool flush) {
+absl::Status Persistence::Reload(int64_t now_ms, bool save, bool flush, bool merge) {
   AbortBackgroundSave();
   if (save) {
     absl::Status st = Save(now_ms);
@@ -498,7 +498,10 @@ absl::Status Persistence::Reload(int64_t now_ms, bool save, bool flush) {
   }
   BeforeBulkChange();
   if (flush) FlushDataset(server_);
-  return LoadAtStartup(now_ms);
+  reload_merge_ = merge;
+  absl::Status st = LoadAtStartup(now_ms);
+  reload_merge_ = false;
+  return st;
 }
 
 void Persistence::AppendInfo(std::string& out, int64_t now_ms) const {

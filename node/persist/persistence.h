@@ -86,9 +86,10 @@ class Persistence {
   // loop will run; nothing else loads or flushes the dataset meanwhile.
   void LoadAtStartupInBackground(int64_t now_ms, std::function<void(absl::Status)> done);
 
-  // DEBUG RELOAD: SAVE (unless !save), then empty the dataset and load the
-  // file again.
-  absl::Status Reload(int64_t now_ms, bool save, bool flush);
+  // DEBUG RELOAD: SAVE (unless !save), then empty the dataset (unless
+  // !flush) and load the file again; `merge`: what the file holds replaces
+  // the keys and function libraries already there (NOFLUSH MERGE).
+  absl::Status Reload(int64_t now_ms, bool save, bool flush, bool merge = false);
 
   // The INFO persistence lines from "loading" to "rdb_last_load_keys_loaded".
   void AppendInfo(std::string& out, int64_t now_ms) const;
@@ -111,7 +112,9 @@ class Persistence {
   bool last_bgsave_ok() const { return last_bgsave_ok_; }
 
  private:
-  struct Background;   // a BGSAVE in progress
+  struct Background;  // a BGSAVE in progress
+  // Set while the load of a Reload with MERGE runs.
+  bool reload_merge_ = false;
   struct StartupLoad;  // a load of dbfilename in progress
 
   // Opens dbfilename into *load (left null when there is no file).

@@ -28,6 +28,10 @@ Snapshot::Snapshot(Server& server, replication::RdbWriterOptions options)
       db_expires_(num_dbs_, 0),
       db_opened_(num_dbs_, false),
       skip_(num_dbs_) {
+  // Function libraries come before the first database, as in Redis.
+  if (server_.function_library_codes) {
+    for (const std::string& code : server_.function_library_codes()) writer_.Function(code);
+  }
   for (int d = 0; d < num_dbs_; ++d) {
     for (int s = 0; s < server_.num_shards(); ++s) {
       db_keys_[d] += server_.shard(s).db(d).Size();

@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace shardnode::clusterbus {
 class ClusterState;
@@ -109,6 +110,12 @@ class NodeServices {
   virtual const std::string& executable() const = 0;   // absolute path of the binary
   virtual const std::string& config_file() const = 0;  // absolute path, or empty
 
+  // While a script runs past busy-reply-threshold (node/script): the -BUSY
+  // error every command without the allow-busy flag gets; empty otherwise.
+  virtual const std::string& busy_script_error() const = 0;
+  // INFO memory's scripting lines (used_memory_lua, number_of_cached_scripts,
+  // ...), each ending in CRLF; empty without a scripting engine (tests).
+  virtual std::string ScriptMemoryInfo() = 0;
   // Stops the node after the current command (SHUTDOWN). Returns false when
   // nothing can stop it (no shell: tests).
   virtual bool RequestShutdown(ShutdownMode mode) = 0;

@@ -131,6 +131,11 @@ class Server final : public NodeServices {
   void ClusterPublish(std::string_view channel, std::string_view message, bool shard) override;
   void Sleep(int64_t ms) override;
   bool Migrate(CommandContext& ctx, std::span<std::string> args) override;
+  const std::string& busy_script_error() const override { return busy_script_error_; }
+  void set_busy_script_error(std::string error) { busy_script_error_ = std::move(error); }
+  std::string ScriptMemoryInfo() override {
+    return script_memory_info ? script_memory_info() : std::string();
+  }
   bool CanRunOffLoop() const override { return static_cast<bool>(run_off_loop); }
   void RunOffLoop(CommandContext& ctx, std::string_view key, std::function<void()> work,
                   std::function<void(CommandContext&)> finish) override {
@@ -154,6 +159,18 @@ class Server final : public NodeServices {
   std::function<void(CommandContext& ctx, std::string_view key, std::function<void()> work,
                      std::function<void(CommandContext&)> finish)>
       run_off_loop;
+  // INFO memory's scripting lines (ScriptMemoryInfo), from node/script.
+  std::function<std::string()> script_memory_info;
+  // Function libraries (node/script) in RDB files and full syncs: the code
+  // of every library (saved before the first db); loading one library from
+  // a file (false with *error when it does not load; `replace`: one of the
+  // same name is replaced, DEBUG RELOAD MERGE); dropping them all (a full
+  // sync or a reload replaces them). Unset (tests): functions are neither
+  // saved nor loaded.
+  std::function<std::vector<std::string>()> function_library_codes;
+  std::function<bool(std::string_view code, bool replace, std::string* error)>
+      load_function_library;
+  std::function<void()> flush_functions;
   // Called before a write command runs against database `db`, with the key
   // arguments it is about to touch (fork-less snapshots serialize those keys
   // first). Not called for commands without the write flag.
@@ -200,6 +217,7 @@ class Server final : public NodeServices {
   int tcp_port_ = 0;
   std::string executable_;
   std::string config_file_;
+  std::string busy_script_error_;  // see NodeServices::busy_script_error
   struct Pause {
     int64_t until_ms = 0;  // 0: none
     bool all = false;

@@ -123,6 +123,19 @@ CASES = {
     "multi migrate only": [("SET", "mg6", "v"), ("MULTI",),
                            ("MIGRATE", "127.0.0.1", "$TARGET", "mg6", "0", "5000", "REPLACE"),
                            ("EXEC",)],
+    "scripts": [("EVAL", "return redis.call('set','sc1','v')", "0"),
+                ("EVAL", "redis.call('set','sc2','v') redis.call('expire','sc2',100) "
+                 "redis.call('incrbyfloat','sc3','1.5') return 1", "0"),
+                ("EVAL", "return redis.call('get','sc1')", "0"),
+                ("EVAL", "redis.call('set','sc4','v') error('x')", "0"),
+                ("EVAL", "redis.set_repl(redis.REPL_NONE) redis.call('set','sc5','v') "
+                 "redis.set_repl(redis.REPL_ALL) redis.call('set','sc6','v')", "0"),
+                ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get','sc1')", "0"),
+                ("MULTI",), ("EVAL", "return redis.call('set','sc7','v')", "0"),
+                ("SET", "sc8", "v"), ("EXEC",),
+                ("FUNCTION", "LOAD", "#!lua name=plib\nredis.register_function('pf', "
+                 "function(k) redis.call('set', k[1], 'v') return redis.call('del', k[1]) end)"),
+                ("FCALL", "pf", "1", "sc9"), ("FUNCTION", "DELETE", "plib")],
     "plain writes": [("MSET", "w1", "1", "w2", "2"), ("INCR", "w1"), ("APPEND", "w2", "x"),
                      ("HSET", "w3", "f", "v"), ("HSET", "w3", "f", "v"), ("LPUSH", "w4", "a"),
                      ("ZINCRBY", "w5", "2", "m"), ("RENAME", "w1", "w6"),

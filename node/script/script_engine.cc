@@ -1,0 +1,1012 @@
+#include "node/script/script_engine.h"
+
+#include <chrono>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/split_args.h"
+#include "clusterbus/routing.h"
+#include "node/commands/command_table.h"
+#include "node/commands/dispatcher.h"
+#include "node/commands/errors.h"
+#include "node/config/config.h"
+#include "node/config/glob.h"
+#include "node/keyspace/keyspace.h"
+#include "node/resp/reply.h"
+#include "node/script/shebang.h"
+#include "node/server/log.h"
+#include "node/server/replication_control.h"
+#include "node/server/server.h"
+#include "replication/rdb.h"
+#include "slots/hash_slot.h"
+
+namespace shardnode::node::script {
+
+namespace {
+
+constexpr std::string_view kNoScript = "NOSCRIPT No matching script. Please use EVAL.";
+constexpr std::string_view kNotBusy = "NOTBUSY No scripts in execution right now.";
+constexpr std::string_view kUnkillableWrote =
+    "UNKILLABLE Sorry the script already executed write commands against the dataset. You can "
+    "either wait the script termination or kill the server in a hard way using the SHUTDOWN "
+    "NOSAVE command.";
+constexpr std::string_view kUnkillableMaster =
+    "UNKILLABLE The busy script was sent by a master instance in the context of replication and "
+    "cannot be killed.";
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string LowerSha(std::string_view sha) {
+  std::string out(sha.substr(0, 40));
+  absl::AsciiStrToLower(&out);
+  return out;
+}
+
+}  // namespace
+
+struct ScriptEngine::Run {
+  Session session;  // the script's client
+  Session* caller = nullptr;
+  std::string sha;  // the sha, or the function's name
+  bool function = false;
+  std::vector<std::string> command;  // the caller's command (FUNCTION STATS)
+  bool read_only = false;
+  bool allow_cross_slot = false;
+  bool wrote = false;
+  bool timed_out = false;
+  bool kill = false;
+  int slot = -1;  // the slot the run's keys hash to, once known (cluster)
+  int repl_flags = kReplAll;
+  int64_t now_ms = 0;
+  int64_t start_steady_ms = 0;
+  int64_t threshold_ms = 0;
+};
+
+ScriptEngine::ScriptEngine(Server& server, Dispatcher& dispatcher)
+    : server_(server),
+      dispatcher_(dispatcher),
+      env_(std::make_unique<LuaEnv>()),
+      functions_env_(std::make_unique<LuaEnv>(lua::VmKind::kFunctions)),
+      slot_table_(server.slot_tables()) {
+  env_->log = [](int level, std::string_view message) {
+    Log(static_cast<LogLevel>(level), message);
+  };
+  functions_env_->log = env_->log;
+}
+
+ScriptEngine::~ScriptEngine() = default;
+
+size_t ScriptEngine::functions_memory() const { return functions_env_->memory(); }
+
+std::string ScriptEngine::MemoryInfo() const {
+  auto human = [](size_t bytes) {
+    if (bytes < 1024) return absl::StrCat(bytes, "B");
+    if (bytes < 1024 * 1024) return absl::StrFormat("%.2fK", bytes / 1024.0);
+    return absl::StrFormat("%.2fM", bytes / (1024.0 * 1024));
+  };
+  const size_t eval_vm = lua_memory();
+  const size_t functions_vm = functions_memory();
+  size_t functions_bytes = 0;
+  for (const auto& [name, lib] : libraries_) functions_bytes += name.size() + lib->code.size();
+  return absl::StrCat(
+      "used_memory_lua:", eval_vm, "\r\n", "used_memory_vm_eval:", eval_vm, "\r\n",
+      "used_memory_lua_human:", human(eval_vm), "\r\n",
+      "used_memory_scripts_eval:", scripts_memory_, "\r\n",
+      "number_of_cached_scripts:", scripts_.size(), "\r\n",
+      "number_of_functions:", functions_.size(), "\r\n", "number_of_libraries:", libraries_.size(),
+      "\r\n", "used_memory_vm_functions:", functions_vm, "\r\n",
+      "used_memory_vm_total:", eval_vm + functions_vm, "\r\n",
+      "used_memory_vm_total_human:", human(eval_vm + functions_vm), "\r\n",
+      "used_memory_functions:", functions_bytes, "\r\n",
+      "used_memory_scripts:", scripts_memory_ + functions_bytes, "\r\n",
+      "used_memory_scripts_human:", human(scripts_memory_ + functions_bytes), "\r\n");
+}
+
+size_t ScriptEngine::lua_memory() const { return env_->memory(); }
+
+void ScriptEngine::Flush() {
+  scripts_.clear();
+  scripts_memory_ = 0;
+  env_ = std::make_unique<LuaEnv>();
+  env_->log = [](int level, std::string_view message) {
+    Log(static_cast<LogLevel>(level), message);
+  };
+}
+
+std::string ScriptEngine::Create(CommandContext* ctx, std::string_view body, std::string* error) {
+  std::string sha = Sha1Hex(body);
+  if (scripts_.contains(sha)) return sha;
+  Shebang shebang;
+  std::string shebang_error;
+  if (!ParseShebang(body, &shebang, &shebang_error)) {
+    *error = "ERR " + shebang_error;
+    return {};
+  }
+  const CompileResult compiled = env_->Compile("f_" + sha, body.substr(shebang.length));
+  if (!compiled.ok) {
+    *error = "ERR Error compiling script (new function): " + compiled.error;
+    return {};
+  }
+  (void)ctx;
+  scripts_memory_ += sha.size() + body.size();
+  scripts_.emplace(sha, Cached{std::string(body), shebang.flags});
+  return sha;
+}
+
+bool ScriptEngine::Prepare(CommandContext& ctx, uint32_t flags, bool ro) {
+  ReplicationControl* repl = ctx.node.replication();
+  const bool obey = ctx.session.from_primary;
+  if (flags & kScriptCompatMode) {
+    // EVAL without a shebang keeps its static flags (stale among them):
+    // only a stale replica refuses it here.
+    if (repl != nullptr && !obey) {
+      const std::string refusal = repl->CheckCommand(false, false);
+      if (!refusal.empty()) {
+        ctx.reply.Error(refusal);
+        return false;
+      }
+    }
+    return true;
+  }
+  // A shebang script or a function is a write unless no-writes, and may
+  // run stale only with allow-stale: the dispatcher's checks of a command
+  // with those flags (Redis recomputes the command's flags from them).
+  if (repl != nullptr && !obey) {
+    const std::string refusal =
+        repl->CheckCommand(!(flags & kScriptNoWrites), (flags & kScriptAllowStale) != 0);
+    if (!refusal.empty()) {
+      ctx.reply.Error(refusal);
+      return false;
+    }
+  }
+  if ((flags & kScriptNoCluster) && ctx.node.cluster_enabled()) {
+    ctx.reply.Error("ERR Can not run script on cluster, 'no-cluster' flag is set.");
+    return false;
+  }
+  if (!(flags & kScriptNoWrites) && ro) {
+    ctx.reply.Error("ERR Can not execute a script with write flag using *_ro command.");
+    return false;
+  }
+  return true;
+}
+
+int64_t ScriptEngine::NumKeys(CommandContext& ctx, Args args) {
+  int64_t numkeys = 0;
+  if (!absl::SimpleAtoi(args[2], &numkeys)) {
+    ctx.reply.Error(errors::kNotInteger);
+    return -1;
+  }
+  const int64_t rest = static_cast<int64_t>(args.size()) - 3;
+  if (numkeys > rest) {
+    ctx.reply.Error("ERR Number of keys can't be greater than number of args");
+    return -1;
+  }
+  if (numkeys < 0) {
+    ctx.reply.Error("ERR Number of keys can't be negative");
+    return -1;
+  }
+  return numkeys;
+}
+
+void ScriptEngine::Eval(CommandContext& ctx, Args args, bool sha, bool ro) {
+  const int64_t numkeys = NumKeys(ctx, args);
+  if (numkeys < 0) return;
+  std::string name;
+  if (sha) {
+    name = LowerSha(args[1]);
+    if (args[1].size() < 40 || !scripts_.contains(name)) {
+      ctx.reply.Error(kNoScript);
+      return;
+    }
+  } else {
+    std::string error;
+    name = Create(&ctx, args[1], &error);
+    if (name.empty()) {
+      ctx.reply.Error(error);
+      return;
+    }
+  }
+  const uint32_t flags = scripts_.find(name)->second.flags;
+  LuaEnv& env = *env_;
+  RunScript(ctx, args, numkeys, name, flags, ro, false,
+            [&](Run& run, std::span<const std::string> keys, std::span<const std::string> argv) {
+              env.Run("f_" + name, name, keys, argv, *this, run.threshold_ms > 0, ctx.reply);
+            });
+}
+
+void ScriptEngine::Fcall(CommandContext& ctx, Args args, bool ro) {
+  auto it = functions_.find(absl::AsciiStrToLower(args[1]));
+  if (it == functions_.end()) {
+    ctx.reply.Error("ERR Function not found");
+    return;
+  }
+  // FCALL's own numkeys errors.
+  int64_t numkeys = 0;
+  if (!absl::SimpleAtoi(args[2], &numkeys)) {
+    ctx.reply.Error("ERR Bad number of keys provided");
+    return;
+  }
+  if (numkeys > static_cast<int64_t>(args.size()) - 3) {
+    ctx.reply.Error("ERR Number of keys can't be greater than number of args");
+    return;
+  }
+  if (numkeys < 0) {
+    ctx.reply.Error("ERR Number of keys can't be negative");
+    return;
+  }
+  const lua::LibraryFunction& f = it->second.library->functions[it->second.index];
+  const int ref = f.ref;
+  const std::string fname = f.name;
+  LuaEnv& env = *functions_env_;
+  RunScript(ctx, args, numkeys, fname, f.flags, ro, true,
+            [&](Run& run, std::span<const std::string> keys, std::span<const std::string> argv) {
+              env.RunFunction(ref, fname, keys, argv, *this, run.threshold_ms > 0, ctx.reply);
+            });
+}
+
+void ScriptEngine::RunScript(CommandContext& ctx, Args args, int64_t numkeys, std::string_view name,
+                             uint32_t flags, bool ro, bool function,
+                             const std::function<void(Run& run, std::span<const std::string> keys,
+                                                      std::span<const std::string> argv)>& call) {
+  if (!Prepare(ctx, flags, ro)) return;
+  Run run;
+  run.caller = &ctx.session;
+  run.sha = std::string(name);
+  run.function = function;
+  run.command.assign(args.begin(), args.end());
+  run.session.id = 0;
+  run.session.name = "lua";
+  run.session.db_index = ctx.db_index();
+  run.session.authenticated = true;
+  run.session.deny_blocking = true;
+  run.session.readonly = ctx.session.readonly;
+  run.session.asking = ctx.session.asking;
+  run.session.from_primary = ctx.session.from_primary;
+  const bool compat = flags & kScriptCompatMode;
+  run.read_only = ro || (!compat && (flags & kScriptNoWrites));
+  run.allow_cross_slot = compat || (flags & kScriptAllowCrossSlot);
+  if (ctx.node.cluster_enabled() && numkeys > 0) run.slot = slots::KeyHashSlot(args[3]);
+  run.now_ms = ctx.now_ms;
+  run.start_steady_ms = SteadyMs();
+  run.threshold_ms = ctx.node.config().IntValue("busy-reply-threshold", 5000);
+
+  std::span<const std::string> all(args.data(), args.size());
+  run_ = &run;
+  call(run, all.subspan(3, numkeys), all.subspan(3 + numkeys));
+  run_ = nullptr;
+  if (run.timed_out) {
+    server_.set_busy_script_error({});
+    Logf(LogLevel::kWarning, "Slow script finished after %d milliseconds",
+         static_cast<int>(SteadyMs() - run.start_steady_ms));
+  }
+}
+
+std::string ScriptEngine::Call(std::vector<std::string>& args, int resp, std::string* rejection) {
+  std::string reply = CheckAndCall(args, resp, rejection);
+  // A refusal counts in INFO errorstats as the script client's error reply
+  // does in Redis; the script's own reply will not count it again.
+  if (!rejection->empty()) {
+    const std::string counted = (*rejection)[0] == '-' ? rejection->substr(1) : "ERR " + *rejection;
+    server_.stats().CountError(counted);
+  }
+  return reply;
+}
+
+std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
+                                       std::string* rejection) {
+  Run& run = *run_;
+  const CommandTable& table = server_.commands();
+  const CommandSpec* spec = table.Find(args[0]);
+  if (spec != nullptr && !spec->subcommands.empty() && args.size() >= 2) {
+    spec = CommandTable::FindSub(*spec, args[1]);
+  }
+  if (spec == nullptr) {
+    *rejection = "Unknown Redis command called from script";
+    return {};
+  }
+  const int argc = static_cast<int>(args.size());
+  if ((spec->arity > 0 && spec->arity != argc) || argc < -spec->arity) {
+    *rejection = "Wrong number of args calling Redis command from script";
+    ++spec->stats.rejected_calls;
+    return {};
+  }
+  if (spec->flags & kCmdNoScript) {
+    *rejection = "This Redis command is not allowed from script";
+    ++spec->stats.rejected_calls;
+    return {};
+  }
+  if (run.read_only && (spec->flags & (kCmdWrite | kCmdMayReplicate))) {
+    *rejection = "Write commands are not allowed from read-only scripts.";
+    ++spec->stats.rejected_calls;
+    return {};
+  }
+  if (spec->is_write() && !run.wrote && server_.replication() != nullptr &&
+      !run.caller->from_primary) {
+    std::string refusal = server_.replication()->CheckCommand(true, true);
+    if (!refusal.empty()) {
+      *rejection = "-" + refusal;
+      ++spec->stats.rejected_calls;
+      return {};
+    }
+  }
+  if (spec->is_write()) run.wrote = true;
+
+  // Cluster: every key must be served here, and (unless the run allows
+  // cross-slot access) in the run's one slot.
+  if (server_.cluster() != nullptr && !run.caller->from_primary) {
+    clusterbus::RouteInput in;
+    ForEachKeyIndex(*spec, args, [&](int i) { in.keys.push_back(args[i]); });
+    const clusterbus::SlotTable* slot_table = slot_table_.Get();
+    if (!in.keys.empty() && slot_table != nullptr) {
+      in.is_write = spec->is_write();
+      in.asking = run.session.asking || (spec->flags & kCmdAsking);
+      in.readonly = run.session.readonly;
+      in.allow_reads_when_down = server_.options().cluster_allow_reads_when_down;
+      const int64_t now_ms = run.now_ms;
+      auto exists = [this, now_ms](std::string_view key) {
+        return server_.ShardForSlot(slots::KeyHashSlot(key)).db(0).Exists(key, now_ms);
+      };
+      const clusterbus::RouteResult r = clusterbus::Route(*slot_table, in, exists);
+      if (r.outcome != clusterbus::RouteOutcome::kLocal) {
+        if (r.outcome == clusterbus::RouteOutcome::kDownReadOnly) {
+          *rejection =
+              "Script attempted to execute a write command while the cluster is down and "
+              "readonly";
+        } else if (r.outcome == clusterbus::RouteOutcome::kDown) {
+          *rejection = "Script attempted to execute a command while the cluster is down";
+        } else {
+          *rejection = "Script attempted to access a non local key in a cluster node";
+        }
+        ++spec->stats.rejected_calls;
+        return {};
+      }
+      if (!run.allow_cross_slot && r.slot >= 0) {
+        if (run.slot == -1) {
+          run.slot = r.slot;
+        } else if (run.slot != r.slot) {
+          *rejection = "Script attempted to access keys that do not hash to the same slot";
+          ++spec->stats.rejected_calls;
+          return {};
+        }
+      }
+    }
+  }
+
+  std::string reply;
+  resp::ReplyBuilder out(&reply, resp);
+  // The command's own error replies count in INFO errorstats now, as the
+  // script client's do in Redis (the script's reply does not count them
+  // again: lua_env.h's ignore_error_stats_update).
+  out.on_error = [this](std::string_view message) { server_.stats().CountError(message); };
+  run.session.protocol = resp;
+  dispatcher_.CallForScript(run.session, *spec, args, out, run.now_ms,
+                            (run.repl_flags & kReplReplica) != 0);
+  if (reply.empty()) out.NullBulk();  // a handler that replied nothing (never expected)
+  return reply;
+}
+
+void ScriptEngine::SetRepl(int flags) { run_->repl_flags = flags; }
+
+bool ScriptEngine::AclCheck(std::vector<std::string>& args, bool* allowed) {
+  const CommandSpec* spec = server_.commands().Find(args[0]);
+  if (spec != nullptr && !spec->subcommands.empty() && args.size() >= 2) {
+    spec = CommandTable::FindSub(*spec, args[1]);
+  }
+  if (spec == nullptr) return false;
+  *allowed = true;  // no ACL users beyond the default one, who may run anything
+  return true;
+}
+
+bool ScriptEngine::ShouldKill() {
+  Run& run = *run_;
+  if (!run.timed_out) {
+    const int64_t elapsed = SteadyMs() - run.start_steady_ms;
+    if (run.threshold_ms <= 0 || elapsed < run.threshold_ms) return false;
+    run.timed_out = true;
+    Logf(LogLevel::kWarning,
+         "Slow script detected: still in execution after %d milliseconds. You can try killing "
+         "the script using the %s command. Script name is: %s.",
+         static_cast<int>(elapsed), run.function ? "FUNCTION KILL" : "SCRIPT KILL", run.sha);
+    server_.set_busy_script_error(
+        run.function ? "BUSY Redis is busy running a script. You can only call FUNCTION KILL or "
+                       "SHUTDOWN NOSAVE."
+                     : "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+                       "SHUTDOWN NOSAVE.");
+  }
+  if (process_events) process_events();
+  if (stopping && stopping()) return true;
+  if (run.kill) Log(LogLevel::kWarning, "Lua script killed by user with SCRIPT KILL.");
+  return run.kill;
+}
+
+void ScriptEngine::ScriptCommand(CommandContext& ctx, Args args) {
+  const std::string sub = absl::AsciiStrToLower(args[1]);
+  if (args.size() == 2 && sub == "help") {
+    static const char* kLines[] = {
+        "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "DEBUG (YES|SYNC|NO)",
+        "    Set the debug mode for subsequent scripts executed.",
+        "EXISTS <sha1> [<sha1> ...]",
+        "    Return information about the existence of the scripts in the script cache.",
+        "FLUSH [ASYNC|SYNC]",
+        "    Flush the Lua scripts cache. Very dangerous on replicas.",
+        "    When called without the optional mode argument, the behavior is determined by the",
+        "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+        "    * ASYNC: Asynchronously flush the scripts cache.",
+        "    * SYNC: Synchronously flush the scripts cache.",
+        "KILL",
+        "    Kill the currently executing Lua script.",
+        "LOAD <script>",
+        "    Load a script into the scripts cache without executing it.",
+        "HELP",
+        "    Prints this help."};
+    ctx.reply.ArrayHeader(std::size(kLines));
+    for (const char* line : kLines) ctx.reply.SimpleString(line);
+  } else if (sub == "flush") {
+    if (args.size() == 3) {
+      const std::string mode = absl::AsciiStrToLower(args[2]);
+      if (mode != "sync" && mode != "async") {
+        ctx.reply.Error("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
+        return;
+      }
+    } else if (args.size() != 2) {
+      ctx.reply.Error("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
+      return;
+    }
+    if (running()) {
+      // Only reachable from a script's own event serving; never drop the
+      // VM under a running script.
+      ctx.reply.Error(server_.busy_script_error());
+      return;
+    }
+    Flush();
+    ctx.reply.Ok();
+  } else if (sub == "exists") {
+    ctx.reply.ArrayHeader(args.size() - 2);
+    for (size_t j = 2; j < args.size(); ++j) {
+      ctx.reply.Integer(args[j].size() == 40 && scripts_.contains(LowerSha(args[j])) ? 1 : 0);
+    }
+  } else if (args.size() == 3 && sub == "load") {
+    std::string error;
+    const std::string sha = Create(&ctx, args[2], &error);
+    if (sha.empty()) {
+      ctx.reply.Error(error);
+      return;
+    }
+    ctx.reply.Bulk(sha);
+  } else if (args.size() == 2 && sub == "kill") {
+    if (run_ != nullptr && run_->function) {
+      ctx.reply.Error(
+          "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN "
+          "NOSAVE.");
+    } else if (run_ == nullptr) {
+      ctx.reply.Error(kNotBusy);
+    } else if (run_->caller->from_primary) {
+      ctx.reply.Error(kUnkillableMaster);
+    } else if (run_->wrote) {
+      ctx.reply.Error(kUnkillableWrote);
+    } else {
+      run_->kill = true;
+      ctx.reply.Ok();
+    }
+  } else {
+    ctx.reply.Error(errors::SubcommandSyntax("script", args[1]));
+  }
+}
+
+// --- Functions ---
+
+namespace {
+
+bool ValidLibraryName(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  }
+  return true;
+}
+
+constexpr std::string_view kBadName =
+    "Library names can only contain letters, numbers, or underscores(_) and must be at least one "
+    "character long";
+
+}  // namespace
+
+std::string ScriptEngine::LoadLibrary(std::string_view code, bool replace, bool from_primary,
+                                      std::string* error) {
+  // The metadata line: "#!<engine> name=<lib>".
+  if (code.substr(0, 2) != "#!") {
+    *error = "Missing library metadata";
+    return {};
+  }
+  const size_t eol = code.find('\n');
+  if (eol == std::string_view::npos) {
+    *error = "Invalid library metadata";
+    return {};
+  }
+  std::optional<std::vector<std::string>> parts = base::SplitArgs(code.substr(0, eol));
+  if (!parts || parts->empty()) {
+    *error = "Invalid library metadata";
+    return {};
+  }
+  std::string lib_name;
+  bool have_name = false;
+  for (size_t j = 1; j < parts->size(); ++j) {
+    const std::string& part = (*parts)[j];
+    if (absl::AsciiStrToLower(part.substr(0, 5)) == "name=") {
+      if (have_name) {
+        *error = "Invalid metadata value, name argument was given multiple times";
+        return {};
+      }
+      have_name = true;
+      lib_name = part.substr(5);
+    } else {
+      *error = "Invalid metadata value given: " + part;
+      return {};
+    }
+  }
+  const std::string engine = (*parts)[0].substr(2);
+  if (absl::AsciiStrToLower(engine) != "lua") {
+    *error = "Engine '" + engine + "' not found";
+    return {};
+  }
+  if (!have_name) {
+    *error = "Library name was not given";
+    return {};
+  }
+  if (!ValidLibraryName(lib_name)) {
+    *error = std::string(kBadName);
+    return {};
+  }
+  auto existing = libraries_.find(lib_name);
+  if (existing != libraries_.end() && !replace) {
+    *error = "Library '" + lib_name + "' already exists";
+    return {};
+  }
+  const int64_t start = SteadyMs();
+  const std::function<bool()> timed_out = [start, from_primary]() {
+    return !from_primary && SteadyMs() - start >= 500;
+  };
+  std::vector<lua::LibraryFunction> functions;
+  if (!functions_env_->LoadLibrary(code.substr(eol), timed_out, &functions, error)) return {};
+  // Function names are unique across libraries (case-insensitively).
+  for (const lua::LibraryFunction& f : functions) {
+    auto other = functions_.find(absl::AsciiStrToLower(f.name));
+    if (other != functions_.end() && other->second.library->name != lib_name) {
+      *error = "Function " + f.name + " already exists";
+      for (const lua::LibraryFunction& g : functions) functions_env_->Release(g.ref);
+      return {};
+    }
+  }
+  if (existing != libraries_.end()) DropLibrary(lib_name);
+  auto lib = std::make_unique<Library>();
+  lib->name = lib_name;
+  lib->code = std::string(code);
+  lib->functions = std::move(functions);
+  for (size_t i = 0; i < lib->functions.size(); ++i) {
+    functions_[absl::AsciiStrToLower(lib->functions[i].name)] = FunctionRef{lib.get(), i};
+  }
+  libraries_[lib_name] = std::move(lib);
+  return lib_name;
+}
+
+void ScriptEngine::DropLibrary(const std::string& name) {
+  auto it = libraries_.find(name);
+  if (it == libraries_.end()) return;
+  for (const lua::LibraryFunction& f : it->second->functions) {
+    functions_.erase(absl::AsciiStrToLower(f.name));
+    functions_env_->Release(f.ref);
+  }
+  libraries_.erase(it);
+}
+
+std::vector<std::string> ScriptEngine::LibraryCodes() const {
+  std::vector<std::string> codes;
+  codes.reserve(libraries_.size());
+  for (const auto& [name, lib] : libraries_) codes.push_back(lib->code);
+  return codes;
+}
+
+bool ScriptEngine::LoadLibraryFromRdb(std::string_view code, bool replace, std::string* error) {
+  return !LoadLibrary(code, replace, /*from_primary=*/true, error).empty();
+}
+
+void ScriptEngine::FlushLibraries() {
+  while (!libraries_.empty()) DropLibrary(libraries_.begin()->first);
+}
+
+void ScriptEngine::FunctionRestore(CommandContext& ctx, Args args) {
+  resp::ReplyBuilder& r = ctx.reply;
+  if (args.size() > 4) {
+    r.Error(errors::SubcommandSyntax("function", args[1]));
+    return;
+  }
+  enum class Policy { kAppend, kReplace, kFlush } policy = Policy::kAppend;
+  if (args.size() == 4) {
+    const std::string p = absl::AsciiStrToLower(args[3]);
+    if (p == "append") {
+      policy = Policy::kAppend;
+    } else if (p == "replace") {
+      policy = Policy::kReplace;
+    } else if (p == "flush") {
+      policy = Policy::kFlush;
+    } else {
+      r.Error("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.");
+      return;
+    }
+  }
+  absl::StatusOr<std::vector<std::string>> codes = replication::ParseFunctionsPayload(args[2]);
+  if (!codes.ok()) {
+    r.Error("ERR " + std::string(codes.status().message()));
+    return;
+  }
+  // All or nothing: remember what is there, load, and put it back on error.
+  const std::vector<std::string> before = LibraryCodes();
+  auto restore_before = [&]() {
+    FlushLibraries();
+    std::string ignored;
+    for (const std::string& code : before) LoadLibraryFromRdb(code, false, &ignored);
+  };
+  if (policy == Policy::kFlush) FlushLibraries();
+  std::string error;
+  for (const std::string& code : *codes) {
+    std::string name;
+    if (policy == Policy::kAppend) {
+      // The library's name, to word a collision as Redis's libraryJoin does.
+      const size_t eol = code.find('\n');
+      std::optional<std::vector<std::string>> parts =
+          base::SplitArgs(std::string_view(code).substr(0, eol));
+      if (parts) {
+        for (size_t j = 1; j < parts->size(); ++j) {
+          if (absl::AsciiStrToLower((*parts)[j].substr(0, 5)) == "name=") {
+            name = (*parts)[j].substr(5);
+          }
+        }
+      }
+      if (!name.empty() && libraries_.contains(name)) {
+        error = "Library " + name + " already exists";
+        break;
+      }
+    }
+    if (LoadLibrary(code, policy == Policy::kReplace, /*from_primary=*/true, &error).empty()) {
+      break;
+    }
+    error.clear();
+  }
+  if (!error.empty()) {
+    restore_before();
+    r.Error("ERR " + error);
+    return;
+  }
+  ctx.AddDirty(1);
+  r.Ok();
+}
+
+void ScriptEngine::FunctionList(CommandContext& ctx, Args args) {
+  bool with_code = false;
+  bool have_pattern = false;
+  std::string pattern;
+  for (size_t i = 2; i < args.size(); ++i) {
+    const std::string opt = absl::AsciiStrToLower(args[i]);
+    if (opt == "withcode" && !with_code) {
+      with_code = true;
+    } else if (opt == "libraryname" && !have_pattern) {
+      if (i + 1 >= args.size()) {
+        ctx.reply.Error("ERR library name argument was not given");
+        return;
+      }
+      have_pattern = true;
+      pattern = args[++i];
+    } else {
+      ctx.reply.Error("ERR Unknown argument " + args[i]);
+      return;
+    }
+  }
+  std::vector<const Library*> shown;
+  for (const auto& [name, lib] : libraries_) {
+    if (have_pattern && !GlobMatch(pattern, name, true)) continue;
+    shown.push_back(lib.get());
+  }
+  resp::ReplyBuilder& r = ctx.reply;
+  r.ArrayHeader(shown.size());
+  for (const Library* lib : shown) {
+    r.MapHeader(with_code ? 4 : 3);
+    r.Bulk("library_name");
+    r.Bulk(lib->name);
+    r.Bulk("engine");
+    r.Bulk("LUA");
+    r.Bulk("functions");
+    r.ArrayHeader(lib->functions.size());
+    for (const lua::LibraryFunction& f : lib->functions) {
+      r.MapHeader(3);
+      r.Bulk("name");
+      r.Bulk(f.name);
+      r.Bulk("description");
+      if (f.has_description) {
+        r.Bulk(f.description);
+      } else {
+        r.NullBulk();
+      }
+      r.Bulk("flags");
+      size_t n = 0;
+      for (size_t i = 0; i < std::size(kScriptFlagNames); ++i) n += (f.flags >> i) & 1;
+      r.SetHeader(n);
+      for (size_t i = 0; i < std::size(kScriptFlagNames); ++i) {
+        if (f.flags & (1u << i)) r.SimpleString(kScriptFlagNames[i]);
+      }
+    }
+    if (with_code) {
+      r.Bulk("library_code");
+      r.Bulk(lib->code);
+    }
+  }
+}
+
+void ScriptEngine::FunctionStats(CommandContext& ctx) {
+  resp::ReplyBuilder& r = ctx.reply;
+  r.MapHeader(2);
+  r.Bulk("running_script");
+  if (run_ == nullptr) {
+    r.NullBulk();
+  } else {
+    r.MapHeader(3);
+    r.Bulk("name");
+    r.Bulk(run_->sha);
+    r.Bulk("command");
+    r.ArrayHeader(run_->command.size());
+    for (const std::string& a : run_->command) r.Bulk(a);
+    r.Bulk("duration_ms");
+    r.Integer(SteadyMs() - run_->start_steady_ms);
+  }
+  r.Bulk("engines");
+  r.MapHeader(1);
+  r.Bulk("LUA");
+  r.MapHeader(2);
+  r.Bulk("libraries_count");
+  r.Integer(static_cast<int64_t>(libraries_.size()));
+  r.Bulk("functions_count");
+  r.Integer(static_cast<int64_t>(functions_.size()));
+}
+
+void ScriptEngine::FunctionCommand(CommandContext& ctx, Args args) {
+  const std::string sub = absl::AsciiStrToLower(args[1]);
+  resp::ReplyBuilder& r = ctx.reply;
+  if (sub == "load") {
+    bool replace = false;
+    size_t pos = 2;
+    while (pos < args.size() - 1) {
+      const std::string& opt = args[pos++];
+      if (absl::AsciiStrToLower(opt) == "replace") {
+        replace = true;
+        continue;
+      }
+      r.Error("ERR Unknown option given: " + opt);
+      return;
+    }
+    if (pos >= args.size()) {
+      r.Error("ERR Function code is missing");
+      return;
+    }
+    std::string error;
+    const std::string name = LoadLibrary(args[pos], replace, ctx.session.from_primary, &error);
+    if (name.empty()) {
+      r.Error("ERR " + error);
+      return;
+    }
+    ctx.AddDirty(1);
+    r.Bulk(name);
+  } else if (sub == "delete") {
+    if (!libraries_.contains(args[2])) {
+      r.Error("ERR Library not found");
+      return;
+    }
+    DropLibrary(args[2]);
+    ctx.AddDirty(1);
+    r.Ok();
+  } else if (sub == "flush") {
+    if (args.size() > 3) {
+      r.Error(errors::SubcommandSyntax("function", args[1]));
+      return;
+    }
+    if (args.size() == 3) {
+      const std::string mode = absl::AsciiStrToLower(args[2]);
+      if (mode != "sync" && mode != "async") {
+        r.Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+        return;
+      }
+    }
+    while (!libraries_.empty()) DropLibrary(libraries_.begin()->first);
+    ctx.AddDirty(1);
+    r.Ok();
+  } else if (sub == "list") {
+    FunctionList(ctx, args);
+  } else if (sub == "dump") {
+    const bool compress = ctx.node.config().Value("rdbcompression").value_or("yes") == "yes";
+    r.Bulk(replication::FunctionsPayload(LibraryCodes(), compress));
+  } else if (sub == "restore") {
+    FunctionRestore(ctx, args);
+  } else if (sub == "stats") {
+    if (run_ != nullptr && !run_->function) {
+      r.Error(server_.busy_script_error().empty()
+                  ? "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+                    "SHUTDOWN NOSAVE."
+                  : server_.busy_script_error());
+      return;
+    }
+    FunctionStats(ctx);
+  } else if (sub == "kill") {
+    if (run_ != nullptr && !run_->function) {
+      r.Error(
+          "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
+          "NOSAVE.");
+    } else if (run_ == nullptr) {
+      r.Error(kNotBusy);
+    } else if (run_->caller->from_primary) {
+      r.Error(kUnkillableMaster);
+    } else if (run_->wrote) {
+      r.Error(kUnkillableWrote);
+    } else {
+      run_->kill = true;
+      r.Ok();
+    }
+  } else if (sub == "help") {
+    static const char* kLines[] = {
+        "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "LOAD [REPLACE] <FUNCTION CODE>",
+        "    Create a new library with the given library name and code.",
+        "DELETE <LIBRARY NAME>",
+        "    Delete the given library.",
+        "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+        "    Return general information on all the libraries:",
+        "    * Library name",
+        "    * The engine used to run the Library",
+        "    * Library description",
+        "    * Functions list",
+        "    * Library code (if WITHCODE is given)",
+        "    It also possible to get only function that matches a pattern using LIBRARYNAME "
+        "argument.",
+        "STATS",
+        "    Return information about the current function running:",
+        "    * Function name",
+        "    * Command used to run the function",
+        "    * Duration in MS that the function is running",
+        "    If no function is running, return nil",
+        "    In addition, returns a list of available engines.",
+        "KILL",
+        "    Kill the current running function.",
+        "FLUSH [ASYNC|SYNC]",
+        "    Delete all the libraries.",
+        "    When called without the optional mode argument, the behavior is determined by the",
+        "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+        "    * ASYNC: Asynchronously flush the libraries.",
+        "    * SYNC: Synchronously flush the libraries.",
+        "DUMP",
+        "    Return a serialized payload representing the current libraries, can be restored "
+        "using FUNCTION RESTORE command",
+        "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+        "    Restore the libraries represented by the given payload, it is possible to give a "
+        "restore policy to",
+        "    control how to handle existing libraries (default APPEND):",
+        "    * FLUSH: delete all existing libraries.",
+        "    * APPEND: appends the restored libraries to the existing libraries. On collision, "
+        "abort.",
+        "    * REPLACE: appends the restored libraries to the existing libraries, On collision, "
+        "replace the old",
+        "      libraries with the new libraries (notice that even on this option there is a "
+        "chance of failure",
+        "      in case of functions name collision with another library).",
+        "HELP",
+        "    Prints this help."};
+    r.ArrayHeader(std::size(kLines));
+    for (const char* line : kLines) r.SimpleString(line);
+  } else {
+    r.Error(errors::SubcommandSyntax("function", args[1]));
+  }
+}
+
+namespace {
+
+std::vector<int> EvalKeys(std::span<const std::string> args) { return NumKeysIndexes(args, 2); }
+
+}  // namespace
+
+void RegisterScriptingCommands(CommandTable& table, ScriptEngine& engine) {
+  ScriptEngine* e = &engine;
+  const uint32_t eval_flags =
+      kCmdNoScript | kCmdSkipMonitor | kCmdMayReplicate | kCmdNoMandatoryKeys | kCmdStale;
+  const uint32_t ro_flags =
+      kCmdNoScript | kCmdSkipMonitor | kCmdNoMandatoryKeys | kCmdStale | kCmdReadonly;
+  struct Variant {
+    const char* name;
+    bool sha;
+    bool ro;
+    const char* summary;
+    const char* since;
+  };
+  for (const Variant& v : {
+           Variant{"eval", false, false, "Execute a Lua script server side", "2.6.0"},
+           Variant{"evalsha", true, false, "Execute a Lua script server side", "2.6.0"},
+           Variant{"eval_ro", false, true, "Execute a read-only Lua script server side", "7.0.0"},
+           Variant{"evalsha_ro", true, true, "Execute a read-only Lua script server side", "7.0.0"},
+       }) {
+    const bool sha = v.sha;
+    const bool ro = v.ro;
+    table.Register({.name = v.name,
+                    .arity = -3,
+                    .flags = ro ? ro_flags : eval_flags,
+                    .bound_handler = [e, sha, ro](CommandContext& ctx,
+                                                  Args args) { e->Eval(ctx, args, sha, ro); },
+                    .keys = EvalKeys,
+                    .group = "scripting",
+                    .summary = v.summary,
+                    .since = v.since});
+  }
+  const BoundHandler script = [e](CommandContext& ctx, Args args) { e->ScriptCommand(ctx, args); };
+  auto sub = [&](std::string_view name, int arity, uint32_t flags) {
+    CommandSpec s = SubcommandSpec("script", name, arity, flags, CallBoundHandler, "scripting");
+    s.bound_handler = script;
+    return s;
+  };
+  CommandSpec parent{.name = "script",
+                     .arity = -2,
+                     .flags = 0,
+                     .handler = CallBoundHandler,
+                     .bound_handler = script,
+                     .group = "scripting",
+                     .summary = "A container for Lua scripts management commands",
+                     .since = "2.6.0"};
+  parent.subcommands = {
+      sub("exists", -3, kCmdNoScript),          sub("flush", -2, kCmdNoScript),
+      sub("help", 2, kCmdLoading | kCmdStale),  sub("kill", 2, kCmdNoScript | kCmdAllowBusy),
+      sub("load", 3, kCmdNoScript | kCmdStale),
+  };
+  table.Register(std::move(parent));
+
+  for (const bool ro : {false, true}) {
+    table.Register(
+        {.name = ro ? "fcall_ro" : "fcall",
+         .arity = -3,
+         .flags = ro ? ro_flags : eval_flags,
+         .bound_handler = [e, ro](CommandContext& ctx, Args args) { e->Fcall(ctx, args, ro); },
+         .keys = EvalKeys,
+         .group = "scripting",
+         .summary = ro ? "Invoke a read-only function" : "Invoke a function",
+         .since = "7.0.0"});
+  }
+  const BoundHandler function = [e](CommandContext& ctx, Args args) {
+    e->FunctionCommand(ctx, args);
+  };
+  auto fsub = [&](std::string_view name, int arity, uint32_t flags) {
+    CommandSpec s = SubcommandSpec("function", name, arity, flags, CallBoundHandler, "scripting");
+    s.bound_handler = function;
+    return s;
+  };
+  CommandSpec fparent{.name = "function",
+                      .arity = -2,
+                      .flags = 0,
+                      .handler = CallBoundHandler,
+                      .bound_handler = function,
+                      .group = "scripting",
+                      .summary = "A container for function commands",
+                      .since = "7.0.0"};
+  fparent.subcommands = {
+      fsub("delete", 3, kCmdWrite | kCmdNoScript),
+      fsub("dump", 2, kCmdNoScript),
+      fsub("restore", -3, kCmdWrite | kCmdDenyOom | kCmdNoScript),
+      fsub("flush", -2, kCmdWrite | kCmdNoScript),
+      fsub("help", 2, kCmdLoading | kCmdStale),
+      fsub("kill", 2, kCmdNoScript | kCmdAllowBusy),
+      fsub("list", -2, kCmdNoScript),
+      fsub("load", -3, kCmdWrite | kCmdDenyOom | kCmdNoScript),
+      fsub("stats", 2, kCmdNoScript | kCmdAllowBusy),
+  };
+  table.Register(std::move(fparent));
+}
+
+}  // namespace shardnode::node::script

@@ -1,0 +1,155 @@
+// ScriptEngine: EVAL / EVALSHA / EVAL_RO / EVALSHA_RO and SCRIPT, as Redis
+// 7.0.15 runs them: the script cache (sha -> body and shebang flags), the
+// checks before a run (flags, read-only commands, cluster), the run itself
+// in the EVAL VM (lua_env.h), and every redis.call made meanwhile: the
+// script-specific checks (unknown command, arity, no-script commands,
+// writes from read-only scripts, cluster slots), then the command through
+// the dispatcher as the script's own client. The script's writes go to the
+// write stream inside the caller's execution unit, so replicas receive them
+// as one MULTI/EXEC (effects replication, Redis 7's only mode).
+//
+// Busy scripts: a run longer than busy-reply-threshold becomes "timed out":
+// the engine then serves the event loop from the Lua hook (process_events),
+// other clients get -BUSY (NodeServices::busy_script_error(), checked by the
+// dispatcher) and SCRIPT KILL may stop a script that has not written.
+//
+// Loop: the control loop (scripts run on the loop that runs commands).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "clusterbus/slot_table.h"
+#include "node/commands/command.h"
+#include "node/lua/lua_env.h"
+#include "node/server/session.h"
+
+namespace shardnode::node {
+class Server;
+class Dispatcher;
+}  // namespace shardnode::node
+
+namespace shardnode::node::script {
+
+using lua::CompileResult;
+using lua::kReplAll;
+using lua::kReplReplica;
+using lua::LuaEnv;
+using lua::ScriptHost;
+using lua::Sha1Hex;
+
+class ScriptEngine final : public ScriptHost {
+ public:
+  // REQUIRES: `server` and `dispatcher` outlive the engine.
+  ScriptEngine(Server& server, Dispatcher& dispatcher);
+  ~ScriptEngine() override;
+
+  // EVAL family: `sha`: EVALSHA; `ro`: the _RO forms.
+  void Eval(CommandContext& ctx, Args args, bool sha, bool ro);
+  // SCRIPT LOAD / EXISTS / FLUSH / KILL / HELP (args[1] is the subcommand).
+  void ScriptCommand(CommandContext& ctx, Args args);
+  // FCALL / FCALL_RO.
+  void Fcall(CommandContext& ctx, Args args, bool ro);
+  // FUNCTION LOAD / DELETE / FLUSH / LIST / STATS / KILL / HELP.
+  void FunctionCommand(CommandContext& ctx, Args args);
+
+  // Whether a script is running now.
+  bool running() const { return run_ != nullptr; }
+  // INFO memory figures.
+  size_t lua_memory() const;
+  size_t scripts_memory() const { return scripts_memory_; }
+  size_t cached_scripts() const { return scripts_.size(); }
+  size_t functions_memory() const;
+  // INFO memory's scripting lines, as Redis 7.0.15 names them.
+  std::string MemoryInfo() const;
+
+  // Function libraries in RDB files (NodeServices' hooks): every library's
+  // code; loading one (no time limit; false with *error, as FUNCTION LOAD
+  // words it, when it does not load or already exists); dropping all.
+  std::vector<std::string> LibraryCodes() const;
+  bool LoadLibraryFromRdb(std::string_view code, bool replace, std::string* error);
+  void FlushLibraries();
+  size_t libraries() const { return libraries_.size(); }
+  size_t functions() const { return functions_.size(); }
+
+  // Serves the event loop once without blocking (installed by the wiring:
+  // io_context::poll). Called from the Lua hook while a script is timed out.
+  std::function<void()> process_events;
+  // Whether the node is stopping (SHUTDOWN NOSAVE served meanwhile): the
+  // running script is then aborted, written or not, so that the node stops.
+  std::function<bool()> stopping;
+
+  // ScriptHost.
+  std::string Call(std::vector<std::string>& args, int resp, std::string* rejection) override;
+  void SetRepl(int flags) override;
+  bool AclCheck(std::vector<std::string>& args, bool* allowed) override;
+  bool ShouldKill() override;
+
+ private:
+  struct Cached {
+    std::string body;
+    uint32_t flags = 0;
+  };
+  // The state of the run in progress.
+  struct Run;
+  // A function library (FUNCTION LOAD).
+  struct Library {
+    std::string name;
+    std::string code;  // the whole code, metadata line included
+    std::vector<lua::LibraryFunction> functions;
+  };
+  struct FunctionRef {
+    Library* library = nullptr;
+    size_t index = 0;  // in library->functions
+  };
+
+  // redis.call's checks (unknown command, arity, no-script, read-only
+  // runs, replica, cluster) then the command; Call counts a refusal.
+  std::string CheckAndCall(std::vector<std::string>& args, int resp, std::string* rejection);
+  // Checks numkeys (args[2]) and replies the error; returns -1 then.
+  int64_t NumKeys(CommandContext& ctx, Args args);
+  // Runs a prepared script or function: `call` runs it in its VM.
+  void RunScript(CommandContext& ctx, Args args, int64_t numkeys, std::string_view name,
+                 uint32_t flags, bool ro, bool function,
+                 const std::function<void(Run& run, std::span<const std::string> keys,
+                                          std::span<const std::string> argv)>& call);
+  // FUNCTION LOAD's work: returns the library name, or sets *error.
+  std::string LoadLibrary(std::string_view code, bool replace, bool from_primary,
+                          std::string* error);
+  void DropLibrary(const std::string& name);
+  void FunctionList(CommandContext& ctx, Args args);
+  void FunctionRestore(CommandContext& ctx, Args args);
+  void FunctionStats(CommandContext& ctx);
+
+  // Compiles and caches `body` unless cached; returns its sha, or empty
+  // after replying the error to `ctx`.
+  std::string Create(CommandContext* ctx, std::string_view body, std::string* error);
+  // The checks before a run (Redis's scriptPrepareForRun); replies and
+  // returns false when the script may not run.
+  bool Prepare(CommandContext& ctx, uint32_t flags, bool ro);
+  void Flush();
+
+  Server& server_;
+  Dispatcher& dispatcher_;
+  std::unique_ptr<LuaEnv> env_;
+  absl::flat_hash_map<std::string, Cached> scripts_;
+  size_t scripts_memory_ = 0;
+  Run* run_ = nullptr;
+  std::unique_ptr<LuaEnv> functions_env_;
+  std::map<std::string, std::unique_ptr<Library>> libraries_;
+  absl::flat_hash_map<std::string, FunctionRef> functions_;  // by lower-case name
+  clusterbus::SlotTableReader slot_table_;
+};
+
+// Registers EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT with handlers
+// bound to `engine`. REQUIRES: `engine` outlives the table's use.
+void RegisterScriptingCommands(CommandTable& table, ScriptEngine& engine);
+
+}  // namespace shardnode::node::script
