@@ -81,8 +81,21 @@ def cli(*args, stdin=None, timeout=CLI_TIMEOUT):
                           capture_output=True, text=True, timeout=timeout)
 
 
+# Ports of nodes started with requirepass, and their password.
+PASSWORDS = {}
+
+
+def connect(port, timeout=5.0):
+    """A harness Client, authenticated when the node has a password."""
+    c = Client(port, timeout=timeout)
+    if port in PASSWORDS:
+        reply = c.call("AUTH", PASSWORDS[port])
+        assert reply == "OK", reply
+    return c
+
+
 def call(port, *args):
-    c = Client(port, timeout=30)
+    c = connect(port, timeout=30)
     try:
         reply = c.call(*args)
     finally:
@@ -90,10 +103,11 @@ def call(port, *args):
     return reply
 
 
-def new_node(kind, dir=None):
+def new_node(kind, extra=()):
     if kind == "redis":
-        return RedisServerNode(cluster=True, args=NODE_ARGS + ["--logfile", "redis.log"], dir=dir)
-    return Node(cluster=True, args=NODE_ARGS, dir=dir)
+        return RedisServerNode(cluster=True, args=NODE_ARGS + ["--logfile", "redis.log"] +
+                               list(extra))
+    return Node(cluster=True, args=NODE_ARGS + list(extra))
 
 
 def node_lines(port):
@@ -135,17 +149,24 @@ class Cluster:
     def __init__(self, kind):
         self.kind = kind
         self.nodes = []
+        self.password = None  # requirepass of the nodes started from now on
+        self.auth = []  # redis-cli's arguments for it
 
     def start(self, count):
-        started = [new_node(self.kind) for _ in range(count)]
+        extra = ["--requirepass", self.password, "--masterauth", self.password] \
+            if self.password else []
+        started = [new_node(self.kind, extra) for _ in range(count)]
         for n in started:
             self.nodes.append(n)
+            if self.password:
+                PASSWORDS[n.port] = self.password
             n.start()
         return started
 
     def cleanup(self):
         for n in self.nodes:
             n.cleanup()
+            PASSWORDS.pop(n.port, None)
 
     @staticmethod
     def addr(node):
@@ -176,7 +197,7 @@ class Cluster:
             wait_until(lambda n=n: settled(n), timeout=60, what=f"settled cluster on {n.port}")
 
     def check(self, node, *extra):
-        return cli("--cluster", "check", self.addr(node), *extra)
+        return cli(*self.auth, "--cluster", "check", self.addr(node), *extra)
 
     def wait_clean(self, node, *extra, timeout=60):
         """Polls `--cluster check` until it is clean: exit 0, every node agrees,
@@ -211,7 +232,7 @@ class Cluster:
         for k in keys:
             by_port.setdefault(owners[key_slot(k)], []).append(k)
         for port, ks in by_port.items():
-            c = Client(port, timeout=30)
+            c = connect(port, timeout=30)
             try:
                 for i in range(0, len(ks), 500):
                     batch = ks[i:i + 500]
@@ -231,7 +252,7 @@ class Cluster:
         for k in expected:
             by_port.setdefault(owners[key_slot(k)], []).append(k)
         for port, ks in by_port.items():
-            c = Client(port, timeout=30)
+            c = connect(port, timeout=30)
             try:
                 for k in ks:
                     c.send("GET", k)
@@ -426,7 +447,11 @@ class CliFamilies:
         rest = [n for n in nodes if n is not replica]
         for n in rest:
             self.assertNotIn(rid, [r["id"] for r in node_lines(n.port)])
+        # CLUSTER RESET SOFT on the removed replica: a master again, alone,
+        # its data flushed.
         self.assertEqual(len(node_lines(replica.port)), 1)
+        self.assertIn("master", myself(replica.port)["flags"])
+        self.assertEqual(call(replica.port, "DBSIZE"), 0)
         cl.wait_clean(rest[0])
 
         # A master with slots: refused.
@@ -445,6 +470,12 @@ class CliFamilies:
         cl.wait_clean(via)
         self.assertEqual(call(victim["port"], "CLUSTER", "COUNTKEYSINSLOT", min(victim["slots"])),
                          0)
+        # The drained master and its replica now follow the new owner.
+        followers = [r["id"] for r in node_lines(via.port) if r["master"] == victim["id"]]
+        for n in rest:
+            wait_until(lambda n=n: all(r["master"] == target["id"] for r in node_lines(n.port)
+                                       if r["id"] in followers + [victim["id"]]),
+                       timeout=30, what="the drained master's nodes following the new owner")
         out = cli("--cluster", "del-node", cl.addr(via), victim["id"])
         self.assertCli(out)
         left = [n for n in rest if n.port != victim["port"]]
@@ -452,6 +483,8 @@ class CliFamilies:
             wait_until(lambda n=n: victim["id"] not in [r["id"] for r in node_lines(n.port)],
                        timeout=10, what="the drained master forgotten")
         self.assertEqual(len(node_lines(victim["port"])), 1)
+        self.assertIn("master", myself(victim["port"])["flags"])
+        self.assertEqual(call(victim["port"], "DBSIZE"), 0)
         cl.wait_clean(via)
         self.assertEqual(len(node_lines(via.port)), 4)
         counts = sorted(len(m["slots"]) for m in cl.masters(via))
@@ -467,7 +500,7 @@ class CliFamilies:
         def plant_on_b(key, value):
             """`key` (in a slot of nodes[0]) also on nodes[1], with `value`."""
             slot = key_slot(key)
-            c = Client(nodes[1].port)
+            c = connect(nodes[1].port)
             try:
                 self.assertEqual(c.call("CLUSTER", "SETSLOT", slot, "IMPORTING", ids[0]), "OK")
                 self.assertEqual(c.call("ASKING"), "OK")
@@ -511,7 +544,7 @@ class CliFamilies:
         out = cl.check(nodes[0])
         self.assertCli(out, rc=1)
         self.assertIn("open slot", out.stdout)
-        c = Client(nodes[1].port)
+        c = connect(nodes[1].port)
         try:
             self.assertEqual(c.call("ASKING"), "OK")
             self.assertEqual(c.call("DEL", busy), 1)
@@ -573,7 +606,7 @@ class CliFamilies:
                                  "--cluster-pipeline", "1"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            probe = Client(b.port)
+            probe = connect(b.port)
 
             def half_moved():
                 if proc.poll() is not None:
@@ -616,6 +649,19 @@ class CliFamilies:
         self.assertEqual(call(a.port, "CLUSTER", "COUNTKEYSINSLOT", 100), 20)
         cl.assert_keys(a, keys)
 
+        # 2b. A migrating slot with nothing importing: fix closes it.
+        add_slot_keys(101, 5)
+        self.assertEqual(call(a.port, "CLUSTER", "SETSLOT", 101, "MIGRATING", ids[1]), "OK")
+        out = cl.check(a)
+        self.assertCli(out, rc=1)
+        self.assertIn("[WARNING] Node 127.0.0.1:%d has slots in migrating state 101" % a.port,
+                      out.stdout)
+        out = cli("--cluster", "fix", cl.addr(a), "--cluster-yes")
+        self.assertCli(out)
+        cl.wait_clean(a)
+        self.assertEqual(myself(a.port)["open"], [])
+        cl.assert_keys(a, keys)
+
         # 3. Uncovered slots: nobody claims 200-204 (keys in 200 on a).
         add_slot_keys(200, 5)
         for n in nodes:
@@ -639,7 +685,7 @@ class CliFamilies:
                     if call(b.port, "CLUSTER", "COUNTKEYSINSLOT", s) == 0)
         tag = tag_for(slot)
         ks = [f"m:{{{tag}}}:{i}" for i in range(6)]
-        cc = Client(c.port)
+        cc = connect(c.port)
         try:
             self.assertEqual(cc.call("CLUSTER", "SETSLOT", slot, "IMPORTING", ids[1]), "OK")
             for k in ks:
@@ -660,6 +706,40 @@ class CliFamilies:
         self.assertEqual(call(c.port, "CLUSTER", "COUNTKEYSINSLOT", slot), 6)
         cl.assert_keys(a, keys)
 
+    # a cluster with requirepass: MIGRATE ... AUTH (-a) and AUTH2 (--user)
+    def test_password(self):
+        cl = self.cluster
+        cl.password = "pw"
+        cl.auth = ["-a", "pw", "--no-auth-warning"]
+        nodes = cl.start(4)
+        out = cli("-a", "pw", "--no-auth-warning", "--cluster", "create",
+                  *[cl.addr(n) for n in nodes[:3]], "--cluster-yes")
+        self.assertCli(out)
+        cl.wait_clean(nodes[0])
+        cl.wait_settled(nodes[:3], masters=3)
+        keys = default_values([f"key:{i}" for i in range(500)])
+        cl.load(nodes[0], keys)
+        ids = [myself(n.port)["id"] for n in nodes[:3]]
+        out = cli("-a", "pw", "--no-auth-warning", "--cluster", "reshard", cl.addr(nodes[0]),
+                  "--cluster-from", ids[0], "--cluster-to", ids[1], "--cluster-slots", 300,
+                  "--cluster-yes")
+        self.assertCli(out)
+        cl.wait_clean(nodes[0])
+        self.assertEqual(len(myself(nodes[1].port)["slots"]), 5462 + 300)
+        cl.assert_keys(nodes[0], keys)
+        out = cli("--user", "default", "--pass", "pw", "--no-auth-warning", "--cluster",
+                  "add-node", cl.addr(nodes[3]), cl.addr(nodes[0]))
+        self.assertCli(out)
+        cl.wait_settled(nodes, masters=4)
+        out = cli("--user", "default", "--pass", "pw", "--no-auth-warning", "--cluster",
+                  "rebalance", cl.addr(nodes[0]), "--cluster-use-empty-masters")
+        self.assertCli(out)
+        cl.wait_clean(nodes[0])
+        self.assertGreater(call(nodes[3].port, "DBSIZE"), 0)
+        for r in cl.masters(nodes[0]):
+            self.assertLessEqual(abs(len(r["slots"]) - 4096), 82)
+        cl.assert_keys(nodes[0], keys)
+
     # import from a standalone redis-server and a standalone shardnode
     def test_import(self):
         cl = self.cluster
@@ -672,7 +752,7 @@ class CliFamilies:
             src.start()
             prefix = f"imp-{source_kind}"
             src_keys = {f"{prefix}:{i}": f"{source_kind}:{i}" for i in range(300)}
-            s = Client(src.port, timeout=30)
+            s = connect(src.port, timeout=30)
             try:
                 for k, v in src_keys.items():
                     s.send("SET", k, v)
