@@ -470,6 +470,12 @@ class CliFamilies:
         cl.wait_clean(via)
         self.assertEqual(call(victim["port"], "CLUSTER", "COUNTKEYSINSLOT", min(victim["slots"])),
                          0)
+        # The replicas saw the keys come and go (RESTORE and DEL propagated).
+        for r in node_lines(via.port):
+            if "slave" in r["flags"] and r["id"] != victim["id"]:
+                mport = cl.port_of(r["master"], via)
+                wait_until(lambda r=r, mport=mport: call(r["port"], "DBSIZE") ==
+                           call(mport, "DBSIZE"), timeout=30, what="replica in sync")
         # The drained master and its replica now follow the new owner.
         followers = [r["id"] for r in node_lines(via.port) if r["master"] == victim["id"]]
         for n in rest:
@@ -512,6 +518,15 @@ class CliFamilies:
         def slots():
             return {r["id"]: r["slots"] for r in cl.masters(nodes[0])}
 
+        # Every type, and a TTL, cross with the slots (2-6 move first).
+        typed = {s: "{%s}typed" % tag_for(s) for s in range(2, 7)}
+        a = nodes[0].port
+        call(a, "HSET", typed[2], "f1", "a", "f2", "b")
+        call(a, "RPUSH", typed[3], *[str(i) for i in range(200)])
+        call(a, "SADD", typed[4], "x", "y", "1", "2")
+        call(a, "ZADD", typed[5], "1.5", "a", "2", "b")
+        call(a, "SET", typed[6], "ttl", "PX", "100000")
+
         # The same value on both sides: compared (DEBUG DIGEST-VALUE) and
         # replaced without --cluster-replace. Slots move lowest first.
         same = "{%s}same" % tag_for(0)
@@ -527,6 +542,19 @@ class CliFamilies:
         m = slots()
         self.assertEqual(m[ids[1]], set(range(0, 100)) | set(range(5461, 10923)))
         self.assertEqual(m[ids[0]], set(range(100, 5461)))
+        b = nodes[1].port
+        for k in typed.values():
+            self.assertTrue(call(a, "EXISTS", k).startswith("MOVED "))
+            self.assertEqual(call(a, "CLUSTER", "COUNTKEYSINSLOT", key_slot(k)), 0)
+        self.assertEqual(sorted(call(b, "HGETALL", typed[2])), [b"a", b"b", b"f1", b"f2"])
+        self.assertEqual(call(b, "LRANGE", typed[3], 0, -1), [str(i).encode() for i in range(200)])
+        self.assertEqual(sorted(call(b, "SMEMBERS", typed[4])), [b"1", b"2", b"x", b"y"])
+        self.assertEqual(call(b, "ZRANGE", typed[5], 0, -1, "WITHSCORES"),
+                         [b"a", b"1.5", b"b", b"2"])
+        self.assertEqual(call(b, "GET", typed[6]), b"ttl")
+        self.assertTrue(0 < call(b, "PTTL", typed[6]) <= 100000)
+        for k in typed.values():
+            self.assertEqual(call(b, "DEL", k), 1)
         cl.assert_keys(nodes[0], keys)
 
         # Another value on the target: the reshard stops at that slot,
@@ -759,6 +787,7 @@ class CliFamilies:
                 for _ in src_keys:
                     self.assertEqual(s.read(), "OK")
                 s.call("HSET", f"{prefix}:hash", "f", "1", "g", "2")
+                s.call("EXPIRE", f"{prefix}:0", 1000)
             finally:
                 s.close()
             # A key already in the cluster with another value: replaced.
@@ -771,6 +800,8 @@ class CliFamilies:
                       "--cluster-copy", "--cluster-replace")
             self.assertCli(out)
             self.assertEqual(call(src.port, "DBSIZE"), 301)
+            ttl_key = f"{prefix}:0"
+            self.assertTrue(900 < call(cl_port(nodes, ttl_key), "TTL", ttl_key) <= 1000)
             keys.update(src_keys)
             hash_key = f"{prefix}:hash"
             port = cl_port(nodes, hash_key)
