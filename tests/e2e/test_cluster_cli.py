@@ -381,23 +381,30 @@ class CliFamilies:
         self.assertGreater(call(new.port, "DBSIZE"), 0)
         cl.assert_keys(nodes[0], keys)
 
-        # --cluster-weight: the new node twice the others.
+        # --cluster-weight: the new node 1.25 times the others (4818 slots of
+        # 16384 / 4.25 weight units, the others 3855).
         out = cli("--cluster", "rebalance", cl.addr(nodes[0]), "--cluster-weight",
-                  f"{new_id}=2", "--cluster-pipeline", "50")
+                  f"{new_id}=1.25", "--cluster-pipeline", "50")
         self.assertCli(out)
         cl.wait_clean(nodes[0])
         counts = slot_counts()
-        self.assertLessEqual(abs(counts[new_id] - 6553), 140, counts)
+        self.assertLessEqual(abs(counts[new_id] - 4818), 100, counts)
         for n, c in counts.items():
             if n != new_id:
-                self.assertLessEqual(abs(c - 3276), 70, counts)
+                self.assertLessEqual(abs(c - 3855), 80, counts)
         cl.assert_keys(nodes[0], keys)
 
-        # --cluster-threshold: 60% off balance is within a threshold of 80.
+        # --cluster-threshold: 15% off balance (the new node) is within 30...
         before = slot_counts()
-        out = cli("--cluster", "rebalance", cl.addr(nodes[0]), "--cluster-threshold", "80")
+        out = cli("--cluster", "rebalance", cl.addr(nodes[0]), "--cluster-threshold", "30")
         self.assertCli(out)
         self.assertIn("No rebalancing needed!", out.stdout)
+        self.assertEqual(slot_counts(), before)
+        # ... but 15% is over a threshold of 10 (simulated: nothing moves).
+        out = cli("--cluster", "rebalance", cl.addr(nodes[0]), "--cluster-threshold", "10",
+                  "--cluster-simulate")
+        self.assertCli(out)
+        self.assertIn("Moving", out.stdout)
         self.assertEqual(slot_counts(), before)
 
     # add-node --cluster-slave with and without --cluster-master-id
@@ -759,13 +766,14 @@ class CliFamilies:
                   "add-node", cl.addr(nodes[3]), cl.addr(nodes[0]))
         self.assertCli(out)
         cl.wait_settled(nodes, masters=4)
+        new_id = myself(nodes[3].port)["id"]
         out = cli("--user", "default", "--pass", "pw", "--no-auth-warning", "--cluster",
-                  "rebalance", cl.addr(nodes[0]), "--cluster-use-empty-masters")
+                  "reshard", cl.addr(nodes[0]), "--cluster-from", "all", "--cluster-to", new_id,
+                  "--cluster-slots", 600, "--cluster-yes")
         self.assertCli(out)
         cl.wait_clean(nodes[0])
+        self.assertEqual(len(myself(nodes[3].port)["slots"]), 600)
         self.assertGreater(call(nodes[3].port, "DBSIZE"), 0)
-        for r in cl.masters(nodes[0]):
-            self.assertLessEqual(abs(len(r["slots"]) - 4096), 82)
         cl.assert_keys(nodes[0], keys)
 
     # import from a standalone redis-server and a standalone shardnode
