@@ -25,7 +25,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import REDIS_SERVER, Client, Error, Node, RedisServerNode, wait_until  # noqa: E402
+from harness import REDIS_SERVER, Client, Node, RedisServerNode, wait_until  # noqa: E402
 
 NODE_ARGS = ["--cluster-node-timeout", "5000", "--enable-debug-command", "local"]
 KINDS = os.environ.get("SHARDNODE_CLI_KINDS", "shardnode,redis").split(",")
@@ -143,6 +143,11 @@ def slot_owners(port):
     return owners
 
 
+def owner_port(via, key):
+    """The port of the master owning `key`'s slot, as `via` sees it."""
+    return slot_owners(via.port)[key_slot(key)]
+
+
 class Cluster:
     """The nodes of one test; every one is stopped by pid at the end."""
 
@@ -244,7 +249,7 @@ class Cluster:
             finally:
                 c.close()
 
-    def assert_keys(self, via, expected, masters=None):
+    def assert_keys(self, via, expected):
         """Every key of `expected` ({key: value}) is read from the master
         owning its slot (no redirect), and the masters' DBSIZEs add up."""
         owners = slot_owners(via.port)
@@ -262,8 +267,7 @@ class Cluster:
             for k, v in zip(ks, got):
                 want = expected[k]
                 assert v == (want.encode() if isinstance(want, str) else want), (k, v, port)
-        ports = masters or sorted(set(owners.values()))
-        total = sum(call(p, "DBSIZE") for p in ports)
+        total = sum(call(p, "DBSIZE") for p in set(owners.values()))
         assert total == len(expected), (total, len(expected))
 
 
@@ -801,7 +805,7 @@ class CliFamilies:
             # A key already in the cluster with another value: replaced.
             clash = f"{prefix}:7"
             cl.load(nodes[0], [clash])
-            self.assertEqual(call(cl_port(nodes, clash), "GET", clash), ("v:" + clash).encode())
+            self.assertEqual(call(owner_port(nodes[0], clash), "GET", clash), ("v:" + clash).encode())
 
             # --cluster-copy --cluster-replace: the source keeps its keys.
             out = cli("--cluster", "import", cl.addr(nodes[0]), "--cluster-from", cl.addr(src),
@@ -809,10 +813,10 @@ class CliFamilies:
             self.assertCli(out)
             self.assertEqual(call(src.port, "DBSIZE"), 301)
             ttl_key = f"{prefix}:0"
-            self.assertTrue(900 < call(cl_port(nodes, ttl_key), "TTL", ttl_key) <= 1000)
+            self.assertTrue(900 < call(owner_port(nodes[0], ttl_key), "TTL", ttl_key) <= 1000)
             keys.update(src_keys)
             hash_key = f"{prefix}:hash"
-            port = cl_port(nodes, hash_key)
+            port = owner_port(nodes[0], hash_key)
             self.assertEqual(sorted(call(port, "HGETALL", hash_key)), [b"1", b"2", b"f", b"g"])
             keys.pop(hash_key, None)
             call(port, "DEL", hash_key)
@@ -843,10 +847,6 @@ class CliFamilies:
         out = cli("--cluster", "import", cl.addr(nodes[0]), "--cluster-from", cl.addr(nodes[1]))
         self.assertCli(out, rc=1)
         self.assertIn("The source node should not be a cluster node.", out.stdout + out.stderr)
-
-
-def cl_port(nodes, key):
-    return slot_owners(nodes[0].port)[key_slot(key)]
 
 
 class ShardnodeCliTest(CliFamilies, unittest.TestCase):
