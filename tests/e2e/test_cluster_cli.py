@@ -465,11 +465,29 @@ class CliFamilies:
         self.assertEqual(call(replica.port, "DBSIZE"), 0)
         cl.wait_clean(rest[0])
 
-        # A master with slots: refused.
+        # A master with a replica and 300 slots (the cheaper to drain).
+        v, vr = cl.start(2)
+        out = cli("--cluster", "add-node", cl.addr(v), cl.addr(rest[0]))
+        self.assertCli(out)
+        cl.wait_settled(rest + [v], masters=4)
+        out = cli("--cluster", "add-node", cl.addr(vr), cl.addr(rest[0]), "--cluster-slave",
+                  "--cluster-master-id", myself(v.port)["id"])
+        self.assertCli(out)
+        rest += [v, vr]
+        cl.wait_settled(rest, masters=4)
         masters = cl.masters(rest[0])
-        victim = masters[0]
-        target = masters[1]
-        via = next(n for n in rest if n.port != victim["port"])
+        victim = next(m for m in masters if m["port"] == v.port)
+        target = next(m for m in masters if m["port"] != v.port)
+        out = cli("--cluster", "reshard", cl.addr(rest[0]), "--cluster-from", target["id"],
+                  "--cluster-to", victim["id"], "--cluster-slots", 300, "--cluster-yes")
+        self.assertCli(out)
+        cl.wait_clean(rest[0])
+        victim = myself(v.port)
+        self.assertEqual(len(victim["slots"]), 300)
+        self.assertGreater(call(v.port, "DBSIZE"), 0)
+        wait_until(lambda: call(vr.port, "DBSIZE") == call(v.port, "DBSIZE"), timeout=30,
+                   what="the new master's replica in sync")
+        via = rest[0]
         out = cli("--cluster", "del-node", cl.addr(via), victim["id"])
         self.assertCli(out, rc=1)
         self.assertIn("is not empty! Reshard data away and try again.", out.stdout)
@@ -503,7 +521,7 @@ class CliFamilies:
         self.assertIn("master", myself(victim["port"])["flags"])
         self.assertEqual(call(victim["port"], "DBSIZE"), 0)
         cl.wait_clean(via)
-        self.assertEqual(len(node_lines(via.port)), 4)
+        self.assertEqual(len(node_lines(via.port)), 6)
         counts = sorted(len(m["slots"]) for m in cl.masters(via))
         self.assertEqual(sum(counts), 16384)
         cl.assert_keys(via, keys)
