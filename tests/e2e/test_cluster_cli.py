@@ -735,6 +735,31 @@ class CliFamilies:
             self.assertIn(s, owners)
         cl.assert_keys(a, keys)
 
+        # 3b. An uncovered slot with keys on two masters: the one with more
+        # keys gets it, the other's keys move there (SETSLOT IMPORTING on the
+        # holder lets its MIGRATE run).
+        add_slot_keys(300, 6)
+        ks = [f"u:{{{tag_for(300)}}}:{i}" for i in range(3)]
+        cb = connect(b.port)
+        try:
+            self.assertEqual(cb.call("CLUSTER", "SETSLOT", 300, "IMPORTING", ids[0]), "OK")
+            for k in ks:
+                self.assertEqual(cb.call("ASKING"), "OK")
+                self.assertEqual(cb.call("SET", k, "on-b"), "OK")
+            self.assertEqual(cb.call("CLUSTER", "SETSLOT", 300, "STABLE"), "OK")
+        finally:
+            cb.close()
+        keys.update({k: "on-b" for k in ks})
+        for n in nodes:
+            self.assertEqual(call(n.port, "CLUSTER", "DELSLOTS", 300), "OK")
+        out = cli("--cluster", "fix", cl.addr(a), "--cluster-yes", stdin="yes\nyes\nyes\n")
+        self.assertCli(out)
+        cl.wait_clean(a)
+        self.assertEqual(slot_owners(a.port)[300], a.port)
+        self.assertEqual(call(a.port, "CLUSTER", "COUNTKEYSINSLOT", 300), 9)
+        self.assertEqual(call(b.port, "CLUSTER", "COUNTKEYSINSLOT", 300), 0)
+        cl.assert_keys(a, keys)
+
         # 4. Keys of a slot of b's (b holds none of its keys) only on c:
         # --cluster-search-multiple-owners finds two owners, fix gives the
         # slot to c, the node with its keys.
