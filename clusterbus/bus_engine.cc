@@ -873,16 +873,72 @@ void BusEngine::UpdateSlotsConfigWith(ClusterNode& sender, uint64_t sender_confi
   std::vector<int> dirty_slots;
   int sender_slots = 0;
   int migrated_our_slots = 0;
+  // Beyond Redis 7.0 (as Valkey 8 does with shard ids, which 7.0's bus does
+  // not carry): a failover at the other end of a migration of mine. When
+  // the sender, with a newer epoch, claims every slot of the node I import
+  // from or migrate to, it is that node's promoted replica (which mirrored
+  // the open slot): the migration goes on with the sender. Otherwise an
+  // import from a failed-over source would keep the slot bound to the dead
+  // node (the cluster down here until `--cluster fix`), and ASK would send
+  // clients to a dead target. Decided before the loop rebinds anything.
+  std::vector<const ClusterNode*> taken_over;
+  if (me.is_primary()) {
+    auto takes_over = [&](const ClusterNode* n) {
+      if (n == nullptr || n == &sender || n == &me || n->num_slots() == 0 ||
+          n->config_epoch >= sender_config_epoch) {
+        return false;
+      }
+      for (const slots::SlotRange& r : n->slots.Ranges()) {
+        for (int s = r.start; s <= r.end; ++s) {
+          if (!claimed.Test(s)) return false;
+        }
+      }
+      return true;
+    };
+    for (int s = 0; s < kNumSlots; ++s) {
+      for (const ClusterNode* n : {state_.ImportingFrom(s), state_.MigratingTo(s)}) {
+        if (n == nullptr ||
+            std::find(taken_over.begin(), taken_over.end(), n) != taken_over.end()) {
+          continue;
+        }
+        if (takes_over(n)) taken_over.push_back(n);
+      }
+    }
+  }
+  auto was_taken_over = [&](const ClusterNode* n) {
+    return n != nullptr && std::find(taken_over.begin(), taken_over.end(), n) != taken_over.end();
+  };
   for (int s = 0; s < kNumSlots; ++s) {
     const ClusterNode* owner = state_.SlotOwner(s);
+    if (me.is_primary() && was_taken_over(state_.MigratingTo(s))) {
+      state_.Log(LogSeverity::kWarning,
+                 absl::StrCat("Failover occurred in migration target. Slot ", s,
+                              " is now being migrated to node ", sender.id, "."));
+      state_.SetMigrating(s, &sender);
+      state_.RequestSave(/*fsync=*/true);
+    }
+    if (me.is_primary() && was_taken_over(state_.ImportingFrom(s))) {
+      state_.Log(LogSeverity::kWarning,
+                 absl::StrCat("Failover occurred in migration source. Update importing source "
+                              "for slot ",
+                              s, " to node ", sender.id, "."));
+      state_.SetImporting(s, &sender);
+      state_.RequestSave(/*fsync=*/true);
+    }
     if (claimed.Test(s)) {
       ++sender_slots;
       if (owner == &sender) {
         not_claiming_.Clear(s);
         continue;
       }
-      // Slots being imported only change through SETSLOT.
-      if (state_.ImportingFrom(s)) continue;
+      // Slots I am importing only change through SETSLOT. A replica's
+      // importing marks (mirrored from its primary's stream) do not hold
+      // the gossip back: its view follows the cluster as in Redis 7.0.
+      // (An import from the sender itself, after the takeover above, lets
+      // the slot follow it.)
+      if (state_.ImportingFrom(s) && me.is_primary() && state_.ImportingFrom(s) != &sender) {
+        continue;
+      }
       bool unclaimed = !owner || not_claiming_.Test(s);
       if (unclaimed || owner->config_epoch < sender_config_epoch) {
         if (owner == &me) dirty_slots.push_back(s);

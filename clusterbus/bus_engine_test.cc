@@ -366,6 +366,47 @@ TEST_F(BusEngineTest, NewerClaimRebindsSlotsAndStaleClaimGetsUpdate) {
   EXPECT_EQ(body.slots.Count(), 200);
 }
 
+// A failover at the other end of my migrations: the promoted replica (it
+// claims every slot of the old node with a newer epoch) is who I now import
+// from (the slot follows it) or migrate to. Claiming only part of them, or
+// with an older epoch, changes nothing; an import still ignores other claims.
+TEST_F(BusEngineTest, MigrationFollowsAFailoverAtTheOtherEnd) {
+  const std::string kB2 = std::string(39, 'd') + "3";
+  const std::string kC2 = std::string(39, 'e') + "4";
+  slots::SlotRange mine{200, 299};
+  ASSERT_TRUE(state_.ChangeSlots({&mine, 1}, false).ok());
+  state_.myself().config_epoch = 3;
+  ClusterNode& b = Known(kB, 1, 2, 0, 99, 1);
+  ClusterNode& c = Known(kC, 3, 4, 100, 199, 2);
+  Known(kB2, 5, 6, 1, 0, 0);  // no slots yet
+  Known(kC2, 7, 8, 1, 0, 0);
+  ASSERT_TRUE(state_.SetSlotImporting(50, kB).ok());
+  ASSERT_TRUE(state_.SetSlotMigrating(250, kC).ok());
+  auto claim = [&](const std::string& id, LinkId in, uint64_t epoch, int first, int last) {
+    Message ping = FromPeer(MessageType::kPing, id, epoch);
+    ping.header.myslots.SetRange(first, last);
+    ping.header.port = 7000;
+    ping.header.cport = 17000;
+    engine_.OnMessage(in, ping, now_);
+  };
+  // Part of B's slots: not a takeover, and the import holds slot 50 back.
+  claim(kB2, 6, 5, 0, 60);
+  EXPECT_EQ(state_.ImportingFrom(50), &b);
+  EXPECT_EQ(state_.SlotOwner(50), &b);
+  EXPECT_EQ(state_.SlotOwner(10)->id, kB2);
+  // All of B's remaining slots (and those it already lost): B2 took over.
+  claim(kB2, 6, 5, 0, 99);
+  EXPECT_EQ(state_.ImportingFrom(50)->id, kB2);
+  EXPECT_EQ(state_.SlotOwner(50)->id, kB2);
+  // Older epoch than C's: nothing.
+  claim(kC2, 8, 1, 100, 199);
+  EXPECT_EQ(state_.MigratingTo(250), &c);
+  claim(kC2, 8, 6, 100, 199);
+  EXPECT_EQ(state_.MigratingTo(250)->id, kC2);
+  EXPECT_EQ(state_.SlotOwner(250), &state_.myself());
+  EXPECT_TRUE(TakeEffects().fsync_config);
+}
+
 TEST_F(BusEngineTest, UpdateAboutMySlotsMakesMeAReplica) {
   slots::SlotRange mine{0, 99};
   ASSERT_TRUE(state_.ChangeSlots({&mine, 1}, false).ok());

@@ -444,6 +444,68 @@ absl::Status ClusterState::SetSlotNode(int slot, std::string_view node_id, uint6
   return absl::OkStatus();
 }
 
+absl::Status ClusterState::MirrorPrimarySetSlot(int slot, SetSlotAction action,
+                                                std::string_view node_id, uint64_t keys_in_slot) {
+  ClusterNode* n = nullptr;
+  if (action != SetSlotAction::kStable) {
+    n = FindNode(node_id);
+    if (!n) {
+      return Err(absl::StrCat(
+          action == SetSlotAction::kNode ? "Unknown node " : "I don't know about node ",
+          std::string(node_id)));
+    }
+    if (n->is_replica()) return Err("Target node is not a master");
+  }
+  switch (action) {
+    case SetSlotAction::kMigrating:
+      migrating_to_[slot] = n;
+      break;
+    case SetSlotAction::kImporting:
+      importing_from_[slot] = n;
+      break;
+    case SetSlotAction::kStable:
+      migrating_to_[slot] = nullptr;
+      importing_from_[slot] = nullptr;
+      break;
+    case SetSlotAction::kNode: {
+      ClusterNode* my_primary = myself_->primary;
+      if (keys_in_slot == 0) migrating_to_[slot] = nullptr;
+      const bool was_primarys = my_primary != nullptr && owners_[slot] == my_primary;
+      UnbindSlot(slot);
+      BindSlot(slot, *n);
+      if (n == my_primary) importing_from_[slot] = nullptr;
+      // My primary gave away its last slot and turns into a replica of the
+      // new owner (SetSlotNode); its replicas follow it there. The bus
+      // would do it from the primary's next PONG, but the slot is already
+      // bound to `n` here, so the gossip no longer sees the change.
+      if (was_primarys && n != my_primary && my_primary->num_slots() == 0 &&
+          options_.allow_replica_migration && n != myself_) {
+        Log(LogSeverity::kWarning,
+            absl::StrCat("Configuration change detected. Reconfiguring myself as a replica of ",
+                         n->id));
+        BecomeReplicaOf(*n);
+        RequestSave(true);
+      }
+      break;
+    }
+  }
+  RequestSave(false);
+  RequestStateUpdate();
+  return absl::OkStatus();
+}
+
+std::vector<std::vector<std::string>> ClusterState::OpenSlotCommands() const {
+  std::vector<std::vector<std::string>> out;
+  for (int s = 0; s < kNumSlots; ++s) {
+    if (migrating_to_[s]) {
+      out.push_back({"CLUSTER", "SETSLOT", absl::StrCat(s), "MIGRATING", migrating_to_[s]->id});
+    } else if (importing_from_[s]) {
+      out.push_back({"CLUSTER", "SETSLOT", absl::StrCat(s), "IMPORTING", importing_from_[s]->id});
+    }
+  }
+  return out;
+}
+
 absl::Status ClusterState::Reset(bool hard, bool has_keys, std::string new_id) {
   if (myself_->is_primary() && has_keys) {
     return Err("CLUSTER RESET can't be called with master nodes containing keys");

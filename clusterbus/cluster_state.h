@@ -227,6 +227,25 @@ class ClusterState {
   absl::Status SetSlotImporting(int slot, std::string_view node_id);
   absl::Status SetSlotStable(int slot);
   absl::Status SetSlotNode(int slot, std::string_view node_id, uint64_t keys_in_slot);
+  // SETSLOT arriving in my primary's replication stream (beyond Redis 7.0,
+  // as Valkey 8 does): myself, a replica, mirrors the open state or the new
+  // owner its primary just set, so that after a failover the promoted
+  // replica still shows the migration ([slot->-id] / [slot-<-id]) and it
+  // can be continued or closed by `redis-cli --cluster fix`. No ownership
+  // or key checks (the primary made them); NODE clears the migrating mark
+  // when `keys_in_slot` (held here) is 0 and the importing mark when the
+  // new owner is my primary, and when my primary gives away its last slot
+  // myself follows the new owner (cluster-allow-replica-migration), as the
+  // primary itself does. Errors: "I don't know about node <id>" (MIGRATING,
+  // IMPORTING), "Unknown node <id>" (NODE), "Target node is not a master".
+  // REQUIRES: myself is a replica.
+  enum class SetSlotAction { kMigrating, kImporting, kStable, kNode };
+  absl::Status MirrorPrimarySetSlot(int slot, SetSlotAction action, std::string_view node_id,
+                                    uint64_t keys_in_slot);
+  // The SETSLOT commands that give a replica this node's open slots after
+  // a full sync (which carries no cluster state), one per open slot:
+  // {"CLUSTER", "SETSLOT", "<slot>", "MIGRATING"|"IMPORTING", "<id>"}.
+  std::vector<std::vector<std::string>> OpenSlotCommands() const;
   // RESET [HARD]. `has_keys`: the caller's check of the data set; `new_id`
   // is used by HARD only.
   absl::Status Reset(bool hard, bool has_keys, std::string new_id);

@@ -177,6 +177,73 @@ TEST_F(ClusterStateTest, SetSlotNodeClosingImportBumpsEpoch) {
   EXPECT_TRUE(e.fsync_config);
 }
 
+// A replica mirrors the SETSLOTs of its primary's stream (Valkey 8 style):
+// its myself line shows the open slots as the primary's does, they survive
+// its promotion, and they close with the primary's STABLE / NODE.
+TEST_F(ClusterStateTest, ReplicaMirrorsPrimarySetSlot) {
+  using Action = ClusterState::SetSlotAction;
+  const std::string kTarget(40, 'd');
+  ClusterNode& primary = AddPeer(kPeer);
+  ClusterNode& target = AddPeer(kTarget);
+  primary.config_epoch = 3;
+  for (int s = 0; s <= 10; ++s) state_.BindSlot(s, primary);
+  state_.BindSlot(11, target);
+  state_.BecomeReplicaOf(primary);
+  Summarize(state_.TakeReady(0));
+
+  ASSERT_TRUE(state_.MirrorPrimarySetSlot(5, Action::kMigrating, kTarget, 0).ok());
+  ASSERT_TRUE(state_.MirrorPrimarySetSlot(11, Action::kImporting, kTarget, 0).ok());
+  EXPECT_TRUE(Summarize(state_.TakeReady(0)).save_config);  // nodes.conf keeps them
+  EXPECT_EQ(state_.NodeLine(state_.myself()), kMe + " 127.0.0.1:7001@17001 myself,slave " + kPeer +
+                                                  " 0 0 3 connected [5->-" + kTarget + "] [11-<-" +
+                                                  kTarget + "]");
+  EXPECT_EQ(Msg(state_.MirrorPrimarySetSlot(5, Action::kMigrating, kReplica, 0)),
+            "I don't know about node " + kReplica);
+  EXPECT_EQ(Msg(state_.MirrorPrimarySetSlot(5, Action::kNode, kReplica, 0)),
+            "Unknown node " + kReplica);
+  // The same command on a client connection is still refused.
+  EXPECT_EQ(Msg(state_.SetSlotMigrating(6, kTarget)), "Please use SETSLOT only with masters.");
+
+  // My primary closes the import by taking slot 11: the mark goes.
+  ASSERT_TRUE(state_.MirrorPrimarySetSlot(11, Action::kNode, kPeer, 3).ok());
+  EXPECT_EQ(state_.ImportingFrom(11), nullptr);
+  EXPECT_EQ(state_.SlotOwner(11), &primary);
+  // STABLE clears the migrating mark.
+  ASSERT_TRUE(state_.MirrorPrimarySetSlot(5, Action::kStable, "", 0).ok());
+  EXPECT_EQ(state_.MigratingTo(5), nullptr);
+
+  // Promoted (failover), the replica keeps what it mirrored.
+  ASSERT_TRUE(state_.MirrorPrimarySetSlot(7, Action::kMigrating, kTarget, 0).ok());
+  state_.PromoteMyself(0);
+  EXPECT_TRUE(state_.myself().is_primary());
+  EXPECT_EQ(state_.SlotOwner(7), &state_.myself());
+  EXPECT_EQ(state_.MigratingTo(7), &target);
+  EXPECT_NE(state_.NodeLine(state_.myself()).find(" [7->-" + kTarget + "]"), std::string::npos);
+  ASSERT_EQ(state_.OpenSlotCommands().size(), 1u);
+  EXPECT_EQ(state_.OpenSlotCommands()[0],
+            (std::vector<std::string>{"CLUSTER", "SETSLOT", "7", "MIGRATING", kTarget}));
+}
+
+// When my primary hands its last slot to another primary, I follow the new
+// owner (the gossip would no longer see the change: the slot is bound).
+TEST_F(ClusterStateTest, ReplicaMirroringLastSlotGivenAwayFollowsNewOwner) {
+  using Action = ClusterState::SetSlotAction;
+  const std::string kTarget(40, 'd');
+  ClusterNode& primary = AddPeer(kPeer);
+  ClusterNode& target = AddPeer(kTarget);
+  state_.BindSlot(5, primary);
+  state_.BecomeReplicaOf(primary);
+  ASSERT_TRUE(state_.MirrorPrimarySetSlot(5, Action::kMigrating, kTarget, 0).ok());
+  Summarize(state_.TakeReady(0));
+  ASSERT_TRUE(state_.MirrorPrimarySetSlot(5, Action::kNode, kTarget, 0).ok());
+  EXPECT_EQ(state_.SlotOwner(5), &target);
+  EXPECT_EQ(state_.MigratingTo(5), nullptr);  // no keys left here
+  EXPECT_EQ(state_.myself().primary, &target);
+  ReadySummary e = Summarize(state_.TakeReady(0));
+  EXPECT_EQ(e.replicate_primary, kTarget);
+  EXPECT_TRUE(e.fsync_config);
+}
+
 TEST_F(ClusterStateTest, BumpEpoch) {
   EXPECT_TRUE(state_.BumpEpochWithoutConsensus());
   EXPECT_EQ(state_.myself().config_epoch, 1u);

@@ -79,6 +79,30 @@ TEST(NodesConfTest, OpenSlotsHostnameFlagsAndPadding) {
   EXPECT_NE(out.find(kB + " :0@0 master,fail?,noaddr - 0 0 2 disconnected\n"), std::string::npos);
 }
 
+// A replica's own line keeps the open slots mirrored from its primary
+// (beyond Redis 7.0, whose replicas never have any; its loader reads them on
+// any myself line, so the file stays readable by redis-server 7.0.15).
+TEST(NodesConfTest, ReplicaOpenSlotsSurviveReload) {
+  std::string text = kB + " 127.0.0.1:7003@17003 master - 0 0 3 connected 0-100\n" + kA +
+                     " 127.0.0.1:7001@17001 myself,slave " + kB + " 0 0 3 connected [5->-" + kC +
+                     "] [200-<-" + kC + "]\n" + kC +
+                     " 127.0.0.1:7006@17006 master - 0 0 4 connected 101-300\n" +
+                     "vars currentEpoch 4 lastVoteEpoch 0\n";
+  auto state = ParseNodesConf(text, ClusterOptions{}, 0);
+  ASSERT_TRUE(state.ok()) << state.status();
+  ClusterState& s = **state;
+  EXPECT_TRUE(s.myself().is_replica());
+  EXPECT_EQ(s.MigratingTo(5), s.FindNode(kC));
+  EXPECT_EQ(s.ImportingFrom(200), s.FindNode(kC));
+  EXPECT_NE(SerializeNodesConf(s).find(kA + " 127.0.0.1:7001@17001 myself,slave " + kB +
+                                       " 0 0 3 connected [5->-" + kC + "] [200-<-" + kC + "]\n"),
+            std::string::npos);
+  // Promoted, it still has them (and CLUSTER NODES shows them).
+  s.PromoteMyself(0);
+  EXPECT_NE(s.NodeLine(s.myself()).find("connected 0-100 [5->-" + kC + "] [200-<-" + kC + "]"),
+            std::string::npos);
+}
+
 TEST(NodesConfTest, MissingBusPortDefaults) {
   auto state =
       ParseNodesConf(kA + " 127.0.0.1:7001 myself,master - 0 0 0 connected\n", ClusterOptions{}, 0);

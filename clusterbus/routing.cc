@@ -1,7 +1,5 @@
 #include "clusterbus/routing.h"
 
-#include "absl/strings/str_cat.h"
-#include "base/redirect.h"
 #include "slots/hash_slot.h"
 
 namespace shardnode::clusterbus {
@@ -75,6 +73,9 @@ RouteResult Route(const SlotTable& table, const RouteInput& in,
 
   if (migrating && missing) {
     if (existing) return Fail(RouteOutcome::kTryAgain, slot);
+    // An ASK to myself (a slot set MIGRATING to its own owner) is no
+    // redirection: Redis serves the command.
+    if (table.migrating_to_myself(slot)) return local;
     return Redirect(RouteOutcome::kAsk, slot, *table.migrating_to(slot));
   }
   if (importing && in.asking) {
@@ -89,28 +90,6 @@ RouteResult Route(const SlotTable& table, const RouteInput& in,
     return Redirect(RouteOutcome::kMoved, slot, table.target(table.owner(slot)));
   }
   return local;
-}
-
-std::string RouteErrorText(const RouteResult& result) {
-  switch (result.outcome) {
-    case RouteOutcome::kMoved:
-      return base::MovedError(result.slot, result.endpoint, result.port);
-    case RouteOutcome::kAsk:
-      return base::AskError(result.slot, result.endpoint, result.port);
-    case RouteOutcome::kCrossSlot:
-      return "CROSSSLOT Keys in request don't hash to the same slot";
-    case RouteOutcome::kUnbound:
-      return "CLUSTERDOWN Hash slot not served";
-    case RouteOutcome::kDown:
-      return "CLUSTERDOWN The cluster is down";
-    case RouteOutcome::kDownReadOnly:
-      return "CLUSTERDOWN The cluster is down and only accepts read commands";
-    case RouteOutcome::kTryAgain:
-      return "TRYAGAIN Multiple keys request during rehashing of slot";
-    case RouteOutcome::kLocal:
-      break;
-  }
-  return "";
 }
 
 }  // namespace shardnode::clusterbus

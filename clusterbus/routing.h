@@ -1,7 +1,7 @@
 // Key routing in cluster mode (spec 12.3): decides, before a keyed command
 // runs, whether this node serves it or which redirection/error the client
-// gets. Pure: reads a published SlotTable (slot_table.h), never the
-// ClusterState, and asks the caller whether keys exist.
+// gets, as an outcome (node/commands/errors words it). Pure: reads a published SlotTable
+// (slot_table.h), never the ClusterState, and asks the caller whether keys exist.
 //
 // Loop: any thread holding a SlotTable (tables are immutable).
 #pragma once
@@ -51,10 +51,5 @@ struct RouteResult {
 // is migrating or importing, and never for shard-pubsub channels.
 RouteResult Route(const SlotTable& table, const RouteInput& in,
                   const std::function<bool(std::string_view key)>& key_exists);
-
-// The client error for a non-local outcome ("MOVED 3999 127.0.0.1:6381",
-// "CLUSTERDOWN Hash slot not served", ...), without the leading '-'.
-// REQUIRES: result.outcome != kLocal.
-std::string RouteErrorText(const RouteResult& result);
 
 }  // namespace shardnode::clusterbus

@@ -51,6 +51,10 @@ class SlotTable {
   const Target* migrating_to(int slot) const {
     return migrating_[slot] == kNone ? nullptr : &targets_[migrating_[slot]];
   }
+  // True when `slot` is migrating to myself (CLUSTER SETSLOT MIGRATING <my id>).
+  bool migrating_to_myself(int slot) const {
+    return migrating_[slot] != kNone && migrating_[slot] == myself_;
+  }
   bool importing(int slot) const { return importing_.test(slot); }
   // REQUIRES: index is an owner() or migration index (not kNone).
   const Target& target(int16_t index) const { return targets_[index]; }

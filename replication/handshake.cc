@@ -40,7 +40,10 @@ ReplicaHandshake::Step ReplicaHandshake::AfterPong() {
   if (!config_.announce_ip.empty()) {
     step.send += EncodeCommand({"REPLCONF", "ip-address", config_.announce_ip});
   }
-  step.send += EncodeCommand({"REPLCONF", "capa", "eof", "capa", "psync2"});
+  // shardnode-setslot: we apply CLUSTER SETSLOT in the stream
+  // (ReplicationControl::PropagateSetSlot); Redis 7.0 ignores unknown capas.
+  step.send += EncodeCommand(
+      {"REPLCONF", "capa", "eof", "capa", "psync2", "capa", std::string(kCapaSetSlot)});
   return step;
 }
 

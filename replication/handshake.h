@@ -4,7 +4,8 @@
 //
 // Sequence (Redis 7.0.15): send PING; on its reply send, pipelined, AUTH
 // (when masterauth is set), REPLCONF listening-port, REPLCONF ip-address
-// (when announced), REPLCONF capa eof capa psync2; read their replies in that
+// (when announced), REPLCONF capa eof capa psync2 (plus our capa
+// shardnode-setslot, which redis-server ignores); read their replies in that
 // order (an AUTH error aborts, REPLCONF errors are tolerated); then send
 // PSYNC <cached id> <cached offset + 1>, or PSYNC ? -1, and read the answer.
 // Empty lines (the master's keepalive newlines) are skipped everywhere.
@@ -16,11 +17,16 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/string_view.h"
 
 namespace shardnode::replication {
+
+// The capability a shardnode replica announces: it applies CLUSTER SETSLOT
+// arriving in its primary's stream (node/server/replication_control.h).
+inline constexpr std::string_view kCapaSetSlot = "shardnode-setslot";
 
 struct HandshakeConfig {
   std::string masteruser;   // AUTH <user> <pass> when set with masterauth

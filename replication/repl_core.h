@@ -42,6 +42,9 @@ struct ReplicaConf {
   std::string ip;
   bool capa_eof = false;
   bool capa_psync2 = false;
+  // capa shardnode-setslot: a shardnode replica, which applies CLUSTER
+  // SETSLOT from our stream (node/server/replication_control.h).
+  bool capa_setslot = false;
 };
 
 // One replica: a client connection that sent PSYNC or SYNC.

@@ -107,7 +107,8 @@ TEST(ReplicaHandshakeTest, FullSequenceWithAuthAndCachedMaster) {
   EXPECT_EQ(s.send,
             "*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n"
             "*3\r\n$8\r\nREPLCONF\r\n$14\r\nlistening-port\r\n$4\r\n7001\r\n"
-            "*5\r\n$8\r\nREPLCONF\r\n$4\r\ncapa\r\n$3\r\neof\r\n$4\r\ncapa\r\n$6\r\npsync2\r\n");
+            "*7\r\n$8\r\nREPLCONF\r\n$4\r\ncapa\r\n$3\r\neof\r\n$4\r\ncapa\r\n$6\r\npsync2\r\n"
+            "$4\r\ncapa\r\n$17\r\nshardnode-setslot\r\n");
   EXPECT_EQ(h.OnLine("+OK").send, "");
   EXPECT_EQ(h.OnLine("-ERR Unrecognized REPLCONF option: listening-port").send, "");
   s = h.OnLine("+OK");

@@ -88,13 +88,13 @@ class Cron {
     // A load in progress owns the dataset. A replica's keys expire by its
     // primary's DELs, as in Redis (reads hide them meanwhile). Expiry deletes
     // replicate: none while clients are paused.
-    const bool replica = server_.replication != nullptr && server_.replication->is_replica();
-    if (!server_.loading.active) {
-      const bool expire = server_.active_expire_enabled && !replica && !server_.WritesPaused(now);
+    const bool replica = server_.replication() != nullptr && server_.replication()->is_replica();
+    if (!server_.loading().active) {
+      const bool expire = server_.active_expire_enabled() && !replica && !server_.WritesPaused(now);
       for (int i = 0; i < server_.num_shards() && expire; ++i) {
         server_.shard(i).ActiveExpireCycle(now, kExpireKeysPerTick);
       }
-      if (server_.persistence) server_.persistence->Cron(now);
+      if (server_.persistence()) server_.persistence()->Cron(now);
     }
     HandleBlockedTimeouts(server_, now);
   }
@@ -113,22 +113,22 @@ std::unique_ptr<BusServer> StartClusterBus(asio::io_context& io, Server& server)
   hooks.after_batch = [&server](int64_t now_ms) { ApplyClusterEffects(server, now_ms); };
   hooks.sendbuf_limit = [&server]() { return server.options().cluster_link_sendbuf_limit; };
   hooks.replication_offset = [&server]() -> uint64_t {
-    return server.replication ? static_cast<uint64_t>(server.replication->cluster_repl_offset())
-                              : 0;
+    return server.replication() ? static_cast<uint64_t>(server.replication()->cluster_repl_offset())
+                                : 0;
   };
   hooks.replication_data_age = [&server](int64_t now_ms) -> int64_t {
-    return server.replication ? server.replication->DataAgeMs(now_ms) : 0;
+    return server.replication() ? server.replication()->DataAgeMs(now_ms) : 0;
   };
   auto bus = std::make_unique<BusServer>(io, *server.cluster(), std::move(hooks),
                                          static_cast<uint64_t>(NowMs()) ^ getpid());
-  const int cport = opts.cluster_port ? opts.cluster_port : server.tcp_port + 10000;
+  const int cport = opts.cluster_port ? opts.cluster_port : server.tcp_port() + 10000;
   absl::Status st = bus->Listen(opts.bind, cport, opts.tcp_backlog);
   if (!st.ok()) {
     Logf(LogLevel::kWarning, "Warning: %s", st.message());
     Logf(LogLevel::kWarning, "Failed listening on port %d (cluster), aborting.", cport);
     return nullptr;
   }
-  server.cluster_bus = bus.get();
+  server.set_cluster_bus(bus.get());
   BusServer* raw = bus.get();
   server.cluster_publish = [raw, &server](std::string_view channel, std::string_view message,
                                           bool shard) {
@@ -172,9 +172,9 @@ int RunDataNode(int argc, char** argv) {
   std::unique_ptr<CommandTable> table = BuildCommandTable();
   Server server(config.get(), table.get());
   server.set_start_ms(NowMs());
-  server.config_file = config->config_file();
+  server.set_config_file(config->config_file());
   std::error_code fs_ec;
-  server.executable = std::filesystem::absolute(argv[0], fs_ec).string();
+  server.set_executable(std::filesystem::absolute(argv[0], fs_ec).string());
 
   // One thread runs this io_context: the reactor needs no locking (other
   // threads may still post to it, which the scheduler keeps safe).
@@ -189,9 +189,9 @@ int RunDataNode(int argc, char** argv) {
   }
   InstallCrashHandler({.logfile = opts.logfile,
                        .mode = opts.cluster_enabled ? "cluster" : "standalone",
-                       .port = server.tcp_port,
-                       .executable = server.executable,
-                       .config_file = server.config_file});
+                       .port = server.tcp_port(),
+                       .executable = server.executable(),
+                       .config_file = server.config_file()});
   std::unique_ptr<BusServer> bus;
   if (opts.cluster_enabled) {
     absl::Status st = SetUpCluster(server, NowMs());
@@ -216,12 +216,12 @@ int RunDataNode(int argc, char** argv) {
   });
   WritePidFile(opts.pidfile);
   Logf(LogLevel::kNotice, "Running mode=%s, port=%d. PID: %d",
-       opts.cluster_enabled ? "cluster" : "standalone", server.tcp_port,
+       opts.cluster_enabled ? "cluster" : "standalone", server.tcp_port(),
        static_cast<int>(getpid()));
   Log(LogLevel::kWarning, "Server initialized");
 
   ReplicationManager replication(io, server, dispatcher);
-  server.replication = &replication;
+  server.set_replication(&replication);
   // Before the loop runs: no command has been read yet.
   RegisterReplicationCommands(*table, replication);
   migrate::Migrator migrator(io, server);

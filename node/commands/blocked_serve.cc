@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "node/commands/command.h"
+#include "node/commands/errors.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/resp/reply.h"
@@ -46,7 +47,9 @@ void ServeOne(Server& server, Session& session, const std::string& key, int64_t 
   std::string out;
   resp::ReplyBuilder reply(&out, session.protocol);
   reply.on_error = [&server](std::string_view message) { server.stats().CountError(message); };
-  CommandContext ctx(server.local_shard(), server, session, reply, spec, now_ms, db_index);
+  Shard& shard = server.local_shard();
+  CommandContext ctx(shard, server, session, reply, spec, now_ms, db_index,
+                     GrantFor(spec, args, shard));
   serve(ctx, std::span<std::string>(args.data(), args.size()), key);
   if (!ctx.propagate_as.empty() && server.write_stream().wanted()) {
     const std::vector<std::string>& op = ctx.propagate_as;
@@ -72,6 +75,21 @@ void ServeKey(Server& server, int db_index, const std::string& key, int64_t now_
 }
 
 }  // namespace
+
+void ReplyUnblockedPop(resp::ReplyBuilder& reply, const UnblockOutcome& outcome) {
+  struct Wording {
+    resp::ReplyBuilder& reply;
+    void operator()(const unblock::TimedOut&) { reply.NullArray(); }
+    void operator()(const unblock::ByClientUnblock&) { reply.Error(errors::kUnblockedByClient); }
+    void operator()(const unblock::RoleChanged&) { reply.Error(errors::kUnblockedRoleChanged); }
+    void operator()(const unblock::ClusterDown&) { reply.Error(errors::kClusterDown); }
+    void operator()(const unblock::SlotUnbound&) { reply.Error(errors::kClusterDownUnbound); }
+    void operator()(const unblock::Moved& m) {
+      reply.Error(errors::Moved(m.slot, m.endpoint, m.port));
+    }
+  };
+  std::visit(Wording{reply}, outcome);
+}
 
 void ServeBlockedClients(Server& server, int64_t now_ms) {
   BlockingTable& table = server.blocking();

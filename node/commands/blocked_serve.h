@@ -10,6 +10,8 @@
 
 #include <cstdint>
 
+#include "node/server/blocking.h"
+
 namespace shardnode::node {
 
 class Server;
@@ -18,5 +20,11 @@ class Server;
 // each top-level command (a whole EXEC counts as one). `now_ms` is the wall
 // clock.
 void ServeBlockedClients(Server& server, int64_t now_ms);
+
+// The blocking pops' UnblockReplyFn: a null array when they time out, and
+// Redis's error text (errors.h) for every other outcome ("UNBLOCKED ...",
+// "CLUSTERDOWN ...", "MOVED ..."). Their commands set it on their
+// BlockedClient.
+void ReplyUnblockedPop(resp::ReplyBuilder& reply, const UnblockOutcome& outcome);
 
 }  // namespace shardnode::node

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "node/commands/blocked_serve.h"
 #include "node/commands/command_table.h"
 #include "node/commands/dispatcher.h"
 #include "node/commands/dispatcher_fixture.h"
@@ -222,6 +223,42 @@ TEST_F(BlockingCommandsTest, ClientUnblock) {
   EXPECT_EQ(a.pushed, "*-1\r\n-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
   EXPECT_EQ(Run(w, {"client", "unblock", id, "foo"}),
             "-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR\r\n");
+}
+
+// node/server decides why a wait ends; the blocking pops word each outcome
+// with Redis 7.0.15's text (errors.h), in the client's protocol.
+TEST_F(BlockingCommandsTest, UnblockOutcomesAreWordedByTheCommand) {
+  auto word = [](const UnblockOutcome& outcome, int protocol = 2) {
+    std::string out;
+    resp::ReplyBuilder reply(&out, protocol);
+    ReplyUnblockedPop(reply, outcome);
+    return out;
+  };
+  EXPECT_EQ(word(unblock::TimedOut{}), "*-1\r\n");
+  EXPECT_EQ(word(unblock::TimedOut{}, 3), "_\r\n");
+  EXPECT_EQ(word(unblock::ByClientUnblock{}), "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
+  EXPECT_EQ(word(unblock::RoleChanged{}),
+            "-UNBLOCKED force unblock from blocking operation, instance state changed (master -> "
+            "replica?)\r\n");
+  EXPECT_EQ(word(unblock::ClusterDown{}), "-CLUSTERDOWN The cluster is down\r\n");
+  EXPECT_EQ(word(unblock::SlotUnbound{}), "-CLUSTERDOWN Hash slot not served\r\n");
+  EXPECT_EQ(word(unblock::Moved{12182, "127.0.0.1", 7003}), "-MOVED 12182 127.0.0.1:7003\r\n");
+}
+
+TEST_F(BlockingCommandsTest, RoleChangeUnblocksWithErrorAndCloses) {
+  Client& a = NewClient();
+  Client& b = NewClient();
+  Run(a, {"blpop", "k", "0"});
+  Run(b, {"bzpopmin", "z", "0"});
+  DisconnectAllBlockedClients(*server_);
+  const std::string error =
+      "-UNBLOCKED force unblock from blocking operation, instance state changed (master -> "
+      "replica?)\r\n";
+  EXPECT_EQ(a.pushed, error);
+  EXPECT_EQ(b.pushed, error);
+  EXPECT_TRUE(a.session.close_after_reply && b.session.close_after_reply);
+  EXPECT_FALSE(a.session.blocked() || b.session.blocked());
+  EXPECT_EQ(server_->stats().error_codes.at("UNBLOCKED"), 2u);
 }
 
 TEST_F(BlockingCommandsTest, FlushAndDeleteDoNotWake) {

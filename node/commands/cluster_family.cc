@@ -1,6 +1,8 @@
 // CLUSTER and the cluster session commands (READONLY, READWRITE, ASKING).
 // The handlers parse arguments, call the pure clusterbus::ClusterState and
 // encode its answers; ApplyClusterEffects then logs and saves nodes.conf.
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -12,6 +14,7 @@
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
+#include "node/commands/fan_out.h"
 #include "node/config/options.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
@@ -66,10 +69,31 @@ uint64_t KeysInSlot(CommandContext& ctx, int slot) {
   return ctx.DbForSlot(slot).CountKeysInSlot(slot);
 }
 
-uint64_t KeysInDb0(CommandContext& ctx) {
-  uint64_t n = 0;
-  ctx.shard.ForEachKeyspace([&n](Keyspace& shard) { n += shard.db(0).Size(); });
-  return n;
+// The subcommands that need to know whether this node holds keys (FLUSHSLOTS,
+// RESET, REPLICATE) run as a fan-out that counts database 0 on every shard,
+// then run `Then` with the count (fan_out.h).
+using WithKeysInDb0 = void (*)(CommandContext& ctx, Args args, uint64_t keys);
+
+template <WithKeysInDb0 Then>
+class KeysInDb0FanOut : public FanOut {
+ public:
+  KeysInDb0FanOut(Args args, int num_shards) : args_(args), counts_(num_shards) {}
+  void Step(ShardStep& shard) override { counts_[shard.index()] = shard.keyspace().db(0).Size(); }
+  ShardList Merge(CommandContext& ctx) override {
+    uint64_t n = 0;
+    for (uint64_t c : counts_) n += c;
+    Then(ctx, args_, n);
+    return {};
+  }
+
+ private:
+  Args args_;                     // the command's, valid while it runs
+  std::vector<uint64_t> counts_;  // by shard
+};
+
+template <WithKeysInDb0 Then>
+std::unique_ptr<FanOut> CountKeysInDb0Then(CommandContext& ctx, Args args) {
+  return std::make_unique<KeysInDb0FanOut<Then>>(args, ctx.shard.num_keyspaces());
 }
 
 // ---- Read-only subcommands -------------------------------------------------
@@ -156,7 +180,8 @@ void ClusterInfo(CommandContext& ctx, Args) {
 // available?) and SHARDS (replication-offset, health) read it from
 // replication.
 void RefreshMyReplOffset(CommandContext& ctx, ClusterState& c) {
-  if (ctx.node.replication) c.myself().repl_offset = ctx.node.replication->cluster_repl_offset();
+  if (ctx.node.replication())
+    c.myself().repl_offset = ctx.node.replication()->cluster_repl_offset();
 }
 
 void ReplyNodeForSlots(CommandContext& ctx, const ClusterState& c, const ClusterNode& n) {
@@ -248,7 +273,7 @@ void ClusterShards(CommandContext& ctx, Args) {
 void ClusterLinks(CommandContext& ctx, Args) {
   if (!ClusterOrReply(ctx)) return;
   std::vector<BusLinkInfo> links;
-  if (ctx.node.cluster_bus) links = ctx.node.cluster_bus->Links();
+  if (ctx.node.cluster_bus()) links = ctx.node.cluster_bus()->Links();
   ctx.reply.ArrayHeader(links.size());
   for (const BusLinkInfo& l : links) {
     ctx.reply.MapHeader(6);
@@ -353,28 +378,61 @@ void ChangeSlotRanges(CommandContext& ctx, Args args, bool del) {
 void ClusterAddSlotsRange(CommandContext& ctx, Args args) { ChangeSlotRanges(ctx, args, false); }
 void ClusterDelSlotsRange(CommandContext& ctx, Args args) { ChangeSlotRanges(ctx, args, true); }
 
-void ClusterFlushSlots(CommandContext& ctx, Args) {
-  if (ClusterState* c = ClusterOrReply(ctx)) ReplyStatus(ctx, c->FlushSlots(KeysInDb0(ctx) == 0));
+void ClusterFlushSlots(CommandContext& ctx, Args, uint64_t keys_in_db0) {
+  if (ClusterState* c = ClusterOrReply(ctx)) ReplyStatus(ctx, c->FlushSlots(keys_in_db0 == 0));
+}
+
+// SETSLOT from my primary's replication stream: mirror it (Valkey 8 style,
+// see ClusterState::MirrorPrimarySetSlot). The reply goes nowhere.
+void MirrorSetSlot(CommandContext& ctx, ClusterState& c, Args args, int slot) {
+  using Action = ClusterState::SetSlotAction;
+  const std::string& action = args[3];
+  std::string_view id = args.size() > 4 ? std::string_view(args[4]) : std::string_view();
+  if (EqualsNoCase(action, "migrating") && args.size() == 5) {
+    ReplyStatus(ctx, c.MirrorPrimarySetSlot(slot, Action::kMigrating, id, 0));
+  } else if (EqualsNoCase(action, "importing") && args.size() == 5) {
+    ReplyStatus(ctx, c.MirrorPrimarySetSlot(slot, Action::kImporting, id, 0));
+  } else if (EqualsNoCase(action, "stable") && args.size() == 4) {
+    ReplyStatus(ctx, c.MirrorPrimarySetSlot(slot, Action::kStable, id, 0));
+  } else if (EqualsNoCase(action, "node") && args.size() == 5) {
+    ReplyStatus(ctx, c.MirrorPrimarySetSlot(slot, Action::kNode, id, KeysInSlot(ctx, slot)));
+  } else {
+    ctx.reply.Error(errors::kSetSlotSyntax);
+  }
 }
 
 void ClusterSetSlot(CommandContext& ctx, Args args) {
   ClusterState* c = ClusterOrReply(ctx);
   if (!c) return;
-  if (c->myself().is_replica()) return ctx.reply.Error(errors::kSetSlotOnReplica);
+  if (c->myself().is_replica() && !ctx.session.from_primary) {
+    return ctx.reply.Error(errors::kSetSlotOnReplica);
+  }
   int slot = ParseSlotArg(args[2]);
   if (slot < 0) return ctx.reply.Error(errors::kInvalidSlot);
+  if (c->myself().is_replica()) return MirrorSetSlot(ctx, *c, args, slot);
   const std::string& action = args[3];
+  const bool was_primary = c->myself().is_primary();
+  absl::Status st;
   if (EqualsNoCase(action, "migrating") && args.size() == 5) {
-    ReplyStatus(ctx, c->SetSlotMigrating(slot, args[4]));
+    st = c->SetSlotMigrating(slot, args[4]);
   } else if (EqualsNoCase(action, "importing") && args.size() == 5) {
-    ReplyStatus(ctx, c->SetSlotImporting(slot, args[4]));
+    st = c->SetSlotImporting(slot, args[4]);
   } else if (EqualsNoCase(action, "stable") && args.size() == 4) {
-    ReplyStatus(ctx, c->SetSlotStable(slot));
+    st = c->SetSlotStable(slot);
   } else if (EqualsNoCase(action, "node") && args.size() == 5) {
-    ReplyStatus(ctx, c->SetSlotNode(slot, args[4], KeysInSlot(ctx, slot)));
+    st = c->SetSlotNode(slot, args[4], KeysInSlot(ctx, slot));
   } else {
-    ctx.reply.Error(errors::kSetSlotSyntax);
+    return ctx.reply.Error(errors::kSetSlotSyntax);
   }
+  // What changed my view reaches my replicas, in stream order with the
+  // keys MIGRATE moves (ReplicationControl::PropagateSetSlot says when).
+  if (st.ok() && was_primary && ctx.node.replication() != nullptr &&
+      ctx.node.replication()->PropagateSetSlot(
+          ctx.session, ctx.now_ms, std::span<const std::string>(args.data(), args.size()))) {
+    ctx.node.ApplyClusterEffects(ctx.now_ms);  // +OK once the replicas have it
+    return;
+  }
+  ReplyStatus(ctx, st);
 }
 
 void ClusterBumpEpoch(CommandContext& ctx, Args) {
@@ -414,9 +472,9 @@ void ClusterMeet(CommandContext& ctx, Args args) {
   if (port <= 0 || port > 65535 || cport <= 0 || cport > 65535) {
     return ctx.reply.Error(invalid);
   }
-  if (!ctx.node.cluster_bus) return ctx.reply.Error(errors::kNoClusterBus);
-  absl::Status st = ctx.node.cluster_bus->engine().Meet(args[2], static_cast<int>(port),
-                                                        static_cast<int>(cport), ctx.now_ms);
+  if (!ctx.node.cluster_bus()) return ctx.reply.Error(errors::kNoClusterBus);
+  absl::Status st = ctx.node.cluster_bus()->engine().Meet(args[2], static_cast<int>(port),
+                                                          static_cast<int>(cport), ctx.now_ms);
   if (st.ok()) {
     ctx.reply.Ok();
   } else {
@@ -440,15 +498,15 @@ void ClusterFailover(CommandContext& ctx, Args args) {
       return ctx.reply.Error(errors::kSyntax);
     }
   }
-  if (!ctx.node.cluster_bus) return ctx.reply.Error(errors::kNoClusterBus);
-  ReplyStatus(ctx, ctx.node.cluster_bus->engine().Failover(mode, ctx.now_ms));
+  if (!ctx.node.cluster_bus()) return ctx.reply.Error(errors::kNoClusterBus);
+  ReplyStatus(ctx, ctx.node.cluster_bus()->engine().Failover(mode, ctx.now_ms));
 }
 
 void ClusterForget(CommandContext& ctx, Args args) {
   if (ClusterState* c = ClusterOrReply(ctx)) ReplyStatus(ctx, c->Forget(args[2], ctx.now_ms));
 }
 
-void ClusterReset(CommandContext& ctx, Args args) {
+void ClusterReset(CommandContext& ctx, Args args, uint64_t keys_in_db0) {
   ClusterState* c = ClusterOrReply(ctx);
   if (!c) return;
   if (args.size() > 3) return SyntaxShapeError(ctx, args[1]);
@@ -460,19 +518,19 @@ void ClusterReset(CommandContext& ctx, Args args) {
       return ctx.reply.Error(errors::kSyntax);
     }
   }
-  ReplyStatus(ctx, c->Reset(hard, KeysInDb0(ctx) != 0, RandomHexId()));
+  ReplyStatus(ctx, c->Reset(hard, keys_in_db0 != 0, RandomHexId()));
 }
 
-void ClusterReplicate(CommandContext& ctx, Args args) {
+void ClusterReplicate(CommandContext& ctx, Args args, uint64_t keys_in_db0) {
   if (ClusterState* c = ClusterOrReply(ctx)) {
-    ReplyStatus(ctx, c->Replicate(args[2], KeysInDb0(ctx) != 0));
+    ReplyStatus(ctx, c->Replicate(args[2], keys_in_db0 != 0));
   }
 }
 
 void ClusterSaveConfig(CommandContext& ctx, Args) {
   if (!ClusterOrReply(ctx)) return;
   std::string error = "no config file";
-  if (ctx.node.save_cluster_config && ctx.node.save_cluster_config(true, &error)) {
+  if (ctx.node.SaveClusterConfig(true, &error)) {
     ctx.reply.Ok();
   } else {
     ctx.reply.Error(errors::ClusterConfigSaveFailed(error));
@@ -507,6 +565,22 @@ CommandSpec Sub(std::string_view name, int arity, uint32_t flags, Handler h) {
   return SubcommandSpec("cluster", name, arity, flags, h, "cluster");
 }
 
+// A subcommand whose args[2] is a hash slot whose keys it reads or changes:
+// the dispatcher grants it that slot's shard.
+CommandSpec SlotSub(std::string_view name, int arity, uint32_t flags, Handler h) {
+  CommandSpec spec = Sub(name, arity, flags, h);
+  spec.slot_arg = 2;
+  return spec;
+}
+
+// A subcommand that runs once database 0's keys are counted on every shard.
+CommandSpec CountingSub(std::string_view name, int arity, uint32_t flags, FanOutFn fan_out) {
+  CommandSpec spec = Sub(name, arity, flags, nullptr);
+  spec.flags |= kCmdAllShards;
+  spec.fan_out = fan_out;
+  return spec;
+}
+
 }  // namespace
 
 void RegisterClusterFamily(CommandTable& t) {
@@ -524,13 +598,13 @@ void RegisterClusterFamily(CommandTable& t) {
       Sub("addslotsrange", -4, kAdmin, ClusterAddSlotsRange),
       Sub("bumpepoch", 2, kAdmin, ClusterBumpEpoch),
       Sub("count-failure-reports", 3, kAdmin, ClusterCountFailureReports),
-      Sub("countkeysinslot", 3, kRead, ClusterCountKeysInSlot),
+      SlotSub("countkeysinslot", 3, kRead, ClusterCountKeysInSlot),
       Sub("delslots", -3, kAdmin, ClusterDelSlots),
       Sub("delslotsrange", -4, kAdmin, ClusterDelSlotsRange),
       Sub("failover", -2, kAdmin | kCmdNoScript | kCmdStale, ClusterFailover),
-      Sub("flushslots", 2, kAdmin, ClusterFlushSlots),
+      CountingSub("flushslots", 2, kAdmin, CountKeysInDb0Then<ClusterFlushSlots>),
       Sub("forget", 3, kAdmin, ClusterForget),
-      Sub("getkeysinslot", 4, kRead, ClusterGetKeysInSlot),
+      SlotSub("getkeysinslot", 4, kRead, ClusterGetKeysInSlot),
       Sub("help", 2, kCmdLoading | kCmdStale, ClusterHelp),
       Sub("info", 2, kRead, ClusterInfo),
       Sub("keyslot", 3, kRead, ClusterKeySlot),
@@ -539,11 +613,11 @@ void RegisterClusterFamily(CommandTable& t) {
       Sub("myid", 2, kRead, ClusterMyId),
       Sub("nodes", 2, kRead, ClusterNodes),
       Sub("replicas", 3, kAdmin, ClusterReplicas),
-      Sub("replicate", 3, kAdmin, ClusterReplicate),
-      Sub("reset", -2, kAdmin | kCmdNoScript, ClusterReset),
+      CountingSub("replicate", 3, kAdmin, CountKeysInDb0Then<ClusterReplicate>),
+      CountingSub("reset", -2, kAdmin | kCmdNoScript, CountKeysInDb0Then<ClusterReset>),
       Sub("saveconfig", 2, kAdmin, ClusterSaveConfig),
       Sub("set-config-epoch", 3, kAdmin, ClusterSetConfigEpoch),
-      Sub("setslot", -4, kAdmin, ClusterSetSlot),
+      SlotSub("setslot", -4, kAdmin, ClusterSetSlot),
       Sub("shards", 2, kCmdLoading | kCmdStale, ClusterShards),
       Sub("slaves", 3, kAdmin, ClusterReplicas),
       Sub("slots", 2, kCmdLoading | kCmdStale, ClusterSlots),

@@ -15,8 +15,10 @@
 #include "node/keyspace/keyspace.h"
 #include "node/resp/reply.h"
 #include "node/server/cluster_setup.h"
+#include "node/server/keys_in_flight.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
+#include "node/server/suspend.h"
 #include "slots/hash_slot.h"
 
 namespace shardnode::node {
@@ -73,6 +75,117 @@ TEST_F(ClusterRoutingTest, RoutingFollowsThePublishedTableOnly) {
   EXPECT_EQ(Run({"GET", "foo"}), "$-1\r\n");
   EXPECT_EQ(Run({"CLUSTER", "SETSLOT", "12182", "NODE", kMe}), "+OK\r\n");
   EXPECT_EQ(Run({"GET", "foo"}), "$-1\r\n");
+}
+
+// The peer owns every slot; foo's slot is being imported from it.
+class ImportingRoutingTest : public ClusterRoutingTest {
+ protected:
+  void SetUp() override {
+    ClusterRoutingTest::SetUp();
+    for (int s = 0; s < slots::kNumSlots; ++s) {
+      cluster().BindSlot(s, *cluster().FindNode(kPeer));
+    }
+    cluster().UpdateState(0);
+    cluster().UpdateState(now_);
+    ApplyClusterEffects(*server_, now_);
+    ASSERT_EQ(Run({"CLUSTER", "SETSLOT", "12182", "IMPORTING", kPeer}), "+OK\r\n");
+  }
+};
+
+TEST_F(ImportingRoutingTest, AskingEndsAfterAnUnknownCommandOrAnArityError) {
+  const std::string moved = "-MOVED 12182 127.0.0.1:7003\r\n";
+  EXPECT_EQ(Run({"GET", "foo"}), moved);
+  EXPECT_EQ(Run({"ASKING"}), "+OK\r\n");
+  EXPECT_EQ(Run({"GET", "foo"}), "$-1\r\n");
+  EXPECT_EQ(Run({"GET", "foo"}), moved);  // one-shot
+  // Redis clears the flag after any command that is not ASKING itself,
+  // also one it rejects before running it.
+  EXPECT_EQ(Run({"ASKING"}), "+OK\r\n");
+  EXPECT_EQ(Run({"NOSUCHCOMMAND"}).substr(0, 20), "-ERR unknown command");
+  EXPECT_EQ(Run({"GET", "foo"}), moved);
+  EXPECT_EQ(Run({"ASKING"}), "+OK\r\n");
+  EXPECT_EQ(Run({"GET"}), "-ERR wrong number of arguments for 'get' command\r\n");
+  EXPECT_EQ(Run({"GET", "foo"}), moved);
+  // Inside MULTI the flag lasts until EXEC, whatever is queued.
+  EXPECT_EQ(Run({"ASKING"}), "+OK\r\n");
+  EXPECT_EQ(Run({"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(Run({"NOSUCHCOMMAND"}).substr(0, 20), "-ERR unknown command");
+  EXPECT_EQ(Run({"GET", "foo"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"EXEC"}).substr(0, 10), "-EXECABORT");
+  EXPECT_EQ(Run({"GET", "foo"}), moved);
+}
+
+TEST_F(ClusterRoutingTest, ExecRedirectedAtExecTimeEndsTheWatches) {
+  for (int s = 0; s < slots::kNumSlots; ++s) cluster().BindSlot(s, cluster().myself());
+  cluster().UpdateState(0);
+  cluster().UpdateState(now_);
+  ApplyClusterEffects(*server_, now_);
+  EXPECT_EQ(Run({"SET", "foo", "1"}), "+OK\r\n");
+  ASSERT_EQ(Run({"CLUSTER", "SETSLOT", "12182", "MIGRATING", kPeer}), "+OK\r\n");
+  EXPECT_EQ(Run({"WATCH", "foo"}), "+OK\r\n");
+  EXPECT_EQ(Run({"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(Run({"GET", "foo"}), "+QUEUED\r\n");
+  // Another client removes foo (as a MIGRATE would): at EXEC the slot is
+  // missing a key, so the whole transaction gets ASK and is discarded.
+  Session other;
+  std::string out;
+  resp::ReplyBuilder reply(&out, other.protocol);
+  std::vector<std::string> del = {"DEL", "foo"};
+  dispatcher_->Execute(other, del, reply, now_);
+  EXPECT_EQ(out, ":1\r\n");
+  EXPECT_EQ(Run({"EXEC"}), "-ASK 12182 127.0.0.1:7003\r\n");
+  // The discarded transaction took its WATCH along: the next one runs.
+  EXPECT_EQ(Run({"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(Run({"GET", "bar"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"EXEC"}), "*1\r\n$-1\r\n");
+}
+
+TEST_F(ClusterRoutingTest, MigratingToMyselfServesMissingKeys) {
+  for (int s = 0; s < slots::kNumSlots; ++s) cluster().BindSlot(s, cluster().myself());
+  cluster().UpdateState(0);
+  cluster().UpdateState(now_);
+  ApplyClusterEffects(*server_, now_);
+  EXPECT_EQ(Run({"SET", "foo", "1"}), "+OK\r\n");
+  // Redis accepts MIGRATING to the owner itself; the ASK it would give for
+  // a missing key names myself, so the command runs here. A multi-key
+  // request mixing present and missing keys still gets TRYAGAIN.
+  ASSERT_EQ(Run({"CLUSTER", "SETSLOT", "12182", "MIGRATING", kMe}), "+OK\r\n");
+  EXPECT_EQ(Run({"GET", "{foo}x"}), "$-1\r\n");
+  EXPECT_EQ(Run({"SET", "{foo}y", "2"}), "+OK\r\n");
+  EXPECT_EQ(Run({"MGET", "foo", "{foo}x"}),
+            "-TRYAGAIN Multiple keys request during rehashing of slot\r\n");
+  EXPECT_EQ(Run({"MGET", "foo", "{foo}y"}), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+  // Migrating to the peer, the same missing key gets ASK.
+  ASSERT_EQ(Run({"CLUSTER", "SETSLOT", "12182", "MIGRATING", kPeer}), "+OK\r\n");
+  EXPECT_EQ(Run({"GET", "{foo}x"}), "-ASK 12182 127.0.0.1:7003\r\n");
+}
+
+TEST_F(ClusterRoutingTest, CommandQueuedOnAKeyInFlightWaitsThenGetsAsk) {
+  for (int s = 0; s < slots::kNumSlots; ++s) cluster().BindSlot(s, cluster().myself());
+  cluster().UpdateState(0);
+  cluster().UpdateState(now_);
+  ApplyClusterEffects(*server_, now_);
+  EXPECT_EQ(Run({"SET", "foo", "1"}), "+OK\r\n");
+  ASSERT_EQ(Run({"CLUSTER", "SETSLOT", "12182", "MIGRATING", kPeer}), "+OK\r\n");
+  EXPECT_EQ(Run({"MULTI"}), "+OK\r\n");
+  // A MIGRATE holds foo: the queued GET waits (no reply yet) instead of
+  // being queued while foo is still here.
+  server_->keys_in_flight().Add(0, "foo");
+  EXPECT_EQ(Run({"GET", "foo"}), "");
+  EXPECT_EQ(session_.waiting, WaitReason::kKeysBusy);
+  // The MIGRATE succeeds: foo is gone; the GET runs again and gets ASK,
+  // queued as an error, so EXEC aborts (Redis's replies, since Redis runs
+  // the GET only after its blocking MIGRATE).
+  server_->keys_in_flight().Remove(0, "foo");
+  Session other;
+  std::string out;
+  resp::ReplyBuilder reply(&out, other.protocol);
+  std::vector<std::string> del = {"DEL", "foo"};
+  dispatcher_->Execute(other, del, reply, now_);
+  ASSERT_EQ(out, ":1\r\n");
+  Retry(session_);
+  EXPECT_EQ(Run({"GET", "foo"}), "-ASK 12182 127.0.0.1:7003\r\n");
+  EXPECT_EQ(Run({"EXEC"}).substr(0, 10), "-EXECABORT");
 }
 
 TEST_F(ClusterRoutingTest, DeleteKeysInSlotsRemovesThemWithADelEach) {

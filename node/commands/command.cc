@@ -1,5 +1,8 @@
 #include "node/commands/command.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
@@ -9,6 +12,7 @@
 #include "node/keyspace/types/type_util.h"
 #include "node/resp/reply.h"
 #include "node/server/blocking.h"
+#include "node/server/log.h"
 #include "node/server/node_services.h"
 #include "node/server/replication_control.h"
 #include "node/server/shard.h"
@@ -21,7 +25,7 @@ void CallBoundHandler(CommandContext& ctx, Args args) { ctx.spec.bound_handler(c
 
 CommandContext::CommandContext(Shard& shard, NodeServices& node, Session& session,
                                resp::ReplyBuilder& reply, const CommandSpec& spec, int64_t now_ms,
-                               int db_index)
+                               int db_index, ShardGrant grant)
     : shard(shard),
       node(node),
       session(session),
@@ -29,22 +33,59 @@ CommandContext::CommandContext(Shard& shard, NodeServices& node, Session& sessio
       spec(spec),
       now_ms(now_ms),
       db_index_(db_index),
-      only_db_(shard.num_keyspaces() == 1 ? &shard.keyspace(0).db(db_index) : nullptr) {}
+      grant_(std::move(grant)),
+      only_db_(shard.num_keyspaces() == 1 && grant_.Allows(0) ? &shard.keyspace(0).db(db_index)
+                                                              : nullptr) {}
+
+int CommandContext::Granted(int i, std::string_view what) const {
+  if (!grant_.Allows(i)) [[unlikely]] {
+    // A bug: the handler reached a key (or slot) that its command's entry
+    // does not name, in a shard the dispatcher did not grant it. With shard
+    // threads this would be a data race; crash loudly now.
+    const std::string message =
+        absl::StrCat("BUG: command '", spec.name, "' reached '", base::ToAbsl(what), "' in shard ",
+                     i, ", which the dispatcher did not grant it");
+    Logf(LogLevel::kWarning, "%s", message);
+    std::fprintf(stderr, "%s\n", message.c_str());
+    std::abort();
+  }
+  return i;
+}
 
 Db& CommandContext::DbOfKeyShard(std::string_view key) {
-  return DbForSlot(slots::KeyHashSlot(key));
+  return shard.keyspace(Granted(shard.IndexForSlot(slots::KeyHashSlot(key)), key)).db(db_index_);
 }
 
 int CommandContext::num_dbs() const { return shard.keyspace(0).num_dbs(); }
 
 Db& CommandContext::DbFor(std::string_view key, int db_index) {
-  return shard.KeyspaceForSlot(slots::KeyHashSlot(key)).db(db_index);
+  return shard.keyspace(Granted(shard.IndexForSlot(slots::KeyHashSlot(key)), key)).db(db_index);
 }
 
-Db& CommandContext::DbForSlot(int slot) { return shard.KeyspaceForSlot(slot).db(db_index_); }
+Db& CommandContext::DbForSlot(int slot) {
+  const int i = shard.IndexForSlot(slot);
+  if (!grant_.Allows(i)) [[unlikely]]
+    Granted(i, absl::StrCat("slot ", slot));
+  return shard.keyspace(i).db(db_index_);
+}
 
-void CommandContext::ForEachShardDb(absl::FunctionRef<void(Db&)> fn) {
-  shard.ForEachKeyspace([&](Keyspace& ks) { fn(ks.db(db_index_)); });
+ShardGrant GrantFor(const CommandSpec& spec, std::span<const std::string> args,
+                    const Shard& shard) {
+  if (spec.fan_out != nullptr) return ShardGrant::None();
+  if (spec.flags & kCmdAllShards) return ShardGrant::All();
+  ShardGrant grant;
+  if (shard.num_keyspaces() == 1) {
+    if (spec.first_key > 0 || spec.keys != nullptr || spec.slot_arg > 0) grant.Add(0);
+    return grant;
+  }
+  ForEachKeyIndex(spec, args,
+                  [&](int i) { grant.Add(shard.IndexForSlot(slots::KeyHashSlot(args[i]))); });
+  int64_t slot;
+  if (spec.slot_arg > 0 && static_cast<size_t>(spec.slot_arg) < args.size() &&
+      types::ParseInt64(args[spec.slot_arg], &slot) && slot >= 0 && slot < slots::kNumSlots) {
+    grant.Add(shard.IndexForSlot(static_cast<int>(slot)));
+  }
+  return grant;
 }
 
 std::vector<int> KeyIndexes(const CommandSpec& spec, std::span<const std::string> args) {
@@ -115,8 +156,9 @@ bool ParseBlockTimeoutOrReply(CommandContext& ctx, std::string_view arg, int64_t
 }
 
 bool AlreadyExpired(const CommandContext& ctx, int64_t when_ms) {
-  if (when_ms > ctx.now_ms || ctx.node.loading.active) return false;
-  return ctx.node.replication == nullptr || !ctx.node.replication->is_replica();
+  if (when_ms > ctx.now_ms || ctx.node.loading().active) return false;
+  ReplicationControl* replication = ctx.node.replication();
+  return replication == nullptr || !replication->is_replica();
 }
 
 CommandSpec KeyedCommand(std::string name, int arity, uint32_t flags, Handler handler, int first,

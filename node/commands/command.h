@@ -12,12 +12,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "absl/functional/function_ref.h"
 #include "node/keyspace/db.h"
 
 namespace shardnode::resp {
@@ -31,6 +31,7 @@ struct ScanOptions;
 }
 
 class Shard;
+class FanOut;
 class NodeServices;
 class CommandTable;
 struct Session;
@@ -60,9 +61,59 @@ enum CommandFlag : uint32_t {
   kCmdNoMulti = 1u << 15,
   kCmdAllowBusy = 1u << 16,
   kCmdNoMandatoryKeys = 1u << 17,
-  // Not a Redis flag: the command touches every shard (KEYS, SCAN, DBSIZE,
-  // FLUSHALL...) and runs as a coordinated operation.
+  // Not a Redis flag: the command touches every shard. With a fan-out
+  // (KEYS, SCAN, DBSIZE, FLUSHALL...: fan_out.h) it reaches them through its
+  // steps; without one (DEBUG, whose POPULATE and DIGEST-VALUE name keys
+  // that its key spec does not) its context is granted every shard. A write
+  // with this flag touches every key (FLUSHALL waits for MIGRATEs in flight).
   kCmdAllShards = 1u << 30,
+};
+
+// The keyspace shards a command may reach through its context
+// (CommandContext::DbFor). The dispatcher grants a command the shards of its
+// key arguments (GrantFor), so that a handler that reached any other shard
+// (a key its table entry does not declare) is a bug found at once, and so
+// that with shard threads the command can run where its keys are.
+class ShardGrant {
+ public:
+  // Every shard (contexts built outside the dispatcher, kCmdAllShards).
+  static ShardGrant All() {
+    ShardGrant g;
+    g.all_ = true;
+    return g;
+  }
+  // No shard (keyless commands, fan-out merges).
+  static ShardGrant None() { return ShardGrant(); }
+
+  void Add(int shard) {
+    if (shard < 64) {
+      mask_ |= uint64_t{1} << shard;
+    } else if (!Allows(shard)) {
+      more_.push_back(shard);
+    }
+  }
+  bool Allows(int shard) const {
+    if (all_) return true;
+    if (shard < 64) return (mask_ >> shard) & 1;
+    for (int s : more_) {
+      if (s == shard) return true;
+    }
+    return false;
+  }
+  bool all() const { return all_; }
+  // The granted shards below `num_shards`, in order (tests, diagnostics).
+  std::vector<int> List(int num_shards) const {
+    std::vector<int> out;
+    for (int i = 0; i < num_shards; ++i) {
+      if (Allows(i)) out.push_back(i);
+    }
+    return out;
+  }
+
+ private:
+  bool all_ = false;
+  uint64_t mask_ = 0;      // shards 0..63
+  std::vector<int> more_;  // shards from 64 on (threads > 64)
 };
 
 // What a handler sees. The dispatcher builds one per executed command.
@@ -71,17 +122,22 @@ enum CommandFlag : uint32_t {
 // never holds "the" database: it reaches every key it reads or writes through
 // DbFor(key), which finds the shard that owns that key's slot, so that a
 // command whose keys live in different shards (standalone mode with threads
-// > 1: SMOVE a b, SUNIONSTORE, RENAME...) touches each one where it is.
-// Commands that span every shard (kCmdAllShards: KEYS, SCAN, DBSIZE,
-// FLUSHDB...) go through the fan-out, ForEachShardDb / DbForSlot.
+// > 1: SMOVE a b, SUNIONSTORE, RENAME...) touches each one where it is. The
+// context is bound to the shards the dispatcher granted (the shards of the
+// command's key arguments, ShardGrant): DbFor on any other shard aborts the
+// node with a bug report. Commands that span shards (KEYS, SCAN, DBSIZE,
+// FLUSHALL...) have no handler that walks them: their table entry declares a
+// fan-out that the dispatcher runs (fan_out.h).
 //
 // A handler sees the shard it runs on (`shard`: keyspace, watch and blocking
 // indexes, statistics) and the node-wide services (`node`), never the whole
 // Server.
 struct CommandContext {
   // `db_index`: the database the command runs on (the session's, checked).
+  // `grant`: the shards DbFor may reach (the dispatcher passes GrantFor's).
   CommandContext(Shard& shard, NodeServices& node, Session& session, resp::ReplyBuilder& reply,
-                 const CommandSpec& spec, int64_t now_ms, int db_index);
+                 const CommandSpec& spec, int64_t now_ms, int db_index,
+                 ShardGrant grant = ShardGrant::All());
 
   Shard& shard;
   NodeServices& node;
@@ -96,21 +152,22 @@ struct CommandContext {
   int num_dbs() const;
   // The command's database on the shard that owns `key`'s hash slot. With
   // one shard this costs a branch (no hashing); the reference stays valid
-  // for the whole command.
+  // for the whole command. REQUIRES: the grant allows that shard (else the
+  // node aborts: a bug).
   Db& DbFor(std::string_view key) {
     if (only_db_ != nullptr) [[likely]]
       return *only_db_;
     return DbOfKeyShard(key);
   }
   // Database `db_index` (not the command's: MOVE) on the shard that owns
-  // `key`. REQUIRES: 0 <= db_index < num_dbs().
+  // `key`. REQUIRES: 0 <= db_index < num_dbs(); the grant allows the shard.
   Db& DbFor(std::string_view key, int db_index);
-  // The command's database on the shard that owns `slot` (SCAN's walk).
+  // The command's database on the shard that owns `slot` (CLUSTER
+  // COUNTKEYSINSLOT: an entry with a slot_arg). REQUIRES: the grant allows
+  // that shard.
   Db& DbForSlot(int slot);
-  // Fan-out for commands that span shards: fn(db) once per shard with the
-  // command's database there, in shard order (Shard::ForEachKeyspace). `fn`
-  // touches only the Db it is given and the caller's accumulators.
-  void ForEachShardDb(absl::FunctionRef<void(Db&)> fn);
+  // The shards this context may reach.
+  const ShardGrant& grant() const { return grant_; }
 
   // When a handler sets it, replication and AOF receive these arguments
   // instead of the command as received (Redis's rewriteClientCommandVector:
@@ -130,11 +187,17 @@ struct CommandContext {
   void AddDirty(uint64_t changes);
 
  private:
-  // DbFor with several shards, kept out of the one-shard path (the common one).
+  // DbFor with several shards (or without a grant), kept out of the
+  // one-shard path (the common one).
   [[gnu::cold]] Db& DbOfKeyShard(std::string_view key);
+  // `shard` (the shard of `what`: a key or a slot), checked against the grant.
+  int Granted(int shard, std::string_view what) const;
 
   int db_index_;
-  Db* only_db_;  // the command's database when the node has a single shard
+  ShardGrant grant_;
+  // The command's database when the node has a single shard and the grant
+  // allows it.
+  Db* only_db_;
 };
 
 using Handler = void (*)(CommandContext& ctx, Args args);
@@ -150,6 +213,10 @@ void CallBoundHandler(CommandContext& ctx, Args args);
 // at fixed positions. May return an empty list when the arguments are
 // malformed: the handler then reports the error itself.
 using KeysFn = std::vector<int> (*)(std::span<const std::string> args);
+// Begins a fan-out (fan_out.h) for one invocation of a command that spans
+// shards. Returns nullptr after replying an error (malformed arguments) or
+// a reply that needs no shard.
+using FanOutFn = std::unique_ptr<FanOut> (*)(CommandContext& ctx, Args args);
 
 // Per-command statistics (INFO commandstats). Updated on the command's loop.
 struct CommandStats {
@@ -169,14 +236,30 @@ struct CommandSpec {
   Handler handler = nullptr;
   BoundHandler bound_handler;  // with handler == CallBoundHandler (Register sets it)
   KeysFn keys = nullptr;       // set for movable-key commands
-  std::string_view group;      // COMMAND DOCS group: "string", "generic", "server"...
-  std::string_view summary;    // COMMAND DOCS summary
-  std::string_view since;      // COMMAND DOCS since
+  // Set for commands that span shards: the dispatcher runs the fan-out
+  // instead of calling a handler (Register sets handler to FanOutHandler).
+  FanOutFn fan_out = nullptr;
+  // For commands that name a hash slot instead of keys (CLUSTER
+  // COUNTKEYSINSLOT slot): the argument index of that slot, whose shard the
+  // dispatcher grants; 0: none.
+  int slot_arg = 0;
+  std::string_view group;    // COMMAND DOCS group: "string", "generic", "server"...
+  std::string_view summary;  // COMMAND DOCS summary
+  std::string_view since;    // COMMAND DOCS since
   std::vector<CommandSpec> subcommands;
   mutable CommandStats stats;
 
   bool is_write() const { return flags & kCmdWrite; }
 };
+
+// The shards the dispatcher grants one invocation of `spec` (CommandContext
+// binds the handler to them): those of its key arguments, in `shard`'s
+// numbering (and the shard of its slot_arg); every shard for a
+// kCmdAllShards command without a fan-out; none
+// for a keyless command or a fan-out (whose steps see their shards). With
+// one shard, a command with a key spec gets shard 0 without its movable keys
+// being evaluated (the hot path).
+ShardGrant GrantFor(const CommandSpec& spec, std::span<const std::string> args, const Shard& shard);
 
 // Key argument indexes of one invocation, from the spec (subcommand already
 // resolved). Empty for keyless commands.

@@ -6,13 +6,28 @@
 #include "absl/strings/str_cat.h"
 #include "node/commands/dispatcher.h"
 #include "node/commands/families.h"
+#include "node/commands/fan_out.h"
 #include "node/commands/persist_family.h"
 
 namespace shardnode::node {
 
-void CommandTable::Register(CommandSpec spec) {
+namespace {
+
+// Gives an entry (and its subcommands) without a plain handler the one that
+// calls what it has instead.
+void CompleteHandlers(CommandSpec& spec) {
   // An entry with state is called through the same pointer as the others.
   if (spec.handler == nullptr && spec.bound_handler) spec.handler = CallBoundHandler;
+  // The dispatcher runs a fan-out itself; the handler is there for callers
+  // that only know handlers.
+  if (spec.handler == nullptr && spec.fan_out != nullptr) spec.handler = FanOutHandler;
+  for (CommandSpec& sub : spec.subcommands) CompleteHandlers(sub);
+}
+
+}  // namespace
+
+void CommandTable::Register(CommandSpec spec) {
+  CompleteHandlers(spec);
   auto owned = std::make_unique<CommandSpec>(std::move(spec));
   CommandSpec* raw = owned.get();
   const bool inserted = by_name_.emplace(raw->name, raw).second;

@@ -20,8 +20,9 @@ class CommandTable {
   CommandTable& operator=(const CommandTable&) = delete;
 
   // Adds an entry; one with only a bound_handler gets CallBoundHandler as
-  // its handler. REQUIRES: no entry of that name yet; a handler or a
-  // bound_handler.
+  // its handler, one with only a fan_out FanOutHandler (subcommands too).
+  // REQUIRES: no entry of that name yet; a handler, a bound_handler or a
+  // fan_out.
   void Register(CommandSpec spec);
 
   // nullptr when unknown. `name` in any case.

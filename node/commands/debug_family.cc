@@ -27,7 +27,7 @@ namespace {
 // DEBUG CLUSTERLINK KILL <to|from|all> <node-id>.
 void DebugClusterLinkKill(CommandContext& ctx, const std::string& dir, const std::string& id) {
   clusterbus::ClusterState* cluster = ctx.node.cluster();
-  if (!cluster || !ctx.node.cluster_bus) {
+  if (!cluster || !ctx.node.cluster_bus()) {
     ctx.reply.Error(errors::kDebugClusterOnly);
     return;
   }
@@ -41,7 +41,7 @@ void DebugClusterLinkKill(CommandContext& ctx, const std::string& dir, const std
     ctx.reply.Error(errors::UnknownDirection(dir));
     return;
   }
-  ctx.node.cluster_bus->engine().KillLinks(*node, d != "from", d != "to");
+  ctx.node.cluster_bus()->engine().KillLinks(*node, d != "from", d != "to");
   ctx.node.ApplyClusterEffects(ctx.now_ms);
   ctx.reply.Ok();
 }
@@ -55,7 +55,7 @@ void Debug(CommandContext& ctx, Args args) {
       ctx.reply.Error(errors::kNotFloat);
       return;
     }
-    if (ctx.node.sleep) ctx.node.sleep(static_cast<int64_t>(secs * 1000));
+    ctx.node.Sleep(static_cast<int64_t>(secs * 1000));
     ctx.reply.Ok();
   } else if (sub == "drop-cluster-packet-filter" && args.size() == 3) {
     int64_t type = 0;
@@ -63,8 +63,8 @@ void Debug(CommandContext& ctx, Args args) {
       ctx.reply.Error(errors::kNotInteger);
       return;
     }
-    if (ctx.node.cluster_bus) {
-      ctx.node.cluster_bus->engine().set_drop_filter(static_cast<int>(type));
+    if (ctx.node.cluster_bus()) {
+      ctx.node.cluster_bus()->engine().set_drop_filter(static_cast<int>(type));
     }
     ctx.reply.Ok();
   } else if (sub == "segfault") {
@@ -101,7 +101,9 @@ void RegisterDebugFamily(CommandTable& t) {
   constexpr uint32_t kConn = kCmdNoScript | kCmdLoading | kCmdStale;
   t.Register({.name = "debug",
               .arity = -2,
-              .flags = kCmdAdmin | kConn,
+              // POPULATE and DIGEST-VALUE reach keys that no key spec names:
+              // the context is granted every shard.
+              .flags = kCmdAdmin | kConn | kCmdAllShards,
               .handler = Debug,
               .group = "server",
               .summary = "A container for debugging commands",

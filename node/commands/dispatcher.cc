@@ -7,6 +7,7 @@
 #include "node/commands/blocked_serve.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
+#include "node/commands/fan_out.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/resp/reply.h"
@@ -202,6 +203,8 @@ bool Dispatcher::Route(Session& session, const CommandSpec& spec,
       break;
   }
   if (is_exec) {
+    // The transaction is discarded, its WATCHes with it (as DISCARD does).
+    server_.watches().Unwatch(session);
     session.in_multi = false;
     session.multi_dirty = false;
     session.queued.clear();
@@ -215,9 +218,12 @@ bool Dispatcher::Route(Session& session, const CommandSpec& spec,
 
 void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std::string>& args,
                       resp::ReplyBuilder& out, int64_t now_ms) {
-  // The handler finds each key's shard itself (CommandContext::DbFor).
+  // The handler finds each key's shard itself (CommandContext::DbFor),
+  // among the shards of its key arguments, which are all it is granted.
   const int db_index = session.db_index < server_.shard(0).num_dbs() ? session.db_index : 0;
-  CommandContext ctx(server_.local_shard(), server_, session, out, spec, now_ms, db_index);
+  Shard& shard = server_.local_shard();
+  CommandContext ctx(shard, server_, session, out, spec, now_ms, db_index,
+                     GrantFor(spec, args, shard));
 
   if (spec.is_write() && server_.before_write) {
     std::vector<std::string_view> keys;
@@ -226,7 +232,13 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   }
   const uint64_t errors_before = out.errors();
   const auto start = std::chrono::steady_clock::now();
-  spec.handler(ctx, Args(args.data(), args.size()));
+  if (spec.fan_out != nullptr) [[unlikely]] {
+    // A command that spans shards: its steps run over the shards, then its
+    // merge replies (fan_out.h).
+    RunFanOut(ctx, spec.fan_out, Args(args.data(), args.size()));
+  } else {
+    spec.handler(ctx, Args(args.data(), args.size()));
+  }
   // A command that changed the dataset (its handler counted changes on its
   // context) goes to the write stream, as received or as rewritten.
   if (ctx.dirty != 0) {
@@ -353,8 +365,10 @@ bool Dispatcher::TouchesKeysInFlight(const Session& session,
     }
     return false;
   }
-  // Queued inside MULTI, a command touches nothing yet (EXEC is checked).
-  if (session.in_multi && spec != discard_ && spec != multi_) return false;
+  // Queued inside MULTI a command does not run, but it is routed now (ASK or
+  // TRYAGAIN by which keys are here), so it waits too: as in Redis, where
+  // it would arrive after the MIGRATE, a key that left gets ASK at once and
+  // EXEC then EXECABORT. EXEC is checked again for keys in flight since.
   return touches(*spec, args);
 }
 
@@ -381,8 +395,8 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
       Reject(session, out, errors::kNotInMulti, spec);
     } else if (!Route(session, *spec, args, out, now_ms)) {
       // Route() replied with the redirection.
-    } else if (std::string refusal = server_.replication && !session.from_primary
-                                         ? server_.replication->CheckCommand(
+    } else if (std::string refusal = server_.replication() && !session.from_primary
+                                         ? server_.replication()->CheckCommand(
                                                spec->is_write(), (spec->flags & kCmdStale) != 0)
                                          : std::string();
                !refusal.empty()) {
@@ -390,7 +404,7 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
     } else if (session.in_pubsub() && session.protocol == 2 &&
                !AllowedWhileSubscribed(spec->name)) {
       Reject(session, out, errors::NotAllowedWhileSubscribed(spec->name), spec);
-    } else if (server_.loading.active && !(spec->flags & kCmdLoading)) {
+    } else if (server_.loading().active && !(spec->flags & kCmdLoading)) {
       Reject(session, out, errors::kLoading, spec);
     } else {
       if (session.in_multi && !IsTransactionControl(spec->name)) {
@@ -421,9 +435,10 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
         Call(session, *spec, args, out, now_ms);
       }
     }
-    // ASKING lasts for one command, or until EXEC/DISCARD inside MULTI.
-    if (spec->name != "asking" && !session.in_multi) session.asking = false;
   }
+  // ASKING lasts for one command, or until EXEC/DISCARD inside MULTI; an
+  // unknown command or an arity error ends it too, as in Redis.
+  if ((spec == nullptr || spec->name != "asking") && !session.in_multi) session.asking = false;
   server_.write_stream().EndUnit();
   // Clients blocked on keys this command wrote are served now.
   if (server_.blocking().has_ready()) ServeBlockedClients(server_, now_ms);

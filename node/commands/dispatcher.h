@@ -2,7 +2,10 @@
 // that is common to all commands before any handler runs, in Redis's order:
 // lookup (unknown command / subcommand), arity, authentication, MULTI
 // queuing, cluster routing (MOVED / ASK / CROSSSLOT / CLUSTERDOWN / TRYAGAIN),
-// then picks the shard that owns the command's slot and calls the handler.
+// then grants the command the shards of its key arguments (GrantFor: its
+// context reaches no other) and calls the handler, or, for a command that
+// spans shards, runs its fan-out: the per-shard steps, then the merge that
+// replies (fan_out.h).
 // MULTI, EXEC and DISCARD are implemented here because EXEC re-enters it.
 //
 // Loop: the loop that owns the session. Not thread-safe.

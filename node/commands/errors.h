@@ -79,6 +79,12 @@ inline constexpr std::string_view kNoSuchClient = "ERR No such client";
 inline constexpr std::string_view kClientIdNotPositive = "ERR client-id should be greater than 0";
 inline constexpr std::string_view kUnblockReason =
     "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR";
+// A blocked client's wait ended (blocking.h's UnblockOutcome).
+inline constexpr std::string_view kUnblockedByClient =
+    "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+inline constexpr std::string_view kUnblockedRoleChanged =
+    "UNBLOCKED force unblock from blocking operation, instance state changed (master -> "
+    "replica?)";
 inline constexpr std::string_view kPauseMode = "ERR CLIENT PAUSE mode must be WRITE or ALL";
 inline constexpr std::string_view kUnexpectedHelp = "ERR unexpected HELP call";
 inline constexpr std::string_view kInvalidCommand = "ERR Invalid command specified";
@@ -162,6 +168,9 @@ inline constexpr std::string_view kSetSlotOnReplica = "ERR Please use SETSLOT on
 inline constexpr std::string_view kSetSlotSyntax =
     "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP";
 inline constexpr std::string_view kNoClusterBus = "ERR the cluster bus is not running";
+// MIGRATE in a process without its shell (tests).
+inline constexpr std::string_view kMigrateUnavailable =
+    "ERR MIGRATE is not available in this process";
 
 // ---- Replication (node/repl, replication_family.cc)
 inline constexpr std::string_view kNoMasterLink =

@@ -4,9 +4,11 @@
 // RANDOMKEY DBSIZE FLUSHALL FLUSHDB), SELECT and OBJECT, with Redis 7.0.15's
 // replies and errors.
 //
-// Each key is found in its own shard (ctx.DbFor); whole-keyspace commands go
-// through the shard fan-out (ctx.ForEachShardDb).
+// Each key is found in its own shard (ctx.DbFor); whole-keyspace commands are
+// fan-outs that the dispatcher runs over the shards (fan_out.h).
 #include <limits>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +19,7 @@
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
+#include "node/commands/fan_out.h"
 #include "node/config/config.h"
 #include "node/config/glob.h"
 #include "node/config/options.h"
@@ -268,31 +271,115 @@ void Persist(CommandContext& ctx, Args args) {
 // ---------------------------------------------------------------------------
 // Whole keyspace.
 
-void Keys(CommandContext& ctx, Args args) {
-  const std::string& pattern = args[1];
-  const bool all = pattern == "*";
-  std::vector<std::string> keys;
-  ctx.ForEachShardDb([&](Db& db) {
+// Each is a fan-out (fan_out.h): its steps see one shard each, its merge
+// replies.
+
+// KEYS pattern: each shard's live matching keys; the reply lists them in
+// shard order.
+class KeysFanOut : public FanOut {
+ public:
+  KeysFanOut(std::string pattern, int num_shards)
+      : pattern_(std::move(pattern)), all_(pattern_ == "*"), keys_(num_shards) {}
+  void Step(ShardStep& shard) override {
+    Db& db = shard.db();
+    std::vector<std::string>& keys = keys_[shard.index()];
     db.ForEach([&](const Entry& e) {
-      if (!all && !GlobMatch(pattern, e.key())) return;
+      if (!all_ && !GlobMatch(pattern_, e.key())) return;
       const int64_t expire = db.ExpireOf(&e);
-      if (expire != -1 && expire <= ctx.now_ms) return;
+      if (expire != -1 && expire <= shard.now_ms()) return;
       keys.emplace_back(e.key());
     });
-  });
-  ctx.reply.ArrayHeader(keys.size());
-  for (const std::string& k : keys) ctx.reply.Bulk(k);
+  }
+  ShardList Merge(CommandContext& ctx) override {
+    size_t n = 0;
+    for (const std::vector<std::string>& part : keys_) n += part.size();
+    ctx.reply.ArrayHeader(n);
+    for (const std::vector<std::string>& part : keys_) {
+      for (const std::string& k : part) ctx.reply.Bulk(k);
+    }
+    return {};
+  }
+
+ private:
+  std::string pattern_;
+  bool all_;
+  std::vector<std::vector<std::string>> keys_;  // by shard
+};
+
+std::unique_ptr<FanOut> Keys(CommandContext& ctx, Args args) {
+  return std::make_unique<KeysFanOut>(args[1], ctx.shard.num_keyspaces());
 }
 
-void Scan(CommandContext& ctx, Args args) {
+// SCAN cursor [MATCH pattern] [COUNT n] [TYPE type]. The cursor's low 14
+// bits are a slot; each round scans in the shard that owns it, up to the end
+// of that slot (the next slot belongs to another shard), so that a full scan
+// visits every slot once whatever the number of shards; with one shard the
+// one round walks every slot. Rounds go on until `count` entries were
+// visited or the cursor is back to 0.
+class ScanFanOut : public FanOut {
+ public:
+  // `pattern`: MATCH's, or nullopt.
+  ScanFanOut(uint64_t cursor, size_t count, std::optional<std::string> pattern,
+             const std::string* type, int num_shards)
+      : cursor_(cursor),
+        count_(count),
+        use_pattern_(pattern.has_value() && *pattern != "*"),
+        pattern_(pattern.value_or("")),
+        type_(type),
+        num_shards_(num_shards) {}
+  ShardList FirstRound(int) override { return {ShardOfCursor()}; }
+  void Step(ShardStep& shard) override {
+    const int slot = static_cast<int>(cursor_ & (slots::kNumSlots - 1));
+    const int end_slot = num_shards_ == 1 ? slots::kNumSlots : slot + 1;
+    cursor_ = shard.db().Scan(
+        cursor_, count_ - visited_, shard.now_ms(),
+        [&](const Entry& e) {
+          ++visited_;
+          Collect(e);
+        },
+        end_slot);
+  }
+  ShardList Merge(CommandContext& ctx) override {
+    if (cursor_ != 0 && visited_ < count_) return {ShardOfCursor()};
+    ctx.reply.ArrayHeader(2);
+    ctx.reply.Bulk(absl::StrCat(cursor_));
+    ctx.reply.ArrayHeader(keys_.size());
+    for (const std::string& k : keys_) ctx.reply.Bulk(k);
+    return {};
+  }
+
+ private:
+  int ShardOfCursor() const {
+    return static_cast<int>(cursor_ & (slots::kNumSlots - 1)) % num_shards_;
+  }
+  void Collect(const Entry& e) {
+    if (use_pattern_ && !GlobMatch(pattern_, e.key())) return;
+    if (type_ != nullptr) {
+      const std::string_view name = ValueTypeName(e.value().type());
+      if (!absl::EqualsIgnoreCase(*type_, absl::string_view(name.data(), name.size()))) return;
+    }
+    keys_.emplace_back(e.key());
+  }
+
+  // One round runs at a time (one shard), so the state is the partial.
+  uint64_t cursor_;
+  size_t count_;
+  size_t visited_ = 0;
+  bool use_pattern_;
+  std::string pattern_;
+  const std::string* type_;  // TYPE's argument (outlives the command), or nullptr
+  int num_shards_;
+  std::vector<std::string> keys_;
+};
+
+std::unique_ptr<FanOut> Scan(CommandContext& ctx, Args args) {
   uint64_t cursor;
   if (!types::ParseScanCursor(args[1], &cursor)) {
     ctx.reply.Error(errors::kInvalidCursor);
-    return;
+    return nullptr;
   }
   size_t count = 10;
-  std::string pattern;
-  bool use_pattern = false;
+  std::optional<std::string> pattern;
   const std::string* type = nullptr;
   for (size_t i = 2; i < args.size();) {
     const size_t left = args.size() - i;
@@ -300,93 +387,103 @@ void Scan(CommandContext& ctx, Args args) {
       int64_t n;
       if (!types::ParseInt64(args[i + 1], &n)) {
         ctx.reply.Error(errors::kNotInteger);
-        return;
+        return nullptr;
       }
       if (n < 1) {
         ctx.reply.Error(errors::kSyntax);
-        return;
+        return nullptr;
       }
       count = static_cast<size_t>(n);
       i += 2;
     } else if (absl::EqualsIgnoreCase(args[i], "match") && left >= 2) {
       pattern = args[i + 1];
-      use_pattern = pattern != "*";
       i += 2;
     } else if (absl::EqualsIgnoreCase(args[i], "type") && left >= 2) {
       type = &args[i + 1];
       i += 2;
     } else {
       ctx.reply.Error(errors::kSyntax);
-      return;
+      return nullptr;
     }
   }
-  std::vector<std::string> keys;
-  auto collect = [&](const Entry& e) {
-    if (use_pattern && !GlobMatch(pattern, e.key())) return;
-    if (type) {
-      const std::string_view name = ValueTypeName(e.value().type());
-      if (!absl::EqualsIgnoreCase(*type, absl::string_view(name.data(), name.size()))) return;
-    }
-    keys.emplace_back(e.key());
-  };
-  const int shards = ctx.shard.num_keyspaces();
-  size_t visited = 0;
-  do {
-    // The cursor's low 14 bits are the slot; its owner shard scans it, up
-    // to the end of that slot (the next slot belongs to another shard), so
-    // a full scan visits every slot once whatever the number of shards.
-    // With one shard the Db walks every slot in one call.
-    const int slot = static_cast<int>(cursor & (slots::kNumSlots - 1));
-    Db& db = ctx.DbForSlot(slot);
-    const int end_slot = shards == 1 ? slots::kNumSlots : slot + 1;
-    cursor = db.Scan(
-        cursor, count - visited, ctx.now_ms,
-        [&](const Entry& e) {
-          ++visited;
-          collect(e);
-        },
-        end_slot);
-  } while (cursor != 0 && visited < count);
-  ctx.reply.ArrayHeader(2);
-  ctx.reply.Bulk(absl::StrCat(cursor));
-  ctx.reply.ArrayHeader(keys.size());
-  for (const std::string& k : keys) ctx.reply.Bulk(k);
+  return std::make_unique<ScanFanOut>(cursor, count, std::move(pattern), type,
+                                      ctx.shard.num_keyspaces());
 }
 
-void RandomKey(CommandContext& ctx, Args) {
-  // Pick a shard in proportion to its size, then a key in it.
-  const int shards = ctx.shard.num_keyspaces();
-  std::vector<size_t> sizes;
-  for (int attempt = 0; attempt < 2 * shards + 1; ++attempt) {
-    sizes.clear();
-    ctx.ForEachShardDb([&](Db& db) { sizes.push_back(db.Size()); });
+// RANDOMKEY: a first round counts every shard's keys; the merge picks a
+// shard in proportion to its size and a second round draws a key there
+// (which may find only expired keys: then it starts over, a bounded number
+// of times, as the loop Redis runs over its one dictionary).
+class RandomKeyFanOut : public FanOut {
+ public:
+  explicit RandomKeyFanOut(int num_shards)
+      : sizes_(num_shards), attempts_left_(2 * num_shards + 1) {}
+  void Step(ShardStep& shard) override {
+    if (chosen_ < 0) {
+      sizes_[shard.index()] = shard.db().Size();
+    } else {
+      found_ = shard.db().RandomKey(shard.now_ms(), &key_);
+    }
+  }
+  ShardList Merge(CommandContext& ctx) override {
+    if (chosen_ >= 0) {
+      if (found_) {
+        ctx.reply.Bulk(key_);
+        return {};
+      }
+      chosen_ = -1;
+      if (--attempts_left_ == 0) return Reply(ctx);
+      return AllShards(static_cast<int>(sizes_.size()));  // count again
+    }
     size_t total = 0;
-    for (size_t n : sizes) total += n;
-    if (total == 0) break;
+    for (size_t n : sizes_) total += n;
+    if (total == 0) return Reply(ctx);
     size_t r = types::RandomBelow(total);
-    size_t chosen = 0;
-    while (r >= sizes[chosen]) r -= sizes[chosen++];
-    size_t at = 0;
-    bool found = false;
-    std::string key;
-    ctx.ForEachShardDb([&](Db& db) {
-      if (at++ == chosen) found = db.RandomKey(ctx.now_ms, &key);
-    });
-    if (found) {
-      ctx.reply.Bulk(key);
-      return;
-    }
+    int chosen = 0;
+    while (r >= sizes_[chosen]) r -= sizes_[chosen++];
+    chosen_ = chosen;
+    return {chosen_};
   }
-  ctx.reply.NullBulk();
+
+ private:
+  ShardList Reply(CommandContext& ctx) {
+    ctx.reply.NullBulk();
+    return {};
+  }
+  std::vector<size_t> sizes_;  // by shard (counting rounds)
+  int attempts_left_;
+  int chosen_ = -1;  // the drawing round's shard; -1 while counting
+  bool found_ = false;
+  std::string key_;
+};
+
+std::unique_ptr<FanOut> RandomKey(CommandContext& ctx, Args) {
+  return std::make_unique<RandomKeyFanOut>(ctx.shard.num_keyspaces());
 }
 
-void DbSize(CommandContext& ctx, Args) {
-  size_t n = 0;
-  ctx.ForEachShardDb([&](Db& db) { n += db.Size(); });
-  ctx.reply.Integer(static_cast<int64_t>(n));
+// DBSIZE: the sum of every shard's key count in the command's database.
+class DbSizeFanOut : public FanOut {
+ public:
+  explicit DbSizeFanOut(int num_shards) : sizes_(num_shards) {}
+  void Step(ShardStep& shard) override { sizes_[shard.index()] = shard.db().Size(); }
+  ShardList Merge(CommandContext& ctx) override {
+    uint64_t n = 0;
+    for (uint64_t s : sizes_) n += s;
+    ctx.reply.Integer(static_cast<int64_t>(n));
+    return {};
+  }
+
+ private:
+  std::vector<uint64_t> sizes_;
+};
+
+std::unique_ptr<FanOut> DbSize(CommandContext& ctx, Args) {
+  return std::make_unique<DbSizeFanOut>(ctx.shard.num_keyspaces());
 }
 
-// FLUSHALL/FLUSHDB [ASYNC|SYNC]: both run synchronously here.
+// FLUSHALL/FLUSHDB [ASYNC|SYNC] (both run synchronously here): each shard
+// clears every database (FLUSHALL) or the command's, counting what it
+// removed; the merge counts the changes and replies +OK.
 bool ParseFlushArgs(CommandContext& ctx, Args args) {
   if (args.size() == 1) return true;
   if (args.size() == 2 &&
@@ -397,26 +494,39 @@ bool ParseFlushArgs(CommandContext& ctx, Args args) {
   return false;
 }
 
-void FlushAll(CommandContext& ctx, Args args) {
-  if (!ParseFlushArgs(ctx, args)) return;
-  size_t removed = 0;
-  ctx.shard.ForEachKeyspace([&](Keyspace& shard) {
-    removed += shard.TotalKeys();
-    shard.Clear();
-  });
-  ctx.AddDirty(removed);
-  ctx.reply.Ok();
+class FlushFanOut : public FanOut {
+ public:
+  FlushFanOut(bool all_dbs, int num_shards) : all_dbs_(all_dbs), removed_(num_shards) {}
+  void Step(ShardStep& shard) override {
+    if (all_dbs_) {
+      removed_[shard.index()] = shard.keyspace().TotalKeys();
+      shard.keyspace().Clear();
+    } else {
+      removed_[shard.index()] = shard.db().Size();
+      shard.db().Clear();
+    }
+  }
+  ShardList Merge(CommandContext& ctx) override {
+    uint64_t removed = 0;
+    for (uint64_t n : removed_) removed += n;
+    ctx.AddDirty(removed);
+    ctx.reply.Ok();
+    return {};
+  }
+
+ private:
+  bool all_dbs_;
+  std::vector<uint64_t> removed_;  // by shard
+};
+
+std::unique_ptr<FanOut> FlushAll(CommandContext& ctx, Args args) {
+  if (!ParseFlushArgs(ctx, args)) return nullptr;
+  return std::make_unique<FlushFanOut>(true, ctx.shard.num_keyspaces());
 }
 
-void FlushDb(CommandContext& ctx, Args args) {
-  if (!ParseFlushArgs(ctx, args)) return;
-  size_t removed = 0;
-  ctx.ForEachShardDb([&](Db& db) {
-    removed += db.Size();
-    db.Clear();
-  });
-  ctx.AddDirty(removed);
-  ctx.reply.Ok();
+std::unique_ptr<FanOut> FlushDb(CommandContext& ctx, Args args) {
+  if (!ParseFlushArgs(ctx, args)) return nullptr;
+  return std::make_unique<FlushFanOut>(false, ctx.shard.num_keyspaces());
 }
 
 void Select(CommandContext& ctx, Args args) {
@@ -517,6 +627,19 @@ void ObjectParent(CommandContext& ctx, Args args) {
   ctx.reply.Error(errors::UnknownSubcommand("OBJECT", args.size() > 1 ? args[1] : ""));
 }
 
+// The entry of a keyless command that spans shards (fan_out.h).
+CommandSpec FanOutSpec(std::string name, int arity, uint32_t flags, FanOutFn fan_out,
+                       std::string_view summary, std::string_view since,
+                       std::string_view group = "generic") {
+  return CommandSpec{.name = std::move(name),
+                     .arity = arity,
+                     .flags = flags | kCmdAllShards,
+                     .fan_out = fan_out,
+                     .group = group,
+                     .summary = summary,
+                     .since = since};
+}
+
 CommandSpec Spec(std::string name, int arity, uint32_t flags, Handler h, int first, int last,
                  int step, std::string_view summary, std::string_view since,
                  std::string_view group = "generic") {
@@ -538,7 +661,6 @@ void RegisterGenericFamily(CommandTable& t) {
   constexpr uint32_t kR = kCmdReadonly;
   constexpr uint32_t kW = kCmdWrite;
   constexpr uint32_t kF = kCmdFast;
-  constexpr uint32_t kAll = kCmdAllShards;
   t.Register(Spec("del", -2, kW, DelGeneric, 1, -1, 1, "Delete a key", "1.0.0"));
   t.Register(Spec("unlink", -2, kW | kF, DelGeneric, 1, -1, 1,
                   "Delete a key asynchronously in another thread. Otherwise it is just as DEL, "
@@ -573,18 +695,16 @@ void RegisterGenericFamily(CommandTable& t) {
                   "Get the expiration Unix timestamp for a key in milliseconds", "7.0.0"));
   t.Register(
       Spec("persist", 2, kW | kF, Persist, 1, 1, 1, "Remove the expiration from a key", "2.2.0"));
-  t.Register(Spec("keys", 2, kR | kAll, Keys, 0, 0, 0, "Find all keys matching the given pattern",
-                  "1.0.0"));
+  t.Register(FanOutSpec("keys", 2, kR, Keys, "Find all keys matching the given pattern", "1.0.0"));
+  t.Register(FanOutSpec("scan", -2, kR, Scan, "Incrementally iterate the keys space", "2.8.0"));
   t.Register(
-      Spec("scan", -2, kR | kAll, Scan, 0, 0, 0, "Incrementally iterate the keys space", "2.8.0"));
-  t.Register(Spec("randomkey", 1, kR | kAll, RandomKey, 0, 0, 0,
-                  "Return a random key from the keyspace", "1.0.0"));
-  t.Register(Spec("dbsize", 1, kR | kF | kAll, DbSize, 0, 0, 0,
-                  "Return the number of keys in the selected database", "1.0.0", "server"));
-  t.Register(Spec("flushall", -1, kW | kAll, FlushAll, 0, 0, 0,
-                  "Remove all keys from all databases", "1.0.0", "server"));
-  t.Register(Spec("flushdb", -1, kW | kAll, FlushDb, 0, 0, 0,
-                  "Remove all keys from the current database", "1.0.0", "server"));
+      FanOutSpec("randomkey", 1, kR, RandomKey, "Return a random key from the keyspace", "1.0.0"));
+  t.Register(FanOutSpec("dbsize", 1, kR | kF, DbSize,
+                        "Return the number of keys in the selected database", "1.0.0", "server"));
+  t.Register(FanOutSpec("flushall", -1, kW, FlushAll, "Remove all keys from all databases", "1.0.0",
+                        "server"));
+  t.Register(FanOutSpec("flushdb", -1, kW, FlushDb, "Remove all keys from the current database",
+                        "1.0.0", "server"));
   t.Register(Spec("select", 2, kCmdLoading | kCmdStale | kF, Select, 0, 0, 0,
                   "Change the selected database for the current connection", "1.0.0",
                   "connection"));

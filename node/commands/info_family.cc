@@ -6,13 +6,17 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <memory>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "node/commands/command_table.h"
 #include "node/commands/families.h"
+#include "node/commands/fan_out.h"
 #include "node/commands/persist_family.h"
 #include "node/config/options.h"
 #include "node/keyspace/db.h"
@@ -61,12 +65,12 @@ void AppendServerSection(CommandContext& ctx, std::string& s, int64_t now_ms) {
       "arch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\n",
       "multiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\n", "gcc_version:", __GNUC__, ".",
       __GNUC_MINOR__, ".", __GNUC_PATCHLEVEL__, "\r\n", "process_id:", getpid(),
-      "\r\nprocess_supervised:no\r\n", "run_id:", node.run_id(), "\r\n", "tcp_port:", node.tcp_port,
-      "\r\n", "server_time_usec:", now_ms * 1000, "\r\n", "uptime_in_seconds:", uptime, "\r\n",
-      "uptime_in_days:", uptime / 86400, "\r\n", "hz:", node.options().hz,
-      "\r\nconfigured_hz:", node.options().hz, "\r\n",
-      "lru_clock:", (now_ms / 1000) & ((1 << 24) - 1), "\r\n", "executable:", node.executable,
-      "\r\n", "config_file:", node.config_file, "\r\nio_threads_active:0\r\n");
+      "\r\nprocess_supervised:no\r\n", "run_id:", node.run_id(), "\r\n",
+      "tcp_port:", node.tcp_port(), "\r\n", "server_time_usec:", now_ms * 1000, "\r\n",
+      "uptime_in_seconds:", uptime, "\r\n", "uptime_in_days:", uptime / 86400, "\r\n",
+      "hz:", node.options().hz, "\r\nconfigured_hz:", node.options().hz, "\r\n",
+      "lru_clock:", (now_ms / 1000) & ((1 << 24) - 1), "\r\n", "executable:", node.executable(),
+      "\r\n", "config_file:", node.config_file(), "\r\nio_threads_active:0\r\n");
 }
 
 void AppendClientsSection(CommandContext& ctx, std::string& s) {
@@ -113,15 +117,22 @@ void AppendPersistenceSection(CommandContext& ctx, std::string& s) {
   persist::AppendLoadingInfo(ctx.node, ctx.now_ms, s);
 }
 
-void AppendStatsSection(CommandContext& ctx, std::string& s) {
+// What INFO needs from one keyspace shard: its lookup statistics (stats)
+// and each database's key and expire counts (keyspace).
+struct ShardFigures {
+  DbStats stats;
+  std::vector<std::pair<uint64_t, uint64_t>> keys_expires;  // by database
+};
+
+void AppendStatsSection(CommandContext& ctx, const std::vector<ShardFigures>& shards,
+                        std::string& s) {
   Stats& st = ctx.shard.stats();
   uint64_t hits = st.keyspace_hits, misses = st.keyspace_misses, expired = st.expired_keys;
-  ctx.shard.ForEachKeyspace([&](Keyspace& shard) {
-    const DbStats ks = shard.TotalStats();
-    hits += ks.hits;
-    misses += ks.misses;
-    expired += ks.expired;
-  });
+  for (const ShardFigures& f : shards) {
+    hits += f.stats.hits;
+    misses += f.stats.misses;
+    expired += f.stats.expired;
+  }
   absl::StrAppend(
       &s, "# Stats\r\n", "total_connections_received:", st.total_connections_received, "\r\n",
       "total_commands_processed:", st.total_commands_processed, "\r\n",
@@ -130,8 +141,8 @@ void AppendStatsSection(CommandContext& ctx, std::string& s) {
       "total_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\n",
       "instantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\n",
       "rejected_connections:", st.rejected_connections, "\r\n",
-      ctx.node.replication ? ctx.node.replication->SyncStatsLines()
-                           : "sync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n",
+      ctx.node.replication() ? ctx.node.replication()->SyncStatsLines()
+                             : "sync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n",
       "expired_keys:", expired, "\r\n", "evicted_keys:", st.evicted_keys, "\r\n",
       "evicted_clients:0\r\n", "keyspace_hits:", hits, "\r\n", "keyspace_misses:", misses, "\r\n",
       "pubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\n",
@@ -141,8 +152,8 @@ void AppendStatsSection(CommandContext& ctx, std::string& s) {
 }
 
 void AppendReplicationSection(CommandContext& ctx, std::string& s) {
-  if (ctx.node.replication != nullptr) {
-    s += ctx.node.replication->InfoSection(ctx.now_ms);
+  if (ctx.node.replication() != nullptr) {
+    s += ctx.node.replication()->InfoSection(ctx.now_ms);
     return;
   }
   absl::StrAppend(&s, "# Replication\r\n", "role:master\r\n", "connected_slaves:0\r\n",
@@ -184,25 +195,88 @@ void AppendErrorStats(CommandContext& ctx, std::string& s) {
   }
 }
 
-void AppendKeyspaceSection(CommandContext& ctx, std::string& s) {
+void AppendKeyspaceSection(CommandContext& ctx, const std::vector<ShardFigures>& shards,
+                           std::string& s) {
   absl::StrAppend(&s, "# Keyspace\r\n");
   for (int d = 0; d < ctx.num_dbs(); ++d) {
     uint64_t keys = 0, expires = 0;
-    ctx.shard.ForEachKeyspace([&](Keyspace& shard) {
-      keys += shard.db(d).Size();
-      expires += shard.db(d).expires_count();
-    });
+    for (const ShardFigures& f : shards) {
+      keys += f.keys_expires[d].first;
+      expires += f.keys_expires[d].second;
+    }
     if (keys || expires) {
       absl::StrAppend(&s, "db", d, ":keys=", keys, ",expires=", expires, ",avg_ttl=0\r\n");
     }
   }
 }
 
-void Info(CommandContext& ctx, Args args) {
+// INFO [section ...]: a fan-out whose steps gather each shard's figures
+// (when the stats or keyspace section is wanted) and whose merge writes
+// every section.
+class InfoFanOut : public FanOut {
+ public:
+  InfoFanOut(std::set<std::string> wanted, bool all, bool commandstats, int num_shards)
+      : wanted_(std::move(wanted)), all_(all), commandstats_(commandstats), shards_(num_shards) {}
+
+  ShardList FirstRound(int num_shards) override {
+    if (!Want("stats") && !Want("keyspace")) return {};
+    return AllShards(num_shards);
+  }
+  void Step(ShardStep& shard) override {
+    Keyspace& ks = shard.keyspace();
+    ShardFigures& f = shards_[shard.index()];
+    f.stats = ks.TotalStats();
+    for (int d = 0; d < ks.num_dbs(); ++d) {
+      f.keys_expires.emplace_back(ks.db(d).Size(), ks.db(d).expires_count());
+    }
+  }
+  ShardList Merge(CommandContext& ctx) override;
+
+ private:
+  bool Want(std::string_view sec) const { return all_ || wanted_.count(std::string(sec)); }
+
+  std::set<std::string> wanted_;
+  bool all_;
+  bool commandstats_;
+  std::vector<ShardFigures> shards_;  // by shard
+};
+
+ShardList InfoFanOut::Merge(CommandContext& ctx) {
   // Redis's order; commandstats is printed only when asked for.
   static const std::vector<std::string_view> kDefault = {
       "server", "clients",      "memory",     "persistence", "stats",   "replication",
       "cpu",    "commandstats", "errorstats", "cluster",     "keyspace"};
+  std::string s;
+  auto open = [&s]() {
+    if (!s.empty()) s += "\r\n";
+  };
+  for (std::string_view sec : kDefault) {
+    // commandstats is not a default section: only "all", "everything" or by name.
+    if (sec == "commandstats" ? !commandstats_ : !Want(sec)) continue;
+    open();
+    if (sec == "server") AppendServerSection(ctx, s, ctx.now_ms);
+    if (sec == "clients") AppendClientsSection(ctx, s);
+    if (sec == "memory") AppendMemorySection(ctx, s);
+    if (sec == "persistence") AppendPersistenceSection(ctx, s);
+    if (sec == "stats") AppendStatsSection(ctx, shards_, s);
+    if (sec == "replication") AppendReplicationSection(ctx, s);
+    if (sec == "cpu") AppendCpuSection(s);
+    if (sec == "commandstats") {
+      absl::StrAppend(&s, "# Commandstats\r\n");
+      for (const auto& spec : ctx.node.commands().all()) AppendCommandStats(*spec, s);
+    }
+    if (sec == "errorstats") AppendErrorStats(ctx, s);
+    if (sec == "cluster") {
+      absl::StrAppend(&s, "# Cluster\r\ncluster_enabled:", ctx.node.cluster_enabled() ? 1 : 0,
+                      "\r\n");
+    }
+    if (sec == "keyspace") AppendKeyspaceSection(ctx, shards_, s);
+  }
+  ctx.reply.Verbatim(s);
+  return {};
+}
+
+std::unique_ptr<FanOut> Info(CommandContext& ctx, Args args) {
   std::set<std::string> wanted;
   bool all = args.size() == 1;
   bool commandstats = false;
@@ -218,34 +292,8 @@ void Info(CommandContext& ctx, Args args) {
     }
   }
   if (wanted.count("commandstats")) commandstats = true;
-  std::string s;
-  auto want = [&](std::string_view sec) { return all || wanted.count(std::string(sec)); };
-  auto open = [&s]() {
-    if (!s.empty()) s += "\r\n";
-  };
-  for (std::string_view sec : kDefault) {
-    // commandstats is not a default section: only "all", "everything" or by name.
-    if (sec == "commandstats" ? !commandstats : !want(sec)) continue;
-    open();
-    if (sec == "server") AppendServerSection(ctx, s, ctx.now_ms);
-    if (sec == "clients") AppendClientsSection(ctx, s);
-    if (sec == "memory") AppendMemorySection(ctx, s);
-    if (sec == "persistence") AppendPersistenceSection(ctx, s);
-    if (sec == "stats") AppendStatsSection(ctx, s);
-    if (sec == "replication") AppendReplicationSection(ctx, s);
-    if (sec == "cpu") AppendCpuSection(s);
-    if (sec == "commandstats") {
-      absl::StrAppend(&s, "# Commandstats\r\n");
-      for (const auto& spec : ctx.node.commands().all()) AppendCommandStats(*spec, s);
-    }
-    if (sec == "errorstats") AppendErrorStats(ctx, s);
-    if (sec == "cluster") {
-      absl::StrAppend(&s, "# Cluster\r\ncluster_enabled:", ctx.node.cluster_enabled() ? 1 : 0,
-                      "\r\n");
-    }
-    if (sec == "keyspace") AppendKeyspaceSection(ctx, s);
-  }
-  ctx.reply.Verbatim(s);
+  return std::make_unique<InfoFanOut>(std::move(wanted), all, commandstats,
+                                      ctx.shard.num_keyspaces());
 }
 
 }  // namespace
@@ -253,8 +301,8 @@ void Info(CommandContext& ctx, Args args) {
 void RegisterInfoFamily(CommandTable& t) {
   t.Register({.name = "info",
               .arity = -1,
-              .flags = kCmdLoading | kCmdStale,
-              .handler = Info,
+              .flags = kCmdLoading | kCmdStale | kCmdAllShards,
+              .fan_out = Info,
               .group = "server",
               .summary = "Get information and statistics about the server",
               .since = "1.0.0"});

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "node/commands/blocked_serve.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
@@ -448,6 +449,7 @@ void BlockOnLists(CommandContext& ctx, Args args, Args keys, int64_t deadline_ms
   c.is_write = ctx.spec.is_write();
   c.failed_calls = &ctx.spec.stats.failed_calls;
   c.serve = serve;
+  c.reply_unblocked = ReplyUnblockedPop;
   ctx.shard.blocking().Block(std::move(c));
 }
 

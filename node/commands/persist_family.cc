@@ -32,7 +32,7 @@ namespace {
 bool Is(std::string_view a, std::string_view b) { return base::EqualsIgnoreCase(a, b); }
 
 void Save(CommandContext& ctx, Args) {
-  persist::Persistence* p = ctx.node.persistence;
+  persist::Persistence* p = ctx.node.persistence();
   if (p == nullptr) {
     ctx.reply.Error(errors::kErr);
     return;
@@ -52,7 +52,7 @@ void Bgsave(CommandContext& ctx, Args args) {
     ctx.reply.Error(errors::kSyntax);
     return;
   }
-  persist::Persistence* p = ctx.node.persistence;
+  persist::Persistence* p = ctx.node.persistence();
   if (p == nullptr) {
     ctx.reply.Error(errors::kErr);
     return;
@@ -91,13 +91,9 @@ std::vector<int> MigrateKeys(std::span<const std::string> args) {
   return {3};
 }
 
-// The work is node/migrate's (NodeServices::migrate, set by the data node).
+// The work is node/migrate's (NodeServices::Migrate, wired by the data node).
 void Migrate(CommandContext& ctx, Args args) {
-  if (!ctx.node.migrate) {
-    ctx.reply.Error("ERR MIGRATE is not available in this process");
-    return;
-  }
-  ctx.node.migrate(ctx, args);
+  if (!ctx.node.Migrate(ctx, args)) ctx.reply.Error(errors::kMigrateUnavailable);
 }
 
 replication::RdbWriterOptions DumpOptions(NodeServices& node) {
@@ -212,7 +208,7 @@ void DebugReload(CommandContext& ctx, Args args) {
       return;
     }
   }
-  persist::Persistence* p = ctx.node.persistence;
+  persist::Persistence* p = ctx.node.persistence();
   if (p == nullptr) {
     ctx.reply.Error(errors::kErr);
     return;
@@ -246,7 +242,7 @@ void DebugPopulate(CommandContext& ctx, Args args) {
   if (!ParseNonNegative(ctx, args[2], &count)) return;
   if (args.size() == 5 && !ParseNonNegative(ctx, args[4], &size)) return;
   const std::string prefix = args.size() >= 4 ? args[3] : "key";
-  persist::Persistence* p = ctx.node.persistence;
+  persist::Persistence* p = ctx.node.persistence();
   for (int64_t j = 0; j < count; ++j) {
     std::string key = absl::StrCat(prefix, ":", j);
     Db& db = ctx.DbFor(key);
@@ -284,7 +280,7 @@ bool PersistDebug(CommandContext& ctx, Args args) {
   } else if (sub == "digest-value") {
     DebugDigestValue(ctx, args);
   } else if (sub == "set-active-expire" && args.size() == 3) {
-    ctx.node.active_expire_enabled = std::atoi(args[2].c_str()) != 0;
+    ctx.node.set_active_expire_enabled(std::atoi(args[2].c_str()) != 0);
     ctx.reply.Ok();
   } else {
     return false;

@@ -98,7 +98,7 @@ void PUnsubscribe(CommandContext& ctx, Args args) {
 
 void PublishCommon(CommandContext& ctx, Args args, bool shard) {
   const size_t receivers = ctx.node.pubsub().Publish(args[1], args[2], shard);
-  if (ctx.node.cluster_publish) ctx.node.cluster_publish(args[1], args[2], shard);
+  ctx.node.ClusterPublish(args[1], args[2], shard);
   ctx.reply.Integer(static_cast<int64_t>(receivers));
 }
 

@@ -148,7 +148,7 @@ void Hello(CommandContext& ctx, Args args) {
   r.Bulk("mode");
   r.Bulk(ctx.node.cluster_enabled() ? "cluster" : "standalone");
   r.Bulk("role");
-  r.Bulk(ctx.node.replication && ctx.node.replication->is_replica() ? "replica" : "master");
+  r.Bulk(ctx.node.replication() && ctx.node.replication()->is_replica() ? "replica" : "master");
   r.Bulk("modules");
   r.ArrayHeader(0);
 }
@@ -162,7 +162,7 @@ void Time(CommandContext& ctx, Args) {
 }
 
 void LastSave(CommandContext& ctx, Args) {
-  const int64_t ms = ctx.node.last_save_ms ? ctx.node.last_save_ms : ctx.node.start_ms();
+  const int64_t ms = ctx.node.last_save_ms() ? ctx.node.last_save_ms() : ctx.node.start_ms();
   ctx.reply.Integer(ms / 1000);
 }
 
@@ -194,10 +194,10 @@ void Shutdown(CommandContext& ctx, Args args) {
     }
   }
   // The final save (or its failure) decides whether the node may stop.
-  const bool may_stop = ctx.node.persistence == nullptr ||
-                        ctx.node.persistence->PrepareShutdown(mode, force, ctx.now_ms);
-  if (ctx.node.request_shutdown && may_stop) {
-    ctx.node.request_shutdown(mode);
+  persist::Persistence* persistence = ctx.node.persistence();
+  const bool may_stop =
+      persistence == nullptr || persistence->PrepareShutdown(mode, force, ctx.now_ms);
+  if (may_stop && ctx.node.RequestShutdown(mode)) {
     // Redis closes the connection without a reply on success.
     ctx.session.close_after_reply = true;
   } else {

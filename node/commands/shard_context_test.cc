@@ -44,8 +44,26 @@ class TestNode final : public NodeServices {
   int64_t start_ms() const override { return 1'000'000; }
   void PauseClients(PausePurpose, int64_t, bool) override {}
   void UnpauseClients(PausePurpose) override {}
+  int64_t last_save_ms() const override { return last_save_ms_; }
+  void set_last_save_ms(int64_t ms) { last_save_ms_ = ms; }
+  void set_active_expire_enabled(bool) override {}
+  const LoadingState& loading() const override { return loading_; }
+  persist::Persistence* persistence() override { return nullptr; }
+  ReplicationControl* replication() override { return nullptr; }
+  ClusterBus* cluster_bus() override { return nullptr; }
+  int tcp_port() const override { return 0; }
+  const std::string& executable() const override { return empty_; }
+  const std::string& config_file() const override { return empty_; }
+  bool RequestShutdown(ShutdownMode) override { return false; }
+  bool SaveClusterConfig(bool, std::string*) override { return false; }
+  void ClusterPublish(std::string_view, std::string_view, bool) override {}
+  void Sleep(int64_t) override {}
+  bool Migrate(CommandContext&, std::span<std::string>) override { return false; }
 
  private:
+  int64_t last_save_ms_ = 0;
+  LoadingState loading_;
+  std::string empty_;
   Config* config_;
   const CommandTable* commands_;
   std::map<uint64_t, Session*> clients_;
@@ -109,7 +127,7 @@ TEST_F(ShardContextTest, KeysLiveInTheirOwnKeyspaceShard) {
 
 TEST_F(ShardContextTest, NodeWideStateComesFromNodeServices) {
   EXPECT_EQ(Run({"lastsave"}), ":1000\r\n");
-  node_->last_save_ms = 5'000'000;
+  node_->set_last_save_ms(5'000'000);
   EXPECT_EQ(Run({"lastsave"}), ":5000\r\n");
 }
 

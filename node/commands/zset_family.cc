@@ -21,6 +21,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "node/commands/blocked_serve.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
@@ -716,6 +717,7 @@ void BlockingZPop(CommandContext& ctx, Args args, Args keys, bool max, int64_t c
   c.is_write = ctx.spec.is_write();
   c.failed_calls = &ctx.spec.stats.failed_calls;
   c.serve = serve;
+  c.reply_unblocked = ReplyUnblockedPop;
   ctx.shard.blocking().Block(std::move(c));
 }
 

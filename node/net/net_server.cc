@@ -338,7 +338,7 @@ absl::Status NetServer::Listen() {
       return absl::UnavailableError(absl::StrCat("Could not create server TCP listening socket ",
                                                  addr, ":", opts.port, ": ", ec.message()));
     }
-    server_.tcp_port = acceptor->local_endpoint().port();
+    server_.set_tcp_port(acceptor->local_endpoint().port());
     acceptors_.push_back(std::move(acceptor));
   }
   if (acceptors_.empty()) {

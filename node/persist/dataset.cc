@@ -185,7 +185,7 @@ absl::Status LoadDataset(Server& server, std::string_view rdb_bytes, int64_t now
 
 void FlushDataset(Server& server) {
   // A snapshot in progress still needs the old keys.
-  if (server.persistence != nullptr) server.persistence->BeforeBulkChange();
+  if (server.persistence() != nullptr) server.persistence()->BeforeBulkChange();
   for (int s = 0; s < server.num_shards(); ++s) server.shard(s).Clear();
 }
 

@@ -119,7 +119,7 @@ struct Persistence::StartupLoad {
 };
 
 Persistence::Persistence(Server& server, Post post) : server_(server), post_(std::move(post)) {
-  server_.persistence = this;
+  server_.set_persistence(this);
 }
 
 void Persistence::UpdateHook() {
@@ -139,7 +139,7 @@ Persistence::~Persistence() {
   AbortBackgroundSave();
   JoinFinisher();
   server_.before_write = nullptr;
-  server_.persistence = nullptr;
+  server_.set_persistence(nullptr);
 }
 
 std::string Persistence::FilePath() const {
@@ -152,7 +152,7 @@ replication::RdbWriterOptions Persistence::WriterOptions(int64_t now_ms) const {
   o.checksum = server_.config().Value("rdbchecksum").value_or("yes") == "yes";
   o.ctime_s = now_ms / 1000;
   // repl-id / repl-offset: a restarted node continues with a partial resync.
-  if (server_.replication != nullptr) server_.replication->FillRdbReplInfo(o);
+  if (server_.replication() != nullptr) server_.replication()->FillRdbReplInfo(o);
   return o;
 }
 
@@ -192,7 +192,7 @@ absl::Status Persistence::Save(int64_t now_ms) {
   }
   Log(LogLevel::kNotice, "DB saved on disk");
   server_.stats().dirty = 0;
-  server_.last_save_ms = WallMs();
+  server_.set_last_save_ms(WallMs());
   last_bgsave_ok_ = true;
   return absl::OkStatus();
 }
@@ -288,7 +288,7 @@ void Persistence::BackgroundDone(uint64_t generation, absl::Status status) {
     Log(LogLevel::kNotice, "Background saving terminated with success");
     Stats& stats = server_.stats();
     stats.dirty = stats.dirty >= bg_->dirty_before ? stats.dirty - bg_->dirty_before : 0;
-    server_.last_save_ms = now;
+    server_.set_last_save_ms(now);
     last_bgsave_ok_ = true;
   } else {
     Log(LogLevel::kWarning, std::string(status.message()));
@@ -324,7 +324,7 @@ void Persistence::Cron(int64_t now_ms) {
     (void)StartBackgroundSave(now_ms);
     return;
   }
-  const int64_t last_save = server_.last_save_ms ? server_.last_save_ms : server_.start_ms();
+  const int64_t last_save = server_.last_save_ms() ? server_.last_save_ms() : server_.start_ms();
   const uint64_t dirty = server_.stats().dirty;
   for (const SavePoint& sp : server_.options().save) {
     if (dirty < static_cast<uint64_t>(sp.changes)) continue;
@@ -339,7 +339,7 @@ void Persistence::Cron(int64_t now_ms) {
 bool Persistence::PrepareShutdown(ShutdownMode mode, bool force, int64_t now_ms) {
   AbortBackgroundSave();
   // A half-loaded dataset is never saved (Redis forces NOSAVE while loading).
-  const bool save = !server_.loading.active &&
+  const bool save = !server_.loading().active &&
                     (mode == ShutdownMode::kSave ||
                      (mode == ShutdownMode::kDefault && !server_.options().save.empty()));
   if (!save) return true;
@@ -419,9 +419,9 @@ void Persistence::LoadAtStartupInBackground(int64_t now_ms,
     return;
   }
   struct stat info;
-  server_.loading = LoadingState{.active = true, .start_ms = now_ms};
+  server_.mutable_loading() = LoadingState{.active = true, .start_ms = now_ms};
   if (fstat(startup_load_->fd, &info) == 0) {
-    server_.loading.total_bytes = static_cast<uint64_t>(info.st_size);
+    server_.mutable_loading().total_bytes = static_cast<uint64_t>(info.st_size);
   }
   startup_done_ = std::move(done);
   post_(0, [this]() { BackgroundLoadStep(); });
@@ -435,7 +435,7 @@ void Persistence::BackgroundLoadStep() {
   const uint64_t keys_before = load.loader.keys_loaded();
   bool finished = false;
   absl::Status st = LoadSome(load, static_cast<size_t>(std::max<int64_t>(1, interval)), &finished);
-  server_.loading.loaded_bytes = load.reader.Consumed();
+  server_.mutable_loading().loaded_bytes = load.reader.Consumed();
   if (!finished) {
     // key-load-delay (a testing knob): microseconds per key just loaded.
     const int64_t delay = server_.config().IntValue("key-load-delay", 0);
@@ -445,7 +445,7 @@ void Persistence::BackgroundLoadStep() {
   }
   if (st.ok()) st = FinishStartupLoad(load);
   startup_load_.reset();
-  server_.loading = LoadingState();
+  server_.mutable_loading() = LoadingState();
   std::function<void(absl::Status)> done = std::move(startup_done_);
   done(st);
 }
@@ -502,7 +502,7 @@ absl::Status Persistence::Reload(int64_t now_ms, bool save, bool flush) {
 }
 
 void Persistence::AppendInfo(std::string& out, int64_t now_ms) const {
-  const int64_t last_save = server_.last_save_ms ? server_.last_save_ms : server_.start_ms();
+  const int64_t last_save = server_.last_save_ms() ? server_.last_save_ms() : server_.start_ms();
   uint64_t processed = 0, total = 0;
   double perc = 0;
   if (bg_ && bg_->snapshot) {
@@ -510,7 +510,7 @@ void Persistence::AppendInfo(std::string& out, int64_t now_ms) const {
     total = bg_->snapshot->keys_total();
     if (total > 0) perc = 100.0 * static_cast<double>(processed) / static_cast<double>(total);
   }
-  absl::StrAppend(&out, "loading:", server_.loading.active ? 1 : 0, "\r\nasync_loading:0\r\n",
+  absl::StrAppend(&out, "loading:", server_.loading().active ? 1 : 0, "\r\nasync_loading:0\r\n",
                   "current_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\n",
                   "current_fork_perc:", absl::StrFormat("%.2f", perc), "\r\n",
                   "current_save_keys_processed:", processed, "\r\n",
@@ -548,12 +548,12 @@ void Persistence::UntrackSnapshot(Snapshot* s) {
 
 void AppendRdbInfo(NodeServices& node, uint64_t changes_since_save, int64_t now_ms,
                    std::string& out) {
-  if (node.persistence != nullptr) {
-    node.persistence->AppendInfo(out, now_ms);
+  if (node.persistence() != nullptr) {
+    node.persistence()->AppendInfo(out, now_ms);
     return;
   }
-  const int64_t last_save = node.last_save_ms ? node.last_save_ms : node.start_ms();
-  absl::StrAppend(&out, "loading:", node.loading.active ? 1 : 0,
+  const int64_t last_save = node.last_save_ms() ? node.last_save_ms() : node.start_ms();
+  absl::StrAppend(&out, "loading:", node.loading().active ? 1 : 0,
                   "\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n"
                   "current_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n"
                   "current_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n",
@@ -565,7 +565,7 @@ void AppendRdbInfo(NodeServices& node, uint64_t changes_since_save, int64_t now_
 }
 
 void AppendLoadingInfo(const NodeServices& node, int64_t now_ms, std::string& out) {
-  const LoadingState& l = node.loading;
+  const LoadingState& l = node.loading();
   if (!l.active) return;
   // Redis's estimate: progress against the file size (or, without one, the
   // used-mem the file announced), and an ETA from the rate so far.

@@ -150,7 +150,7 @@ class Persistence {
 };
 
 // The INFO persistence lines from "loading" to "rdb_last_load_keys_loaded"
-// (NodeServices::persistence's, or the figures of a node without
+// (NodeServices::persistence()'s, or the figures of a node without
 // persistence, with `changes_since_save` from the shard's statistics).
 void AppendRdbInfo(NodeServices& node, uint64_t changes_since_save, int64_t now_ms,
                    std::string& out);

@@ -186,12 +186,12 @@ void FullSyncs::StartJob(int64_t now_ms) {
   }
   replication::RdbWriterOptions options;
   options.ctime_s = now_ms / 1000;
-  if (server_.persistence != nullptr) options = server_.persistence->WriterOptions(now_ms);
+  if (server_.persistence() != nullptr) options = server_.persistence()->WriterOptions(now_ms);
   job->snapshot = std::make_unique<persist::Snapshot>(server_, std::move(options));
   // Without Persistence nothing would tell the snapshot about writes: take
   // the whole image now.
-  if (server_.persistence != nullptr) {
-    server_.persistence->TrackSnapshot(job->snapshot.get());
+  if (server_.persistence() != nullptr) {
+    server_.persistence()->TrackSnapshot(job->snapshot.get());
   } else {
     job->snapshot->Finish();
   }
@@ -378,7 +378,7 @@ void FullSyncs::DropMember(Member& m) {
 
 void FullSyncs::StopProducing(Job& job) {
   if (!job.producing()) return;
-  if (server_.persistence != nullptr) server_.persistence->UntrackSnapshot(job.snapshot.get());
+  if (server_.persistence() != nullptr) server_.persistence()->UntrackSnapshot(job.snapshot.get());
   job.snapshot.reset();
 }
 

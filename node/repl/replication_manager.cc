@@ -13,6 +13,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -54,7 +55,7 @@ class SyncLoader : public persist::DatasetLoader {
   absl::Status OnAux(absl::string_view key, absl::string_view value) override {
     int64_t mem = 0;
     if (key == "used-mem" && absl::SimpleAtoi(value, &mem) && mem > 0) {
-      server_.loading.rdb_used_mem = static_cast<uint64_t>(mem);
+      server_.mutable_loading().rdb_used_mem = static_cast<uint64_t>(mem);
     }
     return absl::OkStatus();
   }
@@ -121,7 +122,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
   // progress is abandoned where it is (as a failed load in Redis: the keys
   // loaded so far stay until the next full sync flushes them).
   void Close() {
-    if (loading_ && manager_ != nullptr) manager_->server_.loading = LoadingState();
+    if (loading_ && manager_ != nullptr) manager_->server_.mutable_loading() = LoadingState();
     loading_ = false;
     manager_ = nullptr;
     Shutdown();
@@ -191,7 +192,8 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     persist::FlushDataset(server);
     Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: Loading DB in memory");
     const int64_t start = NowMs();
-    server.loading = LoadingState{.active = true, .start_ms = start, .total_bytes = rdb.size()};
+    server.mutable_loading() =
+        LoadingState{.active = true, .start_ms = start, .total_bytes = rdb.size()};
     loading_ = true;
     SyncLoader loader(server, start);
     replication::RdbReader reader;
@@ -206,7 +208,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
       const uint64_t keys_before = loader.keys_loaded();
       auto progress = reader.Feed(absl::string_view(rdb.data() + pos, n), loader);
       pos += n;
-      server.loading.loaded_bytes = pos;
+      server.mutable_loading().loaded_bytes = pos;
       if (!progress.ok()) {
         error = std::string(progress.status().message());
         break;
@@ -226,7 +228,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
       }
     }
     loading_ = false;
-    server.loading = LoadingState();
+    server.mutable_loading() = LoadingState();
     if (!error.empty()) {
       co_return absl::StrCat("Failed trying to load the MASTER synchronization DB: ", error);
     }
@@ -251,7 +253,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     hc.masterauth = m->server_.options().masterauth;
     // With masteruser set, AUTH <user> <password> (Redis 6 ACL form).
     hc.masteruser = m->server_.config().Value("masteruser").value_or("");
-    hc.listening_port = m->server_.tcp_port;
+    hc.listening_port = m->server_.tcp_port();
     // A history discarded for a full sync that did not complete (the data
     // may be half loaded) is not offered: PSYNC ? -1, as Redis.
     if (!m->history_discarded_) {
@@ -488,7 +490,13 @@ void ReplicationManager::CarryOut(replication::ReplReady ready) {
 }
 
 void ReplicationManager::CompleteWait(uint64_t client_id, int64_t acked) {
-  if (Session* s = FindSession(client_id)) Complete(*s, absl::StrCat(":", acked, "\r\n"));
+  // A CLUSTER SETSLOT waiting for its replicas answers +OK either way: it
+  // is applied here, and a replica that did not ACK in time gets it with
+  // the stream.
+  const bool setslot = setslot_waiters_.erase(client_id) > 0;
+  if (Session* s = FindSession(client_id)) {
+    Complete(*s, setslot ? std::string("+OK\r\n") : absl::StrCat(":", acked, "\r\n"));
+  }
 }
 
 void ReplicationManager::CloseReplicaConnection(uint64_t client_id) {
@@ -511,7 +519,61 @@ void ReplicationManager::CreateBacklog() {
       static_cast<size_t>(server_.options().repl_backlog_size), master_repl_offset_);
 }
 
-void ReplicationManager::OnWrite(const StreamWrite& write) { FeedStream(write.bytes); }
+void ReplicationManager::OnWrite(const StreamWrite& write) {
+  FeedStream(write.bytes);
+  if (!write.args.empty() && absl::EqualsIgnoreCase(write.args[0], "cluster")) {
+    setslot_stream_end_ = master_repl_offset_;
+  }
+}
+
+void ReplicationManager::OnUnitEnd() {
+  if (!std::exchange(pending_getack_, false) || core_.replicas().empty()) return;
+  FeedStream(EncodeCommand({"REPLCONF", "GETACK", "*"}));
+}
+
+bool ReplicationManager::ReplicasApplySetSlot() const {
+  const auto& replicas = core_.replicas();
+  if (replicas.empty()) return false;
+  // Replicas whose connection is gone (forgotten at the next cron) do not
+  // count.
+  return std::all_of(replicas.begin(), replicas.end(), [this](const replication::ReplicaRecord& r) {
+    return r.closing || r.conf.capa_setslot || !ClientOutput(r.client_id).has_value();
+  });
+}
+
+bool ReplicationManager::PropagateSetSlot(Session& session, int64_t now_ms,
+                                          std::span<const std::string> args) {
+  if (!produces_stream() || !ReplicasApplySetSlot()) return false;
+  WriteStream& stream = server_.write_stream();
+  // Keyless and db-less: sent on the stream's current db (no SELECT).
+  const int db = std::max(stream.selected_db(this), 0);
+  // Delivered when the command's unit ends: the replicas have it once they
+  // ACK past the offset of now (they ACK at command boundaries).
+  const int64_t target = master_repl_offset_ + 1;
+  stream.Append(db, kNoSlot, args);
+  int online = 0;
+  for (const replication::ReplicaRecord& r : core_.replicas()) online += r.online() ? 1 : 0;
+  if (online == 0) return false;
+  const std::optional<int64_t> acked =
+      core_.Wait(session.id, online, target, now_ms + kSetSlotAckTimeoutMs,
+                 !session.deny_blocking && !session.in_multi);
+  if (acked.has_value()) return false;
+  // (Waiters whose client went away were dropped without a CompleteWait.)
+  std::erase_if(setslot_waiters_, [this](uint64_t id) { return FindSession(id) == nullptr; });
+  setslot_waiters_.insert(session.id);
+  Suspend(session, WaitReason::kReplicas);
+  // Asked after the SETSLOT itself (the unit ends before this is sent).
+  pending_getack_ = true;
+  return true;
+}
+
+void ReplicationManager::StreamOpenSlots() {
+  clusterbus::ClusterState* cluster = server_.cluster();
+  if (cluster == nullptr || !cluster->myself().is_primary() || !ReplicasApplySetSlot()) return;
+  for (const std::vector<std::string>& cmd : cluster->OpenSlotCommands()) {
+    server_.write_stream().Append(0, kNoSlot, std::span<const std::string>(cmd.data(), cmd.size()));
+  }
+}
 
 void ReplicationManager::ForgetStreamDb() { server_.write_stream().ForgetSelectedDb(this); }
 
@@ -547,8 +609,12 @@ void ReplicationManager::BeginFullSync(uint64_t client_id, uint64_t attach_to) {
       s->push(absl::StrCat("+FULLRESYNC ", ids_.replid, " ", *offset, "\r\n"));
     }
   }
-  // The stream that follows an image starts with a SELECT.
-  if (!attached) ForgetStreamDb();
+  // The stream that follows an image starts with a SELECT, then the open
+  // slots (a shardnode replica cleared its own when the image came).
+  if (!attached) {
+    ForgetStreamDb();
+    StreamOpenSlots();
+  }
 }
 
 void ReplicationManager::FullSyncDelivered(uint64_t client_id, bool socket_target) {
@@ -601,8 +667,17 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
       return;
     }
     const std::string& want = args[1];
-    const replication::PsyncOutcome outcome = replication::DecidePsync(
+    replication::PsyncOutcome outcome = replication::DecidePsync(
         ids_, backlog_.get(), absl::string_view(want.data(), want.size()), offset);
+    const bool setslot_in_gap = outcome == replication::PsyncOutcome::kContinue &&
+                                !r.conf.capa_setslot && offset <= setslot_stream_end_;
+    if (setslot_in_gap) {
+      Logf(LogLevel::kNotice,
+           "Partial resynchronization not accepted: the backlog %s asks for holds CLUSTER "
+           "SETSLOT, which it does not apply (no capa %s)",
+           name, std::string(replication::kCapaSetSlot));
+      outcome = replication::PsyncOutcome::kFullResync;
+    }
     if (outcome == replication::PsyncOutcome::kContinue) {
       ctx.reply.Raw(r.conf.capa_psync2 ? absl::StrCat("+CONTINUE ", ids_.replid, "\r\n")
                                        : std::string("+CONTINUE\r\n"));
@@ -618,7 +693,9 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
       ++sync_partial_ok_;
       return;
     }
-    switch (outcome) {
+    switch (setslot_in_gap ? replication::PsyncOutcome::kContinue : outcome) {
+      case replication::PsyncOutcome::kContinue:
+        break;  // logged above
       case replication::PsyncOutcome::kFullResync:
         Logf(LogLevel::kNotice, "Full resync requested by replica %s", name);
         break;
@@ -685,6 +762,7 @@ void ReplicationManager::Replconf(CommandContext& ctx, Args args) {
     } else if (opt == "capa") {
       if (absl::EqualsIgnoreCase(v, "eof")) get_conf().capa_eof = true;
       if (absl::EqualsIgnoreCase(v, "psync2")) get_conf().capa_psync2 = true;
+      if (base::EqualsIgnoreCase(value, replication::kCapaSetSlot)) get_conf().capa_setslot = true;
     } else if (opt == "ack") {
       // From a replica: its processed offset. Never answered.
       int64_t offset = 0;
@@ -884,6 +962,14 @@ void ReplicationManager::OnFullSync(const std::string& replid, int64_t offset) {
   primary_session_.db_index = 0;
   primary_session_.in_multi = false;
   primary_session_.queued.clear();
+  // A new image: the open slots mirrored from the old stream may be stale;
+  // a shardnode primary sends its own right after the image.
+  if (clusterbus::ClusterState* cluster = server_.cluster();
+      cluster != nullptr && cluster->myself().is_replica()) {
+    cluster->CloseAllSlots();
+    cluster->RequestSave(/*fsync=*/false);
+    server_.ApplyClusterEffects(NowMs());
+  }
   core_.LinkUp(NowMs(), /*synced_now=*/true);
   history_discarded_ = false;
 }

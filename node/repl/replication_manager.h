@@ -61,6 +61,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -116,6 +117,8 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   std::string CheckCommand(bool is_write, bool stale_ok) const override;
   int64_t DataAgeMs(int64_t now_ms) const override;
   void SyncWithCluster() override;
+  bool PropagateSetSlot(Session& session, int64_t now_ms,
+                        std::span<const std::string> args) override;
 
   // The replication commands (repl_commands.h registers them; argument
   // counts were checked by the dispatcher).
@@ -137,9 +140,18 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   // writes, with replica-read-only no, stay local as in Redis).
   bool WantsWrites() const override { return produces_stream(); }
   void OnWrite(const StreamWrite& write) override;
+  // Sends the GETACK a waiting CLUSTER SETSLOT asked for, after its unit.
+  void OnUnitEnd() override;
   // The next write goes with a SELECT (the stream after an image, or the
   // first of a new history).
   void ForgetStreamDb();
+
+  // Whether there are replicas and every one announced capa
+  // shardnode-setslot (PropagateSetSlot).
+  bool ReplicasApplySetSlot() const;
+  // After an image began: the open slots, as SETSLOT commands in the
+  // stream that follows it (an RDB carries no cluster state).
+  void StreamOpenSlots();
 
   Session* FindSession(uint64_t client_id) const;
   // The core's view of a client: its pending output bytes, or nullopt when
@@ -201,6 +213,15 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   // Replication history and stream.
   replication::ReplicationIds ids_;
   int64_t master_repl_offset_ = 0;
+  // The stream offset just after the last CLUSTER SETSLOT sent to the
+  // replicas (-1: none). A replica without capa shardnode-setslot (a
+  // redis-server) that asks to continue from before it is given a full
+  // sync instead, so that it never receives one.
+  int64_t setslot_stream_end_ = -1;
+  // Clients whose CLUSTER SETSLOT waits for the replicas' ACKs: their WAIT
+  // completes with +OK instead of a count.
+  std::set<uint64_t> setslot_waiters_;
+  bool pending_getack_ = false;
   std::unique_ptr<replication::ReplBacklog> backlog_;
 
   // The replica registry, ACKs, WAIT, timeouts and the link's state.

@@ -3,10 +3,10 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 
-#include "base/redirect.h"
 #include "clusterbus/cluster_state.h"
 #include "node/resp/reply.h"
 #include "node/server/server.h"
@@ -17,6 +17,11 @@
 namespace shardnode::node {
 
 void BlockingTable::Block(BlockedClient c) {
+  // A bug, caught when the client blocks rather than when its wait ends.
+  if (c.reply_unblocked == nullptr) {
+    std::fprintf(stderr, "BUG: a blocked client without an UnblockReplyFn\n");
+    std::abort();
+  }
   Session* s = c.session;
   const uint64_t seq = ++next_seq_;
   for (const std::string& key : c.keys) waiters_[DbKey(c.db, key)].push_back(s);
@@ -127,27 +132,23 @@ void FinishBlocked(Server& server, Session& session, std::string_view reply) {
 
 namespace {
 
-// Encodes one reply for `session` (its protocol), counting errors.
-template <typename Fn>
-std::string EncodeFor(Server& server, const Session& session, Fn fn) {
+// Ends the wait of `session` with the reply its command words for `outcome`
+// (its protocol; errors counted in INFO errorstats).
+void FinishWithOutcome(Server& server, Session& session, const UnblockOutcome& outcome) {
+  const BlockedClient* c = server.blocking().Find(session);
+  if (c == nullptr) return;
   std::string out;
   resp::ReplyBuilder reply(&out, session.protocol);
   reply.on_error = [&server](std::string_view message) { server.stats().CountError(message); };
-  fn(reply);
-  return out;
+  c->reply_unblocked(reply, outcome);
+  FinishBlocked(server, session, out);
 }
 
-void FinishWithError(Server& server, Session& session, std::string_view error) {
-  const BlockedClient* c = server.blocking().Find(session);
-  if (c == nullptr) return;
-  FinishBlocked(server, session,
-                EncodeFor(server, session, [&](resp::ReplyBuilder& r) { r.Error(error); }));
-}
-
-// The error a client blocked on `c` gets now, or "" when it may keep waiting.
-std::string RedirectionFor(const clusterbus::ClusterState& cluster, const BlockedClient& c,
-                           bool readonly) {
-  if (!cluster.ok()) return "CLUSTERDOWN The cluster is down";
+// Why a client blocked on `c` must stop waiting now, or nullopt when it may
+// keep waiting.
+std::optional<UnblockOutcome> RedirectionFor(const clusterbus::ClusterState& cluster,
+                                             const BlockedClient& c, bool readonly) {
+  if (!cluster.ok()) return unblock::ClusterDown{};
   // All keys of a blocked command share one slot: the first one decides.
   const int slot = slots::KeyHashSlot(c.keys.front());
   const clusterbus::ClusterNode* owner = cluster.SlotOwner(slot);
@@ -156,9 +157,9 @@ std::string RedirectionFor(const clusterbus::ClusterState& cluster, const Blocke
   if (readonly && !c.is_write && me.is_replica() && me.primary == owner) {
     owner = &me;
   }
-  if (owner == &me || cluster.ImportingFrom(slot) != nullptr) return "";
-  if (owner == nullptr) return "CLUSTERDOWN Hash slot not served";
-  return base::MovedError(slot, cluster.Endpoint(*owner), owner->port);
+  if (owner == &me || cluster.ImportingFrom(slot) != nullptr) return std::nullopt;
+  if (owner == nullptr) return unblock::SlotUnbound{};
+  return unblock::Moved{slot, cluster.Endpoint(*owner), owner->port};
 }
 
 }  // namespace
@@ -166,9 +167,7 @@ std::string RedirectionFor(const clusterbus::ClusterState& cluster, const Blocke
 void HandleBlockedTimeouts(Server& server, int64_t now_ms) {
   BlockingTable& table = server.blocking();
   if (table.with_timeout() == 0) return;
-  for (Session* s : table.TimedOut(now_ms)) {
-    FinishBlocked(server, *s, EncodeFor(server, *s, [](resp::ReplyBuilder& r) { r.NullArray(); }));
-  }
+  for (Session* s : table.TimedOut(now_ms)) FinishWithOutcome(server, *s, unblock::TimedOut{});
 }
 
 void RedirectBlockedClients(Server& server) {
@@ -177,8 +176,9 @@ void RedirectBlockedClients(Server& server) {
   for (Session* s : server.blocking().All()) {
     const BlockedClient* c = server.blocking().Find(*s);
     if (c == nullptr) continue;
-    const std::string error = RedirectionFor(*cluster, *c, s->readonly);
-    if (!error.empty()) FinishWithError(server, *s, error);
+    if (std::optional<UnblockOutcome> outcome = RedirectionFor(*cluster, *c, s->readonly)) {
+      FinishWithOutcome(server, *s, *outcome);
+    }
   }
 }
 
@@ -194,9 +194,9 @@ bool UnblockClientById(Server& server, uint64_t id, bool with_error) {
   // Redis counts the call as failed, even when it replies as a timeout.
   if (c->failed_calls != nullptr) ++*c->failed_calls;
   if (with_error) {
-    FinishWithError(server, s, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    FinishWithOutcome(server, s, unblock::ByClientUnblock{});
   } else {
-    FinishBlocked(server, s, EncodeFor(server, s, [](resp::ReplyBuilder& r) { r.NullArray(); }));
+    FinishWithOutcome(server, s, unblock::TimedOut{});
   }
   return true;
 }
@@ -204,9 +204,7 @@ bool UnblockClientById(Server& server, uint64_t id, bool with_error) {
 void DisconnectAllBlockedClients(Server& server) {
   for (Session* s : server.blocking().All()) {
     s->close_after_reply = true;
-    FinishWithError(server, *s,
-                    "UNBLOCKED force unblock from blocking operation, instance state changed "
-                    "(master -> replica?)");
+    FinishWithOutcome(server, *s, unblock::RoleChanged{});
   }
 }
 

@@ -6,7 +6,10 @@
 // for it, first blocked first; the keys that changed since the last pass
 // ("ready" keys, in the order they were signaled); and the deadlines. It
 // never replies: the functions below it do, through Session::push, and
-// resume the client's pipelined input through Session::resume.
+// resume the client's pipelined input through Session::resume. They decide
+// why a wait ends (an UnblockOutcome) and leave its wording to the command
+// that blocked (BlockedClient::reply_unblocked, from node/commands' error
+// table).
 //
 // Lifecycle of a blocked client: a handler that finds nothing to pop calls
 // BlockingTable::Block (the dispatcher then sends no reply); every change to a
@@ -28,7 +31,12 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
+
+namespace shardnode::resp {
+class ReplyBuilder;
+}
 
 namespace shardnode::node {
 
@@ -48,6 +56,29 @@ enum class BlockType { kList, kZSet };
 // the blocked command as the client sent it.
 using ServeFn = void (*)(CommandContext& ctx, std::span<std::string> args, const std::string& key);
 
+// Why a blocked client's wait ended without a key serving it. This module
+// decides the outcome; the command that blocked words the reply
+// (node/commands, from its error table), so that no client text is
+// written here.
+namespace unblock {
+struct TimedOut {};         // its timeout passed, or CLIENT UNBLOCK id TIMEOUT
+struct ByClientUnblock {};  // CLIENT UNBLOCK id ERROR
+struct RoleChanged {};      // this primary turned into a replica
+struct ClusterDown {};      // cluster mode: the cluster went down
+struct SlotUnbound {};      // cluster mode: the keys' slot has no owner now
+struct Moved {              // cluster mode: another node owns the keys' slot
+  int slot = 0;
+  std::string endpoint;
+  int port = 0;
+};
+}  // namespace unblock
+using UnblockOutcome =
+    std::variant<unblock::TimedOut, unblock::ByClientUnblock, unblock::RoleChanged,
+                 unblock::ClusterDown, unblock::SlotUnbound, unblock::Moved>;
+// Appends the reply a client gets for `outcome` to `reply` (the client's
+// protocol).
+using UnblockReplyFn = void (*)(resp::ReplyBuilder& reply, const UnblockOutcome& outcome);
+
 struct BlockedClient {
   Session* session = nullptr;  // borrowed; the net shell unblocks before freeing it
   int db = 0;
@@ -61,6 +92,10 @@ struct BlockedClient {
   bool is_write = false;             // the command has the write flag
   uint64_t* failed_calls = nullptr;  // its INFO commandstats failed_calls counter
   ServeFn serve = nullptr;
+  // Words the reply when the wait ends unserved (the functions below that
+  // end waits call it; the table itself never replies). Required: Block
+  // aborts on a client without it.
+  UnblockReplyFn reply_unblocked = nullptr;
 };
 
 class BlockingTable {
@@ -127,25 +162,23 @@ BlockTimeoutError ParseBlockTimeout(std::string_view arg, int64_t now_ms, int64_
 // No-op when the session is not blocked.
 void FinishBlocked(Server& server, Session& session, std::string_view reply);
 
-// Replies a null array to the clients whose timeout passed (cron).
+// Ends the waits of the clients whose timeout passed (cron), with the
+// TimedOut outcome (a null array for the blocking pops).
 void HandleBlockedTimeouts(Server& server, int64_t now_ms);
 
-// Cluster mode: unblocks, with Redis's error, every client blocked on a key
-// whose slot this node no longer serves: "CLUSTERDOWN The cluster is down"
-// when the cluster is down, "CLUSTERDOWN Hash slot not served" when the slot
-// is unassigned, "MOVED <slot> <endpoint>:<port>" when another node owns it
+// Cluster mode: unblocks every client blocked on a key whose slot this node
+// no longer serves, with the outcome ClusterDown when the cluster is down,
+// SlotUnbound when the slot is unassigned, Moved when another node owns it
 // (a slot being imported here keeps its clients). Called by the cron and
 // after cluster state changes. No-op outside cluster mode.
 void RedirectBlockedClients(Server& server);
 
-// CLIENT UNBLOCK: ends the wait of client `id` as a timeout (null array) or
-// with "UNBLOCKED client unblocked via CLIENT UNBLOCK". Returns whether the
-// client was blocked.
+// CLIENT UNBLOCK: ends the wait of client `id` as a timeout (TimedOut) or as
+// an error (ByClientUnblock). Returns whether the client was blocked.
 bool UnblockClientById(Server& server, uint64_t id, bool with_error);
 
-// A primary turning into a replica: every blocked client gets "UNBLOCKED
-// force unblock from blocking operation, instance state changed (master ->
-// replica?)" and is closed after the reply, as Redis does.
+// A primary turning into a replica: every blocked client's wait ends with
+// RoleChanged and the client is closed after the reply, as Redis does.
 void DisconnectAllBlockedClients(Server& server);
 
 }  // namespace shardnode::node

@@ -18,6 +18,7 @@ BlockedClient Waiting(Session& s, int db, std::vector<std::string> keys, int64_t
   c.type = type;
   c.deadline_ms = deadline;
   c.args = {"blpop", "k", "0"};
+  c.reply_unblocked = [](resp::ReplyBuilder&, const UnblockOutcome&) {};
   return c;
 }
 
@@ -91,6 +92,17 @@ TEST(BlockingTableTest, SameDeadlineKeepsBothClients) {
   EXPECT_EQ(t.TimedOut(1001), (std::vector<Session*>{&a, &b}));
   t.Unblock(a);
   EXPECT_EQ(t.TimedOut(1001), (std::vector<Session*>{&b}));
+}
+
+// The wording of an unserved wait is the blocking command's: a client
+// without it is refused when it blocks, not when its wait ends.
+TEST(BlockingTableDeathTest, BlockRequiresAnUnblockReplyFn) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  BlockingTable t;
+  Session a;
+  BlockedClient c = Waiting(a, 0, {"k"});
+  c.reply_unblocked = nullptr;
+  EXPECT_DEATH(t.Block(std::move(c)), "without an UnblockReplyFn");
 }
 
 TEST(ParseBlockTimeoutTest, SecondsAsRedisReadsThem) {

@@ -126,7 +126,7 @@ absl::Status SetUpCluster(Server& server, int64_t now_ms) {
     return absl::InvalidArgumentError(
         "No bind address is configured, but it is required for the Cluster bus.");
   }
-  ApplyMyselfAddress(*state, o, server.tcp_port);
+  ApplyMyselfAddress(*state, o, server.tcp_port());
   // What loading asked for is already done (the file is what was read) or
   // moot before the node serves (no subscribers, no data, no links yet).
   clusterbus::Ready from_loading = state->TakeReady(now_ms);
@@ -178,7 +178,7 @@ void DeleteKeysInSlot(Server& server, int slot, int64_t now_ms) {
 // Carries out one item of the cluster core's Ready. Every alternative is
 // named: an item this shell would not carry out does not compile.
 void CarryOut(Server& server, clusterbus::ReadyItem& item, int64_t now_ms) {
-  ClusterBus* bus = server.cluster_bus;
+  ClusterBus* bus = server.cluster_bus();
   std::visit(
       clusterbus::Overloaded{
           [&](const clusterbus::ConnectAction& a) {
@@ -223,10 +223,10 @@ void CarryOut(Server& server, clusterbus::ReadyItem& item, int64_t now_ms) {
           // than at its next 100 ms reconciliation, so that no write is
           // refused meanwhile.
           [&](const clusterbus::StopReplication&) {
-            if (server.replication) server.replication->SyncWithCluster();
+            if (server.replication()) server.replication()->SyncWithCluster();
           },
           [&](const clusterbus::ReplicatePrimary&) {
-            if (server.replication) server.replication->SyncWithCluster();
+            if (server.replication()) server.replication()->SyncWithCluster();
           },
           // Clients blocked on a cluster that went down are redirected below
           // (RedirectBlockedClients runs after every Ready).
@@ -246,8 +246,9 @@ void CarryOutClusterReady(Server& server, int64_t now_ms) {
   if (carrying_out) return;
   carrying_out = true;
   for (;;) {
-    clusterbus::Ready ready = server.cluster_bus ? server.cluster_bus->engine().TakeReady(now_ms)
-                                                 : cluster->TakeReady(now_ms);
+    clusterbus::Ready ready = server.cluster_bus()
+                                  ? server.cluster_bus()->engine().TakeReady(now_ms)
+                                  : cluster->TakeReady(now_ms);
     if (ready.empty()) break;
     for (clusterbus::ReadyItem& item : ready.items) CarryOut(server, item, now_ms);
   }
@@ -275,7 +276,7 @@ void RefreshClusterOptions(Server& server) {
   cluster->set_options(ClusterOptionsFrom(server.options()));
   const clusterbus::ClusterNode& me = cluster->myself();
   const std::string hostname_before = me.hostname;
-  ApplyMyselfAddress(*cluster, server.options(), server.tcp_port);
+  ApplyMyselfAddress(*cluster, server.options(), server.tcp_port());
   // A new hostname travels in the ping extension: tell every node now
   // instead of waiting up to node_timeout/2 for each one's next ping.
   if (me.hostname != hostname_before) cluster->RequestBroadcastPong();
@@ -287,7 +288,7 @@ void ClusterCron(Server& server, int64_t now_ms) {
   ClusterState* cluster = server.cluster();
   if (!cluster) return;
   RefreshClusterOptions(server);
-  if (server.cluster_bus) server.cluster_bus->engine().Tick(now_ms);
+  if (server.cluster_bus()) server.cluster_bus()->engine().Tick(now_ms);
   cluster->Tick(now_ms);
   ApplyClusterEffects(server, now_ms);
 }

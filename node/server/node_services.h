@@ -6,9 +6,10 @@
 // CommandContext::node and never see the Server (its keyspace shards, write
 // stream, slot tables, session bookkeeping).
 //
-// The accessors are virtual: they serve admin commands, not the data path
-// (per-key access goes through the Shard, without virtual calls). The
-// borrowed services and hooks are plain fields, set by the wiring.
+// A narrow interface: virtual methods only, no state. They serve admin
+// commands, not the data path (per-key access goes through the Shard,
+// without virtual calls). Server holds the state behind them, and the
+// wiring sets it through Server's setters and hooks.
 //
 // Loop: the control loop (thread 0).
 #pragma once
@@ -92,36 +93,37 @@ class NodeServices {
   // resumes.
   virtual void UnpauseClients(PausePurpose purpose) = 0;
 
-  int64_t last_save_ms = 0;  // LASTSAVE (ms); 0 until the first save
+  // LASTSAVE (ms); 0 until the first save.
+  virtual int64_t last_save_ms() const = 0;
   // DEBUG SET-ACTIVE-EXPIRE: whether the cron's active expiry cycle runs.
-  bool active_expire_enabled = true;
-  LoadingState loading;
-  // RDB files (node/persist: SAVE, BGSAVE, save points); borrowed, set by
-  // main. Null in tests.
-  persist::Persistence* persistence = nullptr;
-  int tcp_port = 0;         // the port actually bound
-  std::string executable;   // absolute path of the binary, INFO server
-  std::string config_file;  // absolute path of the config file, or empty
-  // The cluster bus shell (cluster mode, once it listens); borrowed, set by main.
-  ClusterBus* cluster_bus = nullptr;
-  // The replication manager (node/repl); borrowed, set by main. Null in tests.
-  ReplicationControl* replication = nullptr;
+  virtual void set_active_expire_enabled(bool enabled) = 0;
+  // The dataset load in progress, if any.
+  virtual const LoadingState& loading() const = 0;
+  // RDB files (node/persist: SAVE, BGSAVE, save points). Null in tests.
+  virtual persist::Persistence* persistence() = 0;
+  // The replication manager (node/repl). Null in tests.
+  virtual ReplicationControl* replication() = 0;
+  // The cluster bus shell (cluster mode, once it listens), or null.
+  virtual ClusterBus* cluster_bus() = 0;
+  virtual int tcp_port() const = 0;                    // the port actually bound
+  virtual const std::string& executable() const = 0;   // absolute path of the binary
+  virtual const std::string& config_file() const = 0;  // absolute path, or empty
 
-  // Hooks installed by the shells.
-  // Stops the node after the current command (SHUTDOWN, SIGTERM).
-  std::function<void(ShutdownMode)> request_shutdown;
-  // Saves nodes.conf (cluster mode). Returns false and sets *error on failure.
-  std::function<bool(bool fsync, std::string* error)> save_cluster_config;
+  // Stops the node after the current command (SHUTDOWN). Returns false when
+  // nothing can stop it (no shell: tests).
+  virtual bool RequestShutdown(ShutdownMode mode) = 0;
+  // Saves nodes.conf (cluster mode). Returns false and sets *error on
+  // failure (left untouched when nothing can save it).
+  virtual bool SaveClusterConfig(bool fsync, std::string* error) = 0;
   // Sends a PUBLISH (shard=false) or SPUBLISH (shard=true) to the other
-  // nodes over the cluster bus. Unset outside cluster mode.
-  std::function<void(std::string_view channel, std::string_view message, bool shard)>
-      cluster_publish;
-  // Blocks the whole node for `ms` (DEBUG SLEEP).
-  std::function<void(int64_t ms)> sleep;
-  // Runs MIGRATE (node/migrate's Migrator, installed by the data node's
-  // wiring): it replies at once or suspends the client (kMigrate). Unset in
-  // tests without the net shell.
-  std::function<void(CommandContext& ctx, std::span<std::string> args)> migrate;
+  // nodes over the cluster bus. No-op outside cluster mode.
+  virtual void ClusterPublish(std::string_view channel, std::string_view message, bool shard) = 0;
+  // Blocks the whole node for `ms` (DEBUG SLEEP). No-op without a shell.
+  virtual void Sleep(int64_t ms) = 0;
+  // Runs MIGRATE (node/migrate's Migrator): it replies at once or suspends
+  // the client (kMigrate). Returns false, without replying, when MIGRATE is
+  // not wired (tests without the net shell).
+  virtual bool Migrate(CommandContext& ctx, std::span<std::string> args) = 0;
 
  protected:
   NodeServices() = default;

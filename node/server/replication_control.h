@@ -10,12 +10,15 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "replication/rdb.h"
 
 namespace shardnode::node {
+
+struct Session;
 
 class ReplicationControl {
  public:
@@ -64,6 +67,29 @@ class ReplicationControl {
   // Follows the cluster's view of myself at once (primary to replicate, or
   // none after a promotion) instead of at the next 100 ms reconciliation.
   virtual void SyncWithCluster() {}
+  // Beyond Redis 7.0, as Valkey 8 does: a primary's CLUSTER SETSLOT that
+  // changed its view (`args`, the command as received) goes to its
+  // replicas through the write stream, so that they mirror its open slots
+  // and a promoted replica can continue or close a migration. Only when
+  // every replica announced it applies them (REPLCONF capa
+  // shardnode-setslot, which shardnode replicas send and redis-server 7.0
+  // masters ignore): a redis-server 7.0 replica refuses SETSLOT from its
+  // master ("Please use SETSLOT only with masters.", logged as CRITICAL,
+  // and a panic under propagation-error-behavior panic), so with one of
+  // them attached the shard keeps Redis 7.0's behaviour. When it was sent
+  // to online replicas, `session` (whose command it is, already applied
+  // here) is suspended until they ACKed it or kSetSlotAckTimeoutMs passed,
+  // then answered +OK, and true is returned: the caller must not reply.
+  // Otherwise (not sent, nobody online, or the client may not block: in
+  // MULTI, a script) returns false and the caller replies.
+  static constexpr int64_t kSetSlotAckTimeoutMs = 2000;  // Valkey's default
+  virtual bool PropagateSetSlot(Session& session, int64_t now_ms,
+                                std::span<const std::string> args) {
+    (void)session;
+    (void)now_ms;
+    (void)args;
+    return false;
+  }
 };
 
 }  // namespace shardnode::node

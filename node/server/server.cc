@@ -22,7 +22,7 @@ void Server::PauseClients(PausePurpose purpose, int64_t until_ms, bool all) {
 
 void Server::HoldExpiryWhilePaused(bool paused) {
   // A replica's keys already wait for its primary's DELs.
-  if (replication != nullptr && replication->is_replica()) return;
+  if (replication_ != nullptr && replication_->is_replica()) return;
   const ExpiryMode mode = paused ? ExpiryMode::kHide : ExpiryMode::kDelete;
   for (int i = 0; i < num_shards(); ++i) {
     Keyspace& ks = shard(i);
@@ -128,7 +128,7 @@ Server::Server(Config* config, const CommandTable* commands)
       // A key that expires on a primary is deleted on its replicas by a DEL,
       // sent with the writes of the command that found it expired.
       ks.db(d).on_key_expired = [this, d](std::string_view key) {
-        if (replication != nullptr && replication->is_replica()) return;
+        if (replication_ != nullptr && replication_->is_replica()) return;
         if (!write_stream_.wanted()) return;
         const std::string args[2] = {"DEL", std::string(key)};
         write_stream_.Append(d, slots::KeyHashSlot(key), args);
@@ -156,6 +156,30 @@ void Server::RefreshClusterOptions() { node::RefreshClusterOptions(*this); }
 
 bool Server::UnblockClient(uint64_t id, bool with_error) {
   return UnblockClientById(*this, id, with_error);
+}
+
+bool Server::RequestShutdown(ShutdownMode mode) {
+  if (!request_shutdown) return false;
+  request_shutdown(mode);
+  return true;
+}
+
+bool Server::SaveClusterConfig(bool fsync, std::string* error) {
+  return save_cluster_config && save_cluster_config(fsync, error);
+}
+
+void Server::ClusterPublish(std::string_view channel, std::string_view message, bool shard) {
+  if (cluster_publish) cluster_publish(channel, message, shard);
+}
+
+void Server::Sleep(int64_t ms) {
+  if (sleep) sleep(ms);
+}
+
+bool Server::Migrate(CommandContext& ctx, std::span<std::string> args) {
+  if (!migrate) return false;
+  migrate(ctx, args);
+  return true;
 }
 
 }  // namespace shardnode::node

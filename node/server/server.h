@@ -7,8 +7,9 @@
 // Shards: the keyspace is split by hash slot into num_shards() Keyspaces.
 // Today every shard is served by one thread; the seam is kept so that every
 // key a command touches is found in ShardForSlot(its slot) (handlers use
-// CommandContext::DbFor) and commands that span shards go through
-// ForEachShard, the fan-out.
+// CommandContext::DbFor, bound to the shards the dispatcher granted) and
+// commands that span shards run as fan-outs that the dispatcher drives
+// (node/commands/fan_out.h).
 //
 // Loop: the control loop (thread 0) owns it.
 #pragma once
@@ -66,17 +67,6 @@ class Server final : public NodeServices {
   Keyspace& shard(int i) { return *shards_[i]; }
   int ShardIndexForSlot(int slot) const { return slot % num_shards(); }
   Keyspace& ShardForSlot(int slot) { return *shards_[ShardIndexForSlot(slot)]; }
-  // The fan-out over shards: fn(shard) once per shard, in shard order.
-  // Commands that span shards (KEYS, SCAN, DBSIZE, FLUSHALL, RANDOMKEY, INFO
-  // keyspace) reach the shards through here only, so that with shard
-  // threads this becomes the one coordinated operation that runs fn on each
-  // shard's thread: fn touches only the shard it is given and the caller's
-  // accumulators, and the caller combines the results after it returns.
-  template <typename Fn>  // void(Keyspace&)
-  void ForEachShard(Fn&& fn) {
-    for (const std::unique_ptr<Keyspace>& s : shards_) fn(*s);
-  }
-
   bool cluster_enabled() const override { return cluster_ != nullptr; }
   // nullptr when cluster-enabled is no.
   clusterbus::ClusterState* cluster() override { return cluster_.get(); }
@@ -114,7 +104,46 @@ class Server final : public NodeServices {
   const std::string& run_id() const override { return run_id_; }
   int64_t start_ms() const override { return start_ms_; }
   void set_start_ms(int64_t ms) { start_ms_ = ms; }
-  // Hooks installed by the shells.
+
+  // NodeServices's state, and what the wiring sets of it.
+  int64_t last_save_ms() const override { return last_save_ms_; }
+  void set_last_save_ms(int64_t ms) { last_save_ms_ = ms; }
+  bool active_expire_enabled() const { return active_expire_enabled_; }
+  void set_active_expire_enabled(bool enabled) override { active_expire_enabled_ = enabled; }
+  const LoadingState& loading() const override { return loading_; }
+  LoadingState& mutable_loading() { return loading_; }
+  persist::Persistence* persistence() override { return persistence_; }
+  // Borrowed; set by the wiring (main), never in tests.
+  void set_persistence(persist::Persistence* p) { persistence_ = p; }
+  ReplicationControl* replication() override { return replication_; }
+  const ReplicationControl* replication() const { return replication_; }
+  void set_replication(ReplicationControl* r) { replication_ = r; }  // borrowed
+  ClusterBus* cluster_bus() override { return cluster_bus_; }
+  void set_cluster_bus(ClusterBus* bus) { cluster_bus_ = bus; }  // borrowed
+  int tcp_port() const override { return tcp_port_; }
+  void set_tcp_port(int port) { tcp_port_ = port; }
+  const std::string& executable() const override { return executable_; }
+  void set_executable(std::string path) { executable_ = std::move(path); }
+  const std::string& config_file() const override { return config_file_; }
+  void set_config_file(std::string path) { config_file_ = std::move(path); }
+  bool RequestShutdown(ShutdownMode mode) override;
+  bool SaveClusterConfig(bool fsync, std::string* error) override;
+  void ClusterPublish(std::string_view channel, std::string_view message, bool shard) override;
+  void Sleep(int64_t ms) override;
+  bool Migrate(CommandContext& ctx, std::span<std::string> args) override;
+
+  // Hooks installed by the shells (each unset until then).
+  // Stops the node after the current command (SHUTDOWN, SIGTERM).
+  std::function<void(ShutdownMode)> request_shutdown;
+  // Saves nodes.conf (cluster mode). Returns false and sets *error on failure.
+  std::function<bool(bool fsync, std::string* error)> save_cluster_config;
+  // Sends a (S)PUBLISH to the other nodes over the cluster bus.
+  std::function<void(std::string_view channel, std::string_view message, bool shard)>
+      cluster_publish;
+  // Blocks the whole node for `ms` (DEBUG SLEEP).
+  std::function<void(int64_t ms)> sleep;
+  // Runs MIGRATE (installed by node/migrate's Migrator).
+  std::function<void(CommandContext& ctx, std::span<std::string> args)> migrate;
   // Called before a write command runs against database `db`, with the key
   // arguments it is about to touch (fork-less snapshots serialize those keys
   // first). Not called for commands without the write flag.
@@ -152,6 +181,15 @@ class Server final : public NodeServices {
   uint64_t last_client_id_ = 0;
   std::string run_id_;
   int64_t start_ms_ = 0;
+  int64_t last_save_ms_ = 0;
+  bool active_expire_enabled_ = true;
+  LoadingState loading_;
+  persist::Persistence* persistence_ = nullptr;
+  ReplicationControl* replication_ = nullptr;
+  ClusterBus* cluster_bus_ = nullptr;
+  int tcp_port_ = 0;
+  std::string executable_;
+  std::string config_file_;
   struct Pause {
     int64_t until_ms = 0;  // 0: none
     bool all = false;

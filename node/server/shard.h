@@ -67,15 +67,14 @@ class Shard {
   Shard& operator=(const Shard&) = delete;
 
   // The keyspace shards, split by hash slot (Server::ShardIndexForSlot).
+  // Handlers do not walk them: they reach keys through their context's
+  // DbFor (bound to the shards the dispatcher granted them), and commands
+  // that span shards run as a fan-out that the dispatcher drives
+  // (node/commands/fan_out.h).
   int num_keyspaces() const { return static_cast<int>(keyspaces_->size()); }
+  int IndexForSlot(int slot) const { return slot % num_keyspaces(); }
   Keyspace& keyspace(int i) { return *(*keyspaces_)[i]; }
-  Keyspace& KeyspaceForSlot(int slot) { return keyspace(slot % num_keyspaces()); }
-  // The fan-out: fn(keyspace) once per keyspace shard, in order (see
-  // Server::ForEachShard: commands that span shards go through here only).
-  template <typename Fn>  // void(Keyspace&)
-  void ForEachKeyspace(Fn&& fn) {
-    for (const std::unique_ptr<Keyspace>& k : *keyspaces_) fn(*k);
-  }
+  Keyspace& KeyspaceForSlot(int slot) { return keyspace(IndexForSlot(slot)); }
 
   WatchTable& watches() { return *watches_; }
   BlockingTable& blocking() { return *blocking_; }
