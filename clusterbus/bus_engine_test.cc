@@ -366,6 +366,38 @@ TEST_F(BusEngineTest, NewerClaimRebindsSlotsAndStaleClaimGetsUpdate) {
   EXPECT_EQ(body.slots.Count(), 200);
 }
 
+// Pings and pongs that repeat what is known (the same slots, epoch and
+// address) leave routing_version alone, so the shell does not rebuild its
+// routing snapshot for them; a newer claim of a slot moves it.
+TEST_F(BusEngineTest, RoutineGossipLeavesRoutingVersionAlone) {
+  Known(kB, 1, 2, 0, 99, 1);
+  const uint64_t v = state_.routing_version();
+  for (int i = 1; i <= 3; ++i) {
+    now_ += 100;
+    Message ping = FromPeer(MessageType::kPing, kB, 1);
+    ping.header.myslots.SetRange(0, 99);
+    ping.header.port = 7000;
+    ping.header.cport = 17000;
+    engine_.OnMessage(2, ping, now_);
+    Message pong = FromPeer(MessageType::kPong, kB, 1);
+    pong.header.myslots.SetRange(0, 99);
+    pong.header.port = 7000;
+    pong.header.cport = 17000;
+    engine_.OnMessage(1, pong, now_);
+    engine_.Tick(now_);
+    TakeAll();
+  }
+  EXPECT_EQ(state_.FindNode(kB)->pong_received_ms, now_);
+  EXPECT_EQ(state_.routing_version(), v);
+  Message claim = FromPeer(MessageType::kPing, kB, 2);
+  claim.header.myslots.SetRange(0, 100);
+  claim.header.port = 7000;
+  claim.header.cport = 17000;
+  engine_.OnMessage(2, claim, now_);
+  EXPECT_EQ(state_.SlotOwner(100)->id, kB);
+  EXPECT_NE(state_.routing_version(), v);
+}
+
 TEST_F(BusEngineTest, UpdateAboutMySlotsMakesMeAReplica) {
   slots::SlotRange mine{0, 99};
   ASSERT_TRUE(state_.ChangeSlots({&mine, 1}, false).ok());

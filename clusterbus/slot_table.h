@@ -5,7 +5,12 @@
 // (ok / fail) and my role. The control loop builds it from the ClusterState
 // (Build) and publishes it through a SlotTableBox whenever it differs from
 // the last one; routing (routing.h) reads only this, so that shard threads
-// can route without touching the ClusterState or taking a lock.
+// can route without touching the ClusterState or taking a lock. A reshard
+// changes the state a slot at a time, thousands of times, so the control
+// loop first asks the published table whether it still matches the state
+// (IsCurrent, a few comparisons) and, when it does not, builds the new one
+// from it: a copy with only the chunks of slots changed since re-read
+// (ClusterState::slot_chunk_version), not a walk of every slot.
 //
 // Loop: Build on the control loop (the ClusterState's); a built table is
 // immutable and may be read from any thread. SlotTableBox: Publish from the
@@ -35,8 +40,21 @@ class SlotTable {
   };
   static constexpr int16_t kNone = -1;
 
-  // The snapshot of `state` now.
-  static std::shared_ptr<const SlotTable> Build(const ClusterState& state);
+  // The snapshot of `state` now. With `previous` (a table built from this
+  // same ClusterState), it is the same table, made by copying `previous`
+  // and re-reading only the slot chunks changed since it was built; a
+  // target that no longer owns or receives a slot may stay in the target
+  // list (unused) until a node is deleted or renamed.
+  static std::shared_ptr<const SlotTable> Build(const ClusterState& state,
+                                                const SlotTable* previous = nullptr);
+
+  // True when Build(state) now would give a table equal to this one: the
+  // state's routing_version() is the one this table was built from, and
+  // ok(), my role, my primary and each target's endpoint and port are
+  // unchanged. (False may still mean an equal table.) Costs a few
+  // comparisons per target, not a walk of the slots.
+  // REQUIRES: control loop (reads the ClusterState).
+  bool IsCurrent(const ClusterState& state) const;
 
   bool ok() const { return ok_; }
   bool myself_is_replica() const { return myself_is_replica_; }
@@ -61,6 +79,7 @@ class SlotTable {
 
  private:
   SlotTable() = default;
+  SlotTable(const SlotTable&) = default;
   std::vector<Target> targets_;
   std::vector<int16_t> owner_ = std::vector<int16_t>(slots::kNumSlots, kNone);
   std::vector<int16_t> migrating_ = std::vector<int16_t>(slots::kNumSlots, kNone);
@@ -69,6 +88,9 @@ class SlotTable {
   int16_t my_primary_ = kNone;  // my primary in targets_ (replicas only)
   bool ok_ = false;
   bool myself_is_replica_ = false;
+  // For IsCurrent only (not part of the routing decisions, nor of ==).
+  uint64_t routing_version_ = 0;
+  std::vector<std::string> target_ids_;  // node id of each targets_ entry
 };
 
 // The published table: one writer (the control loop) swaps it atomically;
@@ -77,7 +99,9 @@ class SlotTable {
 class SlotTableBox {
  public:
   // Publishes `table` if it differs from the current one; returns whether
-  // it did. REQUIRES: table != nullptr.
+  // it did. An equal table still replaces the one Load() returns (so that it
+  // carries the newest routing_version for IsCurrent), but readers are not
+  // told (version() stays). REQUIRES: table != nullptr.
   bool Publish(std::shared_ptr<const SlotTable> table);
   // The current table (nullptr until the first Publish).
   std::shared_ptr<const SlotTable> Load() const { return table_.load(std::memory_order_acquire); }
