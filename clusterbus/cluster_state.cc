@@ -60,8 +60,7 @@ bool IsValidNodeId(std::string_view id) {
   return true;
 }
 
-ClusterState::ClusterState(std::string my_id, ClusterOptions options)
-    : options_(options) {
+ClusterState::ClusterState(std::string my_id, ClusterOptions options) : options_(options) {
   myself_ = &AddNode(std::move(my_id), kFlagMyself | kFlagPrimary, 0);
 }
 
@@ -238,22 +237,21 @@ void ClusterState::UpdateState(int64_t now_ms) {
   if (myself_->is_primary() && !ok_ && now_ms - first_update_ms_ < kWritableDelayMs) return;
 
   bool new_ok = true;
-  if (options_.require_full_coverage) {
-    for (int s = 0; s < kNumSlots; ++s) {
-      if (!owners_[s] || owners_[s]->failed()) {
-        new_ok = false;
-        break;
-      }
-    }
-  }
   int size = 0;
   int reachable = 0;
+  // Every slot is served by a node not failed exactly when those nodes'
+  // slot counts add up to all slots (each slot has at most one owner, whose
+  // `slots` holds it): a count per node instead of a walk of the slots.
+  int served = 0;
   for (const auto& [id, node] : nodes_) {
-    if (node->is_primary() && node->num_slots() > 0) {
+    const int count = node->num_slots();
+    if (count > 0 && !node->failed()) served += count;
+    if (node->is_primary() && count > 0) {
       ++size;
       if (!(node->flags & (kFlagFail | kFlagPfail))) ++reachable;
     }
   }
+  if (options_.require_full_coverage && served != kNumSlots) new_ok = false;
   size_ = size;
   if (reachable < size / 2 + 1) {
     new_ok = false;
@@ -562,7 +560,10 @@ std::string ClusterState::NodeLine(const ClusterNode& node, bool use_pport) cons
     }
   }
   if (node.is_myself()) {
-    for (int s = 0; s < kNumSlots; ++s) {
+    // Open slots are few (usually none or one): the walk ends at the last.
+    int open = migrating_to_.set_count() + importing_from_.set_count();
+    for (int s = 0; s < kNumSlots && open > 0; ++s) {
+      open -= (migrating_to_[s] != nullptr) + (importing_from_[s] != nullptr);
       if (migrating_to_[s]) {
         absl::StrAppend(&line, " [", s, "->-", migrating_to_[s]->id, "]");
       } else if (importing_from_[s]) {

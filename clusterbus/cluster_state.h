@@ -331,9 +331,12 @@ class ClusterState {
     ClusterNode* operator[](int slot) const { return nodes_[slot]; }
     void Set(int slot, ClusterNode* node) {
       if (nodes_[slot] == node) return;
+      set_count_ += (node != nullptr) - (nodes_[slot] != nullptr);
       nodes_[slot] = node;
       version_->BumpSlot(slot);
     }
+    // Slots with a node (so that a walk for them can stop early).
+    int set_count() const { return set_count_; }
     void ClearAll() {
       for (int s = 0; s < slots::kNumSlots; ++s) Set(s, nullptr);
     }
@@ -341,6 +344,7 @@ class ClusterState {
    private:
     RoutingVersion* version_;  // the owning ClusterState's routing_version_
     std::vector<ClusterNode*> nodes_;
+    int set_count_ = 0;
   };
 
   ClusterOptions options_;

@@ -66,14 +66,14 @@ class NodesConfFile {
   // spare, which then takes the name (see above), so a crash of the process
   // at any point leaves at `path` the old file or the new one, never a mix.
   // With `fsync` (epochs, failovers, slot claims: what Redis fsyncs) the new
-  // file is fsynced before the swap and the directory after it, so the change
-  // also survives a power loss; without it (SETSLOT and the other saves Redis
-  // does not fsync, which it writes in place) nothing is fsynced, and a power
-  // loss may leave an earlier version, or, where the file system wrote the
-  // swap before the data, a damaged file that stops startup (never a silent
-  // reset). A reader that keeps the file open across two saves may read the
-  // later one's bytes. Fails with the strerror text of the failing call; the
-  // file at `path` is then intact.
+  // file's data is written out and waited for before the swap, and the
+  // directory is fsynced after it (whose journal commit flushes the device
+  // cache first), so the change also survives a power loss; without it (SETSLOT and the other saves
+  // Redis does not fsync, which it writes in place) nothing is fsynced, and a power loss may leave
+  // an earlier version, or, where the file system wrote the swap before the data, a damaged file
+  // that stops startup (never a silent reset). A reader that keeps the file open across two saves
+  // may read the later one's bytes. Fails with the strerror text of the failing call; the file at
+  // `path` is then intact.
   absl::Status Save(std::string_view content, bool fsync);
 
  private:
