@@ -239,14 +239,14 @@ void ClusterState::UpdateState(int64_t now_ms) {
   bool new_ok = true;
   int size = 0;
   int reachable = 0;
-  // Every slot is served by a node not failed exactly when those nodes'
-  // slot counts add up to all slots (each slot has at most one owner, whose
-  // `slots` holds it): a count per node instead of a walk of the slots.
-  int served = 0;
+  // Every slot is served by a node not failed exactly when all slots have
+  // an owner and failed nodes own none (each slot's owner holds it in its
+  // `slots`): counts instead of a walk of the slots.
+  int served = owners_.set_count();
   for (const auto& [id, node] : nodes_) {
-    const int count = node->num_slots();
-    if (count > 0 && !node->failed()) served += count;
-    if (node->is_primary() && count > 0) {
+    if (node->slots.Empty()) continue;
+    if (node->failed()) served -= node->num_slots();
+    if (node->is_primary()) {
       ++size;
       if (!(node->flags & (kFlagFail | kFlagPfail))) ++reachable;
     }

@@ -8,6 +8,8 @@ namespace shardnode::clusterbus {
 
 std::shared_ptr<const SlotTable> SlotTable::Build(const ClusterState& state,
                                                   const SlotTable* previous) {
+  static_assert(kChunkSlots == ClusterState::kSlotChunk,
+                "a table chunk is a chunk of the state's routing versions");
   // The nodes behind previous's targets, in order; any of them gone (deleted
   // or renamed) means a build from scratch.
   std::vector<const ClusterNode*> seen;
@@ -49,16 +51,18 @@ std::shared_ptr<const SlotTable> SlotTable::Build(const ClusterState& state,
     last_index = i;
     return i;
   };
-  for (int c = 0; c < ClusterState::kNumSlotChunks; ++c) {
+  for (int c = 0; c < kNumChunks; ++c) {
     if (previous && state.slot_chunk_version(c) <= previous->routing_version_) continue;
-    const int end = (c + 1) * ClusterState::kSlotChunk;
-    for (int s = c * ClusterState::kSlotChunk; s < end; ++s) {
+    auto chunk = std::make_shared<Chunk>();
+    for (int i = 0; i < kChunkSlots; ++i) {
+      const int s = c * kChunkSlots + i;
       const ClusterNode* owner = state.SlotOwner(s);
-      t->owner_[s] = owner ? index_of(owner) : kNone;
+      chunk->owner[i] = owner ? index_of(owner) : kNone;
       const ClusterNode* to = state.MigratingTo(s);
-      t->migrating_[s] = to ? index_of(to) : kNone;
-      t->importing_.set(s, state.ImportingFrom(s) != nullptr);
+      chunk->migrating[i] = to ? index_of(to) : kNone;
+      chunk->importing.set(i, state.ImportingFrom(s) != nullptr);
     }
+    t->chunks_[c] = std::move(chunk);
   }
   t->myself_ = kNone;
   t->my_primary_ = kNone;
@@ -91,9 +95,14 @@ bool SlotTable::IsCurrent(const ClusterState& state) const {
 }
 
 bool SlotTable::operator==(const SlotTable& o) const {
-  return ok_ == o.ok_ && myself_is_replica_ == o.myself_is_replica_ && myself_ == o.myself_ &&
-         my_primary_ == o.my_primary_ && targets_ == o.targets_ && importing_ == o.importing_ &&
-         owner_ == o.owner_ && migrating_ == o.migrating_;
+  if (ok_ != o.ok_ || myself_is_replica_ != o.myself_is_replica_ || myself_ != o.myself_ ||
+      my_primary_ != o.my_primary_ || targets_ != o.targets_) {
+    return false;
+  }
+  for (int c = 0; c < kNumChunks; ++c) {
+    if (chunks_[c] != o.chunks_[c] && !(*chunks_[c] == *o.chunks_[c])) return false;
+  }
+  return true;
 }
 
 bool SlotTableBox::Publish(std::shared_ptr<const SlotTable> table) {

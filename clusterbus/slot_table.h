@@ -17,6 +17,7 @@
 // control loop, Load from any thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <bitset>
 #include <cstdint>
@@ -59,17 +60,22 @@ class SlotTable {
   bool ok() const { return ok_; }
   bool myself_is_replica() const { return myself_is_replica_; }
   // Index of the owner of `slot` in targets, or kNone when unbound.
-  int16_t owner(int slot) const { return owner_[slot]; }
-  bool owned_by_myself(int slot) const { return owner_[slot] != kNone && owner_[slot] == myself_; }
+  int16_t owner(int slot) const { return chunk(slot).owner[slot % kChunkSlots]; }
+  bool owned_by_myself(int slot) const {
+    const int16_t o = owner(slot);
+    return o != kNone && o == myself_;
+  }
   // True when myself is a replica and `slot` belongs to its primary.
   bool owned_by_my_primary(int slot) const {
-    return owner_[slot] != kNone && owner_[slot] == my_primary_;
+    const int16_t o = owner(slot);
+    return o != kNone && o == my_primary_;
   }
   // The node `slot` is migrating to, or nullptr.
   const Target* migrating_to(int slot) const {
-    return migrating_[slot] == kNone ? nullptr : &targets_[migrating_[slot]];
+    const int16_t m = chunk(slot).migrating[slot % kChunkSlots];
+    return m == kNone ? nullptr : &targets_[m];
   }
-  bool importing(int slot) const { return importing_.test(slot); }
+  bool importing(int slot) const { return chunk(slot).importing.test(slot % kChunkSlots); }
   // REQUIRES: index is an owner() or migration index (not kNone).
   const Target& target(int16_t index) const { return targets_[index]; }
 
@@ -78,12 +84,24 @@ class SlotTable {
   bool operator==(const SlotTable& other) const;
 
  private:
+  // The slots come in chunks of kChunkSlots (ClusterState::kSlotChunk),
+  // shared between a table and the one built from it while unchanged: a
+  // SETSLOT makes one new chunk, not a copy of every slot.
+  static constexpr int kChunkSlots = 256;
+  static constexpr int kNumChunks = slots::kNumSlots / kChunkSlots;
+  struct Chunk {
+    std::array<int16_t, kChunkSlots> owner;
+    std::array<int16_t, kChunkSlots> migrating;
+    std::bitset<kChunkSlots> importing;
+    bool operator==(const Chunk&) const = default;
+  };
+
   SlotTable() = default;
   SlotTable(const SlotTable&) = default;
+  const Chunk& chunk(int slot) const { return *chunks_[slot / kChunkSlots]; }
+
   std::vector<Target> targets_;
-  std::vector<int16_t> owner_ = std::vector<int16_t>(slots::kNumSlots, kNone);
-  std::vector<int16_t> migrating_ = std::vector<int16_t>(slots::kNumSlots, kNone);
-  std::bitset<slots::kNumSlots> importing_;
+  std::array<std::shared_ptr<const Chunk>, kNumChunks> chunks_;
   int16_t myself_ = kNone;      // myself in targets_, if it owns or receives a slot
   int16_t my_primary_ = kNone;  // my primary in targets_ (replicas only)
   bool ok_ = false;

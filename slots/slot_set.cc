@@ -28,8 +28,10 @@ int SlotSet::Count() const {
 }
 
 bool SlotSet::Empty() const {
-  for (uint8_t b : bits_) {
-    if (b) return false;
+  for (size_t i = 0; i < kBytes; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, bits_.data() + i, 8);
+    if (word != 0) return false;
   }
   return true;
 }
