@@ -22,11 +22,12 @@ std::string ErrnoText(int err) { return std::strerror(err); }
 
 int LockOrErrno(int fd) { return ::flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : errno; }
 
-// Makes the file behind `fd` hold exactly `content`: written from offset 0
-// over what it held, then cut to length. Returns 0 or an errno. Overwriting
-// in place (rather than truncating first) frees no blocks for a file that
-// keeps about its size, which is the common case.
-int OverwriteWhole(int fd, std::string_view content) {
+// Makes the file behind `fd`, which holds `old_size` bytes, hold exactly
+// `content`: written from offset 0 over what it held, then cut to length
+// when shorter. Returns 0 or an errno. Overwriting in place (rather than
+// truncating first) frees no blocks, and a truncation (a journaled inode
+// change on ext4) happens only when the content shrinks.
+int OverwriteWhole(int fd, std::string_view content, off_t old_size) {
   size_t done = 0;
   while (done < content.size()) {
     const ssize_t n =
@@ -37,7 +38,10 @@ int OverwriteWhole(int fd, std::string_view content) {
     }
     done += static_cast<size_t>(n);
   }
-  if (::ftruncate(fd, static_cast<off_t>(content.size())) != 0) return errno;
+  if (static_cast<off_t>(content.size()) < old_size &&
+      ::ftruncate(fd, static_cast<off_t>(content.size())) != 0) {
+    return errno;
+  }
   return 0;
 }
 
@@ -98,13 +102,13 @@ NodesConfFile::~NodesConfFile() {
   if (fd_ >= 0) ::close(fd_);  // releases the lock
 }
 
-int NodesConfFile::OpenSpare() {
+int NodesConfFile::OpenSpare(off_t* size) {
+  struct stat st;
   if (spare_fd_ >= 0) {
-    // Still the file at that name? (Someone may have removed the spare,
-    // taking it for a leftover.)
-    struct stat held, named;
-    if (::fstat(spare_fd_, &held) == 0 && ::stat(spare_path_.c_str(), &named) == 0 &&
-        held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
+    // Still the file at that name? Someone may have removed the spare, or
+    // put another file there (our inode then has no name left).
+    if (::fstat(spare_fd_, &st) == 0 && st.st_nlink > 0) {
+      *size = st.st_size;
       return 0;
     }
     ::close(spare_fd_);
@@ -118,7 +122,13 @@ int NodesConfFile::OpenSpare() {
     ::close(fd);
     return err;
   }
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return err;
+  }
   spare_fd_ = fd;
+  *size = st.st_size;
   return 0;
 }
 
@@ -156,8 +166,9 @@ absl::StatusOr<std::unique_ptr<clusterbus::ClusterState>> NodesConfFile::Load(
 }
 
 absl::Status NodesConfFile::Save(std::string_view content, bool fsync) {
-  if (const int err = OpenSpare(); err != 0) return absl::InternalError(ErrnoText(err));
-  if (const int err = OverwriteWhole(spare_fd_, content); err != 0) {
+  off_t spare_size = 0;
+  if (const int err = OpenSpare(&spare_size); err != 0) return absl::InternalError(ErrnoText(err));
+  if (const int err = OverwriteWhole(spare_fd_, content, spare_size); err != 0) {
     return absl::InternalError(ErrnoText(err));
   }
   if (fsync) {

@@ -18,6 +18,8 @@
 // Loop: used by the control loop only.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -78,9 +80,9 @@ class NodesConfFile {
 
  private:
   NodesConfFile(std::string path, int fd, ExchangeFn exchange);
-  // Makes spare_fd_ an open, locked descriptor of spare_path_ (creating the
-  // file). Returns 0 or an errno.
-  int OpenSpare();
+  // Makes spare_fd_ an open, locked descriptor of the file at spare_path_
+  // (creating it) and sets *size to its size. Returns 0 or an errno.
+  int OpenSpare(off_t* size);
   // The save when exchanging is not possible: the spare, already holding the
   // content, is renamed over `path`.
   absl::Status RenameSpareOver(bool fsync);

@@ -125,7 +125,8 @@ TEST_F(NodesConfFileTest, StaleSpareIsOverwrittenExactly) {
   EXPECT_EQ(ReadAll(), "short\n");
 }
 
-// A spare removed while the node runs (taken for a leftover) is recreated.
+// A spare removed (taken for a leftover) or replaced while the node runs is
+// recreated.
 TEST_F(NodesConfFileTest, RemovedSpareIsRecreated) {
   auto file = NodesConfFile::OpenAndLock(path_);
   ASSERT_TRUE(file.ok());
@@ -134,6 +135,15 @@ TEST_F(NodesConfFileTest, RemovedSpareIsRecreated) {
   ASSERT_TRUE((*file)->Save("two\n", false).ok());
   EXPECT_EQ(ReadAll(), "two\n");
   // The file at the name is still ours: a second node is refused.
+  EXPECT_FALSE(NodesConfFile::OpenAndLock(path_).ok());
+  // Another file put at the spare's name is not swapped in as it is.
+  const std::string other = dir_ + "/other";
+  std::ofstream(other, std::ios::binary) << std::string(500, 'o');
+  ASSERT_EQ(::rename(other.c_str(), (path_ + ".spare").c_str()), 0);
+  ASSERT_TRUE((*file)->Save("three\n", false).ok());
+  EXPECT_EQ(ReadAll(), "three\n");
+  ASSERT_TRUE((*file)->Save("four, longer\n", false).ok());
+  EXPECT_EQ(ReadAll(), "four, longer\n");
   EXPECT_FALSE(NodesConfFile::OpenAndLock(path_).ok());
 }
 
