@@ -398,6 +398,35 @@ TEST_F(BusEngineTest, RoutineGossipLeavesRoutingVersionAlone) {
   EXPECT_NE(state_.routing_version(), v);
 }
 
+// A newer claim of a slot I was migrating to the claimer (the end of a
+// reshard step, when its PONG beats redis-cli's SETSLOT NODE to me) is saved
+// without fsync, like that SETSLOT; a newer claim of any other slot of mine
+// is fsynced.
+TEST_F(BusEngineTest, ClaimEndingMyMigrationIsSavedWithoutFsync) {
+  Known(kB, 1, 2, 0, 99, 2);  // B's epoch is known: no fsync for learning it
+  state_.myself().config_epoch = 1;
+  for (int s = 200; s <= 210; ++s) state_.BindSlot(s, state_.myself());
+  state_.SetMigrating(200, state_.FindNode(kB));
+  TakeEffects();
+  Message claim = FromPeer(MessageType::kPong, kB, 2);
+  claim.header.myslots.SetRange(0, 99);
+  claim.header.myslots.Set(200);
+  claim.header.port = 7000;
+  claim.header.cport = 17000;
+  engine_.OnMessage(1, claim, now_);
+  EXPECT_EQ(state_.SlotOwner(200)->id, kB);
+  ReadySummary e = TakeEffects();
+  EXPECT_TRUE(e.save_config);
+  EXPECT_FALSE(e.fsync_config);
+  // Slot 201 was not migrating: taking it is a failover-like change.
+  claim.header.myslots.Set(201);
+  engine_.OnMessage(1, claim, now_);
+  EXPECT_EQ(state_.SlotOwner(201)->id, kB);
+  e = TakeEffects();
+  EXPECT_TRUE(e.save_config);
+  EXPECT_TRUE(e.fsync_config);
+}
+
 TEST_F(BusEngineTest, UpdateAboutMySlotsMakesMeAReplica) {
   slots::SlotRange mine{0, 99};
   ASSERT_TRUE(state_.ChangeSlots({&mine, 1}, false).ok());
