@@ -1,9 +1,10 @@
-// Crash-safe replacement of a file, shared by nodes.conf, RDB files and
-// CONFIG REWRITE: the new content goes to a temporary file in the same
-// directory, which is fsynced, renamed over the old name, and the directory
-// fsynced, so that after a crash the name holds either the old or the new
-// content, never a mix. Synchronous system calls on the caller's thread;
-// no state.
+// Crash-safe replacement of a file, shared by RDB files and CONFIG REWRITE
+// (nodes.conf, saved thousands of times by a reshard, swaps with a kept
+// spare instead: node/server/nodes_conf_file.h): the new content goes to a
+// temporary file in the same directory, which is fsynced, renamed over the
+// old name, and the directory fsynced, so that after a crash the name holds
+// either the old or the new content, never a mix. Synchronous system calls
+// on the caller's thread; no state.
 #pragma once
 
 #include <functional>

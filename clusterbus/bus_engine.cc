@@ -946,9 +946,16 @@ void BusEngine::UpdateSlotsConfigWith(ClusterNode& sender, uint64_t sender_confi
           new_primary = &sender;
           ++migrated_our_slots;
         }
+        // The end of a migration from me to the sender (it closed the
+        // import first, as redis-cli does): the same change as the SETSLOT
+        // NODE the tool sends me next, which Redis saves without fsync; so
+        // here, and the race between the sender's PONG and that SETSLOT
+        // costs no disk flush per slot. Other rebindings (failovers,
+        // healed partitions) are fsynced, as Redis does.
+        const bool handoff = owner == &me && state_.MigratingTo(s) == &sender;
         state_.BindSlot(s, sender);
         not_claiming_.Clear(s);
-        state_.RequestSave(/*fsync=*/true);
+        state_.RequestSave(/*fsync=*/!handoff);
         state_.RequestStateUpdate();
       }
     } else if (owner == &sender) {

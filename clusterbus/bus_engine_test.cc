@@ -407,6 +407,67 @@ TEST_F(BusEngineTest, MigrationFollowsAFailoverAtTheOtherEnd) {
   EXPECT_TRUE(TakeEffects().fsync_config);
 }
 
+// Pings and pongs that repeat what is known (the same slots, epoch and
+// address) leave routing_version alone, so the shell does not rebuild its
+// routing snapshot for them; a newer claim of a slot moves it.
+TEST_F(BusEngineTest, RoutineGossipLeavesRoutingVersionAlone) {
+  Known(kB, 1, 2, 0, 99, 1);
+  const uint64_t v = state_.routing_version();
+  for (int i = 1; i <= 3; ++i) {
+    now_ += 100;
+    Message ping = FromPeer(MessageType::kPing, kB, 1);
+    ping.header.myslots.SetRange(0, 99);
+    ping.header.port = 7000;
+    ping.header.cport = 17000;
+    engine_.OnMessage(2, ping, now_);
+    Message pong = FromPeer(MessageType::kPong, kB, 1);
+    pong.header.myslots.SetRange(0, 99);
+    pong.header.port = 7000;
+    pong.header.cport = 17000;
+    engine_.OnMessage(1, pong, now_);
+    engine_.Tick(now_);
+    TakeAll();
+  }
+  EXPECT_EQ(state_.FindNode(kB)->pong_received_ms, now_);
+  EXPECT_EQ(state_.routing_version(), v);
+  Message claim = FromPeer(MessageType::kPing, kB, 2);
+  claim.header.myslots.SetRange(0, 100);
+  claim.header.port = 7000;
+  claim.header.cport = 17000;
+  engine_.OnMessage(2, claim, now_);
+  EXPECT_EQ(state_.SlotOwner(100)->id, kB);
+  EXPECT_NE(state_.routing_version(), v);
+}
+
+// A newer claim of a slot I was migrating to the claimer (the end of a
+// reshard step, when its PONG beats redis-cli's SETSLOT NODE to me) is saved
+// without fsync, like that SETSLOT; a newer claim of any other slot of mine
+// is fsynced.
+TEST_F(BusEngineTest, ClaimEndingMyMigrationIsSavedWithoutFsync) {
+  Known(kB, 1, 2, 0, 99, 2);  // B's epoch is known: no fsync for learning it
+  state_.myself().config_epoch = 1;
+  for (int s = 200; s <= 210; ++s) state_.BindSlot(s, state_.myself());
+  state_.SetMigrating(200, state_.FindNode(kB));
+  TakeEffects();
+  Message claim = FromPeer(MessageType::kPong, kB, 2);
+  claim.header.myslots.SetRange(0, 99);
+  claim.header.myslots.Set(200);
+  claim.header.port = 7000;
+  claim.header.cport = 17000;
+  engine_.OnMessage(1, claim, now_);
+  EXPECT_EQ(state_.SlotOwner(200)->id, kB);
+  ReadySummary e = TakeEffects();
+  EXPECT_TRUE(e.save_config);
+  EXPECT_FALSE(e.fsync_config);
+  // Slot 201 was not migrating: taking it is a failover-like change.
+  claim.header.myslots.Set(201);
+  engine_.OnMessage(1, claim, now_);
+  EXPECT_EQ(state_.SlotOwner(201)->id, kB);
+  e = TakeEffects();
+  EXPECT_TRUE(e.save_config);
+  EXPECT_TRUE(e.fsync_config);
+}
+
 TEST_F(BusEngineTest, UpdateAboutMySlotsMakesMeAReplica) {
   slots::SlotRange mine{0, 99};
   ASSERT_TRUE(state_.ChangeSlots({&mine, 1}, false).ok());

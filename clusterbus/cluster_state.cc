@@ -60,11 +60,7 @@ bool IsValidNodeId(std::string_view id) {
   return true;
 }
 
-ClusterState::ClusterState(std::string my_id, ClusterOptions options)
-    : options_(options),
-      owners_(kNumSlots, nullptr),
-      migrating_to_(kNumSlots, nullptr),
-      importing_from_(kNumSlots, nullptr) {
+ClusterState::ClusterState(std::string my_id, ClusterOptions options) : options_(options) {
   myself_ = &AddNode(std::move(my_id), kFlagMyself | kFlagPrimary, 0);
 }
 
@@ -116,8 +112,8 @@ void ClusterState::DeleteNode(std::string_view id) {
   if (node == myself_) std::abort();
   for (int s = 0; s < kNumSlots; ++s) {
     if (owners_[s] == node) UnbindSlot(s);
-    if (migrating_to_[s] == node) migrating_to_[s] = nullptr;
-    if (importing_from_[s] == node) importing_from_[s] = nullptr;
+    if (migrating_to_[s] == node) migrating_to_.Set(s, nullptr);
+    if (importing_from_[s] == node) importing_from_.Set(s, nullptr);
   }
   for (auto& [other_id, other] : nodes_) other->fail_reports.erase(node->id);
   RemoveFromPrimary(*node);
@@ -125,6 +121,7 @@ void ClusterState::DeleteNode(std::string_view id) {
   node->replicas.clear();
   nodes_.erase(it);
   ++table_generation_;
+  ++routing_version_.all;
 }
 
 void ClusterState::RenameMyself(std::string new_id) { RenameNode(*myself_, std::move(new_id)); }
@@ -146,6 +143,7 @@ void ClusterState::RenameNode(ClusterNode& node, std::string new_id) {
   owned->id = new_id;
   nodes_.emplace(std::move(new_id), std::move(owned));
   ++table_generation_;
+  ++routing_version_.all;
 }
 
 void ClusterState::BecomeReplicaOf(ClusterNode& primary) {
@@ -177,6 +175,7 @@ void ClusterState::PromoteMyself(int64_t now_ms) {
 
 void ClusterState::SetMyself(ClusterNode& node) {
   if (myself_ && myself_ != &node) myself_->flags &= ~kFlagMyself;
+  if (myself_ != &node) ++routing_version_.all;
   myself_ = &node;
   node.flags |= kFlagMyself;
 }
@@ -186,7 +185,7 @@ void ClusterState::SetMyself(ClusterNode& node) {
 void ClusterState::BindSlot(int slot, ClusterNode& node) {
   if (owners_[slot] == &node) return;
   UnbindSlot(slot);
-  owners_[slot] = &node;
+  owners_.Set(slot, &node);
   node.slots.Set(slot);
 }
 
@@ -197,12 +196,12 @@ void ClusterState::UnbindSlot(int slot) {
     pending_.unsubscribe_shard_slots.push_back(slot);
   }
   owner->slots.Clear(slot);
-  owners_[slot] = nullptr;
+  owners_.Set(slot, nullptr);
 }
 
 void ClusterState::CloseAllSlots() {
-  std::fill(migrating_to_.begin(), migrating_to_.end(), nullptr);
-  std::fill(importing_from_.begin(), importing_from_.end(), nullptr);
+  migrating_to_.ClearAll();
+  importing_from_.ClearAll();
 }
 
 // ---- Epochs ---------------------------------------------------------------
@@ -238,22 +237,21 @@ void ClusterState::UpdateState(int64_t now_ms) {
   if (myself_->is_primary() && !ok_ && now_ms - first_update_ms_ < kWritableDelayMs) return;
 
   bool new_ok = true;
-  if (options_.require_full_coverage) {
-    for (int s = 0; s < kNumSlots; ++s) {
-      if (!owners_[s] || owners_[s]->failed()) {
-        new_ok = false;
-        break;
-      }
-    }
-  }
   int size = 0;
   int reachable = 0;
+  // Every slot is served by a node not failed exactly when all slots have
+  // an owner and failed nodes own none (each slot's owner holds it in its
+  // `slots`): counts instead of a walk of the slots.
+  int served = owners_.set_count();
   for (const auto& [id, node] : nodes_) {
-    if (node->is_primary() && node->num_slots() > 0) {
+    if (node->slots.Empty()) continue;
+    if (node->failed()) served -= node->num_slots();
+    if (node->is_primary()) {
       ++size;
       if (!(node->flags & (kFlagFail | kFlagPfail))) ++reachable;
     }
   }
+  if (options_.require_full_coverage && served != kNumSlots) new_ok = false;
   size_ = size;
   if (reachable < size / 2 + 1) {
     new_ok = false;
@@ -344,7 +342,7 @@ absl::Status ClusterState::ChangeSlots(std::span<const SlotRange> ranges, bool d
   for (const SlotRange& r : ranges) {
     for (int s = r.start; s <= r.end; ++s) {
       // Owning (or giving up) the slot ends any import of it.
-      importing_from_[s] = nullptr;
+      importing_from_.Set(s, nullptr);
       if (del) {
         UnbindSlot(s);
       } else {
@@ -375,7 +373,7 @@ absl::Status ClusterState::SetSlotMigrating(int slot, std::string_view node_id) 
   ClusterNode* n = FindNode(node_id);
   if (!n) return Err(absl::StrCat("I don't know about node ", std::string(node_id)));
   if (n->is_replica()) return Err("Target node is not a master");
-  migrating_to_[slot] = n;
+  migrating_to_.Set(slot, n);
   RequestSave(false);
   RequestStateUpdate();
   return absl::OkStatus();
@@ -389,7 +387,7 @@ absl::Status ClusterState::SetSlotImporting(int slot, std::string_view node_id) 
   ClusterNode* n = FindNode(node_id);
   if (!n) return Err(absl::StrCat("I don't know about node ", std::string(node_id)));
   if (n->is_replica()) return Err("Target node is not a master");
-  importing_from_[slot] = n;
+  importing_from_.Set(slot, n);
   RequestSave(false);
   RequestStateUpdate();
   return absl::OkStatus();
@@ -397,8 +395,8 @@ absl::Status ClusterState::SetSlotImporting(int slot, std::string_view node_id) 
 
 absl::Status ClusterState::SetSlotStable(int slot) {
   if (myself_->is_replica()) return Err("Please use SETSLOT only with masters.");
-  importing_from_[slot] = nullptr;
-  migrating_to_[slot] = nullptr;
+  importing_from_.Set(slot, nullptr);
+  migrating_to_.Set(slot, nullptr);
   RequestSave(false);
   RequestStateUpdate();
   return absl::OkStatus();
@@ -415,7 +413,7 @@ absl::Status ClusterState::SetSlotNode(int slot, std::string_view node_id, uint6
         "slot.",
         slot));
   }
-  if (keys_in_slot == 0) migrating_to_[slot] = nullptr;
+  if (keys_in_slot == 0) migrating_to_.Set(slot, nullptr);
   bool was_mine = owners_[slot] == myself_;
   // Redis unbinds first even when `n` already owns the slot (subscribers of
   // its shard channels are told).
@@ -436,7 +434,7 @@ absl::Status ClusterState::SetSlotNode(int slot, std::string_view node_id, uint6
       Log(LogSeverity::kWarning,
           absl::StrFormat("configEpoch updated after importing slot %d", slot));
     }
-    importing_from_[slot] = nullptr;
+    importing_from_.Set(slot, nullptr);
     pending_.broadcast_pong = true;
   }
   RequestSave(false);
@@ -458,22 +456,22 @@ absl::Status ClusterState::MirrorPrimarySetSlot(int slot, SetSlotAction action,
   }
   switch (action) {
     case SetSlotAction::kMigrating:
-      migrating_to_[slot] = n;
+      SetMigrating(slot, n);
       break;
     case SetSlotAction::kImporting:
-      importing_from_[slot] = n;
+      SetImporting(slot, n);
       break;
     case SetSlotAction::kStable:
-      migrating_to_[slot] = nullptr;
-      importing_from_[slot] = nullptr;
+      SetMigrating(slot, nullptr);
+      SetImporting(slot, nullptr);
       break;
     case SetSlotAction::kNode: {
       ClusterNode* my_primary = myself_->primary;
-      if (keys_in_slot == 0) migrating_to_[slot] = nullptr;
+      if (keys_in_slot == 0) SetMigrating(slot, nullptr);
       const bool was_primarys = my_primary != nullptr && owners_[slot] == my_primary;
       UnbindSlot(slot);
       BindSlot(slot, *n);
-      if (n == my_primary) importing_from_[slot] = nullptr;
+      if (n == my_primary) SetImporting(slot, nullptr);
       // My primary gave away its last slot and turns into a replica of the
       // new owner (SetSlotNode); its replicas follow it there. The bus
       // would do it from the primary's next PONG, but the slot is already
@@ -624,7 +622,10 @@ std::string ClusterState::NodeLine(const ClusterNode& node, bool use_pport) cons
     }
   }
   if (node.is_myself()) {
-    for (int s = 0; s < kNumSlots; ++s) {
+    // Open slots are few (usually none or one): the walk ends at the last.
+    int open = migrating_to_.set_count() + importing_from_.set_count();
+    for (int s = 0; s < kNumSlots && open > 0; ++s) {
+      open -= (migrating_to_[s] != nullptr) + (importing_from_[s] != nullptr);
       if (migrating_to_[s]) {
         absl::StrAppend(&line, " [", s, "->-", migrating_to_[s]->id, "]");
       } else if (importing_from_[s]) {

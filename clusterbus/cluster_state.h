@@ -167,6 +167,20 @@ class ClusterState {
   // Counts node deletions and renames, so that holders of node ids (the
   // bus engine's links) know when to re-check them.
   uint64_t table_generation() const { return table_generation_; }
+  // Changes whenever a slot's owner, migrating or importing mark changes, a
+  // node is deleted or renamed, or another node becomes myself: what a
+  // routing snapshot (SlotTable) holds besides node addresses, roles and
+  // ok(). Those are written directly (the bus engine sets addresses and
+  // flags) and are not counted: SlotTable::IsCurrent compares them itself.
+  // Gossip that changes none of this (ping and pong times, failure reports,
+  // repeated claims of the same slots) leaves it alone.
+  uint64_t routing_version() const { return routing_version_.all; }
+  // Slots in runs of kSlotChunk: the routing_version() at which a slot of
+  // chunk `chunk` (slot / kSlotChunk) last changed owner or mark, so that a
+  // snapshot built at version V rebuilds only the chunks changed after V.
+  static constexpr int kSlotChunk = 256;
+  static constexpr int kNumSlotChunks = slots::kNumSlots / kSlotChunk;
+  uint64_t slot_chunk_version(int chunk) const { return routing_version_.chunk[chunk]; }
   // Redis's clusterSetMaster: myself becomes a replica of `primary`
   // (closing open slots if I was a primary) and the shell is asked to
   // replicate it. REQUIRES: `primary` is not myself; myself has no slots.
@@ -185,8 +199,8 @@ class ClusterState {
   void BindSlot(int slot, ClusterNode& node);
   // Unbinding a slot of my shard requests unsubscribe_shard_slots.
   void UnbindSlot(int slot);
-  void SetMigrating(int slot, ClusterNode* node) { migrating_to_[slot] = node; }
-  void SetImporting(int slot, ClusterNode* node) { importing_from_[slot] = node; }
+  void SetMigrating(int slot, ClusterNode* node) { migrating_to_.Set(slot, node); }
+  void SetImporting(int slot, ClusterNode* node) { importing_from_.Set(slot, node); }
   void CloseAllSlots();
 
   // ---- Epochs ---------------------------------------------------------
@@ -321,12 +335,44 @@ class ClusterState {
   void RemoveFromPrimary(ClusterNode& replica);
   void MaybeMigrateReplica(int64_t now_ms);
 
+  struct RoutingVersion {
+    uint64_t all = 0;
+    std::array<uint64_t, kNumSlotChunks> chunk{};
+    void BumpSlot(int slot) { chunk[slot / kSlotChunk] = ++all; }
+  };
+  // slot -> node, for owners and the open-slot marks. Every change goes
+  // through Set, which bumps routing_version_ (the only writer of the
+  // arrays, so the version cannot miss one).
+  class SlotNodes {
+   public:
+    explicit SlotNodes(RoutingVersion* version)
+        : version_(version), nodes_(slots::kNumSlots, nullptr) {}
+    ClusterNode* operator[](int slot) const { return nodes_[slot]; }
+    void Set(int slot, ClusterNode* node) {
+      if (nodes_[slot] == node) return;
+      set_count_ += (node != nullptr) - (nodes_[slot] != nullptr);
+      nodes_[slot] = node;
+      version_->BumpSlot(slot);
+    }
+    // Slots with a node (so that a walk for them can stop early).
+    int set_count() const { return set_count_; }
+    void ClearAll() {
+      for (int s = 0; s < slots::kNumSlots; ++s) Set(s, nullptr);
+    }
+
+   private:
+    RoutingVersion* version_;  // the owning ClusterState's routing_version_
+    std::vector<ClusterNode*> nodes_;
+    int set_count_ = 0;
+  };
+
   ClusterOptions options_;
+  RoutingVersion routing_version_;  // before the SlotNodes that point to it
   std::map<std::string, std::unique_ptr<ClusterNode>, std::less<>> nodes_;
   ClusterNode* myself_ = nullptr;
-  std::vector<ClusterNode*> owners_;
-  std::vector<ClusterNode*> migrating_to_;
-  std::vector<ClusterNode*> importing_from_;
+  SlotNodes owners_{&routing_version_};
+  SlotNodes migrating_to_{&routing_version_};
+  SlotNodes importing_from_{&routing_version_};
   uint64_t current_epoch_ = 0;
   uint64_t last_vote_epoch_ = 0;
   bool ok_ = false;

@@ -497,5 +497,59 @@ TEST_F(ClusterStateTest, EndpointTypes) {
   EXPECT_EQ(state_.Endpoint(peer), "");
 }
 
+// routing_version() moves with every change a routing snapshot holds (slot
+// owners, open-slot marks, node deletions and renames) and only then: not
+// for a refused command, a repeated mark, a tick, or ping/pong times.
+TEST_F(ClusterStateTest, RoutingVersionFollowsRoutingChangesOnly) {
+  ClusterNode& peer = AddPeer(kPeer);
+  uint64_t v = state_.routing_version();
+  auto changed = [&]() {
+    const uint64_t now = state_.routing_version();
+    const bool moved = now != v;
+    v = now;
+    return moved;
+  };
+  std::vector<SlotRange> r = {{0, 9}};
+  ASSERT_TRUE(state_.ChangeSlots(r, false).ok());
+  EXPECT_TRUE(changed());
+  EXPECT_FALSE(state_.ChangeSlots(r, false).ok());  // already busy: nothing changes
+  EXPECT_FALSE(changed());
+  ASSERT_TRUE(state_.SetSlotMigrating(5, kPeer).ok());
+  EXPECT_TRUE(changed());
+  ASSERT_TRUE(state_.SetSlotMigrating(5, kPeer).ok());  // the same mark again
+  EXPECT_FALSE(changed());
+  ASSERT_TRUE(state_.SetSlotStable(5).ok());
+  EXPECT_TRUE(changed());
+  ASSERT_TRUE(state_.SetSlotImporting(20, kPeer).ok());
+  EXPECT_TRUE(changed());
+  ASSERT_TRUE(state_.SetSlotNode(20, kMe, 0).ok());  // owner and mark
+  EXPECT_TRUE(changed());
+  ASSERT_TRUE(state_.SetSlotNode(9, kPeer, 0).ok());
+  EXPECT_TRUE(changed());
+  EXPECT_FALSE(state_.SetSlotNode(8, kPeer, 2).ok());  // still holds keys
+  EXPECT_FALSE(changed());
+  // Time passing, pings and pongs, failure reports: no routing change.
+  state_.Tick(1000);
+  state_.Tick(5000);
+  (void)state_.TakeReady(5000);
+  peer.ping_sent_ms = 5000;
+  peer.pong_received_ms = 5001;
+  peer.data_received_ms = 5001;
+  peer.fail_reports[kReplica] = 5001;
+  EXPECT_FALSE(changed());
+  // A node seen for the first time owns nothing yet.
+  ClusterNode& other = AddPeer(kReplica);
+  EXPECT_FALSE(changed());
+  state_.BindSlot(100, other);
+  EXPECT_TRUE(changed());
+  state_.BindSlot(100, other);  // gossip repeating a claim
+  EXPECT_FALSE(changed());
+  state_.RenameNode(other, std::string(40, 'd'));
+  EXPECT_TRUE(changed());
+  ASSERT_TRUE(state_.Forget(std::string(40, 'd'), 6000).ok());
+  EXPECT_TRUE(changed());
+  EXPECT_EQ(state_.SlotOwner(100), nullptr);
+}
+
 }  // namespace
 }  // namespace shardnode::clusterbus

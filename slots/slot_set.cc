@@ -28,26 +28,38 @@ int SlotSet::Count() const {
 }
 
 bool SlotSet::Empty() const {
-  for (uint8_t b : bits_) {
-    if (b) return false;
+  for (size_t i = 0; i < kBytes; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, bits_.data() + i, 8);
+    if (word != 0) return false;
   }
   return true;
 }
 
 std::vector<SlotRange> SlotSet::Ranges() const {
+  // A word of 64 slots at a time: runs are found by counting trailing zero
+  // (run start) and one (run end) bits, not slot by slot. (nodes.conf is
+  // written on every SETSLOT, and lists each node's runs.)
   std::vector<SlotRange> out;
   int start = -1;
-  for (int s = 0; s < kNumSlots; ++s) {
-    // Skip whole empty bytes quickly when not inside a run.
-    if (start < 0 && (s & 7) == 0 && bits_[s >> 3] == 0) {
-      s += 7;
-      continue;
-    }
-    if (Test(s)) {
-      if (start < 0) start = s;
-    } else if (start >= 0) {
-      out.push_back({start, s - 1});
-      start = -1;
+  for (size_t i = 0; i < kBytes; i += 8) {
+    uint64_t word = 0;
+    for (size_t b = 0; b < 8; ++b) word |= uint64_t{bits_[i + b]} << (8 * b);
+    const int base = static_cast<int>(i * 8);
+    int pos = 0;
+    while (pos < 64) {
+      if (start < 0) {
+        const uint64_t rest = word >> pos;
+        if (rest == 0) break;
+        pos += std::countr_zero(rest);
+        start = base + pos;
+      } else {
+        const uint64_t rest = ~word >> pos;  // its low bits: the run's set slots
+        if (rest == 0) break;                // the run goes on into the next word
+        pos += std::countr_zero(rest);
+        out.push_back({start, base + pos - 1});
+        start = -1;
+      }
     }
   }
   if (start >= 0) out.push_back({start, kNumSlots - 1});

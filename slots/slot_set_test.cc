@@ -45,6 +45,36 @@ TEST(SlotSetTest, RangesAreMaximalRuns) {
   EXPECT_EQ(s.Count(), 5461 + 1 + 384);
 }
 
+TEST(SlotSetTest, RangesMatchASlotBySlotWalkAtWordEdges) {
+  auto walk = [](const SlotSet& s) {
+    std::vector<SlotRange> out;
+    for (int i = 0; i < kNumSlots; ++i) {
+      if (!s.Test(i)) continue;
+      if (!out.empty() && out.back().end == i - 1) {
+        out.back().end = i;
+      } else {
+        out.push_back({i, i});
+      }
+    }
+    return out;
+  };
+  SlotSet edges;
+  for (int i : {0, 63, 64, 127, 129, 191, 192, 193, 16320, 16383}) edges.Set(i);
+  edges.SetRange(250, 700);    // across several words
+  edges.SetRange(1000, 1023);  // ends on a word's last bit
+  EXPECT_EQ(edges.Ranges(), walk(edges));
+  uint32_t x = 12345;
+  for (int round = 0; round < 50; ++round) {
+    SlotSet s;
+    for (int i = 0; i < kNumSlots; ++i) {
+      x = x * 1103515245u + 12345u;
+      // Densities from none to nearly all slots.
+      if ((x >> 16) % 100 < static_cast<uint32_t>(round * 2)) s.Set(i);
+    }
+    EXPECT_EQ(s.Ranges(), walk(s)) << "round " << round;
+  }
+}
+
 TEST(SlotSetTest, FullAndEmptyFormat) {
   SlotSet s;
   EXPECT_EQ(s.Format(), "");

@@ -143,11 +143,20 @@ const ServerOptions& Server::options() const { return config_->options(); }
 
 void Server::set_cluster(std::unique_ptr<clusterbus::ClusterState> cluster) {
   cluster_ = std::move(cluster);
-  PublishSlotTable();
+  // Built unconditionally: a table of another ClusterState says nothing
+  // about this one (IsCurrent compares versions of one state).
+  if (cluster_) slot_tables_.Publish(clusterbus::SlotTable::Build(*cluster_));
 }
 
 void Server::PublishSlotTable() {
-  if (cluster_) slot_tables_.Publish(clusterbus::SlotTable::Build(*cluster_));
+  if (!cluster_) return;
+  // Most calls follow a step that changed nothing routing reads (a ping, a
+  // pong): the published table answers that without a walk of the slots.
+  // Otherwise the new table is the published one with the changed slots
+  // re-read (a SETSLOT changes one).
+  std::shared_ptr<const clusterbus::SlotTable> current = slot_tables_.Load();
+  if (current && current->IsCurrent(*cluster_)) return;
+  slot_tables_.Publish(clusterbus::SlotTable::Build(*cluster_, current.get()));
 }
 
 void Server::ApplyClusterEffects(int64_t now_ms) { node::ApplyClusterEffects(*this, now_ms); }
