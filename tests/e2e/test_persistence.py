@@ -145,7 +145,9 @@ class PersistenceTest(unittest.TestCase):
             shutil.copy(os.path.join(n.dir, "dump.rdb"), copy)
             # The file is the dataset as it was when BGSAVE began.
             with Node(dir=copy) as m:
-                self.assertEqual(Client(m.port).call("DEBUG", "DIGEST"), digest)
+                # Loading and digesting 1M keys takes seconds under ASan on
+                # busy cores: a patient client.
+                self.assertEqual(Client(m.port, timeout=120).call("DEBUG", "DIGEST"), digest)
             if REDIS_SERVER:
                 with RedisServerNode(dir=copy) as r:
                     rc = Client(r.port, timeout=30)
