@@ -115,6 +115,71 @@ std::string MigrateTargetError(std::string_view error) {
   return Cat("ERR Target instance replied with error: ", error);
 }
 
+std::string UnknownArgument(std::string_view arg) { return Cat("ERR Unknown argument ", arg); }
+
+std::string UnknownOptionGiven(std::string_view option) {
+  return Cat("ERR Unknown option given: ", option);
+}
+
+std::string ScriptCompileError(std::string_view message) {
+  return Cat("ERR Error compiling script (new function): ", message);
+}
+
+std::string ScriptRunError(std::string_view name, std::string_view message) {
+  return absl::StrCat("ERR Error running script ", base::ToAbsl(name), ", ", base::ToAbsl(message),
+                      " ");
+}
+
+std::string ScriptExecutionFailure(std::string_view name) {
+  return ScriptRunError(name, "execution failure");
+}
+
+std::string ScriptErrorAt(std::string_view error, std::string_view name, std::string_view source,
+                          std::string_view line) {
+  return absl::StrCat(base::ToAbsl(error), " script: ", base::ToAbsl(name), ", on ",
+                      base::ToAbsl(source), ":", base::ToAbsl(line), ".");
+}
+
+std::string UnexpectedShebangEngine(std::string_view engine) {
+  return Cat("Unexpected engine in script shebang: ", engine);
+}
+
+std::string UnknownShebangOption(std::string_view option) {
+  return Cat("Unknown lua shebang option: ", option);
+}
+
+std::string UnexpectedShebangFlag(std::string_view flag) {
+  return Cat("Unexpected flag in script shebang: ", flag);
+}
+
+std::string InvalidMetadataValue(std::string_view part) {
+  return Cat("Invalid metadata value given: ", part);
+}
+
+std::string EngineNotFound(std::string_view engine) {
+  return Cat("Engine '", engine, "' not found");
+}
+
+std::string LibraryExists(std::string_view name) {
+  return Cat("Library '", name, "' already exists");
+}
+
+std::string LibraryExistsOnRestore(std::string_view name) {
+  return Cat("Library ", name, " already exists");
+}
+
+std::string FunctionExists(std::string_view name) {
+  return Cat("Function ", name, " already exists");
+}
+
+std::string FunctionCompileError(std::string_view message) {
+  return Cat("Error compiling function: ", message);
+}
+
+std::string FunctionRegisterError(std::string_view error) {
+  return Cat("Error registering functions: ", error);
+}
+
 std::string RespError(std::string_view error) { return Cat("-", error, "\r\n"); }
 
 }  // namespace shardnode::node::errors

@@ -201,6 +201,76 @@ inline constexpr std::string_view kInvalidMasterPort = "ERR Invalid master port"
 inline constexpr std::string_view kBgsaveForReplicaFailed =
     "ERR BGSAVE failed, replication can't continue";
 
+// ---- Scripting (node/script; node/lua's outcomes, worded by node/script)
+inline constexpr std::string_view kNoScript = "NOSCRIPT No matching script. Please use EVAL.";
+inline constexpr std::string_view kNotBusy = "NOTBUSY No scripts in execution right now.";
+inline constexpr std::string_view kUnkillableWrote =
+    "UNKILLABLE Sorry the script already executed write commands against the dataset. You can "
+    "either wait the script termination or kill the server in a hard way using the SHUTDOWN "
+    "NOSAVE command.";
+inline constexpr std::string_view kUnkillableMaster =
+    "UNKILLABLE The busy script was sent by a master instance in the context of replication and "
+    "cannot be killed.";
+// What other clients get while a script (or a function) runs past
+// busy-reply-threshold.
+inline constexpr std::string_view kBusyScript =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+inline constexpr std::string_view kBusyFunction =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+inline constexpr std::string_view kScriptNoCluster =
+    "ERR Can not run script on cluster, 'no-cluster' flag is set.";
+inline constexpr std::string_view kScriptWriteFlagReadOnly =
+    "ERR Can not execute a script with write flag using *_ro command.";
+inline constexpr std::string_view kNumKeysNegative = "ERR Number of keys can't be negative";
+inline constexpr std::string_view kBadNumKeys = "ERR Bad number of keys provided";
+inline constexpr std::string_view kFunctionNotFound = "ERR Function not found";
+inline constexpr std::string_view kScriptFlushMode =
+    "ERR SCRIPT FLUSH only support SYNC|ASYNC option";
+inline constexpr std::string_view kFunctionFlushMode =
+    "ERR FUNCTION FLUSH only supports SYNC|ASYNC option";
+inline constexpr std::string_view kRestorePolicy =
+    "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.";
+inline constexpr std::string_view kLibraryNameArgMissing =
+    "ERR library name argument was not given";
+inline constexpr std::string_view kFunctionCodeMissing = "ERR Function code is missing";
+inline constexpr std::string_view kLibraryNotFound = "ERR Library not found";
+// A script's reply nests deeper than the Lua stack allows.
+inline constexpr std::string_view kLuaStackLimit = "ERR reached lua stack limit";
+// A script raised an error table without an `err` string.
+inline constexpr std::string_view kLuaUnknownError = "ERR unknown error";
+// Why a script may not run a command (redis.call / redis.pcall): messages
+// without a code, which the script gets as ERR errors (luaPushError).
+inline constexpr std::string_view kScriptUnknownCommand =
+    "Unknown Redis command called from script";
+inline constexpr std::string_view kScriptWrongArity =
+    "Wrong number of args calling Redis command from script";
+inline constexpr std::string_view kScriptNoScriptCommand =
+    "This Redis command is not allowed from script";
+inline constexpr std::string_view kScriptWriteFromReadOnly =
+    "Write commands are not allowed from read-only scripts.";
+inline constexpr std::string_view kScriptClusterDownReadOnly =
+    "Script attempted to execute a write command while the cluster is down and readonly";
+inline constexpr std::string_view kScriptClusterDown =
+    "Script attempted to execute a command while the cluster is down";
+inline constexpr std::string_view kScriptNonLocalKey =
+    "Script attempted to access a non local key in a cluster node";
+inline constexpr std::string_view kScriptCrossSlot =
+    "Script attempted to access keys that do not hash to the same slot";
+// EVAL's shebang line, without the ERR code (script/shebang.h).
+inline constexpr std::string_view kShebangInvalid = "Invalid script shebang";
+inline constexpr std::string_view kShebangInvalidEngine = "Invalid engine in script shebang";
+// Loading a library (FUNCTION LOAD / RESTORE, and the RDB loader), without
+// the ERR code: FUNCTION replies them through Err().
+inline constexpr std::string_view kLibraryMetadataMissing = "Missing library metadata";
+inline constexpr std::string_view kLibraryMetadataInvalid = "Invalid library metadata";
+inline constexpr std::string_view kLibraryNameRepeated =
+    "Invalid metadata value, name argument was given multiple times";
+inline constexpr std::string_view kLibraryNameNotGiven = "Library name was not given";
+inline constexpr std::string_view kLibraryNameInvalid =
+    "Library names can only contain letters, numbers, or underscores(_) and must be at least one "
+    "character long";
+inline constexpr std::string_view kNoFunctionsRegistered = "No functions registered";
+
 // ---- Connections (node/net)
 inline constexpr std::string_view kProtectedMode =
     "DENIED Redis is running in protected mode because protected mode is enabled and no "
@@ -267,6 +337,40 @@ std::string UnrecognizedReplconfOption(std::string_view option);
 // "ERR Target instance replied with error: <error>" (MIGRATE passing on
 // the target's error, without its '-').
 std::string MigrateTargetError(std::string_view error);
+// Scripting: "ERR Unknown argument <arg>" (FUNCTION LIST), "ERR Unknown
+// option given: <option>" (FUNCTION LOAD).
+std::string UnknownArgument(std::string_view arg);
+std::string UnknownOptionGiven(std::string_view option);
+// "ERR Error compiling script (new function): <Lua's message>".
+std::string ScriptCompileError(std::string_view message);
+// "ERR Error running script <name>, <message> ": a run that raised a value
+// that is not an error table (`message`: Lua's text, at most 100 bytes).
+std::string ScriptRunError(std::string_view name, std::string_view message);
+// "ERR Error running script <name>, execution failure ": the same, when the
+// raised value is not even a string.
+std::string ScriptExecutionFailure(std::string_view name);
+// "<error> script: <name>, on <source>:<line>.": a raised error table's
+// text with where it was raised.
+std::string ScriptErrorAt(std::string_view error, std::string_view name, std::string_view source,
+                          std::string_view line);
+// The shebang's failures without the ERR code: "Unexpected engine in script
+// shebang: <engine>", "Unknown lua shebang option: <option>", "Unexpected
+// flag in script shebang: <flag>".
+std::string UnexpectedShebangEngine(std::string_view engine);
+std::string UnknownShebangOption(std::string_view option);
+std::string UnexpectedShebangFlag(std::string_view flag);
+// A library's load failures without the ERR code: "Invalid metadata value
+// given: <part>", "Engine '<engine>' not found", "Library '<name>' already
+// exists", "Library <name> already exists" (FUNCTION RESTORE APPEND),
+// "Function <name> already exists", "Error compiling function: <Lua's
+// message>", "Error registering functions: <error>".
+std::string InvalidMetadataValue(std::string_view part);
+std::string EngineNotFound(std::string_view engine);
+std::string LibraryExists(std::string_view name);
+std::string LibraryExistsOnRestore(std::string_view name);
+std::string FunctionExists(std::string_view name);
+std::string FunctionCompileError(std::string_view message);
+std::string FunctionRegisterError(std::string_view error);
 // "-<error>\r\n": an error reply's RESP bytes, for writers that bypass the
 // ReplyBuilder (a connection refused before it has a session, a full sync
 // that failed).

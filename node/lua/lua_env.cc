@@ -826,9 +826,9 @@ int RawField(lua_State* L, const char* name) {
 
 }  // namespace
 
-void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp) {
+void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp, ScriptHost& host) {
   if (!lua_checkstack(L, 4)) {
-    out.Error("ERR reached lua stack limit");
+    out.Error(host.WordFailure({.kind = RunFailure::Kind::kStackLimit}));
     lua_pop(L, 1);
     return;
   }
@@ -922,8 +922,8 @@ void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp) {
         lua_pushnil(L);
         while (lua_next(L, -2)) {
           lua_pushvalue(L, -2);
-          WriteLuaValue(L, out, script_resp);  // the key
-          WriteLuaValue(L, out, script_resp);  // the value
+          WriteLuaValue(L, out, script_resp, host);  // the key
+          WriteLuaValue(L, out, script_resp, host);  // the value
         }
         lua_pop(L, 2);
         return;
@@ -941,7 +941,7 @@ void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp) {
         while (lua_next(L, -2)) {
           lua_pop(L, 1);
           lua_pushvalue(L, -1);
-          WriteLuaValue(L, out, script_resp);
+          WriteLuaValue(L, out, script_resp, host);
         }
         lua_pop(L, 2);
         return;
@@ -959,7 +959,7 @@ void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp) {
       out.ArrayHeader(n);
       for (size_t j = 1; j <= n; ++j) {
         lua_rawgeti(L, -1, static_cast<int>(j));
-        WriteLuaValue(L, out, script_resp);
+        WriteLuaValue(L, out, script_resp, host);
       }
       break;
     }
@@ -1278,19 +1278,23 @@ bool LuaEnv::CallPushed(int nargs, std::string_view run_name, ScriptHost& host, 
   bool failed = false;
   if (err != 0) {
     failed = true;
+    RunFailure failure{.run_name = run_name};
     if (!lua_istable(L, -1)) {
-      const char* msg = lua_isstring(L, -1) ? lua_tostring(L, -1) : "execution failure";
-      std::string text = "ERR Error running script " + std::string(run_name) + ", ";
-      text.append(msg, std::min<size_t>(std::strlen(msg), 100));
-      text += ' ';
-      out.Error(text);
-    } else {
-      std::string msg, source, line;
-      if (!RawStringField(L, -1, "err", &msg)) msg = "ERR unknown error";
-      std::string text = msg;
-      if (RawStringField(L, -1, "source", &source) && RawStringField(L, -1, "line", &line)) {
-        text += " script: " + std::string(run_name) + ", on " + source + ":" + line + ".";
+      failure.kind = RunFailure::Kind::kRaisedValue;
+      if (lua_isstring(L, -1)) {
+        const char* msg = lua_tostring(L, -1);
+        failure.message = std::string_view(msg, std::min<size_t>(std::strlen(msg), 100));
       }
+      out.Error(host.WordFailure(failure));
+    } else {
+      failure.kind = RunFailure::Kind::kRaisedTable;
+      std::string msg, source, line;
+      if (RawStringField(L, -1, "err", &msg)) failure.message = msg;
+      if (RawStringField(L, -1, "source", &source) && RawStringField(L, -1, "line", &line)) {
+        failure.source = source;
+        failure.line = line;
+      }
+      const std::string text = host.WordFailure(failure);
       if (StatsCounted(L)) {
         UncountedError(out, text);
       } else {
@@ -1300,7 +1304,7 @@ bool LuaEnv::CallPushed(int nargs, std::string_view run_name, ScriptHost& host, 
     lua_pop(L, 1);
   } else {
     const uint64_t errors_before = out.errors();
-    WriteLuaValue(L, out, resp_);
+    WriteLuaValue(L, out, resp_, host);
     failed = out.errors() != errors_before;
   }
   lua_pop(L, 1);  // the error handler
@@ -1475,15 +1479,16 @@ void LoadHook(lua_State* L, lua_Debug*) {
 }
 
 bool LuaEnv::LoadLibrary(std::string_view code, const std::function<bool()>& timed_out,
-                         std::vector<LibraryFunction>* functions, std::string* error) {
+                         std::vector<LibraryFunction>* functions, LoadFailure* failure) {
   lua_State* L = L_;
   functions->clear();
   if (!code.empty() && code[0] == '\033') {
-    *error = "Error compiling function: user_function:1: unexpected symbol near 'char(27)'";
+    // What Lua's text loader says of the ESC that starts a binary chunk.
+    *failure = {LoadFailure::Kind::kCompile, "user_function:1: unexpected symbol near 'char(27)'"};
     return false;
   }
   if (luaL_loadbuffer(L, code.data(), code.size(), "@user_function") != 0) {
-    *error = std::string("Error compiling function: ") + lua_tostring(L, -1);
+    *failure = {LoadFailure::Kind::kCompile, std::string(lua_tostring(L, -1))};
     lua_pop(L, 1);
     return false;
   }
@@ -1506,16 +1511,15 @@ bool LuaEnv::LoadLibrary(std::string_view code, const std::function<bool()>& tim
   if (err != 0) {
     std::string msg;
     if (lua_istable(L, -1)) {
-      if (!RawStringField(L, -1, "err", &msg)) msg = "ERR unknown error";
-    } else if (lua_isstring(L, -1)) {
-      msg = std::string("ERR ") + lua_tostring(L, -1);
+      *failure = {LoadFailure::Kind::kRaisedTable, std::nullopt};
+      if (RawStringField(L, -1, "err", &msg)) failure->message = std::move(msg);
     } else {
-      msg = "ERR unknown error";
+      *failure = {LoadFailure::Kind::kRaisedValue, std::nullopt};
+      if (lua_isstring(L, -1)) failure->message = std::string(lua_tostring(L, -1));
     }
     lua_pop(L, 1);
-    *error = "Error registering functions: " + msg;
   } else if (functions->empty()) {
-    *error = "No functions registered";
+    *failure = {LoadFailure::Kind::kNoFunctions, std::nullopt};
   } else {
     return true;
   }

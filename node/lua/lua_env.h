@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -45,6 +46,39 @@ namespace shardnode::node::lua {
 enum LuaLogLevel { kLuaLogDebug = 0, kLuaLogVerbose = 1, kLuaLogNotice = 2, kLuaLogWarning = 3 };
 // redis.set_repl flags.
 enum LuaReplFlags { kReplNone = 0, kReplAof = 1, kReplReplica = 2, kReplAll = 3 };
+
+// How a run failed, as an outcome: node/lua writes no client error texts
+// (issue 9: node/commands/errors.h holds them), so the ScriptHost words each
+// failure and the env sends that as the run's error reply.
+struct RunFailure {
+  enum class Kind {
+    kStackLimit,   // the script's reply nests deeper than the Lua stack allows
+    kRaisedValue,  // the script raised a value that is not an error table
+    kRaisedTable,  // the script raised an error table
+  };
+  Kind kind = Kind::kStackLimit;
+  std::string_view run_name;  // what errors name: the sha, or the function's name
+  // kRaisedValue: Lua's text, at most 100 bytes; absent when the value is
+  // not a string. kRaisedTable: the table's `err`; absent when it has none.
+  std::optional<std::string_view> message;
+  // kRaisedTable: where the error was raised, when known.
+  std::optional<std::string_view> source;
+  std::optional<std::string_view> line;
+};
+
+// Why LoadLibrary failed, as an outcome (worded by its owner, as RunFailure).
+struct LoadFailure {
+  enum class Kind {
+    kCompile,      // the code does not compile: `message` is Lua's compiler message
+    kRaisedValue,  // running the code raised a value that is not an error table:
+                   // `message` is its text, absent when it is not a string
+    kRaisedTable,  // running the code raised an error table: `message` is its
+                   // `err`, absent when it has none
+    kNoFunctions,  // the code registered no function
+  };
+  Kind kind = Kind::kCompile;
+  std::optional<std::string> message;
+};
 
 // What a running script asks of the node. Called only during Run.
 class ScriptHost {
@@ -66,6 +100,8 @@ class ScriptHost {
   // Called every 100000 VM instructions while a hook is set: true kills the
   // script (SCRIPT KILL / FUNCTION KILL).
   virtual bool ShouldKill() = 0;
+  // The error reply (without the leading '-') for a run's failure.
+  virtual std::string WordFailure(const RunFailure& failure) = 0;
 };
 
 // Which of Redis's two VMs: EVAL's, or the functions engine's (FUNCTION LOAD
@@ -123,11 +159,10 @@ class LuaEnv {
   // the metadata line, its '\n' kept) as chunk "@user_function" with the
   // load-time globals, collecting its redis.register_function calls into
   // *functions. `timed_out` is asked every 100000 instructions (the load's
-  // time budget). On failure returns false with *error as Redis words it
-  // ("Error compiling function: ...", "Error registering functions: ...",
-  // "No functions registered"), nothing registered.
+  // time budget). On failure returns false with *failure set, nothing
+  // registered.
   bool LoadLibrary(std::string_view code, const std::function<bool()>& timed_out,
-                   std::vector<LibraryFunction>* functions, std::string* error);
+                   std::vector<LibraryFunction>* functions, LoadFailure* failure);
   // Drops a registered callback.
   void Release(int ref);
   // FCALL: runs callback `ref` with (keys, args) tables; as Run otherwise
@@ -187,8 +222,8 @@ void PushErrorTable(lua_State* L, std::string_view error);
 
 // Appends the reply for the Lua value on top of the stack (and pops it):
 // the spec's section 5. `script_resp` is the script's RESP (redis.setresp),
-// which decides how booleans are sent.
-void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp);
+// which decides how booleans are sent; `host` words a failure.
+void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp, ScriptHost& host);
 
 // Push the cmsgpack and struct library tables (cmsgpack.cc, struct.cc).
 int OpenCmsgpack(lua_State* L);

@@ -38,10 +38,37 @@ class FakeHost : public ScriptHost {
     return true;
   }
   bool ShouldKill() override { return kill; }
+  // Words failures as node/script does (from node/commands/errors.h, which
+  // this module may not include).
+  std::string WordFailure(const RunFailure& f) override {
+    failures.push_back({f.kind, std::string(f.message.value_or("<none>")),
+                        std::string(f.source.value_or("<none>")),
+                        std::string(f.line.value_or("<none>"))});
+    switch (f.kind) {
+      case RunFailure::Kind::kStackLimit:
+        return "ERR reached lua stack limit";
+      case RunFailure::Kind::kRaisedValue:
+        return "ERR Error running script " + std::string(f.run_name) + ", " +
+               std::string(f.message.value_or("execution failure")) + " ";
+      case RunFailure::Kind::kRaisedTable:
+        break;
+    }
+    std::string text(f.message.value_or("ERR unknown error"));
+    if (f.source && f.line) {
+      text += " script: " + std::string(f.run_name) + ", on " + std::string(*f.source) + ":" +
+              std::string(*f.line) + ".";
+    }
+    return text;
+  }
 
   std::map<std::string, std::string> replies;
   std::map<std::string, std::string> rejections;
   std::vector<std::vector<std::string>> calls;
+  struct Failure {
+    RunFailure::Kind kind;
+    std::string message, source, line;
+  };
+  std::vector<Failure> failures;  // what WordFailure was asked, in order
   int last_resp = 0;
   int repl = -1;
   bool kill = false;
@@ -256,6 +283,25 @@ TEST_F(LuaEnvTest, StructPacksAndUnpacks) {
             "*4\r\n:-5\r\n$3\r\nabc\r\n$3\r\nzed\r\n:12\r\n");
   EXPECT_NE(Eval("return struct.pack('i33', 1)").find("integral size 33 is larger than limit"),
             std::string::npos);
+}
+
+// The env words no failure itself: it hands the host an outcome with what
+// Redis's texts need.
+TEST_F(LuaEnvTest, FailuresAreOutcomesTheHostWords) {
+  Eval("error('boom')");
+  ASSERT_EQ(host.failures.size(), 1u);
+  EXPECT_EQ(host.failures[0].kind, RunFailure::Kind::kRaisedTable);
+  EXPECT_EQ(host.failures[0].message, "ERR user_script:1: boom");
+  EXPECT_EQ(host.failures[0].source, "@user_script");
+  EXPECT_EQ(host.failures[0].line, "1");
+  // A returned error table is a reply, not a failure.
+  EXPECT_EQ(Eval("return {err='My Error'}"), "-My Error\r\n");
+  EXPECT_EQ(host.failures.size(), 1u);
+  // A reply nested past the Lua stack's limit.
+  const std::string deep = Eval("local t = {} for i = 1, 100000 do t = {t} end return t");
+  ASSERT_EQ(host.failures.size(), 2u);
+  EXPECT_EQ(host.failures[1].kind, RunFailure::Kind::kStackLimit);
+  EXPECT_NE(deep.find("-ERR reached lua stack limit\r\n"), std::string::npos);
 }
 
 TEST_F(LuaEnvTest, RandomIsDeterministicAfterSeeding) {

@@ -26,16 +26,6 @@ namespace shardnode::node::script {
 
 namespace {
 
-constexpr std::string_view kNoScript = "NOSCRIPT No matching script. Please use EVAL.";
-constexpr std::string_view kNotBusy = "NOTBUSY No scripts in execution right now.";
-constexpr std::string_view kUnkillableWrote =
-    "UNKILLABLE Sorry the script already executed write commands against the dataset. You can "
-    "either wait the script termination or kill the server in a hard way using the SHUTDOWN "
-    "NOSAVE command.";
-constexpr std::string_view kUnkillableMaster =
-    "UNKILLABLE The busy script was sent by a master instance in the context of replication and "
-    "cannot be killed.";
-
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -125,12 +115,12 @@ std::string ScriptEngine::Create(CommandContext* ctx, std::string_view body, std
   Shebang shebang;
   std::string shebang_error;
   if (!ParseShebang(body, &shebang, &shebang_error)) {
-    *error = "ERR " + shebang_error;
+    *error = errors::Err(shebang_error);
     return {};
   }
   const CompileResult compiled = env_->Compile("f_" + sha, body.substr(shebang.length));
   if (!compiled.ok) {
-    *error = "ERR Error compiling script (new function): " + compiled.error;
+    *error = errors::ScriptCompileError(compiled.error);
     return {};
   }
   (void)ctx;
@@ -166,11 +156,11 @@ bool ScriptEngine::Prepare(CommandContext& ctx, uint32_t flags, bool ro) {
     }
   }
   if ((flags & kScriptNoCluster) && ctx.node.cluster_enabled()) {
-    ctx.reply.Error("ERR Can not run script on cluster, 'no-cluster' flag is set.");
+    ctx.reply.Error(errors::kScriptNoCluster);
     return false;
   }
   if (!(flags & kScriptNoWrites) && ro) {
-    ctx.reply.Error("ERR Can not execute a script with write flag using *_ro command.");
+    ctx.reply.Error(errors::kScriptWriteFlagReadOnly);
     return false;
   }
   return true;
@@ -184,11 +174,11 @@ int64_t ScriptEngine::NumKeys(CommandContext& ctx, Args args) {
   }
   const int64_t rest = static_cast<int64_t>(args.size()) - 3;
   if (numkeys > rest) {
-    ctx.reply.Error("ERR Number of keys can't be greater than number of args");
+    ctx.reply.Error(errors::kNumKeysOverArgs);
     return -1;
   }
   if (numkeys < 0) {
-    ctx.reply.Error("ERR Number of keys can't be negative");
+    ctx.reply.Error(errors::kNumKeysNegative);
     return -1;
   }
   return numkeys;
@@ -201,7 +191,7 @@ void ScriptEngine::Eval(CommandContext& ctx, Args args, bool sha, bool ro) {
   if (sha) {
     name = LowerSha(args[1]);
     if (args[1].size() < 40 || !scripts_.contains(name)) {
-      ctx.reply.Error(kNoScript);
+      ctx.reply.Error(errors::kNoScript);
       return;
     }
   } else {
@@ -223,21 +213,21 @@ void ScriptEngine::Eval(CommandContext& ctx, Args args, bool sha, bool ro) {
 void ScriptEngine::Fcall(CommandContext& ctx, Args args, bool ro) {
   auto it = functions_.find(absl::AsciiStrToLower(args[1]));
   if (it == functions_.end()) {
-    ctx.reply.Error("ERR Function not found");
+    ctx.reply.Error(errors::kFunctionNotFound);
     return;
   }
   // FCALL's own numkeys errors.
   int64_t numkeys = 0;
   if (!absl::SimpleAtoi(args[2], &numkeys)) {
-    ctx.reply.Error("ERR Bad number of keys provided");
+    ctx.reply.Error(errors::kBadNumKeys);
     return;
   }
   if (numkeys > static_cast<int64_t>(args.size()) - 3) {
-    ctx.reply.Error("ERR Number of keys can't be greater than number of args");
+    ctx.reply.Error(errors::kNumKeysOverArgs);
     return;
   }
   if (numkeys < 0) {
-    ctx.reply.Error("ERR Number of keys can't be negative");
+    ctx.reply.Error(errors::kNumKeysNegative);
     return;
   }
   const lua::LibraryFunction& f = it->second.library->functions[it->second.index];
@@ -292,7 +282,8 @@ std::string ScriptEngine::Call(std::vector<std::string>& args, int resp, std::st
   // A refusal counts in INFO errorstats as the script client's error reply
   // does in Redis; the script's own reply will not count it again.
   if (!rejection->empty()) {
-    const std::string counted = (*rejection)[0] == '-' ? rejection->substr(1) : "ERR " + *rejection;
+    const std::string counted =
+        (*rejection)[0] == '-' ? rejection->substr(1) : errors::Err(*rejection);
     server_.stats().CountError(counted);
   }
   return reply;
@@ -307,22 +298,22 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
     spec = CommandTable::FindSub(*spec, args[1]);
   }
   if (spec == nullptr) {
-    *rejection = "Unknown Redis command called from script";
+    *rejection = errors::kScriptUnknownCommand;
     return {};
   }
   const int argc = static_cast<int>(args.size());
   if ((spec->arity > 0 && spec->arity != argc) || argc < -spec->arity) {
-    *rejection = "Wrong number of args calling Redis command from script";
+    *rejection = errors::kScriptWrongArity;
     ++spec->stats.rejected_calls;
     return {};
   }
   if (spec->flags & kCmdNoScript) {
-    *rejection = "This Redis command is not allowed from script";
+    *rejection = errors::kScriptNoScriptCommand;
     ++spec->stats.rejected_calls;
     return {};
   }
   if (run.read_only && (spec->flags & (kCmdWrite | kCmdMayReplicate))) {
-    *rejection = "Write commands are not allowed from read-only scripts.";
+    *rejection = errors::kScriptWriteFromReadOnly;
     ++spec->stats.rejected_calls;
     return {};
   }
@@ -355,13 +346,11 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
       const clusterbus::RouteResult r = clusterbus::Route(*slot_table, in, exists);
       if (r.outcome != clusterbus::RouteOutcome::kLocal) {
         if (r.outcome == clusterbus::RouteOutcome::kDownReadOnly) {
-          *rejection =
-              "Script attempted to execute a write command while the cluster is down and "
-              "readonly";
+          *rejection = errors::kScriptClusterDownReadOnly;
         } else if (r.outcome == clusterbus::RouteOutcome::kDown) {
-          *rejection = "Script attempted to execute a command while the cluster is down";
+          *rejection = errors::kScriptClusterDown;
         } else {
-          *rejection = "Script attempted to access a non local key in a cluster node";
+          *rejection = errors::kScriptNonLocalKey;
         }
         ++spec->stats.rejected_calls;
         return {};
@@ -370,7 +359,7 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
         if (run.slot == -1) {
           run.slot = r.slot;
         } else if (run.slot != r.slot) {
-          *rejection = "Script attempted to access keys that do not hash to the same slot";
+          *rejection = errors::kScriptCrossSlot;
           ++spec->stats.rejected_calls;
           return {};
         }
@@ -393,6 +382,21 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
 
 void ScriptEngine::SetRepl(int flags) { run_->repl_flags = flags; }
 
+std::string ScriptEngine::WordFailure(const lua::RunFailure& failure) {
+  switch (failure.kind) {
+    case lua::RunFailure::Kind::kStackLimit:
+      return std::string(errors::kLuaStackLimit);
+    case lua::RunFailure::Kind::kRaisedValue:
+      return failure.message ? errors::ScriptRunError(failure.run_name, *failure.message)
+                             : errors::ScriptExecutionFailure(failure.run_name);
+    case lua::RunFailure::Kind::kRaisedTable:
+      break;
+  }
+  const std::string_view error = failure.message.value_or(errors::kLuaUnknownError);
+  if (!failure.source || !failure.line) return std::string(error);
+  return errors::ScriptErrorAt(error, failure.run_name, *failure.source, *failure.line);
+}
+
 bool ScriptEngine::AclCheck(std::vector<std::string>& args, bool* allowed) {
   const CommandSpec* spec = server_.commands().Find(args[0]);
   if (spec != nullptr && !spec->subcommands.empty() && args.size() >= 2) {
@@ -414,10 +418,7 @@ bool ScriptEngine::ShouldKill() {
          "the script using the %s command. Script name is: %s.",
          static_cast<int>(elapsed), run.function ? "FUNCTION KILL" : "SCRIPT KILL", run.sha);
     server_.set_busy_script_error(
-        run.function ? "BUSY Redis is busy running a script. You can only call FUNCTION KILL or "
-                       "SHUTDOWN NOSAVE."
-                     : "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
-                       "SHUTDOWN NOSAVE.");
+        std::string(run.function ? errors::kBusyFunction : errors::kBusyScript));
   }
   if (process_events) process_events();
   if (stopping && stopping()) return true;
@@ -452,11 +453,11 @@ void ScriptEngine::ScriptCommand(CommandContext& ctx, Args args) {
     if (args.size() == 3) {
       const std::string mode = absl::AsciiStrToLower(args[2]);
       if (mode != "sync" && mode != "async") {
-        ctx.reply.Error("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
+        ctx.reply.Error(errors::kScriptFlushMode);
         return;
       }
     } else if (args.size() != 2) {
-      ctx.reply.Error("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
+      ctx.reply.Error(errors::kScriptFlushMode);
       return;
     }
     if (running()) {
@@ -482,15 +483,13 @@ void ScriptEngine::ScriptCommand(CommandContext& ctx, Args args) {
     ctx.reply.Bulk(sha);
   } else if (args.size() == 2 && sub == "kill") {
     if (run_ != nullptr && run_->function) {
-      ctx.reply.Error(
-          "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN "
-          "NOSAVE.");
+      ctx.reply.Error(errors::kBusyFunction);
     } else if (run_ == nullptr) {
-      ctx.reply.Error(kNotBusy);
+      ctx.reply.Error(errors::kNotBusy);
     } else if (run_->caller->from_primary) {
-      ctx.reply.Error(kUnkillableMaster);
+      ctx.reply.Error(errors::kUnkillableMaster);
     } else if (run_->wrote) {
-      ctx.reply.Error(kUnkillableWrote);
+      ctx.reply.Error(errors::kUnkillableWrote);
     } else {
       run_->kill = true;
       ctx.reply.Ok();
@@ -504,6 +503,23 @@ void ScriptEngine::ScriptCommand(CommandContext& ctx, Args args) {
 
 namespace {
 
+// FUNCTION LOAD's wording of the functions VM's outcome (without the ERR code).
+std::string WordLoadFailure(const lua::LoadFailure& failure) {
+  switch (failure.kind) {
+    case lua::LoadFailure::Kind::kCompile:
+      return errors::FunctionCompileError(failure.message.value_or(""));
+    case lua::LoadFailure::Kind::kRaisedValue:
+      return errors::FunctionRegisterError(failure.message ? errors::Err(*failure.message)
+                                                           : std::string(errors::kLuaUnknownError));
+    case lua::LoadFailure::Kind::kRaisedTable:
+      return errors::FunctionRegisterError(failure.message ? std::string_view(*failure.message)
+                                                           : errors::kLuaUnknownError);
+    case lua::LoadFailure::Kind::kNoFunctions:
+      break;
+  }
+  return std::string(errors::kNoFunctionsRegistered);
+}
+
 bool ValidLibraryName(std::string_view name) {
   if (name.empty()) return false;
   for (char c : name) {
@@ -512,27 +528,23 @@ bool ValidLibraryName(std::string_view name) {
   return true;
 }
 
-constexpr std::string_view kBadName =
-    "Library names can only contain letters, numbers, or underscores(_) and must be at least one "
-    "character long";
-
 }  // namespace
 
 std::string ScriptEngine::LoadLibrary(std::string_view code, bool replace, bool from_primary,
                                       std::string* error) {
   // The metadata line: "#!<engine> name=<lib>".
   if (code.substr(0, 2) != "#!") {
-    *error = "Missing library metadata";
+    *error = errors::kLibraryMetadataMissing;
     return {};
   }
   const size_t eol = code.find('\n');
   if (eol == std::string_view::npos) {
-    *error = "Invalid library metadata";
+    *error = errors::kLibraryMetadataInvalid;
     return {};
   }
   std::optional<std::vector<std::string>> parts = base::SplitArgs(code.substr(0, eol));
   if (!parts || parts->empty()) {
-    *error = "Invalid library metadata";
+    *error = errors::kLibraryMetadataInvalid;
     return {};
   }
   std::string lib_name;
@@ -541,32 +553,32 @@ std::string ScriptEngine::LoadLibrary(std::string_view code, bool replace, bool 
     const std::string& part = (*parts)[j];
     if (absl::AsciiStrToLower(part.substr(0, 5)) == "name=") {
       if (have_name) {
-        *error = "Invalid metadata value, name argument was given multiple times";
+        *error = errors::kLibraryNameRepeated;
         return {};
       }
       have_name = true;
       lib_name = part.substr(5);
     } else {
-      *error = "Invalid metadata value given: " + part;
+      *error = errors::InvalidMetadataValue(part);
       return {};
     }
   }
   const std::string engine = (*parts)[0].substr(2);
   if (absl::AsciiStrToLower(engine) != "lua") {
-    *error = "Engine '" + engine + "' not found";
+    *error = errors::EngineNotFound(engine);
     return {};
   }
   if (!have_name) {
-    *error = "Library name was not given";
+    *error = errors::kLibraryNameNotGiven;
     return {};
   }
   if (!ValidLibraryName(lib_name)) {
-    *error = std::string(kBadName);
+    *error = errors::kLibraryNameInvalid;
     return {};
   }
   auto existing = libraries_.find(lib_name);
   if (existing != libraries_.end() && !replace) {
-    *error = "Library '" + lib_name + "' already exists";
+    *error = errors::LibraryExists(lib_name);
     return {};
   }
   const int64_t start = SteadyMs();
@@ -574,12 +586,16 @@ std::string ScriptEngine::LoadLibrary(std::string_view code, bool replace, bool 
     return !from_primary && SteadyMs() - start >= 500;
   };
   std::vector<lua::LibraryFunction> functions;
-  if (!functions_env_->LoadLibrary(code.substr(eol), timed_out, &functions, error)) return {};
+  lua::LoadFailure failure;
+  if (!functions_env_->LoadLibrary(code.substr(eol), timed_out, &functions, &failure)) {
+    *error = WordLoadFailure(failure);
+    return {};
+  }
   // Function names are unique across libraries (case-insensitively).
   for (const lua::LibraryFunction& f : functions) {
     auto other = functions_.find(absl::AsciiStrToLower(f.name));
     if (other != functions_.end() && other->second.library->name != lib_name) {
-      *error = "Function " + f.name + " already exists";
+      *error = errors::FunctionExists(f.name);
       for (const lua::LibraryFunction& g : functions) functions_env_->Release(g.ref);
       return {};
     }
@@ -637,13 +653,13 @@ void ScriptEngine::FunctionRestore(CommandContext& ctx, Args args) {
     } else if (p == "flush") {
       policy = Policy::kFlush;
     } else {
-      r.Error("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.");
+      r.Error(errors::kRestorePolicy);
       return;
     }
   }
   absl::StatusOr<std::vector<std::string>> codes = replication::ParseFunctionsPayload(args[2]);
   if (!codes.ok()) {
-    r.Error("ERR " + std::string(codes.status().message()));
+    r.Error(errors::Err(codes.status()));
     return;
   }
   // All or nothing: remember what is there, load, and put it back on error.
@@ -670,7 +686,7 @@ void ScriptEngine::FunctionRestore(CommandContext& ctx, Args args) {
         }
       }
       if (!name.empty() && libraries_.contains(name)) {
-        error = "Library " + name + " already exists";
+        error = errors::LibraryExistsOnRestore(name);
         break;
       }
     }
@@ -681,7 +697,7 @@ void ScriptEngine::FunctionRestore(CommandContext& ctx, Args args) {
   }
   if (!error.empty()) {
     restore_before();
-    r.Error("ERR " + error);
+    r.Error(errors::Err(error));
     return;
   }
   ctx.AddDirty(1);
@@ -698,13 +714,13 @@ void ScriptEngine::FunctionList(CommandContext& ctx, Args args) {
       with_code = true;
     } else if (opt == "libraryname" && !have_pattern) {
       if (i + 1 >= args.size()) {
-        ctx.reply.Error("ERR library name argument was not given");
+        ctx.reply.Error(errors::kLibraryNameArgMissing);
         return;
       }
       have_pattern = true;
       pattern = args[++i];
     } else {
-      ctx.reply.Error("ERR Unknown argument " + args[i]);
+      ctx.reply.Error(errors::UnknownArgument(args[i]));
       return;
     }
   }
@@ -786,24 +802,24 @@ void ScriptEngine::FunctionCommand(CommandContext& ctx, Args args) {
         replace = true;
         continue;
       }
-      r.Error("ERR Unknown option given: " + opt);
+      r.Error(errors::UnknownOptionGiven(opt));
       return;
     }
     if (pos >= args.size()) {
-      r.Error("ERR Function code is missing");
+      r.Error(errors::kFunctionCodeMissing);
       return;
     }
     std::string error;
     const std::string name = LoadLibrary(args[pos], replace, ctx.session.from_primary, &error);
     if (name.empty()) {
-      r.Error("ERR " + error);
+      r.Error(errors::Err(error));
       return;
     }
     ctx.AddDirty(1);
     r.Bulk(name);
   } else if (sub == "delete") {
     if (!libraries_.contains(args[2])) {
-      r.Error("ERR Library not found");
+      r.Error(errors::kLibraryNotFound);
       return;
     }
     DropLibrary(args[2]);
@@ -817,7 +833,7 @@ void ScriptEngine::FunctionCommand(CommandContext& ctx, Args args) {
     if (args.size() == 3) {
       const std::string mode = absl::AsciiStrToLower(args[2]);
       if (mode != "sync" && mode != "async") {
-        r.Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+        r.Error(errors::kFunctionFlushMode);
         return;
       }
     }
@@ -833,24 +849,20 @@ void ScriptEngine::FunctionCommand(CommandContext& ctx, Args args) {
     FunctionRestore(ctx, args);
   } else if (sub == "stats") {
     if (run_ != nullptr && !run_->function) {
-      r.Error(server_.busy_script_error().empty()
-                  ? "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
-                    "SHUTDOWN NOSAVE."
-                  : server_.busy_script_error());
+      r.Error(server_.busy_script_error().empty() ? std::string(errors::kBusyScript)
+                                                  : server_.busy_script_error());
       return;
     }
     FunctionStats(ctx);
   } else if (sub == "kill") {
     if (run_ != nullptr && !run_->function) {
-      r.Error(
-          "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
-          "NOSAVE.");
+      r.Error(errors::kBusyScript);
     } else if (run_ == nullptr) {
-      r.Error(kNotBusy);
+      r.Error(errors::kNotBusy);
     } else if (run_->caller->from_primary) {
-      r.Error(kUnkillableMaster);
+      r.Error(errors::kUnkillableMaster);
     } else if (run_->wrote) {
-      r.Error(kUnkillableWrote);
+      r.Error(errors::kUnkillableWrote);
     } else {
       run_->kill = true;
       r.Ok();

@@ -91,6 +91,7 @@ class ScriptEngine final : public ScriptHost {
   void SetRepl(int flags) override;
   bool AclCheck(std::vector<std::string>& args, bool* allowed) override;
   bool ShouldKill() override;
+  std::string WordFailure(const lua::RunFailure& failure) override;
 
  private:
   struct Cached {

@@ -1,6 +1,7 @@
 #include "node/script/shebang.h"
 
 #include "base/split_args.h"
+#include "node/commands/errors.h"
 
 namespace shardnode::node::script {
 
@@ -16,23 +17,23 @@ bool ParseShebang(std::string_view body, Shebang* out, std::string* error) {
   if (body.substr(0, 2) != "#!") return true;
   const size_t end = body.find('\n');
   if (end == std::string_view::npos) {
-    *error = "Invalid script shebang";
+    *error = errors::kShebangInvalid;
     return false;
   }
   std::optional<std::vector<std::string>> parts = base::SplitArgs(body.substr(0, end));
   if (!parts || parts->empty()) {
-    *error = "Invalid engine in script shebang";
+    *error = errors::kShebangInvalidEngine;
     return false;
   }
   if ((*parts)[0] != "#!lua") {
-    *error = "Unexpected engine in script shebang: " + (*parts)[0];
+    *error = errors::UnexpectedShebangEngine((*parts)[0]);
     return false;
   }
   uint32_t flags = 0;
   for (size_t j = 1; j < parts->size(); ++j) {
     const std::string& part = (*parts)[j];
     if (part.compare(0, 6, "flags=") != 0) {
-      *error = "Unknown lua shebang option: " + part;
+      *error = errors::UnknownShebangOption(part);
       return false;
     }
     std::string_view list = std::string_view(part).substr(6);
@@ -46,7 +47,7 @@ bool ParseShebang(std::string_view body, Shebang* out, std::string* error) {
           start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
       const uint32_t f = ScriptFlagByName(flag);
       if (f == 0) {
-        *error = "Unexpected flag in script shebang: " + std::string(flag);
+        *error = errors::UnexpectedShebangFlag(flag);
         return false;
       }
       flags |= f;

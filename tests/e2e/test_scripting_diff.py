@@ -154,6 +154,7 @@ COMMON = [
     # Errors and their shapes.
     E("error('boom')", 0),
     E("error({err='CUSTOM boom'})", 0),
+    E("error({err='CUSTOM'})", 0),
     E("local a = 1\nerror('line two')", 0),
     E("return (", 0),
     E("return a", 0),
@@ -340,6 +341,10 @@ COMMON = [
     ["FUNCTION", "LOAD", "#!lua name=lib6\nredis.register_function('f7', function(k) "
      "redis.call('set', 'foo', 'bar') redis.call('set', 'bar', 'foo') return 'OK' end)"],
     ["FUNCTION", "LOAD", "return 1"],
+    # A library that does not compile, or registers a name another library
+    # holds.
+    ["FUNCTION", "LOAD", "#!lua name=lib8\nlocal = 1"],
+    ["FUNCTION", "LOAD", "#!lua name=lib8\nredis.register_function('f7', function() end)"],
     ["FUNCTION", "LOAD", "#!lua"],
     ["FUNCTION", "LOAD", "#!lua\nreturn 1"],
     ["FUNCTION", "LOAD", "#!nosuch name=x\nreturn 1"],
