@@ -1,5 +1,7 @@
 #include "node/net/bus_server.h"
 
+#include <poll.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/read.hpp>
@@ -174,6 +176,45 @@ TEST(BusServerTest, BadFrameClosesTheLinkAndAnInvalidMessageDoesNot) {
   asio::write(odd, asio::buffer(msg.data() + 1000, msg.size() - 1000));
   ASSERT_TRUE(RunUntil(io, [&] { return a.state.messages_received()[0] == 1; }));
   EXPECT_EQ(a.bus->num_links(), 1u);
+}
+
+// A message the engine queues (a PONG after CLUSTER SETSLOT NODE, from a
+// command) is on the socket when Send returns: it does not wait for the
+// loop's next event. Here the loop does not run at all after Send.
+TEST(BusServerTest, SendWritesBeforeTheLoopTurns) {
+  asio::io_context io;
+  TestNode a(io, 'a', 7001);
+  const tcp::endpoint bus(asio::ip::make_address("127.0.0.1"),
+                          static_cast<unsigned short>(a.bus->bound_port()));
+  tcp::socket peer(io);
+  peer.connect(bus);
+  ASSERT_TRUE(RunUntil(io, [&] { return a.bus->num_links() == 1; }));
+  // Let the link's reader start and the loop go idle.
+  io.restart();
+  io.run_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(a.bus->num_links(), 1u);
+  // The only link made so far is the first one.
+  const clusterbus::LinkId link = 1;
+  a.bus->Send({.link = link, .bytes = "first"});
+  a.bus->Send({.link = link, .bytes = "-second"});  // queued behind the first write
+
+  pollfd pfd{.fd = peer.native_handle(), .events = POLLIN, .revents = 0};
+  ASSERT_EQ(::poll(&pfd, 1, 2000), 1) << "nothing was written before the loop ran";
+  std::string got(64, '\0');
+  size_t n = peer.read_some(asio::buffer(got));
+  got.resize(n);
+  EXPECT_EQ(got, std::string("first").substr(0, n));
+  // The rest follows once the first write completes, in order.
+  std::string all = got;
+  ASSERT_TRUE(RunUntil(io, [&] {
+    if (peer.available() > 0) {
+      std::string more(64, '\0');
+      more.resize(peer.read_some(asio::buffer(more)));
+      all += more;
+    }
+    return all.size() >= 12;
+  }));
+  EXPECT_EQ(all, "first-second");
 }
 
 TEST(BusServerTest, ListenFailsOnAPortInUse) {
