@@ -3,6 +3,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -67,7 +68,7 @@ struct BusServer::PendingConnect {
 };
 
 // One connected bus link: a reader coroutine that hands every chunk to the
-// owner, and a send buffer written out as soon as something is queued.
+// owner, and a send buffer written out at the end of the turn that queued.
 // Kept alive by its reader and its write in flight; the owner's map holds
 // it while it is open. Once closed_ is set the link never calls the owner
 // again (it may be gone).
@@ -88,14 +89,19 @@ class BusServer::Link : public std::enable_shared_from_this<Link> {
     asio::co_spawn(io, Reader(link), asio::detached);
   }
 
-  // Queues `bytes` and starts writing at once when no write is in flight:
-  // Asio tries the socket inside async_write, so a message queued while a
-  // command or a bus batch runs leaves before the loop turns (as Redis
-  // writes from beforeSleep), not on some later event.
+  // Queues `bytes`; the write starts at the end of this turn of the loop
+  // (one posted handler per link and turn), after the reply of the command
+  // that made the message, as Redis writes its replies before its bus
+  // links. It never waits for another event.
   void Send(std::string_view bytes) {
     if (closed_) return;
     out_.append(bytes.data(), bytes.size());
-    Flush();
+    if (writing_ || flush_posted_) return;
+    flush_posted_ = true;
+    asio::post(socket_.get_executor(), [self = shared_from_this()]() {
+      self->flush_posted_ = false;
+      self->Flush();
+    });
   }
 
   void Close() {
@@ -162,6 +168,7 @@ class BusServer::Link : public std::enable_shared_from_this<Link> {
   int64_t create_ms_;
   bool closed_ = false;
   bool writing_ = false;
+  bool flush_posted_ = false;
   std::string out_;       // queued, not yet handed to the socket
   std::string inflight_;  // being written
   std::string rbuf_;
