@@ -63,6 +63,13 @@ struct Migrator::Job {
   // The reply: set when the transfer ended.
   std::optional<MigrateReply> reply;
   std::vector<size_t> acked;  // indexes into items
+  bool serialized = false;    // every payload made, `sent` filled
+  // Set when StartAtOnce wrote the batch on the cached connection: Send
+  // reads the replies on it first.
+  std::shared_ptr<RespClient> early_client;
+  BatchHeader early_header;
+  bool early_drain = false;
+  absl::Status early_status;
 };
 
 namespace {
@@ -256,6 +263,10 @@ void Migrator::Handle(CommandContext& ctx, std::span<std::string> args) {
   }
   for (const Job::Item& item : job->items) server_.keys_in_flight().Add(job->db, item.key);
   Suspend(ctx.session, WaitReason::kMigrate);
+  // Small values to a target with an idle cached connection: the batch is
+  // written now, and the coroutine, which starts on a later turn of the
+  // loop, only reads the replies (the turn overlaps the round trip).
+  (void)StartAtOnce(*job);
   asio::co_spawn(io_, Run(std::move(job)), asio::detached);
 }
 
@@ -291,34 +302,39 @@ asio::awaitable<void> Migrator::Run(std::shared_ptr<Job> job) {
 }
 
 asio::awaitable<void> Migrator::Transfer(std::shared_ptr<Job> job) {
-  co_await Serialize(*job);
+  if (!job->serialized) co_await Serialize(*job);
   if (!job->reply) co_await Send(*job);
+}
+
+bool Migrator::Prepare(Job& job, size_t index) {
+  Job::Item& item = job.items[index];
+  Db& db = server_.ShardForSlot(slots::KeyHashSlot(item.key)).db(job.db);
+  if (db.Peek(item.key) != item.entry) {
+    item.skipped = true;
+    return false;
+  }
+  // The remaining TTL, as Redis computes it just before serializing: a
+  // key whose TTL passed is left out, a live one gets at least 1 ms.
+  const int64_t expire = db.ExpireOf(item.entry);
+  if (expire != -1) {
+    const int64_t ttl = expire - NowMs();
+    if (ttl < 0) {
+      item.skipped = true;
+      return false;
+    }
+    item.ttl_ms = ttl < 1 ? 1 : ttl;
+  }
+  return true;
 }
 
 asio::awaitable<void> Migrator::Serialize(Job& job) {
   for (size_t i = 0; i < job.items.size(); ++i) {
-    Job::Item& item = job.items[i];
-    Db& db = server_.ShardForSlot(slots::KeyHashSlot(item.key)).db(job.db);
-    if (db.Peek(item.key) != item.entry) {
-      item.skipped = true;
-      continue;
-    }
-    // The remaining TTL, as Redis computes it just before serializing: a
-    // key whose TTL passed is left out, a live one gets at least 1 ms.
-    const int64_t expire = db.ExpireOf(item.entry);
-    if (expire != -1) {
-      const int64_t ttl = expire - NowMs();
-      if (ttl < 0) {
-        item.skipped = true;
-        continue;
-      }
-      item.ttl_ms = ttl < 1 ? 1 : ttl;
-    }
-    co_await Dump(job, i);
+    if (Prepare(job, i)) co_await Dump(job, i);
   }
   for (size_t i = 0; i < job.items.size(); ++i) {
     if (!job.items[i].skipped) job.sent.push_back(i);
   }
+  job.serialized = true;
 }
 
 asio::awaitable<void> Migrator::Dump(Job& job, size_t index) {
@@ -339,98 +355,161 @@ asio::awaitable<void> Migrator::Dump(Job& job, size_t index) {
   if (item.sliced && !job.sync) co_await asio::post(*job.io, asio::use_awaitable);
 }
 
+bool Migrator::StartAtOnce(Job& job) {
+  const MigrateArgs& a = job.args;
+  auto it = cache_.find(a.Target());
+  if (it == cache_.end() || it->second.busy || !it->second.client->is_open()) return false;
+  for (size_t i = 0; i < job.items.size(); ++i) {
+    if (!Prepare(job, i)) continue;
+    Job::Item& item = job.items[i];
+    ValueDumper dumper(item.entry->value(), job.dump_options);
+    if (!dumper.Step(kSliceBudget) || dumper.sliced()) {
+      // A big value: the coroutine serializes everything a slice at a time.
+      for (Job::Item& undo : job.items) {
+        undo.skipped = false;
+        undo.ttl_ms = 0;
+        undo.payload.clear();
+        undo.payload_size = 0;
+      }
+      return false;
+    }
+    item.payload_size = dumper.payload_size();
+    item.payload = dumper.TakeChunks();
+  }
+  for (size_t i = 0; i < job.items.size(); ++i) {
+    if (!job.items[i].skipped) job.sent.push_back(i);
+  }
+  job.serialized = true;
+  Cached& cached = it->second;
+  cached.busy = true;
+  cached.last_use_ms = NowMs();
+  cached.client->set_io_timeout(std::chrono::milliseconds(a.timeout_ms));
+  job.early_header = {.auth = a.password.has_value(), .select = cached.last_db != a.db};
+  job.early_status = WriteBatch(job, *cached.client, job.early_header, &job.early_drain);
+  job.early_client = cached.client;
+  return true;
+}
+
+absl::Status Migrator::WriteBatch(Job& job, RespClient& client, const BatchHeader& header,
+                                  bool* drain) {
+  const MigrateArgs& a = job.args;
+  // The RESTORE's bulk header carries the payload's size, known once it
+  // is all serialized. A big payload's chunks are handed over as they
+  // are (written with scatter/gather, made again if the batch must be
+  // sent again); everything else is gathered into one buffer, so that a
+  // small batch leaves in one write, at once, and reaches the target as
+  // one read.
+  absl::Status st;
+  std::string batch = EncodeBatchPrefix(a, header);
+  bool any_sliced = false;
+  for (size_t i : job.sent) {
+    Job::Item& item = job.items[i];
+    batch += EncodeRestoreHead(a, item.key, item.ttl_ms, item.payload_size, job.cluster_mode);
+    if (item.sliced) {
+      any_sliced = true;
+      st = client.SendRaw(std::move(batch));
+      batch.clear();
+      if (st.ok()) st = client.SendChunks(std::move(item.payload));
+      item.payload.clear();
+      if (!st.ok()) break;
+    } else {
+      for (const std::string& chunk : item.payload) batch += chunk;
+    }
+    batch += EncodeRestoreTail(a);
+  }
+  const size_t last_write = batch.size();
+  if (st.ok()) st = client.SendRaw(std::move(batch));
+  // A small batch is not waited for: it is on the socket already (or its
+  // write fails and closes the connection, which ends the read), and the
+  // first reply cannot come before it arrived. A big one is drained
+  // first: its write gets the whole timeout, as Redis's, then each reply.
+  *drain = any_sliced || last_write > kNoDrainBatch;
+  return st;
+}
+
 asio::awaitable<void> Migrator::Send(Job& job) {
   const MigrateArgs& a = job.args;
   const std::string target = a.Target();
   const auto timeout = std::chrono::milliseconds(a.timeout_ms);
   for (bool first_attempt : {true, false}) {
-    // A cached connection, or a new one (not cached while another MIGRATE
-    // uses the cached one).
     std::shared_ptr<RespClient> client;
-    Cached* cached = nullptr;
-    auto it = job.sync ? cache_.end() : cache_.find(target);
-    if (it != cache_.end() && !it->second.busy && it->second.client->is_open()) {
-      cached = &it->second;
+    BatchHeader header;
+    bool drain = false;
+    absl::Status st;
+    if (job.early_client) {
+      // StartAtOnce wrote the batch on the cached connection already.
+      client = std::move(job.early_client);
+      job.early_client.reset();
+      header = job.early_header;
+      drain = job.early_drain;
+      st = job.early_status;
     } else {
-      if (it != cache_.end() && !it->second.busy) {
-        it->second.client->Close();
-        cache_.erase(it);
-      }
-      RespClientOptions options;
-      options.connect_timeout = timeout;
-      options.io_timeout = timeout;
-      options.max_output_bytes = std::numeric_limits<size_t>::max() / 2;
-      options.limits.max_bulk_len = 512 * 1024 * 1024;
-      auto fresh = RespClient::Create(job.io->get_executor(), options);
-      int port = 0;
-      for (char ch : a.port) {
-        if (ch < '0' || ch > '9') break;  // atoi, as Redis reads it
-        port = port * 10 + (ch - '0');
-        if (port > 65535) break;
-      }
-      const absl::Status connected = co_await fresh->Connect(a.host, port);
-      if (connected.code() == absl::StatusCode::kDeadlineExceeded) {
-        job.reply = MigrateReply{.kind = MigrateReply::Kind::kConnectTimeout};
-        co_return;
-      }
-      if (!connected.ok()) {
-        // Redis's non-blocking connect reports a refused connection only
-        // when it writes: a write error, retried once on a new connection.
-        const BatchOutcome o = FoldReplies(a, {}, job.sent.size(), {},
-                                           {.happened = true, .writing = true}, first_attempt);
-        if (o.retry) continue;
-        job.reply = ReplyFor(o);
-        co_return;
-      }
-      client = fresh;
-      if (!job.sync && cache_.count(target) == 0) {
-        if (cache_.size() >= kMaxCachedConnections) {
-          // Too many: drop one that is not in use, as Redis drops one at random.
-          for (auto c = cache_.begin(); c != cache_.end(); ++c) {
-            if (!c->second.busy) {
-              c->second.client->Close();
-              cache_.erase(c);
-              break;
+      // A cached connection, or a new one (not cached while another MIGRATE
+      // uses the cached one).
+      Cached* cached = nullptr;
+      auto it = job.sync ? cache_.end() : cache_.find(target);
+      if (it != cache_.end() && !it->second.busy && it->second.client->is_open()) {
+        cached = &it->second;
+      } else {
+        if (it != cache_.end() && !it->second.busy) {
+          it->second.client->Close();
+          cache_.erase(it);
+        }
+        RespClientOptions options;
+        options.connect_timeout = timeout;
+        options.io_timeout = timeout;
+        options.max_output_bytes = std::numeric_limits<size_t>::max() / 2;
+        options.limits.max_bulk_len = 512 * 1024 * 1024;
+        auto fresh = RespClient::Create(job.io->get_executor(), options);
+        int port = 0;
+        for (char ch : a.port) {
+          if (ch < '0' || ch > '9') break;  // atoi, as Redis reads it
+          port = port * 10 + (ch - '0');
+          if (port > 65535) break;
+        }
+        const absl::Status connected = co_await fresh->Connect(a.host, port);
+        if (connected.code() == absl::StatusCode::kDeadlineExceeded) {
+          job.reply = MigrateReply{.kind = MigrateReply::Kind::kConnectTimeout};
+          co_return;
+        }
+        if (!connected.ok()) {
+          // Redis's non-blocking connect reports a refused connection only
+          // when it writes: a write error, retried once on a new connection.
+          const BatchOutcome o = FoldReplies(a, {}, job.sent.size(), {},
+                                             {.happened = true, .writing = true}, first_attempt);
+          if (o.retry) continue;
+          job.reply = ReplyFor(o);
+          co_return;
+        }
+        client = fresh;
+        if (!job.sync && cache_.count(target) == 0) {
+          if (cache_.size() >= kMaxCachedConnections) {
+            // Too many: drop one that is not in use, as Redis drops one at random.
+            for (auto c = cache_.begin(); c != cache_.end(); ++c) {
+              if (!c->second.busy) {
+                c->second.client->Close();
+                cache_.erase(c);
+                break;
+              }
             }
           }
-        }
-        cached = &cache_[target];
-        cached->client = fresh;
-      }
-    }
-    if (cached != nullptr) {
-      client = cached->client;
-      cached->busy = true;
-      cached->last_use_ms = NowMs();
-    }
-    client->set_io_timeout(timeout);
-    const int64_t last_db = cached != nullptr ? cached->last_db : -1;
-    const BatchHeader header{.auth = a.password.has_value(), .select = last_db != a.db};
-    // The RESTORE's bulk header carries the payload's size, known once it
-    // is all serialized. A big payload's chunks are handed over as they
-    // are (written with scatter/gather, made again if the batch must be
-    // sent again); a small one is copied.
-    absl::Status st = client->SendRaw(EncodeBatchPrefix(a, header));
-    for (size_t i : job.sent) {
-      Job::Item& item = job.items[i];
-      if (!st.ok()) break;
-      st = client->SendRaw(
-          EncodeRestoreHead(a, item.key, item.ttl_ms, item.payload_size, job.cluster_mode));
-      if (st.ok()) {
-        if (item.sliced) {
-          st = client->SendChunks(std::move(item.payload));
-          item.payload.clear();
-        } else {
-          for (const std::string& chunk : item.payload) {
-            if (st.ok()) st = client->SendRaw(std::string_view(chunk));
-          }
+          cached = &cache_[target];
+          cached->client = fresh;
         }
       }
-      if (st.ok()) st = client->SendRaw(EncodeRestoreTail(a));
+      if (cached != nullptr) {
+        client = cached->client;
+        cached->busy = true;
+        cached->last_use_ms = NowMs();
+      }
+      client->set_io_timeout(timeout);
+      const int64_t last_db = cached != nullptr ? cached->last_db : -1;
+      header = {.auth = a.password.has_value(), .select = last_db != a.db};
+      st = WriteBatch(job, *client, header, &drain);
     }
     IoFailure failure;
     std::vector<TargetReply> replies;
-    if (st.ok()) st = co_await client->Drain();
+    if (st.ok() && drain) st = co_await client->Drain();
     if (!st.ok()) {
       failure = {.happened = true,
                  .writing = true,
@@ -440,8 +519,11 @@ asio::awaitable<void> Migrator::Send(Job& job) {
       while (replies.size() < expected) {
         absl::StatusOr<resp::ReplyValue> r = co_await client->ReadReply();
         if (!r.ok()) {
+          // Without the drain, a read can end because the write failed or
+          // never finished: that is a failure writing, as Redis words it.
+          const bool unwritten = client->write_failed() || client->pending_output() > 0;
           failure = {.happened = true,
-                     .writing = false,
+                     .writing = unwritten,
                      .timeout = r.status().code() == absl::StatusCode::kDeadlineExceeded};
           break;
         }

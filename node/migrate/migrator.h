@@ -15,7 +15,11 @@
 //      "host:port" (as Redis: at most 64, closed after 10 s idle, each
 //      remembering its selected db) through RespClient, and reads the
 //      replies, reconnecting once when the connection broke before anything
-//      was confirmed;
+//      was confirmed. Small values to a target with an idle cached
+//      connection are serialized and written by the handler itself, in
+//      one write, and the replies are read without waiting for the write
+//      to complete: a small MIGRATE costs the round trip and two turns of
+//      the loop (Redis blocks on its socket for it);
 //   4. back on the loop, the keys the target acknowledged are deleted
 //      (unless COPY) and propagated as one DEL, the keys leave the in-flight
 //      set, the commands that waited for them run again, and the client
@@ -48,6 +52,8 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
+
 namespace shardnode::node {
 
 class Server;
@@ -57,6 +63,7 @@ class RespClient;
 namespace migrate {
 
 struct MigrateReply;
+struct BatchHeader;
 
 // The client's error text for a failed MIGRATE (node/commands/errors.h's
 // wording). REQUIRES: reply.kind != kOk.
@@ -68,6 +75,9 @@ class Migrator {
   static constexpr int64_t kIdleCloseMs = 10'000;
   // Elements (or 16 KiB string chunks) serialized per turn of the loop.
   static constexpr size_t kSliceBudget = 2048;
+  // A batch up to this size is read back without waiting for its write to
+  // complete (it goes out in one write); a bigger one is drained first.
+  static constexpr size_t kNoDrainBatch = 64 * 1024;
 
   // REQUIRES: `io` and `server` outlive the migrator.
   Migrator(boost::asio::io_context& io, Server& server);
@@ -117,6 +127,17 @@ class Migrator {
   boost::asio::awaitable<void> Transfer(std::shared_ptr<Job> job);
   // Serializes the job's values, a slice per turn of the loop.
   boost::asio::awaitable<void> Serialize(Job& job);
+  // Before item `index` is serialized: false (and the item skipped) when
+  // its key changed or its TTL passed, else its remaining TTL is set.
+  bool Prepare(Job& job, size_t index);
+  // The common case at once, in the handler: when the target has an idle
+  // cached connection and every value is small (one step of the dumper),
+  // serializes them and writes the batch (Send then reads the replies).
+  // False, with nothing changed, otherwise.
+  bool StartAtOnce(Job& job);
+  // Queues the batch (AUTH, SELECT, the RESTOREs) on `client`; *drain
+  // tells whether to wait for the write before reading the replies.
+  absl::Status WriteBatch(Job& job, RespClient& client, const BatchHeader& header, bool* drain);
   // Serializes the value of job.items[index] into its payload (or marks
   // it skipped when the key changed meanwhile).
   boost::asio::awaitable<void> Dump(Job& job, size_t index);

@@ -3,6 +3,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -67,33 +68,40 @@ struct BusServer::PendingConnect {
 };
 
 // One connected bus link: a reader coroutine that hands every chunk to the
-// owner, and a writer coroutine that drains the send buffer. Kept alive by
-// its coroutines; the owner's map holds it while it is open. Once closed_
-// is set the coroutines never call the owner again (it may be gone).
-class BusServer::Link {
+// owner, and a send buffer written out at the end of the turn that queued.
+// Kept alive by its reader and its write in flight; the owner's map holds
+// it while it is open. Once closed_ is set the link never calls the owner
+// again (it may be gone).
+class BusServer::Link : public std::enable_shared_from_this<Link> {
  public:
   Link(BusServer* owner, LinkId id, tcp::socket socket, bool outbound, std::string node_id,
        int64_t create_ms)
       : owner_(owner),
         id_(id),
         socket_(std::move(socket)),
-        signal_(socket_.get_executor()),
         outbound_(outbound),
         node_id_(std::move(node_id)),
-        create_ms_(create_ms) {
-    signal_.expires_at(asio::steady_timer::time_point::max());
-  }
+        create_ms_(create_ms) {}
 
-  // The coroutines' parameter keeps the link alive until both end (co_spawn
-  // starts them later, possibly after the owner has dropped the link).
+  // The coroutine's parameter keeps the link alive until it ends (co_spawn
+  // starts it later, possibly after the owner has dropped the link).
   static void Start(asio::io_context& io, const std::shared_ptr<Link>& link) {
     asio::co_spawn(io, Reader(link), asio::detached);
-    asio::co_spawn(io, Writer(link), asio::detached);
   }
 
+  // Queues `bytes`; the write starts at the end of this turn of the loop
+  // (one posted handler per link and turn), after the reply of the command
+  // that made the message, as Redis writes its replies before its bus
+  // links. It never waits for another event.
   void Send(std::string_view bytes) {
+    if (closed_) return;
     out_.append(bytes.data(), bytes.size());
-    signal_.cancel_one();
+    if (writing_ || flush_posted_) return;
+    flush_posted_ = true;
+    asio::post(socket_.get_executor(), [self = shared_from_this()]() {
+      self->flush_posted_ = false;
+      self->Flush();
+    });
   }
 
   void Close() {
@@ -102,7 +110,6 @@ class BusServer::Link {
     boost::system::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
-    signal_.cancel();
   }
 
   LinkId id() const { return id_; }
@@ -118,7 +125,6 @@ class BusServer::Link {
 
  private:
   static asio::awaitable<void> Reader(std::shared_ptr<Link> self) { co_await self->Read(); }
-  static asio::awaitable<void> Writer(std::shared_ptr<Link> self) { co_await self->Write(); }
 
   asio::awaitable<void> Read() {
     boost::system::error_code ec;
@@ -134,34 +140,35 @@ class BusServer::Link {
     }
   }
 
-  asio::awaitable<void> Write() {
-    boost::system::error_code ec;
-    while (!closed_) {
-      if (out_.empty()) {
-        // Woken by Send (cancel_one) or Close (cancel).
-        co_await signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        continue;
-      }
-      inflight_.swap(out_);
-      co_await asio::async_write(socket_, asio::buffer(inflight_),
-                                 asio::redirect_error(asio::use_awaitable, ec));
-      inflight_.clear();
-      if (closed_) co_return;
-      if (ec) {
-        owner_->OnLinkError(id_);
-        co_return;
-      }
-    }
+  // Writes out_ unless a write is in flight; the completion goes on with
+  // what was queued meanwhile. The completion always comes on a later turn
+  // of the loop (never inside Send), so the engine is not re-entered.
+  void Flush() {
+    if (writing_ || out_.empty() || closed_) return;
+    writing_ = true;
+    inflight_.swap(out_);
+    asio::async_write(socket_, asio::buffer(inflight_),
+                      [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                        self->writing_ = false;
+                        self->inflight_.clear();
+                        if (self->closed_) return;
+                        if (ec) {
+                          self->owner_->OnLinkError(self->id_);
+                          return;
+                        }
+                        self->Flush();
+                      });
   }
 
   BusServer* owner_;
   LinkId id_;
   tcp::socket socket_;
-  asio::steady_timer signal_;
   bool outbound_;
   std::string node_id_;  // outbound: the node asked for; inbound: empty
   int64_t create_ms_;
   bool closed_ = false;
+  bool writing_ = false;
+  bool flush_posted_ = false;
   std::string out_;       // queued, not yet handed to the socket
   std::string inflight_;  // being written
   std::string rbuf_;

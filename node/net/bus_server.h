@@ -81,6 +81,10 @@ class BusServer : public ClusterBus {
   // ClusterBus.
   clusterbus::BusEngine& engine() override { return *engine_; }
   void Connect(const clusterbus::ConnectAction& action, int64_t now_ms) override;
+  // The write starts at the end of the current turn of the loop (after the
+  // reply of a command that made the message): what a command or a batch
+  // makes the engine send never waits for the loop's next event. A write
+  // error is reported on a later turn.
   void Send(const clusterbus::SendAction& action) override;
   void Close(clusterbus::LinkId link) override;
   std::vector<BusLinkInfo> Links() const override;

@@ -1,5 +1,7 @@
 #include "node/net/bus_server.h"
 
+#include <poll.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/read.hpp>
@@ -174,6 +176,45 @@ TEST(BusServerTest, BadFrameClosesTheLinkAndAnInvalidMessageDoesNot) {
   asio::write(odd, asio::buffer(msg.data() + 1000, msg.size() - 1000));
   ASSERT_TRUE(RunUntil(io, [&] { return a.state.messages_received()[0] == 1; }));
   EXPECT_EQ(a.bus->num_links(), 1u);
+}
+
+// A message the engine queues (a PONG after CLUSTER SETSLOT NODE, from a
+// command) leaves within the turn of the loop that queued it: no other
+// event (a read, a timer) is needed. Here the loop runs only the handlers
+// already ready (poll) and never waits.
+TEST(BusServerTest, SendIsWrittenWithoutWaitingForAnotherEvent) {
+  asio::io_context io;
+  TestNode a(io, 'a', 7001);
+  const tcp::endpoint bus(asio::ip::make_address("127.0.0.1"),
+                          static_cast<unsigned short>(a.bus->bound_port()));
+  tcp::socket peer(io);
+  peer.connect(bus);
+  ASSERT_TRUE(RunUntil(io, [&] { return a.bus->num_links() == 1; }));
+  // Let the link's reader start and the loop go idle.
+  io.restart();
+  io.run_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(a.bus->num_links(), 1u);
+  // The only link made so far is the first one.
+  const clusterbus::LinkId link = 1;
+  a.bus->Send({.link = link, .bytes = "first"});
+  a.bus->Send({.link = link, .bytes = "-second"});
+  io.restart();
+  io.poll();
+
+  std::string all;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (all.size() < 12 && std::chrono::steady_clock::now() < deadline) {
+    pollfd pfd{.fd = peer.native_handle(), .events = POLLIN, .revents = 0};
+    if (::poll(&pfd, 1, 100) != 1) {
+      io.restart();
+      io.poll();  // a write completion, never a wait
+      continue;
+    }
+    std::string more(64, '\0');
+    more.resize(peer.read_some(asio::buffer(more)));
+    all += more;
+  }
+  EXPECT_EQ(all, "first-second");
 }
 
 TEST(BusServerTest, ListenFailsOnAPortInUse) {

@@ -203,6 +203,7 @@ void RespClient::Flush() {
                       self->sending_.clear();
                       self->sending_bytes_ = 0;
                       if (ec) {
+                        self->write_failed_ = true;
                         (void)self->Fail(self->IoError(ec));
                         return;
                       }

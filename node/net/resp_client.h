@@ -158,6 +158,10 @@ class RespClient : public std::enable_shared_from_this<RespClient> {
   const std::string& local_addr() const { return local_addr_; }
   int fd() const { return fd_; }
   size_t pending_output() const { return out_bytes_ + sending_bytes_; }
+  // A write to the socket failed (the failure that closed the connection,
+  // or one after it): a caller that reads without Drain() tells a failed
+  // write from a failed read with this and pending_output().
+  bool write_failed() const { return write_failed_; }
 
   std::function<void(resp::ReplyValue push)> on_push;
 
@@ -201,6 +205,7 @@ class RespClient : public std::enable_shared_from_this<RespClient> {
   std::vector<std::string> sending_;
   size_t sending_bytes_ = 0;
   bool writing_ = false;
+  bool write_failed_ = false;
   bool timed_out_ = false;
   uint64_t deadline_gen_ = 0;  // ties a timer expiry to the wait it bounds
   absl::Status failure_;       // the first failure; later calls return it

@@ -63,6 +63,13 @@ class MigrateDiffTest(unittest.TestCase):
         s.call("SET", "db0", "y")
         out.append(s.call("MIGRATE", "127.0.0.1", p, "db0", "0", "5000"))
         out.append(d.call("GET", "db0"))
+        # The cached connection closed by the target: the next MIGRATE finds
+        # it broken when it uses it and connects again once (the write or
+        # the first read fails), the key moved all the same.
+        d.call("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+        s.call("SET", "killed", "z")
+        out.append(s.call("MIGRATE", "127.0.0.1", p, "", "0", "5000", "KEYS", "killed"))
+        out.append((s.call("EXISTS", "killed"), d.call("GET", "killed")))
         # Errors.
         s.call("SET", "k2", "v2")
         out.append(s.call("MIGRATE", "127.0.0.1", str(closed_port()), "k2", "0", "500"))
