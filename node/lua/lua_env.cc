@@ -1363,41 +1363,35 @@ int RegisterFunction(lua_State* L) {
         return RaiseError(L, "named argument key given to redis.register_function is not a string");
       }
       const char* key = lua_tostring(L, -2);
-      if (EqualsNoCase(key, "function_name")) {
-        if (lua_type(L, -1) != LUA_TSTRING) {
-          return RaiseError(L,
-                            "function_name argument given to redis.register_function must be a "
-                            "string");
-        }
-        // Kept at index 2, below the iteration pair; what was kept there
-        // before moves up one.
+      // The named values are kept at index 2, below the iteration pair;
+      // what was kept there before moves up one.
+      struct Named {
+        const char* key;
+        int type;
+        const char* error;
+        int* kept;
+      };
+      const Named named[] = {
+          {"function_name", LUA_TSTRING,
+           "function_name argument given to redis.register_function must be a string", &name_idx},
+          {"description", LUA_TSTRING,
+           "description argument given to redis.register_function must be a string",
+           &description_idx},
+          {"callback", LUA_TFUNCTION,
+           "callback argument given to redis.register_function must be a function", &callback_idx},
+      };
+      const Named* match = nullptr;
+      for (const Named& n : named) {
+        if (EqualsNoCase(key, n.key)) match = &n;
+      }
+      if (match != nullptr) {
+        if (lua_type(L, -1) != match->type) return RaiseError(L, match->error);
         lua_pushvalue(L, -1);
         lua_insert(L, 2);
-        name_idx = 2;
-        if (description_idx >= 2) ++description_idx;
-        if (callback_idx >= 2) ++callback_idx;
-      } else if (EqualsNoCase(key, "description")) {
-        if (lua_type(L, -1) != LUA_TSTRING) {
-          return RaiseError(L,
-                            "description argument given to redis.register_function must be a "
-                            "string");
+        for (int* idx : {&name_idx, &description_idx, &callback_idx}) {
+          if (*idx >= 2) ++*idx;
         }
-        lua_pushvalue(L, -1);
-        lua_insert(L, 2);
-        if (name_idx >= 2) ++name_idx;
-        if (callback_idx >= 2) ++callback_idx;
-        description_idx = 2;
-      } else if (EqualsNoCase(key, "callback")) {
-        if (lua_type(L, -1) != LUA_TFUNCTION) {
-          return RaiseError(L,
-                            "callback argument given to redis.register_function must be a "
-                            "function");
-        }
-        lua_pushvalue(L, -1);
-        lua_insert(L, 2);
-        if (name_idx >= 2) ++name_idx;
-        if (description_idx >= 2) ++description_idx;
-        callback_idx = 2;
+        *match->kept = 2;
       } else if (EqualsNoCase(key, "flags")) {
         if (lua_type(L, -1) != LUA_TTABLE) {
           return RaiseError(L,
