@@ -224,10 +224,9 @@ void PushBinaryChunkError(lua_State* L, const char* chunkname) {
   luaL_pushresult(&b);
 }
 
-int LoadString(lua_State* L) {
-  size_t len;
-  const char* s = luaL_checklstring(L, 1, &len);
-  const char* chunkname = luaL_optstring(L, 2, s);
+// Loads `s` as Lua text (a binary chunk is refused with the error Lua's
+// parser gives it): the function, or nil and the error, as loadstring does.
+int LoadText(lua_State* L, const char* s, size_t len, const char* chunkname) {
   if (len > 0 && s[0] == '\033') {
     lua_pushnil(L);
     PushBinaryChunkError(L, chunkname);
@@ -237,6 +236,12 @@ int LoadString(lua_State* L) {
   lua_pushnil(L);
   lua_insert(L, -2);
   return 2;
+}
+
+int LoadString(lua_State* L) {
+  size_t len;
+  const char* s = luaL_checklstring(L, 1, &len);
+  return LoadText(L, s, len, luaL_optstring(L, 2, s));
 }
 
 // load(func [, chunkname]): the pieces are gathered, then loaded as text.
@@ -262,15 +267,7 @@ int Load(lua_State* L) {
   luaL_pushresult(&b);
   size_t len;
   const char* s = lua_tolstring(L, -1, &len);
-  if (len > 0 && s[0] == '\033') {
-    lua_pushnil(L);
-    PushBinaryChunkError(L, chunkname);
-    return 2;
-  }
-  if (luaL_loadbuffer(L, s, len, chunkname) == 0) return 1;
-  lua_pushnil(L);
-  lua_insert(L, -2);
-  return 2;
+  return LoadText(L, s, len, chunkname);
 }
 
 // pcall as Redis replaces it: an error table becomes its `err` string.

@@ -238,15 +238,66 @@ def info(node, section="replication"):
     return out
 
 
+def _crc16_table():
+    table = []
+    for byte in range(256):
+        crc = byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
+        table.append(crc & 0xFFFF)
+    return table
+
+
+_CRC16 = _crc16_table()
+
+
 def crc16(data):
     """Redis Cluster's CRC16 (XMODEM) of bytes."""
     crc = 0
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
-            crc &= 0xFFFF
+    for b in data:
+        crc = ((crc << 8) & 0xFFFF) ^ _CRC16[((crc >> 8) ^ b) & 0xFF]
     return crc
+
+
+def key_slot(key):
+    """The cluster hash slot of `key` (str or bytes): CRC16 of its hash tag
+    (or of the whole key) mod 16384."""
+    if isinstance(key, str):
+        key = key.encode()
+    start = key.find(b"{")
+    if start >= 0:
+        end = key.find(b"}", start + 1)
+        if end > start + 1:
+            key = key[start + 1:end]
+    return crc16(key) & 0x3FFF
+
+
+def create_three_pairs(test, args):
+    """Six shardnodes (cluster mode, `args`) joined by `redis-cli --cluster
+    create --cluster-replicas 1`, stopped when `test` ends. Waits until the
+    three replicas' links are up and every node has cluster_state:ok.
+    Returns (nodes, [(primary, replica), ...] sorted by the primary's port)."""
+    nodes = [Node(cluster=True, args=args).start() for _ in range(6)]
+    for n in nodes:
+        test.addCleanup(n.cleanup)
+    out = subprocess.run(
+        ["redis-cli", "--cluster", "create"] + [f"127.0.0.1:{n.port}" for n in nodes] +
+        ["--cluster-replicas", "1", "--cluster-yes"],
+        capture_output=True, text=True, timeout=120)
+    test.assertIn("All 16384 slots covered", out.stdout, out.stdout + out.stderr)
+    by_port = {n.port: n for n in nodes}
+
+    def pairs():
+        found = []
+        for n in nodes:
+            i = info(n)
+            if i.get("role") == "slave" and i.get("master_link_status") == "up":
+                found.append((by_port[int(i["master_port"])], n))
+        return found
+    wait_until(lambda: len(pairs()) == 3, timeout=30, what="three linked replicas")
+    wait_until(lambda: all("cluster_state:ok" in n.cli("CLUSTER", "INFO") for n in nodes),
+               timeout=30, what="cluster ok")
+    return nodes, sorted(pairs(), key=lambda p: p[0].port)
 
 
 def RedisServer(cluster=False, args=()):

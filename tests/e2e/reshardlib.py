@@ -11,38 +11,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Client, Error, Node, RedisServerNode, wait_until  # noqa: E402
+from harness import Client, Error, Node, RedisServerNode, key_slot, wait_until  # noqa: E402
 
 NODE_TIMEOUT_MS = 15000  # no test here wants failure detection
-
-
-def _crc16_table():
-    table = []
-    for i in range(256):
-        crc = i << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
-        table.append(crc & 0xFFFF)
-    return table
-
-
-_CRC16 = _crc16_table()
-
-
-def key_slot(key):
-    """The cluster hash slot of `key` (str or bytes): CRC16 of its hash tag
-    (or of the whole key) mod 16384."""
-    if isinstance(key, str):
-        key = key.encode()
-    start = key.find(b"{")
-    if start >= 0:
-        end = key.find(b"}", start + 1)
-        if end > start + 1:
-            key = key[start + 1:end]
-    crc = 0
-    for b in key:
-        crc = ((crc << 8) & 0xFFFF) ^ _CRC16[((crc >> 8) ^ b) & 0xFF]
-    return crc & 0x3FFF
 
 
 def keys_in_slots(prefix, slots, per_slot, limit=2_000_000):

@@ -25,7 +25,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import REDIS_SERVER, Client, Node, RedisServerNode, wait_until  # noqa: E402
+from harness import REDIS_SERVER, Client, Node, RedisServerNode, key_slot, wait_until  # noqa: E402
 
 NODE_ARGS = ["--cluster-node-timeout", "5000", "--enable-debug-command", "local"]
 KINDS = os.environ.get("SHARDNODE_CLI_KINDS", "shardnode,redis").split(",")
@@ -33,33 +33,6 @@ CLI_TIMEOUT = 180
 
 
 # ---------------------------------------------------------------- key slots
-
-def _crc16_table():
-    table = []
-    for byte in range(256):
-        crc = byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
-        table.append(crc & 0xFFFF)
-    return table
-
-
-_TABLE = _crc16_table()
-
-
-def key_slot(key):
-    """Redis Cluster's slot of a key (str), hash tags included."""
-    data = key.encode()
-    start = data.find(b"{")
-    if start >= 0:
-        end = data.find(b"}", start + 1)
-        if end > start + 1:
-            data = data[start + 1:end]
-    crc = 0
-    for b in data:
-        crc = ((crc << 8) & 0xFFFF) ^ _TABLE[((crc >> 8) ^ b) & 0xFF]
-    return crc & 0x3FFF
-
 
 _TAGS = {}
 

@@ -46,7 +46,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (REDIS_SERVER, Client, Error, Node, RedisServer, crc16, info,  # noqa: E402
-                     wait_until)
+                     create_three_pairs, wait_until)
 
 NODE_TIMEOUT_MS = 3000
 ARGS = ["--cluster-node-timeout", str(NODE_TIMEOUT_MS)]
@@ -121,29 +121,10 @@ def cluster_get(port, key, hops=8):
 
 class ReshardFaultTest(unittest.TestCase):
     def setUp(self):
-        self.nodes = [Node(cluster=True, args=ARGS).start() for _ in range(6)]
-        for n in self.nodes:
-            self.addCleanup(n.cleanup)
-        out = subprocess.run(
-            ["redis-cli", "--cluster", "create"] + [f"127.0.0.1:{n.port}" for n in self.nodes] +
-            ["--cluster-replicas", "1", "--cluster-yes"],
-            capture_output=True, text=True, timeout=120)
-        self.assertIn("All 16384 slots covered", out.stdout, out.stdout + out.stderr)
-        by_port = {n.port: n for n in self.nodes}
-
-        def pairs():
-            found = []
-            for n in self.nodes:
-                i = info(n)
-                if i.get("role") == "slave" and i.get("master_link_status") == "up":
-                    found.append((by_port[int(i["master_port"])], n))
-            return found
-        wait_until(lambda: len(pairs()) == 3, timeout=30, what="three linked replicas")
-        wait_until(lambda: all(self.state_ok(n) for n in self.nodes), timeout=30,
-                   what="cluster ok")
+        self.nodes, pairs = create_three_pairs(self, ARGS)
         # A serves slot 0 (0-5460), B the middle range.
         owner = {}
-        for p, r in pairs():
+        for p, r in pairs:
             c = Client(p.port)
             ranges = [(s, e) for s, e, prim, *_ in c.call("CLUSTER", "SLOTS")
                       if prim[1] == p.port]
