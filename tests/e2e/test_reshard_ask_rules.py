@@ -104,6 +104,10 @@ class Scenario:
                    timeout=20, what="CLUSTER REPLICATE")
         wait_until(lambda: rl.call(self.a.port, "WAIT", "1", "100") == 1, timeout=20,
                    what="the replica in sync")
+        # Its cluster view settles on its own (cluster_state:ok) after the
+        # sync; until then it answers CLUSTERDOWN.
+        wait_until(lambda: b"cluster_state:ok" in rl.call(self.replica.port, "CLUSTER", "INFO"),
+                   timeout=20, what="the replica's cluster_state:ok")
         ro = Client(self.replica.port)
         self.rec("R: READONLY", ro.call("READONLY"))
         plain = Client(self.replica.port)
