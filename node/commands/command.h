@@ -61,6 +61,7 @@ enum CommandFlag : uint32_t {
   kCmdNoMulti = 1u << 15,
   kCmdAllowBusy = 1u << 16,
   kCmdNoMandatoryKeys = 1u << 17,
+  kCmdNoAsyncLoading = 1u << 18,
   // Not a Redis flag: the command touches every shard. With a fan-out
   // (KEYS, SCAN, DBSIZE, FLUSHALL...: fan_out.h) it reaches them through its
   // steps; without one (DEBUG, whose POPULATE and DIGEST-VALUE name keys

@@ -11,7 +11,8 @@
 namespace shardnode::node {
 namespace {
 
-std::vector<std::string_view> FlagNames(uint32_t flags) {
+// In Redis's order (addReplyFlagsForCommand).
+std::vector<std::string_view> FlagNames(uint32_t flags, bool movable_keys) {
   static const std::pair<uint32_t, std::string_view> kNames[] = {
       {kCmdWrite, "write"},
       {kCmdReadonly, "readonly"},
@@ -27,14 +28,16 @@ std::vector<std::string_view> FlagNames(uint32_t flags) {
       {kCmdAsking, "asking"},
       {kCmdFast, "fast"},
       {kCmdNoAuth, "no_auth"},
-      {kCmdMayReplicate, "may_replicate"},
-      {kCmdNoMulti, "no_multi"},
-      {kCmdAllowBusy, "allow_busy"},
-      {kCmdNoMandatoryKeys, "no_mandatory_keys"}};
+      // may_replicate is hidden, as Redis hides it.
+      {kCmdNoMandatoryKeys, "no_mandatory_keys"},
+      {kCmdNoAsyncLoading, "no_async_loading"},
+      {kCmdNoMulti, "no_multi"}};
   std::vector<std::string_view> out;
   for (const auto& [bit, name] : kNames) {
     if (flags & bit) out.push_back(name);
   }
+  if (movable_keys) out.push_back("movablekeys");
+  if (flags & kCmdAllowBusy) out.push_back("allow_busy");
   return out;
 }
 
@@ -65,8 +68,7 @@ void ReplyCommandInfo(resp::ReplyBuilder& r, const CommandSpec& spec) {
   r.ArrayHeader(10);
   r.Bulk(spec.name);
   r.Integer(spec.arity);
-  auto flags = FlagNames(spec.flags);
-  if (spec.keys != nullptr) flags.push_back("movablekeys");
+  auto flags = FlagNames(spec.flags, spec.keys != nullptr);
   r.SetHeader(flags.size());
   for (auto f : flags) r.SimpleString(f);
   r.Integer(spec.first_key);

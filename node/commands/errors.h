@@ -25,13 +25,16 @@ inline constexpr std::string_view kOverflow = "ERR increment or decrement would 
 inline constexpr std::string_view kNoAuth = "NOAUTH Authentication required.";
 inline constexpr std::string_view kWrongPass =
     "WRONGPASS invalid username-password pair or user is disabled.";
-inline constexpr std::string_view kCrossSlot = "CROSSSLOT Keys in request don't hash to the same slot";
+inline constexpr std::string_view kCrossSlot =
+    "CROSSSLOT Keys in request don't hash to the same slot";
 inline constexpr std::string_view kClusterDownUnbound = "CLUSTERDOWN Hash slot not served";
 inline constexpr std::string_view kClusterDown = "CLUSTERDOWN The cluster is down";
 inline constexpr std::string_view kClusterDownReadOnly =
     "CLUSTERDOWN The cluster is down and only accepts read commands";
-inline constexpr std::string_view kTryAgain = "TRYAGAIN Multiple keys request during rehashing of slot";
-inline constexpr std::string_view kClusterDisabled = "ERR This instance has cluster support disabled";
+inline constexpr std::string_view kTryAgain =
+    "TRYAGAIN Multiple keys request during rehashing of slot";
+inline constexpr std::string_view kClusterDisabled =
+    "ERR This instance has cluster support disabled";
 inline constexpr std::string_view kExecAbort =
     "EXECABORT Transaction discarded because of previous errors.";
 inline constexpr std::string_view kReadOnlyReplica =
@@ -246,6 +249,8 @@ inline constexpr std::string_view kScriptWrongArity =
     "Wrong number of args calling Redis command from script";
 inline constexpr std::string_view kScriptNoScriptCommand =
     "This Redis command is not allowed from script";
+inline constexpr std::string_view kScriptStaleReplica =
+    "Can not execute the command on a stale replica";
 inline constexpr std::string_view kScriptWriteFromReadOnly =
     "Write commands are not allowed from read-only scripts.";
 inline constexpr std::string_view kScriptClusterDownReadOnly =

@@ -352,14 +352,14 @@ bool PersistDebug(CommandContext& ctx, Args args) {
 void RegisterPersistFamily(CommandTable& t) {
   t.Register({.name = "save",
               .arity = 1,
-              .flags = kCmdAdmin | kCmdNoScript | kCmdNoMulti,
+              .flags = kCmdAdmin | kCmdNoScript | kCmdNoAsyncLoading | kCmdNoMulti,
               .handler = Save,
               .group = "server",
               .summary = "Synchronously save the dataset to disk",
               .since = "1.0.0"});
   t.Register({.name = "bgsave",
               .arity = -1,
-              .flags = kCmdAdmin | kCmdNoScript,
+              .flags = kCmdAdmin | kCmdNoScript | kCmdNoAsyncLoading,
               .handler = Bgsave,
               .group = "server",
               .summary = "Asynchronously save the dataset to disk",

@@ -11,7 +11,7 @@ void RegisterReplicationCommands(CommandTable& table, ReplicationManager& manage
   ReplicationManager* m = &manager;
   const BoundHandler replicaof = [m](CommandContext& ctx, Args args) { m->ReplicaOf(ctx, args); };
   const BoundHandler sync = [m](CommandContext& ctx, Args args) { m->Sync(ctx, args); };
-  const uint32_t replicaof_flags = kCmdAdmin | kCmdNoScript | kCmdStale;
+  const uint32_t replicaof_flags = kCmdAdmin | kCmdNoScript | kCmdStale | kCmdNoAsyncLoading;
   table.Register(
       {.name = "replicaof",
        .arity = 3,
@@ -37,14 +37,14 @@ void RegisterReplicationCommands(CommandTable& table, ReplicationManager& manage
                   .since = "3.0.0"});
   table.Register({.name = "psync",
                   .arity = -3,
-                  .flags = kCmdAdmin | kCmdNoScript | kCmdNoMulti,
+                  .flags = kCmdAdmin | kCmdNoScript | kCmdNoAsyncLoading | kCmdNoMulti,
                   .bound_handler = sync,
                   .group = "server",
                   .summary = "Internal command used for replication",
                   .since = "2.8.0"});
   table.Register({.name = "sync",
                   .arity = 1,
-                  .flags = kCmdAdmin | kCmdNoScript | kCmdNoMulti,
+                  .flags = kCmdAdmin | kCmdNoScript | kCmdNoAsyncLoading | kCmdNoMulti,
                   .bound_handler = sync,
                   .group = "server",
                   .summary = "Internal command used for replication",

@@ -312,6 +312,14 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
     ++spec->stats.rejected_calls;
     return {};
   }
+  // A stale replica (link down, replica-serve-stale-data no) runs only the
+  // commands with the stale flag, even for a script that may start stale.
+  if (!(spec->flags & kCmdStale) && server_.replication() != nullptr && !run.caller->from_primary &&
+      !server_.replication()->CheckCommand(false, false).empty()) {
+    *rejection = errors::kScriptStaleReplica;
+    ++spec->stats.rejected_calls;
+    return {};
+  }
   if (run.read_only && (spec->flags & (kCmdWrite | kCmdMayReplicate))) {
     *rejection = errors::kScriptWriteFromReadOnly;
     ++spec->stats.rejected_calls;

@@ -555,6 +555,43 @@ class ScriptingDiffTest(unittest.TestCase):
                 runner.close()
 
 
+    def test_stale_replica(self):
+        """A replica whose link is down with replica-serve-stale-data no:
+        scripts without allow-stale are refused with MASTERDOWN, and inside
+        an allow-stale script only commands with the stale flag run (the
+        rest fail with the stale replica error), as in redis-server 7.0.15."""
+        if self.CLUSTER_MODE:
+            self.skipTest("REPLICAOF is refused in cluster mode")
+        cases = [
+            E("return redis.call('get','x')", 1, "x"),
+            E("#!lua flags=no-writes\nreturn 1", 0),
+            E("#!lua flags=allow-stale,no-writes\nreturn 1", 0),
+            E("#!lua flags=allow-stale,no-writes\nreturn redis.call('get','x')", 1, "x"),
+            E("#!lua flags=allow-stale,no-writes\nreturn redis.pcall('get','x')", 1, "x"),
+            E("#!lua flags=allow-stale,no-writes\nreturn redis.call('echo','foobar')", 0),
+            ["EVAL_RO", "#!lua flags=allow-stale\nreturn redis.call('ping')", "0"],
+        ]
+        a, b = RawClient(self.node.port), RawClient(self.redis.port)
+        try:
+            for c in (a, b):
+                c.call("CONFIG", "SET", "replica-serve-stale-data", "no")
+                c.call("REPLICAOF", "127.0.0.1", "1")
+            mismatches = []
+            for cmd in cases:
+                got, want = a.call(*cmd), b.call(*cmd)
+                if got != want:
+                    mismatches.append(f"{cmd!r}:\n   shardnode {got!r}\n   redis     {want!r}")
+            self.assertIn(b"Can not execute the command on a stale replica",
+                          b.call(*cases[3]))
+            for c in (a, b):
+                c.call("REPLICAOF", "NO", "ONE")
+            if mismatches:
+                self.fail("\n".join(mismatches))
+        finally:
+            a.close()
+            b.close()
+
+
 class ClusterScriptingDiffTest(ScriptingDiffTest):
     CLUSTER_MODE = True
 
