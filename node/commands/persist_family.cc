@@ -366,6 +366,9 @@ bool PersistDebug(CommandContext& ctx, Args args) {
     ctx.shard.stats().dirty = 0;
     Log(LogLevel::kNotice, "Append Only File loaded by DEBUG LOADAOF");
     ctx.reply.Ok();
+  } else if (sub == "aof-flush-sleep" && args.size() == 3 && ctx.node.persistence() != nullptr) {
+    ctx.node.persistence()->aof()->set_flush_sleep_us(std::atoll(args[2].c_str()));
+    ctx.reply.Ok();
   } else if (sub == "set-active-expire" && args.size() == 3) {
     ctx.node.set_active_expire_enabled(std::atoi(args[2].c_str()) != 0);
     ctx.reply.Ok();

@@ -367,7 +367,35 @@ absl::Status Aof::ReadManifest() {
   return absl::OkStatus();
 }
 
+absl::Status Aof::MaybeUpgrade() {
+  struct stat st;
+  if (stat(filename().c_str(), &st) != 0) return absl::OkStatus();
+  const bool no_folder = stat(FolderPath().c_str(), &st) != 0;
+  const bool interrupted = manifest_.base && manifest_.incr.empty() &&
+                           manifest_.base->name == filename() &&
+                           stat(PathIn(filename()).c_str(), &st) != 0;
+  if (!no_folder && !manifest_.NoData() && !interrupted) return absl::OkStatus();
+  // A pre-7.0 single file in `dir`: it becomes the base of a new folder.
+  if (!EnsureFolder()) return absl::InternalError("Can't open or create append-only dir");
+  manifest_.base = AofFileInfo{filename(), 1, AofFileType::kBase};
+  manifest_.base_seq = 1;
+  if (!PersistManifest(manifest_)) return absl::InternalError("Can't persist the AOF manifest");
+  if (rename(filename().c_str(), PathIn(filename()).c_str()) != 0) {
+    return absl::InternalError(
+        absl::StrFormat("Error trying to move the old AOF file %s into dir %s: %s", filename(),
+                        FolderPath(), ErrnoText(errno)));
+  }
+  Logf(LogLevel::kNotice,
+       "Successfully migrated an old-style AOF file (%s) into the AOF directory (%s).",
+       filename(), FolderPath());
+  return absl::OkStatus();
+}
+
 void Aof::LoadInBackground(int64_t now_ms, std::function<void(absl::Status)> done) {
+  if (absl::Status st = MaybeUpgrade(); !st.ok()) {
+    done(st);
+    return;
+  }
   auto load = std::make_unique<Load>();
   if (manifest_.base) load->files.push_back({manifest_.base->name, true});
   for (const AofFileInfo& i : manifest_.incr) load->files.push_back({i.name, false});
@@ -792,6 +820,8 @@ void Aof::Flush(bool force) {
         "without waiting for fsync to complete, this may slow down Redis.");
   }
   postponed_start_s_ = 0;
+  // DEBUG AOF-FLUSH-SLEEP: a slow disk, for tests.
+  if (flush_sleep_us_ > 0) usleep(static_cast<useconds_t>(flush_sleep_us_));
   const ssize_t n = WriteFully(fd_, buf_);
   if (n != static_cast<ssize_t>(buf_.size())) {
     int err = errno;
@@ -1242,6 +1272,10 @@ void Aof::DebugLoadAof() {
   persistence_.BeforeBulkChange();
   FlushDataset(server_);
   if (absl::Status st = ReadManifest(); !st.ok()) {
+    Log(LogLevel::kWarning, std::string(st.message()));
+    exit(1);
+  }
+  if (absl::Status st = MaybeUpgrade(); !st.ok()) {
     Log(LogLevel::kWarning, std::string(st.message()));
     exit(1);
   }

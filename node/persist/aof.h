@@ -117,6 +117,9 @@ class Aof : public WriteConsumer {
   // flushes and fsyncs the file.
   bool PrepareShutdown(bool force);
 
+  // DEBUG AOF-FLUSH-SLEEP: each non-empty flush first sleeps this long.
+  void set_flush_sleep_us(int64_t us) { flush_sleep_us_ = us; }
+
   // INFO persistence: the aof_* lines.
   void AppendInfo(std::string& out, int64_t now_ms) const;
   State state() const { return state_; }
@@ -140,6 +143,9 @@ class Aof : public WriteConsumer {
   // Writes `m` to disk crash-safely; logs Redis's lines on failure.
   bool PersistManifest(const AofManifest& m);
   bool EnsureFolder();
+  // The upgrade from a pre-7.0 single file (`dir`/appendfilename): moved
+  // into a new folder as its base, as Redis 7.0 does.
+  absl::Status MaybeUpgrade();
   // Deletes the history files and persists the manifest without them.
   void DeleteHistory();
 
@@ -182,6 +188,7 @@ class Aof : public WriteConsumer {
   bool flush_posted_ = false;
   int64_t cur_ts_ = 0;       // the last #TS: annotation written
   bool timestamps_ = false;  // aof-timestamp-enabled (read by the cron)
+  int64_t flush_sleep_us_ = 0;
 
   bool write_error_ = false;
   int write_errno_ = 0;
