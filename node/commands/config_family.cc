@@ -57,6 +57,7 @@ void ConfigSet(CommandContext& ctx, Args args) {
     ctx.reply.Error(errors::Err(s));
     return;
   }
+  if (ctx.node.persistence() != nullptr) ctx.node.persistence()->aof()->RefreshConfig();
   // appendonly switches the AOF on (its first rewrite starts or is
   // scheduled) or off; turning it on may fail, and the value goes back.
   if (config.options().appendonly != appendonly_before && ctx.node.persistence() != nullptr) {

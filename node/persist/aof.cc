@@ -386,8 +386,8 @@ absl::Status Aof::MaybeUpgrade() {
                         FolderPath(), ErrnoText(errno)));
   }
   Logf(LogLevel::kNotice,
-       "Successfully migrated an old-style AOF file (%s) into the AOF directory (%s).",
-       filename(), FolderPath());
+       "Successfully migrated an old-style AOF file (%s) into the AOF directory (%s).", filename(),
+       FolderPath());
   return absl::OkStatus();
 }
 
@@ -931,8 +931,9 @@ void Aof::FsyncWorker() {
 // ---------------------------------------------------------------------------
 // The cron and the commands.
 
+void Aof::RefreshConfig() { timestamps_ = BoolConfig("aof-timestamp-enabled", false); }
+
 void Aof::Cron(int64_t now_ms) {
-  timestamps_ = BoolConfig("aof-timestamp-enabled", false);
   if (state_ == State::kOn) {
     // A postponed write is retried every tick; a failed one once a second.
     if (postponed_start_s_ != 0 || buf_.empty()) Flush(false);

@@ -117,6 +117,8 @@ class Aof : public WriteConsumer {
   // flushes and fsyncs the file.
   bool PrepareShutdown(bool force);
 
+  // Re-reads the directives it caches (CONFIG SET calls it).
+  void RefreshConfig();
   // DEBUG AOF-FLUSH-SLEEP: each non-empty flush first sleeps this long.
   void set_flush_sleep_us(int64_t us) { flush_sleep_us_ = us; }
 
