@@ -329,6 +329,28 @@ class AofRewriteTest(unittest.TestCase):
             self.assertEqual(dump_state(c), before)
             c.close()
 
+    def test_kill9_during_rewrite_keeps_every_write(self):
+        with Node(AOF + ["--rdb-key-save-delay", "5000", "--appendfsync", "always"]) as n:
+            c = Client(n.port)
+            for i in range(100):
+                c.call("SET", f"k{i}", i)
+            c.call("BGREWRITEAOF")
+            for i in range(200):
+                c.call("INCR", "ctr")
+            self.assertEqual(info(n.port)["aof_rewrite_in_progress"], "1")
+            n.proc.send_signal(signal.SIGKILL)
+            n.proc.wait(10)
+            n.log.close()
+            # The rewrite's incr file is in the manifest; the base never was.
+            self.assertEqual(manifest(n), "file appendonly.aof.1.base.rdb seq 1 type b\n"
+                                          "file appendonly.aof.1.incr.aof seq 1 type i\n"
+                                          "file appendonly.aof.2.incr.aof seq 2 type i\n")
+            n.start()
+            c = Client(n.port)
+            self.assertEqual(c.call("GET", "ctr"), b"200")
+            self.assertEqual(c.call("DBSIZE"), 101)
+            c.close()
+
     def test_rewrite_without_preamble_and_runtime_enable(self):
         with Node(["--enable-debug-command", "yes", "--aof-use-rdb-preamble", "no"]) as n:
             c = Client(n.port)
