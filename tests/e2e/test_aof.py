@@ -385,6 +385,35 @@ class AofRewriteTest(unittest.TestCase):
             c.close()
 
 
+class AofReplicaTest(unittest.TestCase):
+    def test_full_sync_rewrites_the_replicas_aof(self):
+        with Node() as primary:
+            p = Client(primary.port)
+            for i in range(50):
+                p.call("SET", f"old{i}", i)
+            with Node(AOF) as replica:
+                r = Client(replica.port)
+                r.call("SET", "local", "gone after the sync")
+                self.assertEqual(r.call("REPLICAOF", "127.0.0.1", primary.port), "OK")
+                wait_until(lambda: info(replica.port, "replication").get(
+                    "master_link_status") == "up", timeout=20, what="sync")
+                p.call("SET", "after", "1")
+                wait_until(lambda: r.call("GET", "after") == b"1", timeout=10, what="stream")
+                wait_until(lambda: info(replica.port)["aof_rewrite_in_progress"] == "0" and
+                           info(replica.port)["aof_enabled"] == "1", timeout=20,
+                           what="rewrite after sync")
+                r.close()
+                replica.stop()
+                # Restarted alone, it holds the primary's data, not its own.
+                replica.start()
+                r = Client(replica.port)
+                self.assertEqual(r.call("REPLICAOF", "NO", "ONE"), "OK")
+                self.assertIsNone(r.call("GET", "local"))
+                self.assertEqual(r.call("GET", "after"), b"1")
+                self.assertEqual(r.call("DBSIZE"), 51)
+                r.close()
+
+
 class AofInteropTest(unittest.TestCase):
     @unittest.skipUnless(REDIS_SERVER, "redis-server not installed")
     def test_folder_round_trip_with_redis_server(self):
