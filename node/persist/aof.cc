@@ -33,6 +33,7 @@ constexpr int64_t kWriteErrorLogPeriodS = 30;  // AOF_WRITE_LOG_ERROR_RATE
 constexpr int64_t kMaxPostponeS = 2;
 constexpr size_t kKeysPerStep = 256;
 constexpr auto kSliceBudget = std::chrono::microseconds(1000);
+constexpr int64_t kSliceGapUs = 300;
 constexpr size_t kItemsPerCommand = 64;  // AOF_REWRITE_ITEMS_PER_CMD
 
 std::string ErrnoText(int err) { return std::strerror(err); }
@@ -1087,7 +1088,10 @@ void Aof::RewriteStep() {
   }
   const uint64_t gen = rw.generation;
   if (!done) {
-    post_(delay_us, [this, gen] {
+    // A short gap between slices (a timer, not a posted task) lets the
+    // clients whose requests arrive meanwhile run before the next slice:
+    // a client's round trip then seldom waits for a whole slice.
+    post_(std::max<int64_t>(delay_us, kSliceGapUs), [this, gen] {
       if (rw_ && rw_->generation == gen && !rw_->finishing) RewriteStep();
     });
     return;
