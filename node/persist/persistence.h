@@ -1,7 +1,8 @@
 // Persistence: the node's RDB file, dbfilename in `dir` (the working
 // directory), and the owner of the append-only file (aof.h), which it
-// loads instead of the RDB file at start-up when appendonly is yes. It owns SAVE (synchronous), BGSAVE (a fork-less Snapshot walked
-// a slice at a time from the event loop while the node keeps serving), the
+// loads instead of the RDB file at start-up when appendonly is yes. It
+// owns SAVE (synchronous), BGSAVE (a fork-less Snapshot walked a slice at a
+// time from the event loop while the node keeps serving), the
 // save points (`save` directive, checked by the cron), the final save of
 // SHUTDOWN/SIGTERM, loading the file at start-up (with cluster mode's
 // reconciliation of keys and slots) and the INFO persistence figures.
