@@ -932,7 +932,11 @@ void Aof::FsyncWorker() {
 // ---------------------------------------------------------------------------
 // The cron and the commands.
 
-void Aof::RefreshConfig() { timestamps_ = BoolConfig("aof-timestamp-enabled", false); }
+void Aof::RefreshConfig() {
+  timestamps_ = BoolConfig("aof-timestamp-enabled", false);
+  // aof-disable-auto-gc back to no deletes the history files at once.
+  if (!manifest_.history.empty() && !BoolConfig("aof-disable-auto-gc", false)) DeleteHistory();
+}
 
 void Aof::Cron(int64_t now_ms) {
   if (state_ == State::kOn) {

@@ -329,8 +329,45 @@ class AofRewriteTest(unittest.TestCase):
             self.assertEqual(dump_state(c), before)
             c.close()
 
+    def test_manifest_sequence_off_on_and_auto_gc(self):
+        """The manifests Redis's aof-multi-part.tcl expects along the same steps."""
+        def rewrite(c, n):
+            c.call("BGREWRITEAOF")
+            wait_until(lambda: info(n.port)["aof_rewrite_in_progress"] == "0" and
+                       info(n.port)["aof_rewrite_scheduled"] == "0", timeout=30, what="rewrite")
+
+        with Node(AOF) as n:
+            c = Client(n.port)
+            c.call("SET", "a", "1")
+            self.assertEqual(c.call("CONFIG", "SET", "appendonly", "no"), "OK")
+            rewrite(c, n)
+            # AOF off: the rewrite makes a base alone.
+            self.assertEqual(manifest(n), "file appendonly.aof.2.base.rdb seq 2 type b\n")
+            self.assertEqual(folder(n), ["appendonly.aof.2.base.rdb", "appendonly.aof.manifest"])
+            self.assertEqual(c.call("DEBUG", "LOADAOF"), "OK")
+            self.assertEqual(c.call("GET", "a"), b"1")
+            self.assertEqual(c.call("CONFIG", "SET", "appendonly", "yes"), "OK")
+            wait_until(lambda: "type i" in manifest(n), timeout=30, what="enable")
+            self.assertEqual(manifest(n), "file appendonly.aof.3.base.rdb seq 3 type b\n"
+                                          "file appendonly.aof.1.incr.aof seq 1 type i\n")
+            c.call("CONFIG", "SET", "aof-disable-auto-gc", "yes")
+            rewrite(c, n)
+            rewrite(c, n)
+            self.assertEqual(manifest(n), "file appendonly.aof.5.base.rdb seq 5 type b\n"
+                                          "file appendonly.aof.2.incr.aof seq 2 type h\n"
+                                          "file appendonly.aof.4.base.rdb seq 4 type h\n"
+                                          "file appendonly.aof.1.incr.aof seq 1 type h\n"
+                                          "file appendonly.aof.3.base.rdb seq 3 type h\n"
+                                          "file appendonly.aof.3.incr.aof seq 3 type i\n")
+            c.call("CONFIG", "SET", "aof-disable-auto-gc", "no")
+            self.assertEqual(manifest(n), "file appendonly.aof.5.base.rdb seq 5 type b\n"
+                                          "file appendonly.aof.3.incr.aof seq 3 type i\n")
+            self.assertEqual(folder(n), ["appendonly.aof.3.incr.aof", "appendonly.aof.5.base.rdb",
+                                         "appendonly.aof.manifest"])
+            c.close()
+
     def test_kill9_during_rewrite_keeps_every_write(self):
-        with Node(AOF + ["--rdb-key-save-delay", "5000", "--appendfsync", "always"]) as n:
+        with Node(AOF + ["--rdb-key-save-delay", "50000", "--appendfsync", "always"]) as n:
             c = Client(n.port)
             for i in range(100):
                 c.call("SET", f"k{i}", i)
