@@ -28,9 +28,11 @@
 #include "node/migrate/migrator.h"
 #include "node/net/bus_server.h"
 #include "node/net/net_server.h"
+#include "node/persist/aof.h"
 #include "node/persist/persistence.h"
 #include "node/repl/repl_commands.h"
 #include "node/repl/replication_manager.h"
+#include "node/resp/reply.h"
 #include "node/script/script_engine.h"
 #include "node/server/blocking.h"
 #include "node/server/clock.h"
@@ -225,6 +227,15 @@ int RunDataNode(int argc, char** argv) {
       if (!ec) fn();
     });
   });
+  // The AOF replays its commands through the dispatcher, replies dropped.
+  persistence.aof()->execute = [&dispatcher, &table](Session& session,
+                                                     std::vector<std::string>& args) {
+    if (table->Find(args[0]) == nullptr) return false;
+    std::string discarded;
+    resp::ReplyBuilder sink(&discarded);
+    dispatcher.Execute(session, args, sink, NowMs());
+    return true;
+  };
   WritePidFile(opts.pidfile);
   Logf(LogLevel::kNotice, "Running mode=%s, port=%d. PID: %d",
        opts.cluster_enabled ? "cluster" : "standalone", server.tcp_port(),

@@ -11,6 +11,8 @@
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
 #include "node/config/config.h"
+#include "node/persist/aof.h"
+#include "node/persist/persistence.h"
 #include "node/resp/reply.h"
 #include "node/server/cluster_setup.h"
 #include "node/server/log.h"
@@ -49,10 +51,25 @@ void ConfigSet(CommandContext& ctx, Args args) {
   std::vector<std::pair<std::string, std::string>> pairs;
   for (size_t i = 2; i + 1 < args.size(); i += 2) pairs.emplace_back(args[i], args[i + 1]);
   Config& config = ctx.node.config();
+  const bool appendonly_before = config.options().appendonly;
   absl::Status s = config.Set(pairs, IsLocalClient(ctx.session));
   if (!s.ok()) {
     ctx.reply.Error(errors::Err(s));
     return;
+  }
+  if (ctx.node.persistence() != nullptr) ctx.node.persistence()->aof()->RefreshConfig();
+  // appendonly switches the AOF on (its first rewrite starts or is
+  // scheduled) or off; turning it on may fail, and the value goes back.
+  if (config.options().appendonly != appendonly_before && ctx.node.persistence() != nullptr) {
+    const bool in_exec = ctx.session.deny_blocking && !ctx.session.from_primary;
+    absl::Status st =
+        ctx.node.persistence()->aof()->SetEnabled(config.options().appendonly, in_exec, ctx.now_ms);
+    if (!st.ok()) {
+      (void)config.Set({{"appendonly", "no"}}, true);
+      ctx.reply.Error(errors::Err(absl::StrCat(
+          "CONFIG SET failed (possibly related to argument 'appendonly') - ", st.message())));
+      return;
+    }
   }
   SetLogLevel(config.options().loglevel);
   ctx.node.RefreshClusterOptions();

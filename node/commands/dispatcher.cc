@@ -241,7 +241,7 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   }
   // A command that changed the dataset (its handler counted changes on its
   // context) goes to the write stream, as received or as rewritten.
-  if (ctx.dirty != 0 && !suppress_propagation_) {
+  if (ctx.dirty != 0 && !suppress_propagation_ && !session.aof_loader) {
     WriteStream& stream = server_.write_stream();
     if (stream.wanted()) {
       if (!ctx.propagate_many.empty()) {
@@ -412,10 +412,14 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
                                          : std::string();
                !refusal.empty()) {
       Reject(session, out, refusal, spec);
+    } else if (!server_.aof_misconf().empty() && !session.from_primary &&
+               (spec->is_write() || spec->name == "ping")) {
+      // The AOF cannot be written (aof.h): writes and PING are refused.
+      Reject(session, out, server_.aof_misconf(), spec);
     } else if (session.in_pubsub() && session.protocol == 2 &&
                !AllowedWhileSubscribed(spec->name)) {
       Reject(session, out, errors::NotAllowedWhileSubscribed(spec->name), spec);
-    } else if (server_.loading().active && !(spec->flags & kCmdLoading)) {
+    } else if (server_.loading().active && !(spec->flags & kCmdLoading) && !session.aof_loader) {
       Reject(session, out, errors::kLoading, spec);
     } else if (!server_.busy_script_error().empty() && !(spec->flags & kCmdAllowBusy) &&
                !session.from_primary) {

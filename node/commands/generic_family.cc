@@ -6,6 +6,7 @@
 //
 // Each key is found in its own shard (ctx.DbFor); whole-keyspace commands are
 // fan-outs that the dispatcher runs over the shards (fan_out.h).
+#include <algorithm>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -510,6 +511,9 @@ class FlushFanOut : public FanOut {
     uint64_t removed = 0;
     for (uint64_t n : removed_) removed += n;
     ctx.AddDirty(removed);
+    // Redis forces their propagation (forceCommandPropagation): replicas
+    // and the AOF get FLUSHDB / FLUSHALL even when nothing was removed.
+    ctx.dirty = std::max<uint64_t>(ctx.dirty, 1);
     ctx.reply.Ok();
     return {};
   }

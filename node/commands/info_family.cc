@@ -105,16 +105,9 @@ void AppendMemorySection(CommandContext& ctx, std::string& s) {
 }
 
 void AppendPersistenceSection(CommandContext& ctx, std::string& s) {
-  const NodeServices& node = ctx.node;
   absl::StrAppend(&s, "# Persistence\r\n");
   persist::AppendRdbInfo(ctx.node, ctx.shard.stats().dirty, ctx.now_ms, s);
-  absl::StrAppend(&s, "aof_enabled:", node.options().appendonly ? 1 : 0, "\r\n",
-                  "aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n",
-                  "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n",
-                  "aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n",
-                  "aof_rewrites_consecutive_failures:0\r\n",
-                  "aof_last_write_status:ok\r\naof_last_cow_size:0\r\n",
-                  "module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n");
+  persist::AppendAofInfo(ctx.node, ctx.now_ms, s);
   persist::AppendLoadingInfo(ctx.node, ctx.now_ms, s);
 }
 

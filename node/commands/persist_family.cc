@@ -19,10 +19,12 @@
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/keyspace/types/type_util.h"
+#include "node/persist/aof.h"
 #include "node/persist/dataset.h"
 #include "node/persist/digest.h"
 #include "node/persist/persistence.h"
 #include "node/resp/reply.h"
+#include "node/server/log.h"
 #include "node/server/node_services.h"
 #include "node/server/session.h"
 #include "node/server/shard.h"
@@ -67,6 +69,23 @@ void Bgsave(CommandContext& ctx, Args args) {
     ctx.reply.Error(errors::Err(st));
   } else {
     ctx.reply.Error(errors::kErr);
+  }
+}
+
+// BGREWRITEAOF: a fork-less rewrite (node/persist/aof.h); scheduled when
+// a BGSAVE runs or inside a transaction.
+void Bgrewriteaof(CommandContext& ctx, Args) {
+  persist::Persistence* p = ctx.node.persistence();
+  if (p == nullptr) {
+    ctx.reply.Error(errors::kErr);
+    return;
+  }
+  const bool in_exec = ctx.session.deny_blocking && !ctx.session.from_primary;
+  absl::StatusOr<std::string> r = p->aof()->BackgroundRewriteCommand(in_exec, ctx.now_ms);
+  if (r.ok()) {
+    ctx.reply.SimpleString(*r);
+  } else {
+    ctx.reply.Error(std::string(r.status().message()));
   }
 }
 
@@ -340,6 +359,16 @@ bool PersistDebug(CommandContext& ctx, Args args) {
     ctx.reply.SimpleString(persist::DatasetDigest(ctx.shard));
   } else if (sub == "digest-value") {
     DebugDigestValue(ctx, args);
+  } else if (sub == "loadaof" && ctx.node.persistence() != nullptr) {
+    // Flush, empty everything (functions too) and load the AOF folder
+    // again; a failure exits the node, as in Redis.
+    ctx.node.persistence()->aof()->DebugLoadAof();
+    ctx.shard.stats().dirty = 0;
+    Log(LogLevel::kNotice, "Append Only File loaded by DEBUG LOADAOF");
+    ctx.reply.Ok();
+  } else if (sub == "aof-flush-sleep" && args.size() == 3 && ctx.node.persistence() != nullptr) {
+    ctx.node.persistence()->aof()->set_flush_sleep_us(std::atoll(args[2].c_str()));
+    ctx.reply.Ok();
   } else if (sub == "set-active-expire" && args.size() == 3) {
     ctx.node.set_active_expire_enabled(std::atoi(args[2].c_str()) != 0);
     ctx.reply.Ok();
@@ -363,6 +392,13 @@ void RegisterPersistFamily(CommandTable& t) {
               .handler = Bgsave,
               .group = "server",
               .summary = "Asynchronously save the dataset to disk",
+              .since = "1.0.0"});
+  t.Register({.name = "bgrewriteaof",
+              .arity = 1,
+              .flags = kCmdAdmin | kCmdNoScript,
+              .handler = Bgrewriteaof,
+              .group = "server",
+              .summary = "Asynchronously rewrite the append-only file",
               .since = "1.0.0"});
   t.Register({.name = "dump",
               .arity = 2,

@@ -141,6 +141,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // (Pub/Sub messages from other sessions) share this one ordered path.
   void Flush() {
     if (writing_ || out_.empty() || write_failed_ || closing_) return;
+    // The AOF has writes of this pass not yet on disk: replies wait for
+    // them (OutputGate), then go out.
+    if (server_.output_gate().held()) {
+      if (!gated_) {
+        gated_ = true;
+        server_.output_gate().Wait([weak = weak_from_this()]() {
+          if (auto self = weak.lock()) {
+            self->gated_ = false;
+            self->Flush();
+            if (!self->writing_) self->drained_.cancel();
+          }
+        });
+      }
+      return;
+    }
     writing_ = true;
     sending_.swap(out_);
     server_.stats().total_net_output_bytes += sending_.size();
@@ -176,7 +191,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   asio::awaitable<void> WaitDrained() {
-    while (writing_ && !write_failed_) {
+    while ((writing_ || gated_) && !write_failed_) {
       drained_.expires_at(asio::steady_timer::time_point::max());
       boost::system::error_code ec;
       co_await drained_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -286,6 +301,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   resp::ReplyBuilder reply_;
   asio::steady_timer drained_;  // cancelled when a write completes
   bool writing_ = false;
+  bool gated_ = false;  // waiting for the OutputGate's release
   bool write_failed_ = false;
   bool closing_ = false;
   bool kill_when_drained_ = false;  // close after the pending output is written

@@ -16,6 +16,7 @@
 #include "clusterbus/cluster_state.h"
 #include "node/config/config.h"
 #include "node/keyspace/keyspace.h"
+#include "node/persist/aof.h"
 #include "node/persist/dataset.h"
 #include "node/persist/snapshot.h"
 #include "node/server/log.h"
@@ -120,6 +121,7 @@ struct Persistence::StartupLoad {
 
 Persistence::Persistence(Server& server, Post post) : server_(server), post_(std::move(post)) {
   server_.set_persistence(this);
+  aof_ = std::make_unique<Aof>(server_, *this, post_);
 }
 
 void Persistence::UpdateHook() {
@@ -136,6 +138,7 @@ void Persistence::UpdateHook() {
 }
 
 Persistence::~Persistence() {
+  aof_.reset();
   AbortBackgroundSave();
   JoinFinisher();
   server_.before_write = nullptr;
@@ -319,6 +322,7 @@ void Persistence::AbortBackgroundSave() {
 }
 
 void Persistence::Cron(int64_t now_ms) {
+  aof_->Cron(now_ms);
   if (bg_) return;
   if (bgsave_scheduled_) {
     (void)StartBackgroundSave(now_ms);
@@ -337,6 +341,7 @@ void Persistence::Cron(int64_t now_ms) {
 }
 
 bool Persistence::PrepareShutdown(ShutdownMode mode, bool force, int64_t now_ms) {
+  if (!aof_->PrepareShutdown(force)) return false;
   AbortBackgroundSave();
   // A half-loaded dataset is never saved (Redis forces NOSAVE while loading).
   const bool save = !server_.loading().active &&
@@ -413,6 +418,20 @@ absl::Status Persistence::LoadAtStartup(int64_t now_ms) {
 
 void Persistence::LoadAtStartupInBackground(int64_t now_ms,
                                             std::function<void(absl::Status)> done) {
+  if (server_.options().appendonly) {
+    // Redis 7.0: with appendonly yes only the AOF is read, never dbfilename.
+    absl::Status st = aof_->ReadManifest();
+    if (!st.ok()) {
+      done(st);
+      return;
+    }
+    aof_->LoadInBackground(now_ms, [this, done = std::move(done)](absl::Status st) {
+      if (st.ok()) st = ReconcileClusterSlots();
+      if (st.ok()) st = aof_->OpenAtStartup();
+      done(st);
+    });
+    return;
+  }
   absl::Status st = OpenStartupLoad(now_ms, &startup_load_);
   if (!st.ok() || startup_load_ == nullptr) {
     done(st);
@@ -458,7 +477,10 @@ absl::Status Persistence::FinishStartupLoad(StartupLoad& load) {
   Logf(LogLevel::kNotice, "DB loaded from disk: %.3f seconds", secs);
   Logf(LogLevel::kNotice, "Done loading RDB, keys loaded: %d, keys expired: %d.",
        last_load_keys_loaded_, last_load_keys_expired_);
+  return ReconcileClusterSlots();
+}
 
+absl::Status Persistence::ReconcileClusterSlots() {
   clusterbus::ClusterState* cluster = server_.cluster();
   if (cluster == nullptr || cluster->myself().is_replica()) return absl::OkStatus();
   // Cluster mode: the data must agree with the slot table.
@@ -565,6 +587,19 @@ void AppendRdbInfo(NodeServices& node, uint64_t changes_since_save, int64_t now_
                   "\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\n"
                   "rdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\n"
                   "rdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\n");
+}
+
+void AppendAofInfo(NodeServices& node, int64_t now_ms, std::string& out) {
+  if (node.persistence() != nullptr) {
+    node.persistence()->aof()->AppendInfo(out, now_ms);
+    return;
+  }
+  absl::StrAppend(&out, "aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n",
+                  "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n",
+                  "aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n",
+                  "aof_rewrites_consecutive_failures:0\r\n",
+                  "aof_last_write_status:ok\r\naof_last_cow_size:0\r\n",
+                  "module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n");
 }
 
 void AppendLoadingInfo(const NodeServices& node, int64_t now_ms, std::string& out) {

@@ -1,6 +1,8 @@
 // Persistence: the node's RDB file, dbfilename in `dir` (the working
-// directory). It owns SAVE (synchronous), BGSAVE (a fork-less Snapshot walked
-// a slice at a time from the event loop while the node keeps serving), the
+// directory), and the owner of the append-only file (aof.h), which it
+// loads instead of the RDB file at start-up when appendonly is yes. It
+// owns SAVE (synchronous), BGSAVE (a fork-less Snapshot walked a slice at a
+// time from the event loop while the node keeps serving), the
 // save points (`save` directive, checked by the cron), the final save of
 // SHUTDOWN/SIGTERM, loading the file at start-up (with cluster mode's
 // reconciliation of keys and slots) and the INFO persistence figures.
@@ -34,6 +36,7 @@
 namespace shardnode::node::persist {
 
 class Snapshot;
+class Aof;
 
 class Persistence {
  public:
@@ -72,11 +75,12 @@ class Persistence {
   // the node must keep running ("Error trying to save the DB, can't exit.").
   bool PrepareShutdown(ShutdownMode mode, bool force, int64_t now_ms);
 
-  // Start-up: loads dbfilename if it exists (a missing file is fine). In
-  // cluster mode, a primary then checks its keys against the slot table
-  // (keys in databases other than 0 are an error; a populated slot nobody
-  // owns is claimed; one owned by another node is set importing) and saves
-  // nodes.conf if it changed. Errors stop the node; the file is left alone.
+  // Start-up: with appendonly yes the AOF is loaded instead (LoadAtStartup-
+  // InBackground), then opened for appending. Otherwise: loads dbfilename if it exists (a missing
+  // file is fine). In cluster mode, a primary then checks its keys against the slot table (keys in
+  // databases other than 0 are an error; a populated slot nobody owns is claimed; one owned by
+  // another node is set importing) and saves nodes.conf if it changed. Errors stop the node; the
+  // file is left alone.
   absl::Status LoadAtStartup(int64_t now_ms);
   // The same as Redis does it at start: the file is loaded while the loop
   // runs, a slice of loading-process-events-interval-bytes per posted task
@@ -108,6 +112,10 @@ class Persistence {
   // started at `now_ms`.
   replication::RdbWriterOptions WriterOptions(int64_t now_ms) const;
 
+  // The append-only file (aof.h); always present, off unless appendonly.
+  Aof* aof() { return aof_.get(); }
+  const Aof* aof() const { return aof_.get(); }
+
   uint64_t saves() const { return rdb_saves_; }
   bool last_bgsave_ok() const { return last_bgsave_ok_; }
 
@@ -124,6 +132,9 @@ class Persistence {
   absl::Status LoadSome(StartupLoad& load, size_t max_bytes, bool* finished);
   // After the last byte: figures, logs and cluster mode's slot checks.
   absl::Status FinishStartupLoad(StartupLoad& load);
+  // Cluster mode: a primary's keys must agree with the slot table (after
+  // loading the RDB or the AOF).
+  absl::Status ReconcileClusterSlots();
   void BackgroundLoadStep();
 
   std::string FilePath() const;
@@ -137,6 +148,7 @@ class Persistence {
 
   Server& server_;
   Post post_;
+  std::unique_ptr<Aof> aof_;
   std::unique_ptr<Background> bg_;
   uint64_t bg_generation_ = 0;
   std::thread finisher_;
@@ -152,6 +164,9 @@ class Persistence {
   uint64_t last_load_keys_expired_ = 0;
 };
 
+// The INFO persistence aof_* lines (Aof::AppendInfo's, or those of an AOF
+// that is off when there is no persistence).
+void AppendAofInfo(NodeServices& node, int64_t now_ms, std::string& out);
 // The INFO persistence lines from "loading" to "rdb_last_load_keys_loaded"
 // (NodeServices::persistence()'s, or the figures of a node without
 // persistence, with `changes_since_save` from the shard's statistics).

@@ -28,7 +28,9 @@
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/net/resp_client.h"
+#include "node/persist/aof.h"
 #include "node/persist/dataset.h"
+#include "node/persist/persistence.h"
 #include "node/repl/full_sync.h"
 #include "node/resp/reply.h"
 #include "node/server/blocking.h"
@@ -320,7 +322,19 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
         rdb = in_.substr(0, rdb_len);
         in_.erase(0, rdb_len + replication::kEofMarkLength);
       }
+      // As Redis: the AOF is switched off while the dataset is replaced,
+      // then on again, which writes a base of the new dataset (aof.h).
+      persist::Aof* aof =
+          m->server_.persistence() != nullptr ? m->server_.persistence()->aof() : nullptr;
+      const bool aof_on = aof != nullptr && aof->state() != persist::Aof::State::kOff;
+      if (aof_on) (void)aof->SetEnabled(false, false, NowMs());
       std::string error = co_await LoadRdb(std::move(rdb));
+      if (aof_on && m->server_.options().appendonly &&
+          !aof->SetEnabled(true, false, NowMs()).ok()) {
+        Log(LogLevel::kWarning,
+            "Failed enabling the AOF after successful master synchronization! Trying it again "
+            "in one second.");
+      }
       if (!alive()) co_return "";
       if (!error.empty()) co_return error;
       m->OnFullSync(step.replid, step.offset);

@@ -42,6 +42,29 @@ class Persistence;
 
 namespace shardnode::node {
 
+// Holds the replies of clients back while the AOF has bytes not yet on
+// disk (node/persist/aof.h): a connection that finds the gate held waits
+// for its release before writing anything to its socket, so no reply
+// leaves before the writes it acknowledges were written (and fsynced with
+// appendfsync always). Loop: the control loop.
+class OutputGate {
+ public:
+  bool held() const { return held_; }
+  void Hold() { held_ = true; }
+  // Runs `fn` at the next Release. REQUIRES: held().
+  void Wait(std::function<void()> fn) { waiters_.push_back(std::move(fn)); }
+  void Release() {
+    held_ = false;
+    std::vector<std::function<void()>> waiters;
+    waiters.swap(waiters_);
+    for (auto& fn : waiters) fn();
+  }
+
+ private:
+  bool held_ = false;
+  std::vector<std::function<void()>> waiters_;
+};
+
 class Keyspace;
 class CommandTable;
 class Config;
@@ -176,8 +199,14 @@ class Server final : public NodeServices {
   // first). Not called for commands without the write flag.
   std::function<void(int db, const std::vector<std::string_view>& keys)> before_write;
   // Every write leaves the command layer here, once (see write_stream.h):
-  // replication subscribes to it, and so will the AOF and slot migration.
+  // replication and the AOF subscribe to it, and so will slot migration.
   WriteStream& write_stream() { return write_stream_; }
+  // Replies wait while the AOF writes (see OutputGate).
+  OutputGate& output_gate() { return output_gate_; }
+  // Non-empty while the AOF cannot be written or fsynced: the -MISCONF
+  // error that write commands and PING get.
+  const std::string& aof_misconf() const { return aof_misconf_; }
+  void set_aof_misconf(std::string error) { aof_misconf_ = std::move(error); }
   // Client pauses (NodeServices): each purpose holds its own pause.
   void PauseClients(PausePurpose purpose, int64_t until_ms, bool all) override;
   void UnpauseClients(PausePurpose purpose) override;
@@ -225,6 +254,8 @@ class Server final : public NodeServices {
   Pause pauses_[2];  // by PausePurpose
   std::vector<uint64_t> paused_sessions_;
   WriteStream write_stream_;
+  OutputGate output_gate_;
+  std::string aof_misconf_;
   Shard local_shard_;
 };
 

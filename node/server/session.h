@@ -46,6 +46,9 @@ struct Session {
   // The replication link of our primary: its stream is applied without
   // routing, auth or read-only checks, and replies are discarded.
   bool from_primary = false;
+  // The AOF loader's client: runs while the node is loading, and its
+  // writes are not propagated (they are already in the file).
+  bool aof_loader = false;
   // A replica of ours (it sent SYNC/PSYNC): CLIENT LIST flag S.
   bool replica = false;
   int64_t created_ms = 0;
