@@ -47,6 +47,8 @@ std::vector<std::string_view> FlagNames(uint32_t flags, bool movable_keys) {
   return out;
 }
 
+// COMMAND INFO of an entry that Redis 7.0.15 does not have (none today):
+// built from the entry alone, its key spec guessed from first/last/step.
 void ReplyGuessedInfo(resp::ReplyBuilder& r, const CommandSpec& spec);
 
 // A set of the names in `names` whose bit is in `bits`, as simple strings.
