@@ -585,6 +585,9 @@ CommandSpec CountingSub(std::string_view name, int arity, uint32_t flags, FanOut
 
 void RegisterClusterFamily(CommandTable& t) {
   constexpr uint32_t kAdmin = kCmdAdmin | kCmdStale;
+  // The admin subcommands that change the cluster's state are refused
+  // while a replica loads its primary's data asynchronously, as in Redis.
+  constexpr uint32_t kChange = kAdmin | kCmdNoAsyncLoading;
   constexpr uint32_t kRead = kCmdStale;
   CommandSpec cluster{.name = "cluster",
                       .arity = -2,
@@ -594,33 +597,33 @@ void RegisterClusterFamily(CommandTable& t) {
                       .summary = "A container for cluster commands",
                       .since = "3.0.0"};
   cluster.subcommands = {
-      Sub("addslots", -3, kAdmin, ClusterAddSlots),
-      Sub("addslotsrange", -4, kAdmin, ClusterAddSlotsRange),
-      Sub("bumpepoch", 2, kAdmin, ClusterBumpEpoch),
+      Sub("addslots", -3, kChange, ClusterAddSlots),
+      Sub("addslotsrange", -4, kChange, ClusterAddSlotsRange),
+      Sub("bumpepoch", 2, kChange, ClusterBumpEpoch),
       Sub("count-failure-reports", 3, kAdmin, ClusterCountFailureReports),
       SlotSub("countkeysinslot", 3, kRead, ClusterCountKeysInSlot),
-      Sub("delslots", -3, kAdmin, ClusterDelSlots),
-      Sub("delslotsrange", -4, kAdmin, ClusterDelSlotsRange),
-      Sub("failover", -2, kAdmin | kCmdNoScript | kCmdStale, ClusterFailover),
-      CountingSub("flushslots", 2, kAdmin, CountKeysInDb0Then<ClusterFlushSlots>),
-      Sub("forget", 3, kAdmin, ClusterForget),
+      Sub("delslots", -3, kChange, ClusterDelSlots),
+      Sub("delslotsrange", -4, kChange, ClusterDelSlotsRange),
+      Sub("failover", -2, kChange, ClusterFailover),
+      CountingSub("flushslots", 2, kChange, CountKeysInDb0Then<ClusterFlushSlots>),
+      Sub("forget", 3, kChange, ClusterForget),
       SlotSub("getkeysinslot", 4, kRead, ClusterGetKeysInSlot),
       Sub("help", 2, kCmdLoading | kCmdStale, ClusterHelp),
       Sub("info", 2, kRead, ClusterInfo),
       Sub("keyslot", 3, kRead, ClusterKeySlot),
       Sub("links", 2, kRead, ClusterLinks),
-      Sub("meet", -4, kAdmin, ClusterMeet),
+      Sub("meet", -4, kChange, ClusterMeet),
       Sub("myid", 2, kRead, ClusterMyId),
       Sub("nodes", 2, kRead, ClusterNodes),
       Sub("replicas", 3, kAdmin, ClusterReplicas),
-      CountingSub("replicate", 3, kAdmin, CountKeysInDb0Then<ClusterReplicate>),
+      CountingSub("replicate", 3, kChange, CountKeysInDb0Then<ClusterReplicate>),
       CountingSub("reset", -2, kAdmin | kCmdNoScript, CountKeysInDb0Then<ClusterReset>),
-      Sub("saveconfig", 2, kAdmin, ClusterSaveConfig),
-      Sub("set-config-epoch", 3, kAdmin, ClusterSetConfigEpoch),
-      SlotSub("setslot", -4, kAdmin, ClusterSetSlot),
-      Sub("shards", 2, kCmdLoading | kCmdStale, ClusterShards),
+      Sub("saveconfig", 2, kChange, ClusterSaveConfig),
+      Sub("set-config-epoch", 3, kChange, ClusterSetConfigEpoch),
+      SlotSub("setslot", -4, kChange, ClusterSetSlot),
+      Sub("shards", 2, kCmdStale, ClusterShards),
       Sub("slaves", 3, kAdmin, ClusterReplicas),
-      Sub("slots", 2, kCmdLoading | kCmdStale, ClusterSlots),
+      Sub("slots", 2, kCmdStale, ClusterSlots),
   };
   t.Register(std::move(cluster));
   t.Register({.name = "readonly",

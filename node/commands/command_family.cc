@@ -1,9 +1,15 @@
-// COMMAND and its subcommands: COUNT LIST INFO DOCS GETKEYS, read from the
-// command table.
+// COMMAND and its subcommands: COUNT, LIST, INFO, DOCS, GETKEYS and
+// GETKEYSANDFLAGS. The commands are the command table's; what is said of each
+// is Redis 7.0.15's (command_meta.h).
+#include <bit>
+
 #include "absl/strings/str_cat.h"
+#include "base/strings.h"
+#include "node/commands/command_meta.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
+#include "node/config/glob.h"
 #include "node/resp/reply.h"
 #include "node/server/node_services.h"
 #include "node/server/shard.h"
@@ -41,22 +47,467 @@ std::vector<std::string_view> FlagNames(uint32_t flags, bool movable_keys) {
   return out;
 }
 
-std::vector<std::string> AclCategories(const CommandSpec& spec) {
+// COMMAND INFO of an entry that Redis 7.0.15 does not have (none today):
+// built from the entry alone, its key spec guessed from first/last/step.
+void ReplyGuessedInfo(resp::ReplyBuilder& r, const CommandSpec& spec);
+
+// A set of the names in `names` whose bit is in `bits`, as simple strings.
+template <size_t N>
+void ReplyFlagSet(resp::ReplyBuilder& r, uint32_t bits, const std::string_view (&names)[N],
+                  std::string_view prefix = {}) {
+  r.SetHeader(std::popcount(bits & ((uint64_t{1} << N) - 1)));
+  for (size_t i = 0; i < N; ++i) {
+    if (bits & (1u << i)) {
+      if (prefix.empty()) {
+        r.SimpleString(names[i]);
+      } else {
+        r.SimpleString(std::string(prefix) + std::string(names[i]));
+      }
+    }
+  }
+}
+
+void ReplyKeySpecs(resp::ReplyBuilder& r, const meta::CommandMeta& m) {
+  const auto specs = meta::KeySpecs(m);
+  r.SetHeader(specs.size());
+  for (const meta::KeySpecMeta& ks : specs) {
+    r.MapHeader(ks.notes != nullptr ? 4 : 3);
+    if (ks.notes != nullptr) {
+      r.Bulk("notes");
+      r.Bulk(ks.notes);
+    }
+    r.Bulk("flags");
+    ReplyFlagSet(r, ks.flags, meta::kKeyFlagNames);
+    r.Bulk("begin_search");
+    r.MapHeader(2);
+    r.Bulk("type");
+    switch (ks.bs_type) {
+      case 1:
+        r.Bulk("index");
+        r.Bulk("spec");
+        r.MapHeader(1);
+        r.Bulk("index");
+        r.Integer(ks.bs_num);
+        break;
+      case 2:
+        r.Bulk("keyword");
+        r.Bulk("spec");
+        r.MapHeader(2);
+        r.Bulk("keyword");
+        r.Bulk(ks.keyword);
+        r.Bulk("startfrom");
+        r.Integer(ks.bs_num);
+        break;
+      default:
+        r.Bulk("unknown");
+        r.Bulk("spec");
+        r.MapHeader(0);
+    }
+    r.Bulk("find_keys");
+    r.MapHeader(2);
+    r.Bulk("type");
+    const char* names[3] = {nullptr, nullptr, nullptr};
+    if (ks.fk_type == 1) {
+      r.Bulk("range");
+      names[0] = "lastkey", names[1] = "keystep", names[2] = "limit";
+    } else if (ks.fk_type == 2) {
+      r.Bulk("keynum");
+      names[0] = "keynumidx", names[1] = "firstkey", names[2] = "keystep";
+    } else {
+      r.Bulk("unknown");
+    }
+    r.Bulk("spec");
+    if (names[0] == nullptr) {
+      r.MapHeader(0);
+      continue;
+    }
+    r.MapHeader(3);
+    const int16_t values[3] = {ks.a, ks.b, ks.c};
+    for (int i = 0; i < 3; ++i) {
+      r.Bulk(names[i]);
+      r.Integer(values[i]);
+    }
+  }
+}
+
+// COMMAND INFO of one entry: Redis's facts (meta) for what Redis has, and
+// the subcommands this node implements.
+void ReplyCommandInfo(resp::ReplyBuilder& r, const CommandSpec& spec) {
+  const meta::CommandMeta* m = meta::Find(spec.name);
+  if (m == nullptr) {
+    ReplyGuessedInfo(r, spec);
+    return;
+  }
+  r.ArrayHeader(10);
+  r.Bulk(spec.name);
+  r.Integer(m->arity);
+  ReplyFlagSet(r, m->flags, meta::kFlagNames);
+  r.Integer(m->first_key);
+  r.Integer(m->last_key);
+  r.Integer(m->key_step);
+  ReplyFlagSet(r, m->acl_categories, meta::kAclCategoryNames, "@");
+  const auto tips = meta::Tips(*m);
+  r.SetHeader(tips.size());
+  for (std::string_view t : tips) r.Bulk(t);
+  ReplyKeySpecs(r, *m);
+  if (spec.subcommands.empty()) {
+    r.SetHeader(0);
+    return;
+  }
+  r.ArrayHeader(spec.subcommands.size());
+  for (const CommandSpec& sub : spec.subcommands) ReplyCommandInfo(r, sub);
+}
+
+void ReplyArgs(resp::ReplyBuilder& r, std::span<const meta::ArgMeta> args) {
+  r.ArrayHeader(args.size());
+  for (const meta::ArgMeta& a : args) {
+    const bool nested = a.type == 7 || a.type == 8;  // oneof, block
+    r.MapHeader(2 + (a.key_spec_index >= 0) + (a.token != nullptr) + (a.summary != nullptr) +
+                (a.since != nullptr) + (a.deprecated_since != nullptr) + (a.flags != 0) + nested);
+    r.Bulk("name");
+    r.Bulk(a.name);
+    r.Bulk("type");
+    r.Bulk(meta::kArgTypeNames[a.type]);
+    if (a.key_spec_index >= 0) {
+      r.Bulk("key_spec_index");
+      r.Integer(a.key_spec_index);
+    }
+    const std::pair<std::string_view, const char*> texts[] = {
+        {"token", a.token},
+        {"summary", a.summary},
+        {"since", a.since},
+        {"deprecated_since", a.deprecated_since}};
+    for (const auto& [field, value] : texts) {
+      if (value == nullptr) continue;
+      r.Bulk(field);
+      r.Bulk(value);
+    }
+    if (a.flags != 0) {
+      r.Bulk("flags");
+      ReplyFlagSet(r, a.flags, meta::kArgFlagNames);
+    }
+    if (nested) {
+      r.Bulk("arguments");
+      ReplyArgs(r, meta::SubArgs(a));
+    }
+  }
+}
+
+// One COMMAND DOCS entry: its name, then its map.
+void ReplyCommandDocs(resp::ReplyBuilder& r, const CommandSpec& spec) {
+  r.Bulk(spec.name);
+  const meta::CommandMeta* m = meta::Find(spec.name);
+  const bool subs = !spec.subcommands.empty();
+  if (m == nullptr) {
+    r.MapHeader(3 + (subs ? 1 : 0));
+    r.Bulk("summary");
+    r.Bulk(spec.summary);
+    r.Bulk("since");
+    r.Bulk(spec.since);
+    r.Bulk("group");
+    r.Bulk(spec.group);
+  } else {
+    r.MapHeader(1 + (m->summary != nullptr) + (m->since != nullptr) + (m->complexity != nullptr) +
+                (m->doc_flags != 0) + (m->deprecated_since != nullptr) +
+                (m->replaced_by != nullptr) + m->has_history() + m->has_args() + subs);
+    if (m->summary != nullptr) {
+      r.Bulk("summary");
+      r.Bulk(m->summary);
+    }
+    if (m->since != nullptr) {
+      r.Bulk("since");
+      r.Bulk(m->since);
+    }
+    r.Bulk("group");
+    r.Bulk(meta::kGroupNames[m->group]);
+    if (m->complexity != nullptr) {
+      r.Bulk("complexity");
+      r.Bulk(m->complexity);
+    }
+    if (m->doc_flags != 0) {
+      r.Bulk("doc_flags");
+      ReplyFlagSet(r, m->doc_flags, meta::kDocFlagNames);
+    }
+    if (m->deprecated_since != nullptr) {
+      r.Bulk("deprecated_since");
+      r.Bulk(m->deprecated_since);
+    }
+    if (m->replaced_by != nullptr) {
+      r.Bulk("replaced_by");
+      r.Bulk(m->replaced_by);
+    }
+    if (m->has_history()) {
+      r.Bulk("history");
+      const auto history = meta::History(*m);
+      r.SetHeader(history.size());
+      for (const meta::HistoryMeta& h : history) {
+        r.ArrayHeader(2);
+        r.Bulk(h.since);
+        r.Bulk(h.changes);
+      }
+    }
+    if (m->has_args()) {
+      r.Bulk("arguments");
+      ReplyArgs(r, meta::Args(*m));
+    }
+  }
+  if (subs) {
+    r.Bulk("subcommands");
+    r.MapHeader(spec.subcommands.size());
+    for (const CommandSpec& sub : spec.subcommands) ReplyCommandDocs(r, sub);
+  }
+}
+
+void Command(CommandContext& ctx, Args) {
+  const auto& all = ctx.node.commands().all();
+  ctx.reply.ArrayHeader(all.size());
+  for (const auto& spec : all) ReplyCommandInfo(ctx.reply, *spec);
+}
+
+void CommandCount(CommandContext& ctx, Args) {
+  ctx.reply.Integer(static_cast<int64_t>(ctx.node.commands().all().size()));
+}
+
+// COMMAND LIST [FILTERBY MODULE name|ACLCAT category|PATTERN pattern]:
+// every command and subcommand, each parent before its subcommands.
+void CommandList(CommandContext& ctx, Args args) {
+  enum class Filter { kNone, kModule, kAclCat, kPattern } filter = Filter::kNone;
+  std::string_view filter_arg;
+  for (size_t i = 2; i < args.size(); ++i) {
+    const size_t more = args.size() - 1 - i;
+    if (base::EqualsIgnoreCase(args[i], "filterby") && more == 2) {
+      const std::string& type = args[i + 1];
+      if (base::EqualsIgnoreCase(type, "module")) {
+        filter = Filter::kModule;
+      } else if (base::EqualsIgnoreCase(type, "aclcat")) {
+        filter = Filter::kAclCat;
+      } else if (base::EqualsIgnoreCase(type, "pattern")) {
+        filter = Filter::kPattern;
+      } else {
+        ctx.reply.Error(errors::kSyntax);
+        return;
+      }
+      filter_arg = args[i + 2];
+      i += 2;
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+      return;
+    }
+  }
+  const uint32_t category = filter == Filter::kAclCat ? meta::AclCategoryByName(filter_arg) : 0;
+  auto listed = [&](const CommandSpec& spec) {
+    switch (filter) {
+      case Filter::kNone:
+        return true;
+      case Filter::kModule:
+        return false;  // no module commands
+      case Filter::kAclCat: {
+        const meta::CommandMeta* m = meta::Find(spec.name);
+        return category != 0 && m != nullptr && (m->acl_categories & category) != 0;
+      }
+      case Filter::kPattern:
+        return GlobMatch(filter_arg, spec.name, /*nocase=*/true);
+    }
+    return false;
+  };
+  std::vector<std::string_view> names;
+  for (const auto& spec : ctx.node.commands().all()) {
+    if (listed(*spec)) names.push_back(spec->name);
+    for (const CommandSpec& sub : spec->subcommands) {
+      if (listed(sub)) names.push_back(sub.name);
+    }
+  }
+  ctx.reply.ArrayHeader(names.size());
+  for (std::string_view n : names) ctx.reply.Bulk(n);
+}
+
+const CommandSpec* FindFull(const CommandTable& table, std::string_view name) {
+  const size_t bar = name.find('|');
+  if (bar == std::string_view::npos) return table.Find(name);
+  const CommandSpec* parent = table.Find(name.substr(0, bar));
+  return parent ? CommandTable::FindSub(*parent, name.substr(bar + 1)) : nullptr;
+}
+
+void CommandInfo(CommandContext& ctx, Args args) {
+  if (args.size() == 2) {
+    Command(ctx, args);
+    return;
+  }
+  ctx.reply.ArrayHeader(args.size() - 2);
+  for (size_t i = 2; i < args.size(); ++i) {
+    const CommandSpec* spec = FindFull(ctx.node.commands(), args[i]);
+    if (spec) {
+      ReplyCommandInfo(ctx.reply, *spec);
+    } else {
+      ctx.reply.NullBulk();  // Redis's addReplyNull
+    }
+  }
+}
+
+void CommandDocs(CommandContext& ctx, Args args) {
+  std::vector<const CommandSpec*> specs;
+  if (args.size() == 2) {
+    for (const auto& spec : ctx.node.commands().all()) specs.push_back(spec.get());
+  } else {
+    for (size_t i = 2; i < args.size(); ++i) {
+      if (const CommandSpec* spec = FindFull(ctx.node.commands(), args[i])) specs.push_back(spec);
+    }
+  }
+  ctx.reply.MapHeader(specs.size());
+  for (const CommandSpec* spec : specs) ReplyCommandDocs(ctx.reply, *spec);
+}
+
+// The keys of commands whose key specs cannot say them (or their flags):
+// Redis's own key functions for SET, BITFIELD, SORT, SORT_RO and MIGRATE,
+// and the entry's key positions (with no flags) for the others.
+std::vector<meta::FoundKey> KeysWithoutSpecs(const CommandSpec& spec,
+                                             std::span<const std::string> args) {
+  using meta::FoundKey;
+  const std::string_view name = spec.name;
+  const int argc = static_cast<int>(args.size());
+  if (name == "set") {
+    for (int i = 3; i < argc; ++i) {
+      if (base::EqualsIgnoreCase(args[i], "get")) {
+        return {FoundKey{1, meta::kKeyRW | meta::kKeyAccess | meta::kKeyUpdate}};
+      }
+    }
+    return {FoundKey{1, meta::kKeyOW | meta::kKeyUpdate}};
+  }
+  if (name == "bitfield") {
+    bool readonly = true;
+    for (int i = 2; i < argc; ++i) {
+      const int rest = argc - i - 1;
+      if (base::EqualsIgnoreCase(args[i], "get") && rest >= 2) {
+        i += 2;
+      } else if ((base::EqualsIgnoreCase(args[i], "set") ||
+                  base::EqualsIgnoreCase(args[i], "incrby")) &&
+                 rest >= 3) {
+        readonly = false;
+        break;
+      } else if (base::EqualsIgnoreCase(args[i], "overflow") && rest >= 1) {
+        i += 1;
+      } else {
+        readonly = false;  // a syntax error: assume it writes
+        break;
+      }
+    }
+    return {FoundKey{1, readonly ? meta::kKeyRO | meta::kKeyAccess
+                                 : meta::kKeyRW | meta::kKeyAccess | meta::kKeyUpdate}};
+  }
+  if (name == "sort_ro") return {FoundKey{1, meta::kKeyRO | meta::kKeyAccess}};
+  if (name == "sort") {
+    std::vector<FoundKey> keys = {FoundKey{1, meta::kKeyRO | meta::kKeyAccess}};
+    int store = 0;  // the last STORE wins, as SORT itself does
+    for (int i = 2; i < argc; ++i) {
+      if (base::EqualsIgnoreCase(args[i], "limit")) {
+        i += 2;
+      } else if (base::EqualsIgnoreCase(args[i], "get") || base::EqualsIgnoreCase(args[i], "by")) {
+        i += 1;
+      } else if (base::EqualsIgnoreCase(args[i], "store") && i + 1 < argc) {
+        store = i + 1;
+      }
+    }
+    if (store != 0) keys.push_back(FoundKey{store, meta::kKeyOW | meta::kKeyUpdate});
+    return keys;
+  }
+  const uint32_t flags = name == "migrate" ? meta::kKeyRW | meta::kKeyAccess | meta::kKeyDelete : 0;
+  std::vector<FoundKey> keys;
+  for (int i : KeyIndexes(spec, args)) keys.push_back(FoundKey{i, flags});
+  return keys;
+}
+
+// COMMAND GETKEYS / GETKEYSANDFLAGS command arg...: Redis's
+// getKeysFromCommandWithSpecs, with the key specs of meta.
+void GetKeys(CommandContext& ctx, Args args, bool with_flags) {
+  std::span<std::string> rest = args.subspan(2);
+  const CommandSpec* spec = ctx.node.commands().Find(rest[0]);
+  if (spec != nullptr && !spec->subcommands.empty() && rest.size() >= 2) {
+    spec = CommandTable::FindSub(*spec, rest[1]);
+  }
+  if (spec == nullptr) {
+    ctx.reply.Error(errors::kInvalidCommand);
+    return;
+  }
+  const meta::CommandMeta* m = meta::Find(spec->name);
+  bool has_keys = spec->first_key > 0 || spec->keys != nullptr;
+  bool variable_flags = false;
+  if (m != nullptr) {
+    has_keys = false;
+    for (const meta::KeySpecMeta& ks : meta::KeySpecs(*m)) {
+      if (!(ks.flags & meta::kKeyNotKey)) has_keys = true;
+      if (ks.flags & meta::kKeyVariableFlags) variable_flags = true;
+    }
+  }
+  if (!has_keys) {
+    ctx.reply.Error(errors::kNoKeyArguments);
+    return;
+  }
+  const int argc = static_cast<int>(rest.size());
+  if ((spec->arity > 0 && spec->arity != argc) || argc < -spec->arity) {
+    ctx.reply.Error(errors::kGetKeysArity);
+    return;
+  }
+  std::vector<meta::FoundKey> keys;
+  if (m == nullptr || variable_flags || !meta::KeysFromSpecs(*m, rest, &keys)) {
+    keys = KeysWithoutSpecs(*spec, rest);
+  }
+  if (keys.empty()) {
+    if (spec->flags & kCmdNoMandatoryKeys) {
+      ctx.reply.ArrayHeader(0);
+    } else {
+      ctx.reply.Error(errors::kGetKeysInvalidArgs);
+    }
+    return;
+  }
+  ctx.reply.ArrayHeader(keys.size());
+  for (const meta::FoundKey& k : keys) {
+    if (!with_flags) {
+      ctx.reply.Bulk(rest[k.pos]);
+      continue;
+    }
+    ctx.reply.ArrayHeader(2);
+    ctx.reply.Bulk(rest[k.pos]);
+    ReplyFlagSet(ctx.reply, k.flags, meta::kKeyFlagNames);
+  }
+}
+
+void CommandGetKeys(CommandContext& ctx, Args args) { GetKeys(ctx, args, false); }
+
+void CommandHelp(CommandContext& ctx, Args) {
+  static const char* kLines[] = {
+      "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "(no subcommand)",
+      "    Return details about all Redis commands.",
+      "COUNT",
+      "    Return the total number of commands in this Redis server.",
+      "LIST",
+      "    Return a list of all commands in this Redis server.",
+      "INFO [<command-name> ...]",
+      "    Return details about multiple Redis commands.",
+      "    If no command names are given, documentation details for all",
+      "    commands are returned.",
+      "DOCS [<command-name> ...]",
+      "    Return documentation details about multiple Redis commands.",
+      "    If no command names are given, documentation details for all",
+      "    commands are returned.",
+      "GETKEYS <full-command>",
+      "    Return the keys from a full Redis command.",
+      "GETKEYSANDFLAGS <full-command>",
+      "    Return the keys and the access flags from a full Redis command.",
+      "HELP",
+      "    Prints this help."};
+  ctx.reply.ArrayHeader(std::size(kLines));
+  for (const char* line : kLines) ctx.reply.SimpleString(line);
+}
+void CommandGetKeysAndFlags(CommandContext& ctx, Args args) { GetKeys(ctx, args, true); }
+
+// The reply COMMAND gave before the meta table, for an entry Redis does
+// not know: categories from the group and a key spec from first/last/step.
+std::vector<std::string> GuessedAclCategories(const CommandSpec& spec) {
   std::vector<std::string> out;
   out.push_back(spec.is_write() ? "@write" : "@read");
   if (!(spec.flags & (kCmdWrite | kCmdReadonly))) out.back() = "@connection";
-  if (!spec.group.empty()) {
-    std::string g(spec.group);
-    if (g == "generic") g = "keyspace";
-    if (g == "sorted-set") g = "sortedset";
-    if (g == "server" || g == "cluster" || g == "connection" || g == "string" || g == "keyspace" ||
-        g == "list" || g == "hash" || g == "set" || g == "sortedset" || g == "transactions" ||
-        g == "pubsub") {
-      out.push_back(absl::StrCat("@", g));
-    }
-  }
   out.push_back((spec.flags & kCmdFast) ? "@fast" : "@slow");
-  if (spec.flags & kCmdBlocking) out.push_back("@blocking");
   if (spec.flags & kCmdAdmin) {
     out.push_back("@admin");
     out.push_back("@dangerous");
@@ -64,7 +515,7 @@ std::vector<std::string> AclCategories(const CommandSpec& spec) {
   return out;
 }
 
-void ReplyCommandInfo(resp::ReplyBuilder& r, const CommandSpec& spec) {
+void ReplyGuessedInfo(resp::ReplyBuilder& r, const CommandSpec& spec) {
   r.ArrayHeader(10);
   r.Bulk(spec.name);
   r.Integer(spec.arity);
@@ -74,12 +525,12 @@ void ReplyCommandInfo(resp::ReplyBuilder& r, const CommandSpec& spec) {
   r.Integer(spec.first_key);
   r.Integer(spec.last_key);
   r.Integer(spec.key_step);
-  const auto cats = AclCategories(spec);
+  const auto cats = GuessedAclCategories(spec);
   r.SetHeader(cats.size());
   for (const auto& c : cats) r.SimpleString(c);
   r.SetHeader(0);  // tips
   if (spec.first_key > 0) {
-    r.ArrayHeader(1);
+    r.SetHeader(1);
     r.MapHeader(3);
     r.Bulk("flags");
     r.SetHeader(1);
@@ -105,108 +556,14 @@ void ReplyCommandInfo(resp::ReplyBuilder& r, const CommandSpec& spec) {
     r.Bulk("limit");
     r.Integer(0);
   } else {
-    r.ArrayHeader(0);
+    r.SetHeader(0);
+  }
+  if (spec.subcommands.empty()) {
+    r.SetHeader(0);
+    return;
   }
   r.ArrayHeader(spec.subcommands.size());
   for (const CommandSpec& sub : spec.subcommands) ReplyCommandInfo(r, sub);
-}
-
-void ReplyCommandDocs(resp::ReplyBuilder& r, const CommandSpec& spec) {
-  r.Bulk(spec.name);
-  const bool subs = !spec.subcommands.empty();
-  r.MapHeader(3 + (subs ? 1 : 0));
-  r.Bulk("summary");
-  r.Bulk(spec.summary);
-  r.Bulk("since");
-  r.Bulk(spec.since);
-  r.Bulk("group");
-  r.Bulk(spec.group);
-  if (subs) {
-    r.Bulk("subcommands");
-    r.MapHeader(spec.subcommands.size());
-    for (const CommandSpec& sub : spec.subcommands) ReplyCommandDocs(r, sub);
-  }
-}
-
-void Command(CommandContext& ctx, Args) {
-  const auto& all = ctx.node.commands().all();
-  ctx.reply.ArrayHeader(all.size());
-  for (const auto& spec : all) ReplyCommandInfo(ctx.reply, *spec);
-}
-
-void CommandCount(CommandContext& ctx, Args) {
-  ctx.reply.Integer(static_cast<int64_t>(ctx.node.commands().all().size()));
-}
-
-void CommandList(CommandContext& ctx, Args args) {
-  if (args.size() != 2) {
-    // FILTERBY is not supported.
-    ctx.reply.Error(errors::kSyntax);
-    return;
-  }
-  const auto& all = ctx.node.commands().all();
-  ctx.reply.ArrayHeader(all.size());
-  for (const auto& spec : all) ctx.reply.Bulk(spec->name);
-}
-
-const CommandSpec* FindFull(const CommandTable& table, std::string_view name) {
-  const size_t bar = name.find('|');
-  if (bar == std::string_view::npos) return table.Find(name);
-  const CommandSpec* parent = table.Find(name.substr(0, bar));
-  return parent ? CommandTable::FindSub(*parent, name.substr(bar + 1)) : nullptr;
-}
-
-void CommandInfo(CommandContext& ctx, Args args) {
-  if (args.size() == 2) {
-    Command(ctx, args);
-    return;
-  }
-  ctx.reply.ArrayHeader(args.size() - 2);
-  for (size_t i = 2; i < args.size(); ++i) {
-    const CommandSpec* spec = FindFull(ctx.node.commands(), args[i]);
-    if (spec) {
-      ReplyCommandInfo(ctx.reply, *spec);
-    } else {
-      ctx.reply.NullArray();
-    }
-  }
-}
-
-void CommandDocs(CommandContext& ctx, Args args) {
-  std::vector<const CommandSpec*> specs;
-  if (args.size() == 2) {
-    for (const auto& spec : ctx.node.commands().all()) specs.push_back(spec.get());
-  } else {
-    for (size_t i = 2; i < args.size(); ++i) {
-      if (const CommandSpec* spec = FindFull(ctx.node.commands(), args[i])) specs.push_back(spec);
-    }
-  }
-  ctx.reply.MapHeader(specs.size());
-  for (const CommandSpec* spec : specs) ReplyCommandDocs(ctx.reply, *spec);
-}
-
-void CommandGetKeys(CommandContext& ctx, Args args) {
-  std::span<std::string> rest = args.subspan(2);
-  const CommandSpec* spec = ctx.node.commands().Find(rest[0]);
-  if (spec == nullptr) {
-    ctx.reply.Error(errors::kInvalidCommand);
-    return;
-  }
-  if (!spec->subcommands.empty() && rest.size() >= 2) {
-    if (const CommandSpec* sub = CommandTable::FindSub(*spec, rest[1])) spec = sub;
-  }
-  const int argc = static_cast<int>(rest.size());
-  if ((spec->arity > 0 && spec->arity != argc) || argc < -spec->arity) {
-    ctx.reply.Error(errors::kGetKeysArity);
-    return;
-  }
-  const std::vector<int> keys = KeyIndexes(*spec, rest);
-  if (keys.empty()) {
-    ctx.reply.Error(errors::kNoKeyArguments);
-    return;
-  }
-  ctx.reply.ArrayHeader(keys.size());
-  for (int k : keys) ctx.reply.Bulk(rest[k]);
 }
 
 CommandSpec Sub(std::string_view sub, int arity, uint32_t flags, Handler h) {
@@ -229,6 +586,8 @@ void RegisterCommandFamily(CommandTable& t) {
       Sub("info", -2, kCmdLoading | kCmdStale, CommandInfo),
       Sub("docs", -2, kCmdLoading | kCmdStale, CommandDocs),
       Sub("getkeys", -4, kCmdLoading | kCmdStale, CommandGetKeys),
+      Sub("getkeysandflags", -4, kCmdLoading | kCmdStale, CommandGetKeysAndFlags),
+      Sub("help", 2, kCmdLoading | kCmdStale, CommandHelp),
   };
   t.Register(std::move(command));
 }

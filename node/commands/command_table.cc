@@ -4,6 +4,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "node/commands/command_meta.h"
 #include "node/commands/dispatcher.h"
 #include "node/commands/families.h"
 #include "node/commands/fan_out.h"
@@ -22,6 +24,71 @@ void CompleteHandlers(CommandSpec& spec) {
   // that only know handlers.
   if (spec.handler == nullptr && spec.fan_out != nullptr) spec.handler = FanOutHandler;
   for (CommandSpec& sub : spec.subcommands) CompleteHandlers(sub);
+}
+
+// The CommandSpec flags that COMMAND INFO shows, by meta bit.
+uint32_t SpecFlagsAsMeta(const CommandSpec& spec) {
+  static const std::pair<uint32_t, uint32_t> kMap[] = {
+      {kCmdWrite, meta::kWrite},
+      {kCmdReadonly, meta::kReadonly},
+      {kCmdDenyOom, meta::kDenyOom},
+      {kCmdAdmin, meta::kAdmin},
+      {kCmdPubSub, meta::kPubSub},
+      {kCmdNoScript, meta::kNoScript},
+      {kCmdBlocking, meta::kBlocking},
+      {kCmdLoading, meta::kLoading},
+      {kCmdStale, meta::kStale},
+      {kCmdSkipMonitor, meta::kSkipMonitor},
+      {kCmdSkipSlowlog, meta::kSkipSlowlog},
+      {kCmdAsking, meta::kAsking},
+      {kCmdFast, meta::kFast},
+      {kCmdNoAuth, meta::kNoAuth},
+      {kCmdNoMandatoryKeys, meta::kNoMandatoryKeys},
+      {kCmdNoAsyncLoading, meta::kNoAsyncLoading},
+      {kCmdNoMulti, meta::kNoMulti},
+      {kCmdAllowBusy, meta::kAllowBusy}};
+  uint32_t out = 0;
+  for (const auto& [ours, theirs] : kMap) {
+    if (spec.flags & ours) out |= theirs;
+  }
+  if (spec.keys != nullptr) out |= meta::kMovableKeys;
+  return out;
+}
+
+std::string FlagList(uint32_t bits) {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < std::size(meta::kFlagNames); ++i) {
+    if (bits & (1u << i)) names.emplace_back(meta::kFlagNames[i]);
+  }
+  return absl::StrJoin(names, ",");
+}
+
+// Adds a line per disagreement between `spec` (and its subcommands) and
+// Redis's facts.
+void CheckAgainstMeta(const CommandSpec& spec, std::vector<std::string>* out) {
+  const meta::CommandMeta* m = meta::Find(spec.name);
+  if (m == nullptr) {
+    out->push_back(absl::StrCat(spec.name, ": not a Redis 7.0.15 command"));
+    return;
+  }
+  if (spec.arity != m->arity) {
+    out->push_back(absl::StrCat(spec.name, ": arity ", spec.arity, ", Redis ", m->arity));
+  }
+  const uint32_t ours = SpecFlagsAsMeta(spec);
+  const uint32_t theirs = m->flags & ~meta::kModule;
+  if (ours != theirs) {
+    out->push_back(absl::StrCat(spec.name, ": flags only here [", FlagList(ours & ~theirs),
+                                "], only in Redis [", FlagList(theirs & ~ours), "]"));
+  }
+  // Movable-key entries find their keys by function; their triple is not
+  // used for routing.
+  if (spec.keys == nullptr && (spec.first_key != m->first_key || spec.last_key != m->last_key ||
+                               spec.key_step != m->key_step)) {
+    out->push_back(absl::StrCat(spec.name, ": first/last/step ", spec.first_key, "/", spec.last_key,
+                                "/", spec.key_step, ", Redis ", m->first_key, "/", m->last_key, "/",
+                                m->key_step));
+  }
+  for (const CommandSpec& sub : spec.subcommands) CheckAgainstMeta(sub, out);
 }
 
 }  // namespace
@@ -55,6 +122,12 @@ const CommandSpec* CommandTable::FindSub(const CommandSpec& parent, std::string_
     if (s.name == full) return &s;
   }
   return nullptr;
+}
+
+std::vector<std::string> DisagreementsWithRedis(const CommandTable& table) {
+  std::vector<std::string> out;
+  for (const auto& spec : table.all()) CheckAgainstMeta(*spec, &out);
+  return out;
 }
 
 std::unique_ptr<CommandTable> BuildCommandTable() {

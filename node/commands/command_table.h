@@ -38,6 +38,14 @@ class CommandTable {
   absl::flat_hash_map<std::string, CommandSpec*> by_name_;
 };
 
+// One line per disagreement between the table's entries and what Redis
+// 7.0.15 says of the same commands (command_meta.h): arity, flags
+// (movablekeys: an entry with a key function), first/last/step, or a
+// command Redis does not have. Empty when they agree; COMMAND replies with
+// Redis's facts, so a disagreement means the dispatcher treats the command
+// unlike Redis (data_node.cc logs them at start-up; command_meta_test).
+std::vector<std::string> DisagreementsWithRedis(const CommandTable& table);
+
 // Builds the table with every family of node/commands registered. The
 // replication commands are added by node/repl once its manager exists
 // (node/repl/repl_commands.h).

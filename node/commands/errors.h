@@ -94,6 +94,8 @@ inline constexpr std::string_view kInvalidCommand = "ERR Invalid command specifi
 inline constexpr std::string_view kGetKeysArity =
     "ERR Invalid number of arguments specified for command";
 inline constexpr std::string_view kNoKeyArguments = "ERR The command has no key arguments";
+inline constexpr std::string_view kGetKeysInvalidArgs =
+    "ERR Invalid arguments specified for command";
 inline constexpr std::string_view kDebugClusterOnly =
     "ERR Debug option only available for cluster mode enabled setup!";
 

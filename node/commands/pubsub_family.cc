@@ -248,6 +248,7 @@ void RegisterPubSubFamily(CommandTable& t) {
                         PubsubSub("shardchannels", -2, PubsubShardChannels),
                         PubsubSub("shardnumsub", -2, PubsubShardNumSub),
                         PubsubSub("help", 2, PubsubHelp)};
+  pubsub.subcommands.back().flags &= ~kCmdPubSub;  // Redis's PUBSUB HELP is not a pubsub command
   t.Register(std::move(pubsub));
 }
 
