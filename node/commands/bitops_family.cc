@@ -489,10 +489,15 @@ void BitField(CommandContext& ctx, Args args) { BitFieldGeneric(ctx, args, false
 void BitFieldRo(CommandContext& ctx, Args args) { BitFieldGeneric(ctx, args, true); }
 
 CommandSpec Spec(std::string name, int arity, uint32_t flags, Handler h, int first, int last,
-                 std::string_view summary, std::string_view since) {
+                 std::string_view summary, std::string_view since, std::vector<KeySpec> key_specs) {
   CommandSpec spec = KeyedCommand(std::move(name), arity, flags, h, first, last, "bitmap", since);
   spec.summary = summary;
+  spec.key_specs = std::move(key_specs);
   return spec;
+}
+
+KeySpec OneKey(std::vector<std::string_view> flags, std::string_view notes = {}) {
+  return KeySpec{.flags = std::move(flags), .begin_index = 1, .lastkey = 0, .notes = notes};
 }
 
 }  // namespace
@@ -500,21 +505,29 @@ CommandSpec Spec(std::string name, int arity, uint32_t flags, Handler h, int fir
 void RegisterBitopsFamily(CommandTable& t) {
   constexpr uint32_t kR = kCmdReadonly;
   constexpr uint32_t kWD = kCmdWrite | kCmdDenyOom;
+  const KeySpec read = OneKey({"RO", "access"});
   t.Register(Spec("setbit", 4, kWD, SetBit, 1, 1,
-                  "Sets or clears the bit at offset in the string value stored at key", "2.2.0"));
+                  "Sets or clears the bit at offset in the string value stored at key", "2.2.0",
+                  {OneKey({"RW", "access", "update"})}));
   t.Register(Spec("getbit", 3, kR | kCmdFast, GetBit, 1, 1,
-                  "Returns the bit value at offset in the string value stored at key", "2.2.0"));
-  t.Register(Spec("bitcount", -2, kR, BitCount, 1, 1, "Count set bits in a string", "2.6.0"));
+                  "Returns the bit value at offset in the string value stored at key", "2.2.0",
+                  {read}));
   t.Register(
-      Spec("bitpos", -3, kR, BitPos, 1, 1, "Find first bit set or clear in a string", "2.8.7"));
-  t.Register(
-      Spec("bitop", -4, kWD, BitOp, 2, -1, "Perform bitwise operations between strings", "2.6.0"));
+      Spec("bitcount", -2, kR, BitCount, 1, 1, "Count set bits in a string", "2.6.0", {read}));
+  t.Register(Spec("bitpos", -3, kR, BitPos, 1, 1, "Find first bit set or clear in a string",
+                  "2.8.7", {read}));
+  t.Register(Spec("bitop", -4, kWD, BitOp, 2, -1, "Perform bitwise operations between strings",
+                  "2.6.0",
+                  {KeySpec{.flags = {"OW", "update"}, .begin_index = 2, .lastkey = 0},
+                   KeySpec{.flags = {"RO", "access"}, .begin_index = 3, .lastkey = -1}}));
   t.Register(Spec("bitfield", -2, kWD, BitField, 1, 1,
-                  "Perform arbitrary bitfield integer operations on strings", "3.2.0"));
+                  "Perform arbitrary bitfield integer operations on strings", "3.2.0",
+                  {OneKey({"RW", "access", "update", "variable_flags"},
+                          "This command allows both access and modification of the key")}));
   t.Register(Spec("bitfield_ro", -2, kR | kCmdFast, BitFieldRo, 1, 1,
                   "Perform arbitrary bitfield integer operations on strings. Read-only variant of "
                   "BITFIELD",
-                  "6.0.0"));
+                  "6.0.0", {read}));
 }
 
 }  // namespace shardnode::node

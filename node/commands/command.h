@@ -226,6 +226,18 @@ struct CommandStats {
   uint64_t failed_calls = 0;    // ran and replied with an error
 };
 
+// One of Redis's key specs (src/commands/*.json), for COMMAND INFO when
+// the first/last/step triple does not say it all: flags beyond RW/RO, or
+// several specs (BITOP's destination and sources). Keys are found by index
+// and range.
+struct KeySpec {
+  std::vector<std::string_view> flags;  // as printed: "RW", "access", "update"...
+  int begin_index = 0;
+  int lastkey = 0;  // relative to begin_index; negative: from the end
+  int keystep = 1;
+  std::string_view notes;  // printed first when not empty
+};
+
 struct CommandSpec {
   std::string name;  // lower case; subcommands are "parent|sub"
   int arity = 0;     // >0: exact argument count; <0: at least -arity
@@ -247,6 +259,9 @@ struct CommandSpec {
   std::string_view summary;  // COMMAND DOCS summary
   std::string_view since;    // COMMAND DOCS since
   std::vector<CommandSpec> subcommands;
+  // When not empty, what COMMAND INFO prints as key specs (else one spec
+  // made from first_key/last_key/key_step).
+  std::vector<KeySpec> key_specs;
   mutable CommandStats stats;
 
   bool is_write() const { return flags & kCmdWrite; }

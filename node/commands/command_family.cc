@@ -27,7 +27,7 @@ std::vector<std::string_view> FlagNames(uint32_t flags) {
       {kCmdAsking, "asking"},
       {kCmdFast, "fast"},
       {kCmdNoAuth, "no_auth"},
-      {kCmdMayReplicate, "may_replicate"},
+      // may_replicate is not shown: Redis 7.0 hides it on purpose.
       {kCmdNoMulti, "no_multi"},
       {kCmdAllowBusy, "allow_busy"},
       {kCmdNoMandatoryKeys, "no_mandatory_keys"}};
@@ -38,7 +38,23 @@ std::vector<std::string_view> FlagNames(uint32_t flags) {
   return out;
 }
 
+// The categories of a command of the bitmap and hyperloglog groups, in the
+// order Redis prints them (that of its category bits): @read/@write, the
+// group, @admin, @fast/@slow, @blocking, @dangerous.
+std::vector<std::string> DataGroupCategories(const CommandSpec& spec) {
+  std::vector<std::string> out;
+  if (spec.flags & kCmdReadonly) out.push_back("@read");
+  if (spec.flags & kCmdWrite) out.push_back("@write");
+  out.push_back("@" + std::string(spec.group));
+  if (spec.flags & kCmdAdmin) out.push_back("@admin");
+  out.push_back((spec.flags & kCmdFast) ? "@fast" : "@slow");
+  if (spec.flags & kCmdBlocking) out.push_back("@blocking");
+  if (spec.flags & kCmdAdmin) out.push_back("@dangerous");
+  return out;
+}
+
 std::vector<std::string> AclCategories(const CommandSpec& spec) {
+  if (spec.group == "bitmap" || spec.group == "hyperloglog") return DataGroupCategories(spec);
   std::vector<std::string> out;
   out.push_back(spec.is_write() ? "@write" : "@read");
   if (!(spec.flags & (kCmdWrite | kCmdReadonly))) out.back() = "@connection";
@@ -48,7 +64,7 @@ std::vector<std::string> AclCategories(const CommandSpec& spec) {
     if (g == "sorted-set") g = "sortedset";
     if (g == "server" || g == "cluster" || g == "connection" || g == "string" || g == "keyspace" ||
         g == "list" || g == "hash" || g == "set" || g == "sortedset" || g == "transactions" ||
-        g == "pubsub" || g == "bitmap" || g == "hyperloglog") {
+        g == "pubsub") {
       out.push_back(absl::StrCat("@", g));
     }
   }
@@ -59,6 +75,37 @@ std::vector<std::string> AclCategories(const CommandSpec& spec) {
     out.push_back("@dangerous");
   }
   return out;
+}
+
+void ReplyKeySpec(resp::ReplyBuilder& r, const KeySpec& ks) {
+  r.MapHeader(ks.notes.empty() ? 3 : 4);
+  if (!ks.notes.empty()) {
+    r.Bulk("notes");
+    r.Bulk(ks.notes);
+  }
+  r.Bulk("flags");
+  r.SetHeader(ks.flags.size());
+  for (std::string_view f : ks.flags) r.SimpleString(f);
+  r.Bulk("begin_search");
+  r.MapHeader(2);
+  r.Bulk("type");
+  r.Bulk("index");
+  r.Bulk("spec");
+  r.MapHeader(1);
+  r.Bulk("index");
+  r.Integer(ks.begin_index);
+  r.Bulk("find_keys");
+  r.MapHeader(2);
+  r.Bulk("type");
+  r.Bulk("range");
+  r.Bulk("spec");
+  r.MapHeader(3);
+  r.Bulk("lastkey");
+  r.Integer(ks.lastkey);
+  r.Bulk("keystep");
+  r.Integer(ks.keystep);
+  r.Bulk("limit");
+  r.Integer(0);
 }
 
 void ReplyCommandInfo(resp::ReplyBuilder& r, const CommandSpec& spec) {
@@ -76,7 +123,10 @@ void ReplyCommandInfo(resp::ReplyBuilder& r, const CommandSpec& spec) {
   r.SetHeader(cats.size());
   for (const auto& c : cats) r.SimpleString(c);
   r.SetHeader(0);  // tips
-  if (spec.first_key > 0) {
+  if (!spec.key_specs.empty()) {
+    r.ArrayHeader(spec.key_specs.size());
+    for (const KeySpec& ks : spec.key_specs) ReplyKeySpec(r, ks);
+  } else if (spec.first_key > 0) {
     r.ArrayHeader(1);
     r.MapHeader(3);
     r.Bulk("flags");

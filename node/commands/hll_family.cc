@@ -208,10 +208,11 @@ void PfSelfTest(CommandContext& ctx, Args) {
 }
 
 CommandSpec Spec(std::string name, int arity, uint32_t flags, Handler h, int first, int last,
-                 std::string_view summary) {
+                 std::string_view summary, std::vector<KeySpec> key_specs) {
   CommandSpec spec =
       KeyedCommand(std::move(name), arity, flags, h, first, last, "hyperloglog", "2.8.9");
   spec.summary = summary;
+  spec.key_specs = std::move(key_specs);
   return spec;
 }
 
@@ -220,16 +221,25 @@ CommandSpec Spec(std::string name, int arity, uint32_t flags, Handler h, int fir
 void RegisterHllFamily(CommandTable& t) {
   constexpr uint32_t kWD = kCmdWrite | kCmdDenyOom;
   t.Register(Spec("pfadd", -2, kWD | kCmdFast, PfAdd, 1, 1,
-                  "Adds the specified elements to the specified HyperLogLog."));
+                  "Adds the specified elements to the specified HyperLogLog.",
+                  {KeySpec{.flags = {"RW", "insert"}, .begin_index = 1, .lastkey = 0}}));
   t.Register(Spec("pfcount", -2, kCmdReadonly | kCmdMayReplicate, PfCount, 1, -1,
                   "Return the approximated cardinality of the set(s) observed by the HyperLogLog "
-                  "at key(s)."));
+                  "at key(s).",
+                  {KeySpec{.flags = {"RW", "access"},
+                           .begin_index = 1,
+                           .lastkey = -1,
+                           .notes = "RW because it may change the internal representation of the "
+                                    "key, and propagate to replicas"}}));
   t.Register(Spec("pfmerge", -2, kWD, PfMerge, 1, -1,
-                  "Merge N different HyperLogLogs into a single one."));
+                  "Merge N different HyperLogLogs into a single one.",
+                  {KeySpec{.flags = {"RW", "access", "insert"}, .begin_index = 1, .lastkey = 0},
+                   KeySpec{.flags = {"RO", "access"}, .begin_index = 2, .lastkey = -1}}));
   t.Register(Spec("pfdebug", 3, kWD | kCmdAdmin, PfDebug, 2, 2,
-                  "Internal commands for debugging HyperLogLog values"));
+                  "Internal commands for debugging HyperLogLog values",
+                  {KeySpec{.flags = {"RW", "access"}, .begin_index = 2, .lastkey = 0}}));
   t.Register(Spec("pfselftest", 1, kCmdAdmin, PfSelfTest, 0, 0,
-                  "An internal command for testing HyperLogLog values"));
+                  "An internal command for testing HyperLogLog values", {}));
 }
 
 }  // namespace shardnode::node

@@ -418,16 +418,18 @@ class BitsGen(Gen):
     """Streams of SETBIT/GETBIT/BITCOUNT/BITPOS/BITOP/BITFIELD/BITFIELD_RO
     and PFADD/PFCOUNT/PFMERGE/PFDEBUG, with GET of the raw bytes."""
 
-    def bkey(self, pool):
+    def bkey(self, pool, right=0.85):
         x = self.r.random()
-        if x < 0.85:
+        if x < right:
             return self.pick(pool)
+        if x < 0.98:
+            return self.pick(BITS_OTHER_KEYS + ["missing"])
         return self.pick(BITS_ALL_KEYS)
 
     def offset(self, hi=300):
         x = self.r.random()
         if x < 0.05:
-            return self.pick(["-1", "abc", "", "4294967296", "4294967295", "#3", "1.5",
+            return self.pick(["-1", "abc", "", "4294967296", "4294967304", "#3", "1.5",
                               "9223372036854775807"])
         if x < 0.1:
             return str(self.r.randint(0, 20000))
@@ -539,7 +541,7 @@ class BitsGen(Gen):
         return self.pick(["", "a b", "\xff", "x" * 100, "0", "-1"])
 
     def hll_cmd(self):
-        k = self.bkey(HLL_KEYS)
+        k = self.bkey(HLL_KEYS, 0.97)
         c = self.r.randint(0, 16)
         if c in (0, 1, 2):
             return ["PFADD", k] + [self.element() for _ in range(self.r.randint(0, 6))]
@@ -547,10 +549,10 @@ class BitsGen(Gen):
             base = self.r.randint(0, 100000)
             return ["PFADD", k] + [str(base + i) for i in range(self.r.randint(20, 400))]
         if c in (4, 5):
-            return ["PFCOUNT"] + [self.bkey(HLL_KEYS) for _ in range(self.r.randint(1, 3))]
+            return ["PFCOUNT"] + [self.bkey(HLL_KEYS, 0.97) for _ in range(self.r.randint(1, 3))]
         if c == 6:
-            return ["PFMERGE", self.bkey(HLL_KEYS)] + \
-                [self.bkey(HLL_KEYS) for _ in range(self.r.randint(0, 3))]
+            return ["PFMERGE", self.bkey(HLL_KEYS, 0.97)] + \
+                [self.bkey(HLL_KEYS, 0.97) for _ in range(self.r.randint(0, 3))]
         if c == 7:
             sub = self.pick(["ENCODING", "DECODE", "TODENSE", "encoding", "GETREG", "bogus"])
             if sub == "GETREG" and self.r.random() < 0.7:
@@ -561,6 +563,8 @@ class BitsGen(Gen):
         if c == 11:
             return ["OBJECT", "ENCODING", k]
         if c == 12:
+            if self.r.random() < 0.6:
+                return ["DEL", k]
             # Damage: a bad encoding byte, a stale-looking cache, an extra
             # opcode past the registers, a non-HLL string.
             return self.pick([["SETRANGE", k, "4", "\x02"], ["SETRANGE", k, "15", "\x00"],

@@ -221,6 +221,15 @@ class BitsDiffTest(unittest.TestCase):
     def test_bits_and_hll_match_redis(self):
         self.run_stream(SEED, self.LENGTH)
 
+    def test_command_info_matches_redis(self):
+        """Arity, flags, key positions, ACL categories and key specs."""
+        for name in ("setbit", "getbit", "bitcount", "bitpos", "bitop", "bitfield",
+                     "bitfield_ro", "pfadd", "pfcount", "pfmerge", "pfdebug", "pfselftest"):
+            ra, rb = self.both("COMMAND", "INFO", name)
+            self.assertEqual(ra, rb, name)
+            ra, rb = self.both("COMMAND", "GETKEYS", "BITOP", "AND", "d", "s1", "s2")
+            self.assertEqual(ra, rb)
+
     def test_hll_small_sparse_max_bytes_matches_redis(self):
         """hll-sparse-max-bytes decides when a sparse HLL turns dense."""
         for value in ("200", "0"):

@@ -215,8 +215,18 @@ int SparseSet(std::string* s, int index, uint8_t count, size_t sparse_max_bytes)
     const int oldlen = is_xzero ? 2 : 1;
     const int delta = n - oldlen;
     if (delta > 0 && s->size() + static_cast<size_t>(delta) > sparse_max_bytes) return 2;
-    s->replace(p, static_cast<size_t>(oldlen), reinterpret_cast<const char*>(seq),
-               static_cast<size_t>(n));
+    // The string's length changes by exactly `delta`. An XZERO cut short by
+    // the end of the string counts as two bytes there, so a sequence that
+    // replaces it is cut short too, as in Redis.
+    const auto* bytes = reinterpret_cast<const char*>(seq);
+    if (p + static_cast<size_t>(oldlen) <= end) {
+      s->replace(p, static_cast<size_t>(oldlen), bytes, static_cast<size_t>(n));
+    } else {
+      const size_t new_size = static_cast<size_t>(static_cast<long>(end) + delta);
+      s->resize(p);
+      s->append(bytes, static_cast<size_t>(n));
+      s->resize(new_size);
+    }
     end = s->size();
   }
 
