@@ -221,6 +221,18 @@ class BitsDiffTest(unittest.TestCase):
     def test_bits_and_hll_match_redis(self):
         self.run_stream(SEED, self.LENGTH)
 
+    def test_hll_dump_restore_both_ways(self):
+        """An HLL (sparse and dense) made by one server is read by the other."""
+        for name, src, dst, n in (("{h}d", self.b, self.a, 20000), ("{h}s", self.b, self.a, 500),
+                                  ("{h}m", self.a, self.b, 3000)):
+            src.call("PFADD", name, *[f"e{i}" for i in range(n)])
+            payload = src.call("DUMP", name)
+            self.assertEqual(dst.call("RESTORE", name, "0", payload), "OK")
+            self.assertEqual(dst.call("PFCOUNT", name), src.call("PFCOUNT", name), name)
+            self.assertEqual(dst.call("GET", name), src.call("GET", name), name)
+            self.assertEqual(dst.call("PFADD", name, "new-one"), src.call("PFADD", name, "new-one"))
+            self.assertEqual(dst.call("GET", name), src.call("GET", name), name)
+
     def test_command_info_matches_redis(self):
         """Arity, flags, key positions, ACL categories and key specs."""
         for name in ("setbit", "getbit", "bitcount", "bitpos", "bitop", "bitfield",
