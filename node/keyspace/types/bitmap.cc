@@ -6,6 +6,19 @@
 
 namespace shardnode::node::types {
 
+namespace {
+
+// Bits set in a word without the popcnt instruction (the build targets
+// baseline x86-64, where std::popcount is a libgcc call).
+inline uint64_t WordPopCount(uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ULL);
+  x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+  return (x * 0x0101010101010101ULL) >> 56;
+}
+
+}  // namespace
+
 uint64_t PopCount(std::string_view bytes) {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   size_t n = bytes.size();
@@ -13,7 +26,7 @@ uint64_t PopCount(std::string_view bytes) {
   while (n >= 8) {
     uint64_t w;
     std::memcpy(&w, p, 8);
-    count += static_cast<uint64_t>(std::popcount(w));
+    count += WordPopCount(w);
     p += 8;
     n -= 8;
   }
