@@ -31,12 +31,30 @@ import benchlib as bl
 # built-in tests. Its MSET writes ten unrelated keys (CROSSSLOT in cluster
 # mode), so MSET runs as an explicit command whose ten keys share a hash tag.
 MSET_COMMAND = ["MSET"] + [a for i in range(10) for a in (f"{{t}}key{i}:__rand_int__", "xxx")]
+# Bitmap and HyperLogLog loads (--tests setbit,bitcount,pfadd,pfcount).
+# SETBIT sets bit 1000 of random keys (redis-benchmark's zero-padded
+# __rand_int__ is no valid offset); BITCOUNT counts one 12.5 KB bitmap;
+# PFADD adds random elements to one HLL; PFCOUNT reads a sparse HLL of 1000
+# elements (its cached cardinality after the first call, as in Redis).
+COMMANDS = {
+    "mset": MSET_COMMAND,
+    "setbit": ["SETBIT", "bits:__rand_int__", "1000", "1"],
+    "bitcount": ["BITCOUNT", "bits"],
+    "pfadd": ["PFADD", "hll", "__rand_int__"],
+    "pfcount": ["PFCOUNT", "hll"],
+}
+PREPARE = {
+    "bitcount": [["SETBIT", "bits", "99999", "1"]],
+    "pfcount": [["PFADD", "hll"] + [str(i) for i in range(1000)]],
+}
 
 
 def run_one(server, test, pipeline, requests, clients):
     bl.cli(server.port, "flushall")
+    for cmd in PREPARE.get(test, []):
+        bl.cli(server.port, *cmd)
     before = bl.cpu_seconds(server.pid)
-    load = MSET_COMMAND if test == "mset" else ["-t", test]
+    load = COMMANDS.get(test, ["-t", test])
     ops = bl.redis_benchmark(server.port, load, requests, clients, pipeline)
     cpu = bl.cpu_seconds(server.pid) - before
     return ops, cpu * 1e6 / requests

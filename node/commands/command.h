@@ -248,6 +248,8 @@ struct CommandSpec {
   std::string_view summary;  // COMMAND DOCS summary
   std::string_view since;    // COMMAND DOCS since
   std::vector<CommandSpec> subcommands;
+  // When not empty, what COMMAND INFO prints as key specs (else one spec
+  // made from first_key/last_key/key_step).
   mutable CommandStats stats;
 
   bool is_write() const { return flags & kCmdWrite; }

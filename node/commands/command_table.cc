@@ -148,6 +148,8 @@ std::unique_ptr<CommandTable> BuildCommandTable() {
   RegisterSetFamily(*table);
   RegisterZSetFamily(*table);
   RegisterListFamily(*table);
+  RegisterBitopsFamily(*table);
+  RegisterHllFamily(*table);
   return table;
 }
 

@@ -389,7 +389,8 @@ std::vector<Directive> BuildTable() {
   t.push_back(UNum("stream-node-max-bytes", "", M, 0, kLongMax, "4096", kNumMemory));
   t.push_back(
       UNum("zset-max-listpack-value", "zset-max-ziplist-value", M, 0, kLongMax, "64", kNumMemory));
-  t.push_back(UNum("hll-sparse-max-bytes", "", M, 0, kLongMax, "3000", kNumMemory));
+  t.push_back(UNum("hll-sparse-max-bytes", "", M, 0, kLongMax, "3000", kNumMemory,
+                   &O::hll_sparse_max_bytes));
   t.push_back(UNum("tracking-table-max-keys", "", M, 0, kLongMax, "1000000"));
   t.push_back(UNum("client-query-buffer-limit", "", M, 1024 * 1024, kLongMax, "1073741824",
                    kNumMemory, &O::client_query_buffer_limit));

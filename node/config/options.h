@@ -71,6 +71,8 @@ struct ServerOptions {
   int64_t proto_max_bulk_len = 512LL * 1024 * 1024;
   int64_t client_query_buffer_limit = 1024LL * 1024 * 1024;
   int64_t maxmemory = 0;
+  // Sparse HyperLogLogs longer than this (header included) become dense.
+  int64_t hll_sparse_max_bytes = 3000;
 
   // Replication (stored now; used by the replication work).
   std::string replicaof_host;

@@ -403,3 +403,180 @@ class Gen:
 
     def next(self):
         return self.pick([self.hash_cmd, self.set_cmd, self.zset_cmd, self.list_cmd])()
+
+
+# --- Bitmaps, bit fields and HyperLogLogs (BitsGen) ---
+BIT_KEYS = ["b:0", "b:1", "{t}b2", "{t}b3"]
+HLL_KEYS = ["p:0", "p:1", "{t}p2", "{t}p3"]
+# Set up by the test: an int-encoded string, a short string, a list.
+BITS_OTHER_KEYS = ["n:int", "s:str", "l:list"]
+BITS_ALL_KEYS = BIT_KEYS + HLL_KEYS + BITS_OTHER_KEYS + ["missing"]
+BITS_SETUP = [["SET", "n:int", "12345"], ["SET", "s:str", "foobar"], ["RPUSH", "l:list", "x"]]
+
+
+class BitsGen(Gen):
+    """Streams of SETBIT/GETBIT/BITCOUNT/BITPOS/BITOP/BITFIELD/BITFIELD_RO
+    and PFADD/PFCOUNT/PFMERGE/PFDEBUG, with GET of the raw bytes."""
+
+    def bkey(self, pool, right=0.85):
+        x = self.r.random()
+        if x < right:
+            return self.pick(pool)
+        if x < 0.98:
+            return self.pick(BITS_OTHER_KEYS + ["missing"])
+        return self.pick(BITS_ALL_KEYS)
+
+    def offset(self, hi=300):
+        x = self.r.random()
+        if x < 0.05:
+            return self.pick(["-1", "abc", "", "4294967296", "4294967304", "#3", "1.5",
+                              "9223372036854775807"])
+        if x < 0.1:
+            return str(self.r.randint(0, 20000))
+        return str(self.r.randint(0, hi))
+
+    def index(self):
+        if self.r.random() < 0.05:
+            return self.pick(BAD_NUMBERS)
+        return str(self.r.randint(-40, 40))
+
+    def field_type(self):
+        x = self.r.random()
+        if x < 0.05:
+            return self.pick(["i65", "u64", "i0", "u0", "x8", "i", "", "I8", "u-1"])
+        return self.pick("iu") + str(self.r.randint(1, 63 if x < 0.5 else 64) if x >= 0.5 else
+                                     self.pick([1, 2, 3, 4, 5, 7, 8, 15, 16, 31, 32, 63]))
+
+    def field_offset(self):
+        x = self.r.random()
+        if x < 0.2:
+            return "#" + str(self.r.randint(0, 12))
+        if x < 0.23:
+            return self.pick(["-1", "x", "#", "#-1", "#x"])
+        return str(self.r.randint(0, 120))
+
+    def field_value(self):
+        x = self.r.random()
+        if x < 0.04:
+            return self.pick(BAD_NUMBERS)
+        if x < 0.2:
+            return self.pick(["9223372036854775807", "-9223372036854775808", "255", "256", "-129",
+                              "128", "-1", "4294967296", "18446744073709551615"])
+        return str(self.r.randint(-300, 300))
+
+    def bitfield(self, ro=False):
+        k = self.bkey(BIT_KEYS)
+        args = ["BITFIELD_RO" if ro else "BITFIELD", k]
+        for _ in range(self.r.randint(0, 4)):
+            c = self.r.random()
+            if c < 0.35:
+                args += ["GET", self.field_type(), self.field_offset()]
+            elif c < 0.6 and not (ro and self.r.random() < 0.8):
+                args += ["SET", self.field_type(), self.field_offset(), self.field_value()]
+            elif c < 0.85 and not (ro and self.r.random() < 0.8):
+                args += ["INCRBY", self.field_type(), self.field_offset(), self.field_value()]
+            elif c < 0.97:
+                args += ["OVERFLOW", self.pick(["WRAP", "SAT", "FAIL", "fail", "sat", "bogus"])]
+            else:
+                args += self.pick([["GET", "i8"], ["BOGUS"], ["SET", "u8", "0"], ["OVERFLOW"]])
+        return args
+
+    def bit_cmd(self):
+        k = self.bkey(BIT_KEYS)
+        c = self.r.randint(0, 15)
+        if c in (0, 1, 2):
+            v = self.pick(["0", "1"]) if self.r.random() < 0.95 else \
+                self.pick(["2", "-1", "x", "", "01"])
+            return ["SETBIT", k, self.offset(), v]
+        if c == 3:
+            return ["GETBIT", k, self.offset()]
+        if c == 4:
+            args = ["BITCOUNT", k]
+            n = self.r.random()
+            if n < 0.6:
+                args += [self.index(), self.index()]
+                if self.r.random() < 0.5:
+                    args.append(self.pick(["BIT", "BYTE", "bit", "byte", "bits"]))
+            elif n < 0.65:
+                args += [self.index()]
+            return args
+        if c == 5:
+            args = ["BITPOS", k, self.pick(["0", "1"]) if self.r.random() < 0.95 else
+                    self.pick(["2", "-1", "x"])]
+            n = self.r.randint(0, 3)
+            if n >= 1:
+                args.append(self.index())
+            if n >= 2:
+                args.append(self.index())
+            if n >= 3:
+                args.append(self.pick(["BIT", "BYTE", "bit", "nope"]))
+            return args
+        if c == 6:
+            op = self.pick(["AND", "OR", "XOR", "NOT", "and", "not", "nand"])
+            n = 1 if op.upper() == "NOT" and self.r.random() < 0.85 else self.r.randint(1, 3)
+            srcs = [self.bkey(BIT_KEYS) for _ in range(n)]
+            return ["BITOP", op, self.bkey(BIT_KEYS)] + srcs
+        if c in (7, 8):
+            return self.bitfield()
+        if c == 9:
+            return self.bitfield(ro=True)
+        if c == 10:
+            return ["GET", k]
+        if c == 11:
+            return ["STRLEN", k]
+        if c == 12:
+            return ["OBJECT", "ENCODING", k]
+        if c == 13:
+            return ["SET", k, self.pick(["", "12", "foobar", "\xff\xf0\x00", "a" * 50, "-7"])]
+        if c == 14:
+            return ["APPEND", k, self.pick(["x", "\x00", "\xff\xff"])]
+        return ["DEL", k]
+
+    def element(self):
+        x = self.r.random()
+        if x < 0.7:
+            return str(self.r.randint(0, 400))
+        if x < 0.9:
+            return self.pick("abcdefghijklmnopqrstuvwxyz")
+        return self.pick(["", "a b", "\xff", "x" * 100, "0", "-1"])
+
+    def hll_cmd(self):
+        k = self.bkey(HLL_KEYS, 0.97)
+        c = self.r.randint(0, 16)
+        if c in (0, 1, 2):
+            return ["PFADD", k] + [self.element() for _ in range(self.r.randint(0, 6))]
+        if c == 3:
+            base = self.r.randint(0, 100000)
+            return ["PFADD", k] + [str(base + i) for i in range(self.r.randint(20, 400))]
+        if c in (4, 5):
+            return ["PFCOUNT"] + [self.bkey(HLL_KEYS, 0.97) for _ in range(self.r.randint(1, 3))]
+        if c == 6:
+            return ["PFMERGE", self.bkey(HLL_KEYS, 0.97)] + \
+                [self.bkey(HLL_KEYS, 0.97) for _ in range(self.r.randint(0, 3))]
+        if c == 7:
+            sub = self.pick(["ENCODING", "DECODE", "TODENSE", "encoding", "GETREG", "bogus"])
+            if sub == "GETREG" and self.r.random() < 0.7:
+                sub = "ENCODING"
+            return ["PFDEBUG", sub, k]
+        if c in (8, 9, 10):
+            return ["GET", k]
+        if c == 11:
+            return ["OBJECT", "ENCODING", k]
+        if c == 12:
+            if self.r.random() < 0.6:
+                return ["DEL", k]
+            # Damage: a bad encoding byte, a stale-looking cache, an extra
+            # opcode past the registers, a non-HLL string.
+            return self.pick([["SETRANGE", k, "4", "\x02"], ["SETRANGE", k, "15", "\x00"],
+                              ["SETRANGE", k, "0", "HYLX"], ["APPEND", k, "\x00"],
+                              ["SET", k, "123"], ["SETRANGE", k, "4", "\x00"]])
+        if c == 13:
+            return ["STRLEN", k]
+        if c == 14:
+            return ["DEL", k]
+        if c == 15:
+            return ["PFADD", self.bkey(BITS_ALL_KEYS), self.element()]
+        return ["PFCOUNT", k]
+
+    def next(self):
+        return self.bit_cmd() if self.r.random() < 0.5 else self.hll_cmd()

@@ -15,7 +15,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from diffgen import ALL_KEYS, Gen  # noqa: E402
+from diffgen import ALL_KEYS, BIT_KEYS, BITS_SETUP, HLL_KEYS, BitsGen, Gen  # noqa: E402
 from harness import DIFF_MODES, REDIS_SERVER, Client, Error, start_diff_pair  # noqa: E402
 
 SEED = int(os.environ.get("SEED", "1"))
@@ -171,11 +171,93 @@ class TypesDiffTest(unittest.TestCase):
         return f"threads {self.THREADS}" + (", cluster" if self.CLUSTER else "")
 
 
+class BitsDiffTest(unittest.TestCase):
+    """Bitmaps, BITFIELD and HyperLogLog against redis-server: replies, the
+    raw bytes of every key (GET), and OBJECT ENCODING."""
+    THREADS = 1
+    CLUSTER = False
+    LENGTH = LENGTH
+
+    def setUp(self):
+        if REDIS_SERVER is None:
+            self.skipTest("redis-server is not installed: no reference to compare with")
+        self.node, self.redis = start_diff_pair(self.THREADS, self.CLUSTER)
+        self.a = Client(self.node.port, timeout=10)
+        self.b = Client(self.redis.port, timeout=10)
+
+    def tearDown(self):
+        self.a.close()
+        self.b.close()
+        self.node.cleanup()
+        self.redis.cleanup()
+
+    def both(self, *args):
+        return self.a.call(*args), self.b.call(*args)
+
+    def run_stream(self, seed, length):
+        for cmd in BITS_SETUP:
+            self.both(*cmd)
+        gen = BitsGen(seed)
+        mismatches = []
+        for step in range(length):
+            cmd = gen.next()
+            ra, rb = self.both(*cmd)
+            if ra != rb:
+                mismatches.append((step, cmd, ra, rb))
+            if step % CHECK_EVERY == CHECK_EVERY - 1 or step == length - 1:
+                for key in BIT_KEYS + HLL_KEYS:
+                    for probe in (["GET", key], ["OBJECT", "ENCODING", key]):
+                        ra, rb = self.both(*probe)
+                        if ra != rb:
+                            mismatches.append((step, ["state"] + probe, ra, rb))
+            if len(mismatches) >= 20:
+                break
+        for step, cmd, ra, rb in mismatches[:20]:
+            print(f"step {step}: {cmd!r}\n  shardnode: {ra!r}\n  redis:     {rb!r}")
+        self.assertEqual(len(mismatches), 0,
+                         f"seed {seed}, threads {self.THREADS}, cluster {self.CLUSTER}: "
+                         "replies differ from redis-server")
+
+    def test_bits_and_hll_match_redis(self):
+        self.run_stream(SEED, self.LENGTH)
+
+    def test_hll_dump_restore_both_ways(self):
+        """An HLL (sparse and dense) made by one server is read by the other."""
+        for name, src, dst, n in (("{h}d", self.b, self.a, 20000), ("{h}s", self.b, self.a, 500),
+                                  ("{h}m", self.a, self.b, 3000)):
+            src.call("PFADD", name, *[f"e{i}" for i in range(n)])
+            payload = src.call("DUMP", name)
+            self.assertEqual(dst.call("RESTORE", name, "0", payload), "OK")
+            self.assertEqual(dst.call("PFCOUNT", name), src.call("PFCOUNT", name), name)
+            self.assertEqual(dst.call("GET", name), src.call("GET", name), name)
+            self.assertEqual(dst.call("PFADD", name, "new-one"), src.call("PFADD", name, "new-one"))
+            self.assertEqual(dst.call("GET", name), src.call("GET", name), name)
+
+    def test_command_info_matches_redis(self):
+        """Arity, flags, key positions, ACL categories and key specs."""
+        for name in ("setbit", "getbit", "bitcount", "bitpos", "bitop", "bitfield",
+                     "bitfield_ro", "pfadd", "pfcount", "pfmerge", "pfdebug", "pfselftest"):
+            ra, rb = self.both("COMMAND", "INFO", name)
+            self.assertEqual(ra, rb, name)
+            ra, rb = self.both("COMMAND", "GETKEYS", "BITOP", "AND", "d", "s1", "s2")
+            self.assertEqual(ra, rb)
+
+    def test_hll_small_sparse_max_bytes_matches_redis(self):
+        """hll-sparse-max-bytes decides when a sparse HLL turns dense."""
+        for value in ("200", "0"):
+            self.assertEqual(self.both("CONFIG", "SET", "hll-sparse-max-bytes", value),
+                             ("OK", "OK"))
+            self.both("FLUSHALL")
+            self.run_stream(SEED + 1000 + int(value), min(self.LENGTH, 1500))
+
+
 # One subclass per sharded mode of DIFF_MODES (TypesDiffTest is standalone).
 for _name, _threads, _cluster in DIFF_MODES:
     if _threads == 1 and not _cluster:
         continue
     globals()["TypesDiff_" + _name] = type("TypesDiff_" + _name, (TypesDiffTest,), {
+        "THREADS": _threads, "CLUSTER": _cluster, "LENGTH": SHARDED_LENGTH})
+    globals()["BitsDiff_" + _name] = type("BitsDiff_" + _name, (BitsDiffTest,), {
         "THREADS": _threads, "CLUSTER": _cluster, "LENGTH": SHARDED_LENGTH})
 
 
