@@ -48,7 +48,7 @@ std::vector<std::string> AclCategories(const CommandSpec& spec) {
     if (g == "sorted-set") g = "sortedset";
     if (g == "server" || g == "cluster" || g == "connection" || g == "string" || g == "keyspace" ||
         g == "list" || g == "hash" || g == "set" || g == "sortedset" || g == "transactions" ||
-        g == "pubsub") {
+        g == "pubsub" || g == "geo") {
       out.push_back(absl::StrCat("@", g));
     }
   }

@@ -75,6 +75,9 @@ std::unique_ptr<CommandTable> BuildCommandTable() {
   RegisterSetFamily(*table);
   RegisterZSetFamily(*table);
   RegisterListFamily(*table);
+  RegisterGeoFamily(*table);
+  RegisterSortFamily(*table);
+  RegisterCopyFamily(*table);
   return table;
 }
 

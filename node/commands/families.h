@@ -22,6 +22,9 @@ void RegisterHashFamily(CommandTable& table);     // hash_family.cc
 void RegisterSetFamily(CommandTable& table);      // set_family.cc
 void RegisterZSetFamily(CommandTable& table);     // zset_family.cc
 void RegisterListFamily(CommandTable& table);     // list_family.cc
+void RegisterGeoFamily(CommandTable& table);      // geo_family.cc
+void RegisterSortFamily(CommandTable& table);     // sort_family.cc (SORT SORT_RO)
+void RegisterCopyFamily(CommandTable& table);     // copy_family.cc (COPY SWAPDB LCS)
 
 // The Redis version this node reports (HELLO, INFO): the one it behaves as.
 inline constexpr char kRedisVersion[] = "7.0.15";
