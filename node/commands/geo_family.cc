@@ -17,6 +17,7 @@
 #include "node/keyspace/db.h"
 #include "node/keyspace/types/geohash.h"
 #include "node/keyspace/types/lookup.h"
+#include "node/keyspace/types/partial_sort.h"
 #include "node/keyspace/types/type_util.h"
 #include "node/keyspace/types/zset_object.h"
 #include "node/resp/reply.h"
@@ -420,12 +421,20 @@ void GeoSearchGeneric(CommandContext& ctx, Args args, size_t src_idx, unsigned f
   const size_t returned = (count == 0 || found.size() < static_cast<uint64_t>(count))
                               ? found.size()
                               : static_cast<size_t>(count);
-  if (sort == 1) {
-    std::stable_sort(found.begin(), found.end(),
-                     [](const Point& a, const Point& b) { return a.dist < b.dist; });
-  } else if (sort == 2) {
-    std::stable_sort(found.begin(), found.end(),
-                     [](const Point& a, const Point& b) { return a.dist > b.dist; });
+  if (sort != 0) {
+    // Redis sorts everything with qsort (glibc's is a stable merge sort)
+    // or, when COUNT cuts the result, only the first ones with its partial
+    // quicksort, whose order of equal distances is its own.
+    const int sign = sort == 1 ? 1 : -1;
+    auto cmp = [sign](const Point& a, const Point& b) {
+      return sign * (a.dist > b.dist ? 1 : (a.dist == b.dist ? 0 : -1));
+    };
+    if (returned == found.size()) {
+      std::stable_sort(found.begin(), found.end(),
+                       [&](const Point& a, const Point& b) { return cmp(a, b) < 0; });
+    } else if (returned > 0) {
+      types::PartialQuickSort(found, cmp, 0, returned - 1);
+    }
   }
 
   if (store == nullptr) {

@@ -20,6 +20,7 @@
 #include "node/keyspace/db.h"
 #include "node/keyspace/types/hash_object.h"
 #include "node/keyspace/types/list_object.h"
+#include "node/keyspace/types/partial_sort.h"
 #include "node/keyspace/types/set_object.h"
 #include "node/keyspace/types/zset_object.h"
 #include "node/resp/reply.h"
@@ -226,7 +227,7 @@ void SortGeneric(CommandContext& ctx, Args args, bool readonly) {
     }
     const bool by = sortby != nullptr;
     const bool storing = store != nullptr;
-    auto cmp = [&](const Item& a, const Item& b) {
+    auto cmp3 = [&](const Item& a, const Item& b) {
       int c;
       if (!alpha) {
         c = a.score > b.score ? 1 : (a.score < b.score ? -1 : BinaryCompare(a.element, b.element));
@@ -239,9 +240,19 @@ void SortGeneric(CommandContext& ctx, Args args, bool readonly) {
       } else {
         c = storing ? BinaryCompare(a.element, b.element) : CollateCompare(a.element, b.element);
       }
-      return (desc ? -c : c) < 0;
+      return desc ? -c : c;
     };
-    std::stable_sort(items.begin(), items.end(), cmp);
+    // As Redis: a partial quicksort when BY and LIMIT select a range (its
+    // order of ties is its own), else qsort (glibc's is a stable merge sort).
+    const int64_t n = static_cast<int64_t>(items.size());
+    if (by && (start != 0 || end != n - 1)) {
+      if (end >= start) {
+        types::PartialQuickSort(items, cmp3, static_cast<size_t>(start), static_cast<size_t>(end));
+      }
+    } else {
+      std::stable_sort(items.begin(), items.end(),
+                       [&](const Item& a, const Item& b) { return cmp3(a, b) < 0; });
+    }
   }
 
   const size_t range = end >= start ? static_cast<size_t>(end - start + 1) : 0;

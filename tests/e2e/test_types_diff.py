@@ -15,7 +15,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from diffgen import ALL_KEYS, GEO_KEYS, SORT_ALL, LCS_KEYS, Gen, GeoSortGen  # noqa: E402
+from diffgen import ALL_KEYS, GEO_KEYS, SORT_ALL, LCS_KEYS, COPY_KEYS, Gen, GeoSortGen  # noqa: E402
 from harness import DIFF_MODES, REDIS_SERVER, Client, Error, start_diff_pair  # noqa: E402
 
 SEED = int(os.environ.get("SEED", "1"))
@@ -224,7 +224,7 @@ class GeoSortDiffTest(unittest.TestCase):
         self.both("SET", "{s}str", "x")
         self.both("HSET", "{s}h", "f", "1")
         self.run_stream(lambda: gen.sort_cmd(self.CLUSTER),
-                        SORT_ALL + LCS_KEYS + ["{s}dst", "{s}copy"])
+                        SORT_ALL + LCS_KEYS + COPY_KEYS + ["{s}dst"])
 
 
 # One subclass per sharded mode of DIFF_MODES (TypesDiffTest and

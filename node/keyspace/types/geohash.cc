@@ -54,10 +54,15 @@ constexpr Range kLonRange{kLonMin, kLonMax};
 constexpr Range kLatRange{kLatMin, kLatMax};
 
 // The cell `dlon` / `dlat` cells away (wrapping at the edges of the grid).
+// A coordinate that does not move keeps its index as it is, even the one
+// past the grid that the upper limits encode to (longitude 180), as Redis's
+// neighbour arithmetic does.
 Cell Move(const Cell& c, int dlon, int dlat) {
   const uint32_t mask = c.step >= 32 ? 0xffffffffu : ((uint32_t{1} << c.step) - 1);
-  const uint32_t lat_idx = (Gather(c.bits) + static_cast<uint32_t>(dlat)) & mask;
-  const uint32_t lon_idx = (Gather(c.bits >> 1) + static_cast<uint32_t>(dlon)) & mask;
+  uint32_t lat_idx = Gather(c.bits);
+  uint32_t lon_idx = Gather(c.bits >> 1);
+  if (dlat != 0) lat_idx = (lat_idx + static_cast<uint32_t>(dlat)) & mask;
+  if (dlon != 0) lon_idx = (lon_idx + static_cast<uint32_t>(dlon)) & mask;
   return Cell{Interleave(lat_idx, lon_idx), c.step};
 }
 
