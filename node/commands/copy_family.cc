@@ -177,8 +177,7 @@ void Lcs(CommandContext& ctx, Args args) {
   const uint64_t alen = a.size(), blen = b.size();
   const uint64_t cells = (alen + 1) * (blen + 1);
   if (cells * sizeof(uint32_t) > static_cast<uint64_t>(ctx.node.options().proto_max_bulk_len)) {
-    ctx.reply.Error(
-        "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+    ctx.reply.Error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
     return;
   }
   // table[i][j]: the LCS length of a[0, i) and b[0, j).

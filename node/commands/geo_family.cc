@@ -381,15 +381,14 @@ void GeoSearchGeneric(CommandContext& ctx, Args args, size_t src_idx, unsigned f
     }
   }
   if (store && (withdist || withhash || withcoord)) {
-    ctx.reply.Error(absl::StrCat("ERR ",
-                                 (flags & kSearchStore) ? "GEOSEARCHSTORE"
-                                                        : "STORE option in GEORADIUS",
-                                 " is not compatible with WITHDIST, WITHHASH and WITHCOORD options"));
+    ctx.reply.Error(absl::StrCat(
+        "ERR ", (flags & kSearchStore) ? "GEOSEARCHSTORE" : "STORE option in GEORADIUS",
+        " is not compatible with WITHDIST, WITHHASH and WITHCOORD options"));
     return;
   }
   if (search && !(frommember || fromloc)) {
-    ctx.reply.Error(absl::StrCat(
-        "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for ", args[0]));
+    ctx.reply.Error(
+        absl::StrCat("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for ", args[0]));
     return;
   }
   if (search && !(byradius || bybox)) {

@@ -25,6 +25,7 @@
 #include "node/keyspace/types/zset_object.h"
 #include "node/resp/reply.h"
 #include "node/server/node_services.h"
+#include "node/server/session.h"
 
 namespace shardnode::node {
 namespace {
@@ -110,7 +111,8 @@ void SortGeneric(CommandContext& ctx, Args args, bool readonly) {
     } else if (absl::EqualsIgnoreCase(a, "alpha")) {
       alpha = true;
     } else if (absl::EqualsIgnoreCase(a, "limit") && left >= 2) {
-      if (!ParseLong(args[j + 1], &limit_start, ctx) || !ParseLong(args[j + 2], &limit_count, ctx)) {
+      if (!ParseLong(args[j + 1], &limit_start, ctx) ||
+          !ParseLong(args[j + 2], &limit_count, ctx)) {
         return;
       }
       j += 2;
@@ -148,9 +150,9 @@ void SortGeneric(CommandContext& ctx, Args args, bool readonly) {
     }
   }
   TypedObject* obj = e ? e->value().object() : nullptr;
-  // An unsorted set would come out in hash order: STORE sorts it (ALPHA)
-  // so that the stored list is the same on replicas.
-  if (dontsort && type == ValueType::kSet && store != nullptr) {
+  // An unsorted set would come out in hash order: STORE and scripts sort
+  // it (ALPHA) so that replicas see the same result.
+  if (dontsort && type == ValueType::kSet && (store != nullptr || ctx.session.script)) {
     dontsort = false;
     alpha = true;
     sortby = nullptr;

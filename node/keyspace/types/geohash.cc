@@ -169,8 +169,7 @@ std::array<Cell, 9> SearchCells(const Shape& s) {
   // one nearer the pole.
   const double lat_delta = ToDeg(half_h / kEarthRadius);
   const double lon_delta_top = ToDeg(half_w / kEarthRadius / std::cos(ToRad(s.lat + lat_delta)));
-  const double lon_delta_bottom =
-      ToDeg(half_w / kEarthRadius / std::cos(ToRad(s.lat - lat_delta)));
+  const double lon_delta_bottom = ToDeg(half_w / kEarthRadius / std::cos(ToRad(s.lat - lat_delta)));
   const bool south = s.lat < 0;
   const double min_lon = south ? s.lon - lon_delta_bottom : s.lon - lon_delta_top;
   const double max_lon = south ? s.lon + lon_delta_bottom : s.lon + lon_delta_top;
@@ -178,8 +177,8 @@ std::array<Cell, 9> SearchCells(const Shape& s) {
   const double max_lat = s.lat + lat_delta;
 
   // A box's reach is its half diagonal.
-  double radius = s.box ? std::sqrt((s.width / 2) * (s.width / 2) + (s.height / 2) * (s.height / 2))
-                        : s.radius;
+  double radius =
+      s.box ? std::sqrt((s.width / 2) * (s.width / 2) + (s.height / 2) * (s.height / 2)) : s.radius;
   radius *= s.to_meters;
   int steps = StepsForRadius(radius, s.lat);
 
@@ -232,8 +231,8 @@ std::string FormatDistance(double d) {
   if (d == 0) return "0.0000";
   const long long scaled = std::llrint(d * 10000.0);
   const bool neg = scaled < 0;
-  const unsigned long long v =
-      neg ? 0ULL - static_cast<unsigned long long>(scaled) : static_cast<unsigned long long>(scaled);
+  const unsigned long long v = neg ? 0ULL - static_cast<unsigned long long>(scaled)
+                                   : static_cast<unsigned long long>(scaled);
   char buf[48];
   std::snprintf(buf, sizeof(buf), "%s%llu.%04llu", neg ? "-" : "", v / 10000, v % 10000);
   return buf;

@@ -1,9 +1,9 @@
 #include "node/keyspace/types/geohash.h"
 
-#include "gtest/gtest.h"
-
 #include <cstdio>
 #include <string>
+
+#include "gtest/gtest.h"
 
 namespace shardnode::node::geo {
 namespace {
