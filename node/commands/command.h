@@ -246,6 +246,9 @@ struct CommandSpec {
   std::string_view group;    // COMMAND DOCS group: "string", "generic", "server"...
   std::string_view summary;  // COMMAND DOCS summary
   std::string_view since;    // COMMAND DOCS since
+  // ACL categories, space separated, in place of the group's (besides those
+  // the flags imply): "@set @sortedset @list @dangerous" for SORT.
+  std::string_view acl_extra;
   std::vector<CommandSpec> subcommands;
   mutable CommandStats stats;
 

@@ -1,5 +1,7 @@
 // COMMAND and its subcommands: COUNT LIST INFO DOCS GETKEYS, read from the
 // command table.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
@@ -42,7 +44,7 @@ std::vector<std::string> AclCategories(const CommandSpec& spec) {
   std::vector<std::string> out;
   out.push_back(spec.is_write() ? "@write" : "@read");
   if (!(spec.flags & (kCmdWrite | kCmdReadonly))) out.back() = "@connection";
-  if (!spec.group.empty()) {
+  if (!spec.group.empty() && spec.acl_extra.empty()) {
     std::string g(spec.group);
     if (g == "generic") g = "keyspace";
     if (g == "sorted-set") g = "sortedset";
@@ -58,6 +60,26 @@ std::vector<std::string> AclCategories(const CommandSpec& spec) {
     out.push_back("@admin");
     out.push_back("@dangerous");
   }
+  for (std::string_view rest = spec.acl_extra; !rest.empty();) {
+    const size_t sp = rest.find(' ');
+    const std::string_view cat = rest.substr(0, sp);
+    if (std::find(out.begin(), out.end(), cat) == out.end()) out.emplace_back(cat);
+    rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
+  }
+  // Redis prints them in the order of its category table.
+  static constexpr std::string_view kOrder[] = {
+      "@keyspace",   "@read",        "@write",    "@set",         "@sortedset", "@list",
+      "@hash",       "@string",      "@bitmap",   "@hyperloglog", "@geo",       "@stream",
+      "@pubsub",     "@admin",       "@fast",     "@slow",        "@blocking",  "@dangerous",
+      "@connection", "@transaction", "@scripting"};
+  auto rank = [](const std::string& c) {
+    const auto it = std::find(std::begin(kOrder), std::end(kOrder), c);
+    return it - std::begin(kOrder);
+  };
+  // Groups that are no ACL category ("server", "cluster") are not printed.
+  std::erase_if(out, [&](const std::string& c) { return rank(c) == std::ssize(kOrder); });
+  std::stable_sort(out.begin(), out.end(),
+                   [&](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
   return out;
 }
 

@@ -266,7 +266,8 @@ void RegisterCopyFamily(CommandTable& t) {
                          .handler = SwapDb,
                          .group = "server",
                          .summary = "Swaps two Redis databases",
-                         .since = "4.0.0"});
+                         .since = "4.0.0",
+                         .acl_extra = "@keyspace @dangerous"});
   t.Register(KeyedCommand("lcs", -3, kCmdReadonly, Lcs, 1, 2, "string", "7.0.0"));
 }
 

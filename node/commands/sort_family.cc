@@ -322,11 +322,13 @@ void RegisterSortFamily(CommandTable& t) {
   CommandSpec sort = KeyedCommand("sort", -2, kCmdWrite | kCmdDenyOom | kCmdAllShards, Sort, 1, 1,
                                   "generic", "1.0.0");
   sort.keys = SortKeys;
+  sort.acl_extra = "@set @sortedset @list @dangerous";
   t.Register(std::move(sort));
   CommandSpec sort_ro =
       KeyedCommand("sort_ro", -2, kCmdReadonly | kCmdAllShards, SortRo, 1, 1, "generic", "7.0.0");
   // Its keys sit at fixed places, yet Redis reports it as movablekeys.
   sort_ro.keys = [](std::span<const std::string>) { return std::vector<int>{1}; };
+  sort_ro.acl_extra = "@set @sortedset @list @dangerous";
   t.Register(std::move(sort_ro));
 }
 
