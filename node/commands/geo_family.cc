@@ -255,18 +255,20 @@ struct Point {
 // appended to *out until it holds `limit` (0: no limit).
 void PointsInRange(const ZSetObject& z, double min, double max, const geo::Shape& shape,
                    size_t limit, std::vector<Point>* out) {
-  const size_t n = z.Size();
-  for (size_t r = z.CountBelow(min, false); r < n; ++r) {
-    const ZSetObject::Item it = z.At(r);
-    if (it.first >= max) break;
+  const size_t lo = z.CountBelow(min, false);
+  const size_t hi = z.CountBelow(max, false);
+  if (lo >= hi) return;
+  bool full = false;  // the limit was reached: the rest is skipped
+  z.Range(lo, hi - 1, false, [&](std::string_view member, double score) {
+    if (full) return;
     Point p;
-    if (geo::Within(shape, it.first, &p.lon, &p.lat, &p.dist)) {
-      p.member = std::string(it.second);
-      p.score = it.first;
+    if (geo::Within(shape, score, &p.lon, &p.lat, &p.dist)) {
+      p.member = std::string(member);
+      p.score = score;
       out->push_back(std::move(p));
     }
-    if (limit && out->size() >= limit) break;
-  }
+    if (limit && out->size() >= limit) full = true;
+  });
 }
 
 // Redis's walk of the 3x3 cells: empty cells and a cell equal to the one
