@@ -13,18 +13,27 @@ constexpr double kMercatorMax = 20037726.37;
 double ToRad(double deg) { return deg * kDegToRad; }
 double ToDeg(double rad) { return rad / kDegToRad; }
 
-// Spreads the low 32 bits of v onto the even bits of the result.
+// Spreads the 32 bits of v onto the even bits of the result: halves move
+// apart by 16, 8, 4, 2 and 1 places in turn.
 uint64_t Spread(uint32_t v) {
-  uint64_t out = 0;
-  for (int i = 0; i < 32; ++i) out |= static_cast<uint64_t>((v >> i) & 1) << (2 * i);
-  return out;
+  uint64_t x = v;
+  x = (x | (x << 16)) & 0x0000ffff0000ffffULL;
+  x = (x | (x << 8)) & 0x00ff00ff00ff00ffULL;
+  x = (x | (x << 4)) & 0x0f0f0f0f0f0f0f0fULL;
+  x = (x | (x << 2)) & 0x3333333333333333ULL;
+  x = (x | (x << 1)) & 0x5555555555555555ULL;
+  return x;
 }
 
-// Gathers the even bits of v into 32 bits.
+// Gathers the even bits of v into 32 bits (Spread's inverse).
 uint32_t Gather(uint64_t v) {
-  uint32_t out = 0;
-  for (int i = 0; i < 32; ++i) out |= static_cast<uint32_t>((v >> (2 * i)) & 1) << i;
-  return out;
+  uint64_t x = v & 0x5555555555555555ULL;
+  x = (x | (x >> 1)) & 0x3333333333333333ULL;
+  x = (x | (x >> 2)) & 0x0f0f0f0f0f0f0f0fULL;
+  x = (x | (x >> 4)) & 0x00ff00ff00ff00ffULL;
+  x = (x | (x >> 8)) & 0x0000ffff0000ffffULL;
+  x = (x | (x >> 16)) & 0x00000000ffffffffULL;
+  return static_cast<uint32_t>(x);
 }
 
 // Latitude index on the even bits, longitude index on the odd ones.
