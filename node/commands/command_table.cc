@@ -150,6 +150,9 @@ std::unique_ptr<CommandTable> BuildCommandTable() {
   RegisterListFamily(*table);
   RegisterBitopsFamily(*table);
   RegisterHllFamily(*table);
+  RegisterGeoFamily(*table);
+  RegisterSortFamily(*table);
+  RegisterCopyFamily(*table);
   return table;
 }
 

@@ -24,6 +24,9 @@ void RegisterZSetFamily(CommandTable& table);     // zset_family.cc
 void RegisterListFamily(CommandTable& table);     // list_family.cc
 void RegisterBitopsFamily(CommandTable& table);   // bitops_family.cc (SETBIT, BITFIELD...)
 void RegisterHllFamily(CommandTable& table);      // hll_family.cc (PFADD, PFCOUNT...)
+void RegisterGeoFamily(CommandTable& table);      // geo_family.cc
+void RegisterSortFamily(CommandTable& table);     // sort_family.cc (SORT SORT_RO)
+void RegisterCopyFamily(CommandTable& table);     // copy_family.cc (COPY SWAPDB LCS)
 
 // The Redis version this node reports (HELLO, INFO): the one it behaves as.
 inline constexpr char kRedisVersion[] = "7.0.15";

@@ -56,4 +56,11 @@ void Keyspace::Clear() {
   for (auto& d : dbs_) d->Clear();
 }
 
+void Keyspace::SwapDbs(int a, int b) {
+  if (a == b) return;
+  std::swap(dbs_[a], dbs_[b]);
+  std::swap(dbs_[a]->on_key_modified, dbs_[b]->on_key_modified);
+  std::swap(dbs_[a]->on_key_expired, dbs_[b]->on_key_expired);
+}
+
 }  // namespace shardnode::node

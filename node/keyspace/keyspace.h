@@ -35,6 +35,9 @@ class Keyspace {
   size_t TotalKeys() const;
   // Sum of the databases' hit/miss/expired counters.
   DbStats TotalStats() const;
+  // SWAPDB: databases `a` and `b` exchange their keys (each index keeps
+  // its hooks, on_key_modified and on_key_expired).
+  void SwapDbs(int a, int b);
   // FLUSHALL.
   void Clear();
 

@@ -61,6 +61,27 @@ Value Value::FromObject(ValueType type, std::unique_ptr<TypedObject> obj) {
   return out;
 }
 
+Value Value::Clone() const {
+  Value out;
+  switch (repr()) {
+    case kReprInt:
+      out.Store(Load<int64_t>());
+      break;
+    case kReprInline:
+      std::memcpy(out.data_, data_, kInlineMax);
+      out.inline_len_ = inline_len_;
+      break;
+    case kReprHeap:
+      out.Store(new std::string(*Load<std::string*>()));
+      break;
+    case kReprObject:
+      out.Store(Load<TypedObject*>()->Clone().release());
+      break;
+  }
+  out.tag_ = tag_;
+  return out;
+}
+
 void Value::Reset() {
   switch (repr()) {
     case kReprHeap:

@@ -31,6 +31,8 @@ class TypedObject {
   virtual ~TypedObject() = default;
   // OBJECT ENCODING's reply: "listpack", "quicklist", "hashtable", ...
   virtual std::string_view EncodingName() const = 0;
+  // A deep copy in the same encoding (COPY).
+  virtual std::unique_ptr<TypedObject> Clone() const = 0;
 };
 
 // Redis's limits for string encodings.
@@ -65,6 +67,9 @@ class Value {
   static Value FromInt(int64_t v);
   // REQUIRES: type != kString; takes ownership.
   static Value FromObject(ValueType type, std::unique_ptr<TypedObject> obj);
+  // A deep copy with the same type and encoding (COPY: an int stays an int,
+  // a "raw" string stays raw, objects are cloned).
+  Value Clone() const;
 
   ValueType type() const { return static_cast<ValueType>(tag_ & kTypeMask); }
   bool is_string() const { return type() == ValueType::kString; }

@@ -78,6 +78,9 @@ struct Session {
   // `deny_blocking`: set while EXEC runs (and for a primary's replication
   // stream); a blocking command then acts as its non-blocking form.
   bool deny_blocking = false;
+  // The client a script's redis.call runs as (Redis's CLIENT_SCRIPT: SORT
+  // sorts a set even with BY nosort).
+  bool script = false;
 
   // Pub/Sub subscriptions (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE).
   std::set<std::string, std::less<>> channels;

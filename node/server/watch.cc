@@ -29,6 +29,14 @@ void WatchTable::Touch(int db, std::string_view key) {
   for (Session* s : it->second) s->watch_dirty = true;
 }
 
+std::vector<std::string> WatchTable::KeysOf(int db) const {
+  std::vector<std::string> out;
+  for (const auto& entry : watchers_) {
+    if (entry.first.first == db) out.push_back(entry.first.second);
+  }
+  return out;
+}
+
 void WatchTable::TouchFlushed(int db) {
   for (auto& [k, sessions] : watchers_) {
     if (k.first != db) continue;

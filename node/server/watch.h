@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace shardnode::node {
 
@@ -30,6 +31,8 @@ class WatchTable {
   // Every key of `db` was removed (FLUSHDB / FLUSHALL).
   void TouchFlushed(int db);
   bool empty() const { return watchers_.empty(); }
+  // The keys of `db` that some session watches (SWAPDB).
+  std::vector<std::string> KeysOf(int db) const;
 
  private:
   using Key = std::pair<int, std::string>;

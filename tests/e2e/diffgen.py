@@ -580,3 +580,232 @@ class BitsGen(Gen):
 
     def next(self):
         return self.bit_cmd() if self.r.random() < 0.5 else self.hll_cmd()
+# --- geo, SORT, COPY, LCS (issue 15) ---
+# Keys share a hash tag per family so that the STORE forms and COPY stay in
+# one slot in cluster mode.
+GEO_KEYS = ["{g}%d" % i for i in range(3)]
+GEO_ALL = GEO_KEYS + ["{g}str", "{g}missing"]
+GEO_MEMBERS = ["p%d" % i for i in range(40)]
+UNITS = ["m", "km", "ft", "mi", "M", "KM"]
+SORT_LISTS = ["{s}l%d" % i for i in range(2)]
+SORT_SETS = ["{s}s%d" % i for i in range(2)]
+SORT_ZSETS = ["{s}z%d" % i for i in range(2)]
+SORT_ALL = SORT_LISTS + SORT_SETS + SORT_ZSETS + ["{s}str", "{s}h", "{s}missing"]
+LCS_KEYS = ["{s}a", "{s}b", "{s}c"]
+COPY_KEYS = ["{s}copy", "{s}copy2", "{s}str"]
+
+
+class GeoSortGen:
+    """Commands of the geo, SORT, COPY and LCS families over small pools."""
+
+    def __init__(self, seed):
+        self.r = random.Random(seed)
+        # Fixed places, distinct, around a few centres (so that searches see
+        # several cells and the poles/antimeridian appear).
+        centres = [(13.36, 38.11), (-122.4, 37.7), (179.9, 0.5), (0.0, 84.9), (-58.4, -34.6)]
+        self.place = {}
+        for i, m in enumerate(GEO_MEMBERS):
+            cx, cy = centres[i % len(centres)]
+            self.place[m] = (max(-180.0, min(180.0, cx + self.r.uniform(-2, 2))),
+                             max(-85.05, min(85.05, cy + self.r.uniform(-1.5, 1.5))))
+
+    def pick(self, seq):
+        return self.r.choice(seq)
+
+    def coord(self, member=None):
+        if self.r.random() < 0.03:
+            return self.pick([["200", "10"], ["10", "86"], ["abc", "1"], ["1", ""], ["-180", "-85.05112878"]])
+        if member is None or self.r.random() < 0.3:
+            m = self.pick(GEO_MEMBERS)
+        else:
+            m = member
+        lon, lat = self.place[m]
+        if self.r.random() < 0.3:
+            lon += self.r.uniform(-0.5, 0.5)
+            lat += self.r.uniform(-0.5, 0.5)
+            lon, lat = max(-180, min(180, lon)), max(-85.05, min(85.05, lat))
+        return ["%.6f" % lon, "%.6f" % lat]
+
+    def gkey(self):
+        return self.pick(GEO_KEYS) if self.r.random() < 0.9 else self.pick(GEO_ALL)
+
+    def unit(self):
+        return self.pick(UNITS) if self.r.random() < 0.97 else "parsec"
+
+    def radius(self):
+        x = self.r.random()
+        if x < 0.03:
+            return self.pick(["-1", "abc", "0"])
+        if x < 0.2:
+            return str(self.r.randint(1, 5000))
+        return "%.3f" % self.r.uniform(1, 400)
+
+    def search_opts(self, storing=False):
+        out = []
+        if self.r.random() < 0.5:
+            out.append(self.pick(["ASC", "DESC"]))
+        if self.r.random() < 0.4:
+            out += ["COUNT", self.pick(["1", "2", "3", "5", "10", "0", "-1", "x"])]
+            if self.r.random() < 0.3:
+                out.append("ANY")
+        elif self.r.random() < 0.03:
+            out.append("ANY")
+        if not storing or self.r.random() < 0.05:
+            for w in ("WITHCOORD", "WITHDIST", "WITHHASH"):
+                if self.r.random() < 0.35:
+                    out.append(w)
+        self.r.shuffle(out) if self.r.random() < 0.2 else None
+        return out
+
+    def geo_cmd(self):
+        c = self.r.randint(0, 12)
+        k = self.gkey()
+        if c <= 2:
+            opts = [o for o in ("NX", "XX", "CH") if self.r.random() < 0.12]
+            args = ["GEOADD", k] + opts
+            for _ in range(self.r.randint(1, 6)):
+                m = self.pick(GEO_MEMBERS)
+                args += self.coord(m) + [m]
+            if self.r.random() < 0.03:
+                args.pop()
+            return args
+        if c == 3:
+            args = ["GEODIST", k, self.pick(GEO_MEMBERS), self.pick(GEO_MEMBERS)]
+            if self.r.random() < 0.6:
+                args.append(self.unit())
+            return args
+        if c == 4:
+            return [self.pick(["GEOHASH", "GEOPOS"]), k] + [self.pick(GEO_MEMBERS + ["nope"])
+                                                             for _ in range(self.r.randint(1, 4))]
+        if c in (5, 6, 7):
+            name = self.pick(["GEOSEARCH", "GEOSEARCHSTORE"])
+            args = [name] + ([self.pick(GEO_KEYS + ["{g}dst"]), k] if name == "GEOSEARCHSTORE" else [k])
+            parts = []
+            if self.r.random() < 0.5:
+                parts.append(["FROMMEMBER", self.pick(GEO_MEMBERS)])
+            else:
+                parts.append(["FROMLONLAT"] + self.coord())
+            if self.r.random() < 0.5:
+                parts.append(["BYRADIUS", self.radius(), self.unit()])
+            else:
+                parts.append(["BYBOX", self.radius(), self.radius(), self.unit()])
+            if self.r.random() < 0.04:
+                parts.pop(self.r.randint(0, 1))
+            self.r.shuffle(parts)
+            for p in parts:
+                args += p
+            args += self.search_opts(storing=name == "GEOSEARCHSTORE")
+            if name == "GEOSEARCHSTORE" and self.r.random() < 0.4:
+                args.append("STOREDIST")
+            return args
+        if c in (8, 9, 10):
+            bymember = self.r.random() < 0.5
+            ro = self.r.random() < 0.3
+            name = ("GEORADIUSBYMEMBER" if bymember else "GEORADIUS") + ("_RO" if ro else "")
+            args = [name, k] + ([self.pick(GEO_MEMBERS)] if bymember else self.coord())
+            args += [self.radius(), self.unit()]
+            storing = not ro and self.r.random() < 0.3
+            args += self.search_opts(storing)
+            if storing:
+                args += [self.pick(["STORE", "STOREDIST"]), self.pick(GEO_KEYS + ["{g}dst"])]
+            return args
+        if c == 11:
+            return ["ZRANGE", k, "0", "-1", "WITHSCORES"]
+        return ["ZREM", k] + [self.pick(GEO_MEMBERS) for _ in range(2)]
+
+    def value(self):
+        x = self.r.random()
+        if x < 0.6:
+            return str(self.r.randint(-20, 60))
+        if x < 0.8:
+            return self.pick(["1.5", "-2.25", "1e3", "0", "-0", "3.0", "inf"])
+        if x < 0.97:
+            return self.pick("abcdefgh") + self.pick("xyz")
+        # No out-of-range numbers: Redis's SORT reads a stale errno, so one
+        # ERANGE anywhere would make its later numeric sorts fail.
+        return self.pick(["", " 7", "nan", "1x"])
+
+    def sort_cmd(self, cluster):
+        c = self.r.randint(0, 13)
+        if c <= 1:
+            k = self.pick(SORT_LISTS)
+            return ["RPUSH", k] + [self.value() if self.r.random() < 0.1 else str(self.r.randint(-20, 60))
+                                   for _ in range(self.r.randint(1, 8))]
+        if c == 2:
+            k = self.pick(SORT_SETS)
+            return ["SADD", k] + [str(self.r.randint(-20, 60)) if self.r.random() < 0.85 else self.value()
+                                  for _ in range(self.r.randint(1, 8))]
+        if c == 3:
+            k = self.pick(SORT_ZSETS)
+            args = ["ZADD", k]
+            for _ in range(self.r.randint(1, 6)):
+                args += [str(self.r.randint(0, 9)), str(self.r.randint(-20, 60))]
+            return args
+        if c == 4:
+            # weights and hash fields for BY / GET
+            if self.r.random() < 0.5:
+                return ["SET", "{s}w_%d" % self.r.randint(-20, 60), self.value()]
+            return ["HSET", "{s}h_%d" % self.r.randint(-20, 60), "f", self.value(), "g", self.value()]
+        if c == 5:
+            return ["DEL", self.pick(SORT_ALL)]
+        if c in (6, 7, 8, 9):
+            return self.sort(cluster)
+        if c == 10:
+            # Destinations outside the sorted pools: a set copied over a list
+            # would make BY nosort show hash order.
+            args = ["COPY", self.pick(SORT_ALL + COPY_KEYS), self.pick(COPY_KEYS)]
+            if self.r.random() < 0.4:
+                args.append("REPLACE")
+            if self.r.random() < 0.1:
+                args += ["DB", self.pick(["0", "1", "99", "x"])]
+            if self.r.random() < 0.03:
+                args.append("BOGUS")
+            return args
+        if c == 11:
+            k = self.pick(LCS_KEYS)
+            return ["SET", k, "".join(self.pick("abc") for _ in range(self.r.randint(0, 14)))]
+        if c == 12:
+            args = ["LCS", self.pick(LCS_KEYS + ["{s}l0"]), self.pick(LCS_KEYS + ["{s}missing"])]
+            x = self.r.random()
+            if x < 0.3:
+                args.append("LEN")
+            elif x < 0.8:
+                args.append("IDX")
+                if self.r.random() < 0.5:
+                    args += ["MINMATCHLEN", self.pick(["0", "1", "2", "3", "-1", "x"])]
+                if self.r.random() < 0.5:
+                    args.append("WITHMATCHLEN")
+            if self.r.random() < 0.03:
+                args.append(self.pick(["LEN", "BOGUS"]))
+            return args
+        k = self.pick(SORT_ALL + COPY_KEYS)
+        return ["EXPIRE", k, "1000"] if self.r.random() < 0.5 else ["TTL", k]
+
+    def sort(self, cluster):
+        name = self.pick(["SORT", "SORT_RO"])
+        k = self.pick(SORT_LISTS + SORT_SETS + SORT_ZSETS)
+        if self.r.random() < 0.1:
+            k = self.pick(["{s}h", "{s}missing"])  # never a COPY destination
+        # Redis fills the vector of a set or sorted set in hash order, which
+        # shows through ties (ALPHA with BY: missing or equal weights).
+        is_set = k in SORT_SETS or k in SORT_ZSETS
+        args = [name, k]
+        alpha = self.r.random() < 0.3
+        x = self.r.random()
+        if x < 0.2 and k not in SORT_SETS:
+            args += ["BY", "nosort"]
+        elif x < 0.4 and not (is_set and alpha):
+            args += ["BY", self.pick(["{s}w_*", "{s}h_*->f"])]
+        if self.r.random() < 0.3:
+            args += ["LIMIT", self.pick(["0", "1", "2", "-1", "5", "x"]), self.pick(["1", "2", "3", "-1", "0", "10"])]
+        for _ in range(self.pick([0, 0, 0, 1, 2])):
+            args += ["GET", self.pick(["#", "{s}w_*", "{s}h_*->g", "{s}h_*->", "const"])]
+        if self.r.random() < 0.4:
+            args.append(self.pick(["ASC", "DESC"]))
+        if alpha:
+            args.append("ALPHA")
+        if name == "SORT" and self.r.random() < 0.25:
+            args += ["STORE", self.pick(["{s}dst", "{s}l1"])]
+        if self.r.random() < 0.02:
+            args.append("BOGUS")
+        return args

@@ -99,6 +99,20 @@ CASES = {
                     ("ZREMRANGEBYRANK", "zz", "0", "0"), ("ZREMRANGEBYLEX", "zz", "-", "+"),
                     ("ZUNIONSTORE", "zu", "1", "missing"), ("ZADD", "zy", "1", "a"),
                     ("ZRANGESTORE", "zx", "zy", "0", "-1"), ("ZPOPMIN", "missing")],
+    # GEOADD goes out as the ZADD it becomes; the STORE forms, SORT STORE,
+    # COPY and SWAPDB as they are (not when they change nothing).
+    "geo sort copy": [("GEOADD", "geo", "13.361389", "38.115556", "Palermo", "15.087269",
+                       "37.502669", "Catania"),
+                      ("GEOADD", "geo", "NX", "CH", "13.361389", "38.115556", "Palermo"),
+                      ("GEOADD", "geo", "XX", "CH", "13.4", "38.1", "Palermo"),
+                      ("GEOSEARCHSTORE", "gs", "geo", "FROMLONLAT", "15", "37", "BYRADIUS",
+                       "200", "km", "STOREDIST"),
+                      ("GEORADIUS", "geo", "15", "37", "200", "km", "STORE", "gr"),
+                      ("GEORADIUS", "nogeo", "15", "37", "200", "km", "STORE", "gr2"),
+                      ("RPUSH", "sl", "3", "1", "2"), ("SORT", "sl", "STORE", "sd"),
+                      ("SORT", "missing", "STORE", "sd2"), ("COPY", "sl", "sc"),
+                      ("COPY", "sl", "sc"), ("COPY", "sl", "sc", "DB", "1", "REPLACE"),
+                      ("SWAPDB", "0", "1"), ("SWAPDB", "0", "1")],
     "keys": [("SET", "k1", "v"), ("RENAMENX", "k1", "k2"), ("SET", "k3", "v"),
              ("RENAMENX", "k2", "k3"), ("MOVE", "k2", "1"), ("MOVE", "missing", "1"),
              ("SETRANGE", "k3", "1", "abc"), ("SETRANGE", "missing", "0", ""),
@@ -281,6 +295,7 @@ class PropagationDiffTest(unittest.TestCase):
         self.assertEqual(got["set ex"], [["SET", "s1", "v", "PXAT", "now+10" + "0s"]])
         self.assertEqual(got["no change"][:2], [["SADD", "n1", "a"], ["ZADD", "n2", "1", "a"]])
         self.assertEqual(got["multi migrate"][-2:], [["DEL", "mg3", "mg4"], ["EXEC"]])
+        self.assertEqual(got["geo sort copy"][0][:3], ["zadd", "geo", "3479099956230698"])
 
 
 class ReplicaExpiryTest(unittest.TestCase):

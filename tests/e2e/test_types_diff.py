@@ -15,7 +15,8 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from diffgen import ALL_KEYS, BIT_KEYS, BITS_SETUP, HLL_KEYS, BitsGen, Gen  # noqa: E402
+from diffgen import (ALL_KEYS, BIT_KEYS, BITS_SETUP, COPY_KEYS, GEO_KEYS, HLL_KEYS, LCS_KEYS,  # noqa: E402
+                     SORT_ALL, BitsGen, Gen, GeoSortGen)
 from harness import DIFF_MODES, REDIS_SERVER, Client, Error, start_diff_pair  # noqa: E402
 
 SEED = int(os.environ.get("SEED", "1"))
@@ -251,12 +252,70 @@ class BitsDiffTest(unittest.TestCase):
             self.run_stream(SEED + 1000 + int(value), min(self.LENGTH, 1500))
 
 
+class GeoSortDiffTest(unittest.TestCase):
+    """The geo commands, SORT / SORT_RO, COPY and LCS against redis-server:
+    one seeded stream per family, replies compared exactly (geo replies and
+    SORT results are deterministic), then the keys' contents, encodings and
+    TTLs."""
+    THREADS = 1
+    CLUSTER = False
+    LENGTH = LENGTH // 4
+
+    setUp = TypesDiffTest.setUp
+    tearDown = TypesDiffTest.tearDown
+    both = TypesDiffTest.both
+
+    def state(self, keys):
+        out = []
+        for key in keys:
+            t = self.b.call("TYPE", key)
+            cmds = [["TYPE", key], ["TTL", key], ["OBJECT", "ENCODING", key]]
+            cmds.append({"list": ["LRANGE", key, "0", "-1"], "set": ["SMEMBERS", key],
+                         "zset": ["ZRANGE", key, "0", "-1", "WITHSCORES"],
+                         "string": ["GET", key]}.get(t, ["EXISTS", key]))
+            out += cmds
+        return out
+
+    def run_stream(self, next_cmd, state_keys):
+        mismatches = []
+        for step in range(self.LENGTH):
+            cmd = next_cmd()
+            ra, rb = self.both(*cmd)
+            if normalize(cmd, ra) != normalize(cmd, rb):
+                mismatches.append((step, cmd, ra, rb))
+            if step % CHECK_EVERY == CHECK_EVERY - 1 or step == self.LENGTH - 1:
+                for c in self.state(state_keys):
+                    ra, rb = self.both(*c)
+                    if normalize(c, ra) != normalize(c, rb):
+                        mismatches.append((step, ["state"] + c, ra, rb))
+            if len(mismatches) >= 20:
+                break
+        for step, cmd, ra, rb in mismatches[:20]:
+            print(f"step {step}: {cmd!r}\n  shardnode: {ra!r}\n  redis:     {rb!r}")
+        self.assertEqual(len(mismatches), 0,
+                         f"seed {SEED}, {TypesDiffTest.mode(self)}: replies differ from redis-server")
+
+    def test_geo_replies_match_redis(self):
+        gen = GeoSortGen(SEED)
+        self.both("SET", "{g}str", "x")
+        self.run_stream(gen.geo_cmd, GEO_KEYS + ["{g}dst"])
+
+    def test_sort_copy_lcs_replies_match_redis(self):
+        gen = GeoSortGen(SEED + 1)
+        self.both("SET", "{s}str", "x")
+        self.both("HSET", "{s}h", "f", "1")
+        self.run_stream(lambda: gen.sort_cmd(self.CLUSTER),
+                        SORT_ALL + LCS_KEYS + COPY_KEYS + ["{s}dst"])
+
+
 # One subclass per sharded mode of DIFF_MODES (TypesDiffTest is standalone).
 for _name, _threads, _cluster in DIFF_MODES:
     if _threads == 1 and not _cluster:
         continue
     globals()["TypesDiff_" + _name] = type("TypesDiff_" + _name, (TypesDiffTest,), {
         "THREADS": _threads, "CLUSTER": _cluster, "LENGTH": SHARDED_LENGTH})
+    globals()["GeoSortDiff_" + _name] = type("GeoSortDiff_" + _name, (GeoSortDiffTest,), {
+        "THREADS": _threads, "CLUSTER": _cluster, "LENGTH": SHARDED_LENGTH // 2})
     globals()["BitsDiff_" + _name] = type("BitsDiff_" + _name, (BitsDiffTest,), {
         "THREADS": _threads, "CLUSTER": _cluster, "LENGTH": SHARDED_LENGTH})
 

@@ -111,4 +111,15 @@ std::pair<std::string_view, std::string_view> HashObject::Random(std::string* fi
   return {pairs_.At(pos).Text(field_scratch), pairs_.At(pairs_.Next(pos)).Text(value_scratch)};
 }
 
+std::unique_ptr<TypedObject> HashObject::Clone() const {
+  auto out = std::make_unique<HashObject>();
+  if (!table_) {
+    out->pairs_ = pairs_.Copy();
+    return out;
+  }
+  out->table_ = std::make_unique<StringMap<std::string>>();
+  table_->ForEach([&](std::string_view f, const std::string& v) { out->table_->Set(f, v); });
+  return out;
+}
+
 }  // namespace shardnode::node

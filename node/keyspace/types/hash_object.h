@@ -38,6 +38,7 @@ class HashObject : public TypedObject {
     return is_listpack() ? "listpack" : "hashtable";
   }
   bool is_listpack() const { return !table_; }
+  std::unique_ptr<TypedObject> Clone() const override;
 
   size_t Size() const { return table_ ? table_->size() : pairs_.count() / 2; }
   // The value of `field`, or nullopt. The view points into the hash or into

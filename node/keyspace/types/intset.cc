@@ -59,6 +59,16 @@ void SetHeaderField(char* buf, int k, size_t v) {
 
 IntSet::~IntSet() { std::free(buf_); }
 
+IntSet IntSet::Copy() const {
+  IntSet out;
+  if (buf_ == nullptr) return out;
+  const size_t len = kHeader + size() * width();
+  out.buf_ = static_cast<char*>(std::malloc(len));
+  if (out.buf_ == nullptr) throw std::bad_alloc();
+  std::memcpy(out.buf_, buf_, len);
+  return out;
+}
+
 IntSet& IntSet::operator=(IntSet&& other) noexcept {
   if (this != &other) {
     std::free(buf_);

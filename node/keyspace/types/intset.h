@@ -23,6 +23,8 @@ class IntSet {
   IntSet& operator=(IntSet&& other) noexcept;
   IntSet(const IntSet&) = delete;
   IntSet& operator=(const IntSet&) = delete;
+  // A byte-for-byte copy (COPY).
+  IntSet Copy() const;
 
   size_t size() const { return Field(0); }
   // Bytes per member (0 when empty).

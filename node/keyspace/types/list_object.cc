@@ -175,4 +175,12 @@ void ListObject::Walk(size_t from, bool reverse, const Walker& fn) const {
   }
 }
 
+std::unique_ptr<TypedObject> ListObject::Clone() const {
+  auto out = std::make_unique<ListObject>();
+  out->nodes_.reserve(nodes_.size());
+  for (const types::Packed& n : nodes_) out->nodes_.push_back(n.Copy());
+  out->size_ = size_;
+  return out;
+}
+
 }  // namespace shardnode::node

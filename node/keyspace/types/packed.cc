@@ -109,6 +109,16 @@ Packed& Packed::operator=(Packed&& other) noexcept {
   return *this;
 }
 
+Packed Packed::Copy() const {
+  Packed out;
+  if (buf_ == nullptr) return out;
+  const size_t len = kHeader + bytes();
+  out.buf_ = static_cast<char*>(std::malloc(len));
+  if (out.buf_ == nullptr) throw std::bad_alloc();
+  std::memcpy(out.buf_, buf_, len);
+  return out;
+}
+
 size_t Packed::HeapBytes() const { return buf_ ? malloc_usable_size(buf_) : 0; }
 
 void Packed::Clear() {

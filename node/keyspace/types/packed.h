@@ -60,6 +60,8 @@ class Packed {
   Packed& operator=(Packed&& other) noexcept;
   Packed(const Packed&) = delete;
   Packed& operator=(const Packed&) = delete;
+  // A byte-for-byte copy (COPY).
+  Packed Copy() const;
 
   size_t count() const { return buf_ ? Header()[1] : 0; }
   size_t bytes() const { return buf_ ? Header()[0] : 0; }

@@ -73,4 +73,15 @@ std::string SetObject::Random() const {
   return std::to_string(ints_.At(types::RandomBelow(ints_.size())));
 }
 
+std::unique_ptr<TypedObject> SetObject::Clone() const {
+  auto out = std::make_unique<SetObject>();
+  if (!table_) {
+    out->ints_ = ints_.Copy();
+    return out;
+  }
+  out->table_ = std::make_unique<StringMap<char>>();
+  table_->ForEach([&](std::string_view m, char c) { out->table_->Set(m, c); });
+  return out;
+}
+
 }  // namespace shardnode::node

@@ -29,6 +29,7 @@ class SetObject : public TypedObject {
 
   std::string_view EncodingName() const override { return is_intset() ? "intset" : "hashtable"; }
   bool is_intset() const { return !table_; }
+  std::unique_ptr<TypedObject> Clone() const override;
 
   size_t Size() const { return table_ ? table_->size() : ints_.size(); }
   bool Contains(std::string_view member) const;

@@ -75,6 +75,22 @@ void ZSetObject::ToSkiplist() {
   lp_.Clear();
 }
 
+std::unique_ptr<TypedObject> ZSetObject::Clone() const {
+  auto out = std::make_unique<ZSetObject>();
+  if (!big_) {
+    out->lp_ = lp_.Copy();
+    return out;
+  }
+  auto big = std::make_unique<Big>();
+  for (const Item& it : big_->tree) {
+    Node* node = NewNode(it.second, it.first);
+    big->map.Insert(node);
+    node->where = big->tree.insert(Item(node->score, node->member())).first;
+  }
+  out->big_ = std::move(big);
+  return out;
+}
+
 void ZSetObject::ToListpack() {
   // The tree is already in order: append. InsertDouble stores integral
   // scores as integers, which turns -0 into 0 as a listpack does.
