@@ -51,6 +51,7 @@ std::vector<std::string> AclCategories(const CommandSpec& spec) {
         g == "pubsub") {
       out.push_back(absl::StrCat("@", g));
     }
+    if (g == "stream") out.push_back("@stream");
   }
   out.push_back((spec.flags & kCmdFast) ? "@fast" : "@slow");
   if (spec.flags & kCmdBlocking) out.push_back("@blocking");

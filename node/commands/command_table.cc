@@ -75,6 +75,7 @@ std::unique_ptr<CommandTable> BuildCommandTable() {
   RegisterSetFamily(*table);
   RegisterZSetFamily(*table);
   RegisterListFamily(*table);
+  RegisterStreamFamily(*table);
   return table;
 }
 

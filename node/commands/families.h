@@ -22,6 +22,7 @@ void RegisterHashFamily(CommandTable& table);     // hash_family.cc
 void RegisterSetFamily(CommandTable& table);      // set_family.cc
 void RegisterZSetFamily(CommandTable& table);     // zset_family.cc
 void RegisterListFamily(CommandTable& table);     // list_family.cc
+void RegisterStreamFamily(CommandTable& table);   // stream_family.cc
 
 // The Redis version this node reports (HELLO, INFO): the one it behaves as.
 inline constexpr char kRedisVersion[] = "7.0.15";

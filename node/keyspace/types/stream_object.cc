@@ -1,0 +1,394 @@
+#include "node/keyspace/types/stream_object.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "base/strings.h"
+
+namespace shardnode::node {
+namespace {
+
+// Bytes of a listpack element's back-length field for an element of `len`.
+uint64_t BacklenBytes(uint64_t len) {
+  if (len <= 127) return 1;
+  if (len < 16383) return 2;
+  if (len < 2097151) return 3;
+  if (len < 268435455) return 4;
+  return 5;
+}
+
+// The 24-byte listpack header and terminator Redis counts in lpBytes.
+constexpr uint64_t kLpOverhead = 7;
+
+}  // namespace
+
+uint64_t RedisLpIntBytes(int64_t v) {
+  uint64_t enc;
+  if (v >= 0 && v <= 127) {
+    enc = 1;
+  } else if (v >= -4096 && v <= 4095) {
+    enc = 2;
+  } else if (v >= -32768 && v <= 32767) {
+    enc = 3;
+  } else if (v >= -8388608 && v <= 8388607) {
+    enc = 4;
+  } else if (v >= INT32_MIN && v <= INT32_MAX) {
+    enc = 5;
+  } else {
+    enc = 9;
+  }
+  return enc + BacklenBytes(enc);
+}
+
+uint64_t RedisLpStringBytes(std::string_view s) {
+  int64_t v;
+  if (base::ParseStrictInt64(s, &v)) return RedisLpIntBytes(v);
+  uint64_t enc = s.size() < 64 ? 1 + s.size() : s.size() < 4096 ? 2 + s.size() : 5 + s.size();
+  return enc + BacklenBytes(enc);
+}
+
+bool StreamId::Incr() {
+  if (seq == UINT64_MAX) {
+    if (ms == UINT64_MAX) return false;
+    ++ms;
+    seq = 0;
+  } else {
+    ++seq;
+  }
+  return true;
+}
+
+bool StreamId::Decr() {
+  if (seq == 0) {
+    if (ms == 0) return false;
+    --ms;
+    seq = UINT64_MAX;
+  } else {
+    --seq;
+  }
+  return true;
+}
+
+std::string StreamId::ToString() const { return absl::StrCat(ms, "-", seq); }
+
+uint64_t StreamObject::EntryLpBytes(const StreamId& master, const Item& item) {
+  // flags, ms delta, seq delta, [num-fields], [fields], values, lp-count.
+  const size_t nf = item.fields.size() / 2;
+  uint64_t bytes = RedisLpIntBytes((item.deleted ? 1 : 0) | (item.same_fields ? 2 : 0));
+  bytes += RedisLpIntBytes(static_cast<int64_t>(item.id.ms - master.ms));
+  bytes += RedisLpIntBytes(static_cast<int64_t>(item.id.seq - master.seq));
+  int64_t lp_count = static_cast<int64_t>(nf) + 3;
+  if (!item.same_fields) {
+    bytes += RedisLpIntBytes(static_cast<int64_t>(nf));
+    lp_count += static_cast<int64_t>(nf) + 1;
+  }
+  for (size_t i = 0; i < nf; ++i) {
+    if (!item.same_fields) bytes += RedisLpStringBytes(item.fields[i * 2]);
+    bytes += RedisLpStringBytes(item.fields[i * 2 + 1]);
+  }
+  return bytes + RedisLpIntBytes(lp_count);
+}
+
+uint64_t StreamObject::Node::LpBytes() const {
+  return kLpOverhead + RedisLpIntBytes(live) + RedisLpIntBytes(deleted) + rest_bytes;
+}
+
+std::unique_ptr<TypedObject> StreamObject::Clone() const {
+  auto out = std::make_unique<StreamObject>();
+  out->nodes_ = nodes_;
+  out->length_ = length_;
+  out->last_id_ = last_id_;
+  out->first_id_ = first_id_;
+  out->max_deleted_id_ = max_deleted_id_;
+  out->entries_added_ = entries_added_;
+  out->groups_ = groups_;
+  return out;
+}
+
+size_t StreamObject::RaxNodeEstimate() const {
+  // A radix tree of 16-byte keys: about one internal node per key plus the
+  // shared prefix chain.
+  return nodes_.empty() ? 1 : nodes_.size() * 2 + 1;
+}
+
+void StreamObject::Append(const StreamId& id, const StreamFields& fields, const Limits& limits) {
+  uint64_t total_len = 0;
+  for (const std::string& f : fields) total_len += f.size();
+  Node* node = nullptr;
+  if (!nodes_.empty()) {
+    node = &std::prev(nodes_.end())->second;
+    uint64_t max_bytes = limits.max_bytes;
+    constexpr uint64_t kMaxLp = uint64_t{1} << 30;  // STREAM_LISTPACK_MAX_SIZE
+    if (max_bytes == 0 || max_bytes > kMaxLp) max_bytes = kMaxLp;
+    if (node->LpBytes() + total_len >= max_bytes) {
+      node = nullptr;
+    } else if (limits.max_entries > 0 && node->live + node->deleted >= limits.max_entries) {
+      node = nullptr;
+    }
+  }
+  const size_t numfields = fields.size() / 2;
+  Item item;
+  item.id = id;
+  StreamId master;
+  if (node == nullptr) {
+    master = id;
+    node = &nodes_[id];
+    for (size_t i = 0; i < numfields; ++i) node->master_fields.push_back(fields[i * 2]);
+    node->rest_bytes = RedisLpIntBytes(static_cast<int64_t>(numfields)) + RedisLpIntBytes(0);
+    for (const std::string& f : node->master_fields) node->rest_bytes += RedisLpStringBytes(f);
+    item.same_fields = true;
+  } else {
+    master = std::prev(nodes_.end())->first;
+    if (node->master_fields.size() == numfields) {
+      item.same_fields = true;
+      for (size_t i = 0; i < numfields; ++i) {
+        if (node->master_fields[i] != fields[i * 2]) {
+          item.same_fields = false;
+          break;
+        }
+      }
+    }
+  }
+  item.fields = fields;
+  node->rest_bytes += EntryLpBytes(master, item);
+  node->items.push_back(std::move(item));
+  ++node->live;
+  ++length_;
+  ++entries_added_;
+  last_id_ = id;
+  if (length_ == 1) first_id_ = id;
+}
+
+void StreamObject::MarkDeleted(NodeMap::iterator it, size_t i) {
+  Node& n = it->second;
+  Item& item = n.items[i];
+  item.deleted = true;
+  // The flags integer stays one byte (0/2 -> 1/3).
+  --length_;
+  if (n.live == 1) {
+    nodes_.erase(it);
+    return;
+  }
+  --n.live;
+  ++n.deleted;
+}
+
+int64_t StreamObject::Trim(const TrimArgs& args) {
+  if (args.strategy == TrimStrategy::kNone) return 0;
+  int64_t deleted = 0;
+  auto it = nodes_.begin();
+  while (it != nodes_.end()) {
+    if (args.strategy == TrimStrategy::kMaxLen && length_ <= args.maxlen) break;
+    Node& n = it->second;
+    const int64_t entries = n.live;
+    if (args.limit && deleted + entries > args.limit) break;
+    bool remove_node;
+    if (args.strategy == TrimStrategy::kMaxLen) {
+      remove_node = length_ - static_cast<uint64_t>(entries) >= args.maxlen;
+    } else {
+      // The node's last entry, deleted or not (lpGetEdgeStreamID).
+      remove_node = n.items.back().id < args.minid;
+    }
+    if (remove_node) {
+      length_ -= static_cast<uint64_t>(entries);
+      deleted += entries;
+      it = nodes_.erase(it);
+      continue;
+    }
+    if (args.approx) break;
+    int64_t from_node = 0;
+    for (Item& item : n.items) {
+      const bool stop =
+          args.strategy == TrimStrategy::kMaxLen ? length_ <= args.maxlen : item.id >= args.minid;
+      if (stop) break;
+      if (!item.deleted) {
+        item.deleted = true;
+        ++from_node;
+        --length_;
+      }
+    }
+    n.live -= from_node;
+    n.deleted += from_node;
+    deleted += from_node;
+    // A node left with no live entry stays (Redis only frees it on XDEL).
+    break;
+  }
+  if (length_ == 0) {
+    first_id_ = StreamId{};
+  } else if (deleted) {
+    RefreshFirstId();
+  }
+  return deleted;
+}
+
+void StreamObject::RefreshFirstId() {
+  StreamId id;
+  if (!Edge(true, &id, nullptr)) id = StreamId::Max();
+  first_id_ = id;
+}
+
+bool StreamObject::Delete(const StreamId& id) {
+  auto it = nodes_.upper_bound(id);
+  if (it == nodes_.begin()) return false;
+  --it;
+  std::vector<Item>& items = it->second.items;
+  auto pos = std::lower_bound(items.begin(), items.end(), id,
+                              [](const Item& a, const StreamId& b) { return a.id < b; });
+  if (pos == items.end() || pos->id != id || pos->deleted) return false;
+  MarkDeleted(it, static_cast<size_t>(pos - items.begin()));
+  if (length_ == 0) {
+    first_id_ = StreamId{};
+  } else if (id == first_id_) {
+    RefreshFirstId();
+  }
+  return true;
+}
+
+const StreamFields* StreamObject::Find(const StreamId& id) const {
+  auto it = nodes_.upper_bound(id);
+  if (it == nodes_.begin()) return nullptr;
+  --it;
+  const std::vector<Item>& items = it->second.items;
+  auto pos = std::lower_bound(items.begin(), items.end(), id,
+                              [](const Item& a, const StreamId& b) { return a.id < b; });
+  if (pos == items.end() || pos->id != id || pos->deleted) return nullptr;
+  return &pos->fields;
+}
+
+bool StreamObject::Exists(const StreamId& id) const { return Find(id) != nullptr; }
+
+void StreamObject::Range(const StreamId& start, const StreamId& end, bool rev,
+                         const EntryVisitor& fn) const {
+  if (start > end || nodes_.empty()) return;
+  if (!rev) {
+    auto it = nodes_.upper_bound(start);
+    if (it != nodes_.begin()) --it;
+    for (; it != nodes_.end() && it->first <= end; ++it) {
+      for (const Item& item : it->second.items) {
+        if (item.id < start || item.deleted) continue;
+        if (item.id > end) return;
+        if (!fn(item.id, item.fields)) return;
+      }
+    }
+    return;
+  }
+  auto it = nodes_.upper_bound(end);
+  while (it != nodes_.begin()) {
+    --it;
+    const std::vector<Item>& items = it->second.items;
+    for (auto r = items.rbegin(); r != items.rend(); ++r) {
+      if (r->id > end || r->deleted) continue;
+      if (r->id < start) return;
+      if (!fn(r->id, r->fields)) return;
+    }
+  }
+}
+
+bool StreamObject::Edge(bool first, StreamId* id, const StreamFields** fields) const {
+  bool found = false;
+  Range(StreamId{}, StreamId::Max(), !first, [&](const StreamId& i, const StreamFields& f) {
+    *id = i;
+    if (fields) *fields = &f;
+    found = true;
+    return false;
+  });
+  return found;
+}
+
+bool StreamObject::RangeHasTombstones(const StreamId* start, const StreamId* end) const {
+  if (length_ == 0 || max_deleted_id_.IsZero()) return false;
+  if (first_id_ > max_deleted_id_) return false;
+  const StreamId s = start ? *start : StreamId{};
+  const StreamId e = end ? *end : StreamId::Max();
+  return s <= max_deleted_id_ && max_deleted_id_ <= e;
+}
+
+int64_t StreamObject::EstimateDistanceFromFirstEverEntry(const StreamId& id) const {
+  if (entries_added_ == 0) return 0;
+  if (length_ == 0 && id <= last_id_) return static_cast<int64_t>(entries_added_);
+  if (id == last_id_) return static_cast<int64_t>(entries_added_);
+  if (id > last_id_) return kInvalidEntriesRead;
+  if (max_deleted_id_.IsZero() || max_deleted_id_ < first_id_) {
+    if (id < first_id_) return static_cast<int64_t>(entries_added_ - length_);
+    if (id == first_id_) return static_cast<int64_t>(entries_added_ - length_ + 1);
+  }
+  return kInvalidEntriesRead;
+}
+
+std::optional<int64_t> StreamObject::GroupLag(const StreamGroup& g) const {
+  if (entries_added_ == 0) return 0;
+  if (g.entries_read != kInvalidEntriesRead && !RangeHasTombstones(&g.last_id, nullptr)) {
+    return static_cast<int64_t>(entries_added_) - g.entries_read;
+  }
+  const int64_t read = EstimateDistanceFromFirstEverEntry(g.last_id);
+  if (read == kInvalidEntriesRead) return std::nullopt;
+  return static_cast<int64_t>(entries_added_) - read;
+}
+
+StreamGroup* StreamObject::FindGroup(std::string_view name) {
+  auto it = groups_.find(name);
+  return it == groups_.end() ? nullptr : &it->second;
+}
+
+StreamGroup* StreamObject::CreateGroup(std::string_view name, StreamId last_id,
+                                       int64_t entries_read) {
+  auto [it, inserted] = groups_.try_emplace(std::string(name));
+  if (!inserted) return nullptr;
+  it->second.last_id = last_id;
+  it->second.entries_read = entries_read;
+  return &it->second;
+}
+
+size_t StreamObject::DeleteConsumer(StreamGroup& g, std::string_view name) {
+  auto it = g.consumers.find(name);
+  if (it == g.consumers.end()) return 0;
+  const size_t pending = it->second.pel.size();
+  for (const StreamId& id : it->second.pel) g.pel.erase(id);
+  g.consumers.erase(it);
+  return pending;
+}
+
+void StreamObject::LoadNode(const StreamId& master, StreamFields master_fields,
+                            std::vector<Item> items) {
+  Node& n = nodes_[master];
+  n.master_fields = std::move(master_fields);
+  const size_t nmaster = n.master_fields.size();
+  n.rest_bytes = RedisLpIntBytes(static_cast<int64_t>(nmaster)) + RedisLpIntBytes(0);
+  for (const std::string& f : n.master_fields) n.rest_bytes += RedisLpStringBytes(f);
+  for (Item& item : items) {
+    const size_t nf = item.fields.size() / 2;
+    item.same_fields = nf == nmaster;
+    for (size_t i = 0; item.same_fields && i < nf; ++i) {
+      item.same_fields = item.fields[i * 2] == n.master_fields[i];
+    }
+    n.rest_bytes += EntryLpBytes(master, item);
+    (item.deleted ? n.deleted : n.live) += 1;
+  }
+  n.items = std::move(items);
+}
+
+void StreamObject::SetLoaded(uint64_t length, StreamId last_id, StreamId first_id,
+                             StreamId max_deleted_id, uint64_t entries_added) {
+  length_ = length;
+  last_id_ = last_id;
+  first_id_ = first_id;
+  max_deleted_id_ = max_deleted_id;
+  entries_added_ = entries_added;
+}
+
+size_t StreamObject::HeapBytes() const {
+  size_t total = 0;
+  for (const auto& [id, n] : nodes_) {
+    total += 64 + n.items.capacity() * sizeof(Item);
+    for (const Item& item : n.items) {
+      for (const std::string& f : item.fields) total += sizeof(std::string) + f.capacity();
+    }
+  }
+  for (const auto& [name, g] : groups_) {
+    total += 96 + name.size() + g.pel.size() * 96;
+    for (const auto& [cname, c] : g.consumers) total += 96 + cname.size() + c.pel.size() * 48;
+  }
+  return total;
+}
+
+}  // namespace shardnode::node
