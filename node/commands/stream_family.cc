@@ -1513,6 +1513,9 @@ void XInfoGroups(CommandContext& ctx, Args args) {
 }
 
 void XInfoStream(CommandContext& ctx, Args args) {
+  // The key is looked up before the options are read, as Redis does.
+  StreamObject* s = XInfoStreamOrReply(ctx, args);
+  if (s == nullptr) return;
   bool full = false;
   int64_t count = 10;
   const size_t optc = args.size() - 3;
@@ -1528,8 +1531,6 @@ void XInfoStream(CommandContext& ctx, Args args) {
       if (count < 0) count = 10;
     }
   }
-  StreamObject* s = XInfoStreamOrReply(ctx, args);
-  if (s == nullptr) return;
   resp::ReplyBuilder& r = ctx.reply;
   r.MapHeader(full ? 9 : 10);
   r.Bulk("length");

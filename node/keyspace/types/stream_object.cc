@@ -106,9 +106,10 @@ std::unique_ptr<TypedObject> StreamObject::Clone() const {
 }
 
 size_t StreamObject::RaxNodeEstimate() const {
-  // A radix tree of 16-byte keys: about one internal node per key plus the
-  // shared prefix chain.
-  return nodes_.empty() ? 1 : nodes_.size() * 2 + 1;
+  // A radix tree of 16-byte keys: the head, and per key about a
+  // compressed path node and a leaf (one key: the head holds the path).
+  if (nodes_.size() <= 1) return nodes_.size() + 1;
+  return nodes_.size() * 2 + 2;
 }
 
 void StreamObject::Append(const StreamId& id, const StreamFields& fields, const Limits& limits) {
