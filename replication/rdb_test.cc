@@ -123,7 +123,11 @@ TEST(DumpPayloadTest, RejectsUndecodableValuesWithDetails) {
                   .status()
                   .message(),
               HasSubstr("left after"));
+  // A stream cut short after its node count.
   EXPECT_EQ(ParseDumpPayload(payload(std::string("\x13\x00", 2))).status().code(),
+            absl::StatusCode::kDataLoss);
+  // A module value.
+  EXPECT_EQ(ParseDumpPayload(payload(std::string("\x07\x00", 2))).status().code(),
             absl::StatusCode::kUnimplemented);
   // An empty set is no value.
   EXPECT_FALSE(ParseDumpPayload(payload(std::string("\x02\x00", 2))).ok());
@@ -315,9 +319,10 @@ TEST(RdbReaderTest, RejectsBadHeadersAndUnknownTypes) {
             "Can't handle RDB format version 0");
   std::string unknown = Bytes().Op(0xFE).Len(0).Op(21).Str("k").Str("v").Finish();
   EXPECT_EQ(ReadRdb(unknown).status().message(), "Unknown RDB type 21 at offset 11");
-  absl::Status stream = ReadRdb(Bytes().Op(19).Str("s").Len(0).Finish()).status();
-  EXPECT_EQ(stream.code(), absl::StatusCode::kUnimplemented);
-  EXPECT_THAT(stream.message(), HasSubstr("stream"));
+  absl::Status stream =
+      ReadRdb(Bytes().Op(19).Str("s").Len(1).Str("short").Str("lp").Finish()).status();
+  EXPECT_EQ(stream.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(stream.message(), HasSubstr("Stream node key entry is not the size of a stream ID"));
   absl::Status module = ReadRdb(Bytes().Op(0xF7).Len(1).Finish()).status();
   EXPECT_EQ(module.code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(ReadRdb(Bytes().Op(0).Raw("\xc5").Finish()).status().message(),
