@@ -117,6 +117,10 @@ bool ParseLongOrReply(CommandContext& ctx, std::string_view s, int64_t* out,
   return false;
 }
 
+// Entries copied out of a stream for a reply (the stream hands its fields
+// out one at a time).
+using EntryList = std::vector<std::pair<StreamId, StreamFields>>;
+
 void ReplyEntry(resp::ReplyBuilder& r, const StreamId& id, const StreamFields& fields) {
   r.ArrayHeader(2);
   r.Bulk(id.ToString());
@@ -378,13 +382,13 @@ void XRangeGeneric(CommandContext& ctx, Args args, bool rev) {
     ctx.reply.NullArray();
     return;
   }
-  std::vector<std::pair<StreamId, const StreamFields*>> out;
+  EntryList out;
   s->Range(start, end, rev, [&](const StreamId& id, const StreamFields& fields) {
-    out.emplace_back(id, &fields);
+    out.emplace_back(id, std::move(fields));
     return count < 0 || static_cast<int64_t>(out.size()) < count;
   });
   ctx.reply.ArrayHeader(out.size());
-  for (const auto& [id, fields] : out) ReplyEntry(ctx.reply, id, *fields);
+  for (const auto& [id, fields] : out) ReplyEntry(ctx.reply, id, fields);
 }
 
 void XRange(CommandContext& ctx, Args args) { XRangeGeneric(ctx, args, false); }
@@ -537,7 +541,7 @@ StreamNack& AssignNack(StreamGroup& g, const StreamId& id, std::string_view cons
 // What one read from a stream for a group collects for the reply and for
 // propagation.
 struct GroupRead {
-  std::vector<std::pair<StreamId, const StreamFields*>> entries;
+  EntryList entries;
   // History entries whose data was deleted (a null entry in the reply).
   std::vector<bool> missing;
 };
@@ -559,7 +563,7 @@ void ReadNew(CommandContext& ctx, StreamObject& s, const StreamId& start, int64_
       g->last_id = id;
       if (noack) propagate_last_id = true;
     }
-    out->entries.emplace_back(id, &fields);
+    out->entries.emplace_back(id, fields);
     out->missing.push_back(false);
     if (g && !noack) {
       const StreamNack& nack = AssignNack(*g, id, consumer, ctx.now_ms);
@@ -576,10 +580,11 @@ void ReadHistory(CommandContext& ctx, StreamObject& s, const StreamId& start, in
                  StreamGroup& g, StreamConsumer& c, GroupRead* out) {
   for (auto it = c.pel.lower_bound(start); it != c.pel.end(); ++it) {
     if (count && static_cast<int64_t>(out->entries.size()) >= count) break;
-    const StreamFields* fields = s.Find(*it);
-    out->entries.emplace_back(*it, fields);
-    out->missing.push_back(fields == nullptr);
-    if (fields) {
+    StreamFields fields;
+    const bool exists = s.Find(*it, &fields);
+    out->entries.emplace_back(*it, std::move(fields));
+    out->missing.push_back(!exists);
+    if (exists) {
       StreamNack& nack = g.pel[*it];
       nack.delivery_time = ctx.now_ms;
       ++nack.delivery_count;
@@ -596,7 +601,7 @@ void ReplyRead(resp::ReplyBuilder& r, const GroupRead& read) {
       r.Bulk(id.ToString());
       r.NullArray();
     } else {
-      ReplyEntry(r, id, *fields);
+      ReplyEntry(r, id, fields);
     }
   }
 }
@@ -1285,11 +1290,11 @@ void XClaim(CommandContext& ctx, Args args) {
     deliverytime = now;
   }
   const std::string& name = args[3];
-  std::vector<std::pair<StreamId, const StreamFields*>> out;
+  EntryList out;
   for (const StreamId& id : ids) {
     auto it = g->pel.find(id);
-    const StreamFields* fields = s->Find(id);
-    if (fields == nullptr) {
+    StreamFields fields;
+    if (!s->Find(id, justid ? nullptr : &fields)) {
       if (it != g->pel.end()) {
         ctx.propagate_many.push_back(XClaimPropagation(args[1], args[2], *g, id, it->second));
         propagate_last_id = false;
@@ -1310,7 +1315,7 @@ void XClaim(CommandContext& ctx, Args args) {
     } else if (!justid) {
       ++nack.delivery_count;
     }
-    out.emplace_back(id, fields);
+    out.emplace_back(id, std::move(fields));
     ctx.propagate_many.push_back(XClaimPropagation(args[1], args[2], *g, id, nack));
     propagate_last_id = false;
   }
@@ -1320,7 +1325,7 @@ void XClaim(CommandContext& ctx, Args args) {
     if (justid) {
       ctx.reply.Bulk(id.ToString());
     } else {
-      ReplyEntry(ctx.reply, id, *fields);
+      ReplyEntry(ctx.reply, id, fields);
     }
   }
   if (!ctx.propagate_many.empty()) {
@@ -1376,12 +1381,12 @@ void XAutoClaim(CommandContext& ctx, Args args) {
   const int64_t now = ctx.now_ms;
   int64_t attempts = count * 10;
   std::vector<StreamId> deleted;
-  std::vector<std::pair<StreamId, const StreamFields*>> out;
+  EntryList out;
   auto it = g->pel.lower_bound(start);
   while (attempts-- && count && it != g->pel.end()) {
     const StreamId id = it->first;
-    const StreamFields* fields = s->Find(id);
-    if (fields == nullptr) {
+    StreamFields fields;
+    if (!s->Find(id, justid ? nullptr : &fields)) {
       ctx.propagate_many.push_back(XClaimPropagation(args[1], args[2], *g, id, it->second));
       ++it;
       DropNack(*g, id);
@@ -1396,7 +1401,7 @@ void XAutoClaim(CommandContext& ctx, Args args) {
     StreamNack& nack = ClaimNack(*g, id, args[3], now);
     nack.delivery_time = now;
     if (!justid) ++nack.delivery_count;
-    out.emplace_back(id, fields);
+    out.emplace_back(id, std::move(fields));
     --count;
     ctx.propagate_many.push_back(XClaimPropagation(args[1], args[2], *g, id, nack));
     ++it;
@@ -1409,7 +1414,7 @@ void XAutoClaim(CommandContext& ctx, Args args) {
     if (justid) {
       ctx.reply.Bulk(id.ToString());
     } else {
-      ReplyEntry(ctx.reply, id, *fields);
+      ReplyEntry(ctx.reply, id, fields);
     }
   }
   ctx.reply.ArrayHeader(deleted.size());
@@ -1553,9 +1558,9 @@ void XInfoStream(CommandContext& ctx, Args args) {
     for (bool first : {true, false}) {
       r.Bulk(first ? "first-entry" : "last-entry");
       StreamId id;
-      const StreamFields* fields = nullptr;
+      StreamFields fields;
       if (s->Edge(first, &id, &fields)) {
-        ReplyEntry(r, id, *fields);
+        ReplyEntry(r, id, fields);
       } else {
         r.NullBulk();
       }
@@ -1563,13 +1568,13 @@ void XInfoStream(CommandContext& ctx, Args args) {
     return;
   }
   r.Bulk("entries");
-  std::vector<std::pair<StreamId, const StreamFields*>> entries;
+  EntryList entries;
   s->Range(StreamId{}, StreamId::Max(), false, [&](const StreamId& id, const StreamFields& fields) {
-    entries.emplace_back(id, &fields);
+    entries.emplace_back(id, fields);
     return count == 0 || static_cast<int64_t>(entries.size()) < count;
   });
   r.ArrayHeader(entries.size());
-  for (const auto& [id, fields] : entries) ReplyEntry(r, id, *fields);
+  for (const auto& [id, fields] : entries) ReplyEntry(r, id, fields);
   r.Bulk("groups");
   r.ArrayHeader(s->groups().size());
   for (const auto& [name, g] : s->groups()) {

@@ -17,8 +17,43 @@ uint64_t BacklenBytes(uint64_t len) {
   return 5;
 }
 
-// The 24-byte listpack header and terminator Redis counts in lpBytes.
+// The listpack header and terminator Redis counts in lpBytes.
 constexpr uint64_t kLpOverhead = 7;
+
+// Node data: per entry a flags byte (kDeleted, kSameFields), the id as
+// zigzag varint deltas from the node's master id (ms, then seq), the field
+// count and names unless kSameFields, then the values; every string is a
+// varint length and its bytes.
+constexpr uint8_t kDeleted = 1;
+constexpr uint8_t kSameFields = 2;
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+uint64_t GetVarint(const std::string& data, size_t* pos) {
+  uint64_t v = 0;
+  for (int shift = 0;; shift += 7) {
+    const auto b = static_cast<uint8_t>(data[(*pos)++]);
+    v |= static_cast<uint64_t>(b & 0x7F) << shift;
+    if (!(b & 0x80)) return v;
+  }
+}
+
+uint64_t ZigZag(uint64_t delta) {
+  const auto d = static_cast<int64_t>(delta);
+  return (static_cast<uint64_t>(d) << 1) ^ static_cast<uint64_t>(d >> 63);
+}
+uint64_t UnZigZag(uint64_t z) { return (z >> 1) ^ (0 - (z & 1)); }
+
+void PutString(std::string* out, std::string_view s) {
+  PutVarint(out, s.size());
+  out->append(s.data(), s.size());
+}
 
 }  // namespace
 
@@ -71,6 +106,87 @@ bool StreamId::Decr() {
 
 std::string StreamId::ToString() const { return absl::StrCat(ms, "-", seq); }
 
+// Walks a node's data: Next() reads an entry's header; then Fields() reads
+// its fields and values, or Skip() steps over them.
+struct StreamObject::Cursor {
+  const StreamId& master;
+  const Node& node;
+  size_t pos = 0;
+  // The current entry's header.
+  size_t flag_pos = 0;
+  StreamId id;
+  bool deleted = false;
+  bool same = false;
+
+  bool Next() {
+    if (pos >= node.data.size()) return false;
+    flag_pos = pos;
+    const auto flags = static_cast<uint8_t>(node.data[pos++]);
+    deleted = flags & kDeleted;
+    same = flags & kSameFields;
+    id.ms = master.ms + UnZigZag(GetVarint(node.data, &pos));
+    id.seq = master.seq + UnZigZag(GetVarint(node.data, &pos));
+    return true;
+  }
+  std::string_view String() {
+    const size_t len = GetVarint(node.data, &pos);
+    std::string_view s(node.data.data() + pos, len);
+    pos += len;
+    return s;
+  }
+  void Fields(StreamFields* out) {
+    const size_t nf = same ? node.master_fields.size() : GetVarint(node.data, &pos);
+    out->resize(nf * 2);
+    for (size_t i = 0; i < nf; ++i) {
+      if (same) {
+        (*out)[i * 2] = node.master_fields[i];
+      } else {
+        (*out)[i * 2] = String();
+      }
+      (*out)[i * 2 + 1] = String();
+    }
+  }
+  void Skip() {
+    const size_t nf = same ? node.master_fields.size() : GetVarint(node.data, &pos);
+    for (size_t i = 0; i < (same ? nf : nf * 2); ++i) String();
+  }
+};
+
+template <typename Fn>
+void StreamObject::Walk(const StreamId& master, const Node& n, Fn&& fn) {
+  Cursor c{master, n};
+  while (c.Next()) {
+    const size_t before = c.pos;
+    if (!fn(c)) return;
+    if (c.pos == before) c.Skip();  // fn read no payload
+  }
+}
+
+void StreamObject::EncodeItem(const StreamId& master, const Item& item, std::string* out) {
+  out->push_back(
+      static_cast<char>((item.deleted ? kDeleted : 0) | (item.same_fields ? kSameFields : 0)));
+  PutVarint(out, ZigZag(item.id.ms - master.ms));
+  PutVarint(out, ZigZag(item.id.seq - master.seq));
+  const size_t nf = item.fields.size() / 2;
+  if (!item.same_fields) PutVarint(out, nf);
+  for (size_t i = 0; i < nf; ++i) {
+    if (!item.same_fields) PutString(out, item.fields[i * 2]);
+    PutString(out, item.fields[i * 2 + 1]);
+  }
+}
+
+void StreamObject::DecodeNode(const StreamId& master, const Node& n, std::vector<Item>* out) {
+  out->clear();
+  Walk(master, n, [out](Cursor& c) {
+    Item& item = out->emplace_back();
+    item.id = c.id;
+    item.deleted = c.deleted;
+    item.same_fields = c.same;
+    c.Fields(&item.fields);
+    return true;
+  });
+}
+
 uint64_t StreamObject::EntryLpBytes(const StreamId& master, const Item& item) {
   // flags, ms delta, seq delta, [num-fields], [fields], values, lp-count.
   const size_t nf = item.fields.size() / 2;
@@ -110,6 +226,16 @@ size_t StreamObject::RaxNodeEstimate() const {
   // compressed path node and a leaf (one key: the head holds the path).
   if (nodes_.size() <= 1) return nodes_.size() + 1;
   return nodes_.size() * 2 + 2;
+}
+
+StreamId StreamObject::FirstIdWithTombstones() const {
+  if (nodes_.empty()) return StreamId::Max();
+  StreamId id = StreamId::Max();
+  Walk(nodes_.begin()->first, nodes_.begin()->second, [&id](Cursor& c) {
+    id = c.id;
+    return false;
+  });
+  return id;
 }
 
 void StreamObject::Append(const StreamId& id, const StreamFields& fields, const Limits& limits) {
@@ -152,7 +278,8 @@ void StreamObject::Append(const StreamId& id, const StreamFields& fields, const 
   }
   item.fields = fields;
   node->rest_bytes += EntryLpBytes(master, item);
-  node->items.push_back(std::move(item));
+  EncodeItem(master, item, &node->data);
+  node->last = id;
   ++node->live;
   ++length_;
   ++entries_added_;
@@ -160,11 +287,10 @@ void StreamObject::Append(const StreamId& id, const StreamFields& fields, const 
   if (length_ == 1) first_id_ = id;
 }
 
-void StreamObject::MarkDeleted(NodeMap::iterator it, size_t i) {
+void StreamObject::MarkDeleted(NodeMap::iterator it, size_t flag_pos) {
   Node& n = it->second;
-  Item& item = n.items[i];
-  item.deleted = true;
-  // The flags integer stays one byte (0/2 -> 1/3).
+  // The flags integer stays one byte in Redis too (0/2 -> 1/3).
+  n.data[flag_pos] = static_cast<char>(n.data[flag_pos] | kDeleted);
   --length_;
   if (n.live == 1) {
     nodes_.erase(it);
@@ -188,7 +314,7 @@ int64_t StreamObject::Trim(const TrimArgs& args) {
       remove_node = length_ - static_cast<uint64_t>(entries) >= args.maxlen;
     } else {
       // The node's last entry, deleted or not (lpGetEdgeStreamID).
-      remove_node = n.items.back().id < args.minid;
+      remove_node = n.last < args.minid;
     }
     if (remove_node) {
       length_ -= static_cast<uint64_t>(entries);
@@ -198,16 +324,17 @@ int64_t StreamObject::Trim(const TrimArgs& args) {
     }
     if (args.approx) break;
     int64_t from_node = 0;
-    for (Item& item : n.items) {
+    Walk(it->first, n, [&](Cursor& c) {
       const bool stop =
-          args.strategy == TrimStrategy::kMaxLen ? length_ <= args.maxlen : item.id >= args.minid;
-      if (stop) break;
-      if (!item.deleted) {
-        item.deleted = true;
+          args.strategy == TrimStrategy::kMaxLen ? length_ <= args.maxlen : c.id >= args.minid;
+      if (stop) return false;
+      if (!c.deleted) {
+        n.data[c.flag_pos] = static_cast<char>(n.data[c.flag_pos] | kDeleted);
         ++from_node;
         --length_;
       }
-    }
+      return true;
+    });
     n.live -= from_node;
     n.deleted += from_node;
     deleted += from_node;
@@ -232,11 +359,14 @@ bool StreamObject::Delete(const StreamId& id) {
   auto it = nodes_.upper_bound(id);
   if (it == nodes_.begin()) return false;
   --it;
-  std::vector<Item>& items = it->second.items;
-  auto pos = std::lower_bound(items.begin(), items.end(), id,
-                              [](const Item& a, const StreamId& b) { return a.id < b; });
-  if (pos == items.end() || pos->id != id || pos->deleted) return false;
-  MarkDeleted(it, static_cast<size_t>(pos - items.begin()));
+  size_t flag_pos = std::string::npos;
+  Walk(it->first, it->second, [&](Cursor& c) {
+    if (c.id < id) return true;
+    if (c.id == id && !c.deleted) flag_pos = c.flag_pos;
+    return false;
+  });
+  if (flag_pos == std::string::npos) return false;
+  MarkDeleted(it, flag_pos);
   if (length_ == 0) {
     first_id_ = StreamId{};
   } else if (id == first_id_) {
@@ -245,51 +375,69 @@ bool StreamObject::Delete(const StreamId& id) {
   return true;
 }
 
-const StreamFields* StreamObject::Find(const StreamId& id) const {
+bool StreamObject::Find(const StreamId& id, StreamFields* out) const {
   auto it = nodes_.upper_bound(id);
-  if (it == nodes_.begin()) return nullptr;
+  if (it == nodes_.begin()) return false;
   --it;
-  const std::vector<Item>& items = it->second.items;
-  auto pos = std::lower_bound(items.begin(), items.end(), id,
-                              [](const Item& a, const StreamId& b) { return a.id < b; });
-  if (pos == items.end() || pos->id != id || pos->deleted) return nullptr;
-  return &pos->fields;
+  bool found = false;
+  Walk(it->first, it->second, [&](Cursor& c) {
+    if (c.id < id) return true;
+    if (c.id == id && !c.deleted) {
+      found = true;
+      if (out) c.Fields(out);
+    }
+    return false;
+  });
+  return found;
 }
 
-bool StreamObject::Exists(const StreamId& id) const { return Find(id) != nullptr; }
+bool StreamObject::Exists(const StreamId& id) const { return Find(id, nullptr); }
 
 void StreamObject::Range(const StreamId& start, const StreamId& end, bool rev,
                          const EntryVisitor& fn) const {
   if (start > end || nodes_.empty()) return;
+  StreamFields fields;
   if (!rev) {
     auto it = nodes_.upper_bound(start);
     if (it != nodes_.begin()) --it;
-    for (; it != nodes_.end() && it->first <= end; ++it) {
-      for (const Item& item : it->second.items) {
-        if (item.id < start || item.deleted) continue;
-        if (item.id > end) return;
-        if (!fn(item.id, item.fields)) return;
-      }
+    bool go = true;
+    for (; go && it != nodes_.end() && it->first <= end; ++it) {
+      if (it->second.last < start) continue;
+      Walk(it->first, it->second, [&](Cursor& c) {
+        if (c.id < start || c.deleted) return true;
+        if (c.id > end) return go = false;
+        c.Fields(&fields);
+        return go = fn(c.id, fields);
+      });
     }
     return;
   }
   auto it = nodes_.upper_bound(end);
+  std::vector<size_t> offsets;
   while (it != nodes_.begin()) {
     --it;
-    const std::vector<Item>& items = it->second.items;
-    for (auto r = items.rbegin(); r != items.rend(); ++r) {
-      if (r->id > end || r->deleted) continue;
-      if (r->id < start) return;
-      if (!fn(r->id, r->fields)) return;
+    const Node& n = it->second;
+    offsets.clear();
+    Walk(it->first, n, [&](Cursor& c) {
+      if (c.id > end) return false;
+      if (!c.deleted && c.id >= start) offsets.push_back(c.flag_pos);
+      return true;
+    });
+    for (auto o = offsets.rbegin(); o != offsets.rend(); ++o) {
+      Cursor c{it->first, n, *o};
+      c.Next();
+      c.Fields(&fields);
+      if (!fn(c.id, fields)) return;
     }
+    if (it->first <= start) return;
   }
 }
 
-bool StreamObject::Edge(bool first, StreamId* id, const StreamFields** fields) const {
+bool StreamObject::Edge(bool first, StreamId* id, StreamFields* fields) const {
   bool found = false;
   Range(StreamId{}, StreamId::Max(), !first, [&](const StreamId& i, const StreamFields& f) {
     *id = i;
-    if (fields) *fields = &f;
+    if (fields) *fields = f;
     found = true;
     return false;
   });
@@ -364,8 +512,9 @@ void StreamObject::LoadNode(const StreamId& master, StreamFields master_fields,
     }
     n.rest_bytes += EntryLpBytes(master, item);
     (item.deleted ? n.deleted : n.live) += 1;
+    EncodeItem(master, item, &n.data);
+    n.last = item.id;
   }
-  n.items = std::move(items);
 }
 
 void StreamObject::SetLoaded(uint64_t length, StreamId last_id, StreamId first_id,
@@ -380,10 +529,8 @@ void StreamObject::SetLoaded(uint64_t length, StreamId last_id, StreamId first_i
 size_t StreamObject::HeapBytes() const {
   size_t total = 0;
   for (const auto& [id, n] : nodes_) {
-    total += 64 + n.items.capacity() * sizeof(Item);
-    for (const Item& item : n.items) {
-      for (const std::string& f : item.fields) total += sizeof(std::string) + f.capacity();
-    }
+    total += sizeof(Node) + 48 + n.data.capacity();
+    for (const std::string& f : n.master_fields) total += sizeof(std::string) + f.capacity();
   }
   for (const auto& [name, g] : groups_) {
     total += 96 + name.size() + g.pel.size() * 96;

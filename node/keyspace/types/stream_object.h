@@ -3,12 +3,14 @@
 //
 // Entries are kept in nodes as Redis 7.0.15 keeps them in listpacks under a
 // radix tree: a node is keyed by the id of the first entry added to it (its
-// "master id"), holds entries in id order, and deleted entries stay in their
-// node as tombstones until the whole node goes (a node whose last live entry
-// is deleted is dropped, as Redis frees the listpack). A node closes when
-// adding an entry would make it reach stream-node-max-bytes, counted as the
-// size Redis's listpack would have (RedisLpBytes), or when it holds
-// stream-node-max-entries entries, live and deleted; so that XADD/XTRIM with
+// "master id"), holds entries in id order in one byte buffer (each entry:
+// flags, its id as varint deltas from the master id, then its values, and
+// its field names only when they differ from the node's first entry's), and
+// deleted entries stay in their node as tombstones until the whole node goes (a node whose last
+// live entry is deleted is dropped, as Redis frees the listpack). A node closes when adding an
+// entry would make it reach stream-node-max-bytes, counted as the size Redis's listpack would have
+// (RedisLpBytes), or when it holds stream-node-max-entries entries, live and deleted; so that
+// XADD/XTRIM with
 // "~" trim at the same node boundaries as Redis and XINFO reports the same
 // radix-tree-keys.
 //
@@ -90,8 +92,9 @@ class StreamObject : public TypedObject {
     uint64_t maxlen = 0;
     StreamId minid;
   };
+  // `fields` is valid during the call only.
   using EntryVisitor = std::function<bool(const StreamId& id, const StreamFields& fields)>;
-  // One entry of a node, deleted ones included.
+  // One entry of a node, deleted ones included (persistence).
   struct Item {
     StreamId id;
     bool deleted = false;
@@ -108,9 +111,7 @@ class StreamObject : public TypedObject {
   const StreamId& first_id() const { return first_id_; }
   // The id of the first entry, deleted or not; Max() when there is none
   // (what an approximate MINID trim propagates).
-  StreamId FirstIdWithTombstones() const {
-    return nodes_.empty() ? StreamId::Max() : nodes_.begin()->second.items.front().id;
-  }
+  StreamId FirstIdWithTombstones() const;
   const StreamId& max_deleted_id() const { return max_deleted_id_; }
   uint64_t entries_added() const { return entries_added_; }
   size_t NodeCount() const { return nodes_.size(); }
@@ -133,10 +134,12 @@ class StreamObject : public TypedObject {
   // Calls fn for each live entry with start <= id <= end, ascending (or
   // descending when `rev`), until fn returns false.
   void Range(const StreamId& start, const StreamId& end, bool rev, const EntryVisitor& fn) const;
-  // The fields of the live entry `id`, or nullptr.
-  const StreamFields* Find(const StreamId& id) const;
-  // First (or last) live entry; false when empty.
-  bool Edge(bool first, StreamId* id, const StreamFields** fields) const;
+  // Copies the fields of the live entry `id` into *out (when not null);
+  // false when there is no such entry.
+  bool Find(const StreamId& id, StreamFields* out) const;
+  // First (or last) live entry, its fields copied into *fields when not
+  // null; false when empty.
+  bool Edge(bool first, StreamId* id, StreamFields* fields) const;
 
   // Lag support (Redis's streamRangeHasTombstones and
   // streamEstimateDistanceFromFirstEverEntry).
@@ -158,7 +161,11 @@ class StreamObject : public TypedObject {
   // in order.
   template <typename Fn>
   void ForEachNode(Fn&& fn) const {
-    for (const auto& [master, n] : nodes_) fn(master, n.master_fields, n.items);
+    std::vector<Item> items;
+    for (const auto& [master, n] : nodes_) {
+      DecodeNode(master, n, &items);
+      fn(master, n.master_fields, items);
+    }
   }
   // Adds a node as loaded (after the last one), then, once all are in,
   // SetLoaded fixes the metadata. REQUIRES: items non-empty, ascending and
@@ -172,8 +179,9 @@ class StreamObject : public TypedObject {
 
  private:
   struct Node {
-    std::vector<Item> items;
+    std::string data;            // the entries, encoded (stream_object.cc)
     StreamFields master_fields;  // the field names of the first entry
+    StreamId last;               // the id of its last entry, deleted or not
     int64_t live = 0;
     int64_t deleted = 0;
     // Redis's listpack bytes apart from the two counters (count, deleted).
@@ -185,9 +193,16 @@ class StreamObject : public TypedObject {
   // The bytes Redis's listpack spends on `item` in a node of master id
   // `master`.
   static uint64_t EntryLpBytes(const StreamId& master, const Item& item);
-  // Marks items[i] of `it` deleted (dropping the node when it was the last
-  // live entry); returns the iterator to the next node when it dropped it.
-  void MarkDeleted(NodeMap::iterator it, size_t i);
+  // One entry's header as decoded from a node's data.
+  struct Cursor;
+  static void EncodeItem(const StreamId& master, const Item& item, std::string* out);
+  static void DecodeNode(const StreamId& master, const Node& n, std::vector<Item>* out);
+  // Calls fn(cursor) for each entry of `n` in order until it returns false.
+  template <typename Fn>
+  static void Walk(const StreamId& master, const Node& n, Fn&& fn);
+  // Marks the entry whose flags byte is at `flag_pos` deleted (dropping the
+  // node when it was its last live entry).
+  void MarkDeleted(NodeMap::iterator it, size_t flag_pos);
   void RefreshFirstId();
 
   NodeMap nodes_;
