@@ -247,9 +247,9 @@ void StreamObject::Append(const StreamId& id, const StreamFields& fields, const 
     uint64_t max_bytes = limits.max_bytes;
     constexpr uint64_t kMaxLp = uint64_t{1} << 30;  // STREAM_LISTPACK_MAX_SIZE
     if (max_bytes == 0 || max_bytes > kMaxLp) max_bytes = kMaxLp;
-    if (node->LpBytes() + total_len >= max_bytes) {
-      node = nullptr;
-    } else if (limits.max_entries > 0 && node->live + node->deleted >= limits.max_entries) {
+    if (node->LpBytes() + total_len >= max_bytes ||
+        (limits.max_entries > 0 && node->live + node->deleted >= limits.max_entries)) {
+      node->data.shrink_to_fit();  // it is closed: give back the growth slack
       node = nullptr;
     }
   }
