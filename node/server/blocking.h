@@ -117,6 +117,9 @@ class BlockingTable {
   // A key of database `db` changed. Queues it as ready when some client
   // waits for it (once until TakeReady).
   void Signal(int db, std::string_view key);
+  // Database `db` was flushed: queues every key some client waits for in
+  // it (a stream reader of a group learns its key is gone).
+  void SignalDb(int db);
   bool has_ready() const { return !ready_.empty(); }
   // The ready keys in the order they were signaled; the queue restarts
   // empty (serving may signal more).
