@@ -907,6 +907,29 @@ absl::Status RdbReader::Impl::StepStream(Cursor& cur, RdbHandler* handler) {
     }
     st.groups.push_back(std::move(group));
   }
+  if (!v2) {
+    // Version 1 has no read counters: Redis estimates each group's from
+    // its last id (streamEstimateDistanceFromFirstEverEntry, with no
+    // tombstones known and entries_added = length).
+    auto less = [](const RdbStreamId& a, const RdbStreamId& b) {
+      return a.ms != b.ms ? a.ms < b.ms : a.seq < b.seq;
+    };
+    for (RdbStreamGroup& g : st.groups) {
+      const auto n = static_cast<int64_t>(st.length);
+      if (st.entries_added == 0 || g.last_id == st.last_id ||
+          (st.length == 0 && !less(st.last_id, g.last_id))) {
+        g.entries_read = static_cast<int64_t>(st.entries_added);
+      } else if (less(st.last_id, g.last_id)) {
+        g.entries_read = -1;
+      } else if (less(g.last_id, st.first_id)) {
+        g.entries_read = static_cast<int64_t>(st.entries_added) - n;
+      } else if (g.last_id == st.first_id) {
+        g.entries_read = static_cast<int64_t>(st.entries_added) - n + 1;
+      } else {
+        g.entries_read = -1;
+      }
+    }
+  }
   return CompleteValue(handler);
 }
 
