@@ -628,6 +628,11 @@ bool ParseReadArgs(CommandContext& ctx, Args args, ReadArgs* r) {
     const size_t more = args.size() - i - 1;
     const std::string& o = args[i];
     if (absl::EqualsIgnoreCase(o, "block") && more) {
+      if (ctx.session.script) {
+        ctx.reply.Error(absl::StrCat("ERR ", args[0],
+                                     " command is not allowed with BLOCK option from scripts"));
+        return false;
+      }
       ++i;
       int64_t ms;
       if (!ParseLongOrReply(ctx, args[i], &ms, errors::kTimeoutNotInteger)) return false;

@@ -75,6 +75,9 @@ struct Session {
   // `deny_blocking`: set while EXEC runs (and for a primary's replication
   // stream); a blocking command then acts as its non-blocking form.
   bool deny_blocking = false;
+  // The client a Lua script runs its redis.call()s as (XREAD BLOCK is an
+  // error there rather than a non-blocking read).
+  bool script = false;
 
   // Pub/Sub subscriptions (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE).
   std::set<std::string, std::less<>> channels;
