@@ -303,9 +303,7 @@ void XAdd(CommandContext& ctx, Args args) {
   if (!ok || id <= s->last_id()) {
     ctx.reply.Error(
         "ERR The ID specified in XADD is equal or smaller than the target stream top item");
-    // Redis leaves the empty stream it created.
-    if (f == Found::kMissing) Wrote(ctx, key, 0);
-    return;
+    return;  // an empty stream created here stays, as in Redis
   }
   StreamFields fields(args.begin() + static_cast<ptrdiff_t>(field_pos), args.end());
   s->Append(id, fields, NodeLimits(ctx));
@@ -474,7 +472,7 @@ void XSetId(CommandContext& ctx, Args args) {
   if (entries_added != -1) s->set_entries_added(static_cast<uint64_t>(entries_added));
   if (!max_xdel.IsZero()) s->set_max_deleted_id(max_xdel);
   ctx.reply.Ok();
-  Wrote(ctx, args[1], 1);
+  ctx.AddDirty(1);  // Redis's XSETID does not touch WATCH
 }
 
 // --- Consumer group helpers ---
@@ -758,7 +756,6 @@ void XReadGeneric(CommandContext& ctx, Args args) {
   }
 
   std::vector<StreamPart> parts;
-  uint64_t changes = 0;
   for (size_t k = 0; k < n; ++k) {
     const std::string& key = args[r.streams_arg + k];
     StreamObject* s = nullptr;
@@ -801,7 +798,6 @@ void XReadGeneric(CommandContext& ctx, Args args) {
       } else {
         ReadNew(ctx, *s, start, r.count, &g, key, r.group_name, r.consumer, r.noack, &part.read);
       }
-      ++changes;
     } else {
       ReadNew(ctx, *s, start, r.count, nullptr, key, "", "", false, &part.read);
     }
@@ -812,10 +808,6 @@ void XReadGeneric(CommandContext& ctx, Args args) {
     // Only the XCLAIM / XGROUP forms reach replicas (and only when there
     // are some: a history read changes nothing they keep).
     if (!ctx.propagate_many.empty()) ctx.AddDirty(ctx.propagate_many.size());
-    for (const StreamPart& p : parts) {
-      if (r.group) Wrote(ctx, p.key, 0);
-    }
-    (void)changes;
     return;
   }
   if (!r.block || ctx.session.deny_blocking) {
@@ -897,10 +889,7 @@ void ServeBlockedRead(CommandContext& ctx, Args args, const std::string& key) {
     ReadNew(ctx, *s, start, r.count, nullptr, key, "", "", false, &parts[0].read);
   }
   ReplyParts(ctx, parts);
-  if (!ctx.propagate_many.empty()) {
-    ctx.AddDirty(ctx.propagate_many.size());
-    Wrote(ctx, key, 0);
-  }
+  if (!ctx.propagate_many.empty()) ctx.AddDirty(ctx.propagate_many.size());
 }
 
 void XRead(CommandContext& ctx, Args args) { XReadGeneric(ctx, args); }
@@ -1029,7 +1018,7 @@ void XGroupCreate(CommandContext& ctx, Args args) {
     return;
   }
   ctx.reply.Ok();
-  Wrote(ctx, args[2], 1);
+  ctx.AddDirty(1);
 }
 
 void XGroupSetId(CommandContext& ctx, Args args) {
@@ -1048,7 +1037,7 @@ void XGroupSetId(CommandContext& ctx, Args args) {
   t.g->last_id = id;
   t.g->entries_read = t.entries_read;
   ctx.reply.Ok();
-  Wrote(ctx, args[2], 1);
+  ctx.AddDirty(1);
 }
 
 void XGroupDestroy(CommandContext& ctx, Args args) {
@@ -1060,8 +1049,10 @@ void XGroupDestroy(CommandContext& ctx, Args args) {
   }
   t.s->groups().erase(t.s->groups().find(args[3]));
   ctx.reply.Integer(1);
-  // Wakes the XREADGROUP clients of that group (NOGROUP).
-  Wrote(ctx, args[2], 1);
+  ctx.AddDirty(1);
+  // Wakes the XREADGROUP clients of that group (NOGROUP); WATCH is not
+  // touched, as in Redis.
+  ctx.shard.blocking().Signal(ctx.db_index(), args[2]);
 }
 
 void XGroupCreateConsumer(CommandContext& ctx, Args args) {
@@ -1070,7 +1061,7 @@ void XGroupCreateConsumer(CommandContext& ctx, Args args) {
   auto [it, inserted] = t.g->consumers.try_emplace(args[4]);
   if (inserted) {
     it->second.seen_time = ctx.now_ms;
-    Wrote(ctx, args[2], 1);
+    ctx.AddDirty(1);
   }
   ctx.reply.Integer(inserted ? 1 : 0);
 }
@@ -1081,7 +1072,7 @@ void XGroupDelConsumer(CommandContext& ctx, Args args) {
   int64_t pending = 0;
   if (t.g->consumers.contains(args[4])) {
     pending = static_cast<int64_t>(StreamObject::DeleteConsumer(*t.g, args[4]));
-    Wrote(ctx, args[2], 1);
+    ctx.AddDirty(1);
   }
   ctx.reply.Integer(pending);
 }
@@ -1333,10 +1324,7 @@ void XClaim(CommandContext& ctx, Args args) {
       ReplyEntry(ctx.reply, id, fields);
     }
   }
-  if (!ctx.propagate_many.empty()) {
-    ctx.AddDirty(ctx.propagate_many.size());
-    Wrote(ctx, args[1], 0);
-  }
+  if (!ctx.propagate_many.empty()) ctx.AddDirty(ctx.propagate_many.size());
 }
 
 void XAutoClaim(CommandContext& ctx, Args args) {
@@ -1424,10 +1412,7 @@ void XAutoClaim(CommandContext& ctx, Args args) {
   }
   ctx.reply.ArrayHeader(deleted.size());
   for (const StreamId& id : deleted) ctx.reply.Bulk(id.ToString());
-  if (!ctx.propagate_many.empty()) {
-    ctx.AddDirty(ctx.propagate_many.size());
-    Wrote(ctx, args[1], 0);
-  }
+  if (!ctx.propagate_many.empty()) ctx.AddDirty(ctx.propagate_many.size());
 }
 
 // --- XINFO ---

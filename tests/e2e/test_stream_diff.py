@@ -371,6 +371,40 @@ class StreamDiffTest(unittest.TestCase):
                     r.close()
         self.assertEqual(results["node"], results["redis"])
 
+    def test_watch_matches_redis(self):
+        """Which stream commands abort a transaction WATCHing their key:
+        Redis touches it for XADD, XDEL, XTRIM and XGROUP CREATE MKSTREAM
+        only, not for the consumer group commands."""
+        commands = [
+            ["XADD", "{x}w", "9-1", "f", "v"], ["XDEL", "{x}w", "1-1"],
+            ["XTRIM", "{x}w", "MAXLEN", "0"], ["XSETID", "{x}w", "99-0"],
+            ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "{x}w", ">"],
+            ["XACK", "{x}w", "g", "1-1"], ["XCLAIM", "{x}w", "g", "d", "0", "1-1"],
+            ["XAUTOCLAIM", "{x}w", "g", "d", "0", "0"], ["XGROUP", "SETID", "{x}w", "g", "0"],
+            ["XGROUP", "CREATECONSUMER", "{x}w", "g", "z"],
+            ["XGROUP", "DELCONSUMER", "{x}w", "g", "c"], ["XGROUP", "DESTROY", "{x}w", "g"],
+            ["XGROUP", "CREATE", "{x}w", "g2", "$"],
+            ["XGROUP", "CREATE", "{x}new", "g", "$", "MKSTREAM"],
+        ]
+        for cmd in commands:
+            got = []
+            for port in (self.node.port, self.redis.port):
+                c, other = Client(port), Client(port)
+                try:
+                    c.call("DEL", "{x}w", "{x}new")
+                    c.call("XADD", "{x}w", "1-1", "f", "v")
+                    c.call("XGROUP", "CREATE", "{x}w", "g", "0")
+                    c.call("XREADGROUP", "GROUP", "g", "c", "STREAMS", "{x}w", ">")
+                    c.call("WATCH", cmd[2] if cmd[0] == "XGROUP" else cmd[1])
+                    other.call(*cmd)
+                    c.call("MULTI")
+                    c.call("PING")
+                    got.append(c.call("EXEC"))
+                finally:
+                    c.close()
+                    other.close()
+            self.assertEqual(got[0], got[1], cmd)
+
     def mode(self):
         return f"threads {self.THREADS}" + (", cluster" if self.CLUSTER else "")
 
