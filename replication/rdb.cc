@@ -276,12 +276,82 @@ std::string ValueTypeName(uint8_t type) {
 
 bool IsSupportedType(uint8_t t) {
   return t <= kTypeZSet2 || (t >= kTypeHashZipmap && t <= kTypeHashZiplist) ||
-         t == kTypeListQuicklist || (t >= kTypeHashListpack && t <= kTypeListQuicklist2);
+         (t >= kTypeListQuicklist && t <= kTypeStreamListpacks2);
 }
 
-bool IsUnsupportedType(uint8_t t) {
-  return t == kTypeModule || t == kTypeModule2 || t == kTypeStreamListpacks ||
-         t == kTypeStreamListpacks2;
+bool IsUnsupportedType(uint8_t t) { return t == kTypeModule || t == kTypeModule2; }
+
+// A stream id as Redis encodes it in radix tree keys and PEL records: ms
+// then seq, each u64 big endian.
+RdbStreamId DecodeStreamId(absl::string_view raw) {
+  RdbStreamId id;
+  for (int i = 0; i < 8; ++i) id.ms = (id.ms << 8) | static_cast<uint8_t>(raw[i]);
+  for (int i = 8; i < 16; ++i) id.seq = (id.seq << 8) | static_cast<uint8_t>(raw[i]);
+  return id;
+}
+
+void EncodeStreamId(std::string* out, const RdbStreamId& id) {
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((id.ms >> (8 * i)) & 0xFF));
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((id.seq >> (8 * i)) & 0xFF));
+}
+
+absl::Status StreamLpError(absl::string_view what) {
+  return absl::DataLossError(absl::StrCat("Stream listpack integrity check failed: ", what));
+}
+
+// Decodes one stream node: the listpack `lp` under master id `master`
+// (t_stream.c's layout: count, deleted, master field count, master fields,
+// 0; then per entry flags, ms delta, seq delta, [field count], [fields]
+// values, lp-count).
+absl::Status DecodeStreamNode(const RdbStreamId& master, absl::string_view lp,
+                              RdbStreamNode* node) {
+  std::vector<std::string> el;
+  absl::Status s = internal::DecodeListpack(lp, &el);
+  if (!s.ok()) return s;
+  size_t i = 0;
+  auto next_int = [&](int64_t* v) {
+    if (i >= el.size()) return false;
+    return base::ParseStrictInt64(el[i++], v);
+  };
+  int64_t count, deleted, nmaster, zero;
+  if (!next_int(&count) || !next_int(&deleted) || !next_int(&nmaster) || nmaster < 0 ||
+      el.size() - i < static_cast<uint64_t>(nmaster)) {
+    return StreamLpError("master entry");
+  }
+  if (count + deleted == 0) return absl::DataLossError("Empty listpack inside stream");
+  node->master = master;
+  node->master_fields.assign(el.begin() + static_cast<ptrdiff_t>(i),
+                             el.begin() + static_cast<ptrdiff_t>(i + nmaster));
+  i += static_cast<size_t>(nmaster);
+  if (!next_int(&zero) || zero != 0) return StreamLpError("master terminator");
+  int64_t live = 0, dead = 0;
+  while (i < el.size()) {
+    int64_t flags, ms_delta, seq_delta, nf, lp_count;
+    if (!next_int(&flags) || !next_int(&ms_delta) || !next_int(&seq_delta)) {
+      return StreamLpError("entry id");
+    }
+    RdbStreamEntry e;
+    e.id.ms = master.ms + static_cast<uint64_t>(ms_delta);
+    e.id.seq = master.seq + static_cast<uint64_t>(seq_delta);
+    e.deleted = flags & 1;
+    if (flags & 2) {
+      if (el.size() - i < static_cast<uint64_t>(nmaster)) return StreamLpError("entry values");
+      for (int64_t f = 0; f < nmaster; ++f) {
+        e.fields.push_back(node->master_fields[static_cast<size_t>(f)]);
+        e.fields.push_back(el[i++]);
+      }
+    } else {
+      if (!next_int(&nf) || nf < 0 || (el.size() - i) / 2 < static_cast<uint64_t>(nf)) {
+        return StreamLpError("entry fields");
+      }
+      for (int64_t f = 0; f < nf * 2; ++f) e.fields.push_back(el[i++]);
+    }
+    if (!next_int(&lp_count)) return StreamLpError("entry lp-count");
+    (e.deleted ? dead : live) += 1;
+    node->entries.push_back(std::move(e));
+  }
+  if (live != count || dead != deleted) return StreamLpError("entry counts");
+  return absl::OkStatus();
 }
 
 // Fills `pairs` from a flat field/value (or member/score) sequence.
@@ -391,6 +461,28 @@ absl::Status Validate(const RdbValue& v, bool* empty) {
         return absl::DataLossError("Duplicate hash fields detected");
       }
       return absl::OkStatus();
+    case RdbType::kStream: {
+      uint64_t live = 0;
+      for (const RdbStreamNode& n : v.stream.nodes) {
+        for (const RdbStreamEntry& e : n.entries) live += !e.deleted;
+      }
+      if (live != v.stream.length) {
+        return absl::DataLossError("Stream length does not match its entries");
+      }
+      for (const RdbStreamGroup& g : v.stream.groups) {
+        std::vector<std::pair<uint64_t, uint64_t>> pel;
+        for (const RdbStreamNack& n : g.pel) pel.emplace_back(n.id.ms, n.id.seq);
+        std::sort(pel.begin(), pel.end());
+        for (const RdbStreamConsumer& c : g.consumers) {
+          for (const RdbStreamId& id : c.pel) {
+            if (!std::binary_search(pel.begin(), pel.end(), std::make_pair(id.ms, id.seq))) {
+              return absl::DataLossError("Consumer PEL NACK not found in group PEL");
+            }
+          }
+        }
+      }
+      return absl::OkStatus();
+    }
     case RdbType::kZSet:
       *empty = v.zset.empty();
       for (const auto& [member, score] : v.zset) {
@@ -442,6 +534,9 @@ class RdbReader::Impl {
   absl::Status Step(Cursor& cur, RdbHandler* handler);
   absl::Status StepTop(Cursor& cur, RdbHandler* handler);
   absl::Status StepValue(Cursor& cur, RdbHandler* handler);
+  // A stream: its node count, then one node per step, then the metadata
+  // and consumer groups in one step.
+  absl::Status StepStream(Cursor& cur, RdbHandler* handler);
   absl::Status CompleteValue(RdbHandler* handler);
   absl::Status KeyError(const absl::Status& s) const;
 
@@ -654,6 +749,9 @@ absl::Status RdbReader::Impl::StepValue(Cursor& cur, RdbHandler* handler) {
       if (!s.ok()) return KeyError(s);
       return CompleteValue(handler);
     }
+    case kTypeStreamListpacks:
+    case kTypeStreamListpacks2:
+      return StepStream(cur, handler);
     default:
       break;
   }
@@ -728,6 +826,111 @@ absl::Status RdbReader::Impl::StepValue(Cursor& cur, RdbHandler* handler) {
   }
   --remaining_;
   return absl::OkStatus();
+}
+
+absl::Status RdbReader::Impl::StepStream(Cursor& cur, RdbHandler* handler) {
+  RdbValue& v = entry_.value;
+  RdbStream& st = v.stream;
+  v.type = RdbType::kStream;
+  if (!have_count_) {
+    if (!cur.Length(&remaining_)) return cur.error();
+    have_count_ = true;
+    return absl::OkStatus();
+  }
+  std::string a, b;
+  if (remaining_ > 0) {
+    if (!cur.String(&a) || !cur.String(&b)) return cur.error();
+    if (a.size() != 16) {
+      return KeyError(absl::DataLossError("Stream node key entry is not the size of a stream ID"));
+    }
+    RdbStreamNode node;
+    absl::Status s = DecodeStreamNode(DecodeStreamId(a), b, &node);
+    if (!s.ok()) return KeyError(s);
+    st.nodes.push_back(std::move(node));
+    --remaining_;
+    return absl::OkStatus();
+  }
+  const bool v2 = type_ == kTypeStreamListpacks2;
+  auto id = [&cur](RdbStreamId* out) { return cur.Length(&out->ms) && cur.Length(&out->seq); };
+  if (!cur.Length(&st.length) || !id(&st.last_id)) return cur.error();
+  if (v2) {
+    if (!id(&st.first_id) || !id(&st.max_deleted_id) || !cur.Length(&st.entries_added)) {
+      return cur.error();
+    }
+  } else {
+    // Version 1 has no counters: Redis takes the length and the first live
+    // entry.
+    st.entries_added = st.length;
+    bool found = false;
+    for (const RdbStreamNode& n : st.nodes) {
+      for (const RdbStreamEntry& e : n.entries) {
+        if (!found && !e.deleted) {
+          st.first_id = e.id;
+          found = true;
+        }
+      }
+    }
+  }
+  uint64_t ngroups;
+  if (!cur.Length(&ngroups)) return cur.error();
+  for (uint64_t g = 0; g < ngroups; ++g) {
+    RdbStreamGroup group;
+    uint64_t entries_read, npel, nconsumers;
+    if (!cur.String(&group.name) || !id(&group.last_id)) return cur.error();
+    if (v2) {
+      if (!cur.Length(&entries_read)) return cur.error();
+      group.entries_read = static_cast<int64_t>(entries_read);
+    }
+    if (!cur.Length(&npel)) return cur.error();
+    for (uint64_t p = 0; p < npel; ++p) {
+      absl::string_view raw;
+      uint64_t time, count;
+      if (!cur.Bytes(16, &raw) || !cur.FixedLE(8, &time) || !cur.Length(&count)) {
+        return cur.error();
+      }
+      group.pel.push_back(RdbStreamNack{DecodeStreamId(raw), static_cast<int64_t>(time), count});
+    }
+    if (!cur.Length(&nconsumers)) return cur.error();
+    for (uint64_t c = 0; c < nconsumers; ++c) {
+      RdbStreamConsumer consumer;
+      uint64_t seen, ncpel;
+      if (!cur.String(&consumer.name) || !cur.FixedLE(8, &seen) || !cur.Length(&ncpel)) {
+        return cur.error();
+      }
+      consumer.seen_time = static_cast<int64_t>(seen);
+      for (uint64_t p = 0; p < ncpel; ++p) {
+        absl::string_view raw;
+        if (!cur.Bytes(16, &raw)) return cur.error();
+        consumer.pel.push_back(DecodeStreamId(raw));
+      }
+      group.consumers.push_back(std::move(consumer));
+    }
+    st.groups.push_back(std::move(group));
+  }
+  if (!v2) {
+    // Version 1 has no read counters: Redis estimates each group's from
+    // its last id (streamEstimateDistanceFromFirstEverEntry, with no
+    // tombstones known and entries_added = length).
+    auto less = [](const RdbStreamId& a, const RdbStreamId& b) {
+      return a.ms != b.ms ? a.ms < b.ms : a.seq < b.seq;
+    };
+    for (RdbStreamGroup& g : st.groups) {
+      const auto n = static_cast<int64_t>(st.length);
+      if (st.entries_added == 0 || g.last_id == st.last_id ||
+          (st.length == 0 && !less(st.last_id, g.last_id))) {
+        g.entries_read = static_cast<int64_t>(st.entries_added);
+      } else if (less(st.last_id, g.last_id)) {
+        g.entries_read = -1;
+      } else if (less(g.last_id, st.first_id)) {
+        g.entries_read = static_cast<int64_t>(st.entries_added) - n;
+      } else if (g.last_id == st.first_id) {
+        g.entries_read = static_cast<int64_t>(st.entries_added) - n + 1;
+      } else {
+        g.entries_read = -1;
+      }
+    }
+  }
+  return CompleteValue(handler);
 }
 
 absl::Status RdbReader::Impl::CompleteValue(RdbHandler* handler) {
@@ -957,6 +1160,71 @@ void SaveZSet(std::string* out, const RdbValue& v, const RdbWriterOptions& o) {
   }
 }
 
+void SaveStreamId(std::string* out, const RdbStreamId& id) {
+  SaveLen(out, id.ms);
+  SaveLen(out, id.seq);
+}
+
+// RDB_TYPE_STREAM_LISTPACKS_2, as rdbSaveObject writes it: one listpack
+// per node under its big-endian master id.
+void SaveStream(std::string* out, const RdbValue& v, const RdbWriterOptions& o) {
+  const RdbStream& st = v.stream;
+  out->push_back(static_cast<char>(kTypeStreamListpacks2));
+  SaveLen(out, st.nodes.size());
+  for (const RdbStreamNode& n : st.nodes) {
+    std::string key;
+    EncodeStreamId(&key, n.master);
+    SaveString(out, key, o.compression);
+    int64_t live = 0, dead = 0;
+    for (const RdbStreamEntry& e : n.entries) (e.deleted ? dead : live) += 1;
+    internal::ListpackBuilder lp;
+    lp.AppendInt(live);
+    lp.AppendInt(dead);
+    lp.AppendInt(static_cast<int64_t>(n.master_fields.size()));
+    for (const std::string& f : n.master_fields) lp.Append(f);
+    lp.AppendInt(0);
+    for (const RdbStreamEntry& e : n.entries) {
+      const size_t nf = e.fields.size() / 2;
+      bool same = nf == n.master_fields.size();
+      for (size_t i = 0; same && i < nf; ++i) same = e.fields[i * 2] == n.master_fields[i];
+      lp.AppendInt((e.deleted ? 1 : 0) | (same ? 2 : 0));
+      lp.AppendInt(static_cast<int64_t>(e.id.ms - n.master.ms));
+      lp.AppendInt(static_cast<int64_t>(e.id.seq - n.master.seq));
+      if (!same) lp.AppendInt(static_cast<int64_t>(nf));
+      for (size_t i = 0; i < nf; ++i) {
+        if (!same) lp.Append(e.fields[i * 2]);
+        lp.Append(e.fields[i * 2 + 1]);
+      }
+      lp.AppendInt(static_cast<int64_t>(nf + 3 + (same ? 0 : nf + 1)));
+    }
+    SaveString(out, lp.Finish(), o.compression);
+  }
+  SaveLen(out, st.length);
+  SaveStreamId(out, st.last_id);
+  SaveStreamId(out, st.first_id);
+  SaveStreamId(out, st.max_deleted_id);
+  SaveLen(out, st.entries_added);
+  SaveLen(out, st.groups.size());
+  for (const RdbStreamGroup& g : st.groups) {
+    SaveString(out, g.name, o.compression);
+    SaveStreamId(out, g.last_id);
+    SaveLen(out, static_cast<uint64_t>(g.entries_read));
+    SaveLen(out, g.pel.size());
+    for (const RdbStreamNack& n : g.pel) {
+      EncodeStreamId(out, n.id);
+      StoreLE(out, static_cast<uint64_t>(n.delivery_time), 8);
+      SaveLen(out, n.delivery_count);
+    }
+    SaveLen(out, g.consumers.size());
+    for (const RdbStreamConsumer& c : g.consumers) {
+      SaveString(out, c.name, o.compression);
+      StoreLE(out, static_cast<uint64_t>(c.seen_time), 8);
+      SaveLen(out, c.pel.size());
+      for (const RdbStreamId& id : c.pel) EncodeStreamId(out, id);
+    }
+  }
+}
+
 // <type byte><value>.
 void SaveObject(std::string* out, const RdbValue& v, const RdbWriterOptions& o) {
   switch (v.type) {
@@ -972,6 +1240,8 @@ void SaveObject(std::string* out, const RdbValue& v, const RdbWriterOptions& o) 
       return SaveHash(out, v, o);
     case RdbType::kZSet:
       return SaveZSet(out, v, o);
+    case RdbType::kStream:
+      return SaveStream(out, v, o);
   }
 }
 

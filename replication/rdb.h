@@ -12,8 +12,8 @@
 // 0xC1/0xC2 + int8/16/32 LE, or 0xC3 <compressed len><len><LZF data>.
 // Lengths: 00xxxxxx, 01xxxxxx xxxxxxxx (BE), 0x80 + u32 BE, 0x81 + u64 BE.
 //
-// Reading covers every type Redis 7.0 loads except modules and streams
-// (rejected with Unimplemented): strings, lists (1, 10 ziplist, 14
+// Reading covers every type Redis 7.0 loads except modules (rejected with
+// Unimplemented): streams (15, 19), strings, lists (1, 10 ziplist, 14
 // quicklist, 18 quicklist v2 with plain and LZF-compressed nodes), sets (2,
 // 11 intset), sorted sets (3 text scores, 5 binary scores, 12 ziplist, 17
 // listpack) and hashes (4, 9 zipmap, 13 ziplist, 16 listpack).
@@ -40,7 +40,58 @@ namespace shardnode::replication {
 
 inline constexpr int kRdbVersion = 10;
 
-enum class RdbType { kString, kList, kSet, kZSet, kHash };
+enum class RdbType { kString, kList, kSet, kZSet, kHash, kStream };
+
+// A stream as RDB_TYPE_STREAM_LISTPACKS_2 (19) stores it: its listpack
+// nodes (each with its master id and master fields, entries deleted or not),
+// its metadata and its consumer groups.
+struct RdbStreamId {
+  uint64_t ms = 0;
+  uint64_t seq = 0;
+  friend bool operator==(const RdbStreamId&, const RdbStreamId&) = default;
+};
+struct RdbStreamEntry {
+  RdbStreamId id;
+  bool deleted = false;
+  std::vector<std::string> fields;  // field, value, field, value...
+  friend bool operator==(const RdbStreamEntry&, const RdbStreamEntry&) = default;
+};
+struct RdbStreamNode {
+  RdbStreamId master;
+  std::vector<std::string> master_fields;
+  std::vector<RdbStreamEntry> entries;
+  friend bool operator==(const RdbStreamNode&, const RdbStreamNode&) = default;
+};
+struct RdbStreamNack {
+  RdbStreamId id;
+  int64_t delivery_time = 0;
+  uint64_t delivery_count = 0;
+  friend bool operator==(const RdbStreamNack&, const RdbStreamNack&) = default;
+};
+struct RdbStreamConsumer {
+  std::string name;
+  int64_t seen_time = 0;
+  std::vector<RdbStreamId> pel;
+  friend bool operator==(const RdbStreamConsumer&, const RdbStreamConsumer&) = default;
+};
+struct RdbStreamGroup {
+  std::string name;
+  RdbStreamId last_id;
+  int64_t entries_read = -1;  // -1: unknown
+  std::vector<RdbStreamNack> pel;
+  std::vector<RdbStreamConsumer> consumers;
+  friend bool operator==(const RdbStreamGroup&, const RdbStreamGroup&) = default;
+};
+struct RdbStream {
+  std::vector<RdbStreamNode> nodes;
+  uint64_t length = 0;
+  RdbStreamId last_id;
+  RdbStreamId first_id;
+  RdbStreamId max_deleted_id;
+  uint64_t entries_added = 0;
+  std::vector<RdbStreamGroup> groups;
+  friend bool operator==(const RdbStream&, const RdbStream&) = default;
+};
 
 // One value. Only the member matching `type` is used.
 struct RdbValue {
@@ -49,6 +100,7 @@ struct RdbValue {
   std::vector<std::string> elements;                        // kList (in order), kSet
   std::vector<std::pair<std::string, std::string>> fields;  // kHash
   std::vector<std::pair<std::string, double>> zset;         // kZSet: member, score
+  RdbStream stream;                                         // kStream
 
   static RdbValue String(std::string s);
   static RdbValue List(std::vector<std::string> elements);
@@ -97,7 +149,7 @@ class RdbHandler {
 // DataLoss for a corrupt or truncated file ("Wrong signature trying to load
 // DB from file", "Can't handle RDB format version 11", "Unknown RDB type 21
 // at offset 1234", "RDB checksum mismatch: ...", "Unexpected EOF reading RDB
-// file", ...), Unimplemented for modules and streams. Errors are sticky.
+// file", ...), Unimplemented for modules. Errors are sticky.
 class RdbReader {
  public:
   enum class Progress { kNeedMore, kDone };

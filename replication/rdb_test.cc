@@ -123,10 +123,57 @@ TEST(DumpPayloadTest, RejectsUndecodableValuesWithDetails) {
                   .status()
                   .message(),
               HasSubstr("left after"));
+  // A stream cut short after its node count.
   EXPECT_EQ(ParseDumpPayload(payload(std::string("\x13\x00", 2))).status().code(),
+            absl::StatusCode::kDataLoss);
+  // A module value.
+  EXPECT_EQ(ParseDumpPayload(payload(std::string("\x07\x00", 2))).status().code(),
             absl::StatusCode::kUnimplemented);
   // An empty set is no value.
   EXPECT_FALSE(ParseDumpPayload(payload(std::string("\x02\x00", 2))).ok());
+}
+
+// A DUMP of a stream with two groups made by Redis 5 (RDB_TYPE_STREAM_LISTPACKS,
+// version 9; from Redis's stream-cgroups.tcl): no counters, so the groups'
+// read counters are estimated as Redis does.
+TEST(DumpPayloadTest, LegacyStreamsGetEstimatedReadCounters) {
+  const std::string payload(
+      "\x0F\x01\x10\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\xC3\x40\x4A\x40"
+      "\x57"
+      "\x16\x57\x00\x00\x00\x23\x00\x02\x01\x04\x01\x01\x01\x84\x64\x61\x74\x61\x05\x00\x01\x03\x01"
+      "\x00"
+      "\x20\x01\x03\x81\x61\x02\x04\x20\x0A\x00\x01\x40\x0A\x00\x62\x60\x0A\x00\x02\x40\x0A\x00\x63"
+      "\x60"
+      "\x0A\x40\x22\x01\x81\x64\x20\x0A\x40\x39\x20\x0A\x00\x65\x60\x0A\x00\x05\x40\x0A\x00\x66\x20"
+      "\x0A"
+      "\x00\xFF\x02\x06\x00\x02\x02\x67\x31\x05\x00\x04\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00"
+      "\x00"
+      "\x00\x00\x00\x00\x3E\xF7\x83\x43\x7A\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00"
+      "\x00"
+      "\x00\x00\x00\x00\x00\x3E\xF7\x83\x43\x7A\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x04\x00"
+      "\x00"
+      "\x00\x00\x00\x00\x00\x00\x3E\xF7\x83\x43\x7A\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x05"
+      "\x00"
+      "\x00\x00\x00\x00\x00\x00\x00\x3E\xF7\x83\x43\x7A\x01\x00\x00\x01\x01\x03\x63\x31\x31\x3E\xF7"
+      "\x83"
+      "\x43\x7A\x01\x00\x00\x04\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+      "\x00"
+      "\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x04\x00"
+      "\x00"
+      "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00\x00\x02"
+      "\x67"
+      "\x32\x00\x00\x00\x00\x09\x00\x3D\x52\xEF\x68\x67\x52\x1D\xFA",
+      303);
+  absl::StatusOr<RdbValue> v = ParseDumpPayload(payload);
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_EQ(v->type, RdbType::kStream);
+  EXPECT_EQ(v->stream.length, 2u);
+  EXPECT_EQ(v->stream.entries_added, 2u);
+  EXPECT_EQ(v->stream.first_id, (RdbStreamId{5, 0}));
+  ASSERT_EQ(v->stream.groups.size(), 2u);
+  EXPECT_EQ(v->stream.groups[0].entries_read, 1);  // at the first entry
+  EXPECT_EQ(v->stream.groups[1].entries_read, 0);  // before it
+  EXPECT_EQ(v->stream.groups[0].pel.size(), 4u);
 }
 
 TEST(RdbWriterTest, RoundTripsEveryValueShape) {
@@ -315,9 +362,10 @@ TEST(RdbReaderTest, RejectsBadHeadersAndUnknownTypes) {
             "Can't handle RDB format version 0");
   std::string unknown = Bytes().Op(0xFE).Len(0).Op(21).Str("k").Str("v").Finish();
   EXPECT_EQ(ReadRdb(unknown).status().message(), "Unknown RDB type 21 at offset 11");
-  absl::Status stream = ReadRdb(Bytes().Op(19).Str("s").Len(0).Finish()).status();
-  EXPECT_EQ(stream.code(), absl::StatusCode::kUnimplemented);
-  EXPECT_THAT(stream.message(), HasSubstr("stream"));
+  absl::Status stream =
+      ReadRdb(Bytes().Op(19).Str("s").Len(1).Str("short").Str("lp").Finish()).status();
+  EXPECT_EQ(stream.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(stream.message(), HasSubstr("Stream node key entry is not the size of a stream ID"));
   absl::Status module = ReadRdb(Bytes().Op(0xF7).Len(1).Finish()).status();
   EXPECT_EQ(module.code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(ReadRdb(Bytes().Op(0).Raw("\xc5").Finish()).status().message(),

@@ -199,6 +199,8 @@ inline std::string BuildDumpInPieces(const RdbValue& v, size_t fold_every = 3) {
         maybe_fold();
       }
       break;
+    case RdbType::kStream:
+      return DumpPayload(v);  // streams are dumped in one piece
   }
   return b.Finish();
 }

@@ -26,12 +26,16 @@ bool BlockTypeOf(const Entry& e, BlockType* type) {
     case ValueType::kZSet:
       *type = BlockType::kZSet;
       return true;
+    case ValueType::kStream:
+      *type = BlockType::kStream;
+      return true;
     default:
       return false;
   }
 }
 
-// Serves one waiting session from `key` and ends its wait.
+// Serves one waiting session from `key` and ends its wait, unless a
+// stream reader's ServeFn wrote no reply (nothing for it yet).
 void ServeOne(Server& server, Session& session, const std::string& key, int64_t now_ms) {
   const BlockedClient* c = server.blocking().Find(session);
   std::vector<std::string> args = c->args;  // the record dies with the wait
@@ -51,10 +55,18 @@ void ServeOne(Server& server, Session& session, const std::string& key, int64_t 
   CommandContext ctx(shard, server, session, reply, spec, now_ms, db_index,
                      GrantFor(spec, args, shard));
   serve(ctx, std::span<std::string>(args.data(), args.size()), key);
-  if (!ctx.propagate_as.empty() && server.write_stream().wanted()) {
-    const std::vector<std::string>& op = ctx.propagate_as;
-    server.write_stream().Append(db_index, RewrittenWriteSlot(server.commands(), op),
-                                 std::span<const std::string>(op.data(), op.size()));
+  if (out.empty()) return;  // a stream reader that keeps waiting
+  if (server.write_stream().wanted()) {
+    if (!ctx.propagate_many.empty()) {
+      for (const std::vector<std::string>& op : ctx.propagate_many) {
+        server.write_stream().Append(db_index, RewrittenWriteSlot(server.commands(), op),
+                                     std::span<const std::string>(op.data(), op.size()));
+      }
+    } else if (!ctx.propagate_as.empty()) {
+      const std::vector<std::string>& op = ctx.propagate_as;
+      server.write_stream().Append(db_index, RewrittenWriteSlot(server.commands(), op),
+                                   std::span<const std::string>(op.data(), op.size()));
+    }
   }
   if (reply.errors() != 0) ++spec.stats.failed_calls;
   FinishBlocked(server, session, out);
@@ -64,12 +76,19 @@ void ServeKey(Server& server, int db_index, const std::string& key, int64_t now_
   Keyspace& keyspace = server.ShardForSlot(slots::KeyHashSlot(key));
   Db& db = keyspace.db(db_index);
   for (Session* s : server.blocking().Waiters(db_index, key)) {
+    const BlockedClient* c = server.blocking().Find(*s);
+    if (c == nullptr) continue;
+    // Stream readers decide for themselves (XREADGROUP is answered when its
+    // key or group went away).
+    if (c->type == BlockType::kStream) {
+      ServeOne(server, *s, key, now_ms);
+      continue;
+    }
     // Each serve may empty and delete the key: look it up every time.
     const Entry* e = db.Find(key, now_ms, /*touch=*/false);
     BlockType type;
-    if (e == nullptr || !BlockTypeOf(*e, &type)) return;
-    const BlockedClient* c = server.blocking().Find(*s);
-    if (c == nullptr || c->type != type) continue;
+    if (e == nullptr || !BlockTypeOf(*e, &type)) continue;
+    if (c->type != type) continue;
     ServeOne(server, *s, key, now_ms);
   }
 }

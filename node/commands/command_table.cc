@@ -153,6 +153,7 @@ std::unique_ptr<CommandTable> BuildCommandTable() {
   RegisterGeoFamily(*table);
   RegisterSortFamily(*table);
   RegisterCopyFamily(*table);
+  RegisterStreamFamily(*table);
   return table;
 }
 

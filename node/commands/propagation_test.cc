@@ -202,6 +202,51 @@ TEST_F(PropagationTest, OnlyTheCommandsOwnChangesMakeItPropagate) {
   EXPECT_EQ(server_->stats().dirty, dirty + 1);
 }
 
+TEST_F(PropagationTest, XaddPropagatesItsIdAndAnExactTrim) {
+  EXPECT_EQ(Run({"XADD", "s", "1-1", "f", "v"}), Lines({"0 XADD s 1-1 f v"}));
+  EXPECT_EQ(Run({"XADD", "s", "*", "f", "v"}), Lines({absl::StrCat("0 XADD s ", kNow, "-0 f v")}));
+  EXPECT_EQ(Run({"XADD", "s", "MAXLEN", "~", "1", "*", "f", "v"}),
+            Lines({absl::StrCat("0 XADD s MAXLEN = 3 ", kNow, "-1 f v")}));
+  EXPECT_EQ(Run({"XADD", "s", "MINID", "~", "5", "LIMIT", "10", "9-*", "f", "v"}),
+            Lines());  // refused: 9-0 is below the top item
+  EXPECT_EQ(Run({"XTRIM", "s", "MAXLEN", "~", "0"}), Lines({"0 XTRIM s MAXLEN = 0"}));
+  EXPECT_EQ(Run({"XTRIM", "s", "MAXLEN", "0"}), Lines());  // nothing left to trim
+  EXPECT_EQ(Run({"XADD", "t", "MINID", "=", "2", "5-*", "f", "v"}),
+            Lines({"0 XADD t MINID = 2 5-0 f v"}));
+  EXPECT_EQ(Run({"XADD", "t", "MINID", "~", "6", "6", "f", "v"}),
+            Lines({"0 XADD t MINID = 5-0 6 f v"}));  // a full id is kept as given
+}
+
+TEST_F(PropagationTest, ConsumerGroupEffectsPropagateAsXclaimAndSetid) {
+  Run({"XADD", "s", "1-1", "f", "v"});
+  Run({"XADD", "s", "2-1", "f", "v"});
+  Run({"XADD", "s", "3-1", "f", "v"});
+  EXPECT_EQ(Run({"XGROUP", "CREATE", "s", "g", "0"}), Lines({"0 XGROUP CREATE s g 0"}));
+  const std::string t = absl::StrCat(kNow);
+  EXPECT_EQ(
+      Run({"XREADGROUP", "GROUP", "g", "c", "COUNT", "2", "STREAMS", "s", ">"}),
+      Lines({"0 MULTI", "0 XCLAIM s g c 0 1-1 TIME " + t + " RETRYCOUNT 1 FORCE JUSTID LASTID 1-1",
+             "0 XCLAIM s g c 0 2-1 TIME " + t + " RETRYCOUNT 1 FORCE JUSTID LASTID 2-1",
+             "0 EXEC"}));
+  // History reads change nothing replicas keep (their delivery counts go
+  // with the next XCLAIM).
+  EXPECT_EQ(Run({"XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", "0"}), Lines());
+  EXPECT_EQ(Run({"XREADGROUP", "GROUP", "g", "n", "NOACK", "STREAMS", "s", ">"}),
+            Lines({"0 MULTI", "0 XGROUP CREATECONSUMER s g n",
+                   "0 XGROUP SETID s g 3-1 ENTRIESREAD 3", "0 EXEC"}));
+  EXPECT_EQ(Run({"XCLAIM", "s", "g", "d", "0", "1-1"}),
+            Lines({"0 XCLAIM s g d 0 1-1 TIME " + t + " RETRYCOUNT 3 FORCE JUSTID LASTID 3-1"}));
+  EXPECT_EQ(Run({"XCLAIM", "s", "g", "d", "0", "9-9", "LASTID", "5-0"}),
+            Lines({"0 XGROUP SETID s g 5-0 ENTRIESREAD 3"}));
+  EXPECT_EQ(Run({"XACK", "s", "g", "1-1", "7-7"}), Lines({"0 XACK s g 1-1 7-7"}));
+  EXPECT_EQ(Run({"XACK", "s", "g", "1-1"}), Lines());
+  Run({"XDEL", "s", "2-1"});
+  // XAUTOCLAIM drops the entry deleted meanwhile with the same XCLAIM form.
+  EXPECT_EQ(Run({"XAUTOCLAIM", "s", "g", "e", "0", "0"}),
+            Lines({"0 XCLAIM s g c 0 2-1 TIME " + t + " RETRYCOUNT 2 FORCE JUSTID LASTID 5-0"}));
+  EXPECT_EQ(Run({"XGROUP", "SETID", "s", "g", "$"}), Lines({"0 XGROUP SETID s g $"}));
+}
+
 TEST_F(PropagationTest, NothingIsCollectedWithoutConsumers) {
   server_->write_stream().Unsubscribe(&recorder_);
   Run({"SET", "k", "v"});

@@ -19,6 +19,8 @@ std::string_view ValueTypeName(ValueType type) {
       return "zset";
     case ValueType::kHash:
       return "hash";
+    case ValueType::kStream:
+      return "stream";
   }
   return "none";
 }

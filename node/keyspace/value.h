@@ -20,9 +20,16 @@
 
 namespace shardnode::node {
 
-enum class ValueType : uint8_t { kString = 0, kList = 1, kSet = 2, kZSet = 3, kHash = 4 };
+enum class ValueType : uint8_t {
+  kString = 0,
+  kList = 1,
+  kSet = 2,
+  kZSet = 3,
+  kHash = 4,
+  kStream = 6,  // Redis's OBJ_STREAM
+};
 
-// "string", "list", "set", "zset", "hash" (TYPE's reply).
+// "string", "list", "set", "zset", "hash", "stream" (TYPE's reply).
 std::string_view ValueTypeName(ValueType type);
 
 // Base of the non-string value objects (lists, hashes, sets, sorted sets).

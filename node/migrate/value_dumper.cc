@@ -23,6 +23,8 @@ size_t ElementCount(const Value& v) {
       return static_cast<const ZSetObject*>(v.object())->Size();
     case ValueType::kHash:
       return static_cast<const HashObject*>(v.object())->Size();
+    case ValueType::kStream:
+      return 0;  // dumped in one piece (DumpPayload)
   }
   return 0;
 }
@@ -115,6 +117,8 @@ bool ValueDumper::Step(size_t budget) {
       done_ = cursor_ == total;
       break;
     }
+    case ValueType::kStream:
+      break;  // never sliced (ElementCount is 0)
   }
   started_ = true;
   // This slice's bytes become a chunk of their own (the checksum runs on).

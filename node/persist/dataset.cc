@@ -11,6 +11,7 @@
 #include "node/keyspace/types/hash_object.h"
 #include "node/keyspace/types/list_object.h"
 #include "node/keyspace/types/set_object.h"
+#include "node/keyspace/types/stream_object.h"
 #include "node/keyspace/types/zset_object.h"
 #include "node/persist/persistence.h"
 #include "node/server/server.h"
@@ -19,8 +20,87 @@
 namespace shardnode::node::persist {
 
 using replication::RdbEntry;
+using replication::RdbStreamId;
 using replication::RdbType;
 using replication::RdbValue;
+
+namespace {
+
+RdbStreamId ToRdbId(const StreamId& id) { return RdbStreamId{id.ms, id.seq}; }
+StreamId FromRdbId(const RdbStreamId& id) { return StreamId{id.ms, id.seq}; }
+
+void StreamToRdb(const StreamObject& s, replication::RdbStream* out) {
+  s.ForEachNode([out](const StreamId& master, const StreamFields& master_fields,
+                      const std::vector<StreamObject::Item>& items) {
+    replication::RdbStreamNode& node = out->nodes.emplace_back();
+    node.master = ToRdbId(master);
+    node.master_fields = master_fields;
+    node.entries.reserve(items.size());
+    for (const StreamObject::Item& item : items) {
+      node.entries.push_back(
+          replication::RdbStreamEntry{ToRdbId(item.id), item.deleted, item.fields});
+    }
+  });
+  out->length = s.Length();
+  out->last_id = ToRdbId(s.last_id());
+  out->first_id = ToRdbId(s.first_id());
+  out->max_deleted_id = ToRdbId(s.max_deleted_id());
+  out->entries_added = s.entries_added();
+  for (const auto& [name, g] : s.groups()) {
+    replication::RdbStreamGroup& rg = out->groups.emplace_back();
+    rg.name = name;
+    rg.last_id = ToRdbId(g.last_id);
+    rg.entries_read = g.entries_read;
+    for (const auto& [id, nack] : g.pel) {
+      rg.pel.push_back(
+          replication::RdbStreamNack{ToRdbId(id), nack.delivery_time, nack.delivery_count});
+    }
+    for (const auto& [cname, c] : g.consumers) {
+      replication::RdbStreamConsumer& rc = rg.consumers.emplace_back();
+      rc.name = cname;
+      rc.seen_time = c.seen_time;
+      for (const StreamId& id : c.pel) rc.pel.push_back(ToRdbId(id));
+    }
+  }
+}
+
+std::unique_ptr<StreamObject> StreamFromRdb(const replication::RdbStream& in) {
+  auto s = std::make_unique<StreamObject>();
+  for (const replication::RdbStreamNode& node : in.nodes) {
+    std::vector<StreamObject::Item> items;
+    items.reserve(node.entries.size());
+    for (const replication::RdbStreamEntry& e : node.entries) {
+      StreamObject::Item item;
+      item.id = FromRdbId(e.id);
+      item.deleted = e.deleted;
+      item.fields = e.fields;
+      items.push_back(std::move(item));
+    }
+    s->LoadNode(FromRdbId(node.master), node.master_fields, std::move(items));
+  }
+  s->SetLoaded(in.length, FromRdbId(in.last_id), FromRdbId(in.first_id),
+               FromRdbId(in.max_deleted_id), in.entries_added);
+  for (const replication::RdbStreamGroup& rg : in.groups) {
+    StreamGroup* g = s->CreateGroup(rg.name, FromRdbId(rg.last_id), rg.entries_read);
+    if (g == nullptr) continue;  // a duplicate name: the first one stays
+    for (const replication::RdbStreamNack& n : rg.pel) {
+      StreamNack& nack = g->pel[FromRdbId(n.id)];
+      nack.delivery_time = n.delivery_time;
+      nack.delivery_count = n.delivery_count;
+    }
+    for (const replication::RdbStreamConsumer& rc : rg.consumers) {
+      StreamConsumer& c = g->consumers[rc.name];
+      c.seen_time = rc.seen_time;
+      for (const RdbStreamId& id : rc.pel) {
+        c.pel.insert(FromRdbId(id));
+        g->pel[FromRdbId(id)].consumer = rc.name;
+      }
+    }
+  }
+  return s;
+}
+
+}  // namespace
 
 RdbValue ToRdbValue(const Value& value) {
   RdbValue out;
@@ -66,6 +146,10 @@ RdbValue ToRdbValue(const Value& value) {
       }
       break;
     }
+    case ValueType::kStream:
+      out.type = RdbType::kStream;
+      StreamToRdb(*static_cast<const StreamObject*>(value.object()), &out.stream);
+      break;
   }
   return out;
 }
@@ -102,6 +186,8 @@ Value FromRdbValue(const RdbValue& value) {
       }
       return Value::FromObject(ValueType::kZSet, std::move(zset));
     }
+    case RdbType::kStream:
+      return Value::FromObject(ValueType::kStream, StreamFromRdb(value.stream));
   }
   return Value();
 }

@@ -68,6 +68,39 @@ Sum ValueSum(const Value& value, int64_t expire_ms) {
         absl::StrAppend(&ordered, absl::StrFormat("%.17g", score), ";");
       }
       break;
+    case replication::RdbType::kStream: {
+      // Live entries in id order, the counters, and the groups with their
+      // pending entries (delivery time and count included, as Redis's
+      // digest has them) and consumers.
+      const replication::RdbStream& st = v.stream;
+      auto id = [&ordered](const replication::RdbStreamId& i) {
+        absl::StrAppend(&ordered, i.ms, "-", i.seq, ";");
+      };
+      for (const auto& node : st.nodes) {
+        for (const auto& e : node.entries) {
+          if (e.deleted) continue;
+          id(e.id);
+          for (const auto& f : e.fields) Put(ordered, f);
+        }
+      }
+      id(st.last_id);
+      id(st.max_deleted_id);
+      absl::StrAppend(&ordered, st.entries_added, ";");
+      for (const auto& g : st.groups) {
+        Put(ordered, g.name);
+        id(g.last_id);
+        absl::StrAppend(&ordered, g.entries_read, ";");
+        for (const auto& n : g.pel) {
+          id(n.id);
+          absl::StrAppend(&ordered, n.delivery_time, ",", n.delivery_count, ";");
+        }
+        for (const auto& c : g.consumers) {
+          Put(ordered, c.name);
+          for (const auto& i : c.pel) id(i);
+        }
+      }
+      break;
+    }
   }
   for (uint64_t u : unordered) absl::StrAppend(&ordered, u, ",");
   return Hash(ordered);

@@ -61,6 +61,13 @@ void BlockingTable::Signal(int db, std::string_view key) {
   ready_.push_back(std::move(k));
 }
 
+void BlockingTable::SignalDb(int db) {
+  for (auto it = waiters_.lower_bound(DbKey(db, std::string()));
+       it != waiters_.end() && it->first.first == db; ++it) {
+    Signal(db, it->first.second);
+  }
+}
+
 std::vector<BlockingTable::DbKey> BlockingTable::TakeReady() {
   std::vector<DbKey> out;
   out.swap(ready_);

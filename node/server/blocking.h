@@ -45,15 +45,18 @@ struct Session;
 struct CommandSpec;
 struct CommandContext;
 
-// What the client waits for: a list or a sorted set at one of its keys. A
-// key that receives a value of the other type does not wake it.
-enum class BlockType { kList, kZSet };
+// What the client waits for: a list or a sorted set at one of its keys (a
+// key that receives a value of the other type does not wake it), or entries
+// of a stream (XREAD, XREADGROUP), whose ServeFn decides each time.
+enum class BlockType { kList, kZSet, kStream };
 
 // Serves a blocked client from `key`, which now holds a non-empty value of
 // the client's BlockType: pops (and for BLMOVE pushes), appends the reply to
-// ctx.reply and sets ctx.propagate_as to what replication must apply. May
-// reply with an error instead (BLMOVE to a key of the wrong type). `args` is
-// the blocked command as the client sent it.
+// ctx.reply and sets ctx.propagate_as (or propagate_many) to what
+// replication must apply. May reply with an error instead (BLMOVE to a key
+// of the wrong type). `args` is the blocked command as the client sent it.
+// A kStream client's ServeFn is called for any change of its key, whatever
+// the key holds now, and leaves the client waiting by writing no reply.
 using ServeFn = void (*)(CommandContext& ctx, std::span<std::string> args, const std::string& key);
 
 // Why a blocked client's wait ended without a key serving it. This module
@@ -114,6 +117,9 @@ class BlockingTable {
   // A key of database `db` changed. Queues it as ready when some client
   // waits for it (once until TakeReady).
   void Signal(int db, std::string_view key);
+  // Database `db` was flushed: queues every key some client waits for in
+  // it (a stream reader of a group learns its key is gone).
+  void SignalDb(int db);
   bool has_ready() const { return !ready_.empty(); }
   // The ready keys in the order they were signaled; the queue restarts
   // empty (serving may signal more).

@@ -71,6 +71,18 @@ TEST(BlockingTableTest, SignalQueuesWaitedKeysOnceInOrder) {
   EXPECT_EQ(t.TakeReady().size(), 1u);
 }
 
+TEST(BlockingTableTest, FlushingADbQueuesEveryWaitedKeyOfIt) {
+  BlockingTable t;
+  Session a, b, c;
+  t.Block(Waiting(a, 1, {"k", "j"}));
+  t.Block(Waiting(b, 2, {"x"}));
+  t.Block(Waiting(c, 0, {"y"}));
+  t.SignalDb(1);
+  EXPECT_EQ(t.TakeReady(), (std::vector<BlockingTable::DbKey>{{1, "j"}, {1, "k"}}));
+  t.SignalDb(3);
+  EXPECT_FALSE(t.has_ready());
+}
+
 TEST(BlockingTableTest, TimedOutListsPassedDeadlinesEarliestFirst) {
   BlockingTable t;
   Session a, b, c, forever;

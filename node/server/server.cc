@@ -116,8 +116,14 @@ Server::Server(Config* config, const CommandTable* commands)
     Keyspace& ks = *shards_.back();
     for (int d = 0; d < ks.num_dbs(); ++d) {
       ks.db(d).on_key_modified = [this, d](std::string_view key) {
-        // Blocked clients wait for a key to be written (a flush wakes none).
-        if (!key.empty()) blocking_.Signal(d, key);
+        // Blocked clients wait for a key to be written; a flush wakes the
+        // waiters of every key of the database (each decides: the blocking
+        // pops wait on, a consumer group reader gets its key's end).
+        if (key.empty()) {
+          blocking_.SignalDb(d);
+        } else {
+          blocking_.Signal(d, key);
+        }
         if (watches_.empty()) return;
         if (key.empty()) {
           watches_.TouchFlushed(d);

@@ -79,7 +79,8 @@ struct Session {
   // stream); a blocking command then acts as its non-blocking form.
   bool deny_blocking = false;
   // The client a script's redis.call runs as (Redis's CLIENT_SCRIPT: SORT
-  // sorts a set even with BY nosort).
+  // sorts a set even with BY nosort; XREAD BLOCK is an error there rather
+  // than a non-blocking read).
   bool script = false;
 
   // Pub/Sub subscriptions (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE).

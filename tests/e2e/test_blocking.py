@@ -373,6 +373,33 @@ class BlockedClusterTest(unittest.TestCase):
         self.assertLess(time.monotonic() - start, 3)
         self.assertEqual(blocked_clients(admin), 0)
 
+    def test_blocked_stream_readers_are_redirected(self):
+        """XREAD blocked on a key whose slot moves gets MOVED and XREADGROUP
+        on a slot that becomes unassigned CLUSTERDOWN, as the blocking pops
+        do; a reader on a slot that stays is served."""
+        admin = self.client(self.a)
+        self.assertEqual(admin.call("CLUSTER", "ADDSLOTSRANGE", "0", "16383"), "OK")
+        self.assertEqual(admin.call("CLUSTER", "MEET", "127.0.0.1", str(self.b.port)), "OK")
+        b_id = self.client(self.b).call("CLUSTER", "MYID").decode()
+        wait_until(lambda: admin.call("CLUSTER", "INFO").decode().find("cluster_state:ok") >= 0
+                   and b_id.encode() in admin.call("CLUSTER", "NODES"), timeout=15,
+                   what="two-node cluster ok")
+        self.assertEqual(admin.call("XGROUP", "CREATE", "{u}x", "g", "$", "MKSTREAM"), "OK")
+        reader = self.client(self.a)
+        reader.send("XREAD", "BLOCK", "0", "STREAMS", "{m}x", "$")
+        group_reader = self.client(self.a)
+        group_reader.send("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "{u}x", ">")
+        stays = self.client(self.a)
+        stays.send("XREAD", "BLOCK", "0", "STREAMS", "{s}y", "$")
+        wait_until(lambda: blocked_clients(admin) == 3, timeout=5, what="three blocked clients")
+        slot = self.slot_of("{m}x")
+        self.assertEqual(admin.call("CLUSTER", "SETSLOT", slot, "NODE", b_id), "OK")
+        self.assertEqual(reader.read(), Error(f"MOVED {slot} 127.0.0.1:{self.b.port}"))
+        self.assertEqual(admin.call("CLUSTER", "DELSLOTS", self.slot_of("{u}x")), "OK")
+        self.assertEqual(group_reader.read(), Error("CLUSTERDOWN Hash slot not served"))
+        self.assertEqual(blocked_clients(admin), 1)
+        self.assertEqual(admin.call("XADD", "{s}y", "5-1", "f", "v"), b"5-1")
+        self.assertEqual(stays.read(), [[b"{s}y", [[b"5-1", [b"f", b"v"]]]]])
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
