@@ -234,6 +234,10 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
     server_.before_write(db_index, keys);
   }
   const uint64_t errors_before = out.errors();
+  // Scripts (skip-monitor) show in MONITOR before the commands they run.
+  if ((spec.flags & kCmdSkipMonitor) && !server_.monitoring().monitors.empty()) {
+    FeedMonitors(session, args);
+  }
   const auto start = std::chrono::steady_clock::now();
   if (spec.fan_out != nullptr) [[unlikely]] {
     // A command that spans shards: its steps run over the shards, then its
@@ -296,16 +300,21 @@ void Dispatcher::Record(Session& session, const CommandSpec& spec,
     mon.slowlog.MaybeAdd(args, redacted, usec, opts.slowlog_log_slower_than, opts.slowlog_max_len,
                          now_ms / 1000, session.addr, session.name);
   }
-  if (to_monitors) {
-    const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
-    const std::string line = MonitorLine(now_us, session.db_index,
-                                         session.script ? "lua" : session.addr, args, redacted);
-    for (uint64_t id : mon.monitors) {
-      auto it = server_.clients().find(id);
-      if (it != server_.clients().end() && it->second->push) it->second->push(line);
-    }
+  if (to_monitors) FeedMonitors(session, args, &redacted);
+}
+
+void Dispatcher::FeedMonitors(const Session& session, const std::vector<std::string>& args,
+                              const std::vector<int>* redacted) {
+  if (server_.loading().active) return;
+  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  const std::string line =
+      MonitorLine(now_us, session.db_index, session.script ? "lua" : session.addr, args,
+                  redacted != nullptr ? *redacted : RedactedArgs(args));
+  for (uint64_t id : server_.monitoring().monitors) {
+    auto it = server_.clients().find(id);
+    if (it != server_.clients().end() && it->second->push) it->second->push(line);
   }
 }
 

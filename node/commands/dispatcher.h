@@ -80,6 +80,10 @@ class Dispatcher {
   // and events, the slow log, and the MONITOR clients' line.
   void Record(Session& session, const CommandSpec& spec, const std::vector<std::string>& args,
               std::chrono::steady_clock::time_point start, int64_t now_ms);
+  // Sends the MONITOR clients the line of `args` as `session` ran it
+  // (`redacted`: RedactedArgs(args), when already known).
+  void FeedMonitors(const Session& session, const std::vector<std::string>& args,
+                    const std::vector<int>* redacted = nullptr);
   // stop-writes-on-bgsave-error: whether the last BGSAVE failed and `spec`
   // (or, for EXEC, a queued command) writes or is PING (MISCONF).
   bool DeniedByDiskError(const Session& session, const CommandSpec& spec) const;

@@ -28,7 +28,7 @@ void ReplyHelp(CommandContext& ctx, std::string_view command,
                                       " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
   for (const char* line : lines) ctx.reply.SimpleString(line);
   ctx.reply.SimpleString("HELP");
-  ctx.reply.SimpleString("    Print this help.");
+  ctx.reply.SimpleString("    Prints this help.");
 }
 
 int64_t NowSec(const CommandContext& ctx) { return ctx.now_ms / 1000; }
@@ -39,11 +39,7 @@ void SlowlogGet(CommandContext& ctx, Args args) {
   const SlowLog& log = ctx.node.monitoring().slowlog;
   int64_t count = 10;
   if (args.size() == 3) {
-    if (!types::ParseInt64(args[2], &count)) {
-      ctx.reply.Error(errors::kNotInteger);
-      return;
-    }
-    if (count < -1) {
+    if (!types::ParseInt64(args[2], &count) || count < -1) {
       ctx.reply.Error("ERR count should be greater than or equal to -1");
       return;
     }
