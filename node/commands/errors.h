@@ -25,13 +25,16 @@ inline constexpr std::string_view kOverflow = "ERR increment or decrement would 
 inline constexpr std::string_view kNoAuth = "NOAUTH Authentication required.";
 inline constexpr std::string_view kWrongPass =
     "WRONGPASS invalid username-password pair or user is disabled.";
-inline constexpr std::string_view kCrossSlot = "CROSSSLOT Keys in request don't hash to the same slot";
+inline constexpr std::string_view kCrossSlot =
+    "CROSSSLOT Keys in request don't hash to the same slot";
 inline constexpr std::string_view kClusterDownUnbound = "CLUSTERDOWN Hash slot not served";
 inline constexpr std::string_view kClusterDown = "CLUSTERDOWN The cluster is down";
 inline constexpr std::string_view kClusterDownReadOnly =
     "CLUSTERDOWN The cluster is down and only accepts read commands";
-inline constexpr std::string_view kTryAgain = "TRYAGAIN Multiple keys request during rehashing of slot";
-inline constexpr std::string_view kClusterDisabled = "ERR This instance has cluster support disabled";
+inline constexpr std::string_view kTryAgain =
+    "TRYAGAIN Multiple keys request during rehashing of slot";
+inline constexpr std::string_view kClusterDisabled =
+    "ERR This instance has cluster support disabled";
 inline constexpr std::string_view kExecAbort =
     "EXECABORT Transaction discarded because of previous errors.";
 inline constexpr std::string_view kReadOnlyReplica =
@@ -191,6 +194,26 @@ inline constexpr std::string_view kMigrateUnavailable =
     "ERR MIGRATE is not available in this process";
 
 // ---- Replication (node/repl, replication_family.cc)
+inline constexpr std::string_view kFailoverInCluster =
+    "ERR FAILOVER not allowed in cluster mode. Use CLUSTER FAILOVER command instead.";
+inline constexpr std::string_view kNoFailover = "ERR No failover in progress.";
+inline constexpr std::string_view kFailoverTimeout = "ERR FAILOVER timeout must be greater than 0";
+inline constexpr std::string_view kFailoverInProgress = "ERR FAILOVER already in progress.";
+inline constexpr std::string_view kFailoverOnReplica =
+    "ERR FAILOVER is not valid when server is a replica.";
+inline constexpr std::string_view kFailoverNoReplicas = "ERR FAILOVER requires connected replicas.";
+inline constexpr std::string_view kFailoverForce =
+    "ERR FAILOVER with force option requires both a timeout and target HOST and IP.";
+inline constexpr std::string_view kFailoverNotReplica =
+    "ERR FAILOVER target HOST and PORT is not a replica.";
+inline constexpr std::string_view kFailoverNotOnline = "ERR FAILOVER target replica is not online.";
+inline constexpr std::string_view kReplicaOfWhileFailover =
+    "ERR REPLICAOF not allowed while failing over.";
+inline constexpr std::string_view kSyncWhileFailover = "NOMASTERLINK Can't SYNC while failing over";
+inline constexpr std::string_view kPsyncFailoverToPrimary =
+    "ERR PSYNC FAILOVER can't be sent to a master.";
+inline constexpr std::string_view kPsyncFailoverReplid =
+    "ERR PSYNC FAILOVER replid must match my replid.";
 inline constexpr std::string_view kNoMasterLink =
     "NOMASTERLINK Can't SYNC while not connected with my master";
 inline constexpr std::string_view kWaitOnReplica =
