@@ -8,6 +8,7 @@ the exporter comparison also when prometheus-redis-exporter is."""
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -350,6 +351,129 @@ class OperatorToolsDiffTest(unittest.TestCase):
         for family in ("redis_slowlog_length", "redis_latency_percentiles_usec",
                        "redis_commands_total"):
             self.assertIn(family, ours)
+
+
+def role(port):
+    c = Client(port)
+    try:
+        return c.call("ROLE")
+    finally:
+        c.close()
+
+
+def get(port, key):
+    c = Client(port)
+    try:
+        return c.call("GET", key)
+    finally:
+        c.close()
+
+
+def replica_online(primary_port):
+    c = Client(primary_port)
+    try:
+        return b"state=online" in c.call("INFO", "replication")
+    finally:
+        c.close()
+
+
+@unittest.skipUnless(REDIS_SERVER, "redis-server is not installed")
+class FailoverTest(unittest.TestCase):
+    def test_errors_match_redis(self):
+        def run(port):
+            c = Client(port)
+            try:
+                return [c.call("FAILOVER", "ABORT"), c.call("FAILOVER", "TIMEOUT", "0"),
+                         c.call("FAILOVER", "TIMEOUT", "x"), c.call("FAILOVER", "BOGUS"),
+                         c.call("FAILOVER", "TO", "127.0.0.1"), c.call("FAILOVER"),
+                         c.call("FAILOVER", "TO", "127.0.0.1", "1", "FORCE")]
+            finally:
+                c.close()
+
+        with Node() as node:
+            ours = run(node.port)
+        redis = RedisServer()
+        try:
+            theirs = run(redis.port)
+        finally:
+            redis.cleanup()
+        self.assertEqual(ours, theirs)
+        self.assertEqual(ours[5], "ERR FAILOVER requires connected replicas.")
+
+    def failover(self, primary, replica):
+        """FAILOVER on `primary` (its one replica `replica`): the roles swap and
+        the data written before survives; checks the errors of a replica."""
+        c = Client(primary.port)
+        try:
+            self.assertEqual(c.call("SET", "before", "1"), "OK")
+            wait_until(lambda: replica_online(primary.port), timeout=20, what="replica online")
+            self.assertEqual(c.call("FAILOVER", "TO", "127.0.0.1", str(free_port()), "TIMEOUT",
+                                    "100"), "ERR FAILOVER target HOST and PORT is not a replica.")
+            self.assertEqual(c.call("FAILOVER", "TO", "127.0.0.1", str(replica.port)), "OK")
+            wait_until(lambda: role(replica.port)[0] == b"master", timeout=20,
+                       what="the replica to become primary")
+            wait_until(lambda: role(primary.port)[0] == b"slave" and
+                       role(primary.port)[3] == b"connected", timeout=20,
+                       what="the old primary to follow the new one")
+            self.assertEqual(c.call("FAILOVER"), "ERR FAILOVER is not valid when server is a replica.")
+            self.assertIn(b"master_failover_state:no-failover", c.call("INFO", "replication"))
+        finally:
+            c.close()
+        n = Client(replica.port)
+        try:
+            self.assertEqual(n.call("GET", "before"), b"1")
+            self.assertEqual(n.call("SET", "after", "2"), "OK")
+        finally:
+            n.close()
+        wait_until(lambda: get(primary.port, "after") == b"2", timeout=10,
+                   what="the write to reach the old primary")
+
+    def test_failover_between_shardnodes(self):
+        with Node() as primary:
+            with Node(args=["--replicaof", "127.0.0.1", str(primary.port)]) as replica:
+                self.failover(primary, replica)
+
+    def test_failover_from_shardnode_to_redis_server(self):
+        with Node() as primary:
+            redis = RedisServer(args=["--replicaof", "127.0.0.1", str(primary.port)])
+            try:
+                self.failover(primary, redis)
+            finally:
+                redis.cleanup()
+
+    def test_failover_from_redis_server_to_shardnode(self):
+        redis = RedisServer()
+        try:
+            with Node(args=["--replicaof", "127.0.0.1", str(redis.port)]) as replica:
+                self.failover(redis, replica)
+        finally:
+            redis.cleanup()
+
+    def test_abort_and_timeout_resume_writers(self):
+        with Node() as primary:
+            with Node(args=["--replicaof", "127.0.0.1", str(primary.port)]) as replica:
+                wait_until(lambda: replica_online(primary.port), timeout=20,
+                           what="replica online")
+                c = Client(primary.port)
+                try:
+                    # The replica stops acknowledging: the failover waits.
+                    replica.proc.send_signal(signal.SIGSTOP)
+                    c.call("SET", "k", "1")
+                    self.assertEqual(c.call("FAILOVER", "TIMEOUT", "300"), "OK")
+                    self.assertIn(b"master_failover_state:waiting-for-sync",
+                                  c.call("INFO", "replication"))
+                    wait_until(lambda: b"no-failover" in c.call("INFO", "replication"),
+                               timeout=10, what="the failover to time out")
+                    self.assertEqual(c.call("SET", "k", "2"), "OK")
+                    self.assertEqual(c.call("FAILOVER"), "OK")
+                    self.assertEqual(c.call("REPLICAOF", "NO", "ONE"),
+                                     "ERR REPLICAOF not allowed while failing over.")
+                    self.assertEqual(c.call("FAILOVER", "ABORT"), "OK")
+                    self.assertEqual(c.call("SET", "k", "3"), "OK")
+                    self.assertEqual(role(primary.port)[0], b"master")
+                finally:
+                    c.close()
+                    replica.proc.send_signal(signal.SIGCONT)
 
 
 class RenameCommandTest(unittest.TestCase):
