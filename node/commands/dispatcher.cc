@@ -461,8 +461,6 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
   // CLIENT REPLY OFF / SKIP: whatever this command replies is dropped.
   std::string* const reply_buffer = out.buffer();
   const size_t reply_mark = reply_buffer->size();
-  const bool skip_reply = session.reply_skip;
-  session.reply_skip = false;
   // The command's writes (and the DELs of keys it found expired) propagate
   // together when it ends, before any blocked client it served.
   server_.write_stream().BeginUnit();
@@ -542,9 +540,11 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
   // unknown command or an arity error ends it too, as in Redis.
   if ((spec == nullptr || spec->name != "asking") && !session.in_multi) session.asking = false;
   server_.write_stream().EndUnit();
-  if ((skip_reply || session.reply_off) && reply_buffer->size() >= reply_mark) {
+  // (CLIENT REPLY ON clears the skip of its own reply.)
+  if ((session.reply_skip || session.reply_off) && reply_buffer->size() >= reply_mark) {
     reply_buffer->resize(reply_mark);
   }
+  session.reply_skip = false;
   if (session.reply_skip_next) {
     session.reply_skip_next = false;
     session.reply_skip = true;
