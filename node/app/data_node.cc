@@ -87,6 +87,14 @@ class Cron {
   void Tick() {
     const int64_t now = NowMs();
     server_.ExpirePauses(now);
+    Monitoring& mon = server_.monitoring();
+    if (now - mon.last_metric_sample_ms >= 100) {  // Redis samples every 100 ms
+      mon.last_metric_sample_ms = now;
+      const Stats& st = server_.stats();
+      mon.ops.Track(now, st.total_commands_processed);
+      mon.net_input.Track(now, st.total_net_input_bytes);
+      mon.net_output.Track(now, st.total_net_output_bytes);
+    }
     // A load in progress owns the dataset. A replica's keys expire by its
     // primary's DELs, as in Redis (reads hide them meanwhile). Expiry deletes
     // replicate: none while clients are paused.

@@ -28,6 +28,7 @@
 #include "node/persist/persistence.h"
 #include "node/resp/reply.h"
 #include "node/server/blocking.h"
+#include "node/server/monitoring.h"
 #include "node/server/node_services.h"
 #include "node/server/pubsub.h"
 #include "node/server/replication_control.h"
@@ -142,10 +143,14 @@ void AppendStatsSection(CommandContext& ctx, const std::vector<ShardFigures>& sh
   absl::StrAppend(
       &s, "# Stats\r\n", "total_connections_received:", st.total_connections_received, "\r\n",
       "total_commands_processed:", st.total_commands_processed, "\r\n",
-      "instantaneous_ops_per_sec:0\r\n", "total_net_input_bytes:", st.total_net_input_bytes, "\r\n",
+      "instantaneous_ops_per_sec:", ctx.node.monitoring().ops.PerSecond(), "\r\n",
+      "total_net_input_bytes:", st.total_net_input_bytes, "\r\n",
       "total_net_output_bytes:", st.total_net_output_bytes, "\r\n",
       "total_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\n",
-      "instantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\n",
+      "instantaneous_input_kbps:",
+      absl::StrFormat("%.2f", ctx.node.monitoring().net_input.PerSecond() / 1024.0), "\r\n",
+      "instantaneous_output_kbps:",
+      absl::StrFormat("%.2f", ctx.node.monitoring().net_output.PerSecond() / 1024.0), "\r\n",
       "instantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\n",
       "rejected_connections:", st.rejected_connections, "\r\n",
       ctx.node.replication() ? ctx.node.replication()->SyncStatsLines()

@@ -87,6 +87,16 @@ TEST(MonitorLineTest, QuotesAndEscapesAsSdscatrepr) {
             "+5.000000 [0 lua] \"auth\" \"(redacted)\"\r\n");
 }
 
+TEST(InstantaneousMetricTest, AveragesTheLast16Rates) {
+  InstantaneousMetric m;
+  m.Track(1000, 0);  // the first sample only sets the base
+  EXPECT_EQ(m.PerSecond(), 0);
+  for (int i = 1; i <= 16; ++i) m.Track(1000 + i * 100, static_cast<uint64_t>(i) * 50);
+  EXPECT_EQ(m.PerSecond(), 500);                                // 50 per 100 ms
+  for (int i = 17; i <= 24; ++i) m.Track(1000 + i * 100, 800);  // idle
+  EXPECT_EQ(m.PerSecond(), 250);
+}
+
 TEST(LatencyMonitorTest, KeepsOneSamplePerSecondAndTheMaximum) {
   LatencyMonitor m;
   m.AddIfNeeded("command", 5, 0, 100);  // threshold 0: monitoring off
