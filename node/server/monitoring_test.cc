@@ -71,6 +71,7 @@ TEST(SlowLogTest, RedactsSecrets) {
       std::vector<int>({7, 8}));
   EXPECT_EQ(RedactedArgs(Args({"config", "set", "requirepass", "p", "port", "1"})),
             std::vector<int>({3}));
+  EXPECT_EQ(RedactedArgs(Args({"acl", "SETUSER", "u", "on", ">pw"})), std::vector<int>({2, 3, 4}));
   EXPECT_EQ(RedactedArgs(Args({"get", "auth"})), std::vector<int>());
 
   SlowLog log;

@@ -87,6 +87,8 @@ std::vector<int> RedactedArgs(std::span<const std::string> args) {
         break;  // KEYS (the rest are key names) or a syntax error
       }
     }
+  } else if (EqualsIgnoreCase(name, "acl") && argc >= 3 && EqualsIgnoreCase(args[1], "setuser")) {
+    for (int j = 2; j < argc; ++j) out.push_back(j);  // the user and every rule
   } else if (EqualsIgnoreCase(name, "config") && argc >= 4 && argc % 2 == 0 &&
              EqualsIgnoreCase(args[1], "set")) {
     for (int j = 2; j + 1 < argc; j += 2) {

@@ -58,8 +58,9 @@ class SlowLog {
 // The argument indexes of `args` (a command as received) that Redis 7.0.15
 // hides from SLOWLOG and MONITOR as "(redacted)": the password of AUTH (and
 // the user name of AUTH user pass), HELLO's AUTH user and password,
-// MIGRATE's AUTH password and AUTH2 user and password, and CONFIG SET's
-// values of masterauth, masteruser and requirepass.
+// MIGRATE's AUTH password and AUTH2 user and password, ACL SETUSER's user
+// and rules, and CONFIG SET's values of masterauth, masteruser and
+// requirepass.
 std::vector<int> RedactedArgs(std::span<const std::string> args);
 
 }  // namespace shardnode::node
