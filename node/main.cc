@@ -11,6 +11,19 @@ namespace shardnode::node {
 namespace {
 
 int Run(int argc, char** argv) {
+  switch (ChooseInformational(argc, argv)) {
+    case Informational::kVersion:
+      std::cout << VersionText();
+      return 0;
+    case Informational::kHelp:
+      std::cerr << UsageText(argv[0]);
+      return 1;
+    case Informational::kTestMemory:
+      std::cerr << TestMemoryText();
+      return 1;
+    case Informational::kNone:
+      break;
+  }
   switch (ChooseMode(argc, argv)) {
     case Mode::kDataNode:
       return RunDataNode(argc, argv);

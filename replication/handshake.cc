@@ -53,8 +53,10 @@ ReplicaHandshake::Step ReplicaHandshake::SendPsync() {
   if (config_.cached_replid.empty()) {
     step.send = EncodeCommand({"PSYNC", "?", "-1"});
   } else {
-    step.send =
-        EncodeCommand({"PSYNC", config_.cached_replid, absl::StrCat(config_.cached_offset + 1)});
+    std::vector<std::string> psync = {"PSYNC", config_.cached_replid,
+                                      absl::StrCat(config_.cached_offset + 1)};
+    if (config_.failover) psync.emplace_back("FAILOVER");
+    step.send = EncodeCommand(psync);
   }
   return step;
 }

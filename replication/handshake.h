@@ -37,6 +37,9 @@ struct HandshakeConfig {
   // Empty id: PSYNC ? -1 (full sync).
   std::string cached_replid;
   int64_t cached_offset = -1;
+  // FAILOVER (a primary handing over to this replica target): PSYNC ends
+  // with FAILOVER, which makes the target a primary first.
+  bool failover = false;
 };
 
 class ReplicaHandshake {

@@ -119,6 +119,22 @@ TEST(ReplicaHandshakeTest, FullSequenceWithAuthAndCachedMaster) {
   EXPECT_EQ(s.new_replid, kId2);
 }
 
+TEST(ReplicaHandshakeTest, FailoverAsksTheTargetToTakeOver) {
+  HandshakeConfig c;
+  c.listening_port = 7001;
+  c.cached_replid = kId1;
+  c.cached_offset = 41;
+  c.failover = true;
+  ReplicaHandshake h(c);
+  h.Start();
+  h.OnLine("+PONG");
+  h.OnLine("+OK");
+  const auto s = h.OnLine("+OK");
+  EXPECT_EQ(s.send, EncodeCommand({"PSYNC", kId1, "42", "FAILOVER"}));
+  EXPECT_EQ(h.OnLine("-ERR PSYNC FAILOVER replid must match my replid.").result,
+            ReplicaHandshake::Result::kError);
+}
+
 TEST(ReplicaHandshakeTest, FullResyncWithoutHistory) {
   HandshakeConfig c;
   c.listening_port = 6380;

@@ -89,6 +89,14 @@ class Cron {
   void Tick() {
     const int64_t now = NowMs();
     server_.ExpirePauses(now);
+    Monitoring& mon = server_.monitoring();
+    if (now - mon.last_metric_sample_ms >= 100) {  // Redis samples every 100 ms
+      mon.last_metric_sample_ms = now;
+      const Stats& st = server_.stats();
+      mon.ops.Track(now, st.total_commands_processed);
+      mon.net_input.Track(now, st.total_net_input_bytes);
+      mon.net_output.Track(now, st.total_net_output_bytes);
+    }
     // A load in progress owns the dataset. A replica's keys expire by its
     // primary's DELs, as in Redis (reads hide them meanwhile). Expiry deletes
     // replicate: none while clients are paused.
@@ -97,8 +105,16 @@ class Cron {
     // dataset too: no expiry or save point may cut it in the middle.
     if (!server_.loading().active && server_.busy_script_error().empty()) {
       const bool expire = server_.active_expire_enabled() && !replica && !server_.WritesPaused(now);
+      const auto start = std::chrono::steady_clock::now();
       for (int i = 0; i < server_.num_shards() && expire; ++i) {
         server_.shard(i).ActiveExpireCycle(now, kExpireKeysPerTick);
+      }
+      if (expire) {
+        const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now() - start)
+                               .count();
+        server_.monitoring().latency.AddIfNeeded(
+            "expire-cycle", ms, server_.options().latency_monitor_threshold, now / 1000);
       }
       if (server_.persistence()) server_.persistence()->Cron(now);
     }
@@ -264,8 +280,19 @@ int RunDataNode(int argc, char** argv) {
     return scripting.LoadLibraryFromRdb(code, replace, error);
   };
   server.flush_functions = [&scripting]() { scripting.FlushLibraries(); };
+  // rename-command lines, once every command is registered.
+  for (const auto& [from, to] : config->renamed_commands()) {
+    const std::string error = table->Rename(from, to);
+    if (!error.empty()) {
+      std::cerr << "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\n>>> 'rename-command " << from
+                << " " << to << "'\n"
+                << error << std::endl;
+      return 1;
+    }
+  }
   migrate::Migrator migrator(io, server);
   migrator.Start();
+  server.cached_migrate_sockets = [&migrator]() { return migrator.cached_connections(); };
 
   Cron cron(io, server);
   bool stopping = false;

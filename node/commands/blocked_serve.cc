@@ -1,5 +1,6 @@
 #include "node/commands/blocked_serve.h"
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "node/keyspace/keyspace.h"
 #include "node/resp/reply.h"
 #include "node/server/blocking.h"
+#include "node/server/monitoring.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
 #include "slots/hash_slot.h"
@@ -54,8 +56,24 @@ void ServeOne(Server& server, Session& session, const std::string& key, int64_t 
   Shard& shard = server.local_shard();
   CommandContext ctx(shard, server, session, reply, spec, now_ms, db_index,
                      GrantFor(spec, args, shard));
+  const auto start = std::chrono::steady_clock::now();
   serve(ctx, std::span<std::string>(args.data(), args.size()), key);
   if (out.empty()) return;  // a stream reader that keeps waiting
+  // As Redis's updateStatsOnUnblock: the command is measured when served
+  // (its call was counted when it blocked).
+  const int64_t usec = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+  const ServerOptions& opts = server.options();
+  spec.stats.usec += static_cast<uint64_t>(usec);
+  if (opts.latency_tracking) spec.stats.histogram.Record(usec * 1000);
+  Monitoring& mon = server.monitoring();
+  if (!(spec.flags & kCmdSkipSlowlog)) {
+    mon.slowlog.MaybeAdd(args, RedactedArgs(args), usec, opts.slowlog_log_slower_than,
+                         opts.slowlog_max_len, now_ms / 1000, session.addr, session.name);
+  }
+  mon.latency.AddIfNeeded("command-unblocking", usec / 1000, opts.latency_monitor_threshold,
+                          now_ms / 1000);
   if (server.write_stream().wanted()) {
     if (!ctx.propagate_many.empty()) {
       for (const std::vector<std::string>& op : ctx.propagate_many) {

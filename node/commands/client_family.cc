@@ -230,6 +230,23 @@ void ClientUnpause(CommandContext& ctx, Args) {
   ctx.reply.Ok();
 }
 
+// CLIENT REPLY ON|OFF|SKIP: the dispatcher drops the replies (Execute).
+void ClientReply(CommandContext& ctx, Args args) {
+  Session& s = ctx.session;
+  if (EqualsIgnoreCase(args[2], "on")) {
+    s.reply_off = false;
+    s.reply_skip_next = false;
+    s.reply_skip = false;
+    ctx.reply.Ok();
+  } else if (EqualsIgnoreCase(args[2], "off")) {
+    s.reply_off = true;
+  } else if (EqualsIgnoreCase(args[2], "skip")) {
+    if (!s.reply_off) s.reply_skip_next = true;
+  } else {
+    ctx.reply.Error(errors::kSyntax);
+  }
+}
+
 void ClientHelp(CommandContext& ctx, Args) {
   static const char* kLines[] = {
       "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -249,6 +266,8 @@ void ClientHelp(CommandContext& ctx, Args) {
       "    Stop the current client pause, resuming traffic.",
       "PAUSE <timeout> [WRITE|ALL]",
       "    Suspend all, or just write, clients for <timeout> milliseconds.",
+      "REPLY (ON|OFF|SKIP)",
+      "    Control the replies sent to the current connection.",
       "SETNAME <name>",
       "    Assign the name <name> to the current connection.",
       "UNBLOCK <clientid> [TIMEOUT|ERROR]",
@@ -293,6 +312,7 @@ void RegisterClientFamily(CommandTable& t) {
       Sub("unblock", -3, kCmdAdmin | kConn, ClientUnblock),
       Sub("pause", -3, kCmdAdmin | kConn, ClientPause),
       Sub("unpause", 2, kCmdAdmin | kConn, ClientUnpause),
+      Sub("reply", 3, kConn, ClientReply),
       Sub("help", 2, kCmdLoading | kCmdStale, ClientHelp),
   };
   t.Register(std::move(client));

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "node/keyspace/db.h"
+#include "node/server/latency.h"
 
 namespace shardnode::resp {
 class ReplyBuilder;
@@ -225,6 +226,8 @@ struct CommandStats {
   uint64_t usec = 0;
   uint64_t rejected_calls = 0;  // refused before running (arity, auth, routing...)
   uint64_t failed_calls = 0;    // ran and replied with an error
+  // Durations (latency-tracking: INFO latencystats, LATENCY HISTOGRAM).
+  LatencyHistogram histogram;
 };
 
 struct CommandSpec {

@@ -115,6 +115,27 @@ const CommandSpec* CommandTable::Find(std::string_view name) const {
   return nullptr;  // no command name is that long
 }
 
+std::string CommandTable::Rename(std::string_view from, std::string_view to) {
+  auto it = by_name_.find(absl::AsciiStrToLower(std::string(from)));
+  if (it == by_name_.end()) return "No such command in rename-command";
+  CommandSpec* spec = it->second;
+  by_name_.erase(it);
+  if (to.empty()) {
+    for (auto c = commands_.begin(); c != commands_.end(); ++c) {
+      if (c->get() == spec) {
+        removed_.push_back(std::move(*c));
+        commands_.erase(c);
+        break;
+      }
+    }
+    return "";
+  }
+  if (!by_name_.emplace(absl::AsciiStrToLower(std::string(to)), spec).second) {
+    return "Target command name already exists";
+  }
+  return "";
+}
+
 const CommandSpec* CommandTable::FindSub(const CommandSpec& parent, std::string_view sub) {
   std::string full = parent.name + "|";
   for (char c : sub) full += absl::ascii_tolower(c);
@@ -135,6 +156,7 @@ std::unique_ptr<CommandTable> BuildCommandTable() {
   Dispatcher::RegisterTransactionCommands(*table);
   RegisterServerFamily(*table);
   RegisterInfoFamily(*table);
+  RegisterMonitoringFamily(*table);
   RegisterClientFamily(*table);
   RegisterCommandFamily(*table);
   RegisterDebugFamily(*table);

@@ -30,11 +30,21 @@ class CommandTable {
   // The subcommand entry of `parent`, or nullptr.
   static const CommandSpec* FindSub(const CommandSpec& parent, std::string_view sub);
 
-  // Every top-level command, in registration order.
+  // Every top-level command, in registration order (a removed one left out).
   const std::vector<std::unique_ptr<CommandSpec>>& all() const { return commands_; }
+
+  // rename-command (config file): `from` is found as `to` from now on (its
+  // spec keeps its name, as Redis's fullname: INFO commandstats and COMMAND
+  // show the original); an empty `to` removes it (its spec stays allocated,
+  // unlisted). Returns Redis's error text, or "" on success: "No such
+  // command in rename-command", "Target command name already exists".
+  // REQUIRES: before any command runs (the table is read-only after).
+  std::string Rename(std::string_view from, std::string_view to);
 
  private:
   std::vector<std::unique_ptr<CommandSpec>> commands_;
+  std::vector<std::unique_ptr<CommandSpec>> removed_;  // rename-command X ""
+
   absl::flat_hash_map<std::string, CommandSpec*> by_name_;
 };
 

@@ -10,10 +10,13 @@
 #include "node/commands/fan_out.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
+#include "node/persist/persistence.h"
 #include "node/resp/reply.h"
+#include "node/server/monitoring.h"
 #include "node/server/replication_control.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
+#include "node/server/slowlog.h"
 #include "node/server/suspend.h"
 #include "node/server/write_stream.h"
 #include "slots/hash_slot.h"
@@ -231,6 +234,10 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
     server_.before_write(db_index, keys);
   }
   const uint64_t errors_before = out.errors();
+  // Scripts (skip-monitor) show in MONITOR before the commands they run.
+  if ((spec.flags & kCmdSkipMonitor) && !server_.monitoring().monitors.empty()) {
+    FeedMonitors(session, args);
+  }
   const auto start = std::chrono::steady_clock::now();
   if (spec.fan_out != nullptr) [[unlikely]] {
     // A command that spans shards: its steps run over the shards, then its
@@ -259,14 +266,56 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
       }
     }
   }
-  const auto usec = std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::steady_clock::now() - start)
-                        .count();
+  if (out.errors() != errors_before) ++spec.stats.failed_calls;
+  Record(session, spec, args, start, now_ms);
+}
+
+void Dispatcher::Record(Session& session, const CommandSpec& spec,
+                        const std::vector<std::string>& args,
+                        std::chrono::steady_clock::time_point start, int64_t now_ms) {
+  const int64_t ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count();
+  const int64_t usec = ns / 1000;
+  const ServerOptions& opts = server_.options();
   ++server_.stats().total_commands_processed;
   CommandStats& stats = spec.stats;
   ++stats.calls;
   stats.usec += static_cast<uint64_t>(usec);
-  if (out.errors() != errors_before) ++stats.failed_calls;
+  // A command that blocked is measured when it is served (as Redis, which
+  // leaves it out of the histogram and the slow log when it blocks).
+  const bool blocked = session.suspended();
+  if (opts.latency_tracking && !blocked) stats.histogram.Record(usec * 1000);
+  Monitoring& mon = server_.monitoring();
+  mon.latency.AddIfNeeded((spec.flags & kCmdFast) ? "fast-command" : "command", usec / 1000,
+                          opts.latency_monitor_threshold, now_ms / 1000);
+  const bool to_slowlog = !blocked && !(spec.flags & kCmdSkipSlowlog) &&
+                          opts.slowlog_log_slower_than >= 0 && usec >= opts.slowlog_log_slower_than;
+  const bool to_monitors = !mon.monitors.empty() && !server_.loading().active &&
+                           !(spec.flags & (kCmdSkipMonitor | kCmdAdmin));
+  if (!to_slowlog) mon.slowlog.Trim(opts.slowlog_max_len);  // CONFIG SET shrank it
+  if (!to_slowlog && !to_monitors) return;
+  const std::vector<int> redacted = RedactedArgs(args);
+  if (to_slowlog) {
+    mon.slowlog.MaybeAdd(args, redacted, usec, opts.slowlog_log_slower_than, opts.slowlog_max_len,
+                         now_ms / 1000, session.addr, session.name);
+  }
+  if (to_monitors) FeedMonitors(session, args, &redacted);
+}
+
+void Dispatcher::FeedMonitors(const Session& session, const std::vector<std::string>& args,
+                              const std::vector<int>* redacted) {
+  if (server_.loading().active) return;
+  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  const std::string line =
+      MonitorLine(now_us, session.db_index, session.script ? "lua" : session.addr, args,
+                  redacted != nullptr ? *redacted : RedactedArgs(args));
+  for (uint64_t id : server_.monitoring().monitors) {
+    auto it = server_.clients().find(id);
+    if (it != server_.clients().end() && it->second->push) it->second->push(line);
+  }
 }
 
 void Dispatcher::CallForScript(Session& session, const CommandSpec& spec,
@@ -278,10 +327,10 @@ void Dispatcher::CallForScript(Session& session, const CommandSpec& spec,
   suppress_propagation_ = suppressed;
 }
 
-void Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms) {
+bool Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms) {
   if (!session.in_multi) {
     out.Error(errors::kExecWithoutMulti);
-    return;
+    return false;
   }
   std::vector<std::vector<std::string>> queued = std::move(session.queued);
   const bool dirty = session.multi_dirty;
@@ -291,7 +340,7 @@ void Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms)
   if (dirty) {
     server_.watches().Unwatch(session);
     out.Error(errors::kExecAbort);
-    return;
+    return false;
   }
   // A watched key that was live at WATCH and has expired since counts as
   // changed: looking it up expires it, which touches its watchers.
@@ -302,7 +351,7 @@ void Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms)
   server_.watches().Unwatch(session);
   if (watch_dirty) {
     out.NullArray();
-    return;
+    return true;
   }
   out.ArrayHeader(queued.size());
   // Blocking commands inside a transaction act as their non-blocking form.
@@ -325,6 +374,22 @@ void Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms)
     dropped.clear();
   }
   session.deny_blocking = deny_blocking;
+  return true;
+}
+
+bool Dispatcher::DeniedByDiskError(const Session& session, const CommandSpec& spec) const {
+  if (!server_.options().stop_writes_on_bgsave_error || server_.options().save.empty()) {
+    return false;
+  }
+  const persist::Persistence* persistence = server_.persistence();
+  if (persistence == nullptr || persistence->last_bgsave_ok()) return false;
+  if (spec.is_write() || spec.name == "ping") return true;
+  if (&spec != exec_ || !session.in_multi) return false;
+  for (const std::vector<std::string>& queued : session.queued) {
+    const CommandSpec* q = server_.commands().Find(queued[0]);
+    if (q != nullptr && q->is_write()) return true;
+  }
+  return false;
 }
 
 bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::string>& args,
@@ -393,6 +458,9 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
     server_.keys_in_flight().AddWaiter(session.id);
     return;
   }
+  // CLIENT REPLY OFF / SKIP: whatever this command replies is dropped.
+  std::string* const reply_buffer = out.buffer();
+  const size_t reply_mark = reply_buffer->size();
   // The command's writes (and the DELs of keys it found expired) propagate
   // together when it ends, before any blocked client it served.
   server_.write_stream().BeginUnit();
@@ -406,6 +474,11 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
       Reject(session, out, errors::kNotInMulti, spec);
     } else if (!Route(session, *spec, args, out, now_ms)) {
       // Route() replied with the redirection.
+    } else if (session.monitor && (spec->flags & (kCmdWrite | kCmdReadonly | kCmdMayReplicate))) {
+      // A MONITOR client is a replica to Redis: it may not touch keys.
+      Reject(session, out, errors::kReplicaKeyspace, spec);
+    } else if (!session.from_primary && DeniedByDiskError(session, *spec)) {
+      Reject(session, out, errors::kMisconf, spec);
     } else if (std::string refusal = server_.replication() && !session.from_primary
                                          ? server_.replication()->CheckCommand(
                                                spec->is_write(), (spec->flags & kCmdStale) != 0)
@@ -432,19 +505,26 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
       if (session.in_multi && !IsTransactionControl(spec->name)) {
         session.queued.push_back(std::move(args));
         out.SimpleString("QUEUED");
-      } else if (spec == multi_) {
-        if (session.in_multi) {
-          out.Error(errors::kNestedMulti);
-        } else {
-          session.in_multi = true;
-          session.multi_dirty = false;
-          session.queued.clear();
-          out.Ok();
-        }
-      } else if (spec == exec_) {
-        Exec(session, out, now_ms);
-      } else if (spec == discard_) {
-        if (!session.in_multi) {
+      } else if (spec == multi_ || spec == exec_ || spec == discard_) {
+        // Counted as commands (INFO commandstats, SLOWLOG, MONITOR) as in
+        // Redis, where they run through call(); EXEC fails only by its own
+        // errors (its commands count theirs).
+        const auto start = std::chrono::steady_clock::now();
+        bool failed = false;
+        if (spec == multi_) {
+          failed = session.in_multi;
+          if (session.in_multi) {
+            out.Error(errors::kNestedMulti);
+          } else {
+            session.in_multi = true;
+            session.multi_dirty = false;
+            session.queued.clear();
+            out.Ok();
+          }
+        } else if (spec == exec_) {
+          failed = !Exec(session, out, now_ms);
+        } else if (!session.in_multi) {
+          failed = true;
           out.Error(errors::kDiscardWithoutMulti);
         } else {
           server_.watches().Unwatch(session);
@@ -453,6 +533,8 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
           session.queued.clear();
           out.Ok();
         }
+        if (failed) ++spec->stats.failed_calls;
+        Record(session, *spec, args, start, now_ms);
       } else {
         Call(session, *spec, args, out, now_ms);
       }
@@ -462,6 +544,15 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
   // unknown command or an arity error ends it too, as in Redis.
   if ((spec == nullptr || spec->name != "asking") && !session.in_multi) session.asking = false;
   server_.write_stream().EndUnit();
+  // (CLIENT REPLY ON clears the skip of its own reply.)
+  if ((session.reply_skip || session.reply_off) && reply_buffer->size() >= reply_mark) {
+    reply_buffer->resize(reply_mark);
+  }
+  session.reply_skip = false;
+  if (session.reply_skip_next) {
+    session.reply_skip_next = false;
+    session.reply_skip = true;
+  }
   // Clients blocked on keys this command wrote are served now (not while
   // a busy script's event serving runs other clients' commands: its keys
   // are served when it ends).

@@ -11,6 +11,7 @@
 // Loop: the loop that owns the session. Not thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -73,7 +74,19 @@ class Dispatcher {
              resp::ReplyBuilder& out, int64_t now_ms);
   void Call(Session& session, const CommandSpec& spec, std::vector<std::string>& args,
             resp::ReplyBuilder& out, int64_t now_ms);
-  void Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms);
+  // Returns false when EXEC itself failed (without MULTI, EXECABORT).
+  bool Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms);
+  // After a command ran (from `start`): its statistics, latency histogram
+  // and events, the slow log, and the MONITOR clients' line.
+  void Record(Session& session, const CommandSpec& spec, const std::vector<std::string>& args,
+              std::chrono::steady_clock::time_point start, int64_t now_ms);
+  // Sends the MONITOR clients the line of `args` as `session` ran it
+  // (`redacted`: RedactedArgs(args), when already known).
+  void FeedMonitors(const Session& session, const std::vector<std::string>& args,
+                    const std::vector<int>* redacted = nullptr);
+  // stop-writes-on-bgsave-error: whether the last BGSAVE failed and `spec`
+  // (or, for EXEC, a queued command) writes or is PING (MISCONF).
+  bool DeniedByDiskError(const Session& session, const CommandSpec& spec) const;
   // Adds an error reply and, inside MULTI, flags the transaction.
   // `spec`, when known, counts the refusal in its rejected_calls.
   void Reject(Session& session, resp::ReplyBuilder& out, std::string_view error,

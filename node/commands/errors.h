@@ -104,6 +104,13 @@ inline constexpr std::string_view kWatchInMulti = "ERR WATCH inside MULTI is not
 inline constexpr std::string_view kExecWithoutMulti = "ERR EXEC without MULTI";
 inline constexpr std::string_view kNotInMulti = "ERR Command not allowed inside a transaction";
 inline constexpr std::string_view kNestedMulti = "ERR MULTI calls can not be nested";
+inline constexpr std::string_view kReplicaKeyspace = "ERR Replica can't interact with the keyspace";
+inline constexpr std::string_view kMisconf =
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to "
+    "disk. Commands that may modify the data set are disabled, because this instance is "
+    "configured to report errors during writes if RDB snapshotting fails "
+    "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB "
+    "error.";
 inline constexpr std::string_view kDiscardWithoutMulti = "ERR DISCARD without MULTI";
 
 // ---- Keys and strings (generic_family.cc, string_family.cc)
@@ -189,6 +196,26 @@ inline constexpr std::string_view kMigrateUnavailable =
     "ERR MIGRATE is not available in this process";
 
 // ---- Replication (node/repl, replication_family.cc)
+inline constexpr std::string_view kFailoverInCluster =
+    "ERR FAILOVER not allowed in cluster mode. Use CLUSTER FAILOVER command instead.";
+inline constexpr std::string_view kNoFailover = "ERR No failover in progress.";
+inline constexpr std::string_view kFailoverTimeout = "ERR FAILOVER timeout must be greater than 0";
+inline constexpr std::string_view kFailoverInProgress = "ERR FAILOVER already in progress.";
+inline constexpr std::string_view kFailoverOnReplica =
+    "ERR FAILOVER is not valid when server is a replica.";
+inline constexpr std::string_view kFailoverNoReplicas = "ERR FAILOVER requires connected replicas.";
+inline constexpr std::string_view kFailoverForce =
+    "ERR FAILOVER with force option requires both a timeout and target HOST and IP.";
+inline constexpr std::string_view kFailoverNotReplica =
+    "ERR FAILOVER target HOST and PORT is not a replica.";
+inline constexpr std::string_view kFailoverNotOnline = "ERR FAILOVER target replica is not online.";
+inline constexpr std::string_view kReplicaOfWhileFailover =
+    "ERR REPLICAOF not allowed while failing over.";
+inline constexpr std::string_view kSyncWhileFailover = "NOMASTERLINK Can't SYNC while failing over";
+inline constexpr std::string_view kPsyncFailoverToPrimary =
+    "ERR PSYNC FAILOVER can't be sent to a master.";
+inline constexpr std::string_view kPsyncFailoverReplid =
+    "ERR PSYNC FAILOVER replid must match my replid.";
 inline constexpr std::string_view kNoMasterLink =
     "NOMASTERLINK Can't SYNC while not connected with my master";
 inline constexpr std::string_view kWaitOnReplica =

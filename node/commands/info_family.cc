@@ -6,25 +6,31 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <set>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "node/commands/command_table.h"
 #include "node/commands/families.h"
 #include "node/commands/fan_out.h"
 #include "node/commands/persist_family.h"
+#include "node/config/config.h"
 #include "node/config/options.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/persist/persistence.h"
 #include "node/resp/reply.h"
 #include "node/server/blocking.h"
+#include "node/server/monitoring.h"
 #include "node/server/node_services.h"
+#include "node/server/pubsub.h"
 #include "node/server/replication_control.h"
 #include "node/server/session.h"
 #include "node/server/shard.h"
@@ -130,22 +136,49 @@ void AppendStatsSection(CommandContext& ctx, const std::vector<ShardFigures>& sh
   absl::StrAppend(
       &s, "# Stats\r\n", "total_connections_received:", st.total_connections_received, "\r\n",
       "total_commands_processed:", st.total_commands_processed, "\r\n",
-      "instantaneous_ops_per_sec:0\r\n", "total_net_input_bytes:", st.total_net_input_bytes, "\r\n",
+      "instantaneous_ops_per_sec:", ctx.node.monitoring().ops.PerSecond(), "\r\n",
+      "total_net_input_bytes:", st.total_net_input_bytes, "\r\n",
       "total_net_output_bytes:", st.total_net_output_bytes, "\r\n",
       "total_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\n",
-      "instantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\n",
+      "instantaneous_input_kbps:",
+      absl::StrFormat("%.2f", ctx.node.monitoring().net_input.PerSecond() / 1024.0), "\r\n",
+      "instantaneous_output_kbps:",
+      absl::StrFormat("%.2f", ctx.node.monitoring().net_output.PerSecond() / 1024.0), "\r\n",
+      "instantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\n",
       "rejected_connections:", st.rejected_connections, "\r\n",
       ctx.node.replication() ? ctx.node.replication()->SyncStatsLines()
                              : "sync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n",
-      "expired_keys:", expired, "\r\n", "evicted_keys:", st.evicted_keys, "\r\n",
-      "evicted_clients:0\r\n", "keyspace_hits:", hits, "\r\n", "keyspace_misses:", misses, "\r\n",
-      "pubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\n",
+      "expired_keys:", expired, "\r\n",
+      // The active expiry cycle never stops early on its time budget here (it
+      // expires a fixed number of keys per tick): nothing stale estimated.
+      "expired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\n",
+      "expire_cycle_cpu_milliseconds:0\r\n", "evicted_keys:", st.evicted_keys, "\r\n",
+      "evicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\n",
+      "current_eviction_exceeded_time:0\r\n", "keyspace_hits:", hits, "\r\n",
+      "keyspace_misses:", misses, "\r\n");
+  PubSub& pubsub = ctx.node.pubsub();
+  absl::StrAppend(
+      &s, "pubsub_channels:", pubsub.NumChannels(false), "\r\n",
+      "pubsub_patterns:", pubsub.NumPatterns(), "\r\n",
+      "pubsubshard_channels:", pubsub.NumChannels(true), "\r\n",
+      // Snapshots do not fork.
       "latest_fork_usec:0\r\ntotal_forks:0\r\n",
+      "migrate_cached_sockets:", ctx.node.migrate_cached_sockets(), "\r\n",
+      // Writable replicas (the only ones that track expires) are not
+      // supported; active defragmentation and client tracking neither.
+      "slave_expires_tracked_keys:0\r\n", "active_defrag_hits:0\r\nactive_defrag_misses:0\r\n",
+      "active_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\n",
+      "total_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\n",
+      "tracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\n",
       "unexpected_error_replies:", st.unexpected_error_replies, "\r\n",
       "total_error_replies:", st.total_error_replies, "\r\n",
       // Deep sanitization of RESTORE payloads is Redis's sanitize-dump-payload
       // mode, which the node does not have: none done (Redis's default too).
-      "dump_payload_sanitizations:0\r\n");
+      "dump_payload_sanitizations:0\r\n", "total_reads_processed:", st.total_reads_processed,
+      "\r\n", "total_writes_processed:", st.total_writes_processed, "\r\n",
+      // No I/O threads; replies are built in one growing buffer per client.
+      "io_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\n",
+      "reply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n");
 }
 
 void AppendReplicationSection(CommandContext& ctx, std::string& s) {
@@ -185,6 +218,41 @@ void AppendCommandStats(const CommandSpec& spec, std::string& s) {
   for (const CommandSpec& sub : spec.subcommands) AppendCommandStats(sub, s);
 }
 
+// Redis's trimDoubleString of "%f": "50", "99.9".
+std::string PercentileLabel(std::string_view text) {
+  std::string p(text);
+  if (p.find('.') != std::string::npos) {
+    while (!p.empty() && p.back() == '0') p.pop_back();
+    if (!p.empty() && p.back() == '.') p.pop_back();
+  }
+  return p;
+}
+
+void AppendLatencyStats(const CommandSpec& spec, const std::vector<std::string>& percentiles,
+                        std::string& s) {
+  const LatencyHistogram& h = spec.stats.histogram;
+  if (h.total() > 0) {
+    absl::StrAppend(&s, "latency_percentiles_usec_", spec.name, ":");
+    for (size_t i = 0; i < percentiles.size(); ++i) {
+      double p = 0;
+      if (!absl::SimpleAtod(percentiles[i], &p)) continue;
+      absl::StrAppendFormat(&s, "%sp%s=%.3f", i ? "," : "", PercentileLabel(percentiles[i]),
+                            static_cast<double>(h.ValueAtPercentile(p)) / 1000.0);
+    }
+    s += "\r\n";
+  }
+  for (const CommandSpec& sub : spec.subcommands) AppendLatencyStats(sub, percentiles, s);
+}
+
+void AppendLatencySection(CommandContext& ctx, std::string& s) {
+  absl::StrAppend(&s, "# Latencystats\r\n");
+  if (!ctx.node.options().latency_tracking) return;
+  const std::vector<std::string> percentiles =
+      absl::StrSplit(ctx.node.config().Value("latency-tracking-info-percentiles").value_or(""), ' ',
+                     absl::SkipEmpty());
+  for (const auto& spec : ctx.node.commands().all()) AppendLatencyStats(*spec, percentiles, s);
+}
+
 void AppendErrorStats(CommandContext& ctx, std::string& s) {
   absl::StrAppend(&s, "# Errorstats\r\n");
   for (const auto& [code, count] : ctx.shard.stats().error_codes) {
@@ -212,8 +280,8 @@ void AppendKeyspaceSection(CommandContext& ctx, const std::vector<ShardFigures>&
 // every section.
 class InfoFanOut : public FanOut {
  public:
-  InfoFanOut(std::set<std::string> wanted, bool all, bool commandstats, int num_shards)
-      : wanted_(std::move(wanted)), all_(all), commandstats_(commandstats), shards_(num_shards) {}
+  InfoFanOut(std::set<std::string> wanted, bool all, int num_shards)
+      : wanted_(std::move(wanted)), all_(all), shards_(num_shards) {}
 
   ShardList FirstRound(int num_shards) override {
     if (!Want("stats") && !Want("keyspace")) return {};
@@ -232,24 +300,22 @@ class InfoFanOut : public FanOut {
  private:
   bool Want(std::string_view sec) const { return all_ || wanted_.count(std::string(sec)); }
 
-  std::set<std::string> wanted_;
-  bool all_;
-  bool commandstats_;
+  std::set<std::string> wanted_;      // sections asked for by name (defaults expanded)
+  bool all_;                          // "all" or "everything": every section
   std::vector<ShardFigures> shards_;  // by shard
 };
 
 ShardList InfoFanOut::Merge(CommandContext& ctx) {
-  // Redis's order; commandstats is printed only when asked for.
-  static const std::vector<std::string_view> kDefault = {
-      "server", "clients",      "memory",     "persistence", "stats",   "replication",
-      "cpu",    "commandstats", "errorstats", "cluster",     "keyspace"};
+  // Redis's order (default sections: info_family's kDefaultSections).
+  static const std::vector<std::string_view> kSections = {
+      "server",  "clients",      "memory",     "persistence",  "stats",   "replication", "cpu",
+      "modules", "commandstats", "errorstats", "latencystats", "cluster", "keyspace"};
   std::string s;
   auto open = [&s]() {
     if (!s.empty()) s += "\r\n";
   };
-  for (std::string_view sec : kDefault) {
-    // commandstats is not a default section: only "all", "everything" or by name.
-    if (sec == "commandstats" ? !commandstats_ : !Want(sec)) continue;
+  for (std::string_view sec : kSections) {
+    if (sec == "modules" ? !Want("modules") && !Want("module_list") : !Want(sec)) continue;
     open();
     if (sec == "server") AppendServerSection(ctx, s, ctx.now_ms);
     if (sec == "clients") AppendClientsSection(ctx, s);
@@ -258,6 +324,8 @@ ShardList InfoFanOut::Merge(CommandContext& ctx) {
     if (sec == "stats") AppendStatsSection(ctx, shards_, s);
     if (sec == "replication") AppendReplicationSection(ctx, s);
     if (sec == "cpu") AppendCpuSection(s);
+    if (sec == "modules") absl::StrAppend(&s, "# Modules\r\n");  // modules are not supported
+    if (sec == "latencystats") AppendLatencySection(ctx, s);
     if (sec == "commandstats") {
       absl::StrAppend(&s, "# Commandstats\r\n");
       for (const auto& spec : ctx.node.commands().all()) AppendCommandStats(*spec, s);
@@ -274,23 +342,23 @@ ShardList InfoFanOut::Merge(CommandContext& ctx) {
 }
 
 std::unique_ptr<FanOut> Info(CommandContext& ctx, Args args) {
+  static const char* kDefaultSections[] = {"server",     "clients",     "memory",  "persistence",
+                                           "stats",      "replication", "cpu",     "module_list",
+                                           "errorstats", "cluster",     "keyspace"};
   std::set<std::string> wanted;
-  bool all = args.size() == 1;
-  bool commandstats = false;
+  bool all = false;
+  if (args.size() == 1) wanted.insert(std::begin(kDefaultSections), std::end(kDefaultSections));
   for (size_t i = 1; i < args.size(); ++i) {
     std::string sec = absl::AsciiStrToLower(args[i]);
     if (sec == "default") {
-      all = true;
+      wanted.insert(std::begin(kDefaultSections), std::end(kDefaultSections));
     } else if (sec == "all" || sec == "everything") {
       all = true;
-      commandstats = true;
     } else {
       wanted.insert(sec);
     }
   }
-  if (wanted.count("commandstats")) commandstats = true;
-  return std::make_unique<InfoFanOut>(std::move(wanted), all, commandstats,
-                                      ctx.shard.num_keyspaces());
+  return std::make_unique<InfoFanOut>(std::move(wanted), all, ctx.shard.num_keyspaces());
 }
 
 }  // namespace

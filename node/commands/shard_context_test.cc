@@ -14,6 +14,7 @@
 #include "node/resp/reply.h"
 #include "node/server/blocking.h"
 #include "node/server/keys_in_flight.h"
+#include "node/server/monitoring.h"
 #include "node/server/node_services.h"
 #include "node/server/pubsub.h"
 #include "node/server/session.h"
@@ -40,6 +41,7 @@ class TestNode final : public NodeServices {
   std::map<uint64_t, Session*>& clients() override { return clients_; }
   bool UnblockClient(uint64_t, bool) override { return false; }
   PubSub& pubsub() override { return pubsub_; }
+  Monitoring& monitoring() override { return monitoring_; }
   const std::string& run_id() const override { return run_id_; }
   int64_t start_ms() const override { return 1'000'000; }
   void PauseClients(PausePurpose, int64_t, bool) override {}
@@ -74,6 +76,7 @@ class TestNode final : public NodeServices {
   const CommandTable* commands_;
   std::map<uint64_t, Session*> clients_;
   PubSub pubsub_;
+  Monitoring monitoring_;
   std::string run_id_ = std::string(40, 'a');
 };
 

@@ -176,7 +176,7 @@ std::vector<Directive> BuildTable() {
   t.push_back(Bool("rdbcompression", "", M, true));
   t.push_back(Bool("rdb-del-sync-files", "", M, false));
   t.push_back(Bool("activerehashing", "", M, true));
-  t.push_back(Bool("stop-writes-on-bgsave-error", "", M, true));
+  t.push_back(Bool("stop-writes-on-bgsave-error", "", M, true, &O::stop_writes_on_bgsave_error));
   t.push_back(Bool("set-proc-title", "", I, true));
   t.push_back(Bool("dynamic-hz", "", M, true));
   t.push_back(Bool("lazyfree-lazy-eviction", "", M, false));
@@ -217,7 +217,7 @@ std::vector<Directive> BuildTable() {
   t.push_back(
       Bool("cluster-allow-replica-migration", "", M, true, &O::cluster_allow_replica_migration));
   t.push_back(Bool("replica-announced", "", M, true));
-  t.push_back(Bool("latency-tracking", "", M, true));
+  t.push_back(Bool("latency-tracking", "", M, true, &O::latency_tracking));
   t.push_back(Bool("aof-disable-auto-gc", "", M, false));
   t.push_back(Bool("replica-ignore-disk-write-errors", "", M, false));
   t.push_back(Bool("tls-cluster", "", M, false));
@@ -365,13 +365,15 @@ std::vector<Directive> BuildTable() {
   t.push_back(UNum("unixsocketperm", "", I, 0, 0777, "0", kNumOctal));
   t.push_back(UNum("socket-mark-id", "", I, 0, kUIntMax, "0"));
   t.push_back(Num("active-defrag-max-scan-fields", "", M, 1, kLongMax, "1000"));
-  t.push_back(Num("slowlog-max-len", "", M, 0, kLongMax, "128"));
+  t.push_back(Num("slowlog-max-len", "", M, 0, kLongMax, "128", 0, &O::slowlog_max_len));
   t.push_back(Num("acllog-max-len", "", M, 0, kLongMax, "128"));
   t.push_back(Num("busy-reply-threshold", "lua-time-limit", M, 0, kLongMax, "5000"));
   t.push_back(
       Num("cluster-node-timeout", "", M, 0, kLLongMax, "15000", 0, &O::cluster_node_timeout));
-  t.push_back(Num("slowlog-log-slower-than", "", M, -1, kLLongMax, "10000"));
-  t.push_back(Num("latency-monitor-threshold", "", M, 0, kLLongMax, "0"));
+  t.push_back(Num("slowlog-log-slower-than", "", M, -1, kLLongMax, "10000", 0,
+                  &O::slowlog_log_slower_than));
+  t.push_back(
+      Num("latency-monitor-threshold", "", M, 0, kLLongMax, "0", 0, &O::latency_monitor_threshold));
   t.push_back(Num("proto-max-bulk-len", "", M, 1024 * 1024, kLongMax, "536870912", kNumMemory,
                   &O::proto_max_bulk_len));
   t.push_back(Num("stream-node-max-entries", "", M, 0, kLLongMax, "100"));

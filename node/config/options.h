@@ -88,6 +88,13 @@ struct ServerOptions {
   int min_replicas_to_write = 0;
   int min_replicas_max_lag = 10;
 
+  // Operator tools (SLOWLOG, LATENCY, INFO latencystats, MISCONF).
+  int64_t slowlog_log_slower_than = 10000;  // us; negative: off
+  int64_t slowlog_max_len = 128;
+  int64_t latency_monitor_threshold = 0;  // ms; 0: off
+  bool latency_tracking = true;
+  bool stop_writes_on_bgsave_error = true;
+
   // shardnode's own: number of shard threads.
   int threads = 1;
 };

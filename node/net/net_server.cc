@@ -77,6 +77,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
           asio::buffer(buf_, sizeof(buf_)), asio::redirect_error(asio::use_awaitable, ec));
       if (ec || closing_) break;
       server_.stats().total_net_input_bytes += n;
+      ++server_.stats().total_reads_processed;
       Process(std::string_view(buf_, n));
       Flush();
       CountOutput();
@@ -112,7 +113,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (auto conn = weak.lock()) conn->Kill();
     };
     session_.push = [weak](std::string_view bytes) {
-      if (auto conn = weak.lock(); conn && !conn->closing_) {
+      // CLIENT REPLY OFF silences pushes (Pub/Sub, MONITOR) too.
+      if (auto conn = weak.lock(); conn && !conn->closing_ && !conn->session_.reply_off) {
         conn->out_.append(bytes);
         conn->Flush();
         conn->CountOutput();
@@ -159,6 +161,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     writing_ = true;
     sending_.swap(out_);
     server_.stats().total_net_output_bytes += sending_.size();
+    ++server_.stats().total_writes_processed;
     asio::async_write(socket_, asio::buffer(sending_),
                       [self = shared_from_this()](boost::system::error_code ec, size_t) {
                         self->writing_ = false;

@@ -169,7 +169,8 @@ absl::Status Persistence::Save(int64_t now_ms) {
         "Failed opening the temp RDB file %s (in server root dir %s) for saving: %s", tmp,
         CurrentDir(), ErrnoText(errno));
     Log(LogLevel::kWarning, msg);
-    last_bgsave_ok_ = false;
+    // A failed SAVE leaves rdb_last_bgsave_status (and MISCONF) as it was,
+    // as Redis's rdbSave does; only a successful one sets it ok.
     return absl::InternalError(msg);
   }
   Snapshot snap(server_, WriterOptions(now_ms));
@@ -190,7 +191,6 @@ absl::Status Persistence::Save(int64_t now_ms) {
   }
   if (!st.ok()) {
     Log(LogLevel::kWarning, std::string(st.message()));
-    last_bgsave_ok_ = false;
     return st;
   }
   Log(LogLevel::kNotice, "DB saved on disk");

@@ -57,6 +57,14 @@ void RegisterReplicationCommands(CommandTable& table, ReplicationManager& manage
                   .summary = "Wait for the synchronous replication of all the write commands sent "
                              "in the context of the current connection",
                   .since = "3.0.0"});
+  table.Register({.name = "failover",
+                  .arity = -1,
+                  .flags = kCmdAdmin | kCmdNoScript | kCmdStale,
+                  .bound_handler = [m](CommandContext& ctx, Args args) { m->Failover(ctx, args); },
+                  .group = "server",
+                  .summary = "Start a coordinated failover between this server and one of its "
+                             "replicas.",
+                  .since = "6.2.0"});
   table.Register({.name = "role",
                   .arity = 1,
                   .flags = kCmdNoScript | kCmdLoading | kCmdStale | kCmdFast,

@@ -262,6 +262,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
       hc.cached_replid = m->ids_.replid;
       hc.cached_offset = m->master_repl_offset_;
     }
+    hc.failover = m->failover_state_ == ReplicationManager::FailoverState::kInProgress;
     replication::ReplicaHandshake hs(hc);
     Send(hs.Start());
     replication::ReplicaHandshake::Step step;
@@ -278,6 +279,16 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
       if (!reply.ok()) co_return "";  // closed: retried by the cron
       step = hs.OnLine(reply->ToLine());
       if (!step.send.empty()) Send(step.send);
+    }
+    if (m->failover_state_ == ReplicationManager::FailoverState::kInProgress) {
+      // The target took over (a full sync is fine too), or refused: then
+      // we are a primary again (posted: this link is closed by it).
+      if (step.result == Result::kFullResync || step.result == Result::kContinue) {
+        m->ClearFailover();
+      } else {
+        asio::post(m->io_, [m]() { m->AbortFailover("Failover target rejected psync request"); });
+        co_return step.error;
+      }
     }
     if (step.result == Result::kRetryLater || step.result == Result::kError) co_return step.error;
 
@@ -661,6 +672,25 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
   Session& session = ctx.session;
   if (core_.Find(session.id) != nullptr) return;  // already a replica: ignored
   const bool psync = base::AsciiLower(args[0]) == "psync";
+  // PSYNC <our replid> <offset> FAILOVER: our primary hands over to us.
+  if (psync && args.size() > 3 && base::EqualsIgnoreCase(args[3], "failover")) {
+    Logf(LogLevel::kWarning, "Failover request received for replid %s.", args[1]);
+    if (!is_replica()) {
+      ctx.reply.Error(errors::kPsyncFailoverToPrimary);
+      return;
+    }
+    if (args[1] != ids_.replid) {
+      ctx.reply.Error(errors::kPsyncFailoverReplid);
+      return;
+    }
+    UnsetPrimary();
+    Logf(LogLevel::kNotice, "MASTER MODE enabled (failover request from '%s')",
+         ClientInfoLine(session, ctx.now_ms));
+  }
+  if (failover_state_ != FailoverState::kNone) {
+    ctx.reply.Error(errors::kSyncWhileFailover);
+    return;
+  }
   if (is_replica() && core_.link_state() != LinkState::kConnected) {
     ctx.reply.Error(errors::kNoMasterLink);
     return;
@@ -859,6 +889,10 @@ std::string ReplicationManager::CheckCommand(bool is_write, bool stale_ok) const
 void ReplicationManager::ReplicaOf(CommandContext& ctx, Args args) {
   if (server_.cluster_enabled()) {
     ctx.reply.Error(errors::kReplicaOfInCluster);
+    return;
+  }
+  if (failover_state_ != FailoverState::kNone) {
+    ctx.reply.Error(errors::kReplicaOfWhileFailover);
     return;
   }
   if (base::EqualsIgnoreCase(args[1], "no") && base::EqualsIgnoreCase(args[2], "one")) {
@@ -1105,6 +1139,156 @@ void ReplicationManager::Tick() {
   full_syncs_->Tick(now);
   if (core_.has_waiters()) ServeWaiters(now, false);
   SyncWithCluster();
+  UpdateFailover(now);
+}
+
+const replication::ReplicaRecord* ReplicationManager::FindReplica(std::string_view host,
+                                                                  int64_t port) const {
+  for (const replication::ReplicaRecord& r : core_.replicas()) {
+    if (!r.closing && r.ip == host && r.conf.listening_port == port) return &r;
+  }
+  return nullptr;
+}
+
+void ReplicationManager::Failover(CommandContext& ctx, Args args) {
+  if (server_.cluster_enabled()) {
+    ctx.reply.Error(errors::kFailoverInCluster);
+    return;
+  }
+  if (args.size() == 2 && base::EqualsIgnoreCase(args[1], "abort")) {
+    if (failover_state_ == FailoverState::kNone) {
+      ctx.reply.Error(errors::kNoFailover);
+      return;
+    }
+    AbortFailover("Failover manually aborted");
+    ctx.reply.Ok();
+    return;
+  }
+  int64_t timeout_ms = 0;
+  bool force = false;
+  std::string host;
+  int64_t port = 0;
+  bool has_host = false;
+  for (size_t j = 1; j < args.size(); ++j) {
+    if (base::EqualsIgnoreCase(args[j], "timeout") && j + 1 < args.size() && timeout_ms == 0) {
+      if (!absl::SimpleAtoi(absl::string_view(args[j + 1].data(), args[j + 1].size()),
+                            &timeout_ms)) {
+        ctx.reply.Error(errors::kNotInteger);
+        return;
+      }
+      if (timeout_ms <= 0) {
+        ctx.reply.Error(errors::kFailoverTimeout);
+        return;
+      }
+      ++j;
+    } else if (base::EqualsIgnoreCase(args[j], "to") && j + 2 < args.size() && !has_host) {
+      if (!absl::SimpleAtoi(absl::string_view(args[j + 2].data(), args[j + 2].size()), &port)) {
+        ctx.reply.Error(errors::kNotInteger);
+        return;
+      }
+      host = args[j + 1];
+      has_host = true;
+      j += 2;
+    } else if (base::EqualsIgnoreCase(args[j], "force") && !force) {
+      force = true;
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+      return;
+    }
+  }
+  if (failover_state_ != FailoverState::kNone) {
+    ctx.reply.Error(errors::kFailoverInProgress);
+    return;
+  }
+  if (is_replica()) {
+    ctx.reply.Error(errors::kFailoverOnReplica);
+    return;
+  }
+  size_t replicas = 0;
+  for (const replication::ReplicaRecord& r : core_.replicas()) replicas += r.closing ? 0 : 1;
+  if (replicas == 0) {
+    ctx.reply.Error(errors::kFailoverNoReplicas);
+    return;
+  }
+  if (force && (timeout_ms == 0 || !has_host)) {
+    ctx.reply.Error(errors::kFailoverForce);
+    return;
+  }
+  if (has_host) {
+    const replication::ReplicaRecord* r = FindReplica(host, port);
+    if (r == nullptr) {
+      ctx.reply.Error(errors::kFailoverNotReplica);
+      return;
+    }
+    if (!r->online()) {
+      ctx.reply.Error(errors::kFailoverNotOnline);
+      return;
+    }
+    failover_host_ = host;
+    failover_port_ = static_cast<int>(port);
+    Logf(LogLevel::kNotice, "FAILOVER requested to %s:%d.", host, port);
+  } else {
+    Logf(LogLevel::kNotice, "FAILOVER requested to any replica.");
+  }
+  failover_end_ms_ = timeout_ms != 0 ? ctx.now_ms + timeout_ms : 0;
+  failover_force_ = force;
+  failover_state_ = FailoverState::kWaitForSync;
+  // Writers wait (the replicas' ACKs still flow) until the failover ends.
+  server_.PauseClients(NodeServices::PausePurpose::kFailover, INT64_MAX, false);
+  ctx.reply.Ok();
+}
+
+void ReplicationManager::UpdateFailover(int64_t now_ms) {
+  if (failover_state_ != FailoverState::kWaitForSync) return;
+  if (failover_end_ms_ != 0 && failover_end_ms_ <= now_ms) {
+    if (!failover_force_) {
+      AbortFailover("Replica never caught up before timeout");
+      return;
+    }
+    Logf(LogLevel::kNotice, "FAILOVER to %s:%d time out exceeded, failing over.", failover_host_,
+         failover_port_);
+    failover_state_ = FailoverState::kInProgress;
+    SetPrimary(failover_host_, failover_port_);
+    return;
+  }
+  const replication::ReplicaRecord* target = nullptr;
+  if (!failover_host_.empty()) {
+    target = FindReplica(failover_host_, failover_port_);
+  } else {
+    for (const replication::ReplicaRecord& r : core_.replicas()) {
+      if (!r.closing && r.ack_offset == master_repl_offset_) {
+        target = &r;
+        failover_host_ = r.ip;
+        failover_port_ = r.conf.listening_port;
+        break;
+      }
+    }
+  }
+  if (target == nullptr || target->ack_offset != master_repl_offset_) return;
+  failover_state_ = FailoverState::kInProgress;
+  Logf(LogLevel::kNotice, "Failover target %s:%d is synced, failing over.", failover_host_,
+       failover_port_);
+  SetPrimary(failover_host_, failover_port_);
+}
+
+void ReplicationManager::ClearFailover() {
+  failover_state_ = FailoverState::kNone;
+  failover_host_.clear();
+  failover_port_ = 0;
+  failover_end_ms_ = 0;
+  failover_force_ = false;
+  server_.UnpauseClients(NodeServices::PausePurpose::kFailover);
+}
+
+void ReplicationManager::AbortFailover(std::string_view why) {
+  if (failover_state_ == FailoverState::kNone) return;
+  if (!failover_host_.empty()) {
+    Logf(LogLevel::kNotice, "FAILOVER to %s:%d aborted: %s", failover_host_, failover_port_, why);
+  } else {
+    Logf(LogLevel::kNotice, "FAILOVER to any replica aborted: %s", why);
+  }
+  if (failover_state_ == FailoverState::kInProgress) UnsetPrimary();
+  ClearFailover();
 }
 
 void ReplicationManager::Cron() {
@@ -1242,10 +1426,13 @@ std::string ReplicationManager::InfoSection(int64_t now_ms) const {
                     ",state=", state, ",offset=", r.ack_offset, ",lag=", lag, "\r\n");
   }
   absl::StrAppend(
-      &s, "master_failover_state:no-failover\r\nmaster_replid:", ids_.replid,
-      "\r\nmaster_replid2:", ids_.replid2, "\r\nmaster_repl_offset:", master_repl_offset_,
-      "\r\nsecond_repl_offset:", ids_.second_offset, "\r\nrepl_backlog_active:", backlog_ ? 1 : 0,
-      "\r\nrepl_backlog_size:", o.repl_backlog_size,
+      &s, "master_failover_state:",
+      failover_state_ == FailoverState::kNone          ? "no-failover"
+      : failover_state_ == FailoverState::kWaitForSync ? "waiting-for-sync"
+                                                       : "failover-in-progress",
+      "\r\nmaster_replid:", ids_.replid, "\r\nmaster_replid2:", ids_.replid2,
+      "\r\nmaster_repl_offset:", master_repl_offset_, "\r\nsecond_repl_offset:", ids_.second_offset,
+      "\r\nrepl_backlog_active:", backlog_ ? 1 : 0, "\r\nrepl_backlog_size:", o.repl_backlog_size,
       "\r\nrepl_backlog_first_byte_offset:", backlog_ ? backlog_->first_byte_offset() : 0,
       "\r\nrepl_backlog_histlen:", backlog_ ? backlog_->histlen() : 0, "\r\n");
   return s;

@@ -127,6 +127,10 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   void Sync(CommandContext& ctx, Args args);  // SYNC / PSYNC
   void Wait(CommandContext& ctx, Args args);
   void Role(CommandContext& ctx);
+  // FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms] (standalone mode):
+  // pauses writers, waits for a replica to reach our offset, then becomes
+  // its replica with PSYNC ... FAILOVER, which makes it the primary.
+  void Failover(CommandContext& ctx, Args args);
 
   // For the replica link (PrimaryLink, in the .cc).
   LinkState link_state() const { return core_.link_state(); }
@@ -180,6 +184,18 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   void DisconnectReplicas();
   int GoodReplicas(int64_t now_ms) const;
   void ServeWaiters(int64_t now_ms, bool all);
+
+  // FAILOVER's progress (Redis's failover_state).
+  enum class FailoverState { kNone, kWaitForSync, kInProgress };
+  // The tick's FAILOVER step: timeout, or the caught-up replica to hand over to.
+  void UpdateFailover(int64_t now_ms);
+  // Ends a FAILOVER: writers resume; when aborted while handing over, we
+  // are a primary again.
+  void ClearFailover();
+  void AbortFailover(std::string_view why);
+  // The online replica at host:port (its announced or peer address and its
+  // listening port), or nullptr.
+  const replication::ReplicaRecord* FindReplica(std::string_view host, int64_t port) const;
 
   void Tick();  // every 100 ms: WAIT timeouts, cluster reconciliation
   void Cron();  // every second: ACKs, PINGs, reconnects
@@ -252,6 +268,13 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   std::vector<std::string> stream_args_;
   std::string discarded_replies_;
   bool applying_primary_ = false;
+
+  // FAILOVER.
+  FailoverState failover_state_ = FailoverState::kNone;
+  std::string failover_host_;  // empty: any replica that catches up
+  int failover_port_ = 0;
+  int64_t failover_end_ms_ = 0;  // 0: no timeout
+  bool failover_force_ = false;
 };
 
 }  // namespace shardnode::node

@@ -252,6 +252,7 @@ void ScriptEngine::RunScript(CommandContext& ctx, Args args, int64_t numkeys, st
   run.command.assign(args.begin(), args.end());
   run.session.id = 0;
   run.session.name = "lua";
+  run.session.script = true;
   run.session.db_index = ctx.db_index();
   run.session.authenticated = true;
   run.session.deny_blocking = true;

@@ -37,6 +37,7 @@ class ClusterBus;
 class PubSub;
 class ReplicationControl;
 struct CommandContext;
+struct Monitoring;
 struct ServerOptions;
 struct Session;
 
@@ -78,6 +79,10 @@ class NodeServices {
   // UnblockClientById). Returns whether it was blocked.
   virtual bool UnblockClient(uint64_t id, bool with_error) = 0;
   virtual PubSub& pubsub() = 0;
+  // SLOWLOG, LATENCY events and MONITOR clients (monitoring.h).
+  virtual Monitoring& monitoring() = 0;
+  // MIGRATE's cached target connections (INFO stats); 0 without MIGRATE.
+  virtual size_t migrate_cached_sockets() const { return 0; }
 
   virtual const std::string& run_id() const = 0;
   virtual int64_t start_ms() const = 0;

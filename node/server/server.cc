@@ -48,6 +48,7 @@ void Server::DetachSession(Session& session) {
   blocking_.Unblock(session);
   pubsub_.RemoveSession(session);
   watches_.Unwatch(session);
+  std::erase(monitoring_.monitors, session.id);
   auto it = clients_.find(session.id);
   if (it != clients_.end() && it->second == &session) clients_.erase(it);
 }

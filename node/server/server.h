@@ -26,6 +26,7 @@
 #include "node/config/options.h"
 #include "node/server/blocking.h"
 #include "node/server/keys_in_flight.h"
+#include "node/server/monitoring.h"
 #include "node/server/node_services.h"
 #include "node/server/pubsub.h"
 #include "node/server/session.h"
@@ -109,6 +110,10 @@ class Server final : public NodeServices {
 
   Stats& stats() { return stats_; }
   PubSub& pubsub() override { return pubsub_; }
+  Monitoring& monitoring() override { return monitoring_; }
+  size_t migrate_cached_sockets() const override {
+    return cached_migrate_sockets ? cached_migrate_sockets() : 0;
+  }
   WatchTable& watches() { return watches_; }
   KeysInFlight& keys_in_flight() { return keys_in_flight_; }
   BlockingTable& blocking() { return blocking_; }
@@ -182,6 +187,8 @@ class Server final : public NodeServices {
   std::function<void(CommandContext& ctx, std::string_view key, std::function<void()> work,
                      std::function<void(CommandContext&)> finish)>
       run_off_loop;
+  // MIGRATE's cached connections (node/migrate's Migrator).
+  std::function<size_t()> cached_migrate_sockets;
   // INFO memory's scripting lines (ScriptMemoryInfo), from node/script.
   std::function<std::string()> script_memory_info;
   // Function libraries (node/script) in RDB files and full syncs: the code
@@ -230,6 +237,7 @@ class Server final : public NodeServices {
   clusterbus::SlotTableBox slot_tables_;
   Stats stats_;
   PubSub pubsub_;
+  Monitoring monitoring_;
   WatchTable watches_;
   BlockingTable blocking_;
   KeysInFlight keys_in_flight_;

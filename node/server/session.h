@@ -43,6 +43,13 @@ struct Session {
   bool asking = false;    // one-shot, cleared after the next command
   bool readonly = false;  // READONLY / READWRITE
   bool close_after_reply = false;
+  // CLIENT REPLY: OFF drops every reply; SKIP drops the next command's
+  // (reply_skip_next turns into reply_skip once CLIENT REPLY SKIP ends).
+  bool reply_off = false;
+  bool reply_skip_next = false;
+  bool reply_skip = false;
+  bool monitor = false;  // MONITOR: receives every command the node runs
+  bool script = false;   // a script's client (MONITOR shows it as "lua")
   // The replication link of our primary: its stream is applied without
   // routing, auth or read-only checks, and replies are discarded.
   bool from_primary = false;

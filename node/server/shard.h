@@ -40,6 +40,10 @@ struct Stats {
   uint64_t expired_keys = 0;
   uint64_t evicted_keys = 0;
   uint64_t dirty = 0;  // changes since the last save
+  // Socket reads and writes that moved client bytes (INFO stats
+  // total_reads_processed / total_writes_processed).
+  uint64_t total_reads_processed = 0;
+  uint64_t total_writes_processed = 0;
   // Error replies by their first word (INFO errorstats), at most 128 codes.
   std::map<std::string, uint64_t, std::less<>> error_codes;
   // CONFIG RESETSTAT: every figure but `dirty`, which save points and INFO
