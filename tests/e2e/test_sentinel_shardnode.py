@@ -1,0 +1,174 @@
+"""Issue 14: shardnode as Sentinel. The failover walk-through of
+test_sentinel_failover.py (one primary, two replicas, three sentinels with
+quorum 2, the primary killed with SIGKILL, a replica promoted, the other
+following it, the sentinels agreeing on the new address) with shardnode in
+every role: the sentinels are shardnode started under the name
+redis-sentinel (a symlink), so the mode is chosen from argv[0] as Redis
+does. The mixed form (two shardnode sentinels and one Debian redis-sentinel
+in one quorum) runs the same scenario.
+
+Also: the start-up errors of Sentinel mode (no config file, an unwritable
+one, a bad sentinel line), the unknown-command error for data commands, and
+a sentinel restarted from its rewritten config file keeping its id."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import test_sentinel_failover as base  # noqa: E402
+from harness import BIN, Client, free_port, wait_until  # noqa: E402
+
+REDIS_SENTINEL = base.SENTINEL
+_link_dir = tempfile.mkdtemp(prefix="shardnode-sentinel-bin-")
+SHARDNODE_SENTINEL = os.path.join(_link_dir, "redis-sentinel")
+os.symlink(os.path.abspath(BIN), SHARDNODE_SENTINEL)
+
+
+class ShardnodeSentinelFailoverTest(base.SentinelFailoverTest):
+    """The walk-through with three shardnode sentinels."""
+    kinds = ("shardnode", "shardnode", "shardnode")
+
+    def setUp(self):
+        kinds = iter(self.kinds)
+        original = base.Sentinel.__init__
+
+        def init(sentinel, primary_port):
+            kind = next(kinds, "shardnode")
+            base.SENTINEL = SHARDNODE_SENTINEL if kind == "shardnode" else REDIS_SENTINEL
+            original(sentinel, primary_port)
+
+        base.Sentinel.__init__ = init
+        self.addCleanup(setattr, base.Sentinel, "__init__", original)
+        self.addCleanup(setattr, base, "SENTINEL", REDIS_SENTINEL)
+
+
+@unittest.skipIf(REDIS_SENTINEL is None, "redis-sentinel not found")
+class MixedSentinelFailoverTest(ShardnodeSentinelFailoverTest):
+    """Two shardnode sentinels and one redis-sentinel in one quorum."""
+    kinds = ("shardnode", "redis", "shardnode")
+
+
+def _decode(v):
+    if isinstance(v, bytes):
+        return v.decode()
+    if isinstance(v, list):
+        return [_decode(x) for x in v]
+    return v
+
+
+class _Client(Client):
+    """Bulk strings as str."""
+
+    def call(self, *args):
+        return _decode(super().call(*args))
+
+
+def run_sentinel(args, cwd):
+    return subprocess.run([BIN] + args, capture_output=True, text=True, timeout=30, cwd=cwd)
+
+
+class SentinelModeTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="shardnode-sentinel-mode-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def test_config_file_required(self):
+        out = run_sentinel(["--sentinel", "--port", str(free_port(bus_offset=False))], self.dir)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("Sentinel needs config file on disk to save state. Exiting...",
+                      out.stdout + out.stderr)
+
+    @unittest.skipIf(os.geteuid() == 0, "root may write any file")
+    def test_config_file_writable(self):
+        conf = os.path.join(self.dir, "s.conf")
+        with open(conf, "w") as f:
+            f.write("port 0\n")
+        os.chmod(conf, 0o444)
+        out = run_sentinel([conf, "--sentinel"], self.dir)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn(f"Sentinel config file {conf} is not writable", out.stdout + out.stderr)
+
+    def test_bad_sentinel_line(self):
+        conf = os.path.join(self.dir, "s.conf")
+        with open(conf, "w") as f:
+            f.write("port 0\nsentinel foo bar\n")
+        out = run_sentinel([conf, "--sentinel"], self.dir)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("Reading the configuration file, at line 2\n>>> 'sentinel foo bar'\n"
+                      "Unrecognized sentinel configuration statement.", out.stderr)
+
+    def test_commands_and_restart_keep_id(self):
+        port = free_port(bus_offset=False)
+        conf = os.path.join(self.dir, "s.conf")
+        dead = free_port(bus_offset=False)
+        with open(conf, "w") as f:
+            f.write(f"port {port}\nbind 127.0.0.1\n"
+                    f"sentinel down-after-milliseconds m1 1000\n"
+                    f"sentinel monitor m1 127.0.0.1 {dead} 2\n")
+
+        def start():
+            p = subprocess.Popen([BIN, conf, "--sentinel"], cwd=self.dir,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.addCleanup(lambda: (p.poll() is None and p.kill(), p.wait()))
+            wait_until(lambda: _pings(port), timeout=10, what="sentinel up")
+            return p
+
+        p = start()
+        c = _Client(port)
+        myid = c.call("SENTINEL", "MYID")
+        self.assertEqual(len(myid), 40)
+        self.assertTrue(str(c.call("GET", "x")).startswith(
+            "ERR unknown command 'GET', with args beginning with: 'x'"))
+        self.assertEqual(c.call("COMMAND", "COUNT"), 15)
+        self.assertEqual(len(c.call("COMMAND", "LIST")), 72)
+        self.assertEqual(c.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "m1"),
+                         ["127.0.0.1", str(dead)])
+        self.assertIsNone(c.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "nope"))
+        self.assertEqual(c.call("ROLE"), ["sentinel", ["m1"]])
+        fields = c.call("SENTINEL", "MASTER", "m1")
+        self.assertEqual(fields[:6], ["name", "m1", "ip", "127.0.0.1", "port", str(dead)])
+        self.assertEqual(fields[32:34], ["num-other-sentinels", "0"])
+        wait_until(lambda: "s_down" in dict(zip(*[iter(c.call("SENTINEL", "MASTER", "m1"))] * 2))
+                   ["flags"], timeout=10, what="unreachable master goes SDOWN")
+        self.assertEqual(c.call("SENTINEL", "SET", "m1", "quorum", "1"), "OK")
+        self.assertTrue(str(c.call("SENTINEL", "SET", "m1", "down-after-milliseconds", "-20"))
+                        .startswith("ERR Invalid argument '-20' for SENTINEL SET "
+                                    "'down-after-milliseconds'"))
+        self.assertTrue(str(c.call("SENTINEL", "CKQUORUM", "m1")).startswith("OK 1 usable"))
+        c.close()
+        with open(conf) as f:
+            text = f.read()
+        self.assertIn(f"sentinel myid {myid}\n", text)
+        self.assertIn("# Generated by CONFIG REWRITE\n", text)
+        # The user's lines stay in place, with updated values.
+        self.assertTrue(text.startswith(f"port {port}\nbind 127.0.0.1\n"
+                                        "sentinel down-after-milliseconds m1 1000\n"
+                                        f"sentinel monitor m1 127.0.0.1 {dead} 1\n"), text)
+        p.kill()
+        p.wait()
+        start()
+        c = _Client(port)
+        self.assertEqual(c.call("SENTINEL", "MYID"), myid)
+        c.close()
+
+
+def _pings(port):
+    try:
+        c = Client(port, timeout=1)
+        try:
+            return c.call("PING") == "PONG"
+        finally:
+            c.close()
+    except OSError:
+        return False
+
+
+def tearDownModule():
+    shutil.rmtree(_link_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
