@@ -96,13 +96,26 @@ struct SubInfo {
   int arity;
 };
 constexpr SubInfo kSubcommands[] = {
-    {"ckquorum", 3},      {"config", -3},          {"debug", -2},
-    {"get-master-addr-by-name", 3},                {"failover", 3},
-    {"flushconfig", 2},   {"info-cache", -3},      {"is-master-down-by-addr", 6},
-    {"master", 3},        {"masters", 2},          {"monitor", 6},
-    {"myid", 2},          {"pending-scripts", 2},  {"remove", 3},
-    {"replicas", 3},      {"reset", 3},            {"sentinels", 3},
-    {"set", -5},          {"simulate-failure", -3}, {"slaves", 3},
+    {"ckquorum", 3},
+    {"config", -3},
+    {"debug", -2},
+    {"get-master-addr-by-name", 3},
+    {"failover", 3},
+    {"flushconfig", 2},
+    {"info-cache", -3},
+    {"is-master-down-by-addr", 6},
+    {"master", 3},
+    {"masters", 2},
+    {"monitor", 6},
+    {"myid", 2},
+    {"pending-scripts", 2},
+    {"remove", 3},
+    {"replicas", 3},
+    {"reset", 3},
+    {"sentinels", 3},
+    {"set", -5},
+    {"simulate-failure", -3},
+    {"slaves", 3},
     {"help", 2},
 };
 
@@ -111,7 +124,8 @@ constexpr SubInfo kSubcommands[] = {
 Reply Sentinel::Command(const std::vector<std::string>& args, Millis now) {
   std::string name = base::AsciiLower(args[0]);
   if (name == "publish") {
-    if (args.size() != 3) return Reply::Error("ERR wrong number of arguments for 'publish' command");
+    if (args.size() != 3)
+      return Reply::Error("ERR wrong number of arguments for 'publish' command");
     if (args[1] != "__sentinel__:hello") {
       return Reply::Error("ERR Only HELLO messages are accepted by Sentinel instances.");
     }
@@ -133,8 +147,8 @@ Reply Sentinel::SentinelCommand(const std::vector<std::string>& args, Millis now
   }
   int argc = static_cast<int>(args.size());
   if ((info->arity > 0 && argc != info->arity) || (info->arity < 0 && argc < -info->arity)) {
-    return Reply::Error(absl::StrCat("ERR wrong number of arguments for 'sentinel|", sub,
-                                     "' command"));
+    return Reply::Error(
+        absl::StrCat("ERR wrong number of arguments for 'sentinel|", sub, "' command"));
   }
 
   if (sub == "help") {
@@ -233,8 +247,8 @@ Reply Sentinel::SentinelCommand(const std::vector<std::string>& args, Millis now
       return Reply::Error("ERR Invalid IP address or hostname specified");
     }
     std::string err;
-    Master* m = CreateMaster(args[2], args[3], static_cast<int>(port), static_cast<int>(quorum),
-                             now, &err);
+    Master* m =
+        CreateMaster(args[2], args[3], static_cast<int>(port), static_cast<int>(quorum), now, &err);
     if (m == nullptr) return Reply::Error("ERR " + err);
     Flush();
     Emit(Level::kWarning, "+monitor", m, absl::StrCat("quorum ", m->quorum));
@@ -259,9 +273,8 @@ Reply Sentinel::SentinelCommand(const std::vector<std::string>& args, Millis now
       Reply list = Reply::Array();
       auto entry = [&](const Instance& ri, bool age_known) {
         Reply e = Reply::Array();
-        e.elements.push_back(Reply::Integer(age_known && ri.info_refresh != 0
-                                                ? now - ri.info_refresh
-                                                : 0));
+        e.elements.push_back(
+            Reply::Integer(age_known && ri.info_refresh != 0 ? now - ri.info_refresh : 0));
         e.elements.push_back(ri.info.empty() ? Reply::NullBulk() : Reply::Bulk(ri.info));
         list.elements.push_back(std::move(e));
       };
@@ -276,10 +289,14 @@ Reply Sentinel::SentinelCommand(const std::vector<std::string>& args, Millis now
     for (size_t i = 2; i < args.size(); ++i) {
       if (base::EqualsIgnoreCase(args[i], "crash-after-election")) {
         simfailure_ |= 1;
-        Log(Level::kWarning, "Failure simulation: this Sentinel will crash after being successfully elected as failover leader");
+        Log(Level::kWarning,
+            "Failure simulation: this Sentinel will crash after being successfully elected as "
+            "failover leader");
       } else if (base::EqualsIgnoreCase(args[i], "crash-after-promotion")) {
         simfailure_ |= 2;
-        Log(Level::kWarning, "Failure simulation: this Sentinel will crash after promoting the selected replica to master");
+        Log(Level::kWarning,
+            "Failure simulation: this Sentinel will crash after promoting the selected replica to "
+            "master");
       } else if (base::EqualsIgnoreCase(args[i], "help")) {
         return Reply::Array(
             {Reply::Bulk("crash-after-election"), Reply::Bulk("crash-after-promotion")});
@@ -398,8 +415,8 @@ Reply Sentinel::SentinelSet(const std::vector<std::string>& args, Millis now) {
       return fail(Reply::Error(
           absl::StrCat("ERR Invalid argument '", v, "' for SENTINEL SET '", args[j], "'")));
     };
-    if ((opt == "down-after-milliseconds" || opt == "failover-timeout" ||
-         opt == "parallel-syncs" || opt == "quorum" || opt == "master-reboot-down-after-period") &&
+    if ((opt == "down-after-milliseconds" || opt == "failover-timeout" || opt == "parallel-syncs" ||
+         opt == "quorum" || opt == "master-reboot-down-after-period") &&
         moreargs > 0) {
       const std::string& v = args[j + 1];
       int64_t n = 0;
@@ -420,8 +437,7 @@ Reply Sentinel::SentinelSet(const std::vector<std::string>& args, Millis now) {
       }
       Emit(Level::kWarning, "+set", m, absl::StrCat(args[j], " ", v));
       ++changes;
-    } else if ((opt == "notification-script" || opt == "client-reconfig-script") &&
-               moreargs > 0) {
+    } else if ((opt == "notification-script" || opt == "client-reconfig-script") && moreargs > 0) {
       const std::string& v = args[j + 1];
       if (deny_scripts_reconfig_) {
         return fail(Reply::Error(
@@ -541,8 +557,8 @@ Reply Sentinel::SentinelConfig(const std::vector<std::string>& args, Millis now)
     std::string param = base::AsciiLower(args[3]);
     const std::string& v = args[4];
     auto invalid = [&] {
-      return Reply::Error(absl::StrCat("ERR Invalid value '", v, "' to SENTINEL CONFIG SET '",
-                                       args[3], "'"));
+      return Reply::Error(
+          absl::StrCat("ERR Invalid value '", v, "' to SENTINEL CONFIG SET '", args[3], "'"));
     };
     auto yesno = [&](bool* field) {
       if (base::EqualsIgnoreCase(v, "yes")) {
@@ -618,9 +634,8 @@ std::string Sentinel::InfoSection(Millis now) const {
   for (auto& [n, m] : masters_) {
     auto [ip, port] = CurrentAddress(*m);
     const char* status = m->o_down ? "odown" : m->s_down ? "sdown" : "ok";
-    absl::StrAppend(&s, "master", i++, ":name=", n, ",status=", status, ",address=", ip, ":",
-                    port, ",slaves=", m->replicas.size(), ",sentinels=", m->sentinels.size() + 1,
-                    "\r\n");
+    absl::StrAppend(&s, "master", i++, ":name=", n, ",status=", status, ",address=", ip, ":", port,
+                    ",slaves=", m->replicas.size(), ",sentinels=", m->sentinels.size() + 1, "\r\n");
   }
   return s;
 }

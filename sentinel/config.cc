@@ -62,9 +62,9 @@ bool IsIp(const std::string& s) {
 }  // namespace
 
 bool Sentinel::IsPreMonitorKey(std::string_view kw) {
-  for (std::string_view k : {"announce-ip", "announce-port", "deny-scripts-reconfig",
-                             "sentinel-user", "sentinel-pass", "current-epoch", "myid",
-                             "resolve-hostnames", "announce-hostnames"}) {
+  for (std::string_view k :
+       {"announce-ip", "announce-port", "deny-scripts-reconfig", "sentinel-user", "sentinel-pass",
+        "current-epoch", "myid", "resolve-hostnames", "announce-hostnames"}) {
     if (base::EqualsIgnoreCase(k, kw)) return true;
   }
   return false;
@@ -219,12 +219,29 @@ std::string Sentinel::ApplyConfigLine(const std::vector<std::string>& a, Millis 
 
 std::vector<std::string> Sentinel::RewriteKeys() {
   std::vector<std::string> keys;
-  for (const char* k :
-       {"myid", "deny-scripts-reconfig", "resolve-hostnames", "announce-hostnames", "monitor",
-        "down-after-milliseconds", "failover-timeout", "parallel-syncs", "notification-script",
-        "client-reconfig-script", "auth-pass", "auth-user", "master-reboot-down-after-period",
-        "config-epoch", "leader-epoch", "known-replica", "known-sentinel", "rename-command",
-        "current-epoch", "announce-ip", "announce-port", "sentinel-user", "sentinel-pass"}) {
+  for (const char* k : {"myid",
+                        "deny-scripts-reconfig",
+                        "resolve-hostnames",
+                        "announce-hostnames",
+                        "monitor",
+                        "down-after-milliseconds",
+                        "failover-timeout",
+                        "parallel-syncs",
+                        "notification-script",
+                        "client-reconfig-script",
+                        "auth-pass",
+                        "auth-user",
+                        "master-reboot-down-after-period",
+                        "config-epoch",
+                        "leader-epoch",
+                        "known-replica",
+                        "known-sentinel",
+                        "rename-command",
+                        "current-epoch",
+                        "announce-ip",
+                        "announce-port",
+                        "sentinel-user",
+                        "sentinel-pass"}) {
     keys.push_back(absl::StrCat("sentinel ", k));
   }
   return keys;
@@ -265,8 +282,7 @@ std::vector<Sentinel::RewriteLine> Sentinel::RewriteLines() const {
     if (!m->auth_pass.empty()) add("auth-pass", absl::StrCat(name, " ", m->auth_pass));
     if (!m->auth_user.empty()) add("auth-user", absl::StrCat(name, " ", m->auth_user));
     if (m->reboot_down_after_period != 0) {
-      add("master-reboot-down-after-period",
-          absl::StrCat(name, " ", m->reboot_down_after_period));
+      add("master-reboot-down-after-period", absl::StrCat(name, " ", m->reboot_down_after_period));
     }
     add("config-epoch", absl::StrCat(name, " ", m->config_epoch));
     add("leader-epoch", absl::StrCat(name, " ", m->leader_epoch));

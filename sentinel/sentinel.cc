@@ -45,9 +45,7 @@ std::string_view FailoverStateName(FailoverState s) {
   return "unknown";
 }
 
-bool Instance::disconnected() const {
-  return !cmd_up || (kind != Kind::kSentinel && !pubsub_up);
-}
+bool Instance::disconnected() const { return !cmd_up || (kind != Kind::kSentinel && !pubsub_up); }
 
 // --- Hello codec (§2.5) ---------------------------------------------------
 
@@ -99,8 +97,8 @@ void Sentinel::InitInstance(Instance* ri, Millis now) {
   ri->slave_conf_change_time = now;
 }
 
-Master* Sentinel::CreateMaster(const std::string& name, const std::string& ip, int port,
-                               int quorum, Millis now, std::string* err) {
+Master* Sentinel::CreateMaster(const std::string& name, const std::string& ip, int port, int quorum,
+                               Millis now, std::string* err) {
   if (port < 0 || port > 65535) {
     *err = "Invalid port number.";
     return nullptr;
@@ -193,7 +191,7 @@ void Sentinel::ResetMaster(Master* m, bool keep_sentinels, Millis now) {
   m->leader.clear();
   m->failover_state = FailoverState::kNone;
   m->failover_state_change_time = 0;
-  m->failover_start_time = 0;
+  m->failover_start_time = Master::kLongAgo;  // may fail over again at once
   m->promoted_replica = nullptr;
   m->runid.clear();
   m->slave_master_host.clear();
@@ -208,8 +206,7 @@ void Sentinel::ResetMaster(Master* m, bool keep_sentinels, Millis now) {
   m->info.clear();
 }
 
-void Sentinel::ResetMasterAndChangeAddress(Master* m, const std::string& ip, int port,
-                                           Millis now) {
+void Sentinel::ResetMasterAndChangeAddress(Master* m, const std::string& ip, int port, Millis now) {
   std::vector<std::pair<std::string, int>> replicas;
   for (auto& [k, r] : m->replicas) {
     if (r->ip == ip && r->port == port) continue;
@@ -365,7 +362,9 @@ void Sentinel::Reconnect(Instance* ri, Millis now) {
     ri->pubsub_last_activity = now;
     ready_.actions.push_back(OpenLink{ri->id, LinkKind::kPubsub, ri->ip, ri->port, user, pass});
     ready_.actions.push_back(
-        SendCommands{ri->id, LinkKind::kPubsub, ReplyTo::kIgnore,
+        SendCommands{ri->id,
+                     LinkKind::kPubsub,
+                     ReplyTo::kIgnore,
                      {Cmd(m, {"CLIENT", "SETNAME", absl::StrCat("sentinel-", id8, "-pubsub")}),
                       Cmd(m, {"SUBSCRIBE", std::string(kHelloChannel)})}});
   }
@@ -451,12 +450,11 @@ void Sentinel::CheckSubjectivelyDown(Instance* ri, Millis now) {
     ri->pubsub_up = false;
   }
   const Master* m = ri->kind == Kind::kMaster ? static_cast<const Master*>(ri) : nullptr;
-  bool down =
-      elapsed > ri->down_after ||
-      (m != nullptr && !ri->role_master &&
-       now - ri->role_reported_time > ri->down_after + timing_.info_period * 2) ||
-      (m != nullptr && ri->master_reboot &&
-       now - ri->master_reboot_since > m->reboot_down_after_period);
+  bool down = elapsed > ri->down_after ||
+              (m != nullptr && !ri->role_master &&
+               now - ri->role_reported_time > ri->down_after + timing_.info_period * 2) ||
+              (m != nullptr && ri->master_reboot &&
+               now - ri->master_reboot_since > m->reboot_down_after_period);
   if (down) {
     if (!ri->s_down) {
       Emit(Level::kWarning, "+sdown", ri, "");
@@ -504,10 +502,10 @@ void Sentinel::AskOtherSentinels(Master* m, bool forced, Millis now) {
     if (ri->disconnected()) continue;
     if (!forced && elapsed < timing_.ask_period) continue;
     auto [ip, port] = std::pair{m->ip, m->port};
-    Send(ri, ReplyTo::kIsMasterDown,
-         {{"SENTINEL", "is-master-down-by-addr", ip, std::to_string(port),
-           std::to_string(current_epoch_),
-           m->failover_state > FailoverState::kNone ? myid_ : "*"}});
+    Send(
+        ri, ReplyTo::kIsMasterDown,
+        {{"SENTINEL", "is-master-down-by-addr", ip, std::to_string(port),
+          std::to_string(current_epoch_), m->failover_state > FailoverState::kNone ? myid_ : "*"}});
   }
 }
 
@@ -548,8 +546,7 @@ std::string Sentinel::GetLeader(Master* m, uint64_t epoch, Millis now) {
     }
   }
   uint64_t leader_epoch = 0;
-  std::string myvote =
-      VoteLeader(m, epoch, winner.empty() ? myid_ : winner, &leader_epoch, now);
+  std::string myvote = VoteLeader(m, epoch, winner.empty() ? myid_ : winner, &leader_epoch, now);
   if (!myvote.empty() && leader_epoch == epoch) {
     int votes = ++counters[myvote];
     if (votes > max_votes) {
@@ -694,10 +691,9 @@ void Sentinel::FailoverSelectSlave(Master* m, Millis now) {
 }
 
 void Sentinel::SendSlaveOf(Instance* ri, const std::string& host, int port) {
-  std::vector<std::string> slaveof = host.empty()
-                                         ? std::vector<std::string>{"SLAVEOF", "NO", "ONE"}
-                                         : std::vector<std::string>{"SLAVEOF", host,
-                                                                    std::to_string(port)};
+  std::vector<std::string> slaveof =
+      host.empty() ? std::vector<std::string>{"SLAVEOF", "NO", "ONE"}
+                   : std::vector<std::string>{"SLAVEOF", host, std::to_string(port)};
   Send(ri, ReplyTo::kIgnore,
        {{"MULTI"},
         slaveof,
@@ -846,8 +842,7 @@ void Sentinel::OnIsMasterDownReply(Instance* ri, const Reply& r, Millis now) {
   if (r.elements[1].str != "*") {
     uint64_t epoch = static_cast<uint64_t>(r.elements[2].integer);
     if (ri->leader_epoch != epoch) {
-      Log(Level::kWarning,
-          absl::StrCat(ri->name, " voted for ", r.elements[1].str, " ", epoch));
+      Log(Level::kWarning, absl::StrCat(ri->name, " voted for ", r.elements[1].str, " ", epoch));
     }
     ri->leader = r.elements[1].str;
     ri->leader_epoch = epoch;
@@ -866,8 +861,7 @@ void Sentinel::OnInfo(Instance* ri, const std::string& info, Millis now) {
         ri->runid = id;
       } else if (ri->runid != id) {
         Emit(Level::kNotice, "+reboot", ri, "");
-        if (ri->kind == Kind::kMaster &&
-            static_cast<Master*>(ri)->reboot_down_after_period != 0) {
+        if (ri->kind == Kind::kMaster && static_cast<Master*>(ri)->reboot_down_after_period != 0) {
           ri->master_reboot = true;
           ri->master_reboot_since = now;
         }
@@ -971,9 +965,9 @@ void Sentinel::OnInfo(Instance* ri, const std::string& info, Millis now) {
       }
       Emit(Level::kWarning, "+failover-state-reconf-slaves", m, "");
       if (!m->client_reconfig_script.empty()) {
-        ready_.actions.push_back(RunScript{{m->client_reconfig_script, m->name, "leader", "start",
-                                            m->ip, std::to_string(m->port), ri->ip,
-                                            std::to_string(ri->port)}});
+        ready_.actions.push_back(
+            RunScript{{m->client_reconfig_script, m->name, "leader", "start", m->ip,
+                       std::to_string(m->port), ri->ip, std::to_string(ri->port)}});
       }
       ForceHelloUpdate(m);
     } else {
@@ -1080,9 +1074,9 @@ void Sentinel::ProcessHello(const std::string& payload, Millis now) {
                            h->master_port));
       ResetMasterAndChangeAddress(m, h->master_ip, h->master_port, now);
       if (!m->client_reconfig_script.empty()) {
-        ready_.actions.push_back(RunScript{{m->client_reconfig_script, m->name, "observer",
-                                            "start", old_ip, std::to_string(old_port), m->ip,
-                                            std::to_string(m->port)}});
+        ready_.actions.push_back(
+            RunScript{{m->client_reconfig_script, m->name, "observer", "start", old_ip,
+                       std::to_string(old_port), m->ip, std::to_string(m->port)}});
       }
     }
   }

@@ -93,8 +93,8 @@ struct RunScript {
 struct Exit {
   int code;
 };
-using Action = std::variant<OpenLink, CloseLink, SendCommands, Event, LogLine, SaveConfig,
-                            RunScript, Exit>;
+using Action =
+    std::variant<OpenLink, CloseLink, SendCommands, Event, LogLine, SaveConfig, RunScript, Exit>;
 struct Ready {
   std::vector<Action> actions;
 };
@@ -143,8 +143,8 @@ struct Instance {
   Millis down_after = 30000;
 
   // Flags shown by SENTINEL MASTER/REPLICAS/SENTINELS.
-  bool s_down = false, o_down = false, master_down = false, promoted = false,
-       reconf_sent = false, reconf_inprog = false, reconf_done = false, script_kill_sent = false;
+  bool s_down = false, o_down = false, master_down = false, promoted = false, reconf_sent = false,
+       reconf_inprog = false, reconf_done = false, script_kill_sent = false;
   bool master_reboot = false;
   Millis master_reboot_since = 0;
 
@@ -192,7 +192,10 @@ struct Master : Instance {
   uint64_t failover_epoch = 0;
   bool failover_in_progress = false, force_failover = false;
   FailoverState failover_state = FailoverState::kNone;
-  Millis failover_state_change_time = 0, failover_start_time = 0, failover_delay_logged = 0;
+  // failover_start_time starts at kLongAgo: Redis's 0 on a wall clock, so
+  // the first failover may start at once whatever the monotonic clock reads.
+  static constexpr Millis kLongAgo = -(Millis{1} << 50);
+  Millis failover_state_change_time = 0, failover_start_time = kLongAgo, failover_delay_logged = 0;
   Instance* promoted_replica = nullptr;
   std::map<std::string, std::unique_ptr<Instance>> replicas;   // by "ip:port"
   std::map<std::string, std::unique_ptr<Instance>> sentinels;  // by runid

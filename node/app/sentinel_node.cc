@@ -152,10 +152,10 @@ std::string RandomHex40() {
 }
 
 // The commands a sentinel has (COMMAND COUNT is 15).
-constexpr std::string_view kCommands[] = {
-    "acl",         "auth",         "client",    "command",   "hello",
-    "info",        "ping",         "psubscribe", "publish",  "punsubscribe",
-    "role",        "sentinel",     "shutdown",  "subscribe", "unsubscribe"};
+constexpr std::string_view kCommands[] = {"acl",      "auth",         "client",     "command",
+                                          "hello",    "info",         "ping",       "psubscribe",
+                                          "publish",  "punsubscribe", "role",       "sentinel",
+                                          "shutdown", "subscribe",    "unsubscribe"};
 
 class SentinelNode;
 
@@ -433,7 +433,10 @@ class SentinelNode {
         proto = static_cast<int>(v);
       }
       if (!s->authenticated) {
-        b.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+        b.Error(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+            "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+            "select the RESP protocol version at the same time");
         s->Write(std::move(out));
         return;
       }
@@ -530,9 +533,10 @@ class SentinelNode {
       std::string field = base::AsciiLower(args[2]);
       for (auto& [id, c] : sessions_) {
         if (c.get() == s) continue;
-        if ((field == "addr" && c->addr == args[3]) || (field == "id" && std::to_string(id) == args[3]) ||
-            field == "user" || (field == "type" && (base::EqualsIgnoreCase(args[3], "normal") ||
-                                                    base::EqualsIgnoreCase(args[3], "pubsub")))) {
+        if ((field == "addr" && c->addr == args[3]) ||
+            (field == "id" && std::to_string(id) == args[3]) || field == "user" ||
+            (field == "type" && (base::EqualsIgnoreCase(args[3], "normal") ||
+                                 base::EqualsIgnoreCase(args[3], "pubsub")))) {
           victims.push_back(c);
         }
       }
@@ -555,9 +559,9 @@ class SentinelNode {
       static const std::vector<std::string> list = [] {
         std::vector<std::string> l;
         for (std::string_view c : kCommands) l.emplace_back(c);
-        for (const char* c : {"caching", "getname", "getredir", "help", "id", "info", "kill",
-                              "list", "no-evict", "pause", "reply", "setname", "tracking",
-                              "trackinginfo", "unblock", "unpause"}) {
+        for (const char* c :
+             {"caching", "getname", "getredir", "help", "id", "info", "kill", "list", "no-evict",
+              "pause", "reply", "setname", "tracking", "trackinginfo", "unblock", "unpause"}) {
           l.push_back(absl::StrCat("client|", c));
         }
         for (const char* c : {"cat", "deluser", "dryrun", "genpass", "getuser", "help", "list",
@@ -568,11 +572,27 @@ class SentinelNode {
              {"count", "docs", "getkeys", "getkeysandflags", "help", "info", "list"}) {
           l.push_back(absl::StrCat("command|", c));
         }
-        for (const char* c : {"ckquorum", "config", "debug", "get-master-addr-by-name",
-                              "failover", "flushconfig", "info-cache", "is-master-down-by-addr",
-                              "master", "masters", "monitor", "myid", "pending-scripts", "remove",
-                              "replicas", "reset", "sentinels", "set", "simulate-failure",
-                              "slaves", "help"}) {
+        for (const char* c : {"ckquorum",
+                              "config",
+                              "debug",
+                              "get-master-addr-by-name",
+                              "failover",
+                              "flushconfig",
+                              "info-cache",
+                              "is-master-down-by-addr",
+                              "master",
+                              "masters",
+                              "monitor",
+                              "myid",
+                              "pending-scripts",
+                              "remove",
+                              "replicas",
+                              "reset",
+                              "sentinels",
+                              "set",
+                              "simulate-failure",
+                              "slaves",
+                              "help"}) {
           l.push_back(absl::StrCat("sentinel|", c));
         }
         return l;
@@ -605,10 +625,10 @@ class SentinelNode {
       sep();
       absl::StrAppend(&s, "# Server\r\nredis_version:7.0.15\r\nredis_mode:sentinel\r\n",
                       "os:Linux\r\narch_bits:64\r\nprocess_id:", getpid(), "\r\nrun_id:", run_id_,
-                      "\r\ntcp_port:", opts.port, "\r\nuptime_in_seconds:",
-                      (NowMs() - start_ms_) / 1000, "\r\nhz:10\r\nconfigured_hz:10\r\n",
-                      "executable:", executable_, "\r\nconfig_file:", config_->config_file(),
-                      "\r\n");
+                      "\r\ntcp_port:", opts.port,
+                      "\r\nuptime_in_seconds:", (NowMs() - start_ms_) / 1000,
+                      "\r\nhz:10\r\nconfigured_hz:10\r\n", "executable:", executable_,
+                      "\r\nconfig_file:", config_->config_file(), "\r\n");
     }
     if (want.contains("clients")) {
       sep();
@@ -655,7 +675,8 @@ class SentinelNode {
     auto link = std::make_shared<Link>();
     link->id = a.id;
     link->kind = a.kind;
-    link->client = RespClient::Create(io_.get_executor(), {.connect_timeout = std::chrono::milliseconds(2000)});
+    link->client = RespClient::Create(io_.get_executor(),
+                                      {.connect_timeout = std::chrono::milliseconds(2000)});
     links_[key] = link;
     asio::co_spawn(io_, RunLink(this, link, a.host, a.port, a.user, a.password), asio::detached);
   }
@@ -673,8 +694,8 @@ class SentinelNode {
     if (it == links_.end()) return;
     Link& l = *it->second;
     for (auto& c : a.commands) {
-      bool subscribe = a.kind == sentinel::LinkKind::kPubsub && c.size() == 2 &&
-                       c[1] == "__sentinel__:hello";
+      bool subscribe =
+          a.kind == sentinel::LinkKind::kPubsub && c.size() == 2 && c[1] == "__sentinel__:hello";
       l.pending.push_back({a.to, a.kind == sentinel::LinkKind::kCommand, subscribe});
       if (l.connected) {
         (void)l.client->Send(std::span<const std::string>(c));
