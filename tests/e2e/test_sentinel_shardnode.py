@@ -12,6 +12,7 @@ one, a bad sentinel line), the unknown-command error for data commands, and
 a sentinel restarted from its rewritten config file keeping its id."""
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -19,7 +20,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import test_sentinel_failover as base  # noqa: E402
-from harness import BIN, Client, free_port, wait_until  # noqa: E402
+from harness import (BIN, REDIS_SERVER, Client, Node, RedisServerNode, free_port, info,  # noqa: E402
+                     wait_until)
 
 REDIS_SENTINEL = base.SENTINEL
 _link_dir = tempfile.mkdtemp(prefix="shardnode-sentinel-bin-")
@@ -49,6 +51,121 @@ class ShardnodeSentinelFailoverTest(base.SentinelFailoverTest):
 class MixedSentinelFailoverTest(ShardnodeSentinelFailoverTest):
     """Two shardnode sentinels and one redis-sentinel in one quorum."""
     kinds = ("shardnode", "redis", "shardnode")
+
+
+@unittest.skipIf(REDIS_SERVER is None, "redis-server not found")
+class RedisDataNodesTest(ShardnodeSentinelFailoverTest):
+    """Three shardnode sentinels failing over redis-server 7.0.15 nodes."""
+
+    def node(self, primary_port=None):
+        args = ["--replica-priority", "100"]
+        if primary_port is not None:
+            args += ["--replicaof", "127.0.0.1", str(primary_port)]
+        n = RedisServerNode(args=args).start()
+        self.addCleanup(n.cleanup)
+        return n
+
+
+class WalkThroughTest(unittest.TestCase):
+    """The seeds' walk-through, to the end: after the failover the old primary
+    is restarted and rejoins as a replica of the new one; a sentinel killed
+    with SIGKILL restarts from its rewritten file with its id and the new
+    address; SENTINEL FAILOVER then moves the primary again."""
+
+    def setUp(self):
+        base.SENTINEL = SHARDNODE_SENTINEL
+        self.addCleanup(setattr, base, "SENTINEL", REDIS_SENTINEL)
+
+    data_node = Node
+
+    def node(self, primary_port=None):
+        if self.data_node is Node:
+            conf = "" if primary_port is None else f"replicaof 127.0.0.1 {primary_port}\n"
+            n = Node(config_text=conf).start()
+        else:
+            args = [] if primary_port is None else ["--replicaof", "127.0.0.1", str(primary_port)]
+            n = RedisServerNode(args=args).start()
+        self.addCleanup(n.cleanup)
+        return n
+
+    def agreed_primary(self, sentinels):
+        ports = {s.primary_port() for s in sentinels}
+        return ports.pop() if len(ports) == 1 else None
+
+    def test_walk_through(self):
+        primary = self.node()
+        replicas = [self.node(primary.port), self.node(primary.port)]
+        for r in replicas:
+            wait_until(lambda r=r: info(r).get("master_link_status") == "up", timeout=10,
+                       what="replica link up")
+        sentinels = [base.Sentinel(primary.port) for _ in range(3)]
+        for s in sentinels:
+            self.addCleanup(s.cleanup)
+
+        def discovered():
+            return all(s.master_fields().get("num-slaves") == "2" and
+                       s.master_fields().get("num-other-sentinels") == "2" for s in sentinels)
+
+        wait_until(discovered, timeout=30, interval=0.2, what="discovery")
+        primary.stop(signal.SIGKILL)
+        ports = {r.port for r in replicas}
+        wait_until(lambda: self.agreed_primary(sentinels) in ports, timeout=60, interval=0.2,
+                   what="a replica promoted")
+        new_port = self.agreed_primary(sentinels)
+        other = next(r for r in replicas if r.port != new_port)
+        wait_until(lambda: info(other).get("master_port") == str(new_port) and
+                   info(other).get("master_link_status") == "up", timeout=30, interval=0.2,
+                   what="the other replica follows")
+
+        # The old primary comes back: the sentinels turn it into a replica.
+        primary.start()
+        wait_until(lambda: info(primary).get("master_port") == str(new_port) and
+                   info(primary).get("master_link_status") == "up", timeout=60, interval=0.3,
+                   what="old primary rejoins as a replica")
+
+        # kill -9 and restart one sentinel: same id, same knowledge.
+        s0 = sentinels[0]
+        myid = s0.cli("SENTINEL", "MYID")
+        s0.proc.kill()
+        s0.proc.wait()
+        with open(s0.conf) as f:
+            conf = f.read()
+        self.assertIn(f"sentinel myid {myid}", conf)
+        self.assertIn(f"sentinel monitor mymaster 127.0.0.1 {new_port} 2", conf)
+        self.assertIn("sentinel config-epoch mymaster 1", conf)
+        with open(s0.err_path, "ab") as err:
+            s0.proc = subprocess.Popen([SHARDNODE_SENTINEL, s0.conf], stdout=err,
+                                       stderr=subprocess.STDOUT, cwd=s0.dir)
+        wait_until(lambda: _pings(s0.port), timeout=10, what="sentinel restarted")
+        self.assertEqual(s0.cli("SENTINEL", "MYID"), myid)
+        self.assertEqual(s0.primary_port(), new_port)
+        wait_until(lambda: s0.master_fields().get("num-other-sentinels") == "2" and
+                   s0.master_fields().get("num-slaves") == "2", timeout=30, interval=0.2,
+                   what="restarted sentinel knows the others")
+
+        # A manual failover moves the primary again, once every sentinel has
+        # seen the old primary as a replica (an observer that has not would
+        # turn the promoted node back with +convert-to-slave, in Redis too).
+        def all_replicas_seen():
+            for s in sentinels:
+                lines = s.cli("SENTINEL", "REPLICAS", "mymaster").splitlines()
+                roles = [lines[i + 1] for i, l in enumerate(lines[:-1]) if l == "role-reported"]
+                if roles != ["slave", "slave"]:
+                    return False
+            return True
+
+        wait_until(all_replicas_seen, timeout=30, interval=0.2, what="replicas seen as replicas")
+        self.assertEqual(sentinels[1].cli("SENTINEL", "FAILOVER", "mymaster"), "OK")
+        wait_until(lambda: self.agreed_primary(sentinels) not in (None, new_port), timeout=60,
+                   interval=0.2, what="manual failover")
+        newest = self.agreed_primary(sentinels)
+        node = next(n for n in [primary] + replicas if n.port == newest)
+        wait_until(lambda: info(node).get("role") == "master", timeout=10, what="promoted")
+
+
+@unittest.skipIf(REDIS_SERVER is None, "redis-server not found")
+class WalkThroughRedisDataNodesTest(WalkThroughTest):
+    data_node = RedisServerNode
 
 
 def _decode(v):
