@@ -843,6 +843,7 @@ class SentinelNode {
   }
 
   void Shutdown() {
+    if (!config_->options().pidfile.empty()) unlink(config_->options().pidfile.c_str());
     Log(LogLevel::kWarning, "Sentinel is now ready to exit, bye bye...");
     std::exit(0);
   }
@@ -889,6 +890,23 @@ int RunSentinel(int argc, char** argv) {
     Logf(LogLevel::kWarning, "Sentinel config file %s is not writable: %s. Exiting...",
          config->config_file(), strerror(errno));
     return 1;
+  }
+  if (opts.daemonize) {
+    if (fork() != 0) _exit(0);  // the parent returns to the shell
+    setsid();
+    const int fd = open("/dev/null", O_RDWR);
+    if (fd != -1) {
+      dup2(fd, STDIN_FILENO);
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+      if (fd > STDERR_FILENO) close(fd);
+    }
+  }
+  if (!opts.pidfile.empty()) {
+    if (FILE* f = fopen(opts.pidfile.c_str(), "w")) {
+      fprintf(f, "%d\n", static_cast<int>(getpid()));
+      fclose(f);
+    }
   }
   signal(SIGPIPE, SIG_IGN);
   asio::io_context io;
