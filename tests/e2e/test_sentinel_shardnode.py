@@ -272,6 +272,29 @@ class SentinelModeTest(unittest.TestCase):
         c.close()
 
 
+class ReplicaInfoForSentinelTest(unittest.TestCase):
+    """The INFO fields a sentinel reads from a replica follow its config, as
+    redis-server's do: slave_priority (replica-priority 0 is never promoted)
+    and replica_announced (no hides it from SENTINEL REPLICAS)."""
+
+    def test_priority_and_announced(self):
+        for kind in (Node, RedisServerNode):
+            primary = kind().start()
+            self.addCleanup(primary.cleanup)
+            args = ["--replicaof", "127.0.0.1", str(primary.port), "--replica-priority", "0",
+                    "--replica-announced", "no"]
+            replica = kind(args=args).start()
+            self.addCleanup(replica.cleanup)
+            fields = info(replica)
+            self.assertEqual(fields.get("slave_priority"), "0", kind.__name__)
+            self.assertEqual(fields.get("replica_announced"), "0", kind.__name__)
+            replica.cli("CONFIG", "SET", "replica-priority", "7")
+            replica.cli("CONFIG", "SET", "replica-announced", "yes")
+            fields = info(replica)
+            self.assertEqual(fields.get("slave_priority"), "7", kind.__name__)
+            self.assertEqual(fields.get("replica_announced"), "1", kind.__name__)
+
+
 def _pings(port):
     try:
         c = Client(port, timeout=1)
