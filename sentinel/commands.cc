@@ -18,23 +18,6 @@ bool ParseInt(std::string_view s, int64_t* out) { return base::ParseStrictInt64(
 
 Reply NoSuchMaster() { return Reply::Error("ERR No such master with that name"); }
 
-bool IsIpLiteral(const std::string& s) {
-  if (s.empty()) return false;
-  bool v6 = s.find(':') != std::string::npos;
-  for (char c : s) {
-    if (v6 ? !(std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.')
-           : !(std::isdigit(static_cast<unsigned char>(c)) || c == '.')) {
-      return false;
-    }
-  }
-  if (!v6) {
-    int dots = 0;
-    for (char c : s) dots += c == '.';
-    return dots == 3;
-  }
-  return true;
-}
-
 const std::vector<std::string_view>& HelpLines() {
   static const std::vector<std::string_view> lines = {
       "SENTINEL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -243,7 +226,7 @@ Reply Sentinel::SentinelCommand(const std::vector<std::string>& args, Millis now
     if (!ParseInt(args[5], &quorum)) return Reply::Error("ERR Invalid quorum");
     if (!ParseInt(args[4], &port)) return Reply::Error("ERR Invalid port");
     if (quorum <= 0) return Reply::Error("ERR Quorum must be 1 or greater.");
-    if (!IsIpLiteral(args[3])) {
+    if (Resolve(args[3]).empty()) {
       return Reply::Error("ERR Invalid IP address or hostname specified");
     }
     std::string err;
@@ -319,7 +302,7 @@ Reply Sentinel::IsMasterDownByAddr(const std::vector<std::string>& args, Millis 
   }
   Master* m = nullptr;
   for (auto& [n, mm] : masters_) {
-    if (mm->ip == args[2] && mm->port == port) m = mm.get();
+    if (SameAddr(*mm, args[2], static_cast<int>(port))) m = mm.get();
   }
   bool down = !tilt_ && m != nullptr && m->s_down;
   std::string leader;
@@ -334,7 +317,7 @@ Reply Sentinel::IsMasterDownByAddr(const std::vector<std::string>& args, Millis 
 Reply Sentinel::InstanceMap(const Instance& ri, Millis now) const {
   Reply r = Reply::Map();
   r.Add("name", ri.name);
-  r.Add("ip", ri.ip);
+  r.Add("ip", Addr(ri));
   r.Add("port", ri.port);
   r.Add("runid", ri.runid);
   const Master* m = ri.kind == Kind::kMaster ? static_cast<const Master*>(&ri) : nullptr;

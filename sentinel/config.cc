@@ -287,10 +287,10 @@ std::vector<Sentinel::RewriteLine> Sentinel::RewriteLines() const {
     add("config-epoch", absl::StrCat(name, " ", m->config_epoch));
     add("leader-epoch", absl::StrCat(name, " ", m->leader_epoch));
     for (auto& [k, r] : m->replicas) {
-      std::string rip = r->ip;
+      std::string rip = Addr(*r);
       int rport = r->port;
       if (rip == ip && rport == port) {
-        rip = m->ip;
+        rip = Addr(*m);
         rport = m->port;
       }
       add("known-replica", absl::StrCat(name, " ", rip, " ", rport));

@@ -69,6 +69,37 @@ std::optional<Hello> DecodeHello(std::string_view payload) {
   return h;
 }
 
+bool IsIpAddress(const std::string& s) {
+  if (s.empty()) return false;
+  const bool v6 = s.find(':') != std::string::npos;
+  int dots = 0;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (v6 ? !(std::isxdigit(u) || c == ':' || c == '.') : !(std::isdigit(u) || c == '.')) {
+      return false;
+    }
+    dots += c == '.';
+  }
+  return v6 || dots == 3;
+}
+
+std::string Sentinel::Resolve(const std::string& host) const {
+  if (IsIpAddress(host)) return host;
+  if (!resolve_hostnames_ || !resolver) return "";
+  return resolver(host);
+}
+
+std::string Sentinel::Addr(const Instance& ri) const {
+  if (announce_hostnames_ || ri.resolved.empty()) return ri.ip;
+  return ri.resolved;
+}
+
+bool Sentinel::SameAddr(const Instance& ri, const std::string& host, int port) const {
+  if (ri.port != port) return false;
+  if (base::EqualsIgnoreCase(ri.ip, host)) return true;
+  return !ri.resolved.empty() && ri.resolved == Resolve(host);
+}
+
 // --- Construction and instances -------------------------------------------
 
 Sentinel::Sentinel(std::string myid, int port, uint64_t seed, Millis now)
@@ -111,6 +142,7 @@ Master* Sentinel::CreateMaster(const std::string& name, const std::string& ip, i
   m->kind = Kind::kMaster;
   m->name = name;
   m->ip = ip;
+  m->resolved = Resolve(ip);
   m->port = port;
   m->quorum = quorum;
   m->down_after = timing_.default_down_after;
@@ -131,6 +163,7 @@ Instance* Sentinel::CreateReplica(Master* m, const std::string& ip, int port, Mi
   ri->master = m;
   ri->name = key;
   ri->ip = ip;
+  ri->resolved = Resolve(ip);
   ri->port = port;
   ri->down_after = m->down_after;
   ri->role_master = false;
@@ -149,6 +182,7 @@ Instance* Sentinel::CreateSentinel(Master* m, const std::string& ip, int port,
   ri->name = runid;
   ri->runid = runid;
   ri->ip = ip;
+  ri->resolved = Resolve(ip);
   ri->port = port;
   ri->down_after = m->down_after;
   InitInstance(ri.get(), now);
@@ -209,12 +243,13 @@ void Sentinel::ResetMaster(Master* m, bool keep_sentinels, Millis now) {
 void Sentinel::ResetMasterAndChangeAddress(Master* m, const std::string& ip, int port, Millis now) {
   std::vector<std::pair<std::string, int>> replicas;
   for (auto& [k, r] : m->replicas) {
-    if (r->ip == ip && r->port == port) continue;
+    if (SameAddr(*r, ip, port)) continue;
     replicas.emplace_back(r->ip, r->port);
   }
-  if (!(m->ip == ip && m->port == port)) replicas.emplace_back(m->ip, m->port);
+  if (!SameAddr(*m, ip, port)) replicas.emplace_back(m->ip, m->port);
   ResetMaster(m, /*keep_sentinels=*/true, now);
   m->ip = ip;
+  m->resolved = Resolve(ip);
   m->port = port;
   for (auto& [rip, rport] : replicas) {
     if (Instance* r = CreateReplica(m, rip, rport, now)) Emit(Level::kNotice, "+slave", r, "");
@@ -225,9 +260,9 @@ void Sentinel::ResetMasterAndChangeAddress(Master* m, const std::string& ip, int
 std::pair<std::string, int> Sentinel::CurrentAddress(const Master& m) const {
   if (m.failover_in_progress && m.promoted_replica != nullptr &&
       m.failover_state >= FailoverState::kReconfSlaves) {
-    return {m.promoted_replica->ip, m.promoted_replica->port};
+    return {Addr(*m.promoted_replica), m.promoted_replica->port};
   }
-  return {m.ip, m.port};
+  return {Addr(m), m.port};
 }
 
 // --- Events ---------------------------------------------------------------
@@ -236,9 +271,9 @@ std::string Sentinel::Describe(const Instance& ri) const {
   const char* type = ri.kind == Kind::kMaster    ? "master"
                      : ri.kind == Kind::kReplica ? "slave"
                                                  : "sentinel";
-  std::string s = absl::StrCat(type, " ", ri.name, " ", ri.ip, " ", ri.port);
+  std::string s = absl::StrCat(type, " ", ri.name, " ", Addr(ri), " ", ri.port);
   if (ri.master != nullptr) {
-    absl::StrAppend(&s, " @ ", ri.master->name, " ", ri.master->ip, " ", ri.master->port);
+    absl::StrAppend(&s, " @ ", ri.master->name, " ", Addr(*ri.master), " ", ri.master->port);
   }
   return s;
 }
@@ -308,7 +343,7 @@ void Sentinel::Tick(Millis now) {
     Instance* p = m->promoted_replica;
     if (p == nullptr) continue;
     EmitRaw(Level::kWarning, "+switch-master",
-            absl::StrCat(m->name, " ", m->ip, " ", m->port, " ", p->ip, " ", p->port));
+            absl::StrCat(m->name, " ", Addr(*m), " ", m->port, " ", Addr(*p), " ", p->port));
     std::string ip = p->ip;
     int port = p->port;
     ResetMasterAndChangeAddress(m, ip, port, now);
@@ -338,6 +373,9 @@ void Sentinel::Reconnect(Instance* ri, Millis now) {
   if (ri->port == 0) return;
   if (now - ri->last_reconn_time < timing_.ping_period) return;
   ri->last_reconn_time = now;
+  // A name that did not resolve is tried again at every reconnection.
+  if (ri->resolved.empty()) ri->resolved = Resolve(ri->ip);
+  if (ri->resolved.empty()) return;
   const Master* m = ri->kind == Kind::kMaster ? static_cast<const Master*>(ri) : ri->master;
   std::string user, pass;
   if (ri->kind == Kind::kSentinel) {
@@ -352,7 +390,8 @@ void Sentinel::Reconnect(Instance* ri, Millis now) {
     ri->cmd_up = true;
     ri->pending_commands = 0;
     ri->cmd_conn_time = now;
-    ready_.actions.push_back(OpenLink{ri->id, LinkKind::kCommand, ri->ip, ri->port, user, pass});
+    ready_.actions.push_back(
+        OpenLink{ri->id, LinkKind::kCommand, ri->resolved, ri->port, user, pass});
     Send(ri, ReplyTo::kIgnore, {{"CLIENT", "SETNAME", absl::StrCat("sentinel-", id8, "-cmd")}});
     SendPing(ri, now);
   }
@@ -360,7 +399,8 @@ void Sentinel::Reconnect(Instance* ri, Millis now) {
     ri->pubsub_up = true;
     ri->pubsub_conn_time = now;
     ri->pubsub_last_activity = now;
-    ready_.actions.push_back(OpenLink{ri->id, LinkKind::kPubsub, ri->ip, ri->port, user, pass});
+    ready_.actions.push_back(
+        OpenLink{ri->id, LinkKind::kPubsub, ri->resolved, ri->port, user, pass});
     ready_.actions.push_back(
         SendCommands{ri->id,
                      LinkKind::kPubsub,
@@ -501,7 +541,7 @@ void Sentinel::AskOtherSentinels(Master* m, bool forced, Millis now) {
     if (!m->s_down) continue;
     if (ri->disconnected()) continue;
     if (!forced && elapsed < timing_.ask_period) continue;
-    auto [ip, port] = std::pair{m->ip, m->port};
+    auto [ip, port] = std::pair{Addr(*m), m->port};
     Send(
         ri, ReplyTo::kIsMasterDown,
         {{"SENTINEL", "is-master-down-by-addr", ip, std::to_string(port),
@@ -735,7 +775,7 @@ void Sentinel::FailoverReconfSlaves(Master* m, Millis now) {
     }
     if (ri->reconf_sent || ri->reconf_inprog) continue;
     if (ri->disconnected()) continue;
-    SendSlaveOf(ri, p->ip, p->port);
+    SendSlaveOf(ri, Addr(*p), p->port);
     ri->reconf_sent = true;
     ri->slave_reconf_sent_time = now;
     Emit(Level::kNotice, "+slave-reconf-sent", ri, "");
@@ -767,7 +807,7 @@ void Sentinel::CheckFailoverEnd(Master* m, Millis now) {
     Instance* ri = r.get();
     if (ri->promoted || ri->reconf_done || ri->reconf_sent) continue;
     if (ri->disconnected()) continue;
-    SendSlaveOf(ri, p->ip, p->port);
+    SendSlaveOf(ri, Addr(*p), p->port);
     Emit(Level::kNotice, "+slave-reconf-sent-be", ri, "");
     ri->reconf_sent = true;
   }
@@ -966,24 +1006,23 @@ void Sentinel::OnInfo(Instance* ri, const std::string& info, Millis now) {
       Emit(Level::kWarning, "+failover-state-reconf-slaves", m, "");
       if (!m->client_reconfig_script.empty()) {
         ready_.actions.push_back(
-            RunScript{{m->client_reconfig_script, m->name, "leader", "start", m->ip,
-                       std::to_string(m->port), ri->ip, std::to_string(ri->port)}});
+            RunScript{{m->client_reconfig_script, m->name, "leader", "start", Addr(*m),
+                       std::to_string(m->port), Addr(*ri), std::to_string(ri->port)}});
       }
       ForceHelloUpdate(m);
     } else {
       Millis wait_time = timing_.publish_period * 4;
       if (!ri->promoted && master_sane() && no_down_for(wait_time) &&
           now - ri->role_reported_time > wait_time) {
-        SendSlaveOf(ri, m->ip, m->port);
+        SendSlaveOf(ri, Addr(*m), m->port);
         Emit(Level::kNotice, "+convert-to-slave", ri, "");
       }
     }
   }
-  if (role == kRoleSlave &&
-      (ri->slave_master_port != m->port || !base::EqualsIgnoreCase(ri->slave_master_host, m->ip))) {
+  if (role == kRoleSlave && !SameAddr(*m, ri->slave_master_host, ri->slave_master_port)) {
     Millis wait_time = m->failover_timeout;
     if (master_sane() && no_down_for(wait_time) && now - ri->slave_conf_change_time > wait_time) {
-      SendSlaveOf(ri, m->ip, m->port);
+      SendSlaveOf(ri, Addr(*m), m->port);
       Emit(Level::kNotice, "+fix-slave-config", ri, "");
     }
   }
@@ -991,7 +1030,7 @@ void Sentinel::OnInfo(Instance* ri, const std::string& info, Millis now) {
       m->promoted_replica != nullptr) {
     Instance* p = m->promoted_replica;
     if (ri->reconf_sent && !ri->slave_master_host.empty() &&
-        base::EqualsIgnoreCase(ri->slave_master_host, p->ip) && ri->slave_master_port == p->port) {
+        SameAddr(*p, ri->slave_master_host, ri->slave_master_port)) {
       ri->reconf_sent = false;
       ri->reconf_inprog = true;
       Emit(Level::kNotice, "+slave-reconf-inprog", ri, "");
@@ -1031,7 +1070,7 @@ void Sentinel::ProcessHello(const std::string& payload, Millis now) {
       ReleaseInstance(same_runid->second.get());
       m->sentinels.erase(same_runid);
       EmitRaw(Level::kNotice, "+sentinel-address-switch",
-              absl::StrCat("master ", m->name, " ", m->ip, " ", m->port, " ip ", h->ip, " port ",
+              absl::StrCat("master ", m->name, " ", Addr(*m), " ", m->port, " ip ", h->ip, " port ",
                            h->port, " for ", h->runid));
       address_switch = true;
     } else {
@@ -1065,9 +1104,9 @@ void Sentinel::ProcessHello(const std::string& payload, Millis now) {
   }
   if (m->config_epoch < h->master_config_epoch) {
     m->config_epoch = h->master_config_epoch;
-    if (h->master_port != m->port || h->master_ip != m->ip) {
+    if (!SameAddr(*m, h->master_ip, h->master_port)) {
       if (si != nullptr) Emit(Level::kWarning, "+config-update-from", si, "");
-      std::string old_ip = m->ip;
+      std::string old_ip = Addr(*m);
       int old_port = m->port;
       EmitRaw(Level::kWarning, "+switch-master",
               absl::StrCat(m->name, " ", old_ip, " ", old_port, " ", h->master_ip, " ",
@@ -1076,7 +1115,7 @@ void Sentinel::ProcessHello(const std::string& payload, Millis now) {
       if (!m->client_reconfig_script.empty()) {
         ready_.actions.push_back(
             RunScript{{m->client_reconfig_script, m->name, "observer", "start", old_ip,
-                       std::to_string(old_port), m->ip, std::to_string(m->port)}});
+                       std::to_string(old_port), Addr(*m), std::to_string(m->port)}});
       }
     }
   }

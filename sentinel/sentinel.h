@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -137,7 +138,8 @@ struct Instance {
   Kind kind = Kind::kMaster;
   Master* master = nullptr;  // the owning master (replicas, sentinels)
   std::string name;          // master name, "ip:port" or the sentinel's runid
-  std::string ip;
+  std::string ip;            // as given: an IP, or a hostname (resolve-hostnames yes)
+  std::string resolved;      // the IP to connect to ("" while unresolved)
   int port = 0;
   std::string runid;
   Millis down_after = 30000;
@@ -261,6 +263,18 @@ class Sentinel {
   // The `sentinel_*` lines and masterN lines of INFO's Sentinel section.
   std::string InfoSection(Millis now) const;
   void set_announce_port(int p) { announce_port_ = p; }
+  // Resolves a hostname to an IP ("" when it fails). Set by the shell; only
+  // called with resolve-hostnames yes and for names that are not IPs.
+  std::function<std::string(const std::string&)> resolver;
+  // The address shown and sent for an instance: its hostname with
+  // announce-hostnames yes, else its IP.
+  std::string Addr(const Instance& ri) const;
+  // Redis's address equality: same port, and the same IP or the same
+  // hostname (case-insensitive).
+  bool SameAddr(const Instance& ri, const std::string& host, int port) const;
+  // An IP literal as it is; a name through `resolver` with resolve-hostnames
+  // yes; otherwise "".
+  std::string Resolve(const std::string& host) const;
 
  private:
   // Instances.
@@ -369,5 +383,7 @@ struct Hello {
 std::string EncodeHello(const Hello& h);
 // nullopt unless exactly 8 fields with numeric ports and epochs.
 std::optional<Hello> DecodeHello(std::string_view payload);
+// True for an IPv4 or IPv6 literal.
+bool IsIpAddress(const std::string& s);
 
 }  // namespace shardnode::sentinel

@@ -386,6 +386,32 @@ TEST(SentinelTest, SubcommandErrors) {
             "quorum for this master");
 }
 
+TEST(SentinelTest, HostnamesResolvedAndAnnounced) {
+  auto s = Make('a', {});
+  s->resolver = [](const std::string& h) { return h == "localhost" ? "127.0.0.1" : ""; };
+  EXPECT_EQ(s->Command({"SENTINEL", "MONITOR", "m2", "localhost", "7000", "2"}, 0).str,
+            "ERR Invalid IP address or hostname specified");  // resolve-hostnames no
+  EXPECT_EQ(s->Command({"SENTINEL", "CONFIG", "SET", "resolve-hostnames", "yes"}, 0).str, "OK");
+  EXPECT_EQ(s->Command({"SENTINEL", "CONFIG", "SET", "announce-hostnames", "yes"}, 0).str, "OK");
+  EXPECT_EQ(s->Command({"SENTINEL", "MONITOR", "m2", "nosuchhost", "7000", "2"}, 0).str,
+            "ERR Invalid IP address or hostname specified");
+  EXPECT_EQ(s->Command({"SENTINEL", "MONITOR", "m2", "localhost", "7000", "2"}, 0).str, "OK");
+  auto addr = [&] { return s->Command({"SENTINEL", "GET-MASTER-ADDR-BY-NAME", "m2"}, 0); };
+  EXPECT_EQ(addr().elements[0].str, "localhost");
+  // A peer asking by IP finds the master given by name.
+  Reply r =
+      s->Command({"SENTINEL", "is-master-down-by-addr", "127.0.0.1", "7000", "1", Id('b')}, 0);
+  EXPECT_EQ(r.elements[1].str, Id('b'));
+  s->Command({"SENTINEL", "CONFIG", "SET", "announce-hostnames", "no"}, 0);
+  EXPECT_EQ(addr().elements[0].str, "127.0.0.1");
+  s->Tick(1100);
+  bool connects_to_ip = false;
+  for (const auto& a : s->TakeReady().actions) {
+    if (auto* o = std::get_if<OpenLink>(&a)) connects_to_ip |= o->host == "127.0.0.1";
+  }
+  EXPECT_TRUE(connects_to_ip);
+}
+
 // --- Simulator -----------------------------------------------------------------
 // N sentinels, one primary (dead from the start of the run) and two replicas,
 // over a network that drops each sentinel-to-sentinel message with

@@ -2,8 +2,10 @@
 // monitored instances, the timer, and the actions of the core's Ready.
 #include "node/app/sentinel_node.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <netdb.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -159,6 +161,28 @@ constexpr std::string_view kCommands[] = {"acl",      "auth",         "client", 
 
 class SentinelNode;
 
+// The first address of `host` (getaddrinfo, IPv4 first as Redis's
+// anetResolve), or "" when it does not resolve. Blocks: names are local
+// (localhost, /etc/hosts) in practice.
+std::string ResolveHost(const std::string& host) {
+  for (int family : {AF_INET, AF_INET6}) {
+    addrinfo hints{};
+    hints.ai_family = family;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || res == nullptr) continue;
+    char buf[INET6_ADDRSTRLEN] = {};
+    const void* addr =
+        family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr)
+            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr);
+    inet_ntop(family, addr, buf, sizeof(buf));
+    freeaddrinfo(res);
+    return buf;
+  }
+  return "";
+}
+
 // One client connection.
 struct Session : std::enable_shared_from_this<Session> {
   explicit Session(tcp::socket s) : socket(std::move(s)) {}
@@ -223,6 +247,7 @@ class SentinelNode {
     const ServerOptions& opts = config_->options();
     const std::string id = RandomHex40();
     core_ = std::make_unique<sentinel::Sentinel>(id, opts.port, std::random_device{}(), NowMs());
+    core_->resolver = ResolveHost;
     // Redis's three passes: the pre-monitor keys, the monitors, the rest.
     const auto& lines = config_->sentinel_lines();
     for (int pass = 0; pass < 3; ++pass) {
