@@ -9,7 +9,8 @@ in one quorum) runs the same scenario.
 
 Also: the start-up errors of Sentinel mode (no config file, an unwritable
 one, a bad sentinel line), the unknown-command error for data commands, and
-a sentinel restarted from its rewritten config file keeping its id."""
+a sentinel restarted from its rewritten config file keeping its id.
+SENTINEL_FULL=1 also runs the whole walk-through over redis-server nodes."""
 import os
 import shutil
 import signal
@@ -164,6 +165,7 @@ class WalkThroughTest(unittest.TestCase):
 
 
 @unittest.skipIf(REDIS_SERVER is None, "redis-server not found")
+@unittest.skipUnless(os.environ.get("SENTINEL_FULL"), "SENTINEL_FULL=1 runs it (about 25 s)")
 class WalkThroughRedisDataNodesTest(WalkThroughTest):
     data_node = RedisServerNode
 
