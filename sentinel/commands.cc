@@ -289,7 +289,25 @@ Reply Sentinel::SentinelCommand(const std::vector<std::string>& args, Millis now
     }
     return Reply::Ok();
   }
-  if (sub == "pending-scripts") return Reply::Array();
+  if (sub == "pending-scripts") {
+    Reply r = Reply::Array();
+    for (const ScriptJob& j : scripts_) {
+      Reply e = Reply::Map();
+      Reply argv = Reply::Array();
+      for (const std::string& a : j.argv) argv.elements.push_back(Reply::Bulk(a));
+      e.AddReply("argv", std::move(argv));
+      e.Add("flags", j.running ? "running" : "scheduled");
+      e.Add("pid", j.pid);
+      if (j.running) {
+        e.Add("run-time", now - j.start_time);
+      } else {
+        e.Add("run-delay", j.start_time == 0 ? 0 : std::max<Millis>(0, j.start_time - now));
+      }
+      e.Add("retry-num", j.retry_num);
+      r.elements.push_back(std::move(e));
+    }
+    return r;
+  }
   if (sub == "myid") return Reply::Bulk(myid_);
   if (sub == "debug") return SentinelDebug(args);
   return Reply::Error(absl::StrCat("ERR unknown subcommand '", args[1], "'. Try SENTINEL HELP."));
@@ -610,9 +628,9 @@ std::string Sentinel::InfoSection(Millis now) const {
   std::string s = absl::StrCat(
       "# Sentinel\r\nsentinel_masters:", masters_.size(), "\r\nsentinel_tilt:", tilt_ ? 1 : 0,
       "\r\nsentinel_tilt_since_seconds:", tilt_ ? (now - tilt_start_) / 1000 : -1,
-      "\r\nsentinel_running_scripts:0\r\nsentinel_scripts_queue_length:0\r\n"
-      "sentinel_simulate_failure_flags:",
-      simfailure_, "\r\n");
+      "\r\nsentinel_running_scripts:", running_scripts_,
+      "\r\nsentinel_scripts_queue_length:", scripts_.size(),
+      "\r\nsentinel_simulate_failure_flags:", simfailure_, "\r\n");
   int i = 0;
   for (auto& [n, m] : masters_) {
     auto [ip, port] = CurrentAddress(*m);

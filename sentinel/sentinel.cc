@@ -290,7 +290,7 @@ void Sentinel::EmitFor(Level level, std::string type, const Instance* ri, std::s
   if (level == Level::kWarning && ri != nullptr) {
     const Master* m = ri->kind == Kind::kMaster ? static_cast<const Master*>(ri) : ri->master;
     if (m != nullptr && !m->notification_script.empty()) {
-      ready_.actions.push_back(RunScript{{m->notification_script, type, payload}});
+      ScheduleScript({m->notification_script, type, payload});
     }
   }
 }
@@ -332,6 +332,8 @@ void Sentinel::CheckTiltCondition(Millis now) {
 
 void Sentinel::Tick(Millis now) {
   CheckTiltCondition(now);
+  RunPendingScripts(now);
+  KillTimedOutScripts(now);
   std::vector<Master*> to_switch;
   for (auto& [name, m] : masters_) {
     HandleInstance(m.get(), now);
@@ -813,6 +815,84 @@ void Sentinel::CheckFailoverEnd(Master* m, Millis now) {
   }
 }
 
+// --- Scripts (§3.12) ---------------------------------------------------------
+
+void Sentinel::ScheduleScript(std::vector<std::string> argv) {
+  scripts_.push_back({next_script_job_++, std::move(argv)});
+  if (scripts_.size() <= 256) return;
+  // Too many: drop the oldest job that is not running.
+  for (auto it = scripts_.begin(); it != scripts_.end(); ++it) {
+    if (!it->running) {
+      scripts_.erase(it);
+      break;
+    }
+  }
+}
+
+void Sentinel::RunPendingScripts(Millis now) {
+  for (ScriptJob& j : scripts_) {
+    if (running_scripts_ >= 16) break;
+    if (j.running) continue;
+    if (j.start_time != 0 && j.start_time > now) continue;
+    j.running = true;
+    j.start_time = now;
+    ++j.retry_num;
+    ++running_scripts_;
+    ready_.actions.push_back(RunScript{j.id, j.argv});
+  }
+}
+
+void Sentinel::OnScriptStarted(uint64_t job, int64_t pid, Millis now) {
+  (void)now;
+  for (ScriptJob& j : scripts_) {
+    if (j.id != job) continue;
+    if (pid == -1) {
+      EmitRaw(Level::kWarning, "-script-error", absl::StrCat(j.argv[0], " 99 0"));
+      j.running = false;
+      j.pid = 0;
+      --running_scripts_;
+    } else {
+      j.pid = pid;
+      EmitRaw(Level::kDebug, "+script-child", std::to_string(pid));
+    }
+    return;
+  }
+}
+
+void Sentinel::OnScriptExit(int64_t pid, int exit_code, int signal, Millis now) {
+  EmitRaw(Level::kDebug, "-script-child", absl::StrCat(pid, " ", exit_code, " ", signal));
+  for (auto it = scripts_.begin(); it != scripts_.end(); ++it) {
+    if (!it->running || it->pid != pid) continue;
+    --running_scripts_;
+    if ((signal != 0 || exit_code == 1) && it->retry_num != 10) {
+      // Retry after 30 s, 60 s, 120 s... (script-retry-delay doubling).
+      Millis delay = timing_.script_retry_delay;
+      for (int r = it->retry_num; r > 1; --r) delay *= 2;
+      it->running = false;
+      it->pid = 0;
+      it->start_time = now + delay;
+    } else {
+      if (signal != 0 || exit_code != 0) {
+        EmitRaw(Level::kWarning, "-script-error",
+                absl::StrCat(it->argv[0], " ", signal, " ", exit_code));
+      }
+      scripts_.erase(it);
+    }
+    return;
+  }
+  Log(Level::kWarning, absl::StrCat("waitpid() returned a pid (", pid,
+                                    ") we can't find in our scripts execution queue!"));
+}
+
+void Sentinel::KillTimedOutScripts(Millis now) {
+  for (ScriptJob& j : scripts_) {
+    if (j.running && j.pid > 0 && now - j.start_time > timing_.script_max_runtime) {
+      EmitRaw(Level::kWarning, "-script-timeout", absl::StrCat(j.argv[0], " ", j.pid));
+      ready_.actions.push_back(KillScript{j.pid});
+    }
+  }
+}
+
 // --- Links and replies ------------------------------------------------------
 
 void Sentinel::OnLinkUp(InstanceId id, LinkKind kind, const std::string& local_ip, Millis now) {
@@ -1005,9 +1085,8 @@ void Sentinel::OnInfo(Instance* ri, const std::string& info, Millis now) {
       }
       Emit(Level::kWarning, "+failover-state-reconf-slaves", m, "");
       if (!m->client_reconfig_script.empty()) {
-        ready_.actions.push_back(
-            RunScript{{m->client_reconfig_script, m->name, "leader", "start", Addr(*m),
-                       std::to_string(m->port), Addr(*ri), std::to_string(ri->port)}});
+        ScheduleScript({m->client_reconfig_script, m->name, "leader", "start", Addr(*m),
+                        std::to_string(m->port), Addr(*ri), std::to_string(ri->port)});
       }
       ForceHelloUpdate(m);
     } else {
@@ -1113,9 +1192,8 @@ void Sentinel::ProcessHello(const std::string& payload, Millis now) {
                            h->master_port));
       ResetMasterAndChangeAddress(m, h->master_ip, h->master_port, now);
       if (!m->client_reconfig_script.empty()) {
-        ready_.actions.push_back(
-            RunScript{{m->client_reconfig_script, m->name, "observer", "start", old_ip,
-                       std::to_string(old_port), Addr(*m), std::to_string(m->port)}});
+        ScheduleScript({m->client_reconfig_script, m->name, "observer", "start", old_ip,
+                        std::to_string(old_port), Addr(*m), std::to_string(m->port)});
       }
     }
   }

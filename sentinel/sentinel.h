@@ -86,16 +86,24 @@ struct LogLine {
 // Rewrite the config file now (Redis's sentinelFlushConfig). The shell takes
 // the lines with Sentinel::RewriteLines().
 struct SaveConfig {};
-// Run a script: fork + execve(argv[0], argv) directly, no shell.
+// Run a script: fork + execve(argv[0], argv) directly, no shell, no file
+// descriptor but 0-2 inherited. The shell reports the child with
+// Sentinel::OnScriptStarted(job, pid) (pid -1: fork failed) and its end with
+// OnScriptExit(pid, ...).
 struct RunScript {
+  uint64_t job;
   std::vector<std::string> argv;
+};
+// SIGKILL a script that ran too long.
+struct KillScript {
+  int64_t pid;
 };
 // Exit the process (SIMULATE-FAILURE), with this code.
 struct Exit {
   int code;
 };
-using Action =
-    std::variant<OpenLink, CloseLink, SendCommands, Event, LogLine, SaveConfig, RunScript, Exit>;
+using Action = std::variant<OpenLink, CloseLink, SendCommands, Event, LogLine, SaveConfig,
+                            RunScript, KillScript, Exit>;
 struct Ready {
   std::vector<Action> actions;
 };
@@ -240,6 +248,10 @@ class Sentinel {
   // A message received on a pub/sub link (any channel).
   void OnPubsubMessage(InstanceId id, const std::string& channel, const std::string& payload,
                        Millis now);
+  // Scripts (§3.12): a child started for a RunScript job (pid -1: fork
+  // failed), and a child that ended (exit code, or the signal that killed it).
+  void OnScriptStarted(uint64_t job, int64_t pid, Millis now);
+  void OnScriptExit(int64_t pid, int exit_code, int signal, Millis now);
   // A client command (args[0] is the command name, any case): SENTINEL ...
   // and PUBLISH (hello only). Other commands are the shell's.
   Reply Command(const std::vector<std::string>& args, Millis now);
@@ -322,6 +334,9 @@ class Sentinel {
   void SendSlaveOf(Instance* ri, const std::string& host, int port);
   void ForceHelloUpdate(Master* m);
   void CheckTiltCondition(Millis now);
+  void ScheduleScript(std::vector<std::string> argv);
+  void RunPendingScripts(Millis now);
+  void KillTimedOutScripts(Millis now);
 
  public:
   // Replica selection (§3.7); nullptr when none qualifies.
@@ -367,6 +382,17 @@ class Sentinel {
   std::string sentinel_user_, sentinel_pass_;
   std::mt19937_64 rng_;
   Ready ready_;
+  struct ScriptJob {
+    uint64_t id;
+    std::vector<std::string> argv;
+    bool running = false;
+    Millis start_time = 0;  // when running: started; else: not before (0: now)
+    int retry_num = 0;
+    int64_t pid = 0;
+  };
+  std::vector<ScriptJob> scripts_;  // the queue, oldest first
+  uint64_t next_script_job_ = 1;
+  int running_scripts_ = 0;
 };
 
 // Hello payload (§2.5): 8 fields joined by ','.

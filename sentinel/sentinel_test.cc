@@ -412,6 +412,57 @@ TEST(SentinelTest, HostnamesResolvedAndAnnounced) {
   EXPECT_TRUE(connects_to_ip);
 }
 
+TEST(SentinelTest, ScriptsRunRetryAndTimeOut) {
+  auto s = Make('a', {{"deny-scripts-reconfig", "no"}});
+  EXPECT_EQ(s->Command({"SENTINEL", "SET", "mymaster", "notification-script", "/bin/true"}, 0).str,
+            "OK");
+  // The WARNING event of that very change (+set, with an instance) runs it.
+  s->Tick(1100);
+  uint64_t job = 0;
+  for (const auto& a : s->TakeReady().actions) {
+    if (auto* r = std::get_if<RunScript>(&a)) {
+      job = r->job;
+      EXPECT_EQ(r->argv, (std::vector<std::string>{
+                             "/bin/true", "+set",
+                             "master mymaster 10.0.0.1 6379 notification-script /bin/true"}));
+    }
+  }
+  ASSERT_NE(job, 0u);
+  s->OnScriptStarted(job, 4242, 1100);
+  Reply p = s->Command({"SENTINEL", "PENDING-SCRIPTS"}, 1200);
+  ASSERT_EQ(p.elements.size(), 1u);
+  EXPECT_EQ(p.elements[0].elements[3].str, "running");
+  EXPECT_EQ(p.elements[0].elements[6].str, "run-time");
+  // Exit code 1: retried after script-retry-delay.
+  s->OnScriptExit(4242, 1, 0, 1300);
+  p = s->Command({"SENTINEL", "PENDING-SCRIPTS"}, 1300);
+  EXPECT_EQ(p.elements[0].elements[3].str, "scheduled");
+  EXPECT_EQ(p.elements[0].elements[7].str, "30000");
+  s->Tick(1400);
+  for (const auto& a : s->TakeReady().actions) EXPECT_FALSE(std::holds_alternative<RunScript>(a));
+  Millis t = 1400;
+  for (; t <= 31400; t += 100) s->Tick(t);
+  bool again = false;
+  for (const auto& a : s->TakeReady().actions) again |= std::holds_alternative<RunScript>(a);
+  EXPECT_TRUE(again);
+  s->OnScriptStarted(job, 4243, t);
+  // It runs too long: killed, then reported as an error when it ends.
+  for (Millis end = t + 60100; t <= end; t += 100) s->Tick(t);
+  Ready r = s->TakeReady();
+  EXPECT_TRUE(HasEvent(r, "-script-timeout", "/bin/true 4243"));
+  bool killed = false;
+  for (const auto& a : r.actions) {
+    if (auto* k = std::get_if<KillScript>(&a)) killed |= k->pid == 4243;
+  }
+  EXPECT_TRUE(killed);
+  s->OnScriptExit(4243, 2, 0, t);
+  EXPECT_TRUE(HasEvent(s->TakeReady(), "-script-error", "/bin/true 0 2"));
+  // The job is gone (other events meanwhile queued jobs of their own).
+  for (const Reply& e : s->Command({"SENTINEL", "PENDING-SCRIPTS"}, t).elements) {
+    EXPECT_NE(e.elements[5].str, "4243");
+  }
+}
+
 // --- Simulator -----------------------------------------------------------------
 // N sentinels, one primary (dead from the start of the run) and two replicas,
 // over a network that drops each sentinel-to-sentinel message with

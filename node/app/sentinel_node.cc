@@ -8,6 +8,7 @@
 #include <netdb.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -762,16 +763,21 @@ class SentinelNode {
   void Do(sentinel::SaveConfig&) { SaveConfig(); }
 
   void Do(sentinel::RunScript& r) {
+    std::vector<char*> argv;
+    for (auto& a : r.argv) argv.push_back(a.data());
+    argv.push_back(nullptr);
     pid_t pid = fork();
     if (pid == 0) {
-      for (int fd = 3; fd < 1024; ++fd) close(fd);
-      std::vector<char*> argv;
-      for (auto& a : r.argv) argv.push_back(a.data());
-      argv.push_back(nullptr);
+      // Every descriptor is close-on-exec already; this is the backstop that
+      // keeps the script from inheriting anything but 0-2.
+      syscall(SYS_close_range, 3U, ~0U, 0U);
       execve(argv[0], argv.data(), environ);
-      _exit(2);
+      _exit(2);  // not retried
     }
+    core_->OnScriptStarted(r.job, pid, NowMs());
   }
+
+  void Do(sentinel::KillScript& k) { kill(static_cast<pid_t>(k.pid), SIGKILL); }
 
   void Do(sentinel::Exit& e) { std::exit(e.code); }
 
@@ -861,8 +867,13 @@ class SentinelNode {
       if (ec) return;
       core_->Tick(NowMs());
       HandleReady();
-      while (waitpid(-1, nullptr, WNOHANG) > 0) {
+      int status = 0;
+      pid_t pid;
+      while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        core_->OnScriptExit(pid, WIFEXITED(status) ? WEXITSTATUS(status) : 0,
+                            WIFSIGNALED(status) ? WTERMSIG(status) : 0, NowMs());
       }
+      HandleReady();
       ScheduleTick();
     });
   }
