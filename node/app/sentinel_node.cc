@@ -193,6 +193,7 @@ struct Session : std::enable_shared_from_this<Session> {
   std::string addr;
   int protocol = 2;
   bool authenticated = false;
+  std::string user = "default";
   std::set<std::string> channels, patterns;
   std::string out;
   bool writing = false;
@@ -249,6 +250,11 @@ class SentinelNode {
     const std::string id = RandomHex40();
     core_ = std::make_unique<sentinel::Sentinel>(id, opts.port, std::random_device{}(), NowMs());
     core_->resolver = ResolveHost;
+    // The default user: on, with requirepass as its password or nopass.
+    AclUser& d = users_["default"];
+    d.on = true;
+    d.nopass = opts.requirepass.empty();
+    if (!d.nopass) d.passwords.insert(opts.requirepass);
     // Redis's three passes: the pre-monitor keys, the monitors, the rest.
     const auto& lines = config_->sentinel_lines();
     for (int pass = 0; pass < 3; ++pass) {
@@ -335,7 +341,8 @@ class SentinelNode {
       session->id = ++next_client_id_;
       boost::system::error_code e2;
       session->addr = FormatEndpoint(session->socket.remote_endpoint(e2));
-      session->authenticated = config_->options().requirepass.empty();
+      const AclUser& d = users_["default"];
+      session->authenticated = d.on && d.nopass;
       sessions_[session->id] = session;
       ++total_connections_;
       asio::co_spawn(io_, ReadSession(this, session), asio::detached);
@@ -429,18 +436,23 @@ class SentinelNode {
       b.ArrayHeader(core_->masters().size());
       for (auto& [n, m] : core_->masters()) b.Bulk(n);
     } else if (name == "auth") {
-      const std::string& pass = config_->options().requirepass;
       if (args.size() < 2 || args.size() > 3) {
         b.Error("ERR wrong number of arguments for 'auth' command");
-      } else if (pass.empty() && args.size() == 2) {
+      } else if (args.size() == 2 && users_["default"].nopass) {
         b.Error(
             "ERR AUTH <password> called without any password configured for the default user. "
             "Are you sure your configuration is correct?");
-      } else if (args.back() == pass && (args.size() == 2 || args[1] == "default")) {
-        s->authenticated = true;
-        b.Ok();
       } else {
-        b.Error("WRONGPASS invalid username-password pair or user is disabled.");
+        const std::string user = args.size() == 3 ? args[1] : "default";
+        auto it = users_.find(user);
+        if (it != users_.end() && it->second.on &&
+            (it->second.nopass || it->second.passwords.contains(args.back()))) {
+          s->authenticated = true;
+          s->user = user;
+          b.Ok();
+        } else {
+          b.Error("WRONGPASS invalid username-password pair or user is disabled.");
+        }
       }
     } else if (name == "hello") {
       int proto = s->protocol;
@@ -520,15 +532,7 @@ class SentinelNode {
     } else if (name == "command") {
       Command(args, &b);
     } else if (name == "acl") {
-      std::string sub = args.size() > 1 ? base::AsciiLower(args[1]) : "";
-      if (sub == "whoami") {
-        b.Bulk("default");
-      } else if (sub == "users") {
-        b.ArrayHeader(1);
-        b.Bulk("default");
-      } else {
-        b.Error("ERR shardnode Sentinel supports only ACL WHOAMI and ACL USERS");
-      }
+      Acl(s, args, &b);
     }
     s->Write(std::move(out));
   }
@@ -554,26 +558,129 @@ class SentinelNode {
       }
       b->Verbatim(text);
     } else if (sub == "kill" && args.size() >= 4) {
-      int killed = 0;
-      std::vector<std::shared_ptr<Session>> victims;
-      std::string field = base::AsciiLower(args[2]);
-      for (auto& [id, c] : sessions_) {
-        if (c.get() == s) continue;
-        if ((field == "addr" && c->addr == args[3]) ||
-            (field == "id" && std::to_string(id) == args[3]) || field == "user" ||
-            (field == "type" && (base::EqualsIgnoreCase(args[3], "normal") ||
-                                 base::EqualsIgnoreCase(args[3], "pubsub")))) {
-          victims.push_back(c);
+      // CLIENT KILL <filter> <value> ... [SKIPME yes|no]: every filter must
+      // match; the caller is skipped unless SKIPME no.
+      bool skipme = true;
+      std::vector<std::pair<std::string, std::string>> filters;
+      for (size_t i = 2; i + 1 < args.size(); i += 2) {
+        std::string f = base::AsciiLower(args[i]);
+        if (f == "skipme") {
+          skipme = !base::EqualsIgnoreCase(args[i + 1], "no");
+        } else if (f == "addr" || f == "id" || f == "user" || f == "type" || f == "laddr") {
+          filters.emplace_back(f, args[i + 1]);
+        } else {
+          b->Error("ERR syntax error");
+          return;
         }
       }
-      for (auto& v : victims) {
-        boost::system::error_code ec;
-        v->socket.close(ec);
-        ++killed;
+      if (args.size() % 2 != 0) {
+        b->Error("ERR syntax error");
+        return;
       }
-      b->Integer(killed);
+      std::vector<std::shared_ptr<Session>> victims;
+      for (auto& [id, c] : sessions_) {
+        if (skipme && c.get() == s) continue;
+        bool match = true;
+        for (auto& [f, v] : filters) {
+          if (f == "addr") match &= c->addr == v;
+          if (f == "id") match &= std::to_string(id) == v;
+          if (f == "user") match &= c->user == v;
+          if (f == "type") {
+            bool pubsub = !c->channels.empty() || !c->patterns.empty();
+            match &= base::EqualsIgnoreCase(v, pubsub ? "pubsub" : "normal");
+          }
+        }
+        if (match) victims.push_back(c);
+      }
+      for (auto& v : victims) {
+        v->closing = true;  // the caller still gets its reply
+        if (v.get() != s) {
+          boost::system::error_code ec;
+          v->socket.close(ec);
+        }
+      }
+      b->Integer(static_cast<int64_t>(victims.size()));
     } else {
       b->Error(errors::UnknownSubcommand("client", args.size() > 1 ? args[1] : ""));
+    }
+  }
+
+  // ACL in a sentinel: users with passwords and on/off (what the sentinel
+  // suite and sentinel-user/sentinel-pass need); permission rules are
+  // accepted and not enforced: every user may run every command.
+  void Acl(Session* s, const std::vector<std::string>& args, resp::ReplyBuilder* b) {
+    std::string sub = args.size() > 1 ? base::AsciiLower(args[1]) : "";
+    if (sub == "whoami" && args.size() == 2) {
+      b->Bulk(s->user);
+    } else if (sub == "users" && args.size() == 2) {
+      b->ArrayHeader(users_.size());
+      for (auto& [n, u] : users_) b->Bulk(n);
+    } else if (sub == "list" && args.size() == 2) {
+      b->ArrayHeader(users_.size());
+      for (auto& [n, u] : users_) {
+        std::string line = absl::StrCat("user ", n, u.on ? " on" : " off");
+        if (u.nopass) line += " nopass";
+        for (size_t i = 0; i < u.passwords.size(); ++i) line += " #<hidden>";
+        b->Bulk(line + " ~* &* +@all");
+      }
+    } else if (sub == "setuser" && args.size() >= 3) {
+      AclUser u = users_.contains(args[2]) ? users_[args[2]] : AclUser{};
+      for (size_t i = 3; i < args.size(); ++i) {
+        const std::string& r = args[i];
+        std::string lr = base::AsciiLower(r);
+        if (lr == "on") {
+          u.on = true;
+        } else if (lr == "off") {
+          u.on = false;
+        } else if (!r.empty() && r[0] == '>') {
+          u.passwords.insert(r.substr(1));
+          u.nopass = false;
+        } else if (!r.empty() && r[0] == '<') {
+          u.passwords.erase(r.substr(1));
+        } else if (lr == "nopass") {
+          u.nopass = true;
+          u.passwords.clear();
+        } else if (lr == "resetpass") {
+          u.nopass = false;
+          u.passwords.clear();
+        } else if (lr == "reset") {
+          u = AclUser{};
+        } else if (!(lr[0] == '+' || lr[0] == '-' || lr[0] == '~' || lr[0] == '&' || lr[0] == '%' ||
+                     lr == "allkeys" || lr == "allchannels" || lr == "allcommands" ||
+                     lr == "nocommands" || lr == "resetkeys" || lr == "resetchannels" ||
+                     lr == "nokeys")) {
+          b->Error(absl::StrCat("ERR Error in ACL SETUSER modifier '", r, "': Syntax error"));
+          return;
+        }
+      }
+      users_[args[2]] = u;
+      b->Ok();
+    } else if (sub == "deluser" && args.size() >= 3) {
+      int deleted = 0;
+      for (size_t i = 2; i < args.size(); ++i) {
+        if (args[i] == "default") {
+          b->Error("ERR The 'default' user cannot be removed");
+          return;
+        }
+      }
+      for (size_t i = 2; i < args.size(); ++i) {
+        if (users_.erase(args[i]) == 0) continue;
+        ++deleted;
+        for (auto& [id, c] : sessions_) {
+          if (c->user != args[i]) continue;
+          c->closing = true;
+          if (c.get() != s) {
+            boost::system::error_code ec;
+            c->socket.close(ec);
+          }
+        }
+      }
+      b->Integer(deleted);
+    } else if (sub == "help") {
+      b->ArrayHeader(1);
+      b->SimpleString("ACL <subcommand>: SETUSER DELUSER USERS LIST WHOAMI HELP");
+    } else {
+      b->Error(errors::UnknownSubcommand("acl", args.size() > 1 ? args[1] : ""));
     }
   }
 
@@ -900,6 +1007,12 @@ class SentinelNode {
   uint64_t next_client_id_ = 0;
   uint64_t total_connections_ = 0, total_commands_ = 0;
   Millis start_ms_ = NowMs();
+  struct AclUser {
+    bool on = false;
+    bool nopass = false;
+    std::set<std::string> passwords;
+  };
+  std::map<std::string, AclUser> users_;
   bool save_failed_ = false;
 };
 
