@@ -274,6 +274,70 @@ class SentinelModeTest(unittest.TestCase):
         c.close()
 
 
+SYSTEM_PYTHON = "/usr/bin/python3"
+REDIS_PY_SCRIPT = r"""
+import sys, time
+from redis.sentinel import Sentinel
+ports = [int(p) for p in sys.argv[1].split(",")]
+old = int(sys.argv[2])
+s = Sentinel([("127.0.0.1", p) for p in ports], socket_timeout=1)
+end = time.time() + 60
+while time.time() < end:
+    try:
+        host, port = s.discover_master("mymaster")
+        if port != old:
+            break
+    except Exception:
+        pass
+    time.sleep(0.2)
+else:
+    sys.exit("no new master")
+m = s.master_for("mymaster", socket_timeout=2)
+m.set("via", "redis-py")
+replicas = s.discover_slaves("mymaster")
+r = s.slave_for("mymaster", socket_timeout=2)
+end = time.time() + 20
+while time.time() < end and r.get("via") != b"redis-py":
+    time.sleep(0.2)
+print(port, len(replicas), r.get("via").decode())
+"""
+
+
+def _has_redis_py():
+    if not os.path.exists(SYSTEM_PYTHON):
+        return False
+    return subprocess.run([SYSTEM_PYTHON, "-c", "import redis.sentinel"],
+                          capture_output=True).returncode == 0
+
+
+@unittest.skipUnless(_has_redis_py(), "needs /usr/bin/python3 with python3-redis")
+class RedisPySentinelClientTest(ShardnodeSentinelFailoverTest):
+    """redis-py 4.3.4's Sentinel client (SENTINEL MASTERS, SENTINEL SLAVES,
+    master_for / slave_for) follows the failover done by shardnode
+    sentinels."""
+
+    def run_failover_once(self):
+        seen = []
+        original = base.Sentinel.__init__
+
+        def init(sentinel, primary_port):
+            original(sentinel, primary_port)
+            seen.append((sentinel, primary_port))
+
+        base.Sentinel.__init__ = init
+        self.addCleanup(setattr, base.Sentinel, "__init__", original)
+        super().run_failover_once()
+        ports = ",".join(str(s.port) for s, _ in seen)
+        out = subprocess.run([SYSTEM_PYTHON, "-c", REDIS_PY_SCRIPT, ports, str(seen[0][1])],
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        new_port, replicas, value = out.stdout.split()
+        self.assertNotEqual(int(new_port), seen[0][1])
+        # discover_slaves drops s_down entries: the killed primary, now listed
+        # as a replica, is one; the other replica remains.
+        self.assertEqual((replicas, value), ("1", "redis-py"))
+
+
 class ReplicaInfoForSentinelTest(unittest.TestCase):
     """The INFO fields a sentinel reads from a replica follow its config, as
     redis-server's do: slave_priority (replica-priority 0 is never promoted)
