@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -609,9 +610,14 @@ bool Sentinel::StartFailoverIfNeeded(Master* m, Millis now) {
   if (now - m->failover_start_time < m->failover_timeout * 2) {
     if (m->failover_delay_logged != m->failover_start_time) {
       m->failover_delay_logged = m->failover_start_time;
+      // ctime(3) of the wall-clock moment, without its newline, as Redis.
+      const time_t clock = static_cast<time_t>(
+          (m->failover_start_time + m->failover_timeout * 2 + wall_offset) / 1000);
+      char buf[32] = {};
+      ctime_r(&clock, buf);
+      buf[24] = '\0';
       Log(Level::kWarning,
-          absl::StrCat("Next failover delay: I will not start a failover before ",
-                       m->failover_start_time + m->failover_timeout * 2, " (monotonic ms)"));
+          absl::StrCat("Next failover delay: I will not start a failover before ", buf));
     }
     return false;
   }

@@ -275,6 +275,9 @@ class Sentinel {
   // The `sentinel_*` lines and masterN lines of INFO's Sentinel section.
   std::string InfoSection(Millis now) const;
   void set_announce_port(int p) { announce_port_ = p; }
+  // Unix time in ms minus `now`: only to print wall-clock times in logs
+  // ("Next failover delay: I will not start a failover before <ctime>").
+  Millis wall_offset = 0;
   // Resolves a hostname to an IP ("" when it fails). Set by the shell; only
   // called with resolve-hostnames yes and for names that are not IPs.
   std::function<std::string(const std::string&)> resolver;

@@ -250,6 +250,7 @@ class SentinelNode {
     const std::string id = RandomHex40();
     core_ = std::make_unique<sentinel::Sentinel>(id, opts.port, std::random_device{}(), NowMs());
     core_->resolver = ResolveHost;
+    core_->wall_offset = UnixMs() - NowMs();
     // The default user: on, with requirepass as its password or nopass.
     AclUser& d = users_["default"];
     d.on = true;
