@@ -1,6 +1,7 @@
 // shardnode: chooses the mode this process runs in, from the command line
 // alone, then wires and runs only that mode: the data node (data_node.h),
-// or -- with --sentinel or as redis-sentinel -- Sentinel (sentinel_node.h). Command line as redis-server: [config-file] [--name value...].
+// or -- with --sentinel or as redis-sentinel -- Sentinel (sentinel_node.h).
+// Command line as redis-server: [config-file] [--name value...].
 #include <iostream>
 
 #include "node/app/data_node.h"
