@@ -1,11 +1,12 @@
 // shardnode: chooses the mode this process runs in, from the command line
 // alone, then wires and runs only that mode: the data node (data_node.h),
-// or -- with --sentinel or as redis-sentinel -- Sentinel, which is not
-// implemented yet. Command line as redis-server: [config-file] [--name value...].
+// or -- with --sentinel or as redis-sentinel -- Sentinel (sentinel_node.h).
+// Command line as redis-server: [config-file] [--name value...].
 #include <iostream>
 
 #include "node/app/data_node.h"
 #include "node/app/mode.h"
+#include "node/app/sentinel_node.h"
 
 namespace shardnode::node {
 namespace {
@@ -28,8 +29,7 @@ int Run(int argc, char** argv) {
     case Mode::kDataNode:
       return RunDataNode(argc, argv);
     case Mode::kSentinel:
-      std::cerr << "shardnode does not implement Sentinel mode yet" << std::endl;
-      return 1;
+      return RunSentinel(argc, argv);
   }
   return 1;
 }

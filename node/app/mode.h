@@ -9,7 +9,7 @@ namespace shardnode::node {
 
 enum class Mode {
   kDataNode,  // a cluster node or a standalone server (data_node.h)
-  kSentinel,  // Redis Sentinel (not implemented yet)
+  kSentinel,  // Redis Sentinel (sentinel_node.h)
 };
 
 // Redis 7.0.15's checkForSentinelMode: Sentinel when the program name (the

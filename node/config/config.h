@@ -54,7 +54,13 @@ class Config {
   // "Fatal error, can't open config file '<path>': <strerror>" (log it at
   // warning level, then exit 1).
   // The returned Config is live (see above): parsing may chdir.
-  static absl::StatusOr<std::unique_ptr<Config>> FromArgs(int argc, const char* const* argv);
+  // With `sentinel_mode` (Redis Sentinel): port defaults to 26379 and
+  // protected-mode to no, and `sentinel ...` lines are kept, unparsed, in
+  // sentinel_lines() for the sentinel to apply (a bare `sentinel` is
+  // ignored); otherwise they are the fatal "sentinel directive while not in
+  // sentinel mode".
+  static absl::StatusOr<std::unique_ptr<Config>> FromArgs(int argc, const char* const* argv,
+                                                          bool sentinel_mode = false);
   // Parses config-file text with the same rules, without side effects.
   static absl::StatusOr<std::unique_ptr<Config>> FromText(std::string_view text);
 
@@ -110,10 +116,32 @@ class Config {
   // Errors (without Redis's "ERR " code, as Set's): "The server is running
   // without a config file" when there is no file; "Rewriting config file:
   // <strerror>" on I/O failure.
-  absl::Status Rewrite();
+  //
+  // `extra`: lines of other owners (Sentinel's), after the directives, each
+  // under its key ("sentinel myid"): it replaces the next old line of that
+  // key in place, or is appended when `force`. Old lines of `extra_keys`
+  // not reused are blanked. Old `sentinel <kw>` lines are indexed under
+  // "sentinel <kw>".
+  struct ExtraLine {
+    std::string key;
+    std::string line;
+    bool force;
+  };
+  absl::Status Rewrite(const std::vector<ExtraLine>& extra = {},
+                       const std::vector<std::string>& extra_keys = {});
   // The text Rewrite() would write, given the current file content (empty
   // when the file does not exist). Pure; exposed for tests.
-  std::string RewriteText(std::string_view old_content) const;
+  std::string RewriteText(std::string_view old_content, const std::vector<ExtraLine>& extra = {},
+                          const std::vector<std::string>& extra_keys = {}) const;
+
+  // Sentinel mode: the `sentinel ...` lines read, in order, with their line
+  // number and text for error messages.
+  struct SentinelLine {
+    int linenum;
+    std::string line;
+    std::vector<std::string> args;  // without the leading "sentinel"
+  };
+  const std::vector<SentinelLine>& sentinel_lines() const { return sentinel_lines_; }
 
   // rename-command lines of the config file, in order: (from, to); `to`
   // empty means the command is removed. The command table applies them.
@@ -144,6 +172,8 @@ class Config {
   // Values of the directives without a ServerOptions field, by primary name.
   absl::flat_hash_map<std::string, std::string> generic_;
   std::vector<std::pair<std::string, std::string>> renamed_commands_;
+  bool sentinel_mode_ = false;
+  std::vector<SentinelLine> sentinel_lines_;
 };
 
 // Splits one config line into arguments as Redis's sdssplitargs does:

@@ -72,8 +72,15 @@ absl::StatusOr<std::unique_ptr<Config>> Config::FromText(std::string_view text) 
   return config;
 }
 
-absl::StatusOr<std::unique_ptr<Config>> Config::FromArgs(int argc, const char* const* argv) {
+absl::StatusOr<std::unique_ptr<Config>> Config::FromArgs(int argc, const char* const* argv,
+                                                         bool sentinel_mode) {
   std::unique_ptr<Config> config(new Config(/*live=*/true));
+  if (sentinel_mode) {
+    // Redis's initSentinelConfig: "Sentinel must be exposed".
+    config->sentinel_mode_ = true;
+    config->options_.port = 26379;
+    config->options_.protected_mode = false;
+  }
   int j = 1;
   std::string file;
   if (argc >= 2 && argv[1][0] != '-') {
@@ -184,6 +191,13 @@ absl::Status Config::LoadText(std::string_view text, int depth) {
     }
     if (name == "rename-command" && argc == 3) {
       renamed_commands_.emplace_back((*args)[1], (*args)[2]);
+      continue;
+    }
+    if (name == "sentinel" && sentinel_mode_) {
+      if (argc > 1) {
+        sentinel_lines_.push_back(
+            {linenum, std::string(line), std::vector<std::string>(args->begin() + 1, args->end())});
+      }
       continue;
     }
     if (name == "sentinel" && argc != 1) {

@@ -79,6 +79,9 @@ RewriteState ReadOldConfig(std::string_view content) {
       continue;
     }
     if (d != nullptr) name = std::string(d->name);
+    if (name == "sentinel" && args->size() >= 2) {
+      name = absl::StrCat("sentinel ", base::AsciiLower((*args)[1]));
+    }
     state.option_lines[name].push_back(state.lines.size());
     state.lines.emplace_back(line);
   }
@@ -103,7 +106,8 @@ std::string JoinRewritten(const RewriteState& state) {
 
 }  // namespace
 
-std::string Config::RewriteText(std::string_view old_content) const {
+std::string Config::RewriteText(std::string_view old_content, const std::vector<ExtraLine>& extra,
+                                const std::vector<std::string>& extra_keys) const {
   RewriteState state = ReadOldConfig(old_content);
   for (const Directive& d : GetTable().directives) {
     const std::string name(d.name);
@@ -198,6 +202,8 @@ std::string Config::RewriteText(std::string_view old_content) const {
         break;
     }
   }
+  for (const ExtraLine& e : extra) state.RewriteLine(e.key, e.line, e.force);
+  for (const std::string& k : extra_keys) state.MarkProcessed(k);
   // Blank the leftover lines of directives we rewrote (duplicates, extra
   // save lines); lines of directives we did not rewrite stay.
   for (auto& [option, line_numbers] : state.option_lines) {
@@ -207,7 +213,8 @@ std::string Config::RewriteText(std::string_view old_content) const {
   return JoinRewritten(state);
 }
 
-absl::Status Config::Rewrite() {
+absl::Status Config::Rewrite(const std::vector<ExtraLine>& extra,
+                             const std::vector<std::string>& extra_keys) {
   if (config_file_.empty()) {
     return absl::FailedPreconditionError("The server is running without a config file");
   }
@@ -225,7 +232,7 @@ absl::Status Config::Rewrite() {
       return io_error(errno);
     }
   }
-  const std::string content = RewriteText(old_content);
+  const std::string content = RewriteText(old_content, extra, extra_keys);
 
   std::string tmp = config_file_ + ".XXXXXX";
   int fd = mkostemp(tmp.data(), O_CLOEXEC);

@@ -1403,8 +1403,12 @@ std::string ReplicationManager::InfoSection(int64_t now_ms) const {
       absl::StrAppend(&s, "master_link_down_since_seconds:",
                       core_.down_since_ms() ? (now_ms - core_.down_since_ms()) / 1000 : -1, "\r\n");
     }
-    absl::StrAppend(&s, "slave_priority:100\r\nslave_read_only:", o.replica_read_only ? 1 : 0,
-                    "\r\nreplica_announced:1\r\n");
+    // Sentinel reads both: replica-priority 0 is never promoted, and
+    // replica-announced no hides the replica from SENTINEL REPLICAS.
+    absl::StrAppend(&s, "slave_priority:", server_.config().IntValue("replica-priority", 100),
+                    "\r\nslave_read_only:", o.replica_read_only ? 1 : 0, "\r\nreplica_announced:",
+                    server_.config().Value("replica-announced").value_or("yes") == "yes" ? 1 : 0,
+                    "\r\n");
   }
   // A replica whose connection was just killed is gone at once (the list
   // itself is pruned by the cron).

@@ -1,0 +1,1072 @@
+// The Sentinel shell (sentinel_node.h): client connections, links to the
+// monitored instances, the timer, and the actions of the core's Ready.
+#include "node/app/sentinel_node.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <netdb.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <utility>
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <iostream>
+#include <map>
+#include <random>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/strings.h"
+#include "node/commands/errors.h"
+#include "node/config/config.h"
+#include "node/net/resp_client.h"
+#include "node/resp/parser.h"
+#include "node/resp/reply.h"
+#include "node/server/log.h"
+#include "sentinel/sentinel.h"
+
+namespace shardnode::node {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using sentinel::Millis;
+
+Millis NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t UnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+LogLevel ToLogLevel(sentinel::Level l) {
+  switch (l) {
+    case sentinel::Level::kDebug:
+      return LogLevel::kDebug;
+    case sentinel::Level::kVerbose:
+      return LogLevel::kVerbose;
+    case sentinel::Level::kNotice:
+      return LogLevel::kNotice;
+    case sentinel::Level::kWarning:
+      return LogLevel::kWarning;
+  }
+  return LogLevel::kNotice;
+}
+
+sentinel::Reply FromWire(const resp::ReplyValue& v) {
+  using T = resp::ReplyValue::Type;
+  sentinel::Reply r;
+  switch (v.type) {
+    case T::kSimpleString:
+      r.type = sentinel::Reply::Type::kStatus;
+      break;
+    case T::kError:
+      r.type = sentinel::Reply::Type::kError;
+      break;
+    case T::kInteger:
+      r.type = sentinel::Reply::Type::kInteger;
+      break;
+    case T::kBulk:
+    case T::kVerbatim:
+      r.type = sentinel::Reply::Type::kBulk;
+      break;
+    case T::kNull:
+      r.type = sentinel::Reply::Type::kNullBulk;
+      break;
+    case T::kArray:
+    case T::kSet:
+    case T::kPush:
+      r.type = sentinel::Reply::Type::kArray;
+      break;
+    default:
+      r.type = sentinel::Reply::Type::kOther;
+      break;
+  }
+  r.str = v.str;
+  r.integer = v.integer;
+  for (const auto& e : v.elements) r.elements.push_back(FromWire(e));
+  return r;
+}
+
+void Encode(const sentinel::Reply& r, resp::ReplyBuilder* b) {
+  using T = sentinel::Reply::Type;
+  switch (r.type) {
+    case T::kStatus:
+      b->SimpleString(r.str);
+      return;
+    case T::kError:
+      b->Error(r.str);
+      return;
+    case T::kInteger:
+      b->Integer(r.integer);
+      return;
+    case T::kBulk:
+    case T::kOther:
+      b->Bulk(r.str);
+      return;
+    case T::kNullBulk:
+      b->NullBulk();
+      return;
+    case T::kNullArray:
+      b->NullArray();
+      return;
+    case T::kArray:
+      b->ArrayHeader(r.elements.size());
+      for (const auto& e : r.elements) Encode(e, b);
+      return;
+    case T::kMap:
+      b->MapHeader(r.elements.size() / 2);
+      for (const auto& e : r.elements) Encode(e, b);
+      return;
+  }
+}
+
+std::string RandomHex40() {
+  std::random_device rd;
+  std::mt19937_64 g((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ UnixMs());
+  static const char* kHex = "0123456789abcdef";
+  std::string s;
+  for (int i = 0; i < 40; ++i) s += kHex[g() % 16];
+  return s;
+}
+
+// The commands a sentinel has (COMMAND COUNT is 15).
+constexpr std::string_view kCommands[] = {"acl",      "auth",         "client",     "command",
+                                          "hello",    "info",         "ping",       "psubscribe",
+                                          "publish",  "punsubscribe", "role",       "sentinel",
+                                          "shutdown", "subscribe",    "unsubscribe"};
+
+class SentinelNode;
+
+// The first address of `host` (getaddrinfo, IPv4 first as Redis's
+// anetResolve), or "" when it does not resolve. Blocks: names are local
+// (localhost, /etc/hosts) in practice.
+std::string ResolveHost(const std::string& host) {
+  for (int family : {AF_INET, AF_INET6}) {
+    addrinfo hints{};
+    hints.ai_family = family;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || res == nullptr) continue;
+    char buf[INET6_ADDRSTRLEN] = {};
+    const void* addr =
+        family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr)
+            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr);
+    inet_ntop(family, addr, buf, sizeof(buf));
+    freeaddrinfo(res);
+    return buf;
+  }
+  return "";
+}
+
+// One client connection.
+struct Session : std::enable_shared_from_this<Session> {
+  explicit Session(tcp::socket s) : socket(std::move(s)) {}
+  tcp::socket socket;
+  uint64_t id = 0;
+  std::string name;
+  std::string addr;
+  int protocol = 2;
+  bool authenticated = false;
+  std::string user = "default";
+  std::set<std::string> channels, patterns;
+  std::string out;
+  bool writing = false;
+  bool closing = false;
+
+  void Write(std::string bytes) {
+    out += bytes;
+    Flush();
+  }
+  void Flush() {
+    if (writing || out.empty() || !socket.is_open()) return;
+    writing = true;
+    auto buf = std::make_shared<std::string>(std::move(out));
+    out.clear();
+    asio::async_write(socket, asio::buffer(*buf),
+                      [self = shared_from_this(), buf](boost::system::error_code ec, size_t) {
+                        self->writing = false;
+                        if (ec) {
+                          self->socket.close(ec);
+                          return;
+                        }
+                        if (self->closing && self->out.empty()) {
+                          self->socket.close(ec);
+                          return;
+                        }
+                        self->Flush();
+                      });
+  }
+};
+
+// One link (command or pub/sub) to a monitored instance.
+struct Link {
+  sentinel::InstanceId id;
+  sentinel::LinkKind kind;
+  std::shared_ptr<RespClient> client;
+  bool connected = false;
+  bool closed = false;
+  struct Pending {
+    sentinel::ReplyTo to;
+    bool report;          // counted by the core
+    bool close_on_error;  // SUBSCRIBE on the pub/sub link (hiredis)
+  };
+  std::deque<Pending> pending;
+  std::vector<std::vector<std::string>> queued;  // before the connection is up
+};
+
+class SentinelNode {
+ public:
+  SentinelNode(asio::io_context& io, std::unique_ptr<Config> config)
+      : io_(io), config_(std::move(config)), timer_(io), signals_(io, SIGTERM, SIGINT) {}
+
+  int Start() {
+    const ServerOptions& opts = config_->options();
+    const std::string id = RandomHex40();
+    core_ = std::make_unique<sentinel::Sentinel>(id, opts.port, std::random_device{}(), NowMs());
+    core_->resolver = ResolveHost;
+    core_->wall_offset = UnixMs() - NowMs();
+    // The default user: on, with requirepass as its password or nopass.
+    AclUser& d = users_["default"];
+    d.on = true;
+    d.nopass = opts.requirepass.empty();
+    if (!d.nopass) d.passwords.insert(opts.requirepass);
+    // Redis's three passes: the pre-monitor keys, the monitors, the rest.
+    const auto& lines = config_->sentinel_lines();
+    for (int pass = 0; pass < 3; ++pass) {
+      for (const auto& l : lines) {
+        bool pre = sentinel::Sentinel::IsPreMonitorKey(l.args[0]);
+        bool monitor = base::EqualsIgnoreCase(l.args[0], "monitor");
+        if ((pass == 0 && !pre) || (pass == 1 && !monitor) || (pass == 2 && (pre || monitor))) {
+          continue;
+        }
+        std::string err = core_->ApplyConfigLine(l.args, NowMs());
+        if (!err.empty()) {
+          std::cerr << "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\n"
+                    << "Reading the configuration file, at line " << l.linenum << "\n>>> '"
+                    << l.line << "'\n"
+                    << err << std::endl;
+          return 1;
+        }
+      }
+    }
+    core_->TakeReady();  // nothing from loading is acted on
+    if (absl::Status s = Listen(); !s.ok()) {
+      Logf(LogLevel::kWarning, "%s", std::string(s.message()));
+      return 1;
+    }
+    Logf(LogLevel::kNotice, "Running mode=sentinel, port=%d.", opts.port);
+    if (!core_->myid_from_config()) SaveConfig();
+    Logf(LogLevel::kWarning, "Sentinel ID is %s", core_->myid());
+    for (auto& [name, m] : core_->masters()) {
+      LogEvent(LogLevel::kWarning, "+monitor",
+               absl::StrCat("master ", name, " ", m->ip, " ", m->port, " quorum ", m->quorum));
+    }
+    signals_.async_wait([this](boost::system::error_code ec, int) {
+      if (ec) return;
+      Log(LogLevel::kWarning, "Received SIGTERM scheduling shutdown...");
+      Shutdown();
+    });
+    ScheduleTick();
+    return 0;
+  }
+
+ private:
+  absl::Status Listen() {
+    const ServerOptions& opts = config_->options();
+    std::vector<std::string> addrs;
+    for (const std::string& b : opts.bind) {
+      bool optional = b.starts_with("-");
+      std::string a = optional ? b.substr(1) : b;
+      if (a == "*") a = "0.0.0.0";
+      if (a == "::*") a = "::";
+      addrs.push_back(a);
+      (void)optional;
+    }
+    for (const std::string& a : addrs) {
+      boost::system::error_code ec;
+      auto addr = asio::ip::make_address(a, ec);
+      if (ec) continue;
+      auto acc = std::make_unique<tcp::acceptor>(io_);
+      tcp::endpoint ep(addr, static_cast<unsigned short>(opts.port));
+      acc->open(ep.protocol(), ec);
+      if (ec) continue;
+      acc->set_option(asio::socket_base::reuse_address(true), ec);
+      if (addr.is_v6()) acc->set_option(asio::ip::v6_only(true), ec);
+      acc->bind(ep, ec);
+      if (ec) {
+        if (addr.is_v6()) continue;  // "-::*" is optional
+        return absl::UnavailableError(absl::StrCat("Could not create server TCP listening socket ",
+                                                   a, ":", opts.port, ": ", ec.message()));
+      }
+      acc->listen(511, ec);
+      ::fcntl(acc->native_handle(), F_SETFD, FD_CLOEXEC);
+      acceptors_.push_back(std::move(acc));
+      Accept(acceptors_.back().get());
+    }
+    if (acceptors_.empty()) return absl::UnavailableError("Failed listening on any address");
+    return absl::OkStatus();
+  }
+
+  void Accept(tcp::acceptor* acc) {
+    acc->async_accept([this, acc](boost::system::error_code ec, tcp::socket s) {
+      if (ec) return;
+      ::fcntl(s.native_handle(), F_SETFD, FD_CLOEXEC);
+      s.set_option(tcp::no_delay(true), ec);
+      auto session = std::make_shared<Session>(std::move(s));
+      session->id = ++next_client_id_;
+      boost::system::error_code e2;
+      session->addr = FormatEndpoint(session->socket.remote_endpoint(e2));
+      const AclUser& d = users_["default"];
+      session->authenticated = d.on && d.nopass;
+      sessions_[session->id] = session;
+      ++total_connections_;
+      asio::co_spawn(io_, ReadSession(this, session), asio::detached);
+      Accept(acc);
+    });
+  }
+
+  static asio::awaitable<void> ReadSession(SentinelNode* self, std::shared_ptr<Session> s) {
+    resp::RequestParser parser;
+    std::string in;
+    char buf[16384];
+    std::vector<std::string> args;
+    while (s->socket.is_open()) {
+      boost::system::error_code ec;
+      size_t n = co_await s->socket.async_read_some(asio::buffer(buf),
+                                                    asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      in.append(buf, n);
+      size_t pos = 0;
+      bool stop = false;
+      while (!stop) {
+        size_t consumed = 0;
+        auto st = parser.Parse(std::string_view(in).substr(pos), &consumed, &args);
+        pos += consumed;
+        if (st == resp::ParseStatus::kNeedMore) break;
+        if (st == resp::ParseStatus::kError) {
+          std::string o;
+          resp::ReplyBuilder(&o).Error("ERR " + parser.error());
+          s->closing = true;
+          s->Write(std::move(o));
+          stop = true;
+          break;
+        }
+        if (args.empty()) continue;
+        self->Execute(s.get(), args);
+      }
+      in.erase(0, pos);
+      if (stop) break;
+    }
+    self->sessions_.erase(s->id);
+    co_return;
+  }
+
+  // --- Client commands -------------------------------------------------------
+
+  void Execute(Session* s, const std::vector<std::string>& args) {
+    ++total_commands_;
+    std::string out;
+    resp::ReplyBuilder b(&out, s->protocol);
+    std::string name = base::AsciiLower(args[0]);
+    bool known = false;
+    for (std::string_view c : kCommands) known |= c == name;
+    if (!known) {
+      b.Error(errors::UnknownCommand(args[0], args.data() + 1, args.size() - 1));
+      s->Write(std::move(out));
+      return;
+    }
+    if (!s->authenticated && name != "auth" && name != "hello") {
+      b.Error("NOAUTH Authentication required.");
+      s->Write(std::move(out));
+      return;
+    }
+    if (name == "ping") {
+      if (args.size() > 2) {
+        b.Error("ERR wrong number of arguments for 'ping' command");
+      } else if (!s->channels.empty() || !s->patterns.empty()) {
+        b.ArrayHeader(2);
+        b.Bulk("pong");
+        b.Bulk(args.size() == 2 ? args[1] : "");
+      } else if (args.size() == 2) {
+        b.Bulk(args[1]);
+      } else {
+        b.SimpleString("PONG");
+      }
+    } else if (name == "sentinel" || name == "publish") {
+      save_failed_ = false;
+      sentinel::Reply r = core_->Command(args, NowMs());
+      HandleReady();
+      std::string sub = args.size() > 1 ? base::AsciiLower(args[1]) : "";
+      if (save_failed_ && !r.is_error() &&
+          (sub == "flushconfig" || sub == "monitor" || sub == "remove" || sub == "set" ||
+           sub == "config")) {
+        r = sentinel::Reply::Error("ERR Failed to save config file. Check server logs.");
+      }
+      Encode(r, &b);
+    } else if (name == "info") {
+      b.Bulk(Info(args));
+    } else if (name == "role") {
+      b.ArrayHeader(2);
+      b.Bulk("sentinel");
+      b.ArrayHeader(core_->masters().size());
+      for (auto& [n, m] : core_->masters()) b.Bulk(n);
+    } else if (name == "auth") {
+      if (args.size() < 2 || args.size() > 3) {
+        b.Error("ERR wrong number of arguments for 'auth' command");
+      } else if (args.size() == 2 && users_["default"].nopass) {
+        b.Error(
+            "ERR AUTH <password> called without any password configured for the default user. "
+            "Are you sure your configuration is correct?");
+      } else {
+        const std::string user = args.size() == 3 ? args[1] : "default";
+        auto it = users_.find(user);
+        if (it != users_.end() && it->second.on &&
+            (it->second.nopass || it->second.passwords.contains(args.back()))) {
+          s->authenticated = true;
+          s->user = user;
+          b.Ok();
+        } else {
+          b.Error("WRONGPASS invalid username-password pair or user is disabled.");
+        }
+      }
+    } else if (name == "hello") {
+      int proto = s->protocol;
+      if (args.size() >= 2) {
+        int64_t v = 0;
+        if (!base::ParseStrictInt64(args[1], &v)) {
+          b.Error("ERR Protocol version is not an integer or out of range");
+          s->Write(std::move(out));
+          return;
+        }
+        if (v < 2 || v > 3) {
+          b.Error("NOPROTO unsupported protocol version");
+          s->Write(std::move(out));
+          return;
+        }
+        proto = static_cast<int>(v);
+      }
+      if (!s->authenticated) {
+        b.Error(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+            "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+            "select the RESP protocol version at the same time");
+        s->Write(std::move(out));
+        return;
+      }
+      s->protocol = proto;
+      b.set_protocol(proto);
+      b.MapHeader(6);
+      b.Bulk("server");
+      b.Bulk("redis");
+      b.Bulk("version");
+      b.Bulk("7.0.15");
+      b.Bulk("proto");
+      b.Integer(proto);
+      b.Bulk("id");
+      b.Integer(static_cast<int64_t>(s->id));
+      b.Bulk("mode");
+      b.Bulk("sentinel");
+      b.Bulk("modules");
+      b.ArrayHeader(0);
+    } else if (name == "client") {
+      Client(s, args, &b);
+    } else if (name == "subscribe" || name == "psubscribe") {
+      if (args.size() < 2) {
+        b.Error(absl::StrCat("ERR wrong number of arguments for '", name, "' command"));
+      }
+      bool pattern = name == "psubscribe";
+      for (size_t i = 1; i < args.size(); ++i) {
+        (pattern ? s->patterns : s->channels).insert(args[i]);
+        b.PushHeader(3);
+        b.Bulk(name);
+        b.Bulk(args[i]);
+        b.Integer(static_cast<int64_t>(s->channels.size() + s->patterns.size()));
+      }
+    } else if (name == "unsubscribe" || name == "punsubscribe") {
+      bool pattern = name == "punsubscribe";
+      auto& set = pattern ? s->patterns : s->channels;
+      std::vector<std::string> which(args.begin() + 1, args.end());
+      if (which.empty()) which.assign(set.begin(), set.end());
+      if (which.empty()) {
+        b.PushHeader(3);
+        b.Bulk(name);
+        b.NullBulk();
+        b.Integer(static_cast<int64_t>(s->channels.size() + s->patterns.size()));
+      }
+      for (const std::string& c : which) {
+        set.erase(c);
+        b.PushHeader(3);
+        b.Bulk(name);
+        b.Bulk(c);
+        b.Integer(static_cast<int64_t>(s->channels.size() + s->patterns.size()));
+      }
+    } else if (name == "shutdown") {
+      Log(LogLevel::kWarning, "User requested shutdown...");
+      Shutdown();
+      return;
+    } else if (name == "command") {
+      Command(args, &b);
+    } else if (name == "acl") {
+      Acl(s, args, &b);
+    }
+    s->Write(std::move(out));
+  }
+
+  void Client(Session* s, const std::vector<std::string>& args, resp::ReplyBuilder* b) {
+    std::string sub = args.size() > 1 ? base::AsciiLower(args[1]) : "";
+    if (sub == "setname" && args.size() == 3) {
+      s->name = args[2];
+      b->Ok();
+    } else if (sub == "getname" && args.size() == 2) {
+      if (s->name.empty()) {
+        b->NullBulk();
+      } else {
+        b->Bulk(s->name);
+      }
+    } else if (sub == "id" && args.size() == 2) {
+      b->Integer(static_cast<int64_t>(s->id));
+    } else if (sub == "list") {
+      std::string text;
+      for (auto& [id, c] : sessions_) {
+        absl::StrAppend(&text, "id=", id, " addr=", c->addr, " name=", c->name,
+                        " sub=", c->channels.size(), " psub=", c->patterns.size(), "\n");
+      }
+      b->Verbatim(text);
+    } else if (sub == "kill" && args.size() >= 4) {
+      // CLIENT KILL <filter> <value> ... [SKIPME yes|no]: every filter must
+      // match; the caller is skipped unless SKIPME no.
+      bool skipme = true;
+      std::vector<std::pair<std::string, std::string>> filters;
+      for (size_t i = 2; i + 1 < args.size(); i += 2) {
+        std::string f = base::AsciiLower(args[i]);
+        if (f == "skipme") {
+          skipme = !base::EqualsIgnoreCase(args[i + 1], "no");
+        } else if (f == "addr" || f == "id" || f == "user" || f == "type" || f == "laddr") {
+          filters.emplace_back(f, args[i + 1]);
+        } else {
+          b->Error("ERR syntax error");
+          return;
+        }
+      }
+      if (args.size() % 2 != 0) {
+        b->Error("ERR syntax error");
+        return;
+      }
+      std::vector<std::shared_ptr<Session>> victims;
+      for (auto& [id, c] : sessions_) {
+        if (skipme && c.get() == s) continue;
+        bool match = true;
+        for (auto& [f, v] : filters) {
+          if (f == "addr") match &= c->addr == v;
+          if (f == "id") match &= std::to_string(id) == v;
+          if (f == "user") match &= c->user == v;
+          if (f == "type") {
+            bool pubsub = !c->channels.empty() || !c->patterns.empty();
+            match &= base::EqualsIgnoreCase(v, pubsub ? "pubsub" : "normal");
+          }
+        }
+        if (match) victims.push_back(c);
+      }
+      for (auto& v : victims) {
+        v->closing = true;  // the caller still gets its reply
+        if (v.get() != s) {
+          boost::system::error_code ec;
+          v->socket.close(ec);
+        }
+      }
+      b->Integer(static_cast<int64_t>(victims.size()));
+    } else {
+      b->Error(errors::UnknownSubcommand("client", args.size() > 1 ? args[1] : ""));
+    }
+  }
+
+  // ACL in a sentinel: users with passwords and on/off (what the sentinel
+  // suite and sentinel-user/sentinel-pass need); permission rules are
+  // accepted and not enforced: every user may run every command.
+  void Acl(Session* s, const std::vector<std::string>& args, resp::ReplyBuilder* b) {
+    std::string sub = args.size() > 1 ? base::AsciiLower(args[1]) : "";
+    if (sub == "whoami" && args.size() == 2) {
+      b->Bulk(s->user);
+    } else if (sub == "users" && args.size() == 2) {
+      b->ArrayHeader(users_.size());
+      for (auto& [n, u] : users_) b->Bulk(n);
+    } else if (sub == "list" && args.size() == 2) {
+      b->ArrayHeader(users_.size());
+      for (auto& [n, u] : users_) {
+        std::string line = absl::StrCat("user ", n, u.on ? " on" : " off");
+        if (u.nopass) line += " nopass";
+        for (size_t i = 0; i < u.passwords.size(); ++i) line += " #<hidden>";
+        b->Bulk(line + " ~* &* +@all");
+      }
+    } else if (sub == "setuser" && args.size() >= 3) {
+      AclUser u = users_.contains(args[2]) ? users_[args[2]] : AclUser{};
+      for (size_t i = 3; i < args.size(); ++i) {
+        const std::string& r = args[i];
+        std::string lr = base::AsciiLower(r);
+        if (lr == "on") {
+          u.on = true;
+        } else if (lr == "off") {
+          u.on = false;
+        } else if (!r.empty() && r[0] == '>') {
+          u.passwords.insert(r.substr(1));
+          u.nopass = false;
+        } else if (!r.empty() && r[0] == '<') {
+          u.passwords.erase(r.substr(1));
+        } else if (lr == "nopass") {
+          u.nopass = true;
+          u.passwords.clear();
+        } else if (lr == "resetpass") {
+          u.nopass = false;
+          u.passwords.clear();
+        } else if (lr == "reset") {
+          u = AclUser{};
+        } else if (!(lr[0] == '+' || lr[0] == '-' || lr[0] == '~' || lr[0] == '&' || lr[0] == '%' ||
+                     lr == "allkeys" || lr == "allchannels" || lr == "allcommands" ||
+                     lr == "nocommands" || lr == "resetkeys" || lr == "resetchannels" ||
+                     lr == "nokeys")) {
+          b->Error(absl::StrCat("ERR Error in ACL SETUSER modifier '", r, "': Syntax error"));
+          return;
+        }
+      }
+      users_[args[2]] = u;
+      b->Ok();
+    } else if (sub == "deluser" && args.size() >= 3) {
+      int deleted = 0;
+      for (size_t i = 2; i < args.size(); ++i) {
+        if (args[i] == "default") {
+          b->Error("ERR The 'default' user cannot be removed");
+          return;
+        }
+      }
+      for (size_t i = 2; i < args.size(); ++i) {
+        if (users_.erase(args[i]) == 0) continue;
+        ++deleted;
+        for (auto& [id, c] : sessions_) {
+          if (c->user != args[i]) continue;
+          c->closing = true;
+          if (c.get() != s) {
+            boost::system::error_code ec;
+            c->socket.close(ec);
+          }
+        }
+      }
+      b->Integer(deleted);
+    } else if (sub == "help") {
+      b->ArrayHeader(1);
+      b->SimpleString("ACL <subcommand>: SETUSER DELUSER USERS LIST WHOAMI HELP");
+    } else {
+      b->Error(errors::UnknownSubcommand("acl", args.size() > 1 ? args[1] : ""));
+    }
+  }
+
+  void Command(const std::vector<std::string>& args, resp::ReplyBuilder* b) {
+    std::string sub = args.size() > 1 ? base::AsciiLower(args[1]) : "";
+    if (sub == "count") {
+      b->Integer(std::size(kCommands));
+    } else if (sub == "list") {
+      static const std::vector<std::string> list = [] {
+        std::vector<std::string> l;
+        for (std::string_view c : kCommands) l.emplace_back(c);
+        for (const char* c :
+             {"caching", "getname", "getredir", "help", "id", "info", "kill", "list", "no-evict",
+              "pause", "reply", "setname", "tracking", "trackinginfo", "unblock", "unpause"}) {
+          l.push_back(absl::StrCat("client|", c));
+        }
+        for (const char* c : {"cat", "deluser", "dryrun", "genpass", "getuser", "help", "list",
+                              "load", "log", "save", "setuser", "users", "whoami"}) {
+          l.push_back(absl::StrCat("acl|", c));
+        }
+        for (const char* c :
+             {"count", "docs", "getkeys", "getkeysandflags", "help", "info", "list"}) {
+          l.push_back(absl::StrCat("command|", c));
+        }
+        for (const char* c : {"ckquorum",
+                              "config",
+                              "debug",
+                              "get-master-addr-by-name",
+                              "failover",
+                              "flushconfig",
+                              "info-cache",
+                              "is-master-down-by-addr",
+                              "master",
+                              "masters",
+                              "monitor",
+                              "myid",
+                              "pending-scripts",
+                              "remove",
+                              "replicas",
+                              "reset",
+                              "sentinels",
+                              "set",
+                              "simulate-failure",
+                              "slaves",
+                              "help"}) {
+          l.push_back(absl::StrCat("sentinel|", c));
+        }
+        return l;
+      }();
+      b->ArrayHeader(list.size());
+      for (const auto& c : list) b->Bulk(c);
+    } else {
+      b->ArrayHeader(0);
+    }
+  }
+
+  std::string Info(const std::vector<std::string>& args) {
+    const std::vector<std::string> all = {"server", "clients", "stats", "cpu", "sentinel"};
+    std::set<std::string> want;
+    if (args.size() == 1) want.insert(all.begin(), all.end());
+    for (size_t i = 1; i < args.size(); ++i) {
+      std::string a = base::AsciiLower(args[i]);
+      if (a == "all" || a == "default" || a == "everything") {
+        want.insert(all.begin(), all.end());
+      } else {
+        want.insert(a);
+      }
+    }
+    std::string s;
+    auto sep = [&] {
+      if (!s.empty()) s += "\r\n";
+    };
+    const ServerOptions& opts = config_->options();
+    if (want.contains("server")) {
+      sep();
+      absl::StrAppend(&s, "# Server\r\nredis_version:7.0.15\r\nredis_mode:sentinel\r\n",
+                      "os:Linux\r\narch_bits:64\r\nprocess_id:", getpid(), "\r\nrun_id:", run_id_,
+                      "\r\ntcp_port:", opts.port,
+                      "\r\nuptime_in_seconds:", (NowMs() - start_ms_) / 1000,
+                      "\r\nhz:10\r\nconfigured_hz:10\r\n", "executable:", executable_,
+                      "\r\nconfig_file:", config_->config_file(), "\r\n");
+    }
+    if (want.contains("clients")) {
+      sep();
+      absl::StrAppend(&s, "# Clients\r\nconnected_clients:", sessions_.size(),
+                      "\r\nmaxclients:", opts.maxclients, "\r\n");
+    }
+    if (want.contains("stats")) {
+      sep();
+      absl::StrAppend(&s, "# Stats\r\ntotal_connections_received:", total_connections_,
+                      "\r\ntotal_commands_processed:", total_commands_, "\r\n");
+    }
+    if (want.contains("cpu")) {
+      sep();
+      rusage ru{};
+      getrusage(RUSAGE_SELF, &ru);
+      absl::StrAppend(&s, "# CPU\r\nused_cpu_sys:",
+                      absl::StrFormat("%.6f", ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6),
+                      "\r\nused_cpu_user:",
+                      absl::StrFormat("%.6f", ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6),
+                      "\r\n");
+    }
+    if (want.contains("sentinel")) {
+      sep();
+      s += core_->InfoSection(NowMs());
+    }
+    return s;
+  }
+
+  // --- The core's actions ------------------------------------------------------
+
+  void HandleReady() {
+    sentinel::Ready ready = core_->TakeReady();
+    for (auto& a : ready.actions) {
+      std::visit([this](auto& act) { Do(act); }, a);
+    }
+  }
+
+  void Do(sentinel::OpenLink& a) {
+    auto key = std::pair{a.id, a.kind};
+    if (auto it = links_.find(key); it != links_.end()) {
+      it->second->closed = true;
+      it->second->client->Close();
+    }
+    auto link = std::make_shared<Link>();
+    link->id = a.id;
+    link->kind = a.kind;
+    link->client = RespClient::Create(io_.get_executor(),
+                                      {.connect_timeout = std::chrono::milliseconds(2000)});
+    links_[key] = link;
+    asio::co_spawn(io_, RunLink(this, link, a.host, a.port, a.user, a.password), asio::detached);
+  }
+
+  void Do(sentinel::CloseLink& a) {
+    auto it = links_.find({a.id, a.kind});
+    if (it == links_.end()) return;
+    it->second->closed = true;
+    it->second->client->Close();
+    links_.erase(it);
+  }
+
+  void Do(sentinel::SendCommands& a) {
+    auto it = links_.find({a.id, a.kind});
+    if (it == links_.end()) return;
+    Link& l = *it->second;
+    for (auto& c : a.commands) {
+      bool subscribe =
+          a.kind == sentinel::LinkKind::kPubsub && c.size() == 2 && c[1] == "__sentinel__:hello";
+      l.pending.push_back({a.to, a.kind == sentinel::LinkKind::kCommand, subscribe});
+      if (l.connected) {
+        (void)l.client->Send(std::span<const std::string>(c));
+      } else {
+        l.queued.push_back(std::move(c));
+      }
+    }
+  }
+
+  void Do(sentinel::Event& e) {
+    LogEvent(ToLogLevel(e.level), e.type, e.payload);
+    if (e.level == sentinel::Level::kDebug) return;
+    for (auto& [id, s] : sessions_) {
+      if (s->channels.contains(e.type)) {
+        std::string o;
+        resp::ReplyBuilder b(&o, s->protocol);
+        b.PushHeader(3);
+        b.Bulk("message");
+        b.Bulk(e.type);
+        b.Bulk(e.payload);
+        s->Write(std::move(o));
+      }
+      for (const std::string& p : s->patterns) {
+        if (fnmatch(p.c_str(), e.type.c_str(), 0) != 0) continue;
+        std::string o;
+        resp::ReplyBuilder b(&o, s->protocol);
+        b.PushHeader(4);
+        b.Bulk("pmessage");
+        b.Bulk(p);
+        b.Bulk(e.type);
+        b.Bulk(e.payload);
+        s->Write(std::move(o));
+      }
+    }
+  }
+
+  void Do(sentinel::LogLine& l) { Log(ToLogLevel(l.level), l.text); }
+
+  void Do(sentinel::SaveConfig&) { SaveConfig(); }
+
+  void Do(sentinel::RunScript& r) {
+    std::vector<char*> argv;
+    for (auto& a : r.argv) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = fork();
+    if (pid == 0) {
+      // Every descriptor is close-on-exec already; this is the backstop that
+      // keeps the script from inheriting anything but 0-2.
+      syscall(SYS_close_range, 3U, ~0U, 0U);
+      execve(argv[0], argv.data(), environ);
+      _exit(2);  // not retried
+    }
+    core_->OnScriptStarted(r.job, pid, NowMs());
+  }
+
+  void Do(sentinel::KillScript& k) { kill(static_cast<pid_t>(k.pid), SIGKILL); }
+
+  void Do(sentinel::Exit& e) { std::exit(e.code); }
+
+  void LogEvent(LogLevel level, const std::string& type, const std::string& payload) {
+    Log(level, payload.empty() ? type : absl::StrCat(type, " ", payload));
+  }
+
+  void SaveConfig() {
+    std::vector<Config::ExtraLine> extra;
+    for (auto& l : core_->RewriteLines()) extra.push_back({l.key, l.line, l.force});
+    absl::Status s = config_->Rewrite(extra, sentinel::Sentinel::RewriteKeys());
+    if (s.ok()) {
+      Log(LogLevel::kNotice, "Sentinel new configuration saved on disk");
+    } else {
+      save_failed_ = true;
+      Logf(LogLevel::kWarning,
+           "WARNING: Sentinel was not able to save the new configuration on disk!!!: %s",
+           std::string(s.message()));
+    }
+  }
+
+  static asio::awaitable<void> RunLink(SentinelNode* self, std::shared_ptr<Link> link,
+                                       std::string host, int port, std::string user,
+                                       std::string password) {
+    absl::Status st = co_await link->client->Connect(host, port);
+    if (link->closed) co_return;
+    if (!st.ok()) {
+      self->LinkDown(link);
+      co_return;
+    }
+    ::fcntl(link->client->fd(), F_SETFD, FD_CLOEXEC);
+    std::string local = link->client->local_addr();
+    if (size_t c = local.rfind(':'); c != std::string::npos) local.resize(c);
+    if (!password.empty()) {
+      std::vector<std::string> auth = {"AUTH"};
+      if (!user.empty()) auth.push_back(user);
+      auth.push_back(password);
+      link->pending.push_front({sentinel::ReplyTo::kIgnore, false, false});
+      (void)link->client->Send(std::span<const std::string>(auth));
+    }
+    for (auto& c : link->queued) (void)link->client->Send(std::span<const std::string>(c));
+    link->queued.clear();
+    link->connected = true;
+    self->core_->OnLinkUp(link->id, link->kind, local, NowMs());
+    self->HandleReady();
+    while (true) {
+      auto r = co_await link->client->ReadReply();
+      if (link->closed) co_return;
+      if (!r.ok()) {
+        self->LinkDown(link);
+        co_return;
+      }
+      if (link->kind == sentinel::LinkKind::kPubsub && link->pending.empty()) {
+        const auto& v = *r;
+        if (v.elements.size() == 3 && v.elements[0].str == "message") {
+          self->core_->OnPubsubMessage(link->id, v.elements[1].str, v.elements[2].str, NowMs());
+          self->HandleReady();
+        }
+        continue;
+      }
+      if (link->pending.empty()) continue;
+      Link::Pending p = link->pending.front();
+      link->pending.pop_front();
+      if (p.close_on_error && r->is_error()) {
+        self->LinkDown(link);
+        co_return;
+      }
+      if (p.report) {
+        self->core_->OnReply(link->id, p.to, FromWire(*r), NowMs());
+        self->HandleReady();
+      }
+    }
+  }
+
+  void LinkDown(const std::shared_ptr<Link>& link) {
+    link->closed = true;
+    link->client->Close();
+    auto it = links_.find({link->id, link->kind});
+    if (it != links_.end() && it->second == link) links_.erase(it);
+    core_->OnLinkDown(link->id, link->kind, NowMs());
+    HandleReady();
+  }
+
+  void ScheduleTick() {
+    timer_.expires_after(std::chrono::milliseconds(100));
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      core_->Tick(NowMs());
+      HandleReady();
+      int status = 0;
+      pid_t pid;
+      while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        core_->OnScriptExit(pid, WIFEXITED(status) ? WEXITSTATUS(status) : 0,
+                            WIFSIGNALED(status) ? WTERMSIG(status) : 0, NowMs());
+      }
+      HandleReady();
+      ScheduleTick();
+    });
+  }
+
+  void Shutdown() {
+    if (!config_->options().pidfile.empty()) unlink(config_->options().pidfile.c_str());
+    Log(LogLevel::kWarning, "Sentinel is now ready to exit, bye bye...");
+    std::exit(0);
+  }
+
+ public:
+  std::string run_id_ = RandomHex40();
+  std::string executable_;
+
+ private:
+  asio::io_context& io_;
+  std::unique_ptr<Config> config_;
+  std::unique_ptr<sentinel::Sentinel> core_;
+  asio::steady_timer timer_;
+  asio::signal_set signals_;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+  std::map<uint64_t, std::shared_ptr<Session>> sessions_;
+  std::map<std::pair<sentinel::InstanceId, sentinel::LinkKind>, std::shared_ptr<Link>> links_;
+  uint64_t next_client_id_ = 0;
+  uint64_t total_connections_ = 0, total_commands_ = 0;
+  Millis start_ms_ = NowMs();
+  struct AclUser {
+    bool on = false;
+    bool nopass = false;
+    std::set<std::string> passwords;
+  };
+  std::map<std::string, AclUser> users_;
+  bool save_failed_ = false;
+};
+
+}  // namespace
+
+int RunSentinel(int argc, char** argv) {
+  auto config_or = Config::FromArgs(argc, argv, /*sentinel_mode=*/true);
+  if (!config_or.ok()) {
+    std::cerr << config_or.status().message() << std::endl;
+    return 1;
+  }
+  std::unique_ptr<Config> config = std::move(*config_or);
+  const ServerOptions& opts = config->options();
+  SetLogRole('X');
+  if (!LogInit(opts.loglevel, opts.logfile)) {
+    std::cerr << "Can't open the log file: " << strerror(errno) << std::endl;
+    return 1;
+  }
+  if (config->config_file().empty()) {
+    Log(LogLevel::kWarning, "Sentinel needs config file on disk to save state. Exiting...");
+    return 1;
+  }
+  if (access(config->config_file().c_str(), W_OK) == -1) {
+    Logf(LogLevel::kWarning, "Sentinel config file %s is not writable: %s. Exiting...",
+         config->config_file(), strerror(errno));
+    return 1;
+  }
+  if (opts.daemonize) {
+    if (fork() != 0) _exit(0);  // the parent returns to the shell
+    setsid();
+    const int fd = open("/dev/null", O_RDWR);
+    if (fd != -1) {
+      dup2(fd, STDIN_FILENO);
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+      if (fd > STDERR_FILENO) close(fd);
+    }
+  }
+  if (!opts.pidfile.empty()) {
+    if (FILE* f = fopen(opts.pidfile.c_str(), "w")) {
+      fprintf(f, "%d\n", static_cast<int>(getpid()));
+      fclose(f);
+    }
+  }
+  signal(SIGPIPE, SIG_IGN);
+  asio::io_context io;
+  SentinelNode node(io, std::move(config));
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n > 0) node.executable_.assign(exe, static_cast<size_t>(n));
+  if (int rc = node.Start(); rc != 0) return rc;
+  io.run();
+  return 0;
+}
+
+}  // namespace shardnode::node
