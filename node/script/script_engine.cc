@@ -256,7 +256,6 @@ void ScriptEngine::RunScript(CommandContext& ctx, Args args, int64_t numkeys, st
   run.session.db_index = ctx.db_index();
   run.session.authenticated = true;
   run.session.deny_blocking = true;
-  run.session.script = true;
   run.session.readonly = ctx.session.readonly;
   run.session.asking = ctx.session.asking;
   run.session.from_primary = ctx.session.from_primary;

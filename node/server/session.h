@@ -49,7 +49,9 @@ struct Session {
   bool reply_skip_next = false;
   bool reply_skip = false;
   bool monitor = false;  // MONITOR: receives every command the node runs
-  bool script = false;   // a script's client (MONITOR shows it as "lua")
+  // A script's client (Redis's CLIENT_SCRIPT): MONITOR shows it as "lua",
+  // SORT sorts a set even with BY nosort, XREAD BLOCK is an error there.
+  bool script = false;
   // The replication link of our primary: its stream is applied without
   // routing, auth or read-only checks, and replies are discarded.
   bool from_primary = false;
@@ -85,10 +87,6 @@ struct Session {
   // `deny_blocking`: set while EXEC runs (and for a primary's replication
   // stream); a blocking command then acts as its non-blocking form.
   bool deny_blocking = false;
-  // The client a script's redis.call runs as (Redis's CLIENT_SCRIPT: SORT
-  // sorts a set even with BY nosort; XREAD BLOCK is an error there rather
-  // than a non-blocking read).
-  bool script = false;
 
   // Pub/Sub subscriptions (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE).
   std::set<std::string, std::less<>> channels;
