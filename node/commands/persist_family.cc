@@ -395,7 +395,7 @@ void RegisterPersistFamily(CommandTable& t) {
               .since = "1.0.0"});
   t.Register({.name = "bgrewriteaof",
               .arity = 1,
-              .flags = kCmdAdmin | kCmdNoScript,
+              .flags = kCmdAdmin | kCmdNoScript | kCmdNoAsyncLoading,
               .handler = Bgrewriteaof,
               .group = "server",
               .summary = "Asynchronously rewrite the append-only file",
