@@ -37,6 +37,7 @@
 #include "node/server/cluster_setup.h"
 #include "node/server/crash_report.h"
 #include "node/server/log.h"
+#include "node/server/memory_counter.h"
 #include "node/server/server.h"
 
 namespace shardnode::node {
@@ -99,7 +100,10 @@ class Cron {
         server_.shard(i).ActiveExpireCycle(now, kExpireKeysPerTick);
       }
       if (server_.persistence()) server_.persistence()->Cron(now);
+      // An eviction run cut short by its time limit goes on here.
+      if (server_.evictor().running()) server_.evictor().Perform(now);
     }
+    UpdatePeakMemory();
     HandleBlockedTimeouts(server_, now);
   }
   static constexpr int kExpireKeysPerTick = 200;
@@ -295,6 +299,7 @@ int RunDataNode(int argc, char** argv) {
   // The RDB file loads while the loop serves (-LOADING); replication starts
   // from the loaded data. A file that fails to load stops the node.
   int exit_code = 0;
+  MarkStartupMemory();  // INFO used_memory_startup: before any data
   persistence.LoadAtStartupInBackground(NowMs(), [&](absl::Status st) {
     if (!st.ok()) {
       Logf(LogLevel::kWarning, "%s", st.message());

@@ -62,6 +62,7 @@ std::unique_ptr<CommandTable> BuildCommandTable() {
   Dispatcher::RegisterTransactionCommands(*table);
   RegisterServerFamily(*table);
   RegisterInfoFamily(*table);
+  RegisterMemoryFamily(*table);
   RegisterClientFamily(*table);
   RegisterCommandFamily(*table);
   RegisterDebugFamily(*table);

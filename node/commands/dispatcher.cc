@@ -327,6 +327,26 @@ void Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms)
   session.deny_blocking = deny_blocking;
 }
 
+bool Dispatcher::DeniedOnOom(const Session& session, const CommandSpec& spec) const {
+  if (spec.flags & kCmdDenyOom) return true;
+  if (spec.name == "exec") {
+    // EXEC is denied when a command it would run is (queued before the
+    // limit was reached).
+    for (const std::vector<std::string>& queued : session.queued) {
+      const CommandSpec* q = queued.empty() ? nullptr : server_.commands().Find(queued[0]);
+      if (q != nullptr && !q->subcommands.empty() && queued.size() >= 2) {
+        q = CommandTable::FindSub(*q, queued[1]);
+      }
+      if (q != nullptr && (q->flags & kCmdDenyOom)) return true;
+    }
+    return false;
+  }
+  // Queueing in MULTI takes memory without limit: only the commands that
+  // end the transaction (or the connection) pass.
+  return session.in_multi && spec.name != "discard" && spec.name != "quit" &&
+         spec.name != "reset";
+}
+
 bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::string>& args,
                                int64_t now_ms) const {
   if (session.from_primary || args.empty()) return false;
@@ -393,6 +413,14 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
     server_.keys_in_flight().AddWaiter(session.id);
     return;
   }
+  // maxmemory: evict first (the DELs leave as units of their own, as
+  // Redis's propagate_no_multi); OOM when nothing could be evicted. Not
+  // while a busy script serves the loop (its run must not mix with DELs).
+  bool oom = false;
+  if (server_.options().maxmemory > 0 && server_.busy_script_error().empty()) {
+    oom = server_.evictor().Perform(now_ms) == EvictResult::kFail;
+    server_.set_pre_command_oom(oom);
+  }
   // The command's writes (and the DELs of keys it found expired) propagate
   // together when it ends, before any blocked client it served.
   server_.write_stream().BeginUnit();
@@ -406,6 +434,8 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
       Reject(session, out, errors::kNotInMulti, spec);
     } else if (!Route(session, *spec, args, out, now_ms)) {
       // Route() replied with the redirection.
+    } else if (oom && !session.from_primary && DeniedOnOom(session, *spec)) {
+      Reject(session, out, errors::kOom, spec);
     } else if (std::string refusal = server_.replication() && !session.from_primary
                                          ? server_.replication()->CheckCommand(
                                                spec->is_write(), (spec->flags & kCmdStale) != 0)

@@ -64,6 +64,10 @@ class Dispatcher {
   static void RegisterTransactionCommands(class CommandTable& table);
 
  private:
+  // Whether `spec` is refused when the node is out of memory (Redis's
+  // deny-oom rule, with EXEC's queue and MULTI's queueing).
+  bool DeniedOnOom(const Session& session, const CommandSpec& spec) const;
+
   // Looks up the command (and subcommand). On failure appends the error.
   const CommandSpec* Resolve(Session& session, const std::vector<std::string>& args,
                              resp::ReplyBuilder& out);

@@ -71,6 +71,14 @@ struct ServerOptions {
   int64_t proto_max_bulk_len = 512LL * 1024 * 1024;
   int64_t client_query_buffer_limit = 1024LL * 1024 * 1024;
   int64_t maxmemory = 0;
+  // Eviction (node/keyspace/eviction.h): maxmemory-policy's enum value.
+  int maxmemory_policy = 7;  // noeviction
+  int maxmemory_samples = 5;
+  int maxmemory_eviction_tenacity = 10;
+  int lfu_log_factor = 10;
+  int lfu_decay_time = 1;
+  bool lazyfree_lazy_eviction = false;
+  bool replica_ignore_maxmemory = true;
 
   // Replication (stored now; used by the replication work).
   std::string replicaof_host;

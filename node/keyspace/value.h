@@ -31,6 +31,13 @@ class TypedObject {
   virtual ~TypedObject() = default;
   // OBJECT ENCODING's reply: "listpack", "quicklist", "hashtable", ...
   virtual std::string_view EncodingName() const = 0;
+  // MEMORY USAGE: bytes the object holds on the heap (itself included),
+  // element sizes estimated from up to `samples` of them. A type that does
+  // not say counts nothing beyond its key's entry.
+  virtual size_t MemoryUsage(size_t samples) const {
+    (void)samples;
+    return 0;
+  }
 };
 
 // Redis's limits for string encodings.

@@ -25,6 +25,7 @@
 #include "clusterbus/slot_table.h"
 #include "node/config/options.h"
 #include "node/server/blocking.h"
+#include "node/server/evictor.h"
 #include "node/server/keys_in_flight.h"
 #include "node/server/node_services.h"
 #include "node/server/pubsub.h"
@@ -85,6 +86,12 @@ class Server final : public NodeServices {
   void PublishSlotTable();
 
   Stats& stats() { return stats_; }
+  Evictor& evictor() { return evictor_; }
+  // Whether the command running found the node out of memory when it
+  // started (Redis's pre_command_oom_state): scripts check it.
+  bool pre_command_oom() const { return pre_command_oom_; }
+  void set_pre_command_oom(bool oom) { pre_command_oom_ = oom; }
+  void ApplyMemoryOptions(int64_t now_ms) override;
   PubSub& pubsub() override { return pubsub_; }
   WatchTable& watches() { return watches_; }
   KeysInFlight& keys_in_flight() { return keys_in_flight_; }
@@ -200,6 +207,8 @@ class Server final : public NodeServices {
   std::unique_ptr<clusterbus::ClusterState> cluster_;
   clusterbus::SlotTableBox slot_tables_;
   Stats stats_;
+  Evictor evictor_{*this};
+  bool pre_command_oom_ = false;
   PubSub pubsub_;
   WatchTable watches_;
   BlockingTable blocking_;
