@@ -255,6 +255,10 @@ int RunDataNode(int argc, char** argv) {
   migrator.Start();
 
   Cron cron(io, server);
+  // An eviction run cut short goes on between the loop's other events.
+  server.schedule_eviction = [&io, &server] {
+    asio::post(io, [&server] { server.evictor().Continue(NowMs()); });
+  };
   bool stopping = false;
   ShutdownMode shutdown_mode = ShutdownMode::kDefault;
   auto begin_shutdown = [&](ShutdownMode mode) {

@@ -102,8 +102,6 @@ inline constexpr std::string_view kNestedMulti = "ERR MULTI calls can not be nes
 inline constexpr std::string_view kDiscardWithoutMulti = "ERR DISCARD without MULTI";
 // maxmemory reached and nothing left to evict (node/server/evictor.h).
 inline constexpr std::string_view kOom = "OOM command not allowed when used memory > 'maxmemory'.";
-inline constexpr std::string_view kScriptOom =
-    "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'";
 
 // ---- Keys and strings (generic_family.cc, string_family.cc)
 inline constexpr std::string_view kMoveInCluster = "ERR MOVE is not allowed in cluster mode";

@@ -1,5 +1,6 @@
 #include "node/keyspace/db.h"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -236,7 +237,13 @@ int64_t Db::ExpireOf(const Entry* e) const {
 void Db::Clear() {
   const bool had_keys = size_ > 0;
   expires_.clear();
-  index_.reset();  // frees every table and entry
+  // Frees every table and entry but keeps the slot index: a FLUSHALL must
+  // not make the next key cost the index again (maxmemory tests measure
+  // used_memory around it, as Redis's keep their empty tables).
+  if (index_) {
+    for (auto& t : index_->tables) t.reset();
+    std::fill(std::begin(index_->fenwick), std::end(index_->fenwick), 0u);
+  }
   size_ = 0;
   if (had_keys) NotifyModified("");
 }

@@ -1,8 +1,8 @@
 // Db: one numbered database of one shard (SELECT n). It owns its keys and
 // their values, split into one hash table per hash slot, so that counting,
 // listing or dropping a slot's keys costs what the slot holds. Slot tables
-// (and the slot index arrays) are allocated on first use, so an empty Db costs
-// a few words.
+// (and the slot index arrays) are allocated on first use, so a Db never used
+// costs a few words; a flushed one keeps its index arrays.
 //
 // Expiry: a key may carry an absolute expiry time in ms. Expired keys are
 // removed lazily, when a lookup finds them, and actively by SampleExpired,

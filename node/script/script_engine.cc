@@ -164,10 +164,11 @@ bool ScriptEngine::Prepare(CommandContext& ctx, uint32_t flags, bool ro) {
     ctx.reply.Error(errors::kScriptWriteFlagReadOnly);
     return false;
   }
-  // no-writes implies allow-oom.
+  // no-writes implies allow-oom. Redis refuses such a script before it
+  // runs, as a deny-oom command (its flags come from the shebang).
   if (server_.options().maxmemory > 0 && server_.pre_command_oom() && !obey &&
       !(flags & (kScriptAllowOom | kScriptNoWrites))) {
-    ctx.reply.Error(errors::kScriptOom);
+    ctx.reply.Error(errors::kOom);
     return false;
   }
   return true;

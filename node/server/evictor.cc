@@ -116,6 +116,11 @@ void Evictor::EvictKey(int ks, int db, const std::string& key) {
   stream.EndUnit();
 }
 
+void Evictor::Continue(int64_t now_ms) {
+  scheduled_ = false;
+  if (running_) Perform(now_ms);
+}
+
 EvictResult Evictor::Perform(int64_t now_ms) {
   // The common case first: one load of the counter.
   const int64_t maxmemory = server_.options().maxmemory;
@@ -175,7 +180,11 @@ EvictResult Evictor::Perform(int64_t now_ms) {
       const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
           std::chrono::steady_clock::now() - start);
       if (static_cast<uint64_t>(elapsed.count()) > limit_us) {
-        running_ = true;  // the cron resumes
+        running_ = true;
+        if (!scheduled_ && server_.schedule_eviction) {
+          scheduled_ = true;
+          server_.schedule_eviction();
+        }
         return EvictResult::kRunning;
       }
     }

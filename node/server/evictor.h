@@ -9,8 +9,9 @@
 // Each evicted key leaves the write stream as DEL (UNLINK under
 // lazyfree-lazy-eviction), one unit each (no MULTI), counts in INFO
 // evicted_keys and wakes WATCH. A run stops after the time
-// maxmemory-eviction-tenacity allows (checked every 16 keys) and is resumed
-// by the cron; it fails when no candidate key is left.
+// maxmemory-eviction-tenacity allows (checked every 16 keys) and goes on
+// from the event loop between commands; it fails when no candidate key is
+// left.
 //
 // It does nothing on a replica with replica-ignore-maxmemory (the primary's
 // DELs keep it a copy), while loading, during a busy script or while writes
@@ -42,8 +43,11 @@ class Evictor {
   explicit Evictor(Server& server);
 
   EvictResult Perform(int64_t now_ms);
-  // Whether a run stopped on its time limit while still over (cron resumes).
+  // Whether a run stopped on its time limit while still over. Such a run
+  // asks Server::schedule_eviction to call Continue soon (Redis's eviction
+  // time proc); the cron resumes it too.
   bool running() const { return running_; }
+  void Continue(int64_t now_ms);
 
   // Re-reads the policy and the LFU knobs (after CONFIG SET / startup).
   void ApplyOptions();
@@ -69,6 +73,7 @@ class Evictor {
   std::vector<Entry*> sample_;
   int next_random_db_ = 0;
   bool running_ = false;
+  bool scheduled_ = false;  // a Continue is pending
 };
 
 }  // namespace shardnode::node

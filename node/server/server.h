@@ -168,6 +168,8 @@ class Server final : public NodeServices {
       run_off_loop;
   // INFO memory's scripting lines (ScriptMemoryInfo), from node/script.
   std::function<std::string()> script_memory_info;
+  // Runs Evictor::Continue soon on this loop (evictor.h); unset: the cron.
+  std::function<void()> schedule_eviction;
   // Function libraries (node/script) in RDB files and full syncs: the code
   // of every library (saved before the first db); loading one library from
   // a file (false with *error when it does not load; `replace`: one of the

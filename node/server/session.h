@@ -48,6 +48,7 @@ struct Session {
   bool from_primary = false;
   // A replica of ours (it sent SYNC/PSYNC): CLIENT LIST flag S.
   bool replica = false;
+  bool no_evict = false;  // CLIENT NO-EVICT ON
   int64_t created_ms = 0;
   int64_t last_interaction_ms = 0;
   std::string last_command;  // lower-case name, CLIENT LIST "cmd="
