@@ -123,10 +123,10 @@ MemoryFigures Compute(CommandContext& ctx, const std::vector<DbKeyCounts>& dbs) 
   if (ctx.node.replication() != nullptr) m.repl_backlog = ctx.node.replication()->backlog_memory();
   for (const auto& [id, session] : ctx.node.clients()) {
     const size_t bytes =
-        sizeof(Session) + session->query_buffer_bytes + session->output_buffer_bytes;
+        sizeof(Session) + session->query_buffer_bytes + session->output_buffer_allocated;
     if (session->replica) {
       m.clients_slaves += bytes;
-      m.not_counted_for_evict += session->output_buffer_bytes;
+      m.not_counted_for_evict += session->output_buffer_allocated;
       ++m.num_replicas;
     } else {
       m.clients_normal += bytes;

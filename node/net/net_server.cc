@@ -168,7 +168,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
                       });
   }
 
-  void CountOutput() { session_.output_buffer_bytes = out_.size() + sending_.size(); }
+  void CountOutput() {
+    session_.output_buffer_bytes = out_.size() + sending_.size();
+    session_.output_buffer_allocated = out_.capacity() + sending_.capacity();
+  }
 
   // A write completed: the output went down; a streaming producer may add.
   void Drained() {

@@ -27,7 +27,7 @@ void Evictor::ApplyOptions() {
 size_t Evictor::NotCountedMemory() const {
   size_t bytes = 0;
   for (const auto& [id, session] : server_.clients()) {
-    if (session->replica) bytes += session->output_buffer_bytes;
+    if (session->replica) bytes += session->output_buffer_allocated;
   }
   return bytes;
 }

@@ -56,6 +56,9 @@ struct Session {
   // Bytes handed to the net shell (replies and pushes) not yet written to
   // the socket; kept current by the shell.
   size_t output_buffer_bytes = 0;
+  // What the shell's output buffers hold allocated (>= output_buffer_bytes):
+  // INFO mem_clients_*, and mem_not_counted_for_evict for replicas.
+  size_t output_buffer_allocated = 0;
 
   // MULTI/EXEC.
   bool in_multi = false;
