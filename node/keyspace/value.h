@@ -32,8 +32,8 @@ class TypedObject {
   // OBJECT ENCODING's reply: "listpack", "quicklist", "hashtable", ...
   virtual std::string_view EncodingName() const = 0;
   // MEMORY USAGE: bytes the object holds on the heap (itself included),
-  // element sizes estimated from up to `samples` of them. A type that does
-  // not say counts nothing beyond its key's entry.
+  // element sizes estimated from up to `samples` of them (lists, hashes,
+  // sets and sorted sets say; a type that does not counts 0).
   virtual size_t MemoryUsage(size_t samples) const {
     (void)samples;
     return 0;

@@ -111,4 +111,14 @@ std::pair<std::string_view, std::string_view> HashObject::Random(std::string* fi
   return {pairs_.At(pos).Text(field_scratch), pairs_.At(pairs_.Next(pos)).Text(value_scratch)};
 }
 
+size_t HashObject::MemoryUsage(size_t samples) const {
+  size_t bytes = sizeof(*this) + pairs_.HeapBytes();
+  if (table_) {
+    bytes += sizeof(*table_) + table_->EstimateBytes(samples, [](const std::string& v) {
+      return v.capacity() > 15 ? v.capacity() + 1 : 0;  // beyond the inline buffer
+    });
+  }
+  return bytes;
+}
+
 }  // namespace shardnode::node

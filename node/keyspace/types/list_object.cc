@@ -175,4 +175,11 @@ void ListObject::Walk(size_t from, bool reverse, const Walker& fn) const {
   }
 }
 
+size_t ListObject::MemoryUsage(size_t samples) const {
+  (void)samples;  // the nodes are few (8 KB each): all counted
+  size_t bytes = sizeof(*this) + nodes_.capacity() * sizeof(types::Packed);
+  for (const types::Packed& node : nodes_) bytes += node.HeapBytes();
+  return bytes;
+}
+
 }  // namespace shardnode::node

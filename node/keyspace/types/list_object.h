@@ -34,6 +34,7 @@ class ListObject : public TypedObject {
   using Walker = std::function<bool(size_t index, std::string_view element)>;
 
   std::string_view EncodingName() const override { return "quicklist"; }
+  size_t MemoryUsage(size_t samples) const override;
 
   size_t Size() const { return size_; }
   size_t node_count() const { return nodes_.size(); }

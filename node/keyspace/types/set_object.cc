@@ -73,4 +73,10 @@ std::string SetObject::Random() const {
   return std::to_string(ints_.At(types::RandomBelow(ints_.size())));
 }
 
+size_t SetObject::MemoryUsage(size_t samples) const {
+  size_t bytes = sizeof(*this) + ints_.HeapBytes();
+  if (table_) bytes += sizeof(*table_) + table_->EstimateBytes(samples, [](char) { return 0; });
+  return bytes;
+}
+
 }  // namespace shardnode::node

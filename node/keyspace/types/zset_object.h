@@ -43,6 +43,7 @@ class ZSetObject : public TypedObject {
   using Visitor = std::function<void(std::string_view member, double score)>;
 
   std::string_view EncodingName() const override { return big_ ? "skiplist" : "listpack"; }
+  size_t MemoryUsage(size_t samples) const override;
   bool is_listpack() const { return !big_; }
   // Sets the encoding a STORE command computed for its result (converting
   // the representation).
