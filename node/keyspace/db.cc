@@ -163,9 +163,23 @@ void Db::SampleEntries(bool with_ttl_only, size_t n, std::vector<Entry*>* out) {
     return;
   }
   if (size_ == 0) return;
-  for (size_t i = 0; i < n; ++i) {
-    const int slot = index_->FindRank(rng_() % size_);
-    out->push_back(index_->table(slot)->Random(rng_));
+  // As Redis's dictGetSomeKeys: a random start, then neighbours. Here the
+  // start is a random key's slot and the walk takes whole slot tables in
+  // slot order (one rank lookup, then sequential reads), or random entries
+  // of a table bigger than what is still wanted.
+  size_t want = n;
+  int slot = index_->FindRank(rng_() % size_);
+  for (int visited = 0; want > 0 && visited < kNumSlots; ++visited) {
+    const SlotTable* t = index_->table(slot);
+    if (t != nullptr && t->size() > 0) {
+      if (t->size() <= want) {
+        t->ForEach([&](Entry& e) { out->push_back(&e); });
+        want -= t->size();
+      } else {
+        for (; want > 0; --want) out->push_back(t->Random(rng_));
+      }
+    }
+    slot = slot + 1 == kNumSlots ? 0 : slot + 1;
   }
 }
 

@@ -161,10 +161,11 @@ class Db {
 
   // --- Eviction (node/server/evictor.h). ---
 
-  // Appends up to `n` entries picked at random (with repetition), among the
-  // keys with a TTL when `with_ttl_only`, else among all keys; expired keys
-  // included. No side effect but the generator. Pointers are valid until the
-  // next change to the Db.
+  // Appends up to `n` entries picked at random, among the keys with a TTL
+  // when `with_ttl_only` (uniformly, with repetition), else among all keys
+  // (the tables of neighbouring slots from a random key's, as Redis samples
+  // neighbouring buckets); expired keys included. No side effect but the generator. Pointers are
+  // valid until the next change to the Db.
   void SampleEntries(bool with_ttl_only, size_t n, std::vector<Entry*>* out);
   // Removes `key` whatever its TTL says (an eviction); calls
   // on_key_modified. Returns whether it was there.
