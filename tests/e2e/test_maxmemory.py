@@ -32,7 +32,10 @@ def load(node, n=200000, size=200):
 
 
 def used_memory(node):
-    return int(info(node, "memory")["used_memory"])
+    """used_memory as maxmemory counts it: less the replicas' output buffers
+    (mem_not_counted_for_evict), as Redis's getMaxmemoryState."""
+    mem = info(node, "memory")
+    return int(mem["used_memory"]) - int(mem["mem_not_counted_for_evict"])
 
 
 @unittest.skipUnless(REDIS_SERVER, "needs redis-server")
