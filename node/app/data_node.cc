@@ -39,6 +39,7 @@
 #include "node/server/cluster_setup.h"
 #include "node/server/crash_report.h"
 #include "node/server/log.h"
+#include "node/server/memory_counter.h"
 #include "node/server/server.h"
 
 namespace shardnode::node {
@@ -117,7 +118,10 @@ class Cron {
             "expire-cycle", ms, server_.options().latency_monitor_threshold, now / 1000);
       }
       if (server_.persistence()) server_.persistence()->Cron(now);
+      // An eviction run cut short by its time limit goes on here.
+      if (server_.evictor().running()) server_.evictor().Perform(now);
     }
+    UpdatePeakMemory();
     HandleBlockedTimeouts(server_, now);
   }
   static constexpr int kExpireKeysPerTick = 200;
@@ -295,6 +299,10 @@ int RunDataNode(int argc, char** argv) {
   server.cached_migrate_sockets = [&migrator]() { return migrator.cached_connections(); };
 
   Cron cron(io, server);
+  // An eviction run cut short goes on between the loop's other events.
+  server.schedule_eviction = [&io, &server] {
+    asio::post(io, [&server] { server.evictor().Continue(NowMs()); });
+  };
   bool stopping = false;
   ShutdownMode shutdown_mode = ShutdownMode::kDefault;
   auto begin_shutdown = [&](ShutdownMode mode) {
@@ -339,6 +347,7 @@ int RunDataNode(int argc, char** argv) {
   // The RDB file loads while the loop serves (-LOADING); replication starts
   // from the loaded data. A file that fails to load stops the node.
   int exit_code = 0;
+  MarkStartupMemory();  // INFO used_memory_startup: before any data
   persistence.LoadAtStartupInBackground(NowMs(), [&](absl::Status st) {
     if (!st.ok()) {
       Logf(LogLevel::kWarning, "%s", st.message());

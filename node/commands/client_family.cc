@@ -272,10 +272,26 @@ void ClientHelp(CommandContext& ctx, Args) {
       "    Assign the name <name> to the current connection.",
       "UNBLOCK <clientid> [TIMEOUT|ERROR]",
       "    Unblock the specified blocked client.",
+      "NO-EVICT (ON|OFF)",
+      "    Protect current client connection from eviction.",
       "HELP",
       "    Print this help."};
   ctx.reply.ArrayHeader(std::size(kLines));
   for (const char* line : kLines) ctx.reply.SimpleString(line);
+}
+
+// CLIENT NO-EVICT ON|OFF: whether client eviction (maxmemory-clients) may
+// close this connection.
+void ClientNoEvict(CommandContext& ctx, Args args) {
+  if (EqualsIgnoreCase(args[2], "on")) {
+    ctx.session.no_evict = true;
+  } else if (EqualsIgnoreCase(args[2], "off")) {
+    ctx.session.no_evict = false;
+  } else {
+    ctx.reply.Error(errors::kSyntax);
+    return;
+  }
+  ctx.reply.Ok();
 }
 
 void Help(CommandContext& ctx, Args) { ctx.reply.Error(errors::kUnexpectedHelp); }
@@ -313,6 +329,7 @@ void RegisterClientFamily(CommandTable& t) {
       Sub("pause", -3, kCmdAdmin | kConn, ClientPause),
       Sub("unpause", 2, kCmdAdmin | kConn, ClientUnpause),
       Sub("reply", 3, kConn, ClientReply),
+      Sub("no-evict", 3, kCmdAdmin | kConn, ClientNoEvict),
       Sub("help", 2, kCmdLoading | kCmdStale, ClientHelp),
   };
   t.Register(std::move(client));

@@ -157,6 +157,7 @@ std::unique_ptr<CommandTable> BuildCommandTable() {
   RegisterServerFamily(*table);
   RegisterInfoFamily(*table);
   RegisterMonitoringFamily(*table);
+  RegisterMemoryFamily(*table);
   RegisterClientFamily(*table);
   RegisterCommandFamily(*table);
   RegisterDebugFamily(*table);

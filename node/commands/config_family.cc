@@ -73,6 +73,7 @@ void ConfigSet(CommandContext& ctx, Args args) {
   }
   SetLogLevel(config.options().loglevel);
   ctx.node.RefreshClusterOptions();
+  ctx.node.ApplyMemoryOptions(ctx.now_ms);
   ctx.reply.Ok();
 }
 

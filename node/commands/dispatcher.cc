@@ -377,19 +377,42 @@ bool Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms)
   return true;
 }
 
-bool Dispatcher::DeniedByDiskError(const Session& session, const CommandSpec& spec) const {
-  if (!server_.options().stop_writes_on_bgsave_error || server_.options().save.empty()) {
-    return false;
-  }
+std::string_view Dispatcher::DiskError(const Session& session, const CommandSpec& spec) const {
+  std::string_view error;
   const persist::Persistence* persistence = server_.persistence();
-  if (persistence == nullptr || persistence->last_bgsave_ok()) return false;
-  if (spec.is_write() || spec.name == "ping") return true;
-  if (&spec != exec_ || !session.in_multi) return false;
+  if (server_.options().stop_writes_on_bgsave_error && !server_.options().save.empty() &&
+      persistence != nullptr && !persistence->last_bgsave_ok()) {
+    error = errors::kMisconf;
+  } else if (!server_.aof_misconf().empty()) {
+    error = server_.aof_misconf();  // the AOF cannot be written (aof.h)
+  }
+  if (error.empty()) return {};
+  if (spec.is_write() || spec.name == "ping") return error;
+  if (&spec != exec_ || !session.in_multi) return {};
   for (const std::vector<std::string>& queued : session.queued) {
     const CommandSpec* q = server_.commands().Find(queued[0]);
-    if (q != nullptr && q->is_write()) return true;
+    if (q != nullptr && q->is_write()) return error;
   }
-  return false;
+  return {};
+}
+
+bool Dispatcher::DeniedOnOom(const Session& session, const CommandSpec& spec) const {
+  if (spec.flags & kCmdDenyOom) return true;
+  if (spec.name == "exec") {
+    // EXEC is denied when a command it would run is (queued before the
+    // limit was reached).
+    for (const std::vector<std::string>& queued : session.queued) {
+      const CommandSpec* q = queued.empty() ? nullptr : server_.commands().Find(queued[0]);
+      if (q != nullptr && !q->subcommands.empty() && queued.size() >= 2) {
+        q = CommandTable::FindSub(*q, queued[1]);
+      }
+      if (q != nullptr && (q->flags & kCmdDenyOom)) return true;
+    }
+    return false;
+  }
+  // Queueing in MULTI takes memory without limit: only the commands that
+  // end the transaction (or the connection) pass.
+  return session.in_multi && spec.name != "discard" && spec.name != "quit" && spec.name != "reset";
 }
 
 bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::string>& args,
@@ -458,6 +481,14 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
     server_.keys_in_flight().AddWaiter(session.id);
     return;
   }
+  // maxmemory: evict first (the DELs leave as units of their own, as
+  // Redis's propagate_no_multi); OOM when nothing could be evicted. Not
+  // while a busy script serves the loop (its run must not mix with DELs).
+  bool oom = false;
+  if (server_.options().maxmemory > 0 && server_.busy_script_error().empty()) {
+    oom = server_.evictor().Perform(now_ms) == EvictResult::kFail;
+    server_.set_pre_command_oom(oom);
+  }
   // CLIENT REPLY OFF / SKIP: whatever this command replies is dropped.
   std::string* const reply_buffer = out.buffer();
   const size_t reply_mark = reply_buffer->size();
@@ -474,21 +505,21 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
       Reject(session, out, errors::kNotInMulti, spec);
     } else if (!Route(session, *spec, args, out, now_ms)) {
       // Route() replied with the redirection.
+    } else if (oom && !session.from_primary && DeniedOnOom(session, *spec)) {
+      Reject(session, out, errors::kOom, spec);
+    } else if (std::string_view disk_error =
+                   session.from_primary ? std::string_view() : DiskError(session, *spec);
+               !disk_error.empty()) {
+      Reject(session, out, disk_error, spec);
     } else if (session.monitor && (spec->flags & (kCmdWrite | kCmdReadonly | kCmdMayReplicate))) {
       // A MONITOR client is a replica to Redis: it may not touch keys.
       Reject(session, out, errors::kReplicaKeyspace, spec);
-    } else if (!session.from_primary && DeniedByDiskError(session, *spec)) {
-      Reject(session, out, errors::kMisconf, spec);
     } else if (std::string refusal = server_.replication() && !session.from_primary
                                          ? server_.replication()->CheckCommand(
                                                spec->is_write(), (spec->flags & kCmdStale) != 0)
                                          : std::string();
                !refusal.empty()) {
       Reject(session, out, refusal, spec);
-    } else if (!server_.aof_misconf().empty() && !session.from_primary &&
-               (spec->is_write() || spec->name == "ping")) {
-      // The AOF cannot be written (aof.h): writes and PING are refused.
-      Reject(session, out, server_.aof_misconf(), spec);
     } else if (session.in_pubsub() && session.protocol == 2 &&
                !AllowedWhileSubscribed(spec->name)) {
       Reject(session, out, errors::NotAllowedWhileSubscribed(spec->name), spec);

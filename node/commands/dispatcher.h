@@ -65,6 +65,10 @@ class Dispatcher {
   static void RegisterTransactionCommands(class CommandTable& table);
 
  private:
+  // Whether `spec` is refused when the node is out of memory (Redis's
+  // deny-oom rule, with EXEC's queue and MULTI's queueing).
+  bool DeniedOnOom(const Session& session, const CommandSpec& spec) const;
+
   // Looks up the command (and subcommand). On failure appends the error.
   const CommandSpec* Resolve(Session& session, const std::vector<std::string>& args,
                              resp::ReplyBuilder& out);
@@ -84,9 +88,11 @@ class Dispatcher {
   // (`redacted`: RedactedArgs(args), when already known).
   void FeedMonitors(const Session& session, const std::vector<std::string>& args,
                     const std::vector<int>* redacted = nullptr);
-  // stop-writes-on-bgsave-error: whether the last BGSAVE failed and `spec`
-  // (or, for EXEC, a queued command) writes or is PING (MISCONF).
-  bool DeniedByDiskError(const Session& session, const CommandSpec& spec) const;
+  // Redis's writeCommandsDeniedByDiskError: the error refusing `spec` when
+  // it (or, for EXEC, a queued command) writes or is PING, after a failed
+  // BGSAVE (stop-writes-on-bgsave-error: MISCONF) or AOF write (aof.h);
+  // empty when it may run.
+  std::string_view DiskError(const Session& session, const CommandSpec& spec) const;
   // Adds an error reply and, inside MULTI, flags the transaction.
   // `spec`, when known, counts the refusal in its rejected_calls.
   void Reject(Session& session, resp::ReplyBuilder& out, std::string_view error,

@@ -112,6 +112,8 @@ inline constexpr std::string_view kMisconf =
     "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB "
     "error.";
 inline constexpr std::string_view kDiscardWithoutMulti = "ERR DISCARD without MULTI";
+// maxmemory reached and nothing left to evict (node/server/evictor.h).
+inline constexpr std::string_view kOom = "OOM command not allowed when used memory > 'maxmemory'.";
 
 // ---- Keys and strings (generic_family.cc, string_family.cc)
 inline constexpr std::string_view kMoveInCluster = "ERR MOVE is not allowed in cluster mode";

@@ -11,6 +11,7 @@ class CommandTable;
 void RegisterServerFamily(CommandTable& table);   // server_family.cc (connection, SHUTDOWN...)
 void RegisterInfoFamily(CommandTable& table);     // info_family.cc
 void RegisterMonitoringFamily(CommandTable& table);  // monitoring_family.cc (SLOWLOG, LATENCY)
+void RegisterMemoryFamily(CommandTable& table);   // memory_family.cc (MEMORY)
 void RegisterClientFamily(CommandTable& table);   // client_family.cc
 void RegisterCommandFamily(CommandTable& table);  // command_family.cc (COMMAND)
 void RegisterDebugFamily(CommandTable& table);    // debug_family.cc

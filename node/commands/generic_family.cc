@@ -552,8 +552,7 @@ void Select(CommandContext& ctx, Args args) {
 // OBJECT.
 
 bool LfuPolicy(CommandContext& ctx) {
-  const auto policy = ctx.node.config().Value("maxmemory-policy");
-  return policy && absl::StrContains(*policy, "lfu");
+  return IsLfuPolicy(static_cast<EvictionPolicy>(ctx.node.options().maxmemory_policy));
 }
 
 // The entry OBJECT inspects, or nullptr after replying null.
@@ -590,9 +589,7 @@ void ObjectIdleTime(CommandContext& ctx, Args args) {
     ctx.reply.Error(errors::kIdleTimeUnderLfu);
     return;
   }
-  const int64_t now_s = ctx.now_ms / 1000;
-  const int64_t idle = now_s - static_cast<int64_t>(e->access_s());
-  ctx.reply.Integer(idle > 0 ? idle : 0);
+  ctx.reply.Integer(static_cast<int64_t>(LruIdleMs(e->lru(), ctx.now_ms) / 1000));
 }
 
 void ObjectFreq(CommandContext& ctx, Args args) {
@@ -602,7 +599,8 @@ void ObjectFreq(CommandContext& ctx, Args args) {
     ctx.reply.Error(errors::kFreqWithoutLfu);
     return;
   }
-  ctx.reply.Integer(0);  // access frequency is not tracked yet
+  ctx.reply.Integer(
+      LfuDecayedCounter(e->lru(), ctx.now_ms, ctx.node.options().lfu_decay_time));
 }
 
 void ObjectHelp(CommandContext& ctx, Args) {

@@ -1,5 +1,4 @@
 // INFO: each section's lines, in Redis 7.0's order and names.
-#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/utsname.h>
@@ -20,6 +19,7 @@
 #include "node/commands/command_table.h"
 #include "node/commands/families.h"
 #include "node/commands/fan_out.h"
+#include "node/commands/memory_family.h"
 #include "node/commands/persist_family.h"
 #include "node/config/config.h"
 #include "node/config/options.h"
@@ -37,26 +37,6 @@
 
 namespace shardnode::node {
 namespace {
-
-std::string HumanBytes(uint64_t n) {
-  const double d = static_cast<double>(n);
-  if (n < 1024) return absl::StrCat(n, "B");
-  if (n < 1024ull * 1024) return absl::StrFormat("%.2fK", d / 1024);
-  if (n < 1024ull * 1024 * 1024) return absl::StrFormat("%.2fM", d / (1024 * 1024));
-  return absl::StrFormat("%.2fG", d / (1024.0 * 1024 * 1024));
-}
-
-uint64_t ResidentBytes() {
-  std::ifstream statm("/proc/self/statm");
-  uint64_t size = 0, resident = 0;
-  statm >> size >> resident;
-  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-}
-
-uint64_t AllocatedBytes() {
-  struct mallinfo2 mi = mallinfo2();
-  return mi.uordblks + mi.hblkhd;
-}
 
 void AppendServerSection(CommandContext& ctx, std::string& s, int64_t now_ms) {
   const NodeServices& node = ctx.node;
@@ -92,22 +72,6 @@ void AppendClientsSection(CommandContext& ctx, std::string& s) {
                   "blocked_clients:", blocked,
                   "\r\ntracking_clients:0\r\nclients_in_timeout_table:",
                   ctx.shard.blocking().with_timeout(), "\r\n");
-}
-
-void AppendMemorySection(CommandContext& ctx, std::string& s) {
-  const uint64_t used = AllocatedBytes();
-  const uint64_t rss = ResidentBytes();
-  const int64_t maxmemory = ctx.node.options().maxmemory;
-  absl::StrAppend(&s, "# Memory\r\n", "used_memory:", used, "\r\n",
-                  "used_memory_human:", HumanBytes(used), "\r\n", "used_memory_rss:", rss, "\r\n",
-                  "used_memory_rss_human:", HumanBytes(rss), "\r\n", "used_memory_peak:", used,
-                  "\r\n", "used_memory_peak_human:", HumanBytes(used), "\r\n",
-                  "maxmemory:", maxmemory, "\r\n",
-                  "maxmemory_human:", HumanBytes(static_cast<uint64_t>(maxmemory)), "\r\n",
-                  "maxmemory_policy:noeviction\r\n", "mem_fragmentation_ratio:",
-                  absl::StrFormat("%.2f", used ? static_cast<double>(rss) / used : 0.0), "\r\n",
-                  "mem_allocator:libc\r\n", "lazyfree_pending_objects:0\r\n");
-  s += ctx.node.ScriptMemoryInfo();
 }
 
 void AppendPersistenceSection(CommandContext& ctx, std::string& s) {
@@ -284,7 +248,7 @@ class InfoFanOut : public FanOut {
       : wanted_(std::move(wanted)), all_(all), shards_(num_shards) {}
 
   ShardList FirstRound(int num_shards) override {
-    if (!Want("stats") && !Want("keyspace")) return {};
+    if (!Want("stats") && !Want("keyspace") && !Want("memory")) return {};
     return AllShards(num_shards);
   }
   void Step(ShardStep& shard) override {
@@ -299,6 +263,17 @@ class InfoFanOut : public FanOut {
 
  private:
   bool Want(std::string_view sec) const { return all_ || wanted_.count(std::string(sec)); }
+  std::vector<DbKeyCounts> KeyCountsByDb() const {
+    std::vector<DbKeyCounts> dbs;
+    for (const ShardFigures& f : shards_) {
+      if (dbs.size() < f.keys_expires.size()) dbs.resize(f.keys_expires.size());
+      for (size_t d = 0; d < f.keys_expires.size(); ++d) {
+        dbs[d].keys += f.keys_expires[d].first;
+        dbs[d].expires += f.keys_expires[d].second;
+      }
+    }
+    return dbs;
+  }
 
   std::set<std::string> wanted_;      // sections asked for by name (defaults expanded)
   bool all_;                          // "all" or "everything": every section
@@ -319,7 +294,7 @@ ShardList InfoFanOut::Merge(CommandContext& ctx) {
     open();
     if (sec == "server") AppendServerSection(ctx, s, ctx.now_ms);
     if (sec == "clients") AppendClientsSection(ctx, s);
-    if (sec == "memory") AppendMemorySection(ctx, s);
+    if (sec == "memory") AppendMemoryInfo(ctx, KeyCountsByDb(), s);
     if (sec == "persistence") AppendPersistenceSection(ctx, s);
     if (sec == "stats") AppendStatsSection(ctx, shards_, s);
     if (sec == "replication") AppendReplicationSection(ctx, s);

@@ -94,6 +94,8 @@ absl::Status Config::SetDirective(const Directive& d, std::vector<std::string> a
         options_.*(*f2) = static_cast<AppendFsync>(*v);
       } else if (auto* f3 = std::get_if<std::string O::*>(&d.field)) {
         options_.*(*f3) = EnumName(d, *v);
+      } else if (auto* f4 = std::get_if<int O::*>(&d.field)) {
+        options_.*(*f4) = *v;
       } else {
         store_generic(EnumName(d, *v));
       }
@@ -260,7 +262,10 @@ std::string Config::GetDirective(const Directive& d) const {
       break;
   }
   if (auto* f = std::get_if<bool O::*>(&d.field)) return options_.*(*f) ? "yes" : "no";
-  if (auto* f = std::get_if<int O::*>(&d.field)) return FormatNumeric(d, options_.*(*f));
+  if (auto* f = std::get_if<int O::*>(&d.field)) {
+    if (d.type == Type::kEnum) return EnumName(d, options_.*(*f));
+    return FormatNumeric(d, options_.*(*f));
+  }
   if (auto* f = std::get_if<int64_t O::*>(&d.field)) return FormatNumeric(d, options_.*(*f));
   if (auto* f = std::get_if<std::string O::*>(&d.field)) return options_.*(*f);
   if (auto* f = std::get_if<LogLevel O::*>(&d.field)) {

@@ -179,7 +179,7 @@ std::vector<Directive> BuildTable() {
   t.push_back(Bool("stop-writes-on-bgsave-error", "", M, true, &O::stop_writes_on_bgsave_error));
   t.push_back(Bool("set-proc-title", "", I, true));
   t.push_back(Bool("dynamic-hz", "", M, true));
-  t.push_back(Bool("lazyfree-lazy-eviction", "", M, false));
+  t.push_back(Bool("lazyfree-lazy-eviction", "", M, false, &O::lazyfree_lazy_eviction));
   t.push_back(Bool("lazyfree-lazy-expire", "", M, false));
   t.push_back(Bool("lazyfree-lazy-server-del", "", M, false));
   t.push_back(Bool("lazyfree-lazy-user-del", "", M, false));
@@ -200,7 +200,8 @@ std::vector<Directive> BuildTable() {
   t.push_back(Bool("replica-serve-stale-data", "slave-serve-stale-data", M, true,
                    &O::replica_serve_stale_data));
   t.push_back(Bool("replica-read-only", "slave-read-only", M, true, &O::replica_read_only));
-  t.push_back(Bool("replica-ignore-maxmemory", "slave-ignore-maxmemory", M, true));
+  t.push_back(Bool("replica-ignore-maxmemory", "slave-ignore-maxmemory", M, true,
+                   &O::replica_ignore_maxmemory));
   t.push_back(Bool("jemalloc-bg-thread", "", M, true));
   t.push_back(Bool("activedefrag", "", M, false, {}, ValidateActiveDefrag));
   t.push_back(Bool("syslog-enabled", "", I, false));
@@ -290,7 +291,7 @@ std::vector<Directive> BuildTable() {
                     {"allkeys-lfu", 5},
                     {"allkeys-random", 6},
                     {"noeviction", 7}},
-                   "noeviction"));
+                   "noeviction", &O::maxmemory_policy));
   t.push_back(Enum("appendfsync", "", M,
                    {{"everysec", static_cast<int>(AppendFsync::kEverysec)},
                     {"always", static_cast<int>(AppendFsync::kAlways)},
@@ -328,13 +329,14 @@ std::vector<Directive> BuildTable() {
   t.push_back(Num("active-defrag-cycle-max", "", M, 1, 99, "25"));
   t.push_back(Num("active-defrag-threshold-lower", "", M, 0, 1000, "10"));
   t.push_back(Num("active-defrag-threshold-upper", "", M, 0, 1000, "100"));
-  t.push_back(Num("lfu-log-factor", "", M, 0, kIntMax, "10"));
-  t.push_back(Num("lfu-decay-time", "", M, 0, kIntMax, "1"));
+  t.push_back(Num("lfu-log-factor", "", M, 0, kIntMax, "10", 0, &O::lfu_log_factor));
+  t.push_back(Num("lfu-decay-time", "", M, 0, kIntMax, "1", 0, &O::lfu_decay_time));
   t.push_back(Num("replica-priority", "slave-priority", M, 0, kIntMax, "100"));
   t.push_back(
       Num("repl-diskless-sync-delay", "", M, 0, kIntMax, "5", 0, &O::repl_diskless_sync_delay));
-  t.push_back(Num("maxmemory-samples", "", M, 1, kIntMax, "5"));
-  t.push_back(Num("maxmemory-eviction-tenacity", "", M, 0, 100, "10"));
+  t.push_back(Num("maxmemory-samples", "", M, 1, kIntMax, "5", 0, &O::maxmemory_samples));
+  t.push_back(Num("maxmemory-eviction-tenacity", "", M, 0, 100, "10", 0,
+                  &O::maxmemory_eviction_tenacity));
   t.push_back(Num("timeout", "", M, 0, kIntMax, "0", 0, &O::timeout));
   t.push_back(Num("replica-announce-port", "slave-announce-port", M, 0, 65535, "0"));
   t.push_back(Num("tcp-backlog", "", I, 0, kIntMax, "511", 0, &O::tcp_backlog));

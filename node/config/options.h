@@ -73,6 +73,14 @@ struct ServerOptions {
   int64_t maxmemory = 0;
   // Sparse HyperLogLogs longer than this (header included) become dense.
   int64_t hll_sparse_max_bytes = 3000;
+  // Eviction (node/keyspace/eviction.h): maxmemory-policy's enum value.
+  int maxmemory_policy = 7;  // noeviction
+  int maxmemory_samples = 5;
+  int maxmemory_eviction_tenacity = 10;
+  int lfu_log_factor = 10;
+  int lfu_decay_time = 1;
+  bool lazyfree_lazy_eviction = false;
+  bool replica_ignore_maxmemory = true;
 
   // Replication (stored now; used by the replication work).
   std::string replicaof_host;

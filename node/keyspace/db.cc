@@ -1,5 +1,6 @@
 #include "node/keyspace/db.h"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -97,7 +98,7 @@ const Entry* Db::Peek(std::string_view key) const {
 
 Entry* Db::Find(std::string_view key, int64_t now_ms, bool touch) {
   Entry* e = FindLive(key, slots::KeyHashSlot(key), now_ms, false);
-  if (e && touch) e->access_s_ = static_cast<uint32_t>(now_ms / 1000);
+  if (e && touch) Touch(e, now_ms);
   return e;
 }
 
@@ -115,15 +116,19 @@ Entry* Db::Set(std::string_view key, Value value, int64_t now_ms, bool keep_ttl)
   const int slot = slots::KeyHashSlot(key);
   Entry* e = FindLive(key, slot, now_ms, true);
   if (e) {
+    // As Redis: the write's lookup touched the key, and an LFU counter
+    // survives the new value.
+    Touch(e, now_ms);
     e->value_ = std::move(value);
     if (!keep_ttl) DropExpire(e);
   } else {
     e = Entry::Create(key, std::move(value));
+    static const AccessClock kLru;
+    e->lru_ = NewField(access_clock_ ? *access_clock_ : kLru, now_ms);
     index().MutableTable(slot).Insert(e);
     index_->AddCount(slot, 1);
     ++size_;
   }
-  e->access_s_ = static_cast<uint32_t>(now_ms / 1000);
   NotifyModified(key);
   return e;
 }
@@ -139,6 +144,54 @@ bool Db::Delete(std::string_view key, int64_t now_ms) {
   if (!e) return false;
   RemoveEntry(e, slot);
   NotifyModified(key);
+  return true;
+}
+
+void Db::Touch(Entry* e, int64_t now_ms) {
+  if (access_clock_ == nullptr || !access_clock_->lfu) {
+    e->lru_ = LruClock(now_ms);
+    return;
+  }
+  const double r = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+  e->lru_ = TouchField(e->lru_, *access_clock_, now_ms, r);
+}
+
+void Db::SampleEntries(bool with_ttl_only, size_t n, std::vector<Entry*>* out) {
+  if (with_ttl_only) {
+    if (expires_.empty()) return;
+    for (size_t i = 0; i < n; ++i) out->push_back(expires_[rng_() % expires_.size()].entry);
+    return;
+  }
+  if (size_ == 0) return;
+  // As Redis's dictGetSomeKeys: a random start, then neighbours. Here the
+  // start is a random key's slot and the walk takes whole slot tables in
+  // slot order (one rank lookup, then sequential reads), or random entries
+  // of a table bigger than what is still wanted.
+  size_t want = n;
+  int slot = index_->FindRank(rng_() % size_);
+  for (int visited = 0; want > 0 && visited < kNumSlots; ++visited) {
+    const SlotTable* t = index_->table(slot);
+    if (t != nullptr && t->size() > 0) {
+      if (t->size() <= want) {
+        t->ForEach([&](Entry& e) { out->push_back(&e); });
+        want -= t->size();
+      } else {
+        for (; want > 0; --want) out->push_back(t->Random(rng_));
+      }
+    }
+    slot = slot + 1 == kNumSlots ? 0 : slot + 1;
+  }
+}
+
+bool Db::Evict(std::string_view key) {
+  if (!index_) return false;
+  const int slot = slots::KeyHashSlot(key);
+  SlotTable* t = index_->table(slot);
+  Entry* e = t ? t->Find(key) : nullptr;
+  if (e == nullptr) return false;
+  const std::string copy(key);  // `key` may point into the entry
+  RemoveEntry(e, slot);
+  NotifyModified(copy);
   return true;
 }
 
@@ -198,7 +251,13 @@ int64_t Db::ExpireOf(const Entry* e) const {
 void Db::Clear() {
   const bool had_keys = size_ > 0;
   expires_.clear();
-  index_.reset();  // frees every table and entry
+  // Frees every table and entry but keeps the slot index: a FLUSHALL must
+  // not make the next key cost the index again (maxmemory tests measure
+  // used_memory around it, as Redis's keep their empty tables).
+  if (index_) {
+    for (auto& t : index_->tables) t.reset();
+    std::fill(std::begin(index_->fenwick), std::end(index_->fenwick), 0u);
+  }
   size_ = 0;
   if (had_keys) NotifyModified("");
 }

@@ -1,8 +1,8 @@
 // Db: one numbered database of one shard (SELECT n). It owns its keys and
 // their values, split into one hash table per hash slot, so that counting,
 // listing or dropping a slot's keys costs what the slot holds. Slot tables
-// (and the slot index arrays) are allocated on first use, so an empty Db costs
-// a few words.
+// (and the slot index arrays) are allocated on first use, so a Db never used
+// costs a few words; a flushed one keeps its index arrays.
 //
 // Expiry: a key may carry an absolute expiry time in ms. Expired keys are
 // removed lazily, when a lookup finds them, and actively by SampleExpired,
@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "node/keyspace/dict.h"
+#include "node/keyspace/eviction.h"
 #include "node/keyspace/value.h"
 #include "slots/hash_slot.h"
 
@@ -38,8 +39,10 @@ class Entry {
   Value& value() { return value_; }
   const Value& value() const { return value_; }
   bool has_expire() const { return expire_index_ != kNoExpire; }
-  // Seconds clock of the last access (OBJECT IDLETIME).
-  uint32_t access_s() const { return access_s_; }
+  // The access clock (eviction.h): 24 bits, LRU seconds or LFU
+  // minutes+counter, by the policy in force when the key was last touched.
+  uint32_t lru() const { return lru_; }
+  void set_lru(uint32_t lru) { lru_ = lru & kLruClockMax; }
 
   struct Traits;  // Dict's traits for entries (db.cc)
 
@@ -57,7 +60,7 @@ class Entry {
   Value value_;
   uint32_t key_len_ = 0;
   uint32_t expire_index_ = kNoExpire;  // position in Db::expires_
-  uint32_t access_s_ = 0;
+  uint32_t lru_ = 0;
 };
 
 // How lookups treat a key whose TTL has passed (Redis's expireIfNeeded).
@@ -94,7 +97,8 @@ class Db {
   // expiry_mode() says, hide or keep it). ---
 
   // The live entry of `key`, or nullptr. `touch` updates the access clock
-  // (false for OBJECT IDLETIME, TYPE-like introspection that must not).
+  // (false for OBJECT, TYPE-like introspection that must not: Redis's
+  // LOOKUP_NOTOUCH).
   Entry* Find(std::string_view key, int64_t now_ms, bool touch = true);
   // Find for read commands: also counts a keyspace hit or miss.
   Entry* FindRead(std::string_view key, int64_t now_ms, bool touch = true);
@@ -155,6 +159,21 @@ class Db {
   // Every entry, expired ones included. `fn` must not change the Db.
   void ForEach(const std::function<void(const Entry&)>& fn) const;
 
+  // --- Eviction (node/server/evictor.h). ---
+
+  // Appends up to `n` entries picked at random, among the keys with a TTL
+  // when `with_ttl_only` (uniformly, with repetition), else among all keys
+  // (the tables of neighbouring slots from a random key's, as Redis samples
+  // neighbouring buckets); expired keys included. No side effect but the generator. Pointers are
+  // valid until the next change to the Db.
+  void SampleEntries(bool with_ttl_only, size_t n, std::vector<Entry*>* out);
+  // Removes `key` whatever its TTL says (an eviction); calls
+  // on_key_modified. Returns whether it was there.
+  bool Evict(std::string_view key);
+  // How touches update the access clock; nullptr: LRU. REQUIRES: outlives
+  // the Db or is reset.
+  void set_access_clock(const AccessClock* clock) { access_clock_ = clock; }
+
   // --- Expiry. ---
 
   // Samples up to `samples` keys with a TTL and removes the expired ones.
@@ -188,6 +207,7 @@ class Db {
   void RemoveEntry(Entry* e, int slot);
   void ExpireEntry(Entry* e, int slot);
   void DropExpire(Entry* e);
+  void Touch(Entry* e, int64_t now_ms);
   bool IsExpired(const Entry* e, int64_t now_ms) const {
     return e->has_expire() && expires_[e->expire_index_].when_ms <= now_ms;
   }
@@ -199,6 +219,7 @@ class Db {
   std::vector<ExpireRecord> expires_;
   DbStats stats_;
   std::mt19937_64 rng_;
+  const AccessClock* access_clock_ = nullptr;
 };
 
 }  // namespace shardnode::node

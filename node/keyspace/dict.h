@@ -24,6 +24,8 @@
 // removed (resizing relinks nodes but never moves them).
 #pragma once
 
+#include <malloc.h>
+
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -178,6 +180,20 @@ class Dict {
 
   // Bytes used by the bucket array (MEMORY USAGE estimates).
   size_t BucketBytes() const { return bucket_count() * sizeof(Node*); }
+  // MEMORY USAGE: the buckets plus the nodes, each node's bytes
+  // (node_bytes(const Node&)) averaged over the first `samples` nodes met
+  // and scaled to size(). Walks the table.
+  template <typename Fn>
+  size_t EstimateBytes(size_t samples, Fn&& node_bytes) const {
+    size_t seen = 0, bytes = 0;
+    ForEach([&](const Node& n) {
+      if (seen >= samples) return;
+      bytes += node_bytes(n);
+      ++seen;
+    });
+    const size_t nodes = seen == 0 ? 0 : (bytes * size_ + seen / 2) / seen;
+    return BucketBytes() + nodes;
+  }
 
  private:
   static uint64_t ReverseBits(uint64_t v) {
@@ -290,6 +306,15 @@ class StringMap {
   template <typename Rng>
   const Node* Random(Rng& rng) const {
     return dict_.Random(rng);
+  }
+  // MEMORY USAGE: buckets and nodes (each node's block, plus what
+  // value_bytes(const V&) says its value holds apart), sampled as
+  // Dict::EstimateBytes.
+  template <typename Fn>
+  size_t EstimateBytes(size_t samples, Fn&& value_bytes) const {
+    return dict_.EstimateBytes(samples, [&](const Node& n) {
+      return malloc_usable_size(const_cast<Node*>(&n)) + value_bytes(n.value);
+    });
   }
 
  private:

@@ -40,6 +40,13 @@ class TypedObject {
   virtual std::string_view EncodingName() const = 0;
   // A deep copy in the same encoding (COPY).
   virtual std::unique_ptr<TypedObject> Clone() const = 0;
+  // MEMORY USAGE: bytes the object holds on the heap (itself included),
+  // element sizes estimated from up to `samples` of them (lists, hashes,
+  // sets and sorted sets say; a type that does not counts 0).
+  virtual size_t MemoryUsage(size_t samples) const {
+    (void)samples;
+    return 0;
+  }
 };
 
 // Redis's limits for string encodings.

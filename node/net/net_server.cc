@@ -166,6 +166,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
                       [self = shared_from_this()](boost::system::error_code ec, size_t) {
                         self->writing_ = false;
                         self->sending_.clear();
+                        // A burst's buffer is not kept: it would count as
+                        // used memory (maxmemory) long after the burst.
+                        if (self->sending_.capacity() > kKeptBufferBytes) {
+                          std::string().swap(self->sending_);
+                        }
                         if (ec) {
                           self->write_failed_ = true;
                         } else if (!self->out_.empty()) {
@@ -181,7 +186,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
                       });
   }
 
-  void CountOutput() { session_.output_buffer_bytes = out_.size() + sending_.size(); }
+  void CountOutput() {
+    session_.output_buffer_bytes = out_.size() + sending_.size();
+    session_.output_buffer_allocated = out_.capacity() + sending_.capacity();
+  }
 
   // A write completed: the output went down; a streaming producer may add.
   void Drained() {
@@ -299,6 +307,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<std::string> args_;
   std::vector<std::string> parked_;  // the command waiting for a write pause
   std::string pending_;
+  static constexpr size_t kKeptBufferBytes = 64 * 1024;
   std::string out_;      // replies not yet handed to the socket
   std::string sending_;  // the bytes of the write in flight
   resp::ReplyBuilder reply_;

@@ -114,6 +114,7 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   void FillRdbReplInfo(replication::RdbWriterOptions& o) const override;
   std::string InfoSection(int64_t now_ms) const override;
   std::string SyncStatsLines() const override;
+  size_t backlog_memory() const override { return backlog_ ? backlog_->capacity() : 0; }
   std::string CheckCommand(bool is_write, bool stale_ok) const override;
   int64_t DataAgeMs(int64_t now_ms) const override;
   void SyncWithCluster() override;

@@ -48,6 +48,7 @@ struct ScriptEngine::Run {
   std::vector<std::string> command;  // the caller's command (FUNCTION STATS)
   bool read_only = false;
   bool allow_cross_slot = false;
+  bool allow_oom = false;  // the allow-oom shebang flag
   bool wrote = false;
   bool timed_out = false;
   bool kill = false;
@@ -163,6 +164,13 @@ bool ScriptEngine::Prepare(CommandContext& ctx, uint32_t flags, bool ro) {
     ctx.reply.Error(errors::kScriptWriteFlagReadOnly);
     return false;
   }
+  // no-writes implies allow-oom. Redis refuses such a script before it
+  // runs, as a deny-oom command (its flags come from the shebang).
+  if (server_.options().maxmemory > 0 && server_.pre_command_oom() && !obey &&
+      !(flags & (kScriptAllowOom | kScriptNoWrites))) {
+    ctx.reply.Error(errors::kOom);
+    return false;
+  }
   return true;
 }
 
@@ -262,6 +270,7 @@ void ScriptEngine::RunScript(CommandContext& ctx, Args args, int64_t numkeys, st
   const bool compat = flags & kScriptCompatMode;
   run.read_only = ro || (!compat && (flags & kScriptNoWrites));
   run.allow_cross_slot = compat || (flags & kScriptAllowCrossSlot);
+  run.allow_oom = !compat && (flags & kScriptAllowOom);
   if (ctx.node.cluster_enabled() && numkeys > 0) run.slot = slots::KeyHashSlot(args[3]);
   run.now_ms = ctx.now_ms;
   run.start_steady_ms = SteadyMs();
@@ -334,6 +343,14 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
       ++spec->stats.rejected_calls;
       return {};
     }
+  }
+  // Out of memory when the script started: its first deny-oom command is
+  // refused (after a write it cannot stop half-way).
+  if ((spec->flags & kCmdDenyOom) && !run.wrote && !run.allow_oom && server_.pre_command_oom() &&
+      server_.options().maxmemory > 0 && !run.caller->from_primary) {
+    *rejection = "-" + std::string(errors::kOom);
+    ++spec->stats.rejected_calls;
+    return {};
   }
   if (spec->is_write()) run.wrote = true;
 

@@ -72,6 +72,9 @@ class NodeServices {
   virtual void ApplyClusterEffects(int64_t now_ms) = 0;
   // Re-reads the cluster options after CONFIG SET (cluster_setup.h).
   virtual void RefreshClusterOptions() = 0;
+  // Re-reads maxmemory, its policy and the LFU knobs after CONFIG SET, and
+  // evicts at once when used memory is now over maxmemory (evictor.h).
+  virtual void ApplyMemoryOptions(int64_t now_ms) { (void)now_ms; }
 
   // Connected clients by id (CLIENT LIST / KILL, INFO clients).
   virtual std::map<uint64_t, Session*>& clients() = 0;

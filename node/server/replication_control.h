@@ -48,6 +48,9 @@ class ReplicationControl {
   virtual std::string InfoSection(int64_t now_ms) const = 0;
   // INFO stats: "sync_full:..\r\nsync_partial_ok:..\r\nsync_partial_err:..\r\n".
   virtual std::string SyncStatsLines() const = 0;
+  // Bytes the replication backlog holds allocated (INFO
+  // mem_replication_backlog); 0 when there is none.
+  virtual size_t backlog_memory() const { return 0; }
 
   // The error that refuses a command before it runs, without the leading
   // '-' (READONLY on a read-only replica, NOREPLICAS under

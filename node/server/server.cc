@@ -8,6 +8,8 @@
 #include "node/keyspace/keyspace.h"
 #include "node/server/blocking.h"
 #include "node/server/cluster_setup.h"
+#include "node/server/log.h"
+#include "node/server/memory_counter.h"
 #include "node/server/replication_control.h"
 #include "node/server/session.h"
 #include "node/server/suspend.h"
@@ -112,10 +114,12 @@ Server::Server(Config* config, const CommandTable* commands)
       run_id_(RandomHexId()),
       local_shard_(&shards_, &watches_, &blocking_, &stats_, &keys_in_flight_) {
   const int threads = std::max(1, options().threads);
+  evictor_.ApplyOptions();
   for (int i = 0; i < threads; ++i) {
     shards_.push_back(std::make_unique<Keyspace>(options().databases));
     Keyspace& ks = *shards_.back();
     for (int d = 0; d < ks.num_dbs(); ++d) {
+      ks.db(d).set_access_clock(&evictor_.access_clock());
       ks.db(d).on_key_modified = [this, d](std::string_view key) {
         // Blocked clients wait for a key to be written; a flush wakes the
         // waiters of every key of the database (each decides: the blocking
@@ -147,6 +151,19 @@ Server::Server(Config* config, const CommandTable* commands)
 Server::~Server() = default;
 
 const ServerOptions& Server::options() const { return config_->options(); }
+
+void Server::ApplyMemoryOptions(int64_t now_ms) {
+  evictor_.ApplyOptions();
+  // A lower maxmemory takes effect at once, as Redis's CONFIG SET does.
+  if (evictor_.BytesOverLimit() > 0) {
+    Logf(LogLevel::kWarning,
+         "WARNING: the new maxmemory value set via CONFIG SET (%lld) is smaller than the current "
+         "memory usage (%zu). This will result in key eviction and/or the inability to accept "
+         "new write commands depending on the maxmemory-policy.",
+         static_cast<long long>(options().maxmemory), UsedMemory());
+    evictor_.Perform(now_ms);
+  }
+}
 
 void Server::set_cluster(std::unique_ptr<clusterbus::ClusterState> cluster) {
   cluster_ = std::move(cluster);

@@ -25,6 +25,7 @@
 #include "clusterbus/slot_table.h"
 #include "node/config/options.h"
 #include "node/server/blocking.h"
+#include "node/server/evictor.h"
 #include "node/server/keys_in_flight.h"
 #include "node/server/monitoring.h"
 #include "node/server/node_services.h"
@@ -109,6 +110,12 @@ class Server final : public NodeServices {
   void PublishSlotTable();
 
   Stats& stats() { return stats_; }
+  Evictor& evictor() { return evictor_; }
+  // Whether the command running found the node out of memory when it
+  // started (Redis's pre_command_oom_state): scripts check it.
+  bool pre_command_oom() const { return pre_command_oom_; }
+  void set_pre_command_oom(bool oom) { pre_command_oom_ = oom; }
+  void ApplyMemoryOptions(int64_t now_ms) override;
   PubSub& pubsub() override { return pubsub_; }
   Monitoring& monitoring() override { return monitoring_; }
   size_t migrate_cached_sockets() const override {
@@ -191,6 +198,8 @@ class Server final : public NodeServices {
   std::function<size_t()> cached_migrate_sockets;
   // INFO memory's scripting lines (ScriptMemoryInfo), from node/script.
   std::function<std::string()> script_memory_info;
+  // Runs Evictor::Continue soon on this loop (evictor.h); unset: the cron.
+  std::function<void()> schedule_eviction;
   // Function libraries (node/script) in RDB files and full syncs: the code
   // of every library (saved before the first db); loading one library from
   // a file (false with *error when it does not load; `replace`: one of the
@@ -236,6 +245,8 @@ class Server final : public NodeServices {
   std::unique_ptr<clusterbus::ClusterState> cluster_;
   clusterbus::SlotTableBox slot_tables_;
   Stats stats_;
+  Evictor evictor_{*this};
+  bool pre_command_oom_ = false;
   PubSub pubsub_;
   Monitoring monitoring_;
   WatchTable watches_;

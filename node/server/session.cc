@@ -14,6 +14,7 @@ std::string Session::FlagsText() const {
   if (blocked()) flags += 'b';
   if (close_after_reply) flags += 'c';
   if (readonly) flags += 'r';
+  if (no_evict) flags += 'e';
   if (flags.empty()) flags = "N";
   return flags;
 }

@@ -60,6 +60,7 @@ struct Session {
   bool aof_loader = false;
   // A replica of ours (it sent SYNC/PSYNC): CLIENT LIST flag S.
   bool replica = false;
+  bool no_evict = false;  // CLIENT NO-EVICT ON
   int64_t created_ms = 0;
   int64_t last_interaction_ms = 0;
   std::string last_command;  // lower-case name, CLIENT LIST "cmd="
@@ -67,6 +68,9 @@ struct Session {
   // Bytes handed to the net shell (replies and pushes) not yet written to
   // the socket; kept current by the shell.
   size_t output_buffer_bytes = 0;
+  // What the shell's output buffers hold allocated (>= output_buffer_bytes):
+  // INFO mem_clients_*, and mem_not_counted_for_evict for replicas.
+  size_t output_buffer_allocated = 0;
 
   // MULTI/EXEC.
   bool in_multi = false;

@@ -120,6 +120,14 @@ std::unique_ptr<TypedObject> HashObject::Clone() const {
   out->table_ = std::make_unique<StringMap<std::string>>();
   table_->ForEach([&](std::string_view f, const std::string& v) { out->table_->Set(f, v); });
   return out;
+size_t HashObject::MemoryUsage(size_t samples) const {
+  size_t bytes = sizeof(*this) + pairs_.HeapBytes();
+  if (table_) {
+    bytes += sizeof(*table_) + table_->EstimateBytes(samples, [](const std::string& v) {
+      return v.capacity() > 15 ? v.capacity() + 1 : 0;  // beyond the inline buffer
+    });
+  }
+  return bytes;
 }
 
 }  // namespace shardnode::node

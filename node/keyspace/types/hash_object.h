@@ -34,6 +34,7 @@ class HashObject : public TypedObject {
 
   using Visitor = std::function<void(std::string_view field, std::string_view value)>;
 
+  size_t MemoryUsage(size_t samples) const override;
   std::string_view EncodingName() const override {
     return is_listpack() ? "listpack" : "hashtable";
   }

@@ -9,6 +9,8 @@
 // Pure data; not thread-safe.
 #pragma once
 
+#include <malloc.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -37,6 +39,9 @@ class IntSet {
   // The member of rank `i`. REQUIRES: i < size().
   int64_t At(size_t i) const;
   void Clear();
+
+  // Heap bytes owned (MEMORY USAGE).
+  size_t HeapBytes() const { return buf_ ? malloc_usable_size(buf_) : 0; }
 
  private:
   static constexpr size_t kHeader = 8;

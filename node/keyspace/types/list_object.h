@@ -35,6 +35,7 @@ class ListObject : public TypedObject {
 
   std::string_view EncodingName() const override { return "quicklist"; }
   std::unique_ptr<TypedObject> Clone() const override;
+  size_t MemoryUsage(size_t samples) const override;
 
   size_t Size() const { return size_; }
   size_t node_count() const { return nodes_.size(); }

@@ -28,6 +28,7 @@ class SetObject : public TypedObject {
   using Visitor = std::function<void(std::string_view member)>;
 
   std::string_view EncodingName() const override { return is_intset() ? "intset" : "hashtable"; }
+  size_t MemoryUsage(size_t samples) const override;
   bool is_intset() const { return !table_; }
   std::unique_ptr<TypedObject> Clone() const override;
 

@@ -271,4 +271,17 @@ uint64_t ZSetObject::Scan(uint64_t cursor, size_t count, const Visitor& fn) cons
   return cursor;
 }
 
+size_t ZSetObject::MemoryUsage(size_t samples) const {
+  size_t bytes = sizeof(*this) + lp_.HeapBytes();
+  if (big_) {
+    // Each member: its node (member bytes inline) and its tree node (the
+    // Item and the red-black links).
+    constexpr size_t kTreeNode = sizeof(Item) + 4 * sizeof(void*);
+    bytes += sizeof(Big) + big_->map.EstimateBytes(samples, [](const Node& n) {
+      return malloc_usable_size(const_cast<Node*>(&n)) + kTreeNode;
+    });
+  }
+  return bytes;
+}
+
 }  // namespace shardnode::node

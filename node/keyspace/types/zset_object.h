@@ -44,6 +44,7 @@ class ZSetObject : public TypedObject {
 
   std::string_view EncodingName() const override { return big_ ? "skiplist" : "listpack"; }
   std::unique_ptr<TypedObject> Clone() const override;
+  size_t MemoryUsage(size_t samples) const override;
   bool is_listpack() const { return !big_; }
   // Sets the encoding a STORE command computed for its result (converting
   // the representation).
