@@ -120,6 +120,8 @@ std::unique_ptr<TypedObject> HashObject::Clone() const {
   out->table_ = std::make_unique<StringMap<std::string>>();
   table_->ForEach([&](std::string_view f, const std::string& v) { out->table_->Set(f, v); });
   return out;
+}
+
 size_t HashObject::MemoryUsage(size_t samples) const {
   size_t bytes = sizeof(*this) + pairs_.HeapBytes();
   if (table_) {

@@ -181,6 +181,8 @@ std::unique_ptr<TypedObject> ListObject::Clone() const {
   for (const types::Packed& n : nodes_) out->nodes_.push_back(n.Copy());
   out->size_ = size_;
   return out;
+}
+
 size_t ListObject::MemoryUsage(size_t samples) const {
   (void)samples;  // the nodes are few (8 KB each): all counted
   size_t bytes = sizeof(*this) + nodes_.capacity() * sizeof(types::Packed);

@@ -82,6 +82,8 @@ std::unique_ptr<TypedObject> SetObject::Clone() const {
   out->table_ = std::make_unique<StringMap<char>>();
   table_->ForEach([&](std::string_view m, char c) { out->table_->Set(m, c); });
   return out;
+}
+
 size_t SetObject::MemoryUsage(size_t samples) const {
   size_t bytes = sizeof(*this) + ints_.HeapBytes();
   if (table_) bytes += sizeof(*table_) + table_->EstimateBytes(samples, [](char) { return 0; });
