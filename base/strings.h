@@ -28,4 +28,10 @@ std::string AsciiLower(std::string_view s);
 // untouched.
 bool ParseStrictInt64(std::string_view s, int64_t* out);
 
+// Redis's sdscatrepr: `s` in double quotes, with \\ \" \n \r \t \a \b
+// escaped and any other byte outside printable ASCII as \xHH (MONITOR lines,
+// config files, the AOF manifest). AppendRepr appends it to `out`.
+void AppendRepr(std::string& out, std::string_view s);
+std::string Repr(std::string_view s);
+
 }  // namespace shardnode::base

@@ -49,5 +49,14 @@ TEST(StringsTest, AsciiLowerAndViews) {
   EXPECT_EQ(ToStd(a), s);
 }
 
+TEST(ReprTest, EscapesAsRedisSdscatrepr) {
+  EXPECT_EQ(Repr("plain text"), "\"plain text\"");
+  EXPECT_EQ(Repr(std::string_view("a\"b\\c\n\r\t\a\b\x01\x7f\xff", 13)),
+            "\"a\\\"b\\\\c\\n\\r\\t\\a\\b\\x01\\x7f\\xff\"");
+  std::string out = "x ";
+  AppendRepr(out, "");
+  EXPECT_EQ(out, "x \"\"");
+}
+
 }  // namespace
 }  // namespace shardnode::base

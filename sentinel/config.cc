@@ -12,45 +12,6 @@ namespace shardnode::sentinel {
 
 namespace {
 
-// Redis's sdscatrepr, for announce-ip.
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\a':
-        out += "\\a";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      default:
-        if (c < 32 || c > 126) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
 bool IsIp(const std::string& s) {
   if (s.empty()) return false;
   for (char c : s) {
@@ -304,7 +265,7 @@ std::vector<Sentinel::RewriteLine> Sentinel::RewriteLines() const {
     }
   }
   add("current-epoch", std::to_string(current_epoch_));
-  if (!announce_ip_.empty()) add("announce-ip", Quote(announce_ip_));
+  if (!announce_ip_.empty()) add("announce-ip", base::Repr(announce_ip_));
   if (announce_port_ != 0) add("announce-port", std::to_string(announce_port_));
   if (!sentinel_user_.empty()) add("sentinel-user", sentinel_user_);
   if (!sentinel_pass_.empty()) add("sentinel-pass", sentinel_pass_);

@@ -353,41 +353,6 @@ std::optional<std::vector<std::string>> SplitConfigArgs(std::string_view line) {
   return base::SplitArgs(line);
 }
 
-std::string QuoteConfigArg(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\a':
-        out += "\\a";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      default:
-        if (absl::ascii_isprint(static_cast<unsigned char>(c))) {
-          out += c;
-        } else {
-          out += absl::StrFormat("\\x%02x", static_cast<unsigned char>(c));
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
+std::string QuoteConfigArg(std::string_view s) { return base::Repr(s); }
 
 }  // namespace shardnode::node
