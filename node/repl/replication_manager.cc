@@ -1220,7 +1220,9 @@ void ReplicationManager::Failover(CommandContext& ctx, Args args) {
       ctx.reply.Error(errors::kFailoverNotReplica);
       return;
     }
-    if (!r->online()) {
+    // Online as Redis's replstate (and INFO's state=online) say: the full
+    // sync is over, even before the replica's first ACK.
+    if (r->closing || r->sync_pending || r->in_full_sync) {
       ctx.reply.Error(errors::kFailoverNotOnline);
       return;
     }
