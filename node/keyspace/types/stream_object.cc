@@ -539,4 +539,41 @@ size_t StreamObject::HeapBytes() const {
   return total;
 }
 
+namespace {
+
+// What a std::map / std::set node costs besides its value: the red-black
+// tree's links and colour, rounded as malloc rounds a small block.
+constexpr size_t kTreeNodeBytes = 48;
+
+size_t StringHeapBytes(const std::string& s) {
+  return s.capacity() > 15 ? s.capacity() + 1 : 0;  // beyond the inline buffer
+}
+
+}  // namespace
+
+size_t StreamObject::MemoryUsage(size_t samples) const {
+  size_t bytes = sizeof(*this);
+  size_t seen = 0, node_bytes = 0;
+  for (const auto& [master, node] : nodes_) {
+    if (samples != 0 && seen == samples) break;
+    node_bytes += kTreeNodeBytes + sizeof(StreamId) + sizeof(Node) + StringHeapBytes(node.data) +
+                  node.master_fields.capacity() * sizeof(std::string);
+    for (const std::string& f : node.master_fields) node_bytes += StringHeapBytes(f);
+    ++seen;
+  }
+  if (seen != 0) bytes += (node_bytes * nodes_.size() + seen / 2) / seen;
+  for (const auto& [name, group] : groups_) {
+    bytes += kTreeNodeBytes + sizeof(std::string) + sizeof(StreamGroup) + StringHeapBytes(name);
+    for (const auto& [id, nack] : group.pel) {
+      bytes +=
+          kTreeNodeBytes + sizeof(StreamId) + sizeof(StreamNack) + StringHeapBytes(nack.consumer);
+    }
+    for (const auto& [consumer, c] : group.consumers) {
+      bytes += kTreeNodeBytes + sizeof(std::string) + sizeof(StreamConsumer) +
+               StringHeapBytes(consumer) + c.pel.size() * (kTreeNodeBytes + sizeof(StreamId));
+    }
+  }
+  return bytes;
+}
+
 }  // namespace shardnode::node

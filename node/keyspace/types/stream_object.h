@@ -104,7 +104,10 @@ class StreamObject : public TypedObject {
 
   std::string_view EncodingName() const override { return "stream"; }
   // A deep copy (COPY).
-  std::unique_ptr<TypedObject> Clone() const;
+  std::unique_ptr<TypedObject> Clone() const override;
+  // MEMORY USAGE: the nodes (up to `samples` of them, scaled to all; 0:
+  // all) and the consumer groups with their pending entries and consumers.
+  size_t MemoryUsage(size_t samples) const override;
 
   uint64_t Length() const { return length_; }
   const StreamId& last_id() const { return last_id_; }

@@ -47,6 +47,23 @@ TEST(StreamObjectTest, NodesCloseAtTheEntryLimit) {
   EXPECT_EQ(s.entries_added(), 10u);
 }
 
+TEST(StreamObjectTest, MemoryUsageCountsNodesAndGroups) {
+  const StreamObject small = Filled(10);
+  StreamObject big = Filled(1000);
+  const size_t entries = big.MemoryUsage(0);
+  EXPECT_GT(small.MemoryUsage(0), sizeof(StreamObject));
+  EXPECT_GT(entries, 1000 * 8u);  // the entries' bytes, at least
+  EXPECT_LT(entries, 1000 * 200u);
+  // Sampling 2 of the 10 nodes estimates the same uniform nodes closely.
+  EXPECT_NEAR(static_cast<double>(big.MemoryUsage(2)), static_cast<double>(entries), entries * 0.2);
+  StreamGroup& g = big.groups()["g"];
+  for (uint64_t i = 1; i <= 100; ++i) {
+    g.pel[StreamId{i, 0}] = StreamNack{.consumer = "c"};
+    g.consumers["c"].pel.insert(StreamId{i, 0});
+  }
+  EXPECT_GT(big.MemoryUsage(0), entries + 100 * 2 * sizeof(StreamId));
+}
+
 TEST(StreamObjectTest, NodesCloseAtRedisListpackBytes) {
   // A node holds the listpack header (7 bytes) and the master entry; each
   // entry of one field "f" and a 100-byte value with the master's fields
@@ -79,10 +96,8 @@ TEST(StreamObjectTest, DeleteKeepsTombstonesAndDropsEmptyNodes) {
 
 TEST(StreamObjectTest, ApproximateTrimRemovesWholeNodesOnly) {
   StreamObject s = Filled(10, {.max_bytes = 4096, .max_entries = 4});
-  StreamObject::TrimArgs t{.strategy = StreamObject::TrimStrategy::kMaxLen,
-                           .approx = true,
-                           .limit = 0,
-                           .maxlen = 5};
+  StreamObject::TrimArgs t{
+      .strategy = StreamObject::TrimStrategy::kMaxLen, .approx = true, .limit = 0, .maxlen = 5};
   EXPECT_EQ(s.Trim(t), 4);  // the first node; the second would leave 2 < 5
   EXPECT_EQ(s.Length(), 6u);
   t.approx = false;
