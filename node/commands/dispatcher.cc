@@ -153,9 +153,14 @@ bool Dispatcher::Route(Session& session, const CommandSpec& spec,
   in.readonly = session.readonly;
   in.allow_reads_when_down = server_.options().cluster_allow_reads_when_down;
   in.allow_pubsubshard_when_down = server_.options().cluster_allow_pubsubshard_when_down;
-  auto add_keys = [&in](const CommandSpec& s, const std::vector<std::string>& a) {
+  auto add_keys = [this, &in](const CommandSpec& s, const std::vector<std::string>& a) {
     ForEachKeyIndex(s, a, [&](int i) { in.keys.push_back(a[i]); });
-    if (s.is_write()) in.is_write = true;
+    // A script with a shebang (or a function) is a write unless it
+    // declares no-writes: Redis routes it as one (MOVED from a replica).
+    if (s.is_write() || (s.group == "scripting" && server_.script_runs_as_write &&
+                         server_.script_runs_as_write(a))) {
+      in.is_write = true;
+    }
   };
   if (is_exec) {
     for (const auto& queued : session.queued) {

@@ -192,6 +192,27 @@ int64_t ScriptEngine::NumKeys(CommandContext& ctx, Args args) {
   return numkeys;
 }
 
+bool ScriptEngine::RunsAsWrite(std::span<const std::string> args) const {
+  if (args.size() < 2) return false;
+  const std::string name = absl::AsciiStrToLower(args[0]);
+  uint32_t flags = kScriptCompatMode;
+  if (name == "fcall" || name == "fcall_ro") {
+    auto it = functions_.find(absl::AsciiStrToLower(args[1]));
+    if (it == functions_.end()) return false;
+    flags = it->second.library->functions[it->second.index].flags;
+  } else if (name == "evalsha" || name == "evalsha_ro") {
+    auto it = scripts_.find(LowerSha(args[1]));
+    if (it == scripts_.end()) return false;
+    flags = it->second.flags;
+  } else {
+    Shebang shebang;
+    std::string error;
+    if (!ParseShebang(args[1], &shebang, &error)) return false;
+    flags = shebang.flags;
+  }
+  return !(flags & (kScriptCompatMode | kScriptNoWrites));
+}
+
 void ScriptEngine::Eval(CommandContext& ctx, Args args, bool sha, bool ro) {
   const int64_t numkeys = NumKeys(ctx, args);
   if (numkeys < 0) return;

@@ -60,6 +60,12 @@ class ScriptEngine final : public ScriptHost {
   // FUNCTION LOAD / DELETE / FLUSH / LIST / STATS / KILL / HELP.
   void FunctionCommand(CommandContext& ctx, Args args);
 
+  // Whether the script command `args` (EVAL, EVALSHA, FCALL and their _RO
+  // forms) acts as a write command, as Redis recomputes its flags before
+  // routing it: a script with a shebang, or a function, unless it declares
+  // no-writes. EVAL without a shebang, an unknown sha or function, and a bad
+  // shebang keep the command's own flags (not a write).
+  bool RunsAsWrite(std::span<const std::string> args) const;
   // Whether a script is running now.
   bool running() const { return run_ != nullptr; }
   // INFO memory figures.

@@ -196,6 +196,9 @@ class Server final : public NodeServices {
       run_off_loop;
   // MIGRATE's cached connections (node/migrate's Migrator).
   std::function<size_t()> cached_migrate_sockets;
+  // Whether a script command (EVAL, EVALSHA, FCALL...) routes as a write
+  // (ScriptEngine::RunsAsWrite), from node/script; unset: never.
+  std::function<bool(std::span<const std::string> args)> script_runs_as_write;
   // INFO memory's scripting lines (ScriptMemoryInfo), from node/script.
   std::function<std::string()> script_memory_info;
   // Runs Evictor::Continue soon on this loop (evictor.h); unset: the cron.
