@@ -121,16 +121,12 @@ void SwapDb(CommandContext& ctx, Args args) {
       }
     }
     for (int i = 0; i < ctx.shard.num_keyspaces(); ++i) ctx.shard.keyspace(i).SwapDbs(a, b);
-    // Clients stay in their database: those waiting for a key that exists
-    // there now are served (the serving code checks the type).
-    BlockingTable& blocking = ctx.shard.blocking();
-    for (Session* s : blocking.All()) {
-      const BlockedClient* c = blocking.Find(*s);
-      if (c == nullptr || (c->db != a && c->db != b)) continue;
-      for (const std::string& k : c->keys) {
-        if (KeyExists(ctx, c->db, k)) blocking.Signal(c->db, k);
-      }
-    }
+    // Clients stay in their database, whose keys all changed: every key
+    // waited for there is looked at again, as after a flush (the serving
+    // code checks the type; a group reader whose stream went away gets
+    // Redis's UNBLOCKED error).
+    ctx.shard.blocking().SignalDb(a);
+    ctx.shard.blocking().SignalDb(b);
   }
   ctx.AddDirty(1);
   ctx.reply.Ok();

@@ -371,6 +371,40 @@ class StreamDiffTest(unittest.TestCase):
                     r.close()
         self.assertEqual(results["node"], results["redis"])
 
+    def test_swapdb_wakes_readers_as_redis(self):
+        """SWAPDB changes every key of both databases: a group reader whose
+        stream went away gets UNBLOCKED, a list waiter whose key now exists
+        is served, others keep waiting (standalone only: SWAPDB is refused
+        in cluster mode)."""
+        if self.CLUSTER:
+            self.skipTest("SWAPDB is refused in cluster mode")
+        results = {}
+        for label, c in (("node", self.a), ("redis", self.b)):
+            port = self.node.port if label == "node" else self.redis.port
+            c.call("XGROUP", "CREATE", "{x}sw", "g", "$", "MKSTREAM")
+            c.call("RPUSH", "{x}l1", "x")
+            readers = [Client(port, timeout=10) for _ in range(3)]
+            try:
+                readers[0].send("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS",
+                                "{x}sw", ">")
+                readers[1].send("BLPOP", "{x}lz", "0")
+                readers[2].call("SELECT", "1")
+                readers[2].send("BLPOP", "{x}l1", "0")
+                wait_until(lambda: b"blocked_clients:3" in c.call("INFO", "clients"),
+                           what="3 blocked clients")
+                out = [c.call("SWAPDB", "0", "1"), readers[0].read(), readers[2].read()]
+                wait_until(lambda: b"blocked_clients:1" in c.call("INFO", "clients"),
+                           what="the BLPOP on a missing key still blocked")
+                c.call("SELECT", "1")
+                c.call("RPUSH", "{x}lz", "late")
+                c.call("SELECT", "0")
+                out += [c.call("RPUSH", "{x}lz", "y"), readers[1].read()]
+                results[label] = out
+            finally:
+                for r in readers:
+                    r.close()
+        self.assertEqual(results["node"], results["redis"])
+
     def test_watch_matches_redis(self):
         """Which stream commands abort a transaction WATCHing their key:
         Redis touches it for XADD, XDEL, XTRIM and XGROUP CREATE MKSTREAM
