@@ -31,8 +31,6 @@ namespace {
 
 constexpr int64_t kWriteErrorLogPeriodS = 30;  // AOF_WRITE_LOG_ERROR_RATE
 constexpr int64_t kMaxPostponeS = 2;
-constexpr size_t kKeysPerStep = 256;
-constexpr auto kSliceBudget = std::chrono::microseconds(1000);
 constexpr int64_t kSliceGapUs = 300;
 constexpr size_t kItemsPerCommand = 64;  // AOF_REWRITE_ITEMS_PER_CMD
 
@@ -703,7 +701,7 @@ absl::Status Aof::WriteBaseNow(const std::string& path, int64_t now_ms) {
   }
   int err = base::WriteAll(fd, head);
   while (err == 0) {
-    const bool done = snap.Step(64 * kKeysPerStep);
+    const bool done = snap.Step(64 * Snapshot::kKeysPerStep);
     std::string out = snap.TakeOutput();
     if (!rdb) {
       absl::Status st = commands.Feed(out);
@@ -1063,19 +1061,8 @@ absl::Status Aof::StartRewrite(int64_t now_ms) {
 void Aof::RewriteStep() {
   Rewrite& rw = *rw_;
   Snapshot& snap = *rw.snap;
-  bool done = false;
   int64_t delay_us = 0;
-  if (rw.key_delay_us > 0) {
-    const uint64_t before = snap.keys_processed();
-    done = snap.Step(1);
-    delay_us = rw.key_delay_us *
-               static_cast<int64_t>(std::max<uint64_t>(1, snap.keys_processed() - before));
-  } else {
-    const auto start = std::chrono::steady_clock::now();
-    do {
-      done = snap.Step(kKeysPerStep);
-    } while (!done && std::chrono::steady_clock::now() - start < kSliceBudget);
-  }
+  const bool done = snap.StepSlice(rw.key_delay_us, &delay_us);
   std::string out = snap.TakeOutput();
   absl::Status st;
   if (rw.commands) {

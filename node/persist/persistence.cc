@@ -26,10 +26,6 @@
 namespace shardnode::node::persist {
 namespace {
 
-// Keys serialized per Snapshot::Step call inside a slice; a slice runs such
-// steps until kSliceBudget has elapsed.
-constexpr size_t kKeysPerStep = 256;
-constexpr auto kSliceBudget = std::chrono::microseconds(1000);
 // Redis retries a failed automatic BGSAVE after this long.
 constexpr int64_t kBgsaveRetryDelayMs = 5000;
 
@@ -176,7 +172,7 @@ absl::Status Persistence::Save(int64_t now_ms) {
   Snapshot snap(server_, WriterOptions(now_ms));
   int err = 0;
   while (err == 0) {
-    const bool done = snap.Step(64 * kKeysPerStep);
+    const bool done = snap.Step(64 * Snapshot::kKeysPerStep);
     err = WriteAll(fd, snap.TakeOutput());
     if (done) break;
   }
@@ -236,21 +232,8 @@ absl::Status Persistence::StartBackgroundSave(int64_t now_ms) {
 void Persistence::BackgroundStep() {
   Background& bg = *bg_;
   Snapshot& snap = *bg.snapshot;
-  bool done = false;
   int64_t delay_us = 0;
-  if (bg.key_delay_us > 0) {
-    // rdb-key-save-delay (used by tests to slow saving down): one key at a
-    // time, then wait that long per key written.
-    const uint64_t before = snap.keys_processed();
-    done = snap.Step(1);
-    delay_us = bg.key_delay_us *
-               static_cast<int64_t>(std::max<uint64_t>(1, snap.keys_processed() - before));
-  } else {
-    const auto start = std::chrono::steady_clock::now();
-    do {
-      done = snap.Step(kKeysPerStep);
-    } while (!done && std::chrono::steady_clock::now() - start < kSliceBudget);
-  }
+  const bool done = snap.StepSlice(bg.key_delay_us, &delay_us);
   const int err = WriteAll(bg.fd, snap.TakeOutput());
   if (err != 0) {
     Logf(LogLevel::kWarning, "Write error saving DB on disk(rdbSaveRio): %s", ErrnoText(err));

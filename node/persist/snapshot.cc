@@ -1,5 +1,6 @@
 #include "node/persist/snapshot.h"
 
+#include <algorithm>
 #include <limits>
 #include <utility>
 
@@ -99,6 +100,21 @@ void Snapshot::Advance() {
     writer_.End();
     done_ = true;
   }
+}
+
+bool Snapshot::StepSlice(int64_t key_delay_us, int64_t* delay_us) {
+  *delay_us = 0;
+  if (key_delay_us > 0) {
+    const uint64_t before = keys_processed();
+    Step(1);
+    *delay_us =
+        key_delay_us * static_cast<int64_t>(std::max<uint64_t>(1, keys_processed() - before));
+    return done();
+  }
+  const auto start = std::chrono::steady_clock::now();
+  while (!Step(kKeysPerStep) && std::chrono::steady_clock::now() - start < kSliceBudget) {
+  }
+  return done();
 }
 
 bool Snapshot::Step(size_t key_budget) {

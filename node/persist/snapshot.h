@@ -30,6 +30,7 @@
 // REQUIRES: `server` outlives the snapshot.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -54,6 +55,13 @@ class Snapshot {
   // Serializes whole slots until at least `key_budget` keys were written or
   // the walk ends (then the EOF and checksum are written). Returns done().
   bool Step(size_t key_budget);
+  // One slice of a background save (BGSAVE, AOF rewrite): Steps of
+  // kKeysPerStep keys for about kSliceBudget; or, with `key_delay_us` > 0
+  // (rdb-key-save-delay, for tests), one key, and *delay_us is set to that
+  // delay per key written (0 otherwise). Returns done().
+  bool StepSlice(int64_t key_delay_us, int64_t* delay_us);
+  static constexpr size_t kKeysPerStep = 256;
+  static constexpr auto kSliceBudget = std::chrono::microseconds(1000);
   // Runs the walk to the end now.
   void Finish();
   bool done() const { return done_; }
