@@ -238,4 +238,14 @@ bool ParseMPopArgs(CommandContext& ctx, Args args, size_t numkeys_idx, std::stri
 
 std::string ArityError(const CommandSpec& spec) { return errors::WrongArity(spec.name); }
 
+void ReplyHelp(CommandContext& ctx, std::string_view command,
+               std::initializer_list<std::string_view> lines) {
+  ctx.reply.ArrayHeader(lines.size() + 3);
+  ctx.reply.SimpleString(absl::StrCat(base::ToAbsl(command),
+                                      " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
+  for (std::string_view line : lines) ctx.reply.SimpleString(line);
+  ctx.reply.SimpleString("HELP");
+  ctx.reply.SimpleString("    Prints this help.");
+}
+
 }  // namespace shardnode::node

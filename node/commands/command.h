@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <span>
 #include <string>
@@ -341,5 +342,10 @@ bool AlreadyExpired(const CommandContext& ctx, int64_t when_ms);
 
 // Redis's "wrong number of arguments for 'get' command" text (with "ERR ").
 std::string ArityError(const CommandSpec& spec);
+
+// Redis's addReplyHelp: "<COMMAND> <subcommand> ... Subcommands are:", the
+// command's own `lines`, then the HELP entry every container ends with.
+void ReplyHelp(CommandContext& ctx, std::string_view command,
+               std::initializer_list<std::string_view> lines);
 
 }  // namespace shardnode::node

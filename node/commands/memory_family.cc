@@ -395,24 +395,14 @@ void MemoryMallocStats(CommandContext& ctx, Args) {
 }
 
 void MemoryHelp(CommandContext& ctx, Args) {
-  static constexpr std::string_view kLines[] = {
-      "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-      "DOCTOR",
-      "    Return memory problems reports.",
-      "MALLOC-STATS",
-      "    Return internal statistics report from the memory allocator.",
-      "PURGE",
-      "    Attempt to purge dirty pages for reclamation by the allocator.",
-      "STATS",
-      "    Return information about the memory usage of the server.",
-      "USAGE <key> [SAMPLES <count>]",
-      "    Return memory in bytes used by <key> and its value. Nested values are",
-      "    sampled up to <count> times (default: 5, 0 means sample all).",
-      "HELP",
-      "    Prints this help.",
-  };
-  ctx.reply.ArrayHeader(std::size(kLines));
-  for (std::string_view line : kLines) ctx.reply.SimpleString(line);
+  ReplyHelp(ctx, "MEMORY",
+            {"DOCTOR", "    Return memory problems reports.", "MALLOC-STATS",
+             "    Return internal statistics report from the memory allocator.", "PURGE",
+             "    Attempt to purge dirty pages for reclamation by the allocator.", "STATS",
+             "    Return information about the memory usage of the server.",
+             "USAGE <key> [SAMPLES <count>]",
+             "    Return memory in bytes used by <key> and its value. Nested values are",
+             "    sampled up to <count> times (default: 5, 0 means sample all)."});
 }
 
 void MemoryParent(CommandContext& ctx, Args args) {

@@ -20,17 +20,6 @@
 namespace shardnode::node {
 namespace {
 
-// Redis's addReplyHelp: the title line, the command's lines, then HELP.
-void ReplyHelp(CommandContext& ctx, std::string_view command,
-               std::initializer_list<const char*> lines) {
-  ctx.reply.ArrayHeader(lines.size() + 3);
-  ctx.reply.SimpleString(absl::StrCat(std::string(command),
-                                      " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
-  for (const char* line : lines) ctx.reply.SimpleString(line);
-  ctx.reply.SimpleString("HELP");
-  ctx.reply.SimpleString("    Prints this help.");
-}
-
 int64_t NowSec(const CommandContext& ctx) { return ctx.now_ms / 1000; }
 
 // ---- SLOWLOG

@@ -923,27 +923,18 @@ void XGroupParent(CommandContext& ctx, Args args) {
 }
 
 void XGroupHelp(CommandContext& ctx, Args) {
-  static constexpr std::string_view kLines[] = {
-      "XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-      "CREATE <key> <groupname> <id|$> [option]",
-      "    Create a new consumer group. Options are:",
-      "    * MKSTREAM",
-      "      Create the empty stream if it does not exist.",
-      "    * ENTRIESREAD entries_read",
-      "      Set the group's entries_read counter (internal use).",
-      "CREATECONSUMER <key> <groupname> <consumer>",
-      "    Create a new consumer in the specified group.",
-      "DELCONSUMER <key> <groupname> <consumer>",
-      "    Remove the specified consumer.",
-      "DESTROY <key> <groupname>",
-      "    Remove the specified group.",
-      "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
-      "    Set the current group ID and entries_read counter.",
-      "HELP",
-      "    Prints this help.",
-  };
-  ctx.reply.ArrayHeader(std::size(kLines));
-  for (std::string_view line : kLines) ctx.reply.SimpleString(line);
+  ReplyHelp(
+      ctx, "XGROUP",
+      {"CREATE <key> <groupname> <id|$> [option]",
+       "    Create a new consumer group. Options are:", "    * MKSTREAM",
+       "      Create the empty stream if it does not exist.", "    * ENTRIESREAD entries_read",
+       "      Set the group's entries_read counter (internal use).",
+       "CREATECONSUMER <key> <groupname> <consumer>",
+       "    Create a new consumer in the specified group.",
+       "DELCONSUMER <key> <groupname> <consumer>", "    Remove the specified consumer.",
+       "DESTROY <key> <groupname>", "    Remove the specified group.",
+       "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
+       "    Set the current group ID and entries_read counter."});
 }
 
 // The common start of XGROUP's keyed subcommands: options, the stream and
@@ -1422,19 +1413,10 @@ void XInfoParent(CommandContext& ctx, Args args) {
 }
 
 void XInfoHelp(CommandContext& ctx, Args) {
-  static constexpr std::string_view kLines[] = {
-      "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-      "CONSUMERS <key> <groupname>",
-      "    Show consumers of <groupname>.",
-      "GROUPS <key>",
-      "    Show the stream consumer groups.",
-      "STREAM <key> [FULL [COUNT <count>]",
-      "    Show information about the stream.",
-      "HELP",
-      "    Prints this help.",
-  };
-  ctx.reply.ArrayHeader(std::size(kLines));
-  for (std::string_view line : kLines) ctx.reply.SimpleString(line);
+  ReplyHelp(ctx, "XINFO",
+            {"CONSUMERS <key> <groupname>", "    Show consumers of <groupname>.", "GROUPS <key>",
+             "    Show the stream consumer groups.", "STREAM <key> [FULL [COUNT <count>]",
+             "    Show information about the stream."});
 }
 
 // The stream at args[2] for XINFO, or nullptr after replying an error.
