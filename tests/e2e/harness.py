@@ -47,6 +47,7 @@ class Node:
 
     def __init__(self, args=(), cluster=False, port=None, dir=None, config_text=None):
         self.port = port or free_port()
+        self.port_picked = port is None
         self.dir = dir or tempfile.mkdtemp(prefix="shardnode-e2e-")
         self.owns_dir = dir is None
         self.args = list(args)
@@ -71,16 +72,32 @@ class Node:
         return cmd + self.args
 
     def start(self, wait=True):
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.command_line(), stdout=self.log,
-                                     stderr=subprocess.STDOUT, cwd=self.dir)
-        if wait:
+        # free_port() only found the port free when asked: a test running
+        # beside this one may take it before the node binds. A node whose
+        # port was picked here then starts again on another one.
+        for attempt in range(3):
+            self.log = open(self.log_path, "ab")
+            self.log_start = self.log.tell()
+            self.proc = subprocess.Popen(self.command_line(), stdout=self.log,
+                                         stderr=subprocess.STDOUT, cwd=self.dir)
+            if not wait:
+                return self
             try:
                 wait_until(self.answers_ping, timeout=10, what=f"PING on {self.port}")
+                return self
             except BaseException:
                 self.stop()  # never leave a half-started node behind
-                raise
+                if not (self.port_picked and attempt < 2 and self.lost_port_race()):
+                    raise
+            self.port = free_port()
         return self
+
+    def lost_port_race(self):
+        if self.proc.poll() is None:
+            return False
+        with open(self.log_path, "rb") as f:
+            f.seek(self.log_start)
+            return b"Address already in use" in f.read()
 
     def answers_ping(self):
         if self.proc.poll() is not None:
