@@ -64,6 +64,11 @@ enum CommandFlag : uint32_t {
   kCmdAllowBusy = 1u << 16,
   kCmdNoMandatoryKeys = 1u << 17,
   kCmdNoAsyncLoading = 1u << 18,
+  // Redis's PROTECTED (not shown by COMMAND INFO's flags): DEBUG and
+  // MODULE LOAD/LOADEX/UNLOAD, refused unless enable-debug-command /
+  // enable-module-command allows the connection (yes, or local for one
+  // from the loopback address).
+  kCmdProtected = 1u << 19,
   // Not a Redis flag: the command touches every shard. With a fan-out
   // (KEYS, SCAN, DBSIZE, FLUSHALL...: fan_out.h) it reaches them through its
   // steps; without one (DEBUG, whose POPULATE and DIGEST-VALUE name keys

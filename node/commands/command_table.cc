@@ -158,6 +158,7 @@ std::unique_ptr<CommandTable> BuildCommandTable() {
   RegisterInfoFamily(*table);
   RegisterMonitoringFamily(*table);
   RegisterMemoryFamily(*table);
+  RegisterLolwutFamily(*table);
   RegisterClientFamily(*table);
   RegisterCommandFamily(*table);
   RegisterDebugFamily(*table);

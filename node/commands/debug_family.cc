@@ -103,7 +103,7 @@ void RegisterDebugFamily(CommandTable& t) {
               .arity = -2,
               // POPULATE and DIGEST-VALUE reach keys that no key spec names:
               // the context is granted every shard.
-              .flags = kCmdAdmin | kConn | kCmdAllShards,
+              .flags = kCmdAdmin | kConn | kCmdAllShards | kCmdProtected,
               .handler = Debug,
               .group = "server",
               .summary = "A container for debugging commands",

@@ -3,11 +3,13 @@
 #include <chrono>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "clusterbus/routing.h"
 #include "node/commands/blocked_serve.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/fan_out.h"
+#include "node/config/config.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/persist/persistence.h"
@@ -137,7 +139,29 @@ const CommandSpec* Dispatcher::Resolve(Session& session, const std::vector<std::
     Reject(session, out, ArityError(*spec), spec);
     return nullptr;
   }
+  if ((spec->flags & kCmdProtected) && !ProtectedAllowed(session, *spec)) {
+    const std::string root = spec->name.substr(0, spec->name.find('|'));
+    Reject(session, out,
+           absl::StrCat("ERR ", absl::AsciiStrToUpper(root), " command not allowed. If the enable-",
+                        root,
+                        "-command option is set to \"local\", you can run it from a local "
+                        "connection, otherwise you need to set this option in the configuration "
+                        "file, and then restart the server."),
+           spec);
+    return nullptr;
+  }
   return spec;
+}
+
+bool Dispatcher::ProtectedAllowed(const Session& session, const CommandSpec& spec) {
+  const std::string root = spec.name.substr(0, spec.name.find('|'));
+  const std::string setting =
+      server_.config().Value(absl::StrCat("enable-", root, "-command")).value_or("no");
+  if (setting == "yes") return true;
+  if (setting != "local") return false;
+  // Redis's islocalClient: the loopback address (our only socket kind).
+  const std::string_view ip = std::string_view(session.addr).substr(0, session.addr.rfind(':'));
+  return ip == "127.0.0.1" || ip == "::1";
 }
 
 bool Dispatcher::Route(Session& session, const CommandSpec& spec,

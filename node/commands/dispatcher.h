@@ -72,6 +72,9 @@ class Dispatcher {
   // Looks up the command (and subcommand). On failure appends the error.
   const CommandSpec* Resolve(Session& session, const std::vector<std::string>& args,
                              resp::ReplyBuilder& out);
+  // Whether the enable-<debug|module>-command setting lets `session` run the
+  // protected command `spec`.
+  bool ProtectedAllowed(const Session& session, const CommandSpec& spec);
   // Cluster routing for one command, or for all queued ones when `exec`.
   // Returns false after appending the redirection error.
   bool Route(Session& session, const CommandSpec& spec, const std::vector<std::string>& args,

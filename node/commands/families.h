@@ -30,6 +30,7 @@ void RegisterGeoFamily(CommandTable& table);      // geo_family.cc
 void RegisterSortFamily(CommandTable& table);     // sort_family.cc (SORT SORT_RO)
 void RegisterCopyFamily(CommandTable& table);     // copy_family.cc (COPY SWAPDB LCS)
 void RegisterStreamFamily(CommandTable& table);   // stream_family.cc
+void RegisterLolwutFamily(CommandTable& table);   // lolwut_family.cc
 
 // The Redis version this node reports (HELLO, INFO): the one it behaves as.
 inline constexpr char kRedisVersion[] = "7.0.15";

@@ -12,6 +12,7 @@
 #include "node/config/options.h"
 #include "node/persist/persistence.h"
 #include "node/resp/reply.h"
+#include "node/server/log.h"
 #include "node/server/node_services.h"
 #include "node/server/pubsub.h"
 #include "node/server/replication_control.h"
@@ -211,6 +212,46 @@ void Shutdown(CommandContext& ctx, Args args) {
   }
 }
 
+// shardnode loads no Redis modules (they link against Redis's own server):
+// the list is truthfully empty and loading fails with Redis's error, the
+// log saying why.
+void ModuleHelp(CommandContext& ctx, Args) {
+  ReplyHelp(ctx, "MODULE",
+            {"LIST", "    Return a list of loaded modules.", "LOAD <path> [<arg> ...]",
+             "    Load a module library from <path>, passing to it any optional arguments.",
+             "LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]",
+             "    Load a module library from <path>, while passing it module configurations and "
+             "optional arguments.",
+             "UNLOAD <name>", "    Unload a module."});
+}
+
+void ModuleList(CommandContext& ctx, Args) { ctx.reply.ArrayHeader(0); }
+
+void ModuleLoad(CommandContext& ctx, Args args) {
+  Log(LogLevel::kWarning,
+      absl::StrCat("Module ", args[2], " failed to load: shardnode does not load Redis modules"));
+  ctx.reply.Error("ERR Error loading the extension. Please check the server logs.");
+}
+
+void ModuleUnload(CommandContext& ctx, Args) {
+  ctx.reply.Error("ERR Error unloading module: no such module with that name");
+}
+
+void ModuleParent(CommandContext& ctx, Args args) {
+  ctx.reply.Error(errors::UnknownSubcommand("MODULE", args.size() > 1 ? args[1] : ""));
+}
+
+CommandSpec ModuleSub(std::string name, int arity, Handler h, std::string_view summary,
+                      uint32_t extra_flags = 0) {
+  return CommandSpec{.name = std::move(name),
+                     .arity = arity,
+                     .flags = kCmdAdmin | kCmdNoScript | extra_flags,
+                     .handler = h,
+                     .group = "server",
+                     .summary = summary,
+                     .since = "4.0.0"};
+}
+
 }  // namespace
 
 void RegisterServerFamily(CommandTable& t) {
@@ -278,6 +319,21 @@ void RegisterServerFamily(CommandTable& t) {
               .group = "server",
               .summary = "Synchronously save the dataset to disk and then shut down the server",
               .since = "1.0.0"});
+  constexpr uint32_t kLoader = kCmdProtected | kCmdNoAsyncLoading;
+  CommandSpec module = ModuleSub("module", -2, ModuleParent, "A container for module commands");
+  module.flags = 0;
+  CommandSpec help =
+      ModuleSub("module|help", 2, ModuleHelp, "Show helpful text about the different subcommands");
+  help.flags = kCmdLoading | kCmdStale;
+  module.subcommands = {
+      std::move(help),
+
+      ModuleSub("module|list", 2, ModuleList, "List all modules loaded by the server"),
+      ModuleSub("module|load", -3, ModuleLoad, "Load a module", kLoader),
+      ModuleSub("module|loadex", -3, ModuleLoad, "Load a module with extended parameters", kLoader),
+      ModuleSub("module|unload", 3, ModuleUnload, "Unload a module", kLoader),
+  };
+  t.Register(std::move(module));
 }
 
 }  // namespace shardnode::node

@@ -65,8 +65,9 @@ class Node:
             cmd.append(path)
         # No wait before a diskless full sync (Redis's own test suites do the
         # same); tests that check the delay pass their own value.
+        # DEBUG allowed, as Redis's own test suites configure their servers.
         cmd += ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
-                "--save", "", "--repl-diskless-sync-delay", "0"]
+                "--save", "", "--repl-diskless-sync-delay", "0", "--enable-debug-command", "yes"]
         if self.cluster:
             cmd += ["--cluster-enabled", "yes"]
         return cmd + self.args

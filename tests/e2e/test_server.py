@@ -225,5 +225,44 @@ class ErrorRepliesDiffTest(unittest.TestCase):
             redis.cleanup()
 
 
+class ProtectedCommandsDiffTest(unittest.TestCase):
+    """DEBUG and MODULE LOAD/LOADEX/UNLOAD follow enable-debug-command and
+    enable-module-command as redis-server's do; shardnode loads no modules
+    (an empty list, loading fails with Redis's error); LOLWUT."""
+
+    ROWS = [("DEBUG", "SLEEP", "0"), ("MODULE", "LOAD", "/nonexistent/m.so"),
+            ("MODULE", "LOADEX", "/nonexistent/m.so", "ARGS", "a"), ("MODULE", "UNLOAD", "m"),
+            ("MODULE", "LIST"), ("MODULE", "HELP"), ("MODULE", "NOPE"), ("MODULE",),
+            ("LOLWUT",), ("LOLWUT", "VERSION", "7"), ("LOLWUT", "VERSION", "x"),
+            ("LOLWUT", "VERSION", "-1")]
+
+    def compare(self, setting):
+        args = ["--enable-debug-command", setting, "--enable-module-command", setting]
+        node, redis = start_diff_pair(node_args=args, redis_args=args)
+        try:
+            ours, theirs = Client(node.port), Client(redis.port)
+            try:
+                for row in self.ROWS:
+                    self.assertEqual(ours.call(*row), theirs.call(*row), (setting, row))
+                return ours.call("LOLWUT", "VERSION", "5", "20", "4", "4")
+            finally:
+                ours.close()
+                theirs.close()
+        finally:
+            node.cleanup()
+            redis.cleanup()
+
+    def test_refused_by_default_setting(self):
+        self.compare("no")
+
+    def test_allowed_from_local_connection(self):
+        art = self.compare("local").decode()
+        lines = art.split("\n")
+        self.assertEqual(lines[-2], "Georg Nees - schotter, plotter on paper, 1968. "
+                         "Redis ver. 7.0.15")
+        self.assertEqual(len(lines[0]), 20)  # one Braille character per 2 columns
+        self.assertTrue(all(0x2800 <= ord(ch) <= 0x28FF for ch in lines[0]))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
