@@ -144,7 +144,7 @@ bool Dispatcher::Route(Session& session, const CommandSpec& spec,
                        const std::vector<std::string>& args, resp::ReplyBuilder& out,
                        int64_t now_ms) {
   clusterbus::ClusterState* cluster = server_.cluster();
-  if (cluster == nullptr || session.from_primary) return true;
+  if (cluster == nullptr || session.from_primary || session.import_link) return true;
   const bool is_exec = &spec == exec_;
   if (!is_exec && spec.first_key <= 0 && spec.keys == nullptr) return true;
 
@@ -422,7 +422,7 @@ bool Dispatcher::DeniedOnOom(const Session& session, const CommandSpec& spec) co
 
 bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::string>& args,
                                int64_t now_ms) const {
-  if (session.from_primary || args.empty()) return false;
+  if (session.from_primary || session.import_link || args.empty()) return false;
   const CommandSpec* spec = server_.commands().Find(args[0]);
   // Replicas are never paused (their REPLCONF ACKs keep flowing).
   if (spec != nullptr && spec->name == "replconf") return false;
@@ -439,6 +439,38 @@ bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::st
   // As Redis's is_may_replicate_command: writes, and commands that may
   // replicate (EVAL, FCALL, PUBLISH...: a script writes through them).
   return spec->is_write() || (spec->flags & kCmdMayReplicate);
+}
+
+bool Dispatcher::WritesToPausedSlot(const Session& session,
+                                    const std::vector<std::string>& args) const {
+  if (session.from_primary || session.import_link || args.empty()) return false;
+  auto resolve = [this](const std::vector<std::string>& a) -> const CommandSpec* {
+    const CommandSpec* s = server_.commands().Find(a[0]);
+    if (s != nullptr && !s->subcommands.empty() && a.size() >= 2) {
+      s = CommandTable::FindSub(*s, a[1]);
+    }
+    return s;
+  };
+  auto writes = [&](const CommandSpec& s, const std::vector<std::string>& a) {
+    if (!s.is_write() && !(s.flags & kCmdMayReplicate)) return false;
+    bool found = false;
+    ForEachKeyIndex(
+        s, a, [&](int i) { found = found || server_.SlotWritesPaused(slots::KeyHashSlot(a[i])); });
+    return found;
+  };
+  const CommandSpec* spec = resolve(args);
+  if (spec == nullptr) return false;
+  if (spec == exec_) {
+    if (!session.in_multi) return false;
+    for (const std::vector<std::string>& queued : session.queued) {
+      const CommandSpec* q = queued.empty() ? nullptr : resolve(queued);
+      if (q != nullptr && writes(*q, queued)) return true;
+    }
+    return false;
+  }
+  // Queued in MULTI a command does not run yet: EXEC is held instead.
+  if (session.in_multi && !IsTransactionControl(spec->name)) return false;
+  return writes(*spec, args);
 }
 
 bool Dispatcher::TouchesKeysInFlight(const Session& session,
@@ -484,6 +516,13 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
   if (!server_.keys_in_flight().empty() && TouchesKeysInFlight(session, args)) {
     Suspend(session, WaitReason::kKeysBusy);
     server_.keys_in_flight().AddWaiter(session.id);
+    return;
+  }
+  // The handoff of an atomic slot migration: a write to a moving slot waits
+  // (never longer than the pause's bound) and runs again afterwards, when
+  // it gets MOVED if the slot left (node/migrate/atomic_migrator.h).
+  if (server_.AnySlotWritesPaused() && WritesToPausedSlot(session, args)) {
+    server_.ParkForSlotPause(session);
     return;
   }
   // maxmemory: evict first (the DELs leave as units of their own, as
@@ -580,8 +619,13 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
   // unknown command or an arity error ends it too, as in Redis.
   if ((spec == nullptr || spec->name != "asking") && !session.in_multi) session.asking = false;
   server_.write_stream().EndUnit();
-  // (CLIENT REPLY ON clears the skip of its own reply.)
-  if ((session.reply_skip || session.reply_off) && reply_buffer->size() >= reply_mark) {
+  // (CLIENT REPLY ON clears the skip of its own reply.) An atomic
+  // migration's link hears back only about its protocol steps.
+  const bool import_quiet =
+      session.import_link &&
+      !(spec != nullptr && (spec->name == "wait" || spec->name == "cluster|syncslots"));
+  if ((session.reply_skip || session.reply_off || import_quiet) &&
+      reply_buffer->size() >= reply_mark) {
     reply_buffer->resize(reply_mark);
   }
   session.reply_skip = false;
