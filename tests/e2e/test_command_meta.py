@@ -169,6 +169,8 @@ class CommandMetaTest(unittest.TestCase):
             ours, theirs = self.clients(resp3)
             missing = set()
             for name in names:
+                if name in BEYOND_REDIS:
+                    continue
                 with self.subTest(name=name, resp3=resp3):
                     o, t = ours.call("COMMAND", "INFO", name), theirs.call("COMMAND", "INFO", name)
                     self.assertEqual(header(o), header(t))
@@ -217,6 +219,7 @@ class CommandMetaTest(unittest.TestCase):
         for kind, args in (("aclcat", categories), ("pattern", patterns)):
             for arg in args:
                 o = {text(n) for n in ours.call("COMMAND", "LIST", "FILTERBY", kind, arg)[2]}
+                o -= BEYOND_REDIS
                 t = {text(n) for n in theirs.call("COMMAND", "LIST", "FILTERBY", kind, arg)[2]}
                 self.assertEqual(o, t & ours_list, f"FILTERBY {kind} {arg}")
         for args in (("FILTERBY", "MODULE", "x"), ("bad_arg",), ("filterby", "bad_arg"),
