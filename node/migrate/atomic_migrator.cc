@@ -224,11 +224,14 @@ void AtomicMigrator::Feed(SlotMigrationJob& job, const clusterbus::MigrationEven
   if (job.state() != before && job.finished()) {
     Log(job.state() == clusterbus::MigrationState::kSuccess ? LogLevel::kNotice
                                                             : LogLevel::kWarning,
-        absl::StrCat("Slot migration ", job.name(), " (",
-                     job.op() == MigrationOp::kExport ? "export" : "import", " of ",
-                     job.RangesText(), ") ",
-                     base::ToAbsl(clusterbus::MigrationStateName(job.state())),
-                     job.message().empty() ? "" : ": ", job.message()));
+        absl::StrCat(
+            "Slot migration ", job.name(), " (",
+            job.op() == MigrationOp::kExport ? "export" : "import", " of ", job.RangesText(), ") ",
+            base::ToAbsl(clusterbus::MigrationStateName(job.state())),
+            job.message().empty() ? "" : ": ", job.message(),
+            job.op() == MigrationOp::kExport
+                ? absl::StrCat(" (writes to the slots paused ", job.write_pause_ms(), " ms)")
+                : std::string()));
   }
   CarryOut(job, std::move(actions));
 }
