@@ -549,10 +549,15 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
       Reject(session, out, errors::kNotInMulti, spec);
     } else if (!Route(session, *spec, args, out, now_ms)) {
       // Route() replied with the redirection.
-    } else if (oom && !session.from_primary && DeniedOnOom(session, *spec)) {
+    } else if (oom && !session.from_primary && !session.import_link &&
+               DeniedOnOom(session, *spec)) {
+      // (An atomic migration's link applies what its source already
+      // accepted, as a replica applies its primary's stream: refusing a
+      // write there would lose it without a word.)
       Reject(session, out, errors::kOom, spec);
-    } else if (std::string_view disk_error =
-                   session.from_primary ? std::string_view() : DiskError(session, *spec);
+    } else if (std::string_view disk_error = session.from_primary || session.import_link
+                                                 ? std::string_view()
+                                                 : DiskError(session, *spec);
                !disk_error.empty()) {
       Reject(session, out, disk_error, spec);
     } else if (session.monitor && (spec->flags & (kCmdWrite | kCmdReadonly | kCmdMayReplicate))) {
@@ -570,7 +575,7 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
     } else if (server_.loading().active && !(spec->flags & kCmdLoading) && !session.aof_loader) {
       Reject(session, out, errors::kLoading, spec);
     } else if (!server_.busy_script_error().empty() && !(spec->flags & kCmdAllowBusy) &&
-               !session.from_primary) {
+               !session.from_primary && !session.import_link) {
       // A script runs past busy-reply-threshold (node/script). The
       // primary's stream is applied meanwhile rather than refused (its
       // replies are discarded: a refusal would lose the write); Redis holds

@@ -311,6 +311,37 @@ class AtomicMigrationTest(unittest.TestCase):
                                for s in range(lo, hi + 1)), timeout=10, what="staged keys gone")
         self.assertEqual(rl.call(b, "DBSIZE"), 0)
 
+    def test_importing_keys_neither_refused_nor_evicted_under_maxmemory(self):
+        b = self.b.port
+        used = int(dict(line.split(":", 1) for line in rl.call(b, "INFO", "memory").decode()
+                        .split("\r\n") if ":" in line)["used_memory"])
+        self.assertEqual(rl.call(b, "CONFIG", "SET", "maxmemory-policy", "allkeys-lru"), "OK")
+        self.assertEqual(rl.call(b, "CONFIG", "SET", "maxmemory", str(used + 300_000)), "OK")
+        lo, hi = 100, 110
+        tags = [rl.tag_for_slot(s) for s in range(lo, hi + 1)]
+        keys = [f"{tag}m{i}" for tag in tags for i in range(200)]
+        fake, other = Client(b), Client(b)
+        try:
+            self.assertEqual(fake.call("CLUSTER", "SYNCSLOTS", "ESTABLISH", "SOURCE", self.a_id,
+                                       "NAME", "d" * 40, "SLOTSRANGE", str(lo), str(hi)), "OK")
+            for i, k in enumerate(keys):
+                fake.send("SET", k, "x" * 1000)
+                if i % 20 == 0:  # another client's commands run (and evict when over)
+                    self.assertEqual(other.call("PING"), "PONG")
+            fake.send("CLUSTER", "SYNCSLOTS", "SNAPSHOT-EOF")
+            self.assertEqual(fake.read(), 0)
+            stats = rl.call(b, "INFO", "stats").decode()
+            self.assertIn("evicted_keys:0\r\n", stats)
+            self.assertEqual(rl.call(b, "CONFIG", "SET", "maxmemory", "0"), "OK")
+            fake.send("CLUSTER", "SYNCSLOTS", "FINISH")
+            self.assertIsInstance(fake.read(), int)  # the target's new config epoch
+        finally:
+            fake.close()
+            other.close()
+        self.assertEqual(rl.call(b, "DBSIZE"), len(keys))
+        self.assertEqual(rl.call(b, "GET", keys[0]), b"x" * 1000)
+        self.assertEqual(only_job(b)["state"], "success")
+
     def _start_stalled(self, slots):
         keys = self.fill(slots, 5, prefix="s")
         os.kill(self.b.proc.pid, signal.SIGSTOP)
