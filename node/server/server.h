@@ -240,7 +240,7 @@ class Server final : public NodeServices {
   // first). Not called for commands without the write flag.
   std::function<void(int db, const std::vector<std::string_view>& keys)> before_write;
   // Every write leaves the command layer here, once (see write_stream.h):
-  // replication and the AOF subscribe to it, and so will slot migration.
+  // replication, the AOF and atomic slot migration subscribe to it.
   WriteStream& write_stream() { return write_stream_; }
   // Replies wait while the AOF writes (see OutputGate).
   OutputGate& output_gate() { return output_gate_; }
