@@ -18,8 +18,9 @@
 //
 // Consumers subscribe: replication (backlog and replica links), the AOF
 // (node/persist/aof.h) and each outgoing atomic slot migration (filtering
-// on `slot`, node/migrate/atomic_migrator.h); per-shard streams later. A write is collected (copied, encoded) only while at least one
-// consumer wants writes: a node with none pays one check per write.
+// on `slot`, node/migrate/atomic_migrator.h); per-shard streams later. A
+// write is collected (copied, encoded) only while at least one consumer
+// wants writes: a node with none pays one check per write.
 //
 // Pure: no sockets, clock or threads. Loop: the loop that owns the Server
 // (the control loop today).
