@@ -25,6 +25,7 @@
 #include "node/commands/dispatcher.h"
 #include "node/config/config.h"
 #include "node/keyspace/keyspace.h"
+#include "node/migrate/atomic_migrator.h"
 #include "node/migrate/migrator.h"
 #include "node/net/bus_server.h"
 #include "node/net/net_server.h"
@@ -300,6 +301,8 @@ int RunDataNode(int argc, char** argv) {
   migrate::Migrator migrator(io, server);
   migrator.Start();
   server.cached_migrate_sockets = [&migrator]() { return migrator.cached_connections(); };
+  migrate::AtomicMigrator atomic_migrator(io, server);
+  atomic_migrator.Start();
 
   Cron cron(io, server);
   // An eviction run cut short goes on between the loop's other events.
@@ -316,6 +319,7 @@ int RunDataNode(int argc, char** argv) {
     asio::post(io, [&]() {
       replication.Stop();
       migrator.Stop();
+      atomic_migrator.Stop();
       net.Stop();
       if (bus) bus->Stop();
       cron.Stop();

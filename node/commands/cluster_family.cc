@@ -301,6 +301,8 @@ void ClusterCountKeysInSlot(CommandContext& ctx, Args args) {
   int64_t slot;
   if (!ParseLL(args[2], &slot)) return ctx.reply.Error(errors::kNotInteger);
   if (slot < 0 || slot >= slots::kNumSlots) return ctx.reply.Error(errors::kInvalidSlotShort);
+  // Keys an atomic migration is importing are not counted until the handoff.
+  if (ctx.node.SlotHidden(static_cast<int>(slot))) return ctx.reply.Integer(0);
   ctx.reply.Integer(static_cast<int64_t>(KeysInSlot(ctx, static_cast<int>(slot))));
 }
 
@@ -313,8 +315,11 @@ void ClusterGetKeysInSlot(CommandContext& ctx, Args args) {
   if (slot < 0 || slot >= slots::kNumSlots || max < 0) {
     return ctx.reply.Error(errors::kInvalidSlotOrCount);
   }
-  std::vector<std::string> keys = ctx.DbForSlot(static_cast<int>(slot))
-                                      .KeysInSlot(static_cast<int>(slot), static_cast<size_t>(max));
+  std::vector<std::string> keys;
+  if (!ctx.node.SlotHidden(static_cast<int>(slot))) {
+    keys = ctx.DbForSlot(static_cast<int>(slot))
+               .KeysInSlot(static_cast<int>(slot), static_cast<size_t>(max));
+  }
   ctx.reply.ArrayHeader(keys.size());
   for (const std::string& k : keys) ctx.reply.Bulk(k);
 }
@@ -557,12 +562,30 @@ void Asking(CommandContext& ctx, Args) {
   ctx.reply.Ok();
 }
 
+// Atomic slot migration (Valkey 9.0's commands), run by node/migrate's
+// AtomicMigrator.
+void ClusterSlotMigration(CommandContext& ctx, Args args) {
+  if (!ClusterOrReply(ctx)) return;
+  if (!ctx.node.SlotMigrationCommand(ctx, args)) {
+    ctx.reply.Error(errors::UnknownSubcommand("CLUSTER", args[1]));
+  }
+}
+
 void ClusterParent(CommandContext& ctx, Args args) {
   ctx.reply.Error(errors::UnknownSubcommand("CLUSTER", args.size() > 1 ? args[1] : ""));
 }
 
 CommandSpec Sub(std::string_view name, int arity, uint32_t flags, Handler h) {
   return SubcommandSpec("cluster", name, arity, flags, h, "cluster");
+}
+
+// A subcommand of Valkey 9.0's atomic slot migration (not in Redis 7.0.15's
+// tables: COMMAND DOCS shows this summary and since).
+CommandSpec ValkeySub(std::string_view name, int arity, uint32_t flags, std::string_view summary) {
+  CommandSpec spec = Sub(name, arity, flags, ClusterSlotMigration);
+  spec.summary = summary;
+  spec.since = "9.0.0";
+  return spec;
 }
 
 // A subcommand whose args[2] is a hash slot whose keys it reads or changes:
@@ -600,6 +623,7 @@ void RegisterClusterFamily(CommandTable& t) {
       Sub("addslots", -3, kChange, ClusterAddSlots),
       Sub("addslotsrange", -4, kChange, ClusterAddSlotsRange),
       Sub("bumpepoch", 2, kChange, ClusterBumpEpoch),
+      ValkeySub("cancelslotmigrations", 2, kAdmin, "Cancel all current ongoing slot migrations."),
       Sub("count-failure-reports", 3, kAdmin, ClusterCountFailureReports),
       SlotSub("countkeysinslot", 3, kRead, ClusterCountKeysInSlot),
       Sub("delslots", -3, kChange, ClusterDelSlots),
@@ -607,12 +631,17 @@ void RegisterClusterFamily(CommandTable& t) {
       Sub("failover", -2, kChange, ClusterFailover),
       CountingSub("flushslots", 2, kChange, CountKeysInDb0Then<ClusterFlushSlots>),
       Sub("forget", 3, kChange, ClusterForget),
+      ValkeySub(
+          "getslotmigrations", 2, kRead,
+          "Get the status of ongoing and recently finished slot import and export operations."),
       SlotSub("getkeysinslot", 4, kRead, ClusterGetKeysInSlot),
       Sub("help", 2, kCmdLoading | kCmdStale, ClusterHelp),
       Sub("info", 2, kRead, ClusterInfo),
       Sub("keyslot", 3, kRead, ClusterKeySlot),
       Sub("links", 2, kRead, ClusterLinks),
       Sub("meet", -4, kChange, ClusterMeet),
+      ValkeySub("migrateslots", -4, kChange,
+                "Migrate the given slots from this node to the specified nodes."),
       Sub("myid", 2, kRead, ClusterMyId),
       Sub("nodes", 2, kRead, ClusterNodes),
       Sub("replicas", 3, kAdmin, ClusterReplicas),
@@ -624,6 +653,7 @@ void RegisterClusterFamily(CommandTable& t) {
       Sub("shards", 2, kCmdStale, ClusterShards),
       Sub("slaves", 3, kAdmin, ClusterReplicas),
       Sub("slots", 2, kCmdStale, ClusterSlots),
+      ValkeySub("syncslots", -3, kChange, "A container for internal slot migration commands."),
   };
   t.Register(std::move(cluster));
   t.Register({.name = "readonly",

@@ -41,10 +41,11 @@ class ClusterRoutingTest : public DispatcherFixture {
   }
   clusterbus::ClusterState& cluster() { return *server_->cluster(); }
 
-  std::string Run(std::vector<std::string> args) {
+  std::string Run(std::vector<std::string> args) { return RunOn(session_, std::move(args)); }
+  std::string RunOn(Session& session, std::vector<std::string> args) {
     std::string out;
-    resp::ReplyBuilder reply(&out, session_.protocol);
-    dispatcher_->Execute(session_, args, reply, now_);
+    resp::ReplyBuilder reply(&out, session.protocol);
+    dispatcher_->Execute(session, args, reply, now_);
     return out;
   }
 
@@ -209,6 +210,76 @@ TEST_F(ClusterRoutingTest, DeleteKeysInSlotsRemovesThemWithADelEach) {
   std::sort(dels.begin(), dels.end());
   EXPECT_EQ(dels, (std::vector<std::string>{"0 DEL foo", "0 DEL {foo}2"}));
   EXPECT_EQ(Run({"GET", "foo"}), "-MOVED 12182 127.0.0.1:7003\r\n");
+}
+
+// Atomic slot migration, source side: the handoff holds writes to the
+// moving slots only; reads and other slots go on; a held write runs again
+// when the pause ends and, the slot gone, gets MOVED.
+TEST_F(ClusterRoutingTest, SlotWritePauseHoldsOnlyWritesToThoseSlots) {
+  for (int s = 0; s < slots::kNumSlots; ++s) cluster().BindSlot(s, cluster().myself());
+  cluster().UpdateState(0);
+  cluster().UpdateState(now_);
+  ApplyClusterEffects(*server_, now_);
+  EXPECT_EQ(Run({"SET", "foo", "1"}), "+OK\r\n");
+  slots::SlotSet moving;
+  moving.Set(kFoo);
+  server_->SetSlotWritesPaused(moving, true);
+  Session writer;
+  server_->clients()[writer.id = 77] = &writer;
+  EXPECT_EQ(RunOn(writer, {"SET", "foo", "2"}), "");
+  EXPECT_EQ(writer.waiting, WaitReason::kPause);
+  EXPECT_EQ(Run({"GET", "foo"}), "$1\r\n1\r\n");
+  EXPECT_EQ(Run({"SET", "bar", "1"}), "+OK\r\n");
+  server_->clients()[session_.id = 78] = &session_;
+  EXPECT_EQ(Run({"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(Run({"INCR", "{foo}n"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"EXEC"}), "");
+  EXPECT_EQ(session_.waiting, WaitReason::kPause);
+  // The slot moves, then the pause ends: both run again and get MOVED.
+  cluster().BindSlot(kFoo, *cluster().FindNode(kPeer));
+  ApplyClusterEffects(*server_, now_);
+  server_->SetSlotWritesPaused(moving, false);
+  EXPECT_EQ(writer.waiting, WaitReason::kNone);
+  EXPECT_EQ(session_.waiting, WaitReason::kNone);
+  EXPECT_FALSE(server_->AnySlotWritesPaused());
+  EXPECT_EQ(RunOn(writer, {"SET", "foo", "2"}), "-MOVED 12182 127.0.0.1:7003\r\n");
+  server_->clients().erase(77);
+  server_->clients().erase(78);
+}
+
+// Atomic slot migration, target side: the source's link applies writes to
+// slots this node does not own yet, without replies, and they propagate;
+// the keys stay hidden from the keyspace commands until the handoff.
+TEST_F(ClusterRoutingTest, ImportLinkAppliesSilentlyAndImportingKeysAreHidden) {
+  for (int s = 0; s < slots::kNumSlots; ++s) {
+    cluster().BindSlot(s, s == kFoo ? *cluster().FindNode(kPeer) : cluster().myself());
+  }
+  cluster().UpdateState(0);
+  cluster().UpdateState(now_);
+  ApplyClusterEffects(*server_, now_);
+  slots::SlotSet importing;
+  importing.Set(kFoo);
+  server_->SetSlotsHidden(importing, true);
+  Session link;
+  link.import_link = true;
+  propagated_.clear();
+  EXPECT_EQ(RunOn(link, {"SET", "foo", "1"}), "");
+  EXPECT_EQ(RunOn(link, {"RPUSH", "{foo}l", "a", "b"}), "");
+  EXPECT_EQ(propagated_, (std::vector<std::string>{"0 SET foo 1", "0 RPUSH {foo}l a b"}));
+  EXPECT_EQ(Run({"GET", "foo"}), "-MOVED 12182 127.0.0.1:7003\r\n");
+  EXPECT_EQ(Run({"SET", "bar", "1"}), "+OK\r\n");
+  EXPECT_EQ(Run({"DBSIZE"}), ":1\r\n");
+  EXPECT_EQ(Run({"KEYS", "*"}), "*1\r\n$3\r\nbar\r\n");
+  EXPECT_EQ(Run({"CLUSTER", "COUNTKEYSINSLOT", "12182"}), ":0\r\n");
+  EXPECT_EQ(Run({"CLUSTER", "GETKEYSINSLOT", "12182", "10"}), "*0\r\n");
+  EXPECT_EQ(Run({"RANDOMKEY"}), "$3\r\nbar\r\n");
+  // The handoff: the slot is mine and its keys show.
+  server_->SetSlotsHidden(importing, false);
+  cluster().BindSlot(kFoo, cluster().myself());
+  ApplyClusterEffects(*server_, now_);
+  EXPECT_EQ(Run({"DBSIZE"}), ":3\r\n");
+  EXPECT_EQ(Run({"GET", "foo"}), "$1\r\n1\r\n");
+  EXPECT_EQ(Run({"CLUSTER", "COUNTKEYSINSLOT", "12182"}), ":2\r\n");
 }
 
 }  // namespace

@@ -168,7 +168,7 @@ bool Dispatcher::Route(Session& session, const CommandSpec& spec,
                        const std::vector<std::string>& args, resp::ReplyBuilder& out,
                        int64_t now_ms) {
   clusterbus::ClusterState* cluster = server_.cluster();
-  if (cluster == nullptr || session.from_primary) return true;
+  if (cluster == nullptr || session.from_primary || session.import_link) return true;
   const bool is_exec = &spec == exec_;
   if (!is_exec && spec.first_key <= 0 && spec.keys == nullptr) return true;
 
@@ -446,7 +446,7 @@ bool Dispatcher::DeniedOnOom(const Session& session, const CommandSpec& spec) co
 
 bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::string>& args,
                                int64_t now_ms) const {
-  if (session.from_primary || args.empty()) return false;
+  if (session.from_primary || session.import_link || args.empty()) return false;
   const CommandSpec* spec = server_.commands().Find(args[0]);
   // Replicas are never paused (their REPLCONF ACKs keep flowing).
   if (spec != nullptr && spec->name == "replconf") return false;
@@ -463,6 +463,38 @@ bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::st
   // As Redis's is_may_replicate_command: writes, and commands that may
   // replicate (EVAL, FCALL, PUBLISH...: a script writes through them).
   return spec->is_write() || (spec->flags & kCmdMayReplicate);
+}
+
+bool Dispatcher::WritesToPausedSlot(const Session& session,
+                                    const std::vector<std::string>& args) const {
+  if (session.from_primary || session.import_link || args.empty()) return false;
+  auto resolve = [this](const std::vector<std::string>& a) -> const CommandSpec* {
+    const CommandSpec* s = server_.commands().Find(a[0]);
+    if (s != nullptr && !s->subcommands.empty() && a.size() >= 2) {
+      s = CommandTable::FindSub(*s, a[1]);
+    }
+    return s;
+  };
+  auto writes = [&](const CommandSpec& s, const std::vector<std::string>& a) {
+    if (!s.is_write() && !(s.flags & kCmdMayReplicate)) return false;
+    bool found = false;
+    ForEachKeyIndex(
+        s, a, [&](int i) { found = found || server_.SlotWritesPaused(slots::KeyHashSlot(a[i])); });
+    return found;
+  };
+  const CommandSpec* spec = resolve(args);
+  if (spec == nullptr) return false;
+  if (spec == exec_) {
+    if (!session.in_multi) return false;
+    for (const std::vector<std::string>& queued : session.queued) {
+      const CommandSpec* q = queued.empty() ? nullptr : resolve(queued);
+      if (q != nullptr && writes(*q, queued)) return true;
+    }
+    return false;
+  }
+  // Queued in MULTI a command does not run yet: EXEC is held instead.
+  if (session.in_multi && !IsTransactionControl(spec->name)) return false;
+  return writes(*spec, args);
 }
 
 bool Dispatcher::TouchesKeysInFlight(const Session& session,
@@ -510,6 +542,13 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
     server_.keys_in_flight().AddWaiter(session.id);
     return;
   }
+  // The handoff of an atomic slot migration: a write to a moving slot waits
+  // (never longer than the pause's bound) and runs again afterwards, when
+  // it gets MOVED if the slot left (node/migrate/atomic_migrator.h).
+  if (server_.AnySlotWritesPaused() && WritesToPausedSlot(session, args)) {
+    server_.ParkForSlotPause(session);
+    return;
+  }
   // maxmemory: evict first (the DELs leave as units of their own, as
   // Redis's propagate_no_multi); OOM when nothing could be evicted. Not
   // while a busy script serves the loop (its run must not mix with DELs).
@@ -534,10 +573,15 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
       Reject(session, out, errors::kNotInMulti, spec);
     } else if (!Route(session, *spec, args, out, now_ms)) {
       // Route() replied with the redirection.
-    } else if (oom && !session.from_primary && DeniedOnOom(session, *spec)) {
+    } else if (oom && !session.from_primary && !session.import_link &&
+               DeniedOnOom(session, *spec)) {
+      // (An atomic migration's link applies what its source already
+      // accepted, as a replica applies its primary's stream: refusing a
+      // write there would lose it without a word.)
       Reject(session, out, errors::kOom, spec);
-    } else if (std::string_view disk_error =
-                   session.from_primary ? std::string_view() : DiskError(session, *spec);
+    } else if (std::string_view disk_error = session.from_primary || session.import_link
+                                                 ? std::string_view()
+                                                 : DiskError(session, *spec);
                !disk_error.empty()) {
       Reject(session, out, disk_error, spec);
     } else if (session.monitor && (spec->flags & (kCmdWrite | kCmdReadonly | kCmdMayReplicate))) {
@@ -555,7 +599,7 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
     } else if (server_.loading().active && !(spec->flags & kCmdLoading) && !session.aof_loader) {
       Reject(session, out, errors::kLoading, spec);
     } else if (!server_.busy_script_error().empty() && !(spec->flags & kCmdAllowBusy) &&
-               !session.from_primary) {
+               !session.from_primary && !session.import_link) {
       // A script runs past busy-reply-threshold (node/script). The
       // primary's stream is applied meanwhile rather than refused (its
       // replies are discarded: a refusal would lose the write); Redis holds
@@ -604,8 +648,13 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
   // unknown command or an arity error ends it too, as in Redis.
   if ((spec == nullptr || spec->name != "asking") && !session.in_multi) session.asking = false;
   server_.write_stream().EndUnit();
-  // (CLIENT REPLY ON clears the skip of its own reply.)
-  if ((session.reply_skip || session.reply_off) && reply_buffer->size() >= reply_mark) {
+  // (CLIENT REPLY ON clears the skip of its own reply.) An atomic
+  // migration's link hears back only about its protocol steps.
+  const bool import_quiet =
+      session.import_link &&
+      !(spec != nullptr && (spec->name == "wait" || spec->name == "cluster|syncslots"));
+  if ((session.reply_skip || session.reply_off || import_quiet) &&
+      reply_buffer->size() >= reply_mark) {
     reply_buffer->resize(reply_mark);
   }
   session.reply_skip = false;

@@ -52,6 +52,9 @@ class Dispatcher {
   // Whether `args` touches a key that a MIGRATE has in flight (or every
   // key: FLUSHALL); such a command waits (suspend.h's kKeysBusy).
   bool TouchesKeysInFlight(const Session& session, const std::vector<std::string>& args) const;
+  // Whether the command (EXEC: a queued one) writes to a slot whose writes
+  // an atomic migration's handoff holds.
+  bool WritesToPausedSlot(const Session& session, const std::vector<std::string>& args) const;
 
   // Runs one command for a script (redis.call): `session` is the script's
   // client, the checks were the script engine's (node/script). Does what a

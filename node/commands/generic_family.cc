@@ -273,19 +273,35 @@ void Persist(CommandContext& ctx, Args args) {
 // Whole keyspace.
 
 // Each is a fan-out (fan_out.h): its steps see one shard each, its merge
-// replies.
+// replies. Keys of slots an atomic migration is importing are hidden from
+// all of them until the handoff (NodeServices::SlotHidden).
+
+bool Hidden(const NodeServices& node, std::string_view key) {
+  return node.AnySlotHidden() && node.SlotHidden(slots::KeyHashSlot(key));
+}
+
+// Keys of `db` in hidden slots.
+uint64_t HiddenKeys(const NodeServices& node, const Db& db) {
+  if (!node.AnySlotHidden()) return 0;
+  uint64_t n = 0;
+  for (int s = 0; s < slots::kNumSlots; ++s) {
+    if (node.SlotHidden(s)) n += db.CountKeysInSlot(s);
+  }
+  return n;
+}
 
 // KEYS pattern: each shard's live matching keys; the reply lists them in
 // shard order.
 class KeysFanOut : public FanOut {
  public:
-  KeysFanOut(std::string pattern, int num_shards)
-      : pattern_(std::move(pattern)), all_(pattern_ == "*"), keys_(num_shards) {}
+  KeysFanOut(const NodeServices& node, std::string pattern, int num_shards)
+      : node_(node), pattern_(std::move(pattern)), all_(pattern_ == "*"), keys_(num_shards) {}
   void Step(ShardStep& shard) override {
     Db& db = shard.db();
     std::vector<std::string>& keys = keys_[shard.index()];
     db.ForEach([&](const Entry& e) {
       if (!all_ && !GlobMatch(pattern_, e.key())) return;
+      if (Hidden(node_, e.key())) return;
       const int64_t expire = db.ExpireOf(&e);
       if (expire != -1 && expire <= shard.now_ms()) return;
       keys.emplace_back(e.key());
@@ -302,13 +318,14 @@ class KeysFanOut : public FanOut {
   }
 
  private:
+  const NodeServices& node_;
   std::string pattern_;
   bool all_;
   std::vector<std::vector<std::string>> keys_;  // by shard
 };
 
 std::unique_ptr<FanOut> Keys(CommandContext& ctx, Args args) {
-  return std::make_unique<KeysFanOut>(args[1], ctx.shard.num_keyspaces());
+  return std::make_unique<KeysFanOut>(ctx.node, args[1], ctx.shard.num_keyspaces());
 }
 
 // SCAN cursor [MATCH pattern] [COUNT n] [TYPE type]. The cursor's low 14
@@ -320,9 +337,10 @@ std::unique_ptr<FanOut> Keys(CommandContext& ctx, Args args) {
 class ScanFanOut : public FanOut {
  public:
   // `pattern`: MATCH's, or nullopt.
-  ScanFanOut(uint64_t cursor, size_t count, std::optional<std::string> pattern,
-             const std::string* type, int num_shards)
-      : cursor_(cursor),
+  ScanFanOut(const NodeServices& node, uint64_t cursor, size_t count,
+             std::optional<std::string> pattern, const std::string* type, int num_shards)
+      : node_(node),
+        cursor_(cursor),
         count_(count),
         use_pattern_(pattern.has_value() && *pattern != "*"),
         pattern_(pattern.value_or("")),
@@ -355,6 +373,7 @@ class ScanFanOut : public FanOut {
   }
   void Collect(const Entry& e) {
     if (use_pattern_ && !GlobMatch(pattern_, e.key())) return;
+    if (Hidden(node_, e.key())) return;
     if (type_ != nullptr) {
       const std::string_view name = ValueTypeName(e.value().type());
       if (!absl::EqualsIgnoreCase(*type_, absl::string_view(name.data(), name.size()))) return;
@@ -362,6 +381,7 @@ class ScanFanOut : public FanOut {
     keys_.emplace_back(e.key());
   }
 
+  const NodeServices& node_;
   // One round runs at a time (one shard), so the state is the partial.
   uint64_t cursor_;
   size_t count_;
@@ -407,7 +427,7 @@ std::unique_ptr<FanOut> Scan(CommandContext& ctx, Args args) {
       return nullptr;
     }
   }
-  return std::make_unique<ScanFanOut>(cursor, count, std::move(pattern), type,
+  return std::make_unique<ScanFanOut>(ctx.node, cursor, count, std::move(pattern), type,
                                       ctx.shard.num_keyspaces());
 }
 
@@ -417,13 +437,19 @@ std::unique_ptr<FanOut> Scan(CommandContext& ctx, Args args) {
 // of times, as the loop Redis runs over its one dictionary).
 class RandomKeyFanOut : public FanOut {
  public:
-  explicit RandomKeyFanOut(int num_shards)
-      : sizes_(num_shards), attempts_left_(2 * num_shards + 1) {}
+  RandomKeyFanOut(const NodeServices& node, int num_shards)
+      : node_(node), sizes_(num_shards), attempts_left_(2 * num_shards + 1) {}
   void Step(ShardStep& shard) override {
     if (chosen_ < 0) {
-      sizes_[shard.index()] = shard.db().Size();
+      sizes_[shard.index()] = shard.db().Size() - HiddenKeys(node_, shard.db());
     } else {
-      found_ = shard.db().RandomKey(shard.now_ms(), &key_);
+      // A hidden key is drawn again (a bounded number of times; then the
+      // draw counts as none found and starts over).
+      found_ = false;
+      for (int tries = 0; tries < 64 && !found_; ++tries) {
+        if (!shard.db().RandomKey(shard.now_ms(), &key_)) break;
+        found_ = !Hidden(node_, key_);
+      }
     }
   }
   ShardList Merge(CommandContext& ctx) override {
@@ -451,6 +477,7 @@ class RandomKeyFanOut : public FanOut {
     ctx.reply.NullBulk();
     return {};
   }
+  const NodeServices& node_;
   std::vector<size_t> sizes_;  // by shard (counting rounds)
   int attempts_left_;
   int chosen_ = -1;  // the drawing round's shard; -1 while counting
@@ -459,14 +486,16 @@ class RandomKeyFanOut : public FanOut {
 };
 
 std::unique_ptr<FanOut> RandomKey(CommandContext& ctx, Args) {
-  return std::make_unique<RandomKeyFanOut>(ctx.shard.num_keyspaces());
+  return std::make_unique<RandomKeyFanOut>(ctx.node, ctx.shard.num_keyspaces());
 }
 
 // DBSIZE: the sum of every shard's key count in the command's database.
 class DbSizeFanOut : public FanOut {
  public:
-  explicit DbSizeFanOut(int num_shards) : sizes_(num_shards) {}
-  void Step(ShardStep& shard) override { sizes_[shard.index()] = shard.db().Size(); }
+  DbSizeFanOut(const NodeServices& node, int num_shards) : node_(node), sizes_(num_shards) {}
+  void Step(ShardStep& shard) override {
+    sizes_[shard.index()] = shard.db().Size() - HiddenKeys(node_, shard.db());
+  }
   ShardList Merge(CommandContext& ctx) override {
     uint64_t n = 0;
     for (uint64_t s : sizes_) n += s;
@@ -475,11 +504,12 @@ class DbSizeFanOut : public FanOut {
   }
 
  private:
+  const NodeServices& node_;
   std::vector<uint64_t> sizes_;
 };
 
 std::unique_ptr<FanOut> DbSize(CommandContext& ctx, Args) {
-  return std::make_unique<DbSizeFanOut>(ctx.shard.num_keyspaces());
+  return std::make_unique<DbSizeFanOut>(ctx.node, ctx.shard.num_keyspaces());
 }
 
 // FLUSHALL/FLUSHDB [ASYNC|SYNC] (both run synchronously here): each shard

@@ -251,9 +251,10 @@ void Restore(CommandContext& ctx, Args args) {
   req.expire_ms = ttl != 0 && !req.absttl ? ttl + ctx.now_ms : ttl;
   // A big payload: decoded on another thread while the key is held in
   // flight and the client waits; the rest runs back on the loop. Not inside
-  // MULTI/EXEC nor for the primary's stream, which cannot wait.
+  // MULTI/EXEC nor for the primary's stream or an atomic migration's
+  // link, which cannot wait (and must not be answered).
   if (args[3].size() >= kRestoreOffLoopBytes && ctx.node.CanRunOffLoop() &&
-      !ctx.session.deny_blocking && !ctx.session.from_primary) {
+      !ctx.session.deny_blocking && !ctx.session.from_primary && !ctx.session.import_link) {
     struct Job {
       RestoreRequest req;
       std::vector<std::string> args;

@@ -118,6 +118,11 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   std::string CheckCommand(bool is_write, bool stale_ok) const override;
   int64_t DataAgeMs(int64_t now_ms) const override;
   void SyncWithCluster() override;
+  int online_replicas() const override {
+    int n = 0;
+    for (const auto& r : core_.replicas()) n += r.online();
+    return n;
+  }
   bool PropagateSetSlot(Session& session, int64_t now_ms,
                         std::span<const std::string> args) override;
 

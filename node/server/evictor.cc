@@ -145,20 +145,37 @@ EvictResult Evictor::Perform(int64_t now_ms) {
   size_t freed = 0;
   uint64_t keys_freed = 0;
   std::string key;
+  // Keys an atomic slot migration is importing are never evicted (their
+  // source still owns them); draws that find only those give up.
+  auto hidden = [this](std::string_view k) {
+    return server_.AnySlotHidden() && server_.SlotHidden(slots::KeyHashSlot(k));
+  };
+  int hidden_draws = 0;
+  constexpr int kMaxHiddenDraws = 64;
   while (freed < to_free) {
     int ks = 0, db = 0;
     bool found = false;
     if (random) {
-      found = PickRandom(policy, &ks, &db, &key);
+      while (PickRandom(policy, &ks, &db, &key)) {
+        if (!hidden(key)) {
+          found = true;
+          break;
+        }
+        if (++hidden_draws > kMaxHiddenDraws) break;
+      }
     } else {
       // Sample until the pool yields a key that still exists (candidates
       // from earlier runs may be gone).
-      while (!found) {
+      while (!found && hidden_draws <= kMaxHiddenDraws) {
         if (FillPool(policy, now_ms) == 0) break;
         EvictionPool::Candidate c;
         while (pool_.PopBest(&c)) {
           const Entry* e = server_.shard(c.keyspace).db(c.db).Peek(c.key);
           if (e == nullptr || (IsVolatilePolicy(policy) && !e->has_expire())) continue;
+          if (hidden(c.key)) {
+            ++hidden_draws;
+            continue;
+          }
           ks = c.keyspace;
           db = c.db;
           key = std::move(c.key);

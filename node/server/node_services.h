@@ -151,6 +151,23 @@ class NodeServices {
   virtual bool CanRunOffLoop() const = 0;
   virtual void RunOffLoop(CommandContext& ctx, std::string_view key, std::function<void()> work,
                           std::function<void(CommandContext&)> finish) = 0;
+  // Atomic slot migration (node/migrate/atomic_migrator.h): CLUSTER
+  // MIGRATESLOTS, GETSLOTMIGRATIONS, CANCELSLOTMIGRATIONS and the internal
+  // SYNCSLOTS. Returns false, without replying, when it is not wired.
+  virtual bool SlotMigrationCommand(CommandContext& ctx, std::span<std::string> args) {
+    (void)ctx;
+    (void)args;
+    return false;
+  }
+  // Whether keys of `slot` are being imported by an atomic slot migration:
+  // they stay hidden from KEYS, SCAN, RANDOMKEY, DBSIZE, COUNTKEYSINSLOT,
+  // GETKEYSINSLOT and INFO keyspace until the handoff.
+  virtual bool SlotHidden(int slot) const {
+    (void)slot;
+    return false;
+  }
+  // Whether any slot is hidden (a cheap check before walking slots).
+  virtual bool AnySlotHidden() const { return false; }
 
  protected:
   NodeServices() = default;

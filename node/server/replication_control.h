@@ -67,6 +67,8 @@ class ReplicationControl {
     (void)now_ms;
     return 0;
   }
+  // Replicas online now (an atomic migration's target WAITs for them).
+  virtual int online_replicas() const { return 0; }
   // Follows the cluster's view of myself at once (primary to replicate, or
   // none after a promotion) instead of at the next 100 ms reconciliation.
   virtual void SyncWithCluster() {}

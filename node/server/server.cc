@@ -47,6 +47,10 @@ bool Server::AllPaused(int64_t now_ms) const {
 }
 
 void Server::DetachSession(Session& session) {
+  if (session.import_link && on_session_detached) {
+    session.import_link = false;
+    on_session_detached(session.id);
+  }
   blocking_.Unblock(session);
   pubsub_.RemoveSession(session);
   watches_.Unwatch(session);
@@ -207,6 +211,52 @@ void Server::ClusterPublish(std::string_view channel, std::string_view message, 
 
 void Server::Sleep(int64_t ms) {
   if (sleep) sleep(ms);
+}
+
+bool Server::SlotMigrationCommand(CommandContext& ctx, std::span<std::string> args) {
+  if (!slot_migration) return false;
+  slot_migration(ctx, args);
+  return true;
+}
+
+void Server::SetSlotsHidden(const slots::SlotSet& slots, bool hidden) {
+  for (int s = 0; s < slots::kNumSlots; ++s) {
+    if (!slots.Test(s) || hidden_slots_.Test(s) == hidden) continue;
+    if (hidden) {
+      hidden_slots_.Set(s);
+      ++hidden_count_;
+    } else {
+      hidden_slots_.Clear(s);
+      --hidden_count_;
+    }
+  }
+}
+
+void Server::SetSlotWritesPaused(const slots::SlotSet& slots, bool paused) {
+  for (int s = 0; s < slots::kNumSlots; ++s) {
+    if (!slots.Test(s) || paused_write_slots_.Test(s) == paused) continue;
+    if (paused) {
+      paused_write_slots_.Set(s);
+      ++paused_slot_count_;
+    } else {
+      paused_write_slots_.Clear(s);
+      --paused_slot_count_;
+    }
+  }
+  if (paused) return;
+  // Every parked writer runs again on its own turn: one whose slot is still
+  // paused (another job) parks again.
+  std::vector<uint64_t> parked = std::move(slot_paused_sessions_);
+  slot_paused_sessions_.clear();
+  for (uint64_t id : parked) {
+    auto it = clients_.find(id);
+    if (it != clients_.end()) Retry(*it->second);
+  }
+}
+
+void Server::ParkForSlotPause(Session& session) {
+  Suspend(session, WaitReason::kPause);
+  slot_paused_sessions_.push_back(session.id);
 }
 
 bool Server::Migrate(CommandContext& ctx, std::span<std::string> args) {

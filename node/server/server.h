@@ -34,6 +34,7 @@
 #include "node/server/shard.h"
 #include "node/server/watch.h"
 #include "node/server/write_stream.h"
+#include "slots/slot_set.h"
 
 namespace shardnode::clusterbus {
 class ClusterState;
@@ -166,6 +167,22 @@ class Server final : public NodeServices {
   void ClusterPublish(std::string_view channel, std::string_view message, bool shard) override;
   void Sleep(int64_t ms) override;
   bool Migrate(CommandContext& ctx, std::span<std::string> args) override;
+  bool SlotMigrationCommand(CommandContext& ctx, std::span<std::string> args) override;
+  bool SlotHidden(int slot) const override { return hidden_count_ > 0 && hidden_slots_.Test(slot); }
+  bool AnySlotHidden() const override { return hidden_count_ > 0; }
+  // Atomic slot migration, target side: hides (or shows again) the keys
+  // of `slots` (see NodeServices::SlotHidden).
+  void SetSlotsHidden(const slots::SlotSet& slots, bool hidden);
+  // Atomic slot migration, source side: writes to `slots` wait (suspended
+  // with kPause, run again when the pause ends: by then the slots may have
+  // moved and the writer gets MOVED). Reads and other slots go on.
+  void SetSlotWritesPaused(const slots::SlotSet& slots, bool paused);
+  bool SlotWritesPaused(int slot) const {
+    return paused_slot_count_ > 0 && paused_write_slots_.Test(slot);
+  }
+  bool AnySlotWritesPaused() const { return paused_slot_count_ > 0; }
+  // Parks a session whose write touches a paused slot.
+  void ParkForSlotPause(Session& session);
   const std::string& busy_script_error() const override { return busy_script_error_; }
   void set_busy_script_error(std::string error) { busy_script_error_ = std::move(error); }
   std::string ScriptMemoryInfo() override {
@@ -194,6 +211,11 @@ class Server final : public NodeServices {
   std::function<void(CommandContext& ctx, std::string_view key, std::function<void()> work,
                      std::function<void(CommandContext&)> finish)>
       run_off_loop;
+  // Runs CLUSTER MIGRATESLOTS & co (node/migrate's AtomicMigrator).
+  std::function<void(CommandContext& ctx, std::span<std::string> args)> slot_migration;
+  // Called by DetachSession with the id of a session that is gone (an
+  // atomic migration's import link).
+  std::function<void(uint64_t id)> on_session_detached;
   // MIGRATE's cached connections (node/migrate's Migrator).
   std::function<size_t()> cached_migrate_sockets;
   // Whether a script command (EVAL, EVALSHA, FCALL...) routes as a write
@@ -218,7 +240,7 @@ class Server final : public NodeServices {
   // first). Not called for commands without the write flag.
   std::function<void(int db, const std::vector<std::string_view>& keys)> before_write;
   // Every write leaves the command layer here, once (see write_stream.h):
-  // replication and the AOF subscribe to it, and so will slot migration.
+  // replication, the AOF and atomic slot migration subscribe to it.
   WriteStream& write_stream() { return write_stream_; }
   // Replies wait while the AOF writes (see OutputGate).
   OutputGate& output_gate() { return output_gate_; }
@@ -274,6 +296,11 @@ class Server final : public NodeServices {
     bool all = false;
   };
   Pause pauses_[2];  // by PausePurpose
+  slots::SlotSet hidden_slots_;
+  int hidden_count_ = 0;
+  slots::SlotSet paused_write_slots_;
+  int paused_slot_count_ = 0;
+  std::vector<uint64_t> slot_paused_sessions_;
   std::vector<uint64_t> paused_sessions_;
   WriteStream write_stream_;
   OutputGate output_gate_;

@@ -55,6 +55,10 @@ struct Session {
   // The replication link of our primary: its stream is applied without
   // routing, auth or read-only checks, and replies are discarded.
   bool from_primary = false;
+  // The link of an atomic slot migration's source (CLUSTER SYNCSLOTS
+  // ESTABLISH): its commands apply to the importing slots without routing,
+  // are never paused, and only SYNCSLOTS and WAIT are answered.
+  bool import_link = false;
   // The AOF loader's client: runs while the node is loading, and its
   // writes are not propagated (they are already in the file).
   bool aof_loader = false;

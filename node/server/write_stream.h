@@ -16,10 +16,11 @@
 //   - the stream offset: the number of command bytes produced so far
 //     (MULTI/EXEC included, SELECTs excluded since they differ per consumer).
 //
-// Consumers subscribe: replication (backlog and replica links) and the AOF
-// (node/persist/aof.h) today; an outgoing slot migration (filtering on
-// `slot`) and per-shard streams later. A write is collected (copied, encoded) only while at least one
-// consumer wants writes: a node with none pays one check per write.
+// Consumers subscribe: replication (backlog and replica links), the AOF
+// (node/persist/aof.h) and each outgoing atomic slot migration (filtering
+// on `slot`, node/migrate/atomic_migrator.h); per-shard streams later. A
+// write is collected (copied, encoded) only while at least one consumer
+// wants writes: a node with none pays one check per write.
 //
 // Pure: no sockets, clock or threads. Loop: the loop that owns the Server
 // (the control loop today).

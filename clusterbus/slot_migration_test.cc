@@ -1,0 +1,320 @@
+#include "clusterbus/slot_migration.h"
+
+#include <string>
+#include <vector>
+
+#include "clusterbus/cluster_state.h"
+#include "gtest/gtest.h"
+
+namespace shardnode::clusterbus {
+namespace {
+
+using slots::SlotRange;
+
+const std::string kMe(40, 'a');
+const std::string kPeer(40, 'b');
+const std::string kThird(40, 'c');
+const std::string kJob(40, 'f');
+
+template <class T>
+bool Has(const std::vector<MigrationAction>& actions) {
+  for (const MigrationAction& a : actions) {
+    if (std::holds_alternative<T>(a)) return true;
+  }
+  return false;
+}
+
+// A short name per action, to compare sequences.
+std::vector<std::string> Names(const std::vector<MigrationAction>& actions) {
+  std::vector<std::string> out;
+  for (const MigrationAction& a : actions) {
+    out.push_back(std::visit(
+        [](const auto& v) -> std::string {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, ActConnect>) return "connect";
+          if constexpr (std::is_same_v<T, ActSendEstablish>) return "establish";
+          if constexpr (std::is_same_v<T, ActStartSnapshot>) return "snapshot";
+          if constexpr (std::is_same_v<T, ActSendSnapshotEof>) return "snapshot-eof";
+          if constexpr (std::is_same_v<T, ActPauseSlots>) {
+            return v.until_ms == 0 ? "unpause" : "pause";
+          }
+          if constexpr (std::is_same_v<T, ActWaitReplicas>) return "wait";
+          if constexpr (std::is_same_v<T, ActSendFinish>) return "finish";
+          if constexpr (std::is_same_v<T, ActCommitExport>) return "commit";
+          if constexpr (std::is_same_v<T, ActClaimSlots>) return "claim";
+          if constexpr (std::is_same_v<T, ActDropImported>) return "drop";
+          if constexpr (std::is_same_v<T, ActCloseLink>) return "close";
+        },
+        a));
+  }
+  return out;
+}
+
+using V = std::vector<std::string>;
+
+SlotMigrationJob Export(int64_t now = 1000) {
+  return SlotMigrationJob(MigrationOp::kExport, kJob, {{0, 9}, {20, 29}}, kMe, kPeer, now,
+                          MigrationTimeouts{.idle_ms = 5000, .pause_ms = 2000});
+}
+
+// Drives an export to the state just before the target's catch-up reply.
+void ToReplicating(SlotMigrationJob& j, int64_t now) {
+  EXPECT_EQ(Names(j.Start(now)), V{"connect"});
+  EXPECT_EQ(Names(j.Step(MigConnected{}, now)), V{"establish"});
+  EXPECT_EQ(Names(j.Step(MigEstablishReply{}, now)), V{"snapshot"});
+  EXPECT_EQ(j.state(), MigrationState::kSnapshotting);
+  EXPECT_EQ(Names(j.Step(MigSnapshotDone{}, now)), V{"snapshot-eof"});
+  EXPECT_EQ(j.state(), MigrationState::kReplicating);
+}
+
+TEST(SlotMigrationJobTest, ExportHappyPathWithReplicasPausesThenCommits) {
+  SlotMigrationJob j = Export();
+  EXPECT_EQ(j.RangesText(), "0-9 20-29");
+  EXPECT_TRUE(j.HasSlot(25));
+  EXPECT_FALSE(j.HasSlot(15));
+  ToReplicating(j, 1000);
+  auto a = j.Step(MigCaughtUp{.target_replicas = 2}, 1100);
+  EXPECT_EQ(Names(a), (V{"pause", "wait"}));
+  EXPECT_EQ(std::get<ActPauseSlots>(a[0]).until_ms, 3100);
+  EXPECT_EQ(std::get<ActWaitReplicas>(a[1]).replicas, 2);
+  EXPECT_TRUE(j.paused());
+  EXPECT_EQ(j.state(), MigrationState::kFailoverPaused);
+  EXPECT_EQ(Names(j.Step(MigReplicasAcked{.acked = 2}, 1105)), V{"finish"});
+  EXPECT_EQ(j.state(), MigrationState::kFailoverGranted);
+  a = j.Step(MigFinishReply{.epoch = 7}, 1110);
+  EXPECT_EQ(Names(a), (V{"commit", "unpause", "close"}));
+  EXPECT_EQ(std::get<ActCommitExport>(a[0]).epoch, 7u);
+  EXPECT_EQ(j.state(), MigrationState::kSuccess);
+  EXPECT_EQ(MigrationStateName(j.state()), "success");
+  EXPECT_EQ(j.write_pause_ms(), 10);
+  EXPECT_FALSE(j.paused());
+  // A finished job ignores everything.
+  EXPECT_TRUE(j.Step(MigTick{}, 999999).empty());
+}
+
+TEST(SlotMigrationJobTest, ExportWithoutReplicasSendsFinishAtOnce) {
+  SlotMigrationJob j = Export();
+  ToReplicating(j, 1000);
+  EXPECT_EQ(Names(j.Step(MigCaughtUp{.target_replicas = 0}, 1000)), (V{"pause", "finish"}));
+  EXPECT_EQ(j.state(), MigrationState::kFailoverGranted);
+}
+
+TEST(SlotMigrationJobTest, ReplicasNotAckingFailsAndUnpauses) {
+  SlotMigrationJob j = Export();
+  ToReplicating(j, 1000);
+  j.Step(MigCaughtUp{.target_replicas = 2}, 1000);
+  EXPECT_EQ(Names(j.Step(MigReplicasAcked{.acked = 1}, 1500)), (V{"unpause", "close"}));
+  EXPECT_EQ(j.state(), MigrationState::kFailed);
+  EXPECT_EQ(j.message(), "Target replicas did not acknowledge the migrated data (1 of 2)");
+}
+
+TEST(SlotMigrationJobTest, ConnectAndHandshakeFailures) {
+  SlotMigrationJob j = Export();
+  j.Start(1000);
+  EXPECT_EQ(Names(j.Step(MigConnectFailed{"Connection refused"}, 1001)), V{"close"});
+  EXPECT_EQ(j.message(), "Unable to connect to target node: Connection refused");
+  SlotMigrationJob k = Export();
+  k.Start(1000);
+  k.Step(MigConnected{}, 1000);
+  k.Step(MigEstablishReply{"ERR unknown subcommand 'SYNCSLOTS'"}, 1000);
+  EXPECT_EQ(k.state(), MigrationState::kFailed);
+  EXPECT_EQ(k.message(),
+            "Received error during handshake to target: ERR unknown subcommand "
+            "'SYNCSLOTS'");
+}
+
+TEST(SlotMigrationJobTest, LinkDownBeforeFinishFailsAndLeavesSourceOwner) {
+  for (int stage = 0; stage < 4; ++stage) {
+    SlotMigrationJob j = Export();
+    j.Start(1000);
+    if (stage >= 1) j.Step(MigConnected{}, 1000);
+    if (stage >= 2) j.Step(MigEstablishReply{}, 1000);
+    if (stage >= 3) {
+      j.Step(MigSnapshotDone{}, 1000);
+      j.Step(MigCaughtUp{.target_replicas = 1}, 1000);
+    }
+    auto a = j.Step(MigLinkDown{"reset"}, 1200);
+    EXPECT_EQ(j.state(), MigrationState::kFailed) << stage;
+    EXPECT_FALSE(Has<ActCommitExport>(a));
+    EXPECT_EQ(Has<ActPauseSlots>(a), stage == 3) << stage;  // the unpause
+    EXPECT_FALSE(j.paused());
+    EXPECT_EQ(j.message().rfind("Connection lost to target.", 0), 0u);
+  }
+}
+
+TEST(SlotMigrationJobTest, LinkLostAfterFinishStaysPausedUntilClaimSeen) {
+  SlotMigrationJob j = Export();
+  ToReplicating(j, 1000);
+  j.Step(MigCaughtUp{.target_replicas = 0}, 1000);
+  EXPECT_TRUE(j.Step(MigLinkDown{"reset"}, 1010).empty());
+  EXPECT_TRUE(j.paused());
+  EXPECT_EQ(j.state(), MigrationState::kFailoverGranted);
+  EXPECT_TRUE(j.Step(MigTick{}, 2000).empty());
+  // Gossip shows the target owning the slots: the export succeeded.
+  auto a = j.Step(MigOwnership{.target_owns_all = true, .source_owns_all = false}, 2100);
+  EXPECT_EQ(Names(a), (V{"commit", "unpause", "close"}));
+  EXPECT_EQ(j.state(), MigrationState::kSuccess);
+}
+
+TEST(SlotMigrationJobTest, LinkLostAfterFinishAndNoClaimFailsAtPauseDeadline) {
+  SlotMigrationJob j = Export();
+  ToReplicating(j, 1000);
+  j.Step(MigCaughtUp{.target_replicas = 0}, 1000);
+  j.Step(MigLinkDown{"reset"}, 1010);
+  auto a = j.Step(MigTick{}, 3000);
+  EXPECT_EQ(Names(a), (V{"unpause", "close"}));
+  EXPECT_EQ(j.message(),
+            "Unpaused before migration completed (migration may have succeeded with lost writes)");
+}
+
+TEST(SlotMigrationJobTest, PauseTimeoutFailsClosed) {
+  SlotMigrationJob j = Export();
+  ToReplicating(j, 1000);
+  j.Step(MigCaughtUp{.target_replicas = 1}, 1000);
+  EXPECT_TRUE(j.Step(MigTick{}, 2999).empty());
+  EXPECT_EQ(Names(j.Step(MigTick{}, 3000)), (V{"unpause", "close"}));
+  EXPECT_EQ(j.message(), "Timed out before streaming completed");
+  EXPECT_EQ(j.write_pause_ms(), 2000);
+}
+
+TEST(SlotMigrationJobTest, IdleTimeoutAndProgress) {
+  SlotMigrationJob j = Export();
+  ToReplicating(j, 1000);
+  j.Step(MigProgress{}, 5000);
+  EXPECT_TRUE(j.Step(MigTick{}, 9000).empty());
+  j.Step(MigTick{}, 10001);
+  EXPECT_EQ(j.state(), MigrationState::kFailed);
+  EXPECT_EQ(j.message(), "Timed out after too long with no interaction");
+}
+
+TEST(SlotMigrationJobTest, CancelWhilePausedUnpauses) {
+  SlotMigrationJob j = Export();
+  ToReplicating(j, 1000);
+  j.Step(MigCaughtUp{.target_replicas = 1}, 1000);
+  EXPECT_EQ(Names(j.Step(MigCancel{}, 1001)), (V{"unpause", "close"}));
+  EXPECT_EQ(j.state(), MigrationState::kCancelled);
+  EXPECT_EQ(MigrationStateName(j.state()), "cancelled");
+}
+
+TEST(SlotMigrationJobTest, OwnershipLostOnSourceFails) {
+  SlotMigrationJob j = Export();
+  ToReplicating(j, 1000);
+  j.Step(MigOwnership{.target_owns_all = false, .source_owns_all = false}, 1000);
+  EXPECT_EQ(j.message(), "Slots are no longer owned by myself");
+}
+
+TEST(SlotMigrationJobTest, UnexpectedStepFails) {
+  SlotMigrationJob j = Export();
+  j.Start(1000);
+  j.Step(MigFinishReply{.epoch = 3}, 1000);
+  EXPECT_EQ(j.state(), MigrationState::kFailed);
+  EXPECT_EQ(j.message(), "Unexpected state machine transition");
+}
+
+TEST(SlotMigrationJobTest, ImportHappyPathAndFailures) {
+  SlotMigrationJob j(MigrationOp::kImport, kJob, {{5, 5}}, kPeer, kMe, 1000);
+  EXPECT_TRUE(j.Start(1000).empty());
+  EXPECT_EQ(MigrationStateName(j.state()), "receiving-snapshot");
+  EXPECT_TRUE(j.Step(MigSnapshotEofReceived{}, 1000).empty());
+  EXPECT_EQ(MigrationStateName(j.state()), "waiting-for-paused");
+  EXPECT_EQ(Names(j.Step(MigFinishReceived{}, 1000)), (V{"claim", "close"}));
+  EXPECT_EQ(j.state(), MigrationState::kSuccess);
+
+  SlotMigrationJob k(MigrationOp::kImport, kJob, {{5, 5}}, kPeer, kMe, 1000);
+  EXPECT_EQ(Names(k.Step(MigLinkDown{"eof"}, 1000)), (V{"drop", "close"}));
+  EXPECT_EQ(k.message().rfind("Connection lost to source.", 0), 0u);
+
+  SlotMigrationJob f(MigrationOp::kImport, kJob, {{5, 5}}, kPeer, kMe, 1000);
+  EXPECT_EQ(Names(f.Step(MigFinishReceived{}, 1000)), (V{"drop", "close"}));  // no EOF first
+  EXPECT_EQ(f.message(), "Unexpected state machine transition");
+
+  SlotMigrationJob o(MigrationOp::kImport, kJob, {{5, 5}}, kPeer, kMe, 1000);
+  o.Step(MigOwnership{.target_owns_all = false, .source_owns_all = false}, 1000);
+  EXPECT_EQ(o.message(), "Slots are no longer owned by source node");
+}
+
+class SlotMigrationsTest : public ::testing::Test {
+ protected:
+  SlotMigrationsTest() : state_(kMe, ClusterOptions{}) {
+    state_.AddNode(kPeer, kFlagPrimary, 0);
+    state_.AddNode(kThird, kFlagPrimary, 0);
+    for (int s = 0; s < 100; ++s) state_.BindSlot(s, state_.myself());
+    for (int s = 100; s < 200; ++s) state_.BindSlot(s, *state_.FindNode(kPeer));
+  }
+  std::string Parse(std::vector<std::string> args) {
+    args.insert(args.begin(), {"CLUSTER", "MIGRATESLOTS"});
+    auto r = jobs_.ParseMigrateSlots(args, state_);
+    return r.ok() ? "OK" : std::string(r.status().message());
+  }
+  ClusterState state_;
+  SlotMigrations jobs_;
+};
+
+TEST_F(SlotMigrationsTest, MigrateSlotsErrorsAreValkeys) {
+  EXPECT_EQ(Parse({"INVALID", "0", "1"}), "syntax error");
+  EXPECT_EQ(Parse({"SLOTSRANGE", "0"}), "No end slot for final slot range");
+  EXPECT_EQ(Parse({"SLOTSRANGE", "16385", "16388"}), "Invalid or out of range slot");
+  EXPECT_EQ(Parse({"SLOTSRANGE", "a", "0"}), "No slot ranges specified");
+  EXPECT_EQ(Parse({"SLOTSRANGE", "0", "a"}), "Invalid or out of range slot");
+  EXPECT_EQ(Parse({"SLOTSRANGE", "1", "0"}),
+            "Start slot number 1 is greater than end slot number 0.");
+  EXPECT_EQ(Parse({"SLOTSRANGE", "0", "150"}), "Requested slots span multiple shards");
+  EXPECT_EQ(Parse({"SLOTSRANGE", "0", "5", "3", "6"}),
+            "Slot range 3-6 overlaps with previous range 0-5.");
+  EXPECT_EQ(Parse({"SLOTSRANGE", "0", "0"}), "syntax error");
+  EXPECT_EQ(Parse({"SLOTSRANGE", "0", "0", "NODE"}), "syntax error");
+  EXPECT_EQ(Parse({"SLOTSRANGE", "0", "0", "NODE", "blah"}), "Invalid node name: blah");
+  EXPECT_EQ(Parse({"SLOTSRANGE", "0", "0", "NODE", std::string(40, 'e')}),
+            "Unknown node name: " + std::string(40, 'e'));
+  EXPECT_EQ(Parse({"SLOTSRANGE", "500", "500"}), "Slot 500 has no node served.");
+  EXPECT_EQ(Parse({"SLOTSRANGE", "150", "150", "NODE", kThird}),
+            "Slots are not served by this node.");
+  EXPECT_EQ(Parse({"SLOTSRANGE", "0", "0", "NODE", kMe}), "Target node can not be this node.");
+  EXPECT_EQ(Parse({"SLOTSRANGE", "1", "1", "NODE", kPeer, "SLOTSRANGE", "0", "2", "NODE", kThird}),
+            "Slot ranges in migrations overlap");
+  EXPECT_EQ(Parse({"SLOTSRANGE", "0", "1", "NODE", kPeer, "SLOTSRANGE", "5", "6", "NODE", kThird}),
+            "OK");
+  jobs_.Add(std::make_unique<SlotMigrationJob>(MigrationOp::kExport, kJob,
+                                               std::vector<SlotRange>{{10, 20}}, kMe, kPeer, 0));
+  EXPECT_TRUE(jobs_.Exporting(15));
+  EXPECT_TRUE(jobs_.AnyExporting());
+  EXPECT_FALSE(jobs_.AnyImporting());
+  EXPECT_EQ(Parse({"SLOTSRANGE", "20", "30", "NODE", kPeer}), "I am already migrating slot 20.");
+  state_.SetMigrating(50, state_.FindNode(kPeer));
+  EXPECT_EQ(Parse({"SLOTSRANGE", "0", "0", "NODE", kPeer}), "Slots are being manually migrated");
+  state_.SetImporting(150, state_.FindNode(kPeer));
+  EXPECT_EQ(Parse({"SLOTSRANGE", "0", "0", "NODE", kPeer}), "Slots are being manually imported");
+}
+
+TEST_F(SlotMigrationsTest, EstablishChecksTheSourceAndOwnership) {
+  auto parse = [&](std::vector<std::string> tail) {
+    std::vector<std::string> args = {"CLUSTER", "SYNCSLOTS", "ESTABLISH"};
+    args.insert(args.end(), tail.begin(), tail.end());
+    auto r = jobs_.ParseEstablish(args, state_);
+    return r.ok() ? "OK" : std::string(r.status().message());
+  };
+  EXPECT_EQ(parse({"SOURCE", kPeer, "NAME", kJob, "SLOTSRANGE", "100", "110"}), "OK");
+  EXPECT_EQ(parse({"SOURCE", kThird, "NAME", kJob, "SLOTSRANGE", "100", "110"}),
+            "Target node does not agree about current slot ownership");
+  EXPECT_EQ(parse({"SOURCE", kMe, "NAME", kJob, "SLOTSRANGE", "100", "110"}),
+            "Source node is target node itself");
+  EXPECT_EQ(parse({"SOURCE", kPeer, "SLOTSRANGE", "100", "110"}), "syntax error");
+  EXPECT_EQ(parse({"SOURCE", kPeer, "NAME", kJob, "SLOTSRANGE", "100", "110", "X"}),
+            "syntax error");
+}
+
+TEST_F(SlotMigrationsTest, LogKeepsNewestFinishedJobs) {
+  jobs_.set_log_max_len(2);
+  for (int i = 0; i < 4; ++i) {
+    auto j = std::make_unique<SlotMigrationJob>(MigrationOp::kExport, std::string(40, 'a' + i),
+                                                std::vector<SlotRange>{{i, i}}, kMe, kPeer, 0);
+    j->Step(MigCancel{}, 0);
+    jobs_.Add(std::move(j));
+  }
+  ASSERT_EQ(jobs_.jobs().size(), 2u);
+  EXPECT_EQ(jobs_.jobs()[0]->name(), std::string(40, 'd'));
+  EXPECT_EQ(jobs_.jobs()[1]->name(), std::string(40, 'c'));
+}
+
+}  // namespace
+}  // namespace shardnode::clusterbus

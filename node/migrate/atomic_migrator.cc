@@ -1,0 +1,676 @@
+#include "node/migrate/atomic_migrator.h"
+
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
+#include <utility>
+// The others.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <random>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "base/strings.h"
+#include "clusterbus/cluster_state.h"
+#include "node/commands/command.h"
+#include "node/commands/errors.h"
+#include "node/config/config.h"
+#include "node/keyspace/db.h"
+#include "node/keyspace/keyspace.h"
+#include "node/migrate/migrator.h"
+#include "node/migrate/value_dumper.h"
+#include "node/net/resp_client.h"
+#include "node/resp/reply.h"
+#include "node/server/clock.h"
+#include "node/server/log.h"
+#include "node/server/replication_control.h"
+#include "node/server/server.h"
+#include "node/server/session.h"
+#include "node/server/write_stream.h"
+
+namespace shardnode::node::migrate {
+namespace asio = boost::asio;
+using clusterbus::MigrationOp;
+using clusterbus::SlotMigrationJob;
+
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+void AppendBulk(std::string* out, std::string_view s) {
+  absl::StrAppend(out, "$", s.size(), "\r\n");
+  out->append(s);
+  out->append("\r\n");
+}
+
+void AppendCommand(std::string* out, std::initializer_list<std::string_view> args) {
+  absl::StrAppend(out, "*", args.size(), "\r\n");
+  for (std::string_view a : args) AppendBulk(out, a);
+}
+
+std::string JobName() { return RandomHexId(); }
+
+std::vector<int> SlotsOf(const SlotMigrationJob& job) {
+  std::vector<int> out;
+  for (const slots::SlotRange& r : job.ranges()) {
+    for (int s = r.start; s <= r.end; ++s) out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace
+
+// One job's I/O. The export side writes on `client`, and receives the
+// slots' writes from the write stream; the import side is the session
+// `session_id` of the source's connection.
+struct AtomicMigrator::Link : public WriteConsumer {
+  AtomicMigrator* owner = nullptr;
+  std::string name;  // the job's
+  bool exporting = false;
+  slots::SlotSet slots;
+  std::shared_ptr<RespClient> client;
+  bool subscribed = false;
+  bool closed = false;
+  int link_db = -1;  // the db the target's session has selected
+  uint64_t session_id = 0;
+
+  bool WantsWrites() const override { return subscribed && !closed; }
+  void OnWrite(const StreamWrite& w) override {
+    if (closed || client == nullptr) return;
+    std::string_view bytes;
+    if (w.slot != kNoSlot && slots.Test(w.slot)) {
+      bytes = w.bytes;
+    } else if (w.slot == kNoSlot && !w.args.empty() &&
+               !absl::EqualsIgnoreCase(w.args[0], "multi") &&
+               !absl::EqualsIgnoreCase(w.args[0], "exec")) {
+      // FLUSHALL, FLUSHDB, SWAPDB: the slots' image is gone.
+      const std::string n = name;
+      AtomicMigrator* o = owner;
+      asio::post(o->io_, [o, n] {
+        if (SlotMigrationJob* job = o->jobs_.Find(n)) {
+          o->Feed(*job, clusterbus::MigAbort{"Data was flushed"});
+        }
+      });
+      return;
+    } else {
+      // Another slot's write (or MULTI/EXEC around it): only the SELECT
+      // the stream counted as sent goes.
+      bytes = w.select();
+    }
+    if (bytes.empty()) return;
+    link_db = w.db;
+    if (!client->SendRaw(bytes).ok()) Overrun();
+  }
+
+  void Overrun() {
+    if (closed) return;
+    const std::string n = name;
+    AtomicMigrator* o = owner;
+    asio::post(o->io_, [o, n] {
+      if (SlotMigrationJob* job = o->jobs_.Find(n)) {
+        o->Feed(*job, clusterbus::MigLinkDown{"output buffer limit reached"});
+      }
+    });
+  }
+};
+
+AtomicMigrator::AtomicMigrator(asio::io_context& io, Server& server)
+    : io_(io), server_(server), tick_(io) {}
+
+AtomicMigrator::~AtomicMigrator() { Stop(); }
+
+void AtomicMigrator::Start() {
+  server_.slot_migration = [this](CommandContext& ctx, std::span<std::string> args) {
+    Handle(ctx, args);
+  };
+  server_.on_session_detached = [this](uint64_t id) {
+    for (auto& [name, link] : links_) {
+      if (!link->exporting && link->session_id == id) {
+        asio::post(io_, [this, n = name] {
+          if (SlotMigrationJob* job = jobs_.Find(n)) {
+            Feed(*job, clusterbus::MigLinkDown{"connection closed"});
+          }
+        });
+      }
+    }
+  };
+  ArmTick();
+}
+
+void AtomicMigrator::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  tick_.cancel();
+  for (auto& [name, link] : links_) {
+    link->closed = true;
+    if (link->subscribed) server_.write_stream().Unsubscribe(link.get());
+    if (link->client) link->client->Close();
+  }
+  links_.clear();
+  server_.slot_migration = nullptr;
+  server_.on_session_detached = nullptr;
+}
+
+void AtomicMigrator::ArmTick() {
+  if (stopped_) return;
+  tick_.expires_after(std::chrono::milliseconds(kTickMs));
+  tick_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    Tick();
+    ArmTick();
+  });
+}
+
+void AtomicMigrator::Tick() {
+  const int64_t now = NowMs();
+  clusterbus::ClusterState* cluster = server_.cluster();
+  const bool send_ack = now - last_ack_ms_ >= kAckEveryMs;
+  if (send_ack) last_ack_ms_ = now;
+  std::vector<SlotMigrationJob*> active;
+  for (const auto& j : jobs_.jobs()) {
+    if (!j->finished()) active.push_back(j.get());
+  }
+  for (SlotMigrationJob* job : active) {
+    if (cluster != nullptr) {
+      if (!cluster->myself().is_primary()) {
+        Feed(*job, clusterbus::MigAbort{job->op() == MigrationOp::kImport
+                                            ? "A failover occurred during slot import"
+                                            : "Slot migration source became a replica"});
+        continue;
+      }
+      clusterbus::MigOwnership own;
+      own.target_owns_all = true;
+      own.source_owns_all = true;
+      for (int s : SlotsOf(*job)) {
+        const clusterbus::ClusterNode* o = cluster->SlotOwner(s);
+        const std::string_view owner = o ? std::string_view(o->id) : std::string_view();
+        if (owner != job->target_id()) own.target_owns_all = false;
+        if (owner != job->source_id()) own.source_owns_all = false;
+      }
+      Feed(*job, own);
+      if (job->finished()) continue;
+    }
+    if (send_ack && job->op() == MigrationOp::kExport) {
+      Link* link = LinkOf(*job);
+      if (link != nullptr && link->client != nullptr && link->client->is_open() &&
+          job->state() != clusterbus::MigrationState::kConnecting &&
+          job->state() != clusterbus::MigrationState::kReadingEstablishResponse) {
+        SendOn(*link, {"CLUSTER", "SYNCSLOTS", "ACK"});
+        if (link->client->pending_output() < kDrainAbove) Feed(*job, clusterbus::MigProgress{});
+      }
+    }
+    if (!job->finished()) Feed(*job, clusterbus::MigTick{});
+  }
+  jobs_.Trim();
+}
+
+AtomicMigrator::Link* AtomicMigrator::LinkOf(const SlotMigrationJob& job) {
+  auto it = links_.find(job.name());
+  return it == links_.end() ? nullptr : it->second.get();
+}
+
+void AtomicMigrator::Feed(SlotMigrationJob& job, const clusterbus::MigrationEvent& event) {
+  const clusterbus::MigrationState before = job.state();
+  std::vector<clusterbus::MigrationAction> actions = job.Step(event, NowMs());
+  if (job.state() != before && job.finished()) {
+    Log(job.state() == clusterbus::MigrationState::kSuccess ? LogLevel::kNotice
+                                                            : LogLevel::kWarning,
+        absl::StrCat(
+            "Slot migration ", job.name(), " (",
+            job.op() == MigrationOp::kExport ? "export" : "import", " of ", job.RangesText(), ") ",
+            base::ToAbsl(clusterbus::MigrationStateName(job.state())),
+            job.message().empty() ? "" : ": ", job.message(),
+            job.op() == MigrationOp::kExport
+                ? absl::StrCat(" (writes to the slots paused ", job.write_pause_ms(), " ms)")
+                : std::string()));
+  }
+  CarryOut(job, std::move(actions));
+}
+
+bool AtomicMigrator::SendOn(Link& link, std::vector<std::string> args) {
+  if (link.closed || link.client == nullptr) return false;
+  if (link.client->Send(std::span<const std::string>(args)).ok()) return true;
+  link.Overrun();
+  return false;
+}
+
+void AtomicMigrator::CarryOut(SlotMigrationJob& job,
+                              std::vector<clusterbus::MigrationAction> actions) {
+  const std::string name = job.name();
+  for (clusterbus::MigrationAction& action : actions) {
+    // A previous action may have ended the link (and the job's entry stays).
+    auto it = links_.find(name);
+    std::shared_ptr<Link> link = it == links_.end() ? nullptr : it->second;
+    std::visit(Overloaded{
+                   [&](const clusterbus::ActConnect&) {
+                     if (link) asio::co_spawn(io_, Connect(link), asio::detached);
+                   },
+                   [&](const clusterbus::ActSendEstablish&) {
+                     if (!link) return;
+                     std::vector<std::string> cmd = {"CLUSTER",  "SYNCSLOTS",     "ESTABLISH",
+                                                     "SOURCE",   job.source_id(), "NAME",
+                                                     job.name(), "SLOTSRANGE"};
+                     for (const slots::SlotRange& r : job.ranges()) {
+                       cmd.push_back(absl::StrCat(r.start));
+                       cmd.push_back(absl::StrCat(r.end));
+                     }
+                     if (SendOn(*link, std::move(cmd))) {
+                       asio::co_spawn(io_, ReadStep(link, Awaiting::kEstablish), asio::detached);
+                     }
+                   },
+                   [&](const clusterbus::ActStartSnapshot&) {
+                     if (!link) return;
+                     server_.write_stream().Subscribe(link.get());
+                     link->subscribed = true;
+                     asio::co_spawn(io_, Walk(link), asio::detached);
+                   },
+                   [&](const clusterbus::ActSendSnapshotEof&) {
+                     if (link && SendOn(*link, {"CLUSTER", "SYNCSLOTS", "SNAPSHOT-EOF"})) {
+                       asio::co_spawn(io_, ReadStep(link, Awaiting::kCaughtUp), asio::detached);
+                     }
+                   },
+                   [&](const clusterbus::ActPauseSlots& p) {
+                     server_.SetSlotWritesPaused(job.slot_set(), p.until_ms != 0);
+                   },
+                   [&](const clusterbus::ActWaitReplicas& w) {
+                     if (link && SendOn(*link, {"WAIT", absl::StrCat(w.replicas),
+                                                absl::StrCat(w.timeout_ms)})) {
+                       asio::co_spawn(io_, ReadStep(link, Awaiting::kWait), asio::detached);
+                     }
+                   },
+                   [&](const clusterbus::ActSendFinish&) {
+                     if (!link) return;
+                     // Nothing written to the slots after this may reach the
+                     // target: writers are paused, and once the target claims the
+                     // slots this node deletes its copies (as dirty slots, or
+                     // CommitExport), whose DELs must stay here. (Expiry needs no
+                     // DEL: the target holds the same absolute TTLs.)
+                     if (link->subscribed) {
+                       server_.write_stream().Unsubscribe(link.get());
+                       link->subscribed = false;
+                     }
+                     if (SendOn(*link, {"CLUSTER", "SYNCSLOTS", "FINISH"})) {
+                       asio::co_spawn(io_, ReadStep(link, Awaiting::kFinish), asio::detached);
+                     }
+                   },
+                   [&](const clusterbus::ActCommitExport& c) { CommitExport(job, c.epoch); },
+                   [&](const clusterbus::ActClaimSlots&) { ClaimSlots(job); },
+                   [&](const clusterbus::ActDropImported&) {
+                     asio::co_spawn(io_, DeleteKeys(SlotsOf(job)), asio::detached);
+                     server_.SetSlotsHidden(job.slot_set(), false);
+                   },
+                   [&](const clusterbus::ActCloseLink&) {
+                     if (!link) return;
+                     link->closed = true;
+                     if (link->subscribed) {
+                       server_.write_stream().Unsubscribe(link.get());
+                       link->subscribed = false;
+                     }
+                     if (link->client) link->client->Close();
+                     if (!link->exporting) {
+                       auto c = server_.clients().find(link->session_id);
+                       if (c != server_.clients().end()) {
+                         Session& s = *c->second;
+                         s.import_link = false;
+                         // A failed import drops its source's connection; after a
+                         // success the source closes it itself.
+                         if (job.state() != clusterbus::MigrationState::kSuccess && s.kill)
+                           s.kill();
+                       }
+                     }
+                     links_.erase(name);
+                   },
+               },
+               action);
+  }
+}
+
+asio::awaitable<void> AtomicMigrator::Connect(std::shared_ptr<Link> link) {
+  clusterbus::ClusterState* cluster = server_.cluster();
+  SlotMigrationJob* job = jobs_.Find(link->name);
+  const clusterbus::ClusterNode* target =
+      cluster && job ? cluster->FindNode(job->target_id()) : nullptr;
+  if (job == nullptr) co_return;
+  if (target == nullptr || target->ip.empty()) {
+    Feed(*job, clusterbus::MigConnectFailed{"target node address unknown"});
+    co_return;
+  }
+  const std::string ip = target->ip;
+  const int port = target->port;
+  const int64_t idle_ms = int64_t{server_.options().repl_timeout} * 1000;
+  link->client =
+      RespClient::Create(io_.get_executor(), {.connect_timeout = std::chrono::milliseconds(5000),
+                                              .io_timeout = std::chrono::milliseconds(idle_ms),
+                                              .max_output_bytes = kMaxOutputBytes});
+  absl::Status s = co_await link->client->Connect(ip, port);
+  if (s.ok() && !server_.options().masterauth.empty()) {
+    // The primary's credentials, as a replica authenticates (Valkey uses
+    // primaryauth for its migration link too).
+    s = co_await link->client->Auth("", server_.options().masterauth);
+  }
+  job = jobs_.Find(link->name);
+  if (job == nullptr || link->closed) co_return;
+  if (!s.ok()) {
+    Feed(*job, clusterbus::MigConnectFailed{std::string(s.message())});
+    co_return;
+  }
+  Feed(*job, clusterbus::MigConnected{});
+}
+
+asio::awaitable<void> AtomicMigrator::ReadStep(std::shared_ptr<Link> link, Awaiting kind) {
+  std::shared_ptr<RespClient> client = link->client;
+  absl::StatusOr<resp::ReplyValue> r = co_await client->ReadReply();
+  SlotMigrationJob* job = jobs_.Find(link->name);
+  if (job == nullptr || link->closed) co_return;
+  if (!r.ok()) {
+    Feed(*job, clusterbus::MigLinkDown{std::string(r.status().message())});
+    co_return;
+  }
+  const resp::ReplyValue& v = *r;
+  switch (kind) {
+    case Awaiting::kEstablish:
+      Feed(*job, clusterbus::MigEstablishReply{v.is_error() ? v.str : std::string()});
+      break;
+    case Awaiting::kCaughtUp:
+      if (v.is_error()) {
+        Feed(*job, clusterbus::MigAbort{absl::StrCat("Target failed the snapshot: ", v.str)});
+      } else {
+        Feed(*job, clusterbus::MigCaughtUp{.target_replicas = v.integer});
+      }
+      break;
+    case Awaiting::kWait:
+      Feed(*job, clusterbus::MigReplicasAcked{.acked = v.is_error() ? 0 : v.integer});
+      break;
+    case Awaiting::kFinish:
+      Feed(*job,
+           clusterbus::MigFinishReply{.epoch = v.is_error() ? 0 : static_cast<uint64_t>(v.integer),
+                                      .error = v.is_error() ? v.str : std::string()});
+      break;
+  }
+}
+
+asio::awaitable<void> AtomicMigrator::Walk(std::shared_ptr<Link> link) {
+  SlotMigrationJob* job = jobs_.Find(link->name);
+  if (job == nullptr) co_return;
+  const std::vector<int> slot_list = SlotsOf(*job);
+  replication::RdbWriterOptions dump_options;
+  dump_options.compression = server_.config().Value("rdbcompression").value_or("yes") == "yes";
+  const int num_dbs = server_.shard(0).num_dbs();
+  for (int slot : slot_list) {
+    for (int dbi = 0; dbi < num_dbs; ++dbi) {
+      Db& db = server_.ShardForSlot(slot).db(dbi);
+      const size_t count = db.CountKeysInSlot(slot);
+      if (count == 0) continue;
+      const std::vector<std::string> keys = db.KeysInSlot(slot, count);
+      for (size_t i = 0; i < keys.size();) {
+        if (link->closed) co_return;
+        std::string batch;
+        const int64_t now = NowMs();
+        for (size_t end = std::min(keys.size(), i + kKeysPerSlice); i < end; ++i) {
+          const Entry* e = db.Peek(keys[i]);
+          if (e == nullptr) continue;  // deleted since: its DEL went already
+          const int64_t expire = db.ExpireOf(e);
+          if (expire != -1 && expire <= now) continue;
+          ValueDumper dumper(e->value(), dump_options);
+          while (!dumper.Step(Migrator::kSliceBudget)) {
+          }
+          const std::string payload = dumper.TakePayload();
+          if (link->link_db != dbi) {
+            AppendCommand(&batch, {"SELECT", absl::StrCat(dbi)});
+            link->link_db = dbi;
+            server_.write_stream().ForgetSelectedDb(link.get());
+          }
+          AppendCommand(&batch, {"RESTORE", keys[i], absl::StrCat(expire == -1 ? 0 : expire),
+                                 payload, "REPLACE", "ABSTTL"});
+        }
+        if (!batch.empty() && !link->client->SendRaw(std::move(batch)).ok()) {
+          link->Overrun();
+          co_return;
+        }
+        if (link->client->pending_output() > kDrainAbove) {
+          absl::Status s = co_await link->client->Drain();
+          if (!s.ok()) {
+            if (SlotMigrationJob* j = jobs_.Find(link->name); j && !link->closed) {
+              Feed(*j, clusterbus::MigLinkDown{std::string(s.message())});
+            }
+            co_return;
+          }
+        } else {
+          co_await asio::post(io_, asio::use_awaitable);
+        }
+        if (SlotMigrationJob* j = jobs_.Find(link->name); j && !link->closed) {
+          Feed(*j, clusterbus::MigProgress{});
+        }
+      }
+    }
+  }
+  job = jobs_.Find(link->name);
+  if (job != nullptr && !link->closed) Feed(*job, clusterbus::MigSnapshotDone{});
+}
+
+asio::awaitable<void> AtomicMigrator::DeleteKeys(std::vector<int> slot_list) {
+  // The keys go a slice per turn of the loop, each DEL to the write stream
+  // (replicas and AOF follow). The slots are no longer served from here
+  // (moved, or never owned), so no client reads them meanwhile.
+  for (int slot : slot_list) {
+    const int num_dbs = server_.shard(0).num_dbs();
+    for (int dbi = 0; dbi < num_dbs; ++dbi) {
+      for (;;) {
+        if (stopped_) co_return;
+        Db& db = server_.ShardForSlot(slot).db(dbi);
+        if (db.CountKeysInSlot(slot) == 0) break;
+        // A new import of the slot may have started: leave its keys alone.
+        if (jobs_.Importing(slot)) co_return;
+        const std::vector<std::string> keys = db.KeysInSlot(slot, kKeysPerSlice * 4);
+        if (server_.before_write) {
+          std::vector<std::string_view> views(keys.begin(), keys.end());
+          server_.before_write(dbi, views);
+        }
+        const int64_t now = NowMs();
+        server_.write_stream().BeginUnit();
+        for (const std::string& key : keys) {
+          if (!db.Delete(key, now)) continue;
+          ++server_.stats().dirty;
+          const std::string del[] = {"DEL", key};
+          server_.write_stream().Append(dbi, slot, del);
+        }
+        server_.write_stream().EndUnit();
+        co_await asio::post(io_, asio::use_awaitable);
+      }
+    }
+  }
+}
+
+void AtomicMigrator::ClaimSlots(SlotMigrationJob& job) {
+  clusterbus::ClusterState* cluster = server_.cluster();
+  if (cluster == nullptr) return;
+  for (int s : SlotsOf(job)) cluster->BindSlot(s, cluster->myself());
+  cluster->BumpEpochWithoutConsensus();
+  // The claim must beat the source's epoch everywhere: an epoch equal to
+  // the source's (a collision not resolved yet) is bumped past it.
+  const clusterbus::ClusterNode* source = cluster->FindNode(job.source_id());
+  clusterbus::ClusterNode& me = cluster->myself();
+  if (source != nullptr && me.config_epoch <= source->config_epoch) {
+    cluster->set_current_epoch(std::max(cluster->current_epoch(), source->config_epoch) + 1);
+    me.config_epoch = cluster->current_epoch();
+  }
+  cluster->RequestSave(true);
+  cluster->RequestStateUpdate();
+  cluster->RequestBroadcastPong();
+  server_.SetSlotsHidden(job.slot_set(), false);
+  server_.ApplyClusterEffects(NowMs());
+}
+
+void AtomicMigrator::CommitExport(SlotMigrationJob& job, uint64_t epoch) {
+  clusterbus::ClusterState* cluster = server_.cluster();
+  if (cluster == nullptr) return;
+  clusterbus::ClusterNode* target = cluster->FindNode(job.target_id());
+  if (target == nullptr) return;
+  if (epoch > target->config_epoch) target->config_epoch = epoch;
+  if (epoch > cluster->current_epoch()) cluster->set_current_epoch(epoch);
+  std::vector<int> moved;
+  for (int s : SlotsOf(job)) {
+    if (cluster->SlotOwner(s) == &cluster->myself()) {
+      cluster->BindSlot(s, *target);
+    }
+    moved.push_back(s);
+  }
+  cluster->RequestSave(true);
+  cluster->RequestStateUpdate();
+  cluster->RequestBroadcastPong();
+  server_.ApplyClusterEffects(NowMs());
+  asio::co_spawn(io_, DeleteKeys(std::move(moved)), asio::detached);
+}
+
+// ---- Commands -------------------------------------------------------------
+
+void AtomicMigrator::Handle(CommandContext& ctx, std::span<std::string> args) {
+  const std::string sub = absl::AsciiStrToLower(args[1]);
+  if (sub == "migrateslots") return MigrateSlots(ctx, args);
+  if (sub == "getslotmigrations") return GetSlotMigrations(ctx);
+  if (sub == "cancelslotmigrations") return Cancel(ctx);
+  return SyncSlots(ctx, args);
+}
+
+void AtomicMigrator::MigrateSlots(CommandContext& ctx, std::span<std::string> args) {
+  clusterbus::ClusterState* cluster = server_.cluster();
+  auto parsed = jobs_.ParseMigrateSlots(args, *cluster);
+  if (!parsed.ok()) return ctx.reply.Error(absl::StrCat("ERR ", parsed.status().message()));
+  const int64_t now = NowMs();
+  const clusterbus::MigrationTimeouts timeouts{
+      .idle_ms = int64_t{server_.options().repl_timeout} * 1000, .pause_ms = 10'000};
+  for (clusterbus::MigrateSlotsRequest& req : *parsed) {
+    auto job =
+        std::make_unique<SlotMigrationJob>(MigrationOp::kExport, JobName(), std::move(req.ranges),
+                                           cluster->myself().id, req.target_id, now, timeouts);
+    auto link = std::make_shared<Link>();
+    link->owner = this;
+    link->name = job->name();
+    link->exporting = true;
+    link->slots = job->slot_set();
+    links_[job->name()] = link;
+    SlotMigrationJob& j = jobs_.Add(std::move(job));
+    Log(LogLevel::kNotice,
+        absl::StrCat("Slot migration initiated through CLUSTER MIGRATESLOTS command: ", j.name(),
+                     " (export of ", j.RangesText(), " to ", j.target_id(), ")"));
+    CarryOut(j, j.Start(now));
+  }
+  ctx.reply.Ok();
+}
+
+void AtomicMigrator::GetSlotMigrations(CommandContext& ctx) {
+  const auto& jobs = jobs_.jobs();
+  ctx.reply.ArrayHeader(jobs.size());
+  for (const auto& j : jobs) {
+    ctx.reply.MapHeader(11);
+    ctx.reply.Bulk("name");
+    ctx.reply.Bulk(j->name());
+    ctx.reply.Bulk("operation");
+    ctx.reply.Bulk(j->op() == MigrationOp::kExport ? "EXPORT" : "IMPORT");
+    ctx.reply.Bulk("slot_ranges");
+    ctx.reply.Bulk(j->RangesText());
+    ctx.reply.Bulk("target_node");
+    ctx.reply.Bulk(j->target_id());
+    ctx.reply.Bulk("source_node");
+    ctx.reply.Bulk(j->source_id());
+    ctx.reply.Bulk("create_time");
+    ctx.reply.Integer(j->create_time());
+    ctx.reply.Bulk("last_update_time");
+    ctx.reply.Integer(j->last_update_time());
+    ctx.reply.Bulk("last_ack_time");
+    ctx.reply.Integer(j->last_ack_time());
+    ctx.reply.Bulk("state");
+    ctx.reply.Bulk(clusterbus::MigrationStateName(j->state()));
+    ctx.reply.Bulk("message");
+    ctx.reply.Bulk(j->message());
+    // No fork, so no copy-on-write.
+    ctx.reply.Bulk("cow_size");
+    ctx.reply.Integer(0);
+  }
+}
+
+void AtomicMigrator::Cancel(CommandContext& ctx) {
+  // Valkey cancels the exports; an import is cancelled from here too
+  // (beyond Valkey), its source then sees the link drop.
+  std::vector<SlotMigrationJob*> active;
+  for (const auto& j : jobs_.jobs()) {
+    if (!j->finished()) active.push_back(j.get());
+  }
+  if (active.empty()) return ctx.reply.Error("ERR No migrations ongoing");
+  for (SlotMigrationJob* j : active) Feed(*j, clusterbus::MigCancel{});
+  Log(LogLevel::kNotice, "Canceled all in progress slot migrations (user request)");
+  ctx.reply.Ok();
+}
+
+void AtomicMigrator::SyncSlots(CommandContext& ctx, std::span<std::string> args) {
+  clusterbus::ClusterState* cluster = server_.cluster();
+  const std::string step = absl::AsciiStrToUpper(args[2]);
+  Link* link = nullptr;
+  SlotMigrationJob* job = nullptr;
+  for (auto& [name, l] : links_) {
+    if (!l->exporting && l->session_id == ctx.session.id) {
+      link = l.get();
+      job = jobs_.Find(name);
+    }
+  }
+  if (step == "ESTABLISH") {
+    if (ctx.session.import_link) {
+      return ctx.reply.Error("ERR Slot migration client is already a slot migration job");
+    }
+    auto parsed = jobs_.ParseEstablish(args, *cluster);
+    if (!parsed.ok()) return ctx.reply.Error(absl::StrCat("ERR ", parsed.status().message()));
+    const int64_t now = NowMs();
+    auto created = std::make_unique<SlotMigrationJob>(
+        MigrationOp::kImport, parsed->name, std::move(parsed->ranges), parsed->source_id,
+        cluster->myself().id, now,
+        clusterbus::MigrationTimeouts{.idle_ms = int64_t{server_.options().repl_timeout} * 1000,
+                                      .pause_ms = 10'000});
+    auto l = std::make_shared<Link>();
+    l->owner = this;
+    l->name = created->name();
+    l->slots = created->slot_set();
+    l->session_id = ctx.session.id;
+    links_[created->name()] = l;
+    SlotMigrationJob& j = jobs_.Add(std::move(created));
+    server_.SetSlotsHidden(j.slot_set(), true);
+    ctx.session.import_link = true;
+    Log(LogLevel::kNotice, absl::StrCat("New slot import job created: ", j.name(), " (",
+                                        j.RangesText(), " from ", j.source_id(), ")"));
+    CarryOut(j, j.Start(now));
+    return ctx.reply.Ok();
+  }
+  if (job == nullptr || link == nullptr) {
+    return ctx.reply.Error(absl::StrCat("ERR CLUSTER SYNCSLOTS ", step,
+                                        " should only be used by slot migration clients"));
+  }
+  if (step == "ACK") {
+    Feed(*job, clusterbus::MigProgress{});
+    ctx.session.reply_skip = true;  // a keepalive: nothing to answer
+    return ctx.reply.Ok();
+  }
+  if (step == "SNAPSHOT-EOF") {
+    Feed(*job, clusterbus::MigSnapshotEofReceived{});
+    if (job->finished()) return ctx.reply.Error("ERR slot import failed: " + job->message());
+    const int replicas = server_.replication() ? server_.replication()->online_replicas() : 0;
+    return ctx.reply.Integer(replicas);
+  }
+  if (step == "FINISH") {
+    Feed(*job, clusterbus::MigFinishReceived{});
+    if (job->state() != clusterbus::MigrationState::kSuccess) {
+      return ctx.reply.Error("ERR slot import failed: " + job->message());
+    }
+    return ctx.reply.Integer(static_cast<int64_t>(cluster->myself().config_epoch));
+  }
+  ctx.reply.Error(errors::kSyntax);
+}
+
+}  // namespace shardnode::node::migrate

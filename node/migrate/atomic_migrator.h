@@ -1,0 +1,123 @@
+// AtomicMigrator: the shell of atomic slot migration (Valkey 9.0's CLUSTER
+// MIGRATESLOTS, GETSLOTMIGRATIONS, CANCELSLOTMIGRATIONS and the internal
+// SYNCSLOTS). The decisions are clusterbus/slot_migration.h's pure jobs;
+// this file carries out their actions (std::visit over MigrationAction, no
+// default branch) and feeds them what happened.
+//
+// The channel is one RESP connection from the source to the target's client
+// port (RespClient), described in clusterbus/slot_migration.h. On it:
+//   - the snapshot: the slots' keys walked slot by slot, a slice of keys per
+//     turn of the loop (other clients and the bus run in between), each as
+//     RESTORE key ttl payload REPLACE ABSTTL. No fork and no global image:
+//     every write made to the slots since the job started goes on the same
+//     connection, in order (this is a WriteConsumer of the write stream,
+//     filtered by slot), so a key sent early is brought up to date by the
+//     writes that follow it, and a key written before the walk reaches it is
+//     replaced by its current value when it does. Every command the target
+//     applies is deterministic (the replication stream's form), so the
+//     target ends with the source's image of the slots;
+//   - CLUSTER SYNCSLOTS ACK every second both ways as a keepalive;
+//   - the handoff steps (SNAPSHOT-EOF, WAIT, FINISH).
+// The source's output waiting for the socket is bounded (kMaxOutputBytes):
+// the walk waits for it to drain; past the bound the job fails.
+//
+// On the target the link is an ordinary client session marked import_link:
+// its commands apply to the importing slots without routing, replicate to
+// the target's replicas and AOF like any write, and get no replies. Keys of
+// importing slots are hidden (Server::SetSlotsHidden) until the claim.
+//
+// The handoff pauses writes to the moving slots only (Server::
+// SetSlotWritesPaused): reads, and every other slot, go on. Writers that
+// waited run again once the slots moved and get MOVED.
+//
+// Loop: the control loop (Server's). Not thread-safe.
+#pragma once
+
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
+#include <utility>
+// The others.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "clusterbus/slot_migration.h"
+
+namespace shardnode::node {
+
+class Server;
+struct CommandContext;
+
+namespace migrate {
+
+class AtomicMigrator {
+ public:
+  static constexpr size_t kMaxOutputBytes = 256 * 1024 * 1024;
+  // The walk waits for the socket when this much is queued.
+  static constexpr size_t kDrainAbove = 8 * 1024 * 1024;
+  // Keys serialized per turn of the loop.
+  static constexpr size_t kKeysPerSlice = 256;
+  static constexpr int64_t kTickMs = 100;
+  static constexpr int64_t kAckEveryMs = 1000;
+
+  // REQUIRES: `io` and `server` outlive the migrator.
+  AtomicMigrator(boost::asio::io_context& io, Server& server);
+  ~AtomicMigrator();
+  AtomicMigrator(const AtomicMigrator&) = delete;
+  AtomicMigrator& operator=(const AtomicMigrator&) = delete;
+
+  // Installs Server::slot_migration and on_session_detached, starts the tick.
+  void Start();
+  // Cancels every job and stops the tick.
+  void Stop();
+
+  // CLUSTER MIGRATESLOTS | GETSLOTMIGRATIONS | CANCELSLOTMIGRATIONS | SYNCSLOTS.
+  void Handle(CommandContext& ctx, std::span<std::string> args);
+
+  const clusterbus::SlotMigrations& jobs() const { return jobs_; }
+
+ private:
+  struct Link;  // one job's I/O (export: the client; import: the session)
+
+  void MigrateSlots(CommandContext& ctx, std::span<std::string> args);
+  void GetSlotMigrations(CommandContext& ctx);
+  void Cancel(CommandContext& ctx);
+  void SyncSlots(CommandContext& ctx, std::span<std::string> args);
+
+  // Feeds `event` to the job and carries out what it decided.
+  void Feed(clusterbus::SlotMigrationJob& job, const clusterbus::MigrationEvent& event);
+  void CarryOut(clusterbus::SlotMigrationJob& job,
+                std::vector<clusterbus::MigrationAction> actions);
+  Link* LinkOf(const clusterbus::SlotMigrationJob& job);
+
+  boost::asio::awaitable<void> Connect(std::shared_ptr<Link> link);
+  // Reads one reply and feeds the job what it means (`kind` names the step).
+  enum class Awaiting { kEstablish, kCaughtUp, kWait, kFinish };
+  boost::asio::awaitable<void> ReadStep(std::shared_ptr<Link> link, Awaiting kind);
+  boost::asio::awaitable<void> Walk(std::shared_ptr<Link> link);
+  boost::asio::awaitable<void> DeleteKeys(std::vector<int> slots);
+  // Sends one command on the export link; false (and the link fails) when
+  // it could not be queued.
+  bool SendOn(Link& link, std::vector<std::string> args);
+
+  void ClaimSlots(clusterbus::SlotMigrationJob& job);
+  void CommitExport(clusterbus::SlotMigrationJob& job, uint64_t epoch);
+  void Tick();
+  void ArmTick();
+
+  boost::asio::io_context& io_;
+  Server& server_;
+  boost::asio::steady_timer tick_;
+  bool stopped_ = false;
+  int64_t last_ack_ms_ = 0;
+  clusterbus::SlotMigrations jobs_;
+  std::map<std::string, std::shared_ptr<Link>> links_;  // by job name
+};
+
+}  // namespace migrate
+}  // namespace shardnode::node

@@ -1,0 +1,414 @@
+#!/usr/bin/env python3
+"""Atomic slot migration (Valkey 9.0's CLUSTER MIGRATESLOTS) between
+shardnode nodes.
+
+- The command surface: Valkey's errors, GETSLOTMIGRATIONS's 11-field maps
+  on both sides, CANCELSLOTMIGRATIONS with nothing to cancel.
+- A move under a write load: checker threads INCR counter pairs and MGET
+  them through a cluster-aware client while 200 slots (with filler keys)
+  move from A to B, whose replica must hold every moved key. Asserted: the
+  clients saw MOVED only (no ASK, TRYAGAIN or any other error), no
+  acknowledged INCR is lost, no read goes backwards, every key arrived, the
+  source keeps none, the target's replica has them, and redis-cli --cluster
+  check is clean.
+- Importing keys are hidden on the target (DBSIZE, KEYS, SCAN, RANDOMKEY,
+  COUNTKEYSINSLOT, GETKEYSINSLOT) and dropped when the source goes away
+  (driven by a hand-made source connection, so the state is deterministic).
+- Cancel while the target is stopped (SIGSTOP), and the target killed
+  (SIGKILL) mid-transfer: the job ends cancelled / failed with a message,
+  the source still owns the slots and keeps every key, the target keeps
+  none.
+
+Every wait is bounded; every node is stopped by its pid."""
+import os
+import signal
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import REDIS_SERVER, Client, Error, key_slot, wait_until  # noqa: E402
+import reshardlib as rl  # noqa: E402
+
+FIELDS = ["name", "operation", "slot_ranges", "target_node", "source_node", "create_time",
+          "last_update_time", "last_ack_time", "state", "message", "cow_size"]
+MOVE_SLOTS = 200
+FILLER_PER_SLOT = 25
+PAIRS = 60
+THREADS = 2
+
+
+def migrations(port):
+    out = []
+    for row in rl.call(port, "CLUSTER", "GETSLOTMIGRATIONS"):
+        assert len(row) == 22, row
+        keys = [k.decode() for k in row[0::2]]
+        assert keys == FIELDS, keys
+        vals = [v.decode() if isinstance(v, bytes) else v for v in row[1::2]]
+        out.append(dict(zip(keys, vals)))
+    return out
+
+
+def wait_job(port, name, states, timeout=60):
+    found = {}
+
+    def done():
+        for j in migrations(port):
+            if j["name"] == name and j["state"] in states:
+                found.update(j)
+                return True
+        return False
+
+    wait_until(done, timeout=timeout, what=f"job {name} in {states} on {port}")
+    return found
+
+
+def only_job(port):
+    jobs = migrations(port)
+    assert len(jobs) >= 1, jobs
+    return jobs[0]
+
+
+class Checker(threading.Thread):
+    """INCRs one counter of a pair, then MGETs the pair, through a
+    cluster-aware client, until stopped."""
+
+    def __init__(self, seed_port, pairs, stop):
+        super().__init__(daemon=True)
+        self.client = rl.ClusterClient(seed_port)
+        self.pairs = pairs
+        self.stop_event = stop
+        self.acked = {k: 0 for p in pairs for k in p}
+        self.sent = {k: 0 for p in pairs for k in p}
+        self.seen = {k: 0 for p in pairs for k in p}
+        self.violations = []
+        self.failures = []
+        self.ops = 0
+
+    def run(self):
+        i = 0
+        while not self.stop_event.is_set():
+            pair = self.pairs[i % len(self.pairs)]
+            key = pair[i % 2]
+            i += 1
+            try:
+                self.sent[key] += 1
+                v = int(self.client.call(key, "INCR", key))
+                self.acked[key] += 1
+                if v < self.seen[key] or v > self.sent[key]:
+                    self.violations.append(f"{key}: INCR gave {v}")
+                self.seen[key] = v
+                vals = self.client.call(key, "MGET", *pair)
+                for k, raw in zip(pair, vals):
+                    got = int(raw) if raw is not None else 0
+                    if got < self.seen[k]:
+                        self.violations.append(f"{k}: MGET gave {got} after {self.seen[k]}")
+                    self.seen[k] = max(self.seen[k], got)
+                self.ops += 1
+            except rl.ClusterClientError as e:
+                self.failures.append(str(e))
+                return
+            except OSError as e:
+                self.failures.append(f"connection: {e}")
+                return
+        self.client.close()
+
+
+class AtomicMigrationTest(unittest.TestCase):
+    def setUp(self):
+        self.nodes = []
+        self.a, self.b = rl.two_masters("shardnode", "shardnode")
+        self.nodes += [self.a, self.b]
+        self.a_id = rl.node_id(self.a)
+        self.b_id = rl.node_id(self.b)
+
+    def tearDown(self):
+        for n in self.nodes:
+            try:
+                os.kill(n.proc.pid, signal.SIGCONT)
+            except (OSError, AttributeError):
+                pass
+            n.cleanup()
+
+    def fill(self, slots, per_slot, prefix="f"):
+        keys = rl.keys_in_slots(prefix, slots, per_slot)
+        cmds = [["SET", k, f"v-{k}"] for ks in keys.values() for k in ks]
+        for port_cmds in [cmds]:
+            replies = rl.pipeline(self.a.port, port_cmds)
+            assert all(r == "OK" for r in replies), replies[:3]
+        return [k for ks in keys.values() for k in ks]
+
+    def test_command_interface(self):
+        a, b = self.a.port, self.b.port
+
+        def err(port, *args):
+            r = rl.call(port, "CLUSTER", *args)
+            self.assertIsInstance(r, Error, (args, r))
+            return str(r)
+
+        self.assertEqual(err(a, "MIGRATESLOTS", "INVALID", "0", "1"), "ERR syntax error")
+        self.assertEqual(err(a, "MIGRATESLOTS", "SLOTSRANGE", "0"),
+                         "ERR No end slot for final slot range")
+        self.assertEqual(err(a, "MIGRATESLOTS", "SLOTSRANGE", "16385", "16388"),
+                         "ERR Invalid or out of range slot")
+        self.assertEqual(err(a, "MIGRATESLOTS", "SLOTSRANGE", "1", "0"),
+                         "ERR Start slot number 1 is greater than end slot number 0.")
+        self.assertEqual(err(a, "MIGRATESLOTS", "SLOTSRANGE", "0", "16383"),
+                         "ERR Requested slots span multiple shards")
+        self.assertEqual(err(a, "MIGRATESLOTS", "SLOTSRANGE", "0", "5", "3", "6"),
+                         "ERR Slot range 3-6 overlaps with previous range 0-5.")
+        self.assertEqual(err(a, "MIGRATESLOTS", "SLOTSRANGE", "0", "0", "NODE"),
+                         "ERR syntax error")
+        self.assertEqual(err(a, "MIGRATESLOTS", "SLOTSRANGE", "0", "0", "NODE", "blah"),
+                         "ERR Invalid node name: blah")
+        self.assertEqual(err(a, "MIGRATESLOTS", "SLOTSRANGE", "0", "0", "NODE", "a" * 40),
+                         "ERR Unknown node name: " + "a" * 40)
+        self.assertEqual(err(b, "MIGRATESLOTS", "SLOTSRANGE", "0", "0", "NODE", self.a_id),
+                         "ERR Slots are not served by this node.")
+        self.assertEqual(err(a, "MIGRATESLOTS", "SLOTSRANGE", "0", "0", "NODE", self.a_id),
+                         "ERR Target node can not be this node.")
+        self.assertTrue(err(a, "MIGRATESLOTS").startswith("ERR wrong number of arguments"))
+        self.assertTrue(err(a, "CANCELSLOTMIGRATIONS", "X").startswith(
+            "ERR wrong number of arguments"))
+        self.assertEqual(err(a, "CANCELSLOTMIGRATIONS"), "ERR No migrations ongoing")
+        self.assertEqual(rl.call(a, "CLUSTER", "GETSLOTMIGRATIONS"), [])
+        # SYNCSLOTS steps are refused outside a migration link.
+        self.assertTrue(err(b, "SYNCSLOTS", "FINISH").endswith(
+            "should only be used by slot migration clients"))
+        # A one-slot move, then the record on both sides.
+        key = rl.tag_for_slot(5) + "k"
+        rl.call(a, "SET", key, "v")
+        slot = 5
+        self.assertEqual(rl.call(a, "CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", str(slot), str(slot),
+                                 "NODE", self.b_id), "OK")
+        name = only_job(a)["name"]
+        self.assertEqual(len(name), 40)
+        src = wait_job(a, name, {"success"})
+        dst = wait_job(b, name, {"success"})
+        self.assertEqual(src["operation"], "EXPORT")
+        self.assertEqual(dst["operation"], "IMPORT")
+        for j in (src, dst):
+            self.assertEqual(j["slot_ranges"], f"{slot}-{slot}")
+            self.assertEqual(j["source_node"], self.a_id)
+            self.assertEqual(j["target_node"], self.b_id)
+            self.assertEqual(j["message"], "")
+            self.assertEqual(j["cow_size"], 0)
+            self.assertLessEqual(abs(j["create_time"] - time.time()), 60)
+        self.assertEqual(rl.call(b, "GET", key), b"v")
+        moved = rl.call(a, "GET", key)
+        self.assertIsInstance(moved, Error)
+        self.assertTrue(str(moved).startswith(f"MOVED {slot} "), moved)
+
+    def test_move_under_write_load(self):
+        # B gets a replica: the moved keys must reach it before the handoff.
+        r = rl.make_node("shardnode")
+        self.nodes.append(r)
+        r.start()
+        rl.call(r.port, "CLUSTER", "MEET", "127.0.0.1", str(self.a.port))
+        wait_until(lambda: rl.known_nodes(r.port) == 3, timeout=30, what="replica meets")
+        wait_until(lambda: rl.call(r.port, "CLUSTER", "REPLICATE", self.b_id) == "OK",
+                   timeout=30, what="CLUSTER REPLICATE")
+        wait_until(lambda: b"master_link_status:up" in rl.call(r.port, "INFO", "replication"),
+                   timeout=30, what="replica link up")
+
+        slots = range(0, MOVE_SLOTS)
+        filler = self.fill(slots, FILLER_PER_SLOT)
+        pairs = []
+        for i in range(PAIRS):
+            tag = rl.tag_for_slot(i * MOVE_SLOTS // PAIRS)
+            pairs.append((f"{tag}x", f"{tag}y"))
+        wait_until(lambda: rl.cluster_info(r.port)["cluster_state"] == "ok", timeout=30,
+                   what="replica sees the cluster ok")
+        stop = threading.Event()
+        checkers = [Checker(self.a.port, pairs[i::THREADS], stop) for i in range(THREADS)]
+        for c in checkers:
+            c.start()
+        wait_until(lambda: all(c.ops > 20 for c in checkers), timeout=30, what="load running")
+        t0 = time.monotonic()
+        self.assertEqual(rl.call(self.a.port, "CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", "0",
+                                 str(MOVE_SLOTS - 1), "NODE", self.b_id), "OK")
+        name = only_job(self.a.port)["name"]
+        job = wait_job(self.a.port, name, {"success", "failed", "cancelled"}, timeout=120)
+        elapsed = time.monotonic() - t0
+        self.assertEqual(job["state"], "success", job)
+        ops_at_flip = sum(c.ops for c in checkers)
+        wait_until(lambda: sum(c.ops for c in checkers) > ops_at_flip + 50 or
+                   any(c.failures for c in checkers), timeout=30, what="load after the flip")
+        stop.set()
+        for c in checkers:
+            c.join(timeout=30)
+        stats = {"MOVED": 0, "ASK": 0, "TRYAGAIN": 0, "other": 0}
+        for c in checkers:
+            self.assertEqual(c.failures, [])
+            self.assertEqual(c.violations, [])
+            for k, v in c.client.stats.items():
+                stats[k] += v
+        print(f"\n  moved {MOVE_SLOTS} slots ({len(filler)} keys) under load in "
+              f"{elapsed:.2f}s; client redirections {stats}", file=sys.stderr)
+        self.assertEqual(stats["ASK"], 0)
+        self.assertEqual(stats["TRYAGAIN"], 0)
+        self.assertEqual(stats["other"], 0)
+        self.assertGreater(stats["MOVED"], 0)
+        wait_job(self.b.port, name, {"success"})
+        # Every acknowledged INCR is there.
+        for c in checkers:
+            for key, acked in c.acked.items():
+                v = rl.call(self.b.port, "GET", key)
+                got = int(v) if v is not None else 0
+                self.assertGreaterEqual(got, acked, key)
+                self.assertLessEqual(got, c.sent[key], key)
+        # Every filler key arrived, the source keeps none.
+        got = rl.pipeline(self.b.port, [["GET", k] for k in filler])
+        self.assertEqual(got, [f"v-{k}".encode() for k in filler])
+        wait_until(lambda: all(rl.call(self.a.port, "CLUSTER", "COUNTKEYSINSLOT", str(s)) == 0
+                               for s in slots), timeout=30, what="source copies deleted")
+        # The replica holds what its primary holds.
+        expected = rl.call(self.b.port, "DBSIZE")
+        wait_until(lambda: rl.call(r.port, "DBSIZE") == expected, timeout=30,
+                   what="replica caught up")
+        rc = Client(r.port)
+        try:
+            self.assertEqual(rc.call("READONLY"), "OK")
+            self.assertEqual(rc.call("GET", filler[0]), f"v-{filler[0]}".encode())
+        finally:
+            rc.close()
+        rl.wait_check_ok(self.a.port)
+
+    def test_importing_keys_hidden_then_dropped_when_source_goes(self):
+        b = self.b.port
+        lo, hi = 100, 110
+        fake = Client(b)
+        try:
+            reply = fake.call("CLUSTER", "SYNCSLOTS", "ESTABLISH", "SOURCE", self.a_id, "NAME",
+                              "e" * 40, "SLOTSRANGE", str(lo), str(hi))
+            self.assertEqual(reply, "OK")
+            keys = rl.keys_in_slots("h", range(lo, hi + 1), 3)
+            flat = [k for ks in keys.values() for k in ks]
+            for k in flat:
+                fake.send("SET", k, "1")  # applied without a reply
+            fake.send("CLUSTER", "SYNCSLOTS", "SNAPSHOT-EOF")
+            self.assertEqual(fake.read(), 0)  # online replicas of the target
+            job = only_job(b)
+            self.assertEqual(job["operation"], "IMPORT")
+            self.assertEqual(job["state"], "waiting-for-paused")
+            self.assertEqual(job["slot_ranges"], f"{lo}-{hi}")
+            self.assertEqual(rl.call(b, "DBSIZE"), 0)
+            self.assertEqual(rl.call(b, "KEYS", "*"), [])
+            self.assertEqual(rl.call(b, "SCAN", "0", "COUNT", "1000")[1], [])
+            self.assertIsNone(rl.call(b, "RANDOMKEY"))
+            s = key_slot(flat[0])
+            self.assertEqual(rl.call(b, "CLUSTER", "COUNTKEYSINSLOT", str(s)), 0)
+            self.assertEqual(rl.call(b, "CLUSTER", "GETKEYSINSLOT", str(s), "10"), [])
+            # Clients are still sent to the source.
+            moved = rl.call(b, "GET", flat[0])
+            self.assertTrue(str(moved).startswith(f"MOVED {s} "), moved)
+        finally:
+            fake.close()
+        job = wait_job(b, "e" * 40, {"failed"})
+        self.assertTrue(job["message"].startswith("Connection lost to source."), job)
+        wait_until(lambda: all(rl.call(b, "CLUSTER", "COUNTKEYSINSLOT", str(s)) == 0
+                               for s in range(lo, hi + 1)), timeout=10, what="staged keys gone")
+        self.assertEqual(rl.call(b, "DBSIZE"), 0)
+
+    def test_importing_keys_neither_refused_nor_evicted_under_maxmemory(self):
+        b = self.b.port
+        used = int(dict(line.split(":", 1) for line in rl.call(b, "INFO", "memory").decode()
+                        .split("\r\n") if ":" in line)["used_memory"])
+        self.assertEqual(rl.call(b, "CONFIG", "SET", "maxmemory-policy", "allkeys-lru"), "OK")
+        self.assertEqual(rl.call(b, "CONFIG", "SET", "maxmemory", str(used + 300_000)), "OK")
+        lo, hi = 100, 110
+        tags = [rl.tag_for_slot(s) for s in range(lo, hi + 1)]
+        keys = [f"{tag}m{i}" for tag in tags for i in range(200)]
+        fake, other = Client(b), Client(b)
+        try:
+            self.assertEqual(fake.call("CLUSTER", "SYNCSLOTS", "ESTABLISH", "SOURCE", self.a_id,
+                                       "NAME", "d" * 40, "SLOTSRANGE", str(lo), str(hi)), "OK")
+            for i, k in enumerate(keys):
+                fake.send("SET", k, "x" * 1000)
+                if i % 20 == 0:  # another client's commands run (and evict when over)
+                    self.assertEqual(other.call("PING"), "PONG")
+            fake.send("CLUSTER", "SYNCSLOTS", "SNAPSHOT-EOF")
+            self.assertEqual(fake.read(), 0)
+            stats = rl.call(b, "INFO", "stats").decode()
+            self.assertIn("evicted_keys:0\r\n", stats)
+            self.assertEqual(rl.call(b, "CONFIG", "SET", "maxmemory", "0"), "OK")
+            fake.send("CLUSTER", "SYNCSLOTS", "FINISH")
+            self.assertIsInstance(fake.read(), int)  # the target's new config epoch
+        finally:
+            fake.close()
+            other.close()
+        self.assertEqual(rl.call(b, "DBSIZE"), len(keys))
+        self.assertEqual(rl.call(b, "GET", keys[0]), b"x" * 1000)
+        self.assertEqual(only_job(b)["state"], "success")
+
+    def _start_stalled(self, slots):
+        keys = self.fill(slots, 5, prefix="s")
+        os.kill(self.b.proc.pid, signal.SIGSTOP)
+        self.assertEqual(rl.call(self.a.port, "CLUSTER", "MIGRATESLOTS", "SLOTSRANGE",
+                                 str(slots[0]), str(slots[-1]), "NODE", self.b_id), "OK")
+        name = only_job(self.a.port)["name"]
+        wait_job(self.a.port, name, {"reading-establish-response", "snapshotting"}, timeout=20)
+        return name, keys
+
+    def _source_still_owns(self, slots, keys):
+        owners = rl.slot_owners(self.a.port)
+        for s in slots:
+            self.assertEqual(owners[s], self.a.port)
+        got = rl.pipeline(self.a.port, [["GET", k] for k in keys])
+        self.assertEqual(got, [f"v-{k}".encode() for k in keys])
+        self.assertEqual(rl.call(self.a.port, "SET", keys[0], f"v-{keys[0]}"), "OK")
+
+    def test_cancel(self):
+        slots = list(range(300, 320))
+        name, keys = self._start_stalled(slots)
+        self.assertEqual(rl.call(self.a.port, "CLUSTER", "CANCELSLOTMIGRATIONS"), "OK")
+        job = wait_job(self.a.port, name, {"cancelled"})
+        self.assertEqual(job["operation"], "EXPORT")
+        os.kill(self.b.proc.pid, signal.SIGCONT)
+        self._source_still_owns(slots, keys)
+        # The target took the ESTABLISH after waking (or never saw it): no
+        # job of its own is left running and none of the keys stay there.
+        wait_until(lambda: all(j["state"] in ("failed", "cancelled")
+                               for j in migrations(self.b.port)), timeout=20,
+                   what="target job ended")
+        wait_until(lambda: rl.call(self.b.port, "DBSIZE") == 0, timeout=20, what="target empty")
+
+    def test_target_killed_mid_transfer(self):
+        slots = list(range(400, 420))
+        name, keys = self._start_stalled(slots)
+        self.b.proc.kill()  # SIGKILL: the connection resets
+        self.b.proc.wait(timeout=10)
+        job = wait_job(self.a.port, name, {"failed"}, timeout=30)
+        self.assertTrue(job["message"].startswith("Connection lost to target."), job)
+        self._source_still_owns(slots, keys)
+
+
+class LegacyTargetTest(unittest.TestCase):
+    """A redis-server 7.0.15 target does not know CLUSTER SYNCSLOTS: the job
+    fails at the handshake, before anything moves."""
+
+    def setUp(self):
+        if not REDIS_SERVER:
+            raise unittest.SkipTest("redis-server not installed")
+        self.a, self.b = rl.two_masters("shardnode", "redis")
+
+    def tearDown(self):
+        self.a.cleanup()
+        self.b.cleanup()
+
+    def test_redis_target_fails_cleanly(self):
+        key = rl.tag_for_slot(5) + "k"
+        rl.call(self.a.port, "SET", key, "v")
+        slot = 5
+        self.assertEqual(rl.call(self.a.port, "CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", str(slot),
+                                 str(slot), "NODE", rl.node_id(self.b)), "OK")
+        job = wait_job(self.a.port, only_job(self.a.port)["name"], {"failed"})
+        self.assertTrue(job["message"].startswith(
+            "Received error during handshake to target: ERR unknown subcommand"), job)
+        self.assertEqual(rl.slot_owners(self.a.port)[slot], self.a.port)
+        self.assertEqual(rl.call(self.a.port, "GET", key), b"v")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
