@@ -103,6 +103,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
       manager_->core_.LinkIo(NowMs());
       manager_->transfer_read_ += static_cast<int64_t>(n);
     };
+    if (manager->tls_client) o.tls = manager->tls_client();
     client_ = RespClient::Create(io.get_executor(), std::move(o));
   }
 

@@ -75,6 +75,10 @@ class NodeServices {
   // Re-reads maxmemory, its policy and the LFU knobs after CONFIG SET, and
   // evicts at once when used memory is now over maxmemory (evictor.h).
   virtual void ApplyMemoryOptions(int64_t now_ms) { (void)now_ms; }
+  // Rebuilds the TLS contexts from the tls-* options after CONFIG SET
+  // (node/net/tls.h). Returns false, after logging why, when they do not
+  // load; the old contexts stay. True without a TLS shell (tests).
+  virtual bool ApplyTlsOptions() { return true; }
 
   // Connected clients by id (CLIENT LIST / KILL, INFO clients).
   virtual std::map<uint64_t, Session*>& clients() = 0;
