@@ -227,6 +227,10 @@ int RunDataNode(int argc, char** argv) {
   }
   server.configure_tls = [&tls, &server]() { return tls.Configure(server.options()); };
   NetServer net(io, server, dispatcher, &tls);
+  server.change_listen_port = [&net, &server](bool tls_port) {
+    const ServerOptions& o = server.options();
+    return net.ChangePort(tls_port ? o.tls_port : o.port, tls_port);
+  };
   absl::Status listening = net.Listen();
   if (!listening.ok()) {
     Logf(LogLevel::kWarning, "Warning: %s", listening.message());

@@ -63,12 +63,27 @@ void ConfigSet(CommandContext& ctx, Args args) {
       tls_before.emplace_back(lower, config.Value(lower).value_or(""));
     }
   }
+  const int port_before = config.options().port;
+  const int tls_port_before = config.options().tls_port;
   absl::Status s = config.Set(pairs, IsLocalClient(ctx.session));
   if (!s.ok()) {
     ctx.reply.Error(errors::Err(s));
     return;
   }
   const ServerOptions& o = config.options();
+  // port / tls-port: listen there now (Redis's changeListenPort).
+  for (const bool tls : {false, true}) {
+    const int before = tls ? tls_port_before : port_before;
+    if ((tls ? o.tls_port : o.port) == before) continue;
+    const absl::Status st = ctx.node.ApplyListenPort(tls);
+    if (!st.ok()) {
+      const char* name = tls ? "tls-port" : "port";
+      (void)config.Set({{name, std::to_string(before)}}, true);
+      ctx.reply.Error(errors::Err(absl::StrCat("CONFIG SET failed (possibly related to argument '",
+                                               name, "') - ", st.message())));
+      return;
+    }
+  }
   if (!tls_before.empty() && (o.tls_port != 0 || o.tls_replication || o.tls_cluster) &&
       !ctx.node.ApplyTlsOptions()) {
     (void)config.Set(tls_before, true);

@@ -355,21 +355,49 @@ absl::Status NetServer::Listen() {
   }
   // Port 0 next to a TLS port: no plain port at all.
   if (!tls || opts.port != 0) {
-    absl::Status st = Bind(opts.port, /*tls=*/false);
+    absl::Status st = Bind(opts.port, /*tls=*/false, &acceptors_);
     if (!st.ok()) return st;
   }
   if (tls) {
-    absl::Status st = Bind(opts.tls_port, /*tls=*/true);
+    absl::Status st = Bind(opts.tls_port, /*tls=*/true, &acceptors_);
     if (!st.ok()) return st;
   }
   if (acceptors_.empty()) {
     return absl::UnavailableError("No address to listen on");
   }
-  for (Acceptor& acceptor : acceptors_) StartAccept(acceptor);
+  for (auto& acceptor : acceptors_) StartAccept(*acceptor);
   return absl::OkStatus();
 }
 
-absl::Status NetServer::Bind(int port, bool tls) {
+absl::Status NetServer::ChangePort(int port, bool tls) {
+  if (tls && port != 0 && (tls_ == nullptr || !tls_->configured()) &&
+      (tls_ == nullptr || !tls_->Configure(server_.options()))) {
+    return absl::FailedPreconditionError("Unable to update TLS configuration. Check server logs.");
+  }
+  std::vector<std::unique_ptr<Acceptor>> fresh;
+  if (port != 0) {
+    absl::Status st = Bind(port, tls, &fresh);
+    if (!st.ok()) {
+      Logf(LogLevel::kWarning, "%s", st.message());
+      return absl::UnavailableError("Unable to listen on this port. Check server logs.");
+    }
+  }
+  // The old sockets close; their pending accepts end cancelled.
+  boost::system::error_code ignored;
+  std::erase_if(acceptors_, [&](const std::unique_ptr<Acceptor>& a) {
+    if (a->tls != tls) return false;
+    a->acceptor->close(ignored);
+    return true;
+  });
+  if (!tls && port == 0) server_.set_tcp_port(0);
+  for (auto& a : fresh) {
+    StartAccept(*a);
+    acceptors_.push_back(std::move(a));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status NetServer::Bind(int port, bool tls, std::vector<std::unique_ptr<Acceptor>>* out) {
   const ServerOptions& opts = server_.options();
   for (std::string addr : opts.bind) {
     const bool optional = !addr.empty() && addr[0] == '-';
@@ -402,7 +430,7 @@ absl::Status NetServer::Bind(int port, bool tls) {
                                                  addr, ":", port, ": ", ec.message()));
     }
     if (!tls) server_.set_tcp_port(acceptor->local_endpoint().port());
-    acceptors_.push_back({std::move(acceptor), tls});
+    out->push_back(std::make_unique<Acceptor>(Acceptor{std::move(acceptor), tls}));
   }
   return absl::OkStatus();
 }
@@ -410,6 +438,8 @@ absl::Status NetServer::Bind(int port, bool tls) {
 void NetServer::StartAccept(Acceptor& entry) {
   tcp::acceptor& acceptor = *entry.acceptor;
   const bool tls = entry.tls;
+  // A closed acceptor (ChangePort, Stop) may be gone when its accept ends
+  // cancelled: `entry` is only touched when it did not.
   acceptor.async_accept([this, &entry, tls](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted) return;
     if (!ec) {
@@ -446,7 +476,7 @@ void NetServer::StartAccept(Acceptor& entry) {
 
 void NetServer::Stop() {
   boost::system::error_code ignored;
-  for (Acceptor& entry : acceptors_) entry.acceptor->close(ignored);
+  for (auto& entry : acceptors_) entry->acceptor->close(ignored);
   // Copy: Kill() makes each connection unregister itself later.
   std::vector<Session*> sessions;
   for (auto& [id, session] : server_.clients()) sessions.push_back(session);

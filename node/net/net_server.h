@@ -39,6 +39,15 @@ class NetServer {
   // error naming the address that failed. Sets server.tcp_port.
   absl::Status Listen();
 
+  // CONFIG SET port / tls-port: listens on `port` (0: not at all) instead
+  // of the plain or the TLS port, as Redis's changeListenPort: the new
+  // sockets are bound before the old ones close, and on failure the old
+  // ones stay. A TLS port first configures TLS if it is not yet. Returns
+  // Redis's CONFIG SET reason on failure ("Unable to listen on this port.
+  // Check server logs." or "Unable to update TLS configuration. Check
+  // server logs."), after logging the cause.
+  absl::Status ChangePort(int port, bool tls);
+
   // Stops accepting and closes every client connection.
   void Stop();
 
@@ -47,15 +56,15 @@ class NetServer {
     std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
     bool tls = false;
   };
-  // Binds every bind address on `port`; appends to acceptors_.
-  absl::Status Bind(int port, bool tls);
+  // Binds every bind address on `port` into *out.
+  absl::Status Bind(int port, bool tls, std::vector<std::unique_ptr<Acceptor>>* out);
   void StartAccept(Acceptor& acceptor);
 
   boost::asio::io_context& io_;
   Server& server_;
   Dispatcher& dispatcher_;
   TlsContexts* tls_;
-  std::vector<Acceptor> acceptors_;
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
 };
 
 }  // namespace shardnode::node

@@ -22,6 +22,8 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
+
 namespace shardnode::clusterbus {
 class ClusterState;
 }
@@ -79,6 +81,13 @@ class NodeServices {
   // (node/net/tls.h). Returns false, after logging why, when they do not
   // load; the old contexts stay. True without a TLS shell (tests).
   virtual bool ApplyTlsOptions() { return true; }
+  // Listens on the new `port` (tls false) or `tls-port` (tls true) after
+  // CONFIG SET; returns the reason CONFIG SET gives when it cannot (the
+  // value then goes back). OK without a net shell (tests).
+  virtual absl::Status ApplyListenPort(bool tls) {
+    (void)tls;
+    return absl::OkStatus();
+  }
 
   // Connected clients by id (CLIENT LIST / KILL, INFO clients).
   virtual std::map<uint64_t, Session*>& clients() = 0;

@@ -98,6 +98,9 @@ class Server final : public NodeServices {
   void ApplyClusterEffects(int64_t now_ms) override;
   void RefreshClusterOptions() override;
   bool ApplyTlsOptions() override { return !configure_tls || configure_tls(); }
+  absl::Status ApplyListenPort(bool tls) override {
+    return change_listen_port ? change_listen_port(tls) : absl::OkStatus();
+  }
   // Installs the cluster state and publishes its first slot table.
   void set_cluster(std::unique_ptr<clusterbus::ClusterState> cluster);
   // Routing's view of the cluster (seam 4): an immutable slot table that the
@@ -205,6 +208,8 @@ class Server final : public NodeServices {
   // Rebuilds the TLS contexts (node/net/tls.h) for ApplyTlsOptions; unset:
   // nothing to rebuild.
   std::function<bool()> configure_tls;
+  // Listens on the configured port or tls-port for ApplyListenPort.
+  std::function<absl::Status(bool tls)> change_listen_port;
   // Runs Evictor::Continue soon on this loop (evictor.h); unset: the cron.
   std::function<void()> schedule_eviction;
   // Function libraries (node/script) in RDB files and full syncs: the code
