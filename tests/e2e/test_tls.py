@@ -123,7 +123,10 @@ class TlsTest(unittest.TestCase):
                 self.assertNotIn("PONG", out.stdout)
                 with self.assertRaises((ssl.SSLError, ConnectionError, OSError)):
                     c = TlsClient(node.tls_port, self.certs, cert=False)
-                    c.call("PING")
+                    try:
+                        c.call("PING")
+                    finally:
+                        c.close()
                 # Plain text to the TLS port: no reply in RESP, the
                 # connection closed, the node goes on serving.
                 with socket.create_connection(("127.0.0.1", node.tls_port), timeout=5) as s:
@@ -199,11 +202,73 @@ class TlsTest(unittest.TestCase):
             self.assertEqual(c.call("CONFIG", "SET", "tls-key-file-pass", "secret", "tls-cert-file",
                                     f"{self.certs}/redis.crt", "tls-key-file",
                                     f"{self.certs}/enc.key"), "OK")
-            self.assertEqual(TlsClient(node.tls_port, self.certs).peer_cn(), "redis")
+            t = TlsClient(node.tls_port, self.certs)
+            self.assertEqual(t.peer_cn(), "redis")
+            t.close()
             c.close()
         self.assertEqual(replies[Node], replies[RedisServerNode])
         self.assertEqual(replies[Node], "ERR CONFIG SET failed (possibly related to argument "
                          "'tls-cert-file') - Unable to update TLS configuration. Check server logs.")
+
+    def test_switch_between_plain_and_tls_ports_like_redis(self):
+        replies = {}
+        for cls in (Node, RedisServerNode):
+            node = self.start(cls)
+            t = TlsClient(node.tls_port, self.certs)
+            new_plain = free_port()
+            self.assertEqual(t.call("CONFIG", "SET", "port", new_plain), "OK")
+            c = Client(new_plain)
+            self.assertEqual(c.call("PING"), "PONG")
+            with self.assertRaises(OSError):
+                socket.create_connection(("127.0.0.1", node.port), timeout=2).close()
+            # No TLS port, then a TLS port again.
+            self.assertEqual(c.call("CONFIG", "SET", "tls-port", 0), "OK")
+            with self.assertRaises(OSError):
+                TlsClient(node.tls_port, self.certs).close()
+            self.assertEqual(c.call("CONFIG", "SET", "tls-port", node.tls_port), "OK")
+            t2 = TlsClient(node.tls_port, self.certs)
+            self.assertEqual(t2.call("PING"), "PONG")
+            # A port that is taken: refused, and the old port keeps serving.
+            with socket.socket() as busy:
+                busy.bind(("127.0.0.1", 0))
+                busy.listen(1)
+                replies[cls] = c.call("CONFIG", "SET", "port", busy.getsockname()[1])
+            self.assertEqual(c.call("CONFIG", "GET", "port"), [b"port", str(new_plain).encode()])
+            self.assertEqual(c.call("PING"), "PONG")
+            for x in (t, t2, c):
+                x.close()
+            node.port = new_plain  # for the harness's stop
+        self.assertEqual(replies[Node], replies[RedisServerNode])
+        self.assertIn("Unable to listen on this port", replies[Node])
+
+    def test_tls_protocols_like_redis(self):
+        for cls in (Node, RedisServerNode):
+            with self.subTest(server=cls.__name__):
+                node = self.start(cls)
+                c = Client(node.port)
+                self.assertEqual(c.call("CONFIG", "SET", "tls-protocols", "TLSv1.2"), "OK")
+                ctx_13 = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx_13.check_hostname = False
+                ctx_13.load_verify_locations(os.path.join(self.certs, "ca.crt"))
+                ctx_13.load_cert_chain(os.path.join(self.certs, "redis.crt"),
+                                       os.path.join(self.certs, "redis.key"))
+                ctx_13.minimum_version = ssl.TLSVersion.TLSv1_3
+                with self.assertRaises((ssl.SSLError, OSError)):
+                    with socket.create_connection(("127.0.0.1", node.tls_port), timeout=5) as raw:
+                        with ctx_13.wrap_socket(raw) as s:
+                            s.sendall(b"PING\r\n")
+                            if not s.recv(64):
+                                raise ConnectionError("closed")
+                t = TlsClient(node.tls_port, self.certs)
+                self.assertEqual(t.sock.version(), "TLSv1.2")
+                self.assertEqual(t.call("PING"), "PONG")
+                t.close()
+                bad = c.call("CONFIG", "SET", "tls-protocols", "TLSv9")
+                self.assertIsInstance(bad, Error)
+                self.assertIn("Unable to update TLS configuration", bad)
+                self.assertEqual(c.call("CONFIG", "GET", "tls-protocols"),
+                                 [b"tls-protocols", b"TLSv1.2"])
+                c.close()
 
     def _replicate(self, primary, replica):
         """`replica` follows `primary` over TLS; data flows both before and
