@@ -344,6 +344,20 @@ class TlsTest(unittest.TestCase):
         self.assertEqual(out.stdout.strip(), "bar", out.stderr)
         c0.close()
 
+    def test_migrate_over_tls_under_tls_cluster(self):
+        # MIGRATE connects over TLS when tls-cluster is yes (Redis's
+        # migrateGetSocket), here to a redis-server's TLS port.
+        source = self.start(Node, "--tls-cluster", "yes")
+        target = self.start(RedisServerNode)
+        c = Client(source.port)
+        self.assertEqual(c.call("SET", "k", "v"), "OK")
+        self.assertEqual(c.call("MIGRATE", "127.0.0.1", target.tls_port, "k", 0, 5000), "OK")
+        self.assertEqual(c.call("EXISTS", "k"), 0)
+        t = Client(target.port)
+        self.assertEqual(t.call("GET", "k"), b"v")
+        t.close()
+        c.close()
+
     @staticmethod
     def _ports(nodes_text):
         text = nodes_text.decode() if isinstance(nodes_text, bytes) else nodes_text
