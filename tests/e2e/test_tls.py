@@ -285,6 +285,8 @@ class TlsTest(unittest.TestCase):
         wait_until(lambda: r.call("LLEN", "after") == 50 and r.call("DBSIZE") == 51,
                    timeout=10, what="data replicated")
         self.assertEqual(r.call("GET", "before7"), b"7")
+        # The replica announces its TLS port (REPLCONF listening-port).
+        self.assertIn(f"port={replica.tls_port},", info(primary)["slave0"])
         # The replica's link is on the primary's TLS port.
         clients = p.call("CLIENT", "LIST").decode()
         replica_line = [x for x in clients.splitlines() if "flags=S" in x]
