@@ -82,6 +82,7 @@ def main():
                 order = ["shardnode", "redis"] if i % 2 == 0 else ["redis", "shardnode"]
                 for kind in order:
                     s = servers[kind]
+                    bl.cli(s.port, "flushall")
                     res[kind].append(tls_benchmark(s.tls_port, certs, test, a.requests,
                                                    a.clients, a.pipeline))
             sn, rd = bl.median(res["shardnode"]), bl.median(res["redis"])
@@ -93,6 +94,7 @@ def main():
                 for i in range(a.repeat):
                     order = ["shardnode", "old"] if i % 2 == 0 else ["old", "shardnode"]
                     for kind in order:
+                        bl.cli(servers[kind].port, "flushall")
                         res[kind].append(bl.redis_benchmark(servers[kind].port, ["-t", test],
                                                             a.requests, a.clients, a.pipeline))
                 new, old = bl.median(res["shardnode"]), bl.median(res["old"])
