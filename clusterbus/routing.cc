@@ -11,6 +11,7 @@ RouteResult Redirect(RouteOutcome outcome, int slot, const SlotTable::Target& to
   r.slot = slot;
   r.endpoint = to.endpoint;
   r.port = to.port;
+  r.pport = to.pport;
   return r;
 }
 

@@ -45,6 +45,7 @@ struct RouteResult {
   int slot = -1;         // the slot of the keys (when there are keys)
   std::string endpoint;  // kMoved/kAsk: where to redirect
   int port = 0;
+  int pport = 0;  // the target's plain port under tls-cluster (0: none)
 };
 
 // `key_exists` is asked (DB 0, no expiry side effects) only while the slot

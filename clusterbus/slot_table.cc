@@ -32,7 +32,7 @@ std::shared_ptr<const SlotTable> SlotTable::Build(const ClusterState& state,
   // Addresses are written directly (no version): every kept target is
   // re-read.
   for (size_t i = 0; i < seen.size(); ++i) {
-    t->targets_[i] = Target{state.Endpoint(*seen[i]), seen[i]->port};
+    t->targets_[i] = Target{state.Endpoint(*seen[i]), seen[i]->port, seen[i]->pport};
   }
   // Nodes get an index on first sight; runs of slots share an owner, so the
   // last lookup is remembered.
@@ -44,7 +44,7 @@ std::shared_ptr<const SlotTable> SlotTable::Build(const ClusterState& state,
     while (i < static_cast<int16_t>(seen.size()) && seen[i] != node) ++i;
     if (i == static_cast<int16_t>(seen.size())) {
       seen.push_back(node);
-      t->targets_.push_back(Target{state.Endpoint(*node), node->port});
+      t->targets_.push_back(Target{state.Endpoint(*node), node->port, node->pport});
       t->target_ids_.push_back(node->id);
     }
     last = node;
@@ -86,7 +86,8 @@ bool SlotTable::IsCurrent(const ClusterState& state) const {
     // Deletions and renames change the version: a missing node is a bug
     // elsewhere, answered by rebuilding.
     if (node == nullptr) return false;
-    if (node->port != targets_[i].port || state.Endpoint(*node) != targets_[i].endpoint) {
+    if (node->port != targets_[i].port || node->pport != targets_[i].pport ||
+        state.Endpoint(*node) != targets_[i].endpoint) {
       return false;
     }
     if (me.is_replica() && me.primary == node) my_primary = static_cast<int16_t>(i);

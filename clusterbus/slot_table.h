@@ -37,6 +37,7 @@ class SlotTable {
   struct Target {
     std::string endpoint;  // ClusterState::Endpoint: ip, hostname, "?" or ""
     int port = 0;          // client port
+    int pport = 0;         // plain client port under tls-cluster, else 0
     bool operator==(const Target&) const = default;
   };
   static constexpr int16_t kNone = -1;

@@ -29,6 +29,7 @@
 #include "node/migrate/migrator.h"
 #include "node/net/bus_server.h"
 #include "node/net/net_server.h"
+#include "node/net/tls.h"
 #include "node/persist/aof.h"
 #include "node/persist/persistence.h"
 #include "node/repl/repl_commands.h"
@@ -133,7 +134,7 @@ class Cron {
 // Cluster mode: listens on the bus port and wires the bus shell into the
 // node (cron, effects, PUBLISH both ways). nullptr after logging when the
 // port cannot be bound.
-std::unique_ptr<BusServer> StartClusterBus(asio::io_context& io, Server& server) {
+std::unique_ptr<BusServer> StartClusterBus(asio::io_context& io, Server& server, TlsContexts& tls) {
   const ServerOptions& opts = server.options();
   BusServer::Hooks hooks;
   hooks.cron = [&server](int64_t now_ms) { ClusterCron(server, now_ms); };
@@ -148,7 +149,11 @@ std::unique_ptr<BusServer> StartClusterBus(asio::io_context& io, Server& server)
   };
   auto bus = std::make_unique<BusServer>(io, *server.cluster(), std::move(hooks),
                                          static_cast<uint64_t>(NowMs()) ^ getpid());
-  const int cport = opts.cluster_port ? opts.cluster_port : server.tcp_port() + 10000;
+  bus->set_tls(&tls, [&server]() { return server.options().tls_cluster; });
+  // Under tls-cluster the bus port derives from the TLS port (Redis's
+  // clusterInit).
+  const int base_port = opts.tls_cluster ? opts.tls_port : server.tcp_port();
+  const int cport = opts.cluster_port ? opts.cluster_port : base_port + 10000;
   absl::Status st = bus->Listen(opts.bind, cport, opts.tcp_backlog);
   if (!st.ok()) {
     Logf(LogLevel::kWarning, "Warning: %s", st.message());
@@ -214,7 +219,19 @@ int RunDataNode(int argc, char** argv) {
   // threads may still post to it, which the scheduler keeps safe).
   asio::io_context io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
   Dispatcher dispatcher(server);
-  NetServer net(io, server, dispatcher);
+  // TLS (node/net/tls.h): configured when a TLS port, replication or bus
+  // asks for it; CONFIG SET of a tls-* file rebuilds the contexts.
+  TlsContexts tls;
+  if (TlsWanted(opts) && !tls.Configure(opts)) {
+    Log(LogLevel::kWarning, "Failed to configure TLS. Check logs for more info.");
+    return 1;
+  }
+  server.configure_tls = [&tls, &server]() { return tls.Configure(server.options()); };
+  NetServer net(io, server, dispatcher, &tls);
+  server.change_listen_port = [&net, &server](bool tls_port) {
+    const ServerOptions& o = server.options();
+    return net.ChangePort(tls_port ? o.tls_port : o.port, tls_port);
+  };
   absl::Status listening = net.Listen();
   if (!listening.ok()) {
     Logf(LogLevel::kWarning, "Warning: %s", listening.message());
@@ -233,7 +250,7 @@ int RunDataNode(int argc, char** argv) {
       Logf(LogLevel::kWarning, "%s", st.message());
       return 1;
     }
-    bus = StartClusterBus(io, server);
+    bus = StartClusterBus(io, server, tls);
     if (!bus) return 1;
   }
   // RDB snapshots: slices of a BGSAVE run as posted tasks (or timers, with
@@ -264,6 +281,9 @@ int RunDataNode(int argc, char** argv) {
   Log(LogLevel::kWarning, "Server initialized");
 
   ReplicationManager replication(io, server, dispatcher);
+  replication.tls_client = [&tls, &server]() -> std::shared_ptr<asio::ssl::context> {
+    return server.options().tls_replication ? tls.client() : nullptr;
+  };
   server.set_replication(&replication);
   // Before the loop runs: no command has been read yet.
   RegisterReplicationCommands(*table, replication);
@@ -299,6 +319,9 @@ int RunDataNode(int argc, char** argv) {
     }
   }
   migrate::Migrator migrator(io, server);
+  migrator.tls_client = [&tls, &server]() -> std::shared_ptr<asio::ssl::context> {
+    return server.options().tls_cluster ? tls.client() : nullptr;
+  };
   migrator.Start();
   server.cached_migrate_sockets = [&migrator]() { return migrator.cached_connections(); };
   migrate::AtomicMigrator atomic_migrator(io, server);

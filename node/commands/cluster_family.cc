@@ -168,8 +168,16 @@ void ClusterMyId(CommandContext& ctx, Args) {
   if (ClusterState* c = ClusterOrReply(ctx)) ctx.reply.Bulk(c->myself().id);
 }
 
+// Under tls-cluster the nodes announce their TLS port; a client on the
+// plain port is shown the plain ports (pport) instead, as Redis does.
+bool UsePlainPorts(const CommandContext& ctx) {
+  return ctx.node.options().tls_cluster && !ctx.session.tls;
+}
+
 void ClusterNodes(CommandContext& ctx, Args) {
-  if (ClusterState* c = ClusterOrReply(ctx)) ctx.reply.Verbatim(c->NodesText());
+  if (ClusterState* c = ClusterOrReply(ctx)) {
+    ctx.reply.Verbatim(c->NodesText(true, UsePlainPorts(ctx)));
+  }
 }
 
 void ClusterInfo(CommandContext& ctx, Args) {
@@ -192,7 +200,7 @@ void ReplyNodeForSlots(CommandContext& ctx, const ClusterState& c, const Cluster
   } else {
     ctx.reply.Bulk(c.Endpoint(n));
   }
-  ctx.reply.Integer(n.port);
+  ctx.reply.Integer(UsePlainPorts(ctx) && n.pport ? n.pport : n.port);
   ctx.reply.Bulk(n.id);
   const bool with_ip = type != clusterbus::PreferredEndpoint::kIp;
   const bool with_host = type != clusterbus::PreferredEndpoint::kHostname && !n.hostname.empty();
@@ -239,13 +247,21 @@ void ClusterShards(CommandContext& ctx, Args) {
     ctx.reply.ArrayHeader(shard.nodes.size());
     for (const ClusterNode* n : shard.nodes) {
       const int64_t offset = n->repl_offset;
-      size_t fields = 6 + (n->port ? 1 : 0) + (n->hostname.empty() ? 0 : 1);
+      // tls-cluster: port is the plain one (pport), tls-port the TLS one.
+      const bool tls_cluster = ctx.node.options().tls_cluster;
+      const int plain_port = tls_cluster ? n->pport : n->port;
+      const int tls_port = tls_cluster ? n->port : 0;
+      size_t fields = 6 + (plain_port ? 1 : 0) + (tls_port ? 1 : 0) + (n->hostname.empty() ? 0 : 1);
       ctx.reply.MapHeader(fields);
       ctx.reply.Bulk("id");
       ctx.reply.Bulk(n->id);
-      if (n->port) {
+      if (plain_port) {
         ctx.reply.Bulk("port");
-        ctx.reply.Integer(n->port);
+        ctx.reply.Integer(plain_port);
+      }
+      if (tls_port) {
+        ctx.reply.Bulk("tls-port");
+        ctx.reply.Integer(tls_port);
       }
       ctx.reply.Bulk("ip");
       ctx.reply.Bulk(n->ip);
@@ -340,7 +356,7 @@ void ClusterReplicas(CommandContext& ctx, Args args) {
     return ctx.reply.Error(errors::Err(replicas.status()));
   }
   ctx.reply.ArrayHeader(replicas->size());
-  for (const ClusterNode* n : *replicas) ctx.reply.Bulk(c->NodeLine(*n));
+  for (const ClusterNode* n : *replicas) ctx.reply.Bulk(c->NodeLine(*n, UsePlainPorts(ctx)));
 }
 
 // ---- Mutating subcommands --------------------------------------------------

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
@@ -52,9 +53,43 @@ void ConfigSet(CommandContext& ctx, Args args) {
   for (size_t i = 2; i + 1 < args.size(); i += 2) pairs.emplace_back(args[i], args[i + 1]);
   Config& config = ctx.node.config();
   const bool appendonly_before = config.options().appendonly;
+  // The tls-* directives that rebuild the TLS contexts (Redis's
+  // applyTlsCfg): their old values, to go back to when the new ones do
+  // not load.
+  std::vector<std::pair<std::string, std::string>> tls_before;
+  for (const auto& [name, value] : pairs) {
+    const std::string lower = absl::AsciiStrToLower(name);
+    if (lower.rfind("tls-", 0) == 0 && lower != "tls-auth-clients" && lower != "tls-port") {
+      tls_before.emplace_back(lower, config.Value(lower).value_or(""));
+    }
+  }
+  const int port_before = config.options().port;
+  const int tls_port_before = config.options().tls_port;
   absl::Status s = config.Set(pairs, IsLocalClient(ctx.session));
   if (!s.ok()) {
     ctx.reply.Error(errors::Err(s));
+    return;
+  }
+  const ServerOptions& o = config.options();
+  // port / tls-port: listen there now (Redis's changeListenPort).
+  for (const bool tls : {false, true}) {
+    const int before = tls ? tls_port_before : port_before;
+    if ((tls ? o.tls_port : o.port) == before) continue;
+    const absl::Status st = ctx.node.ApplyListenPort(tls);
+    if (!st.ok()) {
+      const char* name = tls ? "tls-port" : "port";
+      (void)config.Set({{name, std::to_string(before)}}, true);
+      ctx.reply.Error(errors::Err(absl::StrCat("CONFIG SET failed (possibly related to argument '",
+                                               name, "') - ", st.message())));
+      return;
+    }
+  }
+  if (!tls_before.empty() && (o.tls_port != 0 || o.tls_replication || o.tls_cluster) &&
+      !ctx.node.ApplyTlsOptions()) {
+    (void)config.Set(tls_before, true);
+    ctx.reply.Error(errors::Err(
+        absl::StrCat("CONFIG SET failed (possibly related to argument '", tls_before.front().first,
+                     "') - Unable to update TLS configuration. Check server logs.")));
     return;
   }
   if (ctx.node.persistence() != nullptr) ctx.node.persistence()->aof()->RefreshConfig();

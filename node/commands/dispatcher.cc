@@ -59,6 +59,12 @@ void Unwatch(CommandContext& ctx, Args) {
   ctx.reply.Ok();
 }
 
+// The port of a redirect: under tls-cluster a client of the plain port is
+// sent to the target's plain port (Redis's clusterRedirectClient).
+int ClientPort(const Session& session, bool tls_cluster, int port, int pport) {
+  return tls_cluster && !session.tls && pport ? pport : port;
+}
+
 }  // namespace
 
 void Dispatcher::RegisterTransactionCommands(CommandTable& table) {
@@ -213,10 +219,12 @@ bool Dispatcher::Route(Session& session, const CommandSpec& spec,
     case clusterbus::RouteOutcome::kLocal:
       return true;
     case clusterbus::RouteOutcome::kMoved:
-      error = errors::Moved(r.slot, r.endpoint, r.port);
+      error = errors::Moved(r.slot, r.endpoint,
+                            ClientPort(session, server_.options().tls_cluster, r.port, r.pport));
       break;
     case clusterbus::RouteOutcome::kAsk:
-      error = errors::Ask(r.slot, r.endpoint, r.port);
+      error = errors::Ask(r.slot, r.endpoint,
+                          ClientPort(session, server_.options().tls_cluster, r.port, r.pport));
       break;
     case clusterbus::RouteOutcome::kCrossSlot:
       error = errors::kCrossSlot;

@@ -221,10 +221,10 @@ std::vector<Directive> BuildTable() {
   t.push_back(Bool("latency-tracking", "", M, true, &O::latency_tracking));
   t.push_back(Bool("aof-disable-auto-gc", "", M, false));
   t.push_back(Bool("replica-ignore-disk-write-errors", "", M, false));
-  t.push_back(Bool("tls-cluster", "", M, false));
-  t.push_back(Bool("tls-replication", "", M, false));
-  t.push_back(Bool("tls-prefer-server-ciphers", "", M, false));
-  t.push_back(Bool("tls-session-caching", "", M, true));
+  t.push_back(Bool("tls-cluster", "", M, false, &O::tls_cluster));
+  t.push_back(Bool("tls-replication", "", M, false, &O::tls_replication));
+  t.push_back(Bool("tls-prefer-server-ciphers", "", M, false, &O::tls_prefer_server_ciphers));
+  t.push_back(Bool("tls-session-caching", "", M, true, &O::tls_session_caching));
 
   // Strings. (true: an empty value means "unset".)
   t.push_back(Str("aclfile", "", I, false, ""));
@@ -253,12 +253,20 @@ std::vector<Directive> BuildTable() {
   t.push_back(Str("logfile", "", I, false, "", &O::logfile));
   t.push_back(Str("masterauth", "", M, true, nullptr, &O::masterauth));
   t.push_back(Str("requirepass", "", M, true, nullptr, &O::requirepass));
-  for (const char* tls :
-       {"tls-cert-file", "tls-key-file", "tls-key-file-pass", "tls-client-cert-file",
-        "tls-client-key-file", "tls-client-key-file-pass", "tls-dh-params-file", "tls-ca-cert-file",
-        "tls-ca-cert-dir", "tls-protocols", "tls-ciphers", "tls-ciphersuites"}) {
-    t.push_back(Str(tls, "", M, true, nullptr));
-  }
+  const std::pair<std::string_view, std::string O::*> tls_strings[] = {
+      {"tls-cert-file", &O::tls_cert_file},
+      {"tls-key-file", &O::tls_key_file},
+      {"tls-key-file-pass", &O::tls_key_file_pass},
+      {"tls-client-cert-file", &O::tls_client_cert_file},
+      {"tls-client-key-file", &O::tls_client_key_file},
+      {"tls-client-key-file-pass", &O::tls_client_key_file_pass},
+      {"tls-dh-params-file", &O::tls_dh_params_file},
+      {"tls-ca-cert-file", &O::tls_ca_cert_file},
+      {"tls-ca-cert-dir", &O::tls_ca_cert_dir},
+      {"tls-protocols", &O::tls_protocols},
+      {"tls-ciphers", &O::tls_ciphers},
+      {"tls-ciphersuites", &O::tls_ciphersuites}};
+  for (const auto& [name, field] : tls_strings) t.push_back(Str(name, "", M, true, nullptr, field));
 
   // Enums.
   t.push_back(
@@ -312,7 +320,8 @@ std::vector<Directive> BuildTable() {
                    {{"ignore", 0}, {"panic", 1}, {"panic-on-replicas", 2}}, "ignore"));
   t.push_back(Enum("shutdown-on-sigint", "", M | kMultiArg, kShutdownOnSig, "default"));
   t.push_back(Enum("shutdown-on-sigterm", "", M | kMultiArg, kShutdownOnSig, "default"));
-  t.push_back(Enum("tls-auth-clients", "", M, {{"no", 0}, {"yes", 1}, {"optional", 2}}, "yes"));
+  t.push_back(Enum("tls-auth-clients", "", M, {{"no", 0}, {"yes", 1}, {"optional", 2}}, "yes",
+                   &O::tls_auth_clients));
 
   // Integers.
   t.push_back(Num("databases", "", I, 1, kIntMax, "16", 0, &O::databases));
@@ -335,8 +344,8 @@ std::vector<Directive> BuildTable() {
   t.push_back(
       Num("repl-diskless-sync-delay", "", M, 0, kIntMax, "5", 0, &O::repl_diskless_sync_delay));
   t.push_back(Num("maxmemory-samples", "", M, 1, kIntMax, "5", 0, &O::maxmemory_samples));
-  t.push_back(Num("maxmemory-eviction-tenacity", "", M, 0, 100, "10", 0,
-                  &O::maxmemory_eviction_tenacity));
+  t.push_back(
+      Num("maxmemory-eviction-tenacity", "", M, 0, 100, "10", 0, &O::maxmemory_eviction_tenacity));
   t.push_back(Num("timeout", "", M, 0, kIntMax, "0", 0, &O::timeout));
   t.push_back(Num("replica-announce-port", "slave-announce-port", M, 0, 65535, "0"));
   t.push_back(Num("tcp-backlog", "", I, 0, kIntMax, "511", 0, &O::tcp_backlog));
@@ -344,7 +353,8 @@ std::vector<Directive> BuildTable() {
   t.push_back(
       Num("cluster-announce-bus-port", "", M, 0, 65535, "0", 0, &O::cluster_announce_bus_port));
   t.push_back(Num("cluster-announce-port", "", M, 0, 65535, "0", 0, &O::cluster_announce_port));
-  t.push_back(Num("cluster-announce-tls-port", "", M, 0, 65535, "0"));
+  t.push_back(
+      Num("cluster-announce-tls-port", "", M, 0, 65535, "0", 0, &O::cluster_announce_tls_port));
   t.push_back(Num("repl-timeout", "", M, 1, kIntMax, "60", 0, &O::repl_timeout));
   t.push_back(Num("repl-ping-replica-period", "repl-ping-slave-period", M, 1, kIntMax, "10", 0,
                   &O::repl_ping_replica_period));
@@ -360,9 +370,11 @@ std::vector<Directive> BuildTable() {
   t.push_back(Num("watchdog-period", "", M | kHidden, 0, kIntMax, "0"));
   t.push_back(Num("shutdown-timeout", "", M, 0, kIntMax, "10"));
   t.push_back(Num("repl-diskless-sync-max-replicas", "", M, 0, kIntMax, "0"));
-  t.push_back(Num("tls-port", "", M, 0, 65535, "0"));
-  t.push_back(Num("tls-session-cache-size", "", M, 0, kIntMax, "20480"));
-  t.push_back(Num("tls-session-cache-timeout", "", M, 0, kIntMax, "300"));
+  t.push_back(Num("tls-port", "", M, 0, 65535, "0", 0, &O::tls_port));
+  t.push_back(
+      Num("tls-session-cache-size", "", M, 0, kIntMax, "20480", 0, &O::tls_session_cache_size));
+  t.push_back(
+      Num("tls-session-cache-timeout", "", M, 0, kIntMax, "300", 0, &O::tls_session_cache_timeout));
   t.push_back(UNum("maxclients", "", M, 1, kUIntMax, "10000", 0, &O::maxclients));
   t.push_back(UNum("unixsocketperm", "", I, 0, 0777, "0", kNumOctal));
   t.push_back(UNum("socket-mark-id", "", I, 0, kUIntMax, "0"));

@@ -103,6 +103,29 @@ struct ServerOptions {
   bool latency_tracking = true;
   bool stop_writes_on_bgsave_error = true;
 
+  // TLS (node/net/tls.h). Empty strings mean "unset", as Redis's NULLs.
+  int tls_port = 0;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_key_file_pass;
+  std::string tls_client_cert_file;
+  std::string tls_client_key_file;
+  std::string tls_client_key_file_pass;
+  std::string tls_dh_params_file;
+  std::string tls_ca_cert_file;
+  std::string tls_ca_cert_dir;
+  std::string tls_protocols;
+  std::string tls_ciphers;
+  std::string tls_ciphersuites;
+  int tls_auth_clients = 1;  // 0 no, 1 yes, 2 optional
+  bool tls_prefer_server_ciphers = false;
+  bool tls_session_caching = true;
+  int tls_session_cache_size = 20 * 1024;
+  int tls_session_cache_timeout = 300;
+  bool tls_replication = false;
+  bool tls_cluster = false;
+  int cluster_announce_tls_port = 0;
+
   // shardnode's own: number of shard threads.
   int threads = 1;
 };

@@ -460,6 +460,7 @@ asio::awaitable<void> Migrator::Send(Job& job) {
         options.io_timeout = timeout;
         options.max_output_bytes = std::numeric_limits<size_t>::max() / 2;
         options.limits.max_bulk_len = 512 * 1024 * 1024;
+        if (tls_client) options.tls = tls_client();
         auto fresh = RespClient::Create(job.io->get_executor(), options);
         int port = 0;
         for (char ch : a.port) {

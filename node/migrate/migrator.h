@@ -41,6 +41,7 @@
 // The others.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <functional>
@@ -83,6 +84,11 @@ class Migrator {
   Migrator(boost::asio::io_context& io, Server& server);
   ~Migrator();
   Migrator(const Migrator&) = delete;
+
+  // The TLS context of MIGRATE's connections (tls-cluster yes, as Redis),
+  // read at each connect; unset or nullptr: plain TCP.
+  std::function<std::shared_ptr<boost::asio::ssl::context>()> tls_client;
+
   Migrator& operator=(const Migrator&) = delete;
 
   // Installs the MIGRATE handler (Server::migrate) and run_off_loop (a big

@@ -14,6 +14,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "clusterbus/codec/codec.h"
+#include "node/net/stream.h"
+#include "node/net/tls.h"
 #include "node/server/clock.h"
 #include "node/server/log.h"
 
@@ -59,12 +61,14 @@ class BusServer::OffsetView : public clusterbus::NodeView {
 };
 
 // An outbound connect in progress; it becomes a Link when it completes.
+// The connect timeout covers the TLS handshake too (tls-cluster).
 struct BusServer::PendingConnect {
   PendingConnect(asio::io_context& io, std::string id)
-      : node_id(std::move(id)), socket(io), timer(io) {}
+      : node_id(std::move(id)), stream(io.get_executor()), timer(io) {}
   std::string node_id;
-  tcp::socket socket;
+  Stream stream;
   asio::steady_timer timer;
+  bool timed_out = false;
 };
 
 // One connected bus link: a reader coroutine that hands every chunk to the
@@ -74,11 +78,11 @@ struct BusServer::PendingConnect {
 // again (it may be gone).
 class BusServer::Link : public std::enable_shared_from_this<Link> {
  public:
-  Link(BusServer* owner, LinkId id, tcp::socket socket, bool outbound, std::string node_id,
+  Link(BusServer* owner, LinkId id, Stream stream, bool outbound, std::string node_id,
        int64_t create_ms)
       : owner_(owner),
         id_(id),
-        socket_(std::move(socket)),
+        stream_(std::move(stream)),
         outbound_(outbound),
         node_id_(std::move(node_id)),
         create_ms_(create_ms) {}
@@ -98,7 +102,7 @@ class BusServer::Link : public std::enable_shared_from_this<Link> {
     out_.append(bytes.data(), bytes.size());
     if (writing_ || flush_posted_) return;
     flush_posted_ = true;
-    asio::post(socket_.get_executor(), [self = shared_from_this()]() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()]() {
       self->flush_posted_ = false;
       self->Flush();
     });
@@ -107,9 +111,7 @@ class BusServer::Link : public std::enable_shared_from_this<Link> {
   void Close() {
     if (closed_) return;
     closed_ = true;
-    boost::system::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    stream_.Close();
   }
 
   LinkId id() const { return id_; }
@@ -129,7 +131,7 @@ class BusServer::Link : public std::enable_shared_from_this<Link> {
   asio::awaitable<void> Read() {
     boost::system::error_code ec;
     while (!closed_) {
-      const size_t n = co_await socket_.async_read_some(
+      const size_t n = co_await stream_.async_read_some(
           asio::buffer(buf_, sizeof(buf_)), asio::redirect_error(asio::use_awaitable, ec));
       if (closed_) co_return;
       if (ec) {
@@ -147,7 +149,7 @@ class BusServer::Link : public std::enable_shared_from_this<Link> {
     if (writing_ || out_.empty() || closed_) return;
     writing_ = true;
     inflight_.swap(out_);
-    asio::async_write(socket_, asio::buffer(inflight_),
+    asio::async_write(stream_, asio::buffer(inflight_),
                       [self = shared_from_this()](boost::system::error_code ec, size_t) {
                         self->writing_ = false;
                         self->inflight_.clear();
@@ -162,7 +164,7 @@ class BusServer::Link : public std::enable_shared_from_this<Link> {
 
   BusServer* owner_;
   LinkId id_;
-  tcp::socket socket_;
+  Stream stream_;
   bool outbound_;
   std::string node_id_;  // outbound: the node asked for; inbound: empty
   int64_t create_ms_;
@@ -237,12 +239,38 @@ void BusServer::StartAccept(tcp::acceptor& acceptor) {
 void BusServer::OnAccepted(tcp::socket socket) {
   boost::system::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
-  const tcp::endpoint remote = socket.remote_endpoint(ec);
+  Stream stream(std::move(socket));
+  // Under tls-cluster a peer is a link once its handshake succeeded; the
+  // bus always requires the peer's certificate (Redis's TLS_CLIENT_AUTH_YES).
+  if (tls_cluster_ && tls_cluster_() && tls_ != nullptr && tls_->configured()) {
+    stream.UseTls(tls_->server());
+    SSL_set_verify(stream.tls().native_handle(), TlsVerifyMode(1), nullptr);
+    asio::co_spawn(io_, HandshakeInbound(alive_, std::move(stream)), asio::detached);
+    return;
+  }
+  OnInboundReady(std::move(stream));
+}
+
+asio::awaitable<void> BusServer::HandshakeInbound(std::weak_ptr<BusServer*> alive, Stream stream) {
+  const boost::system::error_code ec = co_await stream.Handshake(asio::ssl::stream_base::server);
+  auto owner = alive.lock();
+  if (!owner || (*owner)->stopped_) co_return;
+  if (ec) {
+    Logf(LogLevel::kVerbose, "Error accepting cluster node connection: %s", TlsErrorText(ec));
+    stream.Close();
+    co_return;
+  }
+  (*owner)->OnInboundReady(std::move(stream));
+}
+
+void BusServer::OnInboundReady(Stream stream) {
+  boost::system::error_code ec;
+  const tcp::endpoint remote = stream.socket().remote_endpoint(ec);
   if (ec) return;  // already gone
-  const tcp::endpoint local = socket.local_endpoint(ec);
+  const tcp::endpoint local = stream.socket().local_endpoint(ec);
   if (ec) return;
   const int64_t now = NowMs();
-  std::shared_ptr<Link> link = AddLink(std::move(socket), /*outbound=*/false, "", now);
+  std::shared_ptr<Link> link = AddLink(std::move(stream), /*outbound=*/false, "", now);
   Logf(LogLevel::kVerbose, "Accepting cluster node connection from %s:%d",
        AddressText(remote.address()), remote.port());
   engine_->OnInboundAccepted(link->id(), AddressText(remote.address()), now,
@@ -250,11 +278,11 @@ void BusServer::OnAccepted(tcp::socket socket) {
   EndBatch(now);
 }
 
-std::shared_ptr<BusServer::Link> BusServer::AddLink(tcp::socket socket, bool outbound,
+std::shared_ptr<BusServer::Link> BusServer::AddLink(Stream stream, bool outbound,
                                                     std::string node_id, int64_t now_ms) {
   const LinkId id = ++next_link_id_;
   auto link =
-      std::make_shared<Link>(this, id, std::move(socket), outbound, std::move(node_id), now_ms);
+      std::make_shared<Link>(this, id, std::move(stream), outbound, std::move(node_id), now_ms);
   links_[id] = link;
   Link::Start(io_, link);
   return link;
@@ -269,7 +297,7 @@ void BusServer::Connect(const clusterbus::ConnectAction& action, int64_t now_ms)
     return;
   }
   const uint64_t attempt = ++next_attempt_;
-  auto pending = std::make_unique<PendingConnect>(io_, action.node_id);
+  auto pending = std::make_shared<PendingConnect>(io_, action.node_id);
   PendingConnect& pc = *pending;
   connects_[attempt] = std::move(pending);
   // Redis bounds a connect by the node timeout (the link is recycled then).
@@ -280,32 +308,61 @@ void BusServer::Connect(const clusterbus::ConnectAction& action, int64_t now_ms)
     if (tec || alive.expired()) return;
     auto it = connects_.find(attempt);
     if (it == connects_.end()) return;
-    boost::system::error_code ignored;
-    it->second->socket.close(ignored);  // completes the connect with an error
+    it->second->timed_out = true;
+    it->second->stream.Close();  // completes the connect or handshake with an error
   });
-  pc.socket.async_connect(tcp::endpoint(ip, static_cast<unsigned short>(action.cport)),
-                          [this, alive, attempt](boost::system::error_code cec) {
-                            if (alive.expired() || stopped_) return;
-                            OnConnectDone(attempt, cec);
-                          });
+  pc.stream.socket().async_connect(tcp::endpoint(ip, static_cast<unsigned short>(action.cport)),
+                                   [this, alive, attempt](boost::system::error_code cec) {
+                                     if (alive.expired() || stopped_) return;
+                                     OnConnectDone(attempt, cec);
+                                   });
 }
 
 void BusServer::OnConnectDone(uint64_t attempt, const boost::system::error_code& ec) {
   auto it = connects_.find(attempt);
   if (it == connects_.end()) return;
-  std::unique_ptr<PendingConnect> pc = std::move(it->second);
+  PendingConnect& pc = *it->second;
+  if (!ec && pc.stream.socket().is_open() && !pc.stream.is_tls() && tls_cluster_ &&
+      tls_cluster_() && tls_ != nullptr && tls_->configured()) {
+    // tls-cluster: the handshake runs under the same timeout; the
+    // attempt completes when it ends.
+    boost::system::error_code ignored;
+    pc.stream.socket().set_option(tcp::no_delay(true), ignored);
+    pc.stream.UseTls(tls_->client());
+    asio::co_spawn(io_, HandshakeOutbound(alive_, it->second, attempt), asio::detached);
+    return;
+  }
+  FinishConnect(attempt, ec);
+}
+
+// `pc` is held here: the stream lives until its handshake has completed,
+// even when Stop() drops the attempt meanwhile.
+asio::awaitable<void> BusServer::HandshakeOutbound(std::weak_ptr<BusServer*> alive,
+                                                   std::shared_ptr<PendingConnect> pc,
+                                                   uint64_t attempt) {
+  const boost::system::error_code ec =
+      co_await pc->stream.Handshake(asio::ssl::stream_base::client);
+  auto owner = alive.lock();
+  if (!owner || (*owner)->stopped_) co_return;
+  (*owner)->FinishConnect(attempt, ec);
+}
+
+void BusServer::FinishConnect(uint64_t attempt, const boost::system::error_code& ec) {
+  auto it = connects_.find(attempt);
+  if (it == connects_.end()) return;
+  std::shared_ptr<PendingConnect> pc = std::move(it->second);
   connects_.erase(it);
   pc->timer.cancel();
   const int64_t now = NowMs();
-  if (ec || !pc->socket.is_open()) {
+  if (ec || pc->timed_out || !pc->stream.socket().is_open()) {
     Logf(LogLevel::kVerbose, "Connection with Node %s at cluster bus failed: %s", pc->node_id,
-         ec ? ec.message() : std::string("timeout"));
+         ec && !pc->timed_out ? TlsErrorText(ec) : std::string("timeout"));
     engine_->OnOutboundFailed(pc->node_id, now);
   } else {
     boost::system::error_code ignored;
-    pc->socket.set_option(tcp::no_delay(true), ignored);
+    pc->stream.socket().set_option(tcp::no_delay(true), ignored);
     std::shared_ptr<Link> link =
-        AddLink(std::move(pc->socket), /*outbound=*/true, pc->node_id, now);
+        AddLink(std::move(pc->stream), /*outbound=*/true, pc->node_id, now);
     engine_->OnOutboundConnected(link->id(), pc->node_id, now);
   }
   EndBatch(now);
@@ -450,7 +507,7 @@ void BusServer::Stop() {
   links_.clear();
   for (auto& [attempt, pc] : connects_) {
     pc->timer.cancel();
-    pc->socket.close(ignored);
+    pc->stream.Close();
   }
   connects_.clear();
 }

@@ -8,6 +8,10 @@
 // decisions belong to the engine (which also counts the messages it sends
 // and receives); this file only moves bytes and arms timers.
 //
+// Under tls-cluster every link (accepted or opened) runs over TLS once its
+// handshake succeeded (node/net/stream.h); the engine never sees a link
+// whose handshake failed.
+//
 // A frame the codec rejects (bad signature or length) closes its link; a
 // framed but invalid message is dropped and the link stays.
 //
@@ -15,6 +19,10 @@
 // the ClusterState are touched only from that loop.
 #pragma once
 
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
+#include <utility>
+// The others.
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -32,6 +40,9 @@
 #include "node/server/cluster_setup.h"
 
 namespace shardnode::node {
+
+class Stream;
+class TlsContexts;
 
 class BusServer : public ClusterBus {
  public:
@@ -68,6 +79,13 @@ class BusServer : public ClusterBus {
   // any) on `cport` and starts accepting. Fails naming the address that
   // could not be bound; nothing is listening then.
   absl::Status Listen(const std::vector<std::string>& bind, int cport, int backlog);
+  // TLS for the bus: `tls` (outlives the BusServer) gives the contexts and
+  // `enabled` says, at each accept and connect, whether tls-cluster is on.
+  void set_tls(TlsContexts* tls, std::function<bool()> enabled) {
+    tls_ = tls;
+    tls_cluster_ = std::move(enabled);
+  }
+
   // The port actually bound (useful with cport 0 in tests).
   int bound_port() const { return bound_port_; }
 
@@ -99,10 +117,18 @@ class BusServer : public ClusterBus {
 
   void StartAccept(boost::asio::ip::tcp::acceptor& acceptor);
   void OnAccepted(boost::asio::ip::tcp::socket socket);
+  // Accepted (and past its TLS handshake, if any): becomes a link.
+  void OnInboundReady(Stream stream);
+  static boost::asio::awaitable<void> HandshakeInbound(std::weak_ptr<BusServer*> alive,
+                                                       Stream stream);
   void OnConnectDone(uint64_t attempt, const boost::system::error_code& ec);
+  static boost::asio::awaitable<void> HandshakeOutbound(std::weak_ptr<BusServer*> alive,
+                                                        std::shared_ptr<PendingConnect> pc,
+                                                        uint64_t attempt);
+  // The connect (and handshake) of `attempt` ended: a link or a failure.
+  void FinishConnect(uint64_t attempt, const boost::system::error_code& ec);
   // Starts the reader and writer of a connected link and registers it.
-  std::shared_ptr<Link> AddLink(boost::asio::ip::tcp::socket socket, bool outbound,
-                                std::string node_id, int64_t now_ms);
+  std::shared_ptr<Link> AddLink(Stream stream, bool outbound, std::string node_id, int64_t now_ms);
   // The link's bytes arrived: decode, feed the engine, run actions.
   void OnBytes(Link& link, std::string_view bytes);
   // The link failed or the peer closed it: tell the engine.
@@ -121,6 +147,8 @@ class BusServer : public ClusterBus {
   clusterbus::ClusterState& state_;
   Hooks hooks_;
   std::unique_ptr<OffsetView> node_view_;
+  TlsContexts* tls_ = nullptr;
+  std::function<bool()> tls_cluster_;
   std::unique_ptr<clusterbus::BusEngine> engine_;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
   int bound_port_ = 0;
@@ -129,7 +157,7 @@ class BusServer : public ClusterBus {
   clusterbus::LinkId next_link_id_ = 0;
   std::map<clusterbus::LinkId, std::shared_ptr<Link>> links_;
   uint64_t next_attempt_ = 0;
-  std::map<uint64_t, std::unique_ptr<PendingConnect>> connects_;
+  std::map<uint64_t, std::shared_ptr<PendingConnect>> connects_;
 };
 
 }  // namespace shardnode::node

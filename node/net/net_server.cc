@@ -15,6 +15,8 @@
 #include "absl/strings/str_format.h"
 #include "node/commands/dispatcher.h"
 #include "node/commands/errors.h"
+#include "node/net/stream.h"
+#include "node/net/tls.h"
 #include "node/resp/parser.h"
 #include "node/resp/reply.h"
 #include "node/server/clock.h"
@@ -40,12 +42,12 @@ std::string EndpointText(const tcp::endpoint& ep) {
 // One client connection. Kept alive by its own coroutine.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(tcp::socket socket, Server& server, Dispatcher& dispatcher)
-      : socket_(std::move(socket)),
+  Connection(Stream stream, Server& server, Dispatcher& dispatcher)
+      : stream_(std::move(stream)),
         server_(server),
         dispatcher_(dispatcher),
         reply_(&out_),
-        drained_(socket_.get_executor()) {
+        drained_(stream_.get_executor()) {
     reply_.on_error = [&server](std::string_view message) { server.stats().CountError(message); };
   }
 
@@ -56,6 +58,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // server's tables must never keep a pointer to a freed Session.
   static asio::awaitable<void> Run(std::shared_ptr<Connection> self) {
     try {
+      // A TLS client becomes a client once its handshake succeeded; a
+      // failed one (plain text on the TLS port, no certificate where one
+      // is required) is logged as Redis logs it and closed.
+      if (self->stream_.is_tls()) {
+        const boost::system::error_code ec =
+            co_await self->stream_.Handshake(asio::ssl::stream_base::server);
+        if (ec) {
+          Logf(LogLevel::kWarning, "Error accepting a client connection: %s (conn: fd=%d)",
+               TlsErrorText(ec), self->stream_.socket().native_handle());
+          self->stream_.Close();
+          co_return;
+        }
+      }
       co_await self->Serve();
     } catch (const std::exception& e) {
       Logf(LogLevel::kWarning, "Closing client after an internal error (%s): id=%d addr=%s",
@@ -73,7 +88,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_.set_limits(limits);
     boost::system::error_code ec;
     while (!closing_ && !write_failed_) {
-      const size_t n = co_await socket_.async_read_some(
+      const size_t n = co_await stream_.async_read_some(
           asio::buffer(buf_, sizeof(buf_)), asio::redirect_error(asio::use_awaitable, ec));
       if (ec || closing_) break;
       server_.stats().total_net_input_bytes += n;
@@ -93,18 +108,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void Close() {
     Detach();
-    boost::system::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    stream_.Close();
   }
 
   void Register() {
     boost::system::error_code ec;
     session_.id = server_.NextClientId();
-    session_.fd = socket_.native_handle();
-    const auto remote = socket_.remote_endpoint(ec);
+    session_.fd = stream_.socket().native_handle();
+    session_.tls = stream_.is_tls();
+    const auto remote = stream_.socket().remote_endpoint(ec);
     if (!ec) session_.addr = EndpointText(remote);
-    const auto local = socket_.local_endpoint(ec);
+    const auto local = stream_.socket().local_endpoint(ec);
     if (!ec) session_.laddr = EndpointText(local);
     session_.created_ms = session_.last_interaction_ms = NowMs();
     session_.authenticated = server_.options().requirepass.empty();
@@ -122,7 +136,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     };
     session_.resume = [weak]() {
       if (auto conn = weak.lock()) {
-        asio::post(conn->socket_.get_executor(), [weak]() {
+        asio::post(conn->stream_.get_executor(), [weak]() {
           if (auto c = weak.lock()) c->Resume();
         });
       }
@@ -162,7 +176,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     sending_.swap(out_);
     server_.stats().total_net_output_bytes += sending_.size();
     ++server_.stats().total_writes_processed;
-    asio::async_write(socket_, asio::buffer(sending_),
+    asio::async_write(stream_, asio::buffer(sending_),
                       [self = shared_from_this()](boost::system::error_code ec, size_t) {
                         self->writing_ = false;
                         self->sending_.clear();
@@ -215,7 +229,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Kill() {
     Detach();
     boost::system::error_code ignored;
-    socket_.cancel(ignored);
+    stream_.socket().cancel(ignored);
   }
 
   // A suspended command's wait ended (suspend.h): runs it again when it
@@ -299,7 +313,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (RetriedOnResume(session_.waiting)) parked_ = std::move(args);
   }
 
-  tcp::socket socket_;
+  Stream stream_;
   Server& server_;
   Dispatcher& dispatcher_;
   Session session_;
@@ -328,12 +342,62 @@ bool IsLoopback(const asio::ip::address& addr) {
 
 }  // namespace
 
-NetServer::NetServer(asio::io_context& io, Server& server, Dispatcher& dispatcher)
-    : io_(io), server_(server), dispatcher_(dispatcher) {}
+NetServer::NetServer(asio::io_context& io, Server& server, Dispatcher& dispatcher, TlsContexts* tls)
+    : io_(io), server_(server), dispatcher_(dispatcher), tls_(tls) {}
 
 NetServer::~NetServer() = default;
 
 absl::Status NetServer::Listen() {
+  const ServerOptions& opts = server_.options();
+  const bool tls = opts.tls_port != 0;
+  if (tls && (tls_ == nullptr || !tls_->configured())) {
+    return absl::FailedPreconditionError("TLS is not configured");
+  }
+  // Port 0 next to a TLS port: no plain port at all.
+  if (!tls || opts.port != 0) {
+    absl::Status st = Bind(opts.port, /*tls=*/false, &acceptors_);
+    if (!st.ok()) return st;
+  }
+  if (tls) {
+    absl::Status st = Bind(opts.tls_port, /*tls=*/true, &acceptors_);
+    if (!st.ok()) return st;
+  }
+  if (acceptors_.empty()) {
+    return absl::UnavailableError("No address to listen on");
+  }
+  for (auto& acceptor : acceptors_) StartAccept(*acceptor);
+  return absl::OkStatus();
+}
+
+absl::Status NetServer::ChangePort(int port, bool tls) {
+  if (tls && port != 0 && (tls_ == nullptr || !tls_->configured()) &&
+      (tls_ == nullptr || !tls_->Configure(server_.options()))) {
+    return absl::FailedPreconditionError("Unable to update TLS configuration. Check server logs.");
+  }
+  std::vector<std::unique_ptr<Acceptor>> fresh;
+  if (port != 0) {
+    absl::Status st = Bind(port, tls, &fresh);
+    if (!st.ok()) {
+      Logf(LogLevel::kWarning, "%s", st.message());
+      return absl::UnavailableError("Unable to listen on this port. Check server logs.");
+    }
+  }
+  // The old sockets close; their pending accepts end cancelled.
+  boost::system::error_code ignored;
+  std::erase_if(acceptors_, [&](const std::unique_ptr<Acceptor>& a) {
+    if (a->tls != tls) return false;
+    a->acceptor->close(ignored);
+    return true;
+  });
+  if (!tls && port == 0) server_.set_tcp_port(0);
+  for (auto& a : fresh) {
+    StartAccept(*a);
+    acceptors_.push_back(std::move(a));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status NetServer::Bind(int port, bool tls, std::vector<std::unique_ptr<Acceptor>>* out) {
   const ServerOptions& opts = server_.options();
   for (std::string addr : opts.bind) {
     const bool optional = !addr.empty() && addr[0] == '-';
@@ -348,12 +412,11 @@ absl::Status NetServer::Listen() {
       ip = asio::ip::make_address(addr, ec);
       if (ec) {
         if (optional) continue;
-        return absl::InvalidArgumentError(
-            absl::StrCat("Could not create server TCP listening socket ", addr, ":", opts.port,
-                         ": ", ec.message()));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "Could not create server TCP listening socket ", addr, ":", port, ": ", ec.message()));
       }
     }
-    tcp::endpoint ep(ip, static_cast<unsigned short>(opts.port));
+    tcp::endpoint ep(ip, static_cast<unsigned short>(port));
     auto acceptor = std::make_unique<tcp::acceptor>(io_);
     boost::system::error_code ec;
     acceptor->open(ep.protocol(), ec);
@@ -364,26 +427,28 @@ absl::Status NetServer::Listen() {
     if (ec) {
       if (optional) continue;
       return absl::UnavailableError(absl::StrCat("Could not create server TCP listening socket ",
-                                                 addr, ":", opts.port, ": ", ec.message()));
+                                                 addr, ":", port, ": ", ec.message()));
     }
-    server_.set_tcp_port(acceptor->local_endpoint().port());
-    acceptors_.push_back(std::move(acceptor));
+    if (!tls) server_.set_tcp_port(acceptor->local_endpoint().port());
+    out->push_back(std::make_unique<Acceptor>(Acceptor{std::move(acceptor), tls}));
   }
-  if (acceptors_.empty()) {
-    return absl::UnavailableError("No address to listen on");
-  }
-  for (auto& acceptor : acceptors_) StartAccept(*acceptor);
   return absl::OkStatus();
 }
 
-void NetServer::StartAccept(tcp::acceptor& acceptor) {
-  acceptor.async_accept([this, &acceptor](boost::system::error_code ec, tcp::socket socket) {
+void NetServer::StartAccept(Acceptor& entry) {
+  tcp::acceptor& acceptor = *entry.acceptor;
+  const bool tls = entry.tls;
+  // A closed acceptor (ChangePort, Stop) may be gone when its accept ends
+  // cancelled: `entry` is only touched when it did not.
+  acceptor.async_accept([this, &entry, tls](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted) return;
     if (!ec) {
       boost::system::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
       const ServerOptions& opts = server_.options();
       const auto remote = socket.remote_endpoint(ignored);
+      // Refusals are written in clear text, on the TLS port too (Redis
+      // writes them before any handshake).
       if (static_cast<int64_t>(server_.clients().size()) >= opts.maxclients) {
         const std::string err = errors::RespError(errors::kMaxClients);
         asio::write(socket, asio::buffer(err), ignored);
@@ -391,19 +456,27 @@ void NetServer::StartAccept(tcp::acceptor& acceptor) {
       } else if (opts.protected_mode && opts.requirepass.empty() && !IsLoopback(remote.address())) {
         asio::write(socket, asio::buffer(errors::RespError(errors::kProtectedMode)), ignored);
         ++server_.stats().rejected_connections;
+      } else if (tls && (tls_ == nullptr || !tls_->configured())) {
+        ++server_.stats().rejected_connections;
       } else {
         ++server_.stats().total_connections_received;
-        auto conn = std::make_shared<Connection>(std::move(socket), server_, dispatcher_);
+        Stream stream(std::move(socket));
+        if (tls) {
+          stream.UseTls(tls_->server());
+          SSL_set_verify(stream.tls().native_handle(), TlsVerifyMode(opts.tls_auth_clients),
+                         nullptr);
+        }
+        auto conn = std::make_shared<Connection>(std::move(stream), server_, dispatcher_);
         asio::co_spawn(io_, Connection::Run(std::move(conn)), asio::detached);
       }
     }
-    StartAccept(acceptor);
+    StartAccept(entry);
   });
 }
 
 void NetServer::Stop() {
   boost::system::error_code ignored;
-  for (auto& acceptor : acceptors_) acceptor->close(ignored);
+  for (auto& entry : acceptors_) entry->acceptor->close(ignored);
   // Copy: Kill() makes each connection unregister itself later.
   std::vector<Session*> sessions;
   for (auto& [id, session] : server_.clients()) sessions.push_back(session);

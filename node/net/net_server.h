@@ -4,17 +4,18 @@
 // command to the Dispatcher and writes the replies back in request order.
 // Everything protocol-related is decided by the pure cores (RequestParser,
 // Dispatcher); this file only moves bytes and enforces connection limits
-// (maxclients, protected mode, client-query-buffer-limit).
+// (maxclients, protected mode, client-query-buffer-limit). Connections on
+// tls-port run the same way over a TLS Stream (node/net/stream.h) after
+// their handshake.
 //
 // Loop: one io_context (the shard thread); not thread-safe.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include "absl/status/status.h"
 
@@ -22,28 +23,48 @@ namespace shardnode::node {
 
 class Server;
 class Dispatcher;
+class TlsContexts;
 
 class NetServer {
  public:
-  // REQUIRES: `io`, `server` and `dispatcher` outlive the NetServer.
-  NetServer(boost::asio::io_context& io, Server& server, Dispatcher& dispatcher);
+  // REQUIRES: `io`, `server`, `dispatcher` and `tls` (may be null: no
+  // TLS port) outlive the NetServer.
+  NetServer(boost::asio::io_context& io, Server& server, Dispatcher& dispatcher,
+            TlsContexts* tls = nullptr);
   ~NetServer();
 
   // Binds every address of options().bind on options().port ("-" prefixed
-  // addresses are optional) and starts accepting. Returns an error naming
-  // the address that failed. Sets server.tcp_port.
+  // addresses are optional), and on options().tls_port when set (then port
+  // 0 means no plain port, as in Redis), and starts accepting. Returns an
+  // error naming the address that failed. Sets server.tcp_port.
   absl::Status Listen();
+
+  // CONFIG SET port / tls-port: listens on `port` (0: not at all) instead
+  // of the plain or the TLS port, as Redis's changeListenPort: the new
+  // sockets are bound before the old ones close, and on failure the old
+  // ones stay. A TLS port first configures TLS if it is not yet. Returns
+  // Redis's CONFIG SET reason on failure ("Unable to listen on this port.
+  // Check server logs." or "Unable to update TLS configuration. Check
+  // server logs."), after logging the cause.
+  absl::Status ChangePort(int port, bool tls);
 
   // Stops accepting and closes every client connection.
   void Stop();
 
  private:
-  void StartAccept(boost::asio::ip::tcp::acceptor& acceptor);
+  struct Acceptor {
+    std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
+    bool tls = false;
+  };
+  // Binds every bind address on `port` into *out.
+  absl::Status Bind(int port, bool tls, std::vector<std::unique_ptr<Acceptor>>* out);
+  void StartAccept(Acceptor& acceptor);
 
   boost::asio::io_context& io_;
   Server& server_;
   Dispatcher& dispatcher_;
-  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
+  TlsContexts* tls_;
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
 };
 
 }  // namespace shardnode::node

@@ -1,5 +1,7 @@
 #include "node/net/resp_client.h"
 
+#include "node/net/tls.h"
+
 // GCC 12 flags the coroutine frame's sized operator delete in Asio's
 // awaitable<T> for non-void T as mismatched (a false positive: the frame is
 // allocated by the matching awaitable_frame_base::operator new).
@@ -35,7 +37,7 @@ std::shared_ptr<RespClient> RespClient::Create(asio::any_io_executor executor,
 
 RespClient::RespClient(asio::any_io_executor executor, RespClientOptions options)
     : options_(std::move(options)),
-      socket_(executor),
+      stream_(executor),
       resolver_(executor),
       timer_(executor),
       drained_(executor),
@@ -43,7 +45,7 @@ RespClient::RespClient(asio::any_io_executor executor, RespClientOptions options
 
 RespClient::~RespClient() {
   boost::system::error_code ignored;
-  socket_.close(ignored);
+  stream_.socket().close(ignored);
 }
 
 absl::Status RespClient::Fail(absl::Status status) {
@@ -53,8 +55,8 @@ absl::Status RespClient::Fail(absl::Status status) {
   drained_.cancel();
   resolver_.cancel();
   boost::system::error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.socket().close(ignored);
   return failure_;
 }
 
@@ -77,7 +79,7 @@ asio::awaitable<absl::Status> RespClient::Connect(std::string host, int port) {
     self->timed_out_ = true;
     self->resolver_.cancel();
     boost::system::error_code ignored;
-    self->socket_.close(ignored);
+    self->stream_.socket().close(ignored);
   });
   boost::system::error_code ec;
   auto endpoints = co_await resolver_.async_resolve(host, std::to_string(port),
@@ -88,17 +90,24 @@ asio::awaitable<absl::Status> RespClient::Connect(std::string host, int port) {
   if (ec)
     co_return Fail(
         absl::UnavailableError(absl::StrCat("Unable to resolve ", host, ": ", ec.message())));
-  co_await asio::async_connect(socket_, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_connect(stream_.socket(), endpoints,
+                               asio::redirect_error(asio::use_awaitable, ec));
+  // TLS (tls-replication, tls-cluster's MIGRATE): the handshake runs under
+  // the same connect timeout.
+  if (!ec && !timed_out_ && failure_.ok() && options_.tls) {
+    stream_.UseTls(options_.tls);
+    ec = co_await stream_.Handshake(asio::ssl::stream_base::client);
+  }
   ++deadline_gen_;
   timer_.cancel();
   if (!failure_.ok()) co_return failure_;
   if (timed_out_) co_return Fail(absl::DeadlineExceededError("Timeout connecting to " + where));
-  if (ec) co_return Fail(absl::UnavailableError(ec.message()));
-  socket_.set_option(tcp::no_delay(true), ec);
-  fd_ = socket_.native_handle();
-  const auto remote = socket_.remote_endpoint(ec);
+  if (ec) co_return Fail(absl::UnavailableError(TlsErrorText(ec)));
+  stream_.socket().set_option(tcp::no_delay(true), ec);
+  fd_ = stream_.socket().native_handle();
+  const auto remote = stream_.socket().remote_endpoint(ec);
   if (!ec) peer_addr_ = FormatEndpoint(remote);
-  const auto local = socket_.local_endpoint(ec);
+  const auto local = stream_.socket().local_endpoint(ec);
   if (!ec) local_addr_ = FormatEndpoint(local);
   co_return absl::OkStatus();
 }
@@ -115,7 +124,7 @@ asio::awaitable<absl::Status> RespClient::Auth(std::string user, std::string pas
 
 absl::Status RespClient::CheckSend(size_t bytes) const {
   if (!failure_.ok()) return failure_;
-  if (!socket_.is_open()) return absl::FailedPreconditionError("Not connected");
+  if (!stream_.socket().is_open()) return absl::FailedPreconditionError("Not connected");
   if (pending_output() + bytes > options_.max_output_bytes) {
     return absl::ResourceExhaustedError("Output buffer limit reached");
   }
@@ -183,7 +192,7 @@ absl::Status RespClient::Send(std::initializer_list<std::string_view> args) {
 }
 
 void RespClient::Flush() {
-  if (writing_ || out_.empty() || !socket_.is_open()) return;
+  if (writing_ || out_.empty() || !stream_.socket().is_open()) return;
   writing_ = true;
   // One write of up to kMaxWriteBuffers queued buffers (writev); each
   // stays alive in sending_ until the write completes.
@@ -197,7 +206,7 @@ void RespClient::Flush() {
     buffers.emplace_back(asio::buffer(sending_.back()));
   }
   out_bytes_ -= sending_bytes_;
-  asio::async_write(socket_, buffers,
+  asio::async_write(stream_, buffers,
                     [self = shared_from_this()](boost::system::error_code ec, size_t) {
                       self->writing_ = false;
                       self->sending_.clear();
@@ -244,7 +253,7 @@ void RespClient::Consume(size_t n) {
 
 asio::awaitable<absl::Status> RespClient::Fill(Deadline deadline) {
   if (!failure_.ok()) co_return failure_;
-  if (!socket_.is_open()) co_return absl::FailedPreconditionError("Not connected");
+  if (!stream_.socket().is_open()) co_return absl::FailedPreconditionError("Not connected");
   // Drop consumed bytes before growing the buffer.
   if (in_pos_ > 0) {
     in_.erase(0, in_pos_);
@@ -258,11 +267,11 @@ asio::awaitable<absl::Status> RespClient::Fill(Deadline deadline) {
       if (ec || !self || self->deadline_gen_ != gen) return;
       self->timed_out_ = true;
       boost::system::error_code ignored;
-      self->socket_.cancel(ignored);
+      self->stream_.socket().cancel(ignored);
     });
   }
   boost::system::error_code ec;
-  const size_t n = co_await socket_.async_read_some(asio::buffer(buf_, sizeof(buf_)),
+  const size_t n = co_await stream_.async_read_some(asio::buffer(buf_, sizeof(buf_)),
                                                     asio::redirect_error(asio::use_awaitable, ec));
   ++deadline_gen_;
   if (deadline != Deadline::max()) timer_.cancel();

@@ -65,6 +65,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "node/net/stream.h"
 #include "node/resp/reply_reader.h"
 
 namespace shardnode::node {
@@ -87,6 +88,10 @@ struct RespClientOptions {
   // Called with the byte count of each read from the socket (last-I/O
   // clocks, transfer progress). May be empty.
   std::function<void(size_t bytes)> on_read;
+  // Set: the connection runs over TLS with this context (handshake as a
+  // client inside Connect, within connect_timeout; a failed handshake is
+  // kUnavailable with OpenSSL's error text).
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 class RespClient : public std::enable_shared_from_this<RespClient> {
@@ -152,7 +157,7 @@ class RespClient : public std::enable_shared_from_this<RespClient> {
   // connection reused by a MIGRATE with another timeout).
   void set_io_timeout(std::chrono::milliseconds t) { options_.io_timeout = t; }
 
-  bool is_open() const { return socket_.is_open() && failure_.ok(); }
+  bool is_open() const { return stream_.socket().is_open() && failure_.ok(); }
   // "ip:port" of the server and of our end (empty before Connect).
   const std::string& peer_addr() const { return peer_addr_; }
   const std::string& local_addr() const { return local_addr_; }
@@ -189,7 +194,7 @@ class RespClient : public std::enable_shared_from_this<RespClient> {
   absl::Status IoError(const boost::system::error_code& ec) const;
 
   RespClientOptions options_;
-  boost::asio::ip::tcp::socket socket_;
+  Stream stream_;
   boost::asio::ip::tcp::resolver resolver_;
   boost::asio::steady_timer timer_;    // connect / read deadline
   boost::asio::steady_timer drained_;  // cancelled when the output drains

@@ -103,6 +103,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
       manager_->core_.LinkIo(NowMs());
       manager_->transfer_read_ += static_cast<int64_t>(n);
     };
+    if (manager->tls_client) o.tls = manager->tls_client();
     client_ = RespClient::Create(io.get_executor(), std::move(o));
   }
 
@@ -255,7 +256,10 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     hc.masterauth = m->server_.options().masterauth;
     // With masteruser set, AUTH <user> <password> (Redis 6 ACL form).
     hc.masteruser = m->server_.config().Value("masteruser").value_or("");
-    hc.listening_port = m->server_.tcp_port();
+    // Under tls-replication the primary reaches us on our TLS port.
+    const ServerOptions& opts = m->server_.options();
+    hc.listening_port =
+        opts.tls_replication && opts.tls_port ? opts.tls_port : m->server_.tcp_port();
     // A history discarded for a full sync that did not complete (the data
     // may be half loaded) is not offered: PSYNC ? -1, as Redis.
     if (!m->history_discarded_) {

@@ -57,8 +57,10 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -95,6 +97,10 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   // Subscribes to the write stream, starts the timers, and follows
   // `replicaof` from the configuration when set.
   void Start();
+
+  // The TLS context of the link to our primary (tls-replication yes), read
+  // at each connect; unset or nullptr: plain TCP.
+  std::function<std::shared_ptr<boost::asio::ssl::context>()> tls_client;
   // Stops the timers and the link (shutdown).
   void Stop();
 

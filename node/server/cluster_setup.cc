@@ -56,9 +56,18 @@ LogLevel ToLevel(LogSeverity s) {
 // deriveAnnouncedPorts and the announce-ip/hostname updates).
 void ApplyMyselfAddress(ClusterState& state, const ServerOptions& o, int bound_port) {
   clusterbus::ClusterNode& me = state.myself();
-  int port = bound_port ? bound_port : o.port;
-  me.port = o.cluster_announce_port ? o.cluster_announce_port : port;
-  me.pport = 0;
+  const int plain_port = bound_port ? bound_port : o.port;
+  // Under tls-cluster the announced client port is the TLS one and the
+  // plain one travels as pport.
+  const int port = o.tls_cluster ? o.tls_port : plain_port;
+  me.port = port;
+  me.pport = o.tls_cluster ? plain_port : 0;
+  if (o.tls_cluster && o.cluster_announce_tls_port) {
+    me.port = o.cluster_announce_tls_port;
+    me.pport = o.cluster_announce_port;
+  } else if (o.cluster_announce_port) {
+    me.port = o.cluster_announce_port;
+  }
   if (o.cluster_announce_bus_port) {
     me.cport = o.cluster_announce_bus_port;
   } else {

@@ -22,6 +22,8 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
+
 namespace shardnode::clusterbus {
 class ClusterState;
 }
@@ -75,6 +77,17 @@ class NodeServices {
   // Re-reads maxmemory, its policy and the LFU knobs after CONFIG SET, and
   // evicts at once when used memory is now over maxmemory (evictor.h).
   virtual void ApplyMemoryOptions(int64_t now_ms) { (void)now_ms; }
+  // Rebuilds the TLS contexts from the tls-* options after CONFIG SET
+  // (node/net/tls.h). Returns false, after logging why, when they do not
+  // load; the old contexts stay. True without a TLS shell (tests).
+  virtual bool ApplyTlsOptions() { return true; }
+  // Listens on the new `port` (tls false) or `tls-port` (tls true) after
+  // CONFIG SET; returns the reason CONFIG SET gives when it cannot (the
+  // value then goes back). OK without a net shell (tests).
+  virtual absl::Status ApplyListenPort(bool tls) {
+    (void)tls;
+    return absl::OkStatus();
+  }
 
   // Connected clients by id (CLIENT LIST / KILL, INFO clients).
   virtual std::map<uint64_t, Session*>& clients() = 0;

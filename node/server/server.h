@@ -98,6 +98,10 @@ class Server final : public NodeServices {
   clusterbus::ClusterState* cluster() override { return cluster_.get(); }
   void ApplyClusterEffects(int64_t now_ms) override;
   void RefreshClusterOptions() override;
+  bool ApplyTlsOptions() override { return !configure_tls || configure_tls(); }
+  absl::Status ApplyListenPort(bool tls) override {
+    return change_listen_port ? change_listen_port(tls) : absl::OkStatus();
+  }
   // Installs the cluster state and publishes its first slot table.
   void set_cluster(std::unique_ptr<clusterbus::ClusterState> cluster);
   // Routing's view of the cluster (seam 4): an immutable slot table that the
@@ -223,6 +227,11 @@ class Server final : public NodeServices {
   std::function<bool(std::span<const std::string> args)> script_runs_as_write;
   // INFO memory's scripting lines (ScriptMemoryInfo), from node/script.
   std::function<std::string()> script_memory_info;
+  // Rebuilds the TLS contexts (node/net/tls.h) for ApplyTlsOptions; unset:
+  // nothing to rebuild.
+  std::function<bool()> configure_tls;
+  // Listens on the configured port or tls-port for ApplyListenPort.
+  std::function<absl::Status(bool tls)> change_listen_port;
   // Runs Evictor::Continue soon on this loop (evictor.h); unset: the cron.
   std::function<void()> schedule_eviction;
   // Function libraries (node/script) in RDB files and full syncs: the code

@@ -65,6 +65,7 @@ struct Session {
   // A replica of ours (it sent SYNC/PSYNC): CLIENT LIST flag S.
   bool replica = false;
   bool no_evict = false;  // CLIENT NO-EVICT ON
+  bool tls = false;       // connected through the TLS port (CLUSTER NODES ports)
   int64_t created_ms = 0;
   int64_t last_interaction_ms = 0;
   std::string last_command;  // lower-case name, CLIENT LIST "cmd="

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""TLS throughput of shardnode and redis-server 7.0.15, side by side.
+
+Starts both standalone with a TLS port (throwaway certificates made with the
+openssl CLI) and runs `redis-benchmark --tls -t set,get -P <p>` against each,
+interleaved (shardnode, redis, redis, shardnode, ...), --repeat times;
+prints the median ops/s of each and the ratio. With --baseline OLD_BINARY it
+also runs plain-port SET/GET against the new and the old shardnode (the
+plain path must not slow down). Usage:
+
+  bench/macro/tls.py [--requests N] [--clients C] [--pipeline 16] [--repeat 3]
+                     [--shardnode build/shardnode] [--baseline OLD_BINARY]
+
+Every process it starts is stopped by its pid.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import benchlib as bl
+
+
+def make_certs(d):
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), cwd=d, check=True, capture_output=True)
+    run("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key")
+    run("req", "-x509", "-new", "-sha256", "-key", "ca.key", "-days", "2", "-subj", "/CN=CA",
+        "-out", "ca.crt")
+    run("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "redis.key")
+    run("req", "-new", "-sha256", "-key", "redis.key", "-subj", "/CN=redis", "-out", "redis.csr")
+    run("x509", "-req", "-sha256", "-in", "redis.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "2", "-out", "redis.crt")
+
+
+def tls_benchmark(port, certs, test, requests, clients, pipeline):
+    out = subprocess.run(
+        ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "--tls", "--cacert",
+         f"{certs}/ca.crt", "--cert", f"{certs}/redis.crt", "--key", f"{certs}/redis.key",
+         "-r", "100000", "-P", str(pipeline), "-c", str(clients), "-n", str(requests), "-q",
+         "-t", test], capture_output=True, text=True, timeout=900)
+    m = re.search(r"([\d.]+) requests per second", out.stdout.replace("\r", "\n"))
+    if not m:
+        raise RuntimeError(f"no result for {test}:\n{out.stdout}\n{out.stderr}")
+    return float(m.group(1))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--requests", type=int, default=300000)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--pipeline", type=int, default=16)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--shardnode", default=bl.DEFAULT_SHARDNODE)
+    ap.add_argument("--redis", default=bl.DEFAULT_REDIS)
+    ap.add_argument("--baseline", help="an older shardnode: plain SET/GET, new vs old")
+    a = ap.parse_args()
+    if not shutil.which("openssl"):
+        sys.exit("needs the openssl CLI")
+    tmp = tempfile.mkdtemp(prefix="bench-tls-")
+    certs = os.path.join(tmp, "certs")
+    os.makedirs(certs)
+    make_certs(certs)
+    servers = {}
+    try:
+        for kind, binary in (("shardnode", a.shardnode), ("redis", a.redis)):
+            tls_port = bl.free_port()
+            servers[kind] = bl.Server(kind, binary, os.path.join(tmp, kind), cluster=False, extra=[
+                "--tls-port", str(tls_port), "--tls-cert-file", f"{certs}/redis.crt",
+                "--tls-key-file", f"{certs}/redis.key", "--tls-ca-cert-file", f"{certs}/ca.crt"])
+            servers[kind].tls_port = tls_port
+        if a.baseline:
+            servers["old"] = bl.Server("old", a.baseline, os.path.join(tmp, "old"), cluster=False)
+        print(f"load average before: {bl.load_average()}")
+        print(f"{'test':<12}{'shardnode':>12}{'redis':>12}{'ratio':>8}")
+        for test in ("set", "get"):
+            res = {"shardnode": [], "redis": []}
+            for i in range(a.repeat):
+                order = ["shardnode", "redis"] if i % 2 == 0 else ["redis", "shardnode"]
+                for kind in order:
+                    s = servers[kind]
+                    bl.cli(s.port, "flushall")
+                    res[kind].append(tls_benchmark(s.tls_port, certs, test, a.requests,
+                                                   a.clients, a.pipeline))
+            sn, rd = bl.median(res["shardnode"]), bl.median(res["redis"])
+            print(f"tls {test:<8}{sn:>12.0f}{rd:>12.0f}{sn / rd:>8.2f}")
+        if a.baseline:
+            print(f"{'plain':<12}{'new':>12}{'old':>12}{'ratio':>8}")
+            for test in ("set", "get"):
+                res = {"shardnode": [], "old": []}
+                for i in range(a.repeat):
+                    order = ["shardnode", "old"] if i % 2 == 0 else ["old", "shardnode"]
+                    for kind in order:
+                        bl.cli(servers[kind].port, "flushall")
+                        res[kind].append(bl.redis_benchmark(servers[kind].port, ["-t", test],
+                                                            a.requests, a.clients, a.pipeline))
+                new, old = bl.median(res["shardnode"]), bl.median(res["old"])
+                print(f"plain {test:<6}{new:>12.0f}{old:>12.0f}{new / old:>8.2f}")
+        print(f"load average after: {bl.load_average()}")
+    finally:
+        for s in servers.values():
+            s.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
