@@ -82,6 +82,9 @@ class NodeServices {
   // UnblockClientById). Returns whether it was blocked.
   virtual bool UnblockClient(uint64_t id, bool with_error) = 0;
   virtual PubSub& pubsub() = 0;
+  // Publishes a keyspace notification of class `type` (node/keyspace/notify.h)
+  // as notify-keyspace-events says (keyspace_events.h; no-op when off).
+  void NotifyKeyspaceEvent(int type, std::string_view event, std::string_view key, int db);
   // SLOWLOG, LATENCY events and MONITOR clients (monitoring.h).
   virtual Monitoring& monitoring() = 0;
   // MIGRATE's cached target connections (INFO stats); 0 without MIGRATE.
