@@ -420,8 +420,7 @@ void UnionDiffGeneric(CommandContext& ctx, Args keys, const std::string* dst, Se
     }
   }
   if (dst) {
-    StoreResult(ctx, *dst, std::move(result),
-                op == SetOp::kUnion ? "sunionstore" : "sdiffstore");
+    StoreResult(ctx, *dst, std::move(result), op == SetOp::kUnion ? "sunionstore" : "sdiffstore");
   } else {
     ReplyMembers(ctx, result.get());
   }

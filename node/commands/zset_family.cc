@@ -968,9 +968,9 @@ void ZSetOpGeneric(CommandContext& ctx, Args args, const std::string* dst, size_
   if (dst) {
     z->set_listpack(z->Size() <= ZSetObject::kMaxListpackEntries &&
                     maxlen <= ZSetObject::kMaxListpackValue);
-    StoreZSet(ctx, *dst, std::move(z),
-              op == ZOp::kUnion ? "zunionstore"
-                                : (op == ZOp::kInter ? "zinterstore" : "zdiffstore"));
+    StoreZSet(
+        ctx, *dst, std::move(z),
+        op == ZOp::kUnion ? "zunionstore" : (op == ZOp::kInter ? "zinterstore" : "zdiffstore"));
     return;
   }
   std::vector<Scored> ordered;

@@ -103,13 +103,13 @@ Entry* Db::Find(std::string_view key, int64_t now_ms, bool touch) {
   return e;
 }
 
-Entry* Db::FindRead(std::string_view key, int64_t now_ms, bool touch) {
+Entry* Db::FindRead(std::string_view key, int64_t now_ms, bool touch, bool notify) {
   Entry* e = Find(key, now_ms, touch);
   if (e) {
     ++stats_.hits;
   } else {
     ++stats_.misses;
-    Event(kNotifyKeyMiss, "keymiss", key);
+    if (notify) Event(kNotifyKeyMiss, "keymiss", key);
   }
   return e;
 }

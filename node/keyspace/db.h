@@ -100,8 +100,9 @@ class Db {
   // (false for OBJECT, TYPE-like introspection that must not: Redis's
   // LOOKUP_NOTOUCH).
   Entry* Find(std::string_view key, int64_t now_ms, bool touch = true);
-  // Find for read commands: also counts a keyspace hit or miss.
-  Entry* FindRead(std::string_view key, int64_t now_ms, bool touch = true);
+  // Find for read commands: also counts a keyspace hit or miss, and raises
+  // "keymiss" on a miss unless !notify (OBJECT: Redis's LOOKUP_NONOTIFY).
+  Entry* FindRead(std::string_view key, int64_t now_ms, bool touch = true, bool notify = true);
   // The entry of `key` as stored, expired or not, with no side effect (no
   // expiry, no access clock, no hit/miss): for a MIGRATE checking that the
   // key it serializes is still the one it started with.

@@ -35,7 +35,8 @@ std::string PMessage(std::string_view channel, std::string_view payload) {
 TEST(KeyspaceEventsTest, ChannelsNameTheDatabase) {
   EXPECT_EQ(KeyspaceChannel(0, "k"), "__keyspace@0__:k");
   EXPECT_EQ(KeyeventChannel(15, "del"), "__keyevent@15__:del");
-  EXPECT_EQ(KeyspaceChannel(3, std::string_view("a\0b", 3)), std::string("__keyspace@3__:a\0b", 18));
+  EXPECT_EQ(KeyspaceChannel(3, std::string_view("a\0b", 3)),
+            std::string("__keyspace@3__:a\0b", 18));
 }
 
 TEST(KeyspaceEventsTest, KeyspaceThenKeyeventWhenTheClassIsOn) {
@@ -43,8 +44,7 @@ TEST(KeyspaceEventsTest, KeyspaceThenKeyeventWhenTheClassIsOn) {
   Listener l(ps);
   const int classes = kNotifyKeyspace | kNotifyKeyevent | kNotifyGeneric;
   PublishKeyspaceEvent(ps, classes, kNotifyGeneric, "del", "k", 2);
-  EXPECT_EQ(l.received,
-            PMessage("__keyspace@2__:k", "del") + PMessage("__keyevent@2__:del", "k"));
+  EXPECT_EQ(l.received, PMessage("__keyspace@2__:k", "del") + PMessage("__keyevent@2__:del", "k"));
 }
 
 TEST(KeyspaceEventsTest, NothingWithoutTheClassOrWithoutKOrE) {
