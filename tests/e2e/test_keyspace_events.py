@@ -20,7 +20,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import REDIS_SERVER, Client, Error, start_diff_pair, wait_until  # noqa: E402
+from harness import (REDIS_SERVER, Client, Error, RedisServer, start_diff_pair,  # noqa: E402
+                     wait_until)
 
 PATTERN = "__key*__:*"
 MARKER = "__keymarker__:end"
@@ -592,6 +593,37 @@ class KeyspaceEventsDiff(unittest.TestCase):
             streams.append(s.drain())
         self.assertEqual(streams[0], streams[1])
         self.assertIn((PATTERN.encode(), b"__keyevent@0__:evicted", b"{t}big"), streams[0])
+
+
+    def test_migrate(self):
+        """MIGRATE raises "del" on the source for each key that left it (not
+        with COPY); the target raises "restore"."""
+        if self.CLUSTER:
+            self.skipTest("the standalone run covers it")
+        self.set_classes("KEA")
+        target = RedisServer()
+        try:
+            t = Client(target.port)
+            streams = []
+            for s in self.sides:
+                s.cmd.call("FLUSHALL")
+                self.assertEqual(t.call("FLUSHALL"), "OK")
+                s.drain()
+                s.cmd.call("SET", "{t}mg1", "v")
+                s.cmd.call("SET", "{t}mg2", "w")
+                replies = [
+                    s.cmd.call("MIGRATE", "127.0.0.1", target.port, "{t}mg1", "0", "5000"),
+                    s.cmd.call("MIGRATE", "127.0.0.1", target.port, "", "0", "5000", "COPY",
+                               "REPLACE", "KEYS", "{t}mg2"),
+                    s.cmd.call("MIGRATE", "127.0.0.1", target.port, "", "0", "5000",
+                               "REPLACE", "KEYS", "{t}mg2", "{t}missing"),
+                ]
+                streams.append((replies, s.drain()))
+            t.close()
+        finally:
+            target.cleanup()
+        self.assertEqual(streams[0], streams[1])
+        self.assertIn((PATTERN.encode(), b"__keyevent@0__:del", b"{t}mg2"), streams[0][1])
 
 
 class KeyspaceEventsDiffCluster(KeyspaceEventsDiff):
