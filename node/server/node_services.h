@@ -82,9 +82,6 @@ class NodeServices {
   // UnblockClientById). Returns whether it was blocked.
   virtual bool UnblockClient(uint64_t id, bool with_error) = 0;
   virtual PubSub& pubsub() = 0;
-  // Publishes a keyspace notification of class `type` (node/keyspace/notify.h)
-  // as notify-keyspace-events says (keyspace_events.h; no-op when off).
-  void NotifyKeyspaceEvent(int type, std::string_view event, std::string_view key, int db);
   // SLOWLOG, LATENCY events and MONITOR clients (monitoring.h).
   virtual Monitoring& monitoring() = 0;
   // MIGRATE's cached target connections (INFO stats); 0 without MIGRATE.
@@ -136,6 +133,9 @@ class NodeServices {
   // Sends a PUBLISH (shard=false) or SPUBLISH (shard=true) to the other
   // nodes over the cluster bus. No-op outside cluster mode.
   virtual void ClusterPublish(std::string_view channel, std::string_view message, bool shard) = 0;
+  // Publishes a keyspace notification of class `type` (node/keyspace/notify.h)
+  // as notify-keyspace-events says (keyspace_events.h; no-op when off).
+  void NotifyKeyspaceEvent(int type, std::string_view event, std::string_view key, int db);
   // Blocks the whole node for `ms` (DEBUG SLEEP). No-op without a shell.
   virtual void Sleep(int64_t ms) = 0;
   // Runs MIGRATE (node/migrate's Migrator): it replies at once or suspends
