@@ -198,8 +198,8 @@ void FinishRestore(CommandContext& ctx, const RestoreRequest& req, DecodedPayloa
   if (ctx.propagate_as.empty() && owned_args != nullptr) ctx.propagate_as = std::move(*owned_args);
   // IDLETIME/FREQ are validated; the keyspace keeps no LFU counter and its
   // access clock is not settable, so they have no further effect.
-  ctx.Notify(kNotifyGeneric, "restore", key);
   ctx.AddDirty(1);
+  ctx.Notify(kNotifyGeneric, "restore", key);
   ctx.reply.Ok();
 }
 
