@@ -504,6 +504,11 @@ class KeyspaceEventsDiff(unittest.TestCase):
         for classes in ["KEA", "KEAn"]:
             self.compare("dbs", DBS, classes)
 
+    def test_reload(self):
+        """Keys loaded from an RDB (DEBUG RELOAD) raise no "new" event."""
+        self.compare("reload", [["SET", "{t}a", "1"], ["LPUSH", "{t}l", "x"], ["DEBUG", "RELOAD"],
+                                ["SET", "{t}a", "2"], ["SET", "{t}b", "2"]], "KEAn")
+
     def test_blocked_clients_served(self):
         """A blocking pop served by a later push raises the pop's events
         after the push's, as Redis's serveClientsBlockedOn does."""
