@@ -106,6 +106,7 @@ void SetBit(CommandContext& ctx, Args args) {
     byte =
         static_cast<unsigned char>((byte & ~(1u << shift)) | (static_cast<unsigned>(on) << shift));
     ctx.DbFor(args[1]).NotifyModified(args[1]);
+    ctx.Notify(kNotifyString, "setbit", args[1]);
     ctx.AddDirty(1);
   }
   ctx.reply.Integer(old ? 1 : 0);
@@ -311,8 +312,10 @@ void BitOp(CommandContext& ctx, Args args) {
   if (len > 0) {
     ctx.DbFor(target).Set(target, Value::FromStringRaw(result), ctx.now_ms);
     ctx.AddDirty(1);
+    ctx.Notify(kNotifyString, "set", target);
   } else if (ctx.DbFor(target).Delete(target, ctx.now_ms)) {
     ctx.AddDirty(1);
+    ctx.Notify(kNotifyGeneric, "del", target);
   }
   ctx.reply.Integer(len);
 }
@@ -481,6 +484,7 @@ void BitFieldGeneric(CommandContext& ctx, Args args, bool ro_command) {
   }
   if (changes) {
     ctx.DbFor(key).NotifyModified(key);
+    ctx.Notify(kNotifyString, "setbit", key);
     ctx.AddDirty(changes);
   }
 }

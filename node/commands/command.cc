@@ -126,6 +126,10 @@ void CommandContext::AddDirty(uint64_t changes) {
   shard.stats().dirty += changes;
 }
 
+void CommandContext::Notify(int type, std::string_view event, std::string_view key, int db) {
+  node.NotifyKeyspaceEvent(type, event, key, db);
+}
+
 bool ParseScanOptionsOrReply(CommandContext& ctx, Args args, size_t first,
                              types::ScanOptions* opts) {
   switch (types::ParseScanOptions(args, first, opts)) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "node/keyspace/db.h"
+#include "node/keyspace/notify.h"
 #include "node/server/latency.h"
 
 namespace shardnode::resp {
@@ -193,6 +194,15 @@ struct CommandContext {
   // Counts `changes` made by this command, here and in the node's changes
   // since the last save (save points, INFO rdb_changes_since_last_save).
   void AddDirty(uint64_t changes);
+
+  // Raises keyspace event `event` of class `type` (node/keyspace/notify.h)
+  // on `key` of the command's database (or of `db`): Redis's
+  // notifyKeyspaceEvent, published at once when notify-keyspace-events
+  // enables it, so a command's events come in the order it raises them.
+  void Notify(int type, std::string_view event, std::string_view key) {
+    Notify(type, event, key, db_index_);
+  }
+  void Notify(int type, std::string_view event, std::string_view key, int db);
 
  private:
   // DbFor with several shards (or without a grant), kept out of the

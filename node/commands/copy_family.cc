@@ -84,11 +84,15 @@ void Copy(CommandContext& ctx, Args args) {
     ctx.reply.Integer(0);
     return;
   }
-  // Set replaces a present key and drops its TTL.
+  // Set replaces a present key and drops its TTL. Redis deletes the key it
+  // replaces and adds the copy anew: "new" either way.
+  const bool replaced = dst.Find(newkey, ctx.now_ms) != nullptr;
   Entry* copied = dst.Set(newkey, e->value().Clone(), ctx.now_ms);
+  if (replaced) ctx.Notify(kNotifyNew, "new", newkey, dst_db);
   if (expire != -1) dst.SetExpire(copied, expire);
   dst.NotifyModified(newkey);
   ctx.AddDirty(1);
+  ctx.Notify(kNotifyGeneric, "copy_to", newkey, dst_db);
   ctx.reply.Integer(1);
 }
 

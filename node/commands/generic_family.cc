@@ -42,7 +42,10 @@ namespace {
 void DelGeneric(CommandContext& ctx, Args args) {
   int64_t deleted = 0;
   for (size_t i = 1; i < args.size(); ++i) {
-    if (ctx.DbFor(args[i]).Delete(args[i], ctx.now_ms)) ++deleted;
+    if (ctx.DbFor(args[i]).Delete(args[i], ctx.now_ms)) {
+      ++deleted;
+      ctx.Notify(kNotifyGeneric, "del", args[i]);
+    }
   }
   ctx.AddDirty(static_cast<uint64_t>(deleted));
   ctx.reply.Integer(deleted);
@@ -93,10 +96,16 @@ void RenameGeneric(CommandContext& ctx, Args args, bool nx) {
   }
   const int64_t expire = src.ExpireOf(e);
   Value v = std::move(e->value());
+  // Redis deletes a destination that exists and adds the key anew, so the
+  // "new" event comes either way (Set raises it only for a new key).
+  const bool replaced = dst.Find(to, ctx.now_ms) != nullptr;
   src.Delete(from, ctx.now_ms);
   Entry* moved = dst.Set(to, std::move(v), ctx.now_ms);
+  if (replaced) ctx.Notify(kNotifyNew, "new", to);
   if (expire != -1) dst.SetExpire(moved, expire);
   ctx.AddDirty(1);
+  ctx.Notify(kNotifyGeneric, "rename_from", from);
+  ctx.Notify(kNotifyGeneric, "rename_to", to);
   if (nx) {
     ctx.reply.Integer(1);
   } else {
@@ -148,6 +157,8 @@ void Move(CommandContext& ctx, Args args) {
   Entry* moved = dst.Set(args[1], std::move(v), ctx.now_ms);
   if (expire != -1) dst.SetExpire(moved, expire);
   ctx.AddDirty(1);
+  ctx.Notify(kNotifyGeneric, "move_from", args[1]);
+  ctx.Notify(kNotifyGeneric, "move_to", args[1], target);
   ctx.reply.Integer(1);
 }
 
@@ -219,9 +230,11 @@ void ExpireGeneric(CommandContext& ctx, Args args, int64_t basetime, bool second
   }
   if (AlreadyExpired(ctx, when)) {
     db.Delete(args[1], ctx.now_ms);
+    ctx.Notify(kNotifyGeneric, "del", args[1]);
     ctx.propagate_as = {"DEL", args[1]};
   } else {
     db.SetExpire(e, when);
+    ctx.Notify(kNotifyGeneric, "expire", args[1]);
     // Replicas get the absolute time (the options stay, as in Redis).
     ctx.propagate_as.assign(args.begin(), args.end());
     ctx.propagate_as[0] = "PEXPIREAT";
@@ -263,6 +276,7 @@ void Persist(CommandContext& ctx, Args args) {
   Entry* e = db.Find(args[1], ctx.now_ms);
   if (e && db.Persist(e)) {
     ctx.AddDirty(1);
+    ctx.Notify(kNotifyGeneric, "persist", args[1]);
     ctx.reply.Integer(1);
   } else {
     ctx.reply.Integer(0);
@@ -587,7 +601,8 @@ bool LfuPolicy(CommandContext& ctx) {
 
 // The entry OBJECT inspects, or nullptr after replying null.
 Entry* ObjectLookup(CommandContext& ctx, Args args) {
-  Entry* e = ctx.DbFor(args[2]).FindRead(args[2], ctx.now_ms, /*touch=*/false);
+  Entry* e =
+      ctx.DbFor(args[2]).FindRead(args[2], ctx.now_ms, /*touch=*/false, /*notify=*/false);
   if (!e) ctx.reply.NullBulk();
   return e;
 }

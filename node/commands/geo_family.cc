@@ -175,6 +175,8 @@ void GeoAdd(CommandContext& ctx, Args args) {
   }
   if (added || updated) {
     Wrote(ctx, key, added + updated);
+    // Redis runs GEOADD as a ZADD: its event is ZADD's.
+    ctx.Notify(kNotifyZset, "zadd", key);
     ctx.propagate_as = std::move(zadd);
   }
   ctx.reply.Integer(ch ? added + updated : added);
@@ -404,7 +406,10 @@ void GeoSearchGeneric(CommandContext& ctx, Args args, size_t src_idx, unsigned f
   }
   if (z == nullptr) {
     if (store) {
-      if (ctx.DbFor(*store).Delete(*store, ctx.now_ms)) Wrote(ctx, *store, 1);
+      if (ctx.DbFor(*store).Delete(*store, ctx.now_ms)) {
+        Wrote(ctx, *store, 1);
+        ctx.Notify(kNotifyGeneric, "del", *store);
+      }
       ctx.reply.Integer(0);
     } else {
       ctx.reply.ArrayHeader(0);
@@ -469,8 +474,10 @@ void GeoSearchGeneric(CommandContext& ctx, Args args, size_t src_idx, unsigned f
     }
     db.Set(*store, Value::FromObject(ValueType::kZSet, std::move(out)), ctx.now_ms);
     Wrote(ctx, *store, returned);
+    ctx.Notify(kNotifyZset, search ? "geosearchstore" : "georadiusstore", *store);
   } else if (db.Delete(*store, ctx.now_ms)) {
     Wrote(ctx, *store, 1);
+    ctx.Notify(kNotifyGeneric, "del", *store);
   }
   ctx.reply.Integer(static_cast<int64_t>(returned));
 }

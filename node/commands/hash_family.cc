@@ -68,6 +68,7 @@ void HSet(CommandContext& ctx, Args args) {
     ctx.reply.Integer(created);
   }
   Wrote(ctx, args[1], (args.size() - 2) / 2);
+  ctx.Notify(kNotifyHash, "hset", args[1]);
 }
 
 void HSetNx(CommandContext& ctx, Args args) {
@@ -82,6 +83,7 @@ void HSetNx(CommandContext& ctx, Args args) {
   h->Set(args[2], args[3]);
   ctx.reply.Integer(1);
   Wrote(ctx, args[1], 1);
+  ctx.Notify(kNotifyHash, "hset", args[1]);
 }
 
 void HGet(CommandContext& ctx, Args args) {
@@ -118,18 +120,24 @@ void HDel(CommandContext& ctx, Args args) {
   Found f = GetHash(ctx, args[1], false, &h);
   if (f == Found::kWrongType) return;
   int64_t deleted = 0;
+  bool removed = false;
   if (f == Found::kOk) {
     for (size_t i = 2; i < args.size(); ++i) {
       if (h->Delete(args[i])) {
         ++deleted;
         if (h->Size() == 0) {
           ctx.DbFor(args[1]).Delete(args[1], ctx.now_ms);
+          removed = true;
           break;
         }
       }
     }
   }
-  if (deleted) Wrote(ctx, args[1], deleted);
+  if (deleted) {
+    Wrote(ctx, args[1], deleted);
+    ctx.Notify(kNotifyHash, "hdel", args[1]);
+    if (removed) ctx.Notify(kNotifyGeneric, "del", args[1]);
+  }
   ctx.reply.Integer(deleted);
 }
 
@@ -197,6 +205,7 @@ void HIncrBy(CommandContext& ctx, Args args) {
   h->Set(args[2], std::to_string(value));
   ctx.reply.Integer(value);
   Wrote(ctx, args[1], 1);
+  ctx.Notify(kNotifyHash, "hincrby", args[1]);
 }
 
 void HIncrByFloat(CommandContext& ctx, Args args) {
@@ -226,6 +235,7 @@ void HIncrByFloat(CommandContext& ctx, Args args) {
   // Replicas store the result rather than redo float arithmetic.
   ctx.propagate_as = {"HSET", args[1], args[2], text};
   Wrote(ctx, args[1], 1);
+  ctx.Notify(kNotifyHash, "hincrbyfloat", args[1]);
 }
 
 void HRandFieldWithCount(CommandContext& ctx, std::string_view key, int64_t count,

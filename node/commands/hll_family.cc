@@ -66,6 +66,7 @@ void PfAdd(CommandContext& ctx, Args args) {
   if (updated) {
     types::HllInvalidateCache(s);
     db.NotifyModified(key);
+    ctx.Notify(kNotifyString, "pfadd", key);
     ctx.AddDirty(updated);
   }
   ctx.reply.Integer(updated ? 1 : 0);
@@ -147,6 +148,7 @@ void PfMerge(CommandContext& ctx, Args args) {
   }
   types::HllInvalidateCache(s);
   db.NotifyModified(key);
+  ctx.Notify(kNotifyString, "pfadd", key);
   ctx.AddDirty(1);
   ctx.reply.Ok();
 }

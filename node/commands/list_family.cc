@@ -45,9 +45,18 @@ bool ParseWhere(CommandContext& ctx, const std::string& s, bool* head) {
   return true;
 }
 
-void DeleteIfEmpty(CommandContext& ctx, std::string_view key, ListObject* l) {
-  if (l->Size() == 0) ctx.DbFor(key).Delete(key, ctx.now_ms);
+// Raises the list event `event` on `key`, then removes the list if it is
+// now empty, with its "del" event (Redis's order).
+void NotifyDeleteIfEmpty(CommandContext& ctx, std::string_view key, ListObject* l,
+                         std::string_view event) {
+  ctx.Notify(kNotifyList, event, key);
+  if (l->Size() != 0) return;
+  ctx.DbFor(key).Delete(key, ctx.now_ms);
+  ctx.Notify(kNotifyGeneric, "del", key);
 }
+
+std::string_view PopEvent(bool head) { return head ? "lpop" : "rpop"; }
+std::string_view PushEvent(bool head) { return head ? "lpush" : "rpush"; }
 
 void PushGeneric(CommandContext& ctx, Args args, bool head, bool only_existing) {
   ListObject* l = nullptr;
@@ -69,6 +78,7 @@ void PushGeneric(CommandContext& ctx, Args args, bool head, bool only_existing) 
   }
   ctx.reply.Integer(l->Size());
   Wrote(ctx, args[1], args.size() - 2);
+  ctx.Notify(kNotifyList, PushEvent(head), args[1]);
 }
 void LPush(CommandContext& ctx, Args args) { PushGeneric(ctx, args, true, false); }
 void RPush(CommandContext& ctx, Args args) { PushGeneric(ctx, args, false, false); }
@@ -115,14 +125,14 @@ void PopGeneric(CommandContext& ctx, Args args, bool head) {
   }
   if (!hascount) {
     ctx.reply.Bulk(head ? l->PopFront() : l->PopBack());
-    DeleteIfEmpty(ctx, args[1], l);
+    NotifyDeleteIfEmpty(ctx, args[1], l, PopEvent(head));
     Wrote(ctx, args[1], 1);
     return;
   }
   std::vector<std::string> out = PopN(l, head, count);
   ctx.reply.ArrayHeader(out.size());
   for (const std::string& v : out) ctx.reply.Bulk(v);
-  DeleteIfEmpty(ctx, args[1], l);
+  NotifyDeleteIfEmpty(ctx, args[1], l, PopEvent(head));
   Wrote(ctx, args[1], out.size());
 }
 void LPop(CommandContext& ctx, Args args) { PopGeneric(ctx, args, true); }
@@ -207,6 +217,7 @@ void LSet(CommandContext& ctx, Args args) {
   l->Set(pos, args[3]);
   ctx.reply.Ok();
   Wrote(ctx, args[1], 1);
+  ctx.Notify(kNotifyList, "lset", args[1]);
 }
 
 void LInsert(CommandContext& ctx, Args args) {
@@ -238,6 +249,7 @@ void LInsert(CommandContext& ctx, Args args) {
   }
   l->Insert(after ? pivot + 1 : pivot, args[4]);
   Wrote(ctx, args[1], 1);
+  ctx.Notify(kNotifyList, "linsert", args[1]);
   ctx.reply.Integer(l->Size());
 }
 
@@ -254,7 +266,7 @@ void LRem(CommandContext& ctx, Args args) {
   const uint64_t limit = count < 0 ? -static_cast<uint64_t>(count) : count;
   const auto removed = static_cast<int64_t>(l->RemoveMatching(args[3], limit, count < 0));
   if (removed) {
-    DeleteIfEmpty(ctx, args[1], l);
+    NotifyDeleteIfEmpty(ctx, args[1], l, "lrem");
     Wrote(ctx, args[1], removed);
   }
   ctx.reply.Integer(removed);
@@ -285,7 +297,7 @@ void LTrim(CommandContext& ctx, Args args) {
   }
   l->TrimFront(ltrim);
   l->TrimBack(rtrim);
-  DeleteIfEmpty(ctx, args[1], l);
+  NotifyDeleteIfEmpty(ctx, args[1], l, "ltrim");
   Wrote(ctx, args[1], ltrim + rtrim);
   ctx.reply.Ok();
 }
@@ -382,12 +394,15 @@ void MoveGeneric(CommandContext& ctx, Args args, bool from_head, bool to_head) {
     dst->PushBack(v);
   }
   Wrote(ctx, args[2], 0);
+  ctx.Notify(kNotifyList, PushEvent(to_head), args[2]);
+  ctx.Notify(kNotifyList, PopEvent(from_head), args[1]);
   // The source may be the destination: check emptiness after the push.
   ListObject* again = nullptr;
   if (types::FindTyped(ctx.DbFor(args[1]), args[1], ctx.now_ms, ValueType::kList, false, &again) ==
           Found::kOk &&
       again->Size() == 0) {
     ctx.DbFor(args[1]).Delete(args[1], ctx.now_ms);
+    ctx.Notify(kNotifyGeneric, "del", args[1]);
   }
   Wrote(ctx, args[1], 1);
   ctx.reply.Bulk(v);
@@ -410,7 +425,7 @@ size_t PopRangeWithKey(CommandContext& ctx, const std::string& key, ListObject* 
   ctx.reply.ArrayHeader(out.size());
   for (const std::string& v : out) ctx.reply.Bulk(v);
   const std::string k = key;
-  DeleteIfEmpty(ctx, k, l);
+  NotifyDeleteIfEmpty(ctx, k, l, PopEvent(head));
   Wrote(ctx, k, out.size());
   return out.size();
 }
@@ -461,7 +476,7 @@ void PopOneWithKey(CommandContext& ctx, const std::string& key, ListObject* l, b
   ctx.reply.ArrayHeader(2);
   ctx.reply.Bulk(k);
   ctx.reply.Bulk(v);
-  DeleteIfEmpty(ctx, k, l);
+  NotifyDeleteIfEmpty(ctx, k, l, PopEvent(head));
   Wrote(ctx, k, 1);
   ctx.propagate_as = {head ? "LPOP" : "RPOP", k};
 }

@@ -177,7 +177,10 @@ void FinishRestore(CommandContext& ctx, const RestoreRequest& req, DecodedPayloa
   const bool deleted = req.replace && ctx.DbFor(key).Delete(key, ctx.now_ms);
   if (req.expire_ms != 0 && AlreadyExpired(ctx, req.expire_ms)) {
     // Already expired: the key is gone, and so it is on replicas.
-    if (deleted) ctx.AddDirty(1);
+    if (deleted) {
+      ctx.AddDirty(1);
+      ctx.Notify(kNotifyGeneric, "del", key);
+    }
     ctx.propagate_as = {"DEL", key};
     ctx.reply.Ok();
     return;
@@ -196,6 +199,7 @@ void FinishRestore(CommandContext& ctx, const RestoreRequest& req, DecodedPayloa
   // IDLETIME/FREQ are validated; the keyspace keeps no LFU counter and its
   // access clock is not settable, so they have no further effect.
   ctx.AddDirty(1);
+  ctx.Notify(kNotifyGeneric, "restore", key);
   ctx.reply.Ok();
 }
 

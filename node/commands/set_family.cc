@@ -45,7 +45,10 @@ void SAdd(CommandContext& ctx, Args args) {
     s = types::CreateTyped<SetObject>(ctx.DbFor(args[1]), args[1], ctx.now_ms, ValueType::kSet);
   int64_t added = 0;
   for (size_t i = 2; i < args.size(); ++i) added += s->Add(args[i]);
-  if (added) Wrote(ctx, args[1], added);
+  if (added) {
+    Wrote(ctx, args[1], added);
+    ctx.Notify(kNotifySet, "sadd", args[1]);
+  }
   ctx.reply.Integer(added);
 }
 
@@ -54,18 +57,24 @@ void SRem(CommandContext& ctx, Args args) {
   Found f = GetSet(ctx, args[1], false, &s);
   if (f == Found::kWrongType) return;
   int64_t removed = 0;
+  bool key_removed = false;
   if (f == Found::kOk) {
     for (size_t i = 2; i < args.size(); ++i) {
       if (s->Remove(args[i])) {
         ++removed;
         if (s->Size() == 0) {
           ctx.DbFor(args[1]).Delete(args[1], ctx.now_ms);
+          key_removed = true;
           break;
         }
       }
     }
   }
-  if (removed) Wrote(ctx, args[1], removed);
+  if (removed) {
+    Wrote(ctx, args[1], removed);
+    ctx.Notify(kNotifySet, "srem", args[1]);
+    if (key_removed) ctx.Notify(kNotifyGeneric, "del", args[1]);
+  }
   ctx.reply.Integer(removed);
 }
 
@@ -115,10 +124,12 @@ void SPopWithCount(CommandContext& ctx, Args args) {
   }
   const size_t size = s->Size();
   const std::string key = args[1];
+  ctx.Notify(kNotifySet, "spop", key);
   if (static_cast<uint64_t>(count) >= size) {
     ReplyMembers(ctx, s);
     ctx.propagate_as = {"DEL", key};  // replicas pop nothing at random
     ctx.DbFor(key).Delete(key, ctx.now_ms);
+    ctx.Notify(kNotifyGeneric, "del", key);
     Wrote(ctx, key, size);
     return;
   }
@@ -175,7 +186,11 @@ void SPop(CommandContext& ctx, Args args) {
   s->Remove(m);
   ctx.reply.Bulk(m);
   ctx.propagate_as = {"SREM", args[1], m};  // replicas remove the same member
-  if (s->Size() == 0) ctx.DbFor(args[1]).Delete(args[1], ctx.now_ms);
+  ctx.Notify(kNotifySet, "spop", args[1]);
+  if (s->Size() == 0) {
+    ctx.DbFor(args[1]).Delete(args[1], ctx.now_ms);
+    ctx.Notify(kNotifyGeneric, "del", args[1]);
+  }
   Wrote(ctx, args[1], 1);
 }
 
@@ -267,11 +282,18 @@ void SMove(CommandContext& ctx, Args args) {
     ctx.reply.Integer(0);
     return;
   }
-  if (src->Size() == 0) ctx.DbFor(args[1]).Delete(args[1], ctx.now_ms);
+  ctx.Notify(kNotifySet, "srem", args[1]);
+  if (src->Size() == 0) {
+    ctx.DbFor(args[1]).Delete(args[1], ctx.now_ms);
+    ctx.Notify(kNotifyGeneric, "del", args[1]);
+  }
   Wrote(ctx, args[1], 1);
   if (fd == Found::kMissing)
     dst = types::CreateTyped<SetObject>(ctx.DbFor(args[2]), args[2], ctx.now_ms, ValueType::kSet);
-  if (dst->Add(args[3])) Wrote(ctx, args[2], 1);
+  if (dst->Add(args[3])) {
+    Wrote(ctx, args[2], 1);
+    ctx.Notify(kNotifySet, "sadd", args[2]);
+  }
   ctx.reply.Integer(1);
 }
 
@@ -287,14 +309,18 @@ bool GetSets(CommandContext& ctx, Args keys, std::vector<SetObject*>* sets) {
   return true;
 }
 
-// Stores `result` at `dst` (or deletes `dst` when empty) and replies the size.
-void StoreResult(CommandContext& ctx, const std::string& dst, std::unique_ptr<SetObject> result) {
+// Stores `result` at `dst` (or deletes `dst` when empty) and replies the size;
+// `event`: the keyspace event of a stored result.
+void StoreResult(CommandContext& ctx, const std::string& dst, std::unique_ptr<SetObject> result,
+                 std::string_view event) {
   const size_t n = result->Size();
   if (n > 0) {
     ctx.DbFor(dst).Set(dst, Value::FromObject(ValueType::kSet, std::move(result)), ctx.now_ms);
     Wrote(ctx, dst, 1);
+    ctx.Notify(kNotifySet, event, dst);
   } else if (ctx.DbFor(dst).Delete(dst, ctx.now_ms)) {
     Wrote(ctx, dst, 1);
+    ctx.Notify(kNotifyGeneric, "del", dst);
   }
   ctx.reply.Integer(n);
 }
@@ -306,7 +332,10 @@ void InterGeneric(CommandContext& ctx, Args keys, const std::string* dst, bool c
   if (!GetSets(ctx, keys, &sets)) return;
   if (std::find(sets.begin(), sets.end(), nullptr) != sets.end()) {
     if (dst) {
-      if (ctx.DbFor(*dst).Delete(*dst, ctx.now_ms)) Wrote(ctx, *dst, 1);
+      if (ctx.DbFor(*dst).Delete(*dst, ctx.now_ms)) {
+        Wrote(ctx, *dst, 1);
+        ctx.Notify(kNotifyGeneric, "del", *dst);
+      }
       ctx.reply.Integer(0);
     } else if (card_only) {
       ctx.reply.Integer(0);
@@ -338,7 +367,7 @@ void InterGeneric(CommandContext& ctx, Args keys, const std::string* dst, bool c
   if (card_only) {
     ctx.reply.Integer(card);
   } else if (dst) {
-    StoreResult(ctx, *dst, std::move(result));
+    StoreResult(ctx, *dst, std::move(result), "sinterstore");
   } else {
     ctx.reply.SetHeader(found.size());
     for (const std::string& m : found) ctx.reply.Bulk(m);
@@ -391,7 +420,7 @@ void UnionDiffGeneric(CommandContext& ctx, Args keys, const std::string* dst, Se
     }
   }
   if (dst) {
-    StoreResult(ctx, *dst, std::move(result));
+    StoreResult(ctx, *dst, std::move(result), op == SetOp::kUnion ? "sunionstore" : "sdiffstore");
   } else {
     ReplyMembers(ctx, result.get());
   }

@@ -289,8 +289,10 @@ void SortGeneric(CommandContext& ctx, Args args, bool readonly) {
   if (outputlen > 0) {
     db.Set(*store, Value::FromObject(ValueType::kList, std::move(list)), ctx.now_ms);
     Wrote(ctx, *store, outputlen);
+    ctx.Notify(kNotifyList, "sortstore", *store);
   } else if (db.Delete(*store, ctx.now_ms)) {
     Wrote(ctx, *store, 1);
+    ctx.Notify(kNotifyGeneric, "del", *store);
   }
   ctx.reply.Integer(static_cast<int64_t>(outputlen));
 }

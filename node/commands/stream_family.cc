@@ -309,9 +309,10 @@ void XAdd(CommandContext& ctx, Args args) {
   s->Append(id, fields, NodeLimits(ctx));
   const std::string id_text = id.ToString();
   ctx.reply.Bulk(id_text);
+  ctx.Notify(kNotifyStream, "xadd", key);
   std::vector<std::string> prop(args.begin(), args.end());
   if (a.trim.strategy != StreamObject::TrimStrategy::kNone) {
-    s->Trim(a.trim);
+    if (s->Trim(a.trim) > 0) ctx.Notify(kNotifyStream, "xtrim", key);
     if (a.trim.approx) RewriteTrim(*s, a, &prop);
   }
   if (!a.id_given || !a.seq_given) prop[static_cast<size_t>(idpos)] = id_text;
@@ -337,6 +338,7 @@ void XTrim(CommandContext& ctx, Args args) {
       ctx.propagate_as = std::move(prop);
     }
     Wrote(ctx, args[1], static_cast<uint64_t>(deleted));
+    ctx.Notify(kNotifyStream, "xtrim", args[1]);
   }
   ctx.reply.Integer(deleted);
 }
@@ -418,7 +420,10 @@ void XDel(CommandContext& ctx, Args args) {
       ++deleted;
     }
   }
-  if (deleted) Wrote(ctx, args[1], static_cast<uint64_t>(deleted));
+  if (deleted) {
+    Wrote(ctx, args[1], static_cast<uint64_t>(deleted));
+    ctx.Notify(kNotifyStream, "xdel", args[1]);
+  }
   ctx.reply.Integer(deleted);
 }
 
@@ -473,6 +478,7 @@ void XSetId(CommandContext& ctx, Args args) {
   if (!max_xdel.IsZero()) s->set_max_deleted_id(max_xdel);
   ctx.reply.Ok();
   ctx.AddDirty(1);  // Redis's XSETID does not touch WATCH
+  ctx.Notify(kNotifyStream, "xsetid", args[1]);
 }
 
 // --- Consumer group helpers ---
@@ -790,6 +796,7 @@ void XReadGeneric(CommandContext& ctx, Args args) {
       StreamGroup& g = *groups[k];
       bool created;
       StreamConsumer& c = LookupOrCreateConsumer(g, r.consumer, ctx.now_ms, &created);
+      if (created) ctx.Notify(kNotifyStream, "xgroup-createconsumer", key);
       if (created && r.noack) {
         ctx.propagate_many.push_back({"XGROUP", "CREATECONSUMER", key, r.group_name, r.consumer});
       }
@@ -881,6 +888,7 @@ void ServeBlockedRead(CommandContext& ctx, Args args, const std::string& key) {
   if (g) {
     bool created;
     LookupOrCreateConsumer(*g, r.consumer, ctx.now_ms, &created);
+    if (created) ctx.Notify(kNotifyStream, "xgroup-createconsumer", key);
     if (created && r.noack) {
       ctx.propagate_many.push_back({"XGROUP", "CREATECONSUMER", key, r.group_name, r.consumer});
     }
@@ -1010,6 +1018,7 @@ void XGroupCreate(CommandContext& ctx, Args args) {
   }
   ctx.reply.Ok();
   ctx.AddDirty(1);
+  ctx.Notify(kNotifyStream, "xgroup-create", args[2]);
 }
 
 void XGroupSetId(CommandContext& ctx, Args args) {
@@ -1029,6 +1038,7 @@ void XGroupSetId(CommandContext& ctx, Args args) {
   t.g->entries_read = t.entries_read;
   ctx.reply.Ok();
   ctx.AddDirty(1);
+  ctx.Notify(kNotifyStream, "xgroup-setid", args[2]);
 }
 
 void XGroupDestroy(CommandContext& ctx, Args args) {
@@ -1041,6 +1051,7 @@ void XGroupDestroy(CommandContext& ctx, Args args) {
   t.s->groups().erase(t.s->groups().find(args[3]));
   ctx.reply.Integer(1);
   ctx.AddDirty(1);
+  ctx.Notify(kNotifyStream, "xgroup-destroy", args[2]);
   // Wakes the XREADGROUP clients of that group (NOGROUP); WATCH is not
   // touched, as in Redis.
   ctx.shard.blocking().Signal(ctx.db_index(), args[2]);
@@ -1053,6 +1064,7 @@ void XGroupCreateConsumer(CommandContext& ctx, Args args) {
   if (inserted) {
     it->second.seen_time = ctx.now_ms;
     ctx.AddDirty(1);
+    ctx.Notify(kNotifyStream, "xgroup-createconsumer", args[2]);
   }
   ctx.reply.Integer(inserted ? 1 : 0);
 }
@@ -1064,6 +1076,7 @@ void XGroupDelConsumer(CommandContext& ctx, Args args) {
   if (t.g->consumers.contains(args[4])) {
     pending = static_cast<int64_t>(StreamObject::DeleteConsumer(*t.g, args[4]));
     ctx.AddDirty(1);
+    ctx.Notify(kNotifyStream, "xgroup-delconsumer", args[2]);
   }
   ctx.reply.Integer(pending);
 }
@@ -1295,7 +1308,9 @@ void XClaim(CommandContext& ctx, Args args) {
     } else if (minidle && now - it->second.delivery_time < minidle) {
       continue;
     }
+    const bool had_consumer = g->consumers.contains(name);
     StreamNack& nack = ClaimNack(*g, id, name, now);
+    if (!had_consumer) ctx.Notify(kNotifyStream, "xgroup-createconsumer", args[1]);
     nack.delivery_time = deliverytime;
     if (retrycount >= 0) {
       nack.delivery_count = static_cast<uint64_t>(retrycount);
@@ -1382,7 +1397,9 @@ void XAutoClaim(CommandContext& ctx, Args args) {
       ++it;
       continue;
     }
+    const bool had_consumer = g->consumers.contains(args[3]);
     StreamNack& nack = ClaimNack(*g, id, args[3], now);
+    if (!had_consumer) ctx.Notify(kNotifyStream, "xgroup-createconsumer", args[1]);
     nack.delivery_time = now;
     if (!justid) ++nack.delivery_count;
     out.emplace_back(id, std::move(fields));

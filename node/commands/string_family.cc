@@ -173,8 +173,10 @@ void SetGeneric(CommandContext& ctx, const std::string& key, const std::string& 
   Db& db = ctx.DbFor(key);
   Entry* e = db.Set(key, Value::FromStringTryInt(value), ctx.now_ms, f & kKeepTtl);
   ctx.AddDirty(1);
+  ctx.Notify(kNotifyString, "set", key);
   if (opt.value) {
     db.SetExpire(e, when);
+    ctx.Notify(kNotifyGeneric, "expire", key);
     // Any relative or absolute expiry reaches replicas as PXAT (NX, XX and
     // GET, decided here, are dropped), as Redis 7.0 propagates it.
     ctx.propagate_as = {"SET", key, value, "PXAT", absl::StrCat(when)};
@@ -211,6 +213,7 @@ void PSetEx(CommandContext& ctx, Args args) {
 void GetSet(CommandContext& ctx, Args args) {
   if (!ReplyGet(ctx, args[1])) return;
   ctx.DbFor(args[1]).Set(args[1], Value::FromStringTryInt(args[2]), ctx.now_ms);
+  ctx.Notify(kNotifyString, "set", args[1]);
   ctx.AddDirty(1);
   ctx.propagate_as = {"SET", args[1], args[2]};
 }
@@ -219,6 +222,7 @@ void GetDel(CommandContext& ctx, Args args) {
   if (!ReplyGet(ctx, args[1])) return;
   if (ctx.DbFor(args[1]).Delete(args[1], ctx.now_ms)) {
     ctx.AddDirty(1);
+    ctx.Notify(kNotifyGeneric, "del", args[1]);
     ctx.propagate_as = {"DEL", args[1]};
   }
 }
@@ -240,13 +244,16 @@ void GetEx(CommandContext& ctx, Args args) {
   if ((opt.flags & (kExAt | kPxAt)) && AlreadyExpired(ctx, when)) {
     ctx.DbFor(args[1]).Delete(args[1], ctx.now_ms);
     ctx.AddDirty(1);
+    ctx.Notify(kNotifyGeneric, "del", args[1]);
     ctx.propagate_as = {"DEL", args[1]};
   } else if (opt.value) {
     ctx.DbFor(args[1]).SetExpire(e, when);
     ctx.AddDirty(1);
+    ctx.Notify(kNotifyGeneric, "expire", args[1]);
     ctx.propagate_as = {"PEXPIREAT", args[1], absl::StrCat(when)};
   } else if ((opt.flags & kPersist) && ctx.DbFor(args[1]).Persist(e)) {
     ctx.AddDirty(1);
+    ctx.Notify(kNotifyGeneric, "persist", args[1]);
     ctx.propagate_as = {"PERSIST", args[1]};
   }
 }
@@ -278,6 +285,7 @@ void MSetGeneric(CommandContext& ctx, Args args, bool nx) {
   }
   for (size_t i = 1; i < args.size(); i += 2) {
     ctx.DbFor(args[i]).Set(args[i], Value::FromStringTryInt(args[i + 1]), ctx.now_ms);
+    ctx.Notify(kNotifyString, "set", args[i]);
   }
   ctx.AddDirty((args.size() - 1) / 2);
   if (nx) {
@@ -310,6 +318,7 @@ void Append(CommandContext& ctx, Args args) {
     ctx.DbFor(args[1]).NotifyModified(args[1]);
   }
   ctx.AddDirty(1);
+  ctx.Notify(kNotifyString, "append", args[1]);
   ctx.reply.Integer(static_cast<int64_t>(total));
 }
 
@@ -386,6 +395,7 @@ void SetRange(CommandContext& ctx, Args args) {
   if (s->size() < need) s->resize(need, '\0');
   s->replace(static_cast<size_t>(offset), patch.size(), patch);
   ctx.DbFor(args[1]).NotifyModified(args[1]);
+  ctx.Notify(kNotifyString, "setrange", args[1]);
   ctx.AddDirty(1);
   ctx.reply.Integer(static_cast<int64_t>(s->size()));
 }
@@ -415,6 +425,7 @@ void IncrDecr(CommandContext& ctx, std::string_view key, int64_t incr) {
     ctx.DbFor(key).Set(key, Value::FromInt(value), ctx.now_ms);
   }
   ctx.AddDirty(1);
+  ctx.Notify(kNotifyString, "incrby", key);
   ctx.reply.Integer(value);
 }
 
@@ -471,6 +482,7 @@ void IncrByFloat(CommandContext& ctx, Args args) {
     ctx.DbFor(args[1]).Set(args[1], Value::FromString(text), ctx.now_ms);
   }
   ctx.AddDirty(1);
+  ctx.Notify(kNotifyString, "incrbyfloat", args[1]);
   ctx.reply.Bulk(text);
   // Replicas store the result rather than redo float arithmetic.
   ctx.propagate_as = {"SET", args[1], text, "KEEPTTL"};

@@ -183,14 +183,18 @@ std::unique_ptr<ZSetObject> BuildZSet(const std::vector<Scored>& items, bool ski
   return z;
 }
 
-// Stores a result at `dst` (deleting `dst` when empty) and replies its size.
-void StoreZSet(CommandContext& ctx, const std::string& dst, std::unique_ptr<ZSetObject> z) {
+// Stores a result at `dst` (deleting `dst` when empty) and replies its size;
+// `event`: the keyspace event of a stored result.
+void StoreZSet(CommandContext& ctx, const std::string& dst, std::unique_ptr<ZSetObject> z,
+               std::string_view event) {
   const size_t n = z->Size();
   if (n > 0) {
     ctx.DbFor(dst).Set(dst, Value::FromObject(ValueType::kZSet, std::move(z)), ctx.now_ms);
     Wrote(ctx, dst, 1);
+    ctx.Notify(kNotifyZset, event, dst);
   } else if (ctx.DbFor(dst).Delete(dst, ctx.now_ms)) {
     Wrote(ctx, dst, 1);
+    ctx.Notify(kNotifyGeneric, "del", dst);
   }
   ctx.reply.Integer(n);
 }
@@ -282,7 +286,10 @@ void ZAddGeneric(CommandContext& ctx, Args args, bool incr) {
     }
     if (z->Size() == 0) ctx.DbFor(key).Delete(key, ctx.now_ms);
   }
-  if (added || updated) Wrote(ctx, key, nan_error ? 0 : added + updated);
+  if (added || updated) {
+    Wrote(ctx, key, nan_error ? 0 : added + updated);
+    ctx.Notify(kNotifyZset, incr ? "zincr" : "zadd", key);
+  }
   if (nan_error) {
     ctx.reply.Error(errors::kScoreNaN);
   } else if (incr) {
@@ -487,7 +494,7 @@ void ZRangeGeneric(CommandContext& ctx, Args args, size_t first, const std::stri
   if (store) {
     const bool big_rank_range =
         type == RangeType::kRank && out.size() > ZSetObject::kMaxListpackEntries;
-    StoreZSet(ctx, *dst, BuildZSet(out, big_rank_range));
+    StoreZSet(ctx, *dst, BuildZSet(out, big_rank_range), "zrangestore");
   } else {
     ReplyScored(ctx, out, withscores);
   }
@@ -523,30 +530,41 @@ void ZRem(CommandContext& ctx, Args args) {
   Found f = GetZSet(ctx, args[1], false, &z);
   if (f == Found::kWrongType) return;
   int64_t deleted = 0;
+  bool removed = false;
   if (f == Found::kOk) {
     for (size_t i = 2; i < args.size(); ++i) {
       if (z->Remove(args[i])) {
         ++deleted;
         if (z->Size() == 0) {
           ctx.DbFor(args[1]).Delete(args[1], ctx.now_ms);
+          removed = true;
           break;
         }
       }
     }
   }
-  if (deleted) Wrote(ctx, args[1], deleted);
+  if (deleted) {
+    Wrote(ctx, args[1], deleted);
+    ctx.Notify(kNotifyZset, "zrem", args[1]);
+    if (removed) ctx.Notify(kNotifyGeneric, "del", args[1]);
+  }
   ctx.reply.Integer(deleted);
 }
 
 void RemoveRanks(CommandContext& ctx, const std::string& key, ZSetObject* z, size_t lo,
-                 size_t hi /* exclusive */) {
+                 size_t hi /* exclusive */, std::string_view event) {
   std::vector<std::string> victims;
   if (lo < hi) {
     z->Range(lo, hi - 1, false, [&](std::string_view m, double) { victims.emplace_back(m); });
   }
   for (const std::string& m : victims) z->Remove(m);
-  if (z->Size() == 0) ctx.DbFor(key).Delete(key, ctx.now_ms);
-  if (!victims.empty()) Wrote(ctx, key, victims.size());
+  const bool removed = z->Size() == 0;
+  if (removed) ctx.DbFor(key).Delete(key, ctx.now_ms);
+  if (!victims.empty()) {
+    Wrote(ctx, key, victims.size());
+    ctx.Notify(kNotifyZset, event, key);
+    if (removed) ctx.Notify(kNotifyGeneric, "del", key);
+  }
   ctx.reply.Integer(victims.size());
 }
 
@@ -561,24 +579,33 @@ void ZRemRangeByRank(CommandContext& ctx, Args args) {
     ctx.reply.Integer(0);
     return;
   }
-  RemoveRanks(ctx, args[1], z, lo, hi + 1);
+  RemoveRanks(ctx, args[1], z, lo, hi + 1, "zremrangebyrank");
 }
 
 void ZRemRangeByScore(CommandContext& ctx, Args args) {
   size_t lo, hi;
   if (ZSetObject* z = MembersInRange(ctx, args, false, false, &lo, &hi)) {
-    RemoveRanks(ctx, args[1], z, lo, hi);
+    RemoveRanks(ctx, args[1], z, lo, hi, "zremrangebyscore");
   }
 }
 
 void ZRemRangeByLex(CommandContext& ctx, Args args) {
   size_t lo, hi;
   if (ZSetObject* z = MembersInRange(ctx, args, true, false, &lo, &hi)) {
-    RemoveRanks(ctx, args[1], z, lo, hi);
+    RemoveRanks(ctx, args[1], z, lo, hi, "zremrangebylex");
   }
 }
 
 // --- Pops ---
+
+// After `n` members were popped from `z` at `key`: the pop's event (when it
+// popped any), then the key's removal with "del" when it is empty.
+void NotifyPopped(CommandContext& ctx, const std::string& key, ZSetObject* z, bool max, size_t n) {
+  if (n > 0) ctx.Notify(kNotifyZset, max ? "zpopmax" : "zpopmin", key);
+  if (z->Size() != 0) return;
+  ctx.DbFor(key).Delete(key, ctx.now_ms);
+  ctx.Notify(kNotifyGeneric, "del", key);
+}
 
 // Pops from the first non-empty key of `keys`. count -1: a single element.
 // emit_key: ZMPOP's [key, [[m, s]...]] shape (null array when nothing).
@@ -624,7 +651,7 @@ void PopGeneric(CommandContext& ctx, Args keys, bool max, int64_t count, bool ne
     ctx.reply.Double(score);
   }
   const std::string k = *key;
-  if (z->Size() == 0) ctx.DbFor(k).Delete(k, ctx.now_ms);
+  NotifyPopped(ctx, k, z, max, n);
   Wrote(ctx, k, n);
   // ZMPOP is replicated as ZPOPMIN/ZPOPMAX key n, as Redis does.
   if (emit_key) ctx.propagate_as = {max ? "ZPOPMAX" : "ZPOPMIN", k, std::to_string(n)};
@@ -681,7 +708,7 @@ void PopWithKey(CommandContext& ctx, const std::string& key, ZSetObject* z, bool
     ctx.reply.Bulk(member);
     ctx.reply.Double(score);
   }
-  if (z->Size() == 0) ctx.DbFor(k).Delete(k, ctx.now_ms);
+  NotifyPopped(ctx, k, z, max, n);
   Wrote(ctx, k, n);
   ctx.propagate_as = {max ? "ZPOPMAX" : "ZPOPMIN", k};
   if (count != -1) ctx.propagate_as.push_back(std::to_string(n));
@@ -941,7 +968,9 @@ void ZSetOpGeneric(CommandContext& ctx, Args args, const std::string* dst, size_
   if (dst) {
     z->set_listpack(z->Size() <= ZSetObject::kMaxListpackEntries &&
                     maxlen <= ZSetObject::kMaxListpackValue);
-    StoreZSet(ctx, *dst, std::move(z));
+    StoreZSet(
+        ctx, *dst, std::move(z),
+        op == ZOp::kUnion ? "zunionstore" : (op == ZOp::kInter ? "zinterstore" : "zdiffstore"));
     return;
   }
   std::vector<Scored> ordered;

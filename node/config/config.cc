@@ -200,6 +200,7 @@ absl::Status Config::SetDirective(const Directive& d, std::vector<std::string> a
       if (args.size() != 1) return err("wrong number of arguments");
       auto flags = ParseNotifyFlags(args[0]);
       if (!flags) return err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+      options_.notify_keyspace_events = *flags;
       store_generic(NotifyFlagsText(*flags));
       return absl::OkStatus();
     }

@@ -82,6 +82,10 @@ struct ServerOptions {
   bool lazyfree_lazy_eviction = false;
   bool replica_ignore_maxmemory = true;
 
+  // notify-keyspace-events as class bits (node/keyspace/notify.h); CONFIG
+  // GET shows Redis's canonical text of them.
+  int notify_keyspace_events = 0;
+
   // Replication (stored now; used by the replication work).
   std::string replicaof_host;
   int replicaof_port = 0;

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <new>
 
+#include "node/keyspace/notify.h"
 #include "slots/hash_slot.h"
 
 namespace shardnode::node {
@@ -102,12 +103,13 @@ Entry* Db::Find(std::string_view key, int64_t now_ms, bool touch) {
   return e;
 }
 
-Entry* Db::FindRead(std::string_view key, int64_t now_ms, bool touch) {
+Entry* Db::FindRead(std::string_view key, int64_t now_ms, bool touch, bool notify) {
   Entry* e = Find(key, now_ms, touch);
   if (e) {
     ++stats_.hits;
   } else {
     ++stats_.misses;
+    if (notify) Event(kNotifyKeyMiss, "keymiss", key);
   }
   return e;
 }
@@ -128,6 +130,7 @@ Entry* Db::Set(std::string_view key, Value value, int64_t now_ms, bool keep_ttl)
     index().MutableTable(slot).Insert(e);
     index_->AddCount(slot, 1);
     ++size_;
+    Event(kNotifyNew, "new", key);
   }
   NotifyModified(key);
   return e;
@@ -192,6 +195,7 @@ bool Db::Evict(std::string_view key) {
   const std::string copy(key);  // `key` may point into the entry
   RemoveEntry(e, slot);
   NotifyModified(copy);
+  Event(kNotifyEvicted, "evicted", copy);
   return true;
 }
 
@@ -207,12 +211,14 @@ void Db::RemoveEntry(Entry* e, int slot) {
 
 void Db::ExpireEntry(Entry* e, int slot) {
   ++stats_.expired;
-  if (!on_key_modified && !on_key_expired) {
+  if (!on_key_modified && !on_key_expired && !on_event) {
     RemoveEntry(e, slot);
     return;
   }
   const std::string key(e->key());
   RemoveEntry(e, slot);
+  // As Redis: the "expired" event comes first.
+  Event(kNotifyExpired, "expired", key);
   if (on_key_expired) on_key_expired(key);
   NotifyModified(key);
 }

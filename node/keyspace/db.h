@@ -100,8 +100,9 @@ class Db {
   // (false for OBJECT, TYPE-like introspection that must not: Redis's
   // LOOKUP_NOTOUCH).
   Entry* Find(std::string_view key, int64_t now_ms, bool touch = true);
-  // Find for read commands: also counts a keyspace hit or miss.
-  Entry* FindRead(std::string_view key, int64_t now_ms, bool touch = true);
+  // Find for read commands: also counts a keyspace hit or miss, and raises
+  // "keymiss" on a miss unless !notify (OBJECT: Redis's LOOKUP_NONOTIFY).
+  Entry* FindRead(std::string_view key, int64_t now_ms, bool touch = true, bool notify = true);
   // The entry of `key` as stored, expired or not, with no side effect (no
   // expiry, no access clock, no hit/miss): for a MIGRATE checking that the
   // key it serializes is still the one it started with.
@@ -193,6 +194,14 @@ class Db {
   // Called when a key is removed because it expired (lazily or actively), so
   // that replication and AOF can propagate a DEL.
   std::function<void(std::string_view key)> on_key_expired;
+  // Keyspace notifications the Db raises itself (node/keyspace/notify.h):
+  // "new" when a write creates a key, "keymiss" when a read lookup misses,
+  // "expired" after an expired key is removed, "evicted" after an eviction.
+  // Called only when *notify_classes (the node's notify-keyspace-events,
+  // which must outlive the Db) has the event's class; the commands' own
+  // events are raised by their handlers (CommandContext::Notify).
+  std::function<void(int cls, std::string_view event, std::string_view key)> on_event;
+  const int* notify_classes = nullptr;
 
  private:
   struct ExpireRecord {
@@ -208,6 +217,9 @@ class Db {
   void ExpireEntry(Entry* e, int slot);
   void DropExpire(Entry* e);
   void Touch(Entry* e, int64_t now_ms);
+  void Event(int cls, std::string_view event, std::string_view key) {
+    if (notify_classes != nullptr && (*notify_classes & cls) && on_event) on_event(cls, event, key);
+  }
   bool IsExpired(const Entry* e, int64_t now_ms) const {
     return e->has_expire() && expires_[e->expire_index_].when_ms <= now_ms;
   }

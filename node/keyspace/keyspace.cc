@@ -61,6 +61,7 @@ void Keyspace::SwapDbs(int a, int b) {
   std::swap(dbs_[a], dbs_[b]);
   std::swap(dbs_[a]->on_key_modified, dbs_[b]->on_key_modified);
   std::swap(dbs_[a]->on_key_expired, dbs_[b]->on_key_expired);
+  std::swap(dbs_[a]->on_event, dbs_[b]->on_event);
 }
 
 }  // namespace shardnode::node

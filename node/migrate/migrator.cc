@@ -580,6 +580,7 @@ std::vector<std::string> Migrator::DeleteAcked(Job& job) {
       }
       if (!db.Delete(item.key, now)) continue;
       ++server_.stats().dirty;
+      server_.NotifyKeyspaceEvent(kNotifyGeneric, "del", item.key, job.db);
       del.push_back(item.key);
     }
   }

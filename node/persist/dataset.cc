@@ -265,7 +265,10 @@ absl::Status DatasetLoader::OnEntry(RdbEntry entry) {
           absl::StrCat("Duplicate key '", absl::CHexEscape(entry.key), "' found in RDB file"));
     }
   }
+  // A loaded key raises no "new" event (Redis's dbAddRDBLoad).
+  const int* classes = std::exchange(db.notify_classes, nullptr);
   Entry* e = db.Set(entry.key, FromRdbValue(entry.value), now_ms_);
+  db.notify_classes = classes;
   if (entry.expire_ms != -1) db.SetExpire(e, entry.expire_ms);
   ++loaded_;
   return absl::OkStatus();

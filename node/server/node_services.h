@@ -146,6 +146,9 @@ class NodeServices {
   // Sends a PUBLISH (shard=false) or SPUBLISH (shard=true) to the other
   // nodes over the cluster bus. No-op outside cluster mode.
   virtual void ClusterPublish(std::string_view channel, std::string_view message, bool shard) = 0;
+  // Publishes a keyspace notification of class `type` (node/keyspace/notify.h)
+  // as notify-keyspace-events says (keyspace_events.h; no-op when off).
+  void NotifyKeyspaceEvent(int type, std::string_view event, std::string_view key, int db);
   // Blocks the whole node for `ms` (DEBUG SLEEP). No-op without a shell.
   virtual void Sleep(int64_t ms) = 0;
   // Runs MIGRATE (node/migrate's Migrator): it replies at once or suspends

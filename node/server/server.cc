@@ -8,6 +8,7 @@
 #include "node/keyspace/keyspace.h"
 #include "node/server/blocking.h"
 #include "node/server/cluster_setup.h"
+#include "node/server/keyspace_events.h"
 #include "node/server/log.h"
 #include "node/server/memory_counter.h"
 #include "node/server/replication_control.h"
@@ -124,6 +125,11 @@ Server::Server(Config* config, const CommandTable* commands)
     Keyspace& ks = *shards_.back();
     for (int d = 0; d < ks.num_dbs(); ++d) {
       ks.db(d).set_access_clock(&evictor_.access_clock());
+      // The Db's own keyspace events (new, keymiss, expired, evicted).
+      ks.db(d).notify_classes = &options().notify_keyspace_events;
+      ks.db(d).on_event = [this, d](int cls, std::string_view event, std::string_view key) {
+        PublishKeyspaceEvent(pubsub_, options().notify_keyspace_events, cls, event, key, d);
+      };
       ks.db(d).on_key_modified = [this, d](std::string_view key) {
         // Blocked clients wait for a key to be written; a flush wakes the
         // waiters of every key of the database (each decides: the blocking
