@@ -114,6 +114,16 @@ void Dispatcher::Reject(Session& session, resp::ReplyBuilder& out, std::string_v
                         const CommandSpec* spec) {
   if (session.in_multi) session.multi_dirty = true;
   if (spec != nullptr) ++spec->stats.rejected_calls;
+  if (spec != nullptr && spec == exec_ && session.in_multi) {
+    // A refused EXEC ends the transaction, saying why (Redis's
+    // execCommandAbort): EXECABORT with the refusal's text.
+    session.in_multi = false;
+    session.multi_dirty = false;
+    session.queued.clear();
+    server_.watches().Unwatch(session);
+    out.Error("EXECABORT Transaction discarded because of: " + std::string(error));
+    return;
+  }
   out.Error(error);
 }
 
