@@ -72,6 +72,12 @@ SCENARIOS = {
         (1, "CONFIG", "SET", "lua-time-limit", "10"), (0, "MULTI"), (0, "INCR", "x"),
         ("send", 2, "EVAL", "while true do end", "0"), ("sleep", 200), (0, "EXEC"),
         (1, "SCRIPT", "KILL"), ("read", 2), (0, "PING", "asdf"), (0, "GET", "x")],
+    # EXEC writes when a queued command does: min-replicas-to-write refuses it.
+    "exec_of_writes_without_enough_replicas": [
+        (0, "SET", "x", "1"), (0, "MULTI"), (0, "INCR", "x"),
+        (1, "CONFIG", "SET", "min-replicas-to-write", "2"), (0, "EXEC"), (0, "GET", "x"),
+        (0, "MULTI"), (0, "GET", "x"), (0, "EXEC"),
+        (1, "CONFIG", "SET", "min-replicas-to-write", "0")],
 }
 
 
