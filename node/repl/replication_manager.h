@@ -144,6 +144,7 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   // forwards its primary's bytes instead, see ApplyPrimaryBytes; its own
   // writes, with replica-read-only no, stay local as in Redis).
   bool FeedReplicas(const std::vector<std::string>& args) override;
+  void ResetStats() override { sync_full_ = sync_partial_ok_ = sync_partial_err_ = 0; }
   bool WantsWrites() const override { return produces_stream(); }
   void OnWrite(const StreamWrite& write) override;
   // Sends the GETACK a waiting CLUSTER SETSLOT asked for, after its unit.

@@ -94,6 +94,8 @@ class ReplicationControl {
     (void)args;
     return false;
   }
+  // CONFIG RESETSTAT: zeroes sync_full, sync_partial_ok and sync_partial_err.
+  virtual void ResetStats() {}
   // DEBUG REPLICATE: `args` as one command into the replication stream only
   // (backlog and replicas, no AOF, no SELECT), as Redis's
   // replicationFeedSlaves with dictid -1. Returns false where this node

@@ -146,5 +146,17 @@ class PsyncRestart(unittest.TestCase):
         self.assertEqual(self.error_to_primary(RedisWithConf), (1, True, "1", "bar"))
 
 
+    def resetstat(self, kind):
+        primary, _ = self.pair(kind)
+        before = info(primary, "stats")["sync_full"]
+        primary.cli("CONFIG", "RESETSTAT")
+        return before, info(primary, "stats")["sync_full"]
+
+    @unittest.skipUnless(REDIS_SERVER, "redis-server not installed")
+    def test_config_resetstat_zeroes_the_sync_counters(self):
+        self.assertEqual(self.resetstat(Node), ("1", "0"))
+        self.assertEqual(self.resetstat(RedisWithConf), ("1", "0"))
+
+
 if __name__ == "__main__":
     unittest.main()
