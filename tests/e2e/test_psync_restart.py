@@ -5,13 +5,14 @@ partial resync; keys the load drops as expired reach the replica as DELs
 through the backlog; a replica's REPLICAOF survives CONFIG REWRITE and a
 restart, after which it resyncs partially too (Redis's integration/psync2,
 psync2-master-restart). And a replica's error reply to a command of its
-primary's stream (DEBUG REPLICATE) logged as CRITICAL (replication-4)."""
+primary's stream (DEBUG REPLICATE) logged as CRITICAL (replication-4), and
+PUBLISH reaching the replicas' subscribers (unit/multi)."""
 import os
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import REDIS_SERVER, Node, RedisServerNode, info, wait_until  # noqa: E402
+from harness import REDIS_SERVER, Client, Node, RedisServerNode, info, wait_until  # noqa: E402
 
 ARGS = ["--save", "3600 1", "--enable-debug-command", "yes", "--repl-timeout", "3600",
         "--repl-ping-replica-period", "3600"]
@@ -156,6 +157,22 @@ class PsyncRestart(unittest.TestCase):
     def test_config_resetstat_zeroes_the_sync_counters(self):
         self.assertEqual(self.resetstat(Node), ("1", "0"))
         self.assertEqual(self.resetstat(RedisWithConf), ("1", "0"))
+
+
+    def publish_reaches_replica(self, kind):
+        primary, replica = self.pair(kind)
+        sub = Client(replica.port)
+        self.addCleanup(sub.close)
+        self.assertEqual(sub.call("SUBSCRIBE", "ch"), [b"subscribe", b"ch", 1])
+        primary.cli("PUBLISH", "ch", "hello")
+        return sub.read()
+
+    @unittest.skipUnless(REDIS_SERVER, "redis-server not installed")
+    def test_publish_reaches_the_replicas_subscribers(self):
+        # Outside cluster mode PUBLISH travels in the replication stream.
+        self.assertEqual(self.publish_reaches_replica(Node), [b"message", b"ch", b"hello"])
+        self.assertEqual(self.publish_reaches_replica(RedisWithConf),
+                         [b"message", b"ch", b"hello"])
 
 
 if __name__ == "__main__":
