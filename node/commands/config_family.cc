@@ -18,6 +18,7 @@
 #include "node/server/cluster_setup.h"
 #include "node/server/log.h"
 #include "node/server/node_services.h"
+#include "node/server/replication_control.h"
 #include "node/server/session.h"
 #include "node/server/shard.h"
 
@@ -127,6 +128,7 @@ void ConfigRewrite(CommandContext& ctx, Args) {
 
 void ConfigResetStat(CommandContext& ctx, Args) {
   ctx.shard.stats().Reset();
+  if (ReplicationControl* repl = ctx.node.replication()) repl->ResetStats();
   // Per-command counters live in the command table.
   std::function<void(const CommandSpec&)> reset = [&](const CommandSpec& spec) {
     spec.stats = CommandStats();

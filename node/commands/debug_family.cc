@@ -1,25 +1,37 @@
-// DEBUG: SLEEP, DROP-CLUSTER-PACKET-FILTER, SEGFAULT, CLUSTERLINK KILL and
-// HELP here; the dataset's subcommands (RELOAD, POPULATE, DIGEST...) are
-// persist_family.cc's (PersistDebug).
+// DEBUG: OBJECT, PROTOCOL, REPLICATE, SLEEP, DROP-CLUSTER-PACKET-FILTER, SEGFAULT, CLUSTERLINK KILL
+// and HELP here; the dataset's subcommands (RELOAD, POPULATE, DIGEST...) are persist_family.cc's
+// (PersistDebug).
 #include <signal.h>
 #include <sys/mman.h>
 
 #include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "clusterbus/bus_engine.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
+#include "node/commands/object_refcount.h"
 #include "node/commands/persist_family.h"
+#include "node/config/config.h"
 #include "node/config/options.h"
+#include "node/keyspace/db.h"
+#include "node/keyspace/eviction.h"
+#include "node/keyspace/types/list_object.h"
+#include "node/persist/dataset.h"
 #include "node/resp/reply.h"
 #include "node/server/cluster_setup.h"
 #include "node/server/node_services.h"
+#include "node/server/replication_control.h"
 #include "node/server/shard.h"
+#include "replication/rdb.h"
 
 namespace shardnode::node {
 namespace {
@@ -46,6 +58,101 @@ void DebugClusterLinkKill(CommandContext& ctx, const std::string& dir, const std
   ctx.reply.Ok();
 }
 
+// DEBUG OBJECT <key>: Redis's status line about the value. The key is looked
+// up without the clock (an expired key not yet deleted is shown);
+// serializedlength is the RDB encoding's size (a DUMP payload less its type
+// byte, version and checksum).
+void DebugObject(CommandContext& ctx, const std::string& key) {
+  Db& db = ctx.DbFor(key);
+  const Entry* e = db.Find(key, std::numeric_limits<int64_t>::min(), false);
+  if (e == nullptr) {
+    ctx.reply.Error(errors::kNoSuchKey);
+    return;
+  }
+  const Value& v = e->value();
+  replication::RdbWriterOptions o;
+  o.compression = ctx.node.config().Value("rdbcompression").value_or("yes") == "yes";
+  const size_t dumped = replication::DumpPayload(persist::ToRdbValue(v), o).size();
+  const size_t serialized = dumped > 11 ? dumped - 11 : 0;
+  std::string extra;
+  if (const auto* list = dynamic_cast<const ListObject*>(v.object())) {
+    const size_t nodes = list->node_count();
+    absl::StrAppendFormat(
+        &extra, " ql_nodes:%u ql_avg_node:%.2f ql_listpack_max:%d ql_compressed:%d", nodes,
+        nodes == 0 ? 0.0 : static_cast<double>(list->Size()) / static_cast<double>(nodes),
+        static_cast<int>(ctx.node.config().IntValue("list-max-listpack-size", -2)),
+        ctx.node.config().IntValue("list-compress-depth", 0) != 0 ? 1 : 0);
+    absl::StrAppend(&extra, " ql_uncompressed_size:", list->PackedBytes());
+  }
+  ctx.reply.SimpleString(absl::StrFormat(
+      "Value at:%p refcount:%d encoding:%s serializedlength:%u lru:%u lru_seconds_idle:%u%s",
+      static_cast<const void*>(&v), ValueRefCount(ctx, v), std::string(v.EncodingName()),
+      serialized, e->lru(), LruIdleMs(e->lru(), ctx.now_ms) / 1000, extra));
+}
+
+// DEBUG PROTOCOL <type>: one reply of each RESP type, for client tests.
+void DebugProtocol(CommandContext& ctx, const std::string& type) {
+  resp::ReplyBuilder& r = ctx.reply;
+  const bool resp3 = r.protocol() >= 3;
+  const std::string t = absl::AsciiStrToLower(type);
+  if (t == "string") {
+    r.Bulk("Hello World");
+  } else if (t == "integer") {
+    r.Integer(12345);
+  } else if (t == "double") {
+    r.Double(3.141);
+  } else if (t == "bignum") {
+    constexpr char kBig[] = "1234567999999999999999999999999999999";
+    if (resp3) {
+      r.Raw(absl::StrCat("(", kBig, "\r\n"));
+    } else {
+      r.Bulk(kBig);
+    }
+  } else if (t == "null") {
+    r.NullBulk();
+  } else if (t == "array" || t == "set") {
+    if (t == "array") {
+      r.ArrayHeader(3);
+    } else {
+      r.SetHeader(3);
+    }
+    for (int j = 0; j < 3; ++j) r.Integer(j);
+  } else if (t == "map") {
+    r.MapHeader(3);
+    for (int j = 0; j < 3; ++j) {
+      r.Integer(j);
+      r.Bool(j == 1);
+    }
+  } else if (t == "attrib") {
+    // An attribute is no reply of its own: a real one follows it.
+    if (resp3) {
+      r.Raw("|1\r\n");
+      r.Bulk("key-popularity");
+      r.ArrayHeader(2);
+      r.Bulk("key:123");
+      r.Integer(90);
+    }
+    r.Bulk("Some real reply following the attribute");
+  } else if (t == "push") {
+    if (!resp3) {
+      r.Error("ERR RESP2 is not supported by this command");
+      return;
+    }
+    r.PushHeader(2);
+    r.Bulk("server-cpu-usage");
+    r.Integer(42);
+    r.Bulk("Some real reply following the push reply");
+  } else if (t == "true" || t == "false") {
+    r.Bool(t == "true");
+  } else if (t == "verbatim") {
+    r.Verbatim("This is a verbatim\nstring", "txt");
+  } else {
+    r.Error(
+        "ERR Wrong protocol type name. Please use one of the following: "
+        "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false");
+  }
+}
+
 void Debug(CommandContext& ctx, Args args) {
   if (PersistDebug(ctx, args)) return;  // RELOAD, POPULATE, DIGEST...
   const std::string sub = absl::AsciiStrToLower(args[1]);
@@ -67,6 +174,15 @@ void Debug(CommandContext& ctx, Args args) {
       ctx.node.cluster_bus()->engine().set_drop_filter(static_cast<int>(type));
     }
     ctx.reply.Ok();
+  } else if (sub == "replicate" && args.size() >= 3) {
+    if (ReplicationControl* repl = ctx.node.replication()) {
+      repl->FeedReplicas(std::vector<std::string>(args.begin() + 2, args.end()));
+    }
+    ctx.reply.Ok();
+  } else if (sub == "protocol" && args.size() == 3) {
+    DebugProtocol(ctx, args[2]);
+  } else if (sub == "object" && args.size() == 3) {
+    DebugObject(ctx, args[2]);
   } else if (sub == "segfault") {
     // As Redis: write to a page mapped read-only, so the crash report (and
     // a core dump where enabled) can be checked.
@@ -82,6 +198,14 @@ void Debug(CommandContext& ctx, Args args) {
         "    Kills the link based on the direction to/from (both) with the provided node.",
         "DROP-CLUSTER-PACKET-FILTER <packet-type>",
         "    Drop all packets that match the filtered type. Set to -1 allow all packets.",
+        "OBJECT <key>",
+        "    Show low level info about the `key` and associated value.",
+        "PROTOCOL <type>",
+        "    Reply with a test value of the specified type. <type> can be: string,",
+        "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+        "    true, false.",
+        "REPLICATE <command> [<arg> ...]",
+        "    Send the command to the replicas only (the data set is left alone).",
         "SEGFAULT",
         "    Crash the server with sigsegv.",
         "SLEEP <seconds>",

@@ -122,6 +122,16 @@ void Dispatcher::Reject(Session& session, resp::ReplyBuilder& out, std::string_v
                         const CommandSpec* spec) {
   if (session.in_multi) session.multi_dirty = true;
   if (spec != nullptr) ++spec->stats.rejected_calls;
+  if (spec != nullptr && spec == exec_ && session.in_multi) {
+    // A refused EXEC ends the transaction, saying why (Redis's
+    // execCommandAbort): EXECABORT with the refusal's text.
+    session.in_multi = false;
+    session.multi_dirty = false;
+    session.queued.clear();
+    server_.watches().Unwatch(session);
+    out.Error("EXECABORT Transaction discarded because of: " + std::string(error));
+    return;
+  }
   out.Error(error);
 }
 
@@ -452,6 +462,25 @@ bool Dispatcher::DeniedOnOom(const Session& session, const CommandSpec& spec) co
   return session.in_multi && spec.name != "discard" && spec.name != "quit" && spec.name != "reset";
 }
 
+std::string Dispatcher::ReplicationRefusal(const Session& session, const CommandSpec& spec) const {
+  bool write = spec.is_write();
+  bool stale_ok = (spec.flags & kCmdStale) != 0;
+  if (&spec == exec_ && session.in_multi) {
+    // EXEC writes when a queued command does, and may run on a stale
+    // replica only when each of them may (Redis's cmd_flags / cmd_inv_flags).
+    for (const std::vector<std::string>& queued : session.queued) {
+      const CommandSpec* q = queued.empty() ? nullptr : server_.commands().Find(queued[0]);
+      if (q != nullptr && !q->subcommands.empty() && queued.size() >= 2) {
+        q = CommandTable::FindSub(*q, queued[1]);
+      }
+      if (q == nullptr) continue;
+      write = write || q->is_write();
+      stale_ok = stale_ok && (q->flags & kCmdStale) != 0;
+    }
+  }
+  return server_.replication()->CheckCommand(write, stale_ok);
+}
+
 bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::string>& args,
                                int64_t now_ms) const {
   if (session.from_primary || session.import_link || args.empty()) return false;
@@ -596,8 +625,7 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
       // A MONITOR client is a replica to Redis: it may not touch keys.
       Reject(session, out, errors::kReplicaKeyspace, spec);
     } else if (std::string refusal = server_.replication() && !session.from_primary
-                                         ? server_.replication()->CheckCommand(
-                                               spec->is_write(), (spec->flags & kCmdStale) != 0)
+                                         ? ReplicationRefusal(session, *spec)
                                          : std::string();
                !refusal.empty()) {
       Reject(session, out, refusal, spec);

@@ -68,6 +68,9 @@ class Dispatcher {
   static void RegisterTransactionCommands(class CommandTable& table);
 
  private:
+  // The refusal of the replication state (ReplicationControl::CheckCommand)
+  // for `spec`; for EXEC, that of the commands it queued.
+  std::string ReplicationRefusal(const Session& session, const CommandSpec& spec) const;
   // Whether `spec` is refused when the node is out of memory (Redis's
   // deny-oom rule, with EXEC's queue and MULTI's queueing).
   bool DeniedOnOom(const Session& session, const CommandSpec& spec) const;

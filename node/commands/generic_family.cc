@@ -21,6 +21,7 @@
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
 #include "node/commands/fan_out.h"
+#include "node/commands/object_refcount.h"
 #include "node/config/config.h"
 #include "node/config/glob.h"
 #include "node/config/options.h"
@@ -612,19 +613,7 @@ void ObjectEncoding(CommandContext& ctx, Args args) {
 }
 
 void ObjectRefCount(CommandContext& ctx, Args args) {
-  Entry* e = ObjectLookup(ctx, args);
-  if (!e) return;
-  // Integers in [0, 10000) are shared objects in Redis (unless maxmemory with
-  // an LRU/LFU policy forbids sharing): their refcount is INT_MAX.
-  const Value& v = e->value();
-  bool shared = v.is_int_encoded() && v.int_value() >= 0 && v.int_value() < kSharedIntegers;
-  if (shared && ctx.node.options().maxmemory != 0) {
-    const auto policy = ctx.node.config().Value("maxmemory-policy");
-    if (policy && (absl::StrContains(*policy, "lru") || absl::StrContains(*policy, "lfu"))) {
-      shared = false;
-    }
-  }
-  ctx.reply.Integer(shared ? std::numeric_limits<int32_t>::max() : 1);
+  if (Entry* e = ObjectLookup(ctx, args)) ctx.reply.Integer(ValueRefCount(ctx, e->value()));
 }
 
 void ObjectIdleTime(CommandContext& ctx, Args args) {
@@ -644,8 +633,7 @@ void ObjectFreq(CommandContext& ctx, Args args) {
     ctx.reply.Error(errors::kFreqWithoutLfu);
     return;
   }
-  ctx.reply.Integer(
-      LfuDecayedCounter(e->lru(), ctx.now_ms, ctx.node.options().lfu_decay_time));
+  ctx.reply.Integer(LfuDecayedCounter(e->lru(), ctx.now_ms, ctx.node.options().lfu_decay_time));
 }
 
 void ObjectHelp(CommandContext& ctx, Args) {
@@ -703,6 +691,19 @@ CommandSpec Spec(std::string name, int arity, uint32_t flags, Handler h, int fir
 }
 
 }  // namespace
+
+int64_t ValueRefCount(CommandContext& ctx, const Value& v) {
+  // Integers in [0, 10000) are shared objects in Redis (unless maxmemory with
+  // an LRU/LFU policy forbids sharing): their refcount is INT_MAX.
+  bool shared = v.is_int_encoded() && v.int_value() >= 0 && v.int_value() < kSharedIntegers;
+  if (shared && ctx.node.options().maxmemory != 0) {
+    const auto policy = ctx.node.config().Value("maxmemory-policy");
+    if (policy && (absl::StrContains(*policy, "lru") || absl::StrContains(*policy, "lfu"))) {
+      shared = false;
+    }
+  }
+  return shared ? std::numeric_limits<int32_t>::max() : 1;
+}
 
 void RegisterGenericFamily(CommandTable& t) {
   constexpr uint32_t kR = kCmdReadonly;

@@ -60,9 +60,12 @@ void AppendServerSection(CommandContext& ctx, std::string& s, int64_t now_ms) {
 }
 
 void AppendClientsSection(CommandContext& ctx, std::string& s) {
-  // Blocked on keys (BlockingTable) or in WAIT: every session flagged.
+  // Blocked on keys (BlockingTable) or in WAIT: every session flagged; and,
+  // as Redis 7.0 counts its postponed clients, those held by CLIENT PAUSE.
   size_t blocked = 0;
-  for (const auto& [id, session] : ctx.node.clients()) blocked += session->blocked() ? 1 : 0;
+  for (const auto& [id, session] : ctx.node.clients()) {
+    blocked += session->blocked() || session->waiting == WaitReason::kPause ? 1 : 0;
+  }
   // As Redis: every client but our replicas (our primary's link counts).
   size_t replicas = 0;
   for (const auto& [id, session] : ctx.node.clients()) replicas += session->replica ? 1 : 0;

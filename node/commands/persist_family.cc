@@ -17,6 +17,7 @@
 #include "node/config/config.h"
 #include "node/config/options.h"
 #include "node/keyspace/db.h"
+#include "node/keyspace/eviction.h"
 #include "node/keyspace/keyspace.h"
 #include "node/keyspace/types/type_util.h"
 #include "node/persist/aof.h"
@@ -143,6 +144,8 @@ struct RestoreRequest {
   bool replace = false;
   bool absttl = false;    // as given (propagation keeps the command's form)
   int64_t expire_ms = 0;  // absolute; 0: none
+  int64_t idle = -1;      // IDLETIME seconds; -1: not given
+  int64_t freq = -1;      // FREQ; -1: not given
 };
 
 // A payload decoded (checksum, then the value), or why it is refused.
@@ -196,8 +199,19 @@ void FinishRestore(CommandContext& ctx, const RestoreRequest& req, DecodedPayloa
     }
   }
   if (ctx.propagate_as.empty() && owned_args != nullptr) ctx.propagate_as = std::move(*owned_args);
-  // IDLETIME/FREQ are validated; the keyspace keeps no LFU counter and its
-  // access clock is not settable, so they have no further effect.
+  // FREQ sets the LFU counter under an LFU policy, IDLETIME the access time
+  // otherwise (Redis's objectSetLRUOrLFU); the other one is ignored.
+  if (IsLfuPolicy(static_cast<EvictionPolicy>(ctx.node.options().maxmemory_policy))) {
+    if (req.freq >= 0) {
+      e->set_lru((LfuMinutes(ctx.now_ms) << 8) | static_cast<uint32_t>(req.freq));
+    }
+  } else if (req.idle >= 0) {
+    const int64_t clock = LruClock(ctx.now_ms);
+    int64_t at = clock - req.idle;
+    // An idle time beyond the clock's reach: as Redis, half a wrap back.
+    if (at < 0) at = (clock + kLruClockMax / 2) % kLruClockMax;
+    e->set_lru(static_cast<uint32_t>(at));
+  }
   ctx.AddDirty(1);
   ctx.Notify(kNotifyGeneric, "restore", key);
   ctx.reply.Ok();
@@ -238,6 +252,8 @@ void Restore(CommandContext& ctx, Args args) {
       return;
     }
   }
+  req.idle = idle;
+  req.freq = freq;
   const std::string& key = args[1];
   if (!req.replace && ctx.DbFor(key).Find(key, ctx.now_ms, false) != nullptr) {
     ctx.reply.Error(errors::kBusyKey);

@@ -1,7 +1,11 @@
 // Pub/Sub commands: SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE PUNSUBSCRIBE PUBLISH
 // PUBSUB, and the shard forms SSUBSCRIBE SUNSUBSCRIBE SPUBLISH (routed by the
 // channel's slot in cluster mode, like keys). Messages published here are
-// delivered to local subscribers and, in cluster mode, sent over the bus.
+// delivered to local subscribers and, in cluster mode, sent over the bus
+// (outside it, PUBLISH goes to the replicas in the replication stream).
+#include <algorithm>
+#include <cstdint>
+
 #include "absl/strings/ascii.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
@@ -99,6 +103,11 @@ void PUnsubscribe(CommandContext& ctx, Args args) {
 void PublishCommon(CommandContext& ctx, Args args, bool shard) {
   const size_t receivers = ctx.node.pubsub().Publish(args[1], args[2], shard);
   ctx.node.ClusterPublish(args[1], args[2], shard);
+  // Outside cluster mode PUBLISH reaches the replicas' subscribers through
+  // the replication stream (Redis's forceCommandPropagation with
+  // PROPAGATE_REPL; the AOF leaves it out, Aof::OnWrite). The dataset is
+  // unchanged: no dirty count.
+  if (!shard && !ctx.node.cluster_enabled()) ctx.dirty = std::max<uint64_t>(ctx.dirty, 1);
   ctx.reply.Integer(static_cast<int64_t>(receivers));
 }
 

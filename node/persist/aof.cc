@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/file.h"
@@ -769,6 +770,14 @@ bool Aof::WantsWrites() const {
 }
 
 void Aof::OnWrite(const StreamWrite& write) {
+  // PUBLISH goes to the replicas only (pubsub_family.cc): the AOF keeps just
+  // the SELECT the stream counted as sent with it.
+  if (!write.args.empty() && absl::EqualsIgnoreCase(write.args[0], "publish")) {
+    if (write.select().empty()) return;
+    buf_.append(write.select());
+    PostFlush();
+    return;
+  }
   if (timestamps_) {
     const int64_t now_s = UnixSeconds();
     if (cur_ts_ < now_s) {

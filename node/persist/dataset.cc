@@ -252,6 +252,7 @@ absl::Status DatasetLoader::OnFunction(absl::string_view library_code) {
 absl::Status DatasetLoader::OnEntry(RdbEntry entry) {
   if (options_.skip_expired && entry.expire_ms != -1 && entry.expire_ms < now_ms_) {
     ++expired_skipped_;
+    expired_keys_.emplace_back(static_cast<int>(db_), std::move(entry.key));
     return absl::OkStatus();
   }
   Db& db = server_.ShardForSlot(slots::KeyHashSlot(entry.key)).db(static_cast<int>(db_));

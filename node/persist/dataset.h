@@ -11,7 +11,10 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "node/keyspace/value.h"
@@ -72,6 +75,10 @@ class DatasetLoader : public replication::RdbHandler {
 
   uint64_t keys_loaded() const { return loaded_; }
   uint64_t expired_skipped() const { return expired_skipped_; }
+  // The keys skipped as expired, each with its database, in file order: a
+  // restarted primary sends their DELs to its replicas (Redis's
+  // RDBFLAGS_FEED_REPL).
+  std::vector<std::pair<int, std::string>> TakeExpiredKeys() { return std::move(expired_keys_); }
 
  private:
   Server& server_;
@@ -80,6 +87,7 @@ class DatasetLoader : public replication::RdbHandler {
   uint64_t db_ = 0;
   uint64_t loaded_ = 0;
   uint64_t expired_skipped_ = 0;
+  std::vector<std::pair<int, std::string>> expired_keys_;
 };
 
 // Replaces the dataset with the keys of `rdb_bytes`, a whole RDB file.

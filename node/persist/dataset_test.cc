@@ -164,6 +164,21 @@ TEST(DatasetTest, LoadSkipsExpiredKeysOnAPrimaryOnly) {
   EXPECT_NE(replica.db().Find("ttl", kNow, false), nullptr);
 }
 
+TEST(DatasetTest, ExpiredKeysSkippedAtLoadAreHandedOverWithTheirDb) {
+  // A restarted primary sends their DELs to its replicas (psync2-master-restart).
+  const std::string bytes = replication::WriteRdb(
+      {{.db = 0, .key = "live", .value = RdbValue::String("1")},
+       {.db = 0, .key = "old0", .value = RdbValue::String("1"), .expire_ms = kNow - 1},
+       {.db = 3, .key = "old3", .value = RdbValue::String("1"), .expire_ms = kNow - 1}});
+  TestServer b;
+  DatasetLoader loader(*b.server, kNow);
+  replication::RdbReader reader;
+  ASSERT_TRUE(reader.Feed(bytes, loader).ok());
+  EXPECT_EQ(loader.expired_skipped(), 2u);
+  const std::vector<std::pair<int, std::string>> want = {{0, "old0"}, {3, "old3"}};
+  EXPECT_EQ(loader.TakeExpiredKeys(), want);
+}
+
 TEST(DatasetTest, DuplicateKeyIsDataLoss) {
   const std::string bytes =
       replication::WriteRdb({{.db = 0, .key = "k", .value = RdbValue::String("1")},

@@ -457,6 +457,7 @@ absl::Status Persistence::FinishStartupLoad(StartupLoad& load) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - load.start).count();
   last_load_keys_loaded_ = load.loader.keys_loaded();
   last_load_keys_expired_ = load.loader.expired_skipped();
+  expired_at_load_ = load.loader.TakeExpiredKeys();
   Logf(LogLevel::kNotice, "DB loaded from disk: %.3f seconds", secs);
   Logf(LogLevel::kNotice, "Done loading RDB, keys loaded: %d, keys expired: %d.",
        last_load_keys_loaded_, last_load_keys_expired_);

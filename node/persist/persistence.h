@@ -27,6 +27,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -95,6 +96,13 @@ class Persistence {
   // the keys and function libraries already there (NOFLUSH MERGE).
   absl::Status Reload(int64_t now_ms, bool save, bool flush, bool merge = false);
 
+  // The keys the start-up load skipped as expired (database, key), handed
+  // over once: a restarted primary continuing its replication history feeds
+  // their DELs to its backlog.
+  std::vector<std::pair<int, std::string>> TakeKeysExpiredAtLoad() {
+    return std::move(expired_at_load_);
+  }
+
   // The INFO persistence lines from "loading" to "rdb_last_load_keys_loaded".
   void AppendInfo(std::string& out, int64_t now_ms) const;
 
@@ -162,6 +170,7 @@ class Persistence {
   uint64_t rdb_saves_ = 0;
   uint64_t last_load_keys_loaded_ = 0;
   uint64_t last_load_keys_expired_ = 0;
+  std::vector<std::pair<int, std::string>> expired_at_load_;
 };
 
 // The INFO persistence aof_* lines (Aof::AppendInfo's, or those of an AOF

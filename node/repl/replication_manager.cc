@@ -13,6 +13,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -40,6 +41,7 @@
 #include "node/server/suspend.h"
 #include "replication/handshake.h"
 #include "replication/rdb.h"
+#include "slots/hash_slot.h"
 
 namespace shardnode::node {
 namespace asio = boost::asio;
@@ -555,6 +557,12 @@ void ReplicationManager::OnWrite(const StreamWrite& write) {
   }
 }
 
+bool ReplicationManager::FeedReplicas(const std::vector<std::string>& args) {
+  if (!produces_stream()) return false;
+  FeedStream(EncodeCommand(args));
+  return true;
+}
+
 void ReplicationManager::OnUnitEnd() {
   if (!std::exchange(pending_getack_, false) || core_.replicas().empty()) return;
   FeedStream(EncodeCommand({"REPLCONF", "GETACK", "*"}));
@@ -943,6 +951,7 @@ void ReplicationManager::SetPrimary(const std::string& host, int port) {
   ServeWaiters(NowMs(), true);
   primary_host_ = host;
   primary_port_ = port;
+  RecordReplicaOf();
   core_.Follow();
   // Keys now expire by the primary's DELs.
   SetExpiryMode(server_, ExpiryMode::kHide);
@@ -953,10 +962,21 @@ void ReplicationManager::SetPrimary(const std::string& host, int port) {
   ConnectToPrimary();
 }
 
+void ReplicationManager::RecordReplicaOf() {
+  // The replicaof setting follows REPLICAOF, as Redis's masterhost does: CONFIG
+  // REWRITE keeps it and a restart (RDB aux fields) resyncs partially. In
+  // cluster mode the node's role lives in nodes.conf instead.
+  if (server_.cluster_enabled()) return;
+  ServerOptions& o = server_.config().mutable_options();
+  o.replicaof_host = primary_host_;
+  o.replicaof_port = primary_port_;
+}
+
 void ReplicationManager::UnsetPrimary() {
   if (!is_replica()) return;
   primary_host_.clear();
   primary_port_ = 0;
+  RecordReplicaOf();
   SetExpiryMode(server_, ExpiryMode::kDelete);
   DetachPrimarySession();
   if (link_) {
@@ -1068,6 +1088,9 @@ bool ReplicationManager::ApplyPrimaryBytes(std::string_view chunk, int64_t now_m
       dispatcher_.Execute(primary_session_, stream_args_, sink, now_ms);
       SetExpiryMode(server_, is_replica() ? ExpiryMode::kHide : ExpiryMode::kDelete);
       applying_primary_ = false;
+      if (!discarded_replies_.empty() && discarded_replies_[0] == '-') {
+        ReportErrorToPrimary(discarded_replies_);
+      }
       discarded_replies_.clear();
     }
     // The command's bytes go on to our backlog and sub-replicas; the
@@ -1084,6 +1107,31 @@ bool ReplicationManager::ApplyPrimaryBytes(std::string_view chunk, int64_t now_m
     stream_pending_.assign(data.substr(pos));
   }
   return ok;
+}
+
+void ReplicationManager::ReportErrorToPrimary(std::string_view reply) {
+  // As Redis's afterErrorReply for its master client: the error never
+  // reaches the primary, but it means the data sets may have diverged.
+  std::string_view text = reply.substr(1, std::min<size_t>(reply.find('\r') - 1, 4096));
+  const bool unknown = text.starts_with("ERR unknown command");
+  if (text.starts_with("ERR ")) text.remove_prefix(4);
+  const std::string cmd =
+      unknown || stream_args_.empty() ? "<unknown>" : absl::AsciiStrToLower(stream_args_[0]);
+  Logf(LogLevel::kWarning,
+       "== CRITICAL == This replica is sending an error to its master: '%s' after processing "
+       "the command '%s'",
+       std::string(text), cmd);
+  ++server_.stats().unexpected_error_replies;
+  const std::string behavior =
+      server_.config().Value("propagation-error-behavior").value_or("ignore");
+  if (behavior != "ignore" &&
+      server_.config().Value("replica-read-only").value_or("yes") == "yes") {
+    Logf(LogLevel::kWarning,
+         "Guru Meditation: This replica panicked sending an error to its master after "
+         "processing the command '%s'",
+         cmd);
+    std::abort();
+  }
 }
 
 void ReplicationManager::SyncWithCluster() {
@@ -1365,12 +1413,40 @@ void ReplicationManager::RestoreFromRdbFile() {
     if (!p.ok() || *p == replication::RdbReader::Progress::kDone) break;
   }
   fclose(f);
-  if (aux.replid.size() != replication::kReplIdLength || aux.offset < 0) return;
-  ids_.replid = aux.replid;
+  std::vector<std::pair<int, std::string>> expired;
+  if (server_.persistence() != nullptr) expired = server_.persistence()->TakeKeysExpiredAtLoad();
+  if (aux.replid.size() != replication::kReplIdLength || aux.offset < 0 || aux.db < 0) return;
+  const bool will_be_replica = server_.cluster() != nullptr
+                                   ? server_.cluster()->myself().is_replica()
+                                   : !server_.options().replicaof_host.empty();
+  if (will_be_replica) {
+    // A replica continues its primary's history: the cached-primary state.
+    ids_.replid = aux.replid;
+    master_repl_offset_ = aux.offset;
+    primary_session_.db_index = static_cast<int>(aux.db);
+    Logf(LogLevel::kNotice, "Replication history restored from the RDB file: %s:%d", aux.replid,
+         aux.offset);
+    return;
+  }
+  // A primary (Redis's loadDataFromDisk): a new id of its own, the saved one
+  // as the second id valid up to the saved offset, so that its replicas
+  // continue with a partial resync; an empty backlog from there.
+  ids_.replid = RandomHexId();
+  ids_.replid2 = aux.replid;
+  ids_.second_offset = aux.offset + 1;
   master_repl_offset_ = aux.offset;
-  primary_session_.db_index = static_cast<int>(aux.db);
+  backlog_ = std::make_unique<replication::ReplBacklog>(
+      static_cast<size_t>(server_.options().repl_backlog_size), master_repl_offset_);
+  ForgetStreamDb();
   Logf(LogLevel::kNotice, "Replication history restored from the RDB file: %s:%d", aux.replid,
        aux.offset);
+  // The keys the load dropped as expired were not dropped on the replicas:
+  // their DELs go into the backlog (RDBFLAGS_FEED_REPL).
+  const bool lazy = server_.config().Value("lazyfree-lazy-expire").value_or("no") == "yes";
+  for (auto& [db, key] : expired) {
+    const std::string args[2] = {lazy ? "UNLINK" : "DEL", std::move(key)};
+    server_.write_stream().Append(db, slots::KeyHashSlot(args[1]), args);
+  }
 }
 
 // ---------------------------------------------------------------------------

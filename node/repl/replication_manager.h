@@ -154,6 +154,8 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   // WriteConsumer: a primary with a backlog takes every write (a replica
   // forwards its primary's bytes instead, see ApplyPrimaryBytes; its own
   // writes, with replica-read-only no, stay local as in Redis).
+  bool FeedReplicas(const std::vector<std::string>& args) override;
+  void ResetStats() override { sync_full_ = sync_partial_ok_ = sync_partial_err_ = 0; }
   bool WantsWrites() const override { return produces_stream(); }
   void OnWrite(const StreamWrite& write) override;
   // Sends the GETACK a waiting CLUSTER SETSLOT asked for, after its unit.
@@ -216,6 +218,12 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   // Start-up: adopts the repl-id / repl-offset of the RDB file the node
   // loaded (dbfilename in the working directory), if it has them.
   void RestoreFromRdbFile();
+  // An error reply to a command of the primary's stream: logged as CRITICAL,
+  // counted, and a panic under propagation-error-behavior panic or
+  // panic-on-replicas on a read-only replica.
+  void ReportErrorToPrimary(std::string_view reply);
+  // Mirrors primary_host_ / primary_port_ into the replicaof option.
+  void RecordReplicaOf();
   void ResetStream();
 
   // Called by the link.

@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "replication/rdb.h"
 
@@ -92,6 +93,16 @@ class ReplicationControl {
                                 std::span<const std::string> args) {
     (void)session;
     (void)now_ms;
+    (void)args;
+    return false;
+  }
+  // CONFIG RESETSTAT: zeroes sync_full, sync_partial_ok and sync_partial_err.
+  virtual void ResetStats() {}
+  // DEBUG REPLICATE: `args` as one command into the replication stream only
+  // (backlog and replicas, no AOF, no SELECT), as Redis's
+  // replicationFeedSlaves with dictid -1. Returns false where this node
+  // produces no stream (a replica, or no backlog yet), sending nothing.
+  virtual bool FeedReplicas(const std::vector<std::string>& args) {
     (void)args;
     return false;
   }

@@ -66,16 +66,34 @@ SCENARIOS = {
         (0, "SADD", "d", "y"), (0, "SMOVE", "d", "c", "y"), (0, "RENAME", "a", "d"),
         (0, "MGET", "a", "b", "d"), (0, "EXEC"), (1, "SMISMEMBER", "c", "x", "y"), (1, "SCARD", "c"),
         (1, "DBSIZE"), (1, "EXISTS", "a", "b", "c", "d")],
+    # A refused EXEC ends the transaction with EXECABORT and the refusal
+    # (Redis's execCommandAbort): here BUSY while a script runs too long.
+    "exec_refused_while_script_busy": [
+        (1, "CONFIG", "SET", "lua-time-limit", "10"), (0, "MULTI"), (0, "INCR", "x"),
+        ("send", 2, "EVAL", "while true do end", "0"), ("sleep", 200), (0, "EXEC"),
+        (1, "SCRIPT", "KILL"), ("read", 2), (0, "PING", "asdf"), (0, "GET", "x")],
+    # EXEC writes when a queued command does: min-replicas-to-write refuses it.
+    "exec_of_writes_without_enough_replicas": [
+        (0, "SET", "x", "1"), (0, "MULTI"), (0, "INCR", "x"),
+        (1, "CONFIG", "SET", "min-replicas-to-write", "2"), (0, "EXEC"), (0, "GET", "x"),
+        (0, "MULTI"), (0, "GET", "x"), (0, "EXEC"),
+        (1, "CONFIG", "SET", "min-replicas-to-write", "0")],
 }
 
 
 def run(port, steps):
-    conns = [Client(port), Client(port)]
+    conns = [Client(port), Client(port), Client(port)]
     conns[0].call("FLUSHALL")
     replies = []
     for step in steps:
         if step[0] == "sleep":
             time.sleep(step[1] / 1000)
+            continue
+        if step[0] == "send":  # no reply read yet
+            conns[step[1]].send(*step[2:])
+            continue
+        if step[0] == "read":  # the reply of a "send", not compared
+            conns[step[1]].read()
             continue
         replies.append(conns[step[0]].call(*step[1:]))
     for c in conns:
@@ -105,8 +123,8 @@ class TransactionsDiffTest(unittest.TestCase):
         for name, steps in SCENARIOS.items():
             if any(s[0] != "sleep" and s[1] == "SELECT" for s in steps):
                 continue
-            out[name] = [s if s[0] == "sleep" else (s[0],) + tuple(tag_keys(self.redis_port,
-                                                                            list(s[1:])))
+            out[name] = [s if s[0] in ("sleep", "send", "read") else
+                         (s[0],) + tuple(tag_keys(self.redis_port, list(s[1:])))
                          for s in steps]
         return out
 

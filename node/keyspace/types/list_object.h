@@ -39,6 +39,13 @@ class ListObject : public TypedObject {
 
   size_t Size() const { return size_; }
   size_t node_count() const { return nodes_.size(); }
+  // The bytes of every node's packed encoding (DEBUG OBJECT's
+  // ql_uncompressed_size).
+  size_t PackedBytes() const {
+    size_t n = 0;
+    for (const types::Packed& node : nodes_) n += node.bytes();
+    return n;
+  }
 
   void PushFront(std::string_view v) { Insert(0, v); }
   void PushBack(std::string_view v) { Insert(size_, v); }
