@@ -299,8 +299,8 @@ int RunDataNode(int argc, char** argv) {
     Logf(LogLevel::kWarning, "Command table disagrees with Redis 7.0.15: %s", line);
   }
   server.script_memory_info = [&scripting]() { return scripting.MemoryInfo(); };
-  server.script_runs_as_write = [&scripting](std::span<const std::string> args) {
-    return scripting.RunsAsWrite(args);
+  server.script_writes = [&scripting](std::span<const std::string> args) {
+    return scripting.DeclaredWrites(args);
   };
   server.function_library_codes = [&scripting]() { return scripting.LibraryCodes(); };
   server.load_function_library = [&scripting](std::string_view code, bool replace,

@@ -197,8 +197,7 @@ bool Dispatcher::Route(Session& session, const CommandSpec& spec,
     ForEachKeyIndex(s, a, [&](int i) { in.keys.push_back(a[i]); });
     // A script with a shebang (or a function) is a write unless it
     // declares no-writes: Redis routes it as one (MOVED from a replica).
-    if (s.is_write() || (s.group == "scripting" && server_.script_runs_as_write &&
-                         server_.script_runs_as_write(a))) {
+    if (s.is_write() || ScriptWritesOf(s, a) == ScriptWrites::kWrites) {
       in.is_write = true;
     }
   };
@@ -493,13 +492,26 @@ bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::st
     if (!session.in_multi) return false;
     for (const std::vector<std::string>& queued : session.queued) {
       const CommandSpec* q = queued.empty() ? nullptr : server_.commands().Find(queued[0]);
-      if (q != nullptr && (q->is_write() || (q->flags & kCmdMayReplicate))) return true;
+      if (q != nullptr && MayReplicate(*q, queued)) return true;
     }
     return false;
   }
-  // As Redis's is_may_replicate_command: writes, and commands that may
-  // replicate (EVAL, FCALL, PUBLISH...: a script writes through them).
-  return spec->is_write() || (spec->flags & kCmdMayReplicate);
+  return MayReplicate(*spec, args);
+}
+
+ScriptWrites Dispatcher::ScriptWritesOf(const CommandSpec& spec,
+                                        std::span<const std::string> args) const {
+  if (spec.group != "scripting" || !server_.script_writes) return ScriptWrites::kUndeclared;
+  return server_.script_writes(args);
+}
+
+bool Dispatcher::MayReplicate(const CommandSpec& spec, std::span<const std::string> args) const {
+  if (spec.is_write()) return true;
+  if (!(spec.flags & kCmdMayReplicate)) return false;
+  // As Redis's is_may_replicate_command: commands that may replicate (EVAL,
+  // FCALL, PUBLISH...), but a script that declared its flags replaces
+  // EVAL's with them (a no-writes script is a read).
+  return ScriptWritesOf(spec, args) != ScriptWrites::kNoWrites;
 }
 
 bool Dispatcher::WritesToPausedSlot(const Session& session,

@@ -18,6 +18,7 @@
 
 #include "clusterbus/slot_table.h"
 #include "node/commands/command.h"
+#include "node/server/server.h"
 
 namespace shardnode::resp {
 class ReplyBuilder;
@@ -81,6 +82,12 @@ class Dispatcher {
   // Whether the enable-<debug|module>-command setting lets `session` run the
   // protected command `spec`.
   bool ProtectedAllowed(const Session& session, const CommandSpec& spec);
+  // What a script command `spec` with `args` declares (kUndeclared for any
+  // other command).
+  ScriptWrites ScriptWritesOf(const CommandSpec& spec, std::span<const std::string> args) const;
+  // Redis's is_may_replicate_command for one command: paused by CLIENT PAUSE
+  // WRITE.
+  bool MayReplicate(const CommandSpec& spec, std::span<const std::string> args) const;
   // Cluster routing for one command, or for all queued ones when `exec`.
   // Returns false after appending the redirection error.
   bool Route(Session& session, const CommandSpec& spec, const std::vector<std::string>& args,

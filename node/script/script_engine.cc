@@ -192,25 +192,26 @@ int64_t ScriptEngine::NumKeys(CommandContext& ctx, Args args) {
   return numkeys;
 }
 
-bool ScriptEngine::RunsAsWrite(std::span<const std::string> args) const {
-  if (args.size() < 2) return false;
+ScriptWrites ScriptEngine::DeclaredWrites(std::span<const std::string> args) const {
+  if (args.size() < 2) return ScriptWrites::kUndeclared;
   const std::string name = absl::AsciiStrToLower(args[0]);
   uint32_t flags = kScriptCompatMode;
   if (name == "fcall" || name == "fcall_ro") {
     auto it = functions_.find(absl::AsciiStrToLower(args[1]));
-    if (it == functions_.end()) return false;
+    if (it == functions_.end()) return ScriptWrites::kUndeclared;
     flags = it->second.library->functions[it->second.index].flags;
   } else if (name == "evalsha" || name == "evalsha_ro") {
     auto it = scripts_.find(LowerSha(args[1]));
-    if (it == scripts_.end()) return false;
+    if (it == scripts_.end()) return ScriptWrites::kUndeclared;
     flags = it->second.flags;
   } else {
     Shebang shebang;
     std::string error;
-    if (!ParseShebang(args[1], &shebang, &error)) return false;
+    if (!ParseShebang(args[1], &shebang, &error)) return ScriptWrites::kUndeclared;
     flags = shebang.flags;
   }
-  return !(flags & (kScriptCompatMode | kScriptNoWrites));
+  if (flags & kScriptCompatMode) return ScriptWrites::kUndeclared;
+  return (flags & kScriptNoWrites) ? ScriptWrites::kNoWrites : ScriptWrites::kWrites;
 }
 
 void ScriptEngine::Eval(CommandContext& ctx, Args args, bool sha, bool ro) {

@@ -29,6 +29,7 @@
 #include "clusterbus/slot_table.h"
 #include "node/commands/command.h"
 #include "node/lua/lua_env.h"
+#include "node/server/server.h"
 #include "node/server/session.h"
 
 namespace shardnode::node {
@@ -60,12 +61,12 @@ class ScriptEngine final : public ScriptHost {
   // FUNCTION LOAD / DELETE / FLUSH / LIST / STATS / KILL / HELP.
   void FunctionCommand(CommandContext& ctx, Args args);
 
-  // Whether the script command `args` (EVAL, EVALSHA, FCALL and their _RO
-  // forms) acts as a write command, as Redis recomputes its flags before
-  // routing it: a script with a shebang, or a function, unless it declares
-  // no-writes. EVAL without a shebang, an unknown sha or function, and a bad
-  // shebang keep the command's own flags (not a write).
-  bool RunsAsWrite(std::span<const std::string> args) const;
+  // What the script command `args` (EVAL, EVALSHA, FCALL and their _RO
+  // forms) declares, as Redis recomputes its flags before routing or pausing
+  // it: a script with a shebang, or a function, is a write unless it
+  // declares no-writes. EVAL without a shebang, an unknown sha or function,
+  // and a bad shebang keep the command's own flags (kUndeclared).
+  ScriptWrites DeclaredWrites(std::span<const std::string> args) const;
   // Whether a script is running now.
   bool running() const { return run_ != nullptr; }
   // INFO memory figures.

@@ -45,6 +45,12 @@ class Persistence;
 
 namespace shardnode::node {
 
+// What a script command declares about writing, as Redis's
+// scriptFlagsToCmdFlags reads it: a script without flags (no shebang) or one
+// not found keeps EVAL's own flags (may replicate: routed as a read, paused
+// by CLIENT PAUSE WRITE); one with flags is a write unless it says no-writes.
+enum class ScriptWrites { kUndeclared, kWrites, kNoWrites };
+
 // Holds the replies of clients back while the AOF has bytes not yet on
 // disk (node/persist/aof.h): a connection that finds the gate held waits
 // for its release before writing anything to its socket, so no reply
@@ -222,9 +228,9 @@ class Server final : public NodeServices {
   std::function<void(uint64_t id)> on_session_detached;
   // MIGRATE's cached connections (node/migrate's Migrator).
   std::function<size_t()> cached_migrate_sockets;
-  // Whether a script command (EVAL, EVALSHA, FCALL...) routes as a write
-  // (ScriptEngine::RunsAsWrite), from node/script; unset: never.
-  std::function<bool(std::span<const std::string> args)> script_runs_as_write;
+  // What a script command (EVAL, EVALSHA, FCALL...) declares about writing
+  // (ScriptEngine::DeclaredWrites), from node/script; unset: undeclared.
+  std::function<ScriptWrites(std::span<const std::string> args)> script_writes;
   // INFO memory's scripting lines (ScriptMemoryInfo), from node/script.
   std::function<std::string()> script_memory_info;
   // Rebuilds the TLS contexts (node/net/tls.h) for ApplyTlsOptions; unset:

@@ -71,6 +71,10 @@ class RawClient:
             a = a if isinstance(a, bytes) else str(a).encode()
             out.append(b"$%d\r\n%s\r\n" % (len(a), a))
         self.sock.sendall(b"".join(out))
+        return self.read()
+
+    def read(self):
+        """The next reply (of a command sent before)."""
         end = self._skip(0)
         reply, self.buf = self.buf[:end], self.buf[end:]
         return reply
@@ -539,12 +543,30 @@ class ScriptingDiffTest(unittest.TestCase):
 
     def test_client_pause_write_holds_scripts(self):
         """Under CLIENT PAUSE WRITE, EVAL and FCALL (may_replicate) wait
-        until the pause ends, EVAL_RO runs, as in redis-server 7.0.15."""
+        until the pause ends, EVAL_RO and scripts or functions declaring
+        no-writes run, as in redis-server 7.0.15."""
+        library = ("#!lua name=pauselib\nredis.register_function{function_name='pause_ro', "
+                   "callback=function() return 4 end, flags={'no-writes'}}")
         for port in (self.node.port, self.redis.port):
             admin, runner = RawClient(port), RawClient(port, timeout=0.5)
             try:
+                self.assertEqual(admin.call("FUNCTION", "LOAD", "REPLACE", library),
+                                 b"$8\r\npauselib\r\n")
+                sha = admin.call("SCRIPT", "LOAD", "#!lua flags=no-writes\nreturn 3")
+                sha = sha.split(b"\r\n")[1].decode()
                 self.assertEqual(admin.call("CLIENT", "PAUSE", "100000", "WRITE"), b"+OK\r\n")
                 self.assertEqual(runner.call("EVAL_RO", "return 1", "0"), b":1\r\n")
+                self.assertEqual(runner.call("EVAL", "#!lua flags=no-writes\nreturn 2", "0"),
+                                 b":2\r\n")
+                self.assertEqual(runner.call("EVALSHA", sha, "0"), b":3\r\n")
+                self.assertEqual(runner.call("FCALL", "pause_ro", "0"), b":4\r\n")
+                with self.assertRaises(socket.timeout):
+                    runner.call("EVAL", "#!lua\nreturn 5", "0")
+                admin.call("CLIENT", "UNPAUSE")
+                runner.sock.settimeout(10)
+                self.assertEqual(runner.read(), b":5\r\n")
+                runner.sock.settimeout(0.5)
+                self.assertEqual(admin.call("CLIENT", "PAUSE", "100000", "WRITE"), b"+OK\r\n")
                 with self.assertRaises(socket.timeout):
                     runner.call("EVAL", "return redis.call('set', '{t}p', 'v')", "0")
                 self.assertEqual(admin.call("CLIENT", "UNPAUSE"), b"+OK\r\n")
