@@ -136,6 +136,7 @@ class Acl {
   User* Find(std::string_view name);
   const User* Find(std::string_view name) const;
   User& default_user() { return *default_; }
+  const User& default_user() const { return *default_; }
   // All users, in name order (ACL USERS / LIST / SAVE).
   const std::map<std::string, std::unique_ptr<User>>& users() const { return users_; }
 
