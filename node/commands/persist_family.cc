@@ -11,12 +11,14 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "base/strings.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/config/config.h"
 #include "node/config/options.h"
 #include "node/keyspace/db.h"
+#include "node/keyspace/eviction.h"
 #include "node/keyspace/keyspace.h"
 #include "node/keyspace/types/type_util.h"
 #include "node/persist/aof.h"
@@ -369,6 +371,22 @@ bool PersistDebug(CommandContext& ctx, Args args) {
   } else if (sub == "aof-flush-sleep" && args.size() == 3 && ctx.node.persistence() != nullptr) {
     ctx.node.persistence()->aof()->set_flush_sleep_us(std::atoll(args[2].c_str()));
     ctx.reply.Ok();
+  } else if (sub == "object" && args.size() == 3) {
+    // Redis's DEBUG OBJECT: address, refcount, encoding, the value's RDB
+    // length (the DUMP payload less its type byte and 10-byte footer), LRU
+    // clock and idle seconds (without the quicklist fields of a list).
+    Entry* e = ctx.DbFor(args[2]).FindRead(args[2], ctx.now_ms, /*touch=*/false);
+    if (e == nullptr) {
+      ctx.reply.Error("ERR no such key");
+      return true;
+    }
+    const std::string payload =
+        replication::DumpPayload(persist::ToRdbValue(e->value()), DumpOptions(ctx.node));
+    ctx.reply.SimpleString(absl::StrFormat(
+        "Value at:%p refcount:1 encoding:%s serializedlength:%d lru:%d lru_seconds_idle:%d",
+        static_cast<const void*>(e), std::string(e->value().EncodingName()),
+        payload.size() > 11 ? payload.size() - 11 : 0, e->lru(),
+        LruIdleMs(e->lru(), ctx.now_ms) / 1000));
   } else if (sub == "set-active-expire" && args.size() == 3) {
     ctx.node.set_active_expire_enabled(std::atoi(args[2].c_str()) != 0);
     ctx.reply.Ok();
