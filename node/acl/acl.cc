@@ -602,6 +602,20 @@ CheckResult Acl::Check(const User& u, int cmd_id, std::span<const std::string> a
   return worst;
 }
 
+bool Acl::CheckWithAllKeys(const User& u, int cmd_id, std::span<const std::string> args, int perms,
+                           const std::function<std::vector<KeyRef>()>& keys) const {
+  if (cmd_id < 0 || cmd_id >= static_cast<int>(commands_.size())) return u.Unrestricted();
+  std::optional<std::vector<KeyRef>> cache;
+  for (const Selector& s : u.selectors) {
+    if (CheckSelector(s, cmd_id, args, keys, &cache).verdict != Verdict::kOk) continue;
+    if (s.allkeys) return true;
+    for (const KeyPattern& p : s.keys) {
+      if ((p.flags & perms) == perms && p.pattern == "*") return true;
+    }
+  }
+  return false;
+}
+
 bool Acl::CheckChannel(const User& u, std::string_view channel, bool is_pattern) const {
   for (const Selector& s : u.selectors) {
     if (s.allchannels) return true;

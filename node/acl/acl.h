@@ -162,6 +162,10 @@ class Acl {
   // command's name (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE, PUBLISH, SPUBLISH).
   CheckResult Check(const User& u, int cmd_id, std::span<const std::string> args,
                     const std::function<std::vector<KeyRef>()>& keys) const;
+  // Whether one selector of `u` allows the command and also `perms` on every
+  // key (allkeys, or a "*" pattern with those permissions).
+  bool CheckWithAllKeys(const User& u, int cmd_id, std::span<const std::string> args, int perms,
+                        const std::function<std::vector<KeyRef>()>& keys) const;
   // Whether `u` may use `channel` (a pattern when `is_pattern`, matched
   // literally against its channel rules).
   bool CheckChannel(const User& u, std::string_view channel, bool is_pattern) const;

@@ -166,6 +166,17 @@ TEST(AclTest, SelectorsAnyMayAllowAndWorstVerdictReported) {
   EXPECT_EQ(acl.Find("u")->selectors.size(), 1u);
 }
 
+TEST(AclTest, AllKeysAccessNeedsAStarPatternWithThePermission) {
+  Acl acl = MakeAcl();
+  ASSERT_FALSE(acl.SetUser("u", V({"(+get ~k)", "(+get %W~*)", "(+set %R~*)"})).has_value());
+  const User& u = *acl.Find("u");
+  auto get = V({"get", "k"});
+  // The selectors with a '*' pattern either cannot read or cannot run GET.
+  EXPECT_FALSE(acl.CheckWithAllKeys(u, 0, get, kRead, Keys({{1, kRead}})));
+  ASSERT_FALSE(acl.SetUser("u", V({"(+get %R~*)"})).has_value());
+  EXPECT_TRUE(acl.CheckWithAllKeys(*acl.Find("u"), 0, get, kRead, Keys({{1, kRead}})));
+}
+
 TEST(AclTest, ResetKeepsNothing) {
   Acl acl = MakeAcl();
   ASSERT_FALSE(acl.SetUser("u", V({"on", "nopass", "+@all", "~*", "&*", "(+get)"})).has_value());

@@ -398,6 +398,19 @@ acl::CheckResult AclCheck(const acl::Acl& a, const acl::User* user, const Comman
   });
 }
 
+bool AclFullReadAccess(NodeServices& node, const Session& session, const CommandSpec& spec,
+                       std::span<const std::string> args) {
+  if (session.user == nullptr || node.acl() == nullptr || session.user->Unrestricted()) return true;
+  const acl::Acl& a = *node.acl();
+  return a.CheckWithAllKeys(*session.user, a.FindCommand(spec.name), args, acl::kRead, [&] {
+    std::vector<acl::KeyRef> keys;
+    for (const meta::FoundKey& k : KeysAndFlags(spec, args)) {
+      keys.push_back(acl::KeyRef{k.pos, KeyPerms(k.flags)});
+    }
+    return keys;
+  });
+}
+
 void AclLogDenial(NodeServices& node, const Session& session, const acl::User& user,
                   acl::CheckResult r, acl::LogContext context, const CommandSpec& spec,
                   std::span<const std::string> args, int64_t now_ms) {

@@ -31,6 +31,11 @@ std::vector<acl::CommandEntry> AclCatalog();
 acl::CheckResult AclCheck(const acl::Acl& acl, const acl::User* user, const CommandSpec& spec,
                           std::span<const std::string> args);
 
+// Whether `session`'s user may run `spec` with `args` through a selector
+// that also reads every key (%R~* or ~*): SORT's BY and GET.
+bool AclFullReadAccess(NodeServices& node, const Session& session, const CommandSpec& spec,
+                       std::span<const std::string> args);
+
 // Adds the ACL LOG entry of a refusal (Redis's addACLLogEntry): `session`
 // is the client reported (a script's caller), `user` the one refused.
 void AclLogDenial(NodeServices& node, const Session& session, const acl::User& user,
