@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
+#include "node/acl/acl.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
@@ -111,6 +112,7 @@ void ClientKill(CommandContext& ctx, Args args) {
     uint64_t id = 0;
     std::string addr, laddr, type;
     bool skipme = true;
+    const acl::User* kill_user = nullptr;
     for (size_t i = 2; i + 1 < args.size(); i += 2) {
       const std::string opt = absl::AsciiStrToLower(args[i]);
       const std::string& val = args[i + 1];
@@ -131,7 +133,8 @@ void ClientKill(CommandContext& ctx, Args args) {
           return;
         }
       } else if (opt == "user") {
-        if (val != "default") {
+        kill_user = ctx.node.acl() != nullptr ? ctx.node.acl()->Find(val) : nullptr;
+        if (kill_user == nullptr) {
           ctx.reply.Error(errors::NoSuchUser(val));
           return;
         }
@@ -155,6 +158,7 @@ void ClientKill(CommandContext& ctx, Args args) {
       if (!laddr.empty() && session->laddr != laddr) continue;
       if (!type.empty() && !IsClientType(*session, type)) continue;
       if (skipme && session == &ctx.session) continue;
+      if (kill_user != nullptr && session->user != kill_user) continue;
       victims.push_back(session);
     }
   }

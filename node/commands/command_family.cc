@@ -572,6 +572,26 @@ CommandSpec Sub(std::string_view sub, int arity, uint32_t flags, Handler h) {
 
 }  // namespace
 
+std::vector<meta::FoundKey> KeysAndFlags(const CommandSpec& spec,
+                                         std::span<const std::string> args) {
+  const meta::CommandMeta* m = meta::Find(spec.name);
+  bool variable_flags = false;
+  bool has_keys = spec.first_key > 0 || spec.keys != nullptr;
+  if (m != nullptr) {
+    has_keys = false;
+    for (const meta::KeySpecMeta& ks : meta::KeySpecs(*m)) {
+      if (!(ks.flags & meta::kKeyNotKey)) has_keys = true;
+      if (ks.flags & meta::kKeyVariableFlags) variable_flags = true;
+    }
+  }
+  std::vector<meta::FoundKey> keys;
+  if (!has_keys) return keys;
+  if (m == nullptr || variable_flags || !meta::KeysFromSpecs(*m, args, &keys)) {
+    keys = KeysWithoutSpecs(spec, args);
+  }
+  return keys;
+}
+
 void RegisterCommandFamily(CommandTable& t) {
   CommandSpec command{.name = "command",
                       .arity = -1,

@@ -186,6 +186,7 @@ std::unique_ptr<CommandTable> BuildCommandTable() {
   RegisterSortFamily(*table);
   RegisterCopyFamily(*table);
   RegisterStreamFamily(*table);
+  RegisterAclFamily(*table);
   return table;
 }
 

@@ -8,6 +8,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "base/strings.h"
+#include "node/acl/acl.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
@@ -108,6 +110,15 @@ void ConfigSet(CommandContext& ctx, Args args) {
     }
   }
   SetLogLevel(config.options().loglevel);
+  if (acl::Acl* a = ctx.node.acl(); a != nullptr) {
+    // requirepass is the default user's password (ACLUpdateDefaultUserPassword).
+    for (const auto& [name, value] : pairs) {
+      if (base::EqualsIgnoreCase(name, "requirepass")) {
+        a->SetDefaultPassword(config.options().requirepass);
+      }
+    }
+    a->set_pubsub_default_all(config.Value("acl-pubsub-default") == "allchannels");
+  }
   ctx.node.RefreshClusterOptions();
   ctx.node.ApplyMemoryOptions(ctx.now_ms);
   ctx.reply.Ok();

@@ -4,7 +4,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "base/strings.h"
 #include "clusterbus/routing.h"
+#include "node/commands/acl_family.h"
 #include "node/commands/blocked_serve.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
@@ -123,13 +125,13 @@ void Dispatcher::Reject(Session& session, resp::ReplyBuilder& out, std::string_v
   if (session.in_multi) session.multi_dirty = true;
   if (spec != nullptr) ++spec->stats.rejected_calls;
   if (spec != nullptr && spec == exec_ && session.in_multi) {
-    // A refused EXEC ends the transaction, saying why (Redis's
-    // execCommandAbort): EXECABORT with the refusal's text.
+    // A refused EXEC discards the transaction (Redis's execCommandAbort).
+    server_.watches().Unwatch(session);
     session.in_multi = false;
     session.multi_dirty = false;
     session.queued.clear();
-    server_.watches().Unwatch(session);
-    out.Error("EXECABORT Transaction discarded because of: " + std::string(error));
+    if (!error.empty() && error[0] == '-') error.remove_prefix(1);
+    out.Error(absl::StrCat("EXECABORT Transaction discarded because of: ", base::ToAbsl(error)));
     return;
   }
   out.Error(error);
@@ -373,6 +375,21 @@ void Dispatcher::CallForScript(Session& session, const CommandSpec& spec,
   suppress_propagation_ = suppressed;
 }
 
+namespace {
+const char* ExecDenialReason(acl::Verdict v) {
+  switch (v) {
+    case acl::Verdict::kDeniedCmd:
+      return "no permission to execute the command or subcommand";
+    case acl::Verdict::kDeniedKey:
+      return "no permission to touch the specified keys";
+    case acl::Verdict::kDeniedChannel:
+      return "no permission to access one of the channels used as arguments";
+    default:
+      return "no permission";
+  }
+}
+}  // namespace
+
 bool Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms) {
   if (!session.in_multi) {
     out.Error(errors::kExecWithoutMulti);
@@ -416,7 +433,20 @@ bool Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms)
     if (!spec->subcommands.empty() && args.size() >= 2) {
       spec = CommandTable::FindSub(*spec, args[1]);
     }
-    Call(session, *spec, args, session.close_after_reply ? drop : out, now_ms);
+    resp::ReplyBuilder& to = session.close_after_reply ? drop : out;
+    // The rules may have changed since the command was queued.
+    if (acl::CheckResult r = AclCheck(server_.acl_ref(), session.user, *spec, args);
+        r.verdict != acl::Verdict::kOk) {
+      AclLogDenial(server_, session, *session.user, r, acl::LogContext::kMulti, *spec, args,
+                   now_ms);
+      to.Error(absl::StrCat(
+          "NOPERM ACLs rules changed between the moment the transaction was accumulated and the "
+          "EXEC call. This command is no longer allowed for the following reason: ",
+          ExecDenialReason(r.verdict)));
+      dropped.clear();
+      continue;
+    }
+    Call(session, *spec, args, to, now_ms);
     dropped.clear();
   }
   session.deny_blocking = deny_blocking;
@@ -615,11 +645,18 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
   const CommandSpec* spec = Resolve(session, args, out);
   if (spec != nullptr) {
     session.last_command = spec->name;
-    const bool auth_required = !session.authenticated && !server_.options().requirepass.empty();
-    if (auth_required && !(spec->flags & kCmdNoAuth)) {
+    acl::CheckResult acl_result;
+    if (server_.AuthRequired(session) && !(spec->flags & kCmdNoAuth)) {
       Reject(session, out, errors::kNoAuth, spec);
     } else if (session.in_multi && (spec->flags & kCmdNoMulti)) {
       Reject(session, out, errors::kNotInMulti, spec);
+    } else if (acl_result = AclCheck(server_.acl_ref(), session.user, *spec, args);
+               acl_result.verdict != acl::Verdict::kOk) {
+      // Denied by the user's ACL rules: logged, refused before anything ran.
+      AclLogDenial(server_, session, *session.user, acl_result,
+                   session.in_multi ? acl::LogContext::kMulti : acl::LogContext::kToplevel, *spec,
+                   args, now_ms);
+      Reject(session, out, NoPermError(acl_result, *spec), spec);
     } else if (!Route(session, *spec, args, out, now_ms)) {
       // Route() replied with the redirection.
     } else if (oom && !session.from_primary && !session.import_link &&

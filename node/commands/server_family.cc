@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
+#include "node/commands/acl_family.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
@@ -58,19 +59,33 @@ void ResetSession(CommandContext& ctx, Args) {
   s.asking = false;
   s.readonly = false;
   s.name.clear();
-  s.authenticated = ctx.node.options().requirepass.empty();
+  if (acl::Acl* a = ctx.node.acl(); a != nullptr && s.user != nullptr) {
+    s.user = &a->default_user();
+    s.authenticated = s.user->nopass && s.user->enabled;
+  }
   ctx.node.pubsub().RemoveSession(s);
   ctx.shard.watches().Unwatch(s);
   ctx.reply.SimpleString("RESET");
 }
 
-// AUTH [username] password. Only the default user exists (no ACL users).
+// AUTH [username] password against the ACL users (Redis's
+// ACLAuthenticateUser): on success the session becomes that user; a
+// failure is logged in the ACL LOG.
 bool CheckPassword(CommandContext& ctx, std::string_view user, std::string_view pass) {
-  const std::string& required = ctx.node.options().requirepass;
-  if (user == "default" && (required.empty() || pass == required)) {
+  acl::Acl* a = ctx.node.acl();
+  if (a == nullptr) {
+    // No ACL (tests without a server): only the default user, without password.
+    if (user != "default") return false;
     ctx.session.authenticated = true;
     return true;
   }
+  if (a->CheckCredentials(user, pass)) {
+    ctx.session.authenticated = true;
+    ctx.session.user = a->Find(user);
+    return true;
+  }
+  AclLogAuthFailure(ctx.node, ctx.session, user, ctx.spec.name == "hello" ? "HELLO" : "AUTH",
+                    ctx.now_ms);
   return false;
 }
 
@@ -79,7 +94,8 @@ void Auth(CommandContext& ctx, Args args) {
     ctx.reply.Error(errors::kSyntax);
     return;
   }
-  if (args.size() == 2 && ctx.node.options().requirepass.empty()) {
+  const acl::Acl* a = ctx.node.acl();
+  if (args.size() == 2 && (a == nullptr || a->default_user().nopass)) {
     ctx.reply.Error(errors::kAuthNoPassword);
     return;
   }
@@ -123,7 +139,8 @@ void Hello(CommandContext& ctx, Args args) {
       return;
     }
   }
-  if (!ctx.session.authenticated && !ctx.node.options().requirepass.empty()) {
+  // (The node's own sessions, without a user, are always authenticated.)
+  if (!ctx.session.authenticated && ctx.session.user != nullptr) {
     ctx.reply.Error(errors::kHelloNoAuth);
     return;
   }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "node/commands/acl_family.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
@@ -101,6 +102,9 @@ void SortGeneric(CommandContext& ctx, Args args, bool readonly) {
   const std::string* sortby = nullptr;
   const std::string* store = nullptr;
   std::vector<const std::string*> gets;
+  // BY and GET patterns read keys no key spec names: they need read access
+  // to every key (Redis's ACLUserCheckCmdWithUnrestrictedKeyAccess).
+  auto full_key_access = [&] { return AclFullReadAccess(ctx.node, ctx.session, ctx.spec, args); };
   for (size_t j = 2; j < args.size(); ++j) {
     const std::string& a = args[j];
     const size_t left = args.size() - j - 1;
@@ -126,10 +130,17 @@ void SortGeneric(CommandContext& ctx, Args args, bool readonly) {
       } else if (ctx.node.cluster_enabled()) {
         ctx.reply.Error("ERR BY option of SORT denied in Cluster mode.");
         return;
+      } else if (!full_key_access()) {
+        ctx.reply.Error("ERR BY option of SORT denied due to insufficient ACL permissions.");
+        return;
       }
     } else if (absl::EqualsIgnoreCase(a, "get") && left >= 1) {
       if (ctx.node.cluster_enabled()) {
         ctx.reply.Error("ERR GET option of SORT denied in Cluster mode.");
+        return;
+      }
+      if (!full_key_access()) {
+        ctx.reply.Error("ERR GET option of SORT denied due to insufficient ACL permissions.");
         return;
       }
       gets.push_back(&args[++j]);

@@ -143,6 +143,15 @@ class Config {
   };
   const std::vector<SentinelLine>& sentinel_lines() const { return sentinel_lines_; }
 
+  // `user` lines of the config file (ACL users), in order: args[0] is
+  // "user". The node validates and applies them (node/acl).
+  struct UserLine {
+    int linenum;
+    std::string line;
+    std::vector<std::string> args;
+  };
+  const std::vector<UserLine>& user_lines() const { return user_lines_; }
+
   // rename-command lines of the config file, in order: (from, to); `to`
   // empty means the command is removed. The command table applies them.
   const std::vector<std::pair<std::string, std::string>>& renamed_commands() const {
@@ -174,6 +183,7 @@ class Config {
   std::vector<std::pair<std::string, std::string>> renamed_commands_;
   bool sentinel_mode_ = false;
   std::vector<SentinelLine> sentinel_lines_;
+  std::vector<UserLine> user_lines_;
 };
 
 // Splits one config line into arguments as Redis's sdssplitargs does:

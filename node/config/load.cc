@@ -189,6 +189,12 @@ absl::Status Config::LoadText(std::string_view text, int depth) {
       reading_file_ = true;
       continue;
     }
+    if (name == "user" && argc >= 2) {
+      // ACL users: validated and applied by the node (node/acl), which
+      // reports a bad one with this line.
+      user_lines_.push_back({linenum, std::string(line), *std::move(args)});
+      continue;
+    }
     if (name == "rename-command" && argc == 3) {
       renamed_commands_.emplace_back((*args)[1], (*args)[2]);
       continue;

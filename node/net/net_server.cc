@@ -121,7 +121,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const auto local = stream_.socket().local_endpoint(ec);
     if (!ec) session_.laddr = EndpointText(local);
     session_.created_ms = session_.last_interaction_ms = NowMs();
-    session_.authenticated = server_.options().requirepass.empty();
+    server_.SetDefaultAuth(session_);
     std::weak_ptr<Connection> weak = weak_from_this();
     session_.kill = [weak]() {
       if (auto conn = weak.lock()) conn->Kill();
@@ -266,7 +266,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     size_t pos = 0;
     while (pos < data.size() && !session_.close_after_reply && !closing_ && !session_.suspended()) {
       // Before AUTH, Redis bounds multibulk counts and bulk lengths tightly.
-      parser_.set_auth_required(!session_.authenticated && !server_.options().requirepass.empty());
+      parser_.set_auth_required(server_.AuthRequired(session_));
       size_t consumed = 0;
       const resp::ParseStatus status = parser_.Parse(data.substr(pos), &consumed, &args_);
       pos += consumed;
@@ -453,7 +453,8 @@ void NetServer::StartAccept(Acceptor& entry) {
         const std::string err = errors::RespError(errors::kMaxClients);
         asio::write(socket, asio::buffer(err), ignored);
         ++server_.stats().rejected_connections;
-      } else if (opts.protected_mode && opts.requirepass.empty() && !IsLoopback(remote.address())) {
+      } else if (opts.protected_mode && server_.acl_ref().default_user().nopass &&
+                 !IsLoopback(remote.address())) {
         asio::write(socket, asio::buffer(errors::RespError(errors::kProtectedMode)), ignored);
         ++server_.stats().rejected_connections;
       } else if (tls && (tls_ == nullptr || !tls_->configured())) {

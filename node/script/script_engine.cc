@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "base/split_args.h"
 #include "clusterbus/routing.h"
+#include "node/commands/acl_family.h"
 #include "node/commands/command_table.h"
 #include "node/commands/dispatcher.h"
 #include "node/commands/errors.h"
@@ -285,6 +286,7 @@ void ScriptEngine::RunScript(CommandContext& ctx, Args args, int64_t numkeys, st
   run.session.script = true;
   run.session.db_index = ctx.db_index();
   run.session.authenticated = true;
+  run.session.user = ctx.session.user;
   run.session.deny_blocking = true;
   run.session.readonly = ctx.session.readonly;
   run.session.asking = ctx.session.asking;
@@ -349,6 +351,15 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
   if (!(spec->flags & kCmdStale) && server_.replication() != nullptr && !run.caller->from_primary &&
       !server_.replication()->CheckCommand(false, false).empty()) {
     *rejection = errors::kScriptStaleReplica;
+    ++spec->stats.rejected_calls;
+    return {};
+  }
+  // The caller's ACL rules hold inside the script (Redis's scriptVerifyACL).
+  if (acl::CheckResult r = node::AclCheck(server_.acl_ref(), run.caller->user, *spec, args);
+      r.verdict != acl::Verdict::kOk) {
+    AclLogDenial(server_, *run.caller, *run.caller->user, r, acl::LogContext::kLua, *spec, args,
+                 run.now_ms);
+    *rejection = std::string("The user executing the script ").append(AclErrorMessage(r.verdict));
     ++spec->stats.rejected_calls;
     return {};
   }
@@ -451,7 +462,8 @@ bool ScriptEngine::AclCheck(std::vector<std::string>& args, bool* allowed) {
     spec = CommandTable::FindSub(*spec, args[1]);
   }
   if (spec == nullptr) return false;
-  *allowed = true;  // no ACL users beyond the default one, who may run anything
+  *allowed = node::AclCheck(server_.acl_ref(), run_->caller->user, *spec, args).verdict ==
+             acl::Verdict::kOk;
   return true;
 }
 

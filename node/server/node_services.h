@@ -57,6 +57,10 @@ struct LoadingState {
   uint64_t rdb_used_mem = 0;  // the file's "used-mem" aux field
 };
 
+namespace acl {
+class Acl;
+}
+
 class NodeServices {
  public:
   NodeServices(const NodeServices&) = delete;
@@ -95,6 +99,8 @@ class NodeServices {
   // UnblockClientById). Returns whether it was blocked.
   virtual bool UnblockClient(uint64_t id, bool with_error) = 0;
   virtual PubSub& pubsub() = 0;
+  // The ACL users, rules and log (node/acl); null in tests without them.
+  virtual acl::Acl* acl() { return nullptr; }
   // SLOWLOG, LATENCY events and MONITOR clients (monitoring.h).
   virtual Monitoring& monitoring() = 0;
   // MIGRATE's cached target connections (INFO stats); 0 without MIGRATE.

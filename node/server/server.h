@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "clusterbus/slot_table.h"
+#include "node/acl/acl.h"
 #include "node/config/options.h"
 #include "node/server/blocking.h"
 #include "node/server/evictor.h"
@@ -128,6 +129,19 @@ class Server final : public NodeServices {
   void set_pre_command_oom(bool oom) { pre_command_oom_ = oom; }
   void ApplyMemoryOptions(int64_t now_ms) override;
   PubSub& pubsub() override { return pubsub_; }
+  acl::Acl* acl() override { return &acl_; }
+  acl::Acl& acl_ref() { return acl_; }
+  // Redis's authRequired: the default user needs a password (or is off)
+  // and the session has not authenticated.
+  bool AuthRequired(const Session& s) const {
+    const acl::User& d = acl_.default_user();
+    return (!d.nopass || !d.enabled) && !s.authenticated;
+  }
+  // A new connection's user and auth state (Redis's clientSetDefaultAuth).
+  void SetDefaultAuth(Session& s) {
+    s.user = &acl_.default_user();
+    s.authenticated = s.user->nopass && s.user->enabled;
+  }
   Monitoring& monitoring() override { return monitoring_; }
   size_t migrate_cached_sockets() const override {
     return cached_migrate_sockets ? cached_migrate_sockets() : 0;
@@ -288,6 +302,7 @@ class Server final : public NodeServices {
   Evictor evictor_{*this};
   bool pre_command_oom_ = false;
   PubSub pubsub_;
+  acl::Acl acl_;
   Monitoring monitoring_;
   WatchTable watches_;
   BlockingTable blocking_;

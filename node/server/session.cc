@@ -1,6 +1,7 @@
 #include "node/server/session.h"
 
 #include "absl/strings/str_cat.h"
+#include "node/acl/acl.h"
 
 namespace shardnode::node {
 
@@ -29,7 +30,8 @@ std::string ClientInfoLine(const Session& c, int64_t now_ms) {
       " qbuf=", c.query_buffer_bytes,
       " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=",
       c.output_buffer_bytes, " tot-mem=0 events=r cmd=", cmd,
-      " user=default redir=-1 resp=", c.protocol);
+      " user=", c.user != nullptr ? c.user->name : std::string("(superuser)"),
+      " redir=-1 resp=", c.protocol);
 }
 
 }  // namespace shardnode::node

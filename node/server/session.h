@@ -14,6 +14,10 @@
 
 namespace shardnode::node {
 
+namespace acl {
+struct User;
+}
+
 // A key the session WATCHes, and whether it was live when WATCH ran.
 struct WatchedKey {
   int db = 0;
@@ -40,6 +44,9 @@ struct Session {
   int db_index = 0;
   int protocol = 2;  // RESP version (HELLO)
   bool authenticated = false;
+  // The ACL user (node/acl); nullptr for the node's own clients (the
+  // primary's stream, the AOF loader), which may run anything.
+  const acl::User* user = nullptr;
   bool asking = false;    // one-shot, cleared after the next command
   bool readonly = false;  // READONLY / READWRITE
   bool close_after_reply = false;
