@@ -8,6 +8,7 @@
 //         bytes that decode must round-trip through EncodeHello.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -78,8 +79,14 @@ void FuzzConfig(std::string_view in) {
     again_lines.push_back(std::move(*args));
   }
   Sentinel again(kMyId, 26379, 1, 0);
-  Check(ApplyAll(again, again_lines).empty());
-  Check(Rewrite(again) == rewritten);
+  const std::string err = ApplyAll(again, again_lines);
+  const std::vector<std::string> twice = Rewrite(again);
+  if (!err.empty() || twice != rewritten) {
+    std::fprintf(stderr, "rewrite does not load back: %s\n", err.c_str());
+    for (const std::string& l : rewritten) std::fprintf(stderr, "  first:  %s\n", l.c_str());
+    for (const std::string& l : twice) std::fprintf(stderr, "  second: %s\n", l.c_str());
+    std::abort();
+  }
 }
 
 void FuzzHello(std::string_view in) {

@@ -16,7 +16,11 @@
  *                        renameat2 (either name matching).
  *   FILE_FAULTS_NTH      which matching call of that kind fails (1-based).
  *   FILE_FAULTS_ACTION   enospc | eio: the call fails with that errno and
- *                        does nothing; kill: SIGKILL before the call (a
+ *                        does nothing; short: a write writes half its
+ *                        bytes and returns that count, and the next write
+ *                        to a tracked file fails with ENOSPC (a disk filling
+ *                        up; other calls fail with ENOSPC); kill: SIGKILL
+ *                        before the call (a
  *                        write first writes half its bytes: a torn write);
  *                        kill-after: the call runs, then SIGKILL.
  * write and fsync count only descriptors opened through a matching path
@@ -43,8 +47,8 @@
 
 enum { OP_OPEN, OP_WRITE, OP_FSYNC, OP_RENAME, OP_COUNT };
 static const char* const kOpNames[OP_COUNT] = {"open", "write", "fsync", "rename"};
-enum { ACT_NONE, ACT_ENOSPC, ACT_EIO, ACT_KILL, ACT_KILL_AFTER };
-static const char* const kActNames[] = {"none", "enospc", "eio", "kill", "kill-after"};
+enum { ACT_NONE, ACT_ENOSPC, ACT_EIO, ACT_SHORT, ACT_KILL, ACT_KILL_AFTER };
+static const char* const kActNames[] = {"none", "enospc", "eio", "short", "kill", "kill-after"};
 
 #define MAX_FDS 65536
 static const char* g_pattern;
@@ -54,6 +58,7 @@ static long g_nth;
 static int g_action = ACT_NONE;
 static atomic_long g_counts[OP_COUNT];
 static atomic_uchar g_tracked[MAX_FDS];
+static atomic_int g_fail_next_write; /* after a "short" write */
 
 static void Init(void) __attribute__((constructor));
 static void Init(void) {
@@ -136,7 +141,7 @@ static int HitFd(int op, int fd) {
 
 /* Fails the call as `action` says (-1 with errno) */
 static int Fail(int action) {
-  errno = action == ACT_ENOSPC ? ENOSPC : EIO;
+  errno = action == ACT_EIO ? EIO : ENOSPC;
   return -1;
 }
 
@@ -247,35 +252,67 @@ int close(int fd) {
 }
 
 /* ---- write ---- */
-ssize_t write(int fd, const void* buf, size_t len) {
-  ssize_t (*real)(int, const void*, size_t) = REAL(ssize_t(*)(int, const void*, size_t), write);
-  if (!Tracked(fd)) return real(fd, buf, len);
-  char path[4096];
-  FdPath(fd, path, sizeof(path));
+/* One write-like call on a tracked descriptor; `part(ctx, len)` writes the
+ * call's first `len` bytes. */
+static ssize_t WriteCommon(int fd, size_t len, ssize_t (*part)(void*, size_t), void* ctx) {
+  if (atomic_exchange(&g_fail_next_write, 0)) return Fail(ACT_ENOSPC);
   const long n = atomic_load(&g_counts[OP_WRITE]) + 1;
   if (g_action == ACT_KILL && g_op == OP_WRITE && n == g_nth && len > 1) {
-    (void)real(fd, buf, len / 2); /* torn: half the bytes reach the file */
+    (void)part(ctx, len / 2); /* torn: half the bytes reach the file */
   }
-  const int action = Hit(OP_WRITE, path);
-  if (action == ACT_ENOSPC || action == ACT_EIO) return Fail(action);
-  const ssize_t r = real(fd, buf, len);
+  const int action = HitFd(OP_WRITE, fd);
+  if (action == ACT_SHORT && len > 1) {
+    /* A disk filling up: half the bytes, then ENOSPC on the next write. */
+    const ssize_t r = part(ctx, len / 2);
+    atomic_store(&g_fail_next_write, 1);
+    return r;
+  }
+  if (action == ACT_ENOSPC || action == ACT_EIO || action == ACT_SHORT) return Fail(action);
+  const ssize_t r = part(ctx, len);
   if (action == ACT_KILL_AFTER) KillNow();
   return r;
 }
 
-ssize_t pwrite(int fd, const void* buf, size_t len, off_t off) {
-  ssize_t (*real)(int, const void*, size_t, off_t) =
-      REAL(ssize_t(*)(int, const void*, size_t, off_t), pwrite);
-  if (!Tracked(fd)) return real(fd, buf, len, off);
-  const long n = atomic_load(&g_counts[OP_WRITE]) + 1;
-  if (g_action == ACT_KILL && g_op == OP_WRITE && n == g_nth && len > 1) {
-    (void)real(fd, buf, len / 2, off);
+struct WriteArgs {
+  int fd;
+  const void* buf;
+  off_t off;
+  const struct iovec* iov;
+  int cnt;
+};
+static ssize_t PartWrite(void* p, size_t len) {
+  struct WriteArgs* a = p;
+  return REAL(ssize_t(*)(int, const void*, size_t), write)(a->fd, a->buf, len);
+}
+static ssize_t PartPwrite(void* p, size_t len) {
+  struct WriteArgs* a = p;
+  return REAL(ssize_t(*)(int, const void*, size_t, off_t), pwrite)(a->fd, a->buf, len, a->off);
+}
+static ssize_t PartWritev(void* p, size_t len) {
+  struct WriteArgs* a = p;
+  struct iovec head[64];
+  int k = 0;
+  size_t left = len;
+  for (; k < a->cnt && k < 64 && left > 0; ++k) {
+    head[k] = a->iov[k];
+    if (head[k].iov_len > left) head[k].iov_len = left;
+    left -= head[k].iov_len;
   }
-  const int action = HitFd(OP_WRITE, fd);
-  if (action == ACT_ENOSPC || action == ACT_EIO) return Fail(action);
-  const ssize_t r = real(fd, buf, len, off);
-  if (action == ACT_KILL_AFTER) KillNow();
-  return r;
+  if (left > 0) k = a->cnt; /* more than 64 pieces: the whole call */
+  return REAL(ssize_t(*)(int, const struct iovec*, int), writev)(a->fd, left > 0 ? a->iov : head,
+                                                                 k);
+}
+
+ssize_t write(int fd, const void* buf, size_t len) {
+  struct WriteArgs a = {fd, buf, 0, NULL, 0};
+  if (!Tracked(fd)) return PartWrite(&a, len);
+  return WriteCommon(fd, len, PartWrite, &a);
+}
+
+ssize_t pwrite(int fd, const void* buf, size_t len, off_t off) {
+  struct WriteArgs a = {fd, buf, off, NULL, 0};
+  if (!Tracked(fd)) return PartPwrite(&a, len);
+  return WriteCommon(fd, len, PartPwrite, &a);
 }
 
 ssize_t pwrite64(int fd, const void* buf, size_t len, off_t off) {
@@ -283,19 +320,11 @@ ssize_t pwrite64(int fd, const void* buf, size_t len, off_t off) {
 }
 
 ssize_t writev(int fd, const struct iovec* iov, int cnt) {
-  ssize_t (*real)(int, const struct iovec*, int) =
-      REAL(ssize_t(*)(int, const struct iovec*, int), writev);
-  if (!Tracked(fd)) return real(fd, iov, cnt);
-  const long n = atomic_load(&g_counts[OP_WRITE]) + 1;
-  if (g_action == ACT_KILL && g_op == OP_WRITE && n == g_nth && cnt > 0 && iov[0].iov_len > 1) {
-    struct iovec half = {iov[0].iov_base, iov[0].iov_len / 2};
-    (void)real(fd, &half, 1);
-  }
-  const int action = HitFd(OP_WRITE, fd);
-  if (action == ACT_ENOSPC || action == ACT_EIO) return Fail(action);
-  const ssize_t r = real(fd, iov, cnt);
-  if (action == ACT_KILL_AFTER) KillNow();
-  return r;
+  struct WriteArgs a = {fd, NULL, 0, iov, cnt};
+  size_t len = 0;
+  for (int i = 0; i < cnt; ++i) len += iov[i].iov_len;
+  if (!Tracked(fd)) return PartWritev(&a, len);
+  return WriteCommon(fd, len, PartWritev, &a);
 }
 
 int ftruncate(int fd, off_t len) {
