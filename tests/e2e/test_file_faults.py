@@ -98,6 +98,7 @@ class Scenario:
     that lead to newer states, and how to read the state back."""
     name = ""
     pattern = ""
+    extra_env = {}  # for the shim, in every run under it
 
     def command(self, port, dir):
         raise NotImplementedError
@@ -292,6 +293,13 @@ class NodesConfScenario(Scenario):
         return None
 
 
+class NodesConfRenameScenario(NodesConfScenario):
+    """nodes.conf where the file system cannot exchange two names: each save
+    renames the spare over the file (the fallback path)."""
+    name = "nodes.conf (rename)"
+    extra_env = {"FILE_FAULTS_NO_EXCHANGE": "1"}
+
+
 class SentinelConfScenario(Scenario):
     name = "sentinel.conf"
     pattern = "sentinel.conf*"
@@ -413,7 +421,7 @@ class FileFaultsTest(unittest.TestCase):
         return node.proc.poll() is None
 
     def prepared_dir(self, scenario):
-        base = tempfile.mkdtemp(prefix=f"shardnode-faults-{scenario.name}-")
+        base = tempfile.mkdtemp(prefix="shardnode-faults-%s-" % scenario.name.split()[0])
         self.addCleanup(shutil.rmtree, base, True)
         prep = os.path.join(base, "prep")
         os.mkdir(prep)
@@ -441,7 +449,8 @@ class FileFaultsTest(unittest.TestCase):
         log = os.path.join(base, name + ".faults.log")
         with contextlib.suppress(OSError):
             os.unlink(log)
-        env = dict(shim_env, FILE_FAULTS_LOG=log, FILE_FAULTS_PATTERN=scenario.pattern)
+        env = dict(shim_env, FILE_FAULTS_LOG=log, FILE_FAULTS_PATTERN=scenario.pattern,
+                   **scenario.extra_env)
         node = self.run_node(scenario, d, env)
         progress = []
         try:
@@ -493,6 +502,9 @@ class FileFaultsTest(unittest.TestCase):
 
     def test_nodes_conf(self):
         self.check_scenario(NodesConfScenario())
+
+    def test_nodes_conf_without_exchange(self):
+        self.check_scenario(NodesConfRenameScenario())
 
     def test_dump_rdb(self):
         self.check_scenario(RdbScenario())

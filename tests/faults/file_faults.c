@@ -23,6 +23,9 @@
  *                        before the call (a
  *                        write first writes half its bytes: a torn write);
  *                        kill-after: the call runs, then SIGKILL.
+ *   FILE_FAULTS_NO_EXCHANGE  set: renameat2 with RENAME_EXCHANGE fails with
+ *                        EINVAL, as on a file system that cannot exchange
+ *                        (not counted as a fault).
  * write and fsync count only descriptors opened through a matching path
  * (by this process or its parent before a fork); a descriptor stops being
  * tracked when closed. A fault fires once. Calls the C library makes
@@ -59,6 +62,7 @@ static int g_action = ACT_NONE;
 static atomic_long g_counts[OP_COUNT];
 static atomic_uchar g_tracked[MAX_FDS];
 static atomic_int g_fail_next_write; /* after a "short" write */
+static int g_no_exchange;
 
 static void Init(void) __attribute__((constructor));
 static void Init(void) {
@@ -68,6 +72,7 @@ static void Init(void) {
     g_log_fd =
         (int)syscall(SYS_openat, AT_FDCWD, log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   }
+  g_no_exchange = getenv("FILE_FAULTS_NO_EXCHANGE") != NULL;
   const char* op = getenv("FILE_FAULTS_OP");
   for (int i = 0; op != NULL && i < OP_COUNT; ++i) {
     if (strcmp(op, kOpNames[i]) == 0) g_op = i;
@@ -409,6 +414,10 @@ int renameat(int olddir, const char* from, int newdir, const char* to) {
   return RenameCommon(from, to, CallRenameat, &a);
 }
 int renameat2(int olddir, const char* from, int newdir, const char* to, unsigned int flags) {
+  if ((flags & RENAME_EXCHANGE) && g_no_exchange) {
+    errno = EINVAL;
+    return -1;
+  }
   struct RenameArgs a = {olddir, from, newdir, to, flags};
   return RenameCommon(from, to, CallRenameat2, &a);
 }
