@@ -3,9 +3,10 @@
 //         passes; when all apply, the rewrite's lines must apply again to a
 //         fresh sentinel and rewrite to the same lines;
 //   odd:  a hello payload received on a monitored master's hello channel
-//         (any bytes, and the same bytes with the master name replaced by
-//         the monitored one so that decoding goes deep); DecodeHello of any
-//         bytes that decode must round-trip through EncodeHello.
+//         and by PUBLISH (any bytes, and the same bytes with the master
+//         name replaced by the monitored one so that decoding goes deep);
+//         DecodeHello of any bytes that decode must round-trip through
+//         EncodeHello.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -117,6 +118,8 @@ void FuzzHello(std::string_view in) {
     for (size_t i = 0; i < fields.size(); ++i) named += (i ? "," : "") + fields[i];
     s.OnPubsubMessage(id, "__sentinel__:hello", named, 2000);
   }
+  // A hello may also come as a client's PUBLISH to the sentinel itself.
+  s.Command({"PUBLISH", "__sentinel__:hello", payload}, 2500);
   s.Tick(3000);
   s.TakeReady();
 }
