@@ -117,6 +117,11 @@ TEST(AofManifest, QuotesNamesWithASingleQuote) {
   ASSERT_TRUE(back.has_value()) << err.message;
   EXPECT_EQ(back->base->name, "it's.aof.1.base.rdb");
   EXPECT_EQ(back->Serialize(), m.Serialize());
+
+  // An empty name read from "" is written as "" again.
+  auto empty = ParseAofManifest("file \"\" seq 3 type h\n", &err);
+  ASSERT_TRUE(empty.has_value()) << err.message;
+  EXPECT_EQ(empty->Serialize(), "file \"\" seq 3 type h\n");
 }
 
 TEST(AofManifest, RewriteMovesFilesAsRedis) {
