@@ -122,7 +122,7 @@ void BusEngine::CloseLink(LinkId id) {
     }
   }
   links_.erase(it);
-  actions_.emplace_back(std::in_place_type<CloseAction>, id);
+  actions_.emplace_back(CloseAction{id});
 }
 
 // Redis's freeClusterLink(node->link): the cron reconnects on its next run.
@@ -190,7 +190,7 @@ void BusEngine::OnOutboundConnected(LinkId link, std::string_view node_id, int64
   SweepLinks();
   ClusterNode* node = Lookup(node_id);
   if (!node || !LinksOf(*node).connecting || LinksOf(*node).outbound) {
-    actions_.emplace_back(std::in_place_type<CloseAction>, link);
+    actions_.emplace_back(CloseAction{link});
     return;
   }
   LinksOf(*node).connecting = false;

@@ -20,6 +20,21 @@ bool IsIp(const std::string& s) {
   return true;
 }
 
+// One argument of a rewritten line: as it is when the config reader gives
+// it back unchanged, else quoted with escapes (sdscatrepr's form, which the
+// reader and Redis's sdssplitargs both undo). Redis 7.0.15 writes these
+// values bare, so a password or script path with a space made a
+// sentinel.conf that its own sentinel then refused at start (found by
+// sentinel_fuzz).
+std::string Arg(std::string_view s) {
+  bool plain = !s.empty();
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c <= ' ' || c >= 127 || c == '"' || c == '\'' || c == '\\') plain = false;
+  }
+  return plain ? std::string(s) : base::Repr(s);
+}
+
 }  // namespace
 
 bool Sentinel::IsPreMonitorKey(std::string_view kw) {
@@ -226,27 +241,29 @@ std::vector<Sentinel::RewriteLine> Sentinel::RewriteLines() const {
   }
   for (auto& [name, m] : masters_) {
     auto [ip, port] = CurrentAddress(*m);
-    add("monitor", absl::StrCat(name, " ", ip, " ", port, " ", m->quorum));
+    add("monitor", absl::StrCat(Arg(name), " ", Arg(ip), " ", port, " ", m->quorum));
     if (m->down_after != timing_.default_down_after) {
-      add("down-after-milliseconds", absl::StrCat(name, " ", m->down_after));
+      add("down-after-milliseconds", absl::StrCat(Arg(name), " ", m->down_after));
     }
     if (m->failover_timeout != timing_.default_failover_timeout) {
-      add("failover-timeout", absl::StrCat(name, " ", m->failover_timeout));
+      add("failover-timeout", absl::StrCat(Arg(name), " ", m->failover_timeout));
     }
-    if (m->parallel_syncs != 1) add("parallel-syncs", absl::StrCat(name, " ", m->parallel_syncs));
+    if (m->parallel_syncs != 1)
+      add("parallel-syncs", absl::StrCat(Arg(name), " ", m->parallel_syncs));
     if (!m->notification_script.empty()) {
-      add("notification-script", absl::StrCat(name, " ", m->notification_script));
+      add("notification-script", absl::StrCat(Arg(name), " ", Arg(m->notification_script)));
     }
     if (!m->client_reconfig_script.empty()) {
-      add("client-reconfig-script", absl::StrCat(name, " ", m->client_reconfig_script));
+      add("client-reconfig-script", absl::StrCat(Arg(name), " ", Arg(m->client_reconfig_script)));
     }
-    if (!m->auth_pass.empty()) add("auth-pass", absl::StrCat(name, " ", m->auth_pass));
-    if (!m->auth_user.empty()) add("auth-user", absl::StrCat(name, " ", m->auth_user));
+    if (!m->auth_pass.empty()) add("auth-pass", absl::StrCat(Arg(name), " ", Arg(m->auth_pass)));
+    if (!m->auth_user.empty()) add("auth-user", absl::StrCat(Arg(name), " ", Arg(m->auth_user)));
     if (m->reboot_down_after_period != 0) {
-      add("master-reboot-down-after-period", absl::StrCat(name, " ", m->reboot_down_after_period));
+      add("master-reboot-down-after-period",
+          absl::StrCat(Arg(name), " ", m->reboot_down_after_period));
     }
-    add("config-epoch", absl::StrCat(name, " ", m->config_epoch));
-    add("leader-epoch", absl::StrCat(name, " ", m->leader_epoch));
+    add("config-epoch", absl::StrCat(Arg(name), " ", m->config_epoch));
+    add("leader-epoch", absl::StrCat(Arg(name), " ", m->leader_epoch));
     for (auto& [k, r] : m->replicas) {
       std::string rip = Addr(*r);
       int rport = r->port;
@@ -254,21 +271,22 @@ std::vector<Sentinel::RewriteLine> Sentinel::RewriteLines() const {
         rip = Addr(*m);
         rport = m->port;
       }
-      add("known-replica", absl::StrCat(name, " ", rip, " ", rport));
+      add("known-replica", absl::StrCat(Arg(name), " ", Arg(rip), " ", rport));
     }
     for (auto& [k, s] : m->sentinels) {
       if (s->runid.empty()) continue;
-      add("known-sentinel", absl::StrCat(name, " ", s->ip, " ", s->port, " ", s->runid));
+      add("known-sentinel",
+          absl::StrCat(Arg(name), " ", Arg(s->ip), " ", s->port, " ", Arg(s->runid)));
     }
     for (auto& [from, to] : m->renamed) {
-      add("rename-command", absl::StrCat(name, " ", from, " ", to));
+      add("rename-command", absl::StrCat(Arg(name), " ", Arg(from), " ", Arg(to)));
     }
   }
   add("current-epoch", std::to_string(current_epoch_));
   if (!announce_ip_.empty()) add("announce-ip", base::Repr(announce_ip_));
   if (announce_port_ != 0) add("announce-port", std::to_string(announce_port_));
-  if (!sentinel_user_.empty()) add("sentinel-user", sentinel_user_);
-  if (!sentinel_pass_.empty()) add("sentinel-pass", sentinel_pass_);
+  if (!sentinel_user_.empty()) add("sentinel-user", Arg(sentinel_user_));
+  if (!sentinel_pass_.empty()) add("sentinel-pass", Arg(sentinel_pass_));
   return out;
 }
 

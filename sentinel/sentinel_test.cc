@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "base/split_args.h"
 
 namespace shardnode::sentinel {
 namespace {
@@ -99,6 +101,33 @@ TEST(SentinelTest, RewriteLinesInRedisOrder) {
       "sentinel current-epoch 4",
   };
   EXPECT_EQ(lines, want);
+}
+
+// Values with blanks or quotes are quoted in the rewrite, so that the
+// rewritten file loads back to the same configuration (Redis 7.0.15 writes
+// them bare and then refuses its own file; found by sentinel_fuzz).
+TEST(SentinelTest, RewriteLinesLoadBackWithQuotedValues) {
+  auto s = Make('a', {{"auth-pass", "mymaster", "s3cr et"},
+                      {"auth-user", "mymaster", "us\"er'"},
+                      {"rename-command", "mymaster", "CONFIG", "MY\\CONFIG"}});
+  ASSERT_EQ(s->ApplyConfigLine({"sentinel-pass", "p\tq"}, 1000), "");
+  std::vector<std::string> first;
+  for (const auto& l : s->RewriteLines()) first.push_back(l.line);
+  EXPECT_NE(std::find(first.begin(), first.end(), "sentinel auth-pass mymaster \"s3cr et\""),
+            first.end());
+
+  Sentinel again(Id('b'), 26379, 42, 1000);
+  for (const std::string& line : first) {
+    auto args = base::SplitArgs(line);
+    ASSERT_TRUE(args.has_value()) << line;
+    args->erase(args->begin());  // "sentinel"
+    EXPECT_EQ(again.ApplyConfigLine(*args, 1000), "") << line;
+  }
+  std::vector<std::string> second;
+  for (const auto& l : again.RewriteLines()) second.push_back(l.line);
+  EXPECT_EQ(second, first);
+  EXPECT_EQ(again.FindMaster("mymaster")->auth_pass, "s3cr et");
+  EXPECT_EQ(again.FindMaster("mymaster")->auth_user, "us\"er'");
 }
 
 TEST(SentinelTest, SdownAfterDownAfterMilliseconds) {

@@ -102,6 +102,28 @@ TEST(AofManifest, QuotesNamesThatNeedIt) {
   EXPECT_EQ(back->base->name, " file seq \n\n.aof .1.base.rdb");
 }
 
+// A single quote anywhere in a name opens a quoted part when the line is
+// split, so the name is quoted whole (Redis 7.0.15 writes it bare and then
+// refuses its own manifest; found by aof_fuzz).
+TEST(AofManifest, QuotesNamesWithASingleQuote) {
+  AofManifest m;
+  m.NewBase("it's.aof", true);
+  m.NewIncr("it's.aof");
+  EXPECT_EQ(m.Serialize(),
+            "file \"it's.aof.1.base.rdb\" seq 1 type b\n"
+            "file \"it's.aof.1.incr.aof\" seq 1 type i\n");
+  AofManifestError err;
+  auto back = ParseAofManifest(m.Serialize(), &err);
+  ASSERT_TRUE(back.has_value()) << err.message;
+  EXPECT_EQ(back->base->name, "it's.aof.1.base.rdb");
+  EXPECT_EQ(back->Serialize(), m.Serialize());
+
+  // An empty name read from "" is written as "" again.
+  auto empty = ParseAofManifest("file \"\" seq 3 type h\n", &err);
+  ASSERT_TRUE(empty.has_value()) << err.message;
+  EXPECT_EQ(empty->Serialize(), "file \"\" seq 3 type h\n");
+}
+
 TEST(AofManifest, RewriteMovesFilesAsRedis) {
   AofManifest m;
   EXPECT_EQ(m.NewBase("appendonly.aof", true), "appendonly.aof.1.base.rdb");
