@@ -48,9 +48,11 @@ int main(int argc, char** argv) {
   for (uint64_t seed = first; seed <= last; ++seed) {
     auto r = RunSweep(seed, config);
     if (r.ok) {
-      std::printf("ok seed %llu nodes %d converged %lld ms failovers %d migrations %d restarts %d\n",
-                  static_cast<unsigned long long>(seed), r.nodes,
-                  static_cast<long long>(r.converge_ms), r.failovers, r.migrations, r.restarts);
+      std::printf(
+          "ok seed %llu nodes %d converged %lld ms failovers %d migrations %d restarts %d "
+          "epoch-races %d\n",
+          static_cast<unsigned long long>(seed), r.nodes, static_cast<long long>(r.converge_ms),
+          r.failovers, r.migrations, r.restarts, r.epoch_races);
     } else {
       ++failed;
       std::printf("FAIL seed %llu nodes %d: %s\n  reproduce: %s %llu --nodes %d-%d --fault-ms %lld%s -v\n",
