@@ -171,7 +171,7 @@ class Simulator {
   uint64_t seq_ = 0;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
   std::vector<std::unique_ptr<Node>> nodes_;
-  std::vector<int> group_;  // partition group of each node
+  std::vector<int> group_;                 // partition group of each node
   std::set<std::pair<int, int>> blocked_;  // one-way blocks (from, to)
   std::string fatal_;
   // Every link end, by its id: the node holding it and the other end.

@@ -49,7 +49,7 @@ struct Migration {
   int src = 0;
   int dst = 0;
   int step = 0;
-  std::vector<int> others;  // primaries still to tell in step 4
+  std::vector<int> others;                   // primaries still to tell in step 4
   std::vector<std::pair<int, int>> cleanup;  // (node, slot): SETSLOT STABLE
 };
 
@@ -140,8 +140,7 @@ bool Sweep::Build() {
     index_[sim_->id(i)] = i;
   }
   for (int i = 0; i < primaries; ++i) {
-    sim_->AddSlots(i, slots::kNumSlots * i / primaries,
-                   slots::kNumSlots * (i + 1) / primaries - 1);
+    sim_->AddSlots(i, slots::kNumSlots * i / primaries, slots::kNumSlots * (i + 1) / primaries - 1);
     if (distinct_epochs) sim_->SetConfigEpoch(i, i + 1);
   }
   for (int i = 1; i < n_; ++i) sim_->Meet(Uniform(0, i - 1), i);
@@ -155,8 +154,8 @@ bool Sweep::Build() {
       const ClusterState& s = sim_->state(i);
       if (s.num_nodes() != static_cast<size_t>(n_) || !s.ok()) return false;
       for (const auto& [id, node] : s.nodes()) {
-        if (node->flags & (clusterbus::kFlagHandshake | clusterbus::kFlagPfail |
-                           clusterbus::kFlagFail)) {
+        if (node->flags &
+            (clusterbus::kFlagHandshake | clusterbus::kFlagPfail | clusterbus::kFlagFail)) {
           return false;
         }
       }
@@ -377,7 +376,9 @@ void Sweep::AdvanceMigrations() {
 
 void Sweep::RandomFault() {
   const int what = Uniform(0, 19);
-  auto pick = [&](const std::vector<int>& v) { return v[Uniform(0, static_cast<int>(v.size()) - 1)]; };
+  auto pick = [&](const std::vector<int>& v) {
+    return v[Uniform(0, static_cast<int>(v.size()) - 1)];
+  };
   if (what < 3) {
     auto alive = Alive([](const ClusterNode&) { return true; });
     if (alive.empty()) return;
@@ -501,7 +502,8 @@ std::string Sweep::NotConverged() {
       const ClusterNode* v = s.FindNode(sim_->id(j));
       const ClusterNode& me = sim_->state(j).myself();
       if (!v) return absl::StrCat("node ", i, " does not know ", j);
-      if (v->flags & (clusterbus::kFlagHandshake | clusterbus::kFlagPfail | clusterbus::kFlagFail)) {
+      if (v->flags &
+          (clusterbus::kFlagHandshake | clusterbus::kFlagPfail | clusterbus::kFlagFail)) {
         return absl::StrCat("node ", i, " flags ", j, " (", v->flags, ")");
       }
       if (v->is_primary() != me.is_primary()) {

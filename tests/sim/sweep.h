@@ -38,13 +38,13 @@ struct SweepConfig {
 
 struct SweepResult {
   bool ok = true;
-  std::string failure;       // the first violation, with the simulated time
+  std::string failure;  // the first violation, with the simulated time
   int nodes = 0;
   int64_t converge_ms = -1;  // from the heal to convergence
   int64_t sim_ms = 0;
   uint64_t messages = 0;
-  int failovers = 0;         // elections won
-  int migrations = 0;        // slot migrations completed
+  int failovers = 0;   // elections won
+  int migrations = 0;  // slot migrations completed
   int restarts = 0;
   // Slots claimed by two primaries in one configEpoch that one of them
   // took without consensus (allowed by Redis's semantics, see sweep.cc).

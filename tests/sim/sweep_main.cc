@@ -55,10 +55,11 @@ int main(int argc, char** argv) {
           r.failovers, r.migrations, r.restarts, r.epoch_races);
     } else {
       ++failed;
-      std::printf("FAIL seed %llu nodes %d: %s\n  reproduce: %s %llu --nodes %d-%d --fault-ms %lld%s -v\n",
-                  static_cast<unsigned long long>(seed), r.nodes, r.failure.c_str(), argv[0],
-                  static_cast<unsigned long long>(seed), config.min_nodes, config.max_nodes,
-                  static_cast<long long>(config.fault_ms), config.non_tcp ? "" : " --tcp-only");
+      std::printf(
+          "FAIL seed %llu nodes %d: %s\n  reproduce: %s %llu --nodes %d-%d --fault-ms %lld%s -v\n",
+          static_cast<unsigned long long>(seed), r.nodes, r.failure.c_str(), argv[0],
+          static_cast<unsigned long long>(seed), config.min_nodes, config.max_nodes,
+          static_cast<long long>(config.fault_ms), config.non_tcp ? "" : " --tcp-only");
     }
     std::fflush(stdout);
   }
