@@ -213,7 +213,9 @@ void Sweep::OnLog(int node, const clusterbus::LogLine& line) {
     const int quorum = s.size() / 2 + 1;
     int reachable = 0;
     for (const auto& [id, other] : s.nodes()) {
-      if (!other->is_primary() || other->num_slots() == 0) continue;
+      // Any primary's report counts, slots or not, as in Redis (the quorum
+      // is a majority of the primaries that serve slots).
+      if (!other->is_primary()) continue;
       const int j = IndexOf(id);
       if (j == node || (j >= 0 && last_talk_[j][node] >= since)) ++reachable;
     }
@@ -247,6 +249,14 @@ void Sweep::Check() {
     }
     if (!me.is_primary() || me.num_slots() == 0) continue;
     if (last_claim_[i].first == me.config_epoch && last_claim_[i].second == me.slots) continue;
+    // A primary gives a slot away only to another owner (gossip, UPDATE,
+    // SETSLOT NODE); the slot never ends up unassigned in its own view.
+    for (int s = 0; s < slots::kNumSlots; ++s) {
+      if (last_claim_[i].second.Test(s) && !me.slots.Test(s) && !sim_->state(i).SlotOwner(s)) {
+        Fail(absl::StrCat("node ", i, " dropped its slot ", s, " with no new owner"));
+        break;
+      }
+    }
     last_claim_[i] = {me.config_epoch, me.slots};
     auto& in_epoch = claims_[me.config_epoch];
     for (const auto& [id, set] : in_epoch) {
