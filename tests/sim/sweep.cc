@@ -116,6 +116,8 @@ class Sweep {
   // (node, epoch): configEpochs a node took without consensus (SETSLOT NODE
   // after an import, TAKEOVER, collision resolution).
   std::set<std::pair<int, uint64_t>> unconsensual_;
+  std::vector<int64_t> last_primary_;            // when each node was last a primary
+  std::vector<int> last_size_;                   // each node's cluster size at the last check
   std::vector<std::vector<int64_t>> last_talk_;  // [j][i]: when j could last send to i
   std::vector<std::vector<std::pair<int64_t, int64_t>>> back_jumps_;  // per node: (when, ms)
   std::vector<Migration> migrations_;
@@ -146,6 +148,7 @@ bool Sweep::Build() {
   for (int i = 1; i < n_; ++i) sim_->Meet(Uniform(0, i - 1), i);
   last_claim_.assign(n_, {~0ULL, slots::SlotSet()});
   last_talk_.assign(n_, std::vector<int64_t>(n_, 0));
+  last_size_.assign(n_, 0);
   back_jumps_.assign(n_, {});
   sim_->set_log_observer([this](int node, const clusterbus::LogLine& line) { OnLog(node, line); });
   sim_->set_check([this] { Check(); });
@@ -201,27 +204,32 @@ void Sweep::OnLog(int node, const clusterbus::LogLine& line) {
     Note("node ", node, " won the election of epoch ", epoch);
     if (!win_epochs_.insert(epoch).second) Fail(absl::StrCat("two winners in epoch ", epoch));
   } else if (t.rfind(kMarking, 0) == 0 && t.find("(quorum reached)") != std::string::npos) {
-    // Reports count for 2 x node_timeout of the marker's clock; allow the
-    // delivery delay on top, and the marker's clock jumping back meanwhile
-    // (the shell's clock is the wall clock, as Redis's mstime()).
+    // Each failure report the marker counts must come from a node that
+    // could reach it when the report arrived (allowing the delivery delay
+    // and the marker's clock jumps), and those plus the marker itself (a
+    // primary) must be a majority of the primaries serving slots.
     UpdateTalk();
-    int64_t since = sim_->now() - 2 * timeout_ - 2 * max_delay_seen_ - 200;
-    for (auto [when, ms] : back_jumps_[node]) {
-      if (when >= since - 3 * timeout_) since -= ms;
-    }
     const ClusterState& s = sim_->state(node);
-    const int quorum = s.size() / 2 + 1;
-    int reachable = 0;
-    for (const auto& [id, other] : s.nodes()) {
-      // Any primary's report counts, slots or not, as in Redis (the quorum
-      // is a majority of the primaries that serve slots).
-      if (!other->is_primary()) continue;
-      const int j = IndexOf(id);
-      if (j == node || (j >= 0 && last_talk_[j][node] >= since)) ++reachable;
+    const ClusterNode* target = s.FindNode(t.substr(kMarking.size(), clusterbus::kNodeIdLen));
+    if (!target) {
+      Fail(absl::StrCat("node ", node, " marked an unknown node: ", t));
+      return;
     }
-    if (reachable < quorum) {
-      Fail(absl::StrCat("node ", node, " set FAIL with only ", reachable,
-                        " primaries reachable of the ", quorum, " needed: ", t));
+    int64_t slack = 2 * max_delay_seen_ + 200;
+    for (auto [when, ms] : back_jumps_[node]) slack += ms;
+    const int64_t offset = sim_->node_now(node) - sim_->now();
+    int genuine = s.myself().is_primary() ? 1 : 0;
+    for (const auto& [reporter, when] : target->fail_reports) {
+      const int j = IndexOf(reporter);
+      if (j >= 0 && last_talk_[j][node] >= when - offset - slack) ++genuine;
+    }
+    // The engine counts against the size last evaluated (Redis's
+    // clusterUpdateState runs before sleeping): the smaller of the size
+    // seen at the last check and now.
+    const int quorum = std::min(s.size(), last_size_[node]) / 2 + 1;
+    if (genuine < quorum) {
+      Fail(absl::StrCat("node ", node, " set FAIL with ", genuine, " genuine reports of the ",
+                        quorum, " needed: ", t));
     }
   }
 }
@@ -240,6 +248,7 @@ void Sweep::Check() {
   UpdateTalk();
   for (int i = 0; i < n_; ++i) {
     if (!sim_->alive(i)) continue;
+    last_size_[i] = sim_->state(i).size();
     const ClusterNode& me = sim_->state(i).myself();
     if (me.flags & (clusterbus::kFlagPfail | clusterbus::kFlagFail)) {
       Fail(absl::StrCat("node ", i, " flags itself failing"));
