@@ -7,7 +7,8 @@
 // simulated time, not on traces:
 //   - at most one primary claims a slot in one config epoch (unless one of
 //     them took that epoch without consensus: counted apart, see sweep.cc);
-//   - no node votes twice in one epoch, no epoch has two election winners;
+//   - no node votes twice in one epoch (two winners in one epoch, for
+//     different shards, are counted: Redis's rules allow them);
 //   - a node marks FAIL (on its own count) only while a majority of the
 //     primaries it counts could have reached it in the reports' validity;
 //   - after healing, within a bound: every node knows every node, none
@@ -49,6 +50,10 @@ struct SweepResult {
   // Slots claimed by two primaries in one configEpoch that one of them
   // took without consensus (allowed by Redis's semantics, see sweep.cc).
   int epoch_races = 0;
+  // Epochs that two elections won (for different shards), see sweep.cc.
+  int shared_win_epochs = 0;
+  // FAIL marks the checker could not account for (see sweep.cc: open).
+  int unexplained_fail_marks = 0;
 };
 
 SweepResult RunSweep(uint64_t seed, const SweepConfig& config);
