@@ -770,6 +770,16 @@ TEST(SimSweepTest, RegressionSeedsPass) {
   }
 }
 
+// Open (bench/README.md section 11): these seeds end with one slot that
+// two groups of nodes attribute to each other after healing. Not yet
+// understood; run with --gtest_also_run_disabled_tests.
+TEST(SimSweepTest, DISABLED_OpenSlotSplitSeeds) {
+  for (uint64_t seed : {188, 100164}) {
+    SweepResult r = RunSweep(seed, {});
+    EXPECT_TRUE(r.ok) << "seed " << seed << ": " << r.failure;
+  }
+}
+
 TEST(SimSweepTest, SameEpochRaceIsResolved) {
   SweepResult r = RunSweep(12, {});
   ASSERT_TRUE(r.ok) << r.failure;
