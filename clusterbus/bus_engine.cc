@@ -355,7 +355,7 @@ void BusEngine::SendUpdate(ClusterNode& to, const ClusterNode& about) {
   body.config_epoch = about.config_epoch;
   body.node_id = about.id;
   for (int s = 0; s < kNumSlots; ++s) {
-    if (about.slots.Test(s) && !not_claiming_.Test(s)) body.slots.Set(s);
+    if (about.slots.Test(s) && !NotClaiming(s)) body.slots.Set(s);
   }
   msg.body = std::move(body);
   SendToNode(to, msg);
@@ -745,7 +745,7 @@ bool BusEngine::ProcessPingTypes(LinkId link_id, const Message& msg, ClusterNode
     for (int s = 0; s < kNumSlots; ++s) {
       if (!hdr.myslots.Test(s)) continue;
       const ClusterNode* owner = state_.SlotOwner(s);
-      if (!owner || owner == sender || not_claiming_.Test(s)) continue;
+      if (!owner || owner == sender || NotClaiming(s)) continue;
       if (owner->config_epoch > sender_config_epoch) {
         state_.Log(LogSeverity::kVerbose,
                    absl::StrCat("Node ", sender->id,
@@ -939,7 +939,7 @@ void BusEngine::UpdateSlotsConfigWith(ClusterNode& sender, uint64_t sender_confi
       if (state_.ImportingFrom(s) && me.is_primary() && state_.ImportingFrom(s) != &sender) {
         continue;
       }
-      bool unclaimed = !owner || not_claiming_.Test(s);
+      bool unclaimed = !owner || NotClaiming(s);
       if (unclaimed || owner->config_epoch < sender_config_epoch) {
         if (owner == &me) dirty_slots.push_back(s);
         if (cur_primary && owner == cur_primary) {

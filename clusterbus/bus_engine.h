@@ -223,6 +223,15 @@ class BusEngine {
   // owner_not_claiming_slot): kept bound, but any claimer may take them and
   // UPDATE messages leave them out.
   slots::SlotSet not_claiming_;
+  // not_claiming_ for `slot`, except that myself always claims the slots it
+  // owns: a mark left from the previous owner (my primary, before I took
+  // its slots in a failover) must not let a stale claimer with a lower
+  // configEpoch take them from me. Redis 7.0.15 keeps that mark (its
+  // failover never clears owner_not_claiming_slot) and can lose the slot
+  // that way; found by the simulation sweep (seed 154).
+  bool NotClaiming(int slot) const {
+    return not_claiming_.Test(slot) && state_.SlotOwner(slot) != &state_.myself();
+  }
 };
 
 }  // namespace shardnode::clusterbus

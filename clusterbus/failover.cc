@@ -313,7 +313,7 @@ void BusEngine::SendFailoverAuthIfNeeded(ClusterNode& requester, const MessageHe
   for (int s = 0; s < kNumSlots; ++s) {
     if (!hdr.myslots.Test(s)) continue;
     const ClusterNode* owner = state_.SlotOwner(s);
-    if (owner == nullptr || not_claiming_.Test(s) || owner->config_epoch <= hdr.config_epoch) {
+    if (owner == nullptr || NotClaiming(s) || owner->config_epoch <= hdr.config_epoch) {
       continue;
     }
     deny(absl::StrCat("slot ", s, " epoch (", owner->config_epoch, ") > reqEpoch (",

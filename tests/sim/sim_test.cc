@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/sim/simulator.h"
+#include "tests/sim/sweep.h"
 
 namespace shardnode::sim {
 namespace {
@@ -736,6 +737,64 @@ TEST(SimFailoverTest, KillLoopWithLossyLinksAndPartitionsConverges) {
     }
     EXPECT_GE(log.win_epochs.size(), 6u);
   }
+}
+
+}  // namespace
+}  // namespace shardnode::sim
+
+// ---- Random sweeps (tests/sim/sweep.h) ------------------------------------------
+
+namespace shardnode::sim {
+namespace {
+
+// Seeds that once failed, each for what it found, plus a few more; every
+// one must pass its invariants and converge after healing.
+//  1: a FAIL marked right after a heal was taken for a minority decision
+//     (the checker sampled reachability only every 100 ms).
+//  2: a migration whose SETSLOT NODE steps were spread out lost its slot
+//     back to a source whose configEpoch overtook the target's (Redis's
+//     behaviour; the driver now sends them back to back, as redis-cli).
+//  154: a replica promoted by a failover inherited its primary's
+//     "owner not claiming" mark on a slot and gave that slot to a stale
+//     primary restarting with a lower configEpoch; after that nobody served
+//     it (a core bug, as in Redis 7.0.15: fixed in BusEngine::NotClaiming).
+//  8, 12: a stale primary cut off for a while bumped its epoch without
+//     consensus (SETSLOT NODE after an import) to the epoch a failover had
+//     won meanwhile: same-epoch claims, resolved by the collision handling.
+TEST(SimSweepTest, RegressionSeedsPass) {
+  SweepConfig config;
+  for (uint64_t seed : {1, 2, 8, 12, 154}) {
+    SweepResult r = RunSweep(seed, config);
+    EXPECT_TRUE(r.ok) << "seed " << seed << ": " << r.failure;
+    EXPECT_GE(r.converge_ms, 0) << "seed " << seed;
+  }
+}
+
+// Open (bench/README.md section 11): these seeds end with one slot that
+// two groups of nodes attribute to each other after healing. Not yet
+// understood; run with --gtest_also_run_disabled_tests.
+TEST(SimSweepTest, DISABLED_OpenSlotSplitSeeds) {
+  for (uint64_t seed : {188, 100164}) {
+    SweepResult r = RunSweep(seed, {});
+    EXPECT_TRUE(r.ok) << "seed " << seed << ": " << r.failure;
+  }
+}
+
+TEST(SimSweepTest, SameEpochRaceIsResolved) {
+  SweepResult r = RunSweep(12, {});
+  ASSERT_TRUE(r.ok) << r.failure;
+  EXPECT_GE(r.epoch_races, 1);  // the scenario still reaches the race
+  EXPECT_GE(r.failovers, 1);
+}
+
+TEST(SimSweepTest, SameSeedSameRun) {
+  SweepConfig config;
+  config.max_nodes = 12;
+  SweepResult a = RunSweep(77, config);
+  SweepResult b = RunSweep(77, config);
+  EXPECT_EQ(a.messages, b.messages);
+  EXPECT_EQ(a.converge_ms, b.converge_ms);
+  EXPECT_GT(a.messages, 1000u);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "clusterbus/codec/codec.h"
+#include "clusterbus/nodes_conf.h"
 #include "slots/slot_set.h"
 
 namespace shardnode::sim {
@@ -41,6 +42,8 @@ struct Simulator::Node {
   // What the node's shell was asked to do to its data and its config (the
   // simulator keeps no keys: it records the requests for tests).
   ShellRecord record;
+  int64_t clock_offset_ms = 0;
+  std::string saved_conf;  // nodes.conf as last saved
 };
 
 // One end of a connection. Bytes written on it arrive at `peer` on node
@@ -73,6 +76,8 @@ int Simulator::AddNode() {
   node->state->myself().cport = kBusPort;
   node->engine = std::make_unique<BusEngine>(*node->state, node->view, rng_());
   node->state->RequestStateUpdate();
+  // Saved before the ports are known, as the shell does on a first start.
+  node->saved_conf = clusterbus::SerializeNodesConf(*node->state);
   nodes_.push_back(std::move(node));
   group_.push_back(0);
   std::uniform_int_distribution<int64_t> phase(0, kTickMs - 1);
@@ -85,11 +90,13 @@ BusEngine& Simulator::engine(int i) { return *nodes_[i]->engine; }
 const std::string& Simulator::id(int i) { return nodes_[i]->state->myself().id; }
 const std::string& Simulator::ip(int i) const { return nodes_[i]->ip; }
 bool Simulator::alive(int i) const { return nodes_[i]->alive; }
+int64_t Simulator::node_now(int i) const { return now_ms_ + nodes_[i]->clock_offset_ms; }
+const std::string& Simulator::saved_config(int i) const { return nodes_[i]->saved_conf; }
 
 // ---- Admin --------------------------------------------------------------------
 
 void Simulator::Meet(int from, int to) {
-  absl::Status st = engine(from).Meet(ip(to), kPort, kBusPort, now_ms_);
+  absl::Status st = engine(from).Meet(ip(to), kPort, kBusPort, node_now(from));
   if (!st.ok()) std::abort();
   Drain(from);
 }
@@ -113,7 +120,7 @@ void Simulator::Admin(int i, const std::function<void(ClusterState&)>& fn) {
 }
 
 absl::Status Simulator::Failover(int i, clusterbus::FailoverMode mode) {
-  absl::Status st = engine(i).Failover(mode, now_ms_);
+  absl::Status st = engine(i).Failover(mode, node_now(i));
   Drain(i);
   return st;
 }
@@ -127,13 +134,24 @@ const Simulator::ShellRecord& Simulator::shell_record(int i) const { return node
 void Simulator::Restart(int i) {
   Node& n = *nodes_[i];
   if (n.alive) return;
-  // What nodes.conf does not keep (the links themselves were the old
-  // engine's and went with it).
-  for (const auto& [id, node] : n.state->nodes()) {
-    node->link_connected = false;
-    node->ping_sent_ms = 0;
-    node->fail_reports.clear();
+  clusterbus::ClusterOptions copts = n.state->options();
+  auto loaded = clusterbus::ParseNodesConf(n.saved_conf, copts, node_now(i));
+  if (!loaded.ok()) {
+    if (fatal_.empty()) {
+      fatal_ = absl::StrCat("node ", i, " cannot load its nodes.conf: ", loaded.status().message(),
+                            "\n", n.saved_conf);
+    }
+    return;
   }
+  // The engine refers to the state: drop it first.
+  n.engine.reset();
+  n.state = std::move(*loaded);
+  // As the shell does after loading (ApplyMyselfAddress): the configured
+  // ports; what loading asked for is moot before the node serves.
+  n.state->myself().port = kPort;
+  n.state->myself().cport = kBusPort;
+  clusterbus::Ready from_loading = n.state->TakeReady(node_now(i));
+  (void)from_loading;
   n.engine = std::make_unique<BusEngine>(*n.state, n.view, rng_());
   n.alive = true;
   n.state->RequestStateUpdate();
@@ -151,7 +169,7 @@ void Simulator::Kill(int i) {
     int holder = end->node;
     Schedule(Delay(), [this, holder, l] {
       if (!nodes_[holder]->alive) return;
-      engine(holder).OnLinkClosed(l, now_ms_);
+      engine(holder).OnLinkClosed(l, node_now(holder));
       Drain(holder);
     });
   }
@@ -164,11 +182,20 @@ void Simulator::Partition(const std::vector<std::vector<int>>& groups) {
   }
 }
 
-void Simulator::Heal() { std::fill(group_.begin(), group_.end(), 0); }
+void Simulator::BlockOneWay(int from, int to) { blocked_.insert({from, to}); }
+
+void Simulator::Heal() {
+  std::fill(group_.begin(), group_.end(), 0);
+  blocked_.clear();
+}
+
+void Simulator::JumpClock(int i, int64_t delta_ms) { nodes_[i]->clock_offset_ms += delta_ms; }
 
 bool Simulator::CanTalk(int a, int b) const {
   return nodes_[a]->alive && nodes_[b]->alive && group_[a] == group_[b];
 }
+
+bool Simulator::CanSend(int a, int b) const { return CanTalk(a, b) && !blocked_.contains({a, b}); }
 
 // ---- Clock --------------------------------------------------------------------
 
@@ -184,8 +211,8 @@ int64_t Simulator::Delay() {
 void Simulator::ScheduleTick(int i, int64_t at) {
   events_.push(Event{at, seq_++, [this, i] {
                        if (!nodes_[i]->alive) return;
-                       engine(i).Tick(now_ms_);
-                       state(i).Tick(now_ms_);
+                       engine(i).Tick(node_now(i));
+                       state(i).Tick(node_now(i));
                        Drain(i);
                        ScheduleTick(i, now_ms_ + kTickMs);
                      }});
@@ -224,7 +251,7 @@ void Simulator::Drain(int i) {
   // Carrying out an item never calls into the engine synchronously here
   // (connects and deliveries are scheduled), but loop as a shell must.
   for (;;) {
-    clusterbus::Ready ready = n.engine->TakeReady(now_ms_);
+    clusterbus::Ready ready = n.engine->TakeReady(node_now(i));
     if (ready.empty()) break;
     for (clusterbus::ReadyItem& item : ready.items) {
       std::visit(clusterbus::Overloaded{
@@ -236,8 +263,11 @@ void Simulator::Drain(int i) {
                      [&](const clusterbus::LogLine& line) {
                        if (log_observer_) log_observer_(i, line);
                      },
-                     // nodes.conf lives in memory: a restart keeps the state as is.
-                     [&](const clusterbus::SaveConfig&) { ++n.record.config_saves; },
+                     // nodes.conf lives in memory: a restart parses this text.
+                     [&](const clusterbus::SaveConfig&) {
+                       ++n.record.config_saves;
+                       n.saved_conf = clusterbus::SerializeNodesConf(*n.state);
+                     },
                      [&](const clusterbus::FlushData&) { ++n.record.flushes; },
                      [&](const clusterbus::DeleteKeysInSlots& d) {
                        n.record.deleted_key_slots.insert(n.record.deleted_key_slots.end(),
@@ -269,8 +299,8 @@ void Simulator::DoConnect(int i, const clusterbus::ConnectAction& a) {
   std::string node_id = a.node_id;
   Schedule(Delay(), [this, i, target, node_id] {
     if (!nodes_[i]->alive) return;
-    if (target < 0 || !CanTalk(i, target)) {
-      engine(i).OnOutboundFailed(node_id, now_ms_);
+    if (target < 0 || !CanSend(i, target) || !CanSend(target, i)) {
+      engine(i).OnOutboundFailed(node_id, node_now(i));
       Drain(i);
       return;
     }
@@ -278,9 +308,9 @@ void Simulator::DoConnect(int i, const clusterbus::ConnectAction& a) {
     LinkId theirs = next_link_++;
     ends_[mine] = std::make_unique<Conn>(Conn{i, target, theirs, true, 0});
     ends_[theirs] = std::make_unique<Conn>(Conn{target, i, mine, true, 0});
-    engine(target).OnInboundAccepted(theirs, nodes_[i]->ip, now_ms_, nodes_[target]->ip);
+    engine(target).OnInboundAccepted(theirs, nodes_[i]->ip, node_now(target), nodes_[target]->ip);
     Drain(target);
-    engine(i).OnOutboundConnected(mine, node_id, now_ms_);
+    engine(i).OnOutboundConnected(mine, node_id, node_now(i));
     Drain(i);
   });
 }
@@ -289,7 +319,7 @@ void Simulator::DoSend(int i, const clusterbus::SendAction& a) {
   auto it = ends_.find(a.link);
   if (it == ends_.end() || !it->second->open) return;
   Conn& end = *it->second;
-  if (!CanTalk(i, end.peer_node)) return;  // lost in the partition
+  if (!CanSend(i, end.peer_node)) return;  // lost in the partition
   std::bernoulli_distribution drop(options_.drop_rate);
   if (options_.drop_rate > 0 && drop(rng_)) {
     // A broken connection: the write is lost and both ends see a reset.
@@ -299,7 +329,7 @@ void Simulator::DoSend(int i, const clusterbus::SendAction& a) {
     DoClose(peer_node, peer);
     Schedule(Delay(), [this, i, link = a.link] {
       if (!nodes_[i]->alive) return;
-      engine(i).OnLinkClosed(link, now_ms_);
+      engine(i).OnLinkClosed(link, node_now(i));
       Drain(i);
     });
     return;
@@ -315,22 +345,37 @@ void Simulator::DoSend(int i, const clusterbus::SendAction& a) {
     messages.push_back(std::move(msg));
     buf.remove_prefix(consumed);
   }
-  int64_t at = std::max(now_ms_ + Delay(), end.last_arrival);
-  end.last_arrival = at;
+  auto chance = [&](double p) { return p > 0 && std::bernoulli_distribution(p)(rng_); };
+  if (chance(options_.loss_rate)) {
+    ++writes_dropped_;
+    return;
+  }
+  int64_t at = now_ms_ + Delay();
+  if (!chance(options_.reorder_rate)) {
+    at = std::max(at, end.last_arrival);
+    end.last_arrival = at;
+  }
   int peer_node = end.peer_node;
   LinkId peer = end.peer;
+  if (chance(options_.dup_rate)) {
+    events_.push(Event{at + Delay(), seq_++,
+                       [this, peer_node, peer, messages] { Deliver(peer_node, peer, messages); }});
+  }
   events_.push(Event{at, seq_++, [this, peer_node, peer, messages = std::move(messages)] {
-                       auto p = ends_.find(peer);
-                       if (p == ends_.end() || !p->second->open || !nodes_[peer_node]->alive) {
-                         return;
-                       }
-                       for (const clusterbus::Message& m : messages) {
-                         ++messages_delivered_;
-                         engine(peer_node).OnMessage(peer, m, now_ms_);
-                         Drain(peer_node);
-                         if (!p->second->open) break;
-                       }
+                       Deliver(peer_node, peer, messages);
                      }});
+}
+
+void Simulator::Deliver(int peer_node, LinkId peer,
+                        const std::vector<clusterbus::Message>& messages) {
+  auto p = ends_.find(peer);
+  if (p == ends_.end() || !p->second->open || !nodes_[peer_node]->alive) return;
+  for (const clusterbus::Message& m : messages) {
+    ++messages_delivered_;
+    engine(peer_node).OnMessage(peer, m, node_now(peer_node));
+    Drain(peer_node);
+    if (!p->second->open) break;
+  }
 }
 
 void Simulator::DoClose(int i, LinkId link) {
@@ -345,7 +390,7 @@ void Simulator::DoClose(int i, LinkId link) {
   (void)i;
   Schedule(Delay(), [this, holder, l] {
     if (!nodes_[holder]->alive) return;
-    engine(holder).OnLinkClosed(l, now_ms_);
+    engine(holder).OnLinkClosed(l, node_now(holder));
     Drain(holder);
   });
 }

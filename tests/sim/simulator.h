@@ -11,6 +11,17 @@
 // traffic between groups is lost and new connections between them fail.
 // Killed nodes close their connections and refuse new ones.
 //
+// Beyond TCP's behaviour the network can also lose single messages without
+// resetting the connection, duplicate them and reorder them on one
+// connection (options below; all off by default), and links can be cut in
+// one direction only (asymmetric partitions). Each node reads its own
+// clock: the simulated time plus an offset that clock jumps move, as the
+// shell's wall clock (node/server/clock.h) can jump.
+//
+// Every SaveConfig a node asks for stores SerializeNodesConf's text; a
+// restart parses that text with ParseNodesConf, as the shell loads
+// nodes.conf, so whatever a node did not save is lost in a crash.
+//
 // Everything random (delays, drops, tick phases, node ids, the engines'
 // seeds) comes from one seed, so a run is reproducible.
 //
@@ -23,6 +34,7 @@
 #include <memory>
 #include <queue>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +51,12 @@ struct SimOptions {
   // Probability that a write is lost and its connection reset (both ends
   // get OnLinkClosed), as with a broken TCP connection.
   double drop_rate = 0.0;
+  // Probability that one message is silently lost, duplicated, or
+  // delivered out of order on its connection (not TCP's behaviour: a
+  // stress beyond it).
+  double loss_rate = 0.0;
+  double dup_rate = 0.0;
+  double reorder_rate = 0.0;
 };
 
 class Simulator {
@@ -58,6 +76,13 @@ class Simulator {
   const std::string& ip(int i) const;
   bool alive(int i) const;
   int64_t now() const { return now_ms_; }
+  // Node i's clock (now() plus its offset).
+  int64_t node_now(int i) const;
+  // The last nodes.conf text node i saved.
+  const std::string& saved_config(int i) const;
+  // Set when the simulated shell met something a real one cannot live
+  // with (a saved nodes.conf that does not parse); empty otherwise.
+  const std::string& fatal() const { return fatal_; }
 
   // Admin commands, run on node i as a client would (the effects are
   // carried out at once).
@@ -80,13 +105,22 @@ class Simulator {
 
   // Faults.
   void Kill(int i);
-  // A killed node starts again from its last state (as from nodes.conf),
-  // with a fresh engine and no links.
+  // A killed node starts again from the nodes.conf text it saved last
+  // (through ParseNodesConf), with a fresh engine and no links.
   void Restart(int i);
   // Nodes in different groups cannot talk; nodes not listed form one more group.
   void Partition(const std::vector<std::vector<int>>& groups);
+  // Messages from `from` to `to` are lost (and connections between them
+  // cannot be made) while the other direction still carries them.
+  void BlockOneWay(int from, int to);
+  // `a`'s messages reach `b` now (both alive, same group, no one-way block).
+  bool CanSend(int a, int b) const;
+  // Ends every partition and one-way block.
   void Heal();
+  // Moves node i's clock by `delta_ms` (either way).
+  void JumpClock(int i, int64_t delta_ms);
   void set_drop_rate(double rate) { options_.drop_rate = rate; }
+  SimOptions& options() { return options_; }
 
   // Runs the clock forward. `check`, when set, runs every 100 ms of
   // simulated time (invariants; use gtest assertions inside).
@@ -121,6 +155,8 @@ class Simulator {
   void Schedule(int64_t delay, std::function<void()> fn);
   int64_t Delay();
   bool CanTalk(int a, int b) const;
+  void Deliver(int peer_node, clusterbus::LinkId peer,
+               const std::vector<clusterbus::Message>& messages);
   int FindByBusAddress(const std::string& ip, int cport) const;
   void ScheduleTick(int i, int64_t at);
   // Carries out every item of node i's Ready after a call into it.
@@ -135,7 +171,9 @@ class Simulator {
   uint64_t seq_ = 0;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
   std::vector<std::unique_ptr<Node>> nodes_;
-  std::vector<int> group_;  // partition group of each node
+  std::vector<int> group_;                 // partition group of each node
+  std::set<std::pair<int, int>> blocked_;  // one-way blocks (from, to)
+  std::string fatal_;
   // Every link end, by its id: the node holding it and the other end.
   std::map<clusterbus::LinkId, std::unique_ptr<Conn>> ends_;
   clusterbus::LinkId next_link_ = 1;
