@@ -113,8 +113,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (auto conn = weak.lock()) conn->Kill();
     };
     session_.push = [weak](std::string_view bytes) {
-      // CLIENT REPLY OFF silences pushes (Pub/Sub, MONITOR) too.
-      if (auto conn = weak.lock(); conn && !conn->closing_ && !conn->session_.reply_off) {
+      // CLIENT REPLY OFF silences pushes (Pub/Sub, MONITOR) too, but not
+      // tracking invalidations (Session::pushing).
+      if (auto conn = weak.lock();
+          conn && !conn->closing_ && (!conn->session_.reply_off || conn->session_.pushing)) {
         conn->out_.append(bytes);
         conn->Flush();
         conn->CountOutput();

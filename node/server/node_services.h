@@ -35,6 +35,7 @@ class CommandTable;
 class Config;
 class ClusterBus;
 class PubSub;
+class Tracking;
 class ReplicationControl;
 struct CommandContext;
 struct Monitoring;
@@ -82,6 +83,8 @@ class NodeServices {
   // UnblockClientById). Returns whether it was blocked.
   virtual bool UnblockClient(uint64_t id, bool with_error) = 0;
   virtual PubSub& pubsub() = 0;
+  // Client-side caching: CLIENT TRACKING and its invalidations (tracking.h).
+  virtual Tracking& tracking() = 0;
   // SLOWLOG, LATENCY events and MONITOR clients (monitoring.h).
   virtual Monitoring& monitoring() = 0;
   // MIGRATE's cached target connections (INFO stats); 0 without MIGRATE.

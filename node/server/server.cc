@@ -50,6 +50,7 @@ void Server::DetachSession(Session& session) {
   blocking_.Unblock(session);
   pubsub_.RemoveSession(session);
   watches_.Unwatch(session);
+  tracking_.Disable(session);
   std::erase(monitoring_.monitors, session.id);
   auto it = clients_.find(session.id);
   if (it != clients_.end() && it->second == &session) clients_.erase(it);
@@ -128,6 +129,9 @@ Server::Server(Config* config, const CommandTable* commands)
           blocking_.SignalDb(d);
         } else {
           blocking_.Signal(d, key);
+          // Client-side caching (a flush is signalled by the command:
+          // Tracking::Flushed).
+          tracking_.KeyModified(key);
         }
         if (watches_.empty()) return;
         if (key.empty()) {
@@ -139,6 +143,7 @@ Server::Server(Config* config, const CommandTable* commands)
       // A key that expires on a primary is deleted on its replicas by a DEL,
       // sent with the writes of the command that found it expired.
       ks.db(d).on_key_expired = [this, d](std::string_view key) {
+        tracking_.NextChangeByServer();  // its on_key_modified follows
         if (replication_ != nullptr && replication_->is_replica()) return;
         if (!write_stream_.wanted()) return;
         const std::string args[2] = {"DEL", std::string(key)};

@@ -32,6 +32,7 @@
 #include "node/server/pubsub.h"
 #include "node/server/session.h"
 #include "node/server/shard.h"
+#include "node/server/tracking.h"
 #include "node/server/watch.h"
 #include "node/server/write_stream.h"
 
@@ -122,6 +123,7 @@ class Server final : public NodeServices {
     return cached_migrate_sockets ? cached_migrate_sockets() : 0;
   }
   WatchTable& watches() { return watches_; }
+  Tracking& tracking() override { return tracking_; }
   KeysInFlight& keys_in_flight() { return keys_in_flight_; }
   BlockingTable& blocking() { return blocking_; }
 
@@ -256,6 +258,7 @@ class Server final : public NodeServices {
   BlockingTable blocking_;
   KeysInFlight keys_in_flight_;
   std::map<uint64_t, Session*> clients_;
+  Tracking tracking_{&clients_};  // after clients_, which it reads
   uint64_t last_client_id_ = 0;
   std::string run_id_;
   int64_t start_ms_ = 0;

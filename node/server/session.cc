@@ -12,6 +12,9 @@ std::string Session::FlagsText() const {
   if (in_pubsub()) flags += 'P';
   if (in_multi) flags += 'x';
   if (blocked()) flags += 'b';
+  if (tracking.on) flags += 't';
+  if (tracking.broken_redirect) flags += 'R';
+  if (tracking.bcast) flags += 'B';
   if (close_after_reply) flags += 'c';
   if (readonly) flags += 'r';
   if (no_evict) flags += 'e';
@@ -29,7 +32,8 @@ std::string ClientInfoLine(const Session& c, int64_t now_ms) {
       " qbuf=", c.query_buffer_bytes,
       " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=",
       c.output_buffer_bytes, " tot-mem=0 events=r cmd=", cmd,
-      " user=default redir=-1 resp=", c.protocol);
+      " user=default redir=", c.tracking.on ? static_cast<int64_t>(c.tracking.redirect) : -1,
+      " resp=", c.protocol);
 }
 
 }  // namespace shardnode::node

@@ -61,6 +61,24 @@ struct Session {
   // A replica of ours (it sent SYNC/PSYNC): CLIENT LIST flag S.
   bool replica = false;
   bool no_evict = false;  // CLIENT NO-EVICT ON
+  // Client-side caching (CLIENT TRACKING, node/server/tracking.h).
+  struct TrackingMode {
+    bool on = false;
+    bool bcast = false;
+    bool optin = false;
+    bool optout = false;
+    bool noloop = false;
+    // CLIENT CACHING YES (OPTIN) / NO (OPTOUT), for the next command (or
+    // transaction).
+    bool caching = false;
+    bool broken_redirect = false;                 // the redirect target went away
+    uint64_t redirect = 0;                        // 0: none
+    std::set<std::string, std::less<>> prefixes;  // BCAST
+  };
+  TrackingMode tracking;
+  // Set while a tracking invalidation is written: CLIENT REPLY OFF does
+  // not silence it (Redis's CLIENT_PUSHING).
+  bool pushing = false;
   int64_t created_ms = 0;
   int64_t last_interaction_ms = 0;
   std::string last_command;  // lower-case name, CLIENT LIST "cmd="
