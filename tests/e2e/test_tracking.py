@@ -192,8 +192,10 @@ SCENARIOS = {
         (0, "CLIENT", "TRACKING", "on", "BCAST"), (1, "INCR", "k{t}")],
     "lazy_expiry_bcast_noloop": REDIR + [
         (0, "CLIENT", "TRACKING", "on", "BCAST", "REDIRECT", "@9", "NOLOOP"),
-        (0, "MULTI"), (0, "SET", "mykey{t}", "v", "PX", "1"), (0, "SET", "mykeyother{t}", "v"),
-        (0, "DEBUG", "SLEEP", "0.05"), (0, "GET", "mykey{t}"), (0, "EXEC")],
+        (0, "DEBUG", "SET-ACTIVE-EXPIRE", "0"), (0, "MULTI"),
+        (0, "SET", "mykey{t}", "v", "PX", "1"), (0, "SET", "mykeyother{t}", "v"), (0, "EXEC"),
+        (0, "DEBUG", "SLEEP", "0.05"), (0, "GET", "mykey{t}"),
+        (0, "DEBUG", "SET-ACTIVE-EXPIRE", "1")],
     "lazy_expiry_resp3": [
         (0, "HELLO", "3"), (0, "CLIENT", "TRACKING", "on"), (0, "DEBUG", "SET-ACTIVE-EXPIRE", "0"),
         (0, "MULTI"), (0, "MSET", "x{t}", "1", "y{t}", "2"), (0, "PEXPIRE", "y{t}", "50"),
@@ -259,7 +261,8 @@ def run(port, steps):
             about_clients = True
         if about_clients or raw.startswith(b">2\r\n$21\r\ntracking-redir-broken"):
             for n, i in ids.items():
-                raw = re.sub(rb"(?<![0-9])%d(?![0-9])" % i, b"@%d" % n, raw)
+                raw = raw.replace(b":%d\r\n" % i, b":@%d\r\n" % n)
+                raw = re.sub(rb"redir=%d(?![0-9])" % i, b"redir=@%d" % n, raw)
         return raw
 
     def sync(received, about_clients):
@@ -276,8 +279,8 @@ def run(port, steps):
     results = []
     for step in steps:
         received = {}
-        about_clients = len(step) > 2 and step[1] == "CLIENT" and step[2] in (
-            "GETREDIR", "TRACKINGINFO")
+        about_clients = (len(step) > 2 and step[1] == "CLIENT" and step[2] in (
+            "GETREDIR", "TRACKINGINFO")) or (len(step) > 1 and step[1] == "HELLO")
         if step[0] == "sleep":
             time.sleep(step[1] / 1000.0)
         elif step[0] == "quit":
