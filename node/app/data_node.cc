@@ -88,6 +88,7 @@ class Cron {
     });
   }
   void Tick() {
+    if (server_.cron_paused()) return;  // DEBUG PAUSE-CRON 1
     const int64_t now = NowMs();
     server_.ExpirePauses(now);
     Monitoring& mon = server_.monitoring();
@@ -123,6 +124,7 @@ class Cron {
     }
     UpdatePeakMemory();
     HandleBlockedTimeouts(server_, now);
+    if (server_.ClientEvictionLimit() != 0) server_.EvictClients();
     if (server_.tracking().num_clients() > 0) {
       server_.tracking().LimitTable(static_cast<size_t>(server_.options().tracking_table_max_keys));
     }

@@ -67,6 +67,12 @@ void Debug(CommandContext& ctx, Args args) {
       ctx.node.cluster_bus()->engine().set_drop_filter(static_cast<int>(type));
     }
     ctx.reply.Ok();
+  } else if (sub == "pause-cron" && args.size() == 3) {
+    // As Redis: atoi's value, anything but a non-zero number resumes it.
+    int64_t paused = 0;
+    if (!absl::SimpleAtoi(args[2], &paused)) paused = 0;
+    ctx.node.set_cron_paused(paused != 0);
+    ctx.reply.Ok();
   } else if (sub == "segfault") {
     // As Redis: write to a page mapped read-only, so the crash report (and
     // a core dump where enabled) can be checked.
@@ -82,6 +88,8 @@ void Debug(CommandContext& ctx, Args args) {
         "    Kills the link based on the direction to/from (both) with the provided node.",
         "DROP-CLUSTER-PACKET-FILTER <packet-type>",
         "    Drop all packets that match the filtered type. Set to -1 allow all packets.",
+        "PAUSE-CRON <0|1>",
+        "    Stop periodic cron job processing.",
         "SEGFAULT",
         "    Crash the server with sigsegv.",
         "SLEEP <seconds>",

@@ -535,6 +535,12 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
     server_.keys_in_flight().AddWaiter(session.id);
     return;
   }
+  // maxmemory-clients: the clients taking too much memory go first (this
+  // one too, perhaps: then nothing runs), before any key is evicted.
+  if (server_.ClientEvictionLimit() != 0 && server_.EvictClients() != 0 &&
+      !server_.clients().count(session.id) && !session.from_primary) {
+    return;
+  }
   // maxmemory: evict first (the DELs leave as units of their own, as
   // Redis's propagate_no_multi); OOM when nothing could be evicted. Not
   // while a busy script serves the loop (its run must not mix with DELs).

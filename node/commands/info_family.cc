@@ -118,7 +118,7 @@ void AppendStatsSection(CommandContext& ctx, const std::vector<ShardFigures>& sh
       // expires a fixed number of keys per tick): nothing stale estimated.
       "expired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\n",
       "expire_cycle_cpu_milliseconds:0\r\n", "evicted_keys:", st.evicted_keys, "\r\n",
-      "evicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\n",
+      "evicted_clients:", st.evicted_clients, "\r\ntotal_eviction_exceeded_time:0\r\n",
       "current_eviction_exceeded_time:0\r\n", "keyspace_hits:", hits, "\r\n",
       "keyspace_misses:", misses, "\r\n");
   PubSub& pubsub = ctx.node.pubsub();

@@ -81,6 +81,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       Process(std::string_view(buf_, n));
       Flush();
       CountOutput();
+      // A query buffer that grows past maxmemory-clients (a huge argument
+      // arriving) may get this client evicted before its command is whole.
+      if (server_.ClientEvictionLimit() != 0) server_.EvictClients();
+      if (closing_) break;
       if (session_.close_after_reply) {
         co_await WaitDrained();
         break;

@@ -107,6 +107,8 @@ class NodeServices {
 
   // LASTSAVE (ms); 0 until the first save.
   virtual int64_t last_save_ms() const = 0;
+  // DEBUG PAUSE-CRON: whether the periodic jobs (the cron) are stopped.
+  virtual void set_cron_paused(bool paused) { (void)paused; }
   // DEBUG SET-ACTIVE-EXPIRE: whether the cron's active expiry cycle runs.
   virtual void set_active_expire_enabled(bool enabled) = 0;
   // The dataset load in progress, if any.

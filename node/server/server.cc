@@ -7,6 +7,7 @@
 #include "node/config/config.h"
 #include "node/keyspace/keyspace.h"
 #include "node/server/blocking.h"
+#include "node/server/clock.h"
 #include "node/server/cluster_setup.h"
 #include "node/server/log.h"
 #include "node/server/memory_counter.h"
@@ -54,6 +55,51 @@ void Server::DetachSession(Session& session) {
   std::erase(monitoring_.monitors, session.id);
   auto it = clients_.find(session.id);
   if (it != clients_.end() && it->second == &session) clients_.erase(it);
+}
+
+size_t Server::ClientEvictionLimit() const {
+  const ServerOptions& o = options();
+  size_t limit = 0;
+  if (o.maxmemory_clients < 0 && o.maxmemory > 0) {
+    limit = static_cast<size_t>(static_cast<double>(o.maxmemory) *
+                                -static_cast<double>(o.maxmemory_clients) / 100);
+  } else if (o.maxmemory_clients > 0) {
+    limit = static_cast<size_t>(o.maxmemory_clients);
+  } else {
+    return 0;
+  }
+  // Never so low that nobody could connect to fix the configuration.
+  return std::max<size_t>(limit, 128 * 1024);
+}
+
+size_t Server::EvictClients() {
+  const size_t limit = ClientEvictionLimit();
+  if (limit == 0) return 0;
+  size_t total = 0;
+  std::vector<std::pair<size_t, Session*>> evictable;
+  for (const auto& [id, s] : clients_) {
+    if (s->replica || s->from_primary || s->monitor) continue;  // not normal nor Pub/Sub
+    const size_t mem = ClientMemoryUsage(*s);
+    total += mem;
+    if (!s->no_evict && s->kill) evictable.emplace_back(mem, s);
+  }
+  if (total < limit) return 0;
+  // The biggest first (Redis walks its buckets from the largest).
+  std::sort(evictable.begin(), evictable.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  size_t evicted = 0;
+  for (const auto& [mem, s] : evictable) {
+    if (total < limit) break;
+    Logf(LogLevel::kNotice, "Evicting client: %s", ClientInfoLine(*s, NowMs()));
+    total -= mem;
+    ++stats_.evicted_clients;
+    ++evicted;
+    s->kill();
+  }
+  if (total >= limit) {
+    Logf(LogLevel::kWarning, "Over client maxmemory after evicting all evictable clients");
+  }
+  return evicted;
 }
 
 void Server::ExpirePauses(int64_t now_ms) {

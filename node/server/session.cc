@@ -22,6 +22,27 @@ std::string Session::FlagsText() const {
   return flags;
 }
 
+size_t MultiMemory(const Session& c) {
+  size_t mem = 0;
+  for (const std::vector<std::string>& cmd : c.queued) {
+    mem += 2 * sizeof(void*) + sizeof(int) * 2;  // Redis's multiCmd
+    for (const std::string& a : cmd) mem += a.size() + sizeof(void*);
+  }
+  return mem;
+}
+
+size_t ClientMemoryUsage(const Session& c) {
+  // Redis's fixed reply buffer (rbs=16384 in CLIENT LIST) counts as well.
+  size_t mem = c.output_buffer_allocated + c.query_buffer_bytes + sizeof(Session) + 16 * 1024;
+  mem += MultiMemory(c);
+  for (const WatchedKey& w : c.watched) mem += sizeof(WatchedKey) + w.key.size();
+  // Subscriptions and prefixes: their index entries (the names are shared).
+  const size_t subs = c.channels.size() + c.patterns.size() + c.shard_channels.size();
+  mem += subs * 4 * sizeof(void*);
+  mem += c.tracking.prefixes.size() * 4 * sizeof(void*);
+  return mem;
+}
+
 std::string ClientInfoLine(const Session& c, int64_t now_ms) {
   const std::string cmd = c.last_command.empty() ? "NULL" : c.last_command;
   return absl::StrCat(
@@ -29,9 +50,9 @@ std::string ClientInfoLine(const Session& c, int64_t now_ms) {
       " age=", (now_ms - c.created_ms) / 1000, " idle=", (now_ms - c.last_interaction_ms) / 1000,
       " flags=", c.FlagsText(), " db=", c.db_index,
       " sub=0 psub=0 ssub=0 multi=", c.in_multi ? static_cast<int64_t>(c.queued.size()) : -1,
-      " qbuf=", c.query_buffer_bytes,
-      " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=",
-      c.output_buffer_bytes, " tot-mem=0 events=r cmd=", cmd,
+      " qbuf=", c.query_buffer_bytes, " qbuf-free=0 argv-mem=0 multi-mem=", MultiMemory(c),
+      " rbs=16384 rbp=0 obl=0 oll=0 omem=", c.output_buffer_bytes,
+      " tot-mem=", ClientMemoryUsage(c), " events=r cmd=", cmd,
       " user=default redir=", c.tracking.on ? static_cast<int64_t>(c.tracking.redirect) : -1,
       " resp=", c.protocol);
 }

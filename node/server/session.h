@@ -142,6 +142,14 @@ struct Session {
   std::string FlagsText() const;
 };
 
+// What the client takes in memory, as Redis's getClientMemoryUsage counts
+// it (CLIENT LIST tot-mem; client eviction, maxmemory-clients): its output
+// and query buffers, the session itself, its MULTI queue, its watched keys,
+// subscriptions and tracking prefixes.
+size_t ClientMemoryUsage(const Session& c);
+// The MULTI queue's share of it (CLIENT LIST multi-mem).
+size_t MultiMemory(const Session& c);
+
 // One CLIENT LIST / CLIENT INFO line (without the newline), as Redis's
 // catClientInfoString formats it; also used in log lines about a client.
 std::string ClientInfoLine(const Session& c, int64_t now_ms);
