@@ -260,8 +260,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
       // Before AUTH, Redis bounds multibulk counts and bulk lengths tightly.
       parser_.set_auth_required(!session_.authenticated && !server_.options().requirepass.empty());
       size_t consumed = 0;
+      const size_t start = pos;
       const resp::ParseStatus status = parser_.Parse(data.substr(pos), &consumed, &args_);
       pos += consumed;
+      // While it runs, the command's own bytes are in the query buffer, as
+      // in Redis (CLIENT LIST qbuf=26 for itself).
+      session_.query_buffer_bytes = data.size() - start;
       if (status == resp::ParseStatus::kNeedMore) break;
       if (status == resp::ParseStatus::kError) {
         reply_.Error(errors::Err(parser_.error()));
