@@ -284,6 +284,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
       pending_.assign(data.substr(pos));
     }
     session_.query_buffer_bytes = pending_.size() + parser_.pending_bytes();
+    // Redis makes room for a big bulk's whole declared length on its first
+    // bytes: client eviction sees it at once.
+    const int64_t bulk = parser_.current_bulk_len();
+    session_.query_buffer_allocated =
+        bulk >= kBigArg ? static_cast<size_t>(bulk) + 2 : session_.query_buffer_bytes;
     if (static_cast<int64_t>(session_.query_buffer_bytes) >
         server_.options().client_query_buffer_limit) {
       Logf(LogLevel::kWarning,
@@ -318,8 +323,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<std::string> parked_;  // the command waiting for a write pause
   std::string pending_;
   static constexpr size_t kKeptBufferBytes = 64 * 1024;
-  std::string out_;      // replies not yet handed to the socket
-  std::string sending_;  // the bytes of the write in flight
+  static constexpr int64_t kBigArg = 32 * 1024;  // Redis's PROTO_MBULK_BIG_ARG
+  std::string out_;                              // replies not yet handed to the socket
+  std::string sending_;                          // the bytes of the write in flight
   resp::ReplyBuilder reply_;
   asio::steady_timer drained_;  // cancelled when a write completes
   bool writing_ = false;

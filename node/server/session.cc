@@ -1,5 +1,7 @@
 #include "node/server/session.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace shardnode::node {
@@ -33,7 +35,9 @@ size_t MultiMemory(const Session& c) {
 
 size_t ClientMemoryUsage(const Session& c) {
   // Redis's fixed reply buffer (rbs=16384 in CLIENT LIST) counts as well.
-  size_t mem = c.output_buffer_allocated + c.query_buffer_bytes + sizeof(Session) + 16 * 1024;
+  size_t mem = c.output_buffer_allocated +
+               std::max(c.query_buffer_bytes, c.query_buffer_allocated) + sizeof(Session) +
+               16 * 1024;
   mem += MultiMemory(c);
   for (const WatchedKey& w : c.watched) mem += sizeof(WatchedKey) + w.key.size();
   // Subscriptions and prefixes: their index entries (the names are shared).

@@ -83,6 +83,9 @@ struct Session {
   int64_t last_interaction_ms = 0;
   std::string last_command;  // lower-case name, CLIENT LIST "cmd="
   size_t query_buffer_bytes = 0;
+  // What the query buffer takes in memory: a big argument (32 KB or more)
+  // counts its declared length at once, as Redis allocates it so.
+  size_t query_buffer_allocated = 0;
   // Bytes handed to the net shell (replies and pushes) not yet written to
   // the socket; kept current by the shell.
   size_t output_buffer_bytes = 0;
