@@ -145,6 +145,7 @@ class Cron {
     });
   }
   void Tick() {
+    if (server_.cron_paused()) return;  // DEBUG PAUSE-CRON 1
     const int64_t now = NowMs();
     server_.ExpirePauses(now);
     Monitoring& mon = server_.monitoring();
@@ -180,6 +181,10 @@ class Cron {
     }
     UpdatePeakMemory();
     HandleBlockedTimeouts(server_, now);
+    if (server_.ClientEvictionLimit() != 0) server_.EvictClients();
+    if (server_.tracking().num_clients() > 0) {
+      server_.tracking().LimitTable(static_cast<size_t>(server_.options().tracking_table_max_keys));
+    }
   }
   static constexpr int kExpireKeysPerTick = 200;
   asio::steady_timer timer_;
@@ -387,6 +392,11 @@ int RunDataNode(int argc, char** argv) {
   // An eviction run cut short goes on between the loop's other events.
   server.schedule_eviction = [&io, &server] {
     asio::post(io, [&server] { server.evictor().Continue(NowMs()); });
+  };
+  // BCAST invalidations gathered during this turn of the loop go out after
+  // the events already queued (Redis's beforeSleep).
+  server.tracking().schedule_broadcast = [&io, &server] {
+    asio::post(io, [&server] { server.tracking().BroadcastPending(); });
   };
   bool stopping = false;
   ShutdownMode shutdown_mode = ShutdownMode::kDefault;

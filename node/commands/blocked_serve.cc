@@ -14,6 +14,7 @@
 #include "node/server/monitoring.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
+#include "node/server/tracking.h"
 #include "slots/hash_slot.h"
 
 namespace shardnode::node {
@@ -56,9 +57,21 @@ void ServeOne(Server& server, Session& session, const std::string& key, int64_t 
   Shard& shard = server.local_shard();
   CommandContext ctx(shard, server, session, reply, spec, now_ms, db_index,
                      GrantFor(spec, args, shard));
+  // The served client is the current one while its command completes:
+  // client-side caching sends its own invalidations after its reply.
+  Tracking& tracking = server.tracking();
+  Session* const outer_client = tracking.SetCurrent(&session);
+  const uint64_t outer_modifier = tracking.SetModifier(session.id);
+  tracking.EnterCall();
   const auto start = std::chrono::steady_clock::now();
   serve(ctx, std::span<std::string>(args.data(), args.size()), key);
-  if (out.empty()) return;  // a stream reader that keeps waiting
+  tracking.LeaveCall();
+  tracking.SetModifier(outer_modifier);
+  if (out.empty()) {  // a stream reader that keeps waiting
+    tracking.FlushPending();
+    tracking.SetCurrent(outer_client);
+    return;
+  }
   // As Redis's updateStatsOnUnblock: the command is measured when served
   // (its call was counted when it blocked).
   const int64_t usec = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -88,6 +101,8 @@ void ServeOne(Server& server, Session& session, const std::string& key, int64_t 
   }
   if (reply.errors() != 0) ++spec.stats.failed_calls;
   FinishBlocked(server, session, out);
+  tracking.FlushPending();
+  tracking.SetCurrent(outer_client);
 }
 
 void ServeKey(Server& server, int db_index, const std::string& key, int64_t now_ms) {

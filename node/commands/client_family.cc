@@ -1,5 +1,5 @@
 // CLIENT and its subcommands: ID SETNAME GETNAME LIST INFO KILL UNBLOCK
-// PAUSE UNPAUSE HELP.
+// PAUSE UNPAUSE REPLY NO-EVICT TRACKING CACHING GETREDIR TRACKINGINFO HELP.
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -18,6 +18,7 @@
 #include "node/server/pubsub.h"
 #include "node/server/session.h"
 #include "node/server/shard.h"
+#include "node/server/tracking.h"
 #include "node/server/watch.h"
 
 namespace shardnode::node {
@@ -252,36 +253,54 @@ void ClientReply(CommandContext& ctx, Args args) {
 }
 
 void ClientHelp(CommandContext& ctx, Args) {
-  static const char* kLines[] = {
-      "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-      "GETNAME",
-      "    Return the name of the current connection.",
-      "ID",
-      "    Return the ID of the current connection.",
-      "INFO",
-      "    Return information about the current client connection.",
-      "KILL <ip:port>",
-      "    Kill connection made from <ip:port>.",
-      "KILL <option> <value> [<option> <value> [...]]",
-      "    Kill connections. Options are: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
-      "LIST [options ...]",
-      "    Return information about client connections.",
-      "UNPAUSE",
-      "    Stop the current client pause, resuming traffic.",
-      "PAUSE <timeout> [WRITE|ALL]",
-      "    Suspend all, or just write, clients for <timeout> milliseconds.",
-      "REPLY (ON|OFF|SKIP)",
-      "    Control the replies sent to the current connection.",
-      "SETNAME <name>",
-      "    Assign the name <name> to the current connection.",
-      "UNBLOCK <clientid> [TIMEOUT|ERROR]",
-      "    Unblock the specified blocked client.",
-      "NO-EVICT (ON|OFF)",
-      "    Protect current client connection from eviction.",
-      "HELP",
-      "    Print this help."};
-  ctx.reply.ArrayHeader(std::size(kLines));
-  for (const char* line : kLines) ctx.reply.SimpleString(line);
+  ReplyHelp(ctx, "CLIENT",
+            {
+                "CACHING (YES|NO)",
+                "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+                "GETREDIR",
+                "    Return the client ID we are redirecting to when tracking is enabled.",
+                "GETNAME",
+                "    Return the name of the current connection.",
+                "ID",
+                "    Return the ID of the current connection.",
+                "INFO",
+                "    Return information about the current client connection.",
+                "KILL <ip:port>",
+                "    Kill connection made from <ip:port>.",
+                "KILL <option> <value> [<option> <value> [...]]",
+                "    Kill connections. Options are:",
+                "    * ADDR (<ip:port>|<unixsocket>:0)",
+                "      Kill connections made from the specified address",
+                "    * LADDR (<ip:port>|<unixsocket>:0)",
+                "      Kill connections made to specified local address",
+                "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+                "      Kill connections by type.",
+                "    * USER <username>",
+                "      Kill connections authenticated by <username>.",
+                "    * SKIPME (YES|NO)",
+                "      Skip killing current connection (default: yes).",
+                "LIST [options ...]",
+                "    Return information about client connections. Options:",
+                "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+                "      Return clients of specified type.",
+                "UNPAUSE",
+                "    Stop the current client pause, resuming traffic.",
+                "PAUSE <timeout> [WRITE|ALL]",
+                "    Suspend all, or just write, clients for <timeout> milliseconds.",
+                "REPLY (ON|OFF|SKIP)",
+                "    Control the replies sent to the current connection.",
+                "SETNAME <name>",
+                "    Assign the name <name> to the current connection.",
+                "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+                "    Unblock the specified blocked client.",
+                "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+                "         [OPTIN] [OPTOUT] [NOLOOP]",
+                "    Control server assisted client side caching.",
+                "TRACKINGINFO",
+                "    Report tracking status for the current connection.",
+                "NO-EVICT (ON|OFF)",
+                "    Protect current client connection from eviction.",
+            });
 }
 
 // CLIENT NO-EVICT ON|OFF: whether client eviction (maxmemory-clients) may
@@ -296,6 +315,118 @@ void ClientNoEvict(CommandContext& ctx, Args args) {
     return;
   }
   ctx.reply.Ok();
+}
+
+// CLIENT TRACKING ON|OFF [REDIRECT id] [BCAST] [PREFIX p]... [OPTIN]
+// [OPTOUT] [NOLOOP]: options are parsed (and REDIRECT checked) before ON or
+// OFF is looked at, as in Redis.
+void ClientTracking(CommandContext& ctx, Args args) {
+  Tracking::Options o;
+  for (size_t j = 3; j < args.size(); ++j) {
+    const bool more = j + 1 < args.size();
+    if (EqualsIgnoreCase(args[j], "redirect") && more) {
+      ++j;
+      if (o.redirect != 0) {
+        ctx.reply.Error("ERR A client can only redirect to a single other client");
+        return;
+      }
+      int64_t id;
+      if (!types::ParseInt64(args[j], &id)) {
+        ctx.reply.Error(errors::kNotInteger);
+        return;
+      }
+      // The target must exist now (it may leave later: tracking-redir-broken).
+      if (id <= 0 || !ctx.node.clients().count(static_cast<uint64_t>(id))) {
+        ctx.reply.Error("ERR The client ID you want redirect to does not exist");
+        return;
+      }
+      o.redirect = static_cast<uint64_t>(id);
+    } else if (EqualsIgnoreCase(args[j], "bcast")) {
+      o.bcast = true;
+    } else if (EqualsIgnoreCase(args[j], "optin")) {
+      o.optin = true;
+    } else if (EqualsIgnoreCase(args[j], "optout")) {
+      o.optout = true;
+    } else if (EqualsIgnoreCase(args[j], "noloop")) {
+      o.noloop = true;
+    } else if (EqualsIgnoreCase(args[j], "prefix") && more) {
+      o.prefixes.push_back(args[++j]);
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+      return;
+    }
+  }
+  if (EqualsIgnoreCase(args[2], "on")) {
+    bool enabled = false;
+    const std::string error = ctx.node.tracking().Enable(ctx.session, o, &enabled);
+    if (!error.empty()) ctx.reply.Error(error);
+    if (!enabled) return;
+  } else if (EqualsIgnoreCase(args[2], "off")) {
+    ctx.node.tracking().Disable(ctx.session);
+  } else {
+    ctx.reply.Error(errors::kSyntax);
+    return;
+  }
+  ctx.reply.Ok();
+}
+
+// CLIENT CACHING YES|NO: for the next command, in OPTIN / OPTOUT mode.
+void ClientCaching(CommandContext& ctx, Args args) {
+  Session::TrackingMode& t = ctx.session.tracking;
+  if (!t.on) {
+    ctx.reply.Error(
+        "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
+        "OPTOUT mode enabled");
+    return;
+  }
+  if (EqualsIgnoreCase(args[2], "yes")) {
+    if (!t.optin) {
+      ctx.reply.Error(
+          "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.");
+      return;
+    }
+  } else if (EqualsIgnoreCase(args[2], "no")) {
+    if (!t.optout) {
+      ctx.reply.Error(
+          "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.");
+      return;
+    }
+  } else {
+    ctx.reply.Error(errors::kSyntax);
+    return;
+  }
+  t.caching = true;
+  ctx.reply.Ok();
+}
+
+void ClientGetRedir(CommandContext& ctx, Args) {
+  const Session::TrackingMode& t = ctx.session.tracking;
+  ctx.reply.Integer(t.on ? static_cast<int64_t>(t.redirect) : -1);
+}
+
+void ClientTrackingInfo(CommandContext& ctx, Args) {
+  const Session::TrackingMode& t = ctx.session.tracking;
+  std::vector<std::string_view> flags = {t.on ? "on" : "off"};
+  if (t.bcast) flags.push_back("bcast");
+  if (t.optin) {
+    flags.push_back("optin");
+    if (t.caching) flags.push_back("caching-yes");
+  }
+  if (t.optout) {
+    flags.push_back("optout");
+    if (t.caching) flags.push_back("caching-no");
+  }
+  if (t.noloop) flags.push_back("noloop");
+  if (t.broken_redirect) flags.push_back("broken_redirect");
+  ctx.reply.MapHeader(3);
+  ctx.reply.Bulk("flags");
+  ctx.reply.SetHeader(flags.size());
+  for (std::string_view f : flags) ctx.reply.Bulk(f);
+  ctx.reply.Bulk("redirect");
+  ctx.reply.Integer(t.on ? static_cast<int64_t>(t.redirect) : -1);
+  ctx.reply.Bulk("prefixes");
+  ctx.reply.ArrayHeader(t.prefixes.size());
+  for (const std::string& p : t.prefixes) ctx.reply.Bulk(p);
 }
 
 void Help(CommandContext& ctx, Args) { ctx.reply.Error(errors::kUnexpectedHelp); }
@@ -334,6 +465,10 @@ void RegisterClientFamily(CommandTable& t) {
       Sub("unpause", 2, kCmdAdmin | kConn, ClientUnpause),
       Sub("reply", 3, kConn, ClientReply),
       Sub("no-evict", 3, kCmdAdmin | kConn, ClientNoEvict),
+      Sub("tracking", -3, kConn, ClientTracking),
+      Sub("caching", 3, kConn, ClientCaching),
+      Sub("getredir", 2, kConn, ClientGetRedir),
+      Sub("trackinginfo", 2, kConn, ClientTrackingInfo),
       Sub("help", 2, kCmdLoading | kCmdStale, ClientHelp),
   };
   t.Register(std::move(client));

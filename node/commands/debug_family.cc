@@ -183,6 +183,12 @@ void Debug(CommandContext& ctx, Args args) {
     DebugProtocol(ctx, args[2]);
   } else if (sub == "object" && args.size() == 3) {
     DebugObject(ctx, args[2]);
+  } else if (sub == "pause-cron" && args.size() == 3) {
+    // As Redis: atoi's value, anything but a non-zero number resumes it.
+    int64_t paused = 0;
+    if (!absl::SimpleAtoi(args[2], &paused)) paused = 0;
+    ctx.node.set_cron_paused(paused != 0);
+    ctx.reply.Ok();
   } else if (sub == "segfault") {
     // As Redis: write to a page mapped read-only, so the crash report (and
     // a core dump where enabled) can be checked.
@@ -206,6 +212,8 @@ void Debug(CommandContext& ctx, Args args) {
         "    true, false.",
         "REPLICATE <command> [<arg> ...]",
         "    Send the command to the replicas only (the data set is left alone).",
+        "PAUSE-CRON <0|1>",
+        "    Stop periodic cron job processing.",
         "SEGFAULT",
         "    Crash the server with sigsegv.",
         "SLEEP <seconds>",

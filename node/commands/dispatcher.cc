@@ -22,6 +22,7 @@
 #include "node/server/session.h"
 #include "node/server/slowlog.h"
 #include "node/server/suspend.h"
+#include "node/server/tracking.h"
 #include "node/server/write_stream.h"
 #include "slots/hash_slot.h"
 
@@ -286,6 +287,17 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   if ((spec.flags & kCmdSkipMonitor) && !server_.monitoring().monitors.empty()) {
     FeedMonitors(session, args);
   }
+  // A client's command (not a script's) is what client-side caching
+  // remembers when a script reads (RememberTrackedKeys).
+  const CommandSpec* const outer_spec = client_spec_;
+  std::vector<std::string>* const outer_args = client_args_;
+  if (!session.script) {
+    client_spec_ = &spec;
+    client_args_ = &args;
+  }
+  Tracking& tracking = server_.tracking();
+  const uint64_t outer_modifier = tracking.SetModifier(session.id);
+  tracking.EnterCall();
   const auto start = std::chrono::steady_clock::now();
   if (spec.fan_out != nullptr) [[unlikely]] {
     // A command that spans shards: its steps run over the shards, then its
@@ -294,6 +306,11 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   } else {
     spec.handler(ctx, Args(args.data(), args.size()));
   }
+  tracking.LeaveCall();
+  tracking.SetModifier(outer_modifier);
+  if (spec.flags & kCmdReadonly) RememberTrackedKeys(session, spec);
+  client_spec_ = outer_spec;
+  client_args_ = outer_args;
   // A command that changed the dataset (its handler counted changes on its
   // context) goes to the write stream, as received or as rewritten.
   if (ctx.dirty != 0 && !suppress_propagation_ && !session.aof_loader) {
@@ -316,6 +333,27 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   }
   if (out.errors() != errors_before) ++spec.stats.failed_calls;
   Record(session, spec, args, start, now_ms);
+}
+
+void Dispatcher::RememberTrackedKeys(Session& session, const CommandSpec& spec) {
+  // As Redis's call(): the read-only script commands remember nothing
+  // themselves; a read inside a script remembers its caller's command's
+  // keys (the script's declared keys).
+  if (spec.name == "eval_ro" || spec.name == "evalsha_ro" || spec.name == "fcall_ro") return;
+  Session* caller = &session;
+  const CommandSpec* cmd = &spec;
+  std::vector<std::string>* args = client_args_;
+  if (session.script) {
+    caller = server_.tracking().current();
+    cmd = client_spec_;
+  }
+  if (caller == nullptr || cmd == nullptr || args == nullptr) return;
+  if (!caller->tracking.on || caller->tracking.bcast) return;
+  // Shard channels (SSUBSCRIBE...) are keys for routing only.
+  if (cmd->flags & kCmdPubSub) return;
+  std::vector<std::string_view> keys;
+  ForEachKeyIndex(*cmd, *args, [&](int i) { keys.push_back((*args)[i]); });
+  if (!keys.empty()) server_.tracking().RememberKeys(*caller, keys);
 }
 
 void Dispatcher::Record(Session& session, const CommandSpec& spec,
@@ -614,6 +652,17 @@ bool Dispatcher::TouchesKeysInFlight(const Session& session,
 void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp::ReplyBuilder& out,
                          int64_t now_ms) {
   session.last_interaction_ms = now_ms;
+  // The client whose command runs (Redis's current_client): client-side
+  // caching holds its invalidations until its reply is written.
+  Tracking& tracking = server_.tracking();
+  Session* const outer_client = tracking.SetCurrent(&session);
+  ExecuteAsCurrent(session, args, out, now_ms);
+  tracking.FlushPending();
+  tracking.SetCurrent(outer_client);
+}
+
+void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& args,
+                                  resp::ReplyBuilder& out, int64_t now_ms) {
   // A command on keys that a MIGRATE has in flight waits until it is over,
   // then runs again from the start (keys_in_flight.h).
   if (!server_.keys_in_flight().empty() && TouchesKeysInFlight(session, args)) {
@@ -628,6 +677,12 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
     server_.ParkForSlotPause(session);
     return;
   }
+  // maxmemory-clients: the clients taking too much memory go first (this
+  // one too, perhaps: then nothing runs), before any key is evicted.
+  if (server_.ClientEvictionLimit() != 0 && server_.EvictClients() != 0 &&
+      !server_.clients().count(session.id) && !session.from_primary) {
+    return;
+  }
   // maxmemory: evict first (the DELs leave as units of their own, as
   // Redis's propagate_no_multi); OOM when nothing could be evicted. Not
   // while a busy script serves the loop (its run must not mix with DELs).
@@ -635,6 +690,11 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
   if (server_.options().maxmemory > 0 && server_.busy_script_error().empty()) {
     oom = server_.evictor().Perform(now_ms) == EvictResult::kFail;
     server_.set_pre_command_oom(oom);
+  }
+  // tracking-table-max-keys is enforced before each command (and by the
+  // cron).
+  if (server_.tracking().num_clients() > 0) {
+    server_.tracking().LimitTable(static_cast<size_t>(server_.options().tracking_table_max_keys));
   }
   // CLIENT REPLY OFF / SKIP: whatever this command replies is dropped.
   std::string* const reply_buffer = out.buffer();
@@ -747,6 +807,13 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
     session.reply_skip_next = false;
     session.reply_skip = true;
   }
+  // CLIENT CACHING applies to the next command (or transaction) only; any
+  // CLIENT subcommand keeps it, as in Redis.
+  if (!session.in_multi && (spec == nullptr || !spec->name.starts_with("client|"))) {
+    session.tracking.caching = false;
+  }
+  // Invalidations of this command's own keys follow its reply.
+  server_.tracking().FlushPending();
   // Clients blocked on keys this command wrote are served now (not while
   // a busy script's event serving runs other clients' commands: its keys
   // are served when it ends).

@@ -94,6 +94,12 @@ class Dispatcher {
              resp::ReplyBuilder& out, int64_t now_ms);
   void Call(Session& session, const CommandSpec& spec, std::vector<std::string>& args,
             resp::ReplyBuilder& out, int64_t now_ms);
+  // Execute's work, with `session` the tracking's current client.
+  void ExecuteAsCurrent(Session& session, std::vector<std::string>& args, resp::ReplyBuilder& out,
+                        int64_t now_ms);
+  // After a read-only command: client-side caching remembers the keys the
+  // tracking client read (a script's read: its caller's declared keys).
+  void RememberTrackedKeys(Session& session, const CommandSpec& spec);
   // Returns false when EXEC itself failed (without MULTI, EXECABORT).
   bool Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms);
   // After a command ran (from `start`): its statistics, latency histogram
@@ -120,6 +126,9 @@ class Dispatcher {
   const CommandSpec* discard_;
   // CallForScript with redis.set_repl(REPL_NONE): writes are not propagated.
   bool suppress_propagation_ = false;
+  // The client command running (not a script's), for RememberTrackedKeys.
+  const CommandSpec* client_spec_ = nullptr;
+  std::vector<std::string>* client_args_ = nullptr;
   // Route's cached view of the published slot table.
   clusterbus::SlotTableReader slot_table_;
 };

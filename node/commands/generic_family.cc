@@ -32,6 +32,7 @@
 #include "node/server/node_services.h"
 #include "node/server/session.h"
 #include "node/server/shard.h"
+#include "node/server/tracking.h"
 #include "slots/hash_slot.h"
 
 namespace shardnode::node {
@@ -559,6 +560,9 @@ class FlushFanOut : public FanOut {
     // Redis forces their propagation (forceCommandPropagation): replicas
     // and the AOF get FLUSHDB / FLUSHALL even when nothing was removed.
     ctx.dirty = std::max<uint64_t>(ctx.dirty, 1);
+    // Client-side caching: every tracking client is told to drop all keys,
+    // even when nothing was removed (Redis's signalFlushedDb).
+    ctx.node.tracking().Flushed();
     ctx.reply.Ok();
     return {};
   }

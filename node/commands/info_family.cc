@@ -34,6 +34,7 @@
 #include "node/server/replication_control.h"
 #include "node/server/session.h"
 #include "node/server/shard.h"
+#include "node/server/tracking.h"
 
 namespace shardnode::node {
 namespace {
@@ -73,8 +74,8 @@ void AppendClientsSection(CommandContext& ctx, std::string& s) {
                   "\r\ncluster_connections:0\r\n", "maxclients:", ctx.node.options().maxclients,
                   "\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\n",
                   "blocked_clients:", blocked,
-                  "\r\ntracking_clients:0\r\nclients_in_timeout_table:",
-                  ctx.shard.blocking().with_timeout(), "\r\n");
+                  "\r\ntracking_clients:", ctx.node.tracking().num_clients(),
+                  "\r\nclients_in_timeout_table:", ctx.shard.blocking().with_timeout(), "\r\n");
 }
 
 void AppendPersistenceSection(CommandContext& ctx, std::string& s) {
@@ -120,7 +121,7 @@ void AppendStatsSection(CommandContext& ctx, const std::vector<ShardFigures>& sh
       // expires a fixed number of keys per tick): nothing stale estimated.
       "expired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\n",
       "expire_cycle_cpu_milliseconds:0\r\n", "evicted_keys:", st.evicted_keys, "\r\n",
-      "evicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\n",
+      "evicted_clients:", st.evicted_clients, "\r\ntotal_eviction_exceeded_time:0\r\n",
       "current_eviction_exceeded_time:0\r\n", "keyspace_hits:", hits, "\r\n",
       "keyspace_misses:", misses, "\r\n");
   PubSub& pubsub = ctx.node.pubsub();
@@ -132,11 +133,13 @@ void AppendStatsSection(CommandContext& ctx, const std::vector<ShardFigures>& sh
       "latest_fork_usec:0\r\ntotal_forks:0\r\n",
       "migrate_cached_sockets:", ctx.node.migrate_cached_sockets(), "\r\n",
       // Writable replicas (the only ones that track expires) are not
-      // supported; active defragmentation and client tracking neither.
+      // supported; active defragmentation neither.
       "slave_expires_tracked_keys:0\r\n", "active_defrag_hits:0\r\nactive_defrag_misses:0\r\n",
       "active_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\n",
       "total_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\n",
-      "tracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\n",
+      "tracking_total_keys:", ctx.node.tracking().total_keys(), "\r\n",
+      "tracking_total_items:", ctx.node.tracking().total_items(), "\r\n",
+      "tracking_total_prefixes:", ctx.node.tracking().total_prefixes(), "\r\n",
       "unexpected_error_replies:", st.unexpected_error_replies, "\r\n",
       "total_error_replies:", st.total_error_replies, "\r\n",
       // Deep sanitization of RESTORE payloads is Redis's sanitize-dump-payload

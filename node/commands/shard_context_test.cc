@@ -19,6 +19,7 @@
 #include "node/server/pubsub.h"
 #include "node/server/session.h"
 #include "node/server/shard.h"
+#include "node/server/tracking.h"
 #include "node/server/watch.h"
 #include "slots/hash_slot.h"
 
@@ -41,6 +42,7 @@ class TestNode final : public NodeServices {
   std::map<uint64_t, Session*>& clients() override { return clients_; }
   bool UnblockClient(uint64_t, bool) override { return false; }
   PubSub& pubsub() override { return pubsub_; }
+  Tracking& tracking() override { return tracking_; }
   Monitoring& monitoring() override { return monitoring_; }
   const std::string& run_id() const override { return run_id_; }
   int64_t start_ms() const override { return 1'000'000; }
@@ -76,6 +78,7 @@ class TestNode final : public NodeServices {
   const CommandTable* commands_;
   std::map<uint64_t, Session*> clients_;
   PubSub pubsub_;
+  Tracking tracking_{&clients_};
   Monitoring monitoring_;
   std::string run_id_ = std::string(40, 'a');
 };

@@ -407,10 +407,12 @@ std::vector<Directive> BuildTable() {
       UNum("zset-max-listpack-value", "zset-max-ziplist-value", M, 0, kLongMax, "64", kNumMemory));
   t.push_back(UNum("hll-sparse-max-bytes", "", M, 0, kLongMax, "3000", kNumMemory,
                    &O::hll_sparse_max_bytes));
-  t.push_back(UNum("tracking-table-max-keys", "", M, 0, kLongMax, "1000000"));
+  t.push_back(UNum("tracking-table-max-keys", "", M, 0, kLongMax, "1000000", 0,
+                   &O::tracking_table_max_keys));
   t.push_back(UNum("client-query-buffer-limit", "", M, 1024 * 1024, kLongMax, "1073741824",
                    kNumMemory, &O::client_query_buffer_limit));
-  t.push_back(Num("maxmemory-clients", "", M, -100, kSSizeMax, "0", kNumMemory | kNumPercent));
+  t.push_back(Num("maxmemory-clients", "", M, -100, kSSizeMax, "0", kNumMemory | kNumPercent,
+                  &O::maxmemory_clients));
   t.push_back(Num("repl-backlog-ttl", "", M, 0, kLongMax, "3600"));
   t.push_back(Num("auto-aof-rewrite-min-size", "", M, 0, kLLongMax, "67108864", kNumMemory));
   t.push_back(

@@ -81,6 +81,11 @@ struct ServerOptions {
   int lfu_decay_time = 1;
   bool lazyfree_lazy_eviction = false;
   bool replica_ignore_maxmemory = true;
+  // Client eviction: the memory clients may take together (0: no limit;
+  // negative: that percentage of maxmemory).
+  int64_t maxmemory_clients = 0;
+  // Client-side caching: the most keys the tracking table holds (0: no limit).
+  int64_t tracking_table_max_keys = 1000000;
 
   // notify-keyspace-events as class bits (node/keyspace/notify.h); CONFIG
   // GET shows Redis's canonical text of them.

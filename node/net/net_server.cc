@@ -96,6 +96,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       Process(std::string_view(buf_, n));
       Flush();
       CountOutput();
+      // A query buffer that grows past maxmemory-clients (a huge argument
+      // arriving) may get this client evicted before its command is whole.
+      if (server_.ClientEvictionLimit() != 0) server_.EvictClients();
+      if (closing_) break;
       if (session_.close_after_reply) {
         co_await WaitDrained();
         break;
@@ -127,8 +131,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (auto conn = weak.lock()) conn->Kill();
     };
     session_.push = [weak](std::string_view bytes) {
-      // CLIENT REPLY OFF silences pushes (Pub/Sub, MONITOR) too.
-      if (auto conn = weak.lock(); conn && !conn->closing_ && !conn->session_.reply_off) {
+      // CLIENT REPLY OFF silences pushes (Pub/Sub, MONITOR) too, but not
+      // tracking invalidations (Session::pushing).
+      if (auto conn = weak.lock();
+          conn && !conn->closing_ && (!conn->session_.reply_off || conn->session_.pushing)) {
         conn->out_.append(bytes);
         conn->Flush();
         conn->CountOutput();
@@ -268,8 +274,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
       // Before AUTH, Redis bounds multibulk counts and bulk lengths tightly.
       parser_.set_auth_required(server_.AuthRequired(session_));
       size_t consumed = 0;
+      const size_t start = pos;
       const resp::ParseStatus status = parser_.Parse(data.substr(pos), &consumed, &args_);
       pos += consumed;
+      // While it runs, the command's own bytes are in the query buffer, as
+      // in Redis (CLIENT LIST qbuf=26 for itself).
+      session_.query_buffer_bytes = data.size() - start;
       if (status == resp::ParseStatus::kNeedMore) break;
       if (status == resp::ParseStatus::kError) {
         reply_.Error(errors::Err(parser_.error()));
@@ -288,6 +298,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
       pending_.assign(data.substr(pos));
     }
     session_.query_buffer_bytes = pending_.size() + parser_.pending_bytes();
+    // Redis makes room for a big bulk's whole declared length on its first
+    // bytes: client eviction sees it at once.
+    const int64_t bulk = parser_.current_bulk_len();
+    session_.query_buffer_allocated =
+        bulk >= kBigArg ? static_cast<size_t>(bulk) + 2 : session_.query_buffer_bytes;
     if (static_cast<int64_t>(session_.query_buffer_bytes) >
         server_.options().client_query_buffer_limit) {
       Logf(LogLevel::kWarning,
@@ -322,8 +337,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<std::string> parked_;  // the command waiting for a write pause
   std::string pending_;
   static constexpr size_t kKeptBufferBytes = 64 * 1024;
-  std::string out_;      // replies not yet handed to the socket
-  std::string sending_;  // the bytes of the write in flight
+  static constexpr int64_t kBigArg = 32 * 1024;  // Redis's PROTO_MBULK_BIG_ARG
+  std::string out_;                              // replies not yet handed to the socket
+  std::string sending_;                          // the bytes of the write in flight
   resp::ReplyBuilder reply_;
   asio::steady_timer drained_;  // cancelled when a write completes
   bool writing_ = false;

@@ -294,6 +294,7 @@ void FlushDataset(Server& server) {
   // A snapshot in progress still needs the old keys.
   if (server.persistence() != nullptr) server.persistence()->BeforeBulkChange();
   for (int s = 0; s < server.num_shards(); ++s) server.shard(s).Clear();
+  server.tracking().Flushed();  // as Redis's emptyData
   if (server.flush_functions) server.flush_functions();
 }
 

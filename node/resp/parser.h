@@ -59,6 +59,8 @@ class RequestParser {
   // pending_bytes(); bounded by about eight times what arrived, never by a
   // declared length alone).
   size_t reserved_bytes() const;
+  // The declared length of the bulk being read, or -1 between bulks.
+  int64_t current_bulk_len() const { return bulk_len_; }
 
  private:
   ParseStatus ParseInline(std::string_view input, size_t* consumed, std::vector<std::string>* args);

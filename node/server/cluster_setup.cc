@@ -212,6 +212,7 @@ void CarryOut(Server& server, clusterbus::ReadyItem& item, int64_t now_ms) {
           },
           [&](const clusterbus::FlushData&) {
             for (int i = 0; i < server.num_shards(); ++i) server.shard(i).Clear();
+            server.tracking().Flushed();
           },
           [&](const clusterbus::DeleteKeysInSlots& d) {
             for (int slot : d.slots) DeleteKeysInSlot(server, slot, now_ms);

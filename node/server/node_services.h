@@ -37,6 +37,7 @@ class CommandTable;
 class Config;
 class ClusterBus;
 class PubSub;
+class Tracking;
 class ReplicationControl;
 struct CommandContext;
 struct Monitoring;
@@ -101,6 +102,8 @@ class NodeServices {
   virtual PubSub& pubsub() = 0;
   // The ACL users, rules and log (node/acl); null in tests without them.
   virtual acl::Acl* acl() { return nullptr; }
+  // Client-side caching: CLIENT TRACKING and its invalidations (tracking.h).
+  virtual Tracking& tracking() = 0;
   // SLOWLOG, LATENCY events and MONITOR clients (monitoring.h).
   virtual Monitoring& monitoring() = 0;
   // MIGRATE's cached target connections (INFO stats); 0 without MIGRATE.
@@ -123,6 +126,8 @@ class NodeServices {
 
   // LASTSAVE (ms); 0 until the first save.
   virtual int64_t last_save_ms() const = 0;
+  // DEBUG PAUSE-CRON: whether the periodic jobs (the cron) are stopped.
+  virtual void set_cron_paused(bool paused) { (void)paused; }
   // DEBUG SET-ACTIVE-EXPIRE: whether the cron's active expiry cycle runs.
   virtual void set_active_expire_enabled(bool enabled) = 0;
   // The dataset load in progress, if any.

@@ -7,6 +7,7 @@
 #include "node/config/config.h"
 #include "node/keyspace/keyspace.h"
 #include "node/server/blocking.h"
+#include "node/server/clock.h"
 #include "node/server/cluster_setup.h"
 #include "node/server/keyspace_events.h"
 #include "node/server/log.h"
@@ -55,9 +56,55 @@ void Server::DetachSession(Session& session) {
   blocking_.Unblock(session);
   pubsub_.RemoveSession(session);
   watches_.Unwatch(session);
+  tracking_.Disable(session);
   std::erase(monitoring_.monitors, session.id);
   auto it = clients_.find(session.id);
   if (it != clients_.end() && it->second == &session) clients_.erase(it);
+}
+
+size_t Server::ClientEvictionLimit() const {
+  const ServerOptions& o = options();
+  size_t limit = 0;
+  if (o.maxmemory_clients < 0 && o.maxmemory > 0) {
+    limit = static_cast<size_t>(static_cast<double>(o.maxmemory) *
+                                -static_cast<double>(o.maxmemory_clients) / 100);
+  } else if (o.maxmemory_clients > 0) {
+    limit = static_cast<size_t>(o.maxmemory_clients);
+  } else {
+    return 0;
+  }
+  // Never so low that nobody could connect to fix the configuration.
+  return std::max<size_t>(limit, 128 * 1024);
+}
+
+size_t Server::EvictClients() {
+  const size_t limit = ClientEvictionLimit();
+  if (limit == 0) return 0;
+  size_t total = 0;
+  std::vector<std::pair<size_t, Session*>> evictable;
+  for (const auto& [id, s] : clients_) {
+    if (s->replica || s->from_primary || s->monitor) continue;  // not normal nor Pub/Sub
+    const size_t mem = ClientMemoryUsage(*s);
+    total += mem;
+    if (!s->no_evict && s->kill) evictable.emplace_back(mem, s);
+  }
+  if (total < limit) return 0;
+  // The biggest first (Redis walks its buckets from the largest).
+  std::sort(evictable.begin(), evictable.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  size_t evicted = 0;
+  for (const auto& [mem, s] : evictable) {
+    if (total < limit) break;
+    Logf(LogLevel::kNotice, "Evicting client: %s", ClientInfoLine(*s, NowMs()));
+    total -= mem;
+    ++stats_.evicted_clients;
+    ++evicted;
+    s->kill();
+  }
+  if (total >= limit) {
+    Logf(LogLevel::kWarning, "Over client maxmemory after evicting all evictable clients");
+  }
+  return evicted;
 }
 
 void Server::ExpirePauses(int64_t now_ms) {
@@ -138,6 +185,9 @@ Server::Server(Config* config, const CommandTable* commands)
           blocking_.SignalDb(d);
         } else {
           blocking_.Signal(d, key);
+          // Client-side caching (a flush is signalled by the command:
+          // Tracking::Flushed).
+          tracking_.KeyModified(key);
         }
         if (watches_.empty()) return;
         if (key.empty()) {
@@ -149,6 +199,7 @@ Server::Server(Config* config, const CommandTable* commands)
       // A key that expires on a primary is deleted on its replicas by a DEL,
       // sent with the writes of the command that found it expired.
       ks.db(d).on_key_expired = [this, d](std::string_view key) {
+        tracking_.NextChangeByServer();  // its on_key_modified follows
         if (replication_ != nullptr && replication_->is_replica()) return;
         if (!write_stream_.wanted()) return;
         const std::string args[2] = {"DEL", std::string(key)};

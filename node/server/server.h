@@ -33,6 +33,7 @@
 #include "node/server/pubsub.h"
 #include "node/server/session.h"
 #include "node/server/shard.h"
+#include "node/server/tracking.h"
 #include "node/server/watch.h"
 #include "node/server/write_stream.h"
 #include "slots/slot_set.h"
@@ -147,6 +148,7 @@ class Server final : public NodeServices {
     return cached_migrate_sockets ? cached_migrate_sockets() : 0;
   }
   WatchTable& watches() { return watches_; }
+  Tracking& tracking() override { return tracking_; }
   KeysInFlight& keys_in_flight() { return keys_in_flight_; }
   BlockingTable& blocking() { return blocking_; }
 
@@ -160,6 +162,14 @@ class Server final : public NodeServices {
   // and only then may the Session be destroyed.
   void DetachSession(Session& session);
   uint64_t NextClientId() { return ++last_client_id_; }
+  // Client eviction (maxmemory-clients): while the normal and Pub/Sub
+  // clients together take more than the limit, closes the biggest one that
+  // may be evicted (not CLIENT NO-EVICT, not a replica or our primary's
+  // link), as Redis's evictClients. Returns how many were closed.
+  size_t EvictClients();
+  // The limit in bytes (a percentage of maxmemory when negative; at least
+  // 128 KB), or 0 when there is none.
+  size_t ClientEvictionLimit() const;
 
   const std::string& run_id() const override { return run_id_; }
   int64_t start_ms() const override { return start_ms_; }
@@ -168,6 +178,8 @@ class Server final : public NodeServices {
   // NodeServices's state, and what the wiring sets of it.
   int64_t last_save_ms() const override { return last_save_ms_; }
   void set_last_save_ms(int64_t ms) { last_save_ms_ = ms; }
+  bool cron_paused() const { return cron_paused_; }
+  void set_cron_paused(bool paused) override { cron_paused_ = paused; }
   bool active_expire_enabled() const { return active_expire_enabled_; }
   void set_active_expire_enabled(bool enabled) override { active_expire_enabled_ = enabled; }
   const LoadingState& loading() const override { return loading_; }
@@ -308,11 +320,13 @@ class Server final : public NodeServices {
   BlockingTable blocking_;
   KeysInFlight keys_in_flight_;
   std::map<uint64_t, Session*> clients_;
+  Tracking tracking_{&clients_};  // after clients_, which it reads
   uint64_t last_client_id_ = 0;
   std::string run_id_;
   int64_t start_ms_ = 0;
   int64_t last_save_ms_ = 0;
   bool active_expire_enabled_ = true;
+  bool cron_paused_ = false;
   LoadingState loading_;
   persist::Persistence* persistence_ = nullptr;
   ReplicationControl* replication_ = nullptr;

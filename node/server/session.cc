@@ -1,5 +1,7 @@
 #include "node/server/session.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "node/acl/acl.h"
 
@@ -13,11 +15,37 @@ std::string Session::FlagsText() const {
   if (in_pubsub()) flags += 'P';
   if (in_multi) flags += 'x';
   if (blocked()) flags += 'b';
+  if (tracking.on) flags += 't';
+  if (tracking.broken_redirect) flags += 'R';
+  if (tracking.bcast) flags += 'B';
   if (close_after_reply) flags += 'c';
   if (readonly) flags += 'r';
   if (no_evict) flags += 'e';
   if (flags.empty()) flags = "N";
   return flags;
+}
+
+size_t MultiMemory(const Session& c) {
+  size_t mem = 0;
+  for (const std::vector<std::string>& cmd : c.queued) {
+    mem += 2 * sizeof(void*) + sizeof(int) * 2;  // Redis's multiCmd
+    for (const std::string& a : cmd) mem += a.size() + sizeof(void*);
+  }
+  return mem;
+}
+
+size_t ClientMemoryUsage(const Session& c) {
+  // Redis's fixed reply buffer (rbs=16384 in CLIENT LIST) counts as well.
+  size_t mem = c.output_buffer_allocated +
+               std::max(c.query_buffer_bytes, c.query_buffer_allocated) + sizeof(Session) +
+               16 * 1024;
+  mem += MultiMemory(c);
+  for (const WatchedKey& w : c.watched) mem += sizeof(WatchedKey) + w.key.size();
+  // Subscriptions and prefixes: their index entries (the names are shared).
+  const size_t subs = c.channels.size() + c.patterns.size() + c.shard_channels.size();
+  mem += subs * 4 * sizeof(void*);
+  mem += c.tracking.prefixes.size() * 4 * sizeof(void*);
+  return mem;
 }
 
 std::string ClientInfoLine(const Session& c, int64_t now_ms) {
@@ -27,11 +55,12 @@ std::string ClientInfoLine(const Session& c, int64_t now_ms) {
       " age=", (now_ms - c.created_ms) / 1000, " idle=", (now_ms - c.last_interaction_ms) / 1000,
       " flags=", c.FlagsText(), " db=", c.db_index,
       " sub=0 psub=0 ssub=0 multi=", c.in_multi ? static_cast<int64_t>(c.queued.size()) : -1,
-      " qbuf=", c.query_buffer_bytes,
-      " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=",
-      c.output_buffer_bytes, " tot-mem=0 events=r cmd=", cmd,
+      " qbuf=", c.query_buffer_bytes, " qbuf-free=0 argv-mem=0 multi-mem=", MultiMemory(c),
+      " rbs=16384 rbp=0 obl=0 oll=0 omem=", c.output_buffer_bytes,
+      " tot-mem=", ClientMemoryUsage(c), " events=r cmd=", cmd,
       " user=", c.user != nullptr ? c.user->name : std::string("(superuser)"),
-      " redir=-1 resp=", c.protocol);
+      " redir=", c.tracking.on ? static_cast<int64_t>(c.tracking.redirect) : -1,
+      " resp=", c.protocol);
 }
 
 }  // namespace shardnode::node

@@ -73,10 +73,31 @@ struct Session {
   bool replica = false;
   bool no_evict = false;  // CLIENT NO-EVICT ON
   bool tls = false;       // connected through the TLS port (CLUSTER NODES ports)
+  // Client-side caching (CLIENT TRACKING, node/server/tracking.h).
+  struct TrackingMode {
+    bool on = false;
+    bool bcast = false;
+    bool optin = false;
+    bool optout = false;
+    bool noloop = false;
+    // CLIENT CACHING YES (OPTIN) / NO (OPTOUT), for the next command (or
+    // transaction).
+    bool caching = false;
+    bool broken_redirect = false;                 // the redirect target went away
+    uint64_t redirect = 0;                        // 0: none
+    std::set<std::string, std::less<>> prefixes;  // BCAST
+  };
+  TrackingMode tracking;
+  // Set while a tracking invalidation is written: CLIENT REPLY OFF does
+  // not silence it (Redis's CLIENT_PUSHING).
+  bool pushing = false;
   int64_t created_ms = 0;
   int64_t last_interaction_ms = 0;
   std::string last_command;  // lower-case name, CLIENT LIST "cmd="
   size_t query_buffer_bytes = 0;
+  // What the query buffer takes in memory: a big argument (32 KB or more)
+  // counts its declared length at once, as Redis allocates it so.
+  size_t query_buffer_allocated = 0;
   // Bytes handed to the net shell (replies and pushes) not yet written to
   // the socket; kept current by the shell.
   size_t output_buffer_bytes = 0;
@@ -135,6 +156,14 @@ struct Session {
   // CLIENT LIST "flags=" field.
   std::string FlagsText() const;
 };
+
+// What the client takes in memory, as Redis's getClientMemoryUsage counts
+// it (CLIENT LIST tot-mem; client eviction, maxmemory-clients): its output
+// and query buffers, the session itself, its MULTI queue, its watched keys,
+// subscriptions and tracking prefixes.
+size_t ClientMemoryUsage(const Session& c);
+// The MULTI queue's share of it (CLIENT LIST multi-mem).
+size_t MultiMemory(const Session& c);
 
 // One CLIENT LIST / CLIENT INFO line (without the newline), as Redis's
 // catClientInfoString formats it; also used in log lines about a client.

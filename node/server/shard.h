@@ -39,7 +39,8 @@ struct Stats {
   uint64_t keyspace_misses = 0;
   uint64_t expired_keys = 0;
   uint64_t evicted_keys = 0;
-  uint64_t dirty = 0;  // changes since the last save
+  uint64_t evicted_clients = 0;  // maxmemory-clients
+  uint64_t dirty = 0;            // changes since the last save
   // Socket reads and writes that moved client bytes (INFO stats
   // total_reads_processed / total_writes_processed).
   uint64_t total_reads_processed = 0;
