@@ -183,6 +183,12 @@ void Debug(CommandContext& ctx, Args args) {
     DebugProtocol(ctx, args[2]);
   } else if (sub == "object" && args.size() == 3) {
     DebugObject(ctx, args[2]);
+  } else if (sub == "set-disable-deny-scripts" && args.size() == 3) {
+    // As Redis: atoi's value.
+    int64_t allow = 0;
+    if (!absl::SimpleAtoi(args[2], &allow)) allow = 0;
+    ctx.node.set_script_allows_noscript(allow != 0);
+    ctx.reply.Ok();
   } else if (sub == "pause-cron" && args.size() == 3) {
     // As Redis: atoi's value, anything but a non-zero number resumes it.
     int64_t paused = 0;

@@ -341,7 +341,7 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
     ++spec->stats.rejected_calls;
     return {};
   }
-  if (spec->flags & kCmdNoScript) {
+  if ((spec->flags & kCmdNoScript) && !server_.script_allows_noscript()) {
     *rejection = errors::kScriptNoScriptCommand;
     ++spec->stats.rejected_calls;
     return {};

@@ -128,6 +128,9 @@ class NodeServices {
   virtual int64_t last_save_ms() const = 0;
   // DEBUG PAUSE-CRON: whether the periodic jobs (the cron) are stopped.
   virtual void set_cron_paused(bool paused) { (void)paused; }
+  // DEBUG SET-DISABLE-DENY-SCRIPTS: whether scripts may call commands
+  // flagged noscript (Redis's test hook).
+  virtual void set_script_allows_noscript(bool allow) { (void)allow; }
   // DEBUG SET-ACTIVE-EXPIRE: whether the cron's active expiry cycle runs.
   virtual void set_active_expire_enabled(bool enabled) = 0;
   // The dataset load in progress, if any.

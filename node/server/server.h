@@ -180,6 +180,8 @@ class Server final : public NodeServices {
   void set_last_save_ms(int64_t ms) { last_save_ms_ = ms; }
   bool cron_paused() const { return cron_paused_; }
   void set_cron_paused(bool paused) override { cron_paused_ = paused; }
+  bool script_allows_noscript() const { return script_allows_noscript_; }
+  void set_script_allows_noscript(bool allow) override { script_allows_noscript_ = allow; }
   bool active_expire_enabled() const { return active_expire_enabled_; }
   void set_active_expire_enabled(bool enabled) override { active_expire_enabled_ = enabled; }
   const LoadingState& loading() const override { return loading_; }
@@ -327,6 +329,7 @@ class Server final : public NodeServices {
   int64_t last_save_ms_ = 0;
   bool active_expire_enabled_ = true;
   bool cron_paused_ = false;
+  bool script_allows_noscript_ = false;
   LoadingState loading_;
   persist::Persistence* persistence_ = nullptr;
   ReplicationControl* replication_ = nullptr;
