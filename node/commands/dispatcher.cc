@@ -125,7 +125,7 @@ void Dispatcher::Reject(Session& session, resp::ReplyBuilder& out, std::string_v
                         const CommandSpec* spec) {
   if (session.in_multi) session.multi_dirty = true;
   if (spec != nullptr) ++spec->stats.rejected_calls;
-  if (spec != nullptr && spec == exec_ && session.in_multi) {
+  if (spec != nullptr && spec == exec_) {
     // A refused EXEC discards the transaction (Redis's execCommandAbort).
     server_.watches().Unwatch(session);
     session.in_multi = false;

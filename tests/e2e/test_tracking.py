@@ -189,7 +189,8 @@ SCENARIOS = {
     "switch_to_bcast_drops_old_keys": [
         (0, "HELLO", "3"), (0, "CLIENT", "TRACKING", "on"), (1, "SET", "k{t}", "1"),
         (0, "GET", "k{t}"), (0, "CLIENT", "TRACKING", "off"),
-        (0, "CLIENT", "TRACKING", "on", "BCAST"), (1, "INCR", "k{t}")],
+        (0, "CLIENT", "TRACKING", "on", "BCAST"), (1, "INCR", "k{t}"), ("sleep", 100),
+        (0, "PING")],
     "lazy_expiry_bcast_noloop": REDIR + [
         (0, "CLIENT", "TRACKING", "on", "BCAST", "REDIRECT", "@9", "NOLOOP"),
         (0, "DEBUG", "SET-ACTIVE-EXPIRE", "0"), (0, "MULTI"),
@@ -221,7 +222,7 @@ COUNT_ONLY = {"tracking_table_max_keys"}
 # sometimes reaches after the next step's PING: what each connection got
 # over the whole scenario is compared, in order, not step by step.
 WHOLE_SCENARIO = {"bcast_resp3_noloop", "bcast_prefixes", "lazy_expiry_bcast_noloop",
-                  "active_expiry_bcast"}
+                  "active_expiry_bcast", "switch_to_bcast_drops_old_keys"}
 
 
 def info_field(conn_port, field):
