@@ -107,6 +107,35 @@ size_t Server::EvictClients() {
   return evicted;
 }
 
+bool Server::OutputLimitReached(Session& s, int64_t now_ms, bool async) {
+  // Replicas are the replication manager's; our primary's link and the
+  // socketless clients are never closed for their replies.
+  if (s.replica || s.from_primary || s.import_link || !s.kill) return false;
+  // Redis looks only at a client with a reply list (none: nothing pending).
+  if (s.output_buffer_bytes == 0) return false;
+  const replication::OutputLimit limit =
+      replication::OutputLimit::ForClass(config().Value("client-output-buffer-limit").value_or(""),
+                                         s.in_pubsub() ? "pubsub" : "normal");
+  if (!s.obuf_check.Exceeded(limit, s.output_buffer_bytes, 0, now_ms)) return false;
+  if (async) {
+    Logf(LogLevel::kWarning,
+         "Client %s scheduled to be closed ASAP for overcoming of output buffer limits.",
+         ClientInfoLine(s, now_ms));
+  } else {
+    Logf(LogLevel::kWarning, "Client %s closed for overcoming of output buffer limits.",
+         ClientInfoLine(s, now_ms));
+  }
+  return true;
+}
+
+void Server::CloseClientsOverOutputLimit(int64_t now_ms) {
+  std::vector<Session*> over;
+  for (const auto& [id, s] : clients_) {
+    if (OutputLimitReached(*s, now_ms, false)) over.push_back(s);
+  }
+  for (Session* s : over) s->kill();
+}
+
 void Server::ExpirePauses(int64_t now_ms) {
   if (pauses_[0].until_ms != 0 && pauses_[0].until_ms <= now_ms) {
     UnpauseClients(PausePurpose::kClientCommand);
