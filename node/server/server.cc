@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <random>
+#include <string>
+#include <utility>
 
 #include "clusterbus/cluster_state.h"
 #include "node/config/config.h"
@@ -113,9 +115,20 @@ bool Server::OutputLimitReached(Session& s, int64_t now_ms, bool async) {
   if (s.replica || s.from_primary || s.import_link || !s.kill) return false;
   // Redis looks only at a client with a reply list (none: nothing pending).
   if (s.output_buffer_bytes == 0) return false;
-  const replication::OutputLimit limit =
-      replication::OutputLimit::ForClass(config().Value("client-output-buffer-limit").value_or(""),
-                                         s.in_pubsub() ? "pubsub" : "normal");
+  // Parsed again only when the value changed (this runs on every push).
+  struct Parsed {
+    std::string text;
+    replication::OutputLimit normal, pubsub;
+  };
+  thread_local Parsed parsed{"", replication::OutputLimit::ForClass("", "normal"),
+                             replication::OutputLimit::ForClass("", "pubsub")};
+  std::string text = config().Value("client-output-buffer-limit").value_or("");
+  if (text != parsed.text) {
+    parsed.normal = replication::OutputLimit::ForClass(text, "normal");
+    parsed.pubsub = replication::OutputLimit::ForClass(text, "pubsub");
+    parsed.text = std::move(text);
+  }
+  const replication::OutputLimit& limit = s.in_pubsub() ? parsed.pubsub : parsed.normal;
   if (!s.obuf_check.Exceeded(limit, s.output_buffer_bytes, 0, now_ms)) return false;
   if (async) {
     Logf(LogLevel::kWarning,
