@@ -9,12 +9,23 @@
 namespace shardnode::replication {
 
 OutputLimit OutputLimit::ReplicaClass(std::string_view config_value) {
-  // Redis's default: replica 256mb 64mb 60.
-  OutputLimit limit{256ULL << 20, 64ULL << 20, 60};
+  return ForClass(config_value, "slave");
+}
+
+OutputLimit OutputLimit::ForClass(std::string_view config_value, std::string_view cls) {
+  const bool replica = cls == "slave" || cls == "replica";
+  // Redis's defaults: normal 0 0 0, replica 256mb 64mb 60, pubsub 32mb 8mb 60.
+  OutputLimit limit;
+  if (replica) {
+    limit = OutputLimit{256ULL << 20, 64ULL << 20, 60};
+  } else if (cls == "pubsub") {
+    limit = OutputLimit{32ULL << 20, 8ULL << 20, 60};
+  }
   const std::vector<std::string> parts = absl::StrSplit(
       absl::string_view(config_value.data(), config_value.size()), ' ', absl::SkipEmpty());
   for (size_t i = 0; i + 3 < parts.size(); i += 4) {
-    if (parts[i] != "slave" && parts[i] != "replica") continue;
+    const bool match = replica ? parts[i] == "slave" || parts[i] == "replica" : parts[i] == cls;
+    if (!match) continue;
     OutputLimit parsed;
     if (absl::SimpleAtoi(parts[i + 1], &parsed.hard_bytes) &&
         absl::SimpleAtoi(parts[i + 2], &parsed.soft_bytes) &&

@@ -1,4 +1,4 @@
-// OutputLimit: the replica class of client-output-buffer-limit, and Redis's
+// OutputLimit: one class of client-output-buffer-limit, and Redis's
 // rule for when a client over it is closed. A client whose pending output
 // reaches the hard limit is closed at once; one that stays at or above the
 // soft limit for more than soft_seconds is closed too (the clock starts the
@@ -23,6 +23,9 @@ struct OutputLimit {
   // its canonical form ("normal 0 0 0 slave 268435456 67108864 60 pubsub
   // ..."). A value without that class gives Redis's defaults.
   static OutputLimit ReplicaClass(std::string_view config_value);
+  // Another class of it: "normal" or "pubsub" (or "slave"); Redis's
+  // defaults for a class the value does not have.
+  static OutputLimit ForClass(std::string_view config_value, std::string_view cls);
 };
 
 // The soft-limit clock of one client.

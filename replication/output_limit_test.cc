@@ -22,6 +22,23 @@ TEST(OutputLimitTest, DefaultsWhenTheClassIsMissingOrMalformed) {
   }
 }
 
+TEST(OutputLimitTest, ReadsTheNormalAndPubSubClasses) {
+  const char* v = "normal 1000000 0 0 slave 1048576 524288 3 pubsub 100000 50000 4";
+  const OutputLimit normal = OutputLimit::ForClass(v, "normal");
+  EXPECT_EQ(normal.hard_bytes, 1000000u);
+  EXPECT_EQ(normal.soft_bytes, 0u);
+  const OutputLimit pubsub = OutputLimit::ForClass(v, "pubsub");
+  EXPECT_EQ(pubsub.hard_bytes, 100000u);
+  EXPECT_EQ(pubsub.soft_bytes, 50000u);
+  EXPECT_EQ(pubsub.soft_seconds, 4);
+  // Redis's defaults: normal unlimited, pubsub 32mb 8mb 60.
+  EXPECT_EQ(OutputLimit::ForClass("", "normal").hard_bytes, 0u);
+  const OutputLimit d = OutputLimit::ForClass("", "pubsub");
+  EXPECT_EQ(d.hard_bytes, 32u << 20);
+  EXPECT_EQ(d.soft_bytes, 8u << 20);
+  EXPECT_EQ(d.soft_seconds, 60);
+}
+
 TEST(OutputLimitTest, HardLimitClosesAtOnce) {
   OutputLimitCheck c;
   const OutputLimit l{1000, 0, 0};

@@ -181,6 +181,9 @@ class Cron {
     }
     UpdatePeakMemory();
     HandleBlockedTimeouts(server_, now);
+    // A soft output limit runs out while nothing more is written (Redis's
+    // clientsCron).
+    server_.CloseClientsOverOutputLimit(now);
     if (server_.ClientEvictionLimit() != 0) server_.EvictClients();
     if (server_.tracking().num_clients() > 0) {
       server_.tracking().LimitTable(static_cast<size_t>(server_.options().tracking_table_max_keys));

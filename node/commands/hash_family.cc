@@ -258,7 +258,8 @@ void HRandFieldWithCount(CommandContext& ctx, std::string_view key, int64_t coun
     const uint64_t n = -static_cast<uint64_t>(count);
     ctx.reply.ArrayHeader(withvalues && !resp3 ? n * 2 : n);
     std::string ks, vs;
-    for (uint64_t i = 0; i < n; ++i) {
+    // Stops once the client is to be closed for its output limit.
+    for (uint64_t i = 0; i < n && !ctx.reply.discarding(); ++i) {
       auto [k, v] = h->Random(&ks, &vs);
       reply_pair(k, v);
     }

@@ -216,7 +216,8 @@ void SRandMemberWithCount(CommandContext& ctx, Args args) {
   const size_t size = s->Size();
   if (!uniq || count == 1) {
     ctx.reply.ArrayHeader(count);
-    for (uint64_t i = 0; i < count; ++i) ctx.reply.Bulk(s->Random());
+    // Stops once the client is to be closed for its output limit.
+    for (uint64_t i = 0; i < count && !ctx.reply.discarding(); ++i) ctx.reply.Bulk(s->Random());
     return;
   }
   if (count >= size) {

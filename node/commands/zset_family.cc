@@ -1047,12 +1047,18 @@ void ZRandMember(CommandContext& ctx, Args args) {
   const size_t size = z->Size();
   std::vector<Scored> out;
   if (count < 0) {
+    // Replied as it is drawn (the count may be huge), and stopped once the
+    // client is to be closed for its output limit.
     const uint64_t n = -static_cast<uint64_t>(count);
-    out.reserve(n);
-    for (uint64_t i = 0; i < n; ++i) {
+    const bool resp3 = ctx.reply.protocol() > 2;
+    ctx.reply.ArrayHeader(withscores && !resp3 ? n * 2 : n);
+    for (uint64_t i = 0; i < n && !ctx.reply.discarding(); ++i) {
       auto [s, m] = z->At(types::RandomBelow(size));
-      out.push_back({std::string(m), s});
+      if (withscores && resp3) ctx.reply.ArrayHeader(2);
+      ctx.reply.Bulk(m);
+      if (withscores) ctx.reply.Double(s);
     }
+    return;
   } else {
     const size_t n = std::min<uint64_t>(count, size);
     std::vector<size_t> ranks(size);

@@ -49,6 +49,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
         reply_(&out_),
         drained_(stream_.get_executor()) {
     reply_.on_error = [&server](std::string_view message) { server.stats().CountError(message); };
+    // A reply is checked against client-output-buffer-limit as it grows,
+    // so one command cannot build an unbounded reply.
+    reply_.WatchGrowth(kLimitCheckBytes, [this]() { OverOutputLimit(); });
   }
 
   // The coroutine's parameter keeps the connection alive until it ends
@@ -94,6 +97,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       server_.stats().total_net_input_bytes += n;
       ++server_.stats().total_reads_processed;
       Process(std::string_view(buf_, n));
+      if (OverOutputLimit()) break;
       Flush();
       CountOutput();
       // A query buffer that grows past maxmemory-clients (a huge argument
@@ -135,7 +139,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
       // tracking invalidations (Session::pushing).
       if (auto conn = weak.lock();
           conn && !conn->closing_ && (!conn->session_.reply_off || conn->session_.pushing)) {
+        if (conn->limit_hit_) return;
         conn->out_.append(bytes);
+        if (conn->OverOutputLimit()) {
+          // Not closed here: the pusher may be walking the subscribers.
+          asio::post(conn->stream_.get_executor(), [weak]() {
+            if (auto c = weak.lock()) c->Kill();
+          });
+          return;
+        }
         conn->Flush();
         conn->CountOutput();
       }
@@ -211,6 +223,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
     session_.output_buffer_allocated = out_.capacity() + sending_.capacity();
   }
 
+  // client-output-buffer-limit (Server::OutputLimitReached): true once the
+  // client is to be closed. Its unsent output is dropped at once and so is
+  // whatever it is still replied (a transaction runs to its end, a command
+  // with a huge reply stops, as in Redis); no more of its input runs. The
+  // caller closes it when the command or push that grew the buffer ended.
+  bool OverOutputLimit() {
+    if (limit_hit_) return true;
+    if (closing_) return false;
+    CountOutput();
+    if (!server_.OutputLimitReached(session_, NowMs(), true)) return false;
+    limit_hit_ = true;
+    reply_.Discard();  // frees out_
+    CountOutput();
+    return true;
+  }
+
   // A write completed: the output went down; a streaming producer may add.
   void Drained() {
     CountOutput();
@@ -250,6 +278,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       ExecuteOrPark(args);
     }
     Process({});
+    if (OverOutputLimit()) {
+      Kill();
+      return;
+    }
     Flush();
     CountOutput();
     if (session_.close_after_reply) {
@@ -270,7 +302,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       data = pending_;
     }
     size_t pos = 0;
-    while (pos < data.size() && !session_.close_after_reply && !closing_ && !session_.suspended()) {
+    while (pos < data.size() && !session_.close_after_reply && !closing_ && !limit_hit_ &&
+           !session_.suspended()) {
       // Before AUTH, Redis bounds multibulk counts and bulk lengths tightly.
       parser_.set_auth_required(server_.AuthRequired(session_));
       size_t consumed = 0;
@@ -347,6 +380,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool write_failed_ = false;
   bool closing_ = false;
   bool kill_when_drained_ = false;  // close after the pending output is written
+  bool limit_hit_ = false;          // over client-output-buffer-limit: closing
+  static constexpr size_t kLimitCheckBytes = 16 * 1024;  // Redis's reply chunk
   static constexpr size_t kMaxPendingOutput = 4 * 1024 * 1024;
   char buf_[16 * 1024];
 };

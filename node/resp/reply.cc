@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <utility>
 
 namespace shardnode::resp {
 namespace {
@@ -58,6 +59,7 @@ void ReplyBuilder::SimpleString(std::string_view s) {
   out_->push_back('+');
   out_->append(s);
   out_->append("\r\n", 2);
+  Grew();
 }
 
 void ReplyBuilder::Error(std::string_view message) {
@@ -72,11 +74,18 @@ void ReplyBuilder::Error(std::string_view message) {
   }
   out_->append("\r\n", 2);
   if (on_error) on_error(message);
+  Grew();
 }
 
-void ReplyBuilder::Integer(int64_t n) { AppendPrefixed(out_, ':', n); }
+void ReplyBuilder::Integer(int64_t n) {
+  AppendPrefixed(out_, ':', n);
+  Grew();
+}
 
-void ReplyBuilder::Bulk(std::string_view s) { AppendBulk(out_, s); }
+void ReplyBuilder::Bulk(std::string_view s) {
+  AppendBulk(out_, s);
+  Grew();
+}
 
 void ReplyBuilder::NullBulk() {
   if (protocol_ == 2) {
@@ -84,6 +93,7 @@ void ReplyBuilder::NullBulk() {
   } else {
     out_->append("_\r\n", 3);
   }
+  Grew();
 }
 
 void ReplyBuilder::NullArray() {
@@ -92,9 +102,13 @@ void ReplyBuilder::NullArray() {
   } else {
     out_->append("_\r\n", 3);
   }
+  Grew();
 }
 
-void ReplyBuilder::ArrayHeader(size_t n) { AppendPrefixed(out_, '*', static_cast<int64_t>(n)); }
+void ReplyBuilder::ArrayHeader(size_t n) {
+  AppendPrefixed(out_, '*', static_cast<int64_t>(n));
+  Grew();
+}
 
 void ReplyBuilder::MapHeader(size_t pairs) {
   if (protocol_ == 2) {
@@ -102,14 +116,17 @@ void ReplyBuilder::MapHeader(size_t pairs) {
   } else {
     AppendPrefixed(out_, '%', static_cast<int64_t>(pairs));
   }
+  Grew();
 }
 
 void ReplyBuilder::SetHeader(size_t n) {
   AppendPrefixed(out_, protocol_ == 2 ? '*' : '~', static_cast<int64_t>(n));
+  Grew();
 }
 
 void ReplyBuilder::PushHeader(size_t n) {
   AppendPrefixed(out_, protocol_ == 2 ? '*' : '>', static_cast<int64_t>(n));
+  Grew();
 }
 
 void ReplyBuilder::Double(double d) {
@@ -121,6 +138,7 @@ void ReplyBuilder::Double(double d) {
     out_->append(text);
     out_->append("\r\n", 2);
   }
+  Grew();
 }
 
 void ReplyBuilder::Bool(bool b) {
@@ -129,11 +147,13 @@ void ReplyBuilder::Bool(bool b) {
   } else {
     out_->append(b ? "#t\r\n" : "#f\r\n", 4);
   }
+  Grew();
 }
 
 void ReplyBuilder::Verbatim(std::string_view text, std::string_view format) {
   if (protocol_ == 2) {
     AppendBulk(out_, text);
+    Grew();
     return;
   }
   // The length counts the 3-letter format and its ':' too.
@@ -142,8 +162,37 @@ void ReplyBuilder::Verbatim(std::string_view text, std::string_view format) {
   out_->push_back(':');
   out_->append(text);
   out_->append("\r\n", 2);
+  Grew();
 }
 
-void ReplyBuilder::Raw(std::string_view bytes) { out_->append(bytes); }
+void ReplyBuilder::WatchGrowth(size_t every, std::function<void()> on_grow) {
+  check_every_ = every;
+  on_grow_ = std::move(on_grow);
+  next_check_ = out_->size() + every;
+}
+
+void ReplyBuilder::Discard() {
+  if (discarding_) return;
+  discarding_ = true;
+  std::string().swap(*out_);
+  out_ = &scratch_;
+  if (check_every_ == 0) check_every_ = 16 * 1024;
+  next_check_ = check_every_;
+}
+
+void ReplyBuilder::Checkpoint() {
+  if (discarding_) {
+    // What a stopped command still replies goes nowhere.
+    scratch_.clear();
+  } else if (out_->size() >= next_check_ && on_grow_) {
+    on_grow_();  // may Discard()
+  }
+  next_check_ = out_->size() + check_every_;
+}
+
+void ReplyBuilder::Raw(std::string_view bytes) {
+  out_->append(bytes);
+  Grew();
+}
 
 }  // namespace shardnode::resp

@@ -9,6 +9,7 @@
 // verbatim strings become bulk strings, null is $-1 (or *-1 for NullArray).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -48,6 +49,19 @@ class ReplyBuilder {
   // Bytes appended as they are (already encoded RESP).
   void Raw(std::string_view bytes);
 
+  // Output limits (client-output-buffer-limit): once the buffer has grown
+  // by `every` bytes since the last look, `on_grow` is called (after the
+  // element that crossed the mark), so a reply is checked as it is built,
+  // not only when the command ends. A buffer that shrank (written out) is
+  // looked at again `every` bytes above its new size.
+  void WatchGrowth(size_t every, std::function<void()> on_grow);
+  // The client is to be closed: the buffer is emptied (its memory freed),
+  // and every later element is dropped. A command producing a huge reply
+  // checks discarding() in its loop and stops, as Redis's do on
+  // CLIENT_CLOSE_ASAP.
+  void Discard();
+  bool discarding() const { return discarding_; }
+
   // Number of Error() calls since construction (INFO's total_error_replies).
   uint64_t errors() const { return errors_; }
 
@@ -56,8 +70,21 @@ class ReplyBuilder {
   std::function<void(std::string_view message)> on_error;
 
  private:
+  // After each element: looks at the buffer's growth (WatchGrowth).
+  void Grew() {
+    if (check_every_ == 0) return;
+    const size_t size = out_->size();
+    if (size >= next_check_ || size + check_every_ < next_check_) Checkpoint();
+  }
+  void Checkpoint();
+
   std::string* out_;
   int protocol_;
+  size_t check_every_ = 0;
+  size_t next_check_ = SIZE_MAX;  // no watch: never
+  std::function<void()> on_grow_;
+  bool discarding_ = false;
+  std::string scratch_;  // where a discarding builder writes
   uint64_t errors_ = 0;
 };
 

@@ -158,6 +158,40 @@ TEST(FormatLongDoubleTest, MatchesRedisIncrbyfloat) {
   EXPECT_EQ(FormatLongDouble(-1e-20L), "0");
 }
 
+TEST(ReplyBuilderTest, GrowthIsWatchedAsTheReplyIsBuilt) {
+  std::string out;
+  ReplyBuilder r(&out);
+  int calls = 0;
+  r.WatchGrowth(100, [&]() { ++calls; });
+  const std::string ten(10, 'x');  // "$10\r\n" + 10 + "\r\n": 17 bytes
+  for (int i = 0; i < 5; ++i) r.Bulk(ten);
+  EXPECT_EQ(calls, 0);
+  for (int i = 0; i < 2; ++i) r.Bulk(ten);  // 119 bytes: one look
+  EXPECT_EQ(calls, 1);
+  // Written out: looked at again 100 bytes above the size it is first
+  // seen at (17 here).
+  out.clear();
+  for (int i = 0; i < 6; ++i) r.Bulk(ten);
+  EXPECT_EQ(calls, 1);
+  r.Bulk(ten);
+  EXPECT_EQ(calls, 2);
+}
+
+TEST(ReplyBuilderTest, DiscardDropsTheBufferAndEverythingAfter) {
+  std::string out;
+  ReplyBuilder r(&out);
+  r.WatchGrowth(100, [&]() { r.Discard(); });
+  r.ArrayHeader(1000000);
+  for (int i = 0; i < 1000 && !r.discarding(); ++i) r.Bulk("abcdefghij");
+  EXPECT_TRUE(r.discarding());
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(out.capacity() < 100, true);
+  r.Ok();
+  r.Error("ERR x");
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(r.errors(), 1u);
+}
+
 TEST(FormatLongDoubleTest, InfinitiesAreSpelledOut) {
   EXPECT_EQ(FormatLongDouble(static_cast<long double>(INFINITY)), "inf");
   EXPECT_EQ(FormatLongDouble(-static_cast<long double>(INFINITY)), "-inf");

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <random>
+#include <string>
+#include <utility>
 
 #include "clusterbus/cluster_state.h"
 #include "node/config/config.h"
@@ -105,6 +107,46 @@ size_t Server::EvictClients() {
     Logf(LogLevel::kWarning, "Over client maxmemory after evicting all evictable clients");
   }
   return evicted;
+}
+
+bool Server::OutputLimitReached(Session& s, int64_t now_ms, bool async) {
+  // Replicas are the replication manager's; our primary's link and the
+  // socketless clients are never closed for their replies.
+  if (s.replica || s.from_primary || s.import_link || !s.kill) return false;
+  // Redis looks only at a client with a reply list (none: nothing pending).
+  if (s.output_buffer_bytes == 0) return false;
+  // Parsed again only when the value changed (this runs on every push).
+  struct Parsed {
+    std::string text;
+    replication::OutputLimit normal, pubsub;
+  };
+  thread_local Parsed parsed{"", replication::OutputLimit::ForClass("", "normal"),
+                             replication::OutputLimit::ForClass("", "pubsub")};
+  std::string text = config().Value("client-output-buffer-limit").value_or("");
+  if (text != parsed.text) {
+    parsed.normal = replication::OutputLimit::ForClass(text, "normal");
+    parsed.pubsub = replication::OutputLimit::ForClass(text, "pubsub");
+    parsed.text = std::move(text);
+  }
+  const replication::OutputLimit& limit = s.in_pubsub() ? parsed.pubsub : parsed.normal;
+  if (!s.obuf_check.Exceeded(limit, s.output_buffer_bytes, 0, now_ms)) return false;
+  if (async) {
+    Logf(LogLevel::kWarning,
+         "Client %s scheduled to be closed ASAP for overcoming of output buffer limits.",
+         ClientInfoLine(s, now_ms));
+  } else {
+    Logf(LogLevel::kWarning, "Client %s closed for overcoming of output buffer limits.",
+         ClientInfoLine(s, now_ms));
+  }
+  return true;
+}
+
+void Server::CloseClientsOverOutputLimit(int64_t now_ms) {
+  std::vector<Session*> over;
+  for (const auto& [id, s] : clients_) {
+    if (OutputLimitReached(*s, now_ms, false)) over.push_back(s);
+  }
+  for (Session* s : over) s->kill();
 }
 
 void Server::ExpirePauses(int64_t now_ms) {

@@ -170,6 +170,17 @@ class Server final : public NodeServices {
   // The limit in bytes (a percentage of maxmemory when negative; at least
   // 128 KB), or 0 when there is none.
   size_t ClientEvictionLimit() const;
+  // client-output-buffer-limit for normal and Pub/Sub clients (replicas:
+  // node/repl), as Redis's checkClientOutputBufferLimits: whether `s`, with
+  // output_buffer_bytes pending, passed its class's hard limit or stayed
+  // over the soft one too long (its soft clock is updated). When it did,
+  // the close is logged as Redis logs it, scheduled (`async`: the net
+  // shell closes it once the command or push that grew the buffer ended)
+  // or done at once; the caller closes it.
+  bool OutputLimitReached(Session& s, int64_t now_ms, bool async);
+  // The cron's pass: closes the clients over their limit (a soft limit
+  // running out while nothing more is written).
+  void CloseClientsOverOutputLimit(int64_t now_ms);
 
   const std::string& run_id() const override { return run_id_; }
   int64_t start_ms() const override { return start_ms_; }

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "replication/output_limit.h"
+
 namespace shardnode::node {
 
 namespace acl {
@@ -104,6 +106,8 @@ struct Session {
   // What the shell's output buffers hold allocated (>= output_buffer_bytes):
   // INFO mem_clients_*, and mem_not_counted_for_evict for replicas.
   size_t output_buffer_allocated = 0;
+  // client-output-buffer-limit's soft-limit clock (Server::OutputLimitReached).
+  replication::OutputLimitCheck obuf_check;
 
   // MULTI/EXEC.
   bool in_multi = false;
