@@ -106,6 +106,11 @@ class AtomicMigrator {
   bool SendOn(Link& link, std::vector<std::string> args);
 
   void ClaimSlots(clusterbus::SlotMigrationJob& job);
+  // Hides (or shows) `slots` here and tells my replicas the hidden set.
+  void SetHidden(const slots::SlotSet& slots, bool hidden);
+  // A primary whose hidden slots no import job holds (a replica promoted
+  // during its primary's import) drops their keys and shows the slots.
+  void DropOrphanHiddenSlots();
   void CommitExport(clusterbus::SlotMigrationJob& job, uint64_t epoch);
   void Tick();
   void ArmTick();

@@ -23,6 +23,7 @@
 #include "absl/strings/str_format.h"
 #include "base/strings.h"
 #include "clusterbus/cluster_state.h"
+#include "clusterbus/slot_migration.h"
 #include "node/commands/dispatcher.h"
 #include "node/commands/errors.h"
 #include "node/config/config.h"
@@ -604,12 +605,22 @@ bool ReplicationManager::PropagateSetSlot(Session& session, int64_t now_ms,
   return true;
 }
 
+void ReplicationManager::PropagateToShardnodeReplicas(std::span<const std::string> args) {
+  if (!produces_stream() || !ReplicasApplySetSlot()) return;
+  WriteStream& stream = server_.write_stream();
+  stream.Append(std::max(stream.selected_db(this), 0), kNoSlot, args);
+}
+
 void ReplicationManager::StreamOpenSlots() {
   clusterbus::ClusterState* cluster = server_.cluster();
   if (cluster == nullptr || !cluster->myself().is_primary() || !ReplicasApplySetSlot()) return;
   for (const std::vector<std::string>& cmd : cluster->OpenSlotCommands()) {
     server_.write_stream().Append(0, kNoSlot, std::span<const std::string>(cmd.data(), cmd.size()));
   }
+  // The slots an atomic migration is importing (hidden here), always: the
+  // replica drops whatever hidden set it had before the image.
+  const std::vector<std::string> hidden = clusterbus::HiddenSlotsCommand(server_.hidden_slots());
+  server_.write_stream().Append(0, kNoSlot, std::span<const std::string>(hidden));
 }
 
 void ReplicationManager::ForgetStreamDb() { server_.write_stream().ForgetSelectedDb(this); }
