@@ -24,7 +24,9 @@
 // On the target the link is an ordinary client session marked import_link:
 // its commands apply to the importing slots without routing, replicate to
 // the target's replicas and AOF like any write, and get no replies. Keys of
-// importing slots are hidden (Server::SetSlotsHidden) until the claim.
+// importing slots are hidden (Server::SetSlotsHidden) until the claim, on
+// its shardnode replicas too (SetHidden sends them the hidden set,
+// clusterbus::HiddenSlotsCommand).
 //
 // The handoff pauses writes to the moving slots only (Server::
 // SetSlotWritesPaused): reads, and every other slot, go on. Writers that
