@@ -236,7 +236,8 @@ class SlotMigrationJob {
 // slots it is importing (and so hides), the whole set each time, as
 // SlotSet::Format writes it ("" for none). Sent in the replication stream
 // only to shardnode replicas (those that announced capa shardnode-setslot),
-// when the set changes and after every image; a replica sets its own hidden
+// when the set changes and after an image (a replica clears its own when an
+// image comes, so only a non-empty set follows one); a replica sets its own hidden
 // set to it (as the primary's commands are applied, the reply goes nowhere).
 std::vector<std::string> HiddenSlotsCommand(const slots::SlotSet& hidden);
 
