@@ -12,8 +12,10 @@ shardnode nodes.
   source keeps none, the target's replica has them, and redis-cli --cluster
   check is clean.
 - Importing keys are hidden on the target (DBSIZE, KEYS, SCAN, RANDOMKEY,
-  COUNTKEYSINSLOT, GETKEYSINSLOT) and dropped when the source goes away
-  (driven by a hand-made source connection, so the state is deterministic).
+  COUNTKEYSINSLOT, GETKEYSINSLOT, INFO keyspace) and on its replica, and
+  dropped when the source goes away (driven by a hand-made source
+  connection, so the state is deterministic). CLUSTER SETSLOT is refused
+  with Valkey's errors on both sides while a job runs.
 - Cancel while the target is stopped (SIGSTOP), and the target killed
   (SIGKILL) mid-transfer: the job ends cancelled / failed with a message,
   the source still owns the slots and keeps every key, the target keeps
