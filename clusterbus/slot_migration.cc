@@ -454,4 +454,14 @@ bool SlotMigrations::AnyImporting() const {
   return false;
 }
 
+std::vector<std::string> HiddenSlotsCommand(const slots::SlotSet& hidden) {
+  return {"CLUSTER", "SYNCSLOTS", "HIDDEN", hidden.Format()};
+}
+
+std::string_view SlotMigrations::SetSlotRefusal() const {
+  if (AnyImporting()) return "Slot import in progress.";
+  if (AnyExporting()) return "Slot export in progress.";
+  return {};
+}
+
 }  // namespace shardnode::clusterbus

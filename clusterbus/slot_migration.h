@@ -232,6 +232,15 @@ class SlotMigrationJob {
   bool link_lost_after_finish_ = false;
 };
 
+// CLUSTER SYNCSLOTS HIDDEN "<slots>": how a target tells its replicas which
+// slots it is importing (and so hides), the whole set each time, as
+// SlotSet::Format writes it ("" for none). Sent in the replication stream
+// only to shardnode replicas (those that announced capa shardnode-setslot),
+// when the set changes and after an image (a replica clears its own when an
+// image comes, so only a non-empty set follows one); a replica sets its own hidden
+// set to it (as the primary's commands are applied, the reply goes nowhere).
+std::vector<std::string> HiddenSlotsCommand(const slots::SlotSet& hidden);
+
 // One SLOTSRANGE ... NODE ... block of MIGRATESLOTS, validated.
 struct MigrateSlotsRequest {
   std::vector<slots::SlotRange> ranges;
@@ -271,6 +280,10 @@ class SlotMigrations {
   bool Importing(int slot) const;
   bool AnyExporting() const;
   bool AnyImporting() const;
+  // Why CLUSTER SETSLOT is refused now (Valkey's text, without "ERR "): a
+  // job in progress owns its slots' states, so every SETSLOT waits for it
+  // to end, whatever the slot. Empty when SETSLOT may run.
+  std::string_view SetSlotRefusal() const;
 
  private:
   std::deque<std::unique_ptr<SlotMigrationJob>> jobs_;

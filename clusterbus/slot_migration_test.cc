@@ -279,6 +279,7 @@ TEST_F(SlotMigrationsTest, MigrateSlotsErrorsAreValkeys) {
   EXPECT_TRUE(jobs_.Exporting(15));
   EXPECT_TRUE(jobs_.AnyExporting());
   EXPECT_FALSE(jobs_.AnyImporting());
+  EXPECT_EQ(jobs_.SetSlotRefusal(), "Slot export in progress.");
   EXPECT_EQ(Parse({"SLOTSRANGE", "20", "30", "NODE", kPeer}), "I am already migrating slot 20.");
   state_.SetMigrating(50, state_.FindNode(kPeer));
   EXPECT_EQ(Parse({"SLOTSRANGE", "0", "0", "NODE", kPeer}), "Slots are being manually migrated");
@@ -314,6 +315,23 @@ TEST_F(SlotMigrationsTest, LogKeepsNewestFinishedJobs) {
   ASSERT_EQ(jobs_.jobs().size(), 2u);
   EXPECT_EQ(jobs_.jobs()[0]->name(), std::string(40, 'd'));
   EXPECT_EQ(jobs_.jobs()[1]->name(), std::string(40, 'c'));
+}
+
+TEST_F(SlotMigrationsTest, SetSlotIsRefusedWhileAJobRuns) {
+  EXPECT_EQ(jobs_.SetSlotRefusal(), "");
+  SlotMigrationJob& imp = jobs_.Add(std::make_unique<SlotMigrationJob>(
+      MigrationOp::kImport, kJob, std::vector<SlotRange>{{100, 110}}, kPeer, kMe, 0));
+  EXPECT_EQ(jobs_.SetSlotRefusal(), "Slot import in progress.");
+  imp.Step(MigLinkDown{"gone"}, 1);
+  ASSERT_TRUE(imp.finished());
+  EXPECT_EQ(jobs_.SetSlotRefusal(), "");
+  SlotMigrationJob& exp = jobs_.Add(std::make_unique<SlotMigrationJob>(
+      MigrationOp::kExport, std::string(40, 'e'), std::vector<SlotRange>{{0, 5}}, kMe, kPeer, 0));
+  exp.Start(0);
+  EXPECT_EQ(jobs_.SetSlotRefusal(), "Slot export in progress.");
+  exp.Step(MigCancel{}, 2);
+  ASSERT_TRUE(exp.finished());
+  EXPECT_EQ(jobs_.SetSlotRefusal(), "");
 }
 
 }  // namespace

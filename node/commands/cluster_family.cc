@@ -428,6 +428,11 @@ void ClusterSetSlot(CommandContext& ctx, Args args) {
   if (c->myself().is_replica() && !ctx.session.from_primary) {
     return ctx.reply.Error(errors::kSetSlotOnReplica);
   }
+  // An atomic migration job owns its slots' states until it ends (Valkey
+  // refuses every SETSLOT meanwhile, whatever the slot).
+  if (std::string_view busy = ctx.node.SlotMigrationBusy(); !busy.empty()) {
+    return ctx.reply.Error(absl::StrCat("ERR ", base::ToAbsl(busy)));
+  }
   int slot = ParseSlotArg(args[2]);
   if (slot < 0) return ctx.reply.Error(errors::kInvalidSlot);
   if (c->myself().is_replica()) return MirrorSetSlot(ctx, *c, args, slot);

@@ -4,6 +4,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -35,6 +36,7 @@
 #include "node/server/session.h"
 #include "node/server/shard.h"
 #include "node/server/tracking.h"
+#include "slots/hash_slot.h"
 
 namespace shardnode::node {
 namespace {
@@ -90,6 +92,9 @@ void AppendPersistenceSection(CommandContext& ctx, std::string& s) {
 struct ShardFigures {
   DbStats stats;
   std::vector<std::pair<uint64_t, uint64_t>> keys_expires;  // by database
+  // Of those, the keys (and keys with a TTL) of slots an atomic migration
+  // is importing: INFO keyspace leaves them out (NodeServices::SlotHidden).
+  std::vector<std::pair<uint64_t, uint64_t>> hidden;  // by database
 };
 
 void AppendStatsSection(CommandContext& ctx, const std::vector<ShardFigures>& shards,
@@ -236,8 +241,8 @@ void AppendKeyspaceSection(CommandContext& ctx, const std::vector<ShardFigures>&
   for (int d = 0; d < ctx.num_dbs(); ++d) {
     uint64_t keys = 0, expires = 0;
     for (const ShardFigures& f : shards) {
-      keys += f.keys_expires[d].first;
-      expires += f.keys_expires[d].second;
+      keys += f.keys_expires[d].first - f.hidden[d].first;
+      expires += f.keys_expires[d].second - f.hidden[d].second;
     }
     if (keys || expires) {
       absl::StrAppend(&s, "db", d, ":keys=", keys, ",expires=", expires, ",avg_ttl=0\r\n");
@@ -250,8 +255,8 @@ void AppendKeyspaceSection(CommandContext& ctx, const std::vector<ShardFigures>&
 // every section.
 class InfoFanOut : public FanOut {
  public:
-  InfoFanOut(std::set<std::string> wanted, bool all, int num_shards)
-      : wanted_(std::move(wanted)), all_(all), shards_(num_shards) {}
+  InfoFanOut(const NodeServices& node, std::set<std::string> wanted, bool all, int num_shards)
+      : node_(node), wanted_(std::move(wanted)), all_(all), shards_(num_shards) {}
 
   ShardList FirstRound(int num_shards) override {
     if (!Want("stats") && !Want("keyspace") && !Want("memory")) return {};
@@ -263,12 +268,28 @@ class InfoFanOut : public FanOut {
     f.stats = ks.TotalStats();
     for (int d = 0; d < ks.num_dbs(); ++d) {
       f.keys_expires.emplace_back(ks.db(d).Size(), ks.db(d).expires_count());
+      f.hidden.push_back(HiddenKeysAndExpires(ks.db(d)));
     }
   }
   ShardList Merge(CommandContext& ctx) override;
 
  private:
   bool Want(std::string_view sec) const { return all_ || wanted_.count(std::string(sec)); }
+  // The keys of `db` in hidden slots, and how many of them have a TTL.
+  std::pair<uint64_t, uint64_t> HiddenKeysAndExpires(const Db& db) const {
+    std::pair<uint64_t, uint64_t> n{0, 0};
+    if (!node_.AnySlotHidden()) return n;
+    for (int s = 0; s < slots::kNumSlots; ++s) {
+      if (!node_.SlotHidden(s)) continue;
+      for (const std::string& key : db.KeysInSlot(s, SIZE_MAX)) {
+        const Entry* e = db.Peek(key);
+        if (e == nullptr) continue;
+        ++n.first;
+        if (e->has_expire()) ++n.second;
+      }
+    }
+    return n;
+  }
   std::vector<DbKeyCounts> KeyCountsByDb() const {
     std::vector<DbKeyCounts> dbs;
     for (const ShardFigures& f : shards_) {
@@ -281,6 +302,7 @@ class InfoFanOut : public FanOut {
     return dbs;
   }
 
+  const NodeServices& node_;
   std::set<std::string> wanted_;      // sections asked for by name (defaults expanded)
   bool all_;                          // "all" or "everything": every section
   std::vector<ShardFigures> shards_;  // by shard
@@ -339,7 +361,7 @@ std::unique_ptr<FanOut> Info(CommandContext& ctx, Args args) {
       wanted.insert(sec);
     }
   }
-  return std::make_unique<InfoFanOut>(std::move(wanted), all, ctx.shard.num_keyspaces());
+  return std::make_unique<InfoFanOut>(ctx.node, std::move(wanted), all, ctx.shard.num_keyspaces());
 }
 
 }  // namespace

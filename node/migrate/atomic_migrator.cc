@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <optional>
 #include <random>
 
 #include "absl/strings/ascii.h"
@@ -91,7 +92,8 @@ struct AtomicMigrator::Link : public WriteConsumer {
       bytes = w.bytes;
     } else if (w.slot == kNoSlot && !w.args.empty() &&
                !absl::EqualsIgnoreCase(w.args[0], "multi") &&
-               !absl::EqualsIgnoreCase(w.args[0], "exec")) {
+               !absl::EqualsIgnoreCase(w.args[0], "exec") &&
+               !absl::EqualsIgnoreCase(w.args[0], "cluster")) {
       // FLUSHALL, FLUSHDB, SWAPDB: the slots' image is gone.
       const std::string n = name;
       AtomicMigrator* o = owner;
@@ -102,8 +104,9 @@ struct AtomicMigrator::Link : public WriteConsumer {
       });
       return;
     } else {
-      // Another slot's write (or MULTI/EXEC around it): only the SELECT
-      // the stream counted as sent goes.
+      // Another slot's write (or MULTI/EXEC around it, or a cluster
+      // command meant for this node's replicas): only the SELECT the stream
+      // counted as sent goes.
       bytes = w.select();
     }
     if (bytes.empty()) return;
@@ -132,6 +135,7 @@ void AtomicMigrator::Start() {
   server_.slot_migration = [this](CommandContext& ctx, std::span<std::string> args) {
     Handle(ctx, args);
   };
+  server_.slot_migration_busy = [this] { return jobs_.SetSlotRefusal(); };
   server_.on_session_detached = [this](uint64_t id) {
     for (auto& [name, link] : links_) {
       if (!link->exporting && link->session_id == id) {
@@ -157,6 +161,7 @@ void AtomicMigrator::Stop() {
   }
   links_.clear();
   server_.slot_migration = nullptr;
+  server_.slot_migration_busy = nullptr;
   server_.on_session_detached = nullptr;
 }
 
@@ -210,7 +215,36 @@ void AtomicMigrator::Tick() {
     }
     if (!job->finished()) Feed(*job, clusterbus::MigTick{});
   }
+  DropOrphanHiddenSlots();
   jobs_.Trim();
+}
+
+void AtomicMigrator::SetHidden(const slots::SlotSet& slots, bool hidden) {
+  server_.SetSlotsHidden(slots, hidden);
+  clusterbus::ClusterState* cluster = server_.cluster();
+  if (cluster == nullptr || !cluster->myself().is_primary() || server_.replication() == nullptr) {
+    return;
+  }
+  const std::vector<std::string> cmd = clusterbus::HiddenSlotsCommand(server_.hidden_slots());
+  server_.replication()->PropagateToShardnodeReplicas(cmd);
+}
+
+void AtomicMigrator::DropOrphanHiddenSlots() {
+  clusterbus::ClusterState* cluster = server_.cluster();
+  if (cluster == nullptr || !cluster->myself().is_primary() || !server_.AnySlotHidden()) return;
+  slots::SlotSet orphans;
+  std::vector<int> slot_list;
+  for (int s = 0; s < slots::kNumSlots; ++s) {
+    if (server_.SlotHidden(s) && !jobs_.Importing(s)) {
+      orphans.Set(s);
+      slot_list.push_back(s);
+    }
+  }
+  if (slot_list.empty()) return;
+  Log(LogLevel::kWarning, absl::StrCat("Dropping the keys of slots ", orphans.Format(),
+                                       ": their import ended with my former primary"));
+  asio::co_spawn(io_, DeleteKeys(std::move(slot_list)), asio::detached);
+  SetHidden(orphans, false);
 }
 
 AtomicMigrator::Link* AtomicMigrator::LinkOf(const SlotMigrationJob& job) {
@@ -306,7 +340,7 @@ void AtomicMigrator::CarryOut(SlotMigrationJob& job,
                    [&](const clusterbus::ActClaimSlots&) { ClaimSlots(job); },
                    [&](const clusterbus::ActDropImported&) {
                      asio::co_spawn(io_, DeleteKeys(SlotsOf(job)), asio::detached);
-                     server_.SetSlotsHidden(job.slot_set(), false);
+                     SetHidden(job.slot_set(), false);
                    },
                    [&](const clusterbus::ActCloseLink&) {
                      if (!link) return;
@@ -506,7 +540,7 @@ void AtomicMigrator::ClaimSlots(SlotMigrationJob& job) {
   cluster->RequestSave(true);
   cluster->RequestStateUpdate();
   cluster->RequestBroadcastPong();
-  server_.SetSlotsHidden(job.slot_set(), false);
+  SetHidden(job.slot_set(), false);
   server_.ApplyClusterEffects(NowMs());
 }
 
@@ -622,6 +656,13 @@ void AtomicMigrator::SyncSlots(CommandContext& ctx, std::span<std::string> args)
       job = jobs_.Find(name);
     }
   }
+  if (step == "HIDDEN" && ctx.session.from_primary && args.size() == 4) {
+    // My primary's importing slots (clusterbus::HiddenSlotsCommand).
+    std::optional<slots::SlotSet> hidden = slots::SlotSet::Parse(args[3]);
+    if (!hidden.has_value()) return ctx.reply.Error(errors::kSyntax);
+    server_.SetHiddenSlots(*hidden);
+    return ctx.reply.Ok();
+  }
   if (step == "ESTABLISH") {
     if (ctx.session.import_link) {
       return ctx.reply.Error("ERR Slot migration client is already a slot migration job");
@@ -641,7 +682,7 @@ void AtomicMigrator::SyncSlots(CommandContext& ctx, std::span<std::string> args)
     l->session_id = ctx.session.id;
     links_[created->name()] = l;
     SlotMigrationJob& j = jobs_.Add(std::move(created));
-    server_.SetSlotsHidden(j.slot_set(), true);
+    SetHidden(j.slot_set(), true);
     ctx.session.import_link = true;
     Log(LogLevel::kNotice, absl::StrCat("New slot import job created: ", j.name(), " (",
                                         j.RangesText(), " from ", j.source_id(), ")"));

@@ -24,7 +24,9 @@
 // On the target the link is an ordinary client session marked import_link:
 // its commands apply to the importing slots without routing, replicate to
 // the target's replicas and AOF like any write, and get no replies. Keys of
-// importing slots are hidden (Server::SetSlotsHidden) until the claim.
+// importing slots are hidden (Server::SetSlotsHidden) until the claim, on
+// its shardnode replicas too (SetHidden sends them the hidden set,
+// clusterbus::HiddenSlotsCommand).
 //
 // The handoff pauses writes to the moving slots only (Server::
 // SetSlotWritesPaused): reads, and every other slot, go on. Writers that
@@ -106,6 +108,11 @@ class AtomicMigrator {
   bool SendOn(Link& link, std::vector<std::string> args);
 
   void ClaimSlots(clusterbus::SlotMigrationJob& job);
+  // Hides (or shows) `slots` here and tells my replicas the hidden set.
+  void SetHidden(const slots::SlotSet& slots, bool hidden);
+  // A primary whose hidden slots no import job holds (a replica promoted
+  // during its primary's import) drops their keys and shows the slots.
+  void DropOrphanHiddenSlots();
   void CommitExport(clusterbus::SlotMigrationJob& job, uint64_t epoch);
   void Tick();
   void ArmTick();

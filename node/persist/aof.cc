@@ -770,9 +770,13 @@ bool Aof::WantsWrites() const {
 }
 
 void Aof::OnWrite(const StreamWrite& write) {
-  // PUBLISH goes to the replicas only (pubsub_family.cc): the AOF keeps just
-  // the SELECT the stream counted as sent with it.
-  if (!write.args.empty() && absl::EqualsIgnoreCase(write.args[0], "publish")) {
+  // PUBLISH goes to the replicas only (pubsub_family.cc), and so does
+  // CLUSTER SYNCSLOTS HIDDEN (a primary's importing slots, for its replicas
+  // only): the AOF keeps just the SELECT the stream counted as sent with it.
+  if (!write.args.empty() &&
+      (absl::EqualsIgnoreCase(write.args[0], "publish") ||
+       (write.args.size() > 1 && absl::EqualsIgnoreCase(write.args[0], "cluster") &&
+        absl::EqualsIgnoreCase(write.args[1], "syncslots")))) {
     if (write.select().empty()) return;
     buf_.append(write.select());
     PostFlush();

@@ -23,6 +23,7 @@
 #include "absl/strings/str_format.h"
 #include "base/strings.h"
 #include "clusterbus/cluster_state.h"
+#include "clusterbus/slot_migration.h"
 #include "node/commands/dispatcher.h"
 #include "node/commands/errors.h"
 #include "node/config/config.h"
@@ -42,6 +43,7 @@
 #include "replication/handshake.h"
 #include "replication/rdb.h"
 #include "slots/hash_slot.h"
+#include "slots/slot_set.h"
 
 namespace shardnode::node {
 namespace asio = boost::asio;
@@ -604,11 +606,23 @@ bool ReplicationManager::PropagateSetSlot(Session& session, int64_t now_ms,
   return true;
 }
 
+void ReplicationManager::PropagateToShardnodeReplicas(std::span<const std::string> args) {
+  if (!produces_stream() || !ReplicasApplySetSlot()) return;
+  WriteStream& stream = server_.write_stream();
+  stream.Append(std::max(stream.selected_db(this), 0), kNoSlot, args);
+}
+
 void ReplicationManager::StreamOpenSlots() {
   clusterbus::ClusterState* cluster = server_.cluster();
   if (cluster == nullptr || !cluster->myself().is_primary() || !ReplicasApplySetSlot()) return;
   for (const std::vector<std::string>& cmd : cluster->OpenSlotCommands()) {
     server_.write_stream().Append(0, kNoSlot, std::span<const std::string>(cmd.data(), cmd.size()));
+  }
+  // The slots an atomic migration is importing (hidden here; the replica
+  // cleared its own when the image came).
+  if (server_.AnySlotHidden()) {
+    const std::vector<std::string> hidden = clusterbus::HiddenSlotsCommand(server_.hidden_slots());
+    server_.write_stream().Append(0, kNoSlot, std::span<const std::string>(hidden));
   }
 }
 
@@ -1034,10 +1048,12 @@ void ReplicationManager::OnFullSync(const std::string& replid, int64_t offset) {
   primary_session_.db_index = 0;
   primary_session_.in_multi = false;
   primary_session_.queued.clear();
-  // A new image: the open slots mirrored from the old stream may be stale;
-  // a shardnode primary sends its own right after the image.
+  // A new image: the open slots (and the hidden slots of an atomic
+  // migration) mirrored from the old stream may be stale; a shardnode
+  // primary sends its own right after the image.
   if (clusterbus::ClusterState* cluster = server_.cluster();
       cluster != nullptr && cluster->myself().is_replica()) {
+    server_.SetHiddenSlots(slots::SlotSet());
     cluster->CloseAllSlots();
     cluster->RequestSave(/*fsync=*/false);
     server_.ApplyClusterEffects(NowMs());

@@ -131,6 +131,7 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   }
   bool PropagateSetSlot(Session& session, int64_t now_ms,
                         std::span<const std::string> args) override;
+  void PropagateToShardnodeReplicas(std::span<const std::string> args) override;
 
   // The replication commands (repl_commands.h registers them; argument
   // counts were checked by the dispatcher).

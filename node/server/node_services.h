@@ -198,6 +198,10 @@ class NodeServices {
   }
   // Whether any slot is hidden (a cheap check before walking slots).
   virtual bool AnySlotHidden() const { return false; }
+  // While an atomic slot migration job is in progress here, the error
+  // (without "ERR ") CLUSTER SETSLOT is refused with, as Valkey: "Slot import
+  // in progress." or "Slot export in progress."; empty when none is.
+  virtual std::string_view SlotMigrationBusy() const { return {}; }
 
  protected:
   NodeServices() = default;

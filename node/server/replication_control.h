@@ -89,6 +89,11 @@ class ReplicationControl {
   // Otherwise (not sent, nobody online, or the client may not block: in
   // MULTI, a script) returns false and the caller replies.
   static constexpr int64_t kSetSlotAckTimeoutMs = 2000;  // Valkey's default
+  // Appends `args` (a keyless cluster command only shardnode understands,
+  // e.g. CLUSTER SYNCSLOTS HIDDEN) to the replication stream when every
+  // replica announced capa shardnode-setslot; otherwise sends nothing, so a
+  // redis-server replica never receives it.
+  virtual void PropagateToShardnodeReplicas(std::span<const std::string> args) { (void)args; }
   virtual bool PropagateSetSlot(Session& session, int64_t now_ms,
                                 std::span<const std::string> args) {
     (void)session;

@@ -331,6 +331,15 @@ void Server::SetSlotsHidden(const slots::SlotSet& slots, bool hidden) {
   }
 }
 
+void Server::SetHiddenSlots(const slots::SlotSet& slots) {
+  slots::SlotSet shown = hidden_slots_;
+  for (int s = 0; s < slots::kNumSlots; ++s) {
+    if (slots.Test(s)) shown.Clear(s);
+  }
+  SetSlotsHidden(shown, false);
+  SetSlotsHidden(slots, true);
+}
+
 void Server::SetSlotWritesPaused(const slots::SlotSet& slots, bool paused) {
   for (int s = 0; s < slots::kNumSlots; ++s) {
     if (!slots.Test(s) || paused_write_slots_.Test(s) == paused) continue;

@@ -219,9 +219,16 @@ class Server final : public NodeServices {
   bool SlotMigrationCommand(CommandContext& ctx, std::span<std::string> args) override;
   bool SlotHidden(int slot) const override { return hidden_count_ > 0 && hidden_slots_.Test(slot); }
   bool AnySlotHidden() const override { return hidden_count_ > 0; }
+  std::string_view SlotMigrationBusy() const override {
+    return slot_migration_busy ? slot_migration_busy() : std::string_view();
+  }
   // Atomic slot migration, target side: hides (or shows again) the keys
   // of `slots` (see NodeServices::SlotHidden).
   void SetSlotsHidden(const slots::SlotSet& slots, bool hidden);
+  // Makes `slots` exactly the hidden set (a replica, from its primary's
+  // CLUSTER SYNCSLOTS HIDDEN).
+  void SetHiddenSlots(const slots::SlotSet& slots);
+  const slots::SlotSet& hidden_slots() const { return hidden_slots_; }
   // Atomic slot migration, source side: writes to `slots` wait (suspended
   // with kPause, run again when the pause ends: by then the slots may have
   // moved and the writer gets MOVED). Reads and other slots go on.
@@ -262,6 +269,8 @@ class Server final : public NodeServices {
       run_off_loop;
   // Runs CLUSTER MIGRATESLOTS & co (node/migrate's AtomicMigrator).
   std::function<void(CommandContext& ctx, std::span<std::string> args)> slot_migration;
+  // NodeServices::SlotMigrationBusy (node/migrate's AtomicMigrator).
+  std::function<std::string_view()> slot_migration_busy;
   // Called by DetachSession with the id of a session that is gone (an
   // atomic migration's import link).
   std::function<void(uint64_t id)> on_session_detached;

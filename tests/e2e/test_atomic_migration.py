@@ -12,8 +12,10 @@ shardnode nodes.
   source keeps none, the target's replica has them, and redis-cli --cluster
   check is clean.
 - Importing keys are hidden on the target (DBSIZE, KEYS, SCAN, RANDOMKEY,
-  COUNTKEYSINSLOT, GETKEYSINSLOT) and dropped when the source goes away
-  (driven by a hand-made source connection, so the state is deterministic).
+  COUNTKEYSINSLOT, GETKEYSINSLOT, INFO keyspace) and on its replica, and
+  dropped when the source goes away (driven by a hand-made source
+  connection, so the state is deterministic). CLUSTER SETSLOT is refused
+  with Valkey's errors on both sides while a job runs.
 - Cancel while the target is stopped (SIGSTOP), and the target killed
   (SIGKILL) mid-transfer: the job ends cancelled / failed with a message,
   the source still owns the slots and keeps every key, the target keeps
@@ -131,6 +133,27 @@ class AtomicMigrationTest(unittest.TestCase):
                 pass
             n.cleanup()
 
+    def add_replica_of_b(self):
+        r = rl.make_node("shardnode")
+        self.nodes.append(r)
+        r.start()
+        rl.call(r.port, "CLUSTER", "MEET", "127.0.0.1", str(self.a.port))
+        wait_until(lambda: rl.known_nodes(r.port) == 3, timeout=30, what="replica meets")
+        wait_until(lambda: rl.call(r.port, "CLUSTER", "REPLICATE", self.b_id) == "OK",
+                   timeout=30, what="CLUSTER REPLICATE")
+        wait_until(lambda: b"master_link_status:up" in rl.call(r.port, "INFO", "replication"),
+                   timeout=30, what="replica link up")
+        return r
+
+    def wait_replica_offset(self, r):
+        def offset(port):
+            for line in rl.call(port, "INFO", "replication").decode().splitlines():
+                if line.startswith("master_repl_offset:"):
+                    return int(line.split(":")[1])
+            return -1
+        wait_until(lambda: offset(r.port) == offset(self.b.port), timeout=30,
+                   what="replica at its primary's offset")
+
     def fill(self, slots, per_slot, prefix="f"):
         keys = rl.keys_in_slots(prefix, slots, per_slot)
         cmds = [["SET", k, f"v-{k}"] for ks in keys.values() for k in ks]
@@ -202,15 +225,7 @@ class AtomicMigrationTest(unittest.TestCase):
 
     def test_move_under_write_load(self):
         # B gets a replica: the moved keys must reach it before the handoff.
-        r = rl.make_node("shardnode")
-        self.nodes.append(r)
-        r.start()
-        rl.call(r.port, "CLUSTER", "MEET", "127.0.0.1", str(self.a.port))
-        wait_until(lambda: rl.known_nodes(r.port) == 3, timeout=30, what="replica meets")
-        wait_until(lambda: rl.call(r.port, "CLUSTER", "REPLICATE", self.b_id) == "OK",
-                   timeout=30, what="CLUSTER REPLICATE")
-        wait_until(lambda: b"master_link_status:up" in rl.call(r.port, "INFO", "replication"),
-                   timeout=30, what="replica link up")
+        r = self.add_replica_of_b()
 
         slots = range(0, MOVE_SLOTS)
         filler = self.fill(slots, FILLER_PER_SLOT)
@@ -278,6 +293,7 @@ class AtomicMigrationTest(unittest.TestCase):
     def test_importing_keys_hidden_then_dropped_when_source_goes(self):
         b = self.b.port
         lo, hi = 100, 110
+        r = self.add_replica_of_b()
         fake = Client(b)
         try:
             reply = fake.call("CLUSTER", "SYNCSLOTS", "ESTABLISH", "SOURCE", self.a_id, "NAME",
@@ -287,8 +303,9 @@ class AtomicMigrationTest(unittest.TestCase):
             flat = [k for ks in keys.values() for k in ks]
             for k in flat:
                 fake.send("SET", k, "1")  # applied without a reply
+            fake.send("PEXPIREAT", flat[1], str(int(time.time() * 1000) + 10**7))
             fake.send("CLUSTER", "SYNCSLOTS", "SNAPSHOT-EOF")
-            self.assertEqual(fake.read(), 0)  # online replicas of the target
+            self.assertEqual(fake.read(), 1)  # online replicas of the target
             job = only_job(b)
             self.assertEqual(job["operation"], "IMPORT")
             self.assertEqual(job["state"], "waiting-for-paused")
@@ -300,9 +317,28 @@ class AtomicMigrationTest(unittest.TestCase):
             s = key_slot(flat[0])
             self.assertEqual(rl.call(b, "CLUSTER", "COUNTKEYSINSLOT", str(s)), 0)
             self.assertEqual(rl.call(b, "CLUSTER", "GETKEYSINSLOT", str(s), "10"), [])
+            # INFO keyspace leaves them out too (as Valkey): no keys, no expires.
+            self.assertNotIn(b"db0:", rl.call(b, "INFO", "keyspace"))
+            # The job owns its slots' states: SETSLOT is refused on the target,
+            # whatever the slot and action (Valkey's error).
+            for args in (["SETSLOT", str(lo), "IMPORTING", self.a_id],
+                         ["SETSLOT", "9000", "STABLE"],
+                         ["SETSLOT", str(hi), "NODE", self.b_id]):
+                res = rl.call(b, "CLUSTER", *args)
+                self.assertIsInstance(res, Error, (args, res))
+                self.assertEqual(str(res), "ERR Slot import in progress.")
             # Clients are still sent to the source.
             moved = rl.call(b, "GET", flat[0])
             self.assertTrue(str(moved).startswith(f"MOVED {s} "), moved)
+            # The target's replica received the keys, and hides them too
+            # (its primary tells it which slots it imports).
+            self.wait_replica_offset(r)
+            self.assertEqual(rl.call(r.port, "DBSIZE"), 0)
+            self.assertEqual(rl.call(r.port, "KEYS", "*"), [])
+            self.assertEqual(rl.call(r.port, "SCAN", "0", "COUNT", "1000")[1], [])
+            self.assertIsNone(rl.call(r.port, "RANDOMKEY"))
+            self.assertEqual(rl.call(r.port, "CLUSTER", "COUNTKEYSINSLOT", str(s)), 0)
+            self.assertNotIn(b"db0:", rl.call(r.port, "INFO", "keyspace"))
         finally:
             fake.close()
         job = wait_job(b, "e" * 40, {"failed"})
@@ -310,6 +346,16 @@ class AtomicMigrationTest(unittest.TestCase):
         wait_until(lambda: all(rl.call(b, "CLUSTER", "COUNTKEYSINSLOT", str(s)) == 0
                                for s in range(lo, hi + 1)), timeout=10, what="staged keys gone")
         self.assertEqual(rl.call(b, "DBSIZE"), 0)
+        self.assertNotIn(b"db0:", rl.call(b, "INFO", "keyspace"))
+        # The replica dropped them too and hides nothing now: a key written
+        # to the target shows there.
+        self.wait_replica_offset(r)
+        self.assertEqual(rl.call(r.port, "DBSIZE"), 0)
+        own = rl.tag_for_slot(9000) + "own"
+        self.assertEqual(rl.call(b, "SET", own, "1"), "OK")
+        wait_until(lambda: rl.call(r.port, "DBSIZE") == 1, timeout=10, what="replica shows keys")
+        # The job ended: SETSLOT is accepted again.
+        self.assertEqual(rl.call(b, "CLUSTER", "SETSLOT", "9000", "STABLE"), "OK")
 
     def test_importing_keys_neither_refused_nor_evicted_under_maxmemory(self):
         b = self.b.port
@@ -362,8 +408,16 @@ class AtomicMigrationTest(unittest.TestCase):
     def test_cancel(self):
         slots = list(range(300, 320))
         name, keys = self._start_stalled(slots)
+        # While the export runs, SETSLOT is refused on the source (Valkey's error).
+        for args in (["SETSLOT", str(slots[0]), "MIGRATING", self.b_id],
+                     ["SETSLOT", str(slots[0]), "NODE", self.b_id],
+                     ["SETSLOT", "16000", "IMPORTING", self.b_id]):
+            r = rl.call(self.a.port, "CLUSTER", *args)
+            self.assertIsInstance(r, Error, (args, r))
+            self.assertEqual(str(r), "ERR Slot export in progress.")
         self.assertEqual(rl.call(self.a.port, "CLUSTER", "CANCELSLOTMIGRATIONS"), "OK")
         job = wait_job(self.a.port, name, {"cancelled"})
+        self.assertEqual(rl.call(self.a.port, "CLUSTER", "SETSLOT", str(slots[0]), "STABLE"), "OK")
         self.assertEqual(job["operation"], "EXPORT")
         os.kill(self.b.proc.pid, signal.SIGCONT)
         self._source_still_owns(slots, keys)
