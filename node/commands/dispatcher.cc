@@ -557,14 +557,28 @@ bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::st
   if (server_.AllPaused(now_ms)) return true;
   if (spec == nullptr) return false;
   if (spec == exec_) {
-    if (!session.in_multi) return false;
-    for (const std::vector<std::string>& queued : session.queued) {
-      const CommandSpec* q = queued.empty() ? nullptr : server_.commands().Find(queued[0]);
-      if (q != nullptr && MayReplicate(*q, queued)) return true;
-    }
-    return false;
+    return AnyQueued(session, [this](const CommandSpec& q, const std::vector<std::string>& a) {
+      return MayReplicate(q, a);
+    });
   }
   return MayReplicate(*spec, args);
+}
+
+const CommandSpec* Dispatcher::Lookup(const std::vector<std::string>& args) const {
+  const CommandSpec* s = server_.commands().Find(args[0]);
+  if (s != nullptr && !s->subcommands.empty() && args.size() >= 2) {
+    s = CommandTable::FindSub(*s, args[1]);
+  }
+  return s;
+}
+
+bool Dispatcher::AnyQueued(const Session& session, const QueuedTest& test) const {
+  if (!session.in_multi) return false;
+  for (const std::vector<std::string>& queued : session.queued) {
+    const CommandSpec* q = queued.empty() ? nullptr : Lookup(queued);
+    if (q != nullptr && test(*q, queued)) return true;
+  }
+  return false;
 }
 
 ScriptWrites Dispatcher::ScriptWritesOf(const CommandSpec& spec,
@@ -585,13 +599,6 @@ bool Dispatcher::MayReplicate(const CommandSpec& spec, std::span<const std::stri
 bool Dispatcher::WritesToPausedSlot(const Session& session,
                                     const std::vector<std::string>& args) const {
   if (session.from_primary || session.import_link || args.empty()) return false;
-  auto resolve = [this](const std::vector<std::string>& a) -> const CommandSpec* {
-    const CommandSpec* s = server_.commands().Find(a[0]);
-    if (s != nullptr && !s->subcommands.empty() && a.size() >= 2) {
-      s = CommandTable::FindSub(*s, a[1]);
-    }
-    return s;
-  };
   auto writes = [&](const CommandSpec& s, const std::vector<std::string>& a) {
     if (!s.is_write() && !(s.flags & kCmdMayReplicate)) return false;
     bool found = false;
@@ -599,16 +606,9 @@ bool Dispatcher::WritesToPausedSlot(const Session& session,
         s, a, [&](int i) { found = found || server_.SlotWritesPaused(slots::KeyHashSlot(a[i])); });
     return found;
   };
-  const CommandSpec* spec = resolve(args);
+  const CommandSpec* spec = Lookup(args);
   if (spec == nullptr) return false;
-  if (spec == exec_) {
-    if (!session.in_multi) return false;
-    for (const std::vector<std::string>& queued : session.queued) {
-      const CommandSpec* q = queued.empty() ? nullptr : resolve(queued);
-      if (q != nullptr && writes(*q, queued)) return true;
-    }
-    return false;
-  }
+  if (spec == exec_) return AnyQueued(session, writes);
   // Queued in MULTI a command does not run yet: EXEC is held instead.
   if (session.in_multi && !IsTransactionControl(spec->name)) return false;
   return writes(*spec, args);
@@ -618,13 +618,6 @@ bool Dispatcher::TouchesKeysInFlight(const Session& session,
                                      const std::vector<std::string>& args) const {
   if (session.from_primary) return false;
   const KeysInFlight& busy = server_.keys_in_flight();
-  auto resolve = [this](const std::vector<std::string>& a) -> const CommandSpec* {
-    const CommandSpec* s = server_.commands().Find(a[0]);
-    if (s != nullptr && !s->subcommands.empty() && a.size() >= 2) {
-      s = CommandTable::FindSub(*s, a[1]);
-    }
-    return s;
-  };
   auto touches = [&](const CommandSpec& s, const std::vector<std::string>& a) {
     // A write to every key (FLUSHALL, FLUSHDB) touches the ones in flight.
     if (s.is_write() && (s.flags & kCmdAllShards)) return true;
@@ -632,16 +625,9 @@ bool Dispatcher::TouchesKeysInFlight(const Session& session,
     ForEachKeyIndex(s, a, [&](int i) { found = found || busy.Contains(session.db_index, a[i]); });
     return found;
   };
-  const CommandSpec* spec = resolve(args);
+  const CommandSpec* spec = Lookup(args);
   if (spec == nullptr) return false;
-  if (spec == exec_) {
-    if (!session.in_multi) return false;
-    for (const std::vector<std::string>& queued : session.queued) {
-      const CommandSpec* q = queued.empty() ? nullptr : resolve(queued);
-      if (q != nullptr && touches(*q, queued)) return true;
-    }
-    return false;
-  }
+  if (spec == exec_) return AnyQueued(session, touches);
   // Queued inside MULTI a command does not run, but it is routed now (ASK or
   // TRYAGAIN by which keys are here), so it waits too: as in Redis, where
   // it would arrive after the MIGRATE, a key that left gets ASK at once and

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,13 @@ class Dispatcher {
   // Whether the enable-<debug|module>-command setting lets `session` run the
   // protected command `spec`.
   bool ProtectedAllowed(const Session& session, const CommandSpec& spec);
+  // The table entry of `args` (subcommand resolved), or null; replies
+  // nothing.
+  const CommandSpec* Lookup(const std::vector<std::string>& args) const;
+  // Whether `test` holds for any command queued by `session`'s MULTI.
+  using QueuedTest =
+      std::function<bool(const CommandSpec& spec, const std::vector<std::string>& args)>;
+  bool AnyQueued(const Session& session, const QueuedTest& test) const;
   // What a script command `spec` with `args` declares (kUndeclared for any
   // other command).
   ScriptWrites ScriptWritesOf(const CommandSpec& spec, std::span<const std::string> args) const;

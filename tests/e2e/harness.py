@@ -256,6 +256,26 @@ def info(node, section="replication"):
     return out
 
 
+def client_list_field(c, name, key):
+    """CLIENT LIST's `key` of the client named `name`, read over the Client
+    `c`, or None when no such client is connected."""
+    for line in c.call("CLIENT", "LIST").decode().splitlines():
+        if f" name={name} " in line:
+            for f in line.split():
+                if f.startswith(key + "="):
+                    return f.split("=", 1)[1]
+    return None
+
+
+def info_int(c, section, field):
+    """The integer INFO `field` (of `section`) read over the Client `c`, or
+    None."""
+    for line in c.call("INFO", section).decode().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split(":", 1)[1])
+    return None
+
+
 def _crc16_table():
     table = []
     for byte in range(256):

@@ -9,7 +9,8 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import REDIS_SERVER, Client, Node, RedisServer, wait_until  # noqa: E402
+from harness import (REDIS_SERVER, Client, Node, RedisServer, client_list_field,  # noqa: E402
+                     info_int, wait_until)
 
 
 def client_names(c):
@@ -21,20 +22,8 @@ def client_names(c):
     return out
 
 
-def field(c, name, key):
-    for line in c.call("CLIENT", "LIST").decode().splitlines():
-        if f" name={name} " in line:
-            for f in line.split():
-                if f.startswith(key + "="):
-                    return f.split("=", 1)[1]
-    return None
-
-
 def evicted_clients(c):
-    for line in c.call("INFO", "stats").decode().splitlines():
-        if line.startswith("evicted_clients:"):
-            return int(line.split(":")[1])
-    return None
+    return info_int(c, "stats", "evicted_clients")
 
 
 def named(port, name, no_evict=False):
@@ -62,7 +51,7 @@ def scenario(port, percentage_clients=True):
     result = {}
     try:
         result["set_limit"] = admin.call("CONFIG", "SET", "maxmemory-clients", "1mb")
-        result["tot_mem_reported"] = field(admin, "admin", "tot-mem") is not None
+        result["tot_mem_reported"] = client_list_field(admin, "admin", "tot-mem") is not None
         small = named(port, "small")
         big = named(port, "big")
         # An argument of 2 MB, of which 1.5 MB arrive: `big` goes, `small`
@@ -75,7 +64,7 @@ def scenario(port, percentage_clients=True):
         # CLIENT NO-EVICT protects the client whatever it takes.
         keeper = named(port, "keeper", no_evict=True)
         keeper.sock.sendall(b"*2\r\n$4\r\nECHO\r\n$1500000\r\n" + b"k" * 1499000)
-        wait_until(lambda: int(field(admin, "keeper", "qbuf") or 0) > 1000000,
+        wait_until(lambda: int(client_list_field(admin, "keeper", "qbuf") or 0) > 1000000,
                    what="keeper's query buffer to fill")
         # Over the limit with keeper alone: every client that may be
         # evicted goes (small), keeper stays.
@@ -90,7 +79,7 @@ def scenario(port, percentage_clients=True):
         if percentage_clients:
             under = named(port, "under")
             send_until_evicted(under, b"*1\r\n$1000000\r\n" + b"u" * 900000)
-            wait_until(lambda: int(field(admin, "under", "qbuf") or 0) >= 900000,
+            wait_until(lambda: int(client_list_field(admin, "under", "qbuf") or 0) >= 900000,
                        what="under's query buffer to fill")
             result["under_alive"] = "under" in client_names(admin)
             over = named(port, "over")

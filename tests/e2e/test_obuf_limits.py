@@ -12,24 +12,12 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import REDIS_SERVER, Client, Node, RedisServer, wait_until  # noqa: E402
-
-
-def client_field(c, name, key):
-    """CLIENT LIST's `key` of the client named `name`, or None when gone."""
-    for line in c.call("CLIENT", "LIST").decode().splitlines():
-        if f" name={name} " in line:
-            for f in line.split():
-                if f.startswith(key + "="):
-                    return f.split("=", 1)[1]
-    return None
+from harness import (REDIS_SERVER, Client, Node, RedisServer, client_list_field,  # noqa: E402
+                     info_int, wait_until)
 
 
 def used_memory(c):
-    for line in c.call("INFO", "memory").decode().splitlines():
-        if line.startswith("used_memory:"):
-            return int(line.split(":")[1])
-    return None
+    return info_int(c, "memory", "used_memory")
 
 
 def subscriber(port, name):
@@ -59,11 +47,11 @@ def scenario(port):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             publish_batch(admin, b"bar", 200)
-            omem = client_field(admin, "hardsub", "omem")
+            omem = client_list_field(admin, "hardsub", "omem")
             if omem is None:
                 break
             max_omem = max(max_omem, int(omem))
-        result["hard_dropped"] = client_field(admin, "hardsub", "omem") is None
+        result["hard_dropped"] = client_list_field(admin, "hardsub", "omem") is None
         result["hard_omem_bounded"] = max_omem < 200000
         sub.close()
 
@@ -76,15 +64,15 @@ def scenario(port):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             publish_batch(admin, b"x" * 1000, 20)
-            omem = client_field(admin, "softsub", "omem")
+            omem = client_list_field(admin, "softsub", "omem")
             if omem is None or int(omem) > 100000:
                 over_at = time.monotonic()
                 break
         # Still there for a while after passing the soft limit...
         time.sleep(0.5)
-        result["soft_alive_early"] = client_field(admin, "softsub", "omem") is not None
+        result["soft_alive_early"] = client_list_field(admin, "softsub", "omem") is not None
         # ...then closed by the cron, nothing more being published.
-        wait_until(lambda: client_field(admin, "softsub", "omem") is None, timeout=10,
+        wait_until(lambda: client_list_field(admin, "softsub", "omem") is None, timeout=10,
                    what="the soft-limited subscriber to be closed")
         result["soft_waited_enough"] = over_at is not None and time.monotonic() - over_at >= 1.0
         sub.close()
@@ -105,7 +93,7 @@ def scenario(port):
         except OSError as e:  # a timeout: still building its reply
             result["hrandfield"] = "error %s" % type(e).__name__
         big.close()
-        result["big_gone"] = client_field(admin, "bigreply", "omem") is None
+        result["big_gone"] = client_list_field(admin, "bigreply", "omem") is None
         result["memory_small"] = used_memory(admin) < before + 10_000_000
         result["still_serves"] = admin.call("PING")
         result["reset"] = admin.call("CONFIG", "SET", "client-output-buffer-limit",
