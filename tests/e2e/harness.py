@@ -33,6 +33,16 @@ def free_port(bus_offset=True):
     raise RuntimeError("no free port")
 
 
+def resp_command(*args):
+    """`args` (bytes or anything str() turns into text) as one RESP array of
+    bulk strings, as clients send commands."""
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
 def wait_until(predicate, timeout=10.0, interval=0.05, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -181,11 +191,7 @@ class Client:
         self.sock.close()
 
     def send(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.sock.sendall(b"".join(out))
+        self.sock.sendall(resp_command(*args))
 
     def _line(self):
         while b"\r\n" not in self.buf:

@@ -14,7 +14,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (REDIS_SERVER, Client, Node, RedisServerNode, start_diff_pair,  # noqa: E402
-                     wait_until)
+                     resp_command, wait_until)
 
 
 class RawClient:
@@ -66,11 +66,7 @@ class RawClient:
         return pos
 
     def call(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.sock.sendall(b"".join(out))
+        self.sock.sendall(resp_command(*args))
         return self.read()
 
     def read(self):

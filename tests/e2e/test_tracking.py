@@ -18,7 +18,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import DIFF_MODES, REDIS_SERVER, Client, start_diff_pair, wait_until  # noqa: E402
+from harness import (DIFF_MODES, REDIS_SERVER, Client, resp_command,  # noqa: E402
+                     start_diff_pair, wait_until)
 
 
 class RawConn:
@@ -30,11 +31,7 @@ class RawConn:
         self.closed = False
 
     def send(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.sock.sendall(b"".join(out))
+        self.sock.sendall(resp_command(*args))
 
     def _fill(self):
         data = self.sock.recv(65536)
