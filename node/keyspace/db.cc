@@ -17,11 +17,17 @@ struct Entry::Traits {
 };
 
 Entry* Entry::Create(std::string_view key, Value value) {
-  // One allocation: the header, then the key bytes.
-  void* mem = ::operator new(sizeof(Entry) + key.size());
+  // One allocation: the header, then the key bytes (after their length when
+  // the key is long).
+  const bool long_key = key.size() >= kLongKey;
+  const size_t prefix = long_key ? sizeof(uint32_t) : 0;
+  void* mem = ::operator new(sizeof(Entry) + prefix + key.size());
   Entry* e = new (mem) Entry();
-  if (!key.empty()) std::memcpy(reinterpret_cast<char*>(e + 1), key.data(), key.size());
-  e->key_len_ = static_cast<uint32_t>(key.size());
+  char* p = reinterpret_cast<char*>(e + 1);
+  const uint32_t len = static_cast<uint32_t>(key.size());
+  if (long_key) std::memcpy(p, &len, sizeof(len));
+  if (!key.empty()) std::memcpy(p + prefix, key.data(), key.size());
+  e->meta_ = (long_key ? kLongKey : len) << kKeyLenShift;
   e->value_ = std::move(value);
   return e;
 }
@@ -126,7 +132,7 @@ Entry* Db::Set(std::string_view key, Value value, int64_t now_ms, bool keep_ttl)
   } else {
     e = Entry::Create(key, std::move(value));
     static const AccessClock kLru;
-    e->lru_ = NewField(access_clock_ ? *access_clock_ : kLru, now_ms);
+    e->set_lru(NewField(access_clock_ ? *access_clock_ : kLru, now_ms));
     index().MutableTable(slot).Insert(e);
     index_->AddCount(slot, 1);
     ++size_;
@@ -152,11 +158,11 @@ bool Db::Delete(std::string_view key, int64_t now_ms) {
 
 void Db::Touch(Entry* e, int64_t now_ms) {
   if (access_clock_ == nullptr || !access_clock_->lfu) {
-    e->lru_ = LruClock(now_ms);
+    e->set_lru(LruClock(now_ms));
     return;
   }
   const double r = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-  e->lru_ = TouchField(e->lru_, *access_clock_, now_ms, r);
+  e->set_lru(TouchField(e->lru(), *access_clock_, now_ms, r));
 }
 
 void Db::SampleEntries(bool with_ttl_only, size_t n, std::vector<Entry*>* out) {

@@ -7,7 +7,8 @@
 // Expiry: a key may carry an absolute expiry time in ms. Expired keys are
 // removed lazily, when a lookup finds them, and actively by SampleExpired,
 // which picks keys at random among those with a TTL (kept in a dense side
-// array, so sampling is O(1) per key and keys without a TTL pay nothing).
+// array of 16-byte records, so sampling is O(1) per key and keys without a
+// TTL pay nothing).
 //
 // Time comes in as `now_ms`; randomness from an internal generator seeded at
 // construction (set_seed for tests). Pure data: no I/O, no clock.
@@ -17,6 +18,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <random>
@@ -31,24 +34,39 @@
 
 namespace shardnode::node {
 
-// One key of a Db: key bytes inline after the header, its Value, and the
-// index of its expiry record (if any). Allocated and freed by the Db only.
+// One key of a Db, in one allocation: a 40-byte header (chain link, Value,
+// expiry index, access clock and key length), then the key bytes. A string
+// value of up to 22 bytes is inline in the Value, so a short key and value
+// cost one block (16-byte key and value: 56 bytes, glibc's 64-byte chunk).
+// A key of 255 bytes or more has its length as a uint32 before its bytes.
+// Allocated and freed by the Db only.
 class Entry {
  public:
-  std::string_view key() const { return {reinterpret_cast<const char*>(this + 1), key_len_}; }
+  std::string_view key() const {
+    const char* p = reinterpret_cast<const char*>(this + 1);
+    const uint32_t len = meta_ >> kKeyLenShift;
+    if (len != kLongKey) return {p, len};
+    uint32_t long_len;
+    std::memcpy(&long_len, p, sizeof(long_len));
+    return {p + sizeof(long_len), long_len};
+  }
   Value& value() { return value_; }
   const Value& value() const { return value_; }
   bool has_expire() const { return expire_index_ != kNoExpire; }
   // The access clock (eviction.h): 24 bits, LRU seconds or LFU
   // minutes+counter, by the policy in force when the key was last touched.
-  uint32_t lru() const { return lru_; }
-  void set_lru(uint32_t lru) { lru_ = lru & kLruClockMax; }
+  uint32_t lru() const { return meta_ & kLruClockMax; }
+  void set_lru(uint32_t lru) { meta_ = (meta_ & ~kLruClockMax) | (lru & kLruClockMax); }
 
   struct Traits;  // Dict's traits for entries (db.cc)
 
  private:
   friend class Db;
   static constexpr uint32_t kNoExpire = UINT32_MAX;
+  // meta_: the access clock in the low 24 bits, the key length (or
+  // kLongKey) in the high 8.
+  static constexpr int kKeyLenShift = 24;
+  static constexpr uint32_t kLongKey = 0xff;
 
   static Entry* Create(std::string_view key, Value value);
   static void Destroy(Entry* e);
@@ -58,10 +76,11 @@ class Entry {
 
  private:
   Value value_;
-  uint32_t key_len_ = 0;
   uint32_t expire_index_ = kNoExpire;  // position in Db::expires_
-  uint32_t lru_ = 0;
+  uint32_t meta_ = 0;
 };
+
+static_assert(sizeof(Entry) == 40, "Entry's header must stay 40 bytes");
 
 // How lookups treat a key whose TTL has passed (Redis's expireIfNeeded).
 enum class ExpiryMode : uint8_t {
@@ -228,7 +247,9 @@ class Db {
   std::unique_ptr<SlotIndex> index_;
   size_t size_ = 0;
   ExpiryMode expiry_mode_ = ExpiryMode::kDelete;
-  std::vector<ExpireRecord> expires_;
+  // A deque, not a vector: it grows by 512-byte blocks, so it never holds
+  // up to twice the records it needs nor copies them all when it grows.
+  std::deque<ExpireRecord> expires_;
   DbStats stats_;
   std::mt19937_64 rng_;
   const AccessClock* access_clock_ = nullptr;

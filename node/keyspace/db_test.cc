@@ -42,6 +42,67 @@ TEST(ValueTest, EncodingsFollowRedis) {
   EXPECT_EQ(small.EncodingName(), "raw");
 }
 
+// Issue 18 (memory per key): a string of up to 22 bytes lives inside its
+// Value, so a key with a short value is one allocation.
+TEST(ValueTest, ShortStringsNeedNoAllocationOfTheirOwn) {
+  for (size_t len : {0, 1, 14, 15, 16, 22}) {
+    Value v = Value::FromString(std::string(len, 'v'));
+    EXPECT_EQ(v.HeapBytes(), 0u) << len;
+    EXPECT_EQ(v.ToString(), std::string(len, 'v'));
+    EXPECT_EQ(v.EncodingName(), "embstr");
+    Value copy = v.Clone();
+    EXPECT_EQ(copy.ToString(), std::string(len, 'v'));
+  }
+  Value longer = Value::FromString(std::string(23, 'w'));
+  EXPECT_GT(longer.HeapBytes(), 23u);  // counted as malloc_usable_size says
+  EXPECT_EQ(longer.ToString(), std::string(23, 'w'));
+  EXPECT_EQ(longer.EncodingName(), "embstr");
+}
+
+TEST(DbTest, SixteenByteKeyAndValueFitOneSmallBlock) {
+  Db db;
+  Entry* e = db.Set("key:000000000001", Value::FromString("vvvvvvvvvvvvvvvv"), kNow);
+  EXPECT_EQ(e->value().HeapBytes(), 0u);
+  // Header and key in one block; glibc's 64-byte chunk holds 56 bytes.
+  EXPECT_LE(sizeof(Entry) + e->key().size(), 56u);
+  EXPECT_EQ(e->value().ToString(), "vvvvvvvvvvvvvvvv");
+}
+
+// Key lengths either side of the one-byte length field's limit, with the
+// access clock (which shares that word) at its extremes.
+TEST(DbTest, KeysOfEveryLengthKeepTheirBytesBesideTheAccessClock) {
+  Db db;
+  std::vector<std::string> keys;
+  for (size_t len : {0, 1, 16, 254, 255, 256, 70000}) {
+    std::string k(len, 'k');
+    if (len > 0) k[len - 1] = 'z';
+    keys.push_back(k);
+    Entry* e = db.Set(k, Value::FromString("x"), kNow);
+    e->set_lru(kLruClockMax);
+    EXPECT_EQ(e->key(), k);
+    EXPECT_EQ(e->lru(), kLruClockMax);
+    e->set_lru(0);
+    EXPECT_EQ(e->key(), k);
+    EXPECT_EQ(e->lru(), 0u);
+    db.SetExpire(e, kNow + 1000);
+    EXPECT_EQ(db.ExpireOf(e), kNow + 1000);
+  }
+  for (const std::string& k : keys) {
+    const Entry* e = db.Find(k, kNow, false);
+    ASSERT_NE(e, nullptr) << k.size();
+    EXPECT_EQ(e->key(), k);
+  }
+  std::set<std::string> seen;
+  uint64_t cursor = 0;
+  do {
+    cursor = db.Scan(cursor, 10, kNow, [&](const Entry& e) { seen.emplace(e.key()); });
+  } while (cursor != 0);
+  EXPECT_EQ(seen, std::set<std::string>(keys.begin(), keys.end()));
+  for (const std::string& k : keys) EXPECT_TRUE(db.Delete(k, kNow));
+  EXPECT_EQ(db.Size(), 0u);
+  EXPECT_EQ(db.expires_count(), 0u);
+}
+
 TEST(DbTest, SetFindDelete) {
   Db db;
   std::vector<std::string> modified;

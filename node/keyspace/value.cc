@@ -1,5 +1,7 @@
 #include "node/keyspace/value.h"
 
+#include <malloc.h>
+
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -36,8 +38,14 @@ Value Value::FromString(std::string_view s) {
   if (s.size() <= kInlineMax) {
     out.SetInline(s);
   } else {
-    out.Store(new std::string(s));
-    out.SetTag(ValueType::kString, kReprHeap, false);
+    // One block (not a std::string and its buffer): Redis's embstr is one
+    // allocation too.
+    char* block = static_cast<char*>(::operator new(sizeof(size_t) + s.size()));
+    const size_t len = s.size();
+    std::memcpy(block, &len, sizeof(len));
+    std::memcpy(block + sizeof(len), s.data(), len);
+    out.Store(block);
+    out.SetTag(ValueType::kString, kReprBlock, false);
   }
   if (s.size() > kEmbstrMaxLen) out.tag_ |= kRawFlag;
   return out;
@@ -76,6 +84,13 @@ Value Value::Clone() const {
     case kReprHeap:
       out.Store(new std::string(*Load<std::string*>()));
       break;
+    case kReprBlock: {
+      const size_t bytes = sizeof(size_t) + BlockLength();
+      char* block = static_cast<char*>(::operator new(bytes));
+      std::memcpy(block, Load<const char*>(), bytes);
+      out.Store(block);
+      break;
+    }
     case kReprObject:
       out.Store(Load<TypedObject*>()->Clone().release());
       break;
@@ -88,6 +103,9 @@ void Value::Reset() {
   switch (repr()) {
     case kReprHeap:
       delete Load<std::string*>();
+      break;
+    case kReprBlock:
+      ::operator delete(Load<char*>());
       break;
     case kReprObject:
       delete Load<TypedObject*>();
@@ -118,6 +136,8 @@ std::string_view Value::View(std::string* scratch) const {
       return {data_, inline_len_};
     case kReprHeap:
       return *Load<std::string*>();
+    case kReprBlock:
+      return {BlockBytes(), BlockLength()};
     case kReprObject:
       break;
   }
@@ -146,6 +166,8 @@ size_t Value::StringLength() const {
       return inline_len_;
     case kReprHeap:
       return Load<std::string*>()->size();
+    case kReprBlock:
+      return BlockLength();
     case kReprObject:
       break;
   }
@@ -165,8 +187,17 @@ std::string* Value::MutableRawString() {
 }
 
 size_t Value::HeapBytes() const {
-  if (repr() == kReprHeap) return sizeof(std::string) + Load<std::string*>()->capacity();
-  return 0;
+  if (repr() == kReprBlock) return malloc_usable_size(Load<char*>());
+  if (repr() != kReprHeap) return 0;
+  std::string* s = Load<std::string*>();
+  size_t bytes = malloc_usable_size(s);
+  // Unless they fit the string's in-object buffer, its bytes are a block of
+  // their own.
+  const char* obj = reinterpret_cast<const char*>(s);
+  if (s->data() < obj || s->data() >= obj + sizeof(std::string)) {
+    bytes += malloc_usable_size(s->data());
+  }
+  return bytes;
 }
 
 }  // namespace shardnode::node

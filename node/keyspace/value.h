@@ -1,8 +1,10 @@
-// Value: what a key holds. A 16-byte tagged representation: the value type
+// Value: what a key holds. A 24-byte tagged representation: the value type
 // (string, list, hash, set, zset), and for strings the bytes themselves, kept
-// as an int64 when the text is a canonical integer, inline when short, or on
-// the heap. The other types hold an owning pointer to a type-specific object
-// (a subclass of TypedObject, written by the data-types work).
+// as an int64 when the text is a canonical integer, inline when up to 22
+// bytes (so a short value lives in its key's Entry block, with no allocation
+// of its own), or on the heap. The other types hold an owning pointer to a
+// type-specific object (a subclass of TypedObject, written by the data-types
+// work).
 //
 // The encoding OBJECT ENCODING reports is Redis's ("int", "embstr", "raw"),
 // which depends on how the value was made, not only on its bytes: a string
@@ -105,16 +107,26 @@ class Value {
   // Non-strings only: the owned object (nullptr for strings).
   TypedObject* object() const { return repr() == kReprObject ? Load<TypedObject*>() : nullptr; }
 
-  // Bytes this value owns beyond its 16 bytes (MEMORY USAGE estimates).
+  // Bytes this value owns beyond its 24 bytes, as malloc_usable_size counts
+  // them (MEMORY USAGE).
   size_t HeapBytes() const;
 
  private:
-  enum Repr : uint8_t { kReprInt = 0, kReprInline = 1, kReprHeap = 2, kReprObject = 3 };
+  // kReprBlock: a string too long for inline, in one block of its own (its
+  // length as a size_t, then its bytes), as SET stores it. kReprHeap: a
+  // std::string, which APPEND and SETRANGE edit in place.
+  enum Repr : uint8_t {
+    kReprInt = 0,
+    kReprInline = 1,
+    kReprHeap = 2,
+    kReprObject = 3,
+    kReprBlock = 4,
+  };
   static constexpr uint8_t kTypeMask = 0x07;
   static constexpr uint8_t kReprShift = 3;
-  static constexpr uint8_t kReprMask = 0x03 << kReprShift;
-  static constexpr uint8_t kRawFlag = 0x20;  // report "raw" rather than "embstr"
-  static constexpr size_t kInlineMax = 14;
+  static constexpr uint8_t kReprMask = 0x07 << kReprShift;
+  static constexpr uint8_t kRawFlag = 0x40;  // report "raw" rather than "embstr"
+  static constexpr size_t kInlineMax = 22;
 
   Repr repr() const { return static_cast<Repr>((tag_ & kReprMask) >> kReprShift); }
   void SetTag(ValueType type, Repr repr, bool raw) {
@@ -127,13 +139,20 @@ class Value {
     SetTag(ValueType::kString, kReprInline, false);
   }
   void Reset();
+  // A kReprBlock's length and bytes.
+  size_t BlockLength() const {
+    size_t len;
+    std::memcpy(&len, Load<const char*>(), sizeof(len));
+    return len;
+  }
+  const char* BlockBytes() const { return Load<const char*>() + sizeof(size_t); }
   void MoveFrom(Value& other) {
     std::memcpy(static_cast<void*>(this), &other, sizeof(Value));
     other.tag_ = 0;  // int repr: owns nothing
   }
 
   // The int64 or the pointer live in the first 8 bytes, an inline string in
-  // all 14 (memcpy in and out: no type punning).
+  // all 22 (memcpy in and out: no type punning).
   template <typename T>
   T Load() const {
     T v;
@@ -150,6 +169,6 @@ class Value {
   uint8_t tag_ = 0;
 };
 
-static_assert(sizeof(Value) == 16, "Value must stay 16 bytes");
+static_assert(sizeof(Value) == 24, "Value must stay 24 bytes");
 
 }  // namespace shardnode::node
