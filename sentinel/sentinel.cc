@@ -198,6 +198,28 @@ void Sentinel::ReleaseInstance(Instance* ri) {
   by_id_.erase(ri->id);
 }
 
+void Sentinel::UpdateSentinelAddressInAllMasters(Instance* si) {
+  int reconfigured = 0;
+  for (auto& [name, m] : masters_) {
+    auto it = m->sentinels.find(si->runid);
+    if (it == m->sentinels.end()) continue;
+    Instance* match = it->second.get();
+    if (match->cmd_up) ready_.actions.push_back(CloseLink{match->id, LinkKind::kCommand});
+    if (match->pubsub_up) ready_.actions.push_back(CloseLink{match->id, LinkKind::kPubsub});
+    match->cmd_up = match->pubsub_up = false;
+    match->pending_commands = 0;
+    if (match == si) continue;
+    match->ip = si->ip;
+    match->resolved = si->resolved;
+    match->port = si->port;
+    ++reconfigured;
+  }
+  if (reconfigured > 0) {
+    Emit(Level::kNotice, "+sentinel-address-update", si,
+         absl::StrCat(reconfigured, " additional matching instances"));
+  }
+}
+
 void Sentinel::RemoveMaster(const std::string& name) {
   auto it = masters_.find(name);
   if (it == masters_.end()) return;
@@ -381,9 +403,11 @@ void Sentinel::Reconnect(Instance* ri, Millis now) {
   if (ri->resolved.empty()) return;
   const Master* m = ri->kind == Kind::kMaster ? static_cast<const Master*>(ri) : ri->master;
   std::string user, pass;
-  if (ri->kind == Kind::kSentinel) {
+  if (ri->kind == Kind::kSentinel && !sentinel_pass_.empty()) {
     user = sentinel_user_;
     pass = sentinel_pass_;
+  } else if (ri->kind == Kind::kSentinel) {
+    pass = requirepass_;  // no user: AUTH <password>
   } else {
     user = m->auth_user;
     pass = m->auth_pass;
@@ -1179,6 +1203,7 @@ void Sentinel::ProcessHello(const std::string& payload, Millis now) {
     si = CreateSentinel(m, h->ip, h->port, h->runid, now);
     if (si != nullptr) {
       if (!address_switch) Emit(Level::kNotice, "+sentinel", si, "");
+      if (address_switch) UpdateSentinelAddressInAllMasters(si);
       Flush();
     }
   }

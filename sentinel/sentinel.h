@@ -275,6 +275,9 @@ class Sentinel {
   // The `sentinel_*` lines and masterN lines of INFO's Sentinel section.
   std::string InfoSection(Millis now) const;
   void set_announce_port(int p) { announce_port_ = p; }
+  // The server's requirepass: what the links to other sentinels AUTH with
+  // when no sentinel-pass is set (Redis's compatibility with old configs).
+  void set_requirepass(std::string p) { requirepass_ = std::move(p); }
   // Unix time in ms minus `now`: only to print wall-clock times in logs
   // ("Next failover delay: I will not start a failover before <ctime>").
   Millis wall_offset = 0;
@@ -300,6 +303,10 @@ class Sentinel {
                            Millis now);
   void InitInstance(Instance* ri, Millis now);
   void ReleaseInstance(Instance* ri);
+  // After a hello moved sentinel `si` (+sentinel-address-switch): the same
+  // sentinel under the other masters takes the new address and every one
+  // of them drops its links (Redis's sentinelUpdateSentinelAddressInAllMasters).
+  void UpdateSentinelAddressInAllMasters(Instance* si);
   void RemoveMaster(const std::string& name);
   void ResetMaster(Master* m, bool keep_sentinels, Millis now);
   void ResetMasterAndChangeAddress(Master* m, const std::string& ip, int port, Millis now);
@@ -383,6 +390,7 @@ class Sentinel {
   bool resolve_hostnames_ = false, announce_hostnames_ = false;
   bool had_deny_line_ = false, had_resolve_line_ = false, had_announce_hostnames_line_ = false;
   std::string sentinel_user_, sentinel_pass_;
+  std::string requirepass_;
   std::mt19937_64 rng_;
   Ready ready_;
   struct ScriptJob {

@@ -378,6 +378,31 @@ TEST(SentinelTest, HelloWithNewerConfigEpochSwitchesMaster) {
             "ERR Only HELLO messages are accepted by Sentinel instances.");
 }
 
+// A sentinel known under two masters announces a new address in a hello
+// for one of them: that one switches (+sentinel-address-switch), the other
+// master's copy takes the address too (+sentinel-address-update).
+TEST(SentinelTest, SentinelAddressUpdateAcrossMasters) {
+  auto s = Make('a', {{"known-sentinel", "mymaster", "10.0.0.8", "26379", Id('b')}});
+  ASSERT_EQ(s->ApplyConfigLine({"monitor", "other", "10.0.0.5", "6379", "2"}, 1000), "");
+  ASSERT_EQ(s->ApplyConfigLine({"known-sentinel", "other", "10.0.0.8", "26379", Id('b')}, 1000),
+            "");
+  s->TakeReady();
+  Hello h{"10.0.0.9", 26380, Id('b'), 0, "mymaster", "10.0.0.1", 6379, 0};
+  s->Command({"PUBLISH", "__sentinel__:hello", EncodeHello(h)}, 2000);
+  Ready r = s->TakeReady();
+  EXPECT_TRUE(HasEvent(r, "+sentinel-address-switch",
+                       "master mymaster 10.0.0.1 6379 ip 10.0.0.9 port 26380 for " + Id('b')));
+  EXPECT_TRUE(HasEvent(r, "+sentinel-address-update",
+                       "sentinel " + Id('b') +
+                           " 10.0.0.9 26380 @ mymaster 10.0.0.1 6379 "
+                           "1 additional matching instances"));
+  EXPECT_FALSE(HasEvent(r, "+sentinel"));
+  Reply other = s->Command({"SENTINEL", "SENTINELS", "other"}, 2000);
+  ASSERT_EQ(other.elements.size(), 1u);
+  EXPECT_EQ(other.elements[0].elements[3].str, "10.0.0.9");
+  EXPECT_EQ(other.elements[0].elements[5].str, "26380");
+}
+
 TEST(SentinelTest, SubcommandErrors) {
   auto s = Make('a', {});
   EXPECT_EQ(s->Command({"SENTINEL"}, 0).str,
@@ -662,6 +687,46 @@ TEST(SimTest, PartitionedMinorityDoesNotFailOver) {
   }
   EXPECT_TRUE(sim.promoted.empty());
   EXPECT_TRUE(sim.elected.empty());
+}
+
+// The links to other sentinels AUTH with sentinel-user/sentinel-pass, or
+// with requirepass alone when no sentinel-pass is set; masters with their
+// auth-user/auth-pass.
+TEST(SentinelTest, SentinelLinksAuthWithSentinelPassElseRequirepass) {
+  struct Case {
+    std::vector<std::vector<std::string>> lines;
+    std::string user, pass;
+  };
+  const Case cases[] = {
+      {{}, "", "rp"},
+      {{{"sentinel-user", "su"}, {"sentinel-pass", "sp"}}, "su", "sp"},
+      {{{"sentinel-pass", "sp"}}, "", "sp"},
+      {{{"sentinel-user", "su"}}, "", "rp"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::vector<std::string>> lines = c.lines;
+    lines.push_back({"known-sentinel", "mymaster", "10.0.0.9", "26379", Id('b')});
+    lines.push_back({"auth-pass", "mymaster", "mp"});
+    auto s = Make('a', lines);
+    s->set_requirepass("rp");
+    s->Tick(2000);
+    int sentinel_links = 0, master_links = 0;
+    for (const auto& a : s->TakeReady().actions) {
+      const auto* o = std::get_if<OpenLink>(&a);
+      if (o == nullptr) continue;
+      if (o->host == "10.0.0.9") {
+        ++sentinel_links;
+        EXPECT_EQ(o->user, c.user);
+        EXPECT_EQ(o->password, c.pass);
+      } else {
+        ++master_links;
+        EXPECT_EQ(o->user, "");
+        EXPECT_EQ(o->password, "mp");
+      }
+    }
+    EXPECT_EQ(sentinel_links, 1);
+    EXPECT_GE(master_links, 1);
+  }
 }
 
 }  // namespace
