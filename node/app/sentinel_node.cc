@@ -603,8 +603,8 @@ class SentinelNode {
         "id=", c.id, " addr=", c.addr, " laddr=", c.laddr, " fd=", c.fd, " name=", c.name,
         " age=", (now - c.created_ms) / 1000, " idle=", (now - c.last_ms) / 1000,
         " flags=", pubsub ? "P" : "N", " db=0 sub=", c.channels.size(), " psub=", c.patterns.size(),
-        " ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 obl=0 oll=0 omem=0 "
-        "tot-mem=0 events=r cmd=",
+        " ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 "
+        "oll=0 omem=0 tot-mem=0 events=r cmd=",
         c.last_cmd.empty() ? "NULL" : c.last_cmd, " user=", c.user, " redir=-1 resp=", c.protocol);
   }
 
@@ -747,7 +747,8 @@ class SentinelNode {
     }
     s->protocol = proto;
     b->set_protocol(proto);
-    b->MapHeader(7);
+    // A sentinel's HELLO has no "role" field.
+    b->MapHeader(6);
     b->Bulk("server");
     b->Bulk("redis");
     b->Bulk("version");
@@ -758,8 +759,6 @@ class SentinelNode {
     b->Integer(static_cast<int64_t>(s->id));
     b->Bulk("mode");
     b->Bulk("sentinel");
-    b->Bulk("role");
-    b->Bulk("master");
     b->Bulk("modules");
     b->ArrayHeader(0);
   }

@@ -217,9 +217,18 @@ class SentinelCommandAclTest(unittest.TestCase):
             self.assertEqual(c.call("SENTINEL", "MYID"), "NOAUTH Authentication required.")
             self.assertEqual(c.call("HELLO", "2", "AUTH", "default", "bad"),
                              "WRONGPASS invalid username-password pair or user is disabled.")
+            self.assertEqual(c.call("CLIENT", "GETNAME"), "NOAUTH Authentication required.")
+        hello = []
+        for c in (ours, ref):
             r = c.call("HELLO", "2", "AUTH", "default", "sekret", "SETNAME", "me")
-            self.assertEqual(r[r.index("mode") + 1], "sentinel")
+            r[r.index("id") + 1] = 0
+            hello.append(r)
             self.assertEqual(c.call("CLIENT", "GETNAME"), "me")
+            info = c.call("CLIENT", "INFO")
+            self.assertIn(" name=me ", info)
+            hello.append([f.split("=")[0] for f in info.split()])
+        self.assertEqual(hello[0], hello[2])  # no "role" in a sentinel's HELLO
+        self.assertEqual(hello[1], hello[3])  # CLIENT INFO's fields
         self.assertEqual(ours.call("HELLO", "2", "NOPE"), ref.call("HELLO", "2", "NOPE"))
 
 
