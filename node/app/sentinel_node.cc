@@ -625,6 +625,28 @@ class SentinelNode {
       std::string text;
       for (auto& [id, c] : sessions_) absl::StrAppend(&text, ClientLine(*c), "\n");
       b->Verbatim(text);
+    } else if (sub == "getredir") {
+      b->Integer(-1);  // no tracking here
+    } else if (sub == "unblock") {
+      int64_t id = 0;
+      if (args.size() > 4) {
+        b->Error(errors::SubcommandSyntax(args[0], args[1]));
+      } else if (args.size() == 4 && !base::EqualsIgnoreCase(args[3], "timeout") &&
+                 !base::EqualsIgnoreCase(args[3], "error")) {
+        b->Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+      } else if (!base::ParseStrictInt64(args[2], &id)) {
+        b->Error(errors::kNotInteger);
+      } else {
+        b->Integer(0);  // nothing blocks in a sentinel
+      }
+    } else if (sub == "no-evict") {
+      if (base::EqualsIgnoreCase(args[2], "on") || base::EqualsIgnoreCase(args[2], "off")) {
+        b->Ok();
+      } else {
+        b->Error(errors::kSyntax);
+      }
+    } else if (sub == "unpause") {
+      b->Ok();
     } else if (sub == "info" && args.size() == 2) {
       b->Verbatim(absl::StrCat(ClientLine(*s), "\n"));
     } else if (sub == "kill" && args.size() >= 4) {

@@ -138,6 +138,12 @@ class SentinelCommandAclTest(unittest.TestCase):
         self.same("COMMAND", "DOCS", "sentinel", "hello", "set", "sentinel|monitor",
                   norm=norm_docs)
         self.same("COMMAND", "HELP")
+        for args in (("CLIENT", "GETREDIR"), ("CLIENT", "UNBLOCK", "1"),
+                     ("CLIENT", "UNBLOCK", "x"), ("CLIENT", "UNBLOCK", "x", "nope"),
+                     ("CLIENT", "UNBLOCK", "1", "error", "x"),
+                     ("CLIENT", "NO-EVICT", "on"), ("CLIENT", "NO-EVICT", "x"),
+                     ("CLIENT", "UNPAUSE")):
+            self.same(*args)
         for args in (("COMMAND", "GETKEYS", "ping"), ("COMMAND", "GETKEYS", "get", "k"),
                      ("COMMAND", "GETKEYSANDFLAGS", "sentinel", "masters"),
                      ("COMMAND", "COUNT", "x"), ("COMMAND", "NOPE"),
