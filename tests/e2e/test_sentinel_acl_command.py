@@ -206,13 +206,19 @@ class SentinelCommandAclTest(unittest.TestCase):
             self.assertEqual(c.call("ACL", "SETUSER", "carol", "on", ">c", "+ping"), "OK")
             self.assertEqual(c.call("ACL", "DELUSER", "alice"), 1)
             self.assertEqual(c.call("SENTINEL", "FLUSHCONFIG"), "OK")
-        users = []
+        users, keys = [], []
         for path in (self.ours_conf, self.ref_conf):
             with open(path) as f:
-                users.append([norm_rules(line) for line in f.read().splitlines()
-                              if line.startswith("user ")])
+                lines = f.read().splitlines()
+            users.append([norm_rules(line) for line in lines if line.startswith("user ")])
+            # The directives written (Redis's order among them follows its
+            # config dict): no save lines in a sentinel's file.
+            keys.append(sorted(" ".join(line.split()[:2 if line.startswith("sentinel") else 1])
+                               for line in lines if line and not line.startswith("#")))
         self.assertEqual(users[0], users[1])
         self.assertEqual(len(users[0]), 2)
+        self.assertEqual(keys[0], keys[1])
+        self.assertNotIn("save", keys[0])
 
     def test_requirepass(self):
         # (A `user default ... nopass` line would win over requirepass, in
