@@ -454,6 +454,9 @@ class SentinelNode {
   // --- Client commands -------------------------------------------------------
 
   void Execute(Session* s, const std::vector<std::string>& args) {
+    // A client to be closed after its reply (its user deleted, CLIENT KILL
+    // of itself) runs nothing more, as Redis's CLOSE_AFTER_REPLY.
+    if (s->closing) return;
     ++total_commands_;
     std::string out;
     resp::ReplyBuilder b(&out, s->protocol);

@@ -197,6 +197,19 @@ class SentinelCommandAclTest(unittest.TestCase):
         self.assertEqual([{k: e[k] for k in keep} for e in fields[0]],
                          [{k: e[k] for k in keep} for e in fields[1]])
         self.assertEqual(len(fields[0]), 4)
+        # A client deleting its own user gets the reply, then nothing more
+        # of what it pipelined runs.
+        for c in (self.ours, self.ref):
+            c2 = _Client(c.sock.getpeername()[1])
+            self.addCleanup(c2.close)
+            self.assertEqual(c2.call("ACL", "SETUSER", "dave", "on", ">d", "+@all"), "OK")
+            self.assertEqual(c2.call("AUTH", "dave", "d"), "OK")
+            c2.send("ACL", "DELUSER", "dave")
+            c2.send("ACL", "SETUSER", "eve", "on")
+            self.assertEqual(c2.read(), 1)
+            with self.assertRaises((ConnectionError, OSError)):
+                c2.read()
+            self.assertIsNone(c.call("ACL", "GETUSER", "eve"))
         self.assertEqual(self.same("ACL", "DELUSER", "bob", "nobody"), 1)
         self.same("ACL", "DELUSER", "default")
         self.same("ACL", "USERS")
