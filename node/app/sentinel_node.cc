@@ -296,8 +296,9 @@ struct Link {
   bool closed = false;
   struct Pending {
     sentinel::ReplyTo to;
-    bool report;          // counted by the core
-    bool close_on_error;  // SUBSCRIBE on the pub/sub link (hiredis)
+    bool report;                      // counted by the core
+    bool close_on_error;              // SUBSCRIBE on the pub/sub link (hiredis)
+    sentinel::InstanceId origin = 0;  // whom the reply is for (a shared link)
   };
   std::deque<Pending> pending;
   std::vector<std::vector<std::string>> queued;  // before the connection is up
@@ -1292,7 +1293,8 @@ class SentinelNode {
     for (auto& c : a.commands) {
       bool subscribe =
           a.kind == sentinel::LinkKind::kPubsub && c.size() == 2 && c[1] == "__sentinel__:hello";
-      l.pending.push_back({a.to, a.kind == sentinel::LinkKind::kCommand, subscribe});
+      l.pending.push_back(
+          {a.to, a.kind == sentinel::LinkKind::kCommand, subscribe, a.origin ? a.origin : a.id});
       if (l.connected) {
         (void)l.client->Send(std::span<const std::string>(c));
       } else {
@@ -1395,7 +1397,7 @@ class SentinelNode {
       std::vector<std::string> auth = {"AUTH"};
       if (!user.empty()) auth.push_back(user);
       auth.push_back(password);
-      link->pending.push_front({sentinel::ReplyTo::kIgnore, false, false});
+      link->pending.push_front({sentinel::ReplyTo::kIgnore, false, false, 0});
       (void)link->client->Send(std::span<const std::string>(auth));
     }
     for (auto& c : link->queued) (void)link->client->Send(std::span<const std::string>(c));
@@ -1426,7 +1428,7 @@ class SentinelNode {
         co_return;
       }
       if (p.report) {
-        self->core_->OnReply(link->id, p.to, FromWire(*r), NowMs());
+        self->core_->OnReply(p.origin ? p.origin : link->id, p.to, FromWire(*r), NowMs());
         self->HandleReady();
       }
     }
