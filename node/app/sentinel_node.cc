@@ -14,6 +14,7 @@
 
 #include <utility>
 // Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -24,18 +25,22 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/strings.h"
+#include "node/acl/acl.h"
 #include "node/app/acl_startup.h"
 #include "node/commands/command_meta.h"
 #include "node/commands/command_meta_reply.h"
