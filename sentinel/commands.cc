@@ -355,14 +355,14 @@ Reply Sentinel::InstanceMap(const Instance& ri, Millis now) const {
   if (m != nullptr && m->force_failover) flags.push_back("force_failover");
   if (ri.script_kill_sent) flags.push_back("script_kill_sent");
   r.Add("flags", absl::StrJoin(flags, ","));
-  r.Add("link-pending-commands", ri.pending_commands);
-  r.Add("link-refcount", 1);
+  r.Add("link-pending-commands", ri.link->pending_commands);
+  r.Add("link-refcount", static_cast<int64_t>(ri.link.use_count()));
   if (m != nullptr && m->failover_in_progress) {
     r.Add("failover-state", std::string(FailoverStateName(m->failover_state)));
   }
-  r.Add("last-ping-sent", ri.act_ping_time ? now - ri.act_ping_time : 0);
-  r.Add("last-ok-ping-reply", now - ri.last_avail_time);
-  r.Add("last-ping-reply", now - ri.last_pong_time);
+  r.Add("last-ping-sent", ri.link->act_ping_time ? now - ri.link->act_ping_time : 0);
+  r.Add("last-ok-ping-reply", now - ri.link->last_avail_time);
+  r.Add("last-ping-reply", now - ri.link->last_pong_time);
   if (ri.s_down) r.Add("s-down-time", now - ri.s_down_since);
   if (ri.o_down) r.Add("o-down-time", now - ri.o_down_since);
   r.Add("down-after-milliseconds", ri.down_after);
@@ -460,10 +460,11 @@ Reply Sentinel::SentinelSet(const std::vector<std::string>& args, Millis now) {
       (opt == "auth-pass" ? m->auth_pass : m->auth_user) = v;
       // Reconnect with the new credentials.
       auto drop = [&](Instance* ri) {
-        if (ri->cmd_up) ready_.actions.push_back(CloseLink{ri->id, LinkKind::kCommand});
-        if (ri->pubsub_up) ready_.actions.push_back(CloseLink{ri->id, LinkKind::kPubsub});
-        ri->cmd_up = ri->pubsub_up = false;
-        ri->pending_commands = 0;
+        if (ri->link->cmd_up) ready_.actions.push_back(CloseLink{ri->link->id, LinkKind::kCommand});
+        if (ri->link->pubsub_up)
+          ready_.actions.push_back(CloseLink{ri->link->id, LinkKind::kPubsub});
+        ri->link->cmd_up = ri->link->pubsub_up = false;
+        ri->link->pending_commands = 0;
       };
       drop(m);
       for (auto& [k, r] : m->replicas) drop(r.get());
@@ -574,9 +575,9 @@ Reply Sentinel::SentinelConfig(const std::vector<std::string>& args, Millis now)
     auto drop_sentinel_links = [&] {
       for (auto& [n, m] : masters_) {
         for (auto& [k, s] : m->sentinels) {
-          if (s->cmd_up) ready_.actions.push_back(CloseLink{s->id, LinkKind::kCommand});
-          s->cmd_up = false;
-          s->pending_commands = 0;
+          if (s->link->cmd_up) ready_.actions.push_back(CloseLink{s->link->id, LinkKind::kCommand});
+          s->link->cmd_up = false;
+          s->link->pending_commands = 0;
         }
       }
     };

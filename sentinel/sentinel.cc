@@ -46,7 +46,9 @@ std::string_view FailoverStateName(FailoverState s) {
   return "unknown";
 }
 
-bool Instance::disconnected() const { return !cmd_up || (kind != Kind::kSentinel && !pubsub_up); }
+bool Instance::disconnected() const {
+  return !link->cmd_up || (kind != Kind::kSentinel && !link->pubsub_up);
+}
 
 // --- Hello codec (§2.5) ---------------------------------------------------
 
@@ -118,13 +120,14 @@ Instance* Sentinel::Find(InstanceId id) const {
 
 void Sentinel::InitInstance(Instance* ri, Millis now) {
   ri->id = next_id_++;
+  ri->link->id = ri->id;
   by_id_[ri->id] = ri;
   // A new link: the ping is "pending" since creation, so an instance that is
   // never reached goes SDOWN after down-after.
-  ri->act_ping_time = now;
-  ri->last_avail_time = now;
-  ri->last_pong_time = now;
-  ri->last_ping_time = 0;
+  ri->link->act_ping_time = now;
+  ri->link->last_avail_time = now;
+  ri->link->last_pong_time = now;
+  ri->link->last_ping_time = 0;
   ri->role_reported_time = now;
   ri->slave_conf_change_time = now;
 }
@@ -193,9 +196,65 @@ Instance* Sentinel::CreateSentinel(Master* m, const std::string& ip, int port,
 }
 
 void Sentinel::ReleaseInstance(Instance* ri) {
-  if (ri->cmd_up) ready_.actions.push_back(CloseLink{ri->id, LinkKind::kCommand});
-  if (ri->pubsub_up) ready_.actions.push_back(CloseLink{ri->id, LinkKind::kPubsub});
+  // A shared link stays up for its other owners (releaseInstanceLink).
+  if (ri->link.use_count() == 1) {
+    if (ri->link->cmd_up) ready_.actions.push_back(CloseLink{ri->link->id, LinkKind::kCommand});
+    if (ri->link->pubsub_up) ready_.actions.push_back(CloseLink{ri->link->id, LinkKind::kPubsub});
+  }
   by_id_.erase(ri->id);
+}
+
+InstanceLink* Sentinel::FindLink(InstanceId id) const {
+  if (Instance* ri = Find(id); ri != nullptr && ri->link->id == id) return ri->link.get();
+  for (const auto& [k, ri] : by_id_) {
+    if (ri->link->id == id) return ri->link.get();
+  }
+  return nullptr;
+}
+
+bool Sentinel::TryConnectionSharing(Instance* si) {
+  if (si->runid.empty() || si->link.use_count() > 1) return false;
+  for (auto& [name, m] : masters_) {
+    if (m.get() == si->master) continue;
+    auto it = m->sentinels.find(si->runid);
+    if (it == m->sentinels.end() || it->second.get() == si) continue;
+    ReleaseLinkOnly(si);
+    si->link = it->second->link;
+    return true;
+  }
+  return false;
+}
+
+void Sentinel::ReleaseLinkOnly(Instance* ri) {
+  if (ri->link.use_count() == 1) {
+    if (ri->link->cmd_up) ready_.actions.push_back(CloseLink{ri->link->id, LinkKind::kCommand});
+    if (ri->link->pubsub_up) ready_.actions.push_back(CloseLink{ri->link->id, LinkKind::kPubsub});
+  }
+  ri->link = std::make_shared<InstanceLink>();
+}
+
+void Sentinel::UpdateSentinelAddressInAllMasters(Instance* si) {
+  int reconfigured = 0;
+  for (auto& [name, m] : masters_) {
+    auto it = m->sentinels.find(si->runid);
+    if (it == m->sentinels.end()) continue;
+    Instance* match = it->second.get();
+    if (match->link->cmd_up)
+      ready_.actions.push_back(CloseLink{match->link->id, LinkKind::kCommand});
+    if (match->link->pubsub_up)
+      ready_.actions.push_back(CloseLink{match->link->id, LinkKind::kPubsub});
+    match->link->cmd_up = match->link->pubsub_up = false;
+    match->link->pending_commands = 0;
+    if (match == si) continue;
+    match->ip = si->ip;
+    match->resolved = si->resolved;
+    match->port = si->port;
+    ++reconfigured;
+  }
+  if (reconfigured > 0) {
+    Emit(Level::kNotice, "+sentinel-address-update", si,
+         absl::StrCat(reconfigured, " additional matching instances"));
+  }
 }
 
 void Sentinel::RemoveMaster(const std::string& name) {
@@ -215,10 +274,10 @@ void Sentinel::ResetMaster(Master* m, bool keep_sentinels, Millis now) {
     for (auto& [k, s] : m->sentinels) ReleaseInstance(s.get());
     m->sentinels.clear();
   }
-  if (m->cmd_up) ready_.actions.push_back(CloseLink{m->id, LinkKind::kCommand});
-  if (m->pubsub_up) ready_.actions.push_back(CloseLink{m->id, LinkKind::kPubsub});
-  m->cmd_up = m->pubsub_up = false;
-  m->pending_commands = 0;
+  if (m->link->cmd_up) ready_.actions.push_back(CloseLink{m->link->id, LinkKind::kCommand});
+  if (m->link->pubsub_up) ready_.actions.push_back(CloseLink{m->link->id, LinkKind::kPubsub});
+  m->link->cmd_up = m->link->pubsub_up = false;
+  m->link->pending_commands = 0;
   m->s_down = m->o_down = m->master_down = m->promoted = false;
   m->reconf_sent = m->reconf_inprog = m->reconf_done = m->script_kill_sent = false;
   m->master_reboot = false;
@@ -230,10 +289,10 @@ void Sentinel::ResetMaster(Master* m, bool keep_sentinels, Millis now) {
   m->promoted_replica = nullptr;
   m->runid.clear();
   m->slave_master_host.clear();
-  m->act_ping_time = now;
-  m->last_ping_time = 0;
-  m->last_avail_time = now;
-  m->last_pong_time = now;
+  m->link->act_ping_time = now;
+  m->link->last_ping_time = 0;
+  m->link->last_avail_time = now;
+  m->link->last_pong_time = now;
   m->role_reported_time = now;
   m->role_master = true;
   m->s_down_since = m->o_down_since = 0;
@@ -315,8 +374,9 @@ std::vector<std::string> Sentinel::Cmd(const Master* m, std::vector<std::string>
 void Sentinel::Send(Instance* ri, ReplyTo to, std::vector<std::vector<std::string>> commands) {
   const Master* m = ri->kind == Kind::kMaster ? static_cast<const Master*>(ri) : ri->master;
   for (auto& c : commands) c = Cmd(m, std::move(c));
-  ri->pending_commands += static_cast<int>(commands.size());
-  ready_.actions.push_back(SendCommands{ri->id, LinkKind::kCommand, to, std::move(commands)});
+  ri->link->pending_commands += static_cast<int>(commands.size());
+  ready_.actions.push_back(
+      SendCommands{ri->link->id, LinkKind::kCommand, to, std::move(commands), ri->id});
 }
 
 // --- Timer ------------------------------------------------------------------
@@ -374,38 +434,40 @@ void Sentinel::HandleInstance(Instance* ri, Millis now) {
 void Sentinel::Reconnect(Instance* ri, Millis now) {
   if (!ri->disconnected()) return;
   if (ri->port == 0) return;
-  if (now - ri->last_reconn_time < timing_.ping_period) return;
-  ri->last_reconn_time = now;
+  if (now - ri->link->last_reconn_time < timing_.ping_period) return;
+  ri->link->last_reconn_time = now;
   // A name that did not resolve is tried again at every reconnection.
   if (ri->resolved.empty()) ri->resolved = Resolve(ri->ip);
   if (ri->resolved.empty()) return;
   const Master* m = ri->kind == Kind::kMaster ? static_cast<const Master*>(ri) : ri->master;
   std::string user, pass;
-  if (ri->kind == Kind::kSentinel) {
+  if (ri->kind == Kind::kSentinel && !sentinel_pass_.empty()) {
     user = sentinel_user_;
     pass = sentinel_pass_;
+  } else if (ri->kind == Kind::kSentinel) {
+    pass = requirepass_;  // no user: AUTH <password>
   } else {
     user = m->auth_user;
     pass = m->auth_pass;
   }
   std::string id8 = myid_.substr(0, 8);
-  if (!ri->cmd_up) {
-    ri->cmd_up = true;
-    ri->pending_commands = 0;
-    ri->cmd_conn_time = now;
+  if (!ri->link->cmd_up) {
+    ri->link->cmd_up = true;
+    ri->link->pending_commands = 0;
+    ri->link->cmd_conn_time = now;
     ready_.actions.push_back(
-        OpenLink{ri->id, LinkKind::kCommand, ri->resolved, ri->port, user, pass});
+        OpenLink{ri->link->id, LinkKind::kCommand, ri->resolved, ri->port, user, pass});
     Send(ri, ReplyTo::kIgnore, {{"CLIENT", "SETNAME", absl::StrCat("sentinel-", id8, "-cmd")}});
     SendPing(ri, now);
   }
-  if (ri->kind != Kind::kSentinel && !ri->pubsub_up) {
-    ri->pubsub_up = true;
-    ri->pubsub_conn_time = now;
-    ri->pubsub_last_activity = now;
+  if (ri->kind != Kind::kSentinel && !ri->link->pubsub_up) {
+    ri->link->pubsub_up = true;
+    ri->link->pubsub_conn_time = now;
+    ri->link->pubsub_last_activity = now;
     ready_.actions.push_back(
-        OpenLink{ri->id, LinkKind::kPubsub, ri->resolved, ri->port, user, pass});
+        OpenLink{ri->link->id, LinkKind::kPubsub, ri->resolved, ri->port, user, pass});
     ready_.actions.push_back(
-        SendCommands{ri->id,
+        SendCommands{ri->link->id,
                      LinkKind::kPubsub,
                      ReplyTo::kIgnore,
                      {Cmd(m, {"CLIENT", "SETNAME", absl::StrCat("sentinel-", id8, "-pubsub")}),
@@ -415,13 +477,14 @@ void Sentinel::Reconnect(Instance* ri, Millis now) {
 
 void Sentinel::SendPing(Instance* ri, Millis now) {
   Send(ri, ReplyTo::kPing, {{"PING"}});
-  ri->last_ping_time = now;
-  if (ri->act_ping_time == 0) ri->act_ping_time = now;
+  ri->link->last_ping_time = now;
+  if (ri->link->act_ping_time == 0) ri->link->act_ping_time = now;
 }
 
 void Sentinel::SendPeriodic(Instance* ri, Millis now) {
-  if (!ri->cmd_up) return;
-  if (ri->pending_commands >= 100) return;
+  if (!ri->link->cmd_up) return;
+  // The cap grows with the owners of a shared link, as Redis's.
+  if (ri->link->pending_commands >= 100 * ri->link.use_count()) return;
   Millis info_period = timing_.info_period;
   if (ri->kind == Kind::kReplica &&
       (ri->master->o_down || ri->master->failover_in_progress || ri->master_link_down_time != 0)) {
@@ -432,7 +495,8 @@ void Sentinel::SendPeriodic(Instance* ri, Millis now) {
       (ri->info_refresh == 0 || now - ri->info_refresh > info_period)) {
     Send(ri, ReplyTo::kInfo, {{"INFO"}});
   }
-  if (now - ri->last_pong_time > ping_period && now - ri->last_ping_time > ping_period / 2) {
+  if (now - ri->link->last_pong_time > ping_period &&
+      now - ri->link->last_ping_time > ping_period / 2) {
     SendPing(ri, now);
   }
   if (now - ri->last_pub_time > timing_.publish_period) SendHello(ri, now);
@@ -440,11 +504,11 @@ void Sentinel::SendPeriodic(Instance* ri, Millis now) {
 
 bool Sentinel::SendHello(Instance* ri, Millis now) {
   (void)now;
-  if (!ri->cmd_up) return false;
+  if (!ri->link->cmd_up) return false;
   Master* m = ri->kind == Kind::kMaster ? static_cast<Master*>(ri) : ri->master;
   auto [mip, mport] = CurrentAddress(*m);
   Hello h;
-  h.ip = !announce_ip_.empty() ? announce_ip_ : ri->local_ip;
+  h.ip = !announce_ip_.empty() ? announce_ip_ : ri->link->local_ip;
   if (h.ip.empty()) return false;  // the link is not connected yet
   h.port = announce_port_ != 0 ? announce_port_ : port_;
   h.runid = myid_;
@@ -474,23 +538,23 @@ void Sentinel::ForceHelloUpdate(Master* m) {
 
 void Sentinel::CheckSubjectivelyDown(Instance* ri, Millis now) {
   Millis elapsed = 0;
-  if (ri->act_ping_time != 0) {
-    elapsed = now - ri->act_ping_time;
+  if (ri->link->act_ping_time != 0) {
+    elapsed = now - ri->link->act_ping_time;
   } else if (ri->disconnected()) {
-    elapsed = now - ri->last_avail_time;
+    elapsed = now - ri->link->last_avail_time;
   }
   // Link health (§2.7).
-  if (ri->cmd_up && now - ri->cmd_conn_time > timing_.min_link_reconnect_period &&
-      ri->act_ping_time != 0 && now - ri->act_ping_time > ri->down_after / 2 &&
-      now - ri->last_pong_time > ri->down_after / 2) {
-    ready_.actions.push_back(CloseLink{ri->id, LinkKind::kCommand});
-    ri->cmd_up = false;
-    ri->pending_commands = 0;
+  if (ri->link->cmd_up && now - ri->link->cmd_conn_time > timing_.min_link_reconnect_period &&
+      ri->link->act_ping_time != 0 && now - ri->link->act_ping_time > ri->down_after / 2 &&
+      now - ri->link->last_pong_time > ri->down_after / 2) {
+    ready_.actions.push_back(CloseLink{ri->link->id, LinkKind::kCommand});
+    ri->link->cmd_up = false;
+    ri->link->pending_commands = 0;
   }
-  if (ri->pubsub_up && now - ri->pubsub_conn_time > timing_.min_link_reconnect_period &&
-      now - ri->pubsub_last_activity > timing_.publish_period * 3) {
-    ready_.actions.push_back(CloseLink{ri->id, LinkKind::kPubsub});
-    ri->pubsub_up = false;
+  if (ri->link->pubsub_up && now - ri->link->pubsub_conn_time > timing_.min_link_reconnect_period &&
+      now - ri->link->pubsub_last_activity > timing_.publish_period * 3) {
+    ready_.actions.push_back(CloseLink{ri->link->id, LinkKind::kPubsub});
+    ri->link->pubsub_up = false;
   }
   const Master* m = ri->kind == Kind::kMaster ? static_cast<const Master*>(ri) : nullptr;
   bool down = elapsed > ri->down_after ||
@@ -704,7 +768,7 @@ Instance* Sentinel::SelectReplica(Master* m, Millis now) const {
     Instance* ri = r.get();
     if (ri->s_down || ri->o_down) continue;
     if (ri->disconnected()) continue;
-    if (now - ri->last_avail_time > timing_.ping_period * 5) continue;
+    if (now - ri->link->last_avail_time > timing_.ping_period * 5) continue;
     if (ri->slave_priority == 0) continue;
     Millis info_validity = m->s_down ? timing_.ping_period * 5 : timing_.info_period * 3;
     if (now - ri->info_refresh > info_validity) continue;
@@ -903,27 +967,28 @@ void Sentinel::KillTimedOutScripts(Millis now) {
 
 void Sentinel::OnLinkUp(InstanceId id, LinkKind kind, const std::string& local_ip, Millis now) {
   (void)now;
-  Instance* ri = Find(id);
-  if (ri == nullptr) return;
-  if (kind == LinkKind::kCommand) ri->local_ip = local_ip;
+  InstanceLink* link = FindLink(id);
+  if (link == nullptr) return;
+  if (kind == LinkKind::kCommand) link->local_ip = local_ip;
 }
 
 void Sentinel::OnLinkDown(InstanceId id, LinkKind kind, Millis now) {
   (void)now;
-  Instance* ri = Find(id);
-  if (ri == nullptr) return;
+  InstanceLink* link = FindLink(id);
+  if (link == nullptr) return;
   if (kind == LinkKind::kCommand) {
-    ri->cmd_up = false;
-    ri->pending_commands = 0;
+    link->cmd_up = false;
+    link->pending_commands = 0;
   } else {
-    ri->pubsub_up = false;
+    link->pubsub_up = false;
   }
 }
 
 void Sentinel::OnReply(InstanceId id, ReplyTo to, const Reply& reply, Millis now) {
+  // `id` is the instance that sent the command (its link may be shared).
   Instance* ri = Find(id);
-  if (ri == nullptr || !ri->cmd_up) return;
-  if (ri->pending_commands > 0) --ri->pending_commands;
+  if (ri == nullptr || !ri->link->cmd_up) return;
+  if (ri->link->pending_commands > 0) --ri->link->pending_commands;
   switch (to) {
     case ReplyTo::kIgnore:
       break;
@@ -946,15 +1011,15 @@ void Sentinel::OnPingReply(Instance* ri, const Reply& r, Millis now) {
   if (r.type == Reply::Type::kStatus || r.type == Reply::Type::kError) {
     std::string_view s = r.str;
     if (s.starts_with("PONG") || s.starts_with("LOADING") || s.starts_with("MASTERDOWN")) {
-      ri->last_avail_time = now;
-      ri->act_ping_time = 0;
+      ri->link->last_avail_time = now;
+      ri->link->act_ping_time = 0;
       if (ri->master_reboot && s.starts_with("PONG")) ri->master_reboot = false;
     } else if (s.starts_with("BUSY") && ri->s_down && !ri->script_kill_sent) {
       Send(ri, ReplyTo::kIgnore, {{"SCRIPT", "KILL"}});
       ri->script_kill_sent = true;
     }
   }
-  ri->last_pong_time = now;
+  ri->link->last_pong_time = now;
 }
 
 void Sentinel::OnIsMasterDownReply(Instance* ri, const Reply& r, Millis now) {
@@ -1132,7 +1197,7 @@ void Sentinel::OnPubsubMessage(InstanceId id, const std::string& channel,
                                const std::string& payload, Millis now) {
   Instance* ri = Find(id);
   if (ri == nullptr) return;
-  ri->pubsub_last_activity = now;
+  ri->link->pubsub_last_activity = now;
   if (channel != kHelloChannel) return;
   ProcessHello(payload, now);
 }
@@ -1179,6 +1244,8 @@ void Sentinel::ProcessHello(const std::string& payload, Millis now) {
     si = CreateSentinel(m, h->ip, h->port, h->runid, now);
     if (si != nullptr) {
       if (!address_switch) Emit(Level::kNotice, "+sentinel", si, "");
+      TryConnectionSharing(si);
+      if (address_switch) UpdateSentinelAddressInAllMasters(si);
       Flush();
     }
   }

@@ -62,14 +62,15 @@ struct CloseLink {
   LinkKind kind;
 };
 // Send commands on an open link, pipelined, in order; each reply is given
-// back with Sentinel::OnReply(id, to, reply). On the pub/sub link only the
+// back with Sentinel::OnReply(origin, to, reply). On the pub/sub link only the
 // handshake is sent (CLIENT SETNAME, SUBSCRIBE): an error reply to SUBSCRIBE
 // must close the link (hiredis does) and be reported as LinkDown.
 struct SendCommands {
-  InstanceId id;
+  InstanceId id;  // the link
   LinkKind kind;
   ReplyTo to;
   std::vector<std::vector<std::string>> commands;
+  InstanceId origin = 0;  // the instance the replies go to (OnReply); 0: `id`
 };
 // An event: published on channel `type` to the sentinel's own subscribers
 // unless kDebug, and logged as "<type> <payload>" at `level`.
@@ -140,6 +141,20 @@ enum class Kind { kMaster, kReplica, kSentinel };
 
 struct Master;
 
+// The command and pub/sub links to one instance and their clocks (Redis's
+// instanceLink). One sentinel known under several masters has one link,
+// shared by its Instance objects (link-refcount): one connection, one PING
+// per period, one view of whether it answers.
+struct InstanceLink {
+  InstanceId id = 0;  // the shell's key: the id of the instance that opened it
+  bool cmd_up = false, pubsub_up = false;
+  Millis cmd_conn_time = 0, pubsub_conn_time = 0, pubsub_last_activity = 0;
+  Millis last_reconn_time = 0;
+  int pending_commands = 0;
+  std::string local_ip;  // our end of the command link (hello's address)
+  Millis act_ping_time = 0, last_ping_time = 0, last_avail_time = 0, last_pong_time = 0;
+};
+
 // One monitored instance of any kind (Redis's sentinelRedisInstance).
 struct Instance {
   InstanceId id = 0;
@@ -158,13 +173,9 @@ struct Instance {
   bool master_reboot = false;
   Millis master_reboot_since = 0;
 
-  // Links and their clocks.
-  bool cmd_up = false, pubsub_up = false;
-  Millis cmd_conn_time = 0, pubsub_conn_time = 0, pubsub_last_activity = 0;
-  Millis last_reconn_time = 0;
-  int pending_commands = 0;
-  std::string local_ip;  // our end of the command link (hello's address)
-  Millis act_ping_time = 0, last_ping_time = 0, last_avail_time = 0, last_pong_time = 0;
+  // Its links and their clocks; shared with the same sentinel known under
+  // other masters (Redis's connection sharing).
+  std::shared_ptr<InstanceLink> link = std::make_shared<InstanceLink>();
   Millis last_pub_time = 0, last_hello_time = 0, last_master_down_reply_time = 0;
   Millis s_down_since = 0, o_down_since = 0;
 
@@ -275,6 +286,9 @@ class Sentinel {
   // The `sentinel_*` lines and masterN lines of INFO's Sentinel section.
   std::string InfoSection(Millis now) const;
   void set_announce_port(int p) { announce_port_ = p; }
+  // The server's requirepass: what the links to other sentinels AUTH with
+  // when no sentinel-pass is set (Redis's compatibility with old configs).
+  void set_requirepass(std::string p) { requirepass_ = std::move(p); }
   // Unix time in ms minus `now`: only to print wall-clock times in logs
   // ("Next failover delay: I will not start a failover before <ctime>").
   Millis wall_offset = 0;
@@ -300,6 +314,18 @@ class Sentinel {
                            Millis now);
   void InitInstance(Instance* ri, Millis now);
   void ReleaseInstance(Instance* ri);
+  // The link whose shell key is `id` (an instance's own, or one shared).
+  InstanceLink* FindLink(InstanceId id) const;
+  // Redis's sentinelTryConnectionSharing: a sentinel just learned from a
+  // hello that is also known under another master uses that one's link.
+  bool TryConnectionSharing(Instance* si);
+  // Drops `ri`'s hold on its link (closing it when it was the last owner)
+  // and gives it a fresh, unconnected one.
+  void ReleaseLinkOnly(Instance* ri);
+  // After a hello moved sentinel `si` (+sentinel-address-switch): the same
+  // sentinel under the other masters takes the new address and every one
+  // of them drops its links (Redis's sentinelUpdateSentinelAddressInAllMasters).
+  void UpdateSentinelAddressInAllMasters(Instance* si);
   void RemoveMaster(const std::string& name);
   void ResetMaster(Master* m, bool keep_sentinels, Millis now);
   void ResetMasterAndChangeAddress(Master* m, const std::string& ip, int port, Millis now);
@@ -383,6 +409,7 @@ class Sentinel {
   bool resolve_hostnames_ = false, announce_hostnames_ = false;
   bool had_deny_line_ = false, had_resolve_line_ = false, had_announce_hostnames_line_ = false;
   std::string sentinel_user_, sentinel_pass_;
+  std::string requirepass_;
   std::mt19937_64 rng_;
   Ready ready_;
   struct ScriptJob {

@@ -155,13 +155,13 @@ TEST(SentinelTest, LoadingAndMasterdownCountAsAliveButMisconfDoesNot) {
   Master* m = s->FindMaster("mymaster");
   s->Tick(1100);
   s->OnReply(m->id, ReplyTo::kPing, Reply::Error("LOADING Redis is loading"), 1150);
-  EXPECT_EQ(m->act_ping_time, 0);
-  m->act_ping_time = 1200;
+  EXPECT_EQ(m->link->act_ping_time, 0);
+  m->link->act_ping_time = 1200;
   s->OnReply(m->id, ReplyTo::kPing, Reply::Error("MISCONF no"), 1250);
-  EXPECT_EQ(m->act_ping_time, 1200);
+  EXPECT_EQ(m->link->act_ping_time, 1200);
   // A bulk "PONG" is not a PONG.
   s->OnReply(m->id, ReplyTo::kPing, Reply::Bulk("PONG"), 1260);
-  EXPECT_EQ(m->act_ping_time, 1200);
+  EXPECT_EQ(m->link->act_ping_time, 1200);
 }
 
 TEST(SentinelTest, OdownNeedsQuorumOfMasterDownReplies) {
@@ -238,8 +238,8 @@ TEST(SentinelTest, ReplicaSelectionOrder) {
   Millis now = 5000;
   auto ready = [&](const std::string& key, int64_t offset, int prio, const std::string& runid) {
     Instance* r = m->replicas[key].get();
-    r->cmd_up = r->pubsub_up = true;
-    r->last_avail_time = now;
+    r->link->cmd_up = r->link->pubsub_up = true;
+    r->link->last_avail_time = now;
     r->info_refresh = now;
     r->slave_repl_offset = offset;
     r->slave_priority = prio;
@@ -257,7 +257,7 @@ TEST(SentinelTest, ReplicaSelectionOrder) {
   EXPECT_EQ(s->SelectReplica(m, now)->name, "10.0.0.4:6379");
   m->replicas["10.0.0.4:6379"]->s_down = true;
   EXPECT_EQ(s->SelectReplica(m, now)->name, "10.0.0.3:6379");
-  m->replicas["10.0.0.3:6379"]->cmd_up = false;
+  m->replicas["10.0.0.3:6379"]->link->cmd_up = false;
   EXPECT_EQ(s->SelectReplica(m, now), nullptr);
 }
 
@@ -290,7 +290,7 @@ TEST(SentinelTest, FailoverStatesAndTransaction) {
     for (; t < to; t += 100) {
       s->Tick(t + 100);
       for (auto& [k, r] : m->replicas) {
-        if (r->cmd_up) {
+        if (r->link->cmd_up) {
           s->OnReply(r->id, ReplyTo::kPing, Reply::Status("PONG"), t + 100);
           bool promoted = r->promoted && m->failover_state >= FailoverState::kWaitPromotion;
           std::string info = InfoText(promoted, k == "10.0.0.2:6379" ? 100 : 50);
@@ -303,7 +303,7 @@ TEST(SentinelTest, FailoverStatesAndTransaction) {
         }
       }
       for (auto& [k, o] : m->sentinels) {
-        if (!o->cmd_up) continue;
+        if (!o->link->cmd_up) continue;
         // Both others say down and vote for whoever asks.
         s->OnReply(
             o->id, ReplyTo::kIsMasterDown,
@@ -376,6 +376,78 @@ TEST(SentinelTest, HelloWithNewerConfigEpochSwitchesMaster) {
   EXPECT_EQ(s->FindMaster("mymaster")->config_epoch, 5u);
   EXPECT_EQ(s->Command({"PUBLISH", "x", "y"}, 0).str,
             "ERR Only HELLO messages are accepted by Sentinel instances.");
+}
+
+// A sentinel known under two masters announces a new address in a hello
+// for one of them: that one switches (+sentinel-address-switch), the other
+// master's copy takes the address too (+sentinel-address-update).
+TEST(SentinelTest, SentinelAddressUpdateAcrossMasters) {
+  auto s = Make('a', {{"known-sentinel", "mymaster", "10.0.0.8", "26379", Id('b')}});
+  ASSERT_EQ(s->ApplyConfigLine({"monitor", "other", "10.0.0.5", "6379", "2"}, 1000), "");
+  ASSERT_EQ(s->ApplyConfigLine({"known-sentinel", "other", "10.0.0.8", "26379", Id('b')}, 1000),
+            "");
+  s->TakeReady();
+  Hello h{"10.0.0.9", 26380, Id('b'), 0, "mymaster", "10.0.0.1", 6379, 0};
+  s->Command({"PUBLISH", "__sentinel__:hello", EncodeHello(h)}, 2000);
+  Ready r = s->TakeReady();
+  EXPECT_TRUE(HasEvent(r, "+sentinel-address-switch",
+                       "master mymaster 10.0.0.1 6379 ip 10.0.0.9 port 26380 for " + Id('b')));
+  EXPECT_TRUE(HasEvent(r, "+sentinel-address-update",
+                       "sentinel " + Id('b') +
+                           " 10.0.0.9 26380 @ mymaster 10.0.0.1 6379 "
+                           "1 additional matching instances"));
+  EXPECT_FALSE(HasEvent(r, "+sentinel"));
+  Reply other = s->Command({"SENTINEL", "SENTINELS", "other"}, 2000);
+  ASSERT_EQ(other.elements.size(), 1u);
+  EXPECT_EQ(other.elements[0].elements[3].str, "10.0.0.9");
+  EXPECT_EQ(other.elements[0].elements[5].str, "26380");
+}
+
+// A sentinel met under a second master shares the link it has under the
+// first (one connection, link-refcount 2); removing one master leaves the
+// link to the other.
+TEST(SentinelTest, SentinelLinkSharedAcrossMasters) {
+  auto s = Make('a', {{"known-sentinel", "mymaster", "10.0.0.8", "26379", Id('b')}});
+  ASSERT_EQ(s->ApplyConfigLine({"monitor", "other", "10.0.0.5", "6379", "2"}, 1000), "");
+  s->TakeReady();
+  InstanceId link_id = 0;
+  auto sentinel_opens = [&](const Ready& r) {
+    int n = 0;
+    for (const auto& a : r.actions) {
+      const auto* o = std::get_if<OpenLink>(&a);
+      if (o != nullptr && o->host == "10.0.0.8") {
+        ++n;
+        link_id = o->id;
+      }
+    }
+    return n;
+  };
+  auto refcount = [&](const std::string& master) {
+    Reply r = s->Command({"SENTINEL", "SENTINELS", master}, 2000);
+    if (r.elements.size() != 1) return std::string("none");
+    const auto& f = r.elements[0].elements;
+    for (size_t i = 0; i + 1 < f.size(); i += 2) {
+      if (f[i].str == "link-refcount") return f[i + 1].str;
+    }
+    return std::string("?");
+  };
+  s->Tick(1100);
+  EXPECT_EQ(sentinel_opens(s->TakeReady()), 1);
+  Hello h{"10.0.0.8", 26379, Id('b'), 0, "other", "10.0.0.5", 6379, 0};
+  s->Command({"PUBLISH", "__sentinel__:hello", EncodeHello(h)}, 1500);
+  EXPECT_TRUE(HasEvent(s->TakeReady(), "+sentinel", "@ other 10.0.0.5 6379"));
+  EXPECT_EQ(refcount("mymaster"), "2");
+  EXPECT_EQ(refcount("other"), "2");
+  s->Tick(2600);
+  EXPECT_EQ(sentinel_opens(s->TakeReady()), 0);  // already connected
+  EXPECT_EQ(s->Command({"SENTINEL", "REMOVE", "mymaster"}, 2700).str, "OK");
+  for (const auto& a : s->TakeReady().actions) {
+    const auto* c = std::get_if<CloseLink>(&a);
+    if (c != nullptr) {
+      EXPECT_NE(c->id, link_id);
+    }
+  }
+  EXPECT_EQ(refcount("other"), "1");
 }
 
 TEST(SentinelTest, SubcommandErrors) {
@@ -662,6 +734,46 @@ TEST(SimTest, PartitionedMinorityDoesNotFailOver) {
   }
   EXPECT_TRUE(sim.promoted.empty());
   EXPECT_TRUE(sim.elected.empty());
+}
+
+// The links to other sentinels AUTH with sentinel-user/sentinel-pass, or
+// with requirepass alone when no sentinel-pass is set; masters with their
+// auth-user/auth-pass.
+TEST(SentinelTest, SentinelLinksAuthWithSentinelPassElseRequirepass) {
+  struct Case {
+    std::vector<std::vector<std::string>> lines;
+    std::string user, pass;
+  };
+  const Case cases[] = {
+      {{}, "", "rp"},
+      {{{"sentinel-user", "su"}, {"sentinel-pass", "sp"}}, "su", "sp"},
+      {{{"sentinel-pass", "sp"}}, "", "sp"},
+      {{{"sentinel-user", "su"}}, "", "rp"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::vector<std::string>> lines = c.lines;
+    lines.push_back({"known-sentinel", "mymaster", "10.0.0.9", "26379", Id('b')});
+    lines.push_back({"auth-pass", "mymaster", "mp"});
+    auto s = Make('a', lines);
+    s->set_requirepass("rp");
+    s->Tick(2000);
+    int sentinel_links = 0, master_links = 0;
+    for (const auto& a : s->TakeReady().actions) {
+      const auto* o = std::get_if<OpenLink>(&a);
+      if (o == nullptr) continue;
+      if (o->host == "10.0.0.9") {
+        ++sentinel_links;
+        EXPECT_EQ(o->user, c.user);
+        EXPECT_EQ(o->password, c.pass);
+      } else {
+        ++master_links;
+        EXPECT_EQ(o->user, "");
+        EXPECT_EQ(o->password, "mp");
+      }
+    }
+    EXPECT_EQ(sentinel_links, 1);
+    EXPECT_GE(master_links, 1);
+  }
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include <utility>
 // Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -24,20 +25,28 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/strings.h"
+#include "node/acl/acl.h"
+#include "node/app/acl_startup.h"
+#include "node/commands/command_meta.h"
+#include "node/commands/command_meta_reply.h"
 #include "node/commands/errors.h"
 #include "node/config/config.h"
+#include "node/config/glob.h"
 #include "node/net/resp_client.h"
 #include "node/resp/parser.h"
 #include "node/resp/reply.h"
@@ -154,11 +163,66 @@ std::string RandomHex40() {
   return s;
 }
 
-// The commands a sentinel has (COMMAND COUNT is 15).
+// The commands a sentinel has (COMMAND COUNT is 15), in the order COMMAND
+// lists them here (Redis's follows its dict's hashing).
 constexpr std::string_view kCommands[] = {"acl",      "auth",         "client",     "command",
                                           "hello",    "info",         "ping",       "psubscribe",
                                           "publish",  "punsubscribe", "role",       "sentinel",
                                           "shutdown", "subscribe",    "unsubscribe"};
+
+// The sentinel's command table, as Redis 7.0.15 builds it in sentinel mode:
+// these commands of the server's table (with all their subcommands) and
+// SENTINEL.
+const std::vector<const meta::CommandMeta*>& SentinelTable() {
+  static const auto* table = [] {
+    auto* t = new std::vector<const meta::CommandMeta*>();
+    for (std::string_view c : kCommands) {
+      t->push_back(c == "sentinel" ? &meta::SentinelCommand() : meta::Find(c));
+    }
+    return t;
+  }();
+  return *table;
+}
+
+// The entry of `name` ("ping", "acl|setuser"; any case) in SentinelTable(),
+// or nullptr.
+const meta::CommandMeta* SentinelMeta(std::string_view name) {
+  const std::string lower = base::AsciiLower(name);
+  const size_t bar = lower.find('|');
+  const std::string top = lower.substr(0, bar);
+  for (const meta::CommandMeta* m : SentinelTable()) {
+    if (m->name != top) continue;
+    if (bar == std::string::npos) return m;
+    for (const meta::CommandMeta& s : meta::Subcommands(*m)) {
+      if (s.name == lower) return &s;
+    }
+    return nullptr;
+  }
+  return nullptr;
+}
+
+// SentinelTable() as the ACL sees it: every command and subcommand with
+// its ACL categories (ids index this list).
+std::vector<acl::CommandEntry> SentinelAclCatalog() {
+  std::vector<acl::CommandEntry> out;
+  auto add = [&](const meta::CommandMeta& m, int parent) {
+    acl::CommandEntry e;
+    e.name = m.name;
+    e.categories = m.acl_categories;
+    e.no_auth = (m.flags & meta::kNoAuth) != 0;
+    e.parent = parent;
+    out.push_back(std::move(e));
+    return static_cast<int>(out.size()) - 1;
+  };
+  for (const meta::CommandMeta* m : SentinelTable()) {
+    const int id = add(*m, -1);
+    for (const meta::CommandMeta& sub : meta::Subcommands(*m)) {
+      const int sid = add(sub, id);
+      out[id].subs.push_back(sid);
+    }
+  }
+  return out;
+}
 
 class SentinelNode;
 
@@ -192,6 +256,10 @@ struct Session : std::enable_shared_from_this<Session> {
   std::string name;
   std::string addr;
   int protocol = 2;
+  std::string laddr;
+  int fd = -1;
+  int64_t created_ms = 0, last_ms = 0;  // wall clock
+  std::string last_cmd;                 // "ping", "client|list"
   bool authenticated = false;
   std::string user = "default";
   std::set<std::string> channels, patterns;
@@ -233,8 +301,9 @@ struct Link {
   bool closed = false;
   struct Pending {
     sentinel::ReplyTo to;
-    bool report;          // counted by the core
-    bool close_on_error;  // SUBSCRIBE on the pub/sub link (hiredis)
+    bool report;                      // counted by the core
+    bool close_on_error;              // SUBSCRIBE on the pub/sub link (hiredis)
+    sentinel::InstanceId origin = 0;  // whom the reply is for (a shared link)
   };
   std::deque<Pending> pending;
   std::vector<std::vector<std::string>> queued;  // before the connection is up
@@ -251,11 +320,9 @@ class SentinelNode {
     core_ = std::make_unique<sentinel::Sentinel>(id, opts.port, std::random_device{}(), NowMs());
     core_->resolver = ResolveHost;
     core_->wall_offset = UnixMs() - NowMs();
-    // The default user: on, with requirepass as its password or nopass.
-    AclUser& d = users_["default"];
-    d.on = true;
-    d.nopass = opts.requirepass.empty();
-    if (!d.nopass) d.passwords.insert(opts.requirepass);
+    // ACL users: requirepass, `user` lines or the aclfile, as a server.
+    if (int rc = LoadAclUsers(acl_, SentinelAclCatalog(), *config_); rc != 0) return rc;
+    core_->set_requirepass(opts.requirepass);
     // Redis's three passes: the pre-monitor keys, the monitors, the rest.
     const auto& lines = config_->sentinel_lines();
     for (int pass = 0; pass < 3; ++pass) {
@@ -342,8 +409,11 @@ class SentinelNode {
       session->id = ++next_client_id_;
       boost::system::error_code e2;
       session->addr = FormatEndpoint(session->socket.remote_endpoint(e2));
-      const AclUser& d = users_["default"];
-      session->authenticated = d.on && d.nopass;
+      session->laddr = FormatEndpoint(session->socket.local_endpoint(e2));
+      session->fd = session->socket.native_handle();
+      session->created_ms = session->last_ms = UnixMs();
+      const acl::User& d = acl_.default_user();
+      session->authenticated = d.enabled && d.nopass;
       sessions_[session->id] = session;
       ++total_connections_;
       asio::co_spawn(io_, ReadSession(this, session), asio::detached);
@@ -390,21 +460,63 @@ class SentinelNode {
   // --- Client commands -------------------------------------------------------
 
   void Execute(Session* s, const std::vector<std::string>& args) {
+    // A client to be closed after its reply (its user deleted, CLIENT KILL
+    // of itself) runs nothing more, as Redis's CLOSE_AFTER_REPLY.
+    if (s->closing) return;
     ++total_commands_;
     std::string out;
     resp::ReplyBuilder b(&out, s->protocol);
     std::string name = base::AsciiLower(args[0]);
-    bool known = false;
-    for (std::string_view c : kCommands) known |= c == name;
-    if (!known) {
+    // Redis's processCommand: the command (or the container's subcommand)
+    // must exist and get its arity, before anything else is checked.
+    const meta::CommandMeta* cmd = SentinelMeta(name);
+    if (cmd == nullptr) {
       b.Error(errors::UnknownCommand(args[0], args.data() + 1, args.size() - 1));
       s->Write(std::move(out));
       return;
     }
-    if (!s->authenticated && name != "auth" && name != "hello") {
+    if (!meta::Subcommands(*cmd).empty() && args.size() >= 2) {
+      cmd = SentinelMeta(absl::StrCat(name, "|", args[1]));
+      if (cmd == nullptr) {
+        b.Error(errors::UnknownSubcommand(name, args[1]));
+        s->Write(std::move(out));
+        return;
+      }
+    }
+    const int argc = static_cast<int>(args.size());
+    if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
+      b.Error(errors::WrongArity(cmd->name));
+      s->Write(std::move(out));
+      return;
+    }
+    s->last_cmd = cmd->name;
+    s->last_ms = UnixMs();
+    const bool no_auth = (cmd->flags & meta::kNoAuth) != 0;
+    if (AuthRequired(*s) && !no_auth) {
       b.Error("NOAUTH Authentication required.");
       s->Write(std::move(out));
       return;
+    }
+    if (const acl::User* u = acl_.Find(s->user); u != nullptr && !no_auth && !u->Unrestricted()) {
+      const int id = acl_.FindCommand(cmd->name);
+      acl::CheckResult r = acl_.Check(*u, id, args, [] { return std::vector<acl::KeyRef>{}; });
+      if (r.verdict != acl::Verdict::kOk) {
+        LogDenial(*s, r.verdict, r.verdict == acl::Verdict::kDeniedCmd ? cmd->name : args[r.pos],
+                  s->user);
+        if (r.verdict == acl::Verdict::kDeniedCmd) {
+          b.Error(absl::StrCat("NOPERM this user has no permissions to run the '", cmd->name,
+                               "' command"));
+        } else if (r.verdict == acl::Verdict::kDeniedKey) {
+          b.Error(
+              "NOPERM this user has no permissions to access one of the keys used as arguments");
+        } else {
+          b.Error(
+              "NOPERM this user has no permissions to access one of the channels used as "
+              "arguments");
+        }
+        s->Write(std::move(out));
+        return;
+      }
     }
     if (name == "ping") {
       if (args.size() > 2) {
@@ -437,63 +549,16 @@ class SentinelNode {
       b.ArrayHeader(core_->masters().size());
       for (auto& [n, m] : core_->masters()) b.Bulk(n);
     } else if (name == "auth") {
-      if (args.size() < 2 || args.size() > 3) {
-        b.Error("ERR wrong number of arguments for 'auth' command");
-      } else if (args.size() == 2 && users_["default"].nopass) {
+      if (args.size() == 2 && acl_.default_user().nopass) {
         b.Error(
             "ERR AUTH <password> called without any password configured for the default user. "
             "Are you sure your configuration is correct?");
-      } else {
-        const std::string user = args.size() == 3 ? args[1] : "default";
-        auto it = users_.find(user);
-        if (it != users_.end() && it->second.on &&
-            (it->second.nopass || it->second.passwords.contains(args.back()))) {
-          s->authenticated = true;
-          s->user = user;
-          b.Ok();
-        } else {
-          b.Error("WRONGPASS invalid username-password pair or user is disabled.");
-        }
+      } else if (Authenticate(s, args[0], args.size() == 3 ? args[1] : "default", args.back(),
+                              &b)) {
+        b.Ok();
       }
     } else if (name == "hello") {
-      int proto = s->protocol;
-      if (args.size() >= 2) {
-        int64_t v = 0;
-        if (!base::ParseStrictInt64(args[1], &v)) {
-          b.Error("ERR Protocol version is not an integer or out of range");
-          s->Write(std::move(out));
-          return;
-        }
-        if (v < 2 || v > 3) {
-          b.Error("NOPROTO unsupported protocol version");
-          s->Write(std::move(out));
-          return;
-        }
-        proto = static_cast<int>(v);
-      }
-      if (!s->authenticated) {
-        b.Error(
-            "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-            "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
-            "select the RESP protocol version at the same time");
-        s->Write(std::move(out));
-        return;
-      }
-      s->protocol = proto;
-      b.set_protocol(proto);
-      b.MapHeader(6);
-      b.Bulk("server");
-      b.Bulk("redis");
-      b.Bulk("version");
-      b.Bulk("7.0.15");
-      b.Bulk("proto");
-      b.Integer(proto);
-      b.Bulk("id");
-      b.Integer(static_cast<int64_t>(s->id));
-      b.Bulk("mode");
-      b.Bulk("sentinel");
-      b.Bulk("modules");
-      b.ArrayHeader(0);
+      Hello(s, args, &b);
     } else if (name == "client") {
       Client(s, args, &b);
     } else if (name == "subscribe" || name == "psubscribe") {
@@ -538,6 +603,20 @@ class SentinelNode {
     s->Write(std::move(out));
   }
 
+  // One line of CLIENT LIST / CLIENT INFO, in Redis's field order (the
+  // buffer and memory fields of a sentinel's short replies are 0 here).
+  std::string ClientLine(const Session& c) const {
+    const int64_t now = UnixMs();
+    const bool pubsub = !c.channels.empty() || !c.patterns.empty();
+    return absl::StrCat(
+        "id=", c.id, " addr=", c.addr, " laddr=", c.laddr, " fd=", c.fd, " name=", c.name,
+        " age=", (now - c.created_ms) / 1000, " idle=", (now - c.last_ms) / 1000,
+        " flags=", pubsub ? "P" : "N", " db=0 sub=", c.channels.size(), " psub=", c.patterns.size(),
+        " ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 "
+        "oll=0 omem=0 tot-mem=0 events=r cmd=",
+        c.last_cmd.empty() ? "NULL" : c.last_cmd, " user=", c.user, " redir=-1 resp=", c.protocol);
+  }
+
   void Client(Session* s, const std::vector<std::string>& args, resp::ReplyBuilder* b) {
     std::string sub = args.size() > 1 ? base::AsciiLower(args[1]) : "";
     if (sub == "setname" && args.size() == 3) {
@@ -553,11 +632,32 @@ class SentinelNode {
       b->Integer(static_cast<int64_t>(s->id));
     } else if (sub == "list") {
       std::string text;
-      for (auto& [id, c] : sessions_) {
-        absl::StrAppend(&text, "id=", id, " addr=", c->addr, " name=", c->name,
-                        " sub=", c->channels.size(), " psub=", c->patterns.size(), "\n");
-      }
+      for (auto& [id, c] : sessions_) absl::StrAppend(&text, ClientLine(*c), "\n");
       b->Verbatim(text);
+    } else if (sub == "getredir") {
+      b->Integer(-1);  // no tracking here
+    } else if (sub == "unblock") {
+      int64_t id = 0;
+      if (args.size() > 4) {
+        b->Error(errors::SubcommandSyntax(args[0], args[1]));
+      } else if (args.size() == 4 && !base::EqualsIgnoreCase(args[3], "timeout") &&
+                 !base::EqualsIgnoreCase(args[3], "error")) {
+        b->Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+      } else if (!base::ParseStrictInt64(args[2], &id)) {
+        b->Error(errors::kNotInteger);
+      } else {
+        b->Integer(0);  // nothing blocks in a sentinel
+      }
+    } else if (sub == "no-evict") {
+      if (base::EqualsIgnoreCase(args[2], "on") || base::EqualsIgnoreCase(args[2], "off")) {
+        b->Ok();
+      } else {
+        b->Error(errors::kSyntax);
+      }
+    } else if (sub == "unpause") {
+      b->Ok();
+    } else if (sub == "info" && args.size() == 2) {
+      b->Verbatim(absl::StrCat(ClientLine(*s), "\n"));
     } else if (sub == "kill" && args.size() >= 4) {
       // CLIENT KILL <filter> <value> ... [SKIPME yes|no]: every filter must
       // match; the caller is skipped unless SKIPME no.
@@ -606,69 +706,166 @@ class SentinelNode {
     }
   }
 
-  // ACL in a sentinel: users with passwords and on/off (what the sentinel
-  // suite and sentinel-user/sentinel-pass need); permission rules are
-  // accepted and not enforced: every user may run every command.
+  // Redis's authRequired: the default user asks for a password (or is off)
+  // and this client has not authenticated.
+  bool AuthRequired(const Session& s) const {
+    const acl::User& d = acl_.default_user();
+    return (!d.nopass || !d.enabled) && !s.authenticated;
+  }
+
+  // ACLAuthenticateUser: switches `s` to `user` or replies WRONGPASS (and
+  // logs the failure).
+  bool Authenticate(Session* s, const std::string& command, const std::string& user,
+                    const std::string& pass, resp::ReplyBuilder* b) {
+    if (acl_.CheckCredentials(user, pass)) {
+      s->authenticated = true;
+      s->user = user;
+      return true;
+    }
+    LogDenial(*s, acl::Verdict::kDeniedAuth, command, user);
+    b->Error("WRONGPASS invalid username-password pair or user is disabled.");
+    return false;
+  }
+
+  // HELLO [protover [AUTH username password] [SETNAME clientname]].
+  void Hello(Session* s, const std::vector<std::string>& args, resp::ReplyBuilder* b) {
+    int proto = s->protocol;
+    if (args.size() >= 2) {
+      int64_t v = 0;
+      if (!base::ParseStrictInt64(args[1], &v)) {
+        b->Error("ERR Protocol version is not an integer or out of range");
+        return;
+      }
+      if (v < 2 || v > 3) {
+        b->Error("NOPROTO unsupported protocol version");
+        return;
+      }
+      proto = static_cast<int>(v);
+    }
+    const std::string* user = nullptr;
+    const std::string* pass = nullptr;
+    const std::string* setname = nullptr;
+    for (size_t j = 2; j < args.size(); ++j) {
+      const size_t more = args.size() - 1 - j;
+      if (base::EqualsIgnoreCase(args[j], "auth") && more >= 2) {
+        user = &args[j + 1];
+        pass = &args[j + 2];
+        j += 2;
+      } else if (base::EqualsIgnoreCase(args[j], "setname") && more >= 1) {
+        setname = &args[j + 1];
+        ++j;
+      } else {
+        b->Error(absl::StrCat("ERR Syntax error in HELLO option '", args[j], "'"));
+        return;
+      }
+    }
+    if (user != nullptr && !Authenticate(s, args[0], *user, *pass, b)) return;
+    if (AuthRequired(*s)) {
+      b->Error(
+          "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+          "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+          "select the RESP protocol version at the same time");
+      return;
+    }
+    if (setname != nullptr) {
+      for (char c : *setname) {
+        if (c < '!' || c > '~') {
+          b->Error("ERR Client names cannot contain spaces, newlines or special characters.");
+          return;
+        }
+      }
+      s->name = *setname;
+    }
+    s->protocol = proto;
+    b->set_protocol(proto);
+    // A sentinel's HELLO has no "role" field.
+    b->MapHeader(6);
+    b->Bulk("server");
+    b->Bulk("redis");
+    b->Bulk("version");
+    b->Bulk("7.0.15");
+    b->Bulk("proto");
+    b->Integer(proto);
+    b->Bulk("id");
+    b->Integer(static_cast<int64_t>(s->id));
+    b->Bulk("mode");
+    b->Bulk("sentinel");
+    b->Bulk("modules");
+    b->ArrayHeader(0);
+  }
+
+  // addACLLogEntry: a refusal (command, key, channel or AUTH) in ACL LOG.
+  void LogDenial(const Session& s, acl::Verdict reason, const std::string& object,
+                 const std::string& user) {
+    acl::LogEntry e;
+    e.reason = reason;
+    e.context = acl::LogContext::kToplevel;
+    e.object = object;
+    e.username = user;
+    e.ctime_ms = UnixMs();
+    e.client_info = ClientLine(s);
+    int64_t max_len = 128;
+    if (auto v = config_->Value("acllog-max-len")) (void)base::ParseStrictInt64(*v, &max_len);
+    acl_.AddLog(std::move(e), static_cast<size_t>(std::max<int64_t>(max_len, 0)));
+  }
+
+  // Closes the clients of `user` (the caller's own after its reply), as
+  // Redis does for a deleted or replaced user.
+  void DropClientsOf(const std::string& user, Session* current) {
+    std::vector<std::shared_ptr<Session>> victims;
+    for (auto& [id, c] : sessions_) {
+      if (c->user == user) victims.push_back(c);
+    }
+    for (auto& c : victims) {
+      c->closing = true;
+      if (c.get() != current) {
+        boost::system::error_code ec;
+        c->socket.close(ec);
+      }
+    }
+  }
+
+  // ACL, on the ACL core (node/acl) with the sentinel's command table.
   void Acl(Session* s, const std::vector<std::string>& args, resp::ReplyBuilder* b) {
-    std::string sub = args.size() > 1 ? base::AsciiLower(args[1]) : "";
-    if (sub == "whoami" && args.size() == 2) {
+    const std::string sub = base::AsciiLower(args[1]);
+    auto reply_selector = [&](const acl::Selector& sel) {
+      b->Bulk("commands");
+      b->Bulk(acl_.DescribeCommands(sel));
+      b->Bulk("keys");
+      b->Bulk(acl::Acl::DescribeKeys(sel));
+      b->Bulk("channels");
+      b->Bulk(acl::Acl::DescribeChannels(sel));
+    };
+    if (sub == "whoami") {
       b->Bulk(s->user);
-    } else if (sub == "users" && args.size() == 2) {
-      b->ArrayHeader(users_.size());
-      for (auto& [n, u] : users_) b->Bulk(n);
-    } else if (sub == "list" && args.size() == 2) {
-      b->ArrayHeader(users_.size());
-      for (auto& [n, u] : users_) {
-        std::string line = absl::StrCat("user ", n, u.on ? " on" : " off");
-        if (u.nopass) line += " nopass";
-        for (size_t i = 0; i < u.passwords.size(); ++i) line += " #<hidden>";
-        b->Bulk(line + " ~* &* +@all");
+    } else if (sub == "users") {
+      b->ArrayHeader(acl_.users().size());
+      for (const auto& [n, u] : acl_.users()) b->Bulk(n);
+    } else if (sub == "list") {
+      b->ArrayHeader(acl_.users().size());
+      for (const auto& [n, u] : acl_.users()) {
+        b->Bulk(absl::StrCat("user ", n, " ", acl_.Describe(*u)));
       }
-    } else if (sub == "setuser" && args.size() >= 3) {
-      AclUser u = users_.contains(args[2]) ? users_[args[2]] : AclUser{};
-      for (size_t i = 3; i < args.size(); ++i) {
-        const std::string& r = args[i];
-        std::string lr = base::AsciiLower(r);
-        if (lr == "on") {
-          u.on = true;
-        } else if (lr == "off") {
-          u.on = false;
-        } else if (!r.empty() && r[0] == '>') {
-          u.passwords.insert(r.substr(1));
-          u.nopass = false;
-        } else if (!r.empty() && r[0] == '<') {
-          u.passwords.erase(r.substr(1));
-        } else if (lr == "nopass") {
-          u.nopass = true;
-          u.passwords.clear();
-        } else if (lr == "resetpass") {
-          u.nopass = false;
-          u.passwords.clear();
-        } else if (lr == "reset") {
-          u = AclUser{};
-        } else if (!(lr[0] == '+' || lr[0] == '-' || lr[0] == '~' || lr[0] == '&' || lr[0] == '%' ||
-                     lr == "allkeys" || lr == "allchannels" || lr == "allcommands" ||
-                     lr == "nocommands" || lr == "resetkeys" || lr == "resetchannels" ||
-                     lr == "nokeys")) {
-          b->Error(absl::StrCat("ERR Error in ACL SETUSER modifier '", r, "': Syntax error"));
+    } else if (sub == "setuser") {
+      for (char c : args[2]) {
+        if (std::isspace(static_cast<unsigned char>(c)) || c == 0) {
+          b->Error("ERR Usernames can't contain spaces or null characters");
           return;
         }
       }
-      users_[args[2]] = u;
-      b->Ok();
-    } else if (sub == "deluser" && args.size() >= 3) {
-      int deleted = 0;
-      for (size_t i = 2; i < args.size(); ++i) {
-        if (args[i] == "default") {
-          b->Error("ERR The 'default' user cannot be removed");
-          return;
-        }
+      std::optional<acl::User> before;
+      std::vector<std::string> rules(args.begin() + 3, args.end());
+      if (auto err = acl_.SetUser(args[2], rules, &before)) {
+        b->Error("ERR " + *err);
+        return;
       }
-      for (size_t i = 2; i < args.size(); ++i) {
-        if (users_.erase(args[i]) == 0) continue;
-        ++deleted;
+      const acl::User& now = *acl_.Find(args[2]);
+      if (before && acl::Acl::ChannelsRevoked(*before, now)) {
         for (auto& [id, c] : sessions_) {
-          if (c->user != args[i]) continue;
+          if (c->user != args[2]) continue;
+          std::vector<std::string> ch(c->channels.begin(), c->channels.end());
+          std::vector<std::string> pa(c->patterns.begin(), c->patterns.end());
+          if (acl::Acl::SubscriptionsAllowed(now, ch, pa)) continue;
           c->closing = true;
           if (c.get() != s) {
             boost::system::error_code ec;
@@ -676,66 +873,337 @@ class SentinelNode {
           }
         }
       }
+      b->Ok();
+    } else if (sub == "deluser") {
+      for (size_t i = 2; i < args.size(); ++i) {
+        if (args[i] == "default") {
+          b->Error("ERR The 'default' user cannot be removed");
+          return;
+        }
+      }
+      int64_t deleted = 0;
+      for (size_t i = 2; i < args.size(); ++i) {
+        if (acl_.DelUser(args[i]) == nullptr) continue;
+        ++deleted;
+        DropClientsOf(args[i], s);
+      }
       b->Integer(deleted);
+    } else if (sub == "getuser") {
+      const acl::User* u = acl_.Find(args[2]);
+      if (u == nullptr) {
+        b->NullBulk();
+        return;
+      }
+      b->MapHeader(6);
+      b->Bulk("flags");
+      auto flags = acl::Acl::Flags(*u);
+      b->SetHeader(flags.size());
+      for (std::string_view f : flags) b->Bulk(f);
+      b->Bulk("passwords");
+      b->ArrayHeader(u->passwords.size());
+      for (const std::string& p : u->passwords) b->Bulk(p);
+      reply_selector(u->selectors[0]);
+      b->Bulk("selectors");
+      b->ArrayHeader(u->selectors.size() - 1);
+      for (size_t i = 1; i < u->selectors.size(); ++i) {
+        b->MapHeader(3);
+        reply_selector(u->selectors[i]);
+      }
+    } else if (sub == "cat") {
+      if (args.size() > 3) {
+        b->Error(errors::SubcommandSyntax(args[0], args[1]));
+      } else if (args.size() == 2) {
+        b->ArrayHeader(acl::CategoryNames().size());
+        for (std::string_view c : acl::CategoryNames()) b->Bulk(c);
+      } else if (const uint32_t bit = acl::CategoryByName(args[2]); bit == 0) {
+        b->Error(absl::StrCat("ERR Unknown category '", args[2].substr(0, 128), "'"));
+      } else {
+        std::vector<std::string> names = acl_.CommandsInCategory(bit);
+        b->ArrayHeader(names.size());
+        for (const std::string& n : names) b->Bulk(n);
+      }
+    } else if (sub == "genpass") {
+      int64_t bits = 256;
+      if (args.size() > 3) {
+        b->Error(errors::SubcommandSyntax(args[0], args[1]));
+      } else if (args.size() == 3 && !base::ParseStrictInt64(args[2], &bits)) {
+        b->Error(errors::kNotInteger);
+      } else if (bits <= 0 || bits > 4096) {
+        b->Error(
+            "ERR ACL GENPASS argument must be the number of bits for the output password, a "
+            "positive number up to 4096");
+      } else {
+        std::random_device rd;
+        static const char* kHex = "0123456789abcdef";
+        std::string pass;
+        for (int64_t i = 0; i < (bits + 3) / 4; ++i) pass += kHex[rd() % 16];
+        b->Bulk(pass);
+      }
+    } else if (sub == "log") {
+      AclLog(args, b);
+    } else if (sub == "dryrun") {
+      const acl::User* u = acl_.Find(args[2]);
+      if (u == nullptr) {
+        b->Error(absl::StrCat("ERR User '", args[2], "' not found"));
+        return;
+      }
+      std::vector<std::string> cmd_args(args.begin() + 3, args.end());
+      const meta::CommandMeta* m = SentinelMeta(cmd_args[0]);
+      if (m != nullptr && !meta::Subcommands(*m).empty() && cmd_args.size() >= 2) {
+        m = SentinelMeta(absl::StrCat(cmd_args[0], "|", cmd_args[1]));
+      }
+      if (m == nullptr) {
+        b->Error(absl::StrCat("ERR Command '", cmd_args[0], "' not found"));
+        return;
+      }
+      const int argc = static_cast<int>(cmd_args.size());
+      if ((m->arity > 0 && m->arity != argc) || argc < -m->arity) {
+        b->Error(errors::WrongArity(m->name));
+        return;
+      }
+      acl::CheckResult r = u->Unrestricted()
+                               ? acl::CheckResult{}
+                               : acl_.Check(*u, acl_.FindCommand(m->name), cmd_args,
+                                            [] { return std::vector<acl::KeyRef>{}; });
+      if (r.verdict == acl::Verdict::kOk) {
+        b->Ok();
+      } else if (r.verdict == acl::Verdict::kDeniedCmd) {
+        b->Bulk(absl::StrCat("This user has no permissions to run the '", m->name, "' command"));
+      } else {
+        b->Bulk(absl::StrCat("This user has no permissions to access the '", cmd_args[r.pos],
+                             r.verdict == acl::Verdict::kDeniedKey ? "' key" : "' channel"));
+      }
+    } else if (sub == "load" || sub == "save") {
+      AclFile(s, sub == "load", b);
     } else if (sub == "help") {
-      b->ArrayHeader(1);
-      b->SimpleString("ACL <subcommand>: SETUSER DELUSER USERS LIST WHOAMI HELP");
-    } else {
-      b->Error(errors::UnknownSubcommand("acl", args.size() > 1 ? args[1] : ""));
+      static const char* kLines[] = {
+          "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+          "CAT [<category>]",
+          "    List all commands that belong to <category>, or all command categories",
+          "    when no category is specified.",
+          "DELUSER <username> [<username> ...]",
+          "    Delete a list of users.",
+          "DRYRUN <username> <command> [<arg> ...]",
+          "    Returns whether the user can execute the given command without executing the "
+          "command.",
+          "GETUSER <username>",
+          "    Get the user's details.",
+          "GENPASS [<bits>]",
+          "    Generate a secure 256-bit user password. The optional `bits` argument can",
+          "    be used to specify a different size.",
+          "LIST",
+          "    Show users details in config file format.",
+          "LOAD",
+          "    Reload users from the ACL file.",
+          "LOG [<count> | RESET]",
+          "    Show the ACL log entries.",
+          "SAVE",
+          "    Save the current config to the ACL file.",
+          "SETUSER <username> <attribute> [<attribute> ...]",
+          "    Create or modify a user with the specified attributes.",
+          "USERS",
+          "    List all the registered usernames.",
+          "WHOAMI",
+          "    Return the current connection username.",
+          "HELP",
+          "    Prints this help."};
+      b->ArrayHeader(std::size(kLines));
+      for (const char* line : kLines) b->SimpleString(line);
     }
   }
 
-  void Command(const std::vector<std::string>& args, resp::ReplyBuilder* b) {
-    std::string sub = args.size() > 1 ? base::AsciiLower(args[1]) : "";
-    if (sub == "count") {
-      b->Integer(std::size(kCommands));
-    } else if (sub == "list") {
-      static const std::vector<std::string> list = [] {
-        std::vector<std::string> l;
-        for (std::string_view c : kCommands) l.emplace_back(c);
-        for (const char* c :
-             {"caching", "getname", "getredir", "help", "id", "info", "kill", "list", "no-evict",
-              "pause", "reply", "setname", "tracking", "trackinginfo", "unblock", "unpause"}) {
-          l.push_back(absl::StrCat("client|", c));
-        }
-        for (const char* c : {"cat", "deluser", "dryrun", "genpass", "getuser", "help", "list",
-                              "load", "log", "save", "setuser", "users", "whoami"}) {
-          l.push_back(absl::StrCat("acl|", c));
-        }
-        for (const char* c :
-             {"count", "docs", "getkeys", "getkeysandflags", "help", "info", "list"}) {
-          l.push_back(absl::StrCat("command|", c));
-        }
-        for (const char* c : {"ckquorum",
-                              "config",
-                              "debug",
-                              "get-master-addr-by-name",
-                              "failover",
-                              "flushconfig",
-                              "info-cache",
-                              "is-master-down-by-addr",
-                              "master",
-                              "masters",
-                              "monitor",
-                              "myid",
-                              "pending-scripts",
-                              "remove",
-                              "replicas",
-                              "reset",
-                              "sentinels",
-                              "set",
-                              "simulate-failure",
-                              "slaves",
-                              "help"}) {
-          l.push_back(absl::StrCat("sentinel|", c));
-        }
-        return l;
-      }();
-      b->ArrayHeader(list.size());
-      for (const auto& c : list) b->Bulk(c);
-    } else {
-      b->ArrayHeader(0);
+  // ACL LOG [count|RESET].
+  void AclLog(const std::vector<std::string>& args, resp::ReplyBuilder* b) {
+    if (args.size() > 3) {
+      b->Error(errors::SubcommandSyntax(args[0], args[1]));
+      return;
     }
+    int64_t count = 10;
+    if (args.size() == 3) {
+      if (base::EqualsIgnoreCase(args[2], "reset")) {
+        acl_.ResetLog();
+        b->Ok();
+        return;
+      }
+      if (!base::ParseStrictInt64(args[2], &count)) {
+        b->Error(errors::kNotInteger);
+        return;
+      }
+      count = std::max<int64_t>(count, 0);
+    }
+    const auto& log = acl_.log();
+    count = std::min<int64_t>(count, static_cast<int64_t>(log.size()));
+    const int64_t now = UnixMs();
+    b->ArrayHeader(count);
+    for (int64_t i = 0; i < count; ++i) {
+      const acl::LogEntry& e = log[i];
+      b->MapHeader(7);
+      b->Bulk("count");
+      b->Integer(static_cast<int64_t>(e.count));
+      b->Bulk("reason");
+      b->Bulk(acl::ReasonName(e.reason));
+      b->Bulk("context");
+      b->Bulk(acl::ContextName(e.context));
+      b->Bulk("object");
+      b->Bulk(e.object);
+      b->Bulk("username");
+      b->Bulk(e.username);
+      b->Bulk("age-seconds");
+      b->Double(static_cast<double>(now - e.ctime_ms) / 1000);
+      b->Bulk("client-info");
+      b->Bulk(e.client_info);
+    }
+  }
+
+  // ACL LOAD / ACL SAVE with the aclfile.
+  void AclFile(Session* s, bool load, resp::ReplyBuilder* b) {
+    const std::string file = config_->Value("aclfile").value_or("");
+    if (file.empty()) {
+      b->Error(
+          "ERR This Redis instance is not configured to use an ACL file. You may want to specify "
+          "users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a "
+          "Redis configuration file set) in order to store users in the Redis configuration.");
+      return;
+    }
+    if (load) {
+      std::string text;
+      FILE* f = std::fopen(file.c_str(), "r");
+      if (f == nullptr) {
+        b->Error(absl::StrCat("ERR Error loading ACLs, opening file '", file,
+                              "': ", std::strerror(errno)));
+        return;
+      }
+      char buf[4096];
+      size_t n;
+      while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
+      std::fclose(f);
+      std::vector<std::unique_ptr<acl::User>> replaced;
+      if (auto err = acl_.LoadFile(text, file, &replaced)) {
+        b->Error("ERR " + *err);
+        return;
+      }
+      for (const auto& u : replaced) {
+        if (u->name != "default") DropClientsOf(u->name, s);
+      }
+      b->Ok();
+      return;
+    }
+    const std::string text = acl_.SaveText();
+    const std::string tmp = absl::StrCat(file, ".tmp-", getpid(), "-", UnixMs());
+    bool ok = false;
+    if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+      ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+      ok = std::fclose(f) == 0 && ok;
+      ok = ok && std::rename(tmp.c_str(), file.c_str()) == 0;
+      if (!ok) ::unlink(tmp.c_str());
+    }
+    if (ok) {
+      b->Ok();
+    } else {
+      Logf(LogLevel::kWarning, "Saving ACL file %s: %s", file, std::strerror(errno));
+      b->Error(
+          "ERR There was an error trying to save the ACLs. Please check the server logs for "
+          "more information");
+    }
+  }
+
+  // COMMAND [COUNT|LIST|INFO|DOCS|GETKEYS|GETKEYSANDFLAGS|HELP] over the
+  // sentinel's table (SentinelTable): what redis-sentinel 7.0.15 says.
+  void Command(const std::vector<std::string>& args, resp::ReplyBuilder* b) {
+    const auto& table = SentinelTable();
+    std::string sub = args.size() > 1 ? base::AsciiLower(args[1]) : "";
+    if (sub.empty()) {
+      b->ArrayHeader(table.size());
+      for (const meta::CommandMeta* m : table) meta::ReplyInfo(*b, *m);
+    } else if (sub == "count") {
+      b->Integer(static_cast<int64_t>(table.size()));
+    } else if (sub == "list") {
+      CommandList(args, b);
+    } else if (sub == "info") {
+      if (args.size() == 2) {
+        b->ArrayHeader(table.size());
+        for (const meta::CommandMeta* m : table) meta::ReplyInfo(*b, *m);
+        return;
+      }
+      b->ArrayHeader(args.size() - 2);
+      for (size_t i = 2; i < args.size(); ++i) {
+        if (const meta::CommandMeta* m = SentinelMeta(args[i])) {
+          meta::ReplyInfo(*b, *m);
+        } else {
+          b->NullBulk();
+        }
+      }
+    } else if (sub == "docs") {
+      std::vector<const meta::CommandMeta*> found;
+      if (args.size() == 2) found = table;
+      for (size_t i = 2; i < args.size(); ++i) {
+        if (const meta::CommandMeta* m = SentinelMeta(args[i])) found.push_back(m);
+      }
+      b->MapHeader(found.size());
+      for (const meta::CommandMeta* m : found) meta::ReplyDocs(*b, *m);
+    } else if (sub == "getkeys" || sub == "getkeysandflags") {
+      // No command of a sentinel has keys.
+      const meta::CommandMeta* m = SentinelMeta(args[2]);
+      if (m != nullptr && args.size() > 3 && !meta::Subcommands(*m).empty()) {
+        m = SentinelMeta(absl::StrCat(args[2], "|", args[3]));
+      }
+      b->Error(m == nullptr ? errors::kInvalidCommand : errors::kNoKeyArguments);
+    } else if (sub == "help") {
+      static const char* kLines[] = {
+          "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+          "(no subcommand)",
+          "    Return details about all Redis commands.",
+          "COUNT",
+          "    Return the total number of commands in this Redis server.",
+          "LIST",
+          "    Return a list of all commands in this Redis server.",
+          "INFO [<command-name> ...]",
+          "    Return details about multiple Redis commands.",
+          "    If no command names are given, documentation details for all",
+          "    commands are returned.",
+          "DOCS [<command-name> ...]",
+          "    Return documentation details about multiple Redis commands.",
+          "    If no command names are given, documentation details for all",
+          "    commands are returned.",
+          "GETKEYS <full-command>",
+          "    Return the keys from a full Redis command.",
+          "GETKEYSANDFLAGS <full-command>",
+          "    Return the keys and the access flags from a full Redis command.",
+          "HELP",
+          "    Prints this help."};
+      b->ArrayHeader(std::size(kLines));
+      for (const char* line : kLines) b->SimpleString(line);
+    }
+  }
+
+  // COMMAND LIST [FILTERBY MODULE name|ACLCAT category|PATTERN pattern].
+  void CommandList(const std::vector<std::string>& args, resp::ReplyBuilder* b) {
+    std::string filter, value;
+    if (args.size() == 5 && base::EqualsIgnoreCase(args[2], "filterby")) {
+      filter = base::AsciiLower(args[3]);
+      value = args[4];
+    }
+    if (args.size() != 2 &&
+        (filter.empty() || (filter != "module" && filter != "aclcat" && filter != "pattern"))) {
+      b->Error(errors::kSyntax);
+      return;
+    }
+    const uint32_t category = filter == "aclcat" ? meta::AclCategoryByName(value) : 0;
+    auto listed = [&](const meta::CommandMeta& m) {
+      if (filter == "module") return false;
+      if (filter == "aclcat") return category != 0 && (m.acl_categories & category) != 0;
+      if (filter == "pattern") return GlobMatch(value, m.name, /*nocase=*/true);
+      return true;
+    };
+    std::vector<std::string_view> names;
+    for (const meta::CommandMeta* m : SentinelTable()) {
+      if (listed(*m)) names.push_back(m->name);
+      for (const meta::CommandMeta& s : meta::Subcommands(*m)) {
+        if (listed(s)) names.push_back(s.name);
+      }
+    }
+    b->ArrayHeader(names.size());
+    for (std::string_view n : names) b->Bulk(n);
   }
 
   std::string Info(const std::vector<std::string>& args) {
@@ -830,7 +1298,8 @@ class SentinelNode {
     for (auto& c : a.commands) {
       bool subscribe =
           a.kind == sentinel::LinkKind::kPubsub && c.size() == 2 && c[1] == "__sentinel__:hello";
-      l.pending.push_back({a.to, a.kind == sentinel::LinkKind::kCommand, subscribe});
+      l.pending.push_back(
+          {a.to, a.kind == sentinel::LinkKind::kCommand, subscribe, a.origin ? a.origin : a.id});
       if (l.connected) {
         (void)l.client->Send(std::span<const std::string>(c));
       } else {
@@ -893,10 +1362,20 @@ class SentinelNode {
     Log(level, payload.empty() ? type : absl::StrCat(type, " ", payload));
   }
 
+  // Redis's rewriteConfig of a sentinel: the server's directives, the ACL
+  // users as `user` lines (none when an aclfile keeps them), then the
+  // sentinel lines.
   void SaveConfig() {
     std::vector<Config::ExtraLine> extra;
+    if (config_->Value("aclfile").value_or("").empty()) {
+      for (const auto& [name, u] : acl_.users()) {
+        extra.push_back({"user", absl::StrCat("user ", name, " ", acl_.Describe(*u)), true});
+      }
+    }
     for (auto& l : core_->RewriteLines()) extra.push_back({l.key, l.line, l.force});
-    absl::Status s = config_->Rewrite(extra, sentinel::Sentinel::RewriteKeys());
+    std::vector<std::string> keys = sentinel::Sentinel::RewriteKeys();
+    keys.push_back("user");
+    absl::Status s = config_->Rewrite(extra, keys);
     if (s.ok()) {
       Log(LogLevel::kNotice, "Sentinel new configuration saved on disk");
     } else {
@@ -923,7 +1402,7 @@ class SentinelNode {
       std::vector<std::string> auth = {"AUTH"};
       if (!user.empty()) auth.push_back(user);
       auth.push_back(password);
-      link->pending.push_front({sentinel::ReplyTo::kIgnore, false, false});
+      link->pending.push_front({sentinel::ReplyTo::kIgnore, false, false, 0});
       (void)link->client->Send(std::span<const std::string>(auth));
     }
     for (auto& c : link->queued) (void)link->client->Send(std::span<const std::string>(c));
@@ -954,7 +1433,7 @@ class SentinelNode {
         co_return;
       }
       if (p.report) {
-        self->core_->OnReply(link->id, p.to, FromWire(*r), NowMs());
+        self->core_->OnReply(p.origin ? p.origin : link->id, p.to, FromWire(*r), NowMs());
         self->HandleReady();
       }
     }
@@ -1008,12 +1487,7 @@ class SentinelNode {
   uint64_t next_client_id_ = 0;
   uint64_t total_connections_ = 0, total_commands_ = 0;
   Millis start_ms_ = NowMs();
-  struct AclUser {
-    bool on = false;
-    bool nopass = false;
-    std::set<std::string> passwords;
-  };
-  std::map<std::string, AclUser> users_;
+  acl::Acl acl_;
   bool save_failed_ = false;
 };
 

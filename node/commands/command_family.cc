@@ -1,11 +1,11 @@
 // COMMAND and its subcommands: COUNT, LIST, INFO, DOCS, GETKEYS and
 // GETKEYSANDFLAGS. The commands are the command table's; what is said of each
 // is Redis 7.0.15's (command_meta.h).
-#include <bit>
 
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
 #include "node/commands/command_meta.h"
+#include "node/commands/command_meta_reply.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
@@ -51,84 +51,7 @@ std::vector<std::string_view> FlagNames(uint32_t flags, bool movable_keys) {
 // built from the entry alone, its key spec guessed from first/last/step.
 void ReplyGuessedInfo(resp::ReplyBuilder& r, const CommandSpec& spec);
 
-// A set of the names in `names` whose bit is in `bits`, as simple strings.
-template <size_t N>
-void ReplyFlagSet(resp::ReplyBuilder& r, uint32_t bits, const std::string_view (&names)[N],
-                  std::string_view prefix = {}) {
-  r.SetHeader(std::popcount(bits & ((uint64_t{1} << N) - 1)));
-  for (size_t i = 0; i < N; ++i) {
-    if (bits & (1u << i)) {
-      if (prefix.empty()) {
-        r.SimpleString(names[i]);
-      } else {
-        r.SimpleString(std::string(prefix) + std::string(names[i]));
-      }
-    }
-  }
-}
-
-void ReplyKeySpecs(resp::ReplyBuilder& r, const meta::CommandMeta& m) {
-  const auto specs = meta::KeySpecs(m);
-  r.SetHeader(specs.size());
-  for (const meta::KeySpecMeta& ks : specs) {
-    r.MapHeader(ks.notes != nullptr ? 4 : 3);
-    if (ks.notes != nullptr) {
-      r.Bulk("notes");
-      r.Bulk(ks.notes);
-    }
-    r.Bulk("flags");
-    ReplyFlagSet(r, ks.flags, meta::kKeyFlagNames);
-    r.Bulk("begin_search");
-    r.MapHeader(2);
-    r.Bulk("type");
-    switch (ks.bs_type) {
-      case 1:
-        r.Bulk("index");
-        r.Bulk("spec");
-        r.MapHeader(1);
-        r.Bulk("index");
-        r.Integer(ks.bs_num);
-        break;
-      case 2:
-        r.Bulk("keyword");
-        r.Bulk("spec");
-        r.MapHeader(2);
-        r.Bulk("keyword");
-        r.Bulk(ks.keyword);
-        r.Bulk("startfrom");
-        r.Integer(ks.bs_num);
-        break;
-      default:
-        r.Bulk("unknown");
-        r.Bulk("spec");
-        r.MapHeader(0);
-    }
-    r.Bulk("find_keys");
-    r.MapHeader(2);
-    r.Bulk("type");
-    const char* names[3] = {nullptr, nullptr, nullptr};
-    if (ks.fk_type == 1) {
-      r.Bulk("range");
-      names[0] = "lastkey", names[1] = "keystep", names[2] = "limit";
-    } else if (ks.fk_type == 2) {
-      r.Bulk("keynum");
-      names[0] = "keynumidx", names[1] = "firstkey", names[2] = "keystep";
-    } else {
-      r.Bulk("unknown");
-    }
-    r.Bulk("spec");
-    if (names[0] == nullptr) {
-      r.MapHeader(0);
-      continue;
-    }
-    r.MapHeader(3);
-    const int16_t values[3] = {ks.a, ks.b, ks.c};
-    for (int i = 0; i < 3; ++i) {
-      r.Bulk(names[i]);
-      r.Integer(values[i]);
-    }
-  }
-}
+using meta::ReplyFlagSet;
 
 // COMMAND INFO of one entry: Redis's facts (meta) for what Redis has, and
 // the subcommands this node implements.
@@ -140,57 +63,13 @@ void ReplyCommandInfo(resp::ReplyBuilder& r, const CommandSpec& spec) {
   }
   r.ArrayHeader(10);
   r.Bulk(spec.name);
-  r.Integer(m->arity);
-  ReplyFlagSet(r, m->flags, meta::kFlagNames);
-  r.Integer(m->first_key);
-  r.Integer(m->last_key);
-  r.Integer(m->key_step);
-  ReplyFlagSet(r, m->acl_categories, meta::kAclCategoryNames, "@");
-  const auto tips = meta::Tips(*m);
-  r.SetHeader(tips.size());
-  for (std::string_view t : tips) r.Bulk(t);
-  ReplyKeySpecs(r, *m);
+  meta::ReplyInfoFields(r, *m);
   if (spec.subcommands.empty()) {
     r.SetHeader(0);
     return;
   }
   r.ArrayHeader(spec.subcommands.size());
   for (const CommandSpec& sub : spec.subcommands) ReplyCommandInfo(r, sub);
-}
-
-void ReplyArgs(resp::ReplyBuilder& r, std::span<const meta::ArgMeta> args) {
-  r.ArrayHeader(args.size());
-  for (const meta::ArgMeta& a : args) {
-    const bool nested = a.type == 7 || a.type == 8;  // oneof, block
-    r.MapHeader(2 + (a.key_spec_index >= 0) + (a.token != nullptr) + (a.summary != nullptr) +
-                (a.since != nullptr) + (a.deprecated_since != nullptr) + (a.flags != 0) + nested);
-    r.Bulk("name");
-    r.Bulk(a.name);
-    r.Bulk("type");
-    r.Bulk(meta::kArgTypeNames[a.type]);
-    if (a.key_spec_index >= 0) {
-      r.Bulk("key_spec_index");
-      r.Integer(a.key_spec_index);
-    }
-    const std::pair<std::string_view, const char*> texts[] = {
-        {"token", a.token},
-        {"summary", a.summary},
-        {"since", a.since},
-        {"deprecated_since", a.deprecated_since}};
-    for (const auto& [field, value] : texts) {
-      if (value == nullptr) continue;
-      r.Bulk(field);
-      r.Bulk(value);
-    }
-    if (a.flags != 0) {
-      r.Bulk("flags");
-      ReplyFlagSet(r, a.flags, meta::kArgFlagNames);
-    }
-    if (nested) {
-      r.Bulk("arguments");
-      ReplyArgs(r, meta::SubArgs(a));
-    }
-  }
 }
 
 // One COMMAND DOCS entry: its name, then its map.
@@ -207,49 +86,8 @@ void ReplyCommandDocs(resp::ReplyBuilder& r, const CommandSpec& spec) {
     r.Bulk("group");
     r.Bulk(spec.group);
   } else {
-    r.MapHeader(1 + (m->summary != nullptr) + (m->since != nullptr) + (m->complexity != nullptr) +
-                (m->doc_flags != 0) + (m->deprecated_since != nullptr) +
-                (m->replaced_by != nullptr) + m->has_history() + m->has_args() + subs);
-    if (m->summary != nullptr) {
-      r.Bulk("summary");
-      r.Bulk(m->summary);
-    }
-    if (m->since != nullptr) {
-      r.Bulk("since");
-      r.Bulk(m->since);
-    }
-    r.Bulk("group");
-    r.Bulk(meta::kGroupNames[m->group]);
-    if (m->complexity != nullptr) {
-      r.Bulk("complexity");
-      r.Bulk(m->complexity);
-    }
-    if (m->doc_flags != 0) {
-      r.Bulk("doc_flags");
-      ReplyFlagSet(r, m->doc_flags, meta::kDocFlagNames);
-    }
-    if (m->deprecated_since != nullptr) {
-      r.Bulk("deprecated_since");
-      r.Bulk(m->deprecated_since);
-    }
-    if (m->replaced_by != nullptr) {
-      r.Bulk("replaced_by");
-      r.Bulk(m->replaced_by);
-    }
-    if (m->has_history()) {
-      r.Bulk("history");
-      const auto history = meta::History(*m);
-      r.SetHeader(history.size());
-      for (const meta::HistoryMeta& h : history) {
-        r.ArrayHeader(2);
-        r.Bulk(h.since);
-        r.Bulk(h.changes);
-      }
-    }
-    if (m->has_args()) {
-      r.Bulk("arguments");
-      ReplyArgs(r, meta::Args(*m));
-    }
+    r.MapHeader(meta::DocsFieldCount(*m) + subs);
+    meta::ReplyDocsFields(r, *m);
   }
   if (subs) {
     r.Bulk("subcommands");

@@ -31,7 +31,7 @@ static_assert(RangesValid());
 const absl::flat_hash_map<std::string, const CommandMeta*>& ByName() {
   static const auto* map = [] {
     auto* m = new absl::flat_hash_map<std::string, const CommandMeta*>();
-    for (const CommandMeta& c : kCommands) m->emplace(c.name, &c);
+    for (int i = 0; i < kNumServerRows; ++i) m->emplace(kCommands[i].name, &kCommands[i]);
     return m;
   }();
   return *map;
@@ -45,7 +45,10 @@ const CommandMeta* Find(std::string_view name) {
   return it == map.end() ? nullptr : it->second;
 }
 
-std::span<const CommandMeta> Commands() { return kCommands; }
+std::span<const CommandMeta> Commands() {
+  return std::span<const CommandMeta>(kCommands).first(kNumServerRows);
+}
+const CommandMeta& SentinelCommand() { return kCommands[kNumServerRows]; }
 int NumTopLevel() { return kNumTopLevel; }
 
 std::span<const KeySpecMeta> KeySpecs(const CommandMeta& cmd) {

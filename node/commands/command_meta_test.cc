@@ -31,6 +31,21 @@ TEST(CommandMetaTest, HasEveryRedisCommandAndSubcommand) {
   EXPECT_EQ(meta::Find("nosuchcommand"), nullptr);
 }
 
+// SENTINEL is redis-sentinel's alone: the server's lookups do not see it.
+TEST(CommandMetaTest, SentinelCommandIsApart) {
+  const meta::CommandMeta& s = meta::SentinelCommand();
+  EXPECT_EQ(std::string(s.name), "sentinel");
+  EXPECT_EQ(s.arity, -2);
+  EXPECT_EQ(meta::Subcommands(s).size(), 21u);
+  EXPECT_EQ(std::string(meta::Subcommands(s)[0].name), "sentinel|ckquorum");
+  EXPECT_EQ(meta::kGroupNames[s.group], "sentinel");
+  EXPECT_EQ(meta::Find("sentinel"), nullptr);
+  EXPECT_EQ(meta::Find("sentinel|masters"), nullptr);
+  for (const meta::CommandMeta& c : meta::Commands()) {
+    EXPECT_NE(std::string(c.name).rfind("sentinel", 0), 0u) << c.name;
+  }
+}
+
 TEST(CommandMetaTest, KnowsRedisCategoriesTipsAndKeySpecs) {
   const meta::CommandMeta* multi = meta::Find("multi");
   ASSERT_NE(multi, nullptr);

@@ -16,6 +16,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::Pair;
 
 std::unique_ptr<Config> Parse(std::string_view text) {
@@ -409,6 +410,22 @@ TEST_F(ConfigArgsTest, MissingFile) {
   ASSERT_FALSE(c.ok());
   EXPECT_THAT(c.status().message(), HasSubstr("Fatal error, can't open config file '"));
   EXPECT_THAT(c.status().message(), HasSubstr("No such file or directory"));
+}
+
+// Sentinel mode (Redis's rewriteConfigSaveOption): no save lines are
+// written and the file's own are dropped.
+TEST_F(ConfigArgsTest, SentinelRewriteHasNoSaveLines) {
+  std::filesystem::path conf = dir_ / "sentinel.conf";
+  const std::string old = "port 26390\nsave 60 1\n";
+  Write(conf, old);
+  const std::string path = conf.string();
+  const char* argv[] = {"shardnode", path.c_str()};
+  auto c = Config::FromArgs(2, argv, /*sentinel_mode=*/true);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  const std::string text = (*c)->RewriteText(old);
+  EXPECT_THAT(text, HasSubstr("port 26390\n"));
+  EXPECT_THAT(text, HasSubstr("protected-mode no\n"));
+  EXPECT_THAT(text, Not(HasSubstr("save")));
 }
 
 TEST_F(ConfigArgsTest, RewriteWritesTheFile) {

@@ -123,7 +123,9 @@ std::string Config::RewriteText(std::string_view old_content, const std::vector<
         }
         continue;
       case Special::kSave:
-        if (options_.save.empty()) {
+        if (sentinel_mode_) {
+          // A sentinel never writes (and drops) save lines, as Redis.
+        } else if (options_.save.empty()) {
           state.RewriteLine(name, "save \"\"", true);
         } else {
           for (const SavePoint& p : options_.save) {

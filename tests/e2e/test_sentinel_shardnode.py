@@ -274,6 +274,52 @@ class SentinelModeTest(unittest.TestCase):
         c.close()
 
 
+@unittest.skipIf(REDIS_SENTINEL is None, "redis-sentinel not found")
+class LinkSharingTest(unittest.TestCase):
+    """One shardnode sentinel and one redis-sentinel, both monitoring two
+    primaries: each meets the other under both masters and, as Redis does,
+    keeps one shared link to it (link-refcount 2, one command connection)."""
+
+    def start(self, binary, primaries):
+        d = tempfile.mkdtemp(prefix="shardnode-sentinel-share-")
+        self.addCleanup(shutil.rmtree, d, True)
+        port = free_port(bus_offset=False)
+        conf = os.path.join(d, "sentinel.conf")
+        with open(conf, "w") as f:
+            f.write(f"port {port}\nbind 127.0.0.1\ndir {d}\nlogfile {d}/log\n")
+            for i, p in enumerate(primaries):
+                f.write(f"sentinel monitor m{i} 127.0.0.1 {p.port} 2\n")
+        proc = subprocess.Popen([binary, conf, "--sentinel"], cwd=d, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (proc.poll() is None and proc.kill(), proc.wait()))
+        wait_until(lambda: _pings(port), timeout=10, what="sentinel up")
+        c = _Client(port)
+        self.addCleanup(c.close)
+        return c
+
+    def test_shared_link(self):
+        primaries = []
+        for _ in range(2):
+            n = Node().start()
+            self.addCleanup(n.cleanup)
+            primaries.append(n)
+        sentinels = [self.start(BIN, primaries), self.start(REDIS_SENTINEL, primaries)]
+
+        def fields(c, master):
+            return [dict(zip(e[0::2], e[1::2])) for e in c.call("SENTINEL", "SENTINELS", master)]
+
+        def shared():
+            return all(len(f) == 1 and f[0]["link-refcount"] == "2"
+                       for c in sentinels for f in (fields(c, "m0"), fields(c, "m1")))
+
+        wait_until(shared, timeout=30, interval=0.2, what="each sentinel shares one link")
+        ids = [c.call("SENTINEL", "MYID") for c in sentinels]
+        for c, other in ((sentinels[0], ids[1]), (sentinels[1], ids[0])):
+            names = [line.split(" name=")[1].split(" ")[0]
+                     for line in c.call("CLIENT", "LIST").splitlines()]
+            self.assertEqual(names.count(f"sentinel-{other[:8]}-cmd"), 1, names)
+
+
 SYSTEM_PYTHON = "/usr/bin/python3"
 REDIS_PY_SCRIPT = r"""
 import sys, time
