@@ -144,6 +144,11 @@ CASES = {
                 ("EVAL", "redis.call('set','sc4','v') error('x')", "0"),
                 ("EVAL", "redis.set_repl(redis.REPL_NONE) redis.call('set','sc5','v') "
                  "redis.set_repl(redis.REPL_ALL) redis.call('set','sc6','v')", "0"),
+                # Replicas get sa1, sa3, sa4 (sa2 goes to the AOF only).
+                ("EVAL", "redis.call('set','sa1','1') redis.set_repl(redis.REPL_AOF) "
+                 "redis.call('set','sa2','2') redis.set_repl(redis.REPL_REPLICA) "
+                 "redis.call('set','sa3','3') redis.set_repl(redis.REPL_ALL) "
+                 "redis.call('set','sa4','4')", "0"),
                 ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get','sc1')", "0"),
                 ("MULTI",), ("EVAL", "return redis.call('set','sc7','v')", "0"),
                 ("SET", "sc8", "v"), ("EXEC",),
