@@ -541,7 +541,8 @@ std::string Dispatcher::ReplicationRefusal(const Session& session, const Command
         q = CommandTable::FindSub(*q, queued[1]);
       }
       if (q == nullptr) continue;
-      write = write || q->is_write();
+      // A queued script that declared its flags writes unless no-writes.
+      write = write || q->is_write() || ScriptWritesOf(*q, queued) == ScriptWrites::kWrites;
       stale_ok = stale_ok && (q->flags & kCmdStale) != 0;
     }
   }

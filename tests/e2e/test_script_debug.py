@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -243,6 +244,27 @@ class ScriptDebugTest(unittest.TestCase):
         self.assertEqual(other.read(), "PONG")
         other.close()
         c.close()
+
+
+class StopDuringSessionTest(unittest.TestCase):
+    def test_sigterm_while_the_debugger_waits_stops_the_node(self):
+        """As Redis's read interrupted by the signal: the script runs on, the
+        session ends (the client gets <endsession> and the reply), the node
+        stops."""
+        node = Node().start()
+        try:
+            c = Client(node.port)
+            self.assertEqual(c.call("SCRIPT", "DEBUG", "SYNC"), "OK")
+            self.assertEqual(c.call("EVAL", "return 'hello'", 0)[0],
+                             "* Stopped at 1, stop reason = step over")
+            start = time.monotonic()
+            self.assertEqual(node.stop(timeout=5), 0)
+            self.assertLess(time.monotonic() - start, 5)
+            self.assertEqual(c.read(), ["<endsession>"])
+            self.assertEqual(c.read(), b"hello")
+            c.close()
+        finally:
+            node.cleanup()
 
 
 if __name__ == "__main__":
