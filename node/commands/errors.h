@@ -270,6 +270,8 @@ inline constexpr std::string_view kFunctionCodeMissing = "ERR Function code is m
 inline constexpr std::string_view kLibraryNotFound = "ERR Library not found";
 // SCRIPT DEBUG (Redis's wording, then shardnode's own limits).
 inline constexpr std::string_view kDebugMode = "ERR Use SCRIPT DEBUG YES/SYNC/NO";
+inline constexpr std::string_view kDebugInPipeline =
+    "ERR SCRIPT DEBUG must be called outside a pipeline";
 inline constexpr std::string_view kDebugEvalSha =
     "ERR Please use EVAL instead of EVALSHA for debugging";
 inline constexpr std::string_view kDebugNeedsPlainSocket =

@@ -650,6 +650,12 @@ void ScriptEngine::ScriptCommand(CommandContext& ctx, Args args) {
     }
     ctx.reply.Bulk(sha);
   } else if (args.size() == 3 && sub == "debug") {
+    // Replies not yet written (an earlier command of the same pipeline, a
+    // transaction's header) would interleave with the debugger's output.
+    if (!ctx.reply.buffer()->empty() || ctx.session.output_buffer_bytes > 0) {
+      ctx.reply.Error(errors::kDebugInPipeline);
+      return;
+    }
     const std::string mode = absl::AsciiStrToLower(args[2]);
     if (mode == "no") {
       ctx.session.lua_debug = LuaDebugMode::kOff;

@@ -182,6 +182,20 @@ class ScriptDebugTest(unittest.TestCase):
         out = self.both(run)
         self.assertEqual(out[-2:], [5, "PONG"])
 
+    def test_script_debug_refused_inside_a_pipeline(self):
+        def run(port):
+            c = Client(port)
+            c.sock.sendall(b"PING\r\nSCRIPT DEBUG SYNC\r\n")
+            out = [c.read(), c.read()]
+            out += [c.call("MULTI"), c.call("SCRIPT", "DEBUG", "SYNC"), c.call("EXEC")]
+            out.append(c.call("EVAL", "return 1", 0))  # not debugged
+            c.close()
+            return out
+
+        out = self.both(run)
+        self.assertEqual(out[1], "ERR SCRIPT DEBUG must be called outside a pipeline")
+        self.assertEqual(out[-1], 1)
+
     def test_protocol_parsing_edge_cases(self):
         def run(port):
             c = Client(port)
