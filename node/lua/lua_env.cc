@@ -1263,7 +1263,9 @@ bool LuaEnv::Run(std::string_view name, std::string_view run_name,
   lua_State* L = L_;
   lua_pushlightuserdata(L, &kErrHandler);
   lua_rawget(L, LUA_REGISTRYINDEX);
-  lua_getfield(L, LUA_REGISTRYINDEX, std::string(name).c_str());
+  // Raw, and without a temporary string: the registry has no metatable.
+  lua_pushlstring(L, name.data(), name.size());
+  lua_rawget(L, LUA_REGISTRYINDEX);
   SetGlobalArray(L, "KEYS", keys);
   SetGlobalArray(L, "ARGV", args);
   return CallPushed(0, run_name, host, hook, out);

@@ -50,7 +50,7 @@ struct ScriptEngine::Run {
   Session* caller = nullptr;
   std::string sha;  // the sha, or the function's name
   bool function = false;
-  std::vector<std::string> command;  // the caller's command (FUNCTION STATS)
+  std::span<const std::string> command;  // the caller's command (FUNCTION STATS)
   bool read_only = false;
   bool allow_cross_slot = false;
   bool allow_oom = false;  // the allow-oom shebang flag
@@ -259,7 +259,9 @@ void ScriptEngine::Eval(CommandContext& ctx, Args args, bool sha, bool ro) {
   LuaEnv& env = *env_;
   RunScript(ctx, args, numkeys, name, flags, ro, false,
             [&](Run& run, std::span<const std::string> keys, std::span<const std::string> argv) {
-              env.Run("f_" + name, name, keys, argv, *this, run.threshold_ms > 0, ctx.reply);
+              // The registry name, built in a buffer kept between runs.
+              function_name_.assign("f_").append(name);
+              env.Run(function_name_, name, keys, argv, *this, run.threshold_ms > 0, ctx.reply);
             });
 }
 
@@ -302,7 +304,7 @@ void ScriptEngine::RunScript(CommandContext& ctx, Args args, int64_t numkeys, st
   run.caller = &ctx.session;
   run.sha = std::string(name);
   run.function = function;
-  run.command.assign(args.begin(), args.end());
+  run.command = std::span<const std::string>(args.data(), args.size());
   run.session.id = 0;
   run.session.name = "lua";
   run.session.script = true;

@@ -174,6 +174,7 @@ class ScriptEngine final : public ScriptHost {
   Run* run_ = nullptr;
   lua::Ldb ldb_;                 // the debugger (one, as Redis's global ldb)
   bool debug_rollback_ = false;  // the next run is a SCRIPT DEBUG YES session
+  std::string function_name_;    // EVAL's registry name ("f_<sha>"), reused
   std::unique_ptr<LuaEnv> functions_env_;
   std::map<std::string, std::unique_ptr<Library>> libraries_;
   absl::flat_hash_map<std::string, FunctionRef> functions_;  // by lower-case name
