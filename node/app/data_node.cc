@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -50,6 +51,26 @@ namespace shardnode::node {
 namespace {
 
 namespace asio = boost::asio;
+
+// Stop signals (SIGTERM, SIGINT) received so far, counted by a handler that
+// then passes the signal on to Asio's (installed first by signal_set).
+std::atomic<uint64_t> stop_signals{0};
+struct sigaction asio_sigterm_action;
+struct sigaction asio_sigint_action;
+
+void CountStopSignal(int signo) {
+  stop_signals.fetch_add(1, std::memory_order_relaxed);
+  const struct sigaction& next = signo == SIGINT ? asio_sigint_action : asio_sigterm_action;
+  if (next.sa_handler != SIG_DFL && next.sa_handler != SIG_IGN) next.sa_handler(signo);
+}
+
+void ChainStopSignals() {
+  struct sigaction sa {};
+  sa.sa_handler = CountStopSignal;
+  sigfillset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, &asio_sigterm_action);
+  sigaction(SIGINT, &sa, &asio_sigint_action);
+}
 
 void Daemonize() {
   if (fork() != 0) _exit(0);  // the parent returns to the shell
@@ -354,6 +375,10 @@ int RunDataNode(int argc, char** argv) {
     if (stopping) return;
     stopping = true;
     shutdown_mode = mode;
+    // No new client from now on: a client that sees its SHUTDOWN's
+    // connection close (at once, while the rest is posted) must find the
+    // port closed, as with Redis, which exits inside the command.
+    net.StopAccepting();
     // Let the current command's reply go out, then stop.
     asio::post(io, [&]() {
       replication.Stop();
@@ -389,6 +414,10 @@ int RunDataNode(int argc, char** argv) {
   };
   signals.async_wait(on_signal);
   signal(SIGPIPE, SIG_IGN);
+  // A Lua debugging session blocks the loop: it notices a stop signal by
+  // itself (the signal still reaches the handler above afterwards).
+  ChainStopSignals();
+  scripting.stop_signals = []() { return stop_signals.load(); };
 
   // The RDB file loads while the loop serves (-LOADING); replication starts
   // from the loaded data. A file that fails to load stops the node.

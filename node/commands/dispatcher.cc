@@ -313,21 +313,21 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   client_args_ = outer_args;
   // A command that changed the dataset (its handler counted changes on its
   // context) goes to the write stream, as received or as rewritten.
-  if (ctx.dirty != 0 && !suppress_propagation_ && !session.aof_loader) {
+  if (ctx.dirty != 0 && propagate_targets_ != kToNone && !session.aof_loader) {
     WriteStream& stream = server_.write_stream();
     if (stream.wanted()) {
       if (!ctx.propagate_many.empty()) {
         for (const std::vector<std::string>& op : ctx.propagate_many) {
           stream.Append(db_index, RewrittenWriteSlot(server_.commands(), op),
-                        std::span<const std::string>(op.data(), op.size()));
+                        std::span<const std::string>(op.data(), op.size()), propagate_targets_);
         }
       } else if (!ctx.propagate_as.empty()) {
         const std::vector<std::string>& op = ctx.propagate_as;
         stream.Append(db_index, RewrittenWriteSlot(server_.commands(), op),
-                      std::span<const std::string>(op.data(), op.size()));
+                      std::span<const std::string>(op.data(), op.size()), propagate_targets_);
       } else {
         stream.Append(db_index, WriteSlot(spec, args),
-                      std::span<const std::string>(args.data(), args.size()));
+                      std::span<const std::string>(args.data(), args.size()), propagate_targets_);
       }
     }
   }
@@ -406,11 +406,11 @@ void Dispatcher::FeedMonitors(const Session& session, const std::vector<std::str
 
 void Dispatcher::CallForScript(Session& session, const CommandSpec& spec,
                                std::vector<std::string>& args, resp::ReplyBuilder& out,
-                               int64_t now_ms, bool propagate) {
-  const bool suppressed = suppress_propagation_;
-  suppress_propagation_ = !propagate;
+                               int64_t now_ms, WriteTargets targets) {
+  const WriteTargets outer = propagate_targets_;
+  propagate_targets_ = targets;
   Call(session, spec, args, out, now_ms);
-  suppress_propagation_ = suppressed;
+  propagate_targets_ = outer;
 }
 
 namespace {
@@ -541,7 +541,8 @@ std::string Dispatcher::ReplicationRefusal(const Session& session, const Command
         q = CommandTable::FindSub(*q, queued[1]);
       }
       if (q == nullptr) continue;
-      write = write || q->is_write();
+      // A queued script that declared its flags writes unless no-writes.
+      write = write || q->is_write() || ScriptWritesOf(*q, queued) == ScriptWrites::kWrites;
       stale_ok = stale_ok && (q->flags & kCmdStale) != 0;
     }
   }

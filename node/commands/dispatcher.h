@@ -61,10 +61,11 @@ class Dispatcher {
   // Runs one command for a script (redis.call): `session` is the script's
   // client, the checks were the script engine's (node/script). Does what a
   // client command's call does: the handler, its writes to the write stream
-  // (unless !propagate: redis.set_repl), statistics. REQUIRES: inside the
-  // caller's execution unit, so that the script's writes travel together.
+  // for `targets` (redis.set_repl: the AOF, replicas, both or none),
+  // statistics. REQUIRES: inside the caller's execution unit, so that the
+  // script's writes travel together.
   void CallForScript(Session& session, const CommandSpec& spec, std::vector<std::string>& args,
-                     resp::ReplyBuilder& out, int64_t now_ms, bool propagate);
+                     resp::ReplyBuilder& out, int64_t now_ms, WriteTargets targets);
 
   // Registers MULTI, EXEC and DISCARD (whose work is done here).
   static void RegisterTransactionCommands(class CommandTable& table);
@@ -132,8 +133,9 @@ class Dispatcher {
   const CommandSpec* multi_;
   const CommandSpec* exec_;
   const CommandSpec* discard_;
-  // CallForScript with redis.set_repl(REPL_NONE): writes are not propagated.
-  bool suppress_propagation_ = false;
+  // Where the running command's writes go: CallForScript's targets
+  // (redis.set_repl), every consumer otherwise.
+  WriteTargets propagate_targets_ = kToAll;
   // The client command running (not a script's), for RememberTrackedKeys.
   const CommandSpec* client_spec_ = nullptr;
   std::vector<std::string>* client_args_ = nullptr;

@@ -268,6 +268,20 @@ inline constexpr std::string_view kLibraryNameArgMissing =
     "ERR library name argument was not given";
 inline constexpr std::string_view kFunctionCodeMissing = "ERR Function code is missing";
 inline constexpr std::string_view kLibraryNotFound = "ERR Library not found";
+// SCRIPT DEBUG (Redis's wording, then shardnode's own limits).
+inline constexpr std::string_view kDebugMode = "ERR Use SCRIPT DEBUG YES/SYNC/NO";
+inline constexpr std::string_view kDebugInPipeline =
+    "ERR SCRIPT DEBUG must be called outside a pipeline";
+inline constexpr std::string_view kDebugEvalSha =
+    "ERR Please use EVAL instead of EVALSHA for debugging";
+inline constexpr std::string_view kDebugNeedsPlainSocket =
+    "ERR SCRIPT DEBUG needs a plain TCP connection (not TLS) in shardnode";
+// A write refused inside a SCRIPT DEBUG YES session (its changes are rolled
+// back at the end; shardnode saves keys, so keyless and cross-db writes
+// cannot be).
+inline constexpr std::string_view kDebugCannotRollBack =
+    "This command can not be rolled back at the end of a SCRIPT DEBUG YES session (use SCRIPT "
+    "DEBUG SYNC)";
 // A script's reply nests deeper than the Lua stack allows.
 inline constexpr std::string_view kLuaStackLimit = "ERR reached lua stack limit";
 // A script raised an error table without an `err` string.

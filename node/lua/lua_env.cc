@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "node/lua/ldb.h"
 #include "node/lua/rand48.h"
 #include "node/resp/reply.h"
 
@@ -368,6 +369,8 @@ int RedisGenericCall(lua_State* L, bool raise) {
       }
     }
     if (!bad_arg) {
+      Ldb* ldb = env->ldb();
+      if (ldb != nullptr && ldb->logging()) ldb->LogCommand(args);
       rejection.clear();
       reply = env->host()->Call(args, env->resp(), &rejection);
       rejected = !rejection.empty();
@@ -385,6 +388,7 @@ int RedisGenericCall(lua_State* L, bool raise) {
     return raise ? lua_error(L) : 1;
   }
   PushResp(L, reply);
+  if (Ldb* ldb = env->ldb(); ldb != nullptr && ldb->logging()) ldb->LogReply(reply);
   if (raise && !reply.empty() && (reply[0] == '-' || reply[0] == '!')) return lua_error(L);
   return 1;
 }
@@ -525,12 +529,35 @@ int RedisReplicateCommands(lua_State* L) {
   return 1;
 }
 
+// redis.breakpoint(): stops at the next line while a debugging session runs.
 int RedisBreakpoint(lua_State* L) {
-  lua_pushboolean(L, 0);
+  Ldb* ldb = EnvOf(L)->ldb();
+  const bool active = ldb != nullptr && ldb->active();
+  if (active) ldb->RequestBreak();
+  lua_pushboolean(L, active);
   return 1;
 }
 
-int RedisDebug(lua_State*) { return 0; }
+// redis.debug(...): logs its arguments to the debugging client.
+int RedisDebug(lua_State* L) {
+  Ldb* ldb = EnvOf(L)->ldb();
+  if (ldb == nullptr || !ldb->active()) return 0;
+  std::string entry = "<debug> line " + std::to_string(ldb->current_line()) + ": ";
+  const int argc = lua_gettop(L);
+  for (int j = 1; j <= argc; ++j) {
+    entry += Ldb::DescribeValue(L, j);
+    if (j != argc) entry += ", ";
+  }
+  ldb->Log(std::move(entry));
+  return 0;
+}
+
+// The debugger's line and count hook (SCRIPT DEBUG).
+void LdbHook(lua_State* L, lua_Debug* ar) {
+  LuaEnv* env = EnvOf(L);
+  if (env == nullptr || env->ldb() == nullptr) return;
+  if (env->ldb()->OnHook(L, ar)) lua_error(L);
+}
 
 // The count hook: SCRIPT KILL. Once killed, it runs on every line so that a
 // pcall loop cannot swallow the kill.
@@ -758,6 +785,11 @@ size_t PushResp(lua_State* L, std::string_view bytes) {
 }
 
 void PushErrorTable(lua_State* L, std::string_view error) {
+  // While a debugging session steps, every error pushed is logged (Redis's
+  // luaPushErrorBuff).
+  if (LuaEnv* env = EnvOf(L); env != nullptr && env->ldb() != nullptr && env->ldb()->logging()) {
+    env->ldb()->Log(std::string("<error> ").append(error));
+  }
   // "-CODE msg" keeps its code; "-msg" without a space and plain "msg"
   // get ERR. Trailing CR/LF are trimmed (and leading ones, as sdstrim).
   std::string_view code = "ERR";
@@ -1231,7 +1263,9 @@ bool LuaEnv::Run(std::string_view name, std::string_view run_name,
   lua_State* L = L_;
   lua_pushlightuserdata(L, &kErrHandler);
   lua_rawget(L, LUA_REGISTRYINDEX);
-  lua_getfield(L, LUA_REGISTRYINDEX, std::string(name).c_str());
+  // Raw, and without a temporary string: the registry has no metatable.
+  lua_pushlstring(L, name.data(), name.size());
+  lua_rawget(L, LUA_REGISTRYINDEX);
   SetGlobalArray(L, "KEYS", keys);
   SetGlobalArray(L, "ARGV", args);
   return CallPushed(0, run_name, host, hook, out);
@@ -1266,7 +1300,12 @@ bool LuaEnv::CallPushed(int nargs, std::string_view run_name, ScriptHost& host, 
   lua_State* L = L_;
   host_ = &host;
   resp_ = 2;
-  if (hook) lua_sethook(L, Hook, LUA_MASKCOUNT, 100000);
+  const bool debugging = ldb_ != nullptr && ldb_->active();
+  if (debugging) {
+    lua_sethook(L, LdbHook, LUA_MASKLINE | LUA_MASKCOUNT, 100000);
+  } else if (hook) {
+    lua_sethook(L, Hook, LUA_MASKCOUNT, 100000);
+  }
   const int err = lua_pcall(L, nargs, 1, -(nargs + 2));
   if (++gc_count_ == 50) {
     lua_gc(L, LUA_GCSTEP, 50);
@@ -1305,7 +1344,7 @@ bool LuaEnv::CallPushed(int nargs, std::string_view run_name, ScriptHost& host, 
     failed = out.errors() != errors_before;
   }
   lua_pop(L, 1);  // the error handler
-  if (hook) lua_sethook(L, nullptr, 0, 0);
+  if (hook || debugging) lua_sethook(L, nullptr, 0, 0);
   host_ = nullptr;
   return failed;
 }

@@ -42,6 +42,8 @@ class ReplyBuilder;
 
 namespace shardnode::node::lua {
 
+class Ldb;
+
 // Log levels of redis.log, as Redis numbers them.
 enum LuaLogLevel { kLuaLogDebug = 0, kLuaLogVerbose = 1, kLuaLogNotice = 2, kLuaLogWarning = 3 };
 // redis.set_repl flags.
@@ -175,6 +177,12 @@ class LuaEnv {
   size_t memory() const { return memory_; }
   lua_State* state() { return L_; }
 
+  // SCRIPT DEBUG: while set (REQUIRES: it outlives the setting), runs use
+  // the debugger's line hook instead of the busy-script hook, and
+  // redis.call, redis.debug and redis.breakpoint talk to it (ldb.h).
+  void set_ldb(Ldb* ldb) { ldb_ = ldb; }
+  Ldb* ldb() const { return ldb_; }
+
   // The currently running env's host, or null outside a run.
   ScriptHost* host() const { return host_; }
   int resp() const { return resp_; }
@@ -196,6 +204,7 @@ class LuaEnv {
   lua_State* L_ = nullptr;
   size_t memory_ = 0;
   ScriptHost* host_ = nullptr;
+  Ldb* ldb_ = nullptr;
   int resp_ = 2;
   int gc_count_ = 0;
   // redis.call's reply, kept here so that no C++ object lives on the C

@@ -526,9 +526,13 @@ void NetServer::StartAccept(Acceptor& entry) {
   });
 }
 
-void NetServer::Stop() {
+void NetServer::StopAccepting() {
   boost::system::error_code ignored;
   for (auto& entry : acceptors_) entry->acceptor->close(ignored);
+}
+
+void NetServer::Stop() {
+  StopAccepting();
   // Copy: Kill() makes each connection unregister itself later.
   std::vector<Session*> sessions;
   for (auto& [id, session] : server_.clients()) sessions.push_back(session);

@@ -48,6 +48,8 @@ class NetServer {
   // server logs."), after logging the cause.
   absl::Status ChangePort(int port, bool tls);
 
+  // Closes the listening sockets (idempotent); served clients stay.
+  void StopAccepting();
   // Stops accepting and closes every client connection.
   void Stop();
 

@@ -95,6 +95,7 @@ class Aof : public WriteConsumer {
 
   // --- WriteConsumer ---
   bool WantsWrites() const override;
+  WriteTargets kind() const override { return kToAof; }
   void OnWrite(const StreamWrite& write) override;
 
   // --- the loop ---

@@ -691,7 +691,15 @@ void ReplicationManager::DisconnectReplicas() {
 }
 
 int ReplicationManager::GoodReplicas(int64_t now_ms) const {
-  return core_.GoodReplicas(now_ms, int64_t{server_.options().min_replicas_max_lag} * 1000);
+  // As ReplCore::GoodReplicas, but a replica whose connection is gone (the
+  // core forgets it at the next cron) no longer counts: Redis frees a
+  // replica as soon as its link closes (min-replicas-to-write sees it).
+  const int64_t max_lag_ms = int64_t{server_.options().min_replicas_max_lag} * 1000;
+  int n = 0;
+  for (const replication::ReplicaRecord& r : core_.replicas()) {
+    if (r.online() && now_ms - r.ack_time_ms <= max_lag_ms && FindSession(r.client_id)) ++n;
+  }
+  return n;
 }
 
 void ReplicationManager::Sync(CommandContext& ctx, Args args) {
@@ -1520,7 +1528,7 @@ std::string ReplicationManager::InfoSection(int64_t now_ms) const {
   }
   int n = 0;
   for (const replication::ReplicaRecord& r : core_.replicas()) {
-    if (r.closing) continue;
+    if (r.closing || FindSession(r.client_id) == nullptr) continue;
     const char* state = full_syncs_->StateOf(r.client_id);
     if (state == nullptr) state = r.sync_pending || r.in_full_sync ? "wait_bgsave" : "online";
     const int64_t lag = r.sync_pending || r.in_full_sync ? 0 : (now_ms - r.ack_time_ms) / 1000;

@@ -158,6 +158,7 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   bool FeedReplicas(const std::vector<std::string>& args) override;
   void ResetStats() override { sync_full_ = sync_partial_ok_ = sync_partial_err_ = 0; }
   bool WantsWrites() const override { return produces_stream(); }
+  WriteTargets kind() const override { return kToReplicas; }
   void OnWrite(const StreamWrite& write) override;
   // Sends the GETACK a waiting CLUSTER SETSLOT asked for, after its unit.
   void OnUnitEnd() override;

@@ -1,8 +1,11 @@
 #include "node/script/script_engine.h"
 
 #include <chrono>
+#include <optional>
+#include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -16,6 +19,7 @@
 #include "node/config/glob.h"
 #include "node/keyspace/keyspace.h"
 #include "node/resp/reply.h"
+#include "node/script/debug_channel.h"
 #include "node/script/shebang.h"
 #include "node/server/log.h"
 #include "node/server/replication_control.h"
@@ -46,7 +50,7 @@ struct ScriptEngine::Run {
   Session* caller = nullptr;
   std::string sha;  // the sha, or the function's name
   bool function = false;
-  std::vector<std::string> command;  // the caller's command (FUNCTION STATS)
+  std::span<const std::string> command;  // the caller's command (FUNCTION STATS)
   bool read_only = false;
   bool allow_cross_slot = false;
   bool allow_oom = false;  // the allow-oom shebang flag
@@ -58,6 +62,16 @@ struct ScriptEngine::Run {
   int64_t now_ms = 0;
   int64_t start_steady_ms = 0;
   int64_t threshold_ms = 0;
+  // SCRIPT DEBUG YES: the keys the script wrote, as they were before its
+  // first write to them (no value: the key did not exist).
+  bool rollback = false;
+  struct Saved {
+    int db = 0;
+    std::string key;
+    std::optional<Value> value;
+    int64_t expire_ms = -1;
+  };
+  std::vector<Saved> saved;
 };
 
 ScriptEngine::ScriptEngine(Server& server, Dispatcher& dispatcher)
@@ -216,6 +230,14 @@ ScriptWrites ScriptEngine::DeclaredWrites(std::span<const std::string> args) con
 }
 
 void ScriptEngine::Eval(CommandContext& ctx, Args args, bool sha, bool ro) {
+  if (ctx.session.lua_debug != LuaDebugMode::kOff && !debug_rollback_ && !ldb_.active()) {
+    if (sha) {
+      ctx.reply.Error(args[1].size() != 40 ? errors::kNoScript : errors::kDebugEvalSha);
+      return;
+    }
+    DebugEval(ctx, args, ro);
+    return;
+  }
   const int64_t numkeys = NumKeys(ctx, args);
   if (numkeys < 0) return;
   std::string name;
@@ -237,7 +259,9 @@ void ScriptEngine::Eval(CommandContext& ctx, Args args, bool sha, bool ro) {
   LuaEnv& env = *env_;
   RunScript(ctx, args, numkeys, name, flags, ro, false,
             [&](Run& run, std::span<const std::string> keys, std::span<const std::string> argv) {
-              env.Run("f_" + name, name, keys, argv, *this, run.threshold_ms > 0, ctx.reply);
+              // The registry name, built in a buffer kept between runs.
+              function_name_.assign("f_").append(name);
+              env.Run(function_name_, name, keys, argv, *this, run.threshold_ms > 0, ctx.reply);
             });
 }
 
@@ -280,7 +304,7 @@ void ScriptEngine::RunScript(CommandContext& ctx, Args args, int64_t numkeys, st
   run.caller = &ctx.session;
   run.sha = std::string(name);
   run.function = function;
-  run.command.assign(args.begin(), args.end());
+  run.command = std::span<const std::string>(args.data(), args.size());
   run.session.id = 0;
   run.session.name = "lua";
   run.session.script = true;
@@ -300,10 +324,13 @@ void ScriptEngine::RunScript(CommandContext& ctx, Args args, int64_t numkeys, st
   run.start_steady_ms = SteadyMs();
   run.threshold_ms = ctx.node.config().IntValue("busy-reply-threshold", 5000);
 
+  run.rollback = std::exchange(debug_rollback_, false);
+
   std::span<const std::string> all(args.data(), args.size());
   run_ = &run;
   call(run, all.subspan(3, numkeys), all.subspan(3 + numkeys));
   run_ = nullptr;
+  if (run.rollback) RollBack(run);
   if (run.timed_out) {
     server_.set_busy_script_error({});
     Logf(LogLevel::kWarning, "Slow script finished after %d milliseconds",
@@ -385,6 +412,13 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
     ++spec->stats.rejected_calls;
     return {};
   }
+  if (run.rollback && spec->is_write()) {
+    SaveForRollback(run, *spec, args, rejection);
+    if (!rejection->empty()) {
+      ++spec->stats.rejected_calls;
+      return {};
+    }
+  }
   if (spec->is_write()) run.wrote = true;
 
   // Cluster: every key must be served here, and (unless the run allows
@@ -433,8 +467,10 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
   // again: lua_env.h's ignore_error_stats_update).
   out.on_error = [this](std::string_view message) { server_.stats().CountError(message); };
   run.session.protocol = resp;
-  dispatcher_.CallForScript(run.session, *spec, args, out, run.now_ms,
-                            (run.repl_flags & kReplReplica) != 0);
+  // A rolled-back session's writes go nowhere (Redis's forked child).
+  const WriteTargets targets =
+      run.rollback ? kToNone : static_cast<WriteTargets>(run.repl_flags & kToAll);
+  dispatcher_.CallForScript(run.session, *spec, args, out, run.now_ms, targets);
   if (reply.empty()) out.NullBulk();  // a handler that replied nothing (never expected)
   return reply;
 }
@@ -484,6 +520,80 @@ bool ScriptEngine::ShouldKill() {
   if (stopping && stopping()) return true;
   if (run.kill) Log(LogLevel::kWarning, "Lua script killed by user with SCRIPT KILL.");
   return run.kill;
+}
+
+void ScriptEngine::DebugEval(CommandContext& ctx, Args args, bool ro) {
+  const bool sync = ctx.session.lua_debug == LuaDebugMode::kSync;
+  Log(LogLevel::kWarning, sync ? "Redis synchronous debugging eval session started"
+                               : "Redis debugging eval session started (changes rolled back at "
+                                 "its end)");
+  const uint64_t signals = stop_signals ? stop_signals() : 0;
+  SocketDebugChannel channel(ctx.session.fd, [this, signals]() {
+    return (stopping && stopping()) || (stop_signals && stop_signals() != signals);
+  });
+  const int64_t threshold = ctx.node.config().IntValue("busy-reply-threshold", 5000);
+  ldb_.Start(args[1], &channel, SteadyMs, threshold > 0 ? threshold : 5000);
+  LuaEnv* env = env_.get();
+  env->set_ldb(&ldb_);
+  debug_rollback_ = !sync;
+  Eval(ctx, args, /*sha=*/false, ro);
+  debug_rollback_ = false;  // a run that never started (numkeys...)
+  // SCRIPT FLUSH cannot run meanwhile: env_ is the same VM.
+  env->set_ldb(nullptr);
+  ldb_.End();
+  Log(LogLevel::kWarning, sync ? "Redis synchronous debugging eval session ended"
+                               : "Redis debugging eval session ended, changes rolled back");
+  // The connection closes after the EVAL's reply, which ends the session
+  // for the client.
+  ctx.session.lua_debug = LuaDebugMode::kOff;
+  ctx.session.close_after_reply = true;
+}
+
+void ScriptEngine::SaveForRollback(Run& run, const CommandSpec& spec,
+                                   std::vector<std::string>& args, std::string* rejection) {
+  const std::string& name = spec.name;
+  bool other_db = name == "move" || name == "swapdb" || name == "flushall" || name == "flushdb";
+  if (name == "copy") {
+    for (size_t i = 3; i < args.size(); ++i) {
+      if (absl::EqualsIgnoreCase(args[i], "db")) other_db = true;
+    }
+  }
+  std::vector<int> keys;
+  ForEachKeyIndex(spec, args, [&](int i) { keys.push_back(i); });
+  if (other_db || keys.empty()) {
+    *rejection = errors::kDebugCannotRollBack;
+    return;
+  }
+  const int db = run.session.db_index;
+  for (int i : keys) {
+    const std::string& key = args[i];
+    bool known = false;
+    for (const Run::Saved& s : run.saved) known = known || (s.db == db && s.key == key);
+    if (known) continue;
+    Run::Saved saved{.db = db, .key = key};
+    Db& store = server_.ShardForSlot(slots::KeyHashSlot(key)).db(db);
+    if (const Entry* e = store.Peek(key); e != nullptr) {
+      const int64_t expire = store.ExpireOf(e);
+      if (expire < 0 || expire > run.now_ms) {
+        saved.value = e->value().Clone();
+        saved.expire_ms = expire;
+      }
+    }
+    run.saved.push_back(std::move(saved));
+  }
+}
+
+void ScriptEngine::RollBack(Run& run) {
+  for (Run::Saved& s : run.saved) {
+    Db& store = server_.ShardForSlot(slots::KeyHashSlot(s.key)).db(s.db);
+    if (!s.value) {
+      store.Delete(s.key, run.now_ms);
+      continue;
+    }
+    Entry* e = store.Set(s.key, std::move(*s.value), run.now_ms);
+    if (s.expire_ms >= 0) store.SetExpire(e, s.expire_ms);
+  }
+  run.saved.clear();
 }
 
 void ScriptEngine::ScriptCommand(CommandContext& ctx, Args args) {
@@ -541,6 +651,30 @@ void ScriptEngine::ScriptCommand(CommandContext& ctx, Args args) {
       return;
     }
     ctx.reply.Bulk(sha);
+  } else if (args.size() == 3 && sub == "debug") {
+    // Replies not yet written (an earlier command of the same pipeline, a
+    // transaction's header) would interleave with the debugger's output.
+    if (!ctx.reply.buffer()->empty() || ctx.session.output_buffer_bytes > 0) {
+      ctx.reply.Error(errors::kDebugInPipeline);
+      return;
+    }
+    const std::string mode = absl::AsciiStrToLower(args[2]);
+    if (mode == "no") {
+      ctx.session.lua_debug = LuaDebugMode::kOff;
+    } else if (mode == "yes" || mode == "sync") {
+      // The debugger talks over the raw socket: not over TLS (nor for a
+      // client without a socket).
+      if (ctx.session.fd < 0 || ctx.session.tls) {
+        ctx.reply.Error(errors::kDebugNeedsPlainSocket);
+        return;
+      }
+      ldb_.Enable();
+      ctx.session.lua_debug = mode == "yes" ? LuaDebugMode::kYes : LuaDebugMode::kSync;
+    } else {
+      ctx.reply.Error(errors::kDebugMode);
+      return;
+    }
+    ctx.reply.Ok();
   } else if (args.size() == 2 && sub == "kill") {
     if (run_ != nullptr && run_->function) {
       ctx.reply.Error(errors::kBusyFunction);
@@ -1034,8 +1168,11 @@ void RegisterScriptingCommands(CommandTable& table, ScriptEngine& engine) {
                      .summary = "A container for Lua scripts management commands",
                      .since = "2.6.0"};
   parent.subcommands = {
-      sub("exists", -3, kCmdNoScript),          sub("flush", -2, kCmdNoScript),
-      sub("help", 2, kCmdLoading | kCmdStale),  sub("kill", 2, kCmdNoScript | kCmdAllowBusy),
+      sub("debug", 3, kCmdNoScript),
+      sub("exists", -3, kCmdNoScript),
+      sub("flush", -2, kCmdNoScript),
+      sub("help", 2, kCmdLoading | kCmdStale),
+      sub("kill", 2, kCmdNoScript | kCmdAllowBusy),
       sub("load", 3, kCmdNoScript | kCmdStale),
   };
   table.Register(std::move(parent));

@@ -13,6 +13,16 @@
 // other clients get -BUSY (NodeServices::busy_script_error(), checked by the
 // dispatcher) and SCRIPT KILL may stop a script that has not written.
 //
+// SCRIPT DEBUG (Redis's LDB, node/lua/ldb.h): after SCRIPT DEBUG SYNC the
+// client's next EVAL runs under the debugger, which takes its connection
+// over (blocking the node, as Redis's sync mode does), and the connection
+// closes after the EVAL's reply. SCRIPT DEBUG YES runs the same way but
+// rolls the script's writes back when the session ends, where Redis forks
+// a child whose changes vanish: the script's writes are neither propagated
+// nor kept (its keys are saved before their first write and put back), and
+// writes whose keys cannot be saved that way (keyless writes, MOVE, COPY
+// ... DB, SWAPDB) are refused in such a session.
+//
 // Loop: the control loop (scripts run on the loop that runs commands).
 #pragma once
 
@@ -28,6 +38,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "clusterbus/slot_table.h"
 #include "node/commands/command.h"
+#include "node/lua/ldb.h"
 #include "node/lua/lua_env.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
@@ -92,6 +103,10 @@ class ScriptEngine final : public ScriptHost {
   // Whether the node is stopping (SHUTDOWN NOSAVE served meanwhile): the
   // running script is then aborted, written or not, so that the node stops.
   std::function<bool()> stopping;
+  // How many stop signals (SIGTERM, SIGINT) arrived so far: one arriving
+  // while a debugging session waits for its client lets the script run on,
+  // as Redis's read interrupted by the signal does.
+  std::function<uint64_t()> stop_signals;
 
   // ScriptHost.
   std::string Call(std::vector<std::string>& args, int resp, std::string* rejection) override;
@@ -121,6 +136,13 @@ class ScriptEngine final : public ScriptHost {
   // redis.call's checks (unknown command, arity, no-script, read-only
   // runs, replica, cluster) then the command; Call counts a refusal.
   std::string CheckAndCall(std::vector<std::string>& args, int resp, std::string* rejection);
+  // EVAL under the debugger (SCRIPT DEBUG YES|SYNC).
+  void DebugEval(CommandContext& ctx, Args args, bool ro);
+  // SCRIPT DEBUG YES: saves what the write `args` will change, or sets
+  // *rejection when it cannot be rolled back.
+  void SaveForRollback(Run& run, const CommandSpec& spec, std::vector<std::string>& args,
+                       std::string* rejection);
+  void RollBack(Run& run);
   // Checks numkeys (args[2]) and replies the error; returns -1 then.
   int64_t NumKeys(CommandContext& ctx, Args args);
   // Runs a prepared script or function: `call` runs it in its VM.
@@ -150,6 +172,9 @@ class ScriptEngine final : public ScriptHost {
   absl::flat_hash_map<std::string, Cached> scripts_;
   size_t scripts_memory_ = 0;
   Run* run_ = nullptr;
+  lua::Ldb ldb_;                 // the debugger (one, as Redis's global ldb)
+  bool debug_rollback_ = false;  // the next run is a SCRIPT DEBUG YES session
+  std::string function_name_;    // EVAL's registry name ("f_<sha>"), reused
   std::unique_ptr<LuaEnv> functions_env_;
   std::map<std::string, std::unique_ptr<Library>> libraries_;
   absl::flat_hash_map<std::string, FunctionRef> functions_;  // by lower-case name

@@ -37,6 +37,10 @@ enum class WaitReason : uint8_t {
   kKeysBusy,  // its keys are in flight in a MIGRATE: runs again after it
 };
 
+// SCRIPT DEBUG: how this client's next EVAL runs (Redis's CLIENT_LUA_DEBUG
+// and CLIENT_LUA_DEBUG_SYNC).
+enum class LuaDebugMode : uint8_t { kOff, kYes, kSync };
+
 struct Session {
   uint64_t id = 0;
   std::string name;   // CLIENT SETNAME
@@ -74,6 +78,7 @@ struct Session {
   // A replica of ours (it sent SYNC/PSYNC): CLIENT LIST flag S.
   bool replica = false;
   bool no_evict = false;  // CLIENT NO-EVICT ON
+  LuaDebugMode lua_debug = LuaDebugMode::kOff;
   bool tls = false;       // connected through the TLS port (CLUSTER NODES ports)
   // Client-side caching (CLIENT TRACKING, node/server/tracking.h).
   struct TrackingMode {

@@ -46,11 +46,12 @@ int WriteStream::selected_db(const WriteConsumer* consumer) const {
   return -1;
 }
 
-void WriteStream::Append(int db, int slot, std::span<const std::string> args) {
-  if (!wanted()) return;
+void WriteStream::Append(int db, int slot, std::span<const std::string> args,
+                         WriteTargets targets) {
+  if (targets == kToNone || !wanted()) return;
   if (unit_depth_ == 0) {
     ++delivering_;
-    Deliver(db, slot, args);
+    Deliver(db, slot, args, targets);
     for (size_t i = 0; i < subscribers_.size(); ++i) {
       WriteConsumer* c = subscribers_[i].consumer;
       if (c != nullptr && c->WantsWrites()) c->OnUnitEnd();
@@ -59,7 +60,8 @@ void WriteStream::Append(int db, int slot, std::span<const std::string> args) {
     EndDelivery();
     return;
   }
-  pending_.push_back(Pending{db, slot, std::vector<std::string>(args.begin(), args.end())});
+  pending_.push_back(
+      Pending{db, slot, std::vector<std::string>(args.begin(), args.end()), targets});
 }
 
 void WriteStream::EndUnit() {
@@ -72,9 +74,9 @@ void WriteStream::EndUnit() {
   static const std::string kMulti[] = {"MULTI"};
   static const std::string kExec[] = {"EXEC"};
   const bool wrap = writes.size() > 1;
-  if (wrap) Deliver(writes.front().db, kNoSlot, kMulti);
-  for (const Pending& w : writes) Deliver(w.db, w.slot, w.args);
-  if (wrap) Deliver(writes.back().db, kNoSlot, kExec);
+  if (wrap) Deliver(writes.front().db, kNoSlot, kMulti, kToAll);
+  for (const Pending& w : writes) Deliver(w.db, w.slot, w.args, w.targets);
+  if (wrap) Deliver(writes.back().db, kNoSlot, kExec, kToAll);
   for (size_t i = 0; i < subscribers_.size(); ++i) {
     WriteConsumer* c = subscribers_[i].consumer;
     if (c != nullptr && c->WantsWrites()) c->OnUnitEnd();
@@ -87,7 +89,8 @@ void WriteStream::EndUnit() {
   if (pending_.empty()) pending_.swap(writes);
 }
 
-void WriteStream::Deliver(int db, int slot, std::span<const std::string> args) {
+void WriteStream::Deliver(int db, int slot, std::span<const std::string> args,
+                          WriteTargets targets) {
   command_.clear();
   base::AppendRespCommand(&command_, args);
   offset_ += command_.size();
@@ -100,6 +103,7 @@ void WriteStream::Deliver(int db, int slot, std::span<const std::string> args) {
   for (size_t i = 0; i < subscribers_.size(); ++i) {
     Subscriber& s = subscribers_[i];
     if (s.consumer == nullptr || !s.consumer->WantsWrites()) continue;
+    if ((s.consumer->kind() & targets) == 0) continue;
     if (s.selected_db == db) {
       w.bytes = command_;
       w.select_size = 0;

@@ -39,6 +39,12 @@ namespace shardnode::node {
 // command in standalone mode).
 inline constexpr int kNoSlot = -1;
 
+// Which consumers a write is for (Redis's PROPAGATE_AOF / PROPAGATE_REPL;
+// a script picks them with redis.set_repl). Consumers say which kind they
+// are (WriteConsumer::kind); the other consumers (slot migrations) take
+// every write.
+enum WriteTargets : uint8_t { kToNone = 0, kToAof = 1, kToReplicas = 2, kToAll = 3 };
+
 // One write as a consumer receives it. The views are valid during the call.
 struct StreamWrite {
   int db = 0;
@@ -64,6 +70,9 @@ class WriteConsumer {
   // delivered (a consumer that does not want is skipped, and its selected
   // db is kept).
   virtual bool WantsWrites() const = 0;
+  // kToAof (the AOF), kToReplicas (replication), or kToAll (any write,
+  // whatever its targets).
+  virtual WriteTargets kind() const { return kToAll; }
   // One write (MULTI and EXEC included), in stream order.
   virtual void OnWrite(const StreamWrite& write) = 0;
   // After the last write of a delivered unit (or of a write made outside
@@ -90,9 +99,10 @@ class WriteStream {
   bool wanted() const;
 
   // Appends one write made on database `db`, whose keys hash to `slot`
-  // (kNoSlot when keyless or spread over several slots). Dropped when no
-  // consumer wants writes.
-  void Append(int db, int slot, std::span<const std::string> args);
+  // (kNoSlot when keyless or spread over several slots), for the consumers
+  // of `targets`. Dropped when no consumer wants writes. The MULTI/EXEC
+  // around a unit goes to every consumer, as in Redis.
+  void Append(int db, int slot, std::span<const std::string> args, WriteTargets targets = kToAll);
 
   // Execution units nest; the writes of a unit are delivered when the
   // outermost one ends. The dispatcher opens one around each client command
@@ -122,10 +132,11 @@ class WriteStream {
     int db;
     int slot;
     std::vector<std::string> args;
+    WriteTargets targets;
   };
 
-  // Delivers one write to every consumer that wants it.
-  void Deliver(int db, int slot, std::span<const std::string> args);
+  // Delivers one write to every consumer that wants it and is targeted.
+  void Deliver(int db, int slot, std::span<const std::string> args, WriteTargets targets);
   void EndDelivery();
 
   std::vector<Subscriber> subscribers_;

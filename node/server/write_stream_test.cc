@@ -15,6 +15,7 @@ namespace {
 class Recorder : public WriteConsumer {
  public:
   bool WantsWrites() const override { return wants; }
+  WriteTargets kind() const override { return kind_; }
   void OnWrite(const StreamWrite& w) override {
     std::string line = absl::StrCat(w.db, " ", w.slot, w.select().empty() ? "" : " +select", " |");
     for (const std::string& a : w.args) absl::StrAppend(&line, " ", a);
@@ -26,6 +27,7 @@ class Recorder : public WriteConsumer {
   void OnUnitEnd() override { lines.push_back("end"); }
 
   bool wants = true;
+  WriteTargets kind_ = kToAll;
   std::vector<std::string> lines;
   std::string bytes;
   std::vector<uint64_t> offsets;
@@ -47,6 +49,31 @@ TEST(WriteStreamTest, WriteOutsideUnitIsDeliveredAtOnceWithSelect) {
   EXPECT_EQ(r.lines, Lines({"0 42 +select | DEL k", "end"}));
   EXPECT_EQ(r.bytes, "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n");
   EXPECT_EQ(stream.selected_db(&r), 0);
+}
+
+// redis.set_repl: a unit whose writes go to the AOF, to replicas or to both;
+// MULTI/EXEC reach every consumer, as Redis 7.0 propagates them; a
+// migration-like consumer takes every write.
+TEST(WriteStreamTest, WritesReachOnlyTheirTargets) {
+  WriteStream stream;
+  Recorder aof, replicas, any;
+  aof.kind_ = kToAof;
+  replicas.kind_ = kToReplicas;
+  stream.Subscribe(&aof);
+  stream.Subscribe(&replicas);
+  stream.Subscribe(&any);
+  stream.BeginUnit();
+  stream.Append(0, 1, Args{"SET", "a", "1"}, kToAll);
+  stream.Append(0, 2, Args{"SET", "b", "2"}, kToNone);
+  stream.Append(0, 3, Args{"SET", "c", "3"}, kToAof);
+  stream.Append(0, 4, Args{"SET", "d", "4"}, kToReplicas);
+  stream.EndUnit();
+  EXPECT_EQ(aof.lines, Lines({"0 -1 +select | MULTI", "0 1 | SET a 1", "0 3 | SET c 3",
+                              "0 -1 | EXEC", "end"}));
+  EXPECT_EQ(replicas.lines, Lines({"0 -1 +select | MULTI", "0 1 | SET a 1", "0 4 | SET d 4",
+                                   "0 -1 | EXEC", "end"}));
+  EXPECT_EQ(any.lines, Lines({"0 -1 +select | MULTI", "0 1 | SET a 1", "0 3 | SET c 3",
+                              "0 4 | SET d 4", "0 -1 | EXEC", "end"}));
 }
 
 TEST(WriteStreamTest, SelectOnlyWhenTheDbChanges) {

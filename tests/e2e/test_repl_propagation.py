@@ -144,6 +144,11 @@ CASES = {
                 ("EVAL", "redis.call('set','sc4','v') error('x')", "0"),
                 ("EVAL", "redis.set_repl(redis.REPL_NONE) redis.call('set','sc5','v') "
                  "redis.set_repl(redis.REPL_ALL) redis.call('set','sc6','v')", "0"),
+                # Replicas get sa1, sa3, sa4 (sa2 goes to the AOF only).
+                ("EVAL", "redis.call('set','sa1','1') redis.set_repl(redis.REPL_AOF) "
+                 "redis.call('set','sa2','2') redis.set_repl(redis.REPL_REPLICA) "
+                 "redis.call('set','sa3','3') redis.set_repl(redis.REPL_ALL) "
+                 "redis.call('set','sa4','4')", "0"),
                 ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get','sc1')", "0"),
                 ("MULTI",), ("EVAL", "return redis.call('set','sc7','v')", "0"),
                 ("SET", "sc8", "v"), ("EXEC",),
@@ -327,6 +332,32 @@ class PropagationDiffTest(unittest.TestCase):
         self.assertEqual(got["no change"][:2], [["SADD", "n1", "a"], ["ZADD", "n2", "1", "a"]])
         self.assertEqual(got["multi migrate"][-2:], [["DEL", "mg3", "mg4"], ["EXEC"]])
         self.assertEqual(got["geo sort copy"][0][:3], ["zadd", "geo", "3479099956230698"])
+
+
+@unittest.skipIf(REDIS_SERVER is None, "redis-server not installed")
+class ScriptReplTargetsTest(unittest.TestCase):
+    """redis.set_repl: REPL_AOF writes reach the AOF and not replicas (the
+    stream comparison above covers replicas), REPL_NONE neither: after DEBUG
+    LOADAOF only the AOF's keys are back, as on redis-server."""
+
+    def test_aof_gets_what_set_repl_sends_it(self):
+        script = ("redis.call('set','a','1') redis.set_repl(redis.REPL_NONE) "
+                  "redis.call('set','b','2') redis.set_repl(redis.REPL_AOF) "
+                  "redis.call('set','c','3') redis.set_repl(redis.REPL_REPLICA) "
+                  "redis.call('set','d','4') redis.set_repl(redis.REPL_ALL) "
+                  "redis.call('set','e','5')")
+        results = []
+        for server in (RedisServer(args=["--appendonly", "yes"]),
+                       Node(args=["--appendonly", "yes"]).start()):
+            self.addCleanup(server.cleanup)
+            c = Client(server.port)
+            self.addCleanup(c.close)
+            c.call("EVAL", script, "0")
+            before = c.call("MGET", "a", "b", "c", "d", "e")
+            self.assertEqual(c.call("DEBUG", "LOADAOF"), "OK")
+            results.append((before, c.call("MGET", "a", "b", "c", "d", "e")))
+        self.assertEqual(results[1], results[0])
+        self.assertEqual(results[1][1], [b"1", None, b"3", None, b"5"])
 
 
 class ReplicaExpiryTest(unittest.TestCase):
