@@ -138,9 +138,12 @@ void DebugProtocol(CommandContext& ctx, const std::string& type) {
       r.Error("ERR RESP2 is not supported by this command");
       return;
     }
-    r.PushHeader(2);
-    r.Bulk("server-cpu-usage");
-    r.Integer(42);
+    {
+      resp::ReplyBuilder::PushScope pushing(r);  // a push even under CLIENT REPLY OFF
+      r.PushHeader(2);
+      r.Bulk("server-cpu-usage");
+      r.Integer(42);
+    }
     r.Bulk("Some real reply following the push reply");
   } else if (t == "true" || t == "false") {
     r.Bool(t == "true");

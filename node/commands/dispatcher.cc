@@ -682,15 +682,21 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
   if (server_.tracking().num_clients() > 0) {
     server_.tracking().LimitTable(static_cast<size_t>(server_.options().tracking_table_max_keys));
   }
-  // CLIENT REPLY OFF / SKIP: whatever this command replies is dropped.
-  std::string* const reply_buffer = out.buffer();
-  const size_t reply_mark = reply_buffer->size();
+  // CLIENT REPLY OFF / SKIP: whatever this command replies is dropped, but
+  // for its pushes (Pub/Sub confirmations). An atomic migration's link
+  // hears back only about its protocol steps (WAIT, CLUSTER SYNCSLOTS).
+  const bool was_silenced = out.silenced();
+  out.set_silenced(session.reply_off || session.reply_skip || session.import_link);
   // The command's writes (and the DELs of keys it found expired) propagate
   // together when it ends, before any blocked client it served.
   server_.write_stream().BeginUnit();
   const CommandSpec* spec = Resolve(session, args, out);
   if (spec != nullptr) {
     session.last_command = spec->name;
+  if (spec != nullptr && session.import_link &&
+      (spec->name == "wait" || spec->name == "cluster|syncslots")) {
+    out.set_silenced(session.reply_off || session.reply_skip);
+  }
     acl::CheckResult acl_result;
     if (server_.AuthRequired(session) && !(spec->flags & kCmdNoAuth)) {
       Reject(session, out, errors::kNoAuth, spec);
@@ -779,15 +785,7 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
   // unknown command or an arity error ends it too, as in Redis.
   if ((spec == nullptr || spec->name != "asking") && !session.in_multi) session.asking = false;
   server_.write_stream().EndUnit();
-  // (CLIENT REPLY ON clears the skip of its own reply.) An atomic
-  // migration's link hears back only about its protocol steps.
-  const bool import_quiet =
-      session.import_link &&
-      !(spec != nullptr && (spec->name == "wait" || spec->name == "cluster|syncslots"));
-  if ((session.reply_skip || session.reply_off || import_quiet) &&
-      reply_buffer->size() >= reply_mark) {
-    reply_buffer->resize(reply_mark);
-  }
+  out.set_silenced(was_silenced);
   session.reply_skip = false;
   if (session.reply_skip_next) {
     session.reply_skip_next = false;

@@ -135,8 +135,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (auto conn = weak.lock()) conn->Kill();
     };
     session_.push = [weak](std::string_view bytes) {
-      // CLIENT REPLY OFF silences pushes (Pub/Sub, MONITOR) too, but not
-      // tracking invalidations (Session::pushing).
+      // CLIENT REPLY OFF silences what is written here (MONITOR lines, a
+      // resumed command's reply), but not Pub/Sub messages and tracking
+      // invalidations (PushUnsilenced sets Session::pushing).
       if (auto conn = weak.lock();
           conn && !conn->closing_ && (!conn->session_.reply_off || conn->session_.pushing)) {
         if (conn->limit_hit_) return;

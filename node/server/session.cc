@@ -25,6 +25,14 @@ std::string Session::FlagsText() const {
   return flags;
 }
 
+void PushUnsilenced(Session& s, std::string_view bytes) {
+  if (!s.push) return;
+  const bool was = s.pushing;
+  s.pushing = true;
+  s.push(bytes);
+  s.pushing = was;
+}
+
 size_t MultiMemory(const Session& c) {
   size_t mem = 0;
   for (const std::vector<std::string>& cmd : c.queued) {

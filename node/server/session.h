@@ -90,7 +90,7 @@ struct Session {
     std::set<std::string, std::less<>> prefixes;  // BCAST
   };
   TrackingMode tracking;
-  // Set while a tracking invalidation is written: CLIENT REPLY OFF does
+  // Set while a push is written (PushUnsilenced): CLIENT REPLY OFF does
   // not silence it (Redis's CLIENT_PUSHING).
   bool pushing = false;
   int64_t created_ms = 0;
@@ -160,6 +160,11 @@ struct Session {
   // CLIENT LIST "flags=" field.
   std::string FlagsText() const;
 };
+
+// Writes `bytes` to `s` through its push callback even under CLIENT REPLY
+// OFF: Pub/Sub messages and tracking invalidations, which Redis writes with
+// CLIENT_PUSHING set. No-op for a session without a socket.
+void PushUnsilenced(Session& s, std::string_view bytes);
 
 // What the client takes in memory, as Redis's getClientMemoryUsage counts
 // it (CLIENT LIST tot-mem; client eviction, maxmemory-clients): its output
