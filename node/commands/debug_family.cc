@@ -198,6 +198,14 @@ void Debug(CommandContext& ctx, Args args) {
     if (!absl::SimpleAtoi(args[2], &paused)) paused = 0;
     ctx.node.set_cron_paused(paused != 0);
     ctx.reply.Ok();
+  } else if (sub == "config-rewrite-force-all" && args.size() == 2) {
+    // CONFIG REWRITE writing every directive, defaults included.
+    const absl::Status status = ctx.node.config().Rewrite({}, {}, /*force_all=*/true);
+    if (status.ok()) {
+      ctx.reply.Ok();
+    } else {
+      ctx.reply.Error(absl::StrCat("ERR CONFIG-REWRITE-FORCE-ALL failed: ", status.message()));
+    }
   } else if (sub == "segfault") {
     // As Redis: write to a page mapped read-only, so the crash report (and
     // a core dump where enabled) can be checked.
@@ -211,6 +219,9 @@ void Debug(CommandContext& ctx, Args args) {
         "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "CLUSTERLINK KILL <to|from|all> <node-id>",
         "    Kills the link based on the direction to/from (both) with the provided node.",
+        "CONFIG-REWRITE-FORCE-ALL",
+        "    Like CONFIG REWRITE but writes all configuration options, including",
+        "    keywords not listed in original configuration file or default values.",
         "DROP-CLUSTER-PACKET-FILTER <packet-type>",
         "    Drop all packets that match the filtered type. Set to -1 allow all packets.",
         "OBJECT <key>",

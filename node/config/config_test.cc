@@ -16,6 +16,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::Pair;
 
 std::unique_ptr<Config> Parse(std::string_view text) {
@@ -350,6 +351,22 @@ TEST(ConfigRewriteTest, RewrittenFileParsesBackToTheSameValues) {
   std::string second = again->RewriteText(text);
   EXPECT_EQ(second, text + "\n");
   EXPECT_EQ(again->RewriteText(second), second);
+}
+
+// DEBUG CONFIG-REWRITE-FORCE-ALL (the unit/introspection "CONFIG REWRITE
+// sanity" test): every directive is written, defaults included, and the
+// file parses back to the same CONFIG GET * as before.
+TEST(ConfigRewriteTest, ForceAllWritesDefaultsAndParsesBack) {
+  auto c = Parse("port 7001\n");
+  const std::string plain = c->RewriteText("port 7001\n");
+  EXPECT_THAT(plain, Not(HasSubstr("\nhz ")));
+  const std::string text = c->RewriteText("port 7001\n", {}, {}, /*force_all=*/true);
+  EXPECT_THAT(text, HasSubstr("\nhz 10\n"));
+  EXPECT_THAT(text, HasSubstr("\nappendonly no\n"));
+  EXPECT_THAT(text, HasSubstr("\nmaxmemory-policy noeviction\n"));
+  auto again = Parse(text);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->Get({"*"}), c->Get({"*"}));
 }
 
 TEST(ConfigRewriteTest, NoFileIsAnError) {
