@@ -184,6 +184,11 @@ class Cron {
     // A soft output limit runs out while nothing more is written (Redis's
     // clientsCron).
     server_.CloseClientsOverOutputLimit(now);
+    // Query buffers: freed when idle, trimmed when oversized (Redis's
+    // clientsCronResizeQueryBuffer).
+    for (const auto& [id, s] : server_.clients()) {
+      if (s->resize_query_buffer) s->resize_query_buffer(now);
+    }
     if (server_.ClientEvictionLimit() != 0) server_.EvictClients();
     if (server_.tracking().num_clients() > 0) {
       server_.tracking().LimitTable(static_cast<size_t>(server_.options().tracking_table_max_keys));

@@ -61,6 +61,11 @@ class RequestParser {
   size_t reserved_bytes() const;
   // The declared length of the bulk being read, or -1 between bulks.
   int64_t current_bulk_len() const { return bulk_len_; }
+  // The bytes (CRLF included) still due of the bulk being read; 0 between
+  // bulks.
+  size_t current_bulk_left() const {
+    return bulk_len_ < 0 ? 0 : static_cast<size_t>(bulk_len_ + 2 - bulk_received_);
+  }
 
  private:
   ParseStatus ParseInline(std::string_view input, size_t* consumed, std::vector<std::string>* args);

@@ -63,7 +63,7 @@ std::string ClientInfoLine(const Session& c, int64_t now_ms) {
       " age=", (now_ms - c.created_ms) / 1000, " idle=", (now_ms - c.last_interaction_ms) / 1000,
       " flags=", c.FlagsText(), " db=", c.db_index,
       " sub=0 psub=0 ssub=0 multi=", c.in_multi ? static_cast<int64_t>(c.queued.size()) : -1,
-      " qbuf=", c.query_buffer_bytes, " qbuf-free=0 argv-mem=0 multi-mem=", MultiMemory(c),
+      " qbuf=", c.query_buffer_bytes, " qbuf-free=", c.query_buffer_free, " argv-mem=0 multi-mem=", MultiMemory(c),
       " rbs=16384 rbp=0 obl=0 oll=0 omem=", c.output_buffer_bytes,
       " tot-mem=", ClientMemoryUsage(c), " events=r cmd=", cmd,
       " user=", c.user != nullptr ? c.user->name : std::string("(superuser)"),

@@ -97,6 +97,7 @@ struct Session {
   int64_t last_interaction_ms = 0;
   std::string last_command;  // lower-case name, CLIENT LIST "cmd="
   size_t query_buffer_bytes = 0;
+  size_t query_buffer_free = 0;  // CLIENT LIST qbuf-free (resp::QueryBuffer)
   // What the query buffer takes in memory: a big argument (32 KB or more)
   // counts its declared length at once, as Redis allocates it so.
   size_t query_buffer_allocated = 0;
@@ -155,6 +156,10 @@ struct Session {
   // Set by a producer that streams to the client at the socket's pace (a
   // full sync's RDB): the net shell calls it each time a socket write
   // completes, after output_buffer_bytes went down. Empty otherwise.
+  // Set by the net shell: the cron's look at the client's query buffer
+  // (Redis's clientsCronResizeQueryBuffer). Empty without a socket.
+  std::function<void(int64_t now_ms)> resize_query_buffer;
+
   std::function<void()> on_output_drained;
 
   // CLIENT LIST "flags=" field.
