@@ -550,7 +550,9 @@ std::string Dispatcher::ReplicationRefusal(const Session& session, const Command
 
 bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::string>& args,
                                int64_t now_ms) const {
-  if (session.from_primary || session.import_link || args.empty()) return false;
+  // The primary's stream waits as well, as Redis's master client does (it
+  // is no replica): ReplicationManager parks it.
+  if (session.import_link || args.empty()) return false;
   const CommandSpec* spec = server_.commands().Find(args[0]);
   // Replicas are never paused (their REPLCONF ACKs keep flowing).
   if (spec != nullptr && spec->name == "replconf") return false;
