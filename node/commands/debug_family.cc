@@ -206,6 +206,27 @@ void Debug(CommandContext& ctx, Args args) {
     } else {
       ctx.reply.Error(absl::StrCat("ERR CONFIG-REWRITE-FORCE-ALL failed: ", status.message()));
     }
+  } else if (sub == "replybuffer" && args.size() == 4) {
+    const std::string what = absl::AsciiStrToLower(args[2]);
+    if (what == "peak-reset-time") {
+      int64_t ms = 5000;  // "reset": Redis's default
+      if (absl::EqualsIgnoreCase(args[3], "never")) {
+        ms = -1;
+      } else if (!absl::EqualsIgnoreCase(args[3], "reset") && !absl::SimpleAtoi(args[3], &ms)) {
+        ctx.reply.Error(errors::kNotInteger);
+        return;
+      }
+      ctx.node.set_reply_buffer_peak_reset_ms(ms);
+    } else if (what == "resizing") {
+      // As Redis: atoi's value.
+      int64_t on = 0;
+      if (!absl::SimpleAtoi(args[3], &on)) on = 0;
+      ctx.node.set_reply_buffer_resizing(on != 0);
+    } else {
+      ctx.reply.Error(errors::SubcommandSyntax(args[0], args[1]));
+      return;
+    }
+    ctx.reply.Ok();
   } else if (sub == "segfault") {
     // As Redis: write to a page mapped read-only, so the crash report (and
     // a core dump where enabled) can be checked.
@@ -230,6 +251,12 @@ void Debug(CommandContext& ctx, Args args) {
         "    Reply with a test value of the specified type. <type> can be: string,",
         "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
         "    true, false.",
+        "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
+        "    Sets the time (in milliseconds) to wait between client reply buffer peak resets.",
+        "    In case NEVER is provided the last observed peak will never be reset",
+        "    In case RESET is provided the peak reset time will be restored to the default value",
+        "REPLYBUFFER RESIZING <0|1>",
+        "    Enable or disable the reply buffer resize cron job",
         "REPLICATE <command> [<arg> ...]",
         "    Send the command to the replicas only (the data set is left alone).",
         "PAUSE-CRON <0|1>",

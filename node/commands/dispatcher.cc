@@ -693,12 +693,12 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
   // together when it ends, before any blocked client it served.
   server_.write_stream().BeginUnit();
   const CommandSpec* spec = Resolve(session, args, out);
-  if (spec != nullptr) {
-    session.last_command = spec->name;
   if (spec != nullptr && session.import_link &&
       (spec->name == "wait" || spec->name == "cluster|syncslots")) {
     out.set_silenced(session.reply_off || session.reply_skip);
   }
+  if (spec != nullptr) {
+    session.last_command = spec->name;
     acl::CheckResult acl_result;
     if (server_.AuthRequired(session) && !(spec->flags & kCmdNoAuth)) {
       Reject(session, out, errors::kNoAuth, spec);

@@ -175,6 +175,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const auto local = stream_.socket().local_endpoint(ec);
     if (!ec) session_.laddr = EndpointText(local);
     session_.created_ms = session_.last_interaction_ms = NowMs();
+    session_.reply_buffer_peak_reset_ms = session_.created_ms;
     server_.SetDefaultAuth(session_);
     std::weak_ptr<Connection> weak = weak_from_this();
     session_.kill = [weak]() {
@@ -199,13 +200,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
         conn->CountOutput();
       }
     };
-    session_.resume = [weak]() {
     session_.resize_query_buffer = [weak](int64_t now_ms) {
       if (auto conn = weak.lock()) conn->ResizeQueryBuffer(now_ms);
     };
     // ReadSome reads a plain socket only once it is readable; a spurious
     // wakeup must not block the loop.
     if (!stream_.is_tls()) stream_.socket().non_blocking(true, ec);
+    session_.resume = [weak]() {
       if (auto conn = weak.lock()) {
         asio::post(conn->stream_.get_executor(), [weak]() {
           if (auto c = weak.lock()) c->Resume();
@@ -273,6 +274,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void CountOutput() {
     session_.output_buffer_bytes = out_.size() + sending_.size();
+    session_.reply_buffer_peak =
+        std::max(session_.reply_buffer_peak,
+                 std::min(session_.output_buffer_bytes, session_.reply_buffer_size));
     session_.output_buffer_allocated = out_.capacity() + sending_.capacity();
   }
 

@@ -107,6 +107,13 @@ struct Session {
   // What the shell's output buffers hold allocated (>= output_buffer_bytes):
   // INFO mem_clients_*, and mem_not_counted_for_evict for replicas.
   size_t output_buffer_allocated = 0;
+  // Redis's reply buffer (CLIENT LIST rbs / rbp), the first 16 KB of a
+  // client's pending output there: its size, which the cron fits to the
+  // recent peak (ResizeReplyBuffer), and that peak: the most output pending
+  // at once, up to the size. Its size counts in the client's memory.
+  size_t reply_buffer_size = 16 * 1024;
+  size_t reply_buffer_peak = 0;
+  int64_t reply_buffer_peak_reset_ms = 0;  // when the peak last started again
   // client-output-buffer-limit's soft-limit clock (Server::OutputLimitReached).
   replication::OutputLimitCheck obuf_check;
 
@@ -149,6 +156,10 @@ struct Session {
   // close_after_reply instead. Empty for sessions without a socket (tests).
   std::function<void()> kill;
 
+  // Set by the net shell: the cron's look at the client's query buffer
+  // (Redis's clientsCronResizeQueryBuffer). Empty without a socket.
+  std::function<void(int64_t now_ms)> resize_query_buffer;
+
   // Set by the net shell: after a blocked command was answered, resumes
   // executing the input that arrived meanwhile (posted, not run inline).
   std::function<void()> resume;
@@ -156,10 +167,6 @@ struct Session {
   // Set by a producer that streams to the client at the socket's pace (a
   // full sync's RDB): the net shell calls it each time a socket write
   // completes, after output_buffer_bytes went down. Empty otherwise.
-  // Set by the net shell: the cron's look at the client's query buffer
-  // (Redis's clientsCronResizeQueryBuffer). Empty without a socket.
-  std::function<void(int64_t now_ms)> resize_query_buffer;
-
   std::function<void()> on_output_drained;
 
   // CLIENT LIST "flags=" field.
@@ -170,6 +177,14 @@ struct Session {
 // OFF: Pub/Sub messages and tracking invalidations, which Redis writes with
 // CLIENT_PUSHING set. No-op for a session without a socket.
 void PushUnsilenced(Session& s, std::string_view bytes);
+
+// The cron's look at the reply buffer (Redis 7.0.15's
+// clientsCronResizeOutputBuffer): halved towards the peak (not below 1 KB)
+// when the peak is under half of it, doubled (up to 16 KB) when the peak
+// filled it; the peak starts again from the pending output every
+// `peak_reset_ms` (never when negative). Returns -1 after a shrink, 1 after
+// an expansion, 0 otherwise.
+int ResizeReplyBuffer(Session& c, int64_t now_ms, int64_t peak_reset_ms);
 
 // What the client takes in memory, as Redis's getClientMemoryUsage counts
 // it (CLIENT LIST tot-mem; client eviction, maxmemory-clients): its output
