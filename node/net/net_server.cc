@@ -90,6 +90,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     resp::ParserLimits limits;
     limits.max_bulk_len = opts.proto_max_bulk_len;
     parser_.set_limits(limits);
+    parser_.set_keep_big_bulks(true);
     boost::system::error_code ec;
     while (!closing_ && !write_failed_) {
       const size_t n = co_await ReadSome(ec);
@@ -138,8 +139,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     co_await stream_.socket().async_wait(tcp::socket::wait_read,
                                          asio::redirect_error(asio::use_awaitable, ec));
     if (ec || closing_) co_return 0;
-    const std::span<char> room =
-        query_.PrepareRead(parser_.current_bulk_len() >= kBigArg ? parser_.current_bulk_left() : 0);
+    // A big bulk waits whole in the query buffer (set_keep_big_bulks).
+    const int64_t bulk = parser_.current_bulk_len();
+    const int64_t big_left =
+        bulk >= kBigArg ? bulk + 2 - static_cast<int64_t>(query_.size()) : int64_t{0};
+    const std::span<char> room = query_.PrepareRead(static_cast<size_t>(std::max<int64_t>(big_left, 0)));
     const size_t n = stream_.socket().read_some(asio::buffer(room.data(), room.size()), ec);
     if (!ec) query_.Commit(n);
     co_return n;

@@ -27,9 +27,12 @@ void QueryBuffer::Reallocate(size_t cap) {
 
 std::span<char> QueryBuffer::PrepareRead(size_t big_bulk_left) {
   if (big_bulk_left > 0) {
-    // Exactly the rest of the big bulk: no more than it is allocated.
-    if (free() < big_bulk_left) Reallocate(len_ + big_bulk_left);
-    return {buf_.get() + len_, big_bulk_left};
+    // Room for the rest of the big bulk, but never more than what arrived
+    // of it (a declared length alone reserves nothing big), so the last
+    // step makes the buffer exactly the bulk's size.
+    const size_t room = std::min(big_bulk_left, std::max(kReadLen, len_));
+    if (free() < room) Reallocate(len_ + room);
+    return {buf_.get() + len_, std::min(free(), big_bulk_left)};
   }
   if (cap_ < kReadLen) {
     // A first buffer: exactly 16 KB of room, not doubled.

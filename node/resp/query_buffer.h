@@ -4,8 +4,10 @@
 //
 // - Before a read (PrepareRead): a buffer under 16 KB (the first one) gets
 //   exactly 16 KB of room; a bigger one with less than 16 KB free doubles
-//   (readQueryFromClient's sdsMakeRoomFor). While a bulk of 32 KB or more is
-//   read, the room is exactly what is left of it, so it arrives in few reads.
+//   (readQueryFromClient's sdsMakeRoomFor). A bulk of 32 KB or more waits
+//   whole in the buffer (RequestParser::set_keep_big_bulks): the room grows
+//   with what arrived of it, up to exactly its size, and no read goes past
+//   it; Redis likewise holds a big argument in its query buffer.
 // - The cron (Resize, clientsCronResizeQueryBuffer): a buffer wasting more
 //   than 4 KB is freed down to its content when the client has been idle
 //   more than 2 s, or trimmed down to the recent peak when it is over 32 KB
@@ -30,8 +32,8 @@ class QueryBuffer {
   static constexpr int64_t kBigArg = 32 * 1024;          // PROTO_MBULK_BIG_ARG
 
   // Room at the end for the next read. `big_bulk_left`: the bytes (CRLF
-  // included) still to come of a bulk of kBigArg or more being read, 0
-  // when none.
+  // included) still to come of a bulk of kBigArg or more that waits in the
+  // buffer, 0 when none.
   std::span<char> PrepareRead(size_t big_bulk_left);
   // `n` bytes were read into the room PrepareRead gave. REQUIRES: n <= its size.
   void Commit(size_t n);
