@@ -13,6 +13,7 @@ checked on shardnode and on redis-server 7.0.15 in the same test:
 
 Skipped (with a message) only when redis-server is missing."""
 import os
+import socket
 import sys
 import unittest
 
@@ -167,6 +168,66 @@ class RedisWithConfig(RedisServerNode):
         with open(path, "w") as f:
             f.write("hz 10\n")
         return [cmd[0], path] + cmd[1:]
+
+
+@unittest.skipUnless(REDIS_SERVER, "redis-server not installed")
+class ConfigSetRollbackTest(unittest.TestCase):
+    """unit/introspection "CONFIG SET rollback on apply error" and "config
+    during loading"."""
+
+    def test_failed_apply_rolls_every_value_back(self):
+        node, redis = start_pair()
+        busy = socket.socket()
+        try:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen(1)
+            used = busy.getsockname()[1]
+            for server in (node, redis):
+                c = Client(server.port)
+                before = [c.call("CONFIG", "GET", n)[1] for n in ("maxmemory", "appendfsync")]
+                reply = c.call("CONFIG", "SET", "maxmemory", "10000001", "port", str(used),
+                               "appendfsync", "always")
+                self.assertTrue(reply.startswith("ERR CONFIG SET failed (possibly related to "
+                                                 "argument 'port') - Unable to listen on this port"),
+                                reply)
+                after = [c.call("CONFIG", "GET", n)[1] for n in ("maxmemory", "appendfsync")]
+                self.assertEqual(after, before, server.port)
+                self.assertEqual(c.call("PING"), "PONG")
+                c.close()
+        finally:
+            busy.close()
+            node.cleanup()
+            redis.cleanup()
+
+    def test_dir_refused_while_loading(self):
+        for make in (lambda a: Node(args=a).start(), lambda a: RedisServer(args=a)):
+            server = make(["--enable-protected-configs", "yes", "--key-load-delay", "100",
+                           "--loading-process-events-interval-bytes",
+                           "1024", "--rdbcompression", "no"])
+            try:
+                c = Client(server.port)
+                c.call("DEBUG", "POPULATE", "20000", "key", "100")
+                self.assertEqual(c.call("SAVE"), "OK")
+                c.close()
+                server.stop()
+                server.start(wait=False)
+                c = None
+
+                def loading():
+                    nonlocal c
+                    try:
+                        c = c or Client(server.port)
+                        return info_int(c, "persistence", "loading") == 1
+                    except OSError:
+                        c = None
+                        return False
+                wait_until(loading, timeout=10, what="the load under way")
+                self.assertEqual(c.call("CONFIG", "SET", "loglevel", "debug"), "OK")
+                reply = c.call("CONFIG", "SET", "dir", "asdf")
+                self.assertTrue(reply.startswith("LOADING"), (server.port, reply))
+                c.close()
+            finally:
+                server.cleanup()
 
 
 @unittest.skipUnless(REDIS_SERVER, "redis-server not installed")
