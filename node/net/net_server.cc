@@ -143,7 +143,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const int64_t bulk = parser_.current_bulk_len();
     const int64_t big_left =
         bulk >= kBigArg ? bulk + 2 - static_cast<int64_t>(query_.size()) : int64_t{0};
-    const std::span<char> room = query_.PrepareRead(static_cast<size_t>(std::max<int64_t>(big_left, 0)));
+    const std::span<char> room =
+        query_.PrepareRead(static_cast<size_t>(std::max<int64_t>(big_left, 0)));
     const size_t n = stream_.socket().read_some(asio::buffer(room.data(), room.size()), ec);
     if (!ec) query_.Commit(n);
     co_return n;
