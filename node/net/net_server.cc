@@ -112,7 +112,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
         break;
       }
       // A client that sends faster than it reads waits for its replies to
-      // drain before more of its input is read.
+      // drain before more of its input is read, once far more is pending
+      // than Redis's limits usually let through (Redis itself reads on;
+      // client-output-buffer-limit and maxmemory-clients act before this).
       if (out_.size() + sending_.size() > kMaxPendingOutput) co_await WaitDrained();
     }
   }
@@ -437,7 +439,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool kill_when_drained_ = false;  // close after the pending output is written
   bool limit_hit_ = false;          // over client-output-buffer-limit: closing
   static constexpr size_t kLimitCheckBytes = 16 * 1024;  // Redis's reply chunk
-  static constexpr size_t kMaxPendingOutput = 4 * 1024 * 1024;
+  static constexpr size_t kMaxPendingOutput = 64 * 1024 * 1024;
 };
 
 bool IsLoopback(const asio::ip::address& addr) {

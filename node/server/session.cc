@@ -67,10 +67,12 @@ size_t MultiMemory(const Session& c) {
 }
 
 size_t ClientMemoryUsage(const Session& c) {
-  // Redis's reply buffer (rbs in CLIENT LIST) counts as well.
-  size_t mem = c.output_buffer_allocated +
-               std::max(c.query_buffer_bytes, c.query_buffer_allocated) + sizeof(Session) +
-               c.reply_buffer_size;
+  // The output buffers count at least as Redis's reply buffer (rbs in
+  // CLIENT LIST), which is what they stand for: small replies leave the
+  // figure where it is between commands, as Redis's fixed buffer does,
+  // while output allocated beyond it counts in full, as Redis's reply list.
+  size_t mem = std::max(c.output_buffer_allocated, c.reply_buffer_size) +
+               std::max(c.query_buffer_bytes, c.query_buffer_allocated) + sizeof(Session);
   mem += MultiMemory(c);
   for (const WatchedKey& w : c.watched) mem += sizeof(WatchedKey) + w.key.size();
   // Subscriptions and prefixes: their index entries (the names are shared).
