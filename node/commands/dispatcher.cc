@@ -671,6 +671,11 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
       !server_.clients().count(session.id) && !session.from_primary) {
     return;
   }
+  // Its arguments count in its memory while it runs (not for the eviction
+  // above: Redis's figure there dates from its last command).
+  session.argc = args.size();
+  session.argv_bytes = 0;
+  for (const std::string& a : args) session.argv_bytes += a.size();
   // maxmemory: evict first (the DELs leave as units of their own, as
   // Redis's propagate_no_multi); OOM when nothing could be evicted. Not
   // while a busy script serves the loop (its run must not mix with DELs).
@@ -788,6 +793,8 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
   if ((spec == nullptr || spec->name != "asking") && !session.in_multi) session.asking = false;
   server_.write_stream().EndUnit();
   out.set_silenced(was_silenced);
+  session.argc = 0;
+  session.argv_bytes = 0;
   session.reply_skip = false;
   if (session.reply_skip_next) {
     session.reply_skip_next = false;

@@ -73,6 +73,7 @@ size_t ClientMemoryUsage(const Session& c) {
   // while output allocated beyond it counts in full, as Redis's reply list.
   size_t mem = std::max(c.output_buffer_allocated, c.reply_buffer_size) +
                std::max(c.query_buffer_bytes, c.query_buffer_allocated) + sizeof(Session);
+  mem += c.argv_bytes + c.argc * sizeof(void*);
   mem += MultiMemory(c);
   for (const WatchedKey& w : c.watched) mem += sizeof(WatchedKey) + w.key.size();
   // Subscriptions and prefixes: their index entries (the names are shared).
@@ -90,7 +91,7 @@ std::string ClientInfoLine(const Session& c, int64_t now_ms) {
       " flags=", c.FlagsText(), " db=", c.db_index,
       " sub=0 psub=0 ssub=0 multi=", c.in_multi ? static_cast<int64_t>(c.queued.size()) : -1,
       " qbuf=", c.query_buffer_bytes, " qbuf-free=", c.query_buffer_free,
-      " argv-mem=0 multi-mem=", MultiMemory(c), " rbs=", c.reply_buffer_size,
+      " argv-mem=", c.argv_bytes, " multi-mem=", MultiMemory(c), " rbs=", c.reply_buffer_size,
       " rbp=", c.reply_buffer_peak, " obl=0 oll=0 omem=", c.output_buffer_bytes,
       " tot-mem=", ClientMemoryUsage(c), " events=r cmd=", cmd,
       " user=", c.user != nullptr ? c.user->name : std::string("(superuser)"),

@@ -96,6 +96,10 @@ struct Session {
   int64_t created_ms = 0;
   int64_t last_interaction_ms = 0;
   std::string last_command;  // lower-case name, CLIENT LIST "cmd="
+  // The arguments of the command running (CLIENT LIST argv-mem, counted in
+  // the client's memory as Redis's argv_len_sum); 0 between commands.
+  size_t argv_bytes = 0;
+  size_t argc = 0;
   size_t query_buffer_bytes = 0;
   size_t query_buffer_free = 0;  // CLIENT LIST qbuf-free (resp::QueryBuffer)
   // What the query buffer takes in memory: a big argument (32 KB or more)
