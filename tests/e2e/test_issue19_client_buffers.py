@@ -85,6 +85,26 @@ class QueryBufferTest(unittest.TestCase):
 
 
 @unittest.skipUnless(REDIS_SERVER, "redis-server not installed")
+class ArgvMemTest(unittest.TestCase):
+    def test_running_command_arguments_count(self):
+        """CLIENT LIST shows the running command's argument bytes (argv-mem)
+        for the client that runs it, none for an idle one."""
+        node, redis = start_pair()
+        try:
+            for server in (node, redis):
+                c, idle = Client(server.port), Client(server.port)
+                c.call("CLIENT", "SETNAME", "me")
+                idle.call("CLIENT", "SETNAME", "idle")
+                self.assertEqual(client_list_field(c, "me", "argv-mem"), "10")
+                self.assertEqual(client_list_field(c, "idle", "argv-mem"), "0")
+                c.close()
+                idle.close()
+        finally:
+            node.cleanup()
+            redis.cleanup()
+
+
+@unittest.skipUnless(REDIS_SERVER, "redis-server not installed")
 class ReplyBufferTest(unittest.TestCase):
     """unit/client-eviction "verify reply buffer limits": the reply buffer
     (CLIENT LIST rbs) of an idle client shrinks to 1 KB, a client fetching
