@@ -152,6 +152,17 @@ class Cron {
     // A soft output limit runs out while nothing more is written (Redis's
     // clientsCron).
     server_.CloseClientsOverOutputLimit(now);
+    // Query buffers: freed when idle, trimmed when oversized (Redis's
+    // clientsCronResizeQueryBuffer).
+    // Reply buffers follow their peak (clientsCronResizeOutputBuffer).
+    Stats& stats = server_.stats();
+    for (const auto& [id, s] : server_.clients()) {
+      if (s->resize_query_buffer) s->resize_query_buffer(now);
+      if (!server_.reply_buffer_resizing()) continue;
+      const int change = ResizeReplyBuffer(*s, now, server_.reply_buffer_peak_reset_ms());
+      if (change < 0) ++stats.reply_buffer_shrinks;
+      if (change > 0) ++stats.reply_buffer_expands;
+    }
     if (server_.ClientEvictionLimit() != 0) server_.EvictClients();
     if (server_.tracking().num_clients() > 0) {
       server_.tracking().LimitTable(static_cast<size_t>(server_.options().tracking_table_max_keys));

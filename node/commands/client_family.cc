@@ -235,16 +235,19 @@ void ClientUnpause(CommandContext& ctx, Args) {
   ctx.reply.Ok();
 }
 
-// CLIENT REPLY ON|OFF|SKIP: the dispatcher drops the replies (Execute).
+// CLIENT REPLY ON|OFF|SKIP: the dispatcher silences the replies (Execute);
+// ON takes effect for its own reply, OFF at once.
 void ClientReply(CommandContext& ctx, Args args) {
   Session& s = ctx.session;
   if (EqualsIgnoreCase(args[2], "on")) {
     s.reply_off = false;
     s.reply_skip_next = false;
     s.reply_skip = false;
+    ctx.reply.set_silenced(false);
     ctx.reply.Ok();
   } else if (EqualsIgnoreCase(args[2], "off")) {
     s.reply_off = true;
+    ctx.reply.set_silenced(true);
   } else if (EqualsIgnoreCase(args[2], "skip")) {
     if (!s.reply_off) s.reply_skip_next = true;
   } else {

@@ -2,6 +2,7 @@
 // Config (node/config/config.h); this family only adapts arguments and
 // replies, and applies the log level live.
 #include <iterator>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -55,6 +56,18 @@ void ConfigSet(CommandContext& ctx, Args args) {
   std::vector<std::pair<std::string, std::string>> pairs;
   for (size_t i = 2; i + 1 < args.size(); i += 2) pairs.emplace_back(args[i], args[i + 1]);
   Config& config = ctx.node.config();
+  // While a dataset loads, the directives Redis flags DENY_LOADING_CONFIG
+  // are refused with -LOADING (unless an unknown name comes first).
+  if (ctx.node.loading().active) {
+    for (const auto& [name, value] : pairs) {
+      if (!config.Value(name).has_value()) break;
+      const std::string lower = absl::AsciiStrToLower(name);
+      if (lower == "dir" || lower == "appendonly" || lower == "repl-diskless-load") {
+        ctx.reply.Error(errors::kLoading);
+        return;
+      }
+    }
+  }
   const bool appendonly_before = config.options().appendonly;
   // The tls-* directives that rebuild the TLS contexts (Redis's
   // applyTlsCfg): their old values, to go back to when the new ones do
@@ -68,6 +81,13 @@ void ConfigSet(CommandContext& ctx, Args args) {
   }
   const int port_before = config.options().port;
   const int tls_port_before = config.options().tls_port;
+  // When applying one fails, every value of the command goes back, as
+  // Redis's restoreBackupConfig does.
+  std::vector<std::pair<std::string, std::string>> old_values;
+  for (const auto& [name, value] : pairs) {
+    if (std::optional<std::string> v = config.Value(name)) old_values.emplace_back(name, *v);
+  }
+  auto roll_back = [&]() { (void)config.Set(old_values, true); };
   absl::Status s = config.Set(pairs, IsLocalClient(ctx.session));
   if (!s.ok()) {
     ctx.reply.Error(errors::Err(s));
@@ -81,7 +101,7 @@ void ConfigSet(CommandContext& ctx, Args args) {
     const absl::Status st = ctx.node.ApplyListenPort(tls);
     if (!st.ok()) {
       const char* name = tls ? "tls-port" : "port";
-      (void)config.Set({{name, std::to_string(before)}}, true);
+      roll_back();
       ctx.reply.Error(errors::Err(absl::StrCat("CONFIG SET failed (possibly related to argument '",
                                                name, "') - ", st.message())));
       return;
@@ -89,7 +109,7 @@ void ConfigSet(CommandContext& ctx, Args args) {
   }
   if (!tls_before.empty() && (o.tls_port != 0 || o.tls_replication || o.tls_cluster) &&
       !ctx.node.ApplyTlsOptions()) {
-    (void)config.Set(tls_before, true);
+    roll_back();
     ctx.reply.Error(errors::Err(
         absl::StrCat("CONFIG SET failed (possibly related to argument '", tls_before.front().first,
                      "') - Unable to update TLS configuration. Check server logs.")));
@@ -103,7 +123,7 @@ void ConfigSet(CommandContext& ctx, Args args) {
     absl::Status st =
         ctx.node.persistence()->aof()->SetEnabled(config.options().appendonly, in_exec, ctx.now_ms);
     if (!st.ok()) {
-      (void)config.Set({{"appendonly", "no"}}, true);
+      roll_back();
       ctx.reply.Error(errors::Err(absl::StrCat(
           "CONFIG SET failed (possibly related to argument 'appendonly') - ", st.message())));
       return;

@@ -138,9 +138,12 @@ void DebugProtocol(CommandContext& ctx, const std::string& type) {
       r.Error("ERR RESP2 is not supported by this command");
       return;
     }
-    r.PushHeader(2);
-    r.Bulk("server-cpu-usage");
-    r.Integer(42);
+    {
+      resp::ReplyBuilder::PushScope pushing(r);  // a push even under CLIENT REPLY OFF
+      r.PushHeader(2);
+      r.Bulk("server-cpu-usage");
+      r.Integer(42);
+    }
     r.Bulk("Some real reply following the push reply");
   } else if (t == "true" || t == "false") {
     r.Bool(t == "true");
@@ -195,6 +198,35 @@ void Debug(CommandContext& ctx, Args args) {
     if (!absl::SimpleAtoi(args[2], &paused)) paused = 0;
     ctx.node.set_cron_paused(paused != 0);
     ctx.reply.Ok();
+  } else if (sub == "config-rewrite-force-all" && args.size() == 2) {
+    // CONFIG REWRITE writing every directive, defaults included.
+    const absl::Status status = ctx.node.config().Rewrite({}, {}, /*force_all=*/true);
+    if (status.ok()) {
+      ctx.reply.Ok();
+    } else {
+      ctx.reply.Error(absl::StrCat("ERR CONFIG-REWRITE-FORCE-ALL failed: ", status.message()));
+    }
+  } else if (sub == "replybuffer" && args.size() == 4) {
+    const std::string what = absl::AsciiStrToLower(args[2]);
+    if (what == "peak-reset-time") {
+      int64_t ms = 5000;  // "reset": Redis's default
+      if (absl::EqualsIgnoreCase(args[3], "never")) {
+        ms = -1;
+      } else if (!absl::EqualsIgnoreCase(args[3], "reset") && !absl::SimpleAtoi(args[3], &ms)) {
+        ctx.reply.Error(errors::kNotInteger);
+        return;
+      }
+      ctx.node.set_reply_buffer_peak_reset_ms(ms);
+    } else if (what == "resizing") {
+      // As Redis: atoi's value.
+      int64_t on = 0;
+      if (!absl::SimpleAtoi(args[3], &on)) on = 0;
+      ctx.node.set_reply_buffer_resizing(on != 0);
+    } else {
+      ctx.reply.Error(errors::SubcommandSyntax(args[0], args[1]));
+      return;
+    }
+    ctx.reply.Ok();
   } else if (sub == "segfault") {
     // As Redis: write to a page mapped read-only, so the crash report (and
     // a core dump where enabled) can be checked.
@@ -208,6 +240,9 @@ void Debug(CommandContext& ctx, Args args) {
         "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "CLUSTERLINK KILL <to|from|all> <node-id>",
         "    Kills the link based on the direction to/from (both) with the provided node.",
+        "CONFIG-REWRITE-FORCE-ALL",
+        "    Like CONFIG REWRITE but writes all configuration options, including",
+        "    keywords not listed in original configuration file or default values.",
         "DROP-CLUSTER-PACKET-FILTER <packet-type>",
         "    Drop all packets that match the filtered type. Set to -1 allow all packets.",
         "OBJECT <key>",
@@ -216,6 +251,12 @@ void Debug(CommandContext& ctx, Args args) {
         "    Reply with a test value of the specified type. <type> can be: string,",
         "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
         "    true, false.",
+        "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
+        "    Sets the time (in milliseconds) to wait between client reply buffer peak resets.",
+        "    In case NEVER is provided the last observed peak will never be reset",
+        "    In case RESET is provided the peak reset time will be restored to the default value",
+        "REPLYBUFFER RESIZING <0|1>",
+        "    Enable or disable the reply buffer resize cron job",
         "REPLICATE <command> [<arg> ...]",
         "    Send the command to the replicas only (the data set is left alone).",
         "PAUSE-CRON <0|1>",

@@ -551,7 +551,9 @@ std::string Dispatcher::ReplicationRefusal(const Session& session, const Command
 
 bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::string>& args,
                                int64_t now_ms) const {
-  if (session.from_primary || session.import_link || args.empty()) return false;
+  // The primary's stream waits as well, as Redis's master client does (it
+  // is no replica): ReplicationManager parks it.
+  if (session.import_link || args.empty()) return false;
   const CommandSpec* spec = server_.commands().Find(args[0]);
   // Replicas are never paused (their REPLCONF ACKs keep flowing).
   if (spec != nullptr && spec->name == "replconf") return false;
@@ -670,6 +672,11 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
       !server_.clients().count(session.id) && !session.from_primary) {
     return;
   }
+  // Its arguments count in its memory while it runs (not for the eviction
+  // above: Redis's figure there dates from its last command).
+  session.argc = args.size();
+  session.argv_bytes = 0;
+  for (const std::string& a : args) session.argv_bytes += a.size();
   // maxmemory: evict first (the DELs leave as units of their own, as
   // Redis's propagate_no_multi); OOM when nothing could be evicted. Not
   // while a busy script serves the loop (its run must not mix with DELs).
@@ -683,13 +690,19 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
   if (server_.tracking().num_clients() > 0) {
     server_.tracking().LimitTable(static_cast<size_t>(server_.options().tracking_table_max_keys));
   }
-  // CLIENT REPLY OFF / SKIP: whatever this command replies is dropped.
-  std::string* const reply_buffer = out.buffer();
-  const size_t reply_mark = reply_buffer->size();
+  // CLIENT REPLY OFF / SKIP: whatever this command replies is dropped, but
+  // for its pushes (Pub/Sub confirmations). An atomic migration's link
+  // hears back only about its protocol steps (WAIT, CLUSTER SYNCSLOTS).
+  const bool was_silenced = out.silenced();
+  out.set_silenced(session.reply_off || session.reply_skip || session.import_link);
   // The command's writes (and the DELs of keys it found expired) propagate
   // together when it ends, before any blocked client it served.
   server_.write_stream().BeginUnit();
   const CommandSpec* spec = Resolve(session, args, out);
+  if (spec != nullptr && session.import_link &&
+      (spec->name == "wait" || spec->name == "cluster|syncslots")) {
+    out.set_silenced(session.reply_off || session.reply_skip);
+  }
   if (spec != nullptr) {
     session.last_command = spec->name;
     acl::CheckResult acl_result;
@@ -780,15 +793,9 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
   // unknown command or an arity error ends it too, as in Redis.
   if ((spec == nullptr || spec->name != "asking") && !session.in_multi) session.asking = false;
   server_.write_stream().EndUnit();
-  // (CLIENT REPLY ON clears the skip of its own reply.) An atomic
-  // migration's link hears back only about its protocol steps.
-  const bool import_quiet =
-      session.import_link &&
-      !(spec != nullptr && (spec->name == "wait" || spec->name == "cluster|syncslots"));
-  if ((session.reply_skip || session.reply_off || import_quiet) &&
-      reply_buffer->size() >= reply_mark) {
-    reply_buffer->resize(reply_mark);
-  }
+  out.set_silenced(was_silenced);
+  session.argc = 0;
+  session.argv_bytes = 0;
   session.reply_skip = false;
   if (session.reply_skip_next) {
     session.reply_skip_next = false;

@@ -47,7 +47,8 @@ class Dispatcher {
   // manual failover): with an ALL pause any command but a replica's
   // REPLCONF, else a command that may write or replicate (write or
   // may_replicate flag: EVAL, FCALL, PUBLISH) or an EXEC with such a command
-  // queued. The primary's own stream never waits. REQUIRES: WritesPaused.
+  // queued. The primary's stream waits too (ReplicationManager parks it,
+  // as Redis pauses its master client). REQUIRES: WritesPaused.
   bool WaitsForPause(const Session& session, const std::vector<std::string>& args,
                      int64_t now_ms) const;
 

@@ -151,9 +151,10 @@ void AppendStatsSection(CommandContext& ctx, const std::vector<ShardFigures>& sh
       // mode, which the node does not have: none done (Redis's default too).
       "dump_payload_sanitizations:0\r\n", "total_reads_processed:", st.total_reads_processed,
       "\r\n", "total_writes_processed:", st.total_writes_processed, "\r\n",
-      // No I/O threads; replies are built in one growing buffer per client.
+      // No I/O threads.
       "io_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\n",
-      "reply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n");
+      "reply_buffer_shrinks:", st.reply_buffer_shrinks,
+      "\r\nreply_buffer_expands:", st.reply_buffer_expands, "\r\n");
 }
 
 void AppendReplicationSection(CommandContext& ctx, std::string& s) {

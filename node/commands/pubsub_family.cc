@@ -19,9 +19,11 @@
 namespace shardnode::node {
 namespace {
 
-// One confirmation per name: [kind, name, count], a push under RESP3.
+// One confirmation per name: [kind, name, count], a push under RESP3. It
+// reaches the client even under CLIENT REPLY OFF / SKIP, as in Redis.
 void Confirm(CommandContext& ctx, std::string_view kind, const std::string* name, size_t count) {
   resp::ReplyBuilder& r = ctx.reply;
+  resp::ReplyBuilder::PushScope pushing(r);
   r.PushHeader(3);
   r.Bulk(kind);
   if (name != nullptr) {

@@ -122,17 +122,22 @@ class Config {
   // key in place, or is appended when `force`. Old lines of `extra_keys`
   // not reused are blanked. Old `sentinel <kw>` lines are indexed under
   // "sentinel <kw>".
+  //
+  // `force_all` (DEBUG CONFIG-REWRITE-FORCE-ALL): every directive is
+  // written, those at their default too (but for the ones Redis leaves out
+  // when unset: a null string, the default bind, replicaof on a primary).
   struct ExtraLine {
     std::string key;
     std::string line;
     bool force;
   };
   absl::Status Rewrite(const std::vector<ExtraLine>& extra = {},
-                       const std::vector<std::string>& extra_keys = {});
+                       const std::vector<std::string>& extra_keys = {}, bool force_all = false);
   // The text Rewrite() would write, given the current file content (empty
   // when the file does not exist). Pure; exposed for tests.
   std::string RewriteText(std::string_view old_content, const std::vector<ExtraLine>& extra = {},
-                          const std::vector<std::string>& extra_keys = {}) const;
+                          const std::vector<std::string>& extra_keys = {},
+                          bool force_all = false) const;
 
   // Sentinel mode: the `sentinel ...` lines read, in order, with their line
   // number and text for error messages.

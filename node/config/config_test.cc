@@ -353,6 +353,22 @@ TEST(ConfigRewriteTest, RewrittenFileParsesBackToTheSameValues) {
   EXPECT_EQ(again->RewriteText(second), second);
 }
 
+// DEBUG CONFIG-REWRITE-FORCE-ALL (the unit/introspection "CONFIG REWRITE
+// sanity" test): every directive is written, defaults included, and the
+// file parses back to the same CONFIG GET * as before.
+TEST(ConfigRewriteTest, ForceAllWritesDefaultsAndParsesBack) {
+  auto c = Parse("port 7001\n");
+  const std::string plain = c->RewriteText("port 7001\n");
+  EXPECT_THAT(plain, Not(HasSubstr("\nhz ")));
+  const std::string text = c->RewriteText("port 7001\n", {}, {}, /*force_all=*/true);
+  EXPECT_THAT(text, HasSubstr("\nhz 10\n"));
+  EXPECT_THAT(text, HasSubstr("\nappendonly no\n"));
+  EXPECT_THAT(text, HasSubstr("\nmaxmemory-policy noeviction\n"));
+  auto again = Parse(text);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->Get({"*"}), c->Get({"*"}));
+}
+
 TEST(ConfigRewriteTest, NoFileIsAnError) {
   EXPECT_EQ(Parse("")->Rewrite().message(), "The server is running without a config file");
 }

@@ -34,15 +34,17 @@ struct RewriteState {
   absl::flat_hash_map<std::string, std::deque<size_t>> option_lines;
   absl::flat_hash_set<std::string> rewritten;
   bool needs_signature = true;
+  // DEBUG CONFIG-REWRITE-FORCE-ALL: every line is written, defaults too.
+  bool force_write = false;
 
   void MarkProcessed(const std::string& option) { rewritten.insert(option); }
 
   // Puts `line` where `option` was first mentioned, or appends it when
-  // `force` (the value is not the default).
+  // `force` (the value is not the default) or force_write.
   void RewriteLine(const std::string& option, std::string line, bool force) {
     MarkProcessed(option);
     auto it = option_lines.find(option);
-    if (it == option_lines.end() && !force) return;
+    if (it == option_lines.end() && !force && !force_write) return;
     if (it != option_lines.end()) {
       size_t n = it->second.front();
       it->second.pop_front();
@@ -107,8 +109,9 @@ std::string JoinRewritten(const RewriteState& state) {
 }  // namespace
 
 std::string Config::RewriteText(std::string_view old_content, const std::vector<ExtraLine>& extra,
-                                const std::vector<std::string>& extra_keys) const {
+                                const std::vector<std::string>& extra_keys, bool force_all) const {
   RewriteState state = ReadOldConfig(old_content);
+  state.force_write = force_all;
   for (const Directive& d : GetTable().directives) {
     const std::string name(d.name);
     const std::string value = GetDirective(d);
@@ -216,7 +219,7 @@ std::string Config::RewriteText(std::string_view old_content, const std::vector<
 }
 
 absl::Status Config::Rewrite(const std::vector<ExtraLine>& extra,
-                             const std::vector<std::string>& extra_keys) {
+                             const std::vector<std::string>& extra_keys, bool force_all) {
   if (config_file_.empty()) {
     return absl::FailedPreconditionError("The server is running without a config file");
   }
@@ -234,7 +237,7 @@ absl::Status Config::Rewrite(const std::vector<ExtraLine>& extra,
       return io_error(errno);
     }
   }
-  const std::string content = RewriteText(old_content, extra, extra_keys);
+  const std::string content = RewriteText(old_content, extra, extra_keys, force_all);
 
   std::string tmp = config_file_ + ".XXXXXX";
   int fd = mkostemp(tmp.data(), O_CLOEXEC);

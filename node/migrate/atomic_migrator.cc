@@ -695,7 +695,7 @@ void AtomicMigrator::SyncSlots(CommandContext& ctx, std::span<std::string> args)
   }
   if (step == "ACK") {
     Feed(*job, clusterbus::MigProgress{});
-    ctx.session.reply_skip = true;  // a keepalive: nothing to answer
+    ctx.reply.set_silenced(true);  // a keepalive: nothing to answer
     return ctx.reply.Ok();
   }
   if (step == "SNAPSHOT-EOF") {

@@ -18,6 +18,7 @@
 #include "node/net/stream.h"
 #include "node/net/tls.h"
 #include "node/resp/parser.h"
+#include "node/resp/query_buffer.h"
 #include "node/resp/reply.h"
 #include "node/server/clock.h"
 #include "node/server/log.h"
@@ -89,14 +90,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     resp::ParserLimits limits;
     limits.max_bulk_len = opts.proto_max_bulk_len;
     parser_.set_limits(limits);
+    parser_.set_keep_big_bulks(true);
     boost::system::error_code ec;
     while (!closing_ && !write_failed_) {
-      const size_t n = co_await stream_.async_read_some(
-          asio::buffer(buf_, sizeof(buf_)), asio::redirect_error(asio::use_awaitable, ec));
+      const size_t n = co_await ReadSome(ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
       if (ec || closing_) break;
       server_.stats().total_net_input_bytes += n;
       ++server_.stats().total_reads_processed;
-      Process(std::string_view(buf_, n));
+      session_.last_interaction_ms = NowMs();  // as Redis's lastinteraction, on each read
+      Process();
       if (OverOutputLimit()) break;
       Flush();
       CountOutput();
@@ -109,7 +112,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
         break;
       }
       // A client that sends faster than it reads waits for its replies to
-      // drain before more of its input is read.
+      // drain before more of its input is read, once far more is pending
+      // than Redis's limits usually let through (Redis itself reads on;
+      // client-output-buffer-limit and maxmemory-clients act before this).
       if (out_.size() + sending_.size() > kMaxPendingOutput) co_await WaitDrained();
     }
   }
@@ -117,6 +122,54 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Close() {
     Detach();
     stream_.Close();
+  }
+
+  // Reads what the client sent into the query buffer. A plain socket is
+  // awaited until readable, and then read into room made at that moment,
+  // as Redis's readQueryFromClient does: no read holds on to the buffer
+  // while the client idles, so the cron may shrink it (ResizeQueryBuffer).
+  // A TLS stream decrypts into tls_in_ and the bytes are appended.
+  asio::awaitable<size_t> ReadSome(boost::system::error_code& ec) {
+    if (stream_.is_tls()) {
+      if (!tls_in_) tls_in_ = std::make_unique_for_overwrite<char[]>(kTlsReadBytes);
+      const size_t n =
+          co_await stream_.async_read_some(asio::buffer(tls_in_.get(), kTlsReadBytes),
+                                           asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec) query_.Append(std::string_view(tls_in_.get(), n));
+      co_return n;
+    }
+    co_await stream_.socket().async_wait(tcp::socket::wait_read,
+                                         asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || closing_) co_return 0;
+    // A big bulk waits whole in the query buffer (set_keep_big_bulks).
+    const int64_t bulk = parser_.current_bulk_len();
+    const int64_t big_left =
+        bulk >= kBigArg ? bulk + 2 - static_cast<int64_t>(query_.size()) : int64_t{0};
+    const std::span<char> room =
+        query_.PrepareRead(static_cast<size_t>(std::max<int64_t>(big_left, 0)));
+    const size_t n = stream_.socket().read_some(asio::buffer(room.data(), room.size()), ec);
+    if (!ec) query_.Commit(n);
+    co_return n;
+  }
+
+  // Redis's clientsCronResizeQueryBuffer, from the cron (Server): not
+  // while this connection's commands run (a busy script serves the loop
+  // from inside one), as Process reads the buffer then.
+  void ResizeQueryBuffer(int64_t now_ms) {
+    if (processing_) return;
+    query_.Resize((now_ms / 1000) - (session_.last_interaction_ms / 1000),
+                  parser_.current_bulk_len());
+    UpdateQueryBufferStats();
+  }
+
+  void UpdateQueryBufferStats() {
+    session_.query_buffer_bytes = query_.size() + parser_.pending_bytes();
+    session_.query_buffer_free = query_.free();
+    // Redis makes room for a big bulk's whole declared length on its first
+    // bytes: client eviction sees it at once.
+    const int64_t bulk = parser_.current_bulk_len();
+    session_.query_buffer_allocated = std::max(bulk >= kBigArg ? static_cast<size_t>(bulk) + 2 : 0,
+                                               query_.capacity() + parser_.pending_bytes());
   }
 
   void Register() {
@@ -129,14 +182,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const auto local = stream_.socket().local_endpoint(ec);
     if (!ec) session_.laddr = EndpointText(local);
     session_.created_ms = session_.last_interaction_ms = NowMs();
+    session_.reply_buffer_peak_reset_ms = session_.created_ms;
     server_.SetDefaultAuth(session_);
     std::weak_ptr<Connection> weak = weak_from_this();
     session_.kill = [weak]() {
       if (auto conn = weak.lock()) conn->Kill();
     };
     session_.push = [weak](std::string_view bytes) {
-      // CLIENT REPLY OFF silences pushes (Pub/Sub, MONITOR) too, but not
-      // tracking invalidations (Session::pushing).
+      // CLIENT REPLY OFF silences what is written here (MONITOR lines, a
+      // resumed command's reply), but not Pub/Sub messages and tracking
+      // invalidations (PushUnsilenced sets Session::pushing).
       if (auto conn = weak.lock();
           conn && !conn->closing_ && (!conn->session_.reply_off || conn->session_.pushing)) {
         if (conn->limit_hit_) return;
@@ -152,6 +207,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
         conn->CountOutput();
       }
     };
+    session_.resize_query_buffer = [weak](int64_t now_ms) {
+      if (auto conn = weak.lock()) conn->ResizeQueryBuffer(now_ms);
+    };
+    // ReadSome reads a plain socket only once it is readable; a spurious
+    // wakeup must not block the loop.
+    if (!stream_.is_tls()) stream_.socket().non_blocking(true, ec);
     session_.resume = [weak]() {
       if (auto conn = weak.lock()) {
         asio::post(conn->stream_.get_executor(), [weak]() {
@@ -220,6 +281,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void CountOutput() {
     session_.output_buffer_bytes = out_.size() + sending_.size();
+    session_.reply_buffer_peak =
+        std::max(session_.reply_buffer_peak,
+                 std::min(session_.output_buffer_bytes, session_.reply_buffer_size));
     session_.output_buffer_allocated = out_.capacity() + sending_.capacity();
   }
 
@@ -277,7 +341,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       parked_.clear();
       ExecuteOrPark(args);
     }
-    Process({});
+    Process();
     if (OverOutputLimit()) {
       Kill();
       return;
@@ -294,13 +358,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // Parses and executes every complete command in the received bytes,
-  // stopping at a command that blocks (the rest waits in pending_).
-  void Process(std::string_view chunk) {
-    std::string_view data = chunk;
-    if (!pending_.empty()) {
-      pending_.append(chunk);
-      data = pending_;
-    }
+  // stopping at a command that blocks (the rest waits in query_).
+  void Process() {
+    processing_ = true;
+    const std::string_view data = query_.data();
     size_t pos = 0;
     while (pos < data.size() && !session_.close_after_reply && !closing_ && !limit_hit_ &&
            !session_.suspended()) {
@@ -324,18 +385,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (args_.empty()) continue;
       ExecuteOrPark(args_);
     }
-    // Keep what was not consumed (a partial header line).
-    if (data.data() == pending_.data()) {
-      pending_.erase(0, pos);
-    } else {
-      pending_.assign(data.substr(pos));
-    }
-    session_.query_buffer_bytes = pending_.size() + parser_.pending_bytes();
-    // Redis makes room for a big bulk's whole declared length on its first
-    // bytes: client eviction sees it at once.
-    const int64_t bulk = parser_.current_bulk_len();
-    session_.query_buffer_allocated =
-        bulk >= kBigArg ? static_cast<size_t>(bulk) + 2 : session_.query_buffer_bytes;
+    // Keep what was not consumed (a partial header line, the commands
+    // after one that blocks).
+    query_.Consume(pos);
+    processing_ = false;
+    UpdateQueryBufferStats();
     if (static_cast<int64_t>(session_.query_buffer_bytes) >
         server_.options().client_query_buffer_limit) {
       Logf(LogLevel::kWarning,
@@ -368,9 +422,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   resp::RequestParser parser_;
   std::vector<std::string> args_;
   std::vector<std::string> parked_;  // the command waiting for a write pause
-  std::string pending_;
+  resp::QueryBuffer query_;          // received, not yet parsed
+  bool processing_ = false;          // Process is reading query_
   static constexpr size_t kKeptBufferBytes = 64 * 1024;
-  static constexpr int64_t kBigArg = 32 * 1024;  // Redis's PROTO_MBULK_BIG_ARG
+  std::unique_ptr<char[]> tls_in_;  // a TLS connection's decrypted bytes
+  static constexpr size_t kTlsReadBytes = 16 * 1024;
+  static constexpr int64_t kBigArg = resp::QueryBuffer::kBigArg;
   std::string out_;                              // replies not yet handed to the socket
   std::string sending_;                          // the bytes of the write in flight
   resp::ReplyBuilder reply_;
@@ -382,8 +439,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool kill_when_drained_ = false;  // close after the pending output is written
   bool limit_hit_ = false;          // over client-output-buffer-limit: closing
   static constexpr size_t kLimitCheckBytes = 16 * 1024;  // Redis's reply chunk
-  static constexpr size_t kMaxPendingOutput = 4 * 1024 * 1024;
-  char buf_[16 * 1024];
+  static constexpr size_t kMaxPendingOutput = 64 * 1024 * 1024;
 };
 
 bool IsLoopback(const asio::ip::address& addr) {

@@ -396,6 +396,8 @@ ReplicationManager::ReplicationManager(asio::io_context& io, Server& server, Dis
   primary_session_.authenticated = true;
   primary_session_.from_primary = true;
   primary_session_.deny_blocking = true;
+  // The end of a client pause that held the stream (Server::ParkSession).
+  primary_session_.resume = [this]() { asio::post(io_, [this]() { ResumePrimaryStream(); }); };
   primary_session_.name = "";
   primary_session_.addr = "";
   FullSyncs::Hooks hooks;
@@ -1020,6 +1022,8 @@ void ReplicationManager::UnsetPrimary() {
 void ReplicationManager::ResetStream() {
   stream_pending_.clear();
   stream_unfed_.clear();
+  stream_parked_ = false;
+  primary_session_.waiting = WaitReason::kNone;
   stream_parser_ = resp::RequestParser();
 }
 
@@ -1085,6 +1089,11 @@ void ReplicationManager::OnContinue(const std::string& new_replid) {
 
 bool ReplicationManager::ApplyPrimaryBytes(std::string_view chunk, int64_t now_ms) {
   stream_unfed_.append(chunk);
+  if (stream_parked_) {
+    // Read (slave_read_repl_offset moves), applied once the pause ends.
+    stream_pending_.append(chunk);
+    return true;
+  }
   std::string_view data = chunk;
   if (!stream_pending_.empty()) {
     stream_pending_.append(chunk);
@@ -1094,7 +1103,6 @@ bool ReplicationManager::ApplyPrimaryBytes(std::string_view chunk, int64_t now_m
   const size_t base = stream_unfed_.size() - data.size();
   size_t pos = 0;
   size_t fed = 0;
-  resp::ReplyBuilder sink(&discarded_replies_);
   bool ok = true;
   while (pos < data.size()) {
     size_t consumed = 0;
@@ -1105,18 +1113,16 @@ bool ReplicationManager::ApplyPrimaryBytes(std::string_view chunk, int64_t now_m
       ok = false;
       break;
     }
-    if (!stream_args_.empty()) {
-      // The primary's commands see its keys as it does: none expired here.
-      applying_primary_ = true;
-      SetExpiryMode(server_, ExpiryMode::kKeep);
-      dispatcher_.Execute(primary_session_, stream_args_, sink, now_ms);
-      SetExpiryMode(server_, is_replica() ? ExpiryMode::kHide : ExpiryMode::kDelete);
-      applying_primary_ = false;
-      if (!discarded_replies_.empty() && discarded_replies_[0] == '-') {
-        ReportErrorToPrimary(discarded_replies_);
-      }
-      discarded_replies_.clear();
+    if (!stream_args_.empty() && server_.WritesPaused(now_ms) &&
+        dispatcher_.WaitsForPause(primary_session_, stream_args_, now_ms)) {
+      // CLIENT PAUSE holds the primary's writes too (Redis's master client
+      // is no replica): the applied offset stays until the pause ends.
+      stream_parked_ = true;
+      stream_parked_bytes_ = base + pos - fed;
+      server_.ParkSession(primary_session_);
+      break;
     }
+    if (!stream_args_.empty()) ApplyPrimaryCommand(now_ms);
     // The command's bytes go on to our backlog and sub-replicas; the
     // applied offset moves past them.
     const size_t end = base + pos;
@@ -1131,6 +1137,42 @@ bool ReplicationManager::ApplyPrimaryBytes(std::string_view chunk, int64_t now_m
     stream_pending_.assign(data.substr(pos));
   }
   return ok;
+}
+
+void ReplicationManager::ApplyPrimaryCommand(int64_t now_ms) {
+  resp::ReplyBuilder sink(&discarded_replies_);
+  // The primary's commands see its keys as it does: none expired here.
+  applying_primary_ = true;
+  SetExpiryMode(server_, ExpiryMode::kKeep);
+  dispatcher_.Execute(primary_session_, stream_args_, sink, now_ms);
+  SetExpiryMode(server_, is_replica() ? ExpiryMode::kHide : ExpiryMode::kDelete);
+  applying_primary_ = false;
+  if (!discarded_replies_.empty() && discarded_replies_[0] == '-') {
+    ReportErrorToPrimary(discarded_replies_);
+  }
+  discarded_replies_.clear();
+}
+
+void ReplicationManager::ResumePrimaryStream() {
+  if (!stream_parked_ || !link_) return;
+  const int64_t now = NowMs();
+  if (server_.WritesPaused(now) && dispatcher_.WaitsForPause(primary_session_, stream_args_, now)) {
+    server_.ParkSession(primary_session_);  // paused again meanwhile
+    return;
+  }
+  stream_parked_ = false;
+  ApplyPrimaryCommand(now);
+  FeedStream(std::string_view(stream_unfed_).substr(0, stream_parked_bytes_));
+  if (!link_) return;  // the command ended the link
+  // What follows the parked command is stream_pending_ (the parser stopped
+  // right after it): fed again from the start.
+  std::string rest;
+  rest.swap(stream_pending_);
+  stream_unfed_.clear();
+  if (!ApplyPrimaryBytes(rest, now) && link_ && primary_session_.kill) {
+    Log(LogLevel::kWarning, "Protocol error from MASTER");
+    primary_session_.kill();
+  }
 }
 
 void ReplicationManager::ReportErrorToPrimary(std::string_view reply) {
@@ -1492,7 +1534,9 @@ std::string ReplicationManager::InfoSection(int64_t now_ms) const {
         "\r\nmaster_last_io_seconds_ago:", link_ && up ? (now_ms - core_.last_io_ms()) / 1000 : -1,
         "\r\nmaster_sync_in_progress:", core_.link_state() == LinkState::kTransfer ? 1 : 0,
         // Redis shows 1 while it holds no history (a full sync under way).
-        "\r\nslave_read_repl_offset:", history_discarded_ ? 1 : master_repl_offset_,
+        // Read: the applied offset plus the stream not yet applied.
+        "\r\nslave_read_repl_offset:",
+        history_discarded_ ? 1 : master_repl_offset_ + static_cast<int64_t>(stream_unfed_.size()),
         "\r\nslave_repl_offset:", history_discarded_ ? 1 : master_repl_offset_, "\r\n");
     if (core_.link_state() == LinkState::kTransfer) {
       const double perc = transfer_size_ > 0 ? 100.0 * static_cast<double>(transfer_read_) /

@@ -240,6 +240,11 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   void DetachPrimarySession();
   // Applies stream bytes from the primary; returns false on a protocol error.
   bool ApplyPrimaryBytes(std::string_view chunk, int64_t now_ms);
+  // Runs the primary's command in stream_args_ (its replies discarded).
+  void ApplyPrimaryCommand(int64_t now_ms);
+  // The client pause that held the stream ended: applies the parked
+  // command and what arrived meanwhile.
+  void ResumePrimaryStream();
 
   boost::asio::io_context& io_;
   Server& server_;
@@ -288,6 +293,12 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   std::string stream_pending_;  // bytes the parser has not consumed
   std::string stream_unfed_;    // bytes since the last complete command
   std::vector<std::string> stream_args_;
+  // A client pause holds the primary's stream, as Redis pauses its
+  // primary's client: the command in stream_args_ (its bytes the first
+  // stream_parked_bytes_ of stream_unfed_) and what follows wait, read but
+  // not applied, until ResumePrimaryStream.
+  bool stream_parked_ = false;
+  size_t stream_parked_bytes_ = 0;
   std::string discarded_replies_;
   bool applying_primary_ = false;
 

@@ -102,6 +102,10 @@ bool RequestParser::ReadBulk(std::string_view input, size_t* pos) {
   std::string& cur = partial_[argc_];
   const int64_t wanted = bulk_len_ + 2 - bulk_received_;  // data still due, plus CRLF
   const size_t avail = input.size() - *pos;
+  if (keep_big_bulks_ && bulk_len_ >= kBigBulk && bulk_received_ == 0 &&
+      avail < static_cast<size_t>(wanted)) {
+    return false;  // waits whole in the caller's buffer
+  }
   if (bulk_received_ == 0 && avail >= static_cast<size_t>(wanted)) {
     // Common case: the whole bulk is here; one copy, no growth steps.
     cur.assign(input.data() + *pos, static_cast<size_t>(bulk_len_));

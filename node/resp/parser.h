@@ -53,6 +53,12 @@ class RequestParser {
   // While true (a password is set and the client has not authenticated), a
   // multibulk count above 10 or a bulk above 16384 bytes is a protocol error.
   void set_auth_required(bool required) { auth_required_ = required; }
+  // While true, a bulk of kBigBulk bytes or more is not consumed until it
+  // is whole (its "$N" line is): it waits in the caller's buffer and is
+  // copied once, as Redis reads a big argument into its query buffer. The
+  // caller then reads its rest into that buffer (resp::QueryBuffer).
+  static constexpr int64_t kBigBulk = 32 * 1024;  // PROTO_MBULK_BIG_ARG
+  void set_keep_big_bulks(bool keep) { keep_big_bulks_ = keep; }
   // Bytes held for a partially parsed command (client-query-buffer-limit).
   size_t pending_bytes() const { return pending_bytes_; }
   // Memory reserved for the arguments of the command in progress (at least
@@ -71,6 +77,7 @@ class RequestParser {
 
   ParserLimits limits_;
   bool auth_required_ = false;
+  bool keep_big_bulks_ = false;
   std::string error_;
   // Multibulk progress: arguments still expected, the current bulk's length
   // (-1 when its "$N" header is not yet read), how many of its bytes (data

@@ -174,7 +174,7 @@ void ReplyBuilder::WatchGrowth(size_t every, std::function<void()> on_grow) {
 void ReplyBuilder::Discard() {
   if (discarding_) return;
   discarding_ = true;
-  std::string().swap(*out_);
+  std::string().swap(*client_);
   out_ = &scratch_;
   if (check_every_ == 0) check_every_ = 16 * 1024;
   next_check_ = check_every_;

@@ -20,11 +20,37 @@ namespace shardnode::resp {
 class ReplyBuilder {
  public:
   // REQUIRES: `out` outlives the builder.
-  explicit ReplyBuilder(std::string* out, int protocol = 2) : out_(out), protocol_(protocol) {}
+  explicit ReplyBuilder(std::string* out, int protocol = 2)
+      : out_(out), client_(out), protocol_(protocol) {}
 
   int protocol() const { return protocol_; }
   void set_protocol(int protocol) { protocol_ = protocol; }
   std::string* buffer() { return out_; }
+
+  // CLIENT REPLY OFF / SKIP (Redis's prepareClientToWrite): while silenced,
+  // the elements are dropped, except those written inside a PushScope (a
+  // Pub/Sub confirmation: Redis's CLIENT_PUSHING), which reach the buffer.
+  void set_silenced(bool on) {
+    silenced_ = on;
+    Retarget();
+  }
+  bool silenced() const { return silenced_; }
+  class PushScope {
+   public:
+    explicit PushScope(ReplyBuilder& r) : r_(r) {
+      ++r_.pushing_;
+      r_.Retarget();
+    }
+    ~PushScope() {
+      --r_.pushing_;
+      r_.Retarget();
+    }
+    PushScope(const PushScope&) = delete;
+    PushScope& operator=(const PushScope&) = delete;
+
+   private:
+    ReplyBuilder& r_;
+  };
 
   void SimpleString(std::string_view s);  // +s
   void Ok() { SimpleString("OK"); }
@@ -70,16 +96,31 @@ class ReplyBuilder {
   std::function<void(std::string_view message)> on_error;
 
  private:
-  // After each element: looks at the buffer's growth (WatchGrowth).
+  // After each element: looks at the buffer's growth (WatchGrowth). A
+  // silenced element is forgotten at once.
   void Grew() {
+    if (out_ == &muted_) {
+      muted_.clear();
+      return;
+    }
     if (check_every_ == 0) return;
     const size_t size = out_->size();
     if (size >= next_check_ || size + check_every_ < next_check_) Checkpoint();
   }
   void Checkpoint();
+  // Points out_ at where the next element goes: the client's buffer, the
+  // scratch of a discarding builder, or the muted sink.
+  void Retarget() {
+    if (discarding_) return;
+    out_ = silenced_ && pushing_ == 0 ? &muted_ : client_;
+  }
 
-  std::string* out_;
+  std::string* out_;     // where elements go now
+  std::string* client_;  // the caller's buffer
   int protocol_;
+  bool silenced_ = false;
+  int pushing_ = 0;    // open PushScopes
+  std::string muted_;  // where a silenced element goes
   size_t check_every_ = 0;
   size_t next_check_ = SIZE_MAX;  // no watch: never
   std::function<void()> on_grow_;

@@ -106,6 +106,27 @@ TEST(ReplyBuilderTest, ProtocolCanChangeMidStream) {
   EXPECT_EQ(b.buffer(), &out);
 }
 
+// CLIENT REPLY OFF: silenced elements are dropped, pushes written inside a
+// PushScope still reach the buffer, in order.
+TEST(ReplyBuilderTest, SilencedDropsAllButPushes) {
+  std::string out;
+  ReplyBuilder b(&out, 3);
+  b.Ok();
+  b.set_silenced(true);
+  b.Integer(1);
+  b.Bulk("dropped");
+  {
+    ReplyBuilder::PushScope pushing(b);
+    b.PushHeader(2);
+    b.Bulk("subscribe");
+    b.Integer(1);
+  }
+  b.ArrayHeader(1);
+  b.set_silenced(false);
+  b.Integer(7);
+  EXPECT_EQ(out, "+OK\r\n>2\r\n$9\r\nsubscribe\r\n:1\r\n:7\r\n");
+}
+
 // Values observed on redis-server 7.0.15 with ZADD z <input> m; ZSCORE z m.
 TEST(FormatDoubleTest, MatchesRedisZscore) {
   EXPECT_EQ(FormatDouble(1.1), "1.1000000000000001");

@@ -128,6 +128,9 @@ class NodeServices {
   virtual int64_t last_save_ms() const = 0;
   // DEBUG PAUSE-CRON: whether the periodic jobs (the cron) are stopped.
   virtual void set_cron_paused(bool paused) { (void)paused; }
+  // DEBUG REPLYBUFFER PEAK-RESET-TIME (ms, -1: never) and RESIZING.
+  virtual void set_reply_buffer_peak_reset_ms(int64_t ms) { (void)ms; }
+  virtual void set_reply_buffer_resizing(bool on) { (void)on; }
   // DEBUG SET-DISABLE-DENY-SCRIPTS: whether scripts may call commands
   // flagged noscript (Redis's test hook).
   virtual void set_script_allows_noscript(bool allow) { (void)allow; }

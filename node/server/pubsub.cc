@@ -32,7 +32,8 @@ bool Remove(std::map<std::string, std::set<Session*>, std::less<>>& index,
   return true;
 }
 
-// `pattern` is null for channel messages ("message", "smessage").
+// `pattern` is null for channel messages ("message", "smessage"). Sent
+// even under CLIENT REPLY OFF, as Redis does.
 void Push(Session& s, std::string_view kind, const std::string* pattern, std::string_view channel,
           std::string_view message) {
   if (!s.push) return;
@@ -43,7 +44,7 @@ void Push(Session& s, std::string_view kind, const std::string* pattern, std::st
   if (pattern != nullptr) r.Bulk(*pattern);
   r.Bulk(channel);
   r.Bulk(message);
-  s.push(out);
+  PushUnsilenced(s, out);
 }
 
 }  // namespace
@@ -92,7 +93,7 @@ void PubSub::UnsubscribeShardSlots(const std::vector<int>& slots) {
       r.Bulk("sunsubscribe");
       r.Bulk(name);
       r.Integer(static_cast<int64_t>(s->shard_channels.size()));
-      s->push(out);
+      PushUnsilenced(*s, out);
     }
   }
 }

@@ -191,6 +191,11 @@ class Server final : public NodeServices {
   void set_last_save_ms(int64_t ms) { last_save_ms_ = ms; }
   bool cron_paused() const { return cron_paused_; }
   void set_cron_paused(bool paused) override { cron_paused_ = paused; }
+  // The cron's reply buffer resizing (ResizeReplyBuffer), DEBUG REPLYBUFFER.
+  int64_t reply_buffer_peak_reset_ms() const { return reply_buffer_peak_reset_ms_; }
+  void set_reply_buffer_peak_reset_ms(int64_t ms) override { reply_buffer_peak_reset_ms_ = ms; }
+  bool reply_buffer_resizing() const { return reply_buffer_resizing_; }
+  void set_reply_buffer_resizing(bool on) override { reply_buffer_resizing_ = on; }
   bool script_allows_noscript() const { return script_allows_noscript_; }
   void set_script_allows_noscript(bool allow) override { script_allows_noscript_ = allow; }
   bool active_expire_enabled() const { return active_expire_enabled_; }
@@ -349,6 +354,8 @@ class Server final : public NodeServices {
   int64_t last_save_ms_ = 0;
   bool active_expire_enabled_ = true;
   bool cron_paused_ = false;
+  int64_t reply_buffer_peak_reset_ms_ = 5000;  // REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME
+  bool reply_buffer_resizing_ = true;
   bool script_allows_noscript_ = false;
   LoadingState loading_;
   persist::Persistence* persistence_ = nullptr;

@@ -95,13 +95,18 @@ struct Session {
     std::set<std::string, std::less<>> prefixes;  // BCAST
   };
   TrackingMode tracking;
-  // Set while a tracking invalidation is written: CLIENT REPLY OFF does
+  // Set while a push is written (PushUnsilenced): CLIENT REPLY OFF does
   // not silence it (Redis's CLIENT_PUSHING).
   bool pushing = false;
   int64_t created_ms = 0;
   int64_t last_interaction_ms = 0;
   std::string last_command;  // lower-case name, CLIENT LIST "cmd="
+  // The arguments of the command running (CLIENT LIST argv-mem, counted in
+  // the client's memory as Redis's argv_len_sum); 0 between commands.
+  size_t argv_bytes = 0;
+  size_t argc = 0;
   size_t query_buffer_bytes = 0;
+  size_t query_buffer_free = 0;  // CLIENT LIST qbuf-free (resp::QueryBuffer)
   // What the query buffer takes in memory: a big argument (32 KB or more)
   // counts its declared length at once, as Redis allocates it so.
   size_t query_buffer_allocated = 0;
@@ -111,6 +116,13 @@ struct Session {
   // What the shell's output buffers hold allocated (>= output_buffer_bytes):
   // INFO mem_clients_*, and mem_not_counted_for_evict for replicas.
   size_t output_buffer_allocated = 0;
+  // Redis's reply buffer (CLIENT LIST rbs / rbp), the first 16 KB of a
+  // client's pending output there: its size, which the cron fits to the
+  // recent peak (ResizeReplyBuffer), and that peak: the most output pending
+  // at once, up to the size. Its size counts in the client's memory.
+  size_t reply_buffer_size = 16 * 1024;
+  size_t reply_buffer_peak = 0;
+  int64_t reply_buffer_peak_reset_ms = 0;  // when the peak last started again
   // client-output-buffer-limit's soft-limit clock (Server::OutputLimitReached).
   replication::OutputLimitCheck obuf_check;
 
@@ -153,6 +165,10 @@ struct Session {
   // close_after_reply instead. Empty for sessions without a socket (tests).
   std::function<void()> kill;
 
+  // Set by the net shell: the cron's look at the client's query buffer
+  // (Redis's clientsCronResizeQueryBuffer). Empty without a socket.
+  std::function<void(int64_t now_ms)> resize_query_buffer;
+
   // Set by the net shell: after a blocked command was answered, resumes
   // executing the input that arrived meanwhile (posted, not run inline).
   std::function<void()> resume;
@@ -165,6 +181,19 @@ struct Session {
   // CLIENT LIST "flags=" field.
   std::string FlagsText() const;
 };
+
+// Writes `bytes` to `s` through its push callback even under CLIENT REPLY
+// OFF: Pub/Sub messages and tracking invalidations, which Redis writes with
+// CLIENT_PUSHING set. No-op for a session without a socket.
+void PushUnsilenced(Session& s, std::string_view bytes);
+
+// The cron's look at the reply buffer (Redis 7.0.15's
+// clientsCronResizeOutputBuffer): halved towards the peak (not below 1 KB)
+// when the peak is under half of it, doubled (up to 16 KB) when the peak
+// filled it; the peak starts again from the pending output every
+// `peak_reset_ms` (never when negative). Returns -1 after a shrink, 1 after
+// an expansion, 0 otherwise.
+int ResizeReplyBuffer(Session& c, int64_t now_ms, int64_t peak_reset_ms);
 
 // What the client takes in memory, as Redis's getClientMemoryUsage counts
 // it (CLIENT LIST tot-mem; client eviction, maxmemory-clients): its output

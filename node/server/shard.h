@@ -45,6 +45,9 @@ struct Stats {
   // total_reads_processed / total_writes_processed).
   uint64_t total_reads_processed = 0;
   uint64_t total_writes_processed = 0;
+  // Reply buffers resized by the cron (INFO reply_buffer_shrinks / _expands).
+  uint64_t reply_buffer_shrinks = 0;
+  uint64_t reply_buffer_expands = 0;
   // Error replies by their first word (INFO errorstats), at most 128 codes.
   std::map<std::string, uint64_t, std::less<>> error_codes;
   // CONFIG RESETSTAT: every figure but `dirty`, which save points and INFO

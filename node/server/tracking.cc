@@ -35,15 +35,6 @@ bool Overlap(std::string_view a, std::string_view b) {
   return a.substr(0, n) == b.substr(0, n);
 }
 
-// Writes `bytes` to `s` even under CLIENT REPLY OFF.
-void PushForced(Session& s, std::string_view bytes) {
-  if (!s.push) return;
-  const bool was = s.pushing;
-  s.pushing = true;
-  s.push(bytes);
-  s.pushing = was;
-}
-
 }  // namespace
 
 Tracking::Tracking(const std::map<uint64_t, Session*>* clients) : clients_(clients) {}
@@ -151,8 +142,9 @@ void Tracking::SendMessage(Session& s, std::string_view keys_resp) {
       // The client learns that its invalidations have nowhere to go.
       s.tracking.broken_redirect = true;
       if (s.protocol > 2) {
-        PushForced(s, absl::StrCat(">2\r\n$21\r\ntracking-redir-broken\r\n:", s.tracking.redirect,
-                                   "\r\n"));
+        PushUnsilenced(
+            s,
+            absl::StrCat(">2\r\n$21\r\ntracking-redir-broken\r\n:", s.tracking.redirect, "\r\n"));
       }
       return;
     }
@@ -168,7 +160,7 @@ void Tracking::SendMessage(Session& s, std::string_view keys_resp) {
     return;  // RESP2 has no push on the client's own connection
   }
   msg.append(keys_resp);
-  PushForced(*target, msg);
+  PushUnsilenced(*target, msg);
 }
 
 void Tracking::KeyModified(std::string_view key) {
