@@ -1,5 +1,7 @@
 #include "node/net/net_server.h"
 
+#include <sys/socket.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -91,7 +93,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_.set_limits(limits);
     boost::system::error_code ec;
     while (!closing_ && !write_failed_) {
-      const size_t n = co_await stream_.async_read_some(
+      const size_t n = co_await stream_.async_read_when_ready(
           asio::buffer(buf_, sizeof(buf_)), asio::redirect_error(asio::use_awaitable, ec));
       if (ec || closing_) break;
       server_.stats().total_net_input_bytes += n;
@@ -190,10 +192,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       return;
     }
+    server_.stats().total_net_output_bytes += out_.size();
+    ++server_.stats().total_writes_processed;
+    if (WriteNow()) return;
     writing_ = true;
     sending_.swap(out_);
-    server_.stats().total_net_output_bytes += sending_.size();
-    ++server_.stats().total_writes_processed;
     asio::async_write(stream_, asio::buffer(sending_),
                       [self = shared_from_this()](boost::system::error_code ec, size_t) {
                         self->writing_ = false;
@@ -216,6 +219,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
                         if (self->kill_when_drained_) self->Kill();
                         if (!ec) self->Drained();
                       });
+  }
+
+  // Writes out_ at once, as Redis writes its replies before it sleeps:
+  // true when the socket took all of it. Whatever it did not take is left
+  // in out_ for the asynchronous write (a full socket buffer, an error it
+  // reports). Not for TLS, nor while a streaming producer waits for its
+  // drain callback (that is called from a write's completion, never from
+  // inside Flush).
+  bool WriteNow() {
+    if (stream_.is_tls() || session_.on_output_drained) return false;
+    const ssize_t n = ::send(stream_.socket().native_handle(), out_.data(), out_.size(),
+                             MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    if (static_cast<size_t>(n) < out_.size()) {
+      out_.erase(0, static_cast<size_t>(n));
+      return false;
+    }
+    out_.clear();
+    // As after an asynchronous write: a burst's buffer is not kept.
+    if (out_.capacity() > kKeptBufferBytes) std::string().swap(out_);
+    return true;
   }
 
   void CountOutput() {

@@ -25,6 +25,8 @@
 #include <memory>
 #include <utility>
 
+#include "node/net/edge_read.h"
+
 namespace shardnode::node {
 
 class Stream {
@@ -65,6 +67,16 @@ class Stream {
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
     if (tls_) return tls_->async_read_some(buffers, std::forward<Token>(token));
     return tcp_.async_read_some(buffers, std::forward<Token>(token));
+  }
+  // As async_read_some into one buffer, but a plain stream that a read
+  // left empty is not tried again before epoll reports new bytes
+  // (edge_read.h): one recv per request where async_read_some makes two.
+  template <typename Token>
+  auto async_read_when_ready(boost::asio::mutable_buffer buffer, Token&& token) {
+    if (tls_)
+      return tls_->async_read_some(boost::asio::mutable_buffers_1(buffer),
+                                   std::forward<Token>(token));
+    return AsyncReadWhenReady(tcp_, buffer, std::forward<Token>(token));
   }
   template <typename ConstBuffers, typename Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
