@@ -1,4 +1,4 @@
-// AsyncReadWhenReady: a read on a plain TCP socket that costs one recv per
+// EdgeReader::AsyncRead: a read on a plain TCP socket that costs one recv per
 // request, as Redis's read handler does, where Asio's async_read_some costs
 // two at one command per round trip.
 //
@@ -103,34 +103,46 @@ class ReadOp : public boost::asio::detail::reactor_op {
 
 }  // namespace edge_read_internal
 
-// Reads some bytes of `socket` into `buffer` (completion: error_code, bytes;
-// eof when the peer closed). REQUIRES: `socket` open and plain (not under
-// TLS), `buffer` non-empty and alive until completion, no other read in
-// flight on it.
-template <typename Token>
-auto AsyncReadWhenReady(boost::asio::ip::tcp::socket& socket, boost::asio::mutable_buffer buffer,
-                        Token&& token) {
-  return boost::asio::async_initiate<Token, void(boost::system::error_code, size_t)>(
-      [&socket, buffer](auto handler) {
-        using Op = edge_read_internal::ReadOp<std::decay_t<decltype(handler)>>;
-        auto& impl = edge_read_internal::SocketAccess::Impl(socket);
-        boost::system::error_code ec;
-        auto& reactor = boost::asio::use_service<boost::asio::detail::reactor>(
-            boost::asio::query(socket.get_executor(), boost::asio::execution::context));
-        auto* op = new Op(impl.socket_, buffer, std::move(handler));
-        // The descriptor is non-blocking for Asio's own operations alone
-        // (a synchronous write on it still blocks).
-        if (!(impl.state_ & boost::asio::detail::socket_ops::internal_non_blocking) &&
-            !boost::asio::detail::socket_ops::set_internal_non_blocking(impl.socket_, impl.state_,
-                                                                        true, ec)) {
-          op->ec_ = ec;
-          reactor.post_immediate_completion(op, false);
-          return;
-        }
-        reactor.start_op(boost::asio::detail::reactor::read_op, impl.socket_, impl.reactor_data_,
-                         op, /*is_continuation=*/false, /*allow_speculative=*/true);
-      },
-      token);
-}
+// Reads on plain sockets of one io_context. It looks the context's reactor
+// up on its first read (Asio's service lookup takes a lock) and keeps it.
+// Lifetime: within its sockets' io_context.
+class EdgeReader {
+ public:
+  // Reads some bytes of `socket` into `buffer` (completion: error_code,
+  // bytes; eof when the peer closed). REQUIRES: `socket` open, plain (not
+  // under TLS) and of the same io_context at every call; `buffer`
+  // non-empty and alive until completion; no other read in flight on it.
+  template <typename Token>
+  auto AsyncRead(boost::asio::ip::tcp::socket& socket, boost::asio::mutable_buffer buffer,
+                 Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, size_t)>(
+        [this, &socket, buffer](auto handler) {
+          using Op = edge_read_internal::ReadOp<std::decay_t<decltype(handler)>>;
+          auto& impl = edge_read_internal::SocketAccess::Impl(socket);
+          if (reactor_ == nullptr) {
+            reactor_ = &boost::asio::use_service<boost::asio::detail::reactor>(
+                boost::asio::query(socket.get_executor(), boost::asio::execution::context));
+          }
+          auto* op = new Op(impl.socket_, buffer, std::move(handler));
+          // The descriptor is non-blocking for Asio's own operations alone
+          // (a synchronous write on it still blocks).
+          boost::system::error_code ec;
+          if (!(impl.state_ & boost::asio::detail::socket_ops::internal_non_blocking) &&
+              !boost::asio::detail::socket_ops::set_internal_non_blocking(impl.socket_, impl.state_,
+                                                                          true, ec)) {
+            op->ec_ = ec;
+            reactor_->post_immediate_completion(op, false);
+            return;
+          }
+          reactor_->start_op(boost::asio::detail::reactor::read_op, impl.socket_,
+                             impl.reactor_data_, op, /*is_continuation=*/false,
+                             /*allow_speculative=*/true);
+        },
+        token);
+  }
+
+ private:
+  boost::asio::detail::reactor* reactor_ = nullptr;
+};
 
 }  // namespace shardnode::node

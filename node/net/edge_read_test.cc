@@ -47,6 +47,7 @@ bool RunUntil(asio::io_context& io, Pred done) {
 TEST(EdgeReadTest, ReadsBytesThatArriveAfterTheSocketWasDrained) {
   asio::io_context io;
   Pair p(io);
+  EdgeReader reader;
   char buf[64];
   std::string got;
   // Each read drains the socket (fewer bytes than the buffer), so the next
@@ -54,7 +55,7 @@ TEST(EdgeReadTest, ReadsBytesThatArriveAfterTheSocketWasDrained) {
   for (int round = 0; round < 50; ++round) {
     const std::string msg = "message " + std::to_string(round);
     std::optional<Result> r;
-    AsyncReadWhenReady(p.server, asio::buffer(buf), [&](boost::system::error_code ec, size_t n) {
+    reader.AsyncRead(p.server, asio::buffer(buf), [&](boost::system::error_code ec, size_t n) {
       r = Result{ec, n};
     });
     // The read is parked: nothing was sent yet.
@@ -72,6 +73,7 @@ TEST(EdgeReadTest, ReadsBytesThatArriveAfterTheSocketWasDrained) {
 TEST(EdgeReadTest, BytesAlreadyQueuedAreReadAtOnce) {
   asio::io_context io;
   Pair p(io);
+  EdgeReader reader;
   asio::write(p.client, asio::buffer(std::string("abc")));
   char buf[64];
   std::optional<Result> r;
@@ -83,7 +85,7 @@ TEST(EdgeReadTest, BytesAlreadyQueuedAreReadAtOnce) {
   bool waited = false;
   timer.async_wait([&](boost::system::error_code) { waited = true; });
   ASSERT_TRUE(RunUntil(io, [&] { return waited; }));
-  AsyncReadWhenReady(p.server, asio::buffer(buf), [&](boost::system::error_code ec, size_t n) {
+  reader.AsyncRead(p.server, asio::buffer(buf), [&](boost::system::error_code ec, size_t n) {
     r = Result{ec, n};
   });
   ASSERT_TRUE(RunUntil(io, [&] { return r.has_value(); }));
@@ -93,12 +95,13 @@ TEST(EdgeReadTest, BytesAlreadyQueuedAreReadAtOnce) {
 TEST(EdgeReadTest, AFullBufferLeavesTheRestForTheNextRead) {
   asio::io_context io;
   Pair p(io);
+  EdgeReader reader;
   asio::write(p.client, asio::buffer(std::string("0123456789")));
   char buf[4];
   std::string got;
   while (got.size() < 10) {
     std::optional<Result> r;
-    AsyncReadWhenReady(p.server, asio::buffer(buf), [&](boost::system::error_code ec, size_t n) {
+    reader.AsyncRead(p.server, asio::buffer(buf), [&](boost::system::error_code ec, size_t n) {
       r = Result{ec, n};
     });
     ASSERT_TRUE(RunUntil(io, [&] { return r.has_value(); })) << got;
@@ -111,9 +114,10 @@ TEST(EdgeReadTest, AFullBufferLeavesTheRestForTheNextRead) {
 TEST(EdgeReadTest, PeerCloseIsEof) {
   asio::io_context io;
   Pair p(io);
+  EdgeReader reader;
   char buf[16];
   std::optional<Result> r;
-  AsyncReadWhenReady(p.server, asio::buffer(buf), [&](boost::system::error_code ec, size_t n) {
+  reader.AsyncRead(p.server, asio::buffer(buf), [&](boost::system::error_code ec, size_t n) {
     r = Result{ec, n};
   });
   p.client.close();
@@ -124,9 +128,10 @@ TEST(EdgeReadTest, PeerCloseIsEof) {
 TEST(EdgeReadTest, CancelAndCloseAbortAParkedRead) {
   asio::io_context io;
   Pair p(io);
+  EdgeReader reader;
   char buf[16];
   std::optional<Result> r;
-  AsyncReadWhenReady(p.server, asio::buffer(buf), [&](boost::system::error_code ec, size_t n) {
+  reader.AsyncRead(p.server, asio::buffer(buf), [&](boost::system::error_code ec, size_t n) {
     r = Result{ec, n};
   });
   io.poll();
@@ -135,7 +140,7 @@ TEST(EdgeReadTest, CancelAndCloseAbortAParkedRead) {
   EXPECT_EQ(r->ec, asio::error::operation_aborted);
 
   r.reset();
-  AsyncReadWhenReady(p.server, asio::buffer(buf), [&](boost::system::error_code ec, size_t n) {
+  reader.AsyncRead(p.server, asio::buffer(buf), [&](boost::system::error_code ec, size_t n) {
     r = Result{ec, n};
   });
   io.restart();
@@ -153,8 +158,9 @@ TEST(EdgeReadTest, AParkedReadDiesWithItsIoContext) {
   {
     asio::io_context io;
     auto p = std::make_unique<Pair>(io);
+    EdgeReader reader;
     static char buf[16];
-    AsyncReadWhenReady(
+    reader.AsyncRead(
         p->server, asio::buffer(buf),
         [&called, keep = std::move(alive)](boost::system::error_code, size_t) { called = true; });
     io.poll();

@@ -98,8 +98,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (ec || closing_) break;
       server_.stats().total_net_input_bytes += n;
       ++server_.stats().total_reads_processed;
+      command_now_ms_ = 0;
       Process(std::string_view(buf_, n));
-      if (OverOutputLimit()) break;
+      if (OverOutputLimit(command_now_ms_)) break;
       Flush();
       CountOutput();
       // A query buffer that grows past maxmemory-clients (a huge argument
@@ -252,11 +253,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // whatever it is still replied (a transaction runs to its end, a command
   // with a huge reply stops, as in Redis); no more of its input runs. The
   // caller closes it when the command or push that grew the buffer ended.
-  bool OverOutputLimit() {
+  // `now_ms`: the time the command that just ran was given (the clock is
+  // read once per command, as Redis's cached time), 0 to read it here.
+  bool OverOutputLimit(int64_t now_ms = 0) {
     if (limit_hit_) return true;
     if (closing_) return false;
     CountOutput();
-    if (!server_.OutputLimitReached(session_, NowMs(), true)) return false;
+    // Nothing pending is never over (OutputLimitReached says so too): no
+    // clock read for it.
+    if (session_.output_buffer_bytes == 0) return false;
+    if (!server_.OutputLimitReached(session_, now_ms != 0 ? now_ms : NowMs(), true)) return false;
     limit_hit_ = true;
     reply_.Discard();  // frees out_
     CountOutput();
@@ -376,6 +382,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // kept in parked_ until the session resumes.
   void ExecuteOrPark(std::vector<std::string>& args) {
     const int64_t now = NowMs();
+    command_now_ms_ = now;
     if (server_.WritesPaused(now) && dispatcher_.WaitsForPause(session_, args, now)) {
       server_.ParkSession(session_);
     } else {
@@ -405,6 +412,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closing_ = false;
   bool kill_when_drained_ = false;  // close after the pending output is written
   bool limit_hit_ = false;          // over client-output-buffer-limit: closing
+  int64_t command_now_ms_ = 0;      // the time of the last command this read ran
   static constexpr size_t kLimitCheckBytes = 16 * 1024;  // Redis's reply chunk
   static constexpr size_t kMaxPendingOutput = 4 * 1024 * 1024;
   char buf_[16 * 1024];

@@ -76,7 +76,7 @@ class Stream {
     if (tls_)
       return tls_->async_read_some(boost::asio::mutable_buffers_1(buffer),
                                    std::forward<Token>(token));
-    return AsyncReadWhenReady(tcp_, buffer, std::forward<Token>(token));
+    return edge_reader_.AsyncRead(tcp_, buffer, std::forward<Token>(token));
   }
   template <typename ConstBuffers, typename Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
@@ -96,6 +96,7 @@ class Stream {
   Socket tcp_;  // the socket while plain; moved into tls_ by UseTls
   std::shared_ptr<boost::asio::ssl::context> ctx_;
   std::unique_ptr<TlsStream> tls_;
+  EdgeReader edge_reader_;
 };
 
 }  // namespace shardnode::node
