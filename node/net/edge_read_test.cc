@@ -1,5 +1,9 @@
 #include "node/net/edge_read.h"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -9,6 +13,19 @@
 #include <string>
 
 #include "gtest/gtest.h"
+
+namespace shardnode::node {
+// The recv calls of this test binary (Asio's and ours), counted by the
+// recv defined below.
+std::atomic<int> recv_calls{0};
+}  // namespace shardnode::node
+
+// Every recv of the binary lands here (the executable's definition comes
+// first) and goes to the kernel unchanged.
+extern "C" ssize_t recv(int fd, void* buf, size_t len, int flags) {
+  ++shardnode::node::recv_calls;
+  return syscall(SYS_recvfrom, fd, buf, len, flags, nullptr, nullptr);
+}
 
 namespace shardnode::node {
 namespace {
@@ -68,6 +85,53 @@ TEST(EdgeReadTest, ReadsBytesThatArriveAfterTheSocketWasDrained) {
     got.assign(buf, r->n);
     EXPECT_EQ(got, msg);
   }
+}
+
+// Reads `msg` sent after the read was started, with `start(buffer, handler)`
+// starting the read; returns the recv calls that the next read made before
+// any new byte arrived.
+template <typename Start>
+int RecvsOfAParkedRead(Start start) {
+  asio::io_context io;
+  Pair p(io);
+  char buf[64];
+  std::optional<Result> r;
+  auto handler = [&](boost::system::error_code ec, size_t n) { r = Result{ec, n}; };
+  // Bytes that arrive while a read waits: the epoll event performs it.
+  start(p.server, asio::buffer(buf), handler);
+  io.poll();
+  asio::write(p.client, asio::buffer(std::string("first")));
+  EXPECT_TRUE(RunUntil(io, [&] { return r.has_value(); }));
+  EXPECT_EQ(std::string(buf, r->n), "first");
+  // The socket is empty now: the next read.
+  r.reset();
+  const int before = recv_calls;
+  start(p.server, asio::buffer(buf), handler);
+  io.restart();
+  io.poll();
+  const int parked = recv_calls - before;
+  EXPECT_FALSE(r.has_value());
+  asio::write(p.client, asio::buffer(std::string("second")));
+  EXPECT_TRUE(RunUntil(io, [&] { return r.has_value(); }));
+  EXPECT_EQ(std::string(buf, r->n), "second");
+  return parked;
+}
+
+TEST(EdgeReadTest, ADrainedSocketIsNotTriedBeforeNewBytes) {
+  EdgeReader reader;
+  const int recvs = RecvsOfAParkedRead([&](tcp::socket& s, asio::mutable_buffer b, auto h) {
+    reader.AsyncRead(s, b, std::move(h));
+  });
+  EXPECT_EQ(recvs, 0);
+}
+
+// What edge_read.h saves: Asio's own read tries the empty socket first (a
+// recv that fails with EAGAIN). Should a Boost release stop doing that,
+// this fails and EdgeReader can go.
+TEST(EdgeReadTest, AsioAloneTriesADrainedSocketFirst) {
+  const int recvs = RecvsOfAParkedRead(
+      [](tcp::socket& s, asio::mutable_buffer b, auto h) { s.async_read_some(b, std::move(h)); });
+  EXPECT_EQ(recvs, 1);
 }
 
 TEST(EdgeReadTest, BytesAlreadyQueuedAreReadAtOnce) {
