@@ -103,15 +103,15 @@ class ReadOp : public boost::asio::detail::reactor_op {
 
 }  // namespace edge_read_internal
 
-// Reads on plain sockets of one io_context. It looks the context's reactor
-// up on its first read (Asio's service lookup takes a lock) and keeps it.
-// Lifetime: within its sockets' io_context.
+// Reads on plain sockets. It looks the io_context's reactor up on its first
+// read (Asio's service lookup takes a lock) and keeps it while its socket
+// stays on that io_context. Lifetime: within its sockets' io_context.
 class EdgeReader {
  public:
   // Reads some bytes of `socket` into `buffer` (completion: error_code,
-  // bytes; eof when the peer closed). REQUIRES: `socket` open, plain (not
-  // under TLS) and of the same io_context at every call; `buffer`
-  // non-empty and alive until completion; no other read in flight on it.
+  // bytes; eof when the peer closed). REQUIRES: `socket` open and plain
+  // (not under TLS); `buffer` non-empty and alive until completion; no
+  // other read in flight on it.
   template <typename Token>
   auto AsyncRead(boost::asio::ip::tcp::socket& socket, boost::asio::mutable_buffer buffer,
                  Token&& token) {
@@ -119,9 +119,11 @@ class EdgeReader {
         [this, &socket, buffer](auto handler) {
           using Op = edge_read_internal::ReadOp<std::decay_t<decltype(handler)>>;
           auto& impl = edge_read_internal::SocketAccess::Impl(socket);
-          if (reactor_ == nullptr) {
-            reactor_ = &boost::asio::use_service<boost::asio::detail::reactor>(
-                boost::asio::query(socket.get_executor(), boost::asio::execution::context));
+          boost::asio::execution_context& context =
+              boost::asio::query(socket.get_executor(), boost::asio::execution::context);
+          if (context_ != &context) {
+            reactor_ = &boost::asio::use_service<boost::asio::detail::reactor>(context);
+            context_ = &context;
           }
           auto* op = new Op(impl.socket_, buffer, std::move(handler));
           // The descriptor is non-blocking for Asio's own operations alone
@@ -142,6 +144,7 @@ class EdgeReader {
   }
 
  private:
+  boost::asio::execution_context* context_ = nullptr;  // whose reactor reactor_ is
   boost::asio::detail::reactor* reactor_ = nullptr;
 };
 
