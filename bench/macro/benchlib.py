@@ -127,7 +127,8 @@ def rss_bytes(pid):
 class Server:
     """One shardnode or redis-server process started on a free port."""
 
-    def __init__(self, kind, binary, workdir, extra=(), cluster=True):
+    def __init__(self, kind, binary, workdir, extra=(), cluster=True, cpu=None):
+        """cpu: a taskset -c list to pin the server to (None: not pinned)."""
         self.kind = kind
         self.port = free_port(bus=cluster)
         self.workdir = workdir
@@ -138,6 +139,8 @@ class Server:
         if cluster:
             args += ["--cluster-enabled", "yes"]
         args += list(extra)
+        if cpu is not None:
+            args = ["taskset", "-c", str(cpu)] + args
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.pid = self.proc.pid
         deadline = time.monotonic() + 10
@@ -209,9 +212,11 @@ def create_cluster(servers, timeout=120, replicas=0):
     wait_cluster_ok(servers, known=len(servers), timeout=timeout)
 
 
-def redis_benchmark(port, load, requests, clients, pipeline, keyspace=100000):
-    """Runs redis-benchmark -q; returns requests per second."""
-    out = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-r",
+def redis_benchmark(port, load, requests, clients, pipeline, keyspace=100000, cpu=None):
+    """Runs redis-benchmark -q (pinned by taskset -c `cpu` when given);
+    returns requests per second."""
+    pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
+    out = subprocess.run([*pin, "redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-r",
                           str(keyspace), "-P", str(pipeline), "-c", str(clients), "-n",
                           str(requests), "-q", *load], capture_output=True, text=True,
                          timeout=900)

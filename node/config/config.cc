@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <variant>
@@ -46,6 +47,10 @@ Config::~Config() = default;
 absl::Status Config::SetDirective(const Directive& d, std::vector<std::string> args,
                                   bool from_file) {
   (void)from_file;
+  // Unique across Config objects too: a cache keyed by it never takes a
+  // new Config at a freed one's address for the old one.
+  static std::atomic<uint64_t> next_generation{1};
+  generation_ = next_generation.fetch_add(1, std::memory_order_relaxed);
   auto err = [](std::string_view msg) { return absl::InvalidArgumentError(base::ToAbsl(msg)); };
   auto store_generic = [&](std::string value) { generic_[std::string(d.name)] = std::move(value); };
 

@@ -68,6 +68,11 @@ class Config {
   Config& operator=(const Config&) = delete;
 
   const ServerOptions& options() const { return options_; }
+  // Changes with every directive set (file, command line, CONFIG SET, even
+  // one rolled back) and is never the same for two Config objects once set:
+  // a value derived from a directive's text (Value()) stays valid while
+  // this does not change.
+  uint64_t generation() const { return generation_; }
   // Direct writes are allowed (e.g. the port actually bound); CONFIG GET and
   // REWRITE read these fields, so they show the change.
   ServerOptions& mutable_options() { return options_; }
@@ -179,6 +184,7 @@ class Config {
   std::string GetDirective(const Directive& d) const;
 
   ServerOptions options_;
+  uint64_t generation_ = 0;
   bool live_;
   bool reading_file_ = false;
   bool save_loaded_ = false;

@@ -1,5 +1,7 @@
 #include "node/net/net_server.h"
 
+#include <sys/socket.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -99,8 +101,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       server_.stats().total_net_input_bytes += n;
       ++server_.stats().total_reads_processed;
       session_.last_interaction_ms = NowMs();  // as Redis's lastinteraction, on each read
+      command_now_ms_ = 0;
       Process();
-      if (OverOutputLimit()) break;
+      if (OverOutputLimit(command_now_ms_)) break;
       Flush();
       CountOutput();
       // A query buffer that grows past maxmemory-clients (a huge argument
@@ -138,9 +141,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (!ec) query_.Append(std::string_view(tls_in_.get(), n));
       co_return n;
     }
-    co_await stream_.socket().async_wait(tcp::socket::wait_read,
-                                         asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || closing_) co_return 0;
+    // Epoll (edge-triggered under Asio) reports only bytes that arrive
+    // after it was asked: a read that filled its room may have left more in
+    // the socket, so the next one tries at once; one that took less than
+    // its room drained it, and the next waits (one recv per request, where
+    // Asio's own read tries the empty socket first).
+    if (!socket_may_hold_more_) {
+      co_await stream_.socket().async_wait(tcp::socket::wait_read,
+                                           asio::redirect_error(asio::use_awaitable, ec));
+      if (ec || closing_) co_return 0;
+    }
     // A big bulk waits whole in the query buffer (set_keep_big_bulks).
     const int64_t bulk = parser_.current_bulk_len();
     const int64_t big_left =
@@ -148,6 +158,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const std::span<char> room =
         query_.PrepareRead(static_cast<size_t>(std::max<int64_t>(big_left, 0)));
     const size_t n = stream_.socket().read_some(asio::buffer(room.data(), room.size()), ec);
+    socket_may_hold_more_ = !ec && n == room.size();
     if (!ec) query_.Commit(n);
     co_return n;
   }
@@ -251,10 +262,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       return;
     }
+    server_.stats().total_net_output_bytes += out_.size();
+    ++server_.stats().total_writes_processed;
+    if (WriteNow()) return;
     writing_ = true;
     sending_.swap(out_);
-    server_.stats().total_net_output_bytes += sending_.size();
-    ++server_.stats().total_writes_processed;
     asio::async_write(stream_, asio::buffer(sending_),
                       [self = shared_from_this()](boost::system::error_code ec, size_t) {
                         self->writing_ = false;
@@ -279,6 +291,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
                       });
   }
 
+  // Writes out_ at once, as Redis writes its replies before it sleeps:
+  // true when the socket took all of it. Whatever it did not take is left
+  // in out_ for the asynchronous write (a full socket buffer, an error it
+  // reports). Not for TLS, nor while a streaming producer waits for its
+  // drain callback (that is called from a write's completion, never from
+  // inside Flush).
+  bool WriteNow() {
+    if (stream_.is_tls() || session_.on_output_drained) return false;
+    const ssize_t n = ::send(stream_.socket().native_handle(), out_.data(), out_.size(),
+                             MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    if (static_cast<size_t>(n) < out_.size()) {
+      out_.erase(0, static_cast<size_t>(n));
+      return false;
+    }
+    out_.clear();
+    // As after an asynchronous write: a burst's buffer is not kept.
+    if (out_.capacity() > kKeptBufferBytes) std::string().swap(out_);
+    return true;
+  }
+
   void CountOutput() {
     session_.output_buffer_bytes = out_.size() + sending_.size();
     session_.reply_buffer_peak =
@@ -292,11 +325,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // whatever it is still replied (a transaction runs to its end, a command
   // with a huge reply stops, as in Redis); no more of its input runs. The
   // caller closes it when the command or push that grew the buffer ended.
-  bool OverOutputLimit() {
+  // `now_ms`: the time the command that just ran was given (the clock is
+  // read once per command, as Redis's cached time), 0 to read it here.
+  bool OverOutputLimit(int64_t now_ms = 0) {
     if (limit_hit_) return true;
     if (closing_) return false;
     CountOutput();
-    if (!server_.OutputLimitReached(session_, NowMs(), true)) return false;
+    // Nothing pending is never over (OutputLimitReached says so too): no
+    // clock read for it.
+    if (session_.output_buffer_bytes == 0) return false;
+    if (!server_.OutputLimitReached(session_, now_ms != 0 ? now_ms : NowMs(), true)) return false;
     limit_hit_ = true;
     reply_.Discard();  // frees out_
     CountOutput();
@@ -406,6 +444,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // kept in parked_ until the session resumes.
   void ExecuteOrPark(std::vector<std::string>& args) {
     const int64_t now = NowMs();
+    command_now_ms_ = now;
     if (server_.WritesPaused(now) && dispatcher_.WaitsForPause(session_, args, now)) {
       server_.ParkSession(session_);
     } else {
@@ -428,16 +467,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::unique_ptr<char[]> tls_in_;  // a TLS connection's decrypted bytes
   static constexpr size_t kTlsReadBytes = 16 * 1024;
   static constexpr int64_t kBigArg = resp::QueryBuffer::kBigArg;
-  std::string out_;                              // replies not yet handed to the socket
-  std::string sending_;                          // the bytes of the write in flight
+  std::string out_;      // replies not yet handed to the socket
+  std::string sending_;  // the bytes of the write in flight
   resp::ReplyBuilder reply_;
   asio::steady_timer drained_;  // cancelled when a write completes
   bool writing_ = false;
   bool gated_ = false;  // waiting for the OutputGate's release
   bool write_failed_ = false;
   bool closing_ = false;
-  bool kill_when_drained_ = false;  // close after the pending output is written
-  bool limit_hit_ = false;          // over client-output-buffer-limit: closing
+  bool kill_when_drained_ = false;     // close after the pending output is written
+  bool limit_hit_ = false;             // over client-output-buffer-limit: closing
+  bool socket_may_hold_more_ = false;  // the last read filled its room (ReadSome)
+  int64_t command_now_ms_ = 0;         // the time of the last command this read ran
   static constexpr size_t kLimitCheckBytes = 16 * 1024;  // Redis's reply chunk
   static constexpr size_t kMaxPendingOutput = 64 * 1024 * 1024;
 };

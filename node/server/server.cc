@@ -115,18 +115,19 @@ bool Server::OutputLimitReached(Session& s, int64_t now_ms, bool async) {
   if (s.replica || s.from_primary || s.import_link || !s.kill) return false;
   // Redis looks only at a client with a reply list (none: nothing pending).
   if (s.output_buffer_bytes == 0) return false;
-  // Parsed again only when the value changed (this runs on every push).
+  // Parsed again only when the configuration changed (this runs on every
+  // reply and every push): looking the directive up costs more than the
+  // check itself.
   struct Parsed {
-    std::string text;
+    uint64_t generation = 0;
     replication::OutputLimit normal, pubsub;
   };
-  thread_local Parsed parsed{"", replication::OutputLimit::ForClass("", "normal"),
-                             replication::OutputLimit::ForClass("", "pubsub")};
-  std::string text = config().Value("client-output-buffer-limit").value_or("");
-  if (text != parsed.text) {
+  thread_local Parsed parsed;
+  if (parsed.generation != config().generation() || parsed.generation == 0) {
+    const std::string text = config().Value("client-output-buffer-limit").value_or("");
     parsed.normal = replication::OutputLimit::ForClass(text, "normal");
     parsed.pubsub = replication::OutputLimit::ForClass(text, "pubsub");
-    parsed.text = std::move(text);
+    parsed.generation = config().generation();
   }
   const replication::OutputLimit& limit = s.in_pubsub() ? parsed.pubsub : parsed.normal;
   if (!s.obuf_check.Exceeded(limit, s.output_buffer_bytes, 0, now_ms)) return false;
