@@ -232,6 +232,20 @@ class BusEngine {
   bool NotClaiming(int slot) const {
     return not_claiming_.Test(slot) && state_.SlotOwner(slot) != &state_.myself();
   }
+  // Slots bound to another node when the engine started (loaded from
+  // nodes.conf) whose owner has not claimed them to me since. The file
+  // keeps bindings but not the not-claiming marks, so a binding may be one
+  // its owner gave up (SETSLOT NODE to a target) before I went down: until
+  // the owner claims the slot (or another claimer takes it), no UPDATE of
+  // mine advertises it, else a target whose configEpoch is below the old
+  // owner's would drop the slot on my word and nobody would serve it
+  // (sweep seed 100164; Redis 7.0.15 has the same hole). Only UPDATEs are
+  // held back: rebinding and votes still follow the binding. Never for
+  // my own slots.
+  slots::SlotSet unconfirmed_;
+  bool Unconfirmed(int slot) const {
+    return unconfirmed_.Test(slot) && state_.SlotOwner(slot) != &state_.myself();
+  }
 };
 
 }  // namespace shardnode::clusterbus

@@ -770,13 +770,20 @@ TEST(SimSweepTest, RegressionSeedsPass) {
   }
 }
 
-// Open (bench/README.md section 11): these seeds end with one slot that
-// two groups of nodes attribute to each other after healing. Not yet
-// understood; run with --gtest_also_run_disabled_tests.
-TEST(SimSweepTest, DISABLED_OpenSlotSplitSeeds) {
+// Each once ended with one slot that two groups of nodes attributed to each
+// other after healing, claimed by neither (core fixes in BusEngine, both
+// holes shared with Redis 7.0.15):
+//  188: a source bumped its configEpoch right after handing a slot over;
+//     a node that saw the new epoch in a non-ping header credited the old
+//     claim with it and its UPDATE took the slot from the target.
+//  100164: a node restarted from nodes.conf (which keeps no not-claiming
+//     marks) told a target with a lower epoch that the old owner still
+//     claimed the slot it had handed over.
+TEST(SimSweepTest, SlotSplitSeedsConverge) {
   for (uint64_t seed : {188, 100164}) {
     SweepResult r = RunSweep(seed, {});
     EXPECT_TRUE(r.ok) << "seed " << seed << ": " << r.failure;
+    EXPECT_GE(r.converge_ms, 0) << "seed " << seed;
   }
 }
 
