@@ -23,6 +23,10 @@
 // the engine again). Every 100 ms it calls Tick and then ClusterState::Tick. Nodes deleted through
 // the ClusterState (FORGET, RESET) have their links closed by the engine on its next call.
 //
+// The engine is built on the state as loaded from nodes.conf: the slots
+// then bound to other nodes wait for their owner's claim before any UPDATE
+// of mine advertises them (unconfirmed_ below).
+//
 // Loop: the control loop only. Not thread-safe.
 #pragma once
 
