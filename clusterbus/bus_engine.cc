@@ -62,7 +62,25 @@ BusEngine::BusEngine(ClusterState& state, const NodeView& node, uint64_t seed)
   }
 }
 
+void BusEngine::TakeFinishedImports() {
+  for (auto& [slot, source] : state_.TakeFinishedImports()) {
+    import_guards_[slot] = ImportGuard{std::move(source), 0};
+  }
+}
+
+bool BusEngine::StaleImportClaim(int slot, const ClusterNode& sender, uint64_t epoch) {
+  auto it = import_guards_.find(slot);
+  if (it == import_guards_.end()) return false;
+  if (state_.SlotOwner(slot) != &state_.myself()) {
+    import_guards_.erase(it);
+    return false;
+  }
+  if (it->second.source != sender.id) return false;
+  return it->second.let_go_epoch == 0 || epoch <= it->second.let_go_epoch;
+}
+
 Ready BusEngine::TakeReady(int64_t now_ms) {
+  TakeFinishedImports();
   // The state is evaluated before a PONG announces it.
   if (state_.update_state_requested()) state_.UpdateState(now_ms);
   if (state_.TakeBroadcastPong()) BroadcastPong();
@@ -520,6 +538,7 @@ ClusterNode* BusEngine::SenderOf(LinkId link_id, Link& link, const MessageHeader
 
 void BusEngine::OnMessage(LinkId link_id, const Message& msg, int64_t now_ms) {
   SweepLinks();
+  TakeFinishedImports();
   auto link_it = links_.find(link_id);
   if (link_it == links_.end()) return;  // closed by us meanwhile
   const MessageHeader& hdr = msg.header;
@@ -757,6 +776,14 @@ bool BusEngine::ProcessPingTypes(LinkId link_id, const Message& msg, ClusterNode
   if (sender->is_primary() && dirty_slots) {
     UpdateSlotsConfigWith(*sender, sender_config_epoch, hdr.myslots);
   }
+  // The source of an import of mine letting the slot go (import_guards_).
+  if (sender->is_primary()) {
+    for (auto& [slot, guard] : import_guards_) {
+      if (guard.source == sender->id && !hdr.myslots.Test(slot)) {
+        guard.let_go_epoch = std::max(guard.let_go_epoch, sender_config_epoch);
+      }
+    }
+  }
   // The owner's own claim confirms what was loaded from nodes.conf.
   if (sender->is_primary() && !unconfirmed_.Empty()) {
     for (int s = 0; s < kNumSlots; ++s) {
@@ -954,6 +981,7 @@ void BusEngine::UpdateSlotsConfigWith(ClusterNode& sender, uint64_t sender_confi
         not_claiming_.Clear(s);
         continue;
       }
+      if (owner == &me && StaleImportClaim(s, sender, sender_config_epoch)) continue;
       // Slots I am importing only change through SETSLOT. A replica's
       // importing marks (mirrored from its primary's stream) do not hold
       // the gossip back: its view follows the cluster as in Redis 7.0.

@@ -247,6 +247,26 @@ class BusEngine {
   // held back: rebinding and votes still follow the binding. Never for
   // my own slots.
   slots::SlotSet unconfirmed_;
+  // Slots I imported (SETSLOT NODE myself closed the import), by slot: the
+  // node I imported from, and the configEpoch with which that node was
+  // last seen not claiming the slot (0: not seen yet). Beyond Redis 7.0.15:
+  // when my import ended with a configEpoch below the source's (my view of
+  // the epochs was stale: just restarted, or cut off), the source's claims
+  // of the slot from before the handoff (its own pings still in flight,
+  // UPDATEs about it from nodes that have not yet seen it let go) would
+  // take the slot back, after which nobody would claim it (the sweep's
+  // stale-target-epoch seeds). So claims of that slot by that node at an
+  // epoch no newer than the one it let the slot go with are stale and left
+  // out; newer ones (it took the slot back) follow the usual rules. Kept
+  // while I own the slot.
+  struct ImportGuard {
+    std::string source;
+    uint64_t let_go_epoch = 0;
+  };
+  std::map<int, ImportGuard> import_guards_;
+  void TakeFinishedImports();
+  // Whether `sender`'s claim of `slot` at `epoch` is a stale one (above).
+  bool StaleImportClaim(int slot, const ClusterNode& sender, uint64_t epoch);
   bool Unconfirmed(int slot) const {
     return unconfirmed_.Test(slot) && state_.SlotOwner(slot) != &state_.myself();
   }

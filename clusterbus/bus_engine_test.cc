@@ -416,6 +416,35 @@ TEST_F(BusEngineTest, ConfigEpochWaitsForTheSlotsItGoesWith) {
   EXPECT_EQ(state_.FindNode(kD)->config_epoch, 9u);
 }
 
+// My import of slot 0 from B ended (SETSLOT NODE myself) with a configEpoch
+// below B's, my view of the epochs being stale: B's claims of slot 0 from
+// before it let the slot go are stale and leave it with me (the sweep's
+// stale-target-epoch seeds, e.g. 200389 of 3-12 nodes); a claim with an
+// epoch newer than the one B let the slot go with takes it back as usual.
+TEST_F(BusEngineTest, ImportedSlotIgnoresTheSourcesStaleClaims) {
+  state_.set_current_epoch(3);
+  ASSERT_TRUE(state_.SetConfigEpoch(3).ok());
+  Known(kB, 1, 2, 0, 99, 5);
+  ASSERT_TRUE(state_.SetSlotImporting(0, kB).ok());
+  ASSERT_TRUE(state_.SetSlotNode(0, kMe, 0).ok());
+  EXPECT_EQ(state_.myself().config_epoch, 4u);
+  TakeAll();
+  auto claim = [&](LinkId link, uint64_t epoch, int first) {
+    Message ping = FromPeer(MessageType::kPing, kB, epoch);
+    ping.header.myslots.SetRange(first, 99);
+    ping.header.port = 7000;
+    ping.header.cport = 17000;
+    engine_.OnMessage(link, ping, now_);
+  };
+  claim(2, 5, 0);  // sent before B let slot 0 go
+  EXPECT_EQ(state_.SlotOwner(0), &state_.myself());
+  claim(2, 5, 1);  // B lets it go with epoch 5
+  claim(2, 5, 0);  // a stale one coming late
+  EXPECT_EQ(state_.SlotOwner(0), &state_.myself());
+  claim(2, 7, 0);  // B took it back later
+  EXPECT_EQ(state_.SlotOwner(0)->id, kB);
+}
+
 // Started from a nodes.conf that binds slots 0..99 to B (configEpoch 5).
 class LoadedBusEngineTest : public BusEngineTest {
  protected:
