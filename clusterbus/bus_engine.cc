@@ -777,10 +777,19 @@ bool BusEngine::ProcessPingTypes(LinkId link_id, const Message& msg, ClusterNode
     UpdateSlotsConfigWith(*sender, sender_config_epoch, hdr.myslots);
   }
   // The source of an import of mine letting the slot go (import_guards_).
+  // A guard ends with my ownership of the slot, or once my configEpoch is
+  // above the epoch the source let the slot go with (older claims lose).
   if (sender->is_primary()) {
-    for (auto& [slot, guard] : import_guards_) {
-      if (guard.source == sender->id && !hdr.myslots.Test(slot)) {
+    for (auto it = import_guards_.begin(); it != import_guards_.end();) {
+      ImportGuard& guard = it->second;
+      if (guard.source == sender->id && !hdr.myslots.Test(it->first)) {
         guard.let_go_epoch = std::max(guard.let_go_epoch, sender_config_epoch);
+      }
+      if (state_.SlotOwner(it->first) != &me ||
+          (guard.let_go_epoch != 0 && me.config_epoch > guard.let_go_epoch)) {
+        it = import_guards_.erase(it);
+      } else {
+        ++it;
       }
     }
   }
