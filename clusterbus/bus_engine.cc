@@ -62,9 +62,11 @@ BusEngine::BusEngine(ClusterState& state, const NodeView& node, uint64_t seed)
   }
 }
 
-void BusEngine::TakeFinishedImports() {
+void BusEngine::TakeFinishedImports(int64_t now_ms) {
+  guard_now_ms_ = now_ms;
   for (auto& [slot, source] : state_.TakeFinishedImports()) {
-    import_guards_[slot] = ImportGuard{std::move(source), 0};
+    import_guards_[slot] =
+        ImportGuard{std::move(source), 0, now_ms + 2 * state_.options().node_timeout_ms};
   }
 }
 
@@ -76,11 +78,12 @@ bool BusEngine::StaleImportClaim(int slot, const ClusterNode& sender, uint64_t e
     return false;
   }
   if (it->second.source != sender.id) return false;
-  return it->second.let_go_epoch == 0 || epoch <= it->second.let_go_epoch;
+  if (it->second.let_go_epoch == 0) return guard_now_ms_ < it->second.unknown_until_ms;
+  return epoch <= it->second.let_go_epoch;
 }
 
 Ready BusEngine::TakeReady(int64_t now_ms) {
-  TakeFinishedImports();
+  TakeFinishedImports(now_ms);
   // The state is evaluated before a PONG announces it.
   if (state_.update_state_requested()) state_.UpdateState(now_ms);
   if (state_.TakeBroadcastPong()) BroadcastPong();
@@ -538,7 +541,7 @@ ClusterNode* BusEngine::SenderOf(LinkId link_id, Link& link, const MessageHeader
 
 void BusEngine::OnMessage(LinkId link_id, const Message& msg, int64_t now_ms) {
   SweepLinks();
-  TakeFinishedImports();
+  TakeFinishedImports(now_ms);
   auto link_it = links_.find(link_id);
   if (link_it == links_.end()) return;  // closed by us meanwhile
   const MessageHeader& hdr = msg.header;

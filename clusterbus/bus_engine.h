@@ -258,13 +258,19 @@ class BusEngine {
   // stale-target-epoch seeds). So claims of that slot by that node at an
   // epoch no newer than the one it let the slot go with are stale and left
   // out; newer ones (it took the slot back) follow the usual rules. Kept
-  // while I own the slot.
+  // while I own the slot and my configEpoch is not above that epoch.
+  // Until the source is seen letting go, its claims are held back for two
+  // node timeouts only: it may have taken the slot back meanwhile (a new
+  // import of its own, bumping its epoch) before any ping of it showed me
+  // the slot let go.
   struct ImportGuard {
     std::string source;
     uint64_t let_go_epoch = 0;
+    int64_t unknown_until_ms = 0;
   };
   std::map<int, ImportGuard> import_guards_;
-  void TakeFinishedImports();
+  int64_t guard_now_ms_ = 0;  // the time of the call in progress
+  void TakeFinishedImports(int64_t now_ms);
   // Whether `sender`'s claim of `slot` at `epoch` is a stale one (above).
   bool StaleImportClaim(int slot, const ClusterNode& sender, uint64_t epoch);
   bool Unconfirmed(int slot) const {

@@ -445,6 +445,28 @@ TEST_F(BusEngineTest, ImportedSlotIgnoresTheSourcesStaleClaims) {
   EXPECT_EQ(state_.SlotOwner(0)->id, kB);
 }
 
+// Until B is seen letting the slot go, its claims are held back for two
+// node timeouts only: B may have taken the slot back (a new import of its
+// own) before any ping of it showed me the slot let go.
+TEST_F(BusEngineTest, ImportGuardWithoutLetGoLastsTwoNodeTimeouts) {
+  state_.set_current_epoch(3);
+  ASSERT_TRUE(state_.SetConfigEpoch(3).ok());
+  Known(kB, 1, 2, 0, 99, 5);
+  ASSERT_TRUE(state_.SetSlotImporting(0, kB).ok());
+  ASSERT_TRUE(state_.SetSlotNode(0, kMe, 0).ok());
+  TakeAll();
+  Message ping = FromPeer(MessageType::kPing, kB, 6);
+  ping.header.myslots.SetRange(0, 99);
+  ping.header.port = 7000;
+  ping.header.cport = 17000;
+  now_ += 2 * kTimeout - 1;
+  engine_.OnMessage(2, ping, now_);
+  EXPECT_EQ(state_.SlotOwner(0), &state_.myself());
+  now_ += 2;
+  engine_.OnMessage(2, ping, now_);
+  EXPECT_EQ(state_.SlotOwner(0)->id, kB);
+}
+
 // Started from a nodes.conf that binds slots 0..99 to B (configEpoch 5).
 class LoadedBusEngineTest : public BusEngineTest {
  protected:
