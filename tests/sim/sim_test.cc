@@ -764,9 +764,12 @@ namespace {
 //  56: a FAIL mark the checker took for one report short of a majority:
 //     it read the cluster size after the shell's drain had re-evaluated it,
 //     not the size the engine counted against (Simulator::call_start).
+//  100334: the driver left the source MIGRATING when the source refused
+//     SETSLOT NODE (it saw the target as a replica); `--cluster fix` would
+//     close it, and the driver now does.
 TEST(SimSweepTest, RegressionSeedsPass) {
   SweepConfig config;
-  for (uint64_t seed : {1, 2, 8, 12, 56, 154}) {
+  for (uint64_t seed : {1, 2, 8, 12, 56, 154, 100334}) {
     SweepResult r = RunSweep(seed, config);
     EXPECT_TRUE(r.ok) << "seed " << seed << ": " << r.failure;
     EXPECT_GE(r.converge_ms, 0) << "seed " << seed;

@@ -34,7 +34,8 @@ bool Intersects(const slots::SlotSet& a, const slots::SlotSet& b) {
 // SETSLOT NODE on the target, the source and every other primary in one go
 // (redis-cli sends them back to back). A step waits while its node is down;
 // an error before the target took the slot abandons the migration (closing
-// what was opened, as `--cluster fix` would), later errors skip that node.
+// what was opened, as `--cluster fix` would), later errors skip that node
+// (the source's MIGRATING mark closed).
 //
 // The last three steps must not be spread out: between the target taking
 // the slot and the source letting it go, the source still claims it in its
@@ -365,7 +366,12 @@ bool Sweep::AdvanceMigration(Migration& m) {
         return AdvanceMigration(m);
       }
       m.step = 3;
-      (void)run(m.src, [&](ClusterState& s) { return s.SetSlotNode(m.slot, dst_id, 0); });
+      if (!run(m.src, [&](ClusterState& s) { return s.SetSlotNode(m.slot, dst_id, 0); }).ok()) {
+        // The source refused (it sees the target as a replica, or is one
+        // now): the operator's `--cluster fix` closes its MIGRATING mark
+        // (seed 100334).
+        (void)run(m.src, [&](ClusterState& s) { return s.SetSlotStable(m.slot); });
+      }
       m.others = Alive([](const ClusterNode& me) { return me.is_primary(); });
       m.step = 4;
       [[fallthrough]];
