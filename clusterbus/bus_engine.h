@@ -247,6 +247,9 @@ class BusEngine {
   // held back: rebinding and votes still follow the binding. Never for
   // my own slots.
   slots::SlotSet unconfirmed_;
+  bool Unconfirmed(int slot) const {
+    return unconfirmed_.Test(slot) && state_.SlotOwner(slot) != &state_.myself();
+  }
   // Slots I imported (SETSLOT NODE myself closed the import), by slot: the
   // node I imported from, and the configEpoch with which that node was
   // last seen not claiming the slot (0: not seen yet). Beyond Redis 7.0.15:
@@ -273,9 +276,6 @@ class BusEngine {
   void TakeFinishedImports(int64_t now_ms);
   // Whether `sender`'s claim of `slot` at `epoch` is a stale one (above).
   bool StaleImportClaim(int slot, const ClusterNode& sender, uint64_t epoch);
-  bool Unconfirmed(int slot) const {
-    return unconfirmed_.Test(slot) && state_.SlotOwner(slot) != &state_.myself();
-  }
 };
 
 }  // namespace shardnode::clusterbus
