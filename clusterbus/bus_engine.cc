@@ -55,9 +55,35 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 }  // namespace
 
 BusEngine::BusEngine(ClusterState& state, const NodeView& node, uint64_t seed)
-    : state_(state), node_(node), rng_(seed) {}
+    : state_(state), node_(node), rng_(seed) {
+  for (int s = 0; s < kNumSlots; ++s) {
+    const ClusterNode* owner = state_.SlotOwner(s);
+    if (owner && owner != &state_.myself()) unconfirmed_.Set(s);
+  }
+}
+
+void BusEngine::TakeFinishedImports(int64_t now_ms) {
+  guard_now_ms_ = now_ms;
+  for (auto& [slot, source] : state_.TakeFinishedImports()) {
+    import_guards_[slot] =
+        ImportGuard{std::move(source), 0, now_ms + 2 * state_.options().node_timeout_ms};
+  }
+}
+
+bool BusEngine::StaleImportClaim(int slot, const ClusterNode& sender, uint64_t epoch) {
+  auto it = import_guards_.find(slot);
+  if (it == import_guards_.end()) return false;
+  if (state_.SlotOwner(slot) != &state_.myself()) {
+    import_guards_.erase(it);
+    return false;
+  }
+  if (it->second.source != sender.id) return false;
+  if (it->second.let_go_epoch == 0) return guard_now_ms_ < it->second.unknown_until_ms;
+  return epoch <= it->second.let_go_epoch;
+}
 
 Ready BusEngine::TakeReady(int64_t now_ms) {
+  TakeFinishedImports(now_ms);
   // The state is evaluated before a PONG announces it.
   if (state_.update_state_requested()) state_.UpdateState(now_ms);
   if (state_.TakeBroadcastPong()) BroadcastPong();
@@ -355,7 +381,7 @@ void BusEngine::SendUpdate(ClusterNode& to, const ClusterNode& about) {
   body.config_epoch = about.config_epoch;
   body.node_id = about.id;
   for (int s = 0; s < kNumSlots; ++s) {
-    if (about.slots.Test(s) && !NotClaiming(s)) body.slots.Set(s);
+    if (about.slots.Test(s) && !NotClaiming(s) && !Unconfirmed(s)) body.slots.Set(s);
   }
   msg.body = std::move(body);
   SendToNode(to, msg);
@@ -515,6 +541,7 @@ ClusterNode* BusEngine::SenderOf(LinkId link_id, Link& link, const MessageHeader
 
 void BusEngine::OnMessage(LinkId link_id, const Message& msg, int64_t now_ms) {
   SweepLinks();
+  TakeFinishedImports(now_ms);
   auto link_it = links_.find(link_id);
   if (link_it == links_.end()) return;  // closed by us meanwhile
   const MessageHeader& hdr = msg.header;
@@ -537,7 +564,19 @@ void BusEngine::OnMessage(LinkId link_id, const Message& msg, int64_t now_ms) {
     if (sender_current_epoch > state_.current_epoch()) {
       state_.set_current_epoch(sender_current_epoch);
     }
-    if (sender_config_epoch > sender->config_epoch) {
+    // A node's configEpoch and the slots bound to it go together: UPDATE
+    // messages I send about it carry both, and others give their slots up
+    // for that pair. Only PING/PONG/MEET headers get their slots looked at
+    // (below), so a newer configEpoch in any other message (UPDATE, FAIL,
+    // PUBLISH, auth requests) of a node that owns slots here waits for its
+    // next ping, as if the message came later. Redis 7.0.15 takes it from
+    // any message: a source that bumped its epoch right after handing a
+    // slot over (its PONG claiming the slot at the old epoch came first)
+    // was then credited with that slot at the new epoch, and an UPDATE on
+    // that took the slot from the target, after which neither claimed it
+    // (sweep seeds 188 and 100164).
+    if (sender_config_epoch > sender->config_epoch &&
+        (IsPingType(type) || sender->num_slots() == 0)) {
       sender->config_epoch = sender_config_epoch;
       state_.RequestSave(/*fsync=*/true);
     }
@@ -740,12 +779,35 @@ bool BusEngine::ProcessPingTypes(LinkId link_id, const Message& msg, ClusterNode
   if (sender->is_primary() && dirty_slots) {
     UpdateSlotsConfigWith(*sender, sender_config_epoch, hdr.myslots);
   }
+  // The source of an import of mine letting the slot go (import_guards_).
+  // A guard ends with my ownership of the slot, or once my configEpoch is
+  // above the epoch the source let the slot go with (older claims lose).
+  if (sender->is_primary()) {
+    for (auto it = import_guards_.begin(); it != import_guards_.end();) {
+      ImportGuard& guard = it->second;
+      if (guard.source == sender->id && !hdr.myslots.Test(it->first)) {
+        guard.let_go_epoch = std::max(guard.let_go_epoch, sender_config_epoch);
+      }
+      if (state_.SlotOwner(it->first) != &me ||
+          (guard.let_go_epoch != 0 && me.config_epoch > guard.let_go_epoch)) {
+        it = import_guards_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  // The owner's own claim confirms what was loaded from nodes.conf.
+  if (sender->is_primary() && !unconfirmed_.Empty()) {
+    for (int s = 0; s < kNumSlots; ++s) {
+      if (hdr.myslots.Test(s) && state_.SlotOwner(s) == sender) unconfirmed_.Clear(s);
+    }
+  }
   if (dirty_slots) {
     // The sender claims slots we know a newer owner of: tell it (one UPDATE).
     for (int s = 0; s < kNumSlots; ++s) {
       if (!hdr.myslots.Test(s)) continue;
       const ClusterNode* owner = state_.SlotOwner(s);
-      if (!owner || owner == sender || NotClaiming(s)) continue;
+      if (!owner || owner == sender || NotClaiming(s) || Unconfirmed(s)) continue;
       if (owner->config_epoch > sender_config_epoch) {
         state_.Log(LogSeverity::kVerbose,
                    absl::StrCat("Node ", sender->id,
@@ -931,6 +993,7 @@ void BusEngine::UpdateSlotsConfigWith(ClusterNode& sender, uint64_t sender_confi
         not_claiming_.Clear(s);
         continue;
       }
+      if (owner == &me && StaleImportClaim(s, sender, sender_config_epoch)) continue;
       // Slots I am importing only change through SETSLOT. A replica's
       // importing marks (mirrored from its primary's stream) do not hold
       // the gossip back: its view follows the cluster as in Redis 7.0.
@@ -955,6 +1018,7 @@ void BusEngine::UpdateSlotsConfigWith(ClusterNode& sender, uint64_t sender_confi
         const bool handoff = owner == &me && state_.MigratingTo(s) == &sender;
         state_.BindSlot(s, sender);
         not_claiming_.Clear(s);
+        unconfirmed_.Clear(s);
         state_.RequestSave(/*fsync=*/!handoff);
         state_.RequestStateUpdate();
       }

@@ -23,6 +23,10 @@
 // the engine again). Every 100 ms it calls Tick and then ClusterState::Tick. Nodes deleted through
 // the ClusterState (FORGET, RESET) have their links closed by the engine on its next call.
 //
+// The engine is built on the state as loaded from nodes.conf: the slots
+// then bound to other nodes wait for their owner's claim before any UPDATE
+// of mine advertises them (unconfirmed_ below).
+//
 // Loop: the control loop only. Not thread-safe.
 #pragma once
 
@@ -232,6 +236,46 @@ class BusEngine {
   bool NotClaiming(int slot) const {
     return not_claiming_.Test(slot) && state_.SlotOwner(slot) != &state_.myself();
   }
+  // Slots bound to another node when the engine started (loaded from
+  // nodes.conf) whose owner has not claimed them to me since. The file
+  // keeps bindings but not the not-claiming marks, so a binding may be one
+  // its owner gave up (SETSLOT NODE to a target) before I went down: until
+  // the owner claims the slot (or another claimer takes it), no UPDATE of
+  // mine advertises it, else a target whose configEpoch is below the old
+  // owner's would drop the slot on my word and nobody would serve it
+  // (sweep seed 100164; Redis 7.0.15 has the same hole). Only UPDATEs are
+  // held back: rebinding and votes still follow the binding. Never for
+  // my own slots.
+  slots::SlotSet unconfirmed_;
+  bool Unconfirmed(int slot) const {
+    return unconfirmed_.Test(slot) && state_.SlotOwner(slot) != &state_.myself();
+  }
+  // Slots I imported (SETSLOT NODE myself closed the import), by slot: the
+  // node I imported from, and the configEpoch with which that node was
+  // last seen not claiming the slot (0: not seen yet). Beyond Redis 7.0.15:
+  // when my import ended with a configEpoch below the source's (my view of
+  // the epochs was stale: just restarted, or cut off), the source's claims
+  // of the slot from before the handoff (its own pings still in flight,
+  // UPDATEs about it from nodes that have not yet seen it let go) would
+  // take the slot back, after which nobody would claim it (the sweep's
+  // stale-target-epoch seeds). So claims of that slot by that node at an
+  // epoch no newer than the one it let the slot go with are stale and left
+  // out; newer ones (it took the slot back) follow the usual rules. Kept
+  // while I own the slot and my configEpoch is not above that epoch.
+  // Until the source is seen letting go, its claims are held back for two
+  // node timeouts only: it may have taken the slot back meanwhile (a new
+  // import of its own, bumping its epoch) before any ping of it showed me
+  // the slot let go.
+  struct ImportGuard {
+    std::string source;
+    uint64_t let_go_epoch = 0;
+    int64_t unknown_until_ms = 0;
+  };
+  std::map<int, ImportGuard> import_guards_;
+  int64_t guard_now_ms_ = 0;  // the time of the call in progress
+  void TakeFinishedImports(int64_t now_ms);
+  // Whether `sender`'s claim of `slot` at `epoch` is a stale one (above).
+  bool StaleImportClaim(int slot, const ClusterNode& sender, uint64_t epoch);
 };
 
 }  // namespace shardnode::clusterbus

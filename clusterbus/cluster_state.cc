@@ -434,6 +434,7 @@ absl::Status ClusterState::SetSlotNode(int slot, std::string_view node_id, uint6
       Log(LogSeverity::kWarning,
           absl::StrFormat("configEpoch updated after importing slot %d", slot));
     }
+    pending_.finished_imports.push_back({slot, importing_from_[slot]->id});
     importing_from_.Set(slot, nullptr);
     pending_.broadcast_pong = true;
   }
@@ -734,8 +735,9 @@ Ready ClusterState::TakeReady(int64_t now_ms) {
   if (pending_.update_state) UpdateState(now_ms);
   Pending p = std::move(pending_);
   pending_ = Pending();
-  // A PONG broadcast is the bus engine's to carry out.
+  // A PONG broadcast and the finished imports are the bus engine's.
   pending_.broadcast_pong = p.broadcast_pong;
+  pending_.finished_imports = std::move(p.finished_imports);
   Ready ready;
   for (LogLine& line : p.logs) ready.items.emplace_back(std::move(line));
   if (p.flush_data) ready.items.emplace_back(FlushData{});

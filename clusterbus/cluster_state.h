@@ -321,6 +321,12 @@ class ClusterState {
   // Returns and clears the pending broadcast_pong request (the bus engine
   // carries it out itself).
   bool TakeBroadcastPong() { return std::exchange(pending_.broadcast_pong, false); }
+  // Imports that SETSLOT NODE myself closed since the last call: (slot, id
+  // of the node imported from), for the bus engine (BusEngine's
+  // import_guards_).
+  std::vector<std::pair<int, std::string>> TakeFinishedImports() {
+    return std::exchange(pending_.finished_imports, {});
+  }
   // See PauseWrites: pause client writes until `until_ms` (0: end the pause).
   void RequestWritePause(int64_t until_ms) { pending_.pause_writes_until_ms = until_ms; }
   // Redis's clusterFailoverReplaceYourMaster (spec 10.5): myself, a
@@ -399,6 +405,7 @@ class ClusterState {
     std::vector<int> unsubscribe_shard_slots;
     std::vector<LogLine> logs;
     int64_t pause_writes_until_ms = -1;  // -1: no change
+    std::vector<std::pair<int, std::string>> finished_imports;
   };
   Pending pending_;
 };

@@ -117,6 +117,21 @@ void ExpectCorrupt(const std::string& text, const std::string& needle) {
       << state.status();
 }
 
+// Redis reads the ping and pong times with atoi: negative ones load.
+TEST(NodesConfTest, NegativePingAndPongTimesLoad) {
+  const std::string text = kA + " 127.0.0.1:7001@17001 myself,master - 0 0 1 connected\n" + kB +
+                           " 127.0.0.1:7002@17002 master - -2811 -193 2 connected 1-5\n";
+  auto state = ParseNodesConf(text, ClusterOptions{}, 5000);
+  ASSERT_TRUE(state.ok()) << state.status();
+  const ClusterNode* b = (*state)->FindNode(kB);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->ping_sent_ms, 5000);
+  EXPECT_EQ(b->pong_received_ms, 5000);
+  EXPECT_EQ(b->config_epoch, 2u);
+  ExpectCorrupt(kA + " 127.0.0.1:1@2 myself,master - -x 0 0 connected\n", "bad ping");
+  ExpectCorrupt(kA + " 127.0.0.1:1@2 myself,master - 0 0 -1 connected\n", "bad ping");
+}
+
 TEST(NodesConfTest, CorruptionCases) {
   const std::string me = kA + " 127.0.0.1:7001@17001 myself,master - 0 0 0 connected";
   ExpectCorrupt(me + "\n" + kB + " 127.0.0.1:7002@17002 master - 0 0\n", "line 2: fewer than 8");

@@ -44,6 +44,7 @@ struct Simulator::Node {
   ShellRecord record;
   int64_t clock_offset_ms = 0;
   std::string saved_conf;  // nodes.conf as last saved
+  CallStart call_start;
 };
 
 // One end of a connection. Bytes written on it arrive at `peer` on node
@@ -128,6 +129,7 @@ absl::Status Simulator::Failover(int i, clusterbus::FailoverMode mode) {
 void Simulator::set_repl_offset(int i, uint64_t offset) { nodes_[i]->view.offset = offset; }
 void Simulator::set_data_age(int i, int64_t ms) { nodes_[i]->view.data_age_ms = ms; }
 const Simulator::ShellRecord& Simulator::shell_record(int i) const { return nodes_[i]->record; }
+const Simulator::CallStart& Simulator::call_start(int i) const { return nodes_[i]->call_start; }
 
 // ---- Faults -------------------------------------------------------------------
 
@@ -372,6 +374,8 @@ void Simulator::Deliver(int peer_node, LinkId peer,
   if (p == ends_.end() || !p->second->open || !nodes_[peer_node]->alive) return;
   for (const clusterbus::Message& m : messages) {
     ++messages_delivered_;
+    const ClusterState& st = state(peer_node);
+    nodes_[peer_node]->call_start = {st.size(), st.myself().is_primary()};
     engine(peer_node).OnMessage(peer, m, node_now(peer_node));
     Drain(peer_node);
     if (!p->second->open) break;

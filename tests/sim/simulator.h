@@ -98,10 +98,23 @@ class Simulator {
   // What node i's engine reads of its replication (clusterbus::NodeView).
   void set_repl_offset(int i, uint64_t offset);
   void set_data_age(int i, int64_t ms);
-  // Called with every line a node logs (the shell's log file).
+  // Called with every line a node logs (the shell's log file). Lines come
+  // when the shell drains the engine, after the call that logged them: the
+  // state may have moved on since (TakeReady re-evaluates the cluster
+  // state first); call_start says how it stood when the call began.
   void set_log_observer(std::function<void(int, const clusterbus::LogLine&)> fn) {
     log_observer_ = std::move(fn);
   }
+  // Node i's cluster size (ClusterState::size) and role when its last
+  // message delivery began: failure detection, which runs only on
+  // messages, counts against that size (the next re-evaluation comes when
+  // the shell drains), with myself's vote when a primary (the role can
+  // change within the call, before the gossip, not the size).
+  struct CallStart {
+    int size = 0;
+    bool primary = false;
+  };
+  const CallStart& call_start(int i) const;
 
   // Faults.
   void Kill(int i);

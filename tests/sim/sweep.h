@@ -9,8 +9,9 @@
 //     them took that epoch without consensus: counted apart, see sweep.cc);
 //   - no node votes twice in one epoch (two winners in one epoch, for
 //     different shards, are counted: Redis's rules allow them);
-//   - a node marks FAIL (on its own count) only while a majority of the
-//     primaries it counts could have reached it in the reports' validity;
+//   - a node marks FAIL (on its own count) only with a majority of the
+//     cluster size it counted against: itself when a primary, and failure
+//     reports from primaries that could reach it when the reports came;
 //   - after healing, within a bound: every node knows every node, none
 //     flagged PFAIL / FAIL, the same slot map and roles everywhere, every
 //     slot served, the cluster ok, the primaries' config epochs distinct and
@@ -52,8 +53,6 @@ struct SweepResult {
   int epoch_races = 0;
   // Epochs that two elections won (for different shards), see sweep.cc.
   int shared_win_epochs = 0;
-  // FAIL marks the checker could not account for (see sweep.cc: open).
-  int unexplained_fail_marks = 0;
 };
 
 SweepResult RunSweep(uint64_t seed, const SweepConfig& config);

@@ -50,10 +50,9 @@ int main(int argc, char** argv) {
     if (r.ok) {
       std::printf(
           "ok seed %llu nodes %d converged %lld ms failovers %d migrations %d restarts %d "
-          "epoch-races %d shared-win-epochs %d unexplained-fail-marks %d\n",
+          "epoch-races %d shared-win-epochs %d\n",
           static_cast<unsigned long long>(seed), r.nodes, static_cast<long long>(r.converge_ms),
-          r.failovers, r.migrations, r.restarts, r.epoch_races, r.shared_win_epochs,
-          r.unexplained_fail_marks);
+          r.failovers, r.migrations, r.restarts, r.epoch_races, r.shared_win_epochs);
     } else {
       ++failed;
       std::printf(
