@@ -976,39 +976,7 @@ class SentinelNode {
     } else if (sub == "load" || sub == "save") {
       AclFile(s, sub == "load", b);
     } else if (sub == "help") {
-      static const char* kLines[] = {
-          "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-          "CAT [<category>]",
-          "    List all commands that belong to <category>, or all command categories",
-          "    when no category is specified.",
-          "DELUSER <username> [<username> ...]",
-          "    Delete a list of users.",
-          "DRYRUN <username> <command> [<arg> ...]",
-          "    Returns whether the user can execute the given command without executing the "
-          "command.",
-          "GETUSER <username>",
-          "    Get the user's details.",
-          "GENPASS [<bits>]",
-          "    Generate a secure 256-bit user password. The optional `bits` argument can",
-          "    be used to specify a different size.",
-          "LIST",
-          "    Show users details in config file format.",
-          "LOAD",
-          "    Reload users from the ACL file.",
-          "LOG [<count> | RESET]",
-          "    Show the ACL log entries.",
-          "SAVE",
-          "    Save the current config to the ACL file.",
-          "SETUSER <username> <attribute> [<attribute> ...]",
-          "    Create or modify a user with the specified attributes.",
-          "USERS",
-          "    List all the registered usernames.",
-          "WHOAMI",
-          "    Return the current connection username.",
-          "HELP",
-          "    Prints this help."};
-      b->ArrayHeader(std::size(kLines));
-      for (const char* line : kLines) b->SimpleString(line);
+      meta::ReplyHelpLines(*b, "ACL", meta::AclHelpLines());
     }
   }
 
@@ -1149,30 +1117,7 @@ class SentinelNode {
       }
       b->Error(m == nullptr ? errors::kInvalidCommand : errors::kNoKeyArguments);
     } else if (sub == "help") {
-      static const char* kLines[] = {
-          "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-          "(no subcommand)",
-          "    Return details about all Redis commands.",
-          "COUNT",
-          "    Return the total number of commands in this Redis server.",
-          "LIST",
-          "    Return a list of all commands in this Redis server.",
-          "INFO [<command-name> ...]",
-          "    Return details about multiple Redis commands.",
-          "    If no command names are given, documentation details for all",
-          "    commands are returned.",
-          "DOCS [<command-name> ...]",
-          "    Return documentation details about multiple Redis commands.",
-          "    If no command names are given, documentation details for all",
-          "    commands are returned.",
-          "GETKEYS <full-command>",
-          "    Return the keys from a full Redis command.",
-          "GETKEYSANDFLAGS <full-command>",
-          "    Return the keys and the access flags from a full Redis command.",
-          "HELP",
-          "    Prints this help."};
-      b->ArrayHeader(std::size(kLines));
-      for (const char* line : kLines) b->SimpleString(line);
+      meta::ReplyHelpLines(*b, "COMMAND", meta::CommandHelpLines());
     }
   }
 

@@ -312,30 +312,7 @@ void GetKeys(CommandContext& ctx, Args args, bool with_flags) {
 void CommandGetKeys(CommandContext& ctx, Args args) { GetKeys(ctx, args, false); }
 
 void CommandHelp(CommandContext& ctx, Args) {
-  static const char* kLines[] = {
-      "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-      "(no subcommand)",
-      "    Return details about all Redis commands.",
-      "COUNT",
-      "    Return the total number of commands in this Redis server.",
-      "LIST",
-      "    Return a list of all commands in this Redis server.",
-      "INFO [<command-name> ...]",
-      "    Return details about multiple Redis commands.",
-      "    If no command names are given, documentation details for all",
-      "    commands are returned.",
-      "DOCS [<command-name> ...]",
-      "    Return documentation details about multiple Redis commands.",
-      "    If no command names are given, documentation details for all",
-      "    commands are returned.",
-      "GETKEYS <full-command>",
-      "    Return the keys from a full Redis command.",
-      "GETKEYSANDFLAGS <full-command>",
-      "    Return the keys and the access flags from a full Redis command.",
-      "HELP",
-      "    Prints this help."};
-  ctx.reply.ArrayHeader(std::size(kLines));
-  for (const char* line : kLines) ctx.reply.SimpleString(line);
+  meta::ReplyHelpLines(ctx.reply, "COMMAND", meta::CommandHelpLines());
 }
 void CommandGetKeysAndFlags(CommandContext& ctx, Args args) { GetKeys(ctx, args, true); }
 

@@ -4,6 +4,9 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "base/strings.h"
+
 namespace shardnode::node::meta {
 namespace {
 
@@ -205,6 +208,70 @@ void ReplyDocs(resp::ReplyBuilder& r, const CommandMeta& m) {
   r.Bulk("subcommands");
   r.MapHeader(subs.size());
   for (const CommandMeta& sub : subs) ReplyDocs(r, sub);
+}
+
+void ReplyHelpLines(resp::ReplyBuilder& r, std::string_view command,
+                    std::span<const std::string_view> lines) {
+  r.ArrayHeader(lines.size() + 3);
+  r.SimpleString(absl::StrCat(base::ToAbsl(command),
+                              " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
+  for (std::string_view line : lines) r.SimpleString(line);
+  r.SimpleString("HELP");
+  r.SimpleString("    Prints this help.");
+}
+
+std::span<const std::string_view> CommandHelpLines() {
+  static constexpr std::string_view kLines[] = {
+      "(no subcommand)",
+      "    Return details about all Redis commands.",
+      "COUNT",
+      "    Return the total number of commands in this Redis server.",
+      "LIST",
+      "    Return a list of all commands in this Redis server.",
+      "INFO [<command-name> ...]",
+      "    Return details about multiple Redis commands.",
+      "    If no command names are given, documentation details for all",
+      "    commands are returned.",
+      "DOCS [<command-name> ...]",
+      "    Return documentation details about multiple Redis commands.",
+      "    If no command names are given, documentation details for all",
+      "    commands are returned.",
+      "GETKEYS <full-command>",
+      "    Return the keys from a full Redis command.",
+      "GETKEYSANDFLAGS <full-command>",
+      "    Return the keys and the access flags from a full Redis command."};
+  return kLines;
+}
+
+std::span<const std::string_view> AclHelpLines() {
+  static constexpr std::string_view kLines[] = {
+      "CAT [<category>]",
+      "    List all commands that belong to <category>, or all command categories",
+      "    when no category is specified.",
+      "DELUSER <username> [<username> ...]",
+      "    Delete a list of users.",
+      "DRYRUN <username> <command> [<arg> ...]",
+      "    Returns whether the user can execute the given command without executing the command.",
+      "GETUSER <username>",
+      "    Get the user's details.",
+      "GENPASS [<bits>]",
+      "    Generate a secure 256-bit user password. The optional `bits` argument can",
+      "    be used to specify a different size.",
+      "LIST",
+      "    Show users details in config file format.",
+      "LOAD",
+      "    Reload users from the ACL file.",
+      "LOG [<count> | RESET]",
+      "    Show the ACL log entries.",
+      "SAVE",
+      "    Save the current config to the ACL file.",
+      "SETUSER <username> <attribute> [<attribute> ...]",
+      "    Create or modify a user with the specified attributes.",
+      "USERS",
+      "    List all the registered usernames.",
+      "WHOAMI",
+      "    Return the current connection username."};
+  return kLines;
 }
 
 }  // namespace shardnode::node::meta

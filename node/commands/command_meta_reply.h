@@ -31,4 +31,13 @@ void ReplyDocsFields(resp::ReplyBuilder& r, const CommandMeta& m);
 // subcommands.
 void ReplyDocs(resp::ReplyBuilder& r, const CommandMeta& m);
 
+// Redis's addReplyHelp on a bare builder: "<COMMAND> <subcommand> ...
+// Subcommands are:", `lines`, then the HELP entry every container ends with.
+void ReplyHelpLines(resp::ReplyBuilder& r, std::string_view command,
+                    std::span<const std::string_view> lines);
+// The subcommand lines of COMMAND HELP and ACL HELP (between the header and
+// HELP), which the data node and the sentinel both answer.
+std::span<const std::string_view> CommandHelpLines();
+std::span<const std::string_view> AclHelpLines();
+
 }  // namespace shardnode::node::meta
