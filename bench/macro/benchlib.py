@@ -226,6 +226,29 @@ def redis_benchmark(port, load, requests, clients, pipeline, keyspace=100000, cp
     return float(m.group(1))
 
 
+def measured_benchmark(server, load, requests, clients, pipeline, keyspace=100000, cpu=None):
+    """redis_benchmark against `server`, with the server's CPU it cost:
+    returns (requests per second, server CPU microseconds per request)."""
+    before = cpu_seconds(server.pid)
+    ops = redis_benchmark(server.port, load, requests, clients, pipeline, keyspace=keyspace,
+                          cpu=cpu)
+    return ops, (cpu_seconds(server.pid) - before) * 1e6 / requests
+
+
+def interleaved_medians(servers, repeat, run):
+    """Runs `run(server)` -> (ops, us) `repeat` times per server, the order
+    of the servers alternating between rounds (so that neither always runs
+    first on a busy machine); returns ({kind: median ops}, {kind: median us})."""
+    ops = {s.kind: [] for s in servers}
+    cpu = {s.kind: [] for s in servers}
+    for rep in range(repeat):
+        for s in (servers if rep % 2 == 0 else servers[::-1]):
+            o, c = run(s)
+            ops[s.kind].append(o)
+            cpu[s.kind].append(c)
+    return ({k: median(v) for k, v in ops.items()}, {k: median(v) for k, v in cpu.items()})
+
+
 def median(xs):
     return statistics.median(xs)
 

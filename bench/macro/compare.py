@@ -53,11 +53,8 @@ def run_one(server, test, pipeline, requests, clients):
     bl.cli(server.port, "flushall")
     for cmd in PREPARE.get(test, []):
         bl.cli(server.port, *cmd)
-    before = bl.cpu_seconds(server.pid)
-    load = COMMANDS.get(test, ["-t", test])
-    ops = bl.redis_benchmark(server.port, load, requests, clients, pipeline)
-    cpu = bl.cpu_seconds(server.pid) - before
-    return ops, cpu * 1e6 / requests
+    return bl.measured_benchmark(server, COMMANDS.get(test, ["-t", test]), requests, clients,
+                                 pipeline)
 
 
 def main():
@@ -89,20 +86,15 @@ def main():
                if args.baseline else ""))
         for pipeline in [int(p) for p in args.pipelines.split(",")]:
             for test in args.tests.split(","):
-                ops = {s.kind: [] for s in servers}
-                cpu = {s.kind: [] for s in servers}
-                for rep in range(args.repeat):
-                    order = servers if rep % 2 == 0 else servers[::-1]
-                    for s in order:
-                        o, c = run_one(s, test, pipeline, args.requests, args.clients)
-                        ops[s.kind].append(o)
-                        cpu[s.kind].append(c)
-                s_ops, r_ops = bl.median(ops["shardnode"]), bl.median(ops["redis"])
-                s_cpu, r_cpu = bl.median(cpu["shardnode"]), bl.median(cpu["redis"])
+                ops, cpu = bl.interleaved_medians(
+                    servers, args.repeat,
+                    lambda s: run_one(s, test, pipeline, args.requests, args.clients))
+                s_ops, r_ops = ops["shardnode"], ops["redis"]
+                s_cpu, r_cpu = cpu["shardnode"], cpu["redis"]
                 line = (f"{test:<8}{pipeline:>4}{s_ops:>18.0f}{r_ops:>14.0f}{s_ops / r_ops:>8.2f}"
                         f"{s_cpu:>20.2f}{r_cpu:>16.2f}")
                 if args.baseline:
-                    b_ops, b_cpu = bl.median(ops["baseline"]), bl.median(cpu["baseline"])
+                    b_ops, b_cpu = ops["baseline"], cpu["baseline"]
                     line += f"{b_ops:>16.0f}{s_ops / b_ops:>9.2f}{b_cpu:>18.2f}"
                 print(line, flush=True)
         print(f"loadavg at end: {bl.load_average()}")

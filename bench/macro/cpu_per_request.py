@@ -50,10 +50,7 @@ def run_load(server, test, pipeline, requests, clients, bench_cpu):
     if test == "get":
         # GET of keys that exist (redis-benchmark's SET writes key:__rand_int__).
         bl.redis_benchmark(server.port, ["-t", "set"], 100000, clients, 16, cpu=bench_cpu)
-    before = bl.cpu_seconds(server.pid)
-    ops = bl.redis_benchmark(server.port, ["-t", test], requests, clients, pipeline, cpu=bench_cpu)
-    cpu = bl.cpu_seconds(server.pid) - before
-    return ops, cpu * 1e6 / requests
+    return bl.measured_benchmark(server, ["-t", test], requests, clients, pipeline, cpu=bench_cpu)
 
 
 def strace_counts(server, test, pipeline, requests, clients, bench_cpu, workdir):
@@ -129,20 +126,15 @@ def main():
         rows = []
         for pipeline in [int(p) for p in args.pipelines.split(",")]:
             for test in args.tests.split(","):
-                ops = {s.kind: [] for s in servers}
-                cpu = {s.kind: [] for s in servers}
-                for rep in range(args.repeat):
-                    order = servers if rep % 2 == 0 else servers[::-1]
-                    for s in order:
-                        o, c = run_load(s, test, pipeline, args.requests, args.clients,
-                                        args.bench_cpu)
-                        ops[s.kind].append(o)
-                        cpu[s.kind].append(c)
-                s_cpu, r_cpu = bl.median(cpu["shardnode"]), bl.median(cpu["redis"])
+                ops, cpu = bl.interleaved_medians(
+                    servers, args.repeat,
+                    lambda s: run_load(s, test, pipeline, args.requests, args.clients,
+                                       args.bench_cpu))
+                s_cpu, r_cpu = cpu["shardnode"], cpu["redis"]
                 line = (f"{test:<7}{pipeline:>4}{s_cpu:>18.2f}{r_cpu:>14.2f}{s_cpu / r_cpu:>7.2f}"
-                        f"{bl.median(ops['shardnode']):>17.0f}{bl.median(ops['redis']):>13.0f}")
+                        f"{ops['shardnode']:>17.0f}{ops['redis']:>13.0f}")
                 if args.baseline:
-                    b_cpu = bl.median(cpu["baseline"])
+                    b_cpu = cpu["baseline"]
                     line += f"{b_cpu:>17.2f}{s_cpu / b_cpu:>9.2f}"
                 print(line, flush=True)
                 rows.append((test, pipeline))

@@ -50,10 +50,7 @@ def run_one(server, test, pipeline, requests, clients, keyspace):
     sha = prepare(server, test, keyspace)
     prefix = "rl" if test == "ratelimit" else "ro"
     load = ["EVALSHA", sha, "1", f"{prefix}:__rand_int__", *SCRIPTS[test][1]]
-    before = bl.cpu_seconds(server.pid)
-    ops = bl.redis_benchmark(server.port, load, requests, clients, pipeline, keyspace=keyspace)
-    cpu = bl.cpu_seconds(server.pid) - before
-    return ops, cpu * 1e6 / requests
+    return bl.measured_benchmark(server, load, requests, clients, pipeline, keyspace=keyspace)
 
 
 def main():
@@ -80,17 +77,12 @@ def main():
               f"{'shardnode us/call':>20}{'redis us/call':>16}{'cpu ratio':>11}")
         for pipeline in [int(p) for p in args.pipelines.split(",")]:
             for test in args.tests.split(","):
-                ops = {s.kind: [] for s in servers}
-                cpu = {s.kind: [] for s in servers}
-                for rep in range(args.repeat):
-                    order = servers if rep % 2 == 0 else servers[::-1]
-                    for s in order:
-                        o, c = run_one(s, test, pipeline, args.requests, args.clients,
-                                       args.keyspace)
-                        ops[s.kind].append(o)
-                        cpu[s.kind].append(c)
-                s_ops, r_ops = bl.median(ops["shardnode"]), bl.median(ops["redis"])
-                s_cpu, r_cpu = bl.median(cpu["shardnode"]), bl.median(cpu["redis"])
+                ops, cpu = bl.interleaved_medians(
+                    servers, args.repeat,
+                    lambda s: run_one(s, test, pipeline, args.requests, args.clients,
+                                      args.keyspace))
+                s_ops, r_ops = ops["shardnode"], ops["redis"]
+                s_cpu, r_cpu = cpu["shardnode"], cpu["redis"]
                 # cpu ratio: redis / shardnode, so that above 1.0 is better too.
                 print(f"{test:<10}{pipeline:>4}{s_ops:>18.0f}{r_ops:>14.0f}{s_ops / r_ops:>8.2f}"
                       f"{s_cpu:>20.2f}{r_cpu:>16.2f}{r_cpu / s_cpu:>11.2f}", flush=True)
