@@ -106,7 +106,11 @@ bool Sentinel::SameAddr(const Instance& ri, const std::string& host, int port) c
 // --- Construction and instances -------------------------------------------
 
 Sentinel::Sentinel(std::string myid, int port, uint64_t seed, Millis now)
-    : myid_(std::move(myid)), port_(port), previous_time_(now), rng_(seed) {}
+    : myid_(std::move(myid)),
+      port_(port),
+      previous_time_(now),
+      rng_(seed),
+      hz_rng_(static_cast<uint32_t>(seed ^ (seed >> 32)) | 1) {}
 
 Master* Sentinel::FindMaster(std::string_view name) const {
   auto it = masters_.find(std::string(name));
@@ -411,6 +415,7 @@ void Sentinel::Tick(Millis now) {
     int port = p->port;
     ResetMasterAndChangeAddress(m, ip, port, now);
   }
+  hz_ = 10 + static_cast<int>(hz_rng_() % 10);
 }
 
 void Sentinel::HandleInstance(Instance* ri, Millis now) {

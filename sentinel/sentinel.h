@@ -249,6 +249,7 @@ class Sentinel {
   void set_myid(std::string id) { myid_ = std::move(id); }
 
   // --- Inputs ---
+  // The timer. The shell calls it again next_tick_delay() ms later.
   void Tick(Millis now);
   // A link the core asked for is up; `local_ip` is our end's address.
   void OnLinkUp(InstanceId id, LinkKind kind, const std::string& local_ip, Millis now);
@@ -277,6 +278,12 @@ class Sentinel {
   Master* FindMaster(std::string_view name) const;
   Instance* Find(InstanceId id) const;
   bool tilt() const { return tilt_; }
+  // Redis's sentinel redraws its hz as 10 + rand() % 10 at the end of every
+  // timer run (so that sentinels started together drift apart and do not ask
+  // for votes in lockstep), and its next run comes 1000 / hz ms later: 52..100
+  // ms, about 72 on average, not a fixed 100. INFO shows this hz.
+  int hz() const { return hz_; }
+  Millis next_tick_delay() const { return 1000 / hz_; }
   Millis tilt_start() const { return tilt_start_; }
   int simulate_failure_flags() const { return simfailure_; }
   Timing& timing() { return timing_; }
@@ -411,6 +418,9 @@ class Sentinel {
   std::string sentinel_user_, sentinel_pass_;
   std::string requirepass_;
   std::mt19937_64 rng_;
+  // Its own generator, so that the period draws do not shift rng_'s sequence.
+  std::minstd_rand hz_rng_;
+  int hz_ = 10;  // configured_hz until the first Tick
   Ready ready_;
   struct ScriptJob {
     uint64_t id;

@@ -150,6 +150,34 @@ TEST(SentinelTest, SdownAfterDownAfterMilliseconds) {
   EXPECT_TRUE(HasEvent(s->TakeReady(), "-sdown"));
 }
 
+// The timer's period is Redis's: hz redrawn as 10..19 after every run, so the
+// next run comes 52..100 ms later (about 72 on average). A fixed 100 ms made
+// every step of a failover (SDOWN, ODOWN, election, replica selection,
+// SLAVEOF NO ONE) wait longer than redis-sentinel's.
+TEST(SentinelTest, TimerPeriodFollowsRedisRandomisedHz) {
+  auto s = Make('a', {{"down-after-milliseconds", "mymaster", "1000"}});
+  EXPECT_EQ(s->hz(), 10);  // configured_hz before the first run
+  EXPECT_EQ(s->next_tick_delay(), 100);
+  std::set<int> seen_hz;
+  Millis now = 1000, total = 0;
+  const int kRuns = 2000;
+  for (int i = 0; i < kRuns; ++i) {
+    s->Tick(now);
+    s->TakeReady();
+    ASSERT_GE(s->hz(), 10);
+    ASSERT_LE(s->hz(), 19);
+    EXPECT_EQ(s->next_tick_delay(), 1000 / s->hz());
+    seen_hz.insert(s->hz());
+    total += s->next_tick_delay();
+    now += s->next_tick_delay();
+  }
+  EXPECT_EQ(seen_hz.size(), 10u);
+  Millis mean = total / kRuns;
+  EXPECT_GE(mean, 65);
+  EXPECT_LE(mean, 80);
+  EXPECT_FALSE(s->tilt());
+}
+
 TEST(SentinelTest, LoadingAndMasterdownCountAsAliveButMisconfDoesNot) {
   auto s = Make('a', {{"down-after-milliseconds", "mymaster", "1000"}});
   Master* m = s->FindMaster("mymaster");

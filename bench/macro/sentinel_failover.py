@@ -94,9 +94,14 @@ def wait(pred, timeout, what):
 
 class Setup:
     def __init__(self, kind, down_after, shardnode):
+        # kind: "shardnode", "redis", or "<data>/<sentinel>" for a mixed
+        # deployment ("redis/shardnode": redis-server data nodes watched by
+        # shardnode sentinels).
+        data_kind, _, sentinel_kind = kind.partition("/")
+        sentinel_kind = sentinel_kind or data_kind
         self.dir = tempfile.mkdtemp(prefix="sentinel-bench-")
         self.procs = []
-        server = shardnode if kind == "shardnode" else REDIS_SERVER
+        server = shardnode if data_kind == "shardnode" else REDIS_SERVER
         self.data_ports = [free_port() for _ in range(3)]
         for i, port in enumerate(self.data_ports):
             d = os.path.join(self.dir, str(port))
@@ -122,7 +127,7 @@ class Setup:
                         f"sentinel monitor mymaster 127.0.0.1 {self.data_ports[0]} 2\n"
                         f"sentinel down-after-milliseconds mymaster {down_after}\n"
                         f"sentinel failover-timeout mymaster 60000\n")
-            if kind == "shardnode":
+            if sentinel_kind == "shardnode":
                 self.start([shardnode, conf, "--sentinel"], d)
             else:
                 self.start([REDIS_SENTINEL, conf], d)
@@ -150,6 +155,8 @@ class Setup:
         primary = self.procs[0]
         primary.send_signal(signal.SIGKILL)
         t0 = time.monotonic()
+        with open(os.path.join(self.dir, "kill.txt"), "w") as f:
+            f.write(time.strftime("%H:%M:%S", time.localtime()) + f".{int(time.time() * 1000) % 1000:03d}\n")
         primary.wait()
         switch = writes = None
         buf = b""
@@ -175,7 +182,7 @@ class Setup:
         sub.close()
         return switch, writes
 
-    def stop(self):
+    def stop(self, keep_logs=None):
         for p in self.procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
@@ -185,6 +192,8 @@ class Setup:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        if keep_logs:
+            shutil.copytree(self.dir, keep_logs, dirs_exist_ok=True)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -198,26 +207,37 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--poll-ms", type=int, default=10)
     ap.add_argument("--shardnode", default="build/shardnode")
+    ap.add_argument("--kinds", default="shardnode,redis",
+                    help="the two deployments compared (first vs second); besides "
+                    "shardnode and redis, <data>/<sentinel> mixes them, e.g. "
+                    "redis/shardnode for shardnode sentinels over redis-server")
+    ap.add_argument("--keep-logs", default=None,
+                    help="copy each run's directory (sentinel logs) under this one")
     a = ap.parse_args()
+    kinds = a.kinds.split(",")
     shardnode = os.path.abspath(a.shardnode)
     if REDIS_SERVER is None or REDIS_SENTINEL is None:
         sys.exit("redis-server and redis-sentinel are needed")
-    print("| down-after | event | shardnode ms | redis ms | ratio |")
+    print(f"| down-after | event | {kinds[0]} ms | {kinds[1]} ms | ratio |")
     print("|---|---|---|---|---|")
     for down_after in [int(x) for x in a.down_after.split(",")]:
-        results = {"shardnode": ([], []), "redis": ([], [])}
+        results = {k: ([], []) for k in kinds}
         for i in range(a.repeat):
-            order = ["shardnode", "redis"] if i % 2 == 0 else ["redis", "shardnode"]
+            order = kinds if i % 2 == 0 else kinds[::-1]
             for kind in order:
                 setup = Setup(kind, down_after, shardnode)
+                keep = None
+                if a.keep_logs:
+                    keep = os.path.join(a.keep_logs,
+                                        f"{kind.replace('/', '-')}-{down_after}-{i}")
                 try:
                     switch, writes = setup.measure(a.poll_ms)
                 finally:
-                    setup.stop()
+                    setup.stop(keep)
                 results[kind][0].append(switch)
                 results[kind][1].append(writes)
         for j, event in enumerate(["kill -9 -> +switch-master", "kill -9 -> writes accepted"]):
-            s, r = results["shardnode"][j], results["redis"][j]
+            s, r = results[kinds[0]][j], results[kinds[1]][j]
             print(f"| {down_after} | {event} | {fmt(s)} | {fmt(r)} | "
                   f"{statistics.median(s) / statistics.median(r):.2f} |", flush=True)
 

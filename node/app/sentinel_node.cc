@@ -1170,12 +1170,12 @@ class SentinelNode {
     const ServerOptions& opts = config_->options();
     if (want.contains("server")) {
       sep();
-      absl::StrAppend(&s, "# Server\r\nredis_version:7.0.15\r\nredis_mode:sentinel\r\n",
-                      "os:Linux\r\narch_bits:64\r\nprocess_id:", getpid(), "\r\nrun_id:", run_id_,
-                      "\r\ntcp_port:", opts.port,
-                      "\r\nuptime_in_seconds:", (NowMs() - start_ms_) / 1000,
-                      "\r\nhz:10\r\nconfigured_hz:10\r\n", "executable:", executable_,
-                      "\r\nconfig_file:", config_->config_file(), "\r\n");
+      absl::StrAppend(
+          &s, "# Server\r\nredis_version:7.0.15\r\nredis_mode:sentinel\r\n",
+          "os:Linux\r\narch_bits:64\r\nprocess_id:", getpid(), "\r\nrun_id:", run_id_,
+          "\r\ntcp_port:", opts.port, "\r\nuptime_in_seconds:", (NowMs() - start_ms_) / 1000,
+          "\r\nhz:", core_->hz(), "\r\nconfigured_hz:10\r\n", "executable:", executable_,
+          "\r\nconfig_file:", config_->config_file(), "\r\n");
     }
     if (want.contains("clients")) {
       sep();
@@ -1394,7 +1394,7 @@ class SentinelNode {
   }
 
   void ScheduleTick() {
-    timer_.expires_after(std::chrono::milliseconds(100));
+    timer_.expires_after(std::chrono::milliseconds(core_->next_tick_delay()));
     timer_.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
       core_->Tick(NowMs());

@@ -4,8 +4,9 @@
 // to clients, keeps the command and pub/sub links to every monitored
 // instance through the outbound RESP client, carries out each Ready the
 // core returns (links, commands, events published and logged, config
-// rewrites, scripts) and ticks the core every 100 ms. main() runs it when
-// ChooseMode (mode.h) picks Mode::kSentinel.
+// rewrites, scripts) and ticks the core every next_tick_delay() ms (52..100,
+// Redis's randomised sentinel hz). main() runs it when ChooseMode (mode.h)
+// picks Mode::kSentinel.
 #pragma once
 
 namespace shardnode::node {
