@@ -1,9 +1,10 @@
 """unixsocket / unixsocketperm against redis-server 7.0.15: the socket file
 and its mode, CLIENT LIST's addr/laddr/flags of a unix client, CONFIG GET
-and the refused CONFIG SET, redis-cli -s, a unix client counted as local
-(enable-debug-command local), its MONITOR line, the file left by an
-earlier run, the file removed at shutdown, and the exit with Redis's log
-line when the path cannot be bound. Skipped without redis-server."""
+and the refused CONFIG SET, redis-cli -s, HELLO, a unix client counted as
+local (enable-debug-command local), its MONITOR line, the file left by an
+earlier run, the file removed at shutdown, the exit with Redis's log line
+when the path cannot be bound, and port 0 (no TCP: the unixsocket alone, or
+Redis's exit when nothing listens). Skipped without redis-server."""
 import os
 import socket
 import stat
@@ -73,6 +74,9 @@ class UnixSocketTest(unittest.TestCase):
             self.assertEqual(mine["fd"], str(int(mine["fd"])))
             info = fields(c.call("CLIENT", "INFO").decode())
             self.assertEqual(info["addr"], f"{path}:0")
+            hello = c.call("HELLO", "2")
+            hello_keys = hello[0::2]
+            self.assertEqual(hello[hello.index(b"proto") + 1], 2)
             # Local as a loopback client: DEBUG under enable-debug-command local.
             self.assertEqual(c.call("DEBUG", "SLEEP", "0"), "OK")
             # CLIENT KILL by the unix address.
@@ -97,7 +101,7 @@ class UnixSocketTest(unittest.TestCase):
             cli = subprocess.run(["redis-cli", "-s", path, "GET", "k"], capture_output=True,
                                  text=True, timeout=30)
             self.assertEqual(cli.stdout.strip(), "v")
-            seen.append((mine["flags"], before, str(refused), mine["laddr"] == mine["addr"]))
+            seen.append((mine["flags"], before, str(refused), hello_keys))
         # Flags (U), the kill count and the CONFIG SET error are Redis's.
         self.assertEqual(seen[0], seen[1])
         self.assertEqual(seen[0][0], "U")
