@@ -281,6 +281,14 @@ int RunDataNode(int argc, char** argv) {
     Logf(LogLevel::kWarning, "Failed listening on port %d (TCP), aborting.", opts.port);
     return 1;
   }
+  if (absl::Status st = net.ListenUnix(); !st.ok()) {
+    Logf(LogLevel::kWarning, "Failed opening Unix socket: %s", st.message());
+    return 1;
+  }
+  if (!net.listening()) {
+    Log(LogLevel::kWarning, "Configured to not listen anywhere, exiting.");
+    return 1;
+  }
   InstallCrashHandler({.logfile = opts.logfile,
                        .mode = opts.cluster_enabled ? "cluster" : "standalone",
                        .port = server.tcp_port(),
@@ -443,6 +451,10 @@ int RunDataNode(int argc, char** argv) {
     }
     replication.Start();
     Log(LogLevel::kNotice, "Ready to accept connections");
+    if (!net.unix_path().empty()) {
+      Logf(LogLevel::kNotice, "The server is now ready to accept connections at %s",
+           net.unix_path());
+    }
   });
   cron.Start();
   io.run();
@@ -455,6 +467,7 @@ int RunDataNode(int argc, char** argv) {
       Logf(LogLevel::kWarning, "Error saving the cluster config on shutdown: %s", error);
     }
   }
+  net.RemoveUnixSocket();
   if (!opts.pidfile.empty()) unlink(opts.pidfile.c_str());
   Log(LogLevel::kWarning, "shardnode is now ready to exit, bye bye...");
   return 0;

@@ -32,7 +32,7 @@ namespace {
 // such as unix sockets) are local.
 bool IsLocalClient(const Session& session) {
   const std::string& addr = session.addr;
-  if (addr.empty()) return true;
+  if (session.unix_socket || addr.empty()) return true;
   const size_t colon = addr.rfind(':');
   const std::string ip = colon == std::string::npos ? addr : addr.substr(0, colon);
   return ip == "127.0.0.1" || ip == "::1" || ip == "[::1]";

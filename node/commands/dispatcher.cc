@@ -178,7 +178,8 @@ bool Dispatcher::ProtectedAllowed(const Session& session, const CommandSpec& spe
       server_.config().Value(absl::StrCat("enable-", root, "-command")).value_or("no");
   if (setting == "yes") return true;
   if (setting != "local") return false;
-  // Redis's islocalClient: the loopback address (our only socket kind).
+  // Redis's islocalClient: the unix socket or the loopback address.
+  if (session.unix_socket) return true;
   const std::string_view ip = std::string_view(session.addr).substr(0, session.addr.rfind(':'));
   return ip == "127.0.0.1" || ip == "::1";
 }
@@ -395,9 +396,13 @@ void Dispatcher::FeedMonitors(const Session& session, const std::vector<std::str
   const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-  const std::string line =
-      MonitorLine(now_us, session.db_index, session.script ? "lua" : session.addr, args,
-                  redacted != nullptr ? *redacted : RedactedArgs(args));
+  // Redis names a unix client by its socket, not by its address.
+  std::string source = session.script ? std::string("lua") : session.addr;
+  if (session.unix_socket) {
+    source = absl::StrCat("unix:", server_.config().Value("unixsocket").value_or(""));
+  }
+  const std::string line = MonitorLine(now_us, session.db_index, source, args,
+                                       redacted != nullptr ? *redacted : RedactedArgs(args));
   for (uint64_t id : server_.monitoring().monitors) {
     auto it = server_.clients().find(id);
     if (it != server_.clients().end() && it->second->push) it->second->push(line);

@@ -1,22 +1,29 @@
 #include "node/net/net_server.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "node/commands/dispatcher.h"
 #include "node/commands/errors.h"
+#include "node/config/config.h"
 #include "node/net/stream.h"
 #include "node/net/tls.h"
 #include "node/resp/parser.h"
@@ -45,8 +52,11 @@ std::string EndpointText(const tcp::endpoint& ep) {
 // One client connection. Kept alive by its own coroutine.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Stream stream, Server& server, Dispatcher& dispatcher)
+  // `unix_path`: the unixsocket the client connected through (its
+  // address in CLIENT LIST); empty for a TCP client.
+  Connection(Stream stream, Server& server, Dispatcher& dispatcher, std::string unix_path = "")
       : stream_(std::move(stream)),
+        unix_path_(std::move(unix_path)),
         server_(server),
         dispatcher_(dispatcher),
         reply_(&out_),
@@ -188,10 +198,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     session_.id = server_.NextClientId();
     session_.fd = stream_.socket().native_handle();
     session_.tls = stream_.is_tls();
-    const auto remote = stream_.socket().remote_endpoint(ec);
-    if (!ec) session_.addr = EndpointText(remote);
-    const auto local = stream_.socket().local_endpoint(ec);
-    if (!ec) session_.laddr = EndpointText(local);
+    if (!unix_path_.empty()) {
+      // As Redis: both ends of a unix client are the socket's path, port 0.
+      session_.unix_socket = true;
+      session_.addr = session_.laddr = absl::StrCat(unix_path_, ":0");
+    } else {
+      const auto remote = stream_.socket().remote_endpoint(ec);
+      if (!ec) session_.addr = EndpointText(remote);
+      const auto local = stream_.socket().local_endpoint(ec);
+      if (!ec) session_.laddr = EndpointText(local);
+    }
     session_.created_ms = session_.last_interaction_ms = NowMs();
     session_.reply_buffer_peak_reset_ms = session_.created_ms;
     server_.SetDefaultAuth(session_);
@@ -455,6 +471,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   Stream stream_;
+  const std::string unix_path_;  // empty: a TCP client
   Server& server_;
   Dispatcher& dispatcher_;
   Session session_;
@@ -501,17 +518,15 @@ absl::Status NetServer::Listen() {
   if (tls && (tls_ == nullptr || !tls_->configured())) {
     return absl::FailedPreconditionError("TLS is not configured");
   }
-  // Port 0 next to a TLS port: no plain port at all.
-  if (!tls || opts.port != 0) {
+  // Port 0: no plain port at all, as in Redis (a TLS port or the
+  // unixsocket may serve alone).
+  if (opts.port != 0) {
     absl::Status st = Bind(opts.port, /*tls=*/false, &acceptors_);
     if (!st.ok()) return st;
   }
   if (tls) {
     absl::Status st = Bind(opts.tls_port, /*tls=*/true, &acceptors_);
     if (!st.ok()) return st;
-  }
-  if (acceptors_.empty()) {
-    return absl::UnavailableError("No address to listen on");
   }
   for (auto& acceptor : acceptors_) StartAccept(*acceptor);
   return absl::OkStatus();
@@ -623,9 +638,85 @@ void NetServer::StartAccept(Acceptor& entry) {
   });
 }
 
+absl::Status NetServer::ListenUnix() {
+  // Immutable directives the node reads as text (not ServerOptions).
+  const std::string path = server_.config().Value("unixsocket").value_or("");
+  if (path.empty()) return absl::OkStatus();
+  const std::string perm_text = server_.config().Value("unixsocketperm").value_or("0");
+  const auto perm = static_cast<mode_t>(std::strtoul(perm_text.c_str(), nullptr, 8));
+  // A socket file left by an earlier run would make the bind fail.
+  ::unlink(path.c_str());
+  sockaddr_un sa{};
+  if (path.size() > sizeof(sa.sun_path) - 1) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "unix socket path too long (%zu), must be under %zu", path.size(), sizeof(sa.sun_path)));
+  }
+  auto acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(io_);
+  boost::system::error_code ec;
+  acceptor->open(asio::local::stream_protocol(), ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("Error creating socket: ", ec.message()));
+  acceptor->bind(asio::local::stream_protocol::endpoint(path), ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("bind: ", std::strerror(ec.value())));
+  if (perm != 0) ::chmod(path.c_str(), perm);
+  acceptor->listen(server_.options().tcp_backlog, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("listen: ", std::strerror(ec.value())));
+  unix_acceptor_ = std::move(acceptor);
+  unix_path_ = path;
+  StartUnixAccept();
+  return absl::OkStatus();
+}
+
+void NetServer::StartUnixAccept() {
+  // The acceptor outlives its pending accept only until StopAccepting
+  // closes it: then the handler ends cancelled without touching it.
+  unix_acceptor_->async_accept(
+      [this](boost::system::error_code ec, asio::local::stream_protocol::socket socket) {
+        if (ec == asio::error::operation_aborted) return;
+        if (!ec) {
+          boost::system::error_code ignored;
+          // No protected-mode check: a unix client is local, as in Redis.
+          if (static_cast<int64_t>(server_.clients().size()) >= server_.options().maxclients) {
+            const std::string err = errors::RespError(errors::kMaxClients);
+            asio::write(socket, asio::buffer(err), ignored);
+            ++server_.stats().rejected_connections;
+          } else {
+            // The connection is carried by a tcp::socket object holding the
+            // unix descriptor: every operation a Connection makes on its
+            // socket (wait, recv, send, shutdown, cancel, close) is the same
+            // system call for both families, and a unix Connection never
+            // asks for endpoints or TCP options (unix_path stands for them).
+            // One Stream type, and one Connection, serve both.
+            tcp::socket carrier(io_);
+            const int fd = socket.release(ec);
+            if (!ec) carrier.assign(tcp::v4(), fd, ec);
+            if (ec) {
+              if (fd >= 0) ::close(fd);
+            } else {
+              Logf(LogLevel::kVerbose, "Accepted connection to %s", unix_path_);
+              ++server_.stats().total_connections_received;
+              auto conn = std::make_shared<Connection>(Stream(std::move(carrier)), server_,
+                                                       dispatcher_, unix_path_);
+              asio::co_spawn(io_, Connection::Run(std::move(conn)), asio::detached);
+            }
+          }
+        }
+        if (unix_acceptor_ && unix_acceptor_->is_open()) StartUnixAccept();
+      });
+}
+
+void NetServer::RemoveUnixSocket() {
+  if (unix_path_.empty()) return;
+  Log(LogLevel::kNotice, "Removing the unix socket file.");
+  if (::unlink(unix_path_.c_str()) != 0) {
+    Logf(LogLevel::kWarning, "Error removing the unix socket file: %s", std::strerror(errno));
+  }
+  unix_path_.clear();
+}
+
 void NetServer::StopAccepting() {
   boost::system::error_code ignored;
   for (auto& entry : acceptors_) entry->acceptor->close(ignored);
+  if (unix_acceptor_) unix_acceptor_->close(ignored);
 }
 
 void NetServer::Stop() {

@@ -6,13 +6,15 @@
 // Dispatcher); this file only moves bytes and enforces connection limits
 // (maxclients, protected mode, client-query-buffer-limit). Connections on
 // tls-port run the same way over a TLS Stream (node/net/stream.h) after
-// their handshake.
+// their handshake, and those on the unixsocket over the same Stream (it
+// holds their descriptor; see StartUnixAccept).
 //
 // Loop: one io_context (the shard thread); not thread-safe.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,10 +36,22 @@ class NetServer {
   ~NetServer();
 
   // Binds every address of options().bind on options().port ("-" prefixed
-  // addresses are optional), and on options().tls_port when set (then port
-  // 0 means no plain port, as in Redis), and starts accepting. Returns an
-  // error naming the address that failed. Sets server.tcp_port.
+  // addresses are optional; port 0 means no plain port, as in Redis), and
+  // on options().tls_port when set, and starts accepting. Returns an error
+  // naming the address that failed. Sets server.tcp_port.
   absl::Status Listen();
+  // True when a TCP, TLS or unix socket listens (after Listen and
+  // ListenUnix): Redis exits when none does.
+  bool listening() const { return !acceptors_.empty() || unix_acceptor_ != nullptr; }
+
+  // Listens on the unixsocket directive's path when set, as Redis: a file
+  // left at the path is removed first, and the file gets unixsocketperm
+  // when that is not 0. Returns Redis's reason on failure ("bind: ...").
+  absl::Status ListenUnix();
+  // Removes the unixsocket file at shutdown, logging as Redis does. Once.
+  void RemoveUnixSocket();
+  // The bound unixsocket's path; empty when none.
+  const std::string& unix_path() const { return unix_path_; }
 
   // CONFIG SET port / tls-port: listens on `port` (0: not at all) instead
   // of the plain or the TLS port, as Redis's changeListenPort: the new
@@ -61,12 +75,15 @@ class NetServer {
   // Binds every bind address on `port` into *out.
   absl::Status Bind(int port, bool tls, std::vector<std::unique_ptr<Acceptor>>* out);
   void StartAccept(Acceptor& acceptor);
+  void StartUnixAccept();
 
   boost::asio::io_context& io_;
   Server& server_;
   Dispatcher& dispatcher_;
   TlsContexts* tls_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  std::unique_ptr<boost::asio::local::stream_protocol::acceptor> unix_acceptor_;
+  std::string unix_path_;  // the bound unixsocket; empty: none (or removed)
 };
 
 }  // namespace shardnode::node

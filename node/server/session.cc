@@ -19,6 +19,7 @@ std::string Session::FlagsText() const {
   if (tracking.broken_redirect) flags += 'R';
   if (tracking.bcast) flags += 'B';
   if (close_after_reply) flags += 'c';
+  if (unix_socket) flags += 'U';
   if (readonly) flags += 'r';
   if (no_evict) flags += 'e';
   if (flags.empty()) flags = "N";

@@ -79,7 +79,10 @@ struct Session {
   bool replica = false;
   bool no_evict = false;  // CLIENT NO-EVICT ON
   LuaDebugMode lua_debug = LuaDebugMode::kOff;
-  bool tls = false;       // connected through the TLS port (CLUSTER NODES ports)
+  bool tls = false;  // connected through the TLS port (CLUSTER NODES ports)
+  // Connected through the unixsocket (CLIENT LIST flag U; local, as Redis's
+  // CLIENT_UNIX_SOCKET: no protected mode).
+  bool unix_socket = false;
   // Client-side caching (CLIENT TRACKING, node/server/tracking.h).
   struct TrackingMode {
     bool on = false;
