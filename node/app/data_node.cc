@@ -136,6 +136,14 @@ class Cron {
       for (int i = 0; i < server_.num_shards() && expire; ++i) {
         server_.shard(i).ActiveExpireCycle(now, kExpireKeysPerTick);
       }
+      // A writable replica's own keys with a TTL have no primary to delete
+      // them: they expire here (Redis's expireSlaveKeys).
+      if (replica && server_.active_expire_enabled()) {
+        for (int i = 0; i < server_.num_shards(); ++i) {
+          Keyspace& ks = server_.shard(i);
+          for (int d = 0; d < ks.num_dbs(); ++d) ks.db(d).ExpireOwnKeys(now);
+        }
+      }
       if (expire) {
         const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::steady_clock::now() - start)

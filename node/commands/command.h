@@ -70,6 +70,10 @@ enum CommandFlag : uint32_t {
   // enable-module-command allows the connection (yes, or local for one
   // from the loopback address).
   kCmdProtected = 1u << 19,
+  // Redis's TOUCHES_ARBITRARY_KEYS (hidden from COMMAND INFO there too):
+  // SCAN and RANDOMKEY, which may reap expired keys anywhere. Run directly
+  // by a client, the DELs they propagate are not wrapped in MULTI/EXEC.
+  kCmdTouchesArbitraryKeys = 1u << 20,
   // Not a Redis flag: the command touches every shard. With a fan-out
   // (KEYS, SCAN, DBSIZE, FLUSHALL...: fan_out.h) it reaches them through its
   // steps; without one (DEBUG, whose POPULATE and DIGEST-VALUE name keys

@@ -790,6 +790,9 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
         if (failed) ++spec->stats.failed_calls;
         Record(session, *spec, args, start, now_ms);
       } else {
+        // SCAN and RANDOMKEY run by the client itself: the DELs of the keys
+        // they reap go one by one, as Redis's active expiry sends them.
+        if (spec->flags & kCmdTouchesArbitraryKeys) server_.write_stream().SetNoMulti();
         Call(session, *spec, args, out, now_ms);
       }
     }

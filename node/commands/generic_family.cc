@@ -372,7 +372,16 @@ class ScanFanOut : public FanOut {
           ++visited_;
           Collect(e);
         },
-        end_slot);
+        end_slot,
+        [&](const Entry& e) {
+          ++visited_;
+          if (Matches(e)) expired_.emplace_back(e.key());
+        });
+    // As Redis, the expired keys the step met that pass MATCH are reaped
+    // (and their DELs propagated) once the walk is done; a replica only
+    // hides them.
+    for (const std::string& key : expired_) shard.db().Exists(key, shard.now_ms());
+    expired_.clear();
   }
   ShardList Merge(CommandContext& ctx) override {
     if (cursor_ != 0 && visited_ < count_) return {ShardOfCursor()};
@@ -387,9 +396,11 @@ class ScanFanOut : public FanOut {
   int ShardOfCursor() const {
     return static_cast<int>(cursor_ & (slots::kNumSlots - 1)) % num_shards_;
   }
+  bool Matches(const Entry& e) const {
+    return !(use_pattern_ && !GlobMatch(pattern_, e.key())) && !Hidden(node_, e.key());
+  }
   void Collect(const Entry& e) {
-    if (use_pattern_ && !GlobMatch(pattern_, e.key())) return;
-    if (Hidden(node_, e.key())) return;
+    if (!Matches(e)) return;
     if (type_ != nullptr) {
       const std::string_view name = ValueTypeName(e.value().type());
       if (!absl::EqualsIgnoreCase(*type_, absl::string_view(name.data(), name.size()))) return;
@@ -407,6 +418,7 @@ class ScanFanOut : public FanOut {
   const std::string* type_;  // TYPE's argument (outlives the command), or nullptr
   int num_shards_;
   std::vector<std::string> keys_;
+  std::vector<std::string> expired_;  // met by the current step, to reap
 };
 
 std::unique_ptr<FanOut> Scan(CommandContext& ctx, Args args) {
@@ -748,9 +760,10 @@ void RegisterGenericFamily(CommandTable& t) {
   t.Register(
       Spec("persist", 2, kW | kF, Persist, 1, 1, 1, "Remove the expiration from a key", "2.2.0"));
   t.Register(FanOutSpec("keys", 2, kR, Keys, "Find all keys matching the given pattern", "1.0.0"));
-  t.Register(FanOutSpec("scan", -2, kR, Scan, "Incrementally iterate the keys space", "2.8.0"));
-  t.Register(
-      FanOutSpec("randomkey", 1, kR, RandomKey, "Return a random key from the keyspace", "1.0.0"));
+  t.Register(FanOutSpec("scan", -2, kR | kCmdTouchesArbitraryKeys, Scan,
+                        "Incrementally iterate the keys space", "2.8.0"));
+  t.Register(FanOutSpec("randomkey", 1, kR | kCmdTouchesArbitraryKeys, RandomKey,
+                        "Return a random key from the keyspace", "1.0.0"));
   t.Register(FanOutSpec("dbsize", 1, kR | kF, DbSize,
                         "Return the number of keys in the selected database", "1.0.0", "server"));
   t.Register(FanOutSpec("flushall", -1, kW, FlushAll, "Remove all keys from all databases", "1.0.0",

@@ -493,7 +493,7 @@ void ZRangeGeneric(CommandContext& ctx, Args args, size_t first, const std::stri
   }
   if (store) {
     const bool big_rank_range =
-        type == RangeType::kRank && out.size() > ZSetObject::kMaxListpackEntries;
+        type == RangeType::kRank && out.size() > ZSetObject::max_listpack_entries();
     StoreZSet(ctx, *dst, BuildZSet(out, big_rank_range), "zrangestore");
   } else {
     ReplyScored(ctx, out, withscores);
@@ -966,8 +966,8 @@ void ZSetOpGeneric(CommandContext& ctx, Args args, const std::string* dst, size_
     maxlen = std::max(maxlen, it.member.size());
   }
   if (dst) {
-    z->set_listpack(z->Size() <= ZSetObject::kMaxListpackEntries &&
-                    maxlen <= ZSetObject::kMaxListpackValue);
+    z->set_listpack(z->Size() <= ZSetObject::max_listpack_entries() &&
+                    maxlen <= ZSetObject::max_listpack_value());
     StoreZSet(
         ctx, *dst, std::move(z),
         op == ZOp::kUnion ? "zunionstore" : (op == ZOp::kInter ? "zinterstore" : "zdiffstore"));

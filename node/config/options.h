@@ -73,6 +73,10 @@ struct ServerOptions {
   int64_t maxmemory = 0;
   // Sparse HyperLogLogs longer than this (header included) become dense.
   int64_t hll_sparse_max_bytes = 3000;
+  // Sorted sets longer than this, or with a longer member, use the skiplist
+  // encoding (node/keyspace/types/zset_object.h).
+  int64_t zset_max_listpack_entries = 128;
+  int64_t zset_max_listpack_value = 64;
   // Eviction (node/keyspace/eviction.h): maxmemory-policy's enum value.
   int maxmemory_policy = 7;  // noeviction
   int maxmemory_samples = 5;

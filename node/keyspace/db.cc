@@ -236,6 +236,9 @@ void Db::SetExpire(Entry* e, int64_t when_ms) {
     e->expire_index_ = static_cast<uint32_t>(expires_.size());
     expires_.push_back({e, when_ms});
   }
+  if (expiry_mode_ == ExpiryMode::kHide && own_expires_set_.emplace(e->key()).second) {
+    own_expires_.emplace_back(e->key());
+  }
   NotifyModified(e->key());
 }
 
@@ -336,14 +339,19 @@ bool Db::RandomKey(int64_t now_ms, std::string* key) {
 }
 
 uint64_t Db::Scan(uint64_t cursor, size_t count, int64_t now_ms,
-                  const std::function<void(const Entry&)>& fn, int end_slot) const {
+                  const std::function<void(const Entry&)>& fn, int end_slot,
+                  const std::function<void(const Entry&)>& on_expired) const {
   if (!index_) return end_slot < kNumSlots ? static_cast<uint64_t>(end_slot) : 0;
   int slot = static_cast<int>(cursor & (kNumSlots - 1));
   uint64_t table_cursor = cursor >> 14;
   size_t visited = 0;
   auto visit = [&](const Entry& e) {
     ++visited;
-    if (!IsExpired(&e, now_ms)) fn(e);
+    if (!IsExpired(&e, now_ms)) {
+      fn(e);
+    } else if (on_expired) {
+      on_expired(e);
+    }
   };
   while (slot < end_slot) {
     const SlotTable* t = index_->table(slot);
@@ -366,6 +374,33 @@ void Db::ForEach(const std::function<void(const Entry&)>& fn) const {
   for (int slot = 0; slot < kNumSlots; ++slot) {
     if (const SlotTable* t = index_->table(slot)) t->ForEach(fn);
   }
+}
+
+size_t Db::ExpireOwnKeys(int64_t now_ms) {
+  size_t removed = 0;
+  int still_alive = 0;
+  // As Redis: stop after a few keys that cannot expire yet.
+  for (int picks = 0; picks < 1024 && !own_expires_.empty() && still_alive <= 3; ++picks) {
+    const size_t i = rng_() % own_expires_.size();
+    const std::string key = own_expires_[i];  // a copy: ExpireEntry's callbacks run
+    const int slot = slots::KeyHashSlot(key);
+    Entry* e = nullptr;
+    if (index_) {
+      if (SlotTable* t = index_->table(slot)) e = t->Find(key);
+    }
+    if (e != nullptr && e->has_expire() && !IsExpired(e, now_ms)) {
+      ++still_alive;
+      continue;
+    }
+    if (e != nullptr && e->has_expire()) {
+      ExpireEntry(e, slot);
+      ++removed;
+    }
+    own_expires_set_.erase(key);
+    own_expires_[i] = std::move(own_expires_.back());
+    own_expires_.pop_back();
+  }
+  return removed;
 }
 
 size_t Db::SampleExpired(int64_t now_ms, size_t samples) {

@@ -25,6 +25,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "node/keyspace/dict.h"
@@ -169,13 +170,15 @@ class Db {
   bool RandomKey(int64_t now_ms, std::string* key);
   // One SCAN step: calls fn(const Entry&) for the keys of a few buckets,
   // until at least `count` keys were visited or the scan ended. Expired keys
-  // are skipped (not reaped: the scan must not change the tables). Returns the
+  // are not passed to fn but to on_expired when given (not reaped: the scan
+  // must not change the tables; the caller may reap them after). Returns the
   // next cursor (0: done). The cursor packs slot (low 14 bits) and the slot
   // table's bucket cursor (high bits). The walk stops before `end_slot`
   // (returning end_slot as the cursor, or 0 when it is kNumSlots), so that a
   // caller can interleave the Dbs of several shards slot by slot.
   uint64_t Scan(uint64_t cursor, size_t count, int64_t now_ms,
-                const std::function<void(const Entry&)>& fn, int end_slot = slots::kNumSlots) const;
+                const std::function<void(const Entry&)>& fn, int end_slot = slots::kNumSlots,
+                const std::function<void(const Entry&)>& on_expired = nullptr) const;
   // Every entry, expired ones included. `fn` must not change the Db.
   void ForEach(const std::function<void(const Entry&)>& fn) const;
 
@@ -201,7 +204,20 @@ class Db {
   size_t SampleExpired(int64_t now_ms, size_t samples);
 
   ExpiryMode expiry_mode() const { return expiry_mode_; }
-  void set_expiry_mode(ExpiryMode mode) { expiry_mode_ = mode; }
+  // kDelete (a primary again) forgets the keys ExpireOwnKeys would watch.
+  void set_expiry_mode(ExpiryMode mode) {
+    expiry_mode_ = mode;
+    if (mode == ExpiryMode::kDelete) ForgetOwnExpires();
+  }
+
+  // A writable replica's own keys with a TTL (Redis's slaveKeysWithExpire):
+  // a TTL set in kHide mode (by a client of the replica, not its primary's
+  // stream, which runs in kKeep) is remembered, since no DEL will come from
+  // the primary for it. ExpireOwnKeys removes those whose TTL passed (a few
+  // random picks, as Redis's expireSlaveKeys) and forgets the ones gone or
+  // persisted; returns how many it removed.
+  size_t ExpireOwnKeys(int64_t now_ms);
+  size_t own_expires_count() const { return own_expires_.size(); }
 
   const DbStats& stats() const { return stats_; }
   DbStats& mutable_stats() { return stats_; }
@@ -243,6 +259,10 @@ class Db {
     return e->has_expire() && expires_[e->expire_index_].when_ms <= now_ms;
   }
   SlotIndex& index();
+  void ForgetOwnExpires() {
+    own_expires_.clear();
+    own_expires_set_.clear();
+  }
 
   std::unique_ptr<SlotIndex> index_;
   size_t size_ = 0;
@@ -253,6 +273,10 @@ class Db {
   DbStats stats_;
   std::mt19937_64 rng_;
   const AccessClock* access_clock_ = nullptr;
+  // ExpireOwnKeys's keys: a list to pick from at random, a set against
+  // duplicates.
+  std::vector<std::string> own_expires_;
+  std::unordered_set<std::string> own_expires_set_;
 };
 
 }  // namespace shardnode::node

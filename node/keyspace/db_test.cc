@@ -200,6 +200,34 @@ TEST(DbTest, ReplicaHidesExpiredKeysUntilThePrimaryDeletesThem) {
   EXPECT_EQ(expired, std::vector<std::string>{"b"});
 }
 
+TEST(DbTest, WritableReplicaExpiresOnlyItsOwnKeys) {
+  Db db;
+  std::vector<std::string> expired;
+  db.on_key_expired = [&](std::string_view k) { expired.emplace_back(k); };
+  // The primary's stream (kKeep) gives "p" a TTL; a client of the replica
+  // (kHide) gives one to "own", "later" and "persisted".
+  db.set_expiry_mode(ExpiryMode::kKeep);
+  db.SetExpire(db.Set("p", Value::FromString("1"), kNow), kNow + 10);
+  db.set_expiry_mode(ExpiryMode::kHide);
+  db.SetExpire(db.Set("own", Value::FromString("1"), kNow), kNow + 10);
+  db.SetExpire(db.Set("own", Value::FromString("1"), kNow), kNow + 10);  // counted once
+  db.SetExpire(db.Set("later", Value::FromString("1"), kNow), kNow + 100000);
+  db.SetExpire(db.Set("persisted", Value::FromString("1"), kNow), kNow + 10);
+  db.Persist(db.Find("persisted", kNow));
+  EXPECT_EQ(db.own_expires_count(), 3u);
+  // Each call stops after a few live picks: a few calls see every key.
+  size_t removed = 0;
+  for (int i = 0; i < 20; ++i) removed += db.ExpireOwnKeys(kNow + 20);
+  EXPECT_EQ(removed, 1u);
+  EXPECT_EQ(expired, std::vector<std::string>{"own"});
+  EXPECT_EQ(db.stats().expired, 1u);
+  EXPECT_EQ(db.Size(), 3u);               // p waits for its primary's DEL
+  EXPECT_EQ(db.own_expires_count(), 1u);  // "later"
+  // Promoted: regular active expiry takes over.
+  db.set_expiry_mode(ExpiryMode::kDelete);
+  EXPECT_EQ(db.own_expires_count(), 0u);
+}
+
 TEST(DbTest, ActiveExpiryRemovesExpiredKeysOnly) {
   Keyspace ks(2);
   Db& db = ks.db(1);

@@ -270,7 +270,14 @@ absl::Status DatasetLoader::OnEntry(RdbEntry entry) {
   const int* classes = std::exchange(db.notify_classes, nullptr);
   Entry* e = db.Set(entry.key, FromRdbValue(entry.value), now_ms_);
   db.notify_classes = classes;
-  if (entry.expire_ms != -1) db.SetExpire(e, entry.expire_ms);
+  if (entry.expire_ms != -1) {
+    // A loaded TTL is not a writable replica's own (Db::ExpireOwnKeys):
+    // the primary that sent the RDB deletes the key.
+    const ExpiryMode mode = db.expiry_mode();
+    db.set_expiry_mode(ExpiryMode::kKeep);
+    db.SetExpire(e, entry.expire_ms);
+    db.set_expiry_mode(mode);
+  }
   ++loaded_;
   return absl::OkStatus();
 }

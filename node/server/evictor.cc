@@ -116,6 +116,18 @@ void Evictor::EvictKey(int ks, int db, const std::string& key) {
   stream.EndUnit();
 }
 
+void Evictor::Start(int64_t now_ms) {
+  if (!server_.schedule_eviction) {
+    Perform(now_ms);
+    return;
+  }
+  running_ = true;
+  if (!scheduled_) {
+    scheduled_ = true;
+    server_.schedule_eviction();
+  }
+}
+
 void Evictor::Continue(int64_t now_ms) {
   scheduled_ = false;
   if (running_) Perform(now_ms);

@@ -48,6 +48,12 @@ class Evictor {
   // time proc); the cron resumes it too.
   bool running() const { return running_; }
   void Continue(int64_t now_ms);
+  // Starts a run to be made soon, through Server::schedule_eviction, rather
+  // than now (Redis's startEvictionTimeProc after CONFIG SET maxmemory): a
+  // command that lowers maxmemory evicts nothing itself, so its DELs never
+  // join its own writes (or a MULTI's). Without schedule_eviction (no
+  // loop), runs at once.
+  void Start(int64_t now_ms);
 
   // Re-reads the policy and the LFU knobs (after CONFIG SET / startup).
   void ApplyOptions();

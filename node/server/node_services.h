@@ -80,7 +80,8 @@ class NodeServices {
   // Re-reads the cluster options after CONFIG SET (cluster_setup.h).
   virtual void RefreshClusterOptions() = 0;
   // Re-reads maxmemory, its policy and the LFU knobs after CONFIG SET, and
-  // evicts at once when used memory is now over maxmemory (evictor.h).
+  // evicts at once when used memory is now over maxmemory (evictor.h); also
+  // the encoding limits of the value types (zset-max-listpack-*).
   virtual void ApplyMemoryOptions(int64_t now_ms) { (void)now_ms; }
   // Rebuilds the TLS contexts from the tls-* options after CONFIG SET
   // (node/net/tls.h). Returns false, after logging why, when they do not

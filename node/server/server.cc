@@ -8,6 +8,7 @@
 #include "clusterbus/cluster_state.h"
 #include "node/config/config.h"
 #include "node/keyspace/keyspace.h"
+#include "node/keyspace/types/zset_object.h"
 #include "node/server/blocking.h"
 #include "node/server/clock.h"
 #include "node/server/cluster_setup.h"
@@ -210,6 +211,7 @@ Server::Server(Config* config, const CommandTable* commands)
       local_shard_(&shards_, &watches_, &blocking_, &stats_, &keys_in_flight_) {
   const int threads = std::max(1, options().threads);
   evictor_.ApplyOptions();
+  ApplyEncodingOptions();
   for (int i = 0; i < threads; ++i) {
     shards_.push_back(std::make_unique<Keyspace>(options().databases));
     Keyspace& ks = *shards_.back();
@@ -256,16 +258,24 @@ Server::~Server() = default;
 
 const ServerOptions& Server::options() const { return config_->options(); }
 
+void Server::ApplyEncodingOptions() {
+  ZSetObject::SetListpackLimits(static_cast<size_t>(options().zset_max_listpack_entries),
+                                static_cast<size_t>(options().zset_max_listpack_value));
+}
+
 void Server::ApplyMemoryOptions(int64_t now_ms) {
   evictor_.ApplyOptions();
-  // A lower maxmemory takes effect at once, as Redis's CONFIG SET does.
+  ApplyEncodingOptions();
+  // A lower maxmemory takes effect soon after the command, as Redis's
+  // CONFIG SET starts its eviction time proc (the next command evicts first
+  // anyway).
   if (evictor_.BytesOverLimit() > 0) {
     Logf(LogLevel::kWarning,
          "WARNING: the new maxmemory value set via CONFIG SET (%lld) is smaller than the current "
          "memory usage (%zu). This will result in key eviction and/or the inability to accept "
          "new write commands depending on the maxmemory-policy.",
          static_cast<long long>(options().maxmemory), UsedMemory());
-    evictor_.Perform(now_ms);
+    evictor_.Start(now_ms);
   }
 }
 

@@ -129,6 +129,8 @@ class Server final : public NodeServices {
   bool pre_command_oom() const { return pre_command_oom_; }
   void set_pre_command_oom(bool oom) { pre_command_oom_ = oom; }
   void ApplyMemoryOptions(int64_t now_ms) override;
+  // Sets the encoding limits the value types read (zset-max-listpack-*).
+  void ApplyEncodingOptions();
   PubSub& pubsub() override { return pubsub_; }
   acl::Acl* acl() override { return &acl_; }
   acl::Acl& acl_ref() { return acl_; }

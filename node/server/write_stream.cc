@@ -65,7 +65,10 @@ void WriteStream::Append(int db, int slot, std::span<const std::string> args,
 }
 
 void WriteStream::EndUnit() {
-  if (--unit_depth_ > 0 || pending_.empty()) return;
+  if (--unit_depth_ > 0) return;
+  const bool no_multi = no_multi_;
+  no_multi_ = false;
+  if (pending_.empty()) return;
   std::vector<Pending> writes;
   writes.swap(pending_);
   ++delivering_;
@@ -73,7 +76,7 @@ void WriteStream::EndUnit() {
   // the first write's db (its SELECT comes first), EXEC the last one's.
   static const std::string kMulti[] = {"MULTI"};
   static const std::string kExec[] = {"EXEC"};
-  const bool wrap = writes.size() > 1;
+  const bool wrap = writes.size() > 1 && !no_multi;
   if (wrap) Deliver(writes.front().db, kNoSlot, kMulti, kToAll);
   for (const Pending& w : writes) Deliver(w.db, w.slot, w.args, w.targets);
   if (wrap) Deliver(writes.back().db, kNoSlot, kExec, kToAll);

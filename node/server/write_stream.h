@@ -5,7 +5,8 @@
 // here once, as (db, slot, args), through Append. The stream owns:
 //   - execution units (Redis 7.0's also_propagate / propagatePendingCommands):
 //     writes appended inside a unit are held until the outermost unit ends,
-//     then delivered, wrapped in MULTI ... EXEC when there is more than one.
+//     then delivered, wrapped in MULTI ... EXEC when there is more than one
+//     (unless the unit is marked SetNoMulti).
 //     Outside a unit (the active expiry cycle) a write is delivered at once.
 //   - encoding: each write is encoded in RESP once, whatever the number of
 //     consumers.
@@ -111,6 +112,10 @@ class WriteStream {
   // REQUIRES: matches a BeginUnit.
   void EndUnit();
   bool in_unit() const { return unit_depth_ > 0; }
+  // The writes of the current outermost unit go without MULTI/EXEC (Redis
+  // for a command with TOUCHES_ARBITRARY_KEYS run directly by a client).
+  // REQUIRES: in_unit().
+  void SetNoMulti() { no_multi_ = true; }
 
   // The next write delivered to `consumer` is preceded by a SELECT (a
   // replica whose image was just taken, a rewritten AOF). A no-op for a
@@ -143,6 +148,7 @@ class WriteStream {
   int delivering_ = 0;         // nesting of Deliver/EndDelivery loops
   bool unsubscribed_ = false;  // some entry awaits removal
   int unit_depth_ = 0;
+  bool no_multi_ = false;  // SetNoMulti, for the current outermost unit
   std::vector<Pending> pending_;
   uint64_t offset_ = 0;
   std::string command_;  // the encoded command being delivered

@@ -121,6 +121,25 @@ TEST(WriteStreamTest, UnitOfSeveralWritesIsWrappedInMultiExec) {
                             "4 6 +select | DEL b", "4 -1 | EXEC", "end"}));
 }
 
+TEST(WriteStreamTest, NoMultiUnitDeliversItsWritesUnwrapped) {
+  WriteStream stream;
+  Recorder r;
+  stream.Subscribe(&r);
+  stream.BeginUnit();  // SCAN reaping two expired keys
+  stream.SetNoMulti();
+  Append(stream, 0, 1, {"DEL", "a"});
+  Append(stream, 0, 2, {"DEL", "b"});
+  stream.EndUnit();
+  EXPECT_EQ(r.lines, Lines({"0 1 +select | DEL a", "0 2 | DEL b", "end"}));
+  // The mark lasts for that unit only.
+  r.lines.clear();
+  stream.BeginUnit();
+  Append(stream, 0, 1, {"DEL", "c"});
+  Append(stream, 0, 2, {"DEL", "d"});
+  stream.EndUnit();
+  EXPECT_EQ(r.lines, Lines({"0 -1 | MULTI", "0 1 | DEL c", "0 2 | DEL d", "0 -1 | EXEC", "end"}));
+}
+
 TEST(WriteStreamTest, EmptyUnitDeliversNothing) {
   WriteStream stream;
   Recorder r;

@@ -125,7 +125,7 @@ std::optional<double> ZSetObject::Score(std::string_view member) const {
 }
 
 void ZSetObject::Insert(std::string_view member, double score) {
-  if (!big_ && (Size() + 1 > kMaxListpackEntries || member.size() > kMaxListpackValue)) {
+  if (!big_ && (Size() + 1 > max_listpack_entries() || member.size() > max_listpack_value())) {
     ToSkiplist();
   }
   if (!big_) {

@@ -5,19 +5,20 @@
 //   by (score, member bytes); members are always stored as strings (so that
 //   views of them stay valid), scores as integers when integral (which drops
 //   the sign of -0, as a listpack does) or as 8 raw bytes. Lookups walk the
-//   buffer; it holds at most kMaxListpackEntries members.
+//   buffer; it holds at most max_listpack_entries() members.
 // - "skiplist": a StringMap member -> score for O(1) lookups, and an
 //   order-statistics red-black tree of (score, member) for ranks and ranges
 //   in O(log n). The tree's member views point into the map's nodes, which
 //   never move.
 // A set starts as listpack and becomes skiplist for good when an insertion
-// would make it longer than kMaxListpackEntries or brings a member longer
-// than kMaxListpackValue (the STORE commands pick the encoding of their
+// would make it longer than max_listpack_entries() or brings a member
+// longer than max_listpack_value() (the STORE commands pick the encoding of their
 // result with set_listpack).
 //
 // Pure data; not thread-safe; owned by the Value of its key.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <ext/pb_ds/assoc_container.hpp>
 #include <ext/pb_ds/tree_policy.hpp>
@@ -36,8 +37,15 @@ namespace shardnode::node {
 
 class ZSetObject : public TypedObject {
  public:
-  static constexpr size_t kMaxListpackEntries = 128;  // zset-max-listpack-entries
-  static constexpr size_t kMaxListpackValue = 64;     // zset-max-listpack-value
+  // zset-max-listpack-entries and zset-max-listpack-value. Process-wide, as
+  // Redis's globals: the server sets them from its configuration (startup
+  // and CONFIG SET); every set reads them when it grows or is stored.
+  static size_t max_listpack_entries() { return max_entries_.load(std::memory_order_relaxed); }
+  static size_t max_listpack_value() { return max_value_.load(std::memory_order_relaxed); }
+  static void SetListpackLimits(size_t entries, size_t value) {
+    max_entries_.store(entries, std::memory_order_relaxed);
+    max_value_.store(value, std::memory_order_relaxed);
+  }
 
   using Item = std::pair<double, std::string_view>;  // (score, member)
   using Visitor = std::function<void(std::string_view member, double score)>;
@@ -79,6 +87,8 @@ class ZSetObject : public TypedObject {
   uint64_t Scan(uint64_t cursor, size_t count, const Visitor& fn) const;
 
  private:
+  inline static std::atomic<size_t> max_entries_{128};
+  inline static std::atomic<size_t> max_value_{64};
   // Listpack helpers: the position of `member`'s entry (or lp_.bytes()),
   // the item whose member entry starts at `pos` (and the position of the
   // pair after it), and where (score, member) belongs in the order.
