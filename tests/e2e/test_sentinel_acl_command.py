@@ -7,7 +7,9 @@ container come in dict order in Redis, so they are compared as sets),
 Redis's lookup errors (unknown subcommand, arity), ACL SETUSER / GETUSER /
 LIST / USERS / CAT / DRYRUN / DELUSER, AUTH with an ACL user, NOPERM and its
 ACL LOG entry, users from the config file, and the `user` lines that
-SENTINEL FLUSHCONFIG writes back."""
+SENTINEL FLUSHCONFIG writes back. SentinelClientCommandTest: CLIENT PAUSE /
+UNPAUSE / REPLY / TRACKING / TRACKINGINFO / CACHING / HELP and CLIENT INFO's
+buffer figures, the same way."""
 import os
 import shutil
 import subprocess
