@@ -42,6 +42,7 @@
 #include "base/strings.h"
 #include "node/acl/acl.h"
 #include "node/app/acl_startup.h"
+#include "node/commands/client_family.h"
 #include "node/commands/command_meta.h"
 #include "node/commands/command_meta_reply.h"
 #include "node/commands/errors.h"
@@ -49,8 +50,11 @@
 #include "node/config/glob.h"
 #include "node/net/resp_client.h"
 #include "node/resp/parser.h"
+#include "node/resp/query_buffer.h"
 #include "node/resp/reply.h"
 #include "node/server/log.h"
+#include "node/server/session.h"
+#include "node/server/tracking.h"
 #include "sentinel/sentinel.h"
 
 namespace shardnode::node {
@@ -249,8 +253,8 @@ std::string ResolveHost(const std::string& host) {
 }
 
 // One client connection.
-struct Session : std::enable_shared_from_this<Session> {
-  explicit Session(tcp::socket s) : socket(std::move(s)) {}
+struct SentinelSession : std::enable_shared_from_this<SentinelSession> {
+  explicit SentinelSession(tcp::socket s) : socket(std::move(s)) {}
   tcp::socket socket;
   uint64_t id = 0;
   std::string name;
@@ -264,21 +268,41 @@ struct Session : std::enable_shared_from_this<Session> {
   std::string user = "default";
   std::set<std::string> channels, patterns;
   std::string out;
+  size_t sending = 0;  // bytes of the write in flight
   bool writing = false;
   bool closing = false;
+  // The state the data node's Session keeps and CLIENT shares with it
+  // (node/commands/client_family.h): tracking, CLIENT REPLY, NO-EVICT, and
+  // the buffer figures of CLIENT LIST (query buffer, argv, reply buffer,
+  // output). Its identity fields are copied in by ClientLine.
+  Session core;
+  resp::QueryBuffer query;
+  resp::RequestParser parser;
+  bool processing = false;  // ReadSession is between parsing and Consume
 
   void Write(std::string bytes) {
     out += bytes;
+    CountOutput();
     Flush();
+  }
+  // As the data node's shell: pending output, and the reply buffer's peak.
+  void CountOutput() {
+    core.output_buffer_bytes = out.size() + sending;
+    core.output_buffer_allocated = out.capacity() + sending;
+    core.reply_buffer_peak = std::max(core.reply_buffer_peak,
+                                      std::min(core.output_buffer_bytes, core.reply_buffer_size));
   }
   void Flush() {
     if (writing || out.empty() || !socket.is_open()) return;
     writing = true;
     auto buf = std::make_shared<std::string>(std::move(out));
     out.clear();
+    sending = buf->size();
     asio::async_write(socket, asio::buffer(*buf),
                       [self = shared_from_this(), buf](boost::system::error_code ec, size_t) {
                         self->writing = false;
+                        self->sending = 0;
+                        self->CountOutput();
                         if (ec) {
                           self->socket.close(ec);
                           return;
@@ -405,7 +429,7 @@ class SentinelNode {
       if (ec) return;
       ::fcntl(s.native_handle(), F_SETFD, FD_CLOEXEC);
       s.set_option(tcp::no_delay(true), ec);
-      auto session = std::make_shared<Session>(std::move(s));
+      auto session = std::make_shared<SentinelSession>(std::move(s));
       session->id = ++next_client_id_;
       boost::system::error_code e2;
       session->addr = FormatEndpoint(session->socket.remote_endpoint(e2));
@@ -414,30 +438,42 @@ class SentinelNode {
       session->created_ms = session->last_ms = UnixMs();
       const acl::User& d = acl_.default_user();
       session->authenticated = d.enabled && d.nopass;
+      session->core.id = session->id;
+      session->core.created_ms = session->created_ms;
+      session->core.reply_buffer_peak_reset_ms = session->created_ms;
+      // Redis's createClient starts the peak at the buffer's size.
+      session->core.reply_buffer_peak = session->core.reply_buffer_size;
       sessions_[session->id] = session;
+      cores_[session->id] = &session->core;
       ++total_connections_;
       asio::co_spawn(io_, ReadSession(this, session), asio::detached);
       Accept(acc);
     });
   }
 
-  static asio::awaitable<void> ReadSession(SentinelNode* self, std::shared_ptr<Session> s) {
-    resp::RequestParser parser;
-    std::string in;
-    char buf[16384];
+  static asio::awaitable<void> ReadSession(SentinelNode* self, std::shared_ptr<SentinelSession> s) {
+    resp::RequestParser& parser = s->parser;
     std::vector<std::string> args;
     while (s->socket.is_open()) {
       boost::system::error_code ec;
-      size_t n = co_await s->socket.async_read_some(asio::buffer(buf),
+      std::span<char> room = s->query.PrepareRead(0);
+      size_t n = co_await s->socket.async_read_some(asio::buffer(room.data(), room.size()),
                                                     asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
-      in.append(buf, n);
+      s->query.Commit(n);
+      s->core.query_buffer_free = s->query.free();
+      s->processing = true;
+      const std::string_view in = s->query.data();
       size_t pos = 0;
       bool stop = false;
       while (!stop) {
         size_t consumed = 0;
-        auto st = parser.Parse(std::string_view(in).substr(pos), &consumed, &args);
+        const size_t start = pos;
+        auto st = parser.Parse(in.substr(pos), &consumed, &args);
         pos += consumed;
+        // While it runs, the command's own bytes count in the query buffer
+        // (CLIENT INFO's qbuf), as in Redis.
+        s->core.query_buffer_bytes = in.size() - start;
         if (st == resp::ParseStatus::kNeedMore) break;
         if (st == resp::ParseStatus::kError) {
           std::string o;
@@ -448,24 +484,88 @@ class SentinelNode {
           break;
         }
         if (args.empty()) continue;
+        // CLIENT PAUSE: the command waits (and the client's later ones
+        // with it) until the pause ends or CLIENT UNPAUSE.
+        while (self->WaitsForPause(*s, args)) {
+          asio::steady_timer wait(self->io_);
+          wait.expires_after(std::chrono::milliseconds(
+              std::max<int64_t>(1, self->pause_end_ms_ - static_cast<int64_t>(NowMs()))));
+          self->pause_waiters_.insert(&wait);
+          co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          self->pause_waiters_.erase(&wait);
+          if (!s->socket.is_open()) break;
+        }
+        if (!s->socket.is_open()) break;
         self->Execute(s.get(), args);
       }
-      in.erase(0, pos);
+      s->query.Consume(pos);
+      s->processing = false;
+      s->core.query_buffer_bytes = s->query.size() + parser.pending_bytes();
+      s->core.query_buffer_free = s->query.free();
+      s->core.query_buffer_allocated = s->query.capacity() + parser.pending_bytes();
       if (stop) break;
     }
+    self->cores_.erase(s->id);
+    self->tracking_.Disable(s->core);
     self->sessions_.erase(s->id);
     co_return;
   }
 
+  // Redis's processCommand under a client pause: every command waits during
+  // CLIENT PAUSE ALL, and PUBLISH (the only command here that may
+  // replicate) during CLIENT PAUSE WRITE; one refused before it runs
+  // (unknown, wrong arity, NOAUTH) does not wait.
+  bool WaitsForPause(const SentinelSession& s, const std::vector<std::string>& args) const {
+    if (pause_end_ms_ <= static_cast<int64_t>(NowMs())) return false;
+    const meta::CommandMeta* cmd = SentinelMeta(args[0]);
+    if (cmd == nullptr) return false;
+    if (!meta::Subcommands(*cmd).empty() && args.size() >= 2) {
+      cmd = SentinelMeta(absl::StrCat(args[0], "|", args[1]));
+      if (cmd == nullptr) return false;
+    }
+    const int argc = static_cast<int>(args.size());
+    if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) return false;
+    if (AuthRequired(s) && (cmd->flags & meta::kNoAuth) == 0) return false;
+    return pause_all_ || (cmd->flags & meta::kWrite) != 0 ||
+           std::string_view(cmd->name) == "publish";
+  }
+
+  void Unpause() {
+    pause_end_ms_ = 0;
+    for (asio::steady_timer* t : pause_waiters_) t->cancel();
+  }
+
   // --- Client commands -------------------------------------------------------
 
-  void Execute(Session* s, const std::vector<std::string>& args) {
+  void Execute(SentinelSession* s, const std::vector<std::string>& args) {
     // A client to be closed after its reply (its user deleted, CLIENT KILL
     // of itself) runs nothing more, as Redis's CLOSE_AFTER_REPLY.
     if (s->closing) return;
     ++total_commands_;
+    s->core.argc = args.size();
+    s->core.argv_bytes = 0;
+    for (const std::string& a : args) s->core.argv_bytes += a.size();
+    ExecuteCommand(s, args);
+    s->core.argc = 0;
+    s->core.argv_bytes = 0;
+    // CLIENT REPLY SKIP silences the command after it.
+    s->core.reply_skip = false;
+    if (s->core.reply_skip_next) {
+      s->core.reply_skip_next = false;
+      s->core.reply_skip = true;
+    }
+    // CLIENT CACHING applies to the next command only; any CLIENT
+    // subcommand keeps it (as the data node's Dispatcher).
+    if (!base::EqualsIgnoreCase(args[0], "client") || args.size() < 2 ||
+        SentinelMeta(absl::StrCat("client|", args[1])) == nullptr) {
+      s->core.tracking.caching = false;
+    }
+  }
+
+  void ExecuteCommand(SentinelSession* s, const std::vector<std::string>& args) {
     std::string out;
     resp::ReplyBuilder b(&out, s->protocol);
+    b.set_silenced(s->core.reply_off || s->core.reply_skip);
     std::string name = base::AsciiLower(args[0]);
     // Redis's processCommand: the command (or the container's subcommand)
     // must exist and get its arity, before anything else is checked.
@@ -603,21 +703,26 @@ class SentinelNode {
     s->Write(std::move(out));
   }
 
-  // One line of CLIENT LIST / CLIENT INFO, in Redis's field order (the
-  // buffer and memory fields of a sentinel's short replies are 0 here).
-  std::string ClientLine(const Session& c) const {
-    const int64_t now = UnixMs();
-    const bool pubsub = !c.channels.empty() || !c.patterns.empty();
-    return absl::StrCat(
-        "id=", c.id, " addr=", c.addr, " laddr=", c.laddr, " fd=", c.fd, " name=", c.name,
-        " age=", (now - c.created_ms) / 1000, " idle=", (now - c.last_ms) / 1000,
-        " flags=", pubsub ? "P" : "N", " db=0 sub=", c.channels.size(), " psub=", c.patterns.size(),
-        " ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 "
-        "oll=0 omem=0 tot-mem=0 events=r cmd=",
-        c.last_cmd.empty() ? "NULL" : c.last_cmd, " user=", c.user, " redir=-1 resp=", c.protocol);
+  // One line of CLIENT LIST / CLIENT INFO: the data node's
+  // (ClientInfoLine) on the client's Session with its identity filled in.
+  std::string ClientLine(const SentinelSession& c) const {
+    Session v = c.core;
+    v.name = c.name;
+    v.addr = c.addr;
+    v.laddr = c.laddr;
+    v.fd = c.fd;
+    v.protocol = c.protocol;
+    v.created_ms = c.created_ms;
+    v.last_interaction_ms = c.last_ms;
+    v.last_command = c.last_cmd;
+    v.user = acl_.Find(c.user);
+    v.channels.insert(c.channels.begin(), c.channels.end());
+    v.patterns.insert(c.patterns.begin(), c.patterns.end());
+    v.close_after_reply = c.closing;
+    return ClientInfoLine(v, UnixMs());
   }
 
-  void Client(Session* s, const std::vector<std::string>& args, resp::ReplyBuilder* b) {
+  void Client(SentinelSession* s, const std::vector<std::string>& args, resp::ReplyBuilder* b) {
     std::string sub = args.size() > 1 ? base::AsciiLower(args[1]) : "";
     if (sub == "setname" && args.size() == 3) {
       s->name = args[2];
@@ -635,7 +740,29 @@ class SentinelNode {
       for (auto& [id, c] : sessions_) absl::StrAppend(&text, ClientLine(*c), "\n");
       b->Verbatim(text);
     } else if (sub == "getredir") {
-      b->Integer(-1);  // no tracking here
+      ReplyTrackingRedirect(s->core, *b);
+    } else if (sub == "trackinginfo") {
+      ReplyTrackingInfo(s->core, *b);
+    } else if (sub == "tracking") {
+      // No keys are read here: tracking only changes the client's mode.
+      ClientTrackingCommand(tracking_, cores_, s->core, *b, args);
+    } else if (sub == "caching") {
+      ClientCachingCommand(s->core, *b, args);
+    } else if (sub == "reply") {
+      ClientReplyMode(s->core, *b, args);
+    } else if (sub == "pause") {
+      int64_t end_ms = 0;
+      bool all = true;
+      if (ParseClientPause(*b, args, static_cast<int64_t>(NowMs()), &end_ms, &all)) {
+        // As Redis's pauseClients: a later end or a stronger mode wins
+        // over a pause still running.
+        if (pause_end_ms_ <= static_cast<int64_t>(NowMs())) pause_all_ = false;
+        pause_all_ = pause_all_ || all;
+        pause_end_ms_ = std::max(pause_end_ms_, end_ms);
+        b->Ok();
+      }
+    } else if (sub == "help") {
+      meta::ReplyHelpLines(*b, "CLIENT", ClientHelpLines());
     } else if (sub == "unblock") {
       int64_t id = 0;
       if (args.size() > 4) {
@@ -650,11 +777,13 @@ class SentinelNode {
       }
     } else if (sub == "no-evict") {
       if (base::EqualsIgnoreCase(args[2], "on") || base::EqualsIgnoreCase(args[2], "off")) {
+        s->core.no_evict = base::EqualsIgnoreCase(args[2], "on");
         b->Ok();
       } else {
         b->Error(errors::kSyntax);
       }
     } else if (sub == "unpause") {
+      Unpause();
       b->Ok();
     } else if (sub == "info" && args.size() == 2) {
       b->Verbatim(absl::StrCat(ClientLine(*s), "\n"));
@@ -678,7 +807,7 @@ class SentinelNode {
         b->Error("ERR syntax error");
         return;
       }
-      std::vector<std::shared_ptr<Session>> victims;
+      std::vector<std::shared_ptr<SentinelSession>> victims;
       for (auto& [id, c] : sessions_) {
         if (skipme && c.get() == s) continue;
         bool match = true;
@@ -708,14 +837,14 @@ class SentinelNode {
 
   // Redis's authRequired: the default user asks for a password (or is off)
   // and this client has not authenticated.
-  bool AuthRequired(const Session& s) const {
+  bool AuthRequired(const SentinelSession& s) const {
     const acl::User& d = acl_.default_user();
     return (!d.nopass || !d.enabled) && !s.authenticated;
   }
 
   // ACLAuthenticateUser: switches `s` to `user` or replies WRONGPASS (and
   // logs the failure).
-  bool Authenticate(Session* s, const std::string& command, const std::string& user,
+  bool Authenticate(SentinelSession* s, const std::string& command, const std::string& user,
                     const std::string& pass, resp::ReplyBuilder* b) {
     if (acl_.CheckCredentials(user, pass)) {
       s->authenticated = true;
@@ -728,7 +857,7 @@ class SentinelNode {
   }
 
   // HELLO [protover [AUTH username password] [SETNAME clientname]].
-  void Hello(Session* s, const std::vector<std::string>& args, resp::ReplyBuilder* b) {
+  void Hello(SentinelSession* s, const std::vector<std::string>& args, resp::ReplyBuilder* b) {
     int proto = s->protocol;
     if (args.size() >= 2) {
       int64_t v = 0;
@@ -795,7 +924,7 @@ class SentinelNode {
   }
 
   // addACLLogEntry: a refusal (command, key, channel or AUTH) in ACL LOG.
-  void LogDenial(const Session& s, acl::Verdict reason, const std::string& object,
+  void LogDenial(const SentinelSession& s, acl::Verdict reason, const std::string& object,
                  const std::string& user) {
     acl::LogEntry e;
     e.reason = reason;
@@ -811,8 +940,8 @@ class SentinelNode {
 
   // Closes the clients of `user` (the caller's own after its reply), as
   // Redis does for a deleted or replaced user.
-  void DropClientsOf(const std::string& user, Session* current) {
-    std::vector<std::shared_ptr<Session>> victims;
+  void DropClientsOf(const std::string& user, SentinelSession* current) {
+    std::vector<std::shared_ptr<SentinelSession>> victims;
     for (auto& [id, c] : sessions_) {
       if (c->user == user) victims.push_back(c);
     }
@@ -826,7 +955,7 @@ class SentinelNode {
   }
 
   // ACL, on the ACL core (node/acl) with the sentinel's command table.
-  void Acl(Session* s, const std::vector<std::string>& args, resp::ReplyBuilder* b) {
+  void Acl(SentinelSession* s, const std::vector<std::string>& args, resp::ReplyBuilder* b) {
     const std::string sub = base::AsciiLower(args[1]);
     auto reply_selector = [&](const acl::Selector& sel) {
       b->Bulk("commands");
@@ -1024,7 +1153,7 @@ class SentinelNode {
   }
 
   // ACL LOAD / ACL SAVE with the aclfile.
-  void AclFile(Session* s, bool load, resp::ReplyBuilder* b) {
+  void AclFile(SentinelSession* s, bool load, resp::ReplyBuilder* b) {
     const std::string file = config_->Value("aclfile").value_or("");
     if (file.empty()) {
       b->Error(
@@ -1393,12 +1522,29 @@ class SentinelNode {
     HandleReady();
   }
 
+  // The data node's look at each client's buffers (Redis's clientsCron):
+  // the query buffer freed when idle or trimmed, the reply buffer fitted to
+  // its peak.
+  void ClientsCron() {
+    const int64_t now = UnixMs();
+    for (auto& [id, c] : sessions_) {
+      if (!c->processing) {
+        c->query.Resize(now / 1000 - c->last_ms / 1000, c->parser.current_bulk_len());
+        c->core.query_buffer_bytes = c->query.size() + c->parser.pending_bytes();
+        c->core.query_buffer_free = c->query.free();
+        c->core.query_buffer_allocated = c->query.capacity() + c->parser.pending_bytes();
+      }
+      ResizeReplyBuffer(c->core, now, 5000);  // REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME
+    }
+  }
+
   void ScheduleTick() {
     timer_.expires_after(std::chrono::milliseconds(core_->next_tick_delay()));
     timer_.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
       core_->Tick(NowMs());
       HandleReady();
+      ClientsCron();
       int status = 0;
       pid_t pid;
       while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
@@ -1427,7 +1573,15 @@ class SentinelNode {
   asio::steady_timer timer_;
   asio::signal_set signals_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
-  std::map<uint64_t, std::shared_ptr<Session>> sessions_;
+  std::map<uint64_t, std::shared_ptr<SentinelSession>> sessions_;
+  // The clients' shared state by id, for CLIENT TRACKING's table.
+  std::map<uint64_t, Session*> cores_;
+  Tracking tracking_{&cores_};
+  // CLIENT PAUSE: until when (NowMs), whether every command waits, and the
+  // timers of the commands that wait.
+  int64_t pause_end_ms_ = 0;
+  bool pause_all_ = false;
+  std::set<asio::steady_timer*> pause_waiters_;
   std::map<std::pair<sentinel::InstanceId, sentinel::LinkKind>, std::shared_ptr<Link>> links_;
   uint64_t next_client_id_ = 0;
   uint64_t total_connections_ = 0, total_commands_ = 0;

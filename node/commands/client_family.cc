@@ -1,5 +1,7 @@
 // CLIENT and its subcommands: ID SETNAME GETNAME LIST INFO KILL UNBLOCK
 // PAUSE UNPAUSE REPLY NO-EVICT TRACKING CACHING GETREDIR TRACKINGINFO HELP.
+#include "node/commands/client_family.h"
+
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -7,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
 #include "node/acl/acl.h"
+#include "node/commands/command_meta_reply.h"
 #include "node/commands/command_table.h"
 #include "node/commands/errors.h"
 #include "node/commands/families.h"
@@ -181,10 +184,11 @@ void ClientKill(CommandContext& ctx, Args args) {
 // optional mode word args[3]. *marked is true when it is `marked_word`, false
 // when it is `other_word` or absent. Replies Redis's error and returns false
 // on more arguments or another word.
-bool ParseModeWord(CommandContext& ctx, Args args, std::string_view marked_word,
-                   std::string_view other_word, std::string_view error, bool* marked) {
+bool ParseModeWord(resp::ReplyBuilder& r, std::span<const std::string> args,
+                   std::string_view marked_word, std::string_view other_word,
+                   std::string_view error, bool* marked) {
   if (args.size() > 4) {
-    ctx.reply.Error(errors::SubcommandSyntax(args[0], args[1]));
+    r.Error(errors::SubcommandSyntax(args[0], args[1]));
     return false;
   }
   *marked = false;
@@ -192,7 +196,7 @@ bool ParseModeWord(CommandContext& ctx, Args args, std::string_view marked_word,
   if (EqualsIgnoreCase(args[3], marked_word)) {
     *marked = true;
   } else if (!EqualsIgnoreCase(args[3], other_word)) {
-    ctx.reply.Error(error);
+    r.Error(error);
     return false;
   }
   return true;
@@ -201,7 +205,8 @@ bool ParseModeWord(CommandContext& ctx, Args args, std::string_view marked_word,
 // CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 when the client was blocked.
 void ClientUnblock(CommandContext& ctx, Args args) {
   bool with_error = false;
-  if (!ParseModeWord(ctx, args, "error", "timeout", errors::kUnblockReason, &with_error)) return;
+  if (!ParseModeWord(ctx.reply, args, "error", "timeout", errors::kUnblockReason, &with_error))
+    return;
   int64_t id;
   if (!types::ParseInt64(args[2], &id)) {
     ctx.reply.Error(errors::kNotInteger);
@@ -214,19 +219,10 @@ void ClientUnblock(CommandContext& ctx, Args args) {
 // CLIENT PAUSE timeout [WRITE|ALL] / CLIENT UNPAUSE: the net shell parks
 // the commands that must wait (Dispatcher::WaitsForPause).
 void ClientPause(CommandContext& ctx, Args args) {
-  bool write_only = false;
-  if (!ParseModeWord(ctx, args, "write", "all", errors::kPauseMode, &write_only)) return;
-  const bool all = !write_only;
-  int64_t ms;
-  if (!types::ParseInt64(args[2], &ms)) {
-    ctx.reply.Error(errors::kTimeoutNotInteger);
-    return;
-  }
-  if (ms < 0) {
-    ctx.reply.Error(errors::kTimeoutNegative);
-    return;
-  }
-  ctx.node.PauseClients(NodeServices::PausePurpose::kClientCommand, ctx.now_ms + ms, all);
+  int64_t end_ms = 0;
+  bool all = true;
+  if (!ParseClientPause(ctx.reply, args, ctx.now_ms, &end_ms, &all)) return;
+  ctx.node.PauseClients(NodeServices::PausePurpose::kClientCommand, end_ms, all);
   ctx.reply.Ok();
 }
 
@@ -235,75 +231,11 @@ void ClientUnpause(CommandContext& ctx, Args) {
   ctx.reply.Ok();
 }
 
-// CLIENT REPLY ON|OFF|SKIP: the dispatcher silences the replies (Execute);
-// ON takes effect for its own reply, OFF at once.
-void ClientReply(CommandContext& ctx, Args args) {
-  Session& s = ctx.session;
-  if (EqualsIgnoreCase(args[2], "on")) {
-    s.reply_off = false;
-    s.reply_skip_next = false;
-    s.reply_skip = false;
-    ctx.reply.set_silenced(false);
-    ctx.reply.Ok();
-  } else if (EqualsIgnoreCase(args[2], "off")) {
-    s.reply_off = true;
-    ctx.reply.set_silenced(true);
-  } else if (EqualsIgnoreCase(args[2], "skip")) {
-    if (!s.reply_off) s.reply_skip_next = true;
-  } else {
-    ctx.reply.Error(errors::kSyntax);
-  }
-}
+// CLIENT REPLY ON|OFF|SKIP: the dispatcher silences the replies (Execute).
+void ClientReply(CommandContext& ctx, Args args) { ClientReplyMode(ctx.session, ctx.reply, args); }
 
 void ClientHelp(CommandContext& ctx, Args) {
-  ReplyHelp(ctx, "CLIENT",
-            {
-                "CACHING (YES|NO)",
-                "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
-                "GETREDIR",
-                "    Return the client ID we are redirecting to when tracking is enabled.",
-                "GETNAME",
-                "    Return the name of the current connection.",
-                "ID",
-                "    Return the ID of the current connection.",
-                "INFO",
-                "    Return information about the current client connection.",
-                "KILL <ip:port>",
-                "    Kill connection made from <ip:port>.",
-                "KILL <option> <value> [<option> <value> [...]]",
-                "    Kill connections. Options are:",
-                "    * ADDR (<ip:port>|<unixsocket>:0)",
-                "      Kill connections made from the specified address",
-                "    * LADDR (<ip:port>|<unixsocket>:0)",
-                "      Kill connections made to specified local address",
-                "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
-                "      Kill connections by type.",
-                "    * USER <username>",
-                "      Kill connections authenticated by <username>.",
-                "    * SKIPME (YES|NO)",
-                "      Skip killing current connection (default: yes).",
-                "LIST [options ...]",
-                "    Return information about client connections. Options:",
-                "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
-                "      Return clients of specified type.",
-                "UNPAUSE",
-                "    Stop the current client pause, resuming traffic.",
-                "PAUSE <timeout> [WRITE|ALL]",
-                "    Suspend all, or just write, clients for <timeout> milliseconds.",
-                "REPLY (ON|OFF|SKIP)",
-                "    Control the replies sent to the current connection.",
-                "SETNAME <name>",
-                "    Assign the name <name> to the current connection.",
-                "UNBLOCK <clientid> [TIMEOUT|ERROR]",
-                "    Unblock the specified blocked client.",
-                "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
-                "         [OPTIN] [OPTOUT] [NOLOOP]",
-                "    Control server assisted client side caching.",
-                "TRACKINGINFO",
-                "    Report tracking status for the current connection.",
-                "NO-EVICT (ON|OFF)",
-                "    Protect current client connection from eviction.",
-            });
+  meta::ReplyHelpLines(ctx.reply, "CLIENT", ClientHelpLines());
 }
 
 // CLIENT NO-EVICT ON|OFF: whether client eviction (maxmemory-clients) may
@@ -320,27 +252,83 @@ void ClientNoEvict(CommandContext& ctx, Args args) {
   ctx.reply.Ok();
 }
 
+void ClientTracking(CommandContext& ctx, Args args) {
+  ClientTrackingCommand(ctx.node.tracking(), ctx.node.clients(), ctx.session, ctx.reply, args);
+}
+
+void ClientCaching(CommandContext& ctx, Args args) {
+  ClientCachingCommand(ctx.session, ctx.reply, args);
+}
+
+void ClientGetRedir(CommandContext& ctx, Args) { ReplyTrackingRedirect(ctx.session, ctx.reply); }
+
+void ClientTrackingInfo(CommandContext& ctx, Args) { ReplyTrackingInfo(ctx.session, ctx.reply); }
+
+void Help(CommandContext& ctx, Args) { ctx.reply.Error(errors::kUnexpectedHelp); }
+
+CommandSpec Sub(std::string_view sub, int arity, uint32_t flags, Handler h) {
+  return SubcommandSpec("client", sub, arity, flags, h, "connection");
+}
+
+}  // namespace
+
+bool ParseClientPause(resp::ReplyBuilder& r, std::span<const std::string> args, int64_t now_ms,
+                      int64_t* end_ms, bool* all) {
+  bool write_only = false;
+  if (!ParseModeWord(r, args, "write", "all", errors::kPauseMode, &write_only)) return false;
+  *all = !write_only;
+  int64_t ms;
+  if (!types::ParseInt64(args[2], &ms)) {
+    r.Error(errors::kTimeoutNotInteger);
+    return false;
+  }
+  if (ms < 0) {
+    r.Error(errors::kTimeoutNegative);
+    return false;
+  }
+  *end_ms = now_ms + ms;
+  return true;
+}
+
+void ClientReplyMode(Session& s, resp::ReplyBuilder& r, std::span<const std::string> args) {
+  if (EqualsIgnoreCase(args[2], "on")) {
+    s.reply_off = false;
+    s.reply_skip_next = false;
+    s.reply_skip = false;
+    r.set_silenced(false);
+    r.Ok();
+  } else if (EqualsIgnoreCase(args[2], "off")) {
+    s.reply_off = true;
+    r.set_silenced(true);
+  } else if (EqualsIgnoreCase(args[2], "skip")) {
+    if (!s.reply_off) s.reply_skip_next = true;
+  } else {
+    r.Error(errors::kSyntax);
+  }
+}
+
 // CLIENT TRACKING ON|OFF [REDIRECT id] [BCAST] [PREFIX p]... [OPTIN]
 // [OPTOUT] [NOLOOP]: options are parsed (and REDIRECT checked) before ON or
 // OFF is looked at, as in Redis.
-void ClientTracking(CommandContext& ctx, Args args) {
+void ClientTrackingCommand(Tracking& tracking, const std::map<uint64_t, Session*>& clients,
+                           Session& s, resp::ReplyBuilder& r, std::span<const std::string> args) {
   Tracking::Options o;
   for (size_t j = 3; j < args.size(); ++j) {
     const bool more = j + 1 < args.size();
     if (EqualsIgnoreCase(args[j], "redirect") && more) {
       ++j;
       if (o.redirect != 0) {
-        ctx.reply.Error("ERR A client can only redirect to a single other client");
+        r.Error("ERR A client can only redirect to a single other client");
         return;
       }
       int64_t id;
       if (!types::ParseInt64(args[j], &id)) {
-        ctx.reply.Error(errors::kNotInteger);
+        r.Error(errors::kNotInteger);
         return;
       }
       // The target must exist now (it may leave later: tracking-redir-broken).
-      if (id <= 0 || !ctx.node.clients().count(static_cast<uint64_t>(id))) {
-        ctx.reply.Error("ERR The client ID you want redirect to does not exist");
+      if (id <= 0 || !clients.count(static_cast<uint64_t>(id))) {
+        r.Error("ERR The client ID you want redirect to does not exist");
         return;
       }
       o.redirect = static_cast<uint64_t>(id);
@@ -355,60 +343,58 @@ void ClientTracking(CommandContext& ctx, Args args) {
     } else if (EqualsIgnoreCase(args[j], "prefix") && more) {
       o.prefixes.push_back(args[++j]);
     } else {
-      ctx.reply.Error(errors::kSyntax);
+      r.Error(errors::kSyntax);
       return;
     }
   }
   if (EqualsIgnoreCase(args[2], "on")) {
     bool enabled = false;
-    const std::string error = ctx.node.tracking().Enable(ctx.session, o, &enabled);
-    if (!error.empty()) ctx.reply.Error(error);
+    const std::string error = tracking.Enable(s, o, &enabled);
+    if (!error.empty()) r.Error(error);
     if (!enabled) return;
   } else if (EqualsIgnoreCase(args[2], "off")) {
-    ctx.node.tracking().Disable(ctx.session);
+    tracking.Disable(s);
   } else {
-    ctx.reply.Error(errors::kSyntax);
+    r.Error(errors::kSyntax);
     return;
   }
-  ctx.reply.Ok();
+  r.Ok();
 }
 
 // CLIENT CACHING YES|NO: for the next command, in OPTIN / OPTOUT mode.
-void ClientCaching(CommandContext& ctx, Args args) {
-  Session::TrackingMode& t = ctx.session.tracking;
+void ClientCachingCommand(Session& s, resp::ReplyBuilder& r, std::span<const std::string> args) {
+  Session::TrackingMode& t = s.tracking;
   if (!t.on) {
-    ctx.reply.Error(
+    r.Error(
         "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
         "OPTOUT mode enabled");
     return;
   }
   if (EqualsIgnoreCase(args[2], "yes")) {
     if (!t.optin) {
-      ctx.reply.Error(
-          "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.");
+      r.Error("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.");
       return;
     }
   } else if (EqualsIgnoreCase(args[2], "no")) {
     if (!t.optout) {
-      ctx.reply.Error(
-          "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.");
+      r.Error("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.");
       return;
     }
   } else {
-    ctx.reply.Error(errors::kSyntax);
+    r.Error(errors::kSyntax);
     return;
   }
   t.caching = true;
-  ctx.reply.Ok();
+  r.Ok();
 }
 
-void ClientGetRedir(CommandContext& ctx, Args) {
-  const Session::TrackingMode& t = ctx.session.tracking;
-  ctx.reply.Integer(t.on ? static_cast<int64_t>(t.redirect) : -1);
+void ReplyTrackingRedirect(const Session& s, resp::ReplyBuilder& r) {
+  const Session::TrackingMode& t = s.tracking;
+  r.Integer(t.on ? static_cast<int64_t>(t.redirect) : -1);
 }
 
-void ClientTrackingInfo(CommandContext& ctx, Args) {
-  const Session::TrackingMode& t = ctx.session.tracking;
+void ReplyTrackingInfo(const Session& s, resp::ReplyBuilder& r) {
+  const Session::TrackingMode& t = s.tracking;
   std::vector<std::string_view> flags = {t.on ? "on" : "off"};
   if (t.bcast) flags.push_back("bcast");
   if (t.optin) {
@@ -421,24 +407,67 @@ void ClientTrackingInfo(CommandContext& ctx, Args) {
   }
   if (t.noloop) flags.push_back("noloop");
   if (t.broken_redirect) flags.push_back("broken_redirect");
-  ctx.reply.MapHeader(3);
-  ctx.reply.Bulk("flags");
-  ctx.reply.SetHeader(flags.size());
-  for (std::string_view f : flags) ctx.reply.Bulk(f);
-  ctx.reply.Bulk("redirect");
-  ctx.reply.Integer(t.on ? static_cast<int64_t>(t.redirect) : -1);
-  ctx.reply.Bulk("prefixes");
-  ctx.reply.ArrayHeader(t.prefixes.size());
-  for (const std::string& p : t.prefixes) ctx.reply.Bulk(p);
+  r.MapHeader(3);
+  r.Bulk("flags");
+  r.SetHeader(flags.size());
+  for (std::string_view f : flags) r.Bulk(f);
+  r.Bulk("redirect");
+  r.Integer(t.on ? static_cast<int64_t>(t.redirect) : -1);
+  r.Bulk("prefixes");
+  r.ArrayHeader(t.prefixes.size());
+  for (const std::string& p : t.prefixes) r.Bulk(p);
 }
 
-void Help(CommandContext& ctx, Args) { ctx.reply.Error(errors::kUnexpectedHelp); }
-
-CommandSpec Sub(std::string_view sub, int arity, uint32_t flags, Handler h) {
-  return SubcommandSpec("client", sub, arity, flags, h, "connection");
+std::span<const std::string_view> ClientHelpLines() {
+  static constexpr std::string_view kLines[] = {
+      "CACHING (YES|NO)",
+      "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+      "GETREDIR",
+      "    Return the client ID we are redirecting to when tracking is enabled.",
+      "GETNAME",
+      "    Return the name of the current connection.",
+      "ID",
+      "    Return the ID of the current connection.",
+      "INFO",
+      "    Return information about the current client connection.",
+      "KILL <ip:port>",
+      "    Kill connection made from <ip:port>.",
+      "KILL <option> <value> [<option> <value> [...]]",
+      "    Kill connections. Options are:",
+      "    * ADDR (<ip:port>|<unixsocket>:0)",
+      "      Kill connections made from the specified address",
+      "    * LADDR (<ip:port>|<unixsocket>:0)",
+      "      Kill connections made to specified local address",
+      "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+      "      Kill connections by type.",
+      "    * USER <username>",
+      "      Kill connections authenticated by <username>.",
+      "    * SKIPME (YES|NO)",
+      "      Skip killing current connection (default: yes).",
+      "LIST [options ...]",
+      "    Return information about client connections. Options:",
+      "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+      "      Return clients of specified type.",
+      "UNPAUSE",
+      "    Stop the current client pause, resuming traffic.",
+      "PAUSE <timeout> [WRITE|ALL]",
+      "    Suspend all, or just write, clients for <timeout> milliseconds.",
+      "REPLY (ON|OFF|SKIP)",
+      "    Control the replies sent to the current connection.",
+      "SETNAME <name>",
+      "    Assign the name <name> to the current connection.",
+      "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+      "    Unblock the specified blocked client.",
+      "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+      "         [OPTIN] [OPTOUT] [NOLOOP]",
+      "    Control server assisted client side caching.",
+      "TRACKINGINFO",
+      "    Report tracking status for the current connection.",
+      "NO-EVICT (ON|OFF)",
+      "    Protect current client connection from eviction.",
+  };
+  return kLines;
 }
-
-}  // namespace
 
 bool IsValidClientName(std::string_view name) {
   for (char c : name) {

@@ -89,8 +89,9 @@ std::string ClientInfoLine(const Session& c, int64_t now_ms) {
   return absl::StrCat(
       "id=", c.id, " addr=", c.addr, " laddr=", c.laddr, " fd=", c.fd, " name=", c.name,
       " age=", (now_ms - c.created_ms) / 1000, " idle=", (now_ms - c.last_interaction_ms) / 1000,
-      " flags=", c.FlagsText(), " db=", c.db_index,
-      " sub=0 psub=0 ssub=0 multi=", c.in_multi ? static_cast<int64_t>(c.queued.size()) : -1,
+      " flags=", c.FlagsText(), " db=", c.db_index, " sub=", c.channels.size(),
+      " psub=", c.patterns.size(), " ssub=", c.shard_channels.size(),
+      " multi=", c.in_multi ? static_cast<int64_t>(c.queued.size()) : -1,
       " qbuf=", c.query_buffer_bytes, " qbuf-free=", c.query_buffer_free,
       " argv-mem=", c.argv_bytes, " multi-mem=", MultiMemory(c), " rbs=", c.reply_buffer_size,
       " rbp=", c.reply_buffer_peak, " obl=0 oll=0 omem=", c.output_buffer_bytes,

@@ -290,5 +290,31 @@ class ReplicaPauseTest(unittest.TestCase):
                     replica.cleanup()
 
 
+@unittest.skipUnless(REDIS_SERVER, "redis-server not installed")
+class SubscriptionCountsTest(unittest.TestCase):
+    def test_client_list_counts_subscriptions(self):
+        # CLIENT LIST sub= / psub= count the client's channels and patterns.
+        node, redis = start_pair()
+        clients = []
+        try:
+            for server in (node, redis):
+                c, sub = Client(server.port), Client(server.port)
+                clients += [c, sub]
+                self.assertEqual(sub.call("CLIENT", "SETNAME", "subber"), "OK")
+                sub.send("SUBSCRIBE", "a", "b")
+                sub.read()
+                sub.read()
+                sub.send("PSUBSCRIBE", "p*")
+                sub.read()
+                self.assertEqual(client_list_field(c, "subber", "sub"), "2", server.port)
+                self.assertEqual(client_list_field(c, "subber", "psub"), "1", server.port)
+                self.assertEqual(client_list_field(c, "subber", "flags"), "P", server.port)
+        finally:
+            for c in clients:
+                c.close()
+            node.cleanup()
+            redis.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -7,12 +7,15 @@ container come in dict order in Redis, so they are compared as sets),
 Redis's lookup errors (unknown subcommand, arity), ACL SETUSER / GETUSER /
 LIST / USERS / CAT / DRYRUN / DELUSER, AUTH with an ACL user, NOPERM and its
 ACL LOG entry, users from the config file, and the `user` lines that
-SENTINEL FLUSHCONFIG writes back."""
+SENTINEL FLUSHCONFIG writes back. SentinelClientCommandTest: CLIENT PAUSE /
+UNPAUSE / REPLY / TRACKING / TRACKINGINFO / CACHING / HELP and CLIENT INFO's
+buffer figures, the same way."""
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -255,6 +258,137 @@ class SentinelCommandAclTest(unittest.TestCase):
         self.assertEqual(hello[0], hello[2])  # no "role" in a sentinel's HELLO
         self.assertEqual(hello[1], hello[3])  # CLIENT INFO's fields
         self.assertEqual(ours.call("HELLO", "2", "NOPE"), ref.call("HELLO", "2", "NOPE"))
+
+
+
+def client_fields(line):
+    """A CLIENT INFO / CLIENT LIST line as a dict."""
+    return dict(f.split("=", 1) for f in line.split())
+
+
+@unittest.skipIf(REDIS_SENTINEL is None, "redis-sentinel not found")
+class SentinelClientCommandTest(unittest.TestCase):
+    """CLIENT PAUSE / UNPAUSE / REPLY / TRACKING / TRACKINGINFO / CACHING /
+    HELP in Sentinel mode, and CLIENT INFO's buffer and memory figures, side
+    by side with redis-sentinel."""
+    start = SentinelCommandAclTest.start
+    same = SentinelCommandAclTest.same
+
+    def setUp(self):
+        self.ours, _ = self.start(BIN, users="")
+        self.ref, _ = self.start(REDIS_SENTINEL, users="")
+
+    def test_subcommands(self):
+        for args in [
+            ("CLIENT", "HELP"),
+            ("CLIENT", "TRACKINGINFO"),
+            ("CLIENT", "GETREDIR"),
+            ("CLIENT", "CACHING", "YES"),
+            ("CLIENT", "TRACKING", "MAYBE"),
+            ("CLIENT", "TRACKING", "ON", "PREFIX", "a"),
+            ("CLIENT", "TRACKING", "ON", "REDIRECT", "999999"),
+            ("CLIENT", "TRACKING", "ON", "OPTIN"),
+            ("CLIENT", "TRACKINGINFO"),
+            ("CLIENT", "CACHING", "NO"),
+            ("CLIENT", "CACHING", "YES"),
+            ("CLIENT", "TRACKINGINFO"),
+            ("PING",),
+            ("CLIENT", "TRACKINGINFO"),
+            ("CLIENT", "TRACKING", "ON", "OPTOUT"),
+            ("CLIENT", "TRACKING", "OFF"),
+            ("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "a", "PREFIX", "b"),
+            ("CLIENT", "TRACKINGINFO"),
+            ("CLIENT", "GETREDIR"),
+            ("CLIENT", "TRACKING", "OFF"),
+            ("CLIENT", "REPLY", "MAYBE"),
+            ("CLIENT", "REPLY", "ON"),
+            ("CLIENT", "PAUSE", "abc"),
+            ("CLIENT", "PAUSE", "-1"),
+            ("CLIENT", "PAUSE", "10", "SOME"),
+            ("CLIENT", "PAUSE", "10", "WRITE", "x"),
+            ("CLIENT", "PAUSE", "0"),
+            ("CLIENT", "UNPAUSE"),
+            ("CLIENT", "NO-EVICT", "ON"),
+        ]:
+            self.same(*args)
+        flags = [client_fields(c.call("CLIENT", "INFO"))["flags"] for c in (self.ours, self.ref)]
+        self.assertEqual(flags[0], flags[1])
+        self.assertEqual(flags[0], "e")
+
+    def test_reply_off_and_skip(self):
+        for c in (self.ours, self.ref):
+            c.send("CLIENT", "REPLY", "OFF")
+            c.send("PING", "a")
+            c.send("CLIENT", "REPLY", "SKIP")
+            c.send("CLIENT", "REPLY", "ON")
+            self.assertEqual(_decode(c.read()), "OK")
+            c.send("CLIENT", "REPLY", "SKIP")
+            c.send("PING", "b")
+            c.send("PING", "c")
+            self.assertEqual(_decode(c.read()), "c")
+
+    def test_pause(self):
+        # Under CLIENT PAUSE ALL every command waits, CLIENT UNPAUSE of the
+        # pausing client included, until the pause ends; under WRITE, PUBLISH
+        # waits and PING does not. CLIENT UNPAUSE ends a pause at once.
+        for main in (self.ours, self.ref):
+            port = main.sock.getpeername()[1]
+            other = _Client(port)
+            self.addCleanup(other.close)
+            self.assertEqual(main.call("CLIENT", "PAUSE", "300", "WRITE"), "OK")
+            self.assertEqual(other.call("PING"), "PONG")
+            t0 = time.monotonic()
+            self.assertIn("Only HELLO", str(other.call("PUBLISH", "ch", "m")))
+            self.assertGreater(time.monotonic() - t0, 0.15)
+            self.assertEqual(main.call("CLIENT", "PAUSE", "300"), "OK")
+            t0 = time.monotonic()
+            self.assertEqual(other.call("PING"), "PONG")
+            self.assertGreater(time.monotonic() - t0, 0.15)
+            self.assertEqual(main.call("CLIENT", "PAUSE", "20000", "WRITE"), "OK")
+            other.send("PUBLISH", "ch", "m")
+            time.sleep(0.1)
+            t0 = time.monotonic()
+            self.assertEqual(main.call("CLIENT", "UNPAUSE"), "OK")
+            self.assertIn("Only HELLO", str(_decode(other.read())))
+            self.assertLess(time.monotonic() - t0, 5)
+
+    def test_client_info_buffers(self):
+        # A fresh connection's CLIENT INFO: its own command in the query
+        # buffer, its arguments, the reply buffer, and the memory figure.
+        infos = []
+        for c in (self.ours, self.ref):
+            port = c.sock.getpeername()[1]
+            fresh = _Client(port)
+            self.addCleanup(fresh.close)
+            infos.append(client_fields(fresh.call("CLIENT", "INFO")))
+        ours, ref = infos
+        # qbuf-free and tot-mem follow the allocator (jemalloc's size
+        # classes in Redis): the data node's figures, checked for being set.
+        self.assertGreater(int(ours["qbuf-free"]), 16000)
+        for k in ("flags", "db", "sub", "psub", "ssub", "multi", "qbuf", "argv-mem",
+                  "multi-mem", "rbs", "rbp", "obl", "oll", "omem", "events", "cmd", "user",
+                  "redir", "resp"):
+            self.assertEqual(ours[k], ref[k], k)
+        self.assertEqual(ours["qbuf"], "26")
+        self.assertEqual(ours["argv-mem"], "10")
+        self.assertGreater(int(ours["tot-mem"]), 16384)
+        self.assertEqual(list(ours), list(ref))
+        # A subscriber as CLIENT LIST shows it from another connection.
+        lines = []
+        for c in (self.ours, self.ref):
+            port = c.sock.getpeername()[1]
+            sub = Client(port)
+            self.addCleanup(sub.close)
+            sub.call("CLIENT", "SETNAME", "subber")
+            sub.send("SUBSCRIBE", "a", "b")
+            sub.read()
+            sub.read()
+            sub.send("PSUBSCRIBE", "p*")
+            sub.read()
+            line = [ln for ln in c.call("CLIENT", "LIST").splitlines() if "name=subber" in ln]
+            lines.append(client_fields(line[0]))
+        for k in ("flags", "sub", "psub", "qbuf", "argv-mem", "rbs", "omem", "cmd"):
+            self.assertEqual(lines[0][k], lines[1][k], k)
 
 
 if __name__ == "__main__":
