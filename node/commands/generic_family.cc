@@ -618,8 +618,7 @@ bool LfuPolicy(CommandContext& ctx) {
 
 // The entry OBJECT inspects, or nullptr after replying null.
 Entry* ObjectLookup(CommandContext& ctx, Args args) {
-  Entry* e =
-      ctx.DbFor(args[2]).FindRead(args[2], ctx.now_ms, /*touch=*/false, /*notify=*/false);
+  Entry* e = ctx.DbFor(args[2]).FindRead(args[2], ctx.now_ms, /*touch=*/false, /*notify=*/false);
   if (!e) ctx.reply.NullBulk();
   return e;
 }
