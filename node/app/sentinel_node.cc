@@ -454,11 +454,25 @@ class SentinelNode {
   static asio::awaitable<void> ReadSession(SentinelNode* self, std::shared_ptr<SentinelSession> s) {
     resp::RequestParser& parser = s->parser;
     std::vector<std::string> args;
+    // The query buffer may be resized by ClientsCron whenever this
+    // coroutine waits, so no read into it is ever pending: wait until the
+    // socket is readable, then read at once (non-blocking). Epoll is
+    // edge-triggered under Asio: a read that filled its room may have left
+    // bytes that raise no new event, so the next read is tried at once.
+    boost::system::error_code setup_ec;
+    s->socket.non_blocking(true, setup_ec);
+    bool may_hold_more = false;
     while (s->socket.is_open()) {
       boost::system::error_code ec;
+      if (!may_hold_more) {
+        co_await s->socket.async_wait(tcp::socket::wait_read,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+        if (ec || !s->socket.is_open()) break;
+      }
       std::span<char> room = s->query.PrepareRead(0);
-      size_t n = co_await s->socket.async_read_some(asio::buffer(room.data(), room.size()),
-                                                    asio::redirect_error(asio::use_awaitable, ec));
+      const size_t n = s->socket.read_some(asio::buffer(room.data(), room.size()), ec);
+      may_hold_more = !ec && n == room.size();
+      if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
       if (ec) break;
       s->query.Commit(n);
       s->core.query_buffer_free = s->query.free();
