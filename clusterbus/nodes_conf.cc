@@ -184,7 +184,11 @@ absl::Status ApplyNode(ClusterState& state, const Line& line, int64_t now_ms) {
   if (!port) return Corrupt(line, "bad port");
   n.port = *port;
   if (at == std::string_view::npos) {
-    n.cport = n.port + 10000;
+    // A file from before Redis 4.0 (no @cport): the bus port is port+10000,
+    // as Redis assumes, unless that is no port at all (port above 55535):
+    // then unknown (0) until gossip tells, so that the file we write back
+    // loads again (found by the nodes_conf fuzzer).
+    n.cport = n.port + 10000 <= 65535 ? n.port + 10000 : 0;
   } else {
     std::optional<int> cport = ParsePort(ports.substr(at + 1));
     if (!cport) return Corrupt(line, "bad bus port");

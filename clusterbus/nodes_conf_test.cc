@@ -110,6 +110,20 @@ TEST(NodesConfTest, MissingBusPortDefaults) {
   EXPECT_EQ((*state)->myself().cport, 17001);
 }
 
+// A pre-4.0 line whose port+10000 is no port: the bus port is unknown (0),
+// and the file written back loads again to the same text (found by the
+// nodes_conf fuzzer: @73790 was written, then refused).
+TEST(NodesConfTest, MissingBusPortAboveRangeRoundTrips) {
+  auto state = ParseNodesConf(kA + " 127.0.0.1:63790 myself,master - 0 0 0 connected\n",
+                              ClusterOptions{}, 0);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ((*state)->myself().cport, 0);
+  const std::string saved = SerializeNodesConf(**state);
+  auto again = ParseNodesConf(saved, ClusterOptions{}, 0);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(SerializeNodesConf(**again), saved);
+}
+
 void ExpectCorrupt(const std::string& text, const std::string& needle) {
   auto state = ParseNodesConf(text, ClusterOptions{}, 0);
   ASSERT_FALSE(state.ok()) << text;
