@@ -233,6 +233,22 @@ class Client:
         return self.read()
 
 
+
+def text_reply(v):
+    """A reply with its bulk strings (also inside arrays) as str."""
+    if isinstance(v, bytes):
+        return v.decode()
+    if isinstance(v, list):
+        return [text_reply(x) for x in v]
+    return v
+
+
+class TextClient(Client):
+    """A Client whose call() gives bulk strings as str."""
+
+    def call(self, *args):
+        return text_reply(super().call(*args))
+
 class Error(str):
     """An error reply (its text without the leading '-')."""
 

@@ -19,7 +19,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import BIN, Client, Error, free_port, wait_until  # noqa: E402
+from harness import BIN, Client, Error, TextClient, free_port, text_reply, wait_until  # noqa: E402
 
 REDIS_SENTINEL = shutil.which("redis-sentinel") or (
     "/usr/bin/redis-sentinel" if os.path.exists("/usr/bin/redis-sentinel") else None)
@@ -28,17 +28,6 @@ USER_LINES = ("user default on nopass ~* &* +@all\n"
               "user alice on >alicepw resetchannels -@all +ping +sentinel|myid +acl|whoami\n")
 
 
-def _decode(v):
-    if isinstance(v, bytes):
-        return v.decode()
-    if isinstance(v, list):
-        return [_decode(x) for x in v]
-    return v
-
-
-class _Client(Client):
-    def call(self, *args):
-        return _decode(super().call(*args))
 
 
 def norm_info(entry):
@@ -112,7 +101,7 @@ class SentinelCommandAclTest(unittest.TestCase):
                              stderr=subprocess.DEVNULL)
         self.addCleanup(lambda: (p.poll() is None and p.kill(), p.wait()))
         wait_until(lambda: pings(port), timeout=10, what="sentinel up")
-        c = _Client(port)
+        c = TextClient(port)
         self.addCleanup(c.close)
         return c, conf
 
@@ -176,7 +165,7 @@ class SentinelCommandAclTest(unittest.TestCase):
         self.same("ACL", "DRYRUN", "nobody", "ping")
         self.same("ACL", "LOG", "RESET")
         for c in (self.ours, self.ref):
-            c2 = _Client(c.sock.getpeername()[1])
+            c2 = TextClient(c.sock.getpeername()[1])
             self.addCleanup(c2.close)
             self.assertEqual(c2.call("AUTH", "bob", "wrong"),
                              "WRONGPASS invalid username-password pair or user is disabled.")
@@ -203,7 +192,7 @@ class SentinelCommandAclTest(unittest.TestCase):
         # A client deleting its own user gets the reply, then nothing more
         # of what it pipelined runs.
         for c in (self.ours, self.ref):
-            c2 = _Client(c.sock.getpeername()[1])
+            c2 = TextClient(c.sock.getpeername()[1])
             self.addCleanup(c2.close)
             self.assertEqual(c2.call("ACL", "SETUSER", "dave", "on", ">d", "+@all"), "OK")
             self.assertEqual(c2.call("AUTH", "dave", "d"), "OK")
@@ -321,11 +310,11 @@ class SentinelClientCommandTest(unittest.TestCase):
             c.send("PING", "a")
             c.send("CLIENT", "REPLY", "SKIP")
             c.send("CLIENT", "REPLY", "ON")
-            self.assertEqual(_decode(c.read()), "OK")
+            self.assertEqual(text_reply(c.read()), "OK")
             c.send("CLIENT", "REPLY", "SKIP")
             c.send("PING", "b")
             c.send("PING", "c")
-            self.assertEqual(_decode(c.read()), "c")
+            self.assertEqual(text_reply(c.read()), "c")
 
     def test_pause(self):
         # Under CLIENT PAUSE ALL every command waits, CLIENT UNPAUSE of the
@@ -333,7 +322,7 @@ class SentinelClientCommandTest(unittest.TestCase):
         # waits and PING does not. CLIENT UNPAUSE ends a pause at once.
         for main in (self.ours, self.ref):
             port = main.sock.getpeername()[1]
-            other = _Client(port)
+            other = TextClient(port)
             self.addCleanup(other.close)
             self.assertEqual(main.call("CLIENT", "PAUSE", "300", "WRITE"), "OK")
             self.assertEqual(other.call("PING"), "PONG")
@@ -349,7 +338,7 @@ class SentinelClientCommandTest(unittest.TestCase):
             time.sleep(0.1)
             t0 = time.monotonic()
             self.assertEqual(main.call("CLIENT", "UNPAUSE"), "OK")
-            self.assertIn("Only HELLO", str(_decode(other.read())))
+            self.assertIn("Only HELLO", str(text_reply(other.read())))
             self.assertLess(time.monotonic() - t0, 5)
 
     def test_client_info_buffers(self):
@@ -358,7 +347,7 @@ class SentinelClientCommandTest(unittest.TestCase):
         infos = []
         for c in (self.ours, self.ref):
             port = c.sock.getpeername()[1]
-            fresh = _Client(port)
+            fresh = TextClient(port)
             self.addCleanup(fresh.close)
             infos.append(client_fields(fresh.call("CLIENT", "INFO")))
         ours, ref = infos

@@ -32,7 +32,9 @@ MASTER = "mymaster"
 class Sentinel:
     """One redis-sentinel process with its own directory, stopped by pid."""
 
-    def __init__(self, primary_port):
+    def __init__(self, primary_port, quorum=2, failover_timeout=10000, argv=None):
+        """`argv(conf)`: the command line that starts it (default: the
+        module's SENTINEL binary with the config file)."""
         self.port = free_port(bus_offset=False)
         self.dir = tempfile.mkdtemp(prefix="shardnode-sentinel-")
         self.log_path = os.path.join(self.dir, "sentinel.log")
@@ -40,15 +42,16 @@ class Sentinel:
         with open(self.conf, "w") as f:
             f.write(f"port {self.port}\nbind 127.0.0.1\ndaemonize no\ndir {self.dir}\n"
                     f"logfile {self.log_path}\n"
-                    f"sentinel monitor {MASTER} 127.0.0.1 {primary_port} 2\n"
+                    f"sentinel monitor {MASTER} 127.0.0.1 {primary_port} {quorum}\n"
                     f"sentinel down-after-milliseconds {MASTER} 1000\n"
-                    f"sentinel failover-timeout {MASTER} 10000\n"
+                    f"sentinel failover-timeout {MASTER} {failover_timeout}\n"
                     f"sentinel parallel-syncs {MASTER} 1\n")
         # hiredis's assertions go to stderr, not to the log file.
         self.err_path = os.path.join(self.dir, "stderr.log")
+        command = argv(self.conf) if argv else [SENTINEL, self.conf]
         with open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen([SENTINEL, self.conf], stdout=err,
-                                         stderr=subprocess.STDOUT, cwd=self.dir)
+            self.proc = subprocess.Popen(command, stdout=err, stderr=subprocess.STDOUT,
+                                         cwd=self.dir)
 
     def cli(self, *args):
         out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port)] +
@@ -79,6 +82,7 @@ class Sentinel:
 
     def cleanup(self):
         if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)  # a stopped one must run to exit
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(10)

@@ -10,63 +10,13 @@ the majority fails over. The same file passes with Redis everywhere
 (SHARDNODE_BIN=/usr/bin/redis-server: its --sentinel mode and its data
 nodes)."""
 import os
-import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import BIN, Node, free_port, info, wait_until  # noqa: E402
-from test_sentinel_failover import hold_port  # noqa: E402
-
-MASTER = "mymaster"
-
-
-class ShardnodeSentinel:
-    """`shardnode sentinel.conf --sentinel` with its own directory."""
-
-    def __init__(self, primary_port):
-        self.port = free_port(bus_offset=False)
-        self.dir = tempfile.mkdtemp(prefix="shardnode-minority-")
-        self.log_path = os.path.join(self.dir, "sentinel.log")
-        conf = os.path.join(self.dir, "sentinel.conf")
-        with open(conf, "w") as f:
-            f.write(f"port {self.port}\nbind 127.0.0.1\ndir {self.dir}\n"
-                    f"logfile {self.log_path}\n"
-                    f"sentinel monitor {MASTER} 127.0.0.1 {primary_port} 1\n"
-                    f"sentinel down-after-milliseconds {MASTER} 1000\n"
-                    f"sentinel failover-timeout {MASTER} 3000\n")
-        self.proc = subprocess.Popen([BIN, conf, "--sentinel"], cwd=self.dir,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def cli(self, *args):
-        out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port)] +
-                             [str(a) for a in args], capture_output=True, text=True, timeout=10)
-        return out.stdout.strip()
-
-    def master_fields(self):
-        lines = self.cli("SENTINEL", "MASTER", MASTER).splitlines()
-        return dict(zip(lines[0::2], lines[1::2]))
-
-    def primary_port(self):
-        lines = self.cli("SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER).splitlines()
-        return int(lines[1]) if len(lines) == 2 else None
-
-    def log(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def cleanup(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)  # a stopped one must run to exit
-            self.proc.kill()
-            self.proc.wait(10)
-        shutil.rmtree(self.dir, ignore_errors=True)
+from harness import BIN, Node, info, wait_until  # noqa: E402
+from test_sentinel_failover import Sentinel, hold_port  # noqa: E402
 
 
 class PartitionedMinorityTest(unittest.TestCase):
@@ -83,7 +33,8 @@ class PartitionedMinorityTest(unittest.TestCase):
                    what="replica link up")
         sentinels = []
         for _ in range(3):
-            s = ShardnodeSentinel(primary.port)
+            s = Sentinel(primary.port, quorum=1, failover_timeout=3000,
+                         argv=lambda conf: [BIN, conf, "--sentinel"])
             self.addCleanup(s.cleanup)
             sentinels.append(s)
 

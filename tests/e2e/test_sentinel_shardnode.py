@@ -21,8 +21,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import test_sentinel_failover as base  # noqa: E402
-from harness import (BIN, REDIS_SERVER, Client, Node, RedisServerNode, free_port, info,  # noqa: E402
-                     wait_until)
+from harness import (BIN, REDIS_SERVER, Client, Node, RedisServerNode, TextClient,  # noqa: E402
+                     free_port, info, wait_until)
 
 REDIS_SENTINEL = base.SENTINEL
 _link_dir = tempfile.mkdtemp(prefix="shardnode-sentinel-bin-")
@@ -170,19 +170,6 @@ class WalkThroughRedisDataNodesTest(WalkThroughTest):
     data_node = RedisServerNode
 
 
-def _decode(v):
-    if isinstance(v, bytes):
-        return v.decode()
-    if isinstance(v, list):
-        return [_decode(x) for x in v]
-    return v
-
-
-class _Client(Client):
-    """Bulk strings as str."""
-
-    def call(self, *args):
-        return _decode(super().call(*args))
 
 
 def run_sentinel(args, cwd):
@@ -236,7 +223,7 @@ class SentinelModeTest(unittest.TestCase):
             return p
 
         p = start()
-        c = _Client(port)
+        c = TextClient(port)
         myid = c.call("SENTINEL", "MYID")
         self.assertEqual(len(myid), 40)
         self.assertTrue(str(c.call("GET", "x")).startswith(
@@ -269,7 +256,7 @@ class SentinelModeTest(unittest.TestCase):
         p.kill()
         p.wait()
         start()
-        c = _Client(port)
+        c = TextClient(port)
         self.assertEqual(c.call("SENTINEL", "MYID"), myid)
         c.close()
 
@@ -293,7 +280,7 @@ class LinkSharingTest(unittest.TestCase):
                                 stderr=subprocess.DEVNULL)
         self.addCleanup(lambda: (proc.poll() is None and proc.kill(), proc.wait()))
         wait_until(lambda: _pings(port), timeout=10, what="sentinel up")
-        c = _Client(port)
+        c = TextClient(port)
         self.addCleanup(c.close)
         return c
 
