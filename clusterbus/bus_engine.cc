@@ -65,8 +65,13 @@ BusEngine::BusEngine(ClusterState& state, const NodeView& node, uint64_t seed)
 void BusEngine::TakeFinishedImports(int64_t now_ms) {
   guard_now_ms_ = now_ms;
   for (auto& [slot, source] : state_.TakeFinishedImports()) {
-    import_guards_[slot] =
-        ImportGuard{std::move(source), 0, now_ms + 2 * state_.options().node_timeout_ms};
+    ImportGuard guard;
+    guard.unknown_until_ms = now_ms + 2 * state_.options().node_timeout_ms;
+    if (const ClusterNode* node = state_.FindNode(source)) {
+      for (const ClusterNode* replica : node->replicas) guard.let_go_epochs[replica->id] = 0;
+    }
+    guard.let_go_epochs[source] = 0;
+    import_guards_[slot] = std::move(guard);
   }
 }
 
@@ -77,9 +82,10 @@ bool BusEngine::StaleImportClaim(int slot, const ClusterNode& sender, uint64_t e
     import_guards_.erase(it);
     return false;
   }
-  if (it->second.source != sender.id) return false;
-  if (it->second.let_go_epoch == 0) return guard_now_ms_ < it->second.unknown_until_ms;
-  return epoch <= it->second.let_go_epoch;
+  auto side = it->second.let_go_epochs.find(sender.id);
+  if (side == it->second.let_go_epochs.end()) return false;
+  if (side->second == 0) return guard_now_ms_ < it->second.unknown_until_ms;
+  return epoch <= side->second;
 }
 
 Ready BusEngine::TakeReady(int64_t now_ms) {
@@ -779,17 +785,19 @@ bool BusEngine::ProcessPingTypes(LinkId link_id, const Message& msg, ClusterNode
   if (sender->is_primary() && dirty_slots) {
     UpdateSlotsConfigWith(*sender, sender_config_epoch, hdr.myslots);
   }
-  // The source of an import of mine letting the slot go (import_guards_).
-  // A guard ends with my ownership of the slot, or once my configEpoch is
-  // above the epoch the source let the slot go with (older claims lose).
+  // The source's side of an import of mine letting the slot go
+  // (import_guards_). A node's entry ends once my configEpoch is above the
+  // epoch it let the slot go with (its older claims lose anyway); the guard
+  // ends with my ownership of the slot, or with its last entry.
   if (sender->is_primary()) {
     for (auto it = import_guards_.begin(); it != import_guards_.end();) {
-      ImportGuard& guard = it->second;
-      if (guard.source == sender->id && !hdr.myslots.Test(it->first)) {
-        guard.let_go_epoch = std::max(guard.let_go_epoch, sender_config_epoch);
+      auto& sides = it->second.let_go_epochs;
+      auto side = sides.find(sender->id);
+      if (side != sides.end() && !hdr.myslots.Test(it->first)) {
+        side->second = std::max(side->second, sender_config_epoch);
+        if (me.config_epoch > side->second) sides.erase(side);
       }
-      if (state_.SlotOwner(it->first) != &me ||
-          (guard.let_go_epoch != 0 && me.config_epoch > guard.let_go_epoch)) {
+      if (state_.SlotOwner(it->first) != &me || sides.empty()) {
         it = import_guards_.erase(it);
       } else {
         ++it;

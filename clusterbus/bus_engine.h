@@ -266,9 +266,16 @@ class BusEngine {
   // node timeouts only: it may have taken the slot back meanwhile (a new
   // import of its own, bumping its epoch) before any ping of it showed me
   // the slot let go.
+  // The source's replicas when the import ended are held to the same rule:
+  // one of them may have taken the source's slots over (a failover, or a
+  // TAKEOVER) with an epoch above mine before the handoff, and been told of
+  // the handoff only after its claim went out (SETSLOT NODE reaching every
+  // primary): its claim would take the slot from me and nobody would claim
+  // it (sweep seeds 100076, 200084, 400292, 500912). So the guard keeps,
+  // per node of the source's side, the epoch that node was last seen not
+  // claiming the slot with (0: not seen yet).
   struct ImportGuard {
-    std::string source;
-    uint64_t let_go_epoch = 0;
+    std::map<std::string, uint64_t, std::less<>> let_go_epochs;
     int64_t unknown_until_ms = 0;
   };
   std::map<int, ImportGuard> import_guards_;

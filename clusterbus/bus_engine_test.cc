@@ -467,6 +467,40 @@ TEST_F(BusEngineTest, ImportGuardWithoutLetGoLastsTwoNodeTimeouts) {
   EXPECT_EQ(state_.SlotOwner(0)->id, kB);
 }
 
+// B's replica C took B's slots over (a failover or TAKEOVER, epoch 7)
+// before my import of slot 0 from B ended with epoch 4, and was then told
+// of the handoff (SETSLOT NODE on every primary): its claims of slot 0 from
+// before that are stale too, or nobody would claim the slot (sweep seeds
+// 100076, 200084, 400292, 500912). A later claim, newer than the epoch C
+// let the slot go with, takes it as usual.
+TEST_F(BusEngineTest, ImportedSlotIgnoresStaleClaimsOfTheSourcesReplicas) {
+  state_.set_current_epoch(3);
+  ASSERT_TRUE(state_.SetConfigEpoch(3).ok());
+  ClusterNode& b = Known(kB, 1, 2, 0, 99, 5);
+  ClusterNode& c = Known(kC, 3, 4, 1, 0, 2);
+  c.flags = kFlagReplica;
+  state_.SetPrimary(c, &b);
+  ASSERT_TRUE(state_.SetSlotImporting(0, kB).ok());
+  ASSERT_TRUE(state_.SetSlotNode(0, kMe, 0).ok());
+  EXPECT_EQ(state_.myself().config_epoch, 4u);
+  TakeAll();
+  auto claim = [&](uint64_t epoch, int first) {
+    Message ping = FromPeer(MessageType::kPing, kC, epoch);
+    ping.header.myslots.SetRange(first, 99);
+    ping.header.port = 7000;
+    ping.header.cport = 17000;
+    engine_.OnMessage(4, ping, now_);
+  };
+  claim(7, 0);  // C as a primary, with B's slots from before the handoff
+  EXPECT_EQ(state_.SlotOwner(0), &state_.myself());
+  EXPECT_EQ(state_.SlotOwner(1)->id, kC);
+  claim(7, 1);  // C lets slot 0 go (SETSLOT 0 NODE me)
+  claim(7, 0);  // a stale one coming late
+  EXPECT_EQ(state_.SlotOwner(0), &state_.myself());
+  claim(9, 0);  // C took it back later
+  EXPECT_EQ(state_.SlotOwner(0)->id, kC);
+}
+
 // Started from a nodes.conf that binds slots 0..99 to B (configEpoch 5).
 class LoadedBusEngineTest : public BusEngineTest {
  protected:
