@@ -276,9 +276,13 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   const int db_index = session.db_index < server_.shard(0).num_dbs() ? session.db_index : 0;
   // A command granted one shard runs on that shard's view (its statistics;
   // with shard threads, its thread); any other on the control loop's.
-  ShardGrant grant = GrantFor(spec, args, server_.local_shard());
-  const int home = grant.single();
-  Shard& shard = home > 0 ? server_.shard_view(home) : server_.local_shard();
+  Shard* view = &server_.local_shard();
+  ShardGrant grant = GrantFor(spec, args, *view);
+  if (server_.num_shards() > 1) {
+    const int home = grant.single();
+    if (home > 0) view = &server_.shard_view(home);
+  }
+  Shard& shard = *view;
   CommandContext ctx(shard, server_, session, out, spec, now_ms, db_index, std::move(grant));
 
   if (spec.is_write() && server_.before_write) {

@@ -212,6 +212,7 @@ Server::Server(Config* config, const CommandTable* commands)
     shard_views_.push_back(std::make_unique<Shard>(&shards_, &watches_, &blocking_,
                                                    shard_stats_.back().get(), &keys_in_flight_));
   }
+  local_shard_ = shard_views_[0].get();
   evictor_.ApplyOptions();
   ApplyEncodingOptions();
   for (int i = 0; i < threads; ++i) {

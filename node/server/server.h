@@ -100,7 +100,7 @@ class Server final : public NodeServices {
   // its own statistics. The dispatcher runs a command granted one shard on
   // that shard's view and every other command on view 0, the control
   // loop's (local_shard()).
-  Shard& local_shard() { return *shard_views_[0]; }
+  Shard& local_shard() { return *local_shard_; }
   Shard& shard_view(int i) { return *shard_views_[i]; }
 
   int num_shards() const { return static_cast<int>(shards_.size()); }
@@ -362,6 +362,7 @@ class Server final : public NodeServices {
   // One per keyspace shard; shard_views_[i] counts into shard_stats_[i].
   std::vector<std::unique_ptr<Stats>> shard_stats_;
   std::vector<std::unique_ptr<Shard>> shard_views_;
+  Shard* local_shard_ = nullptr;  // shard_views_[0]
   Evictor evictor_{*this};
   bool pre_command_oom_ = false;
   PubSub pubsub_;
