@@ -119,10 +119,9 @@ class Cron {
     Monitoring& mon = server_.monitoring();
     if (now - mon.last_metric_sample_ms >= 100) {  // Redis samples every 100 ms
       mon.last_metric_sample_ms = now;
-      const Stats& st = server_.stats();
-      mon.ops.Track(now, st.total_commands_processed);
-      mon.net_input.Track(now, st.total_net_input_bytes);
-      mon.net_output.Track(now, st.total_net_output_bytes);
+      mon.ops.Track(now, server_.TotalStat(&Stats::total_commands_processed));
+      mon.net_input.Track(now, server_.TotalStat(&Stats::total_net_input_bytes));
+      mon.net_output.Track(now, server_.TotalStat(&Stats::total_net_output_bytes));
     }
     // A load in progress owns the dataset. A replica's keys expire by its
     // primary's DELs, as in Redis (reads hide them meanwhile). Expiry deletes
@@ -396,6 +395,10 @@ int RunDataNode(int argc, char** argv) {
   server.tracking().schedule_broadcast = [&io, &server] {
     asio::post(io, [&server] { server.tracking().BroadcastPending(); });
   };
+  // Units committed by shard threads' producers (write_stream.h) are
+  // delivered on this loop. Called from those threads: post is safe there.
+  server.write_stream().set_wake(
+      [&io, &server] { asio::post(io, [&server] { server.write_stream().Drain(); }); });
   bool stopping = false;
   ShutdownMode shutdown_mode = ShutdownMode::kDefault;
   auto begin_shutdown = [&](ShutdownMode mode) {

@@ -10,6 +10,7 @@
 // a Register function that adds its entries to a CommandTable.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -114,6 +115,13 @@ class ShardGrant {
     return false;
   }
   bool all() const { return all_; }
+  // The one shard granted, or -1 when none, several or all are.
+  int single() const {
+    if (all_ || !more_.empty() || mask_ == 0 || (mask_ & (mask_ - 1)) != 0) {
+      return more_.size() == 1 && mask_ == 0 && !all_ ? more_[0] : -1;
+    }
+    return std::countr_zero(mask_);
+  }
   // The granted shards below `num_shards`, in order (tests, diagnostics).
   std::vector<int> List(int num_shards) const {
     std::vector<int> out;

@@ -158,7 +158,7 @@ void ConfigRewrite(CommandContext& ctx, Args) {
 }
 
 void ConfigResetStat(CommandContext& ctx, Args) {
-  ctx.shard.stats().Reset();
+  ctx.node.ResetStats();  // every shard view's
   if (ReplicationControl* repl = ctx.node.replication()) repl->ResetStats();
   // Per-command counters live in the command table.
   std::function<void(const CommandSpec&)> reset = [&](const CommandSpec& spec) {

@@ -274,9 +274,16 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   // The handler finds each key's shard itself (CommandContext::DbFor),
   // among the shards of its key arguments, which are all it is granted.
   const int db_index = session.db_index < server_.shard(0).num_dbs() ? session.db_index : 0;
-  Shard& shard = server_.local_shard();
-  CommandContext ctx(shard, server_, session, out, spec, now_ms, db_index,
-                     GrantFor(spec, args, shard));
+  // A command granted one shard runs on that shard's view (its statistics;
+  // with shard threads, its thread); any other on the control loop's.
+  Shard* view = &server_.local_shard();
+  ShardGrant grant = GrantFor(spec, args, *view);
+  if (server_.num_shards() > 1) {
+    const int home = grant.single();
+    if (home > 0) view = &server_.shard_view(home);
+  }
+  Shard& shard = *view;
+  CommandContext ctx(shard, server_, session, out, spec, now_ms, db_index, std::move(grant));
 
   if (spec.is_write() && server_.before_write) {
     std::vector<std::string_view> keys;
@@ -333,7 +340,7 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
     }
   }
   if (out.errors() != errors_before) ++spec.stats.failed_calls;
-  Record(session, spec, args, start, now_ms);
+  Record(session, spec, args, start, now_ms, &shard.stats());
 }
 
 void Dispatcher::RememberTrackedKeys(Session& session, const CommandSpec& spec) {
@@ -359,13 +366,14 @@ void Dispatcher::RememberTrackedKeys(Session& session, const CommandSpec& spec) 
 
 void Dispatcher::Record(Session& session, const CommandSpec& spec,
                         const std::vector<std::string>& args,
-                        std::chrono::steady_clock::time_point start, int64_t now_ms) {
+                        std::chrono::steady_clock::time_point start, int64_t now_ms,
+                        Stats* shard_stats) {
   const int64_t ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
           .count();
   const int64_t usec = ns / 1000;
   const ServerOptions& opts = server_.options();
-  ++server_.stats().total_commands_processed;
+  ++(shard_stats != nullptr ? *shard_stats : server_.stats()).total_commands_processed;
   CommandStats& stats = spec.stats;
   ++stats.calls;
   stats.usec += static_cast<uint64_t>(usec);

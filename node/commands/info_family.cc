@@ -82,7 +82,7 @@ void AppendClientsSection(CommandContext& ctx, std::string& s) {
 
 void AppendPersistenceSection(CommandContext& ctx, std::string& s) {
   absl::StrAppend(&s, "# Persistence\r\n");
-  persist::AppendRdbInfo(ctx.node, ctx.shard.stats().dirty, ctx.now_ms, s);
+  persist::AppendRdbInfo(ctx.node, ctx.node.TotalStats().dirty, ctx.now_ms, s);
   persist::AppendAofInfo(ctx.node, ctx.now_ms, s);
   persist::AppendLoadingInfo(ctx.node, ctx.now_ms, s);
 }
@@ -99,7 +99,8 @@ struct ShardFigures {
 
 void AppendStatsSection(CommandContext& ctx, const std::vector<ShardFigures>& shards,
                         std::string& s) {
-  Stats& st = ctx.shard.stats();
+  // Every shard view's figures (a command counts on its own).
+  const Stats st = ctx.node.TotalStats();
   uint64_t hits = st.keyspace_hits, misses = st.keyspace_misses, expired = st.expired_keys;
   for (const ShardFigures& f : shards) {
     hits += f.stats.hits;
@@ -231,7 +232,7 @@ void AppendLatencySection(CommandContext& ctx, std::string& s) {
 
 void AppendErrorStats(CommandContext& ctx, std::string& s) {
   absl::StrAppend(&s, "# Errorstats\r\n");
-  for (const auto& [code, count] : ctx.shard.stats().error_codes) {
+  for (const auto& [code, count] : ctx.node.TotalStats().error_codes) {
     absl::StrAppend(&s, "errorstat_", code, ":count=", count, "\r\n");
   }
 }

@@ -385,7 +385,7 @@ bool PersistDebug(CommandContext& ctx, Args args) {
     // Flush, empty everything (functions too) and load the AOF folder
     // again; a failure exits the node, as in Redis.
     ctx.node.persistence()->aof()->DebugLoadAof();
-    ctx.shard.stats().dirty = 0;
+    ctx.node.SetDirty(0);
     Log(LogLevel::kNotice, "Append Only File loaded by DEBUG LOADAOF");
     ctx.reply.Ok();
   } else if (sub == "aof-flush-sleep" && args.size() == 3 && ctx.node.persistence() != nullptr) {

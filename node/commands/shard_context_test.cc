@@ -44,6 +44,11 @@ class TestNode final : public NodeServices {
   PubSub& pubsub() override { return pubsub_; }
   Tracking& tracking() override { return tracking_; }
   Monitoring& monitoring() override { return monitoring_; }
+  // The one shard view's statistics (set by the fixture).
+  Stats TotalStats() const override { return *shard_stats; }
+  void ResetStats() override { shard_stats->Reset(); }
+  void SetDirty(uint64_t dirty) override { shard_stats->dirty = dirty; }
+  Stats* shard_stats = nullptr;
   const std::string& run_id() const override { return run_id_; }
   int64_t start_ms() const override { return 1'000'000; }
   void PauseClients(PausePurpose, int64_t, bool) override {}
@@ -93,6 +98,7 @@ class ShardContextTest : public ::testing::Test {
     for (int i = 0; i < 2; ++i) keyspaces_.push_back(std::make_unique<Keyspace>(16));
     shard_ = std::make_unique<Shard>(&keyspaces_, &watches_, &blocking_, &stats_, &in_flight_);
     node_ = std::make_unique<TestNode>(config_.get(), table_.get());
+    node_->shard_stats = &stats_;
   }
 
   // Runs one command's handler on the shard and the test node.

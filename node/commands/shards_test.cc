@@ -386,5 +386,38 @@ TEST_P(ShardsTest, WholeKeyspaceCommandsFanOut) {
   EXPECT_EQ(Run(c, {"keys", "*"}), "*0\r\n");
 }
 
+// A command granted one shard counts on that shard's view (with shard
+// threads: its thread), any other on the control loop's; INFO sums them all
+// and CONFIG RESETSTAT clears them all (the save points' counter stays).
+TEST_P(ShardsTest, StatisticsAreCountedPerShardViewAndSummed) {
+  Client& c = NewClient();
+  for (const char* key : {"a", "b", "c", "d"}) EXPECT_EQ(Run(c, {"SET", key, "1"}), "+OK\r\n");
+  EXPECT_EQ(Run(c, {"GET", "a"}), "$1\r\n1\r\n");
+  EXPECT_EQ(Run(c, {"MSET", "a", "2", "b", "2"}), "+OK\r\n");  // two shards at threads 4
+  if (GetParam() == 4) {
+    // a, b, c and d live in four different shards: each view counted one.
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_GE(server_->shard_view(i).stats().total_commands_processed, 1u) << "view " << i;
+      EXPECT_GE(server_->shard_view(i).stats().dirty, 1u) << "view " << i;
+    }
+  }
+  const std::string info = Run(c, {"INFO", "stats"});
+  EXPECT_TRUE(absl::StrContains(info, "\r\ntotal_commands_processed:6\r\n")) << info;
+  EXPECT_TRUE(absl::StrContains(info, "\r\nkeyspace_hits:1\r\n")) << info;
+  const std::string persistence = Run(c, {"INFO", "persistence"});
+  EXPECT_TRUE(absl::StrContains(persistence, "\r\nrdb_changes_since_last_save:6\r\n"))
+      << persistence;
+  EXPECT_EQ(Run(c, {"CONFIG", "RESETSTAT"}), "+OK\r\n");
+  for (int i = 1; i < GetParam(); ++i) {
+    EXPECT_EQ(server_->shard_view(i).stats().total_commands_processed, 0u) << "view " << i;
+  }
+  const std::string after = Run(c, {"INFO", "stats"});
+  // CONFIG RESETSTAT itself is counted after it ran.
+  EXPECT_TRUE(absl::StrContains(after, "\r\ntotal_commands_processed:1\r\n")) << after;
+  EXPECT_TRUE(absl::StrContains(after, "\r\nkeyspace_hits:0\r\n")) << after;
+  EXPECT_TRUE(
+      absl::StrContains(Run(c, {"INFO", "persistence"}), "\r\nrdb_changes_since_last_save:6\r\n"));
+}
+
 }  // namespace
 }  // namespace shardnode::node

@@ -330,6 +330,7 @@ absl::Status Config::Set(const std::vector<std::pair<std::string, std::string>>&
       return failed(base::AsciiLower(pairs[i].first), s.message());
     }
   }
+  PublishOptions();  // before on_change, whose handlers may read it
   if (on_change) {
     for (const Directive* d : directives) on_change(std::string(d->name));
   }

@@ -20,6 +20,7 @@
 // Loop: the control loop owns it; not thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -74,8 +75,22 @@ class Config {
   // this does not change.
   uint64_t generation() const { return generation_; }
   // Direct writes are allowed (e.g. the port actually bound); CONFIG GET and
-  // REWRITE read these fields, so they show the change.
+  // REWRITE read these fields, so they show the change. Follow them with
+  // PublishOptions.
   ServerOptions& mutable_options() { return options_; }
+
+  // An immutable copy of options(), for threads other than the control
+  // loop (shard threads): a reader keeps the copy it loaded for as long as
+  // it needs it; Set (CONFIG SET) and PublishOptions swap in a new one and
+  // never change a published one. Published once the file and command line
+  // are parsed (FromText, FromArgs); null before. Any thread.
+  std::shared_ptr<const ServerOptions> options_snapshot() const {
+    return snapshot_.load(std::memory_order_acquire);
+  }
+  // Publishes options() as the snapshot (after direct writes). Control loop.
+  void PublishOptions() {
+    snapshot_.store(std::make_shared<const ServerOptions>(options_), std::memory_order_release);
+  }
 
   // Absolute path of the config file given on the command line, or "".
   const std::string& config_file() const { return config_file_; }
@@ -184,6 +199,7 @@ class Config {
   std::string GetDirective(const Directive& d) const;
 
   ServerOptions options_;
+  std::atomic<std::shared_ptr<const ServerOptions>> snapshot_;
   uint64_t generation_ = 0;
   bool live_;
   bool reading_file_ = false;

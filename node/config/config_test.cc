@@ -33,6 +33,28 @@ std::string ParseError(std::string_view text) {
   return c.ok() ? "" : std::string(c.status().message());
 }
 
+// Shard threads read a snapshot of the options: CONFIG SET swaps in a new
+// one and leaves the one a reader holds unchanged; a failed SET publishes
+// nothing new.
+TEST(ConfigTest, ConfigSetSwapsTheOptionsSnapshot) {
+  auto c = Parse("maxmemory 100mb\n");
+  std::shared_ptr<const ServerOptions> before = c->options_snapshot();
+  ASSERT_NE(before, nullptr);
+  EXPECT_EQ(before->maxmemory, 100 * 1024 * 1024);
+  ASSERT_TRUE(c->Set({{"maxmemory", "200mb"}}).ok());
+  std::shared_ptr<const ServerOptions> after = c->options_snapshot();
+  EXPECT_NE(after, before);
+  EXPECT_EQ(after->maxmemory, 200 * 1024 * 1024);
+  EXPECT_EQ(before->maxmemory, 100 * 1024 * 1024);
+  EXPECT_FALSE(c->Set({{"maxmemory", "300mb"}, {"maxmemory-policy", "nope"}}).ok());
+  EXPECT_EQ(c->options_snapshot(), after);
+  // Direct writes show after PublishOptions.
+  c->mutable_options().replicaof_port = 7000;
+  EXPECT_EQ(c->options_snapshot()->replicaof_port, 0);
+  c->PublishOptions();
+  EXPECT_EQ(c->options_snapshot()->replicaof_port, 7000);
+}
+
 TEST(ConfigTest, DefaultsAreRedis7Defaults) {
   auto c = Parse("");
   const ServerOptions& o = c->options();

@@ -69,6 +69,7 @@ absl::StatusOr<std::unique_ptr<Config>> Config::FromText(std::string_view text) 
   std::unique_ptr<Config> config(new Config(/*live=*/false));
   absl::Status s = config->LoadText(text, 0);
   if (!s.ok()) return s;
+  config->PublishOptions();
   return config;
 }
 
@@ -135,6 +136,7 @@ absl::StatusOr<std::unique_ptr<Config>> Config::FromArgs(int argc, const char* c
   }
   absl::Status s = config->LoadText(text, 0);
   if (!s.ok()) return s;
+  config->PublishOptions();
   return config;
 }
 

@@ -190,7 +190,7 @@ absl::Status Persistence::Save(int64_t now_ms) {
     return st;
   }
   Log(LogLevel::kNotice, "DB saved on disk");
-  server_.stats().dirty = 0;
+  server_.SetDirty(0);
   server_.set_last_save_ms(WallMs());
   last_bgsave_ok_ = true;
   return absl::OkStatus();
@@ -214,7 +214,7 @@ absl::Status Persistence::StartBackgroundSave(int64_t now_ms) {
   }
   bg->snapshot = std::make_unique<Snapshot>(server_, WriterOptions(now_ms));
   bg->start_ms = now_ms;
-  bg->dirty_before = server_.stats().dirty;
+  bg->dirty_before = server_.TotalStat(&Stats::dirty);
   int64_t delay = 0;
   if (auto v = server_.config().Value("rdb-key-save-delay")) (void)absl::SimpleAtoi(*v, &delay);
   bg->key_delay_us = std::max<int64_t>(0, delay);
@@ -272,8 +272,8 @@ void Persistence::BackgroundDone(uint64_t generation, absl::Status status) {
   if (status.ok()) {
     Log(LogLevel::kNotice, "DB saved on disk");
     Log(LogLevel::kNotice, "Background saving terminated with success");
-    Stats& stats = server_.stats();
-    stats.dirty = stats.dirty >= bg_->dirty_before ? stats.dirty - bg_->dirty_before : 0;
+    const uint64_t dirty = server_.TotalStat(&Stats::dirty);
+    server_.SetDirty(dirty >= bg_->dirty_before ? dirty - bg_->dirty_before : 0);
     server_.set_last_save_ms(now);
     last_bgsave_ok_ = true;
   } else {
@@ -312,7 +312,7 @@ void Persistence::Cron(int64_t now_ms) {
     return;
   }
   const int64_t last_save = server_.last_save_ms() ? server_.last_save_ms() : server_.start_ms();
-  const uint64_t dirty = server_.stats().dirty;
+  const uint64_t dirty = server_.TotalStat(&Stats::dirty);
   for (const SavePoint& sp : server_.options().save) {
     if (dirty < static_cast<uint64_t>(sp.changes)) continue;
     if ((now_ms - last_save) / 1000 <= sp.seconds) continue;
@@ -524,7 +524,7 @@ void Persistence::AppendInfo(std::string& out, int64_t now_ms) const {
                   "current_fork_perc:", absl::StrFormat("%.2f", perc), "\r\n",
                   "current_save_keys_processed:", processed, "\r\n",
                   "current_save_keys_total:", total, "\r\n");
-  absl::StrAppend(&out, "rdb_changes_since_last_save:", server_.stats().dirty, "\r\n",
+  absl::StrAppend(&out, "rdb_changes_since_last_save:", server_.TotalStat(&Stats::dirty), "\r\n",
                   "rdb_bgsave_in_progress:", bg_ ? 1 : 0, "\r\n",
                   "rdb_last_save_time:", last_save / 1000, "\r\n",
                   "rdb_last_bgsave_status:", last_bgsave_ok_ ? "ok" : "err", "\r\n",

@@ -994,6 +994,7 @@ void ReplicationManager::RecordReplicaOf() {
   ServerOptions& o = server_.config().mutable_options();
   o.replicaof_host = primary_host_;
   o.replicaof_port = primary_port_;
+  server_.config().PublishOptions();
 }
 
 void ReplicationManager::UnsetPrimary() {

@@ -43,6 +43,7 @@ struct CommandContext;
 struct Monitoring;
 struct ServerOptions;
 struct Session;
+struct Stats;
 
 enum class ShutdownMode { kDefault, kSave, kNoSave };
 
@@ -107,6 +108,13 @@ class NodeServices {
   virtual Tracking& tracking() = 0;
   // SLOWLOG, LATENCY events and MONITOR clients (monitoring.h).
   virtual Monitoring& monitoring() = 0;
+  // The statistics of every shard view summed (INFO), all of them reset
+  // (CONFIG RESETSTAT), and the save points' change counter set (a save,
+  // DEBUG LOADAOF): a command counts on its own view (Shard::stats) and
+  // reaches the others only through these.
+  virtual Stats TotalStats() const = 0;
+  virtual void ResetStats() = 0;
+  virtual void SetDirty(uint64_t dirty) = 0;
   // MIGRATE's cached target connections (INFO stats); 0 without MIGRATE.
   virtual size_t migrate_cached_sockets() const { return 0; }
 

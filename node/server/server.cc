@@ -23,7 +23,7 @@
 namespace shardnode::node {
 
 void Server::PauseClients(PausePurpose purpose, int64_t until_ms, bool all) {
-  pauses_[static_cast<int>(purpose)] = Pause{until_ms, all};
+  pauses_[static_cast<int>(purpose)].Set(until_ms, all);
   HoldExpiryWhilePaused(true);
 }
 
@@ -39,14 +39,14 @@ void Server::HoldExpiryWhilePaused(bool paused) {
 
 bool Server::WritesPaused(int64_t now_ms) const {
   for (const Pause& p : pauses_) {
-    if (p.until_ms > now_ms) return true;
+    if (p.until() > now_ms) return true;
   }
   return false;
 }
 
 bool Server::AllPaused(int64_t now_ms) const {
   for (const Pause& p : pauses_) {
-    if (p.all && p.until_ms > now_ms) return true;
+    if (p.until() > now_ms && p.pauses_all()) return true;
   }
   return false;
 }
@@ -100,7 +100,7 @@ size_t Server::EvictClients() {
     if (total < limit) break;
     Logf(LogLevel::kNotice, "Evicting client: %s", ClientInfoLine(*s, NowMs()));
     total -= mem;
-    ++stats_.evicted_clients;
+    ++stats().evicted_clients;
     ++evicted;
     s->kill();
   }
@@ -152,18 +152,18 @@ void Server::CloseClientsOverOutputLimit(int64_t now_ms) {
 }
 
 void Server::ExpirePauses(int64_t now_ms) {
-  if (pauses_[0].until_ms != 0 && pauses_[0].until_ms <= now_ms) {
+  if (pauses_[0].until() != 0 && pauses_[0].until() <= now_ms) {
     UnpauseClients(PausePurpose::kClientCommand);
   }
-  if (pauses_[1].until_ms != 0 && pauses_[1].until_ms <= now_ms) {
+  if (pauses_[1].until() != 0 && pauses_[1].until() <= now_ms) {
     UnpauseClients(PausePurpose::kFailover);
   }
 }
 
 void Server::UnpauseClients(PausePurpose purpose) {
-  pauses_[static_cast<int>(purpose)] = Pause();
+  pauses_[static_cast<int>(purpose)].Set(0, false);
   for (const Pause& p : pauses_) {
-    if (p.until_ms != 0) return;  // still paused for the other purpose
+    if (p.until() != 0) return;  // still paused for the other purpose
   }
   HoldExpiryWhilePaused(false);
   // Each parked session runs its waiting command on its own (posted) turn.
@@ -205,11 +205,14 @@ void Stats::CountError(std::string_view message) {
 }
 
 Server::Server(Config* config, const CommandTable* commands)
-    : config_(config),
-      commands_(commands),
-      run_id_(RandomHexId()),
-      local_shard_(&shards_, &watches_, &blocking_, &stats_, &keys_in_flight_) {
+    : config_(config), commands_(commands), run_id_(RandomHexId()) {
   const int threads = std::max(1, options().threads);
+  for (int i = 0; i < threads; ++i) {
+    shard_stats_.push_back(std::make_unique<Stats>());
+    shard_views_.push_back(std::make_unique<Shard>(&shards_, &watches_, &blocking_,
+                                                   shard_stats_.back().get(), &keys_in_flight_));
+  }
+  local_shard_ = shard_views_[0].get();
   evictor_.ApplyOptions();
   ApplyEncodingOptions();
   for (int i = 0; i < threads; ++i) {
@@ -255,6 +258,61 @@ Server::Server(Config* config, const CommandTable* commands)
 }
 
 Server::~Server() = default;
+
+Stats Server::TotalStats() const {
+  // A new counter in Stats must be summed here too.
+  static_assert(sizeof(Stats) == 17 * sizeof(uint64_t) + sizeof(Stats::error_codes));
+  Stats total;
+  for (const auto& st : shard_stats_) {
+    total.total_connections_received += st->total_connections_received;
+    total.total_commands_processed += st->total_commands_processed;
+    total.total_net_input_bytes += st->total_net_input_bytes;
+    total.total_net_output_bytes += st->total_net_output_bytes;
+    total.rejected_connections += st->rejected_connections;
+    total.total_error_replies += st->total_error_replies;
+    total.unexpected_error_replies += st->unexpected_error_replies;
+    total.keyspace_hits += st->keyspace_hits;
+    total.keyspace_misses += st->keyspace_misses;
+    total.expired_keys += st->expired_keys;
+    total.evicted_keys += st->evicted_keys;
+    total.evicted_clients += st->evicted_clients;
+    total.dirty += st->dirty;
+    total.total_reads_processed += st->total_reads_processed;
+    total.total_writes_processed += st->total_writes_processed;
+    total.reply_buffer_shrinks += st->reply_buffer_shrinks;
+    total.reply_buffer_expands += st->reply_buffer_expands;
+    for (const auto& [code, count] : st->error_codes) {
+      auto it = total.error_codes.find(code);
+      if (it != total.error_codes.end()) {
+        it->second += count;
+      } else if (total.error_codes.size() < 128) {
+        total.error_codes.emplace(code, count);
+      }
+    }
+  }
+  return total;
+}
+
+uint64_t Server::TotalStat(uint64_t Stats::*field) const {
+  uint64_t total = 0;
+  for (const auto& st : shard_stats_) total += (*st).*field;
+  return total;
+}
+
+void Server::ResetStats() {
+  for (auto& st : shard_stats_) st->Reset();
+  // The lookup and expiry counters each database keeps (INFO keyspace_hits,
+  // keyspace_misses, expired_keys), as Redis's resetServerStats clears them.
+  for (int i = 0; i < num_shards(); ++i) {
+    Keyspace& ks = shard(i);
+    for (int d = 0; d < ks.num_dbs(); ++d) ks.db(d).mutable_stats() = DbStats();
+  }
+}
+
+void Server::SetDirty(uint64_t dirty) {
+  for (auto& st : shard_stats_) st->dirty = 0;
+  shard_stats_[0]->dirty = dirty;
+}
 
 const ServerOptions& Server::options() const { return config_->options(); }
 

@@ -14,6 +14,7 @@
 // Loop: the control loop (thread 0) owns it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -93,9 +94,14 @@ class Server final : public NodeServices {
   const ServerOptions& options() const override;
   const CommandTable& commands() const override { return *commands_; }
 
-  // The one shard view over every keyspace shard and the indexes and
-  // statistics below (one shard thread): what commands run on.
-  Shard& local_shard() { return local_shard_; }
+  // The shard views, one per keyspace shard (one per shard thread once
+  // there are several): each sees every keyspace shard (DbFor checks the
+  // grant), the node's watch and blocking indexes and keys in flight, and
+  // its own statistics. The dispatcher runs a command granted one shard on
+  // that shard's view and every other command on view 0, the control
+  // loop's (local_shard()).
+  Shard& local_shard() { return *local_shard_; }
+  Shard& shard_view(int i) { return *shard_views_[i]; }
 
   int num_shards() const { return static_cast<int>(shards_.size()); }
   Keyspace& shard(int i) { return *shards_[i]; }
@@ -122,7 +128,21 @@ class Server final : public NodeServices {
   // claimed while loading data). No-op outside cluster mode.
   void PublishSlotTable();
 
-  Stats& stats() { return stats_; }
+  // The control loop's statistics (shard 0's): what the control loop
+  // counts (connections, the cron, replication, evictions). A command
+  // counts on its shard view's (Shard::stats). Readers sum them all.
+  Stats& stats() { return local_shard().stats(); }
+  // Every shard's statistics summed (INFO, the cron's samples); errorstats
+  // merged, at most 128 codes as each shard keeps.
+  Stats TotalStats() const override;
+  // One figure summed over the shards (no copy of the error table).
+  uint64_t TotalStat(uint64_t Stats::*field) const;
+  // CONFIG RESETSTAT: every shard's statistics (Stats::Reset keeps dirty)
+  // and every database's lookup and expiry counters.
+  void ResetStats() override;
+  // The save points' change counter: summed by TotalStat(&Stats::dirty);
+  // set here on shard 0, the others zeroed (a save, DEBUG LOADAOF).
+  void SetDirty(uint64_t dirty) override;
   Evictor& evictor() { return evictor_; }
   // Whether the command running found the node out of memory when it
   // started (Redis's pre_command_oom_state): scripts check it.
@@ -339,7 +359,10 @@ class Server final : public NodeServices {
   std::vector<std::unique_ptr<Keyspace>> shards_;
   std::unique_ptr<clusterbus::ClusterState> cluster_;
   clusterbus::SlotTableBox slot_tables_;
-  Stats stats_;
+  // One per keyspace shard; shard_views_[i] counts into shard_stats_[i].
+  std::vector<std::unique_ptr<Stats>> shard_stats_;
+  std::vector<std::unique_ptr<Shard>> shard_views_;
+  Shard* local_shard_ = nullptr;  // shard_views_[0]
   Evictor evictor_{*this};
   bool pre_command_oom_ = false;
   PubSub pubsub_;
@@ -367,9 +390,17 @@ class Server final : public NodeServices {
   std::string executable_;
   std::string config_file_;
   std::string busy_script_error_;  // see NodeServices::busy_script_error
+  // Set on the control loop only; read from any thread (WritesPaused,
+  // AllPaused): `all` is stored before `until_ms`, which publishes it.
   struct Pause {
-    int64_t until_ms = 0;  // 0: none
-    bool all = false;
+    std::atomic<int64_t> until_ms{0};  // 0: none
+    std::atomic<bool> all{false};
+    void Set(int64_t until, bool all_clients) {
+      all.store(all_clients, std::memory_order_relaxed);
+      until_ms.store(until, std::memory_order_release);
+    }
+    int64_t until() const { return until_ms.load(std::memory_order_acquire); }
+    bool pauses_all() const { return all.load(std::memory_order_relaxed); }
   };
   Pause pauses_[2];  // by PausePurpose
   slots::SlotSet hidden_slots_;
@@ -381,7 +412,6 @@ class Server final : public NodeServices {
   WriteStream write_stream_;
   OutputGate output_gate_;
   std::string aof_misconf_;
-  Shard local_shard_;
 };
 
 }  // namespace shardnode::node

@@ -2,14 +2,64 @@
 // (CommandContext::shard) and node-wide services through NodeServices, never
 // through the whole Server.
 //
-// The view holds the keyspace shards the command's thread serves (each owns
-// the keys of its hash slots), the watch and blocking indexes over those keys,
-// the statistics its commands count and the keys in flight to other nodes.
-// With one shard thread (today) that thread serves every keyspace shard, and
-// the indexes and statistics still live in the Server, which builds the one
-// view over them; with shard threads each thread gets its own.
+// The view holds the keyspace shards (each owns the keys of its hash slots;
+// the context's grant decides which it may reach), the watch and blocking
+// indexes, the statistics its commands count and the keys in flight to other
+// nodes. The Server builds one view per keyspace shard (Server::shard_view):
+// a command granted exactly one shard runs on that shard's view, any other
+// command (keyless, several shards, a fan-out's merge) on view 0, the
+// control loop's. Each view counts into its own Stats; readers sum them
+// (NodeServices::TotalStats). With one shard thread (today) one thread
+// runs every view.
 //
 // Loop: the shard's thread (today the control loop).
+//
+// State ownership, for shard threads (`threads N` > 1). "Control" is the
+// control loop (thread 0, which also serves shard 0); "owner" is the thread
+// of the shard a command was granted. What each piece of node-wide state a
+// command may touch belongs to, and how another thread reaches it:
+//   - keys, per-slot index, expiry index, DbStats (hits, misses, expired):
+//     the keyspace shard's owner. Other threads only through a fan-out step
+//     (fan_out.h) or a global step (every shard parked).
+//   - Stats (shard.h): one per view, written by the view's thread only;
+//     Server::stats() is view 0's (what the control loop counts: connections,
+//     the cron, replication, evictions). INFO and the cron's samples sum
+//     them (TotalStats / TotalStat); CONFIG RESETSTAT resets every view's and
+//     every DbStats; `dirty` is summed for the save points and set through
+//     SetDirty (a save, DEBUG LOADAOF) - both on the control loop, which with
+//     shard threads must run them as a global step.
+//   - the write stream (write_stream.h): the control loop's; a shard
+//     thread appends through its own WriteStream::Producer (units committed
+//     whole under one short lock, delivered by the control loop in commit
+//     order, one global offset advanced there). The lazy-expire DEL
+//     (Db::on_key_expired) is a write like any other: the owner's producer.
+//   - options: Config::options() is the control loop's live copy;
+//     Config::options_snapshot() an immutable copy swapped by CONFIG SET
+//     (and PublishOptions), for the shard threads.
+//   - client pauses (Server::WritesPaused / AllPaused): set on the control
+//     loop, atomics readable anywhere. The slot pauses and hidden slots of
+//     atomic migration (SlotWritesPaused, SlotHidden) are control-loop
+//     bitsets: to be published as a snapshot like the slot table before a
+//     shard thread reads them.
+//   - pre_command_oom: the state of the command running, so the running
+//     thread's (to move into the view with shard threads); the evictor and
+//     the memory counter: UsedMemory() is one process-wide atomic (any
+//     thread); eviction walks every shard, so it runs on the control loop
+//     (Evictor::Start/Continue posted there) as a global step.
+//   - still control-loop-only, reached from another thread by posting to
+//     the control loop (the next session's work): the watch index and the
+//     blocking index (to be keyed per shard: the shard of the key owns its
+//     entries; WATCH/BLPOP over several shards run as global steps), keys in
+//     flight (MIGRATE runs on the control loop; a command on a shard thread
+//     checks them under the global step that MIGRATE's slices are), Pub/Sub
+//     and keyspace events (Db::on_event publishes to PubSub: to be queued by
+//     the owner and published by the control loop), client tracking
+//     (KeyModified: likewise queued), Monitoring (slowlog, latency events,
+//     MONITOR feed, ops samples: per-view buffers merged by the cron, or a
+//     post), CommandSpec::stats (per-command counters in the shared table:
+//     to become per-view arrays summed by INFO commandstats), the client
+//     table and ids, the OutputGate and AOF state, persistence, replication
+//     and the cluster state.
 #pragma once
 
 #include <cstdint>

@@ -8,6 +8,7 @@
 namespace shardnode::node {
 void WriteStream::Subscribe(WriteConsumer* consumer) {
   subscribers_.push_back(Subscriber{consumer, -1});
+  subscribed_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void WriteStream::Unsubscribe(WriteConsumer* consumer) {
@@ -15,6 +16,7 @@ void WriteStream::Unsubscribe(WriteConsumer* consumer) {
     if (s.consumer == consumer) {
       s.consumer = nullptr;
       unsubscribed_ = true;
+      subscribed_.fetch_sub(1, std::memory_order_relaxed);
     }
   }
   // Entries are only erased outside a delivery loop, which holds indexes.
@@ -50,6 +52,7 @@ void WriteStream::Append(int db, int slot, std::span<const std::string> args,
                          WriteTargets targets) {
   if (targets == kToNone || !wanted()) return;
   if (unit_depth_ == 0) {
+    DrainIfQueued();  // the units committed before this write go first
     ++delivering_;
     Deliver(db, slot, args, targets);
     for (size_t i = 0; i < subscribers_.size(); ++i) {
@@ -69,8 +72,17 @@ void WriteStream::EndUnit() {
   const bool no_multi = no_multi_;
   no_multi_ = false;
   if (pending_.empty()) return;
+  DrainIfQueued();  // the units committed before this one go first
   std::vector<Pending> writes;
   writes.swap(pending_);
+  DeliverUnit(writes, no_multi);
+  // The buffer keeps its capacity for the next unit (unless a consumer's
+  // callback started and ended a unit of its own meanwhile).
+  writes.clear();
+  if (pending_.empty()) pending_.swap(writes);
+}
+
+void WriteStream::DeliverUnit(const std::vector<Pending>& writes, bool no_multi) {
   ++delivering_;
   // One write is atomic by itself; several go as a transaction. MULTI takes
   // the first write's db (its SELECT comes first), EXEC the last one's.
@@ -86,22 +98,83 @@ void WriteStream::EndUnit() {
   }
   --delivering_;
   EndDelivery();
-  // The buffer keeps its capacity for the next unit (unless a consumer's
-  // callback started and ended a unit of its own meanwhile).
-  writes.clear();
-  if (pending_.empty()) pending_.swap(writes);
+}
+
+void WriteStream::Commit(std::vector<Pending> writes, bool no_multi) {
+  bool was_empty = false;
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    was_empty = queue_.empty();
+    queue_.push_back(Unit{std::move(writes), no_multi});
+    queued_.store(queue_.size(), std::memory_order_release);
+  }
+  // A non-empty queue has a drain on its way already.
+  if (was_empty && wake_) wake_();
+}
+
+void WriteStream::Drain() {
+  // From a consumer's callback: the drain in progress delivers the rest
+  // after the current unit, keeping units whole.
+  if (draining_ || delivering_ > 0) return;
+  draining_ = true;
+  for (;;) {
+    std::deque<Unit> units;
+    {
+      std::lock_guard<std::mutex> lock(queue_mutex_);
+      units.swap(queue_);
+      queued_.store(0, std::memory_order_release);
+    }
+    if (units.empty()) break;
+    for (const Unit& u : units) {
+      // As Append: a unit nobody wants when it is delivered is dropped.
+      if (!wanted()) continue;
+      DeliverUnit(u.writes, u.no_multi);
+    }
+  }
+  draining_ = false;
+}
+
+WriteStream::Producer::~Producer() = default;
+
+bool WriteStream::Producer::maybe_wanted() const {
+  return stream_.subscribed_.load(std::memory_order_relaxed) > 0;
+}
+
+void WriteStream::Producer::Append(int db, int slot, std::span<const std::string> args,
+                                   WriteTargets targets) {
+  if (targets == kToNone || !maybe_wanted()) return;
+  std::vector<Pending> one;
+  if (unit_depth_ == 0) {
+    one.push_back(Pending{db, slot, std::vector<std::string>(args.begin(), args.end()), targets});
+    stream_.Commit(std::move(one), false);
+    return;
+  }
+  pending_.push_back(
+      Pending{db, slot, std::vector<std::string>(args.begin(), args.end()), targets});
+}
+
+void WriteStream::Producer::EndUnit() {
+  if (--unit_depth_ > 0) return;
+  const bool no_multi = no_multi_;
+  no_multi_ = false;
+  if (pending_.empty()) return;
+  std::vector<Pending> writes;
+  writes.swap(pending_);
+  stream_.Commit(std::move(writes), no_multi);
 }
 
 void WriteStream::Deliver(int db, int slot, std::span<const std::string> args,
                           WriteTargets targets) {
   command_.clear();
   base::AppendRespCommand(&command_, args);
-  offset_ += command_.size();
+  // One writer (this loop): a plain add published for other threads.
+  const uint64_t offset = offset_.load(std::memory_order_relaxed) + command_.size();
+  offset_.store(offset, std::memory_order_release);
   StreamWrite w;
   w.db = db;
   w.slot = slot;
   w.args = args;
-  w.offset = offset_;
+  w.offset = offset;
   // Indexes, not iterators: a callback may subscribe another consumer.
   for (size_t i = 0; i < subscribers_.size(); ++i) {
     Subscriber& s = subscribers_[i];

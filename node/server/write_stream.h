@@ -23,11 +23,29 @@
 // write is collected (copied, encoded) only while at least one consumer
 // wants writes: a node with none pays one check per write.
 //
-// Pure: no sockets, clock or threads. Loop: the loop that owns the Server
-// (the control loop today).
+// Threads. The stream and its consumers live on the control loop: the
+// WriteStream methods (Subscribe, Append, BeginUnit/EndUnit, Drain...) are
+// called there only. A shard thread appends through its own Producer,
+// which keeps the thread's execution unit and, when the outermost unit ends,
+// commits the unit whole to a queue under one short lock (the lock guards
+// that queue only; nothing is encoded or delivered under it). The control
+// loop delivers queued units in commit order (Drain, woken by the producer
+// through the wake hook when the queue was empty) exactly as it delivers
+// its own: one global offset, advanced on the control loop only, per
+// consumer SELECTs, MULTI/EXEC around a unit. A unit the control loop ends
+// itself is delivered after the units committed before it. With one thread
+// no Producer exists and the queue stays empty: every write is delivered
+// inline, as before.
+//
+// Pure: no sockets or clock; the only synchronization is the queue's
+// mutex. Loop: the control loop (Producer: its own thread).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -82,7 +100,47 @@ class WriteConsumer {
 };
 
 class WriteStream {
+  // A write held until its unit ends.
+  struct Pending {
+    int db;
+    int slot;
+    std::vector<std::string> args;
+    WriteTargets targets;
+  };
+
  public:
+  // The execution units of one thread other than the control loop (a
+  // shard thread): same unit rules as the WriteStream's own Append /
+  // BeginUnit / EndUnit / SetNoMulti, but the outermost unit's end (or a
+  // write outside any unit) commits the unit to the stream's queue instead
+  // of delivering it; the control loop delivers it (Drain). A Producer is
+  // used by one thread; several Producers may commit at once.
+  // REQUIRES: the stream outlives the producer.
+  class Producer {
+   public:
+    explicit Producer(WriteStream& stream) : stream_(stream) {}
+    Producer(const Producer&) = delete;
+    Producer& operator=(const Producer&) = delete;
+    ~Producer();
+
+    // Whether a write may be wanted: some consumer is subscribed (whether
+    // it wants writes now is decided on the control loop, at delivery).
+    bool maybe_wanted() const;
+    void Append(int db, int slot, std::span<const std::string> args, WriteTargets targets = kToAll);
+    void BeginUnit() { ++unit_depth_; }
+    // REQUIRES: matches a BeginUnit.
+    void EndUnit();
+    bool in_unit() const { return unit_depth_ > 0; }
+    // REQUIRES: in_unit().
+    void SetNoMulti() { no_multi_ = true; }
+
+   private:
+    WriteStream& stream_;
+    int unit_depth_ = 0;
+    bool no_multi_ = false;
+    std::vector<Pending> pending_;
+  };
+
   WriteStream() = default;
   WriteStream(const WriteStream&) = delete;
   WriteStream& operator=(const WriteStream&) = delete;
@@ -125,21 +183,41 @@ class WriteStream {
   // forgotten, or not subscribed).
   int selected_db(const WriteConsumer* consumer) const;
 
-  // Command bytes produced so far (see the file comment).
-  uint64_t offset() const { return offset_; }
+  // Command bytes produced so far (see the file comment). Advanced on the
+  // control loop only; readable from any thread.
+  uint64_t offset() const { return offset_.load(std::memory_order_acquire); }
+
+  // Delivers the units that Producers committed, in commit order. A no-op
+  // when called from a consumer's callback (the outer drain goes on) or when
+  // the queue is empty. The control loop's own Append and EndUnit drain
+  // first, so that units are delivered in the order they were committed.
+  void Drain();
+  // Called by a Producer's thread when it commits a unit to an empty queue:
+  // the wiring posts Drain to the control loop. REQUIRES: set before any
+  // Producer commits, and callable from any thread.
+  void set_wake(std::function<void()> wake) { wake_ = std::move(wake); }
 
  private:
   struct Subscriber {
     WriteConsumer* consumer = nullptr;  // null once unsubscribed mid-delivery
     int selected_db = -1;
   };
-  struct Pending {
-    int db;
-    int slot;
-    std::vector<std::string> args;
-    WriteTargets targets;
+
+  // A unit committed by a Producer.
+  struct Unit {
+    std::vector<Pending> writes;
+    bool no_multi = false;
   };
 
+  // Queues a Producer's unit (any thread).
+  void Commit(std::vector<Pending> writes, bool no_multi);
+  // Delivers one unit's writes (MULTI/EXEC around several, unless
+  // `no_multi`), then the consumers' OnUnitEnd.
+  void DeliverUnit(const std::vector<Pending>& writes, bool no_multi);
+  // Drain() when units are queued (one relaxed load otherwise).
+  void DrainIfQueued() {
+    if (queued_.load(std::memory_order_acquire) != 0) Drain();
+  }
   // Delivers one write to every consumer that wants it and is targeted.
   void Deliver(int db, int slot, std::span<const std::string> args, WriteTargets targets);
   void EndDelivery();
@@ -150,9 +228,18 @@ class WriteStream {
   int unit_depth_ = 0;
   bool no_multi_ = false;  // SetNoMulti, for the current outermost unit
   std::vector<Pending> pending_;
-  uint64_t offset_ = 0;
+  std::atomic<uint64_t> offset_{0};
   std::string command_;  // the encoded command being delivered
   std::string buffer_;   // SELECT + command for one consumer
+  bool draining_ = false;
+  // The subscribers (Producer::maybe_wanted reads it on other threads).
+  std::atomic<size_t> subscribed_{0};
+  std::function<void()> wake_;
+  // Producers' committed units, guarded by queue_mutex_; queued_ is its
+  // size, readable without the lock.
+  std::mutex queue_mutex_;
+  std::deque<Unit> queue_;
+  std::atomic<size_t> queued_{0};
 };
 
 }  // namespace shardnode::node

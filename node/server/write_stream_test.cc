@@ -1,7 +1,9 @@
 #include "node/server/write_stream.h"
 
+#include <atomic>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -17,6 +19,7 @@ class Recorder : public WriteConsumer {
   bool WantsWrites() const override { return wants; }
   WriteTargets kind() const override { return kind_; }
   void OnWrite(const StreamWrite& w) override {
+    command_sizes.push_back(w.command().size());
     std::string line = absl::StrCat(w.db, " ", w.slot, w.select().empty() ? "" : " +select", " |");
     for (const std::string& a : w.args) absl::StrAppend(&line, " ", a);
     lines.push_back(line);
@@ -31,6 +34,7 @@ class Recorder : public WriteConsumer {
   std::vector<std::string> lines;
   std::string bytes;
   std::vector<uint64_t> offsets;
+  std::vector<size_t> command_sizes;
   std::function<void()> on_write;
 };
 
@@ -270,6 +274,144 @@ TEST(WriteStreamTest, KeylessWritesHaveNoSlot) {
   stream.Subscribe(&r);
   Append(stream, 0, kNoSlot, {"FLUSHALL"});
   EXPECT_EQ(r.lines, Lines({"0 -1 +select | FLUSHALL", "end"}));
+}
+
+// A shard thread's unit waits in the queue until the control loop drains
+// it, then arrives whole, as the control loop's own units do; the wake hook
+// fires once for a queue that was empty.
+TEST(WriteStreamTest, ProducerUnitIsDeliveredWholeByDrain) {
+  WriteStream stream;
+  int wakes = 0;
+  stream.set_wake([&] { ++wakes; });
+  Recorder r;
+  stream.Subscribe(&r);
+  WriteStream::Producer producer(stream);
+  producer.BeginUnit();
+  producer.Append(0, 1, Args{"SET", "a", "1"});
+  producer.Append(0, 2, Args{"SET", "b", "2"});
+  EXPECT_TRUE(producer.in_unit());
+  producer.EndUnit();
+  producer.Append(1, 3, Args{"DEL", "c"});  // outside a unit: its own unit
+  EXPECT_TRUE(r.lines.empty());
+  EXPECT_EQ(stream.offset(), 0u);
+  EXPECT_EQ(wakes, 1);
+  stream.Drain();
+  EXPECT_EQ(r.lines, Lines({"0 -1 +select | MULTI", "0 1 | SET a 1", "0 2 | SET b 2", "0 -1 | EXEC",
+                            "end", "1 3 +select | DEL c", "end"}));
+  stream.Drain();  // nothing more
+  EXPECT_EQ(r.lines.size(), 7u);
+}
+
+// The control loop's own write goes after the units committed before it.
+TEST(WriteStreamTest, ControlLoopWriteFollowsCommittedUnits) {
+  WriteStream stream;
+  Recorder r;
+  stream.Subscribe(&r);
+  WriteStream::Producer producer(stream);
+  producer.Append(0, 1, Args{"SET", "a", "1"});
+  stream.BeginUnit();
+  stream.Append(0, 2, Args{"SET", "b", "2"});
+  stream.EndUnit();
+  Append(stream, 0, 3, {"SET", "c", "3"});
+  EXPECT_EQ(r.lines, Lines({"0 1 +select | SET a 1", "end", "0 2 | SET b 2", "end", "0 3 | SET c 3",
+                            "end"}));
+}
+
+// Nothing is queued while no consumer is subscribed.
+TEST(WriteStreamTest, ProducerCollectsNothingWithoutConsumers) {
+  WriteStream stream;
+  int wakes = 0;
+  stream.set_wake([&] { ++wakes; });
+  WriteStream::Producer producer(stream);
+  EXPECT_FALSE(producer.maybe_wanted());
+  producer.Append(0, 1, Args{"SET", "a", "1"});
+  EXPECT_EQ(wakes, 0);
+  Recorder r;
+  stream.Subscribe(&r);
+  stream.Drain();
+  EXPECT_TRUE(r.lines.empty());
+}
+
+// Several shard threads commit units at once while the control loop
+// drains: every unit arrives whole (MULTI, its writes, EXEC, with no other
+// write inside), each producer's units in its own order, and the offsets
+// count every command byte once, in delivery order. Meant for TSan too
+// (scripts/test --tsan).
+TEST(WriteStreamTest, ConcurrentProducersKeepUnitsWholeAndOffsetsConsistent) {
+  WriteStream stream;
+  std::atomic<int> wakes{0};
+  stream.set_wake([&] { wakes.fetch_add(1, std::memory_order_relaxed); });
+  Recorder r;
+  stream.Subscribe(&r);
+  constexpr int kThreads = 4;
+  constexpr int kUnits = 300;
+  std::atomic<int> done{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&stream, &done, t] {
+      WriteStream::Producer producer(stream);
+      for (int u = 0; u < kUnits; ++u) {
+        const int writes = 1 + u % 3;
+        producer.BeginUnit();
+        for (int w = 0; w < writes; ++w) {
+          producer.Append(t, t, Args{"SET", absl::StrCat("k", t), absl::StrCat(u, ".", w)});
+        }
+        producer.EndUnit();
+      }
+      done.fetch_add(1);
+    });
+  }
+  // The control loop drains while they commit, and once more at the end.
+  while (done.load() < kThreads) stream.Drain();
+  for (std::thread& th : threads) th.join();
+  stream.Drain();
+  EXPECT_GT(wakes.load(), 0);
+
+  std::vector<int> next_unit(kThreads, 0);
+  size_t i = 0;
+  size_t writes_seen = 0;
+  uint64_t bytes = 0;
+  while (i < r.lines.size()) {
+    const bool multi = r.lines[i].ends_with("| MULTI");
+    if (multi) ++i;
+    // Every write of the unit: "db slot [+select] | SET k<t> <u>.<w>".
+    int thread = -1, unit = -1, w = 0;
+    while (i < r.lines.size() && r.lines[i].find("| SET ") != std::string::npos) {
+      const std::string& line = r.lines[i];
+      const int t = line[0] - '0';
+      const std::string value = line.substr(line.rfind(' ') + 1);
+      const int u = std::stoi(value.substr(0, value.find('.')));
+      if (thread == -1) {
+        thread = t;
+        unit = u;
+      }
+      ASSERT_EQ(t, thread) << "a unit mixes producers at line " << i;
+      ASSERT_EQ(u, unit) << "a unit mixes units at line " << i;
+      ASSERT_EQ(value, absl::StrCat(u, ".", w)) << "line " << i;
+      ++w;
+      ++i;
+    }
+    ASSERT_GE(thread, 0) << "no write at line " << i;
+    ASSERT_EQ(w, 1 + unit % 3);
+    ASSERT_EQ(unit, next_unit[thread]) << "producer " << thread << " out of order";
+    ++next_unit[thread];
+    writes_seen += static_cast<size_t>(w);
+    if (multi) {
+      ASSERT_TRUE(r.lines[i].ends_with("| EXEC")) << "line " << i;
+      ++i;
+    }
+    ASSERT_EQ(r.lines[i], "end");
+    ++i;
+  }
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(next_unit[t], kUnits);
+  EXPECT_EQ(writes_seen, static_cast<size_t>(kThreads * (kUnits / 3) * 6));
+  // Offsets: each write's is the previous plus its command bytes.
+  ASSERT_EQ(r.offsets.size(), r.command_sizes.size());
+  for (size_t k = 0; k < r.offsets.size(); ++k) {
+    bytes += r.command_sizes[k];
+    ASSERT_EQ(r.offsets[k], bytes) << "write " << k;
+  }
+  EXPECT_EQ(stream.offset(), bytes);
 }
 
 }  // namespace

@@ -13,6 +13,9 @@ import time
 
 BIN = os.environ.get("SHARDNODE_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "shardnode")
+# Shard threads for every Node that does not choose its own `--threads`
+# (SHARDNODE_TEST_THREADS=4 runs a suite at threads 4); unset: the default.
+TEST_THREADS = os.environ.get("SHARDNODE_TEST_THREADS")
 
 
 def free_port(bus_offset=True):
@@ -80,6 +83,9 @@ class Node:
                 "--save", "", "--repl-diskless-sync-delay", "0", "--enable-debug-command", "yes"]
         if self.cluster:
             cmd += ["--cluster-enabled", "yes"]
+        if TEST_THREADS and "--threads" not in self.args and (
+                self.config_text is None or "threads" not in self.config_text):
+            cmd += ["--threads", TEST_THREADS]
         return cmd + self.args
 
     def start(self, wait=True):
