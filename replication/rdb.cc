@@ -641,7 +641,9 @@ absl::Status RdbReader::Impl::Step(Cursor& cur, RdbHandler* handler) {
       if (!cur.FixedLE(8, &stored)) return cur.error();
       if (stored != 0 && stored != crc_) {
         return absl::DataLossError(
-            absl::StrFormat("RDB checksum mismatch: computed %016x, file has %016x", crc_, stored));
+            // Redis's words (its log and redis-check-rdb's), which tools look for.
+            absl::StrFormat("Wrong RDB checksum expected: (%x) but got (%x). RDB CRC error", crc_,
+                            stored));
       }
       phase_ = Phase::kDone;
       return absl::OkStatus();  // the checksum does not cover itself

@@ -148,7 +148,7 @@ class RdbHandler {
 // Errors are canonical codes with messages that name what and where:
 // DataLoss for a corrupt or truncated file ("Wrong signature trying to load
 // DB from file", "Can't handle RDB format version 11", "Unknown RDB type 21
-// at offset 1234", "RDB checksum mismatch: ...", "Unexpected EOF reading RDB
+// at offset 1234", "Wrong RDB checksum ... RDB CRC error", "Unexpected EOF reading RDB
 // file", ...), Unimplemented for modules. Errors are sticky.
 class RdbReader {
  public:

@@ -283,6 +283,9 @@ int RunDataNode(int argc, char** argv) {
     const ServerOptions& o = server.options();
     return net.ChangePort(tls_port ? o.tls_port : o.port, tls_port);
   };
+  server.change_bind = [&net](const std::vector<std::string>& previous) {
+    return net.ChangeBind(previous);
+  };
   absl::Status listening = net.Listen();
   if (!listening.ok()) {
     Logf(LogLevel::kWarning, "Warning: %s", listening.message());
@@ -344,6 +347,9 @@ int RunDataNode(int argc, char** argv) {
     return server.options().tls_replication ? tls.client() : nullptr;
   };
   server.set_replication(&replication);
+  // The primary's OOM score (a replicaof in the file sets the replica's
+  // when the link starts).
+  (void)server.ApplyOomScore();
   // Before the loop runs: no command has been read yet.
   RegisterReplicationCommands(*table, replication);
   // Lua scripting; a script that runs long serves the loop from its hook.

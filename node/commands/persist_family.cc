@@ -44,7 +44,7 @@ void Save(CommandContext& ctx, Args) {
     ctx.reply.Error(errors::kErr);
     return;
   }
-  const absl::Status st = p->Save(ctx.now_ms);
+  const absl::Status st = p->Save(ctx.now_ms, /*counted=*/true);
   if (st.ok()) {
     ctx.reply.Ok();
   } else if (st.code() == absl::StatusCode::kFailedPrecondition) {

@@ -216,8 +216,19 @@ void SRandMemberWithCount(CommandContext& ctx, Args args) {
   const size_t size = s->Size();
   if (!uniq || count == 1) {
     ctx.reply.ArrayHeader(count);
+    // A table's random pick (a bucket, then a node of its chain) favours
+    // the members of short chains; when the reply is at least as long as
+    // the set, its members are listed once and drawn uniformly instead.
+    std::vector<std::string> all;
+    if (count >= size && s->EncodingName() == "hashtable") all = s->Members();
     // Stops once the client is to be closed for its output limit.
-    for (uint64_t i = 0; i < count && !ctx.reply.discarding(); ++i) ctx.reply.Bulk(s->Random());
+    for (uint64_t i = 0; i < count && !ctx.reply.discarding(); ++i) {
+      if (!all.empty()) {
+        ctx.reply.Bulk(all[types::RandomBelow(all.size())]);
+      } else {
+        ctx.reply.Bulk(s->Random());
+      }
+    }
     return;
   }
   if (count >= size) {

@@ -155,9 +155,9 @@ replication::RdbWriterOptions Persistence::WriterOptions(int64_t now_ms) const {
   return o;
 }
 
-absl::Status Persistence::Save(int64_t now_ms) {
+absl::Status Persistence::Save(int64_t now_ms, bool counted) {
   if (bg_) return absl::FailedPreconditionError("Background save already in progress");
-  ++rdb_saves_;
+  if (counted) ++rdb_saves_;
   const std::string tmp = absl::StrCat("temp-", getpid(), ".rdb");
   const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {

@@ -108,6 +108,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
       manager_->transfer_read_ += static_cast<int64_t>(n);
     };
     if (manager->tls_client) o.tls = manager->tls_client();
+    o.source_addr = manager->server_.config().Value("bind-source-addr").value_or("");
     client_ = RespClient::Create(io.get_executor(), std::move(o));
   }
 
@@ -976,6 +977,7 @@ void ReplicationManager::SetPrimary(const std::string& host, int port) {
   primary_host_ = host;
   primary_port_ = port;
   RecordReplicaOf();
+  (void)server_.ApplyOomScore();  // the replica's class (logged on failure)
   core_.Follow();
   // Keys now expire by the primary's DELs.
   SetExpiryMode(server_, ExpiryMode::kHide);
@@ -1001,6 +1003,7 @@ void ReplicationManager::UnsetPrimary() {
   primary_host_.clear();
   primary_port_ = 0;
   RecordReplicaOf();
+  (void)server_.ApplyOomScore();  // the primary's class (logged on failure)
   SetExpiryMode(server_, ExpiryMode::kDelete);
   DetachPrimarySession();
   if (link_) {

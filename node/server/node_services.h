@@ -94,6 +94,16 @@ class NodeServices {
     (void)tls;
     return absl::OkStatus();
   }
+  // Listens at the bind addresses set by CONFIG SET (those of `previous`
+  // were in use); returns CONFIG SET's reason when it cannot (the value
+  // then goes back). OK without a net shell (tests).
+  virtual absl::Status ApplyBind(const std::vector<std::string>& previous) {
+    (void)previous;
+    return absl::OkStatus();
+  }
+  // Sets the process's OOM score from oom-score-adj(-values) and the
+  // node's role (node/server/oom_score.h). OK without a process (tests).
+  virtual absl::Status ApplyOomScore() { return absl::OkStatus(); }
 
   // Connected clients by id (CLIENT LIST / KILL, INFO clients).
   virtual std::map<uint64_t, Session*>& clients() = 0;

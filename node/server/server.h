@@ -110,6 +110,10 @@ class Server final : public NodeServices {
   absl::Status ApplyListenPort(bool tls) override {
     return change_listen_port ? change_listen_port(tls) : absl::OkStatus();
   }
+  absl::Status ApplyOomScore() override;
+  absl::Status ApplyBind(const std::vector<std::string>& previous) override {
+    return change_bind ? change_bind(previous) : absl::OkStatus();
+  }
   // Installs the cluster state and publishes its first slot table.
   void set_cluster(std::unique_ptr<clusterbus::ClusterState> cluster);
   // Routing's view of the cluster (seam 4): an immutable slot table that the
@@ -293,6 +297,8 @@ class Server final : public NodeServices {
   std::function<bool()> configure_tls;
   // Listens on the configured port or tls-port for ApplyListenPort.
   std::function<absl::Status(bool tls)> change_listen_port;
+  // Listens at the configured bind addresses for ApplyBind.
+  std::function<absl::Status(const std::vector<std::string>& previous)> change_bind;
   // Runs Evictor::Continue soon on this loop (evictor.h); unset: the cron.
   std::function<void()> schedule_eviction;
   // Function libraries (node/script) in RDB files and full syncs: the code

@@ -1,0 +1,213 @@
+"""Issue 19, what Redis's unit/other, unit/lazyfree, unit/type/hash,
+unit/type/set, unit/type/list and integration/convert-*-hash-on-load found,
+each checked on shardnode and on redis-server 7.0.15 in the same test:
+
+- RESET ends client-side caching (CLIENT LIST flags=N again) and CLIENT
+  REPLY OFF;
+- FLUSHALL with save points configured saves at once: the dirty counter
+  (rdb_changes_since_last_save) is 0 afterwards and the file is written;
+- a command of 100k arguments does not keep its argument vector: after
+  UNLINK of what it built, used_memory falls back on the same connection;
+- UNLINK (and DEL with lazyfree-lazy-user-del) frees a value of more than
+  64 units of free effort in the background: lazyfreed_objects counts it
+  (a small value is freed at once and not counted);
+- hash-max-listpack-entries / -value are honoured when set at run time
+  (HINCRBYFLOAT's longer result converts; a huge limit keeps listpack;
+  RESTORE converts a payload over the limits);
+- HRANDFIELD / SRANDMEMBER with a negative count on a small hashtable
+  encoded key draw every member about equally often (chi-square, 9
+  degrees of freedom, under 40 as Redis's tests require);
+- DEBUG QUICKLIST-PACKED-THRESHOLD is accepted (and refused past 4 GB as
+  Redis does) and lists keep their values with every element in a plain
+  node.
+
+Skipped (with a message) only when redis-server is missing."""
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import (REDIS_SERVER, Client, Error, Node, RedisServer,  # noqa: E402
+                     info_int, wait_until)
+
+
+def start_pair(args=()):
+    node = Node(args=list(args)).start()
+    try:
+        redis = RedisServer(args=list(args))
+    except BaseException:
+        node.cleanup()
+        raise
+    return node, redis
+
+
+def chi_square(values):
+    """Redis's chi_square_value (tests/support/util.tcl) over `values`."""
+    counts = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    expected = len(values) / len(counts)
+    return sum((c - expected) ** 2 / expected for c in counts.values())
+
+
+@unittest.skipUnless(REDIS_SERVER, "redis-server not installed")
+class ServerBehaviourTest(unittest.TestCase):
+    def setUp(self):
+        self.node, self.redis = start_pair()
+        self.servers = (self.node, self.redis)
+        self.clients = []
+
+    def tearDown(self):
+        for c in self.clients:
+            c.close()
+        self.node.cleanup()
+        self.redis.cleanup()
+
+    def client(self, server):
+        c = Client(server.port, timeout=30)
+        self.clients.append(c)
+        return c
+
+    def test_reset_ends_tracking_and_reply_off(self):
+        for server in self.servers:
+            c = self.client(server)
+            self.assertEqual(c.call("CLIENT", "SETNAME", "test-client"), "OK")
+            self.assertEqual(c.call("CLIENT", "TRACKING", "on"), "OK")
+            self.assertEqual(c.call("RESET"), "RESET", server.port)
+            line = c.call("CLIENT", "LIST").decode()
+            self.assertIn(" flags=N ", line, server.port)
+            self.assertIn(" name= ", line, server.port)
+            self.assertEqual(c.call("CLIENT", "TRACKINGINFO")[1], [b"off"], server.port)
+            # CLIENT REPLY OFF: RESET's own reply comes, and so do the next ones.
+            c.send("CLIENT", "REPLY", "OFF")
+            self.assertEqual(c.call("RESET"), "RESET", server.port)
+            self.assertEqual(c.call("PING"), "PONG", server.port)
+
+    def test_flushall_with_save_points_saves_and_resets_dirty(self):
+        for server in self.servers:
+            c = self.client(server)
+            self.assertEqual(c.call("CONFIG", "SET", "save", "3600 1 300 100 60 10000"), "OK")
+            saves = info_int(c, "persistence", "rdb_saves")
+            c.call("SET", "key", "value")
+            self.assertFalse(os.path.exists(os.path.join(server.dir, "dump.rdb")), server.port)
+            self.assertEqual(c.call("FLUSHALL"), "OK")
+            self.assertEqual(info_int(c, "persistence", "rdb_changes_since_last_save"), 0,
+                             server.port)
+            # A save, but not one INFO rdb_saves counts (only SAVE and BGSAVE are).
+            self.assertEqual(info_int(c, "persistence", "rdb_saves"), saves, server.port)
+            self.assertTrue(os.path.exists(os.path.join(server.dir, "dump.rdb")), server.port)
+            # Without save points FLUSHALL only counts its change.
+            self.assertEqual(c.call("CONFIG", "SET", "save", ""), "OK")
+            c.call("SET", "key", "value")
+            c.call("FLUSHALL")
+            self.assertGreater(info_int(c, "persistence", "rdb_changes_since_last_save"), 0,
+                               server.port)
+
+    def test_big_command_arguments_are_freed(self):
+        members = [str(i) for i in range(100000)]
+        for server in self.servers:
+            c = self.client(server)
+            orig = info_int(c, "memory", "used_memory")
+            self.assertEqual(c.call("SADD", "myset", *members), 100000)
+            self.assertEqual(c.call("SCARD", "myset"), 100000)
+            peak = info_int(c, "memory", "used_memory")
+            self.assertGreater(peak, orig + 1000000, server.port)
+            self.assertEqual(c.call("UNLINK", "myset"), 1)
+            wait_until(lambda: info_int(c, "memory", "used_memory") < min(peak, orig * 2),
+                       timeout=5, what=f"memory reclaimed on {server.port}")
+
+    def test_unlink_frees_big_values_in_the_background(self):
+        for server in self.servers:
+            c = self.client(server)
+            self.assertEqual(c.call("CONFIG", "RESETSTAT"), "OK")
+            c.call("CONFIG", "SET", "stream-node-max-entries", "5")
+            for j in range(1000):
+                c.call("XADD", "stream", "*", "foo" if j % 10 else "bar", str(j))
+            c.call("XGROUP", "CREATE", "stream", "mygroup", "0")
+            c.call("XREADGROUP", "GROUP", "mygroup", "Alice", "COUNT", "2", "STREAMS", "stream",
+                   ">")
+            c.call("SADD", "small", "a", "b")
+            self.assertEqual(c.call("UNLINK", "stream", "small"), 2)
+            wait_until(lambda: info_int(c, "memory", "lazyfree_pending_objects") == 0,
+                       timeout=5, what=f"lazyfree done on {server.port}")
+            self.assertEqual(info_int(c, "memory", "lazyfreed_objects"), 1, server.port)
+            # A small stream (a group created then destroyed) is freed at once.
+            c.call("XADD", "s", "*", "a", "b")
+            c.call("XGROUP", "CREATE", "s", "bla", "$")
+            c.call("XGROUP", "DESTROY", "s", "bla")
+            c.call("UNLINK", "s")
+            # DEL frees where it runs unless lazyfree-lazy-user-del is set.
+            c.call("RPUSH", "list", *[str(i) * 3000 for i in range(200)])
+            c.call("DEL", "list")
+            self.assertEqual(info_int(c, "memory", "lazyfreed_objects"), 1, server.port)
+            c.call("CONFIG", "SET", "lazyfree-lazy-user-del", "yes")
+            c.call("RPUSH", "list", *[str(i) * 3000 for i in range(200)])
+            c.call("DEL", "list")
+            wait_until(lambda: info_int(c, "memory", "lazyfreed_objects") == 2,
+                       timeout=5, what=f"DEL freed lazily on {server.port}")
+            self.assertEqual(c.call("CONFIG", "RESETSTAT"), "OK")
+            self.assertEqual(info_int(c, "memory", "lazyfreed_objects"), 0, server.port)
+
+    def test_hash_listpack_limits_set_at_run_time(self):
+        for server in self.servers:
+            c = self.client(server)
+            self.assertEqual(c.call("CONFIG", "SET", "hash-max-listpack-value", "8"), "OK")
+            c.call("HSET", "smallhash", "tmp", "0")
+            c.call("HSET", "bighash", "tmp", "0")
+            c.call("HINCRBYFLOAT", "smallhash", "tmp", "0.000005")
+            c.call("HINCRBYFLOAT", "bighash", "tmp", "0.0000005")
+            self.assertEqual(c.call("OBJECT", "ENCODING", "smallhash"), b"listpack")
+            self.assertEqual(c.call("OBJECT", "ENCODING", "bighash"), b"hashtable", server.port)
+            c.call("CONFIG", "SET", "hash-max-listpack-value", "1000000000")
+            c.call("CONFIG", "SET", "hash-max-listpack-entries", "1000000000")
+            for i in range(600):
+                c.call("HSET", "k", f"f{i}", "v")
+            c.call("HSET", "k", "long", "x" * 65535)
+            self.assertEqual(c.call("OBJECT", "ENCODING", "k"), b"listpack", server.port)
+            self.assertEqual(c.call("HKEYS", "k")[:3], [b"f0", b"f1", b"f2"])
+            dump = c.call("DUMP", "k")
+            c.call("CONFIG", "SET", "hash-max-listpack-entries", "2")
+            self.assertEqual(c.call("RESTORE", "kk", "0", dump), "OK")
+            self.assertEqual(c.call("OBJECT", "ENCODING", "kk"), b"hashtable", server.port)
+            self.assertEqual(c.call("HLEN", "kk"), 601)
+            self.assertEqual(c.call("CONFIG", "GET", "hash-max-ziplist-entries"),
+                             [b"hash-max-ziplist-entries", b"2"])
+
+    def test_random_members_of_a_small_table_are_uniform(self):
+        for server in self.servers:
+            c = self.client(server)
+            c.call("CONFIG", "SET", "hash-max-listpack-value", "10")
+            fields = []
+            for i in range(9):
+                fields += [f"f{i}", str(i)]
+            fields += ["x" * 80, "9"]
+            c.call("HSET", "myhash", *fields)
+            self.assertEqual(c.call("OBJECT", "ENCODING", "myhash"), b"hashtable")
+            c.call("SADD", "myset", *[f"m{i}" for i in range(9)], "x" * 80)
+            self.assertEqual(c.call("OBJECT", "ENCODING", "myset"), b"hashtable")
+            for cmd in (("HRANDFIELD", "myhash", "-1000"), ("SRANDMEMBER", "myset", "-1000")):
+                res = c.call(*cmd)
+                self.assertEqual(len(res), 1000)
+                self.assertEqual(len(set(res)), 10, (server.port, cmd))
+                self.assertLess(chi_square(res), 40, (server.port, cmd))
+
+    def test_debug_quicklist_packed_threshold(self):
+        for server in self.servers:
+            c = self.client(server)
+            self.assertEqual(c.call("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "1b"), "OK")
+            for v in ("a" * 500, "9", "b" * 10):
+                c.call("RPUSH", "lst", v)
+            c.call("LINSERT", "lst", "BEFORE", "9", "8")
+            c.call("LSET", "lst", 0, "d" * 50001)
+            self.assertEqual(c.call("LRANGE", "lst", 0, -1),
+                             [b"d" * 50001, b"8", b"9", b"b" * 10], server.port)
+            self.assertEqual(c.call("RPOP", "lst"), b"b" * 10)
+            err = c.call("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "5gb")
+            self.assertIsInstance(err, Error)
+            self.assertEqual(err, "ERR argument must be a memory value bigger than 1 and smaller "
+                             "than 4gb", server.port)
+            self.assertEqual(c.call("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "0"), "OK")
+
+
+if __name__ == "__main__":
+    unittest.main()
