@@ -17,6 +17,9 @@ each checked on shardnode and on redis-server 7.0.15 in the same test:
 - HRANDFIELD / SRANDMEMBER with a negative count on a small hashtable
   encoded key draw every member about equally often (chi-square, 9
   degrees of freedom, under 40 as Redis's tests require);
+- an AOF rewrite without RDB preamble writes streams as commands (XADD,
+  XSETID, XGROUP CREATE, XCLAIM, XGROUP CREATECONSUMER): DEBUG LOADAOF
+  gives the same DEBUG DIGEST (integration/dismiss-mem);
 - DEBUG QUICKLIST-PACKED-THRESHOLD is accepted (and refused past 4 GB as
   Redis does) and lists keep their values with every element in a plain
   node.
@@ -147,6 +150,30 @@ class ServerBehaviourTest(unittest.TestCase):
                        timeout=5, what=f"DEL freed lazily on {server.port}")
             self.assertEqual(c.call("CONFIG", "RESETSTAT"), "OK")
             self.assertEqual(info_int(c, "memory", "lazyfreed_objects"), 0, server.port)
+
+    def test_aof_rewrite_without_preamble_keeps_streams(self):
+        for server in self.servers:
+            c = self.client(server)
+            c.call("XADD", "st", "1-1", "a", "1", "b", "2")
+            c.call("XADD", "st", "2-1", "a", "3")
+            c.call("XADD", "st", "3-1", "c", "4")
+            c.call("XDEL", "st", "3-1")
+            c.call("XGROUP", "CREATE", "st", "g1", "0")
+            c.call("XREADGROUP", "GROUP", "g1", "alice", "COUNT", "1", "STREAMS", "st", ">")
+            c.call("XGROUP", "CREATECONSUMER", "st", "g1", "bob")
+            c.call("XGROUP", "CREATE", "st", "g2", "$")
+            c.call("XADD", "empty", "MAXLEN", "0", "5-5", "x", "y")
+            c.call("SET", "plain", "v")
+            digest = c.call("DEBUG", "DIGEST")
+            self.assertEqual(c.call("CONFIG", "SET", "aof-use-rdb-preamble", "no"), "OK")
+            self.assertIsInstance(c.call("BGREWRITEAOF"), str)
+            wait_until(lambda: info_int(c, "persistence", "aof_rewrite_in_progress") == 0 and
+                       info_int(c, "persistence", "aof_rewrite_scheduled") == 0,
+                       timeout=10, what=f"the rewrite on {server.port}")
+            self.assertEqual(c.call("DEBUG", "LOADAOF"), "OK")
+            self.assertEqual(c.call("DEBUG", "DIGEST"), digest, server.port)
+            self.assertEqual(c.call("XPENDING", "st", "g1")[0], 1)
+            self.assertEqual(c.call("XINFO", "STREAM", "empty")[1], 0)
 
     def test_hash_listpack_limits_set_at_run_time(self):
         for server in self.servers:
