@@ -229,6 +229,12 @@ void Debug(CommandContext& ctx, Args args) {
       return;
     }
     ctx.reply.Ok();
+  } else if (sub == "set-skip-checksum-validation" && args.size() == 3) {
+    // As Redis: atoi's value.
+    int64_t skip = 0;
+    if (!absl::SimpleAtoi(args[2], &skip)) skip = 0;
+    ctx.node.set_skip_checksum_validation(skip != 0);
+    ctx.reply.Ok();
   } else if (sub == "log" && args.size() == 3) {
     Logf(LogLevel::kWarning, "DEBUG LOG: %s", args[2]);
     ctx.reply.Ok();
@@ -278,6 +284,8 @@ void Debug(CommandContext& ctx, Args args) {
         "    Send the command to the replicas only (the data set is left alone).",
         "PAUSE-CRON <0|1>",
         "    Stop periodic cron job processing.",
+        "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+        "    Enables or disables checksum checks for RESTORE's payload.",
         "SEGFAULT",
         "    Crash the server with sigsegv.",
         "SLEEP <seconds>",

@@ -26,6 +26,11 @@
 namespace shardnode::node {
 namespace {
 
+// Up to this size a hashtable-encoded key answers random picks of several
+// distinct members from its full list (uniform), rather than by repeated
+// random picks from the table.
+constexpr size_t kSmallTable = 512;
+
 using types::Found;
 
 // Finds the hash at `key`; replies WRONGTYPE and returns kWrongType when the
@@ -285,7 +290,9 @@ void HRandFieldWithCount(CommandContext& ctx, std::string_view key, int64_t coun
     h->ForEach(reply_pair);
     return;
   }
-  if (n * 3 > size) {
+  // A small table is drawn from its full list too: its random pick (see
+  // above) is not uniform, and listing a few hundred pairs costs little.
+  if (n * 3 > size || (!h->is_listpack() && size <= kSmallTable)) {
     // Pick n distinct positions out of all pairs (copies: a listpack hash
     // renders integers into a scratch buffer that the next pair reuses).
     std::vector<std::pair<std::string, std::string>> all;

@@ -155,9 +155,10 @@ struct DecodedPayload {
   Value value;
 };
 
-DecodedPayload DecodePayload(std::string_view payload) {
+DecodedPayload DecodePayload(std::string_view payload, bool verify_checksum) {
   DecodedPayload d;
-  auto value = replication::ParseDumpPayload(absl::string_view(payload.data(), payload.size()));
+  auto value = replication::ParseDumpPayload(absl::string_view(payload.data(), payload.size()),
+                                             verify_checksum);
   if (!value.ok()) {
     d.status = value.status();
   } else {
@@ -284,14 +285,16 @@ void Restore(CommandContext& ctx, Args args) {
     auto job = std::make_shared<Job>();
     job->req = req;
     job->args.assign(std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+    const bool verify = !ctx.node.skip_checksum_validation();
     ctx.node.RunOffLoop(
-        ctx, job->args[1], [job] { job->decoded = DecodePayload(job->args[3]); },
+        ctx, job->args[1], [job, verify] { job->decoded = DecodePayload(job->args[3], verify); },
         [job](CommandContext& done) {
           FinishRestore(done, job->req, std::move(job->decoded), job->args, &job->args);
         });
     return;
   }
-  FinishRestore(ctx, req, DecodePayload(args[3]), args, nullptr);
+  FinishRestore(ctx, req, DecodePayload(args[3], !ctx.node.skip_checksum_validation()), args,
+                nullptr);
 }
 
 // ---------------------------------------------------------------- DEBUG

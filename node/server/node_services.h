@@ -145,6 +145,10 @@ class NodeServices {
   // DEBUG SET-DISABLE-DENY-SCRIPTS: whether scripts may call commands
   // flagged noscript (Redis's test hook).
   virtual void set_script_allows_noscript(bool allow) { (void)allow; }
+  // DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE does not check the CRC of
+  // its payloads.
+  virtual bool skip_checksum_validation() const { return false; }
+  virtual void set_skip_checksum_validation(bool skip) { (void)skip; }
   // DEBUG SET-ACTIVE-EXPIRE: whether the cron's active expiry cycle runs.
   virtual void set_active_expire_enabled(bool enabled) = 0;
   // The dataset load in progress, if any.

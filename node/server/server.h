@@ -204,6 +204,8 @@ class Server final : public NodeServices {
   void set_reply_buffer_resizing(bool on) override { reply_buffer_resizing_ = on; }
   bool script_allows_noscript() const { return script_allows_noscript_; }
   void set_script_allows_noscript(bool allow) override { script_allows_noscript_ = allow; }
+  bool skip_checksum_validation() const override { return skip_checksum_validation_; }
+  void set_skip_checksum_validation(bool skip) override { skip_checksum_validation_ = skip; }
   bool active_expire_enabled() const { return active_expire_enabled_; }
   void set_active_expire_enabled(bool enabled) override { active_expire_enabled_ = enabled; }
   const LoadingState& loading() const override { return loading_; }
@@ -365,6 +367,7 @@ class Server final : public NodeServices {
   int64_t reply_buffer_peak_reset_ms_ = 5000;  // REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME
   bool reply_buffer_resizing_ = true;
   bool script_allows_noscript_ = false;
+  bool skip_checksum_validation_ = false;
   LoadingState loading_;
   persist::Persistence* persistence_ = nullptr;
   ReplicationControl* replication_ = nullptr;

@@ -20,6 +20,12 @@ each checked on shardnode and on redis-server 7.0.15 in the same test:
 - an AOF rewrite without RDB preamble writes streams as commands (XADD,
   XSETID, XGROUP CREATE, XCLAIM, XGROUP CREATECONSUMER): DEBUG LOADAOF
   gives the same DEBUG DIGEST (integration/dismiss-mem);
+- DEBUG SET-SKIP-CHECKSUM-VALIDATION lets RESTORE take a payload whose
+  CRC is wrong (integration/corrupt-dump-fuzzer); DEBUG LOG writes to the
+  log (integration/rdb);
+- a client blocked on a key that a transaction filled but that expired
+  while it ran (DEBUG SLEEP inside MULTI) stays blocked: blocked clients
+  are served with the clock as it is after the command (unit/type/list);
 - DEBUG QUICKLIST-PACKED-THRESHOLD is accepted (and refused past 4 GB as
   Redis does) and lists keep their values with every element in a plain
   node.
@@ -175,6 +181,46 @@ class ServerBehaviourTest(unittest.TestCase):
             self.assertEqual(c.call("XPENDING", "st", "g1")[0], 1)
             self.assertEqual(c.call("XINFO", "STREAM", "empty")[1], 0)
 
+    def test_debug_skip_checksum_validation(self):
+        for server in self.servers:
+            c = self.client(server)
+            c.call("RPUSH", "l", "a", "b", "c")
+            dump = c.call("DUMP", "l")
+            bad = dump[:-8] + bytes(8)  # a wrong CRC
+            err = c.call("RESTORE", "l2", "0", bad)
+            self.assertEqual(err, "ERR DUMP payload version or checksum are wrong", server.port)
+            self.assertEqual(c.call("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "1"), "OK")
+            self.assertEqual(c.call("RESTORE", "l2", "0", bad), "OK", server.port)
+            self.assertEqual(c.call("LRANGE", "l2", "0", "-1"), [b"a", b"b", b"c"])
+            self.assertEqual(c.call("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "0"), "OK")
+            self.assertIsInstance(c.call("RESTORE", "l3", "0", bad), Error)
+            self.assertEqual(c.call("DEBUG", "LOG", "hello"), "OK")
+        for server in self.servers:
+            with open(server.log_path if server is self.node else
+                      os.path.join(server.dir, "redis.log")) as f:
+                self.assertIn("DEBUG LOG: hello", f.read(), server.port)
+
+    def test_blocked_client_not_served_from_a_key_expired_during_exec(self):
+        for server in self.servers:
+            c = self.client(server)
+            blocked = self.client(server)
+            c.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+            bid = blocked.call("CLIENT", "ID")
+            blocked.send("BRPOP", "k", "0")
+            wait_until(lambda: info_int(c, "clients", "blocked_clients") == 1, timeout=5,
+                       what=f"a blocked client on {server.port}")
+            c.call("MULTI")
+            c.call("RPUSH", "k", "hello")
+            c.call("PEXPIRE", "k", "100")
+            c.call("DEBUG", "SLEEP", "0.2")
+            self.assertEqual(c.call("EXEC"), [1, 1, "OK"])
+            line = c.call("CLIENT", "LIST", "ID", str(bid)).decode()
+            self.assertIn(" flags=b ", line, server.port)
+            self.assertEqual(c.call("EXISTS", "k"), 0)
+            self.assertEqual(c.call("CLIENT", "UNBLOCK", str(bid)), 1)
+            self.assertIsNone(blocked.read())
+            c.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+
     def test_hash_listpack_limits_set_at_run_time(self):
         for server in self.servers:
             c = self.client(server)
@@ -216,6 +262,14 @@ class ServerBehaviourTest(unittest.TestCase):
                 res = c.call(*cmd)
                 self.assertEqual(len(res), 1000)
                 self.assertEqual(len(set(res)), 10, (server.port, cmd))
+                self.assertLess(chi_square(res), 40, (server.port, cmd))
+            # Distinct members, two at a time (Redis's PATH 4).
+            for cmd in (("HRANDFIELD", "myhash", "2"), ("SRANDMEMBER", "myset", "2")):
+                res = []
+                for _ in range(500):
+                    pair = c.call(*cmd)
+                    self.assertEqual(len(set(pair)), 2)
+                    res += pair
                 self.assertLess(chi_square(res), 40, (server.port, cmd))
 
     def test_debug_quicklist_packed_threshold(self):
