@@ -173,6 +173,13 @@ DecodedPayload DecodePayload(std::string_view payload, bool verify_checksum) {
 void FinishRestore(CommandContext& ctx, const RestoreRequest& req, DecodedPayload decoded,
                    std::span<const std::string> args, std::vector<std::string>* owned_args) {
   if (!decoded.status.ok()) {
+    // Why a value does not decode goes to the log at verbose level, as
+    // Redis's rdbReportError does for RESTORE (a bad checksum or version
+    // is not logged).
+    if (decoded.status.code() != absl::StatusCode::kInvalidArgument) {
+      Logf(LogLevel::kVerbose, "Internal error in RDB reading offset 0 -> %s",
+           std::string(decoded.status.message()));
+    }
     ctx.reply.Error(decoded.status.code() == absl::StatusCode::kInvalidArgument
                         ? errors::kBadDumpPayload
                         : errors::kBadDataFormat);

@@ -26,6 +26,8 @@ each checked on shardnode and on redis-server 7.0.15 in the same test:
 - a client blocked on a key that a transaction filled but that expired
   while it ran (DEBUG SLEEP inside MULTI) stays blocked: blocked clients
   are served with the clock as it is after the command (unit/type/list);
+- RESTORE of a payload whose ziplist does not decode logs why at verbose
+  level ("... integrity check failed", integration/corrupt-dump);
 - DEBUG QUICKLIST-PACKED-THRESHOLD is accepted (and refused past 4 GB as
   Redis does) and lists keep their values with every element in a plain
   node.
@@ -220,6 +222,20 @@ class ServerBehaviourTest(unittest.TestCase):
             self.assertEqual(c.call("CLIENT", "UNBLOCK", str(bid)), 1)
             self.assertIsNone(blocked.read())
             c.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+
+    def test_corrupt_restore_payload_is_logged(self):
+        payload = (b"\x0D\x1B\x25\x00\x00\x00\x16\x00\x00\x00\x04\x00\x00\x02\x61\x00"
+                   b"\x04\x02\x62\x00\x04\x02\x63\x00\x04\x02\x64\x00\xFF\x09\x00"
+                   b"\xB7\xF7\x6E\x9F\x43\x43\x14\xC6")
+        for server in self.servers:
+            c = self.client(server)
+            c.call("CONFIG", "SET", "loglevel", "verbose")
+            self.assertEqual(c.call("RESTORE", "key", "0", payload), "ERR Bad data format",
+                             server.port)
+        for server, path in ((self.node, self.node.log_path),
+                             (self.redis, os.path.join(self.redis.dir, "redis.log"))):
+            wait_until(lambda: "integrity check failed" in open(path).read(), timeout=5,
+                       what=f"the reason in the log of {server.port}")
 
     def test_hash_listpack_limits_set_at_run_time(self):
         for server in self.servers:
