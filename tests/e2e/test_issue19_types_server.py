@@ -28,12 +28,16 @@ each checked on shardnode and on redis-server 7.0.15 in the same test:
   are served with the clock as it is after the command (unit/type/list);
 - RESTORE of a payload whose ziplist does not decode logs why at verbose
   level ("... integrity check failed", integration/corrupt-dump);
+- redis-cli --functions-rdb (REPLCONF rdb-filter-only functions) gets an
+  image with the function libraries and no key; --rdb gets everything
+  (integration/redis-cli);
 - DEBUG QUICKLIST-PACKED-THRESHOLD is accepted (and refused past 4 GB as
   Redis does) and lists keep their values with every element in a plain
   node.
 
 Skipped (with a message) only when redis-server is missing."""
 import os
+import subprocess
 import sys
 import unittest
 
@@ -236,6 +240,32 @@ class ServerBehaviourTest(unittest.TestCase):
                              (self.redis, os.path.join(self.redis.dir, "redis.log"))):
             wait_until(lambda: "integrity check failed" in open(path).read(), timeout=5,
                        what=f"the reason in the log of {server.port}")
+
+    def test_redis_cli_functions_rdb_holds_no_keys(self):
+        for server in self.servers:
+            c = self.client(server)
+            self.assertEqual(c.call("DEBUG", "POPULATE", "1000", "key", "10"), "OK")
+            self.assertEqual(c.call("FUNCTION", "LOAD", "#!lua name=lib1\n"
+                                    "redis.register_function('func1', function() return 123 end)"),
+                             b"lib1")
+            out = os.path.join(server.dir, "cli.rdb")
+            for args, keys in ((["--functions-rdb", out], 0), (["--rdb", out], 1000)):
+                run = subprocess.run(["redis-cli", "-p", str(server.port)] + args,
+                                     capture_output=True, text=True, timeout=60)
+                self.assertIn("Transfer finished with success", run.stdout + run.stderr,
+                              server.port)
+                # Loaded by a fresh shardnode: the keys only in the full image.
+                check = Node()
+                os.makedirs(check.dir, exist_ok=True)
+                os.replace(out, os.path.join(check.dir, "dump.rdb"))
+                check.start()
+                try:
+                    cc = Client(check.port)
+                    self.assertEqual(cc.call("DBSIZE"), keys, (server.port, args))
+                    self.assertEqual(cc.call("FCALL", "func1", "0"), 123, (server.port, args))
+                    cc.close()
+                finally:
+                    check.cleanup()
 
     def test_hash_listpack_limits_set_at_run_time(self):
         for server in self.servers:
