@@ -45,6 +45,7 @@
 #include "node/server/crash_report.h"
 #include "node/server/log.h"
 #include "node/server/memory_counter.h"
+#include "node/server/proc_title.h"
 #include "node/server/server.h"
 
 namespace shardnode::node {
@@ -295,6 +296,33 @@ int RunDataNode(int argc, char** argv) {
   if (absl::Status st = net.ListenUnix(); !st.ok()) {
     Logf(LogLevel::kWarning, "Failed opening Unix socket: %s", st.message());
     return 1;
+  }
+  // The process title (proc-title-template), set now that the ports are
+  // known and again on CONFIG SET; argv[0] is kept first, the title
+  // overwrites it.
+  const std::string exec_argv0 = argv[0];
+  if (server.config().Value("set-proc-title").value_or("yes") == "yes") {
+    InitProcTitle(argc, argv);
+    server.update_proc_title = [&server, &net, exec_argv0]() {
+      const ServerOptions& o = server.options();
+      ProcTitleVars vars;
+      vars.title = exec_argv0;
+      vars.port = server.tcp_port();
+      vars.tls_port = o.tls_port;
+      vars.unixsocket = net.unix_path();
+      if (vars.port != 0 || vars.tls_port != 0) {
+        vars.listen_addr = absl::StrCat(o.bind.empty() ? "*" : o.bind[0], ":",
+                                        vars.port != 0 ? vars.port : vars.tls_port);
+      } else {
+        vars.listen_addr = absl::StrCat("unixsocket:", vars.unixsocket);
+      }
+      vars.server_mode = o.cluster_enabled ? "[cluster]" : "";
+      vars.config_file = server.config_file().empty() ? "-" : server.config_file();
+      const std::optional<std::string> title =
+          ExpandProcTitle(server.config().Value("proc-title-template").value_or("{title}"), vars);
+      if (title) SetProcTitle(*title);
+    };
+    server.update_proc_title();
   }
   if (!net.listening()) {
     Log(LogLevel::kWarning, "Configured to not listen anywhere, exiting.");

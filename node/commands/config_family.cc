@@ -127,6 +127,9 @@ void ConfigSet(CommandContext& ctx, Args args) {
                      "') - Unable to update TLS configuration. Check server logs.")));
     return;
   }
+  for (const auto& [name, value] : pairs) {
+    if (base::EqualsIgnoreCase(name, "proc-title-template")) ctx.node.ApplyProcTitle();
+  }
   // oom-score-adj(-values): the process's score changes now.
   for (const auto& [name, value] : pairs) {
     const std::string lower = absl::AsciiStrToLower(name);

@@ -104,6 +104,9 @@ class NodeServices {
   // Sets the process's OOM score from oom-score-adj(-values) and the
   // node's role (node/server/oom_score.h). OK without a process (tests).
   virtual absl::Status ApplyOomScore() { return absl::OkStatus(); }
+  // Shows proc-title-template's expansion as the process title
+  // (node/server/proc_title.h). No-op without a process (tests).
+  virtual void ApplyProcTitle() {}
 
   // Connected clients by id (CLIENT LIST / KILL, INFO clients).
   virtual std::map<uint64_t, Session*>& clients() = 0;

@@ -111,6 +111,9 @@ class Server final : public NodeServices {
     return change_listen_port ? change_listen_port(tls) : absl::OkStatus();
   }
   absl::Status ApplyOomScore() override;
+  void ApplyProcTitle() override {
+    if (update_proc_title) update_proc_title();
+  }
   absl::Status ApplyBind(const std::vector<std::string>& previous) override {
     return change_bind ? change_bind(previous) : absl::OkStatus();
   }
@@ -299,6 +302,8 @@ class Server final : public NodeServices {
   std::function<bool()> configure_tls;
   // Listens on the configured port or tls-port for ApplyListenPort.
   std::function<absl::Status(bool tls)> change_listen_port;
+  // Sets the process title for ApplyProcTitle (unset: set-proc-title no).
+  std::function<void()> update_proc_title;
   // Listens at the configured bind addresses for ApplyBind.
   std::function<absl::Status(const std::vector<std::string>& previous)> change_bind;
   // Runs Evictor::Continue soon on this loop (evictor.h); unset: the cron.

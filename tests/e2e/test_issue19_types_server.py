@@ -31,6 +31,8 @@ each checked on shardnode and on redis-server 7.0.15 in the same test:
 - redis-cli --functions-rdb (REPLCONF rdb-filter-only functions) gets an
   image with the function libraries and no key; --rdb gets everything
   (integration/redis-cli);
+- proc-title-template is what /proc/<pid>/cmdline shows after CONFIG SET
+  (unit/other "Process title set as expected");
 - DEBUG QUICKLIST-PACKED-THRESHOLD is accepted (and refused past 4 GB as
   Redis does) and lists keep their values with every element in a plain
   node.
@@ -266,6 +268,21 @@ class ServerBehaviourTest(unittest.TestCase):
                     cc.close()
                 finally:
                     check.cleanup()
+
+    def test_proc_title_template(self):
+        for server in self.servers:
+            c = self.client(server)
+            self.assertEqual(c.call("CONFIG", "SET", "proc-title-template",
+                                    "TEST {title} {listen-addr} {port} {tls-port} {{x}}"), "OK")
+            with open(f"/proc/{server.proc.pid}/cmdline", "rb") as f:
+                words = f.read().rstrip(b"\0").decode().split()
+            self.assertEqual(words[0], "TEST", server.port)
+            self.assertTrue(words[1].endswith(os.path.basename(server.command_line()[0])),
+                            (server.port, words))
+            self.assertEqual(words[2:], [f"127.0.0.1:{server.port}", str(server.port), "0", "{x}}"],
+                             server.port)
+            err = c.call("CONFIG", "SET", "proc-title-template", "{invalid-var}")
+            self.assertIn("template format is invalid", err, server.port)
 
     def test_hash_listpack_limits_set_at_run_time(self):
         for server in self.servers:
