@@ -505,9 +505,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   static constexpr size_t kMaxPendingOutput = 64 * 1024 * 1024;
 };
 
+// Redis's protected mode lets in 127.0.0.1 and ::1 only (connIsLocal
+// compares the peer's text), not the rest of 127.0.0.0/8.
 bool IsLoopback(const asio::ip::address& addr) {
-  if (addr.is_loopback()) return true;
-  return addr.is_v6() && addr.to_v6().is_v4_mapped() && addr.to_v6().to_v4().is_loopback();
+  if (addr.is_v4()) return addr.to_v4() == asio::ip::address_v4::loopback();
+  return addr.to_v6() == asio::ip::address_v6::loopback();
 }
 
 }  // namespace

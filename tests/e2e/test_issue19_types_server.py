@@ -33,12 +33,21 @@ each checked on shardnode and on redis-server 7.0.15 in the same test:
   (integration/redis-cli);
 - proc-title-template is what /proc/<pid>/cmdline shows after CONFIG SET
   (unit/other "Process title set as expected");
+- CONFIG SET bind listens at the new addresses at once (an address that
+  cannot be bound fails with "Failed to bind to specified addresses" and
+  the old ones stay; "" refuses new connections); bind-source-addr is the
+  replica link's local address, and protected mode refuses a client from
+  127.0.0.2 (only 127.0.0.1 and ::1 are local to Redis; unit/networking);
+- oom-score-adj / oom-score-adj-values set /proc/<pid>/oom_score_adj
+  (relative to the score from before, absolute, the replica's class after
+  REPLICAOF, the old score back when turned off; unit/oom-score-adj);
 - DEBUG QUICKLIST-PACKED-THRESHOLD is accepted (and refused past 4 GB as
   Redis does) and lists keep their values with every element in a plain
   node.
 
 Skipped (with a message) only when redis-server is missing."""
 import os
+import socket
 import subprocess
 import sys
 import unittest
@@ -283,6 +292,73 @@ class ServerBehaviourTest(unittest.TestCase):
                              server.port)
             err = c.call("CONFIG", "SET", "proc-title-template", "{invalid-var}")
             self.assertIn("template format is invalid", err, server.port)
+
+    def test_config_set_bind(self):
+        for server in self.servers:
+            c = self.client(server)
+            err = c.call("CONFIG", "SET", "bind", "999.999.999.999")
+            self.assertIsInstance(err, Error)
+            self.assertIn("Failed to bind to specified addresses", err, server.port)
+            self.assertEqual(c.call("CONFIG", "GET", "bind")[1], b"127.0.0.1")
+            other = self.client(server)  # the old address still serves
+            self.assertEqual(other.call("PING"), "PONG")
+            self.assertEqual(c.call("CONFIG", "SET", "bind", ""), "OK")
+            with self.assertRaises(ConnectionRefusedError, msg=server.port):
+                Client(server.port, timeout=2)
+            self.assertEqual(c.call("PING"), "PONG")  # connected clients stay
+            self.assertEqual(c.call("CONFIG", "SET", "bind", "127.0.0.1"), "OK")
+            self.assertEqual(self.client(server).call("PING"), "PONG")
+
+    def test_oom_score_adj(self):
+        def score(server):
+            with open(f"/proc/{server.proc.pid}/oom_score_adj") as f:
+                return int(f.read())
+
+        def set_score(server, v):
+            with open(f"/proc/{server.proc.pid}/oom_score_adj", "w") as f:
+                f.write(f"{v}\n")
+
+        for server in self.servers:
+            c = self.client(server)
+            set_score(server, 22)
+            c.call("CONFIG", "SET", "oom-score-adj-values", "9 19 29")
+            self.assertEqual(score(server), 22, server.port)  # off: left alone
+            self.assertEqual(c.call("CONFIG", "SET", "oom-score-adj", "yes"), "OK")
+            self.assertEqual(score(server), 31, server.port)
+            c.call("CONFIG", "SET", "oom-score-adj", "absolute")
+            self.assertEqual(score(server), 9, server.port)
+            c.call("REPLICAOF", "127.0.0.1", "1")  # the replica's class
+            self.assertEqual(score(server), 19, server.port)
+            c.call("REPLICAOF", "NO", "ONE")
+            self.assertEqual(score(server), 9, server.port)
+            c.call("CONFIG", "SET", "oom-score-adj", "no")
+            self.assertEqual(score(server), 22, server.port)  # the score from before
+
+    def test_replica_link_from_bind_source_addr(self):
+        for kind in (Node, None):
+            primary = Node().start() if kind is Node else RedisServer()
+            replica = Node().start() if kind is Node else RedisServer()
+            try:
+                pc, rc = Client(primary.port), Client(replica.port)
+                # Protected mode lets in 127.0.0.1 and ::1 only.
+                with socket.socket() as s:
+                    s.settimeout(5)
+                    s.bind(("127.0.0.2", 0))
+                    s.connect(("127.0.0.1", primary.port))
+                    s.sendall(b"PING\r\n")
+                    self.assertTrue(s.recv(100).startswith(b"-DENIED"), primary.port)
+                self.assertEqual(pc.call("CONFIG", "SET", "protected-mode", "no"), "OK")
+                self.assertEqual(rc.call("CONFIG", "SET", "bind-source-addr", "127.0.0.2"), "OK")
+                rc.call("REPLICAOF", "127.0.0.1", str(primary.port))
+                wait_until(lambda: b"master_link_status:up" in rc.call("INFO", "replication"),
+                           timeout=10, what=f"the link of {replica.port}")
+                self.assertIn(b"slave0:ip=127.0.0.2,", pc.call("INFO", "replication"),
+                              primary.port)
+                pc.close()
+                rc.close()
+            finally:
+                primary.cleanup()
+                replica.cleanup()
 
     def test_hash_listpack_limits_set_at_run_time(self):
         for server in self.servers:
