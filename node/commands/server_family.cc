@@ -212,7 +212,11 @@ void Shutdown(CommandContext& ctx, Args args) {
       // Nothing to wait for: no replicas to catch up yet.
       if (EqualsIgnoreCase(args[i], "force")) force = true;
     } else if (EqualsIgnoreCase(args[i], "abort")) {
-      ctx.reply.Error(errors::kNoShutdown);
+      if (ctx.node.AbortShutdown()) {
+        ctx.reply.Ok();
+      } else {
+        ctx.reply.Error(errors::kNoShutdown);
+      }
       return;
     } else {
       ctx.reply.Error(errors::kSyntax);

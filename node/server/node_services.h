@@ -107,6 +107,9 @@ class NodeServices {
   // Shows proc-title-template's expansion as the process title
   // (node/server/proc_title.h). No-op without a process (tests).
   virtual void ApplyProcTitle() {}
+  // SHUTDOWN ABORT: cancels the shutdown a stop signal scheduled and not
+  // yet begun; false when there is none.
+  virtual bool AbortShutdown() { return false; }
 
   // Connected clients by id (CLIENT LIST / KILL, INFO clients).
   virtual std::map<uint64_t, Session*>& clients() = 0;

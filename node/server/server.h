@@ -111,6 +111,7 @@ class Server final : public NodeServices {
     return change_listen_port ? change_listen_port(tls) : absl::OkStatus();
   }
   absl::Status ApplyOomScore() override;
+  bool AbortShutdown() override { return abort_shutdown && abort_shutdown(); }
   void ApplyProcTitle() override {
     if (update_proc_title) update_proc_title();
   }
@@ -302,6 +303,8 @@ class Server final : public NodeServices {
   std::function<bool()> configure_tls;
   // Listens on the configured port or tls-port for ApplyListenPort.
   std::function<absl::Status(bool tls)> change_listen_port;
+  // Cancels a signal's pending shutdown for AbortShutdown.
+  std::function<bool()> abort_shutdown;
   // Sets the process title for ApplyProcTitle (unset: set-proc-title no).
   std::function<void()> update_proc_title;
   // Listens at the configured bind addresses for ApplyBind.

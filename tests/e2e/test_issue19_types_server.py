@@ -41,12 +41,16 @@ each checked on shardnode and on redis-server 7.0.15 in the same test:
 - oom-score-adj / oom-score-adj-values set /proc/<pid>/oom_score_adj
   (relative to the score from before, absolute, the replica's class after
   REPLICAOF, the old score back when turned off; unit/oom-score-adj);
+- a stop signal's shutdown happens in the cron (DEBUG PAUSE-CRON holds it
+  back) and SHUTDOWN ABORT cancels it; a second SIGINT during the final
+  save exits at once and removes temp-<pid>.rdb (unit/shutdown);
 - DEBUG QUICKLIST-PACKED-THRESHOLD is accepted (and refused past 4 GB as
   Redis does) and lists keep their values with every element in a plain
   node.
 
 Skipped (with a message) only when redis-server is missing."""
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -65,6 +69,11 @@ def start_pair(args=()):
         node.cleanup()
         raise
     return node, redis
+
+
+def read_text(path):
+    with open(path) as f:
+        return f.read()
 
 
 def chi_square(values):
@@ -213,9 +222,9 @@ class ServerBehaviourTest(unittest.TestCase):
             self.assertIsInstance(c.call("RESTORE", "l3", "0", bad), Error)
             self.assertEqual(c.call("DEBUG", "LOG", "hello"), "OK")
         for server in self.servers:
-            with open(server.log_path if server is self.node else
-                      os.path.join(server.dir, "redis.log")) as f:
-                self.assertIn("DEBUG LOG: hello", f.read(), server.port)
+            self.assertIn("DEBUG LOG: hello",
+                          read_text(server.log_path if server is self.node else
+                                    os.path.join(server.dir, "redis.log")), server.port)
 
     def test_blocked_client_not_served_from_a_key_expired_during_exec(self):
         for server in self.servers:
@@ -249,7 +258,7 @@ class ServerBehaviourTest(unittest.TestCase):
                              server.port)
         for server, path in ((self.node, self.node.log_path),
                              (self.redis, os.path.join(self.redis.dir, "redis.log"))):
-            wait_until(lambda: "integrity check failed" in open(path).read(), timeout=5,
+            wait_until(lambda: "integrity check failed" in read_text(path), timeout=5,
                        what=f"the reason in the log of {server.port}")
 
     def test_redis_cli_functions_rdb_holds_no_keys(self):
@@ -359,6 +368,36 @@ class ServerBehaviourTest(unittest.TestCase):
             finally:
                 primary.cleanup()
                 replica.cleanup()
+
+    def test_signal_shutdown_waits_for_the_cron_and_can_be_aborted(self):
+        for server in self.servers:
+            c = self.client(server)
+            log = (server.log_path if server is self.node else
+                   os.path.join(server.dir, "redis.log"))
+            self.assertEqual(c.call("SHUTDOWN", "ABORT"), "ERR No shutdown in progress.")
+            self.assertEqual(c.call("DEBUG", "PAUSE-CRON", "1"), "OK")
+            server.proc.send_signal(signal.SIGTERM)
+            wait_until(lambda: "Received SIGTERM scheduling shutdown" in read_text(log),
+                       timeout=5, what=f"the signal seen by {server.port}")
+            self.assertIsNone(server.proc.poll(), server.port)  # the cron is paused
+            self.assertEqual(c.call("SHUTDOWN", "ABORT"), "OK", server.port)
+            self.assertIn("Shutdown manually aborted", read_text(log), server.port)
+            self.assertEqual(c.call("DEBUG", "PAUSE-CRON", "0"), "OK")
+            self.assertEqual(c.call("PING"), "PONG")
+            # A second SIGINT while the final save runs exits at once and
+            # removes the save's temporary file.
+            for i in range(20):
+                c.call("SET", str(i), str(i))
+            c.call("CONFIG", "SET", "save", "3600 1")
+            c.call("CONFIG", "SET", "rdb-key-save-delay", "100000")  # 2 s for 20 keys
+            temp = os.path.join(server.dir, f"temp-{server.proc.pid}.rdb")
+            server.proc.send_signal(signal.SIGINT)
+            wait_until(lambda: os.path.exists(temp), timeout=5,
+                       what=f"the final save's file of {server.port}")
+            server.proc.send_signal(signal.SIGINT)
+            server.proc.wait(timeout=5)
+            self.assertNotEqual(server.proc.returncode, 0, server.port)
+            self.assertFalse(os.path.exists(temp), server.port)
 
     def test_hash_listpack_limits_set_at_run_time(self):
         for server in self.servers:
