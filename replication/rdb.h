@@ -148,7 +148,7 @@ class RdbHandler {
 // Errors are canonical codes with messages that name what and where:
 // DataLoss for a corrupt or truncated file ("Wrong signature trying to load
 // DB from file", "Can't handle RDB format version 11", "Unknown RDB type 21
-// at offset 1234", "RDB checksum mismatch: ...", "Unexpected EOF reading RDB
+// at offset 1234", "Wrong RDB checksum ... RDB CRC error", "Unexpected EOF reading RDB
 // file", ...), Unimplemented for modules. Errors are sticky.
 class RdbReader {
  public:
@@ -177,7 +177,7 @@ class RdbReader {
   uint64_t EmptyKeysSkipped() const;
 
  private:
-  friend absl::StatusOr<RdbValue> ParseDumpPayload(absl::string_view payload);
+  friend absl::StatusOr<RdbValue> ParseDumpPayload(absl::string_view payload, bool verify_checksum);
   class Impl;
   std::unique_ptr<Impl> impl_;
 };
@@ -322,8 +322,9 @@ absl::StatusOr<std::vector<std::string>> ParseFunctionsPayload(absl::string_view
 // with a CRC mismatch (RESTORE answers "ERR DUMP payload version or checksum
 // are wrong"); DataLoss or Unimplemented with details when the value does not
 // decode, is empty or leaves bytes over (RESTORE answers "ERR Bad data
-// format").
-absl::StatusOr<RdbValue> ParseDumpPayload(absl::string_view payload);
+// format"). `verify_checksum` false skips the CRC check (Redis's DEBUG
+// SET-SKIP-CHECKSUM-VALIDATION), not the version check.
+absl::StatusOr<RdbValue> ParseDumpPayload(absl::string_view payload, bool verify_checksum = true);
 
 }  // namespace shardnode::replication
 

@@ -340,7 +340,7 @@ TEST(RdbReaderTest, CatchesEveryBitFlip) {
 TEST(RdbReaderTest, ChecksumMismatchIsNamed) {
   std::string bytes = WriteRdb({{0, "k", RdbValue::String("v"), -1}});
   bytes[bytes.size() - 12] ^= 0x01;  // inside the value "v"
-  EXPECT_THAT(ReadRdb(bytes).status().message(), HasSubstr("RDB checksum mismatch"));
+  EXPECT_THAT(ReadRdb(bytes).status().message(), HasSubstr("RDB CRC error"));
 }
 
 TEST(RdbReaderTest, AcceptsAZeroChecksum) {

@@ -45,6 +45,11 @@ struct ReplicaConf {
   // capa shardnode-setslot: a shardnode replica, which applies CLUSTER
   // SETSLOT from our stream (node/server/replication_control.h).
   bool capa_setslot = false;
+  // REPLCONF rdb-filter-only <filters>: its full sync image holds no key,
+  // and the function libraries only when "functions" is one of the filters
+  // (redis-cli --functions-rdb).
+  bool rdb_exclude_keys = false;
+  bool rdb_exclude_functions = false;
 };
 
 // One replica: a client connection that sent PSYNC or SYNC.

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <thread>
 
@@ -45,6 +46,7 @@
 #include "node/server/crash_report.h"
 #include "node/server/log.h"
 #include "node/server/memory_counter.h"
+#include "node/server/proc_title.h"
 #include "node/server/server.h"
 
 namespace shardnode::node {
@@ -57,14 +59,26 @@ namespace asio = boost::asio;
 std::atomic<uint64_t> stop_signals{0};
 struct sigaction asio_sigterm_action;
 struct sigaction asio_sigint_action;
+// Set from the first stop signal until the shutdown it asked for is
+// aborted (SHUTDOWN ABORT) or fails; a SIGINT meanwhile (the final save may
+// hold the loop) exits at once, removing the save's temporary file, as
+// Redis's sigShutdownHandler ("You insist... exiting now.").
+std::atomic<bool> signal_shutdown_pending{false};
+char temp_rdb_name[64];  // "temp-<pid>.rdb", Persistence::Save's file in `dir`
 
 void CountStopSignal(int signo) {
+  if (signo == SIGINT && signal_shutdown_pending.load(std::memory_order_relaxed)) {
+    unlink(temp_rdb_name);
+    _exit(1);  // not a clean shutdown
+  }
+  signal_shutdown_pending.store(true, std::memory_order_relaxed);
   stop_signals.fetch_add(1, std::memory_order_relaxed);
   const struct sigaction& next = signo == SIGINT ? asio_sigint_action : asio_sigterm_action;
   if (next.sa_handler != SIG_DFL && next.sa_handler != SIG_IGN) next.sa_handler(signo);
 }
 
 void ChainStopSignals() {
+  std::snprintf(temp_rdb_name, sizeof(temp_rdb_name), "temp-%d.rdb", static_cast<int>(getpid()));
   struct sigaction sa {};
   sa.sa_handler = CountStopSignal;
   sigfillset(&sa.sa_mask);
@@ -101,6 +115,10 @@ class Cron {
   Cron(asio::io_context& io, Server& server) : timer_(io), server_(server) {}
   void Start() { Arm(); }
   void Stop() { timer_.cancel(); }
+  // Runs first in every tick that is not paused: a shutdown a signal asked
+  // for happens here, so DEBUG PAUSE-CRON holds it back and SHUTDOWN ABORT
+  // may cancel it in between, as in Redis's serverCron.
+  std::function<void()> before_tick;
 
  private:
   void Arm() {
@@ -114,6 +132,7 @@ class Cron {
   }
   void Tick() {
     if (server_.cron_paused()) return;  // DEBUG PAUSE-CRON 1
+    if (before_tick) before_tick();
     const int64_t now = NowMs();
     server_.ExpirePauses(now);
     Monitoring& mon = server_.monitoring();
@@ -282,6 +301,9 @@ int RunDataNode(int argc, char** argv) {
     const ServerOptions& o = server.options();
     return net.ChangePort(tls_port ? o.tls_port : o.port, tls_port);
   };
+  server.change_bind = [&net](const std::vector<std::string>& previous) {
+    return net.ChangeBind(previous);
+  };
   absl::Status listening = net.Listen();
   if (!listening.ok()) {
     Logf(LogLevel::kWarning, "Warning: %s", listening.message());
@@ -291,6 +313,33 @@ int RunDataNode(int argc, char** argv) {
   if (absl::Status st = net.ListenUnix(); !st.ok()) {
     Logf(LogLevel::kWarning, "Failed opening Unix socket: %s", st.message());
     return 1;
+  }
+  // The process title (proc-title-template), set now that the ports are
+  // known and again on CONFIG SET; argv[0] is kept first, the title
+  // overwrites it.
+  const std::string exec_argv0 = argv[0];
+  if (server.config().Value("set-proc-title").value_or("yes") == "yes") {
+    InitProcTitle(argc, argv);
+    server.update_proc_title = [&server, &net, exec_argv0]() {
+      const ServerOptions& o = server.options();
+      ProcTitleVars vars;
+      vars.title = exec_argv0;
+      vars.port = server.tcp_port();
+      vars.tls_port = o.tls_port;
+      vars.unixsocket = net.unix_path();
+      if (vars.port != 0 || vars.tls_port != 0) {
+        vars.listen_addr = absl::StrCat(o.bind.empty() ? "*" : o.bind[0], ":",
+                                        vars.port != 0 ? vars.port : vars.tls_port);
+      } else {
+        vars.listen_addr = absl::StrCat("unixsocket:", vars.unixsocket);
+      }
+      vars.server_mode = o.cluster_enabled ? "[cluster]" : "";
+      vars.config_file = server.config_file().empty() ? "-" : server.config_file();
+      const std::optional<std::string> title =
+          ExpandProcTitle(server.config().Value("proc-title-template").value_or("{title}"), vars);
+      if (title) SetProcTitle(*title);
+    };
+    server.update_proc_title();
   }
   if (!net.listening()) {
     Log(LogLevel::kWarning, "Configured to not listen anywhere, exiting.");
@@ -343,6 +392,9 @@ int RunDataNode(int argc, char** argv) {
     return server.options().tls_replication ? tls.client() : nullptr;
   };
   server.set_replication(&replication);
+  // The primary's OOM score (a replicaof in the file sets the replica's
+  // when the link starts).
+  (void)server.ApplyOomScore();
   // Before the loop runs: no command has been read yet.
   RegisterReplicationCommands(*table, replication);
   // Lua scripting; a script that runs long serves the loop from its hook.
@@ -427,20 +479,34 @@ int RunDataNode(int argc, char** argv) {
   server.sleep = [](int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
 
   asio::signal_set signals(io, SIGTERM, SIGINT);
+  bool shutdown_asap = false;  // a stop signal's shutdown, not yet begun
   std::function<void(boost::system::error_code, int)> on_signal;
   on_signal = [&](boost::system::error_code ec, int signo) {
     if (ec) return;
     Log(LogLevel::kWarning, signo == SIGINT ? "Received SIGINT scheduling shutdown..."
                                             : "Received SIGTERM scheduling shutdown...");
+    shutdown_asap = true;  // carried out by the cron's next tick
+    signals.async_wait(on_signal);
+  };
+  cron.before_tick = [&]() {
+    if (!shutdown_asap || stopping) return;
     // The final save must succeed for the node to stop (as Redis).
     if (!persistence.PrepareShutdown(ShutdownMode::kDefault, false, NowMs())) {
       Log(LogLevel::kWarning,
           "SIGTERM received but errors trying to shut down the server, check the logs for "
           "more information");
-      signals.async_wait(on_signal);
+      shutdown_asap = false;
+      signal_shutdown_pending.store(false, std::memory_order_relaxed);
       return;
     }
     begin_shutdown(ShutdownMode::kDefault);
+  };
+  server.abort_shutdown = [&]() {
+    if (!shutdown_asap || stopping) return false;
+    shutdown_asap = false;
+    signal_shutdown_pending.store(false, std::memory_order_relaxed);
+    Log(LogLevel::kWarning, "Shutdown manually aborted.");
+    return true;
   };
   signals.async_wait(on_signal);
   signal(SIGPIPE, SIG_IGN);

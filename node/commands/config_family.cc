@@ -19,6 +19,7 @@
 #include "node/persist/persistence.h"
 #include "node/resp/reply.h"
 #include "node/server/cluster_setup.h"
+#include "node/server/lazyfree.h"
 #include "node/server/log.h"
 #include "node/server/node_services.h"
 #include "node/server/replication_control.h"
@@ -80,6 +81,7 @@ void ConfigSet(CommandContext& ctx, Args args) {
     }
   }
   const int port_before = config.options().port;
+  const std::vector<std::string> bind_before = config.options().bind;
   const int tls_port_before = config.options().tls_port;
   // When applying one fails, every value of the command goes back, as
   // Redis's restoreBackupConfig does.
@@ -107,6 +109,16 @@ void ConfigSet(CommandContext& ctx, Args args) {
       return;
     }
   }
+  // bind: listen at the new addresses now (Redis's changeBindAddr).
+  if (o.bind != bind_before) {
+    const absl::Status st = ctx.node.ApplyBind(bind_before);
+    if (!st.ok()) {
+      roll_back();
+      ctx.reply.Error(errors::Err(absl::StrCat(
+          "CONFIG SET failed (possibly related to argument 'bind') - ", st.message())));
+      return;
+    }
+  }
   if (!tls_before.empty() && (o.tls_port != 0 || o.tls_replication || o.tls_cluster) &&
       !ctx.node.ApplyTlsOptions()) {
     roll_back();
@@ -114,6 +126,24 @@ void ConfigSet(CommandContext& ctx, Args args) {
         absl::StrCat("CONFIG SET failed (possibly related to argument '", tls_before.front().first,
                      "') - Unable to update TLS configuration. Check server logs.")));
     return;
+  }
+  for (const auto& [name, value] : pairs) {
+    if (base::EqualsIgnoreCase(name, "proc-title-template")) ctx.node.ApplyProcTitle();
+  }
+  // oom-score-adj(-values): the process's score changes now.
+  for (const auto& [name, value] : pairs) {
+    const std::string lower = absl::AsciiStrToLower(name);
+    if (lower != "oom-score-adj" && lower != "oom-score-adj-values") continue;
+    if (!ctx.node.ApplyOomScore().ok()) {
+      roll_back();
+      (void)ctx.node.ApplyOomScore();
+      ctx.reply.Error(
+          errors::Err(absl::StrCat("CONFIG SET failed (possibly related to argument '", lower,
+                                   "') - Failed to set current oom_score_adj. Check "
+                                   "server logs.")));
+      return;
+    }
+    break;
   }
   if (ctx.node.persistence() != nullptr) ctx.node.persistence()->aof()->RefreshConfig();
   // appendonly switches the AOF on (its first rewrite starts or is
@@ -159,6 +189,7 @@ void ConfigRewrite(CommandContext& ctx, Args) {
 
 void ConfigResetStat(CommandContext& ctx, Args) {
   ctx.node.ResetStats();  // every shard view's
+  ResetLazyFreedObjects();
   if (ReplicationControl* repl = ctx.node.replication()) repl->ResetStats();
   // Per-command counters live in the command table.
   std::function<void(const CommandSpec&)> reset = [&](const CommandSpec& spec) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@
 #include "node/persist/dataset.h"
 #include "node/resp/reply.h"
 #include "node/server/cluster_setup.h"
+#include "node/server/log.h"
 #include "node/server/node_services.h"
 #include "node/server/replication_control.h"
 #include "node/server/shard.h"
@@ -227,6 +229,22 @@ void Debug(CommandContext& ctx, Args args) {
       return;
     }
     ctx.reply.Ok();
+  } else if (sub == "set-skip-checksum-validation" && args.size() == 3) {
+    // As Redis: atoi's value.
+    int64_t skip = 0;
+    if (!absl::SimpleAtoi(args[2], &skip)) skip = 0;
+    ctx.node.set_skip_checksum_validation(skip != 0);
+    ctx.reply.Ok();
+  } else if (sub == "log" && args.size() == 3) {
+    Logf(LogLevel::kWarning, "DEBUG LOG: %s", args[2]);
+    ctx.reply.Ok();
+  } else if (sub == "quicklist-packed-threshold" && args.size() == 3) {
+    const std::optional<uint64_t> bytes = ParseMemory(args[2]);
+    if (!bytes || !ListObject::SetPackedThreshold(static_cast<size_t>(*bytes))) {
+      ctx.reply.Error("ERR argument must be a memory value bigger than 1 and smaller than 4gb");
+      return;
+    }
+    ctx.reply.Ok();
   } else if (sub == "segfault") {
     // As Redis: write to a page mapped read-only, so the crash report (and
     // a core dump where enabled) can be checked.
@@ -245,12 +263,17 @@ void Debug(CommandContext& ctx, Args args) {
         "    keywords not listed in original configuration file or default values.",
         "DROP-CLUSTER-PACKET-FILTER <packet-type>",
         "    Drop all packets that match the filtered type. Set to -1 allow all packets.",
+        "LOG <message>",
+        "    Write <message> to the server log.",
         "OBJECT <key>",
         "    Show low level info about the `key` and associated value.",
         "PROTOCOL <type>",
         "    Reply with a test value of the specified type. <type> can be: string,",
         "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
         "    true, false.",
+        "QUICKLIST-PACKED-THRESHOLD <size>",
+        "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+        "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
         "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
         "    Sets the time (in milliseconds) to wait between client reply buffer peak resets.",
         "    In case NEVER is provided the last observed peak will never be reset",
@@ -261,6 +284,8 @@ void Debug(CommandContext& ctx, Args args) {
         "    Send the command to the replicas only (the data set is left alone).",
         "PAUSE-CRON <0|1>",
         "    Stop periodic cron job processing.",
+        "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+        "    Enables or disables checksum checks for RESTORE's payload.",
         "SEGFAULT",
         "    Crash the server with sigsegv.",
         "SLEEP <seconds>",

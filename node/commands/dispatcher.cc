@@ -665,6 +665,7 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
 
 void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& args,
                                   resp::ReplyBuilder& out, int64_t now_ms) {
+  const auto started = std::chrono::steady_clock::now();
   // A command on keys that a MIGRATE has in flight waits until it is over,
   // then runs again from the start (keys_in_flight.h).
   if (!server_.keys_in_flight().empty() && TouchesKeysInFlight(session, args)) {
@@ -827,8 +828,14 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
   // Clients blocked on keys this command wrote are served now (not while
   // a busy script's event serving runs other clients' commands: its keys
   // are served when it ends).
+  // They see the clock as it is now, past the command's own frozen time (a
+  // key that expired while a transaction ran, DEBUG SLEEP inside it, is
+  // gone for them), as Redis's handleClientsBlockedOnKeys does.
   if (server_.blocking().has_ready() && server_.busy_script_error().empty()) {
-    ServeBlockedClients(server_, now_ms);
+    const int64_t elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now() - started)
+                                   .count();
+    ServeBlockedClients(server_, now_ms + elapsed_ms);
   }
 }
 

@@ -28,7 +28,9 @@
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/keyspace/types/type_util.h"
+#include "node/persist/persistence.h"
 #include "node/resp/reply.h"
+#include "node/server/lazyfree.h"
 #include "node/server/node_services.h"
 #include "node/server/session.h"
 #include "node/server/shard.h"
@@ -41,10 +43,16 @@ namespace {
 // ---------------------------------------------------------------------------
 // Keys.
 
-void DelGeneric(CommandContext& ctx, Args args) {
+// DEL and UNLINK. UNLINK (and DEL with lazyfree-lazy-user-del) frees a
+// big value in the background (node/server/lazyfree.h).
+void DelGeneric(CommandContext& ctx, Args args, bool lazy) {
   int64_t deleted = 0;
   for (size_t i = 1; i < args.size(); ++i) {
-    if (ctx.DbFor(args[i]).Delete(args[i], ctx.now_ms)) {
+    Db& db = ctx.DbFor(args[i]);
+    if (lazy) {
+      if (Entry* e = db.Find(args[i], ctx.now_ms, /*touch=*/false)) FreeMaybeLater(e->value());
+    }
+    if (db.Delete(args[i], ctx.now_ms)) {
       ++deleted;
       ctx.Notify(kNotifyGeneric, "del", args[i]);
     }
@@ -52,6 +60,11 @@ void DelGeneric(CommandContext& ctx, Args args) {
   ctx.AddDirty(static_cast<uint64_t>(deleted));
   ctx.reply.Integer(deleted);
 }
+
+void Del(CommandContext& ctx, Args args) {
+  DelGeneric(ctx, args, ctx.node.config().Value("lazyfree-lazy-user-del") == "yes");
+}
+void Unlink(CommandContext& ctx, Args args) { DelGeneric(ctx, args, true); }
 
 void Exists(CommandContext& ctx, Args args) {
   int64_t n = 0;
@@ -542,7 +555,8 @@ std::unique_ptr<FanOut> DbSize(CommandContext& ctx, Args) {
 
 // FLUSHALL/FLUSHDB [ASYNC|SYNC] (both run synchronously here): each shard
 // clears every database (FLUSHALL) or the command's, counting what it
-// removed; the merge counts the changes and replies +OK.
+// removed; the merge counts the changes (FLUSHALL then saves when save
+// points are set) and replies +OK.
 bool ParseFlushArgs(CommandContext& ctx, Args args) {
   if (args.size() == 1) return true;
   if (args.size() == 2 &&
@@ -569,6 +583,15 @@ class FlushFanOut : public FanOut {
     uint64_t removed = 0;
     for (uint64_t n : removed_) removed += n;
     ctx.AddDirty(removed);
+    // FLUSHALL with save points configured saves the empty dataset at once
+    // (stopping a BGSAVE first), which resets the dirty counter, as Redis's
+    // flushAllDataAndResetRDB does; the command still propagates.
+    if (all_dbs_ && !ctx.node.options().save.empty()) {
+      if (persist::Persistence* p = ctx.node.persistence(); p != nullptr) {
+        if (p->bgsave_in_progress()) p->AbortBackgroundSave();
+        (void)p->Save(ctx.now_ms);  // a failure is logged; FLUSHALL still succeeds
+      }
+    }
     // Redis forces their propagation (forceCommandPropagation): replicas
     // and the AOF get FLUSHDB / FLUSHALL even when nothing was removed.
     ctx.dirty = std::max<uint64_t>(ctx.dirty, 1);
@@ -724,8 +747,8 @@ void RegisterGenericFamily(CommandTable& t) {
   constexpr uint32_t kR = kCmdReadonly;
   constexpr uint32_t kW = kCmdWrite;
   constexpr uint32_t kF = kCmdFast;
-  t.Register(Spec("del", -2, kW, DelGeneric, 1, -1, 1, "Delete a key", "1.0.0"));
-  t.Register(Spec("unlink", -2, kW | kF, DelGeneric, 1, -1, 1,
+  t.Register(Spec("del", -2, kW, Del, 1, -1, 1, "Delete a key", "1.0.0"));
+  t.Register(Spec("unlink", -2, kW | kF, Unlink, 1, -1, 1,
                   "Delete a key asynchronously in another thread. Otherwise it is just as DEL, "
                   "but non blocking.",
                   "4.0.0"));

@@ -26,6 +26,11 @@
 namespace shardnode::node {
 namespace {
 
+// Up to this size a hashtable-encoded key answers random picks of several
+// distinct members from its full list (uniform), rather than by repeated
+// random picks from the table.
+constexpr size_t kSmallTable = 512;
+
 using types::Found;
 
 // Finds the hash at `key`; replies WRONGTYPE and returns kWrongType when the
@@ -258,8 +263,22 @@ void HRandFieldWithCount(CommandContext& ctx, std::string_view key, int64_t coun
     const uint64_t n = -static_cast<uint64_t>(count);
     ctx.reply.ArrayHeader(withvalues && !resp3 ? n * 2 : n);
     std::string ks, vs;
+    // A table's random pick (a bucket, then a node of its chain) favours
+    // the nodes of short chains; when the reply is at least as long as the
+    // hash, its pairs are indexed once and drawn uniformly instead (views
+    // into the table's nodes, which stay put while the command runs).
+    std::vector<std::pair<std::string_view, std::string_view>> all;
+    if (!h->is_listpack() && n >= size) {
+      all.reserve(size);
+      h->ForEach([&](std::string_view k, std::string_view v) { all.emplace_back(k, v); });
+    }
     // Stops once the client is to be closed for its output limit.
     for (uint64_t i = 0; i < n && !ctx.reply.discarding(); ++i) {
+      if (!all.empty()) {
+        const auto& [k, v] = all[types::RandomBelow(all.size())];
+        reply_pair(k, v);
+        continue;
+      }
       auto [k, v] = h->Random(&ks, &vs);
       reply_pair(k, v);
     }
@@ -271,7 +290,9 @@ void HRandFieldWithCount(CommandContext& ctx, std::string_view key, int64_t coun
     h->ForEach(reply_pair);
     return;
   }
-  if (n * 3 > size) {
+  // A small table is drawn from its full list too: its random pick (see
+  // above) is not uniform, and listing a few hundred pairs costs little.
+  if (n * 3 > size || (!h->is_listpack() && size <= kSmallTable)) {
     // Pick n distinct positions out of all pairs (copies: a listpack hash
     // renders integers into a scratch buffer that the next pair reuses).
     std::vector<std::pair<std::string, std::string>> all;

@@ -27,6 +27,7 @@
 #include "node/keyspace/keyspace.h"
 #include "node/resp/reply.h"
 #include "node/server/cluster_setup.h"
+#include "node/server/lazyfree.h"
 #include "node/server/memory_counter.h"
 #include "node/server/node_services.h"
 #include "node/server/replication_control.h"
@@ -194,10 +195,11 @@ void AppendMemoryInfo(CommandContext& ctx, const std::vector<DbKeyCounts>& dbs, 
                   "\r\n", "mem_clients_slaves:", m.clients_slaves, "\r\n",
                   "mem_clients_normal:", m.clients_normal, "\r\n",
                   "mem_cluster_links:", m.cluster_links, "\r\n",
-                  // No AOF buffer and no background freeing: writes go out at once and
-                  // keys are freed where they are deleted.
+                  // No AOF buffer: writes go out at once. Big values UNLINK
+                  // deletes are freed in the background (node/server/lazyfree.h).
                   "mem_aof_buffer:0\r\n", "mem_allocator:libc\r\n", "active_defrag_running:0\r\n",
-                  "lazyfree_pending_objects:0\r\n", "lazyfreed_objects:0\r\n");
+                  "lazyfree_pending_objects:", LazyFreePendingObjects(), "\r\n",
+                  "lazyfreed_objects:", LazyFreedObjects(), "\r\n");
 }
 
 namespace {

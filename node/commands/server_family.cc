@@ -19,6 +19,7 @@
 #include "node/server/replication_control.h"
 #include "node/server/session.h"
 #include "node/server/shard.h"
+#include "node/server/tracking.h"
 #include "node/server/watch.h"
 
 namespace shardnode::node {
@@ -65,6 +66,13 @@ void ResetSession(CommandContext& ctx, Args) {
   }
   ctx.node.pubsub().RemoveSession(s);
   ctx.shard.watches().Unwatch(s);
+  // Client-side caching ends and CLIENT REPLY OFF / SKIP are forgotten
+  // (Redis's clearClientConnectionState); the RESET reply itself is sent.
+  ctx.node.tracking().Disable(s);
+  s.reply_off = false;
+  s.reply_skip_next = false;
+  s.reply_skip = false;
+  ctx.reply.set_silenced(false);
   ctx.reply.SimpleString("RESET");
 }
 
@@ -204,7 +212,11 @@ void Shutdown(CommandContext& ctx, Args args) {
       // Nothing to wait for: no replicas to catch up yet.
       if (EqualsIgnoreCase(args[i], "force")) force = true;
     } else if (EqualsIgnoreCase(args[i], "abort")) {
-      ctx.reply.Error(errors::kNoShutdown);
+      if (ctx.node.AbortShutdown()) {
+        ctx.reply.Ok();
+      } else {
+        ctx.reply.Error(errors::kNoShutdown);
+      }
       return;
     } else {
       ctx.reply.Error(errors::kSyntax);

@@ -26,6 +26,11 @@
 namespace shardnode::node {
 namespace {
 
+// Up to this size a hashtable-encoded key answers random picks of several
+// distinct members from its full list (uniform), rather than by repeated
+// random picks from the table.
+constexpr size_t kSmallTable = 512;
+
 using types::Found;
 
 Found GetSet(CommandContext& ctx, std::string_view key, bool read, SetObject** s) {
@@ -216,8 +221,19 @@ void SRandMemberWithCount(CommandContext& ctx, Args args) {
   const size_t size = s->Size();
   if (!uniq || count == 1) {
     ctx.reply.ArrayHeader(count);
+    // A table's random pick (a bucket, then a node of its chain) favours
+    // the members of short chains; when the reply is at least as long as
+    // the set, its members are listed once and drawn uniformly instead.
+    std::vector<std::string> all;
+    if (count >= size && s->EncodingName() == "hashtable") all = s->Members();
     // Stops once the client is to be closed for its output limit.
-    for (uint64_t i = 0; i < count && !ctx.reply.discarding(); ++i) ctx.reply.Bulk(s->Random());
+    for (uint64_t i = 0; i < count && !ctx.reply.discarding(); ++i) {
+      if (!all.empty()) {
+        ctx.reply.Bulk(all[types::RandomBelow(all.size())]);
+      } else {
+        ctx.reply.Bulk(s->Random());
+      }
+    }
     return;
   }
   if (count >= size) {
@@ -226,7 +242,9 @@ void SRandMemberWithCount(CommandContext& ctx, Args args) {
     return;
   }
   ctx.reply.ArrayHeader(count);
-  if (count * 3 > size) {
+  // A small table is drawn from its full list too: its random pick (see
+  // above) is not uniform, and listing a few hundred members costs little.
+  if (count * 3 > size || (s->EncodingName() == "hashtable" && size <= kSmallTable)) {
     std::vector<std::string> all = s->Members();
     for (size_t i = 0; i < count; ++i) {
       std::swap(all[i], all[i + types::RandomBelow(size - i)]);

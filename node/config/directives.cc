@@ -396,13 +396,14 @@ std::vector<Directive> BuildTable() {
   t.push_back(UNum("maxmemory", "", M, 0, kULLongMax, "0", kNumMemory, &O::maxmemory));
   t.push_back(UNum("cluster-link-sendbuf-limit", "", M, 0, kULLongMax, "0", kNumMemory,
                    &O::cluster_link_sendbuf_limit));
-  t.push_back(UNum("hash-max-listpack-entries", "hash-max-ziplist-entries", M, 0, kLongMax, "512"));
+  t.push_back(UNum("hash-max-listpack-entries", "hash-max-ziplist-entries", M, 0, kLongMax, "512",
+                   0, &O::hash_max_listpack_entries));
   t.push_back(UNum("set-max-intset-entries", "", M, 0, kLongMax, "512"));
   t.push_back(UNum("zset-max-listpack-entries", "zset-max-ziplist-entries", M, 0, kLongMax, "128",
                    0, &O::zset_max_listpack_entries));
   t.push_back(UNum("active-defrag-ignore-bytes", "", M, 1, kLLongMax, "104857600", kNumMemory));
-  t.push_back(
-      UNum("hash-max-listpack-value", "hash-max-ziplist-value", M, 0, kLongMax, "64", kNumMemory));
+  t.push_back(UNum("hash-max-listpack-value", "hash-max-ziplist-value", M, 0, kLongMax, "64",
+                   kNumMemory, &O::hash_max_listpack_value));
   t.push_back(UNum("stream-node-max-bytes", "", M, 0, kLongMax, "4096", kNumMemory));
   t.push_back(UNum("zset-max-listpack-value", "zset-max-ziplist-value", M, 0, kLongMax, "64",
                    kNumMemory, &O::zset_max_listpack_value));

@@ -75,6 +75,8 @@ struct ServerOptions {
   int64_t hll_sparse_max_bytes = 3000;
   // Sorted sets longer than this, or with a longer member, use the skiplist
   // encoding (node/keyspace/types/zset_object.h).
+  int64_t hash_max_listpack_entries = 512;
+  int64_t hash_max_listpack_value = 64;
   int64_t zset_max_listpack_entries = 128;
   int64_t zset_max_listpack_value = 64;
   // Eviction (node/keyspace/eviction.h): maxmemory-policy's enum value.

@@ -438,6 +438,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       if (args_.empty()) continue;
       ExecuteOrPark(args_);
+      // The arguments are freed after the command, as Redis frees a
+      // client's argv: a command of 100k arguments must not keep its
+      // vector (megabytes) for the connection's lifetime.
+      if (args_.capacity() > kMaxRetainedArgs) std::vector<std::string>().swap(args_);
     }
     // Keep what was not consumed (a partial header line, the commands
     // after one that blocks).
@@ -497,12 +501,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool socket_may_hold_more_ = false;  // the last read filled its room (ReadSome)
   int64_t command_now_ms_ = 0;         // the time of the last command this read ran
   static constexpr size_t kLimitCheckBytes = 16 * 1024;  // Redis's reply chunk
+  static constexpr size_t kMaxRetainedArgs = 1024;       // argument slots kept
   static constexpr size_t kMaxPendingOutput = 64 * 1024 * 1024;
 };
 
+// Redis's protected mode lets in 127.0.0.1 and ::1 only (connIsLocal
+// compares the peer's text), not the rest of 127.0.0.0/8.
 bool IsLoopback(const asio::ip::address& addr) {
-  if (addr.is_loopback()) return true;
-  return addr.is_v6() && addr.to_v6().is_v4_mapped() && addr.to_v6().to_v4().is_loopback();
+  if (addr.is_v4()) return addr.to_v4() == asio::ip::address_v4::loopback();
+  return addr.to_v6() == asio::ip::address_v6::loopback();
 }
 
 }  // namespace
@@ -560,9 +567,50 @@ absl::Status NetServer::ChangePort(int port, bool tls) {
   return absl::OkStatus();
 }
 
-absl::Status NetServer::Bind(int port, bool tls, std::vector<std::unique_ptr<Acceptor>>* out) {
+absl::Status NetServer::ChangeBind(const std::vector<std::string>& previous) {
   const ServerOptions& opts = server_.options();
-  for (std::string addr : opts.bind) {
+  // The ports in use (port 0 in the options may stand for a picked one).
+  int port = 0, tls_port = 0;
+  bool had_plain = false, had_tls = false;
+  boost::system::error_code ec;
+  for (const auto& a : acceptors_) {
+    const int p = a->acceptor->local_endpoint(ec).port();
+    if (ec) continue;
+    (a->tls ? tls_port : port) = p;
+    (a->tls ? had_tls : had_plain) = true;
+  }
+  if (!had_plain) port = opts.port;
+  if (!had_tls) tls_port = opts.tls_port;
+  auto bind_all = [&](const std::vector<std::string>& addrs,
+                      std::vector<std::unique_ptr<Acceptor>>* out) {
+    absl::Status st;
+    if (port != 0) st = Bind(port, /*tls=*/false, out, &addrs);
+    if (st.ok() && tls_port != 0) st = Bind(tls_port, /*tls=*/true, out, &addrs);
+    return st;
+  };
+  for (auto& a : acceptors_) a->acceptor->close(ec);
+  acceptors_.clear();
+  std::vector<std::unique_ptr<Acceptor>> fresh;
+  absl::Status st = bind_all(opts.bind, &fresh);
+  if (!st.ok()) {
+    Logf(LogLevel::kWarning, "%s", st.message());
+    fresh.clear();
+    if (absl::Status back = bind_all(previous, &fresh); !back.ok()) {
+      Logf(LogLevel::kWarning, "Failed to restore old listening sockets: %s", back.message());
+    }
+  }
+  for (auto& a : fresh) {
+    StartAccept(*a);
+    acceptors_.push_back(std::move(a));
+  }
+  if (!st.ok()) return absl::UnavailableError("Failed to bind to specified addresses.");
+  return absl::OkStatus();
+}
+
+absl::Status NetServer::Bind(int port, bool tls, std::vector<std::unique_ptr<Acceptor>>* out,
+                             const std::vector<std::string>* addresses) {
+  const ServerOptions& opts = server_.options();
+  for (std::string addr : addresses != nullptr ? *addresses : opts.bind) {
     const bool optional = !addr.empty() && addr[0] == '-';
     if (optional) addr.erase(0, 1);
     asio::ip::address ip;

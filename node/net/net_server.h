@@ -61,6 +61,12 @@ class NetServer {
   // Check server logs." or "Unable to update TLS configuration. Check
   // server logs."), after logging the cause.
   absl::Status ChangePort(int port, bool tls);
+  // CONFIG SET bind: listens on the port and the TLS port at the addresses
+  // now configured (none for an empty list), as Redis's changeBindAddr:
+  // the old sockets close first (the same ports are bound again); when a
+  // new address cannot be bound, the addresses of `previous` are bound
+  // again and the error is "Failed to bind to specified addresses.".
+  absl::Status ChangeBind(const std::vector<std::string>& previous);
 
   // Closes the listening sockets (idempotent); served clients stay.
   void StopAccepting();
@@ -72,8 +78,10 @@ class NetServer {
     std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
     bool tls = false;
   };
-  // Binds every bind address on `port` into *out.
-  absl::Status Bind(int port, bool tls, std::vector<std::unique_ptr<Acceptor>>* out);
+  // Binds every bind address (those of `addresses` when given) on `port`
+  // into *out.
+  absl::Status Bind(int port, bool tls, std::vector<std::unique_ptr<Acceptor>>* out,
+                    const std::vector<std::string>* addresses = nullptr);
   void StartAccept(Acceptor& acceptor);
   void StartUnixAccept();
 

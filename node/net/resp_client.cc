@@ -90,8 +90,27 @@ asio::awaitable<absl::Status> RespClient::Connect(std::string host, int port) {
   if (ec)
     co_return Fail(
         absl::UnavailableError(absl::StrCat("Unable to resolve ", host, ": ", ec.message())));
-  co_await asio::async_connect(stream_.socket(), endpoints,
-                               asio::redirect_error(asio::use_awaitable, ec));
+  if (options_.source_addr.empty()) {
+    co_await asio::async_connect(stream_.socket(), endpoints,
+                                 asio::redirect_error(asio::use_awaitable, ec));
+  } else {
+    ec = asio::error::host_not_found;
+    for (const auto& entry : endpoints) {
+      if (timed_out_ || !failure_.ok()) break;
+      tcp::socket& sock = stream_.socket();
+      boost::system::error_code ignored;
+      sock.close(ignored);
+      sock.open(entry.endpoint().protocol(), ec);
+      if (ec) continue;
+      boost::system::error_code bind_ec;
+      const auto source = asio::ip::make_address(options_.source_addr, bind_ec);
+      if (!bind_ec && source.is_v4() == entry.endpoint().address().is_v4()) {
+        sock.bind(tcp::endpoint(source, 0), bind_ec);  // best effort
+      }
+      co_await sock.async_connect(entry.endpoint(), asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec) break;
+    }
+  }
   // TLS (tls-replication, tls-cluster's MIGRATE): the handshake runs under
   // the same connect timeout.
   if (!ec && !timed_out_ && failure_.ok() && options_.tls) {

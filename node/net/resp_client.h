@@ -92,6 +92,10 @@ struct RespClientOptions {
   // client inside Connect, within connect_timeout; a failed handshake is
   // kUnavailable with OpenSSL's error text).
   std::shared_ptr<boost::asio::ssl::context> tls;
+  // Set: the socket is bound to this local address before it connects
+  // (bind-source-addr), best effort as Redis's: when the bind fails the
+  // connection is made from any address.
+  std::string source_addr;
 };
 
 class RespClient : public std::enable_shared_from_this<RespClient> {

@@ -143,6 +143,9 @@ class CommandBaseWriter : public replication::RdbHandler {
           Emit(args);
         }
         break;
+      case RdbType::kStream:
+        EmitStream(e.key, v.stream);
+        break;
       default:
         return absl::UnimplementedError("a value type the AOF rewrite cannot write as commands");
     }
@@ -152,6 +155,55 @@ class CommandBaseWriter : public replication::RdbHandler {
 
  private:
   void Emit(const std::vector<std::string>& args) { base::AppendRespCommand(&out_, args); }
+
+  static std::string Id(const replication::RdbStreamId& id) {
+    return absl::StrCat(id.ms, "-", id.seq);
+  }
+
+  // A stream as Redis's rewriteStreamObject writes it: XADD per live entry
+  // (an empty stream: XADD MAXLEN 0 of a dummy entry), XSETID with the
+  // last id, entries added and max deleted id, then per group XGROUP
+  // CREATE ... ENTRIESREAD, and per consumer XCLAIM ... JUSTID FORCE for
+  // each pending entry it owns (XGROUP CREATECONSUMER when it owns none).
+  void EmitStream(const std::string& key, const replication::RdbStream& s) {
+    bool any = false;
+    for (const replication::RdbStreamNode& node : s.nodes) {
+      for (const replication::RdbStreamEntry& entry : node.entries) {
+        if (entry.deleted) continue;
+        std::vector<std::string> args = {"XADD", key, Id(entry.id)};
+        args.insert(args.end(), entry.fields.begin(), entry.fields.end());
+        Emit(args);
+        any = true;
+      }
+    }
+    if (!any) Emit({"XADD", key, "MAXLEN", "0", "0-1", "x", "y"});
+    Emit({"XSETID", key, Id(s.last_id), "ENTRIESADDED", absl::StrCat(s.entries_added),
+          "MAXDELETEDID", Id(s.max_deleted_id)});
+    for (const replication::RdbStreamGroup& g : s.groups) {
+      Emit({"XGROUP", "CREATE", key, g.name, Id(g.last_id), "ENTRIESREAD",
+            absl::StrCat(g.entries_read)});
+      for (const replication::RdbStreamConsumer& c : g.consumers) {
+        if (c.pel.empty()) {
+          Emit({"XGROUP", "CREATECONSUMER", key, g.name, c.name});
+          continue;
+        }
+        for (const replication::RdbStreamId& id : c.pel) {
+          const replication::RdbStreamNack* nack = nullptr;
+          for (const replication::RdbStreamNack& n : g.pel) {
+            if (n.id == id) {
+              nack = &n;
+              break;
+            }
+          }
+          if (nack == nullptr) continue;
+          Emit({"XCLAIM", key, g.name, c.name, "0", Id(id), "TIME",
+                absl::StrCat(nack->delivery_time), "RETRYCOUNT", absl::StrCat(nack->delivery_count),
+                "JUSTID", "FORCE"});
+        }
+      }
+    }
+  }
+
   replication::RdbReader reader_;
   std::string out_;
 };

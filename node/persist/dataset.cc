@@ -173,8 +173,8 @@ Value FromRdbValue(const RdbValue& value) {
       auto hash = std::make_unique<HashObject>();
       // Too many fields for a listpack: go to the table at once rather than
       // filling a listpack that converts anyway.
-      if (value.fields.size() > HashObject::kMaxListpackEntries) {
-        hash->ConvertIfLong(HashObject::kMaxListpackValue + 1);
+      if (value.fields.size() > HashObject::max_listpack_entries()) {
+        hash->ConvertIfLong(HashObject::max_listpack_value() + 1);
       }
       for (const auto& [f, v] : value.fields) hash->Set(f, v);
       return Value::FromObject(ValueType::kHash, std::move(hash));

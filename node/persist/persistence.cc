@@ -155,9 +155,9 @@ replication::RdbWriterOptions Persistence::WriterOptions(int64_t now_ms) const {
   return o;
 }
 
-absl::Status Persistence::Save(int64_t now_ms) {
+absl::Status Persistence::Save(int64_t now_ms, bool counted) {
   if (bg_) return absl::FailedPreconditionError("Background save already in progress");
-  ++rdb_saves_;
+  if (counted) ++rdb_saves_;
   const std::string tmp = absl::StrCat("temp-", getpid(), ".rdb");
   const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
@@ -170,9 +170,22 @@ absl::Status Persistence::Save(int64_t now_ms) {
     return absl::InternalError(msg);
   }
   Snapshot snap(server_, WriterOptions(now_ms));
+  // rdb-key-save-delay (microseconds per key, for tests) slows this save
+  // down too, as Redis's rdbSave: the loop waits meanwhile.
+  int64_t key_delay_us = 0;
+  if (auto v = server_.config().Value("rdb-key-save-delay")) {
+    (void)absl::SimpleAtoi(*v, &key_delay_us);
+  }
   int err = 0;
   while (err == 0) {
-    const bool done = snap.Step(64 * Snapshot::kKeysPerStep);
+    bool done;
+    if (key_delay_us > 0) {
+      int64_t delay_us = 0;
+      done = snap.StepSlice(key_delay_us, &delay_us);
+      if (delay_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
+    } else {
+      done = snap.Step(64 * Snapshot::kKeysPerStep);
+    }
     err = WriteAll(fd, snap.TakeOutput());
     if (done) break;
   }

@@ -55,7 +55,9 @@ class Persistence {
   // SAVE: writes the whole dataset now. Errors: FailedPrecondition
   // "Background save already in progress"; Internal with the I/O error (also
   // logged as Redis logs it). Resets the dirty counter on success.
-  absl::Status Save(int64_t now_ms);
+  // `counted`: INFO rdb_saves counts it (the SAVE command; not the saves
+  // of FLUSHALL, SHUTDOWN or DEBUG RELOAD, as in Redis).
+  absl::Status Save(int64_t now_ms, bool counted = false);
   // BGSAVE: starts a background save. Errors: FailedPrecondition
   // "Background save already in progress"; Internal when the temp file
   // cannot be created.

@@ -21,7 +21,7 @@ absl::string_view AbslView(std::string_view s) { return {s.data(), s.size()}; }
 
 }  // namespace
 
-Snapshot::Snapshot(Server& server, replication::RdbWriterOptions options)
+Snapshot::Snapshot(Server& server, replication::RdbWriterOptions options, SnapshotFilter filter)
     : server_(server),
       writer_(std::move(options)),
       num_dbs_(server.shard(0).num_dbs()),
@@ -30,8 +30,13 @@ Snapshot::Snapshot(Server& server, replication::RdbWriterOptions options)
       db_opened_(num_dbs_, false),
       skip_(num_dbs_) {
   // Function libraries come before the first database, as in Redis.
-  if (server_.function_library_codes) {
+  if (server_.function_library_codes && filter.functions) {
     for (const std::string& code : server_.function_library_codes()) writer_.Function(code);
+  }
+  if (!filter.keys) {
+    writer_.End();
+    done_ = true;
+    return;
   }
   for (int d = 0; d < num_dbs_; ++d) {
     for (int s = 0; s < server_.num_shards(); ++s) {

@@ -46,9 +46,18 @@ class Entry;
 
 namespace shardnode::node::persist {
 
+// What an image holds (all of it unless a replica's filter says less).
+struct SnapshotFilter {
+  bool keys = true;
+  bool functions = true;
+};
+
 class Snapshot {
  public:
-  Snapshot(Server& server, replication::RdbWriterOptions options);
+  // `filter`: what a replica's REPLCONF rdb-filter-only leaves in the image
+  // (redis-cli --functions-rdb: the function libraries and no key).
+  Snapshot(Server& server, replication::RdbWriterOptions options,
+           SnapshotFilter filter = SnapshotFilter());
   Snapshot(const Snapshot&) = delete;
   Snapshot& operator=(const Snapshot&) = delete;
 

@@ -64,7 +64,8 @@ struct FullSyncs::Job {
   std::string mark;  // socket target: the EOF mark
   int fd = -1;       // disk target: the (unlinked) file
   uint64_t file_size = 0;
-  int64_t key_delay_us = 0;  // rdb-key-save-delay: tests slow the walk down
+  int64_t key_delay_us = 0;        // rdb-key-save-delay: tests slow the walk down
+  persist::SnapshotFilter filter;  // what the image holds
   bool producing() const { return snapshot != nullptr; }
 };
 
@@ -104,10 +105,11 @@ FullSyncs::Job* FullSyncs::JobOf(uint64_t client_id, Member** member) const {
   return nullptr;
 }
 
-void FullSyncs::Request(uint64_t client_id, bool capa_eof, int64_t now_ms) {
+void FullSyncs::Request(uint64_t client_id, bool capa_eof, int64_t now_ms,
+                        persist::SnapshotFilter filter) {
   const ServerOptions& o = server_.options();
   Job* producing = Producing();
-  if (producing != nullptr && !producing->socket) {
+  if (producing != nullptr && !producing->socket && SameFilter(producing->filter, filter)) {
     // A disk image in the making: join it, as its other replicas did.
     uint64_t peer = 0;
     for (const Member& m : producing->members) {
@@ -121,7 +123,7 @@ void FullSyncs::Request(uint64_t client_id, bool capa_eof, int64_t now_ms) {
       return;
     }
   }
-  waiting_.push_back({client_id, capa_eof, now_ms});
+  waiting_.push_back({client_id, capa_eof, now_ms, filter});
   if (producing != nullptr) {
     Log(LogLevel::kNotice,
         producing->socket
@@ -155,12 +157,17 @@ void FullSyncs::Tick(int64_t now_ms) {
 
 void FullSyncs::StartJob(int64_t now_ms) {
   const ServerOptions& o = server_.options();
+  // The image serves the waiting replicas that want what the first one
+  // wants (REPLCONF rdb-filter-only); the others wait for the next one.
+  std::vector<Waiting> waiting;
+  std::vector<Waiting> later;
+  const persist::SnapshotFilter filter = waiting_.front().filter;
+  for (Waiting& w : waiting_) (SameFilter(w.filter, filter) ? waiting : later).push_back(w);
+  waiting_ = std::move(later);
   bool socket = o.repl_diskless_sync;
-  for (const Waiting& w : waiting_) socket = socket && w.capa_eof;
+  for (const Waiting& w : waiting) socket = socket && w.capa_eof;
   Logf(LogLevel::kNotice, "Starting BGSAVE for SYNC with target: %s",
        socket ? "replicas sockets" : "disk");
-  std::vector<Waiting> waiting;
-  waiting.swap(waiting_);
 
   auto job = std::make_unique<Job>();
   job->id = ++next_job_id_;
@@ -187,7 +194,8 @@ void FullSyncs::StartJob(int64_t now_ms) {
   replication::RdbWriterOptions options;
   options.ctime_s = now_ms / 1000;
   if (server_.persistence() != nullptr) options = server_.persistence()->WriterOptions(now_ms);
-  job->snapshot = std::make_unique<persist::Snapshot>(server_, std::move(options));
+  job->filter = filter;
+  job->snapshot = std::make_unique<persist::Snapshot>(server_, std::move(options), job->filter);
   // Without Persistence nothing would tell the snapshot about writes: take
   // the whole image now.
   if (server_.persistence() != nullptr) {

@@ -43,6 +43,8 @@
 #include <string>
 #include <vector>
 
+#include "node/persist/snapshot.h"
+
 namespace shardnode::node {
 
 class Server;
@@ -73,8 +75,11 @@ class FullSyncs {
   FullSyncs& operator=(const FullSyncs&) = delete;
 
   // Replica `client_id` needs a full sync (`capa_eof`: it reads the
-  // diskless form). It joins an image, starts one, or waits (see above).
-  void Request(uint64_t client_id, bool capa_eof, int64_t now_ms);
+  // diskless form; `filter`: what its image holds, REPLCONF
+  // rdb-filter-only). It joins an image of the same filter, starts one, or
+  // waits (see above).
+  void Request(uint64_t client_id, bool capa_eof, int64_t now_ms,
+               persist::SnapshotFilter filter = persist::SnapshotFilter());
   // The replica is gone (or dropped): it leaves its image; an image left
   // without replicas stops.
   void Remove(uint64_t client_id);
@@ -100,7 +105,11 @@ class FullSyncs {
     uint64_t client_id = 0;
     bool capa_eof = false;
     int64_t since_ms = 0;
+    persist::SnapshotFilter filter;
   };
+  static bool SameFilter(const persist::SnapshotFilter& a, const persist::SnapshotFilter& b) {
+    return a.keys == b.keys && a.functions == b.functions;
+  }
 
   Session* SessionOf(uint64_t client_id) const;
   Job* Producing() const;

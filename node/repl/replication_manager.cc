@@ -21,6 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "base/strings.h"
 #include "clusterbus/cluster_state.h"
 #include "clusterbus/slot_migration.h"
@@ -33,6 +34,7 @@
 #include "node/persist/aof.h"
 #include "node/persist/dataset.h"
 #include "node/persist/persistence.h"
+#include "node/persist/snapshot.h"
 #include "node/repl/full_sync.h"
 #include "node/resp/reply.h"
 #include "node/server/blocking.h"
@@ -108,6 +110,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
       manager_->transfer_read_ += static_cast<int64_t>(n);
     };
     if (manager->tls_client) o.tls = manager->tls_client();
+    o.source_addr = manager->server_.config().Value("bind-source-addr").value_or("");
     client_ = RespClient::Create(io.get_executor(), std::move(o));
   }
 
@@ -808,8 +811,10 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
   r.sync_pending = true;
   session.replica = true;
   const bool capa_eof = r.conf.capa_eof;
+  const persist::SnapshotFilter filter{.keys = !r.conf.rdb_exclude_keys,
+                                       .functions = !r.conf.rdb_exclude_functions};
   core_.Add(std::move(r));
-  full_syncs_->Request(session.id, capa_eof, ctx.now_ms);
+  full_syncs_->Request(session.id, capa_eof, ctx.now_ms, filter);
 }
 
 void ReplicationManager::Replconf(CommandContext& ctx, Args args) {
@@ -856,8 +861,22 @@ void ReplicationManager::Replconf(CommandContext& ctx, Args args) {
         link_->Send(EncodeCommand({"REPLCONF", "ACK", absl::StrCat(master_repl_offset_)}));
       }
       return;
-    } else if (opt == "rdb-only" || opt == "rdb-filter-only") {
-      // Accepted; a full RDB is always sent.
+    } else if (opt == "rdb-filter-only") {
+      // Space-separated include filters: the image then holds no key, and
+      // the function libraries only with "functions" (the only filter of
+      // Redis 7.0); an empty value gives an empty image.
+      bool functions = false;
+      for (absl::string_view f : absl::StrSplit(v, ' ', absl::SkipEmpty())) {
+        if (!absl::EqualsIgnoreCase(f, "functions")) {
+          ctx.reply.Error(absl::StrCat("ERR Unsupported rdb-filter-only option: ", f));
+          return;
+        }
+        functions = true;
+      }
+      get_conf().rdb_exclude_keys = true;
+      get_conf().rdb_exclude_functions = !functions;
+    } else if (opt == "rdb-only") {
+      // Accepted; the replica (redis-cli --rdb) closes after the image.
     } else {
       ctx.reply.Error(errors::UnrecognizedReplconfOption(args[i]));
       return;
@@ -976,6 +995,7 @@ void ReplicationManager::SetPrimary(const std::string& host, int port) {
   primary_host_ = host;
   primary_port_ = port;
   RecordReplicaOf();
+  (void)server_.ApplyOomScore();  // the replica's class (logged on failure)
   core_.Follow();
   // Keys now expire by the primary's DELs.
   SetExpiryMode(server_, ExpiryMode::kHide);
@@ -1002,6 +1022,7 @@ void ReplicationManager::UnsetPrimary() {
   primary_host_.clear();
   primary_port_ = 0;
   RecordReplicaOf();
+  (void)server_.ApplyOomScore();  // the primary's class (logged on failure)
   SetExpiryMode(server_, ExpiryMode::kDelete);
   DetachPrimarySession();
   if (link_) {

@@ -27,6 +27,8 @@ constexpr int64_t kBulkReserveAllFraction = 8;
 // A reused argument string keeping more capacity than this is released
 // rather than kept for the next command.
 constexpr size_t kMaxRetainedArgCapacity = 64 * 1024;
+// Argument slots kept between commands for reuse.
+constexpr size_t kMaxRetainedArgs = 1024;
 // Redis refuses larger counts and bulks from clients that must authenticate.
 constexpr int64_t kUnauthMaxMultibulk = 10;
 constexpr int64_t kUnauthMaxBulk = 16384;
@@ -218,6 +220,9 @@ ParseStatus RequestParser::Parse(std::string_view input, size_t* consumed,
   pending_bytes_ = 0;
   partial_.resize(argc_);
   args->swap(partial_);
+  // partial_ now holds the caller's previous vector: a huge one (a command
+  // of a million arguments) is not kept for reuse.
+  if (partial_.capacity() > kMaxRetainedArgs) std::vector<std::string>().swap(partial_);
   return ParseStatus::kCommand;
 }
 

@@ -95,6 +95,22 @@ class NodeServices {
     (void)tls;
     return absl::OkStatus();
   }
+  // Listens at the bind addresses set by CONFIG SET (those of `previous`
+  // were in use); returns CONFIG SET's reason when it cannot (the value
+  // then goes back). OK without a net shell (tests).
+  virtual absl::Status ApplyBind(const std::vector<std::string>& previous) {
+    (void)previous;
+    return absl::OkStatus();
+  }
+  // Sets the process's OOM score from oom-score-adj(-values) and the
+  // node's role (node/server/oom_score.h). OK without a process (tests).
+  virtual absl::Status ApplyOomScore() { return absl::OkStatus(); }
+  // Shows proc-title-template's expansion as the process title
+  // (node/server/proc_title.h). No-op without a process (tests).
+  virtual void ApplyProcTitle() {}
+  // SHUTDOWN ABORT: cancels the shutdown a stop signal scheduled and not
+  // yet begun; false when there is none.
+  virtual bool AbortShutdown() { return false; }
 
   // Connected clients by id (CLIENT LIST / KILL, INFO clients).
   virtual std::map<uint64_t, Session*>& clients() = 0;
@@ -143,6 +159,10 @@ class NodeServices {
   // DEBUG SET-DISABLE-DENY-SCRIPTS: whether scripts may call commands
   // flagged noscript (Redis's test hook).
   virtual void set_script_allows_noscript(bool allow) { (void)allow; }
+  // DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE does not check the CRC of
+  // its payloads.
+  virtual bool skip_checksum_validation() const { return false; }
+  virtual void set_skip_checksum_validation(bool skip) { (void)skip; }
   // DEBUG SET-ACTIVE-EXPIRE: whether the cron's active expiry cycle runs.
   virtual void set_active_expire_enabled(bool enabled) = 0;
   // The dataset load in progress, if any.

@@ -8,6 +8,7 @@
 #include "clusterbus/cluster_state.h"
 #include "node/config/config.h"
 #include "node/keyspace/keyspace.h"
+#include "node/keyspace/types/hash_object.h"
 #include "node/keyspace/types/zset_object.h"
 #include "node/server/blocking.h"
 #include "node/server/clock.h"
@@ -15,6 +16,7 @@
 #include "node/server/keyspace_events.h"
 #include "node/server/log.h"
 #include "node/server/memory_counter.h"
+#include "node/server/oom_score.h"
 #include "node/server/replication_control.h"
 #include "node/server/session.h"
 #include "node/server/suspend.h"
@@ -316,9 +318,18 @@ void Server::SetDirty(uint64_t dirty) {
 
 const ServerOptions& Server::options() const { return config_->options(); }
 
+absl::Status Server::ApplyOomScore() {
+  const bool replica = replication_ != nullptr && replication_->is_replica();
+  return ApplyOomScoreAdj(config_->Value("oom-score-adj").value_or("no"),
+                          config_->Value("oom-score-adj-values").value_or(""),
+                          replica ? OomClass::kReplica : OomClass::kPrimary);
+}
+
 void Server::ApplyEncodingOptions() {
   ZSetObject::SetListpackLimits(static_cast<size_t>(options().zset_max_listpack_entries),
                                 static_cast<size_t>(options().zset_max_listpack_value));
+  HashObject::SetListpackLimits(static_cast<size_t>(options().hash_max_listpack_entries),
+                                static_cast<size_t>(options().hash_max_listpack_value));
 }
 
 void Server::ApplyMemoryOptions(int64_t now_ms) {

@@ -116,6 +116,14 @@ class Server final : public NodeServices {
   absl::Status ApplyListenPort(bool tls) override {
     return change_listen_port ? change_listen_port(tls) : absl::OkStatus();
   }
+  absl::Status ApplyOomScore() override;
+  bool AbortShutdown() override { return abort_shutdown && abort_shutdown(); }
+  void ApplyProcTitle() override {
+    if (update_proc_title) update_proc_title();
+  }
+  absl::Status ApplyBind(const std::vector<std::string>& previous) override {
+    return change_bind ? change_bind(previous) : absl::OkStatus();
+  }
   // Installs the cluster state and publishes its first slot table.
   void set_cluster(std::unique_ptr<clusterbus::ClusterState> cluster);
   // Routing's view of the cluster (seam 4): an immutable slot table that the
@@ -220,6 +228,8 @@ class Server final : public NodeServices {
   void set_reply_buffer_resizing(bool on) override { reply_buffer_resizing_ = on; }
   bool script_allows_noscript() const { return script_allows_noscript_; }
   void set_script_allows_noscript(bool allow) override { script_allows_noscript_ = allow; }
+  bool skip_checksum_validation() const override { return skip_checksum_validation_; }
+  void set_skip_checksum_validation(bool skip) override { skip_checksum_validation_ = skip; }
   bool active_expire_enabled() const { return active_expire_enabled_; }
   void set_active_expire_enabled(bool enabled) override { active_expire_enabled_ = enabled; }
   const LoadingState& loading() const override { return loading_; }
@@ -313,6 +323,12 @@ class Server final : public NodeServices {
   std::function<bool()> configure_tls;
   // Listens on the configured port or tls-port for ApplyListenPort.
   std::function<absl::Status(bool tls)> change_listen_port;
+  // Cancels a signal's pending shutdown for AbortShutdown.
+  std::function<bool()> abort_shutdown;
+  // Sets the process title for ApplyProcTitle (unset: set-proc-title no).
+  std::function<void()> update_proc_title;
+  // Listens at the configured bind addresses for ApplyBind.
+  std::function<absl::Status(const std::vector<std::string>& previous)> change_bind;
   // Runs Evictor::Continue soon on this loop (evictor.h); unset: the cron.
   std::function<void()> schedule_eviction;
   // Function libraries (node/script) in RDB files and full syncs: the code
@@ -382,6 +398,7 @@ class Server final : public NodeServices {
   int64_t reply_buffer_peak_reset_ms_ = 5000;  // REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME
   bool reply_buffer_resizing_ = true;
   bool script_allows_noscript_ = false;
+  bool skip_checksum_validation_ = false;
   LoadingState loading_;
   persist::Persistence* persistence_ = nullptr;
   ReplicationControl* replication_ = nullptr;

@@ -34,7 +34,7 @@ bool HashObject::Contains(std::string_view field) const {
 }
 
 bool HashObject::Set(std::string_view field, std::string_view value) {
-  if (!table_ && (field.size() > kMaxListpackValue || value.size() > kMaxListpackValue)) {
+  if (!table_ && (field.size() > max_listpack_value() || value.size() > max_listpack_value())) {
     ConvertToTable();
   }
   if (!table_) {
@@ -45,7 +45,7 @@ bool HashObject::Set(std::string_view field, std::string_view value) {
     }
     pairs_.InsertText(pairs_.bytes(), field);
     pairs_.InsertText(pairs_.bytes(), value);
-    if (Size() > kMaxListpackEntries) ConvertToTable();
+    if (Size() > max_listpack_entries()) ConvertToTable();
     return true;
   }
   return table_->Set(field, value);
@@ -60,7 +60,7 @@ bool HashObject::Delete(std::string_view field) {
 }
 
 void HashObject::ConvertIfLong(size_t len) {
-  if (!table_ && len > kMaxListpackValue) ConvertToTable();
+  if (!table_ && len > max_listpack_value()) ConvertToTable();
 }
 
 void HashObject::ConvertToTable() {

@@ -4,14 +4,16 @@
 // field, value, field, value... in insertion order, for small hashes
 // (canonical integers stored as integers, as a listpack does). "hashtable": a
 // StringMap (dict.h) with Redis-style SCAN cursors. A hash starts as listpack
-// and converts once, for good, when it holds more than kMaxListpackEntries
-// fields, when a field or value longer than kMaxListpackValue bytes is
+// and converts once, for good, when it holds more than max_listpack_entries()
+// fields, when a field or value longer than max_listpack_value() bytes is
 // written, or when a command's arguments include such a string
 // (ConvertIfLong, as HSET checks all its arguments first).
 //
 // Pure data; not thread-safe; owned by the Value of its key.
 #pragma once
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -28,9 +30,16 @@ namespace shardnode::node {
 
 class HashObject : public TypedObject {
  public:
-  // hash-max-listpack-entries: 7.0.15 compiles in 512 (redis.conf samples 128).
-  static constexpr size_t kMaxListpackEntries = 512;
-  static constexpr size_t kMaxListpackValue = 64;  // hash-max-listpack-value
+  // hash-max-listpack-entries (7.0.15 compiles in 512; redis.conf samples
+  // 128) and hash-max-listpack-value (64). Process-wide, as Redis's
+  // globals: the server sets them from its configuration (startup and
+  // CONFIG SET); every hash reads them when it grows or is loaded.
+  static size_t max_listpack_entries() { return max_entries_.load(std::memory_order_relaxed); }
+  static size_t max_listpack_value() { return max_value_.load(std::memory_order_relaxed); }
+  static void SetListpackLimits(size_t entries, size_t value) {
+    max_entries_.store(entries, std::memory_order_relaxed);
+    max_value_.store(value, std::memory_order_relaxed);
+  }
 
   using Visitor = std::function<void(std::string_view field, std::string_view value)>;
 
@@ -68,6 +77,9 @@ class HashObject : public TypedObject {
   void ConvertToTable();
   // Position of the field entry equal to `field` in pairs_, or pairs_.bytes().
   size_t FindPacked(std::string_view field) const;
+
+  inline static std::atomic<size_t> max_entries_{512};
+  inline static std::atomic<size_t> max_value_{64};
 
   types::Packed pairs_;                            // listpack: field, value, field, value...
   std::unique_ptr<StringMap<std::string>> table_;  // hashtable

@@ -51,9 +51,27 @@ void ListObject::Set(size_t index, std::string_view v) {
   nodes_[i].ReplaceText(nodes_[i].PosOf(k), v);
 }
 
+bool ListObject::SetPackedThreshold(size_t bytes) {
+  if (bytes > (size_t{1} << 32) - (size_t{1} << 20)) return false;
+  packed_threshold_.store(bytes == 0 ? kDefaultPackedThreshold : bytes, std::memory_order_relaxed);
+  return true;
+}
+
+bool ListObject::IsPlain(size_t i) const {
+  const types::Packed& node = nodes_[i];
+  if (node.count() != 1) return false;
+  std::string scratch;
+  return node.At(0).Text(&scratch).size() >= packed_threshold();
+}
+
 void ListObject::Insert(size_t index, std::string_view v) {
   // Room for the entry with its largest header and back length.
   const size_t entry = v.size() + 2 * 10;
+  // A large element gets a node of its own; a plain node takes nothing more.
+  const bool large = v.size() >= packed_threshold();
+  auto no_room = [&](size_t j) {
+    return large || nodes_[j].bytes() + entry > kNodeBytes || IsPlain(j);
+  };
   if (nodes_.empty()) nodes_.emplace_back();
   size_t i, k;
   if (index == size_) {
@@ -63,18 +81,18 @@ void ListObject::Insert(size_t index, std::string_view v) {
     std::tie(i, k) = Locate(index);
   }
   types::Packed* node = &nodes_[i];
-  if (!node->empty() && node->bytes() + entry > kNodeBytes) {
+  if (!node->empty() && no_room(i)) {
     // The node is full. At either end of it, start a neighbour node (or use
     // the neighbour when it has room); in the middle, split it.
     if (k == 0) {
-      if (i == 0 || nodes_[i - 1].bytes() + entry > kNodeBytes) {
+      if (i == 0 || no_room(i - 1)) {
         nodes_.emplace(nodes_.begin() + static_cast<std::ptrdiff_t>(i));
       } else {
         --i;
       }
       k = nodes_[i].count();
     } else if (k == node->count()) {
-      if (i + 1 == nodes_.size() || nodes_[i + 1].bytes() + entry > kNodeBytes) {
+      if (i + 1 == nodes_.size() || no_room(i + 1)) {
         nodes_.emplace(nodes_.begin() + static_cast<std::ptrdiff_t>(i + 1));
       }
       ++i;
@@ -82,6 +100,11 @@ void ListObject::Insert(size_t index, std::string_view v) {
     } else {
       types::Packed tail = node->TakeTail(node->PosOf(k));
       nodes_.insert(nodes_.begin() + static_cast<std::ptrdiff_t>(i + 1), std::move(tail));
+      if (large) {  // its own node, between the two halves
+        nodes_.emplace(nodes_.begin() + static_cast<std::ptrdiff_t>(i + 1));
+        ++i;
+        k = 0;
+      }
     }
     node = &nodes_[i];
   }

@@ -13,6 +13,7 @@
 // Pure data; not thread-safe; owned by the Value of its key.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -29,6 +30,14 @@ class ListObject : public TypedObject {
  public:
   // A node is not grown past this many bytes of entries.
   static constexpr size_t kNodeBytes = 8192;
+
+  // Redis's quicklist packed threshold (DEBUG QUICKLIST-PACKED-THRESHOLD):
+  // an element of at least this many bytes is inserted into a node of its
+  // own (a "plain" node), and nothing else is inserted into such a node.
+  // Process-wide, as Redis's. Returns false, changing nothing, for a
+  // value of 4 GB - 1 MB or more; 0 restores the default (1 GB).
+  static bool SetPackedThreshold(size_t bytes);
+  static size_t packed_threshold() { return packed_threshold_.load(std::memory_order_relaxed); }
 
   // fn(index, element) returns false to stop the walk.
   using Walker = std::function<bool(size_t index, std::string_view element)>;
@@ -77,6 +86,12 @@ class ListObject : public TypedObject {
   // Removes node `i` if it has become empty.
   void DropIfEmpty(size_t i);
   std::string PopAt(size_t node, size_t pos);
+  // Whether node `i` holds a single element of packed_threshold() bytes
+  // or more (a plain node: nothing is added to it).
+  bool IsPlain(size_t i) const;
+
+  static constexpr size_t kDefaultPackedThreshold = size_t{1} << 30;
+  inline static std::atomic<size_t> packed_threshold_{kDefaultPackedThreshold};
 
   std::vector<types::Packed> nodes_;
   size_t size_ = 0;

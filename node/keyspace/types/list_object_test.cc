@@ -154,5 +154,32 @@ TEST(ListObjectTest, RandomOperationsMatchADeque) {
   }
 }
 
+// DEBUG QUICKLIST-PACKED-THRESHOLD: an element at least that long gets a
+// node of its own wherever it is inserted, and nothing joins it there.
+TEST(ListObjectTest, LargeElementsGetPlainNodes) {
+  ASSERT_TRUE(ListObject::SetPackedThreshold(5));
+  ListObject l;
+  l.PushBack("aa");
+  l.PushBack("bb");
+  EXPECT_EQ(l.node_count(), 1u);
+  l.PushBack("xxxxxx");  // at the tail
+  EXPECT_EQ(l.node_count(), 2u);
+  l.PushBack("cc");  // not into the plain node
+  EXPECT_EQ(l.node_count(), 3u);
+  l.Insert(1, "yyyyyy");  // in the middle of the first node: split around it
+  EXPECT_EQ(l.node_count(), 5u);
+  l.PushFront("zzzzzz");
+  EXPECT_EQ(l.node_count(), 6u);
+  EXPECT_EQ(All(l), (std::deque<std::string>{"zzzzzz", "aa", "yyyyyy", "bb", "xxxxxx", "cc"}));
+  EXPECT_FALSE(ListObject::SetPackedThreshold(size_t{1} << 32));
+  EXPECT_EQ(ListObject::packed_threshold(), 5u);
+  ASSERT_TRUE(ListObject::SetPackedThreshold(0));  // the default again
+  EXPECT_EQ(ListObject::packed_threshold(), size_t{1} << 30);
+  ListObject m;
+  m.PushBack("aa");
+  m.PushBack("xxxxxx");
+  EXPECT_EQ(m.node_count(), 1u);
+}
+
 }  // namespace
 }  // namespace shardnode::node
