@@ -22,6 +22,7 @@ namespace shardnode::node::lua {
 
 // Private access to LuaEnv for the C functions below.
 struct LuaEnvAccess {
+  static std::vector<std::string>& args(LuaEnv& e) { return e.call_args_; }
   static std::string& reply(LuaEnv& e) { return e.call_reply_; }
   static std::string& rejection(LuaEnv& e) { return e.call_rejection_; }
 };
@@ -33,17 +34,21 @@ void LoadHook(lua_State* L, lua_Debug* ar);
 namespace {
 
 // Registry keys (addresses of these bytes, as light userdata).
-char kReadonlyKey;    // weak table: proxy -> the real table it stands for
-char kRealGlobals;    // the real globals table
-char kErrHandler;     // the error handler function
-char kEnvKey;         // the LuaEnv
-char kGlobalsProxy;   // the proxy standing for _G
-char kGlobalsMeta;    // the readonly view of _G's metatable (getmetatable(_G))
-char kStringMeta;     // the readonly view of the string metatable
-char kGlobalsSource;  // where the globals proxy reads: the real globals, or the load API
-char kLoadApi;        // functions VM: the globals a library sees while it loads
+char kReadonlyKey;       // weak table: proxy -> the real table it stands for
+char kRealGlobals;       // the real globals table
+char kErrHandler;        // the error handler function
+char kEnvKey;            // the LuaEnv
+char kGlobalsProxy;      // the proxy standing for _G
+char kGlobalsMeta;       // the readonly view of _G's metatable (getmetatable(_G))
+char kStringMeta;        // the readonly view of the string metatable
+char kGlobalsProxyMeta;  // the globals proxy's own metatable (its __index: where it reads)
+char kLoadApi;           // functions VM: the globals a library sees while it loads
 
 constexpr char kReadonlyError[] = "Attempt to modify a readonly table";
+
+// redis.call's argument and reply buffers keep up to this much capacity
+// between calls.
+constexpr size_t kKeptBufferBytes = 16 * 1024;
 
 LuaEnv* EnvOf(lua_State* L) {
   lua_pushlightuserdata(L, &kEnvKey);
@@ -93,15 +98,12 @@ int MissingGlobal(lua_State* L) {
                     name ? name : "?");
 }
 
-// __index of the globals proxy: reads the table the registry names as the
-// globals' source (the real globals; the load API while a library loads).
-int GlobalsIndex(lua_State* L) {
-  lua_pushlightuserdata(L, &kGlobalsSource);
-  lua_rawget(L, LUA_REGISTRYINDEX);
-  lua_pushvalue(L, 2);
-  lua_rawget(L, -2);
-  if (!lua_isnil(L, -1)) return 1;
-  return MissingGlobal(L);
+// Pushes a new metatable whose __index raises MissingGlobal's error (the
+// real globals', the load API's).
+void PushMissingGlobalMeta(lua_State* L) {
+  lua_newtable(L);
+  lua_pushcfunction(L, MissingGlobal);
+  lua_setfield(L, -2, "__index");
 }
 
 // __index of a table that raises on unknown names (the load-time `redis`):
@@ -351,13 +353,15 @@ int RedisGenericCall(lua_State* L, bool raise) {
   std::string& reply = LuaEnvAccess::reply(*env);
   std::string& rejection = LuaEnvAccess::rejection(*env);
   {
-    std::vector<std::string> args;
-    args.reserve(argc);
+    // The vector and its strings keep their capacity between calls.
+    std::vector<std::string>& args = LuaEnvAccess::args(*env);
+    args.resize(argc);
     for (int j = 1; j <= argc; ++j) {
+      std::string& arg = args[j - 1];
       if (lua_type(L, j) == LUA_TNUMBER) {
         char buf[64];
         const int n = std::snprintf(buf, sizeof(buf), "%.17g", lua_tonumber(L, j));
-        args.emplace_back(buf, n);
+        arg.assign(buf, n);
       } else {
         size_t len;
         const char* s = lua_tolstring(L, j, &len);
@@ -365,15 +369,20 @@ int RedisGenericCall(lua_State* L, bool raise) {
           bad_arg = true;
           break;
         }
-        args.emplace_back(s, len);
+        arg.assign(s, len);
       }
     }
     if (!bad_arg) {
       Ldb* ldb = env->ldb();
       if (ldb != nullptr && ldb->logging()) ldb->LogCommand(args);
       rejection.clear();
-      reply = env->host()->Call(args, env->resp(), &rejection);
+      reply.clear();
+      env->host()->Call(args, env->resp(), &reply, &rejection);
       rejected = !rejection.empty();
+    }
+    // A big argument's buffer is not kept for the calls that follow.
+    for (std::string& arg : args) {
+      if (arg.capacity() > kKeptBufferBytes) std::string().swap(arg);
     }
   }
   lua_settop(L, 0);
@@ -389,7 +398,10 @@ int RedisGenericCall(lua_State* L, bool raise) {
   }
   PushResp(L, reply);
   if (Ldb* ldb = env->ldb(); ldb != nullptr && ldb->logging()) ldb->LogReply(reply);
-  if (raise && !reply.empty() && (reply[0] == '-' || reply[0] == '!')) return lua_error(L);
+  const bool error = !reply.empty() && (reply[0] == '-' || reply[0] == '!');
+  // Nor a big reply's (a C++ call, done before Lua may raise).
+  if (reply.capacity() > kKeptBufferBytes) std::string().swap(reply);
+  if (raise && error) return lua_error(L);
   return 1;
 }
 
@@ -1152,6 +1164,8 @@ void LuaEnv::SetUp() {
     // log and the constants, both raising on unknown names.
     lua_pushlightuserdata(L, &kLoadApi);
     lua_newtable(L);
+    PushMissingGlobalMeta(L);
+    lua_setmetatable(L, -2);
     lua_newtable(L);
     lua_pushcfunction(L, RegisterFunction);
     lua_setfield(L, -2, "register_function");
@@ -1191,26 +1205,32 @@ void LuaEnv::SetUp() {
   lua_rawset(L, LUA_REGISTRYINDEX);
   lua_pop(L, 2);
 
-  // The globals: a proxy that raises on unknown names, whose metatable
-  // scripts see through a readonly view.
+  // The globals: a proxy whose __index is the real globals table itself, so
+  // that a global read is a table lookup in the VM (no C call); the real
+  // table's own metatable raises on the names it lacks, as Redis's
+  // luaSetErrorMetatable does for its _G. Scripts see the proxy's metatable
+  // as Redis's: a readonly table whose __index raises.
   lua_pushlightuserdata(L, &kRealGlobals);
   lua_pushvalue(L, -2);
   lua_rawset(L, LUA_REGISTRYINDEX);
-  lua_pushlightuserdata(L, &kGlobalsSource);
-  lua_pushvalue(L, -2);
-  lua_rawset(L, LUA_REGISTRYINDEX);
   lua_pushvalue(L, -1);
-  Proxify(L, GlobalsIndex);  // stack: real, proxy
+  Proxify(L);  // stack: real, proxy
+  lua_pushlightuserdata(L, &kGlobalsProxyMeta);
+  lua_getmetatable(L, -2);
+  lua_rawset(L, LUA_REGISTRYINDEX);
   lua_pushvalue(L, -1);
   lua_setfield(L, -3, "_G");
   lua_pushlightuserdata(L, &kGlobalsProxy);
   lua_pushvalue(L, -2);
   lua_rawset(L, LUA_REGISTRYINDEX);
   lua_pushlightuserdata(L, &kGlobalsMeta);
-  lua_getmetatable(L, -2);
+  PushMissingGlobalMeta(L);
   Proxify(L);
   lua_rawset(L, LUA_REGISTRYINDEX);
   lua_replace(L, LUA_GLOBALSINDEX);  // chunks loaded from now on see the proxy
+  // Last: from here on a non-raw read of a missing global raises.
+  PushMissingGlobalMeta(L);
+  lua_setmetatable(L, -2);
   lua_pop(L, 1);
   lua_gc(L, LUA_GCCOLLECT, 0);
 }
@@ -1228,7 +1248,9 @@ CompileResult LuaEnv::Compile(std::string_view name, std::string_view code) {
     lua_pop(L_, 1);
     return r;
   }
+  lua_pushvalue(L_, -1);
   lua_setfield(L_, LUA_REGISTRYINDEX, std::string(name).c_str());
+  r.ref = luaL_ref(L_, LUA_REGISTRYINDEX);
   r.ok = true;
   return r;
 }
@@ -1266,6 +1288,18 @@ bool LuaEnv::Run(std::string_view name, std::string_view run_name,
   // Raw, and without a temporary string: the registry has no metatable.
   lua_pushlstring(L, name.data(), name.size());
   lua_rawget(L, LUA_REGISTRYINDEX);
+  SetGlobalArray(L, "KEYS", keys);
+  SetGlobalArray(L, "ARGV", args);
+  return CallPushed(0, run_name, host, hook, out);
+}
+
+bool LuaEnv::Run(int ref, std::string_view run_name, std::span<const std::string> keys,
+                 std::span<const std::string> args, ScriptHost& host, bool hook,
+                 resp::ReplyBuilder& out) {
+  lua_State* L = L_;
+  lua_pushlightuserdata(L, &kErrHandler);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
   SetGlobalArray(L, "KEYS", keys);
   SetGlobalArray(L, "ARGV", args);
   return CallPushed(0, run_name, host, hook, out);
@@ -1502,6 +1536,22 @@ int RegisterFunction(lua_State* L) {
   return 0;
 }
 
+namespace {
+
+// Points the globals proxy's __index at the table the registry holds under
+// `key` (the real globals, or the load API while a library loads).
+void SetGlobalsSource(lua_State* L, char* key) {
+  lua_pushlightuserdata(L, &kGlobalsProxyMeta);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  lua_pushliteral(L, "__index");
+  lua_pushlightuserdata(L, key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+
+}  // namespace
+
 void LoadHook(lua_State* L, lua_Debug*) {
   LuaEnv* env = EnvOf(L);
   if (env->load_timed_out_ == nullptr || !(*env->load_timed_out_)()) return;
@@ -1523,10 +1573,7 @@ bool LuaEnv::LoadLibrary(std::string_view code, const std::function<bool()>& tim
     return false;
   }
   // The library's top level sees the load API as its globals.
-  lua_pushlightuserdata(L, &kGlobalsSource);
-  lua_pushlightuserdata(L, &kLoadApi);
-  lua_rawget(L, LUA_REGISTRYINDEX);
-  lua_rawset(L, LUA_REGISTRYINDEX);
+  SetGlobalsSource(L, &kLoadApi);
   loading_ = functions;
   load_timed_out_ = &timed_out;
   lua_sethook(L, LoadHook, LUA_MASKCOUNT, 100000);
@@ -1534,10 +1581,7 @@ bool LuaEnv::LoadLibrary(std::string_view code, const std::function<bool()>& tim
   lua_sethook(L, nullptr, 0, 0);
   loading_ = nullptr;
   load_timed_out_ = nullptr;
-  lua_pushlightuserdata(L, &kGlobalsSource);
-  lua_pushlightuserdata(L, &kRealGlobals);
-  lua_rawget(L, LUA_REGISTRYINDEX);
-  lua_rawset(L, LUA_REGISTRYINDEX);
+  SetGlobalsSource(L, &kRealGlobals);
   if (err != 0) {
     std::string msg;
     if (lua_istable(L, -1)) {

@@ -88,12 +88,14 @@ class ScriptHost {
   virtual ~ScriptHost() = default;
 
   // redis.call / redis.pcall with `args` (REQUIRES: non-empty), the script
-  // client speaking RESP `resp` (2 or 3). Returns the command's reply as
-  // RESP bytes (one complete reply, an error reply included), or sets
-  // *rejection to the error when the script may not run it (unknown
-  // command, arity, no-script, read-only script, cluster rules...), in
-  // Redis's luaPushError form: "-CODE msg" or "msg" (then the code is ERR).
-  virtual std::string Call(std::vector<std::string>& args, int resp, std::string* rejection) = 0;
+  // client speaking RESP `resp` (2 or 3). Sets *reply (given empty) to the
+  // command's reply as RESP bytes (one complete reply, an error reply
+  // included), or sets *rejection (given empty) to the error when the
+  // script may not run it (unknown command, arity, no-script, read-only
+  // script, cluster rules...), in Redis's luaPushError form: "-CODE msg" or
+  // "msg" (then the code is ERR). Both buffers are reused between calls.
+  virtual void Call(std::vector<std::string>& args, int resp, std::string* reply,
+                    std::string* rejection) = 0;
   // redis.set_repl(flags) (0..3).
   virtual void SetRepl(int flags) = 0;
   // redis.acl_check_cmd: false when args[0] names no command (the script
@@ -128,6 +130,7 @@ struct LibraryFunction {
 struct CompileResult {
   bool ok = false;
   std::string error;  // Lua's message ("user_script:1: unexpected symbol near '<eof>'")
+  int ref = 0;        // ok: a registry reference to the function, for Run by reference
 };
 
 class LuaEnv {
@@ -151,6 +154,9 @@ class LuaEnv {
   // (the sha). `hook`: install the 100000-instruction hook (busy scripts).
   // Returns true when the script ended with an error reply.
   bool Run(std::string_view name, std::string_view run_name, std::span<const std::string> keys,
+           std::span<const std::string> args, ScriptHost& host, bool hook, resp::ReplyBuilder& out);
+  // The same, for the function Compile returned as `ref` (no name lookup).
+  bool Run(int ref, std::string_view run_name, std::span<const std::string> keys,
            std::span<const std::string> args, ScriptHost& host, bool hook, resp::ReplyBuilder& out);
 
   // redis.log's output (level 0..3, the text); the owner filters by
@@ -207,8 +213,10 @@ class LuaEnv {
   Ldb* ldb_ = nullptr;
   int resp_ = 2;
   int gc_count_ = 0;
-  // redis.call's reply, kept here so that no C++ object lives on the C
-  // stack while Lua may raise (longjmp).
+  // redis.call's arguments and reply, kept here so that no C++ object
+  // lives on the C stack while Lua may raise (longjmp), and reused between
+  // calls (no allocation per call once their capacity fits).
+  std::vector<std::string> call_args_;
   std::string call_reply_;
   std::string call_rejection_;
   friend struct LuaEnvAccess;

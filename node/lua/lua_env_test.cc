@@ -14,23 +14,25 @@ namespace {
 // others look up `replies` by lower-case name; rejections by name too.
 class FakeHost : public ScriptHost {
  public:
-  std::string Call(std::vector<std::string>& args, int resp, std::string* rejection) override {
+  void Call(std::vector<std::string>& args, int resp, std::string* reply,
+            std::string* rejection) override {
     calls.push_back(args);
     last_resp = resp;
     if (args[0] == "echo" && args.size() == 2) {
-      return "$" + std::to_string(args[1].size()) + "\r\n" + args[1] + "\r\n";
+      *reply = "$" + std::to_string(args[1].size()) + "\r\n" + args[1] + "\r\n";
+      return;
     }
     auto r = rejections.find(args[0]);
     if (r != rejections.end()) {
       *rejection = r->second;
-      return {};
+      return;
     }
     auto it = replies.find(args[0]);
     if (it == replies.end()) {
       *rejection = "Unknown Redis command called from script";
-      return {};
+      return;
     }
-    return it->second;
+    *reply = it->second;
   }
   void SetRepl(int flags) override { repl = flags; }
   bool AclCheck(std::vector<std::string>&, bool* allowed) override {

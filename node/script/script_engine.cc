@@ -43,12 +43,20 @@ std::string LowerSha(std::string_view sha) {
   return out;
 }
 
+// The cache key of an EVALSHA argument (its first 40 bytes, lower-cased),
+// in a caller's buffer: no allocation on the EVALSHA path.
+absl::string_view LowerShaInto(std::string_view sha, char (&buf)[40]) {
+  const size_t n = std::min<size_t>(sha.size(), 40);
+  for (size_t i = 0; i < n; ++i) buf[i] = absl::ascii_tolower(sha[i]);
+  return absl::string_view(buf, n);
+}
+
 }  // namespace
 
 struct ScriptEngine::Run {
   Session session;  // the script's client
   Session* caller = nullptr;
-  std::string sha;  // the sha, or the function's name
+  std::string_view sha;  // the sha, or the function's name (ScriptEngine::run_name_)
   bool function = false;
   std::span<const std::string> command;  // the caller's command (FUNCTION STATS)
   bool read_only = false;
@@ -141,7 +149,7 @@ std::string ScriptEngine::Create(CommandContext* ctx, std::string_view body, std
   }
   (void)ctx;
   scripts_memory_ += sha.size() + body.size();
-  scripts_.emplace(sha, Cached{std::string(body), shebang.flags});
+  scripts_.emplace(sha, Cached{std::string(body), shebang.flags, compiled.ref});
   return sha;
 }
 
@@ -216,7 +224,8 @@ ScriptWrites ScriptEngine::DeclaredWrites(std::span<const std::string> args) con
     if (it == functions_.end()) return ScriptWrites::kUndeclared;
     flags = it->second.library->functions[it->second.index].flags;
   } else if (name == "evalsha" || name == "evalsha_ro") {
-    auto it = scripts_.find(LowerSha(args[1]));
+    char buf[40];
+    auto it = scripts_.find(LowerShaInto(args[1], buf));
     if (it == scripts_.end()) return ScriptWrites::kUndeclared;
     flags = it->second.flags;
   } else {
@@ -240,28 +249,36 @@ void ScriptEngine::Eval(CommandContext& ctx, Args args, bool sha, bool ro) {
   }
   const int64_t numkeys = NumKeys(ctx, args);
   if (numkeys < 0) return;
-  std::string name;
+  const Cached* script = nullptr;
+  std::string_view name;
   if (sha) {
-    name = LowerSha(args[1]);
-    if (args[1].size() < 40 || !scripts_.contains(name)) {
+    char buf[40];
+    auto it = args[1].size() < 40 ? scripts_.end() : scripts_.find(LowerShaInto(args[1], buf));
+    if (it == scripts_.end()) {
       ctx.reply.Error(errors::kNoScript);
       return;
     }
+    name = it->first;
+    script = &it->second;
   } else {
     std::string error;
-    name = Create(&ctx, args[1], &error);
-    if (name.empty()) {
+    const std::string created = Create(&ctx, args[1], &error);
+    if (created.empty()) {
       ctx.reply.Error(error);
       return;
     }
+    auto it = scripts_.find(created);
+    name = it->first;
+    script = &it->second;
   }
-  const uint32_t flags = scripts_.find(name)->second.flags;
+  // The run names the script by a copy kept in a buffer reused between runs
+  // (the cache may change while a busy script serves other clients).
+  run_name_.assign(name);
+  const int ref = script->ref;
   LuaEnv& env = *env_;
-  RunScript(ctx, args, numkeys, name, flags, ro, false,
+  RunScript(ctx, args, numkeys, run_name_, script->flags, ro, false,
             [&](Run& run, std::span<const std::string> keys, std::span<const std::string> argv) {
-              // The registry name, built in a buffer kept between runs.
-              function_name_.assign("f_").append(name);
-              env.Run(function_name_, name, keys, argv, *this, run.threshold_ms > 0, ctx.reply);
+              env.Run(ref, run_name_, keys, argv, *this, run.threshold_ms > 0, ctx.reply);
             });
 }
 
@@ -287,22 +304,23 @@ void ScriptEngine::Fcall(CommandContext& ctx, Args args, bool ro) {
   }
   const lua::LibraryFunction& f = it->second.library->functions[it->second.index];
   const int ref = f.ref;
-  const std::string fname = f.name;
+  run_name_.assign(f.name);
   LuaEnv& env = *functions_env_;
-  RunScript(ctx, args, numkeys, fname, f.flags, ro, true,
+  RunScript(ctx, args, numkeys, run_name_, f.flags, ro, true,
             [&](Run& run, std::span<const std::string> keys, std::span<const std::string> argv) {
-              env.RunFunction(ref, fname, keys, argv, *this, run.threshold_ms > 0, ctx.reply);
+              env.RunFunction(ref, run_name_, keys, argv, *this, run.threshold_ms > 0, ctx.reply);
             });
 }
 
 void ScriptEngine::RunScript(CommandContext& ctx, Args args, int64_t numkeys, std::string_view name,
                              uint32_t flags, bool ro, bool function,
-                             const std::function<void(Run& run, std::span<const std::string> keys,
-                                                      std::span<const std::string> argv)>& call) {
+                             absl::FunctionRef<void(Run& run, std::span<const std::string> keys,
+                                                    std::span<const std::string> argv)>
+                                 call) {
   if (!Prepare(ctx, flags, ro)) return;
   Run run;
   run.caller = &ctx.session;
-  run.sha = std::string(name);
+  run.sha = name;
   run.function = function;
   run.command = std::span<const std::string>(args.data(), args.size());
   run.session.id = 0;
@@ -322,7 +340,7 @@ void ScriptEngine::RunScript(CommandContext& ctx, Args args, int64_t numkeys, st
   if (ctx.node.cluster_enabled() && numkeys > 0) run.slot = slots::KeyHashSlot(args[3]);
   run.now_ms = ctx.now_ms;
   run.start_steady_ms = SteadyMs();
-  run.threshold_ms = ctx.node.config().IntValue("busy-reply-threshold", 5000);
+  run.threshold_ms = server_.options().busy_reply_threshold;
 
   run.rollback = std::exchange(debug_rollback_, false);
 
@@ -338,8 +356,9 @@ void ScriptEngine::RunScript(CommandContext& ctx, Args args, int64_t numkeys, st
   }
 }
 
-std::string ScriptEngine::Call(std::vector<std::string>& args, int resp, std::string* rejection) {
-  std::string reply = CheckAndCall(args, resp, rejection);
+void ScriptEngine::Call(std::vector<std::string>& args, int resp, std::string* reply,
+                        std::string* rejection) {
+  CheckAndCall(args, resp, reply, rejection);
   // A refusal counts in INFO errorstats as the script client's error reply
   // does in Redis; the script's own reply will not count it again.
   if (!rejection->empty()) {
@@ -347,11 +366,10 @@ std::string ScriptEngine::Call(std::vector<std::string>& args, int resp, std::st
         (*rejection)[0] == '-' ? rejection->substr(1) : errors::Err(*rejection);
     server_.stats().CountError(counted);
   }
-  return reply;
 }
 
-std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
-                                       std::string* rejection) {
+void ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp, std::string* reply,
+                                std::string* rejection) {
   Run& run = *run_;
   const CommandTable& table = server_.commands();
   const CommandSpec* spec = table.Find(args[0]);
@@ -360,18 +378,18 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
   }
   if (spec == nullptr) {
     *rejection = errors::kScriptUnknownCommand;
-    return {};
+    return;
   }
   const int argc = static_cast<int>(args.size());
   if ((spec->arity > 0 && spec->arity != argc) || argc < -spec->arity) {
     *rejection = errors::kScriptWrongArity;
     ++spec->stats.rejected_calls;
-    return {};
+    return;
   }
   if ((spec->flags & kCmdNoScript) && !server_.script_allows_noscript()) {
     *rejection = errors::kScriptNoScriptCommand;
     ++spec->stats.rejected_calls;
-    return {};
+    return;
   }
   // A stale replica (link down, replica-serve-stale-data no) runs only the
   // commands with the stale flag, even for a script that may start stale.
@@ -379,7 +397,7 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
       !server_.replication()->CheckCommand(false, false).empty()) {
     *rejection = errors::kScriptStaleReplica;
     ++spec->stats.rejected_calls;
-    return {};
+    return;
   }
   // The caller's ACL rules hold inside the script (Redis's scriptVerifyACL).
   if (acl::CheckResult r = node::AclCheck(server_.acl_ref(), run.caller->user, *spec, args);
@@ -388,12 +406,12 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
                  run.now_ms);
     *rejection = std::string("The user executing the script ").append(AclErrorMessage(r.verdict));
     ++spec->stats.rejected_calls;
-    return {};
+    return;
   }
   if (run.read_only && (spec->flags & (kCmdWrite | kCmdMayReplicate))) {
     *rejection = errors::kScriptWriteFromReadOnly;
     ++spec->stats.rejected_calls;
-    return {};
+    return;
   }
   if (spec->is_write() && !run.wrote && server_.replication() != nullptr &&
       !run.caller->from_primary) {
@@ -401,7 +419,7 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
     if (!refusal.empty()) {
       *rejection = "-" + refusal;
       ++spec->stats.rejected_calls;
-      return {};
+      return;
     }
   }
   // Out of memory when the script started: its first deny-oom command is
@@ -410,13 +428,13 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
       server_.options().maxmemory > 0 && !run.caller->from_primary) {
     *rejection = "-" + std::string(errors::kOom);
     ++spec->stats.rejected_calls;
-    return {};
+    return;
   }
   if (run.rollback && spec->is_write()) {
     SaveForRollback(run, *spec, args, rejection);
     if (!rejection->empty()) {
       ++spec->stats.rejected_calls;
-      return {};
+      return;
     }
   }
   if (spec->is_write()) run.wrote = true;
@@ -446,7 +464,7 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
           *rejection = errors::kScriptNonLocalKey;
         }
         ++spec->stats.rejected_calls;
-        return {};
+        return;
       }
       if (!run.allow_cross_slot && r.slot >= 0) {
         if (run.slot == -1) {
@@ -454,14 +472,13 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
         } else if (run.slot != r.slot) {
           *rejection = errors::kScriptCrossSlot;
           ++spec->stats.rejected_calls;
-          return {};
+          return;
         }
       }
     }
   }
 
-  std::string reply;
-  resp::ReplyBuilder out(&reply, resp);
+  resp::ReplyBuilder out(reply, resp);
   // The command's own error replies count in INFO errorstats now, as the
   // script client's do in Redis (the script's reply does not count them
   // again: lua_env.h's ignore_error_stats_update).
@@ -471,8 +488,7 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
   const WriteTargets targets =
       run.rollback ? kToNone : static_cast<WriteTargets>(run.repl_flags & kToAll);
   dispatcher_.CallForScript(run.session, *spec, args, out, run.now_ms, targets);
-  if (reply.empty()) out.NullBulk();  // a handler that replied nothing (never expected)
-  return reply;
+  if (reply->empty()) out.NullBulk();  // a handler that replied nothing (never expected)
 }
 
 void ScriptEngine::SetRepl(int flags) { run_->repl_flags = flags; }
@@ -531,7 +547,7 @@ void ScriptEngine::DebugEval(CommandContext& ctx, Args args, bool ro) {
   SocketDebugChannel channel(ctx.session.fd, [this, signals]() {
     return (stopping && stopping()) || (stop_signals && stop_signals() != signals);
   });
-  const int64_t threshold = ctx.node.config().IntValue("busy-reply-threshold", 5000);
+  const int64_t threshold = server_.options().busy_reply_threshold;
   ldb_.Start(args[1], &channel, SteadyMs, threshold > 0 ? threshold : 5000);
   LuaEnv* env = env_.get();
   env->set_ldb(&ldb_);

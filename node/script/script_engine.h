@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "clusterbus/slot_table.h"
 #include "node/commands/command.h"
 #include "node/lua/ldb.h"
@@ -109,7 +110,8 @@ class ScriptEngine final : public ScriptHost {
   std::function<uint64_t()> stop_signals;
 
   // ScriptHost.
-  std::string Call(std::vector<std::string>& args, int resp, std::string* rejection) override;
+  void Call(std::vector<std::string>& args, int resp, std::string* reply,
+            std::string* rejection) override;
   void SetRepl(int flags) override;
   bool AclCheck(std::vector<std::string>& args, bool* allowed) override;
   bool ShouldKill() override;
@@ -119,6 +121,7 @@ class ScriptEngine final : public ScriptHost {
   struct Cached {
     std::string body;
     uint32_t flags = 0;
+    int ref = 0;  // the compiled function in the EVAL VM's registry
   };
   // The state of the run in progress.
   struct Run;
@@ -135,7 +138,8 @@ class ScriptEngine final : public ScriptHost {
 
   // redis.call's checks (unknown command, arity, no-script, read-only
   // runs, replica, cluster) then the command; Call counts a refusal.
-  std::string CheckAndCall(std::vector<std::string>& args, int resp, std::string* rejection);
+  void CheckAndCall(std::vector<std::string>& args, int resp, std::string* reply,
+                    std::string* rejection);
   // EVAL under the debugger (SCRIPT DEBUG YES|SYNC).
   void DebugEval(CommandContext& ctx, Args args, bool ro);
   // SCRIPT DEBUG YES: saves what the write `args` will change, or sets
@@ -148,8 +152,9 @@ class ScriptEngine final : public ScriptHost {
   // Runs a prepared script or function: `call` runs it in its VM.
   void RunScript(CommandContext& ctx, Args args, int64_t numkeys, std::string_view name,
                  uint32_t flags, bool ro, bool function,
-                 const std::function<void(Run& run, std::span<const std::string> keys,
-                                          std::span<const std::string> argv)>& call);
+                 absl::FunctionRef<void(Run& run, std::span<const std::string> keys,
+                                        std::span<const std::string> argv)>
+                     call);
   // FUNCTION LOAD's work: returns the library name, or sets *error.
   std::string LoadLibrary(std::string_view code, bool replace, bool from_primary,
                           std::string* error);
@@ -174,7 +179,7 @@ class ScriptEngine final : public ScriptHost {
   Run* run_ = nullptr;
   lua::Ldb ldb_;                 // the debugger (one, as Redis's global ldb)
   bool debug_rollback_ = false;  // the next run is a SCRIPT DEBUG YES session
-  std::string function_name_;    // EVAL's registry name ("f_<sha>"), reused
+  std::string run_name_;         // the running script's sha or function name, reused
   std::unique_ptr<LuaEnv> functions_env_;
   std::map<std::string, std::unique_ptr<Library>> libraries_;
   absl::flat_hash_map<std::string, FunctionRef> functions_;  // by lower-case name
