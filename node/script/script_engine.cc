@@ -43,14 +43,6 @@ std::string LowerSha(std::string_view sha) {
   return out;
 }
 
-// The cache key of an EVALSHA argument (its first 40 bytes, lower-cased),
-// in a caller's buffer: no allocation on the EVALSHA path.
-absl::string_view LowerShaInto(std::string_view sha, char (&buf)[40]) {
-  const size_t n = std::min<size_t>(sha.size(), 40);
-  for (size_t i = 0; i < n; ++i) buf[i] = absl::ascii_tolower(sha[i]);
-  return absl::string_view(buf, n);
-}
-
 }  // namespace
 
 struct ScriptEngine::Run {
@@ -215,6 +207,24 @@ int64_t ScriptEngine::NumKeys(CommandContext& ctx, Args args) {
   return numkeys;
 }
 
+const std::pair<const std::string, ScriptEngine::Cached>* ScriptEngine::FindScript(
+    std::string_view sha) const {
+  // The cache key is the first 40 bytes, lower-cased. Clients send the sha
+  // as SCRIPT LOAD replied it: try it as given before lower-casing a copy.
+  const absl::string_view given(sha.data(), std::min<size_t>(sha.size(), 40));
+  auto it = scripts_.find(given);
+  if (it != scripts_.end()) return &*it;
+  char buf[40];
+  bool changed = false;
+  for (size_t i = 0; i < given.size(); ++i) {
+    buf[i] = absl::ascii_tolower(given[i]);
+    changed = changed || buf[i] != given[i];
+  }
+  if (!changed) return nullptr;
+  it = scripts_.find(absl::string_view(buf, given.size()));
+  return it == scripts_.end() ? nullptr : &*it;
+}
+
 ScriptWrites ScriptEngine::DeclaredWrites(std::span<const std::string> args) const {
   if (args.size() < 2) return ScriptWrites::kUndeclared;
   const std::string name = absl::AsciiStrToLower(args[0]);
@@ -224,10 +234,9 @@ ScriptWrites ScriptEngine::DeclaredWrites(std::span<const std::string> args) con
     if (it == functions_.end()) return ScriptWrites::kUndeclared;
     flags = it->second.library->functions[it->second.index].flags;
   } else if (name == "evalsha" || name == "evalsha_ro") {
-    char buf[40];
-    auto it = scripts_.find(LowerShaInto(args[1], buf));
-    if (it == scripts_.end()) return ScriptWrites::kUndeclared;
-    flags = it->second.flags;
+    const auto* script = FindScript(args[1]);
+    if (script == nullptr) return ScriptWrites::kUndeclared;
+    flags = script->second.flags;
   } else {
     Shebang shebang;
     std::string error;
@@ -252,14 +261,13 @@ void ScriptEngine::Eval(CommandContext& ctx, Args args, bool sha, bool ro) {
   const Cached* script = nullptr;
   std::string_view name;
   if (sha) {
-    char buf[40];
-    auto it = args[1].size() < 40 ? scripts_.end() : scripts_.find(LowerShaInto(args[1], buf));
-    if (it == scripts_.end()) {
+    const auto* found = args[1].size() < 40 ? nullptr : FindScript(args[1]);
+    if (found == nullptr) {
       ctx.reply.Error(errors::kNoScript);
       return;
     }
-    name = it->first;
-    script = &it->second;
+    name = found->first;
+    script = &found->second;
   } else {
     std::string error;
     const std::string created = Create(&ctx, args[1], &error);
@@ -371,8 +379,7 @@ void ScriptEngine::Call(std::vector<std::string>& args, int resp, std::string* r
 void ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp, std::string* reply,
                                 std::string* rejection) {
   Run& run = *run_;
-  const CommandTable& table = server_.commands();
-  const CommandSpec* spec = table.Find(args[0]);
+  const CommandSpec* spec = FindCommand(args[0]);
   if (spec != nullptr && !spec->subcommands.empty() && args.size() >= 2) {
     spec = CommandTable::FindSub(*spec, args[1]);
   }
@@ -489,6 +496,20 @@ void ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp, std::s
       run.rollback ? kToNone : static_cast<WriteTargets>(run.repl_flags & kToAll);
   dispatcher_.CallForScript(run.session, *spec, args, out, run.now_ms, targets);
   if (reply->empty()) out.NullBulk();  // a handler that replied nothing (never expected)
+}
+
+const CommandSpec* ScriptEngine::FindCommand(std::string_view name) {
+  for (const CommandCacheEntry& e : command_cache_) {
+    if (e.spec != nullptr && e.name == name) return e.spec;
+  }
+  const CommandSpec* spec = server_.commands().Find(name);
+  if (spec != nullptr && name.size() <= kCachedCommandNameMax) {
+    CommandCacheEntry& e = command_cache_[command_cache_next_];
+    command_cache_next_ = (command_cache_next_ + 1) % command_cache_.size();
+    e.name.assign(name);
+    e.spec = spec;
+  }
+  return spec;
 }
 
 void ScriptEngine::SetRepl(int flags) { run_->repl_flags = flags; }

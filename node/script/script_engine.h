@@ -26,6 +26,7 @@
 // Loop: the control loop (scripts run on the loop that runs commands).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -136,6 +137,9 @@ class ScriptEngine final : public ScriptHost {
     size_t index = 0;  // in library->functions
   };
 
+  // redis.call's command lookup (CommandTable::Find) through
+  // command_cache_.
+  const CommandSpec* FindCommand(std::string_view name);
   // redis.call's checks (unknown command, arity, no-script, read-only
   // runs, replica, cluster) then the command; Call counts a refusal.
   void CheckAndCall(std::vector<std::string>& args, int resp, std::string* reply,
@@ -166,6 +170,9 @@ class ScriptEngine final : public ScriptHost {
   // Compiles and caches `body` unless cached; returns its sha, or empty
   // after replying the error to `ctx`.
   std::string Create(CommandContext* ctx, std::string_view body, std::string* error);
+  // The cached script an EVALSHA argument names (its first 40 bytes,
+  // case-insensitively), or null. No allocation.
+  const std::pair<const std::string, Cached>* FindScript(std::string_view sha) const;
   // The checks before a run (Redis's scriptPrepareForRun); replies and
   // returns false when the script may not run.
   bool Prepare(CommandContext& ctx, uint32_t flags, bool ro);
@@ -180,6 +187,18 @@ class ScriptEngine final : public ScriptHost {
   lua::Ldb ldb_;                 // the debugger (one, as Redis's global ldb)
   bool debug_rollback_ = false;  // the next run is a SCRIPT DEBUG YES session
   std::string run_name_;         // the running script's sha or function name, reused
+  // redis.call's recent command lookups by the exact name bytes the script
+  // passed (scripts spell a command the same way call after call), so that
+  // a call does not lower-case and hash the name again; replaced in turn.
+  // The command table does not change once the node serves (rename-command
+  // applies at startup), so entries never go stale.
+  struct CommandCacheEntry {
+    std::string name;
+    const CommandSpec* spec = nullptr;
+  };
+  static constexpr size_t kCachedCommandNameMax = 32;
+  std::array<CommandCacheEntry, 8> command_cache_;
+  size_t command_cache_next_ = 0;
   std::unique_ptr<LuaEnv> functions_env_;
   std::map<std::string, std::unique_ptr<Library>> libraries_;
   absl::flat_hash_map<std::string, FunctionRef> functions_;  // by lower-case name
