@@ -46,6 +46,28 @@ char kLoadApi;           // functions VM: the globals a library sees while it lo
 
 constexpr char kReadonlyError[] = "Attempt to modify a readonly table";
 
+// The names the conversions look up or set on every table they see, and
+// KEYS / ARGV: each VM interns them once, as the first registry references
+// SetUp takes (slots 1, 2...), so that pushing one is an array read instead
+// of hashing the name again (lua_pushstring).
+enum FieldName {
+  kFieldErr = 1,
+  kFieldOk,
+  kFieldDouble,
+  kFieldBigNumber,
+  kFieldVerbatim,
+  kFieldMap,
+  kFieldSet,
+  kFieldKeys,
+  kFieldArgv,
+  kFieldLast = kFieldArgv,
+};
+constexpr const char* kFieldNames[] = {nullptr,           "err", "ok",  "double", "big_number",
+                                       "verbatim_string", "map", "set", "KEYS",   "ARGV"};
+static_assert(std::size(kFieldNames) == kFieldLast + 1);
+
+void PushField(lua_State* L, FieldName f) { lua_rawgeti(L, LUA_REGISTRYINDEX, f); }
+
 // redis.call's argument and reply buffers keep up to this much capacity
 // between calls.
 constexpr size_t kKeptBufferBytes = 16 * 1024;
@@ -446,8 +468,9 @@ int RedisStatusReply(lua_State* L) {
     return 1;
   }
   lua_newtable(L);
+  PushField(L, kFieldOk);
   lua_pushvalue(L, 1);
-  lua_setfield(L, -2, "ok");
+  lua_rawset(L, -3);
   return 1;
 }
 
@@ -679,8 +702,9 @@ void PushRespValue(lua_State* L, RespCursor& c) {
     case '+': {
       const std::string_view s = c.Line();
       lua_newtable(L);
+      PushField(L, kFieldOk);
       lua_pushlstring(L, s.data(), s.size());
-      lua_setfield(L, -2, "ok");
+      lua_rawset(L, -3);
       return;
     }
     case '-':
@@ -818,11 +842,12 @@ void PushErrorTable(lua_State* L, std::string_view error) {
   while (!msg.empty() && (msg.front() == '\r' || msg.front() == '\n')) msg.remove_prefix(1);
   while (!msg.empty() && (msg.back() == '\r' || msg.back() == '\n')) msg.remove_suffix(1);
   lua_newtable(L);
+  PushField(L, kFieldErr);
   lua_pushlstring(L, code.data(), code.size());
   lua_pushliteral(L, " ");
   lua_pushlstring(L, msg.data(), msg.size());
   lua_concat(L, 3);
-  lua_setfield(L, -2, "err");
+  lua_rawset(L, -3);
 }
 
 // --- Lua -> RESP ---
@@ -864,6 +889,11 @@ int RawField(lua_State* L, const char* name) {
   lua_rawget(L, -2);
   return lua_type(L, -1);
 }
+int RawField(lua_State* L, FieldName name) {
+  PushField(L, name);
+  lua_rawget(L, -2);
+  return lua_type(L, -1);
+}
 
 }  // namespace
 
@@ -895,7 +925,7 @@ void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp, Scrip
       out.Integer(ToInteger(lua_tonumber(L, -1)));
       break;
     case LUA_TTABLE: {
-      if (RawField(L, "err") == LUA_TSTRING) {
+      if (RawField(L, kFieldErr) == LUA_TSTRING) {
         size_t len;
         const char* s = lua_tolstring(L, -1, &len);
         lua_pop(L, 1);
@@ -908,7 +938,7 @@ void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp, Scrip
         return;
       }
       lua_pop(L, 1);
-      if (RawField(L, "ok") == LUA_TSTRING) {
+      if (RawField(L, kFieldOk) == LUA_TSTRING) {
         size_t len;
         const char* s = lua_tolstring(L, -1, &len);
         out.SimpleString(NoNewlines(s, len));
@@ -916,13 +946,13 @@ void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp, Scrip
         return;
       }
       lua_pop(L, 1);
-      if (RawField(L, "double") == LUA_TNUMBER) {
+      if (RawField(L, kFieldDouble) == LUA_TNUMBER) {
         out.Double(lua_tonumber(L, -1));
         lua_pop(L, 2);
         return;
       }
       lua_pop(L, 1);
-      if (RawField(L, "big_number") == LUA_TSTRING) {
+      if (RawField(L, kFieldBigNumber) == LUA_TSTRING) {
         size_t len;
         const char* s = lua_tolstring(L, -1, &len);
         const std::string digits = NoNewlines(s, len);
@@ -935,7 +965,7 @@ void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp, Scrip
         return;
       }
       lua_pop(L, 1);
-      if (RawField(L, "verbatim_string") == LUA_TTABLE) {
+      if (RawField(L, kFieldVerbatim) == LUA_TTABLE) {
         if (RawField(L, "format") == LUA_TSTRING) {
           lua_pushstring(L, "string");
           lua_rawget(L, -3);
@@ -952,7 +982,7 @@ void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp, Scrip
         lua_pop(L, 1);
       }
       lua_pop(L, 1);
-      if (RawField(L, "map") == LUA_TTABLE) {
+      if (RawField(L, kFieldMap) == LUA_TTABLE) {
         size_t n = 0;
         lua_pushnil(L);
         while (lua_next(L, -2)) {
@@ -970,7 +1000,7 @@ void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp, Scrip
         return;
       }
       lua_pop(L, 1);
-      if (RawField(L, "set") == LUA_TTABLE) {
+      if (RawField(L, kFieldSet) == LUA_TTABLE) {
         size_t n = 0;
         lua_pushnil(L);
         while (lua_next(L, -2)) {
@@ -1055,6 +1085,14 @@ void SetNumber(lua_State* L, const char* name, lua_Number n) {
 
 void LuaEnv::SetUp() {
   lua_State* L = L_;
+  // First: the interned field names take registry slots 1, 2...
+  for (int f = 1; f <= kFieldLast; ++f) {
+    lua_pushstring(L, kFieldNames[f]);
+    if (luaL_ref(L, LUA_REGISTRYINDEX) != f) {
+      std::fprintf(stderr, "lua: field name %s did not get registry slot %d\n", kFieldNames[f], f);
+      std::abort();
+    }
+  }
   lua_pushlightuserdata(L, &kEnvKey);
   lua_pushlightuserdata(L, this);
   lua_rawset(L, LUA_REGISTRYINDEX);
@@ -1264,10 +1302,10 @@ bool LuaEnv::Has(std::string_view name) const {
 
 namespace {
 
-void SetGlobalArray(lua_State* L, const char* name, std::span<const std::string> values) {
+void SetGlobalArray(lua_State* L, FieldName name, std::span<const std::string> values) {
   lua_pushlightuserdata(L, &kRealGlobals);
   lua_rawget(L, LUA_REGISTRYINDEX);
-  lua_pushstring(L, name);
+  PushField(L, name);
   lua_createtable(L, static_cast<int>(values.size()), 0);
   for (size_t j = 0; j < values.size(); ++j) {
     lua_pushlstring(L, values[j].data(), values[j].size());
@@ -1288,8 +1326,8 @@ bool LuaEnv::Run(std::string_view name, std::string_view run_name,
   // Raw, and without a temporary string: the registry has no metatable.
   lua_pushlstring(L, name.data(), name.size());
   lua_rawget(L, LUA_REGISTRYINDEX);
-  SetGlobalArray(L, "KEYS", keys);
-  SetGlobalArray(L, "ARGV", args);
+  SetGlobalArray(L, kFieldKeys, keys);
+  SetGlobalArray(L, kFieldArgv, args);
   return CallPushed(0, run_name, host, hook, out);
 }
 
@@ -1300,8 +1338,8 @@ bool LuaEnv::Run(int ref, std::string_view run_name, std::span<const std::string
   lua_pushlightuserdata(L, &kErrHandler);
   lua_rawget(L, LUA_REGISTRYINDEX);
   lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-  SetGlobalArray(L, "KEYS", keys);
-  SetGlobalArray(L, "ARGV", args);
+  SetGlobalArray(L, kFieldKeys, keys);
+  SetGlobalArray(L, kFieldArgv, args);
   return CallPushed(0, run_name, host, hook, out);
 }
 
