@@ -46,7 +46,7 @@ std::string LowerSha(std::string_view sha) {
 }  // namespace
 
 struct ScriptEngine::Run {
-  Session session;  // the script's client
+  Session& session;  // the script's client (ScriptEngine::script_client_)
   Session* caller = nullptr;
   std::string_view sha;  // the sha, or the function's name (ScriptEngine::run_name_)
   bool function = false;
@@ -326,21 +326,28 @@ void ScriptEngine::RunScript(CommandContext& ctx, Args args, int64_t numkeys, st
                                                     std::span<const std::string> argv)>
                                  call) {
   if (!Prepare(ctx, flags, ro)) return;
-  Run run;
+  // One script client serves every run, as Redis's lua client does; what
+  // a run may have changed on it (SELECT, ASKING, READONLY...) is set anew.
+  // The commands that would change the rest (MULTI, WATCH, SUBSCRIBE,
+  // CLIENT, HELLO, AUTH...) are no-script.
+  Session& client = script_client_;
+  client.id = 0;
+  client.name = "lua";
+  client.script = true;
+  client.db_index = ctx.db_index();
+  client.authenticated = true;
+  client.user = ctx.session.user;
+  client.deny_blocking = true;
+  client.readonly = ctx.session.readonly;
+  client.asking = ctx.session.asking;
+  client.from_primary = ctx.session.from_primary;
+  client.protocol = 2;
+  client.waiting = WaitReason::kNone;
+  Run run{client};
   run.caller = &ctx.session;
   run.sha = name;
   run.function = function;
   run.command = std::span<const std::string>(args.data(), args.size());
-  run.session.id = 0;
-  run.session.name = "lua";
-  run.session.script = true;
-  run.session.db_index = ctx.db_index();
-  run.session.authenticated = true;
-  run.session.user = ctx.session.user;
-  run.session.deny_blocking = true;
-  run.session.readonly = ctx.session.readonly;
-  run.session.asking = ctx.session.asking;
-  run.session.from_primary = ctx.session.from_primary;
   const bool compat = flags & kScriptCompatMode;
   run.read_only = ro || (!compat && (flags & kScriptNoWrites));
   run.allow_cross_slot = compat || (flags & kScriptAllowCrossSlot);
@@ -362,6 +369,7 @@ void ScriptEngine::RunScript(CommandContext& ctx, Args args, int64_t numkeys, st
     Logf(LogLevel::kWarning, "Slow script finished after %d milliseconds",
          static_cast<int>(SteadyMs() - run.start_steady_ms));
   }
+  client.user = nullptr;  // not kept past the run (ACL DELUSER)
 }
 
 void ScriptEngine::Call(std::vector<std::string>& args, int resp, std::string* reply,

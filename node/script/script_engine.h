@@ -184,6 +184,7 @@ class ScriptEngine final : public ScriptHost {
   absl::flat_hash_map<std::string, Cached> scripts_;
   size_t scripts_memory_ = 0;
   Run* run_ = nullptr;
+  Session script_client_;        // the scripts' client, reused by every run (RunScript)
   lua::Ldb ldb_;                 // the debugger (one, as Redis's global ldb)
   bool debug_rollback_ = false;  // the next run is a SCRIPT DEBUG YES session
   std::string run_name_;         // the running script's sha or function name, reused
