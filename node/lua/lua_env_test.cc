@@ -208,6 +208,14 @@ TEST_F(LuaEnvTest, SandboxRefusesGlobalsAndReadonlyTables) {
               std::string::npos)
         << name;
   }
+  // _G's metatable (a readonly view) is Redis's: an __index that raises for
+  // every name, which never hands out the real globals, and no __newindex.
+  EXPECT_EQ(Eval("local ok, e = pcall(getmetatable(_G).__index, _G, 'redis') return e"),
+            "$62\r\nScript attempted to access nonexistent global variable 'redis'\r\n");
+  EXPECT_EQ(Eval("return getmetatable(_G).__newindex == nil"), ":1\r\n");
+  // A missing global is refused however it is reached.
+  EXPECT_NE(Eval("local function f() return missing end return f()").find("'missing'"),
+            std::string::npos);
   // Reading through the proxies still works.
   EXPECT_EQ(Eval("return string.upper('a') .. ('b'):upper()"), "$2\r\nAB\r\n");
   EXPECT_EQ(Eval("return rawget(_G, 'redis') == redis"), ":1\r\n");
