@@ -653,7 +653,23 @@ struct RespCursor {
     return line;
   }
   int64_t Number() {
-    std::string_view l = Line();
+    const std::string_view l = Line();
+    // Our own replies: an optional '-' and up to 18 digits cannot overflow;
+    // anything else goes through strtoll.
+    const bool negative = !l.empty() && l[0] == '-';
+    const std::string_view digits = l.substr(negative ? 1 : 0);
+    if (!digits.empty() && digits.size() <= 18) {
+      int64_t v = 0;
+      bool ok = true;
+      for (char ch : digits) {
+        if (ch < '0' || ch > '9') {
+          ok = false;
+          break;
+        }
+        v = v * 10 + (ch - '0');
+      }
+      if (ok) return negative ? -v : v;
+    }
     return std::strtoll(std::string(l).c_str(), nullptr, 10);
   }
   std::string_view Bulk(int64_t len) {
