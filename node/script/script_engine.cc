@@ -118,6 +118,7 @@ size_t ScriptEngine::lua_memory() const { return env_->memory(); }
 
 void ScriptEngine::Flush() {
   scripts_.clear();
+  last_script_ = nullptr;
   scripts_memory_ = 0;
   env_ = std::make_unique<LuaEnv>();
   env_->log = [](int level, std::string_view message) {
@@ -142,6 +143,7 @@ std::string ScriptEngine::Create(CommandContext* ctx, std::string_view body, std
   (void)ctx;
   scripts_memory_ += sha.size() + body.size();
   scripts_.emplace(sha, Cached{std::string(body), shebang.flags, compiled.ref});
+  last_script_ = nullptr;  // the map may have moved its entries
   return sha;
 }
 
@@ -212,8 +214,13 @@ const std::pair<const std::string, ScriptEngine::Cached>* ScriptEngine::FindScri
   // The cache key is the first 40 bytes, lower-cased. Clients send the sha
   // as SCRIPT LOAD replied it: try it as given before lower-casing a copy.
   const absl::string_view given(sha.data(), std::min<size_t>(sha.size(), 40));
+  // The dispatcher asks for the script's flags (DeclaredWrites) just before
+  // the run looks it up: the last one found is tried first.
+  if (last_script_ != nullptr && given == absl::string_view(last_script_->first)) {
+    return last_script_;
+  }
   auto it = scripts_.find(given);
-  if (it != scripts_.end()) return &*it;
+  if (it != scripts_.end()) return last_script_ = &*it;
   char buf[40];
   bool changed = false;
   for (size_t i = 0; i < given.size(); ++i) {
@@ -222,7 +229,7 @@ const std::pair<const std::string, ScriptEngine::Cached>* ScriptEngine::FindScri
   }
   if (!changed) return nullptr;
   it = scripts_.find(absl::string_view(buf, given.size()));
-  return it == scripts_.end() ? nullptr : &*it;
+  return it == scripts_.end() ? nullptr : last_script_ = &*it;
 }
 
 ScriptWrites ScriptEngine::DeclaredWrites(std::span<const std::string> args) const {

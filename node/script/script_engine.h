@@ -182,6 +182,8 @@ class ScriptEngine final : public ScriptHost {
   Dispatcher& dispatcher_;
   std::unique_ptr<LuaEnv> env_;
   absl::flat_hash_map<std::string, Cached> scripts_;
+  // The entry FindScript found last (null after scripts_ changed).
+  mutable const std::pair<const std::string, Cached>* last_script_ = nullptr;
   size_t scripts_memory_ = 0;
   Run* run_ = nullptr;
   Session script_client_;        // the scripts' client, reused by every run (RunScript)
