@@ -1058,14 +1058,61 @@ void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp, Scrip
 
 // --- LuaEnv ---
 
+void* LuaEnv::TakeSmall(size_t cls) {
+  if (FreeBlock* b = free_[cls]) {
+    free_[cls] = b->next;
+    --free_count_[cls];
+    return b;
+  }
+  return std::malloc((cls + 1) * kSmallStep);
+}
+
+void LuaEnv::GiveSmall(size_t cls, void* block) {
+  if (free_count_[cls] >= kSmallKeep) {
+    std::free(block);
+    return;
+  }
+  auto* b = static_cast<FreeBlock*>(block);
+  b->next = free_[cls];
+  free_[cls] = b;
+  ++free_count_[cls];
+}
+
 void* LuaEnv::Alloc(void* ud, void* ptr, size_t osize, size_t nsize) {
   auto* env = static_cast<LuaEnv*>(ud);
+  // A size's class, or kSmallClasses for a block malloc holds as it is.
+  auto class_of = [](size_t size) {
+    return size == 0 || size > kSmallClasses * kSmallStep ? kSmallClasses : (size - 1) / kSmallStep;
+  };
+  const size_t ocls = ptr == nullptr ? kSmallClasses : class_of(osize);
   if (nsize == 0) {
     env->memory_ -= osize;
-    std::free(ptr);
+    if (ocls < kSmallClasses) {
+      env->GiveSmall(ocls, ptr);
+    } else {
+      std::free(ptr);
+    }
     return nullptr;
   }
-  void* p = std::realloc(ptr, nsize);
+  const size_t ncls = class_of(nsize);
+  void* p = nullptr;
+  if (ptr != nullptr && ocls == ncls && ncls < kSmallClasses) {
+    p = ptr;  // the block has room for the new size
+  } else if (ocls == kSmallClasses && ncls == kSmallClasses) {
+    p = std::realloc(ptr, nsize);
+  } else {
+    // Into or out of a size class: a new block, the bytes moved over.
+    p = ncls < kSmallClasses ? env->TakeSmall(ncls) : std::malloc(nsize);
+    if (p == nullptr) return nullptr;
+    if (ptr != nullptr) {
+      std::memcpy(p, ptr, std::min(osize, nsize));
+      if (ocls < kSmallClasses) {
+        env->GiveSmall(ocls, ptr);
+      } else {
+        std::free(ptr);
+      }
+    }
+  }
   if (p != nullptr) env->memory_ = env->memory_ - osize + nsize;
   return p;
 }
@@ -1077,6 +1124,13 @@ LuaEnv::LuaEnv(VmKind kind) : kind_(kind) {
 
 LuaEnv::~LuaEnv() {
   if (L_ != nullptr) lua_close(L_);
+  for (FreeBlock* b : free_) {
+    while (b != nullptr) {
+      FreeBlock* next = b->next;
+      std::free(b);
+      b = next;
+    }
+  }
 }
 
 namespace {

@@ -196,6 +196,19 @@ class LuaEnv {
 
  private:
   static void* Alloc(void* ud, void* ptr, size_t osize, size_t nsize);
+  // Small blocks (a script's garbage: its strings, tables and their parts)
+  // go back to per-size free lists rather than to malloc, and new ones come
+  // from there first: class c holds blocks of (c + 1) * kSmallStep bytes,
+  // each list keeps up to kSmallKeep of them. A block's class follows from
+  // the size Lua gives with it (Lua 5.1 passes every block's exact size).
+  static constexpr size_t kSmallStep = 16;
+  static constexpr size_t kSmallClasses = 8;  // up to 128 bytes
+  static constexpr uint32_t kSmallKeep = 4096;
+  struct FreeBlock {
+    FreeBlock* next;
+  };
+  void* TakeSmall(size_t cls);
+  void GiveSmall(size_t cls, void* block);
   void SetUp();
   // Calls the function under the error handler (both pushed, then `nargs`
   // arguments) and writes the reply.
@@ -208,7 +221,9 @@ class LuaEnv {
   const std::function<bool()>* load_timed_out_ = nullptr;
 
   lua_State* L_ = nullptr;
-  size_t memory_ = 0;
+  size_t memory_ = 0;  // the bytes Lua asked for, not what the free lists keep
+  FreeBlock* free_[kSmallClasses] = {};
+  uint32_t free_count_[kSmallClasses] = {};
   ScriptHost* host_ = nullptr;
   Ldb* ldb_ = nullptr;
   int resp_ = 2;

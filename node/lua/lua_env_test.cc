@@ -7,6 +7,10 @@
 #include "gtest/gtest.h"
 #include "node/resp/reply.h"
 
+extern "C" {
+#include <lua.h>
+}
+
 namespace shardnode::node::lua {
 namespace {
 
@@ -222,6 +226,28 @@ TEST_F(LuaEnvTest, SandboxRefusesGlobalsAndReadonlyTables) {
   EXPECT_EQ(Eval("local n = 0 for k, v in pairs(redis) do n = n + 1 end return n > 10"), ":1\r\n");
   // KEYS and ARGV are plain tables.
   EXPECT_EQ(Eval("table.insert(KEYS, 'x') return #KEYS", {"a"}), ":2\r\n");
+}
+
+// Blocks move between the allocator's size classes and malloc as strings
+// and tables grow and shrink across them; the contents survive and the VM's
+// count of bytes returns to where it was once the garbage is collected.
+TEST_F(LuaEnvTest, AllocatorKeepsContentsAcrossSizeClasses) {
+  const std::string code =
+      "local s, t, sum = '', {}, 0\n"
+      "for i = 1, 300 do\n"
+      "  s = s .. string.char(65 + i % 26)\n"
+      "  t[i] = s\n"
+      "  sum = sum + #t[i] + t[i]:byte(#t[i])\n"
+      "end\n"
+      "for i = 300, 1, -1 do t[i] = nil end\n"
+      "return {sum, s:sub(1, 3), s:sub(-3)}";
+  const std::string expected = "*3\r\n:68330\r\n$3\r\nBCD\r\n$3\r\nMNO\r\n";
+  EXPECT_EQ(Eval(code), expected);
+  lua_gc(env.state(), LUA_GCCOLLECT, 0);
+  const size_t settled = env.memory();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Eval(code), expected);
+  lua_gc(env.state(), LUA_GCCOLLECT, 0);
+  EXPECT_EQ(env.memory(), settled);
 }
 
 TEST_F(LuaEnvTest, BinaryChunksAreNeverLoaded) {
