@@ -10,9 +10,11 @@
 //
 // The sandbox without a patched Lua (Debian's liblua5.1 is stock): the
 // globals table and every library table are replaced by empty *proxies*
-// whose metatables read through to the real tables and raise
+// whose metatables read through to the real tables (their __index is the
+// real table: a read is a table lookup in the VM, no C call) and raise
 // "Attempt to modify a readonly table" on stores; reading a missing global
-// raises "Script attempted to access nonexistent global variable '<name>'".
+// raises "Script attempted to access nonexistent global variable '<name>'"
+// from the real globals' own metatable, as Redis's _G does.
 // rawset, setmetatable, getmetatable, rawget, next, pairs and table.insert /
 // remove / sort / setn see through or refuse proxies; load and loadstring
 // refuse binary chunks; getfenv, setfenv, newproxy, dofile, loadfile and
