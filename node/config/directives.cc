@@ -381,7 +381,8 @@ std::vector<Directive> BuildTable() {
   t.push_back(Num("active-defrag-max-scan-fields", "", M, 1, kLongMax, "1000"));
   t.push_back(Num("slowlog-max-len", "", M, 0, kLongMax, "128", 0, &O::slowlog_max_len));
   t.push_back(Num("acllog-max-len", "", M, 0, kLongMax, "128"));
-  t.push_back(Num("busy-reply-threshold", "lua-time-limit", M, 0, kLongMax, "5000"));
+  t.push_back(Num("busy-reply-threshold", "lua-time-limit", M, 0, kLongMax, "5000", 0,
+                  &O::busy_reply_threshold));
   t.push_back(
       Num("cluster-node-timeout", "", M, 0, kLLongMax, "15000", 0, &O::cluster_node_timeout));
   t.push_back(Num("slowlog-log-slower-than", "", M, -1, kLLongMax, "10000", 0,

@@ -18,12 +18,17 @@ namespace {
 // Commands answer canned replies: GET -> "bar", SET -> OK, others unknown.
 class Host : public ScriptHost {
  public:
-  std::string Call(std::vector<std::string>& args, int, std::string* rejection) override {
-    if (args[0] == "get") return "$3\r\nbar\r\n";
-    if (args[0] == "set") return "+OK\r\n";
-    if (args[0] == "lrange") return "*2\r\n$1\r\na\r\n:7\r\n";
-    *rejection = "Unknown Redis command called from script";
-    return {};
+  void Call(std::vector<std::string>& args, int, std::string* reply,
+            std::string* rejection) override {
+    if (args[0] == "get") {
+      *reply = "$3\r\nbar\r\n";
+    } else if (args[0] == "set") {
+      *reply = "+OK\r\n";
+    } else if (args[0] == "lrange") {
+      *reply = "*2\r\n$1\r\na\r\n:7\r\n";
+    } else {
+      *rejection = "Unknown Redis command called from script";
+    }
   }
   void SetRepl(int) override {}
   bool AclCheck(std::vector<std::string>&, bool* allowed) override {

@@ -22,6 +22,7 @@ namespace shardnode::node::lua {
 
 // Private access to LuaEnv for the C functions below.
 struct LuaEnvAccess {
+  static std::vector<std::string>& args(LuaEnv& e) { return e.call_args_; }
   static std::string& reply(LuaEnv& e) { return e.call_reply_; }
   static std::string& rejection(LuaEnv& e) { return e.call_rejection_; }
 };
@@ -33,17 +34,43 @@ void LoadHook(lua_State* L, lua_Debug* ar);
 namespace {
 
 // Registry keys (addresses of these bytes, as light userdata).
-char kReadonlyKey;    // weak table: proxy -> the real table it stands for
-char kRealGlobals;    // the real globals table
-char kErrHandler;     // the error handler function
-char kEnvKey;         // the LuaEnv
-char kGlobalsProxy;   // the proxy standing for _G
-char kGlobalsMeta;    // the readonly view of _G's metatable (getmetatable(_G))
-char kStringMeta;     // the readonly view of the string metatable
-char kGlobalsSource;  // where the globals proxy reads: the real globals, or the load API
-char kLoadApi;        // functions VM: the globals a library sees while it loads
+char kReadonlyKey;       // weak table: proxy -> the real table it stands for
+char kRealGlobals;       // the real globals table
+char kErrHandler;        // the error handler function
+char kEnvKey;            // the LuaEnv
+char kGlobalsProxy;      // the proxy standing for _G
+char kGlobalsMeta;       // the readonly view of _G's metatable (getmetatable(_G))
+char kStringMeta;        // the readonly view of the string metatable
+char kGlobalsProxyMeta;  // the globals proxy's own metatable (its __index: where it reads)
+char kLoadApi;           // functions VM: the globals a library sees while it loads
 
 constexpr char kReadonlyError[] = "Attempt to modify a readonly table";
+
+// The names the conversions look up or set on every table they see, and
+// KEYS / ARGV: each VM interns them once, as the first registry references
+// SetUp takes (slots 1, 2...), so that pushing one is an array read instead
+// of hashing the name again (lua_pushstring).
+enum FieldName {
+  kFieldErr = 1,
+  kFieldOk,
+  kFieldDouble,
+  kFieldBigNumber,
+  kFieldVerbatim,
+  kFieldMap,
+  kFieldSet,
+  kFieldKeys,
+  kFieldArgv,
+  kFieldLast = kFieldArgv,
+};
+constexpr const char* kFieldNames[] = {nullptr,           "err", "ok",  "double", "big_number",
+                                       "verbatim_string", "map", "set", "KEYS",   "ARGV"};
+static_assert(std::size(kFieldNames) == kFieldLast + 1);
+
+void PushField(lua_State* L, FieldName f) { lua_rawgeti(L, LUA_REGISTRYINDEX, f); }
+
+// redis.call's argument and reply buffers keep up to this much capacity
+// between calls.
+constexpr size_t kKeptBufferBytes = 16 * 1024;
 
 LuaEnv* EnvOf(lua_State* L) {
   lua_pushlightuserdata(L, &kEnvKey);
@@ -93,15 +120,12 @@ int MissingGlobal(lua_State* L) {
                     name ? name : "?");
 }
 
-// __index of the globals proxy: reads the table the registry names as the
-// globals' source (the real globals; the load API while a library loads).
-int GlobalsIndex(lua_State* L) {
-  lua_pushlightuserdata(L, &kGlobalsSource);
-  lua_rawget(L, LUA_REGISTRYINDEX);
-  lua_pushvalue(L, 2);
-  lua_rawget(L, -2);
-  if (!lua_isnil(L, -1)) return 1;
-  return MissingGlobal(L);
+// Pushes a new metatable whose __index raises MissingGlobal's error (the
+// real globals', the load API's).
+void PushMissingGlobalMeta(lua_State* L) {
+  lua_newtable(L);
+  lua_pushcfunction(L, MissingGlobal);
+  lua_setfield(L, -2, "__index");
 }
 
 // __index of a table that raises on unknown names (the load-time `redis`):
@@ -351,13 +375,15 @@ int RedisGenericCall(lua_State* L, bool raise) {
   std::string& reply = LuaEnvAccess::reply(*env);
   std::string& rejection = LuaEnvAccess::rejection(*env);
   {
-    std::vector<std::string> args;
-    args.reserve(argc);
+    // The vector and its strings keep their capacity between calls.
+    std::vector<std::string>& args = LuaEnvAccess::args(*env);
+    args.resize(argc);
     for (int j = 1; j <= argc; ++j) {
+      std::string& arg = args[j - 1];
       if (lua_type(L, j) == LUA_TNUMBER) {
         char buf[64];
         const int n = std::snprintf(buf, sizeof(buf), "%.17g", lua_tonumber(L, j));
-        args.emplace_back(buf, n);
+        arg.assign(buf, n);
       } else {
         size_t len;
         const char* s = lua_tolstring(L, j, &len);
@@ -365,15 +391,20 @@ int RedisGenericCall(lua_State* L, bool raise) {
           bad_arg = true;
           break;
         }
-        args.emplace_back(s, len);
+        arg.assign(s, len);
       }
     }
     if (!bad_arg) {
       Ldb* ldb = env->ldb();
       if (ldb != nullptr && ldb->logging()) ldb->LogCommand(args);
       rejection.clear();
-      reply = env->host()->Call(args, env->resp(), &rejection);
+      reply.clear();
+      env->host()->Call(args, env->resp(), &reply, &rejection);
       rejected = !rejection.empty();
+    }
+    // A big argument's buffer is not kept for the calls that follow.
+    for (std::string& arg : args) {
+      if (arg.capacity() > kKeptBufferBytes) std::string().swap(arg);
     }
   }
   lua_settop(L, 0);
@@ -389,7 +420,10 @@ int RedisGenericCall(lua_State* L, bool raise) {
   }
   PushResp(L, reply);
   if (Ldb* ldb = env->ldb(); ldb != nullptr && ldb->logging()) ldb->LogReply(reply);
-  if (raise && !reply.empty() && (reply[0] == '-' || reply[0] == '!')) return lua_error(L);
+  const bool error = !reply.empty() && (reply[0] == '-' || reply[0] == '!');
+  // Nor a big reply's (a C++ call, done before Lua may raise).
+  if (reply.capacity() > kKeptBufferBytes) std::string().swap(reply);
+  if (raise && error) return lua_error(L);
   return 1;
 }
 
@@ -434,8 +468,9 @@ int RedisStatusReply(lua_State* L) {
     return 1;
   }
   lua_newtable(L);
+  PushField(L, kFieldOk);
   lua_pushvalue(L, 1);
-  lua_setfield(L, -2, "ok");
+  lua_rawset(L, -3);
   return 1;
 }
 
@@ -618,7 +653,23 @@ struct RespCursor {
     return line;
   }
   int64_t Number() {
-    std::string_view l = Line();
+    const std::string_view l = Line();
+    // Our own replies: an optional '-' and up to 18 digits cannot overflow;
+    // anything else goes through strtoll.
+    const bool negative = !l.empty() && l[0] == '-';
+    const std::string_view digits = l.substr(negative ? 1 : 0);
+    if (!digits.empty() && digits.size() <= 18) {
+      int64_t v = 0;
+      bool ok = true;
+      for (char ch : digits) {
+        if (ch < '0' || ch > '9') {
+          ok = false;
+          break;
+        }
+        v = v * 10 + (ch - '0');
+      }
+      if (ok) return negative ? -v : v;
+    }
     return std::strtoll(std::string(l).c_str(), nullptr, 10);
   }
   std::string_view Bulk(int64_t len) {
@@ -667,8 +718,9 @@ void PushRespValue(lua_State* L, RespCursor& c) {
     case '+': {
       const std::string_view s = c.Line();
       lua_newtable(L);
+      PushField(L, kFieldOk);
       lua_pushlstring(L, s.data(), s.size());
-      lua_setfield(L, -2, "ok");
+      lua_rawset(L, -3);
       return;
     }
     case '-':
@@ -806,11 +858,12 @@ void PushErrorTable(lua_State* L, std::string_view error) {
   while (!msg.empty() && (msg.front() == '\r' || msg.front() == '\n')) msg.remove_prefix(1);
   while (!msg.empty() && (msg.back() == '\r' || msg.back() == '\n')) msg.remove_suffix(1);
   lua_newtable(L);
+  PushField(L, kFieldErr);
   lua_pushlstring(L, code.data(), code.size());
   lua_pushliteral(L, " ");
   lua_pushlstring(L, msg.data(), msg.size());
   lua_concat(L, 3);
-  lua_setfield(L, -2, "err");
+  lua_rawset(L, -3);
 }
 
 // --- Lua -> RESP ---
@@ -852,6 +905,11 @@ int RawField(lua_State* L, const char* name) {
   lua_rawget(L, -2);
   return lua_type(L, -1);
 }
+int RawField(lua_State* L, FieldName name) {
+  PushField(L, name);
+  lua_rawget(L, -2);
+  return lua_type(L, -1);
+}
 
 }  // namespace
 
@@ -883,7 +941,7 @@ void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp, Scrip
       out.Integer(ToInteger(lua_tonumber(L, -1)));
       break;
     case LUA_TTABLE: {
-      if (RawField(L, "err") == LUA_TSTRING) {
+      if (RawField(L, kFieldErr) == LUA_TSTRING) {
         size_t len;
         const char* s = lua_tolstring(L, -1, &len);
         lua_pop(L, 1);
@@ -896,7 +954,7 @@ void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp, Scrip
         return;
       }
       lua_pop(L, 1);
-      if (RawField(L, "ok") == LUA_TSTRING) {
+      if (RawField(L, kFieldOk) == LUA_TSTRING) {
         size_t len;
         const char* s = lua_tolstring(L, -1, &len);
         out.SimpleString(NoNewlines(s, len));
@@ -904,13 +962,13 @@ void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp, Scrip
         return;
       }
       lua_pop(L, 1);
-      if (RawField(L, "double") == LUA_TNUMBER) {
+      if (RawField(L, kFieldDouble) == LUA_TNUMBER) {
         out.Double(lua_tonumber(L, -1));
         lua_pop(L, 2);
         return;
       }
       lua_pop(L, 1);
-      if (RawField(L, "big_number") == LUA_TSTRING) {
+      if (RawField(L, kFieldBigNumber) == LUA_TSTRING) {
         size_t len;
         const char* s = lua_tolstring(L, -1, &len);
         const std::string digits = NoNewlines(s, len);
@@ -923,7 +981,7 @@ void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp, Scrip
         return;
       }
       lua_pop(L, 1);
-      if (RawField(L, "verbatim_string") == LUA_TTABLE) {
+      if (RawField(L, kFieldVerbatim) == LUA_TTABLE) {
         if (RawField(L, "format") == LUA_TSTRING) {
           lua_pushstring(L, "string");
           lua_rawget(L, -3);
@@ -940,7 +998,7 @@ void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp, Scrip
         lua_pop(L, 1);
       }
       lua_pop(L, 1);
-      if (RawField(L, "map") == LUA_TTABLE) {
+      if (RawField(L, kFieldMap) == LUA_TTABLE) {
         size_t n = 0;
         lua_pushnil(L);
         while (lua_next(L, -2)) {
@@ -958,7 +1016,7 @@ void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp, Scrip
         return;
       }
       lua_pop(L, 1);
-      if (RawField(L, "set") == LUA_TTABLE) {
+      if (RawField(L, kFieldSet) == LUA_TTABLE) {
         size_t n = 0;
         lua_pushnil(L);
         while (lua_next(L, -2)) {
@@ -1000,14 +1058,61 @@ void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp, Scrip
 
 // --- LuaEnv ---
 
+void* LuaEnv::TakeSmall(size_t cls) {
+  if (FreeBlock* b = free_[cls]) {
+    free_[cls] = b->next;
+    --free_count_[cls];
+    return b;
+  }
+  return std::malloc((cls + 1) * kSmallStep);
+}
+
+void LuaEnv::GiveSmall(size_t cls, void* block) {
+  if (free_count_[cls] >= kSmallKeep) {
+    std::free(block);
+    return;
+  }
+  auto* b = static_cast<FreeBlock*>(block);
+  b->next = free_[cls];
+  free_[cls] = b;
+  ++free_count_[cls];
+}
+
 void* LuaEnv::Alloc(void* ud, void* ptr, size_t osize, size_t nsize) {
   auto* env = static_cast<LuaEnv*>(ud);
+  // A size's class, or kSmallClasses for a block malloc holds as it is.
+  auto class_of = [](size_t size) {
+    return size == 0 || size > kSmallClasses * kSmallStep ? kSmallClasses : (size - 1) / kSmallStep;
+  };
+  const size_t ocls = ptr == nullptr ? kSmallClasses : class_of(osize);
   if (nsize == 0) {
     env->memory_ -= osize;
-    std::free(ptr);
+    if (ocls < kSmallClasses) {
+      env->GiveSmall(ocls, ptr);
+    } else {
+      std::free(ptr);
+    }
     return nullptr;
   }
-  void* p = std::realloc(ptr, nsize);
+  const size_t ncls = class_of(nsize);
+  void* p = nullptr;
+  if (ptr != nullptr && ocls == ncls && ncls < kSmallClasses) {
+    p = ptr;  // the block has room for the new size
+  } else if (ocls == kSmallClasses && ncls == kSmallClasses) {
+    p = std::realloc(ptr, nsize);
+  } else {
+    // Into or out of a size class: a new block, the bytes moved over.
+    p = ncls < kSmallClasses ? env->TakeSmall(ncls) : std::malloc(nsize);
+    if (p == nullptr) return nullptr;
+    if (ptr != nullptr) {
+      std::memcpy(p, ptr, std::min(osize, nsize));
+      if (ocls < kSmallClasses) {
+        env->GiveSmall(ocls, ptr);
+      } else {
+        std::free(ptr);
+      }
+    }
+  }
   if (p != nullptr) env->memory_ = env->memory_ - osize + nsize;
   return p;
 }
@@ -1019,6 +1124,13 @@ LuaEnv::LuaEnv(VmKind kind) : kind_(kind) {
 
 LuaEnv::~LuaEnv() {
   if (L_ != nullptr) lua_close(L_);
+  for (FreeBlock* b : free_) {
+    while (b != nullptr) {
+      FreeBlock* next = b->next;
+      std::free(b);
+      b = next;
+    }
+  }
 }
 
 namespace {
@@ -1043,6 +1155,14 @@ void SetNumber(lua_State* L, const char* name, lua_Number n) {
 
 void LuaEnv::SetUp() {
   lua_State* L = L_;
+  // First: the interned field names take registry slots 1, 2...
+  for (int f = 1; f <= kFieldLast; ++f) {
+    lua_pushstring(L, kFieldNames[f]);
+    if (luaL_ref(L, LUA_REGISTRYINDEX) != f) {
+      std::fprintf(stderr, "lua: field name %s did not get registry slot %d\n", kFieldNames[f], f);
+      std::abort();
+    }
+  }
   lua_pushlightuserdata(L, &kEnvKey);
   lua_pushlightuserdata(L, this);
   lua_rawset(L, LUA_REGISTRYINDEX);
@@ -1152,6 +1272,8 @@ void LuaEnv::SetUp() {
     // log and the constants, both raising on unknown names.
     lua_pushlightuserdata(L, &kLoadApi);
     lua_newtable(L);
+    PushMissingGlobalMeta(L);
+    lua_setmetatable(L, -2);
     lua_newtable(L);
     lua_pushcfunction(L, RegisterFunction);
     lua_setfield(L, -2, "register_function");
@@ -1191,26 +1313,32 @@ void LuaEnv::SetUp() {
   lua_rawset(L, LUA_REGISTRYINDEX);
   lua_pop(L, 2);
 
-  // The globals: a proxy that raises on unknown names, whose metatable
-  // scripts see through a readonly view.
+  // The globals: a proxy whose __index is the real globals table itself, so
+  // that a global read is a table lookup in the VM (no C call); the real
+  // table's own metatable raises on the names it lacks, as Redis's
+  // luaSetErrorMetatable does for its _G. Scripts see the proxy's metatable
+  // as Redis's: a readonly table whose __index raises.
   lua_pushlightuserdata(L, &kRealGlobals);
   lua_pushvalue(L, -2);
   lua_rawset(L, LUA_REGISTRYINDEX);
-  lua_pushlightuserdata(L, &kGlobalsSource);
-  lua_pushvalue(L, -2);
-  lua_rawset(L, LUA_REGISTRYINDEX);
   lua_pushvalue(L, -1);
-  Proxify(L, GlobalsIndex);  // stack: real, proxy
+  Proxify(L);  // stack: real, proxy
+  lua_pushlightuserdata(L, &kGlobalsProxyMeta);
+  lua_getmetatable(L, -2);
+  lua_rawset(L, LUA_REGISTRYINDEX);
   lua_pushvalue(L, -1);
   lua_setfield(L, -3, "_G");
   lua_pushlightuserdata(L, &kGlobalsProxy);
   lua_pushvalue(L, -2);
   lua_rawset(L, LUA_REGISTRYINDEX);
   lua_pushlightuserdata(L, &kGlobalsMeta);
-  lua_getmetatable(L, -2);
+  PushMissingGlobalMeta(L);
   Proxify(L);
   lua_rawset(L, LUA_REGISTRYINDEX);
   lua_replace(L, LUA_GLOBALSINDEX);  // chunks loaded from now on see the proxy
+  // Last: from here on a non-raw read of a missing global raises.
+  PushMissingGlobalMeta(L);
+  lua_setmetatable(L, -2);
   lua_pop(L, 1);
   lua_gc(L, LUA_GCCOLLECT, 0);
 }
@@ -1228,7 +1356,9 @@ CompileResult LuaEnv::Compile(std::string_view name, std::string_view code) {
     lua_pop(L_, 1);
     return r;
   }
+  lua_pushvalue(L_, -1);
   lua_setfield(L_, LUA_REGISTRYINDEX, std::string(name).c_str());
+  r.ref = luaL_ref(L_, LUA_REGISTRYINDEX);
   r.ok = true;
   return r;
 }
@@ -1242,10 +1372,10 @@ bool LuaEnv::Has(std::string_view name) const {
 
 namespace {
 
-void SetGlobalArray(lua_State* L, const char* name, std::span<const std::string> values) {
+void SetGlobalArray(lua_State* L, FieldName name, std::span<const std::string> values) {
   lua_pushlightuserdata(L, &kRealGlobals);
   lua_rawget(L, LUA_REGISTRYINDEX);
-  lua_pushstring(L, name);
+  PushField(L, name);
   lua_createtable(L, static_cast<int>(values.size()), 0);
   for (size_t j = 0; j < values.size(); ++j) {
     lua_pushlstring(L, values[j].data(), values[j].size());
@@ -1266,8 +1396,20 @@ bool LuaEnv::Run(std::string_view name, std::string_view run_name,
   // Raw, and without a temporary string: the registry has no metatable.
   lua_pushlstring(L, name.data(), name.size());
   lua_rawget(L, LUA_REGISTRYINDEX);
-  SetGlobalArray(L, "KEYS", keys);
-  SetGlobalArray(L, "ARGV", args);
+  SetGlobalArray(L, kFieldKeys, keys);
+  SetGlobalArray(L, kFieldArgv, args);
+  return CallPushed(0, run_name, host, hook, out);
+}
+
+bool LuaEnv::Run(int ref, std::string_view run_name, std::span<const std::string> keys,
+                 std::span<const std::string> args, ScriptHost& host, bool hook,
+                 resp::ReplyBuilder& out) {
+  lua_State* L = L_;
+  lua_pushlightuserdata(L, &kErrHandler);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+  SetGlobalArray(L, kFieldKeys, keys);
+  SetGlobalArray(L, kFieldArgv, args);
   return CallPushed(0, run_name, host, hook, out);
 }
 
@@ -1502,6 +1644,22 @@ int RegisterFunction(lua_State* L) {
   return 0;
 }
 
+namespace {
+
+// Points the globals proxy's __index at the table the registry holds under
+// `key` (the real globals, or the load API while a library loads).
+void SetGlobalsSource(lua_State* L, char* key) {
+  lua_pushlightuserdata(L, &kGlobalsProxyMeta);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  lua_pushliteral(L, "__index");
+  lua_pushlightuserdata(L, key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+
+}  // namespace
+
 void LoadHook(lua_State* L, lua_Debug*) {
   LuaEnv* env = EnvOf(L);
   if (env->load_timed_out_ == nullptr || !(*env->load_timed_out_)()) return;
@@ -1523,10 +1681,7 @@ bool LuaEnv::LoadLibrary(std::string_view code, const std::function<bool()>& tim
     return false;
   }
   // The library's top level sees the load API as its globals.
-  lua_pushlightuserdata(L, &kGlobalsSource);
-  lua_pushlightuserdata(L, &kLoadApi);
-  lua_rawget(L, LUA_REGISTRYINDEX);
-  lua_rawset(L, LUA_REGISTRYINDEX);
+  SetGlobalsSource(L, &kLoadApi);
   loading_ = functions;
   load_timed_out_ = &timed_out;
   lua_sethook(L, LoadHook, LUA_MASKCOUNT, 100000);
@@ -1534,10 +1689,7 @@ bool LuaEnv::LoadLibrary(std::string_view code, const std::function<bool()>& tim
   lua_sethook(L, nullptr, 0, 0);
   loading_ = nullptr;
   load_timed_out_ = nullptr;
-  lua_pushlightuserdata(L, &kGlobalsSource);
-  lua_pushlightuserdata(L, &kRealGlobals);
-  lua_rawget(L, LUA_REGISTRYINDEX);
-  lua_rawset(L, LUA_REGISTRYINDEX);
+  SetGlobalsSource(L, &kRealGlobals);
   if (err != 0) {
     std::string msg;
     if (lua_istable(L, -1)) {

@@ -10,9 +10,11 @@
 //
 // The sandbox without a patched Lua (Debian's liblua5.1 is stock): the
 // globals table and every library table are replaced by empty *proxies*
-// whose metatables read through to the real tables and raise
+// whose metatables read through to the real tables (their __index is the
+// real table: a read is a table lookup in the VM, no C call) and raise
 // "Attempt to modify a readonly table" on stores; reading a missing global
-// raises "Script attempted to access nonexistent global variable '<name>'".
+// raises "Script attempted to access nonexistent global variable '<name>'"
+// from the real globals' own metatable, as Redis's _G does.
 // rawset, setmetatable, getmetatable, rawget, next, pairs and table.insert /
 // remove / sort / setn see through or refuse proxies; load and loadstring
 // refuse binary chunks; getfenv, setfenv, newproxy, dofile, loadfile and
@@ -88,12 +90,14 @@ class ScriptHost {
   virtual ~ScriptHost() = default;
 
   // redis.call / redis.pcall with `args` (REQUIRES: non-empty), the script
-  // client speaking RESP `resp` (2 or 3). Returns the command's reply as
-  // RESP bytes (one complete reply, an error reply included), or sets
-  // *rejection to the error when the script may not run it (unknown
-  // command, arity, no-script, read-only script, cluster rules...), in
-  // Redis's luaPushError form: "-CODE msg" or "msg" (then the code is ERR).
-  virtual std::string Call(std::vector<std::string>& args, int resp, std::string* rejection) = 0;
+  // client speaking RESP `resp` (2 or 3). Sets *reply (given empty) to the
+  // command's reply as RESP bytes (one complete reply, an error reply
+  // included), or sets *rejection (given empty) to the error when the
+  // script may not run it (unknown command, arity, no-script, read-only
+  // script, cluster rules...), in Redis's luaPushError form: "-CODE msg" or
+  // "msg" (then the code is ERR). Both buffers are reused between calls.
+  virtual void Call(std::vector<std::string>& args, int resp, std::string* reply,
+                    std::string* rejection) = 0;
   // redis.set_repl(flags) (0..3).
   virtual void SetRepl(int flags) = 0;
   // redis.acl_check_cmd: false when args[0] names no command (the script
@@ -128,6 +132,7 @@ struct LibraryFunction {
 struct CompileResult {
   bool ok = false;
   std::string error;  // Lua's message ("user_script:1: unexpected symbol near '<eof>'")
+  int ref = 0;        // ok: a registry reference to the function, for Run by reference
 };
 
 class LuaEnv {
@@ -151,6 +156,9 @@ class LuaEnv {
   // (the sha). `hook`: install the 100000-instruction hook (busy scripts).
   // Returns true when the script ended with an error reply.
   bool Run(std::string_view name, std::string_view run_name, std::span<const std::string> keys,
+           std::span<const std::string> args, ScriptHost& host, bool hook, resp::ReplyBuilder& out);
+  // The same, for the function Compile returned as `ref` (no name lookup).
+  bool Run(int ref, std::string_view run_name, std::span<const std::string> keys,
            std::span<const std::string> args, ScriptHost& host, bool hook, resp::ReplyBuilder& out);
 
   // redis.log's output (level 0..3, the text); the owner filters by
@@ -190,6 +198,19 @@ class LuaEnv {
 
  private:
   static void* Alloc(void* ud, void* ptr, size_t osize, size_t nsize);
+  // Small blocks (a script's garbage: its strings, tables and their parts)
+  // go back to per-size free lists rather than to malloc, and new ones come
+  // from there first: class c holds blocks of (c + 1) * kSmallStep bytes,
+  // each list keeps up to kSmallKeep of them. A block's class follows from
+  // the size Lua gives with it (Lua 5.1 passes every block's exact size).
+  static constexpr size_t kSmallStep = 16;
+  static constexpr size_t kSmallClasses = 8;  // up to 128 bytes
+  static constexpr uint32_t kSmallKeep = 4096;
+  struct FreeBlock {
+    FreeBlock* next;
+  };
+  void* TakeSmall(size_t cls);
+  void GiveSmall(size_t cls, void* block);
   void SetUp();
   // Calls the function under the error handler (both pushed, then `nargs`
   // arguments) and writes the reply.
@@ -202,13 +223,17 @@ class LuaEnv {
   const std::function<bool()>* load_timed_out_ = nullptr;
 
   lua_State* L_ = nullptr;
-  size_t memory_ = 0;
+  size_t memory_ = 0;  // the bytes Lua asked for, not what the free lists keep
+  FreeBlock* free_[kSmallClasses] = {};
+  uint32_t free_count_[kSmallClasses] = {};
   ScriptHost* host_ = nullptr;
   Ldb* ldb_ = nullptr;
   int resp_ = 2;
   int gc_count_ = 0;
-  // redis.call's reply, kept here so that no C++ object lives on the C
-  // stack while Lua may raise (longjmp).
+  // redis.call's arguments and reply, kept here so that no C++ object
+  // lives on the C stack while Lua may raise (longjmp), and reused between
+  // calls (no allocation per call once their capacity fits).
+  std::vector<std::string> call_args_;
   std::string call_reply_;
   std::string call_rejection_;
   friend struct LuaEnvAccess;

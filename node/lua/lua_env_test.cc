@@ -7,6 +7,10 @@
 #include "gtest/gtest.h"
 #include "node/resp/reply.h"
 
+extern "C" {
+#include <lua.h>
+}
+
 namespace shardnode::node::lua {
 namespace {
 
@@ -14,23 +18,25 @@ namespace {
 // others look up `replies` by lower-case name; rejections by name too.
 class FakeHost : public ScriptHost {
  public:
-  std::string Call(std::vector<std::string>& args, int resp, std::string* rejection) override {
+  void Call(std::vector<std::string>& args, int resp, std::string* reply,
+            std::string* rejection) override {
     calls.push_back(args);
     last_resp = resp;
     if (args[0] == "echo" && args.size() == 2) {
-      return "$" + std::to_string(args[1].size()) + "\r\n" + args[1] + "\r\n";
+      *reply = "$" + std::to_string(args[1].size()) + "\r\n" + args[1] + "\r\n";
+      return;
     }
     auto r = rejections.find(args[0]);
     if (r != rejections.end()) {
       *rejection = r->second;
-      return {};
+      return;
     }
     auto it = replies.find(args[0]);
     if (it == replies.end()) {
       *rejection = "Unknown Redis command called from script";
-      return {};
+      return;
     }
-    return it->second;
+    *reply = it->second;
   }
   void SetRepl(int flags) override { repl = flags; }
   bool AclCheck(std::vector<std::string>&, bool* allowed) override {
@@ -206,12 +212,42 @@ TEST_F(LuaEnvTest, SandboxRefusesGlobalsAndReadonlyTables) {
               std::string::npos)
         << name;
   }
+  // _G's metatable (a readonly view) is Redis's: an __index that raises for
+  // every name, which never hands out the real globals, and no __newindex.
+  EXPECT_EQ(Eval("local ok, e = pcall(getmetatable(_G).__index, _G, 'redis') return e"),
+            "$62\r\nScript attempted to access nonexistent global variable 'redis'\r\n");
+  EXPECT_EQ(Eval("return getmetatable(_G).__newindex == nil"), ":1\r\n");
+  // A missing global is refused however it is reached.
+  EXPECT_NE(Eval("local function f() return missing end return f()").find("'missing'"),
+            std::string::npos);
   // Reading through the proxies still works.
   EXPECT_EQ(Eval("return string.upper('a') .. ('b'):upper()"), "$2\r\nAB\r\n");
   EXPECT_EQ(Eval("return rawget(_G, 'redis') == redis"), ":1\r\n");
   EXPECT_EQ(Eval("local n = 0 for k, v in pairs(redis) do n = n + 1 end return n > 10"), ":1\r\n");
   // KEYS and ARGV are plain tables.
   EXPECT_EQ(Eval("table.insert(KEYS, 'x') return #KEYS", {"a"}), ":2\r\n");
+}
+
+// Blocks move between the allocator's size classes and malloc as strings
+// and tables grow and shrink across them; the contents survive and the VM's
+// count of bytes returns to where it was once the garbage is collected.
+TEST_F(LuaEnvTest, AllocatorKeepsContentsAcrossSizeClasses) {
+  const std::string code =
+      "local s, t, sum = '', {}, 0\n"
+      "for i = 1, 300 do\n"
+      "  s = s .. string.char(65 + i % 26)\n"
+      "  t[i] = s\n"
+      "  sum = sum + #t[i] + t[i]:byte(#t[i])\n"
+      "end\n"
+      "for i = 300, 1, -1 do t[i] = nil end\n"
+      "return {sum, s:sub(1, 3), s:sub(-3)}";
+  const std::string expected = "*3\r\n:68330\r\n$3\r\nBCD\r\n$3\r\nMNO\r\n";
+  EXPECT_EQ(Eval(code), expected);
+  lua_gc(env.state(), LUA_GCCOLLECT, 0);
+  const size_t settled = env.memory();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Eval(code), expected);
+  lua_gc(env.state(), LUA_GCCOLLECT, 0);
+  EXPECT_EQ(env.memory(), settled);
 }
 
 TEST_F(LuaEnvTest, BinaryChunksAreNeverLoaded) {

@@ -46,9 +46,9 @@ std::string LowerSha(std::string_view sha) {
 }  // namespace
 
 struct ScriptEngine::Run {
-  Session session;  // the script's client
+  Session& session;  // the script's client (ScriptEngine::script_client_)
   Session* caller = nullptr;
-  std::string sha;  // the sha, or the function's name
+  std::string_view sha;  // the sha, or the function's name (ScriptEngine::run_name_)
   bool function = false;
   std::span<const std::string> command;  // the caller's command (FUNCTION STATS)
   bool read_only = false;
@@ -118,6 +118,7 @@ size_t ScriptEngine::lua_memory() const { return env_->memory(); }
 
 void ScriptEngine::Flush() {
   scripts_.clear();
+  last_script_ = nullptr;
   scripts_memory_ = 0;
   env_ = std::make_unique<LuaEnv>();
   env_->log = [](int level, std::string_view message) {
@@ -141,7 +142,8 @@ std::string ScriptEngine::Create(CommandContext* ctx, std::string_view body, std
   }
   (void)ctx;
   scripts_memory_ += sha.size() + body.size();
-  scripts_.emplace(sha, Cached{std::string(body), shebang.flags});
+  scripts_.emplace(sha, Cached{std::string(body), shebang.flags, compiled.ref});
+  last_script_ = nullptr;  // the map may have moved its entries
   return sha;
 }
 
@@ -207,6 +209,29 @@ int64_t ScriptEngine::NumKeys(CommandContext& ctx, Args args) {
   return numkeys;
 }
 
+const std::pair<const std::string, ScriptEngine::Cached>* ScriptEngine::FindScript(
+    std::string_view sha) const {
+  // The cache key is the first 40 bytes, lower-cased. Clients send the sha
+  // as SCRIPT LOAD replied it: try it as given before lower-casing a copy.
+  const absl::string_view given(sha.data(), std::min<size_t>(sha.size(), 40));
+  // The dispatcher asks for the script's flags (DeclaredWrites) just before
+  // the run looks it up: the last one found is tried first.
+  if (last_script_ != nullptr && given == absl::string_view(last_script_->first)) {
+    return last_script_;
+  }
+  auto it = scripts_.find(given);
+  if (it != scripts_.end()) return last_script_ = &*it;
+  char buf[40];
+  bool changed = false;
+  for (size_t i = 0; i < given.size(); ++i) {
+    buf[i] = absl::ascii_tolower(given[i]);
+    changed = changed || buf[i] != given[i];
+  }
+  if (!changed) return nullptr;
+  it = scripts_.find(absl::string_view(buf, given.size()));
+  return it == scripts_.end() ? nullptr : last_script_ = &*it;
+}
+
 ScriptWrites ScriptEngine::DeclaredWrites(std::span<const std::string> args) const {
   if (args.size() < 2) return ScriptWrites::kUndeclared;
   const std::string name = absl::AsciiStrToLower(args[0]);
@@ -216,9 +241,9 @@ ScriptWrites ScriptEngine::DeclaredWrites(std::span<const std::string> args) con
     if (it == functions_.end()) return ScriptWrites::kUndeclared;
     flags = it->second.library->functions[it->second.index].flags;
   } else if (name == "evalsha" || name == "evalsha_ro") {
-    auto it = scripts_.find(LowerSha(args[1]));
-    if (it == scripts_.end()) return ScriptWrites::kUndeclared;
-    flags = it->second.flags;
+    const auto* script = FindScript(args[1]);
+    if (script == nullptr) return ScriptWrites::kUndeclared;
+    flags = script->second.flags;
   } else {
     Shebang shebang;
     std::string error;
@@ -240,28 +265,35 @@ void ScriptEngine::Eval(CommandContext& ctx, Args args, bool sha, bool ro) {
   }
   const int64_t numkeys = NumKeys(ctx, args);
   if (numkeys < 0) return;
-  std::string name;
+  const Cached* script = nullptr;
+  std::string_view name;
   if (sha) {
-    name = LowerSha(args[1]);
-    if (args[1].size() < 40 || !scripts_.contains(name)) {
+    const auto* found = args[1].size() < 40 ? nullptr : FindScript(args[1]);
+    if (found == nullptr) {
       ctx.reply.Error(errors::kNoScript);
       return;
     }
+    name = found->first;
+    script = &found->second;
   } else {
     std::string error;
-    name = Create(&ctx, args[1], &error);
-    if (name.empty()) {
+    const std::string created = Create(&ctx, args[1], &error);
+    if (created.empty()) {
       ctx.reply.Error(error);
       return;
     }
+    auto it = scripts_.find(created);
+    name = it->first;
+    script = &it->second;
   }
-  const uint32_t flags = scripts_.find(name)->second.flags;
+  // The run names the script by a copy kept in a buffer reused between runs
+  // (the cache may change while a busy script serves other clients).
+  run_name_.assign(name);
+  const int ref = script->ref;
   LuaEnv& env = *env_;
-  RunScript(ctx, args, numkeys, name, flags, ro, false,
+  RunScript(ctx, args, numkeys, run_name_, script->flags, ro, false,
             [&](Run& run, std::span<const std::string> keys, std::span<const std::string> argv) {
-              // The registry name, built in a buffer kept between runs.
-              function_name_.assign("f_").append(name);
-              env.Run(function_name_, name, keys, argv, *this, run.threshold_ms > 0, ctx.reply);
+              env.Run(ref, run_name_, keys, argv, *this, run.threshold_ms > 0, ctx.reply);
             });
 }
 
@@ -287,34 +319,42 @@ void ScriptEngine::Fcall(CommandContext& ctx, Args args, bool ro) {
   }
   const lua::LibraryFunction& f = it->second.library->functions[it->second.index];
   const int ref = f.ref;
-  const std::string fname = f.name;
+  run_name_.assign(f.name);
   LuaEnv& env = *functions_env_;
-  RunScript(ctx, args, numkeys, fname, f.flags, ro, true,
+  RunScript(ctx, args, numkeys, run_name_, f.flags, ro, true,
             [&](Run& run, std::span<const std::string> keys, std::span<const std::string> argv) {
-              env.RunFunction(ref, fname, keys, argv, *this, run.threshold_ms > 0, ctx.reply);
+              env.RunFunction(ref, run_name_, keys, argv, *this, run.threshold_ms > 0, ctx.reply);
             });
 }
 
 void ScriptEngine::RunScript(CommandContext& ctx, Args args, int64_t numkeys, std::string_view name,
                              uint32_t flags, bool ro, bool function,
-                             const std::function<void(Run& run, std::span<const std::string> keys,
-                                                      std::span<const std::string> argv)>& call) {
+                             absl::FunctionRef<void(Run& run, std::span<const std::string> keys,
+                                                    std::span<const std::string> argv)>
+                                 call) {
   if (!Prepare(ctx, flags, ro)) return;
-  Run run;
+  // One script client serves every run, as Redis's lua client does; what
+  // a run may have changed on it (SELECT, ASKING, READONLY...) is set anew.
+  // The commands that would change the rest (MULTI, WATCH, SUBSCRIBE,
+  // CLIENT, HELLO, AUTH...) are no-script.
+  Session& client = script_client_;
+  client.id = 0;
+  client.name = "lua";
+  client.script = true;
+  client.db_index = ctx.db_index();
+  client.authenticated = true;
+  client.user = ctx.session.user;
+  client.deny_blocking = true;
+  client.readonly = ctx.session.readonly;
+  client.asking = ctx.session.asking;
+  client.from_primary = ctx.session.from_primary;
+  client.protocol = 2;
+  client.waiting = WaitReason::kNone;
+  Run run{client};
   run.caller = &ctx.session;
-  run.sha = std::string(name);
+  run.sha = name;
   run.function = function;
   run.command = std::span<const std::string>(args.data(), args.size());
-  run.session.id = 0;
-  run.session.name = "lua";
-  run.session.script = true;
-  run.session.db_index = ctx.db_index();
-  run.session.authenticated = true;
-  run.session.user = ctx.session.user;
-  run.session.deny_blocking = true;
-  run.session.readonly = ctx.session.readonly;
-  run.session.asking = ctx.session.asking;
-  run.session.from_primary = ctx.session.from_primary;
   const bool compat = flags & kScriptCompatMode;
   run.read_only = ro || (!compat && (flags & kScriptNoWrites));
   run.allow_cross_slot = compat || (flags & kScriptAllowCrossSlot);
@@ -322,7 +362,7 @@ void ScriptEngine::RunScript(CommandContext& ctx, Args args, int64_t numkeys, st
   if (ctx.node.cluster_enabled() && numkeys > 0) run.slot = slots::KeyHashSlot(args[3]);
   run.now_ms = ctx.now_ms;
   run.start_steady_ms = SteadyMs();
-  run.threshold_ms = ctx.node.config().IntValue("busy-reply-threshold", 5000);
+  run.threshold_ms = server_.options().busy_reply_threshold;
 
   run.rollback = std::exchange(debug_rollback_, false);
 
@@ -336,10 +376,12 @@ void ScriptEngine::RunScript(CommandContext& ctx, Args args, int64_t numkeys, st
     Logf(LogLevel::kWarning, "Slow script finished after %d milliseconds",
          static_cast<int>(SteadyMs() - run.start_steady_ms));
   }
+  client.user = nullptr;  // not kept past the run (ACL DELUSER)
 }
 
-std::string ScriptEngine::Call(std::vector<std::string>& args, int resp, std::string* rejection) {
-  std::string reply = CheckAndCall(args, resp, rejection);
+void ScriptEngine::Call(std::vector<std::string>& args, int resp, std::string* reply,
+                        std::string* rejection) {
+  CheckAndCall(args, resp, reply, rejection);
   // A refusal counts in INFO errorstats as the script client's error reply
   // does in Redis; the script's own reply will not count it again.
   if (!rejection->empty()) {
@@ -347,31 +389,29 @@ std::string ScriptEngine::Call(std::vector<std::string>& args, int resp, std::st
         (*rejection)[0] == '-' ? rejection->substr(1) : errors::Err(*rejection);
     server_.stats().CountError(counted);
   }
-  return reply;
 }
 
-std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
-                                       std::string* rejection) {
+void ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp, std::string* reply,
+                                std::string* rejection) {
   Run& run = *run_;
-  const CommandTable& table = server_.commands();
-  const CommandSpec* spec = table.Find(args[0]);
+  const CommandSpec* spec = FindCommand(args[0]);
   if (spec != nullptr && !spec->subcommands.empty() && args.size() >= 2) {
     spec = CommandTable::FindSub(*spec, args[1]);
   }
   if (spec == nullptr) {
     *rejection = errors::kScriptUnknownCommand;
-    return {};
+    return;
   }
   const int argc = static_cast<int>(args.size());
   if ((spec->arity > 0 && spec->arity != argc) || argc < -spec->arity) {
     *rejection = errors::kScriptWrongArity;
     ++spec->stats.rejected_calls;
-    return {};
+    return;
   }
   if ((spec->flags & kCmdNoScript) && !server_.script_allows_noscript()) {
     *rejection = errors::kScriptNoScriptCommand;
     ++spec->stats.rejected_calls;
-    return {};
+    return;
   }
   // A stale replica (link down, replica-serve-stale-data no) runs only the
   // commands with the stale flag, even for a script that may start stale.
@@ -379,7 +419,7 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
       !server_.replication()->CheckCommand(false, false).empty()) {
     *rejection = errors::kScriptStaleReplica;
     ++spec->stats.rejected_calls;
-    return {};
+    return;
   }
   // The caller's ACL rules hold inside the script (Redis's scriptVerifyACL).
   if (acl::CheckResult r = node::AclCheck(server_.acl_ref(), run.caller->user, *spec, args);
@@ -388,12 +428,12 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
                  run.now_ms);
     *rejection = std::string("The user executing the script ").append(AclErrorMessage(r.verdict));
     ++spec->stats.rejected_calls;
-    return {};
+    return;
   }
   if (run.read_only && (spec->flags & (kCmdWrite | kCmdMayReplicate))) {
     *rejection = errors::kScriptWriteFromReadOnly;
     ++spec->stats.rejected_calls;
-    return {};
+    return;
   }
   if (spec->is_write() && !run.wrote && server_.replication() != nullptr &&
       !run.caller->from_primary) {
@@ -401,7 +441,7 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
     if (!refusal.empty()) {
       *rejection = "-" + refusal;
       ++spec->stats.rejected_calls;
-      return {};
+      return;
     }
   }
   // Out of memory when the script started: its first deny-oom command is
@@ -410,13 +450,13 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
       server_.options().maxmemory > 0 && !run.caller->from_primary) {
     *rejection = "-" + std::string(errors::kOom);
     ++spec->stats.rejected_calls;
-    return {};
+    return;
   }
   if (run.rollback && spec->is_write()) {
     SaveForRollback(run, *spec, args, rejection);
     if (!rejection->empty()) {
       ++spec->stats.rejected_calls;
-      return {};
+      return;
     }
   }
   if (spec->is_write()) run.wrote = true;
@@ -446,7 +486,7 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
           *rejection = errors::kScriptNonLocalKey;
         }
         ++spec->stats.rejected_calls;
-        return {};
+        return;
       }
       if (!run.allow_cross_slot && r.slot >= 0) {
         if (run.slot == -1) {
@@ -454,14 +494,13 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
         } else if (run.slot != r.slot) {
           *rejection = errors::kScriptCrossSlot;
           ++spec->stats.rejected_calls;
-          return {};
+          return;
         }
       }
     }
   }
 
-  std::string reply;
-  resp::ReplyBuilder out(&reply, resp);
+  resp::ReplyBuilder out(reply, resp);
   // The command's own error replies count in INFO errorstats now, as the
   // script client's do in Redis (the script's reply does not count them
   // again: lua_env.h's ignore_error_stats_update).
@@ -471,8 +510,21 @@ std::string ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp,
   const WriteTargets targets =
       run.rollback ? kToNone : static_cast<WriteTargets>(run.repl_flags & kToAll);
   dispatcher_.CallForScript(run.session, *spec, args, out, run.now_ms, targets);
-  if (reply.empty()) out.NullBulk();  // a handler that replied nothing (never expected)
-  return reply;
+  if (reply->empty()) out.NullBulk();  // a handler that replied nothing (never expected)
+}
+
+const CommandSpec* ScriptEngine::FindCommand(std::string_view name) {
+  for (const CommandCacheEntry& e : command_cache_) {
+    if (e.spec != nullptr && e.name == name) return e.spec;
+  }
+  const CommandSpec* spec = server_.commands().Find(name);
+  if (spec != nullptr && name.size() <= kCachedCommandNameMax) {
+    CommandCacheEntry& e = command_cache_[command_cache_next_];
+    command_cache_next_ = (command_cache_next_ + 1) % command_cache_.size();
+    e.name.assign(name);
+    e.spec = spec;
+  }
+  return spec;
 }
 
 void ScriptEngine::SetRepl(int flags) { run_->repl_flags = flags; }
@@ -531,7 +583,7 @@ void ScriptEngine::DebugEval(CommandContext& ctx, Args args, bool ro) {
   SocketDebugChannel channel(ctx.session.fd, [this, signals]() {
     return (stopping && stopping()) || (stop_signals && stop_signals() != signals);
   });
-  const int64_t threshold = ctx.node.config().IntValue("busy-reply-threshold", 5000);
+  const int64_t threshold = server_.options().busy_reply_threshold;
   ldb_.Start(args[1], &channel, SteadyMs, threshold > 0 ? threshold : 5000);
   LuaEnv* env = env_.get();
   env->set_ldb(&ldb_);

@@ -26,6 +26,7 @@
 // Loop: the control loop (scripts run on the loop that runs commands).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -36,6 +37,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "clusterbus/slot_table.h"
 #include "node/commands/command.h"
 #include "node/lua/ldb.h"
@@ -109,7 +111,8 @@ class ScriptEngine final : public ScriptHost {
   std::function<uint64_t()> stop_signals;
 
   // ScriptHost.
-  std::string Call(std::vector<std::string>& args, int resp, std::string* rejection) override;
+  void Call(std::vector<std::string>& args, int resp, std::string* reply,
+            std::string* rejection) override;
   void SetRepl(int flags) override;
   bool AclCheck(std::vector<std::string>& args, bool* allowed) override;
   bool ShouldKill() override;
@@ -119,6 +122,7 @@ class ScriptEngine final : public ScriptHost {
   struct Cached {
     std::string body;
     uint32_t flags = 0;
+    int ref = 0;  // the compiled function in the EVAL VM's registry
   };
   // The state of the run in progress.
   struct Run;
@@ -133,9 +137,13 @@ class ScriptEngine final : public ScriptHost {
     size_t index = 0;  // in library->functions
   };
 
+  // redis.call's command lookup (CommandTable::Find) through
+  // command_cache_.
+  const CommandSpec* FindCommand(std::string_view name);
   // redis.call's checks (unknown command, arity, no-script, read-only
   // runs, replica, cluster) then the command; Call counts a refusal.
-  std::string CheckAndCall(std::vector<std::string>& args, int resp, std::string* rejection);
+  void CheckAndCall(std::vector<std::string>& args, int resp, std::string* reply,
+                    std::string* rejection);
   // EVAL under the debugger (SCRIPT DEBUG YES|SYNC).
   void DebugEval(CommandContext& ctx, Args args, bool ro);
   // SCRIPT DEBUG YES: saves what the write `args` will change, or sets
@@ -148,8 +156,9 @@ class ScriptEngine final : public ScriptHost {
   // Runs a prepared script or function: `call` runs it in its VM.
   void RunScript(CommandContext& ctx, Args args, int64_t numkeys, std::string_view name,
                  uint32_t flags, bool ro, bool function,
-                 const std::function<void(Run& run, std::span<const std::string> keys,
-                                          std::span<const std::string> argv)>& call);
+                 absl::FunctionRef<void(Run& run, std::span<const std::string> keys,
+                                        std::span<const std::string> argv)>
+                     call);
   // FUNCTION LOAD's work: returns the library name, or sets *error.
   std::string LoadLibrary(std::string_view code, bool replace, bool from_primary,
                           std::string* error);
@@ -161,6 +170,9 @@ class ScriptEngine final : public ScriptHost {
   // Compiles and caches `body` unless cached; returns its sha, or empty
   // after replying the error to `ctx`.
   std::string Create(CommandContext* ctx, std::string_view body, std::string* error);
+  // The cached script an EVALSHA argument names (its first 40 bytes,
+  // case-insensitively), or null. No allocation.
+  const std::pair<const std::string, Cached>* FindScript(std::string_view sha) const;
   // The checks before a run (Redis's scriptPrepareForRun); replies and
   // returns false when the script may not run.
   bool Prepare(CommandContext& ctx, uint32_t flags, bool ro);
@@ -170,11 +182,26 @@ class ScriptEngine final : public ScriptHost {
   Dispatcher& dispatcher_;
   std::unique_ptr<LuaEnv> env_;
   absl::flat_hash_map<std::string, Cached> scripts_;
+  // The entry FindScript found last (null after scripts_ changed).
+  mutable const std::pair<const std::string, Cached>* last_script_ = nullptr;
   size_t scripts_memory_ = 0;
   Run* run_ = nullptr;
+  Session script_client_;        // the scripts' client, reused by every run (RunScript)
   lua::Ldb ldb_;                 // the debugger (one, as Redis's global ldb)
   bool debug_rollback_ = false;  // the next run is a SCRIPT DEBUG YES session
-  std::string function_name_;    // EVAL's registry name ("f_<sha>"), reused
+  std::string run_name_;         // the running script's sha or function name, reused
+  // redis.call's recent command lookups by the exact name bytes the script
+  // passed (scripts spell a command the same way call after call), so that
+  // a call does not lower-case and hash the name again; replaced in turn.
+  // The command table does not change once the node serves (rename-command
+  // applies at startup), so entries never go stale.
+  struct CommandCacheEntry {
+    std::string name;
+    const CommandSpec* spec = nullptr;
+  };
+  static constexpr size_t kCachedCommandNameMax = 32;
+  std::array<CommandCacheEntry, 8> command_cache_;
+  size_t command_cache_next_ = 0;
   std::unique_ptr<LuaEnv> functions_env_;
   std::map<std::string, std::unique_ptr<Library>> libraries_;
   absl::flat_hash_map<std::string, FunctionRef> functions_;  // by lower-case name

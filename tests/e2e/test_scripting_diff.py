@@ -162,6 +162,11 @@ COMMON = [
     E("setmetatable(_G, {})", 0),
     E("rawset(string, 'x', 1)", 0),
     E("getmetatable(_G).__index = {}", 0),
+    # _G's metatable as Redis's luaSetErrorMetatable builds it: its __index
+    # raises for every name (it is reached only on misses), no __newindex.
+    E("return type(getmetatable(_G).__index)", 0),
+    E("return {pcall(getmetatable(_G).__index, _G, 'redis')}", 0),
+    E("return getmetatable(_G).__newindex == nil", 0),
     E("redis = {}", 0),
     E("_G = {}", 0),
     E("redis.call = function() return 1 end", 0),
