@@ -22,9 +22,11 @@
 #include "node/config/config.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
+#include "node/keyspace/notify.h"
 #include "node/migrate/migrator.h"
 #include "node/migrate/value_dumper.h"
 #include "node/net/resp_client.h"
+#include "node/persist/dataset.h"
 #include "node/resp/reply.h"
 #include "node/server/clock.h"
 #include "node/server/log.h"
@@ -32,6 +34,8 @@
 #include "node/server/server.h"
 #include "node/server/session.h"
 #include "node/server/write_stream.h"
+#include "replication/rdb.h"
+#include "slots/hash_slot.h"
 
 namespace shardnode::node::migrate {
 namespace asio = boost::asio;
@@ -59,6 +63,42 @@ void AppendCommand(std::string* out, std::initializer_list<std::string_view> arg
 }
 
 std::string JobName() { return RandomHexId(); }
+
+// CLUSTER SYNCSLOTS LOAD's argument (see atomic_migrator.h): a format byte,
+// then per key: key length (u32), key, absolute expiry in ms (i64, 0: none),
+// payload length (u32), payload (DUMP's format: value, RDB version, CRC64).
+// Integers are little-endian.
+void AppendLe(std::string* out, uint64_t v, int bytes) {
+  char b[8];
+  for (int i = 0; i < bytes; ++i) b[i] = static_cast<char>(v >> (8 * i));
+  out->append(b, static_cast<size_t>(bytes));
+}
+
+void AppendLoadRecord(std::string* out, std::string_view key, int64_t expire_ms,
+                      std::string_view payload) {
+  AppendLe(out, key.size(), 4);
+  out->append(key);
+  AppendLe(out, static_cast<uint64_t>(expire_ms), 8);
+  AppendLe(out, payload.size(), 4);
+  out->append(payload);
+}
+
+bool ReadLe(std::string_view* in, int bytes, uint64_t* v) {
+  if (in->size() < static_cast<size_t>(bytes)) return false;
+  *v = 0;
+  for (int i = 0; i < bytes; ++i) {
+    *v |= uint64_t{static_cast<unsigned char>((*in)[static_cast<size_t>(i)])} << (8 * i);
+  }
+  in->remove_prefix(static_cast<size_t>(bytes));
+  return true;
+}
+
+bool ReadBytes(std::string_view* in, uint64_t n, std::string_view* out) {
+  if (in->size() < n) return false;
+  *out = in->substr(0, n);
+  in->remove_prefix(n);
+  return true;
+}
 
 std::vector<int> SlotsOf(const SlotMigrationJob& job) {
   std::vector<int> out;
@@ -410,6 +450,15 @@ asio::awaitable<void> AtomicMigrator::ReadStep(std::shared_ptr<Link> link, Await
     co_return;
   }
   const resp::ReplyValue& v = *r;
+  // Past ESTABLISH each step is answered with an integer (or an error):
+  // anything else is not the answer to the step (a reply the link should
+  // not have produced), and taking it for one would hand the slots over
+  // before the target applied them.
+  if (kind != Awaiting::kEstablish && !v.is_error() && v.type != resp::ReplyValue::Type::kInteger) {
+    Feed(*job,
+         clusterbus::MigAbort{absl::StrCat("Unexpected reply from the target: ", v.ToLine())});
+    co_return;
+  }
   switch (kind) {
     case Awaiting::kEstablish:
       Feed(*job, clusterbus::MigEstablishReply{v.is_error() ? v.str : std::string()});
@@ -439,34 +488,63 @@ asio::awaitable<void> AtomicMigrator::Walk(std::shared_ptr<Link> link) {
   replication::RdbWriterOptions dump_options;
   dump_options.compression = server_.config().Value("rdbcompression").value_or("yes") == "yes";
   const int num_dbs = server_.shard(0).num_dbs();
+  // Keys too big for a batch (ValueDumper::sliced()): sent one by one after
+  // the batch they were met in.
+  std::vector<std::string> big;
   for (int slot : slot_list) {
+    // Db::Scan's cursor once the slot is walked (it packs the slot in its
+    // low bits and stops at end_slot).
+    const uint64_t slot_done = slot + 1 < slots::kNumSlots ? static_cast<uint64_t>(slot + 1) : 0;
     for (int dbi = 0; dbi < num_dbs; ++dbi) {
-      Db& db = server_.ShardForSlot(slot).db(dbi);
-      const size_t count = db.CountKeysInSlot(slot);
-      if (count == 0) continue;
-      const std::vector<std::string> keys = db.KeysInSlot(slot, count);
-      for (size_t i = 0; i < keys.size();) {
+      if (server_.ShardForSlot(slot).db(dbi).CountKeysInSlot(slot) == 0) continue;
+      // The slot is walked with Db::Scan's cursor, which survives changes
+      // between turns: a key there from start to end is met (maybe twice:
+      // harmless, REPLACE with its current value); one added meanwhile was
+      // written after the job started, so its write is on the link already.
+      uint64_t cursor = static_cast<uint64_t>(slot);
+      while (cursor != slot_done) {
         if (link->closed) co_return;
-        std::string batch;
+        // One batch: built and queued in this turn, so no write to the slots
+        // comes between a key's read and its place on the link.
+        Db& db = server_.ShardForSlot(slot).db(dbi);
         const int64_t now = NowMs();
-        for (size_t end = std::min(keys.size(), i + kKeysPerSlice); i < end; ++i) {
-          const Entry* e = db.Peek(keys[i]);
+        std::string blob(1, kLoadFormat);
+        size_t keys = 0;
+        big.clear();
+        while (cursor != slot_done && keys < kKeysPerBatch && blob.size() < kBatchBytes) {
+          cursor = db.Scan(
+              cursor, kScanStep, now,
+              [&](const Entry& e) {
+                ValueDumper dumper(e.value(), dump_options);
+                if (dumper.sliced()) {
+                  big.emplace_back(e.key());
+                  return;
+                }
+                dumper.Step(Migrator::kSliceBudget);
+                const int64_t expire = db.ExpireOf(&e);
+                AppendLoadRecord(&blob, e.key(), expire == -1 ? 0 : expire, dumper.TakePayload());
+                ++keys;
+              },
+              slot + 1);
+        }
+        std::string out;
+        if (keys > 0 || !big.empty()) SelectOnLink(*link, dbi, &out);
+        if (keys > 0) {
+          out.reserve(out.size() + blob.size() + 64);
+          AppendCommand(&out, {"CLUSTER", "SYNCSLOTS", "LOAD", blob});
+        }
+        for (const std::string& key : big) {
+          const Entry* e = db.Peek(key);
           if (e == nullptr) continue;  // deleted since: its DEL went already
           const int64_t expire = db.ExpireOf(e);
           if (expire != -1 && expire <= now) continue;
           ValueDumper dumper(e->value(), dump_options);
           while (!dumper.Step(Migrator::kSliceBudget)) {
           }
-          const std::string payload = dumper.TakePayload();
-          if (link->link_db != dbi) {
-            AppendCommand(&batch, {"SELECT", absl::StrCat(dbi)});
-            link->link_db = dbi;
-            server_.write_stream().ForgetSelectedDb(link.get());
-          }
-          AppendCommand(&batch, {"RESTORE", keys[i], absl::StrCat(expire == -1 ? 0 : expire),
-                                 payload, "REPLACE", "ABSTTL"});
+          AppendCommand(&out, {"RESTORE", key, absl::StrCat(expire == -1 ? 0 : expire),
+                               dumper.TakePayload(), "REPLACE", "ABSTTL"});
         }
-        if (!batch.empty() && !link->client->SendRaw(std::move(batch)).ok()) {
+        if (!out.empty() && !link->client->SendRaw(std::move(out)).ok()) {
           link->Overrun();
           co_return;
         }
@@ -483,12 +561,21 @@ asio::awaitable<void> AtomicMigrator::Walk(std::shared_ptr<Link> link) {
         }
         if (SlotMigrationJob* j = jobs_.Find(link->name); j && !link->closed) {
           Feed(*j, clusterbus::MigProgress{});
+        } else {
+          co_return;
         }
       }
     }
   }
   job = jobs_.Find(link->name);
   if (job != nullptr && !link->closed) Feed(*job, clusterbus::MigSnapshotDone{});
+}
+
+void AtomicMigrator::SelectOnLink(Link& link, int db, std::string* out) {
+  if (link.link_db == db) return;
+  AppendCommand(out, {"SELECT", absl::StrCat(db)});
+  link.link_db = db;
+  server_.write_stream().ForgetSelectedDb(&link);
 }
 
 asio::awaitable<void> AtomicMigrator::DeleteKeys(std::vector<int> slot_list) {
@@ -563,6 +650,79 @@ void AtomicMigrator::CommitExport(SlotMigrationJob& job, uint64_t epoch) {
   cluster->RequestBroadcastPong();
   server_.ApplyClusterEffects(NowMs());
   asio::co_spawn(io_, DeleteKeys(std::move(moved)), asio::detached);
+}
+
+void AtomicMigrator::ApplyLoad(CommandContext& ctx, Link& link, SlotMigrationJob& job,
+                               std::string_view blob) {
+  struct Record {
+    std::string_view key;
+    int64_t expire_ms;
+    std::string_view payload;
+    int slot;
+  };
+  // The whole batch is checked before anything applies: a malformed one
+  // (only a bug or a stranger could send it) fails the import.
+  std::vector<Record> records;
+  std::string_view in = blob;
+  bool ok = !in.empty() && in.front() == kLoadFormat;
+  if (ok) in.remove_prefix(1);
+  while (ok && !in.empty()) {
+    uint64_t klen = 0, expire = 0, plen = 0;
+    Record r{};
+    ok = ReadLe(&in, 4, &klen) && ReadBytes(&in, klen, &r.key) && ReadLe(&in, 8, &expire) &&
+         ReadLe(&in, 4, &plen) && ReadBytes(&in, plen, &r.payload);
+    if (!ok) break;
+    r.expire_ms = static_cast<int64_t>(expire);
+    r.slot = slots::KeyHashSlot(r.key);
+    // Only the job's slots: the link writes nowhere else.
+    ok = r.expire_ms >= 0 && link.slots.Test(r.slot);
+    records.push_back(r);
+  }
+  if (!ok) {
+    Feed(job, clusterbus::MigAbort{"Malformed snapshot batch from the source"});
+    return ctx.reply.Error("ERR malformed CLUSTER SYNCSLOTS LOAD batch");
+  }
+  // Like every command of the snapshot, a batch gets no reply (the link
+  // reads only its protocol steps' answers).
+  ctx.reply.set_silenced(true);
+  const int dbi = ctx.db_index();
+  if (server_.before_write) {
+    // A live fork-less snapshot keeps the values it has not saved yet.
+    std::vector<std::string_view> keys;
+    keys.reserve(records.size());
+    for (const Record& r : records) keys.push_back(r.key);
+    server_.before_write(dbi, keys);
+  }
+  // Replicas and the AOF get each key as the RESTORE it stands for (the
+  // payload as received), so that any replica, and a reload, replays it.
+  const bool propagate = server_.write_stream().wanted();
+  for (const Record& r : records) {
+    Db& db = server_.ShardForSlot(r.slot).db(dbi);
+    absl::StatusOr<replication::RdbValue> value =
+        replication::ParseDumpPayload(absl::string_view(r.payload.data(), r.payload.size()));
+    if (!value.ok()) {
+      Feed(job, clusterbus::MigAbort{"Bad DUMP payload in a snapshot batch from the source"});
+      return ctx.reply.Error(errors::kBadDumpPayload);
+    }
+    const bool deleted = db.Delete(r.key, ctx.now_ms);
+    if (r.expire_ms != 0 && AlreadyExpired(ctx, r.expire_ms)) {
+      if (deleted) {
+        ctx.AddDirty(1);
+        ctx.Notify(kNotifyGeneric, "del", r.key);
+        if (propagate) ctx.propagate_many.push_back({"DEL", std::string(r.key)});
+      }
+      continue;
+    }
+    Entry* e = db.Set(r.key, persist::FromRdbValue(*value), ctx.now_ms);
+    if (r.expire_ms != 0) db.SetExpire(e, r.expire_ms);
+    ctx.AddDirty(1);
+    ctx.Notify(kNotifyGeneric, "restore", r.key);
+    if (propagate) {
+      ctx.propagate_many.push_back({"RESTORE", std::string(r.key), absl::StrCat(r.expire_ms),
+                                    std::string(r.payload), "REPLACE", "ABSTTL"});
+    }
+  }
+  ctx.reply.Ok();
 }
 
 // ---- Commands -------------------------------------------------------------
@@ -698,6 +858,7 @@ void AtomicMigrator::SyncSlots(CommandContext& ctx, std::span<std::string> args)
     ctx.reply.set_silenced(true);  // a keepalive: nothing to answer
     return ctx.reply.Ok();
   }
+  if (step == "LOAD" && args.size() == 4) return ApplyLoad(ctx, *link, *job, args[3]);
   if (step == "SNAPSHOT-EOF") {
     Feed(*job, clusterbus::MigSnapshotEofReceived{});
     if (job->finished()) return ctx.reply.Error("ERR slot import failed: " + job->message());
