@@ -11,6 +11,11 @@ shardnode nodes.
   acknowledged INCR is lost, no read goes backwards, every key arrived, the
   source keeps none, the target's replica has them, and redis-cli --cluster
   check is clean.
+- The snapshot travels in CLUSTER SYNCSLOTS LOAD batches (INFO
+  commandstats on the target: no RESTORE, far fewer commands than keys);
+  keys of every type and their TTLs arrive equal (DEBUG DIGEST-VALUE) on the
+  target and its replica. A LOAD batch is checked whole: a key outside the
+  job's slots, or a cut batch, fails the import and applies nothing.
 - Importing keys are hidden on the target (DBSIZE, KEYS, SCAN, RANDOMKEY,
   COUNTKEYSINSLOT, GETKEYSINSLOT, INFO keyspace) and on its replica, and
   dropped when the source goes away (driven by a hand-made source
@@ -24,6 +29,7 @@ shardnode nodes.
 Every wait is bounded; every node is stopped by its pid."""
 import os
 import signal
+import struct
 import sys
 import threading
 import time
@@ -289,6 +295,115 @@ class AtomicMigrationTest(unittest.TestCase):
         finally:
             rc.close()
         rl.wait_check_ok(self.a.port)
+
+    def test_snapshot_goes_in_batches_and_reaches_the_replica(self):
+        # Keys of every type, some with a TTL: the target receives them in
+        # CLUSTER SYNCSLOTS LOAD batches (not one RESTORE per key), and its
+        # replica gets each as a RESTORE (same value digests, same TTLs).
+        r = self.add_replica_of_b()
+        lo, hi = 300, 339
+        a = self.a.port
+        keys = [k for ks in rl.keys_in_slots("t", range(lo, hi + 1), 30).values() for k in ks]
+        cmds, ttl_keys = [], []
+        for i, k in enumerate(keys):
+            kind = i % 5
+            if kind == 0:
+                cmds.append(["SET", k, f"v{i}" * (1 + i % 7)])
+            elif kind == 1:
+                cmds.append(["HSET", k, "f1", str(i), "f2", "x" * (i % 50)])
+            elif kind == 2:
+                cmds.append(["RPUSH", k, *[str(j) for j in range(i % 9 + 1)]])
+            elif kind == 3:
+                cmds.append(["SADD", k, *[f"m{j}" for j in range(i % 11 + 1)]])
+            else:
+                cmds.append(["ZADD", k, "1", "a", str(i), "b"])
+            if i % 7 == 0:
+                cmds.append(["PEXPIRE", k, "600000"])
+                ttl_keys.append(k)
+        self.assertNotIn(None, rl.pipeline(a, cmds))
+        digests = rl.pipeline(a, [["DEBUG", "DIGEST-VALUE", k] for k in keys])
+        self.assertEqual(rl.call(self.b.port, "CONFIG", "RESETSTAT"), "OK")
+        self.assertEqual(rl.call(a, "CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", str(lo), str(hi),
+                                 "NODE", self.b_id), "OK")
+        name = only_job(a)["name"]
+        self.assertEqual(wait_job(a, name, {"success", "failed", "cancelled"})["state"],
+                         "success")
+        wait_job(self.b.port, name, {"success"})
+        stats = rl.call(self.b.port, "INFO", "commandstats").decode()
+        self.assertNotIn("cmdstat_restore:", stats)
+        calls = 0
+        for line in stats.splitlines():
+            if line.startswith("cmdstat_cluster|syncslots:"):
+                calls = int(line.split("calls=")[1].split(",")[0])
+        # ESTABLISH, SNAPSHOT-EOF, FINISH, a few ACKs, and one LOAD per slot
+        # (its keys fit one batch): far fewer commands than keys.
+        self.assertGreater(calls, 0)
+        self.assertLess(calls, len(keys) // 10, stats)
+        self.assertEqual(rl.pipeline(self.b.port, [["DEBUG", "DIGEST-VALUE", k] for k in keys]),
+                         digests)
+        for k in ttl_keys:
+            self.assertGreater(rl.call(self.b.port, "PTTL", k), 500000, k)
+        self.wait_replica_offset(r)
+        self.assertEqual(rl.pipeline(r.port, [["DEBUG", "DIGEST-VALUE", k] for k in keys]),
+                         digests)
+        rc = Client(r.port)
+        try:
+            self.assertEqual(rc.call("READONLY"), "OK")
+            for k in ttl_keys:
+                self.assertGreater(rc.call("PTTL", k), 500000, k)
+        finally:
+            rc.close()
+        wait_until(lambda: all(rl.call(a, "CLUSTER", "COUNTKEYSINSLOT", str(s)) == 0
+                               for s in range(lo, hi + 1)), timeout=30,
+                   what="source copies deleted")
+
+    def test_load_batch_is_checked_whole(self):
+        # A hand-made source: a well-formed LOAD applies silently (the next
+        # reply read is SNAPSHOT-EOF's); one naming a key outside the job's
+        # slots, or cut short, fails the import and applies nothing.
+        b = self.b.port
+        lo, hi = 100, 110
+        in_keys = [k for ks in rl.keys_in_slots("l", [lo, hi], 1).values() for k in ks]
+        out_key = rl.keys_in_slots("o", [5000], 1)[5000][0]
+        # The payloads come from DUMP on A, which owns these slots.
+        for k in in_keys + [out_key]:
+            self.assertEqual(rl.call(self.a.port, "SET", k, "val-" + k), "OK")
+        payload = {k: rl.call(self.a.port, "DUMP", k) for k in in_keys + [out_key]}
+
+        def record(k, expire=0):
+            kb, pb = k.encode(), payload[k]
+            return (struct.pack("<I", len(kb)) + kb + struct.pack("<q", expire) +
+                    struct.pack("<I", len(pb)) + pb)
+
+        def establish(fake, name):
+            self.assertEqual(fake.call("CLUSTER", "SYNCSLOTS", "ESTABLISH", "SOURCE", self.a_id,
+                                       "NAME", name, "SLOTSRANGE", str(lo), str(hi)), "OK")
+
+        fake = Client(b)
+        try:
+            establish(fake, "c" * 40)
+            fake.send("CLUSTER", "SYNCSLOTS", "LOAD", b"\x01" + b"".join(record(k) for k in in_keys))
+            fake.send("CLUSTER", "SYNCSLOTS", "SNAPSHOT-EOF")
+            self.assertEqual(fake.read(), 0)  # no reply came for LOAD
+            self.assertEqual(rl.call(b, "DBSIZE"), 0)  # imported keys hidden
+            fake.send("CLUSTER", "SYNCSLOTS", "LOAD",
+                      b"\x01" + record(in_keys[0]) + record(out_key))
+            job = wait_job(b, "c" * 40, {"failed"})
+            self.assertIn("Malformed snapshot batch", job["message"])
+        finally:
+            fake.close()
+        wait_until(lambda: all(rl.call(b, "CLUSTER", "COUNTKEYSINSLOT", str(s)) == 0
+                               for s in (lo, hi)), timeout=30, what="staged keys dropped")
+        self.assertEqual(rl.call(b, "CLUSTER", "COUNTKEYSINSLOT", "5000"), 0)
+        fake = Client(b)
+        try:
+            establish(fake, "d" * 40)
+            fake.send("CLUSTER", "SYNCSLOTS", "LOAD", b"\x01" + record(in_keys[0])[:-3])
+            job = wait_job(b, "d" * 40, {"failed"})
+            self.assertIn("Malformed snapshot batch", job["message"])
+        finally:
+            fake.close()
+        self.assertEqual(rl.call(b, "CLUSTER", "COUNTKEYSINSLOT", str(lo)), 0)
 
     def test_importing_keys_hidden_then_dropped_when_source_goes(self):
         b = self.b.port
