@@ -23,6 +23,10 @@
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/keyspace/notify.h"
+#include "node/keyspace/types/hash_object.h"
+#include "node/keyspace/types/list_object.h"
+#include "node/keyspace/types/set_object.h"
+#include "node/keyspace/types/zset_object.h"
 #include "node/migrate/migrator.h"
 #include "node/migrate/value_dumper.h"
 #include "node/net/resp_client.h"
@@ -33,6 +37,7 @@
 #include "node/server/replication_control.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
+#include "node/server/suspend.h"
 #include "node/server/write_stream.h"
 #include "replication/rdb.h"
 #include "slots/hash_slot.h"
@@ -81,6 +86,97 @@ void AppendLoadRecord(std::string* out, std::string_view key, int64_t expire_ms,
   AppendLe(out, static_cast<uint64_t>(expire_ms), 8);
   AppendLe(out, payload.size(), 4);
   out->append(payload);
+}
+
+// One slice of a big value rebuilt as ordinary commands (see
+// AtomicMigrator::SendBigKey): appends to `out` the next command for `key`
+// from `*cursor` on (the first slice, `*cursor` 0, starts from nothing: SET
+// for a string, DEL then the first elements for a collection); returns true
+// once the value is complete. At most `elements` elements or `bytes` bytes
+// of string per command.
+bool RebuildStep(const Value& value, std::string_view key, uint64_t* cursor, size_t elements,
+                 size_t bytes, std::string* out) {
+  const bool first = *cursor == 0;
+  std::vector<std::string> cmd;
+  auto start = [&](std::string_view name) {
+    if (first && !value.is_string()) AppendCommand(out, {"DEL", key});
+    cmd.emplace_back(name);
+    cmd.emplace_back(key);
+  };
+  bool done = false;
+  switch (value.type()) {
+    case ValueType::kString: {
+      std::string scratch;
+      const std::string_view all = value.View(&scratch);
+      const size_t from = static_cast<size_t>(*cursor);
+      const size_t end = std::min(all.size(), from + bytes);
+      start(first ? "SET" : "APPEND");
+      cmd.emplace_back(all.substr(from, end - from));
+      *cursor = end;
+      done = end == all.size();
+      break;
+    }
+    case ValueType::kHash: {
+      start("HSET");
+      // The cursor is the object's Scan cursor plus one (0 means "first").
+      const uint64_t next = static_cast<const HashObject*>(value.object())
+                                ->Scan(first ? 0 : *cursor - 1, elements,
+                                       [&](std::string_view f, std::string_view v) {
+                                         cmd.emplace_back(f);
+                                         cmd.emplace_back(v);
+                                       });
+      done = next == 0;
+      *cursor = next + 1;
+      break;
+    }
+    case ValueType::kSet: {
+      start("SADD");
+      const uint64_t next = static_cast<const SetObject*>(value.object())
+                                ->Scan(first ? 0 : *cursor - 1, elements,
+                                       [&](std::string_view m) { cmd.emplace_back(m); });
+      done = next == 0;
+      *cursor = next + 1;
+      break;
+    }
+    case ValueType::kZSet: {
+      start("ZADD");
+      const uint64_t next =
+          static_cast<const ZSetObject*>(value.object())
+              ->Scan(first ? 0 : *cursor - 1, elements, [&](std::string_view m, double score) {
+                cmd.push_back(resp::FormatDouble(score));
+                cmd.emplace_back(m);
+              });
+      done = next == 0;
+      *cursor = next + 1;
+      break;
+    }
+    case ValueType::kList: {
+      start("RPUSH");
+      const auto* l = static_cast<const ListObject*>(value.object());
+      const size_t total = l->Size();
+      // The cursor is the index of the next element.
+      size_t at = static_cast<size_t>(*cursor);
+      if (at < total) {
+        size_t left = elements;
+        l->Walk(at, /*reverse=*/false, [&](size_t, std::string_view e) {
+          cmd.emplace_back(e);
+          ++at;
+          return --left > 0;
+        });
+      }
+      *cursor = at;
+      done = at >= total;
+      break;
+    }
+    case ValueType::kStream:
+      return true;  // never big (ValueDumper dumps it whole)
+  }
+  // A scan step may find no element (an empty bucket run): no command then.
+  if (cmd.size() > 2 || value.is_string()) {
+    absl::StrAppend(out, "*", cmd.size(), "\r\n");
+    for (const std::string& a : cmd) AppendBulk(out, a);
+  }
+  return done;
 }
 
 bool ReadLe(std::string_view* in, int bytes, uint64_t* v) {
@@ -533,20 +629,12 @@ asio::awaitable<void> AtomicMigrator::Walk(std::shared_ptr<Link> link) {
           out.reserve(out.size() + blob.size() + 64);
           AppendCommand(&out, {"CLUSTER", "SYNCSLOTS", "LOAD", blob});
         }
-        for (const std::string& key : big) {
-          const Entry* e = db.Peek(key);
-          if (e == nullptr) continue;  // deleted since: its DEL went already
-          const int64_t expire = db.ExpireOf(e);
-          if (expire != -1 && expire <= now) continue;
-          ValueDumper dumper(e->value(), dump_options);
-          while (!dumper.Step(Migrator::kSliceBudget)) {
-          }
-          AppendCommand(&out, {"RESTORE", key, absl::StrCat(expire == -1 ? 0 : expire),
-                               dumper.TakePayload(), "REPLACE", "ABSTTL"});
-        }
         if (!out.empty() && !link->client->SendRaw(std::move(out)).ok()) {
           link->Overrun();
           co_return;
+        }
+        for (const std::string& key : big) {
+          if (!co_await SendBigKey(link, slot, dbi, key)) co_return;
         }
         if (link->client->pending_output() > kDrainAbove) {
           absl::Status s = co_await link->client->Drain();
@@ -569,6 +657,61 @@ asio::awaitable<void> AtomicMigrator::Walk(std::shared_ptr<Link> link) {
   }
   job = jobs_.Find(link->name);
   if (job != nullptr && !link->closed) Feed(*job, clusterbus::MigSnapshotDone{});
+}
+
+asio::awaitable<bool> AtomicMigrator::SendBigKey(std::shared_ptr<Link> link, int slot, int dbi,
+                                                 std::string key) {
+  const Entry* e = server_.ShardForSlot(slot).db(dbi).Peek(key);
+  if (e == nullptr) co_return true;  // deleted since: its DEL went already
+  const int64_t expire = server_.ShardForSlot(slot).db(dbi).ExpireOf(e);
+  if (expire != -1 && expire <= NowMs()) co_return true;
+  // Frozen while it goes: a command that touches it waits (KeysInFlight,
+  // as for MIGRATE), so the slices read one unchanging value.
+  server_.keys_in_flight().Add(dbi, key);
+  const Entry* const entry = e;
+  uint64_t cursor = 0;
+  bool ok = true;
+  for (;;) {
+    std::string out;
+    SelectOnLink(*link, dbi, &out);
+    const bool done = RebuildStep(e->value(), key, &cursor, kBigElements, kBigStringBytes, &out);
+    if (done && expire != -1) AppendCommand(&out, {"PEXPIREAT", key, absl::StrCat(expire)});
+    if (!link->client->SendRaw(std::move(out)).ok()) {
+      link->Overrun();
+      ok = false;
+      break;
+    }
+    if (done) break;
+    if (link->client->pending_output() > kDrainAbove) {
+      absl::Status s = co_await link->client->Drain();
+      if (!s.ok()) {
+        if (SlotMigrationJob* j = jobs_.Find(link->name); j && !link->closed) {
+          Feed(*j, clusterbus::MigLinkDown{std::string(s.message())});
+        }
+        ok = false;
+        break;
+      }
+    } else {
+      co_await asio::post(io_, asio::use_awaitable);
+    }
+    if (stopped_ || link->closed || jobs_.Find(link->name) == nullptr) {
+      ok = false;
+      break;
+    }
+    // No command changes it, but expiry, eviction or a flush may remove it:
+    // its DEL is on the link after the slices sent, so the target ends
+    // without it; nothing more goes.
+    e = server_.ShardForSlot(slot).db(dbi).Peek(key);
+    if (e != entry) break;
+  }
+  if (!stopped_) {
+    server_.keys_in_flight().Remove(dbi, key);
+    for (uint64_t id : server_.keys_in_flight().TakeWaiters()) {
+      auto it = server_.clients().find(id);
+      if (it != server_.clients().end()) Retry(*it->second);
+    }
+  }
+  co_return ok;
 }
 
 void AtomicMigrator::SelectOnLink(Link& link, int db, std::string* out) {

@@ -16,7 +16,15 @@
 //     batch (format, lengths, every key in the job's slots) before applying
 //     it, and propagates each key to its replicas and AOF as the
 //     RESTORE key expiry payload REPLACE ABSTTL it stands for. A value too
-//     big for a batch (ValueDumper::sliced()) goes alone, as that RESTORE.
+//     big for a batch (ValueDumper::sliced(): a string over 1 MB, a
+//     collection over 1024 elements) is rebuilt with ordinary commands, one
+//     per turn of the loop: SET then APPEND of at most kBigStringBytes, or
+//     DEL then HSET / SADD / ZADD / RPUSH of at most kBigElements elements,
+//     then PEXPIREAT; the key is frozen meanwhile (KeysInFlight: commands
+//     on it wait, as for MIGRATE), so no payload of the whole value is ever
+//     built, on either side, and no step stalls a loop. The target applies
+//     them like any link command (the slot is hidden until the claim) and
+//     its replicas and AOF receive them as they are.
 //     One command per batch instead of one per key: the target parses and
 //     dispatches once per batch. No fork and no global image:
 //     every write made to the slots since the job started goes on the same
@@ -81,6 +89,11 @@ class AtomicMigrator {
   static constexpr size_t kKeysPerBatch = 1024;
   static constexpr size_t kBatchBytes = 256 * 1024;
   static constexpr size_t kScanStep = 64;
+  // A big value (ValueDumper::sliced()) is rebuilt on the target with
+  // ordinary commands of at most kBigElements elements or kBigStringBytes
+  // bytes each (SendBigKey).
+  static constexpr size_t kBigElements = 1024;
+  static constexpr size_t kBigStringBytes = 1024 * 1024;
   // The first byte of a LOAD batch (its format's version).
   static constexpr char kLoadFormat = 1;
   static constexpr int64_t kTickMs = 100;
@@ -122,6 +135,10 @@ class AtomicMigrator {
   boost::asio::awaitable<void> ReadStep(std::shared_ptr<Link> link, Awaiting kind);
   boost::asio::awaitable<void> Walk(std::shared_ptr<Link> link);
   boost::asio::awaitable<void> DeleteKeys(std::vector<int> slots);
+  // Sends the big value of `key` (db `dbi`, slot `slot`) a slice per turn of
+  // the loop; false when the link failed.
+  boost::asio::awaitable<bool> SendBigKey(std::shared_ptr<Link> link, int slot, int dbi,
+                                          std::string key);
   // Appends to `out` the SELECT that makes `db` the link's (nothing when it
   // is already).
   void SelectOnLink(Link& link, int db, std::string* out);
