@@ -39,6 +39,7 @@
 #include "node/server/session.h"
 #include "node/server/suspend.h"
 #include "node/server/write_stream.h"
+#include "replication/crc64.h"
 #include "replication/rdb.h"
 #include "slots/hash_slot.h"
 
@@ -194,6 +195,53 @@ bool ReadBytes(std::string_view* in, uint64_t n, std::string_view* out) {
   *out = in->substr(0, n);
   in->remove_prefix(n);
   return true;
+}
+
+// The DUMP payload of a short string (at most kShortString bytes: too short
+// for LZF, which RDB applies above 20 bytes), written directly: type 0,
+// the 6-bit length, the bytes, the RDB version, the CRC64. The same bytes
+// as DumpPayload's but for int-looking strings (which DUMP writes in an
+// integer encoding); both load to the same value.
+constexpr size_t kShortString = 20;
+
+void AppendShortStringPayload(std::string* out, std::string_view bytes) {
+  const size_t start = out->size();
+  out->push_back('\0');
+  out->push_back(static_cast<char>(bytes.size()));  // 00xxxxxx: a 6-bit length
+  out->append(bytes);
+  AppendLe(out, static_cast<uint64_t>(replication::kRdbVersion), 2);
+  const uint64_t crc =
+      replication::Crc64(0, absl::string_view(out->data() + start, out->size() - start));
+  AppendLe(out, crc, 8);
+}
+
+// The value of a payload of that form (any plain-length string), or
+// nullopt when it is of another form (ParseDumpPayload decides then).
+// REQUIRES: a checked version and CRC.
+std::optional<std::string_view> PlainStringOf(std::string_view payload) {
+  if (payload.size() < 12 || payload[0] != '\0') return std::nullopt;
+  const auto b = static_cast<unsigned char>(payload[1]);
+  size_t len = 0, head = 0;
+  if ((b >> 6) == 0) {
+    len = b & 0x3f;
+    head = 2;
+  } else if ((b >> 6) == 1) {
+    len = (size_t{b & 0x3fu} << 8) | static_cast<unsigned char>(payload[2]);
+    head = 3;
+  } else {
+    return std::nullopt;
+  }
+  if (head + len + 10 != payload.size()) return std::nullopt;
+  return payload.substr(head, len);
+}
+
+bool DumpFooterOk(std::string_view payload) {
+  if (payload.size() < 10) return false;
+  std::string_view footer = payload.substr(payload.size() - 10);
+  uint64_t version = 0, crc = 0;
+  if (!ReadLe(&footer, 2, &version) || !ReadLe(&footer, 8, &crc)) return false;
+  return version <= static_cast<uint64_t>(replication::kRdbVersion) &&
+         replication::Crc64(0, absl::string_view(payload.data(), payload.size() - 8)) == crc;
 }
 
 std::vector<int> SlotsOf(const SlotMigrationJob& job) {
@@ -611,14 +659,26 @@ asio::awaitable<void> AtomicMigrator::Walk(std::shared_ptr<Link> link) {
           cursor = db.Scan(
               cursor, kScanStep, now,
               [&](const Entry& e) {
-                ValueDumper dumper(e.value(), dump_options);
-                if (dumper.sliced()) {
-                  big.emplace_back(e.key());
-                  return;
-                }
-                dumper.Step(Migrator::kSliceBudget);
                 const int64_t expire = db.ExpireOf(&e);
-                AppendLoadRecord(&blob, e.key(), expire == -1 ? 0 : expire, dumper.TakePayload());
+                const Value& value = e.value();
+                if (value.is_string() && value.StringLength() <= kShortString) {
+                  std::string scratch;
+                  const std::string_view bytes = value.View(&scratch);
+                  AppendLoadRecord(&blob, e.key(), expire == -1 ? 0 : expire, {});
+                  // The payload goes in place: its length (u32) is patched.
+                  const size_t len_at = blob.size() - 4;
+                  AppendShortStringPayload(&blob, bytes);
+                  const size_t len = blob.size() - len_at - 4;
+                  for (int i = 0; i < 4; ++i) blob[len_at + i] = static_cast<char>(len >> (8 * i));
+                } else {
+                  ValueDumper dumper(value, dump_options);
+                  if (dumper.sliced()) {
+                    big.emplace_back(e.key());
+                    return;
+                  }
+                  dumper.Step(Migrator::kSliceBudget);
+                  AppendLoadRecord(&blob, e.key(), expire == -1 ? 0 : expire, dumper.TakePayload());
+                }
                 ++keys;
               },
               slot + 1);
@@ -841,9 +901,19 @@ void AtomicMigrator::ApplyLoad(CommandContext& ctx, Link& link, SlotMigrationJob
   const bool propagate = server_.write_stream().wanted();
   for (const Record& r : records) {
     Db& db = server_.ShardForSlot(r.slot).db(dbi);
-    absl::StatusOr<replication::RdbValue> value =
-        replication::ParseDumpPayload(absl::string_view(r.payload.data(), r.payload.size()));
-    if (!value.ok()) {
+    // A plain string (most small keys) is read in place; anything else
+    // through the RDB decoder.
+    std::optional<Value> value;
+    if (DumpFooterOk(r.payload)) {
+      if (std::optional<std::string_view> str = PlainStringOf(r.payload)) {
+        value = Value::FromStringTryInt(*str);
+      } else if (absl::StatusOr<replication::RdbValue> decoded = replication::ParseDumpPayload(
+                     absl::string_view(r.payload.data(), r.payload.size()));
+                 decoded.ok()) {
+        value = persist::FromRdbValue(*decoded);
+      }
+    }
+    if (!value.has_value()) {
       Feed(job, clusterbus::MigAbort{"Bad DUMP payload in a snapshot batch from the source"});
       return ctx.reply.Error(errors::kBadDumpPayload);
     }
@@ -856,7 +926,7 @@ void AtomicMigrator::ApplyLoad(CommandContext& ctx, Link& link, SlotMigrationJob
       }
       continue;
     }
-    Entry* e = db.Set(r.key, persist::FromRdbValue(*value), ctx.now_ms);
+    Entry* e = db.Set(r.key, std::move(*value), ctx.now_ms);
     if (r.expire_ms != 0) db.SetExpire(e, r.expire_ms);
     ctx.AddDirty(1);
     ctx.Notify(kNotifyGeneric, "restore", r.key);

@@ -310,7 +310,10 @@ class AtomicMigrationTest(unittest.TestCase):
         for i, k in enumerate(keys):
             kind = i % 5
             if kind == 0:
-                cmds.append(["SET", k, f"v{i}" * (1 + i % 7)])
+                # Short strings travel in a direct form: its edges (empty,
+                # integers, 20 and 21 bytes, 64 bytes: a 14-bit length).
+                edge = ["", "12345", "-7", "x" * 20, "y" * 21, "z" * 64, "\x00\xff"]
+                cmds.append(["SET", k, edge[i // 5] if i // 5 < len(edge) else f"v{i}" * (1 + i % 7)])
             elif kind == 1:
                 cmds.append(["HSET", k, "f1", str(i), "f2", "x" * (i % 50)])
             elif kind == 2:
