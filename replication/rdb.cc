@@ -1409,12 +1409,15 @@ absl::StatusOr<RdbValue> ParseDumpPayload(absl::string_view payload) {
   const char* footer = payload.data() + payload.size() - 10;
   if (LoadLE(footer, 2) > static_cast<uint64_t>(kRdbVersion)) return wrong;
   if (Crc64(0, payload.substr(0, payload.size() - 8)) != LoadLE(footer + 2, 8)) return wrong;
+  return ParseDumpBody(payload.substr(0, payload.size() - 10));
+}
+
+absl::StatusOr<RdbValue> ParseDumpBody(absl::string_view body) {
   RdbReader::Impl parser(/*dump_mode=*/true);
   class NoHandler : public RdbHandler {
     absl::Status OnEntry(RdbEntry) override { return absl::OkStatus(); }
   } no_handler;
-  absl::StatusOr<RdbReader::Progress> progress =
-      parser.Feed(payload.substr(0, payload.size() - 10), &no_handler);
+  absl::StatusOr<RdbReader::Progress> progress = parser.Feed(body, &no_handler);
   if (!progress.ok()) return progress.status();
   if (*progress != RdbReader::Progress::kDone) {
     return absl::DataLossError("Bad data format: the value is truncated");

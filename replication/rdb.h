@@ -177,7 +177,7 @@ class RdbReader {
   uint64_t EmptyKeysSkipped() const;
 
  private:
-  friend absl::StatusOr<RdbValue> ParseDumpPayload(absl::string_view payload);
+  friend absl::StatusOr<RdbValue> ParseDumpBody(absl::string_view body);
   class Impl;
   std::unique_ptr<Impl> impl_;
 };
@@ -324,6 +324,12 @@ absl::StatusOr<std::vector<std::string>> ParseFunctionsPayload(absl::string_view
 // decode, is empty or leaves bytes over (RESTORE answers "ERR Bad data
 // format").
 absl::StatusOr<RdbValue> ParseDumpPayload(absl::string_view payload);
+
+// Decodes the body of a DUMP payload (<type byte><value>, without the
+// version and CRC64 footer: a channel that checks its own framing, such as
+// atomic slot migration's LOAD batches). DataLoss or Unimplemented as
+// ParseDumpPayload's "Bad data format" cases.
+absl::StatusOr<RdbValue> ParseDumpBody(absl::string_view body);
 
 }  // namespace shardnode::replication
 

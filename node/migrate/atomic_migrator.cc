@@ -72,7 +72,8 @@ std::string JobName() { return RandomHexId(); }
 
 // CLUSTER SYNCSLOTS LOAD's argument (see atomic_migrator.h): a format byte,
 // then per key: key length (u32), key, absolute expiry in ms (i64, 0: none),
-// payload length (u32), payload (DUMP's format: value, RDB version, CRC64).
+// body length (u32), body (a DUMP payload without its footer: type byte and
+// RDB value; the link's framing is checked, so no per-key CRC64).
 // Integers are little-endian.
 void AppendLe(std::string* out, uint64_t v, int bytes) {
   char b[8];
@@ -197,51 +198,62 @@ bool ReadBytes(std::string_view* in, uint64_t n, std::string_view* out) {
   return true;
 }
 
-// The DUMP payload of a short string (at most kShortString bytes: too short
-// for LZF, which RDB applies above 20 bytes), written directly: type 0,
-// the 6-bit length, the bytes, the RDB version, the CRC64. The same bytes
-// as DumpPayload's but for int-looking strings (which DUMP writes in an
-// integer encoding); both load to the same value.
-constexpr size_t kShortString = 20;
+// The body of a DUMP payload (the value without the version and CRC64
+// footer: see kLoadFormat) of a string of at most kPlainString bytes,
+// written directly and never compressed: type 0, the RDB length (6-bit,
+// 14-bit or 0x80 and 32-bit big-endian), the bytes. DUMP would compress a
+// string over 20 bytes with LZF (rdbcompression) and write an int-looking
+// one as an integer; both forms load to the same value, and LZF cost each
+// side more CPU than the link's bytes it saved (on a loopback or LAN link
+// it was half of both sides' time for 1 KB values; Valkey's migration
+// sends its values uncompressed too).
+constexpr size_t kPlainString = ValueDumper::kSliceStringBytes;
 
-void AppendShortStringPayload(std::string* out, std::string_view bytes) {
-  const size_t start = out->size();
+void AppendPlainStringBody(std::string* out, std::string_view bytes) {
+  const size_t n = bytes.size();
   out->push_back('\0');
-  out->push_back(static_cast<char>(bytes.size()));  // 00xxxxxx: a 6-bit length
+  if (n < 64) {
+    out->push_back(static_cast<char>(n));
+  } else if (n < 16384) {
+    out->push_back(static_cast<char>(0x40 | (n >> 8)));
+    out->push_back(static_cast<char>(n & 0xff));
+  } else {
+    out->push_back(static_cast<char>(0x80));
+    for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(n >> shift));
+  }
   out->append(bytes);
-  AppendLe(out, static_cast<uint64_t>(replication::kRdbVersion), 2);
-  const uint64_t crc =
-      replication::Crc64(0, absl::string_view(out->data() + start, out->size() - start));
-  AppendLe(out, crc, 8);
 }
 
-// The value of a payload of that form (any plain-length string), or
-// nullopt when it is of another form (ParseDumpPayload decides then).
-// REQUIRES: a checked version and CRC.
-std::optional<std::string_view> PlainStringOf(std::string_view payload) {
-  if (payload.size() < 12 || payload[0] != '\0') return std::nullopt;
-  const auto b = static_cast<unsigned char>(payload[1]);
+// `body` with the DUMP footer (RDB version, CRC64): a RESTORE payload.
+std::string DumpPayloadOf(std::string_view body) {
+  std::string out;
+  out.reserve(body.size() + 10);
+  out.append(body);
+  AppendLe(&out, static_cast<uint64_t>(replication::kRdbVersion), 2);
+  AppendLe(&out, replication::Crc64(0, absl::string_view(out.data(), out.size())), 8);
+  return out;
+}
+
+// The value of a body of that form (a string with a plain length), or
+// nullopt when it is of another form (ParseDumpBody decides then).
+std::optional<std::string_view> PlainStringOf(std::string_view body) {
+  if (body.size() < 2 || body[0] != '\0') return std::nullopt;
+  const auto b = static_cast<unsigned char>(body[1]);
   size_t len = 0, head = 0;
   if ((b >> 6) == 0) {
     len = b & 0x3f;
     head = 2;
-  } else if ((b >> 6) == 1) {
-    len = (size_t{b & 0x3fu} << 8) | static_cast<unsigned char>(payload[2]);
+  } else if ((b >> 6) == 1 && body.size() >= 3) {
+    len = (size_t{b & 0x3fu} << 8) | static_cast<unsigned char>(body[2]);
     head = 3;
+  } else if (b == 0x80 && body.size() >= 6) {
+    for (size_t i = 2; i < 6; ++i) len = (len << 8) | static_cast<unsigned char>(body[i]);
+    head = 6;
   } else {
     return std::nullopt;
   }
-  if (head + len + 10 != payload.size()) return std::nullopt;
-  return payload.substr(head, len);
-}
-
-bool DumpFooterOk(std::string_view payload) {
-  if (payload.size() < 10) return false;
-  std::string_view footer = payload.substr(payload.size() - 10);
-  uint64_t version = 0, crc = 0;
-  if (!ReadLe(&footer, 2, &version) || !ReadLe(&footer, 8, &crc)) return false;
-  return version <= static_cast<uint64_t>(replication::kRdbVersion) &&
-         replication::Crc64(0, absl::string_view(payload.data(), payload.size() - 8)) == crc;
+  if (head + len != body.size()) return std::nullopt;
+  return body.substr(head, len);
 }
 
 std::vector<int> SlotsOf(const SlotMigrationJob& job) {
@@ -661,13 +673,13 @@ asio::awaitable<void> AtomicMigrator::Walk(std::shared_ptr<Link> link) {
               [&](const Entry& e) {
                 const int64_t expire = db.ExpireOf(&e);
                 const Value& value = e.value();
-                if (value.is_string() && value.StringLength() <= kShortString) {
+                if (value.is_string() && value.StringLength() <= kPlainString) {
                   std::string scratch;
                   const std::string_view bytes = value.View(&scratch);
                   AppendLoadRecord(&blob, e.key(), expire == -1 ? 0 : expire, {});
-                  // The payload goes in place: its length (u32) is patched.
+                  // The body goes in place: its length (u32) is patched.
                   const size_t len_at = blob.size() - 4;
-                  AppendShortStringPayload(&blob, bytes);
+                  AppendPlainStringBody(&blob, bytes);
                   const size_t len = blob.size() - len_at - 4;
                   for (int i = 0; i < 4; ++i) blob[len_at + i] = static_cast<char>(len >> (8 * i));
                 } else {
@@ -677,7 +689,9 @@ asio::awaitable<void> AtomicMigrator::Walk(std::shared_ptr<Link> link) {
                     return;
                   }
                   dumper.Step(Migrator::kSliceBudget);
-                  AppendLoadRecord(&blob, e.key(), expire == -1 ? 0 : expire, dumper.TakePayload());
+                  const std::string payload = dumper.TakePayload();
+                  AppendLoadRecord(&blob, e.key(), expire == -1 ? 0 : expire,
+                                   std::string_view(payload).substr(0, payload.size() - 10));
                 }
                 ++keys;
               },
@@ -860,7 +874,7 @@ void AtomicMigrator::ApplyLoad(CommandContext& ctx, Link& link, SlotMigrationJob
   struct Record {
     std::string_view key;
     int64_t expire_ms;
-    std::string_view payload;
+    std::string_view body;
     int slot;
   };
   // The whole batch is checked before anything applies: a malformed one
@@ -873,7 +887,7 @@ void AtomicMigrator::ApplyLoad(CommandContext& ctx, Link& link, SlotMigrationJob
     uint64_t klen = 0, expire = 0, plen = 0;
     Record r{};
     ok = ReadLe(&in, 4, &klen) && ReadBytes(&in, klen, &r.key) && ReadLe(&in, 8, &expire) &&
-         ReadLe(&in, 4, &plen) && ReadBytes(&in, plen, &r.payload);
+         ReadLe(&in, 4, &plen) && ReadBytes(&in, plen, &r.body);
     if (!ok) break;
     r.expire_ms = static_cast<int64_t>(expire);
     r.slot = slots::KeyHashSlot(r.key);
@@ -896,25 +910,25 @@ void AtomicMigrator::ApplyLoad(CommandContext& ctx, Link& link, SlotMigrationJob
     for (const Record& r : records) keys.push_back(r.key);
     server_.before_write(dbi, keys);
   }
-  // Replicas and the AOF get each key as the RESTORE it stands for (the
-  // payload as received), so that any replica, and a reload, replays it.
+  // Replicas and the AOF get each key as an ordinary command (SET, or
+  // RESTORE of the value's DUMP payload), so that any replica, and a
+  // reload, replays it.
   const bool propagate = server_.write_stream().wanted();
   for (const Record& r : records) {
     Db& db = server_.ShardForSlot(r.slot).db(dbi);
     // A plain string (most small keys) is read in place; anything else
     // through the RDB decoder.
+    std::optional<std::string_view> str = PlainStringOf(r.body);
     std::optional<Value> value;
-    if (DumpFooterOk(r.payload)) {
-      if (std::optional<std::string_view> str = PlainStringOf(r.payload)) {
-        value = Value::FromStringTryInt(*str);
-      } else if (absl::StatusOr<replication::RdbValue> decoded = replication::ParseDumpPayload(
-                     absl::string_view(r.payload.data(), r.payload.size()));
-                 decoded.ok()) {
-        value = persist::FromRdbValue(*decoded);
-      }
+    if (str.has_value()) {
+      value = Value::FromStringTryInt(*str);
+    } else if (absl::StatusOr<replication::RdbValue> decoded =
+                   replication::ParseDumpBody(absl::string_view(r.body.data(), r.body.size()));
+               decoded.ok()) {
+      value = persist::FromRdbValue(*decoded);
     }
     if (!value.has_value()) {
-      Feed(job, clusterbus::MigAbort{"Bad DUMP payload in a snapshot batch from the source"});
+      Feed(job, clusterbus::MigAbort{"Bad value in a snapshot batch from the source"});
       return ctx.reply.Error(errors::kBadDumpPayload);
     }
     const bool deleted = db.Delete(r.key, ctx.now_ms);
@@ -931,8 +945,19 @@ void AtomicMigrator::ApplyLoad(CommandContext& ctx, Link& link, SlotMigrationJob
     ctx.AddDirty(1);
     ctx.Notify(kNotifyGeneric, "restore", r.key);
     if (propagate) {
-      ctx.propagate_many.push_back({"RESTORE", std::string(r.key), absl::StrCat(r.expire_ms),
-                                    std::string(r.payload), "REPLACE", "ABSTTL"});
+      // A string as SET (PXAT when it expires), anything else as RESTORE
+      // of its DUMP payload.
+      if (str.has_value()) {
+        std::vector<std::string> set{"SET", std::string(r.key), std::string(*str)};
+        if (r.expire_ms != 0) {
+          set.emplace_back("PXAT");
+          set.push_back(absl::StrCat(r.expire_ms));
+        }
+        ctx.propagate_many.push_back(std::move(set));
+      } else {
+        ctx.propagate_many.push_back({"RESTORE", std::string(r.key), absl::StrCat(r.expire_ms),
+                                      DumpPayloadOf(r.body), "REPLACE", "ABSTTL"});
+      }
     }
   }
   ctx.reply.Ok();

@@ -11,7 +11,8 @@
 //     between): CLUSTER SYNCSLOTS LOAD <batch>, where the batch is a format
 //     byte (kLoadFormat) then, per key, u32 key length, key, i64 absolute
 //     expiry in ms (0: none), u32 payload length, payload in DUMP's format
-//     (RDB value, RDB version, CRC64), integers little-endian; at most
+//     (RDB value, RDB version, CRC64; a string is never LZF-compressed
+//     there, which cost more CPU than it saved), integers little-endian; at most
 //     kKeysPerBatch keys or about kBatchBytes. The target checks the whole
 //     batch (format, lengths, every key in the job's slots) before applying
 //     it, and propagates each key to its replicas and AOF as the

@@ -486,7 +486,8 @@ class AtomicMigrationTest(unittest.TestCase):
         payload = {k: rl.call(self.a.port, "DUMP", k) for k in in_keys + [out_key]}
 
         def record(k, expire=0):
-            kb, pb = k.encode(), payload[k]
+            # A LOAD record's value is a DUMP payload without its footer.
+            kb, pb = k.encode(), payload[k][:-10]
             return (struct.pack("<I", len(kb)) + kb + struct.pack("<q", expire) +
                     struct.pack("<I", len(pb)) + pb)
 
@@ -516,6 +517,18 @@ class AtomicMigrationTest(unittest.TestCase):
             fake.send("CLUSTER", "SYNCSLOTS", "LOAD", b"\x01" + record(in_keys[0])[:-3])
             job = wait_job(b, "d" * 40, {"failed"})
             self.assertIn("Malformed snapshot batch", job["message"])
+        finally:
+            fake.close()
+        # A value that does not decode (an unknown RDB type) fails it too.
+        fake = Client(b)
+        try:
+            establish(fake, "f" * 40)
+            kb = in_keys[0].encode()
+            bad = (struct.pack("<I", len(kb)) + kb + struct.pack("<q", 0) +
+                   struct.pack("<I", 3) + b"\x63ab")
+            fake.send("CLUSTER", "SYNCSLOTS", "LOAD", b"\x01" + bad)
+            job = wait_job(b, "f" * 40, {"failed"})
+            self.assertIn("Bad value in a snapshot batch", job["message"])
         finally:
             fake.close()
         self.assertEqual(rl.call(b, "CLUSTER", "COUNTKEYSINSLOT", str(lo)), 0)
