@@ -23,6 +23,8 @@ shardnode nodes.
   dropped when the source goes away (driven by a hand-made source
   connection, so the state is deterministic). CLUSTER SETSLOT is refused
   with Valkey's errors on both sides while a job runs.
+- A replica of the target promoted mid-import (CLUSTER FAILOVER TAKEOVER)
+  drops the staged keys it received and hides nothing more.
 - Cancel while the target is stopped (SIGSTOP), and the target killed
   (SIGKILL) mid-transfer: the job ends cancelled / failed with a message,
   the source still owns the slots and keeps every key, the target keeps
@@ -599,6 +601,45 @@ class AtomicMigrationTest(unittest.TestCase):
         wait_until(lambda: rl.call(r.port, "DBSIZE") == 1, timeout=10, what="replica shows keys")
         # The job ended: SETSLOT is accepted again.
         self.assertEqual(rl.call(b, "CLUSTER", "SETSLOT", "9000", "STABLE"), "OK")
+
+    def test_promoted_replica_drops_its_primarys_staged_keys(self):
+        # The target's replica holds the staged (hidden) keys of an import;
+        # promoted (CLUSTER FAILOVER TAKEOVER) it has no import job for them:
+        # it drops them and hides nothing more, while the old target, now
+        # its replica, ends its job failed.
+        b = self.b.port
+        lo, hi = 120, 125
+        r = self.add_replica_of_b()
+        zero = "0" * 40
+        fake = Client(b)
+        try:
+            self.assertEqual(fake.call("CLUSTER", "SYNCSLOTS", "ESTABLISH", "SOURCE", self.a_id,
+                                       "NAME", "9" * 40, "SLOTSRANGE", str(lo), str(hi)), "OK")
+            for k in [k for ks in rl.keys_in_slots("p", range(lo, hi + 1), 4).values()
+                      for k in ks]:
+                fake.send("SET", k, "staged")
+            fake.send("CLUSTER", "SYNCSLOTS", "SNAPSHOT-EOF")
+            self.assertEqual(fake.read(), 1)
+            self.wait_replica_offset(r)
+            # Hidden on the replica, but there (DEBUG DIGEST covers them).
+            self.assertEqual(rl.call(r.port, "DBSIZE"), 0)
+            self.assertNotEqual(rl.call(r.port, "DEBUG", "DIGEST"), zero)
+            self.assertEqual(rl.call(r.port, "CLUSTER", "FAILOVER", "TAKEOVER"), "OK")
+            wait_until(lambda: b"role:master" in rl.call(r.port, "INFO", "replication"),
+                       timeout=30, what="replica promoted")
+            wait_until(lambda: rl.call(r.port, "DEBUG", "DIGEST") == zero, timeout=30,
+                       what="staged keys dropped on the promoted replica")
+            job = wait_job(b, "9" * 40, {"failed"})
+            self.assertTrue(job["message"], job)
+        finally:
+            fake.close()
+        # It hides nothing now: a key it owns shows.
+        own = rl.tag_for_slot(9000) + "own"
+        wait_until(lambda: rl.call(r.port, "SET", own, "1") == "OK", timeout=30,
+                   what="promoted replica serves its slots")
+        self.assertEqual(rl.call(r.port, "DBSIZE"), 1)
+        for s in range(lo, hi + 1):
+            self.assertEqual(rl.call(r.port, "CLUSTER", "COUNTKEYSINSLOT", str(s)), 0)
 
     def test_importing_keys_neither_refused_nor_evicted_under_maxmemory(self):
         b = self.b.port
