@@ -12,9 +12,10 @@
 //                                                 job (slots hidden), +OK; from
 //                                                 now on the link's other
 //                                                 commands get no reply
-//   snapshot: RESTORE key ttl payload REPLACE ABSTTL, a slice of keys per turn
-//   of the loop, interleaved in order with every write the source makes to
-//   the slots (the write stream filtered by slot)
+//   snapshot: CLUSTER SYNCSLOTS LOAD <batch of keys> (a big value as
+//   bounded ordinary commands), a batch per turn of the loop, interleaved in
+//   order with every write the source makes to the slots (the write stream
+//   filtered by slot); see node/migrate/atomic_migrator.h
 //   CLUSTER SYNCSLOTS SNAPSHOT-EOF -------------->  :<online replicas>  (all
 //                                                 before it is applied)
 //   pause writes to the migrating slots only (reads go on; other slots too)

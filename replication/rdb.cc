@@ -1413,12 +1413,15 @@ absl::StatusOr<RdbValue> ParseDumpPayload(absl::string_view payload, bool verify
   if (verify_checksum && Crc64(0, payload.substr(0, payload.size() - 8)) != LoadLE(footer + 2, 8)) {
     return wrong;
   }
+  return ParseDumpBody(payload.substr(0, payload.size() - 10));
+}
+
+absl::StatusOr<RdbValue> ParseDumpBody(absl::string_view body) {
   RdbReader::Impl parser(/*dump_mode=*/true);
   class NoHandler : public RdbHandler {
     absl::Status OnEntry(RdbEntry) override { return absl::OkStatus(); }
   } no_handler;
-  absl::StatusOr<RdbReader::Progress> progress =
-      parser.Feed(payload.substr(0, payload.size() - 10), &no_handler);
+  absl::StatusOr<RdbReader::Progress> progress = parser.Feed(body, &no_handler);
   if (!progress.ok()) return progress.status();
   if (*progress != RdbReader::Progress::kDone) {
     return absl::DataLossError("Bad data format: the value is truncated");

@@ -177,7 +177,7 @@ class RdbReader {
   uint64_t EmptyKeysSkipped() const;
 
  private:
-  friend absl::StatusOr<RdbValue> ParseDumpPayload(absl::string_view payload, bool verify_checksum);
+  friend absl::StatusOr<RdbValue> ParseDumpBody(absl::string_view body);
   class Impl;
   std::unique_ptr<Impl> impl_;
 };
@@ -325,6 +325,12 @@ absl::StatusOr<std::vector<std::string>> ParseFunctionsPayload(absl::string_view
 // format"). `verify_checksum` false skips the CRC check (Redis's DEBUG
 // SET-SKIP-CHECKSUM-VALIDATION), not the version check.
 absl::StatusOr<RdbValue> ParseDumpPayload(absl::string_view payload, bool verify_checksum = true);
+
+// Decodes the body of a DUMP payload (<type byte><value>, without the
+// version and CRC64 footer: a channel that checks its own framing, such as
+// atomic slot migration's LOAD batches). DataLoss or Unimplemented as
+// ParseDumpPayload's "Bad data format" cases.
+absl::StatusOr<RdbValue> ParseDumpBody(absl::string_view body);
 
 }  // namespace shardnode::replication
 

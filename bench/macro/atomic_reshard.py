@@ -13,7 +13,10 @@ millisecond:
   legacy   redis-cli --cluster reshard (defaults: pipeline 10), on
            redis-server 7.0.15 and, with --legacy-shardnode, on shardnode.
 
-Checked after each run: B holds every moved key (DBSIZE growth equals A's
+`cpu s` is the CPU time both servers used from the command to the end (of
+/proc/<pid>/stat; redis-cli's own is not counted): on busy shared cores the
+wall time follows how much of a core the scheduler grants, the CPU time
+does not. Checked after each run: B holds every moved key (DBSIZE growth equals A's
 share), and after the atomic move A's copies are deleted (DBSIZE A + B ==
 --keys once A's background delete ends). Usage:
 
@@ -55,6 +58,7 @@ def one_run(mode, kind, binary, tmp, files, counts, node_timeout, keys):
         a_id = bl.cli(a.port, "CLUSTER", "MYID").strip()
         b_id = bl.cli(b.port, "CLUSTER", "MYID").strip()
         b_before = rs.dbsize(b.port)
+        cpu0 = bl.cpu_seconds(a.pid) + bl.cpu_seconds(b.pid)
         with ml.PingProbe(a.port) as probe:
             t0 = time.monotonic()
             if mode == "atomic":
@@ -81,6 +85,7 @@ def one_run(mode, kind, binary, tmp, files, counts, node_timeout, keys):
                 if out.returncode != 0:
                     tail = "\n".join((out.stdout + out.stderr).strip().splitlines()[-5:])
                     return f"{mode} {kind}: FAILED: reshard exited {out.returncode}:\n{tail}"
+        cpu = bl.cpu_seconds(a.pid) + bl.cpu_seconds(b.pid) - cpu0
         moved = rs.dbsize(b.port) - b_before
         if moved != counts[0]:
             return f"{mode} {kind}: FAILED: {moved} keys moved, expected {counts[0]}"
@@ -89,7 +94,7 @@ def one_run(mode, kind, binary, tmp, files, counts, node_timeout, keys):
             if time.monotonic() > deadline:
                 return f"{mode} {kind}: FAILED: A still holds {rs.dbsize(a.port)} keys"
             time.sleep(0.1)
-        return {"moved": moved, "secs": elapsed, "kps": moved / elapsed,
+        return {"moved": moved, "secs": elapsed, "kps": moved / elapsed, "cpu": cpu,
                 "stall": probe.longest * 1000, "over50": probe.over(50)}
     finally:
         b.stop()
@@ -115,7 +120,7 @@ def main():
         print(f"2 masters, {rs.HALF} slots A -> B ({counts[0]} of {args.keys} keys, "
               f"{args.value_size} B values); loadavg={bl.load_average()}", flush=True)
         print(f"{'mode':<8}{'kind':<11}{'keys':>9}{'secs':>9}{'keys/s':>11}{'stall ms':>10}"
-              f"{'>50ms':>7}", flush=True)
+              f"{'>50ms':>7}{'cpu s':>8}", flush=True)
         results = {}
         for mode, kind, binary in runs:
             r = one_run(mode, kind, binary, tmp, files, counts, args.node_timeout, args.keys)
@@ -125,12 +130,13 @@ def main():
                 continue
             results[(mode, kind)] = r
             print(f"{mode:<8}{kind:<11}{r['moved']:>9}{r['secs']:>9.2f}{r['kps']:>11.0f}"
-                  f"{r['stall']:>10.1f}{r['over50']:>7}", flush=True)
+                  f"{r['stall']:>10.1f}{r['over50']:>7}{r['cpu']:>8.2f}", flush=True)
         atomic = results.get(("atomic", "shardnode"))
         for (mode, kind), r in results.items():
             if atomic and mode == "legacy":
                 print(f"atomic shardnode is {r['secs'] / atomic['secs']:.1f}x faster than "
-                      f"legacy {kind}", flush=True)
+                      f"legacy {kind} ({r['cpu'] / atomic['cpu']:.1f}x less server CPU)",
+                      flush=True)
         print(f"loadavg={bl.load_average()}")
         return 1 if failed else 0
     finally:

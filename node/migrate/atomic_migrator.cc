@@ -22,16 +22,26 @@
 #include "node/config/config.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
+#include "node/keyspace/notify.h"
+#include "node/keyspace/types/hash_object.h"
+#include "node/keyspace/types/list_object.h"
+#include "node/keyspace/types/set_object.h"
+#include "node/keyspace/types/zset_object.h"
 #include "node/migrate/migrator.h"
 #include "node/migrate/value_dumper.h"
 #include "node/net/resp_client.h"
+#include "node/persist/dataset.h"
 #include "node/resp/reply.h"
 #include "node/server/clock.h"
 #include "node/server/log.h"
 #include "node/server/replication_control.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
+#include "node/server/suspend.h"
 #include "node/server/write_stream.h"
+#include "replication/crc64.h"
+#include "replication/rdb.h"
+#include "slots/hash_slot.h"
 
 namespace shardnode::node::migrate {
 namespace asio = boost::asio;
@@ -59,6 +69,192 @@ void AppendCommand(std::string* out, std::initializer_list<std::string_view> arg
 }
 
 std::string JobName() { return RandomHexId(); }
+
+// CLUSTER SYNCSLOTS LOAD's argument (see atomic_migrator.h): a format byte,
+// then per key: key length (u32), key, absolute expiry in ms (i64, 0: none),
+// body length (u32), body (a DUMP payload without its footer: type byte and
+// RDB value; the link's framing is checked, so no per-key CRC64).
+// Integers are little-endian.
+void AppendLe(std::string* out, uint64_t v, int bytes) {
+  char b[8];
+  for (int i = 0; i < bytes; ++i) b[i] = static_cast<char>(v >> (8 * i));
+  out->append(b, static_cast<size_t>(bytes));
+}
+
+void AppendLoadRecord(std::string* out, std::string_view key, int64_t expire_ms,
+                      std::string_view payload) {
+  AppendLe(out, key.size(), 4);
+  out->append(key);
+  AppendLe(out, static_cast<uint64_t>(expire_ms), 8);
+  AppendLe(out, payload.size(), 4);
+  out->append(payload);
+}
+
+// One slice of a big value rebuilt as ordinary commands (see
+// AtomicMigrator::SendBigKey): appends to `out` the next command for `key`
+// from `*cursor` on (the first slice, `*cursor` 0, starts from nothing: SET
+// for a string, DEL then the first elements for a collection); returns true
+// once the value is complete. At most `elements` elements or `bytes` bytes
+// of string per command.
+bool RebuildStep(const Value& value, std::string_view key, uint64_t* cursor, size_t elements,
+                 size_t bytes, std::string* out) {
+  const bool first = *cursor == 0;
+  std::vector<std::string> cmd;
+  auto start = [&](std::string_view name) {
+    if (first && !value.is_string()) AppendCommand(out, {"DEL", key});
+    cmd.emplace_back(name);
+    cmd.emplace_back(key);
+  };
+  bool done = false;
+  switch (value.type()) {
+    case ValueType::kString: {
+      std::string scratch;
+      const std::string_view all = value.View(&scratch);
+      const size_t from = static_cast<size_t>(*cursor);
+      const size_t end = std::min(all.size(), from + bytes);
+      start(first ? "SET" : "APPEND");
+      cmd.emplace_back(all.substr(from, end - from));
+      *cursor = end;
+      done = end == all.size();
+      break;
+    }
+    case ValueType::kHash: {
+      start("HSET");
+      // The cursor is the object's Scan cursor plus one (0 means "first").
+      const uint64_t next = static_cast<const HashObject*>(value.object())
+                                ->Scan(first ? 0 : *cursor - 1, elements,
+                                       [&](std::string_view f, std::string_view v) {
+                                         cmd.emplace_back(f);
+                                         cmd.emplace_back(v);
+                                       });
+      done = next == 0;
+      *cursor = next + 1;
+      break;
+    }
+    case ValueType::kSet: {
+      start("SADD");
+      const uint64_t next = static_cast<const SetObject*>(value.object())
+                                ->Scan(first ? 0 : *cursor - 1, elements,
+                                       [&](std::string_view m) { cmd.emplace_back(m); });
+      done = next == 0;
+      *cursor = next + 1;
+      break;
+    }
+    case ValueType::kZSet: {
+      start("ZADD");
+      const uint64_t next =
+          static_cast<const ZSetObject*>(value.object())
+              ->Scan(first ? 0 : *cursor - 1, elements, [&](std::string_view m, double score) {
+                cmd.push_back(resp::FormatDouble(score));
+                cmd.emplace_back(m);
+              });
+      done = next == 0;
+      *cursor = next + 1;
+      break;
+    }
+    case ValueType::kList: {
+      start("RPUSH");
+      const auto* l = static_cast<const ListObject*>(value.object());
+      const size_t total = l->Size();
+      // The cursor is the index of the next element.
+      size_t at = static_cast<size_t>(*cursor);
+      if (at < total) {
+        size_t left = elements;
+        l->Walk(at, /*reverse=*/false, [&](size_t, std::string_view e) {
+          cmd.emplace_back(e);
+          ++at;
+          return --left > 0;
+        });
+      }
+      *cursor = at;
+      done = at >= total;
+      break;
+    }
+    case ValueType::kStream:
+      return true;  // never big (ValueDumper dumps it whole)
+  }
+  // A scan step may find no element (an empty bucket run): no command then.
+  if (cmd.size() > 2 || value.is_string()) {
+    absl::StrAppend(out, "*", cmd.size(), "\r\n");
+    for (const std::string& a : cmd) AppendBulk(out, a);
+  }
+  return done;
+}
+
+bool ReadLe(std::string_view* in, int bytes, uint64_t* v) {
+  if (in->size() < static_cast<size_t>(bytes)) return false;
+  *v = 0;
+  for (int i = 0; i < bytes; ++i) {
+    *v |= uint64_t{static_cast<unsigned char>((*in)[static_cast<size_t>(i)])} << (8 * i);
+  }
+  in->remove_prefix(static_cast<size_t>(bytes));
+  return true;
+}
+
+bool ReadBytes(std::string_view* in, uint64_t n, std::string_view* out) {
+  if (in->size() < n) return false;
+  *out = in->substr(0, n);
+  in->remove_prefix(n);
+  return true;
+}
+
+// The body of a DUMP payload (the value without the version and CRC64
+// footer: see kLoadFormat) of a string of at most kPlainString bytes,
+// written directly and never compressed: type 0, the RDB length (6-bit,
+// 14-bit or 0x80 and 32-bit big-endian), the bytes. DUMP would compress a
+// string over 20 bytes with LZF (rdbcompression) and write an int-looking
+// one as an integer; both forms load to the same value, and LZF cost each
+// side more CPU than the link's bytes it saved (on a loopback or LAN link
+// it was half of both sides' time for 1 KB values; Valkey's migration
+// sends its values uncompressed too).
+constexpr size_t kPlainString = ValueDumper::kSliceStringBytes;
+
+void AppendPlainStringBody(std::string* out, std::string_view bytes) {
+  const size_t n = bytes.size();
+  out->push_back('\0');
+  if (n < 64) {
+    out->push_back(static_cast<char>(n));
+  } else if (n < 16384) {
+    out->push_back(static_cast<char>(0x40 | (n >> 8)));
+    out->push_back(static_cast<char>(n & 0xff));
+  } else {
+    out->push_back(static_cast<char>(0x80));
+    for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(n >> shift));
+  }
+  out->append(bytes);
+}
+
+// `body` with the DUMP footer (RDB version, CRC64): a RESTORE payload.
+std::string DumpPayloadOf(std::string_view body) {
+  std::string out;
+  out.reserve(body.size() + 10);
+  out.append(body);
+  AppendLe(&out, static_cast<uint64_t>(replication::kRdbVersion), 2);
+  AppendLe(&out, replication::Crc64(0, absl::string_view(out.data(), out.size())), 8);
+  return out;
+}
+
+// The value of a body of that form (a string with a plain length), or
+// nullopt when it is of another form (ParseDumpBody decides then).
+std::optional<std::string_view> PlainStringOf(std::string_view body) {
+  if (body.size() < 2 || body[0] != '\0') return std::nullopt;
+  const auto b = static_cast<unsigned char>(body[1]);
+  size_t len = 0, head = 0;
+  if ((b >> 6) == 0) {
+    len = b & 0x3f;
+    head = 2;
+  } else if ((b >> 6) == 1 && body.size() >= 3) {
+    len = (size_t{b & 0x3fu} << 8) | static_cast<unsigned char>(body[2]);
+    head = 3;
+  } else if (b == 0x80 && body.size() >= 6) {
+    for (size_t i = 2; i < 6; ++i) len = (len << 8) | static_cast<unsigned char>(body[i]);
+    head = 6;
+  } else {
+    return std::nullopt;
+  }
+  if (head + len != body.size()) return std::nullopt;
+  return body.substr(head, len);
+}
 
 std::vector<int> SlotsOf(const SlotMigrationJob& job) {
   std::vector<int> out;
@@ -410,6 +606,15 @@ asio::awaitable<void> AtomicMigrator::ReadStep(std::shared_ptr<Link> link, Await
     co_return;
   }
   const resp::ReplyValue& v = *r;
+  // Past ESTABLISH each step is answered with an integer (or an error):
+  // anything else is not the answer to the step (a reply the link should
+  // not have produced), and taking it for one would hand the slots over
+  // before the target applied them.
+  if (kind != Awaiting::kEstablish && !v.is_error() && v.type != resp::ReplyValue::Type::kInteger) {
+    Feed(*job,
+         clusterbus::MigAbort{absl::StrCat("Unexpected reply from the target: ", v.ToLine())});
+    co_return;
+  }
   switch (kind) {
     case Awaiting::kEstablish:
       Feed(*job, clusterbus::MigEstablishReply{v.is_error() ? v.str : std::string()});
@@ -439,36 +644,71 @@ asio::awaitable<void> AtomicMigrator::Walk(std::shared_ptr<Link> link) {
   replication::RdbWriterOptions dump_options;
   dump_options.compression = server_.config().Value("rdbcompression").value_or("yes") == "yes";
   const int num_dbs = server_.shard(0).num_dbs();
+  // Keys too big for a batch (ValueDumper::sliced()): sent one by one after
+  // the batch they were met in.
+  std::vector<std::string> big;
   for (int slot : slot_list) {
+    // Db::Scan's cursor once the slot is walked (it packs the slot in its
+    // low bits and stops at end_slot).
+    const uint64_t slot_done = slot + 1 < slots::kNumSlots ? static_cast<uint64_t>(slot + 1) : 0;
     for (int dbi = 0; dbi < num_dbs; ++dbi) {
-      Db& db = server_.ShardForSlot(slot).db(dbi);
-      const size_t count = db.CountKeysInSlot(slot);
-      if (count == 0) continue;
-      const std::vector<std::string> keys = db.KeysInSlot(slot, count);
-      for (size_t i = 0; i < keys.size();) {
+      if (server_.ShardForSlot(slot).db(dbi).CountKeysInSlot(slot) == 0) continue;
+      // The slot is walked with Db::Scan's cursor, which survives changes
+      // between turns: a key there from start to end is met (maybe twice:
+      // harmless, REPLACE with its current value); one added meanwhile was
+      // written after the job started, so its write is on the link already.
+      uint64_t cursor = static_cast<uint64_t>(slot);
+      while (cursor != slot_done) {
         if (link->closed) co_return;
-        std::string batch;
+        // One batch: built and queued in this turn, so no write to the slots
+        // comes between a key's read and its place on the link.
+        Db& db = server_.ShardForSlot(slot).db(dbi);
         const int64_t now = NowMs();
-        for (size_t end = std::min(keys.size(), i + kKeysPerSlice); i < end; ++i) {
-          const Entry* e = db.Peek(keys[i]);
-          if (e == nullptr) continue;  // deleted since: its DEL went already
-          const int64_t expire = db.ExpireOf(e);
-          if (expire != -1 && expire <= now) continue;
-          ValueDumper dumper(e->value(), dump_options);
-          while (!dumper.Step(Migrator::kSliceBudget)) {
-          }
-          const std::string payload = dumper.TakePayload();
-          if (link->link_db != dbi) {
-            AppendCommand(&batch, {"SELECT", absl::StrCat(dbi)});
-            link->link_db = dbi;
-            server_.write_stream().ForgetSelectedDb(link.get());
-          }
-          AppendCommand(&batch, {"RESTORE", keys[i], absl::StrCat(expire == -1 ? 0 : expire),
-                                 payload, "REPLACE", "ABSTTL"});
+        std::string blob(1, kLoadFormat);
+        size_t keys = 0;
+        big.clear();
+        while (cursor != slot_done && keys < kKeysPerBatch && blob.size() < kBatchBytes) {
+          cursor = db.Scan(
+              cursor, kScanStep, now,
+              [&](const Entry& e) {
+                const int64_t expire = db.ExpireOf(&e);
+                const Value& value = e.value();
+                if (value.is_string() && value.StringLength() <= kPlainString) {
+                  std::string scratch;
+                  const std::string_view bytes = value.View(&scratch);
+                  AppendLoadRecord(&blob, e.key(), expire == -1 ? 0 : expire, {});
+                  // The body goes in place: its length (u32) is patched.
+                  const size_t len_at = blob.size() - 4;
+                  AppendPlainStringBody(&blob, bytes);
+                  const size_t len = blob.size() - len_at - 4;
+                  for (int i = 0; i < 4; ++i) blob[len_at + i] = static_cast<char>(len >> (8 * i));
+                } else {
+                  ValueDumper dumper(value, dump_options);
+                  if (dumper.sliced()) {
+                    big.emplace_back(e.key());
+                    return;
+                  }
+                  dumper.Step(Migrator::kSliceBudget);
+                  const std::string payload = dumper.TakePayload();
+                  AppendLoadRecord(&blob, e.key(), expire == -1 ? 0 : expire,
+                                   std::string_view(payload).substr(0, payload.size() - 10));
+                }
+                ++keys;
+              },
+              slot + 1);
         }
-        if (!batch.empty() && !link->client->SendRaw(std::move(batch)).ok()) {
+        std::string out;
+        if (keys > 0 || !big.empty()) SelectOnLink(*link, dbi, &out);
+        if (keys > 0) {
+          out.reserve(out.size() + blob.size() + 64);
+          AppendCommand(&out, {"CLUSTER", "SYNCSLOTS", "LOAD", blob});
+        }
+        if (!out.empty() && !link->client->SendRaw(std::move(out)).ok()) {
           link->Overrun();
           co_return;
+        }
+        for (const std::string& key : big) {
+          if (!co_await SendBigKey(link, slot, dbi, key)) co_return;
         }
         if (link->client->pending_output() > kDrainAbove) {
           absl::Status s = co_await link->client->Drain();
@@ -483,12 +723,76 @@ asio::awaitable<void> AtomicMigrator::Walk(std::shared_ptr<Link> link) {
         }
         if (SlotMigrationJob* j = jobs_.Find(link->name); j && !link->closed) {
           Feed(*j, clusterbus::MigProgress{});
+        } else {
+          co_return;
         }
       }
     }
   }
   job = jobs_.Find(link->name);
   if (job != nullptr && !link->closed) Feed(*job, clusterbus::MigSnapshotDone{});
+}
+
+asio::awaitable<bool> AtomicMigrator::SendBigKey(std::shared_ptr<Link> link, int slot, int dbi,
+                                                 std::string key) {
+  const Entry* e = server_.ShardForSlot(slot).db(dbi).Peek(key);
+  if (e == nullptr) co_return true;  // deleted since: its DEL went already
+  const int64_t expire = server_.ShardForSlot(slot).db(dbi).ExpireOf(e);
+  if (expire != -1 && expire <= NowMs()) co_return true;
+  // Frozen while it goes: a command that touches it waits (KeysInFlight,
+  // as for MIGRATE), so the slices read one unchanging value.
+  server_.keys_in_flight().Add(dbi, key);
+  const Entry* const entry = e;
+  uint64_t cursor = 0;
+  bool ok = true;
+  for (;;) {
+    std::string out;
+    SelectOnLink(*link, dbi, &out);
+    const bool done = RebuildStep(e->value(), key, &cursor, kBigElements, kBigStringBytes, &out);
+    if (done && expire != -1) AppendCommand(&out, {"PEXPIREAT", key, absl::StrCat(expire)});
+    if (!link->client->SendRaw(std::move(out)).ok()) {
+      link->Overrun();
+      ok = false;
+      break;
+    }
+    if (done) break;
+    if (link->client->pending_output() > kDrainAbove) {
+      absl::Status s = co_await link->client->Drain();
+      if (!s.ok()) {
+        if (SlotMigrationJob* j = jobs_.Find(link->name); j && !link->closed) {
+          Feed(*j, clusterbus::MigLinkDown{std::string(s.message())});
+        }
+        ok = false;
+        break;
+      }
+    } else {
+      co_await asio::post(io_, asio::use_awaitable);
+    }
+    if (stopped_ || link->closed || jobs_.Find(link->name) == nullptr) {
+      ok = false;
+      break;
+    }
+    // No command changes it, but expiry, eviction or a flush may remove it:
+    // its DEL is on the link after the slices sent, so the target ends
+    // without it; nothing more goes.
+    e = server_.ShardForSlot(slot).db(dbi).Peek(key);
+    if (e != entry) break;
+  }
+  if (!stopped_) {
+    server_.keys_in_flight().Remove(dbi, key);
+    for (uint64_t id : server_.keys_in_flight().TakeWaiters()) {
+      auto it = server_.clients().find(id);
+      if (it != server_.clients().end()) Retry(*it->second);
+    }
+  }
+  co_return ok;
+}
+
+void AtomicMigrator::SelectOnLink(Link& link, int db, std::string* out) {
+  if (link.link_db == db) return;
+  AppendCommand(out, {"SELECT", absl::StrCat(db)});
+  link.link_db = db;
+  server_.write_stream().ForgetSelectedDb(&link);
 }
 
 asio::awaitable<void> AtomicMigrator::DeleteKeys(std::vector<int> slot_list) {
@@ -563,6 +867,100 @@ void AtomicMigrator::CommitExport(SlotMigrationJob& job, uint64_t epoch) {
   cluster->RequestBroadcastPong();
   server_.ApplyClusterEffects(NowMs());
   asio::co_spawn(io_, DeleteKeys(std::move(moved)), asio::detached);
+}
+
+void AtomicMigrator::ApplyLoad(CommandContext& ctx, Link& link, SlotMigrationJob& job,
+                               std::string_view blob) {
+  struct Record {
+    std::string_view key;
+    int64_t expire_ms;
+    std::string_view body;
+    int slot;
+  };
+  // The whole batch is checked before anything applies: a malformed one
+  // (only a bug or a stranger could send it) fails the import.
+  std::vector<Record> records;
+  std::string_view in = blob;
+  bool ok = !in.empty() && in.front() == kLoadFormat;
+  if (ok) in.remove_prefix(1);
+  while (ok && !in.empty()) {
+    uint64_t klen = 0, expire = 0, plen = 0;
+    Record r{};
+    ok = ReadLe(&in, 4, &klen) && ReadBytes(&in, klen, &r.key) && ReadLe(&in, 8, &expire) &&
+         ReadLe(&in, 4, &plen) && ReadBytes(&in, plen, &r.body);
+    if (!ok) break;
+    r.expire_ms = static_cast<int64_t>(expire);
+    r.slot = slots::KeyHashSlot(r.key);
+    // Only the job's slots: the link writes nowhere else.
+    ok = r.expire_ms >= 0 && link.slots.Test(r.slot);
+    records.push_back(r);
+  }
+  if (!ok) {
+    Feed(job, clusterbus::MigAbort{"Malformed snapshot batch from the source"});
+    return ctx.reply.Error("ERR malformed CLUSTER SYNCSLOTS LOAD batch");
+  }
+  // Like every command of the snapshot, a batch gets no reply (the link
+  // reads only its protocol steps' answers).
+  ctx.reply.set_silenced(true);
+  const int dbi = ctx.db_index();
+  if (server_.before_write) {
+    // A live fork-less snapshot keeps the values it has not saved yet.
+    std::vector<std::string_view> keys;
+    keys.reserve(records.size());
+    for (const Record& r : records) keys.push_back(r.key);
+    server_.before_write(dbi, keys);
+  }
+  // Replicas and the AOF get each key as an ordinary command (SET, or
+  // RESTORE of the value's DUMP payload), so that any replica, and a
+  // reload, replays it.
+  const bool propagate = server_.write_stream().wanted();
+  for (const Record& r : records) {
+    Db& db = server_.ShardForSlot(r.slot).db(dbi);
+    // A plain string (most small keys) is read in place; anything else
+    // through the RDB decoder.
+    std::optional<std::string_view> str = PlainStringOf(r.body);
+    std::optional<Value> value;
+    if (str.has_value()) {
+      value = Value::FromStringTryInt(*str);
+    } else if (absl::StatusOr<replication::RdbValue> decoded =
+                   replication::ParseDumpBody(absl::string_view(r.body.data(), r.body.size()));
+               decoded.ok()) {
+      value = persist::FromRdbValue(*decoded);
+    }
+    if (!value.has_value()) {
+      Feed(job, clusterbus::MigAbort{"Bad value in a snapshot batch from the source"});
+      return ctx.reply.Error(errors::kBadDumpPayload);
+    }
+    const bool deleted = db.Delete(r.key, ctx.now_ms);
+    if (r.expire_ms != 0 && AlreadyExpired(ctx, r.expire_ms)) {
+      if (deleted) {
+        ctx.AddDirty(1);
+        ctx.Notify(kNotifyGeneric, "del", r.key);
+        if (propagate) ctx.propagate_many.push_back({"DEL", std::string(r.key)});
+      }
+      continue;
+    }
+    Entry* e = db.Set(r.key, std::move(*value), ctx.now_ms);
+    if (r.expire_ms != 0) db.SetExpire(e, r.expire_ms);
+    ctx.AddDirty(1);
+    ctx.Notify(kNotifyGeneric, "restore", r.key);
+    if (propagate) {
+      // A string as SET (PXAT when it expires), anything else as RESTORE
+      // of its DUMP payload.
+      if (str.has_value()) {
+        std::vector<std::string> set{"SET", std::string(r.key), std::string(*str)};
+        if (r.expire_ms != 0) {
+          set.emplace_back("PXAT");
+          set.push_back(absl::StrCat(r.expire_ms));
+        }
+        ctx.propagate_many.push_back(std::move(set));
+      } else {
+        ctx.propagate_many.push_back({"RESTORE", std::string(r.key), absl::StrCat(r.expire_ms),
+                                      DumpPayloadOf(r.body), "REPLACE", "ABSTTL"});
+      }
+    }
+  }
+  ctx.reply.Ok();
 }
 
 // ---- Commands -------------------------------------------------------------
@@ -698,6 +1096,7 @@ void AtomicMigrator::SyncSlots(CommandContext& ctx, std::span<std::string> args)
     ctx.reply.set_silenced(true);  // a keepalive: nothing to answer
     return ctx.reply.Ok();
   }
+  if (step == "LOAD" && args.size() == 4) return ApplyLoad(ctx, *link, *job, args[3]);
   if (step == "SNAPSHOT-EOF") {
     Feed(*job, clusterbus::MigSnapshotEofReceived{});
     if (job->finished()) return ctx.reply.Error("ERR slot import failed: " + job->message());

@@ -6,9 +6,28 @@
 //
 // The channel is one RESP connection from the source to the target's client
 // port (RespClient), described in clusterbus/slot_migration.h. On it:
-//   - the snapshot: the slots' keys walked slot by slot, a slice of keys per
-//     turn of the loop (other clients and the bus run in between), each as
-//     RESTORE key ttl payload REPLACE ABSTTL. No fork and no global image:
+//   - the snapshot: the slots' keys walked slot by slot (Db::Scan's cursor),
+//     one batch per turn of the loop (other clients and the bus run in
+//     between): CLUSTER SYNCSLOTS LOAD <batch>, where the batch is a format
+//     byte (kLoadFormat) then, per key, u32 key length, key, i64 absolute
+//     expiry in ms (0: none), u32 payload length, payload in DUMP's format
+//     (RDB value, RDB version, CRC64; a string is never LZF-compressed
+//     there, which cost more CPU than it saved), integers little-endian; at most
+//     kKeysPerBatch keys or about kBatchBytes. The target checks the whole
+//     batch (format, lengths, every key in the job's slots) before applying
+//     it, and propagates each key to its replicas and AOF as the
+//     RESTORE key expiry payload REPLACE ABSTTL it stands for. A value too
+//     big for a batch (ValueDumper::sliced(): a string over 1 MB, a
+//     collection over 1024 elements) is rebuilt with ordinary commands, one
+//     per turn of the loop: SET then APPEND of at most kBigStringBytes, or
+//     DEL then HSET / SADD / ZADD / RPUSH of at most kBigElements elements,
+//     then PEXPIREAT; the key is frozen meanwhile (KeysInFlight: commands
+//     on it wait, as for MIGRATE), so no payload of the whole value is ever
+//     built, on either side, and no step stalls a loop. The target applies
+//     them like any link command (the slot is hidden until the claim) and
+//     its replicas and AOF receive them as they are.
+//     One command per batch instead of one per key: the target parses and
+//     dispatches once per batch. No fork and no global image:
 //     every write made to the slots since the job started goes on the same
 //     connection, in order (this is a WriteConsumer of the write stream,
 //     filtered by slot), so a key sent early is brought up to date by the
@@ -46,6 +65,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "clusterbus/slot_migration.h"
@@ -62,8 +82,21 @@ class AtomicMigrator {
   static constexpr size_t kMaxOutputBytes = 256 * 1024 * 1024;
   // The walk waits for the socket when this much is queued.
   static constexpr size_t kDrainAbove = 8 * 1024 * 1024;
-  // Keys serialized per turn of the loop.
+  // Keys deleted per turn of the loop (a quarter of the DELs of a slice).
   static constexpr size_t kKeysPerSlice = 256;
+  // The snapshot's batches (CLUSTER SYNCSLOTS LOAD): one per turn of the
+  // loop, at most this many keys or about this many bytes (a bigger value
+  // goes alone, as RESTORE), Db::Scan called kScanStep keys at a time.
+  static constexpr size_t kKeysPerBatch = 1024;
+  static constexpr size_t kBatchBytes = 256 * 1024;
+  static constexpr size_t kScanStep = 64;
+  // A big value (ValueDumper::sliced()) is rebuilt on the target with
+  // ordinary commands of at most kBigElements elements or kBigStringBytes
+  // bytes each (SendBigKey).
+  static constexpr size_t kBigElements = 1024;
+  static constexpr size_t kBigStringBytes = 1024 * 1024;
+  // The first byte of a LOAD batch (its format's version).
+  static constexpr char kLoadFormat = 1;
   static constexpr int64_t kTickMs = 100;
   static constexpr int64_t kAckEveryMs = 1000;
 
@@ -103,6 +136,16 @@ class AtomicMigrator {
   boost::asio::awaitable<void> ReadStep(std::shared_ptr<Link> link, Awaiting kind);
   boost::asio::awaitable<void> Walk(std::shared_ptr<Link> link);
   boost::asio::awaitable<void> DeleteKeys(std::vector<int> slots);
+  // Sends the big value of `key` (db `dbi`, slot `slot`) a slice per turn of
+  // the loop; false when the link failed.
+  boost::asio::awaitable<bool> SendBigKey(std::shared_ptr<Link> link, int slot, int dbi,
+                                          std::string key);
+  // Appends to `out` the SELECT that makes `db` the link's (nothing when it
+  // is already).
+  void SelectOnLink(Link& link, int db, std::string* out);
+  // CLUSTER SYNCSLOTS LOAD on the import side: applies a snapshot batch.
+  void ApplyLoad(CommandContext& ctx, Link& link, clusterbus::SlotMigrationJob& job,
+                 std::string_view blob);
   // Sends one command on the export link; false (and the link fails) when
   // it could not be queued.
   bool SendOn(Link& link, std::vector<std::string> args);

