@@ -106,18 +106,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_.set_keep_big_bulks(true);
     boost::system::error_code ec;
     while (!closing_ && !write_failed_) {
-      const size_t n = co_await ReadSome(ec);
+      // A plain socket's read is awaited here, not through a coroutine of
+      // its own: one coroutine frame per read, which Asio recycles, where
+      // two would cost a malloc per request.
+      const size_t n = stream_.is_tls() ? co_await ReadTls(ec)
+                                        : co_await AsyncReadWhenReady(
+                                              stream_.socket(), *this,
+                                              asio::redirect_error(asio::use_awaitable, ec));
       if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
       if (ec || closing_) break;
       server_.stats().total_net_input_bytes += n;
       ++server_.stats().total_reads_processed;
-      session_.last_interaction_ms = NowMs();  // as Redis's lastinteraction, on each read
+      const int64_t now_ms = NowMs();
+      session_.last_interaction_ms = now_ms;  // as Redis's lastinteraction, on each read
       // Read from inside this connection's own Process (a resumed command
       // runs a busy script, which serves the loop): that Process reads the
       // new bytes when the command returns; one Process at a time.
       if (processing_) continue;
       command_now_ms_ = 0;
+      read_now_ms_ = now_ms;
       Process();
+      read_now_ms_ = 0;
       if (OverOutputLimit(command_now_ms_)) break;
       Flush();
       CountOutput();
@@ -142,25 +151,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
     stream_.Close();
   }
 
-  // Reads what the client sent into the query buffer. A plain socket is
+  // Reading what the client sent into the query buffer. A plain socket is
   // read once it is readable, into room made at that moment, as Redis's
   // readQueryFromClient does (AsyncReadWhenReady calls PrepareRead and
   // CommitRead below): no read holds on to the buffer while the client
   // idles, so the cron may shrink it (ResizeQueryBuffer), and a request
   // costs one recv, with neither a recv that finds the socket empty nor an
   // epoll re-arm. A TLS stream decrypts into tls_in_ and the bytes are
-  // appended.
-  asio::awaitable<size_t> ReadSome(boost::system::error_code& ec) {
-    if (stream_.is_tls()) {
-      if (!tls_in_) tls_in_ = std::make_unique_for_overwrite<char[]>(kTlsReadBytes);
-      const size_t n =
-          co_await stream_.async_read_some(asio::buffer(tls_in_.get(), kTlsReadBytes),
-                                           asio::redirect_error(asio::use_awaitable, ec));
-      if (!ec) query_.Append(std::string_view(tls_in_.get(), n));
-      co_return n;
-    }
-    co_return co_await AsyncReadWhenReady(stream_.socket(), *this,
-                                          asio::redirect_error(asio::use_awaitable, ec));
+  // appended (ReadTls).
+  asio::awaitable<size_t> ReadTls(boost::system::error_code& ec) {
+    if (!tls_in_) tls_in_ = std::make_unique_for_overwrite<char[]>(kTlsReadBytes);
+    const size_t n = co_await stream_.async_read_some(
+        asio::buffer(tls_in_.get(), kTlsReadBytes), asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) query_.Append(std::string_view(tls_in_.get(), n));
+    co_return n;
   }
 
  public:
@@ -467,7 +471,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // ends (the pause, or keys in flight in a MIGRATE: suspend.h's Retry) is
   // kept in parked_ until the session resumes.
   void ExecuteOrPark(std::vector<std::string>& args) {
-    const int64_t now = NowMs();
+    // The clock was just read for the read that brought the first command.
+    const int64_t now = read_now_ms_ != 0 ? std::exchange(read_now_ms_, 0) : NowMs();
     command_now_ms_ = now;
     if (server_.WritesPaused(now) && dispatcher_.WaitsForPause(session_, args, now)) {
       server_.ParkSession(session_);
@@ -503,6 +508,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool kill_when_drained_ = false;  // close after the pending output is written
   bool limit_hit_ = false;          // over client-output-buffer-limit: closing
   int64_t command_now_ms_ = 0;      // the time of the last command this read ran
+  int64_t read_now_ms_ = 0;         // the time of the read, for its first command
   static constexpr size_t kLimitCheckBytes = 16 * 1024;  // Redis's reply chunk
   static constexpr size_t kMaxPendingOutput = 64 * 1024 * 1024;
 };
