@@ -173,16 +173,34 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // (set_keep_big_bulks): the room is what is left of it, so no read goes
   // past it. While Process runs (a busy script serving the loop from
   // inside a resumed command) the parser's state does not describe the
-  // buffer's tail: a plain read then.
+  // buffer's tail: a plain read then. A client without a buffer (one that
+  // has sent nothing yet, or whose idle buffer the cron freed) gets one
+  // only when bytes come, as in Redis: the recv goes to the loop's scratch
+  // room, which is copied (a recv that finds nothing allocates nothing).
   std::span<char> PrepareRead() {
     const int64_t bulk = processing_ ? -1 : parser_.current_bulk_len();
     const int64_t big_left =
         bulk >= kBigArg ? bulk + 2 - static_cast<int64_t>(query_.size()) : int64_t{0};
+    reading_scratch_ = query_.capacity() == 0 && big_left <= 0;
+    if (reading_scratch_) return ScratchRoom();
     return query_.PrepareRead(static_cast<size_t>(std::max<int64_t>(big_left, 0)));
   }
-  void CommitRead(size_t n) { query_.Commit(n); }
+  void CommitRead(size_t n) {
+    if (reading_scratch_) {
+      query_.Append(std::string_view(ScratchRoom().data(), n));
+    } else {
+      query_.Commit(n);
+    }
+  }
 
  private:
+  // One per loop thread: a recv and its copy never interleave with another.
+  static std::span<char> ScratchRoom() {
+    thread_local const std::unique_ptr<char[]> room =
+        std::make_unique_for_overwrite<char[]>(resp::QueryBuffer::kReadLen);
+    return {room.get(), resp::QueryBuffer::kReadLen};
+  }
+
   // Redis's clientsCronResizeQueryBuffer, from the cron (Server): not
   // while this connection's commands run (a busy script serves the loop
   // from inside one), as Process reads the buffer then.
@@ -493,6 +511,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<std::string> parked_;  // the command waiting for a write pause
   resp::QueryBuffer query_;          // received, not yet parsed
   bool processing_ = false;          // Process is reading query_
+  bool reading_scratch_ = false;     // the recv in progress goes to ScratchRoom
   static constexpr size_t kKeptBufferBytes = 64 * 1024;
   std::unique_ptr<char[]> tls_in_;  // a TLS connection's decrypted bytes
   static constexpr size_t kTlsReadBytes = 16 * 1024;
