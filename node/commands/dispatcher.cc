@@ -567,11 +567,15 @@ bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::st
   // The primary's stream waits as well, as Redis's master client does (it
   // is no replica): ReplicationManager parks it.
   if (session.import_link || args.empty()) return false;
-  const CommandSpec* spec = server_.commands().Find(args[0]);
-  // Replicas are never paused (their REPLCONF ACKs keep flowing).
-  if (spec != nullptr && spec->name == "replconf") return false;
-  if (server_.AllPaused(now_ms)) return true;
+  // As Redis's processCommand, an unknown command or subcommand and a
+  // wrong number of arguments are replied at once, paused or not.
+  const CommandSpec* spec = Lookup(args);
   if (spec == nullptr) return false;
+  const int argc = static_cast<int>(args.size());
+  if ((spec->arity > 0 && spec->arity != argc) || argc < -spec->arity) return false;
+  // Replicas are never paused (their REPLCONF ACKs keep flowing).
+  if (spec->name == "replconf") return false;
+  if (server_.AllPaused(now_ms)) return true;
   if (spec == exec_) {
     return AnyQueued(session, [this](const CommandSpec& q, const std::vector<std::string>& a) {
       return MayReplicate(q, a);

@@ -18,6 +18,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -240,7 +241,8 @@ void ZAddGeneric(CommandContext& ctx, Args args, bool incr) {
     ctx.reply.Error(errors::kZAddIncrPairs);
     return;
   }
-  std::vector<double> scores(elements);
+  // A few pairs (the usual ZADD) need no allocation.
+  absl::InlinedVector<double, 8> scores(elements);
   for (size_t j = 0; j < elements; ++j) {
     if (!types::ParseDouble(args[idx + j * 2], &scores[j])) {
       ctx.reply.Error(errors::kNotFloat);

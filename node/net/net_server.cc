@@ -24,6 +24,7 @@
 #include "node/commands/dispatcher.h"
 #include "node/commands/errors.h"
 #include "node/config/config.h"
+#include "node/net/ready_read.h"
 #include "node/net/stream.h"
 #include "node/net/tls.h"
 #include "node/resp/parser.h"
@@ -105,14 +106,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_.set_keep_big_bulks(true);
     boost::system::error_code ec;
     while (!closing_ && !write_failed_) {
-      const size_t n = co_await ReadSome(ec);
+      // A plain socket's read is awaited here, not through a coroutine of
+      // its own: one coroutine frame per read, which Asio recycles, where
+      // two would cost a malloc per request.
+      const size_t n = stream_.is_tls() ? co_await ReadTls(ec)
+                                        : co_await AsyncReadWhenReady(
+                                              stream_.socket(), *this,
+                                              asio::redirect_error(asio::use_awaitable, ec));
       if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
       if (ec || closing_) break;
       server_.stats().total_net_input_bytes += n;
       ++server_.stats().total_reads_processed;
-      session_.last_interaction_ms = NowMs();  // as Redis's lastinteraction, on each read
+      const int64_t now_ms = NowMs();
+      session_.last_interaction_ms = now_ms;  // as Redis's lastinteraction, on each read
+      // Read from inside this connection's own Process (a resumed command
+      // runs a busy script, which serves the loop): that Process reads the
+      // new bytes when the command returns; one Process at a time.
+      if (processing_) continue;
       command_now_ms_ = 0;
+      read_now_ms_ = now_ms;
       Process();
+      read_now_ms_ = 0;
       if (OverOutputLimit(command_now_ms_)) break;
       Flush();
       CountOutput();
@@ -137,40 +151,54 @@ class Connection : public std::enable_shared_from_this<Connection> {
     stream_.Close();
   }
 
-  // Reads what the client sent into the query buffer. A plain socket is
-  // awaited until readable, and then read into room made at that moment,
-  // as Redis's readQueryFromClient does: no read holds on to the buffer
-  // while the client idles, so the cron may shrink it (ResizeQueryBuffer).
-  // A TLS stream decrypts into tls_in_ and the bytes are appended.
-  asio::awaitable<size_t> ReadSome(boost::system::error_code& ec) {
-    if (stream_.is_tls()) {
-      if (!tls_in_) tls_in_ = std::make_unique_for_overwrite<char[]>(kTlsReadBytes);
-      const size_t n =
-          co_await stream_.async_read_some(asio::buffer(tls_in_.get(), kTlsReadBytes),
-                                           asio::redirect_error(asio::use_awaitable, ec));
-      if (!ec) query_.Append(std::string_view(tls_in_.get(), n));
-      co_return n;
-    }
-    // Epoll (edge-triggered under Asio) reports only bytes that arrive
-    // after it was asked: a read that filled its room may have left more in
-    // the socket, so the next one tries at once; one that took less than
-    // its room drained it, and the next waits (one recv per request, where
-    // Asio's own read tries the empty socket first).
-    if (!socket_may_hold_more_) {
-      co_await stream_.socket().async_wait(tcp::socket::wait_read,
-                                           asio::redirect_error(asio::use_awaitable, ec));
-      if (ec || closing_) co_return 0;
-    }
-    // A big bulk waits whole in the query buffer (set_keep_big_bulks).
-    const int64_t bulk = parser_.current_bulk_len();
+  // Reading what the client sent into the query buffer. A plain socket is
+  // read once it is readable, into room made at that moment, as Redis's
+  // readQueryFromClient does (AsyncReadWhenReady calls PrepareRead and
+  // CommitRead below): no read holds on to the buffer while the client
+  // idles, so the cron may shrink it (ResizeQueryBuffer), and a request
+  // costs one recv, with neither a recv that finds the socket empty nor an
+  // epoll re-arm. A TLS stream decrypts into tls_in_ and the bytes are
+  // appended (ReadTls).
+  asio::awaitable<size_t> ReadTls(boost::system::error_code& ec) {
+    if (!tls_in_) tls_in_ = std::make_unique_for_overwrite<char[]>(kTlsReadBytes);
+    const size_t n = co_await stream_.async_read_some(
+        asio::buffer(tls_in_.get(), kTlsReadBytes), asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) query_.Append(std::string_view(tls_in_.get(), n));
+    co_return n;
+  }
+
+ public:
+  // AsyncReadWhenReady's sink: the query buffer's room, asked for when the
+  // socket is read. A big bulk waits whole in the query buffer
+  // (set_keep_big_bulks): the room is what is left of it, so no read goes
+  // past it. While Process runs (a busy script serving the loop from
+  // inside a resumed command) the parser's state does not describe the
+  // buffer's tail: a plain read then. A client without a buffer (one that
+  // has sent nothing yet, or whose idle buffer the cron freed) gets one
+  // only when bytes come, as in Redis: the recv goes to the loop's scratch
+  // room, which is copied (a recv that finds nothing allocates nothing).
+  std::span<char> PrepareRead() {
+    const int64_t bulk = processing_ ? -1 : parser_.current_bulk_len();
     const int64_t big_left =
         bulk >= kBigArg ? bulk + 2 - static_cast<int64_t>(query_.size()) : int64_t{0};
-    const std::span<char> room =
-        query_.PrepareRead(static_cast<size_t>(std::max<int64_t>(big_left, 0)));
-    const size_t n = stream_.socket().read_some(asio::buffer(room.data(), room.size()), ec);
-    socket_may_hold_more_ = !ec && n == room.size();
-    if (!ec) query_.Commit(n);
-    co_return n;
+    reading_scratch_ = query_.capacity() == 0 && big_left <= 0;
+    if (reading_scratch_) return ScratchRoom();
+    return query_.PrepareRead(static_cast<size_t>(std::max<int64_t>(big_left, 0)));
+  }
+  void CommitRead(size_t n) {
+    if (reading_scratch_) {
+      query_.Append(std::string_view(ScratchRoom().data(), n));
+    } else {
+      query_.Commit(n);
+    }
+  }
+
+ private:
+  // One per loop thread: a recv and its copy never interleave with another.
+  static std::span<char> ScratchRoom() {
+    thread_local const std::unique_ptr<char[]> room =
+        std::make_unique_for_overwrite<char[]>(resp::QueryBuffer::kReadLen);
+    return {room.get(), resp::QueryBuffer::kReadLen};
   }
 
   // Redis's clientsCronResizeQueryBuffer, from the cron (Server): not
@@ -237,8 +265,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     session_.resize_query_buffer = [weak](int64_t now_ms) {
       if (auto conn = weak.lock()) conn->ResizeQueryBuffer(now_ms);
     };
-    // ReadSome reads a plain socket only once it is readable; a spurious
-    // wakeup must not block the loop.
+    // A plain socket never blocks the loop: its reads (ready_read.h) and
+    // WriteNow try it and leave the rest to epoll.
     if (!stream_.is_tls()) stream_.socket().non_blocking(true, ec);
     session_.resume = [weak]() {
       if (auto conn = weak.lock()) {
@@ -415,10 +443,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // stopping at a command that blocks (the rest waits in query_).
   void Process() {
     processing_ = true;
-    const std::string_view data = query_.data();
     size_t pos = 0;
-    while (pos < data.size() && !session_.close_after_reply && !closing_ && !limit_hit_ &&
-           !session_.suspended()) {
+    // The buffer is looked at again after each command: a busy script
+    // serving the loop may have read more into it (and moved it).
+    for (std::string_view data = query_.data(); pos < data.size() && !session_.close_after_reply &&
+                                                !closing_ && !limit_hit_ && !session_.suspended();
+         data = query_.data()) {
       // Before AUTH, Redis bounds multibulk counts and bulk lengths tightly.
       parser_.set_auth_required(server_.AuthRequired(session_));
       size_t consumed = 0;
@@ -463,7 +493,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // ends (the pause, or keys in flight in a MIGRATE: suspend.h's Retry) is
   // kept in parked_ until the session resumes.
   void ExecuteOrPark(std::vector<std::string>& args) {
-    const int64_t now = NowMs();
+    // The clock was just read for the read that brought the first command.
+    const int64_t now = read_now_ms_ != 0 ? std::exchange(read_now_ms_, 0) : NowMs();
     command_now_ms_ = now;
     if (server_.WritesPaused(now) && dispatcher_.WaitsForPause(session_, args, now)) {
       server_.ParkSession(session_);
@@ -484,6 +515,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<std::string> parked_;  // the command waiting for a write pause
   resp::QueryBuffer query_;          // received, not yet parsed
   bool processing_ = false;          // Process is reading query_
+  bool reading_scratch_ = false;     // the recv in progress goes to ScratchRoom
   static constexpr size_t kKeptBufferBytes = 64 * 1024;
   std::unique_ptr<char[]> tls_in_;  // a TLS connection's decrypted bytes
   static constexpr size_t kTlsReadBytes = 16 * 1024;
@@ -496,10 +528,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool gated_ = false;  // waiting for the OutputGate's release
   bool write_failed_ = false;
   bool closing_ = false;
-  bool kill_when_drained_ = false;     // close after the pending output is written
-  bool limit_hit_ = false;             // over client-output-buffer-limit: closing
-  bool socket_may_hold_more_ = false;  // the last read filled its room (ReadSome)
-  int64_t command_now_ms_ = 0;         // the time of the last command this read ran
+  bool kill_when_drained_ = false;  // close after the pending output is written
+  bool limit_hit_ = false;          // over client-output-buffer-limit: closing
+  int64_t command_now_ms_ = 0;      // the time of the last command this read ran
+  int64_t read_now_ms_ = 0;         // the time of the read, for its first command
   static constexpr size_t kLimitCheckBytes = 16 * 1024;  // Redis's reply chunk
   static constexpr size_t kMaxRetainedArgs = 1024;       // argument slots kept
   static constexpr size_t kMaxPendingOutput = 64 * 1024 * 1024;

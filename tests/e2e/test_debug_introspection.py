@@ -105,6 +105,47 @@ class DebugIntrospection(unittest.TestCase):
         self.assertEqual(self.paused_write_counts_as_blocked(Node), ("OK", "0"))
         self.assertEqual(self.paused_write_counts_as_blocked(RedisServerNode), ("OK", "0"))
 
+    def errors_while_paused(self, kind):
+        """Replies to bad commands sent during CLIENT PAUSE, and whether
+        they came while the pause still held."""
+        node = self.start(kind)
+        admin, c = Client(node.port), Client(node.port)
+        self.addCleanup(admin.close)
+        self.addCleanup(c.close)
+
+        def replies(n):
+            # A command held by the pause answers only once it ends: a
+            # reply within 2 s is one not held (the pauses last longer).
+            c.sock.settimeout(2)
+            got, early = [], True
+            for _ in range(n):
+                try:
+                    got.append(str(c.read()))
+                except socket.timeout:
+                    early = False
+                    c.sock.settimeout(30)
+                    admin.call("CLIENT", "UNPAUSE")
+                    got.append(str(c.read()))
+            return got, early
+
+        admin.call("CLIENT", "PAUSE", "60000", "WRITE")
+        c.send("SET", "k")
+        write = replies(1)
+        admin.call("CLIENT", "UNPAUSE")
+        # Under PAUSE ALL, CLIENT UNPAUSE waits too: a pause that ends by itself.
+        admin.call("CLIENT", "PAUSE", "4000", "ALL")
+        for args in (("SET", "k"), ("NOSUCH", "x"), ("CONFIG", "NOSUCH")):
+            c.send(*args)
+        return write, replies(3)
+
+    def test_unknown_commands_and_arity_errors_are_not_paused(self):
+        # unit/pause "Test clients with syntax errors will get responses
+        # immediately": the arity check comes before the pause, as does the
+        # lookup of the command and its subcommand.
+        got = self.errors_while_paused(Node)
+        self.assertEqual(got, self.errors_while_paused(RedisServerNode))
+        self.assertTrue(got[0][1] and got[1][1], got)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -60,6 +60,34 @@ class QueryBufferTest(unittest.TestCase):
             node.cleanup()
             redis.cleanup()
 
+    def test_silent_clients_have_no_buffer(self):
+        # A client that has sent nothing yet has no query buffer: it is
+        # made when its first bytes are read, and a read that finds no
+        # bytes (the first one tries at once) makes none. 200 such clients
+        # cost far less than 16 KB each. (Redis's own cost per client is
+        # not comparable: it gives each a 16 KB reply buffer, shardnode
+        # none until it replies.)
+        node = Node().start()
+        socks = []
+        try:
+            c = Client(node.port)
+            socks.append(c.sock)
+            before = info_int(c, "memory", "used_memory")
+            socks += [socket.create_connection(("127.0.0.1", node.port)) for _ in range(200)]
+            wait_until(lambda: info_int(c, "clients", "connected_clients") == 201, timeout=10,
+                       what="200 silent clients accepted")
+            per_client = (info_int(c, "memory", "used_memory") - before) / 200
+            self.assertLess(per_client, 8192)
+            # The first bytes get the client its 16 KB buffer, as in Redis.
+            talker = Client(node.port)
+            socks.append(talker.sock)
+            self.assertEqual(talker.call("CLIENT", "SETNAME", "talker"), "OK")
+            self.assertGreaterEqual(qbuf_total(c, "talker"), 16384)
+        finally:
+            for s in socks:
+                s.close()
+            node.cleanup()
+
     def test_big_argument_buffer_is_trimmed_to_the_peak(self):
         node, redis = start_pair()
         clients = []
