@@ -131,6 +131,9 @@ class Cron {
     });
   }
   void Tick() {
+    // The software watchdog fires when no tick pushed it back for a whole
+    // period.
+    ArmWatchdog(WatchdogPeriodMs(server_.options().watchdog_period, server_.options().hz));
     if (server_.cron_paused()) return;  // DEBUG PAUSE-CRON 1
     if (before_tick) before_tick();
     const int64_t now = NowMs();

@@ -19,6 +19,7 @@
 #include "node/persist/persistence.h"
 #include "node/resp/reply.h"
 #include "node/server/cluster_setup.h"
+#include "node/server/crash_report.h"
 #include "node/server/lazyfree.h"
 #include "node/server/log.h"
 #include "node/server/node_services.h"
@@ -129,6 +130,10 @@ void ConfigSet(CommandContext& ctx, Args args) {
   }
   for (const auto& [name, value] : pairs) {
     if (base::EqualsIgnoreCase(name, "proc-title-template")) ctx.node.ApplyProcTitle();
+    // The watchdog starts (or stops) now, not at the next cron tick.
+    if (base::EqualsIgnoreCase(name, "watchdog-period")) {
+      ArmWatchdog(WatchdogPeriodMs(o.watchdog_period, o.hz));
+    }
   }
   // oom-score-adj(-values): the process's score changes now.
   for (const auto& [name, value] : pairs) {

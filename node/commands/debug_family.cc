@@ -158,7 +158,13 @@ void DebugProtocol(CommandContext& ctx, const std::string& type) {
   }
 }
 
-void Debug(CommandContext& ctx, Args args) {
+}  // namespace
+
+// DEBUG's entry point, named as Redis's and with external linkage so that
+// its frame is named in the crash report's and the watchdog's stack traces
+// as in Redis's (what operators and Redis's integration/logging look for).
+void debugCommand(CommandContext& ctx, Args args);
+void debugCommand(CommandContext& ctx, Args args) {
   if (PersistDebug(ctx, args)) return;  // RELOAD, POPULATE, DIGEST...
   const std::string sub = absl::AsciiStrToLower(args[1]);
   if (sub == "sleep" && args.size() == 3) {
@@ -299,8 +305,6 @@ void Debug(CommandContext& ctx, Args args) {
   }
 }
 
-}  // namespace
-
 void RegisterDebugFamily(CommandTable& t) {
   constexpr uint32_t kConn = kCmdNoScript | kCmdLoading | kCmdStale;
   t.Register({.name = "debug",
@@ -308,7 +312,7 @@ void RegisterDebugFamily(CommandTable& t) {
               // POPULATE and DIGEST-VALUE reach keys that no key spec names:
               // the context is granted every shard.
               .flags = kCmdAdmin | kConn | kCmdAllShards | kCmdProtected,
-              .handler = Debug,
+              .handler = debugCommand,
               .group = "server",
               .summary = "A container for debugging commands",
               .since = "1.0.0"});

@@ -367,7 +367,7 @@ std::vector<Directive> BuildTable() {
                   &O::min_replicas_to_write));
   t.push_back(Num("min-replicas-max-lag", "min-slaves-max-lag", M, 0, kIntMax, "10", 0,
                   &O::min_replicas_max_lag));
-  t.push_back(Num("watchdog-period", "", M | kHidden, 0, kIntMax, "0"));
+  t.push_back(Num("watchdog-period", "", M | kHidden, 0, kIntMax, "0", 0, &O::watchdog_period));
   t.push_back(Num("shutdown-timeout", "", M, 0, kIntMax, "10"));
   t.push_back(Num("repl-diskless-sync-max-replicas", "", M, 0, kIntMax, "0"));
   t.push_back(Num("tls-port", "", M, 0, 65535, "0", 0, &O::tls_port));

@@ -115,6 +115,7 @@ struct ServerOptions {
   int64_t slowlog_log_slower_than = 10000;  // us; negative: off
   int64_t slowlog_max_len = 128;
   int64_t latency_monitor_threshold = 0;  // ms; 0: off
+  int watchdog_period = 0;                // ms; 0: off (the software watchdog)
   int64_t busy_reply_threshold = 5000;    // ms (lua-time-limit); 0: never busy
   bool latency_tracking = true;
   bool stop_writes_on_bgsave_error = true;

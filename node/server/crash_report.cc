@@ -139,6 +139,39 @@ void DieBySignal(int sig) {
   _exit(128 + sig);
 }
 
+// The stack trace as Redis's logStackTrace writes it: the instruction the
+// signal interrupted, then the frames below the handler's own.
+void WriteStackTrace(int fd, void* eip) {
+  void* trace[100];
+  const int depth = backtrace(trace, 100);
+  WriteStr(fd, "\n------ STACK TRACE ------\n");
+  if (eip != nullptr) {
+    WriteStr(fd, "EIP:\n");
+    backtrace_symbols_fd(&eip, 1, fd);
+  }
+  WriteStr(fd, "\nBacktrace:\n");
+  if (depth > 1) backtrace_symbols_fd(trace + 1, depth - 1, fd);
+}
+
+// The software watchdog's SIGALRM: the loop has not re-armed the timer for
+// a whole period. Logs where the loop is stuck and lets it go on.
+void OnWatchdogSignal(int /*sig*/, siginfo_t* /*info*/, void* secret) {
+  const int saved_errno = errno;
+  const bool to_stdout = g_logfile[0] == '\0';
+  const int fd = to_stdout ? STDOUT_FILENO : open(g_logfile, O_APPEND | O_CREAT | O_WRONLY, 0644);
+  if (fd >= 0) {
+    LogLine(fd, Line().Str("\n--- WATCHDOG TIMER EXPIRED ---"));
+    WriteStackTrace(fd, InstructionPointer(secret));
+    LogLine(fd, Line().Str("--------\n"));
+    if (!to_stdout) close(fd);
+  }
+  errno = saved_errno;
+}
+
+timer_t g_watchdog_timer;
+bool g_watchdog_created = false;
+bool g_watchdog_armed = false;
+
 void OnFatalSignal(int sig, siginfo_t* info, void* secret) {
   // A second thread crashing while the first reports waits to be killed
   // with the process (the first one's kill ends everything).
@@ -178,15 +211,7 @@ void OnFatalSignal(int sig, siginfo_t* info, void* secret) {
   // is left out. After a call through a bad function pointer, eip is the
   // unmapped address and the trace may end at that frame; should the
   // unwinder fault, SA_RESETHAND makes that second fault end the process.
-  void* trace[100];
-  const int depth = backtrace(trace, 100);
-  WriteStr(fd, "\n------ STACK TRACE ------\n");
-  if (eip != nullptr) {
-    WriteStr(fd, "EIP:\n");
-    backtrace_symbols_fd(&eip, 1, fd);
-  }
-  WriteStr(fd, "\nBacktrace:\n");
-  if (depth > 1) backtrace_symbols_fd(trace + 1, depth - 1, fd);
+  WriteStackTrace(fd, eip);
 
   WriteStr(fd, "\n------ INFO OUTPUT ------\n");
   WriteAll(fd, g_info, g_info_len);
@@ -249,6 +274,40 @@ void InstallCrashHandler(const CrashReportInfo& info) {
   act.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESETHAND | SA_ONSTACK;
   act.sa_sigaction = OnFatalSignal;
   for (int sig : kFatalSignals) sigaction(sig, &act, nullptr);
+}
+
+void ArmWatchdog(int period_ms) {
+  if (period_ms <= 0) {
+    if (!g_watchdog_armed) return;
+    struct itimerspec off = {};
+    timer_settime(g_watchdog_timer, 0, &off, nullptr);
+    g_watchdog_armed = false;
+    return;
+  }
+  if (!g_watchdog_created) {
+    struct sigaction act;
+    memset(&act, 0, sizeof(act));
+    sigemptyset(&act.sa_mask);
+    act.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+    act.sa_sigaction = OnWatchdogSignal;
+    sigaction(SIGALRM, &act, nullptr);
+    // The signal goes to this thread (the loop being watched), not to any
+    // thread of the process that happens not to block it.
+    struct sigevent ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = SIGALRM;
+    ev._sigev_un._tid = static_cast<pid_t>(gettid());
+    if (timer_create(CLOCK_MONOTONIC, &ev, &g_watchdog_timer) != 0) return;
+    g_watchdog_created = true;
+  }
+  // One shot: the next call pushes it back; only a loop stuck for the
+  // whole period lets it fire.
+  struct itimerspec when = {};
+  when.it_value.tv_sec = period_ms / 1000;
+  when.it_value.tv_nsec = static_cast<long>(period_ms % 1000) * 1000000L;
+  timer_settime(g_watchdog_timer, 0, &when, nullptr);
+  g_watchdog_armed = true;
 }
 
 }  // namespace shardnode::node

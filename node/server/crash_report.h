@@ -35,4 +35,20 @@ struct CrashReportInfo {
 // replaces the prepared information (the handler stays installed).
 void InstallCrashHandler(const CrashReportInfo& info);
 
+// The software watchdog (`watchdog-period`, as Redis's): SIGALRM to the
+// calling thread once `period_ms` pass without another call; its handler
+// logs "--- WATCHDOG TIMER EXPIRED ---" and the stack trace where the
+// thread is stuck, and the thread goes on. 0 disarms it. The loop's cron
+// calls it every tick while the setting is on.
+// Loop: the control loop only (the thread it watches).
+void ArmWatchdog(int period_ms);
+
+// The period the watchdog runs with for the `watchdog-period` setting: off
+// at 0, else at least two cron ticks (Redis's applyWatchdogPeriod).
+inline int WatchdogPeriodMs(int setting, int hz) {
+  if (setting <= 0) return 0;
+  const int min_period = 2 * (1000 / (hz < 1 ? 1 : hz));
+  return setting < min_period ? min_period : setting;
+}
+
 }  // namespace shardnode::node

@@ -81,6 +81,35 @@ class CrashReportTest(unittest.TestCase):
         self.landmarks_in_order(read(os.path.join(redis.dir, "redis.log")), *marks)
         self.landmarks_in_order(read(os.path.join(node.dir, "crash.log")), *marks)
 
+    def test_watchdog_logs_where_the_loop_is_stuck_as_redis(self):
+        """watchdog-period (hidden, as Redis's): a loop blocked for longer
+        than the period logs the watchdog banner and a stack trace naming
+        the DEBUG handler (debugCommand, as Redis's: integration/logging
+        looks for it), then goes on serving. Armed by CONFIG SET at once,
+        not at the next cron tick."""
+        servers = [(Node(args=["--logfile", "node.log"]).start(), "node.log")]
+        if REDIS_SERVER is not None:
+            servers.append((RedisServer(), "redis.log"))
+        for server, log_name in servers:
+            self.addCleanup(server.cleanup)
+            c = Client(server.port)
+            self.addCleanup(c.close)
+            self.assertEqual(c.call("CONFIG", "SET", "watchdog-period", "200"), "OK")
+            self.assertEqual(c.call("DEBUG", "SLEEP", "1"), "OK")
+            path = os.path.join(server.dir, log_name)
+            wait_until(lambda: "debugCommand" in read(path), timeout=10,
+                       what=f"the watchdog's stack trace in {log_name}")
+            self.landmarks_in_order(read(path), "--- WATCHDOG TIMER EXPIRED ---",
+                                    "------ STACK TRACE ------", "Backtrace:", "debugCommand",
+                                    "--------")
+            self.assertEqual(c.call("PING"), "PONG")
+            # Off again: a stall logs nothing more.
+            self.assertEqual(c.call("CONFIG", "SET", "watchdog-period", "0"), "OK")
+            before = read(path).count("WATCHDOG TIMER EXPIRED")
+            self.assertEqual(c.call("DEBUG", "SLEEP", "0.5"), "OK")
+            self.assertEqual(c.call("PING"), "PONG")
+            self.assertEqual(read(path).count("WATCHDOG TIMER EXPIRED"), before)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
