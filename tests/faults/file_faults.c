@@ -66,7 +66,11 @@ static int g_no_exchange;
 
 static void Init(void) __attribute__((constructor));
 static void Init(void) {
-  g_pattern = getenv("FILE_FAULTS_PATTERN");
+  /* A copy: the process may reuse the memory of its initial environment
+     (a process title written over argv and environ, as Redis's and
+     shardnode's proc-title-template do). */
+  const char* pattern = getenv("FILE_FAULTS_PATTERN");
+  g_pattern = pattern != NULL ? strdup(pattern) : NULL;
   const char* log = getenv("FILE_FAULTS_LOG");
   if (log != NULL && *log != '\0') {
     g_log_fd =
