@@ -16,6 +16,7 @@
 #include "node/keyspace/keyspace.h"
 #include "node/persist/persistence.h"
 #include "node/resp/reply.h"
+#include "node/server/clock.h"
 #include "node/server/monitoring.h"
 #include "node/server/replication_control.h"
 #include "node/server/server.h"
@@ -669,7 +670,6 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
 
 void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& args,
                                   resp::ReplyBuilder& out, int64_t now_ms) {
-  const auto started = std::chrono::steady_clock::now();
   // A command on keys that a MIGRATE has in flight waits until it is over,
   // then runs again from the start (keys_in_flight.h).
   if (!server_.keys_in_flight().empty() && TouchesKeysInFlight(session, args)) {
@@ -835,11 +835,9 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
   // They see the clock as it is now, past the command's own frozen time (a
   // key that expired while a transaction ran, DEBUG SLEEP inside it, is
   // gone for them), as Redis's handleClientsBlockedOnKeys does.
+  // (The clock is read here only when someone is to be served.)
   if (server_.blocking().has_ready() && server_.busy_script_error().empty()) {
-    const int64_t elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::steady_clock::now() - started)
-                                   .count();
-    ServeBlockedClients(server_, now_ms + elapsed_ms);
+    ServeBlockedClients(server_, std::max(now_ms, NowMs()));
   }
 }
 
