@@ -19,27 +19,18 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (REDIS_SERVER, Client, Node, RedisServer, RedisServerNode,  # noqa: E402
-                     client_list_field, info_int, wait_until)
+                     client_list_field, info_int, start_diff_pair, wait_until)
 
 
 def qbuf_total(c, name):
     return int(client_list_field(c, name, "qbuf")) + int(client_list_field(c, name, "qbuf-free"))
 
 
-def start_pair(args=()):
-    node = Node(args=list(args)).start()
-    try:
-        redis = RedisServer(args=list(args))
-    except BaseException:
-        node.cleanup()
-        raise
-    return node, redis
-
 
 @unittest.skipUnless(REDIS_SERVER, "redis-server not installed")
 class QueryBufferTest(unittest.TestCase):
     def test_idle_client_buffer_is_freed(self):
-        node, redis = start_pair()
+        node, redis = start_diff_pair()
         clients = []
         try:
             watched = {}
@@ -89,7 +80,7 @@ class QueryBufferTest(unittest.TestCase):
             node.cleanup()
 
     def test_big_argument_buffer_is_trimmed_to_the_peak(self):
-        node, redis = start_pair()
+        node, redis = start_diff_pair()
         clients = []
         try:
             for server in (node, redis):
@@ -117,7 +108,7 @@ class ArgvMemTest(unittest.TestCase):
     def test_running_command_arguments_count(self):
         """CLIENT LIST shows the running command's argument bytes (argv-mem)
         for the client that runs it, none for an idle one."""
-        node, redis = start_pair()
+        node, redis = start_diff_pair()
         try:
             for server in (node, redis):
                 c, idle = Client(server.port), Client(server.port)
@@ -139,7 +130,7 @@ class ReplyBufferTest(unittest.TestCase):
     a 32 KB value makes it grow back to 16 KB (DEBUG REPLYBUFFER)."""
 
     def test_reply_buffer_follows_the_peak(self):
-        node, redis = start_pair()
+        node, redis = start_diff_pair()
         clients = []
         try:
             for server in (node, redis):
@@ -224,7 +215,7 @@ class ConfigSetRollbackTest(unittest.TestCase):
     during loading"."""
 
     def test_failed_apply_rolls_every_value_back(self):
-        node, redis = start_pair()
+        node, redis = start_diff_pair()
         busy = socket.socket()
         try:
             busy.bind(("127.0.0.1", 0))
@@ -322,7 +313,7 @@ class ReplicaPauseTest(unittest.TestCase):
 class SubscriptionCountsTest(unittest.TestCase):
     def test_client_list_counts_subscriptions(self):
         # CLIENT LIST sub= / psub= count the client's channels and patterns.
-        node, redis = start_pair()
+        node, redis = start_diff_pair()
         clients = []
         try:
             for server in (node, redis):

@@ -58,17 +58,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (REDIS_SERVER, Client, Error, Node, RedisServer,  # noqa: E402
-                     info_int, wait_until)
+                     info_int, start_diff_pair, wait_until)
 
 
-def start_pair(args=()):
-    node = Node(args=list(args)).start()
-    try:
-        redis = RedisServer(args=list(args))
-    except BaseException:
-        node.cleanup()
-        raise
-    return node, redis
 
 
 def read_text(path):
@@ -88,7 +80,7 @@ def chi_square(values):
 @unittest.skipUnless(REDIS_SERVER, "redis-server not installed")
 class ServerBehaviourTest(unittest.TestCase):
     def setUp(self):
-        self.node, self.redis = start_pair()
+        self.node, self.redis = start_diff_pair()
         self.servers = (self.node, self.redis)
         self.clients = []
 
