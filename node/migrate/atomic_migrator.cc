@@ -887,8 +887,10 @@ void AtomicMigrator::ClaimSlots(SlotMigrationJob& job) {
   cluster->RequestSave(true);
   cluster->RequestStateUpdate();
   cluster->RequestBroadcastPong();
-  SetHidden(job.slot_set(), false);
+  // nodes.conf is saved (fsynced) there; only then do the slots leave the
+  // drop record (SetHidden), so a kill in between keeps the keys as mine.
   server_.ApplyClusterEffects(NowMs());
+  SetHidden(job.slot_set(), false);
 }
 
 void AtomicMigrator::CommitExport(SlotMigrationJob& job, uint64_t epoch) {
