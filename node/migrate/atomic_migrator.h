@@ -47,6 +47,17 @@
 // its shardnode replicas too (SetHidden sends them the hidden set,
 // clusterbus::HiddenSlotsCommand).
 //
+// A restart must not keep an unfinished import's keys: the AOF replays them
+// (as RESTOREs, nothing marks them) and Redis 7.0's rule would then set the
+// slots importing. So a primary keeps the drop record beside nodes.conf
+// (node/server/nodes_conf_file.h), rewritten (fsync, rename) whenever it
+// changes: its hidden slots and the slots whose keys it is deleting (after
+// an export, a failed import, or a restart). At startup a recorded slot that
+// nodes.conf does not bind to me has its keys hidden, then deleted here
+// (DropOrphanHiddenSlots) with DELs that reach the AOF and replicas, and
+// leaves the record once they are gone. A claim leaves the record only after
+// nodes.conf holds it (ClaimSlots).
+//
 // The handoff pauses writes to the moving slots only (Server::
 // SetSlotWritesPaused): reads, and every other slot, go on. Writers that
 // waited run again once the slots moved and get MOVED.
