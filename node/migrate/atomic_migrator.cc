@@ -858,16 +858,21 @@ asio::awaitable<void> AtomicMigrator::DeleteKeys(std::vector<int> slot_list, boo
       }
     }
     // This slot is done (or a new import holds it): out of the record once
-    // no other run deletes it, shown unless an import hides it.
+    // no other run deletes it (the record is rewritten once, below).
     auto it = dropping_.find(slot);
     if (it != dropping_.end() && --it->second == 0) dropping_.erase(it);
-    if (show && !jobs_.Importing(slot) && !dropping_.contains(slot)) {
-      slots::SlotSet one;
-      one.Set(slot);
-      SetHidden(one, false);  // syncs the record too
-    } else {
-      SyncDropRecord();
+  }
+  // Shown unless an import or another run holds them.
+  slots::SlotSet shown;
+  if (show) {
+    for (int slot : slot_list) {
+      if (!jobs_.Importing(slot) && !dropping_.contains(slot)) shown.Set(slot);
     }
+  }
+  if (!shown.Empty()) {
+    SetHidden(shown, false);  // syncs the record too
+  } else {
+    SyncDropRecord();
   }
 }
 
