@@ -217,7 +217,8 @@ std::string DropRecordPath(std::string_view nodes_conf_path) {
 
 absl::Status WriteDropRecord(const std::string& path, const slots::SlotSet& slots) {
   if (slots.Empty()) {
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    if (::unlink(path.c_str()) != 0) {
+      if (errno == ENOENT) return absl::OkStatus();
       return absl::InternalError(absl::StrCat("unlink ", path, ": ", ErrnoText(errno)));
     }
     if (int err = base::FsyncDirOf(path); err != 0) {
