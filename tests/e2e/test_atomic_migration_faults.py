@@ -224,14 +224,16 @@ class FaultMatrixTest(unittest.TestCase):
 # them from a legacy import's keys at startup, and they are hidden, then
 # deleted, instead of setting the slots importing as Redis 7.0 does.
 KNOWN_FAILING = set()
-# Only in the full form: after the source was killed and restarted, the
-# writer sometimes got "Connection refused" for a minute while every node
-# answered (2026-12-05: 2 runs in 3 at the snapshot, 1 in 1 at the
-# handoff); not seen in 7 runs on 2026-12-05 after the drop record (12:55
-# UTC). Not diagnosed. Suspected: the writer thread ended on an exception
-# it does not catch, leaving its last error (the refused connection) shown;
-# one such path, reshardlib.slot_owners iterating an error reply, now
-# raises ClusterClientError instead.
+# Only in the full form (time): after the source was killed and restarted,
+# the writer sometimes got "Connection refused" for a minute while every
+# node answered (2026-12-05: 2 runs in 3 at the snapshot, 1 in 1 at the
+# handoff). This test's client: the writer reconnected while the restarted
+# source still answered CLUSTER SLOTS with an error (it was loading), and
+# reshardlib.slot_owners iterated the error's text: IndexError, not caught,
+# so the thread ended with its last error, the refused connection, shown
+# (seen with a writer that recorded every exception, 2026-12-05).
+# slot_owners now raises ClusterClientError, which the writer retries, and
+# the writer reports any exception that ends it.
 FULL_ONLY = {("source", "kill")}
 
 
