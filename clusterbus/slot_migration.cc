@@ -454,6 +454,12 @@ bool SlotMigrations::AnyImporting() const {
   return false;
 }
 
+StartupSlotFate DecideStartupSlot(bool mine, bool importing, bool assigned, bool dropped) {
+  if (mine || importing) return StartupSlotFate::kKeep;
+  if (dropped) return StartupSlotFate::kDrop;
+  return assigned ? StartupSlotFate::kSetImporting : StartupSlotFate::kTakeOwnership;
+}
+
 std::vector<std::string> HiddenSlotsCommand(const slots::SlotSet& hidden) {
   return {"CLUSTER", "SYNCSLOTS", "HIDDEN", hidden.Format()};
 }

@@ -242,6 +242,20 @@ class SlotMigrationJob {
 // set to it (as the primary's commands are applied, the reply goes nowhere).
 std::vector<std::string> HiddenSlotsCommand(const slots::SlotSet& hidden);
 
+// What a primary does at startup, once its data is loaded, with a slot it
+// holds keys of (Persistence::ReconcileClusterSlots). `mine`: nodes.conf
+// binds the slot to me; `importing`: a legacy CLUSTER SETSLOT IMPORTING
+// (nodes.conf's [slot-<-node]); `assigned`: bound to some node; `dropped`:
+// the slot is in the drop record (node/server/nodes_conf_file.h), so its
+// keys here came from an atomic import that never claimed it, or are left
+// from an export or a failed import that was deleting them. Keys of my slots
+// and of legacy imports are kept; recorded keys of a slot that is not mine
+// are dropped (hidden first, then deleted with DELs that reach the AOF and
+// replicas); the others follow Redis 7.0: an unassigned slot is taken, one
+// bound elsewhere is set importing.
+enum class StartupSlotFate { kKeep, kDrop, kTakeOwnership, kSetImporting };
+StartupSlotFate DecideStartupSlot(bool mine, bool importing, bool assigned, bool dropped);
+
 // One SLOTSRANGE ... NODE ... block of MIGRATESLOTS, validated.
 struct MigrateSlotsRequest {
   std::vector<slots::SlotRange> ranges;

@@ -334,5 +334,21 @@ TEST_F(SlotMigrationsTest, SetSlotIsRefusedWhileAJobRuns) {
   EXPECT_EQ(jobs_.SetSlotRefusal(), "");
 }
 
+// At startup: my slots and legacy imports keep their keys; an atomic
+// import's staged keys (a recorded slot not mine) are dropped, whether the
+// slot is bound elsewhere or not; the rest is Redis 7.0's.
+TEST(DecideStartupSlotTest, RecordedSlotsNotMineAreDropped) {
+  using F = StartupSlotFate;
+  // mine, importing (legacy), assigned, dropped (in the record)
+  EXPECT_EQ(DecideStartupSlot(true, false, true, false), F::kKeep);
+  EXPECT_EQ(DecideStartupSlot(true, false, true, true), F::kKeep);  // claimed before the kill
+  EXPECT_EQ(DecideStartupSlot(false, true, true, false), F::kKeep);
+  EXPECT_EQ(DecideStartupSlot(false, true, true, true), F::kKeep);
+  EXPECT_EQ(DecideStartupSlot(false, false, true, true), F::kDrop);
+  EXPECT_EQ(DecideStartupSlot(false, false, false, true), F::kDrop);
+  EXPECT_EQ(DecideStartupSlot(false, false, true, false), F::kSetImporting);
+  EXPECT_EQ(DecideStartupSlot(false, false, false, false), F::kTakeOwnership);
+}
+
 }  // namespace
 }  // namespace shardnode::clusterbus

@@ -34,6 +34,7 @@
 #include "node/resp/reply.h"
 #include "node/server/clock.h"
 #include "node/server/log.h"
+#include "node/server/nodes_conf_file.h"
 #include "node/server/replication_control.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
@@ -417,6 +418,7 @@ void AtomicMigrator::Tick() {
 
 void AtomicMigrator::SetHidden(const slots::SlotSet& slots, bool hidden) {
   server_.SetSlotsHidden(slots, hidden);
+  SyncDropRecord();
   clusterbus::ClusterState* cluster = server_.cluster();
   if (cluster == nullptr || !cluster->myself().is_primary() || server_.replication() == nullptr) {
     return;
@@ -425,22 +427,48 @@ void AtomicMigrator::SetHidden(const slots::SlotSet& slots, bool hidden) {
   server_.replication()->PropagateToShardnodeReplicas(cmd);
 }
 
+void AtomicMigrator::SyncDropRecord() {
+  clusterbus::ClusterState* cluster = server_.cluster();
+  const std::string& conf = server_.options().cluster_config_file;
+  if (cluster == nullptr || conf.empty()) return;
+  const std::string path = DropRecordPath(conf);
+  slots::SlotSet want;
+  if (cluster->myself().is_primary()) {
+    want = server_.hidden_slots();
+    for (const auto& [slot, runs] : dropping_) want.Set(slot);
+  }
+  // Read each time (a small file, rewritten only when an import starts or
+  // ends and a slot's keys are gone): DEBUG RELOAD rewrites it too.
+  absl::StatusOr<slots::SlotSet> now = ReadDropRecord(path);
+  if (now.ok() && *now == want) return;
+  if (absl::Status st = WriteDropRecord(path, want); !st.ok()) {
+    Log(LogLevel::kWarning,
+        absl::StrCat("Can't update the atomic slot migration record: ", st.message()));
+  }
+}
+
 void AtomicMigrator::DropOrphanHiddenSlots() {
   clusterbus::ClusterState* cluster = server_.cluster();
   if (cluster == nullptr || !cluster->myself().is_primary() || !server_.AnySlotHidden()) return;
   slots::SlotSet orphans;
   std::vector<int> slot_list;
   for (int s = 0; s < slots::kNumSlots; ++s) {
-    if (server_.SlotHidden(s) && !jobs_.Importing(s)) {
+    if (server_.SlotHidden(s) && !jobs_.Importing(s) && !dropping_.contains(s)) {
       orphans.Set(s);
       slot_list.push_back(s);
     }
   }
   if (slot_list.empty()) return;
   Log(LogLevel::kWarning, absl::StrCat("Dropping the keys of slots ", orphans.Format(),
-                                       ": their import ended with my former primary"));
-  asio::co_spawn(io_, DeleteKeys(std::move(slot_list)), asio::detached);
-  SetHidden(orphans, false);
+                                       ": no import of mine holds them (it ended with my "
+                                       "former primary, or before I restarted)"));
+  DropKeys(std::move(slot_list), /*show=*/true);
+}
+
+void AtomicMigrator::DropKeys(std::vector<int> slot_list, bool show) {
+  for (int s : slot_list) ++dropping_[s];
+  SyncDropRecord();
+  asio::co_spawn(io_, DeleteKeys(std::move(slot_list), show), asio::detached);
 }
 
 AtomicMigrator::Link* AtomicMigrator::LinkOf(const SlotMigrationJob& job) {
@@ -535,8 +563,8 @@ void AtomicMigrator::CarryOut(SlotMigrationJob& job,
                    [&](const clusterbus::ActCommitExport& c) { CommitExport(job, c.epoch); },
                    [&](const clusterbus::ActClaimSlots&) { ClaimSlots(job); },
                    [&](const clusterbus::ActDropImported&) {
-                     asio::co_spawn(io_, DeleteKeys(SlotsOf(job)), asio::detached);
-                     SetHidden(job.slot_set(), false);
+                     // Hidden until the keys are gone (DeleteKeys shows them).
+                     DropKeys(SlotsOf(job), /*show=*/true);
                    },
                    [&](const clusterbus::ActCloseLink&) {
                      if (!link) return;
@@ -795,19 +823,23 @@ void AtomicMigrator::SelectOnLink(Link& link, int db, std::string* out) {
   server_.write_stream().ForgetSelectedDb(&link);
 }
 
-asio::awaitable<void> AtomicMigrator::DeleteKeys(std::vector<int> slot_list) {
+asio::awaitable<void> AtomicMigrator::DeleteKeys(std::vector<int> slot_list, bool show) {
   // The keys go a slice per turn of the loop, each DEL to the write stream
   // (replicas and AOF follow). The slots are no longer served from here
   // (moved, or never owned), so no client reads them meanwhile.
   for (int slot : slot_list) {
     const int num_dbs = server_.shard(0).num_dbs();
-    for (int dbi = 0; dbi < num_dbs; ++dbi) {
+    // A new import of the slot may have started: leave its keys alone.
+    bool taken = false;
+    for (int dbi = 0; dbi < num_dbs && !taken; ++dbi) {
       for (;;) {
         if (stopped_) co_return;
         Db& db = server_.ShardForSlot(slot).db(dbi);
         if (db.CountKeysInSlot(slot) == 0) break;
-        // A new import of the slot may have started: leave its keys alone.
-        if (jobs_.Importing(slot)) co_return;
+        if (jobs_.Importing(slot)) {
+          taken = true;
+          break;
+        }
         const std::vector<std::string> keys = db.KeysInSlot(slot, kKeysPerSlice * 4);
         if (server_.before_write) {
           std::vector<std::string_view> views(keys.begin(), keys.end());
@@ -825,6 +857,22 @@ asio::awaitable<void> AtomicMigrator::DeleteKeys(std::vector<int> slot_list) {
         co_await asio::post(io_, asio::use_awaitable);
       }
     }
+    // This slot is done (or a new import holds it): out of the record once
+    // no other run deletes it (the record is rewritten once, below).
+    auto it = dropping_.find(slot);
+    if (it != dropping_.end() && --it->second == 0) dropping_.erase(it);
+  }
+  // Shown unless an import or another run holds them.
+  slots::SlotSet shown;
+  if (show) {
+    for (int slot : slot_list) {
+      if (!jobs_.Importing(slot) && !dropping_.contains(slot)) shown.Set(slot);
+    }
+  }
+  if (!shown.Empty()) {
+    SetHidden(shown, false);  // syncs the record too
+  } else {
+    SyncDropRecord();
   }
 }
 
@@ -844,8 +892,10 @@ void AtomicMigrator::ClaimSlots(SlotMigrationJob& job) {
   cluster->RequestSave(true);
   cluster->RequestStateUpdate();
   cluster->RequestBroadcastPong();
-  SetHidden(job.slot_set(), false);
+  // nodes.conf is saved (fsynced) there; only then do the slots leave the
+  // drop record (SetHidden), so a kill in between keeps the keys as mine.
   server_.ApplyClusterEffects(NowMs());
+  SetHidden(job.slot_set(), false);
 }
 
 void AtomicMigrator::CommitExport(SlotMigrationJob& job, uint64_t epoch) {
@@ -866,7 +916,7 @@ void AtomicMigrator::CommitExport(SlotMigrationJob& job, uint64_t epoch) {
   cluster->RequestStateUpdate();
   cluster->RequestBroadcastPong();
   server_.ApplyClusterEffects(NowMs());
-  asio::co_spawn(io_, DeleteKeys(std::move(moved)), asio::detached);
+  DropKeys(std::move(moved), /*show=*/false);
 }
 
 void AtomicMigrator::ApplyLoad(CommandContext& ctx, Link& link, SlotMigrationJob& job,

@@ -47,6 +47,17 @@
 // its shardnode replicas too (SetHidden sends them the hidden set,
 // clusterbus::HiddenSlotsCommand).
 //
+// A restart must not keep an unfinished import's keys: the AOF replays them
+// (as RESTOREs, nothing marks them) and Redis 7.0's rule would then set the
+// slots importing. So a primary keeps the drop record beside nodes.conf
+// (node/server/nodes_conf_file.h), rewritten (fsync, rename) whenever it
+// changes: its hidden slots and the slots whose keys it is deleting (after
+// an export, a failed import, or a restart). At startup a recorded slot that
+// nodes.conf does not bind to me has its keys hidden, then deleted here
+// (DropOrphanHiddenSlots) with DELs that reach the AOF and replicas, and
+// leaves the record once they are gone. A claim leaves the record only after
+// nodes.conf holds it (ClaimSlots).
+//
 // The handoff pauses writes to the moving slots only (Server::
 // SetSlotWritesPaused): reads, and every other slot, go on. Writers that
 // waited run again once the slots moved and get MOVED.
@@ -135,7 +146,14 @@ class AtomicMigrator {
   enum class Awaiting { kEstablish, kCaughtUp, kWait, kFinish };
   boost::asio::awaitable<void> ReadStep(std::shared_ptr<Link> link, Awaiting kind);
   boost::asio::awaitable<void> Walk(std::shared_ptr<Link> link);
-  boost::asio::awaitable<void> DeleteKeys(std::vector<int> slots);
+  // Deletes the keys of `slot_list` (a slice per turn of the loop, DELs to
+  // the write stream), the slots in the drop record meanwhile; with `show`
+  // the slots are hidden until their keys are gone, then shown.
+  void DropKeys(std::vector<int> slot_list, bool show);
+  boost::asio::awaitable<void> DeleteKeys(std::vector<int> slots, bool show);
+  // Rewrites the drop record (node/server/nodes_conf_file.h) when what it
+  // must hold changed: my hidden slots and those being deleted.
+  void SyncDropRecord();
   // Sends the big value of `key` (db `dbi`, slot `slot`) a slice per turn of
   // the loop; false when the link failed.
   boost::asio::awaitable<bool> SendBigKey(std::shared_ptr<Link> link, int slot, int dbi,
@@ -154,7 +172,9 @@ class AtomicMigrator {
   // Hides (or shows) `slots` here and tells my replicas the hidden set.
   void SetHidden(const slots::SlotSet& slots, bool hidden);
   // A primary whose hidden slots no import job holds (a replica promoted
-  // during its primary's import) drops their keys and shows the slots.
+  // during its primary's import, or a node that restarted with an
+  // unfinished import's keys: Persistence::ReconcileClusterSlots) drops
+  // their keys and then shows the slots.
   void DropOrphanHiddenSlots();
   void CommitExport(clusterbus::SlotMigrationJob& job, uint64_t epoch);
   void Tick();
@@ -167,6 +187,8 @@ class AtomicMigrator {
   int64_t last_ack_ms_ = 0;
   clusterbus::SlotMigrations jobs_;
   std::map<std::string, std::shared_ptr<Link>> links_;  // by job name
+  // Per slot, how many DeleteKeys runs are deleting its keys.
+  std::map<int, int> dropping_;
 };
 
 }  // namespace migrate

@@ -14,12 +14,14 @@
 #include "absl/strings/str_format.h"
 #include "base/file.h"
 #include "clusterbus/cluster_state.h"
+#include "clusterbus/slot_migration.h"
 #include "node/config/config.h"
 #include "node/keyspace/keyspace.h"
 #include "node/persist/aof.h"
 #include "node/persist/dataset.h"
 #include "node/persist/snapshot.h"
 #include "node/server/log.h"
+#include "node/server/nodes_conf_file.h"
 #include "node/server/replication_control.h"
 #include "slots/hash_slot.h"
 
@@ -480,23 +482,63 @@ absl::Status Persistence::FinishStartupLoad(StartupLoad& load) {
 absl::Status Persistence::ReconcileClusterSlots() {
   clusterbus::ClusterState* cluster = server_.cluster();
   if (cluster == nullptr || cluster->myself().is_replica()) return absl::OkStatus();
-  // Cluster mode: the data must agree with the slot table.
+  // Cluster mode: the data must agree with the slot table. Keys of a slot
+  // in the drop record that is not mine are an atomic import's staged keys
+  // (or an export's or failed import's left to delete): they are hidden
+  // here, never served nor counted, and the migrator deletes them
+  // (AtomicMigrator::DropOrphanHiddenSlots), which clears the record.
+  slots::SlotSet dropped;
+  const std::string& conf_path = server_.options().cluster_config_file;
+  absl::StatusOr<slots::SlotSet> record = ReadDropRecord(DropRecordPath(conf_path));
+  if (record.ok()) {
+    dropped = *record;
+  } else {
+    Logf(LogLevel::kWarning, "Ignoring the atomic slot migration record: %s",
+         std::string(record.status().message()));
+  }
   bool changed = false;
+  slots::SlotSet to_hide;
   for (int slot = 0; slot < slots::kNumSlots; ++slot) {
     if (server_.ShardForSlot(slot).db(0).CountKeysInSlot(slot) == 0) continue;
     const clusterbus::ClusterNode* owner = cluster->SlotOwner(slot);
-    if (owner == &cluster->myself() || cluster->ImportingFrom(slot) != nullptr) continue;
-    changed = true;
-    if (owner == nullptr) {
-      Logf(LogLevel::kWarning, "I have keys for unassigned slot %d. Taking responsibility for it.",
-           slot);
-      cluster->BindSlot(slot, cluster->myself());
-    } else {
-      Logf(LogLevel::kWarning,
-           "I have keys for slot %d, but the slot is assigned to another node. Setting it to "
-           "importing state.",
-           slot);
-      cluster->SetImporting(slot, cluster->FindNode(owner->id));
+    switch (clusterbus::DecideStartupSlot(owner == &cluster->myself(),
+                                          cluster->ImportingFrom(slot) != nullptr, owner != nullptr,
+                                          dropped.Test(slot))) {
+      case clusterbus::StartupSlotFate::kKeep:
+        break;
+      case clusterbus::StartupSlotFate::kDrop:
+        if (!server_.SlotHidden(slot)) {
+          Logf(LogLevel::kWarning,
+               "I have keys for slot %d from an atomic slot migration that did not finish. "
+               "Dropping them.",
+               slot);
+        }
+        to_hide.Set(slot);
+        break;
+      case clusterbus::StartupSlotFate::kTakeOwnership:
+        Logf(LogLevel::kWarning,
+             "I have keys for unassigned slot %d. Taking responsibility for it.", slot);
+        cluster->BindSlot(slot, cluster->myself());
+        changed = true;
+        break;
+      case clusterbus::StartupSlotFate::kSetImporting:
+        Logf(LogLevel::kWarning,
+             "I have keys for slot %d, but the slot is assigned to another node. Setting it to "
+             "importing state.",
+             slot);
+        cluster->SetImporting(slot, cluster->FindNode(owner->id));
+        changed = true;
+        break;
+    }
+  }
+  server_.SetSlotsHidden(to_hide, true);
+  // The record keeps what is still to drop (and a running import's slots,
+  // on DEBUG RELOAD); slots left without keys leave it.
+  slots::SlotSet still = server_.hidden_slots();
+  if (record.ok() && !(still == dropped)) {
+    if (absl::Status st = WriteDropRecord(DropRecordPath(conf_path), still); !st.ok()) {
+      Logf(LogLevel::kWarning, "Can't update the atomic slot migration record: %s",
+           std::string(st.message()));
     }
   }
   if (changed) server_.PublishSlotTable();

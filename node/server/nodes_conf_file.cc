@@ -211,4 +211,60 @@ absl::Status NodesConfFile::RenameSpareOver(bool fsync) {
   return absl::OkStatus();
 }
 
+std::string DropRecordPath(std::string_view nodes_conf_path) {
+  return std::string(nodes_conf_path) + ".asm-drop";
+}
+
+absl::Status WriteDropRecord(const std::string& path, const slots::SlotSet& slots) {
+  if (slots.Empty()) {
+    if (::unlink(path.c_str()) != 0) {
+      if (errno == ENOENT) return absl::OkStatus();
+      return absl::InternalError(absl::StrCat("unlink ", path, ": ", ErrnoText(errno)));
+    }
+    if (int err = base::FsyncDirOf(path); err != 0) {
+      return absl::InternalError(
+          absl::StrCat("fsync of the folder of ", path, ": ", ErrnoText(err)));
+    }
+    return absl::OkStatus();
+  }
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return absl::InternalError(absl::StrCat("open ", tmp, ": ", ErrnoText(errno)));
+  if (int err = base::WriteAll(fd, slots.Format() + "\n"); err != 0) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return absl::InternalError(absl::StrCat("write ", tmp, ": ", ErrnoText(err)));
+  }
+  const base::ReplaceResult r = base::CommitReplace(fd, tmp, path);
+  ::close(fd);
+  if (!r.ok()) return absl::InternalError(absl::StrCat("replace ", path, ": ", ErrnoText(r.err)));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<slots::SlotSet> ReadDropRecord(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return slots::SlotSet();
+    return absl::InternalError(absl::StrCat("open ", path, ": ", ErrnoText(errno)));
+  }
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return absl::InternalError(absl::StrCat("read ", path, ": ", ErrnoText(err)));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  std::optional<slots::SlotSet> parsed = slots::SlotSet::Parse(text);
+  if (!parsed.has_value()) return absl::DataLossError(absl::StrCat(path, ": not a slot list"));
+  return *parsed;
+}
+
 }  // namespace shardnode::node

@@ -27,6 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "clusterbus/cluster_state.h"
+#include "slots/slot_set.h"
 
 namespace shardnode::node {
 
@@ -94,5 +95,22 @@ class NodesConfFile {
   int fd_;                    // the file at path_: open and flock'ed
   int spare_fd_ = -1;         // the file at spare_path_ when open: flock'ed too
 };
+
+// The drop record: a file beside nodes.conf, "<nodes.conf>.asm-drop",
+// listing the slots whose keys here must not outlive a restart unless
+// nodes.conf binds the slot to me: the slots an atomic import is staging
+// (hidden, not claimed) and those whose keys are being deleted after an
+// export or a failed import (node/migrate/atomic_migrator.h). Neither the AOF
+// nor nodes.conf can say it (both stay readable by redis-server 7.0, which
+// would reject a record of its own or keep such keys as a legacy import),
+// so the staged keys the AOF replays are told from a legacy import's by this
+// file. Its content is one line, the slots as SlotSet::Format writes them.
+std::string DropRecordPath(std::string_view nodes_conf_path);
+// Replaces the record with `slots` (written to a temporary file, fsynced,
+// renamed over, the directory fsynced), or removes it when `slots` is empty.
+absl::Status WriteDropRecord(const std::string& path, const slots::SlotSet& slots);
+// The recorded slots; none when the file is missing. Fails when it cannot be
+// read or is not a slot list.
+absl::StatusOr<slots::SlotSet> ReadDropRecord(const std::string& path);
 
 }  // namespace shardnode::node

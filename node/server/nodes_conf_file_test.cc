@@ -261,5 +261,25 @@ TEST_F(NodesConfFileTest, UnopenableDirectory) {
             std::string::npos);
 }
 
+TEST_F(NodesConfFileTest, DropRecordRoundTripAndRemoval) {
+  const std::string rec = DropRecordPath(path_);
+  EXPECT_EQ(rec, path_ + ".asm-drop");
+  auto none = ReadDropRecord(rec);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->Empty());
+  slots::SlotSet s;
+  s.SetRange(0, 99);
+  s.Set(16383);
+  ASSERT_TRUE(WriteDropRecord(rec, s).ok());
+  auto back = ReadDropRecord(rec);
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(*back == s);
+  EXPECT_FALSE(std::filesystem::exists(rec + ".tmp"));
+  ASSERT_TRUE(WriteDropRecord(rec, slots::SlotSet()).ok());
+  EXPECT_FALSE(std::filesystem::exists(rec));
+  std::ofstream(rec) << "0-x\n";
+  EXPECT_FALSE(ReadDropRecord(rec).ok());
+}
+
 }  // namespace
 }  // namespace shardnode::node

@@ -136,9 +136,14 @@ def start_reshard(src, dst, nslots, extra=()):
 
 
 def slot_owners(port):
-    """{slot: port} from CLUSTER SLOTS on `port`."""
+    """{slot: port} from CLUSTER SLOTS on `port`. Raises ClusterClientError
+    for an error reply (iterating the error's text raised IndexError, which
+    a checker's writer thread does not catch: it would end silently)."""
     owners = {}
-    for row in call(port, "CLUSTER", "SLOTS"):
+    rows = call(port, "CLUSTER", "SLOTS")
+    if isinstance(rows, Error):
+        raise ClusterClientError(f"CLUSTER SLOTS: {rows}")
+    for row in rows:
         lo, hi, master = row[0], row[1], row[2]
         for s in range(lo, hi + 1):
             owners[s] = master[1]
