@@ -356,6 +356,10 @@ class AtomicMigrationTest(unittest.TestCase):
         rc = Client(r.port)
         try:
             self.assertEqual(rc.call("READONLY"), "OK")
+            # The replica serves the keys once gossip showed it its primary's
+            # claim (a MOVED to the source before that).
+            wait_until(lambda: isinstance(rc.call("PTTL", ttl_keys[0]), int), timeout=30,
+                       what="the replica seeing its primary own the moved slots")
             for k in ttl_keys:
                 self.assertGreater(rc.call("PTTL", k), 500000, k)
         finally:
