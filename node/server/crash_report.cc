@@ -139,6 +139,15 @@ void DieBySignal(int sig) {
   _exit(128 + sig);
 }
 
+// The log as the handlers write it: the log file, or stdout without one.
+int OpenLog() {
+  return g_logfile[0] == '\0' ? STDOUT_FILENO
+                              : open(g_logfile, O_APPEND | O_CREAT | O_WRONLY, 0644);
+}
+void CloseLog(int fd) {
+  if (g_logfile[0] != '\0') close(fd);
+}
+
 // The stack trace as Redis's logStackTrace writes it: the instruction the
 // signal interrupted, then the frames below the handler's own.
 void WriteStackTrace(int fd, void* eip) {
@@ -157,13 +166,12 @@ void WriteStackTrace(int fd, void* eip) {
 // a whole period. Logs where the loop is stuck and lets it go on.
 void OnWatchdogSignal(int /*sig*/, siginfo_t* /*info*/, void* secret) {
   const int saved_errno = errno;
-  const bool to_stdout = g_logfile[0] == '\0';
-  const int fd = to_stdout ? STDOUT_FILENO : open(g_logfile, O_APPEND | O_CREAT | O_WRONLY, 0644);
+  const int fd = OpenLog();
   if (fd >= 0) {
     LogLine(fd, Line().Str("\n--- WATCHDOG TIMER EXPIRED ---"));
     WriteStackTrace(fd, InstructionPointer(secret));
     LogLine(fd, Line().Str("--------\n"));
-    if (!to_stdout) close(fd);
+    CloseLog(fd);
   }
   errno = saved_errno;
 }
@@ -178,8 +186,7 @@ void OnFatalSignal(int sig, siginfo_t* info, void* secret) {
   if (g_reporting.exchange(true)) {
     for (;;) pause();
   }
-  const bool to_stdout = g_logfile[0] == '\0';
-  const int fd = to_stdout ? STDOUT_FILENO : open(g_logfile, O_APPEND | O_CREAT | O_WRONLY, 0644);
+  const int fd = OpenLog();
   if (fd < 0) DieBySignal(sig);
 
   WriteStr(fd, "\n\n=== REDIS BUG REPORT START: Cut & paste starting from here ===\n");
@@ -227,7 +234,7 @@ void OnFatalSignal(int sig, siginfo_t* info, void* secret) {
            "\n=== REDIS BUG REPORT END. Make sure to include from START to END. ===\n\n"
            "       Please report the crash with this report and the log above it:\n"
            "       shardnode is a Redis Cluster node compatible with redis-server 7.0.15.\n\n");
-  if (!to_stdout) close(fd);
+  CloseLog(fd);
   DieBySignal(sig);
 }
 
