@@ -88,10 +88,11 @@ class CrashReportTest(unittest.TestCase):
         looks for it), then goes on serving. Armed by CONFIG SET at once,
         not at the next cron tick."""
         servers = [(Node(args=["--logfile", "node.log"]).start(), "node.log")]
+        self.addCleanup(servers[0][0].cleanup)
         if REDIS_SERVER is not None:
             servers.append((RedisServer(), "redis.log"))
+            self.addCleanup(servers[1][0].cleanup)
         for server, log_name in servers:
-            self.addCleanup(server.cleanup)
             c = Client(server.port)
             self.addCleanup(c.close)
             self.assertEqual(c.call("CONFIG", "SET", "watchdog-period", "200"), "OK")
