@@ -312,6 +312,12 @@ void Sentinel::ResetMasterAndChangeAddress(Master* m, const std::string& ip, int
   }
   if (!SameAddr(*m, ip, port)) replicas.emplace_back(m->ip, m->port);
   ResetMaster(m, /*keep_sentinels=*/true, now);
+  // The new address is tried at the next timer run, not up to a ping period
+  // after the last attempt at the old (often dead) one: act_ping_time was
+  // just reset, so a connection made a second late would let its first PONG
+  // arrive after down-after and mark the new master down at once (Redis keeps
+  // the old attempt's time; on a loaded machine that caused a second failover).
+  m->link->last_reconn_time = 0;
   m->ip = ip;
   m->resolved = Resolve(ip);
   m->port = port;

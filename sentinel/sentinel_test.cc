@@ -406,6 +406,33 @@ TEST(SentinelTest, HelloWithNewerConfigEpochSwitchesMaster) {
             "ERR Only HELLO messages are accepted by Sentinel instances.");
 }
 
+// After a switch the new address is connected at the next timer run, even
+// when the dead old master was tried a moment before, so its first PONG comes
+// well inside down-after.
+TEST(SentinelTest, SwitchedMasterIsConnectedAtOnce) {
+  auto s = Make('a', {{"down-after-milliseconds", "mymaster", "1000"},
+                      {"known-replica", "mymaster", "10.0.0.2", "6379"}});
+  auto opened_to = [](const Ready& r, int port, const std::string& ip) {
+    for (const auto& a : r.actions) {
+      if (auto* o = std::get_if<OpenLink>(&a);
+          o != nullptr && o->kind == LinkKind::kCommand && o->host == ip && o->port == port) {
+        return true;
+      }
+    }
+    return false;
+  };
+  s->Tick(1100);  // the first attempt at 10.0.0.1
+  EXPECT_TRUE(opened_to(s->TakeReady(), 6379, "10.0.0.1"));
+  Master* m = s->FindMaster("mymaster");
+  s->OnLinkDown(m->id, LinkKind::kCommand, 1150);
+  s->TakeReady();
+  Hello h{"10.0.0.8", 26379, Id('b'), 5, "mymaster", "10.0.0.2", 6379, 5};
+  s->Command({"PUBLISH", "__sentinel__:hello", EncodeHello(h)}, 1200);
+  ASSERT_TRUE(HasEvent(s->TakeReady(), "+switch-master"));
+  s->Tick(1300);
+  EXPECT_TRUE(opened_to(s->TakeReady(), 6379, "10.0.0.2"));
+}
+
 // A sentinel known under two masters announces a new address in a hello
 // for one of them: that one switches (+sentinel-address-switch), the other
 // master's copy takes the address too (+sentinel-address-update).
