@@ -398,8 +398,9 @@ TEST(DumpPayloadTest, RefusalsNameRedissCheck) {
     return std::string(ParseDumpPayload(payload, false).status().message());
   };
   // A zipmap without entries.
-  EXPECT_THAT(message(absl::string_view("\x09\x02\x00\xFF\x09\x00\xC0\xF1\xB8\x67", 10)),
-              HasSubstr("Zipmap integrity check failed"));
+  EXPECT_THAT(
+      message(absl::string_view("\x09\x02\x00\xFF\x09\x00\xC0\xF1\xB8\x67\x4C\x16\xAC\xE3", 14)),
+      HasSubstr("Zipmap integrity check failed"));
   // A hash listpack with field "a" twice.
   EXPECT_THAT(message(absl::string_view("\x10\x17\x17\x00\x00\x00\x04\x00\x82\x61\x00\x03\x82"
                                         "\x62\x00\x03\x82\x61\x00\x03\x82\x64\x00\x03\xff\x0a"
