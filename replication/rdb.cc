@@ -509,12 +509,16 @@ absl::Status Validate(const RdbValue& v, bool* empty) {
       if (live != v.stream.length) {
         return absl::DataLossError("Stream length does not match its entries");
       }
-      // The consumer groups as Redis's rdbLoadObject checks them.
       using Id = std::pair<uint64_t, uint64_t>;
       auto has_dup_ids = [](std::vector<Id>& ids) {
         std::sort(ids.begin(), ids.end());
         return std::adjacent_find(ids.begin(), ids.end()) != ids.end();
       };
+      // One node per master id (Redis's radix tree key).
+      std::vector<Id> masters;
+      for (const RdbStreamNode& n : v.stream.nodes) masters.emplace_back(n.master.ms, n.master.seq);
+      if (has_dup_ids(masters)) return absl::DataLossError("Listpack re-added with existing key");
+      // The consumer groups as Redis's rdbLoadObject checks them.
       if (HasDuplicates(v.stream.groups,
                         [](const RdbStreamGroup& g) { return absl::string_view(g.name); })) {
         return absl::DataLossError("Duplicated consumer group name");
