@@ -299,6 +299,20 @@ absl::Status StreamLpError(absl::string_view what) {
   return absl::DataLossError(absl::StrCat("Stream listpack integrity check failed: ", what));
 }
 
+// `s` (an encoding's check, "Ziplist integrity check failed: why") reworded
+// with the name Redis's rdbLoadObject gives the check for the type being
+// loaded ("Hash ziplist integrity check failed: why"): Redis's tests and
+// operators grep for those names.
+absl::Status Reword(absl::string_view check, const absl::Status& s) {
+  if (s.ok()) return s;
+  constexpr absl::string_view kFailed = " integrity check failed: ";
+  absl::string_view why = s.message();
+  if (const size_t at = why.find(kFailed); at != absl::string_view::npos) {
+    why.remove_prefix(at + kFailed.size());
+  }
+  return absl::Status(s.code(), absl::StrCat(check, kFailed, why));
+}
+
 // Decodes one stream node: the listpack `lp` under master id `master`
 // (t_stream.c's layout: count, deleted, master field count, master fields,
 // 0; then per entry flags, ms delta, seq delta, [field count], [fields]
@@ -307,7 +321,7 @@ absl::Status DecodeStreamNode(const RdbStreamId& master, absl::string_view lp,
                               RdbStreamNode* node) {
   std::vector<std::string> el;
   absl::Status s = internal::DecodeListpack(lp, &el);
-  if (!s.ok()) return s;
+  if (!s.ok()) return Reword("Stream listpack", s);
   size_t i = 0;
   auto next_int = [&](int64_t* v) {
     if (i >= el.size()) return false;
@@ -326,7 +340,7 @@ absl::Status DecodeStreamNode(const RdbStreamId& master, absl::string_view lp,
   if (!next_int(&zero) || zero != 0) return StreamLpError("master terminator");
   int64_t live = 0, dead = 0;
   while (i < el.size()) {
-    int64_t flags, ms_delta, seq_delta, nf, lp_count;
+    int64_t flags, ms_delta, seq_delta, nf = 0, lp_count;
     if (!next_int(&flags) || !next_int(&ms_delta) || !next_int(&seq_delta)) {
       return StreamLpError("entry id");
     }
@@ -346,7 +360,10 @@ absl::Status DecodeStreamNode(const RdbStreamId& master, absl::string_view lp,
       }
       for (int64_t f = 0; f < nf * 2; ++f) e.fields.push_back(el[i++]);
     }
-    if (!next_int(&lp_count)) return StreamLpError("entry lp-count");
+    // lp-count: the entry's own element count (flags, two id deltas, the
+    // fields' count, names and values when it has its own fields).
+    const int64_t expected = (flags & 2) ? nmaster + 3 : 2 * nf + 4;
+    if (!next_int(&lp_count) || lp_count != expected) return StreamLpError("entry lp-count");
     (e.deleted ? dead : live) += 1;
     node->entries.push_back(std::move(e));
   }
@@ -378,37 +395,60 @@ absl::Status ScoresFromText(std::vector<std::pair<std::string, std::string>>&& p
   return absl::OkStatus();
 }
 
-// Decodes the string-wrapped encodings (types 9..13, 16, 17) into `value`.
-absl::Status DecodeBlob(uint8_t type, absl::string_view blob, RdbValue* value) {
+template <typename Range, typename KeyOf>
+bool HasDuplicates(const Range& range, KeyOf key_of);
+
+// Field/value (member/score) pairs of a ziplist or listpack: an even count
+// and no field twice, as Redis's ziplistPairsConvertAndValidateIntegrity and
+// lpPairsValidateIntegrityAndDups check.
+absl::Status DecodePairs(bool ziplist, absl::string_view blob,
+                         std::vector<std::pair<std::string, std::string>>* pairs) {
   std::vector<std::string> flat;
+  absl::Status s =
+      ziplist ? internal::DecodeZiplist(blob, &flat) : internal::DecodeListpack(blob, &flat);
+  if (!s.ok()) return s;
+  s = Pair(std::move(flat), pairs);
+  if (!s.ok()) return s;
+  if (HasDuplicates(*pairs, [](const auto& p) { return absl::string_view(p.first); })) {
+    return absl::DataLossError(ziplist ? "ziplist with dup elements"
+                                       : "listpack with dup elements");
+  }
+  return absl::OkStatus();
+}
+
+// Decodes the string-wrapped encodings (types 9..13, 16, 17) into `value`.
+// Errors carry the name of Redis's check for the type.
+absl::Status DecodeBlob(uint8_t type, absl::string_view blob, RdbValue* value) {
   std::vector<std::pair<std::string, std::string>> pairs;
   absl::Status s;
   switch (type) {
     case kTypeHashZipmap:
       value->type = RdbType::kHash;
-      return internal::DecodeZipmap(blob, &value->fields);
+      s = Reword("Zipmap", internal::DecodeZipmap(blob, &value->fields));
+      if (s.ok() &&
+          HasDuplicates(value->fields, [](const auto& p) { return absl::string_view(p.first); })) {
+        return absl::DataLossError("Hash zipmap with dup elements");
+      }
+      return s;
     case kTypeListZiplist:
       value->type = RdbType::kList;
-      return internal::DecodeZiplist(blob, &value->elements);
+      return Reword("List ziplist", internal::DecodeZiplist(blob, &value->elements));
     case kTypeSetIntset:
       value->type = RdbType::kSet;
       return internal::DecodeIntset(blob, &value->elements);
     case kTypeHashZiplist:
     case kTypeHashListpack:
       value->type = RdbType::kHash;
-      s = type == kTypeHashZiplist ? internal::DecodeZiplist(blob, &flat)
-                                   : internal::DecodeListpack(blob, &flat);
-      if (!s.ok()) return s;
-      return Pair(std::move(flat), &value->fields);
+      return Reword(type == kTypeHashZiplist ? "Hash ziplist" : "Hash listpack",
+                    DecodePairs(type == kTypeHashZiplist, blob, &value->fields));
     case kTypeZSetZiplist:
-    case kTypeZSetListpack:
+    case kTypeZSetListpack: {
       value->type = RdbType::kZSet;
-      s = type == kTypeZSetZiplist ? internal::DecodeZiplist(blob, &flat)
-                                   : internal::DecodeListpack(blob, &flat);
+      const absl::string_view check = type == kTypeZSetZiplist ? "Zset ziplist" : "Zset listpack";
+      s = Reword(check, DecodePairs(type == kTypeZSetZiplist, blob, &pairs));
       if (!s.ok()) return s;
-      s = Pair(std::move(flat), &pairs);
-      if (!s.ok()) return s;
-      return ScoresFromText(std::move(pairs), &value->zset);
+      return Reword(check, ScoresFromText(std::move(pairs), &value->zset));
+    }
     default:
       return absl::InternalError("not a blob type");
   }
@@ -469,16 +509,41 @@ absl::Status Validate(const RdbValue& v, bool* empty) {
       if (live != v.stream.length) {
         return absl::DataLossError("Stream length does not match its entries");
       }
+      using Id = std::pair<uint64_t, uint64_t>;
+      auto has_dup_ids = [](std::vector<Id>& ids) {
+        std::sort(ids.begin(), ids.end());
+        return std::adjacent_find(ids.begin(), ids.end()) != ids.end();
+      };
+      // One node per master id (Redis's radix tree key).
+      std::vector<Id> masters;
+      for (const RdbStreamNode& n : v.stream.nodes) masters.emplace_back(n.master.ms, n.master.seq);
+      if (has_dup_ids(masters)) return absl::DataLossError("Listpack re-added with existing key");
+      // The consumer groups as Redis's rdbLoadObject checks them.
+      if (HasDuplicates(v.stream.groups,
+                        [](const RdbStreamGroup& g) { return absl::string_view(g.name); })) {
+        return absl::DataLossError("Duplicated consumer group name");
+      }
       for (const RdbStreamGroup& g : v.stream.groups) {
-        std::vector<std::pair<uint64_t, uint64_t>> pel;
+        std::vector<Id> pel;
         for (const RdbStreamNack& n : g.pel) pel.emplace_back(n.id.ms, n.id.seq);
-        std::sort(pel.begin(), pel.end());
+        if (has_dup_ids(pel)) return absl::DataLossError("Duplicated global PEL entry");
+        if (HasDuplicates(g.consumers,
+                          [](const RdbStreamConsumer& c) { return absl::string_view(c.name); })) {
+          return absl::DataLossError("Duplicate stream consumer detected.");
+        }
+        std::vector<Id> owned;
         for (const RdbStreamConsumer& c : g.consumers) {
           for (const RdbStreamId& id : c.pel) {
             if (!std::binary_search(pel.begin(), pel.end(), std::make_pair(id.ms, id.seq))) {
               return absl::DataLossError("Consumer PEL NACK not found in group PEL");
             }
+            owned.emplace_back(id.ms, id.seq);
           }
+        }
+        // Each entry of the group's PEL belongs to exactly one consumer.
+        if (has_dup_ids(owned)) return absl::DataLossError("Duplicated consumer PEL entry");
+        if (owned.size() != pel.size()) {
+          return absl::DataLossError("Stream CG PEL entry without consumer");
         }
       }
       return absl::OkStatus();
@@ -947,12 +1012,14 @@ absl::Status RdbReader::Impl::CompleteValue(RdbHandler* handler) {
   phase_ = Phase::kTop;
   if (empty) {
     ++empty_keys_skipped_;
+    handler->OnEmptyKey(entry_.key);
     return absl::OkStatus();
   }
   return handler->OnEntry(std::move(entry_));
 }
 
 absl::Status RdbHandler::OnAux(absl::string_view, absl::string_view) { return absl::OkStatus(); }
+void RdbHandler::OnEmptyKey(absl::string_view) {}
 absl::Status RdbHandler::OnFunction(absl::string_view) { return absl::OkStatus(); }
 absl::Status RdbHandler::OnSelectDb(uint64_t) { return absl::OkStatus(); }
 absl::Status RdbHandler::OnResizeDb(uint64_t, uint64_t) { return absl::OkStatus(); }

@@ -134,6 +134,8 @@ class RdbHandler {
   // counting them in RdbReader::empty_keys_skipped()). Idle/frequency hints
   // are read and dropped.
   virtual absl::Status OnEntry(RdbEntry entry) = 0;
+  // A key whose collection is empty, skipped (Redis logs the first ten).
+  virtual void OnEmptyKey(absl::string_view key);
 };
 
 // Streaming RDB reader: feed the bytes in chunks of any size, as they come

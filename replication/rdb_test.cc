@@ -42,6 +42,8 @@ class CountingHandler : public RdbHandler {
     entries.push_back(std::move(entry));
     return absl::OkStatus();
   }
+  void OnEmptyKey(absl::string_view key) override { empty_keys.emplace_back(key); }
+  std::vector<std::string> empty_keys;
   std::vector<uint64_t> dbs;
   std::vector<std::pair<uint64_t, uint64_t>> resizes;
   std::vector<RdbEntry> entries;
@@ -389,6 +391,56 @@ TEST(RdbReaderTest, RejectsDuplicatesAndNanScores) {
   EXPECT_FALSE(ReadRdb(Bytes().Op(16).Str("h").Str(odd).Finish()).ok());
 }
 
+// Payloads of Redis's integration/corrupt-dump: each refusal names the
+// check Redis's rdbLoadObject reports for the encoding.
+TEST(DumpPayloadTest, RefusalsNameRedissCheck) {
+  auto message = [](absl::string_view payload) {
+    return std::string(ParseDumpPayload(payload, false).status().message());
+  };
+  // A zipmap without entries.
+  EXPECT_THAT(
+      message(absl::string_view("\x09\x02\x00\xFF\x09\x00\xC0\xF1\xB8\x67\x4C\x16\xAC\xE3", 14)),
+      HasSubstr("Zipmap integrity check failed"));
+  // A hash listpack with field "a" twice.
+  EXPECT_THAT(message(absl::string_view("\x10\x17\x17\x00\x00\x00\x04\x00\x82\x61\x00\x03\x82"
+                                        "\x62\x00\x03\x82\x61\x00\x03\x82\x64\x00\x03\xff\x0a"
+                                        "\x00\xc0\xcf\xa6\x87\xe5\xa7\xc5\xbe",
+                                        35)),
+              HasSubstr("Hash listpack integrity check failed: listpack with dup elements"));
+  // A stream whose group has consumer "name" twice.
+  const absl::string_view consumers(
+      "\x0F\x00\x00\x00\x00\x01\x07\x6D\x79\x67\x72\x6F\x75\x70\x00\x00\x00\x02\x04"
+      "\x6E\x61\x6D\x65\x2A\x4C\xAA\x9A\x7D\x01\x00\x00\x00\x04\x6E\x61\x6D\x65\x2B"
+      "\x4C\xAA\x9A\x7D\x01\x00\x00\x00\x0A\x00\xCC\xED\x8C\xA7\x62\xEE\xC7\xC8",
+      56);
+  EXPECT_THAT(message(consumers), HasSubstr("Duplicate stream consumer detected"));
+}
+
+TEST(DumpPayloadTest, StreamEntriesNeedTheirLpCount) {
+  RdbValue v;
+  v.type = RdbType::kStream;
+  RdbStreamNode node;
+  node.master = {1, 0};
+  node.master_fields = {"f"};
+  RdbStreamEntry e;
+  e.id = {1, 0};
+  e.fields = {"f", "v"};
+  node.entries.push_back(e);
+  v.stream.nodes.push_back(node);
+  v.stream.length = 1;
+  v.stream.last_id = {1, 0};
+  std::string payload = DumpPayload(v);
+  ASSERT_TRUE(ParseDumpPayload(payload).ok());
+  // The entry's lp-count is the listpack's last element, a small integer
+  // (one byte, backlen 1) just before the end byte: one more is wrong.
+  const size_t at = payload.find("\x01\xff");
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_GT(at, 0u);
+  ++payload[at - 1];
+  EXPECT_THAT(std::string(ParseDumpPayload(payload, false).status().message()),
+              HasSubstr("Stream listpack integrity check failed: entry lp-count"));
+}
+
 TEST(RdbReaderTest, SkipsEmptyKeysAsRedisDoes) {
   std::string bytes = Bytes().Op(18).Str("empty").Len(0).Op(0).Str("k").Str("v").Finish();
   RdbReader reader;
@@ -396,6 +448,7 @@ TEST(RdbReaderTest, SkipsEmptyKeysAsRedisDoes) {
   ASSERT_TRUE(reader.Feed(bytes, handler).ok());
   ASSERT_TRUE(reader.Finish().ok());
   EXPECT_EQ(reader.EmptyKeysSkipped(), 1u);
+  EXPECT_EQ(handler.empty_keys, std::vector<std::string>{"empty"});
   ASSERT_EQ(handler.entries.size(), 1u);
   EXPECT_EQ(handler.entries[0].key, "k");
 }

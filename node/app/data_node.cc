@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "clusterbus/cluster_state.h"
 #include "node/app/acl_startup.h"
+#include "node/app/shutdown_sequence.h"
 #include "node/commands/acl_family.h"
 #include "node/commands/command_table.h"
 #include "node/commands/dispatcher.h"
@@ -455,11 +456,9 @@ int RunDataNode(int argc, char** argv) {
   server.write_stream().set_wake(
       [&io, &server] { asio::post(io, [&server] { server.write_stream().Drain(); }); });
   bool stopping = false;
-  ShutdownMode shutdown_mode = ShutdownMode::kDefault;
-  auto begin_shutdown = [&](ShutdownMode mode) {
+  auto begin_shutdown = [&](int) {
     if (stopping) return;
     stopping = true;
-    shutdown_mode = mode;
     // No new client from now on: a client that sees its SHUTDOWN's
     // connection close (at once, while the rest is posted) must find the
     // port closed, as with Redis, which exits inside the command.
@@ -475,41 +474,29 @@ int RunDataNode(int argc, char** argv) {
       io.stop();
     });
   };
-  server.request_shutdown = [&](ShutdownMode mode) {
-    Log(LogLevel::kWarning, "User requested shutdown...");
-    begin_shutdown(mode);
+  // SHUTDOWN and the stop signals: waits for lagging replicas, saves, then
+  // begin_shutdown (node/app/shutdown_sequence.h).
+  ShutdownSequence shutdown(server, begin_shutdown, []() {
+    signal_shutdown_pending.store(false, std::memory_order_relaxed);
+  });
+  server.request_shutdown = [&shutdown](int flags, int64_t now_ms) {
+    return shutdown.Request(flags, now_ms);
   };
+  server.shutdown_deadline = [&shutdown]() { return shutdown.deadline_ms(); };
+  server.abort_shutdown = [&shutdown]() { return shutdown.Abort(); };
   server.sleep = [](int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
 
   asio::signal_set signals(io, SIGTERM, SIGINT);
-  bool shutdown_asap = false;  // a stop signal's shutdown, not yet begun
   std::function<void(boost::system::error_code, int)> on_signal;
   on_signal = [&](boost::system::error_code ec, int signo) {
     if (ec) return;
     Log(LogLevel::kWarning, signo == SIGINT ? "Received SIGINT scheduling shutdown..."
                                             : "Received SIGTERM scheduling shutdown...");
-    shutdown_asap = true;  // carried out by the cron's next tick
+    shutdown.OnSignal(signo);  // carried out by the cron's next tick
     signals.async_wait(on_signal);
   };
   cron.before_tick = [&]() {
-    if (!shutdown_asap || stopping) return;
-    // The final save must succeed for the node to stop (as Redis).
-    if (!persistence.PrepareShutdown(ShutdownMode::kDefault, false, NowMs())) {
-      Log(LogLevel::kWarning,
-          "SIGTERM received but errors trying to shut down the server, check the logs for "
-          "more information");
-      shutdown_asap = false;
-      signal_shutdown_pending.store(false, std::memory_order_relaxed);
-      return;
-    }
-    begin_shutdown(ShutdownMode::kDefault);
-  };
-  server.abort_shutdown = [&]() {
-    if (!shutdown_asap || stopping) return false;
-    shutdown_asap = false;
-    signal_shutdown_pending.store(false, std::memory_order_relaxed);
-    Log(LogLevel::kWarning, "Shutdown manually aborted.");
-    return true;
+    if (!stopping) shutdown.Tick(NowMs());
   };
   signals.async_wait(on_signal);
   signal(SIGPIPE, SIG_IGN);
@@ -525,6 +512,9 @@ int RunDataNode(int argc, char** argv) {
   persistence.LoadAtStartupInBackground(NowMs(), [&](absl::Status st) {
     if (!st.ok()) {
       Logf(LogLevel::kWarning, "%s", st.message());
+      if (persistence.rdb_read_failed()) {
+        Log(LogLevel::kWarning, "Terminating server after rdb file reading failure.");
+      }
       exit_code = 1;
       io.stop();
       return;
@@ -540,7 +530,6 @@ int RunDataNode(int argc, char** argv) {
   io.run();
   if (exit_code != 0) return exit_code;
 
-  (void)shutdown_mode;  // nothing to save yet: persistence comes with replication
   if (server.cluster_enabled() && server.save_cluster_config) {
     std::string error;
     if (!server.save_cluster_config(true, &error)) {

@@ -60,6 +60,11 @@ void AppendServerSection(CommandContext& ctx, std::string& s, int64_t now_ms) {
       "hz:", node.options().hz, "\r\nconfigured_hz:", node.options().hz, "\r\n",
       "lru_clock:", (now_ms / 1000) & ((1 << 24) - 1), "\r\n", "executable:", node.executable(),
       "\r\n", "config_file:", node.config_file(), "\r\nio_threads_active:0\r\n");
+  // While a shutdown waits for lagging replicas (Redis's conditional line).
+  if (const int64_t deadline = node.shutdown_deadline_ms(); deadline != 0) {
+    absl::StrAppend(&s, "shutdown_in_milliseconds:", std::max<int64_t>(0, deadline - now_ms),
+                    "\r\n");
+  }
 }
 
 void AppendClientsSection(CommandContext& ctx, std::string& s) {

@@ -19,6 +19,7 @@
 #include "node/server/replication_control.h"
 #include "node/server/session.h"
 #include "node/server/shard.h"
+#include "node/server/suspend.h"
 #include "node/server/tracking.h"
 #include "node/server/watch.h"
 
@@ -193,51 +194,61 @@ void LastSave(CommandContext& ctx, Args) {
 }
 
 void Shutdown(CommandContext& ctx, Args args) {
-  ShutdownMode mode = ShutdownMode::kDefault;
-  bool force = false;
+  int flags = 0;
+  bool abort = false;
   for (size_t i = 1; i < args.size(); ++i) {
     if (EqualsIgnoreCase(args[i], "nosave")) {
-      if (mode == ShutdownMode::kSave) {  // SAVE and NOSAVE together
-        ctx.reply.Error(errors::kSyntax);
-        return;
-      }
-      mode = ShutdownMode::kNoSave;
+      flags |= kShutdownNoSave;
     } else if (EqualsIgnoreCase(args[i], "save")) {
-      if (mode == ShutdownMode::kNoSave) {  // SAVE and NOSAVE together
-        ctx.reply.Error(errors::kSyntax);
-        return;
-      }
-      mode = ShutdownMode::kSave;
-    } else if (EqualsIgnoreCase(args[i], "now") || EqualsIgnoreCase(args[i], "force")) {
-      // Nothing to wait for: no replicas to catch up yet.
-      if (EqualsIgnoreCase(args[i], "force")) force = true;
+      flags |= kShutdownSave;
+    } else if (EqualsIgnoreCase(args[i], "now")) {
+      flags |= kShutdownNow;
+    } else if (EqualsIgnoreCase(args[i], "force")) {
+      flags |= kShutdownForce;
     } else if (EqualsIgnoreCase(args[i], "abort")) {
-      if (ctx.node.AbortShutdown()) {
-        ctx.reply.Ok();
-      } else {
-        ctx.reply.Error(errors::kNoShutdown);
-      }
-      return;
+      abort = true;
     } else {
       ctx.reply.Error(errors::kSyntax);
       return;
     }
   }
+  // ABORT takes no other option; SAVE and NOSAVE exclude each other.
+  if ((abort && flags != 0) || ((flags & kShutdownSave) && (flags & kShutdownNoSave))) {
+    ctx.reply.Error(errors::kSyntax);
+    return;
+  }
+  if (abort) {
+    if (ctx.node.AbortShutdown()) {
+      ctx.reply.Ok();
+    } else {
+      ctx.reply.Error(errors::kNoShutdown);
+    }
+    return;
+  }
+  // Waiting for the replicas blocks the client (MULTI, scripts may not).
+  if ((flags & kShutdownNow) == 0 && ctx.session.deny_blocking) {
+    ctx.reply.Error(errors::kShutdownDenyBlocking);
+    return;
+  }
   // A busy script (node/script) lets only SHUTDOWN NOSAVE through: a save
   // now would catch the script half done.
-  if (!ctx.node.busy_script_error().empty() && mode != ShutdownMode::kNoSave) {
+  if (!ctx.node.busy_script_error().empty() && (flags & kShutdownNoSave) == 0) {
     ctx.reply.Error(ctx.node.busy_script_error());
     return;
   }
-  // The final save (or its failure) decides whether the node may stop.
-  persist::Persistence* persistence = ctx.node.persistence();
-  const bool may_stop =
-      persistence == nullptr || persistence->PrepareShutdown(mode, force, ctx.now_ms);
-  if (may_stop && ctx.node.RequestShutdown(mode)) {
-    // Redis closes the connection without a reply on success.
-    ctx.session.close_after_reply = true;
-  } else {
-    ctx.reply.Error(errors::kShutdownFailed);
+  switch (ctx.node.RequestShutdown(flags, ctx.now_ms)) {
+    case ShutdownOutcome::kStopping:
+      // Redis closes the connection without a reply on success.
+      ctx.session.close_after_reply = true;
+      return;
+    case ShutdownOutcome::kWaiting:
+      // Answered with an error if the shutdown fails or is aborted; closed
+      // with the others when the node stops.
+      Suspend(ctx.session, WaitReason::kShutdown);
+      return;
+    case ShutdownOutcome::kFailed:
+      ctx.reply.Error(errors::kShutdownFailed);
+      return;
   }
 }
 

@@ -63,7 +63,7 @@ class TestNode final : public NodeServices {
   int tcp_port() const override { return 0; }
   const std::string& executable() const override { return empty_; }
   const std::string& config_file() const override { return empty_; }
-  bool RequestShutdown(ShutdownMode) override { return false; }
+  ShutdownOutcome RequestShutdown(int, int64_t) override { return ShutdownOutcome::kFailed; }
   bool SaveClusterConfig(bool, std::string*) override { return false; }
   void ClusterPublish(std::string_view, std::string_view, bool) override {}
   void Sleep(int64_t) override {}

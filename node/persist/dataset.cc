@@ -14,6 +14,7 @@
 #include "node/keyspace/types/stream_object.h"
 #include "node/keyspace/types/zset_object.h"
 #include "node/persist/persistence.h"
+#include "node/server/log.h"
 #include "node/server/server.h"
 #include "slots/hash_slot.h"
 
@@ -247,6 +248,12 @@ absl::Status DatasetLoader::OnFunction(absl::string_view library_code) {
     return absl::DataLossError(absl::StrCat("Failed loading library: ", error));
   }
   return absl::OkStatus();
+}
+
+void DatasetLoader::OnEmptyKey(absl::string_view key) {
+  if (empty_skipped_++ < 10) {
+    Logf(LogLevel::kWarning, "rdbLoadObject skipping empty key: %s", std::string(key));
+  }
 }
 
 absl::Status DatasetLoader::OnEntry(RdbEntry entry) {

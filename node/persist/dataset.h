@@ -72,6 +72,8 @@ class DatasetLoader : public replication::RdbHandler {
   // (DataLoss with its error when it does not load, e.g. it exists
   // already); skipped when unset.
   absl::Status OnFunction(absl::string_view library_code) override;
+  // Logged as Redis does, for the first ten.
+  void OnEmptyKey(absl::string_view key) override;
 
   uint64_t keys_loaded() const { return loaded_; }
   uint64_t expired_skipped() const { return expired_skipped_; }
@@ -87,6 +89,7 @@ class DatasetLoader : public replication::RdbHandler {
   uint64_t db_ = 0;
   uint64_t loaded_ = 0;
   uint64_t expired_skipped_ = 0;
+  uint64_t empty_skipped_ = 0;
   std::vector<std::pair<int, std::string>> expired_keys_;
 };
 

@@ -397,6 +397,12 @@ absl::Status Persistence::LoadSome(StartupLoad& load, size_t max_bytes, bool* fi
   }
   if (st.ok()) return st;
   *finished = true;
+  if (st.code() == absl::StatusCode::kDataLoss) {
+    // What Redis's rdbReportError logs before it stops the server.
+    Logf(LogLevel::kWarning, "Internal error in RDB reading offset %d -> %s",
+         load.reader.Consumed(), std::string(st.message()));
+    rdb_read_failed_ = true;
+  }
   return absl::DataLossError(absl::StrFormat("Fatal error loading the DB (%s in %s): %s. Exiting.",
                                              server_.options().dbfilename, CurrentDir(),
                                              st.message()));
@@ -474,8 +480,14 @@ absl::Status Persistence::FinishStartupLoad(StartupLoad& load) {
   last_load_keys_expired_ = load.loader.expired_skipped();
   expired_at_load_ = load.loader.TakeExpiredKeys();
   Logf(LogLevel::kNotice, "DB loaded from disk: %.3f seconds", secs);
-  Logf(LogLevel::kNotice, "Done loading RDB, keys loaded: %d, keys expired: %d.",
-       last_load_keys_loaded_, last_load_keys_expired_);
+  if (const uint64_t empty = load.reader.EmptyKeysSkipped(); empty != 0) {
+    Logf(LogLevel::kWarning,
+         "Done loading RDB, keys loaded: %d, keys expired: %d, empty keys skipped: %d.",
+         last_load_keys_loaded_, last_load_keys_expired_, empty);
+  } else {
+    Logf(LogLevel::kNotice, "Done loading RDB, keys loaded: %d, keys expired: %d.",
+         last_load_keys_loaded_, last_load_keys_expired_);
+  }
   return ReconcileClusterSlots();
 }
 

@@ -92,6 +92,10 @@ class Persistence {
   // LoadAtStartup's outcome, at once when there is no file. REQUIRES: the
   // loop will run; nothing else loads or flushes the dataset meanwhile.
   void LoadAtStartupInBackground(int64_t now_ms, std::function<void(absl::Status)> done);
+  // Whether the start-up load failed on the RDB file's content (logged as
+  // Redis's rdbReportError; the caller then stops the node with Redis's
+  // "Terminating server after rdb file reading failure.").
+  bool rdb_read_failed() const { return rdb_read_failed_; }
 
   // DEBUG RELOAD: SAVE (unless !save), then empty the dataset (unless
   // !flush) and load the file again; `merge`: what the file holds replaces
@@ -172,6 +176,7 @@ class Persistence {
   uint64_t rdb_saves_ = 0;
   uint64_t last_load_keys_loaded_ = 0;
   uint64_t last_load_keys_expired_ = 0;
+  bool rdb_read_failed_ = false;
   std::vector<std::pair<int, std::string>> expired_at_load_;
 };
 

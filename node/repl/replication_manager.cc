@@ -916,6 +916,28 @@ void ReplicationManager::Wait(CommandContext& ctx, Args args) {
   if (!core_.replicas().empty()) FeedStream(EncodeCommand({"REPLCONF", "GETACK", "*"}));
 }
 
+std::vector<ReplicationControl::ReplicaProgress> ReplicationManager::Replicas(
+    int64_t now_ms) const {
+  std::vector<ReplicaProgress> out;
+  for (const replication::ReplicaRecord& r : core_.replicas()) {
+    if (r.closing || FindSession(r.client_id) == nullptr) continue;
+    const char* state = full_syncs_->StateOf(r.client_id);
+    const bool syncing = r.sync_pending || r.in_full_sync;
+    if (state == nullptr) state = syncing ? "wait_bgsave" : "online";
+    out.push_back({.name = ReplicaName(r),
+                   .behind = master_repl_offset_ - r.ack_offset,
+                   .lag_s = syncing ? 0 : (now_ms - r.ack_time_ms) / 1000,
+                   .state = state});
+  }
+  return out;
+}
+
+void ReplicationManager::RequestAcks() {
+  if (produces_stream() && !core_.replicas().empty()) {
+    FeedStream(EncodeCommand({"REPLCONF", "GETACK", "*"}));
+  }
+}
+
 void ReplicationManager::ServeWaiters(int64_t now_ms, bool all) {
   CarryOut(core_.ServeWaiters(now_ms, all, [this](uint64_t id) { return ClientOutput(id); }));
 }

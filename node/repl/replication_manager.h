@@ -132,6 +132,8 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   bool PropagateSetSlot(Session& session, int64_t now_ms,
                         std::span<const std::string> args) override;
   void PropagateToShardnodeReplicas(std::span<const std::string> args) override;
+  std::vector<ReplicaProgress> Replicas(int64_t now_ms) const override;
+  void RequestAcks() override;
 
   // The replication commands (repl_commands.h registers them; argument
   // counts were checked by the dispatcher).

@@ -46,6 +46,20 @@ struct Session;
 struct Stats;
 
 enum class ShutdownMode { kDefault, kSave, kNoSave };
+// SHUTDOWN's options and shutdown-on-sigterm / shutdown-on-sigint's words,
+// as bits (Redis's SHUTDOWN_* values; 0 is "default").
+enum ShutdownFlag : int {
+  kShutdownSave = 1,
+  kShutdownNoSave = 2,
+  kShutdownNow = 4,
+  kShutdownForce = 8,
+};
+// What became of a shutdown request (NodeServices::RequestShutdown).
+enum class ShutdownOutcome {
+  kStopping,  // the node stops once the current command is answered
+  kWaiting,   // a shutdown waits for lagging replicas (this one or an earlier one)
+  kFailed,    // it cannot stop (the log says why), or nothing can stop it (tests)
+};
 
 // A dataset load in progress (a replica loading its primary's RDB). While
 // `active`, the dispatcher refuses commands without the loading flag with
@@ -108,9 +122,13 @@ class NodeServices {
   // Shows proc-title-template's expansion as the process title
   // (node/server/proc_title.h). No-op without a process (tests).
   virtual void ApplyProcTitle() {}
-  // SHUTDOWN ABORT: cancels the shutdown a stop signal scheduled and not
-  // yet begun; false when there is none.
+  // SHUTDOWN ABORT: cancels the shutdown a stop signal scheduled, or one
+  // waiting for its replicas (its SHUTDOWN clients get an error); false
+  // when there is none.
   virtual bool AbortShutdown() { return false; }
+  // While a shutdown waits for its replicas: when it stops waiting (ms,
+  // INFO shutdown_in_milliseconds); 0 otherwise.
+  virtual int64_t shutdown_deadline_ms() const { return 0; }
 
   // Connected clients by id (CLIENT LIST / KILL, INFO clients).
   virtual std::map<uint64_t, Session*>& clients() = 0;
@@ -142,7 +160,7 @@ class NodeServices {
   // end, client commands that may write (or, for an ALL pause, every
   // command) wait, parked by the net shell, and neither expiry nor the
   // replication stream moves. Each purpose holds its own pause.
-  enum class PausePurpose { kClientCommand, kFailover };
+  enum class PausePurpose { kClientCommand, kFailover, kShutdown };
   // Starts (or replaces) the pause of `purpose`.
   virtual void PauseClients(PausePurpose purpose, int64_t until_ms, bool all) = 0;
   // Ends the pause of `purpose`; when none is left, every parked session
@@ -183,9 +201,13 @@ class NodeServices {
   // INFO memory's scripting lines (used_memory_lua, number_of_cached_scripts,
   // ...), each ending in CRLF; empty without a scripting engine (tests).
   virtual std::string ScriptMemoryInfo() = 0;
-  // Stops the node after the current command (SHUTDOWN). Returns false when
-  // nothing can stop it (no shell: tests).
-  virtual bool RequestShutdown(ShutdownMode mode) = 0;
+  // SHUTDOWN with `flags` (ShutdownFlag bits), as Redis's prepareForShutdown:
+  // without kShutdownNow and with shutdown-timeout > 0, lagging replicas
+  // are waited for (writes paused meanwhile) and kWaiting is returned: the
+  // caller suspends its client (WaitReason::kShutdown), which is answered
+  // with an error if the shutdown is aborted or fails, and dropped when the
+  // node stops. A request while one waits also gets kWaiting.
+  virtual ShutdownOutcome RequestShutdown(int flags, int64_t now_ms) = 0;
   // Saves nodes.conf (cluster mode). Returns false and sets *error on
   // failure (left untouched when nothing can save it).
   virtual bool SaveClusterConfig(bool fsync, std::string* error) = 0;

@@ -101,6 +101,22 @@ class ReplicationControl {
     (void)args;
     return false;
   }
+  // A replica as the shutdown sequence sees it (node/app/shutdown_sequence.h):
+  // Redis's finishShutdown logs each one still behind.
+  struct ReplicaProgress {
+    std::string name;    // "ip:port" (announced or peer address, listening port)
+    int64_t behind = 0;  // bytes of the stream it has not acknowledged
+    int64_t lag_s = 0;   // seconds since its last ACK (0 while in a full sync)
+    std::string state;   // INFO's state= (wait_bgsave, send_bulk, online)
+  };
+  // Every connected replica (none for a node without any).
+  virtual std::vector<ReplicaProgress> Replicas(int64_t now_ms) const {
+    (void)now_ms;
+    return {};
+  }
+  // Sends REPLCONF GETACK * to the replicas so that they report their
+  // offsets at once (a shutdown waiting for them). No-op without replicas.
+  virtual void RequestAcks() {}
   // CONFIG RESETSTAT: zeroes sync_full, sync_partial_ok and sync_partial_err.
   virtual void ResetStats() {}
   // DEBUG REPLICATE: `args` as one command into the replication stream only

@@ -154,11 +154,10 @@ void Server::CloseClientsOverOutputLimit(int64_t now_ms) {
 }
 
 void Server::ExpirePauses(int64_t now_ms) {
-  if (pauses_[0].until() != 0 && pauses_[0].until() <= now_ms) {
-    UnpauseClients(PausePurpose::kClientCommand);
-  }
-  if (pauses_[1].until() != 0 && pauses_[1].until() <= now_ms) {
-    UnpauseClients(PausePurpose::kFailover);
+  for (PausePurpose purpose :
+       {PausePurpose::kClientCommand, PausePurpose::kFailover, PausePurpose::kShutdown}) {
+    const int64_t until = pauses_[static_cast<int>(purpose)].until();
+    if (until != 0 && until <= now_ms) UnpauseClients(purpose);
   }
 }
 
@@ -374,10 +373,9 @@ bool Server::UnblockClient(uint64_t id, bool with_error) {
   return UnblockClientById(*this, id, with_error);
 }
 
-bool Server::RequestShutdown(ShutdownMode mode) {
-  if (!request_shutdown) return false;
-  request_shutdown(mode);
-  return true;
+ShutdownOutcome Server::RequestShutdown(int flags, int64_t now_ms) {
+  if (!request_shutdown) return ShutdownOutcome::kFailed;
+  return request_shutdown(flags, now_ms);
 }
 
 bool Server::SaveClusterConfig(bool fsync, std::string* error) {

@@ -118,6 +118,9 @@ class Server final : public NodeServices {
   }
   absl::Status ApplyOomScore() override;
   bool AbortShutdown() override { return abort_shutdown && abort_shutdown(); }
+  int64_t shutdown_deadline_ms() const override {
+    return shutdown_deadline ? shutdown_deadline() : 0;
+  }
   void ApplyProcTitle() override {
     if (update_proc_title) update_proc_title();
   }
@@ -248,7 +251,7 @@ class Server final : public NodeServices {
   void set_executable(std::string path) { executable_ = std::move(path); }
   const std::string& config_file() const override { return config_file_; }
   void set_config_file(std::string path) { config_file_ = std::move(path); }
-  bool RequestShutdown(ShutdownMode mode) override;
+  ShutdownOutcome RequestShutdown(int flags, int64_t now_ms) override;
   bool SaveClusterConfig(bool fsync, std::string* error) override;
   void ClusterPublish(std::string_view channel, std::string_view message, bool shard) override;
   void Sleep(int64_t ms) override;
@@ -288,8 +291,10 @@ class Server final : public NodeServices {
   }
 
   // Hooks installed by the shells (each unset until then).
-  // Stops the node after the current command (SHUTDOWN, SIGTERM).
-  std::function<void(ShutdownMode)> request_shutdown;
+  // RequestShutdown (node/app/shutdown_sequence.h).
+  std::function<ShutdownOutcome(int flags, int64_t now_ms)> request_shutdown;
+  // shutdown_deadline_ms (node/app/shutdown_sequence.h).
+  std::function<int64_t()> shutdown_deadline;
   // Saves nodes.conf (cluster mode). Returns false and sets *error on failure.
   std::function<bool(bool fsync, std::string* error)> save_cluster_config;
   // Sends a (S)PUBLISH to the other nodes over the cluster bus.
@@ -323,7 +328,7 @@ class Server final : public NodeServices {
   std::function<bool()> configure_tls;
   // Listens on the configured port or tls-port for ApplyListenPort.
   std::function<absl::Status(bool tls)> change_listen_port;
-  // Cancels a signal's pending shutdown for AbortShutdown.
+  // Cancels a pending shutdown for AbortShutdown.
   std::function<bool()> abort_shutdown;
   // Sets the process title for ApplyProcTitle (unset: set-proc-title no).
   std::function<void()> update_proc_title;
@@ -419,7 +424,7 @@ class Server final : public NodeServices {
     int64_t until() const { return until_ms.load(std::memory_order_acquire); }
     bool pauses_all() const { return all.load(std::memory_order_relaxed); }
   };
-  Pause pauses_[2];  // by PausePurpose
+  Pause pauses_[3];  // by PausePurpose
   slots::SlotSet hidden_slots_;
   int hidden_count_ = 0;
   slots::SlotSet paused_write_slots_;

@@ -35,6 +35,7 @@ enum class WaitReason : uint8_t {
   kMigrate,   // MIGRATE: its target to answer; a big RESTORE: its decoding
   kPause,     // CLIENT PAUSE / a manual failover: runs again when it ends
   kKeysBusy,  // its keys are in flight in a MIGRATE: runs again after it
+  kShutdown,  // SHUTDOWN: lagging replicas to catch up (node/app/shutdown_sequence.h)
 };
 
 // SCRIPT DEBUG: how this client's next EVAL runs (Redis's CLIENT_LUA_DEBUG
@@ -143,8 +144,11 @@ struct Session {
   WaitReason waiting = WaitReason::kNone;
   bool suspended() const { return waiting != WaitReason::kNone; }
   // Blocked as CLIENT LIST's flag `b` and INFO's blocked_clients count it:
-  // waiting for keys or for replicas.
-  bool blocked() const { return waiting == WaitReason::kKeys || waiting == WaitReason::kReplicas; }
+  // waiting for keys, for replicas, or in a SHUTDOWN that waits for them.
+  bool blocked() const {
+    return waiting == WaitReason::kKeys || waiting == WaitReason::kReplicas ||
+           waiting == WaitReason::kShutdown;
+  }
   // `deny_blocking`: set while EXEC runs (and for a primary's replication
   // stream); a blocking command then acts as its non-blocking form.
   bool deny_blocking = false;

@@ -4,8 +4,9 @@
 // A command that cannot answer now suspends its session with a WaitReason
 // (session.h) and sends no reply: blocking pops (kKeys, BlockingTable
 // holds what they wait for), WAIT (kReplicas), MIGRATE (kMigrate), a
-// command held by CLIENT PAUSE or a manual failover (kPause) and a command
-// whose keys a MIGRATE has in flight (kKeysBusy). While the session waits,
+// command held by CLIENT PAUSE or a manual failover (kPause), a command
+// whose keys a MIGRATE has in flight (kKeysBusy) and a SHUTDOWN waiting for
+// lagging replicas (kShutdown, node/app/shutdown_sequence.h). While the session waits,
 // the net shell executes none of its later pipelined commands, so replies
 // stay in request order. The wait ends one of two ways:
 //   - Complete(session, reply): the command's reply (encoded RESP) is

@@ -231,6 +231,7 @@ absl::Status DecodeZipmap(absl::string_view blob,
     ++count;
   }
   if (pos != size - 1) return Corrupt(kWhat, "bytes after the terminator");
+  if (count == 0) return Corrupt(kWhat, "no entries");  // as Redis's zipmapValidateIntegrity
   if (declared < 254 && declared != count) {
     return Corrupt(kWhat, "element count does not match the header");
   }
