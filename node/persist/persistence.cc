@@ -575,13 +575,16 @@ void Persistence::AppendInfo(std::string& out, int64_t now_ms) const {
     if (total > 0) perc = 100.0 * static_cast<double>(processed) / static_cast<double>(total);
   }
   const LoadingState& l = server_.loading();
+  // A full sync's image counts as Redis's RDB child for replication.
+  const ReplicationControl* repl = server_.replication();
+  const bool sync_image = repl != nullptr && repl->producing_sync_image();
   absl::StrAppend(
       &out, "loading:", l.active && !l.async ? 1 : 0, "\r\nasync_loading:", l.async ? 1 : 0, "\r\n",
       "current_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\n",
       "current_fork_perc:", absl::StrFormat("%.2f", perc), "\r\n",
       "current_save_keys_processed:", processed, "\r\n", "current_save_keys_total:", total, "\r\n");
   absl::StrAppend(&out, "rdb_changes_since_last_save:", server_.TotalStat(&Stats::dirty), "\r\n",
-                  "rdb_bgsave_in_progress:", bg_ ? 1 : 0, "\r\n",
+                  "rdb_bgsave_in_progress:", bg_ || sync_image ? 1 : 0, "\r\n",
                   "rdb_last_save_time:", last_save / 1000, "\r\n",
                   "rdb_last_bgsave_status:", last_bgsave_ok_ ? "ok" : "err", "\r\n",
                   "rdb_last_bgsave_time_sec:", last_bgsave_time_sec_, "\r\n",

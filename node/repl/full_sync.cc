@@ -298,6 +298,11 @@ void FullSyncs::FinishProducing(Job& job) {
   job.file_size = job.snapshot->bytes_written();
   StopProducing(job);
   if (job.socket) {
+    const auto up = std::count_if(job.members.begin(), job.members.end(), [this](const Member& m) {
+      return !m.gone && SessionOf(m.client_id) != nullptr;
+    });
+    Logf(LogLevel::kNotice, "Diskless rdb transfer, done reading from pipe, %d replicas still up.",
+         up);
     Log(LogLevel::kNotice, "Background RDB transfer terminated with success");
     for (Member& m : job.members) {
       Session* s = m.gone ? nullptr : SessionOf(m.client_id);

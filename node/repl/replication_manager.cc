@@ -1243,6 +1243,8 @@ void ReplicationManager::OnLinkClosed(PrimaryLink* link, int64_t now_ms) {
   ResetStream();
 }
 
+bool ReplicationManager::producing_sync_image() const { return full_syncs_->producing(); }
+
 void ReplicationManager::AttachToNewPrimary() {
   history_discarded_ = true;
   DisconnectReplicas();
