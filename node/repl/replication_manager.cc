@@ -295,8 +295,9 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     bool short_read = false;  // the connection ended first
     std::string error;        // the payload is corrupt
     while (!done) {
-      if (sized && fed == length) {
+      if (sized && fed == length) {  // the payload ended inside the RDB
         error = std::string(reader.Finish().message());
+        if (error.empty()) error = "Unexpected EOF reading RDB file";
         break;
       }
       if (in_.empty()) {

@@ -144,6 +144,30 @@ class DisklessLoadTest(unittest.TestCase):
                 "to parser": "receiving streamed RDB from master with EOF to parser" in log,
                 "loading line": "MASTER <-> REPLICA sync: Loading DB in memory" in log}
 
+    def swapdb_sized_payload(self, kind):
+        primary, replica, p, r = self.start_pair(kind)
+        # A disk image: the payload comes as $<length>, still loaded as it
+        # arrives.
+        self.assertEqual(p.call("CONFIG", "SET", "repl-diskless-sync", "no"), "OK")
+        self.assertEqual(r.call("CONFIG", "SET", "repl-diskless-load", "swapdb"), "OK")
+        self.assertEqual(r.call("SET", "mykey", "myvalue"), "OK")
+        self.assertEqual(p.call("DEBUG", "POPULATE", 500, "primary", 100), "OK")
+        self.assertEqual(r.call("REPLICAOF", "127.0.0.1", primary.port), "OK")
+        wait_until(lambda: field(replica, "replication", "master_link_status") == "up",
+                   timeout=20, what="sync done")
+        log = log_text(replica)
+        return {"dbsize": r.call("DBSIZE"), "mykey": r.call("GET", "mykey"),
+                "digest": r.call("DEBUG", "DIGEST") == p.call("DEBUG", "DIGEST"),
+                "to parser": "bytes from master to parser" in log,
+                "swapped": "Swapping active DB with loaded DB" in log}
+
+    def test_swapdb_sized_payload(self):
+        ours = self.swapdb_sized_payload("shardnode")
+        theirs = self.swapdb_sized_payload("redis")
+        self.assertEqual(ours, theirs)
+        self.assertEqual(ours, {"dbsize": 500, "mykey": None, "digest": True,
+                                "to parser": True, "swapped": True})
+
     def test_swapdb_other_history_keeps_old_data_on_failure(self):
         ours = self.swapdb_other_history("shardnode")
         theirs = self.swapdb_other_history("redis")
