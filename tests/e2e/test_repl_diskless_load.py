@@ -168,6 +168,19 @@ class DisklessLoadTest(unittest.TestCase):
         self.assertEqual(ours, {"dbsize": 500, "mykey": None, "digest": True,
                                 "to parser": True, "swapped": True})
 
+    def test_psync_with_a_wrong_offset_is_refused_and_logged(self):
+        seen = []
+        for kind in ("shardnode", "redis"):
+            primary, _, p, _ = self.start_pair(kind)
+            c = Client(primary.port)
+            self.addCleanup(c.close)
+            reply = c.call("PSYNC", "replicationid", "offset_str")
+            wait_until(lambda: "asks for synchronization but with a wrong offset" in
+                       log_text(primary), timeout=5, what="the log line")
+            seen.append((reply, p.call("PING")))
+        self.assertEqual(seen[0], seen[1])
+        self.assertEqual(seen[0], (Error("ERR value is not an integer or out of range"), "PONG"))
+
     def test_swapdb_other_history_keeps_old_data_on_failure(self):
         ours = self.swapdb_other_history("shardnode")
         theirs = self.swapdb_other_history("redis")
