@@ -759,7 +759,12 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
     } else if (session.in_pubsub() && session.protocol == 2 &&
                !AllowedWhileSubscribed(spec->name)) {
       Reject(session, out, errors::NotAllowedWhileSubscribed(spec->name), spec);
-    } else if (server_.loading().active && !(spec->flags & kCmdLoading) && !session.aof_loader) {
+    } else if (const LoadingState& loading = server_.loading();
+               loading.active && !session.aof_loader &&
+               (loading.async ? (spec->flags & kCmdNoAsyncLoading) != 0
+                              : !(spec->flags & kCmdLoading))) {
+      // Async loading serves the old dataset: only no_async_loading
+      // commands wait for the new one.
       Reject(session, out, errors::kLoading, spec);
     } else if (!server_.busy_script_error().empty() && !(spec->flags & kCmdAllowBusy) &&
                !session.from_primary && !session.import_link) {

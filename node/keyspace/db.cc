@@ -277,6 +277,21 @@ void Db::Clear() {
   if (had_keys) NotifyModified("");
 }
 
+void Db::SwapKeys(Db& other) {
+  const bool had_keys = size_ > 0 || other.size_ > 0;
+  // The expiry records point at entries, not into the Db: moving the
+  // containers keeps them valid.
+  std::swap(index_, other.index_);
+  std::swap(size_, other.size_);
+  expires_.swap(other.expires_);
+  own_expires_.swap(other.own_expires_);
+  own_expires_set_.swap(other.own_expires_set_);
+  if (had_keys) {
+    NotifyModified("");
+    other.NotifyModified("");
+  }
+}
+
 size_t Db::CountKeysInSlot(int slot) const {
   if (!index_) return 0;
   const SlotTable* t = index_->table(slot);

@@ -151,6 +151,11 @@ class Db {
   // Removes every key (FLUSHDB). Calls on_key_modified("") once if any key
   // was there.
   void Clear();
+  // Exchanges the keys (their values, TTLs and slot index) with `other`,
+  // as Redis's swapMainDbWithTempDb: each Db keeps its hooks, stats,
+  // expiry mode and access clock. Calls on_key_modified("") on each Db
+  // that had or now has keys. O(1): no key is copied.
+  void SwapKeys(Db& other);
 
   // Absolute expiry in ms of `e`, or -1 when it has none.
   int64_t ExpireOf(const Entry* e) const;

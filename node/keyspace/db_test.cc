@@ -128,6 +128,32 @@ TEST(DbTest, SetFindDelete) {
   EXPECT_FALSE(db.Exists("b", kNow));
 }
 
+TEST(DbTest, SwapKeysExchangesKeysAndTtlsButNotHooks) {
+  Db live, aside;
+  std::vector<std::string> modified;
+  live.on_key_modified = [&](std::string_view k) { modified.emplace_back(k); };
+  live.Set("old", Value::FromString("1"), kNow);
+  for (int i = 0; i < 100; ++i) {
+    Entry* e = aside.Set("new" + std::to_string(i), Value::FromString("v"), kNow);
+    if (i % 2 == 0) aside.SetExpire(e, kNow + 1000 + i);
+  }
+  modified.clear();
+  live.SwapKeys(aside);
+  EXPECT_EQ(modified, std::vector<std::string>{""});  // WATCHers of every key
+  EXPECT_EQ(live.Size(), 100u);
+  EXPECT_EQ(aside.Size(), 1u);
+  EXPECT_EQ(live.expires_count(), 50u);
+  EXPECT_EQ(aside.expires_count(), 0u);
+  EXPECT_FALSE(live.Exists("old", kNow));
+  ASSERT_NE(aside.Find("old", kNow), nullptr);
+  ASSERT_NE(live.Find("new42", kNow), nullptr);
+  EXPECT_EQ(live.ExpireOf(live.Find("new42", kNow)), kNow + 1042);
+  // The TTLs moved with their keys: they expire in the live Db.
+  EXPECT_EQ(live.SampleExpired(kNow + 5000, 1000), 50u);
+  EXPECT_EQ(live.Size(), 50u);
+  EXPECT_EQ(aside.on_key_modified, nullptr);
+}
+
 TEST(DbTest, HitsAndMissesCountOnReads) {
   Db db;
   db.Set("a", Value::FromString("1"), kNow);

@@ -241,6 +241,10 @@ absl::Status DatasetLoader::OnSelectDb(uint64_t db) {
 }
 
 absl::Status DatasetLoader::OnFunction(absl::string_view library_code) {
+  if (options_.into != nullptr) {
+    options_.into->functions.emplace_back(library_code);
+    return absl::OkStatus();
+  }
   if (!server_.load_function_library) return absl::OkStatus();
   std::string error;
   if (!server_.load_function_library(std::string_view(library_code.data(), library_code.size()),
@@ -262,7 +266,9 @@ absl::Status DatasetLoader::OnEntry(RdbEntry entry) {
     expired_keys_.emplace_back(static_cast<int>(db_), std::move(entry.key));
     return absl::OkStatus();
   }
-  Db& db = server_.ShardForSlot(slots::KeyHashSlot(entry.key)).db(static_cast<int>(db_));
+  const int shard = server_.ShardIndexForSlot(slots::KeyHashSlot(entry.key));
+  Keyspace& ks = options_.into != nullptr ? *options_.into->shards[shard] : server_.shard(shard);
+  Db& db = ks.db(static_cast<int>(db_));
   // Look the key up without the clock: an expired duplicate is still a
   // duplicate.
   if (db.Find(entry.key, std::numeric_limits<int64_t>::min(), false) != nullptr) {
@@ -302,6 +308,33 @@ absl::Status LoadDataset(Server& server, std::string_view rdb_bytes, int64_t now
     return absl::DataLossError("Trailing bytes after the RDB checksum");
   }
   return absl::OkStatus();
+}
+
+TempDataset::TempDataset(Server& server) {
+  shards.reserve(static_cast<size_t>(server.num_shards()));
+  for (int i = 0; i < server.num_shards(); ++i) {
+    shards.push_back(std::make_unique<Keyspace>(server.shard(i).num_dbs()));
+  }
+}
+
+TempDataset::~TempDataset() = default;
+
+void SwapInDataset(Server& server, TempDataset& temp) {
+  // A snapshot in progress still needs the old keys.
+  if (server.persistence() != nullptr) server.persistence()->BeforeBulkChange();
+  for (int s = 0; s < server.num_shards(); ++s) {
+    Keyspace& live = server.shard(s);
+    for (int d = 0; d < live.num_dbs(); ++d) live.db(d).SwapKeys(temp.shards[s]->db(d));
+  }
+  server.tracking().Flushed();  // every key may have changed, as a flush
+  if (server.flush_functions) server.flush_functions();
+  if (!server.load_function_library) return;
+  for (const std::string& code : temp.functions) {
+    std::string error;
+    if (!server.load_function_library(code, /*replace=*/false, &error)) {
+      Logf(LogLevel::kWarning, "Failed loading library: %s", error);
+    }
+  }
 }
 
 void FlushDataset(Server& server) {

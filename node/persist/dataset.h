@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,8 +22,9 @@
 #include "replication/rdb.h"
 
 namespace shardnode::node {
+class Keyspace;
 class Server;
-}
+}  // namespace shardnode::node
 
 namespace shardnode::node::persist {
 
@@ -41,6 +43,29 @@ Value FromRdbValue(const replication::RdbValue& value);
 // writer.End(): the caller may add to the file and must end it.
 void SerializeDataset(Server& server, int64_t now_ms, replication::RdbWriter& writer);
 
+// A dataset loaded beside the live one (repl-diskless-load swapdb, Redis's
+// temp db): shards and databases shaped as the Server's, and the function
+// libraries of the file, kept as code until SwapInDataset loads them.
+// REQUIRES: used on the Server's loop only; the Server's shape (shards,
+// databases) does not change while it lives.
+struct TempDataset {
+  explicit TempDataset(Server& server);
+  ~TempDataset();
+  TempDataset(const TempDataset&) = delete;
+  TempDataset& operator=(const TempDataset&) = delete;
+
+  std::vector<std::unique_ptr<Keyspace>> shards;
+  std::vector<std::string> functions;
+};
+
+// Puts `temp`'s keys in place of the live ones, database by database (each
+// live database keeps its hooks; WATCHers of every database are touched),
+// and replaces the function libraries with `temp`'s. `temp` then holds the
+// old keys: freeing it frees them. A snapshot in progress is completed
+// first (Persistence::BeforeBulkChange). A library that does not load is
+// logged and skipped (the file's libraries loaded once on its primary).
+void SwapInDataset(Server& server, TempDataset& temp);
+
 // Options of a load.
 struct LoadOptions {
   // Primary: keys whose TTL has passed at `now_ms` are skipped (Redis does
@@ -52,6 +77,10 @@ struct LoadOptions {
   // DEBUG RELOAD MERGE: a key or function library of the file replaces the
   // one already there instead of failing the load.
   bool merge = false;
+  // Loads into this dataset instead of the Server's (which it leaves
+  // alone): keys into its shards, function libraries into its list.
+  // REQUIRES: outlives the loader.
+  TempDataset* into = nullptr;
 };
 
 // Streaming loader: an RdbHandler that stores each entry into the Server's

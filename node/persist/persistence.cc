@@ -586,13 +586,17 @@ void Persistence::AppendInfo(std::string& out, int64_t now_ms) const {
     total = bg_->snapshot->keys_total();
     if (total > 0) perc = 100.0 * static_cast<double>(processed) / static_cast<double>(total);
   }
-  absl::StrAppend(&out, "loading:", server_.loading().active ? 1 : 0, "\r\nasync_loading:0\r\n",
-                  "current_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\n",
-                  "current_fork_perc:", absl::StrFormat("%.2f", perc), "\r\n",
-                  "current_save_keys_processed:", processed, "\r\n",
-                  "current_save_keys_total:", total, "\r\n");
+  const LoadingState& l = server_.loading();
+  // A full sync's image counts as Redis's RDB child for replication.
+  const ReplicationControl* repl = server_.replication();
+  const bool sync_image = repl != nullptr && repl->producing_sync_image();
+  absl::StrAppend(
+      &out, "loading:", l.active && !l.async ? 1 : 0, "\r\nasync_loading:", l.async ? 1 : 0, "\r\n",
+      "current_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\n",
+      "current_fork_perc:", absl::StrFormat("%.2f", perc), "\r\n",
+      "current_save_keys_processed:", processed, "\r\n", "current_save_keys_total:", total, "\r\n");
   absl::StrAppend(&out, "rdb_changes_since_last_save:", server_.TotalStat(&Stats::dirty), "\r\n",
-                  "rdb_bgsave_in_progress:", bg_ ? 1 : 0, "\r\n",
+                  "rdb_bgsave_in_progress:", bg_ || sync_image ? 1 : 0, "\r\n",
                   "rdb_last_save_time:", last_save / 1000, "\r\n",
                   "rdb_last_bgsave_status:", last_bgsave_ok_ ? "ok" : "err", "\r\n",
                   "rdb_last_bgsave_time_sec:", last_bgsave_time_sec_, "\r\n",
@@ -629,8 +633,10 @@ void AppendRdbInfo(NodeServices& node, uint64_t changes_since_save, int64_t now_
     return;
   }
   const int64_t last_save = node.last_save_ms() ? node.last_save_ms() : node.start_ms();
-  absl::StrAppend(&out, "loading:", node.loading().active ? 1 : 0,
-                  "\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n"
+  const LoadingState& l = node.loading();
+  absl::StrAppend(&out, "loading:", l.active && !l.async ? 1 : 0,
+                  "\r\nasync_loading:", l.async ? 1 : 0,
+                  "\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n"
                   "current_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n"
                   "current_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n",
                   "rdb_changes_since_last_save:", changes_since_save, "\r\n",

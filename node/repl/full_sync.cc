@@ -298,6 +298,11 @@ void FullSyncs::FinishProducing(Job& job) {
   job.file_size = job.snapshot->bytes_written();
   StopProducing(job);
   if (job.socket) {
+    const auto up = std::count_if(job.members.begin(), job.members.end(), [this](const Member& m) {
+      return !m.gone && SessionOf(m.client_id) != nullptr;
+    });
+    Logf(LogLevel::kNotice, "Diskless rdb transfer, done reading from pipe, %d replicas still up.",
+         up);
     Log(LogLevel::kNotice, "Background RDB transfer terminated with success");
     for (Member& m : job.members) {
       Session* s = m.gone ? nullptr : SessionOf(m.client_id);
@@ -393,9 +398,12 @@ void FullSyncs::StopProducing(Job& job) {
 void FullSyncs::Remove(uint64_t client_id) {
   std::erase_if(waiting_, [client_id](const Waiting& w) { return w.client_id == client_id; });
   Member* m = nullptr;
-  if (JobOf(client_id, &m) != nullptr) {
+  if (Job* job = JobOf(client_id, &m); job != nullptr) {
     m->gone = true;
     Unwatch(client_id);
+    // The image may have waited for this replica's socket to drain: the
+    // others go on without it.
+    if (job->producing() && job->socket) PostProduce(*job);
   }
   Reap();
 }
@@ -455,6 +463,7 @@ void FullSyncs::Cron(int64_t now_ms) {
         Logf(LogLevel::kWarning, "Disconnecting timedout replica (full sync): %s",
              hooks_.name(m.client_id));
         DropMember(m);
+        PostProduce(*job);  // it may have waited for that socket only
       }
     }
   }

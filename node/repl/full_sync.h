@@ -94,6 +94,9 @@ class FullSyncs {
   // read nothing for repl-timeout.
   void Cron(int64_t now_ms);
 
+  // True while an image is being produced (INFO rdb_bgsave_in_progress).
+  bool producing() const { return Producing() != nullptr; }
+
   // INFO's state of a replica in a full sync: "wait_bgsave" or
   // "send_bulk"; nullptr when it is in none.
   const char* StateOf(uint64_t client_id) const;

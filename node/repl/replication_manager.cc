@@ -57,8 +57,8 @@ namespace {
 // (INFO persistence loading_rdb_used_mem).
 class SyncLoader : public persist::DatasetLoader {
  public:
-  SyncLoader(Server& server, int64_t now_ms)
-      : DatasetLoader(server, now_ms, {.skip_expired = false, .flush_first = false}),
+  SyncLoader(Server& server, int64_t now_ms, persist::TempDataset* into = nullptr)
+      : DatasetLoader(server, now_ms, {.skip_expired = false, .flush_first = false, .into = into}),
         server_(server) {}
   absl::Status OnAux(absl::string_view key, absl::string_view value) override {
     int64_t mem = 0;
@@ -78,6 +78,13 @@ void SetExpiryMode(Server& server, ExpiryMode mode) {
     Keyspace& ks = server.shard(i);
     for (int d = 0; d < ks.num_dbs(); ++d) ks.db(d).set_expiry_mode(mode);
   }
+}
+
+// Keys in every database of every shard (Redis's dbTotalServerKeyCount).
+uint64_t TotalKeys(Server& server) {
+  uint64_t n = 0;
+  for (int i = 0; i < server.num_shards(); ++i) n += server.shard(i).TotalKeys();
+  return n;
 }
 
 // "ip" of an "ip:port" peer address (IPv6 addresses keep their colons).
@@ -129,8 +136,9 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
   }
 
   // Drops the link; the coroutine ends without calling back. A load in
-  // progress is abandoned where it is (as a failed load in Redis: the keys
-  // loaded so far stay until the next full sync flushes them).
+  // progress is abandoned where it is: into the live dataset, the keys
+  // loaded so far stay until the next full sync flushes them; into a
+  // dataset aside (swapdb), that dataset is dropped and the old one stays.
   void Close() {
     if (loading_ && manager_ != nullptr) manager_->server_.mutable_loading() = LoadingState();
     loading_ = false;
@@ -198,6 +206,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
   // alive() false and touches nothing.
   asio::awaitable<std::string> LoadRdb(std::string rdb) {
     Server& server = manager_->server_;
+    manager_->AttachToNewPrimary();
     Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: Flushing old data");
     persist::FlushDataset(server);
     Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: Loading DB in memory");
@@ -245,6 +254,152 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     Logf(LogLevel::kNotice, "Done loading RDB, keys loaded: %d, keys expired: %d.",
          loader.keys_loaded(), loader.expired_skipped());
     co_return "";
+  }
+
+  // Loads a full sync's RDB straight from the socket as it arrives, as
+  // Redis 7.0 does with repl-diskless-load swapdb (or on-empty-db on an
+  // empty node): decoded a slice of loading-process-events-interval-bytes
+  // at a time, the loop running between slices.
+  //  - `swapdb`: the keys go to a dataset aside that replaces the live one
+  //    only once the whole RDB loaded; on failure it is dropped and the old
+  //    data stays, with our history (the next PSYNC may continue it).
+  //    `async` (our history is the primary's): the old data is served
+  //    meanwhile (async_loading); else the node is "loading" (-LOADING).
+  //  - otherwise the live dataset is flushed first, and again on failure.
+  // Returns true when loaded. False when it failed (logged as Redis does; a
+  // corrupt payload does not stop the node) or when the link was closed
+  // meanwhile (alive() false; the dataset aside, if any, is dropped).
+  asio::awaitable<bool> LoadFromSocket(const replication::PayloadHeader& header, bool swapdb,
+                                       bool async) {
+    Server& server = manager_->server_;
+    std::unique_ptr<persist::TempDataset> temp;
+    if (swapdb) {
+      temp = std::make_unique<persist::TempDataset>(server);
+    } else {
+      manager_->AttachToNewPrimary();
+      Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: Flushing old data");
+      persist::FlushDataset(server);
+    }
+    Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: Loading DB in memory");
+    const int64_t start = NowMs();
+    const bool sized = header.kind == replication::PayloadHeader::Kind::kDisk;
+    const uint64_t length = sized ? static_cast<uint64_t>(header.length) : 0;
+    server.mutable_loading() =
+        LoadingState{.active = true, .async = async, .start_ms = start, .total_bytes = length};
+    loading_ = true;
+    SyncLoader loader(server, start, temp.get());
+    replication::RdbReader reader;
+    int64_t keepalive_ms = start;
+    uint64_t fed = 0;
+    bool done = false;
+    bool short_read = false;  // the connection ended first
+    std::string error;        // the payload is corrupt
+    while (!done) {
+      if (sized && fed == length) {  // the payload ended inside the RDB
+        error = std::string(reader.Finish().message());
+        if (error.empty()) error = "Unexpected EOF reading RDB file";
+        break;
+      }
+      if (in_.empty()) {
+        if (!co_await ReadMore()) {
+          if (!alive()) co_return false;
+          short_read = true;
+          break;
+        }
+        continue;
+      }
+      const int64_t interval =
+          server.config().IntValue("loading-process-events-interval-bytes", 2 * 1024 * 1024);
+      size_t n = std::min(in_.size(), static_cast<size_t>(std::max<int64_t>(1, interval)));
+      if (sized) n = static_cast<size_t>(std::min<uint64_t>(n, length - fed));
+      const uint64_t keys_before = loader.keys_loaded();
+      auto progress = reader.Feed(absl::string_view(in_.data(), n), loader);
+      in_.erase(0, n);
+      fed += n;
+      server.mutable_loading().loaded_bytes = reader.Consumed();
+      if (!progress.ok()) {
+        error = std::string(progress.status().message());
+        break;
+      }
+      done = *progress == replication::RdbReader::Progress::kDone;
+      if (!co_await PauseAfterKeys(loader.keys_loaded() - keys_before)) co_return false;
+      if (const int64_t now = NowMs(); now - keepalive_ms >= 1000) {
+        keepalive_ms = now;
+        Send("\n");
+      }
+    }
+    bool mark_broken = false;
+    if (done) {
+      // What follows the RDB: nothing more of a sized payload; the 40-byte
+      // end mark of a streamed one, then the stream.
+      const absl::string_view rest = reader.Remaining();
+      if (sized) {
+        if (!rest.empty() || fed != length) error = "Trailing bytes after the RDB checksum";
+      } else {
+        in_.insert(0, rest.data(), rest.size());
+        while (in_.size() < replication::kEofMarkLength && !short_read) {
+          if (!co_await ReadMore()) {
+            if (!alive()) co_return false;
+            short_read = true;
+          }
+        }
+        if (!short_read) {
+          mark_broken = in_.compare(0, replication::kEofMarkLength, header.eof_mark) != 0;
+          if (!mark_broken) in_.erase(0, replication::kEofMarkLength);
+        }
+      }
+    }
+    if (short_read || mark_broken || !error.empty()) {
+      if (mark_broken) {
+        Log(LogLevel::kWarning, "Replication stream EOF marker is broken");
+      } else if (short_read) {
+        Log(LogLevel::kWarning, "Short read or OOM loading DB. Unrecoverable error, aborting now.");
+        Logf(LogLevel::kWarning,
+             "Internal error in RDB reading offset %d, function at rdbLoad -> Unexpected EOF "
+             "reading RDB file. Failure loading rdb format from socket, assuming connection "
+             "error, resuming operation.",
+             reader.Consumed());
+      } else {
+        Logf(LogLevel::kWarning,
+             "Internal error in RDB reading offset %d, function at rdbLoad -> %s. Failure "
+             "loading rdb format",
+             reader.Consumed(), error);
+      }
+      if (!mark_broken) {
+        Logf(LogLevel::kWarning,
+             "Failed trying to load the MASTER synchronization DB from socket: %s",
+             short_read ? "Connection lost" : error);
+      }
+      loading_ = false;
+      server.mutable_loading() = LoadingState();
+      if (temp != nullptr) {
+        temp.reset();
+        Log(LogLevel::kNotice, "MASTER <-> REPLICA sync: Discarding temporary DB in background");
+      } else {
+        persist::FlushDataset(server);  // the half-loaded keys
+      }
+      co_return false;
+    }
+    Logf(LogLevel::kNotice, "Done loading RDB, keys loaded: %d, keys expired: %d.",
+         loader.keys_loaded(), loader.expired_skipped());
+    if (temp != nullptr) {
+      // A script past busy-reply-threshold serves the loop from its hook:
+      // the dataset it runs on is not swapped under it.
+      while (!server.busy_script_error().empty()) {
+        boost::system::error_code ec;
+        timer_.expires_after(std::chrono::milliseconds(10));
+        co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (!alive()) co_return false;
+      }
+      manager_->AttachToNewPrimary();
+      Log(LogLevel::kNotice, "MASTER <-> REPLICA sync: Swapping active DB with loaded DB");
+      persist::SwapInDataset(server, *temp);
+      temp.reset();
+      Log(LogLevel::kNotice, "MASTER <-> REPLICA sync: Discarding old DB in background");
+    }
+    loading_ = false;
+    server.mutable_loading() = LoadingState();
+    co_return true;
   }
 
   // Returns why the link ended (empty: closed on purpose or plain EOF).
@@ -306,31 +461,43 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
     if (step.result == Result::kFullResync) {
       Logf(LogLevel::kNotice, "Full resync from master: %s:%d", step.replid, step.offset);
       m->core_.LinkTransfer();
-      // Our history is discarded: the cluster sees offset 0 until loaded.
-      m->history_discarded_ = true;
-      std::string rdb;
       replication::PayloadHeader header;
       while (header.kind == replication::PayloadHeader::Kind::kSkip) {
         if (!co_await ReadLine(&line) || !alive()) co_return "";
         header = replication::ParsePayloadHeader(line);
       }
       if (header.kind == replication::PayloadHeader::Kind::kError) co_return header.error;
+      const bool sized = header.kind == replication::PayloadHeader::Kind::kDisk;
       // INFO's master_sync_* figures (the diskless form has no size).
-      m->transfer_size_ =
-          header.kind == replication::PayloadHeader::Kind::kDisk ? header.length : 0;
+      m->transfer_size_ = sized ? header.length : 0;
       m->transfer_read_ = static_cast<int64_t>(client_->buffered());
-      if (header.kind == replication::PayloadHeader::Kind::kDisk) {
+      // Redis's useDisklessLoad: straight from the socket with swapdb, or
+      // with on-empty-db while we hold no key; else received whole first.
+      const std::string load_mode = absl::AsciiStrToLower(
+          m->server_.config().Value("repl-diskless-load").value_or("disabled"));
+      const bool swapdb = load_mode == "swapdb";
+      const bool diskless = swapdb || (load_mode == "on-empty-db" && TotalKeys(m->server_) == 0);
+      const char* to = diskless ? "to parser" : "to disk";
+      if (sized) {
+        Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: receiving %d bytes from master %s",
+             header.length, to);
+      } else {
+        Logf(LogLevel::kNotice,
+             "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF %s", to);
+      }
+      std::string rdb;
+      if (!diskless && sized) {
         const size_t len = static_cast<size_t>(header.length);
         while (in_.size() < len) {
           if (!co_await ReadMore()) co_return "I/O error reading bulk count from MASTER";
         }
         rdb = in_.substr(0, len);
         in_.erase(0, len);
-      } else {
-        // Diskless: the RDB ends where the 40-byte mark appears, as Redis's
-        // replica finds it (the mark is random; the load then checks the
-        // RDB's own checksum). Searching the bytes as they come avoids
-        // decoding the RDB twice.
+      } else if (!diskless) {
+        // The RDB ends where the 40-byte mark appears, as Redis's replica
+        // finds it (the mark is random; the load then checks the RDB's own
+        // checksum). Searching the bytes as they come avoids decoding the
+        // RDB twice.
         size_t searched = 0;
         size_t rdb_len = std::string::npos;
         for (;;) {
@@ -350,7 +517,17 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
           m->server_.persistence() != nullptr ? m->server_.persistence()->aof() : nullptr;
       const bool aof_on = aof != nullptr && aof->state() != persist::Aof::State::kOff;
       if (aof_on) (void)aof->SetEnabled(false, false, NowMs());
-      std::string error = co_await LoadRdb(std::move(rdb));
+      std::string error;
+      if (diskless) {
+        // Async loading when the primary's history is ours (Redis compares
+        // the FULLRESYNC replid with its own).
+        const bool async = swapdb && step.replid == m->ids_.replid;
+        if (!co_await LoadFromSocket(header, swapdb, async) && alive()) {
+          error = "Failed trying to load the MASTER synchronization DB from socket";
+        }
+      } else {
+        error = co_await LoadRdb(std::move(rdb));
+      }
       if (aof_on && m->server_.options().appendonly &&
           !aof->SetEnabled(true, false, NowMs()).ok()) {
         Log(LogLevel::kWarning,
@@ -358,7 +535,7 @@ class PrimaryLink : public std::enable_shared_from_this<PrimaryLink> {
             "in one second.");
       }
       if (!alive()) co_return "";
-      if (!error.empty()) co_return error;
+      if (!error.empty()) co_return diskless ? "" : error;  // the diskless load logged it
       m->OnFullSync(step.replid, step.offset);
       m->AttachPrimarySession(*client_, /*new_client=*/true);
       Logf(LogLevel::kNotice, "MASTER <-> REPLICA sync: Finished with success");
@@ -746,6 +923,8 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
   if (psync) {
     int64_t offset = 0;
     if (!absl::SimpleAtoi(absl::string_view(args[2].data(), args[2].size()), &offset)) {
+      Logf(LogLevel::kWarning, "Replica %s asks for synchronization but with a wrong offset",
+           name);
       ctx.reply.Error(errors::kNotInteger);
       return;
     }
@@ -1087,6 +1266,13 @@ void ReplicationManager::OnLinkClosed(PrimaryLink* link, int64_t now_ms) {
     // Sub-replicas stay: they may continue with us later.
   }
   ResetStream();
+}
+
+bool ReplicationManager::producing_sync_image() const { return full_syncs_->producing(); }
+
+void ReplicationManager::AttachToNewPrimary() {
+  history_discarded_ = true;
+  DisconnectReplicas();
 }
 
 void ReplicationManager::OnFullSync(const std::string& replid, int64_t offset) {

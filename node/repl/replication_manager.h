@@ -121,6 +121,7 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   std::string InfoSection(int64_t now_ms) const override;
   std::string SyncStatsLines() const override;
   size_t backlog_memory() const override { return backlog_ ? backlog_->capacity() : 0; }
+  bool producing_sync_image() const override;
   std::string CheckCommand(bool is_write, bool stale_ok) const override;
   int64_t DataAgeMs(int64_t now_ms) const override;
   void SyncWithCluster() override;
@@ -232,6 +233,10 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
 
   // Called by the link.
   void OnLinkClosed(PrimaryLink* link, int64_t now_ms);
+  // The dataset is about to be replaced by a full sync's (Redis's
+  // replicationAttachToNewMaster, right before flushing or swapping in the
+  // loaded one): our history is gone and our sub-replicas must resync.
+  void AttachToNewPrimary();
   void OnFullSync(const std::string& replid, int64_t offset);
   void OnContinue(const std::string& new_replid);
   // The link is up (synced or continued): its session joins the clients
@@ -283,8 +288,9 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   std::string primary_host_;
   int primary_port_ = 0;
   std::shared_ptr<PrimaryLink> link_;
-  // From +FULLRESYNC until the RDB is loaded (Redis discarded its cached
-  // primary): the cluster sees offset 0.
+  // From AttachToNewPrimary until the RDB is loaded (Redis discarded its
+  // cached primary): the cluster sees offset 0, a PSYNC offers no history.
+  // A full sync that fails before (the transfer, a swapdb load) keeps it.
   bool history_discarded_ = false;
   // The full sync's RDB transfer: its size (0 for the diskless form) and the
   // bytes read since its header.

@@ -64,9 +64,15 @@ enum class ShutdownOutcome {
 // A dataset load in progress (a replica loading its primary's RDB). While
 // `active`, the dispatcher refuses commands without the loading flag with
 // -LOADING, INFO persistence reports loading:1 and the loading_* figures,
-// and the cron leaves the dataset alone (no active expiry, no save points).
+// and the cron leaves the dataset alone (no active expiry, no save points,
+// no watchdog re-arm: Redis's cron does not run while it loads).
+// `async` (Redis's async_loading, repl-diskless-load swapdb from the same
+// history): the RDB goes to a dataset aside while the old one keeps being
+// served; only commands flagged no_async_loading get -LOADING, and INFO
+// reports async_loading:1 instead of loading:1. `active` is set too.
 struct LoadingState {
   bool active = false;
+  bool async = false;
   int64_t start_ms = 0;
   uint64_t total_bytes = 0;   // size of the RDB being loaded
   uint64_t loaded_bytes = 0;  // bytes of it decoded so far

@@ -52,6 +52,9 @@ class ReplicationControl {
   // Bytes the replication backlog holds allocated (INFO
   // mem_replication_backlog); 0 when there is none.
   virtual size_t backlog_memory() const { return 0; }
+  // An image for a full sync is being produced (Redis's RDB child for
+  // replication): INFO persistence reports rdb_bgsave_in_progress:1.
+  virtual bool producing_sync_image() const { return false; }
 
   // The error that refuses a command before it runs, without the leading
   // '-' (READONLY on a read-only replica, NOREPLICAS under
