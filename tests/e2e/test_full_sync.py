@@ -89,7 +89,11 @@ class FullSyncUnderLoadTest(unittest.TestCase):
               f"{load.writes} writes ({writes_during} before link up)", file=sys.stderr)
         self.assertGreater(len(load.pings), 20)
         self.assertGreater(writes_during, 100)
-        self.assertLess(worst, 0.2)
+        # A primary that stopped serving for the image would show a PING as
+        # late as the whole snapshot (about 1 s for these keys); a few
+        # hundred ms is what a busy 2-core machine's scheduler alone can add
+        # (typically 10 ms).
+        self.assertLess(worst, 0.5)
         # Exactly the primary's data: the image plus every write made since
         # it began.
         self.assertEqual(replica.cli("DBSIZE"), primary.cli("DBSIZE"))
