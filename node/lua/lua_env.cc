@@ -911,6 +911,78 @@ int RawField(lua_State* L, FieldName name) {
   return lua_type(L, -1);
 }
 
+// The table on top of the stack as one of the single-value shapes ({err=},
+// {ok=}, {double=}, {big_number=}, {verbatim_string=}): written and popped,
+// true; else false with the stack as it was. Kept out of WriteLuaValue so the
+// recursive frame stays small (nesting reaches the Lua stack limit, about
+// 8000 levels, before the C stack ends, sanitizer builds included).
+[[gnu::noinline]] bool WriteSingleValueTable(lua_State* L, resp::ReplyBuilder& out) {
+  if (RawField(L, kFieldErr) == LUA_TSTRING) {
+    size_t len;
+    const char* s = lua_tolstring(L, -1, &len);
+    lua_pop(L, 1);
+    if (StatsCounted(L)) {
+      UncountedError(out, std::string_view(s, len));
+    } else {
+      out.Error(std::string_view(s, len));
+    }
+    lua_pop(L, 1);
+    return true;
+  }
+  lua_pop(L, 1);
+  if (RawField(L, kFieldOk) == LUA_TSTRING) {
+    size_t len;
+    const char* s = lua_tolstring(L, -1, &len);
+    out.SimpleString(NoNewlines(s, len));
+    lua_pop(L, 2);
+    return true;
+  }
+  lua_pop(L, 1);
+  if (RawField(L, kFieldDouble) == LUA_TNUMBER) {
+    out.Double(lua_tonumber(L, -1));
+    lua_pop(L, 2);
+    return true;
+  }
+  lua_pop(L, 1);
+  if (RawField(L, kFieldBigNumber) == LUA_TSTRING) {
+    size_t len;
+    const char* s = lua_tolstring(L, -1, &len);
+    const std::string digits = NoNewlines(s, len);
+    if (out.protocol() >= 3) {
+      out.Raw("(" + digits + "\r\n");
+    } else {
+      out.Bulk(digits);
+    }
+    lua_pop(L, 2);
+    return true;
+  }
+  lua_pop(L, 1);
+  if (RawField(L, kFieldVerbatim) == LUA_TTABLE) {
+    if (RawField(L, "format") == LUA_TSTRING) {
+      lua_pushstring(L, "string");
+      lua_rawget(L, -3);
+      if (lua_type(L, -1) == LUA_TSTRING) {
+        size_t flen, slen;
+        const char* f = lua_tolstring(L, -2, &flen);
+        const char* s = lua_tolstring(L, -1, &slen);
+        out.Verbatim(std::string_view(s, slen), std::string_view(f, flen));
+        lua_pop(L, 4);
+        return true;
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return false;
+}
+
+[[gnu::noinline]] void WriteLuaString(lua_State* L, resp::ReplyBuilder& out) {
+  size_t len;
+  const char* s = lua_tolstring(L, -1, &len);
+  out.Bulk(std::string_view(s, len));
+}
+
 }  // namespace
 
 void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp, ScriptHost& host) {
@@ -920,12 +992,9 @@ void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp, Scrip
     return;
   }
   switch (lua_type(L, -1)) {
-    case LUA_TSTRING: {
-      size_t len;
-      const char* s = lua_tolstring(L, -1, &len);
-      out.Bulk(std::string_view(s, len));
+    case LUA_TSTRING:
+      WriteLuaString(L, out);
       break;
-    }
     case LUA_TBOOLEAN:
       if (script_resp == 2) {
         if (lua_toboolean(L, -1)) {
@@ -941,63 +1010,7 @@ void WriteLuaValue(lua_State* L, resp::ReplyBuilder& out, int script_resp, Scrip
       out.Integer(ToInteger(lua_tonumber(L, -1)));
       break;
     case LUA_TTABLE: {
-      if (RawField(L, kFieldErr) == LUA_TSTRING) {
-        size_t len;
-        const char* s = lua_tolstring(L, -1, &len);
-        lua_pop(L, 1);
-        if (StatsCounted(L)) {
-          UncountedError(out, std::string_view(s, len));
-        } else {
-          out.Error(std::string_view(s, len));
-        }
-        lua_pop(L, 1);
-        return;
-      }
-      lua_pop(L, 1);
-      if (RawField(L, kFieldOk) == LUA_TSTRING) {
-        size_t len;
-        const char* s = lua_tolstring(L, -1, &len);
-        out.SimpleString(NoNewlines(s, len));
-        lua_pop(L, 2);
-        return;
-      }
-      lua_pop(L, 1);
-      if (RawField(L, kFieldDouble) == LUA_TNUMBER) {
-        out.Double(lua_tonumber(L, -1));
-        lua_pop(L, 2);
-        return;
-      }
-      lua_pop(L, 1);
-      if (RawField(L, kFieldBigNumber) == LUA_TSTRING) {
-        size_t len;
-        const char* s = lua_tolstring(L, -1, &len);
-        const std::string digits = NoNewlines(s, len);
-        if (out.protocol() >= 3) {
-          out.Raw("(" + digits + "\r\n");
-        } else {
-          out.Bulk(digits);
-        }
-        lua_pop(L, 2);
-        return;
-      }
-      lua_pop(L, 1);
-      if (RawField(L, kFieldVerbatim) == LUA_TTABLE) {
-        if (RawField(L, "format") == LUA_TSTRING) {
-          lua_pushstring(L, "string");
-          lua_rawget(L, -3);
-          if (lua_type(L, -1) == LUA_TSTRING) {
-            size_t flen, slen;
-            const char* f = lua_tolstring(L, -2, &flen);
-            const char* s = lua_tolstring(L, -1, &slen);
-            out.Verbatim(std::string_view(s, slen), std::string_view(f, flen));
-            lua_pop(L, 4);
-            return;
-          }
-          lua_pop(L, 1);
-        }
-        lua_pop(L, 1);
-      }
-      lua_pop(L, 1);
+      if (WriteSingleValueTable(L, out)) return;
       if (RawField(L, kFieldMap) == LUA_TTABLE) {
         size_t n = 0;
         lua_pushnil(L);
