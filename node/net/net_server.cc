@@ -113,12 +113,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
       // two would cost a malloc per request.
       // A TLS stream is read the same way, OpenSSL decrypting into the
       // room (tls_io.h).
-      const size_t n = stream_.is_tls() ? co_await AsyncTlsReadWhenReady(
-                                              stream_.tls(), *this,
-                                              asio::redirect_error(asio::use_awaitable, ec))
-                                        : co_await AsyncReadWhenReady(
-                                              stream_.socket(), *this,
-                                              asio::redirect_error(asio::use_awaitable, ec));
+      const size_t n =
+          stream_.is_tls()
+              ? co_await AsyncTlsReadWhenReady(stream_.tls(), *this,
+                                               asio::redirect_error(asio::use_awaitable, ec))
+              : co_await AsyncReadWhenReady(stream_.socket(), *this,
+                                            asio::redirect_error(asio::use_awaitable, ec));
       if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
       if (ec || closing_) break;
       server_.stats().total_net_input_bytes += n;

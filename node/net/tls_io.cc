@@ -2,10 +2,10 @@
 
 #include <openssl/err.h>
 
+#include <algorithm>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
-#include <algorithm>
 #include <climits>
 #include <utility>
 
@@ -53,15 +53,16 @@ asio::awaitable<boost::system::error_code> TlsSession::Handshake(
   }
   for (;;) {
     ERR_clear_error();
-  errno = 0;
+    errno = 0;
     const int ret = SSL_do_handshake(ssl_);
     const int saved_errno = errno;
     if (ret == 1) co_return boost::system::error_code();
     const TlsStep step = Outcome(ret, saved_errno);
     if (step.want == TlsStep::kNothing) co_return step.ec;
     boost::system::error_code ec;
-    co_await socket_.async_wait(step.want == TlsStep::kRead ? Socket::wait_read : Socket::wait_write,
-                                asio::redirect_error(asio::use_awaitable, ec));
+    co_await socket_.async_wait(
+        step.want == TlsStep::kRead ? Socket::wait_read : Socket::wait_write,
+        asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return ec;
   }
 }
@@ -70,7 +71,8 @@ TlsStep TlsSession::Read(std::span<char> room) {
   if (ssl_ == nullptr) return {TlsStep::kNothing, 0, asio::error::bad_descriptor};
   ERR_clear_error();
   errno = 0;
-  const int ret = SSL_read(ssl_, room.data(), static_cast<int>(std::min<size_t>(room.size(), INT_MAX)));
+  const int ret =
+      SSL_read(ssl_, room.data(), static_cast<int>(std::min<size_t>(room.size(), INT_MAX)));
   const int saved_errno = errno;
   if (ret > 0) return {TlsStep::kNothing, static_cast<size_t>(ret), {}};
   return Outcome(ret, saved_errno);

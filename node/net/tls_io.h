@@ -17,10 +17,10 @@
 // AsyncTlsReadSome / AsyncTlsWriteSome: one buffer's async_read_some /
 // async_write_some (Stream's, so asio::async_write works). Completion:
 // (error_code, bytes); never inside the initiating call; eof when the peer
-// closed (with or without close_notify: OpenSSL 3 words the latter
-// "unexpected eof while reading"); operation_aborted when cancelled or
-// closed. Errors from OpenSSL carry its error code in Asio's ssl category,
-// which TlsErrorText (tls.h) prints as Redis logs them.
+// sent close_notify (a bare TCP close is OpenSSL 3's "unexpected eof while
+// reading" error); operation_aborted when cancelled or closed. Errors from
+// OpenSSL carry its error code in Asio's ssl category, which TlsErrorText
+// (tls.h) prints as Redis logs them.
 //
 // A write that OpenSSL could not finish (want write) must be retried with
 // the same bytes at the front of its buffer, possibly moved and longer
@@ -245,8 +245,7 @@ template <typename Io, typename Token>
 auto Initiate(TlsSession& session, int op_type, Io io, Token&& token) {
   return boost::asio::async_initiate<Token, void(boost::system::error_code, size_t)>(
       [&session, op_type, io](auto handler) {
-        TlsOp<Io, std::decay_t<decltype(handler)>>::Start(session, op_type, io,
-                                                          std::move(handler));
+        TlsOp<Io, std::decay_t<decltype(handler)>>::Start(session, op_type, io, std::move(handler));
       },
       token);
 }
