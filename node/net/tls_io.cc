@@ -31,6 +31,9 @@ TlsSession::TlsSession(Socket socket, std::shared_ptr<asio::ssl::context> ctx)
   // One recv takes whatever the socket holds (several records of a
   // pipeline), not a record header and then its body: half the reads.
   SSL_set_read_ahead(ssl_, 1);
+  BIO* bio = SSL_get_rbio(ssl_);
+  BIO_set_callback_arg(bio, reinterpret_cast<char*>(this));
+  BIO_set_callback_ex(bio, &TlsSession::OnBio);
 }
 
 TlsSession::~TlsSession() {
@@ -71,11 +74,26 @@ TlsStep TlsSession::Read(std::span<char> room) {
   if (ssl_ == nullptr) return {TlsStep::kNothing, 0, asio::error::bad_descriptor};
   ERR_clear_error();
   errno = 0;
+  recv_short_ = false;
   const int ret =
       SSL_read(ssl_, room.data(), static_cast<int>(std::min<size_t>(room.size(), INT_MAX)));
   const int saved_errno = errno;
-  if (ret > 0) return {TlsStep::kNothing, static_cast<size_t>(ret), {}};
+  if (ret > 0) {
+    return {
+        TlsStep::kNothing, static_cast<size_t>(ret), {}, recv_short_ && SSL_has_pending(ssl_) == 0};
+  }
   return Outcome(ret, saved_errno);
+}
+
+long TlsSession::OnBio(BIO* bio, int oper, const char*, size_t len, int, long, int ret,
+                       size_t* processed) {
+  if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
+    auto* self = reinterpret_cast<TlsSession*>(BIO_get_callback_arg(bio));
+    // A failed recv (EAGAIN, eof) ends the SSL_read with no bytes: only a
+    // short successful one matters.
+    self->recv_short_ = ret > 0 && processed != nullptr && *processed < len;
+  }
+  return ret;
 }
 
 TlsStep TlsSession::Write(std::span<const char> bytes) {

@@ -74,6 +74,9 @@ struct TlsStep {
   Want want = kNothing;
   size_t bytes = 0;
   boost::system::error_code ec;
+  // A read that emptied both OpenSSL and the socket: its last recv got
+  // fewer bytes than it asked for, and OpenSSL holds none of them.
+  bool drained = false;
 };
 
 class TlsSession {
@@ -103,10 +106,14 @@ class TlsSession {
 
  private:
   TlsStep Outcome(int ret, int saved_errno);
+  // The socket BIO's callback: notes whether each recv filled its room.
+  static long OnBio(BIO* bio, int oper, const char* argp, size_t len, int argi, long argl, int ret,
+                    size_t* processed);
 
   Socket socket_;
   std::shared_ptr<boost::asio::ssl::context> ctx_;
-  SSL* ssl_ = nullptr;  // nullptr when OpenSSL could not make one (every call fails)
+  SSL* ssl_ = nullptr;       // nullptr when OpenSSL could not make one (every call fails)
+  bool recv_short_ = false;  // the last recv of the current SSL_read got less than its room
 };
 
 namespace tls_io_internal {
@@ -155,10 +162,12 @@ class TlsOp : public detail::reactor_op {
       case TlsStep::kNothing:
         op->ec_ = step.ec;
         op->bytes_transferred_ = step.bytes;
-        // Never "exhausted": OpenSSL may hold more decrypted bytes, or have
-        // read one record of several; the next operation tries at once and
-        // parks only after OpenSSL found the socket empty.
-        return done;
+        // "Exhausted" (the next read parks at once, woken by the next
+        // edge-triggered event, as ready_read.h's short recv) only when
+        // neither OpenSSL nor the socket held more: OpenSSL may keep
+        // decrypted bytes, or whole records it read ahead; then the next
+        // operation tries at once.
+        return step.drained ? done_and_exhausted : done;
       case TlsStep::kRead:
         if (op->op_type_ == detail::reactor::read_op) return not_done;
         break;

@@ -100,6 +100,9 @@ class TlsIoTest : public ::testing::Test {
     client_socket.connect(acceptor.local_endpoint());
     tcp::socket server_socket(io_);
     acceptor.accept(server_socket);
+    // As the node's sockets: small records go out at once.
+    client_socket.set_option(tcp::no_delay(true));
+    server_socket.set_option(tcp::no_delay(true));
     server_ = std::make_unique<Stream>(std::move(server_socket));
     client_ = std::make_unique<Stream>(std::move(client_socket));
   }
@@ -239,6 +242,55 @@ TEST_F(TlsIoTest, RecordsOpenSslReadAheadAreReadWithoutNewBytes) {
     ASSERT_FALSE(r->ec) << r->ec.message();
   }
   EXPECT_EQ(sink.got, all);
+}
+
+TEST_F(TlsIoTest, AReadSaysWhenItEmptiedOpenSslAndTheSocket) {
+  ASSERT_FALSE(Handshake().first);
+  std::vector<char> room(1024);
+  auto send = [&](const std::string& m) {
+    std::optional<Result> w;
+    asio::async_write(*client_, asio::buffer(m), [&](boost::system::error_code ec, size_t n) {
+      w = Result{ec, n};
+    });
+    ASSERT_TRUE(RunUntil(io_, [&] { return w.has_value(); }));
+  };
+  // The first read's recv returns once bytes came.
+  auto first_read = [&]() {
+    TlsStep step;
+    bool read = false;
+    EXPECT_TRUE(RunUntil(io_, [&] {
+      if (!read) {
+        step = server_->tls().Read(room);
+        read = step.want == TlsStep::kNothing;
+      }
+      return read;
+    }));
+    return step;
+  };
+  // One record: its recv got fewer bytes than asked and OpenSSL keeps
+  // none: drained (the next read may park until an event).
+  send("alone");
+  TlsStep step = first_read();
+  EXPECT_EQ(std::string(room.data(), step.bytes), "alone");
+  EXPECT_TRUE(step.drained);
+  // Two records: the read of the first leaves the second in OpenSSL; the
+  // read of the second did no recv, so it cannot tell: neither is drained
+  // and the next read tries the socket.
+  send("one");
+  send("two");
+  step = first_read();
+  EXPECT_EQ(std::string(room.data(), step.bytes), "one");
+  EXPECT_FALSE(step.drained);
+  step = server_->tls().Read(room);
+  EXPECT_EQ(std::string(room.data(), step.bytes), "two");
+  EXPECT_FALSE(step.drained);
+  EXPECT_EQ(server_->tls().Read(room).want, TlsStep::kRead);
+  // A room smaller than the record: bytes left in OpenSSL, not drained.
+  send("0123456789");
+  room.resize(4);
+  step = first_read();
+  EXPECT_EQ(std::string(room.data(), step.bytes), "0123");
+  EXPECT_FALSE(step.drained);
 }
 
 TEST_F(TlsIoTest, AReadParksUntilBytesComeAndIsCancelled) {
