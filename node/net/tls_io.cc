@@ -31,6 +31,8 @@ TlsSession::TlsSession(Socket socket, std::shared_ptr<asio::ssl::context> ctx)
   // One recv takes whatever the socket holds (several records of a
   // pipeline), not a record header and then its body: half the reads.
   SSL_set_read_ahead(ssl_, 1);
+  // Whether a read emptied the socket (TlsStep::drained). The session
+  // never moves (Stream holds it on the heap), so the BIO may point at it.
   BIO* bio = SSL_get_rbio(ssl_);
   BIO_set_callback_arg(bio, reinterpret_cast<char*>(this));
   BIO_set_callback_ex(bio, &TlsSession::OnBio);
