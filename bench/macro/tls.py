@@ -4,9 +4,11 @@
 Starts both standalone with a TLS port (throwaway certificates made with the
 openssl CLI) and runs `redis-benchmark --tls -t set,get -P <p>` against each,
 interleaved (shardnode, redis, redis, shardnode, ...), --repeat times;
-prints the median ops/s of each and the ratio. With --baseline OLD_BINARY it
-also runs plain-port SET/GET against the new and the old shardnode (the
-plain path must not slow down). Usage:
+prints the median ops/s of each, the ratio, and the median server CPU per
+request (utime+stime over the run, handshakes included). With --baseline
+OLD_BINARY the old shardnode joins the TLS runs (its own column) and
+plain-port SET/GET runs against the new and the old shardnode (the plain
+path must not slow down). Usage:
 
   bench/macro/tls.py [--requests N] [--clients C] [--pipeline 16] [--repeat 3]
                      [--shardnode build/shardnode] [--baseline OLD_BINARY]
@@ -56,7 +58,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--shardnode", default=bl.DEFAULT_SHARDNODE)
     ap.add_argument("--redis", default=bl.DEFAULT_REDIS)
-    ap.add_argument("--baseline", help="an older shardnode: plain SET/GET, new vs old")
+    ap.add_argument("--baseline", help="an older shardnode: its TLS column, and plain SET/GET new vs old")
     a = ap.parse_args()
     if not shutil.which("openssl"):
         sys.exit("needs the openssl CLI")
@@ -66,27 +68,44 @@ def main():
     make_certs(certs)
     servers = {}
     try:
-        for kind, binary in (("shardnode", a.shardnode), ("redis", a.redis)):
+        kinds = [("shardnode", a.shardnode), ("redis", a.redis)]
+        if a.baseline:
+            kinds.append(("old", a.baseline))
+        for kind, binary in kinds:
             tls_port = bl.free_port()
             servers[kind] = bl.Server(kind, binary, os.path.join(tmp, kind), cluster=False, extra=[
                 "--tls-port", str(tls_port), "--tls-cert-file", f"{certs}/redis.crt",
                 "--tls-key-file", f"{certs}/redis.key", "--tls-ca-cert-file", f"{certs}/ca.crt"])
             servers[kind].tls_port = tls_port
-        if a.baseline:
-            servers["old"] = bl.Server("old", a.baseline, os.path.join(tmp, "old"), cluster=False)
+        tls_kinds = [k for k, _ in kinds]
         print(f"load average before: {bl.load_average()}")
-        print(f"{'test':<12}{'shardnode':>12}{'redis':>12}{'ratio':>8}")
+        head = (f"{'test':<12}{'shardnode':>12}{'redis':>12}{'ratio':>8}"
+                f"{'sn us/req':>11}{'rd us/req':>11}")
+        if a.baseline:
+            head += f"{'old':>12}{'new/old':>9}{'old us/req':>12}"
+        print(head)
         for test in ("set", "get"):
-            res = {"shardnode": [], "redis": []}
+            res = {k: [] for k in tls_kinds}
+            cpu = {k: [] for k in tls_kinds}
             for i in range(a.repeat):
-                order = ["shardnode", "redis"] if i % 2 == 0 else ["redis", "shardnode"]
+                order = tls_kinds if i % 2 == 0 else tls_kinds[::-1]
                 for kind in order:
                     s = servers[kind]
                     bl.cli(s.port, "flushall")
+                    before = bl.cpu_seconds(s.pid)
                     res[kind].append(tls_benchmark(s.tls_port, certs, test, a.requests,
                                                    a.clients, a.pipeline))
-            sn, rd = bl.median(res["shardnode"]), bl.median(res["redis"])
-            print(f"tls {test:<8}{sn:>12.0f}{rd:>12.0f}{sn / rd:>8.2f}")
+                    cpu[kind].append((bl.cpu_seconds(s.pid) - before) * 1e6 / a.requests)
+            med = {k: bl.median(v) for k, v in res.items()}
+            us = {k: bl.median(v) for k, v in cpu.items()}
+            sn, rd = med["shardnode"], med["redis"]
+            line = (f"tls {test:<8}{sn:>12.0f}{rd:>12.0f}{sn / rd:>8.2f}"
+                    f"{us['shardnode']:>11.2f}{us['redis']:>11.2f}")
+            if a.baseline:
+                line += f"{med['old']:>12.0f}{sn / med['old']:>9.2f}{us['old']:>12.2f}"
+            print(line)
+            for k in tls_kinds:
+                print(f"    {k} runs: " + " ".join(f"{x:.0f}" for x in res[k]))
         if a.baseline:
             print(f"{'plain':<12}{'new':>12}{'old':>12}{'ratio':>8}")
             for test in ("set", "get"):

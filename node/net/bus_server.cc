@@ -244,7 +244,7 @@ void BusServer::OnAccepted(tcp::socket socket) {
   // bus always requires the peer's certificate (Redis's TLS_CLIENT_AUTH_YES).
   if (tls_cluster_ && tls_cluster_() && tls_ != nullptr && tls_->configured()) {
     stream.UseTls(tls_->server());
-    SSL_set_verify(stream.tls().native_handle(), TlsVerifyMode(1), nullptr);
+    stream.tls().SetVerify(TlsVerifyMode(1));
     asio::co_spawn(io_, HandshakeInbound(alive_, std::move(stream)), asio::detached);
     return;
   }

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <span>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -27,6 +28,7 @@
 #include "node/net/ready_read.h"
 #include "node/net/stream.h"
 #include "node/net/tls.h"
+#include "node/net/tls_io.h"
 #include "node/resp/parser.h"
 #include "node/resp/query_buffer.h"
 #include "node/resp/reply.h"
@@ -109,10 +111,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
       // A plain socket's read is awaited here, not through a coroutine of
       // its own: one coroutine frame per read, which Asio recycles, where
       // two would cost a malloc per request.
-      const size_t n = stream_.is_tls() ? co_await ReadTls(ec)
-                                        : co_await AsyncReadWhenReady(
-                                              stream_.socket(), *this,
-                                              asio::redirect_error(asio::use_awaitable, ec));
+      // A TLS stream is read the same way, OpenSSL decrypting into the
+      // room (tls_io.h).
+      const size_t n =
+          stream_.is_tls()
+              ? co_await AsyncTlsReadWhenReady(stream_.tls(), *this,
+                                               asio::redirect_error(asio::use_awaitable, ec))
+              : co_await AsyncReadWhenReady(stream_.socket(), *this,
+                                            asio::redirect_error(asio::use_awaitable, ec));
       if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
       if (ec || closing_) break;
       server_.stats().total_net_input_bytes += n;
@@ -151,21 +157,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     stream_.Close();
   }
 
-  // Reading what the client sent into the query buffer. A plain socket is
+  // Reading what the client sent into the query buffer. The socket is
   // read once it is readable, into room made at that moment, as Redis's
   // readQueryFromClient does (AsyncReadWhenReady calls PrepareRead and
   // CommitRead below): no read holds on to the buffer while the client
   // idles, so the cron may shrink it (ResizeQueryBuffer), and a request
   // costs one recv, with neither a recv that finds the socket empty nor an
-  // epoll re-arm. A TLS stream decrypts into tls_in_ and the bytes are
-  // appended (ReadTls).
-  asio::awaitable<size_t> ReadTls(boost::system::error_code& ec) {
-    if (!tls_in_) tls_in_ = std::make_unique_for_overwrite<char[]>(kTlsReadBytes);
-    const size_t n = co_await stream_.async_read_some(
-        asio::buffer(tls_in_.get(), kTlsReadBytes), asio::redirect_error(asio::use_awaitable, ec));
-    if (!ec) query_.Append(std::string_view(tls_in_.get(), n));
-    co_return n;
-  }
+  // epoll re-arm. A TLS stream's SSL_read decrypts into the same room
+  // (AsyncTlsReadWhenReady).
 
  public:
   // AsyncReadWhenReady's sink: the query buffer's room, asked for when the
@@ -338,22 +337,42 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Writes out_ at once, as Redis writes its replies before it sleeps:
   // true when the socket took all of it. Whatever it did not take is left
   // in out_ for the asynchronous write (a full socket buffer, an error it
-  // reports). Not for TLS, nor while a streaming producer waits for its
-  // drain callback (that is called from a write's completion, never from
-  // inside Flush).
+  // reports). Not while a streaming producer waits for its drain callback
+  // (that is called from a write's completion, never from inside Flush).
   bool WriteNow() {
-    if (stream_.is_tls() || session_.on_output_drained) return false;
-    const ssize_t n = ::send(stream_.socket().native_handle(), out_.data(), out_.size(),
-                             MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    if (static_cast<size_t>(n) < out_.size()) {
-      out_.erase(0, static_cast<size_t>(n));
+    if (session_.on_output_drained) return false;
+    size_t sent = 0;
+    if (stream_.is_tls()) {
+      sent = WriteTlsNow();
+    } else {
+      const ssize_t n = ::send(stream_.socket().native_handle(), out_.data(), out_.size(),
+                               MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent = static_cast<size_t>(n);
+    }
+    if (sent < out_.size()) {
+      out_.erase(0, sent);
       return false;
     }
     out_.clear();
     // As after an asynchronous write: a burst's buffer is not kept.
     if (out_.capacity() > kKeptBufferBytes) std::string().swap(out_);
     return true;
+  }
+
+  // SSL_write of out_ until OpenSSL took it all or waits for the socket
+  // (or failed: the asynchronous write's retry reports it). Returns the
+  // bytes taken. A record OpenSSL could not finish is retried by the
+  // asynchronous write: its bytes stay at the front of out_.
+  size_t WriteTlsNow() {
+    size_t sent = 0;
+    while (sent < out_.size()) {
+      const TlsStep step =
+          stream_.tls().Write(std::span<const char>(out_.data() + sent, out_.size() - sent));
+      if (step.bytes == 0) break;
+      sent += step.bytes;
+    }
+    return sent;
   }
 
   void CountOutput() {
@@ -517,8 +536,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool processing_ = false;          // Process is reading query_
   bool reading_scratch_ = false;     // the recv in progress goes to ScratchRoom
   static constexpr size_t kKeptBufferBytes = 64 * 1024;
-  std::unique_ptr<char[]> tls_in_;  // a TLS connection's decrypted bytes
-  static constexpr size_t kTlsReadBytes = 16 * 1024;
   static constexpr int64_t kBigArg = resp::QueryBuffer::kBigArg;
   std::string out_;      // replies not yet handed to the socket
   std::string sending_;  // the bytes of the write in flight
@@ -707,8 +724,7 @@ void NetServer::StartAccept(Acceptor& entry) {
         Stream stream(std::move(socket));
         if (tls) {
           stream.UseTls(tls_->server());
-          SSL_set_verify(stream.tls().native_handle(), TlsVerifyMode(opts.tls_auth_clients),
-                         nullptr);
+          stream.tls().SetVerify(TlsVerifyMode(opts.tls_auth_clients));
         }
         auto conn = std::make_shared<Connection>(std::move(stream), server_, dispatcher_);
         asio::co_spawn(io_, Connection::Run(std::move(conn)), asio::detached);
