@@ -51,9 +51,13 @@ void Watch(CommandContext& ctx, Args args) {
     ctx.reply.Error(errors::kWatchInMulti);
     return;
   }
+  // Each key goes to its keyspace shard's table (with shard threads, keys
+  // on several shards make WATCH a global step).
+  const int num_shards = ctx.shard.num_keyspaces();
   for (size_t i = 1; i < args.size(); ++i) {
     const bool existed = ctx.DbFor(args[i]).Exists(args[i], ctx.now_ms);
-    ctx.shard.watches().Watch(ctx.session, ctx.db_index(), args[i], existed);
+    const int shard = num_shards == 1 ? 0 : ctx.shard.IndexForSlot(slots::KeyHashSlot(args[i]));
+    ctx.shard.watches().Watch(ctx.session, shard, ctx.db_index(), args[i], existed);
   }
   ctx.reply.Ok();
 }
@@ -460,9 +464,9 @@ bool Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms)
   // A watched key that was live at WATCH and has expired since counts as
   // changed: looking it up expires it, which touches its watchers.
   for (const WatchedKey& w : std::vector<WatchedKey>(session.watched)) {
-    if (w.existed) server_.ShardForSlot(slots::KeyHashSlot(w.key)).db(w.db).Exists(w.key, now_ms);
+    if (w.existed) server_.shard(w.shard).db(w.db).Exists(w.key, now_ms);
   }
-  const bool watch_dirty = session.watch_dirty;
+  const bool watch_dirty = session.watch_dirty.get();
   server_.watches().Unwatch(session);
   if (watch_dirty) {
     out.NullArray();

@@ -119,7 +119,7 @@ class ShardContextTest : public ::testing::Test {
   std::unique_ptr<Config> config_;
   std::unique_ptr<CommandTable> table_;
   std::vector<std::unique_ptr<Keyspace>> keyspaces_;
-  WatchTable watches_;
+  WatchIndex watches_{2};
   BlockingTable blocking_;
   Stats stats_;
   KeysInFlight in_flight_;

@@ -23,6 +23,7 @@
 #include "node/resp/reply.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
+#include "node/server/watch.h"
 #include "slots/hash_slot.h"
 
 namespace shardnode::node {
@@ -306,6 +307,90 @@ TEST_P(ShardsTest, WatchAndExecSeeEveryKeysShard) {
   EXPECT_EQ(Run(w, {"smembers", "d"}), "*1\r\n$1\r\nx\r\n");
   EXPECT_EQ(Run(w, {"mget", "a", "b"}), "*2\r\n$1\r\n1\r\n$-1\r\n");
   EXPECT_EQ(Run(w, {"dbsize"}), ":2\r\n");
+}
+
+// WATCH over keys of every shard: each key sits in its own shard's watch
+// table (keyspace i's hooks touch table i), a change on any of those shards
+// makes EXEC fail, and UNWATCH, EXEC, DISCARD and a client's detach clear
+// every table.
+TEST_P(ShardsTest, WatchTablesArePerShard) {
+  Client& a = NewClient();
+  Client& w = NewClient();
+  WatchIndex& index = server_->watches();
+  ASSERT_EQ(index.num_tables(), GetParam());
+  auto tables_holding = [&](const std::string& key) {
+    std::vector<int> out;
+    for (int i = 0; i < index.num_tables(); ++i) {
+      for (const std::string& k : index.table(i).KeysOf(0)) {
+        if (k == key) out.push_back(i);
+      }
+    }
+    return out;
+  };
+  auto all_empty = [&] {
+    for (int i = 0; i < index.num_tables(); ++i) {
+      if (!index.table(i).empty()) return false;
+    }
+    return true;
+  };
+  EXPECT_EQ(Run(a, {"watch", "a", "b", "c", "d"}), "+OK\r\n");
+  for (const char* key : {"a", "b", "c", "d"}) {
+    EXPECT_EQ(tables_holding(key),
+              std::vector<int>{server_->ShardIndexForSlot(slots::KeyHashSlot(key))})
+        << key;
+  }
+  for (const char* key : {"a", "b", "c", "d"}) {
+    EXPECT_EQ(Run(a, {"watch", "a", "b", "c", "d"}), "+OK\r\n");
+    EXPECT_EQ(Run(w, {"set", key, "1"}), "+OK\r\n");
+    EXPECT_EQ(Run(a, {"multi"}), "+OK\r\n");
+    EXPECT_EQ(Run(a, {"ping"}), "+QUEUED\r\n");
+    EXPECT_EQ(Run(a, {"exec"}), "*-1\r\n") << "a change of " << key;
+    EXPECT_TRUE(all_empty()) << "after EXEC, " << key;
+  }
+  EXPECT_EQ(Run(a, {"watch", "a", "d"}), "+OK\r\n");
+  EXPECT_EQ(Run(a, {"unwatch"}), "+OK\r\n");
+  EXPECT_TRUE(all_empty());
+  EXPECT_EQ(Run(w, {"set", "d", "2"}), "+OK\r\n");
+  EXPECT_EQ(Run(a, {"multi"}), "+OK\r\n");
+  EXPECT_EQ(Run(a, {"exec"}), "*0\r\n");
+
+  EXPECT_EQ(Run(a, {"watch", "b", "c"}), "+OK\r\n");
+  EXPECT_EQ(Run(a, {"multi"}), "+OK\r\n");
+  EXPECT_EQ(Run(a, {"discard"}), "+OK\r\n");
+  EXPECT_TRUE(all_empty());
+
+  Client& gone = NewClient();
+  EXPECT_EQ(Run(gone, {"watch", "a", "b", "c", "d"}), "+OK\r\n");
+  EXPECT_FALSE(all_empty());
+  server_->DetachSession(gone.session);
+  EXPECT_TRUE(all_empty());
+  EXPECT_EQ(Run(w, {"flushall"}), "+OK\r\n");
+}
+
+// The global steps over the watch tables: a flush touches the watched keys
+// that were live (on whichever shard), SWAPDB the watched keys that exist on
+// either side.
+TEST_P(ShardsTest, FlushAndSwapDbTouchEveryShardsWatchTable) {
+  Client& live = NewClient();
+  Client& absent = NewClient();
+  Client& w = NewClient();
+  EXPECT_EQ(Run(w, {"set", "a", "1"}), "+OK\r\n");
+  EXPECT_EQ(Run(live, {"watch", "b", "a"}), "+OK\r\n");
+  EXPECT_EQ(Run(absent, {"watch", "c", "d"}), "+OK\r\n");
+  EXPECT_EQ(Run(w, {"flushdb"}), "+OK\r\n");
+  for (Client* c : {&live, &absent}) EXPECT_EQ(Run(*c, {"multi"}), "+OK\r\n");
+  EXPECT_EQ(Run(live, {"exec"}), "*-1\r\n");
+  EXPECT_EQ(Run(absent, {"exec"}), "*0\r\n");
+
+  EXPECT_EQ(Run(w, {"select", "1"}), "+OK\r\n");
+  EXPECT_EQ(Run(w, {"set", "d", "1"}), "+OK\r\n");
+  EXPECT_EQ(Run(live, {"watch", "a", "b"}), "+OK\r\n");
+  EXPECT_EQ(Run(absent, {"watch", "c", "d"}), "+OK\r\n");
+  EXPECT_EQ(Run(w, {"swapdb", "0", "1"}), "+OK\r\n");
+  for (Client* c : {&live, &absent}) EXPECT_EQ(Run(*c, {"multi"}), "+OK\r\n");
+  EXPECT_EQ(Run(live, {"exec"}), "*0\r\n");
+  EXPECT_EQ(Run(absent, {"exec"}), "*-1\r\n");
+  EXPECT_EQ(Run(w, {"flushall"}), "+OK\r\n");
 }
 
 TEST_P(ShardsTest, DumpAndRestoreIntoAnotherShard) {

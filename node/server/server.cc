@@ -207,7 +207,10 @@ void Stats::CountError(std::string_view message) {
 }
 
 Server::Server(Config* config, const CommandTable* commands)
-    : config_(config), commands_(commands), run_id_(RandomHexId()) {
+    : config_(config),
+      commands_(commands),
+      watches_(std::max(1, config->options().threads)),
+      run_id_(RandomHexId()) {
   const int threads = std::max(1, options().threads);
   for (int i = 0; i < threads; ++i) {
     shard_stats_.push_back(std::make_unique<Stats>());
@@ -220,6 +223,8 @@ Server::Server(Config* config, const CommandTable* commands)
   for (int i = 0; i < threads; ++i) {
     shards_.push_back(std::make_unique<Keyspace>(options().databases));
     Keyspace& ks = *shards_.back();
+    // This keyspace's watched keys: its hooks touch its own table only.
+    WatchTable* watches = &watches_.table(i);
     for (int d = 0; d < ks.num_dbs(); ++d) {
       ks.db(d).set_access_clock(&evictor_.access_clock());
       // The Db's own keyspace events (new, keymiss, expired, evicted).
@@ -227,7 +232,7 @@ Server::Server(Config* config, const CommandTable* commands)
       ks.db(d).on_event = [this, d](int cls, std::string_view event, std::string_view key) {
         PublishKeyspaceEvent(pubsub_, options().notify_keyspace_events, cls, event, key, d);
       };
-      ks.db(d).on_key_modified = [this, d](std::string_view key) {
+      ks.db(d).on_key_modified = [this, watches, d](std::string_view key) {
         // Blocked clients wait for a key to be written; a flush wakes the
         // waiters of every key of the database (each decides: the blocking
         // pops wait on, a consumer group reader gets its key's end).
@@ -239,11 +244,11 @@ Server::Server(Config* config, const CommandTable* commands)
           // Tracking::Flushed).
           tracking_.KeyModified(key);
         }
-        if (watches_.empty()) return;
+        if (watches->empty()) return;
         if (key.empty()) {
-          watches_.TouchFlushed(d);
+          watches->TouchFlushed(d);
         } else {
-          watches_.Touch(d, key);
+          watches->Touch(d, key);
         }
       };
       // A key that expires on a primary is deleted on its replicas by a DEL,

@@ -177,7 +177,9 @@ class Server final : public NodeServices {
   size_t migrate_cached_sockets() const override {
     return cached_migrate_sockets ? cached_migrate_sockets() : 0;
   }
-  WatchTable& watches() { return watches_; }
+  // WATCH: one table per keyspace shard (watch.h); keyspace i's hooks
+  // touch table i.
+  WatchIndex& watches() { return watches_; }
   Tracking& tracking() override { return tracking_; }
   KeysInFlight& keys_in_flight() { return keys_in_flight_; }
   BlockingTable& blocking() { return blocking_; }
@@ -384,7 +386,7 @@ class Server final : public NodeServices {
   PubSub pubsub_;
   acl::Acl acl_;
   Monitoring monitoring_;
-  WatchTable watches_;
+  WatchIndex watches_;
   BlockingTable blocking_;
   KeysInFlight keys_in_flight_;
   std::map<uint64_t, Session*> clients_;

@@ -3,8 +3,8 @@
 // through the whole Server.
 //
 // The view holds the keyspace shards (each owns the keys of its hash slots;
-// the context's grant decides which it may reach), the watch and blocking
-// indexes, the statistics its commands count and the keys in flight to other
+// the context's grant decides which it may reach), the watch index (one
+// table per keyspace shard) and the blocking index, the statistics its commands count and the keys in flight to other
 // nodes. The Server builds one view per keyspace shard (Server::shard_view):
 // a command granted exactly one shard runs on that shard's view, any other
 // command (keyless, several shards, a fan-out's merge) on view 0, the
@@ -46,10 +46,16 @@
 //     the memory counter: UsedMemory() is one process-wide atomic (any
 //     thread); eviction walks every shard, so it runs on the control loop
 //     (Evictor::Start/Continue posted there) as a global step.
+//   - the watch index (watch.h): one WatchTable per keyspace shard, the
+//     owner's (keyspace i's Db hooks touch table i only); WATCH over keys of
+//     several shards, UNWATCH, EXEC / DISCARD / RESET's unwatch, a client's
+//     detach and SWAPDB walk several tables (WatchIndex): global steps. The
+//     session's dirty flag (Session::watch_dirty) is the one field of a
+//     session that an owner writes: a SharedFlag (atomic).
 //   - still control-loop-only, reached from another thread by posting to
-//     the control loop (the next session's work): the watch index and the
-//     blocking index (to be keyed per shard: the shard of the key owns its
-//     entries; WATCH/BLPOP over several shards run as global steps), keys in
+//     the control loop (the next session's work): the blocking index (to be
+//     keyed per shard: the shard of the key owns its entries; BLPOP over
+//     several shards runs as a global step), keys in
 //     flight (MIGRATE runs on the control loop; a command on a shard thread
 //     checks them under the global step that MIGRATE's slices are), Pub/Sub
 //     and keyspace events (Db::on_event publishes to PubSub: to be queued by
@@ -73,7 +79,7 @@
 namespace shardnode::node {
 
 class Keyspace;
-class WatchTable;
+class WatchIndex;
 class BlockingTable;
 class KeysInFlight;
 
@@ -114,7 +120,7 @@ struct Stats {
 class Shard {
  public:
   // REQUIRES: every pointee outlives the view; `keyspaces` is not empty.
-  Shard(std::vector<std::unique_ptr<Keyspace>>* keyspaces, WatchTable* watches,
+  Shard(std::vector<std::unique_ptr<Keyspace>>* keyspaces, WatchIndex* watches,
         BlockingTable* blocking, Stats* stats, KeysInFlight* keys_in_flight)
       : keyspaces_(keyspaces),
         watches_(watches),
@@ -134,14 +140,15 @@ class Shard {
   Keyspace& keyspace(int i) { return *(*keyspaces_)[i]; }
   Keyspace& KeyspaceForSlot(int slot) { return keyspace(IndexForSlot(slot)); }
 
-  WatchTable& watches() { return *watches_; }
+  // The node's watch index: keyspace shard i's keys are in its table(i).
+  WatchIndex& watches() { return *watches_; }
   BlockingTable& blocking() { return *blocking_; }
   Stats& stats() { return *stats_; }
   KeysInFlight& keys_in_flight() { return *keys_in_flight_; }
 
  private:
   std::vector<std::unique_ptr<Keyspace>>* keyspaces_;
-  WatchTable* watches_;
+  WatchIndex* watches_;
   BlockingTable* blocking_;
   Stats* stats_;
   KeysInFlight* keys_in_flight_;
