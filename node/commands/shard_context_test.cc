@@ -120,7 +120,7 @@ class ShardContextTest : public ::testing::Test {
   std::unique_ptr<CommandTable> table_;
   std::vector<std::unique_ptr<Keyspace>> keyspaces_;
   WatchIndex watches_{2};
-  BlockingTable blocking_;
+  BlockingTable blocking_{2};
   Stats stats_;
   KeysInFlight in_flight_;
   std::unique_ptr<Shard> shard_;

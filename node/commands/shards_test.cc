@@ -21,6 +21,7 @@
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/resp/reply.h"
+#include "node/server/blocking.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
 #include "node/server/watch.h"
@@ -307,6 +308,61 @@ TEST_P(ShardsTest, WatchAndExecSeeEveryKeysShard) {
   EXPECT_EQ(Run(w, {"smembers", "d"}), "*1\r\n$1\r\nx\r\n");
   EXPECT_EQ(Run(w, {"mget", "a", "b"}), "*2\r\n$1\r\n1\r\n$-1\r\n");
   EXPECT_EQ(Run(w, {"dbsize"}), ":2\r\n");
+}
+
+// Blocking over keys of every shard: the client waits on each key's shard's
+// index, is served from the shard whose key received data, and its wait is
+// forgotten on every shard when it is served, times out or goes away.
+TEST_P(ShardsTest, BlockedKeysArePerShard) {
+  Client& a = NewClient();
+  Client& w = NewClient();
+  BlockingTable& table = server_->blocking();
+  ASSERT_EQ(table.num_shards(), GetParam());
+  auto all_empty = [&] {
+    for (int i = 0; i < table.num_shards(); ++i) {
+      if (!table.keys(i).empty()) return false;
+    }
+    return true;
+  };
+  EXPECT_EQ(Run(a, {"blpop", "a", "b", "c", "d", "0"}), "");
+  for (const char* key : {"a", "b", "c", "d"}) {
+    const int home = server_->ShardIndexForSlot(slots::KeyHashSlot(key));
+    for (int i = 0; i < table.num_shards(); ++i) {
+      EXPECT_EQ(table.keys(i).Waiters(0, key).size(), i == home ? 1u : 0u) << key << " " << i;
+    }
+  }
+  EXPECT_EQ(Run(w, {"rpush", "c", "x"}), ":1\r\n");
+  EXPECT_EQ(a.pushed, "*2\r\n$1\r\nc\r\n$1\r\nx\r\n");
+  EXPECT_TRUE(all_empty());
+  a.pushed.clear();
+  EXPECT_EQ(Run(a, {"bzpopmin", "b", "d", "1"}), "");
+  EXPECT_FALSE(all_empty());
+  HandleBlockedTimeouts(*server_, kNow + 2000);
+  EXPECT_EQ(a.pushed, "*-1\r\n");
+  EXPECT_TRUE(all_empty());
+  Client& gone = NewClient();
+  EXPECT_EQ(Run(gone, {"brpop", "a", "b", "c", "d", "0"}), "");
+  server_->DetachSession(gone.session);
+  EXPECT_TRUE(all_empty());
+  EXPECT_EQ(table.size(), 0u);
+}
+
+// Keys made ready on several shards by one step (EXEC) are served in the
+// order the step changed them, not shard by shard (redis-server 7.0.15
+// serves a first: d holds 2 then 1).
+TEST_P(ShardsTest, ReadyKeysOfSeveralShardsAreServedInSignalOrder) {
+  Client& x = NewClient();
+  Client& y = NewClient();
+  Client& w = NewClient();
+  EXPECT_EQ(Run(x, {"blmove", "a", "d", "left", "right", "0"}), "");
+  EXPECT_EQ(Run(y, {"blmove", "c", "d", "left", "right", "0"}), "");
+  EXPECT_EQ(Run(w, {"multi"}), "+OK\r\n");
+  EXPECT_EQ(Run(w, {"rpush", "a", "2"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run(w, {"rpush", "c", "1"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run(w, {"exec"}), "*2\r\n:1\r\n:1\r\n");
+  EXPECT_EQ(x.pushed, "$1\r\n2\r\n");
+  EXPECT_EQ(y.pushed, "$1\r\n1\r\n");
+  EXPECT_EQ(Run(w, {"lrange", "d", "0", "-1"}), "*2\r\n$1\r\n2\r\n$1\r\n1\r\n");
 }
 
 // WATCH over keys of every shard: each key sits in its own shard's watch

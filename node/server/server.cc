@@ -210,6 +210,7 @@ Server::Server(Config* config, const CommandTable* commands)
     : config_(config),
       commands_(commands),
       watches_(std::max(1, config->options().threads)),
+      blocking_(std::max(1, config->options().threads)),
       run_id_(RandomHexId()) {
   const int threads = std::max(1, options().threads);
   for (int i = 0; i < threads; ++i) {
@@ -225,6 +226,8 @@ Server::Server(Config* config, const CommandTable* commands)
     Keyspace& ks = *shards_.back();
     // This keyspace's watched keys: its hooks touch its own table only.
     WatchTable* watches = &watches_.table(i);
+    // Likewise its waited keys (blocking.h).
+    BlockedKeys* blocked = &blocking_.keys(i);
     for (int d = 0; d < ks.num_dbs(); ++d) {
       ks.db(d).set_access_clock(&evictor_.access_clock());
       // The Db's own keyspace events (new, keymiss, expired, evicted).
@@ -232,14 +235,14 @@ Server::Server(Config* config, const CommandTable* commands)
       ks.db(d).on_event = [this, d](int cls, std::string_view event, std::string_view key) {
         PublishKeyspaceEvent(pubsub_, options().notify_keyspace_events, cls, event, key, d);
       };
-      ks.db(d).on_key_modified = [this, watches, d](std::string_view key) {
+      ks.db(d).on_key_modified = [this, watches, blocked, d](std::string_view key) {
         // Blocked clients wait for a key to be written; a flush wakes the
         // waiters of every key of the database (each decides: the blocking
         // pops wait on, a consumer group reader gets its key's end).
         if (key.empty()) {
-          blocking_.SignalDb(d);
+          blocked->SignalDb(d);
         } else {
-          blocking_.Signal(d, key);
+          blocked->Signal(d, key);
           // Client-side caching (a flush is signalled by the command:
           // Tracking::Flushed).
           tracking_.KeyModified(key);

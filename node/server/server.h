@@ -182,6 +182,8 @@ class Server final : public NodeServices {
   WatchIndex& watches() { return watches_; }
   Tracking& tracking() override { return tracking_; }
   KeysInFlight& keys_in_flight() { return keys_in_flight_; }
+  // Blocked clients: the records, and one BlockedKeys per keyspace shard
+  // (blocking.h); keyspace i's hooks signal BlockedKeys i.
   BlockingTable& blocking() { return blocking_; }
 
   // Connected clients by id (CLIENT LIST / KILL, INFO clients).

@@ -3,14 +3,13 @@
 // through the whole Server.
 //
 // The view holds the keyspace shards (each owns the keys of its hash slots;
-// the context's grant decides which it may reach), the watch index (one
-// table per keyspace shard) and the blocking index, the statistics its commands count and the keys in flight to other
-// nodes. The Server builds one view per keyspace shard (Server::shard_view):
-// a command granted exactly one shard runs on that shard's view, any other
-// command (keyless, several shards, a fan-out's merge) on view 0, the
-// control loop's. Each view counts into its own Stats; readers sum them
-// (NodeServices::TotalStats). With one shard thread (today) one thread
-// runs every view.
+// the context's grant decides which it may reach), the watch and blocking
+// indexes (each split into one part per keyspace shard), the statistics its
+// commands count and the keys in flight to other nodes. The Server builds one view per keyspace
+// shard (Server::shard_view): a command granted exactly one shard runs on that shard's view, any
+// other command (keyless, several shards, a fan-out's merge) on view 0, the control loop's. Each
+// view counts into its own Stats; readers sum them (NodeServices::TotalStats). With one shard
+// thread (today) one thread runs every view.
 //
 // Loop: the shard's thread (today the control loop).
 //
@@ -52,10 +51,15 @@
 //     detach and SWAPDB walk several tables (WatchIndex): global steps. The
 //     session's dirty flag (Session::watch_dirty) is the one field of a
 //     session that an owner writes: a SharedFlag (atomic).
+//   - the blocking index (blocking.h): one BlockedKeys per keyspace shard
+//     (waited keys and ready queue), the owner's: keyspace i's Db hooks
+//     signal BlockedKeys i, and a key made ready there is served from it.
+//     The records of blocked clients and their deadlines are the session's
+//     side (BlockingTable): Block and Unblock touch the BlockedKeys of every
+//     key of the client (a global step when they span shards; so does the
+//     serving of ready keys of several shards, in their signal order).
 //   - still control-loop-only, reached from another thread by posting to
-//     the control loop (the next session's work): the blocking index (to be
-//     keyed per shard: the shard of the key owns its entries; BLPOP over
-//     several shards runs as a global step), keys in
+//     the control loop (the next session's work): keys in
 //     flight (MIGRATE runs on the control loop; a command on a shard thread
 //     checks them under the global step that MIGRATE's slices are), Pub/Sub
 //     and keyspace events (Db::on_event publishes to PubSub: to be queued by
