@@ -82,8 +82,9 @@ void ServeOne(Server& server, Session& session, const std::string& key, int64_t 
                            std::chrono::steady_clock::now() - start)
                            .count();
   const ServerOptions& opts = server.options();
-  spec.stats.usec += static_cast<uint64_t>(usec);
-  if (opts.latency_tracking) spec.stats.histogram.Record(usec * 1000);
+  CommandStats& stats = StatsOf(shard, spec);
+  stats.usec += static_cast<uint64_t>(usec);
+  if (opts.latency_tracking) stats.histogram.Record(usec * 1000);
   Monitoring& mon = server.monitoring();
   if (!(spec.flags & kCmdSkipSlowlog)) {
     mon.slowlog.MaybeAdd(args, RedactedArgs(args), usec, opts.slowlog_log_slower_than,
@@ -103,7 +104,7 @@ void ServeOne(Server& server, Session& session, const std::string& key, int64_t 
                                    std::span<const std::string>(op.data(), op.size()));
     }
   }
-  if (reply.errors() != 0) ++spec.stats.failed_calls;
+  if (reply.errors() != 0) ++stats.failed_calls;
   FinishBlocked(server, session, out);
   tracking.FlushPending();
   tracking.SetCurrent(outer_client);

@@ -129,7 +129,7 @@ Dispatcher::Dispatcher(Server& server)
 void Dispatcher::Reject(Session& session, resp::ReplyBuilder& out, std::string_view error,
                         const CommandSpec* spec) {
   if (session.in_multi) session.multi_dirty = true;
-  if (spec != nullptr) ++spec->stats.rejected_calls;
+  if (spec != nullptr) ++StatsOf(server_.local_shard(), *spec).rejected_calls;
   if (spec != nullptr && spec == exec_) {
     // A refused EXEC discards the transaction (Redis's execCommandAbort).
     server_.watches().Unwatch(session);
@@ -266,7 +266,7 @@ bool Dispatcher::Route(Session& session, const CommandSpec& spec,
     session.in_multi = false;
     session.multi_dirty = false;
     session.queued.clear();
-    ++spec.stats.rejected_calls;
+    ++StatsOf(server_.local_shard(), spec).rejected_calls;
     out.Error(error);
   } else {
     Reject(session, out, error, &spec);
@@ -344,8 +344,8 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
       }
     }
   }
-  if (out.errors() != errors_before) ++spec.stats.failed_calls;
-  Record(session, spec, args, start, now_ms, &shard.stats());
+  if (out.errors() != errors_before) ++StatsOf(shard, spec).failed_calls;
+  Record(session, spec, args, start, now_ms, &shard);
 }
 
 void Dispatcher::RememberTrackedKeys(Session& session, const CommandSpec& spec) {
@@ -371,15 +371,15 @@ void Dispatcher::RememberTrackedKeys(Session& session, const CommandSpec& spec) 
 
 void Dispatcher::Record(Session& session, const CommandSpec& spec,
                         const std::vector<std::string>& args,
-                        std::chrono::steady_clock::time_point start, int64_t now_ms,
-                        Stats* shard_stats) {
+                        std::chrono::steady_clock::time_point start, int64_t now_ms, Shard* view) {
   const int64_t ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
           .count();
   const int64_t usec = ns / 1000;
   const ServerOptions& opts = server_.options();
-  ++(shard_stats != nullptr ? *shard_stats : server_.stats()).total_commands_processed;
-  CommandStats& stats = spec.stats;
+  Shard& shard = view != nullptr ? *view : server_.local_shard();
+  ++shard.stats().total_commands_processed;
+  CommandStats& stats = StatsOf(shard, spec);
   ++stats.calls;
   stats.usec += static_cast<uint64_t>(usec);
   // A command that blocked is measured when it is served (as Redis, which
@@ -804,7 +804,7 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
           session.queued.clear();
           out.Ok();
         }
-        if (failed) ++spec->stats.failed_calls;
+        if (failed) ++StatsOf(server_.local_shard(), *spec).failed_calls;
         Record(session, *spec, args, start, now_ms);
       } else {
         // SCAN and RANDOMKEY run by the client itself: the DELs of the keys

@@ -530,6 +530,45 @@ TEST_P(ShardsTest, WholeKeyspaceCommandsFanOut) {
 // A command granted one shard counts on that shard's view (with shard
 // threads: its thread), any other on the control loop's; INFO sums them all
 // and CONFIG RESETSTAT clears them all (the save points' counter stays).
+// INFO commandstats, latencystats and LATENCY HISTOGRAM: each command is
+// counted on the view it ran on (a refusal on the control loop's), readers
+// sum the views, and CONFIG RESETSTAT clears every view's.
+TEST_P(ShardsTest, CommandStatisticsAreCountedPerShardViewAndSummed) {
+  Client& c = NewClient();
+  for (const char* key : {"a", "b", "c", "d"}) EXPECT_EQ(Run(c, {"SET", key, "1"}), "+OK\r\n");
+  EXPECT_EQ(Run(c, {"INCR", "list"}), ":1\r\n");
+  EXPECT_EQ(Run(c, {"LPUSH", "list", "x"}),
+            "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+  EXPECT_EQ(Run(c, {"GET"}), "-ERR wrong number of arguments for 'get' command\r\n");
+  const CommandSpec* set = table_->Find("set");
+  ASSERT_NE(set, nullptr);
+  if (GetParam() == 4) {
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_EQ(StatsOf(server_->shard_view(i), *set).calls, 1u) << "view " << i;
+    }
+  }
+  EXPECT_EQ(server_->TotalCommandStats(set->stats_index).calls, 4u);
+  EXPECT_EQ(server_->TotalCommandStats(set->stats_index).histogram.total(), 4u);
+  const std::string info = Run(c, {"INFO", "commandstats"});
+  EXPECT_TRUE(absl::StrContains(info, "\r\ncmdstat_set:calls=4,")) << info;
+  EXPECT_TRUE(absl::StrContains(info, "\r\ncmdstat_lpush:calls=1,")) << info;
+  EXPECT_TRUE(absl::StrContains(info, ",rejected_calls=0,failed_calls=1\r\n")) << info;
+  EXPECT_TRUE(absl::StrContains(info,
+                                "cmdstat_get:calls=0,usec=0,usec_per_call=0.00,"
+                                "rejected_calls=1,failed_calls=0\r\n"))
+      << info;
+  EXPECT_TRUE(absl::StrContains(Run(c, {"INFO", "latencystats"}), "latency_percentiles_usec_set:"));
+  const std::string histogram = Run(c, {"LATENCY", "HISTOGRAM", "set"});
+  EXPECT_TRUE(absl::StartsWith(histogram, "*2\r\n$3\r\nset\r\n*4\r\n$5\r\ncalls\r\n:4\r\n"))
+      << histogram;
+  EXPECT_EQ(Run(c, {"CONFIG", "RESETSTAT"}), "+OK\r\n");
+  for (int i = 0; i < GetParam(); ++i) {
+    EXPECT_EQ(StatsOf(server_->shard_view(i), *set).calls, 0u) << "view " << i;
+  }
+  EXPECT_FALSE(absl::StrContains(Run(c, {"INFO", "commandstats"}), "cmdstat_set:"));
+  EXPECT_EQ(Run(c, {"LATENCY", "HISTOGRAM", "set"}), "*0\r\n");
+}
+
 TEST_P(ShardsTest, StatisticsAreCountedPerShardViewAndSummed) {
   Client& c = NewClient();
   for (const char* key : {"a", "b", "c", "d"}) EXPECT_EQ(Run(c, {"SET", key, "1"}), "+OK\r\n");

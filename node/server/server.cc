@@ -309,8 +309,18 @@ uint64_t Server::TotalStat(uint64_t Stats::*field) const {
   return total;
 }
 
+CommandStats Server::TotalCommandStats(int index) const {
+  CommandStats total;
+  for (const auto& view : shard_views_) {
+    if (const CommandStats* st = view->FindCommandStats(index)) total.Add(*st);
+  }
+  return total;
+}
+
 void Server::ResetStats() {
   for (auto& st : shard_stats_) st->Reset();
+  // INFO commandstats / latencystats, every view's.
+  for (auto& view : shard_views_) view->ResetCommandStats();
   // The lookup and expiry counters each database keeps (INFO keyspace_hits,
   // keyspace_misses, expired_keys), as Redis's resetServerStats clears them.
   for (int i = 0; i < num_shards(); ++i) {

@@ -148,6 +148,7 @@ class Server final : public NodeServices {
   // CONFIG RESETSTAT: every shard's statistics (Stats::Reset keeps dirty)
   // and every database's lookup and expiry counters.
   void ResetStats() override;
+  CommandStats TotalCommandStats(int index) const override;
   // The save points' change counter: summed by TotalStat(&Stats::dirty);
   // set here on shard 0, the others zeroed (a save, DEBUG LOADAOF).
   void SetDirty(uint64_t dirty) override;

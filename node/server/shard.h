@@ -27,6 +27,14 @@
 //     every DbStats; `dirty` is summed for the save points and set through
 //     SetDirty (a save, DEBUG LOADAOF) - both on the control loop, which with
 //     shard threads must run them as a global step.
+//   - CommandStats (INFO commandstats / latencystats, LATENCY HISTOGRAM):
+//     one set per view (command_stats, by CommandSpec::stats_index), written
+//     by the view's thread only: a command counts on the view it runs on, a
+//     refusal before it ran (arity, ACL, routing, a script's refusals) and
+//     MULTI/EXEC/DISCARD on view 0; a blocked client's failed_calls points
+//     into the view it blocked on (CLIENT UNBLOCK counts there: with shard
+//     threads, a post to that thread). Readers sum them (TotalCommandStats);
+//     CONFIG RESETSTAT resets every view's (a global step with threads).
 //   - the write stream (write_stream.h): the control loop's; a shard
 //     thread appends through its own WriteStream::Producer (units committed
 //     whole under one short lock, delivered by the control loop in commit
@@ -66,19 +74,21 @@
 //     the owner and published by the control loop), client tracking
 //     (KeyModified: likewise queued), Monitoring (slowlog, latency events,
 //     MONITOR feed, ops samples: per-view buffers merged by the cron, or a
-//     post), CommandSpec::stats (per-command counters in the shared table:
-//     to become per-view arrays summed by INFO commandstats), the client
+//     post), the client
 //     table and ids, the OutputGate and AOF state, persistence, replication
 //     and the cluster state.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "node/server/latency.h"
 
 namespace shardnode::node {
 
@@ -121,6 +131,27 @@ struct Stats {
   void CountError(std::string_view message);
 };
 
+// Per-command statistics (INFO commandstats and latencystats, LATENCY
+// HISTOGRAM): each view keeps one set per command (Shard::command_stats, by
+// CommandSpec::stats_index), written by the view's thread only; readers sum
+// them (NodeServices::TotalCommandStats).
+struct CommandStats {
+  uint64_t calls = 0;
+  uint64_t usec = 0;
+  uint64_t rejected_calls = 0;  // refused before running (arity, auth, routing...)
+  uint64_t failed_calls = 0;    // ran and replied with an error
+  // Durations (latency-tracking: INFO latencystats, LATENCY HISTOGRAM).
+  LatencyHistogram histogram;
+  // Adds `other`'s figures.
+  void Add(const CommandStats& other) {
+    calls += other.calls;
+    usec += other.usec;
+    rejected_calls += other.rejected_calls;
+    failed_calls += other.failed_calls;
+    histogram.Merge(other.histogram);
+  }
+};
+
 class Shard {
  public:
   // REQUIRES: every pointee outlives the view; `keyspaces` is not empty.
@@ -148,6 +179,26 @@ class Shard {
   WatchIndex& watches() { return *watches_; }
   BlockingTable& blocking() { return *blocking_; }
   Stats& stats() { return *stats_; }
+  // This view's statistics of the command whose CommandSpec::stats_index
+  // is `index` (commands registered late, node/repl's, grow the set).
+  // References stay valid as the set grows (a blocked client keeps its
+  // command's failed_calls). REQUIRES: index >= 0.
+  CommandStats& command_stats(int index) {
+    if (static_cast<size_t>(index) >= command_stats_.size()) [[unlikely]] {
+      command_stats_.resize(static_cast<size_t>(index) + 1);
+    }
+    return command_stats_[static_cast<size_t>(index)];
+  }
+  // The same, for a reader: nullptr when this view never counted it.
+  const CommandStats* FindCommandStats(int index) const {
+    return static_cast<size_t>(index) < command_stats_.size()
+               ? &command_stats_[static_cast<size_t>(index)]
+               : nullptr;
+  }
+  // CONFIG RESETSTAT: every command's figures back to zero.
+  void ResetCommandStats() {
+    for (CommandStats& st : command_stats_) st = CommandStats();
+  }
   KeysInFlight& keys_in_flight() { return *keys_in_flight_; }
 
  private:
@@ -156,6 +207,7 @@ class Shard {
   BlockingTable* blocking_;
   Stats* stats_;
   KeysInFlight* keys_in_flight_;
+  std::deque<CommandStats> command_stats_;
 };
 
 }  // namespace shardnode::node
