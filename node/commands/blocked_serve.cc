@@ -15,6 +15,7 @@
 #include "node/server/server.h"
 #include "node/server/session.h"
 #include "node/server/tracking.h"
+#include "node/server/write_stream.h"
 
 namespace shardnode::node {
 namespace {
@@ -92,16 +93,18 @@ void ServeOne(Server& server, Session& session, const std::string& key, int64_t 
   }
   mon.latency.AddIfNeeded("command-unblocking", usec / 1000, opts.latency_monitor_threshold,
                           now_ms / 1000);
-  if (server.write_stream().wanted()) {
+  // The running thread's side of the stream (RunningWriter).
+  RunningWriter stream(server.write_stream());
+  if (stream.wanted()) {
     if (!ctx.propagate_many.empty()) {
       for (const std::vector<std::string>& op : ctx.propagate_many) {
-        server.write_stream().Append(db_index, RewrittenWriteSlot(server.commands(), op),
-                                     std::span<const std::string>(op.data(), op.size()));
+        stream.Append(db_index, RewrittenWriteSlot(server.commands(), op),
+                      std::span<const std::string>(op.data(), op.size()));
       }
     } else if (!ctx.propagate_as.empty()) {
       const std::vector<std::string>& op = ctx.propagate_as;
-      server.write_stream().Append(db_index, RewrittenWriteSlot(server.commands(), op),
-                                   std::span<const std::string>(op.data(), op.size()));
+      stream.Append(db_index, RewrittenWriteSlot(server.commands(), op),
+                    std::span<const std::string>(op.data(), op.size()));
     }
   }
   if (reply.errors() != 0) ++stats.failed_calls;

@@ -327,7 +327,7 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   // A command that changed the dataset (its handler counted changes on its
   // context) goes to the write stream, as received or as rewritten.
   if (ctx.dirty != 0 && propagate_targets_ != kToNone && !session.aof_loader) {
-    WriteStream& stream = server_.write_stream();
+    RunningWriter stream(server_.write_stream());
     if (stream.wanted()) {
       if (!ctx.propagate_many.empty()) {
         for (const std::vector<std::string>& op : ctx.propagate_many) {
@@ -718,8 +718,10 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
   const bool was_silenced = out.silenced();
   out.set_silenced(session.reply_off || session.reply_skip || session.import_link);
   // The command's writes (and the DELs of keys it found expired) propagate
-  // together when it ends, before any blocked client it served.
-  server_.write_stream().BeginUnit();
+  // together when it ends, before any blocked client it served: one unit,
+  // on the running thread's side (RunningWriter: a shard thread's Producer).
+  RunningWriter writer(server_.write_stream());
+  writer.BeginUnit();
   const CommandSpec* spec = Resolve(session, args, out);
   if (spec != nullptr && session.import_link &&
       (spec->name == "wait" || spec->name == "cluster|syncslots")) {
@@ -809,7 +811,7 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
       } else {
         // SCAN and RANDOMKEY run by the client itself: the DELs of the keys
         // they reap go one by one, as Redis's active expiry sends them.
-        if (spec->flags & kCmdTouchesArbitraryKeys) server_.write_stream().SetNoMulti();
+        if (spec->flags & kCmdTouchesArbitraryKeys) writer.SetNoMulti();
         Call(session, *spec, args, out, now_ms);
       }
     }
@@ -817,7 +819,7 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
   // ASKING lasts for one command, or until EXEC/DISCARD inside MULTI; an
   // unknown command or an arity error ends it too, as in Redis.
   if ((spec == nullptr || spec->name != "asking") && !session.in_multi) session.asking = false;
-  server_.write_stream().EndUnit();
+  writer.EndUnit();
   out.set_silenced(was_silenced);
   session.argc = 0;
   session.argv_bytes = 0;

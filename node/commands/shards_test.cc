@@ -25,6 +25,7 @@
 #include "node/server/server.h"
 #include "node/server/session.h"
 #include "node/server/watch.h"
+#include "node/server/write_stream.h"
 #include "slots/hash_slot.h"
 
 namespace shardnode::node {
@@ -567,6 +568,42 @@ TEST_P(ShardsTest, CommandStatisticsAreCountedPerShardViewAndSummed) {
   }
   EXPECT_FALSE(absl::StrContains(Run(c, {"INFO", "commandstats"}), "cmdstat_set:"));
   EXPECT_EQ(Run(c, {"LATENCY", "HISTOGRAM", "set"}), "*0\r\n");
+}
+
+// On a thread that runs with a Producer (a shard thread's), a command's unit,
+// its writes and the DELs of the keys it finds expired go to that Producer:
+// committed whole, delivered by the control loop's Drain. Without one (the
+// control loop) they are delivered when the command ends, as before.
+TEST_P(ShardsTest, ExpiredKeyDelsAndUnitsGoToTheRunningProducer) {
+  RecordPropagation();
+  int wakes = 0;
+  server_->write_stream().set_wake([&wakes] { ++wakes; });
+  Client& c = NewClient();
+  auto run_at = [&](int64_t now, std::vector<std::string> args) {
+    std::string out;
+    resp::ReplyBuilder reply(&out, c.session.protocol);
+    dispatcher_->Execute(c.session, args, reply, now);
+    return out;
+  };
+  EXPECT_EQ(run_at(kNow, {"set", "x", "1", "px", "100"}), "+OK\r\n");
+  EXPECT_EQ(run_at(kNow, {"set", "y", "1", "px", "100"}), "+OK\r\n");
+  EXPECT_EQ(propagated_.size(), 2u);  // the control loop's: at once
+  propagated_.clear();
+  {
+    WriteStream::Producer producer(server_->write_stream());
+    RunningProducerScope running(&producer);
+    EXPECT_EQ(run_at(kNow + 1000, {"get", "x"}), "$-1\r\n");
+    EXPECT_EQ(run_at(kNow + 1000, {"incr", "y"}), ":1\r\n");
+    EXPECT_TRUE(propagated_.empty());
+    EXPECT_EQ(wakes, 1);  // the first commit found the queue empty
+  }
+  server_->write_stream().Drain();
+  EXPECT_EQ(propagated_,
+            (std::vector<std::string>{"0 DEL x", "0 MULTI", "0 DEL y", "0 incr y", "0 EXEC"}));
+  propagated_.clear();
+  EXPECT_EQ(run_at(kNow + 1000, {"set", "z", "1"}), "+OK\r\n");
+  EXPECT_EQ(propagated_, (std::vector<std::string>{"0 set z 1"}));
+  server_->write_stream().set_wake(nullptr);
 }
 
 TEST_P(ShardsTest, StatisticsAreCountedPerShardViewAndSummed) {

@@ -259,9 +259,12 @@ Server::Server(Config* config, const CommandTable* commands)
       ks.db(d).on_key_expired = [this, d](std::string_view key) {
         tracking_.NextChangeByServer();  // its on_key_modified follows
         if (replication_ != nullptr && replication_->is_replica()) return;
-        if (!write_stream_.wanted()) return;
+        // The running thread's side, where the unit of the command that
+        // found the key expired is (a shard thread's Producer).
+        RunningWriter writer(write_stream_);
+        if (!writer.wanted()) return;
         const std::string args[2] = {"DEL", std::string(key)};
-        write_stream_.Append(d, slots::KeyHashSlot(key), args);
+        writer.Append(d, slots::KeyHashSlot(key), args);
       };
     }
   }

@@ -38,8 +38,14 @@
 //   - the write stream (write_stream.h): the control loop's; a shard
 //     thread appends through its own WriteStream::Producer (units committed
 //     whole under one short lock, delivered by the control loop in commit
-//     order, one global offset advanced there). The lazy-expire DEL
-//     (Db::on_key_expired) is a write like any other: the owner's producer.
+//     order, one global offset advanced there). The dispatcher's unit
+//     around a command, the command's writes, the lazy-expire DELs
+//     (Db::on_key_expired) and the writes of the blocked clients it serves
+//     go through RunningWriter: the running thread's producer when it
+//     installed one (RunningProducerScope: a shard thread, for its run),
+//     else the stream (the control loop, and every thread today). The
+//     other writers (evictions, MIGRATE, slot deletions, replication's own
+//     writes) run on the control loop.
 //   - options: Config::options() is the control loop's live copy;
 //     Config::options_snapshot() an immutable copy swapped by CONFIG SET
 //     (and PublishOptions), for the shard threads.
