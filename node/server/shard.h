@@ -5,11 +5,13 @@
 // The view holds the keyspace shards (each owns the keys of its hash slots;
 // the context's grant decides which it may reach), the watch and blocking
 // indexes (each split into one part per keyspace shard), the statistics its
-// commands count and the keys in flight to other nodes. The Server builds one view per keyspace
-// shard (Server::shard_view): a command granted exactly one shard runs on that shard's view, any
-// other command (keyless, several shards, a fan-out's merge) on view 0, the control loop's. Each
-// view counts into its own Stats; readers sum them (NodeServices::TotalStats). With one shard
-// thread (today) one thread runs every view.
+// commands count and the keys in flight to other nodes. The Server builds
+// one view per keyspace shard (Server::shard_view): a command granted
+// exactly one shard runs on that shard's view, any other command (keyless,
+// several shards, a fan-out's merge) on view 0, the control loop's. Each
+// view counts into its own Stats and CommandStats; readers sum them
+// (NodeServices::TotalStats, TotalCommandStats). With one shard thread
+// (today) one thread runs every view.
 //
 // Loop: the shard's thread (today the control loop).
 //
@@ -80,9 +82,8 @@
 //     the owner and published by the control loop), client tracking
 //     (KeyModified: likewise queued), Monitoring (slowlog, latency events,
 //     MONITOR feed, ops samples: per-view buffers merged by the cron, or a
-//     post), the client
-//     table and ids, the OutputGate and AOF state, persistence, replication
-//     and the cluster state.
+//     post), the client table and ids, the OutputGate and AOF state,
+//     persistence, replication and the cluster state.
 #pragma once
 
 #include <cstdint>
