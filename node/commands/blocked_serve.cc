@@ -15,7 +15,7 @@
 #include "node/server/server.h"
 #include "node/server/session.h"
 #include "node/server/tracking.h"
-#include "slots/hash_slot.h"
+#include "node/server/write_stream.h"
 
 namespace shardnode::node {
 namespace {
@@ -51,12 +51,17 @@ void ServeOne(Server& server, Session& session, const std::string& key, int64_t 
     for (int i : KeyIndexes(spec, args)) keys.push_back(args[i]);
     server.before_write(db_index, keys);
   }
+  // As the dispatcher runs a command: on the view of its one shard (the
+  // key's), or on the control loop's when it spans shards (BLMOVE into a
+  // key of another shard).
+  Shard* view = &server.local_shard();
+  ShardGrant grant = GrantFor(spec, args, *view);
+  if (server.num_shards() > 1 && grant.single() > 0) view = &server.shard_view(grant.single());
+  Shard& shard = *view;
   std::string out;
   resp::ReplyBuilder reply(&out, session.protocol);
-  reply.on_error = [&server](std::string_view message) { server.stats().CountError(message); };
-  Shard& shard = server.local_shard();
-  CommandContext ctx(shard, server, session, reply, spec, now_ms, db_index,
-                     GrantFor(spec, args, shard));
+  reply.on_error = [&shard](std::string_view message) { shard.stats().CountError(message); };
+  CommandContext ctx(shard, server, session, reply, spec, now_ms, db_index, std::move(grant));
   // The served client is the current one while its command completes:
   // client-side caching sends its own invalidations after its reply.
   Tracking& tracking = server.tracking();
@@ -78,8 +83,9 @@ void ServeOne(Server& server, Session& session, const std::string& key, int64_t 
                            std::chrono::steady_clock::now() - start)
                            .count();
   const ServerOptions& opts = server.options();
-  spec.stats.usec += static_cast<uint64_t>(usec);
-  if (opts.latency_tracking) spec.stats.histogram.Record(usec * 1000);
+  CommandStats& stats = StatsOf(shard, spec);
+  stats.usec += static_cast<uint64_t>(usec);
+  if (opts.latency_tracking) stats.histogram.Record(usec * 1000);
   Monitoring& mon = server.monitoring();
   if (!(spec.flags & kCmdSkipSlowlog)) {
     mon.slowlog.MaybeAdd(args, RedactedArgs(args), usec, opts.slowlog_log_slower_than,
@@ -87,28 +93,31 @@ void ServeOne(Server& server, Session& session, const std::string& key, int64_t 
   }
   mon.latency.AddIfNeeded("command-unblocking", usec / 1000, opts.latency_monitor_threshold,
                           now_ms / 1000);
-  if (server.write_stream().wanted()) {
+  // The running thread's side of the stream (RunningWriter).
+  RunningWriter stream(server.write_stream());
+  if (stream.wanted()) {
     if (!ctx.propagate_many.empty()) {
       for (const std::vector<std::string>& op : ctx.propagate_many) {
-        server.write_stream().Append(db_index, RewrittenWriteSlot(server.commands(), op),
-                                     std::span<const std::string>(op.data(), op.size()));
+        stream.Append(db_index, RewrittenWriteSlot(server.commands(), op),
+                      std::span<const std::string>(op.data(), op.size()));
       }
     } else if (!ctx.propagate_as.empty()) {
       const std::vector<std::string>& op = ctx.propagate_as;
-      server.write_stream().Append(db_index, RewrittenWriteSlot(server.commands(), op),
-                                   std::span<const std::string>(op.data(), op.size()));
+      stream.Append(db_index, RewrittenWriteSlot(server.commands(), op),
+                    std::span<const std::string>(op.data(), op.size()));
     }
   }
-  if (reply.errors() != 0) ++spec.stats.failed_calls;
+  if (reply.errors() != 0) ++stats.failed_calls;
   FinishBlocked(server, session, out);
   tracking.FlushPending();
   tracking.SetCurrent(outer_client);
 }
 
-void ServeKey(Server& server, int db_index, const std::string& key, int64_t now_ms) {
-  Keyspace& keyspace = server.ShardForSlot(slots::KeyHashSlot(key));
-  Db& db = keyspace.db(db_index);
-  for (Session* s : server.blocking().Waiters(db_index, key)) {
+// Serves the clients waiting for `key`, made ready on keyspace shard
+// `shard`: its waiters and its value are that shard's.
+void ServeKey(Server& server, int shard, int db_index, const std::string& key, int64_t now_ms) {
+  Db& db = server.shard(shard).db(db_index);
+  for (Session* s : server.blocking().keys(shard).Waiters(db_index, key)) {
     const BlockedClient* c = server.blocking().Find(*s);
     if (c == nullptr) continue;
     // Stream readers decide for themselves (XREADGROUP is answered when its
@@ -146,7 +155,7 @@ void ReplyUnblockedPop(resp::ReplyBuilder& reply, const UnblockOutcome& outcome)
 void ServeBlockedClients(Server& server, int64_t now_ms) {
   BlockingTable& table = server.blocking();
   while (table.has_ready()) {
-    for (const auto& [db, key] : table.TakeReady()) ServeKey(server, db, key, now_ms);
+    for (const ReadyKey& r : table.TakeReady()) ServeKey(server, r.shard, r.db, r.key, now_ms);
   }
 }
 

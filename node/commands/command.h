@@ -23,6 +23,7 @@
 #include "node/keyspace/db.h"
 #include "node/keyspace/notify.h"
 #include "node/server/latency.h"
+#include "node/server/shard.h"
 
 namespace shardnode::resp {
 class ReplyBuilder;
@@ -248,16 +249,6 @@ using KeysFn = std::vector<int> (*)(std::span<const std::string> args);
 // a reply that needs no shard.
 using FanOutFn = std::unique_ptr<FanOut> (*)(CommandContext& ctx, Args args);
 
-// Per-command statistics (INFO commandstats). Updated on the command's loop.
-struct CommandStats {
-  uint64_t calls = 0;
-  uint64_t usec = 0;
-  uint64_t rejected_calls = 0;  // refused before running (arity, auth, routing...)
-  uint64_t failed_calls = 0;    // ran and replied with an error
-  // Durations (latency-tracking: INFO latencystats, LATENCY HISTOGRAM).
-  LatencyHistogram histogram;
-};
-
 struct CommandSpec {
   std::string name;  // lower case; subcommands are "parent|sub"
   int arity = 0;     // >0: exact argument count; <0: at least -arity
@@ -281,10 +272,19 @@ struct CommandSpec {
   std::vector<CommandSpec> subcommands;
   // When not empty, what COMMAND INFO prints as key specs (else one spec
   // made from first_key/last_key/key_step).
-  mutable CommandStats stats;
+  // Where each shard view keeps this command's statistics
+  // (Shard::command_stats; StatsOf): set by CommandTable::Register, unique
+  // within the table, subcommands included.
+  int stats_index = -1;
 
   bool is_write() const { return flags & kCmdWrite; }
 };
+
+// `view`'s statistics of `spec` (INFO commandstats): a command counts on
+// the view it runs on; a refusal before it ran, on the control loop's.
+inline CommandStats& StatsOf(Shard& view, const CommandSpec& spec) {
+  return view.command_stats(spec.stats_index);
+}
 
 // The shards the dispatcher grants one invocation of `spec` (CommandContext
 // binds the handler to them): those of its key arguments, in `shard`'s

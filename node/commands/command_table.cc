@@ -101,8 +101,14 @@ void CheckAgainstMeta(const CommandSpec& spec, std::vector<std::string>* out) {
 
 }  // namespace
 
+void CommandTable::AssignStatsIndexes(CommandSpec& spec) {
+  spec.stats_index = next_stats_index_++;
+  for (CommandSpec& sub : spec.subcommands) AssignStatsIndexes(sub);
+}
+
 void CommandTable::Register(CommandSpec spec) {
   CompleteHandlers(spec);
+  AssignStatsIndexes(spec);
   auto owned = std::make_unique<CommandSpec>(std::move(spec));
   CommandSpec* raw = owned.get();
   const bool inserted = by_name_.emplace(raw->name, raw).second;

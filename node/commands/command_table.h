@@ -41,11 +41,18 @@ class CommandTable {
   // REQUIRES: before any command runs (the table is read-only after).
   std::string Rename(std::string_view from, std::string_view to);
 
+  // How many CommandSpec::stats_index values Register gave out.
+  int num_stats_indexes() const { return next_stats_index_; }
+
  private:
+  // Gives `spec` and its subcommands their stats_index.
+  void AssignStatsIndexes(CommandSpec& spec);
+
   std::vector<std::unique_ptr<CommandSpec>> commands_;
   std::vector<std::unique_ptr<CommandSpec>> removed_;  // rename-command X ""
 
   absl::flat_hash_map<std::string, CommandSpec*> by_name_;
+  int next_stats_index_ = 0;
 };
 
 // One line per disagreement between the table's entries and what Redis

@@ -118,10 +118,14 @@ void SwapDb(CommandContext& ctx, Args args) {
   if (a != b) {
     // A watched key that exists on either side changes (Redis's
     // touchAllWatchedKeysInDb both ways).
-    WatchTable& watches = ctx.shard.watches();
-    for (const auto& [from, to] : {std::pair{a, b}, std::pair{b, a}}) {
-      for (const std::string& k : watches.KeysOf(from)) {
-        if (KeyExists(ctx, from, k) || KeyExists(ctx, to, k)) watches.Touch(from, k);
+    // Every shard's table (with shard threads, a global step).
+    WatchIndex& index = ctx.shard.watches();
+    for (int i = 0; i < index.num_tables(); ++i) {
+      WatchTable& watches = index.table(i);
+      for (const auto& [from, to] : {std::pair{a, b}, std::pair{b, a}}) {
+        for (const std::string& k : watches.KeysOf(from)) {
+          if (KeyExists(ctx, from, k) || KeyExists(ctx, to, k)) watches.Touch(from, k);
+        }
       }
     }
     for (int i = 0; i < ctx.shard.num_keyspaces(); ++i) ctx.shard.keyspace(i).SwapDbs(a, b);

@@ -51,9 +51,13 @@ void Watch(CommandContext& ctx, Args args) {
     ctx.reply.Error(errors::kWatchInMulti);
     return;
   }
+  // Each key goes to its keyspace shard's table (with shard threads, keys
+  // on several shards make WATCH a global step).
+  const int num_shards = ctx.shard.num_keyspaces();
   for (size_t i = 1; i < args.size(); ++i) {
     const bool existed = ctx.DbFor(args[i]).Exists(args[i], ctx.now_ms);
-    ctx.shard.watches().Watch(ctx.session, ctx.db_index(), args[i], existed);
+    const int shard = num_shards == 1 ? 0 : ctx.shard.IndexForSlot(slots::KeyHashSlot(args[i]));
+    ctx.shard.watches().Watch(ctx.session, shard, ctx.db_index(), args[i], existed);
   }
   ctx.reply.Ok();
 }
@@ -125,7 +129,7 @@ Dispatcher::Dispatcher(Server& server)
 void Dispatcher::Reject(Session& session, resp::ReplyBuilder& out, std::string_view error,
                         const CommandSpec* spec) {
   if (session.in_multi) session.multi_dirty = true;
-  if (spec != nullptr) ++spec->stats.rejected_calls;
+  if (spec != nullptr) ++StatsOf(server_.local_shard(), *spec).rejected_calls;
   if (spec != nullptr && spec == exec_) {
     // A refused EXEC discards the transaction (Redis's execCommandAbort).
     server_.watches().Unwatch(session);
@@ -262,7 +266,7 @@ bool Dispatcher::Route(Session& session, const CommandSpec& spec,
     session.in_multi = false;
     session.multi_dirty = false;
     session.queued.clear();
-    ++spec.stats.rejected_calls;
+    ++StatsOf(server_.local_shard(), spec).rejected_calls;
     out.Error(error);
   } else {
     Reject(session, out, error, &spec);
@@ -323,7 +327,7 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   // A command that changed the dataset (its handler counted changes on its
   // context) goes to the write stream, as received or as rewritten.
   if (ctx.dirty != 0 && propagate_targets_ != kToNone && !session.aof_loader) {
-    WriteStream& stream = server_.write_stream();
+    RunningWriter stream(server_.write_stream());
     if (stream.wanted()) {
       if (!ctx.propagate_many.empty()) {
         for (const std::vector<std::string>& op : ctx.propagate_many) {
@@ -340,8 +344,8 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
       }
     }
   }
-  if (out.errors() != errors_before) ++spec.stats.failed_calls;
-  Record(session, spec, args, start, now_ms, &shard.stats());
+  if (out.errors() != errors_before) ++StatsOf(shard, spec).failed_calls;
+  Record(session, spec, args, start, now_ms, &shard);
 }
 
 void Dispatcher::RememberTrackedKeys(Session& session, const CommandSpec& spec) {
@@ -367,15 +371,15 @@ void Dispatcher::RememberTrackedKeys(Session& session, const CommandSpec& spec) 
 
 void Dispatcher::Record(Session& session, const CommandSpec& spec,
                         const std::vector<std::string>& args,
-                        std::chrono::steady_clock::time_point start, int64_t now_ms,
-                        Stats* shard_stats) {
+                        std::chrono::steady_clock::time_point start, int64_t now_ms, Shard* view) {
   const int64_t ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
           .count();
   const int64_t usec = ns / 1000;
   const ServerOptions& opts = server_.options();
-  ++(shard_stats != nullptr ? *shard_stats : server_.stats()).total_commands_processed;
-  CommandStats& stats = spec.stats;
+  Shard& shard = view != nullptr ? *view : server_.local_shard();
+  ++shard.stats().total_commands_processed;
+  CommandStats& stats = StatsOf(shard, spec);
   ++stats.calls;
   stats.usec += static_cast<uint64_t>(usec);
   // A command that blocked is measured when it is served (as Redis, which
@@ -460,9 +464,9 @@ bool Dispatcher::Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms)
   // A watched key that was live at WATCH and has expired since counts as
   // changed: looking it up expires it, which touches its watchers.
   for (const WatchedKey& w : std::vector<WatchedKey>(session.watched)) {
-    if (w.existed) server_.ShardForSlot(slots::KeyHashSlot(w.key)).db(w.db).Exists(w.key, now_ms);
+    if (w.existed) server_.shard(w.shard).db(w.db).Exists(w.key, now_ms);
   }
-  const bool watch_dirty = session.watch_dirty;
+  const bool watch_dirty = session.watch_dirty.get();
   server_.watches().Unwatch(session);
   if (watch_dirty) {
     out.NullArray();
@@ -714,8 +718,10 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
   const bool was_silenced = out.silenced();
   out.set_silenced(session.reply_off || session.reply_skip || session.import_link);
   // The command's writes (and the DELs of keys it found expired) propagate
-  // together when it ends, before any blocked client it served.
-  server_.write_stream().BeginUnit();
+  // together when it ends, before any blocked client it served: one unit,
+  // on the running thread's side (RunningWriter: a shard thread's Producer).
+  RunningWriter writer(server_.write_stream());
+  writer.BeginUnit();
   const CommandSpec* spec = Resolve(session, args, out);
   if (spec != nullptr && session.import_link &&
       (spec->name == "wait" || spec->name == "cluster|syncslots")) {
@@ -805,12 +811,12 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
           session.queued.clear();
           out.Ok();
         }
-        if (failed) ++spec->stats.failed_calls;
+        if (failed) ++StatsOf(server_.local_shard(), *spec).failed_calls;
         Record(session, *spec, args, start, now_ms);
       } else {
         // SCAN and RANDOMKEY run by the client itself: the DELs of the keys
         // they reap go one by one, as Redis's active expiry sends them.
-        if (spec->flags & kCmdTouchesArbitraryKeys) server_.write_stream().SetNoMulti();
+        if (spec->flags & kCmdTouchesArbitraryKeys) writer.SetNoMulti();
         Call(session, *spec, args, out, now_ms);
       }
     }
@@ -818,7 +824,7 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
   // ASKING lasts for one command, or until EXEC/DISCARD inside MULTI; an
   // unknown command or an arity error ends it too, as in Redis.
   if ((spec == nullptr || spec->name != "asking") && !session.in_multi) session.asking = false;
-  server_.write_stream().EndUnit();
+  writer.EndUnit();
   out.set_silenced(was_silenced);
   session.argc = 0;
   session.argv_bytes = 0;

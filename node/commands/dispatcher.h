@@ -113,11 +113,10 @@ class Dispatcher {
   // Returns false when EXEC itself failed (without MULTI, EXECABORT).
   bool Exec(Session& session, resp::ReplyBuilder& out, int64_t now_ms);
   // After a command ran (from `start`): its statistics, latency histogram
-  // and events, the slow log, and the MONITOR clients' line. Counted in
-  // `shard_stats`, the view the command ran on (null: the control loop's).
+  // and events, the slow log, and the MONITOR clients' line. Counted on
+  // `view`, the view the command ran on (null: the control loop's).
   void Record(Session& session, const CommandSpec& spec, const std::vector<std::string>& args,
-              std::chrono::steady_clock::time_point start, int64_t now_ms,
-              Stats* shard_stats = nullptr);
+              std::chrono::steady_clock::time_point start, int64_t now_ms, Shard* view = nullptr);
   // Sends the MONITOR clients the line of `args` as `session` ran it
   // (`redacted`: RedactedArgs(args), when already known).
   void FeedMonitors(const Session& session, const std::vector<std::string>& args,

@@ -189,15 +189,15 @@ void AppendCpuSection(std::string& s) {
                   "used_cpu_user_main_thread:", secs(self.ru_utime), "\r\n");
 }
 
-void AppendCommandStats(const CommandSpec& spec, std::string& s) {
-  const CommandStats& st = spec.stats;
+void AppendCommandStats(const NodeServices& node, const CommandSpec& spec, std::string& s) {
+  const CommandStats st = node.TotalCommandStats(spec.stats_index);
   if (st.calls || st.rejected_calls || st.failed_calls) {
     absl::StrAppend(
         &s, "cmdstat_", spec.name, ":calls=", st.calls, ",usec=", st.usec, ",usec_per_call=",
         absl::StrFormat("%.2f", st.calls ? static_cast<double>(st.usec) / st.calls : 0.0),
         ",rejected_calls=", st.rejected_calls, ",failed_calls=", st.failed_calls, "\r\n");
   }
-  for (const CommandSpec& sub : spec.subcommands) AppendCommandStats(sub, s);
+  for (const CommandSpec& sub : spec.subcommands) AppendCommandStats(node, sub, s);
 }
 
 // Redis's trimDoubleString of "%f": "50", "99.9".
@@ -210,9 +210,9 @@ std::string PercentileLabel(std::string_view text) {
   return p;
 }
 
-void AppendLatencyStats(const CommandSpec& spec, const std::vector<std::string>& percentiles,
-                        std::string& s) {
-  const LatencyHistogram& h = spec.stats.histogram;
+void AppendLatencyStats(const NodeServices& node, const CommandSpec& spec,
+                        const std::vector<std::string>& percentiles, std::string& s) {
+  const LatencyHistogram h = node.TotalCommandStats(spec.stats_index).histogram;
   if (h.total() > 0) {
     absl::StrAppend(&s, "latency_percentiles_usec_", spec.name, ":");
     for (size_t i = 0; i < percentiles.size(); ++i) {
@@ -223,7 +223,7 @@ void AppendLatencyStats(const CommandSpec& spec, const std::vector<std::string>&
     }
     s += "\r\n";
   }
-  for (const CommandSpec& sub : spec.subcommands) AppendLatencyStats(sub, percentiles, s);
+  for (const CommandSpec& sub : spec.subcommands) AppendLatencyStats(node, sub, percentiles, s);
 }
 
 void AppendLatencySection(CommandContext& ctx, std::string& s) {
@@ -232,7 +232,9 @@ void AppendLatencySection(CommandContext& ctx, std::string& s) {
   const std::vector<std::string> percentiles =
       absl::StrSplit(ctx.node.config().Value("latency-tracking-info-percentiles").value_or(""), ' ',
                      absl::SkipEmpty());
-  for (const auto& spec : ctx.node.commands().all()) AppendLatencyStats(*spec, percentiles, s);
+  for (const auto& spec : ctx.node.commands().all()) {
+    AppendLatencyStats(ctx.node, *spec, percentiles, s);
+  }
 }
 
 void AppendErrorStats(CommandContext& ctx, std::string& s) {
@@ -338,7 +340,7 @@ ShardList InfoFanOut::Merge(CommandContext& ctx) {
     if (sec == "latencystats") AppendLatencySection(ctx, s);
     if (sec == "commandstats") {
       absl::StrAppend(&s, "# Commandstats\r\n");
-      for (const auto& spec : ctx.node.commands().all()) AppendCommandStats(*spec, s);
+      for (const auto& spec : ctx.node.commands().all()) AppendCommandStats(ctx.node, *spec, s);
     }
     if (sec == "errorstats") AppendErrorStats(ctx, s);
     if (sec == "cluster") {

@@ -462,7 +462,7 @@ void BlockOnLists(CommandContext& ctx, Args args, Args keys, int64_t deadline_ms
   c.args.assign(args.begin(), args.end());
   c.spec = &ctx.spec;
   c.is_write = ctx.spec.is_write();
-  c.failed_calls = &ctx.spec.stats.failed_calls;
+  c.failed_calls = &StatsOf(ctx.shard, ctx.spec).failed_calls;
   c.serve = serve;
   c.reply_unblocked = ReplyUnblockedPop;
   ctx.shard.blocking().Block(std::move(c));

@@ -130,7 +130,7 @@ void LatencyDoctor(CommandContext& ctx, Args) {
 // One command's LATENCY HISTOGRAM entry: its name, then a map of calls and
 // the cumulative buckets.
 void ReplyHistogram(CommandContext& ctx, const CommandSpec& spec) {
-  const LatencyHistogram& h = spec.stats.histogram;
+  const LatencyHistogram h = ctx.node.TotalCommandStats(spec.stats_index).histogram;
   ctx.reply.Bulk(spec.name);
   ctx.reply.MapHeader(2);
   ctx.reply.Bulk("calls");
@@ -144,17 +144,18 @@ void ReplyHistogram(CommandContext& ctx, const CommandSpec& spec) {
   }
 }
 
-void CollectWithData(const CommandSpec& spec, bool with_subs,
+void CollectWithData(const NodeServices& node, const CommandSpec& spec, bool with_subs,
                      std::vector<const CommandSpec*>& out) {
-  if (spec.stats.histogram.total() > 0) out.push_back(&spec);
+  if (node.TotalCommandStats(spec.stats_index).histogram.total() > 0) out.push_back(&spec);
   if (!with_subs) return;
-  for (const CommandSpec& sub : spec.subcommands) CollectWithData(sub, false, out);
+  for (const CommandSpec& sub : spec.subcommands) CollectWithData(node, sub, false, out);
 }
 
 void LatencyHistogramCmd(CommandContext& ctx, Args args) {
   std::vector<const CommandSpec*> specs;
   if (args.size() == 2) {
-    for (const auto& spec : ctx.node.commands().all()) CollectWithData(*spec, true, specs);
+    for (const auto& spec : ctx.node.commands().all())
+      CollectWithData(ctx.node, *spec, true, specs);
   } else {
     for (size_t i = 2; i < args.size(); ++i) {
       // "parent|sub" names one subcommand; an unknown name is skipped.
@@ -164,7 +165,7 @@ void LatencyHistogramCmd(CommandContext& ctx, Args args) {
       if (spec != nullptr && bar != std::string_view::npos) {
         spec = CommandTable::FindSub(*spec, name.substr(bar + 1));
       }
-      if (spec != nullptr) CollectWithData(*spec, bar == std::string_view::npos, specs);
+      if (spec != nullptr) CollectWithData(ctx.node, *spec, bar == std::string_view::npos, specs);
     }
   }
   ctx.reply.MapHeader(specs.size());

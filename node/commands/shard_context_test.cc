@@ -46,7 +46,15 @@ class TestNode final : public NodeServices {
   Monitoring& monitoring() override { return monitoring_; }
   // The one shard view's statistics (set by the fixture).
   Stats TotalStats() const override { return *shard_stats; }
-  void ResetStats() override { shard_stats->Reset(); }
+  void ResetStats() override {
+    shard_stats->Reset();
+    if (shard != nullptr) shard->ResetCommandStats();
+  }
+  CommandStats TotalCommandStats(int index) const override {
+    const CommandStats* st = shard != nullptr ? shard->FindCommandStats(index) : nullptr;
+    return st != nullptr ? *st : CommandStats();
+  }
+  Shard* shard = nullptr;
   void SetDirty(uint64_t dirty) override { shard_stats->dirty = dirty; }
   Stats* shard_stats = nullptr;
   const std::string& run_id() const override { return run_id_; }
@@ -99,6 +107,7 @@ class ShardContextTest : public ::testing::Test {
     shard_ = std::make_unique<Shard>(&keyspaces_, &watches_, &blocking_, &stats_, &in_flight_);
     node_ = std::make_unique<TestNode>(config_.get(), table_.get());
     node_->shard_stats = &stats_;
+    node_->shard = shard_.get();
   }
 
   // Runs one command's handler on the shard and the test node.
@@ -119,8 +128,8 @@ class ShardContextTest : public ::testing::Test {
   std::unique_ptr<Config> config_;
   std::unique_ptr<CommandTable> table_;
   std::vector<std::unique_ptr<Keyspace>> keyspaces_;
-  WatchTable watches_;
-  BlockingTable blocking_;
+  WatchIndex watches_{2};
+  BlockingTable blocking_{2};
   Stats stats_;
   KeysInFlight in_flight_;
   std::unique_ptr<Shard> shard_;

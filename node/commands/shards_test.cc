@@ -21,8 +21,11 @@
 #include "node/keyspace/db.h"
 #include "node/keyspace/keyspace.h"
 #include "node/resp/reply.h"
+#include "node/server/blocking.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
+#include "node/server/watch.h"
+#include "node/server/write_stream.h"
 #include "slots/hash_slot.h"
 
 namespace shardnode::node {
@@ -308,6 +311,145 @@ TEST_P(ShardsTest, WatchAndExecSeeEveryKeysShard) {
   EXPECT_EQ(Run(w, {"dbsize"}), ":2\r\n");
 }
 
+// Blocking over keys of every shard: the client waits on each key's shard's
+// index, is served from the shard whose key received data, and its wait is
+// forgotten on every shard when it is served, times out or goes away.
+TEST_P(ShardsTest, BlockedKeysArePerShard) {
+  Client& a = NewClient();
+  Client& w = NewClient();
+  BlockingTable& table = server_->blocking();
+  ASSERT_EQ(table.num_shards(), GetParam());
+  auto all_empty = [&] {
+    for (int i = 0; i < table.num_shards(); ++i) {
+      if (!table.keys(i).empty()) return false;
+    }
+    return true;
+  };
+  EXPECT_EQ(Run(a, {"blpop", "a", "b", "c", "d", "0"}), "");
+  for (const char* key : {"a", "b", "c", "d"}) {
+    const int home = server_->ShardIndexForSlot(slots::KeyHashSlot(key));
+    for (int i = 0; i < table.num_shards(); ++i) {
+      EXPECT_EQ(table.keys(i).Waiters(0, key).size(), i == home ? 1u : 0u) << key << " " << i;
+    }
+  }
+  EXPECT_EQ(Run(w, {"rpush", "c", "x"}), ":1\r\n");
+  EXPECT_EQ(a.pushed, "*2\r\n$1\r\nc\r\n$1\r\nx\r\n");
+  EXPECT_TRUE(all_empty());
+  a.pushed.clear();
+  EXPECT_EQ(Run(a, {"bzpopmin", "b", "d", "1"}), "");
+  EXPECT_FALSE(all_empty());
+  HandleBlockedTimeouts(*server_, kNow + 2000);
+  EXPECT_EQ(a.pushed, "*-1\r\n");
+  EXPECT_TRUE(all_empty());
+  Client& gone = NewClient();
+  EXPECT_EQ(Run(gone, {"brpop", "a", "b", "c", "d", "0"}), "");
+  server_->DetachSession(gone.session);
+  EXPECT_TRUE(all_empty());
+  EXPECT_EQ(table.size(), 0u);
+}
+
+// Keys made ready on several shards by one step (EXEC) are served in the
+// order the step changed them, not shard by shard (redis-server 7.0.15
+// serves a first: d holds 2 then 1).
+TEST_P(ShardsTest, ReadyKeysOfSeveralShardsAreServedInSignalOrder) {
+  Client& x = NewClient();
+  Client& y = NewClient();
+  Client& w = NewClient();
+  EXPECT_EQ(Run(x, {"blmove", "a", "d", "left", "right", "0"}), "");
+  EXPECT_EQ(Run(y, {"blmove", "c", "d", "left", "right", "0"}), "");
+  EXPECT_EQ(Run(w, {"multi"}), "+OK\r\n");
+  EXPECT_EQ(Run(w, {"rpush", "a", "2"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run(w, {"rpush", "c", "1"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run(w, {"exec"}), "*2\r\n:1\r\n:1\r\n");
+  EXPECT_EQ(x.pushed, "$1\r\n2\r\n");
+  EXPECT_EQ(y.pushed, "$1\r\n1\r\n");
+  EXPECT_EQ(Run(w, {"lrange", "d", "0", "-1"}), "*2\r\n$1\r\n2\r\n$1\r\n1\r\n");
+}
+
+// WATCH over keys of every shard: each key sits in its own shard's watch
+// table (keyspace i's hooks touch table i), a change on any of those shards
+// makes EXEC fail, and UNWATCH, EXEC, DISCARD and a client's detach clear
+// every table.
+TEST_P(ShardsTest, WatchTablesArePerShard) {
+  Client& a = NewClient();
+  Client& w = NewClient();
+  WatchIndex& index = server_->watches();
+  ASSERT_EQ(index.num_tables(), GetParam());
+  auto tables_holding = [&](const std::string& key) {
+    std::vector<int> out;
+    for (int i = 0; i < index.num_tables(); ++i) {
+      for (const std::string& k : index.table(i).KeysOf(0)) {
+        if (k == key) out.push_back(i);
+      }
+    }
+    return out;
+  };
+  auto all_empty = [&] {
+    for (int i = 0; i < index.num_tables(); ++i) {
+      if (!index.table(i).empty()) return false;
+    }
+    return true;
+  };
+  EXPECT_EQ(Run(a, {"watch", "a", "b", "c", "d"}), "+OK\r\n");
+  for (const char* key : {"a", "b", "c", "d"}) {
+    EXPECT_EQ(tables_holding(key),
+              std::vector<int>{server_->ShardIndexForSlot(slots::KeyHashSlot(key))})
+        << key;
+  }
+  for (const char* key : {"a", "b", "c", "d"}) {
+    EXPECT_EQ(Run(a, {"watch", "a", "b", "c", "d"}), "+OK\r\n");
+    EXPECT_EQ(Run(w, {"set", key, "1"}), "+OK\r\n");
+    EXPECT_EQ(Run(a, {"multi"}), "+OK\r\n");
+    EXPECT_EQ(Run(a, {"ping"}), "+QUEUED\r\n");
+    EXPECT_EQ(Run(a, {"exec"}), "*-1\r\n") << "a change of " << key;
+    EXPECT_TRUE(all_empty()) << "after EXEC, " << key;
+  }
+  EXPECT_EQ(Run(a, {"watch", "a", "d"}), "+OK\r\n");
+  EXPECT_EQ(Run(a, {"unwatch"}), "+OK\r\n");
+  EXPECT_TRUE(all_empty());
+  EXPECT_EQ(Run(w, {"set", "d", "2"}), "+OK\r\n");
+  EXPECT_EQ(Run(a, {"multi"}), "+OK\r\n");
+  EXPECT_EQ(Run(a, {"exec"}), "*0\r\n");
+
+  EXPECT_EQ(Run(a, {"watch", "b", "c"}), "+OK\r\n");
+  EXPECT_EQ(Run(a, {"multi"}), "+OK\r\n");
+  EXPECT_EQ(Run(a, {"discard"}), "+OK\r\n");
+  EXPECT_TRUE(all_empty());
+
+  Client& gone = NewClient();
+  EXPECT_EQ(Run(gone, {"watch", "a", "b", "c", "d"}), "+OK\r\n");
+  EXPECT_FALSE(all_empty());
+  server_->DetachSession(gone.session);
+  EXPECT_TRUE(all_empty());
+  EXPECT_EQ(Run(w, {"flushall"}), "+OK\r\n");
+}
+
+// The global steps over the watch tables: a flush touches the watched keys
+// that were live (on whichever shard), SWAPDB the watched keys that exist on
+// either side.
+TEST_P(ShardsTest, FlushAndSwapDbTouchEveryShardsWatchTable) {
+  Client& live = NewClient();
+  Client& absent = NewClient();
+  Client& w = NewClient();
+  EXPECT_EQ(Run(w, {"set", "a", "1"}), "+OK\r\n");
+  EXPECT_EQ(Run(live, {"watch", "b", "a"}), "+OK\r\n");
+  EXPECT_EQ(Run(absent, {"watch", "c", "d"}), "+OK\r\n");
+  EXPECT_EQ(Run(w, {"flushdb"}), "+OK\r\n");
+  for (Client* c : {&live, &absent}) EXPECT_EQ(Run(*c, {"multi"}), "+OK\r\n");
+  EXPECT_EQ(Run(live, {"exec"}), "*-1\r\n");
+  EXPECT_EQ(Run(absent, {"exec"}), "*0\r\n");
+
+  EXPECT_EQ(Run(w, {"select", "1"}), "+OK\r\n");
+  EXPECT_EQ(Run(w, {"set", "d", "1"}), "+OK\r\n");
+  EXPECT_EQ(Run(live, {"watch", "a", "b"}), "+OK\r\n");
+  EXPECT_EQ(Run(absent, {"watch", "c", "d"}), "+OK\r\n");
+  EXPECT_EQ(Run(w, {"swapdb", "0", "1"}), "+OK\r\n");
+  for (Client* c : {&live, &absent}) EXPECT_EQ(Run(*c, {"multi"}), "+OK\r\n");
+  EXPECT_EQ(Run(live, {"exec"}), "*0\r\n");
+  EXPECT_EQ(Run(absent, {"exec"}), "*-1\r\n");
+  EXPECT_EQ(Run(w, {"flushall"}), "+OK\r\n");
+}
+
 TEST_P(ShardsTest, DumpAndRestoreIntoAnotherShard) {
   Client& c = NewClient();
   EXPECT_EQ(Run(c, {"rpush", "a", "x", "y"}), ":2\r\n");
@@ -389,6 +531,81 @@ TEST_P(ShardsTest, WholeKeyspaceCommandsFanOut) {
 // A command granted one shard counts on that shard's view (with shard
 // threads: its thread), any other on the control loop's; INFO sums them all
 // and CONFIG RESETSTAT clears them all (the save points' counter stays).
+// INFO commandstats, latencystats and LATENCY HISTOGRAM: each command is
+// counted on the view it ran on (a refusal on the control loop's), readers
+// sum the views, and CONFIG RESETSTAT clears every view's.
+TEST_P(ShardsTest, CommandStatisticsAreCountedPerShardViewAndSummed) {
+  Client& c = NewClient();
+  for (const char* key : {"a", "b", "c", "d"}) EXPECT_EQ(Run(c, {"SET", key, "1"}), "+OK\r\n");
+  EXPECT_EQ(Run(c, {"INCR", "list"}), ":1\r\n");
+  EXPECT_EQ(Run(c, {"LPUSH", "list", "x"}),
+            "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+  EXPECT_EQ(Run(c, {"GET"}), "-ERR wrong number of arguments for 'get' command\r\n");
+  const CommandSpec* set = table_->Find("set");
+  ASSERT_NE(set, nullptr);
+  if (GetParam() == 4) {
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_EQ(StatsOf(server_->shard_view(i), *set).calls, 1u) << "view " << i;
+    }
+  }
+  EXPECT_EQ(server_->TotalCommandStats(set->stats_index).calls, 4u);
+  EXPECT_EQ(server_->TotalCommandStats(set->stats_index).histogram.total(), 4u);
+  const std::string info = Run(c, {"INFO", "commandstats"});
+  EXPECT_TRUE(absl::StrContains(info, "\r\ncmdstat_set:calls=4,")) << info;
+  EXPECT_TRUE(absl::StrContains(info, "\r\ncmdstat_lpush:calls=1,")) << info;
+  EXPECT_TRUE(absl::StrContains(info, ",rejected_calls=0,failed_calls=1\r\n")) << info;
+  EXPECT_TRUE(absl::StrContains(info,
+                                "cmdstat_get:calls=0,usec=0,usec_per_call=0.00,"
+                                "rejected_calls=1,failed_calls=0\r\n"))
+      << info;
+  EXPECT_TRUE(absl::StrContains(Run(c, {"INFO", "latencystats"}), "latency_percentiles_usec_set:"));
+  const std::string histogram = Run(c, {"LATENCY", "HISTOGRAM", "set"});
+  EXPECT_TRUE(absl::StartsWith(histogram, "*2\r\n$3\r\nset\r\n*4\r\n$5\r\ncalls\r\n:4\r\n"))
+      << histogram;
+  EXPECT_EQ(Run(c, {"CONFIG", "RESETSTAT"}), "+OK\r\n");
+  for (int i = 0; i < GetParam(); ++i) {
+    EXPECT_EQ(StatsOf(server_->shard_view(i), *set).calls, 0u) << "view " << i;
+  }
+  EXPECT_FALSE(absl::StrContains(Run(c, {"INFO", "commandstats"}), "cmdstat_set:"));
+  EXPECT_EQ(Run(c, {"LATENCY", "HISTOGRAM", "set"}), "*0\r\n");
+}
+
+// On a thread that runs with a Producer (a shard thread's), a command's unit,
+// its writes and the DELs of the keys it finds expired go to that Producer:
+// committed whole, delivered by the control loop's Drain. Without one (the
+// control loop) they are delivered when the command ends, as before.
+TEST_P(ShardsTest, ExpiredKeyDelsAndUnitsGoToTheRunningProducer) {
+  RecordPropagation();
+  int wakes = 0;
+  server_->write_stream().set_wake([&wakes] { ++wakes; });
+  Client& c = NewClient();
+  auto run_at = [&](int64_t now, std::vector<std::string> args) {
+    std::string out;
+    resp::ReplyBuilder reply(&out, c.session.protocol);
+    dispatcher_->Execute(c.session, args, reply, now);
+    return out;
+  };
+  EXPECT_EQ(run_at(kNow, {"set", "x", "1", "px", "100"}), "+OK\r\n");
+  EXPECT_EQ(run_at(kNow, {"set", "y", "1", "px", "100"}), "+OK\r\n");
+  EXPECT_EQ(propagated_.size(), 2u);  // the control loop's: at once
+  propagated_.clear();
+  {
+    WriteStream::Producer producer(server_->write_stream());
+    RunningProducerScope running(&producer);
+    EXPECT_EQ(run_at(kNow + 1000, {"get", "x"}), "$-1\r\n");
+    EXPECT_EQ(run_at(kNow + 1000, {"incr", "y"}), ":1\r\n");
+    EXPECT_TRUE(propagated_.empty());
+    EXPECT_EQ(wakes, 1);  // the first commit found the queue empty
+  }
+  server_->write_stream().Drain();
+  EXPECT_EQ(propagated_,
+            (std::vector<std::string>{"0 DEL x", "0 MULTI", "0 DEL y", "0 incr y", "0 EXEC"}));
+  propagated_.clear();
+  EXPECT_EQ(run_at(kNow + 1000, {"set", "z", "1"}), "+OK\r\n");
+  EXPECT_EQ(propagated_, (std::vector<std::string>{"0 set z 1"}));
+  server_->write_stream().set_wake(nullptr);
+}
+
 TEST_P(ShardsTest, StatisticsAreCountedPerShardViewAndSummed) {
   Client& c = NewClient();
   for (const char* key : {"a", "b", "c", "d"}) EXPECT_EQ(Run(c, {"SET", key, "1"}), "+OK\r\n");

@@ -847,7 +847,7 @@ void XReadGeneric(CommandContext& ctx, Args args) {
   c.args = std::move(stored);
   c.spec = &ctx.spec;
   c.is_write = ctx.spec.is_write();
-  c.failed_calls = &ctx.spec.stats.failed_calls;
+  c.failed_calls = &StatsOf(ctx.shard, ctx.spec).failed_calls;
   c.serve = ServeBlockedRead;
   c.reply_unblocked = ReplyUnblockedPop;
   ctx.shard.blocking().Block(std::move(c));

@@ -744,7 +744,7 @@ void BlockingZPop(CommandContext& ctx, Args args, Args keys, bool max, int64_t c
   c.args.assign(args.begin(), args.end());
   c.spec = &ctx.spec;
   c.is_write = ctx.spec.is_write();
-  c.failed_calls = &ctx.spec.stats.failed_calls;
+  c.failed_calls = &StatsOf(ctx.shard, ctx.spec).failed_calls;
   c.serve = serve;
   c.reply_unblocked = ReplyUnblockedPop;
   ctx.shard.blocking().Block(std::move(c));

@@ -194,7 +194,7 @@ void Migrator::FinishOffLoop(OffLoop& job) {
       }
     }
     server_.write_stream().EndUnit();
-    if (reply.errors() != 0) ++job.spec->stats.failed_calls;
+    if (reply.errors() != 0) ++StatsOf(server_.local_shard(), *job.spec).failed_calls;
     Complete(session, out);
     if (server_.blocking().has_ready()) ServeBlockedClients(server_, now);
   }
@@ -612,7 +612,9 @@ void Migrator::Finish(Job& job) {
     reply.Ok();
   } else {
     reply.Error(MigrateErrorText(r));
-    if (const CommandSpec* spec = server_.commands().Find("migrate")) ++spec->stats.failed_calls;
+    if (const CommandSpec* spec = server_.commands().Find("migrate")) {
+      ++StatsOf(server_.local_shard(), *spec).failed_calls;
+    }
   }
   Complete(*it->second, out);
 }

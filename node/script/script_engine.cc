@@ -405,12 +405,12 @@ void ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp, std::s
   const int argc = static_cast<int>(args.size());
   if ((spec->arity > 0 && spec->arity != argc) || argc < -spec->arity) {
     *rejection = errors::kScriptWrongArity;
-    ++spec->stats.rejected_calls;
+    ++StatsOf(server_.local_shard(), *spec).rejected_calls;
     return;
   }
   if ((spec->flags & kCmdNoScript) && !server_.script_allows_noscript()) {
     *rejection = errors::kScriptNoScriptCommand;
-    ++spec->stats.rejected_calls;
+    ++StatsOf(server_.local_shard(), *spec).rejected_calls;
     return;
   }
   // A stale replica (link down, replica-serve-stale-data no) runs only the
@@ -418,7 +418,7 @@ void ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp, std::s
   if (!(spec->flags & kCmdStale) && server_.replication() != nullptr && !run.caller->from_primary &&
       !server_.replication()->CheckCommand(false, false).empty()) {
     *rejection = errors::kScriptStaleReplica;
-    ++spec->stats.rejected_calls;
+    ++StatsOf(server_.local_shard(), *spec).rejected_calls;
     return;
   }
   // The caller's ACL rules hold inside the script (Redis's scriptVerifyACL).
@@ -427,12 +427,12 @@ void ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp, std::s
     AclLogDenial(server_, *run.caller, *run.caller->user, r, acl::LogContext::kLua, *spec, args,
                  run.now_ms);
     *rejection = std::string("The user executing the script ").append(AclErrorMessage(r.verdict));
-    ++spec->stats.rejected_calls;
+    ++StatsOf(server_.local_shard(), *spec).rejected_calls;
     return;
   }
   if (run.read_only && (spec->flags & (kCmdWrite | kCmdMayReplicate))) {
     *rejection = errors::kScriptWriteFromReadOnly;
-    ++spec->stats.rejected_calls;
+    ++StatsOf(server_.local_shard(), *spec).rejected_calls;
     return;
   }
   if (spec->is_write() && !run.wrote && server_.replication() != nullptr &&
@@ -440,7 +440,7 @@ void ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp, std::s
     std::string refusal = server_.replication()->CheckCommand(true, true);
     if (!refusal.empty()) {
       *rejection = "-" + refusal;
-      ++spec->stats.rejected_calls;
+      ++StatsOf(server_.local_shard(), *spec).rejected_calls;
       return;
     }
   }
@@ -449,13 +449,13 @@ void ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp, std::s
   if ((spec->flags & kCmdDenyOom) && !run.wrote && !run.allow_oom && server_.pre_command_oom() &&
       server_.options().maxmemory > 0 && !run.caller->from_primary) {
     *rejection = "-" + std::string(errors::kOom);
-    ++spec->stats.rejected_calls;
+    ++StatsOf(server_.local_shard(), *spec).rejected_calls;
     return;
   }
   if (run.rollback && spec->is_write()) {
     SaveForRollback(run, *spec, args, rejection);
     if (!rejection->empty()) {
-      ++spec->stats.rejected_calls;
+      ++StatsOf(server_.local_shard(), *spec).rejected_calls;
       return;
     }
   }
@@ -485,7 +485,7 @@ void ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp, std::s
         } else {
           *rejection = errors::kScriptNonLocalKey;
         }
-        ++spec->stats.rejected_calls;
+        ++StatsOf(server_.local_shard(), *spec).rejected_calls;
         return;
       }
       if (!run.allow_cross_slot && r.slot >= 0) {
@@ -493,7 +493,7 @@ void ScriptEngine::CheckAndCall(std::vector<std::string>& args, int resp, std::s
           run.slot = r.slot;
         } else if (run.slot != r.slot) {
           *rejection = errors::kScriptCrossSlot;
-          ++spec->stats.rejected_calls;
+          ++StatsOf(server_.local_shard(), *spec).rejected_calls;
           return;
         }
       }

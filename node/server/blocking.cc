@@ -1,5 +1,6 @@
 #include "node/server/blocking.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -16,6 +17,54 @@
 
 namespace shardnode::node {
 
+void BlockedKeys::Add(Session* session, int db, const std::string& key) {
+  waiters_[DbKey(db, key)].push_back(session);
+}
+
+void BlockedKeys::Remove(Session* session, int db, const std::string& key) {
+  auto w = waiters_.find(DbKey(db, key));
+  if (w == waiters_.end()) return;
+  w->second.remove(session);
+  if (w->second.empty()) waiters_.erase(w);
+}
+
+void BlockedKeys::Signal(int db, std::string_view key) {
+  if (waiters_.empty()) return;
+  DbKey k(db, std::string(key));
+  if (!waiters_.contains(k) || ready_set_.contains(k)) return;
+  ready_set_.insert(k);
+  ready_.emplace_back(signals_->fetch_add(1, std::memory_order_relaxed), std::move(k));
+}
+
+void BlockedKeys::SignalDb(int db) {
+  for (auto it = waiters_.lower_bound(DbKey(db, std::string()));
+       it != waiters_.end() && it->first.first == db; ++it) {
+    Signal(db, it->first.second);
+  }
+}
+
+std::vector<std::pair<uint64_t, BlockedKeys::DbKey>> BlockedKeys::TakeReady() {
+  std::vector<std::pair<uint64_t, DbKey>> out;
+  out.swap(ready_);
+  ready_set_.clear();
+  return out;
+}
+
+std::vector<Session*> BlockedKeys::Waiters(int db, std::string_view key) const {
+  auto it = waiters_.find(DbKey(db, std::string(key)));
+  if (it == waiters_.end()) return {};
+  return {it->second.begin(), it->second.end()};
+}
+
+BlockingTable::BlockingTable(int shards) {
+  for (int i = 0; i < shards; ++i) keys_.push_back(std::make_unique<BlockedKeys>(&signals_));
+}
+
+int BlockingTable::ShardOf(std::string_view key) const {
+  const int n = num_shards();
+  return n == 1 ? 0 : slots::KeyHashSlot(key) % n;
+}
+
 void BlockingTable::Block(BlockedClient c) {
   // A bug, caught when the client blocks rather than when its wait ends.
   if (c.reply_unblocked == nullptr) {
@@ -24,7 +73,7 @@ void BlockingTable::Block(BlockedClient c) {
   }
   Session* s = c.session;
   const uint64_t seq = ++next_seq_;
-  for (const std::string& key : c.keys) waiters_[DbKey(c.db, key)].push_back(s);
+  for (const std::string& key : c.keys) keys_[ShardOf(key)]->Add(s, c.db, key);
   if (c.deadline_ms != 0) deadlines_.emplace(c.deadline_ms, seq);
   by_seq_[seq] = s;
   Suspend(*s, WaitReason::kKeys);
@@ -37,10 +86,7 @@ std::optional<BlockedClient> BlockingTable::Unblock(Session& session) {
   Record rec = std::move(it->second);
   clients_.erase(it);
   for (const std::string& key : rec.client.keys) {
-    auto w = waiters_.find(DbKey(rec.client.db, key));
-    if (w == waiters_.end()) continue;
-    w->second.remove(&session);
-    if (w->second.empty()) waiters_.erase(w);
+    keys_[ShardOf(key)]->Remove(&session, rec.client.db, key);
   }
   if (rec.client.deadline_ms != 0) deadlines_.erase({rec.client.deadline_ms, rec.seq});
   by_seq_.erase(rec.seq);
@@ -53,32 +99,27 @@ const BlockedClient* BlockingTable::Find(const Session& session) const {
   return it == clients_.end() ? nullptr : &it->second.client;
 }
 
-void BlockingTable::Signal(int db, std::string_view key) {
-  if (waiters_.empty()) return;
-  DbKey k(db, std::string(key));
-  if (!waiters_.contains(k) || ready_set_.contains(k)) return;
-  ready_set_.insert(k);
-  ready_.push_back(std::move(k));
-}
-
 void BlockingTable::SignalDb(int db) {
-  for (auto it = waiters_.lower_bound(DbKey(db, std::string()));
-       it != waiters_.end() && it->first.first == db; ++it) {
-    Signal(db, it->first.second);
+  for (auto& k : keys_) k->SignalDb(db);
+}
+
+std::vector<ReadyKey> BlockingTable::TakeReady() {
+  std::vector<ReadyKey> out;
+  if (keys_.size() == 1) {
+    for (auto& [seq, k] : keys_[0]->TakeReady()) out.push_back({0, k.first, std::move(k.second)});
+    return out;
   }
-}
-
-std::vector<BlockingTable::DbKey> BlockingTable::TakeReady() {
-  std::vector<DbKey> out;
-  out.swap(ready_);
-  ready_set_.clear();
+  // Each shard's queue is in signal order: merge them by signal number.
+  std::vector<std::pair<uint64_t, ReadyKey>> all;
+  for (int i = 0; i < num_shards(); ++i) {
+    for (auto& [seq, k] : keys_[i]->TakeReady()) {
+      all.push_back({seq, ReadyKey{i, k.first, std::move(k.second)}});
+    }
+  }
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  out.reserve(all.size());
+  for (auto& [seq, r] : all) out.push_back(std::move(r));
   return out;
-}
-
-std::vector<Session*> BlockingTable::Waiters(int db, std::string_view key) const {
-  auto it = waiters_.find(DbKey(db, std::string(key)));
-  if (it == waiters_.end()) return {};
-  return {it->second.begin(), it->second.end()};
 }
 
 std::vector<Session*> BlockingTable::TimedOut(int64_t now_ms) const {

@@ -2,29 +2,44 @@
 // BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX or BZMPOP for a key of one
 // database to receive data (Redis's blocked.c).
 //
-// BlockingTable is pure bookkeeping: for each (db, key) the clients waiting
-// for it, first blocked first; the keys that changed since the last pass
-// ("ready" keys, in the order they were signaled); and the deadlines. It
-// never replies: the functions below it do, through Session::push, and
-// resume the client's pipelined input through Session::resume. They decide
-// why a wait ends (an UnblockOutcome) and leave its wording to the command
-// that blocked (BlockedClient::reply_unblocked, from node/commands' error
-// table).
+// BlockingTable is pure bookkeeping: the record of each blocked client and
+// the deadlines (the session's side), and, split as the keyspace is, one
+// BlockedKeys per keyspace shard: for each (db, key) of that shard's slots
+// the clients waiting for it, first blocked first, and the keys that changed
+// since the last pass ("ready" keys). It never replies: the functions below
+// it do, through Session::push, and resume the client's pipelined input
+// through Session::resume. They decide why a wait ends (an UnblockOutcome)
+// and leave its wording to the command that blocked
+// (BlockedClient::reply_unblocked, from node/commands' error table).
 //
 // Lifecycle of a blocked client: a handler that finds nothing to pop calls
-// BlockingTable::Block (the dispatcher then sends no reply); every change to a
-// key goes through Db::on_key_modified, which calls Signal; after each
-// top-level command the dispatcher serves the clients waiting on ready keys
-// (ServeBlockedClients, node/commands/blocked_serve.h); the cron times them
-// out; CLIENT UNBLOCK, a cluster slot change or a disconnect ends the wait.
+// BlockingTable::Block (the dispatcher then sends no reply), which lists the
+// client on the BlockedKeys of each of its keys' shards; every change to a
+// key goes through Db::on_key_modified, which signals the key on its own
+// keyspace shard's BlockedKeys (Server wires them); after each top-level
+// command the dispatcher serves the clients waiting on ready keys, each key
+// from its shard's BlockedKeys (ServeBlockedClients,
+// node/commands/blocked_serve.h); the cron times them out; CLIENT UNBLOCK, a
+// cluster slot change or a disconnect ends the wait.
 //
-// Loop: the loop that owns the sessions (and the keyspace). Not thread-safe.
+// Ready keys keep one order over all shards: each signal takes a number from
+// one counter (an atomic, so that shard threads may share it), and
+// TakeReady merges the shards' queues by it, so that a step that touched
+// keys of several shards (EXEC, a multi-key command in standalone mode)
+// serves them in the order it changed them, as Redis does.
+//
+// Loop: a BlockedKeys, its keyspace shard's thread (today the control
+// loop); the rest of BlockingTable (records, deadlines, Block / Unblock,
+// which touch the BlockedKeys of every key of the client), the control loop,
+// as a global step when a client's keys span shards. Not thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <list>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <span>
@@ -101,19 +116,30 @@ struct BlockedClient {
   UnblockReplyFn reply_unblocked = nullptr;
 };
 
-class BlockingTable {
+// A key made ready, and the keyspace shard whose BlockedKeys signaled it
+// (BlockingTable::TakeReady).
+struct ReadyKey {
+  int shard = 0;
+  int db = 0;
+  std::string key;
+  bool operator==(const ReadyKey& other) const {
+    return shard == other.shard && db == other.db && key == other.key;
+  }
+};
+
+// One keyspace shard's waited keys and ready queue (see the header comment).
+class BlockedKeys {
  public:
   using DbKey = std::pair<int, std::string>;
 
-  // Registers the client as waiting and suspends the session (WaitReason::kKeys).
-  // REQUIRES: !c.session->suspended(), !c.keys.empty().
-  void Block(BlockedClient c);
-  // Forgets the session's wait and clears session.waiting. Returns the
-  // record, or nullopt when the session was not blocked.
-  std::optional<BlockedClient> Unblock(Session& session);
-  // The record of a blocked session, or nullptr.
-  const BlockedClient* Find(const Session& session) const;
+  // `signals`: the counter that orders every shard's signals.
+  // REQUIRES: `signals` outlives this.
+  explicit BlockedKeys(std::atomic<uint64_t>* signals) : signals_(signals) {}
 
+  // `session` waits for `key` of `db` (after the sessions already waiting).
+  void Add(Session* session, int db, const std::string& key);
+  // `session` no longer waits for `key` of `db`.
+  void Remove(Session* session, int db, const std::string& key);
   // A key of database `db` changed. Queues it as ready when some client
   // waits for it (once until TakeReady).
   void Signal(int db, std::string_view key);
@@ -121,12 +147,67 @@ class BlockingTable {
   // it (a stream reader of a group learns its key is gone).
   void SignalDb(int db);
   bool has_ready() const { return !ready_.empty(); }
-  // The ready keys in the order they were signaled; the queue restarts
-  // empty (serving may signal more).
-  std::vector<DbKey> TakeReady();
-
+  // The ready keys with their signal numbers, in the order they were
+  // signaled; the queue restarts empty (serving may signal more).
+  std::vector<std::pair<uint64_t, DbKey>> TakeReady();
   // The sessions waiting for `key` of `db`, first blocked first.
   std::vector<Session*> Waiters(int db, std::string_view key) const;
+  bool empty() const { return waiters_.empty(); }
+
+ private:
+  std::atomic<uint64_t>* signals_;
+  std::map<DbKey, std::list<Session*>, std::less<>> waiters_;
+  std::vector<std::pair<uint64_t, DbKey>> ready_;
+  std::set<DbKey, std::less<>> ready_set_;
+};
+
+class BlockingTable {
+ public:
+  using DbKey = BlockedKeys::DbKey;
+
+  // One BlockedKeys per keyspace shard. REQUIRES: shards >= 1.
+  explicit BlockingTable(int shards = 1);
+  BlockingTable(const BlockingTable&) = delete;
+  BlockingTable& operator=(const BlockingTable&) = delete;
+
+  int num_shards() const { return static_cast<int>(keys_.size()); }
+  // Keyspace shard `shard`'s waited keys. REQUIRES: 0 <= shard < num_shards().
+  BlockedKeys& keys(int shard) { return *keys_[shard]; }
+  // The keyspace shard that holds `key` (as Server::ShardIndexForSlot).
+  int ShardOf(std::string_view key) const;
+
+  // Registers the client as waiting, on the shard of each of its keys, and
+  // suspends the session (WaitReason::kKeys).
+  // REQUIRES: !c.session->suspended(), !c.keys.empty().
+  void Block(BlockedClient c);
+  // Forgets the session's wait, on every shard, and clears
+  // session.waiting. Returns the record, or nullopt when the session was
+  // not blocked.
+  std::optional<BlockedClient> Unblock(Session& session);
+  // The record of a blocked session, or nullptr.
+  const BlockedClient* Find(const Session& session) const;
+
+  // A key of database `db` changed (a command that did not go through the
+  // key's Db hook: XGROUP DESTROY); signaled on the key's shard.
+  void Signal(int db, std::string_view key) { keys(ShardOf(key)).Signal(db, key); }
+  // Database `db` changed as a whole (SWAPDB): every shard's waited keys
+  // of it are ready.
+  void SignalDb(int db);
+  // Whether some shard has ready keys.
+  bool has_ready() const {
+    for (const auto& k : keys_) {
+      if (k->has_ready()) return true;
+    }
+    return false;
+  }
+  // Every shard's ready keys, in the order they were signaled; the queues
+  // restart empty (serving may signal more).
+  std::vector<ReadyKey> TakeReady();
+
+  // The sessions waiting for `key` of `db`, first blocked first.
+  std::vector<Session*> Waiters(int db, std::string_view key) const {
+    return keys_[ShardOf(key)]->Waiters(db, key);
+  }
   // The sessions whose deadline is before `now_ms`, earliest first.
   std::vector<Session*> TimedOut(int64_t now_ms) const;
   // Every blocked session, in the order they blocked.
@@ -147,12 +228,11 @@ class BlockingTable {
     uint64_t seq;  // blocking order
     BlockedClient client;
   };
+  std::atomic<uint64_t> signals_{0};  // orders the shards' signals
+  std::vector<std::unique_ptr<BlockedKeys>> keys_;
   std::map<Session*, Record> clients_;
-  std::map<DbKey, std::list<Session*>, std::less<>> waiters_;
   std::set<std::pair<int64_t, uint64_t>> deadlines_;  // (deadline, seq)
   std::map<uint64_t, Session*> by_seq_;
-  std::vector<DbKey> ready_;
-  std::set<DbKey, std::less<>> ready_set_;
   uint64_t next_seq_ = 0;
 };
 

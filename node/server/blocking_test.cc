@@ -65,7 +65,7 @@ TEST(BlockingTableTest, SignalQueuesWaitedKeysOnceInOrder) {
   t.Signal(0, "k");
   t.Signal(0, "j");
   ASSERT_TRUE(t.has_ready());
-  EXPECT_EQ(t.TakeReady(), (std::vector<BlockingTable::DbKey>{{0, "j"}, {0, "k"}}));
+  EXPECT_EQ(t.TakeReady(), (std::vector<ReadyKey>{{0, 0, "j"}, {0, 0, "k"}}));
   EXPECT_FALSE(t.has_ready());
   t.Signal(0, "k");  // may be queued again after TakeReady
   EXPECT_EQ(t.TakeReady().size(), 1u);
@@ -78,9 +78,41 @@ TEST(BlockingTableTest, FlushingADbQueuesEveryWaitedKeyOfIt) {
   t.Block(Waiting(b, 2, {"x"}));
   t.Block(Waiting(c, 0, {"y"}));
   t.SignalDb(1);
-  EXPECT_EQ(t.TakeReady(), (std::vector<BlockingTable::DbKey>{{1, "j"}, {1, "k"}}));
+  EXPECT_EQ(t.TakeReady(), (std::vector<ReadyKey>{{0, 1, "j"}, {0, 1, "k"}}));
   t.SignalDb(3);
   EXPECT_FALSE(t.has_ready());
+}
+
+// With four keyspace shards the keys a, b, c and d (slots 15495, 3300, 7365
+// and 11298) live on shards 3, 0, 1 and 2: a client waiting for all four is
+// listed on each key's shard only, a signal on another shard's index wakes
+// nobody, and the ready keys of all shards come back in signal order.
+TEST(BlockingTableTest, KeysWaitOnTheirShardsAndReadyKeysKeepSignalOrder) {
+  BlockingTable t(4);
+  Session s;
+  t.Block(Waiting(s, 0, {"a", "b", "c", "d"}));
+  const std::vector<std::string> keys = {"a", "b", "c", "d"};
+  const std::vector<int> shards = {3, 0, 1, 2};
+  for (size_t k = 0; k < keys.size(); ++k) {
+    ASSERT_EQ(t.ShardOf(keys[k]), shards[k]) << keys[k];
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_EQ(t.keys(i).Waiters(0, keys[k]).size(), i == shards[k] ? 1u : 0u)
+          << keys[k] << " on shard " << i;
+    }
+  }
+  t.keys(0).Signal(0, "a");  // a is shard 3's
+  EXPECT_FALSE(t.has_ready());
+  t.Signal(0, "d");
+  t.keys(0).Signal(0, "b");
+  t.keys(3).Signal(0, "a");
+  t.Signal(0, "d");  // once until taken
+  ASSERT_TRUE(t.has_ready());
+  EXPECT_EQ(t.TakeReady(), (std::vector<ReadyKey>{{2, 0, "d"}, {0, 0, "b"}, {3, 0, "a"}}));
+  EXPECT_FALSE(t.has_ready());
+  t.SignalDb(0);  // every shard's
+  EXPECT_EQ(t.TakeReady().size(), 4u);
+  ASSERT_TRUE(t.Unblock(s).has_value());
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(t.keys(i).empty()) << "shard " << i;
 }
 
 TEST(BlockingTableTest, TimedOutListsPassedDeadlinesEarliestFirst) {

@@ -200,6 +200,11 @@ void LatencyHistogram::Record(int64_t ns) {
   ++total_;
 }
 
+void LatencyHistogram::Merge(const LatencyHistogram& other) {
+  for (const auto& [index, count] : other.counts_) counts_[index] += count;
+  total_ += other.total_;
+}
+
 int64_t LatencyHistogram::ValueAtPercentile(double percentile) const {
   const double p = std::min(percentile, 100.0);
   int64_t wanted = static_cast<int64_t>(p / 100 * static_cast<double>(total_) + 0.5);

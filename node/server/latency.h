@@ -80,6 +80,8 @@ class LatencyHistogram {
   // 1, 2, 4... us (HdrHistogram's log iterator from 1024 ns, base 2),
   // only those where the cumulative count grew.
   std::vector<std::pair<int64_t, uint64_t>> CumulativeBuckets() const;
+  // Adds `other`'s durations (a sum over shard views).
+  void Merge(const LatencyHistogram& other);
 
  private:
   std::map<int, uint64_t> counts_;  // by HdrHistogram counts index

@@ -44,6 +44,7 @@ struct Monitoring;
 struct ServerOptions;
 struct Session;
 struct Stats;
+struct CommandStats;
 
 enum class ShutdownMode { kDefault, kSave, kNoSave };
 // SHUTDOWN's options and shutdown-on-sigterm / shutdown-on-sigint's words,
@@ -154,6 +155,9 @@ class NodeServices {
   // reaches the others only through these.
   virtual Stats TotalStats() const = 0;
   virtual void ResetStats() = 0;
+  // One command's statistics (by CommandSpec::stats_index) summed over the
+  // shard views (INFO commandstats / latencystats, LATENCY HISTOGRAM).
+  virtual CommandStats TotalCommandStats(int index) const = 0;
   virtual void SetDirty(uint64_t dirty) = 0;
   // MIGRATE's cached target connections (INFO stats); 0 without MIGRATE.
   virtual size_t migrate_cached_sockets() const { return 0; }

@@ -206,7 +206,11 @@ void Stats::CountError(std::string_view message) {
 }
 
 Server::Server(Config* config, const CommandTable* commands)
-    : config_(config), commands_(commands), run_id_(RandomHexId()) {
+    : config_(config),
+      commands_(commands),
+      watches_(std::max(1, config->options().threads)),
+      blocking_(std::max(1, config->options().threads)),
+      run_id_(RandomHexId()) {
   const int threads = std::max(1, options().threads);
   for (int i = 0; i < threads; ++i) {
     shard_stats_.push_back(std::make_unique<Stats>());
@@ -219,6 +223,10 @@ Server::Server(Config* config, const CommandTable* commands)
   for (int i = 0; i < threads; ++i) {
     shards_.push_back(std::make_unique<Keyspace>(options().databases));
     Keyspace& ks = *shards_.back();
+    // This keyspace's watched keys: its hooks touch its own table only.
+    WatchTable* watches = &watches_.table(i);
+    // Likewise its waited keys (blocking.h).
+    BlockedKeys* blocked = &blocking_.keys(i);
     for (int d = 0; d < ks.num_dbs(); ++d) {
       ks.db(d).set_access_clock(&evictor_.access_clock());
       // The Db's own keyspace events (new, keymiss, expired, evicted).
@@ -226,23 +234,23 @@ Server::Server(Config* config, const CommandTable* commands)
       ks.db(d).on_event = [this, d](int cls, std::string_view event, std::string_view key) {
         PublishKeyspaceEvent(pubsub_, options().notify_keyspace_events, cls, event, key, d);
       };
-      ks.db(d).on_key_modified = [this, d](std::string_view key) {
+      ks.db(d).on_key_modified = [this, watches, blocked, d](std::string_view key) {
         // Blocked clients wait for a key to be written; a flush wakes the
         // waiters of every key of the database (each decides: the blocking
         // pops wait on, a consumer group reader gets its key's end).
         if (key.empty()) {
-          blocking_.SignalDb(d);
+          blocked->SignalDb(d);
         } else {
-          blocking_.Signal(d, key);
+          blocked->Signal(d, key);
           // Client-side caching (a flush is signalled by the command:
           // Tracking::Flushed).
           tracking_.KeyModified(key);
         }
-        if (watches_.empty()) return;
+        if (watches->empty()) return;
         if (key.empty()) {
-          watches_.TouchFlushed(d);
+          watches->TouchFlushed(d);
         } else {
-          watches_.Touch(d, key);
+          watches->Touch(d, key);
         }
       };
       // A key that expires on a primary is deleted on its replicas by a DEL,
@@ -250,9 +258,12 @@ Server::Server(Config* config, const CommandTable* commands)
       ks.db(d).on_key_expired = [this, d](std::string_view key) {
         tracking_.NextChangeByServer();  // its on_key_modified follows
         if (replication_ != nullptr && replication_->is_replica()) return;
-        if (!write_stream_.wanted()) return;
+        // The running thread's side, where the unit of the command that
+        // found the key expired is (a shard thread's Producer).
+        RunningWriter writer(write_stream_);
+        if (!writer.wanted()) return;
         const std::string args[2] = {"DEL", std::string(key)};
-        write_stream_.Append(d, slots::KeyHashSlot(key), args);
+        writer.Append(d, slots::KeyHashSlot(key), args);
       };
     }
   }
@@ -300,8 +311,18 @@ uint64_t Server::TotalStat(uint64_t Stats::*field) const {
   return total;
 }
 
+CommandStats Server::TotalCommandStats(int index) const {
+  CommandStats total;
+  for (const auto& view : shard_views_) {
+    if (const CommandStats* st = view->FindCommandStats(index)) total.Add(*st);
+  }
+  return total;
+}
+
 void Server::ResetStats() {
   for (auto& st : shard_stats_) st->Reset();
+  // INFO commandstats / latencystats, every view's.
+  for (auto& view : shard_views_) view->ResetCommandStats();
   // The lookup and expiry counters each database keeps (INFO keyspace_hits,
   // keyspace_misses, expired_keys), as Redis's resetServerStats clears them.
   for (int i = 0; i < num_shards(); ++i) {

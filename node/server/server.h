@@ -151,6 +151,7 @@ class Server final : public NodeServices {
   // CONFIG RESETSTAT: every shard's statistics (Stats::Reset keeps dirty)
   // and every database's lookup and expiry counters.
   void ResetStats() override;
+  CommandStats TotalCommandStats(int index) const override;
   // The save points' change counter: summed by TotalStat(&Stats::dirty);
   // set here on shard 0, the others zeroed (a save, DEBUG LOADAOF).
   void SetDirty(uint64_t dirty) override;
@@ -180,9 +181,13 @@ class Server final : public NodeServices {
   size_t migrate_cached_sockets() const override {
     return cached_migrate_sockets ? cached_migrate_sockets() : 0;
   }
-  WatchTable& watches() { return watches_; }
+  // WATCH: one table per keyspace shard (watch.h); keyspace i's hooks
+  // touch table i.
+  WatchIndex& watches() { return watches_; }
   Tracking& tracking() override { return tracking_; }
   KeysInFlight& keys_in_flight() { return keys_in_flight_; }
+  // Blocked clients: the records, and one BlockedKeys per keyspace shard
+  // (blocking.h); keyspace i's hooks signal BlockedKeys i.
   BlockingTable& blocking() { return blocking_; }
 
   // Connected clients by id (CLIENT LIST / KILL, INFO clients).
@@ -389,7 +394,7 @@ class Server final : public NodeServices {
   PubSub pubsub_;
   acl::Acl acl_;
   Monitoring monitoring_;
-  WatchTable watches_;
+  WatchIndex watches_;
   BlockingTable blocking_;
   KeysInFlight keys_in_flight_;
   std::map<uint64_t, Session*> clients_;

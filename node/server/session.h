@@ -5,6 +5,7 @@
 // Loop: lives on the thread of the connection that owns it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <set>
@@ -20,11 +21,32 @@ namespace acl {
 struct User;
 }
 
-// A key the session WATCHes, and whether it was live when WATCH ran.
+// A key the session WATCHes, the keyspace shard that holds it (whose
+// WatchTable lists the session), and whether it was live when WATCH ran.
 struct WatchedKey {
   int db = 0;
+  int shard = 0;
   std::string key;
   bool existed = false;
+};
+
+// A flag that another thread may set while its owner reads it (relaxed
+// loads and stores: whoever must see a store in order gets it from the step
+// that handed the work over). Copies take its value, so a Session stays a
+// value that can be copied (a CLIENT LIST line built from a copy).
+class SharedFlag {
+ public:
+  SharedFlag() = default;
+  SharedFlag(const SharedFlag& other) : value_(other.get()) {}
+  SharedFlag& operator=(const SharedFlag& other) {
+    set(other.get());
+    return *this;
+  }
+  bool get() const { return value_.load(std::memory_order_relaxed); }
+  void set(bool on) { value_.store(on, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<bool> value_{false};
 };
 
 // Why a client's command waits (see node/server/suspend.h).
@@ -134,9 +156,12 @@ struct Session {
   bool in_multi = false;
   bool multi_dirty = false;  // a queued command was refused: EXEC aborts
   std::vector<std::vector<std::string>> queued;
-  // WATCH: the keys, and whether one of them changed since.
+  // WATCH: the keys (node/server/watch.h: written on the session's side
+  // only), and whether one of them changed since: set by the thread of the
+  // shard whose key changed (EXEC reads it after the steps that ran the
+  // changes handed their results over).
   std::vector<WatchedKey> watched;
-  bool watch_dirty = false;
+  SharedFlag watch_dirty;
 
   // A command of this client that waits (node/server/suspend.h: blocking
   // pops, WAIT, MIGRATE, a client pause, keys in flight). While it waits the

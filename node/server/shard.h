@@ -4,13 +4,14 @@
 //
 // The view holds the keyspace shards (each owns the keys of its hash slots;
 // the context's grant decides which it may reach), the watch and blocking
-// indexes, the statistics its commands count and the keys in flight to other
-// nodes. The Server builds one view per keyspace shard (Server::shard_view):
-// a command granted exactly one shard runs on that shard's view, any other
-// command (keyless, several shards, a fan-out's merge) on view 0, the
-// control loop's. Each view counts into its own Stats; readers sum them
-// (NodeServices::TotalStats). With one shard thread (today) one thread
-// runs every view.
+// indexes (each split into one part per keyspace shard), the statistics its
+// commands count and the keys in flight to other nodes. The Server builds
+// one view per keyspace shard (Server::shard_view): a command granted
+// exactly one shard runs on that shard's view, any other command (keyless,
+// several shards, a fan-out's merge) on view 0, the control loop's. Each
+// view counts into its own Stats and CommandStats; readers sum them
+// (NodeServices::TotalStats, TotalCommandStats). With one shard thread
+// (today) one thread runs every view.
 //
 // Loop: the shard's thread (today the control loop).
 //
@@ -28,11 +29,25 @@
 //     every DbStats; `dirty` is summed for the save points and set through
 //     SetDirty (a save, DEBUG LOADAOF) - both on the control loop, which with
 //     shard threads must run them as a global step.
+//   - CommandStats (INFO commandstats / latencystats, LATENCY HISTOGRAM):
+//     one set per view (command_stats, by CommandSpec::stats_index), written
+//     by the view's thread only: a command counts on the view it runs on, a
+//     refusal before it ran (arity, ACL, routing, a script's refusals) and
+//     MULTI/EXEC/DISCARD on view 0; a blocked client's failed_calls points
+//     into the view it blocked on (CLIENT UNBLOCK counts there: with shard
+//     threads, a post to that thread). Readers sum them (TotalCommandStats);
+//     CONFIG RESETSTAT resets every view's (a global step with threads).
 //   - the write stream (write_stream.h): the control loop's; a shard
 //     thread appends through its own WriteStream::Producer (units committed
 //     whole under one short lock, delivered by the control loop in commit
-//     order, one global offset advanced there). The lazy-expire DEL
-//     (Db::on_key_expired) is a write like any other: the owner's producer.
+//     order, one global offset advanced there). The dispatcher's unit
+//     around a command, the command's writes, the lazy-expire DELs
+//     (Db::on_key_expired) and the writes of the blocked clients it serves
+//     go through RunningWriter: the running thread's producer when it
+//     installed one (RunningProducerScope: a shard thread, for its run),
+//     else the stream (the control loop, and every thread today). The
+//     other writers (evictions, MIGRATE, slot deletions, replication's own
+//     writes) run on the control loop.
 //   - options: Config::options() is the control loop's live copy;
 //     Config::options_snapshot() an immutable copy swapped by CONFIG SET
 //     (and PublishOptions), for the shard threads.
@@ -46,23 +61,33 @@
 //     the memory counter: UsedMemory() is one process-wide atomic (any
 //     thread); eviction walks every shard, so it runs on the control loop
 //     (Evictor::Start/Continue posted there) as a global step.
+//   - the watch index (watch.h): one WatchTable per keyspace shard, the
+//     owner's (keyspace i's Db hooks touch table i only); WATCH over keys of
+//     several shards, UNWATCH, EXEC / DISCARD / RESET's unwatch, a client's
+//     detach and SWAPDB walk several tables (WatchIndex): global steps. The
+//     session's dirty flag (Session::watch_dirty) is the one field of a
+//     session that an owner writes: a SharedFlag (atomic).
+//   - the blocking index (blocking.h): one BlockedKeys per keyspace shard
+//     (waited keys and ready queue), the owner's: keyspace i's Db hooks
+//     signal BlockedKeys i, and a key made ready there is served from it.
+//     The records of blocked clients and their deadlines are the session's
+//     side (BlockingTable): Block and Unblock touch the BlockedKeys of every
+//     key of the client (a global step when they span shards; so does the
+//     serving of ready keys of several shards, in their signal order).
 //   - still control-loop-only, reached from another thread by posting to
-//     the control loop (the next session's work): the watch index and the
-//     blocking index (to be keyed per shard: the shard of the key owns its
-//     entries; WATCH/BLPOP over several shards run as global steps), keys in
+//     the control loop (the next session's work): keys in
 //     flight (MIGRATE runs on the control loop; a command on a shard thread
 //     checks them under the global step that MIGRATE's slices are), Pub/Sub
 //     and keyspace events (Db::on_event publishes to PubSub: to be queued by
 //     the owner and published by the control loop), client tracking
 //     (KeyModified: likewise queued), Monitoring (slowlog, latency events,
 //     MONITOR feed, ops samples: per-view buffers merged by the cron, or a
-//     post), CommandSpec::stats (per-command counters in the shared table:
-//     to become per-view arrays summed by INFO commandstats), the client
-//     table and ids, the OutputGate and AOF state, persistence, replication
-//     and the cluster state.
+//     post), the client table and ids, the OutputGate and AOF state,
+//     persistence, replication and the cluster state.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -70,10 +95,12 @@
 #include <string_view>
 #include <vector>
 
+#include "node/server/latency.h"
+
 namespace shardnode::node {
 
 class Keyspace;
-class WatchTable;
+class WatchIndex;
 class BlockingTable;
 class KeysInFlight;
 
@@ -111,10 +138,31 @@ struct Stats {
   void CountError(std::string_view message);
 };
 
+// Per-command statistics (INFO commandstats and latencystats, LATENCY
+// HISTOGRAM): each view keeps one set per command (Shard::command_stats, by
+// CommandSpec::stats_index), written by the view's thread only; readers sum
+// them (NodeServices::TotalCommandStats).
+struct CommandStats {
+  uint64_t calls = 0;
+  uint64_t usec = 0;
+  uint64_t rejected_calls = 0;  // refused before running (arity, auth, routing...)
+  uint64_t failed_calls = 0;    // ran and replied with an error
+  // Durations (latency-tracking: INFO latencystats, LATENCY HISTOGRAM).
+  LatencyHistogram histogram;
+  // Adds `other`'s figures.
+  void Add(const CommandStats& other) {
+    calls += other.calls;
+    usec += other.usec;
+    rejected_calls += other.rejected_calls;
+    failed_calls += other.failed_calls;
+    histogram.Merge(other.histogram);
+  }
+};
+
 class Shard {
  public:
   // REQUIRES: every pointee outlives the view; `keyspaces` is not empty.
-  Shard(std::vector<std::unique_ptr<Keyspace>>* keyspaces, WatchTable* watches,
+  Shard(std::vector<std::unique_ptr<Keyspace>>* keyspaces, WatchIndex* watches,
         BlockingTable* blocking, Stats* stats, KeysInFlight* keys_in_flight)
       : keyspaces_(keyspaces),
         watches_(watches),
@@ -134,17 +182,39 @@ class Shard {
   Keyspace& keyspace(int i) { return *(*keyspaces_)[i]; }
   Keyspace& KeyspaceForSlot(int slot) { return keyspace(IndexForSlot(slot)); }
 
-  WatchTable& watches() { return *watches_; }
+  // The node's watch index: keyspace shard i's keys are in its table(i).
+  WatchIndex& watches() { return *watches_; }
   BlockingTable& blocking() { return *blocking_; }
   Stats& stats() { return *stats_; }
+  // This view's statistics of the command whose CommandSpec::stats_index
+  // is `index` (commands registered late, node/repl's, grow the set).
+  // References stay valid as the set grows (a blocked client keeps its
+  // command's failed_calls). REQUIRES: index >= 0.
+  CommandStats& command_stats(int index) {
+    if (static_cast<size_t>(index) >= command_stats_.size()) [[unlikely]] {
+      command_stats_.resize(static_cast<size_t>(index) + 1);
+    }
+    return command_stats_[static_cast<size_t>(index)];
+  }
+  // The same, for a reader: nullptr when this view never counted it.
+  const CommandStats* FindCommandStats(int index) const {
+    return static_cast<size_t>(index) < command_stats_.size()
+               ? &command_stats_[static_cast<size_t>(index)]
+               : nullptr;
+  }
+  // CONFIG RESETSTAT: every command's figures back to zero.
+  void ResetCommandStats() {
+    for (CommandStats& st : command_stats_) st = CommandStats();
+  }
   KeysInFlight& keys_in_flight() { return *keys_in_flight_; }
 
  private:
   std::vector<std::unique_ptr<Keyspace>>* keyspaces_;
-  WatchTable* watches_;
+  WatchIndex* watches_;
   BlockingTable* blocking_;
   Stats* stats_;
   KeysInFlight* keys_in_flight_;
+  std::deque<CommandStats> command_stats_;
 };
 
 }  // namespace shardnode::node

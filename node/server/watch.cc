@@ -4,48 +4,57 @@
 
 namespace shardnode::node {
 
-void WatchTable::Watch(Session& s, int db, std::string_view key, bool existed) {
-  for (const WatchedKey& w : s.watched) {
-    if (w.db == db && w.key == key) return;  // already watched
-  }
-  s.watched.push_back({db, std::string(key), existed});
-  watchers_[Key(db, std::string(key))].insert(&s);
+bool WatchTable::Add(Session& s, int db, std::string_view key, bool existed) {
+  return watchers_[Key(db, std::string(key))].emplace(&s, existed).second;
 }
 
-void WatchTable::Unwatch(Session& s) {
-  for (const WatchedKey& w : s.watched) {
-    auto it = watchers_.find(Key(w.db, w.key));
-    if (it == watchers_.end()) continue;
-    it->second.erase(&s);
-    if (it->second.empty()) watchers_.erase(it);
-  }
-  s.watched.clear();
-  s.watch_dirty = false;
+void WatchTable::Remove(Session& s, int db, std::string_view key) {
+  auto it = watchers_.find(Key(db, std::string(key)));
+  if (it == watchers_.end()) return;
+  it->second.erase(&s);
+  if (it->second.empty()) watchers_.erase(it);
 }
 
 void WatchTable::Touch(int db, std::string_view key) {
   auto it = watchers_.find(Key(db, std::string(key)));
   if (it == watchers_.end()) return;
-  for (Session* s : it->second) s->watch_dirty = true;
+  for (const auto& [s, existed] : it->second) {
+    s->watch_dirty.set(true);
+  }
+}
+
+void WatchTable::TouchFlushed(int db) {
+  // The map is ordered by (db, key): the keys of `db` are one run.
+  for (auto it = watchers_.lower_bound(Key(db, std::string())); it != watchers_.end(); ++it) {
+    if (it->first.first != db) break;
+    for (const auto& [s, existed] : it->second) {
+      if (existed) s->watch_dirty.set(true);
+    }
+  }
 }
 
 std::vector<std::string> WatchTable::KeysOf(int db) const {
   std::vector<std::string> out;
-  for (const auto& entry : watchers_) {
-    if (entry.first.first == db) out.push_back(entry.first.second);
+  for (auto it = watchers_.lower_bound(Key(db, std::string())); it != watchers_.end(); ++it) {
+    if (it->first.first != db) break;
+    out.push_back(it->first.second);
   }
   return out;
 }
 
-void WatchTable::TouchFlushed(int db) {
-  for (auto& [k, sessions] : watchers_) {
-    if (k.first != db) continue;
-    for (Session* s : sessions) {
-      for (const WatchedKey& w : s->watched) {
-        if (w.db == db && w.key == k.second && w.existed) s->watch_dirty = true;
-      }
-    }
-  }
+WatchIndex::WatchIndex(int shards) {
+  for (int i = 0; i < shards; ++i) tables_.push_back(std::make_unique<WatchTable>());
+}
+
+void WatchIndex::Watch(Session& s, int shard, int db, std::string_view key, bool existed) {
+  if (!tables_[shard]->Add(s, db, key, existed)) return;  // already watched
+  s.watched.push_back({db, shard, std::string(key), existed});
+}
+
+void WatchIndex::Unwatch(Session& s) {
+  for (const WatchedKey& w : s.watched) tables_[w.shard]->Remove(s, w.db, w.key);
+  s.watched.clear();
+  s.watch_dirty.set(false);
 }
 
 }  // namespace shardnode::node

@@ -37,6 +37,13 @@
 // no Producer exists and the queue stays empty: every write is delivered
 // inline, as before.
 //
+// Which side a write takes is the running thread's: RunningWriter sends
+// it to the thread's Producer when the thread installed one
+// (RunningProducerScope: a shard thread, for its whole run), else to the
+// stream itself (the control loop). The dispatcher's unit around a command,
+// the command's writes, the DELs of keys it finds expired (Db::on_key_expired)
+// and the writes of the blocked clients it serves all go through it.
+//
 // Pure: no sockets or clock; the only synchronization is the queue's
 // mutex. Loop: the control loop (Producer: its own thread).
 #pragma once
@@ -240,6 +247,79 @@ class WriteStream {
   std::mutex queue_mutex_;
   std::deque<Unit> queue_;
   std::atomic<size_t> queued_{0};
+};
+
+namespace internal {
+// RunningProducer's value for this thread (RunningProducerScope sets it).
+inline thread_local WriteStream::Producer* running_producer = nullptr;
+}  // namespace internal
+
+// The Producer of the thread running now, or nullptr: on the control loop,
+// and on every thread while there is one (no Producer is installed then).
+inline WriteStream::Producer* RunningProducer() { return internal::running_producer; }
+
+// Installs `producer` as the running thread's Producer for the scope's life
+// (a shard thread's run), then puts the previous one back.
+// REQUIRES: `producer` outlives the scope; scopes nest on one thread.
+class RunningProducerScope {
+ public:
+  explicit RunningProducerScope(WriteStream::Producer* producer)
+      : previous_(internal::running_producer) {
+    internal::running_producer = producer;
+  }
+  ~RunningProducerScope() { internal::running_producer = previous_; }
+  RunningProducerScope(const RunningProducerScope&) = delete;
+  RunningProducerScope& operator=(const RunningProducerScope&) = delete;
+
+ private:
+  WriteStream::Producer* previous_;
+};
+
+// The running thread's side of `stream` (see the file comment): its
+// Producer's calls when it has one, else the stream's. Costs one
+// thread-local read to build. REQUIRES: `stream` outlives it; used on the
+// thread that built it.
+class RunningWriter {
+ public:
+  explicit RunningWriter(WriteStream& stream) : stream_(stream), producer_(RunningProducer()) {}
+
+  bool wanted() const {
+    return producer_ != nullptr ? producer_->maybe_wanted() : stream_.wanted();
+  }
+  void Append(int db, int slot, std::span<const std::string> args, WriteTargets targets = kToAll) {
+    if (producer_ != nullptr) {
+      producer_->Append(db, slot, args, targets);
+    } else {
+      stream_.Append(db, slot, args, targets);
+    }
+  }
+  void BeginUnit() {
+    if (producer_ != nullptr) {
+      producer_->BeginUnit();
+    } else {
+      stream_.BeginUnit();
+    }
+  }
+  // REQUIRES: matches a BeginUnit on the same side.
+  void EndUnit() {
+    if (producer_ != nullptr) {
+      producer_->EndUnit();
+    } else {
+      stream_.EndUnit();
+    }
+  }
+  // REQUIRES: in a unit.
+  void SetNoMulti() {
+    if (producer_ != nullptr) {
+      producer_->SetNoMulti();
+    } else {
+      stream_.SetNoMulti();
+    }
+  }
+
+ private:
+  WriteStream& stream_;
+  WriteStream::Producer* producer_;
 };
 
 }  // namespace shardnode::node
