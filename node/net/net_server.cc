@@ -62,7 +62,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
         dispatcher_(dispatcher),
         reply_(&out_),
         drained_(stream_.get_executor()) {
-    reply_.on_error = [&server](std::string_view message) { server.stats().CountError(message); };
+    reply_.on_error = [this](std::string_view message) {
+      server_.stats().CountError(message);
+      if (session_.replica) ErrorToReplica(message);
+    };
     // A reply is checked against client-output-buffer-limit as it grows,
     // so one command cannot build an unbounded reply.
     reply_.WatchGrowth(kLimitCheckBytes, [this]() { OverOutputLimit(); });
@@ -540,10 +543,41 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (server_.WritesPaused(now) && dispatcher_.WaitsForPause(session_, args, now)) {
       server_.ParkSession(session_);
     } else {
+      // A replica's commands are expected to reply nothing (see
+      // RefuseReplicaReply); SYNC and PSYNC themselves make a replica.
+      const bool replica = session_.replica;
+      const size_t before = out_.size();
       dispatcher_.Execute(session_, args, reply_, now);
       reply_.set_protocol(session_.protocol);
+      if (replica && !closing_ && out_.size() > before) RefuseReplicaReply(before);
     }
     if (RetriedOnResume(session_.waiting)) parked_ = std::move(args);
+  }
+
+  // A replica of ours only sends what needs no reply (REPLCONF ACK): a
+  // command that replied anyway (a rogue or confused replica) has its reply
+  // dropped and the replica disconnected, as Redis does (its
+  // _addReplyToBufferOrList and addReplyDeferredLen); writing it would mix
+  // it into the replication stream. `before`: out_'s size before the
+  // command ran.
+  void RefuseReplicaReply(size_t before) {
+    out_.resize(before);
+    Logf(LogLevel::kWarning, "Replica generated a reply to command '%s', disconnecting it: %s",
+         session_.last_command.empty() ? std::string("<unknown>") : session_.last_command,
+         ClientInfoLine(session_, NowMs()));
+    Kill();
+  }
+
+  // Redis's afterErrorReply for a replica client: an error for a replica
+  // is logged as critical and counted (INFO unexpected_error_replies).
+  void ErrorToReplica(std::string_view message) {
+    if (message.starts_with("ERR ")) message.remove_prefix(4);
+    Logf(LogLevel::kWarning,
+         "== CRITICAL == This master is sending an error to its replica: '%s' after processing "
+         "the command '%s'",
+         message.substr(0, 4096),
+         session_.last_command.empty() ? std::string("<unknown>") : session_.last_command);
+    ++server_.stats().unexpected_error_replies;
   }
 
   Stream stream_;
