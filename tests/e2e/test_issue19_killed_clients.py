@@ -109,9 +109,10 @@ LOADER = r"""
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(b"*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$13\r\nkilled-loader\r\n")
-cmd = b"*3\r\n$3\r\nSET\r\n$9\r\nissue19-l\r\n$5\r\nvalue\r\n"
+cmd = (b"*3\r\n$3\r\nSET\r\n$9\r\nissue19-l\r\n$5\r\nvalue\r\n"
+       b"*2\r\n$3\r\nGET\r\n$12\r\nissue19-lbig\r\n")  # big replies fill the buffers soon
 while True:  # replies are never read, as Redis's gen_write_load.tcl
-    s.sendall(cmd * 64)
+    s.sendall(cmd * 16)
 """
 
 
@@ -119,12 +120,13 @@ def scenario_killed_loader(port):
     """A process that pipelines writes without reading any reply, killed
     with SIGKILL while it writes."""
     admin = Client(port)
+    assert admin.call("SET", "issue19-lbig", "y" * (64 << 10)) == "OK"
     proc = subprocess.Popen([sys.executable, "-c", LOADER, str(port)])
     try:
         wait_until(lambda: client_list_field(admin, "killed-loader", "cmd") == "set",
                    timeout=GONE_WITHIN, what="the loader to write")
         wait_until(lambda: int(client_list_field(admin, "killed-loader", "omem") or 0) > 0,
-                   timeout=GONE_WITHIN, what="replies to pend for the loader")
+                   timeout=30, what="replies to pend for the loader")
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
