@@ -192,6 +192,7 @@ class Cron {
     Stats& stats = server_.stats();
     for (const auto& [id, s] : server_.clients()) {
       if (s->resize_query_buffer) s->resize_query_buffer(now);
+      if (s->check_peer_closed) s->check_peer_closed();
       if (!server_.reply_buffer_resizing()) continue;
       const int change = ResizeReplyBuffer(*s, now, server_.reply_buffer_peak_reset_ms());
       if (change < 0) ++stats.reply_buffer_shrinks;

@@ -754,8 +754,10 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
                                                  : DiskError(session, *spec);
                !disk_error.empty()) {
       Reject(session, out, disk_error, spec);
-    } else if (session.monitor && (spec->flags & (kCmdWrite | kCmdReadonly | kCmdMayReplicate))) {
-      // A MONITOR client is a replica to Redis: it may not touch keys.
+    } else if ((session.monitor || session.replica) &&
+               (spec->flags & (kCmdWrite | kCmdReadonly | kCmdMayReplicate))) {
+      // A replica (and a MONITOR client, a replica to Redis) may not touch
+      // keys: it is exempt from client pauses.
       Reject(session, out, errors::kReplicaKeyspace, spec);
     } else if (std::string refusal = server_.replication() && !session.from_primary
                                          ? ReplicationRefusal(session, *spec)

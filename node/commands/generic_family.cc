@@ -32,6 +32,7 @@
 #include "node/resp/reply.h"
 #include "node/server/lazyfree.h"
 #include "node/server/node_services.h"
+#include "node/server/replication_control.h"
 #include "node/server/session.h"
 #include "node/server/shard.h"
 #include "node/server/tracking.h"
@@ -586,6 +587,9 @@ class FlushFanOut : public FanOut {
     // FLUSHALL with save points configured saves the empty dataset at once
     // (stopping a BGSAVE first), which resets the dirty counter, as Redis's
     // flushAllDataAndResetRDB does; the command still propagates.
+    // An image being made for a full sync stops whatever the save points
+    // (Redis kills any RDB child there); its replicas sync again.
+    if (all_dbs_ && ctx.node.replication() != nullptr) ctx.node.replication()->AbortSyncImage();
     if (all_dbs_ && !ctx.node.options().save.empty()) {
       if (persist::Persistence* p = ctx.node.persistence(); p != nullptr) {
         if (p->bgsave_in_progress()) p->AbortBackgroundSave();

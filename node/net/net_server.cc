@@ -64,7 +64,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
         dispatcher_(dispatcher),
         reply_(&out_),
         drained_(stream_.get_executor()) {
-    reply_.on_error = [&server](std::string_view message) { server.stats().CountError(message); };
+    reply_.on_error = [this](std::string_view message) {
+      server_.stats().CountError(message);
+      if (session_.replica) ErrorToReplica(message);
+    };
     // A reply is checked against client-output-buffer-limit as it grows,
     // so one command cannot build an unbounded reply.
     reply_.WatchGrowth(kLimitCheckBytes, [this]() { OverOutputLimit(); });
@@ -113,12 +116,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
       // two would cost a malloc per request.
       // A TLS stream is read the same way, OpenSSL decrypting into the
       // room (tls_io.h).
+      read_parked_ = true;
       const size_t n =
           stream_.is_tls()
               ? co_await AsyncTlsReadWhenReady(stream_.tls(), *this,
                                                asio::redirect_error(asio::use_awaitable, ec))
               : co_await AsyncReadWhenReady(stream_.socket(), *this,
                                             asio::redirect_error(asio::use_awaitable, ec));
+      read_parked_ = false;
       if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
       if (ec || closing_) break;
       server_.stats().total_net_input_bytes += n;
@@ -181,10 +186,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const int64_t big_left =
         bulk >= kBigArg ? bulk + 2 - static_cast<int64_t>(query_.size()) : int64_t{0};
     reading_scratch_ = query_.capacity() == 0 && big_left <= 0;
-    if (reading_scratch_) return ScratchRoom();
-    return query_.PrepareRead(static_cast<size_t>(std::max<int64_t>(big_left, 0)));
+    const std::span<char> room =
+        reading_scratch_ ? ScratchRoom()
+                         : query_.PrepareRead(static_cast<size_t>(std::max<int64_t>(big_left, 0)));
+    read_room_ = room.size();
+    return room;
   }
   void CommitRead(size_t n) {
+    // A short read counts as emptying the socket (ready_read.h): an end of
+    // stream that came with these bytes has no event left to report it.
+    peer_close_unseen_ = n < read_room_;
     if (reading_scratch_) {
       query_.Append(std::string_view(ScratchRoom().data(), n));
     } else {
@@ -208,6 +219,28 @@ class Connection : public std::enable_shared_from_this<Connection> {
     query_.Resize((now_ms / 1000) - (session_.last_interaction_ms / 1000),
                   parser_.current_bulk_len());
     UpdateQueryBufferStats();
+  }
+
+  // The cron's look for an end of stream (or a reset) that no read event
+  // will report. A plain socket's read counts a short recv as emptying the
+  // socket and waits for the next edge-triggered event (ready_read.h); a
+  // FIN or RST that arrived before that recv, behind the bytes it
+  // returned, raised its event already, so a client that sent its last
+  // commands and closed (killed with replies unread, a blocked command
+  // left behind) would never be seen gone. One peek after such a read
+  // settles it: whatever arrives later raises an event of its own. Redis
+  // polls level-triggered and sees the close on its next read; here it is
+  // seen by the next cron tick.
+  void CheckPeerClosed() {
+    if (!peer_close_unseen_ || !read_parked_ || closing_ || stream_.is_tls()) return;
+    peer_close_unseen_ = false;
+    char byte;
+    const ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))) return;
+    // Posted: the cron is walking the server's client table.
+    asio::post(stream_.get_executor(), [weak = weak_from_this()]() {
+      if (auto conn = weak.lock()) conn->Kill();
+    });
   }
 
   void UpdateQueryBufferStats() {
@@ -263,6 +296,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     };
     session_.resize_query_buffer = [weak](int64_t now_ms) {
       if (auto conn = weak.lock()) conn->ResizeQueryBuffer(now_ms);
+    };
+    session_.check_peer_closed = [weak]() {
+      if (auto conn = weak.lock()) conn->CheckPeerClosed();
     };
     // A plain socket never blocks the loop: its reads (ready_read.h) and
     // WriteNow try it and leave the rest to epoll.
@@ -320,7 +356,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
                           std::string().swap(self->sending_);
                         }
                         if (ec) {
+                          // The peer is gone (reset, broken pipe): the
+                          // client is freed now, as Redis frees a client
+                          // its write failed on. The reader may be parked
+                          // waiting for an event that already came.
                           self->write_failed_ = true;
+                          if (!self->closing_) {
+                            Logf(LogLevel::kVerbose, "Error writing to client: %s", ec.message());
+                            self->Kill();
+                          }
                         } else if (!self->out_.empty()) {
                           self->Flush();
                           if (self->writing_) {  // not after a kill
@@ -518,10 +562,41 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (server_.WritesPaused(now) && dispatcher_.WaitsForPause(session_, args, now)) {
       server_.ParkSession(session_);
     } else {
+      // A replica's commands are expected to reply nothing (see
+      // RefuseReplicaReply); SYNC and PSYNC themselves make a replica.
+      const bool replica = session_.replica;
+      const size_t before = out_.size();
       dispatcher_.Execute(session_, args, reply_, now);
       reply_.set_protocol(session_.protocol);
+      if (replica && !closing_ && out_.size() > before) RefuseReplicaReply(before);
     }
     if (RetriedOnResume(session_.waiting)) parked_ = std::move(args);
+  }
+
+  // A replica of ours only sends what needs no reply (REPLCONF ACK): a
+  // command that replied anyway (a rogue or confused replica) has its reply
+  // dropped and the replica disconnected, as Redis does (its
+  // _addReplyToBufferOrList and addReplyDeferredLen); writing it would mix
+  // it into the replication stream. `before`: out_'s size before the
+  // command ran.
+  void RefuseReplicaReply(size_t before) {
+    out_.resize(before);
+    Logf(LogLevel::kWarning, "Replica generated a reply to command '%s', disconnecting it: %s",
+         session_.last_command.empty() ? std::string("<unknown>") : session_.last_command,
+         ClientInfoLine(session_, NowMs()));
+    Kill();
+  }
+
+  // Redis's afterErrorReply for a replica client: an error for a replica
+  // is logged as critical and counted (INFO unexpected_error_replies).
+  void ErrorToReplica(std::string_view message) {
+    if (message.starts_with("ERR ")) message.remove_prefix(4);
+    Logf(LogLevel::kWarning,
+         "== CRITICAL == This master is sending an error to its replica: '%s' after processing "
+         "the command '%s'",
+         message.substr(0, 4096),
+         session_.last_command.empty() ? std::string("<unknown>") : session_.last_command);
+    ++server_.stats().unexpected_error_replies;
   }
 
   Stream stream_;
@@ -535,6 +610,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   resp::QueryBuffer query_;          // received, not yet parsed
   bool processing_ = false;          // Process is reading query_
   bool reading_scratch_ = false;     // the recv in progress goes to ScratchRoom
+  size_t read_room_ = 0;             // the room PrepareRead gave the recv in progress
+  bool read_parked_ = false;         // the reader coroutine waits in a read
+  bool peer_close_unseen_ = false;   // the last read was short (CheckPeerClosed)
   static constexpr size_t kKeptBufferBytes = 64 * 1024;
   static constexpr int64_t kBigArg = resp::QueryBuffer::kBigArg;
   std::string out_;      // replies not yet handed to the socket

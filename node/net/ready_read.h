@@ -20,9 +20,12 @@
 // reactor then queues the next read without trying it, and the
 // edge-triggered event that new bytes raise performs it; every event sets
 // "try speculatively" again, so bytes arriving in between are never
-// missed); and the room comes from the sink when the recv happens, and the
-// bytes are committed to it then, so between reads the sink may move or
-// free its memory (QueryBuffer::Resize from the cron).
+// missed; but a FIN or RST that arrived before that recv, behind the bytes
+// it returned, raised the event already consumed and raises no other: the
+// caller looks for it itself, net_server.cc's CheckPeerClosed); and the
+// room comes from the sink when the recv happens, and the bytes are
+// committed to it then, so between reads the sink may move or free its
+// memory (QueryBuffer::Resize from the cron).
 //
 // Sink: `std::span<char> PrepareRead()` (non-empty room for the next recv)
 // and `void CommitRead(size_t n)` (n > 0 bytes landed at the room's start;

@@ -207,6 +207,14 @@ void FullSyncs::StartJob(int64_t now_ms) {
   if (auto v = server_.config().Value("rdb-key-save-delay")) {
     (void)absl::SimpleAtoi(*v, &job->key_delay_us);
   }
+  // No child process makes the image: the pid is the node's own, as in
+  // every "started by pid" line of ours.
+  if (socket) {
+    Logf(LogLevel::kNotice, "Background RDB transfer started by pid %d",
+         static_cast<int>(getpid()));
+  } else {
+    Logf(LogLevel::kNotice, "Background saving started by pid %d", static_cast<int>(getpid()));
+  }
   Job& j = *job;
   jobs_.push_back(std::move(job));
   ++busy_;
@@ -428,6 +436,26 @@ void FullSyncs::Reap() {
     if (job.fd >= 0) close(job.fd);
     it = jobs_.erase(it);
   }
+}
+
+void FullSyncs::AbortProducing() {
+  Job* job = Producing();
+  if (job == nullptr) return;
+  Log(LogLevel::kWarning, job->socket ? "Background transfer stopped by FLUSHALL"
+                                      : "Background RDB save for SYNC stopped by FLUSHALL");
+  ++busy_;
+  for (Member& m : job->members) {
+    if (m.gone) continue;
+    Log(LogLevel::kWarning, "SYNC failed. BGSAVE child returned an error");
+    DropMember(m);
+  }
+  StopProducing(*job);
+  --busy_;
+  Reap();
+  std::weak_ptr<int> alive = alive_;
+  boost::asio::post(io_, [this, alive] {
+    if (alive.lock()) Tick(NowMs());
+  });
 }
 
 void FullSyncs::Clear() {

@@ -85,6 +85,12 @@ class FullSyncs {
   void Remove(uint64_t client_id);
   // Stops every image and forgets every replica (role change, shutdown).
   void Clear();
+  // FLUSHALL (Redis's killRDBChild): the image being produced stops and
+  // its replicas are dropped; they ask again and get a new image, as
+  // Redis's replicas do after the child was killed. Replicas still
+  // receiving a finished disk image, and waiting ones, are kept (the
+  // waiting get the next image).
+  void AbortProducing();
 
   // Every 100 ms: starts the waiting replicas' image once their delay ran
   // out.

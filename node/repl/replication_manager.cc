@@ -1270,6 +1270,8 @@ void ReplicationManager::OnLinkClosed(PrimaryLink* link, int64_t now_ms) {
 
 bool ReplicationManager::producing_sync_image() const { return full_syncs_->producing(); }
 
+void ReplicationManager::AbortSyncImage() { full_syncs_->AbortProducing(); }
+
 void ReplicationManager::AttachToNewPrimary() {
   history_discarded_ = true;
   DisconnectReplicas();

@@ -122,6 +122,7 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   std::string SyncStatsLines() const override;
   size_t backlog_memory() const override { return backlog_ ? backlog_->capacity() : 0; }
   bool producing_sync_image() const override;
+  void AbortSyncImage() override;
   std::string CheckCommand(bool is_write, bool stale_ok) const override;
   int64_t DataAgeMs(int64_t now_ms) const override;
   void SyncWithCluster() override;

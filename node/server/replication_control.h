@@ -55,6 +55,10 @@ class ReplicationControl {
   // An image for a full sync is being produced (Redis's RDB child for
   // replication): INFO persistence reports rdb_bgsave_in_progress:1.
   virtual bool producing_sync_image() const { return false; }
+  // FLUSHALL: the image being produced for a full sync stops and its
+  // replicas are dropped (they come back for a new full sync), as Redis
+  // kills its RDB child there. Nothing to do where no image is made.
+  virtual void AbortSyncImage() {}
 
   // The error that refuses a command before it runs, without the leading
   // '-' (READONLY on a read-only replica, NOREPLICAS under

@@ -201,6 +201,12 @@ struct Session {
   // (Redis's clientsCronResizeQueryBuffer). Empty without a socket.
   std::function<void(int64_t now_ms)> resize_query_buffer;
 
+  // Set by the net shell: the cron's look for a peer that closed (or reset)
+  // the connection while no read event could report it any more (see
+  // Connection::CheckPeerClosed); a client found gone is killed, posted.
+  // Empty without a socket.
+  std::function<void()> check_peer_closed;
+
   // Set by the net shell: after a blocked command was answered, resumes
   // executing the input that arrived meanwhile (posted, not run inline).
   std::function<void()> resume;
