@@ -26,6 +26,9 @@ void Evictor::ApplyOptions() {
 
 size_t Evictor::NotCountedMemory() const {
   size_t bytes = 0;
+  // Checked before every command while over the limit: skip the walk over
+  // every client when no replica is connected.
+  if (server_.replica_sessions() == 0) return 0;
   for (const auto& [id, session] : server_.clients()) {
     if (session->replica) bytes += session->output_buffer_allocated;
   }
