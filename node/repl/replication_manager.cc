@@ -923,7 +923,8 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
   if (psync) {
     int64_t offset = 0;
     if (!absl::SimpleAtoi(absl::string_view(args[2].data(), args[2].size()), &offset)) {
-      Logf(LogLevel::kWarning, "Replica %s asks for synchronization but with a wrong offset", name);
+      Logf(LogLevel::kWarning, "Replica %s asks for synchronization but with a wrong offset",
+           name);
       ctx.reply.Error(errors::kNotInteger);
       return;
     }
