@@ -178,8 +178,21 @@ void Db::SampleEntries(bool with_ttl_only, size_t n, std::vector<Entry*>* out) {
   // of a table bigger than what is still wanted.
   size_t want = n;
   int slot = index_->FindRank(rng_() % size_);
+  // Each table is three dependent cache misses away (its header, its
+  // buckets, its entries) and the walk usually takes a few small tables:
+  // a table's header is requested three steps ahead, its buckets two
+  // steps ahead and its entries one step ahead, so that the misses overlap.
+  auto table_at = [this, slot](int step) { return index_->table((slot + step) % kNumSlots); };
+  for (int i = 0; i < 3; ++i) {
+    if (const SlotTable* t = table_at(i)) __builtin_prefetch(t);
+  }
+  if (const SlotTable* t = table_at(1)) t->PrefetchBuckets();
+  if (const SlotTable* t = table_at(0)) t->PrefetchBuckets();
   for (int visited = 0; want > 0 && visited < kNumSlots; ++visited) {
     const SlotTable* t = index_->table(slot);
+    if (const SlotTable* ahead = index_->table((slot + 3) % kNumSlots)) __builtin_prefetch(ahead);
+    if (const SlotTable* ahead = index_->table((slot + 2) % kNumSlots)) ahead->PrefetchBuckets();
+    if (const SlotTable* ahead = index_->table((slot + 1) % kNumSlots)) ahead->PrefetchHeads();
     if (t != nullptr && t->size() > 0) {
       if (t->size() <= want) {
         t->ForEach([&](Entry& e) { out->push_back(&e); });

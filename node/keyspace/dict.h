@@ -162,6 +162,21 @@ class Dict {
     }
   }
 
+  // Starts loading the bucket array into the cache (a hint: the caller
+  // reads it soon, after other loads it does not depend on).
+  void PrefetchBuckets() const {
+    if (buckets_) __builtin_prefetch(buckets_.get());
+  }
+
+  // Starts loading the first node of every bucket (small tables: the
+  // caller is about to walk all of them).
+  void PrefetchHeads() const {
+    if (!buckets_ || mask_ >= 16) return;
+    for (size_t b = 0; b <= mask_; ++b) {
+      if (buckets_[b]) __builtin_prefetch(buckets_[b]);
+    }
+  }
+
   // A random node (nullptr when empty): a random non-empty bucket, then a
   // random node of its chain. `rng` is a UniformRandomBitGenerator.
   template <typename Rng>

@@ -67,14 +67,15 @@ uint64_t EvictionTimeLimitUs(int tenacity) {
 }
 
 void EvictionPool::Offer(uint64_t idle, int keyspace, int db, std::string_view key) {
-  // Sampling repeats keys: one slot per key.
-  for (size_t i = 0; i < size_; ++i) {
-    if (slots_[i].key == key && slots_[i].db == db && slots_[i].keyspace == keyspace) return;
-  }
   // First position whose candidate is not better (lower idle) than this one.
   size_t k = 0;
   while (k < size_ && slots_[k].idle < idle) ++k;
   if (k == 0 && size_ == kSize) return;  // worse than every candidate held
+  // Sampling repeats keys: one slot per key. (After the cheap test above:
+  // with a full pool most samples stop there, before any key compare.)
+  for (size_t i = 0; i < size_; ++i) {
+    if (slots_[i].key == key && slots_[i].db == db && slots_[i].keyspace == keyspace) return;
+  }
   if (size_ < kSize) {
     // Room at the end: shift [k, size) right by one.
     for (size_t i = size_; i > k; --i) slots_[i] = std::move(slots_[i - 1]);

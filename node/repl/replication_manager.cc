@@ -950,7 +950,7 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
            "starting from offset %d.",
            name, gap.size(), offset);
       r.ack_offset = offset - 1;
-      session.replica = true;
+      server_.MarkReplica(session);
       core_.Add(std::move(r));
       ++sync_partial_ok_;
       return;
@@ -988,7 +988,7 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
   // +FULLRESYNC when it begins, FullSyncDelivered puts the replica online.
   r.ack_offset = 0;
   r.sync_pending = true;
-  session.replica = true;
+  server_.MarkReplica(session);
   const bool capa_eof = r.conf.capa_eof;
   const persist::SnapshotFilter filter{.keys = !r.conf.rdb_exclude_keys,
                                        .functions = !r.conf.rdb_exclude_functions};

@@ -64,7 +64,10 @@ void Server::DetachSession(Session& session) {
   tracking_.Disable(session);
   std::erase(monitoring_.monitors, session.id);
   auto it = clients_.find(session.id);
-  if (it != clients_.end() && it->second == &session) clients_.erase(it);
+  if (it != clients_.end() && it->second == &session) {
+    clients_.erase(it);
+    if (session.replica && replica_sessions_ > 0) --replica_sessions_;
+  }
 }
 
 size_t Server::ClientEvictionLimit() const {

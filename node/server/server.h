@@ -199,6 +199,14 @@ class Server final : public NodeServices {
   // a killed client is gone at once, even while its socket still drains),
   // and only then may the Session be destroyed.
   void DetachSession(Session& session);
+  // Flags `session` as a replica of ours (SYNC/PSYNC: CLIENT LIST flag S).
+  void MarkReplica(Session& session) {
+    if (!session.replica) ++replica_sessions_;
+    session.replica = true;
+  }
+  // At least the number of connected replica sessions (0: none, so there
+  // are no replica output buffers to leave out of maxmemory).
+  int replica_sessions() const { return replica_sessions_; }
   uint64_t NextClientId() { return ++last_client_id_; }
   // Client eviction (maxmemory-clients): while the normal and Pub/Sub
   // clients together take more than the limit, closes the biggest one that
@@ -412,6 +420,7 @@ class Server final : public NodeServices {
   LoadingState loading_;
   persist::Persistence* persistence_ = nullptr;
   ReplicationControl* replication_ = nullptr;
+  int replica_sessions_ = 0;  // see replica_sessions()
   ClusterBus* cluster_bus_ = nullptr;
   int tcp_port_ = 0;
   std::string executable_;
