@@ -274,6 +274,36 @@ class RedisServerNode(Node):
         return cmd + self.args
 
 
+def read_line(sock):
+    """One CRLF-terminated line read from a raw socket, without the CRLF."""
+    data = b""
+    while not data.endswith(b"\r\n"):
+        chunk = sock.recv(1)
+        if not chunk:
+            raise ConnectionError("closed")
+        data += chunk
+    return data[:-2]
+
+
+def closes(sock, timeout=5.0):
+    """True when the server closes `sock` within `timeout` (whatever it sent
+    before, a replication payload included)."""
+    sock.settimeout(timeout)
+    try:
+        while sock.recv(65536):
+            pass
+        return True
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def log_text(path):
+    with open(path, errors="replace") as f:
+        return f.read()
+
+
 def info(node, section="replication"):
     """One INFO section of `node` as a dict."""
     out = {}

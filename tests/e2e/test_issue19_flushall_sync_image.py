@@ -11,19 +11,10 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Client, Node, REDIS_SERVER, RedisServer, resp_command, wait_until  # noqa: E402
+from harness import (Client, Node, REDIS_SERVER, RedisServer, closes, log_text,  # noqa: E402
+                     read_line, resp_command, wait_until)
 
 STARTED = "Background RDB transfer started by pid"
-
-
-def read_line(sock):
-    data = b""
-    while not data.endswith(b"\r\n"):
-        chunk = sock.recv(1)
-        if not chunk:
-            raise ConnectionError("closed")
-        data += chunk
-    return data[:-2]
 
 
 def start_diskless_sync(port, want_header=True):
@@ -48,18 +39,6 @@ def start_diskless_sync(port, want_header=True):
     return sock, line[5:]
 
 
-def closes(sock, timeout=5.0):
-    sock.settimeout(timeout)
-    try:
-        while sock.recv(65536):
-            pass
-        return True
-    except ConnectionResetError:
-        return True
-    except socket.timeout:
-        return False
-
-
 def receives_mark(sock, mark, timeout=10.0):
     sock.settimeout(timeout)
     data = b""
@@ -69,11 +48,6 @@ def receives_mark(sock, mark, timeout=10.0):
             return False
         data += chunk
     return True
-
-
-def log_text(path):
-    with open(path, errors="replace") as f:
-        return f.read()
 
 
 class FlushallStopsSyncImage(unittest.TestCase):

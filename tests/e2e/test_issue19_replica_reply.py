@@ -11,37 +11,8 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Client, Node, REDIS_SERVER, RedisServer, resp_command,  # noqa: E402
-                     wait_until)
-
-
-def read_line(sock):
-    data = b""
-    while not data.endswith(b"\r\n"):
-        chunk = sock.recv(1)
-        if not chunk:
-            raise ConnectionError("closed")
-        data += chunk
-    return data[:-2]
-
-
-def closes(sock, timeout=5.0):
-    """True when the server closes `sock` within `timeout` (whatever it sent
-    before, the replication payload included)."""
-    sock.settimeout(timeout)
-    try:
-        while sock.recv(65536):
-            pass
-        return True
-    except ConnectionResetError:
-        return True
-    except socket.timeout:
-        return False
-
-
-def log_text(path):
-    with open(path, errors="replace") as f:
-        return f.read()
+from harness import (Client, Node, REDIS_SERVER, RedisServer, closes, log_text,  # noqa: E402
+                     read_line, resp_command, wait_until)
 
 
 SCENARIOS = [
