@@ -195,13 +195,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void CommitRead(size_t n) {
     // A short read counts as emptying the socket (ready_read.h): an end of
     // stream that came with these bytes has no event left to report it.
+    // (A TLS read says so itself, SetReadDrained, after this.)
     peer_close_unseen_ = n < read_room_;
     if (reading_scratch_) {
       query_.Append(std::string_view(ScratchRoom().data(), n));
     } else {
       query_.Commit(n);
     }
-  }
+  }  // A TLS read's verdict (tls_io.h): it drained OpenSSL and the socket.
+  void SetReadDrained(bool drained) { peer_close_unseen_ = drained; }
 
  private:
   // One per loop thread: a recv and its copy never interleave with another.
@@ -222,8 +224,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // The cron's look for an end of stream (or a reset) that no read event
-  // will report. A plain socket's read counts a short recv as emptying the
-  // socket and waits for the next edge-triggered event (ready_read.h); a
+  // will report. A read that emptied the socket (plain: a short recv,
+  // ready_read.h; TLS: OpenSSL and the socket both drained, tls_io.h)
+  // waits for the next edge-triggered event; a
   // FIN or RST that arrived before that recv, behind the bytes it
   // returned, raised its event already, so a client that sent its last
   // commands and closed (killed with replies unread, a blocked command
@@ -232,7 +235,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // polls level-triggered and sees the close on its next read; here it is
   // seen by the next cron tick.
   void CheckPeerClosed() {
-    if (!peer_close_unseen_ || !read_parked_ || closing_ || stream_.is_tls()) return;
+    if (!peer_close_unseen_ || !read_parked_ || closing_) return;
     peer_close_unseen_ = false;
     char byte;
     const ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);

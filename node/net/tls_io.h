@@ -228,6 +228,10 @@ struct SinkRead {
     if (room.empty()) return {TlsStep::kNothing, 0, boost::asio::error::no_buffer_space};
     TlsStep step = session->Read(room);
     if (step.bytes > 0) sink->CommitRead(step.bytes);
+    // A sink that watches for closes the edge-triggered wait cannot report
+    // (NetServer's CheckPeerClosed) learns whether this read drained both
+    // OpenSSL and the socket: a short decrypt alone says nothing.
+    if constexpr (requires { sink->SetReadDrained(true); }) sink->SetReadDrained(step.drained);
     return step;
   }
 };

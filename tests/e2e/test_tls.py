@@ -12,11 +12,13 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import REDIS_SERVER as REDIS  # noqa: E402
 from harness import Client, Error, Node, RedisServerNode, free_port, info  # noqa: E402
+from harness import client_list_field, info_int  # noqa: E402
 from harness import wait_until  # noqa: E402
 
 OPENSSL = shutil.which("openssl")
@@ -101,6 +103,30 @@ class TlsTest(unittest.TestCase):
         c = TlsClient(node.tls_port, self.certs)
         self.assertEqual(c.call("CONFIG", "GET", "tls-port"), [b"tls-port", str(node.tls_port).encode()])
         c.close()
+
+    def test_blocked_tls_client_closed_with_its_command_leaves_like_redis(self):
+        # A TLS client sends BLPOP and closes while the server is busy, so
+        # the command's record and the TCP close arrive together: the read
+        # that decrypts the BLPOP drains the socket and the close has no
+        # event of its own left (net_server.cc CheckPeerClosed).
+        for cls in (Node, RedisServerNode):
+            with self.subTest(cls.__name__):
+                node = self.start(cls, "--enable-debug-command", "yes")
+                admin = Client(node.port)
+                c = TlsClient(node.tls_port, self.certs)
+                self.assertEqual(c.call("CLIENT", "SETNAME", "tls-closer"), "OK")
+                sleeper = Client(node.port, timeout=15)
+                sleeper.send("DEBUG", "SLEEP", "1")
+                time.sleep(0.2)  # the server is asleep before the BLPOP is sent
+                c.send("BLPOP", "tls-none", "0")
+                c.close()
+                self.assertEqual(sleeper.read(), "OK")
+                sleeper.close()
+                wait_until(lambda: client_list_field(admin, "tls-closer", "id") is None,
+                           timeout=5, what="the closed TLS client to leave CLIENT LIST")
+                wait_until(lambda: info_int(admin, "clients", "blocked_clients") == 0,
+                           timeout=5, what="blocked_clients back to 0")
+                admin.close()
 
     def test_plain_port_zero_serves_tls_only(self):
         tls_port = free_port()
