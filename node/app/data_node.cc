@@ -187,12 +187,11 @@ class Cron {
     // clientsCron).
     server_.CloseClientsOverOutputLimit(now);
     // Query buffers: freed when idle, trimmed when oversized (Redis's
-    // clientsCronResizeQueryBuffer).
+    // clientsCronResizeQueryBuffer); closes no read event reported.
     // Reply buffers follow their peak (clientsCronResizeOutputBuffer).
     Stats& stats = server_.stats();
     for (const auto& [id, s] : server_.clients()) {
-      if (s->resize_query_buffer) s->resize_query_buffer(now);
-      if (s->check_peer_closed) s->check_peer_closed();
+      if (s->client_cron) s->client_cron(now);
       if (!server_.reply_buffer_resizing()) continue;
       const int change = ResizeReplyBuffer(*s, now, server_.reply_buffer_peak_reset_ms());
       if (change < 0) ++stats.reply_buffer_shrinks;

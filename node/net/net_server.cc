@@ -297,11 +297,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
         conn->CountOutput();
       }
     };
-    session_.resize_query_buffer = [weak](int64_t now_ms) {
-      if (auto conn = weak.lock()) conn->ResizeQueryBuffer(now_ms);
-    };
-    session_.check_peer_closed = [weak]() {
-      if (auto conn = weak.lock()) conn->CheckPeerClosed();
+    session_.client_cron = [weak](int64_t now_ms) {
+      if (auto conn = weak.lock()) {
+        conn->ResizeQueryBuffer(now_ms);
+        conn->CheckPeerClosed();
+      }
     };
     // A plain socket never blocks the loop: its reads (ready_read.h) and
     // WriteNow try it and leave the rest to epoll.

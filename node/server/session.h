@@ -197,15 +197,12 @@ struct Session {
   // close_after_reply instead. Empty for sessions without a socket (tests).
   std::function<void()> kill;
 
-  // Set by the net shell: the cron's look at the client's query buffer
-  // (Redis's clientsCronResizeQueryBuffer). Empty without a socket.
-  std::function<void(int64_t now_ms)> resize_query_buffer;
-
-  // Set by the net shell: the cron's look for a peer that closed (or reset)
-  // the connection while no read event could report it any more (see
-  // Connection::CheckPeerClosed); a client found gone is killed, posted.
-  // Empty without a socket.
-  std::function<void()> check_peer_closed;
+  // Set by the net shell: the cron's per-client look at the connection:
+  // the query buffer's size (Redis's clientsCronResizeQueryBuffer) and a
+  // peer that closed (or reset) the connection while no read event could
+  // report it any more (Connection::CheckPeerClosed; a client found gone is
+  // killed, posted). Empty without a socket.
+  std::function<void(int64_t now_ms)> client_cron;
 
   // Set by the net shell: after a blocked command was answered, resumes
   // executing the input that arrived meanwhile (posted, not run inline).
