@@ -56,8 +56,8 @@ void Watch(CommandContext& ctx, Args args) {
   const int num_shards = ctx.shard.num_keyspaces();
   for (size_t i = 1; i < args.size(); ++i) {
     const bool existed = ctx.DbFor(args[i]).Exists(args[i], ctx.now_ms);
-    const int shard = num_shards == 1 ? 0 : ctx.shard.IndexForSlot(slots::KeyHashSlot(args[i]));
-    ctx.shard.watches().Watch(ctx.session, shard, ctx.db_index(), args[i], existed);
+    ctx.shard.watches().Watch(ctx.session, KeyspaceShardOfKey(args[i], num_shards), ctx.db_index(),
+                              args[i], existed);
   }
   ctx.reply.Ok();
 }

@@ -12,6 +12,7 @@
 #include "node/resp/reply.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
+#include "node/server/shard.h"
 #include "node/server/suspend.h"
 #include "slots/hash_slot.h"
 
@@ -61,8 +62,7 @@ BlockingTable::BlockingTable(int shards) {
 }
 
 int BlockingTable::ShardOf(std::string_view key) const {
-  const int n = num_shards();
-  return n == 1 ? 0 : slots::KeyHashSlot(key) % n;
+  return KeyspaceShardOfKey(key, num_shards());
 }
 
 void BlockingTable::Block(BlockedClient c) {

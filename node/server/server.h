@@ -105,7 +105,7 @@ class Server final : public NodeServices {
 
   int num_shards() const { return static_cast<int>(shards_.size()); }
   Keyspace& shard(int i) { return *shards_[i]; }
-  int ShardIndexForSlot(int slot) const { return slot % num_shards(); }
+  int ShardIndexForSlot(int slot) const { return KeyspaceShardOfSlot(slot, num_shards()); }
   Keyspace& ShardForSlot(int slot) { return *shards_[ShardIndexForSlot(slot)]; }
   bool cluster_enabled() const override { return cluster_ != nullptr; }
   // nullptr when cluster-enabled is no.

@@ -96,6 +96,7 @@
 #include <vector>
 
 #include "node/server/latency.h"
+#include "slots/hash_slot.h"
 
 namespace shardnode::node {
 
@@ -138,6 +139,14 @@ struct Stats {
   void CountError(std::string_view message);
 };
 
+// The keyspace shard of a hash slot, and of a key, among `num_shards`: the
+// one place the split is written (Server, each Shard view, the blocking
+// index and WATCH use it).
+inline int KeyspaceShardOfSlot(int slot, int num_shards) { return slot % num_shards; }
+inline int KeyspaceShardOfKey(std::string_view key, int num_shards) {
+  return num_shards == 1 ? 0 : KeyspaceShardOfSlot(slots::KeyHashSlot(key), num_shards);
+}
+
 // Per-command statistics (INFO commandstats and latencystats, LATENCY
 // HISTOGRAM): each view keeps one set per command (Shard::command_stats, by
 // CommandSpec::stats_index), written by the view's thread only; readers sum
@@ -178,7 +187,7 @@ class Shard {
   // that span shards run as a fan-out that the dispatcher drives
   // (node/commands/fan_out.h).
   int num_keyspaces() const { return static_cast<int>(keyspaces_->size()); }
-  int IndexForSlot(int slot) const { return slot % num_keyspaces(); }
+  int IndexForSlot(int slot) const { return KeyspaceShardOfSlot(slot, num_keyspaces()); }
   Keyspace& keyspace(int i) { return *(*keyspaces_)[i]; }
   Keyspace& KeyspaceForSlot(int slot) { return keyspace(IndexForSlot(slot)); }
 
