@@ -229,7 +229,7 @@ std::vector<Sentinel::RewriteLine> Sentinel::RewriteLines() const {
     std::string k = absl::StrCat("sentinel ", base::ToAbsl(kw));
     out.push_back({k, absl::StrCat(k, " ", rest), force});
   };
-  add("myid", myid_);
+  add("myid", Arg(myid_));  // plain hex in practice; quoted when a config gave 40 odd bytes
   if (!deny_scripts_reconfig_ || had_deny_line_) {
     add("deny-scripts-reconfig", deny_scripts_reconfig_ ? "yes" : "no");
   }

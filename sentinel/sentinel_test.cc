@@ -130,6 +130,23 @@ TEST(SentinelTest, RewriteLinesLoadBackWithQuotedValues) {
   EXPECT_EQ(again.FindMaster("mymaster")->auth_user, "us\"er'");
 }
 
+// Redis checks only a myid's length; 40 bytes with a blank or a quote are
+// quoted in the rewrite so that the file loads back (found by sentinel_fuzz).
+TEST(SentinelTest, RewrittenMyidWithBlanksLoadsBack) {
+  const std::string odd = std::string(30, '0') + "12\"s3cr et";
+  ASSERT_EQ(odd.size(), 40u);
+  Sentinel s(Id('a'), 26379, 42, 1000);
+  ASSERT_EQ(s.ApplyConfigLine({"myid", odd}, 1000), "");
+  const std::string line = s.RewriteLines().front().line;
+  EXPECT_EQ(line, "sentinel myid \"" + std::string(30, '0') + "12\\\"s3cr et\"");
+  auto args = base::SplitArgs(line);
+  ASSERT_TRUE(args.has_value());
+  args->erase(args->begin());
+  Sentinel again(Id('b'), 26379, 42, 1000);
+  EXPECT_EQ(again.ApplyConfigLine(*args, 1000), "");
+  EXPECT_EQ(again.RewriteLines().front().line, line);
+}
+
 TEST(SentinelTest, SdownAfterDownAfterMilliseconds) {
   auto s = Make('a', {{"down-after-milliseconds", "mymaster", "1000"}});
   s->Tick(1100);
