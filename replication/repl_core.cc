@@ -1,6 +1,7 @@
 #include "replication/repl_core.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 namespace shardnode::replication {
@@ -41,7 +42,7 @@ std::optional<int64_t> ReplCore::BeginFullSync(ClientId client, ClientId attach_
   const ReplicaRecord* peer = attach_to != 0 ? Find(attach_to) : nullptr;
   r->sync_pending = false;
   r->in_full_sync = true;
-  r->held = peer != nullptr ? peer->held : std::string();
+  r->held_bytes = peer != nullptr ? peer->held_bytes : 0;
   // The image holds the dataset at this offset; the held stream goes on
   // from it.
   r->sync_offset = peer != nullptr ? peer->sync_offset : master_offset;
@@ -56,12 +57,26 @@ bool ReplCore::FullSyncDelivered(ClientId client, bool socket_target, int64_t no
   r->ack_offset = 0;
   r->ack_time_ms = now_ms;
   if (socket_target) r->wait_first_ack = r->psync;  // old SYNC replicas never ACK
-  if (!r->wait_first_ack && !r->held.empty()) {
-    ReleaseHeld release{.client = client};
-    release.bytes.swap(r->held);
-    out.actions.emplace_back(std::move(release));
-  }
+  if (!r->wait_first_ack) Release(*r, out);
   return true;
+}
+
+void ReplCore::Release(ReplicaRecord& r, ReplReady& out) {
+  if (r.held_bytes > 0) {
+    out.actions.emplace_back(
+        ReleaseHeld{.client = r.client_id, .from = r.sync_offset + 1, .bytes = r.held_bytes});
+  }
+  r.held_bytes = 0;
+}
+
+int64_t ReplCore::OldestHeld(const ClientLookup& lookup) const {
+  int64_t oldest = std::numeric_limits<int64_t>::max();
+  for (const ReplicaRecord& r : replicas_) {
+    if (r.holds_stream() && lookup(r.client_id).has_value()) {
+      oldest = std::min(oldest, r.sync_offset + 1);
+    }
+  }
+  return oldest;
 }
 
 void ReplCore::Route(ReplicaRecord& r, std::string_view bytes, int64_t now_ms,
@@ -72,16 +87,16 @@ void ReplCore::Route(ReplicaRecord& r, std::string_view bytes, int64_t now_ms,
   if (!buffered.has_value()) return;
   uint64_t pending = 0;
   if (r.in_full_sync || r.wait_first_ack) {
-    r.held.append(bytes);
+    r.held_bytes += static_cast<int64_t>(bytes.size());
     // What counts is the stream waiting for the replica, not the RDB.
-    pending = r.held.size() + (r.in_full_sync ? 0 : *buffered);
+    pending = static_cast<uint64_t>(r.held_bytes) + (r.in_full_sync ? 0 : *buffered);
   } else {
     out.actions.emplace_back(PushToReplica{.client = r.client_id, .bytes = bytes});
     pending = *buffered + bytes.size();
   }
   if (r.output_limit.Exceeded(limits.output_limit, pending, limits.backlog_size, now_ms)) {
     r.closing = true;
-    std::string().swap(r.held);
+    r.held_bytes = 0;
     out.actions.emplace_back(
         DropReplica{.client = r.client_id, .reason = DropReason::kOutputLimit});
   }
@@ -105,7 +120,7 @@ bool ReplCore::MarkClosing(ClientId client) {
   ReplicaRecord* r = Find(client);
   if (r == nullptr || r->closing) return false;
   r->closing = true;
-  std::string().swap(r->held);
+  r->held_bytes = 0;
   return true;
 }
 
@@ -141,11 +156,7 @@ ReplReady ReplCore::Ack(ClientId client, int64_t offset, int64_t now_ms,
   r->ack_time_ms = now_ms;
   if (r->wait_first_ack) {
     r->wait_first_ack = false;
-    if (!r->held.empty()) {
-      ReleaseHeld release{.client = client};
-      release.bytes.swap(r->held);
-      out.actions.emplace_back(std::move(release));
-    }
+    Release(*r, out);
   }
   ReplReady served = ServeWaiters(now_ms, false, lookup);
   for (ReplAction& a : served.actions) out.actions.push_back(std::move(a));
@@ -229,7 +240,7 @@ ReplReady ReplCore::CheckTimeouts(int64_t now_ms, int64_t timeout_ms, bool link_
     if (r.closing || !r.psync || r.sync_pending || r.in_full_sync) continue;
     if (now_ms - r.ack_time_ms > timeout_ms) {
       r.closing = true;
-      std::string().swap(r.held);
+      r.held_bytes = 0;
       out.actions.emplace_back(DropReplica{.client = r.client_id, .reason = DropReason::kTimeout});
     }
   }

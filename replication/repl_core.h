@@ -59,13 +59,16 @@ struct ReplicaRecord {
   std::string ip;      // announced, else the peer address
   bool psync = false;  // PSYNC (SYNC replicas never ACK)
   // Full sync: waiting for its image to begin (no stream yet), then
-  // receiving it (the stream is held in `held`).
+  // receiving it (the stream after its image is held for it).
   bool sync_pending = false;
   bool in_full_sync = false;
   int64_t sync_offset = 0;  // the offset of its image
   // Diskless full sync: the stream is held until the first ACK.
   bool wait_first_ack = false;
-  std::string held;
+  // The bytes of the held stream: the stream from sync_offset + 1 on, which
+  // the shell's shared buffer keeps while OldestHeld() names it (no copy
+  // per replica, as Redis 7 shares its replication buffer).
+  int64_t held_bytes = 0;
   bool closing = false;  // dropped; forgotten at the next ForgetClosed
   OutputLimitCheck output_limit;
   int64_t ack_offset = 0;
@@ -73,6 +76,8 @@ struct ReplicaRecord {
 
   // Receiving the stream as it is produced.
   bool online() const { return !closing && !sync_pending && !in_full_sync && !wait_first_ack; }
+  // Its stream is held (kept in the shared buffer from sync_offset + 1).
+  bool holds_stream() const { return !closing && (in_full_sync || wait_first_ack); }
 };
 
 // The replica link's progress, as ROLE and INFO name it.
@@ -88,10 +93,13 @@ struct PushToReplica {
   std::string_view bytes;
 };
 // The stream held for a replica is released (its image was delivered, or
-// it sent its first ACK): hand it to Deliver, which pushes or drops.
+// it sent its first ACK): the shell copies the stream from offset `from`
+// to its end (`bytes` of them) out of its shared buffer and hands it to
+// Deliver, which pushes or drops.
 struct ReleaseHeld {
   ClientId client = 0;
-  std::string bytes;
+  int64_t from = 0;
+  int64_t bytes = 0;
 };
 enum class DropReason { kTimeout, kOutputLimit };
 // Close the replica's connection (the core already marked it closing).
@@ -168,6 +176,10 @@ class ReplCore {
   // The same for one replica (a released held stream).
   ReplReady Deliver(ClientId client, std::string_view bytes, int64_t now_ms,
                     const StreamLimits& limits, const ClientLookup& lookup);
+
+  // The oldest stream offset a replica whose connection is still there
+  // holds (the shell's shared buffer keeps it), or INT64_MAX for none.
+  int64_t OldestHeld(const ClientLookup& lookup) const;
 
   // Marks a replica closing (its held stream freed); false when it was
   // unknown or already closing. The shell closes the connection.
@@ -248,6 +260,8 @@ class ReplCore {
 
   void Route(ReplicaRecord& r, std::string_view bytes, int64_t now_ms, const StreamLimits& limits,
              const ClientLookup& lookup, ReplReady& out);
+  // Ends a replica's holding: ReleaseHeld for what it held.
+  static void Release(ReplicaRecord& r, ReplReady& out);
 
   std::vector<ReplicaRecord> replicas_;
   std::vector<std::pair<ClientId, ReplicaConf>> pending_conf_;

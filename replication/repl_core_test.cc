@@ -1,5 +1,6 @@
 #include "replication/repl_core.h"
 
+#include <limits>
 #include <map>
 #include <string>
 #include <utility>
@@ -33,7 +34,8 @@ std::vector<std::string> Trace(const ReplReady& ready) {
                          return "push " + std::to_string(p.client) + " " + std::string(p.bytes);
                        },
                        [](const ReleaseHeld& r) {
-                         return "release " + std::to_string(r.client) + " " + r.bytes;
+                         return "release " + std::to_string(r.client) + " from " + std::to_string(r.from) +
+                                " " + std::to_string(r.bytes);
                        },
                        [](const DropReplica& d) {
                          return "drop " + std::to_string(d.client) +
@@ -91,13 +93,16 @@ TEST(ReplCoreTest, StreamPushesToOnlineHoldsForFullSyncAndSkipsPending) {
   ASSERT_EQ(core.BeginFullSync(3, 0, 100), 100);
 
   EXPECT_EQ(Trace(core.Stream("abc", 10, {}, clients.lookup())), Strings{"push 1 abc"});
-  EXPECT_EQ(core.Find(3)->held, "abc");
-  EXPECT_TRUE(core.Find(2)->held.empty());
+  EXPECT_EQ(core.Find(3)->held_bytes, 3);
+  EXPECT_EQ(core.Find(2)->held_bytes, 0);
+  // The shared buffer keeps the stream from just after the image.
+  EXPECT_EQ(core.OldestHeld(clients.lookup()), 101);
 
   // The image delivered (disk form): the held stream is released.
   ReplReady ready;
   ASSERT_TRUE(core.FullSyncDelivered(3, /*socket_target=*/false, 20, ready));
-  EXPECT_EQ(Trace(ready), Strings{"release 3 abc"});
+  EXPECT_EQ(Trace(ready), Strings{"release 3 from 101 3"});
+  EXPECT_EQ(core.OldestHeld(clients.lookup()), std::numeric_limits<int64_t>::max());
   EXPECT_EQ(Trace(core.Stream("d", 30, {}, clients.lookup())), (Strings{"push 1 d", "push 3 d"}));
 }
 
@@ -113,8 +118,12 @@ TEST(ReplCoreTest, AttachedFullSyncSharesTheImageOffsetAndHeldStream) {
   b.sync_pending = true;
   core.Add(std::move(b));
   EXPECT_EQ(core.BeginFullSync(2, 1, 502), 500);
-  EXPECT_EQ(core.Find(2)->held, "xy");
+  EXPECT_EQ(core.Find(2)->held_bytes, 2);
+  EXPECT_EQ(core.OldestHeld(clients.lookup()), 501);
   EXPECT_EQ(core.BeginFullSync(99, 0, 1), std::nullopt);
+  // A holder whose connection is gone keeps nothing.
+  FakeClients none;
+  EXPECT_EQ(core.OldestHeld(none.lookup()), std::numeric_limits<int64_t>::max());
 }
 
 TEST(ReplCoreTest, DisklessReplicaWaitsForItsFirstAck) {
@@ -129,8 +138,9 @@ TEST(ReplCoreTest, DisklessReplicaWaitsForItsFirstAck) {
   ASSERT_TRUE(core.FullSyncDelivered(1, /*socket_target=*/true, 2, ready));
   EXPECT_TRUE(ready.empty());
   core.Stream("b", 3, {}, clients.lookup());
-  EXPECT_EQ(core.Find(1)->held, "ab");
-  EXPECT_EQ(Trace(core.Ack(1, 0, 4, clients.lookup())), Strings{"release 1 ab"});
+  EXPECT_EQ(core.Find(1)->held_bytes, 2);
+  EXPECT_EQ(core.OldestHeld(clients.lookup()), 1);
+  EXPECT_EQ(Trace(core.Ack(1, 0, 4, clients.lookup())), Strings{"release 1 from 1 2"});
   EXPECT_FALSE(core.Find(1)->wait_first_ack);
 }
 
@@ -145,7 +155,7 @@ TEST(ReplCoreTest, SyncReplicaDeliveredDisklessNeverWaitsForAnAck) {
   core.Stream("a", 1, {}, clients.lookup());
   ReplReady ready;
   ASSERT_TRUE(core.FullSyncDelivered(1, /*socket_target=*/true, 2, ready));
-  EXPECT_EQ(Trace(ready), Strings{"release 1 a"});
+  EXPECT_EQ(Trace(ready), Strings{"release 1 from 1 1"});
 }
 
 TEST(ReplCoreTest, OutputLimitDropsTheReplicaAfterItsPush) {
@@ -176,7 +186,8 @@ TEST(ReplCoreTest, HeldStreamCountsAgainstTheLimit) {
   EXPECT_TRUE(core.Stream("1234", 1, limits, clients.lookup()).empty());
   EXPECT_EQ(Trace(core.Stream("56789", 2, limits, clients.lookup())),
             Strings{"drop 1 output-limit"});
-  EXPECT_TRUE(core.Find(1)->held.empty());
+  EXPECT_EQ(core.Find(1)->held_bytes, 0);
+  EXPECT_EQ(core.OldestHeld(clients.lookup()), std::numeric_limits<int64_t>::max());
 }
 
 TEST(ReplCoreTest, GoneConnectionsAreForgottenWithTheirConf) {

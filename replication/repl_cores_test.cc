@@ -18,45 +18,93 @@ TEST(ReplBacklogTest, FreshBacklogStartsAfterTheCurrentOffset) {
   EXPECT_EQ(b.CopyFrom(101), "");
 }
 
-TEST(ReplBacklogTest, WrapsAndKeepsTheNewestBytes) {
-  ReplBacklog b(8, 0);
+// Blocks of 4 bytes (capacity 8): the oldest block goes only while what
+// stays after it is still more than the capacity.
+TEST(ReplBacklogTest, TrimsWholeBlocksBeyondTheCapacity) {
+  ReplBacklog b(8, 0, /*min_block=*/4);
   b.Append("abcdef");
+  EXPECT_EQ(b.blocks(), 2u);
   EXPECT_EQ(b.first_byte_offset(), 1);
   EXPECT_EQ(b.CopyFrom(3), "cdef");
-  b.Append("ghij");  // 10 bytes written, 8 kept: c..j
-  EXPECT_EQ(b.end_offset(), 10);
-  EXPECT_EQ(b.histlen(), 8);
-  EXPECT_EQ(b.first_byte_offset(), 3);
-  EXPECT_FALSE(b.CanServeFrom(2));
-  EXPECT_EQ(b.CopyFrom(3), "cdefghij");
-  EXPECT_EQ(b.CopyFrom(9), "ij");
-  EXPECT_EQ(b.CopyFrom(11), "");
-  b.Append("0123456789xyz");  // larger than the ring
-  EXPECT_EQ(b.CopyFrom(b.first_byte_offset()), "56789xyz");
-  EXPECT_EQ(b.end_offset(), 23);
+  b.Append("ghij");  // 10 bytes: abcd efgh ij
+  EXPECT_EQ(b.Trim(ReplBacklog::kNoHold, 100), 0u);  // 10 - 4 is not above 8
+  b.Append("klm");  // 13 bytes: freeing abcd leaves 9
+  EXPECT_EQ(b.Trim(ReplBacklog::kNoHold, 100), 1u);
+  EXPECT_EQ(b.end_offset(), 13);
+  EXPECT_EQ(b.histlen(), 9);
+  EXPECT_EQ(b.first_byte_offset(), 5);
+  EXPECT_FALSE(b.CanServeFrom(4));
+  EXPECT_EQ(b.CopyFrom(5), "efghijklm");
+  EXPECT_EQ(b.CopyFrom(12), "lm");
+  EXPECT_EQ(b.CopyFrom(14), "");
+  EXPECT_EQ(b.memory(), 3 * (4 + ReplBacklog::kBlockOverhead));
+}
+
+// A holder (a replica waiting for its image) keeps the stream from its
+// offset however far the history outgrows the capacity; once it lets go,
+// Trim frees at most the blocks it is asked to per call.
+TEST(ReplBacklogTest, AHolderKeepsTheHistoryBeyondTheCapacity) {
+  ReplBacklog b(8, 100, /*min_block=*/4);
+  std::string all;
+  for (int i = 0; i < 25; ++i) {
+    const std::string chunk = std::to_string(1000 + i);
+    all += chunk;
+    b.Append(chunk);
+    b.Trim(/*keep_from=*/103, 2);
+  }
+  EXPECT_EQ(b.end_offset(), 200);
+  // The block holding offset 103 (101..104) and everything after it stay.
+  EXPECT_EQ(b.first_byte_offset(), 101);
+  EXPECT_EQ(b.histlen(), 100);
+  EXPECT_EQ(b.CopyFrom(103), all.substr(2));
+  EXPECT_EQ(b.Trim(ReplBacklog::kNoHold, 10), 10u);
+  EXPECT_EQ(b.first_byte_offset(), 141);
+  while (b.Trim(ReplBacklog::kNoHold, 10) > 0) {
+  }
+  EXPECT_EQ(b.histlen(), 12);  // 8 would leave too little: 12 - 4 is not above 8
+  EXPECT_EQ(b.CopyFrom(b.first_byte_offset()), all.substr(all.size() - 12));
+}
+
+// Big writes go in blocks of at most capacity / 16 (at least the minimum).
+TEST(ReplBacklogTest, BigWritesAreSplitIntoBoundedBlocks) {
+  ReplBacklog b(160, 0, /*min_block=*/4);
+  b.Append(std::string(100, 'x'));
+  EXPECT_EQ(b.blocks(), 10u);  // 160 / 16 = 10 bytes each
+  ReplBacklog small(16, 0, /*min_block=*/4);
+  small.Append(std::string(10, 'y'));
+  EXPECT_EQ(small.blocks(), 3u);  // the minimum wins over 16 / 16
 }
 
 TEST(ReplBacklogTest, EveryAppendSplitMatchesALinearCopy) {
   const std::string stream = "the quick brown fox jumps over the lazy dog 0123456789";
   for (size_t cap = 1; cap < 20; ++cap) {
     for (size_t chunk = 1; chunk < 9; ++chunk) {
-      ReplBacklog b(cap, 0);
-      for (size_t i = 0; i < stream.size(); i += chunk) b.Append(stream.substr(i, chunk));
+      ReplBacklog b(cap, 0, /*min_block=*/3);
+      for (size_t i = 0; i < stream.size(); i += chunk) {
+        b.Append(stream.substr(i, chunk));
+        b.Trim(ReplBacklog::kNoHold, 1);
+      }
       const int64_t first = b.first_byte_offset();
+      EXPECT_GE(b.histlen(), static_cast<int64_t>(std::min(cap, stream.size())));
       EXPECT_EQ(b.CopyFrom(first), stream.substr(first - 1)) << cap << " " << chunk;
     }
   }
 }
 
-TEST(ReplBacklogTest, ResizeKeepsTheNewestBytes) {
-  ReplBacklog b(8, 0);
-  b.Append("abcdefghij");
+TEST(ReplBacklogTest, ResizeTrimsAtTheNextTrim) {
+  ReplBacklog b(16, 0, /*min_block=*/4);
+  b.Append("abcdefghijklmnop");
   b.Resize(4);
-  EXPECT_EQ(b.CopyFrom(b.first_byte_offset()), "ghij");
-  EXPECT_EQ(b.end_offset(), 10);
+  EXPECT_EQ(b.histlen(), 16);
+  b.Trim(ReplBacklog::kNoHold, 100);
+  EXPECT_EQ(b.CopyFrom(b.first_byte_offset()), "ijklmnop");  // 8 - 4 is not above 4
   b.Resize(16);
-  b.Append("kl");
-  EXPECT_EQ(b.CopyFrom(7), "ghijkl");
+  b.Append("qr");
+  EXPECT_EQ(b.CopyFrom(9), "ijklmnopqr");
+  b.Reset(50);
+  EXPECT_EQ(b.histlen(), 0);
+  EXPECT_EQ(b.memory(), 0u);
+  EXPECT_TRUE(b.CanServeFrom(51));
 }
 
 constexpr char kId1[] = "1111111111111111111111111111111111111111";

@@ -68,6 +68,7 @@ struct MemoryFigures {
   size_t allocator_active = 0;
   size_t allocator_resident = 0;
   size_t repl_backlog = 0;
+  size_t repl_buffers = 0;  // mem_total_replication_buffers
   size_t clients_slaves = 0;
   size_t clients_normal = 0;
   size_t num_replicas = 0;
@@ -121,7 +122,10 @@ MemoryFigures Compute(CommandContext& ctx, const std::vector<DbKeyCounts>& dbs) 
   m.allocator_allocated = mi.uordblks + mi.hblkhd;
   m.allocator_active = mi.arena + mi.hblkhd;
   m.allocator_resident = std::min<size_t>(m.rss, m.allocator_active);
-  if (ctx.node.replication() != nullptr) m.repl_backlog = ctx.node.replication()->backlog_memory();
+  if (ctx.node.replication() != nullptr) {
+    m.repl_backlog = ctx.node.replication()->backlog_memory();
+    m.repl_buffers = ctx.node.replication()->replication_buffers_memory();
+  }
   for (const auto& [id, session] : ctx.node.clients()) {
     const size_t bytes =
         sizeof(Session) + session->query_buffer_bytes + session->output_buffer_allocated;
@@ -190,8 +194,7 @@ void AppendMemoryInfo(CommandContext& ctx, const std::vector<DbKeyCounts>& dbs, 
                   "mem_fragmentation_bytes:", m.Diff(m.rss, m.used), "\r\n",
                   "mem_not_counted_for_evict:", m.not_counted_for_evict, "\r\n",
                   "mem_replication_backlog:", m.repl_backlog, "\r\n",
-                  // The backlog and the replicas' pending bytes (no shared buffer here).
-                  "mem_total_replication_buffers:", m.repl_backlog + m.not_counted_for_evict,
+                  "mem_total_replication_buffers:", m.repl_buffers,
                   "\r\n", "mem_clients_slaves:", m.clients_slaves, "\r\n",
                   "mem_clients_normal:", m.clients_normal, "\r\n",
                   "mem_cluster_links:", m.cluster_links, "\r\n",

@@ -110,10 +110,18 @@ void Snapshot::Advance() {
 bool Snapshot::StepSlice(int64_t key_delay_us, int64_t* delay_us) {
   *delay_us = 0;
   if (key_delay_us > 0) {
-    const uint64_t before = keys_processed();
+    // Keys saved early by writes since the last slice cost their delay too,
+    // as every key costs it in Redis's child: this slice is then only their
+    // bytes, and the walk goes on after their delay.
+    if (const uint64_t early = keys_processed() - keys_paced_; early > 0) {
+      *delay_us = key_delay_us * static_cast<int64_t>(early);
+      keys_paced_ = keys_processed();
+      return done();
+    }
     Step(1);
-    *delay_us =
-        key_delay_us * static_cast<int64_t>(std::max<uint64_t>(1, keys_processed() - before));
+    *delay_us = key_delay_us *
+                static_cast<int64_t>(std::max<uint64_t>(1, keys_processed() - keys_paced_));
+    keys_paced_ = keys_processed();
     return done();
   }
   const auto start = std::chrono::steady_clock::now();

@@ -64,10 +64,11 @@ class Snapshot {
   // Serializes whole slots until at least `key_budget` keys were written or
   // the walk ends (then the EOF and checksum are written). Returns done().
   bool Step(size_t key_budget);
-  // One slice of a background save (BGSAVE, AOF rewrite): Steps of
-  // kKeysPerStep keys for about kSliceBudget; or, with `key_delay_us` > 0
+  // One slice of a background save (BGSAVE, AOF rewrite, full sync): Steps
+  // of kKeysPerStep keys for about kSliceBudget; or, with `key_delay_us` > 0
   // (rdb-key-save-delay, for tests), one key, and *delay_us is set to that
-  // delay per key written (0 otherwise). Returns done().
+  // delay per key written since the previous slice, early saves included
+  // (0 otherwise). Returns done().
   bool StepSlice(int64_t key_delay_us, int64_t* delay_us);
   static constexpr size_t kKeysPerStep = 256;
   static constexpr auto kSliceBudget = std::chrono::microseconds(1000);
@@ -118,6 +119,7 @@ class Snapshot {
   uint64_t keys_processed_ = 0;
   uint64_t keys_total_ = 0;
   uint64_t keys_saved_early_ = 0;
+  uint64_t keys_paced_ = 0;  // keys_processed_ at the last paced StepSlice
 };
 
 }  // namespace shardnode::node::persist

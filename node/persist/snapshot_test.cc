@@ -139,6 +139,36 @@ TEST(SnapshotTest, ChangesAfterTheInstantAreInvisible) {
   EXPECT_NE(Capture(*a.server), before);
 }
 
+// rdb-key-save-delay paces a slice per key; keys that writes saved ahead
+// of the walk cost their delay too (a slice of their own), so that an image
+// whose keys are all overwritten does not end early (Redis's child sleeps
+// after every key whatever the parent does).
+TEST(SnapshotTest, PacedSlicesChargeKeysSavedEarly) {
+  TestServer a;
+  for (int i = 0; i < 50; ++i) a.db().Set(absl::StrCat("k", i), Value::FromInt(i), kNow);
+  const Image before = Capture(*a.server);
+  Snapshot snap(*a.server, {});
+  int64_t delay = 0;
+  EXPECT_FALSE(snap.StepSlice(1000, &delay));
+  const uint64_t walked = snap.keys_processed();
+  ASSERT_GE(walked, 1u);
+  EXPECT_EQ(delay, 1000 * static_cast<int64_t>(walked));
+  std::string bytes = snap.TakeOutput();
+  uint64_t early = 0;
+  for (int i = 0; i < 50; ++i) {
+    const uint64_t n = snap.keys_processed();
+    SetKey(snap, a.db(), 0, absl::StrCat("k", i), "overwritten");
+    early += snap.keys_processed() - n;
+  }
+  EXPECT_EQ(early, 50 - walked);
+  EXPECT_FALSE(snap.StepSlice(1000, &delay));
+  EXPECT_EQ(delay, 1000 * static_cast<int64_t>(early));
+  bytes += snap.TakeOutput();
+  while (!snap.StepSlice(1000, &delay)) bytes += snap.TakeOutput();
+  bytes += snap.TakeOutput();
+  EXPECT_EQ(LoadImage(bytes), before);
+}
+
 TEST(SnapshotTest, InPlaceChangeOfACollectionIsCopiedFirst) {
   TestServer a;
   auto h = std::make_unique<HashObject>();

@@ -270,15 +270,17 @@ void FullSyncs::Produce(uint64_t job_id) {
     persist::Snapshot& snap = *job->snapshot;
     std::string out;
     const auto start = std::chrono::steady_clock::now();
-    const uint64_t keys_before = snap.keys_processed();
     bool done = false;
-    do {
-      done = snap.Step(job->key_delay_us > 0 ? 1 : kKeysPerStep);
-      out += snap.TakeOutput();
-    } while (!done && job->key_delay_us == 0 && out.size() < kChunk &&
-             std::chrono::steady_clock::now() - start < kSlice);
-    const int64_t delay_us =
-        job->key_delay_us * static_cast<int64_t>(snap.keys_processed() - keys_before);
+    int64_t delay_us = 0;
+    if (job->key_delay_us > 0) {
+      done = snap.StepSlice(job->key_delay_us, &delay_us);
+      out = snap.TakeOutput();
+    } else {
+      do {
+        done = snap.Step(kKeysPerStep);
+        out += snap.TakeOutput();
+      } while (!done && out.size() < kChunk && std::chrono::steady_clock::now() - start < kSlice);
+    }
     int err = 0;
     if (job->socket) {
       for (Member& m : job->members) {

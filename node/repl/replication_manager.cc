@@ -595,6 +595,7 @@ ReplicationManager::ReplicationManager(asio::io_context& io, Server& server, Dis
 
 ReplicationManager::~ReplicationManager() {
   server_.write_stream().Unsubscribe(this);
+  server_.on_replica_detached = nullptr;
   DetachPrimarySession();
   if (link_) link_->Close();
 }
@@ -604,6 +605,9 @@ void ReplicationManager::Start() {
   // Writes (and the DELs of expired keys: see Server) reach the backlog
   // through OnWrite.
   server_.write_stream().Subscribe(this);
+  // A replica that held the stream may be gone: its part of the shared
+  // buffer goes at once (INFO's memory figures show it).
+  server_.on_replica_detached = [this](uint64_t) { TrimBacklog(kTrimBlocksPerTick); };
   RestoreFromRdbFile();
   const ServerOptions& o = server_.options();
   if (!o.replicaof_host.empty() && !server_.cluster_enabled()) {
@@ -654,7 +658,17 @@ void ReplicationManager::CarryOut(replication::ReplReady ready) {
               if (Session* s = FindSession(a.client); s != nullptr && s->push) s->push(a.bytes);
             },
             [&](const replication::ReleaseHeld& a) {
-              CarryOut(core_.Deliver(a.client, a.bytes, NowMs(), Limits(),
+              // The shared buffer kept the held stream (TrimBacklog asks the
+              // core what is held); a history reset since drops the replica.
+              if (backlog_ == nullptr || !backlog_->CanServeFrom(a.from)) {
+                Logf(LogLevel::kWarning,
+                     "The stream held for replica client id #%d is gone: disconnecting it",
+                     a.client);
+                if (core_.MarkClosing(a.client)) CloseReplicaConnection(a.client);
+                return;
+              }
+              const std::string bytes = backlog_->CopyFrom(a.from);
+              CarryOut(core_.Deliver(a.client, bytes, NowMs(), Limits(),
                                      [this](uint64_t id) { return ClientOutput(id); }));
             },
             [&](const replication::DropReplica& a) {
@@ -817,9 +831,25 @@ void ReplicationManager::FeedStream(std::string_view bytes) {
   }
   backlog_->Append(absl::string_view(bytes.data(), bytes.size()));
   master_repl_offset_ += static_cast<int64_t>(bytes.size());
-  if (core_.replicas().empty()) return;
-  CarryOut(
-      core_.Stream(bytes, NowMs(), Limits(), [this](uint64_t id) { return ClientOutput(id); }));
+  if (!core_.replicas().empty()) {
+    CarryOut(
+        core_.Stream(bytes, NowMs(), Limits(), [this](uint64_t id) { return ClientOutput(id); }));
+  }
+  TrimBacklog(kTrimBlocksPerWrite);
+}
+
+size_t ReplicationManager::replication_buffers_memory() const {
+  size_t total = backlog_memory();
+  for (const replication::ReplicaRecord& r : core_.replicas()) {
+    if (!r.online()) continue;
+    if (std::optional<uint64_t> pending = ClientOutput(r.client_id)) total += *pending;
+  }
+  return total;
+}
+
+void ReplicationManager::TrimBacklog(size_t max_blocks) {
+  if (backlog_ == nullptr) return;
+  backlog_->Trim(core_.OldestHeld([this](uint64_t id) { return ClientOutput(id); }), max_blocks);
 }
 
 void ReplicationManager::ReadOutputLimit() {
@@ -1486,6 +1516,7 @@ int64_t ReplicationManager::DataAgeMs(int64_t now_ms) const {
 void ReplicationManager::Tick() {
   const int64_t now = NowMs();
   core_.ForgetClosed();
+  TrimBacklog(kTrimBlocksPerTick);
   full_syncs_->Tick(now);
   if (core_.has_waiters()) ServeWaiters(now, false);
   SyncWithCluster();

@@ -12,7 +12,8 @@
 // (node/server/replication_control.h).
 //
 // Primary side: owns the replication ids (PSYNC2), master_repl_offset and the
-// backlog (replication/backlog.h). It is a consumer of the node's write
+// shared replication buffer (replication/backlog.h: the backlog and the
+// streams held for replicas in a full sync are one copy of the bytes). It is a consumer of the node's write
 // stream (node/server/write_stream.h), which encodes each write once and puts
 // a SELECT before it when the database changes; the manager appends those
 // bytes to the backlog and pushes them to each replica. Replicas are
@@ -120,7 +121,8 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   void FillRdbReplInfo(replication::RdbWriterOptions& o) const override;
   std::string InfoSection(int64_t now_ms) const override;
   std::string SyncStatsLines() const override;
-  size_t backlog_memory() const override { return backlog_ ? backlog_->capacity() : 0; }
+  size_t backlog_memory() const override { return backlog_ ? backlog_->memory() : 0; }
+  size_t replication_buffers_memory() const override;
   bool producing_sync_image() const override;
   void AbortSyncImage() override;
   std::string CheckCommand(bool is_write, bool stale_ok) const override;
@@ -190,6 +192,12 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   void CloseReplicaConnection(uint64_t client_id);
   // Appends stream bytes to the backlog and every replica.
   void FeedStream(std::string_view bytes);
+  // Frees up to `max_blocks` of the shared buffer's oldest blocks that
+  // neither the backlog's size nor a replica holding its stream needs (as
+  // Redis, a little at a time: per write, per tick, when a replica goes).
+  static constexpr size_t kTrimBlocksPerWrite = 16;
+  static constexpr size_t kTrimBlocksPerTick = 1024;
+  void TrimBacklog(size_t max_blocks);
   // The output limits of a stream step (client-output-buffer-limit's
   // replica class is re-read every second, so CONFIG SET applies).
   replication::StreamLimits Limits() const;

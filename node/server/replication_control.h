@@ -49,9 +49,13 @@ class ReplicationControl {
   virtual std::string InfoSection(int64_t now_ms) const = 0;
   // INFO stats: "sync_full:..\r\nsync_partial_ok:..\r\nsync_partial_err:..\r\n".
   virtual std::string SyncStatsLines() const = 0;
-  // Bytes the replication backlog holds allocated (INFO
+  // Bytes the shared replication buffer's blocks take (INFO
   // mem_replication_backlog); 0 when there is none.
   virtual size_t backlog_memory() const { return 0; }
+  // INFO mem_total_replication_buffers: the shared buffer and the stream
+  // bytes waiting in online replicas' connections (not a full sync's RDB,
+  // which Redis sends outside the replication buffer).
+  virtual size_t replication_buffers_memory() const { return 0; }
   // An image for a full sync is being produced (Redis's RDB child for
   // replication): INFO persistence reports rdb_bgsave_in_progress:1.
   virtual bool producing_sync_image() const { return false; }

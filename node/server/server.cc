@@ -67,6 +67,7 @@ void Server::DetachSession(Session& session) {
   if (it != clients_.end() && it->second == &session) {
     clients_.erase(it);
     if (session.replica && replica_sessions_ > 0) --replica_sessions_;
+    if (session.replica && on_replica_detached) on_replica_detached(session.id);
   }
 }
 

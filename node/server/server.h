@@ -329,6 +329,9 @@ class Server final : public NodeServices {
   // Called by DetachSession with the id of a session that is gone (an
   // atomic migration's import link).
   std::function<void(uint64_t id)> on_session_detached;
+  // Called by DetachSession with the id of a replica's session that is gone
+  // (the replication manager frees the stream it held).
+  std::function<void(uint64_t id)> on_replica_detached;
   // MIGRATE's cached connections (node/migrate's Migrator).
   std::function<size_t()> cached_migrate_sockets;
   // What a script command (EVAL, EVALSHA, FCALL...) declares about writing
