@@ -8,7 +8,8 @@ a cache loop reads keys drawn from a Zipf distribution over --keys keys
 value on every miss (as a look-aside cache does). The first --warmup
 lookups fill the cache; the hit ratio is counted over the next --lookups.
 The key sequence is the same for both servers (one seed). Prints hits %,
-evicted_keys and the difference shardnode - redis in points. Every process
+evicted_keys, the keys kept at the end (DBSIZE) and the difference
+shardnode - redis in points. Every process
 it starts is stopped by its pid.
 
   bench/macro/hitratio.py [--policies allkeys-lru,allkeys-lfu] [--lookups 200000]
@@ -53,8 +54,9 @@ def run(server, keys, args):
                 c.read()
         pos += len(batch)
     evicted = bl.info_field(c.call("INFO", "stats"), "evicted_keys")
+    kept = c.call("DBSIZE")
     c.close()
-    return 100.0 * hits / lookups, evicted
+    return 100.0 * hits / lookups, evicted, kept
 
 
 def main():
@@ -74,7 +76,7 @@ def main():
     draw = zipf_sampler(args.keys, args.zipf, rng)
     keys = [draw() for _ in range(args.warmup + args.lookups)]
     print(f"{'policy':<14} {'shardnode hit%':>15} {'redis hit%':>11} {'diff (pts)':>11} "
-          f"{'evicted sn/redis':>18}")
+          f"{'evicted sn/redis':>18} {'keys kept sn/redis':>19}")
     for policy in args.policies.split(","):
         row = {}
         for kind, binary in (("shardnode", args.shardnode), ("redis", args.redis)):
@@ -87,8 +89,9 @@ def main():
             finally:
                 server.stop()
                 shutil.rmtree(workdir, ignore_errors=True)
-        (sn, sn_ev), (rd, rd_ev) = row["shardnode"], row["redis"]
-        print(f"{policy:<14} {sn:>15.2f} {rd:>11.2f} {sn - rd:>+11.2f} {sn_ev:>9}/{rd_ev}")
+        (sn, sn_ev, sn_kept), (rd, rd_ev, rd_kept) = row["shardnode"], row["redis"]
+        print(f"{policy:<14} {sn:>15.2f} {rd:>11.2f} {sn - rd:>+11.2f} {sn_ev:>9}/{rd_ev:<8} "
+              f"{sn_kept:>9}/{rd_kept}")
     return 0
 
 

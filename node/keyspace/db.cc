@@ -38,6 +38,8 @@ void Entry::Destroy(Entry* e) {
 }
 
 using SlotTable = Dict<Entry, Entry::Traits>;
+// One per slot that holds keys: kept at three words (bench/README.md, section 15).
+static_assert(sizeof(SlotTable) == 24);
 
 // Allocated on the first insert: one table pointer per slot (tables are made
 // on demand) and a Fenwick tree of the slot sizes, which finds "the slot

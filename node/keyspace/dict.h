@@ -11,7 +11,11 @@
 //   };
 //
 // Buckets are a power of two. The table grows when it holds as many nodes as
-// buckets and shrinks when under 10% full. Scan walks buckets in reverse-binary
+// buckets and shrinks when under 10% full. Its first node goes into one
+// bucket held inside the Dict itself (no bucket array is allocated until a
+// second node comes): most of the Db's 16384 slot tables hold one or two
+// keys while a dataset is small, and an array of 4 buckets for each cost
+// tens of bytes per key. Scan walks buckets in reverse-binary
 // cursor order, so that an element present for the whole scan is returned at
 // least once even when the table grows or shrinks between calls (elements may
 // be returned more than once). Resizing is done at once, not incrementally:
@@ -49,18 +53,11 @@ class Dict {
 
   Dict() = default;
   ~Dict() { Clear(); }
-  Dict(Dict&& o) noexcept : buckets_(std::move(o.buckets_)), mask_(o.mask_), size_(o.size_) {
-    o.mask_ = 0;
-    o.size_ = 0;
-  }
+  Dict(Dict&& o) noexcept { Take(o); }
   Dict& operator=(Dict&& o) noexcept {
     if (this != &o) {
       Clear();
-      buckets_ = std::move(o.buckets_);
-      mask_ = o.mask_;
-      size_ = o.size_;
-      o.mask_ = 0;
-      o.size_ = 0;
+      Take(o);
     }
     return *this;
   }
@@ -69,14 +66,14 @@ class Dict {
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  size_t bucket_count() const { return buckets_ ? mask_ + 1 : 0; }
+  size_t bucket_count() const { return buckets_ ? mask() + 1 : 0; }
 
   // The node whose key is `key`, or nullptr.
   Node* Find(std::string_view key) const { return Find(key, HashKey(key)); }
   // The same, given HashKey(key) (a caller about to insert hashes once).
   Node* Find(std::string_view key, uint64_t hash) const {
     if (!buckets_) return nullptr;
-    for (Node* n = buckets_[hash & mask_]; n; n = n->dict_next) {
+    for (Node* n = buckets_[hash & mask()]; n; n = n->dict_next) {
       if (Traits::Key(*n) == key) return n;
     }
     return nullptr;
@@ -88,11 +85,11 @@ class Dict {
   // The same, given HashKey of the node's key.
   void Insert(Node* node, uint64_t hash) {
     if (!buckets_) {
-      Rehash(kInitialBuckets);
-    } else if (size_ >= mask_ + 1) {
-      Rehash((mask_ + 1) * 2);
+      Rehash(1);  // the inline bucket
+    } else if (size_ >= mask() + 1) {
+      Rehash(std::max(kInitialBuckets, (mask() + 1) * 2));
     }
-    Node*& head = buckets_[hash & mask_];
+    Node*& head = buckets_[hash & mask()];
     node->dict_next = head;
     head = node;
     ++size_;
@@ -102,7 +99,7 @@ class Dict {
   // May shrink the table.
   Node* Detach(std::string_view key) {
     if (!buckets_) return nullptr;
-    Node** link = &buckets_[HashKey(key) & mask_];
+    Node** link = &buckets_[HashKey(key) & mask()];
     for (Node* n = *link; n; link = &n->dict_next, n = n->dict_next) {
       if (Traits::Key(*n) == key) {
         *link = n->dict_next;
@@ -126,15 +123,15 @@ class Dict {
   // Frees every node and the buckets.
   void Clear() {
     if (!buckets_) return;
-    for (size_t b = 0; b <= mask_; ++b) {
+    for (size_t b = 0; b <= mask(); ++b) {
       for (Node* n = buckets_[b]; n;) {
         Node* next = n->dict_next;
         Traits::Free(n);
         n = next;
       }
     }
-    buckets_.reset();
-    mask_ = 0;
+    FreeBuckets();
+    shift_ = 0;
     size_ = 0;
   }
 
@@ -144,10 +141,10 @@ class Dict {
   template <typename Fn>
   uint64_t Scan(uint64_t cursor, Fn&& fn) const {
     if (!buckets_) return 0;
-    for (Node* n = buckets_[cursor & mask_]; n; n = n->dict_next) fn(*n);
+    for (Node* n = buckets_[cursor & mask()]; n; n = n->dict_next) fn(*n);
     // Increment the cursor's bits above the mask... in reverse order: set the
     // unmasked high bits, reverse, add one, reverse back.
-    cursor |= ~static_cast<uint64_t>(mask_);
+    cursor |= ~static_cast<uint64_t>(mask());
     cursor = ReverseBits(cursor);
     ++cursor;
     return ReverseBits(cursor);
@@ -157,7 +154,7 @@ class Dict {
   template <typename Fn>
   void ForEach(Fn&& fn) const {
     if (!buckets_) return;
-    for (size_t b = 0; b <= mask_; ++b) {
+    for (size_t b = 0; b <= mask(); ++b) {
       for (Node* n = buckets_[b]; n; n = n->dict_next) fn(*n);
     }
   }
@@ -165,14 +162,14 @@ class Dict {
   // Starts loading the bucket array into the cache (a hint: the caller
   // reads it soon, after other loads it does not depend on).
   void PrefetchBuckets() const {
-    if (buckets_) __builtin_prefetch(buckets_.get());
+    if (buckets_) __builtin_prefetch(buckets_);
   }
 
   // Starts loading the first node of every bucket (small tables: the
   // caller is about to walk all of them).
   void PrefetchHeads() const {
-    if (!buckets_ || mask_ >= 16) return;
-    for (size_t b = 0; b <= mask_; ++b) {
+    if (!buckets_ || mask() >= 16) return;
+    for (size_t b = 0; b <= mask(); ++b) {
       if (buckets_[b]) __builtin_prefetch(buckets_[b]);
     }
   }
@@ -184,7 +181,7 @@ class Dict {
     if (size_ == 0) return nullptr;
     Node* head;
     do {
-      head = buckets_[rng() & mask_];
+      head = buckets_[rng() & mask()];
     } while (!head);
     size_t len = 0;
     for (Node* n = head; n; n = n->dict_next) ++len;
@@ -193,8 +190,9 @@ class Dict {
     return head;
   }
 
-  // Bytes used by the bucket array (MEMORY USAGE estimates).
-  size_t BucketBytes() const { return bucket_count() * sizeof(Node*); }
+  // Bytes used by the bucket array (MEMORY USAGE estimates); none for the
+  // inline bucket.
+  size_t BucketBytes() const { return heap_buckets() ? bucket_count() * sizeof(Node*) : 0; }
   // MEMORY USAGE: the buckets plus the nodes, each node's bytes
   // (node_bytes(const Node&)) averaged over the first `samples` nodes met
   // and scaled to size(). Walks the table.
@@ -219,23 +217,47 @@ class Dict {
   }
 
   void MaybeShrink() {
-    const size_t buckets = mask_ + 1;
+    const size_t buckets = mask() + 1;
     if (size_ == 0) {
-      buckets_.reset();
-      mask_ = 0;
+      FreeBuckets();
+      shift_ = 0;
       return;
     }
     if (buckets > kInitialBuckets && size_ * 10 < buckets) {
-      Rehash(std::max(kInitialBuckets, std::bit_ceil(size_)));
+      Rehash(std::max(kInitialBuckets, std::bit_ceil(size_t{size_})));
     }
   }
 
-  // REQUIRES: `buckets` is a power of two.
+  bool heap_buckets() const { return buckets_ != nullptr && buckets_ != &inline_bucket_; }
+  void FreeBuckets() {
+    if (heap_buckets()) delete[] buckets_;
+    buckets_ = nullptr;
+    inline_bucket_ = nullptr;
+  }
+  // Moves `o`'s nodes here. REQUIRES: this table is empty (no buckets).
+  void Take(Dict& o) {
+    if (o.buckets_ == &o.inline_bucket_) {
+      inline_bucket_ = o.inline_bucket_;
+      buckets_ = &inline_bucket_;
+    } else {
+      buckets_ = o.buckets_;
+    }
+    shift_ = o.shift_;
+    size_ = o.size_;
+    o.buckets_ = nullptr;
+    o.inline_bucket_ = nullptr;
+    o.shift_ = 0;
+    o.size_ = 0;
+  }
+
+  // REQUIRES: `buckets` is a power of two (1: the inline bucket, which is
+  // only ever filled from an empty table).
   void Rehash(size_t buckets) {
-    auto fresh = std::make_unique<Node*[]>(buckets);  // zero-initialised
+    Node** fresh = &inline_bucket_;
+    if (buckets > 1) fresh = new Node*[buckets]();  // zero-initialised
     const size_t new_mask = buckets - 1;
     if (buckets_) {
-      for (size_t b = 0; b <= mask_; ++b) {
+      for (size_t b = 0; b <= mask(); ++b) {
         for (Node* n = buckets_[b]; n;) {
           Node* next = n->dict_next;
           Node*& head = fresh[HashKey(Traits::Key(*n)) & new_mask];
@@ -245,13 +267,21 @@ class Dict {
         }
       }
     }
-    buckets_ = std::move(fresh);
-    mask_ = new_mask;
+    if (heap_buckets()) delete[] buckets_;
+    if (fresh != &inline_bucket_) inline_bucket_ = nullptr;
+    buckets_ = fresh;
+    shift_ = static_cast<unsigned>(std::countr_zero(buckets)) & 63u;
   }
 
-  std::unique_ptr<Node*[]> buckets_;
-  size_t mask_ = 0;
-  size_t size_ = 0;
+  size_t mask() const { return (size_t{1} << shift_) - 1; }
+
+  // The bucket array: &inline_bucket_ (shift_ 0) or a heap array; nullptr
+  // when the table is empty. The count and the log2 of the buckets share a
+  // word, so that a Dict is 24 bytes (one per slot table).
+  Node** buckets_ = nullptr;
+  Node* inline_bucket_ = nullptr;
+  uint64_t size_ : 58 = 0;
+  uint64_t shift_ : 6 = 0;
 };
 
 // A string -> V map built on Dict, for the collection types. Each node is

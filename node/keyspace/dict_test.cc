@@ -70,6 +70,43 @@ struct NodeTraits {
   static void Free(Node* n) { delete n; }
 };
 
+// The first node takes the bucket held inside the Dict (no array, no
+// bucket bytes counted); the second brings the usual 4 buckets. A moved
+// table keeps its nodes whichever bucket form it had.
+TEST(DictTest, FirstNodeUsesTheInlineBucket) {
+  Dict<Node, NodeTraits> d;
+  d.Insert(new Node{nullptr, "a"});
+  EXPECT_EQ(d.bucket_count(), 1u);
+  EXPECT_EQ(d.BucketBytes(), 0u);
+  ASSERT_NE(d.Find("a"), nullptr);
+  EXPECT_EQ(d.Find("b"), nullptr);
+  std::mt19937 rng(1);
+  EXPECT_EQ(d.Random(rng)->key, "a");
+  EXPECT_EQ(d.Scan(0, [](Node&) {}), 0u);
+
+  Dict<Node, NodeTraits> moved(std::move(d));
+  EXPECT_EQ(d.size(), 0u);  // NOLINT(bugprone-use-after-move): moved-from is empty
+  EXPECT_EQ(d.Find("a"), nullptr);
+  ASSERT_NE(moved.Find("a"), nullptr);
+  moved.Insert(new Node{nullptr, "b"});
+  EXPECT_EQ(moved.bucket_count(), 4u);
+  EXPECT_EQ(moved.BucketBytes(), 4 * sizeof(Node*));
+  EXPECT_NE(moved.Find("a"), nullptr);
+  EXPECT_NE(moved.Find("b"), nullptr);
+  EXPECT_TRUE(moved.Erase("a"));
+  EXPECT_TRUE(moved.Erase("b"));
+  EXPECT_EQ(moved.bucket_count(), 0u);
+  // From empty, the inline bucket again; move-assigned over a table.
+  moved.Insert(new Node{nullptr, "c"});
+  Dict<Node, NodeTraits> other;
+  for (int i = 0; i < 10; ++i) other.Insert(new Node{nullptr, std::to_string(i)});
+  other = std::move(moved);
+  EXPECT_EQ(other.size(), 1u);
+  EXPECT_NE(other.Find("c"), nullptr);
+  other.Insert(new Node{nullptr, "d"});
+  EXPECT_EQ(other.size(), 2u);
+}
+
 TEST(DictTest, BucketsGrowAndShrinkAsPowersOfTwo) {
   Dict<Node, NodeTraits> d;
   EXPECT_EQ(d.bucket_count(), 0u);
