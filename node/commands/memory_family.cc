@@ -125,6 +125,7 @@ MemoryFigures Compute(CommandContext& ctx, const std::vector<DbKeyCounts>& dbs) 
   if (ctx.node.replication() != nullptr) {
     m.repl_backlog = ctx.node.replication()->backlog_memory();
     m.repl_buffers = ctx.node.replication()->replication_buffers_memory();
+    m.not_counted_for_evict += ctx.node.replication()->backlog_not_counted();
   }
   for (const auto& [id, session] : ctx.node.clients()) {
     const size_t bytes =

@@ -847,6 +847,14 @@ size_t ReplicationManager::replication_buffers_memory() const {
   return total;
 }
 
+size_t ReplicationManager::backlog_not_counted() const {
+  if (backlog_ == nullptr) return 0;
+  const size_t size = backlog_->capacity();
+  const size_t counted = size + (size / replication::ReplBacklog::kMinBlockBytes + 1) *
+                                    replication::ReplBacklog::kBlockOverhead;
+  return backlog_->memory() > counted ? backlog_->memory() - counted : 0;
+}
+
 void ReplicationManager::TrimBacklog(size_t max_blocks) {
   // Nothing to free within the configured size (the common case per write).
   if (backlog_ == nullptr || backlog_->histlen() <= static_cast<int64_t>(backlog_->capacity())) {

@@ -123,6 +123,7 @@ class ReplicationManager : public ReplicationControl, private WriteConsumer {
   std::string SyncStatsLines() const override;
   size_t backlog_memory() const override { return backlog_ ? backlog_->memory() : 0; }
   size_t replication_buffers_memory() const override;
+  size_t backlog_not_counted() const override;
   bool producing_sync_image() const override;
   void AbortSyncImage() override;
   std::string CheckCommand(bool is_write, bool stale_ok) const override;

@@ -25,10 +25,13 @@ void Evictor::ApplyOptions() {
 }
 
 size_t Evictor::NotCountedMemory() const {
-  size_t bytes = 0;
+  // The shared replication buffer above repl-backlog-size, replicas or not
+  // (a buffer still being trimmed after slow replicas left).
+  const ReplicationControl* repl = server_.replication();
+  size_t bytes = repl != nullptr ? repl->backlog_not_counted() : 0;
   // Checked before every command while over the limit: skip the walk over
   // every client when no replica is connected.
-  if (server_.replica_sessions() == 0) return 0;
+  if (server_.replica_sessions() == 0) return bytes;
   for (const auto& [id, session] : server_.clients()) {
     if (session->replica) bytes += session->output_buffer_allocated;
   }

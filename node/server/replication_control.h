@@ -56,6 +56,10 @@ class ReplicationControl {
   // bytes waiting in online replicas' connections (not a full sync's RDB,
   // which Redis sends outside the replication buffer).
   virtual size_t replication_buffers_memory() const { return 0; }
+  // What of the shared buffer is left out of maxmemory, as Redis's
+  // freeMemoryGetNotCountedMemory: all above repl-backlog-size (and its
+  // blocks' bookkeeping), held for replicas or not yet trimmed.
+  virtual size_t backlog_not_counted() const { return 0; }
   // An image for a full sync is being produced (Redis's RDB child for
   // replication): INFO persistence reports rdb_bgsave_in_progress:1.
   virtual bool producing_sync_image() const { return false; }

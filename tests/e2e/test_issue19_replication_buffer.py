@@ -2,7 +2,8 @@
 replication buffer. While a replica waits for its full sync's image, the
 stream after the image is kept for it in the buffer the backlog is made of,
 not copied per replica: the history outgrows repl-backlog-size
-(repl_backlog_histlen, mem_total_replication_buffers), a PSYNC is continued
+(repl_backlog_histlen, mem_total_replication_buffers; the part above the
+size is left out of maxmemory), a PSYNC is continued
 from anywhere in it, and when the holder goes the buffer is trimmed back to
 about the configured size. Checked against shardnode and redis-server
 7.0.15, with raw connections playing the replicas."""
@@ -70,6 +71,9 @@ class SharedReplicationBuffer(unittest.TestCase):
             # Everything since the image is kept: far beyond the backlog size.
             self.assertGreaterEqual(int(repl["repl_backlog_histlen"]), grown)
             self.assertGreater(int(mem["mem_total_replication_buffers"]), WRITES * len(VALUE))
+            # What is above repl-backlog-size is the replica's, not the
+            # dataset's: left out of maxmemory.
+            self.assertGreater(int(mem["mem_not_counted_for_evict"]), grown - 2 * BACKLOG)
             self.assertEqual(repl["connected_slaves"], "1")
 
             # A replica continues from the oldest byte held, 2 MB back.
