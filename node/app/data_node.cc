@@ -416,6 +416,10 @@ int RunDataNode(int argc, char** argv) {
   for (const std::string& line : DisagreementsWithRedis(*table)) {
     Logf(LogLevel::kWarning, "Command table disagrees with Redis 7.0.15: %s", line);
   }
+  // Every command's statistics exist before the first client: a command's
+  // first call allocates nothing (unit/obuf-limits compares used_memory
+  // around a client's first LRANGE).
+  server.ReserveCommandStats(table->num_stats_indexes());
   server.script_memory_info = [&scripting]() { return scripting.MemoryInfo(); };
   server.script_writes = [&scripting](std::span<const std::string> args) {
     return scripting.DeclaredWrites(args);

@@ -102,6 +102,12 @@ class Server final : public NodeServices {
   // loop's (local_shard()).
   Shard& local_shard() { return *local_shard_; }
   Shard& shard_view(int i) { return *shard_views_[i]; }
+  // Makes every view's statistics for `count` commands exist now
+  // (Shard::command_stats allocates on the first use of a new chunk).
+  void ReserveCommandStats(int count) {
+    if (count <= 0) return;
+    for (auto& view : shard_views_) view->command_stats(count - 1);
+  }
 
   int num_shards() const { return static_cast<int>(shards_.size()); }
   Keyspace& shard(int i) { return *shards_[i]; }
