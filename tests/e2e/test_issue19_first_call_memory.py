@@ -11,7 +11,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Client, Node, REDIS_SERVER, RedisServer  # noqa: E402
+from harness import Client, Node, REDIS_SERVER, RedisServer, info_int  # noqa: E402
 
 # Small replies, no key created; none of them called before the measure.
 FIRST_CALLS = [
@@ -26,10 +26,7 @@ FIRST_CALLS = [
 
 
 def used_memory(c):
-    for line in c.call("INFO", "memory").decode().splitlines():
-        if line.startswith("used_memory:"):
-            return int(line.split(":", 1)[1])
-    raise AssertionError("no used_memory")
+    return info_int(c, "memory", "used_memory")
 
 
 class FirstCallMemory(unittest.TestCase):
