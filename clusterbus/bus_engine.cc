@@ -138,7 +138,11 @@ void BusEngine::SweepLinks() {
   }
   for (LinkId id : dead) CloseLink(id);
   for (auto it = node_links_.begin(); it != node_links_.end();) {
-    it = state_.FindNode(it->first) ? std::next(it) : node_links_.erase(it);
+    if (state_.FindNode(it->first)) {
+      ++it;
+    } else {
+      node_links_.erase(it++);
+    }
   }
 }
 

@@ -38,6 +38,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "clusterbus/cluster_state.h"
 #include "clusterbus/codec/message.h"
@@ -150,7 +151,8 @@ class BusEngine {
     LinkId inbound = 0;       // the inbound link that identified itself
     bool has_outbound() const { return outbound != 0 || connecting; }
   };
-  std::map<std::string, NodeLinks, std::less<>> node_links_;
+  // Hashed (looked up on every message and tick; never walked in order).
+  absl::node_hash_map<std::string, NodeLinks> node_links_;
   NodeLinks& LinksOf(const ClusterNode& node) { return node_links_[node.id]; }
   uint64_t iteration_ = 0;            // Tick count (the random ping runs every 10th)
   int pfail_nodes_ = 0;               // PFAIL nodes counted by the last Tick

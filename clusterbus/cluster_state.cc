@@ -67,13 +67,13 @@ ClusterState::ClusterState(std::string my_id, ClusterOptions options) : options_
 // ---- Node table ---------------------------------------------------------
 
 ClusterNode* ClusterState::FindNode(std::string_view id) {
-  auto it = nodes_.find(id);
-  return it == nodes_.end() ? nullptr : it->second.get();
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : it->second;
 }
 
 const ClusterNode* ClusterState::FindNode(std::string_view id) const {
-  auto it = nodes_.find(id);
-  return it == nodes_.end() ? nullptr : it->second.get();
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : it->second;
 }
 
 ClusterNode& ClusterState::AddNode(std::string id, uint16_t flags, int64_t now_ms) {
@@ -83,8 +83,8 @@ ClusterNode& ClusterState::AddNode(std::string id, uint16_t flags, int64_t now_m
   node->ctime_ms = now_ms;
   ClusterNode& ref = *node;
   auto [it, inserted] = nodes_.emplace(std::move(id), std::move(node));
-  (void)it;
   if (!inserted) std::abort();  // REQUIRES violated: a bug, not an error.
+  by_id_.emplace(it->first, &ref);
   return ref;
 }
 
@@ -119,6 +119,7 @@ void ClusterState::DeleteNode(std::string_view id) {
   RemoveFromPrimary(*node);
   for (ClusterNode* replica : node->replicas) replica->primary = nullptr;
   node->replicas.clear();
+  by_id_.erase(it->first);
   nodes_.erase(it);
   ++table_generation_;
   ++routing_version_.all;
@@ -131,6 +132,7 @@ void ClusterState::RenameNode(ClusterNode& node, std::string new_id) {
   if (nodes_.count(new_id)) std::abort();  // REQUIRES violated.
   auto it = nodes_.find(node.id);
   std::unique_ptr<ClusterNode> owned = std::move(it->second);
+  by_id_.erase(it->first);
   nodes_.erase(it);
   // Failure reports are keyed by the reporter's id.
   for (auto& [other_id, other] : nodes_) {
@@ -141,7 +143,9 @@ void ClusterState::RenameNode(ClusterNode& node, std::string new_id) {
     other->fail_reports[new_id] = when;
   }
   owned->id = new_id;
-  nodes_.emplace(std::move(new_id), std::move(owned));
+  ClusterNode* renamed = owned.get();
+  auto added = nodes_.emplace(std::move(new_id), std::move(owned)).first;
+  by_id_.emplace(added->first, renamed);
   ++table_generation_;
   ++routing_version_.all;
 }

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "clusterbus/codec/message.h"
@@ -375,6 +376,10 @@ class ClusterState {
   ClusterOptions options_;
   RoutingVersion routing_version_;  // before the SlotNodes that point to it
   std::map<std::string, std::unique_ptr<ClusterNode>, std::less<>> nodes_;
+  // FindNode's index over nodes_ (whose order the node lines and replies
+  // keep): the views are nodes_'s keys, kept in step by AddNode,
+  // DeleteNode and RenameNode.
+  absl::flat_hash_map<std::string_view, ClusterNode*> by_id_;
   ClusterNode* myself_ = nullptr;
   SlotNodes owners_{&routing_version_};
   SlotNodes migrating_to_{&routing_version_};

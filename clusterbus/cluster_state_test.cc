@@ -551,5 +551,22 @@ TEST_F(ClusterStateTest, RoutingVersionFollowsRoutingChangesOnly) {
   EXPECT_EQ(state_.SlotOwner(100), nullptr);
 }
 
+// FindNode answers from an index kept beside the ordered table: it must
+// follow every add, rename and delete.
+TEST_F(ClusterStateTest, FindNodeFollowsAddRenameAndDelete) {
+  const std::string a(40, '1'), b(40, '2'), c(40, '3');
+  ClusterNode& na = AddPeer(a);
+  AddPeer(b);
+  EXPECT_EQ(state_.FindNode(a), &na);
+  state_.RenameNode(na, c);
+  EXPECT_EQ(state_.FindNode(a), nullptr);
+  EXPECT_EQ(state_.FindNode(c), &na);
+  EXPECT_EQ(state_.FindNode(c)->id, c);
+  state_.DeleteNode(b);
+  EXPECT_EQ(state_.FindNode(b), nullptr);
+  EXPECT_EQ(state_.FindNode(kMe), &state_.myself());
+  EXPECT_EQ(state_.num_nodes(), 2u);
+}
+
 }  // namespace
 }  // namespace shardnode::clusterbus

@@ -229,7 +229,9 @@ void Simulator::RunFor(int64_t ms) {
       check_();
       next_check += kTickMs;
     }
-    Event ev = events_.top();
+    // Moved out, not copied: a delivery's function holds its messages.
+    // (pop compares only `at` and `seq`, which the move leaves intact.)
+    Event ev = std::move(const_cast<Event&>(events_.top()));
     events_.pop();
     now_ms_ = ev.at;
     ev.fn();
