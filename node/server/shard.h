@@ -84,6 +84,46 @@
 //     MONITOR feed, ops samples: per-view buffers merged by the cron, or a
 //     post), the client table and ids, the OutputGate and AOF state,
 //     persistence, replication and the cluster state.
+//
+// How shard threads are to run (not built yet; `threads N` still runs
+// every view on the control loop):
+//   - The global step is taken lazily, by the accessors. On the control
+//     loop with N > 1, reaching another shard's data (Server::shard(i),
+//     ShardForSlot, view 0's keyspace(i), the watch and blocking walks, a
+//     push to a session homed on another thread) first parks every other
+//     shard thread (a handler posted to each, which blocks until released)
+//     unless they are parked already, and posts the release to the control
+//     loop at that moment: the step lasts to the end of the control loop's
+//     current handler (and whatever was queued before the release), so no
+//     caller of the control loop (bus actions, cron, replication, snapshot
+//     slices, MIGRATE, scripts) needs to know about it. The rule it asks
+//     for: no reference into another shard's data is kept across a
+//     co_await or a post on the control loop (fetch it again after); TSan
+//     at threads 4 finds the places that break it.
+//   - Connections are spread over the shard threads (their socket, query
+//     buffer, parser, reply buffer and Session live there). A command runs
+//     on its connection's thread when it touches only that thread's shard
+//     and nothing of the control loop's list above is in play: a node-wide
+//     word, set by the control loop during a global step, says whether any
+//     of keyspace events, tracking clients, MONITOR, blocked clients,
+//     a client pause, keys in flight, an atomic migration, a snapshot or
+//     rewrite in progress, appendfsync always, maxmemory over its limit,
+//     or the replica role is in play; a command flag says whether the
+//     command is a plain data command (not blocking, Pub/Sub, admin,
+//     script, MULTI/EXEC) and the session says whether it is in MULTI,
+//     tracking, monitoring, subscribed in RESP2 or a replication link.
+//   - Such a command on another shard's keys goes to that shard's thread
+//     with its session (the home thread does not touch the session until
+//     the reply is back; consecutive commands for one shard travel as one
+//     batch, so pipelines keep their batching), and replies stay in request
+//     order because a connection has one batch out at a time. Any other
+//     command goes to the control loop the same way and runs there under
+//     the global step.
+//   - Per thread: a Dispatcher (its slot-table reader and propagation
+//     state), a view's Stats, a write-stream producer (exists), the read
+//     scratch room (exists). Client ids become an atomic; the client table,
+//     Register and Detach go through the control loop; slow log and latency
+//     events (rare) take a short lock.
 #pragma once
 
 #include <array>

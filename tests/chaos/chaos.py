@@ -14,9 +14,17 @@ bytes cannot go on) or delayed.
 
 The nemesis, one fault at a time: kill -9 and restart, SIGSTOP / SIGCONT,
 isolating a node (clients included), a bus partition into two sides,
-one-way blackholes, slow links, CLUSTER FAILOVER on a replica. After each
-fault it heals everything and requires cluster_state:ok on every node with
-every slot served within a bound (the time taken is the recovery time).
+one-way blackholes, slow links, CLUSTER FAILOVER on a replica, and
+resharding: moving the slots of a few of the counters (written all the
+while) to another primary, with the steps redis-cli --cluster reshard sends
+(SETSLOT IMPORTING / MIGRATING, GETKEYSINSLOT, MIGRATE through the target's
+proxy, SETSLOT NODE on the target, the source, then every other primary).
+While a kill, stop, isolation, partition or blackhole lasts, every node
+outside it is polled: the time from the fault to the first FAIL flag any
+of them shows is the detection time (a short fault may end before anyone
+flags it). After each fault it heals everything and requires
+cluster_state:ok on every node with every slot served within a bound (the
+time taken is the recovery time).
 
 Clients run INCR on counters and SET of increasing sequence numbers on keys
 of their own, each followed by WAIT 1 (every shard has one replica); a write
@@ -442,37 +450,125 @@ class History:
 
 # ---- The nemesis ------------------------------------------------------------------
 
-def nemesis_round(rng, cluster, net, node_timeout_s, log):
+def fail_flagged(nodes_text):
+    """Whether a CLUSTER NODES reply flags any node FAIL (not PFAIL)."""
+    for line in nodes_text.decode(errors="replace").splitlines():
+        fields = line.split()
+        if len(fields) > 2 and "fail" in fields[2].split(","):
+            return True
+    return False
+
+
+def hold_and_watch(cluster, watched, hold, stats):
+    """Sleeps `hold` seconds while polling the nodes of `watched` (directly,
+    not through the proxies) for a FAIL flag; records the detection time in
+    stats["detect"] or counts the fault in stats["undetected"]."""
+    start = time.monotonic()
+    end = start + hold
+    while time.monotonic() < end:
+        for i in watched:
+            nodes = cluster.try_call(i, "CLUSTER", "NODES")
+            if nodes is not None and fail_flagged(nodes):
+                stats["detect"].append(time.monotonic() - start)
+                time.sleep(max(0.0, end - time.monotonic()))
+                return
+        time.sleep(0.1)
+    stats["undetected"] += 1
+
+
+def reshard(rng, cluster, counters, ids, log, stats):
+    """Moves the slots of one to three counters to another primary, as
+    redis-cli --cluster reshard does, while the clients keep writing them.
+    A step that fails is an anomaly only when the cluster had no fault
+    (this runs after recovery): it is returned as text."""
+    view = cluster.try_call(0, "CLUSTER", "SLOTS") or []
+    owner = {}  # slot -> node index of its primary
+    by_port = {cluster.proxy_port[i]: i for i in range(6)}
+    for start, end, primary, *_ in view:
+        for k in counters:
+            slot = key_slot(k.encode())
+            if start <= slot <= end:
+                owner[slot] = by_port.get(primary[1])
+    primaries = sorted({o for o in owner.values() if o is not None})
+    if len(owner) != len(counters) or len(primaries) < 2:
+        return None  # the view is not whole: no reshard this round
+    slots = rng.sample(sorted(owner), rng.choice([1, 2, 3]))
+    moved_keys = 0
+    for slot in slots:
+        src = owner[slot]
+        dst = rng.choice([p for p in primaries if p != src])
+        log(f"reshard slot {slot}: node {src} -> node {dst}")
+        steps = [(dst, ("CLUSTER", "SETSLOT", slot, "IMPORTING", ids[src])),
+                 (src, ("CLUSTER", "SETSLOT", slot, "MIGRATING", ids[dst]))]
+        for node, cmd in steps:
+            reply = cluster.try_call(node, *cmd)
+            if reply != "OK":
+                return f"reshard: {' '.join(map(str, cmd))} on node {node}: {reply}"
+        for _ in range(1000):
+            keys = cluster.try_call(src, "CLUSTER", "GETKEYSINSLOT", slot, 10)
+            if keys is None or isinstance(keys, Error):
+                return f"reshard: GETKEYSINSLOT {slot} on node {src}: {keys}"
+            if not keys:
+                break
+            try:
+                reply = cluster.call(src, "MIGRATE", "127.0.0.1", cluster.proxy_port[dst], "", 0,
+                                     5000, "KEYS", *keys, timeout=10.0)
+            except (OSError, ConnectionError, ValueError) as e:
+                reply = e
+            if reply != "OK":
+                return f"reshard: MIGRATE of {keys} from node {src}: {reply}"
+            moved_keys += len(keys)
+        order = [dst, src] + [p for p in primaries if p not in (src, dst)]
+        for node in order:
+            reply = cluster.try_call(node, "CLUSTER", "SETSLOT", slot, "NODE", ids[dst])
+            if reply != "OK":
+                return f"reshard: SETSLOT {slot} NODE on node {node}: {reply}"
+        stats["slots_moved"] += 1
+    stats["keys_moved"] += moved_keys
+    return None
+
+
+def nemesis_round(rng, cluster, net, node_timeout_s, log, counters=(), ids=(), stats=None):
     n = 6
     victim = rng.randrange(n)
     others = [i for i in range(n) if i != victim]
     hold = node_timeout_s * rng.uniform(0.5, 3.0)
-    kind = rng.choice(["kill", "stop", "isolate", "partition", "oneway", "slow", "failover"])
+    kinds = ["kill", "stop", "isolate", "partition", "oneway", "slow", "failover"]
+    if counters:
+        kinds.append("reshard")
+    kind = rng.choice(kinds)
     node = cluster.nodes[victim]
+    if stats is None:
+        stats = {"detect": [], "undetected": 0, "slots_moved": 0, "keys_moved": 0}
     if kind == "kill":
         log(f"kill -9 node {victim}, restart after {hold:.1f}s")
         node.proc.kill()
         node.proc.wait(10)
-        time.sleep(hold)
+        hold_and_watch(cluster, others, hold, stats)
         node.start(wait=False)
     elif kind == "stop":
         log(f"SIGSTOP node {victim} for {hold:.1f}s")
         os.kill(node.proc.pid, signal.SIGSTOP)
-        time.sleep(hold)
+        hold_and_watch(cluster, others, hold, stats)
         os.kill(node.proc.pid, signal.SIGCONT)
     elif kind == "isolate":
         log(f"isolate node {victim} (clients too) for {hold:.1f}s")
         net.cut_links([(victim, j) for j in others + [CLIENT]])
-        time.sleep(hold)
+        hold_and_watch(cluster, others, hold, stats)
     elif kind == "partition":
         side = set(rng.sample(range(n), rng.choice([2, 3])))
         log(f"bus partition {sorted(side)} | {sorted(set(range(n)) - side)} for {hold:.1f}s")
         net.cut_links([(a, b) for a in side for b in range(n) if b not in side])
-        time.sleep(hold)
+        hold_and_watch(cluster, range(n), hold, stats)
     elif kind == "oneway":
         log(f"blackhole everything node {victim} sends to nodes for {hold:.1f}s")
         net.blackhole |= {(victim, j) for j in others}
-        time.sleep(hold)
+        hold_and_watch(cluster, others, hold, stats)
+    elif kind == "reshard":
+        failure = reshard(rng, cluster, counters, ids, log, stats)
+        if failure:
+            stats.setdefault("reshard_failures", []).append(failure)
+            log(f"  {failure}")
     elif kind == "slow":
         d = rng.choice([0.05, 0.2, 0.5])
         log(f"delay {d}s on node {victim}'s links for {hold:.1f}s")
@@ -502,6 +598,7 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--node-timeout", type=int, default=2000)
     ap.add_argument("--recover-bound", type=float, default=60)
+    ap.add_argument("--no-reshard", action="store_true", help="leave resharding out")
     ap.add_argument("-v", action="store_true")
     a = ap.parse_args()
     seed = a.seed if a.seed is not None else random.randrange(1 << 30)
@@ -524,8 +621,10 @@ def main():
     workers = []
     rounds = 0
     recover = []
+    stats = {"detect": [], "undetected": 0, "slots_moved": 0, "keys_moved": 0}
     try:
         cluster.start()
+        ids = [cluster.call(i, "CLUSTER", "MYID").decode() for i in range(6)]
         counters = []
         slot_used = set()
         i = 0
@@ -545,7 +644,10 @@ def main():
             f"{from_nodes} from nodes, {len(net.conns) - from_nodes} from clients")
         end = time.monotonic() + a.seconds
         while time.monotonic() < end:
-            kind = nemesis_round(rng, cluster, net, a.node_timeout / 1000.0, log)
+            kind = nemesis_round(rng, cluster, net, a.node_timeout / 1000.0, log,
+                                 [] if a.no_reshard else counters, ids, stats)
+            for failure in stats.pop("reshard_failures", []):
+                history.anomalies.append(failure)
             rounds += 1
             healed = time.monotonic()
             try:
@@ -602,12 +704,18 @@ def main():
     ops = sum(w.ops for w in workers)
     worst = max((t for _, t in recover), default=0.0)
     mean = sum(t for _, t in recover) / len(recover) if recover else 0.0
+    detect = stats["detect"]
+    detect_text = (f"FAIL flagged in {len(detect)} of {len(detect) + stats['undetected']} "
+                   f"faults that stop a node or cut links, after mean "
+                   f"{sum(detect) / len(detect) if detect else 0.0:.1f}s max "
+                   f"{max(detect, default=0.0):.1f}s")
     for x in history.anomalies:
         print(f"ANOMALY: {x}")
     print(f"chaos: server {a.server} seed {seed}: {time.monotonic() - t0:.0f}s, {rounds} faults, "
           f"{ops} ops ({history.acked_ops} acknowledged writes, {history.reads} reads, "
           f"{history.backward_unacked} backward reads to unacknowledged values), "
-          f"recovery after heal mean {mean:.1f}s max {worst:.1f}s, "
+          f"recovery after heal mean {mean:.1f}s max {worst:.1f}s, {detect_text}, "
+          f"{stats['slots_moved']} slots resharded ({stats['keys_moved']} keys migrated), "
           f"{len(history.anomalies)} anomalies")
     return 1 if history.anomalies else 0
 
