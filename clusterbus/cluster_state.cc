@@ -83,8 +83,9 @@ ClusterNode& ClusterState::AddNode(std::string id, uint16_t flags, int64_t now_m
   node->ctime_ms = now_ms;
   ClusterNode& ref = *node;
   auto [it, inserted] = nodes_.emplace(std::move(id), std::move(node));
+  (void)it;
   if (!inserted) std::abort();  // REQUIRES violated: a bug, not an error.
-  by_id_.emplace(it->first, &ref);
+  by_id_.emplace(ref.id, &ref);
   return ref;
 }
 
@@ -119,7 +120,7 @@ void ClusterState::DeleteNode(std::string_view id) {
   RemoveFromPrimary(*node);
   for (ClusterNode* replica : node->replicas) replica->primary = nullptr;
   node->replicas.clear();
-  by_id_.erase(it->first);
+  by_id_.erase(node->id);
   nodes_.erase(it);
   ++table_generation_;
   ++routing_version_.all;
@@ -132,7 +133,7 @@ void ClusterState::RenameNode(ClusterNode& node, std::string new_id) {
   if (nodes_.count(new_id)) std::abort();  // REQUIRES violated.
   auto it = nodes_.find(node.id);
   std::unique_ptr<ClusterNode> owned = std::move(it->second);
-  by_id_.erase(it->first);
+  by_id_.erase(owned->id);
   nodes_.erase(it);
   // Failure reports are keyed by the reporter's id.
   for (auto& [other_id, other] : nodes_) {
@@ -143,9 +144,8 @@ void ClusterState::RenameNode(ClusterNode& node, std::string new_id) {
     other->fail_reports[new_id] = when;
   }
   owned->id = new_id;
-  ClusterNode* renamed = owned.get();
-  auto added = nodes_.emplace(std::move(new_id), std::move(owned)).first;
-  by_id_.emplace(added->first, renamed);
+  by_id_.emplace(owned->id, owned.get());
+  nodes_.emplace(std::move(new_id), std::move(owned));
   ++table_generation_;
   ++routing_version_.all;
 }

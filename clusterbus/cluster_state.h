@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -156,7 +157,9 @@ class ClusterState {
   void DeleteNode(std::string_view id);
   // Makes `replica` a replica of `primary` (nullptr: detached replica).
   void SetPrimary(ClusterNode& replica, ClusterNode* primary);
-  const std::map<std::string, std::unique_ptr<ClusterNode>, std::less<>>& nodes() const {
+  // In id order. Adding or deleting a node invalidates iterators: a walk
+  // that may do either copies the pointers first.
+  const absl::btree_map<std::string, std::unique_ptr<ClusterNode>, std::less<>>& nodes() const {
     return nodes_;
   }
   size_t num_nodes() const { return nodes_.size(); }
@@ -375,10 +378,12 @@ class ClusterState {
 
   ClusterOptions options_;
   RoutingVersion routing_version_;  // before the SlotNodes that point to it
-  std::map<std::string, std::unique_ptr<ClusterNode>, std::less<>> nodes_;
-  // FindNode's index over nodes_ (whose order the node lines and replies
-  // keep): the views are nodes_'s keys, kept in step by AddNode,
-  // DeleteNode and RenameNode.
+  // A B-tree: walked on every message and tick, in id order (the node
+  // lines, replies and gossip choices follow it).
+  absl::btree_map<std::string, std::unique_ptr<ClusterNode>, std::less<>> nodes_;
+  // FindNode's index over nodes_: the views are the nodes' own ids (which
+  // stay put, unlike nodes_'s keys), kept in step by AddNode, DeleteNode
+  // and RenameNode.
   absl::flat_hash_map<std::string_view, ClusterNode*> by_id_;
   ClusterNode* myself_ = nullptr;
   SlotNodes owners_{&routing_version_};
