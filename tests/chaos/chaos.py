@@ -280,24 +280,42 @@ class Cluster:
         for i in range(6):
             if self.nodes[i].proc is None or self.nodes[i].proc.poll() is not None:
                 return False
+            # An error reply (LOADING while a restarted node reads its
+            # AOF) is not ok either.
             ci = self.try_call(i, "CLUSTER", "INFO")
-            if ci is None or b"cluster_state:ok" not in ci:
+            if not isinstance(ci, bytes) or b"cluster_state:ok" not in ci:
                 return False
             nodes = self.try_call(i, "CLUSTER", "NODES")
-            if nodes is None or b"fail" in nodes or b"handshake" in nodes:
+            if not isinstance(nodes, bytes) or b"fail" in nodes or b"handshake" in nodes:
                 return False
             info = self.try_call(i, "INFO", "replication")
-            if info is None:
+            if not isinstance(info, bytes):
                 return False
             if b"role:slave" in info and b"master_link_status:up" in info:
                 linked += 1
         return linked == 3
+
+    def dump(self, log):
+        """Logs every node's CLUSTER NODES and replication role (with -v)."""
+        for i in range(6):
+            log(f"  node {i} CLUSTER NODES:")
+            for line in as_bytes(self.try_call(i, "CLUSTER", "NODES")).decode().splitlines():
+                log(f"    {line}")
+            info = as_bytes(self.try_call(i, "INFO", "replication")).decode()
+            role = [x for x in info.splitlines() if x.startswith(("role:", "master_link_status:",
+                                                                   "master_port:"))]
+            log(f"  node {i} {' '.join(role)}")
 
     def stop(self):
         for n in self.nodes:
             if n.proc is not None and n.proc.poll() is None:
                 os.kill(n.proc.pid, signal.SIGCONT)
             n.cleanup()
+
+
+def as_bytes(reply):
+    """A bulk reply's bytes; b"" for no reply or an error reply."""
+    return reply if isinstance(reply, bytes) else b""
 
 
 def wait(pred, timeout, what):
@@ -468,7 +486,7 @@ def hold_and_watch(cluster, watched, hold, stats):
     while time.monotonic() < end:
         for i in watched:
             nodes = cluster.try_call(i, "CLUSTER", "NODES")
-            if nodes is not None and fail_flagged(nodes):
+            if isinstance(nodes, bytes) and fail_flagged(nodes):
                 stats["detect"].append(time.monotonic() - start)
                 time.sleep(max(0.0, end - time.monotonic()))
                 return
@@ -481,7 +499,9 @@ def reshard(rng, cluster, counters, ids, log, stats):
     redis-cli --cluster reshard does, while the clients keep writing them.
     A step that fails is an anomaly only when the cluster had no fault
     (this runs after recovery): it is returned as text."""
-    view = cluster.try_call(0, "CLUSTER", "SLOTS") or []
+    view = cluster.try_call(0, "CLUSTER", "SLOTS")
+    if not isinstance(view, list):
+        return None
     owner = {}  # slot -> node index of its primary
     by_port = {cluster.proxy_port[i]: i for i in range(6)}
     for start, end, primary, *_ in view:
@@ -578,7 +598,7 @@ def nemesis_round(rng, cluster, net, node_timeout_s, log, counters=(), ids=(), s
         time.sleep(hold)
     else:
         replicas = [i for i in range(n)
-                    if b"role:slave" in (cluster.try_call(i, "INFO", "replication") or b"")]
+                    if b"role:slave" in as_bytes(cluster.try_call(i, "INFO", "replication"))]
         if replicas:
             r = rng.choice(replicas)
             mode = rng.choice([[], [], ["FORCE"]])
@@ -622,9 +642,11 @@ def main():
     rounds = 0
     recover = []
     stats = {"detect": [], "undetected": 0, "slots_moved": 0, "keys_moved": 0}
+    dumped = False
     try:
         cluster.start()
         ids = [cluster.call(i, "CLUSTER", "MYID").decode() for i in range(6)]
+        log("node ids: " + " ".join(f"{i}={x[:8]}" for i, x in enumerate(ids)))
         counters = []
         slot_used = set()
         i = 0
@@ -657,7 +679,12 @@ def main():
             except AssertionError:
                 history.anomalies.append(
                     f"cluster not ok {a.recover_bound:.0f}s after healing a {kind} fault")
+                cluster.dump(log)
                 break
+            if history.anomalies and not dumped:
+                # The first anomaly seen by a client: what every node thinks.
+                dumped = True
+                cluster.dump(log)
             time.sleep(rng.uniform(0.5, 2.0))
         stop.set()
         for w in workers:
