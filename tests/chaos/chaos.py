@@ -112,10 +112,13 @@ class Net:
     def run(self, coro):
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
 
-    def listen(self, dst, target_port):
+    def listen(self, dst, target_port, avoid=()):
         """A proxy for node `dst` forwarding to its real `target_port`;
-        returns the proxy's port."""
+        returns the proxy's port, never one of `avoid` (ports picked for
+        nodes that do not listen yet)."""
         port = free_port(bus_offset=False)
+        while port in avoid:
+            port = free_port(bus_offset=False)
 
         async def start():
             server = await asyncio.start_server(
@@ -218,10 +221,19 @@ class Cluster:
         self.nodes = []
         self.proxy_port = []  # client proxy port of each node
         self.bus_proxy_port = []
-        for i, kind in enumerate(kinds):
+        # Every node's ports first, so that no proxy takes one of them (a
+        # node starts only after all proxies listen).
+        ports = []
+        reserved = set()
+        while len(ports) < len(kinds):
             port = free_port()
-            cp = net.listen(i, port)
-            bp = net.listen(i, port + 10000)
+            if port not in reserved and port + 10000 not in reserved:
+                ports.append(port)
+                reserved |= {port, port + 10000}
+        for i, kind in enumerate(kinds):
+            port = ports[i]
+            cp = net.listen(i, port, reserved)
+            bp = net.listen(i, port + 10000, reserved)
             args = ["--cluster-announce-port", str(cp), "--cluster-announce-bus-port", str(bp),
                     "--cluster-node-timeout", str(node_timeout), "--appendonly", "yes",
                     "--appendfsync", "always"]
