@@ -257,9 +257,9 @@ class Cluster:
         finally:
             c.close()
 
-    def try_call(self, i, *args):
+    def try_call(self, i, *args, timeout=2.0):
         try:
-            return self.call(i, *args, timeout=2.0)
+            return self.call(i, *args, timeout=timeout)
         except (OSError, ConnectionError, ValueError):
             return None
 
@@ -542,11 +542,8 @@ def reshard(rng, cluster, counters, ids, log, stats):
                 return f"reshard: GETKEYSINSLOT {slot} on node {src}: {keys}"
             if not keys:
                 break
-            try:
-                reply = cluster.call(src, "MIGRATE", "127.0.0.1", cluster.proxy_port[dst], "", 0,
+            reply = cluster.try_call(src, "MIGRATE", "127.0.0.1", cluster.proxy_port[dst], "", 0,
                                      5000, "KEYS", *keys, timeout=10.0)
-            except (OSError, ConnectionError, ValueError) as e:
-                reply = e
             if reply != "OK":
                 return f"reshard: MIGRATE of {keys} from node {src}: {reply}"
             moved_keys += len(keys)
