@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <span>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -29,6 +30,10 @@
 
 namespace shardnode::node::persist {
 namespace {
+
+bool IsClusterCommand(std::span<const std::string> args) {
+  return !args.empty() && absl::EqualsIgnoreCase(args[0], "cluster");
+}
 
 constexpr int64_t kWriteErrorLogPeriodS = 30;  // AOF_WRITE_LOG_ERROR_RATE
 constexpr int64_t kMaxPostponeS = 2;
@@ -232,7 +237,8 @@ struct Aof::Load {
   uint64_t valid_up_to = 0;
   uint64_t valid_before_multi = 0;
   bool in_multi = false;
-  bool truncated = false;  // the result of the last file
+  bool warned_cluster = false;  // a CLUSTER command was skipped
+  bool truncated = false;       // the result of the last file
   std::chrono::steady_clock::time_point file_start;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   uint64_t base_size = 0;
@@ -703,6 +709,19 @@ absl::Status Aof::LoadSome(Load& load, size_t budget, bool* finished) {
       pos += consumed;
       if (rs == AofRecordStatus::kAnnotation) continue;
       const std::string name = absl::AsciiStrToLower(load.args[0]);
+      if (name == "cluster") {
+        // Written by versions that kept their SETSLOTs in the AOF: skipped
+        // (nodes.conf says what this node owns).
+        if (!load.warned_cluster) {
+          Logf(LogLevel::kWarning,
+               "Skipping CLUSTER commands in the append only file %s: the cluster "
+               "configuration is read from the cluster config file only",
+               f.name);
+          load.warned_cluster = true;
+        }
+        load.valid_up_to = load.offset + pos;
+        continue;
+      }
       const bool multi = name == "multi";
       const bool exec = name == "exec";
       if (!execute(loader_, load.args)) {
@@ -822,13 +841,13 @@ bool Aof::WantsWrites() const {
 }
 
 void Aof::OnWrite(const StreamWrite& write) {
-  // PUBLISH goes to the replicas only (pubsub_family.cc), and so does
-  // CLUSTER SYNCSLOTS HIDDEN (a primary's importing slots, for its replicas
-  // only): the AOF keeps just the SELECT the stream counted as sent with it.
+  // PUBLISH goes to the replicas only (pubsub_family.cc), and so does every
+  // CLUSTER command (SETSLOT, SYNCSLOTS HIDDEN: a primary's slot changes,
+  // for its replicas to mirror): the AOF keeps just the SELECT the stream
+  // counted as sent with it. The slot table lives in nodes.conf alone; an
+  // AOF replaying SETSLOT over it would bring back slots given away since.
   if (!write.args.empty() &&
-      (absl::EqualsIgnoreCase(write.args[0], "publish") ||
-       (write.args.size() > 1 && absl::EqualsIgnoreCase(write.args[0], "cluster") &&
-        absl::EqualsIgnoreCase(write.args[1], "syncslots")))) {
+      (absl::EqualsIgnoreCase(write.args[0], "publish") || IsClusterCommand(write.args))) {
     if (write.select().empty()) return;
     buf_.append(write.select());
     PostFlush();
