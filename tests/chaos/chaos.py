@@ -40,13 +40,14 @@ The nodes run with appendonly yes / appendfsync always so that a node
 killed and restarted before a failover still has what it acknowledged.
 
 Usage: chaos.py [--seconds S] [--server shardnode|redis|mixed] [--seed N]
-                [--node-timeout MS]
+                [--node-timeout MS] [--no-reshard] [--keep DIR] [-v]
 Prints one summary line; exit status 1 on any anomaly.
 """
 import argparse
 import asyncio
 import os
 import random
+import shutil
 import signal
 import socket
 import sys
@@ -317,6 +318,12 @@ class Cluster:
             role = [x for x in info.splitlines() if x.startswith(("role:", "master_link_status:",
                                                                    "master_port:"))]
             log(f"  node {i} {' '.join(role)}")
+
+    def keep(self, where):
+        """Copies every node's directory to where/node-<i> (its logs,
+        nodes.conf and AOF, for reading an anomaly afterwards)."""
+        for i, n in enumerate(self.nodes):
+            shutil.copytree(n.dir, os.path.join(where, f"node-{i}"), dirs_exist_ok=True)
 
     def stop(self):
         for n in self.nodes:
@@ -628,6 +635,9 @@ def main():
     ap.add_argument("--node-timeout", type=int, default=2000)
     ap.add_argument("--recover-bound", type=float, default=60)
     ap.add_argument("--no-reshard", action="store_true", help="leave resharding out")
+    ap.add_argument("--keep", metavar="DIR", default=None,
+                    help="on any anomaly, copy every node's directory (logs, nodes.conf, "
+                         "AOF) under DIR/node-<i>")
     ap.add_argument("-v", action="store_true")
     a = ap.parse_args()
     seed = a.seed if a.seed is not None else random.randrange(1 << 30)
@@ -735,6 +745,8 @@ def main():
         stop.set()
         for w in workers:
             w.join(30)
+        if a.keep and history.anomalies:
+            cluster.keep(a.keep)
         cluster.stop()
         net.close()
     ops = sum(w.ops for w in workers)
