@@ -768,9 +768,11 @@ void ReplicationManager::OnUnitEnd() {
 
 bool ReplicationManager::ReplicasApplySetSlot() const {
   const auto& replicas = core_.replicas();
-  if (replicas.empty()) return false;
-  // Replicas whose connection is gone (forgotten at the next cron) do not
-  // count.
+  // With no replica attached the command still goes into the backlog: a
+  // shardnode replica back with a partial resync mirrors it, and one that
+  // does not apply it (a redis-server replica) is given a full resync
+  // instead (setslot_stream_end_). Replicas whose connection is gone
+  // (forgotten at the next cron) do not count.
   return std::all_of(replicas.begin(), replicas.end(), [this](const replication::ReplicaRecord& r) {
     return r.closing || r.conf.capa_setslot || !ClientOutput(r.client_id).has_value();
   });
@@ -964,8 +966,7 @@ void ReplicationManager::Sync(CommandContext& ctx, Args args) {
   if (psync) {
     int64_t offset = 0;
     if (!absl::SimpleAtoi(absl::string_view(args[2].data(), args[2].size()), &offset)) {
-      Logf(LogLevel::kWarning, "Replica %s asks for synchronization but with a wrong offset",
-           name);
+      Logf(LogLevel::kWarning, "Replica %s asks for synchronization but with a wrong offset", name);
       ctx.reply.Error(errors::kNotInteger);
       return;
     }

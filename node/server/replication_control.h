@@ -97,7 +97,10 @@ class ReplicationControl {
   // masters ignore): a redis-server 7.0 replica refuses SETSLOT from its
   // master ("Please use SETSLOT only with masters.", logged as CRITICAL,
   // and a panic under propagation-error-behavior panic), so with one of
-  // them attached the shard keeps Redis 7.0's behaviour. When it was sent
+  // them attached the shard keeps Redis 7.0's behaviour. With no replica
+  // attached it still goes into the backlog, for a replica's partial
+  // resync (a redis-server replica asking for that part gets a full one).
+  // When it was sent
   // to online replicas, `session` (whose command it is, already applied
   // here) is suspended until they ACKed it or kSetSlotAckTimeoutMs passed,
   // then answered +OK, and true is returned: the caller must not reply.

@@ -42,6 +42,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -304,6 +306,40 @@ class ReshardFaultTest(unittest.TestCase):
                              capture_output=True, text=True, timeout=60)
         self.assertEqual(out.returncode, 0, out.stdout)
         self.assertNotIn("[WARNING]", out.stdout)
+
+    def test_replica_away_during_setslot_gets_it_on_partial_resync(self):
+        """A SETSLOT while the primary has no replica attached still goes
+        into its backlog: the replica, back with a partial resync, mirrors
+        the open slot (it would otherwise serve the slot as stable once
+        promoted, and recreate keys already moved to the target)."""
+        def sleep_replica():
+            c = Client(self.a2.port, timeout=30)
+            c.call("DEBUG", "SLEEP", "4")
+            c.close()
+        sleeper = threading.Thread(target=sleep_replica)
+        sleeper.start()
+        try:
+            partial_before = int(info(self.a, "stats")["sync_partial_ok"])
+            a = Client(self.a.port)
+            call_ok(a, "CLIENT", "KILL", "TYPE", "replica")
+            a.close()
+            wait_until(lambda: info(self.a).get("connected_slaves") == "0", timeout=3,
+                       interval=0.05, what="A without its replica")
+            # The replication cron (once a second) forgets the closed
+            # replica: then no replica at all is attached.
+            time.sleep(1.5)
+            self.open_slot(self.slot_y)
+        finally:
+            sleeper.join(30)
+        wait_until(lambda: info(self.a2).get("master_link_status") == "up", timeout=20,
+                   what="A's replica linked again")
+        self.assertEqual(int(info(self.a, "stats")["sync_partial_ok"]), partial_before + 1)
+        wait_until(lambda: open_slots(self.a2) == [f"[{self.slot_y}->-{my_id(self.b)}]"],
+                   timeout=10, what="the replica mirrors the open slot")
+        self.assertEqual(self.move_keys(self.slot_y, 10**9), KEYS_PER_SLOT)
+        self.close_slot(self.slot_y)
+        for n in (self.a, self.b, self.a2, self.b2):
+            self.assertEqual(open_slots(n), [], myself_line(n))
 
     def test_restart_keeps_open_slots(self):
         """SIGTERM and restart of both ends: nodes.conf keeps the open slot,
