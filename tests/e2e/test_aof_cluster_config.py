@@ -62,6 +62,16 @@ def myself_epoch(node):
 
 
 class AofClusterConfigTest(unittest.TestCase):
+    def restart(self, node):
+        """A new process on `node`'s port and directory, once it loaded."""
+        again = Node(cluster=True, args=ARGS, port=node.port, dir=node.dir)
+        again.owns_dir, node.owns_dir = node.owns_dir, False
+        self.addCleanup(again.cleanup)
+        again.start()
+        wait_until(lambda: "loading:0" in again.cli("INFO", "persistence"), timeout=20,
+                   what="the node loaded its AOF")
+        return again
+
     def move(self, slot, src, dst, others, keys):
         call_ok(dst.port, "CLUSTER", "SETSLOT", slot, "IMPORTING", my_id(src))
         call_ok(src.port, "CLUSTER", "SETSLOT", slot, "MIGRATING", my_id(dst))
@@ -98,12 +108,7 @@ class AofClusterConfigTest(unittest.TestCase):
         self.a_id = my_id(a)
         # kill -9 of A, restart from its AOF and nodes.conf.
         a.stop(sig=signal.SIGKILL)
-        again = Node(cluster=True, args=ARGS, port=a.port, dir=a.dir)
-        again.owns_dir, a.owns_dir = a.owns_dir, False
-        self.addCleanup(again.cleanup)
-        again.start()
-        wait_until(lambda: "loading:0" in again.cli("INFO", "persistence"), timeout=20,
-                   what="A loaded its AOF")
+        again = self.restart(a)
         self.assertEqual(owner_port(again.port, slot), b.port)
         self.assertEqual(myself_epoch(again), epoch_before)
         # The rest of the cluster agrees, for a while (a bumped epoch would
@@ -130,12 +135,7 @@ class AofClusterConfigTest(unittest.TestCase):
                 f.write(f"*{len(cmd)}\r\n".encode())
                 for arg in cmd:
                     f.write(f"${len(arg)}\r\n{arg}\r\n".encode())
-        third = Node(cluster=True, args=ARGS, port=again.port, dir=again.dir)
-        third.owns_dir, again.owns_dir = again.owns_dir, False
-        self.addCleanup(third.cleanup)
-        third.start()
-        wait_until(lambda: "loading:0" in third.cli("INFO", "persistence"), timeout=20,
-                   what="A loaded its AOF again")
+        third = self.restart(again)
         self.assertEqual(owner_port(third.port, slot), b.port)
         self.assertEqual(myself_epoch(third), epoch_before)
         with open(third.log_path, "rb") as f:
