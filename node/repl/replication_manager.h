@@ -12,19 +12,22 @@
 // (node/server/replication_control.h).
 //
 // Primary side: owns the replication ids (PSYNC2), master_repl_offset and the
-// shared replication buffer (replication/backlog.h: the backlog and the
-// streams held for replicas in a full sync are one copy of the bytes). It is a consumer of the
-// node's write stream (node/server/write_stream.h), which encodes each write once and puts a SELECT
-// before it when the database changes; the manager appends those bytes to the backlog and pushes
-// them to each replica. Replicas are ordinary client connections that sent PSYNC (or SYNC): they
-// are known by client id, written to through Session::push, and their REPLCONF ACKs come back as
-// commands. A PSYNC is answered +CONTINUE from the backlog when it holds the gap
-// (replication/psync.h), else +FULLRESYNC and an RDB of the whole dataset, made by FullSyncs
-// (full_sync.h) without blocking the node, in the disk form ($<len>) or, when repl-diskless-sync is
-// on and the replica sent capa eof, the diskless form ($EOF:<mark>). The writes made after the
-// image began are held for the replica and follow the RDB (after the replica's first ACK in the
-// diskless form, as Redis 7.0 does). A replica silent (no ACK) for repl-timeout, or whose pending
-// stream passes client-output-buffer-limit's replica class (output_limit.h), is disconnected.
+// shared replication buffer (replication/backlog.h: the backlog and the streams
+// held for replicas in a full sync are one copy of the bytes). It is a consumer
+// of the node's write stream (node/server/write_stream.h), which encodes each
+// write once and puts a SELECT before it when the database changes; the manager
+// appends those bytes to the backlog and pushes them to each replica. Replicas
+// are ordinary client connections that sent PSYNC (or SYNC): they are known by
+// client id, written to through Session::push, and their REPLCONF ACKs come
+// back as commands. A PSYNC is answered +CONTINUE from the backlog when it
+// holds the gap (replication/psync.h), else +FULLRESYNC and an RDB of the whole
+// dataset, made by FullSyncs (full_sync.h) without blocking the node, in the
+// disk form ($<len>) or, when repl-diskless-sync is on and the replica sent
+// capa eof, the diskless form ($EOF:<mark>). The writes made after the image
+// began are held for the replica and follow the RDB (after the replica's first
+// ACK in the diskless form, as Redis 7.0 does). A replica silent (no ACK) for
+// repl-timeout, or whose pending stream passes client-output-buffer-limit's
+// replica class (output_limit.h), is disconnected.
 //
 // Replica side: follows a primary set by REPLICAOF (standalone) or by the
 // cluster state (myself's primary, reconciled every 100 ms, so nodes.conf
