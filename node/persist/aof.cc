@@ -709,7 +709,7 @@ absl::Status Aof::LoadSome(Load& load, size_t budget, bool* finished) {
       pos += consumed;
       if (rs == AofRecordStatus::kAnnotation) continue;
       const std::string name = absl::AsciiStrToLower(load.args[0]);
-      if (name == "cluster") {
+      if (IsClusterCommand(load.args)) {
         // Written by versions that kept their SETSLOTs in the AOF: skipped
         // (nodes.conf says what this node owns).
         if (!load.warned_cluster) {
