@@ -786,7 +786,18 @@ bool BusEngine::ProcessPingTypes(LinkId link_id, const Message& msg, ClusterNode
   // Slots: only look closer when the claim differs from what we hold.
   ClusterNode* sender_primary = sender->is_primary() ? sender : sender->primary;
   bool dirty_slots = sender_primary && !(sender_primary->slots == hdr.myslots);
-  if (sender->is_primary() && dirty_slots) {
+  // Beyond Redis 7.0: the claim of a message overtaken by a newer one (the
+  // two links of a pair are two TCP connections) is not applied. A slot
+  // left unbound meanwhile (the sender's replica announced itself primary,
+  // then a stale message of it as a replica unbound its slots) would
+  // otherwise go to the overtaken claimer under the newer configEpoch we
+  // know it by, an epoch it never claimed the slot with; an UPDATE built
+  // from that view turns the slot's real owner into a replica and leaves
+  // the slot unserved (sim sweep seed 702136).
+  const bool stale_claim =
+      sender->is_primary() && sender_config_epoch < sender->primary_epoch_heard;
+  if (sender->is_primary() && !stale_claim) sender->primary_epoch_heard = sender_config_epoch;
+  if (sender->is_primary() && dirty_slots && !stale_claim) {
     UpdateSlotsConfigWith(*sender, sender_config_epoch, hdr.myslots);
   }
   // The source's side of an import of mine letting the slot go
@@ -809,7 +820,7 @@ bool BusEngine::ProcessPingTypes(LinkId link_id, const Message& msg, ClusterNode
     }
   }
   // The owner's own claim confirms what was loaded from nodes.conf.
-  if (sender->is_primary() && !unconfirmed_.Empty()) {
+  if (sender->is_primary() && !stale_claim && !unconfirmed_.Empty()) {
     for (int s = 0; s < kNumSlots; ++s) {
       if (hdr.myslots.Test(s) && state_.SlotOwner(s) == sender) unconfirmed_.Clear(s);
     }

@@ -416,6 +416,46 @@ TEST_F(BusEngineTest, ConfigEpochWaitsForTheSlotsItGoesWith) {
   EXPECT_EQ(state_.FindNode(kD)->config_epoch, 9u);
 }
 
+// A primary's configEpoch never goes down: B's message with epoch 5 that
+// arrives (on its other link) after one with epoch 7 is stale, and so is
+// its claim. Sweep seed 702136: B let slots 0..49 go to C at epoch 7; a
+// stale message of C as a replica unbound them here; B's stale claim took
+// them, under the epoch 7 known for B, and C's claims lost to it.
+TEST_F(BusEngineTest, OvertakenClaimOfAPrimaryIsNotApplied) {
+  Known(kB, 1, 2, 0, 99, 5);
+  Known(kC, 3, 4, 100, 199, 4);
+  auto message = [&](MessageType type, const std::string& id, uint64_t epoch, int first, int last) {
+    Message m = FromPeer(type, id, epoch);
+    m.header.myslots.SetRange(first, last);
+    m.header.port = 7000;
+    m.header.cport = 17000;
+    return m;
+  };
+  Message claim = message(MessageType::kPing, kC, 6, 0, 49);
+  claim.header.myslots.SetRange(100, 199);
+  engine_.OnMessage(4, claim, now_);
+  engine_.OnMessage(2, message(MessageType::kPing, kB, 7, 50, 99), now_);
+  EXPECT_EQ(state_.SlotOwner(0)->id, kC);
+  // C's stale message from when it was a replica unbinds its slots (as
+  // Redis does).
+  Message as_replica = message(MessageType::kPong, kC, 4, 0, -1);
+  as_replica.header.flags = kFlagReplica;
+  as_replica.header.slaveof = kB;
+  engine_.OnMessage(3, as_replica, now_);
+  EXPECT_EQ(state_.SlotOwner(0), nullptr);
+  // B's overtaken claim of 0..99.
+  engine_.OnMessage(1, message(MessageType::kPong, kB, 5, 0, 99), now_);
+  EXPECT_EQ(state_.FindNode(kB)->config_epoch, 7u);
+  EXPECT_EQ(state_.SlotOwner(0), nullptr);
+  EXPECT_EQ(state_.SlotOwner(50)->id, kB);
+  // C's next claim takes its slots back.
+  engine_.OnMessage(4, claim, now_);
+  EXPECT_EQ(state_.SlotOwner(0)->id, kC);
+  // B's current claims still apply.
+  engine_.OnMessage(2, message(MessageType::kPing, kB, 8, 0, 99), now_);
+  EXPECT_EQ(state_.SlotOwner(0)->id, kB);
+}
+
 // My import of slot 0 from B ended (SETSLOT NODE myself) with a configEpoch
 // below B's, my view of the epochs being stale: B's claims of slot 0 from
 // before it let the slot go are stale and leave it with me (the sweep's

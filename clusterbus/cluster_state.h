@@ -78,6 +78,10 @@ struct ClusterNode {
   int64_t pong_received_ms = 0;
   int64_t fail_time_ms = 0;
   uint64_t config_epoch = 0;
+  // The highest configEpoch it announced while a primary (not saved). A
+  // primary's own configEpoch never goes down, so a primary's message with
+  // an older one was overtaken by a newer message on the other link.
+  uint64_t primary_epoch_heard = 0;
   slots::SlotSet slots;  // always equal to the slots the owner table gives it
   int64_t repl_offset = 0;
   int64_t repl_offset_time_ms = 0;

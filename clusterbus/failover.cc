@@ -257,6 +257,9 @@ void BusEngine::HandleReplicaFailover(int64_t now_ms) {
     state_.Log(LogSeverity::kWarning,
                absl::StrCat("configEpoch set to ", me.config_epoch, " after successful failover"));
   }
+  // The votes counted are spent: were I a replica again before the auth
+  // timeout, they must not make me win a second time.
+  election_ = Election{.epoch = election_.epoch};
   ReplaceMyPrimary(now_ms);
 }
 
