@@ -278,7 +278,7 @@ void BusEngine::OnLinkClosed(LinkId link, int64_t now_ms) {
 
 // ---- Building messages --------------------------------------------------------
 
-MessageHeader BusEngine::BuildHeader(MessageType type) const {
+MessageHeader BusEngine::BuildHeader(MessageType type) {
   const ClusterNode& me = state_.myself();
   // A replica advertises its primary's slots and configEpoch.
   const ClusterNode& primary = (me.is_replica() && me.primary) ? *me.primary : me;
@@ -295,6 +295,7 @@ MessageHeader BusEngine::BuildHeader(MessageType type) const {
   h.state = state_.ok() ? kClusterStateOk : kClusterStateFail;
   h.current_epoch = state_.current_epoch();
   h.config_epoch = primary.config_epoch;
+  announced_epoch_ = std::max(announced_epoch_, h.config_epoch);
   h.offset = node_.ReplicationOffset();
   // During a manual failover a primary's offset is the one it paused at.
   if (me.is_primary() && mf_.end_ms != 0) h.mflags[0] |= kMsgFlagPaused;

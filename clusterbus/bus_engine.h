@@ -171,7 +171,8 @@ class BusEngine {
   std::string RandomId();
 
   // Message building.
-  MessageHeader BuildHeader(MessageType type) const;
+  // Also notes the configEpoch announced (announced_epoch_).
+  MessageHeader BuildHeader(MessageType type);
   Message BuildPing(MessageType type);
   void SendPing(ClusterNode& node, MessageType type, int64_t now_ms);
 
@@ -208,6 +209,9 @@ class BusEngine {
     int64_t primary_offset = -1;  // replica side: the paused primary's offset
   };
   Election election_;
+  // The highest configEpoch my headers announced (as a replica, my
+  // primary's). Others' views of me never go below it.
+  uint64_t announced_epoch_ = 0;
   ManualFailover mf_;
   int cant_failover_reason_ = 0;
   int64_t cant_failover_logged_ms_ = 0;

@@ -251,6 +251,19 @@ void BusEngine::HandleReplicaFailover(int64_t now_ms) {
     LogCantFailover(kCantWaitingVotes, now_ms);
     return;
   }
+  // Beyond Redis 7.0.15: while the votes came, my primary moved to a newer
+  // configEpoch and I announced it as mine (a replica's headers carry its
+  // primary's). Every view keeps the highest epoch it heard from me, so a
+  // win under the older election epoch would leave them above my own, and
+  // my claims would lose to my primary's anyway (sweep seed 211102). The
+  // votes are void; the next attempt asks with a new epoch.
+  if (election_.epoch < announced_epoch_) {
+    state_.Log(LogSeverity::kWarning, absl::StrCat("Failover election for epoch ", election_.epoch,
+                                                   " is void: I have announced configEpoch ",
+                                                   announced_epoch_, " meanwhile."));
+    election_ = Election{.epoch = election_.epoch};
+    return;
+  }
   state_.Log(LogSeverity::kWarning, "Failover election won: I'm the new master.");
   if (me.config_epoch < election_.epoch) {
     me.config_epoch = election_.epoch;
