@@ -1267,7 +1267,17 @@ void Sentinel::ProcessHello(const std::string& payload, Millis now) {
   }
   if (m->config_epoch < h->master_config_epoch) {
     m->config_epoch = h->master_config_epoch;
-    if (!SameAddr(*m, h->master_ip, h->master_port)) {
+    // Beyond Redis 7.0.15: a failover of mine still running is superseded
+    // by the newer config even when that names the address I fail over
+    // from (a later failover promoted it back). Redis lets mine run on and
+    // end by switching to my promoted replica under the newer epoch: two
+    // sentinels then name two primaries with one epoch, for good (the
+    // sentinel sweep's seed 1154).
+    if (SameAddr(*m, h->master_ip, h->master_port) && m->failover_in_progress) {
+      Log(Level::kWarning, absl::StrCat("Failover of ", m->name, " superseded by configEpoch ",
+                                        m->config_epoch, " from another sentinel"));
+      ResetMasterAndChangeAddress(m, h->master_ip, h->master_port, now);
+    } else if (!SameAddr(*m, h->master_ip, h->master_port)) {
       if (si != nullptr) Emit(Level::kWarning, "+config-update-from", si, "");
       std::string old_ip = Addr(*m);
       int old_port = m->port;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/sim/sentinel_sweep.h"
 #include "tests/sim/simulator.h"
 #include "tests/sim/sweep.h"
 
@@ -905,6 +906,47 @@ TEST(SimSweepTest, SameSeedSameRun) {
   EXPECT_EQ(a.messages, b.messages);
   EXPECT_EQ(a.converge_ms, b.converge_ms);
   EXPECT_GT(a.messages, 1000u);
+}
+
+}  // namespace
+}  // namespace shardnode::sim
+
+// ---- Sentinel sweeps (tests/sim/sentinel_sweep.h) ------------------------------
+
+namespace shardnode::sim {
+namespace {
+
+// The first seeds, and those that once failed:
+//  1652: a sentinel cut off while reconfiguring the replicas of its
+//     failover (epoch 1) learned through a hello of a later failover
+//     (epoch 2) that promoted the old primary back; the hello named the
+//     address it was failing over from, so Redis 7.0.15's rule kept its
+//     failover running, and it ended by switching to its own promoted
+//     replica under epoch 2: two sentinels named two primaries with one
+//     epoch for good. Fixed in Sentinel::ProcessHello.
+TEST(SentinelSweepTest, SeedsConverge) {
+  std::vector<uint64_t> seeds = {1652};
+  for (uint64_t seed = 1; seed <= 100; ++seed) seeds.push_back(seed);
+  for (uint64_t seed : seeds) {
+    SentinelSweepResult r = RunSentinelSweep(seed, {});
+    EXPECT_TRUE(r.ok) << "seed " << seed << ": " << r.failure;
+    EXPECT_GE(r.converge_ms, 0) << "seed " << seed;
+  }
+}
+
+TEST(SentinelSweepTest, SameSeedSameRun) {
+  SentinelSweepResult a = RunSentinelSweep(7, {});
+  SentinelSweepResult b = RunSentinelSweep(7, {});
+  EXPECT_EQ(a.commands, b.commands);
+  EXPECT_EQ(a.converge_ms, b.converge_ms);
+  EXPECT_GT(a.commands, 1000u);
+}
+
+// Across the first seeds, failovers happen (the scenario reaches them).
+TEST(SentinelSweepTest, FaultsCauseFailovers) {
+  int failovers = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) failovers += RunSentinelSweep(seed, {}).failovers;
+  EXPECT_GE(failovers, 5);
 }
 
 }  // namespace

@@ -2,12 +2,46 @@
 // seeds and prints one line per failing seed with the command that
 // reproduces it. Exit status 1 when any seed fails.
 //   sim_sweep FIRST [LAST] [--nodes MIN-MAX] [--fault-ms MS] [--tcp-only] [-v]
+//   sim_sweep FIRST [LAST] --sentinel [--fault-ms MS] [-v]   (sentinel_sweep.h)
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
+#include "tests/sim/sentinel_sweep.h"
 #include "tests/sim/sweep.h"
+
+namespace {
+
+int RunSentinelSeeds(uint64_t first, uint64_t last, int64_t fault_ms, bool verbose,
+                     const char* argv0) {
+  shardnode::sim::SentinelSweepConfig config;
+  if (fault_ms > 0) config.fault_ms = fault_ms;
+  config.verbose = verbose;
+  int failed = 0;
+  for (uint64_t seed = first; seed <= last; ++seed) {
+    auto r = shardnode::sim::RunSentinelSweep(seed, config);
+    if (r.ok) {
+      std::printf(
+          "ok seed %llu sentinels %d instances %d converged %lld ms failovers %d restarts %d "
+          "commands %llu\n",
+          static_cast<unsigned long long>(seed), r.sentinels, r.instances,
+          static_cast<long long>(r.converge_ms), r.failovers, r.restarts,
+          static_cast<unsigned long long>(r.commands));
+    } else {
+      ++failed;
+      std::printf(
+          "FAIL seed %llu sentinels %d instances %d: %s\n  reproduce: %s %llu --sentinel "
+          "--fault-ms %lld -v\n",
+          static_cast<unsigned long long>(seed), r.sentinels, r.instances, r.failure.c_str(), argv0,
+          static_cast<unsigned long long>(seed), static_cast<long long>(config.fault_ms));
+    }
+    std::fflush(stdout);
+  }
+  return failed ? 1 : 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using shardnode::sim::RunSweep;
@@ -16,6 +50,8 @@ int main(int argc, char** argv) {
   uint64_t first = 0;
   uint64_t last = 0;
   int positional = 0;
+  bool sentinel = false;
+  bool fault_ms_set = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--nodes" && i + 1 < argc) {
@@ -26,6 +62,9 @@ int main(int argc, char** argv) {
       }
     } else if (a == "--fault-ms" && i + 1 < argc) {
       config.fault_ms = std::atoll(argv[++i]);
+      fault_ms_set = true;
+    } else if (a == "--sentinel") {
+      sentinel = true;
     } else if (a == "--tcp-only") {
       config.non_tcp = false;
     } else if (a == "-v") {
@@ -44,6 +83,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (positional == 1) last = first;
+  if (sentinel) {
+    return RunSentinelSeeds(first, last, fault_ms_set ? config.fault_ms : 0, config.verbose,
+                            argv[0]);
+  }
   int failed = 0;
   for (uint64_t seed = first; seed <= last; ++seed) {
     auto r = RunSweep(seed, config);

@@ -1,0 +1,638 @@
+#include "tests/sim/sentinel_sweep.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <memory>
+#include <queue>
+#include <random>
+#include <set>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "base/split_args.h"
+#include "sentinel/sentinel.h"
+
+namespace shardnode::sim {
+namespace {
+
+using sentinel::InstanceId;
+using sentinel::LinkKind;
+using sentinel::Reply;
+using sentinel::ReplyTo;
+using sentinel::Sentinel;
+using Args = std::vector<std::string>;
+
+constexpr char kMaster[] = "mymaster";
+constexpr int kInstancePort = 6379;
+constexpr int kSentinelPort = 26379;
+constexpr int64_t kCheckMs = 100;
+constexpr int64_t kConnectTimeoutMs = 1000;  // an unreachable address
+constexpr int64_t kConvergeBoundMs = 240000;
+
+// A simulated redis-server: its role persists across restarts (the
+// sentinel's SLAVEOF comes with CONFIG REWRITE).
+struct RedisInstance {
+  bool alive = true;
+  int primary = -1;  // endpoint it replicates; -1: a primary
+  std::string runid;
+  int64_t offset = 0;
+  bool link_up = false;
+  int64_t link_down_since = 0;
+};
+
+// A sentinel process and the config lines it last saved.
+struct SentinelProcess {
+  std::unique_ptr<Sentinel> core;
+  std::string myid;
+  std::vector<Args> saved;
+  uint64_t tick_gen = 0;  // a restart cancels the old process's ticks
+};
+
+// One connection of a sentinel to an endpoint (an instance or a sentinel).
+struct Link {
+  int endpoint = -1;
+  uint64_t gen = 0;
+  bool up = false;
+  bool subscribed = false;
+  bool in_multi = false;
+  std::vector<Args> queued;
+  // Sent while connecting: go out once connected (as hiredis buffers them).
+  std::vector<sentinel::SendCommands> pending;
+  int64_t fwd_at = 0;  // FIFO: the last delivery time each way
+  int64_t back_at = 0;
+};
+using LinkKey = std::tuple<int, InstanceId, int>;  // sentinel, instance handle, kind
+
+class SentinelSweep {
+ public:
+  SentinelSweep(uint64_t seed, const SentinelSweepConfig& config)
+      : seed_(seed), config_(config), rng_(seed * 0x2545f4914f6cdd1dULL + 99) {}
+
+  SentinelSweepResult Run();
+
+ private:
+  template <typename... Args2>
+  void Note(const Args2&... args) {
+    if (config_.verbose) {
+      std::fprintf(stderr, "[%lld] %s\n", static_cast<long long>(now_),
+                   absl::StrCat(args...).c_str());
+    }
+  }
+  void Fail(const std::string& what) {
+    if (!result_.ok) return;
+    result_.ok = false;
+    result_.failure = absl::StrCat("t=", now_, "ms: ", what);
+  }
+  int Uniform(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+  std::string Hex40() {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string s(40, '0');
+    for (char& c : s) c = kHex[Uniform(0, 15)];
+    return s;
+  }
+
+  bool IsSentinel(int e) const { return e < s_; }
+  std::string Ip(int e) const {
+    return IsSentinel(e) ? absl::StrCat("10.0.2.", e + 1) : absl::StrCat("10.0.1.", e - s_ + 1);
+  }
+  int Endpoint(const std::string& host, int port) const {
+    for (int e = 0; e < s_ + n_; ++e) {
+      if (Ip(e) == host && port == (IsSentinel(e) ? kSentinelPort : kInstancePort)) return e;
+    }
+    return -1;
+  }
+  bool Alive(int e) const {
+    return IsSentinel(e) ? sentinels_[e].core != nullptr : instances_[e - s_].alive;
+  }
+  bool CanTalk(int a, int b) const { return Alive(a) && Alive(b) && group_[a] == group_[b]; }
+  RedisInstance& Inst(int e) { return instances_[e - s_]; }
+  int64_t Delay() { return Uniform(1, 20); }
+
+  void Schedule(int64_t at, std::function<void()> fn) {
+    queue_.push(Event{at, seq_++, std::move(fn)});
+  }
+  void RunUntil(int64_t end);
+  void ScheduleTick(int s);
+  void StartSentinel(int s, bool fresh);
+  void KillSentinel(int s);
+  void KillInstance(int e);
+  void RestartInstance(int e);
+  void Drain(int s);
+  void Deliver(int s, const LinkKey& key, const sentinel::SendCommands& send);
+  void BreakLink(const LinkKey& key);
+  void ResetLink(const LinkKey& key, uint64_t gen);
+  Reply Execute(int s, const LinkKey& key, Link& link, const Args& cmd);
+  Reply ExecuteOnInstance(int s, const LinkKey& key, Link& link, const Args& cmd);
+  std::string InfoText(int e) const;
+  void WorldTick();
+  void RandomFault();
+  void OnEvent(int s, const sentinel::Event& ev);
+  // Empty when converged, else what is not.
+  std::string NotConverged() const;
+
+  struct Event {
+    int64_t at;
+    uint64_t seq;
+    std::function<void()> fn;
+    bool operator>(const Event& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+  };
+
+  uint64_t seed_;
+  SentinelSweepConfig config_;
+  std::mt19937_64 rng_;
+  SentinelSweepResult result_;
+  int s_ = 0;  // sentinels: endpoints 0..s_-1
+  int n_ = 0;  // instances: endpoints s_..s_+n_-1
+  int quorum_ = 2;
+  int64_t now_ = 0;
+  uint64_t seq_ = 0;
+  uint64_t link_gen_ = 0;
+  std::priority_queue<Event, std::vector<Event>, std::greater<>> queue_;
+  std::vector<SentinelProcess> sentinels_;
+  std::vector<RedisInstance> instances_;
+  std::vector<int> group_;  // per endpoint: endpoints in different groups cannot talk
+  std::map<LinkKey, Link> links_;
+  std::map<std::pair<int, uint64_t>, std::string> votes_;  // (sentinel, epoch) -> leader
+  std::map<uint64_t, int> leaders_;                        // epoch -> elected sentinel
+  std::set<uint64_t> switch_epochs_;
+};
+
+void SentinelSweep::RunUntil(int64_t end) {
+  while (!queue_.empty() && queue_.top().at <= end && result_.ok) {
+    Event ev = std::move(const_cast<Event&>(queue_.top()));
+    queue_.pop();
+    now_ = ev.at;
+    ev.fn();
+  }
+  now_ = end;
+}
+
+void SentinelSweep::ScheduleTick(int s) {
+  SentinelProcess& p = sentinels_[s];
+  const uint64_t gen = p.tick_gen;
+  Schedule(now_ + p.core->next_tick_delay(), [this, s, gen] {
+    SentinelProcess& q = sentinels_[s];
+    if (!q.core || q.tick_gen != gen) return;
+    q.core->Tick(now_);
+    Drain(s);
+    ScheduleTick(s);
+  });
+}
+
+void SentinelSweep::StartSentinel(int s, bool fresh) {
+  SentinelProcess& p = sentinels_[s];
+  p.core = std::make_unique<Sentinel>(p.myid, kSentinelPort, seed_ * 31 + s + now_, now_);
+  ++p.tick_gen;
+  if (fresh) {
+    p.saved = {{"myid", p.myid},
+               {"monitor", kMaster, Ip(s_), std::to_string(kInstancePort), std::to_string(quorum_)},
+               {"down-after-milliseconds", kMaster, std::to_string(Uniform(1000, 3000))},
+               {"failover-timeout", kMaster, std::to_string(Uniform(6000, 20000))}};
+  }
+  // Redis's three passes: the pre-monitor keys, the monitors, the rest.
+  for (int pass = 0; pass < 3; ++pass) {
+    for (const Args& args : p.saved) {
+      const bool pre = Sentinel::IsPreMonitorKey(args[0]);
+      const bool monitor = absl::EqualsIgnoreCase(args[0], "monitor");
+      if ((pass == 0 && !pre) || (pass == 1 && !monitor) || (pass == 2 && (pre || monitor))) {
+        continue;
+      }
+      std::string err = p.core->ApplyConfigLine(args, now_);
+      if (!err.empty())
+        Fail(absl::StrCat("sentinel ", s, " refused its saved line ", args[0], ": ", err));
+    }
+  }
+  p.core->TakeReady();
+  ScheduleTick(s);
+}
+
+// The endpoint of a connection died: the sentinel sees it reset.
+void SentinelSweep::ResetLink(const LinkKey& key, uint64_t gen) {
+  Schedule(now_ + Delay(), [this, key, gen] {
+    auto l = links_.find(key);
+    if (l == links_.end() || l->second.gen != gen) return;
+    links_.erase(l);
+    const int t = std::get<0>(key);
+    sentinels_[t].core->OnLinkDown(std::get<1>(key), LinkKind(std::get<2>(key)), now_);
+    Drain(t);
+  });
+}
+
+void SentinelSweep::KillSentinel(int s) {
+  sentinels_[s].core.reset();
+  ++sentinels_[s].tick_gen;
+  for (auto it = links_.begin(); it != links_.end();) {
+    if (std::get<0>(it->first) == s) {
+      it = links_.erase(it);
+      continue;
+    }
+    // Its peers' connections to it are reset.
+    if (it->second.endpoint == s && it->second.up) ResetLink(it->first, it->second.gen);
+    ++it;
+  }
+}
+
+void SentinelSweep::KillInstance(int e) {
+  Inst(e).alive = false;
+  for (auto& [key, link] : links_) {
+    if (link.endpoint == e && link.up) ResetLink(key, link.gen);
+  }
+}
+
+void SentinelSweep::RestartInstance(int e) {
+  RedisInstance& r = Inst(e);
+  r.alive = true;
+  r.runid = Hex40();
+  r.link_up = false;
+  r.link_down_since = now_;
+}
+
+void SentinelSweep::Drain(int s) {
+  SentinelProcess& p = sentinels_[s];
+  if (!p.core) return;
+  for (auto& action : p.core->TakeReady().actions) {
+    if (auto* open = std::get_if<sentinel::OpenLink>(&action)) {
+      const LinkKey key{s, open->id, static_cast<int>(open->kind)};
+      Link& link = links_[key];
+      link = Link{};
+      link.endpoint = Endpoint(open->host, open->port);
+      link.gen = ++link_gen_;
+      const uint64_t gen = link.gen;
+      const bool reachable = link.endpoint >= 0 && CanTalk(s, link.endpoint);
+      const bool refused = link.endpoint < 0 || !Alive(link.endpoint);
+      Schedule(now_ + (reachable || refused ? Delay() : kConnectTimeoutMs), [this, key, gen] {
+        auto l = links_.find(key);
+        if (l == links_.end() || l->second.gen != gen) return;
+        const int t = std::get<0>(key);
+        const auto kind = LinkKind(std::get<2>(key));
+        if (l->second.endpoint >= 0 && CanTalk(t, l->second.endpoint)) {
+          l->second.up = true;
+          for (const auto& send : std::exchange(l->second.pending, {})) Deliver(t, key, send);
+          sentinels_[t].core->OnLinkUp(std::get<1>(key), kind, Ip(t), now_);
+        } else {
+          links_.erase(l);
+          sentinels_[t].core->OnLinkDown(std::get<1>(key), kind, now_);
+        }
+        Drain(t);
+      });
+    } else if (auto* close = std::get_if<sentinel::CloseLink>(&action)) {
+      links_.erase(LinkKey{s, close->id, static_cast<int>(close->kind)});
+    } else if (auto* send = std::get_if<sentinel::SendCommands>(&action)) {
+      result_.commands += send->commands.size();
+      Deliver(s, LinkKey{s, send->id, static_cast<int>(send->kind)}, *send);
+    } else if (auto* ev = std::get_if<sentinel::Event>(&action)) {
+      OnEvent(s, *ev);
+    } else if (auto* line = std::get_if<sentinel::LogLine>(&action)) {
+      Note("  sentinel ", s, " logs: ", line->text);
+    } else if (std::holds_alternative<sentinel::SaveConfig>(action)) {
+      p.saved.clear();
+      for (const auto& l : p.core->RewriteLines()) {
+        auto args = base::SplitArgs(l.line);
+        if (!args || args->size() < 2) {
+          Fail(absl::StrCat("sentinel ", s, " saved an unreadable line: ", l.line));
+          continue;
+        }
+        args->erase(args->begin());  // "sentinel"
+        p.saved.push_back(std::move(*args));
+      }
+    } else {
+      // Scripts and SIMULATE-FAILURE are not configured here.
+      Fail(absl::StrCat("sentinel ", s, " asked for an action this scenario never configures"));
+    }
+  }
+}
+
+// A connection that a partition cuts breaks: nothing sent on it is lost
+// silently (TCP), the sentinel is told the link went down.
+void SentinelSweep::BreakLink(const LinkKey& key) {
+  links_.erase(key);
+  const int t = std::get<0>(key);
+  Schedule(now_ + Delay(), [this, key, t, tick = sentinels_[t].tick_gen] {
+    if (!sentinels_[t].core || sentinels_[t].tick_gen != tick || links_.count(key)) return;
+    sentinels_[t].core->OnLinkDown(std::get<1>(key), LinkKind(std::get<2>(key)), now_);
+    Drain(t);
+  });
+}
+
+// Commands travel in order on their link, one delay each way.
+void SentinelSweep::Deliver(int s, const LinkKey& key, const sentinel::SendCommands& send) {
+  auto it = links_.find(key);
+  if (it == links_.end()) return;
+  Link& link = it->second;
+  if (!link.up) {
+    link.pending.push_back(send);
+    return;
+  }
+  const uint64_t gen = link.gen;
+  const InstanceId origin = send.origin != 0 ? send.origin : send.id;
+  for (const Args& cmd : send.commands) {
+    link.fwd_at = std::max(link.fwd_at, now_) + Delay();
+    Schedule(link.fwd_at, [this, s, key, gen, cmd, origin, to = send.to] {
+      auto l = links_.find(key);
+      if (l == links_.end() || l->second.gen != gen) return;
+      if (!CanTalk(s, l->second.endpoint)) return BreakLink(key);
+      Reply reply = Execute(s, key, l->second, cmd);
+      l = links_.find(key);  // Execute may drain another sentinel
+      if (l == links_.end() || l->second.gen != gen) return;
+      if (LinkKind(std::get<2>(key)) == LinkKind::kPubsub) return;  // handshake replies
+      l->second.back_at = std::max(l->second.back_at, now_) + Delay();
+      Schedule(l->second.back_at, [this, s, key, gen, reply, origin, to] {
+        auto b = links_.find(key);
+        if (b == links_.end() || b->second.gen != gen) return;
+        if (!CanTalk(s, b->second.endpoint)) return BreakLink(key);
+        sentinels_[s].core->OnReply(origin, to, reply, now_);
+        Drain(s);
+      });
+    });
+  }
+}
+
+Reply SentinelSweep::Execute(int s, const LinkKey& key, Link& link, const Args& cmd) {
+  const std::string name = absl::AsciiStrToUpper(cmd[0]);
+  if (!IsSentinel(link.endpoint)) return ExecuteOnInstance(s, key, link, cmd);
+  if (name == "PING") return Reply::Status("PONG");
+  if (name == "SENTINEL" || name == "PUBLISH") {
+    const int t = link.endpoint;
+    Reply r = sentinels_[t].core->Command(cmd, now_);
+    Drain(t);
+    return r;
+  }
+  return Reply::Ok();
+}
+
+Reply SentinelSweep::ExecuteOnInstance(int s, const LinkKey& key, Link& link, const Args& cmd) {
+  const int e = link.endpoint;
+  const std::string name = absl::AsciiStrToUpper(cmd[0]);
+  if (link.in_multi && name != "EXEC") {
+    link.queued.push_back(cmd);
+    return Reply::Status("QUEUED");
+  }
+  if (name == "PING") return Reply::Status("PONG");
+  if (name == "INFO") return Reply::Bulk(InfoText(e));
+  if (name == "MULTI") {
+    link.in_multi = true;
+    return Reply::Ok();
+  }
+  if (name == "EXEC") {
+    link.in_multi = false;
+    std::vector<Reply> out;
+    std::vector<Args> queued = std::exchange(link.queued, {});
+    for (const Args& q : queued) out.push_back(ExecuteOnInstance(s, key, link, q));
+    return Reply::Array(std::move(out));
+  }
+  if ((name == "SLAVEOF" || name == "REPLICAOF") && cmd.size() == 3) {
+    RedisInstance& r = Inst(e);
+    if (absl::EqualsIgnoreCase(cmd[1], "no") && absl::EqualsIgnoreCase(cmd[2], "one")) {
+      if (r.primary != -1) Note("instance ", e - s_, " becomes a primary");
+      r.primary = -1;
+    } else {
+      const int p = Endpoint(cmd[1], std::atoi(cmd[2].c_str()));
+      if (p < 0 || IsSentinel(p) || p == e) return Reply::Error("ERR no such instance here");
+      if (r.primary != p) Note("instance ", e - s_, " replicates instance ", p - s_);
+      r.primary = p;
+      r.link_up = false;
+      r.link_down_since = now_;
+    }
+    return Reply::Ok();
+  }
+  if (name == "PUBLISH" && cmd.size() == 3) {
+    int receivers = 0;
+    for (auto& [k, l] : links_) {
+      if (l.endpoint != e || !l.subscribed || !l.up) continue;
+      ++receivers;
+      const LinkKey lk = k;
+      const uint64_t gen = l.gen;
+      Schedule(now_ + Delay(), [this, lk, gen, e, channel = cmd[1], payload = cmd[2]] {
+        auto b = links_.find(lk);
+        const int t = std::get<0>(lk);
+        if (b == links_.end() || b->second.gen != gen) return;
+        if (!CanTalk(e, t)) return BreakLink(lk);
+        sentinels_[t].core->OnPubsubMessage(std::get<1>(lk), channel, payload, now_);
+        Drain(t);
+      });
+    }
+    return Reply::Integer(receivers);
+  }
+  if (name == "SUBSCRIBE") {
+    link.subscribed = true;
+    return Reply::Array();
+  }
+  if (name == "SCRIPT") return Reply::Error("NOTBUSY No scripts in execution right now.");
+  return Reply::Ok();  // CLIENT SETNAME / KILL, CONFIG REWRITE
+}
+
+std::string SentinelSweep::InfoText(int e) const {
+  const RedisInstance& r = instances_[e - s_];
+  std::string s = absl::StrCat("# Server\r\nrun_id:", r.runid, "\r\n\r\n# Replication\r\n");
+  if (r.primary == -1) {
+    std::string lines;
+    int n = 0;
+    for (int j = s_; j < s_ + n_; ++j) {
+      const RedisInstance& q = instances_[j - s_];
+      if (j == e || q.primary != e || !CanTalk(e, j)) continue;
+      absl::StrAppend(&lines, "slave", n++, ":ip=", Ip(j), ",port=", kInstancePort,
+                      ",state=online,offset=", q.offset, ",lag=0\r\n");
+    }
+    return absl::StrCat(s, "role:master\r\nconnected_slaves:", n, "\r\n", lines,
+                        "master_repl_offset:", r.offset, "\r\n");
+  }
+  absl::StrAppend(&s, "role:slave\r\nmaster_host:", Ip(r.primary),
+                  "\r\nmaster_port:", kInstancePort,
+                  "\r\nmaster_link_status:", r.link_up ? "up" : "down", "\r\n");
+  if (!r.link_up) {
+    absl::StrAppend(&s, "master_link_down_since_seconds:", (now_ - r.link_down_since) / 1000,
+                    "\r\n");
+  }
+  absl::StrAppend(&s, "slave_repl_offset:", r.offset, "\r\nslave_priority:100\r\n",
+                  "replica_announced:1\r\n");
+  return s;
+}
+
+// Primaries take writes; replicas follow while they reach their primary.
+void SentinelSweep::WorldTick() {
+  for (int e = s_; e < s_ + n_; ++e) {
+    RedisInstance& r = Inst(e);
+    if (r.alive && r.primary == -1) r.offset += 100;
+  }
+  for (int e = s_; e < s_ + n_; ++e) {
+    RedisInstance& r = Inst(e);
+    if (!r.alive || r.primary == -1) continue;
+    const bool up = CanTalk(e, r.primary);
+    if (up) r.offset = std::max(r.offset, Inst(r.primary).offset);
+    if (r.link_up && !up) r.link_down_since = now_;
+    r.link_up = up;
+  }
+}
+
+void SentinelSweep::OnEvent(int s, const sentinel::Event& ev) {
+  if (ev.level != sentinel::Level::kDebug)
+    Note("  sentinel ", s, " event ", ev.type, " ", ev.payload);
+  const sentinel::Master* m = sentinels_[s].core->FindMaster(kMaster);
+  if (ev.type == "+vote-for-leader") {
+    std::vector<std::string> parts = absl::StrSplit(ev.payload, ' ');
+    if (parts.size() < 2) return Fail("malformed +vote-for-leader");
+    const std::string& leader = parts[parts.size() - 2];
+    const uint64_t epoch = std::strtoull(parts.back().c_str(), nullptr, 10);
+    auto [it, added] = votes_.try_emplace({s, epoch}, leader);
+    if (!added && it->second != leader) {
+      Fail(absl::StrCat("sentinel ", s, " voted for two leaders in epoch ", epoch));
+    }
+  } else if (ev.type == "+elected-leader" && m != nullptr) {
+    auto [it, added] = leaders_.try_emplace(m->failover_epoch, s);
+    if (!added && it->second != s) {
+      Fail(absl::StrCat("sentinels ", it->second, " and ", s, " both elected in epoch ",
+                        m->failover_epoch));
+    }
+  } else if (ev.type == "+switch-master" && m != nullptr) {
+    switch_epochs_.insert(m->config_epoch);
+  }
+}
+
+void SentinelSweep::RandomFault() {
+  const int kind = Uniform(0, 9);
+  const int e = Uniform(0, s_ + n_ - 1);
+  if (kind <= 2) {  // kill or restart an instance
+    const int i = Uniform(s_, s_ + n_ - 1);
+    if (Inst(i).alive) {
+      Note("kill instance ", i - s_);
+      KillInstance(i);
+    } else {
+      Note("restart instance ", i - s_);
+      RestartInstance(i);
+      ++result_.restarts;
+    }
+  } else if (kind == 3) {  // kill or restart a sentinel
+    const int t = Uniform(0, s_ - 1);
+    if (sentinels_[t].core) {
+      Note("kill sentinel ", t);
+      KillSentinel(t);
+    } else {
+      Note("restart sentinel ", t);
+      StartSentinel(t, false);
+      ++result_.restarts;
+    }
+  } else if (kind <= 5) {
+    Note("partition into 2 groups");
+    for (int& g : group_) g = Uniform(0, 1);
+  } else if (kind == 6) {
+    Note("isolate ", IsSentinel(e) ? "sentinel " : "instance ", IsSentinel(e) ? e : e - s_);
+    std::fill(group_.begin(), group_.end(), 0);
+    group_[e] = 1;
+  } else {
+    Note("heal");
+    std::fill(group_.begin(), group_.end(), 0);
+  }
+}
+
+std::string SentinelSweep::NotConverged() const {
+  std::string addr;
+  uint64_t epoch = 0;
+  for (int s = 0; s < s_; ++s) {
+    const Sentinel& core = *sentinels_[s].core;
+    const sentinel::Master* m = core.FindMaster(kMaster);
+    if (m == nullptr) return absl::StrCat("sentinel ", s, " monitors nothing");
+    auto [ip, port] = core.CurrentAddress(*m);
+    const std::string a = absl::StrCat(ip, ":", port);
+    if (s == 0) {
+      addr = a;
+      epoch = m->config_epoch;
+    } else if (a != addr || m->config_epoch != epoch) {
+      return absl::StrCat("sentinel ", s, " names ", a, " epoch ", m->config_epoch,
+                          ", sentinel 0 names ", addr, " epoch ", epoch);
+    }
+    if (m->failover_state != sentinel::FailoverState::kNone) {
+      return absl::StrCat("sentinel ", s, " is still in a failover");
+    }
+    if (m->s_down || m->o_down) return absl::StrCat("sentinel ", s, " sees the primary down");
+    if (static_cast<int>(m->sentinels.size()) != s_ - 1) {
+      return absl::StrCat("sentinel ", s, " knows ", m->sentinels.size(), " sentinels");
+    }
+    int replicas = 0;
+    for (const auto& [name, r] : m->replicas) {
+      if (name != a) ++replicas;
+      if (r->s_down) return absl::StrCat("sentinel ", s, " sees replica ", name, " down");
+    }
+    if (replicas != n_ - 1) {
+      return absl::StrCat("sentinel ", s, " knows ", replicas, " replicas");
+    }
+  }
+  auto colon = addr.rfind(':');
+  const int p = Endpoint(addr.substr(0, colon), std::atoi(addr.substr(colon + 1).c_str()));
+  if (p < 0 || IsSentinel(p)) return absl::StrCat("the primary named, ", addr, ", is no instance");
+  if (instances_[p - s_].primary != -1) return absl::StrCat("instance ", p - s_, " is a replica");
+  for (int e = s_; e < s_ + n_; ++e) {
+    if (e != p && instances_[e - s_].primary != p) {
+      return absl::StrCat("instance ", e - s_, " does not replicate instance ", p - s_);
+    }
+  }
+  return "";
+}
+
+SentinelSweepResult SentinelSweep::Run() {
+  s_ = Uniform(3, 7);
+  n_ = Uniform(2, 5);
+  quorum_ = Uniform(s_ / 2, s_ / 2 + 1);
+  if (quorum_ < 1) quorum_ = 1;
+  result_.sentinels = s_;
+  result_.instances = n_;
+  group_.assign(s_ + n_, 0);
+  instances_.resize(n_);
+  for (int i = 0; i < n_; ++i) {
+    instances_[i].runid = Hex40();
+    instances_[i].primary = i == 0 ? -1 : s_;
+  }
+  sentinels_.resize(s_);
+  Note("sentinels ", s_, " instances ", n_, " quorum ", quorum_);
+  for (int s = 0; s < s_; ++s) {
+    sentinels_[s].myid = Hex40();
+    StartSentinel(s, true);
+  }
+  std::function<void()> world = [&] {
+    WorldTick();
+    Schedule(now_ + kCheckMs, world);
+  };
+  Schedule(kCheckMs, world);
+  // Discovery (hello every 2 s, INFO every 10 s), then faults.
+  RunUntil(20000);
+  const int64_t fault_end = now_ + config_.fault_ms;
+  while (now_ < fault_end && result_.ok) {
+    RunUntil(std::min(fault_end, now_ + Uniform(500, 6000)));
+    if (now_ < fault_end) RandomFault();
+  }
+  Note("heal everything");
+  std::fill(group_.begin(), group_.end(), 0);
+  for (int e = s_; e < s_ + n_; ++e) {
+    if (!Inst(e).alive) RestartInstance(e);
+  }
+  for (int s = 0; s < s_; ++s) {
+    if (!sentinels_[s].core) StartSentinel(s, false);
+  }
+  const int64_t healed = now_;
+  std::string why;
+  while (result_.ok) {
+    why = NotConverged();
+    if (why.empty()) break;
+    if (now_ - healed > kConvergeBoundMs) {
+      Fail(absl::StrCat("not converged ", kConvergeBoundMs, " ms after healing: ", why));
+      break;
+    }
+    RunUntil(now_ + kCheckMs);
+  }
+  if (result_.ok) result_.converge_ms = now_ - healed;
+  result_.failovers = static_cast<int>(switch_epochs_.size());
+  return result_;
+}
+
+}  // namespace
+
+SentinelSweepResult RunSentinelSweep(uint64_t seed, const SentinelSweepConfig& config) {
+  return SentinelSweep(seed, config).Run();
+}
+
+}  // namespace shardnode::sim
