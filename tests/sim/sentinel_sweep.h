@@ -3,9 +3,13 @@
 // 1 to 4 replicas (simulated redis-server instances that answer PING,
 // INFO, PUBLISH / SUBSCRIBE of the hello channel, MULTI / SLAVEOF / CONFIG
 // REWRITE / CLIENT KILL / EXEC, and replicate while they can reach their
-// primary). For a while faults hit it at random: instances and sentinels
-// killed and restarted (a sentinel from the config lines it last saved),
-// partitions into two groups, one endpoint isolated; then everything heals
+// primary). Messages go in order on each connection. For a while faults
+// hit it at random: instances and sentinels killed and restarted (a
+// sentinel from the config lines it last saved), partitions into two
+// groups, one endpoint isolated (in one seed of three a partition holds
+// what is in flight until the heal, as TCP retransmits, and the sentinels'
+// own link timeouts act; in the others it breaks the connections at
+// once); then everything heals
 // and the deployment must converge. Checked at every 100 ms of simulated
 // time, not on traces:
 //   - a sentinel never votes for two leaders in one epoch (its
