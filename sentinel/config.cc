@@ -46,6 +46,26 @@ bool Sentinel::IsPreMonitorKey(std::string_view kw) {
   return false;
 }
 
+std::string Sentinel::ApplyConfig(const std::vector<std::vector<std::string>>& lines, Millis now,
+                                  size_t* failed) {
+  for (int pass = 0; pass < 3; ++pass) {
+    for (size_t i = 0; i < lines.size(); ++i) {
+      const std::vector<std::string>& args = lines[i];
+      const bool pre = !args.empty() && IsPreMonitorKey(args[0]);
+      const bool monitor = !args.empty() && base::EqualsIgnoreCase(args[0], "monitor");
+      if ((pass == 0 && !pre) || (pass == 1 && !monitor) || (pass == 2 && (pre || monitor))) {
+        continue;
+      }
+      std::string err = ApplyConfigLine(args, now);
+      if (!err.empty()) {
+        if (failed != nullptr) *failed = i;
+        return err;
+      }
+    }
+  }
+  return "";
+}
+
 std::string Sentinel::ApplyConfigLine(const std::vector<std::string>& a, Millis now) {
   const std::string kUnrecognized = "Unrecognized sentinel configuration statement.";
   if (a.empty()) return kUnrecognized;

@@ -235,6 +235,11 @@ class Sentinel {
   // ApplyConfig in Redis's order.
   static bool IsPreMonitorKey(std::string_view keyword);
   std::string ApplyConfigLine(const std::vector<std::string>& args, Millis now);
+  // Applies every line in Redis's three passes (the pre-monitor keys, the
+  // monitors, the rest). Returns "" or the first error, with the index of
+  // its line in *failed.
+  std::string ApplyConfig(const std::vector<std::vector<std::string>>& lines, Millis now,
+                          size_t* failed = nullptr);
   // The sentinel lines of a rewrite, in Redis's order, each with its
   // rewrite key ("sentinel myid"), and the keys whose stale lines are blanked.
   struct RewriteLine {

@@ -31,26 +31,9 @@ void Check(bool ok) {
 
 const std::string kMyId(40, 'a');
 
-bool IsMonitor(const std::string& kw) {
-  std::string k = kw;
-  for (char& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return k == "monitor";
-}
-
 // Applies lines as the sentinel's shell does; "" or the first error.
 std::string ApplyAll(Sentinel& s, const std::vector<std::vector<std::string>>& lines) {
-  for (int pass = 0; pass < 3; ++pass) {
-    for (const auto& args : lines) {
-      const bool pre = Sentinel::IsPreMonitorKey(args[0]);
-      const bool monitor = IsMonitor(args[0]);
-      if ((pass == 0 && !pre) || (pass == 1 && !monitor) || (pass == 2 && (pre || monitor))) {
-        continue;
-      }
-      std::string err = s.ApplyConfigLine(args, 0);
-      if (!err.empty()) return err;
-    }
-  }
-  return "";
+  return s.ApplyConfig(lines, 0);
 }
 
 std::vector<std::string> Rewrite(const Sentinel& s) {

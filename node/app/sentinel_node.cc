@@ -349,22 +349,16 @@ class SentinelNode {
     core_->set_requirepass(opts.requirepass);
     // Redis's three passes: the pre-monitor keys, the monitors, the rest.
     const auto& lines = config_->sentinel_lines();
-    for (int pass = 0; pass < 3; ++pass) {
-      for (const auto& l : lines) {
-        bool pre = sentinel::Sentinel::IsPreMonitorKey(l.args[0]);
-        bool monitor = base::EqualsIgnoreCase(l.args[0], "monitor");
-        if ((pass == 0 && !pre) || (pass == 1 && !monitor) || (pass == 2 && (pre || monitor))) {
-          continue;
-        }
-        std::string err = core_->ApplyConfigLine(l.args, NowMs());
-        if (!err.empty()) {
-          std::cerr << "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\n"
-                    << "Reading the configuration file, at line " << l.linenum << "\n>>> '"
-                    << l.line << "'\n"
-                    << err << std::endl;
-          return 1;
-        }
-      }
+    std::vector<std::vector<std::string>> args;
+    for (const auto& l : lines) args.push_back(l.args);
+    size_t failed = 0;
+    if (std::string err = core_->ApplyConfig(args, NowMs(), &failed); !err.empty()) {
+      const auto& l = lines[failed];
+      std::cerr << "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\n"
+                << "Reading the configuration file, at line " << l.linenum << "\n>>> '" << l.line
+                << "'\n"
+                << err << std::endl;
+      return 1;
     }
     core_->TakeReady();  // nothing from loading is acted on
     if (absl::Status s = Listen(); !s.ok()) {

@@ -203,19 +203,8 @@ void SentinelSweep::StartSentinel(int s, bool fresh) {
                {"down-after-milliseconds", kMaster, std::to_string(Uniform(1000, 3000))},
                {"failover-timeout", kMaster, std::to_string(Uniform(6000, 20000))}};
   }
-  // Redis's three passes: the pre-monitor keys, the monitors, the rest.
-  for (int pass = 0; pass < 3; ++pass) {
-    for (const Args& args : p.saved) {
-      const bool pre = Sentinel::IsPreMonitorKey(args[0]);
-      const bool monitor = absl::EqualsIgnoreCase(args[0], "monitor");
-      if ((pass == 0 && !pre) || (pass == 1 && !monitor) || (pass == 2 && (pre || monitor))) {
-        continue;
-      }
-      std::string err = p.core->ApplyConfigLine(args, now_);
-      if (!err.empty())
-        Fail(absl::StrCat("sentinel ", s, " refused its saved line ", args[0], ": ", err));
-    }
-  }
+  std::string err = p.core->ApplyConfig(p.saved, now_);
+  if (!err.empty()) Fail(absl::StrCat("sentinel ", s, " refused its saved config: ", err));
   p.core->TakeReady();
   ScheduleTick(s);
 }
