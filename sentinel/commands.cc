@@ -175,6 +175,22 @@ Reply Sentinel::SentinelCommand(const std::vector<std::string>& args, Millis now
       if (fnmatch(args[2].c_str(), n.c_str(), 0) == 0) matched.push_back(m.get());
     }
     for (Master* m : matched) {
+      // A failover past the promotion has announced the promoted replica
+      // under the master's config epoch (hellos carry CurrentAddress). Redis
+      // 7.0.15 resets to the old address and keeps the epoch, so it then
+      // announces another address under the same epoch, which no sentinel
+      // takes, and the sentinels disagree for good (found by the sentinel
+      // sweep). The switch that ends a failover is made first.
+      const Instance* promoted = m->promoted_replica;
+      if (m->failover_in_progress && promoted != nullptr &&
+          m->failover_state >= FailoverState::kReconfSlaves) {
+        const std::string ip = promoted->ip;
+        const int port = promoted->port;
+        EmitRaw(
+            Level::kWarning, "+switch-master",
+            absl::StrCat(m->name, " ", Addr(*m), " ", m->port, " ", Addr(*promoted), " ", port));
+        ResetMasterAndChangeAddress(m, ip, port, now);
+      }
       ResetMaster(m, /*keep_sentinels=*/false, now);
       Emit(Level::kWarning, "+reset-master", m, "");
       ++count;

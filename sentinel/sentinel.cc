@@ -652,8 +652,15 @@ std::string Sentinel::VoteLeader(Master* m, uint64_t req_epoch, const std::strin
 std::string Sentinel::GetLeader(Master* m, uint64_t epoch, Millis now) {
   std::map<std::string, int> counters;
   int voters = static_cast<int>(m->sentinels.size()) + 1;
+  // The other sentinels' votes in the election's own epoch. Redis 7.0.15
+  // counts those in its current epoch instead, which another master's
+  // failover may have moved on: a sentinel whose failover of this master
+  // started in epoch E then "wins" E on votes given in E+1 (asked in its
+  // current epoch), beside the sentinel elected in E by E's votes, and two
+  // replicas are promoted under one config epoch (found by the sentinel
+  // sweep, two masters: the deployment never converged).
   for (auto& [k, s] : m->sentinels) {
-    if (!s->leader.empty() && s->leader_epoch == current_epoch_) counters[s->leader]++;
+    if (!s->leader.empty() && s->leader_epoch == epoch) counters[s->leader]++;
   }
   std::string winner;
   int max_votes = 0;
@@ -1265,7 +1272,23 @@ void Sentinel::ProcessHello(const std::string& payload, Millis now) {
     Flush();
     EmitFor(Level::kWarning, "+new-epoch", m, std::to_string(current_epoch_));
   }
-  if (m->config_epoch < h->master_config_epoch) {
+  // Beyond Redis 7.0.15: a hello naming another address under my own
+  // config epoch is a conflict that epochs cannot settle (an unelected
+  // SENTINEL FAILOVER in a minority partition takes the epoch that an
+  // election took meanwhile; Redis's sentinels then convert each other's
+  // primaries back and forth for good, as the sentinel sweep found). The
+  // lower address wins, the same choice at every sentinel, so they all end
+  // on the lowest address announced under the highest epoch.
+  const std::pair<std::string, int> mine = CurrentAddress(*m);
+  const bool tie_lost = m->config_epoch == h->master_config_epoch && m->config_epoch > 0 &&
+                        std::pair<std::string, int>(h->master_ip, h->master_port) < mine;
+  if (m->config_epoch < h->master_config_epoch || tie_lost) {
+    if (tie_lost) {
+      Log(Level::kWarning,
+          absl::StrCat("configEpoch ", m->config_epoch, " of ", m->name, " names ", h->master_ip,
+                       ":", h->master_port, " at another sentinel and ", mine.first, ":",
+                       mine.second, " here: the lower address is kept"));
+    }
     m->config_epoch = h->master_config_epoch;
     // Beyond Redis 7.0.15: a failover of mine still running is superseded
     // by the newer config even when that names the address I fail over

@@ -275,6 +275,31 @@ TEST(SentinelTest, LeaderNeedsMajorityOfKnownSentinelsAndQuorum) {
   EXPECT_EQ(s->GetLeader(m, 1, 0), Id('a'));
 }
 
+// Beyond Redis 7.0.15: the other sentinels' votes count in the election's
+// own epoch. Redis counts those in its current epoch, which another master's
+// failover may have moved on, and asks for votes in it: a failover started
+// in epoch 1 then wins on votes given in epoch 2, beside the sentinel that
+// epoch 1's votes elected (the sentinel sweep, two masters).
+TEST(SentinelTest, LeaderCountsOnlyVotesOfTheElectionsEpoch) {
+  auto s = Make('a', {{"known-sentinel", "mymaster", "10.0.0.8", "26379", Id('b')},
+                      {"known-sentinel", "mymaster", "10.0.0.9", "26379", Id('c')},
+                      {"known-sentinel", "mymaster", "10.0.0.10", "26379", Id('d')},
+                      {"known-sentinel", "mymaster", "10.0.0.11", "26379", Id('e')}});
+  ASSERT_EQ(s->ApplyConfigLine({"monitor", "other", "10.0.0.50", "6379", "2"}, 1000), "");
+  Master* m = s->FindMaster("mymaster");
+  EXPECT_EQ(s->GetLeader(m, 1, 0), "");  // my own vote in epoch 1: 1 of 5
+  // Another master's election moves the current epoch to 2.
+  s->Command({"SENTINEL", "is-master-down-by-addr", "10.0.0.50", "6379", "2", Id('b')}, 0);
+  ASSERT_EQ(s->current_epoch(), 2u);
+  for (char c : {'b', 'c'}) {
+    m->sentinels[Id(c)]->leader = Id('a');
+    m->sentinels[Id(c)]->leader_epoch = 2;
+  }
+  EXPECT_EQ(s->GetLeader(m, 1, 0), "");
+  for (char c : {'b', 'c'}) m->sentinels[Id(c)]->leader_epoch = 1;
+  EXPECT_EQ(s->GetLeader(m, 1, 0), Id('a'));
+}
+
 TEST(SentinelTest, ReplicaSelectionOrder) {
   auto s = Make('a', {{"known-replica", "mymaster", "10.0.0.2", "6379"},
                       {"known-replica", "mymaster", "10.0.0.3", "6379"},
@@ -421,6 +446,60 @@ TEST(SentinelTest, HelloWithNewerConfigEpochSwitchesMaster) {
   EXPECT_EQ(s->FindMaster("mymaster")->config_epoch, 5u);
   EXPECT_EQ(s->Command({"PUBLISH", "x", "y"}, 0).str,
             "ERR Only HELLO messages are accepted by Sentinel instances.");
+}
+
+// Beyond Redis 7.0.15: two configs under one epoch (an unelected SENTINEL
+// FAILOVER in a minority took the epoch an election took) are settled by
+// the lower address, the same choice at every sentinel; Redis ignores a
+// hello with its own epoch, and its sentinels disagree for good.
+TEST(SentinelTest, SameEpochConflictKeepsTheLowerAddress) {
+  auto s = Make('a', {{"known-replica", "mymaster", "10.0.0.2", "6379"},
+                      {"known-replica", "mymaster", "10.0.0.3", "6379"}});
+  Master* m = s->FindMaster("mymaster");
+  auto hello = [&](char from, const std::string& ip) {
+    Hello h{"10.0.0.8", 26379, Id(from), 5, "mymaster", ip, 6379, 5};
+    s->Command({"PUBLISH", "__sentinel__:hello", EncodeHello(h)}, 2000);
+    return s->TakeReady();
+  };
+  hello('b', "10.0.0.3");
+  EXPECT_EQ(m->ip, "10.0.0.3");
+  EXPECT_EQ(m->config_epoch, 5u);
+  EXPECT_TRUE(
+      HasEvent(hello('c', "10.0.0.2"), "+switch-master", "mymaster 10.0.0.3 6379 10.0.0.2 6379"));
+  EXPECT_EQ(m->ip, "10.0.0.2");
+  EXPECT_FALSE(HasEvent(hello('d', "10.0.0.3"), "+switch-master"));
+  EXPECT_EQ(m->ip, "10.0.0.2");
+  EXPECT_EQ(m->config_epoch, 5u);
+}
+
+// Beyond Redis 7.0.15: SENTINEL RESET during a failover that has promoted
+// its replica (and announced it under the new config epoch) switches to it
+// first; Redis goes back to the old address under the same epoch, which no
+// other sentinel takes.
+TEST(SentinelTest, ResetDuringFailoverKeepsThePromotedAddress) {
+  auto s = Make('a', {{"known-replica", "mymaster", "10.0.0.2", "6379"}});
+  Master* m = s->FindMaster("mymaster");
+  m->config_epoch = m->failover_epoch = 3;
+  m->failover_in_progress = true;
+  m->failover_state = FailoverState::kReconfSlaves;
+  m->promoted_replica = m->replicas.at("10.0.0.2:6379").get();
+  ASSERT_EQ(s->CurrentAddress(*m).first, "10.0.0.2");
+  EXPECT_EQ(s->Command({"SENTINEL", "RESET", "mymaster"}, 2000).integer, 1);
+  Ready r = s->TakeReady();
+  EXPECT_TRUE(HasEvent(r, "+switch-master", "mymaster 10.0.0.1 6379 10.0.0.2 6379"));
+  EXPECT_TRUE(HasEvent(r, "+reset-master", "master mymaster 10.0.0.2 6379"));
+  EXPECT_EQ(m->ip, "10.0.0.2");
+  EXPECT_EQ(m->config_epoch, 3u);
+  EXPECT_EQ(m->failover_state, FailoverState::kNone);
+  EXPECT_TRUE(m->replicas.empty());  // a reset forgets the replicas
+  // Before the promotion was announced, a reset keeps the old address.
+  auto t = Make('a', {{"known-replica", "mymaster", "10.0.0.2", "6379"}});
+  Master* n = t->FindMaster("mymaster");
+  n->failover_in_progress = true;
+  n->failover_state = FailoverState::kWaitPromotion;
+  n->promoted_replica = n->replicas.at("10.0.0.2:6379").get();
+  t->Command({"SENTINEL", "RESET", "mymaster"}, 2000);
+  EXPECT_EQ(n->ip, "10.0.0.1");
 }
 
 // After a switch the new address is connected at the next timer run, even

@@ -14,6 +14,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "base/split_args.h"
 #include "sentinel/sentinel.h"
@@ -45,6 +46,8 @@ struct RedisInstance {
   int64_t offset = 0;
   bool link_up = false;
   int64_t link_down_since = 0;
+  int group = 0;       // the master (monitored name) it belongs to
+  int priority = 100;  // replica-priority: 0 never promoted
 };
 
 // A sentinel process and the config lines it last saved.
@@ -53,6 +56,15 @@ struct SentinelProcess {
   std::string myid;
   std::vector<Args> saved;
   uint64_t tick_gen = 0;  // a restart cancels the old process's ticks
+  // Its machine's clock minus the simulated time (clock jumps; kept across
+  // restarts).
+  int64_t clock = 0;
+  // Its scripts' children that have not ended, by pid.
+  struct Child {
+    bool hangs = false;   // runs until killed
+    int64_t started = 0;  // simulated time
+  };
+  std::map<int64_t, Child> children;
 };
 
 // One connection of a sentinel to an endpoint (an instance or a sentinel).
@@ -116,7 +128,17 @@ class SentinelSweep {
   }
   bool CanTalk(int a, int b) const { return Alive(a) && Alive(b) && group_[a] == group_[b]; }
   RedisInstance& Inst(int e) { return instances_[e - s_]; }
+  const RedisInstance& Inst(int e) const { return instances_[e - s_]; }
   int64_t Delay() { return Uniform(1, 20); }
+  // What sentinel s's machine clock reads now.
+  int64_t Clock(int s) const { return now_ + sentinels_[s].clock; }
+  // The monitored master whose name is `name`; -1 when none.
+  int GroupOf(std::string_view name) const {
+    for (size_t k = 0; k < names_.size(); ++k) {
+      if (names_[k] == name) return static_cast<int>(k);
+    }
+    return -1;
+  }
 
   void Schedule(int64_t at, std::function<void()> fn) {
     queue_.push(Event{at, seq_++, std::move(fn)});
@@ -139,9 +161,15 @@ class SentinelSweep {
   std::string InfoText(int e) const;
   void WorldTick();
   void RandomFault();
+  // The extended scenario's faults: a clock jump, SENTINEL FAILOVER.
+  void OperatorFault(int kind);
+  void RunScript(int s, const sentinel::RunScript& run);
+  void KillScript(int s, int64_t pid);
   void OnEvent(int s, const sentinel::Event& ev);
+  void CheckVotes(int s);
   // Empty when converged, else what is not.
   std::string NotConverged() const;
+  std::string NotConverged(int group) const;
 
   struct Event {
     int64_t at;
@@ -158,6 +186,13 @@ class SentinelSweep {
   int n_ = 0;  // instances: endpoints s_..s_+n_-1
   int quorum_ = 2;
   bool hold_ = false;  // partitions hold messages (else they break links)
+  bool ext_ = false;   // SentinelSweepConfig::extended
+  // Per monitored master: its name, its first instance's endpoint and its
+  // number of instances (endpoints first_[k] .. first_[k] + size_[k] - 1).
+  std::vector<std::string> names_;
+  std::vector<int> first_;
+  std::vector<int> size_;
+  int64_t next_pid_ = 1000;
   int64_t now_ = 0;
   uint64_t seq_ = 0;
   uint64_t link_gen_ = 0;
@@ -166,9 +201,15 @@ class SentinelSweep {
   std::vector<RedisInstance> instances_;
   std::vector<int> group_;  // per endpoint: endpoints in different groups cannot talk
   std::map<LinkKey, Link> links_;
-  std::map<std::pair<int, uint64_t>, std::string> votes_;  // (sentinel, epoch) -> leader
-  std::map<uint64_t, int> leaders_;                        // epoch -> elected sentinel
-  std::set<uint64_t> switch_epochs_;
+  // (sentinel, master, epoch) -> leader
+  std::map<std::tuple<int, std::string, uint64_t>, std::string> votes_;
+  // (master, epoch) -> elected sentinel
+  std::map<std::pair<std::string, uint64_t>, int> leaders_;
+  std::set<std::pair<std::string, uint64_t>> switch_epochs_;
+  // Failover epochs that SENTINEL FAILOVER started: the forced sentinel goes
+  // on unelected (Redis's SRI_FORCE_FAILOVER), so another sentinel may be
+  // elected in the same epoch.
+  std::set<std::pair<std::string, uint64_t>> forced_;
 };
 
 void SentinelSweep::RunUntil(int64_t end) {
@@ -187,7 +228,7 @@ void SentinelSweep::ScheduleTick(int s) {
   Schedule(now_ + p.core->next_tick_delay(), [this, s, gen] {
     SentinelProcess& q = sentinels_[s];
     if (!q.core || q.tick_gen != gen) return;
-    q.core->Tick(now_);
+    q.core->Tick(Clock(s));
     Drain(s);
     ScheduleTick(s);
   });
@@ -195,15 +236,25 @@ void SentinelSweep::ScheduleTick(int s) {
 
 void SentinelSweep::StartSentinel(int s, bool fresh) {
   SentinelProcess& p = sentinels_[s];
-  p.core = std::make_unique<Sentinel>(p.myid, kSentinelPort, seed_ * 31 + s + now_, now_);
+  p.core = std::make_unique<Sentinel>(p.myid, kSentinelPort, seed_ * 31 + s + now_, Clock(s));
   ++p.tick_gen;
   if (fresh) {
-    p.saved = {{"myid", p.myid},
-               {"monitor", kMaster, Ip(s_), std::to_string(kInstancePort), std::to_string(quorum_)},
-               {"down-after-milliseconds", kMaster, std::to_string(Uniform(1000, 3000))},
-               {"failover-timeout", kMaster, std::to_string(Uniform(6000, 20000))}};
+    p.saved = {{"myid", p.myid}};
+    for (size_t k = 0; k < names_.size(); ++k) {
+      const std::string& name = names_[k];
+      p.saved.push_back(
+          {"monitor", name, Ip(first_[k]), std::to_string(kInstancePort), std::to_string(quorum_)});
+      p.saved.push_back({"down-after-milliseconds", name, std::to_string(Uniform(1000, 3000))});
+      p.saved.push_back({"failover-timeout", name, std::to_string(Uniform(6000, 20000))});
+      if (ext_) {
+        // Scripts are "run" by the simulation (RunScript): the path only
+        // has to be executable.
+        p.saved.push_back({"notification-script", name, "/bin/true"});
+        p.saved.push_back({"client-reconfig-script", name, "/bin/true"});
+      }
+    }
   }
-  std::string err = p.core->ApplyConfig(p.saved, now_);
+  std::string err = p.core->ApplyConfig(p.saved, Clock(s));
   if (!err.empty()) Fail(absl::StrCat("sentinel ", s, " refused its saved config: ", err));
   p.core->TakeReady();
   ScheduleTick(s);
@@ -216,13 +267,14 @@ void SentinelSweep::ResetLink(const LinkKey& key, uint64_t gen) {
     if (l == links_.end() || l->second.gen != gen) return;
     links_.erase(l);
     const int t = std::get<0>(key);
-    sentinels_[t].core->OnLinkDown(std::get<1>(key), LinkKind(std::get<2>(key)), now_);
+    sentinels_[t].core->OnLinkDown(std::get<1>(key), LinkKind(std::get<2>(key)), Clock(t));
     Drain(t);
   });
 }
 
 void SentinelSweep::KillSentinel(int s) {
   sentinels_[s].core.reset();
+  sentinels_[s].children.clear();
   ++sentinels_[s].tick_gen;
   for (auto it = links_.begin(); it != links_.end();) {
     if (std::get<0>(it->first) == s) {
@@ -233,6 +285,81 @@ void SentinelSweep::KillSentinel(int s) {
     if (it->second.endpoint == s && it->second.up) ResetLink(it->first, it->second.gen);
     ++it;
   }
+}
+
+// A sentinel's vote (Master::leader, leader_epoch: what its VoteLeader
+// stored; the runid is not saved, the epoch is) never changes within an
+// epoch, across restarts too.
+void SentinelSweep::CheckVotes(int s) {
+  if (!sentinels_[s].core) return;
+  for (const auto& [name, m] : sentinels_[s].core->masters()) {
+    if (m->leader.empty() || m->leader_epoch == 0) continue;
+    auto [it, added] = votes_.try_emplace({s, name, m->leader_epoch}, m->leader);
+    if (!added && it->second != m->leader) {
+      Fail(absl::StrCat("sentinel ", s, " voted for two leaders of ", name, " in epoch ",
+                        m->leader_epoch));
+    }
+  }
+}
+
+// A script the sentinel asked to run: started (or fork fails) at once, and
+// ends a little later with exit code 0 mostly, 1 or a signal (the core
+// retries those), 2 (no retry), or hangs until the core kills it.
+void SentinelSweep::RunScript(int s, const sentinel::RunScript& run) {
+  ++result_.scripts;
+  const Args& argv = run.argv;
+  if (argv.empty() || argv[0] != "/bin/true") return Fail("a script run with an unknown path");
+  if (argv.size() == 8) {  // client-reconfig-script
+    const int k = GroupOf(argv[1]);
+    const int to = Endpoint(argv[6], std::atoi(argv[7].c_str()));
+    if (k < 0 || (argv[2] != "leader" && argv[2] != "observer") ||
+        (argv[3] != "start" && argv[3] != "failover-end" &&
+         argv[3] != "failover-end-for-timeout") ||
+        to < 0 || IsSentinel(to) || Inst(to).group != k) {
+      return Fail(absl::StrCat(
+          "sentinel ", s, " ran a malformed client-reconfig-script: ", absl::StrJoin(argv, " ")));
+    }
+  } else if (argv.size() != 3) {  // notification-script: type, description
+    return Fail(absl::StrCat("sentinel ", s, " ran a script with ", argv.size(), " arguments"));
+  }
+  SentinelProcess& p = sentinels_[s];
+  if (p.children.size() >= 16) {  // SENTINEL_SCRIPT_MAX_RUNNING
+    return Fail(absl::StrCat("sentinel ", s, " runs more than 16 scripts at once"));
+  }
+  const bool forked = Uniform(0, 39) != 0;
+  const int64_t pid = forked ? next_pid_++ : -1;
+  const bool hangs = forked && Uniform(0, 49) == 0;
+  if (forked) p.children[pid] = {hangs, now_};
+  const uint64_t gen = p.tick_gen;
+  Schedule(now_, [this, s, gen, job = run.job, pid] {
+    if (!sentinels_[s].core || sentinels_[s].tick_gen != gen) return;
+    sentinels_[s].core->OnScriptStarted(job, pid, Clock(s));
+    Drain(s);
+  });
+  if (!forked || hangs) return;
+  const int outcome = Uniform(0, 19);
+  const int code = outcome == 16 || outcome == 17 ? 1 : outcome == 18 ? 2 : 0;
+  const int signal = outcome == 19 ? 11 : 0;
+  Schedule(now_ + Uniform(1, 500), [this, s, gen, pid, code, signal] {
+    if (!sentinels_[s].core || sentinels_[s].tick_gen != gen) return;
+    if (sentinels_[s].children.erase(pid) == 0) return;  // killed meanwhile
+    sentinels_[s].core->OnScriptExit(pid, code, signal, Clock(s));
+    Drain(s);
+  });
+}
+
+void SentinelSweep::KillScript(int s, int64_t pid) {
+  SentinelProcess& p = sentinels_[s];
+  if (p.children.erase(pid) == 0) {
+    return Fail(absl::StrCat("sentinel ", s, " killed pid ", pid, ", no script of its own"));
+  }
+  ++result_.scripts_killed;
+  const uint64_t gen = p.tick_gen;
+  Schedule(now_ + Delay(), [this, s, gen, pid] {
+    if (!sentinels_[s].core || sentinels_[s].tick_gen != gen) return;
+    sentinels_[s].core->OnScriptExit(pid, 0, 9, Clock(s));
+    Drain(s);
+  });
 }
 
 void SentinelSweep::KillInstance(int e) {
@@ -271,10 +398,10 @@ void SentinelSweep::Drain(int s) {
         if (l->second.endpoint >= 0 && CanTalk(t, l->second.endpoint)) {
           l->second.up = true;
           for (const auto& send : std::exchange(l->second.pending, {})) Deliver(t, key, send);
-          sentinels_[t].core->OnLinkUp(std::get<1>(key), kind, Ip(t), now_);
+          sentinels_[t].core->OnLinkUp(std::get<1>(key), kind, Ip(t), Clock(t));
         } else {
           links_.erase(l);
-          sentinels_[t].core->OnLinkDown(std::get<1>(key), kind, now_);
+          sentinels_[t].core->OnLinkDown(std::get<1>(key), kind, Clock(t));
         }
         Drain(t);
       });
@@ -282,6 +409,13 @@ void SentinelSweep::Drain(int s) {
       links_.erase(LinkKey{s, close->id, static_cast<int>(close->kind)});
     } else if (auto* send = std::get_if<sentinel::SendCommands>(&action)) {
       result_.commands += send->commands.size();
+      for (const Args& cmd : send->commands) {
+        // In TILT a sentinel acts on nothing it sees (Redis's TILT mode).
+        if (p.core->tilt() && (absl::EqualsIgnoreCase(cmd[0], "SLAVEOF") ||
+                               absl::EqualsIgnoreCase(cmd[0], "REPLICAOF"))) {
+          Fail(absl::StrCat("sentinel ", s, " sent ", cmd[0], " in TILT mode"));
+        }
+      }
       Deliver(s, LinkKey{s, send->id, static_cast<int>(send->kind)}, *send);
     } else if (auto* ev = std::get_if<sentinel::Event>(&action)) {
       OnEvent(s, *ev);
@@ -298,11 +432,17 @@ void SentinelSweep::Drain(int s) {
         args->erase(args->begin());  // "sentinel"
         p.saved.push_back(std::move(*args));
       }
+    } else if (auto* run = std::get_if<sentinel::RunScript>(&action); run != nullptr && ext_) {
+      RunScript(s, *run);
+    } else if (auto* kill = std::get_if<sentinel::KillScript>(&action); kill != nullptr && ext_) {
+      KillScript(s, kill->pid);
     } else {
-      // Scripts and SIMULATE-FAILURE are not configured here.
+      // SIMULATE-FAILURE (and scripts in the basic scenario) are not
+      // configured here.
       Fail(absl::StrCat("sentinel ", s, " asked for an action this scenario never configures"));
     }
   }
+  CheckVotes(s);
 }
 
 // A connection that a partition cuts breaks: nothing sent on it is lost
@@ -341,7 +481,7 @@ void SentinelSweep::BreakLink(const LinkKey& key) {
   const int t = std::get<0>(key);
   Schedule(now_ + Delay(), [this, key, t, tick = sentinels_[t].tick_gen] {
     if (!sentinels_[t].core || sentinels_[t].tick_gen != tick || links_.count(key)) return;
-    sentinels_[t].core->OnLinkDown(std::get<1>(key), LinkKind(std::get<2>(key)), now_);
+    sentinels_[t].core->OnLinkDown(std::get<1>(key), LinkKind(std::get<2>(key)), Clock(t));
     Drain(t);
   });
 }
@@ -362,7 +502,7 @@ void SentinelSweep::Deliver(int s, const LinkKey& key, const sentinel::SendComma
       if (!links_.count(key)) return;  // Execute may drain another sentinel
       if (LinkKind(std::get<2>(key)) == LinkKind::kPubsub) return;  // handshake replies
       Transmit(key, 1, [this, s, reply, origin, to] {
-        sentinels_[s].core->OnReply(origin, to, reply, now_);
+        sentinels_[s].core->OnReply(origin, to, reply, Clock(s));
         Drain(s);
       });
     });
@@ -375,7 +515,7 @@ Reply SentinelSweep::Execute(int s, const LinkKey& key, Link& link, const Args& 
   if (name == "PING") return Reply::Status("PONG");
   if (name == "SENTINEL" || name == "PUBLISH") {
     const int t = link.endpoint;
-    Reply r = sentinels_[t].core->Command(cmd, now_);
+    Reply r = sentinels_[t].core->Command(cmd, Clock(t));
     Drain(t);
     return r;
   }
@@ -405,11 +545,18 @@ Reply SentinelSweep::ExecuteOnInstance(int s, const LinkKey& key, Link& link, co
   if ((name == "SLAVEOF" || name == "REPLICAOF") && cmd.size() == 3) {
     RedisInstance& r = Inst(e);
     if (absl::EqualsIgnoreCase(cmd[1], "no") && absl::EqualsIgnoreCase(cmd[2], "one")) {
+      if (r.priority == 0) {
+        Fail(absl::StrCat("sentinel ", s, " promoted instance ", e - s_, " of priority 0"));
+      }
       if (r.primary != -1) Note("instance ", e - s_, " becomes a primary");
       r.primary = -1;
     } else {
       const int p = Endpoint(cmd[1], std::atoi(cmd[2].c_str()));
       if (p < 0 || IsSentinel(p) || p == e) return Reply::Error("ERR no such instance here");
+      if (Inst(p).group != r.group) {
+        Fail(absl::StrCat("sentinel ", s, " told instance ", e - s_, " of ", names_[r.group],
+                          " to replicate instance ", p - s_, " of ", names_[Inst(p).group]));
+      }
       if (r.primary != p) Note("instance ", e - s_, " replicates instance ", p - s_);
       r.primary = p;
       r.link_up = false;
@@ -425,7 +572,7 @@ Reply SentinelSweep::ExecuteOnInstance(int s, const LinkKey& key, Link& link, co
       const LinkKey lk = k;
       Transmit(lk, 1, [this, lk, channel = cmd[1], payload = cmd[2]] {
         const int t = std::get<0>(lk);
-        sentinels_[t].core->OnPubsubMessage(std::get<1>(lk), channel, payload, now_);
+        sentinels_[t].core->OnPubsubMessage(std::get<1>(lk), channel, payload, Clock(t));
         Drain(t);
       });
     }
@@ -461,13 +608,23 @@ std::string SentinelSweep::InfoText(int e) const {
     absl::StrAppend(&s, "master_link_down_since_seconds:", (now_ - r.link_down_since) / 1000,
                     "\r\n");
   }
-  absl::StrAppend(&s, "slave_repl_offset:", r.offset, "\r\nslave_priority:100\r\n",
-                  "replica_announced:1\r\n");
+  absl::StrAppend(&s, "slave_repl_offset:", r.offset, "\r\nslave_priority:", r.priority,
+                  "\r\nreplica_announced:1\r\n");
   return s;
 }
 
 // Primaries take writes; replicas follow while they reach their primary.
+// A script that hangs is killed once it ran script_max_runtime (60 s; a
+// clock jump back may delay that by its size).
 void SentinelSweep::WorldTick() {
+  for (int s = 0; s < s_; ++s) {
+    for (const auto& [pid, child] : sentinels_[s].children) {
+      if (sentinels_[s].core && now_ - child.started > 70000) {
+        Fail(absl::StrCat("sentinel ", s, " let script pid ", pid, " run for ",
+                          now_ - child.started, " ms"));
+      }
+    }
+  }
   for (int e = s_; e < s_ + n_; ++e) {
     RedisInstance& r = Inst(e);
     if (r.alive && r.primary == -1) r.offset += 100;
@@ -485,29 +642,28 @@ void SentinelSweep::WorldTick() {
 void SentinelSweep::OnEvent(int s, const sentinel::Event& ev) {
   if (ev.level != sentinel::Level::kDebug)
     Note("  sentinel ", s, " event ", ev.type, " ", ev.payload);
-  const sentinel::Master* m = sentinels_[s].core->FindMaster(kMaster);
-  if (ev.type == "+vote-for-leader") {
-    std::vector<std::string> parts = absl::StrSplit(ev.payload, ' ');
-    if (parts.size() < 2) return Fail("malformed +vote-for-leader");
-    const std::string& leader = parts[parts.size() - 2];
-    const uint64_t epoch = std::strtoull(parts.back().c_str(), nullptr, 10);
-    auto [it, added] = votes_.try_emplace({s, epoch}, leader);
-    if (!added && it->second != leader) {
-      Fail(absl::StrCat("sentinel ", s, " voted for two leaders in epoch ", epoch));
+  // "+elected-leader" carries "master <name> <ip> <port>", "+switch-master"
+  // "<name> <old ip> <old port> <new ip> <new port>".
+  std::vector<std::string> parts = absl::StrSplit(ev.payload, ' ');
+  if (ev.type == "+tilt") ++result_.tilts;
+  if (ev.type == "+elected-leader" && parts.size() >= 2) {
+    const sentinel::Master* m = sentinels_[s].core->FindMaster(parts[1]);
+    if (m == nullptr) return;
+    const std::pair<std::string, uint64_t> key{m->name, m->failover_epoch};
+    auto [it, added] = leaders_.try_emplace(key, s);
+    if (!added && it->second != s && !forced_.count(key)) {
+      Fail(absl::StrCat("sentinels ", it->second, " and ", s, " both elected for ", m->name,
+                        " in epoch ", m->failover_epoch));
     }
-  } else if (ev.type == "+elected-leader" && m != nullptr) {
-    auto [it, added] = leaders_.try_emplace(m->failover_epoch, s);
-    if (!added && it->second != s) {
-      Fail(absl::StrCat("sentinels ", it->second, " and ", s, " both elected in epoch ",
-                        m->failover_epoch));
-    }
-  } else if (ev.type == "+switch-master" && m != nullptr) {
-    switch_epochs_.insert(m->config_epoch);
+  } else if (ev.type == "+switch-master" && !parts.empty()) {
+    const sentinel::Master* m = sentinels_[s].core->FindMaster(parts[0]);
+    if (m != nullptr) switch_epochs_.insert({m->name, m->config_epoch});
   }
 }
 
 void SentinelSweep::RandomFault() {
-  const int kind = Uniform(0, 9);
+  const int kind = Uniform(0, ext_ ? 12 : 9);
+  if (kind >= 10) return OperatorFault(kind);
   const int e = Uniform(0, s_ + n_ - 1);
   if (kind <= 2) {  // kill or restart an instance
     const int i = Uniform(s_, s_ + n_ - 1);
@@ -542,44 +698,85 @@ void SentinelSweep::RandomFault() {
   }
 }
 
+// Kinds 10-12 of the extended scenario: a sentinel's clock jumps (back, or
+// forward by more than the TILT trigger, or a little), or an operator's
+// SENTINEL FAILOVER on one sentinel. (Not SENTINEL RESET: it forgets the
+// replicas, and an old primary not yet converted back is then known to no
+// sentinel and stays a primary; Redis's documentation asks for it only on a
+// settled deployment, one sentinel at a time.)
+void SentinelSweep::OperatorFault(int kind) {
+  const int t = Uniform(0, s_ - 1);
+  const int k = Uniform(0, static_cast<int>(names_.size()) - 1);
+  if (kind <= 11) {
+    const int how = Uniform(0, 2);
+    const int64_t delta = how == 0   ? -Uniform(100, 5000)
+                          : how == 1 ? Uniform(2100, 15000)
+                                     : Uniform(50, 1900);
+    Note("clock of sentinel ", t, " jumps by ", delta, " ms");
+    sentinels_[t].clock += delta;
+    return;
+  }
+  if (!sentinels_[t].core) return;
+  const Reply r = sentinels_[t].core->Command({"SENTINEL", "FAILOVER", names_[k]}, Clock(t));
+  Note("sentinel ", t, ": SENTINEL FAILOVER ", names_[k], " -> ", r.is_error() ? r.str : "ok");
+  if (!r.is_error()) {
+    const sentinel::Master* m = sentinels_[t].core->FindMaster(names_[k]);
+    if (m != nullptr) forced_.insert({names_[k], m->failover_epoch});
+    ++result_.forced_failovers;
+  }
+  Drain(t);
+}
+
 std::string SentinelSweep::NotConverged() const {
+  for (size_t k = 0; k < names_.size(); ++k) {
+    std::string why = NotConverged(static_cast<int>(k));
+    if (!why.empty()) return why;
+  }
+  return "";
+}
+
+std::string SentinelSweep::NotConverged(int group) const {
+  const std::string& name = names_[group];
   std::string addr;
   uint64_t epoch = 0;
   for (int s = 0; s < s_; ++s) {
     const Sentinel& core = *sentinels_[s].core;
-    const sentinel::Master* m = core.FindMaster(kMaster);
-    if (m == nullptr) return absl::StrCat("sentinel ", s, " monitors nothing");
+    const sentinel::Master* m = core.FindMaster(name);
+    if (m == nullptr) return absl::StrCat("sentinel ", s, " does not monitor ", name);
     auto [ip, port] = core.CurrentAddress(*m);
     const std::string a = absl::StrCat(ip, ":", port);
     if (s == 0) {
       addr = a;
       epoch = m->config_epoch;
     } else if (a != addr || m->config_epoch != epoch) {
-      return absl::StrCat("sentinel ", s, " names ", a, " epoch ", m->config_epoch,
+      return absl::StrCat("sentinel ", s, " names ", a, " epoch ", m->config_epoch, " for ", name,
                           ", sentinel 0 names ", addr, " epoch ", epoch);
     }
     if (m->failover_state != sentinel::FailoverState::kNone) {
-      return absl::StrCat("sentinel ", s, " is still in a failover");
+      return absl::StrCat("sentinel ", s, " is still in a failover of ", name);
     }
-    if (m->s_down || m->o_down) return absl::StrCat("sentinel ", s, " sees the primary down");
+    if (m->s_down || m->o_down) return absl::StrCat("sentinel ", s, " sees ", name, " down");
     if (static_cast<int>(m->sentinels.size()) != s_ - 1) {
-      return absl::StrCat("sentinel ", s, " knows ", m->sentinels.size(), " sentinels");
+      return absl::StrCat("sentinel ", s, " knows ", m->sentinels.size(), " sentinels of ", name);
     }
     int replicas = 0;
-    for (const auto& [name, r] : m->replicas) {
-      if (name != a) ++replicas;
-      if (r->s_down) return absl::StrCat("sentinel ", s, " sees replica ", name, " down");
+    for (const auto& [rname, r] : m->replicas) {
+      if (rname != a) ++replicas;
+      if (r->s_down) return absl::StrCat("sentinel ", s, " sees replica ", rname, " down");
     }
-    if (replicas != n_ - 1) {
-      return absl::StrCat("sentinel ", s, " knows ", replicas, " replicas");
+    if (replicas != size_[group] - 1) {
+      return absl::StrCat("sentinel ", s, " knows ", replicas, " replicas of ", name);
     }
+    if (core.tilt()) return absl::StrCat("sentinel ", s, " is in TILT");
   }
   auto colon = addr.rfind(':');
   const int p = Endpoint(addr.substr(0, colon), std::atoi(addr.substr(colon + 1).c_str()));
-  if (p < 0 || IsSentinel(p)) return absl::StrCat("the primary named, ", addr, ", is no instance");
-  if (instances_[p - s_].primary != -1) return absl::StrCat("instance ", p - s_, " is a replica");
-  for (int e = s_; e < s_ + n_; ++e) {
-    if (e != p && instances_[e - s_].primary != p) {
+  if (p < 0 || IsSentinel(p) || Inst(p).group != group) {
+    return absl::StrCat("the primary named for ", name, ", ", addr, ", is no instance of it");
+  }
+  if (Inst(p).primary != -1) return absl::StrCat("instance ", p - s_, " is a replica");
+  for (int e = first_[group]; e < first_[group] + size_[group]; ++e) {
+    if (e != p && Inst(e).primary != p) {
       return absl::StrCat("instance ", e - s_, " does not replicate instance ", p - s_);
     }
   }
@@ -588,20 +785,39 @@ std::string SentinelSweep::NotConverged() const {
 
 SentinelSweepResult SentinelSweep::Run() {
   hold_ = seed_ % 3 == 0;  // not from rng_: the other seeds keep their runs
+  ext_ = config_.extended;
   s_ = Uniform(3, 7);
   n_ = Uniform(2, 5);
   quorum_ = Uniform(s_ / 2, s_ / 2 + 1);
   if (quorum_ < 1) quorum_ = 1;
+  names_ = {kMaster};
+  first_ = {s_};
+  size_ = {n_};
+  // The extended scenario: a second master in one seed of two. (Its draws
+  // come after the basic scenario's, which keeps its runs.)
+  if (ext_ && Uniform(0, 1) == 1) {
+    names_.push_back("othermaster");
+    first_.push_back(s_ + n_);
+    size_.push_back(Uniform(2, 4));
+    n_ += size_.back();
+  }
   result_.sentinels = s_;
   result_.instances = n_;
+  result_.masters = static_cast<int>(names_.size());
   group_.assign(s_ + n_, 0);
   instances_.resize(n_);
-  for (int i = 0; i < n_; ++i) {
-    instances_[i].runid = Hex40();
-    instances_[i].primary = i == 0 ? -1 : s_;
+  for (size_t k = 0; k < names_.size(); ++k) {
+    for (int e = first_[k]; e < first_[k] + size_[k]; ++e) {
+      RedisInstance& r = Inst(e);
+      r.runid = Hex40();
+      r.group = static_cast<int>(k);
+      r.primary = e == first_[k] ? -1 : first_[k];
+      // Some replicas are never to be promoted (replica-priority 0).
+      if (ext_ && e != first_[k] && Uniform(0, 3) == 0) r.priority = 0;
+    }
   }
   sentinels_.resize(s_);
-  Note("sentinels ", s_, " instances ", n_, " quorum ", quorum_,
+  Note("sentinels ", s_, " instances ", n_, " masters ", names_.size(), " quorum ", quorum_,
        hold_ ? ", partitions hold messages" : ", partitions break links");
   for (int s = 0; s < s_; ++s) {
     sentinels_[s].myid = Hex40();

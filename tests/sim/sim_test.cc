@@ -916,7 +916,8 @@ TEST(SimSweepTest, SameSeedSameRun) {
 namespace shardnode::sim {
 namespace {
 
-// The first seeds, and those that once failed:
+// The first seeds, and those that once failed.
+// Basic scenario (SentinelSweepConfig::extended false):
 //  1652: a sentinel cut off while reconfiguring the replicas of its
 //     failover (epoch 1) learned through a hello of a later failover
 //     (epoch 2) that promoted the old primary back; the hello named the
@@ -924,8 +925,24 @@ namespace {
 //     failover running, and it ended by switching to its own promoted
 //     replica under epoch 2: two sentinels named two primaries with one
 //     epoch for good. Fixed in Sentinel::ProcessHello.
+// Extended scenario (two masters, scripts, clock jumps, SENTINEL FAILOVER):
+//  28, 121, 246 (and 15 more of the first 2,000): a sentinel whose failover
+//     of one master started in epoch E, while another master's failover
+//     moved the current epoch to E+1, asked for votes in E+1 and counted
+//     them (Redis 7.0.15 counts votes of its current epoch) with its own
+//     vote of E: it "won" E beside the sentinel that E's votes elected.
+//     Fixed in Sentinel::GetLeader.
 TEST(SentinelSweepTest, SeedsConverge) {
-  std::vector<uint64_t> seeds = {1652};
+  SentinelSweepConfig basic;
+  basic.extended = false;
+  std::vector<uint64_t> basic_seeds = {1652};
+  for (uint64_t seed = 1; seed <= 50; ++seed) basic_seeds.push_back(seed);
+  for (uint64_t seed : basic_seeds) {
+    SentinelSweepResult r = RunSentinelSweep(seed, basic);
+    EXPECT_TRUE(r.ok) << "basic seed " << seed << ": " << r.failure;
+    EXPECT_GE(r.converge_ms, 0) << "basic seed " << seed;
+  }
+  std::vector<uint64_t> seeds = {28, 121, 246};
   for (uint64_t seed = 1; seed <= 100; ++seed) seeds.push_back(seed);
   for (uint64_t seed : seeds) {
     SentinelSweepResult r = RunSentinelSweep(seed, {});
@@ -939,14 +956,30 @@ TEST(SentinelSweepTest, SameSeedSameRun) {
   SentinelSweepResult b = RunSentinelSweep(7, {});
   EXPECT_EQ(a.commands, b.commands);
   EXPECT_EQ(a.converge_ms, b.converge_ms);
+  EXPECT_EQ(a.scripts, b.scripts);
   EXPECT_GT(a.commands, 1000u);
 }
 
-// Across the first seeds, failovers happen (the scenario reaches them).
+// Across the first seeds the scenario reaches what it is for: failovers,
+// two masters, TILT, forced failovers, scripts run and hung ones killed.
 TEST(SentinelSweepTest, FaultsCauseFailovers) {
-  int failovers = 0;
-  for (uint64_t seed = 1; seed <= 20; ++seed) failovers += RunSentinelSweep(seed, {}).failovers;
-  EXPECT_GE(failovers, 5);
+  SentinelSweepResult sum;
+  int two_masters = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    SentinelSweepResult r = RunSentinelSweep(seed, {});
+    sum.failovers += r.failovers;
+    sum.tilts += r.tilts;
+    sum.forced_failovers += r.forced_failovers;
+    sum.scripts += r.scripts;
+    sum.scripts_killed += r.scripts_killed;
+    two_masters += r.masters == 2;
+  }
+  EXPECT_GE(sum.failovers, 5);
+  EXPECT_GE(two_masters, 3);
+  EXPECT_GE(sum.tilts, 3);
+  EXPECT_GE(sum.forced_failovers, 3);
+  EXPECT_GE(sum.scripts, 100);
+  EXPECT_GE(sum.scripts_killed, 1);
 }
 
 }  // namespace

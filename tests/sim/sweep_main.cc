@@ -2,7 +2,8 @@
 // seeds and prints one line per failing seed with the command that
 // reproduces it. Exit status 1 when any seed fails.
 //   sim_sweep FIRST [LAST] [--nodes MIN-MAX] [--fault-ms MS] [--tcp-only] [-v]
-//   sim_sweep FIRST [LAST] --sentinel [--fault-ms MS] [-v]   (sentinel_sweep.h)
+//   sim_sweep FIRST [LAST] --sentinel [--basic] [--fault-ms MS] [-v]   (sentinel_sweep.h;
+//     --basic: the scenario without the extended faults)
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -13,28 +14,27 @@
 
 namespace {
 
-int RunSentinelSeeds(uint64_t first, uint64_t last, int64_t fault_ms, bool verbose,
+int RunSentinelSeeds(uint64_t first, uint64_t last, shardnode::sim::SentinelSweepConfig config,
                      const char* argv0) {
-  shardnode::sim::SentinelSweepConfig config;
-  if (fault_ms > 0) config.fault_ms = fault_ms;
-  config.verbose = verbose;
   int failed = 0;
   for (uint64_t seed = first; seed <= last; ++seed) {
     auto r = shardnode::sim::RunSentinelSweep(seed, config);
     if (r.ok) {
       std::printf(
-          "ok seed %llu sentinels %d instances %d converged %lld ms failovers %d restarts %d "
-          "commands %llu\n",
-          static_cast<unsigned long long>(seed), r.sentinels, r.instances,
-          static_cast<long long>(r.converge_ms), r.failovers, r.restarts,
+          "ok seed %llu sentinels %d instances %d masters %d converged %lld ms failovers %d "
+          "restarts %d tilts %d forced %d scripts %d scripts-killed %d commands %llu\n",
+          static_cast<unsigned long long>(seed), r.sentinels, r.instances, r.masters,
+          static_cast<long long>(r.converge_ms), r.failovers, r.restarts, r.tilts,
+          r.forced_failovers, r.scripts, r.scripts_killed,
           static_cast<unsigned long long>(r.commands));
     } else {
       ++failed;
       std::printf(
-          "FAIL seed %llu sentinels %d instances %d: %s\n  reproduce: %s %llu --sentinel "
-          "--fault-ms %lld -v\n",
-          static_cast<unsigned long long>(seed), r.sentinels, r.instances, r.failure.c_str(), argv0,
-          static_cast<unsigned long long>(seed), static_cast<long long>(config.fault_ms));
+          "FAIL seed %llu sentinels %d instances %d masters %d: %s\n  reproduce: %s %llu "
+          "--sentinel%s --fault-ms %lld -v\n",
+          static_cast<unsigned long long>(seed), r.sentinels, r.instances, r.masters,
+          r.failure.c_str(), argv0, static_cast<unsigned long long>(seed),
+          config.extended ? "" : " --basic", static_cast<long long>(config.fault_ms));
     }
     std::fflush(stdout);
   }
@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   uint64_t last = 0;
   int positional = 0;
   bool sentinel = false;
+  bool basic = false;
   bool fault_ms_set = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -65,6 +66,8 @@ int main(int argc, char** argv) {
       fault_ms_set = true;
     } else if (a == "--sentinel") {
       sentinel = true;
+    } else if (a == "--basic") {
+      basic = true;
     } else if (a == "--tcp-only") {
       config.non_tcp = false;
     } else if (a == "-v") {
@@ -84,8 +87,11 @@ int main(int argc, char** argv) {
   }
   if (positional == 1) last = first;
   if (sentinel) {
-    return RunSentinelSeeds(first, last, fault_ms_set ? config.fault_ms : 0, config.verbose,
-                            argv[0]);
+    shardnode::sim::SentinelSweepConfig sc;
+    if (fault_ms_set) sc.fault_ms = config.fault_ms;
+    sc.verbose = config.verbose;
+    sc.extended = !basic;
+    return RunSentinelSeeds(first, last, sc, argv[0]);
   }
   int failed = 0;
   for (uint64_t seed = first; seed <= last; ++seed) {
