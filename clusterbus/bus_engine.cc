@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <bit>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -137,6 +138,7 @@ void BusEngine::SweepLinks() {
     if (!owned) dead.push_back(id);
   }
   for (LinkId id : dead) CloseLink(id);
+  links_by_node_.clear();
   for (auto it = node_links_.begin(); it != node_links_.end();) {
     if (state_.FindNode(it->first)) {
       ++it;
@@ -180,6 +182,7 @@ void BusEngine::KillLinks(ClusterNode& node, bool outbound, bool inbound) {
 void BusEngine::DeleteNode(ClusterNode& node) {
   const NodeLinks links = LinksOf(node);
   const LinkId out = links.outbound, in = links.inbound;
+  links_by_node_.erase(&node);
   node_links_.erase(node.id);  // an outstanding connect is abandoned too
   state_.DeleteNode(node.id);
   if (out) CloseLink(out);
@@ -821,24 +824,31 @@ bool BusEngine::ProcessPingTypes(LinkId link_id, const Message& msg, ClusterNode
     }
   }
   // The owner's own claim confirms what was loaded from nodes.conf.
+  // (Word at a time: the sender's `slots` are the slots bound to it.)
   if (sender->is_primary() && !stale_claim && !unconfirmed_.Empty()) {
-    for (int s = 0; s < kNumSlots; ++s) {
-      if (hdr.myslots.Test(s) && state_.SlotOwner(s) == sender) unconfirmed_.Clear(s);
+    for (int w = 0; w < slots::SlotSet::kWords; ++w) {
+      unconfirmed_.ClearInWord(w, hdr.myslots.Word(w) & sender->slots.Word(w));
     }
   }
   if (dirty_slots) {
     // The sender claims slots we know a newer owner of: tell it (one UPDATE).
-    for (int s = 0; s < kNumSlots; ++s) {
-      if (!hdr.myslots.Test(s)) continue;
-      const ClusterNode* owner = state_.SlotOwner(s);
-      if (!owner || owner == sender || NotClaiming(s) || Unconfirmed(s)) continue;
-      if (owner->config_epoch > sender_config_epoch) {
-        state_.Log(LogSeverity::kVerbose,
-                   absl::StrCat("Node ", sender->id,
-                                " has old slots configuration, sending an UPDATE message about ",
-                                owner->id));
-        SendUpdate(*sender, *owner);
-        break;
+    // Only its claims of slots not bound to it are looked at.
+    bool sent = false;
+    for (int w = 0; w < slots::SlotSet::kWords && !sent; ++w) {
+      for (uint64_t rest = hdr.myslots.Word(w) & ~sender->slots.Word(w); rest != 0;
+           rest &= rest - 1) {
+        const int s = w * 64 + std::countr_zero(rest);
+        const ClusterNode* owner = state_.SlotOwner(s);
+        if (!owner || NotClaiming(s) || Unconfirmed(s)) continue;
+        if (owner->config_epoch > sender_config_epoch) {
+          state_.Log(LogSeverity::kVerbose,
+                     absl::StrCat("Node ", sender->id,
+                                  " has old slots configuration, sending an UPDATE message about ",
+                                  owner->id));
+          SendUpdate(*sender, *owner);
+          sent = true;
+          break;
+        }
       }
     }
   }
@@ -968,7 +978,7 @@ void BusEngine::UpdateSlotsConfigWith(ClusterNode& sender, uint64_t sender_confi
   // node (the cluster down here until `--cluster fix`), and ASK would send
   // clients to a dead target. Decided before the loop rebinds anything.
   std::vector<const ClusterNode*> taken_over;
-  if (me.is_primary()) {
+  if (me.is_primary() && state_.HasOpenSlots()) {
     auto takes_over = [&](const ClusterNode* n) {
       if (n == nullptr || n == &sender || n == &me || n->num_slots() == 0 ||
           n->config_epoch >= sender_config_epoch) {
@@ -995,6 +1005,20 @@ void BusEngine::UpdateSlotsConfigWith(ClusterNode& sender, uint64_t sender_confi
     return n != nullptr && std::find(taken_over.begin(), taken_over.end(), n) != taken_over.end();
   };
   for (int s = 0; s < kNumSlots; ++s) {
+    // 64 slots at a time where the claim is what the sender holds (the
+    // sender's `slots` are exactly the slots bound to it): the claimed ones
+    // are confirmed as claimed and nothing else changes. (A primary whose
+    // claim lost to a newer epoch repeats it in every message.)
+    if (s % 64 == 0 && taken_over.empty()) {
+      const int w = s / 64;
+      const uint64_t claim = claimed.Word(w);
+      if (claim == sender.slots.Word(w)) {
+        sender_slots += std::popcount(claim);
+        not_claiming_.ClearInWord(w, claim);
+        s += 63;
+        continue;
+      }
+    }
     const ClusterNode* owner = state_.SlotOwner(s);
     if (me.is_primary() && was_taken_over(state_.MigratingTo(s))) {
       state_.Log(LogSeverity::kWarning,

@@ -191,6 +191,8 @@ void ClusterState::BindSlot(int slot, ClusterNode& node) {
   UnbindSlot(slot);
   owners_.Set(slot, &node);
   node.slots.Set(slot);
+  ++node.slot_count;
+  ++node.slots_version;
 }
 
 void ClusterState::UnbindSlot(int slot) {
@@ -200,6 +202,8 @@ void ClusterState::UnbindSlot(int slot) {
     pending_.unsubscribe_shard_slots.push_back(slot);
   }
   owner->slots.Clear(slot);
+  --owner->slot_count;
+  ++owner->slots_version;
   owners_.Set(slot, nullptr);
 }
 
@@ -248,7 +252,7 @@ void ClusterState::UpdateState(int64_t now_ms) {
   // `slots`): counts instead of a walk of the slots.
   int served = owners_.set_count();
   for (const auto& [id, node] : nodes_) {
-    if (node->slots.Empty()) continue;
+    if (node->slot_count == 0) continue;
     if (node->failed()) served -= node->num_slots();
     if (node->is_primary()) {
       ++size;
@@ -619,13 +623,18 @@ std::string ClusterState::NodeLine(const ClusterNode& node, bool use_pport) cons
                   node.primary ? node.primary->id : std::string("-"), " ", node.ping_sent_ms, " ",
                   node.pong_received_ms, " ", epoch, " ",
                   (node.link_connected || node.is_myself()) ? "connected" : "disconnected");
-  for (const SlotRange& r : node.slots.Ranges()) {
-    if (r.start == r.end) {
-      absl::StrAppend(&line, " ", r.start);
-    } else {
-      absl::StrAppend(&line, " ", r.start, "-", r.end);
+  if (node.slots_text_version != node.slots_version) {
+    node.slots_text.clear();
+    for (const SlotRange& r : node.slots.Ranges()) {
+      if (r.start == r.end) {
+        absl::StrAppend(&node.slots_text, " ", r.start);
+      } else {
+        absl::StrAppend(&node.slots_text, " ", r.start, "-", r.end);
+      }
     }
+    node.slots_text_version = node.slots_version;
   }
+  line += node.slots_text;
   if (node.is_myself()) {
     // Open slots are few (usually none or one): the walk ends at the last.
     int open = migrating_to_.set_count() + importing_from_.set_count();

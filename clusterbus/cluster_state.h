@@ -83,6 +83,13 @@ struct ClusterNode {
   // an older one was overtaken by a newer message on the other link.
   uint64_t primary_epoch_heard = 0;
   slots::SlotSet slots;  // always equal to the slots the owner table gives it
+  int slot_count = 0;    // slots.Count(), kept by ClusterState::BindSlot / UnbindSlot
+  // Bumped by every change of `slots`; NodeLine's text of the slot runs is
+  // kept for the version it was made from (nodes.conf is written on every
+  // change of the cluster and lists every node's runs).
+  uint64_t slots_version = 0;
+  mutable uint64_t slots_text_version = ~uint64_t{0};
+  mutable std::string slots_text;
   int64_t repl_offset = 0;
   int64_t repl_offset_time_ms = 0;
   int64_t data_received_ms = 0;   // last time any bus message came from it
@@ -101,7 +108,7 @@ struct ClusterNode {
   bool is_myself() const { return flags & kFlagMyself; }
   bool failed() const { return flags & kFlagFail; }
   bool timed_out() const { return flags & kFlagPfail; }
-  int num_slots() const { return slots.Count(); }
+  int num_slots() const { return slot_count; }
 };
 
 enum class PreferredEndpoint { kIp, kHostname, kUnknown };
@@ -202,6 +209,8 @@ class ClusterState {
   const ClusterNode* SlotOwner(int slot) const { return owners_[slot]; }
   const ClusterNode* MigratingTo(int slot) const { return migrating_to_[slot]; }
   const ClusterNode* ImportingFrom(int slot) const { return importing_from_[slot]; }
+  // Whether any slot is migrating or importing (counted, not walked).
+  bool HasOpenSlots() const { return migrating_to_.set_count() + importing_from_.set_count() > 0; }
   // Binds `slot` to `node` (unbinding it from any previous owner; no-op when
   // `node` already owns it).
   void BindSlot(int slot, ClusterNode& node);

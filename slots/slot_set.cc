@@ -45,8 +45,6 @@ bool SlotSet::Empty() const {
   return any == 0;
 }
 
-static_assert(std::endian::native == std::endian::little, "Ranges loads words of slots");
-
 std::vector<SlotRange> SlotSet::Ranges() const {
   // A word of 64 slots at a time: runs are found by counting trailing zero
   // (run start) and one (run end) bits, not slot by slot; a word that only

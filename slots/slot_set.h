@@ -4,7 +4,9 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +23,8 @@ struct SlotRange {
   int end = 0;
   bool operator==(const SlotRange&) const = default;
 };
+
+static_assert(std::endian::native == std::endian::little, "SlotSet loads words of slots");
 
 class SlotSet {
  public:
@@ -43,6 +47,20 @@ class SlotSet {
 
   int Count() const;
   bool Empty() const;
+
+  // Word access for walks that skip 64 slots at a time: word i holds slots
+  // 64i .. 64i+63, slot 64i+k in bit k. REQUIRES: 0 <= i < kWords.
+  static constexpr int kWords = kNumSlots / 64;
+  uint64_t Word(int i) const {
+    uint64_t w;
+    std::memcpy(&w, bits_.data() + static_cast<size_t>(i) * 8, 8);
+    return w;
+  }
+  // Clears the slots of word i whose bits are set in `mask`.
+  void ClearInWord(int i, uint64_t mask) {
+    const uint64_t w = Word(i) & ~mask;
+    std::memcpy(bits_.data() + static_cast<size_t>(i) * 8, &w, 8);
+  }
 
   // Maximal runs of consecutive set slots, ascending.
   std::vector<SlotRange> Ranges() const;
