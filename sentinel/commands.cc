@@ -181,15 +181,8 @@ Reply Sentinel::SentinelCommand(const std::vector<std::string>& args, Millis now
       // announces another address under the same epoch, which no sentinel
       // takes, and the sentinels disagree for good (found by the sentinel
       // sweep). The switch that ends a failover is made first.
-      const Instance* promoted = m->promoted_replica;
-      if (m->failover_in_progress && promoted != nullptr &&
-          m->failover_state >= FailoverState::kReconfSlaves) {
-        const std::string ip = promoted->ip;
-        const int port = promoted->port;
-        EmitRaw(
-            Level::kWarning, "+switch-master",
-            absl::StrCat(m->name, " ", Addr(*m), " ", m->port, " ", Addr(*promoted), " ", port));
-        ResetMasterAndChangeAddress(m, ip, port, now);
+      if (m->failover_in_progress && m->failover_state >= FailoverState::kReconfSlaves) {
+        SwitchToPromoted(m, now);
       }
       ResetMaster(m, /*keep_sentinels=*/false, now);
       Emit(Level::kWarning, "+reset-master", m, "");

@@ -327,6 +327,16 @@ void Sentinel::ResetMasterAndChangeAddress(Master* m, const std::string& ip, int
   Flush();
 }
 
+void Sentinel::SwitchToPromoted(Master* m, Millis now) {
+  const Instance* p = m->promoted_replica;
+  if (p == nullptr) return;
+  EmitRaw(Level::kWarning, "+switch-master",
+          absl::StrCat(m->name, " ", Addr(*m), " ", m->port, " ", Addr(*p), " ", p->port));
+  const std::string ip = p->ip;  // copies: the reset frees the replica
+  const int port = p->port;
+  ResetMasterAndChangeAddress(m, ip, port, now);
+}
+
 std::pair<std::string, int> Sentinel::CurrentAddress(const Master& m) const {
   if (m.failover_in_progress && m.promoted_replica != nullptr &&
       m.failover_state >= FailoverState::kReconfSlaves) {
@@ -412,15 +422,7 @@ void Sentinel::Tick(Millis now) {
     for (auto& [k, s] : m->sentinels) HandleInstance(s.get(), now);
     if (m->failover_state == FailoverState::kUpdateConfig) to_switch.push_back(m.get());
   }
-  for (Master* m : to_switch) {
-    Instance* p = m->promoted_replica;
-    if (p == nullptr) continue;
-    EmitRaw(Level::kWarning, "+switch-master",
-            absl::StrCat(m->name, " ", Addr(*m), " ", m->port, " ", Addr(*p), " ", p->port));
-    std::string ip = p->ip;
-    int port = p->port;
-    ResetMasterAndChangeAddress(m, ip, port, now);
-  }
+  for (Master* m : to_switch) SwitchToPromoted(m, now);
   hz_ = 10 + static_cast<int>(hz_rng_() % 10);
 }
 

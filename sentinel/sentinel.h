@@ -341,6 +341,9 @@ class Sentinel {
   void RemoveMaster(const std::string& name);
   void ResetMaster(Master* m, bool keep_sentinels, Millis now);
   void ResetMasterAndChangeAddress(Master* m, const std::string& ip, int port, Millis now);
+  // The end of a failover: +switch-master and the master moved to its
+  // promoted replica (no-op without one).
+  void SwitchToPromoted(Master* m, Millis now);
 
   // Events.
   std::string Describe(const Instance& ri) const;  // %@

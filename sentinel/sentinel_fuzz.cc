@@ -31,11 +31,6 @@ void Check(bool ok) {
 
 const std::string kMyId(40, 'a');
 
-// Applies lines as the sentinel's shell does; "" or the first error.
-std::string ApplyAll(Sentinel& s, const std::vector<std::vector<std::string>>& lines) {
-  return s.ApplyConfig(lines, 0);
-}
-
 std::vector<std::string> Rewrite(const Sentinel& s) {
   std::vector<std::string> out;
   for (const auto& l : s.RewriteLines()) out.push_back(l.line);
@@ -53,7 +48,7 @@ void FuzzConfig(std::string_view in) {
   }
   if (lines.size() > 64) return;
   Sentinel s(kMyId, 26379, 1, 0);
-  if (!ApplyAll(s, lines).empty()) return;
+  if (!s.ApplyConfig(lines, 0).empty()) return;
   const std::vector<std::string> rewritten = Rewrite(s);
   std::vector<std::vector<std::string>> again_lines;
   for (const std::string& line : rewritten) {
@@ -63,7 +58,7 @@ void FuzzConfig(std::string_view in) {
     again_lines.push_back(std::move(*args));
   }
   Sentinel again(kMyId, 26379, 1, 0);
-  const std::string err = ApplyAll(again, again_lines);
+  const std::string err = again.ApplyConfig(again_lines, 0);
   const std::vector<std::string> twice = Rewrite(again);
   if (!err.empty() || twice != rewritten) {
     std::fprintf(stderr, "rewrite does not load back: %s\n", err.c_str());

@@ -644,8 +644,9 @@ void SentinelSweep::OnEvent(int s, const sentinel::Event& ev) {
     Note("  sentinel ", s, " event ", ev.type, " ", ev.payload);
   // "+elected-leader" carries "master <name> <ip> <port>", "+switch-master"
   // "<name> <old ip> <old port> <new ip> <new port>".
-  std::vector<std::string> parts = absl::StrSplit(ev.payload, ' ');
   if (ev.type == "+tilt") ++result_.tilts;
+  if (ev.type != "+elected-leader" && ev.type != "+switch-master") return;
+  std::vector<std::string> parts = absl::StrSplit(ev.payload, ' ');
   if (ev.type == "+elected-leader" && parts.size() >= 2) {
     const sentinel::Master* m = sentinels_[s].core->FindMaster(parts[1]);
     if (m == nullptr) return;
