@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -34,6 +35,7 @@
 #include "node/migrate/migrator.h"
 #include "node/net/bus_server.h"
 #include "node/net/net_server.h"
+#include "node/net/shard_threads.h"
 #include "node/net/tls.h"
 #include "node/persist/aof.h"
 #include "node/persist/persistence.h"
@@ -291,6 +293,11 @@ int RunDataNode(int argc, char** argv) {
   std::error_code fs_ec;
   server.set_executable(std::filesystem::absolute(argv[0], fs_ec).string());
 
+  // `threads N`: N - 1 shard threads beside the control loop, serving the
+  // sockets of the client connections spread over them (shard_threads.h).
+  // Declared before the control loop's io_context, so they outlive it:
+  // handlers queued there may hold connections whose sockets are theirs.
+  ShardThreads shard_threads(std::max(0, opts.threads - 1));
   // One thread runs this io_context: the reactor needs no locking (other
   // threads may still post to it, which the scheduler keeps safe).
   asio::io_context io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
@@ -304,7 +311,7 @@ int RunDataNode(int argc, char** argv) {
   }
   server.configure_tls = [&tls, &server]() { return tls.Configure(server.options()); };
   if (int rc = LoadAclUsers(server.acl_ref(), AclCatalog(), *config); rc != 0) return rc;
-  NetServer net(io, server, dispatcher, &tls);
+  NetServer net(io, server, dispatcher, &tls, &shard_threads);
   server.change_listen_port = [&net, &server](bool tls_port) {
     const ServerOptions& o = server.options();
     return net.ChangePort(tls_port ? o.tls_port : o.port, tls_port);
@@ -536,6 +543,9 @@ int RunDataNode(int argc, char** argv) {
   });
   cron.Start();
   io.run();
+  // Nothing runs on the shard threads after the control loop: the
+  // connections they still hold are freed with them.
+  shard_threads.Stop();
   if (exit_code != 0) return exit_code;
 
   if (server.cluster_enabled() && server.save_cluster_config) {

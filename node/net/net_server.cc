@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <span>
 
 #include "absl/strings/str_cat.h"
@@ -26,6 +27,7 @@
 #include "node/commands/errors.h"
 #include "node/config/config.h"
 #include "node/net/ready_read.h"
+#include "node/net/shard_threads.h"
 #include "node/net/stream.h"
 #include "node/net/tls.h"
 #include "node/net/tls_io.h"
@@ -52,18 +54,66 @@ std::string EndpointText(const tcp::endpoint& ep) {
   return absl::StrCat(addr.to_string(), ":", ep.port());
 }
 
+// Who the client is, read from its socket when it was accepted.
+struct Peer {
+  int fd = -1;
+  std::string addr;  // empty: unknown (CLIENT LIST shows it so)
+  std::string laddr;
+  std::string unix_path;  // the unixsocket it came through; empty for TCP
+};
+
+Peer PeerOf(const tcp::socket& socket, std::string unix_path) {
+  Peer peer;
+  peer.fd = const_cast<tcp::socket&>(socket).native_handle();
+  if (!unix_path.empty()) {
+    // As Redis: both ends of a unix client are the socket's path, port 0.
+    peer.addr = peer.laddr = absl::StrCat(unix_path, ":0");
+    peer.unix_path = std::move(unix_path);
+    return peer;
+  }
+  boost::system::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  if (!ec) peer.addr = EndpointText(remote);
+  const auto local = socket.local_endpoint(ec);
+  if (!ec) peer.laddr = EndpointText(local);
+  return peer;
+}
+
 // One client connection. Kept alive by its own coroutine.
+//
+// With shard threads (`threads N` > 1, shard_threads.h) most connections
+// are "remote": their socket lives on a shard thread, which reads, sends
+// and closes it, while the control loop keeps everything else (session,
+// query buffer, parser, replies) and runs the commands, as at threads 1.
+// The two sides hand over by posting, and each member below is touched by
+// one side only (marked "socket thread" where it is not the control
+// loop's), except unsent_ and want_drained_ (atomics):
+//   - the socket thread reads one chunk, posts it (OnInput) and reads again
+//     only when the control loop asks (IoRead, after the chunk's commands
+//     ran), so input never piles up unread by the commands;
+//   - the control loop posts its output (IoSend) and counts it in unsent_
+//     until the socket took it; when it waits for that (a streaming
+//     producer, a client far behind on its replies) it sets want_drained_
+//     and the socket thread posts OnSent after each write;
+//   - closing: the control loop detaches the session and posts IoAbort
+//     (kill) or IoCloseWhenSent (QUIT, a protocol error); a socket that
+//     failed or ended is closed on its thread, which posts OnPeerGone.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  // `unix_path`: the unixsocket the client connected through (its
-  // address in CLIENT LIST); empty for a TCP client.
-  Connection(Stream stream, Server& server, Dispatcher& dispatcher, std::string unix_path = "")
+  // `socket_loop`: the shard thread's loop that is to run the socket of a
+  // remote connection (whose `stream` is an unopened socket of that loop,
+  // StartRemote gives it the descriptor); nullptr for a connection served
+  // on the control loop, `control`.
+  Connection(Stream stream, Server& server, Dispatcher& dispatcher, Peer peer,
+             const asio::any_io_executor& control, asio::io_context* socket_loop = nullptr)
       : stream_(std::move(stream)),
-        unix_path_(std::move(unix_path)),
+        peer_(std::move(peer)),
         server_(server),
         dispatcher_(dispatcher),
         reply_(&out_),
-        drained_(stream_.get_executor()) {
+        control_(control),
+        socket_loop_(socket_loop) {
+    if (socket_loop_ == nullptr) drained_.emplace(control_);
     reply_.on_error = [this](std::string_view message) {
       server_.stats().CountError(message);
       if (session_.replica) ErrorToReplica(message);
@@ -71,6 +121,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // A reply is checked against client-output-buffer-limit as it grows,
     // so one command cannot build an unbounded reply.
     reply_.WatchGrowth(kLimitCheckBytes, [this]() { OverOutputLimit(); });
+  }
+
+  // A remote connection's start, on the control loop: it becomes a client
+  // at once, then its socket thread adopts the descriptor (released from
+  // the control loop's reactor; `protocol`: its family) and reads.
+  void StartRemote(int fd, const tcp& protocol) {
+    Register();
+    keep_alive_ = shared_from_this();
+    asio::post(*socket_loop_, [self = shared_from_this(), fd, protocol]() {
+      boost::system::error_code ec;
+      self->stream_.socket().assign(protocol, fd, ec);
+      if (!ec) self->stream_.socket().non_blocking(true, ec);
+      if (ec) {
+        if (!self->stream_.socket().is_open()) ::close(fd);
+        self->IoClose();
+        asio::post(self->control_, [self]() { self->OnPeerGone(""); });
+        return;
+      }
+      self->IoRead();
+    });
   }
 
   // The coroutine's parameter keeps the connection alive until it ends
@@ -104,11 +174,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   asio::awaitable<void> Serve() {
     Register();
-    const ServerOptions& opts = server_.options();
-    resp::ParserLimits limits;
-    limits.max_bulk_len = opts.proto_max_bulk_len;
-    parser_.set_limits(limits);
-    parser_.set_keep_big_bulks(true);
     boost::system::error_code ec;
     while (!closing_ && !write_failed_) {
       // A plain socket's read is awaited here, not through a coroutine of
@@ -126,40 +191,78 @@ class Connection : public std::enable_shared_from_this<Connection> {
       read_parked_ = false;
       if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
       if (ec || closing_) break;
-      server_.stats().total_net_input_bytes += n;
-      ++server_.stats().total_reads_processed;
-      const int64_t now_ms = NowMs();
-      session_.last_interaction_ms = now_ms;  // as Redis's lastinteraction, on each read
-      // Read from inside this connection's own Process (a resumed command
-      // runs a busy script, which serves the loop): that Process reads the
-      // new bytes when the command returns; one Process at a time.
-      if (processing_) continue;
-      command_now_ms_ = 0;
-      read_now_ms_ = now_ms;
-      Process();
-      read_now_ms_ = 0;
-      if (OverOutputLimit(command_now_ms_)) break;
-      Flush();
-      CountOutput();
-      // A query buffer that grows past maxmemory-clients (a huge argument
-      // arriving) may get this client evicted before its command is whole.
-      if (server_.ClientEvictionLimit() != 0) server_.EvictClients();
-      if (closing_) break;
-      if (session_.close_after_reply) {
+      const Next next = RunInput(n);
+      if (next == Next::kClose) break;
+      if (next == Next::kCloseAfterOutput) {
         co_await WaitDrained();
         break;
       }
-      // A client that sends faster than it reads waits for its replies to
-      // drain before more of its input is read, once far more is pending
-      // than Redis's limits usually let through (Redis itself reads on;
-      // client-output-buffer-limit and maxmemory-clients act before this).
-      if (out_.size() + sending_.size() > kMaxPendingOutput) co_await WaitDrained();
+      if (next == Next::kReadAfterDrain) co_await WaitDrained();
     }
   }
 
+  // What a connection does once the commands of a read ran.
+  enum class Next {
+    kRead,              // reads on
+    kClose,             // closes now (its output dropped)
+    kCloseAfterOutput,  // closes once its output is written (QUIT, a protocol error)
+    kReadAfterDrain,    // reads on once its output drained
+  };
+
+  // The `n` bytes just read are in the query buffer: runs their commands
+  // and sends the replies. On the control loop.
+  Next RunInput(size_t n) {
+    server_.stats().total_net_input_bytes += n;
+    ++server_.stats().total_reads_processed;
+    const int64_t now_ms = NowMs();
+    session_.last_interaction_ms = now_ms;  // as Redis's lastinteraction, on each read
+    // Read from inside this connection's own Process (a resumed command
+    // runs a busy script, which serves the loop): that Process reads the
+    // new bytes when the command returns; one Process at a time.
+    if (processing_) return Next::kRead;
+    // A remote connection's last output left the socket before the client
+    // could send this (the socket thread counted it out then): the session
+    // says so to the commands (SCRIPT DEBUG refuses to start with output
+    // pending).
+    if (remote()) CountOutput();
+    command_now_ms_ = 0;
+    read_now_ms_ = now_ms;
+    Process();
+    read_now_ms_ = 0;
+    if (OverOutputLimit(command_now_ms_)) return Next::kClose;
+    Flush();
+    CountOutput();
+    // A query buffer that grows past maxmemory-clients (a huge argument
+    // arriving) may get this client evicted before its command is whole.
+    if (server_.ClientEvictionLimit() != 0) server_.EvictClients();
+    if (closing_) return Next::kClose;
+    if (session_.close_after_reply) return Next::kCloseAfterOutput;
+    // A client that sends faster than it reads waits for its replies to
+    // drain before more of its input is read, once far more is pending
+    // than Redis's limits usually let through (Redis itself reads on;
+    // client-output-buffer-limit and maxmemory-clients act before this).
+    if (PendingOutput() > kMaxPendingOutput) return Next::kReadAfterDrain;
+    return Next::kRead;
+  }
+
+  // Output not yet taken by the socket.
+  size_t PendingOutput() const {
+    return out_.size() + (remote() ? unsent_.load(std::memory_order_relaxed) : sending_.size());
+  }
+  bool remote() const { return socket_loop_ != nullptr; }
+
   void Close() {
     Detach();
-    stream_.Close();
+    CloseSocket();
+  }
+
+  // The socket goes: closed here, or on its shard thread (remote).
+  void CloseSocket() {
+    if (remote()) {
+      asio::post(*socket_loop_, [self = shared_from_this()]() { self->IoClose(); });
+    } else {
+      stream_.Close();
+    }
   }
 
   // Reading what the client sent into the query buffer. The socket is
@@ -235,15 +338,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // polls level-triggered and sees the close on its next read; here it is
   // seen by the next cron tick.
   void CheckPeerClosed() {
-    if (!peer_close_unseen_ || !read_parked_ || closing_) return;
+    if (closing_) return;
+    if (remote()) {
+      asio::post(*socket_loop_, [self = shared_from_this()]() { self->IoCheckPeerClosed(); });
+      return;
+    }
+    if (!peer_close_unseen_ || !read_parked_) return;
     peer_close_unseen_ = false;
-    char byte;
-    const ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))) return;
+    if (!PeerGone()) return;
     // Posted: the cron is walking the server's client table.
-    asio::post(stream_.get_executor(), [weak = weak_from_this()]() {
+    asio::post(control_, [weak = weak_from_this()]() {
       if (auto conn = weak.lock()) conn->Kill();
     });
+  }
+
+  // One peek at a socket whose last read was short: true when the peer
+  // closed or reset it.
+  bool PeerGone() {
+    char byte;
+    const ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return !(n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)));
   }
 
   void UpdateQueryBufferStats() {
@@ -257,20 +371,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void Register() {
+    const ServerOptions& opts = server_.options();
+    resp::ParserLimits limits;
+    limits.max_bulk_len = opts.proto_max_bulk_len;
+    parser_.set_limits(limits);
+    parser_.set_keep_big_bulks(true);
     boost::system::error_code ec;
     session_.id = server_.NextClientId();
-    session_.fd = stream_.socket().native_handle();
+    session_.fd = peer_.fd;
     session_.tls = stream_.is_tls();
-    if (!unix_path_.empty()) {
-      // As Redis: both ends of a unix client are the socket's path, port 0.
-      session_.unix_socket = true;
-      session_.addr = session_.laddr = absl::StrCat(unix_path_, ":0");
-    } else {
-      const auto remote = stream_.socket().remote_endpoint(ec);
-      if (!ec) session_.addr = EndpointText(remote);
-      const auto local = stream_.socket().local_endpoint(ec);
-      if (!ec) session_.laddr = EndpointText(local);
-    }
+    session_.unix_socket = !peer_.unix_path.empty();
+    session_.addr = peer_.addr;
+    session_.laddr = peer_.laddr;
     session_.created_ms = session_.last_interaction_ms = NowMs();
     session_.reply_buffer_peak_reset_ms = session_.created_ms;
     server_.SetDefaultAuth(session_);
@@ -288,7 +400,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         conn->out_.append(bytes);
         if (conn->OverOutputLimit()) {
           // Not closed here: the pusher may be walking the subscribers.
-          asio::post(conn->stream_.get_executor(), [weak]() {
+          asio::post(conn->control_, [weak]() {
             if (auto c = weak.lock()) c->Kill();
           });
           return;
@@ -304,11 +416,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
     };
     // A plain socket never blocks the loop: its reads (ready_read.h) and
-    // WriteNow try it and leave the rest to epoll.
-    if (!stream_.is_tls()) stream_.socket().non_blocking(true, ec);
+    // WriteNow try it and leave the rest to epoll (a remote connection's
+    // socket thread makes its socket so).
+    if (!stream_.is_tls() && !remote()) stream_.socket().non_blocking(true, ec);
     session_.resume = [weak]() {
       if (auto conn = weak.lock()) {
-        asio::post(conn->stream_.get_executor(), [weak]() {
+        asio::post(conn->control_, [weak]() {
           if (auto c = weak.lock()) c->Resume();
         });
       }
@@ -322,13 +435,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
     closing_ = true;
     server_.DetachSession(session_);
     session_.on_output_drained = nullptr;
+    // Released by a handler of its own: the caller may be the last owner.
+    if (keep_alive_) asio::post(control_, [keep = std::move(keep_alive_)]() {});
   }
 
   // Starts writing out_ unless a write is in flight; the completion
   // continues with whatever was appended meanwhile. Replies and pushes
   // (Pub/Sub messages from other sessions) share this one ordered path.
-  void Flush() {
-    if (writing_ || out_.empty() || write_failed_ || closing_) return;
+  //
+  // A remote connection posts out_ to its socket thread instead; while
+  // OnInput runs the commands of a chunk it sends once, at the end, with
+  // the request for the next read (`read_more`: true when the post carried
+  // it).
+  bool Flush(bool read_more = false) {
+    if (writing_ || out_.empty() || write_failed_ || closing_ || in_input_) return false;
     // The AOF has writes of this pass not yet on disk: replies wait for
     // them (OutputGate), then go out.
     if (server_.output_gate().held()) {
@@ -338,15 +458,29 @@ class Connection : public std::enable_shared_from_this<Connection> {
           if (auto self = weak.lock()) {
             self->gated_ = false;
             self->Flush();
-            if (!self->writing_) self->drained_.cancel();
+            if (self->remote()) {
+              if (std::exchange(self->close_after_gate_, false)) self->CloseAfterOutput();
+            } else if (!self->writing_) {
+              self->drained_->cancel();
+            }
           }
         });
       }
-      return;
+      return false;
     }
     server_.stats().total_net_output_bytes += out_.size();
     ++server_.stats().total_writes_processed;
-    if (WriteNow()) return;
+    if (remote()) {
+      unsent_.fetch_add(out_.size());
+      want_drained_.store(WantsDrained());
+      asio::post(*socket_loop_,
+                 [self = shared_from_this(), bytes = std::move(out_), read_more]() mutable {
+                   self->IoSend(std::move(bytes), read_more);
+                 });
+      out_.clear();
+      return read_more;
+    }
+    if (WriteNow()) return false;
     writing_ = true;
     sending_.swap(out_);
     asio::async_write(stream_, asio::buffer(sending_),
@@ -375,10 +509,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
                             return;
                           }
                         }
-                        self->drained_.cancel();
+                        self->drained_->cancel();
                         if (self->kill_when_drained_) self->Kill();
                         if (!ec) self->Drained();
                       });
+    return false;
   }
 
   // Writes out_ at once, as Redis writes its replies before it sleeps:
@@ -423,11 +558,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void CountOutput() {
-    session_.output_buffer_bytes = out_.size() + sending_.size();
+    session_.output_buffer_bytes = PendingOutput();
     session_.reply_buffer_peak =
         std::max(session_.reply_buffer_peak,
                  std::min(session_.output_buffer_bytes, session_.reply_buffer_size));
-    session_.output_buffer_allocated = out_.capacity() + sending_.capacity();
+    session_.output_buffer_allocated =
+        out_.capacity() +
+        (remote() ? unsent_.load(std::memory_order_relaxed) : sending_.capacity());
   }
 
   // client-output-buffer-limit (Server::OutputLimitReached): true once the
@@ -463,17 +600,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   asio::awaitable<void> WaitDrained() {
     while ((writing_ || gated_) && !write_failed_) {
-      drained_.expires_at(asio::steady_timer::time_point::max());
+      drained_->expires_at(asio::steady_timer::time_point::max());
       boost::system::error_code ec;
-      co_await drained_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      co_await drained_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
   }
 
   // CLIENT KILL and the like: the client is gone at once, as with Redis's
   // freeClient (not counted or killed twice, no more messages); the reader
-  // coroutine wakes up cancelled and closes the socket.
+  // coroutine wakes up cancelled and closes the socket (a remote one's
+  // socket thread closes it).
   void Kill() {
     Detach();
+    if (remote()) {
+      CloseSocket();
+      return;
+    }
     boost::system::error_code ignored;
     stream_.socket().cancel(ignored);
   }
@@ -497,12 +639,219 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Flush();
     CountOutput();
     if (session_.close_after_reply) {
-      if (writing_) {
+      if (remote()) {
+        CloseAfterOutput();
+      } else if (writing_) {
         kill_when_drained_ = true;
       } else {
         Kill();
       }
     }
+  }
+
+  // The control loop's side of a remote connection.
+
+  // A chunk its socket thread read: its commands run, their replies go
+  // back with the request for the next read (or the connection closes).
+  void OnInput(const std::string& chunk) {
+    if (closing_) return;
+    const bool outer = std::exchange(in_input_, true);  // Flush waits for the end
+    try {
+      query_.Append(chunk);
+      const Next next = RunInput(chunk.size());
+      in_input_ = outer;
+      switch (next) {
+        case Next::kRead:
+          if (!Flush(/*read_more=*/true)) AskRead();
+          break;
+        case Next::kClose:
+          Kill();
+          break;
+        case Next::kCloseAfterOutput:
+          Flush();
+          CloseAfterOutput();
+          break;
+        case Next::kReadAfterDrain:
+          Flush();
+          read_waits_drain_ = true;
+          want_drained_.store(true);
+          ReadIfDrained();  // it may have drained already
+          break;
+      }
+    } catch (const std::exception& e) {
+      in_input_ = outer;
+      Logf(LogLevel::kWarning, "Closing client after an internal error (%s): id=%d addr=%s",
+           e.what(), session_.id, session_.addr);
+      Kill();
+    }
+  }
+
+  void AskRead() {
+    asio::post(*socket_loop_, [self = shared_from_this()]() { self->IoRead(); });
+  }
+
+  // The socket took output while the control loop waited for it.
+  void OnSent() {
+    if (closing_) return;
+    ReadIfDrained();
+    Drained();
+  }
+
+  // A connection whose reads wait for its output to drain (RunInput's
+  // kReadAfterDrain) reads again once half of it went.
+  void ReadIfDrained() {
+    if (!read_waits_drain_ || PendingOutput() > kMaxPendingOutput / 2) return;
+    read_waits_drain_ = false;
+    want_drained_.store(WantsDrained());
+    AskRead();
+  }
+
+  // Whether the control loop waits for the socket to take output.
+  bool WantsDrained() const { return session_.on_output_drained != nullptr || read_waits_drain_; }
+
+  // The socket thread closed the socket: the peer went, or a write
+  // failed (`write_error`: its text).
+  void OnPeerGone(std::string write_error) {
+    if (closing_) return;
+    if (!write_error.empty()) {
+      write_failed_ = true;
+      Logf(LogLevel::kVerbose, "Error writing to client: %s", write_error);
+    }
+    Detach();
+  }
+
+  // QUIT, a protocol error: the client goes once its output is written.
+  void CloseAfterOutput() {
+    if (gated_) {  // the OutputGate's release flushes, then closes
+      close_after_gate_ = true;
+      return;
+    }
+    Detach();
+    asio::post(*socket_loop_, [self = shared_from_this()]() { self->IoCloseWhenSent(); });
+  }
+
+  // The socket thread's side of a remote connection.
+
+  // Reads once the socket is readable (unless a read is pending already).
+  void IoRead() {
+    if (io_closed_ || io_read_pending_) return;
+    io_read_pending_ = true;
+    AsyncReadWhenReady(stream_.socket(), io_sink_,
+                       [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                         self->io_read_pending_ = false;
+                         if (self->io_closed_) return;
+                         if (ec == asio::error::would_block || ec == asio::error::try_again) {
+                           self->IoRead();
+                           return;
+                         }
+                         if (ec) {
+                           self->IoClose();
+                           asio::post(self->control_, [self]() { self->OnPeerGone(""); });
+                           return;
+                         }
+                         asio::post(self->control_, [self, chunk = std::move(self->io_inbox_)]() {
+                           self->OnInput(chunk);
+                         });
+                         self->io_inbox_.clear();
+                       });
+  }
+
+  // The read's sink (ready_read.h): the thread's scratch room, copied out.
+  struct IoSink {
+    Connection& c;
+    std::span<char> PrepareRead() {
+      const std::span<char> room = IoScratch();
+      c.io_room_ = room.size();
+      return room;
+    }
+    void CommitRead(size_t n) {
+      c.io_peer_close_unseen_ = n < c.io_room_;
+      c.io_inbox_.assign(IoScratch().data(), n);
+    }
+  };
+  static std::span<char> IoScratch() {
+    static constexpr size_t kRoom = 64 * 1024;
+    thread_local const std::unique_ptr<char[]> room = std::make_unique_for_overwrite<char[]>(kRoom);
+    return {room.get(), kRoom};
+  }
+
+  // Output from the control loop: sent at once as far as the socket takes
+  // it, the rest by an asynchronous write; then the next read when asked.
+  void IoSend(std::string bytes, bool read_more) {
+    size_t taken = 0;
+    if (io_closed_) {
+      taken = bytes.size();  // dropped
+    } else {
+      if (!io_writing_ && io_out_.empty()) {
+        const ssize_t n = ::send(stream_.socket().native_handle(), bytes.data(), bytes.size(),
+                                 MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) taken = static_cast<size_t>(n);
+      }
+      if (taken < bytes.size()) {
+        io_out_.append(bytes, taken);
+        if (!io_writing_) IoWrite();
+      }
+    }
+    if (taken != 0) IoTook(taken);
+    if (read_more) IoRead();
+  }
+
+  void IoWrite() {
+    io_writing_ = true;
+    io_sending_.swap(io_out_);
+    asio::async_write(stream_, asio::buffer(io_sending_),
+                      [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                        self->io_writing_ = false;
+                        size_t done = self->io_sending_.size();
+                        self->io_sending_.clear();
+                        if (self->io_sending_.capacity() > kKeptBufferBytes)
+                          std::string().swap(self->io_sending_);
+                        if (ec) {
+                          done += self->io_out_.size();
+                          self->io_out_.clear();
+                          if (!self->io_closed_) {
+                            self->IoClose();
+                            asio::post(self->control_,
+                                       [self, text = ec.message()]() { self->OnPeerGone(text); });
+                          }
+                        } else if (!self->io_out_.empty() && !self->io_closed_) {
+                          self->IoWrite();
+                        } else if (self->io_close_when_sent_) {
+                          self->IoClose();
+                        }
+                        self->IoTook(done);
+                      });
+  }
+
+  // `n` bytes of output left the connection's count of unsent bytes.
+  void IoTook(size_t n) {
+    unsent_.fetch_sub(n);
+    if (want_drained_.load())
+      asio::post(control_, [self = shared_from_this()]() { self->OnSent(); });
+  }
+
+  void IoCloseWhenSent() {
+    if (io_writing_ || !io_out_.empty()) {
+      io_close_when_sent_ = true;
+    } else {
+      IoClose();
+    }
+  }
+
+  // Closes the socket (idempotent); a pending read ends cancelled.
+  void IoClose() {
+    if (io_closed_) return;
+    io_closed_ = true;
+    stream_.Close();
+  }
+
+  // The cron's CheckPeerClosed, on the socket's thread.
+  void IoCheckPeerClosed() {
+    if (io_closed_ || !io_read_pending_ || !io_peer_close_unseen_) return;
+    io_peer_close_unseen_ = false;
+    if (!PeerGone()) return;
+    IoClose();
+    asio::post(control_, [self = shared_from_this()]() { self->OnPeerGone(""); });
   }
 
   // Parses and executes every complete command in the received bytes,
@@ -602,8 +951,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     ++server_.stats().unexpected_error_replies;
   }
 
-  Stream stream_;
-  const std::string unix_path_;  // empty: a TCP client
+  Stream stream_;  // remote: the socket thread's
+  const Peer peer_;
   Server& server_;
   Dispatcher& dispatcher_;
   Session session_;
@@ -621,7 +970,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string out_;      // replies not yet handed to the socket
   std::string sending_;  // the bytes of the write in flight
   resp::ReplyBuilder reply_;
-  asio::steady_timer drained_;  // cancelled when a write completes
+  // Cancelled when a write completes; none for a remote connection (its
+  // last owner may be the socket thread).
+  std::optional<asio::steady_timer> drained_;
   bool writing_ = false;
   bool gated_ = false;  // waiting for the OutputGate's release
   bool write_failed_ = false;
@@ -633,6 +984,33 @@ class Connection : public std::enable_shared_from_this<Connection> {
   static constexpr size_t kLimitCheckBytes = 16 * 1024;  // Redis's reply chunk
   static constexpr size_t kMaxRetainedArgs = 1024;       // argument slots kept
   static constexpr size_t kMaxPendingOutput = 64 * 1024 * 1024;
+
+  const asio::any_io_executor control_;  // the control loop
+  asio::io_context* const socket_loop_;  // a remote connection's socket thread; else null
+  // Remote, control loop's side.
+  // The connection itself while its session is registered (Detach lets go):
+  // a local one is held by its reader coroutine, a remote one by whatever
+  // handler is queued for it, and there may be none (waiting for the
+  // OutputGate to close it).
+  std::shared_ptr<Connection> keep_alive_;
+  bool in_input_ = false;          // OnInput runs the commands of a chunk
+  bool close_after_gate_ = false;  // CloseAfterOutput waits for the OutputGate
+  bool read_waits_drain_ = false;  // the next read waits for the output to drain
+  // Remote, shared: output posted to the socket thread not yet taken by
+  // the socket; whether the control loop wants OnSent after each write.
+  std::atomic<size_t> unsent_{0};
+  std::atomic<bool> want_drained_{false};
+  // Remote, the socket thread's side.
+  IoSink io_sink_{*this};
+  std::string io_inbox_;    // the bytes of the last read
+  std::string io_out_;      // output waiting for the write in flight
+  std::string io_sending_;  // the bytes of the write in flight
+  size_t io_room_ = 0;
+  bool io_read_pending_ = false;
+  bool io_writing_ = false;
+  bool io_closed_ = false;
+  bool io_close_when_sent_ = false;
+  bool io_peer_close_unseen_ = false;
 };
 
 // Redis's protected mode lets in 127.0.0.1 and ::1 only (connIsLocal
@@ -644,8 +1022,9 @@ bool IsLoopback(const asio::ip::address& addr) {
 
 }  // namespace
 
-NetServer::NetServer(asio::io_context& io, Server& server, Dispatcher& dispatcher, TlsContexts* tls)
-    : io_(io), server_(server), dispatcher_(dispatcher), tls_(tls) {}
+NetServer::NetServer(asio::io_context& io, Server& server, Dispatcher& dispatcher, TlsContexts* tls,
+                     ShardThreads* threads)
+    : io_(io), server_(server), dispatcher_(dispatcher), tls_(tls), threads_(threads) {}
 
 NetServer::~NetServer() = default;
 
@@ -802,13 +1181,7 @@ void NetServer::StartAccept(Acceptor& entry) {
         ++server_.stats().rejected_connections;
       } else {
         ++server_.stats().total_connections_received;
-        Stream stream(std::move(socket));
-        if (tls) {
-          stream.UseTls(tls_->server());
-          stream.tls().SetVerify(TlsVerifyMode(opts.tls_auth_clients));
-        }
-        auto conn = std::make_shared<Connection>(std::move(stream), server_, dispatcher_);
-        asio::co_spawn(io_, Connection::Run(std::move(conn)), asio::detached);
+        Adopt(std::move(socket), tls, "");
       }
     }
     StartAccept(entry);
@@ -871,14 +1244,42 @@ void NetServer::StartUnixAccept() {
             } else {
               Logf(LogLevel::kVerbose, "Accepted connection to %s", unix_path_);
               ++server_.stats().total_connections_received;
-              auto conn = std::make_shared<Connection>(Stream(std::move(carrier)), server_,
-                                                       dispatcher_, unix_path_);
-              asio::co_spawn(io_, Connection::Run(std::move(conn)), asio::detached);
+              Adopt(std::move(carrier), /*tls=*/false, unix_path_);
             }
           }
         }
         if (unix_acceptor_ && unix_acceptor_->is_open()) StartUnixAccept();
       });
+}
+
+void NetServer::Adopt(tcp::socket socket, bool tls, const std::string& unix_path) {
+  Peer peer = PeerOf(socket, unix_path);
+  // Spread over the control loop (0) and the shard threads, round-robin;
+  // TLS connections stay on the control loop (their OpenSSL state reads
+  // and writes together).
+  asio::io_context* loop = nullptr;
+  if (!tls && threads_ != nullptr && threads_->size() > 0) {
+    const int pick = static_cast<int>(next_loop_++ % static_cast<uint64_t>(threads_->size() + 1));
+    if (pick > 0) loop = &threads_->io(pick - 1);
+  }
+  if (loop != nullptr) {
+    boost::system::error_code ec;
+    const tcp protocol = unix_path.empty() ? socket.local_endpoint(ec).protocol() : tcp::v4();
+    const int fd = ec ? -1 : socket.release(ec);
+    if (ec || fd < 0) return;  // the socket closes with `socket`
+    auto conn = std::make_shared<Connection>(Stream(tcp::socket(*loop)), server_, dispatcher_,
+                                             std::move(peer), io_.get_executor(), loop);
+    conn->StartRemote(fd, protocol);
+    return;
+  }
+  Stream stream(std::move(socket));
+  if (tls) {
+    stream.UseTls(tls_->server());
+    stream.tls().SetVerify(TlsVerifyMode(server_.options().tls_auth_clients));
+  }
+  auto conn = std::make_shared<Connection>(std::move(stream), server_, dispatcher_, std::move(peer),
+                                           io_.get_executor());
+  asio::co_spawn(io_, Connection::Run(std::move(conn)), asio::detached);
 }
 
 void NetServer::RemoveUnixSocket() {

@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,13 +27,16 @@ namespace shardnode::node {
 class Server;
 class Dispatcher;
 class TlsContexts;
+class ShardThreads;
 
 class NetServer {
  public:
-  // REQUIRES: `io`, `server`, `dispatcher` and `tls` (may be null: no
-  // TLS port) outlive the NetServer.
+  // REQUIRES: `io`, `server`, `dispatcher`, `tls` (may be null: no
+  // TLS port) and `threads` (may be null: none) outlive the NetServer.
+  // With shard threads, connections are spread over them and the control
+  // loop (`io`); see Connection in net_server.cc.
   NetServer(boost::asio::io_context& io, Server& server, Dispatcher& dispatcher,
-            TlsContexts* tls = nullptr);
+            TlsContexts* tls = nullptr, ShardThreads* threads = nullptr);
   ~NetServer();
 
   // Binds every address of options().bind on options().port ("-" prefixed
@@ -84,11 +88,16 @@ class NetServer {
                     const std::vector<std::string>* addresses = nullptr);
   void StartAccept(Acceptor& acceptor);
   void StartUnixAccept();
+  // Serves an accepted client (counted already): on the control loop or,
+  // in turn, on a shard thread.
+  void Adopt(boost::asio::ip::tcp::socket socket, bool tls, const std::string& unix_path);
 
   boost::asio::io_context& io_;
   Server& server_;
   Dispatcher& dispatcher_;
   TlsContexts* tls_;
+  ShardThreads* threads_;
+  uint64_t next_loop_ = 0;  // Adopt's round-robin
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::unique_ptr<boost::asio::local::stream_protocol::acceptor> unix_acceptor_;
   std::string unix_path_;  // the bound unixsocket; empty: none (or removed)

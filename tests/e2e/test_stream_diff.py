@@ -342,15 +342,20 @@ class StreamDiffTest(unittest.TestCase):
         for label, port in (("node", self.node.port), ("redis", self.redis.port)):
             readers = [Client(port, timeout=10) for _ in range(4)]
             try:
-                readers[0].send("XREAD", "BLOCK", "0", "STREAMS", "{x}b", "{x}other", "$", "$")
-                readers[1].send("XREADGROUP", "GROUP", "g", "c1", "BLOCK", "0", "STREAMS",
-                                "{x}b", ">")
-                readers[2].send("XREADGROUP", "GROUP", "g", "c2", "BLOCK", "0", "STREAMS",
-                                "{x}b", ">")
-                readers[3].send("XREAD", "BLOCK", "50", "STREAMS", "{x}none", "$")
                 w = Client(port, timeout=10)
-                wait_until(lambda: b"blocked_clients:4" in w.call("INFO", "clients"),
-                           what="4 blocked clients")
+                blocking = [
+                    ("XREAD", "BLOCK", "0", "STREAMS", "{x}b", "{x}other", "$", "$"),
+                    ("XREADGROUP", "GROUP", "g", "c1", "BLOCK", "0", "STREAMS", "{x}b", ">"),
+                    ("XREADGROUP", "GROUP", "g", "c2", "BLOCK", "0", "STREAMS", "{x}b", ">"),
+                    ("XREAD", "BLOCK", "50", "STREAMS", "{x}none", "$")]
+                # One after the other: commands of different connections run
+                # in the order they reach the node (with shard threads, not
+                # the order they were sent in).
+                for i, (r, cmd) in enumerate(zip(readers, blocking)):
+                    r.send(*cmd)
+                    if i < 3:
+                        wait_until(lambda: b"blocked_clients:%d" % (i + 1) in
+                                   w.call("INFO", "clients"), what=f"{i + 1} blocked clients")
                 w.call("XADD", "{x}b", "2-1", "k", "v")
                 out = [r.read() for r in readers[:2]]
                 # c2 waits on: the group's last id moved past 2-1.

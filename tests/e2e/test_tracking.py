@@ -268,8 +268,12 @@ def run(port, steps):
                 raw = re.sub(rb"redir=%d(?![0-9])" % i, b"redir=@%d" % n, raw)
         return raw
 
-    def sync(received, about_clients):
-        for n, c in sorted(conns.items()):
+    def sync(received, about_clients, first=None):
+        # The step's own connection first: once it replied, its command ran
+        # (commands of different connections run in the order they reach
+        # the node, with shard threads not the order they were sent in),
+        # and what it pushed to the others comes before their PING replies.
+        for n, c in sorted(conns.items(), key=lambda nc: (nc[0] != first, nc[0])):
             if c.closed or n in in_multi or n in reply_off:
                 continue
             c.send("PING", "sync")
@@ -318,7 +322,7 @@ def run(port, steps):
                 in_multi.discard(n)
             if n in in_multi:
                 received.setdefault(n, []).append(normalize(c.read_raw()))
-        sync(received, about_clients)
+        sync(received, about_clients, step[0] if isinstance(step[0], int) else None)
         results.append((step, received))
     stats = {f: info_field(port, f) for f in
              ("tracking_clients", "tracking_total_keys", "tracking_total_items",

@@ -1,0 +1,214 @@
+"""Client connections served by shard threads (`threads 4`: the control loop
+and three shard threads, connections spread round-robin; step A of
+node/server/shard.h: sockets on the shard threads, commands on the control
+loop), against redis-server 7.0.15 in the same test: pipelined replies in
+order on every connection, Pub/Sub between connections of different threads,
+a blocked client served from another thread, big values in many reads, a
+client far behind on its replies, QUIT and protocol errors (replies written,
+then the close), CLIENT KILL, a Pub/Sub client over its output limit, and a
+client that closes while blocked. Skipped without redis-server."""
+import os
+import socket
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import REDIS_SERVER as REDIS  # noqa: E402
+from harness import (Client, Error, Node, RedisServer, closes, resp_command,  # noqa: E402
+                     wait_until)
+
+THREADS = 4
+
+
+def shard_thread_count(pid):
+    """How many threads of the process are named shard-N."""
+    count = 0
+    task_dir = f"/proc/{pid}/task"
+    for tid in os.listdir(task_dir):
+        try:
+            with open(f"{task_dir}/{tid}/comm") as f:
+                count += f.read().startswith("shard-")
+        except OSError:
+            continue
+    return count
+
+
+@unittest.skipUnless(REDIS, "redis-server not installed")
+class ShardThreadsTest(unittest.TestCase):
+    def setUp(self):
+        self.node = Node(args=["--threads", str(THREADS)]).start()
+        self.addCleanup(self.node.cleanup)
+        self.redis = RedisServer()
+        self.addCleanup(self.redis.cleanup)
+
+    def both(self):
+        return (self.node, self.redis)
+
+    def clients(self, server, n):
+        cs = [Client(server.port) for _ in range(n)]
+        for c in cs:
+            self.addCleanup(c.close)
+        return cs
+
+    def test_pipelines_on_every_thread_in_order(self):
+        results = []
+        for server in self.both():
+            cs = self.clients(server, 12)
+            # Every client pipelines its whole script before reading:
+            # replies must come back in request order on each connection.
+            scripts = []
+            for i, c in enumerate(cs):
+                cmds = []
+                for k in range(150):
+                    cmds.append(("SET", f"c{i}:k{k % 7}", f"v{i}:{k}"))
+                    cmds.append(("INCR", "shared"))
+                    cmds.append(("GET", f"c{i}:k{k % 7}"))
+                    cmds.append(("RPUSH", f"c{i}:list", str(k)))
+                    cmds.append(("LRANGE", f"c{i}:list", "-2", "-1"))
+                    if k % 50 == 0:
+                        cmds.append(("HSET", f"c{i}:h", "f", "x" * 40000))  # a big argument
+                        cmds.append(("NOSUCHCOMMAND", "x"))
+                scripts.append(cmds)
+                c.sock.sendall(b"".join(resp_command(*cmd) for cmd in cmds))
+            replies = []
+            for c, cmds in zip(cs, scripts):
+                got = [c.read() for _ in cmds]
+                # INCR of the shared counter interleaves between clients:
+                # only its growth on one connection is checked here.
+                incrs = [r for r, cmd in zip(got, cmds) if cmd[0] == "INCR"]
+                self.assertEqual(incrs, sorted(incrs))
+                replies.append([r for r, cmd in zip(got, cmds) if cmd[0] != "INCR"])
+            check = Client(server.port)
+            self.addCleanup(check.close)
+            results.append((replies, check.call("GET", "shared")))
+        self.assertEqual(results[0], results[1])
+        self.assertEqual(results[0][1], b"%d" % (12 * 150))
+        # The node runs its shard threads.
+        self.assertEqual(shard_thread_count(self.node.proc.pid), THREADS - 1)
+
+    def test_pubsub_between_threads(self):
+        results = []
+        for server in self.both():
+            subs = self.clients(server, 6)
+            for i, s in enumerate(subs):
+                s.send("SUBSCRIBE", "news", f"own{i}")
+                self.assertEqual(s.read(), [b"subscribe", b"news", 1])
+                self.assertEqual(s.read(), [b"subscribe", f"own{i}".encode(), 2])
+            pub = self.clients(server, 1)[0]
+            counts = []
+            for m in range(60):
+                counts.append(pub.call("PUBLISH", "news", f"m{m}"))
+                if m % 10 == 0:
+                    counts.append(pub.call("PUBLISH", f"own{m % 6}", f"p{m}"))
+            got = []
+            for i, s in enumerate(subs):
+                msgs = []
+                want = 60 + sum(1 for m in range(60) if m % 10 == 0 and m % 6 == i)
+                for _ in range(want):
+                    msgs.append(s.read())
+                got.append(msgs)
+            results.append((counts, got))
+        self.assertEqual(results[0], results[1])
+
+    def test_blocked_client_served_from_another_connection(self):
+        results = []
+        for server in self.both():
+            cs = self.clients(server, 5)
+            waiters, pusher = cs[:4], cs[4]
+            # One after the other: the order they block in is the order
+            # they are served in.
+            for i, w in enumerate(waiters):
+                w.send("BLPOP", f"q{i % 2}", "10")
+                wait_until(lambda: b"blocked_clients:%d" % (i + 1) in pusher.call("INFO", "clients"),
+                           what=f"{i + 1} blocked clients")
+            pushed = [pusher.call("RPUSH", "q0", "a", "b"), pusher.call("RPUSH", "q1", "c"),
+                      pusher.call("RPUSH", "q1", "d")]
+            got = [w.read() for w in waiters]
+            # The clients blocked first are served first.
+            results.append((pushed, got, waiters[0].call("PING")))
+        self.assertEqual(results[0], results[1])
+
+    def test_big_values_and_a_client_behind_on_its_replies(self):
+        big = os.urandom(3 * 1024 * 1024 + 17)
+        for server in self.both():
+            setter, getter = self.clients(server, 2)
+            self.assertEqual(setter.call("SET", "big", big), "OK")
+            # 30 replies of 3 MB pipelined before reading any: the node reads
+            # no further than about 64 MB ahead of the client, then goes on.
+            n = 30
+            getter.sock.sendall(resp_command("GET", "big") * n + resp_command("PING"))
+            time.sleep(0.2)
+            for _ in range(n):
+                self.assertEqual(getter.read(), big)
+            self.assertEqual(getter.read(), "PONG")
+            self.assertEqual(setter.call("STRLEN", "big"), len(big))
+
+    def test_quit_and_protocol_error_close_after_the_replies(self):
+        for server in self.both():
+            cs = self.clients(server, 4)
+            for c in cs[:2]:
+                c.sock.sendall(resp_command("SET", "a", "1") + resp_command("GET", "a") +
+                               resp_command("QUIT") + resp_command("GET", "a"))
+                self.assertEqual([c.read(), c.read(), c.read()], ["OK", b"1", "OK"])
+                self.assertTrue(closes(c.sock))
+            for c in cs[2:]:
+                c.sock.sendall(resp_command("PING") + b"*1\r\n$x\r\n")
+                self.assertEqual(c.read(), "PONG")
+                reply = c.read()
+                self.assertIsInstance(reply, Error)
+                self.assertIn("Protocol error", reply)
+                self.assertTrue(closes(c.sock))
+
+    def test_client_kill_and_client_list(self):
+        for server in self.both():
+            cs = self.clients(server, 7)
+            ids = [c.call("CLIENT", "ID") for c in cs]
+            admin = cs[0]
+            listed = admin.call("CLIENT", "LIST").decode()
+            for i in ids:
+                self.assertIn(f"id={i} ", listed)
+            for victim_id, victim in zip(ids[1:4], cs[1:4]):
+                self.assertEqual(admin.call("CLIENT", "KILL", "ID", str(victim_id)), 1)
+                self.assertTrue(closes(victim.sock))
+            listed = admin.call("CLIENT", "LIST").decode()
+            self.assertEqual(listed.count("\n"), 4)
+            for c in cs[4:]:
+                self.assertEqual(c.call("PING"), "PONG")
+
+    def test_pubsub_client_over_its_output_limit_is_closed(self):
+        for server in self.both():
+            admin, sub, pub = self.clients(server, 3)
+            self.assertEqual(admin.call("CONFIG", "SET", "client-output-buffer-limit",
+                                        "pubsub 256kb 0 0"), "OK")
+            sub.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sub.send("SUBSCRIBE", "flood")
+            self.assertEqual(sub.read(), [b"subscribe", b"flood", 1])
+            payload = b"x" * 65536
+            # The subscriber reads nothing: it is dropped once about 256 KB
+            # wait for it (more than the socket buffers hold).
+            for _ in range(400):
+                pub.call("PUBLISH", "flood", payload)
+                if pub.call("PUBSUB", "NUMSUB", "flood")[1] == 0:
+                    break
+            self.assertEqual(pub.call("PUBSUB", "NUMSUB", "flood"), [b"flood", 0])
+            self.assertTrue(closes(sub.sock, timeout=10))
+
+    def test_client_closing_while_blocked_is_seen_gone(self):
+        for server in self.both():
+            admin = self.clients(server, 1)[0]
+            blocked = [Client(server.port) for _ in range(4)]
+            for b in blocked:
+                b.send("BLPOP", "never", "0")
+            wait_until(lambda: b"blocked_clients:4" in admin.call("INFO", "clients"),
+                       what="four blocked clients")
+            for b in blocked:
+                b.close()
+            wait_until(lambda: b"blocked_clients:0" in admin.call("INFO", "clients"),
+                       timeout=10, what="the closed clients gone")
+            wait_until(lambda: admin.call("CLIENT", "LIST").decode().count("\n") == 1,
+                       timeout=10, what="only the admin client left")
+
+
+if __name__ == "__main__":
+    unittest.main()
