@@ -85,8 +85,18 @@
 //     post), the client table and ids, the OutputGate and AOF state,
 //     persistence, replication and the cluster state.
 //
-// How shard threads are to run (not built yet; `threads N` still runs
-// every view on the control loop):
+// What runs on shard threads today (step A): `threads N` starts N - 1
+// shard threads (node/net/shard_threads.h) and the NetServer spreads client
+// connections over them and the control loop, round-robin (TLS ones stay on
+// the control loop). A connection's shard thread owns its socket: it reads
+// (one chunk at a time, posted to the control loop, the next read only when
+// the control loop asks) and sends (output posted to it, counted as unsent
+// until the socket took it), and closes it. Sessions, query buffers,
+// parsing, replies and every command stay on the control loop, so every
+// view still runs there and nothing of the ownership list above is crossed
+// yet (net_server.cc, Connection, says which member each side touches).
+//
+// How shard threads are to run commands (the next steps; not built yet):
 //   - The global step is taken lazily, by the accessors. On the control
 //     loop with N > 1, reaching another shard's data (Server::shard(i),
 //     ShardForSlot, view 0's keyspace(i), the watch and blocking walks, a
