@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <optional>
 #include <span>
 
@@ -85,9 +86,9 @@ Peer PeerOf(const tcp::socket& socket, std::string unix_path) {
 // are "remote": their socket lives on a shard thread, which reads, sends
 // and closes it, while the control loop keeps everything else (session,
 // query buffer, parser, replies) and runs the commands, as at threads 1.
-// The two sides hand over by posting, and each member below is touched by
-// one side only (marked "socket thread" where it is not the control
-// loop's), except unsent_ and want_drained_ (atomics):
+// The two sides hand over by posting, and each member is touched by one
+// side only (the io_ members and stream_ by the socket thread, the others by
+// the control loop), except unsent_ and want_drained_ (atomics):
 //   - the socket thread reads one chunk, posts it (OnInput) and reads again
 //     only when the control loop asks (IoRead, after the chunk's commands
 //     ran), so input never piles up unread by the commands;
@@ -95,7 +96,7 @@ Peer PeerOf(const tcp::socket& socket, std::string unix_path) {
 //     until the socket took it; when it waits for that (a streaming
 //     producer, a client far behind on its replies) it sets want_drained_
 //     and the socket thread posts OnSent after each write;
-//   - closing: the control loop detaches the session and posts IoAbort
+//   - closing: the control loop detaches the session and posts IoClose
 //     (kill) or IoCloseWhenSent (QUIT, a protocol error); a socket that
 //     failed or ended is closed on its thread, which posts OnPeerGone.
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -472,6 +473,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     ++server_.stats().total_writes_processed;
     if (remote()) {
       unsent_.fetch_add(out_.size());
+      posted_.fetch_add(out_.capacity());
       want_drained_.store(WantsDrained());
       asio::post(*socket_loop_,
                  [self = shared_from_this(), bytes = std::move(out_), read_more]() mutable {
@@ -563,8 +565,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
         std::max(session_.reply_buffer_peak,
                  std::min(session_.output_buffer_bytes, session_.reply_buffer_size));
     session_.output_buffer_allocated =
-        out_.capacity() +
-        (remote() ? unsent_.load(std::memory_order_relaxed) : sending_.capacity());
+        out_.capacity() + (remote() ? posted_.load(std::memory_order_relaxed) +
+                                          socket_held_.load(std::memory_order_relaxed)
+                                    : sending_.capacity());
   }
 
   // client-output-buffer-limit (Server::OutputLimitReached): true once the
@@ -706,8 +709,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     AskRead();
   }
 
-  // Whether the control loop waits for the socket to take output.
-  bool WantsDrained() const { return session_.on_output_drained != nullptr || read_waits_drain_; }
+  // Whether the control loop waits for the socket to take output: a
+  // streaming producer, reads waiting for the output to drain, and a
+  // replica, whose output the replication buffer holds until it is sent
+  // (ReplicationManager reads output_buffer_bytes, kept current by OnSent).
+  bool WantsDrained() const {
+    return session_.on_output_drained != nullptr || read_waits_drain_ || session_.replica;
+  }
 
   // The socket thread closed the socket: the peer went, or a write
   // failed (`write_error`: its text).
@@ -776,51 +784,72 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // Output from the control loop: sent at once as far as the socket takes
-  // it, the rest by an asynchronous write; then the next read when asked.
+  // it, the rest kept as it came (a queue of the posted buffers, written
+  // by gathering writes: no copy, no growing buffer); then the next read
+  // when asked. A buffer's memory is counted in socket_held_ before it
+  // leaves posted_, and leaves socket_held_ once freed: the control loop,
+  // reading both at any time, never sees output memory as neither
+  // (maxmemory leaves a replica's output out of the data it evicts for).
   void IoSend(std::string bytes, bool read_more) {
+    const size_t posted = bytes.capacity();
     size_t taken = 0;
     if (io_closed_) {
       taken = bytes.size();  // dropped
     } else {
-      if (!io_writing_ && io_out_.empty()) {
+      if (io_writing_ == 0 && io_chunks_.empty()) {
         const ssize_t n = ::send(stream_.socket().native_handle(), bytes.data(), bytes.size(),
                                  MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n > 0) taken = static_cast<size_t>(n);
       }
       if (taken < bytes.size()) {
-        io_out_.append(bytes, taken);
-        if (!io_writing_) IoWrite();
+        socket_held_.fetch_add(posted);
+        if (io_chunks_.empty()) io_front_sent_ = taken;
+        io_chunks_.push_back(std::move(bytes));
+        if (io_writing_ == 0) IoWrite();
       }
     }
+    std::string().swap(bytes);  // freed before it is no longer counted
+    posted_.fetch_sub(posted);
     if (taken != 0) IoTook(taken);
     if (read_more) IoRead();
   }
 
+  // Writes the queued buffers (up to kIoGather at once) from the front.
   void IoWrite() {
-    io_writing_ = true;
-    io_sending_.swap(io_out_);
-    asio::async_write(stream_, asio::buffer(io_sending_),
-                      [self = shared_from_this()](boost::system::error_code ec, size_t) {
-                        self->io_writing_ = false;
-                        size_t done = self->io_sending_.size();
-                        self->io_sending_.clear();
-                        if (self->io_sending_.capacity() > kKeptBufferBytes)
-                          std::string().swap(self->io_sending_);
-                        if (ec) {
-                          done += self->io_out_.size();
-                          self->io_out_.clear();
-                          if (!self->io_closed_) {
-                            self->IoClose();
-                            asio::post(self->control_,
-                                       [self, text = ec.message()]() { self->OnPeerGone(text); });
-                          }
-                        } else if (!self->io_out_.empty() && !self->io_closed_) {
-                          self->IoWrite();
-                        } else if (self->io_close_when_sent_) {
-                          self->IoClose();
-                        }
-                        self->IoTook(done);
-                      });
+    io_buffers_.clear();
+    for (const std::string& chunk : io_chunks_) {
+      const size_t skip = io_buffers_.empty() ? io_front_sent_ : 0;
+      io_buffers_.emplace_back(chunk.data() + skip, chunk.size() - skip);
+      if (io_buffers_.size() == kIoGather) break;
+    }
+    io_writing_ = io_buffers_.size();
+    asio::async_write(
+        stream_, io_buffers_, [self = shared_from_this()](boost::system::error_code ec, size_t) {
+          // The written buffers go (all of them after an error).
+          const size_t n = ec ? self->io_chunks_.size() : self->io_writing_;
+          self->io_writing_ = 0;
+          size_t done = 0;
+          size_t freed = 0;
+          for (size_t i = 0; i < n; ++i) {
+            std::string& chunk = self->io_chunks_.front();
+            done += chunk.size() - (i == 0 ? self->io_front_sent_ : 0);
+            freed += chunk.capacity();
+            self->io_chunks_.pop_front();
+          }
+          self->io_front_sent_ = 0;
+          self->socket_held_.fetch_sub(freed);
+          if (ec) {
+            if (!self->io_closed_) {
+              self->IoClose();
+              asio::post(self->control_, [self, text = ec.message()]() { self->OnPeerGone(text); });
+            }
+          } else if (!self->io_chunks_.empty() && !self->io_closed_) {
+            self->IoWrite();
+          } else if (self->io_close_when_sent_) {
+            self->IoClose();
+          }
+          self->IoTook(done);
+        });
   }
 
   // `n` bytes of output left the connection's count of unsent bytes.
@@ -831,7 +860,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void IoCloseWhenSent() {
-    if (io_writing_ || !io_out_.empty()) {
+    if (io_writing_ != 0 || !io_chunks_.empty()) {
       io_close_when_sent_ = true;
     } else {
       IoClose();
@@ -1000,14 +1029,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // the socket; whether the control loop wants OnSent after each write.
   std::atomic<size_t> unsent_{0};
   std::atomic<bool> want_drained_{false};
+  // Remote, shared: what the output takes in memory on its way (the
+  // client's output_buffer_allocated): the capacity of the buffers posted
+  // and not yet taken by the socket thread, and of the socket thread's own.
+  std::atomic<size_t> posted_{0};
+  std::atomic<size_t> socket_held_{0};
   // Remote, the socket thread's side.
   IoSink io_sink_{*this};
-  std::string io_inbox_;    // the bytes of the last read
-  std::string io_out_;      // output waiting for the write in flight
-  std::string io_sending_;  // the bytes of the write in flight
+  std::string io_inbox_;  // the bytes of the last read
+  // Output not yet taken by the socket, as posted; the socket took the
+  // first io_front_sent_ bytes of the front one.
+  std::deque<std::string> io_chunks_;
+  size_t io_front_sent_ = 0;
+  size_t io_writing_ = 0;  // buffers in the write in flight (0: none)
+  std::vector<asio::const_buffer> io_buffers_;
+  static constexpr size_t kIoGather = 64;
   size_t io_room_ = 0;
   bool io_read_pending_ = false;
-  bool io_writing_ = false;
   bool io_closed_ = false;
   bool io_close_when_sent_ = false;
   bool io_peer_close_unseen_ = false;
