@@ -208,13 +208,19 @@ EvictResult Evictor::Perform(int64_t now_ms) {
       running_ = false;
       return EvictResult::kFail;  // nothing left to evict
     }
-    const size_t before = UsedMemory();
+    // What this thread freed: with shard threads, others allocate and free
+    // meanwhile (UsedMemory's difference would count that too, and an
+    // allocation elsewhere would look like a key that freed nothing).
+    const int64_t before = ThreadNetAllocated();
     EvictKey(ks, db, key);
-    const size_t after = UsedMemory();
-    if (before > after) freed += before - after;
+    const int64_t after = ThreadNetAllocated();
+    if (before > after) freed += static_cast<size_t>(before - after);
     ++keys_freed;
     if (keys_freed == 1) start = std::chrono::steady_clock::now();
     if (keys_freed % 16 == 0) {
+      // Freed elsewhere (lazyfree-lazy-eviction's thread), or the limit
+      // met meanwhile: as Redis checks for lazy eviction.
+      if (BytesOverLimit() == 0) break;
       const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
           std::chrono::steady_clock::now() - start);
       if (static_cast<uint64_t>(elapsed.count()) > limit_us) {

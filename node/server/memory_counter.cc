@@ -14,16 +14,26 @@ struct alignas(64) Counter {
   std::atomic<size_t> used{0};
 };
 constinit Counter g_counter;
+// What this thread allocated less what it freed (its blocks or others').
+constinit thread_local int64_t t_net = 0;
 std::atomic<size_t> g_startup{0};
 std::atomic<size_t> g_peak{0};
 
 void* Counted(void* p) {
-  if (p != nullptr) g_counter.used.fetch_add(malloc_usable_size(p), std::memory_order_relaxed);
+  if (p != nullptr) {
+    const size_t n = malloc_usable_size(p);
+    g_counter.used.fetch_add(n, std::memory_order_relaxed);
+    t_net += static_cast<int64_t>(n);
+  }
   return p;
 }
 
 void Uncount(void* p) {
-  if (p != nullptr) g_counter.used.fetch_sub(malloc_usable_size(p), std::memory_order_relaxed);
+  if (p != nullptr) {
+    const size_t n = malloc_usable_size(p);
+    g_counter.used.fetch_sub(n, std::memory_order_relaxed);
+    t_net -= static_cast<int64_t>(n);
+  }
 }
 
 void* AllocOrThrow(size_t n) {
@@ -56,6 +66,7 @@ void Release(void* p) {
 }  // namespace
 
 size_t UsedMemory() { return g_counter.used.load(std::memory_order_relaxed); }
+int64_t ThreadNetAllocated() { return t_net; }
 
 void MarkStartupMemory() { g_startup.store(UsedMemory(), std::memory_order_relaxed); }
 size_t StartupMemory() { return g_startup.load(std::memory_order_relaxed); }

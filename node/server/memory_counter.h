@@ -13,11 +13,17 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace shardnode::node {
 
 // Bytes currently allocated through operator new (usable sizes).
 size_t UsedMemory();
+// What the calling thread allocated through operator new less what it freed
+// (whoever allocated it): the difference of two reads is what the thread's
+// work in between took or gave back, whatever other threads did meanwhile
+// (UsedMemory's difference counts theirs too).
+int64_t ThreadNetAllocated();
 
 // INFO's used_memory_startup: UsedMemory() when MarkStartupMemory was
 // called (once the node is set up, before it serves), 0 before.
