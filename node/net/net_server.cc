@@ -63,9 +63,9 @@ struct Peer {
   std::string unix_path;  // the unixsocket it came through; empty for TCP
 };
 
-Peer PeerOf(const tcp::socket& socket, std::string unix_path) {
+Peer PeerOf(tcp::socket& socket, std::string unix_path) {
   Peer peer;
-  peer.fd = const_cast<tcp::socket&>(socket).native_handle();
+  peer.fd = socket.native_handle();
   if (!unix_path.empty()) {
     // As Redis: both ends of a unix client are the socket's path, port 0.
     peer.addr = peer.laddr = absl::StrCat(unix_path, ":0");
