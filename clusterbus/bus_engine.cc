@@ -76,7 +76,8 @@ void BusEngine::TakeFinishedImports(int64_t now_ms) {
   }
 }
 
-bool BusEngine::StaleImportClaim(int slot, const ClusterNode& sender, uint64_t epoch) {
+bool BusEngine::StaleImportClaim(int slot, const ClusterNode& sender, uint64_t epoch,
+                                 ClaimSource source) {
   auto it = import_guards_.find(slot);
   if (it == import_guards_.end()) return false;
   if (state_.SlotOwner(slot) != &state_.myself()) {
@@ -85,7 +86,9 @@ bool BusEngine::StaleImportClaim(int slot, const ClusterNode& sender, uint64_t e
   }
   auto side = it->second.let_go_epochs.find(sender.id);
   if (side == it->second.let_go_epochs.end()) return false;
-  if (side->second == 0) return guard_now_ms_ < it->second.unknown_until_ms;
+  if (side->second == 0) {
+    return source == ClaimSource::kUpdate || guard_now_ms_ < it->second.unknown_until_ms;
+  }
   return epoch <= side->second;
 }
 
@@ -649,7 +652,7 @@ void BusEngine::OnMessage(LinkId link_id, const Message& msg, int64_t now_ms) {
       if (n->is_replica()) SetNodeAsPrimary(*n);
       n->config_epoch = body.config_epoch;
       state_.RequestSave(/*fsync=*/true);
-      UpdateSlotsConfigWith(*n, body.config_epoch, body.slots);
+      UpdateSlotsConfigWith(*n, body.config_epoch, body.slots, ClaimSource::kUpdate);
       return;
     }
     case MessageType::kFailoverAuthRequest:
@@ -802,7 +805,7 @@ bool BusEngine::ProcessPingTypes(LinkId link_id, const Message& msg, ClusterNode
       sender->is_primary() && sender_config_epoch < sender->primary_epoch_heard;
   if (sender->is_primary() && !stale_claim) sender->primary_epoch_heard = sender_config_epoch;
   if (sender->is_primary() && dirty_slots && !stale_claim) {
-    UpdateSlotsConfigWith(*sender, sender_config_epoch, hdr.myslots);
+    UpdateSlotsConfigWith(*sender, sender_config_epoch, hdr.myslots, ClaimSource::kOwnMessage);
   }
   // The source's side of an import of mine letting the slot go
   // (import_guards_). A node's entry ends once my configEpoch is above the
@@ -958,7 +961,7 @@ void BusEngine::SetNodeAsPrimary(ClusterNode& node) {
 // Spec 9.3: rebinds the slots `sender` claims with a newer configEpoch, and
 // follows the consequences for myself (demotion to replica, lost keys).
 void BusEngine::UpdateSlotsConfigWith(ClusterNode& sender, uint64_t sender_config_epoch,
-                                      const slots::SlotSet& claimed) {
+                                      const slots::SlotSet& claimed, ClaimSource source) {
   ClusterNode& me = state_.myself();
   if (&sender == &me) {
     state_.Log(LogSeverity::kWarning, "Discarding UPDATE message about myself.");
@@ -1041,7 +1044,7 @@ void BusEngine::UpdateSlotsConfigWith(ClusterNode& sender, uint64_t sender_confi
         not_claiming_.Clear(s);
         continue;
       }
-      if (owner == &me && StaleImportClaim(s, sender, sender_config_epoch)) continue;
+      if (owner == &me && StaleImportClaim(s, sender, sender_config_epoch, source)) continue;
       // Slots I am importing only change through SETSLOT. A replica's
       // importing marks (mirrored from its primary's stream) do not hold
       // the gossip back: its view follows the cluster as in Redis 7.0.

@@ -203,8 +203,11 @@ class BusEngine {
   void ProcessExtensions(const PingBody& body, ClusterNode& sender);
   bool UpdateAddressIfNeeded(ClusterNode& node, LinkId link_id, const MessageHeader& hdr);
   void SetNodeAsPrimary(ClusterNode& node);
+  // Who made a claim: the claimer itself (its own ping) or a third node
+  // telling me of it (an UPDATE, built from that node's view).
+  enum class ClaimSource { kOwnMessage, kUpdate };
   void UpdateSlotsConfigWith(ClusterNode& sender, uint64_t sender_config_epoch,
-                             const slots::SlotSet& claimed);
+                             const slots::SlotSet& claimed, ClaimSource source);
   void HandleConfigEpochCollision(ClusterNode& sender);
   void MarkNodeAsFailingIfNeeded(ClusterNode& node, int64_t now_ms);
   void ClearNodeFailureIfNeeded(ClusterNode& node, int64_t now_ms);
@@ -285,10 +288,15 @@ class BusEngine {
   // epoch no newer than the one it let the slot go with are stale and left
   // out; newer ones (it took the slot back) follow the usual rules. Kept
   // while I own the slot and my configEpoch is not above that epoch.
-  // Until the source is seen letting go, its claims are held back for two
-  // node timeouts only: it may have taken the slot back meanwhile (a new
-  // import of its own, bumping its epoch) before any ping of it showed me
-  // the slot let go.
+  // Until the source is seen letting go, its own claims are held back for
+  // two node timeouts only: it may have taken the slot back meanwhile (a
+  // new import of its own, bumping its epoch) before any ping of it showed
+  // me the slot let go. UPDATEs about it stay held back until then: they
+  // carry a third node's view, which may never have seen the handoff (cut
+  // off when it happened) however long ago it was; if the source did take
+  // the slot back, its own pings tell me (sweep seed 710074: an UPDATE
+  // from such a view, after the source had been down past the two node
+  // timeouts, gave the slot back to a source that no longer claimed it).
   // The source's replicas when the import ended are held to the same rule:
   // one of them may have taken the source's slots over (a failover, or a
   // TAKEOVER) with an epoch above mine before the handoff, and been told of
@@ -305,7 +313,7 @@ class BusEngine {
   int64_t guard_now_ms_ = 0;  // the time of the call in progress
   void TakeFinishedImports(int64_t now_ms);
   // Whether `sender`'s claim of `slot` at `epoch` is a stale one (above).
-  bool StaleImportClaim(int slot, const ClusterNode& sender, uint64_t epoch);
+  bool StaleImportClaim(int slot, const ClusterNode& sender, uint64_t epoch, ClaimSource source);
 };
 
 }  // namespace shardnode::clusterbus

@@ -485,13 +485,16 @@ TEST_F(BusEngineTest, ImportedSlotIgnoresTheSourcesStaleClaims) {
   EXPECT_EQ(state_.SlotOwner(0)->id, kB);
 }
 
-// Until B is seen letting the slot go, its claims are held back for two
+// Until B is seen letting the slot go, its own claims are held back for two
 // node timeouts only: B may have taken the slot back (a new import of its
-// own) before any ping of it showed me the slot let go.
+// own) before any ping of it showed me the slot let go. An UPDATE about B
+// (a third node's view of B, which may predate the handoff however old it
+// is) stays held back past that: sweep seed 710074.
 TEST_F(BusEngineTest, ImportGuardWithoutLetGoLastsTwoNodeTimeouts) {
   state_.set_current_epoch(3);
   ASSERT_TRUE(state_.SetConfigEpoch(3).ok());
   Known(kB, 1, 2, 0, 99, 5);
+  Known(kC, 3, 4, 100, 199, 2);
   ASSERT_TRUE(state_.SetSlotImporting(0, kB).ok());
   ASSERT_TRUE(state_.SetSlotNode(0, kMe, 0).ok());
   TakeAll();
@@ -503,6 +506,15 @@ TEST_F(BusEngineTest, ImportGuardWithoutLetGoLastsTwoNodeTimeouts) {
   engine_.OnMessage(2, ping, now_);
   EXPECT_EQ(state_.SlotOwner(0), &state_.myself());
   now_ += 2;
+  Message update = FromPeer(MessageType::kUpdate, kC, 2);
+  auto& body = std::get<UpdateBody>(update.body);
+  body.node_id = kB;
+  body.config_epoch = 7;
+  body.slots.SetRange(0, 99);
+  engine_.OnMessage(4, update, now_);
+  EXPECT_EQ(state_.SlotOwner(0), &state_.myself());
+  EXPECT_EQ(state_.FindNode(kB)->config_epoch, 7u);
+  ping.header.config_epoch = 7;
   engine_.OnMessage(2, ping, now_);
   EXPECT_EQ(state_.SlotOwner(0)->id, kB);
 }

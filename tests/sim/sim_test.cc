@@ -880,11 +880,17 @@ TEST(SimSweepTest, StaleTargetEpochAcrossSourceFailoverSeeds) {
 //     built from that view demoted the new owner and nobody served the
 //     slots. Fixed in BusEngine (primary_epoch_heard); the replica also
 //     "won" twice on one election's votes (BusEngine::HandleReplicaFailover).
+//  710074: a target cut off from the cluster ended its import with an
+//     epoch below the source's; the source was then down past the import
+//     guard's two node timeouts, and an UPDATE from a node that never saw
+//     the handoff gave the slot back to the source, which no longer claimed
+//     it. UPDATEs about the source now stay held back until the source
+//     itself is seen letting the slot go (BusEngine::StaleImportClaim).
 TEST(SimSweepTest, FiftyNodeRegressionSeedsPass) {
   SweepConfig config;
   config.min_nodes = 50;
   config.max_nodes = 50;
-  for (uint64_t seed : {702136}) {
+  for (uint64_t seed : {702136, 710074}) {
     SweepResult r = RunSweep(seed, config);
     EXPECT_TRUE(r.ok) << "seed " << seed << ": " << r.failure;
     EXPECT_GE(r.converge_ms, 0) << "seed " << seed;
