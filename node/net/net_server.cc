@@ -398,6 +398,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (auto conn = weak.lock();
           conn && !conn->closing_ && (!conn->session_.reply_off || conn->session_.pushing)) {
         if (conn->limit_hit_) return;
+        if (conn->replica_command_) {
+          // The stream pushed while a replica's own command runs (its
+          // REPLCONF ACK releasing the stream held during the transfer)
+          // follows the command, which must not grow out_ itself.
+          conn->replica_held_push_.append(bytes);
+          return;
+        }
         conn->out_.append(bytes);
         if (conn->OverOutputLimit()) {
           // Not closed here: the pusher may be walking the subscribers.
@@ -947,9 +954,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
       // RefuseReplicaReply); SYNC and PSYNC themselves make a replica.
       const bool replica = session_.replica;
       const size_t before = out_.size();
+      replica_command_ = replica;
       dispatcher_.Execute(session_, args, reply_, now);
+      replica_command_ = false;
       reply_.set_protocol(session_.protocol);
       if (replica && !closing_ && out_.size() > before) RefuseReplicaReply(before);
+      if (!replica_held_push_.empty()) {
+        const std::string held = std::exchange(replica_held_push_, {});
+        if (!closing_) session_.push(held);
+      }
     }
     if (RetriedOnResume(session_.waiting)) parked_ = std::move(args);
   }
@@ -1010,6 +1023,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool limit_hit_ = false;          // over client-output-buffer-limit: closing
   int64_t command_now_ms_ = 0;      // the time of the last command this read ran
   int64_t read_now_ms_ = 0;         // the time of the read, for its first command
+  // While a replica's command runs (ExecuteOrPark): what the replication
+  // stream pushed meanwhile, appended after it (so out_ grows only by a
+  // reply, which RefuseReplicaReply refuses).
+  bool replica_command_ = false;
+  std::string replica_held_push_;
   static constexpr size_t kLimitCheckBytes = 16 * 1024;  // Redis's reply chunk
   static constexpr size_t kMaxRetainedArgs = 1024;       // argument slots kept
   static constexpr size_t kMaxPendingOutput = 64 * 1024 * 1024;

@@ -6,16 +6,19 @@ order on every connection, Pub/Sub between connections of different threads,
 a blocked client served from another thread, big values in many reads, a
 client far behind on its replies, QUIT and protocol errors (replies written,
 then the close), CLIENT KILL, a Pub/Sub client over its output limit, and a
-client that closes while blocked. Skipped without redis-server."""
+client that closes while blocked, and a replica synced while writes go on
+(the stream held during its transfer, released by its first REPLCONF ACK,
+is no reply of the replica's own). Skipped without redis-server."""
 import os
+import subprocess
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import REDIS_SERVER as REDIS  # noqa: E402
-from harness import (Client, Error, Node, RedisServer, closes, resp_command,  # noqa: E402
-                     wait_until)
+from harness import (Client, Error, Node, RedisServer, closes, info, log_text,  # noqa: E402
+                     resp_command, wait_until)
 
 THREADS = 4
 
@@ -215,3 +218,45 @@ class ShardThreadsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipUnless(REDIS, "redis-server not installed")
+class ReplicaOnShardThreadTest(unittest.TestCase):
+    def test_replica_synced_under_writes_keeps_its_link(self):
+        """A replica's first REPLCONF ACK after the transfer releases the
+        stream held meanwhile into its connection; at threads 4 that output
+        was still queued when the ACK's command ended, taken for a reply of
+        the replica's own, and the replica was dropped ("Replica generated a
+        reply"), resyncing over and over while writes went on. One full
+        sync, as Redis."""
+        syncs = []
+        for kind in ("shardnode", "redis"):
+            if kind == "shardnode":
+                primary = Node(args=["--threads", str(THREADS)]).start()
+                replica = Node().start()
+            else:
+                primary, replica = RedisServer(), RedisServer()
+            self.addCleanup(primary.cleanup)
+            self.addCleanup(replica.cleanup)
+            bench = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(primary.port), "-t", "set",
+                     "-r", "1000000", "-d", "200", "-P", "16", "-q"]
+            subprocess.run(bench + ["-n", "100000"], capture_output=True, timeout=120, check=True)
+            load = subprocess.Popen(bench + ["-n", "400000"], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            try:
+                self.assertEqual(replica.cli("REPLICAOF", "127.0.0.1", primary.port), "OK")
+                wait_until(lambda: info(replica).get("master_link_status") == "up", timeout=60,
+                           what=f"{kind}: link up")
+                self.assertIsNone(load.wait(timeout=120) or None)
+            finally:
+                if load.poll() is None:
+                    load.kill()
+                    load.wait()
+            wait_until(lambda: info(replica)["master_repl_offset"] ==
+                       info(primary)["master_repl_offset"], timeout=60,
+                       what=f"{kind}: replica caught up")
+            self.assertEqual(replica.cli("DBSIZE"), primary.cli("DBSIZE"))
+            if kind == "shardnode":
+                self.assertNotIn("generated a reply", log_text(primary.log_path))
+            syncs.append(info(primary, "stats")["sync_full"])
+        self.assertEqual(syncs, ["1", "1"])
