@@ -105,6 +105,18 @@ class BusEngineTest : public ::testing::Test {
     return m;
   }
 
+  // An UPDATE from `sender` about node `about`: its slots first..last at
+  // `config_epoch`.
+  Message UpdateAbout(const std::string& sender, const std::string& about, uint64_t config_epoch,
+                      int first, int last) {
+    Message m = FromPeer(MessageType::kUpdate, sender, 2);
+    auto& body = std::get<UpdateBody>(m.body);
+    body.node_id = about;
+    body.config_epoch = config_epoch;
+    body.slots.SetRange(first, last);
+    return m;
+  }
+
   // A known primary with an established outbound link `out` and inbound
   // link `in` (identified by a first PING).
   ClusterNode& Known(const std::string& id, LinkId out, LinkId in, int first_slot, int last_slot,
@@ -506,12 +518,7 @@ TEST_F(BusEngineTest, ImportGuardWithoutLetGoLastsTwoNodeTimeouts) {
   engine_.OnMessage(2, ping, now_);
   EXPECT_EQ(state_.SlotOwner(0), &state_.myself());
   now_ += 2;
-  Message update = FromPeer(MessageType::kUpdate, kC, 2);
-  auto& body = std::get<UpdateBody>(update.body);
-  body.node_id = kB;
-  body.config_epoch = 7;
-  body.slots.SetRange(0, 99);
-  engine_.OnMessage(4, update, now_);
+  engine_.OnMessage(4, UpdateAbout(kC, kB, 7, 0, 99), now_);
   EXPECT_EQ(state_.SlotOwner(0), &state_.myself());
   EXPECT_EQ(state_.FindNode(kB)->config_epoch, 7u);
   ping.header.config_epoch = 7;
@@ -700,12 +707,7 @@ TEST_F(BusEngineTest, UpdateAboutMySlotsMakesMeAReplica) {
   ASSERT_TRUE(state_.ChangeSlots({&mine, 1}, false).ok());
   state_.myself().config_epoch = 1;
   Known(kB, 1, 2, 100, 199, 2);
-  Message update = FromPeer(MessageType::kUpdate, kB, 2);
-  auto& body = std::get<UpdateBody>(update.body);
-  body.node_id = kB;
-  body.config_epoch = 4;
-  body.slots.SetRange(0, 199);
-  engine_.OnMessage(2, update, now_);
+  engine_.OnMessage(2, UpdateAbout(kB, kB, 4, 0, 199), now_);
   EXPECT_EQ(state_.SlotOwner(50)->id, kB);
   EXPECT_TRUE(state_.myself().is_replica());
   EXPECT_EQ(state_.myself().primary->id, kB);
