@@ -29,6 +29,7 @@
 #include "node/persist/persistence.h"
 #include "node/resp/reply.h"
 #include "node/server/blocking.h"
+#include "node/server/memory_counter.h"
 #include "node/server/monitoring.h"
 #include "node/server/node_services.h"
 #include "node/server/pubsub.h"
@@ -265,7 +266,11 @@ void AppendKeyspaceSection(CommandContext& ctx, const std::vector<ShardFigures>&
 class InfoFanOut : public FanOut {
  public:
   InfoFanOut(const NodeServices& node, std::set<std::string> wanted, bool all, int num_shards)
-      : node_(node), wanted_(std::move(wanted)), all_(all), shards_(num_shards) {}
+      : used_(UsedMemory()),
+        node_(node),
+        wanted_(std::move(wanted)),
+        all_(all),
+        shards_(num_shards) {}
 
   ShardList FirstRound(int num_shards) override {
     if (!Want("stats") && !Want("keyspace") && !Want("memory")) return {};
@@ -311,6 +316,7 @@ class InfoFanOut : public FanOut {
     return dbs;
   }
 
+  const size_t used_;  // used_memory when the command started (AppendMemoryInfo)
   const NodeServices& node_;
   std::set<std::string> wanted_;      // sections asked for by name (defaults expanded)
   bool all_;                          // "all" or "everything": every section
@@ -331,7 +337,7 @@ ShardList InfoFanOut::Merge(CommandContext& ctx) {
     open();
     if (sec == "server") AppendServerSection(ctx, s, ctx.now_ms);
     if (sec == "clients") AppendClientsSection(ctx, s);
-    if (sec == "memory") AppendMemoryInfo(ctx, KeyCountsByDb(), s);
+    if (sec == "memory") AppendMemoryInfo(ctx, KeyCountsByDb(), used_, s);
     if (sec == "persistence") AppendPersistenceSection(ctx, s);
     if (sec == "stats") AppendStatsSection(ctx, shards_, s);
     if (sec == "replication") AppendReplicationSection(ctx, s);

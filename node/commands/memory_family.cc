@@ -110,9 +110,9 @@ size_t ScriptCaches(NodeServices& node) {
   return v;
 }
 
-MemoryFigures Compute(CommandContext& ctx, const std::vector<DbKeyCounts>& dbs) {
+MemoryFigures Compute(CommandContext& ctx, const std::vector<DbKeyCounts>& dbs, size_t used) {
   MemoryFigures m;
-  m.used = UsedMemory();
+  m.used = used;
   m.peak = UpdatePeakMemory();
   m.startup = StartupMemory();
   m.rss = ResidentBytes();
@@ -162,8 +162,9 @@ std::string Ratio2(double d) { return absl::StrFormat("%.2f", d); }
 
 }  // namespace
 
-void AppendMemoryInfo(CommandContext& ctx, const std::vector<DbKeyCounts>& dbs, std::string& s) {
-  const MemoryFigures m = Compute(ctx, dbs);
+void AppendMemoryInfo(CommandContext& ctx, const std::vector<DbKeyCounts>& dbs, size_t used,
+                      std::string& s) {
+  const MemoryFigures m = Compute(ctx, dbs, used);
   struct sysinfo si;
   const uint64_t total_system = sysinfo(&si) == 0 ? uint64_t{si.totalram} * si.mem_unit : 0;
   const ServerOptions& o = ctx.node.options();
@@ -195,8 +196,8 @@ void AppendMemoryInfo(CommandContext& ctx, const std::vector<DbKeyCounts>& dbs, 
                   "mem_fragmentation_bytes:", m.Diff(m.rss, m.used), "\r\n",
                   "mem_not_counted_for_evict:", m.not_counted_for_evict, "\r\n",
                   "mem_replication_backlog:", m.repl_backlog, "\r\n",
-                  "mem_total_replication_buffers:", m.repl_buffers,
-                  "\r\n", "mem_clients_slaves:", m.clients_slaves, "\r\n",
+                  "mem_total_replication_buffers:", m.repl_buffers, "\r\n",
+                  "mem_clients_slaves:", m.clients_slaves, "\r\n",
                   "mem_clients_normal:", m.clients_normal, "\r\n",
                   "mem_cluster_links:", m.cluster_links, "\r\n",
                   // No AOF buffer: writes go out at once. Big values UNLINK
@@ -211,7 +212,8 @@ namespace {
 // Key and keys-with-TTL counts by database, over every keyspace shard.
 class MemoryStatsFanOut : public FanOut {
  public:
-  MemoryStatsFanOut(bool doctor, int num_dbs) : doctor_(doctor), dbs_(num_dbs) {}
+  MemoryStatsFanOut(bool doctor, int num_dbs)
+      : used_(UsedMemory()), doctor_(doctor), dbs_(num_dbs) {}
   ShardList FirstRound(int num_shards) override { return AllShards(num_shards); }
   void Step(ShardStep& shard) override {
     Keyspace& ks = shard.keyspace();
@@ -231,7 +233,7 @@ class MemoryStatsFanOut : public FanOut {
 
  private:
   void Stats(CommandContext& ctx) {
-    const MemoryFigures m = Compute(ctx, dbs_);
+    const MemoryFigures m = Compute(ctx, dbs_, used_);
     resp::ReplyBuilder& r = ctx.reply;
     size_t num_dbs = 0;
     for (const DbKeyCounts& d : dbs_) num_dbs += d.keys ? 1 : 0;
@@ -284,7 +286,7 @@ class MemoryStatsFanOut : public FanOut {
   }
 
   void Doctor(CommandContext& ctx) {
-    const MemoryFigures m = Compute(ctx, dbs_);
+    const MemoryFigures m = Compute(ctx, dbs_, used_);
     constexpr int64_t kTenMb = 10 << 20;
     std::vector<std::string_view> issues;
     const bool empty = m.used < 5 * 1024 * 1024;
@@ -341,6 +343,7 @@ class MemoryStatsFanOut : public FanOut {
     ctx.reply.Verbatim(report);
   }
 
+  const size_t used_;  // used_memory when the command started (AppendMemoryInfo)
   bool doctor_;
   std::vector<DbKeyCounts> dbs_;
 };

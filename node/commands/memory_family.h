@@ -5,6 +5,7 @@
 // Loop: the command's loop (reads node-wide state through CommandContext).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,7 +21,12 @@ struct DbKeyCounts {
 };
 
 // INFO's "# Memory" section (header included), every field of 7.0.15 in
-// its order. `dbs`: key counts by database, for the dataset/overhead split.
-void AppendMemoryInfo(CommandContext& ctx, const std::vector<DbKeyCounts>& dbs, std::string& s);
+// its order. `dbs`: key counts by database, for the dataset/overhead split;
+// `used`: used_memory when the command started (UsedMemory() read before
+// its fan-out gathered the shards' figures: those are the command's
+// scaffolding, one set per shard, which Redis's INFO does not have, and
+// would make used_memory grow with `threads`).
+void AppendMemoryInfo(CommandContext& ctx, const std::vector<DbKeyCounts>& dbs, size_t used,
+                      std::string& s);
 
 }  // namespace shardnode::node

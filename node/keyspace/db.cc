@@ -81,7 +81,10 @@ Db::~Db() {
 }
 
 Db::SlotIndex& Db::index() {
-  if (!index_) index_ = std::make_unique<SlotIndex>();
+  if (!index_) {
+    index_ = std::make_unique<SlotIndex>();
+    for (Db* sibling : index_siblings_) sibling->index();
+  }
   return *index_;
 }
 

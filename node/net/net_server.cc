@@ -286,15 +286,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // only when bytes come, as in Redis: the recv goes to the loop's scratch
   // room, which is copied (a recv that finds nothing allocates nothing).
   std::span<char> PrepareRead() {
-    const int64_t bulk = processing_ ? -1 : parser_.current_bulk_len();
-    const int64_t big_left =
-        bulk >= kBigArg ? bulk + 2 - static_cast<int64_t>(query_.size()) : int64_t{0};
-    reading_scratch_ = query_.capacity() == 0 && big_left <= 0;
-    const std::span<char> room =
-        reading_scratch_ ? ScratchRoom()
-                         : query_.PrepareRead(static_cast<size_t>(std::max<int64_t>(big_left, 0)));
+    const size_t big_left = BigBulkLeft();
+    reading_scratch_ = query_.capacity() == 0 && big_left == 0;
+    const std::span<char> room = reading_scratch_ ? ScratchRoom() : query_.PrepareRead(big_left);
     read_room_ = room.size();
     return room;
+  }
+  // What is still to come (CRLF included) of a big bulk waiting whole in
+  // the query buffer, 0 when none.
+  size_t BigBulkLeft() const {
+    const int64_t bulk = processing_ ? -1 : parser_.current_bulk_len();
+    const int64_t left =
+        bulk >= kBigArg ? bulk + 2 - static_cast<int64_t>(query_.size()) : int64_t{0};
+    return static_cast<size_t>(std::max<int64_t>(left, 0));
   }
   void CommitRead(size_t n) {
     // A short read counts as emptying the socket (ready_read.h): an end of
@@ -667,8 +671,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (closing_) return;
     const bool outer = std::exchange(in_input_, true);  // Flush waits for the end
     try {
-      query_.Append(chunk);
-      const Next next = RunInput(chunk.size());
+      // Taken as the reads of a local connection take it, so CLIENT LIST
+      // and client eviction see the same memory at any `threads`: a chunk
+      // that ends a big bulk waiting whole in the query buffer goes in up
+      // to the bulk's end first (the room exactly the bulk's size), and
+      // the rest once its command ran and emptied the buffer.
+      std::string_view rest = chunk;
+      Next next = Next::kRead;
+      do {
+        const size_t big_left = BigBulkLeft();
+        const size_t n = big_left > 0 ? std::min(big_left, rest.size()) : rest.size();
+        query_.Append(rest.substr(0, n), big_left);
+        rest.remove_prefix(n);
+        next = RunInput(n);
+      } while (!rest.empty() && (next == Next::kRead || next == Next::kReadAfterDrain));
       in_input_ = outer;
       switch (next) {
         case Next::kRead:

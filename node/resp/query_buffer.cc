@@ -50,13 +50,14 @@ void QueryBuffer::Commit(size_t n) {
   peak_ = std::max(peak_, len_);
 }
 
-void QueryBuffer::Append(std::string_view bytes) {
+void QueryBuffer::Append(std::string_view bytes, size_t big_bulk_left) {
   while (!bytes.empty()) {
-    std::span<char> room = PrepareRead(0);
+    std::span<char> room = PrepareRead(big_bulk_left);
     const size_t n = std::min(room.size(), bytes.size());
     std::memcpy(room.data(), bytes.data(), n);
     Commit(n);
     bytes.remove_prefix(n);
+    big_bulk_left -= std::min(n, big_bulk_left);
   }
 }
 

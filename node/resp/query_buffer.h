@@ -37,8 +37,10 @@ class QueryBuffer {
   std::span<char> PrepareRead(size_t big_bulk_left);
   // `n` bytes were read into the room PrepareRead gave. REQUIRES: n <= its size.
   void Commit(size_t n);
-  // Appends bytes read elsewhere (a TLS stream's), growing as PrepareRead does.
-  void Append(std::string_view bytes);
+  // Appends bytes read elsewhere (a shard thread's read of a connection's
+  // socket), growing as the reads into PrepareRead's room would have:
+  // `big_bulk_left` as there, for the first bytes.
+  void Append(std::string_view bytes, size_t big_bulk_left = 0);
 
   std::string_view data() const { return {buf_.get(), len_}; }
   // Drops the first `n` bytes (consumed by the parser). REQUIRES: n <= size().

@@ -64,6 +64,26 @@ TEST(QueryBufferTest, BigBulkFillsTheBufferThenTrimmedToPeak) {
   EXPECT_EQ(q.capacity(), small.size());
 }
 
+// A shard thread's chunks (64 KB: its read room) appended with what is
+// left of a big bulk grow the buffer as reads would: to exactly the bulk's
+// size. Without the bulk's length the doubling overshoots it (what a shard
+// thread's connection did before).
+TEST(QueryBufferTest, AppendedChunksOfABigBulkEndExactlyItsSize) {
+  const size_t bulk = 300000 + 2;
+  const std::string bytes(bulk, 'v');
+  QueryBuffer exact, greedy;
+  for (QueryBuffer* q : {&exact, &greedy}) {
+    q->Append("*2\r\n$4\r\nECHO\r\n$300000\r\n");
+    q->Consume(q->size());  // the parser took the header lines
+    for (size_t off = 0; off < bulk; off += 64 * 1024) {
+      q->Append(std::string_view(bytes).substr(off, 64 * 1024), q == &exact ? bulk - q->size() : 0);
+    }
+    EXPECT_EQ(q->size(), bulk);
+  }
+  EXPECT_EQ(exact.capacity(), bulk);
+  EXPECT_GT(greedy.capacity(), bulk + QueryBuffer::kReadLen);
+}
+
 TEST(QueryBufferTest, GrowsByDoublingAndKeepsUnconsumedBytes) {
   QueryBuffer q;
   Read(q, std::string(QueryBuffer::kReadLen, 'a'));

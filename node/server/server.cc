@@ -271,6 +271,19 @@ Server::Server(Config* config, const CommandTable* commands)
       };
     }
   }
+  // Db d of each keyspace shard allocates the slot index of all at once
+  // (Db::set_index_siblings).
+  if (threads > 1) {
+    for (int d = 0; d < shards_[0]->num_dbs(); ++d) {
+      for (auto& ks : shards_) {
+        std::vector<Db*> siblings;
+        for (auto& other : shards_) {
+          if (other != ks) siblings.push_back(&other->db(d));
+        }
+        ks->db(d).set_index_siblings(std::move(siblings));
+      }
+    }
+  }
 }
 
 Server::~Server() = default;

@@ -6,10 +6,14 @@ order on every connection, Pub/Sub between connections of different threads,
 a blocked client served from another thread, big values in many reads, a
 client far behind on its replies, QUIT and protocol errors (replies written,
 then the close), CLIENT KILL, a Pub/Sub client over its output limit, and a
-client that closes while blocked, and a replica synced while writes go on
+client that closes while blocked, a replica synced while writes go on
 (the stream held during its transfer, released by its first REPLCONF ACK,
-is no reply of the replica's own). Skipped without redis-server."""
+is no reply of the replica's own), and memory as Redis counts it (a big
+argument's query buffer, used_memory around the first keys and eviction).
+Skipped without redis-server."""
 import os
+import random
+import socket
 import subprocess
 import sys
 import time
@@ -260,3 +264,81 @@ class ReplicaOnShardThreadTest(unittest.TestCase):
                 self.assertNotIn("generated a reply", log_text(primary.log_path))
             syncs.append(info(primary, "stats")["sync_full"])
         self.assertEqual(syncs, ["1", "1"])
+
+
+@unittest.skipUnless(REDIS, "redis-server not installed")
+class MemoryOnShardThreadsTest(unittest.TestCase):
+    """What a connection served by a shard thread costs is what it costs on
+    the control loop, and what Redis shows (unit/client-eviction and
+    unit/maxmemory of Redis's suite, at threads 4)."""
+
+    def servers(self):
+        node = Node(args=["--threads", str(THREADS)]).start()
+        self.addCleanup(node.cleanup)
+        redis = RedisServer()
+        self.addCleanup(redis.cleanup)
+        return node, redis
+
+    def test_big_argument_query_buffer_as_on_the_control_loop(self):
+        """A 300 KB argument arriving in the shard thread's 64 KB reads:
+        the query buffer is exactly its size, as on the control loop (it
+        was doubled past it, beyond Redis's room too, and maxmemory-clients
+        evicted clients Redis keeps)."""
+        node, redis = self.servers()
+        local = Node(args=["--threads", "1"]).start()
+        self.addCleanup(local.cleanup)
+        fields = []
+        for server in (node, local, redis):
+            c = Client(server.port)
+            self.addCleanup(c.close)
+            size = 300 * 1024
+            s = socket.create_connection(("127.0.0.1", server.port))
+            self.addCleanup(s.close)
+            s.sendall(resp_command("CLIENT", "SETNAME", "big"))
+            s.recv(100)
+            s.sendall(b"*2\r\n$%d\r\n" % size + b"v" * size)
+            line = ""
+            for _ in range(200):
+                line = next((x for x in c.call("CLIENT", "LIST").decode().splitlines()
+                             if " name=big " in x), "")
+                if f"qbuf={size} " in line:
+                    break
+                time.sleep(0.02)
+            fields.append([f for f in line.split() if f.startswith(("qbuf=", "qbuf-free="))])
+        self.assertEqual(fields[0], fields[1])
+        self.assertEqual(fields[0], [f"qbuf={300 * 1024}", "qbuf-free=2"])
+        self.assertEqual(fields[2][0], f"qbuf={300 * 1024}")
+        self.assertLessEqual(int(fields[0][1].split("=")[1]), int(fields[2][1].split("=")[1]))
+
+    def test_used_memory_holds_maxmemory_as_redis(self):
+        """unit/maxmemory "is the memory limit honoured": in a db used
+        before, 100 KB over used_memory hold more than 10 keys (the slot
+        index of the other shards' db was allocated by their first key), and
+        after as many more keys, with evictions, used_memory is under the
+        limit plus 4 KB (INFO read its used_memory before its fan-out's
+        per-shard figures)."""
+        for server in self.servers():
+            c = Client(server.port)
+            self.addCleanup(c.close)
+
+            def used():
+                for line in c.call("INFO").decode().splitlines():
+                    if line.startswith("used_memory:"):
+                        return int(line.split(":")[1])
+
+            c.call("SELECT", "9")
+            c.call("SET", "a", "1")
+            for policy in ("allkeys-random", "allkeys-lru", "volatile-ttl"):
+                c.call("FLUSHALL")
+                limit = used() + 100 * 1024
+                c.call("CONFIG", "SET", "maxmemory", str(limit))
+                c.call("CONFIG", "SET", "maxmemory-policy", policy)
+                n = 0
+                while used() + 4096 <= limit:
+                    c.call("SETEX", f"key:{random.randrange(10**9)}", "10000", "x")
+                    n += 1
+                self.assertGreater(n, 10, f"port {server.port} {policy}")
+                for _ in range(n):
+                    c.call("SETEX", f"key:{random.randrange(10**9)}", "10000", "x")
+                self.assertLess(used(), limit + 4096, f"port {server.port} {policy}")
+                c.call("CONFIG", "SET", "maxmemory", "0")
