@@ -480,6 +480,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       return false;
     }
+    // A remote connection that hears back after each write (WantsDrained:
+    // a replica's stream, a full sync's producer) keeps appending to out_
+    // while its socket thread still has output to send, and posts it all
+    // when that write completes (OnSent): one buffer, not a post, a string
+    // and a queue entry per command streamed (a stopped replica's queue
+    // grew by 32 bytes a command that no figure counted). Not when the
+    // connection is to close after this output (the close follows what
+    // was posted).
+    if (remote() && WantsDrained() && unsent_.load() != 0 && !session_.close_after_reply) {
+      return false;
+    }
     server_.stats().total_net_output_bytes += out_.size();
     ++server_.stats().total_writes_processed;
     if (remote()) {
@@ -719,6 +730,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The socket took output while the control loop waited for it.
   void OnSent() {
     if (closing_) return;
+    if (!out_.empty()) Flush();  // what Flush held while the socket was busy
     ReadIfDrained();
     Drained();
   }

@@ -13,6 +13,7 @@ argument's query buffer, used_memory around the first keys and eviction).
 Skipped without redis-server."""
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -342,3 +343,46 @@ class MemoryOnShardThreadsTest(unittest.TestCase):
                     c.call("SETEX", f"key:{random.randrange(10**9)}", "10000", "x")
                 self.assertLess(used(), limit + 4096, f"port {server.port} {policy}")
                 c.call("CONFIG", "SET", "maxmemory", "0")
+
+    def test_stopped_replica_stream_is_not_counted_for_eviction(self):
+        """unit/maxmemory "replica buffer don't induce eviction": a replica
+        that stops reading holds the stream in its output, which
+        mem_not_counted_for_evict covers (else maxmemory evicts keys for
+        it). A shard thread's replica connection queued a post, a string and
+        a queue entry per command streamed, which no figure counted."""
+        for kind in ("shardnode", "redis"):
+            if kind == "shardnode":
+                primary = Node(args=["--threads", str(THREADS)]).start()
+                replica = Node().start()
+            else:
+                primary, replica = RedisServer(), RedisServer()
+            self.addCleanup(primary.cleanup)
+            self.addCleanup(replica.cleanup)
+            for j in range(20):
+                primary.cli("SETRANGE", f"key:{j}", "100000", "asdf")
+            primary.cli("CONFIG", "SET", "client-output-buffer-limit",
+                        "replica 100000000 100000000 300")
+            primary.cli("CONFIG", "SET", "repl-backlog-size", str(10 * 1024))
+            self.assertEqual(replica.cli("REPLICAOF", "127.0.0.1", primary.port), "OK")
+            wait_until(lambda: info(replica).get("master_link_status") == "up", timeout=30,
+                       what=f"{kind}: link up")
+            wait_until(lambda: info(replica)["master_repl_offset"] ==
+                       info(primary)["master_repl_offset"], timeout=30, what=f"{kind}: caught up")
+
+            def counted():
+                m = info(primary, "memory")
+                return (int(m["used_memory"]) - int(m["mem_not_counted_for_evict"]) -
+                        int(m["mem_clients_normal"])), int(m["used_memory"])
+
+            before, used_before = counted()
+            os.kill(replica.proc.pid, signal.SIGSTOP)
+            try:
+                cmds = "SETRANGE key:0 0 AAAAAAAAAA\n" * 300000
+                r = subprocess.run(["redis-cli", "-p", str(primary.port), "--pipe"], input=cmds,
+                                   text=True, capture_output=True, timeout=120)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                after, used_after = counted()
+            finally:
+                os.kill(replica.proc.pid, signal.SIGCONT)
+            self.assertGreater(used_after - used_before, 2 * 1024 * 1024, kind)  # held
+            self.assertLess(abs(after - before), 512 * 1024, kind)  # and not counted
