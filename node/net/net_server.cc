@@ -487,9 +487,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // and a queue entry per command streamed (a stopped replica's queue
     // grew by 32 bytes a command that no figure counted). Not when the
     // connection is to close after this output (the close follows what
-    // was posted).
-    if (remote() && WantsDrained() && unsent_.load() != 0 && !session_.close_after_reply) {
-      return false;
+    // was posted). The flag is raised before unsent_ is read, so a write
+    // that ends meanwhile sees it and reports (IoTook).
+    if (remote() && WantsDrained() && !session_.close_after_reply) {
+      want_drained_.store(true);
+      if (unsent_.load() != 0) return false;
     }
     server_.stats().total_net_output_bytes += out_.size();
     ++server_.stats().total_writes_processed;
