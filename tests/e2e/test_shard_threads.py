@@ -225,6 +225,20 @@ if __name__ == "__main__":
     unittest.main()
 
 
+def primary_and_replica(test, kind):
+    """A started primary (shardnode at threads 4, or redis-server) and a
+    started server of the same kind to make its replica, stopped by the
+    test's cleanup."""
+    if kind == "shardnode":
+        primary = Node(args=["--threads", str(THREADS)]).start()
+        replica = Node().start()
+    else:
+        primary, replica = RedisServer(), RedisServer()
+    test.addCleanup(primary.cleanup)
+    test.addCleanup(replica.cleanup)
+    return primary, replica
+
+
 @unittest.skipUnless(REDIS, "redis-server not installed")
 class ReplicaOnShardThreadTest(unittest.TestCase):
     def test_replica_synced_under_writes_keeps_its_link(self):
@@ -236,13 +250,7 @@ class ReplicaOnShardThreadTest(unittest.TestCase):
         sync, as Redis."""
         syncs = []
         for kind in ("shardnode", "redis"):
-            if kind == "shardnode":
-                primary = Node(args=["--threads", str(THREADS)]).start()
-                replica = Node().start()
-            else:
-                primary, replica = RedisServer(), RedisServer()
-            self.addCleanup(primary.cleanup)
-            self.addCleanup(replica.cleanup)
+            primary, replica = primary_and_replica(self, kind)
             bench = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(primary.port), "-t", "set",
                      "-r", "1000000", "-d", "200", "-P", "16", "-q"]
             subprocess.run(bench + ["-n", "100000"], capture_output=True, timeout=120, check=True)
@@ -351,13 +359,7 @@ class MemoryOnShardThreadsTest(unittest.TestCase):
         it). A shard thread's replica connection queued a post, a string and
         a queue entry per command streamed, which no figure counted."""
         for kind in ("shardnode", "redis"):
-            if kind == "shardnode":
-                primary = Node(args=["--threads", str(THREADS)]).start()
-                replica = Node().start()
-            else:
-                primary, replica = RedisServer(), RedisServer()
-            self.addCleanup(primary.cleanup)
-            self.addCleanup(replica.cleanup)
+            primary, replica = primary_and_replica(self, kind)
             for j in range(20):
                 primary.cli("SETRANGE", f"key:{j}", "100000", "asdf")
             primary.cli("CONFIG", "SET", "client-output-buffer-limit",
