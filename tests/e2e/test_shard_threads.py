@@ -221,9 +221,6 @@ class ShardThreadsTest(unittest.TestCase):
                        timeout=10, what="only the admin client left")
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 def primary_and_replica(test, kind):
     """A started primary (shardnode at threads 4, or redis-server) and a
@@ -388,3 +385,7 @@ class MemoryOnShardThreadsTest(unittest.TestCase):
                 os.kill(replica.proc.pid, signal.SIGCONT)
             self.assertGreater(used_after - used_before, 2 * 1024 * 1024, kind)  # held
             self.assertLess(abs(after - before), 512 * 1024, kind)  # and not counted
+
+
+if __name__ == "__main__":
+    unittest.main()
