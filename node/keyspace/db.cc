@@ -83,7 +83,7 @@ Db::~Db() {
 Db::SlotIndex& Db::index() {
   if (!index_) {
     index_ = std::make_unique<SlotIndex>();
-    for (Db* sibling : index_siblings_) sibling->index();
+    if (on_index_allocated) on_index_allocated();
   }
   return *index_;
 }

@@ -151,13 +151,9 @@ class Db {
   // Removes every key (FLUSHDB). Calls on_key_modified("") once if any key
   // was there.
   void Clear();
-  // The Dbs of the same number in the other keyspace shards. The first key
-  // of any of them allocates the slot index (192 KB; Clear keeps it) of
-  // all: used_memory then grows once per db number, at its first key, as
-  // at `threads 1` (maxmemory tests measure used_memory around the keys
-  // they add to a db used before). Set by the Server, on the control loop
-  // (which runs every keyspace shard today).
-  void set_index_siblings(std::vector<Db*> siblings) { index_siblings_ = std::move(siblings); }
+  // Allocates the slot index (192 KB; Clear keeps it) now, else the first
+  // key does.
+  void AllocateIndex() { index(); }
   // Exchanges the keys (their values, TTLs and slot index) with `other`,
   // as Redis's swapMainDbWithTempDb: each Db keeps its hooks, stats,
   // expiry mode and access clock. Calls on_key_modified("") on each Db
@@ -241,6 +237,11 @@ class Db {
   // Called when a key is removed because it expired (lazily or actively), so
   // that replication and AOF can propagate a DEL.
   std::function<void(std::string_view key)> on_key_expired;
+  // Called once the slot index was allocated. The Server allocates the
+  // same db's index in every keyspace shard then: used_memory grows once
+  // per db number, at its first key, as at `threads 1` (maxmemory tests
+  // measure used_memory around the keys they add to a db used before).
+  std::function<void()> on_index_allocated;
   // Keyspace notifications the Db raises itself (node/keyspace/notify.h):
   // "new" when a write creates a key, "keymiss" when a read lookup misses,
   // "expired" after an expired key is removed, "evicted" after an eviction.
@@ -277,7 +278,6 @@ class Db {
   }
 
   std::unique_ptr<SlotIndex> index_;
-  std::vector<Db*> index_siblings_;
   size_t size_ = 0;
   ExpiryMode expiry_mode_ = ExpiryMode::kDelete;
   // A deque, not a vector: it grows by 512-byte blocks, so it never holds

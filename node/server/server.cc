@@ -257,6 +257,13 @@ Server::Server(Config* config, const CommandTable* commands)
           watches->Touch(d, key);
         }
       };
+      // Db d of every keyspace shard gets its slot index with this one's
+      // (the others' already allocated return at once).
+      if (threads > 1) {
+        ks.db(d).on_index_allocated = [this, d]() {
+          for (auto& other : shards_) other->db(d).AllocateIndex();
+        };
+      }
       // A key that expires on a primary is deleted on its replicas by a DEL,
       // sent with the writes of the command that found it expired.
       ks.db(d).on_key_expired = [this, d](std::string_view key) {
@@ -269,19 +276,6 @@ Server::Server(Config* config, const CommandTable* commands)
         const std::string args[2] = {"DEL", std::string(key)};
         writer.Append(d, slots::KeyHashSlot(key), args);
       };
-    }
-  }
-  // Db d of each keyspace shard allocates the slot index of all at once
-  // (Db::set_index_siblings).
-  if (threads > 1) {
-    for (int d = 0; d < shards_[0]->num_dbs(); ++d) {
-      for (auto& ks : shards_) {
-        std::vector<Db*> siblings;
-        for (auto& other : shards_) {
-          if (other != ks) siblings.push_back(&other->db(d));
-        }
-        ks->db(d).set_index_siblings(std::move(siblings));
-      }
     }
   }
 }
