@@ -89,6 +89,7 @@ void ClientList(CommandContext& ctx, Args args) {
   for (const auto& [id, session] : ctx.node.clients()) {
     if (!ids.empty() && !ids.count(id)) continue;
     if (!type_filter.empty() && !IsClientType(*session, type_filter)) continue;
+    CountOutputOf(*session);
     absl::StrAppend(&out, ClientInfoLine(*session, ctx.now_ms), "\n");
   }
   ctx.reply.Verbatim(out);

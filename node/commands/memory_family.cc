@@ -127,7 +127,9 @@ MemoryFigures Compute(CommandContext& ctx, const std::vector<DbKeyCounts>& dbs, 
     m.repl_buffers = ctx.node.replication()->replication_buffers_memory();
     m.not_counted_for_evict += ctx.node.replication()->backlog_not_counted();
   }
+  m.not_counted_for_evict += OutputInFlight();
   for (const auto& [id, session] : ctx.node.clients()) {
+    CountOutputOf(*session);
     const size_t bytes =
         sizeof(Session) + session->query_buffer_bytes + session->output_buffer_allocated;
     if (session->replica) {

@@ -103,7 +103,9 @@ class ShardContextTest : public ::testing::Test {
     ASSERT_TRUE(config.ok()) << config.status();
     config_ = std::move(*config);
     table_ = BuildCommandTable();
-    for (int i = 0; i < 2; ++i) keyspaces_.push_back(std::make_unique<Keyspace>(16));
+    for (int i = 0; i < 2; ++i) {
+      keyspaces_.push_back(std::make_unique<Keyspace>(16, SlotShare{i, 2}));
+    }
     shard_ = std::make_unique<Shard>(&keyspaces_, &watches_, &blocking_, &stats_, &in_flight_);
     node_ = std::make_unique<TestNode>(config_.get(), table_.get());
     node_->shard_stats = &stats_;

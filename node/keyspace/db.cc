@@ -1,6 +1,7 @@
 #include "node/keyspace/db.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <new>
 
@@ -41,39 +42,59 @@ using SlotTable = Dict<Entry, Entry::Traits>;
 // One per slot that holds keys: kept at three words (bench/README.md, section 15).
 static_assert(sizeof(SlotTable) == 24);
 
-// Allocated on the first insert: one table pointer per slot (tables are made
-// on demand) and a Fenwick tree of the slot sizes, which finds "the slot
-// holding the r-th key" in 14 steps for RandomKey.
+// Allocated on the first insert: one table pointer per slot held (tables
+// are made on demand) and a Fenwick tree of their sizes, which finds "the
+// slot holding the r-th key" in 14 steps for RandomKey. Slots are kept by
+// their position among the slots held (SlotShare::Position).
 struct Db::SlotIndex {
-  std::unique_ptr<SlotTable> tables[kNumSlots];
-  uint32_t fenwick[kNumSlots + 1] = {};
+  explicit SlotIndex(SlotShare s)
+      : share(s),
+        size(s.SlotsHeld()),
+        tables(std::make_unique<std::unique_ptr<SlotTable>[]>(static_cast<size_t>(size))),
+        fenwick(std::make_unique<uint32_t[]>(static_cast<size_t>(size) + 1)) {}
 
-  SlotTable* table(int slot) const { return tables[slot].get(); }
+  SlotShare share;
+  int size;  // slots held
+  std::unique_ptr<std::unique_ptr<SlotTable>[]> tables;
+  std::unique_ptr<uint32_t[]> fenwick;
+
+  // nullptr for a slot with no table, or one not held.
+  SlotTable* table(int slot) const {
+    return share.Holds(slot) ? tables[share.Position(slot)].get() : nullptr;
+  }
+  SlotTable* TableAt(int position) const { return tables[position].get(); }
+  // REQUIRES: share.Holds(slot) (the Server puts a key in its slot's shard).
   SlotTable& MutableTable(int slot) {
-    if (!tables[slot]) tables[slot] = std::make_unique<SlotTable>();
-    return *tables[slot];
+    assert(share.Holds(slot));
+    auto& t = tables[share.Position(slot)];
+    if (!t) t = std::make_unique<SlotTable>();
+    return *t;
   }
   void AddCount(int slot, int64_t delta) {
-    for (int i = slot + 1; i <= kNumSlots; i += i & -i) {
+    for (int i = share.Position(slot) + 1; i <= size; i += i & -i) {
       fenwick[i] = static_cast<uint32_t>(fenwick[i] + delta);
     }
   }
-  // The slot holding the key of rank r (0-based) in slot order.
-  // REQUIRES: r < total keys.
+  // The position of the slot holding the key of rank r (0-based) in slot
+  // order. REQUIRES: r < total keys.
   int FindRank(uint64_t r) const {
     int pos = 0;
     for (int step = kNumSlots; step > 0; step >>= 1) {
       const int next = pos + step;
-      if (next <= kNumSlots && fenwick[next] <= r) {
+      if (next <= size && fenwick[next] <= r) {
         pos = next;
         r -= fenwick[next];
       }
     }
-    return pos;  // fenwick is 1-based: pos is the 0-based slot
+    return pos;  // fenwick is 1-based: pos is the 0-based position
+  }
+  void Clear() {
+    for (int i = 0; i < size; ++i) tables[i].reset();
+    std::fill(fenwick.get(), fenwick.get() + size + 1, 0u);
   }
 };
 
-Db::Db() : rng_(0x5eed5eedULL) {}
+Db::Db(SlotShare share) : share_(share), rng_(0x5eed5eedULL) {}
 
 Db::~Db() {
   expires_.clear();
@@ -82,7 +103,7 @@ Db::~Db() {
 
 Db::SlotIndex& Db::index() {
   if (!index_) {
-    index_ = std::make_unique<SlotIndex>();
+    index_ = std::make_unique<SlotIndex>(share_);
     if (on_index_allocated) on_index_allocated();
   }
   return *index_;
@@ -182,22 +203,23 @@ void Db::SampleEntries(bool with_ttl_only, size_t n, std::vector<Entry*>* out) {
   // slot order (one rank lookup, then sequential reads), or random entries
   // of a table bigger than what is still wanted.
   size_t want = n;
-  int slot = index_->FindRank(rng_() % size_);
+  const int held = index_->size;
+  int pos = index_->FindRank(rng_() % size_);
   // Each table is three dependent cache misses away (its header, its
   // buckets, its entries) and the walk usually takes a few small tables:
   // a table's header is requested three steps ahead, its buckets two
   // steps ahead and its entries one step ahead, so that the misses overlap.
-  auto table_at = [this, slot](int step) { return index_->table((slot + step) % kNumSlots); };
+  auto table_at = [this, pos, held](int step) { return index_->TableAt((pos + step) % held); };
   for (int i = 0; i < 3; ++i) {
     if (const SlotTable* t = table_at(i)) __builtin_prefetch(t);
   }
   if (const SlotTable* t = table_at(1)) t->PrefetchBuckets();
   if (const SlotTable* t = table_at(0)) t->PrefetchBuckets();
-  for (int visited = 0; want > 0 && visited < kNumSlots; ++visited) {
-    const SlotTable* t = index_->table(slot);
-    if (const SlotTable* ahead = index_->table((slot + 3) % kNumSlots)) __builtin_prefetch(ahead);
-    if (const SlotTable* ahead = index_->table((slot + 2) % kNumSlots)) ahead->PrefetchBuckets();
-    if (const SlotTable* ahead = index_->table((slot + 1) % kNumSlots)) ahead->PrefetchHeads();
+  for (int visited = 0; want > 0 && visited < held; ++visited) {
+    const SlotTable* t = index_->TableAt(pos);
+    if (const SlotTable* ahead = index_->TableAt((pos + 3) % held)) __builtin_prefetch(ahead);
+    if (const SlotTable* ahead = index_->TableAt((pos + 2) % held)) ahead->PrefetchBuckets();
+    if (const SlotTable* ahead = index_->TableAt((pos + 1) % held)) ahead->PrefetchHeads();
     if (t != nullptr && t->size() > 0) {
       if (t->size() <= want) {
         t->ForEach([&](Entry& e) { out->push_back(&e); });
@@ -206,11 +228,11 @@ void Db::SampleEntries(bool with_ttl_only, size_t n, std::vector<Entry*>* out) {
         for (; want > 0; --want) out->push_back(t->Random(rng_));
       }
     }
-    slot = slot + 1 == kNumSlots ? 0 : slot + 1;
+    pos = pos + 1 == held ? 0 : pos + 1;
   }
 }
 
-bool Db::Evict(std::string_view key) {
+bool Db::Evict(std::string_view key, const std::function<void()>& removed) {
   if (!index_) return false;
   const int slot = slots::KeyHashSlot(key);
   SlotTable* t = index_->table(slot);
@@ -218,6 +240,7 @@ bool Db::Evict(std::string_view key) {
   if (e == nullptr) return false;
   const std::string copy(key);  // `key` may point into the entry
   RemoveEntry(e, slot);
+  if (removed) removed();
   NotifyModified(copy);
   Event(kNotifyEvicted, "evicted", copy);
   return true;
@@ -287,15 +310,13 @@ void Db::Clear() {
   // Frees every table and entry but keeps the slot index: a FLUSHALL must
   // not make the next key cost the index again (maxmemory tests measure
   // used_memory around it, as Redis's keep their empty tables).
-  if (index_) {
-    for (auto& t : index_->tables) t.reset();
-    std::fill(std::begin(index_->fenwick), std::end(index_->fenwick), 0u);
-  }
+  if (index_) index_->Clear();
   size_ = 0;
   if (had_keys) NotifyModified("");
 }
 
 void Db::SwapKeys(Db& other) {
+  assert(share_.index == other.share_.index && share_.count == other.share_.count);
   const bool had_keys = size_ > 0 || other.size_ > 0;
   // The expiry records point at entries, not into the Db: moving the
   // containers keeps them valid.
@@ -355,7 +376,7 @@ bool Db::RandomKey(int64_t now_ms, std::string* key) {
   // Redis, it gives up after 100 expired picks and returns the last one.
   int hidden_tries = 100;
   while (size_ > 0) {
-    const int slot = index_->FindRank(rng_() % size_);
+    const int slot = share_.SlotAt(index_->FindRank(rng_() % size_));
     Entry* e = index_->table(slot)->Random(rng_);
     if (IsExpired(e, now_ms) && expiry_mode_ != ExpiryMode::kKeep) {
       if (expiry_mode_ == ExpiryMode::kDelete) {
@@ -386,6 +407,13 @@ uint64_t Db::Scan(uint64_t cursor, size_t count, int64_t now_ms,
       on_expired(e);
     }
   };
+  // The walk steps over the slots this Db does not hold (a cursor naming
+  // one has a table cursor of 0), never past end_slot.
+  auto next_held = [&](int from) { return std::min(share_.NextHeld(from), end_slot); };
+  if (slot < end_slot && !share_.Holds(slot)) {
+    slot = next_held(slot);
+    table_cursor = 0;
+  }
   while (slot < end_slot) {
     const SlotTable* t = index_->table(slot);
     if (t && !t->empty()) {
@@ -394,7 +422,7 @@ uint64_t Db::Scan(uint64_t cursor, size_t count, int64_t now_ms,
       } while (table_cursor != 0 && visited < count);
       if (table_cursor != 0) return (table_cursor << 14) | static_cast<uint64_t>(slot);
     }
-    ++slot;
+    slot = next_held(slot + 1);
     table_cursor = 0;
     // slot >= 1 here, so the cursor cannot be mistaken for "done".
     if (visited >= count && slot < kNumSlots) return static_cast<uint64_t>(slot);
@@ -404,8 +432,8 @@ uint64_t Db::Scan(uint64_t cursor, size_t count, int64_t now_ms,
 
 void Db::ForEach(const std::function<void(const Entry&)>& fn) const {
   if (!index_) return;
-  for (int slot = 0; slot < kNumSlots; ++slot) {
-    if (const SlotTable* t = index_->table(slot)) t->ForEach(fn);
+  for (int pos = 0; pos < index_->size; ++pos) {
+    if (const SlotTable* t = index_->TableAt(pos)) t->ForEach(fn);
   }
 }
 

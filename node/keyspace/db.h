@@ -30,6 +30,7 @@
 
 #include "node/keyspace/dict.h"
 #include "node/keyspace/eviction.h"
+#include "node/keyspace/slot_share.h"
 #include "node/keyspace/value.h"
 #include "slots/hash_slot.h"
 
@@ -103,7 +104,10 @@ struct DbStats {
 
 class Db {
  public:
-  Db();
+  // The Db of keyspace shard `share`: it holds keys of those slots only,
+  // and its slot index has an entry per slot held (a Db of shard i of N
+  // spends 1/N of a whole index).
+  explicit Db(SlotShare share = {});
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
@@ -151,19 +155,22 @@ class Db {
   // Removes every key (FLUSHDB). Calls on_key_modified("") once if any key
   // was there.
   void Clear();
-  // Allocates the slot index (192 KB; Clear keeps it) now, else the first
-  // key does.
+  // Allocates the slot index (192 KB / share.count; Clear keeps it) now,
+  // else the first key does.
   void AllocateIndex() { index(); }
   // Exchanges the keys (their values, TTLs and slot index) with `other`,
   // as Redis's swapMainDbWithTempDb: each Db keeps its hooks, stats,
   // expiry mode and access clock. Calls on_key_modified("") on each Db
   // that had or now has keys. O(1): no key is copied.
+  // REQUIRES: `other` holds the same slots (share()).
   void SwapKeys(Db& other);
 
   // Absolute expiry in ms of `e`, or -1 when it has none.
   int64_t ExpireOf(const Entry* e) const;
 
   // --- Slots (cluster). ---
+  const SlotShare& share() const { return share_; }
+  // A slot this Db does not hold has no keys here.
   size_t CountKeysInSlot(int slot) const;
   // Up to `max` keys of `slot`; costs what the slot holds at most.
   std::vector<std::string> KeysInSlot(int slot, size_t max) const;
@@ -199,8 +206,12 @@ class Db {
   // valid until the next change to the Db.
   void SampleEntries(bool with_ttl_only, size_t n, std::vector<Entry*>* out);
   // Removes `key` whatever its TTL says (an eviction); calls
-  // on_key_modified. Returns whether it was there.
-  bool Evict(std::string_view key);
+  // on_key_modified. Returns whether it was there. `removed`, when given,
+  // is called once the key is freed, before its watchers and events hear
+  // of it (the evictor measures there what the key freed, as Redis's
+  // performEvictions measures around the delete only: what the
+  // invalidations pushed to tracking clients cost is not taken for it).
+  bool Evict(std::string_view key, const std::function<void()>& removed = nullptr);
   // How touches update the access clock; nullptr: LRU. REQUIRES: outlives
   // the Db or is reset.
   void set_access_clock(const AccessClock* clock) { access_clock_ = clock; }
@@ -277,6 +288,7 @@ class Db {
     own_expires_set_.clear();
   }
 
+  SlotShare share_;
   std::unique_ptr<SlotIndex> index_;
   size_t size_ = 0;
   ExpiryMode expiry_mode_ = ExpiryMode::kDelete;

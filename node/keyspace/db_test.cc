@@ -1,6 +1,7 @@
 #include "node/keyspace/db.h"
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -330,6 +331,108 @@ TEST(DbTest, ScanReturnsEveryKeyAndSkipsExpired) {
   EXPECT_EQ(seen.count("s7"), 0u);
   EXPECT_GT(calls, 100);
   EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 2999u);
+}
+
+TEST(SlotShareTest, SharesSplitTheSlotsAsKeyspaceShardOfSlotDoes) {
+  for (int n = 1; n <= 7; ++n) {
+    int total = 0;
+    for (int i = 0; i < n; ++i) {
+      const SlotShare share{i, n};
+      int position = 0;
+      for (int slot = 0; slot < slots::kNumSlots; ++slot) {
+        ASSERT_EQ(share.Holds(slot), KeyspaceShardOfSlot(slot, n) == i) << slot;
+        const int next = share.NextHeld(slot);
+        ASSERT_TRUE(next == slots::kNumSlots || share.Holds(next)) << slot;
+        for (int s = slot; s < next; ++s) ASSERT_FALSE(share.Holds(s));
+        if (!share.Holds(slot)) continue;
+        ASSERT_EQ(next, slot);
+        ASSERT_EQ(share.Position(slot), position);
+        ASSERT_EQ(share.SlotAt(position), slot);
+        ++position;
+      }
+      EXPECT_EQ(share.SlotsHeld(), position);
+      total += position;
+    }
+    EXPECT_EQ(total, slots::kNumSlots);
+  }
+}
+
+// The first `wanted` keys "k<i>" whose slots `share` holds.
+std::vector<std::string> KeysOfShare(const SlotShare& share, size_t wanted) {
+  std::vector<std::string> keys;
+  for (int i = 0; keys.size() < wanted; ++i) {
+    std::string key = "k" + std::to_string(i);
+    if (share.Holds(slots::KeyHashSlot(key))) keys.push_back(std::move(key));
+  }
+  return keys;
+}
+
+TEST(DbTest, ADbOfOneShardIndexesItsOwnSlotsOnly) {
+  // Three Dbs split the slots as keyspace shards 0..2 of 3 do; each works
+  // as a whole Db over the keys of its slots.
+  constexpr int kShards = 3;
+  std::vector<std::unique_ptr<Db>> dbs;
+  std::set<std::string> all;
+  for (int i = 0; i < kShards; ++i) {
+    dbs.push_back(std::make_unique<Db>(SlotShare{i, kShards}));
+    for (const std::string& k : KeysOfShare(SlotShare{i, kShards}, 700)) {
+      dbs[i]->Set(k, Value::FromString("v"), kNow);
+      all.insert(k);
+    }
+  }
+  Db& db = *dbs[2];
+  const std::string probe = KeysOfShare(SlotShare{2, kShards}, 1)[0];
+  const int slot = slots::KeyHashSlot(probe);
+  EXPECT_TRUE(db.Exists(probe, kNow));
+  EXPECT_FALSE(db.Exists(KeysOfShare(SlotShare{1, kShards}, 1)[0], kNow));
+  EXPECT_GE(db.CountKeysInSlot(slot), 1u);
+  EXPECT_EQ(db.CountKeysInSlot(slot + 1), 0u);  // a slot of shard 0
+  EXPECT_EQ(db.KeysInSlot(slot, 100).size(), db.CountKeysInSlot(slot));
+
+  // RandomKey and SampleEntries find keys through the positions.
+  std::set<std::string> picked;
+  std::string key;
+  for (int i = 0; i < 5000; ++i) {
+    ASSERT_TRUE(db.RandomKey(kNow, &key));
+    ASSERT_TRUE(db.Exists(key, kNow)) << key;
+    picked.insert(key);
+  }
+  EXPECT_GT(picked.size(), 600u);
+  std::vector<Entry*> sample;
+  db.SampleEntries(false, 500, &sample);
+  EXPECT_EQ(sample.size(), 500u);
+  for (const Entry* e : sample) EXPECT_TRUE(db.share().Holds(slots::KeyHashSlot(e->key())));
+
+  // A scan that interleaves the shards slot by slot (SCAN at threads N)
+  // sees every key once.
+  std::multiset<std::string> seen;
+  uint64_t cursor = 0;
+  do {
+    const int at = static_cast<int>(cursor & (slots::kNumSlots - 1));
+    cursor = dbs[KeyspaceShardOfSlot(at, kShards)]->Scan(
+        cursor, 7, kNow, [&](const Entry& e) { seen.emplace(e.key()); }, at + 1);
+  } while (cursor != 0);
+  EXPECT_EQ(seen.size(), all.size());
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()), all);
+  // A whole-range scan of one Db, and ForEach, see that Db's keys.
+  size_t scanned = 0, visited = 0;
+  cursor = 0;
+  do {
+    cursor = db.Scan(cursor, 50, kNow, [&](const Entry&) { ++scanned; });
+  } while (cursor != 0);
+  db.ForEach([&](const Entry&) { ++visited; });
+  EXPECT_EQ(scanned, 700u);
+  EXPECT_EQ(visited, 700u);
+
+  const size_t in_slot = db.CountKeysInSlot(slot);
+  EXPECT_EQ(db.DeleteSlot(slot), in_slot);
+  EXPECT_EQ(db.Size(), 700u - in_slot);
+  db.Clear();
+  EXPECT_EQ(db.Size(), 0u);
+  EXPECT_FALSE(db.RandomKey(kNow, &key));
+  db.Set(probe, Value::FromString("again"), kNow);
+  ASSERT_TRUE(db.RandomKey(kNow, &key));
+  EXPECT_EQ(key, probe);
 }
 
 }  // namespace

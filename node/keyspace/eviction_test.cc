@@ -140,8 +140,15 @@ TEST(DbEvictionTest, SamplesAllOrOnlyKeysWithTtlAndEvictsWhateverTheTtl) {
   for (const Entry* e : sample) seen.insert(std::string(e->key()));
   EXPECT_GT(seen.size(), 40u);  // close to uniform over 55 keys
   modified.clear();
-  EXPECT_TRUE(db.Evict("t0"));
-  EXPECT_FALSE(db.Evict("t0"));
+  // `removed` runs once the key is gone, before the watchers hear of it.
+  std::vector<std::string> order;
+  EXPECT_TRUE(db.Evict("t0", [&]() {
+    order.push_back(db.Peek("t0") == nullptr ? "gone" : "there");
+    order.insert(order.end(), modified.begin(), modified.end());
+  }));
+  EXPECT_EQ(order, std::vector<std::string>{"gone"});
+  EXPECT_FALSE(db.Evict("t0", [&]() { order.push_back("again"); }));
+  EXPECT_EQ(order.size(), 1u);
   EXPECT_EQ(modified, std::vector<std::string>{"t0"});
   EXPECT_EQ(db.Size(), 54u);
   EXPECT_EQ(db.expires_count(), 4u);

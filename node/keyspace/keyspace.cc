@@ -11,10 +11,10 @@ constexpr int kKeysPerRound = 20;
 constexpr int kAcceptableStalePercent = 10;
 }  // namespace
 
-Keyspace::Keyspace(int databases) {
+Keyspace::Keyspace(int databases, SlotShare share) {
   dbs_.reserve(std::max(1, databases));
   for (int i = 0; i < std::max(1, databases); ++i) {
-    dbs_.push_back(std::make_unique<Db>());
+    dbs_.push_back(std::make_unique<Db>(share));
     dbs_.back()->set_seed(0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(i + 1));
   }
 }

@@ -16,8 +16,9 @@ namespace shardnode::node {
 
 class Keyspace {
  public:
-  // REQUIRES: databases >= 1.
-  explicit Keyspace(int databases);
+  // The databases of keyspace shard `share` (SlotShare): each holds keys of
+  // its slots only. REQUIRES: databases >= 1.
+  explicit Keyspace(int databases, SlotShare share = {});
 
   // REQUIRES: 0 <= index < num_dbs().
   Db& db(int index) { return *dbs_[index]; }

@@ -37,6 +37,7 @@
 #include "node/resp/reply.h"
 #include "node/server/clock.h"
 #include "node/server/log.h"
+#include "node/server/memory_counter.h"
 #include "node/server/server.h"
 #include "node/server/session.h"
 #include "node/server/suspend.h"
@@ -257,10 +258,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
     CloseSocket();
   }
 
-  // The socket goes: closed here, or on its shard thread (remote).
+  // The socket goes: closed here, or on its shard thread (remote). A
+  // remote client's output still queued there is freed by that thread a
+  // moment later: until then it is no client's and the evictor leaves it
+  // out (AddOutputInFlight), as Redis frees a client's output at once (a
+  // client evicted for maxmemory-clients must not get keys evicted for
+  // the memory it held).
   void CloseSocket() {
     if (remote()) {
-      asio::post(*socket_loop_, [self = shared_from_this()]() { self->IoClose(); });
+      const size_t held = socket_held_.load();
+      if (held != 0) AddOutputInFlight(static_cast<int64_t>(held));
+      asio::post(*socket_loop_, [self = shared_from_this(), held]() { self->IoClose(held); });
     } else {
       stream_.Close();
     }
@@ -421,6 +429,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
         conn->CountOutput();
       }
     };
+    if (remote()) {
+      session_.count_output = [weak]() {
+        if (auto conn = weak.lock()) conn->CountOutput();
+      };
+    }
     session_.client_cron = [weak](int64_t now_ms) {
       if (auto conn = weak.lock()) {
         conn->ResizeQueryBuffer(now_ms);
@@ -498,11 +511,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (remote()) {
       unsent_.fetch_add(out_.size());
       posted_.fetch_add(out_.capacity());
+      // Left out of eviction's count until the socket's thread offered it
+      // to the socket (AddOutputInFlight); a replica's output is left out
+      // whole already.
+      const bool in_flight = !session_.replica;
+      if (in_flight) AddOutputInFlight(static_cast<int64_t>(out_.capacity()));
       want_drained_.store(WantsDrained());
       asio::post(*socket_loop_,
-                 [self = shared_from_this(), bytes = std::move(out_), read_more]() mutable {
-                   self->IoSend(std::move(bytes), read_more);
-                 });
+                 [self = shared_from_this(), bytes = std::move(out_), read_more,
+                  in_flight]() mutable { self->IoSend(std::move(bytes), read_more, in_flight); });
       out_.clear();
       return read_more;
     }
@@ -638,6 +655,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // coroutine wakes up cancelled and closes the socket (a remote one's
   // socket thread closes it).
   void Kill() {
+    // Its pending output goes now, as with Redis's freeClient (a client
+    // evicted for maxmemory-clients frees what it held before the next
+    // command's eviction looks), and whatever it is still replied is
+    // dropped.
+    reply_.Discard();
     Detach();
     if (remote()) {
       CloseSocket();
@@ -827,7 +849,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // leaves posted_, and leaves socket_held_ once freed: the control loop,
   // reading both at any time, never sees output memory as neither
   // (maxmemory leaves a replica's output out of the data it evicts for).
-  void IoSend(std::string bytes, bool read_more) {
+  // `in_flight`: the buffer was counted in AddOutputInFlight, which it
+  // leaves with posted_ (what the socket did not take is counted in
+  // socket_held_ by then).
+  void IoSend(std::string bytes, bool read_more, bool in_flight) {
     const size_t posted = bytes.capacity();
     size_t taken = 0;
     if (io_closed_) {
@@ -847,6 +872,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     std::string().swap(bytes);  // freed before it is no longer counted
     posted_.fetch_sub(posted);
+    if (in_flight) AddOutputInFlight(-static_cast<int64_t>(posted));
     if (taken != 0) IoTook(taken);
     if (read_more) IoRead();
   }
@@ -862,8 +888,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     io_writing_ = io_buffers_.size();
     asio::async_write(
         stream_, io_buffers_, [self = shared_from_this()](boost::system::error_code ec, size_t) {
-          // The written buffers go (all of them after an error).
-          const size_t n = ec ? self->io_chunks_.size() : self->io_writing_;
+          // The written buffers go (all of them after an error or a close).
+          const size_t n = ec || self->io_closed_ ? self->io_chunks_.size() : self->io_writing_;
           self->io_writing_ = 0;
           size_t done = 0;
           size_t freed = 0;
@@ -875,6 +901,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
           }
           self->io_front_sent_ = 0;
           self->socket_held_.fetch_sub(freed);
+          if (self->io_closed_) self->IoReleased();
           if (ec) {
             if (!self->io_closed_) {
               self->IoClose();
@@ -905,10 +932,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // Closes the socket (idempotent); a pending read ends cancelled.
-  void IoClose() {
-    if (io_closed_) return;
-    io_closed_ = true;
-    stream_.Close();
+  // `released`: what CloseSocket left out of eviction's count for the
+  // output queued here, counted back once it is freed (IoReleased: at once
+  // when no write is in flight, else when the cancelled write completes).
+  void IoClose(size_t released = 0) {
+    io_released_ += released;
+    if (!io_closed_) {
+      io_closed_ = true;
+      stream_.Close();
+    }
+    if (io_writing_ == 0) IoReleased();
+  }
+
+  // The output queued here is freed: what CloseSocket left out counts
+  // again (as nothing).
+  void IoReleased() {
+    if (io_released_ == 0) return;
+    AddOutputInFlight(-static_cast<int64_t>(io_released_));
+    io_released_ = 0;
   }
 
   // The cron's CheckPeerClosed, on the socket's thread.
@@ -1096,6 +1137,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool io_read_pending_ = false;
   bool io_closed_ = false;
   bool io_close_when_sent_ = false;
+  size_t io_released_ = 0;  // IoClose's
   bool io_peer_close_unseen_ = false;
 };
 

@@ -313,7 +313,8 @@ absl::Status LoadDataset(Server& server, std::string_view rdb_bytes, int64_t now
 TempDataset::TempDataset(Server& server) {
   shards.reserve(static_cast<size_t>(server.num_shards()));
   for (int i = 0; i < server.num_shards(); ++i) {
-    shards.push_back(std::make_unique<Keyspace>(server.shard(i).num_dbs()));
+    shards.push_back(
+        std::make_unique<Keyspace>(server.shard(i).num_dbs(), server.shard(i).db(0).share()));
   }
 }
 

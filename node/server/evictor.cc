@@ -29,6 +29,8 @@ size_t Evictor::NotCountedMemory() const {
   // (a buffer still being trimmed after slow replicas left).
   const ReplicationControl* repl = server_.replication();
   size_t bytes = repl != nullptr ? repl->backlog_not_counted() : 0;
+  // Clients' output on its way to a shard thread's socket (memory_counter.h).
+  bytes += OutputInFlight();
   // Checked before every command while over the limit: skip the walk over
   // every client when no replica is connected.
   if (server_.replica_sessions() == 0) return bytes;
@@ -108,8 +110,9 @@ bool Evictor::PickRandom(EvictionPolicy policy, int* ks, int* db, std::string* k
   return false;
 }
 
-void Evictor::EvictKey(int ks, int db, const std::string& key) {
-  if (!server_.shard(ks).db(db).Evict(key)) return;
+void Evictor::EvictKey(int ks, int db, const std::string& key,
+                       const std::function<void()>& removed) {
+  if (!server_.shard(ks).db(db).Evict(key, removed)) return;
   ++server_.stats().evicted_keys;
   const ReplicationControl* repl = server_.replication();
   if (repl != nullptr && repl->is_replica()) return;  // a writable replica's own
@@ -211,9 +214,12 @@ EvictResult Evictor::Perform(int64_t now_ms) {
     // What this thread freed: with shard threads, others allocate and free
     // meanwhile (UsedMemory's difference would count that too, and an
     // allocation elsewhere would look like a key that freed nothing).
+    // Measured around the removal only, as Redis: the invalidations pushed
+    // to tracking clients (with shard threads, a new buffer posted for
+    // each) and the DEL propagated come after.
     const int64_t before = ThreadNetAllocated();
-    EvictKey(ks, db, key);
-    const int64_t after = ThreadNetAllocated();
+    int64_t after = before;
+    EvictKey(ks, db, key, [&after]() { after = ThreadNetAllocated(); });
     if (before > after) freed += static_cast<size_t>(before - after);
     ++keys_freed;
     if (keys_freed == 1) start = std::chrono::steady_clock::now();

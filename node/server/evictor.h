@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -71,7 +72,8 @@ class Evictor {
   size_t FillPool(EvictionPolicy policy, int64_t now_ms);
   bool PickRandom(EvictionPolicy policy, int* ks, int* db, std::string* key);
   bool SafeToEvict(int64_t now_ms) const;
-  void EvictKey(int ks, int db, const std::string& key);
+  // `removed`: Db::Evict's.
+  void EvictKey(int ks, int db, const std::string& key, const std::function<void()>& removed);
 
   Server& server_;
   AccessClock clock_;

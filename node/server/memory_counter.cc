@@ -66,6 +66,18 @@ void Release(void* p) {
 }  // namespace
 
 size_t UsedMemory() { return g_counter.used.load(std::memory_order_relaxed); }
+
+namespace {
+std::atomic<int64_t> g_output_in_flight{0};
+}  // namespace
+
+void AddOutputInFlight(int64_t delta) {
+  g_output_in_flight.fetch_add(delta, std::memory_order_relaxed);
+}
+size_t OutputInFlight() {
+  const int64_t n = g_output_in_flight.load(std::memory_order_relaxed);
+  return n > 0 ? static_cast<size_t>(n) : 0;
+}
 int64_t ThreadNetAllocated() { return t_net; }
 
 void MarkStartupMemory() { g_startup.store(UsedMemory(), std::memory_order_relaxed); }

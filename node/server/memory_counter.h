@@ -25,6 +25,20 @@ size_t UsedMemory();
 // (UsedMemory's difference counts theirs too).
 int64_t ThreadNetAllocated();
 
+// Client output on a shard thread that no client's figure stands for
+// (node/net/net_server.cc): output handed to the thread and not yet
+// offered to the socket (replicas' aside: their whole output is left out),
+// and the output of a closed client until the thread freed it. At threads
+// 1 the first goes to the kernel when the command that made it ends and
+// the second is freed with the client; with shard threads both wait a
+// moment for the socket's thread, and the evictor leaves them out (INFO's
+// mem_not_counted_for_evict), else the invalidations pushed by an
+// eviction, or a client evicted for maxmemory-clients, would get keys
+// evicted. Output the socket does not take at once is counted (a client
+// behind on its replies, as Redis counts its reply list). Any thread.
+void AddOutputInFlight(int64_t delta);
+size_t OutputInFlight();
+
 // INFO's used_memory_startup: UsedMemory() when MarkStartupMemory was
 // called (once the node is set up, before it serves), 0 before.
 void MarkStartupMemory();

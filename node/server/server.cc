@@ -93,6 +93,7 @@ size_t Server::EvictClients() {
   std::vector<std::pair<size_t, Session*>> evictable;
   for (const auto& [id, s] : clients_) {
     if (s->replica || s->from_primary || s->monitor) continue;  // not normal nor Pub/Sub
+    CountOutputOf(*s);
     const size_t mem = ClientMemoryUsage(*s);
     total += mem;
     if (!s->no_evict && s->kill) evictable.emplace_back(mem, s);
@@ -225,7 +226,7 @@ Server::Server(Config* config, const CommandTable* commands)
   evictor_.ApplyOptions();
   ApplyEncodingOptions();
   for (int i = 0; i < threads; ++i) {
-    shards_.push_back(std::make_unique<Keyspace>(options().databases));
+    shards_.push_back(std::make_unique<Keyspace>(options().databases, SlotShare{i, threads}));
     Keyspace& ks = *shards_.back();
     // This keyspace's watched keys: its hooks touch its own table only.
     WatchTable* watches = &watches_.table(i);

@@ -204,6 +204,13 @@ struct Session {
   // killed, posted). Empty without a socket.
   std::function<void(int64_t now_ms)> client_cron;
 
+  // Set by the net shell for a connection whose socket is on a shard
+  // thread: brings output_buffer_bytes and output_buffer_allocated up to
+  // date (the socket thread sends and frees output without telling the
+  // control loop). Readers that sum clients' memory call it first
+  // (CountOutputOf). Empty otherwise: the figures are kept current.
+  std::function<void()> count_output;
+
   // Set by the net shell: after a blocked command was answered, resumes
   // executing the input that arrived meanwhile (posted, not run inline).
   std::function<void()> resume;
@@ -216,6 +223,11 @@ struct Session {
   // CLIENT LIST "flags=" field.
   std::string FlagsText() const;
 };
+
+// Brings `s`'s output figures up to date (Session::count_output).
+inline void CountOutputOf(const Session& s) {
+  if (s.count_output) s.count_output();
+}
 
 // Writes `bytes` to `s` through its push callback even under CLIENT REPLY
 // OFF: Pub/Sub messages and tracking invalidations, which Redis writes with

@@ -145,6 +145,7 @@
 #include <string_view>
 #include <vector>
 
+#include "node/keyspace/slot_share.h"
 #include "node/server/latency.h"
 #include "slots/hash_slot.h"
 
@@ -188,14 +189,6 @@ struct Stats {
   // Counts one error reply (`message` without the leading '-').
   void CountError(std::string_view message);
 };
-
-// The keyspace shard of a hash slot, and of a key, among `num_shards`: the
-// one place the split is written (Server, each Shard view, the blocking
-// index and WATCH use it).
-inline int KeyspaceShardOfSlot(int slot, int num_shards) { return slot % num_shards; }
-inline int KeyspaceShardOfKey(std::string_view key, int num_shards) {
-  return num_shards == 1 ? 0 : KeyspaceShardOfSlot(slots::KeyHashSlot(key), num_shards);
-}
 
 // Per-command statistics (INFO commandstats and latencystats, LATENCY
 // HISTOGRAM): each view keeps one set per command (Shard::command_stats, by

@@ -349,6 +349,126 @@ class MemoryOnShardThreadsTest(unittest.TestCase):
                 self.assertLess(used(), limit + 4096, f"port {server.port} {policy}")
                 c.call("CONFIG", "SET", "maxmemory", "0")
 
+    def test_output_figure_of_a_pipelining_client_after_it_read_its_replies(self):
+        """unit/maxmemory "slave buffer are counted correctly": once a
+        pipelining client has read every reply, its output counts nothing
+        (CLIENT LIST omem, INFO mem_clients_normal), as in Redis. A shard
+        thread sends and frees the output without telling the control loop:
+        the figure kept counting what was pending after the client's last
+        command until it sent another. (Polled: the socket's thread counts
+        a write out a moment after the client may have read it, and
+        Redis's INFO figure follows its client cron.)"""
+        for server in self.servers():
+            c = Client(server.port)
+            self.addCleanup(c.close)
+            c.call("SET", "big", "v" * 20000)
+            s = socket.create_connection(("127.0.0.1", server.port))
+            self.addCleanup(s.close)
+            s.sendall(resp_command("CLIENT", "SETNAME", "pipe"))
+            self.assertEqual(s.recv(100), b"+OK\r\n")
+            n = 500
+            s.sendall(resp_command("GET", "big") * n)
+            want = n * len(b"$20000\r\n" + b"v" * 20000 + b"\r\n")
+            got = 0
+            s.settimeout(30)
+            while got < want:
+                chunk = s.recv(1 << 20)
+                self.assertTrue(chunk, f"port {server.port}: closed after {got} bytes")
+                got += len(chunk)
+            self.assertEqual(got, want)
+
+            def pipe_line():
+                return next(x for x in c.call("CLIENT", "LIST").decode().splitlines()
+                            if " name=pipe " in x)
+
+            wait_until(lambda: " omem=0 " in pipe_line(), timeout=10,
+                       what=f"port {server.port}: omem=0 ({pipe_line()})")
+            tot = int(next(f for f in pipe_line().split() if f.startswith("tot-mem=")).split("=")[1])
+            self.assertLess(tot, 128 * 1024, f"port {server.port}: {pipe_line()}")
+            wait_until(lambda: int(info(server, "memory")["mem_clients_normal"]) < 512 * 1024,
+                       timeout=10, what=f"port {server.port}: mem_clients_normal")
+
+    def test_invalidations_pushed_while_evicting_do_not_feed_the_eviction(self):
+        """unit/maxmemory "client tracking don't cause eviction feedback
+        loop": 10 RESP3 clients track 300 keys of 1 KB names; a maxmemory
+        40 KB under used_memory evicts 10 to 50 keys, as Redis. Each key
+        evicted pushes an invalidation to the 10 clients; with shard threads
+        each push is a buffer of its own until the socket thread sends it,
+        and the evictor took that for memory the key did not free."""
+        for server in self.servers():
+            c = Client(server.port)
+            self.addCleanup(c.close)
+            c.call("CONFIG", "SET", "latency-tracking", "no")
+            c.call("CONFIG", "SET", "maxmemory", "0")
+            c.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+            c.call("CONFIG", "SET", "maxmemory-eviction-tenacity", "100")
+            keys = [f"{j}" + "x" * 1000 for j in range(300)]
+            for k in keys:
+                c.call("SET", k, "x")
+            trackers = []
+            for _ in range(10):
+                t = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+                self.addCleanup(t.close)
+                t.sendall(resp_command("HELLO", "3") + resp_command("CLIENT", "TRACKING", "on") +
+                          b"".join(resp_command("GET", k) for k in keys) + resp_command("PING"))
+                got = b""
+                while not got.endswith(b"$1\r\nx\r\n+PONG\r\n"):
+                    chunk = t.recv(65536)
+                    self.assertTrue(chunk, f"port {server.port}: tracker closed")
+                    got += chunk
+                trackers.append(t)
+            time.sleep(1.1)  # as the test: the cron trims the query buffers
+            used = int(info(server, "memory")["used_memory"])
+            c.call("CONFIG", "SET", "maxmemory", str(used - 40000))
+            evicted = int(info(server, "stats")["evicted_keys"])
+            self.assertGreaterEqual(c.call("DBSIZE"), 200, f"port {server.port}")
+            self.assertGreaterEqual(evicted, 10, f"port {server.port}")
+            self.assertLessEqual(evicted, 50, f"port {server.port}")
+            for t in trackers:
+                self.assertIn(b">2\r\n$10\r\ninvalidate\r\n", t.recv(65536))
+            c.call("CONFIG", "SET", "maxmemory", "0")
+
+    def test_clients_evicted_for_their_output_before_any_key(self):
+        """unit/maxmemory "eviction due to output buffers of many MGET
+        clients, client eviction: true": 20 clients that never read their
+        100 KB replies get evicted (maxmemory-clients 3mb) before any key
+        is (maxmemory 11mb). An evicted client's output was freed only
+        when its connection went, after the next command's key eviction
+        had counted it."""
+        for server in self.servers():
+            c = Client(server.port)
+            self.addCleanup(c.close)
+            for a in (("maxmemory", "11mb"), ("maxmemory-policy", "allkeys-lru"),
+                      ("maxmemory-clients", "3mb")):
+                c.call("CONFIG", "SET", *a)
+            c.call("CLIENT", "NO-EVICT", "on")
+            for j in range(50):
+                c.call("SETRANGE", str(j), "100000", "x")
+            readers = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(20)]
+            for r in readers:
+                self.addCleanup(r.close)
+            # As the test: rounds of MGET until clients were evicted, here
+            # 20 more rounds after the first (the keys went then).
+            deadline = time.monotonic() + 30
+            rounds_after = 0
+            while True:
+                st = dict(line.split(":", 1) for line in c.call("INFO", "stats").decode().split()
+                          if ":" in line)
+                evicted_clients = int(st["evicted_clients"])
+                evicted_keys = int(st["evicted_keys"])
+                rounds_after += evicted_clients > 0
+                if rounds_after > 20 or evicted_keys > 0 or time.monotonic() > deadline:
+                    break
+                for r in readers:
+                    try:
+                        r.sendall(resp_command("MGET", "1"))
+                    except OSError:
+                        pass
+            self.assertGreater(evicted_clients, 0, f"port {server.port}")
+            self.assertEqual(evicted_keys, 0, f"port {server.port}")
+            self.assertEqual(c.call("DBSIZE"), 50, f"port {server.port}")
+            c.call("CONFIG", "SET", "maxmemory", "0")
+
     def test_stopped_replica_stream_is_not_counted_for_eviction(self):
         """unit/maxmemory "replica buffer don't induce eviction": a replica
         that stops reading holds the stream in its output, which
