@@ -526,36 +526,41 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (WriteNow()) return false;
     writing_ = true;
     sending_.swap(out_);
-    asio::async_write(stream_, asio::buffer(sending_),
-                      [self = shared_from_this()](boost::system::error_code ec, size_t) {
-                        self->writing_ = false;
-                        self->sending_.clear();
-                        // A burst's buffer is not kept: it would count as
-                        // used memory (maxmemory) long after the burst.
-                        if (self->sending_.capacity() > kKeptBufferBytes) {
-                          std::string().swap(self->sending_);
-                        }
-                        if (ec) {
-                          // The peer is gone (reset, broken pipe): the
-                          // client is freed now, as Redis frees a client
-                          // its write failed on. The reader may be parked
-                          // waiting for an event that already came.
-                          self->write_failed_ = true;
-                          if (!self->closing_) {
-                            Logf(LogLevel::kVerbose, "Error writing to client: %s", ec.message());
-                            self->Kill();
-                          }
-                        } else if (!self->out_.empty()) {
-                          self->Flush();
-                          if (self->writing_) {  // not after a kill
-                            self->Drained();
-                            return;
-                          }
-                        }
-                        self->drained_->cancel();
-                        if (self->kill_when_drained_) self->Kill();
-                        if (!ec) self->Drained();
-                      });
+    asio::async_write(
+        stream_, asio::buffer(sending_),
+        [self = shared_from_this()](boost::system::error_code ec, size_t) {
+          self->writing_ = false;
+          self->sending_.clear();
+          // A burst's buffer is not kept: it would count as used memory
+          // (maxmemory) long after the burst. Nor is a killed client's
+          // (Kill left it out of eviction's count until now).
+          if (self->sending_.capacity() > kKeptBufferBytes || self->released_sending_ != 0) {
+            std::string().swap(self->sending_);
+          }
+          if (self->released_sending_ != 0) {
+            AddOutputInFlight(-static_cast<int64_t>(self->released_sending_));
+            self->released_sending_ = 0;
+          }
+          if (ec) {
+            // The peer is gone (reset, broken pipe): the client is freed
+            // now, as Redis frees a client its write failed on. The reader
+            // may be parked waiting for an event that already came.
+            self->write_failed_ = true;
+            if (!self->closing_) {
+              Logf(LogLevel::kVerbose, "Error writing to client: %s", ec.message());
+              self->Kill();
+            }
+          } else if (!self->out_.empty()) {
+            self->Flush();
+            if (self->writing_) {  // not after a kill
+              self->Drained();
+              return;
+            }
+          }
+          self->drained_->cancel();
+          if (self->kill_when_drained_) self->Kill();
+          if (!ec) self->Drained();
+        });
     return false;
   }
 
@@ -664,6 +669,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (remote()) {
       CloseSocket();
       return;
+    }
+    // The output being written goes when the cancelled write completes
+    // (its buffer is the write's until then): left out of eviction's count
+    // meanwhile, as a remote client's (CloseSocket).
+    if (writing_ && released_sending_ == 0 && sending_.capacity() != 0) {
+      released_sending_ = sending_.capacity();
+      AddOutputInFlight(static_cast<int64_t>(released_sending_));
     }
     boost::system::error_code ignored;
     stream_.socket().cancel(ignored);
@@ -1082,6 +1094,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   static constexpr int64_t kBigArg = resp::QueryBuffer::kBigArg;
   std::string out_;      // replies not yet handed to the socket
   std::string sending_;  // the bytes of the write in flight
+  // What Kill left out of eviction's count for sending_ (AddOutputInFlight),
+  // counted back when the write completes and frees it.
+  size_t released_sending_ = 0;
   resp::ReplyBuilder reply_;
   // Cancelled when a write completes; none for a remote connection (its
   // last owner may be the socket thread).

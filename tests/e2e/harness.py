@@ -18,21 +18,6 @@ BIN = os.environ.get("SHARDNODE_BIN") or os.path.join(
 TEST_THREADS = os.environ.get("SHARDNODE_TEST_THREADS")
 
 
-def _built_with_tsan():
-    try:
-        out = subprocess.run(["ldd", BIN], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return "libtsan" in out
-
-
-# Whether the binary under test runs under ThreadSanitizer (scripts/test
-# --tsan): its threads then run many times slower than each other's
-# expectations, which a few tests about memory figures racing the socket
-# threads cannot hold to.
-BUILT_WITH_TSAN = _built_with_tsan()
-
-
 def free_port(bus_offset=True):
     """A port free now on 127.0.0.1 (and, with bus_offset, port+10000 too)."""
     for _ in range(200):
