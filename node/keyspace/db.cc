@@ -58,8 +58,10 @@ struct Db::SlotIndex {
   std::unique_ptr<std::unique_ptr<SlotTable>[]> tables;
   std::unique_ptr<uint32_t[]> fenwick;
 
-  // nullptr for a slot with no table, or one not held.
+  // nullptr for a slot with no table, or one not held. One shard (threads
+  // 1) holds every slot: no division on the lookup path.
   SlotTable* table(int slot) const {
+    if (share.count == 1) return tables[slot].get();
     return share.Holds(slot) ? tables[share.Position(slot)].get() : nullptr;
   }
   SlotTable* TableAt(int position) const { return tables[position].get(); }
