@@ -22,8 +22,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import REDIS_SERVER as REDIS  # noqa: E402
-from harness import (Client, Error, Node, RedisServer, closes, info, log_text,  # noqa: E402
-                     resp_command, wait_until)
+from harness import (Client, Error, Node, RedisServer, client_list_field, closes,  # noqa: E402
+                     info, info_int, log_text, resp_command, wait_until)
 
 THREADS = 4
 
@@ -377,14 +377,10 @@ class MemoryOnShardThreadsTest(unittest.TestCase):
                 got += len(chunk)
             self.assertEqual(got, want)
 
-            def pipe_line():
-                return next(x for x in c.call("CLIENT", "LIST").decode().splitlines()
-                            if " name=pipe " in x)
-
-            wait_until(lambda: " omem=0 " in pipe_line(), timeout=10,
-                       what=f"port {server.port}: omem=0 ({pipe_line()})")
-            tot = int(next(f for f in pipe_line().split() if f.startswith("tot-mem=")).split("=")[1])
-            self.assertLess(tot, 128 * 1024, f"port {server.port}: {pipe_line()}")
+            wait_until(lambda: client_list_field(c, "pipe", "omem") == "0", timeout=10,
+                       what=f"port {server.port}: omem=0")
+            tot = int(client_list_field(c, "pipe", "tot-mem"))
+            self.assertLess(tot, 128 * 1024, f"port {server.port}")
             wait_until(lambda: int(info(server, "memory")["mem_clients_normal"]) < 512 * 1024,
                        timeout=10, what=f"port {server.port}: mem_clients_normal")
 
@@ -452,10 +448,8 @@ class MemoryOnShardThreadsTest(unittest.TestCase):
             deadline = time.monotonic() + 30
             rounds_after = 0
             while True:
-                st = dict(line.split(":", 1) for line in c.call("INFO", "stats").decode().split()
-                          if ":" in line)
-                evicted_clients = int(st["evicted_clients"])
-                evicted_keys = int(st["evicted_keys"])
+                evicted_clients = info_int(c, "stats", "evicted_clients")
+                evicted_keys = info_int(c, "stats", "evicted_keys")
                 rounds_after += evicted_clients > 0
                 if rounds_after > 20 or evicted_keys > 0 or time.monotonic() > deadline:
                     break
