@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <boost/asio/post.hpp>
 #include <string>
 
 namespace shardnode::node {
@@ -24,6 +25,8 @@ ShardThreads::ShardThreads(int count) {
 ShardThreads::~ShardThreads() { Stop(); }
 
 void ShardThreads::Stop() {
+  ReleaseAll();
+  stopped_ = true;
   for (auto& loop : loops_) {
     loop->work.reset();
     loop->io.stop();
@@ -31,6 +34,49 @@ void ShardThreads::Stop() {
   for (auto& loop : loops_) {
     if (loop->thread.joinable()) loop->thread.join();
   }
+}
+
+}  // namespace shardnode::node
+
+namespace shardnode::node {
+
+void ShardThreads::ParkAll() {
+  if (parked_ || stopped_ || loops_.empty()) return;
+  uint64_t step;
+  {
+    std::lock_guard<std::mutex> lock(step_mu_);
+    step = ++generation_;
+    arrived_ = 0;
+  }
+  for (auto& loop : loops_) {
+    boost::asio::post(loop->io, [this, step]() {
+      std::unique_lock<std::mutex> lock(step_mu_);
+      if (released_ >= step) return;  // the step ended before this ran
+      ++arrived_;
+      step_cv_.notify_all();
+      step_cv_.wait(lock, [this, step]() { return released_ >= step; });
+    });
+  }
+  std::unique_lock<std::mutex> lock(step_mu_);
+  step_cv_.wait(lock, [this]() { return arrived_ == static_cast<int>(loops_.size()); });
+  parked_ = true;
+  ++steps_;
+}
+
+void ShardThreads::ReleaseAll() {
+  if (!parked_) return;
+  {
+    std::lock_guard<std::mutex> lock(step_mu_);
+    released_ = generation_;
+  }
+  step_cv_.notify_all();
+  parked_ = false;
+}
+
+void ShardThreads::StepUntilIdle(boost::asio::io_context& control) {
+  if (parked_ || stopped_ || loops_.empty()) return;
+  ParkAll();
+  boost::asio::post(control, [this]() { ReleaseAll(); });
 }
 
 }  // namespace shardnode::node

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/asio/post.hpp>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <memory>
 #include <set>
@@ -86,6 +87,130 @@ TEST(ShardThreadsTest, QueuedHandlersAreFreedNotRun) {
   }
   EXPECT_FALSE(ran.load());
   EXPECT_EQ(held.use_count(), 1);
+}
+
+// Waits (bounded) until `done` holds.
+template <typename Done>
+bool PollUntil(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// While the step holds, nothing posted to a shard thread runs, and the
+// handler that was running when it began has finished; after the release
+// the queues go on in order.
+TEST(GlobalStepTest, ParkAllStopsEveryThreadBetweenHandlers) {
+  ShardThreads threads(3);
+  std::atomic<bool> long_started{false};
+  std::atomic<bool> long_done{false};
+  asio::post(threads.io(1), [&]() {
+    long_started = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    long_done = true;
+  });
+  ASSERT_TRUE(PollUntil([&]() { return long_started.load(); }));
+  threads.ParkAll();
+  EXPECT_TRUE(threads.parked());
+  EXPECT_TRUE(long_done.load());  // the running handler ended first
+  EXPECT_EQ(threads.steps(), 1u);
+
+  std::atomic<int> ran{0};
+  for (int i = 0; i < threads.size(); ++i) asio::post(threads.io(i), [&ran]() { ++ran; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_EQ(ran.load(), 0);
+  threads.ParkAll();  // already parked: no new step
+  EXPECT_EQ(threads.steps(), 1u);
+
+  threads.ReleaseAll();
+  EXPECT_FALSE(threads.parked());
+  EXPECT_TRUE(PollUntil([&]() { return ran.load() == 3; }));
+}
+
+// What the control loop writes during a step, shard threads read after it
+// without a lock, and the other way round (TSan checks the hand-over), over
+// many steps in a row with the threads busy between them.
+TEST(GlobalStepTest, StepsOrderTheControlLoopWithTheShardThreads) {
+  ShardThreads threads(3);
+  std::vector<int64_t> cells(3, 0);  // cell i: written by thread i, and in steps
+  std::atomic<bool> stop{false};
+  std::atomic<int> busy{0};
+  // Each thread keeps adding 1 to its own cell, one handler at a time.
+  std::vector<std::function<void()>> loops(3);
+  for (int i = 0; i < 3; ++i) {
+    loops[static_cast<size_t>(i)] = [&, i]() {
+      if (stop) {
+        --busy;
+        return;
+      }
+      ++cells[static_cast<size_t>(i)];
+      asio::post(threads.io(i), loops[static_cast<size_t>(i)]);
+    };
+    ++busy;
+    asio::post(threads.io(i), loops[static_cast<size_t>(i)]);
+  }
+  for (int round = 0; round < 300; ++round) {
+    threads.ParkAll();
+    // Parked: the cells stand still and belong to this thread.
+    const std::vector<int64_t> before = cells;
+    for (auto& c : cells) c += 1000;
+    for (size_t i = 0; i < cells.size(); ++i) EXPECT_EQ(cells[i], before[i] + 1000);
+    threads.ReleaseAll();
+  }
+  EXPECT_EQ(threads.steps(), 300u);
+  stop = true;
+  ASSERT_TRUE(PollUntil([&]() { return busy.load() == 0; }));
+  threads.ParkAll();
+  for (const int64_t c : cells) EXPECT_GT(c, 300 * 1000);
+  threads.ReleaseAll();
+}
+
+// The lazy form: the step lasts until the control loop's current handler
+// has ended, then the queued release lets the shard threads go.
+TEST(GlobalStepTest, StepUntilIdleEndsAfterTheCurrentHandler) {
+  ShardThreads threads(2);
+  asio::io_context control;
+  std::atomic<int> ran{0};
+  bool parked_in_handler = false;
+  bool parked_in_next = false;
+  asio::post(control, [&]() {
+    threads.StepUntilIdle(control);
+    threads.StepUntilIdle(control);  // once per step
+    parked_in_handler = threads.parked();
+    asio::post(threads.io(0), [&ran]() { ++ran; });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(ran.load(), 0);
+  });
+  control.run_one();
+  EXPECT_TRUE(parked_in_handler);
+  EXPECT_EQ(threads.steps(), 1u);
+  asio::post(control, [&]() { parked_in_next = threads.parked(); });
+  control.run();  // the release, then the handler posted after it
+  EXPECT_FALSE(parked_in_next);
+  EXPECT_FALSE(threads.parked());
+  EXPECT_TRUE(PollUntil([&]() { return ran.load() == 1; }));
+}
+
+// Stop ends a step in progress (the parked threads must be joinable), and
+// after it there is nothing to park.
+TEST(GlobalStepTest, StopEndsTheStep) {
+  ShardThreads threads(2);
+  threads.ParkAll();
+  threads.Stop();
+  EXPECT_FALSE(threads.parked());
+  threads.ParkAll();
+  EXPECT_FALSE(threads.parked());
+}
+
+// At threads 1 there is no shard thread: a step is nothing.
+TEST(GlobalStepTest, NothingToParkAtThreadsOne) {
+  ShardThreads threads(0);
+  threads.ParkAll();
+  EXPECT_FALSE(threads.parked());
+  EXPECT_EQ(threads.steps(), 0u);
 }
 
 }  // namespace
