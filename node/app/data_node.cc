@@ -543,8 +543,10 @@ int RunDataNode(int argc, char** argv) {
   });
   cron.Start();
   io.run();
-  // Nothing runs on the shard threads after the control loop: the
-  // connections they still hold are freed with them.
+  // Nothing runs on the shard threads after the control loop: no command
+  // (what the shutdown saved stays the last state), and the connections
+  // they still hold are freed with them.
+  net.StopShardCommands();
   shard_threads.Stop();
   if (exit_code != 0) return exit_code;
 

@@ -1,6 +1,8 @@
 #include "node/commands/dispatcher.h"
 
+#include <algorithm>
 #include <chrono>
+#include <mutex>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -67,6 +69,41 @@ void Unwatch(CommandContext& ctx, Args) {
   ctx.reply.Ok();
 }
 
+// What shard threads running commands at once share besides their own
+// shards: the slow log and the ACL log (the control loop touches them only
+// while they wait, in the global step).
+std::mutex& SharedLogsMutex() {
+  static std::mutex mu;
+  return mu;
+}
+
+// Whether a shard thread may run `spec` (Dispatcher::PlainShard): a command
+// on keys of one data type or the generic key commands, whose handler
+// reaches only the keys it declares, blocks nobody and touches nothing of
+// the node's beyond its keys' shard.
+bool PlainDataCommand(const CommandSpec& spec) {
+  static constexpr std::string_view kGroups[] = {"string", "list",        "set",    "sorted-set",
+                                                 "hash",   "hyperloglog", "bitmap", "geo",
+                                                 "stream", "generic"};
+  if (std::find(std::begin(kGroups), std::end(kGroups), spec.group) == std::end(kGroups)) {
+    return false;
+  }
+  if (spec.handler == nullptr || spec.fan_out != nullptr ||
+      spec.name.find('|') != std::string::npos) {
+    return false;
+  }
+  if (!(spec.flags & (kCmdWrite | kCmdReadonly))) return false;
+  if (spec.flags & (kCmdBlocking | kCmdAdmin | kCmdPubSub | kCmdNoScript | kCmdAllShards |
+                    kCmdTouchesArbitraryKeys | kCmdProtected | kCmdNoMulti)) {
+    return false;
+  }
+  if (spec.first_key <= 0 && spec.keys == nullptr) return false;
+  // Keys they reach without declaring them (SORT's BY and GET patterns),
+  // another database (MOVE, COPY ... DB), another node (MIGRATE).
+  static constexpr std::string_view kElsewhere[] = {"sort", "sort_ro", "move", "copy", "migrate"};
+  return std::find(std::begin(kElsewhere), std::end(kElsewhere), spec.name) == std::end(kElsewhere);
+}
+
 // The port of a redirect: under tls-cluster a client of the plain port is
 // sent to the target's plain port (Redis's clusterRedirectClient).
 int ClientPort(const Session& session, bool tls_cluster, int port, int pport) {
@@ -119,17 +156,63 @@ void Dispatcher::RegisterTransactionCommands(CommandTable& table) {
                   .subcommands = {}});
 }
 
-Dispatcher::Dispatcher(Server& server)
+Dispatcher::Dispatcher(Server& server, int home_shard)
     : server_(server),
+      home_shard_(home_shard),
       multi_(server.commands().Find("multi")),
       exec_(server.commands().Find("exec")),
       discard_(server.commands().Find("discard")),
-      slot_table_(server.slot_tables()) {}
+      slot_table_(server.slot_tables()) {
+  if (home_shard_ == 0) return;
+  plain_.resize(static_cast<size_t>(std::max(0, server_.commands().num_stats_indexes())));
+  for (const auto& spec : server_.commands().all()) {
+    if (spec != nullptr && spec->stats_index >= 0 &&
+        static_cast<size_t>(spec->stats_index) < plain_.size()) {
+      plain_[static_cast<size_t>(spec->stats_index)] = PlainDataCommand(*spec);
+    }
+  }
+}
+
+int Dispatcher::PlainShard(const Session& session, const std::vector<std::string>& args) const {
+  if (session.in_multi || session.suspended() || session.in_pubsub() || session.tracking.on ||
+      session.monitor || session.replica || session.from_primary || session.import_link ||
+      session.script || session.aof_loader || session.asking) {
+    return kControlLoop;
+  }
+  const CommandSpec* spec = Lookup(args);
+  if (spec == nullptr) return kControlLoop;
+  const int argc = static_cast<int>(args.size());
+  if ((spec->arity > 0 && spec->arity != argc) || argc < -spec->arity) return kControlLoop;
+  if (spec->name == "ping" || spec->name == "echo") return kAnyShard;
+  if (spec->stats_index < 0 || static_cast<size_t>(spec->stats_index) >= plain_.size() ||
+      !plain_[static_cast<size_t>(spec->stats_index)]) {
+    return kControlLoop;
+  }
+  const int shards = server_.num_shards();
+  int where = kControlLoop;
+  bool one = true;
+  ForEachKeyIndex(*spec, args, [&](int i) {
+    const int shard = KeyspaceShardOfKey(args[static_cast<size_t>(i)], shards);
+    if (where == kControlLoop) where = shard;
+    one = one && shard == where;
+  });
+  if (!one || where == kControlLoop) return kControlLoop;
+  // The first key of a database allocates the slot index of every shard's
+  // (Server's on_index_allocated, so that memory is counted as Redis
+  // counts it): that write runs on the control loop, where it may reach
+  // them all. (Only the control loop allocates, so reading another shard's
+  // Db here races with nothing.)
+  if (spec->is_write() && session.db_index < server_.shard(where).num_dbs() &&
+      !server_.shard(where).db(session.db_index).index_allocated()) {
+    return kControlLoop;
+  }
+  return where;
+}
 
 void Dispatcher::Reject(Session& session, resp::ReplyBuilder& out, std::string_view error,
                         const CommandSpec* spec) {
   if (session.in_multi) session.multi_dirty = true;
-  if (spec != nullptr) ++StatsOf(server_.local_shard(), *spec).rejected_calls;
+  if (spec != nullptr) ++StatsOf(home_view(), *spec).rejected_calls;
   if (spec != nullptr && spec == exec_) {
     // A refused EXEC discards the transaction (Redis's execCommandAbort).
     server_.watches().Unwatch(session);
@@ -266,7 +349,7 @@ bool Dispatcher::Route(Session& session, const CommandSpec& spec,
     session.in_multi = false;
     session.multi_dirty = false;
     session.queued.clear();
-    ++StatsOf(server_.local_shard(), spec).rejected_calls;
+    ++StatsOf(home_view(), spec).rejected_calls;
     out.Error(error);
   } else {
     Reject(session, out, error, &spec);
@@ -280,8 +363,9 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   // among the shards of its key arguments, which are all it is granted.
   const int db_index = session.db_index < server_.shard(0).num_dbs() ? session.db_index : 0;
   // A command granted one shard runs on that shard's view (its statistics;
-  // with shard threads, its thread); any other on the control loop's.
-  Shard* view = &server_.local_shard();
+  // with shard threads, its thread); any other on the view of the thread
+  // running it (a shard thread's PING: its own).
+  Shard* view = &home_view();
   ShardGrant grant = GrantFor(spec, args, *view);
   if (server_.num_shards() > 1) {
     const int home = grant.single();
@@ -308,20 +392,26 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
     client_spec_ = &spec;
     client_args_ = &args;
   }
-  Tracking& tracking = server_.tracking();
-  const uint64_t outer_modifier = tracking.SetModifier(session.id);
-  tracking.EnterCall();
   const auto start = std::chrono::steady_clock::now();
-  if (spec.fan_out != nullptr) [[unlikely]] {
-    // A command that spans shards: its steps run over the shards, then its
-    // merge replies (fan_out.h).
-    RunFanOut(ctx, spec.fan_out, Args(args.data(), args.size()));
-  } else {
+  if (on_shard_thread()) {
+    // A plain data command of this thread's shard (PlainShard); no tracking
+    // client exists meanwhile.
     spec.handler(ctx, Args(args.data(), args.size()));
+  } else {
+    Tracking& tracking = server_.tracking();
+    const uint64_t outer_modifier = tracking.SetModifier(session.id);
+    tracking.EnterCall();
+    if (spec.fan_out != nullptr) [[unlikely]] {
+      // A command that spans shards: its steps run over the shards, then
+      // its merge replies (fan_out.h).
+      RunFanOut(ctx, spec.fan_out, Args(args.data(), args.size()));
+    } else {
+      spec.handler(ctx, Args(args.data(), args.size()));
+    }
+    tracking.LeaveCall();
+    tracking.SetModifier(outer_modifier);
+    if (spec.flags & kCmdReadonly) RememberTrackedKeys(session, spec);
   }
-  tracking.LeaveCall();
-  tracking.SetModifier(outer_modifier);
-  if (spec.flags & kCmdReadonly) RememberTrackedKeys(session, spec);
   client_spec_ = outer_spec;
   client_args_ = outer_args;
   // A command that changed the dataset (its handler counted changes on its
@@ -377,7 +467,7 @@ void Dispatcher::Record(Session& session, const CommandSpec& spec,
           .count();
   const int64_t usec = ns / 1000;
   const ServerOptions& opts = server_.options();
-  Shard& shard = view != nullptr ? *view : server_.local_shard();
+  Shard& shard = view != nullptr ? *view : home_view();
   ++shard.stats().total_commands_processed;
   CommandStats& stats = StatsOf(shard, spec);
   ++stats.calls;
@@ -387,6 +477,19 @@ void Dispatcher::Record(Session& session, const CommandSpec& spec,
   const bool blocked = session.suspended();
   if (opts.latency_tracking && !blocked) stats.histogram.Record(usec * 1000);
   Monitoring& mon = server_.monitoring();
+  if (on_shard_thread()) {
+    // No MONITOR client and no latency monitor while shard threads run
+    // commands; the slow log is shared with the other shard threads.
+    if (blocked || (spec.flags & kCmdSkipSlowlog) || opts.slowlog_log_slower_than < 0 ||
+        usec < opts.slowlog_log_slower_than) {
+      return;
+    }
+    std::lock_guard<std::mutex> lock(SharedLogsMutex());
+    mon.slowlog.Trim(opts.slowlog_max_len);
+    mon.slowlog.MaybeAdd(args, RedactedArgs(args), usec, opts.slowlog_log_slower_than,
+                         opts.slowlog_max_len, now_ms / 1000, session.addr, session.name);
+    return;
+  }
   mon.latency.AddIfNeeded((spec.flags & kCmdFast) ? "fast-command" : "command", usec / 1000,
                           opts.latency_monitor_threshold, now_ms / 1000);
   const bool to_slowlog = !blocked && !(spec.flags & kCmdSkipSlowlog) &&
@@ -663,6 +766,11 @@ bool Dispatcher::TouchesKeysInFlight(const Session& session,
 void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp::ReplyBuilder& out,
                          int64_t now_ms) {
   session.last_interaction_ms = now_ms;
+  if (on_shard_thread()) {
+    // No tracking client exists while shard threads run commands.
+    ExecuteAsCurrent(session, args, out, now_ms);
+    return;
+  }
   // The client whose command runs (Redis's current_client): client-side
   // caching holds its invalidations until its reply is written.
   Tracking& tracking = server_.tracking();
@@ -737,6 +845,8 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
     } else if (acl_result = AclCheck(server_.acl_ref(), session.user, *spec, args);
                acl_result.verdict != acl::Verdict::kOk) {
       // Denied by the user's ACL rules: logged, refused before anything ran.
+      std::unique_lock<std::mutex> lock;
+      if (on_shard_thread()) lock = std::unique_lock<std::mutex>(SharedLogsMutex());
       AclLogDenial(server_, session, *session.user, acl_result,
                    session.in_multi ? acl::LogContext::kMulti : acl::LogContext::kToplevel, *spec,
                    args, now_ms);
@@ -813,7 +923,7 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
           session.queued.clear();
           out.Ok();
         }
-        if (failed) ++StatsOf(server_.local_shard(), *spec).failed_calls;
+        if (failed) ++StatsOf(home_view(), *spec).failed_calls;
         Record(session, *spec, args, start, now_ms);
       } else {
         // SCAN and RANDOMKEY run by the client itself: the DELs of the keys
@@ -841,7 +951,7 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
     session.tracking.caching = false;
   }
   // Invalidations of this command's own keys follow its reply.
-  server_.tracking().FlushPending();
+  if (!on_shard_thread()) server_.tracking().FlushPending();
   // Clients blocked on keys this command wrote are served now (not while
   // a busy script's event serving runs other clients' commands: its keys
   // are served when it ends).

@@ -8,6 +8,12 @@
 // replies (fan_out.h).
 // MULTI, EXEC and DISCARD are implemented here because EXEC re-enters it.
 //
+// One per thread that runs commands: the control loop's, and with shard
+// threads one per shard thread (`home_shard`: its keyspace shard), which
+// runs the plain data commands of that shard only (shard.h) and leaves out
+// what their state never needs there (client tracking's bookkeeping: no
+// tracking client exists while shard threads run commands).
+//
 // Loop: the loop that owns the session. Not thread-safe.
 #pragma once
 
@@ -33,7 +39,24 @@ struct Session;
 class Dispatcher {
  public:
   // REQUIRES: `server` (and its command table) outlive the dispatcher.
-  explicit Dispatcher(Server& server);
+  // `home_shard`: 0 for the control loop's, else the keyspace shard of the
+  // shard thread it runs on (its refusals count in that shard's view).
+  explicit Dispatcher(Server& server, int home_shard = 0);
+
+  // True for a shard thread's dispatcher.
+  bool on_shard_thread() const { return home_shard_ != 0; }
+  int home_shard() const { return home_shard_; }
+  // Where a shard thread may run `args` for `session` (REQUIRES:
+  // on_shard_thread(), Server::shard_commands()): the keyspace shard of a
+  // plain data command whose keys are all in that shard (not blocking,
+  // admin, Pub/Sub, scripting, a transaction's, nor one spanning shards),
+  // kAnyShard for PING and ECHO, or kControlLoop: any other command, or
+  // any command of a session in a state that the control loop keeps
+  // (MULTI, a suspended command, subscriptions, tracking, MONITOR, a
+  // replica or primary link, a script's or an import link's client).
+  static constexpr int kControlLoop = -1;
+  static constexpr int kAnyShard = -2;
+  int PlainShard(const Session& session, const std::vector<std::string>& args) const;
 
   // Executes `args` (args[0] is the command name; REQUIRES: non-empty) and
   // appends exactly one reply to `out`, unless the command suspends its
@@ -131,7 +154,13 @@ class Dispatcher {
   void Reject(Session& session, resp::ReplyBuilder& out, std::string_view error,
               const CommandSpec* spec = nullptr);
 
+  // The view counting what this dispatcher refuses and MULTI/EXEC/DISCARD.
+  Shard& home_view() { return server_.shard_view(home_shard_); }
+
   Server& server_;
+  const int home_shard_;
+  // PlainShard's plain data commands, by CommandSpec::stats_index.
+  std::vector<bool> plain_;
   const CommandSpec* multi_;
   const CommandSpec* exec_;
   const CommandSpec* discard_;

@@ -161,7 +161,11 @@ void AppendStatsSection(CommandContext& ctx, const std::vector<ShardFigures>& sh
       // No I/O threads.
       "io_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\n",
       "reply_buffer_shrinks:", st.reply_buffer_shrinks,
-      "\r\nreply_buffer_expands:", st.reply_buffer_expands, "\r\n");
+      "\r\nreply_buffer_expands:", st.reply_buffer_expands, "\r\n",
+      // Shard threads (`threads N` > 1): whether they run commands now, and
+      // how many they ran.
+      "shard_commands:", ctx.node.shard_commands() ? 1 : 0,
+      "\r\nshard_thread_commands:", st.shard_thread_commands, "\r\n");
 }
 
 void AppendReplicationSection(CommandContext& ctx, std::string& s) {

@@ -158,6 +158,8 @@ class Db {
   // Allocates the slot index (192 KB / share.count; Clear keeps it) now,
   // else the first key does.
   void AllocateIndex() { index(); }
+  // Whether the slot index exists (the db has had a key).
+  bool index_allocated() const { return index_ != nullptr; }
   // Exchanges the keys (their values, TTLs and slot index) with `other`,
   // as Redis's swapMainDbWithTempDb: each Db keeps its hooks, stats,
   // expiry mode and access clock. Calls on_key_modified("") on each Db

@@ -41,10 +41,30 @@
 #include "node/server/server.h"
 #include "node/server/session.h"
 #include "node/server/suspend.h"
+#include "node/server/write_stream.h"
 
 namespace shardnode::node {
 namespace asio = boost::asio;
 using asio::ip::tcp;
+
+// What a shard thread runs commands with (shard.h, Server::shard_commands):
+// its dispatcher, its write-stream producer and its view's statistics.
+// One per shard thread, owned by the NetServer; `keyspace`: the thread's
+// keyspace shard (shard thread i serves keyspace shard i + 1, the control
+// loop shard 0).
+struct ShardRunner {
+  ShardRunner(Server& server, int keyspace_shard, asio::io_context& loop)
+      : keyspace(keyspace_shard),
+        io(loop),
+        dispatcher(server, keyspace_shard),
+        producer(server.write_stream()),
+        stats(server.shard_view(keyspace_shard).stats()) {}
+  const int keyspace;
+  asio::io_context& io;  // its thread's loop
+  Dispatcher dispatcher;
+  WriteStream::Producer producer;
+  Stats& stats;
+};
 
 namespace {
 
@@ -81,6 +101,29 @@ Peer PeerOf(tcp::socket& socket, std::string unix_path) {
   return peer;
 }
 
+// The runner of the commands running on this thread now; null on the
+// control loop.
+thread_local ShardRunner* running_runner = nullptr;
+
+// Runs a connection's commands on its shard thread for the scope's life.
+class ShardRunScope {
+ public:
+  explicit ShardRunScope(ShardRunner& runner)
+      : previous_(std::exchange(running_runner, &runner)), producer_(&runner.producer) {
+    running_on_shard_thread = true;
+  }
+  ~ShardRunScope() {
+    running_runner = previous_;
+    running_on_shard_thread = previous_ != nullptr;
+  }
+  ShardRunScope(const ShardRunScope&) = delete;
+  ShardRunScope& operator=(const ShardRunScope&) = delete;
+
+ private:
+  ShardRunner* previous_;
+  RunningProducerScope producer_;
+};
+
 // One client connection. Kept alive by its own coroutine.
 //
 // With shard threads (`threads N` > 1, shard_threads.h) most connections
@@ -100,24 +143,45 @@ Peer PeerOf(tcp::socket& socket, std::string unix_path) {
 //   - closing: the control loop detaches the session and posts IoClose
 //     (kill) or IoCloseWhenSent (QUIT, a protocol error); a socket that
 //     failed or ended is closed on its thread, which posts OnPeerGone.
+//
+// Commands on the shard thread (Server::shard_commands on: the control loop
+// then runs only inside the global step, so it never runs at the same time
+// as a shard thread's handler): the socket thread takes the chunk it read
+// itself (OnInput through RunOnShard) instead of posting it, and runs its
+// commands while they are its keyspace shard's plain data commands
+// (Dispatcher::PlainShard). The first one that is not goes, with the rest
+// of the chunk, to the thread of its keys' shard when it is a plain data
+// command of one (ContinueOnShard), else to the control loop
+// (ContinueOnControl), as does a chunk whose end closes the connection; a
+// chunk that ends with a read sends its replies and reads again. The
+// control side's members are then touched by the thread that runs the
+// chunk, handed on by posting; a shard thread looks at the word before
+// touching any (when it went off, the control loop runs without the step
+// and takes the chunk).
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   // `socket_loop`: the shard thread's loop that is to run the socket of a
   // remote connection (whose `stream` is an unopened socket of that loop,
   // StartRemote gives it the descriptor); nullptr for a connection served
   // on the control loop, `control`.
+  // `runners`: every shard thread's, `runner` the socket thread's (remote
+  // connections at `threads N` > 1).
   Connection(Stream stream, Server& server, Dispatcher& dispatcher, Peer peer,
-             const asio::any_io_executor& control, asio::io_context* socket_loop = nullptr)
+             const asio::any_io_executor& control, asio::io_context* socket_loop = nullptr,
+             ShardRunner* runner = nullptr,
+             const std::vector<std::unique_ptr<ShardRunner>>* runners = nullptr)
       : stream_(std::move(stream)),
         peer_(std::move(peer)),
         server_(server),
         dispatcher_(dispatcher),
         reply_(&out_),
         control_(control),
-        socket_loop_(socket_loop) {
+        socket_loop_(socket_loop),
+        runner_(runner),
+        runners_(runners) {
     if (socket_loop_ == nullptr) drained_.emplace(control_);
     reply_.on_error = [this](std::string_view message) {
-      server_.stats().CountError(message);
+      stats().CountError(message);
       if (session_.replica) ErrorToReplica(message);
     };
     // A reply is checked against client-output-buffer-limit as it grows,
@@ -214,8 +278,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The `n` bytes just read are in the query buffer: runs their commands
   // and sends the replies. On the control loop.
   Next RunInput(size_t n) {
-    server_.stats().total_net_input_bytes += n;
-    ++server_.stats().total_reads_processed;
+    stats().total_net_input_bytes += n;
+    ++stats().total_reads_processed;
     const int64_t now_ms = NowMs();
     session_.last_interaction_ms = now_ms;  // as Redis's lastinteraction, on each read
     // Read from inside this connection's own Process (a resumed command
@@ -229,6 +293,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (remote()) CountOutput();
     command_now_ms_ = 0;
     read_now_ms_ = now_ms;
+    return ProcessInput();
+  }
+
+  // Runs the commands in the query buffer, then what RunInput does after
+  // them.
+  Next ProcessInput() {
     Process();
     read_now_ms_ = 0;
     if (OverOutputLimit(command_now_ms_)) return Next::kClose;
@@ -506,8 +576,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       want_drained_.store(true);
       if (unsent_.load() != 0) return false;
     }
-    server_.stats().total_net_output_bytes += out_.size();
-    ++server_.stats().total_writes_processed;
+    stats().total_net_output_bytes += out_.size();
+    ++stats().total_writes_processed;
     if (remote()) {
       unsent_.fetch_add(out_.size());
       posted_.fetch_add(out_.capacity());
@@ -517,10 +587,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
       const bool in_flight = !session_.replica;
       if (in_flight) AddOutputInFlight(static_cast<int64_t>(out_.capacity()));
       want_drained_.store(WantsDrained());
-      asio::post(*socket_loop_,
-                 [self = shared_from_this(), bytes = std::move(out_), read_more,
-                  in_flight]() mutable { self->IoSend(std::move(bytes), read_more, in_flight); });
+      // Nothing of the connection is touched after the post: with
+      // read_more, the socket thread may read and run the next chunk at
+      // once (on a shard thread, the commands then run there).
+      std::string bytes = std::move(out_);
       out_.clear();
+      asio::post(*socket_loop_,
+                 [self = shared_from_this(), bytes = std::move(bytes), read_more,
+                  in_flight]() mutable { self->IoSend(std::move(bytes), read_more, in_flight); });
       return read_more;
     }
     if (WriteNow()) return false;
@@ -714,8 +788,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // A chunk its socket thread read: its commands run, their replies go
   // back with the request for the next read (or the connection closes).
+  // On the control loop, or on the socket thread itself (RunOnShard).
   void OnInput(const std::string& chunk) {
     if (closing_) return;
+    const bool on_shard = running_runner != nullptr;
     const bool outer = std::exchange(in_input_, true);  // Flush waits for the end
     try {
       // Taken as the reads of a local connection take it, so CLIENT LIST
@@ -730,9 +806,34 @@ class Connection : public std::enable_shared_from_this<Connection> {
         const size_t n = big_left > 0 ? std::min(big_left, rest.size()) : rest.size();
         query_.Append(rest.substr(0, n), big_left);
         rest.remove_prefix(n);
+        // The chunk is whole in the query buffer: its commands may hop
+        // between threads (Process).
+        may_hop_ = rest.empty();
         next = RunInput(n);
+        may_hop_ = false;
       } while (!rest.empty() && (next == Next::kRead || next == Next::kReadAfterDrain));
+      if (on_shard || !handoff_.empty()) {
+        PassOn(next);
+        return;
+      }
       in_input_ = outer;
+      FinishInput(next);
+    } catch (const std::exception& e) {
+      in_input_ = outer;
+      Logf(LogLevel::kWarning, "Closing client after an internal error (%s): id=%d addr=%s",
+           e.what(), session_.id, session_.addr);
+      if (on_shard) {
+        asio::post(control_, [self = shared_from_this()]() { self->Kill(); });
+      } else {
+        Kill();
+      }
+    }
+  }
+
+  // The end of a chunk's commands: the replies go with the request for the
+  // next read, or the connection closes.
+  void FinishInput(Next next) {
+    {
       switch (next) {
         case Next::kRead:
           if (!Flush(/*read_more=*/true)) AskRead();
@@ -751,13 +852,116 @@ class Connection : public std::enable_shared_from_this<Connection> {
           ReadIfDrained();  // it may have drained already
           break;
       }
+    }
+  }
+
+  // On a shard thread, after its part of a chunk: the command it handed
+  // over goes to its shard's thread or the control loop with the rest of
+  // the chunk (in_input_ stays set until the chunk ends), and so does the
+  // end of a chunk that closes the connection; else the chunk ends here.
+  void PassOn(Next next) {
+    if (!handoff_.empty() && handoff_to_ > 0 && next == Next::kRead) {
+      ShardRunner* target = (*runners_)[static_cast<size_t>(handoff_to_ - 1)].get();
+      asio::post(target->io,
+                 [self = shared_from_this(), target]() { self->ContinueOnShard(*target); });
+      return;
+    }
+    if (!handoff_.empty() || next != Next::kRead) {
+      asio::post(control_, [self = shared_from_this(), next]() { self->ContinueOnControl(next); });
+      return;
+    }
+    in_input_ = false;
+    FinishInput(next);
+  }
+
+  // The rest of a chunk that another shard thread began, from the command
+  // it handed over for this thread's shard (PassOn).
+  void ContinueOnShard(ShardRunner& runner) {
+    // The word first: once it is off, the control loop runs without the
+    // step and the connection is its own again (nothing here is touched).
+    if (!server_.shard_commands()) {
+      asio::post(control_, [self = shared_from_this()]() { self->ContinueOnControl(Next::kRead); });
+      return;
+    }
+    if (closing_) {  // killed meanwhile (by the control loop, in a step)
+      in_input_ = false;
+      return;
+    }
+    ShardRunScope scope(runner);
+    try {
+      if (runner.dispatcher.PlainShard(session_, handoff_) != runner.keyspace) {
+        asio::post(control_,
+                   [self = shared_from_this()]() { self->ContinueOnControl(Next::kRead); });
+        return;
+      }
+      std::vector<std::string> args = std::move(handoff_);
+      handoff_.clear();
+      ExecuteOrPark(args);
+      may_hop_ = true;
+      const Next next = ProcessInput();
+      may_hop_ = false;
+      PassOn(next);
     } catch (const std::exception& e) {
-      in_input_ = outer;
+      Logf(LogLevel::kWarning, "Closing client after an internal error (%s): id=%d addr=%s",
+           e.what(), session_.id, session_.addr);
+      asio::post(control_, [self = shared_from_this()]() {
+        self->in_input_ = false;
+        self->Kill();
+      });
+    }
+  }
+
+  // The rest of a chunk that its shard thread began (OnInput): the command
+  // it handed over, the commands after it, the end. On the control loop.
+  void ContinueOnControl(Next next) {
+    if (closing_) {  // killed meanwhile
+      in_input_ = false;
+      return;
+    }
+    try {
+      if (!handoff_.empty()) {
+        std::vector<std::string> args = std::move(handoff_);
+        handoff_.clear();
+        ExecuteOrPark(args);
+        may_hop_ = true;
+        next = ProcessInput();
+        may_hop_ = false;
+        if (!handoff_.empty()) {  // on to a shard thread
+          PassOn(next);
+          return;
+        }
+      }
+      in_input_ = false;
+      FinishInput(next);
+    } catch (const std::exception& e) {
+      in_input_ = false;
       Logf(LogLevel::kWarning, "Closing client after an internal error (%s): id=%d addr=%s",
            e.what(), session_.id, session_.addr);
       Kill();
     }
   }
+
+  // Whether the socket thread may run the commands of the chunk it just
+  // read (the class comment). REQUIRES: on the socket thread, with
+  // Server::shard_commands on (so that the control side may be read).
+  bool MayRunOnShard() const {
+    return !closing_ && !processing_ && !in_input_ && !write_failed_ && !limit_hit_ && !gated_ &&
+           !close_after_gate_ && !read_waits_drain_ && parked_.empty() && handoff_.empty() &&
+           BigBulkLeft() == 0 && !session_.close_after_reply && !session_.replica &&
+           !session_.suspended() && session_.on_output_drained == nullptr;
+  }
+
+  // Runs a chunk on the socket thread (MayRunOnShard).
+  void RunOnShard(const std::string& chunk) {
+    ShardRunScope scope(*runner_);
+    OnInput(chunk);
+  }
+
+  // The dispatcher and statistics of the thread running the commands now.
+  Dispatcher& dispatcher() {
+    return running_runner != nullptr ? running_runner->dispatcher : dispatcher_;
+  }
+  Stats& stats() { return running_runner != nullptr ? running_runner->stats : server_.stats(); }
 
   void AskRead() {
     asio::post(*socket_loop_, [self = shared_from_this()]() { self->IoRead(); });
@@ -815,24 +1019,30 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void IoRead() {
     if (io_closed_ || io_read_pending_) return;
     io_read_pending_ = true;
-    AsyncReadWhenReady(stream_.socket(), io_sink_,
-                       [self = shared_from_this()](boost::system::error_code ec, size_t) {
-                         self->io_read_pending_ = false;
-                         if (self->io_closed_) return;
-                         if (ec == asio::error::would_block || ec == asio::error::try_again) {
-                           self->IoRead();
-                           return;
-                         }
-                         if (ec) {
-                           self->IoClose();
-                           asio::post(self->control_, [self]() { self->OnPeerGone(""); });
-                           return;
-                         }
-                         asio::post(self->control_, [self, chunk = std::move(self->io_inbox_)]() {
-                           self->OnInput(chunk);
-                         });
-                         self->io_inbox_.clear();
-                       });
+    AsyncReadWhenReady(
+        stream_.socket(), io_sink_,
+        [self = shared_from_this()](boost::system::error_code ec, size_t) {
+          self->io_read_pending_ = false;
+          if (self->io_closed_) return;
+          if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            self->IoRead();
+            return;
+          }
+          if (ec) {
+            self->IoClose();
+            asio::post(self->control_, [self]() { self->OnPeerGone(""); });
+            return;
+          }
+          if (self->runner_ != nullptr && self->server_.shard_commands() && self->MayRunOnShard()) {
+            const std::string chunk = std::move(self->io_inbox_);
+            self->io_inbox_.clear();
+            self->RunOnShard(chunk);
+            return;
+          }
+          asio::post(self->control_,
+                     [self, chunk = std::move(self->io_inbox_)]() { self->OnInput(chunk); });
+          self->io_inbox_.clear();
+        });
   }
 
   // The read's sink (ready_read.h): the thread's scratch room, copied out.
@@ -1001,6 +1211,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
         break;
       }
       if (args_.empty()) continue;
+      // On a shard thread, a command of another shard goes to that shard's
+      // thread, any other command it may not run to the control loop, with
+      // the rest of the chunk (OnInput, PassOn).
+      // The control loop likewise hands a plain data command of a shard
+      // thread's keys back to that thread, in a chunk that is whole in the
+      // query buffer (may_hop_).
+      if (running_runner != nullptr ||
+          (may_hop_ && runners_ != nullptr && !runners_->empty() && server_.shard_commands())) {
+        const int here = running_runner != nullptr ? running_runner->keyspace : 0;
+        int where = server_.shard_commands()
+                        ? (*runners_)[0]->dispatcher.PlainShard(session_, args_)
+                        : Dispatcher::kControlLoop;
+        if (where == Dispatcher::kAnyShard) where = here;
+        if (where < 1 || where > static_cast<int>(runners_->size())) where = 0;
+        if (where != here) {
+          handoff_ = std::move(args_);
+          args_.clear();
+          handoff_to_ = where;
+          break;
+        }
+      }
       ExecuteOrPark(args_);
       // The arguments are freed after the command, as Redis frees a
       // client's argv: a command of 100k arguments must not keep its
@@ -1030,7 +1261,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // The clock was just read for the read that brought the first command.
     const int64_t now = read_now_ms_ != 0 ? std::exchange(read_now_ms_, 0) : NowMs();
     command_now_ms_ = now;
-    if (server_.WritesPaused(now) && dispatcher_.WaitsForPause(session_, args, now)) {
+    if (server_.WritesPaused(now) && dispatcher().WaitsForPause(session_, args, now)) {
       server_.ParkSession(session_);
     } else {
       // A replica's commands are expected to reply nothing (see
@@ -1038,7 +1269,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       const bool replica = session_.replica;
       const size_t before = out_.size();
       replica_command_ = replica;
-      dispatcher_.Execute(session_, args, reply_, now);
+      dispatcher().Execute(session_, args, reply_, now);
+      if (running_runner != nullptr) ++running_runner->stats.shard_thread_commands;
       replica_command_ = false;
       reply_.set_protocol(session_.protocol);
       if (replica && !closing_ && out_.size() > before) RefuseReplicaReply(before);
@@ -1083,13 +1315,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Session session_;
   resp::RequestParser parser_;
   std::vector<std::string> args_;
-  std::vector<std::string> parked_;  // the command waiting for a write pause
-  resp::QueryBuffer query_;          // received, not yet parsed
-  bool processing_ = false;          // Process is reading query_
-  bool reading_scratch_ = false;     // the recv in progress goes to ScratchRoom
-  size_t read_room_ = 0;             // the room PrepareRead gave the recv in progress
-  bool read_parked_ = false;         // the reader coroutine waits in a read
-  bool peer_close_unseen_ = false;   // the last read was short (CheckPeerClosed)
+  std::vector<std::string> parked_;   // the command waiting for a write pause
+  std::vector<std::string> handoff_;  // a shard thread's command for the control loop
+  resp::QueryBuffer query_;           // received, not yet parsed
+  bool processing_ = false;           // Process is reading query_
+  bool reading_scratch_ = false;      // the recv in progress goes to ScratchRoom
+  size_t read_room_ = 0;              // the room PrepareRead gave the recv in progress
+  bool read_parked_ = false;          // the reader coroutine waits in a read
+  bool peer_close_unseen_ = false;    // the last read was short (CheckPeerClosed)
   static constexpr size_t kKeptBufferBytes = 64 * 1024;
   static constexpr int64_t kBigArg = resp::QueryBuffer::kBigArg;
   std::string out_;      // replies not yet handed to the socket
@@ -1120,6 +1353,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   const asio::any_io_executor control_;  // the control loop
   asio::io_context* const socket_loop_;  // a remote connection's socket thread; else null
+  ShardRunner* const runner_;            // its commands' runner there; else null
+  const std::vector<std::unique_ptr<ShardRunner>>* const runners_;  // every shard thread's
+  int handoff_to_ = 0;    // handoff_'s keyspace shard (0: the control loop's)
+  bool may_hop_ = false;  // Process may hand commands to another thread
   // Remote, control loop's side.
   // The connection itself while its session is registered (Detach lets go):
   // a local one is held by its reader coroutine, a remote one by whatever
@@ -1167,7 +1404,62 @@ bool IsLoopback(const asio::ip::address& addr) {
 
 NetServer::NetServer(asio::io_context& io, Server& server, Dispatcher& dispatcher, TlsContexts* tls,
                      ShardThreads* threads)
-    : io_(io), server_(server), dispatcher_(dispatcher), tls_(tls), threads_(threads) {}
+    : io_(io),
+      server_(server),
+      dispatcher_(dispatcher),
+      tls_(tls),
+      threads_(threads),
+      step_(*this),
+      shard_commands_timer_(io) {
+  if (threads_ == nullptr || threads_->size() == 0) return;
+  for (int i = 0; i < threads_->size(); ++i) {
+    runners_.push_back(std::make_unique<ShardRunner>(server_, i + 1, threads_->io(i)));
+  }
+  // This thread runs the control loop: each of its handlers takes the
+  // global step while shard threads run commands.
+  hook_scope_.emplace(&step_);
+  CheckShardCommands();
+}
+
+void NetServer::StepHook::BeforeHandler() {
+  if (ending_ || !net_.server_.shard_commands() || net_.threads_->parked()) return;
+  net_.threads_->ParkAll();
+  asio::post(net_.io_, [this]() { EndStep(); });
+  // The writes the shard threads committed go first, in their order
+  // (replicas, the AOF, WAIT's offset see them before anything this step
+  // does).
+  net_.server_.write_stream().Drain();
+}
+
+void NetServer::StepHook::EndStep() {
+  // Still parked: whatever the step's handlers changed may keep commands
+  // on the control loop from now on.
+  ending_ = true;
+  if (!net_.server_.ShardCommandsBlocker().empty()) net_.server_.set_shard_commands(false);
+  net_.threads_->ReleaseAll();
+  ending_ = false;
+}
+
+void NetServer::CheckShardCommands() {
+  shard_commands_timer_.expires_after(std::chrono::milliseconds(100));
+  shard_commands_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    CheckShardCommands();
+    // The last thing this handler does: from here on the shard threads may
+    // run commands while the control loop runs nothing outside a step.
+    if (!server_.shard_commands() && server_.ShardCommandsBlocker().empty()) {
+      server_.set_shard_commands(true);
+    }
+  });
+}
+
+void NetServer::StopShardCommands() {
+  shard_commands_timer_.cancel();
+  if (threads_ == nullptr) return;
+  threads_->ParkAll();
+  server_.set_shard_commands(false);
+  threads_->ReleaseAll();
+}
 
 NetServer::~NetServer() = default;
 
@@ -1401,8 +1693,9 @@ void NetServer::Adopt(tcp::socket socket, bool tls, const std::string& unix_path
   // TLS connections stay on the control loop (their OpenSSL state reads
   // and writes together).
   asio::io_context* loop = nullptr;
+  int pick = 0;
   if (!tls && threads_ != nullptr && threads_->size() > 0) {
-    const int pick = static_cast<int>(next_loop_++ % static_cast<uint64_t>(threads_->size() + 1));
+    pick = static_cast<int>(next_loop_++ % static_cast<uint64_t>(threads_->size() + 1));
     if (pick > 0) loop = &threads_->io(pick - 1);
   }
   if (loop != nullptr) {
@@ -1410,8 +1703,9 @@ void NetServer::Adopt(tcp::socket socket, bool tls, const std::string& unix_path
     const tcp protocol = unix_path.empty() ? socket.local_endpoint(ec).protocol() : tcp::v4();
     const int fd = ec ? -1 : socket.release(ec);
     if (ec || fd < 0) return;  // the socket closes with `socket`
-    auto conn = std::make_shared<Connection>(Stream(tcp::socket(*loop)), server_, dispatcher_,
-                                             std::move(peer), io_.get_executor(), loop);
+    auto conn = std::make_shared<Connection>(
+        Stream(tcp::socket(*loop)), server_, dispatcher_, std::move(peer), io_.get_executor(), loop,
+        runners_[static_cast<size_t>(pick - 1)].get(), &runners_);
     conn->StartRemote(fd, protocol);
     return;
   }

@@ -15,12 +15,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "base/asio_handler_hook.h"
 
 namespace shardnode::node {
 
@@ -28,6 +31,7 @@ class Server;
 class Dispatcher;
 class TlsContexts;
 class ShardThreads;
+struct ShardRunner;
 
 class NetServer {
  public:
@@ -76,6 +80,9 @@ class NetServer {
   void StopAccepting();
   // Stops accepting and closes every client connection.
   void Stop();
+  // The control loop has stopped: shard threads run no more commands
+  // (before the node saves or exits). Idempotent.
+  void StopShardCommands();
 
  private:
   struct Acceptor {
@@ -92,6 +99,23 @@ class NetServer {
   // in turn, on a shard thread.
   void Adopt(boost::asio::ip::tcp::socket socket, bool tls, const std::string& unix_path);
 
+  // With shard threads: every handler of the control loop (this thread)
+  // first takes the global step while Server::shard_commands is on, and
+  // the step's end turns the word off when the node's state asks for it
+  // (shard.h).
+  class StepHook final : public asio_hook::HandlerHook {
+   public:
+    explicit StepHook(NetServer& net) : net_(net) {}
+    void BeforeHandler() override;
+
+   private:
+    void EndStep();
+    NetServer& net_;
+    bool ending_ = false;
+  };
+  // Turns Server::shard_commands on, every 100 ms, when nothing blocks it.
+  void CheckShardCommands();
+
   boost::asio::io_context& io_;
   Server& server_;
   Dispatcher& dispatcher_;
@@ -101,6 +125,11 @@ class NetServer {
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::unique_ptr<boost::asio::local::stream_protocol::acceptor> unix_acceptor_;
   std::string unix_path_;  // the bound unixsocket; empty: none (or removed)
+  // One per shard thread (net_server.cc): what it runs commands with.
+  std::vector<std::unique_ptr<ShardRunner>> runners_;
+  StepHook step_;
+  std::optional<asio_hook::Scope> hook_scope_;
+  boost::asio::steady_timer shard_commands_timer_;
 };
 
 }  // namespace shardnode::node

@@ -133,7 +133,12 @@ class ReadOp : public boost::asio::detail::reactor_op {
     op->~ReadOp();
     boost::asio::detail::thread_info_base::deallocate(
         boost::asio::detail::thread_context::thread_call_stack::top(), op, sizeof(ReadOp));
-    if (owner != nullptr) std::move(handler)(ec, n);
+    if (owner != nullptr) {
+      // As Asio's own operations do before their handlers (the control
+      // loop's global step, base/asio_handler_hook.h).
+      BOOST_ASIO_HANDLER_INVOCATION_BEGIN(());
+      std::move(handler)(ec, n);
+    }
   }
 
   int fd_;

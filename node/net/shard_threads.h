@@ -1,11 +1,11 @@
 // ShardThreads: the threads that run beside the control loop at `threads N`
 // (N > 1): N - 1 io_contexts, each run by a thread of its own until Stop.
 //
-// What runs on them today (step A of shard.h's plan): the sockets of the
-// client connections the NetServer spreads over them (reads, sends, closes;
-// net_server.cc). Every command still runs on the control loop, which owns
-// the sessions, query buffers and replies; a connection's thread and the
-// control loop hand bytes to each other by posting.
+// What runs on them (shard.h): the sockets of the client connections the
+// NetServer spreads over them (reads, sends, closes; net_server.cc) and,
+// while Server::shard_commands is on, the plain data commands of thread i's
+// keyspace shard i; a connection's thread, the other shard threads and the
+// control loop hand a connection's chunk to each other by posting.
 //
 // Each io_context is run by exactly one thread, so its reactor needs no
 // locking (as the control loop's); other threads only post to it, which its

@@ -195,6 +195,9 @@ class TlsOp : public detail::reactor_op {
     detail::thread_info_base::deallocate(detail::thread_context::thread_call_stack::top(), op,
                                          sizeof(TlsOp));
     if (owner == nullptr) return;
+    // As Asio's own operations do before their handlers (the control
+    // loop's global step, base/asio_handler_hook.h).
+    BOOST_ASIO_HANDLER_INVOCATION_BEGIN(());
     if (other && !ec) {
       const auto wait = op_type == detail::reactor::read_op ? TlsSession::Socket::wait_write
                                                             : TlsSession::Socket::wait_read;

@@ -161,6 +161,8 @@ class NodeServices {
   virtual void SetDirty(uint64_t dirty) = 0;
   // MIGRATE's cached target connections (INFO stats); 0 without MIGRATE.
   virtual size_t migrate_cached_sockets() const { return 0; }
+  // Whether shard threads run commands now (Server::shard_commands).
+  virtual bool shard_commands() const { return false; }
 
   virtual const std::string& run_id() const = 0;
   virtual int64_t start_ms() const = 0;

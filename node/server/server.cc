@@ -20,6 +20,7 @@
 #include "node/server/replication_control.h"
 #include "node/server/session.h"
 #include "node/server/suspend.h"
+#include "replication/output_limit.h"
 #include "slots/hash_slot.h"
 
 namespace shardnode::node {
@@ -248,8 +249,8 @@ Server::Server(Config* config, const CommandTable* commands)
         } else {
           blocked->Signal(d, key);
           // Client-side caching (a flush is signalled by the command:
-          // Tracking::Flushed).
-          tracking_.KeyModified(key);
+          // Tracking::Flushed). None while shard threads run commands.
+          if (!running_on_shard_thread) tracking_.KeyModified(key);
         }
         if (watches->empty()) return;
         if (key.empty()) {
@@ -262,13 +263,17 @@ Server::Server(Config* config, const CommandTable* commands)
       // (the others' already allocated return at once).
       if (threads > 1) {
         ks.db(d).on_index_allocated = [this, d]() {
+          // (Never on a shard thread: Dispatcher::PlainShard leaves a
+          // db's first write to the control loop.)
+          if (running_on_shard_thread) return;
           for (auto& other : shards_) other->db(d).AllocateIndex();
         };
       }
       // A key that expires on a primary is deleted on its replicas by a DEL,
       // sent with the writes of the command that found it expired.
       ks.db(d).on_key_expired = [this, d](std::string_view key) {
-        tracking_.NextChangeByServer();  // its on_key_modified follows
+        if (!running_on_shard_thread)
+          tracking_.NextChangeByServer();  // its on_key_modified follows
         if (replication_ != nullptr && replication_->is_replica()) return;
         // The running thread's side, where the unit of the command that
         // found the key expired is (a shard thread's Producer).
@@ -285,7 +290,7 @@ Server::~Server() = default;
 
 Stats Server::TotalStats() const {
   // A new counter in Stats must be summed here too.
-  static_assert(sizeof(Stats) == 17 * sizeof(uint64_t) + sizeof(Stats::error_codes));
+  static_assert(sizeof(Stats) == 18 * sizeof(uint64_t) + sizeof(Stats::error_codes));
   Stats total;
   for (const auto& st : shard_stats_) {
     total.total_connections_received += st->total_connections_received;
@@ -305,6 +310,7 @@ Stats Server::TotalStats() const {
     total.total_writes_processed += st->total_writes_processed;
     total.reply_buffer_shrinks += st->reply_buffer_shrinks;
     total.reply_buffer_expands += st->reply_buffer_expands;
+    total.shard_thread_commands += st->shard_thread_commands;
     for (const auto& [code, count] : st->error_codes) {
       auto it = total.error_codes.find(code);
       if (it != total.error_codes.end()) {
@@ -482,6 +488,39 @@ bool Server::Migrate(CommandContext& ctx, std::span<std::string> args) {
   if (!migrate) return false;
   migrate(ctx, args);
   return true;
+}
+
+}  // namespace shardnode::node
+
+namespace shardnode::node {
+
+std::string_view Server::ShardCommandsBlocker() const {
+  const ServerOptions& opts = options();
+  if (opts.notify_keyspace_events != 0) return "notify-keyspace-events";
+  if (tracking_.num_clients() > 0 || tracking_.total_keys() > 0 || tracking_.total_prefixes() > 0) {
+    return "client tracking";
+  }
+  if (!monitoring_.monitors.empty()) return "monitor";
+  if (blocking_.size() > 0 || blocking_.has_ready()) return "blocked clients";
+  for (const Pause& p : pauses_) {
+    if (p.until() != 0) return "client pause";
+  }
+  if (!paused_sessions_.empty() || !slot_paused_sessions_.empty()) return "client pause";
+  if (!keys_in_flight_.empty()) return "migrate";
+  if (hidden_count_ > 0 || paused_slot_count_ > 0) return "slot migration";
+  if (before_write) return "snapshot";
+  if (opts.appendonly) return "appendonly";
+  if (opts.maxmemory > 0) return "maxmemory";
+  if (opts.maxmemory_clients != 0) return "maxmemory-clients";
+  if (opts.latency_monitor_threshold > 0) return "latency-monitor-threshold";
+  const replication::OutputLimit normal = replication::OutputLimit::ForClass(
+      config_->Value("client-output-buffer-limit").value_or(""), "normal");
+  if (normal.hard_bytes != 0 || normal.soft_bytes != 0) return "client-output-buffer-limit";
+  if (replication_ != nullptr && replication_->is_replica()) return "replica";
+  if (loading_.active) return "loading";
+  if (!busy_script_error_.empty()) return "busy script";
+  if (output_gate_.held()) return "output gate";
+  return {};
 }
 
 }  // namespace shardnode::node

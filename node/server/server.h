@@ -392,6 +392,27 @@ class Server final : public NodeServices {
   // again: suspend.h's Retry).
   void ParkSession(Session& session);
 
+  // Commands on the shard threads (`threads N` > 1; shard.h). While this
+  // word is on, every control loop handler runs inside the global step
+  // (shard_threads.h: the shard threads wait meanwhile), so a shard thread
+  // may read the control loop's state freely and runs the plain data
+  // commands of its own keyspace shard itself; while it is off, every
+  // command runs on the control loop. Set on the control loop only: off
+  // inside a step (the step's end recomputes it), on at the end of a
+  // handler of its own (the cron's check): never while a control loop
+  // handler that does not hold the step still runs.
+  bool shard_commands() const override { return shard_commands_.load(std::memory_order_acquire); }
+  void set_shard_commands(bool on) { shard_commands_.store(on, std::memory_order_release); }
+  // Whether nothing in the node's state needs the control loop for every
+  // command: the features whose state a plain data command would touch
+  // (keyspace events, client tracking, MONITOR, blocked clients, client
+  // pauses, keys in flight, atomic slot migration, a snapshot in progress,
+  // the AOF, maxmemory and maxmemory-clients, client output limits for
+  // normal clients, the latency monitor, the replica role, loading, a busy
+  // script) are all off. An empty string when allowed, else the first
+  // reason (INFO, tests).
+  std::string_view ShardCommandsBlocker() const;
+
  private:
   // A primary whose writes are paused must not move its replication offset:
   // lookups then hide keys whose TTL passed instead of deleting them (and
@@ -456,6 +477,7 @@ class Server final : public NodeServices {
   std::vector<uint64_t> paused_sessions_;
   WriteStream write_stream_;
   OutputGate output_gate_;
+  std::atomic<bool> shard_commands_{false};
   std::string aof_misconf_;
 };
 

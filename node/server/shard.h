@@ -13,7 +13,8 @@
 // (NodeServices::TotalStats, TotalCommandStats). With one shard thread
 // (today) one thread runs every view.
 //
-// Loop: the shard's thread (today the control loop).
+// Loop: the shard's thread (view 0: the control loop; view i's plain data
+// commands run on shard thread i while Server::shard_commands is on).
 //
 // State ownership, for shard threads (`threads N` > 1). "Control" is the
 // control loop (thread 0, which also serves shard 0); "owner" is the thread
@@ -85,55 +86,65 @@
 //     post), the client table and ids, the OutputGate and AOF state,
 //     persistence, replication and the cluster state.
 //
-// What runs on shard threads today (step A): `threads N` starts N - 1
-// shard threads (node/net/shard_threads.h) and the NetServer spreads client
+// What runs on shard threads today (steps A to C): `threads N` starts
+// N - 1 shard threads (node/net/shard_threads.h); shard thread i serves
+// keyspace shard i, the control loop shard 0. The NetServer spreads client
 // connections over them and the control loop, round-robin (TLS ones stay on
 // the control loop). A connection's shard thread owns its socket: it reads
-// (one chunk at a time, posted to the control loop, the next read only when
-// the control loop asks) and sends (output posted to it, counted as unsent
-// until the socket took it), and closes it. Sessions, query buffers,
-// parsing, replies and every command stay on the control loop, so every
-// view still runs there and nothing of the ownership list above is crossed
-// yet (net_server.cc, Connection, says which member each side touches).
+// one chunk at a time and sends (output posted to it, counted as unsent
+// until the socket took it), and closes it.
 //
-// How shard threads are to run commands (the next steps; not built yet):
-//   - The global step is taken lazily, by the accessors. On the control
-//     loop with N > 1, reaching another shard's data (Server::shard(i),
-//     ShardForSlot, view 0's keyspace(i), the watch and blocking walks, a
-//     push to a session homed on another thread) first parks every other
-//     shard thread (a handler posted to each, which blocks until released)
-//     unless they are parked already, and posts the release to the control
-//     loop at that moment: the step lasts to the end of the control loop's
-//     current handler (and whatever was queued before the release), so no
-//     caller of the control loop (bus actions, cron, replication, snapshot
-//     slices, MIGRATE, scripts) needs to know about it. The rule it asks
-//     for: no reference into another shard's data is kept across a
-//     co_await or a post on the control loop (fetch it again after); TSan
-//     at threads 4 finds the places that break it.
-//   - Connections are spread over the shard threads (their socket, query
-//     buffer, parser, reply buffer and Session live there). A command runs
-//     on its connection's thread when it touches only that thread's shard
-//     and nothing of the control loop's list above is in play: a node-wide
-//     word, set by the control loop during a global step, says whether any
-//     of keyspace events, tracking clients, MONITOR, blocked clients,
-//     a client pause, keys in flight, an atomic migration, a snapshot or
-//     rewrite in progress, appendfsync always, maxmemory over its limit,
-//     or the replica role is in play; a command flag says whether the
-//     command is a plain data command (not blocking, Pub/Sub, admin,
-//     script, MULTI/EXEC) and the session says whether it is in MULTI,
-//     tracking, monitoring, subscribed in RESP2 or a replication link.
+// Who runs a chunk's commands: the node-wide word (Server::shard_commands)
+// says whether shard threads may run commands at all. It is on while none
+// of the features that a plain data command would have to tell is in use
+// (Server::ShardCommandsBlocker: keyspace events, client tracking, MONITOR,
+// blocked clients, client pauses, keys in flight, an atomic migration, a
+// snapshot, the AOF, maxmemory and maxmemory-clients, output limits for
+// normal clients, the latency monitor, the replica role, loading, a busy
+// script). While it is on, every handler of the control loop first takes
+// the global step (NetServer's StepHook, run by Asio before each handler
+// through base/asio_handler_hook.h: every shard thread parked between two
+// of its handlers, the writes they committed delivered first) and the
+// step's end recomputes the word; it is turned on by a handler of its own
+// (every 100 ms), as that handler's last action. So a shard thread that
+// found the word on runs while the control loop runs nothing: it may read
+// any control loop state (options, the cluster's slot table, the command
+// table, the session's flags) and writes only its own keyspace shard, its
+// view's Stats and CommandStats, its write-stream producer and the
+// connection it runs (the slow log and the ACL log under one mutex). The
+// socket thread then runs the chunk itself while its commands are plain
+// data commands of its own shard (Dispatcher::PlainShard); a plain data
+// command of another shard's keys goes, with the rest of the chunk, to
+// that shard's thread (or the control loop for shard 0), and any other
+// command to the control loop, which hands plain commands back the same
+// way. A connection is touched by one thread at a time: the one its chunk
+// was posted to. The replies go back in request order in one buffer; the
+// read after them is asked by whichever thread ends the chunk. Key-wide
+// and multi-shard commands, MULTI/EXEC, blocking, Pub/Sub, scripts and
+// everything else run on the control loop, as at threads 1. With the word
+// off, every command runs on the control loop (step A) and the shard
+// threads only move bytes.
+//
+// Left of the plan below: shard 0's keys have no thread of their own (its
+// commands take the global step), and the features in the blocker list
+// turn the word off instead of being served from the shard threads.
+//
+// The plan this follows (kept for the parts not built yet):
+//   - The global step is taken lazily, by the accessors. (Built instead as
+//     a step around every control loop handler while the word is on.)
+//   - Connections are spread over the shard threads; a command runs on its
+//     connection's thread when it touches only that thread's shard and
+//     nothing of the control loop's list above is in play (the word, a
+//     command flag, the session's state).
 //   - Such a command on another shard's keys goes to that shard's thread
-//     with its session (the home thread does not touch the session until
-//     the reply is back; consecutive commands for one shard travel as one
-//     batch, so pipelines keep their batching), and replies stay in request
-//     order because a connection has one batch out at a time. Any other
-//     command goes to the control loop the same way and runs there under
-//     the global step.
-//   - Per thread: a Dispatcher (its slot-table reader and propagation
-//     state), a view's Stats, a write-stream producer (exists), the read
-//     scratch room (exists). Client ids become an atomic; the client table,
-//     Register and Detach go through the control loop; slow log and latency
-//     events (rare) take a short lock.
+//     with its connection; replies stay in request order because a
+//     connection has one chunk in flight at a time. Any other command goes
+//     to the control loop the same way and runs there under the global
+//     step.
+//   - Per thread: a Dispatcher (its slot-table reader), a view's Stats, a
+//     write-stream producer, the read scratch room (all exist). Client ids
+//     and the client table stay the control loop's (Register and Detach run
+//     there).
 #pragma once
 
 #include <array>
@@ -150,6 +161,12 @@
 #include "slots/hash_slot.h"
 
 namespace shardnode::node {
+
+// True while a shard thread runs commands (node/net's ShardRunScope, with
+// Server::shard_commands on): what the keyspace's hooks would tell the
+// control loop's features (client tracking) is left out, none of them
+// being in use then, and nothing reaches another shard.
+inline thread_local bool running_on_shard_thread = false;
 
 class Keyspace;
 class WatchIndex;
@@ -177,6 +194,8 @@ struct Stats {
   // Reply buffers resized by the cron (INFO reply_buffer_shrinks / _expands).
   uint64_t reply_buffer_shrinks = 0;
   uint64_t reply_buffer_expands = 0;
+  // Commands a shard thread ran itself (INFO shard_thread_commands).
+  uint64_t shard_thread_commands = 0;
   // Error replies by their first word (INFO errorstats), at most 128 codes.
   std::map<std::string, uint64_t, std::less<>> error_codes;
   // CONFIG RESETSTAT: every figure but `dirty`, which save points and INFO

@@ -501,5 +501,168 @@ class MemoryOnShardThreadsTest(unittest.TestCase):
             self.assertLess(abs(after - before), 512 * 1024, kind)  # and not counted
 
 
+
+def shard_commands_on(node):
+    return info(node, "stats").get("shard_commands") == "1"
+
+
+def plain_script(rng, i, n):
+    """A pipeline of client i's own keys (spread over every shard, so its
+    commands hop between threads), with commands that stay on the control
+    loop mixed in: multi-key commands across shards, a transaction, SELECT,
+    errors."""
+    cmds = []
+    for k in range(n):
+        key = f"c{i}:k{rng.randrange(40)}"
+        pick = rng.randrange(16)
+        if pick == 0:
+            cmds.append(("SET", key, f"v{k}"))
+        elif pick == 1:
+            cmds.append(("GET", key))
+        elif pick == 2:
+            cmds.append(("INCR", f"c{i}:n{rng.randrange(8)}"))
+        elif pick == 3:
+            cmds.append(("RPUSH", f"c{i}:l{rng.randrange(4)}", str(k)))
+        elif pick == 4:
+            cmds.append(("LRANGE", f"c{i}:l{rng.randrange(4)}", "0", "-1"))
+        elif pick == 5:
+            cmds.append(("HSET", f"c{i}:h{rng.randrange(4)}", f"f{k % 5}", str(k)))
+        elif pick == 6:
+            cmds.append(("HGETALL", f"c{i}:h{rng.randrange(4)}"))
+        elif pick == 7:
+            cmds.append(("ZADD", f"c{i}:z", str(k % 13), f"m{k % 9}"))
+        elif pick == 8:
+            cmds.append(("ZRANGE", f"c{i}:z", "0", "-1", "WITHSCORES"))
+        elif pick == 9:
+            cmds.append(("DEL", key))
+        elif pick == 10:
+            cmds.append(("EXPIRE", key, "1000"))
+        elif pick == 11:
+            cmds.append(("MSET", f"c{i}:a{k}", "1", f"c{i}:b{k}", "2"))  # across shards
+        elif pick == 12:
+            cmds += [("MULTI",), ("INCR", f"c{i}:n0"), ("GET", key), ("EXEC",)]
+        elif pick == 13:
+            cmds += [("SELECT", "1"), ("SET", key, "db1"), ("GET", key), ("SELECT", "0")]
+        elif pick == 14:
+            cmds += [("PING",), ("ECHO", f"e{k}"), ("INCR", key), ("NOSUCH", key)]
+        else:
+            cmds += [("SADD", f"c{i}:s", str(k % 11)), ("SCARD", f"c{i}:s"), ("TYPE", key)]
+    return cmds
+
+
+@unittest.skipUnless(REDIS, "redis-server not installed")
+class ShardThreadCommandsTest(unittest.TestCase):
+    """Plain data commands run on the shard threads themselves (shard.h:
+    Server::shard_commands, the global step): the replies and the data are
+    Redis's, whichever thread ran each command."""
+
+    def test_pipelined_commands_hop_between_threads_as_redis_replies(self):
+        node = Node(args=["--threads", str(THREADS)]).start()
+        self.addCleanup(node.cleanup)
+        redis = RedisServer()
+        self.addCleanup(redis.cleanup)
+        wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
+        results = []
+        total = 0
+        for server in (node, redis):
+            cs = [Client(server.port) for _ in range(12)]
+            for c in cs:
+                self.addCleanup(c.close)
+            scripts = [plain_script(random.Random(i), i, 400) for i in range(len(cs))]
+            total = sum(len(s) for s in scripts)
+            for c, cmds in zip(cs, scripts):
+                c.sock.sendall(b"".join(resp_command(*cmd) for cmd in cmds))
+            replies = [[c.read() for _ in cmds] for c, cmds in zip(cs, scripts)]
+            check = Client(server.port)
+            self.addCleanup(check.close)
+            state = []
+            for i in range(len(cs)):
+                for k in range(40):
+                    state.append(check.call("GET", f"c{i}:k{k}"))
+                for j in range(8):
+                    state.append(check.call("GET", f"c{i}:n{j}"))
+                state.append(check.call("LRANGE", f"c{i}:l0", "0", "-1"))
+                state.append(check.call("ZRANGE", f"c{i}:z", "0", "-1", "WITHSCORES"))
+                state.append(sorted(check.call("SMEMBERS", f"c{i}:s")))
+            state.append(check.call("DBSIZE"))
+            results.append((replies, state))
+        self.assertEqual(results[0][0], results[1][0])
+        self.assertEqual(results[0][1], results[1][1])
+        # Most ran on the shard threads (a pipeline goes from thread to
+        # thread with its keys; three of the four keyspace shards have one).
+        ran = int(info(node, "stats")["shard_thread_commands"])
+        self.assertGreater(ran, total // 4)
+
+    def test_tracking_client_keeps_commands_on_the_control_loop(self):
+        """A client-side caching client needs every write seen by the
+        control loop: while one exists shard threads run no command, and
+        they do again once its keys are gone."""
+        node = Node(args=["--threads", str(THREADS)]).start()
+        self.addCleanup(node.cleanup)
+        wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
+        sub, tracker = Client(node.port), Client(node.port)
+        writers = [Client(node.port) for _ in range(8)]
+        for c in [sub, tracker] + writers:
+            self.addCleanup(c.close)
+        sub_id = sub.call("CLIENT", "ID")
+        self.assertEqual(sub.call("SUBSCRIBE", "__redis__:invalidate")[0], b"subscribe")
+        self.assertEqual(tracker.call("CLIENT", "TRACKING", "on", "REDIRECT", str(sub_id)), "OK")
+        keys = [f"tracked:{k}" for k in range(16)]
+        for key in keys:
+            self.assertIsNone(tracker.call("GET", key))
+        wait_until(lambda: not shard_commands_on(node), what="commands back on the control loop")
+        # Every write from any connection invalidates its key, once.
+        for n, key in enumerate(keys):
+            self.assertEqual(writers[n % len(writers)].call("SET", key, "x"), "OK")
+        got = set()
+        while len(got) < len(keys):
+            msg = sub.read()
+            self.assertEqual(msg[:2], [b"message", b"__redis__:invalidate"])
+            got.update(k.decode() for k in msg[2])
+        self.assertEqual(got, set(keys))
+        tracker.close()
+        wait_until(lambda: shard_commands_on(node), what="shard threads run commands again")
+
+    def test_replica_gets_the_writes_of_every_thread_in_order(self):
+        """Writes that shard threads ran reach the write stream whole, in
+        order, before anything the control loop does next (WAIT counts
+        them): a redis-server replica ends with the primary's data."""
+        primary = Node(args=["--threads", str(THREADS)]).start()
+        self.addCleanup(primary.cleanup)
+        replica = RedisServer()
+        self.addCleanup(replica.cleanup)
+        self.assertEqual(replica.cli("REPLICAOF", "127.0.0.1", primary.port), "OK")
+        wait_until(lambda: info(replica).get("master_link_status") == "up", timeout=30,
+                   what="link up")
+        wait_until(lambda: shard_commands_on(primary), what="shard threads run commands")
+        cs = [Client(primary.port) for _ in range(8)]
+        for c in cs:
+            self.addCleanup(c.close)
+        for rnd in range(3):
+            for i, c in enumerate(cs):
+                cmds = []
+                for k in range(300):
+                    cmds.append(("INCR", f"n:{i}:{k % 17}"))
+                    cmds.append(("RPUSH", f"l:{i}:{k % 5}", f"{rnd}:{k}"))
+                c.sock.sendall(b"".join(resp_command(*cmd) for cmd in cmds))
+            for c in cs:
+                for _ in range(600):
+                    self.assertNotIsInstance(c.read(), Error)
+            self.assertEqual(cs[0].call("WAIT", "1", "10000"), 1)
+        wait_until(lambda: info(replica)["master_repl_offset"] ==
+                   info(primary)["master_repl_offset"], timeout=30, what="replica caught up")
+        p, r = Client(primary.port), Client(replica.port)
+        self.addCleanup(p.close)
+        self.addCleanup(r.close)
+        for i in range(len(cs)):
+            for k in range(17):
+                self.assertEqual(p.call("GET", f"n:{i}:{k}"), r.call("GET", f"n:{i}:{k}"))
+            for k in range(5):
+                self.assertEqual(p.call("LRANGE", f"l:{i}:{k}", "0", "-1"),
+                                 r.call("LRANGE", f"l:{i}:{k}", "0", "-1"))
+        self.assertEqual(p.call("DBSIZE"), r.call("DBSIZE"))
+        self.assertGreater(int(info(primary, "stats")["shard_thread_commands"]), 0)
+
+
 if __name__ == "__main__":
     unittest.main()
