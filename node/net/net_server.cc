@@ -231,8 +231,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       co_await self->Serve();
     } catch (const std::exception& e) {
-      Logf(LogLevel::kWarning, "Closing client after an internal error (%s): id=%d addr=%s",
-           e.what(), self->session_.id, self->session_.addr);
+      self->LogInternalError(e);
     }
     self->Close();
   }
@@ -820,8 +819,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       FinishInput(next);
     } catch (const std::exception& e) {
       in_input_ = outer;
-      Logf(LogLevel::kWarning, "Closing client after an internal error (%s): id=%d addr=%s",
-           e.what(), session_.id, session_.addr);
+      LogInternalError(e);
       if (on_shard) {
         asio::post(control_, [self = shared_from_this()]() { self->Kill(); });
       } else {
@@ -833,32 +831,31 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The end of a chunk's commands: the replies go with the request for the
   // next read, or the connection closes.
   void FinishInput(Next next) {
-    {
-      switch (next) {
-        case Next::kRead:
-          if (!Flush(/*read_more=*/true)) AskRead();
-          break;
-        case Next::kClose:
-          Kill();
-          break;
-        case Next::kCloseAfterOutput:
-          Flush();
-          CloseAfterOutput();
-          break;
-        case Next::kReadAfterDrain:
-          Flush();
-          read_waits_drain_ = true;
-          want_drained_.store(true);
-          ReadIfDrained();  // it may have drained already
-          break;
-      }
+    switch (next) {
+      case Next::kRead:
+        if (!Flush(/*read_more=*/true)) AskRead();
+        break;
+      case Next::kClose:
+        Kill();
+        break;
+      case Next::kCloseAfterOutput:
+        Flush();
+        CloseAfterOutput();
+        break;
+      case Next::kReadAfterDrain:
+        Flush();
+        read_waits_drain_ = true;
+        want_drained_.store(true);
+        ReadIfDrained();  // it may have drained already
+        break;
     }
   }
 
-  // On a shard thread, after its part of a chunk: the command it handed
-  // over goes to its shard's thread or the control loop with the rest of
-  // the chunk (in_input_ stays set until the chunk ends), and so does the
-  // end of a chunk that closes the connection; else the chunk ends here.
+  // After a thread's part of a chunk: the command it handed over goes to
+  // its shard's thread or the control loop with the rest of the chunk
+  // (in_input_ stays set until the chunk ends), and so does the end of a
+  // chunk that closes the connection (the control loop closes); else the
+  // chunk ends here.
   void PassOn(Next next) {
     if (!handoff_.empty() && handoff_to_ > 0 && next == Next::kRead) {
       ShardRunner* target = (*runners_)[static_cast<size_t>(handoff_to_ - 1)].get();
@@ -885,6 +882,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     if (closing_) {  // killed meanwhile (by the control loop, in a step)
       in_input_ = false;
+      handoff_.clear();
       return;
     }
     ShardRunScope scope(runner);
@@ -902,8 +900,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       may_hop_ = false;
       PassOn(next);
     } catch (const std::exception& e) {
-      Logf(LogLevel::kWarning, "Closing client after an internal error (%s): id=%d addr=%s",
-           e.what(), session_.id, session_.addr);
+      LogInternalError(e);
       asio::post(control_, [self = shared_from_this()]() {
         self->in_input_ = false;
         self->Kill();
@@ -916,6 +913,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ContinueOnControl(Next next) {
     if (closing_) {  // killed meanwhile
       in_input_ = false;
+      handoff_.clear();
       return;
     }
     try {
@@ -935,10 +933,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
       FinishInput(next);
     } catch (const std::exception& e) {
       in_input_ = false;
-      Logf(LogLevel::kWarning, "Closing client after an internal error (%s): id=%d addr=%s",
-           e.what(), session_.id, session_.addr);
+      LogInternalError(e);
       Kill();
     }
+  }
+
+  // A bug surfaced as an exception while the client's commands ran: the
+  // client is closed (the node goes on).
+  void LogInternalError(const std::exception& e) const {
+    Logf(LogLevel::kWarning, "Closing client after an internal error (%s): id=%d addr=%s", e.what(),
+         session_.id, session_.addr);
   }
 
   // Whether the socket thread may run the commands of the chunk it just
