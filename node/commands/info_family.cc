@@ -161,11 +161,7 @@ void AppendStatsSection(CommandContext& ctx, const std::vector<ShardFigures>& sh
       // No I/O threads.
       "io_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\n",
       "reply_buffer_shrinks:", st.reply_buffer_shrinks,
-      "\r\nreply_buffer_expands:", st.reply_buffer_expands, "\r\n",
-      // Shard threads (`threads N` > 1): whether they run commands now, and
-      // how many they ran.
-      "shard_commands:", ctx.node.shard_commands() ? 1 : 0,
-      "\r\nshard_thread_commands:", st.shard_thread_commands, "\r\n");
+      "\r\nreply_buffer_expands:", st.reply_buffer_expands, "\r\n");
 }
 
 void AppendReplicationSection(CommandContext& ctx, std::string& s) {
@@ -358,6 +354,16 @@ ShardList InfoFanOut::Merge(CommandContext& ctx) {
                       "\r\n");
     }
     if (sec == "keyspace") AppendKeyspaceSection(ctx, shards_, s);
+  }
+  // shardnode's own section, only when asked for by name (Redis's sections
+  // and their fields stay exactly Redis's): the threads, whether shard
+  // threads run commands now (node/server/shard.h) and how many they ran.
+  if (wanted_.contains("threads")) {
+    open();
+    const Stats st = ctx.node.TotalStats();
+    absl::StrAppend(&s, "# Threads\r\nthreads:", ctx.shard.num_keyspaces(),
+                    "\r\nshard_commands:", ctx.node.shard_commands() ? 1 : 0,
+                    "\r\nshard_thread_commands:", st.shard_thread_commands, "\r\n");
   }
   ctx.reply.Verbatim(s);
   return {};

@@ -194,7 +194,7 @@ struct Stats {
   // Reply buffers resized by the cron (INFO reply_buffer_shrinks / _expands).
   uint64_t reply_buffer_shrinks = 0;
   uint64_t reply_buffer_expands = 0;
-  // Commands a shard thread ran itself (INFO shard_thread_commands).
+  // Commands a shard thread ran itself (INFO threads: shard_thread_commands).
   uint64_t shard_thread_commands = 0;
   // Error replies by their first word (INFO errorstats), at most 128 codes.
   std::map<std::string, uint64_t, std::less<>> error_codes;

@@ -503,7 +503,7 @@ class MemoryOnShardThreadsTest(unittest.TestCase):
 
 
 def shard_commands_on(node):
-    return info(node, "stats").get("shard_commands") == "1"
+    return info(node, "threads").get("shard_commands") == "1"
 
 
 def plain_script(rng, i, n):
@@ -590,7 +590,7 @@ class ShardThreadCommandsTest(unittest.TestCase):
         self.assertEqual(results[0][1], results[1][1])
         # Most ran on the shard threads (a pipeline goes from thread to
         # thread with its keys; three of the four keyspace shards have one).
-        ran = int(info(node, "stats")["shard_thread_commands"])
+        ran = int(info(node, "threads")["shard_thread_commands"])
         self.assertGreater(ran, total // 4)
 
     def test_tracking_client_keeps_commands_on_the_control_loop(self):
@@ -661,7 +661,7 @@ class ShardThreadCommandsTest(unittest.TestCase):
                 self.assertEqual(p.call("LRANGE", f"l:{i}:{k}", "0", "-1"),
                                  r.call("LRANGE", f"l:{i}:{k}", "0", "-1"))
         self.assertEqual(p.call("DBSIZE"), r.call("DBSIZE"))
-        self.assertGreater(int(info(primary, "stats")["shard_thread_commands"]), 0)
+        self.assertGreater(int(info(primary, "threads")["shard_thread_commands"]), 0)
 
 
 if __name__ == "__main__":
