@@ -297,7 +297,7 @@ void DryRun(CommandContext& ctx, Args args) {
     return;
   }
   const int argc = static_cast<int>(cmd_args.size());
-  if ((spec->arity > 0 && spec->arity != argc) || argc < -spec->arity) {
+  if (!ArityOk(*spec, argc)) {
     ctx.reply.Error(absl::StrCat("ERR wrong number of arguments for '", spec->name, "' command"));
     return;
   }

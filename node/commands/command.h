@@ -369,6 +369,11 @@ bool AlreadyExpired(const CommandContext& ctx, int64_t when_ms);
 
 // Redis's "wrong number of arguments for 'get' command" text (with "ERR ").
 std::string ArityError(const CommandSpec& spec);
+// Whether `argc` arguments (the name included) fit the spec's arity (a
+// negative arity: at least that many).
+inline bool ArityOk(const CommandSpec& spec, int argc) {
+  return spec.arity > 0 ? spec.arity == argc : argc >= -spec.arity;
+}
 
 // Redis's addReplyHelp: "<COMMAND> <subcommand> ... Subcommands are:", the
 // command's own `lines`, then the HELP entry every container ends with.

@@ -281,7 +281,7 @@ void GetKeys(CommandContext& ctx, Args args, bool with_flags) {
     return;
   }
   const int argc = static_cast<int>(rest.size());
-  if ((spec->arity > 0 && spec->arity != argc) || argc < -spec->arity) {
+  if (!ArityOk(*spec, argc)) {
     ctx.reply.Error(errors::kGetKeysArity);
     return;
   }

@@ -182,7 +182,7 @@ int Dispatcher::PlainShard(const Session& session, const std::vector<std::string
   const CommandSpec* spec = Lookup(args);
   if (spec == nullptr) return kControlLoop;
   const int argc = static_cast<int>(args.size());
-  if ((spec->arity > 0 && spec->arity != argc) || argc < -spec->arity) return kControlLoop;
+  if (!ArityOk(*spec, argc)) return kControlLoop;
   if (spec->name == "ping" || spec->name == "echo") return kAnyShard;
   if (spec->stats_index < 0 || static_cast<size_t>(spec->stats_index) >= plain_.size() ||
       !plain_[static_cast<size_t>(spec->stats_index)]) {
@@ -242,7 +242,7 @@ const CommandSpec* Dispatcher::Resolve(Session& session, const std::vector<std::
     spec = sub;
   }
   const int argc = static_cast<int>(args.size());
-  if ((spec->arity > 0 && spec->arity != argc) || argc < -spec->arity) {
+  if (!ArityOk(*spec, argc)) {
     Reject(session, out, ArityError(*spec), spec);
     return nullptr;
   }
@@ -680,7 +680,7 @@ bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::st
   const CommandSpec* spec = Lookup(args);
   if (spec == nullptr) return false;
   const int argc = static_cast<int>(args.size());
-  if ((spec->arity > 0 && spec->arity != argc) || argc < -spec->arity) return false;
+  if (!ArityOk(*spec, argc)) return false;
   // Replicas are never paused (their REPLCONF ACKs keep flowing).
   if (spec->name == "replconf") return false;
   if (server_.AllPaused(now_ms)) return true;

@@ -118,27 +118,28 @@ size_t Server::EvictClients() {
   return evicted;
 }
 
+const Server::ClientOutputLimits& Server::OutputLimits() const {
+  // Parsed again only when the configuration changed (this runs on every
+  // reply and every push): looking the directive up costs more than the
+  // check itself. One copy per thread (shard threads read it too).
+  thread_local ClientOutputLimits parsed;
+  if (parsed.generation != config_->generation() || parsed.generation == 0) {
+    const std::string text = config_->Value("client-output-buffer-limit").value_or("");
+    parsed.normal = replication::OutputLimit::ForClass(text, "normal");
+    parsed.pubsub = replication::OutputLimit::ForClass(text, "pubsub");
+    parsed.generation = config_->generation();
+  }
+  return parsed;
+}
+
 bool Server::OutputLimitReached(Session& s, int64_t now_ms, bool async) {
   // Replicas are the replication manager's; our primary's link and the
   // socketless clients are never closed for their replies.
   if (s.replica || s.from_primary || s.import_link || !s.kill) return false;
   // Redis looks only at a client with a reply list (none: nothing pending).
   if (s.output_buffer_bytes == 0) return false;
-  // Parsed again only when the configuration changed (this runs on every
-  // reply and every push): looking the directive up costs more than the
-  // check itself.
-  struct Parsed {
-    uint64_t generation = 0;
-    replication::OutputLimit normal, pubsub;
-  };
-  thread_local Parsed parsed;
-  if (parsed.generation != config().generation() || parsed.generation == 0) {
-    const std::string text = config().Value("client-output-buffer-limit").value_or("");
-    parsed.normal = replication::OutputLimit::ForClass(text, "normal");
-    parsed.pubsub = replication::OutputLimit::ForClass(text, "pubsub");
-    parsed.generation = config().generation();
-  }
-  const replication::OutputLimit& limit = s.in_pubsub() ? parsed.pubsub : parsed.normal;
+  const ClientOutputLimits& limits = OutputLimits();
+  const replication::OutputLimit& limit = s.in_pubsub() ? limits.pubsub : limits.normal;
   if (!s.obuf_check.Exceeded(limit, s.output_buffer_bytes, 0, now_ms)) return false;
   if (async) {
     Logf(LogLevel::kWarning,
@@ -513,8 +514,7 @@ std::string_view Server::ShardCommandsBlocker() const {
   if (opts.maxmemory > 0) return "maxmemory";
   if (opts.maxmemory_clients != 0) return "maxmemory-clients";
   if (opts.latency_monitor_threshold > 0) return "latency-monitor-threshold";
-  const replication::OutputLimit normal = replication::OutputLimit::ForClass(
-      config_->Value("client-output-buffer-limit").value_or(""), "normal");
+  const replication::OutputLimit& normal = OutputLimits().normal;
   if (normal.hard_bytes != 0 || normal.soft_bytes != 0) return "client-output-buffer-limit";
   if (replication_ != nullptr && replication_->is_replica()) return "replica";
   if (loading_.active) return "loading";

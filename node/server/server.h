@@ -37,6 +37,7 @@
 #include "node/server/tracking.h"
 #include "node/server/watch.h"
 #include "node/server/write_stream.h"
+#include "replication/output_limit.h"
 #include "slots/slot_set.h"
 
 namespace shardnode::clusterbus {
@@ -414,6 +415,13 @@ class Server final : public NodeServices {
   std::string_view ShardCommandsBlocker() const;
 
  private:
+  // client-output-buffer-limit's normal and pubsub classes, parsed once per
+  // configuration change (per thread).
+  struct ClientOutputLimits {
+    uint64_t generation = 0;
+    replication::OutputLimit normal, pubsub;
+  };
+  const ClientOutputLimits& OutputLimits() const;
   // A primary whose writes are paused must not move its replication offset:
   // lookups then hide keys whose TTL passed instead of deleting them (and
   // propagating a DEL), as Redis's expireIfNeeded does during a pause.
