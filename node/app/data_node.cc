@@ -293,11 +293,12 @@ int RunDataNode(int argc, char** argv) {
   std::error_code fs_ec;
   server.set_executable(std::filesystem::absolute(argv[0], fs_ec).string());
 
-  // `threads N`: N - 1 shard threads beside the control loop, serving the
-  // sockets of the client connections spread over them (shard_threads.h).
+  // `threads N` (N > 1): N shard threads beside the control loop, thread i
+  // serving keyspace shard i and the sockets of the client connections
+  // spread over them (shard_threads.h).
   // Declared before the control loop's io_context, so they outlive it:
   // handlers queued there may hold connections whose sockets are theirs.
-  ShardThreads shard_threads(std::max(0, opts.threads - 1));
+  ShardThreads shard_threads(opts.threads > 1 ? opts.threads : 0);
   // One thread runs this io_context: the reactor needs no locking (other
   // threads may still post to it, which the scheduler keeps safe).
   asio::io_context io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
@@ -470,6 +471,10 @@ int RunDataNode(int argc, char** argv) {
   // delivered on this loop. Called from those threads: post is safe there.
   server.write_stream().set_wake(
       [&io, &server] { asio::post(io, [&server] { server.write_stream().Drain(); }); });
+  // Likewise the keyspace events their commands raised (keyspace_events.h).
+  server.keyspace_event_queue()->set_wake([&io, &server] {
+    asio::post(io, [&server] { server.keyspace_event_queue()->PublishAll(server.pubsub()); });
+  });
   bool stopping = false;
   auto begin_shutdown = [&](int) {
     if (stopping) return;

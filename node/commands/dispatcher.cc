@@ -18,7 +18,10 @@
 #include "node/keyspace/keyspace.h"
 #include "node/persist/persistence.h"
 #include "node/resp/reply.h"
+#include "node/server/blocking.h"
 #include "node/server/clock.h"
+#include "node/server/evictor.h"
+#include "node/server/memory_counter.h"
 #include "node/server/monitoring.h"
 #include "node/server/replication_control.h"
 #include "node/server/server.h"
@@ -156,14 +159,19 @@ void Dispatcher::RegisterTransactionCommands(CommandTable& table) {
                   .subcommands = {}});
 }
 
-Dispatcher::Dispatcher(Server& server, int home_shard)
+Dispatcher::Dispatcher(Server& server) : Dispatcher(server, 0, false) {}
+
+Dispatcher::Dispatcher(Server& server, int home_shard) : Dispatcher(server, home_shard, true) {}
+
+Dispatcher::Dispatcher(Server& server, int home_shard, bool shard_thread)
     : server_(server),
       home_shard_(home_shard),
+      shard_thread_(shard_thread),
       multi_(server.commands().Find("multi")),
       exec_(server.commands().Find("exec")),
       discard_(server.commands().Find("discard")),
       slot_table_(server.slot_tables()) {
-  if (home_shard_ == 0) return;
+  if (!shard_thread_) return;
   plain_.resize(static_cast<size_t>(std::max(0, server_.commands().num_stats_indexes())));
   for (const auto& spec : server_.commands().all()) {
     if (spec != nullptr && spec->stats_index >= 0 &&
@@ -197,6 +205,34 @@ int Dispatcher::PlainShard(const Session& session, const std::vector<std::string
     one = one && shard == where;
   });
   if (!one || where == kControlLoop) return kControlLoop;
+  // A replica's own data comes from its primary's stream, applied on the
+  // control loop; its clients' reads may run on the shard threads, their
+  // writes (refused, or on a writable replica kept off the stream) run on
+  // the control loop too.
+  if (spec->is_write() && server_.replication() != nullptr && server_.replication()->is_replica()) {
+    return kControlLoop;
+  }
+  // maxmemory: a command may run on a shard thread while the node is under
+  // its limit; over it (or while an eviction run is unfinished) it runs on
+  // the control loop, which evicts first, walking every shard, or refuses
+  // it with OOM. (UsedMemory() is process-wide: this errs toward the
+  // control loop, which subtracts what Redis does not count.)
+  if (const int64_t maxmemory = server_.options().maxmemory;
+      maxmemory > 0 &&
+      (UsedMemory() > static_cast<size_t>(maxmemory) || server_.evictor().running())) {
+    return kControlLoop;
+  }
+  // Blocked clients: a command on a key that some client waits for runs on
+  // the control loop, which serves the waiters right after it, before the
+  // next command (as Redis). (Only the control loop blocks and unblocks
+  // clients, so the waited keys hold still here.)
+  if (const BlockedKeys& waited = server_.blocking().keys(where); !waited.empty()) {
+    bool touches = false;
+    ForEachKeyIndex(*spec, args, [&](int i) {
+      touches = touches || waited.Waited(session.db_index, args[static_cast<size_t>(i)]);
+    });
+    if (touches) return kControlLoop;
+  }
   // The first key of a database allocates the slot index of every shard's
   // (Server's on_index_allocated, so that memory is counted as Redis
   // counts it): that write runs on the control loop, where it may reach
@@ -477,23 +513,26 @@ void Dispatcher::Record(Session& session, const CommandSpec& spec,
   const bool blocked = session.suspended();
   if (opts.latency_tracking && !blocked) stats.histogram.Record(usec * 1000);
   Monitoring& mon = server_.monitoring();
-  if (on_shard_thread()) {
-    // No MONITOR client and no latency monitor while shard threads run
-    // commands; the slow log is shared with the other shard threads.
-    if (blocked || (spec.flags & kCmdSkipSlowlog) || opts.slowlog_log_slower_than < 0 ||
-        usec < opts.slowlog_log_slower_than) {
-      return;
-    }
-    std::lock_guard<std::mutex> lock(SharedLogsMutex());
-    mon.slowlog.Trim(opts.slowlog_max_len);
-    mon.slowlog.MaybeAdd(args, RedactedArgs(args), usec, opts.slowlog_log_slower_than,
-                         opts.slowlog_max_len, now_ms / 1000, session.addr, session.name);
-    return;
-  }
-  mon.latency.AddIfNeeded((spec.flags & kCmdFast) ? "fast-command" : "command", usec / 1000,
-                          opts.latency_monitor_threshold, now_ms / 1000);
+  const std::string_view latency_event = (spec.flags & kCmdFast) ? "fast-command" : "command";
   const bool to_slowlog = !blocked && !(spec.flags & kCmdSkipSlowlog) &&
                           opts.slowlog_log_slower_than >= 0 && usec >= opts.slowlog_log_slower_than;
+  if (on_shard_thread()) {
+    // No MONITOR client while shard threads run commands; the latency
+    // monitor and the slow log are shared with the other shard threads.
+    const bool to_latency =
+        opts.latency_monitor_threshold > 0 && usec / 1000 >= opts.latency_monitor_threshold;
+    if (!to_latency && !to_slowlog) return;
+    std::lock_guard<std::mutex> lock(SharedLogsMutex());
+    if (to_latency) mon.latency.Add(latency_event, usec / 1000, now_ms / 1000);
+    if (to_slowlog) {
+      mon.slowlog.Trim(opts.slowlog_max_len);
+      mon.slowlog.MaybeAdd(args, RedactedArgs(args), usec, opts.slowlog_log_slower_than,
+                           opts.slowlog_max_len, now_ms / 1000, session.addr, session.name);
+    }
+    return;
+  }
+  mon.latency.AddIfNeeded(latency_event, usec / 1000, opts.latency_monitor_threshold,
+                          now_ms / 1000);
   const bool to_monitors = !mon.monitors.empty() && !server_.loading().active &&
                            !(spec.flags & (kCmdSkipMonitor | kCmdAdmin));
   if (!to_slowlog) mon.slowlog.Trim(opts.slowlog_max_len);  // CONFIG SET shrank it
@@ -810,8 +849,11 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
   // maxmemory: evict first (the DELs leave as units of their own, as
   // Redis's propagate_no_multi); OOM when nothing could be evicted. Not
   // while a busy script serves the loop (its run must not mix with DELs).
+  // (A shard thread runs a command only while the node was under the limit
+  // when it was routed there: PlainShard.)
   bool oom = false;
-  if (server_.options().maxmemory > 0 && server_.busy_script_error().empty()) {
+  if (server_.options().maxmemory > 0 && server_.busy_script_error().empty() &&
+      !on_shard_thread()) {
     oom = server_.evictor().Perform(now_ms) == EvictResult::kFail;
     server_.set_pre_command_oom(oom);
   }
@@ -959,7 +1001,9 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
   // key that expired while a transaction ran, DEBUG SLEEP inside it, is
   // gone for them), as Redis's handleClientsBlockedOnKeys does.
   // (The clock is read here only when someone is to be served.)
-  if (server_.blocking().has_ready() && server_.busy_script_error().empty()) {
+  // (None on a shard thread: it runs no command on a waited key,
+  // PlainShard.)
+  if (!on_shard_thread() && server_.blocking().has_ready() && server_.busy_script_error().empty()) {
     ServeBlockedClients(server_, std::max(now_ms, NowMs()));
   }
 }

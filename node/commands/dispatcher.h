@@ -39,12 +39,14 @@ struct Session;
 class Dispatcher {
  public:
   // REQUIRES: `server` (and its command table) outlive the dispatcher.
-  // `home_shard`: 0 for the control loop's, else the keyspace shard of the
-  // shard thread it runs on (its refusals count in that shard's view).
-  explicit Dispatcher(Server& server, int home_shard = 0);
+  // The control loop's dispatcher (its refusals count in shard 0's view).
+  explicit Dispatcher(Server& server);
+  // A shard thread's: `home_shard` is the keyspace shard the thread serves
+  // (its refusals count in that shard's view).
+  Dispatcher(Server& server, int home_shard);
 
   // True for a shard thread's dispatcher.
-  bool on_shard_thread() const { return home_shard_ != 0; }
+  bool on_shard_thread() const { return shard_thread_; }
   int home_shard() const { return home_shard_; }
   // Where a shard thread may run `args` for `session` (REQUIRES:
   // on_shard_thread(), Server::shard_commands()): the keyspace shard of a
@@ -95,6 +97,7 @@ class Dispatcher {
   static void RegisterTransactionCommands(class CommandTable& table);
 
  private:
+  Dispatcher(Server& server, int home_shard, bool shard_thread);
   // The refusal of the replication state (ReplicationControl::CheckCommand)
   // for `spec`; for EXEC, that of the commands it queued.
   std::string ReplicationRefusal(const Session& session, const CommandSpec& spec) const;
@@ -159,6 +162,7 @@ class Dispatcher {
 
   Server& server_;
   const int home_shard_;
+  const bool shard_thread_;
   // PlainShard's plain data commands, by CommandSpec::stats_index.
   std::vector<bool> plain_;
   const CommandSpec* multi_;

@@ -50,8 +50,8 @@ using asio::ip::tcp;
 // What a shard thread runs commands with (shard.h, Server::shard_commands):
 // its dispatcher, its write-stream producer and its view's statistics.
 // One per shard thread, owned by the NetServer; `keyspace`: the thread's
-// keyspace shard (shard thread i serves keyspace shard i + 1, the control
-// loop shard 0).
+// keyspace shard (shard thread i serves keyspace shard i; the control loop
+// owns none and reaches all of them under the global step).
 struct ShardRunner {
   ShardRunner(Server& server, int keyspace_shard, asio::io_context& loop)
       : keyspace(keyspace_shard),
@@ -857,8 +857,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // chunk that closes the connection (the control loop closes); else the
   // chunk ends here.
   void PassOn(Next next) {
-    if (!handoff_.empty() && handoff_to_ > 0 && next == Next::kRead) {
-      ShardRunner* target = (*runners_)[static_cast<size_t>(handoff_to_ - 1)].get();
+    if (!handoff_.empty() && handoff_to_ != kToControl && next == Next::kRead) {
+      ShardRunner* target = (*runners_)[static_cast<size_t>(handoff_to_)].get();
       asio::post(target->io,
                  [self = shared_from_this(), target]() { self->ContinueOnShard(*target); });
       return;
@@ -1223,12 +1223,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
       // query buffer (may_hop_).
       if (running_runner != nullptr ||
           (may_hop_ && runners_ != nullptr && !runners_->empty() && server_.shard_commands())) {
-        const int here = running_runner != nullptr ? running_runner->keyspace : 0;
+        const int here = running_runner != nullptr ? running_runner->keyspace : kToControl;
         int where = server_.shard_commands()
                         ? (*runners_)[0]->dispatcher.PlainShard(session_, args_)
                         : Dispatcher::kControlLoop;
         if (where == Dispatcher::kAnyShard) where = here;
-        if (where < 1 || where > static_cast<int>(runners_->size())) where = 0;
+        if (where < 0 || where >= static_cast<int>(runners_->size())) where = kToControl;
         if (where != here) {
           handoff_ = std::move(args_);
           args_.clear();
@@ -1359,8 +1359,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::io_context* const socket_loop_;  // a remote connection's socket thread; else null
   ShardRunner* const runner_;            // its commands' runner there; else null
   const std::vector<std::unique_ptr<ShardRunner>>* const runners_;  // every shard thread's
-  int handoff_to_ = 0;    // handoff_'s keyspace shard (0: the control loop's)
-  bool may_hop_ = false;  // Process may hand commands to another thread
+  static constexpr int kToControl = -1;
+  int handoff_to_ = kToControl;  // handoff_'s keyspace shard (its thread's), or the control loop
+  bool may_hop_ = false;         // Process may hand commands to another thread
   // Remote, control loop's side.
   // The connection itself while its session is registered (Detach lets go):
   // a local one is held by its reader coroutine, a remote one by whatever
@@ -1417,7 +1418,7 @@ NetServer::NetServer(asio::io_context& io, Server& server, Dispatcher& dispatche
       shard_commands_timer_(io) {
   if (threads_ == nullptr || threads_->size() == 0) return;
   for (int i = 0; i < threads_->size(); ++i) {
-    runners_.push_back(std::make_unique<ShardRunner>(server_, i + 1, threads_->io(i)));
+    runners_.push_back(std::make_unique<ShardRunner>(server_, i, threads_->io(i)));
   }
   // This thread runs the control loop: each of its handlers takes the
   // global step while shard threads run commands.
@@ -1433,6 +1434,8 @@ void NetServer::StepHook::BeforeHandler() {
   // (replicas, the AOF, WAIT's offset see them before anything this step
   // does).
   net_.server_.write_stream().Drain();
+  // So do the keyspace events their commands raised.
+  net_.server_.keyspace_event_queue()->PublishAll(net_.server_.pubsub());
 }
 
 void NetServer::StepHook::EndStep() {
@@ -1693,23 +1696,22 @@ void NetServer::StartUnixAccept() {
 
 void NetServer::Adopt(tcp::socket socket, bool tls, const std::string& unix_path) {
   Peer peer = PeerOf(socket, unix_path);
-  // Spread over the control loop (0) and the shard threads, round-robin;
-  // TLS connections stay on the control loop (their OpenSSL state reads
-  // and writes together).
+  // Spread over the shard threads, round-robin; TLS connections stay on
+  // the control loop (their OpenSSL state reads and writes together).
   asio::io_context* loop = nullptr;
   int pick = 0;
   if (!tls && threads_ != nullptr && threads_->size() > 0) {
-    pick = static_cast<int>(next_loop_++ % static_cast<uint64_t>(threads_->size() + 1));
-    if (pick > 0) loop = &threads_->io(pick - 1);
+    pick = static_cast<int>(next_loop_++ % static_cast<uint64_t>(threads_->size()));
+    loop = &threads_->io(pick);
   }
   if (loop != nullptr) {
     boost::system::error_code ec;
     const tcp protocol = unix_path.empty() ? socket.local_endpoint(ec).protocol() : tcp::v4();
     const int fd = ec ? -1 : socket.release(ec);
     if (ec || fd < 0) return;  // the socket closes with `socket`
-    auto conn = std::make_shared<Connection>(
-        Stream(tcp::socket(*loop)), server_, dispatcher_, std::move(peer), io_.get_executor(), loop,
-        runners_[static_cast<size_t>(pick - 1)].get(), &runners_);
+    auto conn = std::make_shared<Connection>(Stream(tcp::socket(*loop)), server_, dispatcher_,
+                                             std::move(peer), io_.get_executor(), loop,
+                                             runners_[static_cast<size_t>(pick)].get(), &runners_);
     conn->StartRemote(fd, protocol);
     return;
   }

@@ -15,8 +15,9 @@ ShardThreads::ShardThreads(int count) {
     auto loop = std::make_unique<Loop>();
     boost::asio::io_context* io = &loop->io;
     loop->thread = std::thread([io]() { io->run(); });
-    // "shard-1", "shard-2"...: the control loop is shard 0 (top -H, gdb).
-    const std::string name = "shard-" + std::to_string(i + 1);
+    // "shard-0", "shard-1"...: thread i serves keyspace shard i (top -H,
+    // gdb); the control loop keeps the process's name.
+    const std::string name = "shard-" + std::to_string(i);
     pthread_setname_np(loop->thread.native_handle(), name.c_str());
     loops_.push_back(std::move(loop));
   }

@@ -57,6 +57,10 @@ std::vector<Session*> BlockedKeys::Waiters(int db, std::string_view key) const {
   return {it->second.begin(), it->second.end()};
 }
 
+bool BlockedKeys::Waited(int db, std::string_view key) const {
+  return !waiters_.empty() && waiters_.contains(DbKey(db, std::string(key)));
+}
+
 BlockingTable::BlockingTable(int shards) {
   for (int i = 0; i < shards; ++i) keys_.push_back(std::make_unique<BlockedKeys>(&signals_));
 }

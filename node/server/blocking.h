@@ -152,6 +152,8 @@ class BlockedKeys {
   std::vector<std::pair<uint64_t, DbKey>> TakeReady();
   // The sessions waiting for `key` of `db`, first blocked first.
   std::vector<Session*> Waiters(int db, std::string_view key) const;
+  // Whether some session waits for `key` of `db`.
+  bool Waited(int db, std::string_view key) const;
   bool empty() const { return waiters_.empty(); }
 
  private:

@@ -4,6 +4,7 @@
 #include "node/keyspace/notify.h"
 #include "node/server/node_services.h"
 #include "node/server/pubsub.h"
+#include "node/server/shard.h"
 
 namespace shardnode::node {
 
@@ -34,9 +35,41 @@ void PublishKeyspaceEvent(PubSub& pubsub, int classes, int type, std::string_vie
   if (classes & kNotifyKeyevent) pubsub.Publish(KeyeventChannel(db, event), key, false);
 }
 
+void KeyspaceEventQueue::Push(int classes, int type, std::string_view event, std::string_view key,
+                              int db) {
+  if ((classes & type) == 0) return;
+  bool was_empty = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    was_empty = events_.empty();
+    events_.push_back(Event{classes, type, db, std::string(event), std::string(key)});
+    queued_.store(true, std::memory_order_release);
+  }
+  if (was_empty && wake_) wake_();
+}
+
+void KeyspaceEventQueue::PublishAll(PubSub& pubsub) {
+  if (!queued_.load(std::memory_order_acquire)) return;
+  std::vector<Event> events;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    events.swap(events_);
+    queued_.store(false, std::memory_order_release);
+  }
+  for (const Event& e : events)
+    PublishKeyspaceEvent(pubsub, e.classes, e.type, e.event, e.key, e.db);
+}
+
 void NodeServices::NotifyKeyspaceEvent(int type, std::string_view event, std::string_view key,
                                        int db) {
-  PublishKeyspaceEvent(pubsub(), options().notify_keyspace_events, type, event, key, db);
+  const int classes = options().notify_keyspace_events;
+  if (running_on_shard_thread) {
+    if (KeyspaceEventQueue* queue = keyspace_event_queue(); queue != nullptr) {
+      queue->Push(classes, type, event, key, db);
+      return;
+    }
+  }
+  PublishKeyspaceEvent(pubsub(), classes, type, event, key, db);
 }
 
 }  // namespace shardnode::node

@@ -9,11 +9,17 @@
 // "expired" and "evicted" through its on_event hook. As in Redis, the
 // messages stay on this node: they are never sent over the cluster bus.
 //
-// Loop: the loop that owns the sessions (PubSub's).
+// Loop: the loop that owns the sessions (PubSub's). While shard threads run
+// commands (shard.h), the events they raise are queued
+// (KeyspaceEventQueue) and published by the control loop.
 #pragma once
 
+#include <atomic>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace shardnode::node {
 
@@ -28,5 +34,36 @@ std::string KeyeventChannel(int db, std::string_view event);
 // test of two bits when the class is off.
 void PublishKeyspaceEvent(PubSub& pubsub, int classes, int type, std::string_view event,
                           std::string_view key, int db);
+
+// The events raised by commands running on shard threads, published by the
+// control loop in the order they were raised: one queue under one mutex,
+// so the events of a client's commands on several shards keep its order.
+// The control loop publishes them before anything else it does (NetServer's
+// global step, and the wake posted when the queue stops being empty); its
+// own events are published at once, as at `threads 1`.
+class KeyspaceEventQueue {
+ public:
+  // Any thread. Queues the event when `classes` enable it (a test of two
+  // bits otherwise); wakes the control loop when the queue was empty.
+  void Push(int classes, int type, std::string_view event, std::string_view key, int db);
+  // The control loop: publishes every queued event, in order.
+  void PublishAll(PubSub& pubsub);
+  // Called from the thread that queued into an empty queue: the wiring
+  // posts PublishAll to the control loop. REQUIRES: set before any Push.
+  void set_wake(std::function<void()> wake) { wake_ = std::move(wake); }
+
+ private:
+  struct Event {
+    int classes;
+    int type;
+    int db;
+    std::string event;
+    std::string key;
+  };
+  std::mutex mu_;
+  std::vector<Event> events_;  // guarded by mu_
+  std::atomic<bool> queued_{false};
+  std::function<void()> wake_;
+};
 
 }  // namespace shardnode::node

@@ -38,6 +38,7 @@ class Config;
 class ClusterBus;
 class PubSub;
 class Tracking;
+class KeyspaceEventQueue;
 class ReplicationControl;
 struct CommandContext;
 struct Monitoring;
@@ -227,8 +228,11 @@ class NodeServices {
   // nodes over the cluster bus. No-op outside cluster mode.
   virtual void ClusterPublish(std::string_view channel, std::string_view message, bool shard) = 0;
   // Publishes a keyspace notification of class `type` (node/keyspace/notify.h)
-  // as notify-keyspace-events says (keyspace_events.h; no-op when off).
+  // as notify-keyspace-events says (keyspace_events.h; no-op when off); on a
+  // shard thread, queues it for the control loop.
   void NotifyKeyspaceEvent(int type, std::string_view event, std::string_view key, int db);
+  // Where shard threads queue their events; null without shard threads.
+  virtual KeyspaceEventQueue* keyspace_event_queue() { return nullptr; }
   // Blocks the whole node for `ms` (DEBUG SLEEP). No-op without a shell.
   virtual void Sleep(int64_t ms) = 0;
   // Runs MIGRATE (node/migrate's Migrator): it replies at once or suspends

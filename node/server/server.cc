@@ -239,7 +239,7 @@ Server::Server(Config* config, const CommandTable* commands)
       // The Db's own keyspace events (new, keymiss, expired, evicted).
       ks.db(d).notify_classes = &options().notify_keyspace_events;
       ks.db(d).on_event = [this, d](int cls, std::string_view event, std::string_view key) {
-        PublishKeyspaceEvent(pubsub_, options().notify_keyspace_events, cls, event, key, d);
+        NotifyKeyspaceEvent(cls, event, key, d);
       };
       ks.db(d).on_key_modified = [this, watches, blocked, d](std::string_view key) {
         // Blocked clients wait for a key to be written; a flush wakes the
@@ -497,12 +497,12 @@ namespace shardnode::node {
 
 std::string_view Server::ShardCommandsBlocker() const {
   const ServerOptions& opts = options();
-  if (opts.notify_keyspace_events != 0) return "notify-keyspace-events";
   if (tracking_.num_clients() > 0 || tracking_.total_keys() > 0 || tracking_.total_prefixes() > 0) {
     return "client tracking";
   }
   if (!monitoring_.monitors.empty()) return "monitor";
-  if (blocking_.size() > 0 || blocking_.has_ready()) return "blocked clients";
+  // (Commands on waited keys run on the control loop: Dispatcher::PlainShard.)
+  if (blocking_.has_ready()) return "blocked clients";
   for (const Pause& p : pauses_) {
     if (p.until() != 0) return "client pause";
   }
@@ -511,12 +511,9 @@ std::string_view Server::ShardCommandsBlocker() const {
   if (hidden_count_ > 0 || paused_slot_count_ > 0) return "slot migration";
   if (before_write) return "snapshot";
   if (opts.appendonly) return "appendonly";
-  if (opts.maxmemory > 0) return "maxmemory";
   if (opts.maxmemory_clients != 0) return "maxmemory-clients";
-  if (opts.latency_monitor_threshold > 0) return "latency-monitor-threshold";
   const replication::OutputLimit& normal = OutputLimits().normal;
   if (normal.hard_bytes != 0 || normal.soft_bytes != 0) return "client-output-buffer-limit";
-  if (replication_ != nullptr && replication_->is_replica()) return "replica";
   if (loading_.active) return "loading";
   if (!busy_script_error_.empty()) return "busy script";
   if (output_gate_.held()) return "output gate";

@@ -29,6 +29,7 @@
 #include "node/server/blocking.h"
 #include "node/server/evictor.h"
 #include "node/server/keys_in_flight.h"
+#include "node/server/keyspace_events.h"
 #include "node/server/monitoring.h"
 #include "node/server/node_services.h"
 #include "node/server/pubsub.h"
@@ -171,6 +172,7 @@ class Server final : public NodeServices {
   // Sets the encoding limits the value types read (zset-max-listpack-*).
   void ApplyEncodingOptions();
   PubSub& pubsub() override { return pubsub_; }
+  KeyspaceEventQueue* keyspace_event_queue() override { return &keyspace_events_; }
   acl::Acl* acl() override { return &acl_; }
   acl::Acl& acl_ref() { return acl_; }
   // Redis's authRequired: the default user needs a password (or is off)
@@ -438,6 +440,7 @@ class Server final : public NodeServices {
   Evictor evictor_{*this};
   bool pre_command_oom_ = false;
   PubSub pubsub_;
+  KeyspaceEventQueue keyspace_events_;  // raised on shard threads
   acl::Acl acl_;
   Monitoring monitoring_;
   WatchIndex watches_;

@@ -13,11 +13,11 @@
 // (NodeServices::TotalStats, TotalCommandStats). With one shard thread
 // (today) one thread runs every view.
 //
-// Loop: the shard's thread (view 0: the control loop; view i's plain data
-// commands run on shard thread i while Server::shard_commands is on).
+// Loop: the shard's thread (the control loop for every view; view i's plain
+// data commands run on shard thread i while Server::shard_commands is on).
 //
 // State ownership, for shard threads (`threads N` > 1). "Control" is the
-// control loop (thread 0, which also serves shard 0); "owner" is the thread
+// control loop (it owns no keyspace shard of its own); "owner" is the thread
 // of the shard a command was granted. What each piece of node-wide state a
 // command may touch belongs to, and how another thread reaches it:
 //   - keys, per-slot index, expiry index, DbStats (hits, misses, expired):
@@ -57,8 +57,9 @@
 //     atomic migration (SlotWritesPaused, SlotHidden) are control-loop
 //     bitsets: to be published as a snapshot like the slot table before a
 //     shard thread reads them.
-//   - pre_command_oom: the state of the command running, so the running
-//     thread's (to move into the view with shard threads); the evictor and
+//   - pre_command_oom: the state of the command running on the control
+//     loop (a shard thread runs a command only while the node is under
+//     maxmemory: Dispatcher::PlainShard; it evicts nothing); the evictor and
 //     the memory counter: UsedMemory() is one process-wide atomic (any
 //     thread); eviction walks every shard, so it runs on the control loop
 //     (Evictor::Start/Continue posted there) as a global step.
@@ -75,59 +76,67 @@
 //     side (BlockingTable): Block and Unblock touch the BlockedKeys of every
 //     key of the client (a global step when they span shards; so does the
 //     serving of ready keys of several shards, in their signal order).
+//   - keyspace events: raised on a shard thread, queued in the Server's
+//     KeyspaceEventQueue (one mutex, so in the order the commands ran) and
+//     published by the control loop (keyspace_events.h).
 //   - still control-loop-only, reached from another thread by posting to
 //     the control loop (the next session's work): keys in
 //     flight (MIGRATE runs on the control loop; a command on a shard thread
-//     checks them under the global step that MIGRATE's slices are), Pub/Sub
-//     and keyspace events (Db::on_event publishes to PubSub: to be queued by
-//     the owner and published by the control loop), client tracking
-//     (KeyModified: likewise queued), Monitoring (slowlog, latency events,
-//     MONITOR feed, ops samples: per-view buffers merged by the cron, or a
-//     post), the client table and ids, the OutputGate and AOF state,
-//     persistence, replication and the cluster state.
+//     checks them under the global step that MIGRATE's slices are), Pub/Sub,
+//     client tracking (KeyModified: to be queued like keyspace events),
+//     Monitoring (MONITOR feed, ops samples: per-view buffers merged by the
+//     cron, or a post; the slow log and latency events under a mutex), the
+//     client table and ids, the OutputGate and AOF state, persistence,
+//     replication and the cluster state.
 //
-// What runs on shard threads today (steps A to C): `threads N` starts
-// N - 1 shard threads (node/net/shard_threads.h); shard thread i serves
-// keyspace shard i, the control loop shard 0. The NetServer spreads client
-// connections over them and the control loop, round-robin (TLS ones stay on
-// the control loop). A connection's shard thread owns its socket: it reads
-// one chunk at a time and sends (output posted to it, counted as unsent
-// until the socket took it), and closes it.
+// What runs on shard threads today (steps A to E): `threads N` (N > 1)
+// starts N shard threads (node/net/shard_threads.h) beside the control
+// loop; shard thread i serves keyspace shard i, and the control loop owns
+// none (it reaches every shard under the global step). The NetServer
+// spreads client connections over the shard threads, round-robin (TLS ones
+// stay on the control loop). A connection's shard thread owns its socket:
+// it reads one chunk at a time and sends (output posted to it, counted as
+// unsent until the socket took it), and closes it.
 //
 // Who runs a chunk's commands: the node-wide word (Server::shard_commands)
 // says whether shard threads may run commands at all. It is on while none
 // of the features that a plain data command would have to tell is in use
-// (Server::ShardCommandsBlocker: keyspace events, client tracking, MONITOR,
-// blocked clients, client pauses, keys in flight, an atomic migration, a
-// snapshot, the AOF, maxmemory and maxmemory-clients, output limits for
-// normal clients, the latency monitor, the replica role, loading, a busy
-// script). While it is on, every handler of the control loop first takes
-// the global step (NetServer's StepHook, run by Asio before each handler
-// through base/asio_handler_hook.h: every shard thread parked between two
-// of its handlers, the writes they committed delivered first) and the
-// step's end recomputes the word; it is turned on by a handler of its own
-// (every 100 ms), as that handler's last action. So a shard thread that
-// found the word on runs while the control loop runs nothing: it may read
-// any control loop state (options, the cluster's slot table, the command
-// table, the session's flags) and writes only its own keyspace shard, its
-// view's Stats and CommandStats, its write-stream producer and the
-// connection it runs (the slow log and the ACL log under one mutex). The
-// socket thread then runs the chunk itself while its commands are plain
-// data commands of its own shard (Dispatcher::PlainShard); a plain data
-// command of another shard's keys goes, with the rest of the chunk, to
-// that shard's thread (or the control loop for shard 0), and any other
-// command to the control loop, which hands plain commands back the same
-// way. A connection is touched by one thread at a time: the one its chunk
-// was posted to. The replies go back in request order in one buffer; the
-// read after them is asked by whichever thread ends the chunk. Key-wide
-// and multi-shard commands, MULTI/EXEC, blocking, Pub/Sub, scripts and
-// everything else run on the control loop, as at threads 1. With the word
-// off, every command runs on the control loop (step A) and the shard
-// threads only move bytes.
+// (Server::ShardCommandsBlocker: client tracking, MONITOR, ready keys of
+// blocked clients not served yet, client pauses, keys in flight, an atomic
+// migration, a snapshot, the AOF, maxmemory-clients, output limits for
+// normal clients, loading, a busy script). While it is on, every handler of the control loop first
+// takes the global step (NetServer's StepHook, run by Asio before each
+// handler through base/asio_handler_hook.h: every shard thread parked
+// between two of its handlers, the writes they committed delivered and the
+// keyspace events they raised published first) and the step's end
+// recomputes the word; it is turned on by a handler of its own (every
+// 100 ms), as that handler's last action. So a shard thread that found the
+// word on runs while the control loop runs nothing: it may read any
+// control loop state (options, the cluster's slot table, the command
+// table, the session's flags, the replication role) and writes only its
+// own keyspace shard, its view's Stats and CommandStats, its write-stream
+// producer, the keyspace event queue and the connection it runs (the slow
+// log, the latency monitor and the ACL log under one mutex). The socket
+// thread then runs the chunk itself while its commands are plain data
+// commands of its own shard (Dispatcher::PlainShard); a plain data command
+// of another shard's keys goes, with the rest of the chunk, to that
+// shard's thread, and any other command to the control loop, which hands
+// plain commands back the same way. A connection is touched by one thread
+// at a time: the one its chunk was posted to. The replies go back in
+// request order in one buffer; the read after them is asked by whichever
+// thread ends the chunk. Key-wide and multi-shard commands, MULTI/EXEC,
+// blocking, Pub/Sub, scripts and everything else run on the control loop,
+// as at `threads 1`; so do a replica's writes (its primary's stream is
+// applied there; its clients' reads run on the shard threads), a command
+// on a key some blocked client waits for (the control loop serves the
+// waiters right after it, before the next command) and, with maxmemory
+// set, every command while the node is over the limit (or an eviction run
+// is unfinished): the control loop evicts, walking every shard, or refuses
+// with OOM. With the word off, every command runs on the
+// control loop (step A) and the shard threads only move bytes.
 //
-// Left of the plan below: shard 0's keys have no thread of their own (its
-// commands take the global step), and the features in the blocker list
-// turn the word off instead of being served from the shard threads.
+// Left of the plan below: the features in the blocker list turn the word
+// off instead of being served from the shard threads.
 //
 // The plan this follows (kept for the parts not built yet):
 //   - The global step is taken lazily, by the accessors. (Built instead as

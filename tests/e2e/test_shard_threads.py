@@ -1,7 +1,7 @@
-"""Client connections served by shard threads (`threads 4`: the control loop
-and three shard threads, connections spread round-robin; step A of
+"""Client connections served by shard threads (`threads 4`: four shard
+threads beside the control loop, connections spread round-robin; step A of
 node/server/shard.h: sockets on the shard threads, commands on the control
-loop), against redis-server 7.0.15 in the same test: pipelined replies in
+loop while the word is off), against redis-server 7.0.15 in the same test: pipelined replies in
 order on every connection, Pub/Sub between connections of different threads,
 a blocked client served from another thread, big values in many reads, a
 client far behind on its replies, QUIT and protocol errors (replies written,
@@ -92,7 +92,7 @@ class ShardThreadsTest(unittest.TestCase):
         self.assertEqual(results[0], results[1])
         self.assertEqual(results[0][1], b"%d" % (12 * 150))
         # The node runs its shard threads.
-        self.assertEqual(shard_thread_count(self.node.proc.pid), THREADS - 1)
+        self.assertEqual(shard_thread_count(self.node.proc.pid), THREADS)
 
     def test_pubsub_between_threads(self):
         results = []
@@ -589,9 +589,53 @@ class ShardThreadCommandsTest(unittest.TestCase):
         self.assertEqual(results[0][0], results[1][0])
         self.assertEqual(results[0][1], results[1][1])
         # Most ran on the shard threads (a pipeline goes from thread to
-        # thread with its keys; three of the four keyspace shards have one).
+        # thread with its keys; every keyspace shard has one).
         ran = int(info(node, "threads")["shard_thread_commands"])
-        self.assertGreater(ran, total // 4)
+        self.assertGreater(ran, total // 2)
+
+    def test_keyspace_events_in_command_order(self):
+        """notify-keyspace-events keeps commands on the shard threads: the
+        events they raise are queued and published by the control loop in
+        the order the commands ran, whichever shards their keys are in, as
+        Redis publishes them (one client's pipeline and its single calls
+        over keys of every shard)."""
+        node = Node(args=["--threads", str(THREADS)]).start()
+        self.addCleanup(node.cleanup)
+        redis = RedisServer()
+        self.addCleanup(redis.cleanup)
+        results = []
+        for server in (node, redis):
+            sub, writer = Client(server.port), Client(server.port)
+            self.addCleanup(sub.close)
+            self.addCleanup(writer.close)
+            self.assertEqual(writer.call("CONFIG", "SET", "notify-keyspace-events", "KEA"), "OK")
+            self.assertEqual(sub.call("PSUBSCRIBE", "__key*__:*")[0], b"psubscribe")
+            if server is node:
+                wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
+                before = int(info(node, "threads")["shard_thread_commands"])
+            cmds = []
+            for i in range(40):
+                cmds += [("SET", f"k{i}", "v"), ("LPUSH", f"l{i % 7}", i), ("INCR", f"n{i % 5}"),
+                         ("HSET", f"h{i % 3}", f"f{i}", i), ("EXPIRE", f"k{i}", 100)]
+                if i % 4 == 0:
+                    cmds.append(("DEL", f"k{i}"))
+            writer.sock.sendall(b"".join(resp_command(*cmd) for cmd in cmds))
+            for _ in cmds:
+                self.assertNotIsInstance(writer.read(), Error)
+            for i in range(20):
+                self.assertEqual(writer.call("SADD", f"s{i}", "m"), 1)
+                self.assertEqual(writer.call("RENAME", f"s{i}", f"t{i}"), "OK")
+            events = []
+            while len(events) < 2 * (len(cmds) + 20 * 3):
+                msg = sub.read()
+                self.assertEqual(msg[0], b"pmessage")
+                events.append((msg[2], msg[3]))
+            results.append(events)
+            if server is node:
+                self.assertTrue(shard_commands_on(node))
+                ran = int(info(node, "threads")["shard_thread_commands"]) - before
+                self.assertGreater(ran, len(cmds) // 2)
+        self.assertEqual(results[0], results[1])
 
     def test_tracking_client_keeps_commands_on_the_control_loop(self):
         """A client-side caching client needs every write seen by the
@@ -622,6 +666,140 @@ class ShardThreadCommandsTest(unittest.TestCase):
         self.assertEqual(got, set(keys))
         tracker.close()
         wait_until(lambda: shard_commands_on(node), what="shard threads run commands again")
+
+    def test_replica_reads_on_shard_threads_writes_refused_as_redis(self):
+        """A replica at threads 4 keeps commands on its shard threads: its
+        clients' reads run there (the primary's stream is applied on the
+        control loop), a write gets Redis's READONLY error."""
+        results = []
+        for kind in ("shardnode", "redis"):
+            if kind == "shardnode":
+                primary = Node().start()
+                replica = Node(args=["--threads", str(THREADS)]).start()
+            else:
+                primary, replica = RedisServer(), RedisServer()
+            self.addCleanup(primary.cleanup)
+            self.addCleanup(replica.cleanup)
+            self.assertEqual(replica.cli("REPLICAOF", "127.0.0.1", primary.port), "OK")
+            wait_until(lambda: info(replica).get("master_link_status") == "up", timeout=30,
+                       what=f"{kind}: link up")
+            p = Client(primary.port)
+            self.addCleanup(p.close)
+            for i in range(100):
+                p.call("SET", f"k{i}", i)
+                p.call("RPUSH", f"l{i % 9}", i)
+            self.assertEqual(p.call("WAIT", "1", "10000"), 1)
+            if kind == "shardnode":
+                wait_until(lambda: shard_commands_on(replica), what="replica's shard threads on")
+                before = int(info(replica, "threads")["shard_thread_commands"])
+            r = Client(replica.port)
+            self.addCleanup(r.close)
+            cmds = [("GET", f"k{i}") for i in range(100)]
+            cmds += [("LRANGE", f"l{i}", "0", "-1") for i in range(9)]
+            cmds += [("SET", "k1", "x"), ("INCR", "n"), ("GET", "k1"), ("EXISTS", "n")]
+            r.sock.sendall(b"".join(resp_command(*cmd) for cmd in cmds))
+            results.append([r.read() for _ in cmds])
+            if kind == "shardnode":
+                ran = int(info(replica, "threads")["shard_thread_commands"]) - before
+                self.assertGreater(ran, 50)
+        self.assertEqual(results[0], results[1])
+        self.assertTrue(str(results[0][-4]).startswith("READONLY"))
+
+    def test_maxmemory_keeps_commands_on_shard_threads_until_over(self):
+        """With maxmemory set, commands run on the shard threads while the
+        node is under it; over it they run on the control loop, which
+        evicts first or refuses (noeviction) with Redis's OOM error."""
+        node = Node(args=["--threads", str(THREADS)]).start()
+        self.addCleanup(node.cleanup)
+        redis = RedisServer()
+        self.addCleanup(redis.cleanup)
+        errors = []
+        for server in (node, redis):
+            c = Client(server.port)
+            self.addCleanup(c.close)
+            self.assertEqual(c.call("CONFIG", "SET", "maxmemory", "1gb"), "OK")
+            if server is node:
+                wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
+                before = int(info(node, "threads")["shard_thread_commands"])
+            for i in range(200):
+                c.call("SET", f"k{i}", "x" * 100)
+            if server is node:
+                self.assertTrue(shard_commands_on(node))
+                ran = int(info(node, "threads")["shard_thread_commands"]) - before
+                self.assertGreater(ran, 100)
+            used = int(info(server, "memory")["used_memory"])
+            self.assertEqual(c.call("CONFIG", "SET", "maxmemory-policy", "noeviction"), "OK")
+            self.assertEqual(c.call("CONFIG", "SET", "maxmemory", str(used + 200 * 1024)), "OK")
+            got = None
+            for i in range(20000):
+                got = c.call("SET", f"big{i}", "y" * 1000)
+                if isinstance(got, Error):
+                    break
+            errors.append(got)
+            # Reads still run (and are not refused) over the limit.
+            self.assertEqual(c.call("GET", "k1"), b"x" * 100)
+            self.assertEqual(c.call("CONFIG", "SET", "maxmemory", "0"), "OK")
+        self.assertIsInstance(errors[0], Error)
+        self.assertEqual(errors[0], errors[1])
+
+    def test_blocked_clients_keep_other_keys_on_shard_threads(self):
+        """A client blocked on a key leaves commands on the shard threads;
+        a command on the waited key runs on the control loop, which serves
+        the waiter before the next command, as Redis: a pipelined
+        `LPUSH q x` then `LLEN q` sees the element already popped."""
+        node = Node(args=["--threads", str(THREADS)]).start()
+        self.addCleanup(node.cleanup)
+        redis = RedisServer()
+        self.addCleanup(redis.cleanup)
+        results = []
+        for server in (node, redis):
+            waiters = [Client(server.port) for _ in range(3)]
+            c = Client(server.port)
+            for w in waiters + [c]:
+                self.addCleanup(w.close)
+            for i, w in enumerate(waiters):
+                w.send("BLPOP", f"q{i}", "0")
+            wait_until(lambda: info(server, "clients")["blocked_clients"] == "3",
+                       what="three clients blocked")
+            if server is node:
+                wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
+                before = int(info(node, "threads")["shard_thread_commands"])
+            cmds = []
+            for k in range(60):
+                cmds += [("SET", f"k{k}", k), ("INCR", f"n{k % 7}"), ("RPUSH", f"l{k % 5}", k)]
+            for i in range(3):
+                cmds += [("LPUSH", f"q{i}", "a", "b"), ("LLEN", f"q{i}"), ("LRANGE", f"q{i}", "0", "-1")]
+            c.sock.sendall(b"".join(resp_command(*cmd) for cmd in cmds))
+            replies = [c.read() for _ in cmds]
+            popped = [w.read() for w in waiters]
+            results.append((replies, popped))
+            if server is node:
+                ran = int(info(node, "threads")["shard_thread_commands"]) - before
+                self.assertGreater(ran, 100)
+                self.assertTrue(shard_commands_on(node))
+        self.assertEqual(results[0], results[1])
+
+    def test_latency_monitor_records_commands_of_shard_threads(self):
+        """latency-monitor-threshold keeps commands on the shard threads,
+        which record their slow commands in the node's latency monitor."""
+        node = Node(args=["--threads", str(THREADS)]).start()
+        self.addCleanup(node.cleanup)
+        c = Client(node.port)
+        self.addCleanup(c.close)
+        self.assertEqual(c.call("CONFIG", "SET", "latency-monitor-threshold", "1"), "OK")
+        wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
+        before = int(info(node, "threads")["shard_thread_commands"])
+        for start in range(0, 300000, 10000):
+            c.call("RPUSH", "big", *range(start, start + 10000))
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            self.assertEqual(len(c.call("LRANGE", "big", "0", "-1")), 300000)
+            if any(e[0] == b"command" for e in c.call("LATENCY", "LATEST")):
+                break
+        events = c.call("LATENCY", "LATEST")
+        self.assertIn(b"command", [e[0] for e in events])
+        self.assertTrue(shard_commands_on(node))
+        self.assertGreater(int(info(node, "threads")["shard_thread_commands"]) - before, 20)
 
     def test_replica_gets_the_writes_of_every_thread_in_order(self):
         """Writes that shard threads ran reach the write stream whole, in
