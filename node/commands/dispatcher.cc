@@ -222,6 +222,17 @@ int Dispatcher::PlainShard(const Session& session, const std::vector<std::string
       (UsedMemory() > static_cast<size_t>(maxmemory) || server_.evictor().running())) {
     return kControlLoop;
   }
+  // Client-side caching: a command on a key that some tracking client may
+  // cache (or under a BCAST prefix) runs on the control loop, which sends
+  // the invalidations (a read may expire the key). Tracking clients' own
+  // commands run there too (remembering what they read).
+  if (const Tracking& tracking = server_.tracking(); tracking.in_use()) {
+    bool concerns = false;
+    ForEachKeyIndex(*spec, args, [&](int i) {
+      concerns = concerns || tracking.Concerns(args[static_cast<size_t>(i)]);
+    });
+    if (concerns) return kControlLoop;
+  }
   // Blocked clients: a command on a key that some client waits for runs on
   // the control loop, which serves the waiters right after it, before the
   // next command (as Redis). (Only the control loop blocks and unblocks
@@ -430,8 +441,8 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   }
   const auto start = std::chrono::steady_clock::now();
   if (on_shard_thread()) {
-    // A plain data command of this thread's shard (PlainShard); no tracking
-    // client exists meanwhile.
+    // A plain data command of this thread's shard (PlainShard): not a
+    // tracking client's, on no key a tracking client may cache.
     spec.handler(ctx, Args(args.data(), args.size()));
   } else {
     Tracking& tracking = server_.tracking();
@@ -806,7 +817,7 @@ void Dispatcher::Execute(Session& session, std::vector<std::string>& args, resp:
                          int64_t now_ms) {
   session.last_interaction_ms = now_ms;
   if (on_shard_thread()) {
-    // No tracking client exists while shard threads run commands.
+    // Not a tracking client's command, nor on a tracked key (PlainShard).
     ExecuteAsCurrent(session, args, out, now_ms);
     return;
   }
@@ -859,7 +870,7 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
   }
   // tracking-table-max-keys is enforced before each command (and by the
   // cron).
-  if (server_.tracking().num_clients() > 0) {
+  if (server_.tracking().num_clients() > 0 && !on_shard_thread()) {
     server_.tracking().LimitTable(static_cast<size_t>(server_.options().tracking_table_max_keys));
   }
   // CLIENT REPLY OFF / SKIP: whatever this command replies is dropped, but

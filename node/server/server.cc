@@ -250,7 +250,8 @@ Server::Server(Config* config, const CommandTable* commands)
         } else {
           blocked->Signal(d, key);
           // Client-side caching (a flush is signalled by the command:
-          // Tracking::Flushed). None while shard threads run commands.
+          // Tracking::Flushed). Shard threads run no command on a key a
+          // tracking client may cache (Dispatcher::PlainShard).
           if (!running_on_shard_thread) tracking_.KeyModified(key);
         }
         if (watches->empty()) return;
@@ -497,9 +498,6 @@ namespace shardnode::node {
 
 std::string_view Server::ShardCommandsBlocker() const {
   const ServerOptions& opts = options();
-  if (tracking_.num_clients() > 0 || tracking_.total_keys() > 0 || tracking_.total_prefixes() > 0) {
-    return "client tracking";
-  }
   if (!monitoring_.monitors.empty()) return "monitor";
   // (Commands on waited keys run on the control loop: Dispatcher::PlainShard.)
   if (blocking_.has_ready()) return "blocked clients";

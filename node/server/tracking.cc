@@ -170,6 +170,13 @@ void Tracking::KeyModified(std::string_view key) {
   Invalidate(key, /*bcast=*/true, modifier);
 }
 
+bool Tracking::Concerns(std::string_view key) const {
+  for (const auto& entry : prefixes_) {
+    if (key.starts_with(entry.first)) return true;
+  }
+  return !table_.empty() && table_.contains(std::string(key));
+}
+
 void Tracking::Invalidate(std::string_view key, bool bcast, uint64_t modifier) {
   if (bcast && !prefixes_.empty()) {
     for (auto& [prefix, state] : prefixes_) {

@@ -72,6 +72,12 @@ class Tracking {
   // A key changed (Redis's signalModifiedKey): invalidates its trackers and
   // records it for the BCAST prefixes it falls under.
   void KeyModified(std::string_view key);
+  // Whether a change to `key` would reach some tracking client: the key is
+  // in the tracking table or under a BCAST prefix. (Shard threads leave
+  // such keys to the control loop: Dispatcher::PlainShard.)
+  bool Concerns(std::string_view key) const;
+  // Whether any client tracks or any key is remembered.
+  bool in_use() const { return num_clients_ > 0 || !table_.empty() || !prefixes_.empty(); }
   // The next KeyModified comes from no client (an expiry, an eviction): a
   // NOLOOP BCAST client still hears of it.
   void NextChangeByServer() { by_server_ = true; }

@@ -637,35 +637,66 @@ class ShardThreadCommandsTest(unittest.TestCase):
                 self.assertGreater(ran, len(cmds) // 2)
         self.assertEqual(results[0], results[1])
 
-    def test_tracking_client_keeps_commands_on_the_control_loop(self):
-        """A client-side caching client needs every write seen by the
-        control loop: while one exists shard threads run no command, and
-        they do again once its keys are gone."""
+    def test_tracking_clients_invalidated_as_redis_with_commands_on_shard_threads(self):
+        """Client-side caching leaves commands on the shard threads: a
+        command on a key a tracking client may cache (or under a BCAST
+        prefix) runs on the control loop, which sends the invalidations;
+        the other keys' commands run on the shard threads. The
+        invalidations are Redis's."""
         node = Node(args=["--threads", str(THREADS)]).start()
         self.addCleanup(node.cleanup)
-        wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
-        sub, tracker = Client(node.port), Client(node.port)
-        writers = [Client(node.port) for _ in range(8)]
-        for c in [sub, tracker] + writers:
-            self.addCleanup(c.close)
-        sub_id = sub.call("CLIENT", "ID")
-        self.assertEqual(sub.call("SUBSCRIBE", "__redis__:invalidate")[0], b"subscribe")
-        self.assertEqual(tracker.call("CLIENT", "TRACKING", "on", "REDIRECT", str(sub_id)), "OK")
-        keys = [f"tracked:{k}" for k in range(16)]
-        for key in keys:
-            self.assertIsNone(tracker.call("GET", key))
-        wait_until(lambda: not shard_commands_on(node), what="commands back on the control loop")
-        # Every write from any connection invalidates its key, once.
-        for n, key in enumerate(keys):
-            self.assertEqual(writers[n % len(writers)].call("SET", key, "x"), "OK")
-        got = set()
-        while len(got) < len(keys):
-            msg = sub.read()
-            self.assertEqual(msg[:2], [b"message", b"__redis__:invalidate"])
-            got.update(k.decode() for k in msg[2])
-        self.assertEqual(got, set(keys))
-        tracker.close()
-        wait_until(lambda: shard_commands_on(node), what="shard threads run commands again")
+        redis = RedisServer()
+        self.addCleanup(redis.cleanup)
+        results = []
+        for server in (node, redis):
+            sub, tracker, bsub, btracker = (Client(server.port) for _ in range(4))
+            writers = [Client(server.port) for _ in range(8)]
+            for c in [sub, tracker, bsub, btracker] + writers:
+                self.addCleanup(c.close)
+            sub_id, bsub_id = sub.call("CLIENT", "ID"), bsub.call("CLIENT", "ID")
+            self.assertEqual(sub.call("SUBSCRIBE", "__redis__:invalidate")[0], b"subscribe")
+            self.assertEqual(bsub.call("SUBSCRIBE", "__redis__:invalidate")[0], b"subscribe")
+            self.assertEqual(tracker.call("CLIENT", "TRACKING", "on", "REDIRECT", str(sub_id)),
+                             "OK")
+            self.assertEqual(btracker.call("CLIENT", "TRACKING", "on", "REDIRECT", str(bsub_id),
+                                           "BCAST", "PREFIX", "bc:"), "OK")
+            keys = [f"tracked:{k}" for k in range(16)]
+            for key in keys:
+                self.assertIsNone(tracker.call("GET", key))
+            if server is node:
+                wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
+                before = int(info(node, "threads")["shard_thread_commands"])
+            # Every write from any connection invalidates its key, once;
+            # writes to other keys invalidate nothing.
+            for n, key in enumerate(keys):
+                w = writers[n % len(writers)]
+                cmds = [("SET", f"other:{n}:{j}", j) for j in range(20)]
+                cmds += [("SET", key, "x"), ("SET", f"bc:{n}", "y"), ("INCR", f"n:{n}")]
+                w.sock.sendall(b"".join(resp_command(*cmd) for cmd in cmds))
+                for _ in cmds:
+                    self.assertNotIsInstance(w.read(), Error)
+            got = []
+            while len(got) < len(keys):
+                msg = sub.read()
+                self.assertEqual(msg[:2], [b"message", b"__redis__:invalidate"])
+                got.extend(k.decode() for k in msg[2])
+            bgot = set()
+            while len(bgot) < len(keys):
+                msg = bsub.read()
+                self.assertEqual(msg[:2], [b"message", b"__redis__:invalidate"])
+                bgot.update(k.decode() for k in msg[2])
+            # Nothing more: the tracked keys are forgotten once invalidated.
+            self.assertEqual(writers[0].call("SET", keys[0], "again"), "OK")
+            sub.send("PING")
+            self.assertEqual(sub.read(), [b"pong", b""])
+            results.append((sorted(got), sorted(bgot)))
+            if server is node:
+                self.assertTrue(shard_commands_on(node))
+                ran = int(info(node, "threads")["shard_thread_commands"]) - before
+                self.assertGreater(ran, 16 * 20 // 2)
+                self.assertEqual(info(node, "stats")["tracking_total_keys"], "0")
+        self.assertEqual(results[0], results[1])
+        self.assertEqual(results[0][0], sorted(keys))
 
     def test_replica_reads_on_shard_threads_writes_refused_as_redis(self):
         """A replica at threads 4 keeps commands on its shard threads: its
