@@ -83,11 +83,12 @@
 //     the control loop (the next session's work): keys in
 //     flight (MIGRATE runs on the control loop; a command on a shard thread
 //     checks them under the global step that MIGRATE's slices are), Pub/Sub,
-//     client tracking (KeyModified: to be queued like keyspace events),
-//     Monitoring (MONITOR feed, ops samples: per-view buffers merged by the
-//     cron, or a post; the slow log and latency events under a mutex), the
-//     client table and ids, the OutputGate and AOF state, persistence,
-//     replication and the cluster state.
+//     client tracking (a shard thread runs no command on a key it
+//     concerns: Tracking::Concerns), Monitoring (MONITOR feed, ops
+//     samples: per-view buffers merged by the cron, or a post; the slow
+//     log and latency events under a mutex), the client table and ids,
+//     the OutputGate and AOF state, persistence, replication and the
+//     cluster state.
 //
 // What runs on shard threads today (steps A to E): `threads N` (N > 1)
 // starts N shard threads (node/net/shard_threads.h) beside the control
@@ -101,8 +102,8 @@
 // Who runs a chunk's commands: the node-wide word (Server::shard_commands)
 // says whether shard threads may run commands at all. It is on while none
 // of the features that a plain data command would have to tell is in use
-// (Server::ShardCommandsBlocker: client tracking, MONITOR, ready keys of
-// blocked clients not served yet, client pauses, keys in flight, an atomic
+// (Server::ShardCommandsBlocker: MONITOR, ready keys of blocked clients
+// not served yet, client pauses, keys in flight, an atomic
 // migration, a snapshot, the AOF, maxmemory-clients, output limits for
 // normal clients, loading, a busy script). While it is on, every handler of the control loop first
 // takes the global step (NetServer's StepHook, run by Asio before each
@@ -129,7 +130,10 @@
 // as at `threads 1`; so do a replica's writes (its primary's stream is
 // applied there; its clients' reads run on the shard threads), a command
 // on a key some blocked client waits for (the control loop serves the
-// waiters right after it, before the next command) and, with maxmemory
+// waiters right after it, before the next command), a command on a key a
+// tracking client may cache or under a BCAST prefix (the control loop
+// sends the invalidations; tracking clients' own commands run there too,
+// remembering what they read) and, with maxmemory
 // set, every command while the node is over the limit (or an eviction run
 // is unfinished): the control loop evicts, walking every shard, or refuses
 // with OOM. With the word off, every command runs on the
