@@ -940,6 +940,11 @@ absl::Status RdbReader::Impl::StepStream(Cursor& cur, RdbHandler* handler) {
   }
   uint64_t ngroups;
   if (!cur.Length(&ngroups)) return cur.error();
+  // The groups are read into a vector of this step's own: a step that runs
+  // out of input is run again from its start once more bytes came, so
+  // nothing it read may be kept from the try that stopped (those groups
+  // would be read twice).
+  std::vector<RdbStreamGroup> groups;
   for (uint64_t g = 0; g < ngroups; ++g) {
     RdbStreamGroup group;
     uint64_t entries_read, npel, nconsumers;
@@ -972,8 +977,9 @@ absl::Status RdbReader::Impl::StepStream(Cursor& cur, RdbHandler* handler) {
       }
       group.consumers.push_back(std::move(consumer));
     }
-    st.groups.push_back(std::move(group));
+    groups.push_back(std::move(group));
   }
+  st.groups = std::move(groups);
   if (!v2) {
     // Version 1 has no read counters: Redis estimates each group's from
     // its last id (streamEstimateDistanceFromFirstEverEntry, with no

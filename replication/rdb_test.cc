@@ -287,6 +287,48 @@ TEST(RdbReaderTest, DecodesTheSameInAnyChunking) {
   }
 }
 
+// Found by rdb_fuzz: a step that ran out of input kept the consumer groups
+// it had read, and read them again on its next try (a "Duplicated consumer
+// group name" refusal, or a group twice, when the bytes came in pieces: a
+// replica's full sync, a file read in blocks).
+TEST(RdbReaderTest, StreamGroupsDecodeTheSameInAnyChunking) {
+  RdbValue v;
+  v.type = RdbType::kStream;
+  RdbStreamNode node;
+  node.master = {1, 0};
+  node.master_fields = {"f"};
+  RdbStreamEntry e;
+  e.id = {1, 0};
+  e.fields = {"f", "v"};
+  node.entries.push_back(e);
+  v.stream.nodes.push_back(node);
+  v.stream.length = 1;
+  v.stream.last_id = {1, 0};
+  v.stream.first_id = {1, 0};
+  v.stream.entries_added = 1;
+  RdbStreamGroup g1{"g1", {1, 0}, 1, {RdbStreamNack{{1, 0}, 1700000000000, 1}}, {}};
+  g1.consumers.push_back(RdbStreamConsumer{"alice", 1700000000000, {{1, 0}}});
+  RdbStreamGroup g2{"g2", {0, 0}, 0, {}, {}};
+  g2.consumers.push_back(RdbStreamConsumer{"bob", 1700000000001, {}});
+  v.stream.groups = {g1, g2};
+  const std::string bytes = WriteRdb({{0, "s", v, -1}});
+  absl::StatusOr<RdbFile> whole = ReadRdb(bytes);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  ASSERT_EQ(whole->entries.size(), 1u);
+  EXPECT_EQ(whole->entries[0].value.stream.groups, v.stream.groups);
+  for (size_t chunk : {size_t{1}, size_t{2}, size_t{3}, size_t{5}, size_t{7}}) {
+    RdbReader reader;
+    CountingHandler handler;
+    absl::Status status;
+    for (size_t i = 0; i < bytes.size() && status.ok(); i += chunk) {
+      status = reader.Feed(absl::string_view(bytes).substr(i, chunk), handler).status();
+    }
+    ASSERT_TRUE(status.ok()) << chunk << ": " << status;
+    ASSERT_TRUE(reader.Finish().ok());
+    EXPECT_EQ(handler.entries, whole->entries) << chunk;
+  }
+}
+
 TEST(RdbReaderTest, ReportsSelectAndResizeHints) {
   CountingHandler handler;
   RdbReader reader;

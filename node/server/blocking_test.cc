@@ -35,6 +35,19 @@ TEST(BlockingTableTest, WaitersAreFirstBlockedFirst) {
   EXPECT_EQ(t.size(), 3u);
 }
 
+TEST(BlockingTableTest, WaitedSaysWhetherSomeoneWaitsForTheKeyOfThatDb) {
+  BlockingTable t;
+  Session a;
+  EXPECT_FALSE(t.keys(0).Waited(0, "k"));
+  t.Block(Waiting(a, 0, {"k", "j"}));
+  EXPECT_TRUE(t.keys(0).Waited(0, "k"));
+  EXPECT_TRUE(t.keys(0).Waited(0, "j"));
+  EXPECT_FALSE(t.keys(0).Waited(1, "k"));  // another database
+  EXPECT_FALSE(t.keys(0).Waited(0, "other"));
+  t.Unblock(a);
+  EXPECT_FALSE(t.keys(0).Waited(0, "k"));
+}
+
 TEST(BlockingTableTest, UnblockForgetsEveryKeyAndClearsTheFlag) {
   BlockingTable t;
   Session a, b;

@@ -1,7 +1,9 @@
 #include "node/server/keyspace_events.h"
 
+#include <atomic>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -91,6 +93,63 @@ TEST(KeyspaceEventsTest, DbRaisesNewKeymissExpiredEvicted) {
   db.Set("c", Value::FromString("1"), kNow);
   EXPECT_EQ(db.FindRead("missing", kNow), nullptr);
   EXPECT_TRUE(seen.empty());
+}
+
+// Shard threads queue their events; the control loop publishes them in the
+// order they were queued, whichever thread queued them.
+TEST(KeyspaceEventQueueTest, PublishesInQueueOrderAndWakesOncePerBatch) {
+  PubSub ps;
+  Listener l(ps);
+  KeyspaceEventQueue queue;
+  int wakes = 0;
+  queue.set_wake([&wakes] { ++wakes; });
+  const int classes = kNotifyKeyspace | kNotifyString;
+  queue.Push(classes, kNotifyGeneric, "del", "off", 0);  // class off: not queued
+  EXPECT_EQ(wakes, 0);
+  queue.Push(classes, kNotifyString, "set", "a", 0);
+  queue.Push(classes, kNotifyString, "set", "b", 1);
+  EXPECT_EQ(wakes, 1);
+  EXPECT_EQ(l.received, "");
+  queue.PublishAll(ps);
+  EXPECT_EQ(l.received, PMessage("__keyspace@0__:a", "set") + PMessage("__keyspace@1__:b", "set"));
+  queue.PublishAll(ps);  // nothing more
+  queue.Push(classes, kNotifyString, "set", "c", 0);
+  EXPECT_EQ(wakes, 2);
+}
+
+TEST(KeyspaceEventQueueTest, EventsOfSeveralThreadsKeepEachThreadsOrder) {
+  PubSub ps;
+  KeyspaceEventQueue queue;
+  std::atomic<int> wakes{0};
+  queue.set_wake([&wakes] { wakes.fetch_add(1); });
+  const int classes = kNotifyKeyevent | kNotifyString;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&queue, t, classes] {
+      for (int i = 0; i < 200; ++i) {
+        queue.Push(classes, kNotifyString, "set", std::to_string(t) + ":" + std::to_string(i), 0);
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_GE(wakes.load(), 1);
+  std::vector<std::string> keys;  // each message's payload (its last bulk)
+  Session session;
+  session.push = [&keys](std::string_view bytes) {
+    bytes.remove_suffix(2);
+    keys.emplace_back(bytes.substr(bytes.rfind("\r\n") + 2));
+  };
+  ps.Subscribe(session, "__keyevent@0__:set", false);
+  keys.clear();  // the subscription's confirmation
+  queue.PublishAll(ps);
+  ASSERT_EQ(keys.size(), 800u);
+  std::vector<int> next(4, 0);
+  for (const std::string& key : keys) {
+    const int t = key[0] - '0';
+    ASSERT_TRUE(t >= 0 && t < 4) << key;
+    EXPECT_EQ(key, std::to_string(t) + ":" + std::to_string(next[t]));
+    ++next[t];
+  }
 }
 
 }  // namespace

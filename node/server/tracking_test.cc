@@ -143,6 +143,29 @@ TEST_F(TrackingTest, PrefixOverlapsAreRefusedAsRedisDoes) {
   EXPECT_EQ(tracking_.num_clients(), 0u);
 }
 
+TEST_F(TrackingTest, ConcernsTrackedKeysAndKeysUnderABcastPrefix) {
+  EXPECT_FALSE(tracking_.in_use());
+  EXPECT_FALSE(tracking_.Concerns("a"));
+  Client& c = Add(1, 3);
+  Enable(c);
+  EXPECT_TRUE(tracking_.in_use());
+  Read(c, "a");
+  EXPECT_TRUE(tracking_.Concerns("a"));
+  EXPECT_FALSE(tracking_.Concerns("b"));
+  Client& b = Add(2, 3);
+  Tracking::Options o;
+  o.bcast = true;
+  o.prefixes = {"user:"};
+  Enable(b, o);
+  EXPECT_TRUE(tracking_.Concerns("user:1"));
+  EXPECT_FALSE(tracking_.Concerns("use"));
+  // Once invalidated, a key is forgotten: its changes concern no one.
+  tracking_.KeyModified("a");
+  EXPECT_FALSE(tracking_.Concerns("a"));
+  tracking_.Disable(b.session);
+  EXPECT_FALSE(tracking_.Concerns("user:1"));
+}
+
 TEST_F(TrackingTest, LimitTableInvalidatesRandomKeysDownToTheLimit) {
   Client& c = Add(1, 3);
   Enable(c);
