@@ -287,11 +287,8 @@ TEST(RdbReaderTest, DecodesTheSameInAnyChunking) {
   }
 }
 
-// Found by rdb_fuzz: a step that ran out of input kept the consumer groups
-// it had read, and read them again on its next try (a "Duplicated consumer
-// group name" refusal, or a group twice, when the bytes came in pieces: a
-// replica's full sync, a file read in blocks).
-TEST(RdbReaderTest, StreamGroupsDecodeTheSameInAnyChunking) {
+// A stream of one entry, 1-0 {f v}.
+RdbValue OneEntryStream() {
   RdbValue v;
   v.type = RdbType::kStream;
   RdbStreamNode node;
@@ -304,6 +301,15 @@ TEST(RdbReaderTest, StreamGroupsDecodeTheSameInAnyChunking) {
   v.stream.nodes.push_back(node);
   v.stream.length = 1;
   v.stream.last_id = {1, 0};
+  return v;
+}
+
+// Found by rdb_fuzz: a step that ran out of input kept the consumer groups
+// it had read, and read them again on its next try (a "Duplicated consumer
+// group name" refusal, or a group twice, when the bytes came in pieces: a
+// replica's full sync, a file read in blocks).
+TEST(RdbReaderTest, StreamGroupsDecodeTheSameInAnyChunking) {
+  RdbValue v = OneEntryStream();
   v.stream.first_id = {1, 0};
   v.stream.entries_added = 1;
   RdbStreamGroup g1{"g1", {1, 0}, 1, {RdbStreamNack{{1, 0}, 1700000000000, 1}}, {}};
@@ -459,18 +465,7 @@ TEST(DumpPayloadTest, RefusalsNameRedissCheck) {
 }
 
 TEST(DumpPayloadTest, StreamEntriesNeedTheirLpCount) {
-  RdbValue v;
-  v.type = RdbType::kStream;
-  RdbStreamNode node;
-  node.master = {1, 0};
-  node.master_fields = {"f"};
-  RdbStreamEntry e;
-  e.id = {1, 0};
-  e.fields = {"f", "v"};
-  node.entries.push_back(e);
-  v.stream.nodes.push_back(node);
-  v.stream.length = 1;
-  v.stream.last_id = {1, 0};
+  RdbValue v = OneEntryStream();
   std::string payload = DumpPayload(v);
   ASSERT_TRUE(ParseDumpPayload(payload).ok());
   // The entry's lp-count is the listpack's last element, a small integer

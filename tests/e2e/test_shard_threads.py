@@ -506,6 +506,11 @@ def shard_commands_on(node):
     return info(node, "threads").get("shard_commands") == "1"
 
 
+def shard_thread_commands(node):
+    """How many commands the node's shard threads ran (INFO threads)."""
+    return int(info(node, "threads")["shard_thread_commands"])
+
+
 def plain_script(rng, i, n):
     """A pipeline of client i's own keys (spread over every shard, so its
     commands hop between threads), with commands that stay on the control
@@ -556,11 +561,17 @@ class ShardThreadCommandsTest(unittest.TestCase):
     Server::shard_commands, the global step): the replies and the data are
     Redis's, whichever thread ran each command."""
 
-    def test_pipelined_commands_hop_between_threads_as_redis_replies(self):
+    def node_and_redis(self):
+        """A shardnode at threads 4 and a redis-server, both stopped by the
+        test's cleanup."""
         node = Node(args=["--threads", str(THREADS)]).start()
         self.addCleanup(node.cleanup)
         redis = RedisServer()
         self.addCleanup(redis.cleanup)
+        return node, redis
+
+    def test_pipelined_commands_hop_between_threads_as_redis_replies(self):
+        node, redis = self.node_and_redis()
         wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
         results = []
         total = 0
@@ -590,7 +601,7 @@ class ShardThreadCommandsTest(unittest.TestCase):
         self.assertEqual(results[0][1], results[1][1])
         # Most ran on the shard threads (a pipeline goes from thread to
         # thread with its keys; every keyspace shard has one).
-        ran = int(info(node, "threads")["shard_thread_commands"])
+        ran = shard_thread_commands(node)
         self.assertGreater(ran, total // 2)
 
     def test_keyspace_events_in_command_order(self):
@@ -599,10 +610,7 @@ class ShardThreadCommandsTest(unittest.TestCase):
         the order the commands ran, whichever shards their keys are in, as
         Redis publishes them (one client's pipeline and its single calls
         over keys of every shard)."""
-        node = Node(args=["--threads", str(THREADS)]).start()
-        self.addCleanup(node.cleanup)
-        redis = RedisServer()
-        self.addCleanup(redis.cleanup)
+        node, redis = self.node_and_redis()
         results = []
         for server in (node, redis):
             sub, writer = Client(server.port), Client(server.port)
@@ -612,7 +620,7 @@ class ShardThreadCommandsTest(unittest.TestCase):
             self.assertEqual(sub.call("PSUBSCRIBE", "__key*__:*")[0], b"psubscribe")
             if server is node:
                 wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
-                before = int(info(node, "threads")["shard_thread_commands"])
+                before = shard_thread_commands(node)
             cmds = []
             for i in range(40):
                 cmds += [("SET", f"k{i}", "v"), ("LPUSH", f"l{i % 7}", i), ("INCR", f"n{i % 5}"),
@@ -633,7 +641,7 @@ class ShardThreadCommandsTest(unittest.TestCase):
             results.append(events)
             if server is node:
                 self.assertTrue(shard_commands_on(node))
-                ran = int(info(node, "threads")["shard_thread_commands"]) - before
+                ran = shard_thread_commands(node) - before
                 self.assertGreater(ran, len(cmds) // 2)
         self.assertEqual(results[0], results[1])
 
@@ -643,10 +651,7 @@ class ShardThreadCommandsTest(unittest.TestCase):
         prefix) runs on the control loop, which sends the invalidations;
         the other keys' commands run on the shard threads. The
         invalidations are Redis's."""
-        node = Node(args=["--threads", str(THREADS)]).start()
-        self.addCleanup(node.cleanup)
-        redis = RedisServer()
-        self.addCleanup(redis.cleanup)
+        node, redis = self.node_and_redis()
         results = []
         for server in (node, redis):
             sub, tracker, bsub, btracker = (Client(server.port) for _ in range(4))
@@ -665,7 +670,7 @@ class ShardThreadCommandsTest(unittest.TestCase):
                 self.assertIsNone(tracker.call("GET", key))
             if server is node:
                 wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
-                before = int(info(node, "threads")["shard_thread_commands"])
+                before = shard_thread_commands(node)
             # Every write from any connection invalidates its key, once;
             # writes to other keys invalidate nothing.
             for n, key in enumerate(keys):
@@ -692,7 +697,7 @@ class ShardThreadCommandsTest(unittest.TestCase):
             results.append((sorted(got), sorted(bgot)))
             if server is node:
                 self.assertTrue(shard_commands_on(node))
-                ran = int(info(node, "threads")["shard_thread_commands"]) - before
+                ran = shard_thread_commands(node) - before
                 self.assertGreater(ran, 16 * 20 // 2)
                 self.assertEqual(info(node, "stats")["tracking_total_keys"], "0")
         self.assertEqual(results[0], results[1])
@@ -722,7 +727,7 @@ class ShardThreadCommandsTest(unittest.TestCase):
             self.assertEqual(p.call("WAIT", "1", "10000"), 1)
             if kind == "shardnode":
                 wait_until(lambda: shard_commands_on(replica), what="replica's shard threads on")
-                before = int(info(replica, "threads")["shard_thread_commands"])
+                before = shard_thread_commands(replica)
             r = Client(replica.port)
             self.addCleanup(r.close)
             cmds = [("GET", f"k{i}") for i in range(100)]
@@ -731,7 +736,7 @@ class ShardThreadCommandsTest(unittest.TestCase):
             r.sock.sendall(b"".join(resp_command(*cmd) for cmd in cmds))
             results.append([r.read() for _ in cmds])
             if kind == "shardnode":
-                ran = int(info(replica, "threads")["shard_thread_commands"]) - before
+                ran = shard_thread_commands(replica) - before
                 self.assertGreater(ran, 50)
         self.assertEqual(results[0], results[1])
         self.assertTrue(str(results[0][-4]).startswith("READONLY"))
@@ -740,10 +745,7 @@ class ShardThreadCommandsTest(unittest.TestCase):
         """With maxmemory set, commands run on the shard threads while the
         node is under it; over it they run on the control loop, which
         evicts first or refuses (noeviction) with Redis's OOM error."""
-        node = Node(args=["--threads", str(THREADS)]).start()
-        self.addCleanup(node.cleanup)
-        redis = RedisServer()
-        self.addCleanup(redis.cleanup)
+        node, redis = self.node_and_redis()
         errors = []
         for server in (node, redis):
             c = Client(server.port)
@@ -751,12 +753,12 @@ class ShardThreadCommandsTest(unittest.TestCase):
             self.assertEqual(c.call("CONFIG", "SET", "maxmemory", "1gb"), "OK")
             if server is node:
                 wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
-                before = int(info(node, "threads")["shard_thread_commands"])
+                before = shard_thread_commands(node)
             for i in range(200):
                 c.call("SET", f"k{i}", "x" * 100)
             if server is node:
                 self.assertTrue(shard_commands_on(node))
-                ran = int(info(node, "threads")["shard_thread_commands"]) - before
+                ran = shard_thread_commands(node) - before
                 self.assertGreater(ran, 100)
             used = int(info(server, "memory")["used_memory"])
             self.assertEqual(c.call("CONFIG", "SET", "maxmemory-policy", "noeviction"), "OK")
@@ -778,10 +780,7 @@ class ShardThreadCommandsTest(unittest.TestCase):
         a command on the waited key runs on the control loop, which serves
         the waiter before the next command, as Redis: a pipelined
         `LPUSH q x` then `LLEN q` sees the element already popped."""
-        node = Node(args=["--threads", str(THREADS)]).start()
-        self.addCleanup(node.cleanup)
-        redis = RedisServer()
-        self.addCleanup(redis.cleanup)
+        node, redis = self.node_and_redis()
         results = []
         for server in (node, redis):
             waiters = [Client(server.port) for _ in range(3)]
@@ -794,7 +793,7 @@ class ShardThreadCommandsTest(unittest.TestCase):
                        what="three clients blocked")
             if server is node:
                 wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
-                before = int(info(node, "threads")["shard_thread_commands"])
+                before = shard_thread_commands(node)
             cmds = []
             for k in range(60):
                 cmds += [("SET", f"k{k}", k), ("INCR", f"n{k % 7}"), ("RPUSH", f"l{k % 5}", k)]
@@ -805,7 +804,7 @@ class ShardThreadCommandsTest(unittest.TestCase):
             popped = [w.read() for w in waiters]
             results.append((replies, popped))
             if server is node:
-                ran = int(info(node, "threads")["shard_thread_commands"]) - before
+                ran = shard_thread_commands(node) - before
                 self.assertGreater(ran, 100)
                 self.assertTrue(shard_commands_on(node))
         self.assertEqual(results[0], results[1])
@@ -819,7 +818,7 @@ class ShardThreadCommandsTest(unittest.TestCase):
         self.addCleanup(c.close)
         self.assertEqual(c.call("CONFIG", "SET", "latency-monitor-threshold", "1"), "OK")
         wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
-        before = int(info(node, "threads")["shard_thread_commands"])
+        before = shard_thread_commands(node)
         for start in range(0, 300000, 10000):
             c.call("RPUSH", "big", *range(start, start + 10000))
         deadline = time.time() + 30
@@ -830,7 +829,7 @@ class ShardThreadCommandsTest(unittest.TestCase):
         events = c.call("LATENCY", "LATEST")
         self.assertIn(b"command", [e[0] for e in events])
         self.assertTrue(shard_commands_on(node))
-        self.assertGreater(int(info(node, "threads")["shard_thread_commands"]) - before, 20)
+        self.assertGreater(shard_thread_commands(node) - before, 20)
 
     def test_replica_gets_the_writes_of_every_thread_in_order(self):
         """Writes that shard threads ran reach the write stream whole, in
@@ -870,7 +869,7 @@ class ShardThreadCommandsTest(unittest.TestCase):
                 self.assertEqual(p.call("LRANGE", f"l:{i}:{k}", "0", "-1"),
                                  r.call("LRANGE", f"l:{i}:{k}", "0", "-1"))
         self.assertEqual(p.call("DBSIZE"), r.call("DBSIZE"))
-        self.assertGreater(int(info(primary, "threads")["shard_thread_commands"]), 0)
+        self.assertGreater(shard_thread_commands(primary), 0)
 
 
 if __name__ == "__main__":
