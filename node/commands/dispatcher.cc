@@ -197,14 +197,27 @@ int Dispatcher::PlainShard(const Session& session, const std::vector<std::string
     return kControlLoop;
   }
   const int shards = server_.num_shards();
+  // A key that a tracking client may cache (or under a BCAST prefix) keeps
+  // the command on the control loop, which sends the invalidations (a read
+  // may expire the key); so does a key some blocked client waits for: the
+  // control loop serves the waiters right after the command, before the
+  // next one (as Redis). (Only the control loop changes either table, so
+  // they hold still here.)
+  const Tracking& tracking = server_.tracking();
+  const bool tracked = tracking.in_use();
+  BlockingTable& blocking = server_.blocking();
   int where = kControlLoop;
   bool one = true;
+  bool watched = false;
   ForEachKeyIndex(*spec, args, [&](int i) {
-    const int shard = KeyspaceShardOfKey(args[static_cast<size_t>(i)], shards);
+    const std::string& key = args[static_cast<size_t>(i)];
+    const int shard = KeyspaceShardOfKey(key, shards);
     if (where == kControlLoop) where = shard;
     one = one && shard == where;
+    watched = watched || (tracked && tracking.Concerns(key)) ||
+              blocking.keys(shard).Waited(session.db_index, key);
   });
-  if (!one || where == kControlLoop) return kControlLoop;
+  if (!one || where == kControlLoop || watched) return kControlLoop;
   // A replica's own data comes from its primary's stream, applied on the
   // control loop; its clients' reads may run on the shard threads, their
   // writes (refused, or on a writable replica kept off the stream) run on
@@ -221,28 +234,6 @@ int Dispatcher::PlainShard(const Session& session, const std::vector<std::string
       maxmemory > 0 &&
       (UsedMemory() > static_cast<size_t>(maxmemory) || server_.evictor().running())) {
     return kControlLoop;
-  }
-  // Client-side caching: a command on a key that some tracking client may
-  // cache (or under a BCAST prefix) runs on the control loop, which sends
-  // the invalidations (a read may expire the key). Tracking clients' own
-  // commands run there too (remembering what they read).
-  if (const Tracking& tracking = server_.tracking(); tracking.in_use()) {
-    bool concerns = false;
-    ForEachKeyIndex(*spec, args, [&](int i) {
-      concerns = concerns || tracking.Concerns(args[static_cast<size_t>(i)]);
-    });
-    if (concerns) return kControlLoop;
-  }
-  // Blocked clients: a command on a key that some client waits for runs on
-  // the control loop, which serves the waiters right after it, before the
-  // next command (as Redis). (Only the control loop blocks and unblocks
-  // clients, so the waited keys hold still here.)
-  if (const BlockedKeys& waited = server_.blocking().keys(where); !waited.empty()) {
-    bool touches = false;
-    ForEachKeyIndex(*spec, args, [&](int i) {
-      touches = touches || waited.Waited(session.db_index, args[static_cast<size_t>(i)]);
-    });
-    if (touches) return kControlLoop;
   }
   // The first key of a database allocates the slot index of every shard's
   // (Server's on_index_allocated, so that memory is counted as Redis
@@ -527,11 +518,11 @@ void Dispatcher::Record(Session& session, const CommandSpec& spec,
   const std::string_view latency_event = (spec.flags & kCmdFast) ? "fast-command" : "command";
   const bool to_slowlog = !blocked && !(spec.flags & kCmdSkipSlowlog) &&
                           opts.slowlog_log_slower_than >= 0 && usec >= opts.slowlog_log_slower_than;
+  const bool to_latency =
+      opts.latency_monitor_threshold > 0 && usec / 1000 >= opts.latency_monitor_threshold;
   if (on_shard_thread()) {
     // No MONITOR client while shard threads run commands; the latency
     // monitor and the slow log are shared with the other shard threads.
-    const bool to_latency =
-        opts.latency_monitor_threshold > 0 && usec / 1000 >= opts.latency_monitor_threshold;
     if (!to_latency && !to_slowlog) return;
     std::lock_guard<std::mutex> lock(SharedLogsMutex());
     if (to_latency) mon.latency.Add(latency_event, usec / 1000, now_ms / 1000);
@@ -542,8 +533,7 @@ void Dispatcher::Record(Session& session, const CommandSpec& spec,
     }
     return;
   }
-  mon.latency.AddIfNeeded(latency_event, usec / 1000, opts.latency_monitor_threshold,
-                          now_ms / 1000);
+  if (to_latency) mon.latency.Add(latency_event, usec / 1000, now_ms / 1000);
   const bool to_monitors = !mon.monitors.empty() && !server_.loading().active &&
                            !(spec.flags & (kCmdSkipMonitor | kCmdAdmin));
   if (!to_slowlog) mon.slowlog.Trim(opts.slowlog_max_len);  // CONFIG SET shrank it

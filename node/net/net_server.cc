@@ -857,7 +857,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // chunk that closes the connection (the control loop closes); else the
   // chunk ends here.
   void PassOn(Next next) {
-    if (!handoff_.empty() && handoff_to_ != kToControl && next == Next::kRead) {
+    if (!handoff_.empty() && handoff_to_ != Dispatcher::kControlLoop && next == Next::kRead) {
       ShardRunner* target = (*runners_)[static_cast<size_t>(handoff_to_)].get();
       asio::post(target->io,
                  [self = shared_from_this(), target]() { self->ContinueOnShard(*target); });
@@ -1223,12 +1223,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
       // query buffer (may_hop_).
       if (running_runner != nullptr ||
           (may_hop_ && runners_ != nullptr && !runners_->empty() && server_.shard_commands())) {
-        const int here = running_runner != nullptr ? running_runner->keyspace : kToControl;
+        const int here =
+            running_runner != nullptr ? running_runner->keyspace : Dispatcher::kControlLoop;
         int where = server_.shard_commands()
                         ? (*runners_)[0]->dispatcher.PlainShard(session_, args_)
                         : Dispatcher::kControlLoop;
         if (where == Dispatcher::kAnyShard) where = here;
-        if (where < 0 || where >= static_cast<int>(runners_->size())) where = kToControl;
+        if (where < 0 || where >= static_cast<int>(runners_->size()))
+          where = Dispatcher::kControlLoop;
         if (where != here) {
           handoff_ = std::move(args_);
           args_.clear();
@@ -1359,9 +1361,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::io_context* const socket_loop_;  // a remote connection's socket thread; else null
   ShardRunner* const runner_;            // its commands' runner there; else null
   const std::vector<std::unique_ptr<ShardRunner>>* const runners_;  // every shard thread's
-  static constexpr int kToControl = -1;
-  int handoff_to_ = kToControl;  // handoff_'s keyspace shard (its thread's), or the control loop
-  bool may_hop_ = false;         // Process may hand commands to another thread
+  // handoff_'s keyspace shard (its thread's), or Dispatcher::kControlLoop.
+  int handoff_to_ = Dispatcher::kControlLoop;
+  bool may_hop_ = false;  // Process may hand commands to another thread
   // Remote, control loop's side.
   // The connection itself while its session is registered (Detach lets go):
   // a local one is held by its reader coroutine, a remote one by whatever
