@@ -831,6 +831,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The end of a chunk's commands: the replies go with the request for the
   // next read, or the connection closes.
   void FinishInput(Next next) {
+    reply_after_ = 0;
     switch (next) {
       case Next::kRead:
         if (!Flush(/*read_more=*/true)) AskRead();
@@ -857,13 +858,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // chunk that closes the connection (the control loop closes); else the
   // chunk ends here.
   void PassOn(Next next) {
+    if (running_runner != nullptr) {
+      reply_after_ = std::max(reply_after_, running_runner->producer.last_commit());
+    }
     if (!handoff_.empty() && handoff_to_ != Dispatcher::kControlLoop && next == Next::kRead) {
       ShardRunner* target = (*runners_)[static_cast<size_t>(handoff_to_)].get();
       asio::post(target->io,
                  [self = shared_from_this(), target]() { self->ContinueOnShard(*target); });
       return;
     }
-    if (!handoff_.empty() || next != Next::kRead) {
+    // With the AOF on, replies wait until it wrote the writes of the
+    // threads the chunk ran on (its own, and those its reads may have
+    // seen): the control loop's step takes them to the AOF and its end
+    // writes them (OutputGate, WriteStream::ReplyWaits).
+    if (!handoff_.empty() || next != Next::kRead ||
+        (running_runner != nullptr && server_.write_stream().ReplyWaits(reply_after_))) {
       asio::post(control_, [self = shared_from_this(), next]() { self->ContinueOnControl(next); });
       return;
     }
@@ -1363,6 +1372,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::vector<std::unique_ptr<ShardRunner>>* const runners_;  // every shard thread's
   // handoff_'s keyspace shard (its thread's), or Dispatcher::kControlLoop.
   int handoff_to_ = Dispatcher::kControlLoop;
+  // The last write-stream unit committed by a shard thread this chunk ran
+  // on (WriteStream::ReplyWaits); 0 once the chunk ended.
+  uint64_t reply_after_ = 0;
   bool may_hop_ = false;  // Process may hand commands to another thread
   // Remote, control loop's side.
   // The connection itself while its session is registered (Detach lets go):
@@ -1444,6 +1456,12 @@ void NetServer::StepHook::EndStep() {
   // Still parked: whatever the step's handlers changed may keep commands
   // on the control loop from now on.
   ending_ = true;
+  // The AOF writes what the step delivered to it (the shard threads'
+  // units, drained at its start, and the control loop's own writes) before
+  // any shard thread runs again: the replies the gate holds go now, and
+  // the shard threads may send those of their acknowledged units.
+  net_.server_.output_gate().ReleaseNow();
+  net_.server_.write_stream().AckDrained();
   if (!net_.server_.ShardCommandsBlocker().empty()) net_.server_.set_shard_commands(false);
   net_.threads_->ReleaseAll();
   ending_ = false;

@@ -867,14 +867,17 @@ void Aof::OnWrite(const StreamWrite& write) {
 void Aof::PostFlush() {
   if (flush_posted_) return;
   flush_posted_ = true;
-  server_.output_gate().Hold();
-  // After every other handler ready now: the replies of this pass wait for
-  // one write (and fsync) of all their records.
-  post_(0, [this]() {
-    flush_posted_ = false;
-    Flush(false);
-    server_.output_gate().Release();
-  });
+  // After every other handler ready now (or at the end of the global step
+  // that wrote, with shard threads: OutputGate::ReleaseNow): the replies
+  // of this pass wait for one write (and fsync) of all their records.
+  server_.output_gate().Hold([this]() { FlushPosted(); });
+  post_(0, [this]() { FlushPosted(); });
+}
+
+void Aof::FlushPosted() {
+  if (!std::exchange(flush_posted_, false)) return;  // done by ReleaseNow
+  Flush(false);
+  server_.output_gate().Release();
 }
 
 void Aof::Flush(bool force) {

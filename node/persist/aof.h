@@ -13,7 +13,9 @@
 //     aof-timestamp-enabled) goes to a buffer. The buffer is written (and
 //     with appendfsync always fsynced) once per event-loop pass, before any
 //     reply of that pass leaves: while the buffer holds bytes the Server's
-//     OutputGate is held, so replies wait (group commit). With everysec an
+//     OutputGate is held, so replies wait (group commit; with shard threads
+//     the end of the global step writes, and shard threads' replies wait
+//     for it: node/server/shard.h). With everysec an
 //     fsync thread syncs once a second and a write is postponed (up to 2 s,
 //     then aof_delayed_fsync) while an fsync is still running; `no` leaves
 //     syncing to the kernel;
@@ -97,6 +99,7 @@ class Aof : public WriteConsumer {
   bool WantsWrites() const override;
   WriteTargets kind() const override { return kToAof; }
   void OnWrite(const StreamWrite& write) override;
+  bool HoldsReplies() const override { return true; }
 
   // --- the loop ---
   // hz times a second: retries after write errors, everysec fsyncs and
@@ -154,7 +157,11 @@ class Aof : public WriteConsumer {
 
   // flushAppendOnlyFile: writes the buffer (and fsyncs per policy).
   void Flush(bool force);
+  // Holds the OutputGate and posts FlushPosted (once per pass).
   void PostFlush();
+  // The posted flush (or the gate's ReleaseNow, whichever comes first):
+  // writes and releases the gate.
+  void FlushPosted();
   void ScheduleFsync();
   void FsyncWorker();
   void SubmitJob(FsyncJob job);

@@ -60,22 +60,39 @@ enum class ScriptWrites { kUndeclared, kWrites, kNoWrites };
 // disk (node/persist/aof.h): a connection that finds the gate held waits
 // for its release before writing anything to its socket, so no reply
 // leaves before the writes it acknowledges were written (and fsynced with
-// appendfsync always). Loop: the control loop.
+// appendfsync always). The holder says how to write now (`flush`, which
+// ends with Release): the end of a global step does it (ReleaseNow), so
+// the gate is never held while shard threads run commands. Loop: the
+// control loop.
 class OutputGate {
  public:
   bool held() const { return held_; }
-  void Hold() { held_ = true; }
+  void Hold(std::function<void()> flush) {
+    held_ = true;
+    flush_ = std::move(flush);
+  }
   // Runs `fn` at the next Release. REQUIRES: held().
   void Wait(std::function<void()> fn) { waiters_.push_back(std::move(fn)); }
   void Release() {
     held_ = false;
+    flush_ = nullptr;
     std::vector<std::function<void()>> waiters;
     waiters.swap(waiters_);
     for (auto& fn : waiters) fn();
   }
+  // The holder writes now and releases (a no-op when not held).
+  void ReleaseNow() {
+    if (!held_) return;
+    if (auto flush = std::move(flush_)) {
+      flush();
+    } else {
+      Release();
+    }
+  }
 
  private:
   bool held_ = false;
+  std::function<void()> flush_;
   std::vector<std::function<void()>> waiters_;
 };
 

@@ -104,7 +104,7 @@
 // of the features that a plain data command would have to tell is in use
 // (Server::ShardCommandsBlocker: MONITOR, ready keys of blocked clients
 // not served yet, client pauses, keys in flight, an atomic
-// migration, a snapshot, the AOF, maxmemory-clients, output limits for
+// migration, a snapshot, maxmemory-clients, output limits for
 // normal clients, loading, a busy script). While it is on, every handler of the control loop first
 // takes the global step (NetServer's StepHook, run by Asio before each
 // handler through base/asio_handler_hook.h: every shard thread parked
@@ -136,8 +136,16 @@
 // remembering what they read) and, with maxmemory
 // set, every command while the node is over the limit (or an eviction run
 // is unfinished): the control loop evicts, walking every shard, or refuses
-// with OOM. With the word off, every command runs on the
-// control loop (step A) and the shard threads only move bytes.
+// with OOM. With the AOF on, a reply must not leave before the AOF wrote
+// the write it acknowledges: a chunk that ran on a shard thread with
+// writes committed and not yet acknowledged (its own, or earlier ones of
+// that thread, which it may have read: WriteStream::ReplyWaits) ends on the
+// control loop, whose step takes them to the AOF and holds the reply at
+// the OutputGate; the step's end has the AOF write (and fsync, per policy)
+// what it was given, releases the gate and acknowledges the delivered
+// units, so the gate is never held while shard threads run. With the word
+// off, every command runs on the control loop (step A) and the shard
+// threads only move bytes.
 //
 // Left of the plan below: the features in the blocker list turn the word
 // off instead of being served from the shard threads.

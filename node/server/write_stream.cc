@@ -35,6 +35,12 @@ bool WriteStream::wanted() const {
   });
 }
 
+bool WriteStream::holds_replies() const {
+  return std::any_of(subscribers_.begin(), subscribers_.end(), [](const Subscriber& s) {
+    return s.consumer != nullptr && s.consumer->WantsWrites() && s.consumer->HoldsReplies();
+  });
+}
+
 void WriteStream::ForgetSelectedDb(const WriteConsumer* consumer) {
   for (Subscriber& s : subscribers_) {
     if (s.consumer == consumer) s.selected_db = -1;
@@ -100,16 +106,19 @@ void WriteStream::DeliverUnit(const std::vector<Pending>& writes, bool no_multi)
   EndDelivery();
 }
 
-void WriteStream::Commit(std::vector<Pending> writes, bool no_multi) {
+uint64_t WriteStream::Commit(std::vector<Pending> writes, bool no_multi) {
   bool was_empty = false;
+  uint64_t seq = 0;
   {
     std::lock_guard<std::mutex> lock(queue_mutex_);
     was_empty = queue_.empty();
-    queue_.push_back(Unit{std::move(writes), no_multi});
+    seq = ++commit_seq_;
+    queue_.push_back(Unit{std::move(writes), no_multi, seq});
     queued_.store(queue_.size(), std::memory_order_release);
   }
   // A non-empty queue has a drain on its way already.
   if (was_empty && wake_) wake_();
+  return seq;
 }
 
 void WriteStream::Drain() {
@@ -130,6 +139,7 @@ void WriteStream::Drain() {
       if (!wanted()) continue;
       DeliverUnit(u.writes, u.no_multi);
     }
+    drained_seq_ = units.back().seq;
   }
   draining_ = false;
 }
@@ -146,7 +156,7 @@ void WriteStream::Producer::Append(int db, int slot, std::span<const std::string
   std::vector<Pending> one;
   if (unit_depth_ == 0) {
     one.push_back(Pending{db, slot, std::vector<std::string>(args.begin(), args.end()), targets});
-    stream_.Commit(std::move(one), false);
+    last_commit_ = stream_.Commit(std::move(one), false);
     return;
   }
   pending_.push_back(
@@ -160,7 +170,7 @@ void WriteStream::Producer::EndUnit() {
   if (pending_.empty()) return;
   std::vector<Pending> writes;
   writes.swap(pending_);
-  stream_.Commit(std::move(writes), no_multi);
+  last_commit_ = stream_.Commit(std::move(writes), no_multi);
 }
 
 void WriteStream::Deliver(int db, int slot, std::span<const std::string> args,

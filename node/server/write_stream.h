@@ -104,6 +104,9 @@ class WriteConsumer {
   // After the last write of a delivered unit (or of a write made outside
   // any unit): a point where the consumer may flush what it buffered.
   virtual void OnUnitEnd() {}
+  // Whether the replies of the commands that made the writes it is given
+  // wait until it wrote them (the AOF, through the Server's OutputGate).
+  virtual bool HoldsReplies() const { return false; }
 };
 
 class WriteStream {
@@ -140,9 +143,13 @@ class WriteStream {
     bool in_unit() const { return unit_depth_ > 0; }
     // REQUIRES: in_unit().
     void SetNoMulti() { no_multi_ = true; }
+    // The sequence number of the last unit this producer committed (0:
+    // none). See WriteStream::ReplyWaits.
+    uint64_t last_commit() const { return last_commit_; }
 
    private:
     WriteStream& stream_;
+    uint64_t last_commit_ = 0;
     int unit_depth_ = 0;
     bool no_multi_ = false;
     std::vector<Pending> pending_;
@@ -199,6 +206,24 @@ class WriteStream {
   // the queue is empty. The control loop's own Append and EndUnit drain
   // first, so that units are delivered in the order they were committed.
   void Drain();
+  // Replies held for the AOF. Producers' units are numbered as they are
+  // committed (Producer::last_commit). A shard thread's reply to a command
+  // that wrote (or that ran after a write of the same thread, which it may
+  // have read) must not leave before a consumer that HoldsReplies wrote
+  // that write: ReplyWaits(seq) says whether the units up to `seq` are
+  // still to be written. AckDrained, on the control loop once every
+  // delivered unit is written (the end of a global step, after the AOF's
+  // flush), acknowledges every unit delivered so far. Readable from any
+  // thread.
+  bool ReplyWaits(uint64_t seq) const {
+    return seq > acked_seq_.load(std::memory_order_acquire) && holds_replies();
+  }
+  void AckDrained() { acked_seq_.store(drained_seq_, std::memory_order_release); }
+  // Whether some consumer that wants writes holds replies (the control
+  // loop's state: a shard thread reads it while the control loop runs no
+  // handler).
+  bool holds_replies() const;
+
   // Called by a Producer's thread when it commits a unit to an empty queue:
   // the wiring posts Drain to the control loop. REQUIRES: set before any
   // Producer commits, and callable from any thread.
@@ -214,10 +239,11 @@ class WriteStream {
   struct Unit {
     std::vector<Pending> writes;
     bool no_multi = false;
+    uint64_t seq = 0;
   };
 
-  // Queues a Producer's unit (any thread).
-  void Commit(std::vector<Pending> writes, bool no_multi);
+  // Queues a Producer's unit (any thread); returns its sequence number.
+  uint64_t Commit(std::vector<Pending> writes, bool no_multi);
   // Delivers one unit's writes (MULTI/EXEC around several, unless
   // `no_multi`), then the consumers' OnUnitEnd.
   void DeliverUnit(const std::vector<Pending>& writes, bool no_multi);
@@ -247,6 +273,10 @@ class WriteStream {
   std::mutex queue_mutex_;
   std::deque<Unit> queue_;
   std::atomic<size_t> queued_{0};
+  uint64_t commit_seq_ = 0;  // the last unit's number, guarded by queue_mutex_
+  // The last unit delivered (Drain) and the last one acknowledged.
+  uint64_t drained_seq_ = 0;
+  std::atomic<uint64_t> acked_seq_{0};
 };
 
 namespace internal {

@@ -28,8 +28,10 @@ class Recorder : public WriteConsumer {
     if (on_write) on_write();
   }
   void OnUnitEnd() override { lines.push_back("end"); }
+  bool HoldsReplies() const override { return holds; }
 
   bool wants = true;
+  bool holds = false;
   WriteTargets kind_ = kToAll;
   std::vector<std::string> lines;
   std::string bytes;
@@ -315,6 +317,46 @@ TEST(WriteStreamTest, ControlLoopWriteFollowsCommittedUnits) {
   Append(stream, 0, 3, {"SET", "c", "3"});
   EXPECT_EQ(r.lines, Lines({"0 1 +select | SET a 1", "end", "0 2 | SET b 2", "end", "0 3 | SET c 3",
                             "end"}));
+}
+
+// A producer's units are numbered; the replies to them wait while a
+// consumer that holds replies (the AOF) has not been through them: until
+// a drain delivered them and AckDrained acknowledged what was drained.
+TEST(WriteStreamTest, RepliesWaitUntilDrainedUnitsAreAcknowledged) {
+  WriteStream stream;
+  Recorder replica;
+  stream.Subscribe(&replica);
+  WriteStream::Producer a(stream);
+  WriteStream::Producer b(stream);
+  EXPECT_EQ(a.last_commit(), 0u);
+  EXPECT_FALSE(stream.ReplyWaits(a.last_commit()));
+  a.Append(0, 1, Args{"SET", "a", "1"});
+  b.BeginUnit();
+  b.Append(0, 2, Args{"SET", "b", "2"});
+  b.EndUnit();
+  EXPECT_EQ(a.last_commit(), 1u);
+  EXPECT_EQ(b.last_commit(), 2u);
+  // A replica holds no replies.
+  EXPECT_FALSE(stream.ReplyWaits(b.last_commit()));
+  Recorder aof;
+  aof.holds = true;
+  stream.Subscribe(&aof);
+  EXPECT_TRUE(stream.holds_replies());
+  EXPECT_TRUE(stream.ReplyWaits(a.last_commit()));
+  stream.AckDrained();  // nothing drained yet
+  EXPECT_TRUE(stream.ReplyWaits(a.last_commit()));
+  stream.Drain();
+  EXPECT_TRUE(stream.ReplyWaits(b.last_commit()));  // delivered, not acknowledged
+  stream.AckDrained();
+  EXPECT_FALSE(stream.ReplyWaits(a.last_commit()));
+  EXPECT_FALSE(stream.ReplyWaits(b.last_commit()));
+  a.Append(0, 1, Args{"SET", "a", "2"});
+  EXPECT_TRUE(stream.ReplyWaits(a.last_commit()));
+  EXPECT_FALSE(stream.ReplyWaits(b.last_commit()));
+  // A consumer that holds replies but wants no writes (an AOF turned off)
+  // holds none.
+  aof.wants = false;
+  EXPECT_FALSE(stream.ReplyWaits(a.last_commit()));
 }
 
 // Nothing is queued while no consumer is subscribed.

@@ -872,5 +872,83 @@ class ShardThreadCommandsTest(unittest.TestCase):
         self.assertGreater(shard_thread_commands(primary), 0)
 
 
+def aof_incr_bytes(server):
+    """The first incr file of `server`'s AOF folder (Redis 7.0's names)."""
+    path = os.path.join(server.dir, "appendonlydir", "appendonly.aof.1.incr.aof")
+    with open(path, "rb") as f:
+        return f.read()
+
+
+@unittest.skipUnless(REDIS, "redis-server not installed")
+class AofOnShardThreadsTest(unittest.TestCase):
+    """appendonly yes keeps the plain data commands on the shard threads,
+    and with appendfsync always no reply leaves before the AOF wrote (and
+    fsynced) the write it acknowledges, as Redis writes the AOF before it
+    sends the replies of a pass: each reply is checked against the incr
+    file as soon as it arrives, shardnode's AOF writing slowly (DEBUG
+    AOF-FLUSH-SLEEP: a reply sent before its write would be read before the
+    file has it). (With everysec Redis may send replies before the write,
+    postponed while a background fsync runs; only the file's end state is
+    checked then.) Against redis-server in the same test, and the file
+    loads back to the same data."""
+
+    def check_replies_follow_the_file(self, server, tag, each_reply):
+        cs = [Client(server.port) for _ in range(6)]
+        for c in cs:
+            self.addCleanup(c.close)
+        for rnd in range(12):
+            for i, c in enumerate(cs):
+                # One call: its reply is read at once.
+                value = f"{tag}:one:{rnd}:{i}"
+                self.assertEqual(c.call("SET", f"k:{i}:{rnd % 5}", value), "OK")
+                if each_reply:
+                    self.assertTrue(value.encode() in aof_incr_bytes(server), value)
+            # Pipelines over keys of every shard, with writes of other kinds.
+            batch = []
+            for i, c in enumerate(cs):
+                cmds = []
+                for k in range(10):
+                    cmds.append(("RPUSH", f"l:{i}:{k % 3}", f"{tag}:p:{rnd}:{i}:{k}"))
+                    cmds.append(("GET", f"k:{i}:{k % 5}"))
+                c.sock.sendall(b"".join(resp_command(*cmd) for cmd in cmds))
+                batch.append((c, cmds))
+            for c, cmds in batch:
+                for cmd in cmds:
+                    reply = c.read()
+                    self.assertNotIsInstance(reply, Error)
+                    if each_reply and cmd[0] == "RPUSH":
+                        self.assertTrue(cmd[2].encode() in aof_incr_bytes(server), cmd)
+        state = Client(server.port)
+        self.addCleanup(state.close)
+        keys = sorted(state.call("KEYS", "*"))
+        return keys, [state.call("DUMP", k) for k in keys]
+
+    def test_replies_wait_for_the_aof_writes(self):
+        for fsync in ("always", "everysec"):
+            with self.subTest(fsync):
+                args = ["--appendonly", "yes", "--appendfsync", fsync]
+                node = Node(args=["--threads", str(THREADS)] + args).start()
+                self.addCleanup(node.cleanup)
+                redis = RedisServer(args=args)
+                self.addCleanup(redis.cleanup)
+                admin = Client(node.port)
+                self.addCleanup(admin.close)
+                self.assertEqual(admin.call("DEBUG", "AOF-FLUSH-SLEEP", "3000"), "OK")
+                wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
+                before = shard_thread_commands(node)
+                each_reply = fsync == "always"
+                got = self.check_replies_follow_the_file(node, "v", each_reply)
+                want = self.check_replies_follow_the_file(redis, "v", each_reply)
+                self.assertEqual(got[0], want[0])
+                # The writes ran on the shard threads (12 rounds of 6 single
+                # SETs and 6 pipelines of 20).
+                self.assertGreater(shard_thread_commands(node) - before, 12 * 6 * 21 // 2)
+                # The file holds them all, in an order that loads back.
+                self.assertEqual(admin.call("DEBUG", "LOADAOF"), "OK")
+                keys = sorted(admin.call("KEYS", "*"))
+                self.assertEqual(keys, got[0])
+                self.assertEqual([admin.call("DUMP", k) for k in keys], got[1])
+
+
 if __name__ == "__main__":
     unittest.main()
