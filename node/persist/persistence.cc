@@ -607,6 +607,7 @@ void Persistence::AppendInfo(std::string& out, int64_t now_ms) const {
 }
 
 void Persistence::BeforeWrite(int db, const std::vector<std::string_view>& keys) {
+  std::lock_guard<std::mutex> lock(before_write_mutex_);
   if (bg_ && bg_->snapshot) bg_->snapshot->BeforeWrite(db, keys);
   for (Snapshot* s : tracked_) s->BeforeWrite(db, keys);
 }

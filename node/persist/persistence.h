@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -112,7 +113,10 @@ class Persistence {
   // The INFO persistence lines from "loading" to "rdb_last_load_keys_loaded".
   void AppendInfo(std::string& out, int64_t now_ms) const;
 
-  // Copy-on-write fan-out (Server::before_write calls it).
+  // Copy-on-write fan-out (Server::before_write calls it). Also from the
+  // shard threads, for their own keys: the calls of several threads are
+  // serialized by a mutex; the control loop's (and every other use of the
+  // snapshots) run in global steps, while no shard thread runs.
   void BeforeWrite(int db, const std::vector<std::string_view>& keys);
   // Before a change that bypasses the command path (slot deletion, dataset
   // replacement): completes every live snapshot first.
@@ -167,6 +171,7 @@ class Persistence {
   uint64_t bg_generation_ = 0;
   std::thread finisher_;
   std::vector<Snapshot*> tracked_;
+  std::mutex before_write_mutex_;  // BeforeWrite's, between shard threads
   std::unique_ptr<StartupLoad> startup_load_;
   std::function<void(absl::Status)> startup_done_;
   bool bgsave_scheduled_ = false;

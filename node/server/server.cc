@@ -507,7 +507,6 @@ std::string_view Server::ShardCommandsBlocker() const {
   if (!paused_sessions_.empty() || !slot_paused_sessions_.empty()) return "client pause";
   if (!keys_in_flight_.empty()) return "migrate";
   if (hidden_count_ > 0 || paused_slot_count_ > 0) return "slot migration";
-  if (before_write) return "snapshot";
   if (opts.maxmemory_clients != 0) return "maxmemory-clients";
   const replication::OutputLimit& normal = OutputLimits().normal;
   if (normal.hard_bytes != 0 || normal.soft_bytes != 0) return "client-output-buffer-limit";

@@ -104,7 +104,7 @@
 // of the features that a plain data command would have to tell is in use
 // (Server::ShardCommandsBlocker: MONITOR, ready keys of blocked clients
 // not served yet, client pauses, keys in flight, an atomic
-// migration, a snapshot, maxmemory-clients, output limits for
+// migration, maxmemory-clients, output limits for
 // normal clients, loading, a busy script). While it is on, every handler of the control loop first
 // takes the global step (NetServer's StepHook, run by Asio before each
 // handler through base/asio_handler_hook.h: every shard thread parked
@@ -143,7 +143,13 @@
 // control loop, whose step takes them to the AOF and holds the reply at
 // the OutputGate; the step's end has the AOF write (and fsync, per policy)
 // what it was given, releases the gate and acknowledges the delivered
-// units, so the gate is never held while shard threads run. With the word
+// units, so the gate is never held while shard threads run. While a
+// snapshot is live (BGSAVE, a full sync, an AOF rewrite), a shard thread's
+// write first saves its keys' values at the snapshot's instant
+// (Server::before_write, serialized between shard threads by
+// Persistence's mutex); the snapshot is fixed, walked and read in global
+// steps, where the committed writes were drained first, so its instant
+// and the write stream's offset (or the AOF's new incr file) agree. With the word
 // off, every command runs on the control loop (step A) and the shard
 // threads only move bytes.
 //

@@ -950,5 +950,67 @@ class AofOnShardThreadsTest(unittest.TestCase):
                 self.assertEqual([admin.call("DUMP", k) for k in keys], got[1])
 
 
+@unittest.skipUnless(REDIS, "redis-server not installed")
+class SnapshotOnShardThreadsTest(unittest.TestCase):
+    """A live snapshot (BGSAVE walking slowly: rdb-key-save-delay) keeps the
+    plain data commands on the shard threads; their writes save the old
+    values first (copy-on-write), so the file holds the dataset at the
+    BGSAVE's instant: redis-server loads it with every old value and
+    without the keys created since."""
+
+    def test_bgsave_under_shard_thread_writes_saves_its_instant(self):
+        node = Node(args=["--threads", str(THREADS)]).start()
+        self.addCleanup(node.cleanup)
+        c = Client(node.port)
+        self.addCleanup(c.close)
+        n = 400
+        cmds = []
+        for k in range(n):
+            cmds.append(("SET", f"s:{k}", f"old{k}"))
+            cmds.append(("RPUSH", f"l:{k % 40}", f"old{k}"))
+        c.sock.sendall(b"".join(resp_command(*cmd) for cmd in cmds))
+        for _ in cmds:
+            self.assertNotIsInstance(c.read(), Error)
+        self.assertEqual(c.call("CONFIG", "SET", "rdb-key-save-delay", "5000"), "OK")
+        self.assertEqual(c.call("BGSAVE"), "Background saving started")
+        wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
+        before = shard_thread_commands(node)
+        writers = [Client(node.port) for _ in range(4)]
+        for w in writers:
+            self.addCleanup(w.close)
+        for i, w in enumerate(writers):
+            batch = []
+            for k in range(i, n, len(writers)):
+                batch += [("SET", f"s:{k}", f"new{k}"), ("RPUSH", f"l:{k % 40}", f"new{k}"),
+                          ("SET", f"fresh:{k}", "x"), ("DEL", f"l:{(k + 7) % 40}")]
+            w.sock.sendall(b"".join(resp_command(*cmd) for cmd in batch))
+            w.batch = batch
+        for w in writers:
+            for _ in w.batch:
+                self.assertNotIsInstance(w.read(), Error)
+        # The writes ran on the shard threads while the save went on.
+        self.assertEqual(info(node, "persistence")["rdb_bgsave_in_progress"], "1")
+        self.assertGreater(shard_thread_commands(node) - before, n)
+        self.assertEqual(c.call("CONFIG", "SET", "rdb-key-save-delay", "0"), "OK")
+        wait_until(lambda: info(node, "persistence")["rdb_bgsave_in_progress"] == "0",
+                   timeout=60, what="BGSAVE done")
+        self.assertEqual(info(node, "persistence")["rdb_last_bgsave_status"], "ok")
+        redis = RedisServer(args=["--dbfilename", "dump.rdb"])
+        self.addCleanup(redis.cleanup)
+        redis.stop()
+        with open(os.path.join(node.dir, "dump.rdb"), "rb") as src, \
+                open(os.path.join(redis.dir, "dump.rdb"), "wb") as dst:
+            dst.write(src.read())
+        redis.start()
+        r = Client(redis.port)
+        self.addCleanup(r.close)
+        self.assertEqual(r.call("DBSIZE"), n + 40)
+        for k in range(n):
+            self.assertEqual(r.call("GET", f"s:{k}"), f"old{k}".encode())
+        for j in range(40):
+            self.assertEqual(r.call("LRANGE", f"l:{j}", "0", "-1"),
+                             [f"old{k}".encode() for k in range(j, n, 40)])
+
+
 if __name__ == "__main__":
     unittest.main()
