@@ -203,9 +203,14 @@ int Dispatcher::PlainShard(const Session& session, const std::vector<std::string
   // control loop serves the waiters right after the command, before the
   // next one (as Redis). (Only the control loop changes either table, so
   // they hold still here.)
+  // A key a MIGRATE has in flight, too: the control loop holds the command
+  // back until the MIGRATE is over (keys_in_flight.h). (MIGRATE adds and
+  // removes them on the control loop only.)
   const Tracking& tracking = server_.tracking();
   const bool tracked = tracking.in_use();
   BlockingTable& blocking = server_.blocking();
+  const KeysInFlight& in_flight = server_.keys_in_flight();
+  const bool migrating = !in_flight.empty();
   int where = kControlLoop;
   bool one = true;
   bool watched = false;
@@ -215,7 +220,8 @@ int Dispatcher::PlainShard(const Session& session, const std::vector<std::string
     if (where == kControlLoop) where = shard;
     one = one && shard == where;
     watched = watched || (tracked && tracking.Concerns(key)) ||
-              blocking.keys(shard).Waited(session.db_index, key);
+              blocking.keys(shard).Waited(session.db_index, key) ||
+              (migrating && in_flight.Contains(session.db_index, key));
   });
   if (!one || where == kControlLoop || watched) return kControlLoop;
   // A replica's own data comes from its primary's stream, applied on the

@@ -79,10 +79,12 @@
 //   - keyspace events: raised on a shard thread, queued in the Server's
 //     KeyspaceEventQueue (one mutex, so in the order the commands ran) and
 //     published by the control loop (keyspace_events.h).
+//   - keys in flight (keys_in_flight.h): MIGRATE adds and removes them on
+//     the control loop, in its global steps; a command on one of them goes
+//     to the control loop (Dispatcher::PlainShard), which holds it back
+//     until the MIGRATE is over.
 //   - still control-loop-only, reached from another thread by posting to
-//     the control loop (the next session's work): keys in
-//     flight (MIGRATE runs on the control loop; a command on a shard thread
-//     checks them under the global step that MIGRATE's slices are), Pub/Sub,
+//     the control loop: Pub/Sub,
 //     client tracking (a shard thread runs no command on a key it
 //     concerns: Tracking::Concerns), Monitoring (MONITOR feed, ops
 //     samples: per-view buffers merged by the cron, or a post; the slow
@@ -103,7 +105,7 @@
 // says whether shard threads may run commands at all. It is on while none
 // of the features that a plain data command would have to tell is in use
 // (Server::ShardCommandsBlocker: MONITOR, ready keys of blocked clients
-// not served yet, client pauses, keys in flight, an atomic
+// not served yet, client pauses, an atomic
 // migration, maxmemory-clients, output limits for
 // normal clients, loading, a busy script). While it is on, every handler of the control loop first
 // takes the global step (NetServer's StepHook, run by Asio before each
@@ -133,7 +135,8 @@
 // waiters right after it, before the next command), a command on a key a
 // tracking client may cache or under a BCAST prefix (the control loop
 // sends the invalidations; tracking clients' own commands run there too,
-// remembering what they read) and, with maxmemory
+// remembering what they read), a command on a key a MIGRATE has in
+// flight (held back there until the MIGRATE is over) and, with maxmemory
 // set, every command while the node is over the limit (or an eviction run
 // is unfinished): the control loop evicts, walking every shard, or refuses
 // with OOM. With the AOF on, a reply must not leave before the AOF wrote

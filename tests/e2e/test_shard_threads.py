@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -1010,6 +1011,62 @@ class SnapshotOnShardThreadsTest(unittest.TestCase):
         for j in range(40):
             self.assertEqual(r.call("LRANGE", f"l:{j}", "0", "-1"),
                              [f"old{k}".encode() for k in range(j, n, 40)])
+
+
+@unittest.skipUnless(REDIS, "redis-server not installed")
+class MigrateOnShardThreadsTest(unittest.TestCase):
+    """While a MIGRATE moves a big key (sliced, to a redis-server target),
+    the commands on other keys keep running on the shard threads; a command
+    on the key in flight goes to the control loop, waits for the MIGRATE
+    and then finds the key gone, as in test_migrate.py at threads 1."""
+
+    def test_migrate_keeps_other_keys_on_shard_threads(self):
+        node = Node(args=["--threads", str(THREADS)]).start()
+        self.addCleanup(node.cleanup)
+        redis = RedisServer()
+        self.addCleanup(redis.cleanup)
+        s = Client(node.port, timeout=60)
+        self.addCleanup(s.close)
+        fields = 300_000
+        for start in range(0, fields, 10_000):
+            args = []
+            for i in range(start, start + 10_000):
+                args += [f"field:{i}", f"value:{i:08d}" * 4]
+            s.call("HSET", "big", *args)
+        wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
+        reply = {}
+
+        def run_migrate():
+            c = Client(node.port, timeout=60)
+            reply["r"] = c.call("MIGRATE", "127.0.0.1", str(redis.port), "big", "0", "30000")
+            c.close()
+
+        t = threading.Thread(target=run_migrate)
+        t.start()
+        self.addCleanup(t.join, 60)
+        wait_until(lambda: "cmd=migrate" in node.cli("CLIENT", "LIST") or "r" in reply,
+                   timeout=20, what="MIGRATE running")
+        before = shard_thread_commands(node)
+        probe = Client(node.port, timeout=60)
+        self.addCleanup(probe.close)
+        cmds = []
+        for k in range(100):
+            cmds += [("SET", f"k{k}", k), ("GET", f"k{k}")]
+        probe.sock.sendall(b"".join(resp_command(*cmd) for cmd in cmds))
+        for k in range(100):
+            self.assertEqual(probe.read(), "OK")
+            self.assertEqual(probe.read(), str(k).encode())
+        ran = shard_thread_commands(node) - before
+        in_progress = "r" not in reply
+        hlen = probe.call("HLEN", "big")  # waits for the MIGRATE
+        t.join(60)
+        self.assertEqual(reply.get("r"), "OK")
+        self.assertTrue(in_progress, "the MIGRATE ended before the probe's commands")
+        self.assertGreaterEqual(ran, 150)
+        self.assertEqual(hlen, 0)
+        r = Client(redis.port)
+        self.addCleanup(r.close)
+        self.assertEqual(r.call("HLEN", "big"), fields)
 
 
 if __name__ == "__main__":
