@@ -203,14 +203,17 @@ int Dispatcher::PlainShard(const Session& session, const std::vector<std::string
   // control loop serves the waiters right after the command, before the
   // next one (as Redis). (Only the control loop changes either table, so
   // they hold still here.)
-  // A key a MIGRATE has in flight, too: the control loop holds the command
-  // back until the MIGRATE is over (keys_in_flight.h). (MIGRATE adds and
-  // removes them on the control loop only.)
+  // A key a MIGRATE has in flight, too, and a write to a slot whose writes
+  // an atomic slot migration's handoff paused: the control loop holds the
+  // command back until the MIGRATE or the pause is over (keys_in_flight.h,
+  // Server::SetSlotWritesPaused). (Both change on the control loop only.)
   const Tracking& tracking = server_.tracking();
   const bool tracked = tracking.in_use();
   BlockingTable& blocking = server_.blocking();
   const KeysInFlight& in_flight = server_.keys_in_flight();
   const bool migrating = !in_flight.empty();
+  const bool paused_writes = server_.AnySlotWritesPaused() &&
+                             (spec->is_write() || (spec->flags & kCmdMayReplicate) != 0);
   int where = kControlLoop;
   bool one = true;
   bool watched = false;
@@ -221,7 +224,8 @@ int Dispatcher::PlainShard(const Session& session, const std::vector<std::string
     one = one && shard == where;
     watched = watched || (tracked && tracking.Concerns(key)) ||
               blocking.keys(shard).Waited(session.db_index, key) ||
-              (migrating && in_flight.Contains(session.db_index, key));
+              (migrating && in_flight.Contains(session.db_index, key)) ||
+              (paused_writes && server_.SlotWritesPaused(slots::KeyHashSlot(key)));
   });
   if (!one || where == kControlLoop || watched) return kControlLoop;
   // A replica's own data comes from its primary's stream, applied on the

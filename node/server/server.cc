@@ -505,7 +505,6 @@ std::string_view Server::ShardCommandsBlocker() const {
     if (p.until() != 0) return "client pause";
   }
   if (!paused_sessions_.empty() || !slot_paused_sessions_.empty()) return "client pause";
-  if (hidden_count_ > 0 || paused_slot_count_ > 0) return "slot migration";
   if (opts.maxmemory_clients != 0) return "maxmemory-clients";
   const replication::OutputLimit& normal = OutputLimits().normal;
   if (normal.hard_bytes != 0 || normal.soft_bytes != 0) return "client-output-buffer-limit";

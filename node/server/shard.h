@@ -105,8 +105,7 @@
 // says whether shard threads may run commands at all. It is on while none
 // of the features that a plain data command would have to tell is in use
 // (Server::ShardCommandsBlocker: MONITOR, ready keys of blocked clients
-// not served yet, client pauses, an atomic
-// migration, maxmemory-clients, output limits for
+// not served yet, client pauses, maxmemory-clients, output limits for
 // normal clients, loading, a busy script). While it is on, every handler of the control loop first
 // takes the global step (NetServer's StepHook, run by Asio before each
 // handler through base/asio_handler_hook.h: every shard thread parked
@@ -136,7 +135,11 @@
 // tracking client may cache or under a BCAST prefix (the control loop
 // sends the invalidations; tracking clients' own commands run there too,
 // remembering what they read), a command on a key a MIGRATE has in
-// flight (held back there until the MIGRATE is over) and, with maxmemory
+// flight and a write to a slot an atomic slot migration's handoff paused
+// (each held back there until the MIGRATE or the pause is over; the
+// slots a target imports are hidden from the key-wide commands only, all
+// on the control loop, and their keys reach the shard threads as MOVED)
+// and, with maxmemory
 // set, every command while the node is over the limit (or an eviction run
 // is unfinished): the control loop evicts, walking every shard, or refuses
 // with OOM. With the AOF on, a reply must not leave before the AOF wrote
