@@ -475,6 +475,9 @@ int RunDataNode(int argc, char** argv) {
   server.keyspace_event_queue()->set_wake([&io, &server] {
     asio::post(io, [&server] { server.keyspace_event_queue()->PublishAll(server.pubsub()); });
   });
+  // And their MONITOR lines (Monitoring::shard_lines).
+  server.monitoring().shard_lines.set_wake(
+      [&io, &server] { asio::post(io, [&server] { server.SendQueuedMonitorLines(); }); });
   bool stopping = false;
   auto begin_shutdown = [&](int) {
     if (stopping) return;

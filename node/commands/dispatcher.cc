@@ -530,9 +530,13 @@ void Dispatcher::Record(Session& session, const CommandSpec& spec,
                           opts.slowlog_log_slower_than >= 0 && usec >= opts.slowlog_log_slower_than;
   const bool to_latency =
       opts.latency_monitor_threshold > 0 && usec / 1000 >= opts.latency_monitor_threshold;
+  const bool to_monitors = !mon.monitors.empty() && !server_.loading().active &&
+                           !(spec.flags & (kCmdSkipMonitor | kCmdAdmin));
   if (on_shard_thread()) {
-    // No MONITOR client while shard threads run commands; the latency
-    // monitor and the slow log are shared with the other shard threads.
+    // The MONITOR line goes to the control loop, which sends the lines in
+    // the order the commands ran; the latency monitor and the slow log are
+    // shared with the other shard threads.
+    if (to_monitors) mon.shard_lines.Push(MonitorLineOf(session, args, RedactedArgs(args)));
     if (!to_latency && !to_slowlog) return;
     std::lock_guard<std::mutex> lock(SharedLogsMutex());
     if (to_latency) mon.latency.Add(latency_event, usec / 1000, now_ms / 1000);
@@ -544,8 +548,6 @@ void Dispatcher::Record(Session& session, const CommandSpec& spec,
     return;
   }
   if (to_latency) mon.latency.Add(latency_event, usec / 1000, now_ms / 1000);
-  const bool to_monitors = !mon.monitors.empty() && !server_.loading().active &&
-                           !(spec.flags & (kCmdSkipMonitor | kCmdAdmin));
   if (!to_slowlog) mon.slowlog.Trim(opts.slowlog_max_len);  // CONFIG SET shrank it
   if (!to_slowlog && !to_monitors) return;
   const std::vector<int> redacted = RedactedArgs(args);
@@ -559,6 +561,12 @@ void Dispatcher::Record(Session& session, const CommandSpec& spec,
 void Dispatcher::FeedMonitors(const Session& session, const std::vector<std::string>& args,
                               const std::vector<int>* redacted) {
   if (server_.loading().active) return;
+  server_.SendToMonitors(
+      MonitorLineOf(session, args, redacted != nullptr ? *redacted : RedactedArgs(args)));
+}
+
+std::string Dispatcher::MonitorLineOf(const Session& session, const std::vector<std::string>& args,
+                                      const std::vector<int>& redacted) const {
   const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
@@ -567,12 +575,7 @@ void Dispatcher::FeedMonitors(const Session& session, const std::vector<std::str
   if (session.unix_socket) {
     source = absl::StrCat("unix:", server_.config().Value("unixsocket").value_or(""));
   }
-  const std::string line = MonitorLine(now_us, session.db_index, source, args,
-                                       redacted != nullptr ? *redacted : RedactedArgs(args));
-  for (uint64_t id : server_.monitoring().monitors) {
-    auto it = server_.clients().find(id);
-    if (it != server_.clients().end() && it->second->push) it->second->push(line);
-  }
+  return MonitorLine(now_us, session.db_index, source, args, redacted);
 }
 
 void Dispatcher::CallForScript(Session& session, const CommandSpec& spec,

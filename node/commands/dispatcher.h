@@ -147,6 +147,9 @@ class Dispatcher {
   // (`redacted`: RedactedArgs(args), when already known).
   void FeedMonitors(const Session& session, const std::vector<std::string>& args,
                     const std::vector<int>* redacted = nullptr);
+  // That line, timed now.
+  std::string MonitorLineOf(const Session& session, const std::vector<std::string>& args,
+                            const std::vector<int>& redacted) const;
   // Redis's writeCommandsDeniedByDiskError: the error refusing `spec` when
   // it (or, for EXEC, a queued command) writes or is PING, after a failed
   // BGSAVE (stop-writes-on-bgsave-error: MISCONF) or AOF write (aof.h);

@@ -832,6 +832,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // next read, or the connection closes.
   void FinishInput(Next next) {
     reply_after_ = 0;
+    hop_consumed_ = 0;
     switch (next) {
       case Next::kRead:
         if (!Flush(/*read_more=*/true)) AskRead();
@@ -903,6 +904,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       std::vector<std::string> args = std::move(handoff_);
       handoff_.clear();
+      session_.query_buffer_bytes = handoff_qbuf_;
       ExecuteOrPark(args);
       may_hop_ = true;
       const Next next = ProcessInput();
@@ -929,6 +931,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (!handoff_.empty()) {
         std::vector<std::string> args = std::move(handoff_);
         handoff_.clear();
+        session_.query_buffer_bytes = handoff_qbuf_;
         ExecuteOrPark(args);
         may_hop_ = true;
         next = ProcessInput();
@@ -1209,12 +1212,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
       // Before AUTH, Redis bounds multibulk counts and bulk lengths tightly.
       parser_.set_auth_required(server_.AuthRequired(session_));
       size_t consumed = 0;
-      const size_t start = pos;
       const resp::ParseStatus status = parser_.Parse(data.substr(pos), &consumed, &args_);
       pos += consumed;
-      // While it runs, the command's own bytes are in the query buffer, as
-      // in Redis (CLIENT LIST qbuf=26 for itself).
-      session_.query_buffer_bytes = data.size() - start;
+      // While it runs, the query buffer holds the unconsumed bytes of the
+      // reads, those of the commands before it included, as Redis's (it
+      // trims them after the batch): CLIENT LIST qbuf=26 for itself, 73
+      // after a SET and before a GET of the same read (whichever threads
+      // the chunk's commands ran on: hop_consumed_).
+      session_.query_buffer_bytes = data.size() + hop_consumed_;
       if (status == resp::ParseStatus::kNeedMore) break;
       if (status == resp::ParseStatus::kError) {
         reply_.Error(errors::Err(parser_.error()));
@@ -1244,6 +1249,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
           handoff_ = std::move(args_);
           args_.clear();
           handoff_to_ = where;
+          handoff_qbuf_ = session_.query_buffer_bytes;
+          hop_consumed_ += pos;
           break;
         }
       }
@@ -1372,6 +1379,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::vector<std::unique_ptr<ShardRunner>>* const runners_;  // every shard thread's
   // handoff_'s keyspace shard (its thread's), or Dispatcher::kControlLoop.
   int handoff_to_ = Dispatcher::kControlLoop;
+  // The query buffer's figure while the handed-over command runs: its own
+  // bytes and the rest of the chunk, as where it was read (CLIENT LIST
+  // qbuf).
+  size_t handoff_qbuf_ = 0;
+  // The bytes of the chunk that threads it ran on before consumed (the
+  // commands before a handover).
+  size_t hop_consumed_ = 0;
   // The last write-stream unit committed by a shard thread this chunk ran
   // on (WriteStream::ReplyWaits); 0 once the chunk ended.
   uint64_t reply_after_ = 0;
@@ -1448,8 +1462,10 @@ void NetServer::StepHook::BeforeHandler() {
   // (replicas, the AOF, WAIT's offset see them before anything this step
   // does).
   net_.server_.write_stream().Drain();
-  // So do the keyspace events their commands raised.
+  // So do the keyspace events their commands raised, and their MONITOR
+  // lines.
   net_.server_.keyspace_event_queue()->PublishAll(net_.server_.pubsub());
+  net_.server_.SendQueuedMonitorLines();
 }
 
 void NetServer::StepHook::EndStep() {

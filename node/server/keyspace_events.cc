@@ -38,25 +38,11 @@ void PublishKeyspaceEvent(PubSub& pubsub, int classes, int type, std::string_vie
 void KeyspaceEventQueue::Push(int classes, int type, std::string_view event, std::string_view key,
                               int db) {
   if ((classes & type) == 0) return;
-  bool was_empty = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    was_empty = events_.empty();
-    events_.push_back(Event{classes, type, db, std::string(event), std::string(key)});
-    queued_.store(true, std::memory_order_release);
-  }
-  if (was_empty && wake_) wake_();
+  queue_.Push(Event{classes, type, db, std::string(event), std::string(key)});
 }
 
 void KeyspaceEventQueue::PublishAll(PubSub& pubsub) {
-  if (!queued_.load(std::memory_order_acquire)) return;
-  std::vector<Event> events;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    events.swap(events_);
-    queued_.store(false, std::memory_order_release);
-  }
-  for (const Event& e : events)
+  for (const Event& e : queue_.TakeAll())
     PublishKeyspaceEvent(pubsub, e.classes, e.type, e.event, e.key, e.db);
 }
 

@@ -14,12 +14,12 @@
 // (KeyspaceEventQueue) and published by the control loop.
 #pragma once
 
-#include <atomic>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <vector>
+#include <utility>
+
+#include "node/server/handoff_queue.h"
 
 namespace shardnode::node {
 
@@ -36,11 +36,9 @@ void PublishKeyspaceEvent(PubSub& pubsub, int classes, int type, std::string_vie
                           std::string_view key, int db);
 
 // The events raised by commands running on shard threads, published by the
-// control loop in the order they were raised: one queue under one mutex,
-// so the events of a client's commands on several shards keep its order.
-// The control loop publishes them before anything else it does (NetServer's
-// global step, and the wake posted when the queue stops being empty); its
-// own events are published at once, as at `threads 1`.
+// control loop in the order they were raised (a HandoffQueue: the events
+// of a client's commands on several shards keep its order). Its own events
+// are published at once, as at `threads 1`.
 class KeyspaceEventQueue {
  public:
   // Any thread. Queues the event when `classes` enable it (a test of two
@@ -48,9 +46,8 @@ class KeyspaceEventQueue {
   void Push(int classes, int type, std::string_view event, std::string_view key, int db);
   // The control loop: publishes every queued event, in order.
   void PublishAll(PubSub& pubsub);
-  // Called from the thread that queued into an empty queue: the wiring
-  // posts PublishAll to the control loop. REQUIRES: set before any Push.
-  void set_wake(std::function<void()> wake) { wake_ = std::move(wake); }
+  // See HandoffQueue::set_wake.
+  void set_wake(std::function<void()> wake) { queue_.set_wake(std::move(wake)); }
 
  private:
   struct Event {
@@ -60,10 +57,7 @@ class KeyspaceEventQueue {
     std::string event;
     std::string key;
   };
-  std::mutex mu_;
-  std::vector<Event> events_;  // guarded by mu_
-  std::atomic<bool> queued_{false};
-  std::function<void()> wake_;
+  HandoffQueue<Event> queue_;
 };
 
 }  // namespace shardnode::node

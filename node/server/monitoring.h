@@ -4,7 +4,7 @@
 // The dispatcher records into it after each command (Dispatcher::Record);
 // the commands of node/commands/monitoring_family.cc read it.
 //
-// Loop: the control loop.
+// Loop: the control loop (shard_lines: any thread).
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "node/server/handoff_queue.h"
 #include "node/server/latency.h"
 #include "node/server/slowlog.h"
 
@@ -57,6 +58,10 @@ struct Monitoring {
   // MONITOR clients by id, in the order they asked (Server::DetachSession
   // drops a client that leaves).
   std::vector<uint64_t> monitors;
+  // The MONITOR lines of commands run on shard threads (any thread pushes),
+  // sent by the control loop in the order the commands ran
+  // (Server::SendQueuedMonitorLines).
+  HandoffQueue<std::string> shard_lines;
 };
 
 }  // namespace shardnode::node

@@ -481,6 +481,13 @@ void Server::SetSlotWritesPaused(const slots::SlotSet& slots, bool paused) {
   }
 }
 
+void Server::SendToMonitors(const std::string& line) {
+  for (uint64_t id : monitoring_.monitors) {
+    auto it = clients_.find(id);
+    if (it != clients_.end() && it->second->push) it->second->push(line);
+  }
+}
+
 void Server::ParkForSlotPause(Session& session) {
   Suspend(session, WaitReason::kPause);
   slot_paused_sessions_.push_back(session.id);
@@ -498,7 +505,6 @@ namespace shardnode::node {
 
 std::string_view Server::ShardCommandsBlocker() const {
   const ServerOptions& opts = options();
-  if (!monitoring_.monitors.empty()) return "monitor";
   // (Commands on waited keys run on the control loop: Dispatcher::PlainShard.)
   if (blocking_.has_ready()) return "blocked clients";
   for (const Pause& p : pauses_) {

@@ -204,6 +204,12 @@ class Server final : public NodeServices {
     s.authenticated = s.user->nopass && s.user->enabled;
   }
   Monitoring& monitoring() override { return monitoring_; }
+  // Sends `line` to every MONITOR client.
+  void SendToMonitors(const std::string& line);
+  // Sends the lines the shard threads queued (Monitoring::shard_lines).
+  void SendQueuedMonitorLines() {
+    for (const std::string& line : monitoring_.shard_lines.TakeAll()) SendToMonitors(line);
+  }
   size_t migrate_cached_sockets() const override {
     return cached_migrate_sockets ? cached_migrate_sockets() : 0;
   }

@@ -83,12 +83,16 @@
 //     the control loop, in its global steps; a command on one of them goes
 //     to the control loop (Dispatcher::PlainShard), which holds it back
 //     until the MIGRATE is over.
+//   - MONITOR: a shard thread's command queues its line
+//     (Monitoring::shard_lines, a HandoffQueue like the keyspace events');
+//     the control loop sends the lines in the order the commands ran, before
+//     anything else it does. The slow log and latency events: under one
+//     mutex.
 //   - still control-loop-only, reached from another thread by posting to
 //     the control loop: Pub/Sub,
 //     client tracking (a shard thread runs no command on a key it
-//     concerns: Tracking::Concerns), Monitoring (MONITOR feed, ops
-//     samples: per-view buffers merged by the cron, or a post; the slow
-//     log and latency events under a mutex), the client table and ids,
+//     concerns: Tracking::Concerns), the ops samples (per-view counters
+//     read by the cron), the client table and ids,
 //     the OutputGate and AOF state, persistence, replication and the
 //     cluster state.
 //
@@ -104,7 +108,7 @@
 // Who runs a chunk's commands: the node-wide word (Server::shard_commands)
 // says whether shard threads may run commands at all. It is on while none
 // of the features that a plain data command would have to tell is in use
-// (Server::ShardCommandsBlocker: MONITOR, ready keys of blocked clients
+// (Server::ShardCommandsBlocker: ready keys of blocked clients
 // not served yet, client pauses, maxmemory-clients, output limits for
 // normal clients, loading, a busy script). While it is on, every handler of the control loop first
 // takes the global step (NetServer's StepHook, run by Asio before each

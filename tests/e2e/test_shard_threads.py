@@ -810,6 +810,63 @@ class ShardThreadCommandsTest(unittest.TestCase):
                 self.assertTrue(shard_commands_on(node))
         self.assertEqual(results[0], results[1])
 
+    def test_client_info_counts_its_own_bytes_in_qbuf_as_redis(self):
+        """CLIENT INFO / LIST run on the control loop, handed over by the
+        connection's shard thread: the query buffer figure still holds the
+        command's own bytes (and what follows it), as Redis's does."""
+        node, redis = self.node_and_redis()
+        wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
+        got = []
+        for server in (node, redis):
+            c = Client(server.port)
+            self.addCleanup(c.close)
+            qbufs = []
+            for cmd in (("CLIENT", "INFO"), ("CLIENT", "LIST")):
+                qbufs.append(c.call(*cmd).decode().split(" qbuf=")[1].split(" ")[0])
+            # Pipelined behind a plain command, with one after it.
+            c.sock.sendall(resp_command("SET", "k", "v") + resp_command("CLIENT", "INFO") +
+                           resp_command("GET", "k"))
+            self.assertEqual(c.read(), "OK")
+            qbufs.append(c.read().decode().split(" qbuf=")[1].split(" ")[0])
+            self.assertEqual(c.read(), b"v")
+            got.append(qbufs)
+        self.assertEqual(got[0], got[1])
+        self.assertEqual(got[1][:2], ["26", "26"])
+
+    def test_monitor_sees_shard_thread_commands_in_order(self):
+        """A MONITOR client keeps commands on the shard threads: their lines
+        reach it through the control loop in the order the commands ran, as
+        Redis's (timestamps and client addresses aside)."""
+        node, redis = self.node_and_redis()
+        results = []
+        for server in (node, redis):
+            mon, writer = Client(server.port), Client(server.port)
+            self.addCleanup(mon.close)
+            self.addCleanup(writer.close)
+            if server is node:  # (INFO, before MONITOR: it would show)
+                wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
+                before = shard_thread_commands(node)
+            self.assertEqual(mon.call("MONITOR"), "OK")
+            cmds = []
+            for i in range(60):
+                cmds += [("SET", f"k{i}", f"v{i}"), ("INCR", f"n{i % 7}"),
+                         ("HSET", f"h{i % 5}", "f", i), ("GET", f"k{(i * 7) % 60}")]
+            writer.sock.sendall(b"".join(resp_command(*cmd) for cmd in cmds))
+            for _ in cmds:
+                self.assertNotIsInstance(writer.read(), Error)
+            for i in range(10):
+                self.assertEqual(writer.call("SET", f"single{i}", "x"), "OK")
+            lines = []
+            while len(lines) < len(cmds) + 10:
+                line = mon.read()
+                text = line if isinstance(line, str) else line.decode()
+                lines.append(text.split("] ", 1)[1])
+            if server is node:
+                ran = shard_thread_commands(node) - before
+            results.append(lines)
+        self.assertEqual(results[0], results[1])
+        self.assertGreater(ran, len(cmds) // 2)
+
     def test_latency_monitor_records_commands_of_shard_threads(self):
         """latency-monitor-threshold keeps commands on the shard threads,
         which record their slow commands in the node's latency monitor."""
