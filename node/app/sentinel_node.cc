@@ -476,12 +476,12 @@ class SentinelNode {
       bool stop = false;
       while (!stop) {
         size_t consumed = 0;
-        const size_t start = pos;
         auto st = parser.Parse(in.substr(pos), &consumed, &args);
         pos += consumed;
-        // While it runs, the command's own bytes count in the query buffer
-        // (CLIENT INFO's qbuf), as in Redis.
-        s->core.query_buffer_bytes = in.size() - start;
+        // While it runs, the read's unconsumed bytes count in the query
+        // buffer (CLIENT INFO's qbuf), those of the commands before it
+        // included, as in Redis (which trims them after the batch).
+        s->core.query_buffer_bytes = in.size();
         if (st == resp::ParseStatus::kNeedMore) break;
         if (st == resp::ParseStatus::kError) {
           std::string o;
