@@ -191,6 +191,13 @@ int Dispatcher::PlainShard(const Session& session, const std::vector<std::string
   if (spec == nullptr) return kControlLoop;
   const int argc = static_cast<int>(args.size());
   if (!ArityOk(*spec, argc)) return kControlLoop;
+  // While a client pause is set (CLIENT PAUSE, a failover's, SHUTDOWN's),
+  // a command it may hold goes to the control loop, which parks it or, the
+  // pause being over, runs it (whatever the time here: the control loop
+  // ends the pause). (Pauses change on the control loop only.)
+  if (bool all = false; server_.AnyPauseSet(&all) && (all || MayReplicate(*spec, args))) {
+    return kControlLoop;
+  }
   if (spec->name == "ping" || spec->name == "echo") return kAnyShard;
   if (spec->stats_index < 0 || static_cast<size_t>(spec->stats_index) >= plain_.size() ||
       !plain_[static_cast<size_t>(spec->stats_index)]) {

@@ -507,10 +507,6 @@ std::string_view Server::ShardCommandsBlocker() const {
   const ServerOptions& opts = options();
   // (Commands on waited keys run on the control loop: Dispatcher::PlainShard.)
   if (blocking_.has_ready()) return "blocked clients";
-  for (const Pause& p : pauses_) {
-    if (p.until() != 0) return "client pause";
-  }
-  if (!paused_sessions_.empty() || !slot_paused_sessions_.empty()) return "client pause";
   if (opts.maxmemory_clients != 0) return "maxmemory-clients";
   const replication::OutputLimit& normal = OutputLimits().normal;
   if (normal.hard_bytes != 0 || normal.soft_bytes != 0) return "client-output-buffer-limit";

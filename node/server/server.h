@@ -414,6 +414,18 @@ class Server final : public NodeServices {
   void ExpirePauses(int64_t now_ms);
   bool WritesPaused(int64_t now_ms) const;
   bool AllPaused(int64_t now_ms) const;
+  // Whether some pause is set, whatever the time (ExpirePauses ends it):
+  // `all` when one pauses every command.
+  bool AnyPauseSet(bool* all) const {
+    bool any = false;
+    *all = false;
+    for (const Pause& p : pauses_) {
+      if (p.until() == 0) continue;
+      any = true;
+      *all = *all || p.pauses_all();
+    }
+    return any;
+  }
   // Suspends the session's command until the pauses end (then it runs
   // again: suspend.h's Retry).
   void ParkSession(Session& session);

@@ -109,7 +109,7 @@
 // says whether shard threads may run commands at all. It is on while none
 // of the features that a plain data command would have to tell is in use
 // (Server::ShardCommandsBlocker: ready keys of blocked clients
-// not served yet, client pauses, maxmemory-clients, output limits for
+// not served yet, maxmemory-clients, output limits for
 // normal clients, loading, a busy script). While it is on, every handler of the control loop first
 // takes the global step (NetServer's StepHook, run by Asio before each
 // handler through base/asio_handler_hook.h: every shard thread parked
@@ -139,8 +139,9 @@
 // tracking client may cache or under a BCAST prefix (the control loop
 // sends the invalidations; tracking clients' own commands run there too,
 // remembering what they read), a command on a key a MIGRATE has in
-// flight and a write to a slot an atomic slot migration's handoff paused
-// (each held back there until the MIGRATE or the pause is over; the
+// flight, a write to a slot an atomic slot migration's handoff paused
+// and, while a client pause is set, every command it may hold (each held
+// back there until the MIGRATE or the pause is over; the
 // slots a target imports are hidden from the key-wide commands only, all
 // on the control loop, and their keys reach the shard threads as MOVED)
 // and, with maxmemory

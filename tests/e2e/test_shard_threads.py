@@ -833,6 +833,37 @@ class ShardThreadCommandsTest(unittest.TestCase):
         self.assertEqual(got[0], got[1])
         self.assertEqual(got[1][:2], ["26", "26"])
 
+    def test_client_pause_holds_what_redis_holds_and_reads_go_on(self):
+        """CLIENT PAUSE WRITE keeps reads on the shard threads while the
+        writes wait for its end, and PAUSE ALL holds every command, as
+        Redis does (same replies, writes answered only after the pause)."""
+        node, redis = self.node_and_redis()
+        wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
+        for server in (node, redis):
+            admin, c = Client(server.port), Client(server.port)
+            self.addCleanup(admin.close)
+            self.addCleanup(c.close)
+            for k in range(20):
+                self.assertEqual(c.call("SET", f"k{k}", k), "OK")
+            before = shard_thread_commands(node) if server is node else 0
+            t0 = time.monotonic()
+            self.assertEqual(admin.call("CLIENT", "PAUSE", "1000", "WRITE"), "OK")
+            for k in range(20):
+                self.assertEqual(c.call("GET", f"k{k}"), str(k).encode())
+            self.assertLess(time.monotonic() - t0, 0.9, "reads waited for the pause")
+            if server is node:
+                # The reads ran on the shard threads during the pause (the
+                # INFO calls themselves run on the control loop).
+                self.assertGreaterEqual(shard_thread_commands(node) - before, 20)
+            c.sock.sendall(resp_command("SET", "k0", "w") + resp_command("GET", "k0"))
+            self.assertEqual(c.read(), "OK")
+            self.assertGreaterEqual(time.monotonic() - t0, 0.95, "a write ran during the pause")
+            self.assertEqual(c.read(), b"w")
+            t1 = time.monotonic()
+            self.assertEqual(admin.call("CLIENT", "PAUSE", "500", "ALL"), "OK")
+            self.assertEqual(c.call("GET", "k1"), b"1")
+            self.assertGreaterEqual(time.monotonic() - t1, 0.45, "a read ran during PAUSE ALL")
+
     def test_monitor_sees_shard_thread_commands_in_order(self):
         """A MONITOR client keeps commands on the shard threads: their lines
         reach it through the control loop in the order the commands ran, as
