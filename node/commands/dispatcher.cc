@@ -219,8 +219,7 @@ int Dispatcher::PlainShard(const Session& session, const std::vector<std::string
   BlockingTable& blocking = server_.blocking();
   const KeysInFlight& in_flight = server_.keys_in_flight();
   const bool migrating = !in_flight.empty();
-  const bool paused_writes =
-      server_.AnySlotWritesPaused() && (spec->is_write() || (spec->flags & kCmdMayReplicate) != 0);
+  const bool paused_writes = server_.AnySlotWritesPaused() && MayReplicate(*spec, args);
   int where = kControlLoop;
   bool one = true;
   bool watched = false;
