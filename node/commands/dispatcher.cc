@@ -35,6 +35,13 @@
 namespace shardnode::node {
 namespace {
 
+// The table entry of `parent`'s subcommand `sub`, or nullptr.
+const CommandSpec* SubcommandOf(const CommandTable& table, std::string_view parent,
+                                std::string_view sub) {
+  const CommandSpec* spec = table.Find(parent);
+  return spec == nullptr ? nullptr : CommandTable::FindSub(*spec, sub);
+}
+
 // The work of these three is done by the dispatcher; their handlers only
 // exist so that COMMAND lists them and a handler pointer is never null.
 void NoopHandler(CommandContext&, Args) {}
@@ -170,6 +177,9 @@ Dispatcher::Dispatcher(Server& server, int home_shard, bool shard_thread)
       multi_(server.commands().Find("multi")),
       exec_(server.commands().Find("exec")),
       discard_(server.commands().Find("discard")),
+      info_(server.commands().Find("info")),
+      client_list_(SubcommandOf(server.commands(), "client", "list")),
+      client_kill_(SubcommandOf(server.commands(), "client", "kill")),
       slot_table_(server.slot_tables()) {
   if (!shard_thread_) return;
   plain_.resize(static_cast<size_t>(std::max(0, server_.commands().num_stats_indexes())));
@@ -749,6 +759,13 @@ bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::st
     });
   }
   return MayReplicate(*spec, args);
+}
+
+bool Dispatcher::ObservesOtherClients(const Session& session,
+                                      const std::vector<std::string>& args) const {
+  if (session.in_multi || args.empty()) return false;
+  const CommandSpec* spec = Lookup(args);
+  return spec != nullptr && (spec == info_ || spec == client_list_ || spec == client_kill_);
 }
 
 const CommandSpec* Dispatcher::Lookup(const std::vector<std::string>& args) const {

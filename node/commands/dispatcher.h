@@ -77,6 +77,13 @@ class Dispatcher {
   bool WaitsForPause(const Session& session, const std::vector<std::string>& args,
                      int64_t now_ms) const;
 
+  // Whether the command reports on other clients' input and memory (INFO,
+  // CLIENT LIST, CLIENT KILL): at `threads N` > 1 such a command first lets
+  // every shard thread deliver what its clients' sockets hold (net_server.cc's
+  // input fence), so it sees the bytes another client sent before it, as
+  // Redis's single event loop reads them first. Not inside MULTI (queued).
+  bool ObservesOtherClients(const Session& session, const std::vector<std::string>& args) const;
+
   // Whether `args` touches a key that a MIGRATE has in flight (or every
   // key: FLUSHALL); such a command waits (suspend.h's kKeysBusy).
   bool TouchesKeysInFlight(const Session& session, const std::vector<std::string>& args) const;
@@ -171,6 +178,9 @@ class Dispatcher {
   const CommandSpec* multi_;
   const CommandSpec* exec_;
   const CommandSpec* discard_;
+  const CommandSpec* info_;
+  const CommandSpec* client_list_;
+  const CommandSpec* client_kill_;
   // Where the running command's writes go: CallForScript's targets
   // (redis.set_repl), every consumer otherwise.
   WriteTargets propagate_targets_ = kToAll;

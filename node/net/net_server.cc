@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <span>
 
@@ -74,6 +75,24 @@ std::string EndpointText(const tcp::endpoint& ep) {
     return absl::StrCat(addr.to_v6().to_v4().to_string(), ":", ep.port());
   }
   return absl::StrCat(addr.to_string(), ":", ep.port());
+}
+
+// Runs `fn` on `io`'s thread once `hops` handlers posted one after the
+// other have run there. With 3, the thread's reactor has polled since the
+// call and the handlers of what it found ready (reads) have run: Asio's
+// scheduler runs the reactor as one entry of its queue and appends the
+// completions it found behind the handlers queued meanwhile. The first hop
+// outlasts a poll that began before the call, the second is queued behind
+// the next poll, the third behind that poll's completions.
+constexpr int kFenceHops = 3;
+void AfterReactorRuns(asio::io_context& io, int hops, std::function<void()> fn) {
+  asio::post(io, [&io, hops, fn = std::move(fn)]() mutable {
+    if (hops <= 1) {
+      fn();
+      return;
+    }
+    AfterReactorRuns(io, hops - 1, std::move(fn));
+  });
 }
 
 // Who the client is, read from its socket when it was accepted.
@@ -164,8 +183,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // remote connection (whose `stream` is an unopened socket of that loop,
   // StartRemote gives it the descriptor); nullptr for a connection served
   // on the control loop, `control`.
-  // `runners`: every shard thread's, `runner` the socket thread's (remote
-  // connections at `threads N` > 1).
+  // `runners`: every shard thread's (any connection at `threads N` > 1:
+  // the input fence), `runner` the socket thread's (remote connections).
   Connection(Stream stream, Server& server, Dispatcher& dispatcher, Peer peer,
              const asio::any_io_executor& control, asio::io_context* socket_loop = nullptr,
              ShardRunner* runner = nullptr,
@@ -831,6 +850,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The end of a chunk's commands: the replies go with the request for the
   // next read, or the connection closes.
   void FinishInput(Next next) {
+    if (session_.input_hops.get() % 2 == 1) session_.input_hops.set(session_.input_hops.get() + 1);
     reply_after_ = 0;
     hop_consumed_ = 0;
     switch (next) {
@@ -862,6 +882,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (running_runner != nullptr) {
       reply_after_ = std::max(reply_after_, running_runner->producer.last_commit());
     }
+    // Handed on below, unless it ends here: in flight for the input fence.
+    const uint64_t hops = session_.input_hops.get();
+    if (hops % 2 == 0) session_.input_hops.set(hops + 1);
     if (!handoff_.empty() && handoff_to_ != Dispatcher::kControlLoop && next == Next::kRead) {
       ShardRunner* target = (*runners_)[static_cast<size_t>(handoff_to_)].get();
       asio::post(target->io,
@@ -1283,7 +1306,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // The clock was just read for the read that brought the first command.
     const int64_t now = read_now_ms_ != 0 ? std::exchange(read_now_ms_, 0) : NowMs();
     command_now_ms_ = now;
-    if (server_.WritesPaused(now) && dispatcher().WaitsForPause(session_, args, now)) {
+    // Run again after its input fence, the command sees the query buffer
+    // figure it came with (CLIENT LIST's own qbuf), not what was left.
+    const bool fenced = std::exchange(input_fenced_, false);
+    if (fenced) session_.query_buffer_bytes = fenced_qbuf_;
+    if (!fenced && NeedsInputFence(args)) {
+      FenceInput();
+    } else if (server_.WritesPaused(now) && dispatcher().WaitsForPause(session_, args, now)) {
       server_.ParkSession(session_);
     } else {
       // A replica's commands are expected to reply nothing (see
@@ -1302,6 +1331,72 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
     }
     if (RetriedOnResume(session_.waiting)) parked_ = std::move(args);
+  }
+
+  // The input fence (`threads N` > 1): a command of the control loop that
+  // reports on other clients (Dispatcher::ObservesOtherClients) must see
+  // the bytes they sent before it, as Redis's one event loop reads a socket
+  // that became readable earlier first; here another client's socket may
+  // be read by a shard thread that has not got to it yet. Once per command
+  // (ExecuteOrPark).
+  bool NeedsInputFence(const std::vector<std::string>& args) {
+    if (running_runner != nullptr || runners_ == nullptr || runners_->empty()) return false;
+    return dispatcher().ObservesOtherClients(session_, args);
+  }
+
+  // Suspends the command (kInputFence) until every shard thread's reactor
+  // has run after now and what it read was handed on (a chunk a socket
+  // thread reads is posted to the control loop before that thread's answer
+  // to the fence), and until the chunks of other clients then handed
+  // between threads have ended (Redis runs a read's commands at once):
+  // the command, run again then (suspend.h's Retry), comes after them.
+  void FenceInput() {
+    Suspend(session_, WaitReason::kInputFence);
+    fenced_qbuf_ = session_.query_buffer_bytes;
+    FencePass({});
+  }
+
+  // One pass of the fence over every shard thread. `waited`: the clients
+  // whose chunks were in flight after the first pass, with their
+  // input_hops then; the fence ends once each of those chunks ended.
+  using InFlight = std::vector<std::pair<uint64_t, uint64_t>>;
+  void FencePass(InFlight waited) {
+    struct Pass {
+      size_t left;  // shard threads yet to answer
+      InFlight waited;
+    };
+    auto pass = std::make_shared<Pass>(Pass{runners_->size(), std::move(waited)});
+    auto answer = [weak = weak_from_this(), pass]() {
+      if (--pass->left != 0) return;
+      auto conn = weak.lock();
+      if (conn == nullptr || conn->session_.waiting != WaitReason::kInputFence) return;
+      InFlight& waited = pass->waited;
+      if (waited.empty()) waited = conn->OthersInputInFlight();
+      std::erase_if(waited, [&](const auto& client) {
+        auto it = conn->server_.clients().find(client.first);
+        return it == conn->server_.clients().end() || it->second->input_hops.get() != client.second;
+      });
+      if (!waited.empty()) {
+        conn->FencePass(std::move(waited));
+        return;
+      }
+      conn->input_fenced_ = true;
+      Retry(conn->session_);
+    };
+    for (const std::unique_ptr<ShardRunner>& runner : *runners_) {
+      AfterReactorRuns(runner->io, kFenceHops,
+                       [control = control_, answer]() { asio::post(control, answer); });
+    }
+  }
+
+  // The other clients whose input is between threads now (input_hops odd).
+  InFlight OthersInputInFlight() const {
+    InFlight found;
+    for (const auto& [id, session] : server_.clients()) {
+      const uint64_t hops = session->input_hops.get();
+      if (id != session_.id && hops % 2 == 1) found.emplace_back(id, hops);
+    }
+    return found;
   }
 
   // A replica of ours only sends what needs no reply (REPLCONF ACK): a
@@ -1338,6 +1433,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   resp::RequestParser parser_;
   std::vector<std::string> args_;
   std::vector<std::string> parked_;   // the command waiting for a write pause
+  bool input_fenced_ = false;         // the parked command passed its input fence
+  size_t fenced_qbuf_ = 0;            // its query_buffer_bytes when it came
   std::vector<std::string> handoff_;  // a shard thread's command for the control loop
   resp::QueryBuffer query_;           // received, not yet parsed
   bool processing_ = false;           // Process is reading query_
@@ -1757,7 +1854,7 @@ void NetServer::Adopt(tcp::socket socket, bool tls, const std::string& unix_path
     stream.tls().SetVerify(TlsVerifyMode(server_.options().tls_auth_clients));
   }
   auto conn = std::make_shared<Connection>(std::move(stream), server_, dispatcher_, std::move(peer),
-                                           io_.get_executor());
+                                           io_.get_executor(), nullptr, nullptr, &runners_);
   asio::co_spawn(io_, Connection::Run(std::move(conn)), asio::detached);
 }
 

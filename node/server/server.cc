@@ -508,8 +508,6 @@ std::string_view Server::ShardCommandsBlocker() const {
   // (Commands on waited keys run on the control loop: Dispatcher::PlainShard.)
   if (blocking_.has_ready()) return "blocked clients";
   if (opts.maxmemory_clients != 0) return "maxmemory-clients";
-  const replication::OutputLimit& normal = OutputLimits().normal;
-  if (normal.hard_bytes != 0 || normal.soft_bytes != 0) return "client-output-buffer-limit";
   if (loading_.active) return "loading";
   if (!busy_script_error_.empty()) return "busy script";
   if (output_gate_.held()) return "output gate";

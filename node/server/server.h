@@ -442,13 +442,11 @@ class Server final : public NodeServices {
   bool shard_commands() const override { return shard_commands_.load(std::memory_order_acquire); }
   void set_shard_commands(bool on) { shard_commands_.store(on, std::memory_order_release); }
   // Whether nothing in the node's state needs the control loop for every
-  // command: the features whose state a plain data command would touch
-  // (keyspace events, client tracking, MONITOR, blocked clients, client
-  // pauses, keys in flight, atomic slot migration, a snapshot in progress,
-  // the AOF, maxmemory and maxmemory-clients, client output limits for
-  // normal clients, the latency monitor, the replica role, loading, a busy
-  // script) are all off. An empty string when allowed, else the first
-  // reason (INFO, tests).
+  // command: ready keys of blocked clients not served yet,
+  // maxmemory-clients (it weighs every client before each command),
+  // loading, a busy script, a held OutputGate. (The other features are
+  // served beside the shard threads: shard.h.) An empty string when
+  // allowed, else the first reason (INFO, tests).
   std::string_view ShardCommandsBlocker() const;
 
  private:

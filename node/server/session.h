@@ -34,20 +34,22 @@ struct WatchedKey {
 // loads and stores: whoever must see a store in order gets it from the step
 // that handed the work over). Copies take its value, so a Session stays a
 // value that can be copied (a CLIENT LIST line built from a copy).
-class SharedFlag {
+template <typename T>
+class SharedValue {
  public:
-  SharedFlag() = default;
-  SharedFlag(const SharedFlag& other) : value_(other.get()) {}
-  SharedFlag& operator=(const SharedFlag& other) {
+  SharedValue() = default;
+  SharedValue(const SharedValue& other) : value_(other.get()) {}
+  SharedValue& operator=(const SharedValue& other) {
     set(other.get());
     return *this;
   }
-  bool get() const { return value_.load(std::memory_order_relaxed); }
-  void set(bool on) { value_.store(on, std::memory_order_relaxed); }
+  T get() const { return value_.load(std::memory_order_relaxed); }
+  void set(T v) { value_.store(v, std::memory_order_relaxed); }
 
  private:
-  std::atomic<bool> value_{false};
+  std::atomic<T> value_{};
 };
+using SharedFlag = SharedValue<bool>;
 
 // Why a client's command waits (see node/server/suspend.h).
 enum class WaitReason : uint8_t {
@@ -58,6 +60,9 @@ enum class WaitReason : uint8_t {
   kPause,     // CLIENT PAUSE / a manual failover: runs again when it ends
   kKeysBusy,  // its keys are in flight in a MIGRATE: runs again after it
   kShutdown,  // SHUTDOWN: lagging replicas to catch up (node/app/shutdown_sequence.h)
+  // INFO, CLIENT LIST/KILL at `threads N` > 1: the shard threads to deliver
+  // what other clients sent first (the input fence, net_server.cc)
+  kInputFence,
 };
 
 // SCRIPT DEBUG: how this client's next EVAL runs (Redis's CLIENT_LUA_DEBUG
@@ -162,6 +167,10 @@ struct Session {
   // changes handed their results over).
   std::vector<WatchedKey> watched;
   SharedFlag watch_dirty;
+  // At `threads N` > 1: advanced by the thread running the client's input,
+  // read by the control loop's input fence (net_server.cc): odd while a
+  // chunk of its input is handed between threads, even once it ended.
+  SharedValue<uint64_t> input_hops;
 
   // A command of this client that waits (node/server/suspend.h: blocking
   // pops, WAIT, MIGRATE, a client pause, keys in flight). While it waits the

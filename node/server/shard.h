@@ -109,8 +109,8 @@
 // says whether shard threads may run commands at all. It is on while none
 // of the features that a plain data command would have to tell is in use
 // (Server::ShardCommandsBlocker: ready keys of blocked clients
-// not served yet, maxmemory-clients, output limits for
-// normal clients, loading, a busy script). While it is on, every handler of the control loop first
+// not served yet, maxmemory-clients, loading, a busy script). While it is
+// on, every handler of the control loop first
 // takes the global step (NetServer's StepHook, run by Asio before each
 // handler through base/asio_handler_hook.h: every shard thread parked
 // between two of its handlers, the writes they committed delivered and the
@@ -160,9 +160,25 @@
 // (Server::before_write, serialized between shard threads by
 // Persistence's mutex); the snapshot is fixed, walked and read in global
 // steps, where the committed writes were drained first, so its instant
-// and the write stream's offset (or the AOF's new incr file) agree. With the word
+// and the write stream's offset (or the AOF's new incr file) agree. A
+// normal client's output limit is checked by the thread running its
+// connection, as its reply grows and after the chunk (a client over it is
+// closed by the control loop, where the chunk then ends). With the word
 // off, every command runs on the control loop (step A) and the shard
 // threads only move bytes.
+//
+// Order across connections: Redis's one event loop reads a socket that
+// became readable earlier first; here two clients' chunks reach the control
+// loop (or a shard thread) from different socket threads in no set order.
+// Where Redis's own tests rely on it, a command that reports on other
+// clients (INFO, CLIENT LIST, CLIENT KILL: Dispatcher::ObservesOtherClients)
+// first passes an input fence (net_server.cc): it waits (kInputFence) until
+// every shard thread's reactor has polled and what it read was posted on,
+// then runs; so a big argument another client sent just before counts in
+// its memory, and SHUTDOWNs sent just before on other connections are seen.
+// Other commands are not fenced (a fence costs a round trip through every
+// shard thread): a deferred command of one client and the next command of
+// another may still run in either order.
 //
 // Left of the plan below: the features in the blocker list turn the word
 // off instead of being served from the shard threads.

@@ -317,6 +317,30 @@ class MemoryOnShardThreadsTest(unittest.TestCase):
         self.assertEqual(fields[2][0], f"qbuf={300 * 1024}")
         self.assertLessEqual(int(fields[0][1].split("=")[1]), int(fields[2][1].split("=")[1]))
 
+    def test_client_list_sees_what_another_client_sent_before_it(self):
+        """A client writes a 200 KB argument and reads nothing; CLIENT LIST
+        sent on another connection right after counts that argument in the
+        first client's memory, as Redis's one event loop reads the socket
+        that became readable first (unit/client-eviction "client evicted due
+        to percentage of maxmemory" at threads 4: here the other client's
+        socket thread had often not read it yet)."""
+        node, redis = self.servers()
+        size = 200 * 1024
+        for server in (node, redis):
+            c = Client(server.port)
+            self.addCleanup(c.close)
+            for i in range(20):
+                s = socket.create_connection(("127.0.0.1", server.port))
+                self.addCleanup(s.close)
+                s.sendall(resp_command("CLIENT", "SETNAME", f"big{i}"))
+                self.assertEqual(s.recv(100), b"+OK\r\n")
+                s.sendall(b"*1\r\n$%d\r\n" % size + b"v" * size)
+                line = next(x for x in c.call("CLIENT", "LIST").decode().splitlines()
+                            if f" name=big{i} " in x)
+                tot_mem = int(line.split(" tot-mem=")[1].split(" ")[0])
+                self.assertGreaterEqual(tot_mem, size, (server.port, i, line))
+                s.close()
+
     def test_used_memory_holds_maxmemory_as_redis(self):
         """unit/maxmemory "is the memory limit honoured": in a db used
         before, 100 KB over used_memory hold more than 10 keys (the slot
@@ -775,6 +799,45 @@ class ShardThreadCommandsTest(unittest.TestCase):
             self.assertEqual(c.call("CONFIG", "SET", "maxmemory", "0"), "OK")
         self.assertIsInstance(errors[0], Error)
         self.assertEqual(errors[0], errors[1])
+
+    def test_normal_output_limit_closes_on_shard_threads_as_redis(self):
+        """With an output limit for normal clients set, commands still run
+        on the shard threads; a reply under the hard limit arrives whole, a
+        GET whose reply passes it closes the client without a byte of it
+        (as Redis's), and the other clients go on."""
+        node, redis = self.node_and_redis()
+        got = []
+        for server in (node, redis):
+            c = Client(server.port)
+            self.addCleanup(c.close)
+            self.assertEqual(c.call("CONFIG", "SET", "client-output-buffer-limit",
+                                    "normal 1mb 0 0"), "OK")
+            if server is node:
+                wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
+                before = shard_thread_commands(node)
+            for i in range(8):
+                c.call("SET", f"small{i}", "s" * 100_000)
+                c.call("SET", f"big{i}", "b" * 2_000_000)
+            outcome = []
+            for i in range(8):
+                reader = Client(server.port, timeout=10)
+                self.addCleanup(reader.close)
+                outcome.append(len(reader.call("GET", f"small{i}")))
+                reader.send("GET", f"big{i}")
+                try:
+                    outcome.append("replied %d" % len(reader.read()))
+                except (ConnectionError, OSError):
+                    outcome.append("closed")
+                reader.close()
+            if server is node:
+                self.assertTrue(shard_commands_on(node))
+                self.assertGreater(shard_thread_commands(node) - before, 16)
+            outcome.append(c.call("PING"))
+            self.assertEqual(c.call("CONFIG", "SET", "client-output-buffer-limit",
+                                    "normal 0 0 0"), "OK")
+            got.append(outcome)
+        self.assertEqual(got[0], got[1])
+        self.assertEqual(got[0][:2], [100_000, "closed"])
 
     def test_blocked_clients_keep_other_keys_on_shard_threads(self):
         """A client blocked on a key leaves commands on the shard threads;
