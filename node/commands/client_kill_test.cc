@@ -126,5 +126,22 @@ TEST_F(ClientKillTest, KillingEveryoneInsideExecClosesTheOthersAndThisOneAfterTh
   EXPECT_EQ(server_->pubsub().NumSubscribers("ch", false), 0u);
 }
 
+// The commands that pass the input fence at `threads N` > 1 (net_server.cc):
+// those reporting on other clients, in any case, unless queued in MULTI.
+TEST_F(ClientKillTest, OnlyCommandsReportingOnOtherClientsPassTheInputFence) {
+  Client& c = NewClient();
+  using Args = std::vector<std::string>;
+  for (const Args& args : {Args{"INFO"}, Args{"info", "clients"}, Args{"CLIENT", "LIST"},
+                           Args{"client", "kill", "id", "7"}}) {
+    EXPECT_TRUE(dispatcher_->ObservesOtherClients(c.session, args)) << args[0];
+  }
+  for (const Args& args : {Args{"CLIENT", "INFO"}, Args{"CLIENT", "ID"}, Args{"PING"},
+                           Args{"PUBLISH", "ch", "m"}, Args{"GET", "k"}, Args{"NOSUCH"}, Args{}}) {
+    EXPECT_FALSE(dispatcher_->ObservesOtherClients(c.session, args));
+  }
+  EXPECT_EQ(Run(c, {"MULTI"}), "+OK\r\n");
+  EXPECT_FALSE(dispatcher_->ObservesOtherClients(c.session, {"CLIENT", "LIST"}));
+}
+
 }  // namespace
 }  // namespace shardnode::node
