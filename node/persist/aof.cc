@@ -871,7 +871,28 @@ void Aof::PostFlush() {
   // that wrote, with shard threads: OutputGate::ReleaseNow): the replies
   // of this pass wait for one write (and fsync) of all their records.
   server_.output_gate().Hold([this]() { FlushPosted(); });
-  post_(0, [this]() { FlushPosted(); });
+  pass_seen_ = buf_.size();
+  pass_hops_ = 0;
+  post_(0, [this]() { FlushAtPassEnd(); });
+}
+
+void Aof::FlushAtPassEnd() {
+  if (!flush_posted_) return;  // done by ReleaseNow
+  // Asio has no "before sleep": a handler posted now runs after the reads
+  // queued before it, while those its reactor finds ready meanwhile queue
+  // behind it. Waiting a turn while turns still bring writes lets one
+  // write (and, with always, one fsync) cover every client ready in the
+  // pass, as Redis's beforeSleep does (50 clients at -P 1, appendfsync
+  // always: 606 fsyncs per 30,000 SETs instead of 1,245; Redis 638). Only
+  // with always: a write alone costs less than the extra turns.
+  if (server_.options().appendfsync == AppendFsync::kAlways && buf_.size() != pass_seen_ &&
+      pass_hops_ < kMaxPassHops) {
+    pass_seen_ = buf_.size();
+    ++pass_hops_;
+    post_(0, [this]() { FlushAtPassEnd(); });
+    return;
+  }
+  FlushPosted();
 }
 
 void Aof::FlushPosted() {

@@ -13,7 +13,9 @@
 //     aof-timestamp-enabled) goes to a buffer. The buffer is written (and
 //     with appendfsync always fsynced) once per event-loop pass, before any
 //     reply of that pass leaves: while the buffer holds bytes the Server's
-//     OutputGate is held, so replies wait (group commit; with shard threads
+//     OutputGate is held, so replies wait (group commit: with always the
+//     pass ends once a turn of the loop brought no more writes,
+//     FlushAtPassEnd; with shard threads
 //     the end of the global step writes, and shard threads' replies wait
 //     for it: node/server/shard.h). With everysec an
 //     fsync thread syncs once a second and a write is postponed (up to 2 s,
@@ -157,9 +159,15 @@ class Aof : public WriteConsumer {
 
   // flushAppendOnlyFile: writes the buffer (and fsyncs per policy).
   void Flush(bool force);
-  // Holds the OutputGate and posts FlushPosted (once per pass).
+  // Holds the OutputGate and posts FlushAtPassEnd (once per pass).
   void PostFlush();
-  // The posted flush (or the gate's ReleaseNow, whichever comes first):
+  // The posted end of the pass, Redis's beforeSleep: with appendfsync
+  // always, once a turn of the loop brought no more writes (the reads its
+  // reactor found ready ran first), or after kMaxPassHops turns; at once
+  // otherwise. Then FlushPosted.
+  static constexpr int kMaxPassHops = 16;
+  void FlushAtPassEnd();
+  // The pass's flush (or the gate's ReleaseNow, whichever comes first):
   // writes and releases the gate.
   void FlushPosted();
   void ScheduleFsync();
@@ -196,6 +204,8 @@ class Aof : public WriteConsumer {
   uint64_t rewrite_base_size_ = 0;
   std::string buf_;
   bool flush_posted_ = false;
+  size_t pass_seen_ = 0;     // buf_'s size at FlushAtPassEnd's last look
+  int pass_hops_ = 0;        // its turns this pass
   int64_t cur_ts_ = 0;       // the last #TS: annotation written
   bool timestamps_ = false;  // aof-timestamp-enabled (read by the cron)
   int64_t flush_sleep_us_ = 0;

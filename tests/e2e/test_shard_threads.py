@@ -1101,6 +1101,22 @@ class AofOnShardThreadsTest(unittest.TestCase):
                 self.assertEqual(keys, got[0])
                 self.assertEqual([admin.call("DUMP", k) for k in keys], got[1])
 
+    def test_replies_wait_for_the_aof_writes_at_threads_1(self):
+        """The same at threads 1, where the AOF's pass ends once a turn of
+        the loop brought no more writes (Aof::FlushAtPassEnd): no reply
+        leaves before its write is in the file."""
+        args = ["--appendonly", "yes", "--appendfsync", "always"]
+        node = Node(args=["--threads", "1"] + args).start()
+        self.addCleanup(node.cleanup)
+        admin = Client(node.port)
+        self.addCleanup(admin.close)
+        self.assertEqual(admin.call("DEBUG", "AOF-FLUSH-SLEEP", "3000"), "OK")
+        keys, dumps = self.check_replies_follow_the_file(node, "t1", True)
+        self.assertEqual(len(keys), 6 * 5 + 6 * 3)
+        self.assertEqual(admin.call("DEBUG", "LOADAOF"), "OK")
+        self.assertEqual(sorted(admin.call("KEYS", "*")), keys)
+        self.assertEqual([admin.call("DUMP", k) for k in keys], dumps)
+
 
 @unittest.skipUnless(REDIS, "redis-server not installed")
 class SnapshotOnShardThreadsTest(unittest.TestCase):
