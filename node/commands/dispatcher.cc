@@ -552,14 +552,16 @@ void Dispatcher::Record(Session& session, const CommandSpec& spec,
     // The MONITOR line goes to the control loop, which sends the lines in
     // the order the commands ran; the latency monitor and the slow log are
     // shared with the other shard threads.
-    if (to_monitors) mon.shard_lines.Push(MonitorLineOf(session, args, RedactedArgs(args)));
+    const std::vector<int> redacted =
+        to_monitors || to_slowlog ? RedactedArgs(args) : std::vector<int>();
+    if (to_monitors) mon.shard_lines.Push(MonitorLineOf(session, args, redacted));
     if (!to_latency && !to_slowlog) return;
     std::lock_guard<std::mutex> lock(SharedLogsMutex());
     if (to_latency) mon.latency.Add(latency_event, usec / 1000, now_ms / 1000);
     if (to_slowlog) {
       mon.slowlog.Trim(opts.slowlog_max_len);
-      mon.slowlog.MaybeAdd(args, RedactedArgs(args), usec, opts.slowlog_log_slower_than,
-                           opts.slowlog_max_len, now_ms / 1000, session.addr, session.name);
+      mon.slowlog.MaybeAdd(args, redacted, usec, opts.slowlog_log_slower_than, opts.slowlog_max_len,
+                           now_ms / 1000, session.addr, session.name);
     }
     return;
   }
