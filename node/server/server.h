@@ -403,6 +403,9 @@ class Server final : public NodeServices {
   WriteStream& write_stream() { return write_stream_; }
   // Replies wait while the AOF writes (see OutputGate).
   OutputGate& output_gate() { return output_gate_; }
+  // The control loop's clients' replies wait for the end of the loop's
+  // pass, then go out together (Connection::Flush in net_server.cc).
+  OutputGate& pass_gate() { return pass_gate_; }
   // Non-empty while the AOF cannot be written or fsynced: the -MISCONF
   // error that write commands and PING get.
   const std::string& aof_misconf() const { return aof_misconf_; }
@@ -521,6 +524,7 @@ class Server final : public NodeServices {
   std::vector<uint64_t> paused_sessions_;
   WriteStream write_stream_;
   OutputGate output_gate_;
+  OutputGate pass_gate_;
   std::atomic<bool> shard_commands_{false};
   std::string aof_misconf_;
 };
