@@ -39,38 +39,39 @@ void Entry::Destroy(Entry* e) {
 }
 
 using SlotTable = Dict<Entry, Entry::Traits>;
-// One per slot that holds keys: kept at three words (bench/README.md, section 15).
-static_assert(sizeof(SlotTable) == 24);
+// One per slot held, side by side: kept at two words (bench/README.md,
+// sections 10 and 15).
+static_assert(sizeof(SlotTable) == 16);
 
-// Allocated on the first insert: one table pointer per slot held (tables
-// are made on demand) and a Fenwick tree of their sizes, which finds "the
-// slot holding the r-th key" in 14 steps for RandomKey. Slots are kept by
-// their position among the slots held (SlotShare::Position).
+// Allocated on the first insert: one slot table per slot held (an empty
+// one allocates nothing), in one array, so that a lookup reads the slot's
+// bucket word without a pointer to follow, and a Fenwick tree of their
+// sizes, which finds "the slot holding the r-th key" in 14 steps for
+// RandomKey. Slots are kept by their position among the slots held
+// (SlotShare::Position).
 struct Db::SlotIndex {
   explicit SlotIndex(SlotShare s)
       : share(s),
         size(s.SlotsHeld()),
-        tables(std::make_unique<std::unique_ptr<SlotTable>[]>(static_cast<size_t>(size))),
+        tables(std::make_unique<SlotTable[]>(static_cast<size_t>(size))),
         fenwick(std::make_unique<uint32_t[]>(static_cast<size_t>(size) + 1)) {}
 
   SlotShare share;
   int size;  // slots held
-  std::unique_ptr<std::unique_ptr<SlotTable>[]> tables;
+  std::unique_ptr<SlotTable[]> tables;
   std::unique_ptr<uint32_t[]> fenwick;
 
-  // nullptr for a slot with no table, or one not held. One shard (threads
-  // 1) holds every slot: no division on the lookup path.
+  // nullptr for a slot not held. One shard (threads 1) holds every slot:
+  // no division on the lookup path.
   SlotTable* table(int slot) const {
-    if (share.count == 1) return tables[slot].get();
-    return share.Holds(slot) ? tables[share.Position(slot)].get() : nullptr;
+    if (share.count == 1) return &tables[slot];
+    return share.Holds(slot) ? &tables[share.Position(slot)] : nullptr;
   }
-  SlotTable* TableAt(int position) const { return tables[position].get(); }
+  SlotTable* TableAt(int position) const { return &tables[position]; }
   // REQUIRES: share.Holds(slot) (the Server puts a key in its slot's shard).
   SlotTable& MutableTable(int slot) {
     assert(share.Holds(slot));
-    auto& t = tables[share.Position(slot)];
-    if (!t) t = std::make_unique<SlotTable>();
-    return *t;
+    return tables[share.Position(slot)];
   }
   void AddCount(int slot, int64_t delta) {
     for (int i = share.Position(slot) + 1; i <= size; i += i & -i) {
@@ -91,7 +92,7 @@ struct Db::SlotIndex {
     return pos;  // fenwick is 1-based: pos is the 0-based position
   }
   void Clear() {
-    for (int i = 0; i < size; ++i) tables[i].reset();
+    for (int i = 0; i < size; ++i) tables[i].Clear();
     std::fill(fenwick.get(), fenwick.get() + size + 1, 0u);
   }
 };
@@ -204,34 +205,55 @@ void Db::SampleEntries(bool with_ttl_only, size_t n, std::vector<Entry*>* out) {
   // start is a random key's slot and the walk takes whole slot tables in
   // slot order (one rank lookup, then sequential reads), or random entries
   // of a table bigger than what is still wanted.
-  size_t want = n;
   const int held = index_->size;
-  int pos = index_->FindRank(rng_() % size_);
-  // Each table is three dependent cache misses away (its header, its
-  // buckets, its entries) and the walk usually takes a few small tables:
-  // a table's header is requested three steps ahead, its buckets two
-  // steps ahead and its entries one step ahead, so that the misses overlap.
-  auto table_at = [this, pos, held](int step) { return index_->TableAt((pos + step) % held); };
-  for (int i = 0; i < 3; ++i) {
-    if (const SlotTable* t = table_at(i)) __builtin_prefetch(t);
-  }
-  if (const SlotTable* t = table_at(1)) t->PrefetchBuckets();
-  if (const SlotTable* t = table_at(0)) t->PrefetchBuckets();
-  for (int visited = 0; want > 0 && visited < held; ++visited) {
-    const SlotTable* t = index_->TableAt(pos);
-    if (const SlotTable* ahead = index_->TableAt((pos + 3) % held)) __builtin_prefetch(ahead);
-    if (const SlotTable* ahead = index_->TableAt((pos + 2) % held)) ahead->PrefetchBuckets();
-    if (const SlotTable* ahead = index_->TableAt((pos + 1) % held)) ahead->PrefetchHeads();
-    if (t != nullptr && t->size() > 0) {
-      if (t->size() <= want) {
-        t->ForEach([&](Entry& e) { out->push_back(&e); });
-        want -= t->size();
+  auto table_at = [this, held](int p) -> const SlotTable& {
+    return *index_->TableAt(p < held ? p : p % held);
+  };
+  // The tables lie side by side; each is one or two dependent cache misses
+  // away from its entries (its bucket array, then its entries; a table of
+  // one key holds its entry's address itself). The tables a walk from
+  // `start` takes are known from their sizes alone: their buckets (or
+  // only entry) are requested first, then the entries of those with
+  // buckets, so that the misses overlap instead of coming one after
+  // another.
+  auto prefetch_walk = [&](int start, bool heads) {
+    constexpr int kMaxAhead = 16;
+    size_t covered = 0;
+    for (int i = 0; i < kMaxAhead && i < held && covered < n; ++i) {
+      const SlotTable& t = table_at(start + i);
+      if (heads) {
+        t.PrefetchHeads();
       } else {
-        for (; want > 0; --want) out->push_back(t->Random(rng_));
+        t.PrefetchBuckets();
+      }
+      covered += t.size();
+    }
+  };
+  // The start was drawn by the previous call, which requested its tables'
+  // buckets then: while that command ended and the next one was read they
+  // came into the cache, and one round of misses is left here, not two
+  // (an eviction for each write of a new key waited for both each time).
+  int pos = next_sample_;
+  if (pos < 0 || pos >= held) {
+    pos = index_->FindRank(rng_() % size_);
+    prefetch_walk(pos, /*heads=*/false);
+  }
+  prefetch_walk(pos, /*heads=*/true);
+  size_t want = n;
+  for (int visited = 0; want > 0 && visited < held; ++visited) {
+    const SlotTable& t = table_at(pos);
+    if (t.size() > 0) {
+      if (t.size() <= want) {
+        t.ForEach([&](Entry& e) { out->push_back(&e); });
+        want -= t.size();
+      } else {
+        for (; want > 0; --want) out->push_back(t.Random(rng_));
       }
     }
     pos = pos + 1 == held ? 0 : pos + 1;
   }
+  next_sample_ = index_->FindRank(rng_() % size_);
+  prefetch_walk(next_sample_, /*heads=*/false);
 }
 
 bool Db::Evict(std::string_view key, const std::function<void()>& removed) {

@@ -299,6 +299,8 @@ class Db {
   std::deque<ExpireRecord> expires_;
   DbStats stats_;
   std::mt19937_64 rng_;
+  // Where SampleEntries starts next time (drawn a call ahead); -1: none.
+  int next_sample_ = -1;
   const AccessClock* access_clock_ = nullptr;
   // ExpireOwnKeys's keys: a list to pick from at random, a set against
   // duplicates.

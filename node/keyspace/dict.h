@@ -15,7 +15,20 @@
 // bucket held inside the Dict itself (no bucket array is allocated until a
 // second node comes): most of the Db's 16384 slot tables hold one or two
 // keys while a dataset is small, and an array of 4 buckets for each cost
-// tens of bytes per key. Scan walks buckets in reverse-binary
+// tens of bytes per key. A Dict is two words (the Db keeps its 16384 slot
+// tables in one array, so a lookup goes from the slot straight to the
+// bucket) and holds no pointer to itself, so it moves as plain bytes.
+//
+// Each bucket word is a node pointer in its low 48 bits (user-space
+// addresses on x86-64 and AArch64 fit) and, above, a 16-bit filter: two
+// bits chosen by the hash of every key linked into the chain since it was
+// last empty. A key whose two bits are not both set is not in the chain,
+// so most lookups of a missing key (a GET that misses, a SET of a new key)
+// end at the bucket without reading a node. Removing a node leaves its bits
+// (a filter that says "maybe" more often, never a wrong "no"); an emptied
+// bucket and a resize start the filters afresh.
+//
+// Scan walks buckets in reverse-binary
 // cursor order, so that an element present for the whole scan is returned at
 // least once even when the table grows or shrinks between calls (elements may
 // be returned more than once). Resizing is done at once, not incrementally:
@@ -31,6 +44,7 @@
 #include <malloc.h>
 
 #include <bit>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -45,6 +59,14 @@
 namespace shardnode::node {
 
 inline uint64_t HashKey(std::string_view key) { return absl::Hash<std::string_view>{}(key); }
+
+// __builtin_prefetch that stays: GCC deletes a loop whose body does
+// nothing but prefetch (a hint has no effect it must keep), and with it
+// the prefetches.
+inline void Prefetch(const void* address) {
+  __builtin_prefetch(address);
+  asm volatile("" : : "r"(address));
+}
 
 template <typename Node, typename Traits>
 class Dict {
@@ -66,14 +88,17 @@ class Dict {
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  size_t bucket_count() const { return buckets_ ? mask() + 1 : 0; }
+  // 0 when empty, 1 while the only node is in the inline bucket.
+  size_t bucket_count() const { return shift_ != 0 ? mask() + 1 : (size_ != 0 ? 1 : 0); }
 
   // The node whose key is `key`, or nullptr.
   Node* Find(std::string_view key) const { return Find(key, HashKey(key)); }
   // The same, given HashKey(key) (a caller about to insert hashes once).
   Node* Find(std::string_view key, uint64_t hash) const {
-    if (!buckets_) return nullptr;
-    for (Node* n = buckets_[hash & mask()]; n; n = n->dict_next) {
+    const uintptr_t bucket = buckets()[hash & mask()];
+    const uintptr_t bits = FilterBits(hash);
+    if ((bucket & bits) != bits) return nullptr;
+    for (Node* n = Head(bucket); n; n = n->dict_next) {
       if (Traits::Key(*n) == key) return n;
     }
     return nullptr;
@@ -84,30 +109,34 @@ class Dict {
   void Insert(Node* node) { Insert(node, HashKey(Traits::Key(*node))); }
   // The same, given HashKey of the node's key.
   void Insert(Node* node, uint64_t hash) {
-    if (!buckets_) {
-      Rehash(1);  // the inline bucket
-    } else if (size_ >= mask() + 1) {
+    if (shift_ == 0 ? size_ != 0 : size_ >= mask() + 1) {
       Rehash(std::max(kInitialBuckets, (mask() + 1) * 2));
     }
-    Node*& head = buckets_[hash & mask()];
-    node->dict_next = head;
-    head = node;
+    Link(buckets()[hash & mask()], node, hash);
     ++size_;
   }
 
   // Unlinks the node of `key` and hands it to the caller (nullptr if absent).
   // May shrink the table.
   Node* Detach(std::string_view key) {
-    if (!buckets_) return nullptr;
-    Node** link = &buckets_[HashKey(key) & mask()];
-    for (Node* n = *link; n; link = &n->dict_next, n = n->dict_next) {
-      if (Traits::Key(*n) == key) {
-        *link = n->dict_next;
-        n->dict_next = nullptr;
-        --size_;
-        MaybeShrink();
-        return n;
+    const uint64_t hash = HashKey(key);
+    uintptr_t& bucket = buckets()[hash & mask()];
+    const uintptr_t bits = FilterBits(hash);
+    if ((bucket & bits) != bits) return nullptr;
+    Node* prev = nullptr;
+    for (Node* n = Head(bucket); n; prev = n, n = n->dict_next) {
+      if (Traits::Key(*n) != key) continue;
+      if (prev != nullptr) {
+        prev->dict_next = n->dict_next;
+      } else if (n->dict_next != nullptr) {
+        bucket = (bucket & ~kPointerBits) | reinterpret_cast<uintptr_t>(n->dict_next);
+      } else {
+        bucket = 0;  // an empty chain's filter starts afresh
       }
+      n->dict_next = nullptr;
+      --size_;
+      MaybeShrink();
+      return n;
     }
     return nullptr;
   }
@@ -122,16 +151,15 @@ class Dict {
 
   // Frees every node and the buckets.
   void Clear() {
-    if (!buckets_) return;
-    for (size_t b = 0; b <= mask(); ++b) {
-      for (Node* n = buckets_[b]; n;) {
+    const uintptr_t* b = buckets();
+    for (size_t i = 0; size_ != 0 && i <= mask(); ++i) {
+      for (Node* n = Head(b[i]); n;) {
         Node* next = n->dict_next;
         Traits::Free(n);
         n = next;
       }
     }
     FreeBuckets();
-    shift_ = 0;
     size_ = 0;
   }
 
@@ -140,8 +168,8 @@ class Dict {
   // `fn` must not insert or remove nodes.
   template <typename Fn>
   uint64_t Scan(uint64_t cursor, Fn&& fn) const {
-    if (!buckets_) return 0;
-    for (Node* n = buckets_[cursor & mask()]; n; n = n->dict_next) fn(*n);
+    if (size_ == 0) return 0;
+    for (Node* n = Head(buckets()[cursor & mask()]); n; n = n->dict_next) fn(*n);
     // Increment the cursor's bits above the mask... in reverse order: set the
     // unmasked high bits, reverse, add one, reverse back.
     cursor |= ~static_cast<uint64_t>(mask());
@@ -153,24 +181,32 @@ class Dict {
   // Calls fn(Node&) for every node. `fn` must not insert or remove nodes.
   template <typename Fn>
   void ForEach(Fn&& fn) const {
-    if (!buckets_) return;
-    for (size_t b = 0; b <= mask(); ++b) {
-      for (Node* n = buckets_[b]; n; n = n->dict_next) fn(*n);
+    if (size_ == 0) return;
+    const uintptr_t* b = buckets();
+    for (size_t i = 0; i <= mask(); ++i) {
+      for (Node* n = Head(b[i]); n; n = n->dict_next) fn(*n);
     }
   }
 
-  // Starts loading the bucket array into the cache (a hint: the caller
-  // reads it soon, after other loads it does not depend on).
+  // Starts loading what a walk of the table reads first: its bucket
+  // array, or its only node (a hint: the caller reads it soon, after
+  // other loads it does not depend on).
   void PrefetchBuckets() const {
-    if (buckets_) __builtin_prefetch(buckets_);
+    if (shift_ != 0) {
+      Prefetch(reinterpret_cast<const void*>(word_));
+    } else if (word_ != 0) {
+      Prefetch(Head(word_));
+    }
   }
 
-  // Starts loading the first node of every bucket (small tables: the
-  // caller is about to walk all of them).
+  // Starts loading the first node of every bucket of a small table with a
+  // bucket array (the caller is about to walk all of them, and prefetched
+  // the array; a table of one node had it loaded by PrefetchBuckets).
   void PrefetchHeads() const {
-    if (!buckets_ || mask() >= 16) return;
-    for (size_t b = 0; b <= mask(); ++b) {
-      if (buckets_[b]) __builtin_prefetch(buckets_[b]);
+    if (shift_ == 0 || mask() >= 16) return;
+    const uintptr_t* b = buckets();
+    for (size_t i = 0; i <= mask(); ++i) {
+      if (Node* n = Head(b[i])) Prefetch(n);
     }
   }
 
@@ -179,9 +215,10 @@ class Dict {
   template <typename Rng>
   Node* Random(Rng& rng) const {
     if (size_ == 0) return nullptr;
+    const uintptr_t* b = buckets();
     Node* head;
     do {
-      head = buckets_[rng() & mask()];
+      head = Head(b[rng() & mask()]);
     } while (!head);
     size_t len = 0;
     for (Node* n = head; n; n = n->dict_next) ++len;
@@ -192,7 +229,7 @@ class Dict {
 
   // Bytes used by the bucket array (MEMORY USAGE estimates); none for the
   // inline bucket.
-  size_t BucketBytes() const { return heap_buckets() ? bucket_count() * sizeof(Node*) : 0; }
+  size_t BucketBytes() const { return shift_ != 0 ? bucket_count() * sizeof(uintptr_t) : 0; }
   // MEMORY USAGE: the buckets plus the nodes, each node's bytes
   // (node_bytes(const Node&)) averaged over the first `samples` nodes met
   // and scaled to size(). Walks the table.
@@ -209,6 +246,22 @@ class Dict {
   }
 
  private:
+  static constexpr uintptr_t kPointerBits = (uintptr_t{1} << 48) - 1;
+
+  static Node* Head(uintptr_t bucket) { return reinterpret_cast<Node*>(bucket & kPointerBits); }
+  // The filter bits of a hash: two of the 16 above the pointer, picked by
+  // the hash's top byte (the bucket index uses its low bits).
+  static uintptr_t FilterBits(uint64_t hash) {
+    return (uintptr_t{1} << (48 + (hash >> 60))) | (uintptr_t{1} << (48 + ((hash >> 56) & 15)));
+  }
+  // Puts `node` at the head of `bucket`'s chain.
+  static void Link(uintptr_t& bucket, Node* node, uint64_t hash) {
+    const uintptr_t address = reinterpret_cast<uintptr_t>(node);
+    assert((address & ~kPointerBits) == 0);
+    node->dict_next = Head(bucket);
+    bucket = (bucket & ~kPointerBits) | FilterBits(hash) | address;
+  }
+
   static uint64_t ReverseBits(uint64_t v) {
     v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);
     v = ((v >> 2) & 0x3333333333333333ULL) | ((v & 0x3333333333333333ULL) << 2);
@@ -217,69 +270,63 @@ class Dict {
   }
 
   void MaybeShrink() {
-    const size_t buckets = mask() + 1;
+    const size_t count = mask() + 1;
     if (size_ == 0) {
       FreeBuckets();
-      shift_ = 0;
       return;
     }
-    if (buckets > kInitialBuckets && size_ * 10 < buckets) {
+    if (count > kInitialBuckets && size_ * 10 < count) {
       Rehash(std::max(kInitialBuckets, std::bit_ceil(size_t{size_})));
     }
   }
 
-  bool heap_buckets() const { return buckets_ != nullptr && buckets_ != &inline_bucket_; }
-  void FreeBuckets() {
-    if (heap_buckets()) delete[] buckets_;
-    buckets_ = nullptr;
-    inline_bucket_ = nullptr;
+  // The bucket array: the inline bucket (word_ itself) or the heap array
+  // word_ points to.
+  uintptr_t* buckets() { return shift_ != 0 ? reinterpret_cast<uintptr_t*>(word_) : &word_; }
+  const uintptr_t* buckets() const {
+    return shift_ != 0 ? reinterpret_cast<const uintptr_t*>(word_) : &word_;
   }
-  // Moves `o`'s nodes here. REQUIRES: this table is empty (no buckets).
+  void FreeBuckets() {
+    if (shift_ != 0) delete[] reinterpret_cast<uintptr_t*>(word_);
+    word_ = 0;
+    shift_ = 0;
+  }
+  // Moves `o`'s nodes here. REQUIRES: this table is empty.
   void Take(Dict& o) {
-    if (o.buckets_ == &o.inline_bucket_) {
-      inline_bucket_ = o.inline_bucket_;
-      buckets_ = &inline_bucket_;
-    } else {
-      buckets_ = o.buckets_;
-    }
+    word_ = o.word_;
     shift_ = o.shift_;
     size_ = o.size_;
-    o.buckets_ = nullptr;
-    o.inline_bucket_ = nullptr;
+    o.word_ = 0;
     o.shift_ = 0;
     o.size_ = 0;
   }
 
-  // REQUIRES: `buckets` is a power of two (1: the inline bucket, which is
-  // only ever filled from an empty table).
-  void Rehash(size_t buckets) {
-    Node** fresh = &inline_bucket_;
-    if (buckets > 1) fresh = new Node*[buckets]();  // zero-initialised
-    const size_t new_mask = buckets - 1;
-    if (buckets_) {
+  // REQUIRES: `count` is a power of two, at least kInitialBuckets.
+  void Rehash(size_t count) {
+    auto* fresh = new uintptr_t[count]();  // zero-initialised
+    const size_t new_mask = count - 1;
+    if (size_ != 0) {
+      const uintptr_t* old = buckets();
       for (size_t b = 0; b <= mask(); ++b) {
-        for (Node* n = buckets_[b]; n;) {
+        for (Node* n = Head(old[b]); n;) {
           Node* next = n->dict_next;
-          Node*& head = fresh[HashKey(Traits::Key(*n)) & new_mask];
-          n->dict_next = head;
-          head = n;
+          const uint64_t hash = HashKey(Traits::Key(*n));
+          Link(fresh[hash & new_mask], n, hash);
           n = next;
         }
       }
     }
-    if (heap_buckets()) delete[] buckets_;
-    if (fresh != &inline_bucket_) inline_bucket_ = nullptr;
-    buckets_ = fresh;
-    shift_ = static_cast<unsigned>(std::countr_zero(buckets)) & 63u;
+    if (shift_ != 0) delete[] reinterpret_cast<uintptr_t*>(word_);
+    word_ = reinterpret_cast<uintptr_t>(fresh);
+    shift_ = static_cast<unsigned>(std::countr_zero(count)) & 63u;
   }
 
   size_t mask() const { return (size_t{1} << shift_) - 1; }
 
-  // The bucket array: &inline_bucket_ (shift_ 0) or a heap array; nullptr
-  // when the table is empty. The count and the log2 of the buckets share a
-  // word, so that a Dict is 24 bytes (one per slot table).
-  Node** buckets_ = nullptr;
-  Node* inline_bucket_ = nullptr;
+  // shift_ 0: the only bucket (empty: 0); else the address of the heap
+  // array of 1 << shift_ buckets. The count and the log2 of the buckets
+  // share a word, so that a Dict is 16 bytes (one per slot).
+  uintptr_t word_ = 0;
   uint64_t size_ : 58 = 0;
   uint64_t shift_ : 6 = 0;
 };

@@ -672,6 +672,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (!self) return;
       self->gated_ = false;
       self->Flush(/*read_more=*/false, /*pass_ended=*/true);
+      self->CountOutput();  // what CLIENT LIST and client eviction read
       if (self->remote()) {
         if (std::exchange(self->close_after_gate_, false)) self->CloseAfterOutput();
       } else if (!self->writing_ && !self->gated_) {
