@@ -260,20 +260,23 @@ bool Db::Evict(std::string_view key, const std::function<void()>& removed) {
   if (!index_) return false;
   const int slot = slots::KeyHashSlot(key);
   SlotTable* t = index_->table(slot);
-  Entry* e = t ? t->Find(key) : nullptr;
+  if (t == nullptr) return false;
+  const uint64_t hash = HashKey(key);
+  Entry* e = t->Find(key, hash);
   if (e == nullptr) return false;
-  const std::string copy(key);  // `key` may point into the entry
-  RemoveEntry(e, slot);
+  RemoveEntry(e, slot, hash);
   if (removed) removed();
-  NotifyModified(copy);
-  Event(kNotifyEvicted, "evicted", copy);
+  NotifyModified(key);
+  Event(kNotifyEvicted, "evicted", key);
   return true;
 }
 
-void Db::RemoveEntry(Entry* e, int slot) {
+void Db::RemoveEntry(Entry* e, int slot) { RemoveEntry(e, slot, HashKey(e->key())); }
+
+void Db::RemoveEntry(Entry* e, int slot, uint64_t hash) {
   DropExpire(e);
   SlotTable* t = index_->table(slot);
-  Entry* detached = t->Detach(e->key());
+  Entry* detached = t->Detach(e->key(), hash);
   (void)detached;  // == e
   Entry::Destroy(e);
   index_->AddCount(slot, -1);

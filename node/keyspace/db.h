@@ -213,6 +213,8 @@ class Db {
   // of it (the evictor measures there what the key freed, as Redis's
   // performEvictions measures around the delete only: what the
   // invalidations pushed to tracking clients cost is not taken for it).
+  // REQUIRES: `key` does not point into the entry (nothing is allocated
+  // between the evictor's measure and the removal, such as a copy of it).
   bool Evict(std::string_view key, const std::function<void()>& removed = nullptr);
   // How touches update the access clock; nullptr: LRU. REQUIRES: outlives
   // the Db or is reset.
@@ -275,6 +277,8 @@ class Db {
   // expired key even in kHide); returns the live entry or nullptr.
   Entry* FindLive(std::string_view key, int slot, int64_t now_ms, bool write);
   void RemoveEntry(Entry* e, int slot);
+  // The same, given HashKey of its key.
+  void RemoveEntry(Entry* e, int slot, uint64_t hash);
   void ExpireEntry(Entry* e, int slot);
   void DropExpire(Entry* e);
   void Touch(Entry* e, int64_t now_ms);

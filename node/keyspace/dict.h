@@ -118,8 +118,9 @@ class Dict {
 
   // Unlinks the node of `key` and hands it to the caller (nullptr if absent).
   // May shrink the table.
-  Node* Detach(std::string_view key) {
-    const uint64_t hash = HashKey(key);
+  Node* Detach(std::string_view key) { return Detach(key, HashKey(key)); }
+  // The same, given HashKey(key).
+  Node* Detach(std::string_view key, uint64_t hash) {
     uintptr_t& bucket = buckets()[hash & mask()];
     const uintptr_t bits = FilterBits(hash);
     if ((bucket & bits) != bits) return nullptr;

@@ -1468,7 +1468,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t read_room_ = 0;              // the room PrepareRead gave the recv in progress
   bool read_parked_ = false;          // the reader coroutine waits in a read
   bool peer_close_unseen_ = false;    // the last read was short (CheckPeerClosed)
-  static constexpr size_t kKeptBufferBytes = 64 * 1024;
+  // The most output buffer a connection keeps once its output went, as
+  // Redis's 16 KB reply buffer (PROTO_REPLY_CHUNK_BYTES): more was a burst
+  // (replies and pushes gathered over one pass: the invalidations that an
+  // eviction run sends tracking clients), freed so that it does not count
+  // as used memory afterwards (maxmemory would evict keys for it).
+  static constexpr size_t kKeptBufferBytes = 16 * 1024;
   static constexpr int64_t kBigArg = resp::QueryBuffer::kBigArg;
   std::string out_;      // replies not yet handed to the socket
   std::string sending_;  // the bytes of the write in flight

@@ -199,6 +199,7 @@ EvictResult Evictor::Perform(int64_t now_ms) {
             ++hidden_draws;
             continue;
           }
+          e->value().PrefetchBlock();
           ks = c.keyspace;
           db = c.db;
           key = std::move(c.key);

@@ -5,8 +5,10 @@ and scripts included), volatile-* evicts only keys with a TTL, a lower
 CONFIG SET maxmemory evicts at once, and OBJECT FREQ / IDLETIME follow the
 policy with Redis's errors and LFU counter."""
 import os
+import socket
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -147,6 +149,55 @@ class MaxmemoryTest(unittest.TestCase):
                     self.assertEqual(server.cli("EXISTS", *[f"t{i}" for i in range(3000)]), "0")
                 node.cleanup()
                 redis.cleanup()
+
+    def test_tracking_invalidations_do_not_drain_the_dataset(self):
+        """Redis's "client tracking don't cause eviction feedback loop": the
+        invalidations an eviction run pushes to tracking clients wait in
+        their output buffers until the end of the loop's pass, and are not
+        taken for memory the run still has to free (nor is anything else
+        allocated between the evictor's measures). A lower maxmemory evicts
+        a few dozen keys of 1 KB names, not the whole dataset."""
+
+        def encode(*args):
+            out = [b"*%d\r\n" % len(args)]
+            for a in args:
+                a = a.encode() if isinstance(a, str) else a
+                out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+            return b"".join(out)
+
+        def run(server):
+            r = Client(server.port)
+            self.addCleanup(r.close)
+            for name, value in (("latency-tracking", "no"), ("maxmemory-policy", "allkeys-lru"),
+                                ("maxmemory-eviction-tenacity", "100")):
+                self.assertEqual(r.call("CONFIG", "SET", name, value), "OK")
+            trackers = []
+            for _ in range(10):
+                s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+                self.addCleanup(s.close)
+                s.sendall(encode("HELLO", "3") + encode("CLIENT", "TRACKING", "on"))
+                trackers.append(s)
+            for j in range(300):
+                key = str(j) + "x" * 1000
+                r.call("SET", key, "x")
+                for s in trackers:
+                    s.sendall(encode("GET", key))
+            for s in trackers:  # every GET ran: each key is tracked
+                s.sendall(encode("ECHO", "synced"))
+                got = b""
+                while not got.endswith(b"$6\r\nsynced\r\n"):
+                    got += s.recv(1 << 20)
+            time.sleep(1.1)  # the cron trims the query buffers, as the Tcl test waits
+            used = int(info(server, "memory")["used_memory"])
+            self.assertEqual(r.call("CONFIG", "SET", "maxmemory", str(used - 40000)), "OK")
+            evicted = int(info(server, "stats")["evicted_keys"])
+            return evicted, r.call("DBSIZE")
+
+        node, redis = self.start_pair()
+        for server in (node, redis):
+            evicted, dbsize = run(server)
+            self.assertTrue(10 <= evicted <= 50, f"{type(server).__name__} evicted {evicted}")
+            self.assertTrue(200 <= dbsize <= 300, f"{type(server).__name__} dbsize {dbsize}")
 
     def test_object_freq_and_idletime_follow_the_policy(self):
         node, redis = self.start_pair()
