@@ -155,7 +155,7 @@ class Db {
   // Removes every key (FLUSHDB). Calls on_key_modified("") once if any key
   // was there.
   void Clear();
-  // Allocates the slot index (192 KB / share.count; Clear keeps it) now,
+  // Allocates the slot index (320 KB / share.count; Clear keeps it) now,
   // else the first key does.
   void AllocateIndex() { index(); }
   // Whether the slot index exists (the db has had a key).

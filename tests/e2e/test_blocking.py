@@ -22,7 +22,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (DIFF_MODES, REDIS_SERVER, Client, Error, Node,  # noqa: E402
+from harness import (DIFF_MODES, REDIS_SERVER, Client, Error, Node, free_port,  # noqa: E402
                      start_diff_pair, tag_keys, wait_until)
 ADMIN = 9  # the connection that polls INFO and never blocks
 
@@ -269,6 +269,36 @@ class BlockingDiffTest(unittest.TestCase):
 
         ours = bytes_until_close(self.node.port)
         self.assertEqual(ours, b"*2\r\n$2\r\nqk\r\n$1\r\nv\r\n+OK\r\n")
+        self.assertEqual(ours, bytes_until_close(self.redis_port))
+
+    def test_role_change_unblocks_with_an_error_then_closes(self):
+        """A primary turned replica answers its blocked clients Redis's
+        UNBLOCKED error and closes them once that reply is written (the
+        reply waits for the end of the loop's pass, the close for it)."""
+        if self.CLUSTER:
+            self.skipTest("REPLICAOF is refused in cluster mode")
+        nowhere = free_port()  # nothing listens: the link stays down
+
+        def bytes_until_close(port):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(b"BLPOP rk 0\r\n")
+                admin = Client(port)
+                try:
+                    wait_until(lambda: blocked_clients(admin) == 1, timeout=5, what="blocked")
+                    self.assertEqual(admin.call("REPLICAOF", "127.0.0.1", str(nowhere)), "OK")
+                    data = b""
+                    while True:
+                        chunk = s.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                    self.assertEqual(admin.call("REPLICAOF", "NO", "ONE"), "OK")
+                    return data
+                finally:
+                    admin.close()
+
+        ours = bytes_until_close(self.node.port)
+        self.assertTrue(ours.startswith(b"-UNBLOCKED force unblock"), ours)
         self.assertEqual(ours, bytes_until_close(self.redis_port))
 
     def test_timeout_is_timely(self):
