@@ -159,8 +159,13 @@ void SetGeneric(CommandContext& ctx, const std::string& key, const std::string& 
   int64_t when = 0;
   if (opt.value && !ExpireMs(ctx, *opt.value, f, &when)) return;
   if ((f & kGet) && !ReplyGet(ctx, key)) return;
-  const bool found = ctx.DbFor(key).Find(key, ctx.now_ms) != nullptr;
+  // Only NX and XX look first: Db::Set's own lookup expires a stale key
+  // and touches a live one, once, as Redis's lookupKeyWrite (an overwrite
+  // keeps the access clock, an LFU counter counts one access).
+  Db& db = ctx.DbFor(key);
+  const bool found = (f & (kNx | kXx)) != 0 && db.Find(key, ctx.now_ms, /*touch=*/false) != nullptr;
   if (((f & kNx) && found) || ((f & kXx) && !found)) {
+    if (found) db.Find(key, ctx.now_ms);  // not set: the lookup's touch
     if (!(f & kGet)) {
       if (reply_int) {
         ctx.reply.Integer(0);
@@ -170,7 +175,6 @@ void SetGeneric(CommandContext& ctx, const std::string& key, const std::string& 
     }
     return;
   }
-  Db& db = ctx.DbFor(key);
   Entry* e = db.Set(key, Value::FromStringTryInt(value), ctx.now_ms, f & kKeepTtl);
   ctx.AddDirty(1);
   ctx.Notify(kNotifyString, "set", key);

@@ -214,7 +214,11 @@ class MaxmemoryTest(unittest.TestCase):
                 c.call("GET", "f")
             # OBJECT and TYPE do not touch; each GET counted one (factor 0).
             out += [c.call("TYPE", "f"), c.call("OBJECT", "FREQ", "f"),
-                    c.call("OBJECT", "IDLETIME", "f"), c.call("INFO", "memory")]
+                    c.call("OBJECT", "IDLETIME", "f")]
+            # An overwrite touches the key once (its lookup), as Redis's
+            # lookupKeyWrite; the new value keeps the counter.
+            out += [c.call("SET", "f", "w"), c.call("SET", "f", "v", "XX"),
+                    c.call("OBJECT", "FREQ", "f"), c.call("INFO", "memory")]
             replies.append(out)
         mem = replies[0].pop()
         replies[1].pop()
@@ -224,6 +228,7 @@ class MaxmemoryTest(unittest.TestCase):
         self.assertEqual(replies[0][7], 5)
         self.assertEqual(replies[0][9], 15)
         self.assertIsInstance(replies[0][10], Error)
+        self.assertEqual(replies[0][13], 17)
         self.assertIn(b"maxmemory_policy:allkeys-lfu", mem)
 
 
