@@ -1107,7 +1107,7 @@ void BusEngine::UpdateSlotsConfigWith(ClusterNode& sender, uint64_t sender_confi
 void BusEngine::HandleConfigEpochCollision(ClusterNode& sender) {
   ClusterNode& me = state_.myself();
   if (sender.config_epoch != me.config_epoch || !sender.is_primary() || !me.is_primary()) return;
-  if (sender.id <= me.id) return;
+  if (sender.id <= me.id || state_.collision_bumps_held()) return;
   state_.set_current_epoch(state_.current_epoch() + 1);
   me.config_epoch = state_.current_epoch();
   state_.RequestSave(/*fsync=*/true);

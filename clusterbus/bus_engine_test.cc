@@ -365,6 +365,26 @@ TEST_F(BusEngineTest, ConfigEpochCollisionMovesTheSmallerId) {
   EXPECT_TRUE(TakeEffects().fsync_config);
 }
 
+// An atomic migration's source, from FINISH to the job's end: its epoch
+// went to the target, whose claim must stay above it, so a collision waits.
+TEST_F(BusEngineTest, HeldCollisionWaitsForTheRelease) {
+  state_.myself().config_epoch = 5;
+  state_.set_current_epoch(5);
+  state_.set_collision_bumps_held(true);
+  const std::string kZ(40, 'z');
+  Known(kZ, 3, 4, 11, 20, 5);
+  EXPECT_EQ(state_.myself().config_epoch, 5u);
+  EXPECT_EQ(state_.current_epoch(), 5u);
+  // Released: the next message from Z resolves it.
+  state_.set_collision_bumps_held(false);
+  Message ping = FromPeer(MessageType::kPing, kZ, 5);
+  ping.header.myslots.SetRange(11, 20);
+  ping.header.port = 7000;
+  ping.header.cport = 17000;
+  engine_.OnMessage(4, ping, now_);
+  EXPECT_EQ(state_.myself().config_epoch, 6u);
+}
+
 TEST_F(BusEngineTest, NewerClaimRebindsSlotsAndStaleClaimGetsUpdate) {
   Known(kB, 1, 2, 0, 99, 1);
   Known(kC, 3, 4, 100, 199, 2);

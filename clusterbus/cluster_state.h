@@ -232,6 +232,14 @@ class ClusterState {
   // Spec 9.5: bumps myself's configEpoch if it is 0 or not the maximum.
   // Returns true when it changed (and requests save + fsync, logs).
   bool BumpEpochWithoutConsensus();
+  // While held, a configEpoch collision does not move myself's epoch (it is
+  // resolved once released, at the next message from the other primary).
+  // An atomic slot migration's source holds it from FINISH to the job's
+  // end: its epoch was sent to the target, whose claim must stay above it
+  // (a bump would let the source claim the moving slots back at a higher
+  // epoch, and the target would drop them).
+  void set_collision_bumps_held(bool held) { collision_bumps_held_ = held; }
+  bool collision_bumps_held() const { return collision_bumps_held_; }
 
   // ---- Cluster state --------------------------------------------------
   bool ok() const { return ok_; }
@@ -404,6 +412,7 @@ class ClusterState {
   SlotNodes importing_from_{&routing_version_};
   uint64_t current_epoch_ = 0;
   uint64_t last_vote_epoch_ = 0;
+  bool collision_bumps_held_ = false;
   bool ok_ = false;
   int size_ = 0;
   int64_t first_update_ms_ = -1;

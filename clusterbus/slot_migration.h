@@ -21,10 +21,12 @@
 //   pause writes to the migrating slots only (reads go on; other slots too)
 //   WAIT <replicas> <timeout> ------------------>  its replicas ACK the offset
 //                                                 that holds every moved key
-//   CLUSTER SYNCSLOTS FINISH -------------------->  bumps its config epoch,
-//                                                 claims the slots, saves
-//                                                 nodes.conf (fsync),
-//                                                 broadcasts; :<config epoch>
+//   CLUSTER SYNCSLOTS FINISH <epoch> ----------->  bumps its config epoch
+//   (my configEpoch, held from now                above <epoch> and every
+//   until the job ends: no collision              epoch it knows, claims the
+//   bump may move it)                             slots, saves nodes.conf
+//                                                 (fsync), broadcasts;
+//                                                 :<config epoch>
 //   binds the slots to the target at that epoch, answers MOVED to the paused
 //   writers, deletes its copies of the keys
 //

@@ -280,6 +280,7 @@ struct AtomicMigrator::Link : public WriteConsumer {
   bool closed = false;
   int link_db = -1;  // the db the target's session has selected
   uint64_t session_id = 0;
+  uint64_t source_epoch = 0;  // import: the configEpoch FINISH carried
 
   bool WantsWrites() const override { return subscribed && !closed; }
   void OnWrite(const StreamWrite& w) override {
@@ -492,6 +493,17 @@ void AtomicMigrator::Feed(SlotMigrationJob& job, const clusterbus::MigrationEven
                 : std::string()));
   }
   CarryOut(job, std::move(actions));
+  HoldEpochWhileGranted();
+}
+
+void AtomicMigrator::HoldEpochWhileGranted() {
+  clusterbus::ClusterState* cluster = server_.cluster();
+  if (cluster == nullptr) return;
+  bool granted = false;
+  for (const auto& j : jobs_.jobs()) {
+    granted = granted || j->state() == clusterbus::MigrationState::kFailoverGranted;
+  }
+  cluster->set_collision_bumps_held(granted);
 }
 
 bool AtomicMigrator::SendOn(Link& link, std::vector<std::string> args) {
@@ -556,7 +568,12 @@ void AtomicMigrator::CarryOut(SlotMigrationJob& job,
                        server_.write_stream().Unsubscribe(link.get());
                        link->subscribed = false;
                      }
-                     if (SendOn(*link, {"CLUSTER", "SYNCSLOTS", "FINISH"})) {
+                     // My configEpoch goes with it: the target claims the slots
+                     // above it, and mine stays put until the job ends (Feed holds
+                     // collision bumps meanwhile).
+                     const clusterbus::ClusterState* cluster = server_.cluster();
+                     const uint64_t epoch = cluster ? cluster->myself().config_epoch : 0;
+                     if (SendOn(*link, {"CLUSTER", "SYNCSLOTS", "FINISH", absl::StrCat(epoch)})) {
                        asio::co_spawn(io_, ReadStep(link, Awaiting::kFinish), asio::detached);
                      }
                    },
@@ -881,13 +898,20 @@ void AtomicMigrator::ClaimSlots(SlotMigrationJob& job) {
   if (cluster == nullptr) return;
   for (int s : SlotsOf(job)) cluster->BindSlot(s, cluster->myself());
   cluster->BumpEpochWithoutConsensus();
-  // The claim must beat the source's epoch everywhere: an epoch equal to
-  // the source's (a collision not resolved yet) is bumped past it.
+  // The claim must beat the source's epoch everywhere: the one it sent with
+  // FINISH (it holds it until the job ends), or the one gossip showed me
+  // when newer. Gossip alone can be behind: a collision the source resolved
+  // a moment ago, unknown here, would let it claim the slots back.
   const clusterbus::ClusterNode* source = cluster->FindNode(job.source_id());
+  uint64_t source_epoch = 0;
+  if (const Link* link = LinkOf(job)) source_epoch = link->source_epoch;
+  if (source != nullptr) source_epoch = std::max(source_epoch, source->config_epoch);
   clusterbus::ClusterNode& me = cluster->myself();
-  if (source != nullptr && me.config_epoch <= source->config_epoch) {
-    cluster->set_current_epoch(std::max(cluster->current_epoch(), source->config_epoch) + 1);
+  if (me.config_epoch <= source_epoch) {
+    cluster->set_current_epoch(std::max(cluster->current_epoch(), source_epoch) + 1);
     me.config_epoch = cluster->current_epoch();
+    Log(LogLevel::kWarning,
+        absl::StrCat("New configEpoch set to ", me.config_epoch, " (above the source's)"));
   }
   cluster->RequestSave(true);
   cluster->RequestStateUpdate();
@@ -1154,6 +1178,11 @@ void AtomicMigrator::SyncSlots(CommandContext& ctx, std::span<std::string> args)
     return ctx.reply.Integer(replicas);
   }
   if (step == "FINISH") {
+    // The source's configEpoch (absent from a source of before it was sent):
+    // the claim goes above it.
+    if (args.size() == 4 && !absl::SimpleAtoi(args[3], &link->source_epoch)) {
+      return ctx.reply.Error(errors::kSyntax);
+    }
     Feed(*job, clusterbus::MigFinishReceived{});
     if (job->state() != clusterbus::MigrationState::kSuccess) {
       return ctx.reply.Error("ERR slot import failed: " + job->message());

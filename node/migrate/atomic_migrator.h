@@ -36,7 +36,7 @@
 //     applies is deterministic (the replication stream's form), so the
 //     target ends with the source's image of the slots;
 //   - CLUSTER SYNCSLOTS ACK every second both ways as a keepalive;
-//   - the handoff steps (SNAPSHOT-EOF, WAIT, FINISH).
+//   - the handoff steps (SNAPSHOT-EOF, WAIT, FINISH <source configEpoch>).
 // The source's output waiting for the socket is bounded (kMaxOutputBytes):
 // the walk waits for it to drain; past the bound the job fails.
 //
@@ -140,6 +140,8 @@ class AtomicMigrator {
   void CarryOut(clusterbus::SlotMigrationJob& job,
                 std::vector<clusterbus::MigrationAction> actions);
   Link* LinkOf(const clusterbus::SlotMigrationJob& job);
+  // Holds configEpoch collision bumps while an export has sent FINISH.
+  void HoldEpochWhileGranted();
 
   boost::asio::awaitable<void> Connect(std::shared_ptr<Link> link);
   // Reads one reply and feeds the job what it means (`kind` names the step).

@@ -575,12 +575,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       WaitForGate(server_.output_gate());
       return false;
     }
-    // Not the replies of CLUSTER commands (a slot migration's channel
-    // among them): they go at once, ahead of the bus messages the same
-    // pass may send, as before the gate (with the replies of SYNCSLOTS
-    // held to the pass end, an atomic migration now and then ended with
-    // the slots back on their source).
-    if (!remote() && !pass_ended && !session_.last_command.starts_with("cluster")) {
+    if (!remote() && !pass_ended) {
       OutputGate& pass = server_.pass_gate();
       if (!pass.held()) {
         // Released by a handler posted now: it runs after the handlers

@@ -710,6 +710,48 @@ class AtomicMigrationTest(unittest.TestCase):
         self.assertEqual(got, [f"v-{k}".encode() for k in keys])
         self.assertEqual(rl.call(self.a.port, "SET", keys[0], f"v-{keys[0]}"), "OK")
 
+    def test_claim_goes_above_a_source_epoch_gossip_has_not_shown(self):
+        # The source moved to a newer configEpoch a moment before FINISH
+        # (here CLUSTER BUMPEPOCH in the same pipeline as MIGRATESLOTS; in
+        # life a collision with a node that just joined), and gossip has not
+        # told the target yet. The target's claim must still go above it:
+        # one at or below it would be taken back by the source (an UPDATE)
+        # and the target would drop the keys, after the source dropped its
+        # own on FINISH's reply (sessions 21-22: now and then all keys lost).
+        a, b = self.a.port, self.b.port
+        self.assertTrue(str(rl.call(b, "CLUSTER", "BUMPEPOCH")).startswith(("BUMPED", "STILL")))
+        b_epoch = int(rl.cluster_info(b)["cluster_my_epoch"])
+
+        def a_knows_b():
+            for line in rl.call(a, "CLUSTER", "NODES").decode().splitlines():
+                f = line.split()
+                if f[0] == self.b_id:
+                    return int(f[6]) == b_epoch
+            return False
+
+        # So that A's bump is to a new maximum, which B can only learn later.
+        wait_until(a_knows_b, timeout=30, what="the source seeing the target's epoch")
+        slot = 77
+        keys = [rl.tag_for_slot(slot) + f"k{i}" for i in range(20)]
+        self.assertNotIn(None, rl.pipeline(a, [["SET", k, k] for k in keys]))
+        bump, started = rl.pipeline(a, [["CLUSTER", "BUMPEPOCH"],
+                                        ["CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", str(slot),
+                                         str(slot), "NODE", self.b_id]])
+        self.assertEqual(started, "OK")
+        a_epoch = int(str(bump).split()[1])
+        self.assertGreater(a_epoch, b_epoch)
+        name = only_job(a)["name"]
+        self.assertEqual(wait_job(a, name, {"success", "failed", "cancelled"})["state"],
+                         "success")
+        wait_job(b, name, {"success"})
+        self.assertGreater(int(rl.cluster_info(b)["cluster_my_epoch"]), a_epoch)
+        # Both keep seeing the target as the owner once gossip settled, and
+        # it has every key.
+        wait_until(lambda: rl.call(a, "DBSIZE") == 0, timeout=20, what="source dropped its copy")
+        wait_until(lambda: rl.slot_owners(a)[slot] == b and rl.slot_owners(b)[slot] == b,
+                   timeout=30, what="both nodes binding the slot to the target")
+        self.assertEqual(rl.pipeline(b, [["GET", k] for k in keys]), [k.encode() for k in keys])
+
     def test_cancel(self):
         slots = list(range(300, 320))
         name, keys = self._start_stalled(slots)
