@@ -229,16 +229,18 @@ void Db::SampleEntries(bool with_ttl_only, size_t n, std::vector<Entry*>* out) {
       covered += t.size();
     }
   };
-  // The start was drawn by the previous call, which requested its tables'
-  // buckets then: while that command ended and the next one was read they
-  // came into the cache, and one round of misses is left here, not two
-  // (an eviction for each write of a new key waited for both each time).
+  // The start was drawn three calls ago, and each call since requested a
+  // further step of its walk (tables' headers, buckets, first entries):
+  // while those commands ran the lines came into the cache, and little is
+  // left to wait for here (an eviction for each write of a new key waited
+  // for the whole chain each time; with one step ahead, for most of it:
+  // lines requested a command earlier were often not there yet).
   int pos = next_sample_;
   if (pos < 0 || pos >= held) {
     pos = index_->FindRank(rng_() % size_);
     prefetch_walk(pos, /*heads=*/false);
+    prefetch_walk(pos, /*heads=*/true);
   }
-  prefetch_walk(pos, /*heads=*/true);
   size_t want = n;
   for (int visited = 0; want > 0 && visited < held; ++visited) {
     const SlotTable& t = table_at(pos);
@@ -252,8 +254,18 @@ void Db::SampleEntries(bool with_ttl_only, size_t n, std::vector<Entry*>* out) {
     }
     pos = pos + 1 == held ? 0 : pos + 1;
   }
-  next_sample_ = index_->FindRank(rng_() % size_);
-  prefetch_walk(next_sample_, /*heads=*/false);
+  // The next three calls' starts, each a stage further: the tables' heads
+  // (their buckets came during the previous call), their buckets (their
+  // headers came then), and a new start's headers.
+  auto valid = [held](int p) { return p >= 0 && p < held; };
+  next_sample_ = sample_stages_[0];
+  if (valid(next_sample_)) prefetch_walk(next_sample_, /*heads=*/true);
+  sample_stages_[0] = sample_stages_[1];
+  if (valid(sample_stages_[0])) prefetch_walk(sample_stages_[0], /*heads=*/false);
+  sample_stages_[1] = index_->FindRank(rng_() % size_);
+  const char* headers = reinterpret_cast<const char*>(index_->TableAt(sample_stages_[1]));
+  Prefetch(headers);
+  Prefetch(headers + 64);
 }
 
 bool Db::Evict(std::string_view key, const std::function<void()>& removed) {

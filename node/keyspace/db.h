@@ -28,6 +28,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "base/fast_rng.h"
 #include "node/keyspace/dict.h"
 #include "node/keyspace/eviction.h"
 #include "node/keyspace/slot_share.h"
@@ -302,9 +303,13 @@ class Db {
   // up to twice the records it needs nor copies them all when it grows.
   std::deque<ExpireRecord> expires_;
   DbStats stats_;
-  std::mt19937_64 rng_;
-  // Where SampleEntries starts next time (drawn a call ahead); -1: none.
+  base::FastRng rng_;
+  // Where SampleEntries starts next time (-1: none), and the two calls
+  // after: each start is drawn three calls ahead, and each call moves the
+  // three a stage on (tables' headers, their buckets, their first entries
+  // requested), so that no call waits for a chain of misses.
   int next_sample_ = -1;
+  int sample_stages_[2] = {-1, -1};
   const AccessClock* access_clock_ = nullptr;
   // ExpireOwnKeys's keys: a list to pick from at random, a set against
   // duplicates.

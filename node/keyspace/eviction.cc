@@ -3,6 +3,8 @@
 #include <cmath>
 #include <utility>
 
+#include "node/keyspace/value.h"
+
 namespace shardnode::node {
 
 const char* EvictionPolicyName(EvictionPolicy p) {
@@ -66,7 +68,8 @@ uint64_t EvictionTimeLimitUs(int tenacity) {
   return UINT64_MAX;
 }
 
-void EvictionPool::Offer(uint64_t idle, int keyspace, int db, std::string_view key) {
+void EvictionPool::Offer(uint64_t idle, int keyspace, int db, std::string_view key,
+                         const void* entry_hint, const char* block_hint) {
   // First position whose candidate is not better (lower idle) than this one.
   size_t k = 0;
   while (k < size_ && slots_[k].idle < idle) ++k;
@@ -90,6 +93,15 @@ void EvictionPool::Offer(uint64_t idle, int keyspace, int db, std::string_view k
   c.keyspace = keyspace;
   c.db = db;
   c.key.assign(key);
+  c.entry_hint = entry_hint;
+  c.block_hint = block_hint;
+}
+
+void EvictionPool::PrefetchBest() const {
+  if (size_ == 0) return;
+  const Candidate& c = slots_[size_ - 1];
+  if (c.entry_hint != nullptr) __builtin_prefetch(c.entry_hint);
+  Value::PrefetchBlockAt(c.block_hint);
 }
 
 bool EvictionPool::PopBest(Candidate* out) {

@@ -101,13 +101,22 @@ class EvictionPool {
     int keyspace = 0;  // which keyspace shard
     int db = 0;
     std::string key;
+    // Where the key's entry and its value's block were when sampled: only
+    // ever prefetched (the key may be gone since), never read.
+    const void* entry_hint = nullptr;
+    const char* block_hint = nullptr;
   };
 
   // Inserts the candidate in order, if it beats the worst one of a full pool
   // (which then drops out). A key already in the pool is not added twice.
-  void Offer(uint64_t idle, int keyspace, int db, std::string_view key);
+  void Offer(uint64_t idle, int keyspace, int db, std::string_view key,
+             const void* entry_hint = nullptr, const char* block_hint = nullptr);
   // Removes and returns the candidate with the highest idle; false if empty.
   bool PopBest(Candidate* out);
+  // Starts loading the best candidate's entry and value block: the next
+  // eviction most likely takes it, a command later (when a free would
+  // otherwise wait for the block's allocator header).
+  void PrefetchBest() const;
   size_t size() const { return size_; }
   void Clear() { size_ = 0; }
   // Candidate i in ascending order (tests).

@@ -114,10 +114,15 @@ class Value {
   // Starts loading the block this value owns, if any, with the allocator's
   // header before it (a hint: the evictor is about to free it, and a free
   // reads that header; the miss then overlaps the rest of the removal).
-  void PrefetchBlock() const {
+  void PrefetchBlock() const { PrefetchBlockAt(OwnedBlock()); }
+  // The block this value owns (nullptr: none), for PrefetchBlockAt.
+  const char* OwnedBlock() const {
     const Repr r = repr();
-    if (r != kReprBlock && r != kReprHeap && r != kReprObject) return;
-    const char* block = Load<const char*>();
+    return r == kReprBlock || r == kReprHeap || r == kReprObject ? Load<const char*>() : nullptr;
+  }
+  // `block` may be stale (a value since freed): a prefetch reads nothing.
+  static void PrefetchBlockAt(const char* block) {
+    if (block == nullptr) return;
     __builtin_prefetch(block - 2 * sizeof(size_t));
     __builtin_prefetch(block);
   }

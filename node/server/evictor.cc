@@ -85,7 +85,7 @@ size_t Evictor::FillPool(EvictionPolicy policy, int64_t now_ms) {
           // volatile-ttl: the sooner it expires, the better a candidate.
           idle = std::numeric_limits<uint64_t>::max() - static_cast<uint64_t>(db.ExpireOf(e));
         }
-        pool_.Offer(idle, ks, d, e->key());
+        pool_.Offer(idle, ks, d, e->key(), e, e->value().OwnedBlock());
       }
     }
   }
@@ -223,7 +223,10 @@ EvictResult Evictor::Perform(int64_t now_ms) {
     EvictKey(ks, db, key, [&after]() { after = ThreadNetAllocated(); });
     if (before > after) freed += static_cast<size_t>(before - after);
     ++keys_freed;
-    if (keys_freed == 1) start = std::chrono::steady_clock::now();
+    if (keys_freed == 1) {
+      if (freed >= to_free) break;
+      start = std::chrono::steady_clock::now();
+    }
     if (keys_freed % 16 == 0) {
       // Freed elsewhere (lazyfree-lazy-eviction's thread), or the limit
       // met meanwhile: as Redis checks for lazy eviction.
@@ -241,6 +244,7 @@ EvictResult Evictor::Perform(int64_t now_ms) {
     }
   }
   running_ = false;
+  pool_.PrefetchBest();
   return EvictResult::kOk;
 }
 
