@@ -196,7 +196,7 @@ class Dict {
     if (shift_ != 0) {
       Prefetch(reinterpret_cast<const void*>(word_));
     } else if (word_ != 0) {
-      Prefetch(Head(word_));
+      PrefetchNode(Head(word_));
     }
   }
 
@@ -207,8 +207,14 @@ class Dict {
     if (shift_ == 0 || mask() >= 16) return;
     const uintptr_t* b = buckets();
     for (size_t i = 0; i <= mask(); ++i) {
-      if (Node* n = Head(b[i])) Prefetch(n);
+      if (Node* n = Head(b[i])) PrefetchNode(n);
     }
+  }
+  // A node and what follows its fields (a key stored after them): the two
+  // lines a node can straddle.
+  static void PrefetchNode(const Node* n) {
+    Prefetch(n);
+    Prefetch(reinterpret_cast<const char*>(n) + sizeof(Node));
   }
 
   // A random node (nullptr when empty): a random non-empty bucket, then a

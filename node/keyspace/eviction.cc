@@ -76,8 +76,15 @@ void EvictionPool::Offer(uint64_t idle, int keyspace, int db, std::string_view k
   if (k == 0 && size_ == kSize) return;  // worse than every candidate held
   // Sampling repeats keys: one slot per key. (After the cheap test above:
   // with a full pool most samples stop there, before any key compare.)
+  // A key's entry stays where it is while the key lives: candidates whose
+  // entries lay elsewhere are other keys, or a copy of this one from before
+  // it was deleted and written again (a duplicate then, harmless: the
+  // second pop finds the key gone or takes it again, as Redis's pool).
   for (size_t i = 0; i < size_; ++i) {
-    if (slots_[i].key == key && slots_[i].db == db && slots_[i].keyspace == keyspace) return;
+    const Candidate& c = slots_[i];
+    if (c.entry_hint == entry_hint && c.key == key && c.db == db && c.keyspace == keyspace) {
+      return;
+    }
   }
   if (size_ < kSize) {
     // Room at the end: shift [k, size) right by one.
