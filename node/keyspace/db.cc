@@ -268,15 +268,24 @@ void Db::SampleEntries(bool with_ttl_only, size_t n, std::vector<Entry*>* out) {
   Prefetch(headers + 64);
 }
 
+Db::Located Db::Locate(std::string_view key) {
+  Located at;
+  if (!index_) return at;
+  at.slot = slots::KeyHashSlot(key);
+  const SlotTable* t = index_->table(at.slot);
+  if (t == nullptr) return at;
+  at.hash = HashKey(key);
+  at.entry = t->Find(key, at.hash);
+  return at;
+}
+
 bool Db::Evict(std::string_view key, const std::function<void()>& removed) {
-  if (!index_) return false;
-  const int slot = slots::KeyHashSlot(key);
-  SlotTable* t = index_->table(slot);
-  if (t == nullptr) return false;
-  const uint64_t hash = HashKey(key);
-  Entry* e = t->Find(key, hash);
-  if (e == nullptr) return false;
-  RemoveEntry(e, slot, hash);
+  return Evict(key, Locate(key), removed);
+}
+
+bool Db::Evict(std::string_view key, const Located& at, const std::function<void()>& removed) {
+  if (at.entry == nullptr) return false;
+  RemoveEntry(at.entry, at.slot, at.hash);
   if (removed) removed();
   NotifyModified(key);
   Event(kNotifyEvicted, "evicted", key);

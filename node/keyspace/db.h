@@ -217,6 +217,17 @@ class Db {
   // REQUIRES: `key` does not point into the entry (nothing is allocated
   // between the evictor's measure and the removal, such as a copy of it).
   bool Evict(std::string_view key, const std::function<void()>& removed = nullptr);
+  // Where a key is: its entry (nullptr: not there), slot and hash, found
+  // once for the checks before an eviction and the eviction itself.
+  struct Located {
+    Entry* entry = nullptr;
+    int slot = 0;
+    uint64_t hash = 0;
+  };
+  Located Locate(std::string_view key);
+  // As Evict(key, removed), with `at` from Locate(key) and nothing changed
+  // in the Db since.
+  bool Evict(std::string_view key, const Located& at, const std::function<void()>& removed);
   // How touches update the access clock; nullptr: LRU. REQUIRES: outlives
   // the Db or is reset.
   void set_access_clock(const AccessClock* clock) { access_clock_ = clock; }

@@ -110,9 +110,9 @@ bool Evictor::PickRandom(EvictionPolicy policy, int* ks, int* db, std::string* k
   return false;
 }
 
-void Evictor::EvictKey(int ks, int db, const std::string& key,
+void Evictor::EvictKey(int ks, int db, const std::string& key, const Db::Located& at,
                        const std::function<void()>& removed) {
-  if (!server_.shard(ks).db(db).Evict(key, removed)) return;
+  if (!server_.shard(ks).db(db).Evict(key, at, removed)) return;
   ++server_.stats().evicted_keys;
   const ReplicationControl* repl = server_.replication();
   if (repl != nullptr && repl->is_replica()) return;  // a writable replica's own
@@ -121,7 +121,7 @@ void Evictor::EvictKey(int ks, int db, const std::string& key,
   const std::string args[2] = {server_.options().lazyfree_lazy_eviction ? "UNLINK" : "DEL", key};
   // Each DEL is its own unit: Redis propagates evictions without MULTI.
   stream.BeginUnit();
-  stream.Append(db, slots::KeyHashSlot(key), args);
+  stream.Append(db, at.slot, args);
   stream.EndUnit();
 }
 
@@ -170,17 +170,17 @@ EvictResult Evictor::Perform(int64_t now_ms) {
   std::string key;
   // Keys an atomic slot migration is importing are never evicted (their
   // source still owns them); draws that find only those give up.
-  auto hidden = [this](std::string_view k) {
-    return server_.AnySlotHidden() && server_.SlotHidden(slots::KeyHashSlot(k));
-  };
+  auto hidden = [this](int slot) { return server_.AnySlotHidden() && server_.SlotHidden(slot); };
   int hidden_draws = 0;
   constexpr int kMaxHiddenDraws = 64;
   while (freed < to_free) {
     int ks = 0, db = 0;
+    Db::Located at;
     bool found = false;
     if (random) {
       while (PickRandom(policy, &ks, &db, &key)) {
-        if (!hidden(key)) {
+        at = server_.shard(ks).db(db).Locate(key);
+        if (!hidden(at.slot)) {
           found = true;
           break;
         }
@@ -193,9 +193,10 @@ EvictResult Evictor::Perform(int64_t now_ms) {
         if (FillPool(policy, now_ms) == 0) break;
         EvictionPool::Candidate c;
         while (pool_.PopBest(&c)) {
-          const Entry* e = server_.shard(c.keyspace).db(c.db).Peek(c.key);
+          at = server_.shard(c.keyspace).db(c.db).Locate(c.key);
+          const Entry* e = at.entry;
           if (e == nullptr || (IsVolatilePolicy(policy) && !e->has_expire())) continue;
-          if (hidden(c.key)) {
+          if (hidden(at.slot)) {
             ++hidden_draws;
             continue;
           }
@@ -220,7 +221,7 @@ EvictResult Evictor::Perform(int64_t now_ms) {
     // each) and the DEL propagated come after.
     const int64_t before = ThreadNetAllocated();
     int64_t after = before;
-    EvictKey(ks, db, key, [&after]() { after = ThreadNetAllocated(); });
+    EvictKey(ks, db, key, at, [&after]() { after = ThreadNetAllocated(); });
     if (before > after) freed += static_cast<size_t>(before - after);
     ++keys_freed;
     if (keys_freed == 1) {

@@ -25,12 +25,12 @@
 #include <string>
 #include <vector>
 
+#include "node/keyspace/db.h"
 #include "node/keyspace/eviction.h"
 
 namespace shardnode::node {
 
 class Server;
-class Entry;
 
 enum class EvictResult {
   kOk,       // under the limit (or eviction does not apply)
@@ -73,7 +73,9 @@ class Evictor {
   bool PickRandom(EvictionPolicy policy, int* ks, int* db, std::string* key);
   bool SafeToEvict(int64_t now_ms) const;
   // `removed`: Db::Evict's.
-  void EvictKey(int ks, int db, const std::string& key, const std::function<void()>& removed);
+  // `at`: Db::Locate(key) of that database, nothing changed since.
+  void EvictKey(int ks, int db, const std::string& key, const Db::Located& at,
+                const std::function<void()>& removed);
 
   Server& server_;
   AccessClock clock_;
