@@ -194,6 +194,7 @@ class Cron {
     Stats& stats = server_.stats();
     for (const auto& [id, s] : server_.clients()) {
       if (s->client_cron) s->client_cron(now);
+      server_.UpdateClientMemory(*s);
       if (!server_.reply_buffer_resizing()) continue;
       const int change = ResizeReplyBuffer(*s, now, server_.reply_buffer_peak_reset_ms());
       if (change < 0) ++stats.reply_buffer_shrinks;

@@ -1021,6 +1021,9 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
   out.set_silenced(was_silenced);
   session.argc = 0;
   session.argv_bytes = 0;
+  // maxmemory-clients' running total sees what the command left (its
+  // reply, its transaction's queue), as Redis's after processCommand.
+  if (!on_shard_thread()) server_.UpdateClientMemory(session);
   session.reply_skip = false;
   if (session.reply_skip_next) {
     session.reply_skip_next = false;

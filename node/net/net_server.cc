@@ -324,6 +324,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     CountOutput();
     // A query buffer that grows past maxmemory-clients (a huge argument
     // arriving) may get this client evicted before its command is whole.
+    server_.UpdateClientMemory(session_);
     if (server_.ClientEvictionLimit() != 0) server_.EvictClients();
     if (closing_) return Next::kClose;
     if (session_.close_after_reply) return Next::kCloseAfterOutput;
@@ -515,6 +516,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
         }
         conn->Flush();
         conn->CountOutput();
+        // What a client is pushed counts at once (a tracking redirection's
+        // target that never reads): the eviction itself waits for the next
+        // command or the cron, the pusher being amid its subscribers.
+        conn->server_.UpdateClientMemory(conn->session_);
       }
     };
     if (remote()) {
@@ -673,6 +678,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       self->gated_ = false;
       self->Flush(/*read_more=*/false, /*pass_ended=*/true);
       self->CountOutput();  // what CLIENT LIST and client eviction read
+      self->server_.UpdateClientMemory(self->session_);
       if (self->remote()) {
         if (std::exchange(self->close_after_gate_, false)) self->CloseAfterOutput();
       } else if (!self->writing_ && !self->gated_) {
@@ -703,8 +709,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return false;
     }
     out_.clear();
-    // As after an asynchronous write: a burst's buffer is not kept.
-    if (out_.capacity() > kKeptBufferBytes) std::string().swap(out_);
+    // As after an asynchronous write: a burst's buffer is not kept. What
+    // is kept is Redis's 16 KB reply buffer, from the first reply on (a
+    // client that never replied has none): replies that fit it (an INFO)
+    // leave used_memory where it was.
+    if (out_.capacity() != kKeptBufferBytes) {
+      std::string fresh;
+      fresh.reserve(kKeptBufferBytes);
+      out_.swap(fresh);
+    }
     return true;
   }
 
@@ -1468,8 +1481,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t read_room_ = 0;              // the room PrepareRead gave the recv in progress
   bool read_parked_ = false;          // the reader coroutine waits in a read
   bool peer_close_unseen_ = false;    // the last read was short (CheckPeerClosed)
-  // The most output buffer a connection keeps once its output went, as
-  // Redis's 16 KB reply buffer (PROTO_REPLY_CHUNK_BYTES): more was a burst
+  // The output buffer a connection of the control loop keeps once it has
+  // replied, as Redis's 16 KB reply buffer (PROTO_REPLY_CHUNK_BYTES): more
+  // was a burst
   // (replies and pushes gathered over one pass: the invalidations that an
   // eviction run sends tracking clients), freed so that it does not count
   // as used memory afterwards (maxmemory would evict keys for it).

@@ -64,6 +64,8 @@ void Server::DetachSession(Session& session) {
   watches_.Unwatch(session);
   tracking_.Disable(session);
   std::erase(monitoring_.monitors, session.id);
+  client_memory_ -= std::min(client_memory_, session.counted_memory);
+  session.counted_memory = 0;
   auto it = clients_.find(session.id);
   if (it != clients_.end() && it->second == &session) {
     clients_.erase(it);
@@ -87,18 +89,47 @@ size_t Server::ClientEvictionLimit() const {
   return std::max<size_t>(limit, 128 * 1024);
 }
 
+namespace {
+// Normal and Pub/Sub clients: those maxmemory-clients counts.
+bool CountsForClientEviction(const Session& s) {
+  return !s.replica && !s.from_primary && !s.monitor;
+}
+}  // namespace
+
+void Server::UpdateClientMemory(Session& s) {
+  // (The limit first: with none, shard threads may run commands, and this
+  // touches nothing then.)
+  if (ClientEvictionLimit() == 0 || client_memory_limit_ == 0) return;
+  size_t mem = 0;
+  if (CountsForClientEviction(s)) {
+    CountOutputOf(s);
+    mem = ClientMemoryUsage(s);
+  }
+  client_memory_ = client_memory_ - std::min(client_memory_, s.counted_memory) + mem;
+  s.counted_memory = mem;
+}
+
 size_t Server::EvictClients() {
   const size_t limit = ClientEvictionLimit();
-  if (limit == 0) return 0;
+  if (limit == 0) {
+    client_memory_limit_ = 0;
+    return 0;
+  }
+  if (limit == client_memory_limit_ && client_memory_ < limit) return 0;
+  // Every client weighed now: the total is exact again.
+  client_memory_limit_ = limit;
   size_t total = 0;
   std::vector<std::pair<size_t, Session*>> evictable;
   for (const auto& [id, s] : clients_) {
-    if (s->replica || s->from_primary || s->monitor) continue;  // not normal nor Pub/Sub
+    s->counted_memory = 0;
+    if (!CountsForClientEviction(*s)) continue;
     CountOutputOf(*s);
     const size_t mem = ClientMemoryUsage(*s);
+    s->counted_memory = mem;
     total += mem;
     if (!s->no_evict && s->kill) evictable.emplace_back(mem, s);
   }
+  client_memory_ = total;
   if (total < limit) return 0;
   // The biggest first (Redis walks its buckets from the largest).
   std::sort(evictable.begin(), evictable.end(),

@@ -244,7 +244,16 @@ class Server final : public NodeServices {
   // clients together take more than the limit, closes the biggest one that
   // may be evicted (not CLIENT NO-EVICT, not a replica or our primary's
   // link), as Redis's evictClients. Returns how many were closed.
+  // Only when the running total of the clients' memory (UpdateClientMemory)
+  // reaches the limit are they all weighed again (and the total made
+  // exact): a command does not walk every client.
   size_t EvictClients();
+  // Counts `s`'s memory again in that running total, as Redis's
+  // updateClientMemUsageAndBucket: after each command, after its output
+  // was written or pushed, from the cron. Nothing while there is no limit
+  // (the total is rebuilt when one is set), and then any thread may call
+  // it; with a limit, commands run on the control loop only.
+  void UpdateClientMemory(Session& s);
   // The limit in bytes (a percentage of maxmemory when negative; at least
   // 128 KB), or 0 when there is none.
   size_t ClientEvictionLimit() const;
@@ -498,6 +507,10 @@ class Server final : public NodeServices {
   persist::Persistence* persistence_ = nullptr;
   ReplicationControl* replication_ = nullptr;
   int replica_sessions_ = 0;  // see replica_sessions()
+  // maxmemory-clients: the evictable clients' memory as last counted, and
+  // the limit that total was built for (0: none; built again on a change).
+  size_t client_memory_ = 0;
+  size_t client_memory_limit_ = 0;
   ClusterBus* cluster_bus_ = nullptr;
   int tcp_port_ = 0;
   std::string executable_;

@@ -147,6 +147,9 @@ struct Session {
   // What the shell's output buffers hold allocated (>= output_buffer_bytes):
   // INFO mem_clients_*, and mem_not_counted_for_evict for replicas.
   size_t output_buffer_allocated = 0;
+  // This client's memory as maxmemory-clients' running total last counted
+  // it (Server::UpdateClientMemory); 0 for a client it leaves out.
+  size_t counted_memory = 0;
   // Redis's reply buffer (CLIENT LIST rbs / rbp), the first 16 KB of a
   // client's pending output there: its size, which the cron fits to the
   // recent peak (ResizeReplyBuffer), and that peak: the most output pending

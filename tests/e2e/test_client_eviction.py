@@ -101,6 +101,52 @@ def scenario(port, percentage_clients=True):
     return result
 
 
+def redirect_scenario(port):
+    """A tracking redirection's target that never reads: the invalidations
+    pushed to it (200 KB key names) pile up in its output until it passes
+    maxmemory-clients and is evicted, with the cron paused (only what the
+    pushes counted can show it). Returns whether it went and how many
+    clients were evicted."""
+    admin = named(port, "admin", no_evict=True)
+    target = named(port, "redirected")
+    writer = Client(port)
+    try:
+        assert admin.call("CONFIG", "SET", "maxmemory-clients", "3mb") == "OK"
+        target_id = target.call("CLIENT", "ID")
+        target.sock.sendall(b"*2\r\n$9\r\nSUBSCRIBE\r\n$20\r\n__redis__:invalidate\r\n")
+        assert writer.call("CLIENT", "TRACKING", "on", "REDIRECT", str(target_id),
+                           "BCAST") == "OK"
+        assert admin.call("DEBUG", "PAUSE-CRON", "1") == "OK"
+        before = evicted_clients(admin)
+        key = "k" * (200 * 1024)
+        gone = False
+        for _ in range(400):
+            writer.call("INCR", key)
+            if "redirected" not in client_names(admin):
+                gone = True
+                break
+        result = {"gone": gone, "evicted": evicted_clients(admin) - before}
+        admin.call("DEBUG", "PAUSE-CRON", "0")
+        return result
+    finally:
+        for c in (admin, target, writer):
+            c.close()
+
+
+class PushedOutputTest(unittest.TestCase):
+    def test_shardnode(self):
+        with Node() as node:
+            self.assertEqual(redirect_scenario(node.port), {"gone": True, "evicted": 1})
+
+    @unittest.skipUnless(REDIS_SERVER, "redis-server not installed")
+    def test_same_as_redis(self):
+        redis = RedisServer()
+        try:
+            self.assertEqual(redirect_scenario(redis.port), {"gone": True, "evicted": 1})
+        finally:
+            redis.cleanup()
+
+
 class ClientEvictionTest(unittest.TestCase):
     def test_shardnode(self):
         with Node() as node:
