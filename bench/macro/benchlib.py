@@ -179,6 +179,20 @@ class Server:
             self.proc.wait(10)
 
 
+def start_kinds(servers, tmp, args, extra=(), cluster=True, cpu=None):
+    """Starts shardnode (args.shardnode), redis-server (args.redis) and, when
+    args.baseline is set, that older shardnode as "baseline", each in its
+    folder under `tmp`, appending each to `servers` as it starts (the
+    caller's cleanup stops those that did)."""
+    kinds = [("shardnode", args.shardnode), ("redis", args.redis)]
+    if args.baseline:
+        kinds.append(("baseline", args.baseline))
+    for kind, binary in kinds:
+        servers.append(Server(kind, binary, os.path.join(tmp, kind), extra=extra,
+                              cluster=cluster, cpu=cpu))
+    return servers
+
+
 def single_node_cluster(server):
     """Makes `server` a one-node cluster owning all 16384 slots."""
     cli(server.port, "cluster", "addslotsrange", "0", "16383")

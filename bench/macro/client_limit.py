@@ -59,13 +59,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="shardnode-clientlimit-")
     servers = []
     try:
-        kinds = [("shardnode", args.shardnode), ("redis", args.redis)]
-        if args.baseline:
-            kinds.append(("baseline", args.baseline))
         extra = ["--maxmemory-clients", "100mb", "--maxclients", "20000"]
-        for kind, binary in kinds:
-            servers.append(bl.Server(kind, binary, os.path.join(tmp, kind), extra=extra,
-                                     cluster=False, cpu=args.cpu))
+        bl.start_kinds(servers, tmp, args, extra=extra, cluster=False, cpu=args.cpu)
         print(f"requests={args.requests} -P 16 -c 50 maxmemory-clients=100mb "
               f"repeat={args.repeat} loadavg={bl.load_average()}")
         for n in idles:

@@ -72,12 +72,9 @@ def main():
     tmp = tempfile.mkdtemp(prefix="shardnode-bench-")
     servers = []
     try:
-        kinds = [("shardnode", args.shardnode), ("redis", args.redis)]
-        if args.baseline:
-            kinds.append(("baseline", args.baseline))
-        for kind, binary in kinds:
-            servers.append(bl.Server(kind, binary, os.path.join(tmp, kind)))
-            bl.single_node_cluster(servers[-1])
+        bl.start_kinds(servers, tmp, args)
+        for s in servers:
+            bl.single_node_cluster(s)
         print(f"requests={args.requests} clients={args.clients} repeat={args.repeat} "
               f"loadavg={bl.load_average()}")
         print(f"{'test':<8}{'P':>4}{'shardnode ops/s':>18}{'redis ops/s':>14}{'ratio':>8}"

@@ -58,12 +58,7 @@ def main():
     servers = []
     try:
         limit = ["--maxmemory", args.maxmemory, "--maxmemory-policy", args.policy]
-        kinds = [("shardnode", args.shardnode), ("redis", args.redis)]
-        if args.baseline:
-            kinds.append(("baseline", args.baseline))
-        for kind, binary in kinds:
-            servers.append(bl.Server(kind, binary, os.path.join(tmp, kind), extra=limit,
-                                     cluster=False, cpu=args.cpu))
+        bl.start_kinds(servers, tmp, args, extra=limit, cluster=False, cpu=args.cpu)
         print(f"requests={args.requests} clients={args.clients} -d {SIZE} -P {PIPELINE} "
               f"-r {KEYSPACE} maxmemory={args.maxmemory} policy={args.policy} "
               f"repeat={args.repeat} loadavg={bl.load_average()}")
