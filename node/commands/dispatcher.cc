@@ -208,6 +208,9 @@ int Dispatcher::PlainShard(const Session& session, const std::vector<std::string
   if (bool all = false; server_.AnyPauseSet(&all) && (all || MayReplicate(*spec, args))) {
     return kControlLoop;
   }
+  // Clients to evict first (maxmemory-clients): the control loop does it,
+  // before the command.
+  if (server_.NeedsClientEviction()) return kControlLoop;
   if (spec->name == "ping" || spec->name == "echo") return kAnyShard;
   if (spec->stats_index < 0 || static_cast<size_t>(spec->stats_index) >= plain_.size() ||
       !plain_[static_cast<size_t>(spec->stats_index)]) {
@@ -875,8 +878,10 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
     return;
   }
   // maxmemory-clients: the clients taking too much memory go first (this
-  // one too, perhaps: then nothing runs), before any key is evicted.
-  if (server_.ClientEvictionLimit() != 0 && server_.EvictClients() != 0 &&
+  // one too, perhaps: then nothing runs), before any key is evicted. (A
+  // shard thread runs a command only while the clients' running total was
+  // under the limit when it was routed there: PlainShard.)
+  if (!on_shard_thread() && server_.ClientEvictionLimit() != 0 && server_.EvictClients() != 0 &&
       !server_.clients().count(session.id) && !session.from_primary) {
     return;
   }
@@ -1023,7 +1028,7 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
   session.argv_bytes = 0;
   // maxmemory-clients' running total sees what the command left (its
   // reply, its transaction's queue), as Redis's after processCommand.
-  if (!on_shard_thread()) server_.UpdateClientMemory(session);
+  server_.UpdateClientMemory(session);
   session.reply_skip = false;
   if (session.reply_skip_next) {
     session.reply_skip_next = false;

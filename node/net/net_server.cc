@@ -325,7 +325,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // A query buffer that grows past maxmemory-clients (a huge argument
     // arriving) may get this client evicted before its command is whole.
     server_.UpdateClientMemory(session_);
-    if (server_.ClientEvictionLimit() != 0) server_.EvictClients();
+    if (server_.NeedsClientEviction()) {
+      if (!dispatcher().on_shard_thread()) {
+        server_.EvictClients();
+      } else {
+        // The walk reads every client: the control loop makes it, in a step.
+        asio::post(control_, [&server = server_]() { server.EvictClients(); });
+      }
+    }
     if (closing_) return Next::kClose;
     if (session_.close_after_reply) return Next::kCloseAfterOutput;
     // A client that sends faster than it reads waits for its replies to

@@ -64,7 +64,7 @@ void Server::DetachSession(Session& session) {
   watches_.Unwatch(session);
   tracking_.Disable(session);
   std::erase(monitoring_.monitors, session.id);
-  client_memory_ -= std::min(client_memory_, session.counted_memory);
+  client_memory_.fetch_sub(session.counted_memory, std::memory_order_relaxed);
   session.counted_memory = 0;
   auto it = clients_.find(session.id);
   if (it != clients_.end() && it->second == &session) {
@@ -105,8 +105,17 @@ void Server::UpdateClientMemory(Session& s) {
     CountOutputOf(s);
     mem = ClientMemoryUsage(s);
   }
-  client_memory_ = client_memory_ - std::min(client_memory_, s.counted_memory) + mem;
+  // Added before the old figure leaves: the total never dips below the
+  // sum of the others' figures.
+  client_memory_.fetch_add(mem, std::memory_order_relaxed);
+  client_memory_.fetch_sub(s.counted_memory, std::memory_order_relaxed);
   s.counted_memory = mem;
+}
+
+bool Server::NeedsClientEviction() const {
+  const size_t limit = ClientEvictionLimit();
+  return limit != 0 &&
+         (limit != client_memory_limit_ || client_memory_.load(std::memory_order_relaxed) >= limit);
 }
 
 size_t Server::EvictClients() {
@@ -115,7 +124,7 @@ size_t Server::EvictClients() {
     client_memory_limit_ = 0;
     return 0;
   }
-  if (limit == client_memory_limit_ && client_memory_ < limit) return 0;
+  if (!NeedsClientEviction()) return 0;
   // Every client weighed now: the total is exact again.
   client_memory_limit_ = limit;
   size_t total = 0;
@@ -129,7 +138,7 @@ size_t Server::EvictClients() {
     total += mem;
     if (!s->no_evict && s->kill) evictable.emplace_back(mem, s);
   }
-  client_memory_ = total;
+  client_memory_.store(total, std::memory_order_relaxed);
   if (total < limit) return 0;
   // The biggest first (Redis walks its buckets from the largest).
   std::sort(evictable.begin(), evictable.end(),
@@ -535,10 +544,10 @@ bool Server::Migrate(CommandContext& ctx, std::span<std::string> args) {
 namespace shardnode::node {
 
 std::string_view Server::ShardCommandsBlocker() const {
-  const ServerOptions& opts = options();
+  // (maxmemory-clients: a command goes to the control loop while the
+  // clients' running total is over the limit: Dispatcher::PlainShard.)
   // (Commands on waited keys run on the control loop: Dispatcher::PlainShard.)
   if (blocking_.has_ready()) return "blocked clients";
-  if (opts.maxmemory_clients != 0) return "maxmemory-clients";
   if (loading_.active) return "loading";
   if (!busy_script_error_.empty()) return "busy script";
   if (output_gate_.held()) return "output gate";

@@ -254,6 +254,10 @@ class Server final : public NodeServices {
   // (the total is rebuilt when one is set), and then any thread may call
   // it; with a limit, commands run on the control loop only.
   void UpdateClientMemory(Session& s);
+  // Whether EvictClients has work: a limit is set and the running total
+  // reached it, or was not built for it yet. Commands then run on the
+  // control loop (Dispatcher::PlainShard), which evicts before them.
+  bool NeedsClientEviction() const;
   // The limit in bytes (a percentage of maxmemory when negative; at least
   // 128 KB), or 0 when there is none.
   size_t ClientEvictionLimit() const;
@@ -509,7 +513,10 @@ class Server final : public NodeServices {
   int replica_sessions_ = 0;  // see replica_sessions()
   // maxmemory-clients: the evictable clients' memory as last counted, and
   // the limit that total was built for (0: none; built again on a change).
-  size_t client_memory_ = 0;
+  // (Shard threads add their sessions' changes to the total after their
+  // commands; the limit it was built for changes on the control loop, in a
+  // step.)
+  std::atomic<size_t> client_memory_{0};
   size_t client_memory_limit_ = 0;
   ClusterBus* cluster_bus_ = nullptr;
   int tcp_port_ = 0;

@@ -109,7 +109,9 @@
 // says whether shard threads may run commands at all. It is on while none
 // of the features that a plain data command would have to tell is in use
 // (Server::ShardCommandsBlocker: ready keys of blocked clients
-// not served yet, maxmemory-clients, loading, a busy script). While it is
+// not served yet, loading, a busy script, a held output gate; a command
+// goes to the control loop while maxmemory-clients' running total of the
+// clients' memory is at its limit, Server::NeedsClientEviction). While it is
 // on, every handler of the control loop first
 // takes the global step (NetServer's StepHook, run by Asio before each
 // handler through base/asio_handler_hook.h: every shard thread parked

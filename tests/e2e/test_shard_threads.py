@@ -595,6 +595,43 @@ class ShardThreadCommandsTest(unittest.TestCase):
         self.addCleanup(redis.cleanup)
         return node, redis
 
+    def test_maxmemory_clients_leaves_commands_on_shard_threads(self):
+        """maxmemory-clients keeps a running total of the clients' memory:
+        plain commands stay on the shard threads while it is under the
+        limit (they ran all on the control loop while the limit was set),
+        and a client over it is still evicted first, as in Redis."""
+        node, redis = self.node_and_redis()
+        for server in (node, redis):
+            admin = Client(server.port)
+            self.addCleanup(admin.close)
+            self.assertEqual(admin.call("CLIENT", "NO-EVICT", "on"), "OK")
+            self.assertEqual(admin.call("CONFIG", "SET", "maxmemory-clients", "2mb"), "OK")
+            if server is node:
+                wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
+                before = shard_thread_commands(node)
+            writer = Client(server.port)
+            self.addCleanup(writer.close)
+            cmds = [("SET", f"k{i}", f"v{i}") for i in range(200)] + [("GET", "k7")]
+            writer.sock.sendall(b"".join(resp_command(*c) for c in cmds))
+            replies = [writer.read() for _ in cmds]
+            self.assertEqual(replies[-1], b"v7")
+            if server is node:
+                self.assertGreater(shard_thread_commands(node) - before, 100)
+            # A client whose argument (3 MB announced, 2.5 MB sent) passes the
+            # limit goes; the writer stays and is served.
+            big = Client(server.port)
+            self.addCleanup(big.close)
+            self.assertEqual(big.call("CLIENT", "SETNAME", "big"), "OK")
+            try:
+                big.sock.sendall(b"*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$3000000\r\n" +
+                                 b"x" * 2500000)
+            except OSError:
+                pass
+            wait_until(lambda: "name=big " not in admin.call("CLIENT", "LIST").decode(),
+                       what=f"the big client evicted on {server.port}")
+            self.assertEqual(info_int(admin, "stats", "evicted_clients"), 1)
+            self.assertEqual(writer.call("GET", "k9"), b"v9")
+
     def test_pipelined_commands_hop_between_threads_as_redis_replies(self):
         node, redis = self.node_and_redis()
         wait_until(lambda: shard_commands_on(node), what="shard threads run commands")
