@@ -200,7 +200,9 @@ class Cron {
       if (change < 0) ++stats.reply_buffer_shrinks;
       if (change > 0) ++stats.reply_buffer_expands;
     }
-    if (server_.ClientEvictionLimit() != 0) server_.EvictClients();
+    // Also with no limit: the running total then forgets the limit it was
+    // built for, and is built again when one is set.
+    server_.EvictClients();
     if (server_.tracking().num_clients() > 0) {
       server_.tracking().LimitTable(static_cast<size_t>(server_.options().tracking_table_max_keys));
     }

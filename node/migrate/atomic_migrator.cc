@@ -493,7 +493,11 @@ void AtomicMigrator::Feed(SlotMigrationJob& job, const clusterbus::MigrationEven
                 : std::string()));
   }
   CarryOut(job, std::move(actions));
-  HoldEpochWhileGranted();
+  // Only a job entering or leaving the granted state changes the hold.
+  if (before == clusterbus::MigrationState::kFailoverGranted ||
+      job.state() == clusterbus::MigrationState::kFailoverGranted) {
+    HoldEpochWhileGranted();
+  }
 }
 
 void AtomicMigrator::HoldEpochWhileGranted() {

@@ -251,8 +251,8 @@ class Server final : public NodeServices {
   // Counts `s`'s memory again in that running total, as Redis's
   // updateClientMemUsageAndBucket: after each command, after its output
   // was written or pushed, from the cron. Nothing while there is no limit
-  // (the total is rebuilt when one is set), and then any thread may call
-  // it; with a limit, commands run on the control loop only.
+  // (the total is rebuilt when one is set). Any thread may call it for the
+  // session it runs (the total is atomic).
   void UpdateClientMemory(Session& s);
   // Whether EvictClients has work: a limit is set and the running total
   // reached it, or was not built for it yet. Commands then run on the
