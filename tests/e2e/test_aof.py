@@ -42,6 +42,11 @@ def folder(node):
     return sorted(os.listdir(os.path.join(node.dir, "appendonlydir")))
 
 
+def read_file(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def incr_path(node, seq=1):
     return os.path.join(node.dir, "appendonlydir", f"appendonly.aof.{seq}.incr.aof")
 
@@ -104,8 +109,11 @@ class AofFilesTest(unittest.TestCase):
             c = Client(n.port)
             fill(c)
             c.call("SET", "x", "1", "PX", 100000)
-            with open(incr_path(n), "rb") as f:
-                data = f.read()
+            # With everysec a write waits while the background fsync of an
+            # earlier one runs (up to 2 s), and the reply does not wait for
+            # it, as in Redis: poll for the last record.
+            wait_until(lambda: b"PXAT" in read_file(incr_path(n)), what="the SET PX record")
+            data = read_file(incr_path(n))
             # Absolute expiry as replicas get it; SELECT before the first write.
             self.assertTrue(data.startswith(b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n"))
             self.assertIn(b"PXAT", data)
