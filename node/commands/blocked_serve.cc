@@ -1,10 +1,11 @@
 #include "node/commands/blocked_serve.h"
 
-#include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/cycle_clock.h"
 #include "node/commands/command.h"
 #include "node/commands/errors.h"
 #include "node/keyspace/db.h"
@@ -68,7 +69,7 @@ void ServeOne(Server& server, Session& session, const std::string& key, int64_t 
   Session* const outer_client = tracking.SetCurrent(&session);
   const uint64_t outer_modifier = tracking.SetModifier(session.id);
   tracking.EnterCall();
-  const auto start = std::chrono::steady_clock::now();
+  const int64_t start = base::CycleClock::Now();
   serve(ctx, std::span<std::string>(args.data(), args.size()), key);
   tracking.LeaveCall();
   tracking.SetModifier(outer_modifier);
@@ -79,9 +80,7 @@ void ServeOne(Server& server, Session& session, const std::string& key, int64_t 
   }
   // As Redis's updateStatsOnUnblock: the command is measured when served
   // (its call was counted when it blocked).
-  const int64_t usec = std::chrono::duration_cast<std::chrono::microseconds>(
-                           std::chrono::steady_clock::now() - start)
-                           .count();
+  const int64_t usec = base::CycleClock::NanosSince(start) / 1000;
   const ServerOptions& opts = server.options();
   CommandStats& stats = StatsOf(shard, spec);
   stats.usec += static_cast<uint64_t>(usec);

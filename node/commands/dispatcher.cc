@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "base/cycle_clock.h"
 #include "base/strings.h"
 #include "clusterbus/routing.h"
 #include "node/commands/acl_family.h"
@@ -459,7 +460,7 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
     client_spec_ = &spec;
     client_args_ = &args;
   }
-  const auto start = std::chrono::steady_clock::now();
+  const int64_t start = base::CycleClock::Now();
   if (on_shard_thread()) {
     // A plain data command of this thread's shard (PlainShard): not a
     // tracking client's, on no key a tracking client may cache.
@@ -527,11 +528,9 @@ void Dispatcher::RememberTrackedKeys(Session& session, const CommandSpec& spec) 
 }
 
 void Dispatcher::Record(Session& session, const CommandSpec& spec,
-                        const std::vector<std::string>& args,
-                        std::chrono::steady_clock::time_point start, int64_t now_ms, Shard* view) {
-  const int64_t ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
-          .count();
+                        const std::vector<std::string>& args, int64_t start, int64_t now_ms,
+                        Shard* view) {
+  const int64_t ns = base::CycleClock::NanosSince(start);
   const int64_t usec = ns / 1000;
   const ServerOptions& opts = server_.options();
   Shard& shard = view != nullptr ? *view : home_view();
@@ -985,7 +984,7 @@ void Dispatcher::ExecuteAsCurrent(Session& session, std::vector<std::string>& ar
         // Counted as commands (INFO commandstats, SLOWLOG, MONITOR) as in
         // Redis, where they run through call(); EXEC fails only by its own
         // errors (its commands count theirs).
-        const auto start = std::chrono::steady_clock::now();
+        const int64_t start = base::CycleClock::Now();
         bool failed = false;
         if (spec == multi_) {
           failed = session.in_multi;

@@ -149,7 +149,7 @@ class Dispatcher {
   // and events, the slow log, and the MONITOR clients' line. Counted on
   // `view`, the view the command ran on (null: the control loop's).
   void Record(Session& session, const CommandSpec& spec, const std::vector<std::string>& args,
-              std::chrono::steady_clock::time_point start, int64_t now_ms, Shard* view = nullptr);
+              int64_t start, int64_t now_ms, Shard* view = nullptr);
   // Sends the MONITOR clients the line of `args` as `session` ran it
   // (`redacted`: RedactedArgs(args), when already known).
   void FeedMonitors(const Session& session, const std::vector<std::string>& args,
