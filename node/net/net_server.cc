@@ -25,6 +25,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/cycle_clock.h"
 #include "node/commands/dispatcher.h"
 #include "node/commands/errors.h"
 #include "node/config/config.h"
@@ -298,7 +299,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Next RunInput(size_t n) {
     stats().total_net_input_bytes += n;
     ++stats().total_reads_processed;
-    const int64_t now_ms = NowMs();
+    const int64_t now_us = NowUs();
+    const int64_t now_ms = now_us / 1000;
     session_.last_interaction_ms = now_ms;  // as Redis's lastinteraction, on each read
     // Read from inside this connection's own Process (a resumed command
     // runs a busy script, which serves the loop): that Process reads the
@@ -310,7 +312,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // pending).
     if (remote()) CountOutput();
     command_now_ms_ = 0;
-    read_now_ms_ = now_ms;
+    read_now_us_ = now_us;
+    read_ticks_ = base::CycleClock::Now();
+    first_of_read_ = true;
     return ProcessInput();
   }
 
@@ -318,7 +322,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // them.
   Next ProcessInput() {
     Process();
-    read_now_ms_ = 0;
+    read_now_us_ = 0;
     if (OverOutputLimit(command_now_ms_)) return Next::kClose;
     Flush();
     CountOutput();
@@ -1349,8 +1353,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // ends (the pause, or keys in flight in a MIGRATE: suspend.h's Retry) is
   // kept in parked_ until the session resumes.
   void ExecuteOrPark(std::vector<std::string>& args) {
-    // The clock was just read for the read that brought the first command.
-    const int64_t now = read_now_ms_ != 0 ? std::exchange(read_now_ms_, 0) : NowMs();
+    // The clock was just read for the read that brought the first command;
+    // the commands after it in the same read see that time moved on by the
+    // cycle counter (a wall-clock read costs twice a counter read).
+    int64_t now = 0;
+    if (read_now_us_ == 0) {
+      now = NowMs();
+    } else if (std::exchange(first_of_read_, false)) {
+      now = read_now_us_ / 1000;
+    } else {
+      now = (read_now_us_ + base::CycleClock::NanosSince(read_ticks_) / 1000) / 1000;
+    }
     command_now_ms_ = now;
     // Run again after its input fence, the command sees the query buffer
     // figure it came with (CLIENT LIST's own qbuf), not what was left.
@@ -1512,7 +1525,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool kill_when_drained_ = false;  // close after the pending output is written
   bool limit_hit_ = false;          // over client-output-buffer-limit: closing
   int64_t command_now_ms_ = 0;      // the time of the last command this read ran
-  int64_t read_now_ms_ = 0;         // the time of the read, for its first command
+  // The wall-clock time of the read whose commands run now (0: none), the
+  // cycle counter then, and whether its first command is still to run.
+  int64_t read_now_us_ = 0;
+  int64_t read_ticks_ = 0;
+  bool first_of_read_ = false;
   // While a replica's command runs (ExecuteOrPark): what the replication
   // stream pushed meanwhile, appended after it (so out_ grows only by a
   // reply, which RefuseReplicaReply refuses).

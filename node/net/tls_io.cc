@@ -19,11 +19,18 @@ TlsSession::TlsSession(Socket socket, std::shared_ptr<asio::ssl::context> ctx)
   socket_.non_blocking(true, ignored);
   ssl_ = SSL_new(ctx_->native_handle());
   if (ssl_ == nullptr) return;
-  if (SSL_set_fd(ssl_, socket_.native_handle()) != 1) {
+  // Two socket BIOs on the one descriptor (SSL_set_fd would share one):
+  // the read side's callback below then stays out of every write and
+  // control call of the write side (one record written per reply batch).
+  BIO* rbio = BIO_new_socket(socket_.native_handle(), BIO_NOCLOSE);
+  BIO* wbio = rbio != nullptr ? BIO_new_socket(socket_.native_handle(), BIO_NOCLOSE) : nullptr;
+  if (wbio == nullptr) {
+    if (rbio != nullptr) BIO_free(rbio);
     SSL_free(ssl_);
     ssl_ = nullptr;
     return;
   }
+  SSL_set_bio(ssl_, rbio, wbio);
   // Records that are not application data (a session ticket, a key
   // update) are consumed inside SSL_read: it wants to read only when the
   // socket has nothing more, which is when a read may park.

@@ -13,4 +13,11 @@ inline int64_t NowMs() {
       .count();
 }
 
+// The same clock in microseconds.
+inline int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace shardnode::node
