@@ -81,17 +81,30 @@ asio::awaitable<boost::system::error_code> TlsSession::Handshake(
 
 TlsStep TlsSession::Read(std::span<char> room) {
   if (ssl_ == nullptr) return {TlsStep::kNothing, 0, asio::error::bad_descriptor};
-  ERR_clear_error();
-  errno = 0;
   recv_short_ = false;
-  const int ret =
-      SSL_read(ssl_, room.data(), static_cast<int>(std::min<size_t>(room.size(), INT_MAX)));
-  const int saved_errno = errno;
-  if (ret > 0) {
-    return {
-        TlsStep::kNothing, static_cast<size_t>(ret), {}, recv_short_ && SSL_has_pending(ssl_) == 0};
+  size_t total = 0;
+  for (;;) {
+    ERR_clear_error();
+    errno = 0;
+    const int ret = SSL_read(ssl_, room.data() + total,
+                             static_cast<int>(std::min<size_t>(room.size() - total, INT_MAX)));
+    const int saved_errno = errno;
+    if (ret <= 0) {
+      if (total == 0) return Outcome(ret, saved_errno);
+      break;  // what came stands; the next read meets the same state again
+    }
+    total += static_cast<size_t>(ret);
+    // SSL_read returns one record. The records OpenSSL already holds (read
+    // ahead by the last recv) are decrypted now, into what is left of the
+    // room, as a plain recv takes every byte that arrived: a client that
+    // sends a record per command (Redis's Tcl client, many others) gets
+    // the commands that came together run together and their replies in
+    // one record, not a record each (a million 30-byte records filled a
+    // client's receive buffer that was not being read, and the two
+    // sockets stalled each other).
+    if (total == room.size() || SSL_has_pending(ssl_) == 0) break;
   }
-  return Outcome(ret, saved_errno);
+  return {TlsStep::kNothing, total, {}, recv_short_ && SSL_has_pending(ssl_) == 0};
 }
 
 long TlsSession::OnBio(BIO* bio, int oper, const char*, size_t len, int, long, int ret,

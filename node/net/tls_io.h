@@ -100,7 +100,8 @@ class TlsSession {
   boost::asio::awaitable<boost::system::error_code> Handshake(
       boost::asio::ssl::stream_base::handshake_type type);
 
-  // One SSL_read into `room` (non-empty), one SSL_write of `bytes`.
+  // SSL_read into `room` (non-empty): one record, then those OpenSSL
+  // already holds while the room lasts. One SSL_write of `bytes`.
   TlsStep Read(std::span<char> room);
   TlsStep Write(std::span<const char> bytes);
 

@@ -273,18 +273,28 @@ TEST_F(TlsIoTest, AReadSaysWhenItEmptiedOpenSslAndTheSocket) {
   TlsStep step = first_read();
   EXPECT_EQ(std::string(room.data(), step.bytes), "alone");
   EXPECT_TRUE(step.drained);
-  // Two records: the read of the first leaves the second in OpenSSL; the
-  // read of the second did no recv, so it cannot tell: neither is drained
-  // and the next read tries the socket.
+  // Two records that one recv took: one read decrypts both (as a plain
+  // recv takes every byte that came), and that short recv emptied the
+  // socket: drained.
   send("one");
   send("two");
   step = first_read();
-  EXPECT_EQ(std::string(room.data(), step.bytes), "one");
+  EXPECT_EQ(std::string(room.data(), step.bytes), "onetwo");
+  EXPECT_TRUE(step.drained);
+  EXPECT_EQ(server_->tls().Read(room).want, TlsStep::kRead);
+  // The room ends inside the second record: the read stops there, the
+  // rest stays in OpenSSL (not drained) for the next read.
+  send("one");
+  send("two");
+  room.resize(5);
+  step = first_read();
+  EXPECT_EQ(std::string(room.data(), step.bytes), "onetw");
   EXPECT_FALSE(step.drained);
   step = server_->tls().Read(room);
-  EXPECT_EQ(std::string(room.data(), step.bytes), "two");
-  EXPECT_FALSE(step.drained);
+  EXPECT_EQ(std::string(room.data(), step.bytes), "o");
+  EXPECT_FALSE(step.drained);  // no recv in this read: it cannot tell
   EXPECT_EQ(server_->tls().Read(room).want, TlsStep::kRead);
+  room.resize(64);
   // A room smaller than the record: bytes left in OpenSSL, not drained.
   send("0123456789");
   room.resize(4);
