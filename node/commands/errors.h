@@ -277,7 +277,7 @@ inline constexpr std::string_view kDebugInPipeline =
 inline constexpr std::string_view kDebugEvalSha =
     "ERR Please use EVAL instead of EVALSHA for debugging";
 inline constexpr std::string_view kDebugNeedsPlainSocket =
-    "ERR SCRIPT DEBUG needs a plain TCP connection (not TLS) in shardnode";
+    "ERR SCRIPT DEBUG needs a client connection (a socket) in shardnode";
 // A write refused inside a SCRIPT DEBUG YES session (its changes are rolled
 // back at the end; shardnode saves keys, so keyless and cross-db writes
 // cannot be).

@@ -178,6 +178,26 @@ class ShardRunScope {
 // chunk, handed on by posting; a shard thread looks at the word before
 // touching any (when it went off, the control loop runs without the step
 // and takes the chunk).
+// A SCRIPT DEBUG session's reads and writes through a TLS connection's
+// session (Session::DebugIo). The session outlives them: the debugging
+// runs inside the connection's own command.
+std::shared_ptr<Session::DebugIo> TlsDebugIo(TlsSession& tls) {
+  auto result = [](const TlsStep& step) -> long {
+    if (step.bytes > 0) return static_cast<long>(step.bytes);
+    if (step.want == TlsStep::kRead) return Session::DebugIo::kWantRead;
+    if (step.want == TlsStep::kWrite) return Session::DebugIo::kWantWrite;
+    return step.ec == boost::asio::error::eof ? 0 : Session::DebugIo::kFailed;
+  };
+  auto io = std::make_shared<Session::DebugIo>();
+  io->read = [&tls, result](char* buf, size_t len) {
+    return result(tls.Read(std::span<char>(buf, len)));
+  };
+  io->write = [&tls, result](const char* buf, size_t len) {
+    return result(tls.Write(std::span<const char>(buf, len)));
+  };
+  return io;
+}
+
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   // `socket_loop`: the shard thread's loop that is to run the socket of a
@@ -493,6 +513,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     session_.id = server_.NextClientId();
     session_.fd = peer_.fd;
     session_.tls = stream_.is_tls();
+    if (session_.tls) session_.debug_io = TlsDebugIo(stream_.tls());
     session_.unix_socket = !peer_.unix_path.empty();
     session_.addr = peer_.addr;
     session_.laddr = peer_.laddr;

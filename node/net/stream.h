@@ -79,9 +79,11 @@ class Stream {
     return tcp_.async_write_some(buffers, std::forward<Token>(token));
   }
 
-  // Shuts the TCP connection down both ways and closes it (no TLS
-  // close_notify: as Redis, the peer sees the TCP close). Idempotent.
+  // Shuts the TCP connection down both ways and closes it, after a TLS
+  // close_notify (TlsSession::SendCloseNotify, as Redis's connTLSClose).
+  // Idempotent.
   void Close() {
+    if (tls_) tls_->SendCloseNotify();
     boost::system::error_code ignored;
     socket().shutdown(Socket::shutdown_both, ignored);
     socket().close(ignored);

@@ -46,7 +46,17 @@ TlsSession::TlsSession(Socket socket, std::shared_ptr<asio::ssl::context> ctx)
 }
 
 TlsSession::~TlsSession() {
-  if (ssl_ != nullptr) SSL_free(ssl_);  // no close_notify: as Redis, the peer sees the TCP close
+  if (ssl_ == nullptr) return;
+  SendCloseNotify();
+  SSL_free(ssl_);
+}
+
+void TlsSession::SendCloseNotify() {
+  if (ssl_ == nullptr || !established_ || failed_) return;
+  failed_ = true;  // once
+  ERR_clear_error();
+  SSL_shutdown(ssl_);
+  ERR_clear_error();
 }
 
 void TlsSession::SetVerify(int mode) {
@@ -68,7 +78,10 @@ asio::awaitable<boost::system::error_code> TlsSession::Handshake(
     errno = 0;
     const int ret = SSL_do_handshake(ssl_);
     const int saved_errno = errno;
-    if (ret == 1) co_return boost::system::error_code();
+    if (ret == 1) {
+      established_ = true;
+      co_return boost::system::error_code();
+    }
     const TlsStep step = Outcome(ret, saved_errno);
     if (step.want == TlsStep::kNothing) co_return step.ec;
     boost::system::error_code ec;
@@ -139,11 +152,13 @@ TlsStep TlsSession::Outcome(int ret, int saved_errno) {
       step.want = TlsStep::kWrite;
       return step;
     case SSL_ERROR_ZERO_RETURN:  // the peer's close_notify
+      failed_ = true;
       step.ec = asio::error::eof;
       return step;
     default:
       break;
   }
+  failed_ = true;
   // SSL_ERROR_SSL, or SSL_ERROR_SYSCALL: OpenSSL's own error when it
   // queued one (as Asio's ssl category carried it), else the system's,
   // else the peer closed the connection.

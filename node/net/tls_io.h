@@ -104,6 +104,12 @@ class TlsSession {
   // already holds while the room lasts. One SSL_write of `bytes`.
   TlsStep Read(std::span<char> room);
   TlsStep Write(std::span<const char> bytes);
+  // A close_notify, once, as Redis's connTLSClose sends on a connection
+  // still up (one non-blocking attempt; none after a failure or the peer's
+  // close): a client that reads it ends cleanly (redis-cli after a SCRIPT
+  // DEBUG session) instead of writing its own into a reset. Also done by
+  // the destructor.
+  void SendCloseNotify();
 
  private:
   TlsStep Outcome(int ret, int saved_errno);
@@ -113,8 +119,10 @@ class TlsSession {
 
   Socket socket_;
   std::shared_ptr<boost::asio::ssl::context> ctx_;
-  SSL* ssl_ = nullptr;       // nullptr when OpenSSL could not make one (every call fails)
-  bool recv_short_ = false;  // the last recv of the current SSL_read got less than its room
+  SSL* ssl_ = nullptr;        // nullptr when OpenSSL could not make one (every call fails)
+  bool recv_short_ = false;   // the last recv of the current SSL_read got less than its room
+  bool established_ = false;  // the handshake completed
+  bool failed_ = false;       // a call failed or met the peer's close: no close_notify
 };
 
 namespace tls_io_internal {

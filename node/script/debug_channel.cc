@@ -20,17 +20,45 @@ int64_t SteadyMs() {
 }
 }  // namespace
 
+long SocketDebugChannel::ReadOnce(char* buf, size_t len) {
+  if (io_ != nullptr) return io_->read(buf, len);
+  const ssize_t n = read(fd_, buf, len);
+  if (n >= 0) return static_cast<long>(n);
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+    return Session::DebugIo::kWantRead;
+  }
+  return Session::DebugIo::kFailed;
+}
+
+long SocketDebugChannel::WriteOnce(std::string_view bytes) {
+  if (io_ != nullptr) return io_->write(bytes.data(), bytes.size());
+  const ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  if (n >= 0) return static_cast<long>(n);
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+    return Session::DebugIo::kWantWrite;
+  }
+  return Session::DebugIo::kFailed;
+}
+
 long SocketDebugChannel::Read(char* buf, size_t len) {
   if (failed_) return 0;
   for (;;) {
     if (interrupted_ && interrupted_()) return 0;
-    pollfd p{fd_, POLLIN, 0};
-    const int ready = poll(&p, 1, kReadPollMs);
-    if (ready < 0 && errno != EINTR) return -1;
-    if (ready <= 0) continue;
-    const ssize_t n = read(fd_, buf, len);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
-    return static_cast<long>(n);
+    // The socket is waited for first (it may be a blocking one); a TLS
+    // session is tried first, as it may hold decrypted bytes already.
+    if (io_ == nullptr) {
+      pollfd p{fd_, POLLIN, 0};
+      const int ready = poll(&p, 1, kReadPollMs);
+      if (ready < 0 && errno != EINTR) return -1;
+      if (ready <= 0) continue;
+    }
+    const long n = ReadOnce(buf, len);
+    if (n >= 0) return n;
+    if (n == Session::DebugIo::kFailed) return -1;
+    if (io_ != nullptr) {
+      pollfd p{fd_, static_cast<short>(n == Session::DebugIo::kWantWrite ? POLLOUT : POLLIN), 0};
+      if (poll(&p, 1, kReadPollMs) < 0 && errno != EINTR) return -1;
+    }
   }
 }
 
@@ -38,13 +66,13 @@ void SocketDebugChannel::Write(std::string_view bytes) {
   if (failed_) return;
   int64_t deadline = SteadyMs() + kSendTimeoutMs;
   while (!bytes.empty()) {
-    const ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    const long n = WriteOnce(bytes);
     if (n > 0) {
       bytes.remove_prefix(static_cast<size_t>(n));
       deadline = SteadyMs() + kSendTimeoutMs;
       continue;
     }
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    if (n == 0 || n == Session::DebugIo::kFailed) {
       failed_ = true;
       return;
     }
@@ -53,7 +81,7 @@ void SocketDebugChannel::Write(std::string_view bytes) {
       failed_ = true;
       return;
     }
-    pollfd p{fd_, POLLOUT, 0};
+    pollfd p{fd_, static_cast<short>(n == Session::DebugIo::kWantRead ? POLLIN : POLLOUT), 0};
     poll(&p, 1, static_cast<int>(left));
   }
 }

@@ -580,9 +580,12 @@ void ScriptEngine::DebugEval(CommandContext& ctx, Args args, bool ro) {
                                : "Redis debugging eval session started (changes rolled back at "
                                  "its end)");
   const uint64_t signals = stop_signals ? stop_signals() : 0;
-  SocketDebugChannel channel(ctx.session.fd, [this, signals]() {
-    return (stopping && stopping()) || (stop_signals && stop_signals() != signals);
-  });
+  SocketDebugChannel channel(
+      ctx.session.fd,
+      [this, signals]() {
+        return (stopping && stopping()) || (stop_signals && stop_signals() != signals);
+      },
+      ctx.session.debug_io.get());
   const int64_t threshold = server_.options().busy_reply_threshold;
   ldb_.Start(args[1], &channel, SteadyMs, threshold > 0 ? threshold : 5000);
   LuaEnv* env = env_.get();
@@ -714,9 +717,9 @@ void ScriptEngine::ScriptCommand(CommandContext& ctx, Args args) {
     if (mode == "no") {
       ctx.session.lua_debug = LuaDebugMode::kOff;
     } else if (mode == "yes" || mode == "sync") {
-      // The debugger talks over the raw socket: not over TLS (nor for a
-      // client without a socket).
-      if (ctx.session.fd < 0 || ctx.session.tls) {
+      // The debugger talks over the client's socket, or through its TLS
+      // session (Session::debug_io); not for a client without either.
+      if (ctx.session.fd < 0 || (ctx.session.tls && ctx.session.debug_io == nullptr)) {
         ctx.reply.Error(errors::kDebugNeedsPlainSocket);
         return;
       }

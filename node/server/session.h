@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -108,6 +109,19 @@ struct Session {
   bool no_evict = false;  // CLIENT NO-EVICT ON
   LuaDebugMode lua_debug = LuaDebugMode::kOff;
   bool tls = false;  // connected through the TLS port (CLUSTER NODES ports)
+  // A TLS connection's own reads and writes, for a SCRIPT DEBUG session
+  // (script/debug_channel.h), which talks to its client while the loop is
+  // blocked; set by the connection. Each call is one attempt: the bytes
+  // moved (> 0), 0 when the peer closed, kFailed, or kWantRead / kWantWrite:
+  // call again once the socket is readable / writable.
+  struct DebugIo {
+    static constexpr long kFailed = -1;
+    static constexpr long kWantRead = -2;
+    static constexpr long kWantWrite = -3;
+    std::function<long(char* buf, size_t len)> read;
+    std::function<long(const char* buf, size_t len)> write;
+  };
+  std::shared_ptr<DebugIo> debug_io;
   // Connected through the unixsocket (CLIENT LIST flag U; local, as Redis's
   // CLIENT_UNIX_SOCKET: no protected mode).
   bool unix_socket = false;

@@ -85,14 +85,14 @@ class TlsTest(unittest.TestCase):
         self.addCleanup(node.cleanup)
         return node.start(wait=wait)
 
-    def cli(self, port, *args, cert=True):
+    def cli(self, port, *args, cert=True, input=None):
         c = self.certs
         cmd = ["redis-cli", "-h", "127.0.0.1", "-p", str(port), "--tls", "--cacert",
                f"{c}/ca.crt"]
         if cert:
             cmd += ["--cert", f"{c}/redis.crt", "--key", f"{c}/redis.key"]
         return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True,
-                              timeout=30)
+                              timeout=30, input=input)
 
     def test_redis_cli_over_tls_and_plain_side_by_side(self):
         node = self.start(Node)
@@ -127,6 +127,53 @@ class TlsTest(unittest.TestCase):
                 wait_until(lambda: info_int(admin, "clients", "blocked_clients") == 0,
                            timeout=5, what="blocked_clients back to 0")
                 admin.close()
+
+    def test_script_debug_over_tls_like_redis(self):
+        """SCRIPT DEBUG on a TLS connection: the debugger talks through the
+        TLS session. redis-cli --tls --ldb-sync-mode prints the same session
+        against both servers and a raw session's replies match (with the
+        close_notify Redis sends as it closes the connection, redis-cli
+        ends cleanly). --ldb (YES) forks redis-server's debugging session,
+        and the child cannot carry on the TLS session there (redis-cli
+        reports the connection closed); here the session runs."""
+        tmp = tempfile.mkdtemp(prefix="ldb-tls-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        path = os.path.join(tmp, "s.lua")
+        with open(path, "w") as f:
+            f.write("local a = KEYS[1]\nredis.call('set', a, ARGV[1])\n"
+                    "redis.debug('at', a)\nreturn redis.call('get', a)\n")
+        steps = "s\np\nr get k\nlist\nc\n"
+        outs = []
+        for cls in (Node, RedisServerNode):
+            node = self.start(cls)
+            out = []
+            p = self.cli(node.tls_port, "--ldb-sync-mode", "--eval", path, "k", ",", "sync",
+                         input=steps)
+            out.append((p.returncode, p.stdout))
+            out.append(node.cli("GET", "k"))
+            c = TlsClient(node.tls_port, self.certs)
+            out.append(c.call("SCRIPT", "DEBUG", "SYNC"))
+            out.append(c.call("EVAL", "redis.breakpoint()\nreturn 7", 0))
+            out.append(c.call("print"))
+            out.append(c.call("continue"))  # to redis.breakpoint()
+            out.append(c.call("continue"))  # to the end: <endsession>
+            out.append(c.read())  # the EVAL's reply
+            c.close()
+            outs.append(out)
+            if cls is Node:
+                p = self.cli(node.tls_port, "--ldb", "--eval", path, "k", ",", "yes", input=steps)
+                self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+                self.assertIn('<value> a = "k"', p.stdout)
+                self.assertIn('"yes"', p.stdout)
+                self.assertIn("(Lua debugging session ended -- dataset changes rolled back)",
+                              p.stdout)
+                self.assertEqual(node.cli("GET", "k"), "sync")  # rolled back
+        self.assertEqual(outs[0], outs[1])
+        self.assertEqual(outs[0][0][0], 0)
+        self.assertIn('<value> a = "k"', outs[0][0][1])
+        self.assertIn("(Lua debugging session ended)", outs[0][0][1])
+        self.assertEqual(outs[0][1], "sync")
+        self.assertEqual(outs[0][-1], 7)
 
     def test_plain_port_zero_serves_tls_only(self):
         tls_port = free_port()
