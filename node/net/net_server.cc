@@ -144,6 +144,26 @@ class ShardRunScope {
   RunningProducerScope producer_;
 };
 
+// A SCRIPT DEBUG session's reads and writes through a TLS connection's
+// session (Session::DebugIo). The session outlives them: the debugging
+// runs inside the connection's own command.
+std::shared_ptr<Session::DebugIo> TlsDebugIo(TlsSession& tls) {
+  auto result = [](const TlsStep& step) -> long {
+    if (step.bytes > 0) return static_cast<long>(step.bytes);
+    if (step.want == TlsStep::kRead) return Session::DebugIo::kWantRead;
+    if (step.want == TlsStep::kWrite) return Session::DebugIo::kWantWrite;
+    return step.ec == boost::asio::error::eof ? 0 : Session::DebugIo::kFailed;
+  };
+  auto io = std::make_shared<Session::DebugIo>();
+  io->read = [&tls, result](char* buf, size_t len) {
+    return result(tls.Read(std::span<char>(buf, len)));
+  };
+  io->write = [&tls, result](const char* buf, size_t len) {
+    return result(tls.Write(std::span<const char>(buf, len)));
+  };
+  return io;
+}
+
 // One client connection. Kept alive by its own coroutine.
 //
 // With shard threads (`threads N` > 1, shard_threads.h) most connections
@@ -178,26 +198,6 @@ class ShardRunScope {
 // chunk, handed on by posting; a shard thread looks at the word before
 // touching any (when it went off, the control loop runs without the step
 // and takes the chunk).
-// A SCRIPT DEBUG session's reads and writes through a TLS connection's
-// session (Session::DebugIo). The session outlives them: the debugging
-// runs inside the connection's own command.
-std::shared_ptr<Session::DebugIo> TlsDebugIo(TlsSession& tls) {
-  auto result = [](const TlsStep& step) -> long {
-    if (step.bytes > 0) return static_cast<long>(step.bytes);
-    if (step.want == TlsStep::kRead) return Session::DebugIo::kWantRead;
-    if (step.want == TlsStep::kWrite) return Session::DebugIo::kWantWrite;
-    return step.ec == boost::asio::error::eof ? 0 : Session::DebugIo::kFailed;
-  };
-  auto io = std::make_shared<Session::DebugIo>();
-  io->read = [&tls, result](char* buf, size_t len) {
-    return result(tls.Read(std::span<char>(buf, len)));
-  };
-  io->write = [&tls, result](const char* buf, size_t len) {
-    return result(tls.Write(std::span<const char>(buf, len)));
-  };
-  return io;
-}
-
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   // `socket_loop`: the shard thread's loop that is to run the socket of a
