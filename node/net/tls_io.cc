@@ -53,7 +53,7 @@ TlsSession::~TlsSession() {
 
 void TlsSession::SendCloseNotify() {
   if (ssl_ == nullptr || !established_ || failed_) return;
-  failed_ = true;  // once
+  established_ = false;  // the connection is no longer up: once
   ERR_clear_error();
   SSL_shutdown(ssl_);
   ERR_clear_error();

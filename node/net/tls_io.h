@@ -121,7 +121,7 @@ class TlsSession {
   std::shared_ptr<boost::asio::ssl::context> ctx_;
   SSL* ssl_ = nullptr;        // nullptr when OpenSSL could not make one (every call fails)
   bool recv_short_ = false;   // the last recv of the current SSL_read got less than its room
-  bool established_ = false;  // the handshake completed
+  bool established_ = false;  // the handshake completed, no close_notify sent yet
   bool failed_ = false;       // a call failed or met the peer's close: no close_notify
 };
 

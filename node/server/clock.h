@@ -7,17 +7,13 @@
 
 namespace shardnode::node {
 
-inline int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // The same clock in microseconds.
 inline int64_t NowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+inline int64_t NowMs() { return NowUs() / 1000; }
 
 }  // namespace shardnode::node
