@@ -196,6 +196,19 @@ struct CommandContext {
   // BLPOP served at once propagates as LPOP, SET k v EX 10 as SET k v PXAT
   // <ms>). Only used when the command changed the dataset.
   std::vector<std::string> propagate_as;
+  // A lighter propagate_as for a write that differs from its arguments as
+  // received in one argument that is not a key (XADD's generated id): when
+  // `index` >= 0, argument `index` is replaced by text[0, size) as the
+  // write is propagated, with no copy of the others. Honoured where the
+  // dispatcher runs a command (as received, queued in MULTI, from a
+  // script); a blocked command's or a migration's completion sets
+  // propagate_as instead.
+  struct EditedArg {
+    int index = -1;
+    size_t size = 0;
+    char text[48];
+  };
+  EditedArg propagate_edit;
   // When a handler fills it, these writes are propagated instead of the
   // command (Redis's alsoPropagate with preventCommandPropagation: SPOP
   // with a count propagates one SREM per member).

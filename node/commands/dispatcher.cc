@@ -496,6 +496,14 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
         const std::vector<std::string>& op = ctx.propagate_as;
         stream.Append(db_index, RewrittenWriteSlot(server_.commands(), op),
                       std::span<const std::string>(op.data(), op.size()), propagate_targets_);
+      } else if (ctx.propagate_edit.index >= 0) {
+        // The edited argument is no key: the slot is the received command's.
+        std::string& arg = args[static_cast<size_t>(ctx.propagate_edit.index)];
+        std::string received = std::move(arg);
+        arg.assign(ctx.propagate_edit.text, ctx.propagate_edit.size);
+        stream.Append(db_index, WriteSlot(spec, args),
+                      std::span<const std::string>(args.data(), args.size()), propagate_targets_);
+        arg = std::move(received);
       } else {
         stream.Append(db_index, WriteSlot(spec, args),
                       std::span<const std::string>(args.data(), args.size()), propagate_targets_);

@@ -133,12 +133,10 @@ std::string NoGroupKeyError(const std::string& key, const std::string& group) {
 }
 
 StreamObject::Limits NodeLimits(CommandContext& ctx) {
+  const ServerOptions& o = ctx.node.options();
   StreamObject::Limits l;
-  int64_t v;
-  const auto bytes = ctx.node.config().Value("stream-node-max-bytes");
-  if (bytes && types::ParseInt64(*bytes, &v) && v >= 0) l.max_bytes = static_cast<uint64_t>(v);
-  const auto entries = ctx.node.config().Value("stream-node-max-entries");
-  if (entries && types::ParseInt64(*entries, &v)) l.max_entries = v;
+  l.max_bytes = static_cast<uint64_t>(o.stream_node_max_bytes);
+  l.max_entries = o.stream_node_max_entries;
   return l;
 }
 
@@ -305,18 +303,25 @@ void XAdd(CommandContext& ctx, Args args) {
         "ERR The ID specified in XADD is equal or smaller than the target stream top item");
     return;  // an empty stream created here stays, as in Redis
   }
-  StreamFields fields(args.begin() + static_cast<ptrdiff_t>(field_pos), args.end());
-  s->Append(id, fields, NodeLimits(ctx));
-  const std::string id_text = id.ToString();
+  s->Append(id, std::span<const std::string>(args.data() + field_pos, nfields), NodeLimits(ctx));
+  CommandContext::EditedArg& edit = ctx.propagate_edit;
+  edit.size = id.Format(edit.text);
+  const std::string_view id_text(edit.text, edit.size);
   ctx.reply.Bulk(id_text);
   ctx.Notify(kNotifyStream, "xadd", key);
-  std::vector<std::string> prop(args.begin(), args.end());
+  // Propagated with the id it got (and an approximate trim made exact), as
+  // Redis's rewriteClientCommandArgument calls.
+  const bool id_generated = !a.id_given || !a.seq_given;
   if (a.trim.strategy != StreamObject::TrimStrategy::kNone) {
     if (s->Trim(a.trim) > 0) ctx.Notify(kNotifyStream, "xtrim", key);
-    if (a.trim.approx) RewriteTrim(*s, a, &prop);
+    if (a.trim.approx) {
+      std::vector<std::string> prop(args.begin(), args.end());
+      RewriteTrim(*s, a, &prop);
+      if (id_generated) prop[static_cast<size_t>(idpos)] = id_text;
+      ctx.propagate_as = std::move(prop);
+    }
   }
-  if (!a.id_given || !a.seq_given) prop[static_cast<size_t>(idpos)] = id_text;
-  ctx.propagate_as = std::move(prop);
+  if (id_generated && ctx.propagate_as.empty()) edit.index = idpos;
   Wrote(ctx, key, 1);
 }
 

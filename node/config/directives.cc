@@ -391,7 +391,8 @@ std::vector<Directive> BuildTable() {
       Num("latency-monitor-threshold", "", M, 0, kLLongMax, "0", 0, &O::latency_monitor_threshold));
   t.push_back(Num("proto-max-bulk-len", "", M, 1024 * 1024, kLongMax, "536870912", kNumMemory,
                   &O::proto_max_bulk_len));
-  t.push_back(Num("stream-node-max-entries", "", M, 0, kLLongMax, "100"));
+  t.push_back(
+      Num("stream-node-max-entries", "", M, 0, kLLongMax, "100", 0, &O::stream_node_max_entries));
   t.push_back(
       Num("repl-backlog-size", "", M, 1, kLLongMax, "1048576", kNumMemory, &O::repl_backlog_size));
   t.push_back(UNum("maxmemory", "", M, 0, kULLongMax, "0", kNumMemory, &O::maxmemory));
@@ -405,7 +406,8 @@ std::vector<Directive> BuildTable() {
   t.push_back(UNum("active-defrag-ignore-bytes", "", M, 1, kLLongMax, "104857600", kNumMemory));
   t.push_back(UNum("hash-max-listpack-value", "hash-max-ziplist-value", M, 0, kLongMax, "64",
                    kNumMemory, &O::hash_max_listpack_value));
-  t.push_back(UNum("stream-node-max-bytes", "", M, 0, kLongMax, "4096", kNumMemory));
+  t.push_back(UNum("stream-node-max-bytes", "", M, 0, kLongMax, "4096", kNumMemory,
+                   &O::stream_node_max_bytes));
   t.push_back(UNum("zset-max-listpack-value", "zset-max-ziplist-value", M, 0, kLongMax, "64",
                    kNumMemory, &O::zset_max_listpack_value));
   t.push_back(UNum("hll-sparse-max-bytes", "", M, 0, kLongMax, "3000", kNumMemory,

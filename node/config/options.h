@@ -79,6 +79,10 @@ struct ServerOptions {
   int64_t hash_max_listpack_value = 64;
   int64_t zset_max_listpack_entries = 128;
   int64_t zset_max_listpack_value = 64;
+  // A stream's node closes at this many bytes (as Redis's listpack would
+  // count them) or entries (node/keyspace/types/stream_object.h).
+  int64_t stream_node_max_bytes = 4096;
+  int64_t stream_node_max_entries = 100;
   // Eviction (node/keyspace/eviction.h): maxmemory-policy's enum value.
   int maxmemory_policy = 7;  // noeviction
   int maxmemory_samples = 5;

@@ -1,6 +1,7 @@
 #include "node/keyspace/types/stream_object.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
@@ -104,7 +105,16 @@ bool StreamId::Decr() {
   return true;
 }
 
-std::string StreamId::ToString() const { return absl::StrCat(ms, "-", seq); }
+std::string StreamId::ToString() const {
+  char buf[kMaxText];
+  return std::string(buf, Format(buf));
+}
+
+size_t StreamId::Format(char* buf) const {
+  char* p = std::to_chars(buf, buf + 20, ms).ptr;
+  *p++ = '-';
+  return static_cast<size_t>(std::to_chars(p, p + 20, seq).ptr - buf);
+}
 
 // Walks a node's data: Next() reads an entry's header; then Fields() reads
 // its fields and values, or Skip() steps over them.
@@ -162,7 +172,7 @@ void StreamObject::Walk(const StreamId& master, const Node& n, Fn&& fn) {
   }
 }
 
-void StreamObject::EncodeItem(const StreamId& master, const Item& item, std::string* out) {
+void StreamObject::EncodeItem(const StreamId& master, const ItemView& item, std::string* out) {
   out->push_back(
       static_cast<char>((item.deleted ? kDeleted : 0) | (item.same_fields ? kSameFields : 0)));
   PutVarint(out, ZigZag(item.id.ms - master.ms));
@@ -187,7 +197,7 @@ void StreamObject::DecodeNode(const StreamId& master, const Node& n, std::vector
   });
 }
 
-uint64_t StreamObject::EntryLpBytes(const StreamId& master, const Item& item) {
+uint64_t StreamObject::EntryLpBytes(const StreamId& master, const ItemView& item) {
   // flags, ms delta, seq delta, [num-fields], [fields], values, lp-count.
   const size_t nf = item.fields.size() / 2;
   uint64_t bytes = RedisLpIntBytes((item.deleted ? 1 : 0) | (item.same_fields ? 2 : 0));
@@ -238,7 +248,8 @@ StreamId StreamObject::FirstIdWithTombstones() const {
   return id;
 }
 
-void StreamObject::Append(const StreamId& id, const StreamFields& fields, const Limits& limits) {
+void StreamObject::Append(const StreamId& id, std::span<const std::string> fields,
+                          const Limits& limits) {
   uint64_t total_len = 0;
   for (const std::string& f : fields) total_len += f.size();
   Node* node = nullptr;
@@ -254,7 +265,7 @@ void StreamObject::Append(const StreamId& id, const StreamFields& fields, const 
     }
   }
   const size_t numfields = fields.size() / 2;
-  Item item;
+  ItemView item;
   item.id = id;
   StreamId master;
   if (node == nullptr) {
@@ -510,9 +521,9 @@ void StreamObject::LoadNode(const StreamId& master, StreamFields master_fields,
     for (size_t i = 0; item.same_fields && i < nf; ++i) {
       item.same_fields = item.fields[i * 2] == n.master_fields[i];
     }
-    n.rest_bytes += EntryLpBytes(master, item);
+    n.rest_bytes += EntryLpBytes(master, ViewOf(item));
     (item.deleted ? n.deleted : n.live) += 1;
-    EncodeItem(master, item, &n.data);
+    EncodeItem(master, ViewOf(item), &n.data);
     n.last = item.id;
   }
 }

@@ -29,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +51,10 @@ struct StreamId {
   bool Decr();
   // "<ms>-<seq>".
   std::string ToString() const;
+  // The longest text of an id: two 20-digit numbers and the dash.
+  static constexpr size_t kMaxText = 41;
+  // Writes "<ms>-<seq>" at `buf` (kMaxText bytes at least); returns its length.
+  size_t Format(char* buf) const;
 };
 
 // One entry's fields and values, alternating.
@@ -126,7 +131,7 @@ class StreamObject : public TypedObject {
 
   // Adds an entry with id `id`. REQUIRES: id > last_id(), fields non-empty
   // and even in number.
-  void Append(const StreamId& id, const StreamFields& fields, const Limits& limits);
+  void Append(const StreamId& id, std::span<const std::string> fields, const Limits& limits);
   // Trims from the head as Redis's streamTrim does; returns entries removed.
   int64_t Trim(const TrimArgs& args);
   // Deletes the live entry `id`; false when there is none. Keeps first_id()
@@ -193,12 +198,23 @@ class StreamObject : public TypedObject {
   };
   using NodeMap = std::map<StreamId, Node>;
 
+  // An entry as EntryLpBytes and EncodeItem read it (an Item's, or a
+  // command's arguments in place).
+  struct ItemView {
+    StreamId id;
+    bool deleted = false;
+    bool same_fields = false;
+    std::span<const std::string> fields;
+  };
+  static ItemView ViewOf(const Item& item) {
+    return {item.id, item.deleted, item.same_fields, item.fields};
+  }
   // The bytes Redis's listpack spends on `item` in a node of master id
   // `master`.
-  static uint64_t EntryLpBytes(const StreamId& master, const Item& item);
+  static uint64_t EntryLpBytes(const StreamId& master, const ItemView& item);
   // One entry's header as decoded from a node's data.
   struct Cursor;
-  static void EncodeItem(const StreamId& master, const Item& item, std::string* out);
+  static void EncodeItem(const StreamId& master, const ItemView& item, std::string* out);
   static void DecodeNode(const StreamId& master, const Node& n, std::vector<Item>* out);
   // Calls fn(cursor) for each entry of `n` in order until it returns false.
   template <typename Fn>

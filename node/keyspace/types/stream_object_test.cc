@@ -20,7 +20,7 @@ std::vector<StreamId> Ids(const StreamObject& s, bool rev = false) {
 StreamObject Filled(int n, StreamObject::Limits limits = {}) {
   StreamObject s;
   for (int i = 1; i <= n; ++i) {
-    s.Append(StreamId{static_cast<uint64_t>(i), 0}, {"f", std::to_string(i)}, limits);
+    s.Append(StreamId{static_cast<uint64_t>(i), 0}, StreamFields{"f", std::to_string(i)}, limits);
   }
   return s;
 }
@@ -71,7 +71,7 @@ TEST(StreamObjectTest, NodesCloseAtRedisListpackBytes) {
   StreamObject::Limits limits{.max_bytes = 400, .max_entries = 0};
   StreamObject s;
   const std::string v(100, 'x');
-  for (uint64_t i = 1; i <= 6; ++i) s.Append(StreamId{i, 0}, {"f", v}, limits);
+  for (uint64_t i = 1; i <= 6; ++i) s.Append(StreamId{i, 0}, StreamFields{"f", v}, limits);
   // 7 + count 2 + deleted 2 + nfields 2 + "f" 3 + 0 2 = 18; +111 per entry:
   // 129, 240, 351; the next would reach 351 + 101 (its field and value
   // bytes, what Redis adds) >= 400.
@@ -158,8 +158,8 @@ TEST(StreamObjectTest, CloneIsDeepAndLoadRebuildsTheSameNodes) {
   EXPECT_EQ(loaded.NodeCount(), c->NodeCount());
   // Appending continues in the loaded tail node exactly as in the original.
   const StreamObject::Limits limits{.max_bytes = 4096, .max_entries = 3};
-  loaded.Append(StreamId{8, 0}, {"f", "8"}, limits);
-  c->Append(StreamId{8, 0}, {"f", "8"}, limits);
+  loaded.Append(StreamId{8, 0}, StreamFields{"f", "8"}, limits);
+  c->Append(StreamId{8, 0}, StreamFields{"f", "8"}, limits);
   EXPECT_EQ(loaded.NodeCount(), c->NodeCount());
 }
 
