@@ -73,7 +73,7 @@ void DebugObject(CommandContext& ctx, const std::string& key) {
   }
   const Value& v = e->value();
   replication::RdbWriterOptions o;
-  o.compression = ctx.node.config().Value("rdbcompression").value_or("yes") == "yes";
+  o.compression = ctx.node.options().rdbcompression;
   const size_t dumped = replication::DumpPayload(persist::ToRdbValue(v), o).size();
   const size_t serialized = dumped > 11 ? dumped - 11 : 0;
   std::string extra;

@@ -63,7 +63,7 @@ void DelGeneric(CommandContext& ctx, Args args, bool lazy) {
 }
 
 void Del(CommandContext& ctx, Args args) {
-  DelGeneric(ctx, args, ctx.node.config().Value("lazyfree-lazy-user-del") == "yes");
+  DelGeneric(ctx, args, ctx.node.options().lazyfree_lazy_user_del);
 }
 void Unlink(CommandContext& ctx, Args args) { DelGeneric(ctx, args, true); }
 

@@ -122,7 +122,7 @@ void Migrate(CommandContext& ctx, Args args) {
 
 replication::RdbWriterOptions DumpOptions(NodeServices& node) {
   replication::RdbWriterOptions o;
-  o.compression = node.config().Value("rdbcompression").value_or("yes") == "yes";
+  o.compression = node.options().rdbcompression;
   return o;
 }
 

@@ -173,7 +173,7 @@ std::vector<Directive> BuildTable() {
   t.push_back(Bool("io-threads-do-reads", "", I, false));
   t.push_back(Bool("always-show-logo", "", I, false));
   t.push_back(Bool("protected-mode", "", M, true, &O::protected_mode));
-  t.push_back(Bool("rdbcompression", "", M, true));
+  t.push_back(Bool("rdbcompression", "", M, true, &O::rdbcompression));
   t.push_back(Bool("rdb-del-sync-files", "", M, false));
   t.push_back(Bool("activerehashing", "", M, true));
   t.push_back(Bool("stop-writes-on-bgsave-error", "", M, true, &O::stop_writes_on_bgsave_error));
@@ -182,7 +182,7 @@ std::vector<Directive> BuildTable() {
   t.push_back(Bool("lazyfree-lazy-eviction", "", M, false, &O::lazyfree_lazy_eviction));
   t.push_back(Bool("lazyfree-lazy-expire", "", M, false));
   t.push_back(Bool("lazyfree-lazy-server-del", "", M, false));
-  t.push_back(Bool("lazyfree-lazy-user-del", "", M, false));
+  t.push_back(Bool("lazyfree-lazy-user-del", "", M, false, &O::lazyfree_lazy_user_del));
   t.push_back(Bool("lazyfree-lazy-user-flush", "", M, false));
   t.push_back(Bool("repl-disable-tcp-nodelay", "", M, false));
   t.push_back(Bool("repl-diskless-sync", "", M, true, &O::repl_diskless_sync));

@@ -64,6 +64,8 @@ struct ServerOptions {
   std::vector<SavePoint> save = {{3600, 1}, {300, 100}, {60, 10000}};
   std::string dbfilename = "dump.rdb";
   bool appendonly = false;
+  // LZF for values in RDB files, DUMP payloads and MIGRATE's.
+  bool rdbcompression = true;
   std::string appendfilename = "appendonly.aof";
   AppendFsync appendfsync = AppendFsync::kEverysec;
 
@@ -90,6 +92,7 @@ struct ServerOptions {
   int lfu_log_factor = 10;
   int lfu_decay_time = 1;
   bool lazyfree_lazy_eviction = false;
+  bool lazyfree_lazy_user_del = false;  // DEL frees values as UNLINK does
   bool replica_ignore_maxmemory = true;
   // Client eviction: the memory clients may take together (0: no limit;
   // negative: that percentage of maxmemory).

@@ -691,7 +691,7 @@ asio::awaitable<void> AtomicMigrator::Walk(std::shared_ptr<Link> link) {
   if (job == nullptr) co_return;
   const std::vector<int> slot_list = SlotsOf(*job);
   replication::RdbWriterOptions dump_options;
-  dump_options.compression = server_.config().Value("rdbcompression").value_or("yes") == "yes";
+  dump_options.compression = server_.options().rdbcompression;
   const int num_dbs = server_.shard(0).num_dbs();
   // Keys too big for a batch (ValueDumper::sliced()): sent one by one after
   // the batch they were met in.

@@ -239,7 +239,7 @@ void Migrator::Handle(CommandContext& ctx, std::span<std::string> args) {
   job->protocol = ctx.session.protocol;
   job->db = ctx.session.db_index;
   job->cluster_mode = server_.cluster_enabled();
-  job->dump_options.compression = server_.config().Value("rdbcompression").value_or("yes") == "yes";
+  job->dump_options.compression = server_.options().rdbcompression;
   for (int i : job->args.key_indexes) {
     const std::string& key = args[static_cast<size_t>(i)];
     Entry* e = ctx.DbFor(key).FindRead(key, ctx.now_ms);

@@ -149,7 +149,7 @@ std::string Persistence::FilePath() const {
 
 replication::RdbWriterOptions Persistence::WriterOptions(int64_t now_ms) const {
   replication::RdbWriterOptions o;
-  o.compression = server_.config().Value("rdbcompression").value_or("yes") == "yes";
+  o.compression = server_.options().rdbcompression;
   o.checksum = server_.config().Value("rdbchecksum").value_or("yes") == "yes";
   o.ctime_s = now_ms / 1000;
   // repl-id / repl-offset: a restarted node continues with a partial resync.

@@ -1092,7 +1092,7 @@ void ScriptEngine::FunctionCommand(CommandContext& ctx, Args args) {
   } else if (sub == "list") {
     FunctionList(ctx, args);
   } else if (sub == "dump") {
-    const bool compress = ctx.node.config().Value("rdbcompression").value_or("yes") == "yes";
+    const bool compress = ctx.node.options().rdbcompression;
     r.Bulk(replication::FunctionsPayload(LibraryCodes(), compress));
   } else if (sub == "restore") {
     FunctionRestore(ctx, args);
