@@ -10,12 +10,16 @@ requests (utime+stime of the server process, from /proc). Usage:
 
   bench/macro/compare.py [--requests N] [--clients C] [--tests set,get,incr,mset]
                          [--pipelines 1,16] [--repeat 3] [--shardnode build/shardnode]
-                         [--baseline OLD_BINARY]
+                         [--baseline OLD_BINARY] [--cpu LIST] [--bench-cpu LIST]
 
 --baseline adds a third server, an older shardnode binary (for example one
 built from the commit before a change), run in the same interleaving; the
 extra columns give its ops/s and the ratio new/old, so a change is measured
 against its predecessor in one run on the same machine load.
+
+--cpu LIST pins each server with taskset -c LIST and --bench-cpu LIST pins
+redis-benchmark (for example --cpu 0 --bench-cpu 1 on two cores, so the
+server and its load never share a core).
 
 Every process it starts is stopped by its pid.
 """
@@ -49,12 +53,12 @@ PREPARE = {
 }
 
 
-def run_one(server, test, pipeline, requests, clients):
+def run_one(server, test, pipeline, requests, clients, bench_cpu):
     bl.cli(server.port, "flushall")
     for cmd in PREPARE.get(test, []):
         bl.cli(server.port, *cmd)
     return bl.measured_benchmark(server, COMMANDS.get(test, ["-t", test]), requests, clients,
-                                 pipeline)
+                                 pipeline, cpu=bench_cpu)
 
 
 def main():
@@ -67,15 +71,18 @@ def main():
     ap.add_argument("--shardnode", default=bl.DEFAULT_SHARDNODE)
     ap.add_argument("--redis", default=bl.DEFAULT_REDIS)
     ap.add_argument("--baseline", default=None, help="an older shardnode binary to compare with")
+    ap.add_argument("--cpu", default=None, help="taskset -c list for the servers")
+    ap.add_argument("--bench-cpu", default=None, help="taskset -c list for redis-benchmark")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="shardnode-bench-")
     servers = []
     try:
-        bl.start_kinds(servers, tmp, args)
+        bl.start_kinds(servers, tmp, args, cpu=args.cpu)
         for s in servers:
             bl.single_node_cluster(s)
         print(f"requests={args.requests} clients={args.clients} repeat={args.repeat} "
+              f"cpu={args.cpu or '-'} bench-cpu={args.bench_cpu or '-'} "
               f"loadavg={bl.load_average()}")
         print(f"{'test':<8}{'P':>4}{'shardnode ops/s':>18}{'redis ops/s':>14}{'ratio':>8}"
               f"{'shardnode cpu s/M':>20}{'redis cpu s/M':>16}" +
@@ -85,7 +92,8 @@ def main():
             for test in args.tests.split(","):
                 ops, cpu = bl.interleaved_medians(
                     servers, args.repeat,
-                    lambda s: run_one(s, test, pipeline, args.requests, args.clients))
+                    lambda s: run_one(s, test, pipeline, args.requests, args.clients,
+                                      args.bench_cpu))
                 s_ops, r_ops = ops["shardnode"], ops["redis"]
                 s_cpu, r_cpu = cpu["shardnode"], cpu["redis"]
                 line = (f"{test:<8}{pipeline:>4}{s_ops:>18.0f}{r_ops:>14.0f}{s_ops / r_ops:>8.2f}"
