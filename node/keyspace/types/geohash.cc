@@ -242,9 +242,20 @@ std::string FormatDistance(double d) {
   const bool neg = scaled < 0;
   const unsigned long long v = neg ? 0ULL - static_cast<unsigned long long>(scaled)
                                    : static_cast<unsigned long long>(scaled);
-  char buf[48];
-  std::snprintf(buf, sizeof(buf), "%s%llu.%04llu", neg ? "-" : "", v / 10000, v % 10000);
-  return buf;
+  // "<integer part>.<four digits>", written from the end.
+  char buf[32];
+  char* const end = buf + sizeof(buf);
+  char* p = end;
+  unsigned long long frac = v % 10000;
+  for (int i = 0; i < 4; ++i, frac /= 10) *--p = static_cast<char>('0' + frac % 10);
+  *--p = '.';
+  unsigned long long whole = v / 10000;
+  do {
+    *--p = static_cast<char>('0' + whole % 10);
+    whole /= 10;
+  } while (whole != 0);
+  if (neg) *--p = '-';
+  return std::string(p, end);
 }
 
 }  // namespace shardnode::node::geo

@@ -40,6 +40,10 @@ TEST(GeoHashTest, DistanceFormatsLikeRedis) {
   EXPECT_EQ(FormatDistance(0), "0.0000");
   EXPECT_EQ(FormatDistance(0.00005), "0.0000");  // llrint: half to even
   EXPECT_EQ(FormatDistance(1.23456), "1.2346");
+  EXPECT_EQ(FormatDistance(1234.5), "1234.5000");
+  EXPECT_EQ(FormatDistance(20037508.3427), "20037508.3427");
+  EXPECT_EQ(FormatDistance(0.0101), "0.0101");
+  EXPECT_EQ(FormatDistance(-0.25), "-0.2500");
 }
 
 TEST(GeoHashTest, WithinRadiusAndBox) {

@@ -29,6 +29,7 @@
 #include <string_view>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "node/keyspace/dict.h"
 #include "node/keyspace/types/packed.h"
 #include "node/keyspace/value.h"
@@ -48,7 +49,8 @@ class ZSetObject : public TypedObject {
   }
 
   using Item = std::pair<double, std::string_view>;  // (score, member)
-  using Visitor = std::function<void(std::string_view member, double score)>;
+  // Called per member in a walk; valid during the call only (not stored).
+  using Visitor = absl::FunctionRef<void(std::string_view member, double score)>;
 
   std::string_view EncodingName() const override { return big_ ? "skiplist" : "listpack"; }
   std::unique_ptr<TypedObject> Clone() const override;
