@@ -755,7 +755,15 @@ bool Dispatcher::WaitsForPause(const Session& session, const std::vector<std::st
                                int64_t now_ms) const {
   // The primary's stream waits as well, as Redis's master client does (it
   // is no replica): ReplicationManager parks it.
-  if (session.import_link || args.empty()) return false;
+  if (args.empty()) return false;
+  // A slot import's link goes on through a client's CLIENT PAUSE, and waits
+  // through a manual failover's or a shutdown's pause: the replica taking
+  // over catches up with an offset that must stay put (else the failover
+  // times out), and a shutdown saves what is there.
+  if (session.import_link) {
+    return server_.WritesPausedFor(NodeServices::PausePurpose::kFailover, now_ms) ||
+           server_.WritesPausedFor(NodeServices::PausePurpose::kShutdown, now_ms);
+  }
   // As Redis's processCommand, an unknown command or subcommand and a
   // wrong number of arguments are replied at once, paused or not.
   const CommandSpec* spec = Lookup(args);

@@ -1187,7 +1187,14 @@ void AtomicMigrator::SyncSlots(CommandContext& ctx, std::span<std::string> args)
     if (args.size() == 4 && !absl::SimpleAtoi(args[3], &link->source_epoch)) {
       return ctx.reply.Error(errors::kSyntax);
     }
-    Feed(*job, clusterbus::MigFinishReceived{});
+    // A node that became a replica meanwhile (a manual failover while the
+    // FINISH waited for its pause) must not claim: its new primary took
+    // over without these slots and drops their keys.
+    if (!cluster->myself().is_primary()) {
+      Feed(*job, clusterbus::MigAbort{"A failover occurred during slot import"});
+    } else {
+      Feed(*job, clusterbus::MigFinishReceived{});
+    }
     if (job->state() != clusterbus::MigrationState::kSuccess) {
       return ctx.reply.Error("ERR slot import failed: " + job->message());
     }

@@ -430,6 +430,10 @@ class Server final : public NodeServices {
   void ExpirePauses(int64_t now_ms);
   bool WritesPaused(int64_t now_ms) const;
   bool AllPaused(int64_t now_ms) const;
+  // Whether the pause of `purpose` holds writes at `now_ms`.
+  bool WritesPausedFor(PausePurpose purpose, int64_t now_ms) const {
+    return pauses_[static_cast<int>(purpose)].until() > now_ms;
+  }
   // Whether some pause is set, whatever the time (ExpirePauses ends it):
   // `all` when one pauses every command.
   bool AnyPauseSet(bool* all) const {

@@ -8,16 +8,21 @@ the job runs, a writer sets unique increasing values on keys of the moving
 slots through a cluster-aware client. When the source's job reaches a
 phase, one node (the source A, the target B or the target's replica R) is
 killed (SIGKILL, restarted a second later) or stopped (SIGSTOP, continued
-a second later). Checked afterwards, whatever the job's outcome:
+a second later), or a primary fails over: CLUSTER FAILOVER on the target's
+replica R, or on the source's replica AR (a fourth node, started for that
+case only). Checked afterwards, whatever the job's outcome:
   - the job ended `success` or `failed` (with a message) where it is still
     known; every slot 0-99 has one owner, the same on A and B;
   - no acknowledged write is lost: each key holds at least the last value
     its SET was acknowledged for;
-  - the owner holds every filler key; the other primary keeps no key of
-    slots 0-99 (a failed job leaves the source owning and serving them);
-  - B and R end with the same DEBUG DIGEST, and the cluster is ok.
+  - the owner holds every filler key; the other shard's primary keeps no
+    key of slots 0-99 (a failed job leaves the source's shard owning and
+    serving them);
+  - B and R (and A and AR) end with the same DEBUG DIGEST, and the cluster
+    is ok.
 
-The bounded form (scripts/test) injects at the snapshot phase; with
+The bounded form (scripts/test) injects at the snapshot phase (the two
+failovers at the tail, where the target holds the whole snapshot); with
 SHARDNODE_ASM_FAULTS_FULL=1 the tail (`replicating`) and handoff phases
 are added, the known failing cases (KNOWN_FAILING, none now) run as
 expected failures, and the source killed (FULL_ONLY) runs too. A fault
@@ -57,6 +62,13 @@ def jobs(port):
             d[k.decode()] = v.decode() if isinstance(v, bytes) else v
         out.append(d)
     return out
+
+
+def knows_replica(port, primary_id, replica_id):
+    """Whether the node at `port` lists `replica_id` among the replicas of
+    `primary_id` (CLUSTER REPLICAS)."""
+    lines = rl.call(port, "CLUSTER", "REPLICAS", primary_id)
+    return isinstance(lines, list) and any(replica_id.encode() in line for line in lines)
 
 
 class Writer(threading.Thread):
@@ -106,17 +118,31 @@ class FaultMatrixTest(unittest.TestCase):
     def run_case(self, victim, fault, phase):
         a, b = rl.two_masters("shardnode", "shardnode", extra=AOF)
         r = rl.make_node("shardnode", AOF)
+        # The source's replica, for a failover of the source only.
+        ar = rl.make_node("shardnode", AOF) if (victim, fault) == ("source", "failover") else None
         nodes = {"source": a, "target": b, "replica": r}
+        everyone = [n for n in (a, b, r, ar) if n is not None]
         writer = None
         try:
-            r.start()
-            rl.call(r.port, "CLUSTER", "MEET", "127.0.0.1", str(a.port))
-            wait_until(lambda: rl.known_nodes(r.port) == 3, timeout=30, what="replica meets")
             b_id = rl.node_id(b)
-            wait_until(lambda: rl.call(r.port, "CLUSTER", "REPLICATE", b_id) == "OK",
-                       timeout=30, what="CLUSTER REPLICATE")
-            wait_until(lambda: b"master_link_status:up" in rl.call(r.port, "INFO", "replication"),
-                       timeout=30, what="replica link up")
+            for count, (replica, primary) in enumerate(((r, b), (ar, a)), start=3):
+                if replica is None:
+                    continue
+                replica.start()
+                rl.call(replica.port, "CLUSTER", "MEET", "127.0.0.1", str(a.port))
+                wait_until(lambda: rl.known_nodes(replica.port) == count, timeout=30,
+                           what="replica meets")
+                pid = rl.node_id(primary)
+                wait_until(lambda: rl.call(replica.port, "CLUSTER", "REPLICATE", pid) == "OK",
+                           timeout=30, what="CLUSTER REPLICATE")
+                wait_until(lambda: b"master_link_status:up" in
+                           rl.call(replica.port, "INFO", "replication"),
+                           timeout=30, what="replica link up")
+                # Its primary must know it as its replica (gossip) before a
+                # CLUSTER FAILOVER: a primary ignores MFSTART from a stranger.
+                rid = rl.node_id(replica)
+                wait_until(lambda: knows_replica(primary.port, pid, rid), timeout=30,
+                           what="the primary knows its replica")
             filler = [k for ks in rl.keys_in_slots("f", MOVE, FILLER_PER_SLOT).values()
                       for k in ks]
             replies = rl.pipeline(a.port, [["SET", k, VALUE] for k in filler])
@@ -140,7 +166,12 @@ class FaultMatrixTest(unittest.TestCase):
 
             wait_until(at_phase, timeout=60, interval=0.001, what=f"job at {phase}")
             victim_node = nodes[victim]
-            if fault == "kill":
+            if fault == "failover":
+                promoted = r if victim == "target" else ar
+                self.assertEqual(rl.call(promoted.port, "CLUSTER", "FAILOVER"), "OK")
+                wait_until(lambda: b"role:master" in rl.call(promoted.port, "INFO", "replication"),
+                           timeout=30, what="the replica promoted")
+            elif fault == "kill":
                 victim_node.stop(signal.SIGKILL)
                 time.sleep(1.0)  # the fault's length, not a synchronization
                 victim_node.start()
@@ -172,9 +203,15 @@ class FaultMatrixTest(unittest.TestCase):
                                      f"{rl.cluster_info(a.port)}; B: {rl.cluster_info(b.port)}")
             writer.stop_event.set()
             writer.join(timeout=30)
-            for n in (a, b, r):
+            for n in everyone:
                 wait_until(lambda: rl.cluster_info(n.port)["cluster_state"] == "ok",
                            timeout=60, what=f"cluster ok on {n.port}")
+
+            def primary_of(pair):
+                return next(n for n in pair if n is not None and b"role:master" in
+                            rl.call(n.port, "INFO", "replication"))
+
+            source_primary, target_primary = primary_of((a, ar)), primary_of((b, r))
 
             def owners():
                 oa, ob = rl.slot_owners(a.port), rl.slot_owners(b.port)
@@ -186,8 +223,9 @@ class FaultMatrixTest(unittest.TestCase):
             owner_ports = {oa.get(s) for s in MOVE}
             self.assertEqual(len(owner_ports), 1, owner_ports)
             owner_port = owner_ports.pop()
-            self.assertIn(owner_port, (a.port, b.port))
-            other = b.port if owner_port == a.port else a.port
+            self.assertIn(owner_port, (source_primary.port, target_primary.port))
+            other = (target_primary.port if owner_port == source_primary.port
+                     else source_primary.port)
             # No acknowledged write lost.
             got = rl.pipeline(owner_port, [["GET", k] for k in wkeys])
             for k, v in zip(wkeys, got):
@@ -203,12 +241,16 @@ class FaultMatrixTest(unittest.TestCase):
                 return rl.call(b.port, "DEBUG", "DIGEST") == rl.call(r.port, "DEBUG", "DIGEST")
 
             wait_until(digests_equal, timeout=60, what="B and R have the same digest")
+            if ar is not None:
+                wait_until(lambda: rl.call(a.port, "DEBUG", "DIGEST") ==
+                           rl.call(ar.port, "DEBUG", "DIGEST"), timeout=60,
+                           what="A and AR have the same digest")
             rl.wait_check_ok(a.port, timeout=60)
         finally:
             if writer is not None:
                 writer.stop_event.set()
                 writer.join(timeout=30)
-            for n in (a, b, r):
+            for n in everyone:
                 try:
                     os.kill(n.proc.pid, signal.SIGCONT)
                 except (OSError, AttributeError):
@@ -237,20 +279,31 @@ KNOWN_FAILING = set()
 FULL_ONLY = {("source", "kill")}
 
 
-def add_cases():
-    phases = ["snapshot"] + (["tail", "handoff"] if FULL else [])
-    for phase in phases:
-        for victim in ("source", "target", "replica"):
-            for fault in ("kill", "stop"):
-                known = (victim, fault) in KNOWN_FAILING
-                if (known or (victim, fault) in FULL_ONLY) and not FULL:
-                    continue
+# A failover of either primary (CLUSTER FAILOVER on its replica).
+FAILOVERS = [("source", "failover"), ("target", "failover")]
 
-                def case(self, victim=victim, fault=fault, phase=phase):
-                    self.run_case(victim, fault, phase)
-                if known:
-                    case = unittest.expectedFailure(case)
-                setattr(FaultMatrixTest, f"test_{victim}_{fault}_at_{phase}", case)
+
+def bounded_case(victim, fault, phase):
+    """The cases scripts/test runs: kills and stops at the snapshot, the
+    failovers at the tail."""
+    if (victim, fault) in FAILOVERS:
+        return phase == "tail"
+    return phase == "snapshot" and (victim, fault) not in KNOWN_FAILING | FULL_ONLY
+
+
+def add_cases():
+    for phase in ("snapshot", "tail", "handoff"):
+        faults = [(v, f) for v in ("source", "target", "replica") for f in ("kill", "stop")]
+        for victim, fault in faults + FAILOVERS:
+            if not FULL and not bounded_case(victim, fault, phase):
+                continue
+            known = (victim, fault) in KNOWN_FAILING
+
+            def case(self, victim=victim, fault=fault, phase=phase):
+                self.run_case(victim, fault, phase)
+            if known:
+                case = unittest.expectedFailure(case)
+            setattr(FaultMatrixTest, f"test_{victim}_{fault}_at_{phase}", case)
 
 
 add_cases()
