@@ -334,6 +334,16 @@ void AtomicMigrator::Start() {
     Handle(ctx, args);
   };
   server_.slot_migration_busy = [this] { return jobs_.SetSlotRefusal(); };
+  server_.take_exported_slots = [this](std::vector<int> slots) {
+    std::vector<int> mine;
+    std::erase_if(slots, [&](int s) {
+      const bool exporting = jobs_.Exporting(s);
+      if (exporting) mine.push_back(s);
+      return exporting;
+    });
+    if (!mine.empty()) DropKeys(std::move(mine), /*show=*/false);
+    return slots;
+  };
   server_.on_session_detached = [this](uint64_t id) {
     for (auto& [name, link] : links_) {
       if (!link->exporting && link->session_id == id) {
@@ -361,6 +371,7 @@ void AtomicMigrator::Stop() {
   server_.slot_migration = nullptr;
   server_.slot_migration_busy = nullptr;
   server_.on_session_detached = nullptr;
+  server_.take_exported_slots = nullptr;
 }
 
 void AtomicMigrator::ArmTick() {

@@ -215,7 +215,9 @@ void CarryOut(Server& server, clusterbus::ReadyItem& item, int64_t now_ms) {
             server.tracking().Flushed();
           },
           [&](const clusterbus::DeleteKeysInSlots& d) {
-            for (int slot : d.slots) DeleteKeysInSlot(server, slot, now_ms);
+            std::vector<int> slots = d.slots;
+            if (server.take_exported_slots) slots = server.take_exported_slots(std::move(slots));
+            for (int slot : slots) DeleteKeysInSlot(server, slot, now_ms);
           },
           [&](const clusterbus::UnsubscribeShardSlots& u) {
             server.pubsub().UnsubscribeShardSlots(u.slots);

@@ -374,6 +374,12 @@ class Server final : public NodeServices {
   // Called by DetachSession with the id of a session that is gone (an
   // atomic migration's import link).
   std::function<void(uint64_t id)> on_session_detached;
+  // Given the slots whose keys the cluster core wants deleted (slots it
+  // lost to a newer claim), takes those an atomic migration is exporting
+  // (it deletes their keys a slice per turn, as its handoff does: the
+  // target's claim can arrive before its FINISH reply) and returns the
+  // others, which are deleted at once. Unset: every slot at once.
+  std::function<std::vector<int>(std::vector<int> slots)> take_exported_slots;
   // Called by DetachSession with the id of a replica's session that is gone
   // (the replication manager frees the stream it held).
   std::function<void(uint64_t id)> on_replica_detached;
