@@ -95,16 +95,9 @@ void ServeOne(Server& server, Session& session, const std::string& key, int64_t 
   // The running thread's side of the stream (RunningWriter).
   RunningWriter stream(server.write_stream());
   if (stream.wanted()) {
-    if (!ctx.propagate_many.empty()) {
-      for (const std::vector<std::string>& op : ctx.propagate_many) {
-        stream.Append(db_index, RewrittenWriteSlot(server.commands(), op),
-                      std::span<const std::string>(op.data(), op.size()));
-      }
-    } else if (!ctx.propagate_as.empty()) {
-      const std::vector<std::string>& op = ctx.propagate_as;
-      stream.Append(db_index, RewrittenWriteSlot(server.commands(), op),
-                    std::span<const std::string>(op.data(), op.size()));
-    }
+    ForEachPropagatedWrite(
+        server.commands(), spec, ctx, /*received=*/nullptr,
+        [&](std::span<const std::string> op, int slot) { stream.Append(db_index, slot, op); });
   }
   if (reply.errors() != 0) ++stats.failed_calls;
   FinishBlocked(server, session, out);

@@ -121,6 +121,28 @@ int RewrittenWriteSlot(const CommandTable& table, std::span<const std::string> a
   return WriteSlot(*spec, args);
 }
 
+void ForEachPropagatedWrite(
+    const CommandTable& table, const CommandSpec& spec, CommandContext& ctx,
+    std::vector<std::string>* received,
+    absl::FunctionRef<void(std::span<const std::string> args, int slot)> write) {
+  if (!ctx.propagate_many.empty()) {
+    for (const std::vector<std::string>& op : ctx.propagate_many) {
+      write(op, RewrittenWriteSlot(table, op));
+    }
+  } else if (!ctx.propagate_as.empty()) {
+    write(ctx.propagate_as, RewrittenWriteSlot(table, ctx.propagate_as));
+  } else if (received != nullptr && ctx.propagate_edit.index >= 0) {
+    // The edited argument is no key: the slot is the received command's.
+    std::string& arg = (*received)[static_cast<size_t>(ctx.propagate_edit.index)];
+    std::string as_received = std::move(arg);
+    arg.assign(ctx.propagate_edit.text, ctx.propagate_edit.size);
+    write(*received, WriteSlot(spec, *received));
+    arg = std::move(as_received);
+  } else if (received != nullptr) {
+    write(*received, WriteSlot(spec, *received));
+  }
+}
+
 void CommandContext::AddDirty(uint64_t changes) {
   dirty += changes;
   shard.stats().dirty += changes;

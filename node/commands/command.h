@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "node/keyspace/db.h"
 #include "node/keyspace/notify.h"
 #include "node/server/latency.h"
@@ -199,10 +200,9 @@ struct CommandContext {
   // A lighter propagate_as for a write that differs from its arguments as
   // received in one argument that is not a key (XADD's generated id): when
   // `index` >= 0, argument `index` is replaced by text[0, size) as the
-  // write is propagated, with no copy of the others. Honoured where the
-  // dispatcher runs a command (as received, queued in MULTI, from a
-  // script); a blocked command's or a migration's completion sets
-  // propagate_as instead.
+  // write is propagated, with no copy of the others (ForEachPropagatedWrite).
+  // A blocked command's or a migration's completion, with no received
+  // arguments to edit, sets propagate_as instead.
   struct EditedArg {
     int index = -1;
     size_t size = 0;
@@ -336,6 +336,17 @@ int WriteSlot(const CommandSpec& spec, std::span<const std::string> args);
 // propagate_many: SPOP as SREM, BLMOVE as LMOVE), whose command is looked up
 // in `table`; kNoSlot when the table does not know it.
 int RewrittenWriteSlot(const CommandTable& table, std::span<const std::string> args);
+
+// The writes a command's context says to propagate, each passed to
+// write(args, slot): propagate_many's, else propagate_as, else the
+// arguments as received (`received`, with propagate_edit applied; none
+// when `received` is null: a blocked command's or a migration's completion
+// propagates only what its handler set). `spec` is the received command's;
+// `table` finds a rewritten command's keys.
+void ForEachPropagatedWrite(
+    const CommandTable& table, const CommandSpec& spec, CommandContext& ctx,
+    std::vector<std::string>* received,
+    absl::FunctionRef<void(std::span<const std::string> args, int slot)> write);
 
 // A family's table entry for a command whose keys are args[first..last]
 // (step 1), or, when `keys` is given, wherever that function says (with

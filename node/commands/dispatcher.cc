@@ -487,27 +487,10 @@ void Dispatcher::Call(Session& session, const CommandSpec& spec, std::vector<std
   if (ctx.dirty != 0 && propagate_targets_ != kToNone && !session.aof_loader) {
     RunningWriter stream(server_.write_stream());
     if (stream.wanted()) {
-      if (!ctx.propagate_many.empty()) {
-        for (const std::vector<std::string>& op : ctx.propagate_many) {
-          stream.Append(db_index, RewrittenWriteSlot(server_.commands(), op),
-                        std::span<const std::string>(op.data(), op.size()), propagate_targets_);
-        }
-      } else if (!ctx.propagate_as.empty()) {
-        const std::vector<std::string>& op = ctx.propagate_as;
-        stream.Append(db_index, RewrittenWriteSlot(server_.commands(), op),
-                      std::span<const std::string>(op.data(), op.size()), propagate_targets_);
-      } else if (ctx.propagate_edit.index >= 0) {
-        // The edited argument is no key: the slot is the received command's.
-        std::string& arg = args[static_cast<size_t>(ctx.propagate_edit.index)];
-        std::string received = std::move(arg);
-        arg.assign(ctx.propagate_edit.text, ctx.propagate_edit.size);
-        stream.Append(db_index, WriteSlot(spec, args),
-                      std::span<const std::string>(args.data(), args.size()), propagate_targets_);
-        arg = std::move(received);
-      } else {
-        stream.Append(db_index, WriteSlot(spec, args),
-                      std::span<const std::string>(args.data(), args.size()), propagate_targets_);
-      }
+      ForEachPropagatedWrite(server_.commands(), spec, ctx, &args,
+                             [&](std::span<const std::string> op, int slot) {
+                               stream.Append(db_index, slot, op, propagate_targets_);
+                             });
     }
   }
   if (out.errors() != errors_before) ++StatsOf(shard, spec).failed_calls;

@@ -186,12 +186,10 @@ void Migrator::FinishOffLoop(OffLoop& job) {
     server_.write_stream().BeginUnit();
     job.finish(ctx);
     if (ctx.dirty != 0 && server_.write_stream().wanted()) {
-      std::vector<std::vector<std::string>> ops = std::move(ctx.propagate_many);
-      if (ops.empty() && !ctx.propagate_as.empty()) ops.push_back(std::move(ctx.propagate_as));
-      for (const std::vector<std::string>& op : ops) {
-        const std::span<const std::string> span(op.data(), op.size());
-        server_.write_stream().Append(job.db, RewrittenWriteSlot(server_.commands(), span), span);
-      }
+      ForEachPropagatedWrite(server_.commands(), *job.spec, ctx, /*received=*/nullptr,
+                             [&](std::span<const std::string> op, int slot) {
+                               server_.write_stream().Append(job.db, slot, op);
+                             });
     }
     server_.write_stream().EndUnit();
     if (reply.errors() != 0) ++StatsOf(server_.local_shard(), *job.spec).failed_calls;
