@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/strings.h"
 #include "clusterbus/cluster_state.h"
 #include "clusterbus/ready.h"
 
@@ -95,6 +96,14 @@ std::string_view MigrationStateName(MigrationState state) {
   return "unknown";
 }
 
+bool IsTransientEstablishError(std::string_view error) {
+  const absl::string_view e(error.data(), error.size());
+  return absl::StrContains(e, base::ToAbsl(kTargetCleaningUp)) ||
+         absl::StrContains(e, "Target node does not agree about current slot ownership") ||
+         absl::StrContains(e, "Target node does not know the source node") ||
+         absl::StartsWith(e, "LOADING");
+}
+
 bool IsTerminal(MigrationState state) {
   return state == MigrationState::kSuccess || state == MigrationState::kCancelled ||
          state == MigrationState::kFailed;
@@ -161,7 +170,36 @@ void SlotMigrationJob::Fail(std::string message, int64_t now_ms,
   End(MigrationState::kFailed, std::move(message), now_ms, out);
 }
 
+void SlotMigrationJob::FailOrRetry(std::string message, int64_t now_ms,
+                                   std::vector<MigrationAction>* out) {
+  if (op_ != MigrationOp::kExport || state_ == MigrationState::kFailoverGranted || finished()) {
+    return Fail(std::move(message), now_ms, out);
+  }
+  if (retries_ >= timeouts_.retries) {
+    if (retries_ > 0) {
+      absl::StrAppend(&message, " (gave up after ", retries_,
+                      retries_ == 1 ? " retry)" : " retries)");
+    }
+    return Fail(std::move(message), now_ms, out);
+  }
+  Unpause(now_ms, out);
+  out->push_back(ActCloseLink{});
+  ++retries_;
+  const int64_t backoff = timeouts_.retry_backoff_ms << (retries_ - 1);
+  retry_at_ms_ = now_ms + backoff;
+  ack_ms_ = now_ms;
+  target_replicas_ = 0;
+  message_ = absl::StrCat("Retry ", retries_, " of ", timeouts_.retries, " in ", backoff,
+                          " ms after: ", message);
+  last_failure_ = std::move(message);
+  SetState(MigrationState::kConnecting, now_ms);
+}
+
 void SlotMigrationJob::Succeed(int64_t now_ms, std::vector<MigrationAction>* out, uint64_t epoch) {
+  if (retries_ > 0) {
+    message_ = absl::StrCat("Succeeded after ", retries_, retries_ == 1 ? " retry" : " retries",
+                            "; the last failure: ", last_failure_);
+  }
   if (op_ == MigrationOp::kExport) {
     // The slots move first, so that the writers released next get MOVED.
     out->push_back(ActCommitExport{epoch});
@@ -177,6 +215,23 @@ std::vector<MigrationAction> SlotMigrationJob::Step(const MigrationEvent& event,
   std::vector<MigrationAction> out;
   if (finished()) return out;
   const bool exporting = op_ == MigrationOp::kExport;
+  if (retry_at_ms_ != 0) {
+    // Between attempts only the clock, a cancel, an abort and the cluster
+    // view count; anything else is left over from the closed link.
+    if (std::holds_alternative<MigTick>(event)) {
+      if (now_ms >= retry_at_ms_) {
+        retry_at_ms_ = 0;
+        ack_ms_ = now_ms;
+        update_ms_ = now_ms;
+        out.push_back(ActConnect{});
+      }
+      return out;
+    }
+    if (!std::holds_alternative<MigCancel>(event) && !std::holds_alternative<MigAbort>(event) &&
+        !std::holds_alternative<MigOwnership>(event)) {
+      return out;
+    }
+  }
   auto unexpected = [&] { Fail("Unexpected state machine transition", now_ms, &out); };
   std::visit(
       Overloaded{
@@ -188,7 +243,7 @@ std::vector<MigrationAction> SlotMigrationJob::Step(const MigrationEvent& event,
           },
           [&](const MigConnectFailed& e) {
             if (!exporting || state_ != MigrationState::kConnecting) return unexpected();
-            Fail(absl::StrCat("Unable to connect to target node: ", e.error), now_ms, &out);
+            FailOrRetry(absl::StrCat("Unable to connect to target node: ", e.error), now_ms, &out);
           },
           [&](const MigEstablishReply& e) {
             if (!exporting || state_ != MigrationState::kReadingEstablishResponse) {
@@ -196,8 +251,11 @@ std::vector<MigrationAction> SlotMigrationJob::Step(const MigrationEvent& event,
             }
             ack_ms_ = now_ms;
             if (!e.error.empty()) {
-              return Fail(absl::StrCat("Received error during handshake to target: ", e.error),
-                          now_ms, &out);
+              std::string why =
+                  absl::StrCat("Received error during handshake to target: ", e.error);
+              if (IsTransientEstablishError(e.error))
+                return FailOrRetry(std::move(why), now_ms, &out);
+              return Fail(std::move(why), now_ms, &out);
             }
             out.push_back(ActStartSnapshot{});
             SetState(MigrationState::kSnapshotting, now_ms);
@@ -227,9 +285,10 @@ std::vector<MigrationAction> SlotMigrationJob::Step(const MigrationEvent& event,
             if (!exporting || state_ != MigrationState::kFailoverPaused) return unexpected();
             ack_ms_ = now_ms;
             if (e.acked < target_replicas_) {
-              return Fail(absl::StrCat("Target replicas did not acknowledge the migrated data (",
-                                       e.acked, " of ", target_replicas_, ")"),
-                          now_ms, &out);
+              return FailOrRetry(
+                  absl::StrCat("Target replicas did not acknowledge the migrated data (", e.acked,
+                               " of ", target_replicas_, ")"),
+                  now_ms, &out);
             }
             out.push_back(ActSendFinish{});
             SetState(MigrationState::kFailoverGranted, now_ms);
@@ -262,11 +321,16 @@ std::vector<MigrationAction> SlotMigrationJob::Step(const MigrationEvent& event,
               update_ms_ = now_ms;
               return;
             }
-            Fail(exporting ? "Connection lost to target. Check CLUSTER GETSLOTMIGRATIONS on the "
-                             "target node for more information."
-                           : "Connection lost to source. Check CLUSTER GETSLOTMIGRATIONS on the "
-                             "source node for more information.",
-                 now_ms, &out);
+            if (exporting) {
+              return FailOrRetry(
+                  "Connection lost to target. Check CLUSTER GETSLOTMIGRATIONS on the target node "
+                  "for more information.",
+                  now_ms, &out);
+            }
+            Fail(
+                "Connection lost to source. Check CLUSTER GETSLOTMIGRATIONS on the source node for "
+                "more information.",
+                now_ms, &out);
           },
           [&](const MigOwnership& e) {
             if (exporting) {
@@ -287,18 +351,21 @@ std::vector<MigrationAction> SlotMigrationJob::Step(const MigrationEvent& event,
           [&](const MigAbort& e) { Fail(e.reason, now_ms, &out); },
           [&](const MigTick&) {
             if (pause_until_ms_ != 0 && now_ms >= pause_until_ms_) {
-              return Fail(link_lost_after_finish_
-                              ? "Unpaused before migration completed (migration may have "
-                                "succeeded with lost writes)"
-                              : "Timed out before streaming completed",
-                          now_ms, &out);
+              if (link_lost_after_finish_) {
+                return Fail(
+                    "Unpaused before migration completed (migration may have succeeded with lost "
+                    "writes)",
+                    now_ms, &out);
+              }
+              return FailOrRetry("Timed out before streaming completed", now_ms, &out);
             }
             if (pause_until_ms_ == 0 && now_ms - ack_ms_ > timeouts_.idle_ms) {
-              Fail("Timed out after too long with no interaction", now_ms, &out);
+              FailOrRetry("Timed out after too long with no interaction", now_ms, &out);
             }
           },
       },
       event);
+  if (finished()) retry_at_ms_ = 0;
   return out;
 }
 

@@ -31,7 +31,16 @@
 //   writers, deletes its copies of the keys
 //
 // Failure before FINISH leaves the source authoritative: it unpauses, the
-// target drops the staged keys. A link lost after FINISH was sent is
+// target drops the staged keys. A failure that may pass (the link broke or
+// went idle, the connect failed, the target's replicas did not ACK in time,
+// the target refused ESTABLISH for a passing reason) starts the export again
+// from the connect, a bounded number of times with a doubling backoff; the
+// job's message says so meanwhile ("Retry 1 of 3 in 1000 ms after: ...")
+// and after ("Succeeded after 1 retry; ..." / "... (gave up after 3
+// retries)"). The new attempt's ESTABLISH carries the same job name: the
+// target fails an import of that name still running there (its link died
+// unseen) and refuses slots whose staged keys it is still deleting
+// (kTargetCleaningUp, retried). A link lost after FINISH was sent is
 // ambiguous: the source stays paused (and deletes nothing) until it sees the
 // target's claim in gossip (success) or the pause deadline passes (failed;
 // the keys are still here).
@@ -169,7 +178,24 @@ struct MigrationTimeouts {
   int64_t idle_ms = 60'000;
   // The write pause on the slots (Valkey: cluster-manual-failover-timeout x 2).
   int64_t pause_ms = 10'000;
+  // An export whose attempt failed for a reason that may pass (IsTransient-
+  // Failure) starts again from the connect, at most `retries` times, after
+  // retry_backoff_ms, then twice that, and so on (beyond Valkey, which
+  // fails the job at once). The import side never retries: the source
+  // drives, and a new attempt reaches the target as a new ESTABLISH under
+  // the same job name.
+  int retries = 3;
+  int64_t retry_backoff_ms = 1000;
 };
+
+// The ESTABLISH refusals that may pass by themselves (the target is still
+// deleting a failed attempt's keys, gossip has not told it about the source
+// or the slots yet, it is loading), so an attempt that met one is retried.
+bool IsTransientEstablishError(std::string_view error);
+// The target's refusal while a previous attempt's staged keys of the slots
+// are being deleted (without "ERR ").
+inline constexpr std::string_view kTargetCleaningUp =
+    "Slots are being cleaned up on the target after a previous attempt";
 
 class SlotMigrationJob {
  public:
@@ -206,11 +232,20 @@ class SlotMigrationJob {
   int64_t pause_until_ms() const { return pause_until_ms_; }
   // The longest write pause so far, in ms (0 until one ended).
   int64_t write_pause_ms() const { return write_pause_ms_; }
+  // Export: how many times the job started again after a transient failure,
+  // and whether it waits to (the next attempt connects at retry_at_ms()).
+  int retries() const { return retries_; }
+  bool retry_pending() const { return retry_at_ms_ != 0; }
+  int64_t retry_at_ms() const { return retry_at_ms_; }
 
  private:
   void SetState(MigrationState s, int64_t now_ms);
   // Ends the job as failed / cancelled, with the cleanup its state needs.
   void Fail(std::string message, int64_t now_ms, std::vector<MigrationAction>* out);
+  // A failure that may pass: an export with retries left closes the link,
+  // unpauses and waits for the next attempt (back in kConnecting); anything
+  // else fails.
+  void FailOrRetry(std::string message, int64_t now_ms, std::vector<MigrationAction>* out);
   void End(MigrationState terminal, std::string message, int64_t now_ms,
            std::vector<MigrationAction>* out);
   void Unpause(int64_t now_ms, std::vector<MigrationAction>* out);
@@ -233,6 +268,9 @@ class SlotMigrationJob {
   int64_t write_pause_ms_ = 0;
   int64_t target_replicas_ = 0;
   bool link_lost_after_finish_ = false;
+  int retries_ = 0;
+  int64_t retry_at_ms_ = 0;   // 0: no attempt waits to start
+  std::string last_failure_;  // what the last retried attempt met
 };
 
 // CLUSTER SYNCSLOTS HIDDEN "<slots>": how a target tells its replicas which

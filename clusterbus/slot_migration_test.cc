@@ -52,19 +52,28 @@ std::vector<std::string> Names(const std::vector<MigrationAction>& actions) {
 
 using V = std::vector<std::string>;
 
-SlotMigrationJob Export(int64_t now = 1000) {
-  return SlotMigrationJob(MigrationOp::kExport, kJob, {{0, 9}, {20, 29}}, kMe, kPeer, now,
-                          MigrationTimeouts{.idle_ms = 5000, .pause_ms = 2000});
+// Without retries unless asked: a failure ends the job at once.
+SlotMigrationJob Export(int64_t now = 1000, int retries = 0) {
+  return SlotMigrationJob(
+      MigrationOp::kExport, kJob, {{0, 9}, {20, 29}}, kMe, kPeer, now,
+      MigrationTimeouts{
+          .idle_ms = 5000, .pause_ms = 2000, .retries = retries, .retry_backoff_ms = 1000});
 }
 
-// Drives an export to the state just before the target's catch-up reply.
-void ToReplicating(SlotMigrationJob& j, int64_t now) {
-  EXPECT_EQ(Names(j.Start(now)), V{"connect"});
+// Drives an export from a (re)connect to the state just before the
+// target's catch-up reply.
+void ToReplicatingFromConnect(SlotMigrationJob& j, int64_t now) {
   EXPECT_EQ(Names(j.Step(MigConnected{}, now)), V{"establish"});
   EXPECT_EQ(Names(j.Step(MigEstablishReply{}, now)), V{"snapshot"});
   EXPECT_EQ(j.state(), MigrationState::kSnapshotting);
   EXPECT_EQ(Names(j.Step(MigSnapshotDone{}, now)), V{"snapshot-eof"});
   EXPECT_EQ(j.state(), MigrationState::kReplicating);
+}
+
+// The same from the start.
+void ToReplicating(SlotMigrationJob& j, int64_t now) {
+  EXPECT_EQ(Names(j.Start(now)), V{"connect"});
+  ToReplicatingFromConnect(j, now);
 }
 
 TEST(SlotMigrationJobTest, ExportHappyPathWithReplicasPausesThenCommits) {
@@ -140,6 +149,134 @@ TEST(SlotMigrationJobTest, LinkDownBeforeFinishFailsAndLeavesSourceOwner) {
     EXPECT_FALSE(j.paused());
     EXPECT_EQ(j.message().rfind("Connection lost to target.", 0), 0u);
   }
+}
+
+TEST(SlotMigrationJobTest, LinkDownIsRetriedAfterABackoffThenSucceeds) {
+  SlotMigrationJob j = Export(1000, /*retries=*/2);
+  j.Start(1000);
+  j.Step(MigConnected{}, 1000);
+  j.Step(MigEstablishReply{}, 1000);
+  EXPECT_EQ(Names(j.Step(MigLinkDown{"reset"}, 1200)), V{"close"});
+  EXPECT_EQ(j.state(), MigrationState::kConnecting);
+  EXPECT_TRUE(j.retry_pending());
+  EXPECT_EQ(j.retries(), 1);
+  EXPECT_EQ(j.retry_at_ms(), 2200);
+  EXPECT_EQ(j.message(),
+            "Retry 1 of 2 in 1000 ms after: Connection lost to target. Check CLUSTER "
+            "GETSLOTMIGRATIONS on the target node for more information.");
+  // Left over from the closed link, or too early: nothing happens.
+  EXPECT_TRUE(j.Step(MigLinkDown{"reset again"}, 1300).empty());
+  EXPECT_TRUE(j.Step(MigProgress{}, 1300).empty());
+  EXPECT_TRUE(
+      j.Step(MigOwnership{.target_owns_all = false, .source_owns_all = true}, 1300).empty());
+  EXPECT_TRUE(j.Step(MigTick{}, 2199).empty());
+  EXPECT_EQ(j.retries(), 1);
+  // Idle time does not run while waiting (the wait is shorter anyway).
+  EXPECT_EQ(Names(j.Step(MigTick{}, 2200)), V{"connect"});
+  EXPECT_FALSE(j.retry_pending());
+  ToReplicatingFromConnect(j, 2300);
+  j.Step(MigCaughtUp{.target_replicas = 0}, 2400);
+  EXPECT_EQ(Names(j.Step(MigFinishReply{.epoch = 9}, 2410)), (V{"commit", "unpause", "close"}));
+  EXPECT_EQ(j.state(), MigrationState::kSuccess);
+  EXPECT_EQ(j.message(),
+            "Succeeded after 1 retry; the last failure: Connection lost to target. Check CLUSTER "
+            "GETSLOTMIGRATIONS on the target node for more information.");
+}
+
+TEST(SlotMigrationJobTest, RetriesBackOffAndAreBounded) {
+  SlotMigrationJob j = Export(1000, /*retries=*/2);
+  j.Start(1000);
+  EXPECT_EQ(Names(j.Step(MigConnectFailed{"Connection refused"}, 1000)), V{"close"});
+  EXPECT_EQ(j.retry_at_ms(), 2000);
+  EXPECT_EQ(Names(j.Step(MigTick{}, 2000)), V{"connect"});
+  // A retry from the paused state ends the pause first.
+  ToReplicatingFromConnect(j, 2000);
+  j.Step(MigCaughtUp{.target_replicas = 1}, 2100);
+  EXPECT_TRUE(j.paused());
+  EXPECT_EQ(Names(j.Step(MigReplicasAcked{.acked = 0}, 2200)), (V{"unpause", "close"}));
+  EXPECT_FALSE(j.paused());
+  EXPECT_EQ(j.write_pause_ms(), 100);
+  EXPECT_EQ(j.retries(), 2);
+  EXPECT_EQ(j.retry_at_ms(), 4200);  // twice the first backoff
+  EXPECT_EQ(j.message(),
+            "Retry 2 of 2 in 2000 ms after: Target replicas did not acknowledge the migrated data "
+            "(0 of 1)");
+  EXPECT_EQ(Names(j.Step(MigTick{}, 4200)), V{"connect"});
+  // No retry left.
+  EXPECT_EQ(Names(j.Step(MigConnectFailed{"Connection refused"}, 4300)), V{"close"});
+  EXPECT_EQ(j.state(), MigrationState::kFailed);
+  EXPECT_EQ(j.message(),
+            "Unable to connect to target node: Connection refused (gave up after 2 retries)");
+}
+
+TEST(SlotMigrationJobTest, OnlyFailuresThatMayPassAreRetried) {
+  // The target refused for good (a 7.0 node does not know SYNCSLOTS).
+  SlotMigrationJob j = Export(1000, 3);
+  j.Start(1000);
+  j.Step(MigConnected{}, 1000);
+  j.Step(MigEstablishReply{"ERR unknown subcommand 'SYNCSLOTS'"}, 1000);
+  EXPECT_EQ(j.state(), MigrationState::kFailed);
+  // The target still deletes a failed attempt's keys, or is loading.
+  for (std::string error : {"ERR " + std::string(kTargetCleaningUp),
+                            std::string("LOADING Redis is loading the dataset in memory"),
+                            std::string("ERR Target node does not agree about current slot "
+                                        "ownership")}) {
+    SlotMigrationJob k = Export(1000, 3);
+    k.Start(1000);
+    k.Step(MigConnected{}, 1000);
+    EXPECT_EQ(Names(k.Step(MigEstablishReply{error}, 1000)), V{"close"}) << error;
+    EXPECT_TRUE(k.retry_pending()) << error;
+  }
+  EXPECT_FALSE(IsTransientEstablishError("ERR Target node is not a primary"));
+  // The target refused FINISH (it was demoted): not retried, the source
+  // keeps the slots.
+  SlotMigrationJob f = Export(1000, 3);
+  ToReplicating(f, 1000);
+  f.Step(MigCaughtUp{.target_replicas = 0}, 1000);
+  f.Step(MigFinishReply{.error = "ERR slot import failed: A failover occurred"}, 1100);
+  EXPECT_EQ(f.state(), MigrationState::kFailed);
+  // A link lost after FINISH is never retried (the target may have claimed).
+  SlotMigrationJob g = Export(1000, 3);
+  ToReplicating(g, 1000);
+  g.Step(MigCaughtUp{.target_replicas = 0}, 1000);
+  EXPECT_TRUE(g.Step(MigLinkDown{"reset"}, 1010).empty());
+  EXPECT_EQ(Names(g.Step(MigTick{}, 3000)), (V{"unpause", "close"}));
+  EXPECT_EQ(g.state(), MigrationState::kFailed);
+  EXPECT_EQ(g.retries(), 0);
+  // My own demotion is not retried either.
+  SlotMigrationJob h = Export(1000, 3);
+  h.Start(1000);
+  h.Step(MigAbort{"Slot migration source became a replica"}, 1000);
+  EXPECT_EQ(h.state(), MigrationState::kFailed);
+  // An import never retries: its source does.
+  SlotMigrationJob i(MigrationOp::kImport, kJob, {{0, 9}}, kPeer, kMe, 1000,
+                     MigrationTimeouts{.retries = 3});
+  i.Start(1000);
+  EXPECT_EQ(Names(i.Step(MigLinkDown{"reset"}, 1000)), (V{"drop", "close"}));
+  EXPECT_EQ(i.state(), MigrationState::kFailed);
+}
+
+TEST(SlotMigrationJobTest, CancelOwnershipAndIdleBetweenAttempts) {
+  SlotMigrationJob j = Export(1000, 3);
+  j.Start(1000);
+  j.Step(MigConnectFailed{"Connection refused"}, 1000);
+  EXPECT_EQ(Names(j.Step(MigCancel{}, 1100)), V{"close"});  // no link: nothing to close
+  EXPECT_EQ(j.state(), MigrationState::kCancelled);
+  EXPECT_FALSE(j.retry_pending());
+  SlotMigrationJob k = Export(1000, 3);
+  k.Start(1000);
+  k.Step(MigConnectFailed{"Connection refused"}, 1000);
+  k.Step(MigOwnership{.target_owns_all = false, .source_owns_all = false}, 1100);
+  EXPECT_EQ(k.state(), MigrationState::kFailed);
+  EXPECT_EQ(k.message(), "Slots are no longer owned by myself");
+  // The idle timeout of a new attempt counts from its start.
+  SlotMigrationJob m = Export(1000, 1);
+  m.Start(1000);
+  m.Step(MigConnectFailed{"Connection refused"}, 1000);
+  EXPECT_EQ(Names(m.Step(MigTick{}, 2000)), V{"connect"});
+  EXPECT_TRUE(m.Step(MigTick{}, 6999).empty());
+  EXPECT_EQ(Names(m.Step(MigTick{}, 7001)), V{"close"});
+  EXPECT_EQ(m.message(), "Timed out after too long with no interaction (gave up after 1 retry)");
 }
 
 TEST(SlotMigrationJobTest, LinkLostAfterFinishStaysPausedUntilClaimSeen) {

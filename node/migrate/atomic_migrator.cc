@@ -273,6 +273,9 @@ std::vector<int> SlotsOf(const SlotMigrationJob& job) {
 struct AtomicMigrator::Link : public WriteConsumer {
   AtomicMigrator* owner = nullptr;
   std::string name;  // the job's
+  // Tells this link from a later attempt's (same job name): events posted
+  // by a closed link are dropped (FeedIfCurrent).
+  uint64_t serial = 0;
   bool exporting = false;
   slots::SlotSet slots;
   std::shared_ptr<RespClient> client;
@@ -293,13 +296,7 @@ struct AtomicMigrator::Link : public WriteConsumer {
                !absl::EqualsIgnoreCase(w.args[0], "exec") &&
                !absl::EqualsIgnoreCase(w.args[0], "cluster")) {
       // FLUSHALL, FLUSHDB, SWAPDB: the slots' image is gone.
-      const std::string n = name;
-      AtomicMigrator* o = owner;
-      asio::post(o->io_, [o, n] {
-        if (SlotMigrationJob* job = o->jobs_.Find(n)) {
-          o->Feed(*job, clusterbus::MigAbort{"Data was flushed"});
-        }
-      });
+      owner->FeedIfCurrent(name, serial, clusterbus::MigAbort{"Data was flushed"});
       return;
     } else {
       // Another slot's write (or MULTI/EXEC around it, or a cluster
@@ -314,13 +311,7 @@ struct AtomicMigrator::Link : public WriteConsumer {
 
   void Overrun() {
     if (closed) return;
-    const std::string n = name;
-    AtomicMigrator* o = owner;
-    asio::post(o->io_, [o, n] {
-      if (SlotMigrationJob* job = o->jobs_.Find(n)) {
-        o->Feed(*job, clusterbus::MigLinkDown{"output buffer limit reached"});
-      }
-    });
+    owner->FeedIfCurrent(name, serial, clusterbus::MigLinkDown{"output buffer limit reached"});
   }
 };
 
@@ -347,11 +338,7 @@ void AtomicMigrator::Start() {
   server_.on_session_detached = [this](uint64_t id) {
     for (auto& [name, link] : links_) {
       if (!link->exporting && link->session_id == id) {
-        asio::post(io_, [this, n = name] {
-          if (SlotMigrationJob* job = jobs_.Find(n)) {
-            Feed(*job, clusterbus::MigLinkDown{"connection closed"});
-          }
-        });
+        FeedIfCurrent(name, link->serial, clusterbus::MigLinkDown{"connection closed"});
       }
     }
   };
@@ -483,6 +470,26 @@ void AtomicMigrator::DropKeys(std::vector<int> slot_list, bool show) {
   asio::co_spawn(io_, DeleteKeys(std::move(slot_list), show), asio::detached);
 }
 
+void AtomicMigrator::FeedIfCurrent(const std::string& name, uint64_t serial,
+                                   clusterbus::MigrationEvent event) {
+  asio::post(io_, [this, name, serial, event = std::move(event)] {
+    SlotMigrationJob* job = jobs_.Find(name);
+    const Link* link = job != nullptr ? LinkOf(*job) : nullptr;
+    if (link != nullptr && link->serial == serial) Feed(*job, event);
+  });
+}
+
+std::shared_ptr<AtomicMigrator::Link> AtomicMigrator::NewLink(const SlotMigrationJob& job) {
+  auto link = std::make_shared<Link>();
+  link->owner = this;
+  link->serial = ++link_serials_;
+  link->name = job.name();
+  link->exporting = job.op() == MigrationOp::kExport;
+  link->slots = job.slot_set();
+  links_[job.name()] = link;
+  return link;
+}
+
 AtomicMigrator::Link* AtomicMigrator::LinkOf(const SlotMigrationJob& job) {
   auto it = links_.find(job.name());
   return it == links_.end() ? nullptr : it->second.get();
@@ -490,7 +497,12 @@ AtomicMigrator::Link* AtomicMigrator::LinkOf(const SlotMigrationJob& job) {
 
 void AtomicMigrator::Feed(SlotMigrationJob& job, const clusterbus::MigrationEvent& event) {
   const clusterbus::MigrationState before = job.state();
+  const int retries_before = job.retries();
   std::vector<clusterbus::MigrationAction> actions = job.Step(event, NowMs());
+  if (job.retries() != retries_before) {
+    Log(LogLevel::kWarning, absl::StrCat("Slot migration ", job.name(), " (export of ",
+                                         job.RangesText(), "): ", job.message()));
+  }
   if (job.state() != before && job.finished()) {
     Log(job.state() == clusterbus::MigrationState::kSuccess ? LogLevel::kNotice
                                                             : LogLevel::kWarning,
@@ -537,7 +549,9 @@ void AtomicMigrator::CarryOut(SlotMigrationJob& job,
     std::shared_ptr<Link> link = it == links_.end() ? nullptr : it->second;
     std::visit(Overloaded{
                    [&](const clusterbus::ActConnect&) {
-                     if (link) asio::co_spawn(io_, Connect(link), asio::detached);
+                     // A retry's attempt gets a fresh link (the last one closed).
+                     if (!link) link = NewLink(job);
+                     asio::co_spawn(io_, Connect(link), asio::detached);
                    },
                    [&](const clusterbus::ActSendEstablish&) {
                      if (!link) return;
@@ -1073,13 +1087,8 @@ void AtomicMigrator::MigrateSlots(CommandContext& ctx, std::span<std::string> ar
     auto job =
         std::make_unique<SlotMigrationJob>(MigrationOp::kExport, JobName(), std::move(req.ranges),
                                            cluster->myself().id, req.target_id, now, timeouts);
-    auto link = std::make_shared<Link>();
-    link->owner = this;
-    link->name = job->name();
-    link->exporting = true;
-    link->slots = job->slot_set();
-    links_[job->name()] = link;
     SlotMigrationJob& j = jobs_.Add(std::move(job));
+    NewLink(j);
     Log(LogLevel::kNotice,
         absl::StrCat("Slot migration initiated through CLUSTER MIGRATESLOTS command: ", j.name(),
                      " (export of ", j.RangesText(), " to ", j.target_id(), ")"));
@@ -1132,6 +1141,22 @@ void AtomicMigrator::Cancel(CommandContext& ctx) {
   ctx.reply.Ok();
 }
 
+void AtomicMigrator::SupersedeImport(std::span<const std::string> args) {
+  std::string_view source, name;
+  for (size_t i = 3; i + 1 < args.size(); ++i) {
+    if (absl::EqualsIgnoreCase(args[i], "source")) source = args[i + 1];
+    if (absl::EqualsIgnoreCase(args[i], "name")) name = args[i + 1];
+  }
+  SlotMigrationJob* old = name.empty() ? nullptr : jobs_.Find(name);
+  if (old == nullptr || old->finished() || old->op() != MigrationOp::kImport ||
+      old->source_id() != source) {
+    return;
+  }
+  // The source opens a new link for a job only once it closed the last
+  // one: this import's link is dead even if its socket does not say so yet.
+  Feed(*old, clusterbus::MigAbort{"Superseded by a new attempt of the same migration"});
+}
+
 void AtomicMigrator::SyncSlots(CommandContext& ctx, std::span<std::string> args) {
   clusterbus::ClusterState* cluster = server_.cluster();
   const std::string step = absl::AsciiStrToUpper(args[2]);
@@ -1154,21 +1179,27 @@ void AtomicMigrator::SyncSlots(CommandContext& ctx, std::span<std::string> args)
     if (ctx.session.import_link) {
       return ctx.reply.Error("ERR Slot migration client is already a slot migration job");
     }
+    SupersedeImport(args);
     auto parsed = jobs_.ParseEstablish(args, *cluster);
     if (!parsed.ok()) return ctx.reply.Error(absl::StrCat("ERR ", parsed.status().message()));
+    // A failed attempt's staged keys must be gone before new ones arrive
+    // (DeleteKeys would otherwise stop at the new import and leave keys the
+    // source may have deleted since): the source retries later.
+    for (const slots::SlotRange& r : parsed->ranges) {
+      for (int s = r.start; s <= r.end; ++s) {
+        if (dropping_.contains(s) || server_.SlotHidden(s)) {
+          return ctx.reply.Error(absl::StrCat("ERR ", base::ToAbsl(clusterbus::kTargetCleaningUp)));
+        }
+      }
+    }
     const int64_t now = NowMs();
     auto created = std::make_unique<SlotMigrationJob>(
         MigrationOp::kImport, parsed->name, std::move(parsed->ranges), parsed->source_id,
         cluster->myself().id, now,
         clusterbus::MigrationTimeouts{.idle_ms = int64_t{server_.options().repl_timeout} * 1000,
                                       .pause_ms = 10'000});
-    auto l = std::make_shared<Link>();
-    l->owner = this;
-    l->name = created->name();
-    l->slots = created->slot_set();
-    l->session_id = ctx.session.id;
-    links_[created->name()] = l;
     SlotMigrationJob& j = jobs_.Add(std::move(created));
+    NewLink(j)->session_id = ctx.session.id;
     SetHidden(j.slot_set(), true);
     ctx.session.import_link = true;
     Log(LogLevel::kNotice, absl::StrCat("New slot import job created: ", j.name(), " (",

@@ -140,6 +140,14 @@ class AtomicMigrator {
   void CarryOut(clusterbus::SlotMigrationJob& job,
                 std::vector<clusterbus::MigrationAction> actions);
   Link* LinkOf(const clusterbus::SlotMigrationJob& job);
+  // A link for `job` (replacing its entry in links_), with a new serial.
+  std::shared_ptr<Link> NewLink(const clusterbus::SlotMigrationJob& job);
+  // Feeds `event` to the job `name` on a later turn of the loop, if its
+  // link is still the one numbered `serial` (not a closed attempt's).
+  void FeedIfCurrent(const std::string& name, uint64_t serial, clusterbus::MigrationEvent event);
+  // ESTABLISH of a job name whose import is still running here (the
+  // source's previous attempt, whose link died unseen): fails that import.
+  void SupersedeImport(std::span<const std::string> args);
   // Holds configEpoch collision bumps while an export has sent FINISH.
   void HoldEpochWhileGranted();
 
@@ -189,6 +197,7 @@ class AtomicMigrator {
   int64_t last_ack_ms_ = 0;
   clusterbus::SlotMigrations jobs_;
   std::map<std::string, std::shared_ptr<Link>> links_;  // by job name
+  uint64_t link_serials_ = 0;
   // Per slot, how many DeleteKeys runs are deleting its keys.
   std::map<int, int> dropping_;
 };

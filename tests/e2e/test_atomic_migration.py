@@ -26,9 +26,12 @@ shardnode nodes.
 - A replica of the target promoted mid-import (CLUSTER FAILOVER TAKEOVER)
   drops the staged keys it received and hides nothing more.
 - Cancel while the target is stopped (SIGSTOP), and the target killed
-  (SIGKILL) mid-transfer: the job ends cancelled / failed with a message,
-  the source still owns the slots and keeps every key, the target keeps
-  none.
+  (SIGKILL) mid-transfer: the job ends cancelled / failed with a message
+  (after its bounded retries, shown in GETSLOTMIGRATIONS and the log), the
+  source still owns the slots and keeps every key, the target keeps none.
+  A target killed and restarted mid-transfer: a retry completes the job.
+  A new attempt under the same name supersedes an import whose link died
+  unseen, and ESTABLISH waits (a retried error) for its keys to be gone.
 
 Every wait is bounded; every node is stopped by its pid."""
 import os
@@ -44,6 +47,7 @@ from harness import (REDIS_SERVER, TEST_THREADS, Client, Error, info, key_slot, 
                      wait_until)
 import reshardlib as rl  # noqa: E402
 
+CLEANING = "ERR Slots are being cleaned up on the target after a previous attempt"
 FIELDS = ["name", "operation", "slot_ranges", "target_node", "source_node", "create_time",
           "last_update_time", "last_ack_time", "state", "message", "cow_size"]
 MOVE_SLOTS = 200
@@ -515,8 +519,13 @@ class AtomicMigrationTest(unittest.TestCase):
                     struct.pack("<I", len(pb)) + pb)
 
         def establish(fake, name):
-            self.assertEqual(fake.call("CLUSTER", "SYNCSLOTS", "ESTABLISH", "SOURCE", self.a_id,
-                                       "NAME", name, "SLOTSRANGE", str(lo), str(hi)), "OK")
+            # Refused while a failed import's keys are being deleted: a
+            # source tries again later (the retry's error), so does this one.
+            wait_until(lambda: fake.call("CLUSTER", "SYNCSLOTS", "ESTABLISH", "SOURCE", self.a_id,
+                                         "NAME", name, "SLOTSRANGE", str(lo), str(hi)) != CLEANING,
+                       timeout=30, what="ESTABLISH accepted")
+            self.assertEqual(only_job(b)["name"], name)
+            self.assertEqual(only_job(b)["state"], "receiving-snapshot")
 
         fake = Client(b)
         try:
@@ -776,13 +785,70 @@ class AtomicMigrationTest(unittest.TestCase):
         wait_until(lambda: rl.call(self.b.port, "DBSIZE") == 0, timeout=20, what="target empty")
 
     def test_target_killed_mid_transfer(self):
+        # The link breaks: the source retries, visibly (GETSLOTMIGRATIONS,
+        # the log), 3 times after 1, 2 and 4 s, then fails the job; the
+        # slots and keys stay where they were.
         slots = list(range(400, 420))
         name, keys = self._start_stalled(slots)
         self.b.proc.kill()  # SIGKILL: the connection resets
         self.b.proc.wait(timeout=10)
-        job = wait_job(self.a.port, name, {"failed"}, timeout=30)
-        self.assertTrue(job["message"].startswith("Connection lost to target."), job)
+        job = wait_job(self.a.port, name, {"connecting"}, timeout=30)
+        self.assertTrue(job["message"].startswith(
+            "Retry 1 of 3 in 1000 ms after: Connection lost to target."), job)
+        job = wait_job(self.a.port, name, {"failed"}, timeout=60)
+        self.assertEqual(job["message"], "Unable to connect to target node: Connection refused "
+                                         "(gave up after 3 retries)")
         self._source_still_owns(slots, keys)
+        log = self.a.output()
+        for n in (1, 2, 3):
+            self.assertIn(f"Retry {n} of 3 in {1000 << (n - 1)} ms after:", log)
+
+    def test_target_restarted_mid_transfer_is_retried_to_success(self):
+        slots = list(range(500, 520))
+        name, keys = self._start_stalled(slots)
+        self.b.stop(signal.SIGKILL)
+        self.b.start()  # empty (no AOF), the same nodes.conf
+        job = wait_job(self.a.port, name, {"success", "failed", "cancelled"}, timeout=60)
+        self.assertEqual(job["state"], "success", job)
+        self.assertTrue(job["message"].startswith("Succeeded after "), job)
+        self.assertIn("; the last failure: ", job["message"])
+        # The target's first import died with it; the attempt that
+        # succeeded is its only record, under the same job name.
+        self.assertEqual(wait_job(self.b.port, name, {"success"})["operation"], "IMPORT")
+        wait_until(lambda: rl.slot_owners(self.a.port)[slots[0]] == self.b.port, timeout=30,
+                   what="the source binding the slots to the target")
+        # The restarted target serves once it sees the cluster whole again.
+        wait_until(lambda: rl.cluster_info(self.b.port)["cluster_state"] == "ok", timeout=30,
+                   what="cluster ok on the restarted target")
+        self.assertEqual(rl.pipeline(self.b.port, [["GET", k] for k in keys]),
+                         [f"v-{k}".encode() for k in keys])
+        wait_until(lambda: rl.call(self.a.port, "DBSIZE") == 0, timeout=30,
+                   what="the source dropped its copies")
+
+    def test_new_attempt_supersedes_an_import_whose_link_died_unseen(self):
+        # A hand-made source: its first link is still open when the "retry"
+        # arrives under the same job name. The old import fails (its
+        # connection is closed), and until its staged keys are gone every
+        # ESTABLISH of those slots is refused with an error the source
+        # retries on.
+        b = self.b.port
+        name = "e" * 40
+        args = ["CLUSTER", "SYNCSLOTS", "ESTABLISH", "SOURCE", self.a_id, "NAME", name,
+                "SLOTSRANGE", "200", "210"]
+        first, second = Client(b), Client(b)
+        try:
+            self.assertEqual(first.call(*args), "OK")
+            self.assertEqual(second.call(*args), CLEANING)
+            old = wait_job(b, name, {"failed"})
+            self.assertEqual(old["message"], "Superseded by a new attempt of the same migration")
+            self.assertRaises((ConnectionError, OSError), first.read)
+            wait_until(lambda: second.call(*args) == "OK", timeout=30,
+                       what="the new attempt accepted once the slots are clean")
+            rows = [j for j in migrations(b) if j["name"] == name]
+            self.assertEqual([j["state"] for j in rows], ["receiving-snapshot", "failed"])
+        finally:
+            first.close()
+            second.close()
 
 
 class LegacyTargetTest(unittest.TestCase):
