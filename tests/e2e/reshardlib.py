@@ -56,6 +56,12 @@ def cluster_info(port):
     return dict(line.split(":", 1) for line in text.split("\r\n") if ":" in line)
 
 
+def info_field(port, section, field):
+    """One field of INFO <section> as text (KeyError when absent)."""
+    text = call(port, "INFO", section).decode()
+    return dict(line.split(":", 1) for line in text.split("\r\n") if ":" in line)[field]
+
+
 def known_nodes(port):
     return len(call(port, "CLUSTER", "NODES").decode().splitlines())
 
