@@ -99,6 +99,7 @@ std::string_view MigrationStateName(MigrationState state) {
 bool IsTransientEstablishError(std::string_view error) {
   const absl::string_view e(error.data(), error.size());
   return absl::StrContains(e, base::ToAbsl(kTargetCleaningUp)) ||
+         absl::StrContains(e, base::ToAbsl(kTargetPaused)) ||
          absl::StrContains(e, "Target node does not agree about current slot ownership") ||
          absl::StrContains(e, "Target node does not know the source node") ||
          absl::StartsWith(e, "LOADING");

@@ -40,7 +40,8 @@
 // retries)"). The new attempt's ESTABLISH carries the same job name: the
 // target fails an import of that name still running there (its link died
 // unseen) and refuses slots whose staged keys it is still deleting
-// (kTargetCleaningUp, retried). A link lost after FINISH was sent is
+// (kTargetCleaningUp), and any import while its writes are paused
+// (kTargetPaused); both are retried. A link lost after FINISH was sent is
 // ambiguous: the source stays paused (and deletes nothing) until it sees the
 // target's claim in gossip (success) or the pause deadline passes (failed;
 // the keys are still here).
@@ -196,6 +197,9 @@ bool IsTransientEstablishError(std::string_view error);
 // are being deleted (without "ERR ").
 inline constexpr std::string_view kTargetCleaningUp =
     "Slots are being cleaned up on the target after a previous attempt";
+// The target's refusal while its writes are paused (a manual failover, a
+// CLIENT PAUSE WRITE, a shutdown).
+inline constexpr std::string_view kTargetPaused = "Writes are paused on the target";
 
 class SlotMigrationJob {
  public:

@@ -219,6 +219,7 @@ TEST(SlotMigrationJobTest, OnlyFailuresThatMayPassAreRetried) {
   // The target still deletes a failed attempt's keys, or is loading.
   for (std::string error : {"ERR " + std::string(kTargetCleaningUp),
                             std::string("LOADING Redis is loading the dataset in memory"),
+                            "ERR " + std::string(kTargetPaused),
                             std::string("ERR Target node does not agree about current slot "
                                         "ownership")}) {
     SlotMigrationJob k = Export(1000, 3);

@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <optional>
@@ -872,20 +873,25 @@ void AtomicMigrator::SelectOnLink(Link& link, int db, std::string* out) {
 asio::awaitable<void> AtomicMigrator::DeleteKeys(std::vector<int> slot_list, bool show) {
   // The keys go a slice per turn of the loop, each DEL to the write stream
   // (replicas and AOF follow). The slots are no longer served from here
-  // (moved, or never owned), so no client reads them meanwhile.
+  // (moved, or never owned), so no client reads them meanwhile. No import
+  // of them can start before the run ends (ESTABLISH refuses slots being
+  // dropped). Like active expiry, nothing is deleted while writes are
+  // paused: a manual failover's replica waits for an offset that must stay
+  // put.
+  asio::steady_timer wait(io_);
   for (int slot : slot_list) {
     const int num_dbs = server_.shard(0).num_dbs();
-    // A new import of the slot may have started: leave its keys alone.
-    bool taken = false;
-    for (int dbi = 0; dbi < num_dbs && !taken; ++dbi) {
+    for (int dbi = 0; dbi < num_dbs; ++dbi) {
       for (;;) {
         if (stopped_) co_return;
+        if (server_.WritesPaused(NowMs())) {
+          wait.expires_after(std::chrono::milliseconds(kTickMs / 10));
+          boost::system::error_code ec;
+          co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          continue;
+        }
         Db& db = server_.ShardForSlot(slot).db(dbi);
         if (db.CountKeysInSlot(slot) == 0) break;
-        if (jobs_.Importing(slot)) {
-          taken = true;
-          break;
-        }
         const std::vector<std::string> keys = db.KeysInSlot(slot, kKeysPerSlice * 4);
         if (server_.before_write) {
           std::vector<std::string_view> views(keys.begin(), keys.end());
@@ -903,8 +909,8 @@ asio::awaitable<void> AtomicMigrator::DeleteKeys(std::vector<int> slot_list, boo
         co_await asio::post(io_, asio::use_awaitable);
       }
     }
-    // This slot is done (or a new import holds it): out of the record once
-    // no other run deletes it (the record is rewritten once, below).
+    // This slot is done: out of the record once no other run deletes it
+    // (the record is rewritten once, below).
     auto it = dropping_.find(slot);
     if (it != dropping_.end() && --it->second == 0) dropping_.erase(it);
   }
@@ -1183,8 +1189,12 @@ void AtomicMigrator::SyncSlots(CommandContext& ctx, std::span<std::string> args)
     auto parsed = jobs_.ParseEstablish(args, *cluster);
     if (!parsed.ok()) return ctx.reply.Error(absl::StrCat("ERR ", parsed.status().message()));
     // A failed attempt's staged keys must be gone before new ones arrive
-    // (DeleteKeys would otherwise stop at the new import and leave keys the
-    // source may have deleted since): the source retries later.
+    // (else keys the source deleted since could stay), and an import must
+    // not start while writes are paused (its HIDDEN would move my offset
+    // under a manual failover): the source retries later.
+    if (server_.WritesPaused(NowMs())) {
+      return ctx.reply.Error(absl::StrCat("ERR ", base::ToAbsl(clusterbus::kTargetPaused)));
+    }
     for (const slots::SlotRange& r : parsed->ranges) {
       for (int s = r.start; s <= r.end; ++s) {
         if (dropping_.contains(s) || server_.SlotHidden(s)) {

@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -150,7 +151,11 @@ class Node:
 
     def cleanup(self):
         self.stop()
-        if self.owns_dir:
+        # SHARDNODE_KEEP_DIRS=1 keeps each node's folder (its log, data and
+        # nodes.conf) for a look after a failure; the path is printed.
+        if self.owns_dir and os.environ.get("SHARDNODE_KEEP_DIRS") == "1":
+            print(f"kept {self.dir}", file=sys.stderr)
+        elif self.owns_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):

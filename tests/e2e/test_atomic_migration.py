@@ -87,6 +87,21 @@ def wait_job(port, name, states, timeout=60):
     return found
 
 
+def offset(port):
+    for line in rl.call(port, "INFO", "replication").decode().splitlines():
+        if line.startswith("master_repl_offset:"):
+            return int(line.split(":")[1])
+    return -1
+
+
+def load_record(key, payload, expire=0):
+    """One record of a CLUSTER SYNCSLOTS LOAD batch: a DUMP payload without
+    its footer."""
+    kb, pb = key.encode(), payload[:-10]
+    return (struct.pack("<I", len(kb)) + kb + struct.pack("<q", expire) +
+            struct.pack("<I", len(pb)) + pb)
+
+
 def only_job(port):
     jobs = migrations(port)
     assert len(jobs) >= 1, jobs
@@ -167,11 +182,6 @@ class AtomicMigrationTest(unittest.TestCase):
         return r
 
     def wait_replica_offset(self, r):
-        def offset(port):
-            for line in rl.call(port, "INFO", "replication").decode().splitlines():
-                if line.startswith("master_repl_offset:"):
-                    return int(line.split(":")[1])
-            return -1
         wait_until(lambda: offset(r.port) == offset(self.b.port), timeout=30,
                    what="replica at its primary's offset")
 
@@ -513,10 +523,7 @@ class AtomicMigrationTest(unittest.TestCase):
         payload = {k: rl.call(self.a.port, "DUMP", k) for k in in_keys + [out_key]}
 
         def record(k, expire=0):
-            # A LOAD record's value is a DUMP payload without its footer.
-            kb, pb = k.encode(), payload[k][:-10]
-            return (struct.pack("<I", len(kb)) + kb + struct.pack("<q", expire) +
-                    struct.pack("<I", len(pb)) + pb)
+            return load_record(k, payload[k], expire)
 
         def establish(fake, name):
             # Refused while a failed import's keys are being deleted: a
@@ -564,6 +571,44 @@ class AtomicMigrationTest(unittest.TestCase):
         finally:
             fake.close()
         self.assertEqual(rl.call(b, "CLUSTER", "COUNTKEYSINSLOT", str(lo)), 0)
+
+    def test_nothing_moves_while_writes_are_paused(self):
+        # A failed import's staged keys are not deleted while writes are
+        # paused (a manual failover's replica waits for an offset that must
+        # stay put), and no import starts then: ESTABLISH is refused with an
+        # error the source retries on.
+        r = self.add_replica_of_b()
+        b = self.b.port
+        lo, hi = 120, 125
+        keys = [k for ks in rl.keys_in_slots("p", range(lo, hi + 1), 4).values() for k in ks]
+        for k in keys:
+            self.assertEqual(rl.call(self.a.port, "SET", k, "val-" + k), "OK")
+        batch = b"\x01" + b"".join(load_record(k, rl.call(self.a.port, "DUMP", k))
+                                   for k in keys)
+        args = ["CLUSTER", "SYNCSLOTS", "ESTABLISH", "SOURCE", self.a_id, "NAME", "9" * 40,
+                "SLOTSRANGE", str(lo), str(hi)]
+        fake, other = Client(b), Client(b)
+        try:
+            self.assertEqual(fake.call(*args), "OK")
+            fake.send("CLUSTER", "SYNCSLOTS", "LOAD", batch)
+            self.assertEqual(fake.call("CLUSTER", "SYNCSLOTS", "SNAPSHOT-EOF"), 1)
+            self.wait_replica_offset(r)
+            self.assertEqual(rl.call(b, "CLIENT", "PAUSE", "60000", "WRITE"), "OK")
+            before = offset(b)
+            fake.close()
+            self.assertIn("Connection lost to source", wait_job(b, "9" * 40, {"failed"})["message"])
+            self.assertEqual(other.call(*args), "ERR Writes are paused on the target")
+            time.sleep(0.5)  # the length of the check, not a synchronization
+            self.assertEqual(offset(b), before)
+            self.assertEqual(rl.call(b, "CLIENT", "UNPAUSE"), "OK")
+            wait_until(lambda: offset(b) > before, timeout=20, what="the DELs after the pause")
+            wait_until(lambda: other.call(*args) == "OK", timeout=30,
+                       what="ESTABLISH accepted once the keys are gone")
+            self.wait_replica_offset(r)
+        finally:
+            fake.close()
+            other.close()
+        self.assertEqual(rl.call(r.port, "DBSIZE"), 0)
 
     def test_importing_keys_hidden_then_dropped_when_source_goes(self):
         b = self.b.port
