@@ -11,8 +11,9 @@
   writer saw no error, redis-cli --cluster check clean); run again it has
   nothing to move. `move` moves the lowest slots and refuses more slots
   than the source holds.
-- A redis-server 7.0.15 master as the receiver: its job fails at the
-  handshake, the script exits 1 and the slots stay with their source.
+- A redis-server 7.0.15 master as the receiver: the script says so and
+  exits 2 before anything moves (no job on the source); CLUSTER
+  MIGRATESLOTS sent by hand fails at the handshake, the slots stay.
 
 Every wait is bounded; every node is stopped by its pid."""
 import importlib.machinery
@@ -203,12 +204,17 @@ class RebalanceTest(unittest.TestCase):
         self.nodes = start_cluster(["shardnode", "redis"], owned=1)
         a, r = self.nodes[0].port, self.nodes[1].port
         out = run_script("rebalance", "--port", a)
-        self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
-        self.assertIn("Received error during handshake to target: ERR unknown subcommand",
-                      out.stdout)
-        self.assertIn("0 of 1 job(s) succeeded", out.stdout)
+        self.assertEqual(out.returncode, 2, out.stdout + out.stderr)
+        self.assertIn(f"127.0.0.1:{r} does not speak CLUSTER MIGRATESLOTS", out.stderr)
+        self.assertIn("nothing was moved", out.stderr)
+        self.assertEqual(rl.call(a, "CLUSTER", "GETSLOTMIGRATIONS"), [])
         self.assertEqual(slot_counts(a), {a: 16384})
-        self.assertNotIn(r, slot_counts(r))
+        # By hand: the job fails at the handshake and nothing moves.
+        self.assertEqual(rl.call(a, "CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", "0", "99", "NODE",
+                                 rl.node_id(self.nodes[1])), "OK")
+        wait_until(lambda: b"failed" in rl.call(a, "CLUSTER", "GETSLOTMIGRATIONS")[0],
+                   timeout=30, what="the job failed")
+        self.assertEqual(slot_counts(a), {a: 16384})
 
 
 if __name__ == "__main__":
