@@ -11,6 +11,11 @@ quarter of the slots, 1365 from A, 1365 from B and 1366 from C:
   atomic   shardnode: CLUSTER MIGRATESLOTS SLOTSRANGE <the range> NODE <D>
            sent to A, B and C at once (three jobs), CLUSTER GETSLOTMIGRATIONS
            polled every 5 ms until each is `success`;
+  atomicseq the same jobs one after the other (each started when the last
+           one succeeded), so that each job's handoff runs while no other
+           job transfers: the handoff figure is then taken over the three
+           jobs' windows, each from the first poll that saw the job past
+           `snapshotting` (10 ms before) to its `success` (10 ms after);
   legacy   `redis-cli --cluster rebalance A --cluster-use-empty-masters`
            (defaults: pipeline 10), on shardnode or on redis-server 7.0.15.
 
@@ -34,6 +39,7 @@ acknowledged for.
 Usage:
   bench/macro/atomic_rebalance.py [--keys 2000000] [--value-size 1024]
       [--runs atomic:0,legacy-shardnode:0,legacy-redis:0,atomic:1000,atomic:50000]
+      (also atomicseq:RATE)
       [--writer-keys 4096] [--shardnode build/shardnode] [--redis /usr/bin/redis-server]
 
 Every process it starts is stopped by its pid; loopback only; every wait is
@@ -332,7 +338,33 @@ def one_run(mode, kind, binary, rate, tmp, files, counts, args):
         cpu0 = sum(bl.cpu_seconds(n.pid) for n in nodes)
         t0 = time.monotonic()
         handoff_start = None
-        if mode == "atomic":
+        windows = []  # atomicseq: each job's (start, end) of its tail and handoff
+        if mode == "atomicseq":
+            # One job at a time, so that a job's handoff is measured while
+            # no other job transfers: its window runs from the first poll
+            # that saw it past the snapshot (10 ms before) to its end (10 ms
+            # after).
+            for n, (lo, hi) in zip(nodes, moving_ranges()):
+                out = bl.cli(n.port, "CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", str(lo), str(hi),
+                             "NODE", ids[3]).strip()
+                if out != "OK":
+                    return f"{mode} {kind}: FAILED: MIGRATESLOTS on :{n.port}: {out}"
+                start, deadline = None, time.monotonic() + 3600
+                while True:
+                    st = job_states(n.port)
+                    if start is None and st and st[0] not in ("connecting",
+                                                               "reading-establish-response",
+                                                               "snapshotting"):
+                        start = time.monotonic() - 0.01
+                    if st and st[0] in ("success", "failed", "cancelled"):
+                        break
+                    if time.monotonic() > deadline:
+                        return f"{mode} {kind}: FAILED: job never ended ({st})"
+                    time.sleep(0.005)
+                if st[0] != "success":
+                    return f"{mode} {kind}: FAILED: job state {st[0]}"
+                windows.append((start, time.monotonic() + 0.01))
+        elif mode == "atomic":
             for n, (lo, hi) in zip(nodes, moving_ranges()):
                 out = bl.cli(n.port, "CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", str(lo), str(hi),
                              "NODE", ids[3]).strip()
@@ -409,6 +441,10 @@ def one_run(mode, kind, binary, rate, tmp, files, counts, args):
             if handoff_start is not None:
                 hand = writer.window(handoff_start, t1 + 0.01, False)
                 r.update({"hand_p99": pct(hand, 0.99), "hand_n": len(hand)})
+            if windows:
+                hand = sorted(x for a, b in windows for x in writer.window(a, b, False))
+                r.update({"hand_p99": pct(hand, 0.99), "hand_n": len(hand),
+                          "hand_ms": [round((b - a) * 1000) for a, b in windows]})
         return r
     finally:
         if writer is not None and writer._thread.is_alive():
@@ -466,7 +502,9 @@ def main():
                       f"{ms(r['base_p50'])}/{ms(r['base_p99'])} ms, p99 during the move "
                       f"{ms(r['move_p99'])} ms" +
                       (f", during the handoff {ms(r['hand_p99'])} ms ({r['hand_n']} writes)"
-                       if "hand_p99" in r else "") + f"; redirections {r['redirects']}",
+                       if "hand_p99" in r else "") +
+                      (f" in windows of {r['hand_ms']} ms" if "hand_ms" in r else "") +
+                      f"; redirections {r['redirects']}",
                       flush=True)
         atomic = results.get(("atomic", "shardnode", 0))
         for (mode, kind, rate), r in results.items():
