@@ -2,15 +2,16 @@
 """scripts/migrateslots (what `scripts/cluster rebalance` and `reshard
 --atomic` run): rebalancing with CLUSTER MIGRATESLOTS.
 
-- The planner: equal shares (the remainder to the first masters by id),
+- The planner: equal shares (the remainder to the largest fractions),
   donors give contiguous ranges from the top of their slots, nothing to do
   when balanced, open-slot markers and failed masters ignored.
+- The threshold and weights (0 drains a master), as redis-cli's rebalance.
 - Three shardnode masters and an empty fourth: `rebalance` under a write
   load moves a quarter of the slots onto the fourth (exit 0, every master
   4096 slots, every key kept and every acknowledged write present, the
   writer saw no error, redis-cli --cluster check clean); run again it has
   nothing to move. `move` moves the lowest slots and refuses more slots
-  than the source holds.
+  than the source holds; `--weight host:port=0` drains the fourth again.
 - A redis-server 7.0.15 master as the receiver: the script says so and
   exits 2 before anything moves (no job on the source); CLUSTER
   MIGRATESLOTS sent by hand fails at the handshake, the slots stay.
@@ -77,6 +78,21 @@ class PlannerTest(unittest.TestCase):
         self.assertEqual(sorted(after.values()), [4096] * 4)
         # Balanced already (a remainder of one slot is not a reason to move).
         self.assertEqual(ms.plan_rebalance([m("a", 0, 3), m("b", 3, 5)]), {})
+        # The threshold: 4100 / 4092 is within 2%, not within 0.05%.
+        near = [m("a", 0, 4100), m("b", 4100, 8192)]
+        self.assertEqual(ms.plan_rebalance(near, threshold=2), {})
+        self.assertEqual(ms.plan_rebalance(near, threshold=0.05), {"a" * 40: {"b" * 40: [4096,
+                                                                4097, 4098, 4099]}})
+        # Weights: 0 drains a master (whatever the threshold), 2 takes twice
+        # the share; the remainder goes to the largest fractions.
+        plan = ms.plan_rebalance([m("a", 0, 10), m("b", 10, 20), m("c", 0, 0)],
+                                 weights={"a" * 40: 0, "c" * 40: 2}, threshold=50)
+        # (shares: a 0, b 6.67 -> 7 with the remainder, c 13.33 -> 13)
+        self.assertEqual(plan, {"a" * 40: {"c" * 40: list(range(10))},
+                                "b" * 40: {"c" * 40: [17, 18, 19]}})
+        self.assertEqual(ms.shares([m("a", 0, 10), m("b", 0, 0), m("c", 0, 0)], {}),
+                         {"a" * 40: 4, "b" * 40: 3, "c" * 40: 3})
+        self.assertRaises(ValueError, ms.shares, [m("a", 0, 1)], {"a" * 40: 0})
         # Two receivers take from one donor; the command has one block each.
         plan = ms.plan_rebalance([m("a", 0, 9), m("b", 0, 0), m("c", 0, 0)])
         self.assertEqual(plan, {"a" * 40: {"b" * 40: [6, 7, 8], "c" * 40: [3, 4, 5]}})
@@ -197,6 +213,12 @@ class RebalanceTest(unittest.TestCase):
         bad = run_script("move", d, a, 5000)
         self.assertEqual(bad.returncode, 2)
         self.assertIn("holds 4086 slot(s)", bad.stderr)
+        # Drain the fourth master (weight 0, by host:port), as before del-node.
+        out = run_script("rebalance", "--port", a, "--weight", f"127.0.0.1:{d}=0")
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        wait_until(lambda: d not in slot_counts(a), timeout=30, what="the fourth master drained")
+        self.assertEqual(rl.call(d, "DBSIZE"), 0)
+        rl.wait_check_ok(a)
 
     def test_redis_receiver_fails_and_slots_stay(self):
         if not REDIS_SERVER:
