@@ -31,7 +31,10 @@ slot; p50/p99 of writes to other slots before the move (a --settle-s window)
 and during the handoff (the window from the first poll that saw a job past
 `replicating`, 10 ms before, to the last job's end, 10 ms after; atomic
 only) and during the whole move; the sources' own pause figure (their log
-line "writes to the slots paused N ms"); redirections seen. Checked after
+line "writes to the slots paused N ms"); the longest PING round trip on
+each node (a probe per node, about every millisecond, in a child process
+of its own, from before the writer's baseline to the end of the move);
+redirections seen. Checked after
 each run: D owns 4096 slots, DBSIZE of the four is --keys plus the writer's
 keys, and every writer key holds at least the last value it was
 acknowledged for.
@@ -46,6 +49,7 @@ Every process it starts is stopped by its pid; loopback only; every wait is
 bounded.
 """
 import argparse
+import multiprocessing
 import os
 import random
 import re
@@ -298,10 +302,53 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(len(xs) * p))]
 
 
+_POLL_CONNS = {}
+
+
 def job_states(port):
-    lines = bl.cli(port, "CLUSTER", "GETSLOTMIGRATIONS").splitlines()
-    states = [lines[i + 1] for i, v in enumerate(lines) if v == "state" and i + 1 < len(lines)]
-    return states
+    """The states of the node's jobs, newest first, over one connection per
+    node kept open (not a redis-cli process per poll, every 5 ms, on the
+    cores the servers use)."""
+    if port not in _POLL_CONNS:
+        _POLL_CONNS[port] = bl.Conn(port)
+    rows = _POLL_CONNS[port].call("CLUSTER", "GETSLOTMIGRATIONS")
+    return [row[row.index("state") + 1] for row in rows]
+
+
+def _probe_child(ports, pipe):
+    probes = [ml.PingProbe(p) for p in ports]
+    for p in probes:
+        p.__enter__()
+    pipe.send("started")
+    pipe.recv()
+    for p in probes:
+        p.stop()
+    pipe.send([p.longest for p in probes])
+
+
+class ProbeProcess:
+    """The PingProbes of every node in a child process of their own, so that
+    their threads (4,000 PINGs a second) do not compete with the writer's
+    thread for this interpreter's lock. They run from before the writer's
+    baseline to the end of the move."""
+
+    def __init__(self, ports):
+        ctx = multiprocessing.get_context("fork")
+        self.pipe, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_probe_child, args=(ports, child), daemon=True)
+        self.proc.start()
+        if not self.pipe.poll(30):
+            raise RuntimeError("the probe process did not start")
+        self.pipe.recv()
+
+    def stop(self):
+        """The longest PING round trip per node, in seconds."""
+        self.pipe.send("stop")
+        if not self.pipe.poll(700):
+            raise RuntimeError("the probe process did not answer")
+        longest = self.pipe.recv()
+        self.proc.join(30)
+        return longest
 
 
 def paused_ms(node):
@@ -313,10 +360,19 @@ def paused_ms(node):
         return []
 
 
+def migrate_slots(node, lo, hi, target_id):
+    """Starts CLUSTER MIGRATESLOTS lo-hi -> target on `node`: None, or what
+    went wrong."""
+    out = bl.cli(node.port, "CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", str(lo), str(hi), "NODE",
+                 target_id).strip()
+    return None if out == "OK" else f"MIGRATESLOTS on :{node.port}: {out}"
+
+
 def one_run(mode, kind, binary, rate, tmp, files, counts, args):
     run_dir = tempfile.mkdtemp(prefix=f"{mode}-{kind}-{rate}-", dir=tmp)
     nodes = four_masters(kind, binary, run_dir)
     writer = None
+    probes = None
     try:
         loaders = [subprocess.Popen(["redis-cli", "-h", "127.0.0.1", "-p", str(n.port), "--pipe"],
                                     stdin=open(path, "rb"), stdout=subprocess.DEVNULL,
@@ -328,13 +384,12 @@ def one_run(mode, kind, binary, rate, tmp, files, counts, args):
             if rs.dbsize(n.port) != expect:
                 return f"{mode} {kind}: FAILED: load gave DBSIZE {rs.dbsize(n.port)} on :{n.port}"
         ids = [bl.cli(n.port, "CLUSTER", "MYID").strip() for n in nodes]
+        # The probes run before the writer starts (and during its baseline).
+        probes = ProbeProcess([n.port for n in nodes])
         if rate > 0:
             writer = Writer(nodes, rate, args.writer_keys)
             writer.start()
             time.sleep(args.settle_s)
-        probes = [ml.PingProbe(n.port) for n in nodes]
-        for p in probes:
-            p.__enter__()
         cpu0 = sum(bl.cpu_seconds(n.pid) for n in nodes)
         t0 = time.monotonic()
         handoff_start = None
@@ -345,10 +400,8 @@ def one_run(mode, kind, binary, rate, tmp, files, counts, args):
             # that saw it past the snapshot (10 ms before) to its end (10 ms
             # after).
             for n, (lo, hi) in zip(nodes, moving_ranges()):
-                out = bl.cli(n.port, "CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", str(lo), str(hi),
-                             "NODE", ids[3]).strip()
-                if out != "OK":
-                    return f"{mode} {kind}: FAILED: MIGRATESLOTS on :{n.port}: {out}"
+                if (err := migrate_slots(n, lo, hi, ids[3])):
+                    return f"{mode} {kind}: FAILED: {err}"
                 start, deadline = None, time.monotonic() + 3600
                 while True:
                     st = job_states(n.port)
@@ -366,10 +419,8 @@ def one_run(mode, kind, binary, rate, tmp, files, counts, args):
                 windows.append((start, time.monotonic() + 0.01))
         elif mode == "atomic":
             for n, (lo, hi) in zip(nodes, moving_ranges()):
-                out = bl.cli(n.port, "CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", str(lo), str(hi),
-                             "NODE", ids[3]).strip()
-                if out != "OK":
-                    return f"{mode} {kind}: FAILED: MIGRATESLOTS on :{n.port}: {out}"
+                if (err := migrate_slots(n, lo, hi, ids[3])):
+                    return f"{mode} {kind}: FAILED: {err}"
             deadline = time.monotonic() + 3600
             while True:
                 states = [job_states(n.port) for n in nodes[:3]]
@@ -394,9 +445,8 @@ def one_run(mode, kind, binary, rate, tmp, files, counts, args):
                 return f"{mode} {kind}: FAILED: rebalance exited {out.returncode}:\n{tail}"
         t1 = time.monotonic()
         cpu = sum(bl.cpu_seconds(n.pid) for n in nodes) - cpu0
-        for p in probes:
-            p.stop()
-        pings = [p.longest * 1000 for p in probes]
+        pings = [x * 1000 for x in probes.stop()]
+        probes = None
         if writer is not None:
             time.sleep(0.5)
             writer.stop()
@@ -449,6 +499,11 @@ def one_run(mode, kind, binary, rate, tmp, files, counts, args):
     finally:
         if writer is not None and writer._thread.is_alive():
             writer.stop()
+        if probes is not None:
+            probes.stop()
+        for c in _POLL_CONNS.values():
+            c.close()
+        _POLL_CONNS.clear()
         for n in nodes:
             n.stop()
         if args.keep_logs:
