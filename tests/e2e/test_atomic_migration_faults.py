@@ -144,11 +144,15 @@ class FaultMatrixTest(unittest.TestCase):
                 wait_until(lambda: b"master_link_status:up" in
                            rl.call(replica.port, "INFO", "replication"),
                            timeout=30, what="replica link up")
-                # Its primary must know it as its replica (gossip) before a
-                # CLUSTER FAILOVER: a primary ignores MFSTART from a stranger.
+                # Every primary must know it as its primary's replica (gossip)
+                # before a CLUSTER FAILOVER: its own primary ignores MFSTART
+                # from a stranger, and a primary that does not know it yet
+                # drops its vote request unanswered (the election then times
+                # out: seen 2 in about 40 failover runs before this wait).
                 rid = rl.node_id(replica)
-                wait_until(lambda: knows_replica(primary.port, pid, rid), timeout=30,
-                           what="the primary knows its replica")
+                for voter in (a, b):
+                    wait_until(lambda: knows_replica(voter.port, pid, rid), timeout=30,
+                               what="every primary knows the replica")
             filler = [k for ks in rl.keys_in_slots("f", MOVE, FILLER_PER_SLOT).values()
                       for k in ks]
             replies = rl.pipeline(a.port, [["SET", k, VALUE] for k in filler])
