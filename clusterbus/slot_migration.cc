@@ -22,6 +22,15 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
                                 absl::string_view(b.data(), b.size()));
 }
 
+// Valkey's ESTABLISH refusals that gossip lag explains (the target has not
+// heard of the source, or of its claim, yet): IsTransientEstablishError
+// retries on them.
+constexpr char kUnknownSource[] = "Target node does not know the source node";
+constexpr char kOwnershipDisagrees[] = "Target node does not agree about current slot ownership";
+
+// "1 retry", "3 retries".
+std::string RetriesText(int n) { return absl::StrCat(n, n == 1 ? " retry" : " retries"); }
+
 bool Overlap(const slots::SlotRange& a, const slots::SlotRange& b) {
   return a.start <= b.end && b.start <= a.end;
 }
@@ -100,8 +109,7 @@ bool IsTransientEstablishError(std::string_view error) {
   const absl::string_view e(error.data(), error.size());
   return absl::StrContains(e, base::ToAbsl(kTargetCleaningUp)) ||
          absl::StrContains(e, base::ToAbsl(kTargetPaused)) ||
-         absl::StrContains(e, "Target node does not agree about current slot ownership") ||
-         absl::StrContains(e, "Target node does not know the source node") ||
+         absl::StrContains(e, kOwnershipDisagrees) || absl::StrContains(e, kUnknownSource) ||
          absl::StartsWith(e, "LOADING");
 }
 
@@ -177,10 +185,7 @@ void SlotMigrationJob::FailOrRetry(std::string message, int64_t now_ms,
     return Fail(std::move(message), now_ms, out);
   }
   if (retries_ >= timeouts_.retries) {
-    if (retries_ > 0) {
-      absl::StrAppend(&message, " (gave up after ", retries_,
-                      retries_ == 1 ? " retry)" : " retries)");
-    }
+    if (retries_ > 0) absl::StrAppend(&message, " (gave up after ", RetriesText(retries_), ")");
     return Fail(std::move(message), now_ms, out);
   }
   Unpause(now_ms, out);
@@ -198,7 +203,7 @@ void SlotMigrationJob::FailOrRetry(std::string message, int64_t now_ms,
 
 void SlotMigrationJob::Succeed(int64_t now_ms, std::vector<MigrationAction>* out, uint64_t epoch) {
   if (retries_ > 0) {
-    message_ = absl::StrCat("Succeeded after ", retries_, retries_ == 1 ? " retry" : " retries",
+    message_ = absl::StrCat("Succeeded after ", RetriesText(retries_),
                             "; the last failure: ", last_failure_);
   }
   if (op_ == MigrationOp::kExport) {
@@ -437,7 +442,7 @@ absl::StatusOr<SlotMigrations::Establish> SlotMigrations::ParseEstablish(
         return Err("syntax error");
       }
       source = cluster.FindNode(args[i + 1]);
-      if (source == nullptr) return Err("Target node does not know the source node");
+      if (source == nullptr) return Err(kUnknownSource);
       if (source == &cluster.myself()) return Err("Source node is target node itself");
       e.source_id = args[i + 1];
       i += 2;
@@ -465,7 +470,7 @@ absl::StatusOr<SlotMigrations::Establish> SlotMigrations::ParseEstablish(
     }
   }
   if (source == nullptr || e.name.empty() || !have_ranges) return Err("syntax error");
-  if (source != owner) return Err("Target node does not agree about current slot ownership");
+  if (source != owner) return Err(kOwnershipDisagrees);
   return e;
 }
 

@@ -179,8 +179,9 @@ struct MigrationTimeouts {
   int64_t idle_ms = 60'000;
   // The write pause on the slots (Valkey: cluster-manual-failover-timeout x 2).
   int64_t pause_ms = 10'000;
-  // An export whose attempt failed for a reason that may pass (IsTransient-
-  // Failure) starts again from the connect, at most `retries` times, after
+  // An export whose attempt failed for a reason that may pass (FailOrRetry's
+  // callers; IsTransientEstablishError for ESTABLISH's refusals) starts
+  // again from the connect, at most `retries` times, after
   // retry_backoff_ms, then twice that, and so on (beyond Valkey, which
   // fails the job at once). The import side never retries: the source
   // drives, and a new attempt reaches the target as a new ESTABLISH under
@@ -190,8 +191,9 @@ struct MigrationTimeouts {
 };
 
 // The ESTABLISH refusals that may pass by themselves (the target is still
-// deleting a failed attempt's keys, gossip has not told it about the source
-// or the slots yet, it is loading), so an attempt that met one is retried.
+// deleting a failed attempt's keys, its writes are paused, gossip has not
+// told it about the source or the slots yet, it is loading), so an attempt
+// that met one is retried.
 bool IsTransientEstablishError(std::string_view error);
 // The target's refusal while a previous attempt's staged keys of the slots
 // are being deleted (without "ERR ").
